@@ -1,0 +1,55 @@
+import type { Budgets } from './budget';
+import { decideAdmission, reserve } from './budget';
+import type { ProviderId } from './providers';
+import type { QueuedRequest } from './coordinator.types';
+
+/** The providers a request may land on: its preferred one first, then the chain in order. */
+export function candidatesFor(chain: readonly ProviderId[], preferred: ProviderId | null): readonly ProviderId[] {
+  const first = preferred ?? chain[0];
+  if (first === undefined) return [];
+  return [first, ...chain.filter((p) => p !== first)];
+}
+
+/** Keeps the queue ordered: higher priority first, then arrival order. */
+export function enqueueOrdered(queue: readonly QueuedRequest[], entry: QueuedRequest): readonly QueuedRequest[] {
+  let at = queue.length;
+  while (at > 0) {
+    const prev = queue[at - 1]!;
+    if (prev.priority >= entry.priority) break;
+    at -= 1;
+  }
+  return [...queue.slice(0, at), entry, ...queue.slice(at)];
+}
+
+export interface PlannedAdmission {
+  readonly request: QueuedRequest;
+  readonly provider: ProviderId;
+  readonly allocation: number;
+}
+
+export interface DrainPlan {
+  readonly budgets: Budgets;
+  readonly queue: readonly QueuedRequest[];
+  readonly admitted: readonly PlannedAdmission[];
+}
+
+/**
+ * Admits waiting requests in queue order, each through the same admission rule as a new request.
+ * A request that does not fit yet stays and later ones may still be admitted (work-conserving).
+ */
+export function planDrain(budgets: Budgets, queue: readonly QueuedRequest[], chain: readonly ProviderId[]): DrainPlan {
+  if (queue.length === 0) return { budgets, queue, admitted: [] };
+  let next = budgets;
+  const waiting: QueuedRequest[] = [];
+  const admitted: PlannedAdmission[] = [];
+  for (const request of queue) {
+    const decision = decideAdmission(next, candidatesFor(chain, request.preferredProvider), request.estimatedTokens);
+    if (decision.status === 'admit') {
+      next = reserve(next, decision.provider, decision.allocation);
+      admitted.push({ request, provider: decision.provider, allocation: decision.allocation });
+    } else {
+      waiting.push(request);
+    }
+  }
+  return admitted.length === 0 ? { budgets, queue, admitted } : { budgets: next, queue: waiting, admitted };
+}

@@ -1,0 +1,160 @@
+import type { ProviderId } from './providers';
+import type { Secret } from './secret';
+
+/** Why a session ended. */
+export const END_REASONS = ['released', 'expired', 'quota-exhausted', 'auth-failed', 'no-provider', 'failed', 'stopped'] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/** What the authenticate actor learned, with no secret outside `secretEnv`. */
+export interface AuthResult {
+  /** Where the credential came from, e.g. `env:ANTHROPIC_API_KEY` or `options.apiKeys.claude`. */
+  readonly source: string;
+  /** A non-secret hint such as `sk-ant-…abcd`. */
+  readonly hint: string;
+  /** The provider's secret variables for the agent's env, e.g. ANTHROPIC_API_KEY and CLAUDE_API_KEY. */
+  readonly secretEnv: Readonly<Record<string, Secret>>;
+  /** Non-secret variables for the agent's env, e.g. ANTHROPIC_BASE_URL. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface AuthInput {
+  readonly provider: ProviderId;
+  readonly sessionId: string;
+  readonly agentId: string;
+}
+
+/** A session asks the credentials actor (systemId `credentials`) for its provider's credentials. */
+export interface CredentialsRequest extends AuthInput {
+  readonly type: 'credentials.request';
+}
+
+export interface FallbackRecord {
+  readonly from: ProviderId;
+  readonly to: ProviderId;
+  readonly reason: string;
+}
+
+export interface SessionError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface SessionInput {
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly provider: ProviderId;
+  /** Providers still to try after `provider`, in order. */
+  readonly fallbackProviders: readonly ProviderId[];
+  readonly maxFallbacks: number;
+  readonly estimatedTokens: number;
+  readonly allocatedTokens: number;
+  readonly leaseMs: number;
+  readonly now: number;
+}
+
+/** Fixed for the session's life. */
+export interface SessionTerms {
+  readonly estimatedTokens: number;
+  readonly leaseMs: number;
+  readonly maxFallbacks: number;
+}
+
+export interface SessionTokens {
+  /** Allocation on the current provider (grows with top-ups). */
+  readonly allocated: number;
+  /** Usage counted on the current provider. */
+  readonly usedOnProvider: number;
+  /** Usage across all providers of this session. */
+  readonly used: number;
+  /** Unused allocation given back on earlier providers (fallbacks). */
+  readonly returned: number;
+}
+
+export interface SessionOutcome {
+  readonly reason: EndReason;
+  readonly error: SessionError | null;
+  /** Tokens of the last usage report that the daily budget could not cover. */
+  readonly overrunTokens: number;
+}
+
+/**
+ * The session's context. Kept to at most 16 top-level keys on purpose: XState copies context with
+ * Object.assign on every assign, and V8 makes that about 30 times slower past 16 properties
+ * (dictionary mode); rarely-changing fields are grouped (terms, credential, outcome).
+ */
+export interface SessionContext {
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly terms: SessionTerms;
+  readonly provider: ProviderId;
+  /** Providers still to try after `provider`, in order. */
+  readonly fallbackProviders: readonly ProviderId[];
+  readonly tokens: SessionTokens;
+  /** The allocation lease ends here (epoch ms) unless activity renews it. */
+  readonly expiresAt: number;
+  /** The latest time (epoch ms) carried by an event this session received. */
+  readonly lastEventAt: number;
+  /** Whether the coordinator still counts this session's slot and unused allocation on `provider`. */
+  readonly holdsSlot: boolean;
+  readonly fallbacks: readonly FallbackRecord[];
+  /** The failure kind that sent the session into fallingBack. */
+  readonly pendingFallbackReason: string;
+  /** Where the current credential came from and a non-secret hint of it. */
+  readonly credential: { readonly source: string; readonly hint: string } | null;
+  readonly env: Readonly<Record<string, string>>;
+  readonly secretEnv: Readonly<Record<string, Secret>>;
+  readonly outcome: SessionOutcome | null;
+}
+
+export interface SessionOutput {
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly provider: ProviderId;
+  readonly usedTokens: number;
+  readonly returnedTokens: number;
+  /** Unused allocation returned on the final provider (the coordinator settles this). */
+  readonly returnedOnProvider: number;
+  /** Whether the session still held a slot on `provider` when it ended (false after a refused fallback). */
+  readonly heldSlot: boolean;
+  readonly fallbacks: readonly FallbackRecord[];
+  readonly reason: EndReason;
+  readonly error: SessionError | null;
+  readonly endedAt: number;
+}
+
+/** Commands from the host (through the orchestrator) and answers from the coordinator and the credentials actor. */
+export type SessionEvent =
+  | { readonly type: 'session.usage'; readonly tokens: number; readonly now: number }
+  | { readonly type: 'session.failure'; readonly reason: string; readonly now: number }
+  | { readonly type: 'session.release'; readonly now: number; readonly reason?: 'released' | 'stopped' }
+  | { readonly type: 'session.sweep'; readonly now: number }
+  | { readonly type: 'session.toppedUp'; readonly tokens: number }
+  | { readonly type: 'session.topUpRefused'; readonly overrunTokens: number }
+  | { readonly type: 'session.fallbackAdmitted'; readonly provider: ProviderId; readonly allocatedTokens: number }
+  | { readonly type: 'session.fallbackRefused'; readonly code: string; readonly message: string }
+  | { readonly type: 'credentials.granted'; readonly provider: ProviderId; readonly result: AuthResult }
+  | { readonly type: 'credentials.denied'; readonly provider: ProviderId; readonly code: string; readonly message: string };
+
+/** What a session tells the coordinator. */
+export type SessionNotice =
+  | { readonly type: 'session.activated'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
+  | {
+      readonly type: 'session.usageReported';
+      readonly sessionId: string;
+      readonly provider: ProviderId;
+      readonly tokens: number;
+      readonly withinTokens: number;
+      readonly estimatedTokens: number;
+      readonly now: number;
+    }
+  | {
+      readonly type: 'session.fallbackRequested';
+      readonly sessionId: string;
+      readonly agentId: string;
+      readonly from: ProviderId;
+      readonly returnedTokens: number;
+      readonly candidates: readonly ProviderId[];
+      readonly estimatedTokens: number;
+      readonly reason: string;
+    }
+  | { readonly type: 'session.ended'; readonly output: SessionOutput };

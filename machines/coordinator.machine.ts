@@ -1,0 +1,256 @@
+/**
+ * coordinator: owns the budget, the concurrency limits and the wait queue, and supervises sessions.
+ *
+ * States: running (only; every decision is a guarded transition on counters in context).
+ * Accepts: agent.spawn, agent.waitExpired (from the orchestrator), clock.sweep, clock.dailyReset
+ * (from the clock actor), and session.activated / usageReported / fallbackRequested / ended
+ * (from sessions, addressed by systemId `coordinator`).
+ * Emits (for the host): agent.admitted, agent.queued, agent.refused, agent.active, agent.fallback,
+ * agent.released, quota.low, quota.overrun, quota.reset.
+ * Children: the clock and credentials actors (bound in src/), and the session shards.
+ *
+ * Invariants: admission checks and reserves in one transition (guard + action on the same context);
+ * without an overrun, used + reserved <= dailyLimit and active <= maxConcurrent for every provider;
+ * reserved is exactly the unused allocation of live sessions. Sessions live in shards, never as
+ * direct children, so admission does not copy a map of every live session. Time enters only as
+ * `now` on events; `context.now` is the latest seen.
+ */
+import { assertEvent, enqueueActions, fromCallback, setup } from 'xstate';
+import type { ActorRefFrom, EventObject } from 'xstate';
+import type { CredentialsRequest, SessionEvent, SessionInput } from './agentSession.types';
+import { availableTokens, decideAdmission, recordUsage, reserve, settle, withBudget } from './budget';
+import type { Budgets, RefusalCode } from './budget';
+import { candidatesFor, enqueueOrdered, planDrain } from './admissionQueue';
+import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
+import { PROVIDER_IDS } from './providers';
+import type { ProviderId } from './providers';
+import { sessionShardMachine } from './sessionShard.machine';
+
+/** At most 16 top-level keys, for the reason given in agentSession.types.ts (Object.assign cost). */
+export interface CoordinatorContext extends Omit<CoordinatorInput, 'shardCount'> {
+  readonly queue: readonly QueuedRequest[];
+  readonly queueSeq: number;
+  readonly spawnSeq: number;
+  readonly shards: readonly ActorRefFrom<typeof sessionShardMachine>[];
+}
+
+/** The part of enqueueActions' `enqueue` that commitAndDrain uses. */
+interface Enqueue {
+  assign(update: Partial<CoordinatorContext>): void;
+  sendTo(to: ActorRefFrom<typeof sessionShardMachine>, event: { type: 'shard.spawn'; input: SessionInput }): void;
+  emit(event: CoordinatorEmitted): void;
+}
+
+/** Types an answer to a session (found by systemId, so its ref is untyped). */
+function toSession(event: SessionEvent): EventObject {
+  return event;
+}
+
+/** The time an event carries; a session's end carries it in its output. */
+function timeOf(event: CoordinatorEvent): number {
+  if (event.type === 'session.ended') return event.output.endedAt;
+  return 'now' in event ? event.now : 0;
+}
+
+function decide(context: CoordinatorContext, request: SpawnRequest) {
+  return decideAdmission(context.budgets, candidatesFor(context.config.fallbackChain, request.preferredProvider), request.estimatedTokens);
+}
+
+function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full', now: number): number | null {
+  if (code === 'quota-exhausted') return Math.max(0, context.nextResetAt - now);
+  if (code === 'concurrency-limit' || code === 'queue-full') return context.config.retryHintMs;
+  return null;
+}
+
+function sessionInput(context: CoordinatorContext, request: SpawnRequest, provider: ProviderId, allocation: number, now: number): SessionInput {
+  return {
+    sessionId: request.sessionId,
+    agentId: request.agentId,
+    provider,
+    fallbackProviders: candidatesFor(context.config.fallbackChain, provider).slice(1),
+    maxFallbacks: context.config.maxFallbacks,
+    estimatedTokens: request.estimatedTokens,
+    allocatedTokens: allocation,
+    leaseMs: context.config.leaseMs,
+    now,
+  };
+}
+
+/**
+ * Commits new budgets (and time) and then admits waiting requests that now fit, in queue order, in
+ * the same transition that freed the capacity: a newcomer cannot take a slot from a waiter.
+ */
+function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
+  const plan = planDrain(budgets, context.queue, context.config.fallbackChain);
+  enqueue.assign({ ...extra, budgets: plan.budgets, queue: plan.queue, spawnSeq: context.spawnSeq + plan.admitted.length, now });
+  plan.admitted.forEach((a, i) => {
+    const shard = context.shards[(context.spawnSeq + i) % context.shards.length]!;
+    enqueue.sendTo(shard, { type: 'shard.spawn', input: sessionInput(context, a.request, a.provider, a.allocation, now) });
+    enqueue.emit({ type: 'agent.admitted', requestId: a.request.requestId, sessionId: a.request.sessionId, agentId: a.request.agentId, provider: a.provider, allocatedTokens: a.allocation, waitedMs: Math.max(0, now - a.request.now) });
+  });
+}
+
+export const coordinatorMachine = setup({
+  types: {
+    input: {} as CoordinatorInput,
+    context: {} as CoordinatorContext,
+    events: {} as CoordinatorEvent,
+    emitted: {} as CoordinatorEmitted,
+  },
+  actors: {
+    sessionShard: sessionShardMachine,
+    // Bound in src/orchestrator: sends clock.sweep and clock.dailyReset. Time enters only as events.
+    clock: fromCallback<CoordinatorEvent>(() => undefined),
+    // Bound in src/orchestrator: answers each session's credentials.request (env, files, OAuth refresh).
+    credentials: fromCallback<CredentialsRequest>(() => undefined),
+  },
+  guards: {
+    canAdmit: ({ context, event }) => {
+      assertEvent(event, 'agent.spawn');
+      return decide(context, event).status === 'admit';
+    },
+    canQueue: ({ context, event }) => {
+      assertEvent(event, 'agent.spawn');
+      return event.waitMs > 0 && context.queue.length < context.config.maxQueue;
+    },
+  },
+  actions: {
+    admit: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'agent.spawn');
+      const decision = decide(context, event);
+      if (decision.status !== 'admit') return;
+      const now = Math.max(context.now, event.now);
+      const shard = context.shards[context.spawnSeq % context.shards.length]!;
+      enqueue.assign({ budgets: reserve(context.budgets, decision.provider, decision.allocation), spawnSeq: context.spawnSeq + 1, now });
+      enqueue.sendTo(shard, { type: 'shard.spawn', input: sessionInput(context, event, decision.provider, decision.allocation, now) });
+      enqueue.emit({ type: 'agent.admitted', requestId: event.requestId, sessionId: event.sessionId, agentId: event.agentId, provider: decision.provider, allocatedTokens: decision.allocation, waitedMs: 0 });
+    }),
+    enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'agent.spawn');
+      const { type: _type, ...request } = event;
+      const decision = decide(context, event);
+      const queue = enqueueOrdered(context.queue, { ...request, deadline: event.now + event.waitMs, seq: context.queueSeq });
+      enqueue.assign({ queue, queueSeq: context.queueSeq + 1, now: Math.max(context.now, event.now) });
+      enqueue.emit({
+        type: 'agent.queued',
+        requestId: event.requestId,
+        agentId: event.agentId,
+        position: queue.findIndex((q) => q.requestId === event.requestId),
+        code: decision.status === 'refuse' ? decision.code : 'concurrency-limit',
+      });
+    }),
+    refuse: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'agent.spawn');
+      const decision = decide(context, event);
+      const code = decision.status === 'refuse' ? (event.waitMs > 0 ? 'queue-full' : decision.code) : 'concurrency-limit';
+      enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: false });
+    }),
+    expireWait: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'agent.waitExpired');
+      const entry = context.queue.find((q) => q.requestId === event.requestId);
+      if (!entry) return;
+      const decision = decide(context, entry);
+      const code = decision.status === 'refuse' ? decision.code : 'concurrency-limit';
+      enqueue.assign({ queue: context.queue.filter((q) => q !== entry), now: Math.max(context.now, event.now) });
+      enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: true });
+    }),
+    announceActive: enqueueActions(({ event, enqueue }) => {
+      assertEvent(event, 'session.activated');
+      enqueue.emit({ type: 'agent.active', sessionId: event.sessionId, agentId: event.agentId, provider: event.provider });
+    }),
+    recordUsage: enqueueActions(({ context, event, enqueue, system }) => {
+      assertEvent(event, 'session.usageReported');
+      const outcome = recordUsage(context.budgets, event.provider, event.tokens, event.withinTokens, event.estimatedTokens);
+      let budgets = outcome.budgets;
+      if (outcome.overrun > 0 || outcome.topUp > 0) {
+        const session = system.get(event.sessionId);
+        if (outcome.overrun > 0) {
+          if (session) enqueue.sendTo(session, toSession({ type: 'session.topUpRefused', overrunTokens: outcome.overrun }));
+          enqueue.emit({ type: 'quota.overrun', provider: event.provider, sessionId: event.sessionId, overrunTokens: outcome.overrun });
+        } else if (session) {
+          enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: outcome.topUp }));
+        }
+      }
+      const b = budgets[event.provider];
+      if (!b.lowAnnounced && b.dailyLimit > 0 && availableTokens(b) < b.dailyLimit * context.config.lowWatermark) {
+        budgets = withBudget(budgets, event.provider, { lowAnnounced: true });
+        enqueue.emit({ type: 'quota.low', provider: event.provider, available: availableTokens(b), dailyLimit: b.dailyLimit });
+      }
+      enqueue.assign({ budgets, now: Math.max(context.now, event.now) });
+    }),
+    fallBack: enqueueActions(({ context, event, enqueue, system }) => {
+      assertEvent(event, 'session.fallbackRequested');
+      const afterReturn = settle(context.budgets, event.from, event.returnedTokens);
+      const decision = decideAdmission(afterReturn, event.candidates, event.estimatedTokens);
+      const session = system.get(event.sessionId);
+      if (decision.status === 'admit') {
+        if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackAdmitted', provider: decision.provider, allocatedTokens: decision.allocation }));
+        enqueue.emit({ type: 'agent.fallback', sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: decision.provider, reason: event.reason, allocatedTokens: decision.allocation });
+        commitAndDrain(enqueue, context, reserve(afterReturn, decision.provider, decision.allocation), context.now);
+        return;
+      }
+      const message = event.candidates.length === 0
+        ? `no fallback provider is configured after ${event.from}`
+        : `no fallback provider can take the session (${decision.code} on ${event.candidates.join(', ')})`;
+      if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackRefused', code: 'no-provider', message }));
+      enqueue.emit({ type: 'agent.fallback', sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
+      commitAndDrain(enqueue, context, afterReturn, context.now);
+    }),
+    settleSession: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'session.ended');
+      const { output } = event;
+      const budgets = output.heldSlot ? settle(context.budgets, output.provider, output.returnedOnProvider) : context.budgets;
+      enqueue.emit({ type: 'agent.released', output });
+      commitAndDrain(enqueue, context, budgets, Math.max(context.now, timeOf(event)));
+    }),
+    sweep: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'clock.sweep');
+      enqueue.assign({ now: Math.max(context.now, event.now) });
+      for (const shard of context.shards) enqueue.sendTo(shard, { type: 'shard.sweep', now: event.now });
+    }),
+    resetDay: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'clock.dailyReset');
+      let budgets: Budgets = context.budgets;
+      for (const p of PROVIDER_IDS) budgets = withBudget(budgets, p, { used: 0, overrun: 0, lowAnnounced: false });
+      enqueue.emit({ type: 'quota.reset', day: event.day });
+      commitAndDrain(enqueue, context, budgets, Math.max(context.now, event.now), { day: event.day, nextResetAt: event.nextResetAt });
+    }),
+  },
+}).createMachine({
+  id: 'coordinator',
+  context: ({ input, spawn }) => {
+    const { shardCount, ...rest } = input;
+    return {
+      ...rest,
+      queue: [],
+      queueSeq: 0,
+      spawnSeq: 0,
+      shards: Array.from({ length: Math.max(1, shardCount) }, (_, i) => spawn('sessionShard', { id: `shard-${i}` })),
+    };
+  },
+  initial: 'running',
+  states: {
+    running: {
+      invoke: [
+        { id: 'clock', src: 'clock' },
+        { id: 'credentials', src: 'credentials', systemId: 'credentials' },
+      ],
+      on: {
+        'agent.spawn': [
+          { guard: 'canAdmit', actions: 'admit' },
+          { guard: 'canQueue', actions: 'enqueueRequest' },
+          { actions: 'refuse' },
+        ],
+        'agent.waitExpired': { actions: 'expireWait' },
+        'session.activated': { actions: 'announceActive' },
+        'session.usageReported': { actions: 'recordUsage' },
+        'session.fallbackRequested': { actions: 'fallBack' },
+        'session.ended': { actions: 'settleSession' },
+        'clock.sweep': { actions: 'sweep' },
+        'clock.dailyReset': { actions: 'resetDay' },
+      },
+    },
+  },
+});
+
+export type CoordinatorMachine = typeof coordinatorMachine;

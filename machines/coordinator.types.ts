@@ -1,0 +1,86 @@
+import type { SessionOutput } from './agentSession.types';
+import type { Budgets, RefusalCode } from './budget';
+import type { ProviderId } from './providers';
+
+export interface SpawnRequest {
+  readonly requestId: string;
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly estimatedTokens: number;
+  readonly preferredProvider: ProviderId | null;
+  /** 0 refuses at once when nothing fits; > 0 waits in the queue until `deadline`. */
+  readonly waitMs: number;
+  /** Higher runs first; equal priorities keep arrival order. */
+  readonly priority: number;
+  readonly now: number;
+}
+
+export interface QueuedRequest extends SpawnRequest {
+  readonly deadline: number;
+  readonly seq: number;
+}
+
+/** Settings fixed for the coordinator's life. */
+export interface CoordinatorConfig {
+  /** The fallback order; a session that starts on P tries P, then the others in this order. */
+  readonly fallbackChain: readonly ProviderId[];
+  readonly maxFallbacks: number;
+  readonly leaseMs: number;
+  readonly maxQueue: number;
+  /** `quota.low` fires once per window when available falls below this share of the daily limit. */
+  readonly lowWatermark: number;
+  /** The retry hint given with concurrency refusals (a slot has no known release time). */
+  readonly retryHintMs: number;
+}
+
+export interface CoordinatorInput {
+  readonly config: CoordinatorConfig;
+  readonly budgets: Budgets;
+  /** The time (epoch ms) at start; afterwards the latest time carried by any event. */
+  readonly now: number;
+  /** The current window's key and when the next window starts (epoch ms). */
+  readonly day: string;
+  readonly nextResetAt: number;
+  /** Sessions are spread over this many shard supervisors. */
+  readonly shardCount: number;
+}
+
+/** Events the coordinator accepts. */
+export type CoordinatorEvent =
+  | ({ readonly type: 'agent.spawn' } & SpawnRequest)
+  | { readonly type: 'agent.waitExpired'; readonly requestId: string; readonly now: number }
+  | { readonly type: 'clock.sweep'; readonly now: number }
+  | { readonly type: 'clock.dailyReset'; readonly now: number; readonly day: string; readonly nextResetAt: number }
+  | { readonly type: 'session.activated'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
+  | {
+      readonly type: 'session.usageReported';
+      readonly sessionId: string;
+      readonly provider: ProviderId;
+      readonly tokens: number;
+      readonly withinTokens: number;
+      readonly estimatedTokens: number;
+      readonly now: number;
+    }
+  | {
+      readonly type: 'session.fallbackRequested';
+      readonly sessionId: string;
+      readonly agentId: string;
+      readonly from: ProviderId;
+      readonly returnedTokens: number;
+      readonly candidates: readonly ProviderId[];
+      readonly estimatedTokens: number;
+      readonly reason: string;
+    }
+  | { readonly type: 'session.ended'; readonly output: SessionOutput };
+
+/** Events the coordinator emits for the host (the orchestrator re-emits them). */
+export type CoordinatorEmitted =
+  | { readonly type: 'agent.admitted'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly allocatedTokens: number; readonly waitedMs: number }
+  | { readonly type: 'agent.queued'; readonly requestId: string; readonly agentId: string; readonly position: number; readonly code: RefusalCode }
+  | { readonly type: 'agent.refused'; readonly requestId: string; readonly agentId: string; readonly code: RefusalCode | 'queue-full'; readonly retryAfterMs: number | null; readonly waited: boolean }
+  | { readonly type: 'agent.active'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
+  | { readonly type: 'agent.fallback'; readonly sessionId: string; readonly agentId: string; readonly from: ProviderId; readonly to: ProviderId | null; readonly reason: string; readonly allocatedTokens: number }
+  | { readonly type: 'agent.released'; readonly output: SessionOutput }
+  | { readonly type: 'quota.low'; readonly provider: ProviderId; readonly available: number; readonly dailyLimit: number }
+  | { readonly type: 'quota.overrun'; readonly provider: ProviderId; readonly sessionId: string; readonly overrunTokens: number }
+  | { readonly type: 'quota.reset'; readonly day: string };

@@ -1,0 +1,11 @@
+export { agentSessionMachine } from './agentSession.machine';
+export type { AgentSessionMachine } from './agentSession.machine';
+export * from './agentSession.types';
+export { coordinatorMachine } from './coordinator.machine';
+export type { CoordinatorContext, CoordinatorMachine } from './coordinator.machine';
+export * from './coordinator.types';
+export { sessionShardMachine } from './sessionShard.machine';
+export * from './budget';
+export * from './admissionQueue';
+export * from './providers';
+export { Secret } from './secret';

@@ -1,0 +1,8 @@
+/** The providers agentvisor budgets for. Ids are stable: they key limits, stats and events. */
+export const PROVIDER_IDS = ['claude', 'openai'] as const;
+
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+export function isProviderId(value: unknown): value is ProviderId {
+  return typeof value === 'string' && (PROVIDER_IDS as readonly string[]).includes(value);
+}

@@ -1,0 +1,2 @@
+export { createEnvAuthenticator, findApiKey } from './envCredentials';
+export type { Authenticate, EnvCredentialOptions, EnvSource } from './envCredentials';

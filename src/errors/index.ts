@@ -1,0 +1,2 @@
+export { AgentvisorError, ERROR_CODES, isAgentvisorError } from './agentvisorError';
+export type { AgentvisorErrorOptions, ErrorCode } from './agentvisorError';

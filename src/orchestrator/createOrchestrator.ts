@@ -1,0 +1,332 @@
+import { EventEmitter } from 'eventemitter3';
+import { nanoid } from 'nanoid';
+import { createActor } from 'xstate';
+import type { Actor, ActorRefFrom } from 'xstate';
+import type { AgentSessionMachine } from '../../machines/agentSession.machine';
+import { availableTokens } from '../../machines/budget';
+import type { coordinatorMachine } from '../../machines/coordinator.machine';
+import type { CoordinatorEmitted } from '../../machines/coordinator.types';
+import { PROVIDER_IDS } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
+import { createEnvAuthenticator } from '../credentials';
+import { AgentvisorError } from '../errors';
+import { windowAt } from '../quota/dailyWindow';
+import { bindMachines } from './bindMachines';
+import type { ClockTimer } from './clock';
+import { ManagedAgent } from './managedAgent';
+import { resolveOptions } from './options';
+import type { OrchestratorOptions, ResolvedOptions } from './options';
+import type { OrchestratorEventMap, OrchestratorStats, ProviderStats, SpawnOptions } from './types';
+import { checkSpawn } from './validation';
+
+interface PendingSpawn {
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly task: string | null;
+  readonly resolve: (agent: ManagedAgent) => void;
+  readonly reject: (error: AgentvisorError) => void;
+  waitTimer: ClockTimer | null;
+}
+
+/**
+ * About 8 sessions per shard at full concurrency: XState copies a shard's children map on every
+ * spawn and stop, and that copy costs ~2 µs at 8 children but ~23 µs at 100 (bench/, docs/decisions.md).
+ */
+export const SESSIONS_PER_SHARD = 8;
+export const MAX_SHARDS = 4096;
+
+function shardCountFor(options: ResolvedOptions): number {
+  const maxLive = PROVIDER_IDS.reduce((sum, p) => sum + options.budgets[p].maxConcurrent, 0);
+  return Math.min(MAX_SHARDS, Math.max(1, Math.ceil(maxLive / SESSIONS_PER_SHARD)));
+}
+
+function refusalMessage(code: string, agentId: string, retryAfterMs: number | null, waited: boolean): string {
+  const after = retryAfterMs === null ? '' : ` (retry in about ${Math.ceil(retryAfterMs / 1000)} s)`;
+  const prefix = waited ? `agent ${agentId} waited and was not admitted` : `agent ${agentId} was not admitted`;
+  switch (code) {
+    case 'concurrency-limit':
+      return `${prefix}: every provider it may use is at its concurrency limit${after}; release an agent, wait (waitMs), or raise maxConcurrent`;
+    case 'quota-exhausted':
+      return `${prefix}: no provider it may use has budget left for its estimate${after}; lower estimatedTokens or wait for the daily reset`;
+    case 'queue-full':
+      return `${prefix}: the wait queue is full${after}; raise maxQueue or spawn later`;
+    default:
+      return `${prefix}: no provider is enabled for it (daily limit or maxConcurrent is 0); enable one in limits`;
+  }
+}
+
+/**
+ * The orchestrator a host embeds: a coordinator actor that owns the budget and supervises one
+ * session actor per agent.
+ *
+ * @example
+ * const orch = createOrchestrator({ limits: { claude: { dailyLimit: 200_000, maxConcurrent: 4 } } });
+ * await orch.start();
+ * const agent = await orch.spawnAgent({ estimatedTokens: 20_000, waitMs: 30_000 });
+ * // run the agent with agent.env, then:
+ * agent.reportUsage({ inputTokens: 5_000, outputTokens: 1_200 });
+ * await agent.release();
+ * await orch.stop();
+ */
+export class Orchestrator {
+  readonly #options: ResolvedOptions;
+  readonly #events = new EventEmitter<OrchestratorEventMap>();
+  readonly #live = new Map<string, ManagedAgent>();
+  readonly #bySession = new Map<string, ManagedAgent>();
+  readonly #pending = new Map<string, PendingSpawn>();
+  #actor: Actor<typeof coordinatorMachine> | null = null;
+  #state: 'new' | 'running' | 'stopped' = 'new';
+
+  constructor(options: OrchestratorOptions = {}) {
+    this.#options = resolveOptions(options);
+  }
+
+  /** The root XState actor (the coordinator), for inspection. Exists after start(). */
+  get actor(): Actor<typeof coordinatorMachine> {
+    if (!this.#actor) throw new AgentvisorError('not-started', 'the orchestrator has not been started: await orch.start() first');
+    return this.#actor;
+  }
+
+  /** The resolved home folder (credentials and state). */
+  get home(): string {
+    return this.#options.home;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state === 'running') return;
+    if (this.#state === 'stopped') throw new AgentvisorError('stopped', 'this orchestrator was stopped; create a new one');
+    const o = this.#options;
+    const now = o.clock.now();
+    const window = windowAt(now, o.dailyReset);
+    const authenticate = o.authenticate ?? createEnvAuthenticator({ env: o.env, apiKeys: o.apiKeys });
+    const machine = bindMachines({
+      credentials: { authenticate, clock: o.clock, timeoutMs: o.authTimeoutMs },
+      clock: { clock: o.clock, sweepIntervalMs: o.sweepIntervalMs, dailyReset: o.dailyReset, day: window.day },
+    });
+    const actor = createActor(machine, {
+      systemId: 'coordinator',
+      input: {
+        config: {
+          fallbackChain: o.fallbackChain,
+          maxFallbacks: o.maxFallbacks,
+          leaseMs: o.leaseMs,
+          maxQueue: o.maxQueue,
+          lowWatermark: o.lowWatermark,
+          retryHintMs: o.retryHintMs,
+        },
+        budgets: o.budgets,
+        now,
+        day: window.day,
+        nextResetAt: window.nextResetAt,
+        shardCount: shardCountFor(o),
+      },
+      ...(o.inspect ? { inspect: o.inspect } : {}),
+    });
+    actor.on('*', (event) => this.#onCoordinatorEvent(event));
+    this.#actor = actor;
+    this.#state = 'running';
+    actor.start();
+    o.logger?.info({ providers: this.#providerLimits(), day: window.day }, 'agentvisor orchestrator started');
+  }
+
+  /**
+   * Admits an agent: one coordinator transition checks budget and concurrency and reserves its
+   * allocation, then the session authenticates. Resolves when the agent is active; rejects with
+   * `concurrency-limit`, `quota-exhausted`, `queue-full`, `no-provider` or `auth-failed`.
+   */
+  spawnAgent(options: SpawnOptions): Promise<ManagedAgent> {
+    const checked = checkSpawn(options);
+    const actor = this.#running('spawn an agent');
+    const agentId = checked.agentId ?? nanoid();
+    if (this.#live.has(agentId) || [...this.#pending.values()].some((p) => p.agentId === agentId)) {
+      return Promise.reject(new AgentvisorError('duplicate-agent', `agent ${agentId} is already live; release it first or use another agentId`, { details: { agentId } }));
+    }
+    const requestId = nanoid();
+    const sessionId = nanoid();
+    const result = new Promise<ManagedAgent>((resolve, reject) => {
+      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, resolve, reject, waitTimer: null });
+    });
+    actor.send({
+      type: 'agent.spawn',
+      requestId,
+      sessionId,
+      agentId,
+      estimatedTokens: checked.estimatedTokens,
+      preferredProvider: checked.preferredProvider ?? null,
+      waitMs: checked.waitMs,
+      priority: checked.priority,
+      now: this.#options.clock.now(),
+    });
+    const pending = this.#pending.get(requestId);
+    if (pending && checked.waitMs > 0) {
+      pending.waitTimer = this.#options.clock.setTimeout(() => {
+        this.#actor?.send({ type: 'agent.waitExpired', requestId, now: this.#options.clock.now() });
+      }, checked.waitMs);
+    }
+    return result;
+  }
+
+  /** A live agent by id; throws `unknown-agent`. */
+  getAgent(agentId: string): ManagedAgent {
+    const agent = this.#live.get(agentId);
+    if (!agent) throw new AgentvisorError('unknown-agent', `no live agent has id ${JSON.stringify(String(agentId).slice(0, 128))}; it was never spawned here or was released`, { details: { agentId } });
+    return agent;
+  }
+
+  /** The live agents. */
+  agents(): ManagedAgent[] {
+    return [...this.#live.values()];
+  }
+
+  /** Budget and concurrency per provider, read from the coordinator's snapshot (exact, O(1)). */
+  stats(): OrchestratorStats {
+    const context = this.actor.getSnapshot().context;
+    const providers = Object.fromEntries(
+      PROVIDER_IDS.map((p): [ProviderId, ProviderStats] => {
+        const b = context.budgets[p];
+        return [p, { dailyLimit: b.dailyLimit, used: b.used, reserved: b.reserved, available: availableTokens(b), active: b.active, maxConcurrent: b.maxConcurrent, overrun: b.overrun }];
+      }),
+    ) as Record<ProviderId, ProviderStats>;
+    return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt };
+  }
+
+  on<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    this.#events.on(event, listener as never);
+    return this;
+  }
+
+  off<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    this.#events.off(event, listener as never);
+    return this;
+  }
+
+  once<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    this.#events.once(event, listener as never);
+    return this;
+  }
+
+  /** Releases every live agent (reason `stopped`), refuses waiting spawns with `stopped`, and stops the actors. */
+  async stop(): Promise<void> {
+    if (this.#state !== 'running' || !this.#actor) {
+      this.#state = 'stopped';
+      return;
+    }
+    for (const agent of [...this.#live.values()]) agent.stop();
+    for (const [requestId, pending] of this.#pending) {
+      if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
+      this.#pending.delete(requestId);
+      pending.reject(new AgentvisorError('stopped', `the orchestrator stopped before agent ${pending.agentId} was admitted`));
+    }
+    this.#state = 'stopped';
+    this.#actor.stop();
+    this.#options.logger?.info('agentvisor orchestrator stopped');
+  }
+
+  #running(what: string): Actor<typeof coordinatorMachine> {
+    if (this.#state === 'stopped') throw new AgentvisorError('stopped', `cannot ${what}: the orchestrator was stopped`);
+    if (!this.#actor) throw new AgentvisorError('not-started', `cannot ${what}: await orch.start() first`);
+    return this.#actor;
+  }
+
+  #providerLimits() {
+    return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: this.#options.budgets[p].dailyLimit, maxConcurrent: this.#options.budgets[p].maxConcurrent }]));
+  }
+
+  #onCoordinatorEvent(event: CoordinatorEmitted): void {
+    const log = this.#options.logger;
+    switch (event.type) {
+      case 'agent.admitted': {
+        const pending = this.#pending.get(event.requestId);
+        if (!pending) return;
+        this.#pending.delete(event.requestId);
+        if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
+        const ref = this.#actor!.system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
+        if (!ref) throw new Error(`agentvisor: admitted session ${event.sessionId} has no actor (a bug)`);
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, ref, clock: this.#options.clock });
+        this.#live.set(agent.id, agent);
+        this.#bySession.set(agent.sessionId, agent);
+        agent.settleSpawnWith(pending.resolve, pending.reject);
+        log?.debug({ agentId: agent.id, sessionId: agent.sessionId, provider: event.provider, allocatedTokens: event.allocatedTokens, waitedMs: event.waitedMs }, 'agent admitted');
+        return;
+      }
+      case 'agent.queued':
+        log?.debug({ agentId: event.agentId, position: event.position, code: event.code }, 'agent queued');
+        this.#events.emit('agent.queued', { agentId: event.agentId, position: event.position, code: event.code });
+        return;
+      case 'agent.refused': {
+        const pending = this.#pending.get(event.requestId);
+        if (pending) {
+          this.#pending.delete(event.requestId);
+          if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
+          pending.reject(new AgentvisorError(event.code, refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited), {
+            retryAfterMs: event.retryAfterMs,
+            details: { agentId: event.agentId },
+          }));
+        }
+        log?.info({ agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs }, 'agent refused');
+        this.#events.emit('agent.refused', { agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited: event.waited });
+        return;
+      }
+      case 'agent.active': {
+        const agent = this.#bySession.get(event.sessionId);
+        if (!agent) return;
+        agent.onActive();
+        log?.debug({ agentId: agent.id, sessionId: agent.sessionId, provider: event.provider }, 'agent active');
+        this.#events.emit('agent.active', { agentId: agent.id, sessionId: agent.sessionId, provider: event.provider, allocatedTokens: agent.allocatedTokens });
+        return;
+      }
+      case 'agent.fallback': {
+        const agent = this.#bySession.get(event.sessionId);
+        const startedAt = agent?.failureStartedAt() ?? null;
+        const latencyMs = startedAt === null ? 0 : this.#options.clock.now() - startedAt;
+        log?.info({ agentId: event.agentId, from: event.from, to: event.to, reason: event.reason }, 'agent fallback');
+        this.#events.emit('agent.fallback', { agentId: event.agentId, sessionId: event.sessionId, from: event.from, to: event.to, reason: event.reason, latencyMs });
+        return;
+      }
+      case 'agent.released': {
+        const { output } = event;
+        const agent = this.#bySession.get(output.sessionId);
+        if (agent) {
+          this.#bySession.delete(output.sessionId);
+          if (this.#live.get(agent.id) === agent) this.#live.delete(agent.id);
+          agent.onReleased(output);
+        }
+        log?.debug({ agentId: output.agentId, sessionId: output.sessionId, provider: output.provider, usedTokens: output.usedTokens, returnedTokens: output.returnedTokens, reason: output.reason }, 'agent released');
+        this.#events.emit('agent.released', {
+          agentId: output.agentId,
+          sessionId: output.sessionId,
+          provider: output.provider,
+          usedTokens: output.usedTokens,
+          returnedTokens: output.returnedTokens,
+          reason: output.reason,
+          error: output.error,
+        });
+        return;
+      }
+      case 'quota.low':
+        log?.warn({ provider: event.provider, available: event.available }, 'quota low');
+        this.#events.emit('quota.low', { provider: event.provider, available: event.available, dailyLimit: event.dailyLimit });
+        return;
+      case 'quota.overrun': {
+        const agent = this.#bySession.get(event.sessionId);
+        log?.warn({ provider: event.provider, sessionId: event.sessionId, overrunTokens: event.overrunTokens }, 'usage beyond the daily budget');
+        this.#events.emit('quota.overrun', { provider: event.provider, agentId: agent?.id ?? null, sessionId: event.sessionId, overrunTokens: event.overrunTokens });
+        return;
+      }
+      case 'quota.reset':
+        log?.info({ day: event.day }, 'daily budget reset');
+        this.#events.emit('quota.reset', { day: event.day });
+        return;
+    }
+  }
+}
+
+/**
+ * Creates an orchestrator. Options are checked at once: a bad one throws `invalid-option`.
+ *
+ * @example
+ * const orch = createOrchestrator({ limits: { openai: { maxConcurrent: 4 } }, fallbackChain: ['claude', 'openai'] });
+ */
+export function createOrchestrator(options: OrchestratorOptions = {}): Orchestrator {
+  return new Orchestrator(options);
+}

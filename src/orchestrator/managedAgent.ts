@@ -1,0 +1,189 @@
+import type { ActorRefFrom } from 'xstate';
+import type { AgentSessionMachine } from '../../machines/agentSession.machine';
+import type { SessionEvent, SessionOutput } from '../../machines/agentSession.types';
+import type { ProviderId } from '../../machines/providers';
+import { AgentvisorError } from '../errors';
+import type { ErrorCode } from '../errors';
+import type { Clock } from './clock';
+import { checkUsage, classifyFailure } from './validation';
+import type { FailureReport, ReleaseResult, UsageReceipt, UsageReport } from './types';
+
+type SessionRef = ActorRefFrom<AgentSessionMachine>;
+
+interface Waiter {
+  resolve(): void;
+  reject(error: AgentvisorError): void;
+}
+
+export function errorFromOutput(output: SessionOutput): AgentvisorError {
+  const code = (output.error?.code ?? 'no-provider') as ErrorCode;
+  return new AgentvisorError(code, output.error?.message ?? `the session ended (${output.reason})`, {
+    details: { agentId: output.agentId, sessionId: output.sessionId, provider: output.provider, reason: output.reason },
+  });
+}
+
+function toResult(output: SessionOutput): ReleaseResult {
+  return { usedTokens: output.usedTokens, returnedTokens: output.returnedTokens, provider: output.provider, fallbacks: output.fallbacks, reason: output.reason };
+}
+
+/**
+ * The host's handle on one agent. Reads come from the session actor's snapshot; commands go to
+ * the session as events, which settle synchronously in the coordinator before the call returns.
+ *
+ * @example
+ * const agent = await orch.spawnAgent({ estimatedTokens: 20_000 });
+ * spawnChild(agent.env);                       // ANTHROPIC_API_KEY, CLAUDE_API_KEY, AGENTVISOR_SESSION_ID, …
+ * agent.reportUsage({ inputTokens: 1200, outputTokens: 300 });
+ * const { usedTokens, returnedTokens } = await agent.release();
+ */
+export class ManagedAgent {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly task: string | null;
+  #ref: SessionRef;
+  #clock: Clock;
+  #final: SessionOutput | null = null;
+  #hostReleased = false;
+  #activation: Waiter | null = null;
+  #failure: (Waiter & { startedAt: number }) | null = null;
+
+  constructor(init: { agentId: string; sessionId: string; task: string | null; ref: SessionRef; clock: Clock }) {
+    this.id = init.agentId;
+    this.sessionId = init.sessionId;
+    this.task = init.task;
+    this.#ref = init.ref;
+    this.#clock = init.clock;
+  }
+
+  /** The provider the agent runs on now (changes on fallback). */
+  get provider(): ProviderId {
+    return this.#final?.provider ?? this.#ref.getSnapshot().context.provider;
+  }
+
+  /** The allocation on the current provider, including top-ups. */
+  get allocatedTokens(): number {
+    return this.#ref.getSnapshot().context.tokens.allocated;
+  }
+
+  get usedTokens(): number {
+    return this.#final?.usedTokens ?? this.#ref.getSnapshot().context.tokens.used;
+  }
+
+  /** True until the session is released (by the host, by expiry, or for lack of budget or provider). */
+  get isLive(): boolean {
+    return this.#final === null;
+  }
+
+  /**
+   * The environment to run the agent with: the current provider's key (Claude keys under both
+   * ANTHROPIC_API_KEY and CLAUDE_API_KEY), its base URL when set, AGENTVISOR_SESSION_ID and
+   * AGENTVISOR_AGENT_ID. Never another provider's secret; empty once released.
+   */
+  get env(): Record<string, string> {
+    if (this.#final) return {};
+    const { env, secretEnv } = this.#ref.getSnapshot().context;
+    const out: Record<string, string> = { ...env };
+    for (const [name, secret] of Object.entries(secretEnv)) out[name] = secret.reveal();
+    return out;
+  }
+
+  /**
+   * Counts real usage at once. Usage beyond the allocation takes a top-up from the free budget;
+   * when the budget has no room, the usage is still recorded, the session ends and this throws
+   * `quota-exhausted`.
+   */
+  reportUsage(report: UsageReport): UsageReceipt {
+    const tokens = checkUsage(report);
+    this.#assertLive('report usage');
+    this.#send({ type: 'session.usage', tokens, now: this.#clock.now() });
+    if (this.#final?.reason === 'quota-exhausted') {
+      throw new AgentvisorError(
+        'quota-exhausted',
+        `the ${tokens} tokens were recorded, but they went beyond the allocation and the ${this.#final.provider} daily budget has no room left; the agent was released: stop it`,
+        { details: { agentId: this.id, provider: this.#final.provider } },
+      );
+    }
+    const { tokens: t } = this.#ref.getSnapshot().context;
+    return { usedTokens: t.used, allocatedTokens: t.allocated, remainingTokens: Math.max(0, t.allocated - t.usedOnProvider) };
+  }
+
+  /**
+   * Tells agentvisor the provider failed. Resolves once the agent runs on the next provider of the
+   * chain (read `provider` and `env` again); rejects with `no-provider` when none can take it, and
+   * with `invalid-request` (the session stays) when the request itself was at fault.
+   */
+  async reportFailure(report: FailureReport): Promise<void> {
+    const kind = classifyFailure(report);
+    this.#assertLive('report a failure');
+    if (kind === 'invalid-request') {
+      throw new AgentvisorError('invalid-request', `the provider rejected the request itself (status ${report.status}); fix the request: falling back would not help`, {
+        details: { agentId: this.id, status: report.status },
+      });
+    }
+    if (this.#failure) throw new AgentvisorError('invalid-failure', 'a failure for this agent is already being handled; await the earlier reportFailure first');
+    const done = new Promise<void>((resolve, reject) => {
+      this.#failure = { resolve, reject, startedAt: this.#clock.now() };
+    });
+    this.#send({ type: 'session.failure', reason: kind, now: this.#clock.now() });
+    return done;
+  }
+
+  /** Ends the session: usage is settled and the unused allocation returned. A second call throws `already-released`. */
+  async release(): Promise<ReleaseResult> {
+    if (this.#hostReleased) {
+      throw new AgentvisorError('already-released', `agent ${this.id} was already released`, { details: { agentId: this.id } });
+    }
+    this.#hostReleased = true;
+    if (!this.#final) this.#send({ type: 'session.release', now: this.#clock.now() });
+    if (!this.#final) throw new Error(`agentvisor: session ${this.sessionId} did not settle on release (a bug)`);
+    return toResult(this.#final);
+  }
+
+  /** @internal The orchestrator's spawn promise settles through this on the first activation or the end. */
+  settleSpawnWith(resolve: (agent: ManagedAgent) => void, reject: (error: AgentvisorError) => void): void {
+    this.#activation = { resolve: () => resolve(this), reject };
+  }
+
+  /** @internal */
+  onActive(): number | null {
+    this.#activation?.resolve();
+    this.#activation = null;
+    const failure = this.#failure;
+    this.#failure = null;
+    failure?.resolve();
+    return failure ? this.#clock.now() - failure.startedAt : null;
+  }
+
+  /** @internal */
+  failureStartedAt(): number | null {
+    return this.#failure?.startedAt ?? null;
+  }
+
+  /** @internal */
+  onReleased(output: SessionOutput): void {
+    this.#final = output;
+    if (!this.#activation && !this.#failure) return;
+    const error = errorFromOutput(output);
+    this.#activation?.reject(error);
+    this.#failure?.reject(error);
+    this.#activation = null;
+    this.#failure = null;
+  }
+
+  /** @internal Ends the session on orchestrator stop. */
+  stop(): void {
+    if (!this.#final) this.#send({ type: 'session.release', reason: 'stopped', now: this.#clock.now() });
+  }
+
+  #send(event: SessionEvent): void {
+    this.#ref.send(event);
+  }
+
+  #assertLive(what: string): void {
+    if (this.#final) {
+      throw new AgentvisorError('agent-released', `cannot ${what}: agent ${this.id} was released (${this.#final.reason})`, {
+        details: { agentId: this.id, reason: this.#final.reason },
+      });
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Budgets, ProviderBudget } from '../../machines/budget';
+import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
+import type { Authenticate, EnvSource } from '../credentials';
+import { AgentvisorError } from '../errors';
+import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
+import type { DailyReset } from '../quota/dailyWindow';
+import type { Clock } from './clock';
+import { systemClock } from './clock';
+
+export interface ProviderLimits {
+  /** Tokens per daily window; 0 disables the provider. */
+  readonly dailyLimit?: number;
+  /** Sessions at once; 0 disables the provider. */
+  readonly maxConcurrent?: number;
+}
+
+/** The limits that apply when none are given (the seed's figures). */
+export const DEFAULT_LIMITS: Readonly<Record<ProviderId, Required<ProviderLimits>>> = {
+  claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+  openai: { dailyLimit: 500_000, maxConcurrent: 8 },
+};
+
+export const HOUR_MS = 60 * 60 * 1000;
+
+/** The most tokens one estimate or one usage report may carry; larger values are taken as a bug. */
+export const MAX_TOKENS = 1_000_000_000;
+
+export interface OrchestratorOptions {
+  /**
+   * Where credentials and state live.
+   * @default $CODEX_HOME, else ~/.codex
+   */
+  readonly home?: string;
+  /** The environment to read keys and base URLs from. @default process.env */
+  readonly env?: EnvSource;
+  /** API keys in code; they take precedence over the env. */
+  readonly apiKeys?: Partial<Record<ProviderId, string>>;
+  /** @default claude 1,000,000 tokens/day and 10 at once; openai 500,000 and 8 */
+  readonly limits?: Partial<Record<ProviderId, ProviderLimits>>;
+  /** Where the budget of record lives. Only `memory` (this process) exists today. @default 'memory' */
+  readonly ledger?: 'memory';
+  /** Provider order for admission and fallback. @default ['claude', 'openai'] */
+  readonly fallbackChain?: readonly ProviderId[];
+  /** Fallbacks one session may make. @default fallbackChain.length - 1 */
+  readonly maxFallbacks?: number;
+  /** Allocation lease: an allocation with no activity for this long is expired by the sweep. @default 2 h */
+  readonly leaseMs?: number;
+  /** How often stale allocations are swept. @default 1 h */
+  readonly sweepIntervalMs?: number;
+  /** When the daily window starts. @default { at: '00:00', timeZone: 'UTC' } */
+  readonly dailyReset?: DailyReset;
+  /** Waiting spawns beyond this are refused with `queue-full`. @default 1000 */
+  readonly maxQueue?: number;
+  /** `quota.low` fires when a provider's available tokens fall below this share of its limit. @default 0.1 */
+  readonly lowWatermark?: number;
+  /** retryAfterMs given with `concurrency-limit` refusals (a slot has no known release time). @default 1000 */
+  readonly retryHintMs?: number;
+  /** A pino logger; nothing is logged without one. */
+  readonly logger?: Logger;
+  /** An XState inspection observer, such as one from @statelyai/inspect. */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Time and timers. @default systemClock */
+  readonly clock?: Clock;
+  /** Replaces the built-in credential lookup (advanced: tests, custom secret stores). */
+  readonly authenticate?: Authenticate;
+  /** An authentication that takes longer is refused with `auth-failed`. @default 30000 */
+  readonly authTimeoutMs?: number;
+}
+
+export interface ResolvedOptions {
+  readonly home: string;
+  readonly env: EnvSource;
+  readonly apiKeys: Partial<Record<ProviderId, string>>;
+  readonly budgets: Budgets;
+  readonly fallbackChain: readonly ProviderId[];
+  readonly maxFallbacks: number;
+  readonly leaseMs: number;
+  readonly sweepIntervalMs: number;
+  readonly dailyReset: DailyReset;
+  readonly maxQueue: number;
+  readonly lowWatermark: number;
+  readonly retryHintMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger | null;
+  readonly inspect: OrchestratorOptions['inspect'] | null;
+  readonly authenticate: Authenticate | null;
+  readonly authTimeoutMs: number;
+}
+
+function wholeNumber(name: string, value: unknown, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new AgentvisorError('invalid-option', `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`, {
+      details: { option: name },
+    });
+  }
+  return value;
+}
+
+function resolveBudgets(limits: OrchestratorOptions['limits']): Budgets {
+  if (limits !== undefined && (typeof limits !== 'object' || limits === null)) {
+    throw new AgentvisorError('invalid-option', 'limits must be an object such as { claude: { dailyLimit: 1000000, maxConcurrent: 10 } }');
+  }
+  for (const key of Object.keys(limits ?? {})) {
+    if (!isProviderId(key)) throw new AgentvisorError('invalid-option', `limits.${key}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`);
+  }
+  const entries = PROVIDER_IDS.map((id): [ProviderId, ProviderBudget] => {
+    const given = limits?.[id] ?? {};
+    const dailyLimit = wholeNumber(`limits.${id}.dailyLimit`, given.dailyLimit ?? DEFAULT_LIMITS[id].dailyLimit, { max: Number.MAX_SAFE_INTEGER / 4 });
+    const maxConcurrent = wholeNumber(`limits.${id}.maxConcurrent`, given.maxConcurrent ?? DEFAULT_LIMITS[id].maxConcurrent, { max: 1_000_000 });
+    return [id, { dailyLimit, maxConcurrent, used: 0, reserved: 0, active: 0, overrun: 0, lowAnnounced: false }];
+  });
+  return Object.fromEntries(entries) as Record<ProviderId, ProviderBudget>;
+}
+
+function resolveChain(chain: OrchestratorOptions['fallbackChain']): readonly ProviderId[] {
+  if (chain === undefined) return ['claude', 'openai'];
+  if (!Array.isArray(chain) || chain.length === 0 || !chain.every(isProviderId) || new Set(chain).size !== chain.length) {
+    throw new AgentvisorError('invalid-option', `fallbackChain must list distinct providers from ${PROVIDER_IDS.join(', ')}, got ${JSON.stringify(chain)}`);
+  }
+  return chain;
+}
+
+/** The home folder: `$CODEX_HOME`, else `~/.codex`. */
+export function defaultHome(env: EnvSource): string {
+  const codexHome = env.CODEX_HOME;
+  return codexHome !== undefined && codexHome.trim() !== '' ? codexHome : path.join(os.homedir(), '.codex');
+}
+
+/** Checks every option and fills in defaults; throws `invalid-option` naming the option and the fix. */
+export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptions {
+  if (options.ledger !== undefined && options.ledger !== 'memory') {
+    throw new AgentvisorError('invalid-option', `ledger ${JSON.stringify(options.ledger)} is not available: use 'memory'`);
+  }
+  const env = options.env ?? process.env;
+  const fallbackChain = resolveChain(options.fallbackChain);
+  const dailyReset = options.dailyReset ?? DEFAULT_DAILY_RESET;
+  checkDailyReset(dailyReset);
+  const lowWatermark = options.lowWatermark ?? 0.1;
+  if (typeof lowWatermark !== 'number' || !(lowWatermark >= 0 && lowWatermark <= 1)) {
+    throw new AgentvisorError('invalid-option', `lowWatermark must be a share from 0 to 1, got ${JSON.stringify(lowWatermark)}`);
+  }
+  for (const [provider, key] of Object.entries(options.apiKeys ?? {})) {
+    if (!isProviderId(provider)) throw new AgentvisorError('invalid-option', `apiKeys.${provider}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`);
+    if (key !== undefined && typeof key !== 'string') throw new AgentvisorError('invalid-option', `apiKeys.${provider} must be a string`);
+  }
+  return {
+    home: options.home ?? defaultHome(env),
+    env,
+    apiKeys: options.apiKeys ?? {},
+    budgets: resolveBudgets(options.limits),
+    fallbackChain,
+    maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
+    leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
+    sweepIntervalMs: wholeNumber('sweepIntervalMs', options.sweepIntervalMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
+    dailyReset,
+    maxQueue: wholeNumber('maxQueue', options.maxQueue ?? 1000, { max: 1_000_000 }),
+    lowWatermark,
+    retryHintMs: wholeNumber('retryHintMs', options.retryHintMs ?? 1000, { max: 2 ** 31 - 1 }),
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? null,
+    inspect: options.inspect ?? null,
+    authenticate: options.authenticate ?? null,
+    authTimeoutMs: wholeNumber('authTimeoutMs', options.authTimeoutMs ?? 30_000, { min: 1, max: 2 ** 31 - 1 }),
+  };
+}

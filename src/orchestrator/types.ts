@@ -1,0 +1,84 @@
+import type { EndReason, FallbackRecord, SessionError } from '../../machines/agentSession.types';
+import type { RefusalCode } from '../../machines/budget';
+import type { ProviderId } from '../../machines/providers';
+
+export interface SpawnOptions {
+  /** Tokens the agent expects to use; the allocation is `min(estimate, floor(available / 2))`. */
+  readonly estimatedTokens: number;
+  /** The provider to try first. @default the first in fallbackChain */
+  readonly preferredProvider?: ProviderId;
+  /** A stable id for the agent; must not belong to a live agent. @default a nanoid */
+  readonly agentId?: string;
+  /** What the agent works on (kept for events and logs; never interpreted). */
+  readonly task?: string;
+  /** How long to wait in the queue for a slot and budget; 0 refuses at once. @default 0 */
+  readonly waitMs?: number;
+  /** Higher waits less; equal priorities keep arrival order. @default 0 */
+  readonly priority?: number;
+}
+
+export interface UsageReport {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+export interface UsageReceipt {
+  /** Tokens used by this agent across all providers. */
+  readonly usedTokens: number;
+  /** Allocation on the current provider (including top-ups). */
+  readonly allocatedTokens: number;
+  /** What is left of the allocation on the current provider. */
+  readonly remainingTokens: number;
+}
+
+export interface FailureReport {
+  /** The HTTP status the provider answered with; 0 for a network failure. */
+  readonly status: number;
+  readonly retryAfterMs?: number;
+  /** The provider's message; never logged unmasked. */
+  readonly message?: string;
+}
+
+export interface ReleaseResult {
+  readonly usedTokens: number;
+  readonly returnedTokens: number;
+  readonly provider: ProviderId;
+  readonly fallbacks: readonly FallbackRecord[];
+  readonly reason: EndReason;
+}
+
+export interface ProviderStats {
+  readonly dailyLimit: number;
+  readonly used: number;
+  readonly reserved: number;
+  readonly available: number;
+  readonly active: number;
+  readonly maxConcurrent: number;
+  /** Usage beyond the daily limit that had already happened when it was reported. */
+  readonly overrun: number;
+}
+
+export interface OrchestratorStats {
+  readonly providers: Readonly<Record<ProviderId, ProviderStats>>;
+  /** Spawns waiting for a slot or budget. */
+  readonly queued: number;
+  /** The current daily window (local date of its start) and when the next one starts. */
+  readonly day: string;
+  readonly nextResetAt: number;
+}
+
+/** Events the orchestrator emits (eventemitter3). No payload carries a secret. */
+export interface OrchestratorEventMap {
+  'agent.queued': [{ agentId: string; position: number; code: RefusalCode }];
+  'agent.refused': [{ agentId: string; code: RefusalCode | 'queue-full'; retryAfterMs: number | null; waited: boolean }];
+  'agent.active': [{ agentId: string; sessionId: string; provider: ProviderId; allocatedTokens: number }];
+  'agent.fallback': [{ agentId: string; sessionId: string; from: ProviderId; to: ProviderId | null; reason: string; latencyMs: number }];
+  'agent.released': [
+    { agentId: string; sessionId: string; provider: ProviderId; usedTokens: number; returnedTokens: number; reason: EndReason; error: SessionError | null },
+  ];
+  'quota.low': [{ provider: ProviderId; available: number; dailyLimit: number }];
+  'quota.overrun': [{ provider: ProviderId; agentId: string | null; sessionId: string; overrunTokens: number }];
+  'quota.reset': [{ day: string }];
+}
+
+export type OrchestratorEventName = keyof OrchestratorEventMap;

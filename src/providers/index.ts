@@ -1,0 +1,4 @@
+export { PROVIDERS, keyHint } from './providerRegistry';
+export type { ProviderSpec } from './providerRegistry';
+export { PROVIDER_IDS, isProviderId } from '../../machines/providers';
+export type { ProviderId } from '../../machines/providers';

@@ -1,0 +1,44 @@
+import type { ProviderId } from '../../machines/providers';
+
+export interface ProviderSpec {
+  readonly id: ProviderId;
+  readonly displayName: string;
+  /** Env variables that may hold an API key, in precedence order. Empty values count as unset. */
+  readonly apiKeyEnv: readonly string[];
+  /** The variables an agent gets the key under (Claude keys mirror into both names). */
+  readonly agentKeyEnv: readonly string[];
+  readonly baseUrlEnv: string;
+  /** What a key starts with; used for hints and format checks. */
+  readonly keyPrefix: string;
+}
+
+/** @default the two built-in providers, Anthropic (`claude`) and OpenAI (`openai`). */
+export const PROVIDERS: Readonly<Record<ProviderId, ProviderSpec>> = {
+  claude: {
+    id: 'claude',
+    displayName: 'Claude (Anthropic)',
+    apiKeyEnv: ['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY'],
+    agentKeyEnv: ['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY'],
+    baseUrlEnv: 'ANTHROPIC_BASE_URL',
+    keyPrefix: 'sk-ant-',
+  },
+  openai: {
+    id: 'openai',
+    displayName: 'OpenAI',
+    apiKeyEnv: ['OPENAI_API_KEY'],
+    agentKeyEnv: ['OPENAI_API_KEY'],
+    baseUrlEnv: 'OPENAI_BASE_URL',
+    keyPrefix: 'sk-',
+  },
+};
+
+/**
+ * A key shown to people: the known prefix and the last four characters, never more.
+ *
+ * @example keyHint('sk-ant-api03-abcdefWXYZ', 'sk-ant-') // 'sk-ant-…WXYZ'
+ */
+export function keyHint(key: string, prefix: string): string {
+  const shownPrefix = key.startsWith(prefix) ? prefix : '';
+  if (key.length < shownPrefix.length + 12) return `${shownPrefix}…`;
+  return `${shownPrefix}…${key.slice(-4)}`;
+}

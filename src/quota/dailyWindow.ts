@@ -1,0 +1,97 @@
+import { AgentvisorError } from '../errors';
+
+/**
+ * When the daily budget window starts: a wall-clock time in a time zone.
+ *
+ * @default { at: '00:00', timeZone: 'UTC' }
+ */
+export interface DailyReset {
+  /** `HH:MM`, 24-hour. */
+  readonly at: string;
+  /** An IANA time zone such as `UTC` or `Europe/Berlin`. */
+  readonly timeZone: string;
+}
+
+export const DEFAULT_DAILY_RESET: DailyReset = { at: '00:00', timeZone: 'UTC' };
+
+export interface WindowPosition {
+  /** The window's key: the local date (YYYY-MM-DD) on which it started. */
+  readonly day: string;
+  /** When the next window starts (epoch ms). */
+  readonly nextResetAt: number;
+}
+
+interface Wall {
+  y: number;
+  m: number;
+  d: number;
+  hh: number;
+  mm: number;
+  ss: number;
+}
+
+function parseAt(at: string): { hh: number; mm: number } {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at);
+  if (!match) throw new AgentvisorError('invalid-option', `dailyReset.at must be HH:MM (24-hour), got ${JSON.stringify(at)}`);
+  return { hh: Number(match[1]), mm: Number(match[2]) };
+}
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  try {
+    return new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  } catch {
+    throw new AgentvisorError('invalid-option', `dailyReset.timeZone ${JSON.stringify(timeZone)} is not a time zone this Node.js knows (use an IANA name such as UTC or Europe/Berlin)`);
+  }
+}
+
+function wallTime(fmt: Intl.DateTimeFormat, epochMs: number): Wall {
+  const parts: Record<string, number> = {};
+  for (const p of fmt.formatToParts(new Date(epochMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return { y: parts.year!, m: parts.month!, d: parts.day!, hh: parts.hour!, mm: parts.minute!, ss: parts.second! };
+}
+
+/** The instant at which the zone's wall clock shows the given date and time (DST-aware). */
+function instantOf(fmt: Intl.DateTimeFormat, y: number, m: number, d: number, hh: number, mm: number): number {
+  const asUtc = Date.UTC(y, m - 1, d, hh, mm);
+  let guess = asUtc;
+  for (let i = 0; i < 3; i += 1) {
+    const w = wallTime(fmt, guess);
+    const offset = Date.UTC(w.y, w.m - 1, w.d, w.hh, w.mm, w.ss) - guess;
+    const next = asUtc - offset;
+    if (next === guess) break;
+    guess = next;
+  }
+  return guess;
+}
+
+function dateKey(y: number, m: number, d: number): string {
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+/** Validates a DailyReset, throwing `invalid-option` with what to fix. */
+export function checkDailyReset(reset: DailyReset): void {
+  parseAt(reset.at);
+  formatterFor(reset.timeZone);
+}
+
+/** Which daily window `epochMs` falls in, and when the next one starts. */
+export function windowAt(epochMs: number, reset: DailyReset = DEFAULT_DAILY_RESET): WindowPosition {
+  const { hh, mm } = parseAt(reset.at);
+  const fmt = formatterFor(reset.timeZone);
+  const w = wallTime(fmt, epochMs);
+  const todayReset = instantOf(fmt, w.y, w.m, w.d, hh, mm);
+  const startedToday = epochMs >= todayReset;
+  const startDay = new Date(Date.UTC(w.y, w.m - 1, w.d + (startedToday ? 0 : -1)));
+  const nextDay = new Date(Date.UTC(w.y, w.m - 1, w.d + (startedToday ? 1 : 0)));
+  const nextResetAt = instantOf(fmt, nextDay.getUTCFullYear(), nextDay.getUTCMonth() + 1, nextDay.getUTCDate(), hh, mm);
+  return { day: dateKey(startDay.getUTCFullYear(), startDay.getUTCMonth() + 1, startDay.getUTCDate()), nextResetAt };
+}
