@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 'use strict';
 // The package's command. `npm ci` / `npm install` build dist/ through the `prepare` script.
-require('../dist/src/cli/main.js');
+void require('../dist/src/cli/main.js').main();

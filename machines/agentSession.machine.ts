@@ -7,7 +7,7 @@
  * session.fallbackAdmitted, session.fallbackRefused (answers from the coordinator), and
  * credentials.granted / credentials.denied (answers from the credentials actor).
  * Asks the credentials actor (systemId `credentials`) for credentials on entering authenticating.
- * Tells the coordinator (by systemId, skipping its shard): session.activated, session.usageReported,
+ * Tells the coordinator (by systemId `coordinator`): session.activated, session.usageReported,
  * session.fallbackRequested, and session.ended with the SessionOutput the budget is settled from.
  *
  * Invariants: the agent's env holds only the current provider's secrets (replaced wholesale on a
@@ -22,7 +22,7 @@ function unusedOnProvider(context: SessionContext): number {
   return context.holdsSlot ? Math.max(0, context.tokens.allocated - context.tokens.usedOnProvider) : 0;
 }
 
-/** The coordinator registers under this systemId; sessions report to it directly, not through their shard. */
+/** The coordinator registers under this systemId; sessions report to it directly, not through their parent. */
 export const COORDINATOR_SYSTEM_ID = 'coordinator';
 /** The credentials actor (bound in src) answers credentials.request with granted or denied. */
 export const CREDENTIALS_SYSTEM_ID = 'credentials';

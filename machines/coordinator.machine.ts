@@ -7,12 +7,14 @@
  * (from sessions, addressed by systemId `coordinator`).
  * Emits (for the host): agent.admitted, agent.queued, agent.refused, agent.active, agent.fallback,
  * agent.released, quota.low, quota.overrun, quota.reset.
- * Children: the clock and credentials actors (bound in src/), and the session shards.
+ * Children: the clock and credentials actors (bound in src/), and the session supervisor (systemId
+ * `sessions`), the parent of every session.
  *
  * Invariants: admission checks and reserves in one transition (guard + action on the same context);
  * without an overrun, used + reserved <= dailyLimit and active <= maxConcurrent for every provider;
- * reserved is exactly the unused allocation of live sessions. Sessions live in shards, never as
- * direct children, so admission does not copy a map of every live session. Time enters only as
+ * reserved is exactly the unused allocation of live sessions. Sessions are children of the
+ * supervisor (a Map), never of this machine, so admission never copies a map of every live
+ * session. Time enters only as
  * `now` on events; `context.now` is the latest seen.
  */
 import { assertEvent, enqueueActions, fromCallback, setup } from 'xstate';
@@ -24,20 +26,23 @@ import { candidatesFor, enqueueOrdered, planDrain } from './admissionQueue';
 import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
 import { PROVIDER_IDS } from './providers';
 import type { ProviderId } from './providers';
-import { sessionShardMachine } from './sessionShard.machine';
+import { agentSessionMachine } from './agentSession.machine';
+import { createSessionSupervisor } from './sessionSupervisor';
+import type { SessionSupervisorLogic } from './sessionSupervisor';
 
 /** At most 16 top-level keys, for the reason given in agentSession.types.ts (Object.assign cost). */
-export interface CoordinatorContext extends Omit<CoordinatorInput, 'shardCount'> {
+export interface CoordinatorContext extends CoordinatorInput {
   readonly queue: readonly QueuedRequest[];
   readonly queueSeq: number;
-  readonly spawnSeq: number;
-  readonly shards: readonly ActorRefFrom<typeof sessionShardMachine>[];
+  /** Sessions admitted since start (fallback admissions not counted). */
+  readonly admitted: number;
+  readonly supervisor: ActorRefFrom<SessionSupervisorLogic>;
 }
 
 /** The part of enqueueActions' `enqueue` that commitAndDrain uses. */
 interface Enqueue {
   assign(update: Partial<CoordinatorContext>): void;
-  sendTo(to: ActorRefFrom<typeof sessionShardMachine>, event: { type: 'shard.spawn'; input: SessionInput }): void;
+  sendTo(to: ActorRefFrom<SessionSupervisorLogic>, event: { type: 'supervisor.spawn'; input: SessionInput }): void;
   emit(event: CoordinatorEmitted): void;
 }
 
@@ -82,10 +87,9 @@ function sessionInput(context: CoordinatorContext, request: SpawnRequest, provid
  */
 function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
   const plan = planDrain(budgets, context.queue, context.config.fallbackChain);
-  enqueue.assign({ ...extra, budgets: plan.budgets, queue: plan.queue, spawnSeq: context.spawnSeq + plan.admitted.length, now });
-  plan.admitted.forEach((a, i) => {
-    const shard = context.shards[(context.spawnSeq + i) % context.shards.length]!;
-    enqueue.sendTo(shard, { type: 'shard.spawn', input: sessionInput(context, a.request, a.provider, a.allocation, now) });
+  enqueue.assign({ ...extra, budgets: plan.budgets, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
+  plan.admitted.forEach((a) => {
+    enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, a.request, a.provider, a.allocation, now) });
     enqueue.emit({ type: 'agent.admitted', requestId: a.request.requestId, sessionId: a.request.sessionId, agentId: a.request.agentId, provider: a.provider, allocatedTokens: a.allocation, waitedMs: Math.max(0, now - a.request.now) });
   });
 }
@@ -98,7 +102,7 @@ export const coordinatorMachine = setup({
     emitted: {} as CoordinatorEmitted,
   },
   actors: {
-    sessionShard: sessionShardMachine,
+    sessionSupervisor: createSessionSupervisor(agentSessionMachine),
     // Bound in src/orchestrator: sends clock.sweep and clock.dailyReset. Time enters only as events.
     clock: fromCallback<CoordinatorEvent>(() => undefined),
     // Bound in src/orchestrator: answers each session's credentials.request (env, files, OAuth refresh).
@@ -120,9 +124,8 @@ export const coordinatorMachine = setup({
       const decision = decide(context, event);
       if (decision.status !== 'admit') return;
       const now = Math.max(context.now, event.now);
-      const shard = context.shards[context.spawnSeq % context.shards.length]!;
-      enqueue.assign({ budgets: reserve(context.budgets, decision.provider, decision.allocation), spawnSeq: context.spawnSeq + 1, now });
-      enqueue.sendTo(shard, { type: 'shard.spawn', input: sessionInput(context, event, decision.provider, decision.allocation, now) });
+      enqueue.assign({ budgets: reserve(context.budgets, decision.provider, decision.allocation), admitted: context.admitted + 1, now });
+      enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, event, decision.provider, decision.allocation, now) });
       enqueue.emit({ type: 'agent.admitted', requestId: event.requestId, sessionId: event.sessionId, agentId: event.agentId, provider: decision.provider, allocatedTokens: decision.allocation, waitedMs: 0 });
     }),
     enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
@@ -206,7 +209,7 @@ export const coordinatorMachine = setup({
     sweep: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'clock.sweep');
       enqueue.assign({ now: Math.max(context.now, event.now) });
-      for (const shard of context.shards) enqueue.sendTo(shard, { type: 'shard.sweep', now: event.now });
+      enqueue.sendTo(context.supervisor, { type: 'supervisor.sweep', now: event.now });
     }),
     resetDay: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'clock.dailyReset');
@@ -219,13 +222,12 @@ export const coordinatorMachine = setup({
 }).createMachine({
   id: 'coordinator',
   context: ({ input, spawn }) => {
-    const { shardCount, ...rest } = input;
     return {
-      ...rest,
+      ...input,
       queue: [],
       queueSeq: 0,
-      spawnSeq: 0,
-      shards: Array.from({ length: Math.max(1, shardCount) }, (_, i) => spawn('sessionShard', { id: `shard-${i}` })),
+      admitted: 0,
+      supervisor: spawn('sessionSupervisor', { id: 'sessions', systemId: 'sessions' }),
     };
   },
   initial: 'running',

@@ -41,8 +41,6 @@ export interface CoordinatorInput {
   /** The current window's key and when the next window starts (epoch ms). */
   readonly day: string;
   readonly nextResetAt: number;
-  /** Sessions are spread over this many shard supervisors. */
-  readonly shardCount: number;
 }
 
 /** Events the coordinator accepts. */

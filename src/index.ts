@@ -24,4 +24,4 @@ export type { ProviderId, ProviderSpec } from './providers';
 export { windowAt, DEFAULT_DAILY_RESET } from './quota/dailyWindow';
 export type { DailyReset, WindowPosition } from './quota/dailyWindow';
 export { Secret } from '../machines/secret';
-export { agentSessionMachine, coordinatorMachine, sessionShardMachine } from '../machines';
+export { agentSessionMachine, coordinatorMachine, createSessionSupervisor } from '../machines';

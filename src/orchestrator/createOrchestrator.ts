@@ -28,18 +28,6 @@ interface PendingSpawn {
   waitTimer: ClockTimer | null;
 }
 
-/**
- * About 8 sessions per shard at full concurrency: XState copies a shard's children map on every
- * spawn and stop, and that copy costs ~2 µs at 8 children but ~23 µs at 100 (bench/, docs/decisions.md).
- */
-export const SESSIONS_PER_SHARD = 8;
-export const MAX_SHARDS = 4096;
-
-function shardCountFor(options: ResolvedOptions): number {
-  const maxLive = PROVIDER_IDS.reduce((sum, p) => sum + options.budgets[p].maxConcurrent, 0);
-  return Math.min(MAX_SHARDS, Math.max(1, Math.ceil(maxLive / SESSIONS_PER_SHARD)));
-}
-
 function refusalMessage(code: string, agentId: string, retryAfterMs: number | null, waited: boolean): string {
   const after = retryAfterMs === null ? '' : ` (retry in about ${Math.ceil(retryAfterMs / 1000)} s)`;
   const prefix = waited ? `agent ${agentId} waited and was not admitted` : `agent ${agentId} was not admitted`;
@@ -118,7 +106,6 @@ export class Orchestrator {
         now,
         day: window.day,
         nextResetAt: window.nextResetAt,
-        shardCount: shardCountFor(o),
       },
       ...(o.inspect ? { inspect: o.inspect } : {}),
     });
