@@ -16,6 +16,7 @@ export type {
   OrchestratorStats,
   OrchestratorEventMap,
   OrchestratorEventName,
+  Activity,
 } from './orchestrator';
 export { AgentvisorError, ERROR_CODES, isAgentvisorError } from './errors';
 export type { ErrorCode, AgentvisorErrorOptions } from './errors';

@@ -11,6 +11,7 @@ import type { ProviderId } from '../../machines/providers';
 import { createEnvAuthenticator } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { windowAt } from '../quota/dailyWindow';
+import { createActivityStore } from './activityStore';
 import { bindMachines } from './bindMachines';
 import type { ClockTimer } from './clock';
 import { ManagedAgent } from './managedAgent';
@@ -62,6 +63,7 @@ export class Orchestrator {
   readonly #live = new Map<string, ManagedAgent>();
   readonly #bySession = new Map<string, ManagedAgent>();
   readonly #pending = new Map<string, PendingSpawn>();
+  readonly #activity = createActivityStore();
   #actor: Actor<typeof coordinatorMachine> | null = null;
   #state: 'new' | 'running' | 'stopped' = 'new';
 
@@ -174,7 +176,7 @@ export class Orchestrator {
         return [p, { dailyLimit: b.dailyLimit, used: b.used, reserved: b.reserved, available: availableTokens(b), active: b.active, maxConcurrent: b.maxConcurrent, overrun: b.overrun }];
       }),
     ) as Record<ProviderId, ProviderStats>;
-    return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt };
+    return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity: this.#activity.getSnapshot().context };
   }
 
   on<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
@@ -233,10 +235,12 @@ export class Orchestrator {
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);
+        this.#activity.trigger.admitted();
         log?.debug({ agentId: agent.id, sessionId: agent.sessionId, provider: event.provider, allocatedTokens: event.allocatedTokens, waitedMs: event.waitedMs }, 'agent admitted');
         return;
       }
       case 'agent.queued':
+        this.#activity.trigger.queued();
         log?.debug({ agentId: event.agentId, position: event.position, code: event.code }, 'agent queued');
         this.#events.emit('agent.queued', { agentId: event.agentId, position: event.position, code: event.code });
         return;
@@ -250,6 +254,7 @@ export class Orchestrator {
             details: { agentId: event.agentId },
           }));
         }
+        this.#activity.trigger.refused({ code: event.code });
         log?.info({ agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs }, 'agent refused');
         this.#events.emit('agent.refused', { agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited: event.waited });
         return;
@@ -266,6 +271,7 @@ export class Orchestrator {
         const agent = this.#bySession.get(event.sessionId);
         const startedAt = agent?.failureStartedAt() ?? null;
         const latencyMs = startedAt === null ? 0 : this.#options.clock.now() - startedAt;
+        this.#activity.trigger.fallback();
         log?.info({ agentId: event.agentId, from: event.from, to: event.to, reason: event.reason }, 'agent fallback');
         this.#events.emit('agent.fallback', { agentId: event.agentId, sessionId: event.sessionId, from: event.from, to: event.to, reason: event.reason, latencyMs });
         return;
@@ -278,6 +284,7 @@ export class Orchestrator {
           if (this.#live.get(agent.id) === agent) this.#live.delete(agent.id);
           agent.onReleased(output);
         }
+        this.#activity.trigger.released({ reason: output.reason });
         log?.debug({ agentId: output.agentId, sessionId: output.sessionId, provider: output.provider, usedTokens: output.usedTokens, returnedTokens: output.returnedTokens, reason: output.reason }, 'agent released');
         this.#events.emit('agent.released', {
           agentId: output.agentId,
@@ -296,6 +303,7 @@ export class Orchestrator {
         return;
       case 'quota.overrun': {
         const agent = this.#bySession.get(event.sessionId);
+        this.#activity.trigger.overrun({ tokens: event.overrunTokens });
         log?.warn({ provider: event.provider, sessionId: event.sessionId, overrunTokens: event.overrunTokens }, 'usage beyond the daily budget');
         this.#events.emit('quota.overrun', { provider: event.provider, agentId: agent?.id ?? null, sessionId: event.sessionId, overrunTokens: event.overrunTokens });
         return;

@@ -7,3 +7,4 @@ export type { Clock, ClockTimer, ManualClock } from './clock';
 export { classifyFailure, FAILURE_KINDS } from './validation';
 export type { FailureKind } from './validation';
 export type * from './types';
+export type { Activity } from './activityStore';

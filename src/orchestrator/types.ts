@@ -1,6 +1,7 @@
 import type { EndReason, FallbackRecord, SessionError } from '../../machines/agentSession.types';
 import type { RefusalCode } from '../../machines/budget';
 import type { ProviderId } from '../../machines/providers';
+import type { Activity } from './activityStore';
 
 export interface SpawnOptions {
   /** Tokens the agent expects to use; the allocation is `min(estimate, floor(available / 2))`. */
@@ -65,6 +66,8 @@ export interface OrchestratorStats {
   /** The current daily window (local date of its start) and when the next one starts. */
   readonly day: string;
   readonly nextResetAt: number;
+  /** What happened since start: admissions, refusals by code, fallbacks, releases by reason. */
+  readonly activity: Activity;
 }
 
 /** Events the orchestrator emits (eventemitter3). No payload carries a secret. */
