@@ -63,6 +63,7 @@ export class Orchestrator {
   readonly #live = new Map<string, ManagedAgent>();
   readonly #bySession = new Map<string, ManagedAgent>();
   readonly #pending = new Map<string, PendingSpawn>();
+  readonly #pendingAgentIds = new Set<string>();
   readonly #activity = createActivityStore();
   #actor: Actor<typeof coordinatorMachine> | null = null;
   #state: 'new' | 'running' | 'stopped' = 'new';
@@ -127,7 +128,7 @@ export class Orchestrator {
     const checked = checkSpawn(options);
     const actor = this.#running('spawn an agent');
     const agentId = checked.agentId ?? nanoid();
-    if (this.#live.has(agentId) || [...this.#pending.values()].some((p) => p.agentId === agentId)) {
+    if (this.#live.has(agentId) || this.#pendingAgentIds.has(agentId)) {
       return Promise.reject(new AgentvisorError('duplicate-agent', `agent ${agentId} is already live; release it first or use another agentId`, { details: { agentId } }));
     }
     const requestId = nanoid();
@@ -135,6 +136,7 @@ export class Orchestrator {
     const result = new Promise<ManagedAgent>((resolve, reject) => {
       this.#pending.set(requestId, { agentId, sessionId, task: checked.task, resolve, reject, waitTimer: null });
     });
+    this.#pendingAgentIds.add(agentId);
     actor.send({
       type: 'agent.spawn',
       requestId,
@@ -204,6 +206,7 @@ export class Orchestrator {
     for (const [requestId, pending] of this.#pending) {
       if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
       this.#pending.delete(requestId);
+      this.#pendingAgentIds.delete(pending.agentId);
       pending.reject(new AgentvisorError('stopped', `the orchestrator stopped before agent ${pending.agentId} was admitted`));
     }
     this.#state = 'stopped';
@@ -228,6 +231,7 @@ export class Orchestrator {
         const pending = this.#pending.get(event.requestId);
         if (!pending) return;
         this.#pending.delete(event.requestId);
+        this.#pendingAgentIds.delete(pending.agentId);
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const ref = this.#actor!.system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
         if (!ref) throw new Error(`agentvisor: admitted session ${event.sessionId} has no actor (a bug)`);
@@ -248,6 +252,7 @@ export class Orchestrator {
         const pending = this.#pending.get(event.requestId);
         if (pending) {
           this.#pending.delete(event.requestId);
+          this.#pendingAgentIds.delete(pending.agentId);
           if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
           pending.reject(new AgentvisorError(event.code, refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited), {
             retryAfterMs: event.retryAfterMs,

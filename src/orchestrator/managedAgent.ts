@@ -15,8 +15,19 @@ interface Waiter {
   reject(error: AgentvisorError): void;
 }
 
+/** The error code for a session that ended without its own error (released, stopped). */
+const CODE_FOR_REASON: Readonly<Record<SessionOutput['reason'], ErrorCode>> = {
+  released: 'agent-released',
+  stopped: 'stopped',
+  expired: 'allocation-expired',
+  'quota-exhausted': 'quota-exhausted',
+  'auth-failed': 'auth-failed',
+  'no-provider': 'no-provider',
+  failed: 'no-provider',
+};
+
 export function errorFromOutput(output: SessionOutput): AgentvisorError {
-  const code = (output.error?.code ?? 'no-provider') as ErrorCode;
+  const code = (output.error?.code ?? CODE_FOR_REASON[output.reason]) as ErrorCode;
   return new AgentvisorError(code, output.error?.message ?? `the session ended (${output.reason})`, {
     details: { agentId: output.agentId, sessionId: output.sessionId, provider: output.provider, reason: output.reason },
   });
