@@ -18,7 +18,21 @@
 import { createActor } from 'xstate';
 import type { ActorLogic, ActorRefFrom, Snapshot } from 'xstate';
 import type { AgentSessionMachine } from './agentSession.machine';
-import type { SessionInput } from './agentSession.types';
+import type { SessionContext, SessionInput } from './agentSession.types';
+
+function inputFromContext(context: SessionContext): SessionInput {
+  return {
+    sessionId: context.sessionId,
+    agentId: context.agentId,
+    provider: context.provider,
+    fallbackProviders: context.fallbackProviders,
+    maxFallbacks: context.terms.maxFallbacks,
+    estimatedTokens: context.terms.estimatedTokens,
+    allocatedTokens: context.tokens.allocated,
+    leaseMs: context.terms.leaseMs,
+    now: context.lastEventAt,
+  };
+}
 
 export type SessionRef = ActorRefFrom<AgentSessionMachine>;
 
@@ -35,14 +49,14 @@ export type SupervisorSnapshot = Snapshot<undefined> & {
 
 interface PersistedSupervisor {
   readonly status: SupervisorSnapshot['status'];
-  readonly sessions: ReadonlyArray<{ readonly input: SessionInput; readonly snapshot: unknown }>;
+  /** Each live session's persisted snapshot (its context carries its session id). */
+  readonly sessions: readonly unknown[];
 }
 
 export type SessionSupervisorLogic = ActorLogic<SupervisorSnapshot, SupervisorEvent, undefined>;
 
 /** Creates supervisor logic for sessions of the given (possibly `.provide`d) session machine. */
 export function createSessionSupervisor(sessionMachine: AgentSessionMachine): SessionSupervisorLogic {
-  const inputs = new WeakMap<SessionRef, SessionInput>();
   return {
     config: sessionMachine,
     getInitialSnapshot: () => ({ status: 'active', output: undefined, error: undefined, sessions: new Map() }),
@@ -51,7 +65,6 @@ export function createSessionSupervisor(sessionMachine: AgentSessionMachine): Se
         case 'supervisor.spawn': {
           const { input } = event as Extract<SupervisorEvent, { type: 'supervisor.spawn' }>;
           const ref = createActor(sessionMachine, { id: input.sessionId, systemId: input.sessionId, parent: scope.self, input });
-          inputs.set(ref, input);
           snapshot.sessions.set(input.sessionId, ref);
           // Started after this step, like XState's own spawn, so the session's first messages
           // find the supervisor's transition complete.
@@ -76,16 +89,17 @@ export function createSessionSupervisor(sessionMachine: AgentSessionMachine): Se
     getPersistedSnapshot: (snapshot): Snapshot<undefined> => {
       const persisted: PersistedSupervisor = {
         status: snapshot.status,
-        sessions: [...snapshot.sessions.values()].map((ref) => ({ input: inputs.get(ref)!, snapshot: ref.getPersistedSnapshot() })),
+        sessions: [...snapshot.sessions.values()].map((ref) => ref.getPersistedSnapshot()),
       };
       return persisted as unknown as Snapshot<undefined>;
     },
     restoreSnapshot: (persisted, scope) => {
       const saved = persisted as unknown as PersistedSupervisor;
       const sessions = new Map<string, SessionRef>();
-      for (const { input, snapshot } of saved.sessions) {
-        const ref = createActor(sessionMachine, { id: input.sessionId, systemId: input.sessionId, parent: scope.self, input, snapshot: snapshot as never });
-        inputs.set(ref, input);
+      for (const persisted of saved.sessions) {
+        // The restored snapshot carries the context; the input is only what a fresh one would start from.
+        const input = inputFromContext((persisted as { context: SessionContext }).context);
+        const ref = createActor(sessionMachine, { id: input.sessionId, systemId: input.sessionId, parent: scope.self, input, snapshot: persisted as Snapshot<unknown> });
         sessions.set(input.sessionId, ref);
       }
       return { status: saved.status, output: undefined, error: undefined, sessions };

@@ -32,9 +32,12 @@ export function findApiKey(provider: ProviderId, options: EnvCredentialOptions):
 
 /**
  * The authenticate actor for API keys from options or the env. It builds the agent's secret env
- * for the provider only, so an agent never receives another provider's key.
+ * for the provider only, so an agent never receives another provider's key. The env is read on
+ * every call; while a provider's key, source and base URL stay the same, every session shares one
+ * frozen result (no per-session copies of the same secret).
  */
 export function createEnvAuthenticator(options: EnvCredentialOptions): Authenticate {
+  const cache = new Map<ProviderId, { key: string; source: string; baseUrl: string | undefined; result: AuthResult }>();
   return ({ provider }) => {
     const spec = PROVIDERS[provider];
     const found = findApiKey(provider, options);
@@ -47,14 +50,18 @@ export function createEnvAuthenticator(options: EnvCredentialOptions): Authentic
         details: { provider, source: found.source },
       });
     }
+    const given = options.env[spec.baseUrlEnv];
+    const baseUrl = present(given) ? given : undefined;
+    const cached = cache.get(provider);
+    if (cached && cached.key === found.key && cached.source === found.source && cached.baseUrl === baseUrl) return cached.result;
     const secret = new Secret(found.key);
-    const secretEnv = Object.fromEntries(spec.agentKeyEnv.map((name) => [name, secret]));
-    const baseUrl = options.env[spec.baseUrlEnv];
-    return {
+    const result: AuthResult = Object.freeze({
       source: found.source,
       hint: keyHint(found.key, spec.keyPrefix),
-      secretEnv,
-      env: present(baseUrl) ? { [spec.baseUrlEnv]: baseUrl } : {},
-    };
+      secretEnv: Object.freeze(Object.fromEntries(spec.agentKeyEnv.map((name) => [name, secret]))),
+      env: Object.freeze(baseUrl === undefined ? {} : { [spec.baseUrlEnv]: baseUrl }),
+    });
+    cache.set(provider, { key: found.key, source: found.source, baseUrl, result });
+    return result;
   };
 }
