@@ -234,6 +234,8 @@ export const agentSessionMachine = setup({
             provider: event.provider,
             tokens: { ...context.tokens, allocated: event.allocatedTokens, usedOnProvider: 0 },
             holdsSlot: true,
+            // The new allocation gets a lease of its own from the failure (the latest time seen).
+            expiresAt: Math.max(context.expiresAt, context.lastEventAt + context.terms.leaseMs),
           })),
         },
         'session.fallbackRefused': {

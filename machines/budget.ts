@@ -112,7 +112,9 @@ export function recordUsage(
   if (overage === 0) return { budgets: withBudget(budgets, provider, { used, reserved }), topUp: 0, overrun: 0 };
   const free = b.dailyLimit - used - reserved;
   if (free < 0) {
-    return { budgets: withBudget(budgets, provider, { used, reserved, overrun: b.overrun - free }), topUp: 0, overrun: -free };
+    // Only this report's overage can be new overrun: an earlier overrun is already in `free`.
+    const overrun = Math.min(overage, -free);
+    return { budgets: withBudget(budgets, provider, { used, reserved, overrun: b.overrun + overrun }), topUp: 0, overrun };
   }
   const extra = allocationFor(estimate, free);
   return { budgets: withBudget(budgets, provider, { used, reserved: reserved + extra }), topUp: overage + extra, overrun: 0 };

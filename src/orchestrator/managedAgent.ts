@@ -132,6 +132,11 @@ export class ManagedAgent {
       });
     }
     if (this.#failure) throw new AgentvisorError('invalid-failure', 'a failure for this agent is already being handled; await the earlier reportFailure first');
+    if (!this.#ref.getSnapshot().matches('active')) {
+      throw new AgentvisorError('invalid-failure', `agent ${this.id} is not active yet (still authenticating): report failures of requests made with its env, after spawnAgent resolved`, {
+        details: { agentId: this.id },
+      });
+    }
     const done = new Promise<void>((resolve, reject) => {
       this.#failure = { resolve, reject, startedAt: this.#clock.now() };
     });
