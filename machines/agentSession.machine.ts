@@ -90,6 +90,7 @@ export const agentSessionMachine = setup({
       candidates: context.fallbackProviders,
       estimatedTokens: context.terms.estimatedTokens,
       reason: context.pendingFallbackReason,
+      now: context.lastEventAt,
     })),
     notifyEnded: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({ type: 'session.ended', output: outputOf(context) })),
   },

@@ -156,5 +156,7 @@ export type SessionNotice =
       readonly candidates: readonly ProviderId[];
       readonly estimatedTokens: number;
       readonly reason: string;
+      /** The failure's time (the latest this session saw). */
+      readonly now: number;
     }
   | { readonly type: 'session.ended'; readonly output: SessionOutput };

@@ -1,10 +1,10 @@
 /**
  * coordinator: owns the budget, the concurrency limits and the wait queue, and supervises sessions.
  *
- * States: running (only; every decision is a guarded transition on counters in context).
- * Accepts: agent.spawn, agent.waitExpired (from the orchestrator), clock.sweep, clock.dailyReset
- * (from the clock actor), and session.activated / usageReported / fallbackRequested / ended
- * (from sessions, addressed by systemId `coordinator`).
+ * States: running → stopping. Every decision is a guarded transition on counters in context.
+ * Accepts: agent.spawn, agent.waitExpired, coordinator.stop (from the orchestrator), clock.sweep,
+ * clock.dailyReset (from the clock actor), and session.activated / usageReported /
+ * fallbackRequested / ended (from sessions, addressed by systemId `coordinator`).
  * Emits (for the host): agent.admitted, agent.queued, agent.refused, agent.active, agent.fallback,
  * agent.released, quota.low, quota.overrun, quota.reset.
  * Children: the clock and credentials actors (bound in src/), and the session supervisor (systemId
@@ -14,11 +14,12 @@
  * without an overrun, used + reserved <= dailyLimit and active <= maxConcurrent for every provider;
  * reserved is exactly the unused allocation of live sessions. Sessions are children of the
  * supervisor (a Map), never of this machine, so admission never copies a map of every live
- * session. Time enters only as
- * `now` on events; `context.now` is the latest seen.
+ * session. Time enters only as `now` on events; `context.now` is the latest seen. In `stopping`
+ * nothing is admitted: sessions only settle.
  */
 import { assertEvent, enqueueActions, fromCallback, setup } from 'xstate';
 import type { ActorRefFrom, EventObject } from 'xstate';
+import { agentSessionMachine } from './agentSession.machine';
 import type { CredentialsRequest, SessionEvent, SessionInput } from './agentSession.types';
 import { availableTokens, decideAdmission, recordUsage, reserve, settle, withBudget } from './budget';
 import type { Budgets, RefusalCode } from './budget';
@@ -26,7 +27,6 @@ import { candidatesFor, enqueueOrdered, planDrain } from './admissionQueue';
 import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
 import { PROVIDER_IDS } from './providers';
 import type { ProviderId } from './providers';
-import { agentSessionMachine } from './agentSession.machine';
 import { createSessionSupervisor } from './sessionSupervisor';
 import type { SessionSupervisorLogic } from './sessionSupervisor';
 
@@ -39,7 +39,7 @@ export interface CoordinatorContext extends CoordinatorInput {
   readonly supervisor: ActorRefFrom<SessionSupervisorLogic>;
 }
 
-/** The part of enqueueActions' `enqueue` that commitAndDrain uses. */
+/** The part of enqueueActions' `enqueue` that the shared helpers use. */
 interface Enqueue {
   assign(update: Partial<CoordinatorContext>): void;
   sendTo(to: ActorRefFrom<SessionSupervisorLogic>, event: { type: 'supervisor.spawn'; input: SessionInput }): void;
@@ -51,17 +51,11 @@ function toSession(event: SessionEvent): EventObject {
   return event;
 }
 
-/** The time an event carries; a session's end carries it in its output. */
-function timeOf(event: CoordinatorEvent): number {
-  if (event.type === 'session.ended') return event.output.endedAt;
-  return 'now' in event ? event.now : 0;
-}
-
 function decide(context: CoordinatorContext, request: SpawnRequest) {
   return decideAdmission(context.budgets, candidatesFor(context.config.fallbackChain, request.preferredProvider), request.estimatedTokens);
 }
 
-function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full', now: number): number | null {
+function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number): number | null {
   if (code === 'quota-exhausted') return Math.max(0, context.nextResetAt - now);
   if (code === 'concurrency-limit' || code === 'queue-full') return context.config.retryHintMs;
   return null;
@@ -81,17 +75,36 @@ function sessionInput(context: CoordinatorContext, request: SpawnRequest, provid
   };
 }
 
+/** Emits `quota.low` once a window for each provider whose available tokens fell below the watermark. */
+function announceLow(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets): Budgets {
+  let next = budgets;
+  for (const p of PROVIDER_IDS) {
+    const b = next[p];
+    if (b.lowAnnounced || b.dailyLimit === 0 || availableTokens(b) >= b.dailyLimit * context.config.lowWatermark) continue;
+    next = withBudget(next, p, { lowAnnounced: true });
+    enqueue.emit({ type: 'quota.low', provider: p, available: availableTokens(b), dailyLimit: b.dailyLimit });
+  }
+  return next;
+}
+
 /**
- * Commits new budgets (and time) and then admits waiting requests that now fit, in queue order, in
- * the same transition that freed the capacity: a newcomer cannot take a slot from a waiter.
+ * Admits one request: the host hears of it (agent.admitted) before the session starts, so a session
+ * that ends at once (credentials denied) is still known when its end is reported.
+ */
+function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: SpawnRequest, provider: ProviderId, allocation: number, now: number): void {
+  enqueue.emit({ type: 'agent.admitted', requestId: request.requestId, sessionId: request.sessionId, agentId: request.agentId, provider, allocatedTokens: allocation, waitedMs: Math.max(0, now - request.now) });
+  enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, request, provider, allocation, now) });
+}
+
+/**
+ * Commits new budgets (and time), then admits waiting requests that now fit, in queue order, in the
+ * same transition that freed the capacity: a newcomer cannot take a slot a waiter was due.
  */
 function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
   const plan = planDrain(budgets, context.queue, context.config.fallbackChain);
-  enqueue.assign({ ...extra, budgets: plan.budgets, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
-  plan.admitted.forEach((a) => {
-    enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, a.request, a.provider, a.allocation, now) });
-    enqueue.emit({ type: 'agent.admitted', requestId: a.request.requestId, sessionId: a.request.sessionId, agentId: a.request.agentId, provider: a.provider, allocatedTokens: a.allocation, waitedMs: Math.max(0, now - a.request.now) });
-  });
+  const announced = announceLow(enqueue, context, plan.budgets);
+  enqueue.assign({ ...extra, budgets: announced, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
+  for (const a of plan.admitted) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
 }
 
 export const coordinatorMachine = setup({
@@ -124,9 +137,9 @@ export const coordinatorMachine = setup({
       const decision = decide(context, event);
       if (decision.status !== 'admit') return;
       const now = Math.max(context.now, event.now);
-      enqueue.assign({ budgets: reserve(context.budgets, decision.provider, decision.allocation), admitted: context.admitted + 1, now });
-      enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, event, decision.provider, decision.allocation, now) });
-      enqueue.emit({ type: 'agent.admitted', requestId: event.requestId, sessionId: event.sessionId, agentId: event.agentId, provider: decision.provider, allocatedTokens: decision.allocation, waitedMs: 0 });
+      const budgets = announceLow(enqueue, context, reserve(context.budgets, decision.provider, decision.allocation));
+      enqueue.assign({ budgets, admitted: context.admitted + 1, now });
+      admitOne(enqueue, context, event, decision.provider, decision.allocation, now);
     }),
     enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
@@ -148,6 +161,10 @@ export const coordinatorMachine = setup({
       const code = decision.status === 'refuse' ? (event.waitMs > 0 ? 'queue-full' : decision.code) : 'concurrency-limit';
       enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: false });
     }),
+    refuseStopping: enqueueActions(({ event, enqueue }) => {
+      assertEvent(event, 'agent.spawn');
+      enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code: 'stopped', retryAfterMs: null, waited: false });
+    }),
     expireWait: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.waitExpired');
       const entry = context.queue.find((q) => q.requestId === event.requestId);
@@ -157,6 +174,12 @@ export const coordinatorMachine = setup({
       enqueue.assign({ queue: context.queue.filter((q) => q !== entry), now: Math.max(context.now, event.now) });
       enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: true });
     }),
+    refuseAllWaiting: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ queue: [] });
+      for (const entry of context.queue) {
+        enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code: 'stopped', retryAfterMs: null, waited: true });
+      }
+    }),
     announceActive: enqueueActions(({ event, enqueue }) => {
       assertEvent(event, 'session.activated');
       enqueue.emit({ type: 'agent.active', sessionId: event.sessionId, agentId: event.agentId, provider: event.provider });
@@ -164,7 +187,6 @@ export const coordinatorMachine = setup({
     recordUsage: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.usageReported');
       const outcome = recordUsage(context.budgets, event.provider, event.tokens, event.withinTokens, event.estimatedTokens);
-      let budgets = outcome.budgets;
       if (outcome.overrun > 0 || outcome.topUp > 0) {
         const session = system.get(event.sessionId);
         if (outcome.overrun > 0) {
@@ -174,22 +196,18 @@ export const coordinatorMachine = setup({
           enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: outcome.topUp }));
         }
       }
-      const b = budgets[event.provider];
-      if (!b.lowAnnounced && b.dailyLimit > 0 && availableTokens(b) < b.dailyLimit * context.config.lowWatermark) {
-        budgets = withBudget(budgets, event.provider, { lowAnnounced: true });
-        enqueue.emit({ type: 'quota.low', provider: event.provider, available: availableTokens(b), dailyLimit: b.dailyLimit });
-      }
-      enqueue.assign({ budgets, now: Math.max(context.now, event.now) });
+      enqueue.assign({ budgets: announceLow(enqueue, context, outcome.budgets), now: Math.max(context.now, event.now) });
     }),
     fallBack: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.fallbackRequested');
+      const now = Math.max(context.now, event.now);
       const afterReturn = settle(context.budgets, event.from, event.returnedTokens);
       const decision = decideAdmission(afterReturn, event.candidates, event.estimatedTokens);
       const session = system.get(event.sessionId);
       if (decision.status === 'admit') {
         if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackAdmitted', provider: decision.provider, allocatedTokens: decision.allocation }));
         enqueue.emit({ type: 'agent.fallback', sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: decision.provider, reason: event.reason, allocatedTokens: decision.allocation });
-        commitAndDrain(enqueue, context, reserve(afterReturn, decision.provider, decision.allocation), context.now);
+        commitAndDrain(enqueue, context, reserve(afterReturn, decision.provider, decision.allocation), now);
         return;
       }
       const message = event.candidates.length === 0
@@ -197,14 +215,27 @@ export const coordinatorMachine = setup({
         : `no fallback provider can take the session (${decision.code} on ${event.candidates.join(', ')})`;
       if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackRefused', code: 'no-provider', message }));
       enqueue.emit({ type: 'agent.fallback', sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
-      commitAndDrain(enqueue, context, afterReturn, context.now);
+      commitAndDrain(enqueue, context, afterReturn, now);
+    }),
+    refuseFallbackStopping: enqueueActions(({ context, event, enqueue, system }) => {
+      assertEvent(event, 'session.fallbackRequested');
+      const session = system.get(event.sessionId);
+      if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackRefused', code: 'stopped', message: 'the orchestrator is stopping' }));
+      enqueue.emit({ type: 'agent.fallback', sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
+      enqueue.assign({ budgets: settle(context.budgets, event.from, event.returnedTokens) });
     }),
     settleSession: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'session.ended');
       const { output } = event;
       const budgets = output.heldSlot ? settle(context.budgets, output.provider, output.returnedOnProvider) : context.budgets;
       enqueue.emit({ type: 'agent.released', output });
-      commitAndDrain(enqueue, context, budgets, Math.max(context.now, timeOf(event)));
+      commitAndDrain(enqueue, context, budgets, Math.max(context.now, output.endedAt));
+    }),
+    settleOnly: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'session.ended');
+      const { output } = event;
+      if (output.heldSlot) enqueue.assign({ budgets: settle(context.budgets, output.provider, output.returnedOnProvider) });
+      enqueue.emit({ type: 'agent.released', output });
     }),
     sweep: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'clock.sweep');
@@ -221,22 +252,24 @@ export const coordinatorMachine = setup({
   },
 }).createMachine({
   id: 'coordinator',
-  context: ({ input, spawn }) => {
-    return {
-      ...input,
-      queue: [],
-      queueSeq: 0,
-      admitted: 0,
-      supervisor: spawn('sessionSupervisor', { id: 'sessions', systemId: 'sessions' }),
-    };
+  context: ({ input, spawn }) => ({
+    ...input,
+    queue: [],
+    queueSeq: 0,
+    admitted: 0,
+    supervisor: spawn('sessionSupervisor', { id: 'sessions', systemId: 'sessions' }),
+  }),
+  invoke: [
+    { id: 'clock', src: 'clock' },
+    { id: 'credentials', src: 'credentials', systemId: 'credentials' },
+  ],
+  on: {
+    'session.activated': { actions: 'announceActive' },
+    'session.usageReported': { actions: 'recordUsage' },
   },
   initial: 'running',
   states: {
     running: {
-      invoke: [
-        { id: 'clock', src: 'clock' },
-        { id: 'credentials', src: 'credentials', systemId: 'credentials' },
-      ],
       on: {
         'agent.spawn': [
           { guard: 'canAdmit', actions: 'admit' },
@@ -244,12 +277,18 @@ export const coordinatorMachine = setup({
           { actions: 'refuse' },
         ],
         'agent.waitExpired': { actions: 'expireWait' },
-        'session.activated': { actions: 'announceActive' },
-        'session.usageReported': { actions: 'recordUsage' },
         'session.fallbackRequested': { actions: 'fallBack' },
         'session.ended': { actions: 'settleSession' },
         'clock.sweep': { actions: 'sweep' },
         'clock.dailyReset': { actions: 'resetDay' },
+        'coordinator.stop': { target: 'stopping', actions: 'refuseAllWaiting' },
+      },
+    },
+    stopping: {
+      on: {
+        'agent.spawn': { actions: 'refuseStopping' },
+        'session.fallbackRequested': { actions: 'refuseFallbackStopping' },
+        'session.ended': { actions: 'settleOnly' },
       },
     },
   },

@@ -68,14 +68,16 @@ export type CoordinatorEvent =
       readonly candidates: readonly ProviderId[];
       readonly estimatedTokens: number;
       readonly reason: string;
+      readonly now: number;
     }
-  | { readonly type: 'session.ended'; readonly output: SessionOutput };
+  | { readonly type: 'session.ended'; readonly output: SessionOutput }
+  | { readonly type: 'coordinator.stop' };
 
 /** Events the coordinator emits for the host (the orchestrator re-emits them). */
 export type CoordinatorEmitted =
   | { readonly type: 'agent.admitted'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly allocatedTokens: number; readonly waitedMs: number }
   | { readonly type: 'agent.queued'; readonly requestId: string; readonly agentId: string; readonly position: number; readonly code: RefusalCode }
-  | { readonly type: 'agent.refused'; readonly requestId: string; readonly agentId: string; readonly code: RefusalCode | 'queue-full'; readonly retryAfterMs: number | null; readonly waited: boolean }
+  | { readonly type: 'agent.refused'; readonly requestId: string; readonly agentId: string; readonly code: RefusalCode | 'queue-full' | 'stopped'; readonly retryAfterMs: number | null; readonly waited: boolean }
   | { readonly type: 'agent.active'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
   | { readonly type: 'agent.fallback'; readonly sessionId: string; readonly agentId: string; readonly from: ProviderId; readonly to: ProviderId | null; readonly reason: string; readonly allocatedTokens: number }
   | { readonly type: 'agent.released'; readonly output: SessionOutput }

@@ -39,6 +39,8 @@ function refusalMessage(code: string, agentId: string, retryAfterMs: number | nu
       return `${prefix}: no provider it may use has budget left for its estimate${after}; lower estimatedTokens or wait for the daily reset`;
     case 'queue-full':
       return `${prefix}: the wait queue is full${after}; raise maxQueue or spawn later`;
+    case 'stopped':
+      return `${prefix}: the orchestrator is stopping; create a new one to run more agents`;
     default:
       return `${prefix}: no provider is enabled for it (daily limit or maxConcurrent is 0); enable one in limits`;
   }
@@ -124,12 +126,14 @@ export class Orchestrator {
    * allocation, then the session authenticates. Resolves when the agent is active; rejects with
    * `concurrency-limit`, `quota-exhausted`, `queue-full`, `no-provider` or `auth-failed`.
    */
-  spawnAgent(options: SpawnOptions): Promise<ManagedAgent> {
+  async spawnAgent(options: SpawnOptions): Promise<ManagedAgent> {
+    // Everything below runs synchronously within this call (an async function runs until its first
+    // await): admission is decided before spawnAgent returns its promise.
     const checked = checkSpawn(options);
     const actor = this.#running('spawn an agent');
     const agentId = checked.agentId ?? nanoid();
     if (this.#live.has(agentId) || this.#pendingAgentIds.has(agentId)) {
-      return Promise.reject(new AgentvisorError('duplicate-agent', `agent ${agentId} is already live; release it first or use another agentId`, { details: { agentId } }));
+      throw new AgentvisorError('duplicate-agent', `agent ${agentId} is already live; release it first or use another agentId`, { details: { agentId } });
     }
     const requestId = nanoid();
     const sessionId = nanoid();
@@ -196,12 +200,14 @@ export class Orchestrator {
     return this;
   }
 
-  /** Releases every live agent (reason `stopped`), refuses waiting spawns with `stopped`, and stops the actors. */
+  /** Refuses waiting spawns with `stopped`, releases every live agent (reason `stopped`), and stops the actors. */
   async stop(): Promise<void> {
     if (this.#state !== 'running' || !this.#actor) {
       this.#state = 'stopped';
       return;
     }
+    // First close admission, so releases below cannot hand their slots to waiters.
+    this.#actor.send({ type: 'coordinator.stop' });
     for (const agent of [...this.#live.values()]) agent.stop();
     for (const [requestId, pending] of this.#pending) {
       if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
@@ -233,9 +239,9 @@ export class Orchestrator {
         this.#pending.delete(event.requestId);
         this.#pendingAgentIds.delete(pending.agentId);
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
-        const ref = this.#actor!.system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-        if (!ref) throw new Error(`agentvisor: admitted session ${event.sessionId} has no actor (a bug)`);
-        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, ref, clock: this.#options.clock });
+        const system = this.#actor!.system;
+        const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock });
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);

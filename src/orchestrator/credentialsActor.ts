@@ -24,6 +24,7 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 export function createCredentialsActor(options: CredentialsActorOptions) {
   return fromCallback<CredentialsRequest>(({ receive, system }) => {
     let stopped = false;
+    const timers = new Set<ReturnType<Clock['setTimeout']>>();
     const reply = (sessionId: string, event: SessionEvent) => {
       if (!stopped) system.get(sessionId)?.send(event);
     };
@@ -49,27 +50,33 @@ export function createCredentialsActor(options: CredentialsActorOptions) {
       }
       let settled = false;
       const timer = options.clock.setTimeout(() => {
+        timers.delete(timer);
         if (settled) return;
         settled = true;
         deny(request, new Error(`authentication for ${request.provider} did not answer within ${options.timeoutMs} ms`));
       }, options.timeoutMs);
+      timers.add(timer);
       answer.then(
         (result) => {
           if (settled) return;
           settled = true;
           options.clock.clearTimeout(timer);
+          timers.delete(timer);
           grant(request, result);
         },
         (error: unknown) => {
           if (settled) return;
           settled = true;
           options.clock.clearTimeout(timer);
+          timers.delete(timer);
           deny(request, error);
         },
       );
     });
     return () => {
       stopped = true;
+      for (const timer of timers) options.clock.clearTimeout(timer);
+      timers.clear();
     };
   });
 }

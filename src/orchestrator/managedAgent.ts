@@ -51,19 +51,30 @@ export class ManagedAgent {
   readonly id: string;
   readonly sessionId: string;
   readonly task: string | null;
-  #ref: SessionRef;
+  readonly #lookup: () => SessionRef | undefined;
+  #cachedRef: SessionRef | undefined;
   #clock: Clock;
   #final: SessionOutput | null = null;
   #hostReleased = false;
   #activation: Waiter | null = null;
   #failure: (Waiter & { startedAt: number }) | null = null;
 
-  constructor(init: { agentId: string; sessionId: string; task: string | null; ref: SessionRef; clock: Clock }) {
+  /**
+   * The handle exists from admission, before the session actor starts; `lookup` finds the actor
+   * (by systemId) on first use. A session that ends before any use is known by its output.
+   */
+  constructor(init: { agentId: string; sessionId: string; task: string | null; lookup: () => SessionRef | undefined; clock: Clock }) {
     this.id = init.agentId;
     this.sessionId = init.sessionId;
     this.task = init.task;
-    this.#ref = init.ref;
+    this.#lookup = init.lookup;
     this.#clock = init.clock;
+  }
+
+  get #ref(): SessionRef {
+    this.#cachedRef ??= this.#lookup();
+    if (!this.#cachedRef) throw new Error(`agentvisor: session ${this.sessionId} has no actor (a bug)`);
+    return this.#cachedRef;
   }
 
   /** The provider the agent runs on now (changes on fallback). */
@@ -73,7 +84,7 @@ export class ManagedAgent {
 
   /** The allocation on the current provider, including top-ups. */
   get allocatedTokens(): number {
-    return this.#ref.getSnapshot().context.tokens.allocated;
+    return this.#final ? 0 : this.#ref.getSnapshot().context.tokens.allocated;
   }
 
   get usedTokens(): number {

@@ -73,7 +73,7 @@ export interface OrchestratorStats {
 /** Events the orchestrator emits (eventemitter3). No payload carries a secret. */
 export interface OrchestratorEventMap {
   'agent.queued': [{ agentId: string; position: number; code: RefusalCode }];
-  'agent.refused': [{ agentId: string; code: RefusalCode | 'queue-full'; retryAfterMs: number | null; waited: boolean }];
+  'agent.refused': [{ agentId: string; code: RefusalCode | 'queue-full' | 'stopped'; retryAfterMs: number | null; waited: boolean }];
   'agent.active': [{ agentId: string; sessionId: string; provider: ProviderId; allocatedTokens: number }];
   'agent.fallback': [{ agentId: string; sessionId: string; from: ProviderId; to: ProviderId | null; reason: string; latencyMs: number }];
   'agent.released': [

@@ -59,18 +59,27 @@ function wallTime(fmt: Intl.DateTimeFormat, epochMs: number): Wall {
   return { y: parts.year!, m: parts.month!, d: parts.day!, hh: parts.hour!, mm: parts.minute!, ss: parts.second! };
 }
 
-/** The instant at which the zone's wall clock shows the given date and time (DST-aware). */
+function offsetAt(fmt: Intl.DateTimeFormat, epochMs: number): number {
+  const w = wallTime(fmt, epochMs);
+  return Date.UTC(w.y, w.m - 1, w.d, w.hh, w.mm, w.ss) - Math.floor(epochMs / 1000) * 1000;
+}
+
+/**
+ * The instant at which the zone's wall clock shows the given date and time. Like Temporal's
+ * 'compatible' rule: in an autumn overlap the earlier instant; in a spring gap (a wall time that
+ * does not exist) the time is read with the offset from before the gap, which lands just after it
+ * (Europe/Berlin 02:30 on the spring-forward day resets at 03:30 local).
+ */
 function instantOf(fmt: Intl.DateTimeFormat, y: number, m: number, d: number, hh: number, mm: number): number {
   const asUtc = Date.UTC(y, m - 1, d, hh, mm);
-  let guess = asUtc;
-  for (let i = 0; i < 3; i += 1) {
-    const w = wallTime(fmt, guess);
-    const offset = Date.UTC(w.y, w.m - 1, w.d, w.hh, w.mm, w.ss) - guess;
-    const next = asUtc - offset;
-    if (next === guess) break;
-    guess = next;
-  }
-  return guess;
+  // Zone transitions are at least days apart, so 14 h either side sees the offsets around this one.
+  const before = offsetAt(fmt, asUtc - 14 * 3_600_000);
+  const after = offsetAt(fmt, asUtc + 14 * 3_600_000);
+  const matches = [...new Set([before, after])]
+    .map((offset) => asUtc - offset)
+    .filter((instant) => offsetAt(fmt, instant) === asUtc - instant)
+    .sort((a, b) => a - b);
+  return matches[0] ?? asUtc - before;
 }
 
 function dateKey(y: number, m: number, d: number): string {

@@ -427,8 +427,8 @@ describe('coordinatorMachine', () => {
   });
 
   describe('definition', () => {
-    it('should have one running state', () => {
-      expect(Object.keys(coordinatorMachine.states)).toEqual(['running']);
+    it('should have a running state and a stopping state', () => {
+      expect(Object.keys(coordinatorMachine.states)).toEqual(['running', 'stopping']);
     });
   });
 });
