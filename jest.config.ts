@@ -9,6 +9,7 @@ const config: Config = {
   transform: { '^.+\\.(ts|js|mjs)$': 'ts-jest' },
   transformIgnorePatterns: ['/node_modules/(?!(nanoid|@xstate/store|@statelyai/inspect)/)'],
   testTimeout: 30_000,
+  reporters: ['default', '<rootDir>/test/summaryReporter.js'],
 };
 
 export default config;
