@@ -36,9 +36,15 @@ function parseAt(at: string): { hh: number; mm: number } {
   return { hh: Number(match[1]), mm: Number(match[2]) };
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per zone, reused: building an Intl.DateTimeFormat costs about 0.1 ms. */
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  const cached = formatters.get(timeZone);
+  if (cached) return cached;
+  let fmt: Intl.DateTimeFormat;
   try {
-    return new Intl.DateTimeFormat('en-US', {
+    fmt = new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
       year: 'numeric',
@@ -51,6 +57,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   } catch {
     throw new AgentvisorError('invalid-option', `dailyReset.timeZone ${JSON.stringify(timeZone)} is not a time zone this Node.js knows (use an IANA name such as UTC or Europe/Berlin)`);
   }
+  formatters.set(timeZone, fmt);
+  return fmt;
 }
 
 function wallTime(fmt: Intl.DateTimeFormat, epochMs: number): Wall {
