@@ -1,5 +1,4 @@
 import { EventEmitter } from 'eventemitter3';
-import { nanoid } from 'nanoid';
 import { createActor } from 'xstate';
 import type { Actor, ActorRefFrom } from 'xstate';
 import type { AgentSessionMachine } from '../../machines/agentSession.machine';
@@ -13,6 +12,7 @@ import { AgentvisorError } from '../errors';
 import { windowAt } from '../quota/dailyWindow';
 import { createActivityStore } from './activityStore';
 import { bindMachines } from './bindMachines';
+import { newId } from './ids';
 import type { ClockTimer } from './clock';
 import { ManagedAgent } from './managedAgent';
 import { resolveOptions } from './options';
@@ -67,6 +67,7 @@ export class Orchestrator {
   readonly #pending = new Map<string, PendingSpawn>();
   readonly #pendingAgentIds = new Set<string>();
   readonly #activity = createActivityStore();
+  #requests = 0;
   #actor: Actor<typeof coordinatorMachine> | null = null;
   #state: 'new' | 'running' | 'stopped' = 'new';
 
@@ -131,12 +132,13 @@ export class Orchestrator {
     // await): admission is decided before spawnAgent returns its promise.
     const checked = checkSpawn(options);
     const actor = this.#running('spawn an agent');
-    const agentId = checked.agentId ?? nanoid();
+    const agentId = checked.agentId ?? newId();
     if (this.#live.has(agentId) || this.#pendingAgentIds.has(agentId)) {
       throw new AgentvisorError('duplicate-agent', `agent ${agentId} is already live; release it first or use another agentId`, { details: { agentId } });
     }
-    const requestId = nanoid();
-    const sessionId = nanoid();
+    // Request ids only correlate the coordinator's answer with this call: a counter is enough.
+    const requestId = `r${(this.#requests += 1)}`;
+    const sessionId = newId();
     const result = new Promise<ManagedAgent>((resolve, reject) => {
       this.#pending.set(requestId, { agentId, sessionId, task: checked.task, resolve, reject, waitTimer: null });
     });
