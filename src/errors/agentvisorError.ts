@@ -20,6 +20,9 @@ export const ERROR_CODES = [
   'allocation-expired',
   'not-started',
   'stopped',
+  'invalid-credentials-file',
+  'insecure-permissions',
+  'credentials-io',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

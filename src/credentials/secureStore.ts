@@ -1,0 +1,403 @@
+import { randomBytes } from 'node:crypto';
+import { constants as FS, promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { AgentvisorError } from '../errors';
+import { describeJsonFault } from './jsonError';
+
+/** What to do when a credentials file is readable by its group or by everyone (`mode & 0o077`). */
+export type PermissionPolicy = 'error' | 'warn' | 'ignore';
+
+export type JsonRecord = Record<string, unknown>;
+
+export interface ReadJsonFileOptions {
+  /** Default `'error'`. */
+  readonly permissions?: PermissionPolicy;
+  /** A path that is (or passes through) a symlink must resolve inside this folder. Default: `os.homedir()`. */
+  readonly home?: string;
+}
+
+export interface JsonFileContent {
+  readonly data: JsonRecord;
+  /** Non-fatal findings such as loose permissions under policy `'warn'`; never secret. */
+  readonly warnings: readonly string[];
+}
+
+export interface UpdateJsonFileOptions {
+  /** A path that is (or passes through) a symlink must resolve inside this folder. Default: `os.homedir()`. */
+  readonly home?: string;
+  /** How long to wait for another process's lock before failing with `credentials-io`. Default 10,000 ms. */
+  readonly lockTimeoutMs?: number;
+  /**
+   * For the file read under the lock, default `'warn'`: the rewrite gives the file mode 0600, so
+   * loose permissions are repaired and reported in `warnings`.
+   */
+  readonly permissions?: PermissionPolicy;
+}
+
+export interface RemoveKeysOptions extends UpdateJsonFileOptions {
+  /**
+   * Delete the file when no key is left. Only for files agentvisor owns; a file another program
+   * created (Codex's auth.json, Claude Code's .credentials.json) is never deleted. Default false.
+   */
+  readonly deleteIfEmpty?: boolean;
+}
+
+export interface RemoveKeysResult {
+  /** The keys that were present and are now gone. */
+  readonly removed: readonly string[];
+  readonly deleted: boolean;
+}
+
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+/** A lock whose holder stopped refreshing it for this long is taken over (the holder died). */
+const LOCK_STALE_MS = 10_000;
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+const CHECK_MODES = process.platform !== 'win32';
+
+function errnoCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** I/O failures carry only the errno code and the path: never the underlying message's extras or content. */
+function ioError(file: string, action: string, error: unknown): AgentvisorError {
+  const code = errnoCode(error) ?? 'unknown';
+  return new AgentvisorError('credentials-io', `Could not ${action} credentials file ${file} (${code}).`, {
+    details: { file, reason: code },
+  });
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel !== '' && !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
+}
+
+async function realpathOrResolve(p: string): Promise<string> {
+  try {
+    return await fsp.realpath(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+interface Target {
+  /** The path as given, made absolute. */
+  readonly given: string;
+  /** The real file the path leads to (symlinks resolved); reads and writes go here. */
+  readonly real: string;
+}
+
+/**
+ * Resolves symlinks in `file` (the file itself or any folder above it). When a symlink is involved
+ * the real location must lie inside `home`; a plain path is taken as given.
+ */
+async function resolveTarget(file: string, home: string | undefined): Promise<Target> {
+  const given = path.resolve(file);
+  let real: string;
+  try {
+    real = await fsp.realpath(given);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw ioError(given, 'resolve', error);
+    const link = await fsp.lstat(given).catch(() => null);
+    if (link?.isSymbolicLink()) {
+      throw new AgentvisorError('credentials-io', `Credentials file ${given} is a symlink to a missing file; remove the link or create its target.`, {
+        details: { file: given, reason: 'dangling-symlink' },
+      });
+    }
+    // Missing file: resolve the folder it would live in.
+    real = path.join(await realpathOrResolve(path.dirname(given)), path.basename(given));
+  }
+  if (real !== given) {
+    const realHome = await realpathOrResolve(home ?? os.homedir());
+    if (!isInside(realHome, real)) {
+      throw new AgentvisorError('insecure-permissions', `Credentials file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`, {
+        details: { file: given, reason: 'symlink-outside-home' },
+      });
+    }
+  }
+  return { given, real };
+}
+
+function permissionWarning(file: string, mode: number): string {
+  const octal = (mode & 0o777).toString(8).padStart(3, '0');
+  return `Credentials file ${file} has mode ${octal}: its group or other users can access it. Run \`chmod 600 ${file}\`.`;
+}
+
+function parseRecord(file: string, text: string): JsonRecord {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (body.trim() === '') {
+    throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} is empty; it must hold a JSON object. It was left as it is.`, {
+      details: { file, reason: 'empty' },
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    // The SyntaxError is not kept as `cause`: V8 may quote the file's text in it.
+    const fault = describeJsonFault(body, error);
+    const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
+    throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} is not valid JSON${where}: ${fault.reason}. It was left as it is; fix or remove it.`, {
+      details: { file, reason: 'syntax', ...(fault.line === undefined ? {} : { line: fault.line, column: fault.column }) },
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} holds ${kind}, not a JSON object. It was left as it is; fix or remove it.`, {
+      details: { file, reason: 'not-an-object' },
+    });
+  }
+  return value as JsonRecord;
+}
+
+/** Reads the real file (no symlink following at the last step) and applies the permission policy. */
+async function readTarget(target: Target, policy: PermissionPolicy): Promise<JsonFileContent | null> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(target.real, FS.O_RDONLY | FS.O_NOFOLLOW);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null;
+    throw ioError(target.given, 'open', error);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      throw new AgentvisorError('invalid-credentials-file', `Credentials path ${target.given} is not a regular file.`, {
+        details: { file: target.given, reason: 'not-a-file' },
+      });
+    }
+    const warnings: string[] = [];
+    if (CHECK_MODES && (stat.mode & 0o077) !== 0 && policy !== 'ignore') {
+      const message = permissionWarning(target.given, stat.mode);
+      if (policy === 'error') {
+        throw new AgentvisorError('insecure-permissions', message, {
+          details: { file: target.given, reason: 'mode', mode: (stat.mode & 0o777).toString(8) },
+        });
+      }
+      warnings.push(message);
+    }
+    let text: string;
+    try {
+      text = await handle.readFile('utf8');
+    } catch (error) {
+      throw ioError(target.given, 'read', error);
+    }
+    return { data: parseRecord(target.given, text), warnings };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Reads a JSON credentials file. A missing file gives `null`. The file must hold a JSON object;
+ * anything else fails with `invalid-credentials-file`, naming the file and the fault (with line and
+ * column when known) but never quoting its content. A file its group or other users can access
+ * fails with `insecure-permissions` (policy `'error'`, the default) or adds a warning (`'warn'`).
+ * A symlinked path must resolve inside `home`.
+ *
+ * @example
+ * const auth = await readJsonFile(path.join(codexHome, 'auth.json'), { permissions: 'warn' });
+ * if (auth) { for (const w of auth.warnings) log.warn(w); use(auth.data.OPENAI_API_KEY); }
+ */
+export async function readJsonFile(file: string, options: ReadJsonFileOptions = {}): Promise<JsonFileContent | null> {
+  const target = await resolveTarget(file, options.home);
+  return readTarget(target, options.permissions ?? 'error');
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, FS.O_RDONLY);
+    await handle.sync();
+  } catch (error) {
+    // Some file systems and platforms cannot fsync a folder; the rename itself has happened.
+    const code = errnoCode(error);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Writes `text` to `file` atomically: a temp file in the same folder, created 0600 by `open`
+ * itself (O_CREAT|O_EXCL, mode 0600: it is never readable by others, not even empty), fsynced, then
+ * renamed over the file, then the folder fsynced so the rename survives a crash.
+ */
+async function writeAtomic(file: string, text: string, beforeRename: () => void): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fsp.FileHandle | undefined;
+  let renamed = false;
+  try {
+    handle = await fsp.open(temp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, FILE_MODE);
+    // The umask can only narrow 0600; an odd umask that removed owner bits is undone before any byte is written.
+    if (CHECK_MODES && ((await handle.stat()).mode & 0o777) !== FILE_MODE) await handle.chmod(FILE_MODE);
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    beforeRename();
+    await fsp.rename(temp, file);
+    renamed = true;
+    await fsyncDirectory(dir);
+  } catch (error) {
+    if (error instanceof AgentvisorError) throw error;
+    throw ioError(file, renamed ? 'sync the folder of' : 'write', error);
+  } finally {
+    await handle?.close().catch(() => undefined);
+    if (!renamed) await fsp.unlink(temp).catch(() => undefined);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface HeldLock {
+  readonly release: () => Promise<void>;
+  /** Throws if another process took the lock over (ours was judged stale): the write must not happen. */
+  readonly assertHeld: () => void;
+}
+
+/** Takes the cross-process lock `<file>.lock` (a folder, created atomically by mkdir), waiting up to `timeoutMs`. */
+async function acquireLock(file: string, timeoutMs: number): Promise<HeldLock> {
+  let compromised = false;
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const release = await lockfile.lock(file, {
+        realpath: false,
+        lockfilePath: `${file}.lock`,
+        stale: LOCK_STALE_MS,
+        retries: 0,
+        onCompromised: () => {
+          compromised = true;
+        },
+      });
+      return {
+        release: async () => {
+          await release().catch(() => undefined);
+        },
+        assertHeld: () => {
+          if (compromised) {
+            throw new AgentvisorError('credentials-io', `Lost the lock on credentials file ${file} while updating it; nothing was written. Try again.`, {
+              details: { file, reason: 'lock-compromised' },
+            });
+          }
+        },
+      };
+    } catch (error) {
+      if (errnoCode(error) !== 'ELOCKED') throw ioError(file, 'lock', error);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new AgentvisorError('credentials-io', `Credentials file ${file} stayed locked by another process for ${timeoutMs} ms; try again later.`, {
+          retryAfterMs: 1000,
+          details: { file, reason: 'lock-timeout' },
+        });
+      }
+      // Jittered back-off so that waiting processes do not retry in step.
+      await sleep(Math.min(left, Math.min(100, 5 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random())));
+    }
+  }
+}
+
+type LockedStep = { readonly kind: 'write'; readonly data: JsonRecord } | { readonly kind: 'delete' } | { readonly kind: 'keep' };
+
+/** Locks the file, re-reads it under the lock, lets `decide` choose, applies the choice, unlocks. */
+async function withLockedFile(
+  file: string,
+  options: UpdateJsonFileOptions,
+  decide: (current: JsonFileContent | null) => LockedStep,
+): Promise<{ step: LockedStep; warnings: readonly string[] }> {
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  if (!Number.isFinite(lockTimeoutMs) || lockTimeoutMs < 0) {
+    throw new AgentvisorError('invalid-option', `lockTimeoutMs must be a non-negative number of milliseconds.`, { details: { field: 'lockTimeoutMs' } });
+  }
+  const target = await resolveTarget(file, options.home);
+  try {
+    await fsp.mkdir(path.dirname(target.real), { recursive: true, mode: DIR_MODE });
+  } catch (error) {
+    throw ioError(target.given, 'create the folder of', error);
+  }
+  const lock = await acquireLock(target.real, lockTimeoutMs);
+  try {
+    // Read only now, under the lock: another process may have changed the file while we waited.
+    const current = await readTarget(target, options.permissions ?? 'warn');
+    const step = decide(current);
+    if (step.kind === 'write') {
+      await writeAtomic(target.real, `${JSON.stringify(step.data, null, 2)}\n`, lock.assertHeld);
+    } else if (step.kind === 'delete') {
+      lock.assertHeld();
+      await fsp.unlink(target.real).catch((error: unknown) => {
+        if (errnoCode(error) !== 'ENOENT') throw ioError(target.given, 'delete', error);
+      });
+      await fsyncDirectory(path.dirname(target.real));
+    }
+    return { step, warnings: current?.warnings ?? [] };
+  } finally {
+    await lock.release();
+  }
+}
+
+function isPlainRecord(value: unknown): value is JsonRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Read-modify-write of a JSON credentials file, safe across processes. It takes the lock
+ * `<file>.lock`, re-reads the file under it, passes a copy of the content (or `null` when the file
+ * does not exist) to `update`, and writes what `update` returns atomically with mode 0600 (the
+ * folder is created 0700 when missing). `update` must return every key it does not own unchanged:
+ * other programs keep their own keys in these files. A file that cannot be parsed is never
+ * overwritten: the call fails with `invalid-credentials-file` and the file stays byte for byte.
+ *
+ * @example
+ * await updateJsonFile(path.join(codexHome, 'claude_auth.json'), (current) => ({
+ *   ...current,
+ *   oauth_tokens: { access_token: fresh.access, refresh_token: fresh.refresh, expires_at: fresh.expiresAt },
+ * }));
+ */
+export async function updateJsonFile(
+  file: string,
+  update: (current: JsonRecord | null) => JsonRecord,
+  options: UpdateJsonFileOptions = {},
+): Promise<JsonFileContent> {
+  let written: JsonRecord = {};
+  const { warnings } = await withLockedFile(file, options, (current) => {
+    const next: unknown = update(current === null ? null : structuredClone(current.data));
+    if (!isPlainRecord(next)) {
+      throw new AgentvisorError('invalid-option', `The update for credentials file ${path.resolve(file)} must return a plain object; nothing was written.`, {
+        details: { file: path.resolve(file), field: 'update' },
+      });
+    }
+    written = next;
+    return { kind: 'write', data: next };
+  });
+  return { data: written, warnings };
+}
+
+/**
+ * Removes the named top-level keys (for logout) and keeps every other key. A missing file stays
+ * missing. With `deleteIfEmpty` (only for agentvisor's own files) the file is deleted when no key
+ * is left; otherwise it keeps `{}`.
+ *
+ * @example
+ * await removeKeys(path.join(codexHome, 'claude_auth.json'), ['oauth_tokens', 'subscription_info']);
+ */
+export async function removeKeys(file: string, keys: readonly string[], options: RemoveKeysOptions = {}): Promise<RemoveKeysResult> {
+  let removed: string[] = [];
+  const { step } = await withLockedFile(file, options, (current) => {
+    if (current === null) return { kind: 'keep' };
+    const next: JsonRecord = { ...current.data };
+    removed = keys.filter((key) => Object.prototype.hasOwnProperty.call(next, key));
+    if (removed.length === 0) return { kind: 'keep' };
+    for (const key of removed) delete next[key];
+    if (options.deleteIfEmpty === true && Object.keys(next).length === 0) return { kind: 'delete' };
+    return { kind: 'write', data: next };
+  });
+  return { removed, deleted: step.kind === 'delete' };
+}
