@@ -1,0 +1,76 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { Secret } from '../../../machines/secret';
+import { PROVIDERS, keyHint } from '../../providers';
+import { readJsonFile } from '../secureStore';
+import type { OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
+import { parseCredentialsFile, presentString } from './validate';
+
+export const CLAUDE_CODE_CREDENTIALS_FILE = '.credentials.json';
+
+/** Claude Code's own folder: `~/.claude`. */
+export function defaultClaudeHome(userHome: string = os.homedir()): string {
+  return path.join(userHome, '.claude');
+}
+
+/** Claude Code's .credentials.json; other top-level keys (`mcpOAuth`...) are tolerated. */
+const claudeCodeSchema = z.looseObject({
+  claudeAiOauth: z
+    .looseObject({
+      accessToken: z.string(),
+      refreshToken: z.string().nullish(),
+      expiresAt: z.number().finite().nonnegative().nullish(),
+      scopes: z.array(z.string()).nullish(),
+      subscriptionType: z.string().nullish(),
+      rateLimitTier: z.string().nullish(),
+    })
+    .nullish(),
+});
+
+export interface ClaudeCodeOAuthCredential extends OAuthCredential {
+  readonly provider: 'claude';
+  /** `rateLimitTier` as written, or `null`. */
+  readonly rateLimitTier: string | null;
+}
+
+export interface ClaudeCodeCredentials extends SourceFileResult {
+  /** `claudeAiOauth`; `tier` is `subscriptionType`. `null` when the file has no login (or an empty access token). */
+  readonly oauth: ClaudeCodeOAuthCredential | null;
+}
+
+/**
+ * Reads Claude Code's `<claudeHome>/.credentials.json` (on Linux and Windows; macOS keeps it in the
+ * Keychain). A missing file gives `null`. The tokens come back as `Secret`s; a field of the wrong
+ * type fails with `invalid-credentials-file` naming the field.
+ *
+ * @example
+ * const creds = await readClaudeCodeCredentials(defaultClaudeHome());
+ * if (creds?.oauth) console.log(creds.oauth.tier, new Date(creds.oauth.expiresAt ?? 0));
+ */
+export async function readClaudeCodeCredentials(claudeHome: string, options: SourceReadOptions = {}): Promise<ClaudeCodeCredentials | null> {
+  const file = path.resolve(claudeHome, CLAUDE_CODE_CREDENTIALS_FILE);
+  const content = await readJsonFile(file, { permissions: options.permissions, home: options.userHome });
+  if (content === null) return null;
+  const data = parseCredentialsFile(file, claudeCodeSchema, content.data);
+  const login = data.claudeAiOauth;
+  const access = presentString(login?.accessToken);
+  let oauth: ClaudeCodeOAuthCredential | null = null;
+  if (login && access !== null) {
+    const refresh = presentString(login.refreshToken);
+    oauth = Object.freeze({
+      kind: 'oauth',
+      provider: 'claude',
+      source: `file:${CLAUDE_CODE_CREDENTIALS_FILE}`,
+      file,
+      secret: new Secret(access),
+      hint: keyHint(access, PROVIDERS.claude.keyPrefix),
+      refreshToken: refresh === null ? null : new Secret(refresh),
+      expiresAt: login.expiresAt ?? null,
+      tier: presentString(login.subscriptionType),
+      scopes: Object.freeze([...(login.scopes ?? [])]),
+      rateLimitTier: presentString(login.rateLimitTier),
+    } as const);
+  }
+  return Object.freeze({ file, warnings: Object.freeze([...content.warnings]), oauth });
+}
