@@ -20,7 +20,7 @@ export type {
 } from './orchestrator';
 export { AgentvisorError, ERROR_CODES, isAgentvisorError } from './errors';
 export type { ErrorCode, AgentvisorErrorOptions } from './errors';
-export { PROVIDERS, PROVIDER_IDS, isProviderId, keyHint } from './providers';
+export { AGENT_QUIET_ENV, PROVIDERS, PROVIDER_IDS, isProviderId, keyHint } from './providers';
 export type { ProviderId, ProviderSpec } from './providers';
 export { windowAt, DEFAULT_DAILY_RESET } from './quota/dailyWindow';
 export type { DailyReset, WindowPosition } from './quota/dailyWindow';

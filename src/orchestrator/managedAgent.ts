@@ -3,6 +3,7 @@ import type { AgentSessionMachine } from '../../machines/agentSession.machine';
 import type { SessionEvent, SessionOutput } from '../../machines/agentSession.types';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
+import { AGENT_QUIET_ENV } from '../providers';
 import type { ErrorCode } from '../errors';
 import type { Clock } from './clock';
 import { checkUsage, classifyFailure } from './validation';
@@ -98,13 +99,17 @@ export class ManagedAgent {
 
   /**
    * The environment to run the agent with: the current provider's key (Claude keys under both
-   * ANTHROPIC_API_KEY and CLAUDE_API_KEY), its base URL when set, AGENTVISOR_SESSION_ID and
-   * AGENTVISOR_AGENT_ID. Never another provider's secret; empty once released.
+   * ANTHROPIC_API_KEY and CLAUDE_API_KEY), its base URL when set, AGENTVISOR_SESSION_ID,
+   * AGENTVISOR_AGENT_ID and the quiet variables (AGENT_QUIET_ENV: DISABLE_TELEMETRY=1, …). Nothing
+   * is inherited from this process's env; never another provider's secret; empty unless active.
    */
   get env(): Record<string, string> {
     if (this.#final) return {};
-    const { env, secretEnv } = this.#ref.getSnapshot().context;
-    const out: Record<string, string> = { ...env };
+    const snapshot = this.#ref.getSnapshot();
+    // Only an active session has credentials; while (re)authenticating there is nothing to run with.
+    if (!snapshot.matches('active')) return {};
+    const { env, secretEnv } = snapshot.context;
+    const out: Record<string, string> = { ...AGENT_QUIET_ENV, ...env };
     for (const [name, secret] of Object.entries(secretEnv)) out[name] = secret.reveal();
     return out;
   }

@@ -42,3 +42,14 @@ export function keyHint(key: string, prefix: string): string {
   if (key.length < shownPrefix.length + 12) return `${shownPrefix}…`;
   return `${shownPrefix}…${key.slice(-4)}`;
 }
+
+/**
+ * Variables every agent gets, whatever its provider: they keep agent CLIs from phoning home,
+ * updating themselves or reporting errors while agentvisor runs them.
+ */
+export const AGENT_QUIET_ENV: Readonly<Record<string, string>> = Object.freeze({
+  DISABLE_TELEMETRY: '1',
+  DISABLE_AUTOUPDATER: '1',
+  DISABLE_ERROR_REPORTING: '1',
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+});

@@ -48,6 +48,8 @@ const OPENAI_ALLOCATION = 6_000;
 const USAGE_REPORT = { inputTokens: 500, outputTokens: 200 } as const;
 const USAGE = USAGE_REPORT.inputTokens + USAGE_REPORT.outputTokens;
 const AGENT_ID = 'model-agent';
+/** Every active agent also gets these (src/providers AGENT_QUIET_ENV), each set to '1'. */
+const QUIET_VARS = ['DISABLE_TELEMETRY', 'DISABLE_AUTOUPDATER', 'DISABLE_ERROR_REPORTING', 'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC'];
 
 const noop = () => undefined;
 const sessionModel = agentSessionMachine.provide({
@@ -282,10 +284,11 @@ class SessionPathRunner {
     const env = this.agent.env;
     if (m.value === 'active') {
       const secretVars = KEY_VARS[c.provider];
-      expect(Object.keys(env).sort()).toEqual(['AGENTVISOR_AGENT_ID', 'AGENTVISOR_SESSION_ID', ...secretVars].sort());
+      expect(Object.keys(env).sort()).toEqual(['AGENTVISOR_AGENT_ID', 'AGENTVISOR_SESSION_ID', ...QUIET_VARS, ...secretVars].sort());
       for (const name of secretVars) expect(env[name]).toBe(MODEL_KEYS[c.provider]);
       expect(env.AGENTVISOR_AGENT_ID).toBe(AGENT_ID);
       expect(env.AGENTVISOR_SESSION_ID).toBe(this.agent.sessionId);
+      for (const name of QUIET_VARS) expect(env[name]).toBe('1');
     } else {
       expect(env).toEqual({});
     }

@@ -1,4 +1,4 @@
-import { AgentvisorError, DEFAULT_LIMITS, MAX_TOKENS, Secret, createManualClock, createOrchestrator, isAgentvisorError } from '../../src';
+import { AGENT_QUIET_ENV, AgentvisorError, DEFAULT_LIMITS, MAX_TOKENS, Secret, createManualClock, createOrchestrator, isAgentvisorError } from '../../src';
 import type { ManagedAgent, Orchestrator, OrchestratorOptions } from '../../src';
 import {
   BOTH_KEYS_ENV,
@@ -303,6 +303,10 @@ describe('ManagedAgent env', () => {
       CLAUDE_API_KEY: FAKE_CLAUDE_KEY,
       AGENTVISOR_SESSION_ID: a.sessionId,
       AGENTVISOR_AGENT_ID: 'agent-1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_AUTOUPDATER: '1',
+      DISABLE_ERROR_REPORTING: '1',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     });
     expect(a.sessionId).toMatch(/^[\w-]{10,}$/);
   });
@@ -310,7 +314,7 @@ describe('ManagedAgent env', () => {
   it('should give an OpenAI session only OPENAI_API_KEY and the ids', async () => {
     const { orch } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'agent-2', preferredProvider: 'openai' });
-    expect(a.env).toEqual({ OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'agent-2' });
+    expect(a.env).toEqual({ ...AGENT_QUIET_ENV, OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'agent-2' });
   });
 
   it('should mirror a key found only under CLAUDE_API_KEY into ANTHROPIC_API_KEY', async () => {
@@ -328,7 +332,7 @@ describe('ManagedAgent env', () => {
     // OPENAI_API_KEY is blank, so an OpenAI session cannot authenticate and falls back to Claude.
     const o = await orch.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'openai', agentId: 'o' });
     expect(o.provider).toBe('claude');
-    expect(o.env).toEqual({ ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, CLAUDE_API_KEY: FAKE_CLAUDE_KEY, AGENTVISOR_SESSION_ID: o.sessionId, AGENTVISOR_AGENT_ID: 'o' });
+    expect(o.env).toEqual({ ...AGENT_QUIET_ENV, ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, CLAUDE_API_KEY: FAKE_CLAUDE_KEY, AGENTVISOR_SESSION_ID: o.sessionId, AGENTVISOR_AGENT_ID: 'o' });
   });
 
   it('should refuse a session whose only provider has no key with auth-failed and return its allocation', async () => {
@@ -369,7 +373,7 @@ describe('ManagedAgent env', () => {
     const { orch, events } = await start({ env: { OPENAI_API_KEY: FAKE_OPENAI_KEY } });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'x' });
     expect(a.provider).toBe('openai');
-    expect(a.env).toEqual({ OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'x' });
+    expect(a.env).toEqual({ ...AGENT_QUIET_ENV, OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'x' });
     expect(events.of('agent.fallback')).toEqual([{ agentId: 'x', sessionId: a.sessionId, from: 'claude', to: 'openai', reason: 'auth-failed', latencyMs: 0 }]);
     expect(orch.stats().providers.claude).toMatchObject({ reserved: 0, active: 0 });
     expect(orch.stats().providers.openai).toMatchObject({ reserved: 1_000, active: 1 });
@@ -401,7 +405,7 @@ describe('ManagedAgent env', () => {
     expect(Object.values(a.env)).not.toContain(FAKE_OPENAI_KEY);
     await a.reportFailure({ status: 529 });
     expect(a.provider).toBe('openai');
-    expect(a.env).toEqual({ OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'fb' });
+    expect(a.env).toEqual({ ...AGENT_QUIET_ENV, OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'fb' });
     expect(JSON.stringify(a.env)).not.toContain('FAKEclaudeKEY');
     await a.release();
     expect(a.env).toEqual({});
@@ -1022,7 +1026,7 @@ describe('Orchestrator with an asynchronous authenticator', () => {
     expect(answer).not.toBeNull();
     answer!(resultFor('claude', 'unused'));
     const agent = await spawn.promise;
-    expect(agent.env).toEqual({ CLAUDE_TEST_KEY: 'sk-test-async-key-000000000', TEST_PROVIDER: 'claude', AGENTVISOR_SESSION_ID: agent.sessionId, AGENTVISOR_AGENT_ID: 'async' });
+    expect(agent.env).toEqual({ ...AGENT_QUIET_ENV, CLAUDE_TEST_KEY: 'sk-test-async-key-000000000', TEST_PROVIDER: 'claude', AGENTVISOR_SESSION_ID: agent.sessionId, AGENTVISOR_AGENT_ID: 'async' });
   });
 
   it('should refuse with auth-failed when the authenticator does not answer within authTimeoutMs, and return the allocation', async () => {
