@@ -10,6 +10,7 @@ const config: Config = {
   transformIgnorePatterns: ['/node_modules/(?!(nanoid|@xstate/store|@statelyai/inspect)/)'],
   testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/summaryReporter.js'],
+  setupFiles: ['<rootDir>/test/hermeticHome.js'],
 };
 
 export default config;

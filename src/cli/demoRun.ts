@@ -64,6 +64,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const orch = createOrchestrator({
     env: {},
     apiKeys: DEMO_KEYS,
+    // The demo never reads the user's real credential files.
+    credentialSources: ['options'],
     ...(options.home ? { home: options.home } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -7,7 +7,8 @@ import type { coordinatorMachine } from '../../machines/coordinator.machine';
 import type { CoordinatorEmitted } from '../../machines/coordinator.types';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { createEnvAuthenticator } from '../credentials';
+import { createCredentialResolver } from '../credentials';
+import type { Authenticate } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { windowAt } from '../quota/dailyWindow';
 import { createActivityStore } from './activityStore';
@@ -70,6 +71,7 @@ export class Orchestrator {
   #requests = 0;
   #actor: Actor<typeof coordinatorMachine> | null = null;
   #state: 'new' | 'running' | 'stopped' = 'new';
+  #starting: Promise<void> | null = null;
 
   constructor(options: OrchestratorOptions = {}) {
     this.#options = resolveOptions(options);
@@ -86,13 +88,19 @@ export class Orchestrator {
     return this.#options.home;
   }
 
-  async start(): Promise<void> {
-    if (this.#state === 'running') return;
-    if (this.#state === 'stopped') throw new AgentvisorError('stopped', 'this orchestrator was stopped; create a new one');
+  /** Reads the credential files and starts the coordinator. Calling it again returns the same start. */
+  start(): Promise<void> {
+    if (this.#state === 'stopped') return Promise.reject(new AgentvisorError('stopped', 'this orchestrator was stopped; create a new one'));
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     const o = this.#options;
+    const authenticate = o.authenticate ?? (await this.#loadCredentials());
+    if (this.#state === 'stopped') return; // stop() was called while the files were read
     const now = o.clock.now();
     const window = windowAt(now, o.dailyReset);
-    const authenticate = o.authenticate ?? createEnvAuthenticator({ env: o.env, apiKeys: o.apiKeys });
     const machine = bindMachines({
       credentials: { authenticate, clock: o.clock, timeoutMs: o.authTimeoutMs },
       clock: { clock: o.clock, sweepIntervalMs: o.sweepIntervalMs, dailyReset: o.dailyReset, day: window.day },
@@ -220,6 +228,24 @@ export class Orchestrator {
     this.#state = 'stopped';
     this.#actor.stop();
     this.#options.logger?.info('agentvisor orchestrator stopped');
+  }
+
+  /** Reads the credential files once at start; problems are logged and reported when a provider is used. */
+  async #loadCredentials(): Promise<Authenticate> {
+    const o = this.#options;
+    const resolver = createCredentialResolver({
+      env: o.env,
+      apiKeys: o.apiKeys,
+      home: o.home,
+      claudeHome: o.claudeHome,
+      sources: o.credentialSources,
+      permissions: o.credentialPermissions,
+      now: () => o.clock.now(),
+    });
+    const report = await resolver.load();
+    for (const warning of report.warnings) o.logger?.warn({ warning }, 'credentials');
+    for (const problem of report.problems) o.logger?.warn({ source: problem.source, code: problem.code, problem: problem.message }, 'credential source unusable');
+    return resolver.authenticate;
   }
 
   #running(what: string): Actor<typeof coordinatorMachine> {

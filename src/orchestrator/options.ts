@@ -5,7 +5,8 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import type { Authenticate, EnvSource } from '../credentials';
+import { CREDENTIAL_SOURCES } from '../credentials';
+import type { Authenticate, CredentialSourceId, EnvSource } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
@@ -70,6 +71,15 @@ export interface OrchestratorOptions {
   readonly authenticate?: Authenticate;
   /** An authentication that takes longer is refused with `auth-failed`. @default 30000 */
   readonly authTimeoutMs?: number;
+  /**
+   * Where credentials come from, in order of precedence (first usable wins, per provider).
+   * @default ['options', 'env', 'claude-auth-file', 'codex-auth-file', 'claude-code']
+   */
+  readonly credentialSources?: readonly CredentialSourceId[];
+  /** Claude Code's folder (its `.credentials.json`). @default $CLAUDE_CONFIG_DIR, else ~/.claude */
+  readonly claudeHome?: string;
+  /** Credential files readable by group or others: `'warn'` uses them and logs, `'error'` refuses them. @default 'warn' */
+  readonly credentialPermissions?: 'warn' | 'error';
 }
 
 export interface ResolvedOptions {
@@ -90,6 +100,9 @@ export interface ResolvedOptions {
   readonly inspect: OrchestratorOptions['inspect'] | null;
   readonly authenticate: Authenticate | null;
   readonly authTimeoutMs: number;
+  readonly credentialSources: readonly CredentialSourceId[];
+  readonly claudeHome: string;
+  readonly credentialPermissions: 'warn' | 'error';
 }
 
 function wholeNumber(name: string, value: unknown, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
@@ -131,6 +144,27 @@ export function defaultHome(env: EnvSource): string {
   return codexHome !== undefined && codexHome.trim() !== '' ? codexHome : path.join(os.homedir(), '.codex');
 }
 
+function resolveSources(sources: OrchestratorOptions['credentialSources']): readonly CredentialSourceId[] {
+  if (sources === undefined) return CREDENTIAL_SOURCES;
+  const known = CREDENTIAL_SOURCES as readonly string[];
+  if (!Array.isArray(sources) || !sources.every((s) => known.includes(s)) || new Set(sources).size !== sources.length) {
+    throw new AgentvisorError('invalid-option', `credentialSources must list distinct sources from ${CREDENTIAL_SOURCES.join(', ')}, got ${JSON.stringify(sources)}`);
+  }
+  return sources;
+}
+
+function resolvePermissions(policy: OrchestratorOptions['credentialPermissions']): 'warn' | 'error' {
+  if (policy === undefined) return 'warn';
+  if (policy !== 'warn' && policy !== 'error') throw new AgentvisorError('invalid-option', `credentialPermissions must be 'warn' or 'error', got ${JSON.stringify(policy)}`);
+  return policy;
+}
+
+/** Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`. */
+export function defaultClaudeHome(env: EnvSource): string {
+  const dir = env.CLAUDE_CONFIG_DIR;
+  return dir !== undefined && dir.trim() !== '' ? dir : path.join(os.homedir(), '.claude');
+}
+
 /** Checks every option and fills in defaults; throws `invalid-option` naming the option and the fix. */
 export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptions {
   if (options.ledger !== undefined && options.ledger !== 'memory') {
@@ -166,5 +200,8 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     inspect: options.inspect ?? null,
     authenticate: options.authenticate ?? null,
     authTimeoutMs: wholeNumber('authTimeoutMs', options.authTimeoutMs ?? 30_000, { min: 1, max: 2 ** 31 - 1 }),
+    credentialSources: resolveSources(options.credentialSources),
+    claudeHome: options.claudeHome ?? defaultClaudeHome(env),
+    credentialPermissions: resolvePermissions(options.credentialPermissions),
   };
 }

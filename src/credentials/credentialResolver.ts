@@ -1,0 +1,226 @@
+import path from 'node:path';
+import type { AuthInput, AuthResult } from '../../machines/agentSession.types';
+import type { ProviderId } from '../../machines/providers';
+import { Secret } from '../../machines/secret';
+import { AgentvisorError, isAgentvisorError } from '../errors';
+import { PROVIDERS, keyHint } from '../providers';
+import type { Authenticate, EnvSource } from './envCredentials';
+import type { PermissionPolicy } from './secureStore';
+import { CLAUDE_AUTH_FILE, CODEX_AUTH_FILE, CLAUDE_CODE_CREDENTIALS_FILE, readClaudeAuth, readClaudeCodeCredentials, readCodexAuth } from './sources';
+
+/** Where credentials can come from, in the default order of precedence. */
+export const CREDENTIAL_SOURCES = ['options', 'env', 'claude-auth-file', 'codex-auth-file', 'claude-code'] as const;
+export type CredentialSourceId = (typeof CREDENTIAL_SOURCES)[number];
+
+/** The variable a Claude subscription (OAuth) session gets its access token under. */
+export const CLAUDE_OAUTH_ENV = 'CLAUDE_CODE_OAUTH_TOKEN';
+
+export interface CredentialResolverOptions {
+  readonly env: EnvSource;
+  readonly apiKeys?: Partial<Record<ProviderId, string>>;
+  /** Codex's folder (`auth.json`) and ours (`claude_auth.json`). */
+  readonly home: string;
+  /** Claude Code's folder (`.credentials.json`). */
+  readonly claudeHome: string;
+  /** Symlinked credential paths must resolve inside this folder. */
+  readonly userHome?: string;
+  /** Which sources to use, in order of precedence. @default CREDENTIAL_SOURCES */
+  readonly sources?: readonly CredentialSourceId[];
+  /** Group- or world-readable credential files: refuse them, or use them with a warning. @default 'warn' */
+  readonly permissions?: PermissionPolicy;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A usable credential and where it came from; the secret stays inside `Secret`. */
+export interface FoundCredential {
+  readonly provider: ProviderId;
+  readonly kind: 'api-key' | 'oauth';
+  /** `options.apiKeys.claude`, `env:ANTHROPIC_API_KEY`, `file:claude_auth.json`, … */
+  readonly source: string;
+  readonly hint: string;
+  readonly secret: Secret;
+  /** When an OAuth access token expires (epoch ms), or null. */
+  readonly expiresAt: number | null;
+  /** The subscription tier when the source names one. */
+  readonly tier: string | null;
+}
+
+export interface SourceProblem {
+  readonly source: CredentialSourceId;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface LoadReport {
+  readonly warnings: readonly string[];
+  /** Files that exist but could not be used (corrupt, refused permissions, newer schema…). */
+  readonly problems: readonly SourceProblem[];
+}
+
+export interface CredentialResolver {
+  /** Reads the credential files (never writes them). Safe to call again to pick up changes. */
+  load(): Promise<LoadReport>;
+  /** Synchronous, from what `load` read plus the live env and options: the session's credentials. */
+  readonly authenticate: Authenticate;
+  /** The credential each provider would use now, or null, without secrets. */
+  describe(provider: ProviderId): Omit<FoundCredential, 'secret'> | null;
+}
+
+/** The provider each file source holds credentials for. */
+const FILE_SOURCE_PROVIDER: Readonly<Partial<Record<CredentialSourceId, ProviderId>>> = {
+  'claude-auth-file': 'claude',
+  'codex-auth-file': 'openai',
+  'claude-code': 'claude',
+};
+
+function present(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+/**
+ * Resolves each provider's credentials from the configured sources, first match wins:
+ * `options` (apiKeys), `env` (API keys, then CLAUDE_CODE_OAUTH_TOKEN), `claude-auth-file`
+ * (claude_auth.json: API key, then OAuth tokens), `codex-auth-file` (auth.json: OPENAI_API_KEY),
+ * `claude-code` (~/.claude/.credentials.json: OAuth). An expired OAuth token is passed over. A
+ * session gets its provider's variables only: ANTHROPIC_API_KEY + CLAUDE_API_KEY for a Claude API
+ * key, CLAUDE_CODE_OAUTH_TOKEN for a Claude login, OPENAI_API_KEY for OpenAI.
+ *
+ * @example
+ * const resolver = createCredentialResolver({ env: process.env, home: '~/.codex', claudeHome: '~/.claude' });
+ * await resolver.load();
+ * resolver.describe('claude'); // { kind: 'oauth', source: 'file:.credentials.json', hint: 'sk-ant-oat01-…abcd', tier: 'max', … }
+ */
+export function createCredentialResolver(options: CredentialResolverOptions): CredentialResolver {
+  const sources = options.sources ?? CREDENTIAL_SOURCES;
+  const permissions = options.permissions ?? 'warn';
+  const now = options.now ?? Date.now;
+  const readOptions = { permissions, ...(options.userHome ? { userHome: options.userHome } : {}) };
+  let fromFiles = new Map<CredentialSourceId, FoundCredential[]>();
+  let problems: SourceProblem[] = [];
+  const results = new Map<string, { secret: string; result: AuthResult }>();
+
+  const fromLive = (source: CredentialSourceId, provider: ProviderId): FoundCredential[] => {
+    const spec = PROVIDERS[provider];
+    const found: FoundCredential[] = [];
+    const add = (kind: FoundCredential['kind'], where: string, value: string) =>
+      found.push({ provider, kind, source: where, hint: keyHint(value.trim(), kind === 'oauth' ? 'sk-ant-oat01-' : spec.keyPrefix), secret: new Secret(value.trim()), expiresAt: null, tier: null });
+    if (source === 'options') {
+      const key = options.apiKeys?.[provider];
+      if (present(key)) add('api-key', `options.apiKeys.${provider}`, key);
+    } else if (source === 'env') {
+      for (const name of spec.apiKeyEnv) {
+        const value = options.env[name];
+        if (present(value)) add('api-key', `env:${name}`, value);
+      }
+      const token = options.env[CLAUDE_OAUTH_ENV];
+      if (provider === 'claude' && present(token)) add('oauth', `env:${CLAUDE_OAUTH_ENV}`, token);
+    }
+    return found;
+  };
+
+  const candidates = (provider: ProviderId): FoundCredential[] =>
+    sources.flatMap((source) => (source === 'options' || source === 'env' ? fromLive(source, provider) : (fromFiles.get(source) ?? []).filter((c) => c.provider === provider)));
+
+  const pick = (provider: ProviderId): { found: FoundCredential | null; expired: FoundCredential[] } => {
+    const expired: FoundCredential[] = [];
+    for (const c of candidates(provider)) {
+      if (c.expiresAt !== null && c.expiresAt <= now()) expired.push(c);
+      else return { found: c, expired };
+    }
+    return { found: null, expired };
+  };
+
+  const toResult = (c: FoundCredential): AuthResult => {
+    const spec = PROVIDERS[c.provider];
+    const cacheKey = `${c.provider}|${c.source}|${c.kind}`;
+    const value = c.secret.reveal();
+    const cached = results.get(cacheKey);
+    const baseUrl = options.env[spec.baseUrlEnv];
+    if (cached && cached.secret === value && cached.result.env[spec.baseUrlEnv] === (present(baseUrl) ? baseUrl : undefined)) return cached.result;
+    const names = c.kind === 'oauth' ? [CLAUDE_OAUTH_ENV] : spec.agentKeyEnv;
+    const result: AuthResult = Object.freeze({
+      source: c.source,
+      hint: c.hint,
+      secretEnv: Object.freeze(Object.fromEntries(names.map((name) => [name, c.secret]))),
+      env: Object.freeze(present(baseUrl) ? { [spec.baseUrlEnv]: baseUrl } : {}),
+    });
+    results.set(cacheKey, { secret: value, result });
+    return result;
+  };
+
+  const authenticate: Authenticate = ({ provider }: AuthInput) => {
+    const spec = PROVIDERS[provider];
+    const { found, expired } = pick(provider);
+    if (found) {
+      if (/\s/.test(found.secret.reveal())) {
+        throw new AgentvisorError('auth-failed', `the ${spec.displayName} credential from ${found.source} contains white space; set it again`, { details: { provider, source: found.source } });
+      }
+      return toResult(found);
+    }
+    const reasons: string[] = expired.map((c) => `the login from ${c.source} expired at ${new Date(c.expiresAt ?? 0).toISOString()} (log in again)`);
+    for (const p of problems) if (FILE_SOURCE_PROVIDER[p.source] === provider) reasons.push(p.message);
+    const looked = sources.map((s) => (s === 'options' ? `apiKeys.${provider}` : s === 'env' ? [...spec.apiKeyEnv, ...(provider === 'claude' ? [CLAUDE_OAUTH_ENV] : [])].join(', ') : s)).join(', ');
+    throw new AgentvisorError('auth-failed', `no usable ${spec.displayName} credentials (looked at: ${looked})${reasons.length ? `: ${reasons.join('; ')}` : ''}`, {
+      details: { provider },
+    });
+  };
+
+  const load = async (): Promise<LoadReport> => {
+    const next = new Map<CredentialSourceId, FoundCredential[]>();
+    const nextProblems: SourceProblem[] = [];
+    const warnings: string[] = [];
+    const attempt = async (source: CredentialSourceId, read: () => Promise<FoundCredential[] | null>) => {
+      if (!sources.includes(source)) return;
+      try {
+        next.set(source, (await read()) ?? []);
+      } catch (error) {
+        if (!isAgentvisorError(error)) throw error;
+        nextProblems.push({ source, code: error.code, message: error.message });
+      }
+    };
+    const asFound = (c: { provider: ProviderId; kind: 'api-key' | 'oauth'; source: string; hint: string; secret: Secret; expiresAt?: number | null; tier?: string | null }): FoundCredential => ({
+      provider: c.provider, kind: c.kind, source: c.source, hint: c.hint, secret: c.secret, expiresAt: c.expiresAt ?? null, tier: c.tier ?? null,
+    });
+    await attempt('claude-auth-file', async () => {
+      const auth = await readClaudeAuth(options.home, readOptions);
+      if (!auth) return null;
+      warnings.push(...auth.warnings);
+      return [auth.apiKey, auth.oauth].filter((c) => c !== null).map(asFound);
+    });
+    await attempt('codex-auth-file', async () => {
+      const auth = await readCodexAuth(options.home, readOptions);
+      if (!auth) return null;
+      warnings.push(...auth.warnings);
+      // ChatGPT tokens authenticate the Codex CLI itself, not API calls: only the API key is used here.
+      return auth.apiKey ? [asFound(auth.apiKey)] : [];
+    });
+    await attempt('claude-code', async () => {
+      const creds = await readClaudeCodeCredentials(options.claudeHome, readOptions);
+      if (!creds) return null;
+      warnings.push(...creds.warnings);
+      return creds.oauth ? [asFound(creds.oauth)] : [];
+    });
+    fromFiles = next;
+    problems = nextProblems;
+    return { warnings, problems: nextProblems };
+  };
+
+  const describe = (provider: ProviderId) => {
+    const { found } = pick(provider);
+    if (!found) return null;
+    const { secret: _secret, ...rest } = found;
+    return rest;
+  };
+
+  return { load, authenticate, describe };
+}
+
+/** The files each file source reads, for docs and status output. */
+export function credentialFiles(home: string, claudeHome: string): Readonly<Record<Exclude<CredentialSourceId, 'options' | 'env'>, string>> {
+  return {
+    'claude-auth-file': path.join(home, CLAUDE_AUTH_FILE),
+    'codex-auth-file': path.join(home, CODEX_AUTH_FILE),
+    'claude-code': path.join(claudeHome, CLAUDE_CODE_CREDENTIALS_FILE),
+  };
+}
