@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'invalid-credentials-file',
   'insecure-permissions',
   'credentials-io',
+  'token-refresh-failed',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,152 @@
+import { Secret } from '../../machines/secret';
+import { AgentvisorError } from '../errors';
+import { decodeJwtClaims } from '../credentials/sources/jwt';
+
+/** The fetch this module calls; `globalThis.fetch` unless a test or host passes its own. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface RefreshGrantRequest {
+  readonly tokenEndpoint: string;
+  readonly clientId: string;
+  readonly refreshToken: Secret;
+  /** Sent only when given (Codex sends `openid profile email`; Anthropic sends none). */
+  readonly scope?: string;
+  readonly timeoutMs: number;
+  readonly now: () => number;
+  readonly fetch: FetchLike;
+}
+
+/** A token endpoint's successful answer, secrets wrapped. */
+export interface GrantedTokens {
+  readonly accessToken: Secret;
+  /** The rotated refresh token, or `null` when the server did not rotate it. */
+  readonly refreshToken: Secret | null;
+  /** From `expires_in`, else from the access token's JWT `exp` claim, else `null` (unknown). */
+  readonly expiresAt: number | null;
+  /** OpenID Connect servers (Codex) answer an `id_token`. */
+  readonly idToken: Secret | null;
+  readonly scope: string | null;
+}
+
+export type GrantOutcome =
+  | { readonly kind: 'granted'; readonly tokens: GrantedTokens }
+  /** 400/401 or `invalid_grant`: the refresh token is dead (used, revoked or expired). */
+  | { readonly kind: 'rejected'; readonly status: number; readonly oauthError: string | null };
+
+/** An OAuth `error` value is a short ASCII code; anything else is not echoed into errors. */
+function safeOauthError(value: unknown): string | null {
+  return typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : null;
+}
+
+function refreshFailed(endpoint: string, reason: string, message: string, extra: Record<string, unknown> = {}, retryAfterMs = 5_000): AgentvisorError {
+  return new AgentvisorError('token-refresh-failed', `Could not refresh the OAuth access token at ${endpoint}: ${message} The stored credentials were left as they are; try again.`, {
+    retryAfterMs,
+    details: { endpoint, reason, ...extra },
+  });
+}
+
+function errnoOf(error: unknown): string | null {
+  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+function parseExpiresIn(value: unknown): number | null {
+  const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
+}
+
+function jwtExpiry(token: string): number | null {
+  const exp = decodeJwtClaims(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : null;
+}
+
+function nonEmptyString(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/**
+ * One `refresh_token` grant: a POST with a JSON body (the Anthropic and Codex endpoints take JSON,
+ * not the RFC 6749 form encoding), bounded by `timeoutMs` for the whole exchange including the
+ * body. Network faults, timeouts, 5xx, 429 and malformed answers throw `token-refresh-failed`;
+ * a rejected refresh token (400/401, `invalid_grant`) is returned as `rejected` so the caller can
+ * look for another process's newer tokens. No error quotes a token or the server's body.
+ */
+export async function requestRefreshGrant(request: RefreshGrantRequest): Promise<GrantOutcome> {
+  const endpoint = request.tokenEndpoint;
+  const body: Record<string, string> = {
+    grant_type: 'refresh_token',
+    refresh_token: request.refreshToken.reveal(),
+    client_id: request.clientId,
+  };
+  if (request.scope !== undefined) body.scope = request.scope;
+
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, request.timeoutMs);
+  let status: number;
+  let text: string;
+  let retryAfterHeader: string | null;
+  try {
+    const response = await request.fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+      redirect: 'manual',
+      signal: controller.signal,
+    });
+    status = response.status;
+    retryAfterHeader = response.headers.get('retry-after');
+    text = await response.text();
+  } catch (error) {
+    // The underlying error is not kept as `cause`: it is not ours to vouch for.
+    if (timedOut) {
+      throw refreshFailed(endpoint, 'timeout', `the token endpoint did not answer within ${request.timeoutMs} ms.`, { timeoutMs: request.timeoutMs });
+    }
+    const errno = errnoOf(error);
+    throw refreshFailed(endpoint, 'network', `the connection failed${errno === null ? '' : ` (${errno})`}.`, errno === null ? {} : { errno });
+  } finally {
+    clearTimeout(timer);
+  }
+
+  let json: Record<string, unknown> | null = null;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) json = value as Record<string, unknown>;
+  } catch {
+    json = null;
+  }
+  const oauthError = safeOauthError(json?.error);
+
+  if (status === 400 || status === 401 || oauthError === 'invalid_grant') {
+    return { kind: 'rejected', status, oauthError };
+  }
+  if (status < 200 || status >= 300) {
+    const retrySeconds = retryAfterHeader === null ? NaN : Number(retryAfterHeader);
+    const retryAfterMs = Number.isFinite(retrySeconds) && retrySeconds >= 0 ? retrySeconds * 1000 : status === 429 ? 30_000 : 5_000;
+    throw refreshFailed(endpoint, status === 429 ? 'rate-limited' : 'http-status', `the token endpoint answered HTTP ${status}${oauthError === null ? '' : ` (${oauthError})`}.`, { status, ...(oauthError === null ? {} : { oauthError }) }, retryAfterMs);
+  }
+  const access = nonEmptyString(json?.access_token);
+  if (json === null || access === null) {
+    throw refreshFailed(endpoint, 'bad-response', 'the answer was not a JSON object with an access_token.', { status });
+  }
+  const refresh = nonEmptyString(json.refresh_token);
+  const idToken = nonEmptyString(json.id_token);
+  const expiresIn = parseExpiresIn(json.expires_in);
+  return {
+    kind: 'granted',
+    tokens: {
+      accessToken: new Secret(access),
+      refreshToken: refresh === null ? null : new Secret(refresh),
+      expiresAt: expiresIn !== null ? request.now() + expiresIn * 1000 : jwtExpiry(access),
+      idToken: idToken === null ? null : new Secret(idToken),
+      scope: nonEmptyString(json.scope),
+    },
+  };
+}
