@@ -5,6 +5,8 @@ import { Secret } from '../../machines/secret';
 import { AgentvisorError, isAgentvisorError } from '../errors';
 import { PROVIDERS, keyHint } from '../providers';
 import type { Authenticate, EnvSource } from './envCredentials';
+import { claudeAuthTokens, claudeCodeTokens, createTokenRefresher } from '../oauth';
+import type { FetchLike, TokenFileFormat, TokenRefresher } from '../oauth';
 import type { PermissionPolicy } from './secureStore';
 import { CLAUDE_AUTH_FILE, CODEX_AUTH_FILE, CLAUDE_CODE_CREDENTIALS_FILE, readClaudeAuth, readClaudeCodeCredentials, readCodexAuth } from './sources';
 
@@ -30,7 +32,30 @@ export interface CredentialResolverOptions {
   readonly permissions?: PermissionPolicy;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * OAuth refresh of Claude logins read from files. claude_auth.json (ours) is refreshed when its
+   * token has less than `skewMs` left; Claude Code's own file only with `refreshClaudeCode: true`.
+   */
+  readonly oauth?: OAuthRefreshOptions;
 }
+
+/** Where and how Claude OAuth tokens are refreshed. Defaults from Claude Code's own client. */
+export interface OAuthRefreshOptions {
+  /** @default 'https://console.anthropic.com/v1/oauth/token' */
+  readonly tokenEndpoint?: string;
+  /** @default '9d1c250a-e61b-44d9-88ed-5944d1962f5e' */
+  readonly clientId?: string;
+  /** Refresh (and write back) Claude Code's .credentials.json too. @default false */
+  readonly refreshClaudeCode?: boolean;
+  /** A token with at most this long left is refreshed before it is handed out. @default 300000 (5 min) */
+  readonly skewMs?: number;
+  /** @default 10000 */
+  readonly timeoutMs?: number;
+  /** @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+}
+
+export const DEFAULT_CLAUDE_OAUTH = { tokenEndpoint: 'https://console.anthropic.com/v1/oauth/token', clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e' } as const;
 
 /** A usable credential and where it came from; the secret stays inside `Secret`. */
 export interface FoundCredential {
@@ -44,6 +69,8 @@ export interface FoundCredential {
   readonly expiresAt: number | null;
   /** The subscription tier when the source names one. */
   readonly tier: string | null;
+  /** Renews the access token through its file (single-flight, cross-process); absent when it cannot be refreshed. */
+  readonly refresher?: TokenRefresher;
 }
 
 export interface SourceProblem {
@@ -64,7 +91,7 @@ export interface CredentialResolver {
   /** Synchronous, from what `load` read plus the live env and options: the session's credentials. */
   readonly authenticate: Authenticate;
   /** The credential each provider would use now, or null, without secrets. */
-  describe(provider: ProviderId): Omit<FoundCredential, 'secret'> | null;
+  describe(provider: ProviderId): Omit<FoundCredential, 'secret' | 'refresher'> | null;
 }
 
 /** The provider each file source holds credentials for. */
@@ -122,13 +149,25 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
   const candidates = (provider: ProviderId): FoundCredential[] =>
     sources.flatMap((source) => (source === 'options' || source === 'env' ? fromLive(source, provider) : (fromFiles.get(source) ?? []).filter((c) => c.provider === provider)));
 
-  const pick = (provider: ProviderId): { found: FoundCredential | null; expired: FoundCredential[] } => {
+  const skewMs = options.oauth?.skewMs ?? 5 * 60_000;
+  /** Usable now, usable after a refresh, or passed over (expired and not refreshable). */
+  const pick = (provider: ProviderId): { found: FoundCredential | null; refresh: boolean; expired: FoundCredential[] } => {
     const expired: FoundCredential[] = [];
     for (const c of candidates(provider)) {
-      if (c.expiresAt !== null && c.expiresAt <= now()) expired.push(c);
-      else return { found: c, expired };
+      const left = c.expiresAt === null ? Infinity : c.expiresAt - now();
+      if (c.refresher && left <= skewMs) return { found: c, refresh: true, expired };
+      if (left > 0) return { found: c, refresh: false, expired };
+      expired.push(c);
     }
-    return { found: null, expired };
+    return { found: null, refresh: false, expired };
+  };
+
+  /** Refreshes through the file and keeps the new token for the sessions that follow. */
+  const refreshed = async (c: FoundCredential): Promise<AuthResult> => {
+    const token = await c.refresher!.getAccessToken();
+    const renewed: FoundCredential = { ...c, secret: token.accessToken, expiresAt: token.expiresAt, hint: keyHint(token.accessToken.reveal(), 'sk-ant-oat01-') };
+    for (const [source, list] of fromFiles) fromFiles.set(source, list.map((x) => (x === c ? renewed : x)));
+    return toResult(renewed);
   };
 
   const toResult = (c: FoundCredential): AuthResult => {
@@ -151,7 +190,8 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
 
   const authenticate: Authenticate = ({ provider }: AuthInput) => {
     const spec = PROVIDERS[provider];
-    const { found, expired } = pick(provider);
+    const { found, refresh, expired } = pick(provider);
+    if (found && refresh) return refreshed(found);
     if (found) {
       if (/\s/.test(found.secret.reveal())) {
         throw new AgentvisorError('auth-failed', `the ${spec.displayName} credential from ${found.source} contains white space; set it again`, { details: { provider, source: found.source } });
@@ -164,6 +204,23 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     throw new AgentvisorError('auth-failed', `no usable ${spec.displayName} credentials (looked at: ${looked})${reasons.length ? `: ${reasons.join('; ')}` : ''}`, {
       details: { provider },
     });
+  };
+
+  const withRefresher = (c: FoundCredential, file: string, canRefresh: boolean, format: TokenFileFormat): FoundCredential => {
+    if (!canRefresh) return c;
+    const refresher = createTokenRefresher({
+      file,
+      ...(options.userHome ? { home: options.userHome } : {}),
+      ...format,
+      tokenEndpoint: options.oauth?.tokenEndpoint ?? DEFAULT_CLAUDE_OAUTH.tokenEndpoint,
+      clientId: options.oauth?.clientId ?? DEFAULT_CLAUDE_OAUTH.clientId,
+      skewMs,
+      permissions,
+      clock: { now },
+      ...(options.oauth?.timeoutMs ? { timeoutMs: options.oauth.timeoutMs } : {}),
+      ...(options.oauth?.fetch ? { fetch: options.oauth.fetch } : {}),
+    });
+    return { ...c, refresher };
   };
 
   const load = async (): Promise<LoadReport> => {
@@ -186,7 +243,9 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       const auth = await readClaudeAuth(options.home, readOptions);
       if (!auth) return null;
       warnings.push(...auth.warnings);
-      return [auth.apiKey, auth.oauth].filter((c) => c !== null).map(asFound);
+      const found: FoundCredential[] = auth.apiKey ? [asFound(auth.apiKey)] : [];
+      if (auth.oauth) found.push(withRefresher(asFound(auth.oauth), auth.file, auth.oauth.refreshToken !== null, claudeAuthTokens));
+      return found;
     });
     await attempt('codex-auth-file', async () => {
       const auth = await readCodexAuth(options.home, readOptions);
@@ -199,7 +258,8 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       const creds = await readClaudeCodeCredentials(options.claudeHome, readOptions);
       if (!creds) return null;
       warnings.push(...creds.warnings);
-      return creds.oauth ? [asFound(creds.oauth)] : [];
+      if (!creds.oauth) return [];
+      return [withRefresher(asFound(creds.oauth), creds.file, creds.oauth.refreshToken !== null && options.oauth?.refreshClaudeCode === true, claudeCodeTokens)];
     });
     fromFiles = next;
     problems = nextProblems;
@@ -209,7 +269,7 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
   const describe = (provider: ProviderId) => {
     const { found } = pick(provider);
     if (!found) return null;
-    const { secret: _secret, ...rest } = found;
+    const { secret: _secret, refresher: _refresher, ...rest } = found;
     return rest;
   };
 

@@ -241,6 +241,7 @@ export class Orchestrator {
       sources: o.credentialSources,
       permissions: o.credentialPermissions,
       now: () => o.clock.now(),
+      oauth: o.oauth,
     });
     const report = await resolver.load();
     for (const warning of report.warnings) o.logger?.warn({ warning }, 'credentials');

@@ -6,7 +6,7 @@ import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { CREDENTIAL_SOURCES } from '../credentials';
-import type { Authenticate, CredentialSourceId, EnvSource } from '../credentials';
+import type { Authenticate, CredentialSourceId, EnvSource, OAuthRefreshOptions } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
@@ -80,6 +80,8 @@ export interface OrchestratorOptions {
   readonly claudeHome?: string;
   /** Credential files readable by group or others: `'warn'` uses them and logs, `'error'` refuses them. @default 'warn' */
   readonly credentialPermissions?: 'warn' | 'error';
+  /** Refresh of Claude logins from files: endpoint, client id, skew; Claude Code's file only when opted in. */
+  readonly oauth?: OAuthRefreshOptions;
 }
 
 export interface ResolvedOptions {
@@ -103,6 +105,7 @@ export interface ResolvedOptions {
   readonly credentialSources: readonly CredentialSourceId[];
   readonly claudeHome: string;
   readonly credentialPermissions: 'warn' | 'error';
+  readonly oauth: OAuthRefreshOptions;
 }
 
 function wholeNumber(name: string, value: unknown, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
@@ -159,6 +162,19 @@ function resolvePermissions(policy: OrchestratorOptions['credentialPermissions']
   return policy;
 }
 
+function resolveOAuth(oauth: OrchestratorOptions['oauth']): OAuthRefreshOptions {
+  if (oauth === undefined) return {};
+  if (typeof oauth !== 'object' || oauth === null) throw new AgentvisorError('invalid-option', 'oauth must be an object such as { refreshClaudeCode: true }');
+  for (const name of ['tokenEndpoint', 'clientId'] as const) {
+    const value = oauth[name];
+    if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) throw new AgentvisorError('invalid-option', `oauth.${name} must be a non-empty string`);
+  }
+  if (oauth.tokenEndpoint !== undefined && !/^https?:\/\//.test(oauth.tokenEndpoint)) throw new AgentvisorError('invalid-option', 'oauth.tokenEndpoint must be an http(s) URL');
+  if (oauth.skewMs !== undefined) wholeNumber('oauth.skewMs', oauth.skewMs, { max: 24 * HOUR_MS });
+  if (oauth.timeoutMs !== undefined) wholeNumber('oauth.timeoutMs', oauth.timeoutMs, { min: 1, max: 2 ** 31 - 1 });
+  return oauth;
+}
+
 /** Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`. */
 export function defaultClaudeHome(env: EnvSource): string {
   const dir = env.CLAUDE_CONFIG_DIR;
@@ -203,5 +219,6 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     credentialSources: resolveSources(options.credentialSources),
     claudeHome: options.claudeHome ?? defaultClaudeHome(env),
     credentialPermissions: resolvePermissions(options.credentialPermissions),
+    oauth: resolveOAuth(options.oauth),
   };
 }
