@@ -55,6 +55,7 @@ export class ManagedAgent {
   readonly #lookup: () => SessionRef | undefined;
   #cachedRef: SessionRef | undefined;
   #clock: Clock;
+  readonly #passthrough: Readonly<Record<string, string>>;
   #final: SessionOutput | null = null;
   #hostReleased = false;
   #activation: Waiter | null = null;
@@ -64,12 +65,21 @@ export class ManagedAgent {
    * The handle exists from admission, before the session actor starts; `lookup` finds the actor
    * (by systemId) on first use. A session that ends before any use is known by its output.
    */
-  constructor(init: { agentId: string; sessionId: string; task: string | null; lookup: () => SessionRef | undefined; clock: Clock }) {
+  constructor(init: {
+    agentId: string;
+    sessionId: string;
+    task: string | null;
+    lookup: () => SessionRef | undefined;
+    clock: Clock;
+    /** Host variables passed through to every agent (the `envPassthrough` allowlist), shared. */
+    passthrough: Readonly<Record<string, string>>;
+  }) {
     this.id = init.agentId;
     this.sessionId = init.sessionId;
     this.task = init.task;
     this.#lookup = init.lookup;
     this.#clock = init.clock;
+    this.#passthrough = init.passthrough;
   }
 
   get #ref(): SessionRef {
@@ -101,7 +111,8 @@ export class ManagedAgent {
    * The environment to run the agent with: the current provider's key (Claude keys under both
    * ANTHROPIC_API_KEY and CLAUDE_API_KEY), its base URL when set, AGENTVISOR_SESSION_ID,
    * AGENTVISOR_AGENT_ID and the quiet variables (AGENT_QUIET_ENV: DISABLE_TELEMETRY=1, …). Nothing
-   * is inherited from this process's env; never another provider's secret; empty unless active.
+   * is inherited from this process's env except the names in `envPassthrough`; never another
+   * provider's secret; empty unless active.
    */
   get env(): Record<string, string> {
     if (this.#final) return {};
@@ -109,7 +120,7 @@ export class ManagedAgent {
     // Only an active session has credentials; while (re)authenticating there is nothing to run with.
     if (!snapshot.matches('active')) return {};
     const { env, secretEnv } = snapshot.context;
-    const out: Record<string, string> = { ...AGENT_QUIET_ENV, ...env };
+    const out: Record<string, string> = { ...this.#passthrough, ...AGENT_QUIET_ENV, ...env };
     for (const [name, secret] of Object.entries(secretEnv)) out[name] = secret.reveal();
     return out;
   }

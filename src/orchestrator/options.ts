@@ -82,6 +82,11 @@ export interface OrchestratorOptions {
   readonly credentialPermissions?: 'warn' | 'error';
   /** Refresh of Claude logins from files: endpoint, client id, skew; Claude Code's file only when opted in. */
   readonly oauth?: OAuthRefreshOptions;
+  /**
+   * Names of variables from `env` to pass through to every agent (e.g. PATH, HOME, LANG). Nothing
+   * else is inherited. Credential variables cannot be listed. @default []
+   */
+  readonly envPassthrough?: readonly string[];
 }
 
 export interface ResolvedOptions {
@@ -106,6 +111,8 @@ export interface ResolvedOptions {
   readonly claudeHome: string;
   readonly credentialPermissions: 'warn' | 'error';
   readonly oauth: OAuthRefreshOptions;
+  /** The passed-through variables and their values, read once from `env` at creation. */
+  readonly passthrough: Readonly<Record<string, string>>;
 }
 
 function wholeNumber(name: string, value: unknown, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
@@ -175,6 +182,26 @@ function resolveOAuth(oauth: OrchestratorOptions['oauth']): OAuthRefreshOptions 
   return oauth;
 }
 
+/** Variables that carry credentials: an allowlist can never pass them through. */
+const CREDENTIAL_VARIABLES = new Set(['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY', 'OPENAI_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']);
+
+function resolvePassthrough(names: OrchestratorOptions['envPassthrough'], env: EnvSource): Readonly<Record<string, string>> {
+  if (names === undefined) return Object.freeze({});
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) {
+    throw new AgentvisorError('invalid-option', 'envPassthrough must list variable names such as ["PATH", "HOME"]');
+  }
+  const refused = names.filter((n) => CREDENTIAL_VARIABLES.has(n));
+  if (refused.length > 0) {
+    throw new AgentvisorError('invalid-option', `envPassthrough cannot pass credential variables (${refused.join(', ')}): agentvisor gives each agent its own provider's credentials`);
+  }
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return Object.freeze(out);
+}
+
 /** Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`. */
 export function defaultClaudeHome(env: EnvSource): string {
   const dir = env.CLAUDE_CONFIG_DIR;
@@ -220,5 +247,6 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     claudeHome: options.claudeHome ?? defaultClaudeHome(env),
     credentialPermissions: resolvePermissions(options.credentialPermissions),
     oauth: resolveOAuth(options.oauth),
+    passthrough: resolvePassthrough(options.envPassthrough, env),
   };
 }
