@@ -287,6 +287,10 @@ async function main(): Promise<void> {
   console.log(consoleReport(results));
   if (options.write) log(`written to ${path.relative(process.cwd(), writeDocs(repoRoot(), markdownReport(results)))}`);
   if (problems.length > 0) process.exitCode = 1;
+  // Second part: authentication latency and refresh requests (bench/auth.ts), in a process of its own.
+  const auth = fork(path.join(__dirname, 'auth.js'), options.write ? [] : ['--no-write'], { stdio: 'inherit' });
+  const code = await new Promise<number | null>((resolve) => auth.on('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {
