@@ -1,8 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isAgentvisorError } from '../errors';
 import { LOG_LEVELS, createLogger } from '../observability';
-import type { LogLevel } from '../observability';
+import { redactSecrets } from './context';
+import type { GlobalOptions } from './context';
 import { runDemo } from './demoRun';
+import { addLoginCommands } from './loginCommands';
+import { addStatusCommands } from './statusCommands';
 import { renderTable } from './table';
 
 function positiveInt(max: number) {
@@ -13,12 +16,6 @@ function positiveInt(max: number) {
   };
 }
 
-interface GlobalOptions {
-  home?: string;
-  logLevel: LogLevel;
-  json?: boolean;
-}
-
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -27,7 +24,9 @@ export function buildProgram(): Command {
     .option('--home <dir>', 'credentials and state folder (default: $CODEX_HOME, else ~/.codex)')
     .addOption(new Option('--log-level <level>', 'log level for stderr').choices([...LOG_LEVELS]).default('warn'))
     .option('--json', 'machine-readable output on stdout; logs stay on stderr')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors quote what was typed (a mistyped `--apikey=sk-…`): key-shaped text is shown as its hint.
+    .configureOutput({ writeErr: (text) => process.stderr.write(redactSecrets(text)) });
 
   program
     .command('demo')
@@ -63,6 +62,8 @@ export function buildProgram(): Command {
       }
       process.exitCode = summary.ok ? 0 : 1;
     });
+  addLoginCommands(program);
+  addStatusCommands(program);
   return program;
 }
 
@@ -71,7 +72,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     await buildProgram().parseAsync([...argv]);
   } catch (error) {
     if (isAgentvisorError(error)) {
-      process.stderr.write(`agentvisor: ${error.message} [${error.code}]\n`);
+      process.stderr.write(redactSecrets(`agentvisor: ${error.message} [${error.code}]\n`));
       process.exitCode = 2;
       return;
     }

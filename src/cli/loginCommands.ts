@@ -1,0 +1,229 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Writable } from 'node:stream';
+import { Argument } from 'commander';
+import type { Command } from 'commander';
+import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION, CODEX_AUTH_FILE, assertKeyFormat, createCredentialResolver, readJsonFile, removeKeys, updateJsonFile } from '../credentials';
+import type { JsonRecord } from '../credentials';
+import { AgentvisorError } from '../errors';
+import { PROVIDERS, keyHint } from '../providers';
+import type { ProviderId } from '../providers';
+import { commandContext, emit, note } from './context';
+import type { CommandContext } from './context';
+
+/** The top-level keys `login` writes and `logout` removes, per file. */
+export const OWNED_KEYS = {
+  claude: { file: CLAUDE_AUTH_FILE, keys: ['ANTHROPIC_API_KEY', 'oauth_tokens'] },
+  openai: { file: CODEX_AUTH_FILE, keys: ['OPENAI_API_KEY'] },
+} as const satisfies Record<ProviderId, { file: string; keys: readonly string[] }>;
+
+const STORED_KEY: Record<ProviderId, 'ANTHROPIC_API_KEY' | 'OPENAI_API_KEY'> = { claude: 'ANTHROPIC_API_KEY', openai: 'OPENAI_API_KEY' };
+
+export interface LoginResult {
+  readonly ok: true;
+  readonly provider: ProviderId;
+  readonly kind: 'api-key';
+  /** The JSON key written, in `file`. */
+  readonly stored: string;
+  readonly file: string;
+  readonly hint: string;
+  /** Whether the orchestrator would now use this key (an env variable or an earlier source may win). */
+  readonly inUse: boolean;
+  /** The source the orchestrator would use for this provider now, or null. */
+  readonly activeSource: string | null;
+  readonly warnings: readonly string[];
+}
+
+export interface LogoutEntry {
+  readonly provider: ProviderId;
+  readonly file: string;
+  /** The keys that were there and are now gone (empty: nothing to remove). */
+  readonly removed: readonly string[];
+  /** Whether the file was deleted (only claude_auth.json, ours, once nothing is left in it). */
+  readonly deleted: boolean;
+}
+
+export interface LogoutResult {
+  readonly ok: true;
+  readonly results: readonly LogoutEntry[];
+  /** Key variables still set in the environment (agentvisor cannot unset them). */
+  readonly stillInEnv: readonly string[];
+}
+
+const discard = new Writable({
+  write(_chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void) {
+    callback();
+  },
+});
+
+/** Reads a key from stdin: one line without echo on a terminal, else everything piped in (one trailing line break dropped). */
+async function readKeyFromStdin(): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY) {
+    process.stderr.write('Paste the key and press Enter (it is not shown): ');
+    const rl = readline.createInterface({ input: stdin, output: discard, terminal: true });
+    const line = await new Promise<string>((resolve) => {
+      rl.once('line', resolve);
+      rl.once('close', () => resolve(''));
+    });
+    rl.close();
+    process.stderr.write('\n');
+    return line;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function keyFrom(option: string | undefined, provider: ProviderId): Promise<string> {
+  if (option === undefined) {
+    throw new AgentvisorError('invalid-option', `login ${provider} needs --api-key <key> (or --api-key - to read it from stdin, which keeps it out of your shell history)`, {
+      details: { option: 'api-key' },
+    });
+  }
+  return option === '-' ? readKeyFromStdin() : option;
+}
+
+/** The stored credential the orchestrator would pick now, to tell people whether the new key wins. */
+async function activeSource(context: CommandContext, provider: ProviderId): Promise<string | null> {
+  const resolver = createCredentialResolver({ env: process.env, home: context.home, claudeHome: context.claudeHome });
+  await resolver.load();
+  return resolver.describe(provider)?.source ?? null;
+}
+
+async function login(context: CommandContext, provider: ProviderId, key: string): Promise<LoginResult> {
+  const kind = assertKeyFormat(provider, key);
+  const hint = keyHint(key, PROVIDERS[provider].keyPrefix);
+  if (kind !== 'api-key') {
+    throw new AgentvisorError(
+      'invalid-option',
+      `${hint} is a Claude OAuth access token (sk-ant-oat01-…), not an API key: it expires within hours and cannot be refreshed without its refresh token. Give an API key (sk-ant-api03-…), or sign in with Claude Code, whose login agentvisor reads.`,
+      { details: { provider, problem: 'oauth-access-token' } },
+    );
+  }
+  const { file: name } = OWNED_KEYS[provider];
+  const file = path.resolve(context.home, name);
+  const stored = STORED_KEY[provider];
+  const { warnings } = await updateJsonFile(file, (current) => {
+    const next: JsonRecord = { ...(current ?? {}), [stored]: key };
+    if (provider === 'claude') {
+      const version = current?.schema_version;
+      if (typeof version === 'number' && version > CLAUDE_AUTH_SCHEMA_VERSION) {
+        throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} has schema_version ${version}, newer than this agentvisor understands (${CLAUDE_AUTH_SCHEMA_VERSION}); upgrade agentvisor. Nothing was written.`, {
+          details: { file, reason: 'schema-version-too-new' },
+        });
+      }
+      next.schema_version = CLAUDE_AUTH_SCHEMA_VERSION;
+    }
+    return next;
+  });
+  const source = await activeSource(context, provider);
+  return {
+    ok: true,
+    provider,
+    kind: 'api-key',
+    stored,
+    file,
+    hint,
+    inUse: source === `file:${name}`,
+    activeSource: source,
+    // The write gave the file mode 0600: a permission warning from before is now repaired.
+    warnings: warnings.map((w) => `${w} (repaired: the file is now 0600)`),
+  };
+}
+
+function printLogin(context: CommandContext, result: LoginResult): void {
+  for (const w of result.warnings) note(`warning: ${w}`);
+  emit(context, result, () => [
+    `Stored the ${PROVIDERS[result.provider].displayName} API key ${result.hint} as ${result.stored} in ${result.file} (mode 0600).`,
+    result.inUse
+      ? `agentvisor will use it for ${result.provider}.`
+      : `Note: agentvisor will use ${result.activeSource ?? 'another source'} for ${result.provider} first (it takes precedence); see \`agentvisor status\`.`,
+  ]);
+}
+
+async function logout(context: CommandContext, which: ProviderId | 'all'): Promise<LogoutResult> {
+  const providers: ProviderId[] = which === 'all' ? ['claude', 'openai'] : [which];
+  const results: LogoutEntry[] = [];
+  for (const provider of providers) {
+    const { file: name, keys } = OWNED_KEYS[provider];
+    const file = path.resolve(context.home, name);
+    if (!existsSync(file)) {
+      results.push({ provider, file, removed: [], deleted: false });
+      continue;
+    }
+    if (provider === 'claude') {
+      // Our file: once only our schema marker is left, it goes too.
+      const first = await removeKeys(file, keys, { deleteIfEmpty: true });
+      let deleted = first.deleted;
+      if (!deleted && first.removed.length > 0) {
+        const left = await readJsonFile(file, { permissions: 'ignore' });
+        // A file without schema_version is read as version 1, so dropping a lone marker loses nothing.
+        if (left && Object.keys(left.data).every((k) => k === 'schema_version')) deleted = (await removeKeys(file, ['schema_version'], { deleteIfEmpty: true })).deleted;
+      }
+      results.push({ provider, file, removed: first.removed, deleted });
+    } else {
+      // Codex's file: only the API key goes; its ChatGPT login (`tokens`) and the file itself stay.
+      const { removed } = await removeKeys(file, keys, { deleteIfEmpty: false });
+      results.push({ provider, file, removed, deleted: false });
+    }
+  }
+  const stillInEnv = providers.flatMap((p) => [...PROVIDERS[p].apiKeyEnv, ...(p === 'claude' ? ['CLAUDE_CODE_OAUTH_TOKEN'] : [])]).filter((name) => (process.env[name] ?? '').trim() !== '');
+  return { ok: true, results, stillInEnv };
+}
+
+function printLogout(context: CommandContext, result: LogoutResult): void {
+  emit(context, result, () => [
+    ...result.results.map((r) =>
+      r.removed.length === 0
+        ? `${r.provider}: nothing to remove in ${r.file}.`
+        : `${r.provider}: removed ${r.removed.join(', ')} from ${r.file}${r.deleted ? ' (the file was empty and is deleted)' : ''}.`,
+    ),
+    ...(result.results.some((r) => r.provider === 'openai') ? ["Codex's own ChatGPT login in auth.json is left alone (use `codex logout`)."] : []),
+    ...(result.results.some((r) => r.provider === 'claude') ? ["Claude Code's login (.credentials.json) is left alone (log out in Claude Code)."] : []),
+    ...(result.stillInEnv.length > 0 ? [`Still set in your environment (agentvisor will keep using them): ${result.stillInEnv.join(', ')}.`] : []),
+  ]);
+}
+
+export function addLoginCommands(program: Command): void {
+  const loginCommand = program.command('login').description('store an API key where agentvisor (and the agent CLIs) read it');
+
+  loginCommand
+    .command('claude')
+    .description(`store an Anthropic API key as ANTHROPIC_API_KEY in <home>/${CLAUDE_AUTH_FILE} (mode 0600)`)
+    .option('--api-key <key>', 'the Anthropic API key (sk-ant-api03-…); "-" reads it from stdin')
+    .option('--oauth', 'sign in with a Claude subscription in the browser')
+    .action(async (opts: { apiKey?: string; oauth?: boolean }, command: Command) => {
+      const context = commandContext(command);
+      if (opts.oauth === true && opts.apiKey !== undefined) {
+        throw new AgentvisorError('invalid-option', 'give either --api-key or --oauth, not both', { details: { option: 'oauth' } });
+      }
+      if (opts.oauth === true) {
+        throw new AgentvisorError(
+          'invalid-option',
+          `login claude --oauth is not available in this version of agentvisor. Use --api-key, or sign in with Claude Code: agentvisor reads its login from ${path.join(context.claudeHome, '.credentials.json')}.`,
+          { details: { option: 'oauth' } },
+        );
+      }
+      printLogin(context, await login(context, 'claude', await keyFrom(opts.apiKey, 'claude')));
+    });
+
+  loginCommand
+    .command('openai')
+    .description(`store an OpenAI API key as OPENAI_API_KEY in Codex's <home>/${CODEX_AUTH_FILE}, keeping everything else in it`)
+    .option('--api-key <key>', 'the OpenAI API key (sk-…); "-" reads it from stdin')
+    .action(async (opts: { apiKey?: string }, command: Command) => {
+      const context = commandContext(command);
+      printLogin(context, await login(context, 'openai', await keyFrom(opts.apiKey, 'openai')));
+    });
+
+  program
+    .command('logout')
+    .description('remove the keys agentvisor stored (never Codex\'s or Claude Code\'s own logins)')
+    .addArgument(new Argument('<provider>', 'which provider').choices(['claude', 'openai', 'all']))
+    .action(async (which: ProviderId | 'all', _opts: unknown, command: Command) => {
+      const context = commandContext(command);
+      printLogout(context, await logout(context, which));
+    });
+}

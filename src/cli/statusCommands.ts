@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CLAUDE_OAUTH_ENV, CREDENTIAL_SOURCES, createCredentialResolver, credentialFiles } from '../credentials';
+import type { CredentialSourceId, SourceProblem } from '../credentials';
+import { DEFAULT_LIMITS, resolveOptions } from '../orchestrator/options';
+import { PROVIDERS, PROVIDER_IDS } from '../providers';
+import type { ProviderId } from '../providers';
+import { commandContext, emit } from './context';
+import { renderTable } from './table';
+
+export interface ProviderStatus {
+  readonly provider: ProviderId;
+  readonly displayName: string;
+  /** The credential the orchestrator would use now, without its secret; null when there is none. */
+  readonly credential: {
+    readonly source: string;
+    readonly kind: 'api-key' | 'oauth';
+    readonly hint: string;
+    readonly tier: string | null;
+    /** RFC 3339, or null when the credential does not expire. */
+    readonly expiresAt: string | null;
+    /** Past its expiry (a login from a refreshable file is renewed before use). */
+    readonly expired: boolean;
+  } | null;
+  readonly limits: { readonly dailyLimit: number; readonly maxConcurrent: number };
+}
+
+export interface StatusResult {
+  readonly ok: true;
+  readonly home: string;
+  readonly claudeHome: string;
+  readonly providers: readonly ProviderStatus[];
+  /** The sources in order of precedence, with the file each file source reads. */
+  readonly sources: readonly { readonly source: CredentialSourceId; readonly file: string | null; readonly exists: boolean | null }[];
+  readonly problems: readonly SourceProblem[];
+  readonly warnings: readonly string[];
+}
+
+export interface ProviderInfo {
+  readonly id: ProviderId;
+  readonly displayName: string;
+  /** Variables read for an API key, in precedence order. */
+  readonly apiKeyEnv: readonly string[];
+  /** The variable read for a subscription (OAuth) login, or null. */
+  readonly oauthEnv: string | null;
+  readonly baseUrlEnv: string;
+  /** The base URL variable's current value (any user:password part masked), or null when unset. */
+  readonly baseUrl: string | null;
+  readonly defaultLimits: { readonly dailyLimit: number; readonly maxConcurrent: number };
+}
+
+export interface ProvidersResult {
+  readonly ok: true;
+  readonly providers: readonly ProviderInfo[];
+  readonly fallbackOrder: readonly ProviderId[];
+}
+
+/** Base URLs may carry credentials in their user-info part: those are masked. */
+function maskUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.username === '' && url.password === '') return value;
+    url.username = url.username === '' ? '' : '***';
+    url.password = url.password === '' ? '' : '***';
+    return url.toString();
+  } catch {
+    return value.replace(/\/\/[^/@]*@/, '//***@');
+  }
+}
+
+export async function collectStatus(home: string, claudeHome: string, now: number = Date.now()): Promise<StatusResult> {
+  const resolver = createCredentialResolver({ env: process.env, home, claudeHome });
+  const report = await resolver.load();
+  const files = credentialFiles(home, claudeHome);
+  const providers = PROVIDER_IDS.map((provider): ProviderStatus => {
+    const found = resolver.describe(provider);
+    return {
+      provider,
+      displayName: PROVIDERS[provider].displayName,
+      credential: found && {
+        source: found.source,
+        kind: found.kind,
+        hint: found.hint,
+        tier: found.tier,
+        expiresAt: found.expiresAt === null ? null : new Date(found.expiresAt).toISOString(),
+        expired: found.expiresAt !== null && found.expiresAt <= now,
+      },
+      limits: { ...DEFAULT_LIMITS[provider] },
+    };
+  });
+  const sources = CREDENTIAL_SOURCES.map((source) => {
+    const file = source === 'options' || source === 'env' ? null : files[source];
+    return { source, file, exists: file === null ? null : existsSync(file) };
+  });
+  return { ok: true, home, claudeHome, providers, sources, problems: report.problems, warnings: report.warnings };
+}
+
+export function collectProviders(): ProvidersResult {
+  return {
+    ok: true,
+    providers: PROVIDER_IDS.map((id) => {
+      const spec = PROVIDERS[id];
+      const baseUrl = (process.env[spec.baseUrlEnv] ?? '').trim();
+      return {
+        id,
+        displayName: spec.displayName,
+        apiKeyEnv: [...spec.apiKeyEnv],
+        oauthEnv: id === 'claude' ? CLAUDE_OAUTH_ENV : null,
+        baseUrlEnv: spec.baseUrlEnv,
+        baseUrl: baseUrl === '' ? null : maskUrl(baseUrl),
+        defaultLimits: { ...DEFAULT_LIMITS[id] },
+      };
+    }),
+    fallbackOrder: [...resolveOptions({ env: {} }).fallbackChain],
+  };
+}
+
+function describeExpiry(c: NonNullable<ProviderStatus['credential']>): string {
+  if (c.expiresAt === null) return '-';
+  return c.expired ? `${c.expiresAt} (expired)` : c.expiresAt;
+}
+
+export function addStatusCommands(program: Command): void {
+  program
+    .command('status')
+    .description('the credential each provider would use, the limits in force, the files looked at and any problems (never a secret)')
+    .action(async (_opts: unknown, command: Command) => {
+      const context = commandContext(command);
+      const status = await collectStatus(context.home, context.claudeHome);
+      emit(context, status, () => [
+        renderTable(
+          ['provider', 'source', 'kind', 'key', 'tier', 'expires', 'daily limit', 'at once'],
+          status.providers.map((p) => {
+            const c = p.credential;
+            return [p.provider, c?.source ?? 'none', c?.kind ?? '-', c?.hint ?? '-', c?.tier ?? '-', c ? describeExpiry(c) : '-', p.limits.dailyLimit, p.limits.maxConcurrent];
+          }),
+        ),
+        '',
+        `Looked at, in order: ${status.sources.map((s) => (s.file === null ? s.source : `${s.file}${s.exists ? '' : ' (missing)'}`)).join(', ')}`,
+        ...status.problems.map((p) => `problem (${p.source}, ${p.code}): ${p.message}`),
+        ...status.warnings.map((w) => `warning: ${w}`),
+        ...status.providers.filter((p) => p.credential === null).map((p) => `${p.provider}: no credentials; run \`agentvisor login ${p.provider} --api-key -\` or set ${PROVIDERS[p.provider].apiKeyEnv[0]}.`),
+      ]);
+    });
+
+  program
+    .command('providers')
+    .description('the providers agentvisor knows: variables read, base URLs, default limits and fallback order')
+    .action((_opts: unknown, command: Command) => {
+      const context = commandContext(command);
+      const result = collectProviders();
+      emit(context, result, () => [
+        renderTable(
+          ['provider', 'name', 'key variables', 'base URL', 'daily limit', 'at once'],
+          result.providers.map((p) => [
+            p.id,
+            p.displayName,
+            [...p.apiKeyEnv, ...(p.oauthEnv ? [p.oauthEnv] : [])].join(', '),
+            `${p.baseUrlEnv}${p.baseUrl ? `=${p.baseUrl}` : ' (unset)'}`,
+            p.defaultLimits.dailyLimit,
+            p.defaultLimits.maxConcurrent,
+          ]),
+        ),
+        '',
+        `Fallback order: ${result.fallbackOrder.join(' → ')}`,
+      ]);
+    });
+}

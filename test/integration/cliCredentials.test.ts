@@ -1,0 +1,263 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+
+// Test keys only: well-formed, never real. Every one is checked against every command's output.
+const CLAUDE_KEY = `sk-ant-api03-${'TestClaudeKeyBody'}${'c'.repeat(70)}Wx1z`;
+const CLAUDE_KEY_2 = `sk-ant-api03-${'OtherClaudeKeyBody'}${'d'.repeat(70)}Qr2s`;
+const OPENAI_KEY = `sk-proj-${'TestOpenAIKeyBody'}${'o'.repeat(40)}Ab3c`;
+const ENV_KEY = `sk-ant-api03-${'EnvironmentKeyBody'}${'e'.repeat(70)}Zz9y`;
+const REFRESH_TOKEN = `sk-ant-ort01-${'RefreshTokenBody'}${'r'.repeat(60)}Rf4t`;
+const ACCESS_TOKEN = `sk-ant-oat01-${'AccessTokenBody'}${'a'.repeat(60)}Ac5d`;
+const CODEX_TOKENS = { id_token: 'header.payload.signature', access_token: `codex-access-${'x'.repeat(40)}`, refresh_token: `codex-refresh-${'y'.repeat(40)}`, account_id: 'acct-1' };
+const SECRETS = [CLAUDE_KEY, CLAUDE_KEY_2, OPENAI_KEY, ENV_KEY, REFRESH_TOKEN, ACCESS_TOKEN, CODEX_TOKENS.access_token, CODEX_TOKENS.refresh_token];
+
+let dir: string;
+let home: string;
+let claudeHome: string;
+let outputs: string[];
+
+beforeEach(() => {
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-credentials-')));
+  home = path.join(dir, '.codex');
+  claudeHome = path.join(dir, '.claude');
+  outputs = [];
+});
+
+afterEach(() => {
+  // The secret scan: no command printed any test key in full, on stdout or stderr, in any path.
+  for (const text of outputs) {
+    for (const secret of SECRETS) {
+      expect(text).not.toContain(secret);
+      // Nor a long stretch of it (a key split or re-quoted).
+      expect(text).not.toContain(secret.slice(8, 40));
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs the CLI from source with a fresh home and an environment without any real key. */
+function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
+  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: dir, CODEX_HOME: home, CLAUDE_CONFIG_DIR: claudeHome, TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...options.env },
+    input: options.input ?? '',
+    timeout: 60_000,
+  });
+  outputs.push(result.stdout, result.stderr);
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The `--json` result: the last stdout line. */
+function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+function writeJson(file: string, data: unknown, mode = 0o600): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, `${JSON.stringify(data)}\n`, { mode });
+  fs.chmodSync(file, mode);
+}
+
+const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
+
+describe('agentvisor login', () => {
+  it('should store a Claude key as ANTHROPIC_API_KEY in claude_auth.json, 0600, keeping foreign keys', () => {
+    const file = path.join(home, 'claude_auth.json');
+    writeJson(file, { preferred_mode: 'ApiKey', other_tool: { keep: true } });
+    const { status, stdout } = cli(['login', 'claude', '--api-key', CLAUDE_KEY]);
+    expect(status).toBe(0);
+    expect(stdout).toContain('sk-ant-…Wx1z');
+    expect(stdout).toContain(file);
+    expect(readJson(file)).toEqual({ preferred_mode: 'ApiKey', other_tool: { keep: true }, ANTHROPIC_API_KEY: CLAUDE_KEY, schema_version: 1 });
+    expect(modeOf(file)).toBe(0o600);
+  });
+
+  it("should store an OpenAI key in Codex's auth.json, keeping its ChatGPT tokens and every other key", () => {
+    const file = path.join(home, 'auth.json');
+    writeJson(file, { auth_mode: 'chatgpt', OPENAI_API_KEY: null, tokens: CODEX_TOKENS, last_refresh: '2025-01-01T00:00:00Z' });
+    const { status, stdout } = cli(['--json', 'login', 'openai', '--api-key', OPENAI_KEY]);
+    expect(status).toBe(0);
+    const result = lastJson(stdout);
+    expect(result).toMatchObject({ ok: true, provider: 'openai', stored: 'OPENAI_API_KEY', file, hint: 'sk-…Ab3c', inUse: true });
+    expect(readJson(file)).toEqual({ auth_mode: 'chatgpt', OPENAI_API_KEY: OPENAI_KEY, tokens: CODEX_TOKENS, last_refresh: '2025-01-01T00:00:00Z' });
+    expect(modeOf(file)).toBe(0o600);
+  });
+
+  it('should read the key from stdin with --api-key -', () => {
+    const { status, stdout } = cli(['--json', 'login', 'claude', '--api-key', '-'], { input: `${CLAUDE_KEY}\n` });
+    expect(status).toBe(0);
+    expect(lastJson(stdout)).toMatchObject({ provider: 'claude', hint: 'sk-ant-…Wx1z' });
+    expect(readJson(path.join(home, 'claude_auth.json')).ANTHROPIC_API_KEY).toBe(CLAUDE_KEY);
+  });
+
+  it.each([
+    ['a refresh token', ['claude', REFRESH_TOKEN], /refresh token/],
+    ['an OpenAI key for Claude', ['claude', OPENAI_KEY], /looks like an OpenAI key/],
+    ['an Anthropic key for OpenAI', ['openai', CLAUDE_KEY], /not an OpenAI key/],
+    ['a key with white space', ['claude', `${CLAUDE_KEY.slice(0, 30)} ${CLAUDE_KEY.slice(30)}`], /white space/],
+    ['a Claude OAuth access token given as an API key', ['claude', ACCESS_TOKEN], /OAuth access token/],
+  ])('should refuse %s with exit 2, a message naming the problem, and write nothing', (_name, [provider, key], message) => {
+    const { status, stderr } = cli(['login', provider!, '--api-key', key!]);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(fs.existsSync(path.join(home, 'claude_auth.json'))).toBe(false);
+    expect(fs.existsSync(path.join(home, 'auth.json'))).toBe(false);
+  });
+
+  it('should refuse an empty stdin and a missing --api-key with exit 2', () => {
+    expect(cli(['login', 'openai', '--api-key', '-'], { input: '' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/empty/) });
+    expect(cli(['login', 'openai'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--api-key -/) });
+  });
+
+  it('should say that --oauth is not available yet, with exit 2', () => {
+    const { status, stderr } = cli(['login', 'claude', '--oauth']);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/not available in this version.*\[invalid-option\]/);
+  });
+
+  it('should not echo a key from a mistyped option', () => {
+    const { status, stderr } = cli(['login', 'claude', `--apikey=${CLAUDE_KEY}`]);
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('unknown option');
+  });
+
+  it('should say when a key in the environment takes precedence over the stored one', () => {
+    const { status, stdout } = cli(['--json', 'login', 'claude', '--api-key', CLAUDE_KEY], { env: { ANTHROPIC_API_KEY: ENV_KEY } });
+    expect(status).toBe(0);
+    expect(lastJson(stdout)).toMatchObject({ inUse: false, activeSource: 'env:ANTHROPIC_API_KEY' });
+  });
+
+  it('should repair loose permissions on the file it writes', () => {
+    const file = path.join(home, 'auth.json');
+    writeJson(file, { tokens: CODEX_TOKENS }, 0o644);
+    const { status, stderr } = cli(['login', 'openai', '--api-key', OPENAI_KEY]);
+    expect(status).toBe(0);
+    expect(stderr).toMatch(/mode 644.*repaired/);
+    expect(modeOf(file)).toBe(0o600);
+  });
+});
+
+describe('agentvisor logout', () => {
+  const seed = () => {
+    writeJson(path.join(home, 'claude_auth.json'), {
+      schema_version: 1,
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      oauth_tokens: { access_token: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN, expires_at: '2030-01-01T00:00:00Z' },
+      preferred_mode: 'MaxSubscription',
+    });
+    writeJson(path.join(home, 'auth.json'), { auth_mode: 'chatgpt', OPENAI_API_KEY: OPENAI_KEY, tokens: CODEX_TOKENS });
+  };
+
+  it('should remove only the Claude key and login from claude_auth.json', () => {
+    seed();
+    const { status, stdout } = cli(['--json', 'logout', 'claude']);
+    expect(status).toBe(0);
+    expect(lastJson(stdout).results).toEqual([{ provider: 'claude', file: path.join(home, 'claude_auth.json'), removed: ['ANTHROPIC_API_KEY', 'oauth_tokens'], deleted: false }]);
+    expect(readJson(path.join(home, 'claude_auth.json'))).toEqual({ schema_version: 1, preferred_mode: 'MaxSubscription' });
+    expect(readJson(path.join(home, 'auth.json')).OPENAI_API_KEY).toBe(OPENAI_KEY);
+  });
+
+  it("should remove only OPENAI_API_KEY from Codex's auth.json and keep the file and its tokens", () => {
+    seed();
+    const { status, stdout } = cli(['logout', 'openai']);
+    expect(status).toBe(0);
+    expect(stdout).toContain('removed OPENAI_API_KEY');
+    expect(readJson(path.join(home, 'auth.json'))).toEqual({ auth_mode: 'chatgpt', tokens: CODEX_TOKENS });
+    expect(readJson(path.join(home, 'claude_auth.json')).ANTHROPIC_API_KEY).toBe(CLAUDE_KEY);
+  });
+
+  it('should remove both with all, delete our emptied file, and treat nothing to remove as success', () => {
+    cli(['login', 'claude', '--api-key', CLAUDE_KEY]);
+    writeJson(path.join(home, 'auth.json'), { OPENAI_API_KEY: OPENAI_KEY });
+    const first = cli(['--json', 'logout', 'all']);
+    expect(first.status).toBe(0);
+    expect(lastJson(first.stdout).results).toEqual([
+      { provider: 'claude', file: path.join(home, 'claude_auth.json'), removed: ['ANTHROPIC_API_KEY'], deleted: true },
+      { provider: 'openai', file: path.join(home, 'auth.json'), removed: ['OPENAI_API_KEY'], deleted: false },
+    ]);
+    expect(fs.existsSync(path.join(home, 'claude_auth.json'))).toBe(false);
+    expect(readJson(path.join(home, 'auth.json'))).toEqual({});
+    const again = cli(['logout', 'all']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('nothing to remove');
+  });
+
+  it('should not create the home folder when there is nothing to remove', () => {
+    expect(cli(['logout', 'all']).status).toBe(0);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+});
+
+describe('agentvisor status', () => {
+  it('should show the source and hint of the stored keys, the limits and the files looked at', () => {
+    cli(['login', 'claude', '--api-key', CLAUDE_KEY]);
+    cli(['login', 'openai', '--api-key', OPENAI_KEY]);
+    const human = cli(['status']);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/claude\s+file:claude_auth\.json\s+api-key\s+sk-ant-…Wx1z/);
+    expect(human.stdout).toMatch(/openai\s+file:auth\.json\s+api-key\s+sk-…Ab3c/);
+    const { status, stdout } = cli(['--json', 'status']);
+    expect(status).toBe(0);
+    const result = lastJson(stdout) as { providers: { provider: string; credential: unknown; limits: unknown }[]; sources: { source: string; file: string | null }[]; problems: unknown[] };
+    expect(result.providers).toEqual([
+      { provider: 'claude', displayName: 'Claude (Anthropic)', credential: { source: 'file:claude_auth.json', kind: 'api-key', hint: 'sk-ant-…Wx1z', tier: null, expiresAt: null, expired: false }, limits: { dailyLimit: 1_000_000, maxConcurrent: 10 } },
+      { provider: 'openai', displayName: 'OpenAI', credential: { source: 'file:auth.json', kind: 'api-key', hint: 'sk-…Ab3c', tier: null, expiresAt: null, expired: false }, limits: { dailyLimit: 500_000, maxConcurrent: 8 } },
+    ]);
+    expect(result.sources.map((s) => s.file)).toContain(path.join(claudeHome, '.credentials.json'));
+    expect(result.problems).toEqual([]);
+  });
+
+  it('should show a Claude login with its tier and expiry', () => {
+    writeJson(path.join(claudeHome, '.credentials.json'), { claudeAiOauth: { accessToken: ACCESS_TOKEN, refreshToken: REFRESH_TOKEN, expiresAt: Date.parse('2099-01-01T00:00:00Z'), scopes: ['user:inference'], subscriptionType: 'max' } });
+    const { status, stdout } = cli(['--json', 'status']);
+    expect(status).toBe(0);
+    const claude = (lastJson(stdout).providers as { credential: unknown }[])[0];
+    expect(claude!.credential).toEqual({ source: 'file:.credentials.json', kind: 'oauth', hint: 'sk-ant-…Ac5d', tier: 'max', expiresAt: '2099-01-01T00:00:00.000Z', expired: false });
+  });
+
+  it('should report a corrupt file and loose permissions as problems without crashing', () => {
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(home, 'claude_auth.json'), `{ "ANTHROPIC_API_KEY": "${CLAUDE_KEY}", oops }`, { mode: 0o600 });
+    writeJson(path.join(home, 'auth.json'), { OPENAI_API_KEY: OPENAI_KEY }, 0o644);
+    const human = cli(['status']);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/problem \(claude-auth-file, invalid-credentials-file\)/);
+    const { status, stdout } = cli(['--json', 'status']);
+    expect(status).toBe(0);
+    const result = lastJson(stdout) as { providers: { credential: unknown }[]; problems: { source: string; code: string; message: string }[]; warnings: string[] };
+    expect(result.problems).toEqual([expect.objectContaining({ source: 'claude-auth-file', code: 'invalid-credentials-file', message: expect.stringMatching(/not valid JSON at line 1/) })]);
+    expect(result.warnings.join('\n')).toMatch(/auth\.json has mode 644/);
+    expect(result.providers[0]!.credential).toBeNull();
+    expect(result.providers[1]!.credential).toMatchObject({ hint: 'sk-…Ab3c' });
+  });
+});
+
+describe('agentvisor providers', () => {
+  it('should list both providers with their variables, limits and the fallback order', () => {
+    const human = cli(['providers'], { env: { OPENAI_BASE_URL: 'https://user:secret@proxy.example/v1' } });
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/claude\s+Claude \(Anthropic\)\s+ANTHROPIC_API_KEY, CLAUDE_API_KEY, CLAUDE_CODE_OAUTH_TOKEN/);
+    expect(human.stdout).toContain('Fallback order: claude → openai');
+    expect(human.stdout).not.toContain('secret@');
+    const { status, stdout } = cli(['--json', 'providers'], { env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8080' } });
+    expect(status).toBe(0);
+    expect(lastJson(stdout)).toEqual({
+      ok: true,
+      providers: [
+        { id: 'claude', displayName: 'Claude (Anthropic)', apiKeyEnv: ['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY'], oauthEnv: 'CLAUDE_CODE_OAUTH_TOKEN', baseUrlEnv: 'ANTHROPIC_BASE_URL', baseUrl: 'http://127.0.0.1:8080', defaultLimits: { dailyLimit: 1_000_000, maxConcurrent: 10 } },
+        { id: 'openai', displayName: 'OpenAI', apiKeyEnv: ['OPENAI_API_KEY'], oauthEnv: null, baseUrlEnv: 'OPENAI_BASE_URL', baseUrl: null, defaultLimits: { dailyLimit: 500_000, maxConcurrent: 8 } },
+      ],
+      fallbackOrder: ['claude', 'openai'],
+    });
+  });
+});
