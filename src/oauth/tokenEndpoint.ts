@@ -26,6 +26,21 @@ export interface GrantedTokens {
   /** OpenID Connect servers (Codex) answer an `id_token`. */
   readonly idToken: Secret | null;
   readonly scope: string | null;
+  /** Anthropic answers the account the tokens belong to (`account {uuid, email_address}`). */
+  readonly account: OAuthAccount | null;
+  /** Anthropic answers the organization (`organization {uuid, name}`). */
+  readonly organization: OAuthOrganization | null;
+}
+
+/** Non-secret account facts from a token answer. */
+export interface OAuthAccount {
+  readonly uuid: string;
+  readonly emailAddress: string | null;
+}
+
+export interface OAuthOrganization {
+  readonly uuid: string;
+  readonly name: string | null;
 }
 
 export type GrantOutcome =
@@ -68,28 +83,51 @@ function nonEmptyString(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
-/**
- * One `refresh_token` grant: a POST with a JSON body (the Anthropic and Codex endpoints take JSON,
- * not the RFC 6749 form encoding), bounded by `timeoutMs` for the whole exchange including the
- * body. Network faults, timeouts, 5xx, 429 and malformed answers throw `token-refresh-failed`;
- * a rejected refresh token (400/401, `invalid_grant`) is returned as `rejected` so the caller can
- * look for another process's newer tokens. No error quotes a token or the server's body.
- */
-export async function requestRefreshGrant(request: RefreshGrantRequest): Promise<GrantOutcome> {
-  const endpoint = request.tokenEndpoint;
-  const body: Record<string, string> = {
-    grant_type: 'refresh_token',
-    refresh_token: request.refreshToken.reveal(),
-    client_id: request.clientId,
-  };
-  if (request.scope !== undefined) body.scope = request.scope;
+/** Builds the error for a failed token request; the refresher and the login word theirs differently. */
+type GrantFailure = (reason: string, message: string, extra?: Record<string, unknown>, retryAfterMs?: number) => AgentvisorError;
 
+interface TokenRequest {
+  readonly endpoint: string;
+  readonly body: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly now: () => number;
+  readonly fetch: FetchLike;
+  /** Aborts the request early (the login's `cancel()`); it then fails as `network`. */
+  readonly signal?: AbortSignal;
+  readonly fail: GrantFailure;
+}
+
+function parseAccount(value: unknown): OAuthAccount | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const account = value as Record<string, unknown>;
+  const uuid = nonEmptyString(account.uuid);
+  return uuid === null ? null : { uuid, emailAddress: nonEmptyString(account.email_address) };
+}
+
+function parseOrganization(value: unknown): OAuthOrganization | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const organization = value as Record<string, unknown>;
+  const uuid = nonEmptyString(organization.uuid);
+  return uuid === null ? null : { uuid, name: nonEmptyString(organization.name) };
+}
+
+/**
+ * One POST to a token endpoint with a JSON body (the Anthropic and Codex endpoints take JSON, not
+ * the RFC 6749 form encoding), bounded by `timeoutMs` for the whole exchange including the body.
+ * Network faults, timeouts, 5xx, 429 and malformed answers throw `request.fail(...)`; 400/401 or
+ * `invalid_grant` is returned as `rejected`. No error quotes a token or the server's body.
+ */
+async function postTokenRequest(request: TokenRequest): Promise<GrantOutcome> {
+  const { endpoint, fail } = request;
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
   }, request.timeoutMs);
+  const onAbort = (): void => controller.abort();
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+  if (request.signal?.aborted === true) controller.abort();
   let status: number;
   let text: string;
   let retryAfterHeader: string | null;
@@ -97,7 +135,7 @@ export async function requestRefreshGrant(request: RefreshGrantRequest): Promise
     const response = await request.fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(body),
+      body: JSON.stringify(request.body),
       redirect: 'manual',
       signal: controller.signal,
     });
@@ -107,12 +145,13 @@ export async function requestRefreshGrant(request: RefreshGrantRequest): Promise
   } catch (error) {
     // The underlying error is not kept as `cause`: it is not ours to vouch for.
     if (timedOut) {
-      throw refreshFailed(endpoint, 'timeout', `the token endpoint did not answer within ${request.timeoutMs} ms.`, { timeoutMs: request.timeoutMs });
+      throw fail('timeout', `the token endpoint did not answer within ${request.timeoutMs} ms.`, { timeoutMs: request.timeoutMs });
     }
     const errno = errnoOf(error);
-    throw refreshFailed(endpoint, 'network', `the connection failed${errno === null ? '' : ` (${errno})`}.`, errno === null ? {} : { errno });
+    throw fail('network', `the connection failed${errno === null ? '' : ` (${errno})`}.`, errno === null ? {} : { errno });
   } finally {
     clearTimeout(timer);
+    request.signal?.removeEventListener('abort', onAbort);
   }
 
   let json: Record<string, unknown> | null = null;
@@ -130,11 +169,11 @@ export async function requestRefreshGrant(request: RefreshGrantRequest): Promise
   if (status < 200 || status >= 300) {
     const retrySeconds = retryAfterHeader === null ? NaN : Number(retryAfterHeader);
     const retryAfterMs = Number.isFinite(retrySeconds) && retrySeconds >= 0 ? retrySeconds * 1000 : status === 429 ? 30_000 : 5_000;
-    throw refreshFailed(endpoint, status === 429 ? 'rate-limited' : 'http-status', `the token endpoint answered HTTP ${status}${oauthError === null ? '' : ` (${oauthError})`}.`, { status, ...(oauthError === null ? {} : { oauthError }) }, retryAfterMs);
+    throw fail(status === 429 ? 'rate-limited' : 'http-status', `the token endpoint answered HTTP ${status}${oauthError === null ? '' : ` (${oauthError})`}.`, { status, ...(oauthError === null ? {} : { oauthError }) }, retryAfterMs);
   }
   const access = nonEmptyString(json?.access_token);
   if (json === null || access === null) {
-    throw refreshFailed(endpoint, 'bad-response', 'the answer was not a JSON object with an access_token.', { status });
+    throw fail('bad-response', 'the answer was not a JSON object with an access_token.', { status });
   }
   const refresh = nonEmptyString(json.refresh_token);
   const idToken = nonEmptyString(json.id_token);
@@ -147,6 +186,86 @@ export async function requestRefreshGrant(request: RefreshGrantRequest): Promise
       expiresAt: expiresIn !== null ? request.now() + expiresIn * 1000 : jwtExpiry(access),
       idToken: idToken === null ? null : new Secret(idToken),
       scope: nonEmptyString(json.scope),
+      account: parseAccount(json.account),
+      organization: parseOrganization(json.organization),
     },
   };
+}
+
+/**
+ * One `refresh_token` grant (see `postTokenRequest`). Network faults, timeouts, 5xx, 429 and
+ * malformed answers throw `token-refresh-failed`; a rejected refresh token (400/401,
+ * `invalid_grant`) is returned as `rejected` so the caller can look for another process's newer
+ * tokens. No error quotes a token or the server's body.
+ */
+export async function requestRefreshGrant(request: RefreshGrantRequest): Promise<GrantOutcome> {
+  const endpoint = request.tokenEndpoint;
+  const body: Record<string, string> = {
+    grant_type: 'refresh_token',
+    refresh_token: request.refreshToken.reveal(),
+    client_id: request.clientId,
+  };
+  if (request.scope !== undefined) body.scope = request.scope;
+  return postTokenRequest({
+    endpoint,
+    body,
+    timeoutMs: request.timeoutMs,
+    now: request.now,
+    fetch: request.fetch,
+    fail: (reason, message, extra, retryAfterMs) => refreshFailed(endpoint, reason, message, extra, retryAfterMs),
+  });
+}
+
+export interface AuthorizationCodeGrantRequest {
+  readonly tokenEndpoint: string;
+  readonly clientId: string;
+  /** The `code` the authorization server sent to the redirect URI. */
+  readonly code: Secret;
+  /** The PKCE verifier whose S256 challenge went into the authorize URL. */
+  readonly codeVerifier: Secret;
+  /** Exactly the `redirect_uri` of the authorize URL. */
+  readonly redirectUri: string;
+  /** The `state` of the authorize URL (Claude Code sends it with the code). */
+  readonly state: string;
+  readonly timeoutMs: number;
+  readonly now: () => number;
+  readonly fetch: FetchLike;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The one place the `authorization_code` grant body is built: JSON, with `state`, as Claude Code
+ * sends it to the Anthropic endpoint.
+ */
+export function authorizationCodeGrantBody(request: Pick<AuthorizationCodeGrantRequest, 'clientId' | 'code' | 'codeVerifier' | 'redirectUri' | 'state'>): Record<string, string> {
+  return {
+    grant_type: 'authorization_code',
+    code: request.code.reveal(),
+    redirect_uri: request.redirectUri,
+    client_id: request.clientId,
+    code_verifier: request.codeVerifier.reveal(),
+    state: request.state,
+  };
+}
+
+/**
+ * Exchanges an authorization code (PKCE) for tokens. Failures to reach the endpoint, timeouts,
+ * 429, 5xx and malformed answers throw `auth-failed` (`details.reason` as for the refresher);
+ * a rejected code (400/401, `invalid_grant`) is returned as `rejected`.
+ */
+export async function requestAuthorizationCodeGrant(request: AuthorizationCodeGrantRequest): Promise<GrantOutcome> {
+  const endpoint = request.tokenEndpoint;
+  return postTokenRequest({
+    endpoint,
+    body: authorizationCodeGrantBody(request),
+    timeoutMs: request.timeoutMs,
+    now: request.now,
+    fetch: request.fetch,
+    signal: request.signal,
+    fail: (reason, message, extra = {}, retryAfterMs = 5_000) =>
+      new AgentvisorError('auth-failed', `Could not complete the OAuth login at ${endpoint}: ${message} Nothing was stored; start the login again.`, {
+        retryAfterMs,
+        details: { endpoint, reason, ...extra },
+      }),
+  });
 }
