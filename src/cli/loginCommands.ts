@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -7,6 +8,7 @@ import type { Command } from 'commander';
 import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION, CODEX_AUTH_FILE, assertKeyFormat, createCredentialResolver, readJsonFile, removeKeys, updateJsonFile } from '../credentials';
 import type { JsonRecord } from '../credentials';
 import { AgentvisorError } from '../errors';
+import { CLAUDE_OAUTH_DEFAULTS, saveClaudeLogin, startPkceLogin } from '../oauth';
 import { PROVIDERS, keyHint } from '../providers';
 import type { ProviderId } from '../providers';
 import { commandContext, emit, note } from './context';
@@ -186,6 +188,69 @@ function printLogout(context: CommandContext, result: LogoutResult): void {
   ]);
 }
 
+interface ClaudeLoginOptions {
+  apiKey?: string;
+  oauth?: boolean;
+  open?: boolean;
+  authorizeUrl: string;
+  tokenEndpoint: string;
+  clientId: string;
+  timeout: string;
+}
+
+interface OAuthLoginResult {
+  readonly ok: true;
+  readonly provider: 'claude';
+  readonly kind: 'oauth';
+  readonly file: string;
+  readonly hint: string;
+  readonly expiresAt: string | null;
+  readonly scope: string;
+}
+
+/** Opens a URL with the platform's opener, detached; failures only mean the user opens it by hand. */
+function openInBrowser(url: string): void {
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
+  child.on('error', () => note(`Could not start ${opener}; open the address above yourself.`));
+  child.unref();
+}
+
+async function oauthLogin(context: CommandContext, opts: ClaudeLoginOptions): Promise<OAuthLoginResult> {
+  const seconds = Number(opts.timeout);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+    throw new AgentvisorError('invalid-option', `--timeout must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(opts.timeout)}`, { details: { option: 'timeout' } });
+  }
+  const handle = await startPkceLogin({
+    authorizeUrl: opts.authorizeUrl,
+    tokenEndpoint: opts.tokenEndpoint,
+    clientId: opts.clientId,
+    scopes: CLAUDE_OAUTH_DEFAULTS.scopes,
+    timeoutMs: seconds * 1000,
+    ...(opts.open === true ? { openBrowser: openInBrowser } : {}),
+  });
+  // The address carries no secret (the PKCE verifier never leaves this process).
+  process.stderr.write(`Open this address in a browser to sign in (waiting up to ${seconds} s):\n${handle.url}\n`);
+  const tokens = await handle.result;
+  const saved = await saveClaudeLogin(context.home, tokens);
+  return {
+    ok: true,
+    provider: 'claude',
+    kind: 'oauth',
+    file: saved.file,
+    hint: keyHint(tokens.accessToken.reveal(), 'sk-ant-oat01-'),
+    expiresAt: tokens.expiresAt === null ? null : new Date(tokens.expiresAt).toISOString(),
+    scope: tokens.scope,
+  };
+}
+
+function printOAuthLogin(context: CommandContext, result: OAuthLoginResult): void {
+  emit(context, result, () => [
+    `Signed in to Claude: stored the login (${result.hint}) in ${result.file} (mode 0600).`,
+    result.expiresAt ? `The access token expires at ${result.expiresAt}; agentvisor refreshes it before handing it to agents.` : 'The server gave no expiry for the access token.',
+  ]);
+}
+
 export function addLoginCommands(program: Command): void {
   const loginCommand = program.command('login').description('store an API key where agentvisor (and the agent CLIs) read it');
 
@@ -193,18 +258,20 @@ export function addLoginCommands(program: Command): void {
     .command('claude')
     .description(`store an Anthropic API key as ANTHROPIC_API_KEY in <home>/${CLAUDE_AUTH_FILE} (mode 0600)`)
     .option('--api-key <key>', 'the Anthropic API key (sk-ant-api03-…); "-" reads it from stdin')
-    .option('--oauth', 'sign in with a Claude subscription in the browser')
-    .action(async (opts: { apiKey?: string; oauth?: boolean }, command: Command) => {
+    .option('--oauth', 'sign in with a Claude subscription in the browser (PKCE, callback on 127.0.0.1)')
+    .option('--open', 'with --oauth: open the sign-in page in the default browser')
+    .option('--authorize-url <url>', 'with --oauth: the authorize endpoint', CLAUDE_OAUTH_DEFAULTS.authorizeUrl)
+    .option('--token-endpoint <url>', 'with --oauth: the token endpoint', CLAUDE_OAUTH_DEFAULTS.tokenEndpoint)
+    .option('--client-id <id>', 'with --oauth: the OAuth client id', CLAUDE_OAUTH_DEFAULTS.clientId)
+    .option('--timeout <seconds>', 'with --oauth: how long to wait for the browser', '300')
+    .action(async (opts: ClaudeLoginOptions, command: Command) => {
       const context = commandContext(command);
       if (opts.oauth === true && opts.apiKey !== undefined) {
         throw new AgentvisorError('invalid-option', 'give either --api-key or --oauth, not both', { details: { option: 'oauth' } });
       }
       if (opts.oauth === true) {
-        throw new AgentvisorError(
-          'invalid-option',
-          `login claude --oauth is not available in this version of agentvisor. Use --api-key, or sign in with Claude Code: agentvisor reads its login from ${path.join(context.claudeHome, '.credentials.json')}.`,
-          { details: { option: 'oauth' } },
-        );
+        printOAuthLogin(context, await oauthLogin(context, opts));
+        return;
       }
       printLogin(context, await login(context, 'claude', await keyFrom(opts.apiKey, 'claude')));
     });

@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -119,10 +121,56 @@ describe('agentvisor login', () => {
     expect(cli(['login', 'openai'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--api-key -/) });
   });
 
-  it('should say that --oauth is not available yet, with exit 2', () => {
-    const { status, stderr } = cli(['login', 'claude', '--oauth']);
-    expect(status).toBe(2);
-    expect(stderr).toMatch(/not available in this version.*\[invalid-option\]/);
+  it('should sign in with --oauth through the browser callback and store the login 0600, keeping other keys', async () => {
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(home, 'claude_auth.json'), JSON.stringify({ other_program: { keep: 1 } }), { mode: 0o600 });
+    const exchanges: Record<string, unknown>[] = [];
+    const tokenServer = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        exchanges.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN, expires_in: 3600, scope: 'user:inference' }));
+      });
+    });
+    await new Promise<void>((resolve) => tokenServer.listen(0, '127.0.0.1', resolve));
+    const port = (tokenServer.address() as AddressInfo).port;
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), '--json', 'login', 'claude', '--oauth', '--authorize-url', `http://127.0.0.1:${port}/authorize`, '--token-endpoint', `http://127.0.0.1:${port}/token`, '--timeout', '60'],
+      { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: dir, CODEX_HOME: home, CLAUDE_CONFIG_DIR: claudeHome, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const url = await new Promise<URL>((resolve, reject) => {
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        const match = /http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+/.exec(stderr);
+        if (match) resolve(new URL(match[0]));
+      });
+      child.on('exit', () => reject(new Error(`the CLI exited before printing the address: ${stderr}`)));
+    });
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    // Act as the browser: the provider redirects back with the code and the same state.
+    const callback = new URL(url.searchParams.get('redirect_uri')!);
+    callback.searchParams.set('code', 'the-authorization-code');
+    callback.searchParams.set('state', url.searchParams.get('state')!);
+    const page = await fetch(callback);
+    expect(page.status).toBe(200);
+    const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    tokenServer.close();
+    outputs.push(stdout, stderr);
+    expect(status).toBe(0);
+    expect(exchanges).toHaveLength(1);
+    expect(exchanges[0]).toMatchObject({ grant_type: 'authorization_code', code: 'the-authorization-code', client_id: '9d1c250a-e61b-44d9-88ed-5944d1962f5e' });
+    expect(lastJson(stdout)).toMatchObject({ ok: true, provider: 'claude', kind: 'oauth', hint: 'sk-ant-oat01-…Ac5d' });
+    const file = path.join(home, 'claude_auth.json');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { oauth_tokens: Record<string, unknown>; other_program: unknown };
+    expect(data.oauth_tokens.access_token).toBe(ACCESS_TOKEN);
+    expect(data.oauth_tokens.refresh_token).toBe(REFRESH_TOKEN);
+    expect(data.other_program).toEqual({ keep: 1 });
   });
 
   it('should not echo a key from a mistyped option', () => {
