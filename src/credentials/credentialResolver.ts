@@ -126,12 +126,24 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
   let fromFiles = new Map<CredentialSourceId, FoundCredential[]>();
   let problems: SourceProblem[] = [];
   const results = new Map<string, { secret: string; result: AuthResult }>();
+  const liveCache = new Map<string, { value: string; found: FoundCredential }>();
 
   const fromLive = (source: CredentialSourceId, provider: ProviderId): FoundCredential[] => {
     const spec = PROVIDERS[provider];
     const found: FoundCredential[] = [];
-    const add = (kind: FoundCredential['kind'], where: string, value: string) =>
-      found.push({ provider, kind, source: where, hint: keyHint(value.trim(), kind === 'oauth' ? 'sk-ant-oat01-' : spec.keyPrefix), secret: new Secret(value.trim()), expiresAt: null, tier: null });
+    // The env is read live on every authentication; an unchanged value reuses its credential object.
+    const add = (kind: FoundCredential['kind'], where: string, value: string) => {
+      const key = `${provider}|${where}`;
+      const cached = liveCache.get(key);
+      if (cached && cached.value === value) {
+        found.push(cached.found);
+        return;
+      }
+      const trimmed = value.trim();
+      const credential: FoundCredential = { provider, kind, source: where, hint: keyHint(trimmed, kind === 'oauth' ? 'sk-ant-oat01-' : spec.keyPrefix), secret: new Secret(trimmed), expiresAt: null, tier: null };
+      liveCache.set(key, { value, found: credential });
+      found.push(credential);
+    };
     if (source === 'options') {
       const key = options.apiKeys?.[provider];
       if (present(key)) add('api-key', `options.apiKeys.${provider}`, key);
