@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { LogLevel } from '../observability';
-import { keyHint } from '../providers';
+import { maskKeyLike } from '../providers';
 import { defaultClaudeHome, defaultHome } from '../orchestrator/options';
 
 /** The global options every command reads (`--home`, `--log-level`, `--json`). */
@@ -30,16 +30,8 @@ export function commandContext(command: Command): CommandContext {
   };
 }
 
-/** Anything that looks like a provider key: `sk-` and 20 or more key characters, outside a word (format examples such as `sk-ant-api03-…` stay). */
-const KEY_LIKE = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g;
-
-/**
- * Replaces key-shaped text with its hint. A safety net for text the CLI did not compose itself
- * (commander's usage errors quote mistyped options such as `--apikey=sk-…`).
- */
-export function redactSecrets(text: string): string {
-  return text.replace(KEY_LIKE, (key) => keyHint(key, key.startsWith('sk-ant-') ? 'sk-ant-' : 'sk-'));
-}
+/** Hides key-shaped text in anything the CLI prints (see maskKeyLike). */
+export const redactSecrets = maskKeyLike;
 
 /** Prints a result: for people, the given lines on stdout; with `--json`, the object as the last stdout line. */
 export function emit(context: CommandContext, result: unknown, lines: () => readonly string[]): void {

@@ -94,6 +94,11 @@ export interface CredentialResolver {
   describe(provider: ProviderId): Omit<FoundCredential, 'secret' | 'refresher'> | null;
 }
 
+/** Empty and blank values count as unset, everywhere credentials are read. */
+export function present(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
 /** The provider each file source holds credentials for. */
 const FILE_SOURCE_PROVIDER: Readonly<Partial<Record<CredentialSourceId, ProviderId>>> = {
   'claude-auth-file': 'claude',
@@ -101,9 +106,6 @@ const FILE_SOURCE_PROVIDER: Readonly<Partial<Record<CredentialSourceId, Provider
   'claude-code': 'claude',
 };
 
-function present(value: string | undefined): value is string {
-  return value !== undefined && value.trim() !== '';
-}
 
 /**
  * Resolves each provider's credentials from the configured sources, first match wins:

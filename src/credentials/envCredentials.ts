@@ -1,7 +1,7 @@
 import type { AuthInput, AuthResult } from '../../machines/agentSession.types';
 import type { ProviderId } from '../../machines/providers';
 import { PROVIDERS } from '../providers';
-import { createCredentialResolver } from './credentialResolver';
+import { createCredentialResolver, present } from './credentialResolver';
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 
@@ -14,9 +14,6 @@ export interface EnvCredentialOptions {
 /** Resolves a provider's credentials for a session; may answer at once or later. */
 export type Authenticate = (input: AuthInput) => AuthResult | Promise<AuthResult>;
 
-function present(value: string | undefined): value is string {
-  return value !== undefined && value.trim() !== '';
-}
 
 /** Finds a provider's API key: `apiKeys.<provider>` first, then its env variables in order. */
 export function findApiKey(provider: ProviderId, options: EnvCredentialOptions): { key: string; source: string } | null {

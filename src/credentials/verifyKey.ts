@@ -1,7 +1,7 @@
 import type { ProviderId } from '../../machines/providers';
 import type { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
-import { keyHint } from '../providers';
+import { keyHint, maskKeyLike } from '../providers';
 import { checkKeyFormat, providerSpec } from './keyFormat';
 import type { KeyKind } from './keyFormat';
 
@@ -82,7 +82,7 @@ function requestHeaders(provider: ProviderId, kind: KeyKind, key: string): Recor
 /** Replaces the key (and anything else shaped like a key) with a hint, and bounds the length. */
 function mask(text: string, key: string, prefix: string): string {
   let out = key.length > 0 ? text.split(key).join(keyHint(key, prefix)) : text;
-  out = out.replace(/sk-[A-Za-z0-9_-]{16,}/g, (found) => keyHint(found, found.startsWith('sk-ant-') ? 'sk-ant-' : 'sk-'));
+  out = maskKeyLike(out);
   return out.length > MAX_MESSAGE_LENGTH ? `${out.slice(0, MAX_MESSAGE_LENGTH)}…` : out;
 }
 

@@ -1,4 +1,4 @@
-export { AGENT_QUIET_ENV, PROVIDERS, keyHint } from './providerRegistry';
+export { AGENT_QUIET_ENV, PROVIDERS, keyHint, maskKeyLike } from './providerRegistry';
 export type { ProviderSpec } from './providerRegistry';
 export { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 export type { ProviderId } from '../../machines/providers';

@@ -53,3 +53,17 @@ export const AGENT_QUIET_ENV: Readonly<Record<string, string>> = Object.freeze({
   DISABLE_ERROR_REPORTING: '1',
   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
 });
+
+/** Anything shaped like a provider key: `sk-` and 16 or more key characters, not inside a word. */
+const KEY_LIKE = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}/g;
+
+/**
+ * Replaces key-shaped text with its hint: a safety net for text agentvisor did not compose itself
+ * (a provider's error message, commander's usage errors quoting a mistyped option). Format examples
+ * such as `sk-ant-api03-…` stay readable.
+ *
+ * @example maskKeyLike('bad key sk-ant-api03-abcdefghijklmnopWXYZ') // 'bad key sk-ant-…WXYZ'
+ */
+export function maskKeyLike(text: string): string {
+  return text.replace(KEY_LIKE, (key) => keyHint(key, key.startsWith('sk-ant-') ? 'sk-ant-' : 'sk-'));
+}
