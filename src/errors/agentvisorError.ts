@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'insecure-permissions',
   'credentials-io',
   'token-refresh-failed',
+  'ledger-unavailable',
+  'ledger-corrupt',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

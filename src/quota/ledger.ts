@@ -1,0 +1,102 @@
+import type { ProviderId } from '../../machines/providers';
+
+/**
+ * The quota ledger contract (architecture §4). Every backend (memory, file, redis) implements it
+ * and passes the one contract suite in test/quota/ledgerContract.ts.
+ *
+ * Invariants every backend keeps, under any interleaving of callers (threads, processes, hosts):
+ * - per provider and daily window: `used + reserved <= dailyLimit` after every `reserve` that
+ *   succeeds (real usage reported at `settle` may push `used` past the limit; it is never dropped);
+ * - per provider: live reservations (`active`) never exceed `maxConcurrent`;
+ * - a settled usage record is never lost (file: fsync before the promise resolves; redis: the
+ *   script's write is acknowledged);
+ * - a reservation whose lease ran out without a `renew` gives its tokens and its slot back at the
+ *   next `sweep`, `reserve` or `snapshot` (whichever comes first).
+ *
+ * Expected outcomes (refused for budget or concurrency) are returned values; only infrastructure
+ * failures throw, as `AgentvisorError` with code `ledger-unavailable` (or `ledger-corrupt` for a
+ * ledger file that cannot be parsed, which is never reset silently).
+ */
+export interface QuotaLedger {
+  /** Checks budget and concurrency and reserves, atomically. */
+  reserve(request: ReserveRequest): Promise<ReserveOutcome>;
+  /**
+   * Ends a reservation: `usedTokens` are counted in full, the rest of the reservation is returned.
+   * Idempotent per session id within a window: settling again returns the first settlement and
+   * counts nothing twice. Settling a session whose lease already expired (or that the ledger never
+   * saw) still counts the usage and returns `returnedTokens: 0`.
+   */
+  settle(sessionId: string, usedTokens: number): Promise<Settlement>;
+  /** Extends a live reservation's lease to now + leaseMs. False when it is gone (expired or settled). */
+  renew(sessionId: string, leaseMs: number): Promise<boolean>;
+  /** Expires reservations whose lease ran out; returns how many it expired. */
+  sweep(): Promise<number>;
+  /** Per provider, for the current daily window. */
+  snapshot(): Promise<LedgerSnapshot>;
+  /** Releases resources (connections, file handles, timers). Reservations stay as they are. */
+  close(): Promise<void>;
+}
+
+export interface ReserveRequest {
+  readonly provider: ProviderId;
+  /** Unique per reservation; reusing a live id is refused with `invalid-request` (a thrown error). */
+  readonly sessionId: string;
+  /** Whole tokens, >= 1. */
+  readonly tokens: number;
+  /** Whole milliseconds, >= 1. */
+  readonly leaseMs: number;
+}
+
+export interface Reservation {
+  readonly status: 'reserved';
+  readonly provider: ProviderId;
+  readonly sessionId: string;
+  readonly tokens: number;
+  /** Epoch ms when the lease runs out unless renewed. */
+  readonly expiresAt: number;
+}
+
+export interface Refusal {
+  readonly status: 'refused';
+  readonly provider: ProviderId;
+  /** `no-provider`: the provider is disabled (limit 0). */
+  readonly code: 'quota-exhausted' | 'concurrency-limit' | 'no-provider';
+  /** When a retry can succeed: the earliest lease expiry (concurrency) or the daily reset (quota); null when unknown. */
+  readonly retryAfterMs: number | null;
+}
+
+export type ReserveOutcome = Reservation | Refusal;
+
+export interface Settlement {
+  readonly sessionId: string;
+  readonly provider: ProviderId;
+  readonly usedTokens: number;
+  /** Reserved tokens given back (0 when the lease had already expired). */
+  readonly returnedTokens: number;
+}
+
+export interface ProviderLedgerState {
+  readonly dailyLimit: number;
+  readonly maxConcurrent: number;
+  readonly used: number;
+  readonly reserved: number;
+  /** Live reservations (slots in use). */
+  readonly active: number;
+}
+
+export interface LedgerSnapshot {
+  /** The daily window's key (local date YYYY-MM-DD in the configured time zone). */
+  readonly day: string;
+  /** Epoch ms when the next window starts. */
+  readonly nextResetAt: number;
+  readonly providers: Readonly<Record<ProviderId, ProviderLedgerState>>;
+}
+
+/** What every backend is built from. */
+export interface LedgerConfig {
+  readonly limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
+  /** Daily window: see src/quota/dailyWindow.ts. @default { at: '00:00', timeZone: 'UTC' } */
+  readonly dailyReset?: { readonly at: string; readonly timeZone: string };
+  /** Wall clock (epoch ms). @default Date.now */
+  readonly now?: () => number;
+}
