@@ -1,0 +1,359 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProviderId } from '../../machines/providers';
+import type { Secret } from '../../machines/secret';
+import { missingCredentialAnswer, providerErrorAnswer, requestId, unknownRouteAnswer } from './fakeErrors';
+import type { ProviderErrorAnswer } from './fakeErrors';
+import { presentedCredential, readJsonBody, recordableHeaders, sendJson, startSse, writeSse } from './fakeHttp';
+import type { PresentedCredential } from './fakeHttp';
+import { DEFAULT_FAKE_TEXT, DEFAULT_FAKE_USAGE } from './fakeScript';
+import type { FakeAuthScheme, FakeModelRequest, FakeScript, FakeStep } from './fakeScript';
+import { anthropicMessage, anthropicStream, anthropicStreamError, chatCompletion, chatCompletionStream, openAiResponseFailed, openAiResponseStream } from './fakeWire';
+import type { ReplyContent, StreamPlan } from './fakeWire';
+
+/** What the fake recognised a request as. `probe` is Claude Code's `HEAD /` before its first call. */
+export const FAKE_ROUTES = [
+  'anthropic.messages',
+  'anthropic.countTokens',
+  'anthropic.models',
+  'openai.responses',
+  'openai.chatCompletions',
+  'openai.models',
+  'probe',
+  'unknown',
+] as const;
+
+export type FakeRoute = (typeof FAKE_ROUTES)[number];
+
+/** One request the fake received. Safe to print: the credential is a `Secret`, shown as `[REDACTED]`. */
+export interface FakeRequestRecord {
+  /** From 1, in arrival order. */
+  readonly seq: number;
+  readonly method: string;
+  /** Path and query as sent (`/v1/messages?beta=true`). */
+  readonly path: string;
+  readonly route: FakeRoute;
+  /** The provider whose API the path belongs to (for `/v1/models` and unknown paths: Anthropic when `anthropic-version` or `x-api-key` was sent). */
+  readonly provider: ProviderId;
+  readonly auth: { readonly scheme: FakeAuthScheme; readonly hint: string; readonly credential: Secret | null };
+  /** Request headers without `authorization` and `x-api-key`. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly bodyProblem: string | undefined;
+  readonly stream: boolean;
+  readonly model: string | undefined;
+  /** How it was answered; `undefined` until the fake has decided. */
+  readonly answer: { readonly status: number; readonly step: FakeStep['type'] | 'auth' | 'route' } | undefined;
+}
+
+export interface ProviderApiFakeOptions {
+  /**
+   * Credentials each provider accepts (API keys and OAuth tokens alike); any other gets the
+   * provider's real 401. A provider left out accepts any non-empty credential. A request with no
+   * credential always gets a 401.
+   */
+  readonly keys?: Readonly<Partial<Record<ProviderId, string | readonly string[]>>>;
+  /** What model requests get once their provider's queue is empty. @default a `reply` with 'pong' and DEFAULT_FAKE_USAGE */
+  readonly script?: Readonly<Partial<Record<ProviderId, FakeScript>>>;
+  /**
+   * Refuse a Claude OAuth bearer token without `anthropic-beta: oauth-2025-04-20`, as the real API
+   * does ("OAuth authentication is currently not supported."). @default true
+   */
+  readonly requireOAuthBeta?: boolean;
+  /** Told about unknown routes (method, path, provider); never given a secret. @default no logging */
+  readonly log?: (line: string) => void;
+  /** @default 0 (a random free port) */
+  readonly port?: number;
+}
+
+export interface ProviderApiFake {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  readonly url: string;
+  /** For `ANTHROPIC_BASE_URL` (the API root: Anthropic clients add `/v1/...`). */
+  readonly anthropicBaseUrl: string;
+  /** For OpenAI clients and Codex's `base_url` (ends in `/v1`). */
+  readonly openaiBaseUrl: string;
+  /** Every request received, in order (a live view). */
+  readonly requests: readonly FakeRequestRecord[];
+  /** Requests for paths the fake does not serve (answered 404 as the real APIs do). */
+  unknownRequests(): FakeRequestRecord[];
+  /** One-shot steps for the provider's next model requests, used before its script. */
+  enqueue(provider: ProviderId, ...steps: FakeStep[]): void;
+  /** Replaces the provider's standing script; `undefined` restores the default reply. */
+  setScript(provider: ProviderId, script: FakeScript | undefined): void;
+  /** Forgets the recorded requests (queues and scripts stay). */
+  clearRequests(): void;
+  /** Destroys open connections (hanging streams included) and stops listening. */
+  close(): Promise<void>;
+}
+
+const OAUTH_BETA = 'oauth-2025-04-20';
+const DEFAULT_MODELS: Readonly<Record<ProviderId, string>> = { claude: 'claude-sonnet-4-5', openai: 'gpt-5' };
+
+interface Route {
+  readonly route: FakeRoute;
+  readonly provider: ProviderId;
+}
+
+function isAnthropicLooking(headers: http.IncomingHttpHeaders): boolean {
+  return headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined;
+}
+
+function routeOf(method: string, pathname: string, headers: http.IncomingHttpHeaders): Route {
+  const guessed: ProviderId = isAnthropicLooking(headers) ? 'claude' : 'openai';
+  const path = pathname.replace(/\/+$/, '') || '/';
+  if ((method === 'HEAD' || method === 'GET') && path === '/') return { route: 'probe', provider: guessed };
+  if (method === 'POST' && path === '/v1/messages') return { route: 'anthropic.messages', provider: 'claude' };
+  if (method === 'POST' && path === '/v1/messages/count_tokens') return { route: 'anthropic.countTokens', provider: 'claude' };
+  if (method === 'POST' && path === '/v1/responses') return { route: 'openai.responses', provider: 'openai' };
+  if (method === 'POST' && path === '/v1/chat/completions') return { route: 'openai.chatCompletions', provider: 'openai' };
+  if (method === 'GET' && path === '/v1/models') return { route: guessed === 'claude' ? 'anthropic.models' : 'openai.models', provider: guessed };
+  return { route: 'unknown', provider: guessed };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asKeyList(keys: string | readonly string[] | undefined): readonly string[] | undefined {
+  if (keys === undefined) return undefined;
+  return typeof keys === 'string' ? [keys] : keys;
+}
+
+/** Why a request's credential is refused, or `undefined` when it is accepted. */
+function authRefusal(provider: ProviderId, presented: PresentedCredential, accepted: readonly string[] | undefined, headers: http.IncomingHttpHeaders, requireOAuthBeta: boolean): ProviderErrorAnswer | undefined {
+  if (presented.credential === null) return missingCredentialAnswer(provider);
+  const value = presented.credential.reveal();
+  if (provider === 'claude' && presented.scheme === 'bearer' && requireOAuthBeta) {
+    const betas = String(headers['anthropic-beta'] ?? '').split(',').map((beta) => beta.trim());
+    if (!betas.includes(OAUTH_BETA)) return providerErrorAnswer('claude', 'unauthorized', { message: 'OAuth authentication is currently not supported.', authScheme: 'bearer' });
+  }
+  if (accepted === undefined || accepted.includes(value)) return undefined;
+  if (provider === 'openai') {
+    return providerErrorAnswer('openai', 'unauthorized', {
+      message: `Incorrect API key provided: ${presented.hint}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+    });
+  }
+  return providerErrorAnswer('claude', 'unauthorized', { authScheme: presented.scheme });
+}
+
+/**
+ * Starts a loopback HTTP fake of the Anthropic and OpenAI APIs on 127.0.0.1 (a random port),
+ * speaking their real wire formats, so real clients (Claude Code, Codex CLI, the SDKs) can run
+ * against it:
+ * - Anthropic: `POST /v1/messages` (JSON, or SSE with `stream: true`), `POST /v1/messages/count_tokens`,
+ *   `GET /v1/models`; `x-api-key` or `Authorization: Bearer` (OAuth, with `anthropic-beta: oauth-2025-04-20`).
+ * - OpenAI: `POST /v1/responses` (SSE or JSON), `POST /v1/chat/completions` (JSON or SSE), `GET /v1/models`; Bearer.
+ * - Anything else: the provider's 404, recorded as `unknown` and logged.
+ * Model requests are answered by the provider's queued steps, then its script, then a default reply.
+ *
+ * @example
+ * const fake = await startProviderApiFake({ keys: { claude: 'sk-ant-api03-…' } });
+ * fake.enqueue('claude', fakeStep.error('overloaded'));
+ * // ANTHROPIC_BASE_URL=fake.anthropicBaseUrl claude -p "…"  → first request 529, the next 'pong'
+ * await fake.close();
+ */
+export async function startProviderApiFake(options: ProviderApiFakeOptions = {}): Promise<ProviderApiFake> {
+  const requests: FakeRequestRecord[] = [];
+  const queues: Record<ProviderId, FakeStep[]> = { claude: [], openai: [] };
+  const scripts: Partial<Record<ProviderId, FakeScript>> = { ...options.script };
+  const requireOAuthBeta = options.requireOAuthBeta ?? true;
+  const sockets = new Set<Socket>();
+  const closing = new AbortController();
+  let seq = 0;
+
+  function nextStep(provider: ProviderId, request: FakeModelRequest): FakeStep {
+    const queued = queues[provider].shift();
+    if (queued !== undefined) return queued;
+    const script = scripts[provider];
+    const scripted = typeof script === 'function' ? script(request) : script;
+    return scripted ?? { type: 'reply' };
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const rawPath = req.url ?? '/';
+    const { route, provider } = routeOf(method, new URL(rawPath, 'http://fake').pathname, req.headers);
+    const body = await readJsonBody(req);
+    const presented = presentedCredential(req.headers);
+    const json = isRecord(body.json) ? body.json : {};
+    const record = {
+      seq: ++seq,
+      method,
+      path: rawPath,
+      route,
+      provider,
+      auth: { scheme: presented.scheme, hint: presented.hint, credential: presented.credential },
+      headers: recordableHeaders(req.headers),
+      body: body.json,
+      bodyProblem: body.problem,
+      // An unreadable body (zstd) still gets a stream when the client asked for one in `accept`.
+      stream: json.stream === true || (body.json === undefined && String(req.headers.accept).includes('text/event-stream')),
+      model: typeof json.model === 'string' ? json.model : undefined,
+      answer: undefined as FakeRequestRecord['answer'],
+    };
+    requests.push(record);
+
+    const answerError = (answer: ProviderErrorAnswer, step: NonNullable<FakeRequestRecord['answer']>['step']): void => {
+      record.answer = { status: answer.status, step };
+      sendJson(res, answer.status, answer.body, answer.headers);
+    };
+
+    if (route === 'probe') {
+      record.answer = { status: 200, step: 'route' };
+      res.writeHead(200, { 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (route === 'unknown') {
+      options.log?.(`provider API fake: no route for ${method} ${rawPath} (looks like ${provider}); answered 404`);
+      return answerError(unknownRouteAnswer(provider, method, rawPath), 'route');
+    }
+    const refusal = authRefusal(provider, presented, asKeyList(options.keys?.[provider]), req.headers, requireOAuthBeta);
+    if (refusal !== undefined) return answerError(refusal, 'auth');
+    if (body.problem !== undefined && !body.problem.startsWith('unsupported-encoding')) {
+      const status = body.problem === 'too-large' ? 413 : 400;
+      return answerError(providerErrorAnswer(provider, 'invalidRequest', { status, message: `request body: ${body.problem}` }), 'route');
+    }
+    if (route === 'anthropic.models' || route === 'openai.models') {
+      record.answer = { status: 200, step: 'route' };
+      return sendJson(res, 200, modelsList(provider), provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId() });
+    }
+    if (route === 'anthropic.countTokens') {
+      record.answer = { status: 200, step: 'route' };
+      // A rough count (4 bytes a token) is enough: clients use it for display and compaction only.
+      return sendJson(res, 200, { input_tokens: Math.max(1, Math.ceil(body.bytes / 4)) }, { 'request-id': requestId() });
+    }
+
+    const step = nextStep(provider, { provider, seq: record.seq, model: record.model, stream: record.stream, authScheme: presented.scheme });
+    if ((step.delayMs ?? 0) > 0) {
+      try {
+        await sleep(step.delayMs, undefined, { signal: closing.signal });
+      } catch {
+        return; // the fake is closing; its sockets are being destroyed
+      }
+    }
+    const model = record.model ?? DEFAULT_MODELS[provider];
+    const setAnswer = (status: number): void => {
+      record.answer = { status, step: step.type };
+    };
+    switch (step.type) {
+      case 'cut':
+        setAnswer(0);
+        req.socket.destroy();
+        return;
+      case 'error':
+        return answerError(providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme }), 'error');
+      case 'streamError': {
+        const answer = providerErrorAnswer(provider, step.fault, { message: step.message, authScheme: presented.scheme });
+        if (!record.stream) return answerError(answer, 'streamError');
+        setAnswer(200);
+        startSse(res, successHeaders(provider));
+        writeSse(
+          res,
+          provider === 'claude'
+            ? anthropicStreamError({ model, text: '', usage: DEFAULT_FAKE_USAGE }, answer.errorCode, answer.message)
+            : openAiResponseFailed(model, answer.errorCode, answer.message),
+        );
+        res.end();
+        return;
+      }
+      case 'reply':
+      case 'truncate': {
+        const reply: ReplyContent = { model, text: step.text ?? DEFAULT_FAKE_TEXT, usage: step.usage ?? DEFAULT_FAKE_USAGE };
+        setAnswer(200);
+        const headers = { ...successHeaders(provider), ...(step.type === 'reply' ? step.headers : {}) };
+        const truncated = step.type === 'truncate' ? (step.ending ?? 'end') : undefined;
+        if (record.stream) {
+          const plan = streamPlan(route, reply, json);
+          startSse(res, headers);
+          writeSse(res, truncated === undefined ? plan.events : plan.events.slice(0, plan.truncatedLength));
+          return finish(res, truncated);
+        }
+        const answer = jsonAnswer(route, reply);
+        if (truncated === undefined) return sendJson(res, 200, answer, headers);
+        const text = JSON.stringify(answer);
+        // No content-length: the body ends (or breaks) half way, as a cut upstream would leave it.
+        res.writeHead(200, { 'content-type': 'application/json', ...headers });
+        res.write(text.slice(0, Math.floor(text.length / 2)));
+        return finish(res, truncated);
+      }
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      options.log?.(`provider API fake: handler failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) sendJson(res, 500, { error: { message: 'fake failed', type: 'server_error' } });
+      else res.destroy();
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    anthropicBaseUrl: url,
+    openaiBaseUrl: `${url}/v1`,
+    requests,
+    unknownRequests: () => requests.filter((request) => request.route === 'unknown'),
+    enqueue(provider, ...steps) {
+      queues[provider].push(...steps);
+    },
+    setScript(provider, script) {
+      scripts[provider] = script;
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing.abort();
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function successHeaders(provider: ProviderId): Record<string, string> {
+  return provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId(), 'openai-processing-ms': '1' };
+}
+
+function streamPlan(route: FakeRoute, reply: ReplyContent, body: Record<string, unknown>): StreamPlan {
+  if (route === 'anthropic.messages') return anthropicStream(reply);
+  if (route === 'openai.responses') return openAiResponseStream(reply);
+  const streamOptions = isRecord(body.stream_options) ? body.stream_options : {};
+  return chatCompletionStream(reply, streamOptions.include_usage === true);
+}
+
+function jsonAnswer(route: FakeRoute, reply: ReplyContent): Record<string, unknown> {
+  if (route === 'anthropic.messages') return anthropicMessage(reply);
+  if (route === 'openai.chatCompletions') return chatCompletion(reply);
+  // A non-streamed Responses answer is the object `response.completed` carries.
+  const completed = openAiResponseStream(reply).events.at(-1);
+  return completed === undefined ? {} : (JSON.parse(completed.data) as { response: Record<string, unknown> }).response;
+}
+
+function finish(res: http.ServerResponse, ending: 'end' | 'destroy' | 'hang' | undefined): void {
+  if (ending === 'hang') return; // left open: the client times out, or close() destroys the socket
+  if (ending === 'destroy') res.destroy();
+  else res.end();
+}
+
+function modelsList(provider: ProviderId): Record<string, unknown> {
+  const created = '2025-09-29T00:00:00Z';
+  if (provider === 'claude') {
+    const data = ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-haiku-4-5'].map((id) => ({ type: 'model', id, display_name: id, created_at: created }));
+    return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  }
+  const data = ['gpt-5', 'gpt-5-codex', 'gpt-4.1'].map((id) => ({ id, object: 'model', created: Date.parse(created) / 1000, owned_by: 'openai' }));
+  return { object: 'list', data };
+}
