@@ -22,24 +22,34 @@ export interface QuotaLedger {
   reserve(request: ReserveRequest): Promise<ReserveOutcome>;
   /**
    * Ends a reservation: `usedTokens` are counted in full, the rest of the reservation is returned.
-   * Idempotent per session id within a window: settling again returns the first settlement and
-   * counts nothing twice. Settling a session whose lease already expired (or that the ledger never
-   * saw) still counts the usage and returns `returnedTokens: 0`.
+   * Idempotent per session id within a window (and the window before it): settling again returns
+   * the first settlement and counts nothing twice. Settling a session whose lease already expired
+   * still counts the usage and returns `returnedTokens: 0`; the ledger remembers which provider an
+   * expired lease was on. For a session the ledger never saw (or whose records were pruned) the
+   * usage can only be counted when `provider` says where: without it the call throws
+   * `invalid-request` (reason `unknown-session`) and counts nothing. A `provider` that contradicts
+   * the ledger's record throws `invalid-request` (reason `provider-mismatch`).
    */
-  settle(sessionId: string, usedTokens: number): Promise<Settlement>;
+  settle(sessionId: string, usedTokens: number, provider?: ProviderId): Promise<Settlement>;
   /** Extends a live reservation's lease to now + leaseMs. False when it is gone (expired or settled). */
   renew(sessionId: string, leaseMs: number): Promise<boolean>;
   /** Expires reservations whose lease ran out; returns how many it expired. */
   sweep(): Promise<number>;
   /** Per provider, for the current daily window. */
   snapshot(): Promise<LedgerSnapshot>;
-  /** Releases resources (connections, file handles, timers). Reservations stay as they are. */
+  /**
+   * Releases resources (connections, file handles, timers). Reservations stay as they are. Calls
+   * after `close` reject with `ledger-unavailable` (reason `closed`); closing twice is harmless.
+   */
   close(): Promise<void>;
 }
 
 export interface ReserveRequest {
   readonly provider: ProviderId;
-  /** Unique per reservation; reusing a live id is refused with `invalid-request` (a thrown error). */
+  /**
+   * Unique per reservation, 1-256 characters; reusing a live id, or one settled in this window or
+   * the one before, is refused with `invalid-request` (a thrown error).
+   */
   readonly sessionId: string;
   /** Whole tokens, >= 1. */
   readonly tokens: number;

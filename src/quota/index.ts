@@ -1,0 +1,15 @@
+/** The quota ledger (architecture §4): one contract, three backends. See docs/ledger.md. */
+export { createMemoryLedger } from './memoryLedger';
+export type {
+  LedgerConfig,
+  LedgerSnapshot,
+  ProviderLedgerState,
+  QuotaLedger,
+  Refusal,
+  Reservation,
+  ReserveOutcome,
+  ReserveRequest,
+  Settlement,
+} from './ledger';
+export { DEFAULT_DAILY_RESET, windowAt } from './dailyWindow';
+export type { DailyReset, WindowPosition } from './dailyWindow';

@@ -1,0 +1,161 @@
+import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
+import { AgentvisorError } from '../errors';
+import { DEFAULT_DAILY_RESET, checkDailyReset } from './dailyWindow';
+import type { DailyReset } from './dailyWindow';
+import type { LedgerConfig, ReserveRequest } from './ledger';
+
+/**
+ * Validation shared by every ledger backend. Bad input throws before anything is read or written,
+ * so a rejected call changes nothing.
+ */
+
+/** The most tokens one reservation or one settlement may carry (as the orchestrator's MAX_TOKENS). */
+export const MAX_REQUEST_TOKENS = 1_000_000_000;
+/** Daily limits stay far below 2^53 so that sums are exact in JavaScript and in Redis' Lua doubles. */
+export const MAX_DAILY_LIMIT = 1_000_000_000_000_000;
+export const MAX_CONCURRENT = 1_000_000;
+/** Leases are timer-sized: at most 2^31 - 1 ms (about 24.8 days). */
+export const MAX_LEASE_MS = 2 ** 31 - 1;
+export const MAX_SESSION_ID_LENGTH = 256;
+
+export type ProviderLimits = Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
+
+export interface ResolvedLedgerConfig {
+  readonly limits: ProviderLimits;
+  readonly dailyReset: DailyReset;
+  readonly now: () => number;
+}
+
+export function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return typeof value;
+}
+
+function wholeNumber(code: 'invalid-option' | 'invalid-request', field: string, value: unknown, min: number, max: number, unit: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new AgentvisorError(code, `${field} must be a whole number of ${unit} from ${min} to ${max}, got ${describeValue(value)}; nothing was changed.`, {
+      details: { field },
+    });
+  }
+  return value;
+}
+
+/** Checks a ledger's configuration (throws `invalid-option`) and fills in the defaults. */
+export function resolveLedgerConfig(config: LedgerConfig): ResolvedLedgerConfig {
+  if (typeof config !== 'object' || config === null || typeof config.limits !== 'object' || config.limits === null) {
+    throw new AgentvisorError('invalid-option', 'A ledger needs { limits: { claude: { dailyLimit, maxConcurrent }, openai: { dailyLimit, maxConcurrent } } }.', {
+      details: { field: 'limits' },
+    });
+  }
+  const limits = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
+  for (const provider of PROVIDER_IDS) {
+    const entry: unknown = config.limits[provider];
+    if (typeof entry !== 'object' || entry === null) {
+      throw new AgentvisorError('invalid-option', `limits.${provider} is missing: give { dailyLimit, maxConcurrent } (0 disables the provider).`, {
+        details: { field: `limits.${provider}` },
+      });
+    }
+    const { dailyLimit, maxConcurrent } = entry as Record<string, unknown>;
+    limits[provider] = {
+      dailyLimit: wholeNumber('invalid-option', `limits.${provider}.dailyLimit`, dailyLimit, 0, MAX_DAILY_LIMIT, 'tokens'),
+      maxConcurrent: wholeNumber('invalid-option', `limits.${provider}.maxConcurrent`, maxConcurrent, 0, MAX_CONCURRENT, 'sessions'),
+    };
+  }
+  const dailyReset = config.dailyReset ?? DEFAULT_DAILY_RESET;
+  checkDailyReset(dailyReset);
+  if (config.now !== undefined && typeof config.now !== 'function') {
+    throw new AgentvisorError('invalid-option', 'now must be a function returning epoch milliseconds (such as Date.now).', { details: { field: 'now' } });
+  }
+  return { limits, dailyReset: { at: dailyReset.at, timeZone: dailyReset.timeZone }, now: config.now ?? Date.now };
+}
+
+/** Reads the clock and insists on a usable epoch-ms value: a broken clock must not corrupt the books. */
+export function readClock(now: () => number): number {
+  const value = now();
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new AgentvisorError('invalid-option', `The ledger's clock returned ${describeValue(value)}; now() must return epoch milliseconds.`, { details: { field: 'now' } });
+  }
+  return Math.floor(value);
+}
+
+export function checkSessionId(sessionId: unknown): string {
+  if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_SESSION_ID_LENGTH) {
+    throw new AgentvisorError('invalid-request', `sessionId must be a non-empty string of at most ${MAX_SESSION_ID_LENGTH} characters, got ${describeValue(sessionId)}; nothing was changed.`, {
+      details: { field: 'sessionId' },
+    });
+  }
+  return sessionId;
+}
+
+export function checkProvider(provider: unknown, field = 'provider'): ProviderId {
+  if (!isProviderId(provider)) {
+    throw new AgentvisorError('invalid-request', `${field} must be one of ${PROVIDER_IDS.join(', ')}, got ${describeValue(provider)}; nothing was changed.`, {
+      details: { field },
+    });
+  }
+  return provider;
+}
+
+export function checkLeaseMs(leaseMs: unknown): number {
+  return wholeNumber('invalid-request', 'leaseMs', leaseMs, 1, MAX_LEASE_MS, 'milliseconds');
+}
+
+/** A reserve request, checked field by field (throws `invalid-request`). */
+export function checkReserveRequest(request: ReserveRequest): ReserveRequest {
+  if (typeof request !== 'object' || request === null) {
+    throw new AgentvisorError('invalid-request', 'reserve needs { provider, sessionId, tokens, leaseMs }; nothing was changed.', { details: { field: 'request' } });
+  }
+  return {
+    provider: checkProvider(request.provider),
+    sessionId: checkSessionId(request.sessionId),
+    tokens: wholeNumber('invalid-request', 'tokens', request.tokens, 1, MAX_REQUEST_TOKENS, 'tokens'),
+    leaseMs: checkLeaseMs(request.leaseMs),
+  };
+}
+
+export interface CheckedSettle {
+  readonly sessionId: string;
+  readonly usedTokens: number;
+  readonly provider: ProviderId | null;
+}
+
+export function checkSettle(sessionId: unknown, usedTokens: unknown, provider: unknown): CheckedSettle {
+  return {
+    sessionId: checkSessionId(sessionId),
+    usedTokens: wholeNumber('invalid-request', 'usedTokens', usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+    provider: provider === undefined ? null : checkProvider(provider),
+  };
+}
+
+/** Why a reserve was refused with a thrown `invalid-request` instead of a returned refusal. */
+export function duplicateSessionError(sessionId: string, state: 'live' | 'settled'): AgentvisorError {
+  const what =
+    state === 'live'
+      ? 'already holds a live reservation; settle it first or use a new session id'
+      : 'was already settled in this window; use a new session id for a new reservation';
+  return new AgentvisorError('invalid-request', `Session ${describeValue(sessionId)} ${what}. Nothing was reserved.`, {
+    details: { field: 'sessionId', reason: state === 'live' ? 'duplicate-session' : 'already-settled' },
+  });
+}
+
+export function providerMismatchError(sessionId: string, known: ProviderId, given: ProviderId): AgentvisorError {
+  return new AgentvisorError('invalid-request', `Session ${describeValue(sessionId)} was reserved on ${known}, not ${given}; settle it without a provider or with ${known}. Nothing was counted.`, {
+    details: { field: 'provider', reason: 'provider-mismatch' },
+  });
+}
+
+export function unknownSessionError(sessionId: string): AgentvisorError {
+  return new AgentvisorError(
+    'invalid-request',
+    `The ledger does not know session ${describeValue(sessionId)} (never reserved here, or its records were pruned); pass the provider to settle(sessionId, usedTokens, provider) so the usage is counted. Nothing was counted.`,
+    { details: { field: 'provider', reason: 'unknown-session' } },
+  );
+}
+
+export function closedLedgerError(backend: 'memory' | 'file' | 'redis'): AgentvisorError {
+  return new AgentvisorError('ledger-unavailable', `This ${backend} ledger was closed; create a new one to keep using it. Nothing was changed.`, {
+    details: { backend, reason: 'closed' },
+  });
+}

@@ -1,0 +1,226 @@
+import { PROVIDER_IDS } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
+import { windowAt } from './dailyWindow';
+import type { DailyReset } from './dailyWindow';
+import type { LedgerSnapshot, ProviderLedgerState, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import { duplicateSessionError, providerMismatchError, unknownSessionError } from './ledgerInput';
+import type { CheckedSettle, ProviderLimits } from './ledgerInput';
+
+/**
+ * The ledger's books and their transitions, as plain synchronous functions on plain data. The
+ * memory ledger applies them to state it keeps; the file ledger applies them to state it re-reads
+ * under its lock and writes back. The Redis scripts (redisScripts.ts) implement the same rules in Lua.
+ *
+ * Invariants (checked by test/quota/ledgerContract.ts and the property test):
+ * - a reservation is admitted only when `used(today) + reserved + tokens <= dailyLimit` and the
+ *   provider's live reservations are fewer than `maxConcurrent`;
+ * - reservations are not tied to a window: a session admitted before a reset keeps its slot and its
+ *   tokens count as reserved in the new window until it settles or its lease runs out;
+ * - usage is counted in the window in which it is settled, in full (it may exceed the limit);
+ * - a lease has run out when `expiresAt <= now`; a lease that ran out is never renewed or refunded.
+ */
+
+export interface LiveReservation {
+  readonly provider: ProviderId;
+  readonly tokens: number;
+  expiresAt: number;
+}
+
+export interface SettledRecord {
+  readonly provider: ProviderId;
+  readonly usedTokens: number;
+  readonly returnedTokens: number;
+}
+
+export interface DayRecord {
+  readonly used: Record<ProviderId, number>;
+  /** Settlements of this window, by session id: a repeated settle returns the first one. */
+  readonly settled: Map<string, SettledRecord>;
+  /** Leases that ran out in this window, by session id: a late settle still knows the provider. */
+  readonly expired: Map<string, ProviderId>;
+}
+
+export interface LedgerState {
+  readonly reservations: Map<string, LiveReservation>;
+  /** Keyed by window day (YYYY-MM-DD). */
+  readonly days: Map<string, DayRecord>;
+}
+
+export interface LedgerWindow {
+  readonly day: string;
+  /** The window before this one: settled ids are remembered for two windows. */
+  readonly previousDay: string;
+  readonly nextResetAt: number;
+}
+
+/** Daily totals of `used` are kept this many windows back (the current one included); see docs/ledger.md. */
+export const KEEP_TOTALS_DAYS = 7;
+
+export function createLedgerState(): LedgerState {
+  return { reservations: new Map(), days: new Map() };
+}
+
+/** The calendar date `delta` days from `day` (both YYYY-MM-DD). Window keys are consecutive dates. */
+export function shiftDay(day: string, delta: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + delta)).toISOString().slice(0, 10);
+}
+
+export function ledgerWindow(now: number, reset: DailyReset): LedgerWindow {
+  const { day, nextResetAt } = windowAt(now, reset);
+  return { day, previousDay: shiftDay(day, -1), nextResetAt };
+}
+
+export function emptyDay(): DayRecord {
+  return { used: { claude: 0, openai: 0 }, settled: new Map(), expired: new Map() };
+}
+
+function dayRecord(state: LedgerState, day: string): DayRecord {
+  let record = state.days.get(day);
+  if (!record) {
+    record = emptyDay();
+    state.days.set(day, record);
+  }
+  return record;
+}
+
+function settledRecord(state: LedgerState, window: LedgerWindow, sessionId: string): SettledRecord | undefined {
+  return state.days.get(window.day)?.settled.get(sessionId) ?? state.days.get(window.previousDay)?.settled.get(sessionId);
+}
+
+function expiredProvider(state: LedgerState, window: LedgerWindow, sessionId: string): ProviderId | undefined {
+  return state.days.get(window.day)?.expired.get(sessionId) ?? state.days.get(window.previousDay)?.expired.get(sessionId);
+}
+
+function expire(state: LedgerState, window: LedgerWindow, sessionId: string, reservation: LiveReservation): void {
+  state.reservations.delete(sessionId);
+  dayRecord(state, window.day).expired.set(sessionId, reservation.provider);
+}
+
+/** Expires every reservation whose lease ran out; returns how many. */
+export function sweepExpired(state: LedgerState, window: LedgerWindow, now: number): number {
+  let count = 0;
+  for (const [sessionId, reservation] of state.reservations) {
+    if (reservation.expiresAt <= now) {
+      expire(state, window, sessionId, reservation);
+      count += 1;
+    }
+  }
+  return count;
+}
+
+function providerLoad(state: LedgerState, provider: ProviderId): { reserved: number; active: number; earliestExpiry: number } {
+  let reserved = 0;
+  let active = 0;
+  let earliestExpiry = Number.POSITIVE_INFINITY;
+  for (const reservation of state.reservations.values()) {
+    if (reservation.provider !== provider) continue;
+    reserved += reservation.tokens;
+    active += 1;
+    earliestExpiry = Math.min(earliestExpiry, reservation.expiresAt);
+  }
+  return { reserved, active, earliestExpiry };
+}
+
+/** Sweeps, then checks budget and concurrency and reserves, in one synchronous step. */
+export function reserveIn(state: LedgerState, limits: ProviderLimits, window: LedgerWindow, now: number, request: ReserveRequest): ReserveOutcome {
+  const { provider, sessionId, tokens, leaseMs } = request;
+  sweepExpired(state, window, now);
+  if (state.reservations.has(sessionId)) throw duplicateSessionError(sessionId, 'live');
+  if (settledRecord(state, window, sessionId)) throw duplicateSessionError(sessionId, 'settled');
+  const { dailyLimit, maxConcurrent } = limits[provider];
+  if (dailyLimit === 0 || maxConcurrent === 0) return { status: 'refused', provider, code: 'no-provider', retryAfterMs: null };
+  const load = providerLoad(state, provider);
+  if (load.active >= maxConcurrent) {
+    return { status: 'refused', provider, code: 'concurrency-limit', retryAfterMs: Math.max(0, load.earliestExpiry - now) };
+  }
+  const used = state.days.get(window.day)?.used[provider] ?? 0;
+  if (used + load.reserved + tokens > dailyLimit) {
+    // A request larger than the whole daily limit can never succeed: no time to wait for.
+    return { status: 'refused', provider, code: 'quota-exhausted', retryAfterMs: tokens > dailyLimit ? null : window.nextResetAt - now };
+  }
+  const expiresAt = now + leaseMs;
+  state.reservations.set(sessionId, { provider, tokens, expiresAt });
+  return { status: 'reserved', provider, sessionId, tokens, expiresAt };
+}
+
+/**
+ * Ends a reservation: usage counted in today's window in full, the rest of a live reservation
+ * returned. A repeated settle (this window or the one before) returns the first settlement.
+ */
+export function settleIn(state: LedgerState, window: LedgerWindow, now: number, request: CheckedSettle): Settlement {
+  const { sessionId, usedTokens } = request;
+  const prior = settledRecord(state, window, sessionId);
+  if (prior) {
+    if (request.provider !== null && request.provider !== prior.provider) throw providerMismatchError(sessionId, prior.provider, request.provider);
+    return { sessionId, provider: prior.provider, usedTokens: prior.usedTokens, returnedTokens: prior.returnedTokens };
+  }
+  const live = state.reservations.get(sessionId);
+  let provider: ProviderId;
+  let returnedTokens = 0;
+  if (live) {
+    if (request.provider !== null && request.provider !== live.provider) throw providerMismatchError(sessionId, live.provider, request.provider);
+    provider = live.provider;
+    if (live.expiresAt > now) returnedTokens = Math.max(0, live.tokens - usedTokens);
+    state.reservations.delete(sessionId);
+  } else {
+    const expired = expiredProvider(state, window, sessionId);
+    if (expired !== undefined && request.provider !== null && request.provider !== expired) throw providerMismatchError(sessionId, expired, request.provider);
+    const known = expired ?? request.provider;
+    if (known === null) throw unknownSessionError(sessionId);
+    provider = known;
+  }
+  const today = dayRecord(state, window.day);
+  today.used[provider] += usedTokens;
+  today.settled.set(sessionId, { provider, usedTokens, returnedTokens });
+  return { sessionId, provider, usedTokens, returnedTokens };
+}
+
+/** Extends a live lease to `now + leaseMs`; false when it is gone or has already run out (then it is expired now). */
+export function renewIn(state: LedgerState, window: LedgerWindow, now: number, sessionId: string, leaseMs: number): boolean {
+  const live = state.reservations.get(sessionId);
+  if (!live) return false;
+  if (live.expiresAt <= now) {
+    expire(state, window, sessionId, live);
+    return false;
+  }
+  live.expiresAt = now + leaseMs;
+  return true;
+}
+
+/** Sweeps, then reports the current window per provider. */
+export function snapshotIn(state: LedgerState, limits: ProviderLimits, window: LedgerWindow, now: number): LedgerSnapshot {
+  sweepExpired(state, window, now);
+  const providers = {} as Record<ProviderId, ProviderLedgerState>;
+  for (const provider of PROVIDER_IDS) {
+    const load = providerLoad(state, provider);
+    providers[provider] = {
+      dailyLimit: limits[provider].dailyLimit,
+      maxConcurrent: limits[provider].maxConcurrent,
+      used: state.days.get(window.day)?.used[provider] ?? 0,
+      reserved: load.reserved,
+      active: load.active,
+    };
+  }
+  return { day: window.day, nextResetAt: window.nextResetAt, providers };
+}
+
+/**
+ * Forgets what is no longer needed: settled and expired session ids older than the previous
+ * window, and daily totals older than KEEP_TOTALS_DAYS windows. Returns true when anything went.
+ */
+export function pruneDays(state: LedgerState, window: LedgerWindow): boolean {
+  const oldestTotals = shiftDay(window.day, -(KEEP_TOTALS_DAYS - 1));
+  let changed = false;
+  for (const [day, record] of state.days) {
+    if (day < oldestTotals) {
+      state.days.delete(day);
+      changed = true;
+    } else if (day < window.previousDay && (record.settled.size > 0 || record.expired.size > 0)) {
+      record.settled.clear();
+      record.expired.clear();
+      changed = true;
+    }
+  }
+  return changed;
+}
