@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CLAUDE_OAUTH_ENV, CREDENTIAL_SOURCES, createCredentialResolver, credentialFiles } from '../credentials';
-import type { CredentialSourceId, SourceProblem } from '../credentials';
+import { CLAUDE_OAUTH_ENV, CREDENTIAL_SOURCES, createCredentialResolver, credentialFiles, rankProviders } from '../credentials';
+import type { CredentialClass, CredentialSourceId, SourceProblem } from '../credentials';
 import { DEFAULT_LIMITS, resolveOptions } from '../orchestrator/options';
 import { PROVIDERS, PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
@@ -17,6 +17,8 @@ export interface ProviderStatus {
     readonly kind: 'api-key' | 'oauth';
     readonly hint: string;
     readonly tier: string | null;
+    /** What the provider priority policy ranks it as (claude-max, chatgpt, claude-pro, openai-api-key, claude-api-key). */
+    readonly credentialClass: CredentialClass;
     /** RFC 3339, or null when the credential does not expire. */
     readonly expiresAt: string | null;
     /** Past its expiry (a login from a refreshable file is renewed before use). */
@@ -30,6 +32,8 @@ export interface StatusResult {
   readonly home: string;
   readonly claudeHome: string;
   readonly providers: readonly ProviderStatus[];
+  /** The order sessions that name no provider start in, under the default policy ('subscription'). */
+  readonly startOrder: readonly ProviderId[];
   /** The sources in order of precedence, with the file each file source reads. */
   readonly sources: readonly { readonly source: CredentialSourceId; readonly file: string | null; readonly exists: boolean | null }[];
   readonly problems: readonly SourceProblem[];
@@ -82,6 +86,7 @@ export async function collectStatus(home: string, claudeHome: string, now: numbe
         kind: found.kind,
         hint: found.hint,
         tier: found.tier,
+        credentialClass: found.credentialClass,
         expiresAt: found.expiresAt === null ? null : new Date(found.expiresAt).toISOString(),
         expired: found.expiresAt !== null && found.expiresAt <= now,
       },
@@ -92,7 +97,9 @@ export async function collectStatus(home: string, claudeHome: string, now: numbe
     const file = source === 'options' || source === 'env' ? null : files[source];
     return { source, file, exists: file === null ? null : existsSync(file) };
   });
-  return { ok: true, home, claudeHome, providers, sources, problems: report.problems, warnings: report.warnings };
+  const classes = { claude: resolver.credentialClass('claude'), openai: resolver.credentialClass('openai') };
+  const startOrder = rankProviders('subscription', classes, resolveOptions({ env: {} }).fallbackChain);
+  return { ok: true, home, claudeHome, providers, startOrder, sources, problems: report.problems, warnings: report.warnings };
 }
 
 export function collectProviders(): ProvidersResult {
@@ -129,13 +136,14 @@ export function addStatusCommands(program: Command): void {
       const status = await collectStatus(context.home, context.claudeHome);
       emit(context, status, () => [
         renderTable(
-          ['provider', 'source', 'kind', 'key', 'tier', 'expires', 'daily limit', 'at once'],
+          ['provider', 'source', 'kind', 'key', 'tier', 'class', 'expires', 'daily limit', 'at once'],
           status.providers.map((p) => {
             const c = p.credential;
-            return [p.provider, c?.source ?? 'none', c?.kind ?? '-', c?.hint ?? '-', c?.tier ?? '-', c ? describeExpiry(c) : '-', p.limits.dailyLimit, p.limits.maxConcurrent];
+            return [p.provider, c?.source ?? 'none', c?.kind ?? '-', c?.hint ?? '-', c?.tier ?? '-', c?.credentialClass ?? '-', c ? describeExpiry(c) : '-', p.limits.dailyLimit, p.limits.maxConcurrent];
           }),
         ),
         '',
+        `Sessions start on: ${status.startOrder.join(', then ')} (priority: Claude Max, ChatGPT, Claude Pro, then API keys with OpenAI's first)`,
         `Looked at, in order: ${status.sources.map((s) => (s.file === null ? s.source : `${s.file}${s.exists ? '' : ' (missing)'}`)).join(', ')}`,
         ...status.problems.map((p) => `problem (${p.source}, ${p.code}): ${p.message}`),
         ...status.warnings.map((w) => `warning: ${w}`),

@@ -5,9 +5,11 @@ import { Secret } from '../../machines/secret';
 import { AgentvisorError, isAgentvisorError } from '../errors';
 import { PROVIDERS, keyHint } from '../providers';
 import type { Authenticate, EnvSource } from './envCredentials';
-import { claudeAuthTokens, claudeCodeTokens, createTokenRefresher } from '../oauth';
+import { claudeAuthTokens, claudeCodeTokens, codexTokens, createTokenRefresher } from '../oauth';
 import type { FetchLike, TokenFileFormat, TokenRefresher } from '../oauth';
 import type { PermissionPolicy } from './secureStore';
+import { credentialClass } from './providerPriority';
+import type { CredentialClass } from './providerPriority';
 import { CLAUDE_AUTH_FILE, CODEX_AUTH_FILE, CLAUDE_CODE_CREDENTIALS_FILE, readClaudeAuth, readClaudeCodeCredentials, readCodexAuth } from './sources';
 
 /** Where credentials can come from, in the default order of precedence. */
@@ -16,6 +18,17 @@ export type CredentialSourceId = (typeof CREDENTIAL_SOURCES)[number];
 
 /** The variable a Claude subscription (OAuth) session gets its access token under. */
 export const CLAUDE_OAUTH_ENV = 'CLAUDE_CODE_OAUTH_TOKEN';
+
+/**
+ * What a ChatGPT subscription session gets. ChatGPT tokens authenticate the Codex CLI, not the
+ * public API: the Codex adapter writes them into the agent's own CODEX_HOME/auth.json. An agent
+ * that calls the OpenAI API itself needs an API key.
+ */
+export const CHATGPT_ENV = {
+  accessToken: 'AGENTVISOR_CHATGPT_ACCESS_TOKEN',
+  idToken: 'AGENTVISOR_CHATGPT_ID_TOKEN',
+  accountId: 'AGENTVISOR_CHATGPT_ACCOUNT_ID',
+} as const;
 
 export interface CredentialResolverOptions {
   readonly env: EnvSource;
@@ -39,7 +52,10 @@ export interface CredentialResolverOptions {
   readonly oauth?: OAuthRefreshOptions;
 }
 
-/** Where and how Claude OAuth tokens are refreshed. Defaults from Claude Code's own client. */
+/**
+ * Where and how OAuth tokens are refreshed. `tokenEndpoint` and `clientId` are Claude's (defaults
+ * from Claude Code's own client); `openai` holds Codex's (ChatGPT login).
+ */
 export interface OAuthRefreshOptions {
   /** @default 'https://console.anthropic.com/v1/oauth/token' */
   readonly tokenEndpoint?: string;
@@ -47,6 +63,10 @@ export interface OAuthRefreshOptions {
   readonly clientId?: string;
   /** Refresh (and write back) Claude Code's .credentials.json too. @default false */
   readonly refreshClaudeCode?: boolean;
+  /** Refresh (and write back) the ChatGPT tokens in Codex's auth.json. @default false */
+  readonly refreshCodex?: boolean;
+  /** Codex's OAuth client. @default DEFAULT_OPENAI_OAUTH */
+  readonly openai?: { readonly tokenEndpoint?: string; readonly clientId?: string; readonly scope?: string };
   /** A token with at most this long left is refreshed before it is handed out. @default 300000 (5 min) */
   readonly skewMs?: number;
   /** @default 10000 */
@@ -56,6 +76,8 @@ export interface OAuthRefreshOptions {
 }
 
 export const DEFAULT_CLAUDE_OAUTH = { tokenEndpoint: 'https://console.anthropic.com/v1/oauth/token', clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e' } as const;
+/** Codex's own refresh client (credentials.md). */
+export const DEFAULT_OPENAI_OAUTH = { tokenEndpoint: 'https://auth.openai.com/oauth/token', clientId: 'app_EMoamEEZ73f0CkXaXp7hrann', scope: 'openid profile email' } as const;
 
 /** A usable credential and where it came from; the secret stays inside `Secret`. */
 export interface FoundCredential {
@@ -71,7 +93,12 @@ export interface FoundCredential {
   readonly tier: string | null;
   /** Renews the access token through its file (single-flight, cross-process); absent when it cannot be refreshed. */
   readonly refresher?: TokenRefresher;
+  /** ChatGPT logins: the id_token and account id the Codex CLI needs beside the access token. */
+  readonly chatgpt?: { readonly idToken: Secret; readonly accountId: string | null };
 }
+
+/** What `describe` tells about a provider's credential: no secrets. */
+export type DescribedCredential = Omit<FoundCredential, 'secret' | 'refresher' | 'chatgpt'> & { readonly credentialClass: CredentialClass };
 
 export interface SourceProblem {
   readonly source: CredentialSourceId;
@@ -91,7 +118,9 @@ export interface CredentialResolver {
   /** Synchronous, from what `load` read plus the live env and options: the session's credentials. */
   readonly authenticate: Authenticate;
   /** The credential each provider would use now, or null, without secrets. */
-  describe(provider: ProviderId): Omit<FoundCredential, 'secret' | 'refresher'> | null;
+  describe(provider: ProviderId): DescribedCredential | null;
+  /** The class of the credential a provider would use now (for provider priority), or null. Allocation-free on the hot path. */
+  credentialClass(provider: ProviderId): CredentialClass | null;
 }
 
 /** Empty and blank values count as unset, everywhere credentials are read. */
@@ -179,7 +208,7 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
   /** Refreshes through the file and keeps the new token for the sessions that follow. */
   const refreshed = async (c: FoundCredential): Promise<AuthResult> => {
     const token = await c.refresher!.getAccessToken();
-    const renewed: FoundCredential = { ...c, secret: token.accessToken, expiresAt: token.expiresAt, hint: keyHint(token.accessToken.reveal(), 'sk-ant-oat01-') };
+    const renewed: FoundCredential = { ...c, secret: token.accessToken, expiresAt: token.expiresAt, hint: keyHint(token.accessToken.reveal(), c.provider === 'claude' ? 'sk-ant-oat01-' : '') };
     for (const [source, list] of fromFiles) fromFiles.set(source, list.map((x) => (x === c ? renewed : x)));
     return toResult(renewed);
   };
@@ -191,13 +220,16 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     const cached = results.get(cacheKey);
     const baseUrl = options.env[spec.baseUrlEnv];
     if (cached && cached.secret === value && cached.result.env[spec.baseUrlEnv] === (present(baseUrl) ? baseUrl : undefined)) return cached.result;
-    const names = c.kind === 'oauth' ? [CLAUDE_OAUTH_ENV] : spec.agentKeyEnv;
-    const result: AuthResult = Object.freeze({
-      source: c.source,
-      hint: c.hint,
-      secretEnv: Object.freeze(Object.fromEntries(names.map((name) => [name, c.secret]))),
-      env: Object.freeze(present(baseUrl) ? { [spec.baseUrlEnv]: baseUrl } : {}),
-    });
+    const env: Record<string, string> = present(baseUrl) ? { [spec.baseUrlEnv]: baseUrl } : {};
+    let secretEnv: Record<string, Secret>;
+    if (c.chatgpt) {
+      secretEnv = { [CHATGPT_ENV.accessToken]: c.secret, [CHATGPT_ENV.idToken]: c.chatgpt.idToken };
+      if (c.chatgpt.accountId !== null) env[CHATGPT_ENV.accountId] = c.chatgpt.accountId;
+    } else {
+      const names = c.kind === 'oauth' ? [CLAUDE_OAUTH_ENV] : spec.agentKeyEnv;
+      secretEnv = Object.fromEntries(names.map((name) => [name, c.secret]));
+    }
+    const result: AuthResult = Object.freeze({ source: c.source, hint: c.hint, secretEnv: Object.freeze(secretEnv), env: Object.freeze(env) });
     results.set(cacheKey, { secret: value, result });
     return result;
   };
@@ -222,12 +254,16 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
 
   const withRefresher = (c: FoundCredential, file: string, canRefresh: boolean, format: TokenFileFormat): FoundCredential => {
     if (!canRefresh) return c;
+    const openai = { ...DEFAULT_OPENAI_OAUTH, ...options.oauth?.openai };
+    const client =
+      c.provider === 'openai'
+        ? openai
+        : { tokenEndpoint: options.oauth?.tokenEndpoint ?? DEFAULT_CLAUDE_OAUTH.tokenEndpoint, clientId: options.oauth?.clientId ?? DEFAULT_CLAUDE_OAUTH.clientId };
     const refresher = createTokenRefresher({
       file,
       ...(options.userHome ? { home: options.userHome } : {}),
       ...format,
-      tokenEndpoint: options.oauth?.tokenEndpoint ?? DEFAULT_CLAUDE_OAUTH.tokenEndpoint,
-      clientId: options.oauth?.clientId ?? DEFAULT_CLAUDE_OAUTH.clientId,
+      ...client,
       skewMs,
       permissions,
       clock: { now },
@@ -265,8 +301,15 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       const auth = await readCodexAuth(options.home, readOptions);
       if (!auth) return null;
       warnings.push(...auth.warnings);
-      // ChatGPT tokens authenticate the Codex CLI itself, not API calls: only the API key is used here.
-      return auth.apiKey ? [asFound(auth.apiKey)] : [];
+      const found: FoundCredential[] = auth.apiKey ? [asFound(auth.apiKey)] : [];
+      if (auth.chatgpt) {
+        const chatgpt = { ...asFound(auth.chatgpt), chatgpt: { idToken: auth.chatgpt.idToken, accountId: auth.chatgpt.accountId } };
+        const login = withRefresher(chatgpt, auth.file, auth.chatgpt.refreshToken !== null && options.oauth?.refreshCodex === true, codexTokens);
+        // Codex's own auth_mode says which of the two its user chose; without one the API key comes first.
+        if (auth.authMode === 'chatgpt') found.unshift(login);
+        else found.push(login);
+      }
+      return found;
     });
     await attempt('claude-code', async () => {
       const creds = await readClaudeCodeCredentials(options.claudeHome, readOptions);
@@ -280,14 +323,19 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     return { warnings, problems: nextProblems };
   };
 
-  const describe = (provider: ProviderId) => {
+  const describe = (provider: ProviderId): DescribedCredential | null => {
     const { found } = pick(provider);
     if (!found) return null;
-    const { secret: _secret, refresher: _refresher, ...rest } = found;
-    return rest;
+    const { secret: _secret, refresher: _refresher, chatgpt: _chatgpt, ...rest } = found;
+    return { ...rest, credentialClass: credentialClass(found) };
   };
 
-  return { load, authenticate, describe };
+  const classOf = (provider: ProviderId): CredentialClass | null => {
+    const { found } = pick(provider);
+    return found ? credentialClass(found) : null;
+  };
+
+  return { load, authenticate, describe, credentialClass: classOf };
 }
 
 /** The files each file source reads, for docs and status output. */

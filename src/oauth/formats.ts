@@ -1,6 +1,6 @@
 import { Secret } from '../../machines/secret';
 import type { JsonRecord } from '../credentials/secureStore';
-import { decodeJwtClaims } from '../credentials/sources/jwt';
+import { jwtExpiresAt } from '../credentials/sources/jwt';
 import { parseRfc3339 } from '../credentials/sources/validate';
 import type { RefreshedTokens, StoredTokens, TokenRefresherOptions } from './refresh';
 
@@ -17,11 +17,6 @@ function text(value: unknown): string | null {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function jwtExpiry(token: string): number | null {
-  const exp = decodeJwtClaims(token)?.exp;
-  return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : null;
 }
 
 function stored(access: string | null, refresh: string | null, expiresAt: number | null): StoredTokens | null {
@@ -77,7 +72,7 @@ export const codexTokens: TokenFileFormat = {
     const tokens = record(data.tokens);
     if (tokens === null) return null;
     const access = text(tokens.access_token);
-    return stored(access, text(tokens.refresh_token), access === null ? null : jwtExpiry(access));
+    return stored(access, text(tokens.refresh_token), access === null ? null : jwtExpiresAt(access));
   },
   writeTokens(data, tokens: RefreshedTokens) {
     const old = record(data.tokens) ?? {};

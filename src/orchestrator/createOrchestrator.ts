@@ -7,8 +7,8 @@ import type { coordinatorMachine } from '../../machines/coordinator.machine';
 import type { CoordinatorEmitted } from '../../machines/coordinator.types';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { createCredentialResolver } from '../credentials';
-import type { Authenticate } from '../credentials';
+import { createCredentialResolver, rankProviders } from '../credentials';
+import type { Authenticate, CredentialClass, CredentialResolver } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { windowAt } from '../quota/dailyWindow';
 import { createActivityStore } from './activityStore';
@@ -72,6 +72,7 @@ export class Orchestrator {
   #actor: Actor<typeof coordinatorMachine> | null = null;
   #state: 'new' | 'running' | 'stopped' = 'new';
   #starting: Promise<void> | null = null;
+  #resolver: CredentialResolver | null = null;
 
   constructor(options: OrchestratorOptions = {}) {
     this.#options = resolveOptions(options);
@@ -157,7 +158,7 @@ export class Orchestrator {
       sessionId,
       agentId,
       estimatedTokens: checked.estimatedTokens,
-      preferredProvider: checked.preferredProvider ?? null,
+      preferredProvider: checked.preferredProvider ?? this.#startProvider(),
       waitMs: checked.waitMs,
       priority: checked.priority,
       now: this.#options.clock.now(),
@@ -244,9 +245,30 @@ export class Orchestrator {
       oauth: o.oauth,
     });
     const report = await resolver.load();
+    this.#resolver = resolver;
     for (const warning of report.warnings) o.logger?.warn({ warning }, 'credentials');
     for (const problem of report.problems) o.logger?.warn({ source: problem.source, code: problem.code, problem: problem.message }, 'credential source unusable');
     return resolver.authenticate;
+  }
+
+  /** The provider priority policy's pick among the chain's providers, or null for the head of the chain. */
+  #startProvider(): ProviderId | null {
+    const policy = this.#options.providerPriority;
+    const resolver = this.#resolver;
+    if (policy === null || resolver === null) return null;
+    const chain = this.#options.fallbackChain;
+    const ranked = rankProviders(policy, { claude: resolver.credentialClass('claude'), openai: resolver.credentialClass('openai') }, chain);
+    return ranked.find((p) => chain.includes(p)) ?? null;
+  }
+
+  /** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
+  providerOrder(): { readonly order: readonly ProviderId[]; readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>> } {
+    const resolver = this.#resolver;
+    const credentials = { claude: resolver?.credentialClass('claude') ?? null, openai: resolver?.credentialClass('openai') ?? null };
+    const chain = this.#options.fallbackChain;
+    const first = this.#startProvider();
+    const order = first === null ? [...chain] : [first, ...chain.filter((p) => p !== first)];
+    return { order, credentials };
   }
 
   #running(what: string): Actor<typeof coordinatorMachine> {

@@ -5,8 +5,8 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { CREDENTIAL_SOURCES } from '../credentials';
-import type { Authenticate, CredentialSourceId, EnvSource, OAuthRefreshOptions } from '../credentials';
+import { CREDENTIAL_SOURCES, checkProviderPriority } from '../credentials';
+import type { Authenticate, CredentialSourceId, EnvSource, OAuthRefreshOptions, ProviderPriority } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
@@ -47,6 +47,13 @@ export interface OrchestratorOptions {
   readonly ledger?: 'memory';
   /** Provider order for admission and fallback. @default ['claude', 'openai'] */
   readonly fallbackChain?: readonly ProviderId[];
+  /**
+   * Which provider a session starts on when `spawnAgent` names none: `'subscription'` ranks by
+   * credential (Claude Max, ChatGPT, Claude Pro, then API keys with OpenAI's first),
+   * `'prefer-claude'`, `'prefer-openai'`, or an explicit provider list. Providers with usable
+   * credentials always come first. @default 'subscription', or the `fallbackChain` order when a chain is given
+   */
+  readonly providerPriority?: ProviderPriority;
   /** Fallbacks one session may make. @default fallbackChain.length - 1 */
   readonly maxFallbacks?: number;
   /** Allocation lease: an allocation with no activity for this long is expired by the sweep. @default 2 h */
@@ -95,6 +102,8 @@ export interface ResolvedOptions {
   readonly apiKeys: Partial<Record<ProviderId, string>>;
   readonly budgets: Budgets;
   readonly fallbackChain: readonly ProviderId[];
+  /** `null`: sessions start at the head of `fallbackChain` (a chain was given and no priority). */
+  readonly providerPriority: ProviderPriority | null;
   readonly maxFallbacks: number;
   readonly leaseMs: number;
   readonly sweepIntervalMs: number;
@@ -231,6 +240,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     apiKeys: options.apiKeys ?? {},
     budgets: resolveBudgets(options.limits),
     fallbackChain,
+    providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
     maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
     leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
     sweepIntervalMs: wholeNumber('sweepIntervalMs', options.sweepIntervalMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),

@@ -21,6 +21,11 @@ export interface FakeOAuthServer {
   rotate: boolean;
   /** `expires_in` of issued access tokens, in seconds (0: already expired). */
   expiresIn: number;
+  /**
+   * OpenAI (Codex) style: access tokens are JWTs whose `exp` is the expiry, and answers carry an
+   * `id_token` naming this ChatGPT plan. `null`: Anthropic style opaque tokens.
+   */
+  chatgptPlan: string | null;
   /** Called with the refresh token before the answer is decided: a test can play a rival refresher here. */
   beforeAnswer: ((refreshToken: string) => Promise<void>) | null;
   /** Makes `token` a valid refresh token. */
@@ -34,6 +39,25 @@ export function newToken(kind: 'oat' | 'ort'): string {
   return `sk-ant-${kind}01-TEST${randomBytes(12).toString('hex')}`;
 }
 
+function base64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** An unsigned JWT with these claims and a random part, the shape of Codex's tokens. */
+export function newJwt(claims: Record<string, unknown>): string {
+  return `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ ...claims, jti: `TEST${randomBytes(12).toString('hex')}` })}.c2ln`;
+}
+
+/** A ChatGPT id_token as Codex stores it: the plan and account under `https://api.openai.com/auth`. */
+export function newIdToken(plan: string, accountId = 'acct-test-0001'): string {
+  return newJwt({ email: 'dev@example.com', 'https://api.openai.com/auth': { chatgpt_plan_type: plan, chatgpt_account_id: accountId } });
+}
+
+/** A ChatGPT access token (a JWT) that expires `inMs` from now. */
+export function newChatgptAccessToken(inMs: number): string {
+  return newJwt({ exp: Math.floor((Date.now() + inMs) / 1000) });
+}
+
 export async function startFakeOAuthServer(): Promise<FakeOAuthServer> {
   const valid = new Set<string>();
   const sockets = new Set<Socket>();
@@ -45,6 +69,7 @@ export async function startFakeOAuthServer(): Promise<FakeOAuthServer> {
     cut: false,
     rotate: true,
     expiresIn: 3600,
+    chatgptPlan: null,
     beforeAnswer: null,
     allow(token) {
       valid.add(token);
@@ -52,7 +77,7 @@ export async function startFakeOAuthServer(): Promise<FakeOAuthServer> {
     },
     redeem(refreshToken) {
       if (!valid.has(refreshToken)) return null;
-      const access = newToken('oat');
+      const access = state.chatgptPlan === null ? newToken('oat') : newChatgptAccessToken(state.expiresIn * 1000);
       state.issued.push(access);
       let refresh = refreshToken;
       if (state.rotate) {
@@ -97,6 +122,10 @@ export async function startFakeOAuthServer(): Promise<FakeOAuthServer> {
         }
         const answer: Record<string, unknown> = { token_type: 'Bearer', access_token: granted.access_token, expires_in: granted.expires_in, scope: 'user:inference user:profile' };
         if (state.rotate) answer.refresh_token = granted.refresh_token;
+        if (state.chatgptPlan !== null) {
+          answer.id_token = newIdToken(state.chatgptPlan);
+          answer.scope = 'openid profile email';
+        }
         res.end(JSON.stringify(answer));
       })();
     });

@@ -60,10 +60,15 @@ export interface Harness {
   readonly events: EventLog;
 }
 
-/** A started orchestrator on a manual clock at T0 with both fake keys, recording its events. */
+/**
+ * A started orchestrator on a manual clock at T0 with both fake keys, recording its events.
+ * Sessions start on Claude (`prefer-claude`) unless the test says otherwise: with two API keys the
+ * default policy would start them on OpenAI, and these tests exercise the claude → openai chain.
+ * The priority policy itself is tested in providerPriority.test.ts.
+ */
 export async function startHarness(options: OrchestratorOptions = {}, startMs = T0): Promise<Harness> {
   const clock = createManualClock(startMs);
-  const orch = createOrchestrator({ env: BOTH_KEYS_ENV, clock, ...options });
+  const orch = createOrchestrator({ env: BOTH_KEYS_ENV, clock, ...(options.fallbackChain === undefined ? { providerPriority: 'prefer-claude' } : {}), ...options });
   const events = recordEvents(orch);
   await orch.start();
   return { orch, clock, events };

@@ -254,12 +254,13 @@ describe('agentvisor status', () => {
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(/claude\s+file:claude_auth\.json\s+api-key\s+sk-ant-…Wx1z/);
     expect(human.stdout).toMatch(/openai\s+file:auth\.json\s+api-key\s+sk-…Ab3c/);
+    expect(human.stdout).toContain('Sessions start on: openai, then claude');
     const { status, stdout } = cli(['--json', 'status']);
     expect(status).toBe(0);
     const result = lastJson(stdout) as { providers: { provider: string; credential: unknown; limits: unknown }[]; sources: { source: string; file: string | null }[]; problems: unknown[] };
     expect(result.providers).toEqual([
-      { provider: 'claude', displayName: 'Claude (Anthropic)', credential: { source: 'file:claude_auth.json', kind: 'api-key', hint: 'sk-ant-…Wx1z', tier: null, expiresAt: null, expired: false }, limits: { dailyLimit: 1_000_000, maxConcurrent: 10 } },
-      { provider: 'openai', displayName: 'OpenAI', credential: { source: 'file:auth.json', kind: 'api-key', hint: 'sk-…Ab3c', tier: null, expiresAt: null, expired: false }, limits: { dailyLimit: 500_000, maxConcurrent: 8 } },
+      { provider: 'claude', displayName: 'Claude (Anthropic)', credential: { source: 'file:claude_auth.json', kind: 'api-key', hint: 'sk-ant-…Wx1z', tier: null, credentialClass: 'claude-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 1_000_000, maxConcurrent: 10 } },
+      { provider: 'openai', displayName: 'OpenAI', credential: { source: 'file:auth.json', kind: 'api-key', hint: 'sk-…Ab3c', tier: null, credentialClass: 'openai-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 500_000, maxConcurrent: 8 } },
     ]);
     expect(result.sources.map((s) => s.file)).toContain(path.join(claudeHome, '.credentials.json'));
     expect(result.problems).toEqual([]);
@@ -270,7 +271,7 @@ describe('agentvisor status', () => {
     const { status, stdout } = cli(['--json', 'status']);
     expect(status).toBe(0);
     const claude = (lastJson(stdout).providers as { credential: unknown }[])[0];
-    expect(claude!.credential).toEqual({ source: 'file:.credentials.json', kind: 'oauth', hint: 'sk-ant-…Ac5d', tier: 'max', expiresAt: '2099-01-01T00:00:00.000Z', expired: false });
+    expect(claude!.credential).toEqual({ source: 'file:.credentials.json', kind: 'oauth', hint: 'sk-ant-…Ac5d', tier: 'max', credentialClass: 'claude-max', expiresAt: '2099-01-01T00:00:00.000Z', expired: false });
   });
 
   it('should report a corrupt file and loose permissions as problems without crashing', () => {

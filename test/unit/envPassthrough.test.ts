@@ -6,7 +6,7 @@ const OPENAI_KEY = 'sk-proj-passthrough-test-key-0002';
 describe('envPassthrough', () => {
   it('should pass only the listed host variables through, under the session variables', async () => {
     const env = { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY, PATH: '/usr/bin', LANG: 'C.UTF-8', SECRET_TOKEN: 'do-not-leak', DISABLE_TELEMETRY: '0' };
-    const orch = createOrchestrator({ env, envPassthrough: ['PATH', 'LANG', 'MISSING', 'DISABLE_TELEMETRY'], credentialSources: ['env'] });
+    const orch = createOrchestrator({ env, envPassthrough: ['PATH', 'LANG', 'MISSING', 'DISABLE_TELEMETRY'], credentialSources: ['env'], providerPriority: 'prefer-claude' });
     await orch.start();
     const agent = await orch.spawnAgent({ estimatedTokens: 1000 });
     expect(agent.env.PATH).toBe('/usr/bin');

@@ -369,9 +369,17 @@ describe('ManagedAgent env', () => {
     expect(orch.agents()).toEqual([]);
   });
 
-  it('should fall back to the next provider when the first has no credentials', async () => {
-    const { orch, events } = await start({ env: { OPENAI_API_KEY: FAKE_OPENAI_KEY } });
+  it('should start a session on a provider that has credentials, whatever the policy prefers', async () => {
+    const { orch, events } = await start({ env: { OPENAI_API_KEY: FAKE_OPENAI_KEY }, providerPriority: 'prefer-claude' });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'x' });
+    expect(a.provider).toBe('openai');
+    expect(events.of('agent.fallback')).toEqual([]);
+    expect(orch.stats().providers.claude).toMatchObject({ reserved: 0, active: 0 });
+  });
+
+  it('should fall back to the next provider when the one asked for has no credentials', async () => {
+    const { orch, events } = await start({ env: { OPENAI_API_KEY: FAKE_OPENAI_KEY } });
+    const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'x', preferredProvider: 'claude' });
     expect(a.provider).toBe('openai');
     expect(a.env).toEqual({ ...AGENT_QUIET_ENV, OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'x' });
     expect(events.of('agent.fallback')).toEqual([{ agentId: 'x', sessionId: a.sessionId, from: 'claude', to: 'openai', reason: 'auth-failed', latencyMs: 0 }]);

@@ -64,6 +64,8 @@ describe('secret redaction', () => {
       env: { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: FAKE_OPENAI_KEY, ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' },
       limits: { claude: { dailyLimit: 2_000, maxConcurrent: 2 }, openai: { dailyLimit: 2_000, maxConcurrent: 2 } },
       maxQueue: 1,
+      // The scenario below walks the claude → openai chain.
+      providerPriority: 'prefer-claude',
       clock,
       logger: capturingLogger(captured.logLines),
       inspect: (event: InspectionEvent) => {

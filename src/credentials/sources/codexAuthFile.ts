@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Secret } from '../../../machines/secret';
 import { PROVIDERS, keyHint } from '../../providers';
 import { readJsonFile } from '../secureStore';
-import { decodeJwtClaims } from './jwt';
+import { decodeJwtClaims, jwtExpiresAt } from './jwt';
 import type { ApiKeyCredential, OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
 import { parseCredentialsFile, presentString } from './validate';
 
@@ -92,7 +92,7 @@ export async function readCodexAuth(codexHome: string, options: SourceReadOption
       hint: keyHint(access, spec.keyPrefix),
       refreshToken: refresh === null ? null : new Secret(refresh),
       idToken: new Secret(tokens.id_token),
-      expiresAt: null,
+      expiresAt: jwtExpiresAt(access),
       tier: fromClaims.plan,
       scopes: Object.freeze([]),
       accountId: presentString(tokens.account_id) ?? fromClaims.accountId,

@@ -18,3 +18,9 @@ export function decodeJwtClaims(token: string): Record<string, unknown> | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   return value as Record<string, unknown>;
 }
+
+/** A JWT's `exp` claim as epoch ms, or `null` when the token is not a JWT or has no usable `exp`. */
+export function jwtExpiresAt(token: string): number | null {
+  const exp = decodeJwtClaims(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : null;
+}
