@@ -166,7 +166,7 @@ describe('ChatGPT tokens in Codex auth.json', () => {
   });
 
   it('should pass over an expired ChatGPT token it may not refresh, saying why', async () => {
-    writeCodexAuth({ expiresInMs: -60_000 });
+    const login = writeCodexAuth({ expiresInMs: -60_000 });
     const orch = await started({ oauth: oauth(), fallbackChain: ['openai'] });
     let error: unknown;
     await orch.spawnAgent({ estimatedTokens: 1000 }).catch((e: unknown) => {
@@ -174,6 +174,8 @@ describe('ChatGPT tokens in Codex auth.json', () => {
     });
     expect(isAgentvisorError(error, 'auth-failed')).toBe(true);
     expect((error as Error).message).toMatch(/the login from file:auth\.json expired at .* \(log in again\)/);
+    const text = `${JSON.stringify(error)} ${String(error)} ${(error as Error).stack ?? ''}`;
+    for (const secret of [login.access, login.refresh, login.idToken]) expect(text).not.toContain(secret);
     await orch.stop();
   });
 
