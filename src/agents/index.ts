@@ -1,0 +1,3 @@
+export { runProcess, startProcess } from './processRunner';
+export type { RunProcessOptions, ProcessResult, RunningProcess, SpawnFailure } from './processRunner';
+export { OutputCapture } from './outputCapture';

@@ -1,0 +1,269 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { AgentvisorError } from '../errors';
+import { OutputCapture } from './outputCapture';
+
+export interface RunProcessOptions {
+  /** The program: a path, or a name looked up on `env.PATH`. Never run through a shell. */
+  readonly command: string;
+  /** Arguments, passed as they are (no shell, no quoting, no globbing). */
+  readonly args: readonly string[];
+  /** The child's whole environment: nothing is inherited from this process (pass `PATH` yourself). */
+  readonly env: Readonly<Record<string, string>>;
+  /** @default this process's working directory */
+  readonly cwd?: string;
+  /** `'ignore'`: stdin is /dev/null (agents that read stdin see EOF at once); a string is written, then stdin closes. @default 'ignore' */
+  readonly stdin?: 'ignore' | string;
+  /** The run is stopped (its whole process group) after this long. */
+  readonly timeoutMs: number;
+  /** The most bytes kept per stream (stdout, stderr): the first and last halves. */
+  readonly maxOutputBytes: number;
+  /** Time between SIGTERM and SIGKILL when stopping. @default 2000 */
+  readonly killGraceMs?: number;
+  /** Aborting stops the run like a timeout does (`aborted: true`). */
+  readonly signal?: AbortSignal;
+}
+
+/** Why a program could not be started: the errno code (`ENOENT`, `EACCES`, ...) and a message naming the command. */
+export interface SpawnFailure {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ProcessResult {
+  /** `null` when the process was ended by a signal or never started. */
+  readonly exitCode: number | null;
+  /** The signal that ended the process (`SIGTERM`, `SIGKILL`), else `null`. */
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The run hit `timeoutMs` and was stopped. */
+  readonly timedOut: boolean;
+  /** The run was stopped by `signal` or `stop()`. */
+  readonly aborted: boolean;
+  /** Some output was dropped (see `omittedBytes`); the text then holds an `[agentvisor: N bytes omitted]` line. */
+  readonly truncated: boolean;
+  readonly omittedBytes: { readonly stdout: number; readonly stderr: number };
+  /** From spawn to the last output stream closing (ms). */
+  readonly durationMs: number;
+  /** Set when the program could not be started at all; every other field is then empty. */
+  readonly spawnError?: SpawnFailure;
+}
+
+export interface RunningProcess {
+  /** `undefined` when spawning failed. */
+  readonly pid: number | undefined;
+  readonly result: Promise<ProcessResult>;
+  /** Stops the whole process group (SIGTERM, then SIGKILL after the grace period); `aborted` is set. */
+  stop(): void;
+}
+
+const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
+
+/** Process groups still alive, killed if this process exits first: agents must not outlive their supervisor. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+  });
+}
+
+/** Sends a signal to every process in the group; a group that is already gone is not an error. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function groupExists(pgid: number): boolean {
+  return signalGroup(pgid, 0);
+}
+
+function invalid(field: string, message: string): AgentvisorError {
+  return new AgentvisorError('invalid-option', message, { details: { field } });
+}
+
+function validate(options: RunProcessOptions): void {
+  if (typeof options.command !== 'string' || options.command === '' || options.command.includes('\0')) throw invalid('command', 'command must be a non-empty string');
+  if (!Array.isArray(options.args) || !options.args.every((arg) => typeof arg === 'string' && !arg.includes('\0'))) {
+    throw invalid('args', 'args must be an array of strings without NUL characters');
+  }
+  if (typeof options.env !== 'object' || options.env === null || !Object.values(options.env).every((value) => typeof value === 'string')) {
+    throw invalid('env', 'env must be an object of string values');
+  }
+  if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1 || options.timeoutMs > MAX_TIMEOUT_MS) {
+    throw invalid('timeoutMs', `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
+  }
+  if (!Number.isInteger(options.maxOutputBytes) || options.maxOutputBytes < 0 || options.maxOutputBytes > MAX_OUTPUT_BYTES) {
+    throw invalid('maxOutputBytes', `maxOutputBytes must be a whole number from 0 to ${MAX_OUTPUT_BYTES}`);
+  }
+  const grace = options.killGraceMs ?? 2000;
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_TIMEOUT_MS) throw invalid('killGraceMs', 'killGraceMs must be a whole number of milliseconds, 0 or more');
+  if (options.stdin !== undefined && typeof options.stdin !== 'string') throw invalid('stdin', "stdin must be 'ignore' or a string");
+}
+
+function emptyResult(fields: Partial<ProcessResult>): ProcessResult {
+  return {
+    exitCode: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    timedOut: false,
+    aborted: false,
+    truncated: false,
+    omittedBytes: { stdout: 0, stderr: 0 },
+    durationMs: 0,
+    ...fields,
+  };
+}
+
+function spawnFailure(command: string, cwd: string | undefined, err: unknown): SpawnFailure {
+  const code = typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'ESPAWN';
+  // A missing working directory also fails with ENOENT: say which of the two is missing.
+  if (code === 'ENOENT' && cwd !== undefined && !fs.existsSync(cwd)) return { code, message: `${command}: the working directory does not exist [${code}]` };
+  const reason = code === 'ENOENT' ? 'not found (check the path or PATH)' : code === 'EACCES' ? 'not executable (permission denied)' : 'could not be started';
+  return { code, message: `${command}: ${reason} [${code}]` };
+}
+
+/**
+ * Starts a program without a shell, in its own process group, and collects its output with a size
+ * limit. Stopping (timeout, abort, `stop()`) signals the whole group, grandchildren included:
+ * SIGTERM, then SIGKILL after `killGraceMs`. When the program exits on its own, whatever it left
+ * running in its group is stopped the same way. The result never rejects for what the program
+ * does: a program that cannot be started gives `spawnError`. Throws `AgentvisorError`
+ * `'invalid-option'` only for malformed options.
+ *
+ * @example
+ * const run = startProcess({ command: 'codex', args: ['exec', '--json', 'say pong'], env, timeoutMs: 60_000, maxOutputBytes: 1 << 20 });
+ * onCancel(() => run.stop());
+ * const { exitCode, stdout } = await run.result;
+ */
+export function startProcess(options: RunProcessOptions): RunningProcess {
+  validate(options);
+  const started = performance.now();
+  const grace = options.killGraceMs ?? 2000;
+  if (options.signal?.aborted === true) {
+    return { pid: undefined, result: Promise.resolve(emptyResult({ aborted: true })), stop: () => undefined };
+  }
+
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, [...options.args], {
+      cwd: options.cwd,
+      env: { ...options.env },
+      detached: true, // its own process group (setsid), so the group can be signalled as one
+      stdio: [options.stdin === undefined || options.stdin === 'ignore' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      shell: false,
+      windowsHide: true,
+    });
+  } catch (err) {
+    // Synchronous failures (a bad cwd type, EPERM on some systems) end up here; ENOENT arrives as an event.
+    return { pid: undefined, result: Promise.resolve(emptyResult({ spawnError: spawnFailure(options.command, options.cwd, err) })), stop: () => undefined };
+  }
+
+  const stdout = new OutputCapture(options.maxOutputBytes);
+  const stderr = new OutputCapture(options.maxOutputBytes);
+  let timedOut = false;
+  let aborted = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  let settled = false;
+  const pgid = child.pid;
+
+  const terminate = (): void => {
+    // Once settled the group is gone and its id may be reused: never signal it again.
+    if (pgid === undefined || killTimer !== undefined || settled) return;
+    signalGroup(pgid, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), grace);
+    killTimer.unref();
+  };
+  const stop = (): void => {
+    if (settled) return;
+    if (!timedOut) aborted = true;
+    terminate();
+  };
+
+  const result = new Promise<ProcessResult>((resolve) => {
+    let closeCap: NodeJS.Timeout | undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const timeout = setTimeout(() => {
+      if (!aborted) timedOut = true;
+      terminate();
+    }, options.timeoutMs);
+    const onAbort = (): void => stop();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const finish = (spawnError?: SpawnFailure): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeout);
+      clearTimeout(closeCap);
+      if (killTimer !== undefined) clearTimeout(killTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (pgid !== undefined) liveGroups.delete(pgid);
+      if (spawnError !== undefined) return resolve(emptyResult({ spawnError, durationMs: Math.round(performance.now() - started) }));
+      resolve({
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        timedOut,
+        aborted,
+        truncated: stdout.omittedBytes > 0 || stderr.omittedBytes > 0,
+        omittedBytes: { stdout: stdout.omittedBytes, stderr: stderr.omittedBytes },
+        durationMs: Math.round(performance.now() - started),
+      });
+    };
+
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.once('error', (err) => {
+      // 'error' without a pid: the program never ran. With a pid it is a failed kill; 'close' still follows.
+      if (child.pid === undefined) finish(spawnFailure(options.command, options.cwd, err));
+    });
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      // The leader is gone; anything it left in its group goes too, and a descendant that escaped
+      // the group (its own setsid) cannot hold the result open past the grace period.
+      if (pgid !== undefined && groupExists(pgid)) terminate();
+      closeCap = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish();
+      }, grace + 500);
+      closeCap.unref();
+    });
+    child.once('close', () => finish());
+
+    if (typeof options.stdin === 'string' && options.stdin !== 'ignore' && child.stdin !== null) {
+      child.stdin.on('error', () => undefined); // EPIPE: the program exited without reading its input
+      child.stdin.end(options.stdin);
+    }
+  });
+
+  if (pgid !== undefined) {
+    installExitHook();
+    liveGroups.add(pgid);
+  }
+  return { pid: pgid, result, stop };
+}
+
+/**
+ * Runs a program to the end (see `startProcess`) and returns its exit status and output.
+ *
+ * @example
+ * const r = await runProcess({ command: process.execPath, args: ['-e', 'console.log(1)'], env: { PATH: process.env.PATH ?? '' }, timeoutMs: 5000, maxOutputBytes: 65536 });
+ * r.exitCode; // 0
+ * r.stdout;   // '1\n'
+ */
+export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
+  return startProcess(options).result;
+}

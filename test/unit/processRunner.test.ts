@@ -1,0 +1,221 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { OutputCapture, runProcess, startProcess } from '../../src/agents';
+import type { RunProcessOptions } from '../../src/agents';
+import { isAgentvisorError } from '../../src/errors';
+
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+/** A node -e child: real processes, no shell. */
+function node(script: string, overrides: Partial<RunProcessOptions> = {}): RunProcessOptions {
+  return { command: process.execPath, args: ['-e', script], env, timeoutMs: 10_000, maxOutputBytes: 1 << 20, ...overrides };
+}
+
+/** Alive means running or sleeping; a zombie (exited, not yet reaped by init) counts as dead. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilDead(pid: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return !isAlive(pid);
+}
+
+// A grandchild that prints its pid, then lives forever; its parent waits forever too.
+const FAMILY = `
+  const { spawn } = require('node:child_process');
+  const grandchild = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  console.log('grandchild ' + grandchild.pid);
+  setInterval(() => {}, 1000);
+`;
+
+function grandchildPid(stdout: string): number {
+  const match = /grandchild (\d+)/.exec(stdout);
+  if (match === null) throw new Error(`no grandchild pid in ${JSON.stringify(stdout)}`);
+  return Number(match[1]);
+}
+
+describe('runProcess', () => {
+  it('should return the exit code and both outputs', async () => {
+    const result = await runProcess(node("process.stdout.write('out'); process.stderr.write('err'); process.exit(3)"));
+    expect(result).toMatchObject({ exitCode: 3, signal: null, stdout: 'out', stderr: 'err', timedOut: false, aborted: false, truncated: false });
+    expect(result.omittedBytes).toEqual({ stdout: 0, stderr: 0 });
+    expect(result.spawnError).toBeUndefined();
+    expect(result.durationMs).toBeGreaterThan(0);
+  });
+
+  it('should pass arguments as they are, never through a shell', async () => {
+    const tricky = ['$(echo hacked)', 'a; rm -rf /', '"quoted" \'single\'', '*', ''];
+    const result = await runProcess({ ...node('console.log(JSON.stringify(process.argv.slice(1)))'), args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...tricky] });
+    expect(JSON.parse(result.stdout)).toEqual(tricky);
+  });
+
+  it('should give the child exactly the env passed, nothing inherited', async () => {
+    process.env.AGENTVISOR_TEST_SHOULD_NOT_LEAK = 'leak';
+    try {
+      const result = await runProcess(node('console.log(JSON.stringify(process.env))', { env: { ...env, ONLY_THIS: 'yes' } }));
+      expect(JSON.parse(result.stdout)).toEqual({ ...env, ONLY_THIS: 'yes' });
+    } finally {
+      delete process.env.AGENTVISOR_TEST_SHOULD_NOT_LEAK;
+    }
+  });
+
+  it('should close stdin by default and write a given string to it', async () => {
+    const echo = "let s=''; process.stdin.on('data', d => s += d); process.stdin.on('end', () => console.log(JSON.stringify(s)))";
+    expect((await runProcess(node(echo))).stdout).toBe('""\n');
+    expect((await runProcess(node(echo, { stdin: 'ignore' }))).stdout).toBe('""\n');
+    expect((await runProcess(node(echo, { stdin: 'line one\nline two' }))).stdout).toBe('"line one\\nline two"\n');
+  });
+
+  it('should run in the given working directory', async () => {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'process-runner-')));
+    try {
+      expect((await runProcess(node('console.log(process.cwd())', { cwd: dir }))).stdout).toBe(`${dir}\n`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should stop the whole process group on timeout, grandchildren included', async () => {
+    const result = await runProcess(node(FAMILY, { timeoutMs: 700, killGraceMs: 1000 }));
+    const pid = grandchildPid(result.stdout);
+    expect(result).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
+    expect(result.durationMs).toBeGreaterThanOrEqual(700);
+    expect(result.durationMs).toBeLessThan(3000);
+    expect(await waitUntilDead(pid, 2000)).toBe(true);
+  });
+
+  it('should SIGKILL a group that ignores SIGTERM once the grace period is over', async () => {
+    const stubborn = "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)";
+    const result = await runProcess(node(stubborn, { timeoutMs: 500, killGraceMs: 400 }));
+    expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL', exitCode: null, stdout: 'ready\n' });
+    expect(result.durationMs).toBeGreaterThanOrEqual(900);
+    expect(result.durationMs).toBeLessThan(3000);
+  });
+
+  it('should stop what the program left running when it exits on its own', async () => {
+    const leaver = `
+      const { spawn } = require('node:child_process');
+      const grandchild = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'inherit' });
+      console.log('grandchild ' + grandchild.pid);
+      grandchild.unref();
+      process.exit(0);
+    `;
+    const result = await runProcess(node(leaver, { killGraceMs: 500 }));
+    expect(result).toMatchObject({ exitCode: 0, signal: null, timedOut: false, aborted: false });
+    // The grandchild held stdout open: the result came once it was stopped, not at the 10 s timeout.
+    expect(result.durationMs).toBeLessThan(3000);
+    expect(await waitUntilDead(grandchildPid(result.stdout), 2000)).toBe(true);
+  });
+
+  it('should stop the group when the signal aborts, and not start at all when it already has', async () => {
+    const controller = new AbortController();
+    const running = runProcess(node(FAMILY, { signal: controller.signal }));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    controller.abort();
+    const result = await running;
+    expect(result).toMatchObject({ aborted: true, timedOut: false, signal: 'SIGTERM', exitCode: null });
+    expect(await waitUntilDead(grandchildPid(result.stdout), 2000)).toBe(true);
+
+    const before = await runProcess(node('console.log("ran")', { signal: AbortSignal.abort() }));
+    expect(before).toMatchObject({ aborted: true, exitCode: null, stdout: '', durationMs: 0 });
+  });
+
+  it('should stop the group on stop()', async () => {
+    const run = startProcess(node(FAMILY));
+    expect(run.pid).toEqual(expect.any(Number));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    run.stop();
+    const result = await run.result;
+    expect(result).toMatchObject({ aborted: true, timedOut: false, signal: 'SIGTERM' });
+    expect(await waitUntilDead(grandchildPid(result.stdout), 2000)).toBe(true);
+    run.stop(); // after the end: nothing is signalled, nothing throws
+  });
+
+  it('should keep the head and the tail of a flood of output and say how much was dropped', async () => {
+    const flood = "process.stdout.write('HEAD'); for (let i = 0; i < 100; i++) process.stdout.write('x'.repeat(10000)); process.stdout.write('TAIL'); process.stderr.write('e'.repeat(50))";
+    const result = await runProcess(node(flood, { maxOutputBytes: 100 }));
+    const total = 4 + 100 * 10_000 + 4;
+    expect(result.truncated).toBe(true);
+    expect(result.omittedBytes).toEqual({ stdout: total - 100, stderr: 0 });
+    expect(result.stdout).toBe(`HEAD${'x'.repeat(46)}\n[agentvisor: ${total - 100} bytes omitted]\n${'x'.repeat(46)}TAIL`);
+    expect(result.stderr).toBe('e'.repeat(50));
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('should report a program that cannot be started as spawnError, without throwing', async () => {
+    const missing = await runProcess({ ...node(''), command: 'agentvisor-no-such-program-xyz' });
+    expect(missing).toMatchObject({ exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: false });
+    expect(missing.spawnError).toEqual({ code: 'ENOENT', message: 'agentvisor-no-such-program-xyz: not found (check the path or PATH) [ENOENT]' });
+
+    const badCwd = await runProcess(node('', { cwd: path.join(os.tmpdir(), 'agentvisor-missing-dir-xyz') }));
+    expect(badCwd.spawnError).toEqual({ code: 'ENOENT', message: `${process.execPath}: the working directory does not exist [ENOENT]` });
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'process-runner-'));
+    const notExecutable = path.join(dir, 'script.sh');
+    fs.writeFileSync(notExecutable, '#!/bin/sh\necho hi\n', { mode: 0o644 });
+    try {
+      const denied = await runProcess({ ...node(''), command: notExecutable });
+      expect(denied.spawnError?.code).toBe('EACCES');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should refuse malformed options with invalid-option', () => {
+    const cases: [Partial<RunProcessOptions>, string][] = [
+      [{ command: '' }, 'command'],
+      [{ args: 'not an array' as unknown as string[] }, 'args'],
+      [{ args: ['a\0b'] }, 'args'],
+      [{ env: { X: 1 as unknown as string } }, 'env'],
+      [{ timeoutMs: 0 }, 'timeoutMs'],
+      [{ timeoutMs: 1.5 }, 'timeoutMs'],
+      [{ maxOutputBytes: -1 }, 'maxOutputBytes'],
+      [{ killGraceMs: -1 }, 'killGraceMs'],
+    ];
+    for (const [override, field] of cases) {
+      let caught: unknown;
+      try {
+        startProcess({ ...node(''), ...override });
+      } catch (err) {
+        caught = err;
+      }
+      expect(isAgentvisorError(caught, 'invalid-option')).toBe(true);
+      expect((caught as { details: { field: string } }).details.field).toBe(field);
+    }
+  });
+});
+
+describe('OutputCapture', () => {
+  it('should keep everything up to the limit', () => {
+    const capture = new OutputCapture(10);
+    capture.push(Buffer.from('abcde'));
+    capture.push(Buffer.from('fghij'));
+    expect(capture.text()).toBe('abcdefghij');
+    expect(capture.omittedBytes).toBe(0);
+  });
+
+  it('should keep the first and last halves across many chunks', () => {
+    const capture = new OutputCapture(6);
+    for (const chunk of ['ab', 'cd', 'ef', 'gh', 'ij', 'kl']) capture.push(Buffer.from(chunk));
+    expect(capture.text()).toBe('abc\n[agentvisor: 6 bytes omitted]\njkl');
+    expect(capture.totalBytes).toBe(12);
+  });
+
+  it('should keep nothing at a limit of 0 and count what it dropped', () => {
+    const capture = new OutputCapture(0);
+    capture.push(Buffer.from('abc'));
+    expect(capture.text()).toBe('\n[agentvisor: 3 bytes omitted]\n');
+  });
+});
