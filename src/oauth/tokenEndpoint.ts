@@ -1,6 +1,8 @@
 import { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
 import { decodeJwtClaims } from '../credentials/sources/jwt';
+import { errnoOf } from '../providers/failureClassifier';
+import { parseRetryAfterMs } from '../providers/rateLimitHeaders';
 
 /** The fetch this module calls; `globalThis.fetch` unless a test or host passes its own. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -58,15 +60,6 @@ function refreshFailed(endpoint: string, reason: string, message: string, extra:
     retryAfterMs,
     details: { endpoint, reason, ...extra },
   });
-}
-
-function errnoOf(error: unknown): string | null {
-  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return null;
 }
 
 function parseExpiresIn(value: unknown): number | null {
@@ -167,8 +160,7 @@ async function postTokenRequest(request: TokenRequest): Promise<GrantOutcome> {
     return { kind: 'rejected', status, oauthError };
   }
   if (status < 200 || status >= 300) {
-    const retrySeconds = retryAfterHeader === null ? NaN : Number(retryAfterHeader);
-    const retryAfterMs = Number.isFinite(retrySeconds) && retrySeconds >= 0 ? retrySeconds * 1000 : status === 429 ? 30_000 : 5_000;
+    const retryAfterMs = parseRetryAfterMs(retryAfterHeader, request.now()) ?? (status === 429 ? 30_000 : 5_000);
     throw fail(status === 429 ? 'rate-limited' : 'http-status', `the token endpoint answered HTTP ${status}${oauthError === null ? '' : ` (${oauthError})`}.`, { status, ...(oauthError === null ? {} : { oauthError }) }, retryAfterMs);
   }
   const access = nonEmptyString(json?.access_token);
