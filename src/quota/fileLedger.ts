@@ -1,0 +1,146 @@
+import path from 'node:path';
+import type { ProviderId } from '../../machines/providers';
+import { AgentvisorError } from '../errors';
+import type { LedgerConfig, LedgerSnapshot, QuotaLedger, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import { parseLedger, serializeLedger } from './ledgerFileFormat';
+import { checkLeaseMs, checkReserveRequest, checkSessionId, checkSettle, closedLedgerError, describeValue, readClock, resolveLedgerConfig } from './ledgerInput';
+import { createLedgerState, ledgerWindow, pruneDays, renewIn, reserveIn, settleIn, snapshotIn, sweepExpired } from './ledgerState';
+import type { LedgerState, LedgerWindow } from './ledgerState';
+import { updateLockedFile } from './lockedFile';
+import type { LockedFileOptions } from './lockedFile';
+
+export interface FileLedgerOptions extends LedgerConfig {
+  /** The ledger file (JSON, mode 0600). Its folder is created with mode 0700 when missing. */
+  readonly file: string;
+  /**
+   * How long one operation waits for another process's lock before failing with `ledger-unavailable`.
+   * @default 10_000
+   */
+  readonly lockTimeoutMs?: number;
+  /**
+   * A lock its holder stopped refreshing for this long is taken over (the holder died); at least 2,000.
+   * @default 10_000
+   */
+  readonly lockStaleMs?: number;
+}
+
+type Step<T> = (state: LedgerState, at: number, window: LedgerWindow) => T;
+
+interface Pending {
+  readonly step: Step<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function checkFileOptions(options: FileLedgerOptions): { file: string } & LockedFileOptions {
+  if (typeof options?.file !== 'string' || options.file.trim() === '') {
+    throw new AgentvisorError('invalid-option', `file must be the path of the ledger file, got ${describeValue(options?.file)}.`, { details: { field: 'file' } });
+  }
+  const lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0) {
+    throw new AgentvisorError('invalid-option', `lockTimeoutMs must be a whole number of milliseconds >= 0, got ${describeValue(lockTimeoutMs)}.`, { details: { field: 'lockTimeoutMs' } });
+  }
+  const lockStaleMs = options.lockStaleMs ?? 10_000;
+  if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2_000) {
+    throw new AgentvisorError('invalid-option', `lockStaleMs must be a whole number of milliseconds >= 2000, got ${describeValue(lockStaleMs)}.`, { details: { field: 'lockStaleMs' } });
+  }
+  return { file: path.resolve(options.file), lockTimeoutMs, lockStaleMs };
+}
+
+/**
+ * The embedded default ledger: the books in one JSON file, shared safely by every process on this
+ * machine that opens the same file. Each operation takes the file's lock, re-reads the file,
+ * applies the same transitions as the memory ledger and writes the file back atomically (temp
+ * file, fsync, rename, folder fsync) before its promise resolves, so a kill -9 at any point loses
+ * at most reservations still in flight (their leases run out) and never a settled usage.
+ * Operations issued together in one process share one lock and one write (group commit), in order.
+ * A file that cannot be parsed fails with `ledger-corrupt` and is never overwritten.
+ *
+ * @default lockTimeoutMs 10_000, lockStaleMs 10_000, dailyReset { at: '00:00', timeZone: 'UTC' }, now Date.now
+ * @example
+ * const ledger = createFileLedger({
+ *   file: path.join(os.homedir(), '.codex', 'agentvisor', 'ledger.json'),
+ *   limits: { claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 500_000, maxConcurrent: 8 } },
+ * });
+ * const outcome = await ledger.reserve({ provider: 'openai', sessionId: 's-7', tokens: 8_000, leaseMs: 3_600_000 });
+ * if (outcome.status === 'refused') console.log(outcome.code, outcome.retryAfterMs);
+ */
+export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
+  const { limits, dailyReset, now } = resolveLedgerConfig(options);
+  const { file, ...lockOptions } = checkFileOptions(options);
+  const queue: Pending[] = [];
+  let draining: Promise<void> | null = null;
+  let closed = false;
+
+  /** Applies a batch of steps to the file's current state under one lock; each step succeeds or fails alone. */
+  async function runBatch(batch: readonly Pending[]): Promise<void> {
+    const outcomes = await updateLockedFile(file, lockOptions, (text) => {
+      const state = text === null ? createLedgerState() : parseLedger(file, text);
+      const at = readClock(now);
+      const window = ledgerWindow(at, dailyReset);
+      const results = batch.map((op) => {
+        try {
+          return { ok: true as const, value: op.step(state, at, window) };
+        } catch (error) {
+          return { ok: false as const, error };
+        }
+      });
+      pruneDays(state, window);
+      const next = serializeLedger(state);
+      // Unchanged books (a snapshot with nothing to expire) are not rewritten.
+      return { text: next === text ? null : next, result: results };
+    });
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value);
+      else op.reject(outcome.error);
+    });
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0);
+      try {
+        await runBatch(batch);
+      } catch (error) {
+        for (const op of batch) op.reject(error);
+      }
+    }
+    draining = null;
+  }
+
+  function run<T>(step: Step<T>): Promise<T> {
+    if (closed) return Promise.reject(closedLedgerError('file'));
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ step, resolve: resolve as (value: unknown) => void, reject });
+      draining ??= drain();
+    });
+  }
+
+  return {
+    async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
+      const checked = checkReserveRequest(request);
+      return run((state, at, window) => reserveIn(state, limits, window, at, checked));
+    },
+    async settle(sessionId: string, usedTokens: number, provider?: ProviderId): Promise<Settlement> {
+      const checked = checkSettle(sessionId, usedTokens, provider);
+      return run((state, at, window) => settleIn(state, window, at, checked));
+    },
+    async renew(sessionId: string, leaseMs: number): Promise<boolean> {
+      const id = checkSessionId(sessionId);
+      const lease = checkLeaseMs(leaseMs);
+      return run((state, at, window) => renewIn(state, window, at, id, lease));
+    },
+    async sweep(): Promise<number> {
+      return run((state, at, window) => sweepExpired(state, window, at));
+    },
+    async snapshot(): Promise<LedgerSnapshot> {
+      return run((state, at, window) => snapshotIn(state, limits, window, at));
+    },
+    async close(): Promise<void> {
+      closed = true;
+      // Operations already accepted finish (and are durable) before close resolves.
+      await draining;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
+import { describeJsonFault } from '../credentials/jsonError';
+import { AgentvisorError } from '../errors';
+import { MAX_SESSION_ID_LENGTH } from './ledgerInput';
+import type { DayRecord, LedgerState, LiveReservation, SettledRecord } from './ledgerState';
+
+/**
+ * The file ledger's on-disk format, version 1 (docs/ledger.md shows an example):
+ *
+ *   { "format": "agentvisor-quota-ledger", "version": 1,
+ *     "reservations": { "<sessionId>": { "provider", "tokens", "expiresAt" } },
+ *     "days": { "<YYYY-MM-DD>": { "used": { "claude", "openai" },
+ *                                 "settled": { "<sessionId>": { "provider", "usedTokens", "returnedTokens" } },
+ *                                 "expired": { "<sessionId>": "<provider>" } } } }
+ *
+ * Reading checks every field: a file that does not match is `ledger-corrupt`, never repaired or
+ * replaced, because guessing could drop usage that was already counted.
+ */
+
+export const LEDGER_FILE_FORMAT = 'agentvisor-quota-ledger';
+export const LEDGER_FILE_VERSION = 1;
+
+type Json = Record<string, unknown>;
+
+/** Session ids are object keys on disk: Object.fromEntries and JSON.parse make own properties, so `__proto__` stays data. */
+export function serializeLedger(state: LedgerState): string {
+  const days = Object.fromEntries(
+    [...state.days]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([day, record]) => [day, { used: { ...record.used }, settled: Object.fromEntries(record.settled), expired: Object.fromEntries(record.expired) }]),
+  );
+  const data = {
+    format: LEDGER_FILE_FORMAT,
+    version: LEDGER_FILE_VERSION,
+    reservations: Object.fromEntries(state.reservations),
+    days,
+  };
+  return `${JSON.stringify(data, null, 1)}\n`;
+}
+
+class Fault extends Error {}
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function record(value: unknown, where: string): Json {
+  if (!isRecord(value)) throw new Fault(`${where} must be an object`);
+  return value;
+}
+
+function count(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Fault(`${where} must be a whole number >= 0`);
+  return value;
+}
+
+function provider(value: unknown, where: string): ProviderId {
+  if (!isProviderId(value)) throw new Fault(`${where} must be one of ${PROVIDER_IDS.join(', ')}`);
+  return value;
+}
+
+function sessionIds(value: unknown, where: string): Array<[string, unknown]> {
+  const entries = Object.entries(record(value, where));
+  for (const [id] of entries) {
+    if (id.length === 0 || id.length > MAX_SESSION_ID_LENGTH) throw new Fault(`${where} holds a session id that is empty or longer than ${MAX_SESSION_ID_LENGTH} characters`);
+  }
+  return entries;
+}
+
+function parseDay(day: string, value: unknown): DayRecord {
+  const where = `days.${day}`;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Fault(`days has a key that is not a date (YYYY-MM-DD)`);
+  const raw = record(value, where);
+  const usedRaw = record(raw.used, `${where}.used`);
+  const used = { claude: 0, openai: 0 } as Record<ProviderId, number>;
+  for (const p of PROVIDER_IDS) used[p] = count(usedRaw[p], `${where}.used.${p}`);
+  const settled = new Map<string, SettledRecord>();
+  for (const [id, entry] of sessionIds(raw.settled, `${where}.settled`)) {
+    const s = record(entry, `${where}.settled entries`);
+    settled.set(id, {
+      provider: provider(s.provider, `${where}.settled entries' provider`),
+      usedTokens: count(s.usedTokens, `${where}.settled entries' usedTokens`),
+      returnedTokens: count(s.returnedTokens, `${where}.settled entries' returnedTokens`),
+    });
+  }
+  const expired = new Map<string, ProviderId>();
+  for (const [id, entry] of sessionIds(raw.expired, `${where}.expired`)) expired.set(id, provider(entry, `${where}.expired entries`));
+  return { used, settled, expired };
+}
+
+function parseState(value: unknown): LedgerState {
+  const raw = record(value, 'the top level');
+  if (raw.format !== LEDGER_FILE_FORMAT) throw new Fault(`"format" is not "${LEDGER_FILE_FORMAT}" (is this an agentvisor ledger file?)`);
+  if (raw.version !== LEDGER_FILE_VERSION) throw new Fault(`"version" is ${JSON.stringify(raw.version)}; this agentvisor reads version ${LEDGER_FILE_VERSION} (a newer agentvisor may have written it)`);
+  const reservations = new Map<string, LiveReservation>();
+  for (const [id, entry] of sessionIds(raw.reservations, 'reservations')) {
+    const r = record(entry, 'reservations entries');
+    reservations.set(id, {
+      provider: provider(r.provider, "reservations entries' provider"),
+      tokens: count(r.tokens, "reservations entries' tokens"),
+      expiresAt: count(r.expiresAt, "reservations entries' expiresAt"),
+    });
+  }
+  const days = new Map<string, DayRecord>();
+  for (const [day, entry] of Object.entries(record(raw.days, 'days'))) days.set(day, parseDay(day, entry));
+  return { reservations, days };
+}
+
+function corrupt(file: string, problem: string): AgentvisorError {
+  return new AgentvisorError(
+    'ledger-corrupt',
+    `Ledger file ${file} cannot be used: ${problem}. It was left exactly as it is; inspect it, or move it aside to start a fresh ledger (the usage recorded in it is then not counted).`,
+    { details: { file, problem } },
+  );
+}
+
+/** Parses and checks a ledger file's text; throws `ledger-corrupt` naming the file and the problem (never quoting it). */
+export function parseLedger(file: string, text: string): LedgerState {
+  if (text.trim() === '') throw corrupt(file, 'the file is empty');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const fault = describeJsonFault(text, error);
+    const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
+    throw corrupt(file, `it is not valid JSON${where} (${fault.reason})`);
+  }
+  try {
+    return parseState(value);
+  } catch (error) {
+    if (error instanceof Fault) throw corrupt(file, error.message);
+    throw error;
+  }
+}

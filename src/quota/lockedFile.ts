@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { constants as FS, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { AgentvisorError } from '../errors';
+
+/**
+ * Read-modify-write of one small file, safe across processes and durable across kill -9:
+ * take the lock `<file>.lock` (a folder made by mkdir, proper-lockfile), read the file, let the
+ * caller decide the new text, write it to a 0600 temp file in the same folder, fsync it, rename it
+ * over the file, fsync the folder, release the lock. A crash before the rename leaves the old file;
+ * after it, the new one: never a mix. A holder that dies leaves a lock that goes stale after
+ * `lockStaleMs` and is then taken over.
+ *
+ * Failures are `ledger-unavailable` with `details.backend: 'file'` and `details.reason` (the errno
+ * code, `lock-timeout` or `lock-compromised`); nothing was written when one is thrown.
+ */
+
+export interface LockedFileOptions {
+  readonly lockTimeoutMs: number;
+  readonly lockStaleMs: number;
+}
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+const CHECK_MODES = process.platform !== 'win32';
+
+function errnoCode(error: unknown): string {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : 'unknown';
+}
+
+export function fileUnavailable(file: string, reason: string, message: string, retryAfterMs: number | null = null): AgentvisorError {
+  return new AgentvisorError('ledger-unavailable', `${message} Nothing was reserved or settled by this call.`, {
+    retryAfterMs,
+    details: { backend: 'file', file, reason },
+  });
+}
+
+function ioFailure(file: string, action: string, error: unknown): AgentvisorError {
+  const code = errnoCode(error);
+  const hint = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? ' Make the folder writable by this user or choose another ledger file.' : '';
+  return fileUnavailable(file, code, `Could not ${action} ledger file ${file} (${code}).${hint}`);
+}
+
+async function fsyncFolder(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, FS.O_RDONLY);
+    await handle.sync();
+  } catch (error) {
+    // Some file systems cannot fsync a folder; the rename itself has happened.
+    const code = errnoCode(error);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+async function writeAtomic(file: string, text: string, beforeRename: () => void): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fsp.FileHandle | undefined;
+  let renamed = false;
+  try {
+    handle = await fsp.open(temp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, FILE_MODE);
+    if (CHECK_MODES && ((await handle.stat()).mode & 0o777) !== FILE_MODE) await handle.chmod(FILE_MODE);
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    beforeRename();
+    await fsp.rename(temp, file);
+    renamed = true;
+    await fsyncFolder(dir);
+  } catch (error) {
+    if (error instanceof AgentvisorError) throw error;
+    throw ioFailure(file, renamed ? 'sync the folder of' : 'write', error);
+  } finally {
+    await handle?.close().catch(() => undefined);
+    if (!renamed) await fsp.unlink(temp).catch(() => undefined);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface HeldLock {
+  readonly release: () => Promise<void>;
+  /** Throws when another process took the lock over (ours was judged stale): nothing may be written then. */
+  readonly assertHeld: () => void;
+}
+
+async function acquireLock(file: string, options: LockedFileOptions): Promise<HeldLock> {
+  let compromised = false;
+  const deadline = Date.now() + options.lockTimeoutMs;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const release = await lockfile.lock(file, {
+        realpath: false,
+        lockfilePath: `${file}.lock`,
+        stale: options.lockStaleMs,
+        retries: 0,
+        onCompromised: () => {
+          compromised = true;
+        },
+      });
+      return {
+        release: async () => {
+          await release().catch(() => undefined);
+        },
+        assertHeld: () => {
+          if (compromised) throw fileUnavailable(file, 'lock-compromised', `Lost the lock on ledger file ${file} while updating it (another process judged it stale). Try again.`);
+        },
+      };
+    } catch (error) {
+      if (errnoCode(error) !== 'ELOCKED') throw ioFailure(file, 'lock', error);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw fileUnavailable(file, 'lock-timeout', `Ledger file ${file} stayed locked by another process for ${options.lockTimeoutMs} ms; try again later (a lock whose holder died is taken over after ${options.lockStaleMs} ms).`, 1000);
+      }
+      // Short, jittered back-off: ledger operations hold the lock for a few milliseconds.
+      await sleep(Math.min(left, Math.min(50, 2 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random())));
+    }
+  }
+}
+
+/**
+ * Runs `update` on the file's current text (null when the file does not exist) under the lock and
+ * writes what it returns; `null` from `update` writes nothing.
+ */
+export async function updateLockedFile<T>(file: string, options: LockedFileOptions, update: (text: string | null) => { text: string | null; result: T }): Promise<T> {
+  try {
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+  } catch (error) {
+    throw ioFailure(file, 'create the folder of', error);
+  }
+  const lock = await acquireLock(file, options);
+  try {
+    let text: string | null;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw ioFailure(file, 'read', error);
+      text = null;
+    }
+    const next = update(text);
+    if (next.text !== null) await writeAtomic(file, next.text, lock.assertHeld);
+    return next.result;
+  } finally {
+    await lock.release();
+  }
+}
