@@ -37,13 +37,13 @@ export interface DrainPlan {
  * Admits waiting requests in queue order, each through the same admission rule as a new request.
  * A request that does not fit yet stays and later ones may still be admitted (work-conserving).
  */
-export function planDrain(budgets: Budgets, queue: readonly QueuedRequest[], chain: readonly ProviderId[]): DrainPlan {
+export function planDrain(budgets: Budgets, queue: readonly QueuedRequest[], chain: readonly ProviderId[], caps?: Readonly<Record<ProviderId, number>>): DrainPlan {
   if (queue.length === 0) return { budgets, queue, admitted: [] };
   let next = budgets;
   const waiting: QueuedRequest[] = [];
   const admitted: PlannedAdmission[] = [];
   for (const request of queue) {
-    const decision = decideAdmission(next, candidatesFor(chain, request.preferredProvider), request.estimatedTokens);
+    const decision = decideAdmission(next, candidatesFor(chain, request.preferredProvider), request.estimatedTokens, caps);
     if (decision.status === 'admit') {
       next = reserve(next, decision.provider, decision.allocation);
       admitted.push({ request, provider: decision.provider, allocation: decision.allocation });

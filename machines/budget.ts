@@ -38,10 +38,13 @@ export function allocationFor(estimate: number, available: number): number {
   return Math.min(estimate, Math.floor(available / 2));
 }
 
-/** Why one provider cannot take a session of this estimate right now, or null when it can. */
-export function refusalFor(b: ProviderBudget, estimate: number): RefusalCode | null {
-  if (b.dailyLimit === 0 || b.maxConcurrent === 0) return 'no-provider';
-  if (b.active >= b.maxConcurrent) return 'concurrency-limit';
+/**
+ * Why one provider cannot take a session of this estimate right now, or null when it can. `cap`
+ * lowers the concurrency limit (a half-open circuit allows a probe or two; 0: the circuit is open).
+ */
+export function refusalFor(b: ProviderBudget, estimate: number, cap: number = Number.POSITIVE_INFINITY): RefusalCode | null {
+  if (b.dailyLimit === 0 || b.maxConcurrent === 0 || cap <= 0) return 'no-provider';
+  if (b.active >= Math.min(b.maxConcurrent, cap)) return 'concurrency-limit';
   const available = availableTokens(b);
   if (available < estimate || allocationFor(estimate, available) <= 0) return 'quota-exhausted';
   return null;
@@ -56,11 +59,12 @@ export function decideAdmission(
   budgets: Budgets,
   candidates: readonly ProviderId[],
   estimate: number,
+  caps?: Readonly<Record<ProviderId, number>>,
 ): AdmissionDecision {
   let best: RefusalCode = 'no-provider';
   for (const provider of candidates) {
     const b = budgets[provider];
-    const refusal = refusalFor(b, estimate);
+    const refusal = refusalFor(b, estimate, caps?.[provider]);
     if (refusal === null) {
       return { status: 'admit', provider, allocation: allocationFor(estimate, availableTokens(b)) };
     }

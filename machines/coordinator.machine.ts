@@ -25,6 +25,8 @@ import { availableTokens, decideAdmission, recordUsage, reserve, settle, withBud
 import type { Budgets, RefusalCode } from './budget';
 import { candidatesFor, enqueueOrdered, planDrain } from './admissionQueue';
 import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
+import { HEALTHY, admissionCap, recordOutcome, windowCounts } from './providerHealth';
+import type { HealthByProvider } from './providerHealth';
 import { PROVIDER_IDS } from './providers';
 import type { ProviderId } from './providers';
 import { createSessionSupervisor } from './sessionSupervisor';
@@ -37,6 +39,8 @@ export interface CoordinatorContext extends CoordinatorInput {
   /** Sessions admitted since start (fallback admissions not counted). */
   readonly admitted: number;
   readonly supervisor: ActorRefFrom<SessionSupervisorLogic>;
+  /** One circuit breaker per provider. */
+  readonly health: HealthByProvider;
 }
 
 /** The part of enqueueActions' `enqueue` that the shared helpers use. */
@@ -51,14 +55,37 @@ function toSession(event: SessionEvent): EventObject {
   return event;
 }
 
-function decide(context: CoordinatorContext, request: SpawnRequest) {
-  return decideAdmission(context.budgets, candidatesFor(context.config.fallbackChain, request.preferredProvider), request.estimatedTokens);
+/** Concurrency caps from circuits that are not closed; undefined (no caps) in the common case. */
+function capsAt(context: CoordinatorContext, now: number, health: HealthByProvider = context.health): Readonly<Record<ProviderId, number>> | undefined {
+  if (health.claude.state === 'closed' && health.openai.state === 'closed') return undefined;
+  const cap = (p: ProviderId) => admissionCap(health[p], context.config.circuit, now);
+  return { claude: cap('claude'), openai: cap('openai') };
+}
+
+function decide(context: CoordinatorContext, request: SpawnRequest, now: number) {
+  return decideAdmission(context.budgets, candidatesFor(context.config.fallbackChain, request.preferredProvider), request.estimatedTokens, capsAt(context, now));
 }
 
 function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number): number | null {
   if (code === 'quota-exhausted') return Math.max(0, context.nextResetAt - now);
   if (code === 'concurrency-limit' || code === 'queue-full') return context.config.retryHintMs;
+  if (code === 'no-provider') {
+    // Providers whose circuit is open come back when their cooldown ends.
+    const ends = PROVIDER_IDS.filter((p) => context.health[p].state === 'open' && context.health[p].openUntil > now).map((p) => context.health[p].openUntil - now);
+    return ends.length > 0 ? Math.min(...ends) : null;
+  }
   return null;
+}
+
+/** Counts one outcome on a provider's circuit and tells the host when the circuit opens or closes. */
+function recordHealth(enqueue: Enqueue, context: CoordinatorContext, provider: ProviderId, ok: boolean, now: number): HealthByProvider {
+  const change = recordOutcome(context.health[provider], context.config.circuit, ok, now);
+  if (change.transition !== null) {
+    const opened = change.transition === 'opened';
+    const failures = opened ? windowCounts(context.health[provider], context.config.circuit, now).failed + 1 : 0;
+    enqueue.emit({ type: 'provider.circuit', provider, state: opened ? 'open' : 'closed', openUntil: opened ? change.health.openUntil : null, failures, now });
+  }
+  return { ...context.health, [provider]: change.health };
 }
 
 function sessionInput(context: CoordinatorContext, request: SpawnRequest, provider: ProviderId, allocation: number, now: number): SessionInput {
@@ -101,7 +128,7 @@ function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: SpawnR
  * same transition that freed the capacity: a newcomer cannot take a slot a waiter was due.
  */
 function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
-  const plan = planDrain(budgets, context.queue, context.config.fallbackChain);
+  const plan = planDrain(budgets, context.queue, context.config.fallbackChain, capsAt(context, now, extra.health));
   const announced = announceLow(enqueue, context, plan.budgets);
   enqueue.assign({ ...extra, budgets: announced, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
   for (const a of plan.admitted) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
@@ -124,7 +151,7 @@ export const coordinatorMachine = setup({
   guards: {
     canAdmit: ({ context, event }) => {
       assertEvent(event, 'agent.spawn');
-      return decide(context, event).status === 'admit';
+      return decide(context, event, event.now).status === 'admit';
     },
     canQueue: ({ context, event }) => {
       assertEvent(event, 'agent.spawn');
@@ -134,7 +161,7 @@ export const coordinatorMachine = setup({
   actions: {
     admit: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
-      const decision = decide(context, event);
+      const decision = decide(context, event, event.now);
       if (decision.status !== 'admit') return;
       const now = Math.max(context.now, event.now);
       const budgets = announceLow(enqueue, context, reserve(context.budgets, decision.provider, decision.allocation));
@@ -144,7 +171,7 @@ export const coordinatorMachine = setup({
     enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
       const { type: _type, ...request } = event;
-      const decision = decide(context, event);
+      const decision = decide(context, event, event.now);
       const queue = enqueueOrdered(context.queue, { ...request, deadline: event.now + event.waitMs, seq: context.queueSeq });
       enqueue.assign({ queue, queueSeq: context.queueSeq + 1, now: Math.max(context.now, event.now) });
       enqueue.emit({
@@ -157,7 +184,7 @@ export const coordinatorMachine = setup({
     }),
     refuse: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
-      const decision = decide(context, event);
+      const decision = decide(context, event, event.now);
       const code = decision.status === 'refuse' ? (event.waitMs > 0 ? 'queue-full' : decision.code) : 'concurrency-limit';
       enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: false });
     }),
@@ -169,7 +196,7 @@ export const coordinatorMachine = setup({
       assertEvent(event, 'agent.waitExpired');
       const entry = context.queue.find((q) => q.requestId === event.requestId);
       if (!entry) return;
-      const decision = decide(context, entry);
+      const decision = decide(context, entry, event.now);
       const code = decision.status === 'refuse' ? decision.code : 'concurrency-limit';
       enqueue.assign({ queue: context.queue.filter((q) => q !== entry), now: Math.max(context.now, event.now) });
       enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: true });
@@ -196,13 +223,27 @@ export const coordinatorMachine = setup({
           enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: outcome.topUp }));
         }
       }
-      enqueue.assign({ budgets: announceLow(enqueue, context, outcome.budgets), now: Math.max(context.now, event.now) });
+      const now = Math.max(context.now, event.now);
+      const health = recordHealth(enqueue, context, event.provider, true, now);
+      // A success that closes a circuit frees capacity: waiting requests may fit now.
+      if (health[event.provider].state !== context.health[event.provider].state) commitAndDrain(enqueue, context, outcome.budgets, now, { health });
+      else enqueue.assign({ budgets: announceLow(enqueue, context, outcome.budgets), health, now });
+    }),
+    recordFailure: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'provider.failed');
+      if (!event.countsForHealth) return;
+      const now = Math.max(context.now, event.now);
+      enqueue.assign({ health: recordHealth(enqueue, context, event.provider, false, now), now });
+    }),
+    wake: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'clock.wake');
+      commitAndDrain(enqueue, context, context.budgets, Math.max(context.now, event.now));
     }),
     fallBack: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.fallbackRequested');
       const now = Math.max(context.now, event.now);
       const afterReturn = settle(context.budgets, event.from, event.returnedTokens);
-      const decision = decideAdmission(afterReturn, event.candidates, event.estimatedTokens);
+      const decision = decideAdmission(afterReturn, event.candidates, event.estimatedTokens, capsAt(context, now));
       const session = system.get(event.sessionId);
       if (decision.status === 'admit') {
         if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackAdmitted', provider: decision.provider, allocatedTokens: decision.allocation }));
@@ -257,6 +298,7 @@ export const coordinatorMachine = setup({
     queue: [],
     queueSeq: 0,
     admitted: 0,
+    health: { claude: HEALTHY, openai: HEALTHY },
     supervisor: spawn('sessionSupervisor', { id: 'sessions', systemId: 'sessions' }),
   }),
   invoke: [
@@ -266,6 +308,7 @@ export const coordinatorMachine = setup({
   on: {
     'session.activated': { actions: 'announceActive' },
     'session.usageReported': { actions: 'recordUsage' },
+    'provider.failed': { actions: 'recordFailure' },
   },
   initial: 'running',
   states: {
@@ -281,6 +324,7 @@ export const coordinatorMachine = setup({
         'session.ended': { actions: 'settleSession' },
         'clock.sweep': { actions: 'sweep' },
         'clock.dailyReset': { actions: 'resetDay' },
+        'clock.wake': { actions: 'wake' },
         'coordinator.stop': { target: 'stopping', actions: 'refuseAllWaiting' },
       },
     },

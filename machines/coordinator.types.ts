@@ -1,5 +1,6 @@
 import type { SessionOutput } from './agentSession.types';
 import type { Budgets, RefusalCode } from './budget';
+import type { CircuitConfig, CircuitState } from './providerHealth';
 import type { ProviderId } from './providers';
 
 export interface SpawnRequest {
@@ -31,6 +32,8 @@ export interface CoordinatorConfig {
   readonly lowWatermark: number;
   /** The retry hint given with concurrency refusals (a slot has no known release time). */
   readonly retryHintMs: number;
+  /** The circuit breaker every provider gets. */
+  readonly circuit: CircuitConfig;
 }
 
 export interface CoordinatorInput {
@@ -71,6 +74,10 @@ export type CoordinatorEvent =
       readonly now: number;
     }
   | { readonly type: 'session.ended'; readonly output: SessionOutput }
+  /** A request to the provider failed; `countsForHealth` when the failure says something about the provider (not auth, quota or a bad request). */
+  | { readonly type: 'provider.failed'; readonly provider: ProviderId; readonly kind: string; readonly countsForHealth: boolean; readonly now: number }
+  /** Time passed (a circuit's cooldown ended): re-check waiting requests. */
+  | { readonly type: 'clock.wake'; readonly now: number }
   | { readonly type: 'coordinator.stop' };
 
 /** Events the coordinator emits for the host (the orchestrator re-emits them). */
@@ -83,4 +90,5 @@ export type CoordinatorEmitted =
   | { readonly type: 'agent.released'; readonly output: SessionOutput }
   | { readonly type: 'quota.low'; readonly provider: ProviderId; readonly available: number; readonly dailyLimit: number }
   | { readonly type: 'quota.overrun'; readonly provider: ProviderId; readonly sessionId: string; readonly overrunTokens: number }
-  | { readonly type: 'quota.reset'; readonly day: string };
+  | { readonly type: 'quota.reset'; readonly day: string }
+  | { readonly type: 'provider.circuit'; readonly provider: ProviderId; readonly state: Exclude<CircuitState, 'halfOpen'>; readonly openUntil: number | null; readonly failures: number; readonly now: number };

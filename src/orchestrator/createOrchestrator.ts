@@ -11,6 +11,7 @@ import { createCredentialResolver, rankProviders } from '../credentials';
 import type { Authenticate, CredentialClass, CredentialResolver } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { windowAt } from '../quota/dailyWindow';
+import { circuitState, windowCounts } from '../../machines/providerHealth';
 import { createActivityStore } from './activityStore';
 import { bindMachines } from './bindMachines';
 import { newId } from './ids';
@@ -73,6 +74,7 @@ export class Orchestrator {
   #state: 'new' | 'running' | 'stopped' = 'new';
   #starting: Promise<void> | null = null;
   #resolver: CredentialResolver | null = null;
+  readonly #wakeTimers = new Set<ClockTimer>();
 
   constructor(options: OrchestratorOptions = {}) {
     this.#options = resolveOptions(options);
@@ -116,6 +118,7 @@ export class Orchestrator {
           maxQueue: o.maxQueue,
           lowWatermark: o.lowWatermark,
           retryHintMs: o.retryHintMs,
+          circuit: o.circuit,
         },
         budgets: o.budgets,
         now,
@@ -187,10 +190,15 @@ export class Orchestrator {
   /** Budget and concurrency per provider, read from the coordinator's snapshot (exact, O(1)). */
   stats(): OrchestratorStats {
     const context = this.actor.getSnapshot().context;
+    const now = this.#options.clock.now();
     const providers = Object.fromEntries(
       PROVIDER_IDS.map((p): [ProviderId, ProviderStats] => {
         const b = context.budgets[p];
-        return [p, { dailyLimit: b.dailyLimit, used: b.used, reserved: b.reserved, available: availableTokens(b), active: b.active, maxConcurrent: b.maxConcurrent, overrun: b.overrun }];
+        const h = context.health[p];
+        const counts = windowCounts(h, this.#options.circuit, now);
+        const state = circuitState(h, now);
+        const circuit = { state, openUntil: state === 'closed' ? null : h.openUntil, failures: counts.failed, requests: counts.ok + counts.failed, openings: h.openings };
+        return [p, { dailyLimit: b.dailyLimit, used: b.used, reserved: b.reserved, available: availableTokens(b), active: b.active, maxConcurrent: b.maxConcurrent, overrun: b.overrun, circuit }];
       }),
     ) as Record<ProviderId, ProviderStats>;
     return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity: this.#activity.getSnapshot().context };
@@ -227,6 +235,8 @@ export class Orchestrator {
       pending.reject(new AgentvisorError('stopped', `the orchestrator stopped before agent ${pending.agentId} was admitted`));
     }
     this.#state = 'stopped';
+    for (const timer of this.#wakeTimers) this.#options.clock.clearTimeout(timer);
+    this.#wakeTimers.clear();
     this.#actor.stop();
     this.#options.logger?.info('agentvisor orchestrator stopped');
   }
@@ -249,6 +259,22 @@ export class Orchestrator {
     for (const warning of report.warnings) o.logger?.warn({ warning }, 'credentials');
     for (const problem of report.problems) o.logger?.warn({ source: problem.source, code: problem.code, problem: problem.message }, 'credential source unusable');
     return resolver.authenticate;
+  }
+
+  /** Tells the coordinator when a circuit's cooldown ends, so waiting requests are re-checked then. */
+  #wakeAt(at: number): void {
+    const clock = this.#options.clock;
+    const timer = clock.setTimeout(() => {
+      this.#wakeTimers.delete(timer);
+      if (this.#state === 'running') this.#actor?.send({ type: 'clock.wake', now: clock.now() });
+    }, Math.max(0, at - clock.now()));
+    this.#wakeTimers.add(timer);
+  }
+
+  /** Records a failed request against the provider's circuit. Auth, quota and bad requests say nothing about the provider's health. */
+  #providerFailed(provider: ProviderId, kind: string): void {
+    const countsForHealth = HEALTH_FAILURE_KINDS.has(kind);
+    if (this.#state === 'running') this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth, now: this.#options.clock.now() });
   }
 
   /** The provider priority policy's pick among the chain's providers, or null for the head of the chain. */
@@ -292,7 +318,7 @@ export class Orchestrator {
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const system = this.#actor!.system;
         const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough });
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (provider, kind) => this.#providerFailed(provider, kind) });
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);
@@ -374,9 +400,17 @@ export class Orchestrator {
         log?.info({ day: event.day }, 'daily budget reset');
         this.#events.emit('quota.reset', { day: event.day });
         return;
+      case 'provider.circuit':
+        if (event.state === 'open' && event.openUntil !== null) this.#wakeAt(event.openUntil);
+        (event.state === 'open' ? log?.warn : log?.info)?.call(log, { provider: event.provider, state: event.state, openUntil: event.openUntil, failures: event.failures }, 'provider circuit');
+        this.#events.emit('provider.circuit', { provider: event.provider, state: event.state, openUntil: event.openUntil, failures: event.failures });
+        return;
     }
   }
 }
+
+/** Failure kinds that count against a provider's circuit breaker. */
+const HEALTH_FAILURE_KINDS: ReadonlySet<string> = new Set(['rate-limit', 'overloaded', 'server', 'network', 'timeout', 'truncated']);
 
 /**
  * Creates an orchestrator. Options are checked at once: a bad one throws `invalid-option`.

@@ -60,6 +60,7 @@ export class ManagedAgent {
   #hostReleased = false;
   #activation: Waiter | null = null;
   #failure: (Waiter & { startedAt: number }) | null = null;
+  readonly #onProviderFailure: (provider: ProviderId, kind: string) => void;
 
   /**
    * The handle exists from admission, before the session actor starts; `lookup` finds the actor
@@ -73,7 +74,10 @@ export class ManagedAgent {
     clock: Clock;
     /** Host variables passed through to every agent (the `envPassthrough` allowlist), shared. */
     passthrough: Readonly<Record<string, string>>;
+    /** Counts a failed request against the provider's circuit breaker. */
+    onProviderFailure: (provider: ProviderId, kind: string) => void;
   }) {
+    this.#onProviderFailure = init.onProviderFailure;
     this.id = init.agentId;
     this.sessionId = init.sessionId;
     this.task = init.task;
@@ -164,6 +168,7 @@ export class ManagedAgent {
         details: { agentId: this.id },
       });
     }
+    this.#onProviderFailure(this.provider, kind);
     const done = new Promise<void>((resolve, reject) => {
       this.#failure = { resolve, reject, startedAt: this.#clock.now() };
     });

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
+import { DEFAULT_CIRCUIT } from '../../machines/providerHealth';
+import type { CircuitConfig } from '../../machines/providerHealth';
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { CREDENTIAL_SOURCES, checkProviderPriority } from '../credentials';
@@ -54,6 +56,13 @@ export interface OrchestratorOptions {
    * credentials always come first. @default 'subscription', or the `fallbackChain` order when a chain is given
    */
   readonly providerPriority?: ProviderPriority;
+  /**
+   * The circuit breaker each provider gets: within `windowMs`, with at least `minRequests` outcomes,
+   * more than `allowedFailures` failures (overloaded, server, network, timeout, truncated, rate-limit)
+   * open it for `cooldownMs`; then `halfOpenProbes` sessions at a time probe it.
+   * @default { windowMs: 60000, allowedFailures: 4, minRequests: 5, cooldownMs: 30000, halfOpenProbes: 1 }
+   */
+  readonly circuit?: Partial<CircuitConfig>;
   /** Fallbacks one session may make. @default fallbackChain.length - 1 */
   readonly maxFallbacks?: number;
   /** Allocation lease: an allocation with no activity for this long is expired by the sweep. @default 2 h */
@@ -105,6 +114,7 @@ export interface ResolvedOptions {
   /** `null`: sessions start at the head of `fallbackChain` (a chain was given and no priority). */
   readonly providerPriority: ProviderPriority | null;
   readonly maxFallbacks: number;
+  readonly circuit: CircuitConfig;
   readonly leaseMs: number;
   readonly sweepIntervalMs: number;
   readonly dailyReset: DailyReset;
@@ -211,6 +221,23 @@ function resolvePassthrough(names: OrchestratorOptions['envPassthrough'], env: E
   return Object.freeze(out);
 }
 
+function resolveCircuit(circuit: OrchestratorOptions['circuit']): CircuitConfig {
+  if (circuit === undefined) return DEFAULT_CIRCUIT;
+  if (typeof circuit !== 'object' || circuit === null) throw new AgentvisorError('invalid-option', 'circuit must be an object such as { allowedFailures: 4, cooldownMs: 30000 }');
+  const known = Object.keys(DEFAULT_CIRCUIT);
+  for (const key of Object.keys(circuit)) {
+    if (!known.includes(key)) throw new AgentvisorError('invalid-option', `circuit.${key} is not a circuit setting (known: ${known.join(', ')})`);
+  }
+  const c = { ...DEFAULT_CIRCUIT, ...circuit };
+  return {
+    windowMs: wholeNumber('circuit.windowMs', c.windowMs, { min: 1, max: 2 ** 31 - 1 }),
+    allowedFailures: wholeNumber('circuit.allowedFailures', c.allowedFailures, { max: 1_000_000 }),
+    minRequests: wholeNumber('circuit.minRequests', c.minRequests, { min: 1, max: 1_000_000 }),
+    cooldownMs: wholeNumber('circuit.cooldownMs', c.cooldownMs, { min: 1, max: 2 ** 31 - 1 }),
+    halfOpenProbes: wholeNumber('circuit.halfOpenProbes', c.halfOpenProbes, { min: 1, max: 1000 }),
+  };
+}
+
 /** Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`. */
 export function defaultClaudeHome(env: EnvSource): string {
   const dir = env.CLAUDE_CONFIG_DIR;
@@ -241,6 +268,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     budgets: resolveBudgets(options.limits),
     fallbackChain,
     providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
+    circuit: resolveCircuit(options.circuit),
     maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
     leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
     sweepIntervalMs: wholeNumber('sweepIntervalMs', options.sweepIntervalMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),

@@ -1,5 +1,6 @@
 import type { EndReason, FallbackRecord, SessionError } from '../../machines/agentSession.types';
 import type { RefusalCode } from '../../machines/budget';
+import type { CircuitState } from '../../machines/providerHealth';
 import type { ProviderId } from '../../machines/providers';
 import type { Activity } from './activityStore';
 
@@ -57,6 +58,8 @@ export interface ProviderStats {
   readonly maxConcurrent: number;
   /** Usage beyond the daily limit that had already happened when it was reported. */
   readonly overrun: number;
+  /** The provider's circuit breaker now: `open` admits nothing until `openUntil`; `halfOpen` admits probes. */
+  readonly circuit: { readonly state: CircuitState; readonly openUntil: number | null; readonly failures: number; readonly requests: number; readonly openings: number };
 }
 
 export interface OrchestratorStats {
@@ -82,6 +85,8 @@ export interface OrchestratorEventMap {
   'quota.low': [{ provider: ProviderId; available: number; dailyLimit: number }];
   'quota.overrun': [{ provider: ProviderId; agentId: string | null; sessionId: string; overrunTokens: number }];
   'quota.reset': [{ day: string }];
+  /** A provider's circuit opened (admissions skip it until `openUntil`) or closed again. */
+  'provider.circuit': [{ provider: ProviderId; state: 'open' | 'closed'; openUntil: number | null; failures: number }];
 }
 
 export type OrchestratorEventName = keyof OrchestratorEventMap;

@@ -9,6 +9,7 @@
  *   enters only as `now` on the events the test sends) and its `credentials` slot bound to the same
  *   policy-driven actor; every emitted event is recorded.
  */
+import { DEFAULT_CIRCUIT } from '../../machines/providerHealth';
 import { createActor, fromCallback, setup } from 'xstate';
 import type { ActorRefFrom, EventObject } from 'xstate';
 import { agentSessionMachine } from '../../machines/agentSession.machine';
@@ -175,6 +176,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   maxQueue: 10,
   lowWatermark: 0.1,
   retryHintMs: 1_000,
+  circuit: DEFAULT_CIRCUIT,
 };
 
 export interface CoordinatorHarnessOptions {

@@ -29,6 +29,7 @@ export const EVENT_NAMES: readonly OrchestratorEventName[] = [
   'quota.low',
   'quota.overrun',
   'quota.reset',
+  'provider.circuit',
 ];
 
 export type RecordedEvent = { [E in OrchestratorEventName]: { readonly name: E; readonly payload: OrchestratorEventMap[E][0] } }[OrchestratorEventName];
