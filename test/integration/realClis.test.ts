@@ -52,6 +52,7 @@ const CASES: readonly CliCase[] = [
   { name: 'claude credit', cli: 'claude', credential: 'api-key', step: fakeStep.error('insufficientQuota') },
   { name: 'claude cut', cli: 'claude', credential: 'api-key', step: fakeStep.cut() },
   { name: 'claude truncated', cli: 'claude', credential: 'api-key', step: fakeStep.truncate() },
+  { name: 'claude overloaded in stream', cli: 'claude', credential: 'api-key', step: fakeStep.streamError('overloaded') },
   { name: 'claude oauth success', cli: 'claude', credential: 'oauth', step: ok },
   { name: 'claude oauth 401', cli: 'claude', credential: 'oauth', step: fakeStep.error('unauthorized') },
   { name: 'claude oauth 429', cli: 'claude', credential: 'oauth', step: fakeStep.error('rateLimited', { retryAfterSeconds: 3600 }) },
@@ -236,6 +237,13 @@ describe('real agent CLIs against the provider API fake', () => {
       const out = claudeResult('claude truncated');
       expect(out).toMatchObject({ is_error: true, api_error_status: null, result: 'API Error: Failed to parse JSON' });
       expect(run('claude truncated').requests.filter((r) => r.route === 'anthropic.messages').map((r) => r.stream)).toEqual([true, false]);
+    });
+
+    it('should retry an overloaded error inside a stream despite CLAUDE_CODE_MAX_RETRIES=0, then once without streaming', () => {
+      const out = claudeResult('claude overloaded in stream');
+      expect(out).toMatchObject({ is_error: true, api_error_status: null });
+      expect(out.result).toMatch(/^API Error: Repeated 529 Overloaded errors\. The API is at capacity/);
+      expect(run('claude overloaded in stream').requests.filter((r) => r.route === 'anthropic.messages').map((r) => r.stream)).toEqual([true, true, true, false]);
     });
 
     it('should send CLAUDE_CODE_OAUTH_TOKEN as a Bearer with the oauth beta, and call nothing else', () => {
