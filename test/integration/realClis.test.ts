@@ -185,6 +185,7 @@ describe('real agent CLIs against the provider API fake', () => {
     it('should succeed with the fake\'s text and usage, sending the key as x-api-key to POST /v1/messages?beta=true (stream)', () => {
       const out = claudeResult('claude success');
       expect(run('claude success').result.exitCode).toBe(0);
+      expect(run('claude success').result.stderr).toBe('');
       expect(out).toMatchObject({ type: 'result', subtype: 'success', is_error: false, api_error_status: null, result: 'pong', num_turns: 1, stop_reason: 'end_turn' });
       expect(out.usage).toMatchObject({ input_tokens: 17, output_tokens: 4, cache_read_input_tokens: 3, cache_creation_input_tokens: 0 });
       const modelUsage = Object.values(out.modelUsage as Record<string, Record<string, number>>);
@@ -270,6 +271,7 @@ describe('real agent CLIs against the provider API fake', () => {
     it('should succeed with the fake\'s text and usage, sending the key as a Bearer to POST /v1/responses (stream)', () => {
       const lines = codexLines('codex success');
       expect(run('codex success').result.exitCode).toBe(0);
+      expect(run('codex success').result.stderr).toContain('Reading additional input from stdin...');
       expect(lines).toEqual([
         { type: 'thread.started', thread_id: expect.any(String) },
         { type: 'turn.started' },
