@@ -225,7 +225,7 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
 
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.once('error', (err) => {
+    child.on('error', (err) => {
       // 'error' without a pid: the program never ran. With a pid it is a failed kill; 'close' still follows.
       if (child.pid === undefined) finish(spawnFailure(options.command, options.cwd, err));
     });
