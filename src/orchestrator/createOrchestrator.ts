@@ -318,7 +318,7 @@ export class Orchestrator {
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const system = this.#actor!.system;
         const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (provider, kind) => this.#providerFailed(provider, kind) });
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (provider, kind) => this.#providerFailed(provider, kind), failurePolicy: this.#options.failurePolicy });
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);

@@ -7,7 +7,10 @@ import { AGENT_QUIET_ENV } from '../providers';
 import type { ErrorCode } from '../errors';
 import type { Clock } from './clock';
 import { checkUsage, classifyFailure } from './validation';
-import type { FailureReport, ReleaseResult, UsageReceipt, UsageReport } from './types';
+import { decideNextStep } from '../providers';
+import type { NextStep, ProviderFailure } from '../providers';
+import type { AgentFailurePolicy } from './failureHandling';
+import type { FailureOutcome, FailureReport, ReleaseResult, UsageReceipt, UsageReport } from './types';
 
 type SessionRef = ActorRefFrom<AgentSessionMachine>;
 
@@ -61,6 +64,9 @@ export class ManagedAgent {
   #activation: Waiter | null = null;
   #failure: (Waiter & { startedAt: number }) | null = null;
   readonly #onProviderFailure: (provider: ProviderId, kind: string) => void;
+  readonly #failurePolicy: AgentFailurePolicy;
+  /** Failed attempts on the current provider since the last success or fallback. */
+  #attempts = 0;
 
   /**
    * The handle exists from admission, before the session actor starts; `lookup` finds the actor
@@ -76,8 +82,10 @@ export class ManagedAgent {
     passthrough: Readonly<Record<string, string>>;
     /** Counts a failed request against the provider's circuit breaker. */
     onProviderFailure: (provider: ProviderId, kind: string) => void;
+    failurePolicy: AgentFailurePolicy;
   }) {
     this.#onProviderFailure = init.onProviderFailure;
+    this.#failurePolicy = init.failurePolicy;
     this.id = init.agentId;
     this.sessionId = init.sessionId;
     this.task = init.task;
@@ -138,6 +146,7 @@ export class ManagedAgent {
     const tokens = checkUsage(report);
     this.#assertLive('report usage');
     this.#send({ type: 'session.usage', tokens, now: this.#clock.now() });
+    this.#attempts = 0;
     if (this.#final?.reason === 'quota-exhausted') {
       throw new AgentvisorError(
         'quota-exhausted',
@@ -150,30 +159,61 @@ export class ManagedAgent {
   }
 
   /**
-   * Tells agentvisor the provider failed. Resolves once the agent runs on the next provider of the
-   * chain (read `provider` and `env` again); rejects with `no-provider` when none can take it, and
-   * with `invalid-request` (the session stays) when the request itself was at fault.
+   * Tells agentvisor a request to the provider failed. The failure is classified (status, body,
+   * headers, network error: docs/failures.md) and counted against the provider's circuit, then:
+   * - `{ action: 'fallback', from, to }` once the agent runs on the next provider of the chain (read
+   *   `provider` and `env` again): the default for every kind while the chain has a provider left;
+   * - `{ action: 'retry', delayMs }`: try the same provider again after `delayMs` (Retry-After
+   *   honoured), when the policy says so or no fallback is left;
+   * - rejects with `no-provider` when nothing is left to try (the agent is released), and with
+   *   `invalid-request` (the agent stays) when the request itself was at fault.
    */
-  async reportFailure(report: FailureReport): Promise<void> {
-    const kind = classifyFailure(report);
+  async reportFailure(report: FailureReport): Promise<FailureOutcome> {
+    const failure = classifyFailure(report, this.provider, this.#clock.now());
     this.#assertLive('report a failure');
-    if (kind === 'invalid-request') {
-      throw new AgentvisorError('invalid-request', `the provider rejected the request itself (status ${report.status}); fix the request: falling back would not help`, {
-        details: { agentId: this.id, status: report.status },
-      });
-    }
     if (this.#failure) throw new AgentvisorError('invalid-failure', 'a failure for this agent is already being handled; await the earlier reportFailure first');
     if (!this.#ref.getSnapshot().matches('active')) {
       throw new AgentvisorError('invalid-failure', `agent ${this.id} is not active yet (still authenticating): report failures of requests made with its env, after spawnAgent resolved`, {
         details: { agentId: this.id },
       });
     }
-    this.#onProviderFailure(this.provider, kind);
+    const from = this.provider;
+    this.#onProviderFailure(from, failure.kind);
+    const step = this.#nextStep(failure);
+    if (step.action === 'fail') {
+      throw new AgentvisorError('invalid-request', `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`, {
+        details: { agentId: this.id, status: failure.status, kind: failure.kind },
+      });
+    }
+    if (step.action === 'retry') {
+      this.#attempts += 1;
+      return { action: 'retry', kind: failure.kind, provider: from, delayMs: step.delayMs, attempt: this.#attempts };
+    }
+    const startedAt = this.#clock.now();
     const done = new Promise<void>((resolve, reject) => {
-      this.#failure = { resolve, reject, startedAt: this.#clock.now() };
+      this.#failure = { resolve, reject, startedAt };
     });
-    this.#send({ type: 'session.failure', reason: kind, now: this.#clock.now() });
-    return done;
+    this.#send({ type: 'session.failure', reason: failure.kind, now: startedAt });
+    await done;
+    this.#attempts = 0;
+    return { action: 'fallback', kind: failure.kind, from, to: this.provider, latencyMs: this.#clock.now() - startedAt };
+  }
+
+  /**
+   * The policy's step, with one rule of ours on top: while the chain has a provider left, a failure
+   * worth retrying falls back at once unless the policy names `retry` for its kind explicitly; once
+   * nothing is left, kinds that can pass (throttling, server faults) are retried with backoff
+   * before the agent is given up.
+   */
+  #nextStep(failure: ProviderFailure): NextStep {
+    const attempt = this.#attempts + 1;
+    if (failure.kind === 'invalid-request') return { action: 'fail', reason: 'policy' };
+    const { policy } = this.#failurePolicy;
+    const context = this.#ref.getSnapshot().context;
+    const canFallBack = context.fallbackProviders.length > 0 && context.fallbacks.length < context.terms.maxFallbacks;
+    if (canFallBack) return decideNextStep(failure, { attempt, policy });
+    const alone = decideNextStep(failure, { attempt, policy: this.#failurePolicy.withoutFallback });
+    return alone;
   }
 
   /** Ends the session: usage is settled and the unused allocation returned. A second call throws `already-released`. */

@@ -12,7 +12,10 @@ import type { Authenticate, CredentialSourceId, EnvSource, OAuthRefreshOptions, 
 import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
+import type { FailurePolicyOptions } from '../providers';
 import type { Clock } from './clock';
+import { resolveAgentFailurePolicy } from './failureHandling';
+import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
 
 export interface ProviderLimits {
@@ -63,6 +66,13 @@ export interface OrchestratorOptions {
    * @default { windowMs: 60000, allowedFailures: 4, minRequests: 5, cooldownMs: 30000, halfOpenProbes: 1 }
    */
   readonly circuit?: Partial<CircuitConfig>;
+  /**
+   * What `reportFailure` does per failure kind (docs/failures.md). By default every kind but
+   * `invalid-request` falls back at once while the chain has a provider left; with none left,
+   * throttling and server faults are retried (2 times, jittered backoff, Retry-After honoured up to
+   * 30 s) before the agent is given up. Set `kinds.<kind>.action: 'retry'` to retry first.
+   */
+  readonly failurePolicy?: FailurePolicyOptions;
   /** Fallbacks one session may make. @default fallbackChain.length - 1 */
   readonly maxFallbacks?: number;
   /** Allocation lease: an allocation with no activity for this long is expired by the sweep. @default 2 h */
@@ -115,6 +125,7 @@ export interface ResolvedOptions {
   readonly providerPriority: ProviderPriority | null;
   readonly maxFallbacks: number;
   readonly circuit: CircuitConfig;
+  readonly failurePolicy: AgentFailurePolicy;
   readonly leaseMs: number;
   readonly sweepIntervalMs: number;
   readonly dailyReset: DailyReset;
@@ -269,6 +280,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     fallbackChain,
     providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
     circuit: resolveCircuit(options.circuit),
+    failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
     maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
     leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
     sweepIntervalMs: wholeNumber('sweepIntervalMs', options.sweepIntervalMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),

@@ -3,6 +3,7 @@ import type { RefusalCode } from '../../machines/budget';
 import type { CircuitState } from '../../machines/providerHealth';
 import type { ProviderId } from '../../machines/providers';
 import type { Activity } from './activityStore';
+import type { HeadersInput, ProviderFailureKind as FailureKind } from '../providers';
 
 export interface SpawnOptions {
   /** Tokens the agent expects to use; the allocation is `min(estimate, floor(available / 2))`. */
@@ -33,13 +34,34 @@ export interface UsageReceipt {
   readonly remainingTokens: number;
 }
 
+/**
+ * A failed request, as the host saw it. Give what you have: the status with the provider's body and
+ * headers classifies best (docs/failures.md); a thrown fetch error as `error`; or a `kind` an
+ * adapter already decided.
+ */
 export interface FailureReport {
   /** The HTTP status the provider answered with; 0 for a network failure. */
-  readonly status: number;
+  readonly status?: number;
+  /** Overrides the Retry-After read from the headers or body. */
   readonly retryAfterMs?: number;
-  /** The provider's message; never logged unmasked. */
+  /** The provider's message (used when there is no body); never logged unmasked. */
   readonly message?: string;
+  /** The response body: the parsed JSON or its text. */
+  readonly body?: unknown;
+  /** The response headers (a plain object or a Fetch `Headers`). */
+  readonly headers?: HeadersInput;
+  /** A thrown network error (ECONNRESET, a timeout…), when there was no response. */
+  readonly error?: unknown;
+  /** Already classified (e.g. by an agent CLI adapter). */
+  readonly kind?: FailureKind;
 }
+
+/** What `reportFailure` decided. */
+export type FailureOutcome =
+  /** Try the same provider again after `delayMs` (the session keeps its allocation). */
+  | { readonly action: 'retry'; readonly kind: FailureKind; readonly provider: ProviderId; readonly delayMs: number; readonly attempt: number }
+  /** The session moved to `to`; its env now holds `to`'s credentials. */
+  | { readonly action: 'fallback'; readonly kind: FailureKind; readonly from: ProviderId; readonly to: ProviderId; readonly latencyMs: number };
 
 export interface ReleaseResult {
   readonly usedTokens: number;

@@ -1,5 +1,8 @@
 import { isProviderId } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
+import { PROVIDER_FAILURE_KINDS, classifyHttpFailure, classifyNetworkError, safeFailureMessage } from '../providers';
+import type { ProviderFailure, ProviderFailureKind } from '../providers';
 import type { ErrorCode } from '../errors';
 import { MAX_TOKENS } from './options';
 import type { FailureReport, SpawnOptions, UsageReport } from './types';
@@ -63,23 +66,46 @@ export function checkUsage(report: UsageReport): number {
   return tokens('invalid-usage', 'inputTokens + outputTokens', input + output, 0);
 }
 
-/** What a failure is, from the provider's HTTP status. The fallback issue refines this (bodies, headers, CLIs). */
-export const FAILURE_KINDS = ['auth', 'rate-limit', 'overloaded', 'server', 'network', 'invalid-request'] as const;
-export type FailureKind = (typeof FAILURE_KINDS)[number];
+/** What a failure can be (docs/failures.md). */
+export const FAILURE_KINDS = PROVIDER_FAILURE_KINDS;
+export type FailureKind = ProviderFailureKind;
 
-export function classifyFailure(report: FailureReport): FailureKind {
-  if (typeof report !== 'object' || report === null || typeof report.status !== 'number' || !Number.isInteger(report.status) || report.status < 0 || report.status > 599) {
-    throw new AgentvisorError('invalid-failure', `reportFailure needs { status } with an HTTP status (or 0 for a network failure), got ${describe(report?.status)}`);
+/**
+ * Classifies a failure report into one kind, with Retry-After and reset times, reading the status,
+ * the provider's body and headers, a thrown network error, or a kind an adapter already decided.
+ * Throws `invalid-failure` (and changes nothing) when the report is malformed.
+ *
+ * @example classifyFailure({ status: 429, body: { error: { code: 'insufficient_quota' } } }, 'openai').kind // 'quota'
+ */
+export function classifyFailure(report: FailureReport, provider: ProviderId = 'claude', now: number = Date.now()): ProviderFailure {
+  if (typeof report !== 'object' || report === null) {
+    throw new AgentvisorError('invalid-failure', `reportFailure needs { status } with an HTTP status (or 0 for a network failure), got ${describe(report)}`);
   }
-  if (report.retryAfterMs !== undefined && (typeof report.retryAfterMs !== 'number' || !(report.retryAfterMs >= 0))) {
+  if (report.retryAfterMs !== undefined && (typeof report.retryAfterMs !== 'number' || !(report.retryAfterMs >= 0) || !Number.isFinite(report.retryAfterMs))) {
     throw new AgentvisorError('invalid-failure', `retryAfterMs must be a number of milliseconds >= 0, got ${describe(report.retryAfterMs)}`);
   }
+  if (report.message !== undefined && typeof report.message !== 'string') {
+    throw new AgentvisorError('invalid-failure', `message must be a string, got ${describe(report.message)}`);
+  }
+  const failure = classifyReport(report, provider, now);
+  return report.retryAfterMs === undefined ? failure : { ...failure, retryAfterMs: report.retryAfterMs };
+}
+
+function classifyReport(report: FailureReport, provider: ProviderId, now: number): ProviderFailure {
+  if (report.kind !== undefined) {
+    if (!(PROVIDER_FAILURE_KINDS as readonly unknown[]).includes(report.kind)) {
+      throw new AgentvisorError('invalid-failure', `kind must be one of ${PROVIDER_FAILURE_KINDS.join(', ')}, got ${describe(report.kind)}`);
+    }
+    const status = typeof report.status === 'number' ? report.status : null;
+    const throttle = report.kind === 'quota' ? 'usage-limit' : report.kind === 'rate-limit' || report.kind === 'overloaded' ? 'server' : null;
+    return { ok: false, kind: report.kind, provider, status, retryAfterMs: null, resetAt: null, throttle, message: safeFailureMessage(report.message ?? report.kind) };
+  }
+  if (report.status === undefined && report.error !== undefined) return classifyNetworkError({ provider, error: report.error });
   const { status } = report;
-  if (status === 0) return 'network';
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 429) return 'rate-limit';
-  if (status === 529 || status === 503) return 'overloaded';
-  if (status >= 500) return 'server';
-  if (status >= 400) return 'invalid-request';
-  throw new AgentvisorError('invalid-failure', `status ${status} is not a failure: report 4xx, 5xx, or 0 for a network failure`);
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 0 || status > 599) {
+    throw new AgentvisorError('invalid-failure', `reportFailure needs { status } with an HTTP status (or 0 for a network failure), or { error } or { kind }; got status ${describe(status)}`);
+  }
+  if (status === 0) return classifyNetworkError({ provider, error: report.error ?? new Error(report.message ?? 'network failure') });
+  if (status < 400) throw new AgentvisorError('invalid-failure', `status ${status} is not a failure: report 4xx, 5xx, or 0 for a network failure`);
+  return classifyHttpFailure({ provider, status, headers: report.headers ?? null, body: report.body ?? report.message, now });
 }

@@ -12,7 +12,7 @@
  * | credentials.granted        | open the authentication gate: the real env lookup finds the key |
  * | credentials.denied         | revoke the key from the env, open the gate: the lookup fails    |
  * | session.usage              | agent.reportUsage({ inputTokens: 500, outputTokens: 200 })      |
- * | session.failure            | agent.reportFailure({ status: 529 }) (overloaded)               |
+ * | session.failure            | agent.reportFailure({ status: 401 }) (auth: fallback, or the end) |
  * | session.release            | agent.release()                                                 |
  * | session.sweep (expired)    | clock.advance(lease + sweep interval)                           |
  * | session.fallbackAdmitted / | nothing: the coordinator answered inside the failure step; the  |
@@ -106,7 +106,7 @@ function eventsFor(scenario: Scenario, snapshot: ModelSnapshot): SessionEvent[] 
         sweep,
       ];
     case 'active':
-      return [...usage, { type: 'session.failure', reason: 'overloaded', now: 0 }, release, sweep];
+      return [...usage, { type: 'session.failure', reason: 'auth', now: 0 }, release, sweep];
     case 'fallingBack':
       return [scenario.answer];
     default:
@@ -157,7 +157,7 @@ class SessionPathRunner {
   readonly visited: string[] = [];
   replayed: ModelSnapshot;
   everActive = false;
-  failure: { current(): Tracked<void> } | null = null;
+  failure: { current(): Tracked<unknown> } | null = null;
 
   private constructor(
     readonly orch: Orchestrator,
@@ -210,7 +210,7 @@ class SessionPathRunner {
         break;
       }
       case 'session.failure':
-        this.failure = track(this.agent.reportFailure({ status: 529 }));
+        this.failure = track(this.agent.reportFailure({ status: 401 }));
         break;
       case 'session.release': {
         const result: ReleaseResult = await this.agent.release();
@@ -307,7 +307,7 @@ class SessionPathRunner {
     if (this.failure) {
       const failure = this.failure.current();
       if (m.value === 'active') {
-        expect(failure).toEqual({ state: 'resolved', value: undefined });
+        expect(failure).toEqual({ state: 'resolved', value: { action: 'fallback', kind: 'auth', from: 'claude', to: m.context.provider, latencyMs: 0 } });
         this.failure = null;
       } else if (done) {
         expect(failure.state).toBe('rejected');

@@ -248,6 +248,11 @@ class Model {
     } else if (op.status === 400) {
       this.same(label, code, 'invalid-request');
       this.same(`${label}: live`, agent.isLive, true);
+    } else if (code === null && outcome.value?.action === 'retry') {
+      // Nothing left to fall back to and the failure may pass: the agent stays, to retry after the delay.
+      this.same(`${label}: live`, agent.isLive, true);
+      this.same(`${label}: provider after a retry answer`, agent.provider, from);
+      if (![429, 500, 503, 529, 0].includes(op.status)) this.fail(`${label} answered retry for a failure that cannot pass`);
     } else if (code === null) {
       this.same(`${label}: live`, agent.isLive, true);
       if (agent.provider === from) this.fail(`${label} resolved but the agent stayed on ${from}`);

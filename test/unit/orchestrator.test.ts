@@ -582,8 +582,16 @@ describe('ManagedAgent.reportFailure', () => {
   it('should end the session with no-provider when no fallback is left', async () => {
     const { orch, events } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'n' });
-    await a.reportFailure({ status: 500 });
+    expect(await a.reportFailure({ status: 500 })).toEqual({ action: 'fallback', kind: 'server', from: 'claude', to: 'openai', latencyMs: 0 });
     a.reportUsage({ inputTokens: 100, outputTokens: 0 });
+    // Nothing left to fall back to: a server fault may pass, so it is retried twice with backoff, then given up.
+    const first = await a.reportFailure({ status: 500 });
+    expect(first).toMatchObject({ action: 'retry', kind: 'server', provider: 'openai', attempt: 1 });
+    expect(first.action === 'retry' && first.delayMs >= 0 && first.delayMs <= 250).toBe(true);
+    const second = await a.reportFailure({ status: 500 });
+    expect(second).toMatchObject({ action: 'retry', attempt: 2 });
+    expect(second.action === 'retry' && second.delayMs <= 500).toBe(true);
+    expect(orch.stats().providers.openai).toMatchObject({ active: 1, reserved: 900 });
     await agentvisorErrorOf(() => a.reportFailure({ status: 500 }), 'no-provider');
     expect(a.isLive).toBe(false);
     expect(events.of('agent.released')).toMatchObject([{ agentId: 'n', provider: 'openai', reason: 'failed', usedTokens: 100, returnedTokens: 1_900, error: { code: 'no-provider' } }]);
@@ -594,7 +602,8 @@ describe('ManagedAgent.reportFailure', () => {
   it('should not fall back when maxFallbacks is 0', async () => {
     const { orch } = await start({ maxFallbacks: 0 });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
-    await agentvisorErrorOf(() => a.reportFailure({ status: 529 }), 'no-provider');
+    expect(await a.reportFailure({ status: 529, headers: { 'retry-after': '3' } })).toMatchObject({ action: 'retry', provider: 'claude', kind: 'overloaded' });
+    await agentvisorErrorOf(() => a.reportFailure({ status: 401 }), 'no-provider');
     expect(orch.stats().providers.openai).toMatchObject({ active: 0, reserved: 0 });
     expect(orch.stats().providers.claude).toMatchObject({ active: 0, reserved: 0 });
   });

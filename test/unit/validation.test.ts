@@ -109,7 +109,7 @@ describe('classifyFailure', () => {
     [404, 'invalid-request'],
     [422, 'invalid-request'],
   ])('should classify status %d as %s', (status, kind) => {
-    expect(classifyFailure({ status })).toBe(kind);
+    expect(classifyFailure({ status }, 'claude', 0).kind).toBe(kind);
     expect(FAILURE_KINDS).toContain(kind);
   });
 
