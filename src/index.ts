@@ -22,6 +22,27 @@ export { AgentvisorError, ERROR_CODES, isAgentvisorError } from './errors';
 export type { ErrorCode, AgentvisorErrorOptions } from './errors';
 export { AGENT_QUIET_ENV, PROVIDERS, PROVIDER_IDS, isProviderId, keyHint } from './providers';
 export type { ProviderId, ProviderSpec } from './providers';
+export {
+  PROVIDER_FAILURE_KINDS,
+  classifyHttpFailure,
+  classifyNetworkError,
+  classifyFailureText,
+  classifyClaudeCodeResult,
+  classifyCodexEvents,
+  decideNextStep,
+  resolveFailurePolicy,
+  DEFAULT_FAILURE_POLICY,
+  readRateLimitHeaders,
+} from './providers';
+export type { ProviderFailure, ProviderFailureKind, AgentRunOutcome, FailurePolicy, FailurePolicyOptions, NextStep, HeadersInput } from './providers';
+export { DEFAULT_CIRCUIT } from '../machines/providerHealth';
+export type { CircuitConfig, CircuitState } from '../machines/providerHealth';
+export { CREDENTIAL_CLASSES, CHATGPT_ENV, CLAUDE_OAUTH_ENV } from './credentials';
+export type { CredentialClass, ProviderPriority } from './credentials';
+export { startProviderApiFake, fakeStep, FAKE_FAULTS } from './sandbox';
+export type { ProviderApiFake, ProviderApiFakeOptions, FakeStep, FakeFault } from './sandbox';
+export { runProcess, startProcess } from './agents';
+export type { RunProcessOptions, ProcessResult, RunningProcess } from './agents';
 export { windowAt, DEFAULT_DAILY_RESET } from './quota/dailyWindow';
 export type { DailyReset, WindowPosition } from './quota/dailyWindow';
 export { Secret } from '../machines/secret';
