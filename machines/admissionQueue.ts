@@ -3,6 +3,12 @@ import { decideAdmission, reserve } from './budget';
 import type { ProviderId } from './providers';
 import type { QueuedRequest } from './coordinator.types';
 
+/** Where a spawn request may be admitted: its preferred provider only, or that one and then the chain. */
+export function admissionCandidates(chain: readonly ProviderId[], request: { readonly preferredProvider: ProviderId | null; readonly onlyPreferred: boolean }): readonly ProviderId[] {
+  if (request.onlyPreferred && request.preferredProvider !== null) return [request.preferredProvider];
+  return candidatesFor(chain, request.preferredProvider);
+}
+
 /** The providers a request may land on: its preferred one first, then the chain in order. */
 export function candidatesFor(chain: readonly ProviderId[], preferred: ProviderId | null): readonly ProviderId[] {
   const first = preferred ?? chain[0];
@@ -43,7 +49,7 @@ export function planDrain(budgets: Budgets, queue: readonly QueuedRequest[], cha
   const waiting: QueuedRequest[] = [];
   const admitted: PlannedAdmission[] = [];
   for (const request of queue) {
-    const decision = decideAdmission(next, candidatesFor(chain, request.preferredProvider), request.estimatedTokens, caps);
+    const decision = decideAdmission(next, admissionCandidates(chain, request), request.estimatedTokens, caps);
     if (decision.status === 'admit') {
       next = reserve(next, decision.provider, decision.allocation);
       admitted.push({ request, provider: decision.provider, allocation: decision.allocation });

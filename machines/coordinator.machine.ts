@@ -23,7 +23,7 @@ import { agentSessionMachine } from './agentSession.machine';
 import type { CredentialsRequest, SessionEvent, SessionInput } from './agentSession.types';
 import { availableTokens, decideAdmission, recordUsage, reserve, settle, withBudget } from './budget';
 import type { Budgets, RefusalCode } from './budget';
-import { candidatesFor, enqueueOrdered, planDrain } from './admissionQueue';
+import { admissionCandidates, candidatesFor, enqueueOrdered, planDrain } from './admissionQueue';
 import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
 import { HEALTHY, admissionCap, recordOutcome, windowCounts } from './providerHealth';
 import type { HealthByProvider } from './providerHealth';
@@ -63,7 +63,7 @@ function capsAt(context: CoordinatorContext, now: number, health: HealthByProvid
 }
 
 function decide(context: CoordinatorContext, request: SpawnRequest, now: number) {
-  return decideAdmission(context.budgets, candidatesFor(context.config.fallbackChain, request.preferredProvider), request.estimatedTokens, capsAt(context, now));
+  return decideAdmission(context.budgets, admissionCandidates(context.config.fallbackChain, request), request.estimatedTokens, capsAt(context, now));
 }
 
 function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number): number | null {

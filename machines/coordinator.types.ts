@@ -9,6 +9,8 @@ export interface SpawnRequest {
   readonly agentId: string;
   readonly estimatedTokens: number;
   readonly preferredProvider: ProviderId | null;
+  /** Admit on `preferredProvider` only (never further down the chain at admission). */
+  readonly onlyPreferred: boolean;
   /** 0 refuses at once when nothing fits; > 0 waits in the queue until `deadline`. */
   readonly waitMs: number;
   /** Higher runs first; equal priorities keep arrival order. */

@@ -58,6 +58,7 @@ export async function openAgentvisor(live: number): Promise<AgentvisorFixture> {
           agentId: id,
           estimatedTokens: CYCLE.estimatedTokens,
           preferredProvider: null,
+          onlyPreferred: false,
           waitMs: 0,
           priority: 0,
           now: Date.now(),

@@ -21,6 +21,7 @@ import { resolveOptions } from './options';
 import type { OrchestratorOptions, ResolvedOptions } from './options';
 import type { OrchestratorEventMap, OrchestratorStats, ProviderStats, SpawnOptions } from './types';
 import { checkSpawn } from './validation';
+import type { CheckedSpawn } from './validation';
 
 interface PendingSpawn {
   readonly agentId: string;
@@ -161,7 +162,7 @@ export class Orchestrator {
       sessionId,
       agentId,
       estimatedTokens: checked.estimatedTokens,
-      preferredProvider: checked.preferredProvider ?? this.#startProvider(),
+      ...this.#placement(checked),
       waitMs: checked.waitMs,
       priority: checked.priority,
       now: this.#options.clock.now(),
@@ -275,6 +276,13 @@ export class Orchestrator {
   #providerFailed(provider: ProviderId, kind: string): void {
     const countsForHealth = HEALTH_FAILURE_KINDS.has(kind);
     if (this.#state === 'running') this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth, now: this.#options.clock.now() });
+  }
+
+  /** Where a spawn starts, and whether it may be admitted further down the chain when that provider is full. */
+  #placement(checked: CheckedSpawn): { preferredProvider: ProviderId | null; onlyPreferred: boolean } {
+    const preferredProvider = checked.preferredProvider ?? this.#startProvider();
+    const onlyPreferred = (checked.whenPreferredBusy ?? this.#options.whenPreferredBusy) === 'wait';
+    return { preferredProvider: onlyPreferred ? (preferredProvider ?? this.#options.fallbackChain[0] ?? null) : preferredProvider, onlyPreferred };
   }
 
   /** The provider priority policy's pick among the chain's providers, or null for the head of the chain. */

@@ -73,6 +73,8 @@ export interface OrchestratorOptions {
    * 30 s) before the agent is given up. Set `kinds.<kind>.action: 'retry'` to retry first.
    */
   readonly failurePolicy?: FailurePolicyOptions;
+  /** At spawn, when the provider a session would start on is full: admit it further down the chain, or wait for that provider. @default 'fallback' */
+  readonly whenPreferredBusy?: 'fallback' | 'wait';
   /** Fallbacks one session may make. @default fallbackChain.length - 1 */
   readonly maxFallbacks?: number;
   /** Allocation lease: an allocation with no activity for this long is expired by the sweep. @default 2 h */
@@ -126,6 +128,7 @@ export interface ResolvedOptions {
   readonly maxFallbacks: number;
   readonly circuit: CircuitConfig;
   readonly failurePolicy: AgentFailurePolicy;
+  readonly whenPreferredBusy: 'fallback' | 'wait';
   readonly leaseMs: number;
   readonly sweepIntervalMs: number;
   readonly dailyReset: DailyReset;
@@ -232,6 +235,11 @@ function resolvePassthrough(names: OrchestratorOptions['envPassthrough'], env: E
   return Object.freeze(out);
 }
 
+function resolveWhenBusy(value: unknown): 'fallback' | 'wait' {
+  if (value === undefined || value === 'fallback' || value === 'wait') return value ?? 'fallback';
+  throw new AgentvisorError('invalid-option', `whenPreferredBusy must be 'fallback' or 'wait', got ${JSON.stringify(value)?.slice(0, 60)}`);
+}
+
 function resolveCircuit(circuit: OrchestratorOptions['circuit']): CircuitConfig {
   if (circuit === undefined) return DEFAULT_CIRCUIT;
   if (typeof circuit !== 'object' || circuit === null) throw new AgentvisorError('invalid-option', 'circuit must be an object such as { allowedFailures: 4, cooldownMs: 30000 }');
@@ -281,6 +289,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
     circuit: resolveCircuit(options.circuit),
     failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
+    whenPreferredBusy: resolveWhenBusy(options.whenPreferredBusy),
     maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
     leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
     sweepIntervalMs: wholeNumber('sweepIntervalMs', options.sweepIntervalMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),

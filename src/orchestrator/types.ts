@@ -18,6 +18,12 @@ export interface SpawnOptions {
   readonly waitMs?: number;
   /** Higher waits less; equal priorities keep arrival order. @default 0 */
   readonly priority?: number;
+  /**
+   * When the provider this session would start on has no slot or budget: `'fallback'` admits it on
+   * the next provider of the chain, `'wait'` keeps it for that provider only (refused at once with
+   * `waitMs: 0`, else queued). @default the orchestrator's `whenPreferredBusy` ('fallback')
+   */
+  readonly whenPreferredBusy?: 'fallback' | 'wait';
 }
 
 export interface UsageReport {

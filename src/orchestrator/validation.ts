@@ -29,6 +29,7 @@ export interface CheckedSpawn {
   readonly task: string | null;
   readonly waitMs: number;
   readonly priority: number;
+  readonly whenPreferredBusy: 'fallback' | 'wait' | null;
 }
 
 export function checkSpawn(options: SpawnOptions): CheckedSpawn {
@@ -53,7 +54,11 @@ export function checkSpawn(options: SpawnOptions): CheckedSpawn {
   }
   const task = options.task ?? null;
   if (task !== null && typeof task !== 'string') throw new AgentvisorError('invalid-option', `task must be a string, got ${describe(task)}`);
-  return { estimatedTokens, preferredProvider: options.preferredProvider ?? null, agentId, task, waitMs, priority };
+  const whenPreferredBusy = options.whenPreferredBusy ?? null;
+  if (whenPreferredBusy !== null && whenPreferredBusy !== 'fallback' && whenPreferredBusy !== 'wait') {
+    throw new AgentvisorError('invalid-option', `whenPreferredBusy must be 'fallback' or 'wait', got ${describe(whenPreferredBusy)}`);
+  }
+  return { estimatedTokens, preferredProvider: options.preferredProvider ?? null, agentId, task, waitMs, priority, whenPreferredBusy };
 }
 
 /** The tokens of one usage report; throws `invalid-usage` and changes nothing when it is malformed. */

@@ -228,7 +228,7 @@ export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
     spawn(request: Partial<SpawnRequest> & { estimatedTokens: number }): { requestId: string; sessionId: string; agentId: string } {
       seq += 1;
       const ids = { requestId: `r-${seq}`, sessionId: `s-${seq}`, agentId: `a-${seq}` };
-      actor.send({ type: 'agent.spawn', preferredProvider: null, waitMs: 0, priority: 0, now: T0, ...ids, ...request });
+      actor.send({ type: 'agent.spawn', preferredProvider: null, onlyPreferred: false, waitMs: 0, priority: 0, now: T0, ...ids, ...request });
       return ids;
     },
     session(sessionId: string): ActorRefFrom<AgentSessionMachine> | undefined {

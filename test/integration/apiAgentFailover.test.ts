@@ -126,6 +126,30 @@ describe('API-driven agent against the loopback provider fakes', () => {
     expect(next.provider).toBe('openai');
   });
 
+  it('should fall back on a rejected key (401), a timeout and a cut connection, each classified from what fetch saw', async () => {
+    await start({ maxFallbacks: 3, fallbackChain: ['claude', 'openai'] });
+    fake.enqueue('claude', fakeStep.error('unauthorized'));
+    const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
+    expect((await report(a, await callModel(a))).failure).toMatchObject({ action: 'fallback', kind: 'auth', to: 'openai' });
+
+    fake.enqueue('claude', fakeStep.reply({ delayMs: 2_000 }));
+    const b = await orch.spawnAgent({ estimatedTokens: 1_000 });
+    const timedOut = await fetch(`${b.env.ANTHROPIC_BASE_URL}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': b.env.ANTHROPIC_API_KEY ?? '', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'ping' }] }),
+      signal: AbortSignal.timeout(100),
+    }).catch((error: unknown) => error);
+    expect(await b.reportFailure({ error: timedOut })).toMatchObject({ action: 'fallback', kind: 'timeout', to: 'openai' });
+
+    fake.enqueue('claude', fakeStep.cut());
+    const c = await orch.spawnAgent({ estimatedTokens: 1_000 });
+    const cut = await callModel(c).catch((error: unknown) => error);
+    expect(await c.reportFailure({ error: cut })).toMatchObject({ action: 'fallback', kind: 'network', to: 'openai' });
+    // Auth does not count against the circuit; the timeout and the cut do.
+    expect(orch.stats().providers.claude.circuit).toMatchObject({ state: 'closed', failures: 2 });
+  });
+
   it('should refuse a request the provider calls invalid without falling back, and keep the agent', async () => {
     await start();
     fake.enqueue('claude', fakeStep.error('invalidRequest'));

@@ -11,6 +11,7 @@ function queued(patch: Partial<QueuedRequest> & { requestId: string }): QueuedRe
     agentId: `a-${patch.requestId}`,
     estimatedTokens: 10,
     preferredProvider: null,
+    onlyPreferred: false,
     waitMs: 60_000,
     priority: 0,
     now: T0,

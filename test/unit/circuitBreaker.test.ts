@@ -97,3 +97,37 @@ describe('provider circuit breaker', () => {
     expect(error.message).toMatch(message);
   });
 });
+
+describe('whenPreferredBusy', () => {
+  it("should admit further down the chain by default when the preferred provider is full", async () => {
+    const { orch } = await startHarness({ limits: { claude: { maxConcurrent: 1 } } });
+    await orch.spawnAgent({ estimatedTokens: 1_000 });
+    const next = await orch.spawnAgent({ estimatedTokens: 1_000 });
+    expect(next.provider).toBe('openai');
+    await orch.stop();
+  });
+
+  it("should refuse at once, or wait for the preferred provider only, with 'wait'", async () => {
+    const { orch } = await startHarness({ limits: { claude: { maxConcurrent: 1 } }, whenPreferredBusy: 'wait' });
+    const first = await orch.spawnAgent({ estimatedTokens: 1_000 });
+    await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000 }), 'concurrency-limit');
+    const waiting = orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'waits', waitMs: MINUTE });
+    // A spawn may still choose fallback for itself.
+    const elsewhere = await orch.spawnAgent({ estimatedTokens: 1_000, whenPreferredBusy: 'fallback' });
+    expect(elsewhere.provider).toBe('openai');
+    expect(orch.stats().queued).toBe(1);
+    await first.release();
+    const admitted = await waiting;
+    expect(admitted.provider).toBe('claude');
+    // The chain still applies to failures after admission.
+    expect(await admitted.reportFailure({ status: 529 })).toMatchObject({ action: 'fallback', to: 'openai' });
+    await orch.stop();
+  });
+
+  it('should refuse an unknown whenPreferredBusy with invalid-option', async () => {
+    await agentvisorErrorOf(() => createOrchestrator({ env: {}, whenPreferredBusy: 'queue' as never }), 'invalid-option');
+    const { orch } = await startHarness();
+    await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1, whenPreferredBusy: 'later' as never }), 'invalid-option');
+    await orch.stop();
+  });
+});

@@ -23,11 +23,12 @@ function loose<T>(value: unknown): T {
 
 describe('checkSpawn', () => {
   it('should fill in the defaults', () => {
-    expect(checkSpawn({ estimatedTokens: 10 })).toEqual({ estimatedTokens: 10, preferredProvider: null, agentId: null, task: null, waitMs: 0, priority: 0 });
+    expect(checkSpawn({ estimatedTokens: 10 })).toEqual({ estimatedTokens: 10, preferredProvider: null, agentId: null, task: null, waitMs: 0, priority: 0, whenPreferredBusy: null });
   });
 
   it('should keep every valid option', () => {
-    expect(checkSpawn({ estimatedTokens: MAX_TOKENS, preferredProvider: 'openai', agentId: 'team/a-1:x@y.z', task: 't', waitMs: 2 ** 31 - 1, priority: -3 })).toEqual({
+    expect(checkSpawn({ estimatedTokens: MAX_TOKENS, preferredProvider: 'openai', agentId: 'team/a-1:x@y.z', task: 't', waitMs: 2 ** 31 - 1, priority: -3, whenPreferredBusy: 'wait' })).toEqual({
+      whenPreferredBusy: 'wait',
       estimatedTokens: MAX_TOKENS,
       preferredProvider: 'openai',
       agentId: 'team/a-1:x@y.z',
