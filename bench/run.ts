@@ -291,6 +291,10 @@ async function main(): Promise<void> {
   const auth = fork(path.join(__dirname, 'auth.js'), options.write ? [] : ['--no-write'], { stdio: 'inherit' });
   const code = await new Promise<number | null>((resolve) => auth.on('exit', resolve));
   if (code !== 0) process.exitCode = 1;
+  // Third part: fallback latency (bench/fallback.ts), in a process of its own.
+  const fallback = fork(path.join(__dirname, 'fallback.js'), options.write ? [] : ['--no-write'], { stdio: 'inherit' });
+  const fallbackCode = await new Promise<number | null>((resolve) => fallback.on('exit', resolve));
+  if (fallbackCode !== 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {
