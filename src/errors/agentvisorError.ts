@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'token-refresh-failed',
   'ledger-unavailable',
   'ledger-corrupt',
+  'agent-not-found',
+  'agent-failed',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
