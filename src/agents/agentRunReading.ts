@@ -1,0 +1,33 @@
+import type { ProviderFailure, TokenUsage } from '../providers';
+import { safeFailureMessage } from '../providers';
+import type { ProcessResult } from './processRunner';
+
+/**
+ * What one agent CLI run came to:
+ * - `success`: the CLI finished the task; `usage` is what it reported, `result` its final text;
+ * - `provider-failure`: the provider refused or failed (classified: auth, rate-limit, overloaded…);
+ *   `failure.usage` holds tokens the run spent anyway;
+ * - `agent-failure`: the CLI itself failed without output agentvisor can read (a crash, a bad
+ *   install): no provider is to blame, so there is no fallback.
+ */
+export type AgentRunReading =
+  | { readonly type: 'success'; readonly usage: TokenUsage; readonly result: string }
+  | { readonly type: 'provider-failure'; readonly failure: ProviderFailure }
+  | { readonly type: 'agent-failure'; readonly message: string; readonly usage?: TokenUsage };
+
+/**
+ * A short, safe excerpt of a CLI's stderr for error messages: its last non-empty lines, key-shaped
+ * text and tokens masked, at most 300 characters.
+ *
+ * @example stderrExcerpt('boom\n') // 'boom'
+ */
+export function stderrExcerpt(stderr: string): string {
+  const lines = stderr.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  return safeFailureMessage(lines.slice(-3).join(' | '));
+}
+
+/** "exited 1", "was killed by SIGKILL": how a run that printed nothing usable ended. */
+export function describeExit(result: ProcessResult): string {
+  if (result.signal !== null) return `was ended by ${result.signal}`;
+  return `exited with code ${result.exitCode ?? 'unknown'}`;
+}
