@@ -15,6 +15,8 @@ import { circuitState, windowCounts } from '../../machines/providerHealth';
 import { createActivityStore } from './activityStore';
 import { bindMachines } from './bindMachines';
 import { newId } from './ids';
+import { createObservabilityHooks } from './observabilityHooks';
+import type { ObservabilityHooks } from './observabilityHooks';
 import type { ClockTimer } from './clock';
 import { ManagedAgent } from './managedAgent';
 import { resolveOptions } from './options';
@@ -76,9 +78,12 @@ export class Orchestrator {
   #starting: Promise<void> | null = null;
   #resolver: CredentialResolver | null = null;
   readonly #wakeTimers = new Set<ClockTimer>();
+  /** Logger masking, audit, metrics and sanitized inspection; null when none is on (then they cost nothing). */
+  readonly #observability: ObservabilityHooks | null;
 
   constructor(options: OrchestratorOptions = {}) {
     this.#options = resolveOptions(options);
+    this.#observability = createObservabilityHooks(this.#options, this);
   }
 
   /** The root XState actor (the coordinator), for inspection. Exists after start(). */
@@ -101,7 +106,8 @@ export class Orchestrator {
 
   async #start(): Promise<void> {
     const o = this.#options;
-    const authenticate = o.authenticate ?? (await this.#loadCredentials());
+    const found = o.authenticate ?? (await this.#loadCredentials());
+    const authenticate = this.#observability?.wrapAuthenticate(found, o.authenticate === null) ?? found;
     if (this.#state === 'stopped') return; // stop() was called while the files were read
     const now = o.clock.now();
     const window = windowAt(now, o.dailyReset);
@@ -126,7 +132,7 @@ export class Orchestrator {
         day: window.day,
         nextResetAt: window.nextResetAt,
       },
-      ...(o.inspect ? { inspect: o.inspect } : {}),
+      ...(this.#observability?.inspect ? { inspect: this.#observability.inspect } : {}),
     });
     actor.on('*', (event) => this.#onCoordinatorEvent(event));
     this.#actor = actor;
@@ -156,6 +162,7 @@ export class Orchestrator {
       this.#pending.set(requestId, { agentId, sessionId, task: checked.task, resolve, reject, waitTimer: null });
     });
     this.#pendingAgentIds.add(agentId);
+    this.#observability?.spawnRequested(agentId);
     actor.send({
       type: 'agent.spawn',
       requestId,
@@ -220,10 +227,23 @@ export class Orchestrator {
     return this;
   }
 
-  /** Refuses waiting spawns with `stopped`, releases every live agent (reason `stopped`), and stops the actors. */
+  /**
+   * The Prometheus text exposition of this orchestrator's metrics (its own registry); rejects with
+   * `invalid-option` unless it was created with `metrics: true`.
+   *
+   * @example
+   * const orch = createOrchestrator({ metrics: true });
+   * console.log(await orch.metrics()); // agentvisor_sessions_active{provider="claude"} 0 …
+   */
+  metrics(): Promise<string> {
+    return this.#observability?.metrics() ?? Promise.reject(new AgentvisorError('invalid-option', 'metrics are off: create the orchestrator with { metrics: true }'));
+  }
+
+  /** Refuses waiting spawns with `stopped`, releases every live agent (reason `stopped`), stops the actors and flushes the audit trail. */
   async stop(): Promise<void> {
     if (this.#state !== 'running' || !this.#actor) {
       this.#state = 'stopped';
+      if (this.#observability) await this.#observability.close();
       return;
     }
     // First close admission, so releases below cannot hand their slots to waiters.
@@ -240,6 +260,7 @@ export class Orchestrator {
     this.#wakeTimers.clear();
     this.#actor.stop();
     this.#options.logger?.info('agentvisor orchestrator stopped');
+    if (this.#observability) await this.#observability.close();
   }
 
   /** Reads the credential files once at start; problems are logged and reported when a provider is used. */

@@ -1,7 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { InspectionEvent, Observer } from 'xstate';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { DEFAULT_CIRCUIT } from '../../machines/providerHealth';
 import type { CircuitConfig } from '../../machines/providerHealth';
@@ -13,6 +12,10 @@ import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
 import type { FailurePolicyOptions } from '../providers';
+import { resolveAuditOptions } from '../observability/auditTrail';
+import type { AuditOptions, ResolvedAuditOptions } from '../observability/auditTrail';
+import type { InspectTarget } from '../observability/inspectionSanitizer';
+import type { SecretMasker } from '../observability/secretMasker';
 import type { Clock } from './clock';
 import { resolveAgentFailurePolicy } from './failureHandling';
 import type { AgentFailurePolicy } from './failureHandling';
@@ -89,10 +92,26 @@ export interface OrchestratorOptions {
   readonly lowWatermark?: number;
   /** retryAfterMs given with `concurrency-limit` refusals (a slot has no known release time). @default 1000 */
   readonly retryHintMs?: number;
-  /** A pino logger; nothing is logged without one. */
+  /** A pino logger; nothing is logged without one. One from `createLogger` also masks every credential handed out, by value. */
   readonly logger?: Logger;
-  /** An XState inspection observer, such as one from @statelyai/inspect. */
-  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * An XState inspection observer, a function, or a @statelyai/inspect inspector (or its
+   * `.inspect`). Everything it receives is sanitized first: no secret reaches it (docs/observability.md).
+   */
+  readonly inspect?: InspectTarget;
+  /**
+   * Appends auth events, fallbacks, refusals, daily resets and circuit changes as JSON lines to
+   * `$home/audit/audit.jsonl` (0600, folder 0700), rotated by size. `true` takes the defaults.
+   * @default false (off)
+   */
+  readonly audit?: boolean | AuditOptions;
+  /** Keeps Prometheus metrics in a registry of this orchestrator; read them with `orch.metrics()`. @default false */
+  readonly metrics?: boolean;
+  /**
+   * Where every credential handed to a session is registered, so logs, audit entries and inspection
+   * events mask it by value. @default the logger's (createLogger), else a new one when any observability is on
+   */
+  readonly secretMasker?: SecretMasker;
   /** Time and timers. @default systemClock */
   readonly clock?: Clock;
   /** Replaces the built-in credential lookup (advanced: tests, custom secret stores). */
@@ -137,7 +156,10 @@ export interface ResolvedOptions {
   readonly retryHintMs: number;
   readonly clock: Clock;
   readonly logger: Logger | null;
-  readonly inspect: OrchestratorOptions['inspect'] | null;
+  readonly inspect: InspectTarget | null;
+  readonly audit: ResolvedAuditOptions | null;
+  readonly metrics: boolean;
+  readonly secretMasker: SecretMasker | null;
   readonly authenticate: Authenticate | null;
   readonly authTimeoutMs: number;
   readonly credentialSources: readonly CredentialSourceId[];
@@ -280,8 +302,10 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     if (!isProviderId(provider)) throw new AgentvisorError('invalid-option', `apiKeys.${provider}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`);
     if (key !== undefined && typeof key !== 'string') throw new AgentvisorError('invalid-option', `apiKeys.${provider} must be a string`);
   }
+  const home = options.home ?? defaultHome(env);
+  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') throw new AgentvisorError('invalid-option', `metrics must be true or false, got ${JSON.stringify(options.metrics)?.slice(0, 40)}`);
   return {
-    home: options.home ?? defaultHome(env),
+    home,
     env,
     apiKeys: options.apiKeys ?? {},
     budgets: resolveBudgets(options.limits),
@@ -300,6 +324,9 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     clock: options.clock ?? systemClock,
     logger: options.logger ?? null,
     inspect: options.inspect ?? null,
+    audit: resolveAuditOptions(options.audit, home),
+    metrics: options.metrics ?? false,
+    secretMasker: options.secretMasker ?? null,
     authenticate: options.authenticate ?? null,
     authTimeoutMs: wholeNumber('authTimeoutMs', options.authTimeoutMs ?? 30_000, { min: 1, max: 2 ** 31 - 1 }),
     credentialSources: resolveSources(options.credentialSources),

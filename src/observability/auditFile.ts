@@ -1,0 +1,85 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+/** The current audit file's name; rotated files are `audit.1.jsonl` (newest) … `audit.<keep>.jsonl`. */
+export const AUDIT_FILE = 'audit.jsonl';
+
+/** The name of the `n`th rotated file (0 is the current one). */
+export function rotatedName(n: number): string {
+  return n === 0 ? AUDIT_FILE : `audit.${n}.jsonl`;
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 'ENOENT';
+}
+
+/** Creates the folder (and missing parents) 0700; an existing folder keeps its mode (the files are 0600 anyway). */
+export async function ensureAuditDir(dir: string): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Shifts audit.jsonl → audit.1.jsonl → … ; the oldest beyond `keep` is overwritten (or deleted with keep 0). */
+async function rotate(dir: string, keep: number): Promise<void> {
+  if (keep === 0) {
+    await fsp.rm(path.join(dir, AUDIT_FILE), { force: true });
+    return;
+  }
+  for (let n = keep - 1; n >= 0; n -= 1) {
+    try {
+      await fsp.rename(path.join(dir, rotatedName(n)), path.join(dir, rotatedName(n + 1)));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+}
+
+async function currentSize(file: string): Promise<number> {
+  try {
+    return (await fsp.stat(file)).size;
+  } catch (error) {
+    if (isMissing(error)) return 0;
+    throw error;
+  }
+}
+
+/** Appends to the current file, created 0600 (an existing file with wider permissions is narrowed). */
+async function append(file: string, text: string): Promise<void> {
+  const handle = await fsp.open(file, 'a', 0o600);
+  try {
+    const stat = await handle.stat();
+    if ((stat.mode & 0o077) !== 0) await handle.chmod(0o600);
+    await handle.write(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Appends JSON lines to `dir/audit.jsonl`, rotating before a line that would take the file past
+ * `maxBytes` (a line is never split; a line longer than `maxBytes` gets a file of its own). The
+ * size is read from the file each time, so several processes appending to one trail rotate it
+ * at about the right size (O_APPEND keeps their lines whole).
+ *
+ * @example await appendAuditLines('/home/me/.codex/audit', ['{"event":"auth.login"}\n'], { maxBytes: 10_485_760, keep: 5 })
+ */
+export async function appendAuditLines(dir: string, lines: readonly string[], limits: { readonly maxBytes: number; readonly keep: number }): Promise<void> {
+  if (lines.length === 0) return;
+  await ensureAuditDir(dir);
+  const file = path.join(dir, AUDIT_FILE);
+  let size = await currentSize(file);
+  let chunk = '';
+  let chunkBytes = 0;
+  for (const line of lines) {
+    const bytes = Buffer.byteLength(line);
+    if (size + chunkBytes > 0 && size + chunkBytes + bytes > limits.maxBytes) {
+      if (chunk !== '') await append(file, chunk);
+      await rotate(dir, limits.keep);
+      size = 0;
+      chunk = '';
+      chunkBytes = 0;
+    }
+    chunk += line;
+    chunkBytes += bytes;
+  }
+  await append(file, chunk);
+}
