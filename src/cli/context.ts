@@ -1,17 +1,20 @@
 import type { Command } from 'commander';
-import type { LogLevel } from '../observability';
-import { maskKeyLike } from '../providers';
+import { SecretMasker } from '../observability';
+import type { LogLevel, ObservabilityFlags } from '../observability';
 import { defaultClaudeHome, defaultHome } from '../orchestrator/options';
 
-/** The global options every command reads (`--home`, `--log-level`, `--json`). */
+/** The global options every command reads (`--home`, `--log-level`, `--json`; observability: `--metrics-port`, `--inspect`, `--audit`). */
 export interface GlobalOptions {
   home?: string;
   logLevel: LogLevel;
   json?: boolean;
+  metricsPort?: number;
+  inspect?: string;
+  audit?: boolean;
 }
 
 /** What a command needs from the global options and the environment. */
-export interface CommandContext {
+export interface CommandContext extends ObservabilityFlags {
   /** Codex's folder and ours: `--home`, else `$CODEX_HOME`, else `~/.codex`. */
   readonly home: string;
   /** Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`. */
@@ -27,11 +30,20 @@ export function commandContext(command: Command): CommandContext {
     claudeHome: defaultClaudeHome(process.env),
     json: global.json === true,
     logLevel: global.logLevel,
+    metricsPort: global.metricsPort ?? null,
+    inspectUrl: global.inspect ?? null,
+    audit: global.audit ?? null,
   };
 }
 
-/** Hides key-shaped text in anything the CLI prints (see maskKeyLike). */
-export const redactSecrets = maskKeyLike;
+/**
+ * The CLI process's masker: the logger, the orchestrator and everything printed share it, so a
+ * credential handed to an agent is masked by value wherever it would appear.
+ */
+export const cliSecretMasker = new SecretMasker();
+
+/** Hides registered secrets ([REDACTED]), key-shaped text (its hint) and JWTs in anything the CLI prints. */
+export const redactSecrets = (text: string): string => cliSecretMasker.mask(text);
 
 /** Prints a result: for people, the given lines on stdout; with `--json`, the object as the last stdout line. */
 export function emit(context: CommandContext, result: unknown, lines: () => readonly string[]): void {

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isAgentvisorError } from '../errors';
 import { LOG_LEVELS, createLogger } from '../observability';
+import { addInspectCommand } from '../observability/inspectCommand';
 import { redactSecrets } from './context';
 import type { GlobalOptions } from './context';
 import { runDemo } from './demoRun';
@@ -24,6 +25,10 @@ export function buildProgram(): Command {
     .option('--home <dir>', 'credentials and state folder (default: $CODEX_HOME, else ~/.codex)')
     .addOption(new Option('--log-level <level>', 'log level for stderr').choices([...LOG_LEVELS]).default('warn'))
     .option('--json', 'machine-readable output on stdout; logs stay on stderr')
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics while demo, run or batch runs').argParser(positiveInt(65535)))
+    .option('--inspect <ws-url>', 'send sanitized state-machine events to a Stately inspector relay (demo, run, batch; see `agentvisor inspect`)')
+    .option('--audit', 'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run and batch)')
+    .option('--no-audit', 'do not write the audit trail')
     .showHelpAfterError()
     // Usage errors quote what was typed (a mistyped `--apikey=sk-…`): key-shaped text is shown as its hint.
     .configureOutput({ writeErr: (text) => process.stderr.write(redactSecrets(text)) });
@@ -63,6 +68,7 @@ export function buildProgram(): Command {
       process.exitCode = summary.ok ? 0 : 1;
     });
   addLoginCommands(program);
+  addInspectCommand(program);
   addStatusCommands(program);
   return program;
 }

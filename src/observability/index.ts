@@ -14,3 +14,6 @@ export { sanitizeInspection } from './inspectionSanitizer';
 export type { InspectTarget } from './inspectionSanitizer';
 export { attachInspector } from './websocketInspector';
 export type { AttachInspectorOptions, AttachedInspector } from './websocketInspector';
+export { openCliObservability } from './cliObservability';
+export type { CliObservability, CliOrchestratorOptions, ObservabilityFlags } from './cliObservability';
+export { DEFAULT_INSPECTOR_PORT, inspectInstructions, serveInspectorRelay } from './inspectorRelay';
