@@ -13,7 +13,7 @@ export interface AgentTaskOptions {
   readonly agentId?: string;
   /** The agent's working directory (the project it works on). @default process.cwd() */
   readonly cwd?: string;
-  /** The whole task (admission wait, every run, retry delays) ends with `agent-failed` after this long. @default 600000 (10 min) */
+  /** From admission, the task (every run and retry delay) ends with `agent-failed` after this long. @default 600000 (10 min) */
   readonly timeoutMs?: number;
   /** How long to wait in the admission queue for a slot and budget; 0 refuses at once. @default 0 */
   readonly waitMs?: number;

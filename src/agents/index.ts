@@ -20,3 +20,7 @@ export { runAgentCli } from './agentCliRun';
 export type { AgentCliRunEnd, AgentCliRunInput } from './agentCliRun';
 export { runAgentTask, DEFAULT_TASK_TIMEOUT_MS } from './runAgentTask';
 export type { AgentTaskError, AgentTaskEvent, AgentTaskFallback, AgentTaskOptions, AgentTaskResult, AgentTaskUsage } from './agentTaskTypes';
+export { parseBatchTasks } from './batchTasks';
+export type { BatchTask, ParseBatchTasksOptions } from './batchTasks';
+export { runAgentBatch } from './runAgentBatch';
+export type { AgentBatchOptions, AgentBatchResult, AgentBatchTaskResult } from './runAgentBatch';

@@ -37,7 +37,7 @@ function check(options: AgentTaskOptions): Checked {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 24 * 3_600_000) throw invalid('timeoutMs', 'timeoutMs must be a whole number of milliseconds from 1 to 86400000');
   const waitMs = options.waitMs ?? 0;
   if (!Number.isInteger(waitMs) || waitMs < 0) throw invalid('waitMs', 'waitMs must be a whole number of milliseconds, 0 or more');
-  return { agent, agentId: options.agentId ?? `task-${randomUUID().slice(0, 8)}`, timeoutMs, waitMs: Math.min(waitMs, timeoutMs) };
+  return { agent, agentId: options.agentId ?? `task-${randomUUID().slice(0, 8)}`, timeoutMs, waitMs };
 }
 
 function taskError(error: unknown): AgentTaskError {
@@ -85,7 +85,6 @@ async function endedSessionError(agent: ManagedAgent): Promise<AgentvisorError> 
 export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions): Promise<AgentTaskResult> {
   const checked = check(options);
   const started = Date.now();
-  const deadline = started + checked.timeoutMs;
   const emit = options.onEvent ?? (() => undefined);
   const hostEnv = options.hostEnv ?? process.env;
   const cwd = options.cwd ?? process.cwd();
@@ -117,6 +116,8 @@ export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions
   } catch (error) {
     return finish({ error });
   }
+  // The time limit counts from admission: time in the queue is bounded by waitMs.
+  const deadline = Date.now() + checked.timeoutMs;
   sessionId = agent.sessionId;
   provider = agent.provider;
   cli = cliForProvider(provider);

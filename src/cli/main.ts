@@ -5,7 +5,9 @@ import { addInspectCommand } from '../observability/inspectCommand';
 import { redactSecrets } from './context';
 import type { GlobalOptions } from './context';
 import { runDemo } from './demoRun';
+import { addBatchCommand } from './batchCommand';
 import { addLoginCommands } from './loginCommands';
+import { addRunCommand } from './runCommands';
 import { addStatusCommands } from './statusCommands';
 import { renderTable } from './table';
 
@@ -67,6 +69,8 @@ export function buildProgram(): Command {
       }
       process.exitCode = summary.ok ? 0 : 1;
     });
+  addRunCommand(program);
+  addBatchCommand(program);
   addLoginCommands(program);
   addInspectCommand(program);
   addStatusCommands(program);

@@ -1,0 +1,76 @@
+import { AgentvisorError } from '../errors';
+import { parseAgentChoice } from './agentCli';
+import type { AgentChoice } from './agentCli';
+
+/** One line of a tasks file, checked. */
+export interface BatchTask {
+  readonly id: string;
+  readonly task: string;
+  readonly agent: AgentChoice;
+  readonly estimatedTokens: number;
+  /** Its line in the file (from 1), for messages. */
+  readonly line: number;
+}
+
+export interface ParseBatchTasksOptions {
+  /** The file name used in messages. @default 'tasks' */
+  readonly source?: string;
+  /** For lines without `estimate`. @default 50000 */
+  readonly defaultEstimate?: number;
+  /** For lines without `agent`. @default 'auto' */
+  readonly defaultAgent?: AgentChoice;
+}
+
+const FIELDS = new Set(['id', 'task', 'agent', 'estimate']);
+const ID_PATTERN = /^[\w.:@/-]{1,128}$/;
+const MAX_ESTIMATE = 1_000_000_000;
+
+/**
+ * Reads a JSON Lines tasks file: one object per line, `{ id, task, agent?, estimate? }` (blank
+ * lines skipped). `id` is 1–128 letters, digits and `_ . : @ / -` (or a whole number), unique;
+ * `task` a non-empty string; `agent` `auto`, `claude` (or `claude-code`) or `codex`; `estimate`
+ * whole tokens from 1 to 1e9. Throws `AgentvisorError('invalid-option')` for the first bad line,
+ * naming the file, the line and the field (`details.line`, `details.field`), never its contents.
+ *
+ * @example
+ * parseBatchTasks('{"id":"t1","task":"fix the test","agent":"codex"}\n', { source: 'tasks.jsonl' })
+ * // [{ id: 't1', task: 'fix the test', agent: 'codex', estimatedTokens: 50000, line: 1 }]
+ */
+export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = {}): BatchTask[] {
+  const source = options.source ?? 'tasks';
+  const tasks: BatchTask[] = [];
+  const seen = new Map<string, number>();
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, index) => {
+    const line = index + 1;
+    const fail = (field: string | null, message: string): never => {
+      throw new AgentvisorError('invalid-option', `${source} line ${line}: ${message}`, { details: { file: source, line, field } });
+    };
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      fail(null, 'not valid JSON: each line must be one object such as {"id":"t1","task":"fix the failing test"}');
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(null, 'must be a JSON object such as {"id":"t1","task":"fix the failing test"}');
+    const record = value as Record<string, unknown>;
+    const unknown = Object.keys(record).filter((key) => !FIELDS.has(key));
+    if (unknown.length > 0) fail(unknown[0] ?? null, `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the fields are id, task, agent and estimate`);
+    const id = typeof record.id === 'number' && Number.isSafeInteger(record.id) && record.id >= 0 ? String(record.id) : record.id;
+    if (typeof id !== 'string' || !ID_PATTERN.test(id)) return fail('id', '"id" must be 1-128 letters, digits or _ . : @ / - (or a whole number)');
+    const earlier = seen.get(id);
+    if (earlier !== undefined) fail('id', `"id" ${JSON.stringify(id)} was already used on line ${earlier}: ids must be unique`);
+    if (typeof record.task !== 'string' || record.task.trim() === '' || record.task.includes('\0')) return fail('task', '"task" must be a non-empty string');
+    const agent = record.agent === undefined ? (options.defaultAgent ?? 'auto') : parseAgentChoice(record.agent);
+    if (agent === null) return fail('agent', '"agent" must be "auto", "claude" or "codex"');
+    const estimate = record.estimate ?? options.defaultEstimate ?? 50_000;
+    if (typeof estimate !== 'number' || !Number.isInteger(estimate) || estimate < 1 || estimate > MAX_ESTIMATE) {
+      return fail('estimate', `"estimate" must be a whole number of tokens from 1 to ${MAX_ESTIMATE.toLocaleString('en-US')}`);
+    }
+    seen.set(id, line);
+    tasks.push({ id, task: record.task, agent, estimatedTokens: estimate, line });
+  });
+  if (tasks.length === 0) throw new AgentvisorError('invalid-option', `${source} has no tasks: write one JSON object per line, such as {"id":"t1","task":"fix the failing test"}`, { details: { file: source } });
+  return tasks;
+}

@@ -1,0 +1,157 @@
+/**
+ * `agentvisor run` end to end: the CLI (from source) reads credentials from the env, admits the task,
+ * runs the real claude / codex CLIs against the loopback provider fake, falls back between them and
+ * prints the result object (architecture §6) as the last stdout line with --json.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fakeStep, startProviderApiFake } from '../../src/sandbox';
+import type { ProviderApiFake } from '../../src/sandbox';
+import { agentBin } from '../helpers/cliHome';
+
+const root = path.join(__dirname, '..', '..');
+const TS_NODE = require.resolve('ts-node/register/transpile-only');
+
+// Test keys only: well-formed, never real. Every one is checked against every output.
+const CLAUDE_KEY = `sk-ant-api03-${'CliRunTestKey'}${'r'.repeat(60)}Cr1a`;
+const OPENAI_KEY = `sk-proj-${'CliRunTestKey'}${'s'.repeat(40)}Cr2b`;
+const WRONG_CLAUDE_KEY = `sk-ant-api03-${'CliRunWrongKey'}${'w'.repeat(60)}Cr3c`;
+const WRONG_OPENAI_KEY = `sk-proj-${'CliRunWrongKey'}${'x'.repeat(40)}Cr4d`;
+const SECRETS = [CLAUDE_KEY, OPENAI_KEY, WRONG_CLAUDE_KEY, WRONG_OPENAI_KEY];
+
+let fake: ProviderApiFake;
+let dir: string;
+const outputs: string[] = [];
+
+beforeAll(() => {
+  agentBin('claude');
+  agentBin('codex');
+});
+
+beforeEach(async () => {
+  fake = await startProviderApiFake({ keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY }, script: { openai: fakeStep.reply({ text: 'pong from codex', usage: { inputTokens: 12, outputTokens: 3 } }) } });
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-run-')));
+  fs.mkdirSync(path.join(dir, 'work'));
+});
+
+afterEach(async () => {
+  await fake.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const text of outputs) {
+    for (const secret of SECRETS) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(secret.slice(10, 40));
+    }
+  }
+  outputs.length = 0;
+});
+
+interface CliOutput {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI from source without blocking this process (the fake answers from here). */
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], {
+      cwd: path.join(dir, 'work'),
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: dir,
+        CODEX_HOME: path.join(dir, '.codex'),
+        CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
+        TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+        ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+        OPENAI_BASE_URL: fake.openaiBaseUrl,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      outputs.push(stdout, stderr);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+const KEYS = { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY };
+
+function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+}
+
+describe('agentvisor run', () => {
+  it('should fall back from a 529 on Claude Code to Codex and print the result object as the last stdout line', async () => {
+    fake.setScript('claude', fakeStep.error('overloaded'));
+    const { status, stdout, stderr } = await cli(['--json', 'run', '--agent', 'claude', '--estimate', '20000', 'say', 'pong'], KEYS);
+    expect(status).toBe(0);
+    expect(lastJson(stdout)).toEqual({
+      ok: true,
+      agentId: expect.stringMatching(/^task-/),
+      provider: 'openai',
+      agent: 'codex',
+      sessionId: expect.any(String),
+      usage: { inputTokens: 12, outputTokens: 3, totalTokens: 15 },
+      fallbacks: [{ from: 'claude', to: 'openai', reason: 'overloaded' }],
+      result: 'pong from codex',
+      runs: 2,
+      durationMs: expect.any(Number),
+    });
+    // Only the result on stdout; progress on stderr.
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('claude failed (overloaded), falling back to openai');
+    const models = fake.requests.filter((r) => r.route === 'anthropic.messages' || r.route === 'openai.responses');
+    expect(models.map((r) => [r.route, r.answer?.status])).toEqual([
+      ['anthropic.messages', 529],
+      ['openai.responses', 200],
+    ]);
+    // The task text reached the agent as one argument.
+    expect(JSON.stringify(models[0]?.body)).toContain('say pong');
+  });
+
+  it('should print the answer on stdout and a summary on stderr for people', async () => {
+    const { status, stdout, stderr } = await cli(['run', '--agent', 'claude', 'say', 'pong'], KEYS);
+    expect(status).toBe(0);
+    expect(stdout).toBe('pong\n');
+    expect(stderr).toMatch(/done on claude with claude-code: 15 tokens \(10 in, 5 out\); no fallback/);
+    expect(fake.requests.find((r) => r.route === 'anthropic.messages')?.auth.credential?.reveal()).toBe(CLAUDE_KEY);
+  });
+
+  it('should exit 1 with no-provider and a message naming both refusals when both providers answer 401', async () => {
+    const { status, stdout, stderr } = await cli(['--json', 'run', 'say', 'pong'], { ANTHROPIC_API_KEY: WRONG_CLAUDE_KEY, OPENAI_API_KEY: WRONG_OPENAI_KEY });
+    expect(status).toBe(1);
+    const result = lastJson(stdout);
+    expect(result).toMatchObject({ ok: false, result: null, runs: 2, usage: { totalTokens: 0 }, error: { code: 'no-provider' } });
+    const message = (result.error as { message: string }).message;
+    expect(message).toMatch(/on claude: auth \(401\) Invalid API key/);
+    expect(message).toMatch(/on openai: auth \(401\) unexpected status 401 Unauthorized/);
+    expect(stderr).toContain('[no-provider]');
+    expect(fake.requests.filter((r) => r.route !== 'probe').map((r) => r.answer?.status)).toEqual([401, 401]);
+  });
+
+  it('should exit 1 with agent-not-found when the agent binary is missing', async () => {
+    const { status, stderr } = await cli(['run', '--agent', 'codex', 'say', 'pong'], { ...KEYS, AGENTVISOR_CODEX_BIN: path.join(dir, 'missing-codex') });
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/AGENTVISOR_CODEX_BIN names ".*missing-codex", which is not an executable file: fix the path or unset AGENTVISOR_CODEX_BIN \[agent-not-found\]/);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('should refuse a bad --estimate before running anything', async () => {
+    const { status, stderr } = await cli(['run', '--estimate', '0', 'say', 'pong'], KEYS);
+    expect(status).toBe(1);
+    expect(stderr).toContain('expected a whole number from 1 to 1000000000');
+    expect(fake.requests).toEqual([]);
+  });
+});
