@@ -108,11 +108,15 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
     sourcesSeen.add(sourceKey);
     if (refreshed) audit?.record({ event: 'auth.refresh', provider: input.provider, sessionId: input.sessionId, agentId: input.agentId, source: result.source, reason: 'token renewed' });
   };
-  const denied = (input: AuthInput, error: unknown, startedAt: number): void => {
+  /** Audits and times a denial; returns the error to pass on, its message masked (it reaches the session, the inspector and the host). */
+  const denied = (input: AuthInput, error: unknown, startedAt: number): unknown => {
     metrics?.authentication(input.provider, 'denied', (now() - startedAt) / 1000);
     const code = isAgentvisorError(error) ? error.code : 'auth-failed';
-    const reason = error instanceof Error ? error.message : 'authentication failed';
-    audit?.record({ event: 'auth.failed', provider: input.provider, sessionId: input.sessionId, agentId: input.agentId, code, reason });
+    const message = error instanceof Error ? error.message : 'authentication failed';
+    const masked = masker.mask(message);
+    audit?.record({ event: 'auth.failed', provider: input.provider, sessionId: input.sessionId, agentId: input.agentId, code, reason: masked });
+    if (masked === message) return error;
+    return isAgentvisorError(error) ? new AgentvisorError(error.code, masked, { retryAfterMs: error.retryAfterMs, details: error.details }) : new Error(masked);
   };
 
   return {
@@ -124,8 +128,7 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
         try {
           answer = authenticate(input);
         } catch (error) {
-          denied(input, error, startedAt);
-          throw error;
+          throw denied(input, error, startedAt);
         }
         if (!isPromise(answer)) {
           granted(input, answer, startedAt, false, builtIn);
@@ -137,8 +140,7 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
             return result;
           },
           (error: unknown) => {
-            denied(input, error, startedAt);
-            throw error;
+            throw denied(input, error, startedAt);
           },
         );
       };
