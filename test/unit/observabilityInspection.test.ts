@@ -2,6 +2,7 @@ import { createInspector } from '@statelyai/inspect';
 import type { StatelyInspectionEvent } from '@statelyai/inspect';
 import type { ActorRefLike, AnyActorRef, InspectionEvent } from 'xstate';
 import { Secret, createManualClock, createOrchestrator } from '../../src';
+import type { OrchestratorOptions } from '../../src';
 import type { AuthResult } from '../../machines/agentSession.types';
 import { SecretMasker, sanitizeInspection } from '../../src/observability';
 import { T0, errorOf } from '../helpers/orchestratorFixtures';
@@ -16,7 +17,7 @@ function fakeRef(snapshot: unknown, extra: Record<string, unknown> = {}): ActorR
 }
 
 /** An orchestrator whose claude credential is an opaque token and whose openai authentication fails quoting it. */
-function leakyOrchestrator(inspect: Parameters<typeof createOrchestrator>[0]['inspect']) {
+function leakyOrchestrator(inspect: OrchestratorOptions['inspect']) {
   const authenticate = ({ provider }: { provider: 'claude' | 'openai' }): AuthResult => {
     if (provider === 'openai') throw new Error(`refused: token ${TOKEN} is not valid for OpenAI; key ${KEY}`);
     return { source: 'test', hint: '…', secretEnv: { CLAUDE_CODE_OAUTH_TOKEN: new Secret(TOKEN) }, env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' } };
@@ -39,7 +40,7 @@ describe('sanitized inspection', () => {
     const denied = received.filter((e) => e.type === '@xstate.event' && e.event.type === 'credentials.denied');
     expect(denied).toHaveLength(1);
     // The message was there, masked: the registered token as [REDACTED], the unregistered key as its hint.
-    expect((denied[0] as { event: { message: string } }).event.message).toBe('refused: token [REDACTED] is not valid for OpenAI; key sk-…Mnop');
+    expect((denied[0] as unknown as { event: { message: string } }).event.message).toBe('refused: token [REDACTED] is not valid for OpenAI; key sk-…Mnop');
     const granted = received.find((e) => e.type === '@xstate.event' && e.event.type === 'credentials.granted') as { event: unknown } | undefined;
     expect(JSON.stringify(granted?.event)).toContain('"CLAUDE_CODE_OAUTH_TOKEN":"[REDACTED]"');
     const everything = received.map((e) => JSON.stringify({ ...e, snapshot: 'snapshot' in e ? e.snapshot : (e.actorRef as AnyActorRef).getSnapshot() }));
@@ -74,7 +75,7 @@ describe('sanitized inspection', () => {
     const ref = fakeRef({ context: { note: `t=${TOKEN}`, sessions: new Map([['s1', new Secret(TOKEN)]]) } }, { _parent: parent, logic: { config: { id: 'm' }, transition: () => 1 } });
     observer.next!({ type: '@xstate.actor', actorRef: ref, rootId: 'x:0' });
     observer.next!({ type: '@xstate.action', actorRef: ref, rootId: 'x:0', action: { type: 'assign', params: { token: TOKEN } } });
-    const actor = events[0] as { actorRef: { getSnapshot(): unknown; logic: unknown; _parent: { sessionId: string }; toJSON(): unknown } };
+    const actor = events[0] as unknown as { actorRef: { getSnapshot(): unknown; logic: unknown; _parent: { sessionId: string }; toJSON(): unknown } };
     expect(actor.actorRef.getSnapshot()).toEqual({ context: { note: 't=[REDACTED]', sessions: { s1: '[REDACTED]' } } });
     expect(actor.actorRef.logic).toEqual({ config: { id: 'm' } });
     expect(actor.actorRef._parent.sessionId).toBe('x:0');
