@@ -25,7 +25,7 @@ import { availableTokens, decideAdmission, recordUsage, reserve, settle, withBud
 import type { Budgets, RefusalCode } from './budget';
 import { admissionCandidates, candidatesFor, enqueueOrdered, planDrain } from './admissionQueue';
 import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
-import { HEALTHY, admissionCap, recordOutcome, windowCounts } from './providerHealth';
+import { admissionCap, initialHealth, isCapped, pauseUntil, recordLimitSuccess, recordOutcome, recordThrottle, windowCounts } from './providerHealth';
 import type { HealthByProvider } from './providerHealth';
 import { PROVIDER_IDS } from './providers';
 import type { ProviderId } from './providers';
@@ -57,7 +57,7 @@ function toSession(event: SessionEvent): EventObject {
 
 /** Concurrency caps from circuits that are not closed; undefined (no caps) in the common case. */
 function capsAt(context: CoordinatorContext, now: number, health: HealthByProvider = context.health): Readonly<Record<ProviderId, number>> | undefined {
-  if (health.claude.state === 'closed' && health.openai.state === 'closed') return undefined;
+  if (!isCapped(health.claude) && !isCapped(health.openai)) return undefined;
   const cap = (p: ProviderId) => admissionCap(health[p], context.config.circuit, now);
   return { claude: cap('claude'), openai: cap('openai') };
 }
@@ -71,7 +71,11 @@ function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-fu
   if (code === 'concurrency-limit' || code === 'queue-full') return context.config.retryHintMs;
   if (code === 'no-provider') {
     // Providers whose circuit is open come back when their cooldown ends.
-    const ends = PROVIDER_IDS.filter((p) => context.health[p].state === 'open' && context.health[p].openUntil > now).map((p) => context.health[p].openUntil - now);
+    const ends = PROVIDER_IDS.flatMap((p) => {
+      const h = context.health[p];
+      const until = Math.max(h.state === 'open' ? h.openUntil : 0, h.pausedUntil);
+      return until > now ? [until - now] : [];
+    });
     return ends.length > 0 ? Math.min(...ends) : null;
   }
   return null;
@@ -224,20 +228,43 @@ export const coordinatorMachine = setup({
         }
       }
       const now = Math.max(context.now, event.now);
-      const health = recordHealth(enqueue, context, event.provider, true, now);
-      // A success that closes a circuit frees capacity: waiting requests may fit now.
-      if (health[event.provider].state !== context.health[event.provider].state) commitAndDrain(enqueue, context, outcome.budgets, now, { health });
+      const circuit = recordHealth(enqueue, context, event.provider, true, now);
+      const grown = recordLimitSuccess(circuit[event.provider], context.config.adaptive, context.budgets[event.provider].maxConcurrent);
+      const health = grown.health === circuit[event.provider] ? circuit : { ...circuit, [event.provider]: grown.health };
+      if (grown.changed !== null) enqueue.emit({ type: 'provider.limit', provider: event.provider, limit: grown.changed, previous: grown.changed - 1, reason: 'grow' });
+      // A success that closes a circuit or raises the limit frees capacity: waiting requests may fit now.
+      if (grown.changed !== null || health[event.provider].state !== context.health[event.provider].state) commitAndDrain(enqueue, context, outcome.budgets, now, { health });
       else enqueue.assign({ budgets: announceLow(enqueue, context, outcome.budgets), health, now });
     }),
     recordFailure: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'provider.failed');
-      if (!event.countsForHealth) return;
       const now = Math.max(context.now, event.now);
-      enqueue.assign({ health: recordHealth(enqueue, context, event.provider, false, now), now });
+      const { provider } = event;
+      let health = event.countsForHealth ? recordHealth(enqueue, context, provider, false, now) : context.health;
+      if (event.throttle === 'server') {
+        const before = health[provider].limit;
+        const throttled = recordThrottle(health[provider], context.config.adaptive, now);
+        health = { ...health, [provider]: throttled.health };
+        if (throttled.changed !== null && before !== null) enqueue.emit({ type: 'provider.limit', provider, limit: throttled.changed, previous: before, reason: 'throttle' });
+      } else if (event.throttle === 'usage-limit') {
+        const until = event.resetAt !== null && event.resetAt > now ? event.resetAt : now + context.config.usageLimitPauseMs;
+        const paused = pauseUntil(health[provider], until);
+        if (paused !== health[provider]) enqueue.emit({ type: 'provider.paused', provider, until: paused.pausedUntil, reason: event.kind });
+        health = { ...health, [provider]: paused };
+      }
+      if (health !== context.health) enqueue.assign({ health, now });
     }),
     wake: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'clock.wake');
-      commitAndDrain(enqueue, context, context.budgets, Math.max(context.now, event.now));
+      const now = Math.max(context.now, event.now);
+      let health = context.health;
+      for (const p of PROVIDER_IDS) {
+        const h = health[p];
+        if (h.pausedUntil === 0 || h.pausedUntil > now) continue;
+        health = { ...health, [p]: { ...h, pausedUntil: 0 } };
+        enqueue.emit({ type: 'provider.resumed', provider: p });
+      }
+      commitAndDrain(enqueue, context, context.budgets, now, health === context.health ? {} : { health });
     }),
     fallBack: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.fallbackRequested');
@@ -298,7 +325,10 @@ export const coordinatorMachine = setup({
     queue: [],
     queueSeq: 0,
     admitted: 0,
-    health: { claude: HEALTHY, openai: HEALTHY },
+    health: {
+      claude: initialHealth('claude', input.budgets.claude.maxConcurrent, input.config.adaptive),
+      openai: initialHealth('openai', input.budgets.openai.maxConcurrent, input.config.adaptive),
+    },
     supervisor: spawn('sessionSupervisor', { id: 'sessions', systemId: 'sessions' }),
   }),
   invoke: [

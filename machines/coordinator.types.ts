@@ -1,6 +1,6 @@
 import type { SessionOutput } from './agentSession.types';
 import type { Budgets, RefusalCode } from './budget';
-import type { CircuitConfig, CircuitState } from './providerHealth';
+import type { AdaptiveConfig, CircuitConfig, CircuitState } from './providerHealth';
 import type { ProviderId } from './providers';
 
 export interface SpawnRequest {
@@ -36,6 +36,10 @@ export interface CoordinatorConfig {
   readonly retryHintMs: number;
   /** The circuit breaker every provider gets. */
   readonly circuit: CircuitConfig;
+  /** Adaptive concurrency (AIMD); null: off, every provider runs up to its maxConcurrent. */
+  readonly adaptive: AdaptiveConfig | null;
+  /** How long a usage limit pauses a provider when the provider did not say when it resets. */
+  readonly usageLimitPauseMs: number;
 }
 
 export interface CoordinatorInput {
@@ -77,7 +81,16 @@ export type CoordinatorEvent =
     }
   | { readonly type: 'session.ended'; readonly output: SessionOutput }
   /** A request to the provider failed; `countsForHealth` when the failure says something about the provider (not auth, quota or a bad request). */
-  | { readonly type: 'provider.failed'; readonly provider: ProviderId; readonly kind: string; readonly countsForHealth: boolean; readonly now: number }
+  | {
+      readonly type: 'provider.failed';
+      readonly provider: ProviderId;
+      readonly kind: string;
+      readonly countsForHealth: boolean;
+      /** `server`: server-side throttling (adaptive concurrency halves); `usage-limit`: pause the provider until `resetAt`. */
+      readonly throttle: 'server' | 'usage-limit' | null;
+      readonly resetAt: number | null;
+      readonly now: number;
+    }
   /** Time passed (a circuit's cooldown ended): re-check waiting requests. */
   | { readonly type: 'clock.wake'; readonly now: number }
   | { readonly type: 'coordinator.stop' };
@@ -93,4 +106,7 @@ export type CoordinatorEmitted =
   | { readonly type: 'quota.low'; readonly provider: ProviderId; readonly available: number; readonly dailyLimit: number }
   | { readonly type: 'quota.overrun'; readonly provider: ProviderId; readonly sessionId: string; readonly overrunTokens: number }
   | { readonly type: 'quota.reset'; readonly day: string }
-  | { readonly type: 'provider.circuit'; readonly provider: ProviderId; readonly state: Exclude<CircuitState, 'halfOpen'>; readonly openUntil: number | null; readonly failures: number; readonly now: number };
+  | { readonly type: 'provider.circuit'; readonly provider: ProviderId; readonly state: Exclude<CircuitState, 'halfOpen'>; readonly openUntil: number | null; readonly failures: number; readonly now: number }
+  | { readonly type: 'provider.limit'; readonly provider: ProviderId; readonly limit: number; readonly previous: number; readonly reason: 'grow' | 'throttle' }
+  | { readonly type: 'provider.paused'; readonly provider: ProviderId; readonly until: number; readonly reason: string }
+  | { readonly type: 'provider.resumed'; readonly provider: ProviderId };

@@ -40,13 +40,44 @@ export interface ProviderHealth {
   readonly buckets: readonly Bucket[];
   /** How many times the circuit opened since start. */
   readonly openings: number;
+  /** A usage limit was hit: nothing is admitted until then (epoch ms; 0: not paused). */
+  readonly pausedUntil: number;
+  /** Adaptive concurrency: the effective limit now, or null when adaptive concurrency is off. */
+  readonly limit: number | null;
+  /** Successes in a row with no throttling signal since the limit last changed. */
+  readonly successRun: number;
+  /** When the limit was last halved (epoch ms), so one burst of throttling halves it once. */
+  readonly decreasedAt: number;
 }
 
 export type HealthByProvider = Readonly<Record<ProviderId, ProviderHealth>>;
 
 const BUCKETS = 10;
 
-export const HEALTHY: ProviderHealth = { state: 'closed', openUntil: 0, buckets: [], openings: 0 };
+export const HEALTHY: ProviderHealth = { state: 'closed', openUntil: 0, buckets: [], openings: 0, pausedUntil: 0, limit: null, successRun: 0, decreasedAt: 0 };
+
+/**
+ * Adaptive concurrency (AIMD) per provider: the effective limit starts at `initial` (never above
+ * `maxConcurrent`), grows by one after `growAfter` successes in a row with no throttling signal, and
+ * halves (floor 1) on a server-side throttling signal, at most once per `decreaseIntervalMs`.
+ */
+export interface AdaptiveConfig {
+  /** The starting limit, per provider; capped at the provider's maxConcurrent. */
+  readonly initial: Readonly<Record<ProviderId, number>>;
+  readonly growAfter: number;
+  readonly decreaseIntervalMs: number;
+}
+
+/** The health a provider starts with: adaptive concurrency starts at its conservative limit. */
+export function initialHealth(provider: ProviderId, maxConcurrent: number, adaptive: AdaptiveConfig | null): ProviderHealth {
+  if (adaptive === null) return HEALTHY;
+  return { ...HEALTHY, limit: Math.max(1, Math.min(maxConcurrent, adaptive.initial[provider])) };
+}
+
+/** Whether a usage limit pauses the provider at `now`. */
+export function isPaused(h: ProviderHealth, now: number): boolean {
+  return now < h.pausedUntil;
+}
 
 /** The state at `now`: an open circuit whose cooldown is over is half-open. */
 export function circuitState(h: ProviderHealth, now: number): CircuitState {
@@ -58,9 +89,45 @@ export function circuitState(h: ProviderHealth, now: number): CircuitState {
  * open, `halfOpenProbes` when half-open. Admission takes the lower of this and `maxConcurrent`.
  */
 export function admissionCap(h: ProviderHealth, config: CircuitConfig, now: number): number {
+  if (isPaused(h, now)) return 0;
   const state = circuitState(h, now);
-  if (state === 'closed') return Number.POSITIVE_INFINITY;
-  return state === 'open' ? 0 : config.halfOpenProbes;
+  const limit = h.limit ?? Number.POSITIVE_INFINITY;
+  if (state === 'closed') return limit;
+  return state === 'open' ? 0 : Math.min(limit, config.halfOpenProbes);
+}
+
+/** True when admission needs `admissionCap` for this provider (anything but a plain closed circuit). */
+export function isCapped(h: ProviderHealth): boolean {
+  return h.state !== 'closed' || h.pausedUntil !== 0 || h.limit !== null;
+}
+
+export interface LimitChange {
+  readonly health: ProviderHealth;
+  /** The new effective limit when it changed, else null. */
+  readonly changed: number | null;
+}
+
+/** A request succeeded with no throttling: after `growAfter` in a row the limit grows by one (up to maxConcurrent). */
+export function recordLimitSuccess(h: ProviderHealth, adaptive: AdaptiveConfig | null, maxConcurrent: number): LimitChange {
+  if (adaptive === null || h.limit === null) return { health: h, changed: null };
+  const run = h.successRun + 1;
+  if (run < adaptive.growAfter || h.limit >= maxConcurrent) return { health: { ...h, successRun: Math.min(run, adaptive.growAfter) }, changed: null };
+  const limit = h.limit + 1;
+  return { health: { ...h, limit, successRun: 0 }, changed: limit };
+}
+
+/** A server-side throttling signal (429 that is not a usage limit, 529/503): the limit halves, floor 1. */
+export function recordThrottle(h: ProviderHealth, adaptive: AdaptiveConfig | null, now: number): LimitChange {
+  if (adaptive === null || h.limit === null) return { health: h, changed: null };
+  // Requests that were in flight together get throttled together: one burst halves the limit once.
+  if (h.decreasedAt !== 0 && now - h.decreasedAt < adaptive.decreaseIntervalMs) return { health: { ...h, successRun: 0 }, changed: null };
+  const limit = Math.max(1, Math.floor(h.limit / 2));
+  return { health: { ...h, limit, successRun: 0, decreasedAt: now }, changed: limit === h.limit ? null : limit };
+}
+
+/** A usage limit: the provider takes nothing until `until` (a later pause wins). */
+export function pauseUntil(h: ProviderHealth, until: number): ProviderHealth {
+  return until > h.pausedUntil ? { ...h, pausedUntil: until } : h;
 }
 
 /** Outcomes counted in the window ending at `now`. */
@@ -99,8 +166,8 @@ export interface HealthChange {
 export function recordOutcome(h: ProviderHealth, config: CircuitConfig, ok: boolean, now: number): HealthChange {
   const state = circuitState(h, now);
   if (state === 'halfOpen') {
-    if (ok) return { health: { ...HEALTHY, openings: h.openings }, transition: 'closed' };
-    return { health: { state: 'open', openUntil: now + config.cooldownMs, buckets: [], openings: h.openings + 1 }, transition: 'opened' };
+    if (ok) return { health: { ...h, state: 'closed', openUntil: 0, buckets: [] }, transition: 'closed' };
+    return { health: { ...h, state: 'open', openUntil: now + config.cooldownMs, buckets: [], openings: h.openings + 1 }, transition: 'opened' };
   }
   const buckets = addToWindow(h, config, ok, now);
   const next: ProviderHealth = { ...h, buckets };
@@ -108,7 +175,7 @@ export function recordOutcome(h: ProviderHealth, config: CircuitConfig, ok: bool
   if (state === 'open' || ok) return { health: next, transition: null };
   const counts = windowCounts(next, config, now);
   if (counts.ok + counts.failed >= config.minRequests && counts.failed > config.allowedFailures) {
-    return { health: { state: 'open', openUntil: now + config.cooldownMs, buckets: [], openings: h.openings + 1 }, transition: 'opened' };
+    return { health: { ...h, state: 'open', openUntil: now + config.cooldownMs, buckets: [], openings: h.openings + 1 }, transition: 'opened' };
   }
   return { health: next, transition: null };
 }

@@ -10,6 +10,7 @@ import type { ProviderId } from '../../machines/providers';
 import { createCredentialResolver, rankProviders } from '../credentials';
 import type { Authenticate, CredentialClass, CredentialResolver } from '../credentials';
 import { AgentvisorError } from '../errors';
+import type { ProviderFailure } from '../providers';
 import { windowAt } from '../quota/dailyWindow';
 import { circuitState, windowCounts } from '../../machines/providerHealth';
 import { createActivityStore } from './activityStore';
@@ -126,6 +127,8 @@ export class Orchestrator {
           lowWatermark: o.lowWatermark,
           retryHintMs: o.retryHintMs,
           circuit: o.circuit,
+          adaptive: o.adaptiveConcurrency,
+          usageLimitPauseMs: o.usageLimitPauseMs,
         },
         budgets: o.budgets,
         now,
@@ -206,7 +209,11 @@ export class Orchestrator {
         const counts = windowCounts(h, this.#options.circuit, now);
         const state = circuitState(h, now);
         const circuit = { state, openUntil: state === 'closed' ? null : h.openUntil, failures: counts.failed, requests: counts.ok + counts.failed, openings: h.openings };
-        return [p, { dailyLimit: b.dailyLimit, used: b.used, reserved: b.reserved, available: availableTokens(b), active: b.active, maxConcurrent: b.maxConcurrent, overrun: b.overrun, circuit }];
+        const pausedUntil = h.pausedUntil > now ? h.pausedUntil : null;
+        return [
+          p,
+          { dailyLimit: b.dailyLimit, used: b.used, reserved: b.reserved, available: availableTokens(b), active: b.active, maxConcurrent: b.maxConcurrent, effectiveLimit: h.limit ?? b.maxConcurrent, pausedUntil, overrun: b.overrun, circuit },
+        ];
       }),
     ) as Record<ProviderId, ProviderStats>;
     return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity: this.#activity.getSnapshot().context };
@@ -293,10 +300,15 @@ export class Orchestrator {
     this.#wakeTimers.add(timer);
   }
 
-  /** Records a failed request against the provider's circuit. Auth, quota and bad requests say nothing about the provider's health. */
-  #providerFailed(provider: ProviderId, kind: string): void {
-    const countsForHealth = HEALTH_FAILURE_KINDS.has(kind);
-    if (this.#state === 'running') this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth, now: this.#options.clock.now() });
+  /**
+   * Tells the coordinator about a failed request: it counts against the provider's circuit (auth,
+   * quota and bad requests say nothing about the provider's health), server-side throttling lowers
+   * the adaptive limit, and a usage limit pauses the provider until it resets.
+   */
+  #providerFailed(failure: ProviderFailure): void {
+    if (this.#state !== 'running') return;
+    const { provider, kind, throttle, resetAt } = failure;
+    this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth: HEALTH_FAILURE_KINDS.has(kind), throttle, resetAt, now: this.#options.clock.now() });
   }
 
   /** Where a spawn starts, and whether it may be admitted further down the chain when that provider is full. */
@@ -347,7 +359,7 @@ export class Orchestrator {
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const system = this.#actor!.system;
         const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (provider, kind) => this.#providerFailed(provider, kind), failurePolicy: this.#options.failurePolicy });
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (failure) => this.#providerFailed(failure), failurePolicy: this.#options.failurePolicy });
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);
@@ -428,6 +440,19 @@ export class Orchestrator {
       case 'quota.reset':
         log?.info({ day: event.day }, 'daily budget reset');
         this.#events.emit('quota.reset', { day: event.day });
+        return;
+      case 'provider.limit':
+        log?.info({ provider: event.provider, limit: event.limit, previous: event.previous, reason: event.reason }, 'adaptive concurrency limit');
+        this.#events.emit('provider.limit', { provider: event.provider, limit: event.limit, previous: event.previous, reason: event.reason });
+        return;
+      case 'provider.paused':
+        this.#wakeAt(event.until);
+        log?.warn({ provider: event.provider, until: new Date(event.until).toISOString(), reason: event.reason }, 'provider paused until its usage limit resets');
+        this.#events.emit('provider.paused', { provider: event.provider, until: event.until, reason: event.reason });
+        return;
+      case 'provider.resumed':
+        log?.info({ provider: event.provider }, 'provider resumed');
+        this.#events.emit('provider.resumed', { provider: event.provider });
         return;
       case 'provider.circuit':
         if (event.state === 'open' && event.openUntil !== null) this.#wakeAt(event.openUntil);

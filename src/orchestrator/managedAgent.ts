@@ -63,7 +63,7 @@ export class ManagedAgent {
   #hostReleased = false;
   #activation: Waiter | null = null;
   #failure: (Waiter & { startedAt: number }) | null = null;
-  readonly #onProviderFailure: (provider: ProviderId, kind: string) => void;
+  readonly #onProviderFailure: (failure: ProviderFailure) => void;
   readonly #failurePolicy: AgentFailurePolicy;
   /** Failed attempts on the current provider since the last success or fallback. */
   #attempts = 0;
@@ -81,7 +81,7 @@ export class ManagedAgent {
     /** Host variables passed through to every agent (the `envPassthrough` allowlist), shared. */
     passthrough: Readonly<Record<string, string>>;
     /** Counts a failed request against the provider's circuit breaker. */
-    onProviderFailure: (provider: ProviderId, kind: string) => void;
+    onProviderFailure: (failure: ProviderFailure) => void;
     failurePolicy: AgentFailurePolicy;
   }) {
     this.#onProviderFailure = init.onProviderFailure;
@@ -178,7 +178,7 @@ export class ManagedAgent {
       });
     }
     const from = this.provider;
-    this.#onProviderFailure(from, failure.kind);
+    this.#onProviderFailure(failure);
     const step = this.#nextStep(failure);
     if (step.action === 'fail') {
       throw new AgentvisorError('invalid-request', `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`, {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { DEFAULT_CIRCUIT } from '../../machines/providerHealth';
-import type { CircuitConfig } from '../../machines/providerHealth';
+import type { AdaptiveConfig, CircuitConfig } from '../../machines/providerHealth';
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { CREDENTIAL_SOURCES, checkProviderPriority } from '../credentials';
@@ -76,6 +76,15 @@ export interface OrchestratorOptions {
    * 30 s) before the agent is given up. Set `kinds.<kind>.action: 'retry'` to retry first.
    */
   readonly failurePolicy?: FailurePolicyOptions;
+  /**
+   * Adaptive concurrency (AIMD) per provider: the effective limit starts at `initial` (default half
+   * of maxConcurrent, at least 1), grows by one after `growAfter` (5) successes in a row, and halves
+   * (floor 1) on server-side throttling (429 rate limits that are not usage limits, 529/503), at most
+   * once per `decreaseIntervalMs` (2000). `true` for the defaults. @default false (maxConcurrent applies as is)
+   */
+  readonly adaptiveConcurrency?: boolean | { readonly initial?: Partial<Record<ProviderId, number>>; readonly growAfter?: number; readonly decreaseIntervalMs?: number };
+  /** How long a usage limit pauses a provider when neither its message nor its headers say when it resets. @default 3600000 (1 h) */
+  readonly usageLimitPauseMs?: number;
   /** At spawn, when the provider a session would start on is full: admit it further down the chain, or wait for that provider. @default 'fallback' */
   readonly whenPreferredBusy?: 'fallback' | 'wait';
   /** Fallbacks one session may make. @default fallbackChain.length - 1 */
@@ -147,6 +156,8 @@ export interface ResolvedOptions {
   readonly maxFallbacks: number;
   readonly circuit: CircuitConfig;
   readonly failurePolicy: AgentFailurePolicy;
+  readonly adaptiveConcurrency: AdaptiveConfig | null;
+  readonly usageLimitPauseMs: number;
   readonly whenPreferredBusy: 'fallback' | 'wait';
   readonly leaseMs: number;
   readonly sweepIntervalMs: number;
@@ -257,6 +268,27 @@ function resolvePassthrough(names: OrchestratorOptions['envPassthrough'], env: E
   return Object.freeze(out);
 }
 
+function resolveAdaptive(value: OrchestratorOptions['adaptiveConcurrency'], budgets: Budgets): AdaptiveConfig | null {
+  if (value === undefined || value === false) return null;
+  const given = value === true ? {} : value;
+  if (typeof given !== 'object' || given === null) throw new AgentvisorError('invalid-option', 'adaptiveConcurrency must be true, false or { initial?, growAfter?, decreaseIntervalMs? }');
+  const initial = Object.fromEntries(
+    PROVIDER_IDS.map((p) => {
+      const n = given.initial?.[p];
+      // Conservative by default: half the provider's maxConcurrent, at least 1.
+      return [p, n === undefined ? Math.max(1, Math.floor(budgets[p].maxConcurrent / 2)) : wholeNumber(`adaptiveConcurrency.initial.${p}`, n, { min: 1, max: 1_000_000 })];
+    }),
+  ) as Record<ProviderId, number>;
+  for (const key of Object.keys(given.initial ?? {})) {
+    if (!isProviderId(key)) throw new AgentvisorError('invalid-option', `adaptiveConcurrency.initial.${key}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`);
+  }
+  return {
+    initial,
+    growAfter: wholeNumber('adaptiveConcurrency.growAfter', given.growAfter ?? 5, { min: 1, max: 1_000_000 }),
+    decreaseIntervalMs: wholeNumber('adaptiveConcurrency.decreaseIntervalMs', given.decreaseIntervalMs ?? 2_000, { max: 2 ** 31 - 1 }),
+  };
+}
+
 function resolveWhenBusy(value: unknown): 'fallback' | 'wait' {
   if (value === undefined || value === 'fallback' || value === 'wait') return value ?? 'fallback';
   throw new AgentvisorError('invalid-option', `whenPreferredBusy must be 'fallback' or 'wait', got ${JSON.stringify(value)?.slice(0, 60)}`);
@@ -292,6 +324,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
   }
   const env = options.env ?? process.env;
   const fallbackChain = resolveChain(options.fallbackChain);
+  const budgets = resolveBudgets(options.limits);
   const dailyReset = options.dailyReset ?? DEFAULT_DAILY_RESET;
   checkDailyReset(dailyReset);
   const lowWatermark = options.lowWatermark ?? 0.1;
@@ -308,12 +341,14 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     home,
     env,
     apiKeys: options.apiKeys ?? {},
-    budgets: resolveBudgets(options.limits),
+    budgets,
     fallbackChain,
     providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
     circuit: resolveCircuit(options.circuit),
     failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
     whenPreferredBusy: resolveWhenBusy(options.whenPreferredBusy),
+    adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, budgets),
+    usageLimitPauseMs: wholeNumber('usageLimitPauseMs', options.usageLimitPauseMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
     maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
     leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
     sweepIntervalMs: wholeNumber('sweepIntervalMs', options.sweepIntervalMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),

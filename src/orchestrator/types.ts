@@ -86,6 +86,10 @@ export interface ProviderStats {
   readonly maxConcurrent: number;
   /** Usage beyond the daily limit that had already happened when it was reported. */
   readonly overrun: number;
+  /** The concurrency admission allows now: maxConcurrent, or the adaptive limit when adaptive concurrency is on. */
+  readonly effectiveLimit: number;
+  /** A usage limit pauses the provider until then (epoch ms), or null. */
+  readonly pausedUntil: number | null;
   /** The provider's circuit breaker now: `open` admits nothing until `openUntil`; `halfOpen` admits probes. */
   readonly circuit: { readonly state: CircuitState; readonly openUntil: number | null; readonly failures: number; readonly requests: number; readonly openings: number };
 }
@@ -113,6 +117,12 @@ export interface OrchestratorEventMap {
   'quota.low': [{ provider: ProviderId; available: number; dailyLimit: number }];
   'quota.overrun': [{ provider: ProviderId; agentId: string | null; sessionId: string; overrunTokens: number }];
   'quota.reset': [{ day: string }];
+  /** Adaptive concurrency moved a provider's effective limit: up after a run of successes, halved on throttling. */
+  'provider.limit': [{ provider: ProviderId; limit: number; previous: number; reason: 'grow' | 'throttle' }];
+  /** A usage limit was hit: nothing goes to the provider until `until`. */
+  'provider.paused': [{ provider: ProviderId; until: number; reason: string }];
+  /** A paused provider's usage limit reset: it takes sessions again. */
+  'provider.resumed': [{ provider: ProviderId }];
   /** A provider's circuit opened (admissions skip it until `openUntil`) or closed again. */
   'provider.circuit': [{ provider: ProviderId; state: 'open' | 'closed'; openUntil: number | null; failures: number }];
 }

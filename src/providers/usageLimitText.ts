@@ -29,8 +29,12 @@ const USAGE_LIMIT_TEXT = [
  * @example isUsageLimitText('exceeded retry limit, last status: 429 Too Many Requests') // false
  */
 export function isUsageLimitText(text: string): boolean {
+  // Anthropic's server-side throttling says so in words: "Server is temporarily limiting requests (not your usage limit)".
+  if (NOT_A_USAGE_LIMIT.test(text)) return false;
   return USAGE_LIMIT_TEXT.some((pattern) => pattern.test(text));
 }
+
+const NOT_A_USAGE_LIMIT = /\bnot (?:your|a) usage limit\b/i;
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 

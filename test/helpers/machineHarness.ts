@@ -177,6 +177,8 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   lowWatermark: 0.1,
   retryHintMs: 1_000,
   circuit: DEFAULT_CIRCUIT,
+  adaptive: null,
+  usageLimitPauseMs: 60 * 60 * 1000,
 };
 
 export interface CoordinatorHarnessOptions {

@@ -30,6 +30,9 @@ export const EVENT_NAMES: readonly OrchestratorEventName[] = [
   'quota.overrun',
   'quota.reset',
   'provider.circuit',
+  'provider.limit',
+  'provider.paused',
+  'provider.resumed',
 ];
 
 export type RecordedEvent = { [E in OrchestratorEventName]: { readonly name: E; readonly payload: OrchestratorEventMap[E][0] } }[OrchestratorEventName];

@@ -475,3 +475,22 @@ describe('classifyCodexEvents', () => {
     expect(outcome).toMatchObject({ message: 'unexpected status 401 Unauthorized: Incorrect API key provided: sk-…AbCD' });
   });
 });
+
+describe('server-side throttling worded next to "usage limit"', () => {
+  const now = Date.parse('2026-03-10T10:00:00Z');
+  it('should classify Anthropic\'s "temporarily limiting requests (not your usage limit)" as a server-side rate limit', () => {
+    const failure = classifyHttpFailure({
+      provider: 'claude',
+      status: 429,
+      headers: { 'retry-after': '2' },
+      body: { type: 'error', error: { type: 'rate_limit_error', message: 'Server is temporarily limiting requests (not your usage limit)' } },
+      now,
+    });
+    expect(failure).toMatchObject({ kind: 'rate-limit', throttle: 'server', retryAfterMs: 2_000, resetAt: null });
+  });
+
+  it('should keep a real usage limit a usage limit, with its reset time', () => {
+    const failure = classifyHttpFailure({ provider: 'claude', status: 429, body: { type: 'error', error: { type: 'rate_limit_error', message: "You've hit your limit · resets 10:20am (UTC)" } }, now });
+    expect(failure).toMatchObject({ kind: 'quota', throttle: 'usage-limit', resetAt: Date.parse('2026-03-10T10:20:00Z') });
+  });
+});
