@@ -2,6 +2,8 @@
 export { createMemoryLedger } from './memoryLedger';
 export { createFileLedger } from './fileLedger';
 export type { FileLedgerOptions } from './fileLedger';
+export { createRedisLedger } from './redisLedger';
+export type { RedisLedgerOptions } from './redisLedger';
 export type {
   LedgerConfig,
   LedgerSnapshot,

@@ -23,8 +23,9 @@ export interface RunningWorker {
 export function startLedgerWorker(spec: WorkerSpec): RunningWorker {
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, JSON.stringify(spec)], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  if (spec.barrier !== true) child.stdin!.end();
   const lines: string[] = [];
   const waiters: Array<{ line: string; resolve: () => void }> = [];
   let stderr = '';
@@ -70,6 +71,14 @@ export function startLedgerWorker(spec: WorkerSpec): RunningWorker {
         });
       }),
   };
+}
+
+/** Starts workers with `barrier: true` and releases them together once every one printed `ready`. */
+export async function startTogether(specs: readonly WorkerSpec[]): Promise<RunningWorker[]> {
+  const workers = specs.map((spec) => startLedgerWorker({ ...spec, barrier: true }));
+  await Promise.all(workers.map((w) => w.waitForLine('ready')));
+  for (const w of workers) w.child.stdin!.end('go\n');
+  return workers;
 }
 
 /** The most sessions held at once, replaying `+ id` / `- id` lines in the order they were appended. */

@@ -11,11 +11,14 @@
  * - redis: INCR `heldKey` after a reserve resolved and DECR before settle (the reply is how many
  *   sessions were held at that instant); INCRBY `budgetKey` with the tokens after reserve and minus
  *   the returned part before settle (used + reserved as the workers see it).
+ * With `barrier` it prints `ready` and waits for `go` on stdin first.
  * With `holdForever` it first takes that many reservations it never settles but renews every
- * `renewEveryMs`, prints `holding`, and keeps going (the kill tests SIGKILL it). At the end it prints one JSON line: its summary.
+ * `renewEveryMs`, prints `holding`, and keeps going (the kill tests SIGKILL it); with `loops: 0`
+ * it then only renews its holds until killed. At the end it prints one JSON line: its summary.
  */
 import fs from 'node:fs';
-import { createFileLedger } from '../../src/quota';
+import { Redis } from 'ioredis';
+import { createFileLedger, createRedisLedger } from '../../src/quota';
 import type { LedgerConfig, QuotaLedger } from '../../src/quota';
 
 export interface WorkerSpec {
@@ -28,6 +31,8 @@ export interface WorkerSpec {
   readonly leaseMs: number;
   readonly holdMs: number;
   readonly holdForever?: number;
+  /** Print `ready` and wait for a `go` line on stdin before the cycles, so that all workers start together. */
+  readonly barrier?: boolean;
   /** How often the `holdForever` leases are renewed (to leaseMs from then), as a live holder would. */
   readonly renewEveryMs?: number;
   /** Tokens used by cycle `i` of a loop: `usedBase + (i % usedSpread)`. */
@@ -55,8 +60,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as WorkerSpec;
-  const counter = null as { incr(key: string): Promise<number>; incrby(key: string, by: number): Promise<number>; decr(key: string): Promise<number>; quit(): Promise<unknown> } | null;
-  const ledger: QuotaLedger = createFileLedger({ file: spec.file!, limits: spec.limits, lockStaleMs: spec.lockStaleMs ?? 10_000, lockTimeoutMs: 60_000 });
+  const counter = spec.backend === 'redis' ? new Redis(spec.redisUrl!) : null;
+  const ledger: QuotaLedger =
+    spec.backend === 'file'
+      ? createFileLedger({ file: spec.file!, limits: spec.limits, lockStaleMs: spec.lockStaleMs ?? 10_000, lockTimeoutMs: 60_000 })
+      : createRedisLedger({ redis: spec.redisUrl!, keyPrefix: spec.keyPrefix!, limits: spec.limits, timeout: 10_000 });
   const refusals: Record<string, number> = {};
   let settled = 0;
   let used = 0;
@@ -93,6 +101,23 @@ async function main(): Promise<void> {
   for (const id of holds) await reserveUntilAdmitted(id);
   const renewer = holds.length > 0 ? setInterval(() => void Promise.all(holds.map((id) => ledger.renew(id, spec.leaseMs))), spec.renewEveryMs ?? spec.leaseMs / 3) : null;
   if (spec.holdForever !== undefined) process.stdout.write('holding\n');
+  // Only holding: stay alive (the renew timer keeps the process running) until killed.
+  if (spec.loops === 0) return;
+
+  if (spec.barrier === true) {
+    process.stdout.write('ready\n');
+    await new Promise<void>((resolve) => {
+      let input = '';
+      process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+        input += chunk;
+        if (input.includes('go\n')) {
+          // A stdin handle left open would keep this process alive after its work.
+          process.stdin.destroy();
+          resolve();
+        }
+      });
+    });
+  }
 
   await Promise.all(
     Array.from({ length: spec.loops }, async (_, loop) => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createFileLedger } from '../../src/quota';
 import type { LedgerConfig, QuotaLedger } from '../../src/quota';
-import { maxOverlap, startLedgerWorker } from '../helpers/ledgerProcesses';
+import { maxOverlap, startLedgerWorker, startTogether } from '../helpers/ledgerProcesses';
 import { HOUR, T0, describeLedgerContract, expectRejection, testClock } from './ledgerContract';
 
 let tmp: string;
@@ -189,7 +189,7 @@ describe('createFileLedger', () => {
     const events = path.join(tmp, `events-${(seq += 1)}.log`);
     const spec = { backend: 'file' as const, file, events, limits: LIMITS, loops: 4, cycles: 12, tokens: 100, leaseMs: 60_000, holdMs: 40, usedBase: 10, usedSpread: 7 };
     const limits = { ...LIMITS, claude: { dailyLimit: 10_000_000, maxConcurrent: 10 } };
-    const workers = Array.from({ length: 4 }, (_, w) => startLedgerWorker({ ...spec, limits, name: `w${w}` }));
+    const workers = await startTogether(Array.from({ length: 4 }, (_, w) => ({ ...spec, limits, name: `w${w}` })));
     const summaries = await Promise.all(workers.map((w) => w.summary));
     const perLoop = Array.from({ length: 12 }, (_, i) => 10 + (i % 7)).reduce((a, b) => a + b, 0);
     expect(summaries.map((s) => s.settled)).toEqual([48, 48, 48, 48]);
