@@ -192,7 +192,7 @@ export function addBatchCommand(program: Command): void {
     .action(async (file: string, opts: BatchOptions, command: Command) => {
       const context = commandContext(command);
       const tasks = readTasks(file, opts.estimate);
-      const orch = await startCliOrchestrator(context, limitsFrom(opts.maxConcurrent, opts.dailyLimit));
+      const { orch, close } = await startCliOrchestrator(context, limitsFrom(opts.maxConcurrent, opts.dailyLimit));
       const limits = orch.stats().providers;
       const bar = !context.json && process.stdout.isTTY === true ? new ProgressBar(tasks.length, { claude: limits.claude.maxConcurrent, openai: limits.openai.maxConcurrent }) : null;
       const controller = new AbortController();
@@ -222,7 +222,7 @@ export function addBatchCommand(program: Command): void {
         });
       } finally {
         removeHandler();
-        await orch.stop();
+        await close();
       }
       bar?.finish();
       const summary = summarizeBatch(batch, tasks.length, orch.stats());

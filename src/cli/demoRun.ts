@@ -1,10 +1,20 @@
+import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { ProviderId } from '../../machines/providers';
-import { isAgentvisorError } from '../errors';
+import { openCliObservability } from '../observability';
 import { createOrchestrator } from '../orchestrator';
-import type { ManagedAgent, OrchestratorStats, ProviderLimits } from '../orchestrator';
-import { PROVIDERS } from '../providers';
-import { SimulatedProvider, randomInt, seededRandom } from '../sandbox';
+import type { Orchestrator, OrchestratorOptions, OrchestratorStats, ProviderLimits } from '../orchestrator';
+import { PROVIDER_IDS } from '../providers';
+import { randomInt, seededRandom, startProviderApiFake } from '../sandbox';
+import { runDemoAgent } from '../sandbox/demoAgent';
+import type { DemoAgentResult } from '../sandbox/demoAgent';
+import { createDemoFaultPlan } from '../sandbox/demoFaults';
+import type { DemoFaultCounts } from '../sandbox/demoFaults';
+import { cliSecretMasker, commandContext, note, redactSecrets } from './context';
+import { wholeNumber } from './runCommands';
+import { renderTable } from './table';
+
+export type { DemoAgentResult } from '../sandbox/demoAgent';
 
 export interface DemoOptions {
   /** @default 24 */
@@ -14,21 +24,29 @@ export interface DemoOptions {
   readonly home?: string;
   readonly limits?: Partial<Record<ProviderId, ProviderLimits>>;
   readonly logger?: Logger;
-  /** Called with one line per lifecycle event (queued, active, fallback, released). */
+  /** More orchestrator options (the CLI's observability: audit, metrics, inspector, masker). */
+  readonly orchestratorOptions?: Partial<OrchestratorOptions>;
+  /** Called once the orchestrator has started, before any agent (to serve its metrics, say). */
+  readonly onStart?: (orch: Orchestrator) => Promise<unknown> | unknown;
+  /** Called with one line per lifecycle event (queued, active, fallback, retry, circuit, released). */
   readonly onProgress?: (line: string) => void;
 }
 
-export interface DemoAgentResult {
-  readonly agentId: string;
-  readonly status: 'completed' | 'refused' | 'ended';
-  readonly code: string | null;
-  readonly providers: readonly ProviderId[];
-  readonly estimatedTokens: number;
-  readonly usedTokens: number;
-  readonly returnedTokens: number;
+/** Per provider: what ran there. */
+export interface DemoProviderSummary {
+  /** Agents that were active on this provider at some point. */
+  readonly agents: number;
+  /** Tokens used here (the budget's count). */
+  readonly tokens: number;
+  /** Fallbacks away from this provider. */
   readonly fallbacks: number;
-  readonly waitedMs: number;
-  readonly turns: number;
+  /** The most sessions active here at once, and the limit. */
+  readonly maxActive: number;
+  readonly maxConcurrent: number;
+  /** Faults the sandbox injected here. */
+  readonly faults: DemoFaultCounts;
+  /** Times this provider's circuit breaker opened. */
+  readonly circuitOpenings: number;
 }
 
 export interface DemoSummary {
@@ -38,34 +56,46 @@ export interface DemoSummary {
   readonly refused: number;
   readonly ended: number;
   readonly fallbacks: number;
+  readonly retries: number;
   readonly queued: number;
   readonly maxActive: Readonly<Record<ProviderId, number>>;
   readonly usedTokens: number;
+  /** Model requests the sandbox answered (successes and injected faults). */
   readonly requests: number;
   readonly elapsedMs: number;
+  readonly providers: Readonly<Record<ProviderId, DemoProviderSummary>>;
   readonly stats: OrchestratorStats;
   readonly results: readonly DemoAgentResult[];
 }
 
-/** Keys the sandbox provider accepts. They are not real keys and are never printed. */
+/** Keys the sandbox accepts. They are not real keys and are never printed. */
 const DEMO_KEYS: Record<ProviderId, string> = {
   claude: 'sk-ant-api03-agentvisor-demo-key-not-real-0000',
   openai: 'sk-proj-agentvisor-demo-key-not-real-0000',
 };
 
 /**
- * The demo: N API-style agents run turns against the in-process sandbox provider through the real
- * orchestrator, on the default limits unless told otherwise. It shows admission, waiting in the
- * queue, fallback on provider failures, and settlement.
+ * The demo: the loopback fakes of the Anthropic and OpenAI APIs (real wire formats) with seeded
+ * injected faults (429 with retry-after, 529/503, 401, and a burst of overloads that opens
+ * Claude's circuit), and N API-driven agents that call them over HTTP with the env the
+ * orchestrator gives them, on the default limits unless told otherwise. It shows admission,
+ * waiting in the queue, fallback, retries, circuits and settlement. No keys, no network.
+ *
+ * @example const summary = await runDemo({ agents: 24, seed: 1, onProgress: console.log });
  */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const random = seededRandom(options.seed);
-  const provider = new SimulatedProvider({ keys: DEMO_KEYS, seed: options.seed, latencyMs: [40, 160] });
+  const plan = createDemoFaultPlan(options.seed);
+  const fake = await startProviderApiFake({ keys: DEMO_KEYS, script: { claude: plan.script('claude'), openai: plan.script('openai') } });
   const orch = createOrchestrator({
-    env: {},
+    ...options.orchestratorOptions,
+    env: { ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl },
     apiKeys: DEMO_KEYS,
     // The demo never reads the user's real credential files.
     credentialSources: ['options'],
+    providerPriority: 'prefer-claude',
+    // A short cooldown, so an opened circuit closes again within the demo.
+    circuit: { cooldownMs: 1_000 },
     ...(options.home ? { home: options.home } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
@@ -74,8 +104,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
   const at = () => `${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s`;
   let queued = 0;
-  let fallbacks = 0;
   const maxActive: Record<ProviderId, number> = { claude: 0, openai: 0 };
+  const seenOn: Record<ProviderId, Set<string>> = { claude: new Set(), openai: new Set() };
+  const fallbacksFrom: Record<ProviderId, number> = { claude: 0, openai: 0 };
   orch.on('agent.queued', (e) => {
     queued += 1;
     progress(`${at()}  ${e.agentId}  waits in the queue (${e.code}, position ${e.position + 1})`);
@@ -83,89 +114,129 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   orch.on('agent.active', (e) => {
     const s = orch.stats().providers[e.provider];
     maxActive[e.provider] = Math.max(maxActive[e.provider], s.active);
+    seenOn[e.provider].add(e.agentId);
     progress(`${at()}  ${e.agentId}  active on ${e.provider}, allocated ${e.allocatedTokens.toLocaleString('en-US')} tokens (${s.active}/${s.maxConcurrent} running)`);
   });
   orch.on('agent.fallback', (e) => {
-    fallbacks += 1;
+    if (e.to !== null) fallbacksFrom[e.from] += 1;
     progress(`${at()}  ${e.agentId}  ${e.from} failed (${e.reason}): ${e.to ? `falls back to ${e.to} in ${e.latencyMs} ms` : 'no provider left'}`);
+  });
+  orch.on('provider.circuit', (e) => {
+    progress(`${at()}  ${e.provider} circuit ${e.state}${e.state === 'open' && e.openUntil !== null ? ` for ${Math.max(0, e.openUntil - Date.now())} ms after ${e.failures} failures: new agents start elsewhere` : ''}`);
   });
   orch.on('agent.released', (e) => {
     progress(`${at()}  ${e.agentId}  released (${e.reason}): used ${e.usedTokens.toLocaleString('en-US')}, returned ${e.returnedTokens.toLocaleString('en-US')}`);
   });
 
-  await orch.start();
-  const runAgent = async (index: number): Promise<DemoAgentResult> => {
-    const agentId = `agent-${String(index + 1).padStart(2, '0')}`;
-    const estimatedTokens = randomInt(random, 8, 40) * 1000;
-    const turns = randomInt(random, 2, 6);
-    const askedAt = Date.now();
-    let agent: ManagedAgent;
-    try {
-      agent = await orch.spawnAgent({ agentId, estimatedTokens, waitMs: 120_000, task: `demo task ${index + 1}` });
-    } catch (error) {
-      const code = isAgentvisorError(error) ? error.code : 'error';
-      progress(`${at()}  ${agentId}  refused (${code})`);
-      return { agentId, status: 'refused', code, providers: [], estimatedTokens, usedTokens: 0, returnedTokens: 0, fallbacks: 0, waitedMs: Date.now() - askedAt, turns: 0 };
-    }
-    const waitedMs = Date.now() - askedAt;
-    const providers: ProviderId[] = [agent.provider];
-    let done = 0;
-    let code: string | null = null;
-    while (done < turns && agent.isLive) {
-      const current = agent.provider;
-      const env = agent.env;
-      const keyName = PROVIDERS[current].agentKeyEnv[0]!;
-      const answer = await provider.complete({ provider: current, apiKey: env[keyName], maxTokens: Math.ceil(agent.allocatedTokens / turns) });
-      if (!agent.isLive) break;
-      try {
-        if (answer.ok) {
-          agent.reportUsage(answer.usage);
-          done += 1;
-        } else {
-          await agent.reportFailure({ status: answer.status, message: answer.message });
-          if (!providers.includes(agent.provider)) providers.push(agent.provider);
-        }
-      } catch (error) {
-        code = isAgentvisorError(error) ? error.code : 'error';
-        break;
-      }
-    }
-    // An agent the system already ended (no provider left, budget gone) still reports its settlement here.
-    const result = await agent.release();
-    return {
-      agentId,
-      status: code === null && result.reason === 'released' ? 'completed' : 'ended',
-      code: code ?? (result.reason === 'released' ? null : result.reason),
-      providers,
-      estimatedTokens,
-      usedTokens: result.usedTokens,
-      returnedTokens: result.returnedTokens,
-      fallbacks: result.fallbacks.length,
-      waitedMs,
-      turns: done,
-    };
-  };
-
-  const results = await Promise.all(Array.from({ length: options.agents }, (_, i) => runAgent(i)));
-  const stats = orch.stats();
-  await orch.stop();
+  let results: DemoAgentResult[];
+  let stats: OrchestratorStats;
+  try {
+    await orch.start();
+    await options.onStart?.(orch);
+    const specs = Array.from({ length: options.agents }, (_, i) => ({
+      agentId: `agent-${String(i + 1).padStart(2, '0')}`,
+      estimatedTokens: randomInt(random, 8, 40) * 1000,
+      turns: randomInt(random, 2, 6),
+      waitMs: 120_000,
+      // Every agent starts on Claude and waits for a Claude slot, so OpenAI has room to take over on failures.
+      preferredProvider: 'claude' as const,
+    }));
+    results = await Promise.all(specs.map((spec) => runDemoAgent(orch, spec, { onProgress: (agentId, text) => progress(`${at()}  ${agentId}  ${text}`) })));
+    stats = orch.stats();
+  } finally {
+    await orch.stop();
+    await fake.close();
+  }
   const count = (status: DemoAgentResult['status']) => results.filter((r) => r.status === status).length;
   const usedTokens = results.reduce((sum, r) => sum + r.usedTokens, 0);
-  const settled = stats.providers.claude.reserved === 0 && stats.providers.openai.reserved === 0 && stats.providers.claude.active === 0 && stats.providers.openai.active === 0;
+  const settled = PROVIDER_IDS.every((p) => stats.providers[p].reserved === 0 && stats.providers[p].active === 0);
   const accounted = stats.providers.claude.used + stats.providers.openai.used === usedTokens;
+  const providers = Object.fromEntries(
+    PROVIDER_IDS.map((p): [ProviderId, DemoProviderSummary] => {
+      const { replies: _replies, ...faults } = plan.served(p);
+      return [p, { agents: seenOn[p].size, tokens: stats.providers[p].used, fallbacks: fallbacksFrom[p], maxActive: maxActive[p], maxConcurrent: stats.providers[p].maxConcurrent, faults, circuitOpenings: stats.providers[p].circuit.openings }];
+    }),
+  ) as Record<ProviderId, DemoProviderSummary>;
+  const requests = PROVIDER_IDS.reduce((sum, p) => {
+    const s = plan.served(p);
+    return sum + s.replies + s.rateLimited + s.overloaded + s.unauthorized;
+  }, 0);
   return {
     ok: settled && accounted && count('completed') + count('ended') + count('refused') === options.agents,
     agents: options.agents,
     completed: count('completed'),
     refused: count('refused'),
     ended: count('ended'),
-    fallbacks,
+    fallbacks: fallbacksFrom.claude + fallbacksFrom.openai,
+    retries: results.reduce((sum, r) => sum + r.retries, 0),
     queued,
     maxActive,
     usedTokens,
-    requests: provider.requests,
+    requests,
     elapsedMs: Date.now() - started,
+    providers,
     stats,
     results,
   };
+}
+
+/** The tables and closing lines for people. */
+export function demoReport(summary: DemoSummary): string[] {
+  return [
+    renderTable(
+      ['agent', 'status', 'providers', 'estimate', 'used', 'returned', 'fallbacks', 'retries', 'waited ms'],
+      summary.results.map((r) => [r.agentId, r.code ? `${r.status} (${r.code})` : r.status, r.providers.join('→') || '-', r.estimatedTokens, r.usedTokens, r.returnedTokens, r.fallbacks, r.retries, r.waitedMs]),
+    ),
+    '',
+    renderTable(
+      ['provider', 'agents', 'tokens', 'fallbacks', 'max running', 'limit', '429s', '529/503s', '401s', 'circuit opened'],
+      PROVIDER_IDS.map((p) => {
+        const s = summary.providers[p];
+        return [p, s.agents, s.tokens, s.fallbacks, s.maxActive, s.maxConcurrent, s.faults.rateLimited, s.faults.overloaded, s.faults.unauthorized, s.circuitOpenings];
+      }),
+    ),
+    '',
+    `${summary.completed} completed, ${summary.ended} ended early, ${summary.refused} refused; ${summary.queued} waited in the queue; ${summary.fallbacks} fallbacks, ${summary.retries} retries; ${summary.requests} provider requests in ${summary.elapsedMs} ms`,
+    summary.ok ? 'settled: every allocation returned, usage counted once' : 'NOT SETTLED: accounting mismatch (a bug; please report it)',
+  ];
+}
+
+/**
+ * `agentvisor demo [--agents N] [--seed S]`: the sandbox demo with live progress and the final
+ * tables (with `--json`, progress on stderr and the summary as the last stdout line). Exit 0 when
+ * everything settled exactly.
+ *
+ * @example addDemoCommand(program);
+ */
+export function addDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run N API-driven agents through the orchestrator against loopback fakes of the Anthropic and OpenAI APIs with injected 429, 529 and 401 errors (no keys, no network)')
+    .option('--agents <n>', 'how many agents', wholeNumber(1, 1000), 24)
+    .option('--seed <n>', 'random seed for estimates, turns, latencies and injected failures', wholeNumber(1, 2 ** 31 - 1), 1)
+    .action(async (opts: { agents: number; seed: number }, command: Command) => {
+      const context = commandContext(command);
+      const observability = await openCliObservability(context, { auditByDefault: false, masker: cliSecretMasker });
+      const write = (line: string) => (context.json ? process.stderr : process.stdout).write(`${redactSecrets(line)}\n`);
+      if (!context.json) write(`agentvisor demo: ${opts.agents} agents, default limits (claude 1,000,000 tokens/day, 10 at once; openai 500,000 and 8), loopback fakes of both APIs with injected 429, 529/503 and 401 answers\n`);
+      let summary: DemoSummary;
+      try {
+        summary = await runDemo({
+          agents: opts.agents,
+          seed: opts.seed,
+          onProgress: write,
+          orchestratorOptions: observability.orchestratorOptions,
+          onStart: async (orch) => {
+            const url = await observability.serve(orch);
+            if (url !== null) note(`agentvisor: metrics at ${url}`);
+          },
+          ...(command.optsWithGlobals<{ home?: string }>().home ? { home: context.home } : {}),
+        });
+      } finally {
+        await observability.close();
+      }
+      if (context.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else for (const line of ['', ...demoReport(summary)]) write(line);
+      process.exitCode = summary.ok ? 0 : 1;
+    });
 }

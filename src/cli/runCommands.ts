@@ -2,12 +2,12 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { DEFAULT_TASK_TIMEOUT_MS, parseAgentChoice, runAgentTask } from '../agents';
 import type { AgentChoice, AgentTaskEvent, AgentTaskResult } from '../agents';
-import { createLogger } from '../observability';
+import { openCliObservability } from '../observability';
 import { createOrchestrator } from '../orchestrator';
 import type { Orchestrator, ProviderLimits } from '../orchestrator';
 import { isProviderId } from '../providers';
 import type { ProviderId } from '../providers';
-import { commandContext, note, redactSecrets } from './context';
+import { cliSecretMasker, commandContext, note, redactSecrets } from './context';
 import type { CommandContext } from './context';
 
 /** Exit code of a task that did not succeed (its error code is printed). */
@@ -59,17 +59,41 @@ export function limitsFrom(maxConcurrent?: Partial<Record<ProviderId, number>>, 
   return limits;
 }
 
+/** A started orchestrator and how to end it (stop it, then close the metrics server and inspector). */
+export interface CliOrchestrator {
+  readonly orch: Orchestrator;
+  close(): Promise<void>;
+}
+
 /**
  * The orchestrator `run` and `batch` use: credentials from the real sources (env, files under
- * `--home`, Claude Code's folder) the way `status` reads them, base URLs from the env, and the
- * given limits on top of the defaults. Logs go to stderr.
+ * `--home`, Claude Code's folder) the way `status` reads them, base URLs from the env, the given
+ * limits on top of the defaults, and the CLI's observability (logs on stderr, the audit trail by
+ * default, `--metrics-port`, `--inspect`) with the process's secret masker.
  *
- * @example const orch = await startCliOrchestrator(context, { claude: { maxConcurrent: 3 } });
+ * @example
+ * const { orch, close } = await startCliOrchestrator(context, { claude: { maxConcurrent: 3 } });
+ * try { await runAgentTask(orch, …); } finally { await close(); }
  */
-export async function startCliOrchestrator(context: CommandContext, limits: Partial<Record<ProviderId, ProviderLimits>> = {}): Promise<Orchestrator> {
-  const orch = createOrchestrator({ home: context.home, claudeHome: context.claudeHome, env: process.env, logger: createLogger(context.logLevel), limits });
-  await orch.start();
-  return orch;
+export async function startCliOrchestrator(context: CommandContext, limits: Partial<Record<ProviderId, ProviderLimits>> = {}): Promise<CliOrchestrator> {
+  const observability = await openCliObservability(context, { auditByDefault: true, masker: cliSecretMasker });
+  const orch = createOrchestrator({ ...observability.orchestratorOptions, home: context.home, claudeHome: context.claudeHome, env: process.env, limits });
+  try {
+    await orch.start();
+    const url = await observability.serve(orch);
+    if (url !== null) note(`agentvisor: metrics at ${url}`);
+  } catch (error) {
+    await orch.stop();
+    await observability.close();
+    throw error;
+  }
+  return {
+    orch,
+    close: async () => {
+      await orch.stop();
+      await observability.close();
+    },
+  };
 }
 
 /**
@@ -146,7 +170,7 @@ export function addRunCommand(program: Command): void {
     .action(async (words: string[], opts: RunOptions, command: Command) => {
       const context = commandContext(command);
       const agent = parseAgentChoice(opts.agent) as AgentChoice;
-      const orch = await startCliOrchestrator(context);
+      const { orch, close } = await startCliOrchestrator(context);
       const controller = new AbortController();
       const removeHandler = onInterrupt(() => {
         note('agentvisor: stopping the agent (Ctrl-C again to quit at once)');
@@ -164,7 +188,7 @@ export function addRunCommand(program: Command): void {
         });
       } finally {
         removeHandler();
-        await orch.stop();
+        await close();
       }
       if (context.json) {
         process.stdout.write(`${redactSecrets(JSON.stringify(result))}\n`);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { createDemoFaultPlan } from '../../src/sandbox/demoFaults';
 
 const root = path.join(__dirname, '..', '..');
 const DEMO_KEY_FRAGMENTS = ['agentvisor-demo-key-not-real'];
@@ -15,26 +16,45 @@ function cli(args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+type Faults = { rateLimited: number; overloaded: number; unauthorized: number };
+
 describe('agentvisor demo', () => {
-  it('should run the agents through the coordinator and print a settled JSON summary as the last stdout line', () => {
+  it('should run API-driven agents against the loopback fakes with injected faults and print a settled JSON summary as the last stdout line', () => {
     const { status, stdout, stderr } = cli(['--json', 'demo', '--agents', '30', '--seed', '3']);
     expect(status).toBe(0);
     const lines = stdout.trim().split('\n');
-    const summary = JSON.parse(lines[lines.length - 1]!);
+    expect(lines).toHaveLength(1);
+    const summary = JSON.parse(lines[0]!);
     expect(summary.ok).toBe(true);
     expect(summary.agents).toBe(30);
     expect(summary.completed + summary.ended + summary.refused).toBe(30);
-    // 30 agents against 10 + 8 slots: some must have waited, and the limits held.
+    // 30 agents waiting for 10 Claude slots: some must have waited, and the limits held.
     expect(summary.queued).toBeGreaterThan(0);
-    expect(summary.maxActive.claude).toBeLessThanOrEqual(10);
+    expect(summary.maxActive.claude).toBe(10);
     expect(summary.maxActive.openai).toBeLessThanOrEqual(8);
+    expect(summary.providers.claude).toMatchObject({ maxActive: summary.maxActive.claude, maxConcurrent: 10 });
+    expect(summary.providers.openai).toMatchObject({ maxActive: summary.maxActive.openai, maxConcurrent: 8 });
     for (const p of ['claude', 'openai']) {
       expect(summary.stats.providers[p].reserved).toBe(0);
       expect(summary.stats.providers[p].active).toBe(0);
+      expect(summary.providers[p].tokens).toBe(summary.stats.providers[p].used);
     }
     const counted = summary.stats.providers.claude.used + summary.stats.providers.openai.used;
     expect(counted).toBe(summary.results.reduce((sum: number, r: { usedTokens: number }) => sum + r.usedTokens, 0));
+    expect(counted).toBeGreaterThan(0);
+    // Faults were injected on the wire and handled: fallbacks to OpenAI, Claude's circuit opened by the burst of 529s.
+    const faults = ['claude', 'openai'].map((p) => summary.providers[p].faults as Faults);
+    expect(faults.reduce((n, f) => n + f.rateLimited, 0)).toBeGreaterThan(0);
+    expect(faults.reduce((n, f) => n + f.overloaded, 0)).toBeGreaterThanOrEqual(6);
+    expect(faults.reduce((n, f) => n + f.unauthorized, 0)).toBeGreaterThan(0);
+    expect(summary.fallbacks).toBeGreaterThan(0);
+    expect(summary.fallbacks).toBe(summary.providers.claude.fallbacks + summary.providers.openai.fallbacks);
+    expect(summary.providers.claude.circuitOpenings).toBeGreaterThanOrEqual(1);
+    expect(summary.providers.openai.agents).toBe(summary.providers.claude.fallbacks);
+    expect(summary.elapsedMs).toBeLessThan(15_000);
     expect(stderr).toContain('active on');
+    expect(stderr).toMatch(/claude circuit open for \d+ ms after \d+ failures/);
+    expect(stderr).toMatch(/claude failed \((overloaded|rate-limit|auth)\): falls back to openai/);
     for (const fragment of DEMO_KEY_FRAGMENTS) {
       expect(stdout).not.toContain(fragment);
       expect(stderr).not.toContain(fragment);
@@ -45,7 +65,8 @@ describe('agentvisor demo', () => {
     const { status, stdout } = cli(['demo', '--agents', '4']);
     expect(status).toBe(0);
     expect(stdout).toContain('agent-04');
-    expect(stdout).toMatch(/provider\s+daily limit\s+used/);
+    expect(stdout).toMatch(/provider\s+agents\s+tokens\s+fallbacks\s+max running\s+limit\s+429s\s+529\/503s\s+401s\s+circuit opened/);
+    expect(stdout).toMatch(/claude\s+4\s+[\d,]+\s+\d+\s+4\s+10\s/);
     expect(stdout).toContain('settled: every allocation returned, usage counted once');
   });
 
@@ -53,5 +74,30 @@ describe('agentvisor demo', () => {
     const { status, stderr } = cli(['demo', '--agents', '0']);
     expect(status).not.toBe(0);
     expect(stderr).toContain('expected a whole number from 1 to 1000');
+  });
+});
+
+describe('demo fault plan', () => {
+  it('should answer the same sequence for the same seed, per provider, whatever the other provider does', () => {
+    const sequence = (seed: number, interleave: boolean) => {
+      const plan = createDemoFaultPlan(seed);
+      const claude = plan.script('claude');
+      const openai = plan.script('openai');
+      const out: unknown[] = [];
+      for (let i = 0; i < 40; i += 1) {
+        if (interleave) openai();
+        out.push(claude());
+      }
+      return { out, served: plan.served('claude') };
+    };
+    const a = sequence(5, false);
+    const b = sequence(5, true);
+    expect(b.out).toEqual(a.out);
+    expect(b.served).toEqual(a.served);
+    // Claude's burst: six overloads in a row, between the 10th and the 23rd request.
+    const overloadRun = a.out.map((s) => ((s as { fault?: string }).fault === 'overloaded' ? 'o' : '.')).join('');
+    expect(overloadRun).toMatch(/^.{9,17}o{6}/);
+    expect(a.served.replies + a.served.rateLimited + a.served.overloaded + a.served.unauthorized).toBe(40);
+    expect(sequence(6, false).out).not.toEqual(a.out);
   });
 });
