@@ -9,6 +9,7 @@ import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION, CODEX_AUTH_FILE, assertKe
 import type { JsonRecord } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { CLAUDE_OAUTH_DEFAULTS, saveClaudeLogin, startPkceLogin } from '../oauth';
+import { recordCliAudit } from '../observability';
 import { PROVIDERS, keyHint } from '../providers';
 import type { ProviderId } from '../providers';
 import { commandContext, emit, note } from './context';
@@ -121,6 +122,7 @@ async function login(context: CommandContext, provider: ProviderId, key: string)
     return next;
   });
   const source = await activeSource(context, provider);
+  await recordCliAudit(context, { event: 'auth.login', provider, reason: 'api-key', source: `file:${name}` });
   return {
     ok: true,
     provider,
@@ -171,6 +173,7 @@ async function logout(context: CommandContext, which: ProviderId | 'all'): Promi
       results.push({ provider, file, removed, deleted: false });
     }
   }
+  for (const r of results) if (r.removed.length > 0) await recordCliAudit(context, { event: 'auth.logout', provider: r.provider, reason: `removed ${r.removed.join(', ')}`, source: `file:${path.basename(r.file)}` });
   const stillInEnv = providers.flatMap((p) => [...PROVIDERS[p].apiKeyEnv, ...(p === 'claude' ? ['CLAUDE_CODE_OAUTH_TOKEN'] : [])]).filter((name) => (process.env[name] ?? '').trim() !== '');
   return { ok: true, results, stillInEnv };
 }
@@ -233,6 +236,7 @@ async function oauthLogin(context: CommandContext, opts: ClaudeLoginOptions): Pr
   process.stderr.write(`Open this address in a browser to sign in (waiting up to ${seconds} s):\n${handle.url}\n`);
   const tokens = await handle.result;
   const saved = await saveClaudeLogin(context.home, tokens);
+  await recordCliAudit(context, { event: 'auth.login', provider: 'claude', reason: 'oauth', source: `file:${CLAUDE_AUTH_FILE}` });
   return {
     ok: true,
     provider: 'claude',

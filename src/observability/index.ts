@@ -17,3 +17,4 @@ export type { AttachInspectorOptions, AttachedInspector } from './websocketInspe
 export { openCliObservability } from './cliObservability';
 export type { CliObservability, CliOrchestratorOptions, ObservabilityFlags } from './cliObservability';
 export { DEFAULT_INSPECTOR_PORT, inspectInstructions, serveInspectorRelay } from './inspectorRelay';
+export { recordCliAudit } from './cliAudit';
