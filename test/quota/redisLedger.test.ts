@@ -19,12 +19,19 @@ beforeAll(async () => {
   admin = new Redis(redis.url);
 }, 20_000);
 
+/** Every key of this run lives under RUN, removed at the end (they matter on a shared REDIS_URL server). */
+const RUN = `agentvisor-test:${randomBytes(4).toString('hex')}:`;
+
 afterAll(async () => {
-  await admin?.quit();
+  if (admin) {
+    const keys = await admin.keys(`${RUN}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+  }
   await redis?.stop();
 });
 
-const prefix = () => `agentvisor-test:${randomBytes(4).toString('hex')}:`;
+const prefix = () => `${RUN}${randomBytes(4).toString('hex')}:`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeLedgerContract('redis (caller clock)', () => ({
