@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import util from 'node:util';
+import { WebSocketServer } from 'ws';
 
 /** A secret the test planted, with a label for reports. */
 export interface PlantedSecret {
@@ -116,4 +117,30 @@ export class OutputCapture {
 /** A report of leaks that does not repeat the secrets. */
 export function describeLeaks(leaks: readonly Leak[]): string[] {
   return leaks.map((l) => `${l.label} (${l.form}) in ${l.channel}[${l.index}]`);
+}
+
+/**
+ * A local WebSocket server standing in for the inspector relay: every message it receives is
+ * captured in `channel`; `received()` counts them.
+ */
+export async function startWsCapture(capture: OutputCapture, channel: string): Promise<{ readonly url: string; readonly received: () => number; stop(): Promise<void> }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  let received = 0;
+  server.on('connection', (socket) => {
+    socket.on('message', (data: Buffer) => {
+      received += 1;
+      capture.add(channel, data.toString('utf8'));
+    });
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    received: () => received,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  };
 }
