@@ -46,4 +46,27 @@ export type { RunProcessOptions, ProcessResult, RunningProcess } from './agents'
 export { windowAt, DEFAULT_DAILY_RESET } from './quota/dailyWindow';
 export type { DailyReset, WindowPosition } from './quota/dailyWindow';
 export { Secret } from '../machines/secret';
+export {
+  createLogger,
+  secretMaskerOf,
+  LOG_LEVELS,
+  SecretMasker,
+  appendAuditEntry,
+  AUDIT_EVENTS,
+  serveMetrics,
+  attachInspector,
+  sanitizeInspection,
+} from './observability';
+export type {
+  LogLevel,
+  LoggerOptions,
+  AuditEntry,
+  AuditEntryInput,
+  AuditEventName,
+  AuditOptions,
+  MetricsServer,
+  AttachedInspector,
+  AttachInspectorOptions,
+  InspectTarget,
+} from './observability';
 export { agentSessionMachine, coordinatorMachine, createSessionSupervisor } from '../machines';
