@@ -51,6 +51,18 @@ function describeFailure(cli: AgentCliId, failure: ProviderFailure): string {
   return `${cli} on ${failure.provider}: ${failure.kind}${failure.status === null ? '' : ` (${failure.status})`} ${text}`;
 }
 
+/** What to do, by the kind of the last failure. */
+const ADVICE: Partial<Record<ProviderFailure['kind'], string>> = {
+  auth: 'Check the credentials (agentvisor status) and log in again',
+  quota: "The provider's usage limit or credit is spent: wait for its reset or add credit",
+  'rate-limit': 'The providers are throttling: try again later or lower the concurrency',
+  overloaded: 'The providers are overloaded: try again later',
+  server: 'The providers are failing: try again later',
+  network: 'The providers could not be reached: check the network and the base URLs',
+  timeout: 'The providers did not answer in time: try again later',
+  truncated: 'The answers were cut off: try again later',
+};
+
 /** Why the session ended on its own (stopped orchestrator, expired allocation, spent budget). */
 async function endedSessionError(agent: ManagedAgent): Promise<AgentvisorError> {
   const settlement = await agent.release().catch(() => null);
@@ -202,11 +214,18 @@ export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions
         });
       } catch (error) {
         if (!isAgentvisorError(error)) throw error;
-        return finish({ error: new AgentvisorError(error.code, `${error.message.replace(/\.$/, '')}. Runs: ${failures.join('; ')}`, { details: error.details }) });
+        const advice = error.code === 'no-provider' ? ADVICE[failure.kind] : undefined;
+        const message = `${error.message.replace(/\.$/, '')}. Runs: ${failures.join('; ')}${advice === undefined ? '' : `. ${advice}`}`;
+        return finish({ error: new AgentvisorError(error.code, message, { details: error.details }) });
       }
       if (next.action === 'fallback') {
         fallbacks.push({ from: next.from, to: next.to, reason: next.kind });
         emit({ type: 'fallback', agentId: agent.id, from: next.from, to: next.to, reason: next.kind });
+        continue;
+      }
+      if (next.action !== 'retry') {
+        // Any other answer (a requeue: the session waited in the queue and is active again) means: run again now.
+        emit({ type: 'retry', agentId: agent.id, provider: agent.provider, delayMs: 0, reason: failure.kind });
         continue;
       }
       emit({ type: 'retry', agentId: agent.id, provider: next.provider, delayMs: next.delayMs, reason: next.kind });

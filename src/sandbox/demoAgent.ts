@@ -114,7 +114,7 @@ export async function runDemoAgent(orch: Orchestrator, spec: DemoAgentSpec, hook
         retries += 1;
         progress(spec.agentId, `${outcome.provider} failed (${outcome.kind}): retries in ${(outcome.delayMs / 1000).toFixed(2)} s (attempt ${outcome.attempt})`);
         await sleep(outcome.delayMs);
-      } else if (!providers.includes(outcome.to)) {
+      } else if (outcome.action === 'fallback' && !providers.includes(outcome.to)) {
         providers.push(outcome.to);
       }
     } catch (error) {

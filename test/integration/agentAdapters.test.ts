@@ -163,9 +163,9 @@ describe('runAgentTask with the real CLIs', () => {
 
   it('should fall back from Codex to Claude Code too', async () => {
     const o = await start({ providerPriority: 'prefer-openai' });
-    fake.setScript('openai', fakeStep.error('rateLimited', { retryAfterSeconds: 30 }));
+    fake.setScript('openai', fakeStep.error('unauthorized'));
     const { result } = await task(o, { agent: 'codex' });
-    expect(result).toMatchObject({ ok: true, provider: 'claude', agent: 'claude-code', fallbacks: [{ from: 'openai', to: 'claude', reason: 'rate-limit' }], result: 'pong', usage: { totalTokens: 21 } });
+    expect(result).toMatchObject({ ok: true, provider: 'claude', agent: 'claude-code', fallbacks: [{ from: 'openai', to: 'claude', reason: 'auth' }], result: 'pong', usage: { totalTokens: 21 } });
     expectSettled(o);
   });
 
