@@ -216,7 +216,9 @@ export function addDemoCommand(program: Command): void {
     .option('--seed <n>', 'random seed for estimates, turns, latencies and injected failures', wholeNumber(1, 2 ** 31 - 1), 1)
     .action(async (opts: { agents: number; seed: number }, command: Command) => {
       const context = commandContext(command);
-      const observability = await openCliObservability(context, { auditByDefault: false, masker: cliSecretMasker });
+      // The demo prints its own lines for what warnings would say (circuits opening): unless asked, log errors only.
+      const explicitLevel = command.getOptionValueSourceWithGlobals('logLevel') !== 'default';
+      const observability = await openCliObservability({ ...context, logLevel: explicitLevel ? context.logLevel : 'error' }, { auditByDefault: false, masker: cliSecretMasker });
       const write = (line: string) => (context.json ? process.stderr : process.stdout).write(`${redactSecrets(line)}\n`);
       if (!context.json) write(`agentvisor demo: ${opts.agents} agents, default limits (claude 1,000,000 tokens/day, 10 at once; openai 500,000 and 8), loopback fakes of both APIs with injected 429, 529/503 and 401 answers\n`);
       let summary: DemoSummary;
