@@ -4,7 +4,11 @@ import path from 'node:path';
 /** The current audit file's name; rotated files are `audit.1.jsonl` (newest) … `audit.<keep>.jsonl`. */
 export const AUDIT_FILE = 'audit.jsonl';
 
-/** The name of the `n`th rotated file (0 is the current one). */
+/**
+ * The name of the `n`th rotated file (0 is the current one).
+ *
+ * @example rotatedName(0) // 'audit.jsonl'; rotatedName(2) // 'audit.2.jsonl'
+ */
 export function rotatedName(n: number): string {
   return n === 0 ? AUDIT_FILE : `audit.${n}.jsonl`;
 }
@@ -13,7 +17,11 @@ function isMissing(error: unknown): boolean {
   return (error as { code?: unknown }).code === 'ENOENT';
 }
 
-/** Creates the folder (and missing parents) 0700; an existing folder keeps its mode (the files are 0600 anyway). */
+/**
+ * Creates the folder (and missing parents) 0700; an existing folder keeps its mode (the files are 0600 anyway).
+ *
+ * @example await ensureAuditDir(path.join(home, 'audit'))
+ */
 export async function ensureAuditDir(dir: string): Promise<void> {
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
 }

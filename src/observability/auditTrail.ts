@@ -77,7 +77,11 @@ const DEFAULT_FLUSH_MS = 1000;
 /** A buffer this long is written at once rather than at the next tick of the interval. */
 const FLUSH_AT_ENTRIES = 500;
 
-/** The default audit folder of a home. */
+/**
+ * The default audit folder of a home.
+ *
+ * @example auditDir('/home/me/.codex') // '/home/me/.codex/audit'
+ */
 export function auditDir(home: string): string {
   return path.join(home, 'audit');
 }
