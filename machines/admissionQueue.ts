@@ -43,12 +43,16 @@ export interface DrainPlan {
  * Admits waiting requests in queue order, each through the same admission rule as a new request.
  * A request that does not fit yet stays and later ones may still be admitted (work-conserving).
  */
-export function planDrain(budgets: Budgets, queue: readonly QueuedRequest[], chain: readonly ProviderId[], caps?: Readonly<Record<ProviderId, number>>): DrainPlan {
+export function planDrain(budgets: Budgets, queue: readonly QueuedRequest[], chain: readonly ProviderId[], caps?: Readonly<Record<ProviderId, number>>, now: number = Number.POSITIVE_INFINITY): DrainPlan {
   if (queue.length === 0) return { budgets, queue, admitted: [] };
   let next = budgets;
   const waiting: QueuedRequest[] = [];
   const admitted: PlannedAdmission[] = [];
   for (const request of queue) {
+    if (request.notBefore !== undefined && request.notBefore > now) {
+      waiting.push(request);
+      continue;
+    }
     const decision = decideAdmission(next, admissionCandidates(chain, request), request.estimatedTokens, caps);
     if (decision.status === 'admit') {
       next = reserve(next, decision.provider, decision.allocation);

@@ -2,7 +2,7 @@
  * agentSession: one agent's session, from authentication to release.
  *
  * States: authenticating → active ⇄ fallingBack → released (final).
- * Accepts: session.usage, session.failure, session.release, session.sweep (from the host through the
+ * Accepts: session.usage, session.failure, session.requeue, session.release, session.sweep (from the host through the
  * orchestrator and from the clock), and session.toppedUp, session.topUpRefused,
  * session.fallbackAdmitted, session.fallbackRefused (answers from the coordinator), and
  * credentials.granted / credentials.denied (answers from the credentials actor).
@@ -87,9 +87,10 @@ export const agentSessionMachine = setup({
       agentId: context.agentId,
       from: context.provider,
       returnedTokens: unusedOnProvider(context),
-      candidates: context.fallbackProviders,
+      candidates: context.requeueAt === null ? context.fallbackProviders : [context.provider],
       estimatedTokens: context.terms.estimatedTokens,
       reason: context.pendingFallbackReason,
+      notBefore: context.requeueAt,
       now: context.lastEventAt,
     })),
     notifyEnded: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({ type: 'session.ended', output: outputOf(context) })),
@@ -120,6 +121,7 @@ export const agentSessionMachine = setup({
     holdsSlot: true,
     fallbacks: [],
     pendingFallbackReason: '',
+    requeueAt: null,
     credential: null,
     env: {},
     secretEnv: {},
@@ -195,11 +197,15 @@ export const agentSessionMachine = setup({
     active: {
       entry: 'notifyActivated',
       on: {
+        'session.requeue': {
+          target: 'fallingBack',
+          actions: assign(({ context, event }) => ({ pendingFallbackReason: event.reason, requeueAt: event.notBefore, lastEventAt: Math.max(context.lastEventAt, event.now) })),
+        },
         'session.failure': [
           {
             guard: 'canFallBack',
             target: 'fallingBack',
-            actions: assign(({ context, event }) => ({ pendingFallbackReason: event.reason, lastEventAt: Math.max(context.lastEventAt, event.now) })),
+            actions: assign(({ context, event }) => ({ pendingFallbackReason: event.reason, requeueAt: null, lastEventAt: Math.max(context.lastEventAt, event.now) })),
           },
           {
             target: 'released',
@@ -230,8 +236,10 @@ export const agentSessionMachine = setup({
         'session.fallbackAdmitted': {
           target: 'authenticating',
           actions: assign(({ context, event }) => ({
-            fallbacks: [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pendingFallbackReason }],
-            fallbackProviders: remainingAfter(context.fallbackProviders, event.provider),
+            // A requeue comes back to the same provider: it is not a fallback.
+            fallbacks: context.requeueAt === null ? [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pendingFallbackReason }] : context.fallbacks,
+            fallbackProviders: context.requeueAt === null ? remainingAfter(context.fallbackProviders, event.provider) : context.fallbackProviders,
+            requeueAt: null,
             provider: event.provider,
             tokens: { ...context.tokens, allocated: event.allocatedTokens, usedOnProvider: 0 },
             holdsSlot: true,

@@ -99,6 +99,11 @@ export interface SessionContext {
   readonly fallbacks: readonly FallbackRecord[];
   /** The failure kind that sent the session into fallingBack. */
   readonly pendingFallbackReason: string;
+  /**
+   * Set while the session waits to be re-admitted on the same provider (throttled before doing any
+   * work): not before this time (epoch ms). Null for a fallback to the next provider.
+   */
+  readonly requeueAt: number | null;
   /** Where the current credential came from and a non-secret hint of it. */
   readonly credential: { readonly source: string; readonly hint: string } | null;
   readonly env: Readonly<Record<string, string>>;
@@ -126,6 +131,8 @@ export interface SessionOutput {
 export type SessionEvent =
   | { readonly type: 'session.usage'; readonly tokens: number; readonly now: number }
   | { readonly type: 'session.failure'; readonly reason: string; readonly now: number }
+  /** Throttled before doing any work: give the slot back and wait to be re-admitted on the same provider, not before `notBefore`. */
+  | { readonly type: 'session.requeue'; readonly reason: string; readonly notBefore: number; readonly now: number }
   | { readonly type: 'session.release'; readonly now: number; readonly reason?: 'released' | 'stopped' }
   | { readonly type: 'session.sweep'; readonly now: number }
   | { readonly type: 'session.toppedUp'; readonly tokens: number }
@@ -156,6 +163,8 @@ export type SessionNotice =
       readonly candidates: readonly ProviderId[];
       readonly estimatedTokens: number;
       readonly reason: string;
+      /** A requeue (re-admission on `from` only, not before this time), or null for a fallback down `candidates`. */
+      readonly notBefore: number | null;
       /** The failure's time (the latest this session saw). */
       readonly now: number;
     }

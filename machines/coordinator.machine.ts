@@ -30,7 +30,7 @@ import type { HealthByProvider } from './providerHealth';
 import { PROVIDER_IDS } from './providers';
 import type { ProviderId } from './providers';
 import { createSessionSupervisor } from './sessionSupervisor';
-import type { SessionSupervisorLogic } from './sessionSupervisor';
+import type { SessionSupervisorLogic, SupervisorEvent } from './sessionSupervisor';
 
 /** At most 16 top-level keys, for the reason given in agentSession.types.ts (Object.assign cost). */
 export interface CoordinatorContext extends CoordinatorInput {
@@ -46,7 +46,7 @@ export interface CoordinatorContext extends CoordinatorInput {
 /** The part of enqueueActions' `enqueue` that the shared helpers use. */
 interface Enqueue {
   assign(update: Partial<CoordinatorContext>): void;
-  sendTo(to: ActorRefFrom<SessionSupervisorLogic>, event: { type: 'supervisor.spawn'; input: SessionInput }): void;
+  sendTo(to: ActorRefFrom<SessionSupervisorLogic>, event: SupervisorEvent): void;
   emit(event: CoordinatorEmitted): void;
 }
 
@@ -122,7 +122,12 @@ function announceLow(enqueue: Enqueue, context: CoordinatorContext, budgets: Bud
  * Admits one request: the host hears of it (agent.admitted) before the session starts, so a session
  * that ends at once (credentials denied) is still known when its end is reported.
  */
-function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: SpawnRequest, provider: ProviderId, allocation: number, now: number): void {
+function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: QueuedRequest | SpawnRequest, provider: ProviderId, allocation: number, now: number): void {
+  if ('readmit' in request && request.readmit === true) {
+    // A requeued session comes back: it is live already, so it is told, not spawned.
+    enqueue.sendTo(context.supervisor, { type: 'supervisor.forward', sessionId: request.sessionId, event: { type: 'session.fallbackAdmitted', provider, allocatedTokens: allocation } });
+    return;
+  }
   enqueue.emit({ type: 'agent.admitted', requestId: request.requestId, sessionId: request.sessionId, agentId: request.agentId, provider, allocatedTokens: allocation, waitedMs: Math.max(0, now - request.now) });
   enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, request, provider, allocation, now) });
 }
@@ -132,7 +137,7 @@ function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: SpawnR
  * same transition that freed the capacity: a newcomer cannot take a slot a waiter was due.
  */
 function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
-  const plan = planDrain(budgets, context.queue, context.config.fallbackChain, capsAt(context, now, extra.health));
+  const plan = planDrain(budgets, context.queue, context.config.fallbackChain, capsAt(context, now, extra.health), now);
   const announced = announceLow(enqueue, context, plan.budgets);
   enqueue.assign({ ...extra, budgets: announced, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
   for (const a of plan.admitted) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
@@ -203,11 +208,18 @@ export const coordinatorMachine = setup({
       const decision = decide(context, entry, event.now);
       const code = decision.status === 'refuse' ? decision.code : 'concurrency-limit';
       enqueue.assign({ queue: context.queue.filter((q) => q !== entry), now: Math.max(context.now, event.now) });
+      if (entry.readmit === true) {
+        const message = `the session waited ${context.config.leaseMs} ms to be re-admitted on ${entry.preferredProvider ?? 'its provider'} after throttling (${code})`;
+        enqueue.sendTo(context.supervisor, { type: 'supervisor.forward', sessionId: entry.sessionId, event: { type: 'session.fallbackRefused', code: 'no-provider', message } });
+        return;
+      }
       enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: true });
     }),
     refuseAllWaiting: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ queue: [] });
       for (const entry of context.queue) {
+        // Requeued sessions are live agents: the orchestrator stops them itself.
+        if (entry.readmit === true) continue;
         enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code: 'stopped', retryAfterMs: null, waited: true });
       }
     }),
@@ -270,6 +282,18 @@ export const coordinatorMachine = setup({
       assertEvent(event, 'session.fallbackRequested');
       const now = Math.max(context.now, event.now);
       const afterReturn = settle(context.budgets, event.from, event.returnedTokens);
+      if (event.notBefore !== null) {
+        // Requeued: the slot and the unused allocation are back; the session waits, first in line, for its provider.
+        const requestId = `requeue:${event.sessionId}`;
+        const deadline = now + context.config.leaseMs;
+        const entry: QueuedRequest = {
+          requestId, sessionId: event.sessionId, agentId: event.agentId, estimatedTokens: event.estimatedTokens, preferredProvider: event.from, onlyPreferred: true,
+          waitMs: context.config.leaseMs, priority: Number.MAX_SAFE_INTEGER, now, deadline, seq: context.queueSeq, readmit: true, notBefore: event.notBefore,
+        };
+        enqueue.emit({ type: 'agent.requeued', requestId, sessionId: event.sessionId, agentId: event.agentId, provider: event.from, reason: event.reason, notBefore: event.notBefore, deadline });
+        commitAndDrain(enqueue, { ...context, queue: enqueueOrdered(context.queue, entry) }, afterReturn, now, { queueSeq: context.queueSeq + 1 });
+        return;
+      }
       const decision = decideAdmission(afterReturn, event.candidates, event.estimatedTokens, capsAt(context, now));
       const session = system.get(event.sessionId);
       if (decision.status === 'admit') {
@@ -297,7 +321,9 @@ export const coordinatorMachine = setup({
       const { output } = event;
       const budgets = output.heldSlot ? settle(context.budgets, output.provider, output.returnedOnProvider) : context.budgets;
       enqueue.emit({ type: 'agent.released', output });
-      commitAndDrain(enqueue, context, budgets, Math.max(context.now, output.endedAt));
+      // A session that ended while requeued (released by its host, swept) no longer waits.
+      const queue = output.heldSlot ? context.queue : context.queue.filter((q) => q.sessionId !== output.sessionId || q.readmit !== true);
+      commitAndDrain(enqueue, queue === context.queue ? context : { ...context, queue }, budgets, Math.max(context.now, output.endedAt));
     }),
     settleOnly: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'session.ended');

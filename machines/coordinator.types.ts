@@ -21,6 +21,10 @@ export interface SpawnRequest {
 export interface QueuedRequest extends SpawnRequest {
   readonly deadline: number;
   readonly seq: number;
+  /** A live session waiting to be re-admitted (requeued after throttling), not a new spawn. */
+  readonly readmit?: boolean;
+  /** Not admitted before this time (epoch ms): the provider's Retry-After. */
+  readonly notBefore?: number;
 }
 
 /** Settings fixed for the coordinator's life. */
@@ -77,6 +81,8 @@ export type CoordinatorEvent =
       readonly candidates: readonly ProviderId[];
       readonly estimatedTokens: number;
       readonly reason: string;
+      /** A requeue (re-admission on `from` only, not before this time), or null for a fallback down `candidates`. */
+      readonly notBefore: number | null;
       readonly now: number;
     }
   | { readonly type: 'session.ended'; readonly output: SessionOutput }
@@ -101,6 +107,7 @@ export type CoordinatorEmitted =
   | { readonly type: 'agent.queued'; readonly requestId: string; readonly agentId: string; readonly position: number; readonly code: RefusalCode }
   | { readonly type: 'agent.refused'; readonly requestId: string; readonly agentId: string; readonly code: RefusalCode | 'queue-full' | 'stopped'; readonly retryAfterMs: number | null; readonly waited: boolean }
   | { readonly type: 'agent.active'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
+  | { readonly type: 'agent.requeued'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly reason: string; readonly notBefore: number; readonly deadline: number }
   | { readonly type: 'agent.fallback'; readonly sessionId: string; readonly agentId: string; readonly from: ProviderId; readonly to: ProviderId | null; readonly reason: string; readonly allocatedTokens: number }
   | { readonly type: 'agent.released'; readonly output: SessionOutput }
   | { readonly type: 'quota.low'; readonly provider: ProviderId; readonly available: number; readonly dailyLimit: number }

@@ -2,7 +2,8 @@
  * sessionSupervisor: the parent of every agent session, as custom XState actor logic.
  *
  * Accepts: supervisor.spawn (create and start a session with systemId = session id),
- * supervisor.sweep (pass the clock's sweep to every live session), xstate.done.actor.* (a session
+ * supervisor.sweep (pass the clock's sweep to every live session), supervisor.forward (pass an
+ * event to one live session), xstate.done.actor.* (a session
  * reached `released`: forget it) and xstate.stop (stop every live session).
  *
  * Why not a machine: XState machines keep children in a plain object that is copied on every spawn
@@ -18,7 +19,7 @@
 import { createActor } from 'xstate';
 import type { ActorLogic, ActorRefFrom, Snapshot } from 'xstate';
 import type { AgentSessionMachine } from './agentSession.machine';
-import type { SessionContext, SessionInput } from './agentSession.types';
+import type { SessionContext, SessionEvent, SessionInput } from './agentSession.types';
 
 function inputFromContext(context: SessionContext): SessionInput {
   return {
@@ -39,6 +40,8 @@ export type SessionRef = ActorRefFrom<AgentSessionMachine>;
 export type SupervisorEvent =
   | { readonly type: 'supervisor.spawn'; readonly input: SessionInput }
   | { readonly type: 'supervisor.sweep'; readonly now: number }
+  /** Passes an event to one live session (ignored when it already ended). */
+  | { readonly type: 'supervisor.forward'; readonly sessionId: string; readonly event: SessionEvent }
   | { readonly type: `xstate.done.actor.${string}`; readonly actorId: string }
   | { readonly type: 'xstate.stop' };
 
@@ -69,6 +72,11 @@ export function createSessionSupervisor(sessionMachine: AgentSessionMachine): Se
           // Started after this step, like XState's own spawn, so the session's first messages
           // find the supervisor's transition complete.
           scope.defer(() => ref.start());
+          return snapshot;
+        }
+        case 'supervisor.forward': {
+          const { sessionId, event: forwarded } = event as Extract<SupervisorEvent, { type: 'supervisor.forward' }>;
+          snapshot.sessions.get(sessionId)?.send(forwarded);
           return snapshot;
         }
         case 'supervisor.sweep': {

@@ -79,6 +79,8 @@ export class Orchestrator {
   #starting: Promise<void> | null = null;
   #resolver: CredentialResolver | null = null;
   readonly #wakeTimers = new Set<ClockTimer>();
+  /** Deadline timers of requeued sessions, by session id; cleared when the session is active again or ends. */
+  readonly #requeueTimers = new Map<string, ClockTimer>();
   /** Logger masking, audit, metrics and sanitized inspection; null when none is on (then they cost nothing). */
   readonly #observability: ObservabilityHooks | null;
 
@@ -265,6 +267,7 @@ export class Orchestrator {
     this.#state = 'stopped';
     for (const timer of this.#wakeTimers) this.#options.clock.clearTimeout(timer);
     this.#wakeTimers.clear();
+    for (const sessionId of [...this.#requeueTimers.keys()]) this.#clearRequeueTimer(sessionId);
     this.#actor.stop();
     this.#options.logger?.info('agentvisor orchestrator stopped');
     if (this.#observability) await this.#observability.close();
@@ -288,6 +291,13 @@ export class Orchestrator {
     for (const warning of report.warnings) o.logger?.warn({ warning }, 'credentials');
     for (const problem of report.problems) o.logger?.warn({ source: problem.source, code: problem.code, problem: problem.message }, 'credential source unusable');
     return resolver.authenticate;
+  }
+
+  #clearRequeueTimer(sessionId: string): void {
+    const timer = this.#requeueTimers.get(sessionId);
+    if (timer === undefined) return;
+    this.#options.clock.clearTimeout(timer);
+    this.#requeueTimers.delete(sessionId);
   }
 
   /** Tells the coordinator when a circuit's cooldown ends, so waiting requests are re-checked then. */
@@ -359,7 +369,7 @@ export class Orchestrator {
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const system = this.#actor!.system;
         const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (failure) => this.#providerFailed(failure), failurePolicy: this.#options.failurePolicy });
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (failure) => this.#providerFailed(failure), failurePolicy: this.#options.failurePolicy, requeue: this.#options.requeue });
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);
@@ -389,11 +399,26 @@ export class Orchestrator {
         return;
       }
       case 'agent.active': {
+        if (this.#requeueTimers.size > 0) this.#clearRequeueTimer(event.sessionId);
         const agent = this.#bySession.get(event.sessionId);
         if (!agent) return;
         agent.onActive();
         log?.debug({ agentId: agent.id, sessionId: agent.sessionId, provider: event.provider }, 'agent active');
         this.#events.emit('agent.active', { agentId: agent.id, sessionId: agent.sessionId, provider: event.provider, allocatedTokens: agent.allocatedTokens });
+        return;
+      }
+      case 'agent.requeued': {
+        this.#wakeAt(event.notBefore);
+        const clock = this.#options.clock;
+        const expiry = clock.setTimeout(() => {
+          this.#requeueTimers.delete(event.sessionId);
+          if (this.#state === 'running') this.#actor?.send({ type: 'agent.waitExpired', requestId: event.requestId, now: clock.now() });
+        }, Math.max(0, event.deadline - clock.now()));
+        this.#clearRequeueTimer(event.sessionId);
+        this.#requeueTimers.set(event.sessionId, expiry);
+        this.#activity.trigger.requeued();
+        log?.info({ agentId: event.agentId, provider: event.provider, reason: event.reason, notBefore: event.notBefore }, 'agent requeued');
+        this.#events.emit('agent.requeued', { agentId: event.agentId, sessionId: event.sessionId, provider: event.provider, reason: event.reason, notBefore: event.notBefore });
         return;
       }
       case 'agent.fallback': {
@@ -407,6 +432,7 @@ export class Orchestrator {
       }
       case 'agent.released': {
         const { output } = event;
+        if (this.#requeueTimers.size > 0) this.#clearRequeueTimer(output.sessionId);
         const agent = this.#bySession.get(output.sessionId);
         if (agent) {
           this.#bySession.delete(output.sessionId);

@@ -65,6 +65,8 @@ export class ManagedAgent {
   #failure: (Waiter & { startedAt: number }) | null = null;
   readonly #onProviderFailure: (failure: ProviderFailure) => void;
   readonly #failurePolicy: AgentFailurePolicy;
+  readonly #requeue: { readonly maxRequeues: number };
+  #requeues = 0;
   /** Failed attempts on the current provider since the last success or fallback. */
   #attempts = 0;
 
@@ -83,7 +85,9 @@ export class ManagedAgent {
     /** Counts a failed request against the provider's circuit breaker. */
     onProviderFailure: (failure: ProviderFailure) => void;
     failurePolicy: AgentFailurePolicy;
+    requeue: { readonly maxRequeues: number };
   }) {
+    this.#requeue = init.requeue;
     this.#onProviderFailure = init.onProviderFailure;
     this.#failurePolicy = init.failurePolicy;
     this.id = init.agentId;
@@ -179,6 +183,8 @@ export class ManagedAgent {
     }
     const from = this.provider;
     this.#onProviderFailure(failure);
+    const requeueAfter = this.#requeueDelay(failure);
+    if (requeueAfter !== null) return this.#requeueFor(failure, requeueAfter);
     const step = this.#nextStep(failure);
     if (step.action === 'fail') {
       throw new AgentvisorError('invalid-request', `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`, {
@@ -197,6 +203,30 @@ export class ManagedAgent {
     await done;
     this.#attempts = 0;
     return { action: 'fallback', kind: failure.kind, from, to: this.provider, latencyMs: this.#clock.now() - startedAt };
+  }
+
+  /**
+   * Server-side throttling of a session that has done no work on this provider yet: wait for the
+   * provider instead of failing (issue: fan-outs trip throttling and lose whole runs). Returns the
+   * wait (Retry-After, else the backoff), or null when this failure is not for a requeue.
+   */
+  #requeueDelay(failure: ProviderFailure): number | null {
+    if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || this.#requeues >= this.#requeue.maxRequeues) return null;
+    if (this.#ref.getSnapshot().context.tokens.usedOnProvider > 0) return null;
+    const step = decideNextStep({ kind: 'overloaded', retryAfterMs: null }, { attempt: Math.min(this.#requeues + 1, 10), policy: this.#failurePolicy.withoutFallback });
+    const backoff = step.action === 'retry' ? step.delayMs : 0;
+    return Math.max(failure.retryAfterMs ?? 0, backoff);
+  }
+
+  async #requeueFor(failure: ProviderFailure, delayMs: number): Promise<FailureOutcome> {
+    this.#requeues += 1;
+    const startedAt = this.#clock.now();
+    const done = new Promise<void>((resolve, reject) => {
+      this.#failure = { resolve, reject, startedAt };
+    });
+    this.#send({ type: 'session.requeue', reason: failure.kind, notBefore: startedAt + delayMs, now: startedAt });
+    await done;
+    return { action: 'requeued', kind: failure.kind, provider: this.provider, waitedMs: this.#clock.now() - startedAt };
   }
 
   /**

@@ -83,6 +83,13 @@ export interface OrchestratorOptions {
    * once per `decreaseIntervalMs` (2000). `true` for the defaults. @default false (maxConcurrent applies as is)
    */
   readonly adaptiveConcurrency?: boolean | { readonly initial?: Partial<Record<ProviderId, number>>; readonly growAfter?: number; readonly decreaseIntervalMs?: number };
+  /**
+   * A session throttled by the server (429 that is not a usage limit) before it did any work on the
+   * provider gives its slot back and waits in the queue for the same provider (Retry-After honoured)
+   * instead of failing or falling back, up to `maxRequeues` times. `false` treats it like any failure.
+   * @default { maxRequeues: 10 }
+   */
+  readonly requeueThrottled?: boolean | { readonly maxRequeues?: number };
   /** How long a usage limit pauses a provider when neither its message nor its headers say when it resets. @default 3600000 (1 h) */
   readonly usageLimitPauseMs?: number;
   /** At spawn, when the provider a session would start on is full: admit it further down the chain, or wait for that provider. @default 'fallback' */
@@ -158,6 +165,8 @@ export interface ResolvedOptions {
   readonly failurePolicy: AgentFailurePolicy;
   readonly adaptiveConcurrency: AdaptiveConfig | null;
   readonly usageLimitPauseMs: number;
+  /** Requeues per session for throttling before any work; 0: off. */
+  readonly requeue: { readonly maxRequeues: number };
   readonly whenPreferredBusy: 'fallback' | 'wait';
   readonly leaseMs: number;
   readonly sweepIntervalMs: number;
@@ -289,6 +298,13 @@ function resolveAdaptive(value: OrchestratorOptions['adaptiveConcurrency'], budg
   };
 }
 
+function resolveRequeue(value: OrchestratorOptions['requeueThrottled']): { maxRequeues: number } {
+  if (value === undefined || value === true) return { maxRequeues: 10 };
+  if (value === false) return { maxRequeues: 0 };
+  if (typeof value !== 'object' || value === null) throw new AgentvisorError('invalid-option', 'requeueThrottled must be true, false or { maxRequeues }');
+  return { maxRequeues: wholeNumber('requeueThrottled.maxRequeues', value.maxRequeues ?? 10, { max: 1_000_000 }) };
+}
+
 function resolveWhenBusy(value: unknown): 'fallback' | 'wait' {
   if (value === undefined || value === 'fallback' || value === 'wait') return value ?? 'fallback';
   throw new AgentvisorError('invalid-option', `whenPreferredBusy must be 'fallback' or 'wait', got ${JSON.stringify(value)?.slice(0, 60)}`);
@@ -348,6 +364,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
     whenPreferredBusy: resolveWhenBusy(options.whenPreferredBusy),
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, budgets),
+    requeue: resolveRequeue(options.requeueThrottled),
     usageLimitPauseMs: wholeNumber('usageLimitPauseMs', options.usageLimitPauseMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
     maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
     leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),

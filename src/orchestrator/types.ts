@@ -66,6 +66,8 @@ export interface FailureReport {
 export type FailureOutcome =
   /** Try the same provider again after `delayMs` (the session keeps its allocation). */
   | { readonly action: 'retry'; readonly kind: FailureKind; readonly provider: ProviderId; readonly delayMs: number; readonly attempt: number }
+  /** Throttled before doing any work: the session gave its slot back, waited in the queue and is active again on `provider` (its env is current). */
+  | { readonly action: 'requeued'; readonly kind: FailureKind; readonly provider: ProviderId; readonly waitedMs: number }
   /** The session moved to `to`; its env now holds `to`'s credentials. */
   | { readonly action: 'fallback'; readonly kind: FailureKind; readonly from: ProviderId; readonly to: ProviderId; readonly latencyMs: number };
 
@@ -117,6 +119,8 @@ export interface OrchestratorEventMap {
   'quota.low': [{ provider: ProviderId; available: number; dailyLimit: number }];
   'quota.overrun': [{ provider: ProviderId; agentId: string | null; sessionId: string; overrunTokens: number }];
   'quota.reset': [{ day: string }];
+  /** A session throttled before doing any work gave its slot back and waits to be re-admitted on `provider`, not before `notBefore`. */
+  'agent.requeued': [{ agentId: string; sessionId: string; provider: ProviderId; reason: string; notBefore: number }];
   /** Adaptive concurrency moved a provider's effective limit: up after a run of successes, halved on throttling. */
   'provider.limit': [{ provider: ProviderId; limit: number; previous: number; reason: 'grow' | 'throttle' }];
   /** A usage limit was hit: nothing goes to the provider until `until`. */

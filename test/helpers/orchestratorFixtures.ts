@@ -25,6 +25,7 @@ export const EVENT_NAMES: readonly OrchestratorEventName[] = [
   'agent.refused',
   'agent.active',
   'agent.fallback',
+  'agent.requeued',
   'agent.released',
   'quota.low',
   'quota.overrun',

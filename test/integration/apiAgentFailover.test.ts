@@ -97,18 +97,30 @@ describe('API-driven agent against the loopback provider fakes', () => {
     expect(orch.stats().providers.openai.circuit.failures).toBe(0);
   });
 
-  it('should answer retry no sooner than the Retry-After when no provider is left, then succeed on the same provider', async () => {
+  it('should requeue a session throttled before any work, no sooner than the Retry-After, then succeed on the same provider', async () => {
     await start({ fallbackChain: ['claude'] });
-    fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 2 }));
+    fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 1 }));
     const agent = await orch.spawnAgent({ estimatedTokens: 10_000 });
+    const outcome = await report(agent, await callModel(agent));
+    expect(outcome.failure).toMatchObject({ action: 'requeued', kind: 'rate-limit', provider: 'claude' });
+    const waitedMs = outcome.failure?.action === 'requeued' ? outcome.failure.waitedMs : -1;
+    expect(waitedMs).toBeGreaterThanOrEqual(1_000);
+    const again = await report(agent, await callModel(agent));
+    expect(again.usage).toMatchObject({ usedTokens: 15 });
+    expect(orch.stats().providers.claude).toMatchObject({ active: 1, used: 15 });
+    expect(orch.stats().activity).toMatchObject({ requeued: 1, fallbacks: 0 });
+  });
+
+  it('should answer retry no sooner than the Retry-After when a session that did work has no provider left', async () => {
+    await start({ fallbackChain: ['claude'] });
+    const agent = await orch.spawnAgent({ estimatedTokens: 10_000 });
+    expect((await report(agent, await callModel(agent))).usage).toMatchObject({ usedTokens: 15 });
+    fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 2 }));
     const outcome = await report(agent, await callModel(agent));
     expect(outcome.failure).toMatchObject({ action: 'retry', kind: 'rate-limit', provider: 'claude', attempt: 1 });
     const delayMs = outcome.failure?.action === 'retry' ? outcome.failure.delayMs : -1;
     expect(delayMs).toBeGreaterThanOrEqual(2_000);
     expect(delayMs).toBeLessThanOrEqual(30_000);
-    const again = await report(agent, await callModel(agent));
-    expect(again.usage).toMatchObject({ usedTokens: 15 });
-    expect(orch.stats().providers.claude).toMatchObject({ active: 1, used: 15 });
   });
 
   it('should open the circuit after repeated 500s from real answers and start new agents on the next provider', async () => {

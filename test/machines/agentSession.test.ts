@@ -50,7 +50,7 @@ describe('agentSessionMachine', () => {
       const h = createSessionHarness({ credentials: denyProviders('claude') });
       expect(h.snapshot().value).toBe('fallingBack');
       expect(h.noticesOf('session.fallbackRequested')).toEqual([
-        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 1_000, candidates: ['openai'], estimatedTokens: 1_000, reason: 'auth-failed', now: T0 },
+        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 1_000, candidates: ['openai'], estimatedTokens: 1_000, reason: 'auth-failed', notBefore: null, now: T0 },
       ]);
       expect(h.snapshot().context.holdsSlot).toBe(false);
       h.send({ type: 'session.fallbackAdmitted', provider: 'openai', allocatedTokens: 600 });
@@ -200,7 +200,7 @@ describe('agentSessionMachine', () => {
       expect(s.context.holdsSlot).toBe(false);
       expect(s.context.tokens).toEqual({ allocated: 1_000, usedOnProvider: 250, used: 250, returned: 750 });
       expect(h.noticesOf('session.fallbackRequested')).toEqual([
-        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 750, candidates: ['openai'], estimatedTokens: 1_000, reason: 'overloaded', now: T0 + 2 },
+        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 750, candidates: ['openai'], estimatedTokens: 1_000, reason: 'overloaded', notBefore: null, now: T0 + 2 },
       ]);
 
       h.send({ type: 'session.fallbackAdmitted', provider: 'openai', allocatedTokens: 400 });

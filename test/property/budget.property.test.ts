@@ -354,6 +354,8 @@ async function runScenario(config: Config, ops: readonly Op[], strict: boolean):
     maxQueue: config.maxQueue,
     leaseMs: config.leaseMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    // Requeued failures wait for the clock; the model settles every call at once (requeue.test.ts covers requeueing).
+    requeueThrottled: false,
   });
   const model = new Model(orch, clock, config);
   await orch.start();

@@ -37,6 +37,8 @@ describe('adaptive concurrency', () => {
       fallbackChain: ['claude'],
       limits: { claude: { maxConcurrent: 9 } },
       adaptiveConcurrency: { initial: { claude: 8 }, growAfter: 1, decreaseIntervalMs: 2_000 },
+      // The limit alone: requeueing (on by default) is tested in requeue.test.ts.
+      requeueThrottled: false,
     });
     const agents = await Promise.all(Array.from({ length: 4 }, () => orch.spawnAgent({ estimatedTokens: 1_000 })));
     // Four agents throttled together: one halving.
@@ -60,7 +62,7 @@ describe('adaptive concurrency', () => {
   });
 
   it('should leave the limit at maxConcurrent when adaptive concurrency is off (the default)', async () => {
-    const { orch } = await startHarness({ fallbackChain: ['claude'] });
+    const { orch } = await startHarness({ fallbackChain: ['claude'], requeueThrottled: false });
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
     await agent.reportFailure(THROTTLED);
     expect(orch.stats().providers.claude).toMatchObject({ effectiveLimit: 10, maxConcurrent: 10 });

@@ -548,7 +548,8 @@ describe('ManagedAgent.reportFailure', () => {
     [503, 'overloaded'],
     [0, 'network'],
   ])('should classify status %d as %s in the fallback event', async (status, reason) => {
-    const { orch, events } = await start();
+    // A fresh session throttled by the server would be requeued (requeue.test.ts); here every kind falls back.
+    const { orch, events } = await start({ requeueThrottled: false });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
     await a.reportFailure({ status });
     expect(events.of('agent.fallback')).toMatchObject([{ from: 'claude', to: 'openai', reason }]);
@@ -609,7 +610,7 @@ describe('ManagedAgent.reportFailure', () => {
   });
 
   it('should emit a fallback to null and end with no-provider when the next provider cannot take the session', async () => {
-    const { orch, events } = await start({ limits: { openai: { maxConcurrent: 1 } } });
+    const { orch, events } = await start({ limits: { openai: { maxConcurrent: 1 } }, requeueThrottled: false });
     await orch.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'openai' });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'r' });
     await agentvisorErrorOf(() => a.reportFailure({ status: 429 }), 'no-provider');
@@ -993,7 +994,7 @@ describe('Orchestrator events', () => {
 
 describe('Orchestrator.stats activity', () => {
   it('should count admissions, queued and refused spawns, fallbacks, releases by reason and overrun tokens', async () => {
-    const { orch, clock } = await start({ limits: { claude: { maxConcurrent: 1 }, openai: { dailyLimit: 2_000, maxConcurrent: 1 } } });
+    const { orch, clock } = await start({ limits: { claude: { maxConcurrent: 1 }, openai: { dailyLimit: 2_000, maxConcurrent: 1 } }, requeueThrottled: false });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'a' });
     const b = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'b' });
     expect([a.provider, b.provider]).toEqual(['claude', 'openai']);
@@ -1008,6 +1009,7 @@ describe('Orchestrator.stats activity', () => {
       queued: 1,
       refused: { 'concurrency-limit': 2 },
       fallbacks: 1,
+      requeued: 0,
       released: { 'no-provider': 1, 'quota-exhausted': 1 },
       overrunTokens: 3_000,
     });
