@@ -13,7 +13,11 @@ export interface AdmissionRequest {
   readonly signal?: AbortSignal;
 }
 
-/** The error a task gets when it is stopped (Ctrl-C, an abort signal) before it finished. */
+/**
+ * The error a task gets when it is stopped (Ctrl-C, an abort signal) before it finished.
+ *
+ * @example stoppedError('task t1').code // 'stopped'
+ */
 export function stoppedError(what: string): AgentvisorError {
   return new AgentvisorError('stopped', `${what} was stopped before it finished; its reservation was released`);
 }

@@ -25,7 +25,12 @@ function isExecutableFile(file: string): boolean {
 
 let cachedRoot: string | null | undefined;
 
-/** The nearest folder above this file with agentvisor's package.json (src/agents in a checkout, dist/src/agents when built). */
+/**
+ * The nearest folder above this file with agentvisor's package.json (src/agents in a checkout,
+ * dist/src/agents when built), or null.
+ *
+ * @example path.join(agentvisorPackageRoot()!, 'node_modules', '.bin') // where the devDependency CLIs are
+ */
 export function agentvisorPackageRoot(): string | null {
   if (cachedRoot !== undefined) return cachedRoot;
   cachedRoot = null;

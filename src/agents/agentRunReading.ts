@@ -26,7 +26,11 @@ export function stderrExcerpt(stderr: string): string {
   return safeFailureMessage(lines.slice(-3).join(' | '));
 }
 
-/** "exited 1", "was killed by SIGKILL": how a run that printed nothing usable ended. */
+/**
+ * How a run that printed nothing usable ended.
+ *
+ * @example describeExit(result) // 'exited with code 1', or 'was ended by SIGKILL'
+ */
 export function describeExit(result: ProcessResult): string {
   if (result.signal !== null) return `was ended by ${result.signal}`;
   return `exited with code ${result.exitCode ?? 'unknown'}`;

@@ -180,7 +180,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   };
 }
 
-/** The tables and closing lines for people. */
+/**
+ * The tables and closing lines for people.
+ *
+ * @example for (const line of demoReport(summary)) console.log(line);
+ */
 export function demoReport(summary: DemoSummary): string[] {
   return [
     renderTable(

@@ -47,7 +47,11 @@ export function parseProviderNumbers(value: string): Partial<Record<ProviderId, 
   return out;
 }
 
-/** `--max-concurrent` and `--daily-limit` merged into orchestrator limits. */
+/**
+ * `--max-concurrent` and `--daily-limit` merged into orchestrator limits.
+ *
+ * @example limitsFrom({ claude: 3 }, { claude: 200_000 }) // { claude: { maxConcurrent: 3, dailyLimit: 200000 } }
+ */
 export function limitsFrom(maxConcurrent?: Partial<Record<ProviderId, number>>, dailyLimit?: Partial<Record<ProviderId, number>>): Partial<Record<ProviderId, ProviderLimits>> {
   const limits: Partial<Record<ProviderId, ProviderLimits>> = {};
   for (const provider of ['claude', 'openai'] as const) {
@@ -116,7 +120,11 @@ export function describeTaskEvent(event: AgentTaskEvent): string {
   }
 }
 
-/** The chain of CLIs a task went through, e.g. `claude-code→codex`. */
+/**
+ * The chain of CLIs a task went through.
+ *
+ * @example agentChain(result) // 'claude-code→codex'
+ */
 export function agentChain(result: AgentTaskResult): string {
   const cliOf = (p: ProviderId): string => (p === 'claude' ? 'claude-code' : 'codex');
   if (result.fallbacks.length === 0) return result.agent ?? '-';
@@ -126,6 +134,8 @@ export function agentChain(result: AgentTaskResult): string {
 /**
  * Calls `onFirst` on the first Ctrl-C (SIGINT) and exits at once with 130 on the second. Returns
  * the function that removes the handler.
+ *
+ * @example const remove = onInterrupt(() => controller.abort()); try { … } finally { remove(); }
  */
 export function onInterrupt(onFirst: () => void): () => void {
   let count = 0;
