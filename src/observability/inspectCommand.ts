@@ -45,5 +45,7 @@ export function addInspectCommand(program: Command): void {
       );
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       relay.stop();
+      // The relay does not close the sockets of connected browsers: end here, this is the normal way out.
+      process.exit(0);
     });
 }
