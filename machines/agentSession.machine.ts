@@ -35,12 +35,21 @@ function outputOf(context: SessionContext): SessionOutput {
     usedTokens: context.tokens.used,
     returnedTokens: context.tokens.returned + unusedOnProvider(context),
     returnedOnProvider: unusedOnProvider(context),
+    usedOnProvider: context.tokens.usedOnProvider,
+    stint: context.stint,
     heldSlot: context.holdsSlot,
     fallbacks: context.fallbacks,
     reason: context.outcome?.reason ?? 'released',
     error: context.outcome?.error ?? null,
     endedAt: context.lastEventAt,
   };
+}
+
+/** Denials that are not about credentials: a shared ledger had no room (or could not be reached). */
+const ADMISSION_CODES: readonly string[] = ['concurrency-limit', 'quota-exhausted', 'no-provider', 'ledger-unavailable'];
+
+function denialReason(code: string): string {
+  return ADMISSION_CODES.includes(code) ? code : 'auth-failed';
 }
 
 function remainingAfter(chain: readonly ProviderId[], chosen: ProviderId): readonly ProviderId[] {
@@ -61,6 +70,8 @@ export const agentSessionMachine = setup({
       provider: context.provider,
       sessionId: context.sessionId,
       agentId: context.agentId,
+      allocatedTokens: context.tokens.allocated,
+      stint: context.stint,
     })),
     notifyActivated: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({
       type: 'session.activated',
@@ -87,6 +98,8 @@ export const agentSessionMachine = setup({
       agentId: context.agentId,
       from: context.provider,
       returnedTokens: unusedOnProvider(context),
+      usedOnProvider: context.tokens.usedOnProvider,
+      stint: context.stint,
       candidates: context.requeueAt === null ? context.fallbackProviders : [context.provider],
       estimatedTokens: context.terms.estimatedTokens,
       reason: context.pendingFallbackReason,
@@ -122,6 +135,7 @@ export const agentSessionMachine = setup({
     fallbacks: [],
     pendingFallbackReason: '',
     requeueAt: null,
+    stint: 0,
     credential: null,
     env: {},
     secretEnv: {},
@@ -184,12 +198,15 @@ export const agentSessionMachine = setup({
             env: { ...event.result.env, AGENTVISOR_SESSION_ID: context.sessionId, AGENTVISOR_AGENT_ID: context.agentId },
           })),
         },
+        // Denied: the credentials failed (auth-failed), or a shared ledger refused the reservation (concurrency-limit, quota-exhausted).
         'credentials.denied': [
-          { guard: and(['isForCurrentProvider', 'canFallBack']), target: 'fallingBack', actions: assign({ pendingFallbackReason: 'auth-failed' }) },
+          { guard: and(['isForCurrentProvider', 'canFallBack']), target: 'fallingBack', actions: assign(({ event }) => ({ pendingFallbackReason: denialReason(event.code), requeueAt: null })) },
           {
             guard: 'isForCurrentProvider',
             target: 'released',
-            actions: assign(({ event }) => ({ outcome: { reason: 'auth-failed' as const, error: { code: event.code, message: event.message }, overrunTokens: 0 } })),
+            actions: assign(({ event }) => ({
+              outcome: { reason: denialReason(event.code) === 'auth-failed' ? ('auth-failed' as const) : ('no-provider' as const), error: { code: event.code, message: event.message }, overrunTokens: 0 },
+            })),
           },
         ],
       },
@@ -240,6 +257,7 @@ export const agentSessionMachine = setup({
             fallbacks: context.requeueAt === null ? [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pendingFallbackReason }] : context.fallbacks,
             fallbackProviders: context.requeueAt === null ? remainingAfter(context.fallbackProviders, event.provider) : context.fallbackProviders,
             requeueAt: null,
+            stint: context.stint + 1,
             provider: event.provider,
             tokens: { ...context.tokens, allocated: event.allocatedTokens, usedOnProvider: 0 },
             holdsSlot: true,

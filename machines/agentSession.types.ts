@@ -21,6 +21,10 @@ export interface AuthInput {
   readonly provider: ProviderId;
   readonly sessionId: string;
   readonly agentId: string;
+  /** The allocation admitted on `provider` (a shared ledger reserves it before the agent gets its env). */
+  readonly allocatedTokens?: number;
+  /** Which provider stint of the session this is: 0 at spawn, +1 per fallback or requeue. */
+  readonly stint?: number;
 }
 
 /** A session asks the credentials actor (systemId `credentials`) for its provider's credentials. */
@@ -104,6 +108,8 @@ export interface SessionContext {
    * work): not before this time (epoch ms). Null for a fallback to the next provider.
    */
   readonly requeueAt: number | null;
+  /** Provider stints so far after the first: fallbacks and requeues (names the stint's ledger reservation). */
+  readonly stint: number;
   /** Where the current credential came from and a non-secret hint of it. */
   readonly credential: { readonly source: string; readonly hint: string } | null;
   readonly env: Readonly<Record<string, string>>;
@@ -119,6 +125,10 @@ export interface SessionOutput {
   readonly returnedTokens: number;
   /** Unused allocation returned on the final provider (the coordinator settles this). */
   readonly returnedOnProvider: number;
+  /** Usage counted on the final provider (the ledger settles the last stint with it). */
+  readonly usedOnProvider: number;
+  /** The final provider stint (0 at spawn, +1 per fallback or requeue). */
+  readonly stint: number;
   /** Whether the session still held a slot on `provider` when it ended (false after a refused fallback). */
   readonly heldSlot: boolean;
   readonly fallbacks: readonly FallbackRecord[];
@@ -160,6 +170,10 @@ export type SessionNotice =
       readonly agentId: string;
       readonly from: ProviderId;
       readonly returnedTokens: number;
+      /** Usage counted on `from` during this stint. */
+      readonly usedOnProvider: number;
+      /** The stint that ends on `from`. */
+      readonly stint: number;
       readonly candidates: readonly ProviderId[];
       readonly estimatedTokens: number;
       readonly reason: string;

@@ -8,7 +8,7 @@ describe('agentSessionMachine', () => {
   describe('authenticating', () => {
     it('should ask the credentials actor for the assigned provider on start', () => {
       const h = createSessionHarness({ credentials: () => 'hold' });
-      expect(h.credentialRequests).toEqual([{ type: 'credentials.request', provider: 'claude', sessionId: 'session-1', agentId: 'agent-1' }]);
+      expect(h.credentialRequests).toEqual([{ type: 'credentials.request', provider: 'claude', sessionId: 'session-1', agentId: 'agent-1', allocatedTokens: 1_000, stint: 0 }]);
       expect(h.snapshot().value).toBe('authenticating');
       expect(h.snapshot().context.env).toEqual({});
       expect(h.notices).toEqual([]);
@@ -50,7 +50,7 @@ describe('agentSessionMachine', () => {
       const h = createSessionHarness({ credentials: denyProviders('claude') });
       expect(h.snapshot().value).toBe('fallingBack');
       expect(h.noticesOf('session.fallbackRequested')).toEqual([
-        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 1_000, candidates: ['openai'], estimatedTokens: 1_000, reason: 'auth-failed', notBefore: null, now: T0 },
+        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 1_000, usedOnProvider: 0, stint: 0, candidates: ['openai'], estimatedTokens: 1_000, reason: 'auth-failed', notBefore: null, now: T0 },
       ]);
       expect(h.snapshot().context.holdsSlot).toBe(false);
       h.send({ type: 'session.fallbackAdmitted', provider: 'openai', allocatedTokens: 600 });
@@ -74,6 +74,8 @@ describe('agentSessionMachine', () => {
         usedTokens: 0,
         returnedTokens: 1_000,
         returnedOnProvider: 1_000,
+        usedOnProvider: 0,
+        stint: 0,
         heldSlot: true,
         fallbacks: [],
         reason: 'auth-failed',
@@ -161,6 +163,8 @@ describe('agentSessionMachine', () => {
         usedTokens: 420,
         returnedTokens: 580,
         returnedOnProvider: 580,
+        usedOnProvider: 420,
+        stint: 0,
         heldSlot: true,
         fallbacks: [],
         reason: 'released',
@@ -200,7 +204,7 @@ describe('agentSessionMachine', () => {
       expect(s.context.holdsSlot).toBe(false);
       expect(s.context.tokens).toEqual({ allocated: 1_000, usedOnProvider: 250, used: 250, returned: 750 });
       expect(h.noticesOf('session.fallbackRequested')).toEqual([
-        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 750, candidates: ['openai'], estimatedTokens: 1_000, reason: 'overloaded', notBefore: null, now: T0 + 2 },
+        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 750, usedOnProvider: 250, stint: 0, candidates: ['openai'], estimatedTokens: 1_000, reason: 'overloaded', notBefore: null, now: T0 + 2 },
       ]);
 
       h.send({ type: 'session.fallbackAdmitted', provider: 'openai', allocatedTokens: 400 });
@@ -225,6 +229,8 @@ describe('agentSessionMachine', () => {
         usedTokens: 350,
         returnedTokens: 750 + 300,
         returnedOnProvider: 300,
+        usedOnProvider: 100,
+        stint: 1,
         heldSlot: true,
         fallbacks: [{ from: 'claude', to: 'openai', reason: 'overloaded' }],
         reason: 'released',
@@ -243,6 +249,8 @@ describe('agentSessionMachine', () => {
         usedTokens: 0,
         returnedTokens: 1_000,
         returnedOnProvider: 0,
+        usedOnProvider: 0,
+        stint: 0,
         heldSlot: false,
         fallbacks: [],
         reason: 'no-provider',
@@ -265,6 +273,8 @@ describe('agentSessionMachine', () => {
         error: { code: 'no-provider', message: 'the provider failed (server) and no fallback provider is left' },
         returnedTokens: 1_000 + 400,
         returnedOnProvider: 400,
+        usedOnProvider: 0,
+        stint: 1,
         heldSlot: true,
       });
       expect(h.noticesOf('session.fallbackRequested')).toHaveLength(1);

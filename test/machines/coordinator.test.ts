@@ -166,6 +166,8 @@ describe('coordinatorMachine', () => {
         usedTokens: 12,
         returnedTokens: 18,
         returnedOnProvider: 18,
+        usedOnProvider: 12,
+        stint: 0,
         heldSlot: true,
         fallbacks: [],
         reason: 'released',
