@@ -266,6 +266,12 @@ export const coordinatorMachine = setup({
       }
       if (health !== context.health) enqueue.assign({ health, now });
     }),
+    applyLedgerLimits: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'ledger.limits');
+      let budgets: Budgets = context.budgets;
+      for (const p of PROVIDER_IDS) budgets = withBudget(budgets, p, { dailyLimit: event.limits[p].dailyLimit, maxConcurrent: event.limits[p].maxConcurrent });
+      commitAndDrain(enqueue, context, budgets, Math.max(context.now, event.now));
+    }),
     wake: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'clock.wake');
       const now = Math.max(context.now, event.now);
@@ -290,7 +296,7 @@ export const coordinatorMachine = setup({
           requestId, sessionId: event.sessionId, agentId: event.agentId, estimatedTokens: event.estimatedTokens, preferredProvider: event.from, onlyPreferred: true,
           waitMs: context.config.leaseMs, priority: Number.MAX_SAFE_INTEGER, now, deadline, seq: context.queueSeq, readmit: true, notBefore: event.notBefore,
         };
-        enqueue.emit({ type: 'agent.requeued', requestId, sessionId: event.sessionId, agentId: event.agentId, provider: event.from, reason: event.reason, notBefore: event.notBefore, deadline });
+        enqueue.emit({ type: 'agent.requeued', requestId, sessionId: event.sessionId, agentId: event.agentId, provider: event.from, reason: event.reason, notBefore: event.notBefore, deadline, stint: event.stint, usedOnProvider: event.usedOnProvider });
         commitAndDrain(enqueue, { ...context, queue: enqueueOrdered(context.queue, entry) }, afterReturn, now, { queueSeq: context.queueSeq + 1 });
         return;
       }
@@ -298,7 +304,7 @@ export const coordinatorMachine = setup({
       const session = system.get(event.sessionId);
       if (decision.status === 'admit') {
         if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackAdmitted', provider: decision.provider, allocatedTokens: decision.allocation }));
-        enqueue.emit({ type: 'agent.fallback', sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: decision.provider, reason: event.reason, allocatedTokens: decision.allocation });
+        enqueue.emit({ type: 'agent.fallback', stint: event.stint, usedOnProvider: event.usedOnProvider, sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: decision.provider, reason: event.reason, allocatedTokens: decision.allocation });
         commitAndDrain(enqueue, context, reserve(afterReturn, decision.provider, decision.allocation), now);
         return;
       }
@@ -306,14 +312,14 @@ export const coordinatorMachine = setup({
         ? `no fallback provider is configured after ${event.from}`
         : `no fallback provider can take the session (${decision.code} on ${event.candidates.join(', ')})`;
       if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackRefused', code: 'no-provider', message }));
-      enqueue.emit({ type: 'agent.fallback', sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
+      enqueue.emit({ type: 'agent.fallback', stint: event.stint, usedOnProvider: event.usedOnProvider, sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
       commitAndDrain(enqueue, context, afterReturn, now);
     }),
     refuseFallbackStopping: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.fallbackRequested');
       const session = system.get(event.sessionId);
       if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackRefused', code: 'stopped', message: 'the orchestrator is stopping' }));
-      enqueue.emit({ type: 'agent.fallback', sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
+      enqueue.emit({ type: 'agent.fallback', stint: event.stint, usedOnProvider: event.usedOnProvider, sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
       enqueue.assign({ budgets: settle(context.budgets, event.from, event.returnedTokens) });
     }),
     settleSession: enqueueActions(({ context, event, enqueue }) => {
@@ -381,6 +387,7 @@ export const coordinatorMachine = setup({
         'clock.sweep': { actions: 'sweep' },
         'clock.dailyReset': { actions: 'resetDay' },
         'clock.wake': { actions: 'wake' },
+        'ledger.limits': { actions: 'applyLedgerLimits' },
         'coordinator.stop': { target: 'stopping', actions: 'refuseAllWaiting' },
       },
     },

@@ -78,6 +78,8 @@ export type CoordinatorEvent =
       readonly agentId: string;
       readonly from: ProviderId;
       readonly returnedTokens: number;
+      readonly usedOnProvider: number;
+      readonly stint: number;
       readonly candidates: readonly ProviderId[];
       readonly estimatedTokens: number;
       readonly reason: string;
@@ -97,6 +99,8 @@ export type CoordinatorEvent =
       readonly resetAt: number | null;
       readonly now: number;
     }
+  /** A shared ledger's view: what this coordinator may admit locally (the global limits minus what other hosts hold). */
+  | { readonly type: 'ledger.limits'; readonly limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>; readonly now: number }
   /** Time passed (a circuit's cooldown ended): re-check waiting requests. */
   | { readonly type: 'clock.wake'; readonly now: number }
   | { readonly type: 'coordinator.stop' };
@@ -107,8 +111,19 @@ export type CoordinatorEmitted =
   | { readonly type: 'agent.queued'; readonly requestId: string; readonly agentId: string; readonly position: number; readonly code: RefusalCode }
   | { readonly type: 'agent.refused'; readonly requestId: string; readonly agentId: string; readonly code: RefusalCode | 'queue-full' | 'stopped'; readonly retryAfterMs: number | null; readonly waited: boolean }
   | { readonly type: 'agent.active'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
-  | { readonly type: 'agent.requeued'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly reason: string; readonly notBefore: number; readonly deadline: number }
-  | { readonly type: 'agent.fallback'; readonly sessionId: string; readonly agentId: string; readonly from: ProviderId; readonly to: ProviderId | null; readonly reason: string; readonly allocatedTokens: number }
+  | { readonly type: 'agent.requeued'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly reason: string; readonly notBefore: number; readonly deadline: number; readonly stint: number; readonly usedOnProvider: number }
+  | {
+      readonly type: 'agent.fallback';
+      readonly sessionId: string;
+      readonly agentId: string;
+      readonly from: ProviderId;
+      readonly to: ProviderId | null;
+      readonly reason: string;
+      readonly allocatedTokens: number;
+      /** The stint that ended on `from` and the usage counted in it (the ledger settles it). */
+      readonly stint: number;
+      readonly usedOnProvider: number;
+    }
   | { readonly type: 'agent.released'; readonly output: SessionOutput }
   | { readonly type: 'quota.low'; readonly provider: ProviderId; readonly available: number; readonly dailyLimit: number }
   | { readonly type: 'quota.overrun'; readonly provider: ProviderId; readonly sessionId: string; readonly overrunTokens: number }

@@ -12,6 +12,10 @@ import type { Authenticate, CredentialClass, CredentialResolver } from '../crede
 import { AgentvisorError } from '../errors';
 import type { ProviderFailure } from '../providers';
 import { windowAt } from '../quota/dailyWindow';
+import type { QuotaLedger } from '../quota/ledger';
+import type { Budgets } from '../../machines/budget';
+import { LedgerLink } from './ledgerLink';
+import type { EffectiveLimits } from './ledgerLink';
 import { circuitState, windowCounts } from '../../machines/providerHealth';
 import { createActivityStore } from './activityStore';
 import { bindMachines } from './bindMachines';
@@ -78,6 +82,10 @@ export class Orchestrator {
   #state: 'new' | 'running' | 'stopped' = 'new';
   #starting: Promise<void> | null = null;
   #resolver: CredentialResolver | null = null;
+  /** The shared ledger (file, Redis) and the link that keeps the coordinator in step with it; null for 'memory'. */
+  #ledger: QuotaLedger | null = null;
+  #link: LedgerLink | null = null;
+  #ledgerLimits: EffectiveLimits | null = null;
   readonly #wakeTimers = new Set<ClockTimer>();
   /** Deadline timers of requeued sessions, by session id; cleared when the session is active again or ends. */
   readonly #requeueTimers = new Map<string, ClockTimer>();
@@ -110,8 +118,14 @@ export class Orchestrator {
   async #start(): Promise<void> {
     const o = this.#options;
     const found = o.authenticate ?? (await this.#loadCredentials());
-    const authenticate = this.#observability?.wrapAuthenticate(found, o.authenticate === null) ?? found;
-    if (this.#state === 'stopped') return; // stop() was called while the files were read
+    const link = await this.#openLedger();
+    const reserving = link ? link.wrapAuthenticate(found) : found;
+    const authenticate = this.#observability?.wrapAuthenticate(reserving, o.authenticate === null) ?? reserving;
+    if (this.#state === 'stopped') {
+      // stop() was called while the files or the ledger were read
+      await this.#closeLedger();
+      return;
+    }
     const now = o.clock.now();
     const window = windowAt(now, o.dailyReset);
     const machine = bindMachines({
@@ -132,7 +146,7 @@ export class Orchestrator {
           adaptive: o.adaptiveConcurrency,
           usageLimitPauseMs: o.usageLimitPauseMs,
         },
-        budgets: o.budgets,
+        budgets: this.#localBudgets(),
         now,
         day: window.day,
         nextResetAt: window.nextResetAt,
@@ -143,7 +157,7 @@ export class Orchestrator {
     this.#actor = actor;
     this.#state = 'running';
     actor.start();
-    o.logger?.info({ providers: this.#providerLimits(), day: window.day }, 'agentvisor orchestrator started');
+    o.logger?.info({ providers: this.#providerLimits(), day: window.day, ledger: o.ledger.kind }, 'agentvisor orchestrator started');
   }
 
   /**
@@ -156,6 +170,11 @@ export class Orchestrator {
     // await): admission is decided before spawnAgent returns its promise.
     const checked = checkSpawn(options);
     const actor = this.#running('spawn an agent');
+    if (this.#link?.state === 'degraded' && this.#options.ledger.whenUnavailable === 'fail-closed') {
+      throw new AgentvisorError('ledger-unavailable', `the shared quota ledger (${this.#options.ledger.kind}) cannot be reached and the policy is fail-closed: nothing is admitted until it is back`, {
+        retryAfterMs: this.#options.ledger.syncIntervalMs,
+      });
+    }
     const agentId = checked.agentId ?? newId();
     if (this.#live.has(agentId) || this.#pendingAgentIds.has(agentId)) {
       throw new AgentvisorError('duplicate-agent', `agent ${agentId} is already live; release it first or use another agentId`, { details: { agentId } });
@@ -212,13 +231,23 @@ export class Orchestrator {
         const state = circuitState(h, now);
         const circuit = { state, openUntil: state === 'closed' ? null : h.openUntil, failures: counts.failed, requests: counts.ok + counts.failed, openings: h.openings };
         const pausedUntil = h.pausedUntil > now ? h.pausedUntil : null;
+        // On a shared ledger the figures are global: this host's sessions plus what the others hold.
+        const others = this.#link?.others[p] ?? { used: 0, reserved: 0, active: 0 };
+        const limits = this.#options.budgets[p];
+        const used = b.used + others.used;
+        const reserved = b.reserved + others.reserved;
+        const available = this.#link ? Math.max(0, limits.dailyLimit - used - reserved) : availableTokens(b);
         return [
           p,
-          { dailyLimit: b.dailyLimit, used: b.used, reserved: b.reserved, available: availableTokens(b), active: b.active, maxConcurrent: b.maxConcurrent, effectiveLimit: h.limit ?? b.maxConcurrent, pausedUntil, overrun: b.overrun, circuit },
+          {
+            dailyLimit: limits.dailyLimit, used, reserved, available, active: b.active + others.active, maxConcurrent: limits.maxConcurrent,
+            effectiveLimit: Math.min(h.limit ?? b.maxConcurrent, b.maxConcurrent), pausedUntil, overrun: b.overrun, circuit,
+          },
         ];
       }),
     ) as Record<ProviderId, ProviderStats>;
-    return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity: this.#activity.getSnapshot().context };
+    const ledger = { backend: this.#options.ledger.kind, state: this.#link?.state ?? 'ok', unsettled: this.#link?.unsettled ?? 0 } as const;
+    return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity: this.#activity.getSnapshot().context, ledger };
   }
 
   on<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
@@ -252,6 +281,7 @@ export class Orchestrator {
   async stop(): Promise<void> {
     if (this.#state !== 'running' || !this.#actor) {
       this.#state = 'stopped';
+      await this.#closeLedger();
       if (this.#observability) await this.#observability.close();
       return;
     }
@@ -269,6 +299,8 @@ export class Orchestrator {
     this.#wakeTimers.clear();
     for (const sessionId of [...this.#requeueTimers.keys()]) this.#clearRequeueTimer(sessionId);
     this.#actor.stop();
+    // The releases above queued their settlements: they reach the ledger before it is closed.
+    await this.#closeLedger();
     this.#options.logger?.info('agentvisor orchestrator stopped');
     if (this.#observability) await this.#observability.close();
   }
@@ -298,6 +330,47 @@ export class Orchestrator {
     if (timer === undefined) return;
     this.#options.clock.clearTimeout(timer);
     this.#requeueTimers.delete(sessionId);
+  }
+
+  /** Opens the configured shared ledger and reads it once, so admission starts from its exact figures. */
+  async #openLedger(): Promise<LedgerLink | null> {
+    const o = this.#options;
+    if (o.ledger.create === null) return null;
+    const ledger = await o.ledger.create({ limits: o.budgets, dailyReset: o.dailyReset, now: () => o.clock.now() });
+    this.#ledger = ledger;
+    const link = new LedgerLink({
+      ledger,
+      limits: o.budgets,
+      leaseMs: o.ledger.leaseMs,
+      syncIntervalMs: o.ledger.syncIntervalMs,
+      whenUnavailable: o.ledger.whenUnavailable,
+      clock: o.clock,
+      logger: o.logger,
+      onLimits: (limits) => {
+        this.#ledgerLimits = limits;
+        if (this.#state === 'running') this.#actor?.send({ type: 'ledger.limits', limits, now: o.clock.now() });
+      },
+      onState: (state, reason) => this.#events.emit(state === 'ok' ? 'ledger.recovered' : 'ledger.degraded', { backend: o.ledger.kind, reason }),
+    });
+    this.#link = link;
+    await link.start();
+    return link;
+  }
+
+  async #closeLedger(): Promise<void> {
+    await this.#link?.stop();
+    if (this.#ledger && this.#options.ledger.owned) await this.#ledger.close().catch(() => undefined);
+    this.#link = null;
+    this.#ledger = null;
+  }
+
+  /** The coordinator's budgets: the configured limits, lowered by what other hosts hold on a shared ledger. */
+  #localBudgets(): Budgets {
+    const limits = this.#ledgerLimits;
+    if (limits === null) return this.#options.budgets;
+    const budgets = { ...this.#options.budgets };
+    for (const p of PROVIDER_IDS) budgets[p] = { ...budgets[p], dailyLimit: limits[p].dailyLimit, maxConcurrent: limits[p].maxConcurrent };
+    return budgets;
   }
 
   /** Tells the coordinator when a circuit's cooldown ends, so waiting requests are re-checked then. */
@@ -408,6 +481,7 @@ export class Orchestrator {
         return;
       }
       case 'agent.requeued': {
+        this.#link?.settleStint(event.sessionId, event.stint, event.provider, event.usedOnProvider);
         this.#wakeAt(event.notBefore);
         const clock = this.#options.clock;
         const expiry = clock.setTimeout(() => {
@@ -422,6 +496,7 @@ export class Orchestrator {
         return;
       }
       case 'agent.fallback': {
+        this.#link?.settleStint(event.sessionId, event.stint, event.from, event.usedOnProvider);
         const agent = this.#bySession.get(event.sessionId);
         const startedAt = agent?.failureStartedAt() ?? null;
         const latencyMs = startedAt === null ? 0 : this.#options.clock.now() - startedAt;
@@ -432,6 +507,8 @@ export class Orchestrator {
       }
       case 'agent.released': {
         const { output } = event;
+        // A session that ended after a refused fallback settled its last stint when it left it.
+        if (output.heldSlot) this.#link?.settleStint(output.sessionId, output.stint, output.provider, output.usedOnProvider);
         if (this.#requeueTimers.size > 0) this.#clearRequeueTimer(output.sessionId);
         const agent = this.#bySession.get(output.sessionId);
         if (agent) {

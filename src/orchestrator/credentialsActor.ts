@@ -39,7 +39,7 @@ export function createCredentialsActor(options: CredentialsActorOptions) {
     receive((request) => {
       let answer: AuthResult | Promise<AuthResult>;
       try {
-        answer = options.authenticate({ provider: request.provider, sessionId: request.sessionId, agentId: request.agentId });
+        answer = options.authenticate({ provider: request.provider, sessionId: request.sessionId, agentId: request.agentId, allocatedTokens: request.allocatedTokens, stint: request.stint });
       } catch (error) {
         deny(request, error);
         return;

@@ -18,6 +18,8 @@ import type { InspectTarget } from '../observability/inspectionSanitizer';
 import type { SecretMasker } from '../observability/secretMasker';
 import type { Clock } from './clock';
 import { resolveAgentFailurePolicy } from './failureHandling';
+import { resolveLedger } from './ledgerOption';
+import type { LedgerOption, ResolvedLedger } from './ledgerOption';
 import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
 
@@ -51,8 +53,12 @@ export interface OrchestratorOptions {
   readonly apiKeys?: Partial<Record<ProviderId, string>>;
   /** @default claude 1,000,000 tokens/day and 10 at once; openai 500,000 and 8 */
   readonly limits?: Partial<Record<ProviderId, ProviderLimits>>;
-  /** Where the budget of record lives. Only `memory` (this process) exists today. @default 'memory' */
-  readonly ledger?: 'memory';
+  /**
+   * Where the budget of record lives: `'memory'` (this process), `'file'` / `{ file }` (durable, shared
+   * by local processes), `{ redis }` (shared by hosts) or `{ instance }`, with `leaseMs`,
+   * `syncIntervalMs` and `whenUnavailable` for shared ledgers. See docs/ledger.md. @default 'memory'
+   */
+  readonly ledger?: LedgerOption;
   /** Provider order for admission and fallback. @default ['claude', 'openai'] */
   readonly fallbackChain?: readonly ProviderId[];
   /**
@@ -163,6 +169,7 @@ export interface ResolvedOptions {
   readonly maxFallbacks: number;
   readonly circuit: CircuitConfig;
   readonly failurePolicy: AgentFailurePolicy;
+  readonly ledger: ResolvedLedger;
   readonly adaptiveConcurrency: AdaptiveConfig | null;
   readonly usageLimitPauseMs: number;
   /** Requeues per session for throttling before any work; 0: off. */
@@ -335,9 +342,6 @@ export function defaultClaudeHome(env: EnvSource): string {
 
 /** Checks every option and fills in defaults; throws `invalid-option` naming the option and the fix. */
 export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptions {
-  if (options.ledger !== undefined && options.ledger !== 'memory') {
-    throw new AgentvisorError('invalid-option', `ledger ${JSON.stringify(options.ledger)} is not available: use 'memory'`);
-  }
   const env = options.env ?? process.env;
   const fallbackChain = resolveChain(options.fallbackChain);
   const budgets = resolveBudgets(options.limits);
@@ -362,6 +366,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
     circuit: resolveCircuit(options.circuit),
     failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
+    ledger: resolveLedger(options.ledger, options.home ?? defaultHome(env)),
     whenPreferredBusy: resolveWhenBusy(options.whenPreferredBusy),
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, budgets),
     requeue: resolveRequeue(options.requeueThrottled),

@@ -105,6 +105,8 @@ export interface OrchestratorStats {
   readonly nextResetAt: number;
   /** What happened since start: admissions, refusals by code, fallbacks, releases by reason. */
   readonly activity: Activity;
+  /** The budget of record: its backend, whether it is reachable, and settlements waiting for it. */
+  readonly ledger: { readonly backend: 'memory' | 'file' | 'redis' | 'instance'; readonly state: 'ok' | 'degraded'; readonly unsettled: number };
 }
 
 /** Events the orchestrator emits (eventemitter3). No payload carries a secret. */
@@ -127,6 +129,9 @@ export interface OrchestratorEventMap {
   'provider.paused': [{ provider: ProviderId; until: number; reason: string }];
   /** A paused provider's usage limit reset: it takes sessions again. */
   'provider.resumed': [{ provider: ProviderId }];
+  /** The shared ledger could not be reached (admission follows `ledger.whenUnavailable`) / is reachable again. */
+  'ledger.degraded': [{ backend: string; reason: string | null }];
+  'ledger.recovered': [{ backend: string; reason: string | null }];
   /** A provider's circuit opened (admissions skip it until `openUntil`) or closed again. */
   'provider.circuit': [{ provider: ProviderId; state: 'open' | 'closed'; openUntil: number | null; failures: number }];
 }

@@ -188,7 +188,7 @@ describe('coordinatorMachine', () => {
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 10, now: T0 });
       h.toSession(a.sessionId, { type: 'session.failure', reason: 'overloaded', now: T0 + 1 });
       expect(h.emittedOf('agent.fallback')).toEqual([
-        { type: 'agent.fallback', sessionId: a.sessionId, agentId: a.agentId, from: 'claude', to: 'openai', reason: 'overloaded', allocatedTokens: 25 },
+        { type: 'agent.fallback', sessionId: a.sessionId, agentId: a.agentId, from: 'claude', to: 'openai', reason: 'overloaded', allocatedTokens: 25, stint: 0, usedOnProvider: 10 },
       ]);
       expect(h.counters('claude')).toEqual({ used: 10, reserved: 0, active: 0, overrun: 0 });
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 25, active: 1, overrun: 0 });
@@ -214,7 +214,7 @@ describe('coordinatorMachine', () => {
       h.toSession(b.sessionId, { type: 'session.usage', tokens: 7, now: T0 });
       h.toSession(b.sessionId, { type: 'session.failure', reason: 'server', now: T0 + 1 });
       expect(h.emittedOf('agent.fallback')).toEqual([
-        { type: 'agent.fallback', sessionId: b.sessionId, agentId: b.agentId, from: 'claude', to: null, reason: 'server', allocatedTokens: 0 },
+        { type: 'agent.fallback', sessionId: b.sessionId, agentId: b.agentId, from: 'claude', to: null, reason: 'server', allocatedTokens: 0, stint: 0, usedOnProvider: 7 },
       ]);
       expect(h.emittedOf('agent.released')[0]!.output).toMatchObject({
         reason: 'no-provider',

@@ -1,0 +1,288 @@
+import type { Logger } from 'pino';
+import type { AuthInput } from '../../machines/agentSession.types';
+import { PROVIDER_IDS } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
+import type { Authenticate } from '../credentials';
+import { AgentvisorError, isAgentvisorError } from '../errors';
+import type { LedgerSnapshot, QuotaLedger } from '../quota/ledger';
+import type { Clock, ClockTimer } from './clock';
+
+/** What the coordinator may admit locally: the global limits minus what other hosts hold. */
+export type EffectiveLimits = Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
+
+/** What other holders of the shared ledger hold now, per provider (from the last snapshot). */
+export type OthersHold = Readonly<Record<ProviderId, { readonly used: number; readonly reserved: number; readonly active: number }>>;
+
+export interface LedgerLinkOptions {
+  readonly ledger: QuotaLedger;
+  /** The configured limits (global, shared by every host on the ledger). */
+  readonly limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
+  /** Each reservation's lease in the ledger; renewed every third of it while the session lives. */
+  readonly leaseMs: number;
+  /** How often the ledger is read to learn what other hosts hold. */
+  readonly syncIntervalMs: number;
+  /** `fail-closed`: admit nothing while the ledger is unreachable; a number: admit up to limit ÷ that many hosts, locally. */
+  readonly whenUnavailable: 'fail-closed' | { readonly localShareOf: number };
+  readonly clock: Clock;
+  readonly logger: Logger | null;
+  /** The coordinator's local limits changed. */
+  readonly onLimits: (limits: EffectiveLimits) => void;
+  /** The ledger became unreachable (degraded) or reachable again. */
+  readonly onState: (state: 'ok' | 'degraded', reason: string | null) => void;
+}
+
+interface Held {
+  readonly provider: ProviderId;
+  readonly tokens: number;
+}
+
+const zeroHold = (): Record<ProviderId, { used: number; reserved: number; active: number }> => ({
+  claude: { used: 0, reserved: 0, active: 0 },
+  openai: { used: 0, reserved: 0, active: 0 },
+});
+
+/** The ledger id of one provider stint of a session: each fallback or requeue is a reservation of its own. */
+export function reservationId(sessionId: string, stint: number): string {
+  return `${sessionId}#${stint}`;
+}
+
+/**
+ * Binds an orchestrator to a shared quota ledger (file or Redis). The coordinator keeps deciding
+ * synchronously on its own counters; this link
+ * - turns every admission into one atomic ledger `reserve` before the agent gets its env (a refusal
+ *   denies the session: it falls back or ends, and nothing is handed out);
+ * - settles each provider stint with its real usage (`settle`, retried until the ledger takes it:
+ *   usage is never dropped), renews the leases of live reservations, and
+ * - reads the ledger every `syncIntervalMs` to lower the coordinator's local limits by what other
+ *   hosts hold, so the local guards stay close to the global truth and refusals stay rare.
+ */
+export class LedgerLink {
+  readonly #o: LedgerLinkOptions;
+  /** Our live reservations: id → provider and tokens. */
+  readonly #held = new Map<string, Held>();
+  /** Our usage settled into the ledger in its current window, per provider. */
+  #ourUsed: Record<ProviderId, number> = { claude: 0, openai: 0 };
+  #ourDay: string | null = null;
+  /** Settlements the ledger has not taken yet (unreachable): retried in order. */
+  readonly #pendingSettles = new Map<string, { provider: ProviderId; used: number }>();
+  #others: OthersHold = zeroHold();
+  #state: 'ok' | 'degraded' = 'ok';
+  #timer: ClockTimer | null = null;
+  #lastRenew = 0;
+  #ticking = false;
+  #flushing: Promise<void> | null = null;
+  #stopped = false;
+  /** Ledger operations started and finished; a snapshot read while one was in flight is not used. */
+  #opsStarted = 0;
+  #opsDone = 0;
+
+  constructor(options: LedgerLinkOptions) {
+    this.#o = options;
+  }
+
+  get state(): 'ok' | 'degraded' {
+    return this.#state;
+  }
+
+  /** What other holders hold, per provider, as of the last sync (0 before the first). */
+  get others(): OthersHold {
+    return this.#others;
+  }
+
+  /** Reads the ledger once (so a restart starts from its exact figures), then syncs and renews on a timer. */
+  async start(): Promise<void> {
+    await this.#sync();
+    this.#schedule();
+  }
+
+  /**
+   * Wraps an authenticator: the ledger reservation comes first, then the credentials. A refusal
+   * (or an unreachable ledger under fail-closed) is thrown as the matching AgentvisorError, which
+   * the session treats as "no room here".
+   */
+  wrapAuthenticate(inner: Authenticate): Authenticate {
+    return (input: AuthInput) => this.#reserveThen(input, inner);
+  }
+
+  async #reserveThen(input: AuthInput, inner: Authenticate) {
+    const id = reservationId(input.sessionId, input.stint ?? 0);
+    const tokens = Math.max(1, input.allocatedTokens ?? 1);
+    if (this.#state === 'degraded' && this.#o.whenUnavailable === 'fail-closed') {
+      throw new AgentvisorError('ledger-unavailable', 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back', {
+        retryAfterMs: this.#o.syncIntervalMs,
+      });
+    }
+    if (this.#state === 'ok') {
+      const outcome = await this.#op(() => this.#o.ledger.reserve({ provider: input.provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
+      if (outcome === null) {
+        if (this.#o.whenUnavailable === 'fail-closed') throw new AgentvisorError('ledger-unavailable', 'the shared quota ledger could not be reached to reserve this session; nothing was admitted', { retryAfterMs: this.#o.syncIntervalMs });
+      } else if (outcome.status === 'refused') {
+        throw new AgentvisorError(outcome.code, `the shared quota ledger has no room for this session on ${input.provider} (${outcome.code}): other hosts hold it`, { retryAfterMs: outcome.retryAfterMs });
+      } else {
+        this.#held.set(id, { provider: input.provider, tokens });
+      }
+    }
+    try {
+      return await inner(input);
+    } catch (error) {
+      // No env was handed out: the reservation goes back at once.
+      this.settleStint(input.sessionId, input.stint ?? 0, input.provider, 0);
+      throw error;
+    }
+  }
+
+  /** Ends one provider stint in the ledger with its real usage. Safe to call for a stint that never reserved. */
+  settleStint(sessionId: string, stint: number, provider: ProviderId, usedTokens: number): void {
+    const id = reservationId(sessionId, stint);
+    const held = this.#held.get(id);
+    // A stint with no reservation and no usage has nothing to settle (a refused or degraded admission).
+    if (!held && usedTokens === 0) return;
+    this.#held.delete(id);
+    this.#pendingSettles.set(id, { provider, used: usedTokens });
+    void this.#flushSettles();
+  }
+
+  /** One flush at a time: a second caller's settlements are picked up by the loop already running, and it waits for that loop. */
+  #flushSettles(): Promise<void> {
+    this.#flushing ??= this.#flushLoop().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #flushLoop(): Promise<void> {
+    while (this.#pendingSettles.size > 0) {
+      const [id, { provider, used }] = this.#pendingSettles.entries().next().value as [string, { provider: ProviderId; used: number }];
+      const settled = await this.#op(() => this.#o.ledger.settle(id, used, provider));
+      if (settled === null) return; // unreachable: kept, retried at the next tick
+      this.#pendingSettles.delete(id);
+      this.#ourUsed[provider] += used;
+    }
+  }
+
+  /** Runs one ledger operation; an unreachable ledger gives null and degrades the link. */
+  async #op<T>(run: () => Promise<T>): Promise<T | null> {
+    this.#opsStarted += 1;
+    try {
+      const value = await run();
+      this.#markOk();
+      return value;
+    } catch (error) {
+      if (isAgentvisorError(error, 'ledger-unavailable')) {
+        this.#markDegraded(error.message);
+        return null;
+      }
+      // Anything else (invalid-request for a stale id, a corrupt file) is reported, not swallowed.
+      this.#o.logger?.error({ code: isAgentvisorError(error) ? error.code : 'error', problem: error instanceof Error ? error.message : String(error) }, 'quota ledger operation failed');
+      throw error;
+    } finally {
+      this.#opsDone += 1;
+    }
+  }
+
+  #markDegraded(reason: string): void {
+    if (this.#state === 'degraded') return;
+    this.#state = 'degraded';
+    this.#o.logger?.warn({ reason }, 'quota ledger unavailable');
+    this.#o.onState('degraded', reason);
+    this.#o.onLimits(this.#degradedLimits());
+  }
+
+  #markOk(): void {
+    if (this.#state === 'ok') return;
+    this.#state = 'ok';
+    this.#o.logger?.info('quota ledger reachable again');
+    this.#o.onState('ok', null);
+  }
+
+  #degradedLimits(): EffectiveLimits {
+    const policy = this.#o.whenUnavailable;
+    const share = (n: number) => (policy === 'fail-closed' ? 0 : Math.floor(n / policy.localShareOf));
+    const out = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
+    for (const p of PROVIDER_IDS) out[p] = { dailyLimit: share(this.#o.limits[p].dailyLimit), maxConcurrent: share(this.#o.limits[p].maxConcurrent) };
+    return out;
+  }
+
+  /** Learns what others hold: the snapshot minus what this link knows to be ours. */
+  async #sync(): Promise<void> {
+    const before = this.#opsStarted;
+    const inFlight = this.#opsStarted - this.#opsDone;
+    const snapshot: LedgerSnapshot | null = await this.#op(() => this.#o.ledger.snapshot()).catch(() => null);
+    if (snapshot === null) return;
+    // One of our own operations ran during the read: the figures may or may not include it.
+    if (inFlight > 0 || this.#opsStarted - before > 1) return;
+    if (this.#ourDay !== snapshot.day) {
+      this.#ourDay = snapshot.day;
+      this.#ourUsed = { claude: 0, openai: 0 };
+    }
+    const ours = zeroHold();
+    for (const held of this.#held.values()) {
+      ours[held.provider].reserved += held.tokens;
+      ours[held.provider].active += 1;
+    }
+    const others = zeroHold();
+    const limits = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
+    for (const p of PROVIDER_IDS) {
+      const s = snapshot.providers[p];
+      others[p] = { used: Math.max(0, s.used - this.#ourUsed[p]), reserved: Math.max(0, s.reserved - ours[p].reserved), active: Math.max(0, s.active - ours[p].active) };
+      limits[p] = {
+        dailyLimit: Math.max(0, this.#o.limits[p].dailyLimit - others[p].used - others[p].reserved),
+        maxConcurrent: Math.max(0, this.#o.limits[p].maxConcurrent - others[p].active),
+      };
+    }
+    this.#others = others;
+    this.#o.onLimits(limits);
+  }
+
+  async #renew(): Promise<void> {
+    for (const [id] of [...this.#held]) {
+      const alive = await this.#op(() => this.#o.ledger.renew(id, this.#o.leaseMs));
+      if (alive === null) return;
+      // The lease ran out (this host stalled longer than leaseMs): the slot went back; the session keeps running and settles its usage anyway.
+      if (alive === false) this.#held.delete(id);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = null;
+      void this.#tick();
+    }, this.#o.syncIntervalMs);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#stopped) return;
+    this.#ticking = true;
+    try {
+      await this.#flushSettles().catch(() => undefined);
+      const now = this.#o.clock.now();
+      if (now - this.#lastRenew >= this.#o.leaseMs / 3) {
+        this.#lastRenew = now;
+        await this.#renew().catch(() => undefined);
+      }
+      await this.#sync();
+    } finally {
+      this.#ticking = false;
+      this.#schedule();
+    }
+  }
+
+  /** Settles what is left (best effort, a few tries) and stops the timers; the ledger is closed by its owner. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    for (let attempt = 0; attempt < 3 && (this.#pendingSettles.size > 0 || this.#flushing !== null); attempt += 1) {
+      await this.#flushSettles().catch(() => undefined);
+    }
+    if (this.#pendingSettles.size > 0) {
+      this.#o.logger?.error({ unsettled: this.#pendingSettles.size }, 'quota ledger unreachable at stop: some usage could not be settled; the reservations expire after their lease');
+    }
+  }
+
+  /** Settlements still waiting for the ledger. */
+  get unsettled(): number {
+    return this.#pendingSettles.size;
+  }
+}
