@@ -70,8 +70,8 @@ export interface CliOrchestrator {
 }
 
 /**
- * The orchestrator `run` and `batch` use: credentials from the real sources (env, files under
- * `--home`, Claude Code's folder) the way `status` reads them, base URLs from the env, the given
+ * The orchestrator `run` and `batch` use: the file ledger under `--home`, credentials from the real
+ * sources (env, files under `--home`, Claude Code's folder) the way `status` reads them, base URLs from the env, the given
  * limits on top of the defaults, and the CLI's observability (logs on stderr, the audit trail by
  * default, `--metrics-port`, `--inspect`) with the process's secret masker.
  *
@@ -81,7 +81,8 @@ export interface CliOrchestrator {
  */
 export async function startCliOrchestrator(context: CommandContext, limits: Partial<Record<ProviderId, ProviderLimits>> = {}): Promise<CliOrchestrator> {
   const observability = await openCliObservability(context, { auditByDefault: true, masker: cliSecretMasker });
-  const orch = createOrchestrator({ ...observability.orchestratorOptions, home: context.home, claudeHome: context.claudeHome, env: process.env, limits });
+  // The file ledger in the home folder: usage recorded by run and batch persists across invocations (`agentvisor quota`).
+  const orch = createOrchestrator({ ...observability.orchestratorOptions, home: context.home, claudeHome: context.claudeHome, env: process.env, limits, ledger: 'file' });
   try {
     await orch.start();
     const url = await observability.serve(orch);
