@@ -7,6 +7,7 @@ import { addDemoCommand } from './demoRun';
 import { addBatchCommand } from './batchCommand';
 import { addLoginCommands } from './loginCommands';
 import { addRunCommand } from './runCommands';
+import { addQuotaCommand } from './quotaCommand';
 import { addStatusCommands } from './statusCommands';
 
 function positiveInt(max: number) {
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   addLoginCommands(program);
   addInspectCommand(program);
   addStatusCommands(program);
+  addQuotaCommand(program);
   return program;
 }
 

@@ -13,6 +13,8 @@ import { AgentvisorError } from '../errors';
 import type { ProviderFailure } from '../providers';
 import { windowAt } from '../quota/dailyWindow';
 import type { QuotaLedger } from '../quota/ledger';
+import { pausesFileFor, writePause } from '../quota/pauseRecord';
+import type { ProviderPause } from '../quota/pauseRecord';
 import type { Budgets } from '../../machines/budget';
 import { LedgerLink } from './ledgerLink';
 import type { EffectiveLimits } from './ledgerLink';
@@ -86,6 +88,8 @@ export class Orchestrator {
   #ledger: QuotaLedger | null = null;
   #link: LedgerLink | null = null;
   #ledgerLimits: EffectiveLimits | null = null;
+  /** Pause records being written beside the file ledger; stop() waits for them. */
+  readonly #pauseWrites = new Set<Promise<void>>();
   readonly #wakeTimers = new Set<ClockTimer>();
   /** Deadline timers of requeued sessions, by session id; cleared when the session is active again or ends. */
   readonly #requeueTimers = new Map<string, ClockTimer>();
@@ -358,6 +362,7 @@ export class Orchestrator {
   }
 
   async #closeLedger(): Promise<void> {
+    await Promise.all([...this.#pauseWrites]);
     await this.#link?.stop();
     if (this.#ledger && this.#options.ledger.owned) await this.#ledger.close().catch(() => undefined);
     this.#link = null;
@@ -371,6 +376,18 @@ export class Orchestrator {
     const budgets = { ...this.#options.budgets };
     for (const p of PROVIDER_IDS) budgets[p] = { ...budgets[p], dailyLimit: limits[p].dailyLimit, maxConcurrent: limits[p].maxConcurrent };
     return budgets;
+  }
+
+  /** With a file ledger, pauses are written beside it so `agentvisor status` / `quota` in another process show them. */
+  #recordPause(provider: ProviderId, pause: ProviderPause | null): void {
+    const file = this.#options.ledger.file;
+    if (file === null) return;
+    const write = writePause(pausesFileFor(file), provider, pause)
+      .catch((error: unknown) => {
+        this.#options.logger?.warn({ provider, problem: error instanceof Error ? error.message : String(error) }, 'could not record the provider pause beside the ledger');
+      })
+      .finally(() => this.#pauseWrites.delete(write));
+    this.#pauseWrites.add(write);
   }
 
   /** Tells the coordinator when a circuit's cooldown ends, so waiting requests are re-checked then. */
@@ -549,11 +566,13 @@ export class Orchestrator {
         this.#events.emit('provider.limit', { provider: event.provider, limit: event.limit, previous: event.previous, reason: event.reason });
         return;
       case 'provider.paused':
+        this.#recordPause(event.provider, { until: event.until, reason: event.reason });
         this.#wakeAt(event.until);
         log?.warn({ provider: event.provider, until: new Date(event.until).toISOString(), reason: event.reason }, 'provider paused until its usage limit resets');
         this.#events.emit('provider.paused', { provider: event.provider, until: event.until, reason: event.reason });
         return;
       case 'provider.resumed':
+        this.#recordPause(event.provider, null);
         log?.info({ provider: event.provider }, 'provider resumed');
         this.#events.emit('provider.resumed', { provider: event.provider });
         return;

@@ -33,6 +33,8 @@ export interface LedgerSharing {
 
 export interface ResolvedLedger {
   readonly kind: 'memory' | 'file' | 'redis' | 'instance';
+  /** The ledger file (file backend), else null. */
+  readonly file: string | null;
   readonly create: ((config: { limits: Budgets; dailyReset: DailyReset; now: () => number }) => Promise<QuotaLedger>) | null;
   /** Whether the orchestrator closes the ledger at stop (it created it). */
   readonly owned: boolean;
@@ -62,7 +64,7 @@ export function defaultLedgerFile(home: string): string {
 
 /** Checks the `ledger` option; the backend is created at `start()`. */
 export function resolveLedger(option: unknown, home: string): ResolvedLedger {
-  const memory: ResolvedLedger = { kind: 'memory', create: null, owned: false, leaseMs: 60_000, syncIntervalMs: 1_000, whenUnavailable: 'fail-closed' };
+  const memory: ResolvedLedger = { kind: 'memory', file: null, create: null, owned: false, leaseMs: 60_000, syncIntervalMs: 1_000, whenUnavailable: 'fail-closed' };
   if (option === undefined || option === 'memory') return memory;
   const usage = "ledger must be 'memory', 'file', { file }, { redis } or { instance }";
   const given: Record<string, unknown> = option === 'file' ? { file: defaultLedgerFile(home) } : typeof option === 'object' && option !== null ? (option as Record<string, unknown>) : {};
@@ -88,7 +90,7 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
     if (typeof given.file !== 'string' || given.file.trim() === '') throw new AgentvisorError('invalid-option', 'ledger.file must be a path');
     const file = path.resolve(given.file);
     return {
-      kind: 'file', owned: true, ...sharing,
+      kind: 'file', file, owned: true, ...sharing,
       create: async ({ limits, dailyReset, now }) => createFileLedger({ file, limits: limitsOf(limits), dailyReset, now }),
     };
   }
@@ -98,7 +100,7 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
     const keyPrefix = given.keyPrefix;
     if (keyPrefix !== undefined && typeof keyPrefix !== 'string') throw new AgentvisorError('invalid-option', 'ledger.keyPrefix must be a string');
     return {
-      kind: 'redis', owned: true, ...sharing,
+      kind: 'redis', file: null, owned: true, ...sharing,
       create: async ({ limits, dailyReset, now }) => createRedisLedger({ redis, limits: limitsOf(limits), dailyReset, now, ...(keyPrefix === undefined ? {} : { keyPrefix }) }),
     };
   }
@@ -106,5 +108,5 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
   if (typeof instance?.reserve !== 'function' || typeof instance.settle !== 'function' || typeof instance.snapshot !== 'function') {
     throw new AgentvisorError('invalid-option', 'ledger.instance must implement QuotaLedger (reserve, settle, renew, sweep, snapshot, close)');
   }
-  return { kind: 'instance', owned: false, ...sharing, create: async () => instance };
+  return { kind: 'instance', file: null, owned: false, ...sharing, create: async () => instance };
 }

@@ -1,0 +1,61 @@
+/**
+ * `agentvisor quota`: usage recorded in the file ledger under --home by one process is shown by
+ * another, with a provider paused by a usage limit; an empty home is read without being created.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createOrchestrator } from '../../src';
+
+const root = path.join(__dirname, '..', '..');
+const KEY = 'sk-ant-api03-QUOTAtestKEY-00aa';
+let dir: string;
+let home: string;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-quota-'));
+  home = path.join(dir, 'codex');
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function quota(): { status: number | null; stdout: string; stderr: string; json: Record<string, unknown> } {
+  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), '--home', home, '--json', 'quota'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
+    timeout: 60_000,
+  });
+  const lines = result.stdout.trim().split('\n');
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, json: JSON.parse(lines[lines.length - 1] ?? '{}') as Record<string, unknown> };
+}
+
+describe('agentvisor quota', () => {
+  it('should show the usage and the pause another process recorded in the ledger under --home', async () => {
+    const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: KEY }, credentialSources: ['env'], home, ledger: 'file', fallbackChain: ['claude'] });
+    await orch.start();
+    const a = await orch.spawnAgent({ estimatedTokens: 5_000 });
+    a.reportUsage({ inputTokens: 1_200, outputTokens: 34 });
+    const until = Date.now() + 3 * 60 * 60_000;
+    const resets = new Date(until);
+    const label = `${((resets.getUTCHours() + 11) % 12) + 1}:${String(resets.getUTCMinutes()).padStart(2, '0')}${resets.getUTCHours() < 12 ? 'am' : 'pm'}`;
+    await a.reportFailure({ status: 429, body: { type: 'error', error: { type: 'rate_limit_error', message: `You've hit your limit · resets ${label} (UTC)` } } }).catch(() => undefined);
+    await orch.stop();
+
+    const { status, json, stdout, stderr } = quota();
+    expect(status).toBe(0);
+    expect(json).toMatchObject({ ok: true, exists: true, ledger: path.join(home, 'agentvisor', 'ledger.json') });
+    const claude = (json.providers as Record<string, unknown>[])[0]!;
+    expect(claude).toMatchObject({ provider: 'claude', used: 1_234, reserved: 0, active: 0, dailyLimit: 1_000_000, available: 1_000_000 - 1_234, pauseReason: 'quota' });
+    expect(Date.parse(String(claude.pausedUntil))).toBe(Math.floor(until / 60_000) * 60_000);
+    expect(`${stdout}${stderr}`).not.toContain(KEY);
+  });
+
+  it('should show an empty day without creating anything when nothing was recorded', () => {
+    const { status, json } = quota();
+    expect(status).toBe(0);
+    expect(json).toMatchObject({ ok: true, exists: false });
+    expect((json.providers as { used: number }[]).map((p) => p.used)).toEqual([0, 0]);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+});
