@@ -14,6 +14,12 @@ export const AUDIT_EVENTS = [
   'agent.refused',
   'quota.reset',
   'provider.circuit',
+  'provider.paused',
+  'provider.resumed',
+  'provider.limit',
+  'agent.requeued',
+  'ledger.degraded',
+  'ledger.recovered',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

@@ -5,7 +5,19 @@ import { loadModule } from './lazyModule';
 /** The per-provider figures the gauges read at scrape time (a slice of `orch.stats()`). */
 export interface MetricsStats {
   readonly providers: Readonly<
-    Record<string, { readonly used: number; readonly reserved: number; readonly dailyLimit: number; readonly active: number; readonly maxConcurrent: number; readonly circuit: { readonly state: string } }>
+    Record<
+      string,
+      {
+        readonly used: number;
+        readonly reserved: number;
+        readonly dailyLimit: number;
+        readonly active: number;
+        readonly maxConcurrent: number;
+        readonly effectiveLimit: number;
+        readonly pausedUntil: number | null;
+        readonly circuit: { readonly state: string };
+      }
+    >
   >;
   readonly queued: number;
 }
@@ -21,9 +33,10 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.
  * scraped, so the hot path pays only for counters and histograms.
  *
  * Metrics: agentvisor_sessions_active, agentvisor_sessions_max, agentvisor_tokens_used,
- * agentvisor_tokens_reserved, agentvisor_tokens_limit, agentvisor_provider_circuit_state
+ * agentvisor_tokens_reserved, agentvisor_tokens_limit, agentvisor_sessions_effective_limit,
+ * agentvisor_provider_paused_until_seconds, agentvisor_provider_circuit_state
  * (0 closed, 1 half-open, 2 open) — all by `provider`; agentvisor_queue_length;
- * agentvisor_fallbacks_total{from,reason}; agentvisor_refusals_total{code};
+ * agentvisor_fallbacks_total{from,reason}; agentvisor_requeues_total{provider}; agentvisor_refusals_total{code};
  * agentvisor_sessions_released_total{reason}; agentvisor_quota_resets_total;
  * agentvisor_quota_overrun_tokens_total{provider}; agentvisor_authentication_seconds{provider,outcome};
  * agentvisor_admission_seconds{provider} (spawnAgent → active).
@@ -37,6 +50,7 @@ export class OrchestratorMetrics {
   readonly registry: Registry;
   readonly #fallbacks: Counter<'from' | 'reason'>;
   readonly #refusals: Counter<'code'>;
+  readonly #requeues: Counter<'provider'>;
   readonly #released: Counter<'reason'>;
   readonly #resets: Counter;
   readonly #overrun: Counter<'provider'>;
@@ -66,6 +80,8 @@ export class OrchestratorMetrics {
     perProvider('agentvisor_tokens_used', 'Tokens used in the current daily window.', (p) => p.used);
     perProvider('agentvisor_tokens_reserved', 'Tokens allocated to live sessions and not used yet.', (p) => p.reserved);
     perProvider('agentvisor_tokens_limit', 'The provider\'s daily token limit.', (p) => p.dailyLimit);
+    perProvider('agentvisor_sessions_effective_limit', 'The concurrency admission allows now (adaptive concurrency, else maxConcurrent).', (p) => p.effectiveLimit);
+    perProvider('agentvisor_provider_paused_until_seconds', 'When a usage-limit pause ends (Unix seconds), 0 when not paused.', (p) => (p.pausedUntil === null ? 0 : p.pausedUntil / 1000));
     perProvider('agentvisor_provider_circuit_state', 'The provider\'s circuit breaker: 0 closed, 1 half-open, 2 open.', (p) => CIRCUIT_STATE_VALUES[p.circuit.state] ?? 0);
     new prom.Gauge({
       name: 'agentvisor_queue_length',
@@ -77,6 +93,7 @@ export class OrchestratorMetrics {
       },
     });
     this.#fallbacks = new prom.Counter({ name: 'agentvisor_fallbacks_total', help: 'Sessions that moved to another provider, by the provider left and the failure kind.', labelNames: ['from', 'reason'], registers });
+    this.#requeues = new prom.Counter({ name: 'agentvisor_requeues_total', help: 'Sessions throttled before doing any work that went back to the queue, by provider.', labelNames: ['provider'], registers });
     this.#refusals = new prom.Counter({ name: 'agentvisor_refusals_total', help: 'Spawns refused, by code.', labelNames: ['code'], registers });
     this.#released = new prom.Counter({ name: 'agentvisor_sessions_released_total', help: 'Sessions ended, by reason.', labelNames: ['reason'], registers });
     this.#resets = new prom.Counter({ name: 'agentvisor_quota_resets_total', help: 'Daily budget resets.', registers });
@@ -108,6 +125,10 @@ export class OrchestratorMetrics {
 
   refusal(code: string): void {
     this.#refusals.inc({ code });
+  }
+
+  requeue(provider: string): void {
+    this.#requeues.inc({ provider });
   }
 
   released(reason: string): void {

@@ -92,8 +92,19 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
       audit?.record({ event: 'quota.reset', reason: 'daily window started', day: e.day });
     });
   }
+  if (metrics || audit) {
+    orch.on('agent.requeued', (e) => {
+      metrics?.requeue(e.provider);
+      audit?.record({ event: 'agent.requeued', agentId: e.agentId, sessionId: e.sessionId, provider: e.provider, reason: e.reason });
+    });
+  }
   if (audit) {
     orch.on('provider.circuit', (e) => audit.record({ event: 'provider.circuit', provider: e.provider, state: e.state, reason: `${e.failures} failures in the window` }));
+    orch.on('provider.paused', (e) => audit.record({ event: 'provider.paused', provider: e.provider, reason: `${e.reason} until ${new Date(e.until).toISOString()}` }));
+    orch.on('provider.resumed', (e) => audit.record({ event: 'provider.resumed', provider: e.provider, reason: 'pause over' }));
+    orch.on('provider.limit', (e) => audit.record({ event: 'provider.limit', provider: e.provider, reason: `${e.reason}: ${e.previous} → ${e.limit}` }));
+    orch.on('ledger.degraded', (e) => audit.record({ event: 'ledger.degraded', reason: `${e.backend}: ${e.reason ?? 'unreachable'}` }));
+    orch.on('ledger.recovered', (e) => audit.record({ event: 'ledger.recovered', reason: e.backend }));
   }
 
   /** The source a provider's credential was last handed out from, to tell a refresh (a new value) from a reuse. */
