@@ -3,10 +3,26 @@ import { decideAdmission, reserve } from './budget';
 import type { ProviderId } from './providers';
 import type { QueuedRequest } from './coordinator.types';
 
-/** Where a spawn request may be admitted: its preferred provider only, or that one and then the chain. */
-export function admissionCandidates(chain: readonly ProviderId[], request: { readonly preferredProvider: ProviderId | null; readonly onlyPreferred: boolean }): readonly ProviderId[] {
-  if (request.onlyPreferred && request.preferredProvider !== null) return [request.preferredProvider];
-  return candidatesFor(chain, request.preferredProvider);
+/** What admission reads of a request to know where it may go. */
+export interface Placement {
+  readonly preferredProvider: ProviderId | null;
+  readonly onlyPreferred: boolean;
+  /** Providers this request may use at all (provider switches, canary share); absent: every provider. */
+  readonly allowedProviders?: readonly ProviderId[];
+}
+
+/**
+ * Where a spawn request may be admitted: its preferred provider only, or that one and then the
+ * chain; providers outside `allowedProviders` are never candidates.
+ */
+export function admissionCandidates(chain: readonly ProviderId[], request: Placement): readonly ProviderId[] {
+  const candidates = request.onlyPreferred && request.preferredProvider !== null ? [request.preferredProvider] : candidatesFor(chain, request.preferredProvider);
+  return onlyAllowed(candidates, request.allowedProviders);
+}
+
+/** `providers` without those outside `allowed` (all of them when `allowed` is absent). */
+export function onlyAllowed(providers: readonly ProviderId[], allowed: readonly ProviderId[] | undefined): readonly ProviderId[] {
+  return allowed === undefined ? providers : providers.filter((p) => allowed.includes(p));
 }
 
 /** The providers a request may land on: its preferred one first, then the chain in order. */

@@ -2,11 +2,12 @@
  * coordinator: owns the budget, the concurrency limits and the wait queue, and supervises sessions.
  *
  * States: running → stopping. Every decision is a guarded transition on counters in context.
- * Accepts: agent.spawn, agent.waitExpired, coordinator.stop (from the orchestrator), clock.sweep,
- * clock.dailyReset (from the clock actor), and session.activated / usageReported /
+ * Accepts: agent.spawn, agent.waitExpired, provider.failed, provider.exhausted, ledger.limits,
+ * coordinator.stop (from the orchestrator), clock.sweep, clock.dailyReset, clock.wake (from the
+ * clock actor and the orchestrator's timers), and session.activated / usageReported /
  * fallbackRequested / ended (from sessions, addressed by systemId `coordinator`).
  * Emits (for the host): agent.admitted, agent.queued, agent.refused, agent.active, agent.fallback,
- * agent.released, quota.low, quota.overrun, quota.reset.
+ * agent.released, quota.low, quota.overrun, quota.reset, provider.circuit / limit / paused / resumed.
  * Children: the clock and credentials actors (bound in src/), and the session supervisor (systemId
  * `sessions`), the parent of every session.
  *
@@ -23,7 +24,7 @@ import { agentSessionMachine } from './agentSession.machine';
 import type { CredentialsRequest, SessionEvent, SessionInput } from './agentSession.types';
 import { availableTokens, decideAdmission, recordUsage, reserve, settle, withBudget } from './budget';
 import type { Budgets, RefusalCode } from './budget';
-import { admissionCandidates, candidatesFor, enqueueOrdered, planDrain } from './admissionQueue';
+import { admissionCandidates, candidatesFor, enqueueOrdered, onlyAllowed, planDrain } from './admissionQueue';
 import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
 import { admissionCap, initialHealth, isCapped, pauseUntil, recordLimitSuccess, recordOutcome, recordThrottle, windowCounts } from './providerHealth';
 import type { HealthByProvider } from './providerHealth';
@@ -66,12 +67,12 @@ function decide(context: CoordinatorContext, request: SpawnRequest, now: number)
   return decideAdmission(context.budgets, admissionCandidates(context.config.fallbackChain, request), request.estimatedTokens, capsAt(context, now));
 }
 
-function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number): number | null {
+function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number, candidates: readonly ProviderId[] = PROVIDER_IDS): number | null {
   if (code === 'quota-exhausted') return Math.max(0, context.nextResetAt - now);
   if (code === 'concurrency-limit' || code === 'queue-full') return context.config.retryHintMs;
   if (code === 'no-provider') {
-    // Providers whose circuit is open come back when their cooldown ends.
-    const ends = PROVIDER_IDS.flatMap((p) => {
+    // Providers whose circuit is open (or that are paused) come back when that ends.
+    const ends = candidates.flatMap((p) => {
       const h = context.health[p];
       const until = Math.max(h.state === 'open' ? h.openUntil : 0, h.pausedUntil);
       return until > now ? [until - now] : [];
@@ -97,7 +98,7 @@ function sessionInput(context: CoordinatorContext, request: SpawnRequest, provid
     sessionId: request.sessionId,
     agentId: request.agentId,
     provider,
-    fallbackProviders: candidatesFor(context.config.fallbackChain, provider).slice(1),
+    fallbackProviders: onlyAllowed(candidatesFor(context.config.fallbackChain, provider).slice(1), request.allowedProviders),
     maxFallbacks: context.config.maxFallbacks,
     estimatedTokens: request.estimatedTokens,
     allocatedTokens: allocation,
@@ -164,7 +165,8 @@ export const coordinatorMachine = setup({
     },
     canQueue: ({ context, event }) => {
       assertEvent(event, 'agent.spawn');
-      return event.waitMs > 0 && context.queue.length < context.config.maxQueue;
+      // A request no provider may ever take (all switched off for it) would only wait out its deadline.
+      return event.waitMs > 0 && context.queue.length < context.config.maxQueue && admissionCandidates(context.config.fallbackChain, event).length > 0;
     },
   },
   actions: {
@@ -194,8 +196,9 @@ export const coordinatorMachine = setup({
     refuse: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
       const decision = decide(context, event, event.now);
-      const code = decision.status === 'refuse' ? (event.waitMs > 0 ? 'queue-full' : decision.code) : 'concurrency-limit';
-      enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: false });
+      const candidates = admissionCandidates(context.config.fallbackChain, event);
+      const code = decision.status === 'refuse' ? (event.waitMs > 0 && candidates.length > 0 ? 'queue-full' : decision.code) : 'concurrency-limit';
+      enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now, candidates), waited: false });
     }),
     refuseStopping: enqueueActions(({ event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
@@ -213,7 +216,7 @@ export const coordinatorMachine = setup({
         enqueue.sendTo(context.supervisor, { type: 'supervisor.forward', sessionId: entry.sessionId, event: { type: 'session.fallbackRefused', code: 'no-provider', message } });
         return;
       }
-      enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now), waited: true });
+      enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now, admissionCandidates(context.config.fallbackChain, entry)), waited: true });
     }),
     refuseAllWaiting: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ queue: [] });
@@ -265,6 +268,15 @@ export const coordinatorMachine = setup({
         health = { ...health, [provider]: paused };
       }
       if (health !== context.health) enqueue.assign({ health, now });
+    }),
+    pauseExhausted: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'provider.exhausted');
+      const now = Math.max(context.now, event.now);
+      if (event.until <= now) return;
+      const paused = pauseUntil(context.health[event.provider], event.until);
+      if (paused === context.health[event.provider]) return;
+      enqueue.emit({ type: 'provider.paused', provider: event.provider, until: paused.pausedUntil, reason: event.reason });
+      enqueue.assign({ health: { ...context.health, [event.provider]: paused }, now });
     }),
     applyLedgerLimits: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'ledger.limits');
@@ -371,6 +383,7 @@ export const coordinatorMachine = setup({
     'session.activated': { actions: 'announceActive' },
     'session.usageReported': { actions: 'recordUsage' },
     'provider.failed': { actions: 'recordFailure' },
+    'provider.exhausted': { actions: 'pauseExhausted' },
   },
   initial: 'running',
   states: {

@@ -11,6 +11,11 @@ export interface SpawnRequest {
   readonly preferredProvider: ProviderId | null;
   /** Admit on `preferredProvider` only (never further down the chain at admission). */
   readonly onlyPreferred: boolean;
+  /**
+   * The providers this session may use at all, at admission and on fallback (provider switches and
+   * canary shares, decided by the host per agent). Absent: every provider.
+   */
+  readonly allowedProviders?: readonly ProviderId[];
   /** 0 refuses at once when nothing fits; > 0 waits in the queue until `deadline`. */
   readonly waitMs: number;
   /** Higher runs first; equal priorities keep arrival order. */
@@ -101,6 +106,11 @@ export type CoordinatorEvent =
     }
   /** A shared ledger's view: what this coordinator may admit locally (the global limits minus what other hosts hold). */
   | { readonly type: 'ledger.limits'; readonly limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>; readonly now: number }
+  /**
+   * A provider said, in the rate-limit headers of an answer, that nothing is left (0 tokens or 0
+   * requests) until `until`: nothing new is admitted onto it until then.
+   */
+  | { readonly type: 'provider.exhausted'; readonly provider: ProviderId; readonly until: number; readonly reason: string; readonly now: number }
   /** Time passed (a circuit's cooldown ended): re-check waiting requests. */
   | { readonly type: 'clock.wake'; readonly now: number }
   | { readonly type: 'coordinator.stop' };

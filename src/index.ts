@@ -1,7 +1,11 @@
 /** agentvisor: run many AI coding agents at once under one supervisor. */
-export { createOrchestrator, Orchestrator, ManagedAgent, createManualClock, systemClock, DEFAULT_LIMITS, MAX_TOKENS, classifyFailure, FAILURE_KINDS } from './orchestrator';
+export { createOrchestrator, Orchestrator, ManagedAgent, createManualClock, systemClock, DEFAULT_LIMITS, MAX_TOKENS, classifyFailure, FAILURE_KINDS, DISABLE_PROVIDERS_ENV, rolloutBucket } from './orchestrator';
 export type {
   OrchestratorOptions,
+  ProviderSwitch,
+  ProviderSwitchOptions,
+  LearnedEstimatesOptions,
+  TaskKindStats,
   ProviderLimits,
   Clock,
   ClockTimer,

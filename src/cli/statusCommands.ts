@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { CLAUDE_OAUTH_ENV, CREDENTIAL_SOURCES, createCredentialResolver, credentialFiles, rankProviders } from '../credentials';
 import type { CredentialClass, CredentialSourceId, SourceProblem } from '../credentials';
 import { DEFAULT_LIMITS, resolveOptions } from '../orchestrator/options';
+import { DISABLE_PROVIDERS_ENV, resolveProviderSwitches } from '../orchestrator/providerSwitches';
+import type { ProviderSwitch } from '../orchestrator/providerSwitches';
 import { PROVIDERS, PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
 import { commandContext, emit } from './context';
@@ -25,6 +27,8 @@ export interface ProviderStatus {
     readonly expired: boolean;
   } | null;
   readonly limits: { readonly dailyLimit: number; readonly maxConcurrent: number };
+  /** Whether sessions may use it: AGENTVISOR_DISABLE_PROVIDERS switches it off (`rolloutPercent` is an orchestrator option, 100 here). */
+  readonly switch: ProviderSwitch;
 }
 
 export interface StatusResult {
@@ -32,7 +36,7 @@ export interface StatusResult {
   readonly home: string;
   readonly claudeHome: string;
   readonly providers: readonly ProviderStatus[];
-  /** The order sessions that name no provider start in, under the default policy ('subscription'). */
+  /** The order sessions that name no provider start in, under the default policy ('subscription'); switched-off providers left out. */
   readonly startOrder: readonly ProviderId[];
   /** The sources in order of precedence, with the file each file source reads. */
   readonly sources: readonly { readonly source: CredentialSourceId; readonly file: string | null; readonly exists: boolean | null }[];
@@ -51,6 +55,7 @@ export interface ProviderInfo {
   /** The base URL variable's current value (any user:password part masked), or null when unset. */
   readonly baseUrl: string | null;
   readonly defaultLimits: { readonly dailyLimit: number; readonly maxConcurrent: number };
+  readonly switch: ProviderSwitch;
 }
 
 export interface ProvidersResult {
@@ -76,6 +81,7 @@ export async function collectStatus(home: string, claudeHome: string, now: numbe
   const resolver = createCredentialResolver({ env: process.env, home, claudeHome });
   const report = await resolver.load();
   const files = credentialFiles(home, claudeHome);
+  const switches = resolveProviderSwitches(undefined, process.env);
   const providers = PROVIDER_IDS.map((provider): ProviderStatus => {
     const found = resolver.describe(provider);
     return {
@@ -91,6 +97,7 @@ export async function collectStatus(home: string, claudeHome: string, now: numbe
         expired: found.expiresAt !== null && found.expiresAt <= now,
       },
       limits: { ...DEFAULT_LIMITS[provider] },
+      switch: switches[provider],
     };
   });
   const sources = CREDENTIAL_SOURCES.map((source) => {
@@ -98,11 +105,12 @@ export async function collectStatus(home: string, claudeHome: string, now: numbe
     return { source, file, exists: file === null ? null : existsSync(file) };
   });
   const classes = { claude: resolver.credentialClass('claude'), openai: resolver.credentialClass('openai') };
-  const startOrder = rankProviders('subscription', classes, resolveOptions({ env: {} }).fallbackChain);
+  const startOrder = rankProviders('subscription', classes, resolveOptions({ env: {} }).fallbackChain).filter((p) => switches[p].enabled);
   return { ok: true, home, claudeHome, providers, startOrder, sources, problems: report.problems, warnings: report.warnings };
 }
 
 export function collectProviders(): ProvidersResult {
+  const switches = resolveProviderSwitches(undefined, process.env);
   return {
     ok: true,
     providers: PROVIDER_IDS.map((id) => {
@@ -116,10 +124,17 @@ export function collectProviders(): ProvidersResult {
         baseUrlEnv: spec.baseUrlEnv,
         baseUrl: baseUrl === '' ? null : maskUrl(baseUrl),
         defaultLimits: { ...DEFAULT_LIMITS[id] },
+        switch: switches[id],
       };
     }),
     fallbackOrder: [...resolveOptions({ env: {} }).fallbackChain],
   };
+}
+
+/** `on`, or `off (AGENTVISOR_DISABLE_PROVIDERS)` / `off (option)`, with a canary share below 100%. */
+export function describeSwitch(s: ProviderSwitch): string {
+  if (!s.enabled) return `off (${s.disabledBy === 'env' ? DISABLE_PROVIDERS_ENV : `providers option`})`;
+  return s.rolloutPercent < 100 ? `on, ${s.rolloutPercent}% of agents` : 'on';
 }
 
 function describeExpiry(c: NonNullable<ProviderStatus['credential']>): string {
@@ -136,14 +151,14 @@ export function addStatusCommands(program: Command): void {
       const status = await collectStatus(context.home, context.claudeHome);
       emit(context, status, () => [
         renderTable(
-          ['provider', 'source', 'kind', 'key', 'tier', 'class', 'expires', 'daily limit', 'at once'],
+          ['provider', 'enabled', 'source', 'kind', 'key', 'tier', 'class', 'expires', 'daily limit', 'at once'],
           status.providers.map((p) => {
             const c = p.credential;
-            return [p.provider, c?.source ?? 'none', c?.kind ?? '-', c?.hint ?? '-', c?.tier ?? '-', c?.credentialClass ?? '-', c ? describeExpiry(c) : '-', p.limits.dailyLimit, p.limits.maxConcurrent];
+            return [p.provider, describeSwitch(p.switch), c?.source ?? 'none', c?.kind ?? '-', c?.hint ?? '-', c?.tier ?? '-', c?.credentialClass ?? '-', c ? describeExpiry(c) : '-', p.limits.dailyLimit, p.limits.maxConcurrent];
           }),
         ),
         '',
-        `Sessions start on: ${status.startOrder.join(', then ')} (priority: Claude Max, ChatGPT, Claude Pro, then API keys with OpenAI's first)`,
+        `Sessions start on: ${status.startOrder.length === 0 ? `none (every provider is switched off by ${DISABLE_PROVIDERS_ENV})` : status.startOrder.join(', then ')} (priority: Claude Max, ChatGPT, Claude Pro, then API keys with OpenAI's first)`,
         `Looked at, in order: ${status.sources.map((s) => (s.file === null ? s.source : `${s.file}${s.exists ? '' : ' (missing)'}`)).join(', ')}`,
         ...status.problems.map((p) => `problem (${p.source}, ${p.code}): ${p.message}`),
         ...status.warnings.map((w) => `warning: ${w}`),
@@ -159,10 +174,11 @@ export function addStatusCommands(program: Command): void {
       const result = collectProviders();
       emit(context, result, () => [
         renderTable(
-          ['provider', 'name', 'key variables', 'base URL', 'daily limit', 'at once'],
+          ['provider', 'name', 'enabled', 'key variables', 'base URL', 'daily limit', 'at once'],
           result.providers.map((p) => [
             p.id,
             p.displayName,
+            describeSwitch(p.switch),
             [...p.apiKeyEnv, ...(p.oauthEnv ? [p.oauthEnv] : [])].join(', '),
             `${p.baseUrlEnv}${p.baseUrl ? `=${p.baseUrl}` : ' (unset)'}`,
             p.defaultLimits.dailyLimit,
@@ -170,7 +186,7 @@ export function addStatusCommands(program: Command): void {
           ]),
         ),
         '',
-        `Fallback order: ${result.fallbackOrder.join(' → ')}`,
+        `Fallback order: ${result.fallbackOrder.join(' → ')}${result.providers.some((p) => !p.switch.enabled) ? ` (switched off: ${result.providers.filter((p) => !p.switch.enabled).map((p) => p.id).join(', ')})` : ''}`,
       ]);
     });
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { createActor } from 'xstate';
 import type { Actor, ActorRefFrom } from 'xstate';
 import type { AgentSessionMachine } from '../../machines/agentSession.machine';
+import type { SessionOutput } from '../../machines/agentSession.types';
 import { availableTokens } from '../../machines/budget';
 import type { coordinatorMachine } from '../../machines/coordinator.machine';
 import type { CoordinatorEmitted } from '../../machines/coordinator.types';
@@ -10,7 +11,7 @@ import type { ProviderId } from '../../machines/providers';
 import { createCredentialResolver, rankProviders } from '../credentials';
 import type { Authenticate, CredentialClass, CredentialResolver } from '../credentials';
 import { AgentvisorError } from '../errors';
-import type { ProviderFailure } from '../providers';
+import type { ProviderFailure, RateLimitFacts } from '../providers';
 import { windowAt } from '../quota/dailyWindow';
 import type { QuotaLedger } from '../quota/ledger';
 import { pausesFileFor, writePause } from '../quota/pauseRecord';
@@ -30,18 +31,25 @@ import { resolveOptions } from './options';
 import type { OrchestratorOptions, ResolvedOptions } from './options';
 import type { OrchestratorEventMap, OrchestratorStats, ProviderStats, SpawnOptions } from './types';
 import { checkSpawn } from './validation';
+import { describeExclusions, excludedFor, hasActiveSwitch } from './providerSwitches';
+import type { Exclusion } from './providerSwitches';
+import { MAX_TASK_KINDS, TaskKindEstimates } from './learnedEstimates';
+import { EstimatesFile } from './estimatesFile';
 import type { CheckedSpawn } from './validation';
 
 interface PendingSpawn {
   readonly agentId: string;
   readonly sessionId: string;
   readonly task: string | null;
+  /** Providers the switches keep from this agent (named when nothing is left). */
+  readonly excluded: readonly Exclusion[];
+  readonly taskKind: string | null;
   readonly resolve: (agent: ManagedAgent) => void;
   readonly reject: (error: AgentvisorError) => void;
   waitTimer: ClockTimer | null;
 }
 
-function refusalMessage(code: string, agentId: string, retryAfterMs: number | null, waited: boolean): string {
+function refusalMessage(code: string, agentId: string, retryAfterMs: number | null, waited: boolean, excluded: readonly Exclusion[] = []): string {
   const after = retryAfterMs === null ? '' : ` (retry in about ${Math.ceil(retryAfterMs / 1000)} s)`;
   const prefix = waited ? `agent ${agentId} waited and was not admitted` : `agent ${agentId} was not admitted`;
   switch (code) {
@@ -54,7 +62,10 @@ function refusalMessage(code: string, agentId: string, retryAfterMs: number | nu
     case 'stopped':
       return `${prefix}: the orchestrator is stopping; create a new one to run more agents`;
     default:
-      return `${prefix}: no provider is enabled for it (daily limit or maxConcurrent is 0); enable one in limits`;
+      if (excluded.length > 0) {
+        return `${prefix}: no provider it may use can take it (${describeExclusions(excluded)})${after}; switch a provider back on, or use a provider the switches leave it`;
+      }
+      return `${prefix}: no provider is enabled for it (daily limit or maxConcurrent is 0), or every one it may use is paused or has its circuit open${after}; enable one in limits or wait`;
   }
 }
 
@@ -95,10 +106,19 @@ export class Orchestrator {
   readonly #requeueTimers = new Map<string, ClockTimer>();
   /** Logger masking, audit, metrics and sanitized inspection; null when none is on (then they cost nothing). */
   readonly #observability: ObservabilityHooks | null;
+  /** Whether a provider switch can keep a provider from some agent (else spawns skip the check). */
+  readonly #switchesActive: boolean;
+  readonly #estimates: TaskKindEstimates;
+  readonly #estimatesFile: EstimatesFile;
+  /** Live sessions spawned with a task kind: the kind and the allocation at admission, learned from at release. */
+  readonly #taskKinds = new Map<string, { readonly kind: string; readonly allocated: number }>();
 
   constructor(options: OrchestratorOptions = {}) {
     this.#options = resolveOptions(options);
     this.#observability = createObservabilityHooks(this.#options, this);
+    this.#switchesActive = hasActiveSwitch(this.#options.switches);
+    this.#estimates = new TaskKindEstimates(this.#options.learnedEstimates);
+    this.#estimatesFile = new EstimatesFile({ estimates: this.#estimates, file: this.#options.learnedEstimates.file, window: this.#options.learnedEstimates.window, logger: this.#options.logger });
   }
 
   /** The root XState actor (the coordinator), for inspection. Exists after start(). */
@@ -122,6 +142,7 @@ export class Orchestrator {
   async #start(): Promise<void> {
     const o = this.#options;
     const found = o.authenticate ?? (await this.#loadCredentials());
+    await this.#estimatesFile.load();
     const link = await this.#openLedger();
     const reserving = link ? link.wrapAuthenticate(found) : found;
     const authenticate = this.#observability?.wrapAuthenticate(reserving, o.authenticate === null) ?? reserving;
@@ -183,11 +204,18 @@ export class Orchestrator {
     if (this.#live.has(agentId) || this.#pendingAgentIds.has(agentId)) {
       throw new AgentvisorError('duplicate-agent', `agent ${agentId} is already live; release it first or use another agentId`, { details: { agentId } });
     }
+    const { taskKind } = checked;
+    if (taskKind !== null && this.#estimates.size >= MAX_TASK_KINDS && !this.#estimates.has(taskKind)) {
+      throw new AgentvisorError('invalid-option', `taskKind ${JSON.stringify(taskKind)} would be kind number ${MAX_TASK_KINDS + 1}: use a few coarse kinds of work (lint, fix-test, refactor), not one per task`);
+    }
+    const estimatedTokens = checked.estimatedTokens ?? this.#estimates.estimateFor(taskKind!);
+    const excluded = this.#switchesActive ? excludedFor(this.#options.switches, agentId) : NO_EXCLUSIONS;
+    const allowedProviders = excluded.length === 0 ? undefined : PROVIDER_IDS.filter((p) => !excluded.some((e) => e.provider === p));
     // Request ids only correlate the coordinator's answer with this call: a counter is enough.
     const requestId = `r${(this.#requests += 1)}`;
     const sessionId = newId();
     const result = new Promise<ManagedAgent>((resolve, reject) => {
-      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, resolve, reject, waitTimer: null });
+      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, excluded, taskKind, resolve, reject, waitTimer: null });
     });
     this.#pendingAgentIds.add(agentId);
     this.#observability?.spawnRequested(agentId);
@@ -196,8 +224,9 @@ export class Orchestrator {
       requestId,
       sessionId,
       agentId,
-      estimatedTokens: checked.estimatedTokens,
-      ...this.#placement(checked),
+      estimatedTokens,
+      ...this.#placement(checked, allowedProviders),
+      ...(allowedProviders === undefined ? {} : { allowedProviders }),
       waitMs: checked.waitMs,
       priority: checked.priority,
       now: this.#options.clock.now(),
@@ -234,6 +263,7 @@ export class Orchestrator {
         const counts = windowCounts(h, this.#options.circuit, now);
         const state = circuitState(h, now);
         const circuit = { state, openUntil: state === 'closed' ? null : h.openUntil, failures: counts.failed, requests: counts.ok + counts.failed, openings: h.openings };
+        const { enabled, disabledBy, rolloutPercent } = this.#options.switches[p];
         const pausedUntil = h.pausedUntil > now ? h.pausedUntil : null;
         // On a shared ledger the figures are global: this host's sessions plus what the others hold.
         const others = this.#link?.others[p] ?? { used: 0, reserved: 0, active: 0 };
@@ -245,13 +275,13 @@ export class Orchestrator {
           p,
           {
             dailyLimit: limits.dailyLimit, used, reserved, available, active: b.active + others.active, maxConcurrent: limits.maxConcurrent,
-            effectiveLimit: Math.min(h.limit ?? b.maxConcurrent, b.maxConcurrent), pausedUntil, overrun: b.overrun, circuit,
+            effectiveLimit: Math.min(h.limit ?? b.maxConcurrent, b.maxConcurrent), pausedUntil, overrun: b.overrun, circuit, enabled, disabledBy, rolloutPercent,
           },
         ];
       }),
     ) as Record<ProviderId, ProviderStats>;
     const ledger = { backend: this.#options.ledger.kind, state: this.#link?.state ?? 'ok', unsettled: this.#link?.unsettled ?? 0 } as const;
-    return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity: this.#activity.getSnapshot().context, ledger };
+    return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity: this.#activity.getSnapshot().context, taskKinds: this.#estimates.stats(), ledger };
   }
 
   on<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
@@ -362,6 +392,7 @@ export class Orchestrator {
   }
 
   async #closeLedger(): Promise<void> {
+    await this.#estimatesFile.flush();
     await Promise.all([...this.#pauseWrites]);
     await this.#link?.stop();
     if (this.#ledger && this.#options.ledger.owned) await this.#ledger.close().catch(() => undefined);
@@ -411,19 +442,48 @@ export class Orchestrator {
     this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth: HEALTH_FAILURE_KINDS.has(kind), throttle, resetAt, now: this.#options.clock.now() });
   }
 
-  /** Where a spawn starts, and whether it may be admitted further down the chain when that provider is full. */
-  #placement(checked: CheckedSpawn): { preferredProvider: ProviderId | null; onlyPreferred: boolean } {
-    const preferredProvider = checked.preferredProvider ?? this.#startProvider();
-    const onlyPreferred = (checked.whenPreferredBusy ?? this.#options.whenPreferredBusy) === 'wait';
-    return { preferredProvider: onlyPreferred ? (preferredProvider ?? this.#options.fallbackChain[0] ?? null) : preferredProvider, onlyPreferred };
+  /**
+   * A session of a task kind ended: one released by its host (a whole piece of work) teaches the
+   * kind's estimate; one that expired, failed or was stopped says nothing reliable about its kind.
+   */
+  #learnFrom(output: SessionOutput): void {
+    const entry = this.#taskKinds.get(output.sessionId);
+    if (entry === undefined) return;
+    this.#taskKinds.delete(output.sessionId);
+    if (output.reason === 'released') this.#estimatesFile.record(entry.kind, { used: output.usedTokens, allocated: entry.allocated });
   }
 
-  /** The provider priority policy's pick among the chain's providers, or null for the head of the chain. */
-  #startProvider(): ProviderId | null {
+  /**
+   * A provider's rate-limit headers (on an answer or a failure) say 0 tokens or 0 requests are left
+   * until a reset: the coordinator admits nothing new onto it until then (a pause, reason
+   * `reported-limit`). Headers without a reset in the future change nothing.
+   */
+  #limitsReported(provider: ProviderId, facts: RateLimitFacts): void {
+    if (this.#state !== 'running') return;
+    const left = facts.remaining;
+    if (left === null || (left.tokens !== 0 && left.requests !== 0)) return;
+    const now = this.#options.clock.now();
+    if (facts.resetAt === null || facts.resetAt <= now) return;
+    this.#actor?.send({ type: 'provider.exhausted', provider, until: facts.resetAt, reason: 'reported-limit', now });
+  }
+
+  /**
+   * Where a spawn starts, and whether it may be admitted further down the chain when that provider
+   * is full. A session the switches keep from a provider starts on the first one it may use.
+   */
+  #placement(checked: CheckedSpawn, allowed: readonly ProviderId[] | undefined): { preferredProvider: ProviderId | null; onlyPreferred: boolean } {
+    const preferredProvider = checked.preferredProvider ?? this.#startProvider(allowed);
+    const onlyPreferred = (checked.whenPreferredBusy ?? this.#options.whenPreferredBusy) === 'wait';
+    const head = allowed === undefined ? this.#options.fallbackChain[0] : this.#options.fallbackChain.find((p) => allowed.includes(p));
+    return { preferredProvider: onlyPreferred ? (preferredProvider ?? head ?? null) : preferredProvider, onlyPreferred };
+  }
+
+  /** The provider priority policy's pick among the chain's providers (those allowed), or null for the head of the chain. */
+  #startProvider(allowed?: readonly ProviderId[]): ProviderId | null {
     const policy = this.#options.providerPriority;
     const resolver = this.#resolver;
-    if (policy === null || resolver === null) return null;
-    const chain = this.#options.fallbackChain;
+    if (policy === null || resolver === null) return allowed === undefined ? null : (this.#options.fallbackChain.find((p) => allowed.includes(p)) ?? null);
+    const chain = allowed === undefined ? this.#options.fallbackChain : this.#options.fallbackChain.filter((p) => allowed.includes(p));
     const ranked = rankProviders(policy, { claude: resolver.credentialClass('claude'), openai: resolver.credentialClass('openai') }, chain);
     return ranked.find((p) => chain.includes(p)) ?? null;
   }
@@ -459,10 +519,11 @@ export class Orchestrator {
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const system = this.#actor!.system;
         const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (failure) => this.#providerFailed(failure), failurePolicy: this.#options.failurePolicy, requeue: this.#options.requeue });
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (failure) => this.#providerFailed(failure), onLimitsReported: (provider, facts) => this.#limitsReported(provider, facts), failurePolicy: this.#options.failurePolicy, requeue: this.#options.requeue });
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);
+        if (pending.taskKind !== null) this.#taskKinds.set(pending.sessionId, { kind: pending.taskKind, allocated: event.allocatedTokens });
         this.#activity.trigger.admitted();
         log?.debug({ agentId: agent.id, sessionId: agent.sessionId, provider: event.provider, allocatedTokens: event.allocatedTokens, waitedMs: event.waitedMs }, 'agent admitted');
         return;
@@ -478,7 +539,7 @@ export class Orchestrator {
           this.#pending.delete(event.requestId);
           this.#pendingAgentIds.delete(pending.agentId);
           if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
-          pending.reject(new AgentvisorError(event.code, refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited), {
+          pending.reject(new AgentvisorError(event.code, refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, pending.excluded), {
             retryAfterMs: event.retryAfterMs,
             details: { agentId: event.agentId },
           }));
@@ -527,6 +588,7 @@ export class Orchestrator {
         // A session that ended after a refused fallback settled its last stint when it left it.
         if (output.heldSlot) this.#link?.settleStint(output.sessionId, output.stint, output.provider, output.usedOnProvider);
         if (this.#requeueTimers.size > 0) this.#clearRequeueTimer(output.sessionId);
+        if (this.#taskKinds.size > 0) this.#learnFrom(output);
         const agent = this.#bySession.get(output.sessionId);
         if (agent) {
           this.#bySession.delete(output.sessionId);
@@ -584,6 +646,9 @@ export class Orchestrator {
     }
   }
 }
+
+/** No switch keeps any provider from the agent (shared, so the common spawn allocates nothing). */
+const NO_EXCLUSIONS: readonly Exclusion[] = Object.freeze([]);
 
 /** Failure kinds that count against a provider's circuit breaker. */
 const HEALTH_FAILURE_KINDS: ReadonlySet<string> = new Set(['rate-limit', 'overloaded', 'server', 'network', 'timeout', 'truncated']);

@@ -7,8 +7,8 @@ import { AGENT_QUIET_ENV } from '../providers';
 import type { ErrorCode } from '../errors';
 import type { Clock } from './clock';
 import { checkUsage, classifyFailure } from './validation';
-import { decideNextStep } from '../providers';
-import type { NextStep, ProviderFailure } from '../providers';
+import { decideNextStep, readRateLimitHeaders } from '../providers';
+import type { HeadersInput, NextStep, ProviderFailure, RateLimitFacts } from '../providers';
 import type { AgentFailurePolicy } from './failureHandling';
 import type { FailureOutcome, FailureReport, ReleaseResult, UsageReceipt, UsageReport } from './types';
 
@@ -64,6 +64,7 @@ export class ManagedAgent {
   #activation: Waiter | null = null;
   #failure: (Waiter & { startedAt: number }) | null = null;
   readonly #onProviderFailure: (failure: ProviderFailure) => void;
+  readonly #onLimitsReported: (provider: ProviderId, facts: RateLimitFacts) => void;
   readonly #failurePolicy: AgentFailurePolicy;
   readonly #requeue: { readonly maxRequeues: number };
   #requeues = 0;
@@ -84,11 +85,14 @@ export class ManagedAgent {
     passthrough: Readonly<Record<string, string>>;
     /** Counts a failed request against the provider's circuit breaker. */
     onProviderFailure: (failure: ProviderFailure) => void;
+    /** What an answer's rate-limit headers said was left on the provider (success or failure). */
+    onLimitsReported: (provider: ProviderId, facts: RateLimitFacts) => void;
     failurePolicy: AgentFailurePolicy;
     requeue: { readonly maxRequeues: number };
   }) {
     this.#requeue = init.requeue;
     this.#onProviderFailure = init.onProviderFailure;
+    this.#onLimitsReported = init.onLimitsReported;
     this.#failurePolicy = init.failurePolicy;
     this.id = init.agentId;
     this.sessionId = init.sessionId;
@@ -144,12 +148,15 @@ export class ManagedAgent {
   /**
    * Counts real usage at once. Usage beyond the allocation takes a top-up from the free budget;
    * when the budget has no room, the usage is still recorded, the session ends and this throws
-   * `quota-exhausted`.
+   * `quota-exhausted`. With the response's `headers`, a provider that says it has 0 tokens or 0
+   * requests left takes no new session until its reset (docs/operations.md).
    */
   reportUsage(report: UsageReport): UsageReceipt {
     const tokens = checkUsage(report);
     this.#assertLive('report usage');
-    this.#send({ type: 'session.usage', tokens, now: this.#clock.now() });
+    const now = this.#clock.now();
+    if (report.headers !== undefined) this.#reportLimits(report.headers, now);
+    this.#send({ type: 'session.usage', tokens, now });
     this.#attempts = 0;
     if (this.#final?.reason === 'quota-exhausted') {
       throw new AgentvisorError(
@@ -183,6 +190,8 @@ export class ManagedAgent {
     }
     const from = this.provider;
     this.#onProviderFailure(failure);
+    // A usage limit pauses the provider already; other failures may still say that nothing is left.
+    if (report.headers !== undefined && failure.throttle !== 'usage-limit') this.#reportLimits(report.headers, this.#clock.now());
     const requeueAfter = this.#requeueDelay(failure);
     if (requeueAfter !== null) return this.#requeueFor(failure, requeueAfter);
     const step = this.#nextStep(failure);
@@ -203,6 +212,11 @@ export class ManagedAgent {
     await done;
     this.#attempts = 0;
     return { action: 'fallback', kind: failure.kind, from, to: this.provider, latencyMs: this.#clock.now() - startedAt };
+  }
+
+  #reportLimits(headers: HeadersInput, now: number): void {
+    const facts = readRateLimitHeaders(headers, now);
+    if (facts.remaining !== null) this.#onLimitsReported(this.provider, facts);
   }
 
   /**

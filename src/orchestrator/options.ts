@@ -19,6 +19,10 @@ import type { SecretMasker } from '../observability/secretMasker';
 import type { Clock } from './clock';
 import { resolveAgentFailurePolicy } from './failureHandling';
 import { resolveLedger } from './ledgerOption';
+import { resolveLearnedEstimates } from './learnedEstimates';
+import type { LearnedEstimatesOptions, ResolvedLearnedEstimates } from './learnedEstimates';
+import { resolveProviderSwitches } from './providerSwitches';
+import type { ProviderSwitchOptions, ProviderSwitches } from './providerSwitches';
 import type { LedgerOption, ResolvedLedger } from './ledgerOption';
 import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
@@ -61,6 +65,19 @@ export interface OrchestratorOptions {
   readonly ledger?: LedgerOption;
   /** Provider order for admission and fallback. @default ['claude', 'openai'] */
   readonly fallbackChain?: readonly ProviderId[];
+  /**
+   * Operator switches per provider: `enabled: false` takes it out of admission and out of every
+   * fallback chain (as does naming it in `AGENTVISOR_DISABLE_PROVIDERS` in `env`);
+   * `rolloutPercent` admits only that share of new sessions onto it, chosen by a stable hash of
+   * the agent id (docs/operations.md). @default every provider enabled at 100%
+   */
+  readonly providers?: Partial<Record<ProviderId, ProviderSwitchOptions>>;
+  /**
+   * Estimates learned per task kind for `spawnAgent({ taskKind })` without `estimatedTokens`: the
+   * `percentile` (90) of the last `window` (50) settled sessions' usage, within `min` (1000) and
+   * `max` (200000), `initial` (20000) before any. Kept beside a durable ledger (docs/operations.md).
+   */
+  readonly learnedEstimates?: LearnedEstimatesOptions;
   /**
    * Which provider a session starts on when `spawnAgent` names none: `'subscription'` ranks by
    * credential (Claude Max, ChatGPT, Claude Pro, then API keys with OpenAI's first),
@@ -164,6 +181,8 @@ export interface ResolvedOptions {
   readonly apiKeys: Partial<Record<ProviderId, string>>;
   readonly budgets: Budgets;
   readonly fallbackChain: readonly ProviderId[];
+  readonly switches: ProviderSwitches;
+  readonly learnedEstimates: ResolvedLearnedEstimates;
   /** `null`: sessions start at the head of `fallbackChain` (a chain was given and no priority). */
   readonly providerPriority: ProviderPriority | null;
   readonly maxFallbacks: number;
@@ -356,6 +375,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     if (key !== undefined && typeof key !== 'string') throw new AgentvisorError('invalid-option', `apiKeys.${provider} must be a string`);
   }
   const home = options.home ?? defaultHome(env);
+  const ledger = resolveLedger(options.ledger, home);
   if (options.metrics !== undefined && typeof options.metrics !== 'boolean') throw new AgentvisorError('invalid-option', `metrics must be true or false, got ${JSON.stringify(options.metrics)?.slice(0, 40)}`);
   return {
     home,
@@ -363,10 +383,12 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     apiKeys: options.apiKeys ?? {},
     budgets,
     fallbackChain,
+    switches: resolveProviderSwitches(options.providers, env),
+    learnedEstimates: resolveLearnedEstimates(options.learnedEstimates, ledger, home),
     providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
     circuit: resolveCircuit(options.circuit),
     failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
-    ledger: resolveLedger(options.ledger, options.home ?? defaultHome(env)),
+    ledger,
     whenPreferredBusy: resolveWhenBusy(options.whenPreferredBusy),
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, budgets),
     requeue: resolveRequeue(options.requeueThrottled),

@@ -4,10 +4,20 @@ import type { CircuitState } from '../../machines/providerHealth';
 import type { ProviderId } from '../../machines/providers';
 import type { Activity } from './activityStore';
 import type { HeadersInput, ProviderFailureKind as FailureKind } from '../providers';
+import type { TaskKindStats } from './learnedEstimates';
 
 export interface SpawnOptions {
-  /** Tokens the agent expects to use; the allocation is `min(estimate, floor(available / 2))`. */
-  readonly estimatedTokens: number;
+  /**
+   * Tokens the agent expects to use; the allocation is `min(estimate, floor(available / 2))`.
+   * May be left out when `taskKind` is given: the estimate is then learned from that kind's
+   * settled sessions (`learnedEstimates`).
+   */
+  readonly estimatedTokens?: number;
+  /**
+   * The class of work (`lint`, `fix-test`, …): the session's usage is learned for the kind, and a
+   * spawn without `estimatedTokens` takes the kind's learned estimate.
+   */
+  readonly taskKind?: string;
   /** The provider to try first. @default the first in fallbackChain */
   readonly preferredProvider?: ProviderId;
   /** A stable id for the agent; must not belong to a live agent. @default a nanoid */
@@ -29,6 +39,12 @@ export interface SpawnOptions {
 export interface UsageReport {
   readonly inputTokens: number;
   readonly outputTokens: number;
+  /**
+   * The response's headers (a plain object or a Fetch `Headers`): when the provider's rate-limit
+   * headers say 0 tokens or 0 requests remain, with a reset time, nothing new is admitted onto the
+   * provider until then (docs/operations.md).
+   */
+  readonly headers?: HeadersInput;
 }
 
 export interface UsageReceipt {
@@ -90,8 +106,14 @@ export interface ProviderStats {
   readonly overrun: number;
   /** The concurrency admission allows now: maxConcurrent, or the adaptive limit when adaptive concurrency is on. */
   readonly effectiveLimit: number;
-  /** A usage limit pauses the provider until then (epoch ms), or null. */
+  /** A usage limit (or a provider-reported limit) pauses the provider until then (epoch ms), or null. */
   readonly pausedUntil: number | null;
+  /** False when switched off (`providers.<id>.enabled: false` or AGENTVISOR_DISABLE_PROVIDERS): no session is admitted onto it. */
+  readonly enabled: boolean;
+  /** What switched it off, or null. */
+  readonly disabledBy: 'option' | 'env' | null;
+  /** The share of new sessions (0–100, by agent id) that may use it. */
+  readonly rolloutPercent: number;
   /** The provider's circuit breaker now: `open` admits nothing until `openUntil`; `halfOpen` admits probes. */
   readonly circuit: { readonly state: CircuitState; readonly openUntil: number | null; readonly failures: number; readonly requests: number; readonly openings: number };
 }
@@ -105,6 +127,8 @@ export interface OrchestratorStats {
   readonly nextResetAt: number;
   /** What happened since start: admissions, refusals by code, fallbacks, releases by reason. */
   readonly activity: Activity;
+  /** Per task kind: the learned estimate and how well admission allocations matched use. */
+  readonly taskKinds: Readonly<Record<string, TaskKindStats>>;
   /** The budget of record: its backend, whether it is reachable, and settlements waiting for it. */
   readonly ledger: { readonly backend: 'memory' | 'file' | 'redis' | 'instance'; readonly state: 'ok' | 'degraded'; readonly unsettled: number };
 }

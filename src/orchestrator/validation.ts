@@ -5,6 +5,7 @@ import { PROVIDER_FAILURE_KINDS, classifyHttpFailure, classifyNetworkError, safe
 import type { ProviderFailure, ProviderFailureKind } from '../providers';
 import type { ErrorCode } from '../errors';
 import { MAX_TOKENS } from './options';
+import { checkTaskKind } from './learnedEstimates';
 import type { FailureReport, SpawnOptions, UsageReport } from './types';
 
 function describe(value: unknown): string {
@@ -23,7 +24,9 @@ function tokens(code: ErrorCode, name: string, value: unknown, min: number): num
 }
 
 export interface CheckedSpawn {
-  readonly estimatedTokens: number;
+  /** Null: take the learned estimate of `taskKind`. */
+  readonly estimatedTokens: number | null;
+  readonly taskKind: string | null;
   readonly preferredProvider: SpawnOptions['preferredProvider'] | null;
   readonly agentId: string | null;
   readonly task: string | null;
@@ -36,7 +39,13 @@ export function checkSpawn(options: SpawnOptions): CheckedSpawn {
   if (typeof options !== 'object' || options === null) {
     throw new AgentvisorError('invalid-estimate', 'spawnAgent needs an options object such as { estimatedTokens: 20000 }');
   }
-  const estimatedTokens = tokens('invalid-estimate', 'estimatedTokens', options.estimatedTokens, 1);
+  const taskKind = options.taskKind === undefined ? null : checkTaskKind(options.taskKind);
+  if (options.estimatedTokens === undefined && taskKind === null) {
+    throw new AgentvisorError('invalid-estimate', 'spawnAgent needs estimatedTokens (a whole number of tokens), or a taskKind to take the estimate learned from that kind of task', {
+      details: { field: 'estimatedTokens' },
+    });
+  }
+  const estimatedTokens = options.estimatedTokens === undefined ? null : tokens('invalid-estimate', 'estimatedTokens', options.estimatedTokens, 1);
   if (options.preferredProvider !== undefined && !isProviderId(options.preferredProvider)) {
     throw new AgentvisorError('invalid-option', `preferredProvider must be 'claude' or 'openai', got ${describe(options.preferredProvider)}`);
   }
@@ -58,13 +67,16 @@ export function checkSpawn(options: SpawnOptions): CheckedSpawn {
   if (whenPreferredBusy !== null && whenPreferredBusy !== 'fallback' && whenPreferredBusy !== 'wait') {
     throw new AgentvisorError('invalid-option', `whenPreferredBusy must be 'fallback' or 'wait', got ${describe(whenPreferredBusy)}`);
   }
-  return { estimatedTokens, preferredProvider: options.preferredProvider ?? null, agentId, task, waitMs, priority, whenPreferredBusy };
+  return { estimatedTokens, taskKind, preferredProvider: options.preferredProvider ?? null, agentId, task, waitMs, priority, whenPreferredBusy };
 }
 
 /** The tokens of one usage report; throws `invalid-usage` and changes nothing when it is malformed. */
 export function checkUsage(report: UsageReport): number {
   if (typeof report !== 'object' || report === null) {
     throw new AgentvisorError('invalid-usage', 'reportUsage needs { inputTokens, outputTokens }');
+  }
+  if (report.headers !== undefined && (typeof report.headers !== 'object' || report.headers === null || Array.isArray(report.headers))) {
+    throw new AgentvisorError('invalid-usage', 'headers must be the response headers: a plain object of header names to values, or a Fetch Headers');
   }
   const input = tokens('invalid-usage', 'inputTokens', report.inputTokens, 0);
   const output = tokens('invalid-usage', 'outputTokens', report.outputTokens, 0);

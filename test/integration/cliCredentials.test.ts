@@ -72,6 +72,9 @@ function writeJson(file: string, data: unknown, mode = 0o600): void {
 
 const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
 
+/** A provider no switch has turned off (AGENTVISOR_DISABLE_PROVIDERS unset). */
+const ON = { enabled: true, disabledBy: null, rolloutPercent: 100 };
+
 describe('agentvisor login', () => {
   it('should store a Claude key as ANTHROPIC_API_KEY in claude_auth.json, 0600, keeping foreign keys', () => {
     const file = path.join(home, 'claude_auth.json');
@@ -252,15 +255,15 @@ describe('agentvisor status', () => {
     cli(['login', 'openai', '--api-key', OPENAI_KEY]);
     const human = cli(['status']);
     expect(human.status).toBe(0);
-    expect(human.stdout).toMatch(/claude\s+file:claude_auth\.json\s+api-key\s+sk-ant-…Wx1z/);
-    expect(human.stdout).toMatch(/openai\s+file:auth\.json\s+api-key\s+sk-…Ab3c/);
+    expect(human.stdout).toMatch(/claude\s+on\s+file:claude_auth\.json\s+api-key\s+sk-ant-…Wx1z/);
+    expect(human.stdout).toMatch(/openai\s+on\s+file:auth\.json\s+api-key\s+sk-…Ab3c/);
     expect(human.stdout).toContain('Sessions start on: openai, then claude');
     const { status, stdout } = cli(['--json', 'status']);
     expect(status).toBe(0);
     const result = lastJson(stdout) as { providers: { provider: string; credential: unknown; limits: unknown }[]; sources: { source: string; file: string | null }[]; problems: unknown[] };
     expect(result.providers).toEqual([
-      { provider: 'claude', displayName: 'Claude (Anthropic)', credential: { source: 'file:claude_auth.json', kind: 'api-key', hint: 'sk-ant-…Wx1z', tier: null, credentialClass: 'claude-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 1_000_000, maxConcurrent: 10 } },
-      { provider: 'openai', displayName: 'OpenAI', credential: { source: 'file:auth.json', kind: 'api-key', hint: 'sk-…Ab3c', tier: null, credentialClass: 'openai-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 500_000, maxConcurrent: 8 } },
+      { provider: 'claude', displayName: 'Claude (Anthropic)', credential: { source: 'file:claude_auth.json', kind: 'api-key', hint: 'sk-ant-…Wx1z', tier: null, credentialClass: 'claude-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 1_000_000, maxConcurrent: 10 }, switch: ON },
+      { provider: 'openai', displayName: 'OpenAI', credential: { source: 'file:auth.json', kind: 'api-key', hint: 'sk-…Ab3c', tier: null, credentialClass: 'openai-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 500_000, maxConcurrent: 8 }, switch: ON },
     ]);
     expect(result.sources.map((s) => s.file)).toContain(path.join(claudeHome, '.credentials.json'));
     expect(result.problems).toEqual([]);
@@ -295,7 +298,7 @@ describe('agentvisor providers', () => {
   it('should list both providers with their variables, limits and the fallback order', () => {
     const human = cli(['providers'], { env: { OPENAI_BASE_URL: 'https://user:secret@proxy.example/v1' } });
     expect(human.status).toBe(0);
-    expect(human.stdout).toMatch(/claude\s+Claude \(Anthropic\)\s+ANTHROPIC_API_KEY, CLAUDE_API_KEY, CLAUDE_CODE_OAUTH_TOKEN/);
+    expect(human.stdout).toMatch(/claude\s+Claude \(Anthropic\)\s+on\s+ANTHROPIC_API_KEY, CLAUDE_API_KEY, CLAUDE_CODE_OAUTH_TOKEN/);
     expect(human.stdout).toContain('Fallback order: claude → openai');
     expect(human.stdout).not.toContain('secret@');
     const { status, stdout } = cli(['--json', 'providers'], { env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8080' } });
@@ -303,8 +306,8 @@ describe('agentvisor providers', () => {
     expect(lastJson(stdout)).toEqual({
       ok: true,
       providers: [
-        { id: 'claude', displayName: 'Claude (Anthropic)', apiKeyEnv: ['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY'], oauthEnv: 'CLAUDE_CODE_OAUTH_TOKEN', baseUrlEnv: 'ANTHROPIC_BASE_URL', baseUrl: 'http://127.0.0.1:8080', defaultLimits: { dailyLimit: 1_000_000, maxConcurrent: 10 } },
-        { id: 'openai', displayName: 'OpenAI', apiKeyEnv: ['OPENAI_API_KEY'], oauthEnv: null, baseUrlEnv: 'OPENAI_BASE_URL', baseUrl: null, defaultLimits: { dailyLimit: 500_000, maxConcurrent: 8 } },
+        { id: 'claude', displayName: 'Claude (Anthropic)', apiKeyEnv: ['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY'], oauthEnv: 'CLAUDE_CODE_OAUTH_TOKEN', baseUrlEnv: 'ANTHROPIC_BASE_URL', baseUrl: 'http://127.0.0.1:8080', defaultLimits: { dailyLimit: 1_000_000, maxConcurrent: 10 }, switch: ON },
+        { id: 'openai', displayName: 'OpenAI', apiKeyEnv: ['OPENAI_API_KEY'], oauthEnv: null, baseUrlEnv: 'OPENAI_BASE_URL', baseUrl: null, defaultLimits: { dailyLimit: 500_000, maxConcurrent: 8 }, switch: ON },
       ],
       fallbackOrder: ['claude', 'openai'],
     });

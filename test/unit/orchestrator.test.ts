@@ -51,8 +51,8 @@ describe('createOrchestrator', () => {
     const stats = orch.stats();
     expect({ providers: stats.providers, queued: stats.queued, day: stats.day, nextResetAt: stats.nextResetAt }).toEqual({
       providers: {
-        claude: { dailyLimit: 1_000_000, used: 0, reserved: 0, available: 1_000_000, active: 0, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT },
-        openai: { dailyLimit: 500_000, used: 0, reserved: 0, available: 500_000, active: 0, maxConcurrent: 8, effectiveLimit: 8, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT },
+        claude: { dailyLimit: 1_000_000, used: 0, reserved: 0, available: 1_000_000, active: 0, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT, enabled: true, disabledBy: null, rolloutPercent: 100 },
+        openai: { dailyLimit: 500_000, used: 0, reserved: 0, available: 500_000, active: 0, maxConcurrent: 8, effectiveLimit: 8, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT, enabled: true, disabledBy: null, rolloutPercent: 100 },
       },
       queued: 0,
       day: '2026-03-10',
@@ -176,7 +176,7 @@ describe('Orchestrator.spawnAgent', () => {
     expect(a.isLive).toBe(true);
     const b = await orch.spawnAgent({ estimatedTokens: 30_000, agentId: 'b' });
     expect(b.allocatedTokens).toBe(25_000);
-    expect(orch.stats().providers.claude).toEqual({ dailyLimit: 100_000, used: 0, reserved: 75_000, available: 25_000, active: 2, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT });
+    expect(orch.stats().providers.claude).toEqual({ dailyLimit: 100_000, used: 0, reserved: 75_000, available: 25_000, active: 2, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT, enabled: true, disabledBy: null, rolloutPercent: 100 });
     expect(events.of('agent.active')).toEqual([
       { agentId: 'a', sessionId: a.sessionId, provider: 'claude', allocatedTokens: 50_000 },
       { agentId: 'b', sessionId: b.sessionId, provider: 'claude', allocatedTokens: 25_000 },
@@ -448,7 +448,7 @@ describe('ManagedAgent.reportUsage', () => {
     const error = await agentvisorErrorOf(() => a.reportUsage({ inputTokens: 800, outputTokens: 200 }), 'quota-exhausted');
     expect(error.details).toEqual({ agentId: 'a', provider: 'claude' });
     expect(a.isLive).toBe(false);
-    expect(orch.stats().providers.claude).toEqual({ dailyLimit: 1_000, used: 1_000, reserved: 250, available: 0, active: 1, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 250, circuit: { ...CLOSED_CIRCUIT, requests: 1 } });
+    expect(orch.stats().providers.claude).toEqual({ dailyLimit: 1_000, used: 1_000, reserved: 250, available: 0, active: 1, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 250, circuit: { ...CLOSED_CIRCUIT, requests: 1 }, enabled: true, disabledBy: null, rolloutPercent: 100 });
     expect(events.of('quota.overrun')).toEqual([{ provider: 'claude', agentId: 'a', sessionId: a.sessionId, overrunTokens: 250 }]);
     expect(events.of('agent.released')).toMatchObject([{ agentId: 'a', reason: 'quota-exhausted', usedTokens: 1_000, returnedTokens: 0, error: { code: 'quota-exhausted' } }]);
     expect(await a.release()).toMatchObject({ usedTokens: 1_000, returnedTokens: 0, reason: 'quota-exhausted' });

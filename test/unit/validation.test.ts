@@ -23,13 +23,14 @@ function loose<T>(value: unknown): T {
 
 describe('checkSpawn', () => {
   it('should fill in the defaults', () => {
-    expect(checkSpawn({ estimatedTokens: 10 })).toEqual({ estimatedTokens: 10, preferredProvider: null, agentId: null, task: null, waitMs: 0, priority: 0, whenPreferredBusy: null });
+    expect(checkSpawn({ estimatedTokens: 10 })).toEqual({ estimatedTokens: 10, taskKind: null, preferredProvider: null, agentId: null, task: null, waitMs: 0, priority: 0, whenPreferredBusy: null });
   });
 
   it('should keep every valid option', () => {
-    expect(checkSpawn({ estimatedTokens: MAX_TOKENS, preferredProvider: 'openai', agentId: 'team/a-1:x@y.z', task: 't', waitMs: 2 ** 31 - 1, priority: -3, whenPreferredBusy: 'wait' })).toEqual({
+    expect(checkSpawn({ estimatedTokens: MAX_TOKENS, preferredProvider: 'openai', agentId: 'team/a-1:x@y.z', task: 't', waitMs: 2 ** 31 - 1, priority: -3, whenPreferredBusy: 'wait', taskKind: 'fix-test' })).toEqual({
       whenPreferredBusy: 'wait',
       estimatedTokens: MAX_TOKENS,
+      taskKind: 'fix-test',
       preferredProvider: 'openai',
       agentId: 'team/a-1:x@y.z',
       task: 't',
