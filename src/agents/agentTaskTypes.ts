@@ -19,6 +19,11 @@ export interface AgentTaskOptions {
   readonly waitMs?: number;
   /** Aborting stops the task: a waiting admission is dropped, a running CLI's process group is stopped, the session released. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborting drops the task's admission while it still waits in the queue (it ends `stopped`, never
+   * admitted) and does nothing once it runs: how a batch stops dispatching without stopping agents.
+   */
+  readonly admissionSignal?: AbortSignal;
   /** `CLAUDE_CODE_MAX_RETRIES` for Claude Code runs (0–10): agentvisor retries and falls back itself. @default 0 */
   readonly claudeMaxRetries?: number;
   /** Output kept per stream of each run. @default 16 MiB */
@@ -50,7 +55,9 @@ export type AgentTaskEvent =
       readonly outcome: string;
     }
   | { readonly type: 'fallback'; readonly agentId: string; readonly from: ProviderId; readonly to: ProviderId; readonly reason: string }
-  | { readonly type: 'retry'; readonly agentId: string; readonly provider: ProviderId; readonly delayMs: number; readonly reason: string };
+  | { readonly type: 'retry'; readonly agentId: string; readonly provider: ProviderId; readonly delayMs: number; readonly reason: string }
+  /** Throttled by the server before doing any work: the session gave its slot back, waited `waitedMs` in the queue and runs again on `provider`. */
+  | { readonly type: 'requeued'; readonly agentId: string; readonly provider: ProviderId; readonly waitedMs: number; readonly reason: string };
 
 export interface AgentTaskUsage {
   readonly inputTokens: number;
@@ -69,6 +76,11 @@ export interface AgentTaskFallback {
 export interface AgentTaskError {
   readonly code: ErrorCode;
   readonly message: string;
+  /**
+   * Set when a usage limit ended the task (no provider was left to take it): when the limited
+   * provider resets (epoch ms). The task did no harm and can run again then.
+   */
+  readonly usageLimit?: { readonly provider: ProviderId; readonly resetAt: number };
 }
 
 /**

@@ -1,9 +1,17 @@
 import { AgentvisorError } from '../errors';
 import type { Orchestrator } from '../orchestrator';
+import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
+import { AGENT_CLIS } from './agentCli';
 import type { AgentTaskEvent, AgentTaskOptions, AgentTaskResult } from './agentTaskTypes';
+import { pauseDecision } from './batchPause';
+import type { BatchPause } from './batchPause';
 import type { BatchTask } from './batchTasks';
 import { runAgentTask } from './runAgentTask';
+
+/** Runs of one task a usage limit may end before the batch leaves the task for later. */
+const MAX_USAGE_LIMIT_RUNS = 3;
+export const DEFAULT_WAIT_FOR_RESET_MS = 300_000;
 
 export interface AgentBatchOptions {
   /** Tasks in progress at once (each runs at most one CLI process at a time); the orchestrator's limits apply on top. @default 4 */
@@ -16,9 +24,27 @@ export interface AgentBatchOptions {
   readonly signal?: AbortSignal;
   /** Passed to every task. */
   readonly task?: Pick<AgentTaskOptions, 'cwd' | 'hostEnv' | 'tempDir' | 'claudeMaxRetries' | 'maxOutputBytes' | 'killGraceMs'>;
+  /**
+   * The providers `auto` tasks may start on (those with credentials); a task naming an agent
+   * starts on that agent's provider. Used to tell when every provider is paused.
+   * @default every provider whose limits are not 0
+   */
+  readonly providers?: readonly ProviderId[];
+  /**
+   * When every provider the remaining tasks could start on is paused by a usage limit and nothing
+   * runs, the batch waits for the reset if it comes within this many ms, and otherwise stops
+   * dispatching: tasks waiting for admission are dropped (not started), and the result says when
+   * the limit resets (`stoppedForLimit`). A task a usage limit ended runs again after the reset.
+   * @default 300000 (5 min)
+   */
+  readonly waitForResetMs?: number;
   readonly onEvent?: (task: BatchTask, event: AgentTaskEvent) => void;
-  /** Called as each task ends, in the order they end. */
+  /** Called as each task ends, in the order they end (a task a usage limit ended and that runs again is reported when it ends for good). */
   readonly onResult?: (task: BatchTask, result: AgentTaskResult) => void;
+  /** Called when the batch starts waiting for a usage limit to reset (once per reset time), or stops because of one. */
+  readonly onPause?: (pause: BatchPause) => void;
+  /** Called when a usage limit ended a task's run and the task will run again after the reset. */
+  readonly onUsageLimit?: (task: BatchTask, result: AgentTaskResult) => void;
 }
 
 export interface AgentBatchTaskResult extends AgentTaskResult {
@@ -27,21 +53,38 @@ export interface AgentBatchTaskResult extends AgentTaskResult {
 }
 
 export interface AgentBatchResult {
-  /** Every task that was started, in file order. */
+  /** Every task that was started, in file order. A task left for after a usage limit's reset has `error.usageLimit`. */
   readonly results: readonly AgentBatchTaskResult[];
   /** Ids of tasks never started (the batch was stopped first). */
   readonly notStarted: readonly string[];
   readonly interrupted: boolean;
+  /** Set when the batch stopped dispatching because every provider it could use was paused by a usage limit. */
+  readonly stoppedForLimit: BatchPause | null;
   /** The most agent CLI processes alive at once, per provider. */
   readonly maxRunning: Readonly<Record<ProviderId, number>>;
+  /** Runs that ended on server-side throttling (rate-limit, overloaded), per provider. */
+  readonly throttled: Readonly<Record<ProviderId, number>>;
+  /** Times a throttled session went back to the queue instead of failing, per provider. */
+  readonly requeues: Readonly<Record<ProviderId, number>>;
   readonly elapsedMs: number;
+}
+
+type TaskState = 'queued' | 'waiting' | 'running' | 'done';
+
+function checkConcurrency(concurrency: number): void {
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+    throw new AgentvisorError('invalid-option', `concurrency must be a whole number from 1 to 1000, got ${JSON.stringify(concurrency)}`, { details: { field: 'concurrency' } });
+  }
 }
 
 /**
  * Runs many tasks through `runAgentTask` with at most `concurrency` in progress; tasks wait in the
- * orchestrator's queue for slots and budget (`waitMs`), so its limits hold across the batch. An
- * abort stops admission (the tasks not yet started stay so), stops the running agents' process
- * groups and releases their sessions; what ran is in the result.
+ * orchestrator's queue for slots and budget (`waitMs`), so its limits (adaptive ones included)
+ * hold across the batch. A task a usage limit ended (no provider left) runs again once the limit
+ * resets; when every provider the remaining tasks could use is paused and nothing runs, the batch
+ * waits for the reset (`waitForResetMs`) or stops dispatching and says when it resets. An abort
+ * stops admission (the tasks not yet started stay so), stops the running agents' process groups
+ * and releases their sessions; what ran is in the result.
  *
  * @example
  * const batch = await runAgentBatch(orch, parseBatchTasks(text), { concurrency: 6, signal });
@@ -49,30 +92,62 @@ export interface AgentBatchResult {
  */
 export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTask[], options: AgentBatchOptions = {}): Promise<AgentBatchResult> {
   const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-    throw new AgentvisorError('invalid-option', `concurrency must be a whole number from 1 to 1000, got ${JSON.stringify(concurrency)}`, { details: { field: 'concurrency' } });
-  }
+  checkConcurrency(concurrency);
   const started = Date.now();
-  const running: Record<ProviderId, number> = { claude: 0, openai: 0 };
-  const maxRunning: Record<ProviderId, number> = { claude: 0, openai: 0 };
+  const zero = (): Record<ProviderId, number> => ({ claude: 0, openai: 0 });
+  const running = zero();
+  const maxRunning = zero();
+  const throttled = zero();
+  const requeues = zero();
   const results = new Map<number, AgentBatchTaskResult>();
+  const states: TaskState[] = tasks.map(() => 'queued');
+  const limits = orch.stats().providers;
+  const usable = options.providers ?? PROVIDER_IDS.filter((p) => limits[p].maxConcurrent > 0 && limits[p].dailyLimit > 0);
+  const waitForResetMs = options.waitForResetMs ?? DEFAULT_WAIT_FOR_RESET_MS;
+  const dispatch = new AbortController();
+  let stoppedForLimit: BatchPause | null = null;
+  let announcedWait = 0;
   let next = 0;
+  const aborted = (): boolean => options.signal?.aborted === true;
+  const candidates = (task: BatchTask): readonly ProviderId[] => (task.agent === 'auto' ? usable : [AGENT_CLIS[task.agent].provider]);
 
-  const onEvent = (task: BatchTask, event: AgentTaskEvent): void => {
-    if (event.type === 'run.started') {
+  /** Blocked by usage limits? Only when nothing runs: a running task may still fall back or finish. */
+  const checkPause = (): void => {
+    if (stoppedForLimit !== null || aborted() || states.includes('running')) return;
+    const pending = tasks.filter((_, i) => states[i] === 'queued' || states[i] === 'waiting');
+    if (pending.length === 0) return;
+    const stats = orch.stats().providers;
+    const pause = pauseDecision(pending.map(candidates), { claude: stats.claude.pausedUntil, openai: stats.openai.pausedUntil }, Date.now(), waitForResetMs);
+    if (pause === null) return;
+    if (pause.action === 'stop') {
+      stoppedForLimit = pause;
+      options.onPause?.(pause);
+      dispatch.abort();
+    } else if (pause.resumesAt !== announcedWait) {
+      announcedWait = pause.resumesAt;
+      options.onPause?.(pause);
+    }
+  };
+
+  const onEvent = (task: BatchTask, index: number, event: AgentTaskEvent): void => {
+    if (event.type === 'admitted') {
+      states[index] = 'running';
+    } else if (event.type === 'run.started') {
       running[event.provider] += 1;
       maxRunning[event.provider] = Math.max(maxRunning[event.provider], running[event.provider]);
     } else if (event.type === 'run.ended') {
       running[event.provider] -= 1;
+      if (event.outcome === 'rate-limit' || event.outcome === 'overloaded') throttled[event.provider] += 1;
+    } else if (event.type === 'requeued') {
+      requeues[event.provider] += 1;
     }
     options.onEvent?.(task, event);
   };
 
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length && options.signal?.aborted !== true) {
-      const index = next;
-      next += 1;
-      const task = tasks[index] as BatchTask;
+  const runTask = async (task: BatchTask, index: number): Promise<AgentBatchTaskResult | null> => {
+    let limited: AgentBatchTaskResult | null = null;
+    for (let runs = 1; ; runs += 1) {
+      states[index] = 'waiting';
       const result = await runAgentTask(orch, {
         ...options.task,
         task: task.task,
@@ -82,15 +157,37 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
         timeoutMs: options.timeoutMs ?? 600_000,
         waitMs: options.waitMs ?? 3_600_000,
         ...(options.signal ? { signal: options.signal } : {}),
-        onEvent: (event) => onEvent(task, event),
+        admissionSignal: dispatch.signal,
+        onEvent: (event) => onEvent(task, index, event),
       });
       const withId = { id: task.id, ...result };
-      results.set(index, withId);
-      options.onResult?.(task, withId);
+      // Dropped from the queue because the batch stopped dispatching: not started, or left for after the reset.
+      if (!result.ok && result.error?.code === 'stopped' && result.sessionId === null && stoppedForLimit !== null && !aborted()) return limited;
+      if (result.error?.usageLimit === undefined || runs >= MAX_USAGE_LIMIT_RUNS || stoppedForLimit !== null || aborted()) return withId;
+      // A usage limit ended it and no provider was left: it runs again once the limit resets (its admission waits for that).
+      limited = withId;
+      states[index] = 'waiting';
+      options.onUsageLimit?.(task, withId);
+      checkPause();
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length && !aborted() && stoppedForLimit === null) {
+      const index = next;
+      next += 1;
+      const task = tasks[index] as BatchTask;
+      const result = await runTask(task, index);
+      states[index] = 'done';
+      if (result !== null) {
+        results.set(index, result);
+        options.onResult?.(task, result);
+      }
+      checkPause();
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
   const ordered = [...results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r);
   const notStarted = tasks.filter((_, index) => !results.has(index)).map((t) => t.id);
-  return { results: ordered, notStarted, interrupted: options.signal?.aborted === true, maxRunning, elapsedMs: Date.now() - started };
+  return { results: ordered, notStarted, interrupted: aborted(), stoppedForLimit, maxRunning, throttled, requeues, elapsedMs: Date.now() - started };
 }

@@ -3,6 +3,7 @@ import { AgentvisorError, isAgentvisorError } from '../errors';
 import type { ManagedAgent, Orchestrator } from '../orchestrator';
 import type { ProviderFailure, ProviderId, TokenUsage } from '../providers';
 import { abortableDelay } from './abortableDelay';
+import { agentFailureReport } from './agentFailureReport';
 import { admitTaskAgent, stoppedError } from './agentAdmission';
 import { cliForProvider } from './agentCli';
 import type { AgentChoice, AgentCliId } from './agentCli';
@@ -41,7 +42,10 @@ function check(options: AgentTaskOptions): Checked {
 }
 
 function taskError(error: unknown): AgentTaskError {
-  if (isAgentvisorError(error)) return { code: error.code, message: error.message };
+  if (isAgentvisorError(error)) {
+    const usageLimit = error.details.usageLimit as AgentTaskError['usageLimit'];
+    return { code: error.code, message: error.message, ...(usageLimit === undefined ? {} : { usageLimit }) };
+  }
   return { code: 'agent-failed', message: `the task failed unexpectedly: ${error instanceof Error ? error.message : String(error)}` };
 }
 
@@ -49,6 +53,12 @@ function taskError(error: unknown): AgentTaskError {
 function describeFailure(cli: AgentCliId, failure: ProviderFailure): string {
   const text = failure.message.length > 160 ? `${failure.message.slice(0, 159)}…` : failure.message;
   return `${cli} on ${failure.provider}: ${failure.kind}${failure.status === null ? '' : ` (${failure.status})`} ${text}`;
+}
+
+/** The provider a usage limit paused and when it resets: the orchestrator's pause, else the time the message named. */
+function usageLimitOf(orch: Orchestrator, failure: ProviderFailure): { provider: ProviderId; resetAt: number } | undefined {
+  const resetAt = orch.stats().providers[failure.provider].pausedUntil ?? failure.resetAt;
+  return resetAt === null ? undefined : { provider: failure.provider, resetAt };
 }
 
 /** What to do, by the kind of the last failure. */
@@ -96,6 +106,17 @@ async function endedSessionError(agent: ManagedAgent): Promise<AgentvisorError> 
  */
 export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions): Promise<AgentTaskResult> {
   const checked = check(options);
+  // The orchestrator's timers are unref'd (a host that forgets stop() can still exit): a task waiting
+  // in its queue (for a slot, after a requeue, for a usage limit's reset) keeps the process alive itself.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
+  try {
+    return await runChecked(orch, options, checked);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked: Checked): Promise<AgentTaskResult> {
   const started = Date.now();
   const emit = options.onEvent ?? (() => undefined);
   const hostEnv = options.hostEnv ?? process.env;
@@ -124,7 +145,8 @@ export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions
 
   let agent: ManagedAgent;
   try {
-    agent = await admitTaskAgent(orch, { agent: checked.agent, agentId: checked.agentId, task: options.task, estimatedTokens: options.estimatedTokens, waitMs: checked.waitMs, ...(options.signal ? { signal: options.signal } : {}) });
+    const admissionSignal = options.admissionSignal === undefined ? options.signal : options.signal === undefined ? options.admissionSignal : AbortSignal.any([options.signal, options.admissionSignal]);
+    agent = await admitTaskAgent(orch, { agent: checked.agent, agentId: checked.agentId, task: options.task, estimatedTokens: options.estimatedTokens, waitMs: checked.waitMs, ...(admissionSignal ? { signal: admissionSignal } : {}) });
   } catch (error) {
     return finish({ error });
   }
@@ -206,25 +228,27 @@ export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions
       if (!agent.isLive) return finish({ error: await endedSessionError(agent) });
       let next;
       try {
-        next = await agent.reportFailure({
-          kind: failure.kind,
-          message: failure.message,
-          ...(failure.status === null ? {} : { status: failure.status }),
-          ...(failure.retryAfterMs === null ? {} : { retryAfterMs: failure.retryAfterMs }),
-        });
+        next = await agent.reportFailure(agentFailureReport(failure));
       } catch (error) {
         if (!isAgentvisorError(error)) throw error;
-        const advice = error.code === 'no-provider' ? ADVICE[failure.kind] : undefined;
+        // A usage limit with nowhere to go (no provider left, or the fallback could not authenticate): the task can run after the reset.
+        const usageLimit = failure.throttle === 'usage-limit' && error.code !== 'invalid-request' ? usageLimitOf(orch, failure) : undefined;
+        const advice = error.code === 'no-provider' ? (usageLimit ? `The usage limit of ${usageLimit.provider} resets at ${new Date(usageLimit.resetAt).toISOString()}` : ADVICE[failure.kind]) : undefined;
         const message = `${error.message.replace(/\.$/, '')}. Runs: ${failures.join('; ')}${advice === undefined ? '' : `. ${advice}`}`;
-        return finish({ error: new AgentvisorError(error.code, message, { details: error.details }) });
+        return finish({ error: new AgentvisorError(error.code, message, { details: { ...error.details, ...(usageLimit ? { usageLimit } : {}) } }) });
       }
       if (next.action === 'fallback') {
         fallbacks.push({ from: next.from, to: next.to, reason: next.kind });
         emit({ type: 'fallback', agentId: agent.id, from: next.from, to: next.to, reason: next.kind });
         continue;
       }
+      if (next.action === 'requeued') {
+        // Throttled before doing any work: the session waited in the queue for a slot and is active again.
+        emit({ type: 'requeued', agentId: agent.id, provider: next.provider, waitedMs: next.waitedMs, reason: next.kind });
+        continue;
+      }
       if (next.action !== 'retry') {
-        // Any other answer (a requeue: the session waited in the queue and is active again) means: run again now.
+        // Any other answer means: run again now.
         emit({ type: 'retry', agentId: agent.id, provider: agent.provider, delayMs: 0, reason: failure.kind });
         continue;
       }

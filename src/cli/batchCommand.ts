@@ -1,51 +1,34 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { parseBatchTasks, runAgentBatch } from '../agents';
-import type { AgentBatchResult, AgentBatchTaskResult, BatchTask } from '../agents';
+import { DEFAULT_WAIT_FOR_RESET_MS, openBatchJournal, parseBatchTasks, readBatchJournal, runAgentBatch, succeededTasks } from '../agents';
+import type { AgentBatchResult, AgentTaskResult, BatchJournal, BatchPause, BatchTask } from '../agents';
+import { createCredentialResolver } from '../credentials';
 import { AgentvisorError } from '../errors';
-import type { OrchestratorStats } from '../orchestrator';
+import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
+import { resolveJournalChoice } from './batchJournalChoice';
+import type { JournalFlags } from './batchJournalChoice';
+import { BatchProgressBar } from './batchProgress';
+import { summarizeBatch, summaryTables } from './batchSummary';
 import { commandContext, note, redactSecrets } from './context';
-import { DEFAULT_ESTIMATE, EXIT_INTERRUPTED, EXIT_TASK_FAILED, agentChain, limitsFrom, onInterrupt, parseProviderNumbers, startCliOrchestrator, wholeNumber } from './runCommands';
-import { renderTable } from './table';
+import type { CommandContext } from './context';
+import { formatResetTime, watchProviderEvents } from './providerEventLines';
+import { DEFAULT_ESTIMATE, EXIT_INTERRUPTED, EXIT_PAUSED, EXIT_TASK_FAILED, limitsFrom, onInterrupt, parseProviderNumbers, startCliOrchestrator, wholeNumber } from './runCommands';
 
-interface BatchOptions {
+export type { BatchProviderSummary, BatchSummary } from './batchSummary';
+export { summarizeBatch } from './batchSummary';
+
+interface BatchOptions extends JournalFlags {
   readonly concurrency: number;
   readonly maxConcurrent?: Partial<Record<ProviderId, number>>;
   readonly dailyLimit?: Partial<Record<ProviderId, number>>;
+  readonly adaptive: boolean;
+  readonly initialLimit?: Partial<Record<ProviderId, number>>;
   readonly timeout: number;
   readonly wait: number;
+  readonly waitForReset: number;
   readonly estimate: number;
-}
-
-/** Per provider at the end of a batch: what ran there and what the budget says. */
-export interface BatchProviderSummary {
-  /** Tasks that ended on this provider. */
-  readonly tasks: number;
-  /** Tokens used on this provider (the budget's count). */
-  readonly tokens: number;
-  /** Fallbacks away from this provider. */
-  readonly fallbacks: number;
-  /** The most agent CLI processes alive at once here. */
-  readonly maxRunning: number;
-  readonly maxConcurrent: number;
-  /** Left reserved after the batch: 0 unless something leaked. */
-  readonly reserved: number;
-  readonly active: number;
-}
-
-/** The last stdout line of `batch --json`. */
-export interface BatchSummary {
-  readonly ok: boolean;
-  readonly interrupted: boolean;
-  readonly total: number;
-  readonly counts: { readonly succeeded: number; readonly failed: number; readonly stopped: number; readonly notStarted: number };
-  readonly notStartedIds: readonly string[];
-  readonly usage: { readonly inputTokens: number; readonly outputTokens: number; readonly totalTokens: number };
-  readonly fallbacks: number;
-  readonly providers: Readonly<Record<ProviderId, BatchProviderSummary>>;
-  readonly elapsedMs: number;
 }
 
 function readTasks(file: string, estimate: number): BatchTask[] {
@@ -59,122 +42,53 @@ function readTasks(file: string, estimate: number): BatchTask[] {
   return parseBatchTasks(text, { source: file === '-' ? 'stdin' : file, defaultEstimate: estimate });
 }
 
-/**
- * The batch's totals from its results and the orchestrator's stats after it ended.
- *
- * @example summarizeBatch(batch, tasks.length, orch.stats())
- */
-export function summarizeBatch(batch: AgentBatchResult, total: number, stats: OrchestratorStats): BatchSummary {
-  const isStopped = (r: AgentBatchTaskResult) => !r.ok && r.error?.code === 'stopped';
-  const counts = {
-    succeeded: batch.results.filter((r) => r.ok).length,
-    failed: batch.results.filter((r) => !r.ok && !isStopped(r)).length,
-    stopped: batch.results.filter(isStopped).length,
-    notStarted: batch.notStarted.length,
-  };
-  const usage = batch.results.reduce((sum, r) => ({ inputTokens: sum.inputTokens + r.usage.inputTokens, outputTokens: sum.outputTokens + r.usage.outputTokens }), { inputTokens: 0, outputTokens: 0 });
-  const providers = Object.fromEntries(
-    PROVIDER_IDS.map((p): [ProviderId, BatchProviderSummary] => {
-      const s = stats.providers[p];
-      return [
-        p,
-        {
-          tasks: batch.results.filter((r) => r.provider === p).length,
-          tokens: s.used,
-          fallbacks: batch.results.reduce((n, r) => n + r.fallbacks.filter((f) => f.from === p).length, 0),
-          maxRunning: batch.maxRunning[p],
-          maxConcurrent: s.maxConcurrent,
-          reserved: s.reserved,
-          active: s.active,
-        },
-      ];
-    }),
-  ) as Record<ProviderId, BatchProviderSummary>;
-  return {
-    ok: !batch.interrupted && counts.failed === 0 && counts.stopped === 0 && counts.notStarted === 0,
-    interrupted: batch.interrupted,
-    total,
-    counts,
-    notStartedIds: batch.notStarted,
-    usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens },
-    fallbacks: batch.results.reduce((n, r) => n + r.fallbacks.length, 0),
-    providers,
-    elapsedMs: batch.elapsedMs,
-  };
+/** Providers `auto` tasks can start on: a credential found the way `status` finds it, and limits that are not 0. */
+async function usableProviders(context: CommandContext, orch: Orchestrator): Promise<ProviderId[]> {
+  const resolver = createCredentialResolver({ env: process.env, home: context.home, claudeHome: context.claudeHome });
+  await resolver.load();
+  const stats = orch.stats().providers;
+  return PROVIDER_IDS.filter((p) => resolver.describe(p) !== null && stats[p].maxConcurrent > 0 && stats[p].dailyLimit > 0);
 }
 
-function statusOf(result: AgentBatchTaskResult): string {
-  if (result.ok) return 'ok';
-  return result.error?.code === 'stopped' ? 'stopped' : `failed (${result.error?.code ?? 'error'})`;
+/** The tasks still to run: with `--resume`, those the journal does not list as succeeded (same id, same text and agent). */
+function tasksToRun(tasks: readonly BatchTask[], journal: { file: string | null; resume: boolean }): { toRun: BatchTask[]; skippedIds: string[] } {
+  if (!journal.resume || journal.file === null) return { toRun: [...tasks], skippedIds: [] };
+  const reading = readBatchJournal(journal.file);
+  const done = succeededTasks(reading.entries, tasks);
+  if (reading.skippedLines > 0) note(`agentvisor: ${journal.file}: ${reading.skippedLines} line(s) that are not task entries were skipped (a line cut short when a batch was killed, say)`);
+  note(`agentvisor: resuming from ${journal.file}: ${done.size} of ${tasks.length} tasks succeeded before and are skipped; ${tasks.length - done.size} to run`);
+  return { toRun: tasks.filter((t) => !done.has(t.id)), skippedIds: tasks.filter((t) => done.has(t.id)).map((t) => t.id) };
 }
 
-function summaryTables(batch: AgentBatchResult, summary: BatchSummary): string[] {
-  const c = summary.counts;
-  return [
-    renderTable(
-      ['task', 'status', 'agents', 'tokens', 'fallbacks', 'seconds'],
-      [
-        ...batch.results.map((r) => [r.id, statusOf(r), agentChain(r), r.usage.totalTokens, r.fallbacks.length, (r.durationMs / 1000).toFixed(1)]),
-        ...batch.notStarted.map((id) => [id, 'not started', '-', 0, 0, '-']),
-      ],
-    ),
-    '',
-    renderTable(
-      ['provider', 'tasks', 'tokens', 'fallbacks', 'max running', 'limit'],
-      PROVIDER_IDS.map((p) => {
-        const s = summary.providers[p];
-        return [p, s.tasks, s.tokens, s.fallbacks, s.maxRunning, s.maxConcurrent];
-      }),
-    ),
-    '',
-    `${summary.total} tasks: ${c.succeeded} succeeded, ${c.failed} failed, ${c.stopped} stopped, ${c.notStarted} not started; ${summary.usage.totalTokens.toLocaleString('en-US')} tokens; ${summary.fallbacks} fallbacks; ${(summary.elapsedMs / 1000).toFixed(1)} s${summary.interrupted ? ' (interrupted)' : ''}`,
-  ];
+/** A finished task goes to the journal; one stopped, or left for after a usage limit's reset, runs again on resume. */
+function isFinished(result: AgentTaskResult): boolean {
+  return result.ok || (result.error?.code !== 'stopped' && result.error?.usageLimit === undefined);
 }
 
-/** A one-line progress bar redrawn in place on a terminal. */
-class ProgressBar {
-  #done = 0;
-  #ok = 0;
-  readonly #running: Record<ProviderId, number> = { claude: 0, openai: 0 };
-  constructor(
-    private readonly total: number,
-    private readonly limits: Readonly<Record<ProviderId, number>>,
-  ) {}
+function pauseLine(pause: BatchPause, batch: { done: number; total: number; doneIds: readonly string[] } | null): string {
+  const providers = Object.entries(pause.pausedUntil).map(([p, until]) => `${p} resets at ${formatResetTime(until)}`).join(', ');
+  if (pause.action === 'wait') return `every provider the remaining tasks can use is paused by a usage limit (${providers}): waiting for the reset`;
+  const ids = batch === null ? '' : ` (${batch.doneIds.slice(0, 20).join(', ')}${batch.doneIds.length > 20 ? ', …' : ''})`;
+  const done = batch === null ? '' : ` Done: ${batch.done} of ${batch.total} tasks${batch.done > 0 ? ids : ''}.`;
+  return `stopped: every provider the remaining tasks can use is paused by a usage limit (${providers}).${done} Run the batch again with --resume after the reset`;
+}
 
-  runStarted(provider: ProviderId): void {
-    this.#running[provider] += 1;
-    this.draw();
-  }
-
-  runEnded(provider: ProviderId): void {
-    this.#running[provider] -= 1;
-    this.draw();
-  }
-
-  taskEnded(ok: boolean): void {
-    this.#done += 1;
-    if (ok) this.#ok += 1;
-    this.draw();
-  }
-
-  draw(): void {
-    const width = 24;
-    const filled = Math.round((this.#done / this.total) * width);
-    const running = PROVIDER_IDS.map((p) => `${p} ${this.#running[p]}/${this.limits[p]}`).join(', ');
-    process.stdout.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.#done}/${this.total}  ok ${this.#ok}  failed ${this.#done - this.#ok}  running: ${running}\x1b[K`);
-  }
-
-  finish(): void {
-    process.stdout.write('\n');
-  }
+function exitCode(batch: AgentBatchResult, ok: boolean, paused: number): number {
+  if (batch.interrupted) return EXIT_INTERRUPTED;
+  if (batch.stoppedForLimit !== null || paused > 0) return EXIT_PAUSED;
+  return ok ? 0 : EXIT_TASK_FAILED;
 }
 
 /**
- * `agentvisor batch <tasks.jsonl> [--concurrency N]`: many tasks under the limits. Progress is a
- * bar on a terminal and one JSON line per finished task otherwise (and with `--json`), then a
- * summary table (with `--json`, a summary object as the last stdout line). Ctrl-C stops admission,
- * stops the running agents' process groups, releases their reservations and prints what ran.
- * Exit 0 when every task succeeded, 1 when some failed, 130 after Ctrl-C.
+ * `agentvisor batch <tasks.jsonl> [--concurrency N]`: many tasks under the limits, with adaptive
+ * concurrency per provider (AIMD; `--no-adaptive` to turn it off), throttled sessions requeued
+ * instead of failed, usage-limit pauses waited out (`--wait-for-reset`) or the batch stopped, and a
+ * journal of finished tasks that `--resume` skips. Progress is a bar on a terminal and one JSON
+ * line per finished task otherwise (and with `--json`); limit changes, requeues and pauses are
+ * noted on stderr; then a summary table (with `--json`, a summary object as the last stdout line).
+ * Ctrl-C stops admission, stops the running agents' process groups, releases their reservations
+ * and prints what ran. Exit 0 when every task succeeded, 1 when some failed, 75 when it stopped on
+ * a usage limit (resume after the reset), 130 after Ctrl-C.
  *
  * @example addBatchCommand(program);
  */
@@ -186,15 +100,45 @@ export function addBatchCommand(program: Command): void {
     .option('--concurrency <n>', 'tasks in progress at once (agent processes); the provider limits apply on top', wholeNumber(1, 1000), 4)
     .option('--max-concurrent <limits>', 'per-provider session limits, e.g. claude=3,openai=2 (default: claude 10, openai 8)', parseProviderNumbers)
     .option('--daily-limit <limits>', 'per-provider daily token limits, e.g. claude=200000', parseProviderNumbers)
+    .option('--no-adaptive', 'turn adaptive concurrency off: the --max-concurrent limits apply as they are')
+    .option('--initial-limit <limits>', 'where adaptive concurrency starts, e.g. claude=2,openai=2 (default: half of each --max-concurrent)', parseProviderNumbers)
     .option('--estimate <tokens>', 'the estimate of tasks whose line has none', wholeNumber(1, 1_000_000_000), DEFAULT_ESTIMATE)
     .option('--timeout <seconds>', 'stop a task after this long (from its admission)', wholeNumber(1, 86_400), 600)
     .option('--wait <seconds>', 'how long a task may wait for a free slot or budget', wholeNumber(0, 86_400), 3600)
+    .option('--wait-for-reset <seconds>', 'when every provider is paused by a usage limit, wait this long at most for the reset; stop the batch (exit 75) when it is further away', wholeNumber(0, 7 * 86_400), DEFAULT_WAIT_FOR_RESET_MS / 1000)
+    .option('--journal <file>', 'where finished tasks are recorded (JSON lines, 0600; default: <tasks file>.journal)')
+    .option('--no-journal', 'keep no journal')
+    .option('--resume [journal]', 'skip the tasks the journal lists as succeeded (default journal: <tasks file>.journal); appends to it')
     .action(async (file: string, opts: BatchOptions, command: Command) => {
       const context = commandContext(command);
       const tasks = readTasks(file, opts.estimate);
-      const { orch, close } = await startCliOrchestrator(context, limitsFrom(opts.maxConcurrent, opts.dailyLimit));
+      const journalChoice = resolveJournalChoice(file, opts);
+      const { toRun, skippedIds } = tasksToRun(tasks, journalChoice);
+      const journal: BatchJournal | null = journalChoice.file === null ? null : openBatchJournal(journalChoice.file, { append: journalChoice.resume, total: tasks.length });
+      const adaptive = opts.adaptive ? { adaptiveConcurrency: opts.initialLimit === undefined ? true : { initial: opts.initialLimit } } : {};
+      let started;
+      try {
+        started = await startCliOrchestrator(context, limitsFrom(opts.maxConcurrent, opts.dailyLimit), adaptive);
+      } catch (error) {
+        journal?.close();
+        throw error;
+      }
+      const { orch, close } = started;
       const limits = orch.stats().providers;
-      const bar = !context.json && process.stdout.isTTY === true ? new ProgressBar(tasks.length, { claude: limits.claude.maxConcurrent, openai: limits.openai.maxConcurrent }) : null;
+      const bar = !context.json && process.stdout.isTTY === true ? new BatchProgressBar(toRun.length, { claude: limits.claude.effectiveLimit, openai: limits.openai.effectiveLimit }) : null;
+      const say = (line: string): void => (bar ? bar.note(`agentvisor: ${line}`) : note(`agentvisor: ${line}`));
+      if (opts.adaptive) {
+        say(`adaptive concurrency: ${PROVIDER_IDS.map((p) => `${p} starts at ${limits[p].effectiveLimit} of ${limits[p].maxConcurrent}`).join(', ')} (one more after a run of successes, halved on throttling; --no-adaptive turns it off)`);
+      }
+      const limitHistory = Object.fromEntries(PROVIDER_IDS.map((p) => [p, { lowest: limits[p].effectiveLimit, changes: 0 }])) as Record<ProviderId, { lowest: number; changes: number }>;
+      const onLimit = (e: { provider: ProviderId; limit: number }): void => {
+        limitHistory[e.provider] = { lowest: Math.min(limitHistory[e.provider].lowest, e.limit), changes: limitHistory[e.provider].changes + 1 };
+        bar?.setLimit(e.provider, e.limit);
+      };
+      const onPaused = (e: { provider: ProviderId; until: number }): void => bar?.setPaused(e.provider, formatResetTime(e.until));
+      const onResumed = (e: { provider: ProviderId }): void => bar?.setPaused(e.provider, null);
+      orch.on('provider.limit', onLimit).on('provider.paused', onPaused).on('provider.resumed', onResumed);
+      const unwatch = watchProviderEvents(orch, say, { requeues: true });
       const controller = new AbortController();
       const removeHandler = onInterrupt(() => {
         if (bar) process.stdout.write('\n');
@@ -203,32 +147,46 @@ export function addBatchCommand(program: Command): void {
         // Closes admission at once (waiting tasks are refused) and releases every live session.
         void orch.stop();
       });
+      const doneIds: string[] = [];
       bar?.draw();
       let batch: AgentBatchResult;
       try {
-        batch = await runAgentBatch(orch, tasks, {
+        batch = await runAgentBatch(orch, toRun, {
           concurrency: opts.concurrency,
           timeoutMs: opts.timeout * 1000,
           waitMs: opts.wait * 1000,
+          waitForResetMs: opts.waitForReset * 1000,
+          providers: await usableProviders(context, orch),
           signal: controller.signal,
           onEvent: (_task, event) => {
             if (event.type === 'run.started') bar?.runStarted(event.provider);
             else if (event.type === 'run.ended') bar?.runEnded(event.provider);
           },
-          onResult: (_task, result) => {
+          onUsageLimit: (task, result) => {
+            const limit = result.error?.usageLimit;
+            if (limit !== undefined) say(`${task.id}: hit the usage limit of ${limit.provider} with no provider left: runs again after the reset (${formatResetTime(limit.resetAt)})`);
+          },
+          onPause: (pause) => say(pauseLine(pause, pause.action === 'stop' ? { done: doneIds.length + skippedIds.length, total: tasks.length, doneIds: [...skippedIds, ...doneIds] } : null)),
+          onResult: (task, result) => {
+            if (result.ok) doneIds.push(task.id);
+            if (isFinished(result)) journal?.record(task, result);
             if (bar) bar.taskEnded(result.ok);
             else process.stdout.write(`${redactSecrets(JSON.stringify(result))}\n`);
           },
         });
       } finally {
         removeHandler();
+        unwatch();
+        orch.off('provider.limit', onLimit).off('provider.paused', onPaused).off('provider.resumed', onResumed);
+        journal?.close();
         await close();
       }
       bar?.finish();
-      const summary = summarizeBatch(batch, tasks.length, orch.stats());
+      const summary = summarizeBatch(batch, orch.stats(), { total: tasks.length, skippedIds, journal: journal?.file ?? null, limits: limitHistory });
       if (context.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else process.stdout.write(`${redactSecrets(summaryTables(batch, summary).join('\n'))}\n`);
       if (batch.interrupted) note(`agentvisor: interrupted: ${summary.counts.succeeded + summary.counts.failed} tasks finished, ${summary.counts.stopped} stopped, ${summary.counts.notStarted} not started`);
-      process.exitCode = batch.interrupted ? EXIT_INTERRUPTED : summary.ok ? 0 : EXIT_TASK_FAILED;
+      if (journal !== null && !summary.ok) note(`agentvisor: finished tasks are in ${journal.file}; run the batch again with --resume to skip the ones that succeeded`);
+      process.exitCode = exitCode(batch, summary.ok, summary.counts.paused);
     });
 }

@@ -4,14 +4,17 @@ import { DEFAULT_TASK_TIMEOUT_MS, parseAgentChoice, runAgentTask } from '../agen
 import type { AgentChoice, AgentTaskEvent, AgentTaskResult } from '../agents';
 import { openCliObservability } from '../observability';
 import { createOrchestrator } from '../orchestrator';
-import type { Orchestrator, ProviderLimits } from '../orchestrator';
+import type { Orchestrator, OrchestratorOptions, ProviderLimits } from '../orchestrator';
 import { isProviderId } from '../providers';
 import type { ProviderId } from '../providers';
 import { cliSecretMasker, commandContext, note, redactSecrets } from './context';
 import type { CommandContext } from './context';
+import { watchProviderEvents } from './providerEventLines';
 
 /** Exit code of a task that did not succeed (its error code is printed). */
 export const EXIT_TASK_FAILED = 1;
+/** Exit code of a batch that stopped because every provider it could use is paused by a usage limit (EX_TEMPFAIL: resume after the reset). */
+export const EXIT_PAUSED = 75;
 /** Exit code after Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 /** The estimate `run` and `batch` use when none is given. */
@@ -79,10 +82,14 @@ export interface CliOrchestrator {
  * const { orch, close } = await startCliOrchestrator(context, { claude: { maxConcurrent: 3 } });
  * try { await runAgentTask(orch, …); } finally { await close(); }
  */
-export async function startCliOrchestrator(context: CommandContext, limits: Partial<Record<ProviderId, ProviderLimits>> = {}): Promise<CliOrchestrator> {
+export async function startCliOrchestrator(
+  context: CommandContext,
+  limits: Partial<Record<ProviderId, ProviderLimits>> = {},
+  extra: Pick<OrchestratorOptions, 'adaptiveConcurrency'> = {},
+): Promise<CliOrchestrator> {
   const observability = await openCliObservability(context, { auditByDefault: true, masker: cliSecretMasker });
   // The file ledger in the home folder: usage recorded by run and batch persists across invocations (`agentvisor quota`).
-  const orch = createOrchestrator({ ...observability.orchestratorOptions, home: context.home, claudeHome: context.claudeHome, env: process.env, limits, ledger: 'file' });
+  const orch = createOrchestrator({ ...observability.orchestratorOptions, ...extra, home: context.home, claudeHome: context.claudeHome, env: process.env, limits, ledger: 'file' });
   try {
     await orch.start();
     const url = await observability.serve(orch);
@@ -118,6 +125,8 @@ export function describeTaskEvent(event: AgentTaskEvent): string {
       return `${event.agentId}: ${event.from} failed (${event.reason}), falling back to ${event.to}`;
     case 'retry':
       return `${event.agentId}: ${event.provider} failed (${event.reason}), retrying in ${(event.delayMs / 1000).toFixed(1)} s`;
+    case 'requeued':
+      return `${event.agentId}: ${event.provider} throttled it before any work (${event.reason}): it waited ${(event.waitedMs / 1000).toFixed(1)} s in the queue and runs again`;
   }
 }
 
@@ -182,6 +191,8 @@ export function addRunCommand(program: Command): void {
       const context = commandContext(command);
       const agent = parseAgentChoice(opts.agent) as AgentChoice;
       const { orch, close } = await startCliOrchestrator(context);
+      // Usage-limit pauses and resumes (requeues show as task events).
+      const unwatch = watchProviderEvents(orch, (line) => note(`agentvisor: ${line}`), { requeues: false });
       const controller = new AbortController();
       const removeHandler = onInterrupt(() => {
         note('agentvisor: stopping the agent (Ctrl-C again to quit at once)');
@@ -199,6 +210,7 @@ export function addRunCommand(program: Command): void {
         });
       } finally {
         removeHandler();
+        unwatch();
         await close();
       }
       if (context.json) {

@@ -103,6 +103,11 @@ export interface FakeModelRequest {
   readonly model: string | undefined;
   readonly stream: boolean;
   readonly authScheme: FakeAuthScheme;
+  /**
+   * Model requests of this provider the fake is answering right now, this one included (a request
+   * counts from its arrival until its answer is finished or its connection closes).
+   */
+  readonly inFlight: number;
 }
 
 export type FakeAuthScheme = 'x-api-key' | 'bearer' | 'none';

@@ -7,3 +7,5 @@ export { fakeStep, FAKE_FAULTS, DEFAULT_FAKE_USAGE, DEFAULT_FAKE_TEXT } from './
 export type { FakeStep, FakeScript, FakeFault, FakeUsage, FakeModelRequest, FakeAuthScheme, FakeReplyStep, FakeErrorStep, FakeCutStep, FakeTruncateStep, FakeStreamErrorStep } from './fakeScript';
 export { providerErrorAnswer } from './fakeErrors';
 export type { ProviderErrorAnswer } from './fakeErrors';
+export { throttlingScript, SERVER_THROTTLE_MESSAGE } from './fakeThrottle';
+export type { ThrottlingScriptOptions } from './fakeThrottle';

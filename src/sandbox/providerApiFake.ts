@@ -30,6 +30,8 @@ export type FakeRoute = (typeof FAKE_ROUTES)[number];
 export interface FakeRequestRecord {
   /** From 1, in arrival order. */
   readonly seq: number;
+  /** When it arrived (epoch ms). */
+  readonly receivedAt: number;
   readonly method: string;
   /** Path and query as sent (`/v1/messages?beta=true`). */
   readonly path: string;
@@ -84,6 +86,8 @@ export interface ProviderApiFake {
   setScript(provider: ProviderId, script: FakeScript | undefined): void;
   /** Forgets the recorded requests (queues and scripts stay). */
   clearRequests(): void;
+  /** Model requests of the provider being answered now (what a script sees as `inFlight`, without the next one). */
+  inFlight(provider: ProviderId): number;
   /** Destroys open connections (hanging streams included) and stops listening. */
   close(): Promise<void>;
 }
@@ -161,6 +165,7 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
   const requireOAuthBeta = options.requireOAuthBeta ?? true;
   const sockets = new Set<Socket>();
   const closing = new AbortController();
+  const inFlight: Record<ProviderId, number> = { claude: 0, openai: 0 };
   let seq = 0;
 
   function nextStep(provider: ProviderId, request: FakeModelRequest): FakeStep {
@@ -180,6 +185,7 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
     const json = isRecord(body.json) ? body.json : {};
     const record = {
       seq: ++seq,
+      receivedAt: Date.now(),
       method,
       path: rawPath,
       route,
@@ -226,7 +232,11 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
       return sendJson(res, 200, { input_tokens: Math.max(1, Math.ceil(body.bytes / 4)) }, { 'request-id': requestId() });
     }
 
-    const step = nextStep(provider, { provider, seq: record.seq, model: record.model, stream: record.stream, authScheme: presented.scheme });
+    inFlight[provider] += 1;
+    res.once('close', () => {
+      inFlight[provider] -= 1;
+    });
+    const step = nextStep(provider, { provider, seq: record.seq, model: record.model, stream: record.stream, authScheme: presented.scheme, inFlight: inFlight[provider] });
     if ((step.delayMs ?? 0) > 0) {
       try {
         await sleep(step.delayMs, undefined, { signal: closing.signal });
@@ -314,6 +324,7 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
     clearRequests() {
       requests.length = 0;
     },
+    inFlight: (provider) => inFlight[provider],
     close: () =>
       new Promise<void>((resolve) => {
         closing.abort();

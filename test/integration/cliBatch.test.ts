@@ -149,7 +149,8 @@ describe('agentvisor batch', () => {
   it('should never have more than 3 claude processes alive with Claude concurrency 3, over 12 tasks', async () => {
     fake.setScript('claude', fakeStep.reply({ delayMs: 400, usage: { inputTokens: 10, outputTokens: 5 } }));
     const file = writeTasks(Array.from({ length: 12 }, (_, i) => ({ id: `t${i + 1}`, task: `task number ${i + 1}`, agent: 'claude', estimate: 10_000 })));
-    const { done } = cli(['--json', 'batch', file, '--concurrency', '6', '--max-concurrent', 'claude=3']);
+    // The hard limit, without adaptive concurrency (which would start at 1 of 3 and grow).
+    const { done } = cli(['--json', 'batch', file, '--concurrency', '6', '--max-concurrent', 'claude=3', '--no-adaptive']);
     const { status, stdout, stderr } = await done;
     if (status !== 0) console.log(stdout, stderr);
     expect(status).toBe(0);
@@ -205,7 +206,7 @@ describe('agentvisor batch', () => {
   it('should on Ctrl-C stop admission, stop the running agents, release everything and print what ran', async () => {
     fake.setScript('claude', fakeStep.reply({ delayMs: 60_000 }));
     const file = writeTasks(Array.from({ length: 6 }, (_, i) => ({ id: `s${i + 1}`, task: `slow task ${i + 1}`, agent: 'claude', estimate: 10_000 })));
-    const run = cli(['--json', 'batch', file, '--concurrency', '3', '--max-concurrent', 'claude=2']);
+    const run = cli(['--json', 'batch', file, '--concurrency', '3', '--max-concurrent', 'claude=2', '--no-adaptive']);
     const deadline = Date.now() + 30_000;
     while (fake.requests.filter((r) => r.route === 'anthropic.messages').length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(fake.requests.filter((r) => r.route === 'anthropic.messages')).toHaveLength(2);
