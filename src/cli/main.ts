@@ -9,6 +9,7 @@ import { addLoginCommands } from './loginCommands';
 import { addRunCommand } from './runCommands';
 import { addQuotaCommand } from './quotaCommand';
 import { addStatusCommands } from './statusCommands';
+import { addTestCommand } from './testCommand';
 
 function positiveInt(max: number) {
   return (value: string): number => {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   addInspectCommand(program);
   addStatusCommands(program);
   addQuotaCommand(program);
+  addTestCommand(program);
   return program;
 }
 

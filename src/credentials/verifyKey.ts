@@ -23,6 +23,8 @@ export interface KeyVerification {
   readonly retryAfterMs?: number;
   /** From `anthropic-ratelimit-*-remaining` or `x-ratelimit-remaining-*`, when sent. */
   readonly remaining?: { readonly requests?: number; readonly tokens?: number };
+  /** The limits those counts are of, from `anthropic-ratelimit-*-limit` or `x-ratelimit-limit-*`, when sent. */
+  readonly limits?: { readonly requests?: number; readonly tokens?: number };
   /** The provider's error type or code (`authentication_error`, `invalid_api_key`, `insufficient_quota`...). */
   readonly errorType?: string;
   /** What went wrong, from the provider's error body; the key appears at most as its hint. */
@@ -103,9 +105,9 @@ function retryAfter(headers: Headers, now: number): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function remainingFrom(provider: ProviderId, headers: Headers): KeyVerification['remaining'] {
-  const requests = headerCount(headers, provider === 'claude' ? 'anthropic-ratelimit-requests-remaining' : 'x-ratelimit-remaining-requests');
-  const tokens = headerCount(headers, provider === 'claude' ? 'anthropic-ratelimit-tokens-remaining' : 'x-ratelimit-remaining-tokens');
+function remainingFrom(provider: ProviderId, headers: Headers, what: 'remaining' | 'limit' = 'remaining'): KeyVerification['remaining'] {
+  const requests = headerCount(headers, provider === 'claude' ? `anthropic-ratelimit-requests-${what}` : `x-ratelimit-${what}-requests`);
+  const tokens = headerCount(headers, provider === 'claude' ? `anthropic-ratelimit-tokens-${what}` : `x-ratelimit-${what}-tokens`);
   if (requests === undefined && tokens === undefined) return undefined;
   return { ...(requests === undefined ? {} : { requests }), ...(tokens === undefined ? {} : { tokens }) };
 }
@@ -190,6 +192,7 @@ export async function verifyKey(options: VerifyKeyOptions): Promise<KeyVerificat
     const verdict = verdictFor(status);
     const retryAfterMs = retryAfter(response.headers, Date.now());
     const remaining = remainingFrom(provider, response.headers);
+    const limits = remainingFrom(provider, response.headers, 'limit');
     let message: string | undefined;
     let errorType: string | undefined;
     if (verdict !== 'ok') {
@@ -208,6 +211,7 @@ export async function verifyKey(options: VerifyKeyOptions): Promise<KeyVerificat
       latencyMs,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       ...(remaining === undefined ? {} : { remaining }),
+      ...(limits === undefined ? {} : { limits }),
       ...(errorType === undefined ? {} : { errorType: mask(errorType, key, prefix) }),
       ...(message === undefined ? {} : { message }),
     };

@@ -82,6 +82,12 @@ export interface ProviderApiFake {
   unknownRequests(): FakeRequestRecord[];
   /** One-shot steps for the provider's next model requests, used before its script. */
   enqueue(provider: ProviderId, ...steps: FakeStep[]): void;
+  /**
+   * One-shot steps for the provider's next `GET /v1/models` (a key check such as `agentvisor
+   * test`): `reply` lists the models with its `headers` (rate-limit headers, say), `error` sends the
+   * fault, `cut` drops the connection; `delayMs` holds the answer back. Without a step: the list.
+   */
+  enqueueModels(provider: ProviderId, ...steps: FakeStep[]): void;
   /** Replaces the provider's standing script; `undefined` restores the default reply. */
   setScript(provider: ProviderId, script: FakeScript | undefined): void;
   /** Forgets the recorded requests (queues and scripts stay). */
@@ -161,6 +167,7 @@ function authRefusal(provider: ProviderId, presented: PresentedCredential, accep
 export async function startProviderApiFake(options: ProviderApiFakeOptions = {}): Promise<ProviderApiFake> {
   const requests: FakeRequestRecord[] = [];
   const queues: Record<ProviderId, FakeStep[]> = { claude: [], openai: [] };
+  const modelsQueues: Record<ProviderId, FakeStep[]> = { claude: [], openai: [] };
   const scripts: Partial<Record<ProviderId, FakeScript>> = { ...options.script };
   const requireOAuthBeta = options.requireOAuthBeta ?? true;
   const sockets = new Set<Socket>();
@@ -223,8 +230,23 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
       return answerError(providerErrorAnswer(provider, 'invalidRequest', { status, message: `request body: ${body.problem}` }), 'route');
     }
     if (route === 'anthropic.models' || route === 'openai.models') {
-      record.answer = { status: 200, step: 'route' };
-      return sendJson(res, 200, modelsList(provider), provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId() });
+      const step = modelsQueues[provider].shift();
+      if ((step?.delayMs ?? 0) > 0) {
+        try {
+          await sleep(step?.delayMs, undefined, { signal: closing.signal });
+        } catch {
+          return; // the fake is closing
+        }
+      }
+      if (step?.type === 'error') return answerError(providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme }), 'error');
+      if (step?.type === 'cut') {
+        record.answer = { status: 0, step: 'cut' };
+        req.socket.destroy();
+        return;
+      }
+      record.answer = { status: 200, step: step?.type ?? 'route' };
+      const extra = step?.type === 'reply' ? step.headers : undefined;
+      return sendJson(res, 200, modelsList(provider), { ...(provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId() }), ...extra });
     }
     if (route === 'anthropic.countTokens') {
       record.answer = { status: 200, step: 'route' };
@@ -317,6 +339,9 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
     unknownRequests: () => requests.filter((request) => request.route === 'unknown'),
     enqueue(provider, ...steps) {
       queues[provider].push(...steps);
+    },
+    enqueueModels(provider, ...steps) {
+      modelsQueues[provider].push(...steps);
     },
     setScript(provider, script) {
       scripts[provider] = script;
