@@ -62,9 +62,19 @@ describe('createLogger', () => {
     expect(parsed(lines).map((l) => l.msg)).toEqual(['shown']);
   });
 
-  it('should write JSON lines on a terminal when pino-pretty is not installed', () => {
+  it('should write pretty text on a terminal (pino-pretty is an optional dependency, installed here), still masked', () => {
     const { stream, lines } = capture(true);
-    createLogger('info', stream).info('on a terminal');
+    const key = 'sk-ant-api03-PRETTYmaskedKEY-9999';
+    createLogger('info', stream).info({ apiKey: key, note: `the key ${key}` }, 'on a terminal');
+    const text = lines.join('');
+    expect(text).toContain('on a terminal');
+    expect(() => JSON.parse(lines[0] ?? '')).toThrow();
+    expect(text).not.toContain(key);
+  });
+
+  it('should write JSON lines on a terminal with pretty: false', () => {
+    const { stream, lines } = capture(true);
+    createLogger('info', stream, { pretty: false }).info('on a terminal');
     expect(parsed(lines)[0]).toMatchObject({ level: 30, name: 'agentvisor', msg: 'on a terminal' });
   });
 
@@ -92,8 +102,8 @@ describe('prettySink', () => {
 
   it('should fall back to JSON (null) on a terminal when pino-pretty is missing', () => {
     expect(prettySink(capture(true).stream, 'auto', () => null)).toBeNull();
-    // The real loader: pino-pretty is an optional dependency, not installed here.
-    expect(prettySink(capture(true).stream, 'auto')).toBeNull();
+    // The real loader finds the optional dependency when it is installed (it is, here).
+    expect(prettySink(capture(true).stream, 'auto')).not.toBeNull();
   });
 
   it('should honour pretty: false on a terminal and pretty: true elsewhere (without colour)', () => {
