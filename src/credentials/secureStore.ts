@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { constants as FS, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fsyncFolder, writeFileAtomic } from '../storage/atomicFile';
 import lockfile from 'proper-lockfile';
 import { AgentvisorError } from '../errors';
 import { describeJsonFault } from './jsonError';
@@ -53,7 +53,6 @@ export interface RemoveKeysResult {
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 /** A lock whose holder stopped refreshing it for this long is taken over (the holder died). */
 const LOCK_STALE_MS = 10_000;
-const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 const CHECK_MODES = process.platform !== 'win32';
 
@@ -208,49 +207,9 @@ export async function readJsonFile(file: string, options: ReadJsonFileOptions = 
   return readTarget(target, options.permissions ?? 'error');
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, FS.O_RDONLY);
-    await handle.sync();
-  } catch (error) {
-    // Some file systems and platforms cannot fsync a folder; the rename itself has happened.
-    const code = errnoCode(error);
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
-
-/**
- * Writes `text` to `file` atomically: a temp file in the same folder, created 0600 by `open`
- * itself (O_CREAT|O_EXCL, mode 0600: it is never readable by others, not even empty), fsynced, then
- * renamed over the file, then the folder fsynced so the rename survives a crash.
- */
+/** Atomic, 0600 from creation, durable across a crash (src/storage/atomicFile.ts). */
 async function writeAtomic(file: string, text: string, beforeRename: () => void): Promise<void> {
-  const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: fsp.FileHandle | undefined;
-  let renamed = false;
-  try {
-    handle = await fsp.open(temp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, FILE_MODE);
-    // The umask can only narrow 0600; an odd umask that removed owner bits is undone before any byte is written.
-    if (CHECK_MODES && ((await handle.stat()).mode & 0o777) !== FILE_MODE) await handle.chmod(FILE_MODE);
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    beforeRename();
-    await fsp.rename(temp, file);
-    renamed = true;
-    await fsyncDirectory(dir);
-  } catch (error) {
-    if (error instanceof AgentvisorError) throw error;
-    throw ioError(file, renamed ? 'sync the folder of' : 'write', error);
-  } finally {
-    await handle?.close().catch(() => undefined);
-    if (!renamed) await fsp.unlink(temp).catch(() => undefined);
-  }
+  await writeFileAtomic(file, text, { beforeRename, ioError: (action, error) => ioError(file, action, error) });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -333,7 +292,7 @@ async function withLockedFile(
       await fsp.unlink(target.real).catch((error: unknown) => {
         if (errnoCode(error) !== 'ENOENT') throw ioError(target.given, 'delete', error);
       });
-      await fsyncDirectory(path.dirname(target.real));
+      await fsyncFolder(path.dirname(target.real));
     }
     return { step, warnings: current?.warnings ?? [] };
   } finally {

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { constants as FS, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../storage/atomicFile';
 import lockfile from 'proper-lockfile';
 import { AgentvisorError } from '../errors';
 
@@ -21,9 +21,7 @@ export interface LockedFileOptions {
   readonly lockStaleMs: number;
 }
 
-const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
-const CHECK_MODES = process.platform !== 'win32';
 
 function errnoCode(error: unknown): string {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
@@ -43,43 +41,8 @@ function ioFailure(file: string, action: string, error: unknown): AgentvisorErro
   return fileUnavailable(file, code, `Could not ${action} ledger file ${file} (${code}).${hint}`);
 }
 
-async function fsyncFolder(dir: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, FS.O_RDONLY);
-    await handle.sync();
-  } catch (error) {
-    // Some file systems cannot fsync a folder; the rename itself has happened.
-    const code = errnoCode(error);
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
-
 async function writeAtomic(file: string, text: string, beforeRename: () => void): Promise<void> {
-  const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: fsp.FileHandle | undefined;
-  let renamed = false;
-  try {
-    handle = await fsp.open(temp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, FILE_MODE);
-    if (CHECK_MODES && ((await handle.stat()).mode & 0o777) !== FILE_MODE) await handle.chmod(FILE_MODE);
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    beforeRename();
-    await fsp.rename(temp, file);
-    renamed = true;
-    await fsyncFolder(dir);
-  } catch (error) {
-    if (error instanceof AgentvisorError) throw error;
-    throw ioFailure(file, renamed ? 'sync the folder of' : 'write', error);
-  } finally {
-    await handle?.close().catch(() => undefined);
-    if (!renamed) await fsp.unlink(temp).catch(() => undefined);
-  }
+  await writeFileAtomic(file, text, { beforeRename, ioError: (action, error) => ioFailure(file, action, error) });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

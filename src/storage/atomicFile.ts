@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { constants as FS, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { AgentvisorError } from '../errors';
+
+/** Credential, ledger and audit files: readable and writable by their owner only. */
+export const PRIVATE_FILE_MODE = 0o600;
+/** Modes are not enforced on Windows (ACLs decide there). */
+const CHECK_MODES = process.platform !== 'win32';
+
+/** The errno-style code of a thrown file system error, or undefined. */
+export function errnoOf(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Makes a rename in `dir` durable. Some file systems cannot fsync a folder: the rename itself has happened then. */
+export async function fsyncFolder(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, FS.O_RDONLY);
+    await handle.sync();
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+export interface AtomicWriteOptions {
+  /** Runs after the temp file is durable and before the rename (a last check that the lock is still ours). */
+  readonly beforeRename?: () => void;
+  /** Turns a file system failure into the caller's typed error; `action` is `write` or `sync the folder of`. */
+  readonly ioError: (action: 'write' | 'sync the folder of', error: unknown) => Error;
+}
+
+/**
+ * Writes `text` to `file` atomically: a temp file in the same folder, created 0600 by `open`
+ * itself (O_CREAT|O_EXCL, mode 0600: never readable by others, not even empty), fsynced, renamed
+ * over the file, then the folder fsynced so the rename survives a crash. An AgentvisorError thrown
+ * by `beforeRename` passes through; the temp file never outlives a failure.
+ *
+ * @example await writeFileAtomic('/home/me/.codex/agentvisor/ledger.json', json, { ioError: (action, e) => new Error(`could not ${action}: ${String(e)}`) });
+ */
+export async function writeFileAtomic(file: string, text: string, options: AtomicWriteOptions): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fsp.FileHandle | undefined;
+  let renamed = false;
+  try {
+    handle = await fsp.open(temp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, PRIVATE_FILE_MODE);
+    // The umask can only narrow 0600; an odd umask that removed owner bits is undone before any byte is written.
+    if (CHECK_MODES && ((await handle.stat()).mode & 0o777) !== PRIVATE_FILE_MODE) await handle.chmod(PRIVATE_FILE_MODE);
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    options.beforeRename?.();
+    await fsp.rename(temp, file);
+    renamed = true;
+    await fsyncFolder(dir);
+  } catch (error) {
+    if (error instanceof AgentvisorError) throw error;
+    throw options.ioError(renamed ? 'sync the folder of' : 'write', error);
+  } finally {
+    await handle?.close().catch(() => undefined);
+    if (!renamed) await fsp.unlink(temp).catch(() => undefined);
+  }
+}
