@@ -295,6 +295,10 @@ async function main(): Promise<void> {
   const fallback = fork(path.join(__dirname, 'fallback.js'), options.write ? [] : ['--no-write'], { stdio: 'inherit' });
   const fallbackCode = await new Promise<number | null>((resolve) => fallback.on('exit', resolve));
   if (fallbackCode !== 0) process.exitCode = 1;
+  // Fourth part: learned estimates against a fixed estimate (bench/learnedEstimates.ts), in a process of its own.
+  const learned = fork(path.join(__dirname, 'learnedEstimates.js'), options.write ? [] : ['--no-write'], { stdio: 'inherit' });
+  const learnedCode = await new Promise<number | null>((resolve) => learned.on('exit', resolve));
+  if (learnedCode !== 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {
