@@ -9,6 +9,8 @@ import { randomInt, seededRandom, startProviderApiFake } from '../sandbox';
 import { runDemoAgent } from '../sandbox/demoAgent';
 import type { DemoAgentResult } from '../sandbox/demoAgent';
 import { createDemoFaultPlan } from '../sandbox/demoFaults';
+import { DEMO_THROTTLE_ABOVE, runThrottlePhase, throttlePhaseReport } from './demoThrottlePhase';
+import type { ThrottlePhaseSummary } from './demoThrottlePhase';
 import type { DemoFaultCounts } from '../sandbox/demoFaults';
 import { cliSecretMasker, commandContext, note, redactSecrets } from './context';
 import { wholeNumber } from './runCommands';
@@ -30,6 +32,8 @@ export interface DemoOptions {
   readonly onStart?: (orch: Orchestrator) => Promise<unknown> | unknown;
   /** Called with one line per lifecycle event (queued, active, fallback, retry, circuit, released). */
   readonly onProgress?: (line: string) => void;
+  /** Agents in the throttling phase (adaptive concurrency against a sandbox that throttles above 3 in flight); 0 skips it. @default 20 */
+  readonly throttleAgents?: number;
 }
 
 /** Per provider: what ran there. */
@@ -66,6 +70,8 @@ export interface DemoSummary {
   readonly providers: Readonly<Record<ProviderId, DemoProviderSummary>>;
   readonly stats: OrchestratorStats;
   readonly results: readonly DemoAgentResult[];
+  /** The throttling phase: Claude's adaptive limit converging; null when skipped. */
+  readonly throttling: ThrottlePhaseSummary | null;
 }
 
 /** Keys the sandbox accepts. They are not real keys and are never printed. */
@@ -161,8 +167,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const s = plan.served(p);
     return sum + s.replies + s.rateLimited + s.overloaded + s.unauthorized;
   }, 0);
+  const mainElapsedMs = Date.now() - started;
+  const throttleAgents = options.throttleAgents ?? 20;
+  let throttling: ThrottlePhaseSummary | null = null;
+  if (throttleAgents > 0) {
+    progress('');
+    progress(`throttling phase: ${throttleAgents} agents on Claude alone, adaptive concurrency on, the sandbox throttles above ${DEMO_THROTTLE_ABOVE} requests in flight`);
+    throttling = await runThrottlePhase({
+      agents: throttleAgents,
+      seed: options.seed,
+      apiKey: DEMO_KEYS.claude,
+      orchestratorOptions: { ...options.orchestratorOptions, ...(options.home ? { home: options.home } : {}), ...(options.logger ? { logger: options.logger } : {}) },
+      onProgress: progress,
+    });
+  }
+  const throttlingOk = throttling === null || (throttling.settled && throttling.completed === throttling.agents);
   return {
-    ok: settled && accounted && count('completed') + count('ended') + count('refused') === options.agents,
+    ok: throttlingOk && settled && accounted && count('completed') + count('ended') + count('refused') === options.agents,
     agents: options.agents,
     completed: count('completed'),
     refused: count('refused'),
@@ -173,10 +194,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     maxActive,
     usedTokens,
     requests,
-    elapsedMs: Date.now() - started,
+    elapsedMs: mainElapsedMs,
     providers,
     stats,
     results,
+    throttling,
   };
 }
 
@@ -201,6 +223,7 @@ export function demoReport(summary: DemoSummary): string[] {
     ),
     '',
     `${summary.completed} completed, ${summary.ended} ended early, ${summary.refused} refused; ${summary.queued} waited in the queue; ${summary.fallbacks} fallbacks, ${summary.retries} retries; ${summary.requests} provider requests in ${summary.elapsedMs} ms`,
+    ...(summary.throttling === null ? [] : ['', ...throttlePhaseReport(summary.throttling)]),
     summary.ok ? 'settled: every allocation returned, usage counted once' : 'NOT SETTLED: accounting mismatch (a bug; please report it)',
   ];
 }
@@ -218,18 +241,20 @@ export function addDemoCommand(program: Command): void {
     .description('run N API-driven agents through the orchestrator against loopback fakes of the Anthropic and OpenAI APIs with injected 429, 529 and 401 errors (no keys, no network)')
     .option('--agents <n>', 'how many agents', wholeNumber(1, 1000), 24)
     .option('--seed <n>', 'random seed for estimates, turns, latencies and injected failures', wholeNumber(1, 2 ** 31 - 1), 1)
-    .action(async (opts: { agents: number; seed: number }, command: Command) => {
+    .option('--throttle-agents <n>', 'agents in the throttling phase (adaptive concurrency against a sandbox that throttles above 3 requests in flight); 0 skips it', wholeNumber(0, 1000), 20)
+    .action(async (opts: { agents: number; seed: number; throttleAgents: number }, command: Command) => {
       const context = commandContext(command);
       // The demo prints its own lines for what warnings would say (circuits opening): unless asked, log errors only.
       const explicitLevel = command.getOptionValueSourceWithGlobals('logLevel') !== 'default';
       const observability = await openCliObservability({ ...context, logLevel: explicitLevel ? context.logLevel : 'error' }, { auditByDefault: false, masker: cliSecretMasker });
       const write = (line: string) => (context.json ? process.stderr : process.stdout).write(`${redactSecrets(line)}\n`);
-      if (!context.json) write(`agentvisor demo: ${opts.agents} agents, default limits (claude 1,000,000 tokens/day, 10 at once; openai 500,000 and 8), loopback fakes of both APIs with injected 429, 529/503 and 401 answers\n`);
+      if (!context.json) write(`agentvisor demo: ${opts.agents} agents, default limits (claude 1,000,000 tokens/day, 10 at once; openai 500,000 and 8), loopback fakes of both APIs with injected 429, 529/503 and 401 answers${opts.throttleAgents > 0 ? `; then ${opts.throttleAgents} agents against a Claude sandbox that throttles above ${DEMO_THROTTLE_ABOVE} requests in flight, with adaptive concurrency` : ''}\n`);
       let summary: DemoSummary;
       try {
         summary = await runDemo({
           agents: opts.agents,
           seed: opts.seed,
+          throttleAgents: opts.throttleAgents,
           onProgress: write,
           orchestratorOptions: observability.orchestratorOptions,
           onStart: async (orch) => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -172,6 +173,8 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
   const requireOAuthBeta = options.requireOAuthBeta ?? true;
   const sockets = new Set<Socket>();
   const closing = new AbortController();
+  // Every delayed answer listens to it: many at once is normal here, not a leak.
+  setMaxListeners(0, closing.signal);
   const inFlight: Record<ProviderId, number> = { claude: 0, openai: 0 };
   let seq = 0;
 

@@ -55,6 +55,19 @@ describe('agentvisor demo', () => {
     expect(stderr).toContain('active on');
     expect(stderr).toMatch(/claude circuit open for \d+ ms after \d+ failures/);
     expect(stderr).toMatch(/claude failed \((overloaded|rate-limit|auth)\): falls back to openai/);
+    // The throttling phase: the adaptive limit comes down from 8 towards the 3 the sandbox allows, throttled agents are requeued, all complete.
+    const phase = summary.throttling;
+    expect(phase).toMatchObject({ provider: 'claude', throttleAbove: 3, agents: 20, completed: 20, initialLimit: 8, maxConcurrent: 10, settled: true });
+    expect(phase.limitChanges[0]).toMatchObject({ previous: 8, limit: 4, reason: 'throttle' });
+    expect(phase.lowestLimit).toBeLessThanOrEqual(3);
+    expect(phase.effectiveLimit).toBeLessThanOrEqual(4);
+    expect(phase.throttled).toBeGreaterThan(0);
+    expect(phase.throttled).toBeLessThanOrEqual(15);
+    expect(phase.requeues).toBeGreaterThan(0);
+    expect(phase.requests - phase.throttled).toBeGreaterThanOrEqual(20);
+    expect(phase.elapsedMs).toBeLessThan(15_000);
+    expect(stderr).toContain('claude limit 8 → 4 (throttled: halved)');
+    expect(stderr).toMatch(/throttled-\d\d {2}throttled before any work: back in the queue, not failed/);
     for (const fragment of DEMO_KEY_FRAGMENTS) {
       expect(stdout).not.toContain(fragment);
       expect(stderr).not.toContain(fragment);
@@ -68,6 +81,16 @@ describe('agentvisor demo', () => {
     expect(stdout).toMatch(/provider\s+agents\s+tokens\s+fallbacks\s+max running\s+limit\s+429s\s+529\/503s\s+401s\s+circuit opened/);
     expect(stdout).toMatch(/claude\s+4\s+[\d,]+\s+\d+\s+4\s+10\s/);
     expect(stdout).toContain('settled: every allocation returned, usage counted once');
+    expect(stdout).toContain('throttling phase: the Claude sandbox answers 429 "not your usage limit" above 3 requests in flight; adaptive concurrency starts at 8 of 10');
+    expect(stdout).toMatch(/provider\s+agents\s+completed\s+requests\s+429s\s+requeued\s+max running\s+limit path\s+effective limit/);
+    expect(stdout).toMatch(/claude\s+20\s+20\s+\d+\s+\d+\s+\d+\s+\d+\s+8→4→[\d→]+\s+[1-4]\n/);
+    expect(stdout).toMatch(/the limit came down from 8 and moved between [1-3] and \d+ around what the sandbox allows \(3\), ending at [1-4]: \d+ 429s/);
+  });
+
+  it('should skip the throttling phase with --throttle-agents 0', () => {
+    const { status, stdout } = cli(['--json', 'demo', '--agents', '2', '--throttle-agents', '0']);
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout.trim())).toMatchObject({ ok: true, agents: 2, throttling: null });
   });
 
   it('should refuse a bad --agents value with a message and a non-zero exit', () => {
