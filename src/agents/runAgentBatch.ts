@@ -27,7 +27,7 @@ export interface AgentBatchOptions {
   /**
    * The providers `auto` tasks may start on (those with credentials); a task naming an agent
    * starts on that agent's provider. Used to tell when every provider is paused.
-   * @default every provider whose limits are not 0
+   * @default every provider switched on whose limits are not 0
    */
   readonly providers?: readonly ProviderId[];
   /**
@@ -102,7 +102,7 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
   const results = new Map<number, AgentBatchTaskResult>();
   const states: TaskState[] = tasks.map(() => 'queued');
   const limits = orch.stats().providers;
-  const usable = options.providers ?? PROVIDER_IDS.filter((p) => limits[p].maxConcurrent > 0 && limits[p].dailyLimit > 0);
+  const usable = options.providers ?? PROVIDER_IDS.filter((p) => limits[p].enabled && limits[p].maxConcurrent > 0 && limits[p].dailyLimit > 0);
   const waitForResetMs = options.waitForResetMs ?? DEFAULT_WAIT_FOR_RESET_MS;
   const dispatch = new AbortController();
   let stoppedForLimit: BatchPause | null = null;

@@ -42,12 +42,12 @@ function readTasks(file: string, estimate: number): BatchTask[] {
   return parseBatchTasks(text, { source: file === '-' ? 'stdin' : file, defaultEstimate: estimate });
 }
 
-/** Providers `auto` tasks can start on: a credential found the way `status` finds it, and limits that are not 0. */
+/** Providers `auto` tasks can start on: switched on, a credential found the way `status` finds it, and limits that are not 0. */
 async function usableProviders(context: CommandContext, orch: Orchestrator): Promise<ProviderId[]> {
   const resolver = createCredentialResolver({ env: process.env, home: context.home, claudeHome: context.claudeHome });
   await resolver.load();
   const stats = orch.stats().providers;
-  return PROVIDER_IDS.filter((p) => resolver.describe(p) !== null && stats[p].maxConcurrent > 0 && stats[p].dailyLimit > 0);
+  return PROVIDER_IDS.filter((p) => stats[p].enabled && resolver.describe(p) !== null && stats[p].maxConcurrent > 0 && stats[p].dailyLimit > 0);
 }
 
 /** The tasks still to run: with `--resume`, those the journal does not list as succeeded (same id, same text and agent). */
