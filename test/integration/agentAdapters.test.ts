@@ -181,16 +181,18 @@ describe('runAgentTask with the real CLIs', () => {
     expect(o.stats().providers.claude.used + o.stats().providers.openai.used).toBe(0);
   });
 
-  it('should retry the same CLI with backoff when no provider is left', async () => {
+  it('should requeue and run the same CLI again when the server throttles it before any work and no provider is left', async () => {
     const o = await start({ fallbackChain: ['claude'] });
     fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 1 }));
     const { result, events } = await task(o);
     expect(result).toMatchObject({ ok: true, provider: 'claude', runs: 2, fallbacks: [], usage: { totalTokens: 21 } });
-    const retry = events.find((e) => e.type === 'retry');
-    expect(retry).toMatchObject({ type: 'retry', provider: 'claude', reason: 'rate-limit' });
-    // Claude Code prints no Retry-After for a 429, so the first retry is the policy's backoff: 0–250 ms.
-    expect(retry?.type === 'retry' ? retry.delayMs : -1).toBeGreaterThanOrEqual(0);
-    expect(retry?.type === 'retry' ? retry.delayMs : Infinity).toBeLessThanOrEqual(250);
+    expect(events.filter((e) => e.type === 'retry')).toEqual([]);
+    const requeued = events.find((e) => e.type === 'requeued');
+    expect(requeued).toMatchObject({ type: 'requeued', provider: 'claude', reason: 'rate-limit' });
+    // Claude Code prints no Retry-After for a 429, so the session waited the policy's first backoff (0–250 ms) in the queue.
+    expect(requeued?.type === 'requeued' ? requeued.waitedMs : -1).toBeGreaterThanOrEqual(0);
+    expect(requeued?.type === 'requeued' ? requeued.waitedMs : Infinity).toBeLessThanOrEqual(1_000);
+    expect(o.stats().activity).toMatchObject({ requeued: 1 });
     expect(messageRequests().map((r) => r.answer?.status)).toEqual([429, 200]);
     expectSettled(o);
   });
