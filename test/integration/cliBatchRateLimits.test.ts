@@ -154,6 +154,8 @@ describe('agentvisor batch: rate-limit-aware fan-out', () => {
     expect(second.stderr).toContain(`resuming from ${journal}: 2 of 5 tasks succeeded before and are skipped; 3 to run`);
     for (const id of ['s01', 's02', 's04', 's05']) expect(messagesFor(fake, `do task ${id} now`)).toHaveLength(1);
     expect(messagesFor(fake, 'do task s03 now')).toHaveLength(2);
+    // The journal is scanned for the key with everything printed.
+    ws.outputs.push(fs.readFileSync(journal, 'utf8'));
   }, 90_000);
 
   it('should resume a batch killed halfway (SIGKILL) from its journal without running finished tasks again', async () => {
@@ -189,5 +191,6 @@ describe('agentvisor batch: rate-limit-aware fan-out', () => {
     for (const id of finished) expect(messagesFor(fake, `do task ${id} now`)).toHaveLength(1);
     for (const id of rerun) expect(messagesFor(fake, `do task ${id} now`).length).toBeGreaterThanOrEqual(1);
     expect(new Set(journaled().filter((e) => e.ok === true).map((e) => e.id))).toEqual(new Set(tasks.map((t) => t.id)));
+    ws.outputs.push(fs.readFileSync(journal, 'utf8'));
   }, 90_000);
 });
