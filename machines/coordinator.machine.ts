@@ -258,7 +258,7 @@ export const coordinatorMachine = setup({
       let health = event.countsForHealth ? recordHealth(enqueue, context, provider, false, now) : context.health;
       if (event.throttle === 'server') {
         const before = health[provider].limit;
-        const throttled = recordThrottle(health[provider], context.config.adaptive, now);
+        const throttled = recordThrottle(health[provider], context.config.adaptive, now, event.since ?? null);
         health = { ...health, [provider]: throttled.health };
         if (throttled.changed !== null && before !== null) enqueue.emit({ type: 'provider.limit', provider, limit: throttled.changed, previous: before, reason: 'throttle' });
       } else if (event.throttle === 'usage-limit') {

@@ -102,6 +102,8 @@ export type CoordinatorEvent =
       /** `server`: server-side throttling (adaptive concurrency halves); `usage-limit`: pause the provider until `resetAt`. */
       readonly throttle: 'server' | 'usage-limit' | null;
       readonly resetAt: number | null;
+      /** When the failed session started on the provider (null: unknown); throttling of sessions admitted after the last halving halves again at once. */
+      readonly since?: number | null;
       readonly now: number;
     }
   /** A shared ledger's view: what this coordinator may admit locally (the global limits minus what other hosts hold). */

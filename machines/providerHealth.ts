@@ -116,11 +116,16 @@ export function recordLimitSuccess(h: ProviderHealth, adaptive: AdaptiveConfig |
   return { health: { ...h, limit, successRun: 0 }, changed: limit };
 }
 
-/** A server-side throttling signal (429 that is not a usage limit, 529/503): the limit halves, floor 1. */
-export function recordThrottle(h: ProviderHealth, adaptive: AdaptiveConfig | null, now: number): LimitChange {
+/**
+ * A server-side throttling signal (429 that is not a usage limit, 529/503): the limit halves, floor 1.
+ * `since` is when the throttled session started on the provider: a session admitted after the last
+ * halving was admitted under the new limit, so its throttling halves again at once.
+ */
+export function recordThrottle(h: ProviderHealth, adaptive: AdaptiveConfig | null, now: number, since: number | null = null): LimitChange {
   if (adaptive === null || h.limit === null) return { health: h, changed: null };
   // Requests that were in flight together get throttled together: one burst halves the limit once.
-  if (h.decreasedAt !== 0 && now - h.decreasedAt < adaptive.decreaseIntervalMs) return { health: { ...h, successRun: 0 }, changed: null };
+  const admittedAfterHalving = since !== null && h.decreasedAt !== 0 && since > h.decreasedAt;
+  if (h.decreasedAt !== 0 && now - h.decreasedAt < adaptive.decreaseIntervalMs && !admittedAfterHalving) return { health: { ...h, successRun: 0 }, changed: null };
   const limit = Math.max(1, Math.floor(h.limit / 2));
   return { health: { ...h, limit, successRun: 0, decreasedAt: now }, changed: limit === h.limit ? null : limit };
 }

@@ -25,7 +25,9 @@ import { bindMachines } from './bindMachines';
 import { newId } from './ids';
 import { createObservabilityHooks } from './observabilityHooks';
 import type { ObservabilityHooks } from './observabilityHooks';
+import { systemClock } from './clock';
 import type { ClockTimer } from './clock';
+import { KeepAlive } from './keepAlive';
 import { ManagedAgent } from './managedAgent';
 import { resolveOptions } from './options';
 import type { OrchestratorOptions, ResolvedOptions } from './options';
@@ -102,6 +104,8 @@ export class Orchestrator {
   /** Pause records being written beside the file ledger; stop() waits for them. */
   readonly #pauseWrites = new Set<Promise<void>>();
   readonly #wakeTimers = new Set<ClockTimer>();
+  /** Keeps the process alive while a host awaits a wait (queued spawn, requeued session) on the real clock. */
+  readonly #keepAlive: KeepAlive;
   /** Deadline timers of requeued sessions, by session id; cleared when the session is active again or ends. */
   readonly #requeueTimers = new Map<string, ClockTimer>();
   /** Logger masking, audit, metrics and sanitized inspection; null when none is on (then they cost nothing). */
@@ -114,6 +118,7 @@ export class Orchestrator {
   readonly #taskKinds = new Map<string, { readonly kind: string; readonly allocated: number }>();
 
   constructor(options: OrchestratorOptions = {}) {
+    this.#keepAlive = new KeepAlive((options.clock ?? systemClock) === systemClock);
     this.#options = resolveOptions(options);
     this.#observability = createObservabilityHooks(this.#options, this);
     this.#switchesActive = hasActiveSwitch(this.#options.switches);
@@ -236,6 +241,7 @@ export class Orchestrator {
       pending.waitTimer = this.#options.clock.setTimeout(() => {
         this.#actor?.send({ type: 'agent.waitExpired', requestId, now: this.#options.clock.now() });
       }, checked.waitMs);
+      return this.#keepAlive.hold(result);
     }
     return result;
   }
@@ -436,10 +442,14 @@ export class Orchestrator {
    * quota and bad requests say nothing about the provider's health), server-side throttling lowers
    * the adaptive limit, and a usage limit pauses the provider until it resets.
    */
-  #providerFailed(failure: ProviderFailure): void {
+  #providerFailed(failure: ProviderFailure, activeSince: number | null): void {
     if (this.#state !== 'running') return;
     const { provider, kind, throttle, resetAt } = failure;
-    this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth: HEALTH_FAILURE_KINDS.has(kind), throttle, resetAt, now: this.#options.clock.now() });
+    // With adaptive concurrency, server-side throttling is the limit's job: counted against the
+    // circuit too, AIMD's sawtooth would open it again and again.
+    const adaptiveThrottle = kind === 'rate-limit' && throttle === 'server' && this.#options.adaptiveConcurrency !== null;
+    const countsForHealth = HEALTH_FAILURE_KINDS.has(kind) && !adaptiveThrottle;
+    this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth, throttle, resetAt, since: activeSince, now: this.#options.clock.now() });
   }
 
   /**
@@ -519,7 +529,7 @@ export class Orchestrator {
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const system = this.#actor!.system;
         const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (failure) => this.#providerFailed(failure), onLimitsReported: (provider, facts) => this.#limitsReported(provider, facts), failurePolicy: this.#options.failurePolicy, requeue: this.#options.requeue });
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (failure, activeSince) => this.#providerFailed(failure, activeSince), keepAlive: this.#keepAlive, onLimitsReported: (provider, facts) => this.#limitsReported(provider, facts), failurePolicy: this.#options.failurePolicy, requeue: this.#options.requeue });
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);

@@ -113,6 +113,9 @@ export class LedgerLink {
       });
     }
     if (this.#state === 'ok') {
+      // Our own settlements first: the slot a session just freed here is free in the ledger before
+      // the next admission here asks for it (otherwise the ledger would still count the old one).
+      if (this.#pendingSettles.size > 0 || this.#flushing !== null) await this.#flushSettles().catch(() => undefined);
       const outcome = await this.#op(() => this.#o.ledger.reserve({ provider: input.provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
       if (outcome === null) {
         if (this.#o.whenUnavailable === 'fail-closed') throw new AgentvisorError('ledger-unavailable', 'the shared quota ledger could not be reached to reserve this session; nothing was admitted', { retryAfterMs: this.#o.syncIntervalMs });

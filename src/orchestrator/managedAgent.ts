@@ -10,6 +10,7 @@ import { checkUsage, classifyFailure } from './validation';
 import { decideNextStep, readRateLimitHeaders } from '../providers';
 import type { HeadersInput, NextStep, ProviderFailure, RateLimitFacts } from '../providers';
 import type { AgentFailurePolicy } from './failureHandling';
+import type { KeepAlive } from './keepAlive';
 import type { FailureOutcome, FailureReport, ReleaseResult, UsageReceipt, UsageReport } from './types';
 
 type SessionRef = ActorRefFrom<AgentSessionMachine>;
@@ -63,10 +64,13 @@ export class ManagedAgent {
   #hostReleased = false;
   #activation: Waiter | null = null;
   #failure: (Waiter & { startedAt: number }) | null = null;
-  readonly #onProviderFailure: (failure: ProviderFailure) => void;
+  readonly #onProviderFailure: (failure: ProviderFailure, activeSince: number | null) => void;
+  /** When the session last became active (on its current provider). */
+  #activeSince: number | null = null;
   readonly #onLimitsReported: (provider: ProviderId, facts: RateLimitFacts) => void;
   readonly #failurePolicy: AgentFailurePolicy;
   readonly #requeue: { readonly maxRequeues: number };
+  readonly #keepAlive: KeepAlive | null;
   #requeues = 0;
   /** Failed attempts on the current provider since the last success or fallback. */
   #attempts = 0;
@@ -84,13 +88,15 @@ export class ManagedAgent {
     /** Host variables passed through to every agent (the `envPassthrough` allowlist), shared. */
     passthrough: Readonly<Record<string, string>>;
     /** Counts a failed request against the provider's circuit breaker. */
-    onProviderFailure: (failure: ProviderFailure) => void;
+    onProviderFailure: (failure: ProviderFailure, activeSince: number | null) => void;
     /** What an answer's rate-limit headers said was left on the provider (success or failure). */
     onLimitsReported: (provider: ProviderId, facts: RateLimitFacts) => void;
     failurePolicy: AgentFailurePolicy;
     requeue: { readonly maxRequeues: number };
+    keepAlive?: KeepAlive;
   }) {
     this.#requeue = init.requeue;
+    this.#keepAlive = init.keepAlive ?? null;
     this.#onProviderFailure = init.onProviderFailure;
     this.#onLimitsReported = init.onLimitsReported;
     this.#failurePolicy = init.failurePolicy;
@@ -189,7 +195,7 @@ export class ManagedAgent {
       });
     }
     const from = this.provider;
-    this.#onProviderFailure(failure);
+    this.#onProviderFailure(failure, this.#activeSince);
     // A usage limit pauses the provider already; other failures may still say that nothing is left.
     if (report.headers !== undefined && failure.throttle !== 'usage-limit') this.#reportLimits(report.headers, this.#clock.now());
     const requeueAfter = this.#requeueDelay(failure);
@@ -239,7 +245,7 @@ export class ManagedAgent {
       this.#failure = { resolve, reject, startedAt };
     });
     this.#send({ type: 'session.requeue', reason: failure.kind, notBefore: startedAt + delayMs, now: startedAt });
-    await done;
+    await (this.#keepAlive?.hold(done) ?? done);
     return { action: 'requeued', kind: failure.kind, provider: this.provider, waitedMs: this.#clock.now() - startedAt };
   }
 
@@ -278,6 +284,7 @@ export class ManagedAgent {
 
   /** @internal */
   onActive(): number | null {
+    this.#activeSince = this.#clock.now();
     this.#activation?.resolve();
     this.#activation = null;
     const failure = this.#failure;

@@ -66,6 +66,8 @@ export interface FailureReport {
   readonly status?: number;
   /** Overrides the Retry-After read from the headers or body. */
   readonly retryAfterMs?: number;
+  /** When the limit behind a usage-limit failure resets (epoch ms), when the host already knows it (e.g. from a CLI's message). */
+  readonly resetAt?: number;
   /** The provider's message (used when there is no body); never logged unmasked. */
   readonly message?: string;
   /** The response body: the parsed JSON or its text. */

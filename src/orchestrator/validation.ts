@@ -104,8 +104,12 @@ export function classifyFailure(report: FailureReport, provider: ProviderId = 'c
   if (report.message !== undefined && typeof report.message !== 'string') {
     throw new AgentvisorError('invalid-failure', `message must be a string, got ${describe(report.message)}`);
   }
+  if (report.resetAt !== undefined && (typeof report.resetAt !== 'number' || !Number.isFinite(report.resetAt) || report.resetAt < 0)) {
+    throw new AgentvisorError('invalid-failure', `resetAt must be a time in epoch milliseconds, got ${describe(report.resetAt)}`);
+  }
   const failure = classifyReport(report, provider, now);
-  return report.retryAfterMs === undefined ? failure : { ...failure, retryAfterMs: report.retryAfterMs };
+  const withWait = report.retryAfterMs === undefined ? failure : { ...failure, retryAfterMs: report.retryAfterMs };
+  return report.resetAt === undefined ? withWait : { ...withWait, resetAt: report.resetAt };
 }
 
 function classifyReport(report: FailureReport, provider: ProviderId, now: number): ProviderFailure {

@@ -80,6 +80,37 @@ describe('file ledger', () => {
     await ledger.close();
   });
 
+  it('should settle freed slots in the ledger before the next admissions here reserve them (no spurious fallback)', async () => {
+    const file = path.join(root, 'ledger.json');
+    const orch = createOrchestrator({
+      env: { ANTHROPIC_API_KEY: KEY, OPENAI_API_KEY: 'sk-proj-SHAREDledgerKEY-0002' },
+      credentialSources: ['env'],
+      providerPriority: 'prefer-claude',
+      limits: { claude: { maxConcurrent: 3 } },
+      ledger: { file },
+    });
+    await orch.start();
+    const fallbacks: string[] = [];
+    orch.on('agent.fallback', (e) => fallbacks.push(`${e.from}→${e.to} (${e.reason})`));
+    let held = await Promise.all([0, 1, 2].map(() => orch.spawnAgent({ estimatedTokens: 1_000 })));
+    for (let round = 0; round < 10; round += 1) {
+      for (const agent of held) agent.reportUsage({ inputTokens: 10, outputTokens: 0 });
+      // Three releases free three local slots at once; three spawns are admitted in the same tick,
+      // while the settlements of the releases are still on their way to the file.
+      const released = held.map((agent) => agent.release());
+      const next = [0, 1, 2].map(() => orch.spawnAgent({ estimatedTokens: 1_000 }));
+      await Promise.all(released);
+      held = await Promise.all(next);
+      expect(held.map((a) => a.provider)).toEqual(['claude', 'claude', 'claude']);
+    }
+    await Promise.all(held.map((agent) => agent.release()));
+    expect(fallbacks).toEqual([]);
+    await orch.stop();
+    const ledger = createFileLedger({ file, limits: { ...LIMITS, claude: { dailyLimit: 1_000_000, maxConcurrent: 3 } } });
+    expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 300, reserved: 0, active: 0 });
+    await ledger.close();
+  });
+
   it('should refuse a ledger option it does not know with invalid-option', () => {
     for (const ledger of ['sqlite', { file: '' }, { file: 'a', redis: 'redis://x' }, { file: 'a', whenUnavailable: 'open' }, { file: 'a', leaseMs: 0 }]) {
       let error: unknown;

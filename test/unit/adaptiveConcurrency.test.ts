@@ -112,3 +112,37 @@ describe('usage limits pause the provider', () => {
     await orch.stop();
   });
 });
+
+describe('adaptive concurrency with requeues', () => {
+  it('should halve again at once when a session admitted after the last halving is throttled, and keep the circuit out of it', async () => {
+    const { orch, clock } = await startHarness({
+      fallbackChain: ['claude'],
+      adaptiveConcurrency: { initial: { claude: 8 }, decreaseIntervalMs: 60_000 },
+      circuit: { allowedFailures: 0, minRequests: 1 },
+    });
+    const first = await orch.spawnAgent({ estimatedTokens: 1_000 });
+    const requeued = first.reportFailure(THROTTLED);
+    expect(orch.stats().providers.claude.effectiveLimit).toBe(4);
+    clock.advance(1_000);
+    await requeued;
+    // Re-admitted under the halved limit and throttled again within the interval: that is news.
+    const again = first.reportFailure(THROTTLED);
+    expect(orch.stats().providers.claude.effectiveLimit).toBe(2);
+    clock.advance(5_000);
+    await again;
+    // Throttling is the adaptive limit's job: the circuit stays closed.
+    expect(orch.stats().providers.claude.circuit).toMatchObject({ state: 'closed', failures: 0 });
+    await orch.stop();
+  });
+});
+
+describe('reportFailure resetAt', () => {
+  it('should pause until the reset time the host gives with an already classified usage limit', async () => {
+    const { orch, events } = await startHarness({}, T0);
+    const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
+    await agent.reportFailure({ kind: 'quota', message: 'session limit reached', resetAt: T0 + 90 * MINUTE });
+    expect(events.of('provider.paused')).toEqual([{ provider: 'claude', until: T0 + 90 * MINUTE, reason: 'quota' }]);
+    await agentvisorErrorOf(() => agent.reportFailure({ kind: 'quota', resetAt: Number.NaN }), 'invalid-failure');
+    await orch.stop();
+  });
+});
