@@ -7,6 +7,8 @@ import { DISABLE_PROVIDERS_ENV, resolveProviderSwitches } from '../orchestrator/
 import type { ProviderSwitch } from '../orchestrator/providerSwitches';
 import { PROVIDERS, PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
+import { defaultLedgerFile } from '../orchestrator/ledgerOption';
+import { pausesFileFor, readPauses } from '../quota/pauseRecord';
 import { commandContext, emit } from './context';
 import { renderTable } from './table';
 
@@ -29,6 +31,8 @@ export interface ProviderStatus {
   readonly limits: { readonly dailyLimit: number; readonly maxConcurrent: number };
   /** Whether sessions may use it: AGENTVISOR_DISABLE_PROVIDERS switches it off (`rolloutPercent` is an orchestrator option, 100 here). */
   readonly switch: ProviderSwitch;
+  /** A usage limit pauses it until then (RFC 3339), as recorded beside the file ledger under --home; null when not paused. */
+  readonly pausedUntil: string | null;
 }
 
 export interface StatusResult {
@@ -82,8 +86,10 @@ export async function collectStatus(home: string, claudeHome: string, now: numbe
   const report = await resolver.load();
   const files = credentialFiles(home, claudeHome);
   const switches = resolveProviderSwitches(undefined, process.env);
+  const pauses = await readPauses(pausesFileFor(defaultLedgerFile(home)), now);
   const providers = PROVIDER_IDS.map((provider): ProviderStatus => {
     const found = resolver.describe(provider);
+    const pause = pauses[provider];
     return {
       provider,
       displayName: PROVIDERS[provider].displayName,
@@ -98,6 +104,7 @@ export async function collectStatus(home: string, claudeHome: string, now: numbe
       },
       limits: { ...DEFAULT_LIMITS[provider] },
       switch: switches[provider],
+      pausedUntil: pause ? new Date(pause.until).toISOString() : null,
     };
   });
   const sources = CREDENTIAL_SOURCES.map((source) => {
@@ -162,6 +169,7 @@ export function addStatusCommands(program: Command): void {
         `Looked at, in order: ${status.sources.map((s) => (s.file === null ? s.source : `${s.file}${s.exists ? '' : ' (missing)'}`)).join(', ')}`,
         ...status.problems.map((p) => `problem (${p.source}, ${p.code}): ${p.message}`),
         ...status.warnings.map((w) => `warning: ${w}`),
+        ...status.providers.filter((p) => p.pausedUntil !== null).map((p) => `${p.provider}: paused until ${p.pausedUntil} (a usage limit; it resumes by itself)`),
         ...status.providers.filter((p) => p.credential === null).map((p) => `${p.provider}: no credentials; run \`agentvisor login ${p.provider} --api-key -\` or set ${PROVIDERS[p.provider].apiKeyEnv[0]}.`),
       ]);
     });

@@ -262,8 +262,8 @@ describe('agentvisor status', () => {
     expect(status).toBe(0);
     const result = lastJson(stdout) as { providers: { provider: string; credential: unknown; limits: unknown }[]; sources: { source: string; file: string | null }[]; problems: unknown[] };
     expect(result.providers).toEqual([
-      { provider: 'claude', displayName: 'Claude (Anthropic)', credential: { source: 'file:claude_auth.json', kind: 'api-key', hint: 'sk-ant-…Wx1z', tier: null, credentialClass: 'claude-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 1_000_000, maxConcurrent: 10 }, switch: ON },
-      { provider: 'openai', displayName: 'OpenAI', credential: { source: 'file:auth.json', kind: 'api-key', hint: 'sk-…Ab3c', tier: null, credentialClass: 'openai-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 500_000, maxConcurrent: 8 }, switch: ON },
+      { provider: 'claude', displayName: 'Claude (Anthropic)', credential: { source: 'file:claude_auth.json', kind: 'api-key', hint: 'sk-ant-…Wx1z', tier: null, credentialClass: 'claude-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 1_000_000, maxConcurrent: 10 }, switch: ON, pausedUntil: null },
+      { provider: 'openai', displayName: 'OpenAI', credential: { source: 'file:auth.json', kind: 'api-key', hint: 'sk-…Ab3c', tier: null, credentialClass: 'openai-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 500_000, maxConcurrent: 8 }, switch: ON, pausedUntil: null },
     ]);
     expect(result.sources.map((s) => s.file)).toContain(path.join(claudeHome, '.credentials.json'));
     expect(result.problems).toEqual([]);
