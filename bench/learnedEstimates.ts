@@ -12,6 +12,7 @@ import os from 'node:os';
 import { createManualClock, createOrchestrator, isAgentvisorError } from '../src';
 import type { ManagedAgent } from '../src';
 import { writeDocsSection } from './lib/docsSection';
+import { seededRandom } from '../src/sandbox/random';
 
 const ENV = { ANTHROPIC_API_KEY: 'sk-ant-api03-bench-learned-key-0000' };
 const SESSIONS = 3_000;
@@ -34,16 +35,6 @@ const KINDS: readonly Kind[] = [
   { name: 'refactor', weight: 0.15, median: 40_000, sigma: 0.3 },
 ];
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Task {
   readonly kind: string;
@@ -51,7 +42,7 @@ interface Task {
 }
 
 function workload(seed: number): Task[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const tasks: Task[] = [];
   for (let i = 0; i < SESSIONS; i += 1) {
     let pick = next();

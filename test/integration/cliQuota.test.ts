@@ -51,13 +51,13 @@ describe('agentvisor quota', () => {
     expect(`${stdout}${stderr}`).not.toContain(KEY);
 
     // `status` shows the same pause.
-    const status = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), '--home', home, 'status'], {
+    const statusRun = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), '--home', home, 'status'], {
       cwd: root,
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
       timeout: 60_000,
     });
-    expect(status.stdout).toContain(`claude: paused until ${new Date(Math.floor(until / 60_000) * 60_000).toISOString()} (a usage limit; it resumes by itself)`);
+    expect(statusRun.stdout).toContain(`claude: paused until ${new Date(Math.floor(until / 60_000) * 60_000).toISOString()} (a usage limit; it resumes by itself)`);
   });
 
   it('should show an empty day without creating anything when nothing was recorded', () => {

@@ -11,18 +11,8 @@ import type { Orchestrator, OrchestratorOptions } from '../../src';
 import { TaskKindEstimates, percentileOf, resolveLearnedEstimates } from '../../src/orchestrator/learnedEstimates';
 import { resolveLedger } from '../../src/orchestrator/ledgerOption';
 import { BOTH_KEYS_ENV, T0, agentvisorErrorOf, startHarness } from '../helpers/orchestratorFixtures';
+import { seededRandom } from '../../src/sandbox/random';
 
-/** A small deterministic PRNG (mulberry32), so the workload is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One session of `kind` that uses `used` tokens and is released; returns its admission allocation. */
 async function runSession(orch: Orchestrator, kind: string, used: number, estimatedTokens?: number): Promise<number> {
@@ -127,7 +117,7 @@ describe('learned estimates', () => {
 
     it('should converge on the p90 of a kind whose usage is drawn from a fixed distribution', async () => {
       const { orch } = await startHarness({ learnedEstimates: { window: 50, min: 100, max: 100_000, initial: 50_000 }, limits: { claude: { dailyLimit: 100_000_000 } } });
-      const next = random(7);
+      const next = seededRandom(7);
       // Uniform on [10,000, 20,000): its p90 is 19,000.
       const estimates: number[] = [];
       for (let i = 0; i < 200; i += 1) {
