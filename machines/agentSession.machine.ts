@@ -52,6 +52,8 @@ function denialReason(code: string): string {
   return ADMISSION_CODES.includes(code) ? code : 'auth-failed';
 }
 
+const NO_PENDING = { reason: '', requeueAt: null } as const;
+
 function remainingAfter(chain: readonly ProviderId[], chosen: ProviderId): readonly ProviderId[] {
   const at = chain.indexOf(chosen);
   return at < 0 ? chain : chain.slice(at + 1);
@@ -100,10 +102,10 @@ export const agentSessionMachine = setup({
       returnedTokens: unusedOnProvider(context),
       usedOnProvider: context.tokens.usedOnProvider,
       stint: context.stint,
-      candidates: context.requeueAt === null ? context.fallbackProviders : [context.provider],
+      candidates: context.pending.requeueAt === null ? context.fallbackProviders : [context.provider],
       estimatedTokens: context.terms.estimatedTokens,
-      reason: context.pendingFallbackReason,
-      notBefore: context.requeueAt,
+      reason: context.pending.reason,
+      notBefore: context.pending.requeueAt,
       now: context.lastEventAt,
     })),
     notifyEnded: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({ type: 'session.ended', output: outputOf(context) })),
@@ -133,8 +135,7 @@ export const agentSessionMachine = setup({
     lastEventAt: input.now,
     holdsSlot: true,
     fallbacks: [],
-    pendingFallbackReason: '',
-    requeueAt: null,
+    pending: NO_PENDING,
     stint: 0,
     credential: null,
     env: {},
@@ -200,7 +201,7 @@ export const agentSessionMachine = setup({
         },
         // Denied: the credentials failed (auth-failed), or a shared ledger refused the reservation (concurrency-limit, quota-exhausted).
         'credentials.denied': [
-          { guard: and(['isForCurrentProvider', 'canFallBack']), target: 'fallingBack', actions: assign(({ event }) => ({ pendingFallbackReason: denialReason(event.code), requeueAt: null })) },
+          { guard: and(['isForCurrentProvider', 'canFallBack']), target: 'fallingBack', actions: assign(({ event }) => ({ pending: { reason: denialReason(event.code), requeueAt: null } })) },
           {
             guard: 'isForCurrentProvider',
             target: 'released',
@@ -216,13 +217,13 @@ export const agentSessionMachine = setup({
       on: {
         'session.requeue': {
           target: 'fallingBack',
-          actions: assign(({ context, event }) => ({ pendingFallbackReason: event.reason, requeueAt: event.notBefore, lastEventAt: Math.max(context.lastEventAt, event.now) })),
+          actions: assign(({ context, event }) => ({ pending: { reason: event.reason, requeueAt: event.notBefore }, lastEventAt: Math.max(context.lastEventAt, event.now) })),
         },
         'session.failure': [
           {
             guard: 'canFallBack',
             target: 'fallingBack',
-            actions: assign(({ context, event }) => ({ pendingFallbackReason: event.reason, requeueAt: null, lastEventAt: Math.max(context.lastEventAt, event.now) })),
+            actions: assign(({ context, event }) => ({ pending: { reason: event.reason, requeueAt: null }, lastEventAt: Math.max(context.lastEventAt, event.now) })),
           },
           {
             target: 'released',
@@ -254,9 +255,9 @@ export const agentSessionMachine = setup({
           target: 'authenticating',
           actions: assign(({ context, event }) => ({
             // A requeue comes back to the same provider: it is not a fallback.
-            fallbacks: context.requeueAt === null ? [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pendingFallbackReason }] : context.fallbacks,
-            fallbackProviders: context.requeueAt === null ? remainingAfter(context.fallbackProviders, event.provider) : context.fallbackProviders,
-            requeueAt: null,
+            fallbacks: context.pending.requeueAt === null ? [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pending.reason }] : context.fallbacks,
+            fallbackProviders: context.pending.requeueAt === null ? remainingAfter(context.fallbackProviders, event.provider) : context.fallbackProviders,
+            pending: { reason: context.pending.reason, requeueAt: null },
             stint: context.stint + 1,
             provider: event.provider,
             tokens: { ...context.tokens, allocated: event.allocatedTokens, usedOnProvider: 0 },

@@ -101,13 +101,12 @@ export interface SessionContext {
   /** Whether the coordinator still counts this session's slot and unused allocation on `provider`. */
   readonly holdsSlot: boolean;
   readonly fallbacks: readonly FallbackRecord[];
-  /** The failure kind that sent the session into fallingBack. */
-  readonly pendingFallbackReason: string;
   /**
-   * Set while the session waits to be re-admitted on the same provider (throttled before doing any
-   * work): not before this time (epoch ms). Null for a fallback to the next provider.
+   * Why the session is (or last was) in fallingBack: the failure kind, and `requeueAt` while it waits
+   * to be re-admitted on the same provider (throttled before doing any work; not before this time,
+   * epoch ms), null for a fallback to the next provider. One key for both: the 16-key limit above.
    */
-  readonly requeueAt: number | null;
+  readonly pending: { readonly reason: string; readonly requeueAt: number | null };
   /** Provider stints so far after the first: fallbacks and requeues (names the stint's ledger reservation). */
   readonly stint: number;
   /** Where the current credential came from and a non-secret hint of it. */

@@ -20,6 +20,8 @@ export function createAgentvisorOrchestrator(live: number): Orchestrator {
   return createOrchestrator({
     apiKeys: FAKE_KEYS,
     env: {},
+    // The cycle is measured on Claude: with two API keys the default policy would start sessions on OpenAI.
+    providerPriority: 'prefer-claude',
     limits: { claude: { dailyLimit: CYCLE.dailyLimit, maxConcurrent: live + CYCLE.headroom } },
   });
 }

@@ -3,7 +3,7 @@ import type { AuthInput, AuthResult } from '../../machines/agentSession.types';
 import type { ProviderId } from '../../machines/providers';
 import { Secret } from '../../machines/secret';
 import { AgentvisorError, isAgentvisorError } from '../errors';
-import { PROVIDERS, keyHint } from '../providers';
+import { PROVIDERS, PROVIDER_IDS, keyHint } from '../providers';
 import type { Authenticate, EnvSource } from './envCredentials';
 import { claudeAuthTokens, claudeCodeTokens, codexTokens, createTokenRefresher } from '../oauth';
 import type { FetchLike, TokenFileFormat, TokenRefresher } from '../oauth';
@@ -119,8 +119,14 @@ export interface CredentialResolver {
   readonly authenticate: Authenticate;
   /** The credential each provider would use now, or null, without secrets. */
   describe(provider: ProviderId): DescribedCredential | null;
-  /** The class of the credential a provider would use now (for provider priority), or null. Allocation-free on the hot path. */
+  /** The class of the credential a provider would use now (for provider priority), or null. */
   credentialClass(provider: ProviderId): CredentialClass | null;
+  /**
+   * Both providers' classes, as one object that stays the same (by identity) while nothing that
+   * decides them changed: the files read, a refresh, the env values, or a login's expiry. For the
+   * spawn path, where it is asked once per session.
+   */
+  credentialClasses(): Readonly<Record<ProviderId, CredentialClass | null>>;
 }
 
 /** Empty and blank values count as unset, everywhere credentials are read. */
@@ -156,6 +162,8 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
   const readOptions = { permissions, ...(options.userHome ? { userHome: options.userHome } : {}) };
   let fromFiles = new Map<CredentialSourceId, FoundCredential[]>();
   let problems: SourceProblem[] = [];
+  /** Bumped whenever what the files hold changes (a load, a refresh). */
+  let version = 0;
   const results = new Map<string, { secret: string; result: AuthResult }>();
   const liveCache = new Map<string, { value: string; found: FoundCredential }>();
 
@@ -210,6 +218,7 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     const token = await c.refresher!.getAccessToken();
     const renewed: FoundCredential = { ...c, secret: token.accessToken, expiresAt: token.expiresAt, hint: keyHint(token.accessToken.reveal(), c.provider === 'claude' ? 'sk-ant-oat01-' : '') };
     for (const [source, list] of fromFiles) fromFiles.set(source, list.map((x) => (x === c ? renewed : x)));
+    version += 1;
     return toResult(renewed);
   };
 
@@ -320,6 +329,7 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     });
     fromFiles = next;
     problems = nextProblems;
+    version += 1;
     return { warnings, problems: nextProblems };
   };
 
@@ -335,7 +345,23 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     return found ? credentialClass(found) : null;
   };
 
-  return { load, authenticate, describe, credentialClass: classOf };
+  // What decides the classes: the files (version), the live env values, and the next expiry.
+  const envNames = [...PROVIDER_IDS.flatMap((p) => PROVIDERS[p].apiKeyEnv), CLAUDE_OAUTH_ENV];
+  let classCache: { version: number; env: (string | undefined)[]; validUntil: number; value: Readonly<Record<ProviderId, CredentialClass | null>> } | null = null;
+  const credentialClasses = (): Readonly<Record<ProviderId, CredentialClass | null>> => {
+    const t = now();
+    const cached = classCache;
+    if (cached && cached.version === version && t < cached.validUntil && envNames.every((name, i) => options.env[name] === cached.env[i])) return cached.value;
+    let validUntil = Number.POSITIVE_INFINITY;
+    for (const p of PROVIDER_IDS) {
+      for (const c of candidates(p)) if (c.expiresAt !== null && c.expiresAt - skewMs > t) validUntil = Math.min(validUntil, c.expiresAt - skewMs);
+    }
+    const value = Object.freeze({ claude: classOf('claude'), openai: classOf('openai') });
+    classCache = { version, env: envNames.map((name) => options.env[name]), validUntil, value };
+    return value;
+  };
+
+  return { load, authenticate, describe, credentialClass: classOf, credentialClasses };
 }
 
 /** The files each file source reads, for docs and status output. */

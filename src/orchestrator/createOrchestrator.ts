@@ -29,6 +29,7 @@ import { systemClock } from './clock';
 import type { ClockTimer } from './clock';
 import { KeepAlive } from './keepAlive';
 import { ManagedAgent } from './managedAgent';
+import type { AgentHost } from './managedAgent';
 import { resolveOptions } from './options';
 import type { OrchestratorOptions, ResolvedOptions } from './options';
 import type { OrchestratorEventMap, OrchestratorStats, ProviderStats, SpawnOptions } from './types';
@@ -106,6 +107,9 @@ export class Orchestrator {
   readonly #wakeTimers = new Set<ClockTimer>();
   /** Keeps the process alive while a host awaits a wait (queued spawn, requeued session) on the real clock. */
   readonly #keepAlive: KeepAlive;
+  /** Shared by every ManagedAgent of this orchestrator. */
+  readonly #agentHost: AgentHost;
+  #startCache: { readonly classes: Readonly<Record<ProviderId, CredentialClass | null>>; readonly provider: ProviderId | null } | null = null;
   /** Deadline timers of requeued sessions, by session id; cleared when the session is active again or ends. */
   readonly #requeueTimers = new Map<string, ClockTimer>();
   /** Logger masking, audit, metrics and sanitized inspection; null when none is on (then they cost nothing). */
@@ -120,6 +124,16 @@ export class Orchestrator {
   constructor(options: OrchestratorOptions = {}) {
     this.#keepAlive = new KeepAlive((options.clock ?? systemClock) === systemClock);
     this.#options = resolveOptions(options);
+    const o = this.#options;
+    this.#agentHost = {
+      clock: o.clock,
+      passthrough: o.passthrough,
+      failurePolicy: o.failurePolicy,
+      requeue: o.requeue,
+      keepAlive: this.#keepAlive,
+      providerFailed: (failure, activeSince) => this.#providerFailed(failure, activeSince),
+      limitsReported: (provider, facts) => this.#limitsReported(provider, facts),
+    };
     this.#observability = createObservabilityHooks(this.#options, this);
     this.#switchesActive = hasActiveSwitch(this.#options.switches);
     this.#estimates = new TaskKindEstimates(this.#options.learnedEstimates);
@@ -493,9 +507,13 @@ export class Orchestrator {
     const policy = this.#options.providerPriority;
     const resolver = this.#resolver;
     if (policy === null || resolver === null) return allowed === undefined ? null : (this.#options.fallbackChain.find((p) => allowed.includes(p)) ?? null);
+    const classes = resolver.credentialClasses();
+    // The same classes rank the same way: one ranking per change of credentials, not one per spawn.
+    if (allowed === undefined && this.#startCache?.classes === classes) return this.#startCache.provider;
     const chain = allowed === undefined ? this.#options.fallbackChain : this.#options.fallbackChain.filter((p) => allowed.includes(p));
-    const ranked = rankProviders(policy, { claude: resolver.credentialClass('claude'), openai: resolver.credentialClass('openai') }, chain);
-    return ranked.find((p) => chain.includes(p)) ?? null;
+    const provider = rankProviders(policy, classes, chain).find((p) => chain.includes(p)) ?? null;
+    if (allowed === undefined) this.#startCache = { classes, provider };
+    return provider;
   }
 
   /** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
@@ -529,7 +547,7 @@ export class Orchestrator {
         if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const system = this.#actor!.system;
         const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, clock: this.#options.clock, passthrough: this.#options.passthrough, onProviderFailure: (failure, activeSince) => this.#providerFailed(failure, activeSince), keepAlive: this.#keepAlive, onLimitsReported: (provider, facts) => this.#limitsReported(provider, facts), failurePolicy: this.#options.failurePolicy, requeue: this.#options.requeue });
+        const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, host: this.#agentHost });
         this.#live.set(agent.id, agent);
         this.#bySession.set(agent.sessionId, agent);
         agent.settleSpawnWith(pending.resolve, pending.reject);

@@ -42,6 +42,20 @@ function toResult(output: SessionOutput): ReleaseResult {
   return { usedTokens: output.usedTokens, returnedTokens: output.returnedTokens, provider: output.provider, fallbacks: output.fallbacks, reason: output.reason };
 }
 
+/** What the orchestrator gives every agent it makes. */
+export interface AgentHost {
+  readonly clock: Clock;
+  /** Host variables passed through to every agent (the `envPassthrough` allowlist). */
+  readonly passthrough: Readonly<Record<string, string>>;
+  readonly failurePolicy: AgentFailurePolicy;
+  readonly requeue: { readonly maxRequeues: number };
+  readonly keepAlive: KeepAlive | null;
+  /** Counts a failed request against the provider's health (circuit, adaptive limit, pauses). */
+  providerFailed(failure: ProviderFailure, activeSince: number | null): void;
+  /** What an answer's rate-limit headers said was left on the provider (success or failure). */
+  limitsReported(provider: ProviderId, facts: RateLimitFacts): void;
+}
+
 /**
  * The host's handle on one agent. Reads come from the session actor's snapshot; commands go to
  * the session as events, which settle synchronously in the coordinator before the call returns.
@@ -58,19 +72,14 @@ export class ManagedAgent {
   readonly task: string | null;
   readonly #lookup: () => SessionRef | undefined;
   #cachedRef: SessionRef | undefined;
-  #clock: Clock;
-  readonly #passthrough: Readonly<Record<string, string>>;
+  /** What every agent of one orchestrator shares (one object, not a closure per agent: live agents are many). */
+  readonly #host: AgentHost;
   #final: SessionOutput | null = null;
   #hostReleased = false;
   #activation: Waiter | null = null;
   #failure: (Waiter & { startedAt: number }) | null = null;
-  readonly #onProviderFailure: (failure: ProviderFailure, activeSince: number | null) => void;
   /** When the session last became active (on its current provider). */
   #activeSince: number | null = null;
-  readonly #onLimitsReported: (provider: ProviderId, facts: RateLimitFacts) => void;
-  readonly #failurePolicy: AgentFailurePolicy;
-  readonly #requeue: { readonly maxRequeues: number };
-  readonly #keepAlive: KeepAlive | null;
   #requeues = 0;
   /** Failed attempts on the current provider since the last success or fallback. */
   #attempts = 0;
@@ -79,33 +88,12 @@ export class ManagedAgent {
    * The handle exists from admission, before the session actor starts; `lookup` finds the actor
    * (by systemId) on first use. A session that ends before any use is known by its output.
    */
-  constructor(init: {
-    agentId: string;
-    sessionId: string;
-    task: string | null;
-    lookup: () => SessionRef | undefined;
-    clock: Clock;
-    /** Host variables passed through to every agent (the `envPassthrough` allowlist), shared. */
-    passthrough: Readonly<Record<string, string>>;
-    /** Counts a failed request against the provider's circuit breaker. */
-    onProviderFailure: (failure: ProviderFailure, activeSince: number | null) => void;
-    /** What an answer's rate-limit headers said was left on the provider (success or failure). */
-    onLimitsReported: (provider: ProviderId, facts: RateLimitFacts) => void;
-    failurePolicy: AgentFailurePolicy;
-    requeue: { readonly maxRequeues: number };
-    keepAlive?: KeepAlive;
-  }) {
-    this.#requeue = init.requeue;
-    this.#keepAlive = init.keepAlive ?? null;
-    this.#onProviderFailure = init.onProviderFailure;
-    this.#onLimitsReported = init.onLimitsReported;
-    this.#failurePolicy = init.failurePolicy;
+  constructor(init: { agentId: string; sessionId: string; task: string | null; lookup: () => SessionRef | undefined; host: AgentHost }) {
     this.id = init.agentId;
     this.sessionId = init.sessionId;
     this.task = init.task;
     this.#lookup = init.lookup;
-    this.#clock = init.clock;
-    this.#passthrough = init.passthrough;
+    this.#host = init.host;
   }
 
   get #ref(): SessionRef {
@@ -146,7 +134,7 @@ export class ManagedAgent {
     // Only an active session has credentials; while (re)authenticating there is nothing to run with.
     if (!snapshot.matches('active')) return {};
     const { env, secretEnv } = snapshot.context;
-    const out: Record<string, string> = { ...this.#passthrough, ...AGENT_QUIET_ENV, ...env };
+    const out: Record<string, string> = { ...this.#host.passthrough, ...AGENT_QUIET_ENV, ...env };
     for (const [name, secret] of Object.entries(secretEnv)) out[name] = secret.reveal();
     return out;
   }
@@ -160,7 +148,7 @@ export class ManagedAgent {
   reportUsage(report: UsageReport): UsageReceipt {
     const tokens = checkUsage(report);
     this.#assertLive('report usage');
-    const now = this.#clock.now();
+    const now = this.#host.clock.now();
     if (report.headers !== undefined) this.#reportLimits(report.headers, now);
     this.#send({ type: 'session.usage', tokens, now });
     this.#attempts = 0;
@@ -186,7 +174,7 @@ export class ManagedAgent {
    *   `invalid-request` (the agent stays) when the request itself was at fault.
    */
   async reportFailure(report: FailureReport): Promise<FailureOutcome> {
-    const failure = classifyFailure(report, this.provider, this.#clock.now());
+    const failure = classifyFailure(report, this.provider, this.#host.clock.now());
     this.#assertLive('report a failure');
     if (this.#failure) throw new AgentvisorError('invalid-failure', 'a failure for this agent is already being handled; await the earlier reportFailure first');
     if (!this.#ref.getSnapshot().matches('active')) {
@@ -195,9 +183,9 @@ export class ManagedAgent {
       });
     }
     const from = this.provider;
-    this.#onProviderFailure(failure, this.#activeSince);
+    this.#host.providerFailed(failure, this.#activeSince);
     // A usage limit pauses the provider already; other failures may still say that nothing is left.
-    if (report.headers !== undefined && failure.throttle !== 'usage-limit') this.#reportLimits(report.headers, this.#clock.now());
+    if (report.headers !== undefined && failure.throttle !== 'usage-limit') this.#reportLimits(report.headers, this.#host.clock.now());
     const requeueAfter = this.#requeueDelay(failure);
     if (requeueAfter !== null) return this.#requeueFor(failure, requeueAfter);
     const step = this.#nextStep(failure);
@@ -210,19 +198,19 @@ export class ManagedAgent {
       this.#attempts += 1;
       return { action: 'retry', kind: failure.kind, provider: from, delayMs: step.delayMs, attempt: this.#attempts };
     }
-    const startedAt = this.#clock.now();
+    const startedAt = this.#host.clock.now();
     const done = new Promise<void>((resolve, reject) => {
       this.#failure = { resolve, reject, startedAt };
     });
     this.#send({ type: 'session.failure', reason: failure.kind, now: startedAt });
     await done;
     this.#attempts = 0;
-    return { action: 'fallback', kind: failure.kind, from, to: this.provider, latencyMs: this.#clock.now() - startedAt };
+    return { action: 'fallback', kind: failure.kind, from, to: this.provider, latencyMs: this.#host.clock.now() - startedAt };
   }
 
   #reportLimits(headers: HeadersInput, now: number): void {
     const facts = readRateLimitHeaders(headers, now);
-    if (facts.remaining !== null) this.#onLimitsReported(this.provider, facts);
+    if (facts.remaining !== null) this.#host.limitsReported(this.provider, facts);
   }
 
   /**
@@ -231,22 +219,22 @@ export class ManagedAgent {
    * wait (Retry-After, else the backoff), or null when this failure is not for a requeue.
    */
   #requeueDelay(failure: ProviderFailure): number | null {
-    if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || this.#requeues >= this.#requeue.maxRequeues) return null;
+    if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || this.#requeues >= this.#host.requeue.maxRequeues) return null;
     if (this.#ref.getSnapshot().context.tokens.usedOnProvider > 0) return null;
-    const step = decideNextStep({ kind: 'overloaded', retryAfterMs: null }, { attempt: Math.min(this.#requeues + 1, 10), policy: this.#failurePolicy.withoutFallback });
+    const step = decideNextStep({ kind: 'overloaded', retryAfterMs: null }, { attempt: Math.min(this.#requeues + 1, 10), policy: this.#host.failurePolicy.withoutFallback });
     const backoff = step.action === 'retry' ? step.delayMs : 0;
     return Math.max(failure.retryAfterMs ?? 0, backoff);
   }
 
   async #requeueFor(failure: ProviderFailure, delayMs: number): Promise<FailureOutcome> {
     this.#requeues += 1;
-    const startedAt = this.#clock.now();
+    const startedAt = this.#host.clock.now();
     const done = new Promise<void>((resolve, reject) => {
       this.#failure = { resolve, reject, startedAt };
     });
     this.#send({ type: 'session.requeue', reason: failure.kind, notBefore: startedAt + delayMs, now: startedAt });
-    await (this.#keepAlive?.hold(done) ?? done);
-    return { action: 'requeued', kind: failure.kind, provider: this.provider, waitedMs: this.#clock.now() - startedAt };
+    await (this.#host.keepAlive?.hold(done) ?? done);
+    return { action: 'requeued', kind: failure.kind, provider: this.provider, waitedMs: this.#host.clock.now() - startedAt };
   }
 
   /**
@@ -258,11 +246,11 @@ export class ManagedAgent {
   #nextStep(failure: ProviderFailure): NextStep {
     const attempt = this.#attempts + 1;
     if (failure.kind === 'invalid-request') return { action: 'fail', reason: 'policy' };
-    const { policy } = this.#failurePolicy;
+    const { policy } = this.#host.failurePolicy;
     const context = this.#ref.getSnapshot().context;
     const canFallBack = context.fallbackProviders.length > 0 && context.fallbacks.length < context.terms.maxFallbacks;
     if (canFallBack) return decideNextStep(failure, { attempt, policy });
-    const alone = decideNextStep(failure, { attempt, policy: this.#failurePolicy.withoutFallback });
+    const alone = decideNextStep(failure, { attempt, policy: this.#host.failurePolicy.withoutFallback });
     return alone;
   }
 
@@ -272,7 +260,7 @@ export class ManagedAgent {
       throw new AgentvisorError('already-released', `agent ${this.id} was already released`, { details: { agentId: this.id } });
     }
     this.#hostReleased = true;
-    if (!this.#final) this.#send({ type: 'session.release', now: this.#clock.now() });
+    if (!this.#final) this.#send({ type: 'session.release', now: this.#host.clock.now() });
     if (!this.#final) throw new Error(`agentvisor: session ${this.sessionId} did not settle on release (a bug)`);
     return toResult(this.#final);
   }
@@ -284,13 +272,13 @@ export class ManagedAgent {
 
   /** @internal */
   onActive(): number | null {
-    this.#activeSince = this.#clock.now();
+    this.#activeSince = this.#host.clock.now();
     this.#activation?.resolve();
     this.#activation = null;
     const failure = this.#failure;
     this.#failure = null;
     failure?.resolve();
-    return failure ? this.#clock.now() - failure.startedAt : null;
+    return failure ? this.#host.clock.now() - failure.startedAt : null;
   }
 
   /** @internal */
@@ -311,7 +299,7 @@ export class ManagedAgent {
 
   /** @internal Ends the session on orchestrator stop. */
   stop(): void {
-    if (!this.#final) this.#send({ type: 'session.release', reason: 'stopped', now: this.#clock.now() });
+    if (!this.#final) this.#send({ type: 'session.release', reason: 'stopped', now: this.#host.clock.now() });
   }
 
   #send(event: SessionEvent): void {

@@ -234,7 +234,7 @@ class SessionPathRunner {
           sessionId: this.agent.sessionId,
           from: before.context.provider,
           to: event.type === 'session.fallbackAdmitted' ? event.provider : null,
-          reason: before.context.pendingFallbackReason,
+          reason: before.context.pending.reason,
           latencyMs: 0,
         });
         expect(this.fallbacks).toHaveLength(next.context.fallbacks.length + (event.type === 'session.fallbackRefused' ? 1 : 0));
