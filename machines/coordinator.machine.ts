@@ -85,6 +85,7 @@ function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-fu
 /** Counts one outcome on a provider's circuit and tells the host when the circuit opens or closes. */
 function recordHealth(enqueue: Enqueue, context: CoordinatorContext, provider: ProviderId, ok: boolean, now: number): HealthByProvider {
   const change = recordOutcome(context.health[provider], context.config.circuit, ok, now);
+  if (change.health === context.health[provider]) return context.health;
   if (change.transition !== null) {
     const opened = change.transition === 'opened';
     const failures = opened ? windowCounts(context.health[provider], context.config.circuit, now).failed + 1 : 0;

@@ -169,6 +169,12 @@ export interface HealthChange {
  * provider count (overloaded, server, network, timeout, truncated, rate-limit): the caller decides.
  */
 export function recordOutcome(h: ProviderHealth, config: CircuitConfig, ok: boolean, now: number): HealthChange {
+  // The common case costs nothing: a success while the window holds no failure changes no decision
+  // (the minimum-requests rule counts outcomes from the window's first failure on), so nothing is
+  // written. Every usage report is a success: this keeps the admission cycle free of allocations.
+  if (ok && h.state === 'closed' && (h.buckets.length === 0 || h.buckets.every((b) => b.failed === 0 || b.start + config.windowMs <= now))) {
+    return h.buckets.length === 0 ? { health: h, transition: null } : { health: { ...h, buckets: [] }, transition: null };
+  }
   const state = circuitState(h, now);
   if (state === 'halfOpen') {
     if (ok) return { health: { ...h, state: 'closed', openUntil: 0, buckets: [] }, transition: 'closed' };

@@ -20,8 +20,18 @@ describe('providerHealth', () => {
     expect(apply([[false, 0], [false, 1], [false, 2]]).transitions).toEqual([]);
     expect(apply([[false, 0], [false, 1], [false, 2], [false, 3]]).transitions).toEqual(['opened@3']);
     // Plenty of requests, failures at the allowance: closed.
-    expect(apply([[true, 0], [true, 1], [true, 2], [false, 3], [false, 4]]).transitions).toEqual([]);
-    expect(apply([[true, 0], [true, 1], [true, 2], [false, 3], [false, 4], [false, 5]]).transitions).toEqual(['opened@5']);
+    expect(apply([[false, 0], [true, 1], [true, 2], [false, 3], [true, 4]]).transitions).toEqual([]);
+    expect(apply([[false, 0], [true, 1], [false, 3], [false, 4]]).transitions).toEqual(['opened@4']);
+    // Successes count from the window's first failure on: before it they change no decision.
+    expect(apply([[true, 0], [true, 1], [true, 2], [false, 3], [false, 4], [false, 5]]).transitions).toEqual([]);
+  });
+
+  it('should write nothing for a success while the window holds no failure', () => {
+    const change = recordOutcome(HEALTHY, config, true, 0);
+    expect(change.health).toBe(HEALTHY);
+    // A failure that left the window no longer keeps successes counted.
+    const withOldFailure = apply([[false, 0]]).h;
+    expect(recordOutcome(withOldFailure, config, true, 20_000).health.buckets).toEqual([]);
   });
 
   it('should forget outcomes older than the window', () => {
