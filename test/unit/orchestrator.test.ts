@@ -448,7 +448,7 @@ describe('ManagedAgent.reportUsage', () => {
     const error = await agentvisorErrorOf(() => a.reportUsage({ inputTokens: 800, outputTokens: 200 }), 'quota-exhausted');
     expect(error.details).toEqual({ agentId: 'a', provider: 'claude' });
     expect(a.isLive).toBe(false);
-    expect(orch.stats().providers.claude).toEqual({ dailyLimit: 1_000, used: 1_000, reserved: 250, available: 0, active: 1, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 250, circuit: { ...CLOSED_CIRCUIT, requests: 1 }, enabled: true, disabledBy: null, rolloutPercent: 100 });
+    expect(orch.stats().providers.claude).toEqual({ dailyLimit: 1_000, used: 1_000, reserved: 250, available: 0, active: 1, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 250, circuit: CLOSED_CIRCUIT, enabled: true, disabledBy: null, rolloutPercent: 100 });
     expect(events.of('quota.overrun')).toEqual([{ provider: 'claude', agentId: 'a', sessionId: a.sessionId, overrunTokens: 250 }]);
     expect(events.of('agent.released')).toMatchObject([{ agentId: 'a', reason: 'quota-exhausted', usedTokens: 1_000, returnedTokens: 0, error: { code: 'quota-exhausted' } }]);
     expect(await a.release()).toMatchObject({ usedTokens: 1_000, returnedTokens: 0, reason: 'quota-exhausted' });
