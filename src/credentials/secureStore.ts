@@ -2,7 +2,8 @@ import { constants as FS, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fsyncFolder, writeFileAtomic } from '../storage/atomicFile';
-import lockfile from 'proper-lockfile';
+import { acquireFileLock } from '../storage/fileLock';
+import type { HeldLock } from '../storage/fileLock';
 import { AgentvisorError } from '../errors';
 import { describeJsonFault } from './jsonError';
 
@@ -212,54 +213,18 @@ async function writeAtomic(file: string, text: string, beforeRename: () => void)
   await writeFileAtomic(file, text, { beforeRename, ioError: (action, error) => ioError(file, action, error) });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface HeldLock {
-  readonly release: () => Promise<void>;
-  /** Throws if another process took the lock over (ours was judged stale): the write must not happen. */
-  readonly assertHeld: () => void;
-}
-
-/** Takes the cross-process lock `<file>.lock` (a folder, created atomically by mkdir), waiting up to `timeoutMs`. */
-async function acquireLock(file: string, timeoutMs: number): Promise<HeldLock> {
-  let compromised = false;
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const release = await lockfile.lock(file, {
-        realpath: false,
-        lockfilePath: `${file}.lock`,
-        stale: LOCK_STALE_MS,
-        retries: 0,
-        onCompromised: () => {
-          compromised = true;
-        },
-      });
-      return {
-        release: async () => {
-          await release().catch(() => undefined);
-        },
-        assertHeld: () => {
-          if (compromised) {
-            throw new AgentvisorError('credentials-io', `Lost the lock on credentials file ${file} while updating it; nothing was written. Try again.`, {
-              details: { file, reason: 'lock-compromised' },
-            });
-          }
-        },
-      };
-    } catch (error) {
-      if (errnoCode(error) !== 'ELOCKED') throw ioError(file, 'lock', error);
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new AgentvisorError('credentials-io', `Credentials file ${file} stayed locked by another process for ${timeoutMs} ms; try again later.`, {
-          retryAfterMs: 1000,
-          details: { file, reason: 'lock-timeout' },
-        });
-      }
-      // Jittered back-off so that waiting processes do not retry in step.
-      await sleep(Math.min(left, Math.min(100, 5 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random())));
-    }
-  }
+/** Takes the cross-process lock `<file>.lock`, waiting up to `timeoutMs`. */
+function acquireLock(file: string, timeoutMs: number): Promise<HeldLock> {
+  return acquireFileLock(file, {
+    timeoutMs,
+    staleMs: LOCK_STALE_MS,
+    backoff: { firstMs: 5, maxMs: 100 },
+    errors: {
+      io: (error) => ioError(file, 'lock', error),
+      timeout: () => new AgentvisorError('credentials-io', `Credentials file ${file} stayed locked by another process for ${timeoutMs} ms; try again later.`, { retryAfterMs: 1000, details: { file, reason: 'lock-timeout' } }),
+      compromised: () => new AgentvisorError('credentials-io', `Lost the lock on credentials file ${file} while updating it; nothing was written. Try again.`, { details: { file, reason: 'lock-compromised' } }),
+    },
+  });
 }
 
 type LockedStep = { readonly kind: 'write'; readonly data: JsonRecord } | { readonly kind: 'delete' } | { readonly kind: 'keep' };

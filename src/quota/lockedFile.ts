@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../storage/atomicFile';
-import lockfile from 'proper-lockfile';
+import { acquireFileLock } from '../storage/fileLock';
+import type { HeldLock } from '../storage/fileLock';
 import { AgentvisorError } from '../errors';
 
 /**
@@ -45,46 +46,18 @@ async function writeAtomic(file: string, text: string, beforeRename: () => void)
   await writeFileAtomic(file, text, { beforeRename, ioError: (action, error) => ioFailure(file, action, error) });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface HeldLock {
-  readonly release: () => Promise<void>;
-  /** Throws when another process took the lock over (ours was judged stale): nothing may be written then. */
-  readonly assertHeld: () => void;
-}
-
-async function acquireLock(file: string, options: LockedFileOptions): Promise<HeldLock> {
-  let compromised = false;
-  const deadline = Date.now() + options.lockTimeoutMs;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const release = await lockfile.lock(file, {
-        realpath: false,
-        lockfilePath: `${file}.lock`,
-        stale: options.lockStaleMs,
-        retries: 0,
-        onCompromised: () => {
-          compromised = true;
-        },
-      });
-      return {
-        release: async () => {
-          await release().catch(() => undefined);
-        },
-        assertHeld: () => {
-          if (compromised) throw fileUnavailable(file, 'lock-compromised', `Lost the lock on ledger file ${file} while updating it (another process judged it stale). Try again.`);
-        },
-      };
-    } catch (error) {
-      if (errnoCode(error) !== 'ELOCKED') throw ioFailure(file, 'lock', error);
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw fileUnavailable(file, 'lock-timeout', `Ledger file ${file} stayed locked by another process for ${options.lockTimeoutMs} ms; try again later (a lock whose holder died is taken over after ${options.lockStaleMs} ms).`, 1000);
-      }
-      // Short, jittered back-off: ledger operations hold the lock for a few milliseconds.
-      await sleep(Math.min(left, Math.min(50, 2 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random())));
-    }
-  }
+function acquireLock(file: string, options: LockedFileOptions): Promise<HeldLock> {
+  return acquireFileLock(file, {
+    timeoutMs: options.lockTimeoutMs,
+    staleMs: options.lockStaleMs,
+    // Short: ledger operations hold the lock for a few milliseconds.
+    backoff: { firstMs: 2, maxMs: 50 },
+    errors: {
+      io: (error) => ioFailure(file, 'lock', error),
+      timeout: () => fileUnavailable(file, 'lock-timeout', `Ledger file ${file} stayed locked by another process for ${options.lockTimeoutMs} ms; try again later (a lock whose holder died is taken over after ${options.lockStaleMs} ms).`, 1000),
+      compromised: () => fileUnavailable(file, 'lock-compromised', `Lost the lock on ledger file ${file} while updating it (another process judged it stale). Try again.`),
+    },
+  });
 }
 
 /**
