@@ -6,7 +6,8 @@ import { AgentvisorError } from '../errors';
 import type { QuotaLedger } from '../quota/ledger';
 import type { DailyReset } from '../quota/dailyWindow';
 import { createFileLedger } from '../quota/fileLedger';
-import { createRedisLedger } from '../quota/redisLedger';
+import type * as RedisLedgerModule from '../quota/redisLedger';
+import { loadModule } from '../observability/lazyModule';
 
 /**
  * Where the budget of record lives.
@@ -101,7 +102,8 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
     if (keyPrefix !== undefined && typeof keyPrefix !== 'string') throw new AgentvisorError('invalid-option', 'ledger.keyPrefix must be a string');
     return {
       kind: 'redis', file: null, owned: true, ...sharing,
-      create: async ({ limits, dailyReset, now }) => createRedisLedger({ redis, limits: limitsOf(limits), dailyReset, now, ...(keyPrefix === undefined ? {} : { keyPrefix }) }),
+      create: async ({ limits, dailyReset, now }) => // ioredis takes about 50 ms to load: only hosts that configure Redis pay for it.
+        loadModule<typeof RedisLedgerModule>('../quota/redisLedger').createRedisLedger({ redis, limits: limitsOf(limits), dailyReset, now, ...(keyPrefix === undefined ? {} : { keyPrefix }) }),
     };
   }
   const instance = given.instance as QuotaLedger;
