@@ -27,6 +27,7 @@ import { createObservabilityHooks } from './observabilityHooks';
 import type { ObservabilityHooks } from './observabilityHooks';
 import { systemClock } from './clock';
 import type { ClockTimer } from './clock';
+import { TRANSIENT_KINDS } from './failureHandling';
 import { KeepAlive } from './keepAlive';
 import { ManagedAgent } from './managedAgent';
 import type { AgentHost } from './managedAgent';
@@ -462,7 +463,7 @@ export class Orchestrator {
     // With adaptive concurrency, server-side throttling is the limit's job: counted against the
     // circuit too, AIMD's sawtooth would open it again and again.
     const adaptiveThrottle = kind === 'rate-limit' && throttle === 'server' && this.#options.adaptiveConcurrency !== null;
-    const countsForHealth = HEALTH_FAILURE_KINDS.has(kind) && !adaptiveThrottle;
+    const countsForHealth = TRANSIENT_KINDS.has(kind) && !adaptiveThrottle;
     this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth, throttle, resetAt, since: activeSince, now: this.#options.clock.now() });
   }
 
@@ -677,9 +678,6 @@ export class Orchestrator {
 
 /** No switch keeps any provider from the agent (shared, so the common spawn allocates nothing). */
 const NO_EXCLUSIONS: readonly Exclusion[] = Object.freeze([]);
-
-/** Failure kinds that count against a provider's circuit breaker. */
-const HEALTH_FAILURE_KINDS: ReadonlySet<string> = new Set(['rate-limit', 'overloaded', 'server', 'network', 'timeout', 'truncated']);
 
 /**
  * Creates an orchestrator. Options are checked at once: a bad one throws `invalid-option`.

@@ -1,8 +1,12 @@
 import { PROVIDER_FAILURE_KINDS, resolveFailurePolicy } from '../providers';
 import type { FailurePolicy, FailurePolicyOptions, KindPolicy, ProviderFailureKind } from '../providers';
 
-/** Kinds that can pass with time (throttling, server faults, broken connections): worth a retry when nothing else is left. */
-const TRANSIENT_KINDS: ReadonlySet<ProviderFailureKind> = new Set(['rate-limit', 'overloaded', 'server', 'network', 'timeout', 'truncated']);
+/**
+ * Kinds that say something about the provider and can pass with time (throttling, server faults,
+ * broken connections): worth a retry when nothing else is left, and counted against the provider's
+ * circuit. auth, quota and invalid-request are about the key, the plan or the task.
+ */
+export const TRANSIENT_KINDS: ReadonlySet<string> = new Set<ProviderFailureKind>(['rate-limit', 'overloaded', 'server', 'network', 'timeout', 'truncated']);
 
 /** The two policies an agent's failures are decided by (see ManagedAgent.reportFailure). */
 export interface AgentFailurePolicy {

@@ -1,7 +1,7 @@
 import { isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
-import { PROVIDER_FAILURE_KINDS, classifyHttpFailure, classifyNetworkError, safeFailureMessage } from '../providers';
+import { PROVIDER_FAILURE_KINDS, classifyHttpFailure, classifyNetworkError, safeFailureMessage, throttleOf } from '../providers';
 import type { ProviderFailure, ProviderFailureKind } from '../providers';
 import type { ErrorCode } from '../errors';
 import { MAX_TOKENS } from './options';
@@ -118,7 +118,7 @@ function classifyReport(report: FailureReport, provider: ProviderId, now: number
       throw new AgentvisorError('invalid-failure', `kind must be one of ${PROVIDER_FAILURE_KINDS.join(', ')}, got ${describe(report.kind)}`);
     }
     const status = typeof report.status === 'number' ? report.status : null;
-    const throttle = report.kind === 'quota' ? 'usage-limit' : report.kind === 'rate-limit' || report.kind === 'overloaded' ? 'server' : null;
+    const throttle = throttleOf(report.kind);
     return { ok: false, kind: report.kind, provider, status, retryAfterMs: null, resetAt: null, throttle, message: safeFailureMessage(report.message ?? report.kind) };
   }
   if (report.status === undefined && report.error !== undefined) return classifyNetworkError({ provider, error: report.error });

@@ -225,7 +225,8 @@ function kindOf(evidence: Evidence): ProviderFailureKind | null {
   return kindOfStatus(status) ?? typeKind ?? kindOfText(text);
 }
 
-function throttleOf(kind: ProviderFailureKind): Throttle | null {
+/** Which throttle a kind means: `usage-limit` for quota, `server` for rate limits and overloads. */
+export function throttleOf(kind: ProviderFailureKind): Throttle | null {
   if (kind === 'quota') return 'usage-limit';
   return kind === 'rate-limit' || kind === 'overloaded' ? 'server' : null;
 }

@@ -2,7 +2,7 @@ export { AGENT_QUIET_ENV, PROVIDERS, keyHint, maskKeyLike } from './providerRegi
 export type { ProviderSpec } from './providerRegistry';
 export { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 export type { ProviderId } from '../../machines/providers';
-export { PROVIDER_FAILURE_KINDS, THROTTLES, classifyFailureText, classifyHttpFailure, classifyNetworkError, safeFailureMessage } from './failureClassifier';
+export { PROVIDER_FAILURE_KINDS, THROTTLES, classifyFailureText, classifyHttpFailure, classifyNetworkError, safeFailureMessage, throttleOf } from './failureClassifier';
 export type { HttpFailureInput, NetworkFailureInput, ProviderFailure, ProviderFailureKind, TextFailureInput, Throttle, TokenUsage } from './failureClassifier';
 export { classifyClaudeCodeResult, classifyCodexEvents } from './agentRunClassifier';
 export type { AgentRunContext, AgentRunOutcome } from './agentRunClassifier';
