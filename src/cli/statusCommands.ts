@@ -111,7 +111,7 @@ export async function collectStatus(home: string, claudeHome: string, now: numbe
     const file = source === 'options' || source === 'env' ? null : files[source];
     return { source, file, exists: file === null ? null : existsSync(file) };
   });
-  const classes = { claude: resolver.credentialClass('claude'), openai: resolver.credentialClass('openai') };
+  const classes = resolver.credentialClasses();
   const startOrder = rankProviders('subscription', classes, resolveOptions({ env: {} }).fallbackChain).filter((p) => switches[p].enabled);
   return { ok: true, home, claudeHome, providers, startOrder, sources, problems: report.problems, warnings: report.warnings };
 }

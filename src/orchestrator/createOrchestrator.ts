@@ -519,8 +519,7 @@ export class Orchestrator {
 
   /** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
   providerOrder(): { readonly order: readonly ProviderId[]; readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>> } {
-    const resolver = this.#resolver;
-    const credentials = { claude: resolver?.credentialClass('claude') ?? null, openai: resolver?.credentialClass('openai') ?? null };
+    const credentials = this.#resolver?.credentialClasses() ?? { claude: null, openai: null };
     const chain = this.#options.fallbackChain;
     const first = this.#startProvider();
     const order = first === null ? [...chain] : [first, ...chain.filter((p) => p !== first)];
