@@ -32,8 +32,8 @@ export interface BatchWorkspace {
   /** Everything every run printed, for the secret scan. */
   readonly outputs: string[];
   writeTasks(lines: readonly unknown[], name?: string): string;
-  /** Starts the CLI with the given keys (only those) against the fake. */
-  cli(args: readonly string[], keys: { readonly claude?: string; readonly openai?: string }): CliRun;
+  /** Starts the CLI with the given keys (only those) against the fake, plus any `env` of the test's own. */
+  cli(args: readonly string[], keys: { readonly claude?: string; readonly openai?: string }, env?: Readonly<Record<string, string>>): CliRun;
   cleanup(): void;
 }
 
@@ -57,7 +57,7 @@ export function makeBatchWorkspace(fake: ProviderApiFake, prefix = 'cli-batch-')
       fs.writeFileSync(file, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n'));
       return file;
     },
-    cli(args, keys) {
+    cli(args, keys, env = {}) {
       const child = spawn(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], {
         cwd: work,
         env: {
@@ -71,6 +71,7 @@ export function makeBatchWorkspace(fake: ProviderApiFake, prefix = 'cli-batch-')
           OPENAI_BASE_URL: fake.openaiBaseUrl,
           ...(keys.claude === undefined ? {} : { ANTHROPIC_API_KEY: keys.claude }),
           ...(keys.openai === undefined ? {} : { OPENAI_API_KEY: keys.openai }),
+          ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -4,16 +4,14 @@
  * around claude that logs when each process starts and stops), output per mode, bad input, and
  * Ctrl-C (stop admission, stop the agents, release, print what ran).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fakeStep, startProviderApiFake } from '../../src/sandbox';
 import type { ProviderApiFake } from '../../src/sandbox';
 import { agentBin } from '../helpers/cliHome';
+import { makeBatchWorkspace } from '../helpers/batchCli';
+import type { BatchWorkspace, CliRun } from '../helpers/batchCli';
 
-const root = path.join(__dirname, '..', '..');
-const TS_NODE = require.resolve('ts-node/register/transpile-only');
 
 // Test keys only: well-formed, never real. Every one is checked against every output.
 const CLAUDE_KEY = `sk-ant-api03-${'CliBatchTestKey'}${'b'.repeat(60)}Cb1a`;
@@ -21,10 +19,9 @@ const OPENAI_KEY = `sk-proj-${'CliBatchTestKey'}${'c'.repeat(40)}Cb2b`;
 const SECRETS = [CLAUDE_KEY, OPENAI_KEY];
 
 let fake: ProviderApiFake;
-let dir: string;
+let ws: BatchWorkspace;
 let processLog: string;
 let claudeWrapper: string;
-const outputs: string[] = [];
 
 beforeAll(() => {
   agentBin('codex');
@@ -32,69 +29,31 @@ beforeAll(() => {
 
 beforeEach(async () => {
   fake = await startProviderApiFake({ keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY } });
-  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-batch-')));
-  fs.mkdirSync(path.join(dir, 'work'));
-  processLog = path.join(dir, 'claude-processes.log');
+  ws = makeBatchWorkspace(fake);
+  processLog = path.join(ws.dir, 'claude-processes.log');
   // Logs `start|stop <pid> <ns>` around the real claude; its pid is the process group agentvisor stops.
-  claudeWrapper = path.join(dir, 'claude-wrapper.sh');
+  claudeWrapper = path.join(ws.dir, 'claude-wrapper.sh');
   fs.writeFileSync(claudeWrapper, `#!/bin/sh\necho "start $$ $(date +%s%N)" >> '${processLog}'\n'${agentBin('claude')}' "$@"\nrc=$?\necho "stop $$ $(date +%s%N)" >> '${processLog}'\nexit $rc\n`, { mode: 0o700 });
 });
 
 afterEach(async () => {
   await fake.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (const text of outputs) {
+  ws.cleanup();
+  for (const text of ws.outputs) {
     for (const secret of SECRETS) {
       expect(text).not.toContain(secret);
       expect(text).not.toContain(secret.slice(10, 40));
     }
   }
-  outputs.length = 0;
 });
 
-interface CliRun {
-  readonly pid: number;
-  readonly done: Promise<{ status: number | null; stdout: string; stderr: string }>;
-}
-
-/** Starts the CLI from source without blocking this process (the fake answers from here). */
+/** Starts the CLI from source with both keys and the claude wrapper, without blocking this process (the fake answers from here). */
 function cli(args: string[]): CliRun {
-  const child = spawn(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-    cwd: path.join(dir, 'work'),
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: dir,
-      CODEX_HOME: path.join(dir, '.codex'),
-      CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
-      TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
-      ANTHROPIC_API_KEY: CLAUDE_KEY,
-      OPENAI_API_KEY: OPENAI_KEY,
-      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
-      OPENAI_BASE_URL: fake.openaiBaseUrl,
-      AGENTVISOR_CLAUDE_BIN: claudeWrapper,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      outputs.push(stdout, stderr);
-      resolve({ status, stdout, stderr });
-    });
-  });
-  return { pid: child.pid!, done };
+  return ws.cli(args, { claude: CLAUDE_KEY, openai: OPENAI_KEY }, { AGENTVISOR_CLAUDE_BIN: claudeWrapper });
 }
 
 function writeTasks(lines: readonly unknown[]): string {
-  const file = path.join(dir, 'tasks.jsonl');
-  fs.writeFileSync(file, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n'));
-  return file;
+  return ws.writeTasks(lines);
 }
 
 interface ProcessEvent {

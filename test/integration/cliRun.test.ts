@@ -3,16 +3,13 @@
  * runs the real claude / codex CLIs against the loopback provider fake, falls back between them and
  * prints the result object (architecture §6) as the last stdout line with --json.
  */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fakeStep, startProviderApiFake } from '../../src/sandbox';
 import type { ProviderApiFake } from '../../src/sandbox';
 import { agentBin } from '../helpers/cliHome';
+import { makeBatchWorkspace } from '../helpers/batchCli';
+import type { BatchWorkspace, CliEnd } from '../helpers/batchCli';
 
-const root = path.join(__dirname, '..', '..');
-const TS_NODE = require.resolve('ts-node/register/transpile-only');
 
 // Test keys only: well-formed, never real. Every one is checked against every output.
 const CLAUDE_KEY = `sk-ant-api03-${'CliRunTestKey'}${'r'.repeat(60)}Cr1a`;
@@ -22,8 +19,7 @@ const WRONG_OPENAI_KEY = `sk-proj-${'CliRunWrongKey'}${'x'.repeat(40)}Cr4d`;
 const SECRETS = [CLAUDE_KEY, OPENAI_KEY, WRONG_CLAUDE_KEY, WRONG_OPENAI_KEY];
 
 let fake: ProviderApiFake;
-let dir: string;
-const outputs: string[] = [];
+let ws: BatchWorkspace;
 
 beforeAll(() => {
   agentBin('claude');
@@ -32,57 +28,23 @@ beforeAll(() => {
 
 beforeEach(async () => {
   fake = await startProviderApiFake({ keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY }, script: { openai: fakeStep.reply({ text: 'pong from codex', usage: { inputTokens: 12, outputTokens: 3 } }) } });
-  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-run-')));
-  fs.mkdirSync(path.join(dir, 'work'));
+  ws = makeBatchWorkspace(fake, 'cli-run-');
 });
 
 afterEach(async () => {
   await fake.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (const text of outputs) {
+  ws.cleanup();
+  for (const text of ws.outputs) {
     for (const secret of SECRETS) {
       expect(text).not.toContain(secret);
       expect(text).not.toContain(secret.slice(10, 40));
     }
   }
-  outputs.length = 0;
 });
 
-interface CliOutput {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI from source without blocking this process (the fake answers from here). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<CliOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-      cwd: path.join(dir, 'work'),
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: dir,
-        CODEX_HOME: path.join(dir, '.codex'),
-        CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
-        TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
-        ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
-        OPENAI_BASE_URL: fake.openaiBaseUrl,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      outputs.push(stdout, stderr);
-      resolve({ status, stdout, stderr });
-    });
-  });
+/** Runs the CLI from source with exactly `env` on top of the workspace's (no keys unless given), without blocking this process. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliEnd> {
+  return ws.cli(args, {}, env).done;
 }
 
 const KEYS = { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY };
@@ -142,7 +104,7 @@ describe('agentvisor run', () => {
   });
 
   it('should exit 1 with agent-not-found when the agent binary is missing', async () => {
-    const { status, stderr } = await cli(['run', '--agent', 'codex', 'say', 'pong'], { ...KEYS, AGENTVISOR_CODEX_BIN: path.join(dir, 'missing-codex') });
+    const { status, stderr } = await cli(['run', '--agent', 'codex', 'say', 'pong'], { ...KEYS, AGENTVISOR_CODEX_BIN: path.join(ws.dir, 'missing-codex') });
     expect(status).toBe(1);
     expect(stderr).toMatch(/AGENTVISOR_CODEX_BIN names ".*missing-codex", which is not an executable file: fix the path or unset AGENTVISOR_CODEX_BIN \[agent-not-found\]/);
     expect(fake.requests).toEqual([]);
