@@ -5,6 +5,7 @@
  */
 import { createOrchestrator, fakeStep, startProviderApiFake } from '../../src';
 import type { ManagedAgent, Orchestrator, OrchestratorEventMap, ProviderApiFake } from '../../src';
+import { callModel } from '../helpers/apiAgentCall';
 
 const CLAUDE_KEY = 'sk-ant-api03-FAILOVERclaudeKEY-abcd';
 const OPENAI_KEY = 'sk-proj-FAILOVERopenaiKEY-wxyz';
@@ -31,23 +32,6 @@ async function start(options: Parameters<typeof createOrchestrator>[0] = {}): Pr
     ...options,
   });
   await orch.start();
-}
-
-/** One model call the way an API-driven agent makes it, with only what its env holds. */
-async function callModel(agent: ManagedAgent): Promise<Response> {
-  const env = agent.env;
-  if (agent.provider === 'claude') {
-    return fetch(`${env.ANTHROPIC_BASE_URL}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': env.ANTHROPIC_API_KEY ?? '', 'anthropic-version': '2023-06-01' },
-      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'ping' }] }),
-    });
-  }
-  return fetch(`${env.OPENAI_BASE_URL}/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${env.OPENAI_API_KEY ?? ''}` },
-    body: JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: 'ping' }] }),
-  });
 }
 
 /** Sends the answer to agentvisor: usage on success, the whole failure otherwise. */

@@ -5,7 +5,8 @@
  * chain until the reset the headers give.
  */
 import { createManualClock, createOrchestrator, fakeStep, startProviderApiFake } from '../../src';
-import type { ManagedAgent, ManualClock, Orchestrator, OrchestratorEventMap, ProviderApiFake } from '../../src';
+import type { ManualClock, Orchestrator, OrchestratorEventMap, ProviderApiFake } from '../../src';
+import { callModel } from '../helpers/apiAgentCall';
 
 const CLAUDE_KEY = 'sk-ant-api03-LIMITSclaudeKEY-abcd';
 const OPENAI_KEY = 'sk-proj-LIMITSopenaiKEY-wxyz';
@@ -35,22 +36,6 @@ afterEach(async () => {
   await orch.stop();
   await fake.close();
 });
-
-async function callModel(agent: ManagedAgent): Promise<Response> {
-  const env = agent.env;
-  if (agent.provider === 'claude') {
-    return fetch(`${env.ANTHROPIC_BASE_URL}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': env.ANTHROPIC_API_KEY ?? '', 'anthropic-version': '2023-06-01' },
-      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'ping' }] }),
-    });
-  }
-  return fetch(`${env.OPENAI_BASE_URL}/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${env.OPENAI_API_KEY ?? ''}` },
-    body: JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: 'ping' }] }),
-  });
-}
 
 describe('provider-reported limits against the loopback fakes', () => {
   it("should stop admitting onto Claude when a successful answer's headers say 0 tokens remain, until their reset", async () => {
