@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { ChildProcess } from 'node:child_process';
 import { AgentvisorError } from '../errors';
 import { OutputCapture } from './outputCapture';
@@ -23,6 +24,8 @@ export interface RunProcessOptions {
   readonly killGraceMs?: number;
   /** Aborting stops the run like a timeout does (`aborted: true`). */
   readonly signal?: AbortSignal;
+  /** Each piece of stdout as it arrives (UTF-8, never split inside a character), before any cap applies. */
+  readonly onStdout?: (text: string) => void;
 }
 
 /** Why a program could not be started: the errno code (`ENOENT`, `EACCES`, ...) and a message naming the command. */
@@ -223,7 +226,11 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
       });
     };
 
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    const decoder = options.onStdout === undefined ? null : new StringDecoder('utf8');
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      if (decoder !== null) options.onStdout?.(decoder.write(chunk));
+    });
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (err) => {
       // 'error' without a pid: the program never ran. With a pid it is a failed kill; 'close' still follows.

@@ -154,6 +154,17 @@ describe('runProcess', () => {
     expect(result.exitCode).toBe(0);
   });
 
+  it('should hand every piece of stdout to onStdout as it arrives, whole characters only, even past the cap', async () => {
+    // 'é' is two bytes; written one byte at a time, a plain toString would split it into two U+FFFD.
+    const script = "const b = Buffer.from('aé\\n'); let i = 0; const t = setInterval(() => { process.stdout.write(b.subarray(i, i + 1)); if (++i === b.length) { clearInterval(t); process.stdout.write('z'.repeat(500)); } }, 15)";
+    const pieces: string[] = [];
+    const result = await runProcess(node(script, { maxOutputBytes: 10, onStdout: (text) => pieces.push(text) }));
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(pieces.join('')).toBe(`aé\n${'z'.repeat(500)}`);
+    expect(pieces.join('')).not.toContain('\uFFFD');
+    expect(result.truncated).toBe(true);
+  });
+
   it('should report a program that cannot be started as spawnError, without throwing', async () => {
     const missing = await runProcess({ ...node(''), command: 'agentvisor-no-such-program-xyz' });
     expect(missing).toMatchObject({ exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: false });
