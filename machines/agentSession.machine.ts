@@ -2,7 +2,7 @@
  * agentSession: one agent's session, from authentication to release.
  *
  * States: authenticating → active ⇄ fallingBack → released (final).
- * Accepts: session.usage, session.failure, session.requeue, session.release, session.sweep (from the host through the
+ * Accepts: session.usage, session.heartbeat, session.failure, session.requeue, session.release, session.sweep (from the host through the
  * orchestrator and from the clock), and session.toppedUp, session.topUpRefused,
  * session.fallbackAdmitted, session.fallbackRefused (answers from the coordinator), and
  * credentials.granted / credentials.denied (answers from the credentials actor).
@@ -154,6 +154,13 @@ export const agentSessionMachine = setup({
           lastEventAt: Math.max(context.lastEventAt, event.now),
         })),
       ],
+    },
+    // The agent is alive (its process runs) though it reported no usage lately: the lease runs on.
+    'session.heartbeat': {
+      actions: assign(({ context, event }) => ({
+        expiresAt: Math.max(context.expiresAt, event.now + context.terms.leaseMs),
+        lastEventAt: Math.max(context.lastEventAt, event.now),
+      })),
     },
     'session.toppedUp': {
       actions: assign(({ context, event }) => ({ tokens: { ...context.tokens, allocated: context.tokens.allocated + event.tokens } })),

@@ -139,6 +139,8 @@ export interface SessionOutput {
 /** Commands from the host (through the orchestrator) and answers from the coordinator and the credentials actor. */
 export type SessionEvent =
   | { readonly type: 'session.usage'; readonly tokens: number; readonly now: number }
+  /** The agent is still at work (its process is alive): renews the lease without usage. */
+  | { readonly type: 'session.heartbeat'; readonly now: number }
   | { readonly type: 'session.failure'; readonly reason: string; readonly now: number }
   /** Throttled before doing any work: give the slot back and wait to be re-admitted on the same provider, not before `notBefore`. */
   | { readonly type: 'session.requeue'; readonly reason: string; readonly notBefore: number; readonly now: number }

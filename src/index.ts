@@ -43,10 +43,28 @@ export { DEFAULT_CIRCUIT } from '../machines/providerHealth';
 export type { CircuitConfig, CircuitState } from '../machines/providerHealth';
 export { CREDENTIAL_CLASSES, CHATGPT_ENV, CLAUDE_OAUTH_ENV } from './credentials';
 export type { CredentialClass, ProviderPriority } from './credentials';
-export { startProviderApiFake, fakeStep, FAKE_FAULTS, throttlingScript, SERVER_THROTTLE_MESSAGE } from './sandbox';
+export { startProviderApiFake, fakeStep, FAKE_FAULTS, throttlingScript, SERVER_THROTTLE_MESSAGE, editFileScript, runawayScript, toolTurnScript } from './sandbox';
 export type { ProviderApiFake, ProviderApiFakeOptions, FakeStep, FakeFault, FakeModelRequest, ThrottlingScriptOptions } from './sandbox';
-export { runProcess, startProcess } from './agents';
-export type { RunProcessOptions, ProcessResult, RunningProcess } from './agents';
+export { runProcess, startProcess, runAgentTask, runAgentBatch, parseBatchTasks, planWorktrees, sweepStaleAgentHomes, SANDBOX_MODES, DEFAULT_SANDBOX_MODE } from './agents';
+export type {
+  RunProcessOptions,
+  ProcessResult,
+  RunningProcess,
+  AgentTaskOptions,
+  AgentTaskResult,
+  AgentTaskEvent,
+  AgentTaskError,
+  AgentTaskUsage,
+  AgentTaskFallback,
+  AgentBatchOptions,
+  AgentBatchResult,
+  AgentBatchTaskResult,
+  BatchTask,
+  SandboxMode,
+  PermissionDenial,
+  TaskWorktreeResult,
+  WorktreePlan,
+} from './agents';
 export { windowAt, DEFAULT_DAILY_RESET } from './quota/dailyWindow';
 export type { DailyReset, WindowPosition } from './quota/dailyWindow';
 export { Secret } from '../machines/secret';

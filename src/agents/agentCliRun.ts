@@ -1,5 +1,9 @@
 import { AgentvisorError, isAgentvisorError } from '../errors';
-import type { ProviderId } from '../providers';
+import type { ProviderId, TokenUsage } from '../providers';
+import { DEFAULT_SANDBOX_MODE } from './agentSandbox';
+import type { SandboxMode } from './agentSandbox';
+import { watchCodexRollout } from './codexRollout';
+import { createLiveUsageReader } from './liveUsage';
 import { resolveAgentBinary } from './agentBinary';
 import type { AgentCliId } from './agentCli';
 import type { AgentHome } from './agentHome';
@@ -21,14 +25,23 @@ export interface AgentCliRunInput {
   readonly claudeMaxRetries: number;
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
+  /** What the agent may do in its working directory. @default 'workspace-write' */
+  readonly sandbox?: SandboxMode;
   /** Called once the process is started (its pid, undefined when it could not start). */
   readonly onStart?: (pid: number | undefined) => void;
+  /** Each usage increment as the CLI streams it (a Claude message, a Codex turn), before the run ends. */
+  readonly onUsage?: (usage: TokenUsage) => void;
 }
 
-/** One CLI run's end: what it printed (read), or why it could not run or finish. */
+/**
+ * One CLI run's end: what it printed (read), or why it could not run or finish. `streamed` is the
+ * usage already handed to `onUsage`; the rest of the reading's usage (`remainder`) is still to count.
+ */
 export type AgentCliRunEnd =
-  | { readonly type: 'read'; readonly reading: AgentRunReading; readonly exitCode: number | null; readonly durationMs: number }
-  | { readonly type: 'error'; readonly error: AgentvisorError; readonly outcome: 'not-started' | 'timeout' | 'stopped'; readonly durationMs: number };
+  | { readonly type: 'read'; readonly reading: AgentRunReading; readonly exitCode: number | null; readonly durationMs: number; readonly streamed: TokenUsage }
+  | { readonly type: 'error'; readonly error: AgentvisorError; readonly outcome: 'not-started' | 'timeout' | 'stopped'; readonly durationMs: number; readonly streamed: TokenUsage };
+
+const NOTHING: TokenUsage = { inputTokens: 0, outputTokens: 0 };
 
 /**
  * Runs one agent CLI to its end: finds the binary, builds its argv and env for the session, starts
@@ -44,13 +57,18 @@ export async function runAgentCli(input: AgentCliRunInput): Promise<AgentCliRunE
     command = resolveAgentBinary(input.cli, { env: input.hostEnv, cwd: input.cwd });
   } catch (error) {
     input.onStart?.(undefined);
-    if (isAgentvisorError(error)) return { type: 'error', error, outcome: 'not-started', durationMs: 0 };
+    if (isAgentvisorError(error)) return { type: 'error', error, outcome: 'not-started', durationMs: 0, streamed: NOTHING };
     throw error;
   }
+  const sandbox = input.sandbox ?? DEFAULT_SANDBOX_MODE;
   const invocation =
     input.cli === 'claude-code'
-      ? claudeCodeInvocation({ task: input.task, agentEnv: input.agentEnv, home: input.home, maxRetries: input.claudeMaxRetries, hostEnv: input.hostEnv })
-      : codexInvocation({ task: input.task, agentEnv: input.agentEnv, home: input.home, hostEnv: input.hostEnv });
+      ? claudeCodeInvocation({ task: input.task, agentEnv: input.agentEnv, home: input.home, maxRetries: input.claudeMaxRetries, hostEnv: input.hostEnv, sandbox })
+      : codexInvocation({ task: input.task, agentEnv: input.agentEnv, home: input.home, hostEnv: input.hostEnv, sandbox });
+  const onUsage = input.onUsage ?? (() => undefined);
+  // Claude Code streams usage on stdout; Codex only in its rollout file (its stdout has one total at the end).
+  const reader = input.cli === 'claude-code' ? createLiveUsageReader('claude-code') : null;
+  const rollout = input.cli === 'codex' ? watchCodexRollout(input.home.codexHome, onUsage) : null;
   const running = startProcess({
     command,
     args: invocation.args,
@@ -61,25 +79,36 @@ export async function runAgentCli(input: AgentCliRunInput): Promise<AgentCliRunE
     maxOutputBytes: input.maxOutputBytes,
     killGraceMs: input.killGraceMs,
     ...(input.signal === undefined ? {} : { signal: input.signal }),
+    dieWithParent: true,
+    ...(reader === null
+      ? {}
+      : {
+          onStdout: (text: string) => {
+            for (const usage of reader.push(text)) onUsage(usage);
+          },
+        }),
   });
   input.onStart?.(running.pid);
   const result = await running.result;
+  rollout?.stop();
   const { durationMs } = result;
   if (result.spawnError !== undefined) {
     const missing = result.spawnError.code === 'ENOENT' || result.spawnError.code === 'EACCES';
     const error = new AgentvisorError(missing ? 'agent-not-found' : 'agent-failed', `${input.cli} could not be started: ${result.spawnError.message}`, {
       details: { cli: input.cli, command, reason: result.spawnError.code },
     });
-    return { type: 'error', error, outcome: 'not-started', durationMs };
+    return { type: 'error', error, outcome: 'not-started', durationMs, streamed: NOTHING };
   }
-  if (result.aborted) return { type: 'error', error: new AgentvisorError('stopped', `${input.cli} was stopped before it finished; its reservation was released`), outcome: 'stopped', durationMs };
+  const streamed = reader?.counted ?? rollout?.counted ?? NOTHING;
+  if (result.aborted) return { type: 'error', error: new AgentvisorError('stopped', `${input.cli} was stopped before it finished; its reservation was released`), outcome: 'stopped', durationMs, streamed };
   if (result.timedOut) {
     const error = new AgentvisorError('agent-failed', `${input.cli} did not finish within the task's time limit (${Math.round(input.timeoutMs / 1000)} s left) and was stopped: raise the timeout for long tasks`, {
       details: { cli: input.cli, exitCode: result.exitCode, signal: result.signal, timedOut: true },
     });
-    return { type: 'error', error, outcome: 'timeout', durationMs };
+    return { type: 'error', error, outcome: 'timeout', durationMs, streamed };
   }
   const now = Date.now();
-  const reading = input.cli === 'claude-code' ? readClaudeCodeRun(result, now) : readCodexRun(result, now);
-  return { type: 'read', reading, exitCode: result.exitCode, durationMs };
+  const read = input.cli === 'claude-code' ? readClaudeCodeRun(result, now) : readCodexRun(result, now);
+  const reading = read.type === 'success' && rollout !== null ? { ...read, permissionDenials: [...read.permissionDenials, ...rollout.denials] } : read;
+  return { type: 'read', reading, exitCode: result.exitCode, durationMs, streamed };
 }

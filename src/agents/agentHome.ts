@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeOwnerMarker } from './agentHomeOwner';
 
-/** One agent's private folders: its HOME, Claude Code's config folder and Codex's CODEX_HOME. */
+/** One agent's private folders: its HOME, Claude Code's config folder, Codex's CODEX_HOME and its TMPDIR. */
 export interface AgentHome {
-  /** The temp folder holding everything below (mode 0700). */
+  /** The temp folder holding everything below (mode 0700) and the `owner.json` marker `sweepStaleAgentHomes` reads. */
   readonly root: string;
   /** `HOME` for the agent process. */
   readonly home: string;
@@ -12,6 +13,12 @@ export interface AgentHome {
   readonly claudeConfigDir: string;
   /** `CODEX_HOME`, created (Codex refuses a missing folder); a ChatGPT login's auth.json goes here. */
   readonly codexHome: string;
+  /**
+   * `TMPDIR`: the agent's own temp folder, removed with the rest. Outside `CODEX_HOME` on purpose:
+   * with a system `bwrap` installed, Codex's sandbox cannot find its helper when CODEX_HOME is under
+   * the temp folder (every sandboxed command fails with "execvp codex-linux-sandbox").
+   */
+  readonly tmpDir: string;
   /** Deletes the whole folder; safe to call twice. */
   remove(): void;
 }
@@ -26,7 +33,8 @@ export interface AgentHomeOptions {
 /**
  * Creates a fresh home for one agent task, every folder mode 0700, so the agent CLIs keep their
  * state (config, transcripts, a ChatGPT auth.json) away from the user's own and from other agents.
- * Remove it when the task ends.
+ * Remove it when the task ends. Its root holds an owner marker (this process's pid and start time),
+ * so that `sweepStaleAgentHomes` can remove it if this process is killed before it could.
  *
  * @example
  * const home = createAgentHome();
@@ -34,16 +42,19 @@ export interface AgentHomeOptions {
  */
 export function createAgentHome(options: AgentHomeOptions = {}): AgentHome {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), options.prefix ?? 'agentvisor-agent-')));
-  fs.chmodSync(root, 0o700);
+  const remove = (): void => fs.rmSync(root, { recursive: true, force: true, maxRetries: 2 });
   const home = path.join(root, 'home');
   const claudeConfigDir = path.join(home, '.claude');
   const codexHome = path.join(home, '.codex');
-  for (const dir of [home, claudeConfigDir, codexHome]) fs.mkdirSync(dir, { mode: 0o700 });
-  return {
-    root,
-    home,
-    claudeConfigDir,
-    codexHome,
-    remove: () => fs.rmSync(root, { recursive: true, force: true, maxRetries: 2 }),
-  };
+  const tmpDir = path.join(root, 'tmp');
+  try {
+    fs.chmodSync(root, 0o700);
+    // The marker comes first: a sweep never sees this home without one (bar the instant after mkdtemp).
+    writeOwnerMarker(root);
+    for (const dir of [home, claudeConfigDir, codexHome, tmpDir]) fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  return { root, home, claudeConfigDir, codexHome, tmpDir, remove };
 }

@@ -10,8 +10,15 @@ import type { ProcessResult } from './processRunner';
  * - `agent-failure`: the CLI itself failed without output agentvisor can read (a crash, a bad
  *   install): no provider is to blame, so there is no fallback.
  */
+/** A tool call the agent's permissions refused: the tool (`Write`, `Edit`, `Bash`, …) and what it was aimed at (a path, a command). */
+export interface PermissionDenial {
+  readonly tool: string;
+  /** The file path, command or URL, masked and cut to 200 characters; null when the call named none. */
+  readonly target: string | null;
+}
+
 export type AgentRunReading =
-  | { readonly type: 'success'; readonly usage: TokenUsage; readonly result: string }
+  | { readonly type: 'success'; readonly usage: TokenUsage; readonly result: string; readonly permissionDenials: readonly PermissionDenial[] }
   | { readonly type: 'provider-failure'; readonly failure: ProviderFailure }
   | { readonly type: 'agent-failure'; readonly message: string; readonly usage?: TokenUsage };
 

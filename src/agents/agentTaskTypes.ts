@@ -1,6 +1,8 @@
 import type { ErrorCode } from '../errors';
 import type { ProviderId } from '../providers';
 import type { AgentChoice, AgentCliId } from './agentCli';
+import type { PermissionDenial } from './agentRunReading';
+import type { SandboxMode } from './agentSandbox';
 
 export interface AgentTaskOptions {
   /** What the agent is asked to do (one argv element: never parsed by a shell). */
@@ -11,8 +13,25 @@ export interface AgentTaskOptions {
   readonly agent?: AgentChoice;
   /** @default a generated `task-…` id */
   readonly agentId?: string;
-  /** The agent's working directory (the project it works on). @default process.cwd() */
+  /** The agent's working directory (the project it works on). With `worktree`, the repository the worktree is made from. @default process.cwd() */
   readonly cwd?: string;
+  /**
+   * What the agent may do in its working directory: `read-only`, `workspace-write` (edit files
+   * under it and run commands there) or `full-access` (no permission checks, no sandbox).
+   * docs/agents.md maps each mode to the CLIs' own flags. @default 'workspace-write'
+   */
+  readonly sandbox?: SandboxMode;
+  /**
+   * Hard cap on the task's counted usage (every run, fallbacks included): when it is passed, the
+   * agent's process group is stopped and the task ends with `token-limit`. @default no cap
+   */
+  readonly maxTokens?: number;
+  /**
+   * Run in a new git worktree of `cwd`'s repository, on a new branch `agentvisor/<agentId>` from
+   * HEAD; when the task ends its changes are committed on that branch and the worktree is removed.
+   * The main checkout must be clean; it is never touched. @default false
+   */
+  readonly worktree?: boolean;
   /** From admission, the task (every run and retry delay) ends with `agent-failed` after this long. @default 600000 (10 min) */
   readonly timeoutMs?: number;
   /** How long to wait in the admission queue for a slot and budget; 0 refuses at once. @default 0 */
@@ -56,6 +75,8 @@ export type AgentTaskEvent =
     }
   | { readonly type: 'fallback'; readonly agentId: string; readonly from: ProviderId; readonly to: ProviderId; readonly reason: string }
   | { readonly type: 'retry'; readonly agentId: string; readonly provider: ProviderId; readonly delayMs: number; readonly reason: string }
+  /** Usage counted as the agent streamed it; the totals are the task's so far (every run). */
+  | { readonly type: 'usage'; readonly agentId: string; readonly provider: ProviderId; readonly inputTokens: number; readonly outputTokens: number; readonly totalTokens: number }
   /** Throttled by the server before doing any work: the session gave its slot back, waited `waitedMs` in the queue and runs again on `provider`. */
   | { readonly type: 'requeued'; readonly agentId: string; readonly provider: ProviderId; readonly waitedMs: number; readonly reason: string };
 
@@ -103,6 +124,20 @@ export interface AgentTaskResult {
   /** CLI processes started for the task (retries and fallbacks included). */
   readonly runs: number;
   readonly durationMs: number;
+  /** The mode the agent ran with. */
+  readonly sandbox: SandboxMode;
+  /** Tool calls the agent's permissions refused, over every run (empty when none). */
+  readonly permissionDenials: readonly PermissionDenial[];
+  /** Set for a task run in a worktree: its branch, the commit holding the agent's changes (null when it changed nothing) and the files changed from HEAD. */
+  readonly worktree?: TaskWorktreeResult;
   /** Set when `ok` is false. */
   readonly error?: AgentTaskError;
+}
+
+export interface TaskWorktreeResult {
+  readonly branch: string;
+  readonly commit: string | null;
+  readonly filesChanged: readonly string[];
+  /** Set when the worktree could not be committed and was kept (it holds the agent's work): its path. */
+  readonly keptAt?: string;
 }

@@ -1,6 +1,8 @@
 import { AgentvisorError } from '../errors';
 import { parseAgentChoice } from './agentCli';
 import type { AgentChoice } from './agentCli';
+import { SANDBOX_MODES } from './agentSandbox';
+import type { SandboxMode } from './agentSandbox';
 
 /** One line of a tasks file, checked. */
 export interface BatchTask {
@@ -8,6 +10,14 @@ export interface BatchTask {
   readonly task: string;
   readonly agent: AgentChoice;
   readonly estimatedTokens: number;
+  /** The line's own `sandbox`; the batch's default applies when absent. */
+  readonly sandbox?: SandboxMode;
+  /** The line's own hard cap (`maxTokens`); the batch's default applies when absent. */
+  readonly maxTokens?: number;
+  /** The line's own working directory (`cwd`, resolved against the batch's); the batch's when absent. */
+  readonly cwd?: string;
+  /** The line's own `worktree`; the batch's default applies when absent. */
+  readonly worktree?: boolean;
   /** Its line in the file (from 1), for messages. */
   readonly line: number;
 }
@@ -21,15 +31,16 @@ export interface ParseBatchTasksOptions {
   readonly defaultAgent?: AgentChoice;
 }
 
-const FIELDS = new Set(['id', 'task', 'agent', 'estimate']);
+const FIELDS = new Set(['id', 'task', 'agent', 'estimate', 'sandbox', 'maxTokens', 'cwd', 'worktree']);
 const ID_PATTERN = /^[\w.:@/-]{1,128}$/;
 const MAX_ESTIMATE = 1_000_000_000;
 
 /**
- * Reads a JSON Lines tasks file: one object per line, `{ id, task, agent?, estimate? }` (blank
- * lines skipped). `id` is 1–128 letters, digits and `_ . : @ / -` (or a whole number), unique;
- * `task` a non-empty string; `agent` `auto`, `claude` (or `claude-code`) or `codex`; `estimate`
- * whole tokens from 1 to 1e9. Throws `AgentvisorError('invalid-option')` for the first bad line,
+ * Reads a JSON Lines tasks file: one object per line, `{ id, task, agent?, estimate?, sandbox?,
+ * maxTokens?, cwd?, worktree? }` (blank lines skipped). `id` is 1–128 letters, digits and
+ * `_ . : @ / -` (or a whole number), unique; `task` a non-empty string; `agent` `auto`, `claude`
+ * (or `claude-code`) or `codex`; `estimate` and `maxTokens` whole tokens from 1 to 1e9; `sandbox`
+ * `read-only`, `workspace-write` or `full-access`; `cwd` a non-empty path; `worktree` a boolean. Throws `AgentvisorError('invalid-option')` for the first bad line,
  * naming the file, the line and the field (`details.line`, `details.field`), never its contents.
  *
  * @example
@@ -56,7 +67,7 @@ export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = 
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(null, 'must be a JSON object such as {"id":"t1","task":"fix the failing test"}');
     const record = value as Record<string, unknown>;
     const unknown = Object.keys(record).filter((key) => !FIELDS.has(key));
-    if (unknown.length > 0) fail(unknown[0] ?? null, `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the fields are id, task, agent and estimate`);
+    if (unknown.length > 0) fail(unknown[0] ?? null, `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the fields are id, task, agent, estimate, sandbox, maxTokens, cwd and worktree`);
     const id = typeof record.id === 'number' && Number.isSafeInteger(record.id) && record.id >= 0 ? String(record.id) : record.id;
     if (typeof id !== 'string' || !ID_PATTERN.test(id)) return fail('id', '"id" must be 1-128 letters, digits or _ . : @ / - (or a whole number)');
     const earlier = seen.get(id);
@@ -68,8 +79,23 @@ export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = 
     if (typeof estimate !== 'number' || !Number.isInteger(estimate) || estimate < 1 || estimate > MAX_ESTIMATE) {
       return fail('estimate', `"estimate" must be a whole number of tokens from 1 to ${MAX_ESTIMATE.toLocaleString('en-US')}`);
     }
+    const { sandbox, maxTokens, cwd, worktree } = record;
+    if (sandbox !== undefined && !(typeof sandbox === 'string' && (SANDBOX_MODES as readonly string[]).includes(sandbox))) fail('sandbox', `"sandbox" must be one of ${SANDBOX_MODES.map((m) => `"${m}"`).join(', ')}`);
+    if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_ESTIMATE)) fail('maxTokens', `"maxTokens" must be a whole number of tokens from 1 to ${MAX_ESTIMATE.toLocaleString('en-US')}`);
+    if (cwd !== undefined && (typeof cwd !== 'string' || cwd.trim() === '' || cwd.includes('\0'))) fail('cwd', '"cwd" must be a non-empty path');
+    if (worktree !== undefined && typeof worktree !== 'boolean') fail('worktree', '"worktree" must be true or false');
     seen.set(id, line);
-    tasks.push({ id, task: record.task, agent, estimatedTokens: estimate, line });
+    tasks.push({
+      id,
+      task: record.task,
+      agent,
+      estimatedTokens: estimate,
+      ...(sandbox === undefined ? {} : { sandbox: sandbox as SandboxMode }),
+      ...(maxTokens === undefined ? {} : { maxTokens: maxTokens as number }),
+      ...(cwd === undefined ? {} : { cwd: cwd as string }),
+      ...(worktree === undefined ? {} : { worktree: worktree as boolean }),
+      line,
+    });
   });
   if (tasks.length === 0) throw new AgentvisorError('invalid-option', `${source} has no tasks: write one JSON object per line, such as {"id":"t1","task":"fix the failing test"}`, { details: { file: source } });
   return tasks;

@@ -1,9 +1,11 @@
 import { AgentvisorError } from '../errors';
-import { classifyClaudeCodeResult } from '../providers';
+import { classifyClaudeCodeResult, safeFailureMessage } from '../providers';
 import type { AgentHome } from './agentHome';
+import { DEFAULT_SANDBOX_MODE, sandboxArgs } from './agentSandbox';
+import type { SandboxMode } from './agentSandbox';
 import { agentProcessEnv } from './agentProcessEnv';
 import { describeExit, stderrExcerpt } from './agentRunReading';
-import type { AgentRunReading } from './agentRunReading';
+import type { AgentRunReading, PermissionDenial } from './agentRunReading';
 import type { AgentInvocation } from './agentInvocation';
 import type { ProcessResult } from './processRunner';
 
@@ -19,17 +21,21 @@ export interface ClaudeCodeInvocationInput {
   /** `CLAUDE_CODE_MAX_RETRIES`, 0 to 10. @default 0 */
   readonly maxRetries?: number;
   readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+  /** What the agent may do in its working directory (docs/agents.md). @default 'workspace-write' */
+  readonly sandbox?: SandboxMode;
 }
 
 /**
- * The argv and env of a headless Claude Code run: `claude -p --output-format json -- <task>` with
- * the session's env, the agent's own HOME and CLAUDE_CONFIG_DIR, and a bounded
+ * The argv and env of a headless Claude Code run: `claude -p --verbose --output-format stream-json
+ * --include-partial-messages <permission flags> -- <task>` (one JSON line per event, so usage is
+ * read as it streams: the partial messages carry each message's final output count) with the
+ * session's env, the agent's own HOME and CLAUDE_CONFIG_DIR, and a bounded
  * `CLAUDE_CODE_MAX_RETRIES`. The task is one argv element after `--`, so text starting with `-`
  * is never read as an option.
  *
  * @example
  * const { args, env } = claudeCodeInvocation({ task: 'fix the test', agentEnv: agent.env, home });
- * // args: ['-p', '--output-format', 'json', '--', 'fix the test']
+ * // args: ['-p', '--verbose', '--output-format', 'stream-json', '--include-partial-messages', '--permission-mode', 'acceptEdits', '--settings', '{"sandbox":…}', '--', 'fix the test']
  */
 export function claudeCodeInvocation(input: ClaudeCodeInvocationInput): AgentInvocation {
   const maxRetries = input.maxRetries ?? DEFAULT_CLAUDE_MAX_RETRIES;
@@ -40,10 +46,11 @@ export function claudeCodeInvocation(input: ClaudeCodeInvocationInput): AgentInv
   }
   const env = agentProcessEnv(
     input.agentEnv,
-    { HOME: input.home.home, CLAUDE_CONFIG_DIR: input.home.claudeConfigDir, CLAUDE_CODE_MAX_RETRIES: String(maxRetries) },
+    { HOME: input.home.home, CLAUDE_CONFIG_DIR: input.home.claudeConfigDir, TMPDIR: input.home.tmpDir, CLAUDE_CODE_MAX_RETRIES: String(maxRetries) },
     input.hostEnv,
   );
-  return { args: ['-p', '--output-format', 'json', '--', input.task], env };
+  const sandbox = sandboxArgs('claude-code', input.sandbox ?? DEFAULT_SANDBOX_MODE);
+  return { args: ['-p', '--verbose', '--output-format', 'stream-json', '--include-partial-messages', ...sandbox, '--', input.task], env };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -65,6 +72,26 @@ function resultObject(stdout: string): Record<string, unknown> | null {
   return null;
 }
 
+/** Where a refused tool call was aimed, by the input fields Claude Code's tools use. */
+const TARGET_FIELDS = ['file_path', 'notebook_path', 'path', 'command', 'url', 'pattern'] as const;
+
+/**
+ * The result's `permission_denials` (`[{ tool_name, tool_use_id, tool_input }]`) as `{ tool, target }`:
+ * never the content the agent meant to write, targets masked and cut short.
+ *
+ * @example permissionDenials([{ tool_name: 'Write', tool_input: { file_path: '/w/a.txt', content: '…' } }]) // [{ tool: 'Write', target: '/w/a.txt' }]
+ */
+export function permissionDenials(value: unknown): PermissionDenial[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(isRecord).map((entry) => {
+    const input = isRecord(entry.tool_input) ? entry.tool_input : {};
+    const field = TARGET_FIELDS.find((name) => typeof input[name] === 'string');
+    const raw = field === undefined ? null : (input[field] as string);
+    const target = raw === null ? null : safeFailureMessage(raw.length > 200 ? `${raw.slice(0, 199)}…` : raw);
+    return { tool: typeof entry.tool_name === 'string' ? entry.tool_name.slice(0, 64) : 'unknown', target };
+  });
+}
+
 /**
  * Reads a finished Claude Code run: its JSON result through `classifyClaudeCodeResult` (usage, or
  * a classified provider failure with any usage it reported). A run that printed no result object
@@ -83,5 +110,5 @@ export function readClaudeCodeRun(result: ProcessResult, now: number): AgentRunR
   const outcome = classifyClaudeCodeResult(object, { now });
   if (!outcome.ok) return { type: 'provider-failure', failure: outcome };
   if (result.exitCode !== 0) return { type: 'agent-failure', message: `Claude Code reported success but ${describeExit(result)}`, usage: outcome.usage };
-  return { type: 'success', usage: outcome.usage, result: typeof object.result === 'string' ? object.result : '' };
+  return { type: 'success', usage: outcome.usage, result: typeof object.result === 'string' ? object.result : '', permissionDenials: permissionDenials(object.permission_denials) };
 }

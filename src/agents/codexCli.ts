@@ -1,5 +1,7 @@
 import { classifyCodexEvents } from '../providers';
 import type { AgentHome } from './agentHome';
+import { DEFAULT_SANDBOX_MODE, sandboxArgs } from './agentSandbox';
+import type { SandboxMode } from './agentSandbox';
 import type { AgentInvocation } from './agentInvocation';
 import { agentProcessEnv } from './agentProcessEnv';
 import { describeExit, stderrExcerpt } from './agentRunReading';
@@ -41,13 +43,15 @@ export interface CodexInvocationInput {
   readonly agentEnv: Readonly<Record<string, string>>;
   readonly home: AgentHome;
   readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+  /** What the agent may do in its working directory (docs/agents.md). @default 'workspace-write' */
+  readonly sandbox?: SandboxMode;
   /** For auth.json's `last_refresh`. @default Date.now() */
   readonly now?: number;
 }
 
 /**
- * The argv and env of a headless Codex run: `codex exec --skip-git-repo-check --json <overrides>
- * -- <task>` (run it with stdin closed) with the session's env, the agent's own HOME and
+ * The argv and env of a headless Codex run: `codex exec --skip-git-repo-check --json <sandbox
+ * flags> <overrides> -- <task>` (run it with stdin closed) with the session's env, the agent's own HOME and
  * CODEX_HOME.
  * - API key sessions: a provider at `OPENAI_BASE_URL` (default api.openai.com/v1) reading the key
  *   from `OPENAI_API_KEY`.
@@ -59,7 +63,7 @@ export interface CodexInvocationInput {
  * const { args, env } = codexInvocation({ task: 'fix the test', agentEnv: agent.env, home });
  */
 export function codexInvocation(input: CodexInvocationInput): AgentInvocation {
-  const env = agentProcessEnv(input.agentEnv, { HOME: input.home.home, CODEX_HOME: input.home.codexHome }, input.hostEnv);
+  const env = agentProcessEnv(input.agentEnv, { HOME: input.home.home, CODEX_HOME: input.home.codexHome, TMPDIR: input.home.tmpDir }, input.hostEnv);
   const baseUrl = input.agentEnv.OPENAI_BASE_URL;
   const hasBaseUrl = baseUrl !== undefined && baseUrl.trim() !== '';
   const login = chatGptLoginFromEnv(input.agentEnv);
@@ -70,7 +74,8 @@ export function codexInvocation(input: CodexInvocationInput): AgentInvocation {
   } else {
     overrides = codexProviderOverrides(hasBaseUrl ? baseUrl.trim() : OPENAI_DEFAULT_BASE_URL, { envKey: 'OPENAI_API_KEY' });
   }
-  return { args: ['exec', '--skip-git-repo-check', '--json', ...overrides, '--', input.task], env };
+  const sandbox = sandboxArgs('codex', input.sandbox ?? DEFAULT_SANDBOX_MODE);
+  return { args: ['exec', '--skip-git-repo-check', '--json', ...sandbox, ...overrides, '--', input.task], env };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -118,5 +123,5 @@ export function readCodexRun(result: ProcessResult, now: number): AgentRunReadin
   const outcome = classifyCodexEvents(lines, { now });
   if (!outcome.ok) return { type: 'provider-failure', failure: outcome };
   if (result.exitCode !== 0) return { type: 'agent-failure', message: `Codex reported success but ${describeExit(result)}`, usage: outcome.usage };
-  return { type: 'success', usage: outcome.usage, result: lastAgentMessage(lines) };
+  return { type: 'success', usage: outcome.usage, result: lastAgentMessage(lines), permissionDenials: [] };
 }

@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { AgentvisorError } from '../errors';
 import { OutputCapture } from './outputCapture';
+import { LIFELINE_FD, commandUnavailable, watchdogExitStatus, watchdogInvocation } from './parentDeathWatch';
+import { newProcessTag } from './processTag';
+import { runHasProcesses, settleRun, signalRun, trackRun } from './runCleanup';
 
 export interface RunProcessOptions {
   /** The program: a path, or a name looked up on `env.PATH`. Never run through a shell. */
@@ -26,6 +29,16 @@ export interface RunProcessOptions {
   readonly signal?: AbortSignal;
   /** Each piece of stdout as it arrives (UTF-8, never split inside a character), before any cap applies. */
   readonly onStdout?: (text: string) => void;
+  /**
+   * The program and everything it started die when this process dies in any way, `kill -9`
+   * included: SIGTERM within milliseconds, SIGKILL after `killGraceMs` (at most 2 s). A small `/bin/sh`
+   * watchdog leads the group and runs the program (no shell parsing); `pid` is then the watchdog's.
+   * "Everything" is the process group plus the processes that left it but carry the run's tag
+   * (`AGENTVISOR_PROCESS_TAG` in the program's env, inherited): the agent CLIs' tool shells run in
+   * sessions of their own. Stops, timeouts and leftovers after the exit reach them too. A program
+   * that exits with 128+N on its own is reported as killed by signal N. @default false
+   */
+  readonly dieWithParent?: boolean;
 }
 
 /** Why a program could not be started: the errno code (`ENOENT`, `EACCES`, ...) and a message naming the command. */
@@ -65,32 +78,6 @@ export interface RunningProcess {
 const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
 
-/** Process groups still alive, killed if this process exits first: agents must not outlive their supervisor. */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
-  });
-}
-
-/** Sends a signal to every process in the group; a group that is already gone is not an error. */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function groupExists(pgid: number): boolean {
-  return signalGroup(pgid, 0);
-}
-
 function invalid(field: string, message: string): AgentvisorError {
   return new AgentvisorError('invalid-option', message, { details: { field } });
 }
@@ -112,6 +99,7 @@ function validate(options: RunProcessOptions): void {
   const grace = options.killGraceMs ?? 2000;
   if (!Number.isInteger(grace) || grace < 0 || grace > MAX_TIMEOUT_MS) throw invalid('killGraceMs', 'killGraceMs must be a whole number of milliseconds, 0 or more');
   if (options.stdin !== undefined && typeof options.stdin !== 'string') throw invalid('stdin', "stdin must be 'ignore' or a string");
+  if (options.dieWithParent !== undefined && typeof options.dieWithParent !== 'boolean') throw invalid('dieWithParent', 'dieWithParent must be true or false');
 }
 
 function emptyResult(fields: Partial<ProcessResult>): ProcessResult {
@@ -141,8 +129,9 @@ function spawnFailure(command: string, cwd: string | undefined, err: unknown): S
  * Starts a program without a shell, in its own process group, and collects its output with a size
  * limit. Stopping (timeout, abort, `stop()`) signals the whole group, grandchildren included:
  * SIGTERM, then SIGKILL after `killGraceMs`. When the program exits on its own, whatever it left
- * running in its group is stopped the same way. The result never rejects for what the program
- * does: a program that cannot be started gives `spawnError`. Throws `AgentvisorError`
+ * running in its group is stopped the same way. With `dieWithParent` the group (and the tagged
+ * processes that left it) also dies when this process is killed, even by `kill -9`, when no exit
+ * hook runs. The result never rejects for what the program does: a program that cannot be started gives `spawnError`. Throws `AgentvisorError`
  * `'invalid-option'` only for malformed options.
  *
  * @example
@@ -158,13 +147,24 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
     return { pid: undefined, result: Promise.resolve(emptyResult({ aborted: true })), stop: () => undefined };
   }
 
+  const watchdog = options.dieWithParent === true;
+  if (watchdog) {
+    // The watchdog shell always starts: report a program that cannot as a direct spawn would.
+    const unavailable = commandUnavailable(options.command, options.env, options.cwd);
+    if (unavailable !== null) return { pid: undefined, result: Promise.resolve(emptyResult({ spawnError: spawnFailure(options.command, options.cwd, { code: unavailable }) })), stop: () => undefined };
+  }
+  const tag = watchdog ? newProcessTag() : null;
+  const target = tag !== null ? watchdogInvocation(options.command, options.args, options.env, grace, tag) : { command: options.command, args: [...options.args], env: { ...options.env } };
+  const stdin = options.stdin === undefined || options.stdin === 'ignore' ? 'ignore' : 'pipe';
+  const stdio: StdioOptions = watchdog ? [stdin, 'pipe', 'pipe', 'pipe'] : [stdin, 'pipe', 'pipe'];
+
   let child: ChildProcess;
   try {
-    child = spawn(options.command, [...options.args], {
+    child = spawn(target.command, target.args, {
       cwd: options.cwd,
-      env: { ...options.env },
+      env: target.env,
       detached: true, // its own process group (setsid), so the group can be signalled as one
-      stdio: [options.stdin === undefined || options.stdin === 'ignore' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio,
       shell: false,
       windowsHide: true,
     });
@@ -178,14 +178,16 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
   let timedOut = false;
   let aborted = false;
   let killTimer: NodeJS.Timeout | undefined;
+  let killAt = 0;
   let settled = false;
   const pgid = child.pid;
 
   const terminate = (): void => {
     // Once settled the group is gone and its id may be reused: never signal it again.
     if (pgid === undefined || killTimer !== undefined || settled) return;
-    signalGroup(pgid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), grace);
+    signalRun(pgid, tag, 'SIGTERM');
+    killAt = Date.now() + grace;
+    killTimer = setTimeout(() => signalRun(pgid, tag, 'SIGKILL'), grace);
     killTimer.unref();
   };
   const stop = (): void => {
@@ -211,7 +213,7 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
       clearTimeout(closeCap);
       if (killTimer !== undefined) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      if (pgid !== undefined) liveGroups.delete(pgid);
+      if (pgid !== undefined) settleRun(pgid, tag, killTimer === undefined ? null : killAt);
       if (spawnError !== undefined) return resolve(emptyResult({ spawnError, durationMs: Math.round(performance.now() - started) }));
       resolve({
         exitCode: exit?.code ?? null,
@@ -236,14 +238,18 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
       // 'error' without a pid: the program never ran. With a pid it is a failed kill; 'close' still follows.
       if (child.pid === undefined) finish(spawnFailure(options.command, options.cwd, err));
     });
+    // The lifeline: this end closing (here or at this process's death) makes the watchdog kill the group.
+    const lifeline = watchdog ? child.stdio[LIFELINE_FD] : null;
+    lifeline?.on('error', () => undefined);
     child.once('exit', (code, signal) => {
-      exit = { code, signal };
+      exit = watchdog ? watchdogExitStatus(code, signal) : { code, signal };
       // The leader is gone; anything it left in its group goes too, and a descendant that escaped
       // the group (its own setsid) cannot hold the result open past the grace period.
-      if (pgid !== undefined && groupExists(pgid)) terminate();
+      if (pgid !== undefined && runHasProcesses(pgid, tag)) terminate();
       closeCap = setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();
+        lifeline?.destroy();
         finish();
       }, grace + 500);
       closeCap.unref();
@@ -256,10 +262,7 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
     }
   });
 
-  if (pgid !== undefined) {
-    installExitHook();
-    liveGroups.add(pgid);
-  }
+  if (pgid !== undefined) trackRun(pgid, tag);
   return { pid: pgid, result, stop };
 }
 

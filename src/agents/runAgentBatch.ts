@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { AgentvisorError } from '../errors';
 import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';
@@ -7,7 +9,10 @@ import type { AgentTaskEvent, AgentTaskOptions, AgentTaskResult } from './agentT
 import { pauseDecision } from './batchPause';
 import type { BatchPause } from './batchPause';
 import type { BatchTask } from './batchTasks';
-import { runAgentTask } from './runAgentTask';
+import { runPlannedTask } from './runAgentTask';
+import { runGit } from './gitCommand';
+import { planWorktrees } from './taskWorktree';
+import type { WorktreePlan } from './taskWorktree';
 
 /** Runs of one task a usage limit may end before the batch leaves the task for later. */
 const MAX_USAGE_LIMIT_RUNS = 3;
@@ -22,8 +27,8 @@ export interface AgentBatchOptions {
   readonly waitMs?: number;
   /** Aborting stops admission (no task starts), stops the running CLIs and releases their sessions. */
   readonly signal?: AbortSignal;
-  /** Passed to every task. */
-  readonly task?: Pick<AgentTaskOptions, 'cwd' | 'hostEnv' | 'tempDir' | 'claudeMaxRetries' | 'maxOutputBytes' | 'killGraceMs'>;
+  /** Passed to every task; a task's own `sandbox`, `maxTokens`, `worktree` and `cwd` (relative to this `cwd`) win over these. */
+  readonly task?: Pick<AgentTaskOptions, 'cwd' | 'hostEnv' | 'tempDir' | 'claudeMaxRetries' | 'maxOutputBytes' | 'killGraceMs' | 'sandbox' | 'maxTokens' | 'worktree'>;
   /**
    * The providers `auto` tasks may start on (those with credentials); a task naming an agent
    * starts on that agent's provider. Used to tell when every provider is paused.
@@ -45,6 +50,8 @@ export interface AgentBatchOptions {
   readonly onPause?: (pause: BatchPause) => void;
   /** Called when a usage limit ended a task's run and the task will run again after the reset. */
   readonly onUsageLimit?: (task: BatchTask, result: AgentTaskResult) => void;
+  /** The result of `planBatchWorkspaces` for these tasks and options, when the caller checked already. */
+  readonly workspaces?: BatchWorkspaces;
 }
 
 export interface AgentBatchTaskResult extends AgentTaskResult {
@@ -77,6 +84,57 @@ function checkConcurrency(concurrency: number): void {
   }
 }
 
+/** Each task's working directory and whether it runs in a worktree, checked before any agent starts. */
+export interface TaskPlace {
+  readonly cwd: string;
+  readonly worktree: boolean;
+}
+
+/** Where a batch's tasks run: one place per task (in order), one worktree plan per repository. */
+export interface BatchWorkspaces {
+  readonly places: readonly TaskPlace[];
+  readonly plans: ReadonlyMap<string, WorktreePlan>;
+}
+
+/**
+ * Checks every task's folder and, for the tasks that run in worktrees, their repositories (one
+ * preflight per repository: clean, branches free), so a batch that cannot run fails before any
+ * agent starts, with nothing created. `runAgentBatch` does it itself; a caller that wants the
+ * check before anything else (the CLI, before its journal) passes the result as `workspaces`.
+ *
+ * @example const workspaces = await planBatchWorkspaces(tasks, { task: { cwd: repo, worktree: true } });
+ */
+export async function planBatchWorkspaces(tasks: readonly BatchTask[], options: Pick<AgentBatchOptions, 'task'>): Promise<BatchWorkspaces> {
+  const base = path.resolve(options.task?.cwd ?? process.cwd());
+  const places = tasks.map((task): TaskPlace => ({ cwd: path.resolve(base, task.cwd ?? '.'), worktree: task.worktree ?? options.task?.worktree ?? false }));
+  places.forEach((place, i) => {
+    if (!fs.existsSync(place.cwd) || !fs.statSync(place.cwd).isDirectory()) {
+      const task = tasks[i] as BatchTask;
+      throw new AgentvisorError('invalid-option', `task ${task.id} (line ${task.line}): its working directory ${place.cwd} is not a folder`, { details: { field: 'cwd', line: task.line } });
+    }
+  });
+  // One preflight per repository (tasks in subfolders of one checkout share it), so branch clashes across them are caught too.
+  const git = { env: options.task?.hostEnv ?? process.env };
+  const tops = new Map<string, string>();
+  for (const place of places) {
+    if (!place.worktree || tops.has(place.cwd)) continue;
+    const top = await runGit(['rev-parse', '--show-toplevel'], place.cwd, git);
+    if (top.exitCode !== 0) await planWorktrees(place.cwd, [], git); // throws the preflight's own not-a-repository error
+    tops.set(place.cwd, top.stdout.replace(/\n$/, ''));
+  }
+  const byRepo = new Map<string, string[]>();
+  places.forEach((place, i) => {
+    const top = tops.get(place.cwd);
+    if (place.worktree && top !== undefined) byRepo.set(top, [...(byRepo.get(top) ?? []), (tasks[i] as BatchTask).id]);
+  });
+  const plans = new Map<string, WorktreePlan>();
+  for (const [top, ids] of byRepo) {
+    const plan = await planWorktrees(top, ids, git);
+    for (const [cwd, cwdTop] of tops) if (cwdTop === top) plans.set(cwd, plan);
+  }
+  return { places, plans };
+}
+
 /**
  * Runs many tasks through `runAgentTask` with at most `concurrency` in progress; tasks wait in the
  * orchestrator's queue for slots and budget (`waitMs`), so its limits (adaptive ones included)
@@ -84,7 +142,9 @@ function checkConcurrency(concurrency: number): void {
  * resets; when every provider the remaining tasks could use is paused and nothing runs, the batch
  * waits for the reset (`waitForResetMs`) or stops dispatching and says when it resets. An abort
  * stops admission (the tasks not yet started stay so), stops the running agents' process groups
- * and releases their sessions; what ran is in the result.
+ * and releases their sessions; what ran is in the result. Tasks with `worktree` each run in their
+ * own git worktree and branch `agentvisor/<id>`; the repositories are checked before any agent
+ * starts (rejects with `invalid-workspace`, nothing created).
  *
  * @example
  * const batch = await runAgentBatch(orch, parseBatchTasks(text), { concurrency: 6, signal });
@@ -93,6 +153,7 @@ function checkConcurrency(concurrency: number): void {
 export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTask[], options: AgentBatchOptions = {}): Promise<AgentBatchResult> {
   const concurrency = options.concurrency ?? 4;
   checkConcurrency(concurrency);
+  const { places, plans } = options.workspaces ?? (await planBatchWorkspaces(tasks, options));
   const started = Date.now();
   const zero = (): Record<ProviderId, number> => ({ claude: 0, openai: 0 });
   const running = zero();
@@ -148,8 +209,13 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
     let limited: AgentBatchTaskResult | null = null;
     for (let runs = 1; ; runs += 1) {
       states[index] = 'waiting';
-      const result = await runAgentTask(orch, {
+      const place = places[index] as TaskPlace;
+      const result = await runPlannedTask(orch, {
         ...options.task,
+        cwd: place.cwd,
+        worktree: place.worktree,
+        ...(task.sandbox === undefined ? {} : { sandbox: task.sandbox }),
+        ...(task.maxTokens === undefined ? {} : { maxTokens: task.maxTokens }),
         task: task.task,
         agent: task.agent,
         agentId: task.id,
@@ -159,7 +225,7 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
         ...(options.signal ? { signal: options.signal } : {}),
         admissionSignal: dispatch.signal,
         onEvent: (event) => onEvent(task, index, event),
-      });
+      }, place.worktree ? (plans.get(place.cwd) ?? null) : null);
       const withId = { id: task.id, ...result };
       // Dropped from the queue because the batch stopped dispatching: not started, or left for after the reset.
       if (!result.ok && result.error?.code === 'stopped' && result.sessionId === null && stoppedForLimit !== null && !aborted()) return limited;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AgentvisorError, isAgentvisorError } from '../errors';
 import type { ManagedAgent, Orchestrator } from '../orchestrator';
-import type { ProviderFailure, ProviderId, TokenUsage } from '../providers';
+import type { ProviderId } from '../providers';
 import { abortableDelay } from './abortableDelay';
 import { agentFailureReport } from './agentFailureReport';
 import { admitTaskAgent, stoppedError } from './agentAdmission';
@@ -10,19 +10,31 @@ import type { AgentChoice, AgentCliId } from './agentCli';
 import { runAgentCli } from './agentCliRun';
 import { createAgentHome } from './agentHome';
 import type { AgentHome } from './agentHome';
+import type { PermissionDenial } from './agentRunReading';
+import { DEFAULT_SANDBOX_MODE, parseSandboxMode } from './agentSandbox';
+import type { SandboxMode } from './agentSandbox';
 import { DEFAULT_CLAUDE_MAX_RETRIES } from './claudeCodeCli';
-import type { AgentTaskError, AgentTaskFallback, AgentTaskOptions, AgentTaskResult } from './agentTaskTypes';
+import { remainder } from './liveUsage';
+import { TaskMeter } from './taskMeter';
+import { describeFailure, endedSessionError, FAILURE_ADVICE, taskError, usageLimitOf } from './taskErrors';
+import { openTaskWorkspace } from './taskWorkspace';
+import type { TaskWorkspace } from './taskWorkspace';
+import type { WorktreePlan } from './taskWorktree';
+import type { AgentTaskFallback, AgentTaskOptions, AgentTaskResult } from './agentTaskTypes';
 
 export const DEFAULT_TASK_TIMEOUT_MS = 600_000;
 const DEFAULT_MAX_OUTPUT_BYTES = 16 << 20;
 /** A safety bound: the failure policy ends a session long before this many runs. */
 const MAX_RUNS = 12;
+const MAX_TOKENS_LIMIT = 1_000_000_000;
 
 interface Checked {
   readonly agent: AgentChoice;
   readonly agentId: string;
   readonly timeoutMs: number;
   readonly waitMs: number;
+  readonly sandbox: SandboxMode;
+  readonly maxTokens: number | null;
 }
 
 function invalid(field: string, message: string): AgentvisorError {
@@ -38,110 +50,103 @@ function check(options: AgentTaskOptions): Checked {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 24 * 3_600_000) throw invalid('timeoutMs', 'timeoutMs must be a whole number of milliseconds from 1 to 86400000');
   const waitMs = options.waitMs ?? 0;
   if (!Number.isInteger(waitMs) || waitMs < 0) throw invalid('waitMs', 'waitMs must be a whole number of milliseconds, 0 or more');
-  return { agent, agentId: options.agentId ?? `task-${randomUUID().slice(0, 8)}`, timeoutMs, waitMs };
-}
-
-function taskError(error: unknown): AgentTaskError {
-  if (isAgentvisorError(error)) {
-    const usageLimit = error.details.usageLimit as AgentTaskError['usageLimit'];
-    return { code: error.code, message: error.message, ...(usageLimit === undefined ? {} : { usageLimit }) };
+  const maxTokens = options.maxTokens ?? null;
+  if (maxTokens !== null && (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_TOKENS_LIMIT)) {
+    throw invalid('maxTokens', `maxTokens must be a whole number of tokens from 1 to ${MAX_TOKENS_LIMIT}, got ${JSON.stringify(maxTokens)}`);
   }
-  return { code: 'agent-failed', message: `the task failed unexpectedly: ${error instanceof Error ? error.message : String(error)}` };
-}
-
-/** "claude-code on claude: overloaded (529) API Error: 529 Overloaded…", for error messages. */
-function describeFailure(cli: AgentCliId, failure: ProviderFailure): string {
-  const text = failure.message.length > 160 ? `${failure.message.slice(0, 159)}…` : failure.message;
-  return `${cli} on ${failure.provider}: ${failure.kind}${failure.status === null ? '' : ` (${failure.status})`} ${text}`;
-}
-
-/** The provider a usage limit paused and when it resets: the orchestrator's pause, else the time the message named. */
-function usageLimitOf(orch: Orchestrator, failure: ProviderFailure): { provider: ProviderId; resetAt: number } | undefined {
-  const resetAt = orch.stats().providers[failure.provider].pausedUntil ?? failure.resetAt;
-  return resetAt === null ? undefined : { provider: failure.provider, resetAt };
-}
-
-/** What to do, by the kind of the last failure. */
-const ADVICE: Partial<Record<ProviderFailure['kind'], string>> = {
-  auth: 'Check the credentials (agentvisor status) and log in again',
-  quota: "The provider's usage limit or credit is spent: wait for its reset or add credit",
-  'rate-limit': 'The providers are throttling: try again later or lower the concurrency',
-  overloaded: 'The providers are overloaded: try again later',
-  server: 'The providers are failing: try again later',
-  network: 'The providers could not be reached: check the network and the base URLs',
-  timeout: 'The providers did not answer in time: try again later',
-  truncated: 'The answers were cut off: try again later',
-};
-
-/** Why the session ended on its own (stopped orchestrator, expired allocation, spent budget). */
-async function endedSessionError(agent: ManagedAgent): Promise<AgentvisorError> {
-  const settlement = await agent.release().catch(() => null);
-  const reason = settlement?.reason ?? 'released';
-  if (reason === 'stopped') return stoppedError(`task ${agent.id}`);
-  if (reason === 'quota-exhausted') return new AgentvisorError('quota-exhausted', `task ${agent.id} used up its provider's daily budget and was ended: wait for the daily reset or raise the limit`);
-  if (reason === 'expired') return new AgentvisorError('allocation-expired', `task ${agent.id}'s allocation expired while it ran: raise leaseMs for long tasks`);
-  return new AgentvisorError('agent-released', `task ${agent.id}'s session ended (${reason}) before the task finished`);
+  if (options.worktree !== undefined && typeof options.worktree !== 'boolean') throw invalid('worktree', 'worktree must be true or false');
+  const sandbox = options.sandbox === undefined ? DEFAULT_SANDBOX_MODE : parseSandboxMode(options.sandbox);
+  return { agent, agentId: options.agentId ?? `task-${randomUUID().slice(0, 8)}`, timeoutMs, waitMs, sandbox, maxTokens };
 }
 
 /**
  * Runs one task through a real agent CLI under the orchestrator's limits:
- * 1. spawns a session (admission: budget, concurrency, circuit; then authentication);
- * 2. runs the CLI of the session's provider (claude → Claude Code, openai → Codex) with exactly
- *    `agent.env` plus PATH and a private temp HOME / CLAUDE_CONFIG_DIR / CODEX_HOME (0700, removed
- *    at the end);
- * 3. reads its output with the classifiers and reports the usage (of failed runs too) and any
- *    failure to the session: on `fallback` the same task runs through the other provider's CLI,
- *    on `retry` it runs again after the delay;
- * 4. releases the session (unused tokens go back) whatever happened.
+ * 1. with `worktree`, checks the repository and makes the task's worktree and branch (a repository
+ *    that is dirty or already has the branch rejects with `invalid-workspace`, nothing created);
+ * 2. spawns a session (admission: budget, concurrency, circuit; then authentication);
+ * 3. runs the CLI of the session's provider (claude → Claude Code, openai → Codex) with the
+ *    sandbox mode's permission flags, exactly `agent.env` plus PATH and a private temp HOME /
+ *    CLAUDE_CONFIG_DIR / CODEX_HOME (0700, removed at the end), in a process group that dies
+ *    with this process;
+ * 4. counts usage as the CLI streams it (the ledger sees a run that is still going), stops the
+ *    agent when the task passes `maxTokens` (`token-limit`) or the budget is gone
+ *    (`quota-exhausted`), and renews the session's lease while the agent works;
+ * 5. reads the end with the classifiers: on `fallback` the same task runs through the other
+ *    provider's CLI, on `retry` it runs again after the delay;
+ * 6. releases the session (unused tokens go back) and, with `worktree`, commits the agent's
+ *    changes on its branch and removes the worktree, whatever happened.
  *
  * It resolves with the result object (architecture §6) and rejects only for malformed options
- * (`invalid-option`). Failures are `ok: false` with `error.code`: `agent-not-found` (no CLI),
- * `agent-failed` (a crash or the timeout), `no-provider` (every provider failed), `auth-failed`,
- * `quota-exhausted`, `invalid-request`, `stopped` (aborted) or an admission refusal
- * (`concurrency-limit`, `queue-full`, …).
+ * (`invalid-option`) or an unusable repository (`invalid-workspace`). Failures are `ok: false`
+ * with `error.code`: `agent-not-found`, `agent-failed`, `no-provider`, `auth-failed`,
+ * `quota-exhausted`, `token-limit`, `invalid-request`, `stopped` (aborted) or an admission
+ * refusal (`concurrency-limit`, `queue-full`, …).
  *
  * @example
- * const result = await runAgentTask(orch, { task: 'add a test for parseArgs', estimatedTokens: 50_000, cwd: repo });
+ * const result = await runAgentTask(orch, { task: 'add a test for parseArgs', estimatedTokens: 50_000, cwd: repo, maxTokens: 200_000 });
  * if (!result.ok) console.error(`${result.error?.message} [${result.error?.code}]`);
  */
 export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions): Promise<AgentTaskResult> {
+  return runPlannedTask(orch, options, null);
+}
+
+/**
+ * `runAgentTask` for a batch that checked its worktrees up front: `plan` (from `planWorktrees`)
+ * covers this task's branch.
+ *
+ * @example await runPlannedTask(orch, { ...options, worktree: true }, plan);
+ */
+export async function runPlannedTask(orch: Orchestrator, options: AgentTaskOptions, plan: WorktreePlan | null): Promise<AgentTaskResult> {
   const checked = check(options);
+  const workspace = await openTaskWorkspace({ cwd: options.cwd ?? process.cwd(), worktree: options.worktree === true, taskId: checked.agentId, task: options.task, plan, hostEnv: options.hostEnv ?? process.env });
   // The orchestrator's timers are unref'd (a host that forgets stop() can still exit): a task waiting
   // in its queue (for a slot, after a requeue, for a usage limit's reset) keeps the process alive itself.
   const keepAlive = setInterval(() => undefined, 2 ** 30);
+  let result: AgentTaskResult | undefined;
+  let thrown: unknown;
   try {
-    return await runChecked(orch, options, checked);
-  } finally {
-    clearInterval(keepAlive);
+    result = await runChecked(orch, options, checked, workspace);
+  } catch (error) {
+    thrown = error;
   }
+  clearInterval(keepAlive);
+  // Whatever happened, the agent's work goes onto its branch (or its worktree is kept).
+  const worktree = await workspace.finish();
+  if (result === undefined) throw thrown;
+  return worktree === null ? result : { ...result, worktree };
 }
 
-async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked: Checked): Promise<AgentTaskResult> {
+async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked: Checked, workspace: TaskWorkspace): Promise<AgentTaskResult> {
   const started = Date.now();
   const emit = options.onEvent ?? (() => undefined);
   const hostEnv = options.hostEnv ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
-  const spent = { inputTokens: 0, outputTokens: 0 };
   const fallbacks: AgentTaskFallback[] = [];
   const failures: string[] = [];
+  const denials: PermissionDenial[] = [];
+  let meter: TaskMeter | null = null;
   let runs = 0;
   let provider: ProviderId | null = null;
   let cli: AgentCliId | null = null;
   let sessionId: string | null = null;
 
-  const finish = (outcome: { result: string } | { error: unknown }): AgentTaskResult => ({
-    ok: 'result' in outcome,
-    agentId: checked.agentId,
-    provider,
-    agent: cli,
-    sessionId,
-    usage: { ...spent, totalTokens: spent.inputTokens + spent.outputTokens },
-    fallbacks,
-    result: 'result' in outcome ? outcome.result : null,
-    runs,
-    durationMs: Date.now() - started,
-    ...('error' in outcome ? { error: taskError(outcome.error) } : {}),
-  });
+  const finish = (outcome: { result: string } | { error: unknown }): AgentTaskResult => {
+    const spent = meter?.spent ?? { inputTokens: 0, outputTokens: 0 };
+    return {
+      ok: 'result' in outcome,
+      agentId: checked.agentId,
+      provider,
+      agent: cli,
+      sessionId,
+      usage: { ...spent, totalTokens: spent.inputTokens + spent.outputTokens },
+      fallbacks,
+      result: 'result' in outcome ? outcome.result : null,
+      runs,
+      durationMs: Date.now() - started,
+      sandbox: checked.sandbox,
+      permissionDenials: denials,
+      ...('error' in outcome ? { error: taskError(outcome.error) } : {}),
+    };
+  };
 
   let agent: ManagedAgent;
   try {
@@ -155,20 +160,12 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
   sessionId = agent.sessionId;
   provider = agent.provider;
   cli = cliForProvider(provider);
+  const taskMeter = new TaskMeter(agent, checked.maxTokens);
+  meter = taskMeter;
   emit({ type: 'admitted', agentId: agent.id, sessionId, provider, allocatedTokens: agent.allocatedTokens });
-
-  /** Counts what a run spent; the session records it even when this throws quota-exhausted. */
-  const record = (usage: TokenUsage | undefined): AgentvisorError | null => {
-    if (usage === undefined || usage.inputTokens + usage.outputTokens === 0 || !agent.isLive) return null;
-    spent.inputTokens += usage.inputTokens;
-    spent.outputTokens += usage.outputTokens;
-    try {
-      agent.reportUsage(usage);
-      return null;
-    } catch (error) {
-      return isAgentvisorError(error) ? error : new AgentvisorError('agent-failed', 'usage could not be reported');
-    }
-  };
+  // While the agent works the session stays: a long run with little usage must not lose its lease.
+  const heartbeat = setInterval(() => agent.renewLease(), Math.max(10, Math.floor(agent.leaseMs / 3)));
+  heartbeat.unref();
 
   let home: AgentHome | null = null;
   try {
@@ -186,43 +183,60 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
       const runCli = cli;
       const runProvider = provider;
       let pid: number | undefined;
+      // Stops this run when the task passes its cap or the budget is gone.
+      const runStop = new AbortController();
       const end = await runAgentCli({
         cli: runCli,
         provider: runProvider,
         task: options.task,
         agentEnv: agent.env,
         home,
-        cwd,
+        cwd: workspace.dir,
+        sandbox: checked.sandbox,
         timeoutMs: remaining,
         maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
         killGraceMs: options.killGraceMs ?? 2000,
         claudeMaxRetries: options.claudeMaxRetries ?? DEFAULT_CLAUDE_MAX_RETRIES,
         hostEnv,
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal: options.signal === undefined ? runStop.signal : AbortSignal.any([options.signal, runStop.signal]),
         onStart: (startedPid) => {
           pid = startedPid;
           if (startedPid !== undefined) emit({ type: 'run.started', agentId: agent.id, agent: runCli, provider: runProvider, pid: startedPid, run });
         },
+        onUsage: (usage) => {
+          if (runStop.signal.aborted) return;
+          const stop = taskMeter.record(usage);
+          const spent = taskMeter.spent;
+          emit({ type: 'usage', agentId: agent.id, provider: runProvider, inputTokens: spent.inputTokens, outputTokens: spent.outputTokens, totalTokens: taskMeter.totalTokens });
+          if (stop !== null) runStop.abort();
+        },
       });
       const reading = end.type === 'read' ? end.reading : null;
-      const outcome = end.type === 'error' ? end.outcome : reading?.type === 'provider-failure' ? reading.failure.kind : (reading?.type ?? 'agent-failure');
+      const cappedBy = runStop.signal.aborted ? taskMeter.stopError : null;
+      const outcome = cappedBy !== null ? cappedBy.code : end.type === 'error' ? end.outcome : reading?.type === 'provider-failure' ? reading.failure.kind : (reading?.type ?? 'agent-failure');
       if (pid !== undefined) emit({ type: 'run.ended', agentId: agent.id, agent: runCli, provider: runProvider, pid, run, exitCode: end.type === 'read' ? end.exitCode : null, durationMs: end.durationMs, outcome });
+      if (reading?.type === 'success') denials.push(...reading.permissionDenials);
+      if (cappedBy !== null) {
+        // Stopped for its cap or the budget: what the run printed after the last streamed line still counts.
+        if (reading !== null) taskMeter.record(remainder(reading.type === 'provider-failure' ? reading.failure.usage : reading.usage, end.streamed));
+        return finish({ error: cappedBy });
+      }
       if (end.type === 'error') return finish({ error: end.error });
       const read = end.reading;
 
       if (read.type === 'success') {
-        const overBudget = record(read.usage);
-        // The task is done and its usage counted; a budget the usage went past ends the session, not the result.
-        if (overBudget !== null && !isAgentvisorError(overBudget, 'quota-exhausted')) return finish({ error: overBudget });
+        const overBudget = taskMeter.record(remainder(read.usage, end.streamed));
+        // The agent finished on its own and its usage is counted; a budget or cap its last figures went past ends the session, not the result.
+        if (overBudget !== null && !isAgentvisorError(overBudget, 'quota-exhausted') && !isAgentvisorError(overBudget, 'token-limit')) return finish({ error: overBudget });
         return finish({ result: read.result });
       }
       if (read.type === 'agent-failure') {
-        record(read.usage);
+        taskMeter.record(remainder(read.usage, end.streamed));
         return finish({ error: new AgentvisorError('agent-failed', `${read.message}: read the message above, check the CLI's installation and configuration`, { details: { cli: runCli, exitCode: end.exitCode } }) });
       }
 
       const { failure } = read;
-      const overBudget = record(failure.usage);
+      const overBudget = taskMeter.record(remainder(failure.usage, end.streamed));
       if (overBudget !== null) return finish({ error: overBudget });
       failures.push(describeFailure(runCli, failure));
       if (!agent.isLive) return finish({ error: await endedSessionError(agent) });
@@ -233,7 +247,7 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
         if (!isAgentvisorError(error)) throw error;
         // A usage limit with nowhere to go (no provider left, or the fallback could not authenticate): the task can run after the reset.
         const usageLimit = failure.throttle === 'usage-limit' && error.code !== 'invalid-request' ? usageLimitOf(orch, failure) : undefined;
-        const advice = error.code === 'no-provider' ? (usageLimit ? `The usage limit of ${usageLimit.provider} resets at ${new Date(usageLimit.resetAt).toISOString()}` : ADVICE[failure.kind]) : undefined;
+        const advice = error.code === 'no-provider' ? (usageLimit ? `The usage limit of ${usageLimit.provider} resets at ${new Date(usageLimit.resetAt).toISOString()}` : FAILURE_ADVICE[failure.kind]) : undefined;
         const message = `${error.message.replace(/\.$/, '')}. Runs: ${failures.join('; ')}${advice === undefined ? '' : `. ${advice}`}`;
         return finish({ error: new AgentvisorError(error.code, message, { details: { ...error.details, ...(usageLimit ? { usageLimit } : {}) } }) });
       }
@@ -261,6 +275,7 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
   } catch (error) {
     return finish({ error });
   } finally {
+    clearInterval(heartbeat);
     home?.remove();
     if (agent.isLive) await agent.release().catch(() => undefined);
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_WAIT_FOR_RESET_MS, openBatchJournal, parseBatchTasks, readBatchJournal, runAgentBatch, succeededTasks } from '../agents';
-import type { AgentBatchResult, AgentTaskResult, BatchJournal, BatchPause, BatchTask } from '../agents';
+import { DEFAULT_WAIT_FOR_RESET_MS, describeSandbox, openBatchJournal, planBatchWorkspaces, parseBatchTasks, readBatchJournal, runAgentBatch, succeededTasks } from '../agents';
+import type { AgentBatchResult, AgentTaskResult, BatchJournal, BatchPause, BatchTask, SandboxMode } from '../agents';
 import { createCredentialResolver } from '../credentials';
 import { AgentvisorError } from '../errors';
 import type { Orchestrator } from '../orchestrator';
@@ -14,7 +14,9 @@ import { summarizeBatch, summaryTables } from './batchSummary';
 import { commandContext, note, redactSecrets } from './context';
 import type { CommandContext } from './context';
 import { formatResetTime, watchProviderEvents } from './providerEventLines';
-import { DEFAULT_ESTIMATE, EXIT_INTERRUPTED, EXIT_PAUSED, EXIT_TASK_FAILED, limitsFrom, onInterrupt, parseProviderNumbers, startCliOrchestrator, wholeNumber } from './runCommands';
+import { DEFAULT_ESTIMATE, EXIT_PAUSED, EXIT_TASK_FAILED, limitsFrom, parseProviderNumbers, sandboxOption, startCliOrchestrator, wholeNumber, workingDirectory } from './runCommands';
+import { onStopSignals, stopSignalNote, sweepLeftoverHomes } from './stopSignals';
+import type { StopSignals } from './stopSignals';
 
 export type { BatchProviderSummary, BatchSummary } from './batchSummary';
 export { summarizeBatch } from './batchSummary';
@@ -29,6 +31,10 @@ interface BatchOptions extends JournalFlags {
   readonly wait: number;
   readonly waitForReset: number;
   readonly estimate: number;
+  readonly sandbox: SandboxMode;
+  readonly cwd?: string;
+  readonly worktree?: boolean;
+  readonly maxTokens?: number;
 }
 
 function readTasks(file: string, estimate: number): BatchTask[] {
@@ -73,8 +79,8 @@ function pauseLine(pause: BatchPause, batch: { done: number; total: number; done
   return `stopped: every provider the remaining tasks can use is paused by a usage limit (${providers}).${done} Run the batch again with --resume after the reset`;
 }
 
-function exitCode(batch: AgentBatchResult, ok: boolean, paused: number): number {
-  if (batch.interrupted) return EXIT_INTERRUPTED;
+function exitCode(batch: AgentBatchResult, ok: boolean, paused: number, stop: StopSignals): number {
+  if (batch.interrupted) return stop.exitCode(EXIT_TASK_FAILED);
   if (batch.stoppedForLimit !== null || paused > 0) return EXIT_PAUSED;
   return ok ? 0 : EXIT_TASK_FAILED;
 }
@@ -109,11 +115,19 @@ export function addBatchCommand(program: Command): void {
     .option('--journal <file>', 'where finished tasks are recorded (JSON lines, 0600; default: <tasks file>.journal)')
     .option('--no-journal', 'keep no journal')
     .option('--resume [journal]', 'skip the tasks the journal lists as succeeded (default journal: <tasks file>.journal); appends to it')
+    .addOption(sandboxOption())
+    .option('--cwd <dir>', 'the folder the agents work in; a task\'s own "cwd" is relative to it (default: the current folder)')
+    .option('--worktree', 'run each task in its own git worktree on a new branch agentvisor/<task id>, committed there when the task ends (the checkout must be clean)')
+    .option('--max-tokens <tokens>', 'stop a task\'s agent once the task has used more than this many tokens (a task\'s own "maxTokens" wins)', wholeNumber(1, 1_000_000_000))
     .action(async (file: string, opts: BatchOptions, command: Command) => {
       const context = commandContext(command);
       const tasks = readTasks(file, opts.estimate);
+      const cwd = workingDirectory(opts.cwd);
       const journalChoice = resolveJournalChoice(file, opts);
       const { toRun, skippedIds } = tasksToRun(tasks, journalChoice);
+      const taskDefaults = { cwd, sandbox: opts.sandbox, ...(opts.worktree === true ? { worktree: true } : {}), ...(opts.maxTokens === undefined ? {} : { maxTokens: opts.maxTokens }) };
+      // Folders and repositories are checked before anything is created (journal, orchestrator, worktrees).
+      const workspaces = await planBatchWorkspaces(toRun, { task: taskDefaults });
       const journal: BatchJournal | null = journalChoice.file === null ? null : openBatchJournal(journalChoice.file, { append: journalChoice.resume, total: tasks.length });
       const adaptive = opts.adaptive ? { adaptiveConcurrency: opts.initialLimit === undefined ? true : { initial: opts.initialLimit } } : {};
       let started;
@@ -127,6 +141,10 @@ export function addBatchCommand(program: Command): void {
       const limits = orch.stats().providers;
       const bar = !context.json && process.stdout.isTTY === true ? new BatchProgressBar(toRun.length, { claude: limits.claude.effectiveLimit, openai: limits.openai.effectiveLimit }) : null;
       const say = (line: string): void => (bar ? bar.note(`agentvisor: ${line}`) : note(`agentvisor: ${line}`));
+      say(`sandbox ${describeSandbox(opts.sandbox, opts.worktree === true ? `a worktree of ${cwd} per task (branch agentvisor/<task id>)` : cwd)}${tasks.some((t) => t.sandbox !== undefined && t.sandbox !== opts.sandbox) ? '; some tasks set their own' : ''}`);
+      const fullAccess = opts.sandbox === 'full-access' ? [] : toRun.filter((t) => t.sandbox === 'full-access').map((t) => t.id);
+      if (fullAccess.length > 0) say(`WARNING: ${fullAccess.slice(0, 10).join(', ')}${fullAccess.length > 10 ? ', …' : ''} run with full-access: no permission checks and no sandbox`);
+      sweepLeftoverHomes();
       if (opts.adaptive) {
         say(`adaptive concurrency: ${PROVIDER_IDS.map((p) => `${p} starts at ${limits[p].effectiveLimit} of ${limits[p].maxConcurrent}`).join(', ')} (one more after a run of successes, halved on throttling; --no-adaptive turns it off)`);
       }
@@ -140,9 +158,9 @@ export function addBatchCommand(program: Command): void {
       orch.on('provider.limit', onLimit).on('provider.paused', onPaused).on('provider.resumed', onResumed);
       const unwatch = watchProviderEvents(orch, say, { requeues: true });
       const controller = new AbortController();
-      const removeHandler = onInterrupt(() => {
+      const stop = onStopSignals((signal) => {
         if (bar) process.stdout.write('\n');
-        note('agentvisor: stopping: no new task starts, running agents are being stopped (Ctrl-C again to quit at once)');
+        note(`agentvisor: ${stopSignalNote(signal)}: stopping: no new task starts, running agents are being stopped (again to quit at once)`);
         controller.abort();
         // Closes admission at once (waiting tasks are refused) and releases every live session.
         void orch.stop();
@@ -157,6 +175,8 @@ export function addBatchCommand(program: Command): void {
           waitMs: opts.wait * 1000,
           waitForResetMs: opts.waitForReset * 1000,
           providers: await usableProviders(context, orch),
+          task: taskDefaults,
+          workspaces,
           signal: controller.signal,
           onEvent: (_task, event) => {
             if (event.type === 'run.started') bar?.runStarted(event.provider);
@@ -175,7 +195,7 @@ export function addBatchCommand(program: Command): void {
           },
         });
       } finally {
-        removeHandler();
+        stop.remove();
         unwatch();
         orch.off('provider.limit', onLimit).off('provider.paused', onPaused).off('provider.resumed', onResumed);
         journal?.close();
@@ -187,6 +207,6 @@ export function addBatchCommand(program: Command): void {
       else process.stdout.write(`${redactSecrets(summaryTables(batch, summary).join('\n'))}\n`);
       if (batch.interrupted) note(`agentvisor: interrupted: ${summary.counts.succeeded + summary.counts.failed} tasks finished, ${summary.counts.stopped} stopped, ${summary.counts.notStarted} not started`);
       if (journal !== null && !summary.ok) note(`agentvisor: finished tasks are in ${journal.file}; run the batch again with --resume to skip the ones that succeeded`);
-      process.exitCode = exitCode(batch, summary.ok, summary.counts.paused);
+      process.exitCode = exitCode(batch, summary.ok, summary.counts.paused, stop);
     });
 }

@@ -132,7 +132,7 @@ export function summarizeBatch(batch: AgentBatchResult, stats: OrchestratorStats
 }
 
 function statusOf(result: AgentBatchTaskResult): string {
-  if (result.ok) return 'ok';
+  if (result.ok) return result.permissionDenials.length === 0 ? 'ok' : `ok, ${result.permissionDenials.length} refused`;
   const limit = result.error?.usageLimit;
   if (limit !== undefined) return `paused (${limit.provider} usage limit)`;
   return result.error?.code === 'stopped' ? 'stopped' : `failed (${result.error?.code ?? 'error'})`;
@@ -157,13 +157,20 @@ export function countsLine(summary: BatchSummary): string {
  */
 export function summaryTables(batch: AgentBatchResult, summary: BatchSummary): string[] {
   const now = Date.now();
+  // Worktree batches also list each task's branch and how many files its agent changed there.
+  const worktrees = batch.results.some((r) => r.worktree !== undefined);
+  const extra = (r: AgentBatchTaskResult | null): (string | number)[] => {
+    if (!worktrees) return [];
+    if (r?.worktree === undefined) return ['-', '-'];
+    return [r.worktree.keptAt === undefined ? r.worktree.branch : `${r.worktree.branch} (kept at ${r.worktree.keptAt})`, r.worktree.filesChanged.length];
+  };
   return [
     renderTable(
-      ['task', 'status', 'agents', 'tokens', 'fallbacks', 'seconds'],
+      ['task', 'status', 'agents', 'tokens', 'fallbacks', 'seconds', ...(worktrees ? ['branch', 'files changed'] : [])],
       [
-        ...summary.skippedIds.map((id) => [id, 'done earlier', '-', '-', '-', '-']),
-        ...batch.results.map((r) => [r.id, statusOf(r), agentChain(r), r.usage.totalTokens, r.fallbacks.length, (r.durationMs / 1000).toFixed(1)]),
-        ...batch.notStarted.map((id) => [id, 'not started', '-', 0, 0, '-']),
+        ...summary.skippedIds.map((id) => [id, 'done earlier', '-', '-', '-', '-', ...extra(null)]),
+        ...batch.results.map((r) => [r.id, statusOf(r), agentChain(r), r.usage.totalTokens, r.fallbacks.length, (r.durationMs / 1000).toFixed(1), ...extra(r)]),
+        ...batch.notStarted.map((id) => [id, 'not started', '-', 0, 0, '-', ...extra(null)]),
       ],
     ),
     '',

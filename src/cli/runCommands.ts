@@ -1,7 +1,11 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { DEFAULT_TASK_TIMEOUT_MS, parseAgentChoice, runAgentTask } from '../agents';
-import type { AgentChoice, AgentTaskEvent, AgentTaskResult } from '../agents';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_SANDBOX_MODE, DEFAULT_TASK_TIMEOUT_MS, SANDBOX_MODES, describeSandbox, parseAgentChoice, planWorktrees, runPlannedTask } from '../agents';
+import type { AgentChoice, AgentTaskEvent, AgentTaskResult, SandboxMode } from '../agents';
+import { AgentvisorError } from '../errors';
 import { openCliObservability } from '../observability';
 import { createOrchestrator } from '../orchestrator';
 import type { Orchestrator, OrchestratorOptions, ProviderLimits } from '../orchestrator';
@@ -10,13 +14,12 @@ import type { ProviderId } from '../providers';
 import { cliSecretMasker, commandContext, note, redactSecrets } from './context';
 import type { CommandContext } from './context';
 import { watchProviderEvents } from './providerEventLines';
+import { onStopSignals, stopSignalNote, sweepLeftoverHomes } from './stopSignals';
 
 /** Exit code of a task that did not succeed (its error code is printed). */
 export const EXIT_TASK_FAILED = 1;
 /** Exit code of a batch that stopped because every provider it could use is paused by a usage limit (EX_TEMPFAIL: resume after the reset). */
 export const EXIT_PAUSED = 75;
-/** Exit code after Ctrl-C (128 + SIGINT). */
-export const EXIT_INTERRUPTED = 130;
 /** The estimate `run` and `batch` use when none is given. */
 export const DEFAULT_ESTIMATE = 50_000;
 
@@ -127,6 +130,8 @@ export function describeTaskEvent(event: AgentTaskEvent): string {
       return `${event.agentId}: ${event.provider} failed (${event.reason}), retrying in ${(event.delayMs / 1000).toFixed(1)} s`;
     case 'requeued':
       return `${event.agentId}: ${event.provider} throttled it before any work (${event.reason}): it waited ${(event.waitedMs / 1000).toFixed(1)} s in the queue and runs again`;
+    case 'usage':
+      return `${event.agentId}: ${event.totalTokens.toLocaleString('en-US')} tokens counted so far (${event.inputTokens.toLocaleString('en-US')} in, ${event.outputTokens.toLocaleString('en-US')} out)`;
   }
 }
 
@@ -142,40 +147,72 @@ export function agentChain(result: AgentTaskResult): string {
 }
 
 /**
- * Calls `onFirst` on the first Ctrl-C (SIGINT) and exits at once with 130 on the second. Returns
- * the function that removes the handler.
+ * What the agent's permissions refused, for people: null when nothing was.
  *
- * @example const remove = onInterrupt(() => controller.abort()); try { … } finally { remove(); }
+ * @example denialNote(result) // '2 tool calls were refused by the read-only sandbox (Write /w/a.txt, Bash npm test)'
  */
-export function onInterrupt(onFirst: () => void): () => void {
-  let count = 0;
-  const handler = (): void => {
-    count += 1;
-    if (count === 1) onFirst();
-    else process.exit(EXIT_INTERRUPTED);
-  };
-  process.on('SIGINT', handler);
-  return () => process.off('SIGINT', handler);
+export function denialNote(result: AgentTaskResult): string | null {
+  const denials = result.permissionDenials;
+  if (denials.length === 0) return null;
+  const shown = denials.slice(0, 3).map((d) => (d.target === null ? d.tool : `${d.tool} ${d.target}`));
+  const more = denials.length > 3 ? `, and ${denials.length - 3} more` : '';
+  return `${denials.length} tool call${denials.length === 1 ? ' was' : 's were'} refused by the ${result.sandbox} sandbox (${shown.join(', ')}${more})`;
+}
+
+/**
+ * "done", or how a task that ended `ok` with refused tool calls is described: not a plain success.
+ *
+ * @example outcomeWord(result) // 'done, but 1 tool call was refused'
+ */
+export function outcomeWord(result: AgentTaskResult): string {
+  if (!result.ok) return 'failed';
+  const n = result.permissionDenials.length;
+  return n === 0 ? 'done' : `done, but ${n} tool call${n === 1 ? ' was' : 's were'} refused`;
 }
 
 function summaryLine(result: AgentTaskResult): string {
   const u = result.usage;
   const fallbacks = result.fallbacks.length === 0 ? 'no fallback' : `fallbacks: ${result.fallbacks.map((f) => `${f.from} → ${f.to} (${f.reason})`).join(', ')}`;
-  return `${result.ok ? 'done' : 'failed'} on ${result.provider ?? '-'} with ${agentChain(result)}: ${u.totalTokens.toLocaleString('en-US')} tokens (${u.inputTokens.toLocaleString('en-US')} in, ${u.outputTokens.toLocaleString('en-US')} out); ${fallbacks}; ${(result.durationMs / 1000).toFixed(1)} s`;
+  const branch = result.worktree === undefined ? '' : `; branch ${result.worktree.branch} (${result.worktree.filesChanged.length} files changed)`;
+  return `${outcomeWord(result)} on ${result.provider ?? '-'} with ${agentChain(result)}: ${u.totalTokens.toLocaleString('en-US')} tokens (${u.inputTokens.toLocaleString('en-US')} in, ${u.outputTokens.toLocaleString('en-US')} out); ${fallbacks}${branch}; ${(result.durationMs / 1000).toFixed(1)} s`;
 }
 
 interface RunOptions {
   readonly agent: string;
   readonly estimate: number;
   readonly timeout: number;
+  readonly sandbox: SandboxMode;
+  readonly cwd?: string;
+  readonly maxTokens?: number;
+  readonly worktree?: boolean;
+}
+
+/** The `--sandbox` option of `run` and `batch`. */
+export function sandboxOption(): Option {
+  return new Option('--sandbox <mode>', 'what the agent may do in its working directory (full-access: no permission checks, no sandbox)').choices([...SANDBOX_MODES]).default(DEFAULT_SANDBOX_MODE);
 }
 
 /**
- * `agentvisor run [--agent auto|claude|codex] [--estimate N] [--timeout S] <task…>`: one task
- * through a real agent CLI, admitted and authenticated by the orchestrator, falling back between
- * Claude Code and Codex. With `--json` the result object is the last stdout line; otherwise the
- * agent's answer goes to stdout and progress to stderr. Exit 0 on success, 1 when the task
- * failed (its error code printed), 130 after Ctrl-C.
+ * The working directory `--cwd` names, checked: an existing folder (exit 2 otherwise).
+ *
+ * @example workingDirectory('~/src/app') // '/home/me/src/app'
+ */
+export function workingDirectory(dir: string | undefined): string {
+  const resolved = path.resolve(dir ?? process.cwd());
+  if (!fs.existsSync(resolved) || !fs.statSync(resolved).isDirectory()) {
+    throw new AgentvisorError('invalid-option', `--cwd ${resolved} is not a folder: give the project folder the agent should work in`, { details: { field: 'cwd' } });
+  }
+  return resolved;
+}
+
+/**
+ * `agentvisor run [--agent auto|claude|codex] [--sandbox MODE] [--cwd DIR] [--worktree]
+ * [--max-tokens N] [--estimate N] [--timeout S] <task…>`: one task through a real agent CLI,
+ * admitted and authenticated by the orchestrator, falling back between Claude Code and Codex. With
+ * `--json` the result object is the last stdout line; otherwise the agent's answer goes to stdout
+ * and progress to stderr. Exit 0 on success, 1 when the task failed (its error code printed), 2 for
+ * bad input (an unusable repository for `--worktree` included), 130 / 143 / 129 after Ctrl-C,
+ * SIGTERM or SIGHUP (the agent stopped, its session settled and released, its home removed).
  *
  * @example addRunCommand(program);
  */
@@ -184,32 +221,52 @@ export function addRunCommand(program: Command): void {
     .command('run')
     .description('run one task through a real agent CLI (Claude Code or Codex) with credentials and limits applied, falling back between them')
     .addOption(new Option('--agent <agent>', 'the agent to start with (the other one takes over on a fallback)').choices(['auto', 'claude', 'claude-code', 'codex']).default('auto'))
+    .addOption(sandboxOption())
+    .option('--cwd <dir>', 'the folder the agent works in (default: the current folder)')
+    .option('--worktree', 'run in a new git worktree on branch agentvisor/<task id>, committed there when the task ends (the checkout must be clean)')
+    .option('--max-tokens <tokens>', 'stop the agent once the task has used more than this many tokens (exit 1, token-limit)', wholeNumber(1, 1_000_000_000))
     .option('--estimate <tokens>', 'tokens the task is expected to use (the admission estimate)', wholeNumber(1, 1_000_000_000), DEFAULT_ESTIMATE)
     .option('--timeout <seconds>', 'stop the task after this long (from admission)', wholeNumber(1, 86_400), DEFAULT_TASK_TIMEOUT_MS / 1000)
     .argument('<task...>', 'what the agent should do (words are joined with spaces)')
     .action(async (words: string[], opts: RunOptions, command: Command) => {
       const context = commandContext(command);
       const agent = parseAgentChoice(opts.agent) as AgentChoice;
+      const cwd = workingDirectory(opts.cwd);
+      const task = words.join(' ');
+      const agentId = `task-${randomUUID().slice(0, 8)}`;
+      // Checked before any agent starts: nothing is created for a repository that cannot take a worktree.
+      const plan = opts.worktree === true ? await planWorktrees(cwd, [agentId]) : null;
+      note(`agentvisor: sandbox ${describeSandbox(opts.sandbox, plan === null ? cwd : `a worktree of ${plan.repoRoot} (branch ${plan.branches.get(agentId) ?? ''})`)}`);
+      sweepLeftoverHomes();
       const { orch, close } = await startCliOrchestrator(context);
       // Usage-limit pauses and resumes (requeues show as task events).
       const unwatch = watchProviderEvents(orch, (line) => note(`agentvisor: ${line}`), { requeues: false });
       const controller = new AbortController();
-      const removeHandler = onInterrupt(() => {
-        note('agentvisor: stopping the agent (Ctrl-C again to quit at once)');
+      const stop = onStopSignals((signal) => {
+        note(`agentvisor: ${stopSignalNote(signal)}: stopping the agent (again to quit at once)`);
         controller.abort();
       });
       let result: AgentTaskResult;
       try {
-        result = await runAgentTask(orch, {
-          task: words.join(' '),
-          agent,
-          estimatedTokens: opts.estimate,
-          timeoutMs: opts.timeout * 1000,
-          signal: controller.signal,
-          onEvent: (event) => note(`agentvisor: ${describeTaskEvent(event)}`),
-        });
+        result = await runPlannedTask(
+          orch,
+          {
+            task,
+            agent,
+            agentId,
+            cwd,
+            sandbox: opts.sandbox,
+            worktree: plan !== null,
+            estimatedTokens: opts.estimate,
+            timeoutMs: opts.timeout * 1000,
+            ...(opts.maxTokens === undefined ? {} : { maxTokens: opts.maxTokens }),
+            signal: controller.signal,
+            onEvent: (event) => note(`agentvisor: ${describeTaskEvent(event)}`),
+          },
+          plan,
+        );
       } finally {
-        removeHandler();
+        stop.remove();
         unwatch();
         await close();
       }
@@ -219,7 +276,10 @@ export function addRunCommand(program: Command): void {
         process.stdout.write(`${redactSecrets(result.result ?? '')}\n`);
       }
       note(`agentvisor: ${summaryLine(result)}`);
+      const denied = denialNote(result);
+      if (denied !== null) note(`agentvisor: ${redactSecrets(denied)}`);
+      if (result.worktree?.keptAt !== undefined) note(`agentvisor: the worktree ${result.worktree.keptAt} was kept: its changes could not be committed to ${result.worktree.branch}`);
       if (!result.ok && result.error) note(`agentvisor: ${result.error.message} [${result.error.code}]`);
-      process.exitCode = result.ok ? 0 : controller.signal.aborted ? EXIT_INTERRUPTED : EXIT_TASK_FAILED;
+      process.exitCode = result.ok ? 0 : stop.exitCode(EXIT_TASK_FAILED);
     });
 }

@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'ledger-corrupt',
   'agent-not-found',
   'agent-failed',
+  'invalid-workspace',
+  'token-limit',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -164,6 +164,25 @@ export class ManagedAgent {
   }
 
   /**
+   * Says the agent is still at work although it reported no usage lately (a CLI process that is
+   * alive, a long tool call): the allocation's lease runs on for another `leaseMs` from now, so
+   * the sweep does not expire a session whose agent still runs. `runAgentTask` calls it every third
+   * of the lease while the agent's process lives. A released agent is left as it is (returns false).
+   *
+   * @example const beat = setInterval(() => agent.renewLease(), agent.leaseMs / 3);
+   */
+  renewLease(): boolean {
+    if (this.#final) return false;
+    this.#send({ type: 'session.heartbeat', now: this.#host.clock.now() });
+    return true;
+  }
+
+  /** The allocation's lease (ms): a session with no usage and no `renewLease()` for this long is expired by the sweep. */
+  get leaseMs(): number {
+    return this.#final ? 0 : this.#ref.getSnapshot().context.terms.leaseMs;
+  }
+
+  /**
    * Tells agentvisor a request to the provider failed. The failure is classified (status, body,
    * headers, network error: docs/failures.md) and counted against the provider's circuit, then:
    * - `{ action: 'fallback', from, to }` once the agent runs on the next provider of the chain (read

@@ -39,8 +39,13 @@ function withUsage(failure: ProviderFailure, usage: TokenUsage | null): Provider
   return usage !== null && usage.inputTokens + usage.outputTokens > 0 ? { ...failure, usage } : failure;
 }
 
-/** Input counts fresh, cache-write and cache-read tokens: all three are input the provider billed and limited. */
-function claudeUsage(usage: unknown): TokenUsage | null {
+/**
+ * A Claude `usage` object as the budget counts it: input counts fresh, cache-write and cache-read
+ * tokens (all three are input the provider billed and limited); null when it is not one.
+ *
+ * @example claudeUsage({ input_tokens: 10, cache_read_input_tokens: 90, output_tokens: 5 }) // { inputTokens: 100, outputTokens: 5 }
+ */
+export function claudeUsage(usage: unknown): TokenUsage | null {
   if (!isRecord(usage)) return null;
   const input = tokens(usage.input_tokens);
   const output = tokens(usage.output_tokens);
@@ -84,8 +89,13 @@ export function classifyClaudeCodeResult(result: unknown, context: AgentRunConte
   return withUsage(failure, usage);
 }
 
-/** Codex's `input_tokens` already include `cached_input_tokens`, and `output_tokens` include reasoning. */
-function codexUsage(usage: unknown): TokenUsage | null {
+/**
+ * A Codex `usage` object as the budget counts it: its `input_tokens` already include
+ * `cached_input_tokens`, and `output_tokens` include reasoning; null when it is not one.
+ *
+ * @example codexUsage({ input_tokens: 12, cached_input_tokens: 4, output_tokens: 3 }) // { inputTokens: 12, outputTokens: 3 }
+ */
+export function codexUsage(usage: unknown): TokenUsage | null {
   if (!isRecord(usage)) return null;
   const input = tokens(usage.input_tokens);
   const output = tokens(usage.output_tokens);

@@ -4,7 +4,7 @@ export { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 export type { ProviderId } from '../../machines/providers';
 export { PROVIDER_FAILURE_KINDS, THROTTLES, classifyFailureText, classifyHttpFailure, classifyNetworkError, safeFailureMessage, throttleOf } from './failureClassifier';
 export type { HttpFailureInput, NetworkFailureInput, ProviderFailure, ProviderFailureKind, TextFailureInput, Throttle, TokenUsage } from './failureClassifier';
-export { classifyClaudeCodeResult, classifyCodexEvents } from './agentRunClassifier';
+export { claudeUsage, classifyClaudeCodeResult, classifyCodexEvents, codexUsage } from './agentRunClassifier';
 export type { AgentRunContext, AgentRunOutcome } from './agentRunClassifier';
 export { DEFAULT_FAILURE_ACTIONS, DEFAULT_FAILURE_POLICY, FAILURE_ACTIONS, FALLBACK_REASONS, decideNextStep, resolveFailurePolicy } from './failurePolicy';
 export type { FailureAction, FailurePolicy, FailurePolicyOptions, FallbackReason, KindPolicy, NextStep, NextStepContext } from './failurePolicy';

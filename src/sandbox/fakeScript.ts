@@ -5,7 +5,7 @@ import type { ProviderId } from '../../machines/providers';
  * `/v1/chat/completions`). Steps are provider-neutral: the fake renders each in the wire format of
  * the provider that was called.
  */
-export type FakeStep = FakeReplyStep | FakeErrorStep | FakeCutStep | FakeTruncateStep | FakeStreamErrorStep;
+export type FakeStep = FakeReplyStep | FakeToolCallStep | FakeErrorStep | FakeCutStep | FakeTruncateStep | FakeStreamErrorStep;
 
 /** Token counts a reply reports. Input and output are what agents budget on; the rest is detail. */
 export interface FakeUsage {
@@ -32,6 +32,33 @@ export interface FakeReplyStep extends StepTiming {
   /** @default DEFAULT_FAKE_USAGE */
   readonly usage?: FakeUsage;
   /** Extra response headers (rate-limit headers on success, for example). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a tool call asks the agent to do, provider-neutral; the fake picks the tool the request
+ * offers (Claude Code: `Write` / `Bash`; Codex: its `exec` tool running `tools.apply_patch` /
+ * `tools.exec_command`). A relative `path` is taken from the agent's working directory as the
+ * request states it. `tool` names a tool of the request outright: an object `input` becomes a
+ * function call (Anthropic `tool_use`), a string the input of a freeform custom tool.
+ */
+export type FakeToolAction =
+  | { readonly kind: 'write'; readonly path: string; readonly content: string }
+  | { readonly kind: 'shell'; readonly command: string }
+  | { readonly kind: 'tool'; readonly name: string; readonly input: string | Readonly<Record<string, unknown>> };
+
+/**
+ * A successful answer that calls one tool (Anthropic `tool_use` with `stop_reason: 'tool_use'`,
+ * OpenAI Responses `custom_tool_call` / `function_call`, chat `tool_calls`), streamed when the
+ * request asked for a stream.
+ */
+export interface FakeToolCallStep extends StepTiming {
+  readonly type: 'toolCall';
+  readonly action: FakeToolAction;
+  /** Text the answer holds before the call (its own content block / output item). @default none */
+  readonly text?: string;
+  /** @default DEFAULT_FAKE_USAGE */
+  readonly usage?: FakeUsage;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -108,6 +135,21 @@ export interface FakeModelRequest {
    * counts from its arrival until its answer is finished or its connection closes).
    */
   readonly inFlight: number;
+  /** The parsed request body (`undefined` when it could not be read). */
+  readonly body: unknown;
+  /**
+   * Tool results the conversation already holds: Anthropic `tool_result` blocks in user messages,
+   * Responses `function_call_output` / `custom_tool_call_output` input items, chat `tool` messages.
+   */
+  readonly toolResults: number;
+  /** The text of the last of them. */
+  readonly lastToolResult: string | undefined;
+  /** Every text of the request (system prompt, instructions, messages, tool results), one per line. */
+  readonly text: string;
+  /** The agent's working directory as the request states it (Claude Code's "Primary working directory: …", Codex's `<cwd>`). */
+  readonly workingDirectory: string | undefined;
+  /** Names of the tools the request offers (Codex: also those listed in `additional_tools` namespaces). Empty for side requests such as Claude Code's auto-mode safety check. */
+  readonly tools: readonly string[];
 }
 
 export type FakeAuthScheme = 'x-api-key' | 'bearer' | 'none';
@@ -120,9 +162,11 @@ export const DEFAULT_FAKE_TEXT = 'pong';
  *
  * @example
  * fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 3 }), fakeStep.reply({ text: 'ok' }));
+ * fake.enqueue('openai', fakeStep.toolCall({ kind: 'shell', command: 'true' }, { usage: { inputTokens: 50, outputTokens: 9 } }));
  */
 export const fakeStep = {
   reply: (options: Omit<FakeReplyStep, 'type'> = {}): FakeReplyStep => ({ type: 'reply', ...options }),
+  toolCall: (action: FakeToolAction, options: Omit<FakeToolCallStep, 'type' | 'action'> = {}): FakeToolCallStep => ({ type: 'toolCall', action, ...options }),
   error: (fault: FakeFault, options: Omit<FakeErrorStep, 'type' | 'fault'> = {}): FakeErrorStep => ({ type: 'error', fault, ...options }),
   cut: (options: Omit<FakeCutStep, 'type'> = {}): FakeCutStep => ({ type: 'cut', ...options }),
   truncate: (options: Omit<FakeTruncateStep, 'type'> = {}): FakeTruncateStep => ({ type: 'truncate', ...options }),

@@ -10,7 +10,11 @@ import { presentedCredential, readJsonBody, recordableHeaders, sendJson, startSs
 import type { PresentedCredential } from './fakeHttp';
 import { DEFAULT_FAKE_TEXT, DEFAULT_FAKE_USAGE } from './fakeScript';
 import type { FakeAuthScheme, FakeModelRequest, FakeScript, FakeStep } from './fakeScript';
-import { anthropicMessage, anthropicStream, anthropicStreamError, chatCompletion, chatCompletionStream, openAiResponseFailed, openAiResponseStream } from './fakeWire';
+import { chatCompletion, chatCompletionStream } from './fakeChatWire';
+import { viewRequest } from './fakeRequestView';
+import { resolveToolCall } from './fakeToolCall';
+import type { ResolvedToolCall } from './fakeToolCall';
+import { anthropicMessage, anthropicStream, anthropicStreamError, openAiResponseFailed, openAiResponseStream } from './fakeWire';
 import type { ReplyContent, StreamPlan } from './fakeWire';
 
 /** What the fake recognised a request as. `probe` is Claude Code's `HEAD /` before its first call. */
@@ -261,7 +265,8 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
     res.once('close', () => {
       inFlight[provider] -= 1;
     });
-    const step = nextStep(provider, { provider, seq: record.seq, model: record.model, stream: record.stream, authScheme: presented.scheme, inFlight: inFlight[provider] });
+    const view = viewRequest(route, body.json);
+    const step = nextStep(provider, { provider, seq: record.seq, model: record.model, stream: record.stream, authScheme: presented.scheme, inFlight: inFlight[provider], body: body.json, ...view });
     if ((step.delayMs ?? 0) > 0) {
       try {
         await sleep(step.delayMs, undefined, { signal: closing.signal });
@@ -295,10 +300,22 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
         return;
       }
       case 'reply':
+      case 'toolCall':
       case 'truncate': {
-        const reply: ReplyContent = { model, text: step.text ?? DEFAULT_FAKE_TEXT, usage: step.usage ?? DEFAULT_FAKE_USAGE };
+        let toolCall: ResolvedToolCall | undefined;
+        if (step.type === 'toolCall') {
+          try {
+            toolCall = resolveToolCall(route, body.json, step.action, view.workingDirectory);
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            options.log?.(`provider API fake: ${message}; answered 500`);
+            return answerError(providerErrorAnswer(provider, 'serverError', { message }), 'toolCall');
+          }
+        }
+        const replyText = step.text ?? (step.type === 'toolCall' ? '' : DEFAULT_FAKE_TEXT);
+        const reply: ReplyContent = { model, text: replyText, usage: step.usage ?? DEFAULT_FAKE_USAGE, ...(toolCall === undefined ? {} : { toolCall }) };
         setAnswer(200);
-        const headers = { ...successHeaders(provider), ...(step.type === 'reply' ? step.headers : {}) };
+        const headers = { ...successHeaders(provider), ...(step.type === 'truncate' ? {} : step.headers) };
         const truncated = step.type === 'truncate' ? (step.ending ?? 'end') : undefined;
         if (record.stream) {
           const plan = streamPlan(route, reply, json);

@@ -109,6 +109,8 @@ describe('runAgentTask with the real CLIs', () => {
       result: 'pong',
       runs: 1,
       durationMs: expect.any(Number),
+      sandbox: 'workspace-write',
+      permissionDenials: [],
     });
     const sent = messageRequests();
     expect(sent).toHaveLength(1);
@@ -120,6 +122,7 @@ describe('runAgentTask with the real CLIs', () => {
     const names = fs.readFileSync(namesFile, 'utf8').trim().split('\n').filter((n) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(n));
     expect(names).toEqual([
       'AGENTVISOR_AGENT_ID',
+      'AGENTVISOR_PROCESS_TAG',
       'AGENTVISOR_SESSION_ID',
       'ANTHROPIC_API_KEY',
       'ANTHROPIC_BASE_URL',
@@ -132,9 +135,15 @@ describe('runAgentTask with the real CLIs', () => {
       'DISABLE_TELEMETRY',
       'HOME',
       'PATH',
+      'TMPDIR',
     ]);
-    expect(events.map((e) => e.type)).toEqual(['admitted', 'run.started', 'run.ended']);
-    expect(events[2]).toMatchObject({ type: 'run.ended', agent: 'claude-code', provider: 'claude', exitCode: 0, outcome: 'success' });
+    // Usage counted as it streamed, before the run ended.
+    // The message's start brings its input (output 1 as a placeholder), its end the final output count.
+    expect(events.map((e) => e.type)).toEqual(['admitted', 'run.started', 'usage', 'usage', 'run.ended']);
+    expect(events[2]).toMatchObject({ type: 'usage', inputTokens: 17, outputTokens: 1, totalTokens: 18 });
+    expect(events[3]).toMatchObject({ type: 'usage', inputTokens: 17, outputTokens: 4, totalTokens: 21 });
+    const ended = events[4];
+    expect(ended).toMatchObject({ type: 'run.ended', agent: 'claude-code', provider: 'claude', exitCode: 0, outcome: 'success' });
   });
 
   it('should fall back from a 529 on Claude Code to Codex, which succeeds with the OpenAI key', async () => {

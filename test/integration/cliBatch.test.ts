@@ -162,7 +162,10 @@ describe('agentvisor batch', () => {
     expect(fake.requests).toEqual([]);
   });
 
-  it('should on Ctrl-C stop admission, stop the running agents, release everything and print what ran', async () => {
+  it.each([
+    ['Ctrl-C', 'SIGINT', 130],
+    ['SIGHUP', 'SIGHUP', 129],
+  ] as const)('should on %s stop admission, stop the running agents, release everything and print what ran', async (_name, signal, exitCode) => {
     fake.setScript('claude', fakeStep.reply({ delayMs: 60_000 }));
     const file = writeTasks(Array.from({ length: 6 }, (_, i) => ({ id: `s${i + 1}`, task: `slow task ${i + 1}`, agent: 'claude', estimate: 10_000 })));
     const run = cli(['--json', 'batch', file, '--concurrency', '3', '--max-concurrent', 'claude=2', '--no-adaptive']);
@@ -170,10 +173,10 @@ describe('agentvisor batch', () => {
     while (fake.requests.filter((r) => r.route === 'anthropic.messages').length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(fake.requests.filter((r) => r.route === 'anthropic.messages')).toHaveLength(2);
     const interruptedAt = Date.now();
-    process.kill(run.pid, 'SIGINT');
+    process.kill(run.pid, signal);
     const { status, stdout, stderr } = await run.done;
     expect(Date.now() - interruptedAt).toBeLessThan(10_000);
-    expect(status).toBe(130);
+    expect(status).toBe(exitCode);
     const lines = jsonLines(stdout);
     const summary = lines.at(-1)!;
     expect(summary).toMatchObject({

@@ -70,6 +70,8 @@ describe('agentvisor run', () => {
       result: 'pong from codex',
       runs: 2,
       durationMs: expect.any(Number),
+      sandbox: 'workspace-write',
+      permissionDenials: [],
     });
     // Only the result on stdout; progress on stderr.
     expect(stdout.trim().split('\n')).toHaveLength(1);
@@ -110,9 +112,9 @@ describe('agentvisor run', () => {
     expect(fake.requests).toEqual([]);
   });
 
-  it('should refuse a bad --estimate before running anything', async () => {
+  it('should refuse a bad --estimate with exit 2 before running anything', async () => {
     const { status, stderr } = await cli(['run', '--estimate', '0', 'say', 'pong'], KEYS);
-    expect(status).toBe(1);
+    expect(status).toBe(2);
     expect(stderr).toContain('expected a whole number from 1 to 1000000000');
     expect(fake.requests).toEqual([]);
   });

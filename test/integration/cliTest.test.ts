@@ -154,7 +154,7 @@ describe('agentvisor test', () => {
     expect(none.status).toBe(1);
     expect(none.stdout).toContain('No provider has credentials to check.');
     const bad = await cli(['test', '--provider', 'gemini'], fakeEnv());
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('expected claude, openai, all');
   });
 

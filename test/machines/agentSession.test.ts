@@ -323,6 +323,20 @@ describe('agentSessionMachine', () => {
       h.stop();
     });
 
+    it('should renew the lease on a heartbeat without counting usage, and never shorten it', () => {
+      const h = createSessionHarness();
+      h.send({ type: 'session.heartbeat', now: T0 + HOUR });
+      expect(h.snapshot().context.expiresAt).toBe(T0 + HOUR + LEASE);
+      expect(h.snapshot().context.tokens.used).toBe(0);
+      h.send({ type: 'session.heartbeat', now: T0 });
+      expect(h.snapshot().context.expiresAt).toBe(T0 + HOUR + LEASE);
+      h.send({ type: 'session.sweep', now: T0 + LEASE });
+      expect(h.snapshot().value).toBe('active');
+      h.send({ type: 'session.sweep', now: T0 + HOUR + LEASE });
+      expect(h.snapshot().output?.reason).toBe('expired');
+      h.stop();
+    });
+
     it('should expire a session that is still authenticating', () => {
       const h = createSessionHarness({ credentials: () => 'hold' });
       h.send({ type: 'session.sweep', now: T0 + LEASE });

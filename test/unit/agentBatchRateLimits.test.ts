@@ -73,6 +73,8 @@ describe('batch journal', () => {
     result: ok ? 'secret answer text' : null,
     runs: 1,
     durationMs: 1200,
+    sandbox: 'workspace-write',
+    permissionDenials: [],
     ...(ok ? {} : { error: { code: 'no-provider' as const, message: 'the provider failed' } }),
   });
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { agentPath, claudeCodeInvocation, codexInvocation, codexProviderOverrides, createAgentHome } from '../../src/agents';
-import type { AgentHome } from '../../src/agents';
+import { CLAUDE_WORKSPACE_SETTINGS, agentPath, claudeCodeInvocation, codexInvocation, codexProviderOverrides, createAgentHome } from '../../src/agents';
+import type { AgentHome, SandboxMode } from '../../src/agents';
 import { isAgentvisorError } from '../../src/errors';
 
 const NODE_DIR = path.dirname(process.execPath);
@@ -42,10 +42,17 @@ describe('agentPath', () => {
 });
 
 describe('claudeCodeInvocation', () => {
-  it('should run claude -p with the JSON output, the task after --, and exactly the session env plus PATH, its homes and the retry bound', () => {
+  it('should run claude -p with streamed JSON output, workspace-write permissions, the task after --, and exactly the session env plus PATH, its homes and the retry bound', () => {
     const { args, env } = claudeCodeInvocation({ task: '--help me', agentEnv: SESSION, home, hostEnv: HOST });
-    expect(args).toEqual(['-p', '--output-format', 'json', '--', '--help me']);
-    expect(env).toEqual({ ...SESSION, PATH: `${NODE_DIR}:/opt/one:/opt/two`, HOME: home.home, CLAUDE_CONFIG_DIR: home.claudeConfigDir, CLAUDE_CODE_MAX_RETRIES: '0' });
+    expect(args).toEqual(['-p', '--verbose', '--output-format', 'stream-json', '--include-partial-messages', '--permission-mode', 'acceptEdits', '--settings', CLAUDE_WORKSPACE_SETTINGS, '--', '--help me']);
+    expect(env).toEqual({ ...SESSION, PATH: `${NODE_DIR}:/opt/one:/opt/two`, HOME: home.home, CLAUDE_CONFIG_DIR: home.claudeConfigDir, TMPDIR: home.tmpDir, CLAUDE_CODE_MAX_RETRIES: '0' });
+  });
+
+  it('should map each sandbox mode to its permission flags', () => {
+    const flags = (sandbox: SandboxMode): string[] => claudeCodeInvocation({ task: 't', agentEnv: SESSION, home, hostEnv: HOST, sandbox }).args.slice(5, -2);
+    expect(flags('read-only')).toEqual(['--permission-mode', 'default']);
+    expect(flags('workspace-write')).toEqual(['--permission-mode', 'acceptEdits', '--settings', '{"sandbox":{"enabled":true,"autoAllowBashIfSandboxed":true}}']);
+    expect(flags('full-access')).toEqual(['--permission-mode', 'bypassPermissions']);
   });
 
   it('should take a bounded CLAUDE_CODE_MAX_RETRIES and refuse anything else', () => {
@@ -83,8 +90,8 @@ describe('codexInvocation', () => {
 
   it('should translate OPENAI_BASE_URL into the provider overrides, put the task after -- and give CODEX_HOME', () => {
     const { args, env } = codexInvocation({ task: 'fix it', agentEnv: { ...openaiSession, OPENAI_BASE_URL: 'http://127.0.0.1:5000/v1' }, home, hostEnv: HOST });
-    expect(args).toEqual(['exec', '--skip-git-repo-check', '--json', ...codexProviderOverrides('http://127.0.0.1:5000/v1', { envKey: 'OPENAI_API_KEY' }), '--', 'fix it']);
-    expect(env).toEqual({ ...openaiSession, OPENAI_BASE_URL: 'http://127.0.0.1:5000/v1', PATH: `${NODE_DIR}:/opt/one:/opt/two`, HOME: home.home, CODEX_HOME: home.codexHome });
+    expect(args).toEqual(['exec', '--skip-git-repo-check', '--json', '--sandbox', 'workspace-write', '-c', 'sandbox_workspace_write.exclude_slash_tmp=true', ...codexProviderOverrides('http://127.0.0.1:5000/v1', { envKey: 'OPENAI_API_KEY' }), '--', 'fix it']);
+    expect(env).toEqual({ ...openaiSession, OPENAI_BASE_URL: 'http://127.0.0.1:5000/v1', PATH: `${NODE_DIR}:/opt/one:/opt/two`, HOME: home.home, CODEX_HOME: home.codexHome, TMPDIR: home.tmpDir });
     expect(fs.readdirSync(home.codexHome)).toEqual([]);
   });
 
@@ -97,7 +104,7 @@ describe('codexInvocation', () => {
     const chatgpt = { AGENTVISOR_CHATGPT_ACCESS_TOKEN: 'eyJ.access.token', AGENTVISOR_CHATGPT_ID_TOKEN: 'eyJ.id.token', AGENTVISOR_CHATGPT_ACCOUNT_ID: 'acct-9', OPENAI_BASE_URL: 'http://127.0.0.1:6000/v1' };
     const now = Date.UTC(2026, 0, 2, 3, 4, 5);
     const { args } = codexInvocation({ task: 't', agentEnv: chatgpt, home, hostEnv: HOST, now });
-    expect(args).toEqual(['exec', '--skip-git-repo-check', '--json', '-c', 'features.apps=false', ...codexProviderOverrides('http://127.0.0.1:6000/v1', { requiresOpenAiAuth: true }), '--', 't']);
+    expect(args).toEqual(['exec', '--skip-git-repo-check', '--json', '--sandbox', 'workspace-write', '-c', 'sandbox_workspace_write.exclude_slash_tmp=true', '-c', 'features.apps=false', ...codexProviderOverrides('http://127.0.0.1:6000/v1', { requiresOpenAiAuth: true }), '--', 't']);
     const file = path.join(home.codexHome, 'auth.json');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({
@@ -113,6 +120,13 @@ describe('codexInvocation', () => {
 
   it("should leave a ChatGPT session without a base URL on Codex's own backend (no overrides)", () => {
     const { args } = codexInvocation({ task: 't', agentEnv: { AGENTVISOR_CHATGPT_ACCESS_TOKEN: 'eyJ.a', AGENTVISOR_CHATGPT_ID_TOKEN: 'eyJ.i' }, home, hostEnv: HOST });
-    expect(args).toEqual(['exec', '--skip-git-repo-check', '--json', '--', 't']);
+    expect(args).toEqual(['exec', '--skip-git-repo-check', '--json', '--sandbox', 'workspace-write', '-c', 'sandbox_workspace_write.exclude_slash_tmp=true', '--', 't']);
+  });
+
+  it('should map each sandbox mode to its Codex sandbox flags', () => {
+    const flags = (sandbox: SandboxMode): string[] => codexInvocation({ task: 't', agentEnv: { AGENTVISOR_CHATGPT_ACCESS_TOKEN: 'eyJ.a', AGENTVISOR_CHATGPT_ID_TOKEN: 'eyJ.i' }, home, hostEnv: HOST, sandbox }).args.slice(3, -2);
+    expect(flags('read-only')).toEqual(['--sandbox', 'read-only']);
+    expect(flags('workspace-write')).toEqual(['--sandbox', 'workspace-write', '-c', 'sandbox_workspace_write.exclude_slash_tmp=true']);
+    expect(flags('full-access')).toEqual(['--dangerously-bypass-approvals-and-sandbox']);
   });
 });

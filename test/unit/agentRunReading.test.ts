@@ -1,4 +1,4 @@
-import { parseBatchTasks, readClaudeCodeRun, readCodexRun } from '../../src/agents';
+import { parseBatchTasks, permissionDenials, readClaudeCodeRun, readCodexRun } from '../../src/agents';
 import type { ProcessResult } from '../../src/agents';
 import { isAgentvisorError } from '../../src/errors';
 
@@ -12,7 +12,7 @@ const claudeSuccess = JSON.stringify({ type: 'result', subtype: 'success', is_er
 
 describe('readClaudeCodeRun', () => {
   it('should read a success: the result text and usage (cache reads count as input)', () => {
-    expect(readClaudeCodeRun(run(`${claudeSuccess}\n`), NOW)).toEqual({ type: 'success', result: 'all done', usage: { inputTokens: 20, outputTokens: 4 } });
+    expect(readClaudeCodeRun(run(`${claudeSuccess}\n`), NOW)).toEqual({ type: 'success', result: 'all done', usage: { inputTokens: 20, outputTokens: 4 }, permissionDenials: [] });
   });
 
   it('should classify an API error result as a provider failure', () => {
@@ -44,7 +44,7 @@ describe('readCodexRun', () => {
       { type: 'item.completed', item: { id: 'i1', type: 'agent_message', text: 'final answer' } },
       { type: 'turn.completed', usage: { input_tokens: 12, cached_input_tokens: 2, output_tokens: 3 } },
     );
-    expect(readCodexRun(run(`Reading additional input from stdin...\n${out}\n`), NOW)).toEqual({ type: 'success', result: 'final answer', usage: { inputTokens: 12, outputTokens: 3 } });
+    expect(readCodexRun(run(`Reading additional input from stdin...\n${out}\n`), NOW)).toEqual({ type: 'success', result: 'final answer', usage: { inputTokens: 12, outputTokens: 3 }, permissionDenials: [] });
   });
 
   it('should classify turn.failed as a provider failure', () => {
@@ -58,6 +58,27 @@ describe('readCodexRun', () => {
       type: 'agent-failure',
       message: 'Codex exited with code 1 without printing any event: Error: CODEX_HOME points to a missing folder',
     });
+  });
+});
+
+describe('permissionDenials', () => {
+  it("should keep each refused call's tool and target, never what it meant to write, masked and cut short", () => {
+    const key = `sk-ant-api03-${'DenialTestKey'}${'d'.repeat(60)}Dn1a`;
+    expect(
+      permissionDenials([
+        { tool_name: 'Write', tool_use_id: 'toolu_1', tool_input: { file_path: '/w/a.txt', content: `secret content ${key}` } },
+        { tool_name: 'Bash', tool_use_id: 'toolu_2', tool_input: { command: `curl -H "x-api-key: ${key}" https://x`, description: 'Run a command' } },
+        { tool_name: 'WebFetch', tool_input: { url: `https://example.com/${'p'.repeat(300)}` } },
+        { tool_name: 'Mystery', tool_input: {} },
+        'not an entry',
+      ]),
+    ).toEqual([
+      { tool: 'Write', target: '/w/a.txt' },
+      { tool: 'Bash', target: expect.not.stringContaining(key.slice(12, 40)) },
+      { tool: 'WebFetch', target: expect.stringMatching(/^https:\/\/example\.com\/p{170,}…$/) },
+      { tool: 'Mystery', target: null },
+    ]);
+    expect(permissionDenials(undefined)).toEqual([]);
   });
 });
 
@@ -81,10 +102,23 @@ describe('parseBatchTasks', () => {
     ]);
   });
 
+  it("should read a task's own sandbox, cap, folder and worktree", () => {
+    const text = '{"id":"w","task":"t","sandbox":"read-only","maxTokens":5000,"cwd":"pkg/a","worktree":true}\n{"id":"x","task":"t","worktree":false}\n';
+    expect(parseBatchTasks(text)).toEqual([
+      { id: 'w', task: 't', agent: 'auto', estimatedTokens: 50_000, sandbox: 'read-only', maxTokens: 5000, cwd: 'pkg/a', worktree: true, line: 1 },
+      { id: 'x', task: 't', agent: 'auto', estimatedTokens: 50_000, worktree: false, line: 2 },
+    ]);
+  });
+
   it.each([
     ['{"id":"a","task":"x"}\n{"id":"b",', 'tasks.jsonl line 2: not valid JSON: each line must be one object such as {"id":"t1","task":"fix the failing test"}'],
     ['["a","b"]', 'tasks.jsonl line 1: must be a JSON object such as {"id":"t1","task":"fix the failing test"}'],
-    ['{"id":"a","task":"x","estimte":5}', 'tasks.jsonl line 1: unknown field "estimte": the fields are id, task, agent and estimate'],
+    ['{"id":"a","task":"x","estimte":5}', 'tasks.jsonl line 1: unknown field "estimte": the fields are id, task, agent, estimate, sandbox, maxTokens, cwd and worktree'],
+    ['{"id":"a","task":"x","sandbox":"everything"}', 'tasks.jsonl line 1: "sandbox" must be one of "read-only", "workspace-write", "full-access"'],
+    ['{"id":"a","task":"x","maxTokens":-5}', 'tasks.jsonl line 1: "maxTokens" must be a whole number of tokens from 1 to 1,000,000,000'],
+    ['{"id":"a","task":"x","maxTokens":"1000"}', 'tasks.jsonl line 1: "maxTokens" must be a whole number of tokens from 1 to 1,000,000,000'],
+    ['{"id":"a","task":"x","cwd":""}', 'tasks.jsonl line 1: "cwd" must be a non-empty path'],
+    ['{"id":"a","task":"x","worktree":"yes"}', 'tasks.jsonl line 1: "worktree" must be true or false'],
     ['{"id":"a b","task":"x"}', 'tasks.jsonl line 1: "id" must be 1-128 letters, digits or _ . : @ / - (or a whole number)'],
     ['{"task":"x"}', 'tasks.jsonl line 1: "id" must be 1-128 letters, digits or _ . : @ / - (or a whole number)'],
     ['{"id":"a","task":"x"}\n\n{"id":"a","task":"y"}', 'tasks.jsonl line 3: "id" "a" was already used on line 1: ids must be unique'],

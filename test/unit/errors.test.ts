@@ -48,6 +48,7 @@ describe('AgentvisorError', () => {
         'auth-failed',
         'not-started',
         'stopped',
+        'invalid-workspace',
       ]),
     );
   });

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { OutputCapture, runProcess, startProcess } from '../../src/agents';
 import type { RunProcessOptions } from '../../src/agents';
 import { isAgentvisorError } from '../../src/errors';
+import { watchdogExitStatus } from '../../src/agents/parentDeathWatch';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
 /** A node -e child: real processes, no shell. */
-function node(script: string, overrides: Partial<RunProcessOptions> = {}): RunProcessOptions {
+function nodeOptions(script: string, overrides: Partial<RunProcessOptions> = {}): RunProcessOptions {
   return { command: process.execPath, args: ['-e', script], env, timeoutMs: 10_000, maxOutputBytes: 1 << 20, ...overrides };
 }
 
@@ -46,7 +47,10 @@ function grandchildPid(stdout: string): number {
   return Number(match[1]);
 }
 
-describe('runProcess', () => {
+// Every observable behaviour must be the same with the parent-death watchdog in between.
+describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) => {
+  const node = (script: string, overrides: Partial<RunProcessOptions> = {}): RunProcessOptions => nodeOptions(script, { dieWithParent, ...overrides });
+
   it('should return the exit code and both outputs', async () => {
     const result = await runProcess(node("process.stdout.write('out'); process.stderr.write('err'); process.exit(3)"));
     expect(result).toMatchObject({ exitCode: 3, signal: null, stdout: 'out', stderr: 'err', timedOut: false, aborted: false, truncated: false });
@@ -65,7 +69,11 @@ describe('runProcess', () => {
     process.env.AGENTVISOR_TEST_SHOULD_NOT_LEAK = 'leak';
     try {
       const result = await runProcess(node('console.log(JSON.stringify(process.env))', { env: { ...env, ONLY_THIS: 'yes' } }));
-      expect(JSON.parse(result.stdout)).toEqual({ ...env, ONLY_THIS: 'yes' });
+      // With the watchdog, one variable more: the run's tag, by which its escaped descendants are found.
+      const tag = dieWithParent ? { AGENTVISOR_PROCESS_TAG: expect.stringMatching(/^[0-9a-f]{32}$/) as unknown } : {};
+      expect(JSON.parse(result.stdout)).toEqual({ ...env, ONLY_THIS: 'yes', ...tag });
+      const withPwd = await runProcess(node('console.log(JSON.stringify(process.env))', { env: { ...env, PWD: '/not/the/cwd' } }));
+      expect(JSON.parse(withPwd.stdout)).toEqual({ ...env, PWD: '/not/the/cwd', ...tag });
     } finally {
       delete process.env.AGENTVISOR_TEST_SHOULD_NOT_LEAK;
     }
@@ -104,6 +112,28 @@ describe('runProcess', () => {
     expect(result.durationMs).toBeLessThan(3000);
   });
 
+  it('should report the signal that killed the program, and the exit code of one that handled SIGTERM', async () => {
+    expect(await runProcess(node("process.kill(process.pid, 'SIGHUP')"))).toMatchObject({ exitCode: null, signal: 'SIGHUP', stderr: '' });
+    const run = startProcess(node("process.on('SIGTERM', () => process.exit(3)); console.log('ready'); setInterval(() => {}, 1000)"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    run.stop();
+    expect(await run.result).toMatchObject({ exitCode: 3, signal: null, aborted: true, stdout: 'ready\n', stderr: '' });
+  });
+
+  it('should look the command up on PATH past a file of that name that is not executable', async () => {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'process-runner-')));
+    try {
+      for (const [sub, mode] of [['a', 0o644], ['b', 0o755]] as const) {
+        fs.mkdirSync(path.join(dir, sub));
+        fs.writeFileSync(path.join(dir, sub, 'tool'), `#!/bin/sh\necho from ${sub}\n`, { mode });
+      }
+      const result = await runProcess({ ...node(''), command: 'tool', args: [], env: { PATH: `${dir}/a:${dir}/b:/usr/bin:/bin` } });
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'from b\n' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('should stop what the program left running when it exits on its own', async () => {
     const leaver = `
       const { spawn } = require('node:child_process');
@@ -117,6 +147,27 @@ describe('runProcess', () => {
     // The grandchild held stdout open: the result came once it was stopped, not at the 10 s timeout.
     expect(result.durationMs).toBeLessThan(3000);
     expect(await waitUntilDead(grandchildPid(result.stdout), 2000)).toBe(true);
+  });
+
+  it(`should ${dieWithParent ? '' : 'not '}stop a descendant that left the group (own session, like the agent CLIs' tool shells)`, async () => {
+    // The escaper ignores SIGTERM, its child does not; neither holds our stdout, so the result comes
+    // first and the escaper's SIGKILL after it.
+    const escaper = "process.on('SIGTERM', () => {}); const c = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log('escaper ' + process.pid + ' inner ' + c.pid); setInterval(() => {}, 1000)";
+    const script = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(escaper)}], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] }).stdout.pipe(process.stdout); setInterval(() => {}, 1000)`;
+    let seen = '';
+    const run = startProcess(node(script, { killGraceMs: 300, onStdout: (text) => (seen += text) }));
+    for (let i = 0; i < 100 && !seen.includes('\n'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const pids = (/escaper (\d+) inner (\d+)/.exec(seen) ?? []).slice(1).map(Number);
+    try {
+      expect(pids).toHaveLength(2);
+      run.stop();
+      expect(await run.result).toMatchObject({ aborted: true, signal: 'SIGTERM' });
+      expect(isAlive(pids[0]!)).toBe(true); // SIGTERM ignored; the SIGKILL is due 300 ms after the stop
+      const dead = (await waitUntilDead(pids[0]!, 1500)) && (await waitUntilDead(pids[1]!, 100));
+      expect(dead).toBe(dieWithParent);
+    } finally {
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('should stop the group when the signal aborts, and not start at all when it already has', async () => {
@@ -194,6 +245,7 @@ describe('runProcess', () => {
       [{ timeoutMs: 1.5 }, 'timeoutMs'],
       [{ maxOutputBytes: -1 }, 'maxOutputBytes'],
       [{ killGraceMs: -1 }, 'killGraceMs'],
+      [{ dieWithParent: 'yes' as unknown as boolean }, 'dieWithParent'],
     ];
     for (const [override, field] of cases) {
       let caught: unknown;
@@ -205,6 +257,25 @@ describe('runProcess', () => {
       expect(isAgentvisorError(caught, 'invalid-option')).toBe(true);
       expect((caught as { details: { field: string } }).details.field).toBe(field);
     }
+  });
+});
+
+describe('the dieWithParent watchdog', () => {
+  it('should give the program the same file descriptors as a direct start (no lifeline, no saved stderr)', async () => {
+    const fds = { command: '/bin/sh', args: ['-c', 'ls /proc/$$/fd'], env, timeoutMs: 10_000, maxOutputBytes: 1 << 16 };
+    const direct = await runProcess(fds);
+    expect(direct.stdout).toMatch(/^0\n1\n2\n/);
+    expect(await runProcess({ ...fds, dieWithParent: true })).toMatchObject({ exitCode: 0, stdout: direct.stdout, stderr: '' });
+  });
+
+  it('should map the shell status 128+N back to the signal, only for signals that can end a process', () => {
+    expect(watchdogExitStatus(143, null)).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(watchdogExitStatus(137, null)).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(watchdogExitStatus(3, null)).toEqual({ code: 3, signal: null });
+    expect(watchdogExitStatus(128, null)).toEqual({ code: 128, signal: null });
+    expect(watchdogExitStatus(128 + 19, null)).toEqual({ code: 147, signal: null }); // SIGSTOP stops, it never ends a process
+    expect(watchdogExitStatus(255, null)).toEqual({ code: 255, signal: null });
+    expect(watchdogExitStatus(null, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
   });
 });
 
