@@ -134,6 +134,17 @@ describe('agentvisor run with an agent that edits', () => {
     expect(end.stderr).toContain(`1 tool call was refused by the read-only sandbox (Write ${path.join(ws.work, 'CHANGES.txt')})`);
   });
 
+  it('should stop a runaway agent at --max-tokens with exit 1 and token-limit, at most one turn over the cap', async () => {
+    fake.setScript('claude', runawayScript({ usagePerTurn: TURN, sideReply: SIDE_REQUEST_ALLOW }));
+    const end = await cli(['--json', 'run', '--agent', 'claude', '--max-tokens', '4000', 'loop', 'forever']).done;
+    expect(end.status).toBe(1);
+    const result = jsonLines(end.stdout).pop() as { ok: boolean; error: { code: string }; usage: { totalTokens: number } };
+    expect(result).toMatchObject({ ok: false, error: { code: 'token-limit' } });
+    expect(result.usage.totalTokens).toBeGreaterThan(4000);
+    expect(result.usage.totalTokens - 4000).toBeLessThanOrEqual(TURN.inputTokens + TURN.outputTokens);
+    expect(end.stderr).toContain('[token-limit]');
+  });
+
   it('should refuse an unknown sandbox mode with exit 2', async () => {
     const end = await cli(['run', '--sandbox', 'everything', 'x']).done;
     expect(end.status).toBe(2);
