@@ -41,11 +41,11 @@ export {
 export type { ProviderFailure, ProviderFailureKind, AgentRunOutcome, FailurePolicy, FailurePolicyOptions, NextStep, HeadersInput } from './providers';
 export { DEFAULT_CIRCUIT } from '../machines/providerHealth';
 export type { CircuitConfig, CircuitState } from '../machines/providerHealth';
-export { CREDENTIAL_CLASSES, CHATGPT_ENV, CLAUDE_OAUTH_ENV } from './credentials';
+export { CREDENTIAL_CLASSES, CHATGPT_ENV, CLAUDE_OAUTH_ENV, ANTHROPIC_AUTH_TOKEN_ENV } from './credentials';
 export type { CredentialClass, ProviderPriority } from './credentials';
 export { startProviderApiFake, fakeStep, FAKE_FAULTS, throttlingScript, SERVER_THROTTLE_MESSAGE, editFileScript, runawayScript, toolTurnScript } from './sandbox';
 export type { ProviderApiFake, ProviderApiFakeOptions, FakeStep, FakeFault, FakeModelRequest, ThrottlingScriptOptions } from './sandbox';
-export { runProcess, startProcess, runAgentTask, runAgentBatch, parseBatchTasks, planWorktrees, sweepStaleAgentHomes, SANDBOX_MODES, DEFAULT_SANDBOX_MODE } from './agents';
+export { runProcess, startProcess, runAgentTask, runAgentBatch, parseBatchTasks, planWorktrees, sweepStaleAgentHomes, SANDBOX_MODES, DEFAULT_SANDBOX_MODE, reportFailureFrom, usageFromAnthropic, usageFromOpenAI } from './agents';
 export type {
   RunProcessOptions,
   ProcessResult,

@@ -1,3 +1,4 @@
+import { ANTHROPIC_AUTH_TOKEN_ENV, CLAUDE_OAUTH_ENV } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { classifyClaudeCodeResult, safeFailureMessage } from '../providers';
 import type { AgentHome } from './agentHome';
@@ -26,10 +27,21 @@ export interface ClaudeCodeInvocationInput {
 }
 
 /**
+ * A Claude login reaches a session twice: CLAUDE_CODE_OAUTH_TOKEN for Claude Code and
+ * ANTHROPIC_AUTH_TOKEN for the SDK. Given both, Claude Code uses ANTHROPIC_AUTH_TOKEN as a plain
+ * Bearer without the oauth beta, which the API refuses, so the CLI gets only its own variable.
+ */
+function claudeCodeSessionEnv(agentEnv: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  if (agentEnv[CLAUDE_OAUTH_ENV] === undefined || agentEnv[ANTHROPIC_AUTH_TOKEN_ENV] === undefined) return agentEnv;
+  const { [ANTHROPIC_AUTH_TOKEN_ENV]: _sdkToken, ...rest } = agentEnv;
+  return rest;
+}
+
+/**
  * The argv and env of a headless Claude Code run: `claude -p --verbose --output-format stream-json
  * --include-partial-messages <permission flags> -- <task>` (one JSON line per event, so usage is
  * read as it streams: the partial messages carry each message's final output count) with the
- * session's env, the agent's own HOME and CLAUDE_CONFIG_DIR, and a bounded
+ * session's env (less ANTHROPIC_AUTH_TOKEN beside a login), the agent's own HOME and CLAUDE_CONFIG_DIR, and a bounded
  * `CLAUDE_CODE_MAX_RETRIES`. The task is one argv element after `--`, so text starting with `-`
  * is never read as an option.
  *
@@ -45,7 +57,7 @@ export function claudeCodeInvocation(input: ClaudeCodeInvocationInput): AgentInv
     });
   }
   const env = agentProcessEnv(
-    input.agentEnv,
+    claudeCodeSessionEnv(input.agentEnv),
     { HOME: input.home.home, CLAUDE_CONFIG_DIR: input.home.claudeConfigDir, TMPDIR: input.home.tmpDir, CLAUDE_CODE_MAX_RETRIES: String(maxRetries) },
     input.hostEnv,
   );

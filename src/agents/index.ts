@@ -34,6 +34,7 @@ export { DEFAULT_WAIT_FOR_RESET_MS } from './runAgentBatch';
 export { pauseDecision } from './batchPause';
 export type { BatchPause } from './batchPause';
 export { agentFailureReport } from './agentFailureReport';
+export { reportFailureFrom, usageFromAnthropic, usageFromOpenAI } from './sdkUsage';
 export { openBatchJournal, readBatchJournal, succeededTasks, taskFingerprint } from './batchJournal';
 export type { BatchJournal, BatchJournalEntry, BatchJournalReading } from './batchJournal';
 export { CLAUDE_WORKSPACE_SETTINGS, DEFAULT_SANDBOX_MODE, SANDBOX_MODES, describeSandbox, parseSandboxMode, sandboxArgs } from './agentSandbox';

@@ -20,6 +20,13 @@ export type CredentialSourceId = (typeof CREDENTIAL_SOURCES)[number];
 export const CLAUDE_OAUTH_ENV = 'CLAUDE_CODE_OAUTH_TOKEN';
 
 /**
+ * The same token again, under the name the official Anthropic SDK reads (`authToken`, sent as a
+ * Bearer). Claude Code prefers it to CLAUDE_CODE_OAUTH_TOKEN and then drops the oauth beta, so
+ * the Claude Code adapter leaves it out of the CLI's environment.
+ */
+export const ANTHROPIC_AUTH_TOKEN_ENV = 'ANTHROPIC_AUTH_TOKEN';
+
+/**
  * What a ChatGPT subscription session gets. ChatGPT tokens authenticate the Codex CLI, not the
  * public API: the Codex adapter writes them into the agent's own CODEX_HOME/auth.json. An agent
  * that calls the OpenAI API itself needs an API key.
@@ -148,7 +155,8 @@ const FILE_SOURCE_PROVIDER: Readonly<Partial<Record<CredentialSourceId, Provider
  * (claude_auth.json: API key, then OAuth tokens), `codex-auth-file` (auth.json: OPENAI_API_KEY),
  * `claude-code` (~/.claude/.credentials.json: OAuth). An expired OAuth token is passed over. A
  * session gets its provider's variables only: ANTHROPIC_API_KEY + CLAUDE_API_KEY for a Claude API
- * key, CLAUDE_CODE_OAUTH_TOKEN for a Claude login, OPENAI_API_KEY for OpenAI.
+ * key, CLAUDE_CODE_OAUTH_TOKEN + ANTHROPIC_AUTH_TOKEN (the same token, for the SDK) for a Claude
+ * login, OPENAI_API_KEY for OpenAI.
  *
  * @example
  * const resolver = createCredentialResolver({ env: process.env, home: '~/.codex', claudeHome: '~/.claude' });
@@ -235,7 +243,7 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       secretEnv = { [CHATGPT_ENV.accessToken]: c.secret, [CHATGPT_ENV.idToken]: c.chatgpt.idToken };
       if (c.chatgpt.accountId !== null) env[CHATGPT_ENV.accountId] = c.chatgpt.accountId;
     } else {
-      const names = c.kind === 'oauth' ? [CLAUDE_OAUTH_ENV] : spec.agentKeyEnv;
+      const names = c.kind === 'oauth' ? [CLAUDE_OAUTH_ENV, ANTHROPIC_AUTH_TOKEN_ENV] : spec.agentKeyEnv;
       secretEnv = Object.fromEntries(names.map((name) => [name, c.secret]));
     }
     const result: AuthResult = Object.freeze({ source: c.source, hint: c.hint, secretEnv: Object.freeze(secretEnv), env: Object.freeze(env) });

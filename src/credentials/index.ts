@@ -1,5 +1,5 @@
 export { createEnvAuthenticator, findApiKey } from './envCredentials';
-export { createCredentialResolver, credentialFiles, CREDENTIAL_SOURCES, CLAUDE_OAUTH_ENV, CHATGPT_ENV, DEFAULT_CLAUDE_OAUTH, DEFAULT_OPENAI_OAUTH } from './credentialResolver';
+export { createCredentialResolver, credentialFiles, CREDENTIAL_SOURCES, CLAUDE_OAUTH_ENV, ANTHROPIC_AUTH_TOKEN_ENV, CHATGPT_ENV, DEFAULT_CLAUDE_OAUTH, DEFAULT_OPENAI_OAUTH } from './credentialResolver';
 export type { CredentialResolver, CredentialResolverOptions, CredentialSourceId, DescribedCredential, FoundCredential, LoadReport, OAuthRefreshOptions, SourceProblem } from './credentialResolver';
 export type { Authenticate, EnvCredentialOptions, EnvSource } from './envCredentials';
 export { readJsonFile, updateJsonFile, removeKeys } from './secureStore';

@@ -69,8 +69,13 @@ export interface ErrorAnswerOptions {
   readonly message?: string;
   readonly retryAfterSeconds?: number;
   readonly headers?: Readonly<Record<string, string>>;
-  /** Claude OAuth (subscription) requests are limited by the unified rate-limit headers instead. */
+  /** How the credential came: a wrong Claude Bearer is an 'Invalid bearer token'. */
   readonly authScheme?: FakeAuthScheme;
+  /**
+   * A Claude login (OAuth, subscription) request: limited by the unified rate-limit headers instead.
+   * @default authScheme === 'bearer'
+   */
+  readonly login?: boolean;
   readonly now?: number;
 }
 
@@ -79,8 +84,8 @@ export function requestId(): string {
   return `req_fake${randomBytes(10).toString('hex')}`;
 }
 
-function anthropicRateLimitHeaders(resetAt: string, authScheme: FakeAuthScheme | undefined, resetEpochSeconds: number): Record<string, string> {
-  if (authScheme === 'bearer') {
+function anthropicRateLimitHeaders(resetAt: string, login: boolean, resetEpochSeconds: number): Record<string, string> {
+  if (login) {
     return {
       'anthropic-ratelimit-unified-status': 'rejected',
       'anthropic-ratelimit-unified-reset': String(resetEpochSeconds),
@@ -117,7 +122,7 @@ function openAiRateLimitHeaders(retryAfterSeconds: number): Record<string, strin
 /**
  * The error a provider sends for `fault`: Anthropic `{type:'error',error:{type,message}}` with
  * `request-id`, OpenAI `{error:{message,type,param,code}}` with `x-request-id`; 429s carry
- * `retry-after` and the provider's rate-limit headers (for a Claude OAuth bearer, the unified
+ * `retry-after` and the provider's rate-limit headers (for a Claude login, the unified
  * subscription headers).
  *
  * @example
@@ -135,7 +140,7 @@ export function providerErrorAnswer(provider: ProviderId, fault: FakeFault, opti
     headers['request-id'] = requestId();
     if (limited) {
       const resetMs = now + (retryAfterSeconds ?? 1) * 1000;
-      Object.assign(headers, anthropicRateLimitHeaders(new Date(resetMs).toISOString(), options.authScheme, Math.ceil(resetMs / 1000)));
+      Object.assign(headers, anthropicRateLimitHeaders(new Date(resetMs).toISOString(), options.login ?? options.authScheme === 'bearer', Math.ceil(resetMs / 1000)));
     }
     Object.assign(headers, options.headers);
     return {

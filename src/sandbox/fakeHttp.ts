@@ -65,7 +65,16 @@ export interface PresentedCredential {
   readonly credential: Secret | null;
   /** What may be printed: the prefix and the last four characters. */
   readonly hint: string;
+  /**
+   * A Claude login (OAuth) token rather than an API key, told by its prefix, not by the header:
+   * a Bearer that is not an Anthropic API key (`sk-ant-api…`). The official Anthropic SDK (1.x)
+   * sends API keys as `Authorization: Bearer` too; Claude Code sends its login as a Bearer.
+   */
+  readonly login: boolean;
 }
+
+/** Anthropic API keys (`sk-ant-api03-…`); a Claude login token starts `sk-ant-oat01-`. */
+const ANTHROPIC_API_KEY_PREFIX = 'sk-ant-api';
 
 function hintOf(value: string): string {
   const prefix = /^sk-ant-[a-z]{3}\d{2}-/.exec(value)?.[0] ?? /^sk-(proj-)?/.exec(value)?.[0] ?? '';
@@ -74,14 +83,14 @@ function hintOf(value: string): string {
 
 /**
  * The credential a request presents: `x-api-key` wins (Anthropic API keys), else an
- * `Authorization: Bearer` token (OAuth tokens, OpenAI keys).
+ * `Authorization: Bearer` token (Anthropic API keys from the SDK, Claude login tokens, OpenAI keys).
  */
 export function presentedCredential(headers: http.IncomingHttpHeaders): PresentedCredential {
   const apiKey = headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '') return { scheme: 'x-api-key', credential: new Secret(apiKey), hint: hintOf(apiKey) };
+  if (typeof apiKey === 'string' && apiKey !== '') return { scheme: 'x-api-key', credential: new Secret(apiKey), hint: hintOf(apiKey), login: false };
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
-  if (bearer !== undefined) return { scheme: 'bearer', credential: new Secret(bearer), hint: hintOf(bearer) };
-  return { scheme: 'none', credential: null, hint: '' };
+  if (bearer !== undefined) return { scheme: 'bearer', credential: new Secret(bearer), hint: hintOf(bearer), login: !bearer.startsWith(ANTHROPIC_API_KEY_PREFIX) };
+  return { scheme: 'none', credential: null, hint: '', login: false };
 }
 
 /** Request headers worth recording, without the two that carry credentials. */

@@ -64,8 +64,9 @@ export interface ProviderApiFakeOptions {
   /** What model requests get once their provider's queue is empty. @default a `reply` with 'pong' and DEFAULT_FAKE_USAGE */
   readonly script?: Readonly<Partial<Record<ProviderId, FakeScript>>>;
   /**
-   * Refuse a Claude OAuth bearer token without `anthropic-beta: oauth-2025-04-20`, as the real API
-   * does ("OAuth authentication is currently not supported."). @default true
+   * Refuse a Claude login (OAuth) token without `anthropic-beta: oauth-2025-04-20`, as the real API
+   * does ("OAuth authentication is currently not supported."). A Bearer that is an API key
+   * (`sk-ant-api…`, as the official SDK sends it) needs no beta. @default true
    */
   readonly requireOAuthBeta?: boolean;
   /** Told about unknown routes (method, path, provider); never given a secret. @default no logging */
@@ -140,7 +141,7 @@ function asKeyList(keys: string | readonly string[] | undefined): readonly strin
 function authRefusal(provider: ProviderId, presented: PresentedCredential, accepted: readonly string[] | undefined, headers: http.IncomingHttpHeaders, requireOAuthBeta: boolean): ProviderErrorAnswer | undefined {
   if (presented.credential === null) return missingCredentialAnswer(provider);
   const value = presented.credential.reveal();
-  if (provider === 'claude' && presented.scheme === 'bearer' && requireOAuthBeta) {
+  if (provider === 'claude' && presented.login && requireOAuthBeta) {
     const betas = String(headers['anthropic-beta'] ?? '').split(',').map((beta) => beta.trim());
     if (!betas.includes(OAUTH_BETA)) return providerErrorAnswer('claude', 'unauthorized', { message: 'OAuth authentication is currently not supported.', authScheme: 'bearer' });
   }
@@ -150,7 +151,7 @@ function authRefusal(provider: ProviderId, presented: PresentedCredential, accep
       message: `Incorrect API key provided: ${presented.hint}. You can find your API key at https://platform.openai.com/account/api-keys.`,
     });
   }
-  return providerErrorAnswer('claude', 'unauthorized', { authScheme: presented.scheme });
+  return providerErrorAnswer('claude', 'unauthorized', { authScheme: presented.scheme, login: presented.login });
 }
 
 /**
@@ -158,7 +159,8 @@ function authRefusal(provider: ProviderId, presented: PresentedCredential, accep
  * speaking their real wire formats, so real clients (Claude Code, Codex CLI, the SDKs) can run
  * against it:
  * - Anthropic: `POST /v1/messages` (JSON, or SSE with `stream: true`), `POST /v1/messages/count_tokens`,
- *   `GET /v1/models`; `x-api-key` or `Authorization: Bearer` (OAuth, with `anthropic-beta: oauth-2025-04-20`).
+ *   `GET /v1/models`; an API key as `x-api-key` or `Authorization: Bearer` (the official SDK 1.x),
+ *   a login token (`sk-ant-oat…`) as a Bearer with `anthropic-beta: oauth-2025-04-20`.
  * - OpenAI: `POST /v1/responses` (SSE or JSON), `POST /v1/chat/completions` (JSON or SSE), `GET /v1/models`; Bearer.
  * - Anything else: the provider's 404, recorded as `unknown` and logged.
  * Model requests are answered by the provider's queued steps, then its script, then a default reply.
@@ -245,7 +247,7 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
           return; // the fake is closing
         }
       }
-      if (step?.type === 'error') return answerError(providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme }), 'error');
+      if (step?.type === 'error') return answerError(providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme, login: presented.login }), 'error');
       if (step?.type === 'cut') {
         record.answer = { status: 0, step: 'cut' };
         req.socket.destroy();
@@ -284,9 +286,9 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
         req.socket.destroy();
         return;
       case 'error':
-        return answerError(providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme }), 'error');
+        return answerError(providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme, login: presented.login }), 'error');
       case 'streamError': {
-        const answer = providerErrorAnswer(provider, step.fault, { message: step.message, authScheme: presented.scheme });
+        const answer = providerErrorAnswer(provider, step.fault, { message: step.message, authScheme: presented.scheme, login: presented.login });
         if (!record.stream) return answerError(answer, 'streamError');
         setAnswer(200);
         startSse(res, successHeaders(provider));

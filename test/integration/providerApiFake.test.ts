@@ -129,6 +129,27 @@ describe('startProviderApiFake', () => {
       expect(fake.requests.map((r) => r.answer)).toEqual(cases.map(() => ({ status: 401, step: 'auth' })));
     });
 
+    it('should tell an API key from a login by its prefix, not its header: a Bearer API key (the SDK 1.x way) needs no oauth beta and is limited as a key', async () => {
+      const bearerKey = { authorization: `Bearer ${CLAUDE_KEY}`, 'anthropic-version': '2023-06-01' };
+      expect((await messages({}, bearerKey)).status).toBe(200);
+      fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 5 }));
+      const limited = await messages({}, bearerKey);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('anthropic-ratelimit-tokens-remaining')).toBe('0');
+      expect(limited.headers.get('anthropic-ratelimit-unified-status')).toBeNull();
+      const wrong = await messages({}, { authorization: `Bearer ${CLAUDE_KEY}x`, 'anthropic-version': '2023-06-01' });
+      expect(wrong.status).toBe(401);
+      expect(await wrong.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Invalid bearer token' } });
+      // Anything else in a Bearer is still taken for a login token.
+      expect((await messages({}, { authorization: 'Bearer not-an-anthropic-key', 'anthropic-version': '2023-06-01' })).status).toBe(401);
+      expect(fake.requests.map((r) => [r.auth.scheme, r.auth.hint, r.answer?.status])).toEqual([
+        ['bearer', 'sk-ant-api03-…Ab12', 200],
+        ['bearer', 'sk-ant-api03-…Ab12', 429],
+        ['bearer', 'sk-ant-api03-…b12x', 401],
+        ['bearer', expect.any(String), 401],
+      ]);
+    });
+
     it('should list models and count tokens', async () => {
       const models = await fetch(`${fake.anthropicBaseUrl}/v1/models`, { headers: anthropicHeaders });
       expect(models.status).toBe(200);

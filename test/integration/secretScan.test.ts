@@ -152,6 +152,8 @@ describe('the whole-suite secret scan', () => {
     const a3 = await orch.spawnAgent({ estimatedTokens: 5_000, agentId: 'a3' });
     // Positive controls: the refreshed Claude token and the OpenAI key reached the agents.
     const claudeToken = a1.env.CLAUDE_CODE_OAUTH_TOKEN!;
+    // The same login under the SDK's name: it must be masked wherever the first one is.
+    expect(a1.env.ANTHROPIC_AUTH_TOKEN).toBe(claudeToken);
     expect(oauth.requests).toHaveLength(1);
     expect(oauth.issued).toContain(claudeToken);
     expect(a3.provider).toBe('openai');

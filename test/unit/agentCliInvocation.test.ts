@@ -48,6 +48,16 @@ describe('claudeCodeInvocation', () => {
     expect(env).toEqual({ ...SESSION, PATH: `${NODE_DIR}:/opt/one:/opt/two`, HOME: home.home, CLAUDE_CONFIG_DIR: home.claudeConfigDir, TMPDIR: home.tmpDir, CLAUDE_CODE_MAX_RETRIES: '0' });
   });
 
+  it('should give Claude Code a login as CLAUDE_CODE_OAUTH_TOKEN only: with ANTHROPIC_AUTH_TOKEN beside it, it would drop the oauth beta', () => {
+    const token = 'sk-ant-oat01-unit-test-token-000000000000000';
+    const login = { ANTHROPIC_BASE_URL: 'http://127.0.0.1:4000', CLAUDE_CODE_OAUTH_TOKEN: token, ANTHROPIC_AUTH_TOKEN: token };
+    const { env } = claudeCodeInvocation({ task: 't', agentEnv: login, home, hostEnv: HOST });
+    expect(env.CLAUDE_CODE_OAUTH_TOKEN).toBe(token);
+    expect(env).not.toHaveProperty('ANTHROPIC_AUTH_TOKEN');
+    // Without a login beside it, the variable is the session's to pass on.
+    expect(claudeCodeInvocation({ task: 't', agentEnv: { ANTHROPIC_AUTH_TOKEN: token }, home, hostEnv: HOST }).env.ANTHROPIC_AUTH_TOKEN).toBe(token);
+  });
+
   it('should map each sandbox mode to its permission flags', () => {
     const flags = (sandbox: SandboxMode): string[] => claudeCodeInvocation({ task: 't', agentEnv: SESSION, home, hostEnv: HOST, sandbox }).args.slice(5, -2);
     expect(flags('read-only')).toEqual(['--permission-mode', 'default']);

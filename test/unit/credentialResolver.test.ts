@@ -81,8 +81,8 @@ describe('createCredentialResolver', () => {
     await fromClaudeCode.load();
     const c = await fromClaudeCode.authenticate(input('claude'));
     expect(c.source).toBe('file:.credentials.json');
-    // A subscription login goes to the agent as CLAUDE_CODE_OAUTH_TOKEN, never as an API key.
-    expect(secretEnvOf(c)).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: KEYS.claudeCodeToken });
+    // A subscription login goes to the agent as CLAUDE_CODE_OAUTH_TOKEN (Claude Code) and ANTHROPIC_AUTH_TOKEN (the SDK), never as an API key.
+    expect(secretEnvOf(c)).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: KEYS.claudeCodeToken, ANTHROPIC_AUTH_TOKEN: KEYS.claudeCodeToken });
     expect(fromClaudeCode.describe('claude')).toMatchObject({ kind: 'oauth', tier: 'max', expiresAt: NOW + 3_600_000 });
     expectNoSecret(fromClaudeCode.describe('claude'));
   });
@@ -116,7 +116,7 @@ describe('createCredentialResolver', () => {
     await r.load();
     const result = await r.authenticate(input('claude'));
     expect(result.source).toBe('env:CLAUDE_CODE_OAUTH_TOKEN');
-    expect(secretEnvOf(result)).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: KEYS.envOauth });
+    expect(secretEnvOf(result)).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: KEYS.envOauth, ANTHROPIC_AUTH_TOKEN: KEYS.envOauth });
   });
 
   it('should pass over an expired login and say so when nothing else is usable, without the token', async () => {
@@ -166,6 +166,7 @@ describe('orchestrator credentials', () => {
     await orch.start();
     const claude = await orch.spawnAgent({ estimatedTokens: 1000 });
     expect(claude.env.CLAUDE_CODE_OAUTH_TOKEN).toBe(KEYS.claudeCodeToken);
+    expect(claude.env.ANTHROPIC_AUTH_TOKEN).toBe(KEYS.claudeCodeToken);
     expect(claude.env.ANTHROPIC_API_KEY).toBeUndefined();
     const openai = await orch.spawnAgent({ estimatedTokens: 1000, preferredProvider: 'openai' });
     expect(openai.env.OPENAI_API_KEY).toBe(KEYS.fileOpenai);
