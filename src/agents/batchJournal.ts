@@ -59,7 +59,12 @@ function isEntry(value: unknown): value is BatchJournalEntry {
 export function readBatchJournal(file: string): BatchJournalReading {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      text = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (error) {
     throw ioError(file, 'read', error);
   }
@@ -90,6 +95,38 @@ export function succeededTasks(entries: readonly BatchJournalEntry[], tasks: rea
   return new Set(tasks.filter((t) => succeeded.has(`${t.id}\0${taskFingerprint(t)}`)).map((t) => t.id));
 }
 
+/** How much of an existing file is read to tell whether it is a journal (its first line is short). */
+const JOURNAL_SNIFF_BYTES = 64 * 1024;
+
+/**
+ * Whether `text` (the start of a file) is a batch journal's: empty, or a first line that is the
+ * `{"type":"batch","startedAt":…}` line every journal opens with.
+ *
+ * @example looksLikeJournal('{"type":"batch","startedAt":"2026-03-10T22:00:00.000Z","tasks":3,"resumed":false}\n') // true
+ */
+export function looksLikeJournal(text: string): boolean {
+  if (text === '') return true;
+  const end = text.indexOf('\n');
+  if (end < 0) return false;
+  try {
+    const first: unknown = JSON.parse(text.slice(0, end));
+    return typeof first === 'object' && first !== null && (first as { type?: unknown }).type === 'batch' && typeof (first as { startedAt?: unknown }).startedAt === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses a file that is not a regular file, or whose content is not a journal's: it is not ours to truncate or append to. */
+function assertJournalContent(file: string, fd: number): void {
+  const stat = fs.fstatSync(fd);
+  const refuse = (what: string): AgentvisorError =>
+    new AgentvisorError('invalid-option', `--journal ${file} ${what}; refusing to write to it. Name a new file (or remove this one if it is an old journal).`, { details: { file, reason: 'not-a-journal' } });
+  if (!stat.isFile()) throw refuse('is not a regular file');
+  const buffer = Buffer.alloc(Math.min(stat.size, JOURNAL_SNIFF_BYTES));
+  const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
+  if (!looksLikeJournal(buffer.subarray(0, read).toString('utf8'))) throw refuse('exists and is not a batch journal (its first line is not {"type":"batch",…})');
+}
+
 /** An open journal: one line per finished task, each written and fsynced before the next. */
 export interface BatchJournal {
   readonly file: string;
@@ -99,7 +136,8 @@ export interface BatchJournal {
 
 /**
  * Opens (creating it 0600, never through a symbolic link) the journal of a batch: `append` keeps
- * what it holds (a resumed batch), otherwise it starts empty. Every `record` is one JSON line,
+ * what it holds (a resumed batch), otherwise it starts empty. An existing file is written only when
+ * it is empty or a journal (`looksLikeJournal`): anything else fails with `invalid-option`, untouched. Every `record` is one JSON line,
  * fsynced, so a batch killed at any moment leaves every task it saw end in the journal.
  *
  * @example
@@ -108,12 +146,21 @@ export interface BatchJournal {
  * journal.close();
  */
 export function openBatchJournal(file: string, options: { readonly append: boolean; readonly total: number }): BatchJournal {
-  const { O_WRONLY, O_CREAT, O_APPEND, O_TRUNC, O_NOFOLLOW } = fs.constants;
+  const { O_RDWR, O_CREAT, O_APPEND, O_NOFOLLOW } = fs.constants;
   let fd: number;
   try {
-    fd = fs.openSync(file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | (options.append ? 0 : O_TRUNC), 0o600);
+    // Not truncated by open: what is there must first be shown to be a journal.
+    fd = fs.openSync(file, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600);
+  } catch (error) {
+    throw ioError(file, 'open', error);
+  }
+  try {
+    assertJournalContent(file, fd);
+    if (!options.append) fs.ftruncateSync(fd, 0);
     fs.fchmodSync(fd, 0o600);
   } catch (error) {
+    fs.closeSync(fd);
+    if (error instanceof AgentvisorError) throw error;
     throw ioError(file, 'open', error);
   }
   const write = (value: unknown): void => {

@@ -34,13 +34,15 @@ export interface ParseBatchTasksOptions {
 const FIELDS = new Set(['id', 'task', 'agent', 'estimate', 'sandbox', 'maxTokens', 'cwd', 'worktree']);
 const ID_PATTERN = /^[\w.:@/-]{1,128}$/;
 const MAX_ESTIMATE = 1_000_000_000;
+/** A line longer than this is refused before it is parsed: tasks are prompts, not payloads. */
+export const MAX_TASK_LINE_BYTES = 1024 * 1024;
 
 /**
  * Reads a JSON Lines tasks file: one object per line, `{ id, task, agent?, estimate?, sandbox?,
  * maxTokens?, cwd?, worktree? }` (blank lines skipped). `id` is 1–128 letters, digits and
  * `_ . : @ / -` (or a whole number), unique; `task` a non-empty string; `agent` `auto`, `claude`
  * (or `claude-code`) or `codex`; `estimate` and `maxTokens` whole tokens from 1 to 1e9; `sandbox`
- * `read-only`, `workspace-write` or `full-access`; `cwd` a non-empty path; `worktree` a boolean. Throws `AgentvisorError('invalid-option')` for the first bad line,
+ * `read-only`, `workspace-write` or `full-access`; `cwd` a non-empty path; `worktree` a boolean; a line at most 1 MB. Throws `AgentvisorError('invalid-option')` for the first bad line,
  * naming the file, the line and the field (`details.line`, `details.field`), never its contents.
  *
  * @example
@@ -57,6 +59,9 @@ export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = 
     const fail = (field: string | null, message: string): never => {
       throw new AgentvisorError('invalid-option', `${source} line ${line}: ${message}`, { details: { file: source, line, field } });
     };
+    if (raw.length > MAX_TASK_LINE_BYTES / 4 && Buffer.byteLength(raw) > MAX_TASK_LINE_BYTES) {
+      fail(null, `longer than ${MAX_TASK_LINE_BYTES / 1024 / 1024} MB (${Buffer.byteLength(raw)} bytes): put long instructions in a file the task names`);
+    }
     if (raw.trim() === '') return;
     let value: unknown;
     try {

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { Argument } from 'commander';
 import type { Command } from 'commander';
-import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION, CODEX_AUTH_FILE, assertKeyFormat, createCredentialResolver, readJsonFile, removeKeys, updateJsonFile } from '../credentials';
+import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION, CODEX_AUTH_FILE, assertKeyFormat, createCredentialResolver, recordStoredKey, updateJsonFile } from '../credentials';
 import type { JsonRecord } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { CLAUDE_OAUTH_DEFAULTS, saveClaudeLogin, startPkceLogin } from '../oauth';
@@ -14,12 +13,11 @@ import { PROVIDERS, keyHint } from '../providers';
 import type { ProviderId } from '../providers';
 import { commandContext, emit, note } from './context';
 import type { CommandContext } from './context';
+import { MAX_STDIN_KEY_BYTES, readBoundedStream } from '../storage/boundedRead';
+import { OWNED_KEYS, logout, printLogout } from './logoutCommand';
 
-/** The top-level keys `login` writes and `logout` removes, per file. */
-export const OWNED_KEYS = {
-  claude: { file: CLAUDE_AUTH_FILE, keys: ['ANTHROPIC_API_KEY', 'oauth_tokens'] },
-  openai: { file: CODEX_AUTH_FILE, keys: ['OPENAI_API_KEY'] },
-} as const satisfies Record<ProviderId, { file: string; keys: readonly string[] }>;
+export { OWNED_KEYS } from './logoutCommand';
+export type { LogoutEntry, LogoutResult } from './logoutCommand';
 
 const STORED_KEY: Record<ProviderId, 'ANTHROPIC_API_KEY' | 'OPENAI_API_KEY'> = { claude: 'ANTHROPIC_API_KEY', openai: 'OPENAI_API_KEY' };
 
@@ -38,29 +36,19 @@ export interface LoginResult {
   readonly warnings: readonly string[];
 }
 
-export interface LogoutEntry {
-  readonly provider: ProviderId;
-  readonly file: string;
-  /** The keys that were there and are now gone (empty: nothing to remove). */
-  readonly removed: readonly string[];
-  /** Whether the file was deleted (only claude_auth.json, ours, once nothing is left in it). */
-  readonly deleted: boolean;
-}
-
-export interface LogoutResult {
-  readonly ok: true;
-  readonly results: readonly LogoutEntry[];
-  /** Key variables still set in the environment (agentvisor cannot unset them). */
-  readonly stillInEnv: readonly string[];
-}
-
 const discard = new Writable({
   write(_chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void) {
     callback();
   },
 });
 
-/** Reads a key from stdin: one line without echo on a terminal, else everything piped in (one trailing line break dropped). */
+function stdinTooLong(): AgentvisorError {
+  return new AgentvisorError('invalid-option', `the key read from stdin is longer than ${MAX_STDIN_KEY_BYTES / 1024} KB; pipe in the key alone (API keys are a few hundred bytes). Nothing was stored.`, {
+    details: { option: 'api-key', reason: 'too-long', maxBytes: MAX_STDIN_KEY_BYTES },
+  });
+}
+
+/** Reads a key from stdin: one line without echo on a terminal, else everything piped in (one trailing line break dropped), at most 64 KB. */
 async function readKeyFromStdin(): Promise<string> {
   const stdin = process.stdin;
   if (stdin.isTTY) {
@@ -72,11 +60,12 @@ async function readKeyFromStdin(): Promise<string> {
     });
     rl.close();
     process.stderr.write('\n');
+    if (Buffer.byteLength(line) > MAX_STDIN_KEY_BYTES) throw stdinTooLong();
     return line;
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of stdin as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const { text, overLimit } = await readBoundedStream(stdin as AsyncIterable<Buffer | string>, MAX_STDIN_KEY_BYTES);
+  if (overLimit) throw stdinTooLong();
+  return text.replace(/\r?\n$/, '');
 }
 
 async function keyFrom(option: string | undefined, provider: ProviderId): Promise<string> {
@@ -108,6 +97,8 @@ async function login(context: CommandContext, provider: ProviderId, key: string)
   const { file: name } = OWNED_KEYS[provider];
   const file = path.resolve(context.home, name);
   const stored = STORED_KEY[provider];
+  // Codex's auth.json is not ours: remember which key we put there, so logout takes only that one.
+  if (provider === 'openai') await recordStoredKey(context.home, provider, { file: name, key: stored, value: key });
   const { warnings } = await updateJsonFile(file, (current) => {
     const next: JsonRecord = { ...(current ?? {}), [stored]: key };
     if (provider === 'claude') {
@@ -144,50 +135,6 @@ function printLogin(context: CommandContext, result: LoginResult): void {
     result.inUse
       ? `agentvisor will use it for ${result.provider}.`
       : `Note: agentvisor will use ${result.activeSource ?? 'another source'} for ${result.provider} first (it takes precedence); see \`agentvisor status\`.`,
-  ]);
-}
-
-async function logout(context: CommandContext, which: ProviderId | 'all'): Promise<LogoutResult> {
-  const providers: ProviderId[] = which === 'all' ? ['claude', 'openai'] : [which];
-  const results: LogoutEntry[] = [];
-  for (const provider of providers) {
-    const { file: name, keys } = OWNED_KEYS[provider];
-    const file = path.resolve(context.home, name);
-    if (!existsSync(file)) {
-      results.push({ provider, file, removed: [], deleted: false });
-      continue;
-    }
-    if (provider === 'claude') {
-      // Our file: once only our schema marker is left, it goes too.
-      const first = await removeKeys(file, keys, { deleteIfEmpty: true });
-      let deleted = first.deleted;
-      if (!deleted && first.removed.length > 0) {
-        const left = await readJsonFile(file, { permissions: 'ignore' });
-        // A file without schema_version is read as version 1, so dropping a lone marker loses nothing.
-        if (left && Object.keys(left.data).every((k) => k === 'schema_version')) deleted = (await removeKeys(file, ['schema_version'], { deleteIfEmpty: true })).deleted;
-      }
-      results.push({ provider, file, removed: first.removed, deleted });
-    } else {
-      // Codex's file: only the API key goes; its ChatGPT login (`tokens`) and the file itself stay.
-      const { removed } = await removeKeys(file, keys, { deleteIfEmpty: false });
-      results.push({ provider, file, removed, deleted: false });
-    }
-  }
-  for (const r of results) if (r.removed.length > 0) await recordCliAudit(context, { event: 'auth.logout', provider: r.provider, reason: `removed ${r.removed.join(', ')}`, source: `file:${path.basename(r.file)}` });
-  const stillInEnv = providers.flatMap((p) => [...PROVIDERS[p].apiKeyEnv, ...(p === 'claude' ? ['CLAUDE_CODE_OAUTH_TOKEN'] : [])]).filter((name) => (process.env[name] ?? '').trim() !== '');
-  return { ok: true, results, stillInEnv };
-}
-
-function printLogout(context: CommandContext, result: LogoutResult): void {
-  emit(context, result, () => [
-    ...result.results.map((r) =>
-      r.removed.length === 0
-        ? `${r.provider}: nothing to remove in ${r.file}.`
-        : `${r.provider}: removed ${r.removed.join(', ')} from ${r.file}${r.deleted ? ' (the file was empty and is deleted)' : ''}.`,
-    ),
-    ...(result.results.some((r) => r.provider === 'openai') ? ["Codex's own ChatGPT login in auth.json is left alone (use `codex logout`)."] : []),
-    ...(result.results.some((r) => r.provider === 'claude') ? ["Claude Code's login (.credentials.json) is left alone (log out in Claude Code)."] : []),
-    ...(result.stillInEnv.length > 0 ? [`Still set in your environment (agentvisor will keep using them): ${result.stillInEnv.join(', ')}.`] : []),
   ]);
 }
 

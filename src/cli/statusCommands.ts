@@ -10,6 +10,7 @@ import type { ProviderId } from '../providers';
 import { defaultLedgerFile } from '../orchestrator/ledgerOption';
 import { pausesFileFor, readPauses } from '../quota/pauseRecord';
 import { commandContext, emit } from './context';
+import { maskUrl } from './displayUrl';
 import { renderTable } from './table';
 
 export interface ProviderStatus {
@@ -56,7 +57,7 @@ export interface ProviderInfo {
   /** The variable read for a subscription (OAuth) login, or null. */
   readonly oauthEnv: string | null;
   readonly baseUrlEnv: string;
-  /** The base URL variable's current value (any user:password part masked), or null when unset. */
+  /** The base URL variable's current value (user info, query and fragment masked: `http://***@h/v1?***`), or null when unset. */
   readonly baseUrl: string | null;
   readonly defaultLimits: { readonly dailyLimit: number; readonly maxConcurrent: number };
   readonly switch: ProviderSwitch;
@@ -66,19 +67,6 @@ export interface ProvidersResult {
   readonly ok: true;
   readonly providers: readonly ProviderInfo[];
   readonly fallbackOrder: readonly ProviderId[];
-}
-
-/** Base URLs may carry credentials in their user-info part: those are masked. */
-function maskUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.username === '' && url.password === '') return value;
-    url.username = url.username === '' ? '' : '***';
-    url.password = url.password === '' ? '' : '***';
-    return url.toString();
-  } catch {
-    return value.replace(/\/\/[^/@]*@/, '//***@');
-  }
 }
 
 export async function collectStatus(home: string, claudeHome: string, now: number = Date.now()): Promise<StatusResult> {

@@ -9,6 +9,7 @@ import type { ProviderSwitch } from '../orchestrator/providerSwitches';
 import { PROVIDERS, PROVIDER_IDS, safeFailureMessage } from '../providers';
 import type { ProviderId } from '../providers';
 import { commandContext, emit } from './context';
+import { maskUrl } from './displayUrl';
 import { describeSwitch } from './statusCommands';
 import { renderTable } from './table';
 
@@ -25,7 +26,7 @@ export interface ProviderCheck {
   readonly credential: { readonly source: string; readonly kind: 'api-key' | 'oauth'; readonly hint: string; readonly credentialClass: CredentialClass } | null;
   /** The subscription tier when the credential names one (Claude Pro / Max logins), else null. */
   readonly tier: string | null;
-  /** The API location called (the base URL variable when set). */
+  /** The API location called (the base URL variable when set; user info, query and fragment masked). */
   readonly url: string | null;
   readonly switch: ProviderSwitch;
   readonly status: number | null;
@@ -66,18 +67,6 @@ function apiSecret(provider: ProviderId, secretEnv: Readonly<Record<string, Secr
     if (secret !== undefined) return secret;
   }
   return null;
-}
-
-/** `scheme://host[:port]/path` without any `user:password@` part. */
-function safeUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    url.username = '';
-    url.password = '';
-    return url.toString().replace(/\/$/, '');
-  } catch {
-    return value.replace(/\/\/[^/@]*@/, '//***@');
-  }
 }
 
 /**
@@ -133,7 +122,7 @@ async function checkOne(provider: ProviderId, resolver: ReturnType<typeof create
     const message = 'a ChatGPT login authenticates the Codex CLI, not the public OpenAI API: there is nothing to check at /v1/models (set OPENAI_API_KEY to check an API key)';
     return { ...base, verdict: 'skipped', passed: true, message };
   }
-  const url = safeUrl(baseUrl ?? (provider === 'claude' ? 'https://api.anthropic.com' : 'https://api.openai.com'));
+  const url = maskUrl(baseUrl ?? (provider === 'claude' ? 'https://api.anthropic.com' : 'https://api.openai.com'));
   try {
     const v = await verifyKey({ provider, secret, ...(baseUrl === undefined ? {} : { baseUrl }), timeoutMs: options.timeoutMs ?? 10_000, ...(options.fetch ? { fetch: options.fetch } : {}) });
     return {

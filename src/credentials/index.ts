@@ -9,3 +9,5 @@ export * from './keyFormat';
 export * from './verifyKey';
 export { CREDENTIAL_CLASSES, PROVIDER_PRIORITIES, checkProviderPriority, credentialClass, rankProviders } from './providerPriority';
 export type { CredentialClass, ProviderPriority } from './providerPriority';
+export { STORED_KEYS_FILE, forgetStoredKey, isStoredKey, readStoredKey, recordStoredKey } from './storedKeyRecord';
+export type { StoredKeyRecord } from './storedKeyRecord';

@@ -1,7 +1,7 @@
 import { constants as FS, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fsyncFolder, writeFileAtomic } from '../storage/atomicFile';
+import { fsyncFolder, removeLeftoverTemps, writeFileAtomic } from '../storage/atomicFile';
 import { acquireFileLock } from '../storage/fileLock';
 import type { HeldLock } from '../storage/fileLock';
 import { AgentvisorError } from '../errors';
@@ -43,6 +43,8 @@ export interface RemoveKeysOptions extends UpdateJsonFileOptions {
    * created (Codex's auth.json, Claude Code's .credentials.json) is never deleted. Default false.
    */
   readonly deleteIfEmpty?: boolean;
+  /** Decides, under the lock, whether a present key goes, from its current value. Default: every named key goes. */
+  readonly when?: (key: string, value: unknown) => boolean;
 }
 
 export interface RemoveKeysResult {
@@ -247,6 +249,9 @@ async function withLockedFile(
   }
   const lock = await acquireLock(target.real, lockTimeoutMs);
   try {
+    // Under the lock, whatever the step: a logout that finds nothing to remove still clears a key
+    // that a killed write left in a temp file.
+    await removeLeftoverTemps(target.real);
     // Read only now, under the lock: another process may have changed the file while we waited.
     const current = await readTarget(target, options.permissions ?? 'warn');
     const step = decide(current);
@@ -306,7 +311,7 @@ export async function updateJsonFile(
 
 /**
  * Removes the named top-level keys (for logout) and keeps every other key. A missing file stays
- * missing. With `deleteIfEmpty` (only for agentvisor's own files) the file is deleted when no key
+ * missing. Temp files an interrupted write of this file left are deleted either way. With `deleteIfEmpty` (only for agentvisor's own files) the file is deleted when no key
  * is left; otherwise it keeps `{}`.
  *
  * @example
@@ -317,7 +322,7 @@ export async function removeKeys(file: string, keys: readonly string[], options:
   const { step } = await withLockedFile(file, options, (current) => {
     if (current === null) return { kind: 'keep' };
     const next: JsonRecord = { ...current.data };
-    removed = keys.filter((key) => Object.prototype.hasOwnProperty.call(next, key));
+    removed = keys.filter((key) => Object.prototype.hasOwnProperty.call(next, key) && (options.when === undefined || options.when(key, next[key])));
     if (removed.length === 0) return { kind: 'keep' };
     for (const key of removed) delete next[key];
     if (options.deleteIfEmpty === true && Object.keys(next).length === 0) return { kind: 'delete' };

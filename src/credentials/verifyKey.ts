@@ -1,6 +1,7 @@
 import type { ProviderId } from '../../machines/providers';
 import type { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
+import { MAX_HTTP_BODY_BYTES, readBoundedBody } from '../storage/boundedRead';
 import { keyHint, maskKeyLike } from '../providers';
 import { checkKeyFormat, providerSpec } from './keyFormat';
 import type { KeyKind } from './keyFormat';
@@ -186,7 +187,8 @@ export async function verifyKey(options: VerifyKeyOptions): Promise<KeyVerificat
       redirect: 'manual',
       signal: controller.signal,
     });
-    const text = await response.text();
+    // Only the error message is wanted from the body: an answer past 1 MB is cut there, never read whole.
+    const { text, overLimit } = await readBoundedBody(response, MAX_HTTP_BODY_BYTES);
     const latencyMs = elapsed();
     const status = response.status;
     const verdict = verdictFor(status);
@@ -201,7 +203,7 @@ export async function verifyKey(options: VerifyKeyOptions): Promise<KeyVerificat
       if (verdict === 'unreachable') {
         message = `${spec.displayName} API answered ${status} with a redirect, which is not followed; set baseUrl to the API's own location`;
       } else {
-        message = parsed.message ?? `${spec.displayName} API answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
+        message = parsed.message ?? `${spec.displayName} API answered ${status}${response.statusText ? ` ${response.statusText}` : ''}${overLimit ? ` with a body larger than ${MAX_HTTP_BODY_BYTES / 1024 / 1024} MB (not read past that)` : ''}`;
       }
       message = mask(message, key, prefix);
     }

@@ -2,6 +2,7 @@ import { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
 import { decodeJwtClaims } from '../credentials/sources/jwt';
 import { errnoOf } from '../providers/failureClassifier';
+import { MAX_HTTP_BODY_BYTES, readBoundedBody } from '../storage/boundedRead';
 import { parseRetryAfterMs } from '../providers/rateLimitHeaders';
 
 /** The fetch this module calls; `globalThis.fetch` unless a test or host passes its own. */
@@ -124,6 +125,7 @@ async function postTokenRequest(request: TokenRequest): Promise<GrantOutcome> {
   let status: number;
   let text: string;
   let retryAfterHeader: string | null;
+  let overLimit = false;
   try {
     const response = await request.fetch(endpoint, {
       method: 'POST',
@@ -134,7 +136,7 @@ async function postTokenRequest(request: TokenRequest): Promise<GrantOutcome> {
     });
     status = response.status;
     retryAfterHeader = response.headers.get('retry-after');
-    text = await response.text();
+    ({ text, overLimit } = await readBoundedBody(response, MAX_HTTP_BODY_BYTES));
   } catch (error) {
     // The underlying error is not kept as `cause`: it is not ours to vouch for.
     if (timedOut) {
@@ -147,6 +149,9 @@ async function postTokenRequest(request: TokenRequest): Promise<GrantOutcome> {
     request.signal?.removeEventListener('abort', onAbort);
   }
 
+  if (overLimit) {
+    throw fail('bad-response', `the answer (HTTP ${status}) was larger than ${MAX_HTTP_BODY_BYTES / 1024 / 1024} MB; it was not read past that.`, { status });
+  }
   let json: Record<string, unknown> | null = null;
   try {
     const value: unknown = JSON.parse(text);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
@@ -50,11 +51,16 @@ async function currentSize(file: string): Promise<number> {
   }
 }
 
-/** Appends to the current file, created 0600 (an existing file with wider permissions is narrowed). */
+/**
+ * Appends to the current file, created 0600 (an existing file with wider permissions is narrowed).
+ * Never through a symbolic link (O_NOFOLLOW: ELOOP), and only to a regular file: the trail never
+ * writes or chmods a file it does not own, even if one is swapped in after the audit folder was checked.
+ */
 async function append(file: string, text: string): Promise<void> {
-  const handle = await fsp.open(file, 'a', 0o600);
+  const handle = await fsp.open(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   try {
     const stat = await handle.stat();
+    if (!stat.isFile()) throw Object.assign(new Error(`${file} is not a regular file: the audit trail writes only to its own files`), { code: 'ENOTFILE' });
     if ((stat.mode & 0o077) !== 0) await handle.chmod(0o600);
     await handle.write(text);
   } finally {

@@ -1,6 +1,8 @@
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AgentvisorError } from '../errors';
-import { appendAuditLines } from './auditFile';
+import { locateUnderHome } from '../storage/homePath';
+import { appendAuditLines, rotatedName } from './auditFile';
 import { maskText } from './secretMasker';
 import type { SecretMasker } from './secretMasker';
 
@@ -72,6 +74,8 @@ export interface AuditOptions {
 
 export interface ResolvedAuditOptions {
   readonly dir: string;
+  /** A `dir` that passes through a symlink must resolve inside this folder. @default the folder above `dir` (the home, for the default `dir`) */
+  readonly home?: string;
   readonly maxBytes: number;
   readonly keep: number;
   readonly flushIntervalMs: number;
@@ -122,6 +126,32 @@ export function resolveAuditOptions(audit: boolean | AuditOptions | undefined, h
   };
 }
 
+function refuse(file: string, reason: string, why: string): AgentvisorError {
+  return new AgentvisorError('insecure-permissions', `Audit path ${file} ${why}; refusing to write the audit trail there (nothing was written).`, { details: { file, reason } });
+}
+
+/**
+ * The real folder to append to, checked before every write: the folder may pass through a symlink
+ * only when it resolves inside the home, and the audit files themselves (`audit.jsonl`, rotated
+ * `audit.N.jsonl`) must be regular files, never symlinks (appending or rotating would write, chmod
+ * or rename whatever a link points at). Throws `insecure-permissions` otherwise.
+ *
+ * @example const dir = await checkedAuditDir(resolveAuditOptions(true, home)!)
+ */
+export async function checkedAuditDir(options: Pick<ResolvedAuditOptions, 'dir' | 'home' | 'keep'>): Promise<string> {
+  const home = options.home ?? path.dirname(path.resolve(options.dir));
+  const where = await locateUnderHome(options.dir, home);
+  if (where.problem === 'dangling-symlink') throw refuse(where.given, where.problem, 'is a symlink to a missing folder');
+  if (where.problem === 'symlink-outside-home') throw refuse(where.given, where.problem, `is a symlink (or lies below one) that resolves outside ${home}`);
+  for (let n = 0; n <= options.keep; n += 1) {
+    const file = path.join(where.real, rotatedName(n));
+    const stat = await fsp.lstat(file).catch(() => null);
+    if (stat?.isSymbolicLink() === true) throw refuse(path.join(where.given, rotatedName(n)), 'symlink', 'is a symlink; audit files are never followed');
+    if (stat !== null && !stat.isFile()) throw refuse(path.join(where.given, rotatedName(n)), 'not-a-file', 'is not a regular file');
+  }
+  return where.real;
+}
+
 /**
  * The JSON line of an entry: fixed fields only (so nothing else can ride along), masked.
  *
@@ -147,7 +177,8 @@ export function auditLine(input: AuditEntryInput, now: number, masker: SecretMas
 
 /**
  * An append-only audit trail: `record` only buffers (no I/O on the caller's path); entries are
- * appended in order every `flushIntervalMs`, when 500 are waiting, and on `flush`/`close`.
+ * appended in order every `flushIntervalMs`, when 500 are waiting, and on `flush`/`close`. Each
+ * write checks the path first (`checkedAuditDir`); a refused path reaches `onError`.
  *
  * @example
  * const trail = new AuditTrail(resolveAuditOptions(true, home)!, { masker });
@@ -202,7 +233,7 @@ export class AuditTrail {
     const lines = this.#buffer;
     this.#buffer = [];
     if (lines.length > 0) {
-      this.#writing = this.#writing.then(() => appendAuditLines(this.#options.dir, lines, this.#options)).catch((error: unknown) => this.#onError(error));
+      this.#writing = this.#writing.then(async () => appendAuditLines(await checkedAuditDir(this.#options), lines, this.#options)).catch((error: unknown) => this.#onError(error));
     }
     return this.#writing;
   }
@@ -223,5 +254,5 @@ export class AuditTrail {
 export async function appendAuditEntry(home: string, entry: AuditEntryInput, options: AuditOptions & { masker?: SecretMasker; now?: number } = {}): Promise<void> {
   const { masker, now, ...audit } = options;
   const resolved = resolveAuditOptions(audit, home)!;
-  await appendAuditLines(resolved.dir, [auditLine(entry, now ?? Date.now(), masker ?? null)], resolved);
+  await appendAuditLines(await checkedAuditDir({ ...resolved, home }), [auditLine(entry, now ?? Date.now(), masker ?? null)], resolved);
 }

@@ -213,13 +213,15 @@ describe('agentvisor logout', () => {
     seed();
     const { status, stdout } = cli(['--json', 'logout', 'claude']);
     expect(status).toBe(0);
-    expect(lastJson(stdout).results).toEqual([{ provider: 'claude', file: path.join(home, 'claude_auth.json'), removed: ['ANTHROPIC_API_KEY', 'oauth_tokens'], deleted: false }]);
+    expect(lastJson(stdout).results).toEqual([{ provider: 'claude', file: path.join(home, 'claude_auth.json'), removed: ['ANTHROPIC_API_KEY', 'oauth_tokens'], leftAlone: [], deleted: false }]);
     expect(readJson(path.join(home, 'claude_auth.json'))).toEqual({ schema_version: 1, preferred_mode: 'MaxSubscription' });
     expect(readJson(path.join(home, 'auth.json')).OPENAI_API_KEY).toBe(OPENAI_KEY);
   });
 
-  it("should remove only OPENAI_API_KEY from Codex's auth.json and keep the file and its tokens", () => {
+  it("should remove the OPENAI_API_KEY agentvisor stored in Codex's auth.json and keep the file and its tokens", () => {
     seed();
+    writeJson(path.join(home, 'auth.json'), { auth_mode: 'chatgpt', tokens: CODEX_TOKENS });
+    expect(cli(['login', 'openai', '--api-key', OPENAI_KEY]).status).toBe(0);
     const { status, stdout } = cli(['logout', 'openai']);
     expect(status).toBe(0);
     expect(stdout).toContain('removed OPENAI_API_KEY');
@@ -229,12 +231,12 @@ describe('agentvisor logout', () => {
 
   it('should remove both with all, delete our emptied file, and treat nothing to remove as success', () => {
     cli(['login', 'claude', '--api-key', CLAUDE_KEY]);
-    writeJson(path.join(home, 'auth.json'), { OPENAI_API_KEY: OPENAI_KEY });
+    cli(['login', 'openai', '--api-key', OPENAI_KEY]);
     const first = cli(['--json', 'logout', 'all']);
     expect(first.status).toBe(0);
     expect(lastJson(first.stdout).results).toEqual([
-      { provider: 'claude', file: path.join(home, 'claude_auth.json'), removed: ['ANTHROPIC_API_KEY'], deleted: true },
-      { provider: 'openai', file: path.join(home, 'auth.json'), removed: ['OPENAI_API_KEY'], deleted: false },
+      { provider: 'claude', file: path.join(home, 'claude_auth.json'), removed: ['ANTHROPIC_API_KEY'], leftAlone: [], deleted: true },
+      { provider: 'openai', file: path.join(home, 'auth.json'), removed: ['OPENAI_API_KEY'], leftAlone: [], deleted: false },
     ]);
     expect(fs.existsSync(path.join(home, 'claude_auth.json'))).toBe(false);
     expect(readJson(path.join(home, 'auth.json'))).toEqual({});
