@@ -299,6 +299,10 @@ async function main(): Promise<void> {
   const learned = fork(path.join(__dirname, 'learnedEstimates.js'), options.write ? [] : ['--no-write'], { stdio: 'inherit' });
   const learnedCode = await new Promise<number | null>((resolve) => learned.on('exit', resolve));
   if (learnedCode !== 0) process.exitCode = 1;
+  // Fifth part: agentvisor around the real agent CLIs, its overhead and its stops (bench/agentRun.ts), in a process of its own.
+  const agentRun = fork(path.join(__dirname, 'agentRun.js'), options.write ? [] : ['--no-write'], { stdio: 'inherit' });
+  const agentRunCode = await new Promise<number | null>((resolve) => agentRun.on('exit', resolve));
+  if (agentRunCode !== 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

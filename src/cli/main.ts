@@ -1,15 +1,54 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isAgentvisorError } from '../errors';
 import { LOG_LEVELS } from '../observability';
-import { addInspectCommand } from '../observability/inspectCommand';
+import { loadModule } from '../observability/lazyModule';
+import type * as InspectCommandModule from '../observability/inspectCommand';
 import { redactSecrets } from './context';
-import { addDemoCommand } from './demoRun';
-import { addBatchCommand } from './batchCommand';
-import { addLoginCommands } from './loginCommands';
-import { addRunCommand } from './runCommands';
-import { addQuotaCommand } from './quotaCommand';
-import { addStatusCommands } from './statusCommands';
-import { addTestCommand } from './testCommand';
+import type * as BatchCommandModule from './batchCommand';
+import type * as DemoRunModule from './demoRun';
+import type * as LoginCommandsModule from './loginCommands';
+import type * as QuotaCommandModule from './quotaCommand';
+import type * as RunCommandsModule from './runCommands';
+import type * as StatusCommandsModule from './statusCommands';
+import type * as TestCommandModule from './testCommand';
+
+/** Exit code for bad input: a usage error, an invalid option value, an unusable file or repository. */
+export const EXIT_USAGE = 2;
+
+/**
+ * The commands in help order, each with the module that defines it. A module is loaded only when
+ * one of its commands runs (paths are relative to src/observability, where `loadModule` requires):
+ * `agentvisor run` does not pay for loading the demo, batch, login, status, quota and test code.
+ */
+const COMMANDS: readonly { readonly names: readonly string[]; add(program: Command): void }[] = [
+  { names: ['demo'], add: (p) => loadModule<typeof DemoRunModule>('../cli/demoRun').addDemoCommand(p) },
+  { names: ['run'], add: (p) => loadModule<typeof RunCommandsModule>('../cli/runCommands').addRunCommand(p) },
+  { names: ['batch'], add: (p) => loadModule<typeof BatchCommandModule>('../cli/batchCommand').addBatchCommand(p) },
+  { names: ['login', 'logout'], add: (p) => loadModule<typeof LoginCommandsModule>('../cli/loginCommands').addLoginCommands(p) },
+  { names: ['inspect'], add: (p) => loadModule<typeof InspectCommandModule>('./inspectCommand').addInspectCommand(p) },
+  { names: ['status', 'providers'], add: (p) => loadModule<typeof StatusCommandsModule>('../cli/statusCommands').addStatusCommands(p) },
+  { names: ['quota'], add: (p) => loadModule<typeof QuotaCommandModule>('../cli/quotaCommand').addQuotaCommand(p) },
+  { names: ['test'], add: (p) => loadModule<typeof TestCommandModule>('../cli/testCommand').addTestCommand(p) },
+];
+
+/** The global options that take a value: the word after one is its value, not the command. */
+const VALUE_OPTIONS: ReadonlySet<string> = new Set(['--home', '--log-level', '--metrics-port', '--inspect']);
+
+/**
+ * The command named in the arguments after `node agentvisor` (the first word that is neither a
+ * global option nor an option's value), or null when there is none or help is asked for first.
+ *
+ * @example invokedCommand(['--home', '/tmp/h', 'run', 'say', 'pong']) // 'run'
+ */
+export function invokedCommand(args: readonly string[]): string | null {
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (arg === '--' || arg === '-h' || arg === '--help') return null;
+    if (!arg.startsWith('-')) return arg;
+    if (VALUE_OPTIONS.has(arg)) i += 1;
+  }
+  return null;
+}
 
 function positiveInt(max: number) {
   return (value: string): number => {
@@ -19,7 +58,14 @@ function positiveInt(max: number) {
   };
 }
 
-export function buildProgram(): Command {
+/**
+ * The `agentvisor` program. With `command` (a name from `invokedCommand`) only the module of that
+ * command is loaded and only its commands are defined; with none, or a name that is not a command
+ * (`help`, a typo commander suggests a fix for), every command is.
+ *
+ * @example await buildProgram('run').parseAsync(process.argv);
+ */
+export function buildProgram(command: string | null = null): Command {
   const program = new Command();
   program
     .name('agentvisor')
@@ -31,28 +77,29 @@ export function buildProgram(): Command {
     .option('--inspect <ws-url>', 'send sanitized state-machine events to a Stately inspector relay (demo, run, batch; see `agentvisor inspect`)')
     .option('--audit', 'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run and batch)')
     .option('--no-audit', 'do not write the audit trail')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
+    // Usage errors (unknown option, bad value, missing argument) end in main() with exit 2, not commander's 1.
+    .exitOverride()
     // Usage errors quote what was typed (a mistyped `--apikey=sk-…`): key-shaped text is shown as its hint.
     .configureOutput({ writeErr: (text) => process.stderr.write(redactSecrets(text)) });
 
-  addDemoCommand(program);
-  addRunCommand(program);
-  addBatchCommand(program);
-  addLoginCommands(program);
-  addInspectCommand(program);
-  addStatusCommands(program);
-  addQuotaCommand(program);
-  addTestCommand(program);
+  const only = COMMANDS.find((c) => command !== null && c.names.includes(command));
+  for (const c of only === undefined ? COMMANDS : [only]) c.add(program);
   return program;
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    await buildProgram(invokedCommand(argv.slice(2))).parseAsync([...argv]);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander printed the message already; help and --version are not errors.
+      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version' ? 0 : EXIT_USAGE;
+      return;
+    }
     if (isAgentvisorError(error)) {
       process.stderr.write(redactSecrets(`agentvisor: ${error.message} [${error.code}]\n`));
-      process.exitCode = 2;
+      process.exitCode = EXIT_USAGE;
       return;
     }
     throw error;
