@@ -2,9 +2,10 @@ import { Redis } from 'ioredis';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
-import type { LedgerConfig, LedgerSnapshot, ProviderLedgerState, QuotaLedger, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import type { LedgerConfig, LedgerSnapshot, ProviderLedgerState, QuotaLedger, RecordOutcome, RecordRequest, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
 import {
   checkLeaseMs,
+  checkRecordRequest,
   checkReserveRequest,
   checkSessionId,
   checkSettle,
@@ -152,6 +153,7 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
       `${keyPrefix}${window.previousDay}:settled`,
       `${keyPrefix}${window.day}:expired`,
       `${keyPrefix}${window.previousDay}:expired`,
+      `${keyPrefix}recorded`,
     ];
   }
 
@@ -221,9 +223,26 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
     async settle(sessionId: string, usedTokens: number, provider?: ProviderId): Promise<Settlement> {
       const checked = checkSettle(sessionId, usedTokens, provider);
       const given = checked.provider === null ? 0 : PROVIDER_IDS.indexOf(checked.provider) + 1;
-      const { reply } = await run('settle', [checked.sessionId, checked.usedTokens, given]);
+      const { reply } = await run('settle', [checked.sessionId, checked.usedTokens, given, ...PROVIDER_IDS.map((p) => limits[p].dailyLimit)]);
       if (reply[1] === 'invalid') throw invalid(reply, checked.sessionId, checked.provider);
       return { sessionId: checked.sessionId, provider: providerAt(reply[2]), usedTokens: Number(reply[3]), returnedTokens: Number(reply[4]) };
+    },
+    async record(request: RecordRequest): Promise<RecordOutcome> {
+      const checked = checkRecordRequest(request);
+      const given = checked.provider === null ? 0 : PROVIDER_IDS.indexOf(checked.provider) + 1;
+      const { reply } = await run('record', [
+        checked.sessionId, checked.usedTokens, checked.addTokens, given,
+        ...PROVIDER_IDS.map((p) => limits[p].dailyLimit), ...PROVIDER_IDS.map((p) => limits[p].maxConcurrent),
+      ]);
+      if (reply[1] === 'invalid') throw invalid(reply, checked.sessionId, checked.provider);
+      const base = { sessionId: checked.sessionId, provider: providerAt(reply[2]), usedTokens: Number(reply[3]) };
+      if (reply[1] === 'gone') {
+        if (checked.addTokens > 0) return { ...base, status: 'refused', code: 'lease-expired', retryAfterMs: null, live: false, tokens: 0 };
+        return { ...base, status: 'recorded', live: false, tokens: 0 };
+      }
+      if (reply[1] === 'recorded') return { ...base, status: 'recorded', live: true, tokens: Number(reply[4]) };
+      const retryAfterMs = Number(reply[6]);
+      return { ...base, status: 'refused', live: true, tokens: Number(reply[4]), code: reply[5] as 'quota-exhausted' | 'no-provider', retryAfterMs: retryAfterMs < 0 ? null : retryAfterMs };
     },
     async renew(sessionId: string, leaseMs: number): Promise<boolean> {
       const id = checkSessionId(sessionId);
@@ -242,9 +261,10 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
         providers[p] = {
           dailyLimit: limits[p].dailyLimit,
           maxConcurrent: limits[p].maxConcurrent,
-          used: Number(reply[2 + 3 * i]),
-          reserved: Number(reply[3 + 3 * i]),
-          active: Number(reply[4 + 3 * i]),
+          used: Number(reply[2 + 4 * i]),
+          reserved: Number(reply[3 + 4 * i]),
+          active: Number(reply[4 + 4 * i]),
+          overrun: Number(reply[5 + 4 * i]),
         };
       });
       return { day: window.day, nextResetAt: window.nextResetAt, providers };

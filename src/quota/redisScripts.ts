@@ -8,12 +8,14 @@ import { PROVIDER_IDS } from '../../machines/providers';
  *
  * Every script gets the same KEYS, in this order (P = number of providers, in PROVIDER_IDS order):
  *   KEYS[1..P]       <prefix>leases:<provider>        ZSET sessionId -> lease expiry (epoch ms)
- *   KEYS[P+1..2P]    <prefix>reservations:<provider>  HASH sessionId -> reserved tokens
+ *   KEYS[P+1..2P]    <prefix>reservations:<provider>  HASH sessionId -> tokens still reserved (granted - recorded usage, >= 0)
  *   KEYS[2P+1]       <prefix><day>:used               HASH provider -> tokens used in the window
  *   KEYS[2P+2]       <prefix><day>:settled            HASH sessionId -> "<provider#>:<used>:<returned>"
  *   KEYS[2P+3]       <prefix><previous day>:settled
  *   KEYS[2P+4]       <prefix><day>:expired            HASH sessionId -> provider# (leases that ran out)
  *   KEYS[2P+5]       <prefix><previous day>:expired
+ *   KEYS[2P+6]       <prefix>recorded                  HASH sessionId -> "<used>:<granted>" (usage recorded before settle)
+ * The used hash also holds "<provider>:overrun" (usage that found no budget left, this window).
  * and the same leading ARGV:
  *   ARGV[1] now in epoch ms, or '' to read the server's clock (TIME)
  *   ARGV[2] start of the window the caller computed, ARGV[3] its end (the next reset)
@@ -31,7 +33,7 @@ export const SCRIPT_ARGS = 5;
 const PRELUDE = `
 local PROVIDERS = {${PROVIDER_IDS.map((p) => `'${p}'`).join(', ')}}
 local P = #PROVIDERS
-local USED, SETTLED, SETTLED_PREV, EXPIRED, EXPIRED_PREV = KEYS[2*P+1], KEYS[2*P+2], KEYS[2*P+3], KEYS[2*P+4], KEYS[2*P+5]
+local USED, SETTLED, SETTLED_PREV, EXPIRED, EXPIRED_PREV, RECORDED = KEYS[2*P+1], KEYS[2*P+2], KEYS[2*P+3], KEYS[2*P+4], KEYS[2*P+5], KEYS[2*P+6]
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
@@ -82,6 +84,33 @@ local function usedOf(i)
   return tonumber(redis.call('HGET', USED, PROVIDERS[i]) or '0')
 end
 
+local function int(n) return string.format('%d', n) end
+
+-- Usage recorded for a reservation before its settle, and the tokens granted to it (nil: never
+-- recorded or topped up, so the reservations hash still holds the grant).
+local function recordedOf(id)
+  local v = redis.call('HGET', RECORDED, id)
+  if not v then return 0, nil end
+  local u, t = string.match(v, '^(%d+):(%d+)$')
+  return tonumber(u), tonumber(t)
+end
+
+-- Counts usage after the reservation's own books changed; what lies beyond the limit is overrun.
+local function countUsage(i, delta, dailyLimit)
+  if delta <= 0 then return end
+  local used = redis.call('HINCRBY', USED, PROVIDERS[i], int(delta))
+  local overrun = tonumber(redis.call('HGET', USED, PROVIDERS[i] .. ':overrun') or '0')
+  local excess = used + reservedOf(i) - dailyLimit - overrun
+  if excess > 0 then redis.call('HINCRBY', USED, PROVIDERS[i] .. ':overrun', int(excess)) end
+  redis.call('PEXPIRE', USED, USED_TTL)
+end
+
+local function expiredOf(id)
+  local e = redis.call('HGET', EXPIRED, id) or redis.call('HGET', EXPIRED_PREV, id)
+  if e then return tonumber(e) end
+  return nil
+end
+
 local function expireOne(i, id)
   redis.call('ZREM', leases(i), id)
   redis.call('HDEL', reservations(i), id)
@@ -113,7 +142,7 @@ redis.call('HSET', reservations(p), id, ARGV[8])
 return {now, 'reserved', expiresAt}
 `;
 
-/** ARGV[6..]: sessionId, usedTokens, provider# given by the caller or 0. */
+/** ARGV[6..]: sessionId, usedTokens, provider# given by the caller or 0, then each provider's dailyLimit. */
 const SETTLE = `
 local id, used, given = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local prior = settledOf(id)
@@ -125,15 +154,16 @@ if prior then
 end
 local p, expiresAt = findLive(id)
 local returned = 0
+local counted, granted = recordedOf(id)
 if p then
   if given ~= 0 and given ~= p then return {now, 'invalid', 'provider-mismatch', p} end
-  if expiresAt > now then returned = math.max(0, tonumber(redis.call('HGET', reservations(p), id)) - used) end
+  granted = granted or tonumber(redis.call('HGET', reservations(p), id))
+  if expiresAt > now then returned = math.max(0, granted - math.max(used, counted)) end
   redis.call('ZREM', leases(p), id)
   redis.call('HDEL', reservations(p), id)
 else
-  local expired = redis.call('HGET', EXPIRED, id) or redis.call('HGET', EXPIRED_PREV, id)
-  if expired then
-    p = tonumber(expired)
+  p = expiredOf(id)
+  if p then
     if given ~= 0 and given ~= p then return {now, 'invalid', 'provider-mismatch', p} end
   elseif given ~= 0 then
     p = given
@@ -141,11 +171,75 @@ else
     return {now, 'invalid', 'unknown-session'}
   end
 end
-redis.call('HINCRBY', USED, PROVIDERS[p], ARGV[7])
-redis.call('PEXPIRE', USED, USED_TTL)
-redis.call('HSET', SETTLED, id, p .. ':' .. ARGV[7] .. ':' .. string.format('%d', returned))
+local final = math.max(used, counted)
+redis.call('HDEL', RECORDED, id)
+countUsage(p, final - counted, tonumber(ARGV[8 + p]))
+redis.call('HSET', SETTLED, id, p .. ':' .. int(final) .. ':' .. int(returned))
 redis.call('PEXPIRE', SETTLED, IDS_TTL)
-return {now, 'settled', p, used, returned}
+return {now, 'settled', p, final, returned}
+`;
+
+/**
+ * ARGV[6..]: sessionId, usedTokens (so far), addTokens, provider# given by the caller or 0, then
+ * each provider's dailyLimit, then each provider's maxConcurrent.
+ */
+const RECORD = `
+sweep()
+local id, usedNow, add, given = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local function limitOf(i) return tonumber(ARGV[9 + i]) end
+local function slotsOf(i) return tonumber(ARGV[9 + P + i]) end
+local prior = settledOf(id)
+if prior then
+  local p, u = string.match(prior, '^(%d+):(%d+):')
+  p = tonumber(p)
+  if given ~= 0 and given ~= p then return {now, 'invalid', 'provider-mismatch', p} end
+  return {now, 'gone', p, tonumber(u)}
+end
+local p = findLive(id)
+local u, t = recordedOf(id)
+if not p then
+  p = expiredOf(id)
+  if p then
+    if given ~= 0 and given ~= p then return {now, 'invalid', 'provider-mismatch', p} end
+  elseif given ~= 0 then
+    p = given
+    redis.call('HSET', EXPIRED, id, p)
+    redis.call('PEXPIRE', EXPIRED, IDS_TTL)
+  else
+    return {now, 'invalid', 'unknown-session'}
+  end
+  if usedNow > u then
+    redis.call('HSET', RECORDED, id, int(usedNow) .. ':0')
+    redis.call('PEXPIRE', RECORDED, IDS_TTL)
+    countUsage(p, usedNow - u, limitOf(p))
+    u = usedNow
+  end
+  return {now, 'gone', p, u}
+end
+if given ~= 0 and given ~= p then return {now, 'invalid', 'provider-mismatch', p} end
+t = t or tonumber(redis.call('HGET', reservations(p), id))
+if usedNow > u then
+  local delta = usedNow - u
+  u = usedNow
+  redis.call('HSET', reservations(p), id, int(math.max(0, t - u)))
+  redis.call('HSET', RECORDED, id, int(u) .. ':' .. int(t))
+  redis.call('PEXPIRE', RECORDED, IDS_TTL)
+  countUsage(p, delta, limitOf(p))
+end
+if add > 0 then
+  if limitOf(p) == 0 or slotsOf(p) == 0 then return {now, 'refused', p, u, t, 'no-provider', -1} end
+  local grows = math.max(0, t + add - u) - math.max(0, t - u)
+  if usedOf(p) + reservedOf(p) + grows > limitOf(p) then
+    local retry = -1
+    if add <= limitOf(p) then retry = tonumber(ARGV[3]) - now end
+    return {now, 'refused', p, u, t, 'quota-exhausted', retry}
+  end
+  t = t + add
+  redis.call('HSET', reservations(p), id, int(math.max(0, t - u)))
+  redis.call('HSET', RECORDED, id, int(u) .. ':' .. int(t))
+  redis.call('PEXPIRE', RECORDED, IDS_TTL)
+end
+return {now, 'recorded', p, u, t}
 `;
 
 /** ARGV[6..]: sessionId, leaseMs. A lease that already ran out is expired, not renewed. */
@@ -172,6 +266,7 @@ for i = 1, P do
   table.insert(reply, usedOf(i))
   table.insert(reply, reservedOf(i))
   table.insert(reply, redis.call('ZCARD', leases(i)))
+  table.insert(reply, tonumber(redis.call('HGET', USED, PROVIDERS[i] .. ':overrun') or '0'))
 end
 return reply
 `;
@@ -191,6 +286,7 @@ function script(name: string, body: string): LedgerScript {
 export const LEDGER_SCRIPTS = {
   reserve: script('reserve', RESERVE),
   settle: script('settle', SETTLE),
+  record: script('record', RECORD),
   renew: script('renew', RENEW),
   sweep: script('sweep', SWEEP),
   snapshot: script('snapshot', SNAPSHOT),

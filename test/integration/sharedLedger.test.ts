@@ -50,7 +50,7 @@ describe('file ledger', () => {
     // b is still live when the orchestrator stops: stop releases it and settles its usage.
     await first.stop();
     const ledger = createFileLedger({ file, limits: LIMITS });
-    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 1_000_000, maxConcurrent: 10, used: 350, reserved: 0, active: 0 });
+    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 1_000_000, maxConcurrent: 10, used: 350, reserved: 0, active: 0, overrun: 0 });
     await ledger.close();
 
     const second = await started({ ledger: { file } });
@@ -190,7 +190,7 @@ describe('Redis ledger', () => {
     expect(maxHeld).toBeLessThanOrEqual(10);
     expect(maxHeld).toBeGreaterThanOrEqual(2);
     const ledger = createRedisLedger({ redis: server.url, keyPrefix, limits: { ...LIMITS, claude: { dailyLimit: 10_000_000, maxConcurrent: 10 } } });
-    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000_000, maxConcurrent: 10, used: 800 * 100, reserved: 0, active: 0 });
+    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000_000, maxConcurrent: 10, used: 800 * 100, reserved: 0, active: 0, overrun: 0 });
     await ledger.close();
     const redis = new Redis(server.url);
     expect(await redis.get(heldKey)).toBe('0');

@@ -222,7 +222,7 @@ describe('createRedisLedger', () => {
       expect(summaries.reduce((sum, s) => sum + (s.refusals['concurrency-limit'] ?? 0), 0)).toBeGreaterThan(0);
       expect(await admin.get(heldKey)).toBe('0');
       const ledger = open({ keyPrefix, limits });
-      expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 40_050, maxConcurrent: 10, used: 40_000, reserved: 0, active: 0 });
+      expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 40_050, maxConcurrent: 10, used: 40_000, reserved: 0, active: 0, overrun: 0 });
       expect(await admin.hlen(`${keyPrefix}${windowAt(Date.now()).day}:settled`)).toBe(800);
     }, 60_000);
 
