@@ -32,6 +32,8 @@ import { PROVIDER_IDS } from './providers';
 import type { ProviderId } from './providers';
 import { createSessionSupervisor } from './sessionSupervisor';
 import type { SessionSupervisorLogic, SupervisorEvent } from './sessionSupervisor';
+import { answerTopUp, dropTopUp, recordSharedUsage } from './topUps';
+import type { PendingTopUps } from './topUps';
 
 /** At most 16 top-level keys, for the reason given in agentSession.types.ts (Object.assign cost). */
 export interface CoordinatorContext extends CoordinatorInput {
@@ -42,6 +44,8 @@ export interface CoordinatorContext extends CoordinatorInput {
   readonly supervisor: ActorRefFrom<SessionSupervisorLogic>;
   /** One circuit breaker per provider. */
   readonly health: HealthByProvider;
+  /** Shared ledger: top-ups asked of the ledger and not answered yet, by session id (machines/topUps.ts). */
+  readonly topUps: PendingTopUps;
 }
 
 /** The part of enqueueActions' `enqueue` that the shared helpers use. */
@@ -233,7 +237,18 @@ export const coordinatorMachine = setup({
     }),
     recordUsage: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.usageReported');
-      const outcome = recordUsage(context.budgets, event.provider, event.tokens, event.withinTokens, event.estimatedTokens);
+      let outcome: { budgets: Budgets; topUp: number; overrun: number };
+      let topUps = context.topUps;
+      if (context.config.sharedLedger === true) {
+        // Beyond the allocation, more is granted only when the ledger reserved it (ledger.topUpAnswered).
+        const stint = event.stint ?? 0;
+        const shared = recordSharedUsage(context.budgets, context.topUps, { sessionId: event.sessionId, provider: event.provider, stint, tokens: event.tokens, withinTokens: event.withinTokens, estimate: event.estimatedTokens, usedOnProvider: event.usedOnProvider ?? event.tokens });
+        topUps = shared.topUps;
+        outcome = { budgets: shared.budgets, topUp: 0, overrun: shared.overrun };
+        if (shared.ask !== null) enqueue.emit({ type: 'quota.topUpAsked', sessionId: event.sessionId, provider: event.provider, stint, tokens: shared.ask, usedOnProvider: event.usedOnProvider ?? event.tokens });
+      } else {
+        outcome = recordUsage(context.budgets, event.provider, event.tokens, event.withinTokens, event.estimatedTokens);
+      }
       if (outcome.overrun > 0 || outcome.topUp > 0) {
         const session = system.get(event.sessionId);
         if (outcome.overrun > 0) {
@@ -243,6 +258,7 @@ export const coordinatorMachine = setup({
           enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: outcome.topUp }));
         }
       }
+      if (topUps !== context.topUps) enqueue.assign({ topUps });
       const now = Math.max(context.now, event.now);
       const circuit = recordHealth(enqueue, context, event.provider, true, now);
       const grown = recordLimitSuccess(circuit[event.provider], context.config.adaptive, context.budgets[event.provider].maxConcurrent);
@@ -279,6 +295,23 @@ export const coordinatorMachine = setup({
       enqueue.emit({ type: 'provider.paused', provider: event.provider, until: paused.pausedUntil, reason: event.reason });
       enqueue.assign({ health: { ...context.health, [event.provider]: paused }, now });
     }),
+    answerTopUp: enqueueActions(({ context, event, enqueue, system }) => {
+      assertEvent(event, 'ledger.topUpAnswered');
+      const answer = answerTopUp(context.budgets, context.topUps, event.sessionId, event.stint, event.granted);
+      if (answer === null) return;
+      const session = system.get(event.sessionId);
+      const pending = context.topUps[event.sessionId]!;
+      if (session && answer.grant > 0) enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: answer.grant }));
+      if (answer.ask !== null) {
+        enqueue.emit({ type: 'quota.topUpAsked', sessionId: event.sessionId, provider: pending.provider, stint: event.stint, tokens: answer.ask, usedOnProvider: pending.usedOnProvider });
+      }
+      if (answer.overrun > 0) {
+        if (session) enqueue.sendTo(session, toSession({ type: 'session.topUpRefused', overrunTokens: answer.overrun }));
+        enqueue.emit({ type: 'quota.overrun', provider: pending.provider, sessionId: event.sessionId, overrunTokens: answer.overrun });
+      }
+      // A refused top-up gives its share back: waiting requests may fit now.
+      commitAndDrain(enqueue, context, answer.budgets, Math.max(context.now, event.now), { topUps: answer.topUps });
+    }),
     applyLedgerLimits: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'ledger.limits');
       let budgets: Budgets = context.budgets;
@@ -300,7 +333,12 @@ export const coordinatorMachine = setup({
     fallBack: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.fallbackRequested');
       const now = Math.max(context.now, event.now);
-      const afterReturn = settle(context.budgets, event.from, event.returnedTokens);
+      const dropped = dropTopUp(context.budgets, context.topUps, event.sessionId);
+      if (dropped.topUps !== context.topUps) {
+        context = { ...context, topUps: dropped.topUps };
+        enqueue.assign({ topUps: dropped.topUps });
+      }
+      const afterReturn = settle(dropped.budgets, event.from, event.returnedTokens);
       if (event.notBefore !== null) {
         // Requeued: the slot and the unused allocation are back; the session waits, first in line, for its provider.
         const requestId = `requeue:${event.sessionId}`;
@@ -338,16 +376,19 @@ export const coordinatorMachine = setup({
     settleSession: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'session.ended');
       const { output } = event;
-      const budgets = output.heldSlot ? settle(context.budgets, output.provider, output.returnedOnProvider) : context.budgets;
+      const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
+      const budgets = output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets;
+      if (dropped.topUps !== context.topUps) context = { ...context, topUps: dropped.topUps };
       enqueue.emit({ type: 'agent.released', output });
       // A session that ended while requeued (released by its host, swept) no longer waits.
       const queue = output.heldSlot ? context.queue : context.queue.filter((q) => q.sessionId !== output.sessionId || q.readmit !== true);
-      commitAndDrain(enqueue, queue === context.queue ? context : { ...context, queue }, budgets, Math.max(context.now, output.endedAt));
+      commitAndDrain(enqueue, queue === context.queue ? context : { ...context, queue }, budgets, Math.max(context.now, output.endedAt), { topUps: context.topUps });
     }),
     settleOnly: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'session.ended');
       const { output } = event;
-      if (output.heldSlot) enqueue.assign({ budgets: settle(context.budgets, output.provider, output.returnedOnProvider) });
+      const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
+      enqueue.assign({ topUps: dropped.topUps, budgets: output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets });
       enqueue.emit({ type: 'agent.released', output });
     }),
     sweep: enqueueActions(({ context, event, enqueue }) => {
@@ -370,6 +411,7 @@ export const coordinatorMachine = setup({
     queue: [],
     queueSeq: 0,
     admitted: 0,
+    topUps: {},
     health: {
       claude: initialHealth('claude', input.budgets.claude.maxConcurrent, input.config.adaptive),
       openai: initialHealth('openai', input.budgets.openai.maxConcurrent, input.config.adaptive),
@@ -402,6 +444,7 @@ export const coordinatorMachine = setup({
         'clock.dailyReset': { actions: 'resetDay' },
         'clock.wake': { actions: 'wake' },
         'ledger.limits': { actions: 'applyLedgerLimits' },
+        'ledger.topUpAnswered': { actions: 'answerTopUp' },
         'coordinator.stop': { target: 'stopping', actions: 'refuseAllWaiting' },
       },
     },

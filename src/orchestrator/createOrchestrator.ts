@@ -134,6 +134,8 @@ export class Orchestrator {
       keepAlive: this.#keepAlive,
       providerFailed: (failure, activeSince) => this.#providerFailed(failure, activeSince),
       limitsReported: (provider, facts) => this.#limitsReported(provider, facts),
+      usageReported: (sessionId, stint, used) => this.#link?.noteUsage(sessionId, stint, used),
+      settled: (sessionId, stint) => this.#link?.whenSettled(sessionId, stint) ?? Promise.resolve(),
     };
     this.#observability = createObservabilityHooks(this.#options, this);
     this.#switchesActive = hasActiveSwitch(this.#options.switches);
@@ -190,6 +192,8 @@ export class Orchestrator {
           circuit: o.circuit,
           adaptive: o.adaptiveConcurrency,
           usageLimitPauseMs: o.usageLimitPauseMs,
+          sharedLedger: link !== null,
+          globalLimits: this.#providerLimits(),
         },
         budgets: this.#localBudgets(),
         now,
@@ -442,6 +446,16 @@ export class Orchestrator {
     this.#pauseWrites.add(write);
   }
 
+  /** Asks the shared ledger for a session's top-up and hands the answer to the coordinator. */
+  #askTopUp(ask: Extract<CoordinatorEmitted, { type: 'quota.topUpAsked' }>): void {
+    const link = this.#link;
+    const answer = (granted: boolean) => {
+      if (this.#state === 'running') this.#actor?.send({ type: 'ledger.topUpAnswered', sessionId: ask.sessionId, stint: ask.stint, granted, now: this.#options.clock.now() });
+    };
+    if (link === null) return answer(true);
+    link.topUp(ask).then(answer, () => answer(false));
+  }
+
   /** Tells the coordinator when a circuit's cooldown ends, so waiting requests are re-checked then. */
   #wakeAt(at: number): void {
     const clock = this.#options.clock;
@@ -532,8 +546,8 @@ export class Orchestrator {
     return this.#actor;
   }
 
-  #providerLimits() {
-    return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: this.#options.budgets[p].dailyLimit, maxConcurrent: this.#options.budgets[p].maxConcurrent }]));
+  #providerLimits(): Record<ProviderId, { dailyLimit: number; maxConcurrent: number }> {
+    return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: this.#options.budgets[p].dailyLimit, maxConcurrent: this.#options.budgets[p].maxConcurrent }])) as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   }
 
   #onCoordinatorEvent(event: CoordinatorEmitted): void {
@@ -587,7 +601,7 @@ export class Orchestrator {
         return;
       }
       case 'agent.requeued': {
-        this.#link?.settleStint(event.sessionId, event.stint, event.provider, event.usedOnProvider);
+        this.#link?.settleStint(event.sessionId, event.stint, event.provider, event.usedOnProvider).catch(() => undefined);
         this.#wakeAt(event.notBefore);
         const clock = this.#options.clock;
         const expiry = clock.setTimeout(() => {
@@ -602,7 +616,7 @@ export class Orchestrator {
         return;
       }
       case 'agent.fallback': {
-        this.#link?.settleStint(event.sessionId, event.stint, event.from, event.usedOnProvider);
+        this.#link?.settleStint(event.sessionId, event.stint, event.from, event.usedOnProvider).catch(() => undefined);
         const agent = this.#bySession.get(event.sessionId);
         const startedAt = agent?.failureStartedAt() ?? null;
         const latencyMs = startedAt === null ? 0 : this.#options.clock.now() - startedAt;
@@ -614,7 +628,7 @@ export class Orchestrator {
       case 'agent.released': {
         const { output } = event;
         // A session that ended after a refused fallback settled its last stint when it left it.
-        if (output.heldSlot) this.#link?.settleStint(output.sessionId, output.stint, output.provider, output.usedOnProvider);
+        if (output.heldSlot) this.#link?.settleStint(output.sessionId, output.stint, output.provider, output.usedOnProvider).catch(() => undefined);
         if (this.#requeueTimers.size > 0) this.#clearRequeueTimer(output.sessionId);
         if (this.#taskKinds.size > 0) this.#learnFrom(output);
         const agent = this.#bySession.get(output.sessionId);
@@ -639,6 +653,9 @@ export class Orchestrator {
       case 'quota.low':
         log?.warn({ provider: event.provider, available: event.available }, 'quota low');
         this.#events.emit('quota.low', { provider: event.provider, available: event.available, dailyLimit: event.dailyLimit });
+        return;
+      case 'quota.topUpAsked':
+        this.#askTopUp(event);
         return;
       case 'quota.overrun': {
         const agent = this.#bySession.get(event.sessionId);

@@ -54,6 +54,10 @@ export interface AgentHost {
   providerFailed(failure: ProviderFailure, activeSince: number | null): void;
   /** What an answer's rate-limit headers said was left on the provider (success or failure). */
   limitsReported(provider: ProviderId, facts: RateLimitFacts): void;
+  /** A stint's usage so far (a shared ledger writes it through within one sync interval). */
+  usageReported(sessionId: string, stint: number, usedOnProvider: number): void;
+  /** Resolves when the settlement of the session's final stint is durable in the ledger (at once without a shared ledger). */
+  settled(sessionId: string, stint: number): Promise<void>;
 }
 
 /**
@@ -159,7 +163,8 @@ export class ManagedAgent {
         { details: { agentId: this.id, provider: this.#final.provider } },
       );
     }
-    const { tokens: t } = this.#ref.getSnapshot().context;
+    const { tokens: t, stint } = this.#ref.getSnapshot().context;
+    this.#host.usageReported(this.sessionId, stint, t.usedOnProvider);
     return { usedTokens: t.used, allocatedTokens: t.allocated, remainingTokens: Math.max(0, t.allocated - t.usedOnProvider) };
   }
 
@@ -254,7 +259,12 @@ export class ManagedAgent {
     return alone;
   }
 
-  /** Ends the session: usage is settled and the unused allocation returned. A second call throws `already-released`. */
+  /**
+   * Ends the session: usage is settled and the unused allocation returned. On a shared ledger it
+   * resolves once the settlement is durable there (file: fsynced; Redis: acknowledged), and rejects
+   * with `ledger-unavailable` when the ledger cannot be reached (the session is released all the
+   * same; its settlement is kept and retried). A second call throws `already-released`.
+   */
   async release(): Promise<ReleaseResult> {
     if (this.#hostReleased) {
       throw new AgentvisorError('already-released', `agent ${this.id} was already released`, { details: { agentId: this.id } });
@@ -262,7 +272,9 @@ export class ManagedAgent {
     this.#hostReleased = true;
     if (!this.#final) this.#send({ type: 'session.release', now: this.#host.clock.now() });
     if (!this.#final) throw new Error(`agentvisor: session ${this.sessionId} did not settle on release (a bug)`);
-    return toResult(this.#final);
+    const final = this.#final;
+    await this.#host.settled(this.sessionId, final.stint);
+    return toResult(final);
   }
 
   /** @internal The orchestrator's spawn promise settles through this on the first activation or the end. */

@@ -144,8 +144,11 @@ describe('Redis ledger', () => {
     await eventually(() => orch.stats().ledger.state === 'degraded', 'the link to notice the dead Redis');
     const refused = await orch.spawnAgent({ estimatedTokens: 1_000 }).catch((e: unknown) => e);
     expect(isAgentvisorError(refused, 'ledger-unavailable')).toBe(true);
-    // Usage of a session that ends while Redis is down waits for it; nothing is dropped.
-    await before.release();
+    // Usage of a session that ends while Redis is down waits for it; nothing is dropped. release()
+    // does not pretend the settlement is durable: it says the ledger could not take it.
+    const released = await before.release().catch((e: unknown) => e);
+    expect(isAgentvisorError(released, 'ledger-unavailable')).toBe(true);
+    expect(before.isLive).toBe(false);
     expect(orch.stats().ledger.unsettled).toBe(1);
     await server.restart();
     await eventually(() => orch.stats().ledger.state === 'ok' && orch.stats().ledger.unsettled === 0, 'the link to recover and settle', 5_000);
