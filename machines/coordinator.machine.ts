@@ -71,6 +71,25 @@ function decide(context: CoordinatorContext, request: SpawnRequest, now: number)
   return decideAdmission(context.budgets, admissionCandidates(context.config.fallbackChain, request), request.estimatedTokens, capsAt(context, now));
 }
 
+/**
+ * A request no wait can help: every provider it may use is disabled (daily limit or maxConcurrent
+ * 0) or has a daily limit below its estimate. Judged on the configured limits, not on what is
+ * free now. Returns the refusal code, or null when the request may fit some day.
+ */
+function hopelessCode(context: CoordinatorContext, request: SpawnRequest): 'quota-exhausted' | 'no-provider' | null {
+  const candidates = admissionCandidates(context.config.fallbackChain, request);
+  if (candidates.length === 0) return null;
+  const limits = context.config.globalLimits ?? context.budgets;
+  let tooLarge = false;
+  for (const p of candidates) {
+    const { dailyLimit, maxConcurrent } = limits[p];
+    if (dailyLimit === 0 || maxConcurrent === 0) continue;
+    if (request.estimatedTokens > dailyLimit) tooLarge = true;
+    else return null;
+  }
+  return tooLarge ? 'quota-exhausted' : 'no-provider';
+}
+
 function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number, candidates: readonly ProviderId[] = PROVIDER_IDS): number | null {
   if (code === 'quota-exhausted') return Math.max(0, context.nextResetAt - now);
   if (code === 'concurrency-limit' || code === 'queue-full') return context.config.retryHintMs;
@@ -164,6 +183,10 @@ export const coordinatorMachine = setup({
     credentials: fromCallback<CredentialsRequest>(() => undefined),
   },
   guards: {
+    isHopeless: ({ context, event }) => {
+      assertEvent(event, 'agent.spawn');
+      return hopelessCode(context, event) !== null;
+    },
     canAdmit: ({ context, event }) => {
       assertEvent(event, 'agent.spawn');
       return decide(context, event, event.now).status === 'admit';
@@ -204,6 +227,11 @@ export const coordinatorMachine = setup({
       const candidates = admissionCandidates(context.config.fallbackChain, event);
       const code = decision.status === 'refuse' ? (event.waitMs > 0 && candidates.length > 0 ? 'queue-full' : decision.code) : 'concurrency-limit';
       enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now, candidates), waited: false });
+    }),
+    refuseHopeless: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'agent.spawn');
+      const code = hopelessCode(context, event) ?? 'no-provider';
+      enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: null, waited: false, hopeless: true });
     }),
     refuseStopping: enqueueActions(({ event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
@@ -433,6 +461,7 @@ export const coordinatorMachine = setup({
     running: {
       on: {
         'agent.spawn': [
+          { guard: 'isHopeless', actions: 'refuseHopeless' },
           { guard: 'canAdmit', actions: 'admit' },
           { guard: 'canQueue', actions: 'enqueueRequest' },
           { actions: 'refuse' },

@@ -139,7 +139,16 @@ export type CoordinatorEvent =
 export type CoordinatorEmitted =
   | { readonly type: 'agent.admitted'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly allocatedTokens: number; readonly waitedMs: number }
   | { readonly type: 'agent.queued'; readonly requestId: string; readonly agentId: string; readonly position: number; readonly code: RefusalCode }
-  | { readonly type: 'agent.refused'; readonly requestId: string; readonly agentId: string; readonly code: RefusalCode | 'queue-full' | 'stopped'; readonly retryAfterMs: number | null; readonly waited: boolean }
+  | {
+      readonly type: 'agent.refused';
+      readonly requestId: string;
+      readonly agentId: string;
+      readonly code: RefusalCode | 'queue-full' | 'stopped' | 'ledger-unavailable';
+      readonly retryAfterMs: number | null;
+      readonly waited: boolean;
+      /** No wait or reset can help (estimate above every candidate's daily limit, or all disabled): refused at once, even with waitMs. */
+      readonly hopeless?: boolean;
+    }
   | { readonly type: 'agent.active'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
   | { readonly type: 'agent.requeued'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly reason: string; readonly notBefore: number; readonly deadline: number; readonly stint: number; readonly usedOnProvider: number }
   | {

@@ -35,11 +35,12 @@ import { resolveOptions } from './options';
 import type { OrchestratorOptions, ResolvedOptions } from './options';
 import type { OrchestratorEventMap, OrchestratorStats, ProviderStats, SpawnOptions } from './types';
 import { checkSpawn } from './validation';
-import { describeExclusions, excludedFor, hasActiveSwitch } from './providerSwitches';
+import { excludedFor, hasActiveSwitch } from './providerSwitches';
 import type { Exclusion } from './providerSwitches';
 import { MAX_TASK_KINDS, TaskKindEstimates } from './learnedEstimates';
 import { EstimatesFile } from './estimatesFile';
 import type { CheckedSpawn } from './validation';
+import { hopelessMessage, refusalMessage } from './refusalMessage';
 
 interface PendingSpawn {
   readonly agentId: string;
@@ -48,29 +49,10 @@ interface PendingSpawn {
   /** Providers the switches keep from this agent (named when nothing is left). */
   readonly excluded: readonly Exclusion[];
   readonly taskKind: string | null;
+  readonly estimatedTokens: number;
   readonly resolve: (agent: ManagedAgent) => void;
   readonly reject: (error: AgentvisorError) => void;
   waitTimer: ClockTimer | null;
-}
-
-function refusalMessage(code: string, agentId: string, retryAfterMs: number | null, waited: boolean, excluded: readonly Exclusion[] = []): string {
-  const after = retryAfterMs === null ? '' : ` (retry in about ${Math.ceil(retryAfterMs / 1000)} s)`;
-  const prefix = waited ? `agent ${agentId} waited and was not admitted` : `agent ${agentId} was not admitted`;
-  switch (code) {
-    case 'concurrency-limit':
-      return `${prefix}: every provider it may use is at its concurrency limit${after}; release an agent, wait (waitMs), or raise maxConcurrent`;
-    case 'quota-exhausted':
-      return `${prefix}: no provider it may use has budget left for its estimate${after}; lower estimatedTokens or wait for the daily reset`;
-    case 'queue-full':
-      return `${prefix}: the wait queue is full${after}; raise maxQueue or spawn later`;
-    case 'stopped':
-      return `${prefix}: the orchestrator is stopping; create a new one to run more agents`;
-    default:
-      if (excluded.length > 0) {
-        return `${prefix}: no provider it may use can take it (${describeExclusions(excluded)})${after}; switch a provider back on, or use a provider the switches leave it`;
-      }
-      return `${prefix}: no provider is enabled for it (daily limit or maxConcurrent is 0), or every one it may use is paused or has its circuit open${after}; enable one in limits or wait`;
-  }
 }
 
 /**
@@ -239,7 +221,7 @@ export class Orchestrator {
     const requestId = `r${(this.#requests += 1)}`;
     const sessionId = newId();
     const result = new Promise<ManagedAgent>((resolve, reject) => {
-      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, excluded, taskKind, resolve, reject, waitTimer: null });
+      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, excluded, taskKind, estimatedTokens, resolve, reject, waitTimer: null });
     });
     this.#pendingAgentIds.add(agentId);
     this.#observability?.spawnRequested(agentId);
@@ -581,14 +563,17 @@ export class Orchestrator {
           this.#pending.delete(event.requestId);
           this.#pendingAgentIds.delete(pending.agentId);
           if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
-          pending.reject(new AgentvisorError(event.code, refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, pending.excluded), {
+          const message = event.hopeless === true
+            ? hopelessMessage(event.code, event.agentId, pending.estimatedTokens, this.#providerLimits(), pending.excluded)
+            : refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, pending.excluded);
+          pending.reject(new AgentvisorError(event.code, message, {
             retryAfterMs: event.retryAfterMs,
             details: { agentId: event.agentId },
           }));
         }
         this.#activity.trigger.refused({ code: event.code });
         log?.info({ agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs }, 'agent refused');
-        this.#events.emit('agent.refused', { agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited: event.waited });
+        this.#events.emit('agent.refused', { agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited: event.waited, ...(event.hopeless === true ? { hopeless: true } : {}) });
         return;
       }
       case 'agent.active': {
