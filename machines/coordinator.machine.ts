@@ -33,6 +33,8 @@ import type { ProviderId } from './providers';
 import { createSessionSupervisor } from './sessionSupervisor';
 import type { SessionSupervisorLogic, SupervisorEvent } from './sessionSupervisor';
 import { answerTopUp, dropTopUp, recordSharedUsage } from './topUps';
+import { clampAfterRefusal, requeueAtPlace, sharedRefusalCode } from './ledgerAdmission';
+import type { ConfirmingRequests } from './ledgerAdmission';
 import type { PendingTopUps } from './topUps';
 
 /** At most 16 top-level keys, for the reason given in agentSession.types.ts (Object.assign cost). */
@@ -46,6 +48,8 @@ export interface CoordinatorContext extends CoordinatorInput {
   readonly health: HealthByProvider;
   /** Shared ledger: top-ups asked of the ledger and not answered yet, by session id (machines/topUps.ts). */
   readonly topUps: PendingTopUps;
+  /** Shared ledger: admissions reserved locally and waiting for the ledger's reservation, by request id (machines/ledgerAdmission.ts). */
+  readonly confirming: ConfirmingRequests;
 }
 
 /** The part of enqueueActions' `enqueue` that the shared helpers use. */
@@ -68,7 +72,21 @@ function capsAt(context: CoordinatorContext, now: number, health: HealthByProvid
 }
 
 function decide(context: CoordinatorContext, request: SpawnRequest, now: number) {
-  return decideAdmission(context.budgets, admissionCandidates(context.config.fallbackChain, request), request.estimatedTokens, capsAt(context, now));
+  const candidates = admissionCandidates(context.config.fallbackChain, request);
+  const decision = decideAdmission(context.budgets, candidates, request.estimatedTokens, capsAt(context, now));
+  if (decision.status === 'admit' || context.config.sharedLedger !== true || context.config.globalLimits === undefined) return decision;
+  return { status: 'refuse' as const, code: sharedRefusalCode(decision.code, context.budgets, candidates, context.config.globalLimits) };
+}
+
+/** A new spawn (not a requeued session) on a shared ledger starts only once the ledger reserved it too. */
+function confirmsWithLedger(context: CoordinatorContext, request: QueuedRequest | SpawnRequest): boolean {
+  return context.config.sharedLedger === true && !('readmit' in request && request.readmit === true);
+}
+
+/** Holds a locally reserved admission until the ledger answers (ledger.reserveAnswered). */
+function askLedger(enqueue: Enqueue, confirming: ConfirmingRequests, request: QueuedRequest, provider: ProviderId, allocation: number): ConfirmingRequests {
+  enqueue.emit({ type: 'ledger.reserveAsked', requestId: request.requestId, sessionId: request.sessionId, provider, tokens: allocation });
+  return { ...confirming, [request.requestId]: { request, provider, allocation } };
 }
 
 /**
@@ -164,8 +182,14 @@ function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: Queued
 function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
   const plan = planDrain(budgets, context.queue, context.config.fallbackChain, capsAt(context, now, extra.health), now);
   const announced = announceLow(enqueue, context, plan.budgets);
-  enqueue.assign({ ...extra, budgets: announced, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
-  for (const a of plan.admitted) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
+  let confirming = extra.confirming ?? context.confirming;
+  const start = plan.admitted.filter((a) => {
+    if (!confirmsWithLedger(context, a.request)) return true;
+    confirming = askLedger(enqueue, confirming, a.request, a.provider, a.allocation);
+    return false;
+  });
+  enqueue.assign({ ...extra, confirming, budgets: announced, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
+  for (const a of start) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
 }
 
 export const coordinatorMachine = setup({
@@ -204,8 +228,50 @@ export const coordinatorMachine = setup({
       if (decision.status !== 'admit') return;
       const now = Math.max(context.now, event.now);
       const budgets = announceLow(enqueue, context, reserve(context.budgets, decision.provider, decision.allocation));
+      if (confirmsWithLedger(context, event)) {
+        const { type: _type, ...request } = event;
+        const confirming = askLedger(enqueue, context.confirming, { ...request, deadline: event.now + event.waitMs, seq: context.queueSeq }, decision.provider, decision.allocation);
+        enqueue.assign({ budgets, confirming, queueSeq: context.queueSeq + 1, admitted: context.admitted + 1, now });
+        return;
+      }
       enqueue.assign({ budgets, admitted: context.admitted + 1, now });
       admitOne(enqueue, context, event, decision.provider, decision.allocation, now);
+    }),
+    answerReserve: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'ledger.reserveAnswered');
+      const entry = context.confirming[event.requestId];
+      if (entry === undefined) return;
+      const { [event.requestId]: _answered, ...confirming } = context.confirming;
+      const now = Math.max(context.now, event.now);
+      const { request } = entry;
+      if (event.granted) {
+        enqueue.assign({ confirming, now });
+        admitOne(enqueue, context, request, entry.provider, entry.allocation, now);
+        return;
+      }
+      // The local view was stale: give the local reservation back and learn from the refusal.
+      let budgets = settle(context.budgets, entry.provider, entry.allocation);
+      if (event.code !== 'ledger-unavailable') budgets = clampAfterRefusal(budgets, entry.provider, event.code);
+      const after: CoordinatorContext = { ...context, confirming, budgets, now };
+      if (event.code !== 'ledger-unavailable') {
+        const decision = decide(after, request, now);
+        if (decision.status === 'admit') {
+          // Another provider it may use has room: ask the ledger there.
+          const next = askLedger(enqueue, confirming, request, decision.provider, decision.allocation);
+          enqueue.assign({ confirming: next, budgets: announceLow(enqueue, context, reserve(budgets, decision.provider, decision.allocation)), now });
+          return;
+        }
+        if (request.waitMs > 0 && now < request.deadline) {
+          // Back to its place in the queue, with its deadline: retried when a slot can have freed.
+          const queue = requeueAtPlace(context.queue, request);
+          enqueue.emit({ type: 'agent.queued', requestId: request.requestId, agentId: request.agentId, position: queue.indexOf(request), code: event.code });
+          commitAndDrain(enqueue, { ...after, queue }, budgets, now, { confirming });
+          return;
+        }
+      }
+      const waited = request.waitMs > 0 && now >= request.deadline;
+      enqueue.emit({ type: 'agent.refused', requestId: request.requestId, agentId: request.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited });
+      commitAndDrain(enqueue, after, budgets, now, { confirming });
     }),
     enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
@@ -440,6 +506,7 @@ export const coordinatorMachine = setup({
     queueSeq: 0,
     admitted: 0,
     topUps: {},
+    confirming: {},
     health: {
       claude: initialHealth('claude', input.budgets.claude.maxConcurrent, input.config.adaptive),
       openai: initialHealth('openai', input.budgets.openai.maxConcurrent, input.config.adaptive),
@@ -474,6 +541,7 @@ export const coordinatorMachine = setup({
         'clock.wake': { actions: 'wake' },
         'ledger.limits': { actions: 'applyLedgerLimits' },
         'ledger.topUpAnswered': { actions: 'answerTopUp' },
+        'ledger.reserveAnswered': { actions: 'answerReserve' },
         'coordinator.stop': { target: 'stopping', actions: 'refuseAllWaiting' },
       },
     },

@@ -129,6 +129,9 @@ export type CoordinatorEvent =
    * requests) until `until`: nothing new is admitted onto it until then.
    */
   | { readonly type: 'provider.exhausted'; readonly provider: ProviderId; readonly until: number; readonly reason: string; readonly now: number }
+  /** The shared ledger's answer to an admission asked with `ledger.reserveAsked`. */
+  | { readonly type: 'ledger.reserveAnswered'; readonly requestId: string; readonly granted: true; readonly now: number }
+  | { readonly type: 'ledger.reserveAnswered'; readonly requestId: string; readonly granted: false; readonly code: RefusalCode | 'ledger-unavailable'; readonly retryAfterMs: number | null; readonly now: number }
   /** The shared ledger's answer to a top-up asked for a session's stint. */
   | { readonly type: 'ledger.topUpAnswered'; readonly sessionId: string; readonly stint: number; readonly granted: boolean; readonly now: number }
   /** Time passed (a circuit's cooldown ended): re-check waiting requests. */
@@ -165,6 +168,8 @@ export type CoordinatorEmitted =
     }
   | { readonly type: 'agent.released'; readonly output: SessionOutput }
   | { readonly type: 'quota.low'; readonly provider: ProviderId; readonly available: number; readonly dailyLimit: number }
+  /** Shared ledger: reserve `tokens` for the session's first stint, then answer with `ledger.reserveAnswered`. */
+  | { readonly type: 'ledger.reserveAsked'; readonly requestId: string; readonly sessionId: string; readonly provider: ProviderId; readonly tokens: number }
   /** Shared ledger: reserve `tokens` more for the session's stint (usage so far `usedOnProvider`), then answer with `ledger.topUpAnswered`. */
   | { readonly type: 'quota.topUpAsked'; readonly sessionId: string; readonly provider: ProviderId; readonly stint: number; readonly tokens: number; readonly usedOnProvider: number }
   | { readonly type: 'quota.overrun'; readonly provider: ProviderId; readonly sessionId: string; readonly overrunTokens: number }

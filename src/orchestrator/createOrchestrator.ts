@@ -18,7 +18,7 @@ import { pausesFileFor, writePause } from '../quota/pauseRecord';
 import type { ProviderPause } from '../quota/pauseRecord';
 import type { Budgets } from '../../machines/budget';
 import { LedgerLink } from './ledgerLink';
-import type { EffectiveLimits } from './ledgerLink';
+import type { AdmissionOutcome, EffectiveLimits } from './ledgerLink';
 import { circuitState, windowCounts } from '../../machines/providerHealth';
 import { createActivityStore } from './activityStore';
 import { bindMachines } from './bindMachines';
@@ -428,6 +428,29 @@ export class Orchestrator {
     this.#pauseWrites.add(write);
   }
 
+  /** Asks the shared ledger to reserve a new session and hands the answer to the coordinator. */
+  #askReserve(ask: Extract<CoordinatorEmitted, { type: 'ledger.reserveAsked' }>): void {
+    const link = this.#link!;
+    const answered = (outcome: AdmissionOutcome) => {
+      const now = this.#options.clock.now();
+      if (this.#state !== 'running') {
+        // Stopped meanwhile: nobody will run this session; its reservation goes back.
+        if (outcome.status === 'reserved') link.settleStint(ask.sessionId, 0, ask.provider, 0).catch(() => undefined);
+        return;
+      }
+      if (outcome.status === 'reserved') {
+        this.#actor?.send({ type: 'ledger.reserveAnswered', requestId: ask.requestId, granted: true, now });
+        return;
+      }
+      if (outcome.retryAfterMs !== null) link.syncAfter(outcome.retryAfterMs);
+      this.#actor?.send({ type: 'ledger.reserveAnswered', requestId: ask.requestId, granted: false, code: outcome.code, retryAfterMs: outcome.retryAfterMs, now });
+    };
+    link.reserveAdmission(ask.sessionId, ask.provider, ask.tokens).then(answered, (error: unknown) => {
+      this.#options.logger?.error({ problem: error instanceof Error ? error.message : String(error) }, 'quota ledger reservation failed');
+      answered({ status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#options.ledger.syncIntervalMs });
+    });
+  }
+
   /** Asks the shared ledger for a session's top-up and hands the answer to the coordinator. */
   #askTopUp(ask: Extract<CoordinatorEmitted, { type: 'quota.topUpAsked' }>): void {
     const link = this.#link;
@@ -641,6 +664,9 @@ export class Orchestrator {
         return;
       case 'quota.topUpAsked':
         this.#askTopUp(event);
+        return;
+      case 'ledger.reserveAsked':
+        this.#askReserve(event);
         return;
       case 'quota.overrun': {
         const agent = this.#bySession.get(event.sessionId);

@@ -50,6 +50,11 @@ interface PendingSettle {
   readonly waiters: Array<{ resolve(): void; reject(error: AgentvisorError): void }>;
 }
 
+/** The ledger's answer to a new session's reservation. */
+export type AdmissionOutcome =
+  | { readonly status: 'reserved' }
+  | { readonly status: 'refused'; readonly code: 'concurrency-limit' | 'quota-exhausted' | 'no-provider' | 'ledger-unavailable'; readonly retryAfterMs: number | null };
+
 /** What a top-up asks of the ledger for one stint. */
 export interface TopUpAsk {
   readonly sessionId: string;
@@ -95,6 +100,9 @@ export class LedgerLink {
   #others: OthersHold = zeroHold();
   #state: 'ok' | 'degraded' = 'ok';
   #timer: ClockTimer | null = null;
+  readonly #extraTimers = new Set<ClockTimer>();
+  /** The local limits of the last sync (restored when an outage ends). */
+  #lastLimits: EffectiveLimits | null = null;
   #lastRenew = 0;
   #ticking = false;
   #flushing: Promise<void> | null = null;
@@ -132,35 +140,65 @@ export class LedgerLink {
   }
 
   async #reserveThen(input: AuthInput, inner: Authenticate) {
-    const id = reservationId(input.sessionId, input.stint ?? 0);
-    const tokens = Math.max(1, input.allocatedTokens ?? 1);
-    if (this.#state === 'degraded' && this.#o.whenUnavailable === 'fail-closed') {
-      throw new AgentvisorError('ledger-unavailable', 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back', {
-        retryAfterMs: this.#o.syncIntervalMs,
-      });
-    }
-    if (this.#state === 'degraded') this.#unreserved.add(id);
-    if (this.#state === 'ok') {
-      // Our own settlements first: the slot a session just freed here is free in the ledger before
-      // the next admission here asks for it (otherwise the ledger would still count the old one).
-      if (this.#pendingSettles.size > 0 || this.#flushing !== null) await this.#flushSettles().catch(() => undefined);
-      const outcome = await this.#op(() => this.#o.ledger.reserve({ provider: input.provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
-      if (outcome === null) {
-        this.#unreserved.add(id);
-        if (this.#o.whenUnavailable === 'fail-closed') throw new AgentvisorError('ledger-unavailable', 'the shared quota ledger could not be reached to reserve this session; nothing was admitted', { retryAfterMs: this.#o.syncIntervalMs });
-      } else if (outcome.status === 'refused') {
-        throw new AgentvisorError(outcome.code, `the shared quota ledger has no room for this session on ${input.provider} (${outcome.code}): other hosts hold it`, { retryAfterMs: outcome.retryAfterMs });
-      } else {
-        this.#held.set(id, { provider: input.provider, tokens, recorded: 0, reported: 0 });
+    const stint = input.stint ?? 0;
+    const id = reservationId(input.sessionId, stint);
+    // Admitted through reserveAdmission (a new spawn): the ledger already decided.
+    if (!this.#held.has(id) && !this.#unreserved.has(id)) {
+      const outcome = await this.#reserve(id, input.provider, Math.max(1, input.allocatedTokens ?? 1));
+      if (outcome.status === 'refused') {
+        const message = outcome.code === 'ledger-unavailable'
+          ? 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back'
+          : `the shared quota ledger has no room for this session on ${input.provider} (${outcome.code}): other hosts hold it`;
+        throw new AgentvisorError(outcome.code, message, { retryAfterMs: outcome.retryAfterMs });
       }
     }
     try {
       return await inner(input);
     } catch (error) {
       // No env was handed out: the reservation goes back at once (an outage keeps it queued).
-      this.settleStint(input.sessionId, input.stint ?? 0, input.provider, 0).catch(() => undefined);
+      this.settleStint(input.sessionId, stint, input.provider, 0).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Reserves a new session's first stint in the ledger, before the session starts. Refusals are
+   * returned: the ledger's (`concurrency-limit`, `quota-exhausted`, `no-provider`, with its
+   * `retryAfterMs`), or `ledger-unavailable` when it cannot be reached under fail-closed.
+   */
+  reserveAdmission(sessionId: string, provider: ProviderId, tokens: number): Promise<AdmissionOutcome> {
+    return this.#reserve(reservationId(sessionId, 0), provider, Math.max(1, tokens));
+  }
+
+  async #reserve(id: string, provider: ProviderId, tokens: number): Promise<AdmissionOutcome> {
+    const unavailable: AdmissionOutcome = { status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#o.syncIntervalMs };
+    if (this.#state === 'degraded') {
+      if (this.#o.whenUnavailable === 'fail-closed') return unavailable;
+      this.#unreserved.add(id);
+      return { status: 'reserved' };
+    }
+    // Our own settlements first: the slot a session just freed here is free in the ledger before
+    // the next admission here asks for it (otherwise the ledger would still count the old one).
+    if (this.#pendingSettles.size > 0 || this.#flushing !== null) await this.#flushSettles().catch(() => undefined);
+    const outcome = await this.#op(() => this.#o.ledger.reserve({ provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
+    if (outcome === null) {
+      if (this.#o.whenUnavailable === 'fail-closed') return unavailable;
+      this.#unreserved.add(id);
+      return { status: 'reserved' };
+    }
+    if (outcome.status === 'refused') return { status: 'refused', code: outcome.code, retryAfterMs: outcome.retryAfterMs };
+    this.#held.set(id, { provider, tokens, recorded: 0, reported: 0 });
+    return { status: 'reserved' };
+  }
+
+  /** Reads the ledger again after `ms` (a refusal said when room may come back), unless a sync comes first. */
+  syncAfter(ms: number): void {
+    if (this.#stopped || ms >= this.#o.syncIntervalMs) return;
+    const timer = this.#o.clock.setTimeout(() => {
+      this.#extraTimers.delete(timer);
+      if (!this.#stopped && !this.#ticking) void this.#sync();
+    }, Math.max(0, ms));
+    this.#extraTimers.add(timer);
   }
 
   /**
@@ -305,6 +343,9 @@ export class LedgerLink {
     this.#state = 'ok';
     this.#o.logger?.info('quota ledger reachable again');
     this.#o.onState('ok', null);
+    // Admission may go on at once on the last view the ledger gave (every admission is confirmed by
+    // the ledger anyway); the next sync brings it up to date.
+    if (this.#lastLimits !== null) this.#o.onLimits(this.#lastLimits);
   }
 
   #degradedLimits(): EffectiveLimits {
@@ -343,6 +384,7 @@ export class LedgerLink {
       };
     }
     this.#others = others;
+    this.#lastLimits = limits;
     this.#o.onLimits(limits);
   }
 
@@ -386,6 +428,8 @@ export class LedgerLink {
     this.#stopped = true;
     if (this.#timer !== null) this.#o.clock.clearTimeout(this.#timer);
     this.#timer = null;
+    for (const timer of this.#extraTimers) this.#o.clock.clearTimeout(timer);
+    this.#extraTimers.clear();
     for (let attempt = 0; attempt < 3 && (this.#pendingSettles.size > 0 || this.#flushing !== null); attempt += 1) {
       await this.#flushSettles().catch(() => undefined);
     }
