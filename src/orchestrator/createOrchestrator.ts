@@ -11,7 +11,8 @@ import type { ProviderId } from '../../machines/providers';
 import { createCredentialResolver, rankProviders } from '../credentials';
 import type { Authenticate, CredentialClass, CredentialResolver } from '../credentials';
 import { AgentvisorError } from '../errors';
-import type { ProviderFailure, RateLimitFacts } from '../providers';
+import { capFactsTimes, capFailureTimes } from '../providers';
+import type { CappedTime, ProviderFailure, RateLimitFacts } from '../providers';
 import { windowAt } from '../quota/dailyWindow';
 import type { QuotaLedger } from '../quota/ledger';
 import { pausesFileFor, writePause } from '../quota/pauseRecord';
@@ -116,6 +117,8 @@ export class Orchestrator {
       keepAlive: this.#keepAlive,
       providerFailed: (failure, activeSince) => this.#providerFailed(failure, activeSince),
       limitsReported: (provider, facts) => this.#limitsReported(provider, facts),
+      capFailure: (failure) => this.#capped(failure.provider, capFailureTimes(failure, o.clock.now(), o.maxProviderResetMs)).failure,
+      capFacts: (facts) => this.#capped(null, capFactsTimes(facts, o.clock.now(), o.maxProviderResetMs)).facts,
       usageReported: (sessionId, stint, used) => this.#link?.noteUsage(sessionId, stint, used),
       settled: (sessionId, stint) => this.#link?.whenSettled(sessionId, stint) ?? Promise.resolve(),
     };
@@ -426,6 +429,18 @@ export class Orchestrator {
       })
       .finally(() => this.#pauseWrites.delete(write));
     this.#pauseWrites.add(write);
+  }
+
+  /** Logs what a provider reported too far ahead (it was capped) and hands the capped values on. */
+  #capped<T extends { capped: readonly CappedTime[] }>(provider: ProviderId | null, result: T): T {
+    if (result.capped.length === 0) return result;
+    const maxDays = this.#options.maxProviderResetMs / 86_400_000;
+    for (const c of result.capped) {
+      const reported = c.field === 'resetAt' ? new Date(c.reported).toISOString() : `${c.reported} ms`;
+      const used = c.field === 'resetAt' ? new Date(c.used).toISOString() : `${c.used} ms`;
+      this.#options.logger?.warn({ provider, field: c.field, reported, used }, `suspicious provider reset: more than ${maxDays} days away, capped (maxProviderResetMs)`);
+    }
+    return result;
   }
 
   /** Asks the shared ledger to reserve a new session and hands the answer to the coordinator. */

@@ -54,6 +54,9 @@ export interface AgentHost {
   providerFailed(failure: ProviderFailure, activeSince: number | null): void;
   /** What an answer's rate-limit headers said was left on the provider (success or failure). */
   limitsReported(provider: ProviderId, facts: RateLimitFacts): void;
+  /** Caps reset times and waits a provider reported too far ahead (logged as suspicious). */
+  capFailure(failure: ProviderFailure): ProviderFailure;
+  capFacts(facts: RateLimitFacts): RateLimitFacts;
   /** A stint's usage so far (a shared ledger writes it through within one sync interval). */
   usageReported(sessionId: string, stint: number, usedOnProvider: number): void;
   /** Resolves when the settlement of the session's final stint is durable in the ledger (at once without a shared ledger). */
@@ -179,7 +182,7 @@ export class ManagedAgent {
    *   `invalid-request` (the agent stays) when the request itself was at fault.
    */
   async reportFailure(report: FailureReport): Promise<FailureOutcome> {
-    const failure = classifyFailure(report, this.provider, this.#host.clock.now());
+    const failure = this.#host.capFailure(classifyFailure(report, this.provider, this.#host.clock.now()));
     this.#assertLive('report a failure');
     if (this.#failure) throw new AgentvisorError('invalid-failure', 'a failure for this agent is already being handled; await the earlier reportFailure first');
     if (!this.#ref.getSnapshot().matches('active')) {
@@ -214,7 +217,7 @@ export class ManagedAgent {
   }
 
   #reportLimits(headers: HeadersInput, now: number): void {
-    const facts = readRateLimitHeaders(headers, now);
+    const facts = this.#host.capFacts(readRateLimitHeaders(headers, now));
     if (facts.remaining !== null) this.#host.limitsReported(this.provider, facts);
   }
 
