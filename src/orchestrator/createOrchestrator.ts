@@ -481,7 +481,12 @@ export class Orchestrator {
     const clock = this.#options.clock;
     const timer = clock.setTimeout(() => {
       this.#wakeTimers.delete(timer);
-      if (this.#state === 'running') this.#actor?.send({ type: 'clock.wake', now: clock.now() });
+      if (this.#state !== 'running') return;
+      // Node's timers run on the event loop's cached time, which can lag the wall clock: a timer may
+      // fire a few ms before Date.now() reaches `at` (more often under load). Waking then would find
+      // nothing due and nobody would wake again: wait for the rest instead.
+      if (clock.now() < at) return this.#wakeAt(at);
+      this.#actor?.send({ type: 'clock.wake', now: clock.now() });
     }, Math.max(0, at - clock.now()));
     this.#wakeTimers.add(timer);
   }
