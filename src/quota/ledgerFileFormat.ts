@@ -3,7 +3,8 @@ import type { ProviderId } from '../../machines/providers';
 import { describeJsonFault } from '../credentials/jsonError';
 import { AgentvisorError } from '../errors';
 import { MAX_SESSION_ID_LENGTH } from './ledgerInput';
-import type { DayRecord, ExpiredRecord, LedgerState, LiveReservation, SettledRecord } from './ledgerState';
+import { addLive, createLedgerState } from './ledgerState';
+import type { DayRecord, ExpiredRecord, LedgerState, SettledRecord } from './ledgerState';
 
 /**
  * The file ledger's on-disk format, version 2 (docs/ledger.md shows an example):
@@ -117,19 +118,18 @@ function parseState(value: unknown): LedgerState {
   const raw = record(value, 'the top level');
   if (raw.format !== LEDGER_FILE_FORMAT) throw new Fault(`"format" is not "${LEDGER_FILE_FORMAT}" (is this an agentvisor ledger file?)`);
   if (!READABLE_VERSIONS.includes(raw.version)) throw new Fault(`"version" is ${JSON.stringify(raw.version)}; this agentvisor reads versions 1 and ${LEDGER_FILE_VERSION} (a newer agentvisor may have written it)`);
-  const reservations = new Map<string, LiveReservation>();
+  const state = createLedgerState();
   for (const [id, entry] of sessionIds(raw.reservations, 'reservations')) {
     const r = record(entry, 'reservations entries');
-    reservations.set(id, {
+    addLive(state, id, {
       provider: provider(r.provider, "reservations entries' provider"),
       tokens: count(r.tokens, "reservations entries' tokens"),
       expiresAt: count(r.expiresAt, "reservations entries' expiresAt"),
       used: r.used === undefined ? 0 : count(r.used, "reservations entries' used"),
     });
   }
-  const days = new Map<string, DayRecord>();
-  for (const [day, entry] of Object.entries(record(raw.days, 'days'))) days.set(day, parseDay(day, entry));
-  return { reservations, days };
+  for (const [day, entry] of Object.entries(record(raw.days, 'days'))) state.days.set(day, parseDay(day, entry));
+  return state;
 }
 
 function corrupt(file: string, problem: string): AgentvisorError {

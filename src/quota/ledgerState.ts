@@ -55,9 +55,14 @@ export interface DayRecord {
 }
 
 export interface LedgerState {
+  /** Live reservations; change them only through addLive / dropLive / changeLive, which keep `load` exact. */
   readonly reservations: Map<string, LiveReservation>;
   /** Keyed by window day (YYYY-MM-DD). */
   readonly days: Map<string, DayRecord>;
+  /** Per provider: the live reservations' remaining tokens (`max(0, tokens - used)`) and their number. */
+  readonly load: Record<ProviderId, { reserved: number; active: number }>;
+  /** No lease runs out before this (a lower bound): a sweep before it has nothing to do. */
+  nextExpiry: number;
 }
 
 export interface LedgerWindow {
@@ -71,7 +76,34 @@ export interface LedgerWindow {
 export const KEEP_TOTALS_DAYS = 7;
 
 export function createLedgerState(): LedgerState {
-  return { reservations: new Map(), days: new Map() };
+  return { reservations: new Map(), days: new Map(), load: { claude: { reserved: 0, active: 0 }, openai: { reserved: 0, active: 0 } }, nextExpiry: Number.POSITIVE_INFINITY };
+}
+
+function remainingOf(r: LiveReservation): number {
+  return Math.max(0, r.tokens - r.used);
+}
+
+/** Adds a live reservation (admission, or a file being read). */
+export function addLive(state: LedgerState, sessionId: string, reservation: LiveReservation): void {
+  state.reservations.set(sessionId, reservation);
+  const load = state.load[reservation.provider];
+  load.reserved += remainingOf(reservation);
+  load.active += 1;
+  state.nextExpiry = Math.min(state.nextExpiry, reservation.expiresAt);
+}
+
+function dropLive(state: LedgerState, sessionId: string, reservation: LiveReservation): void {
+  state.reservations.delete(sessionId);
+  const load = state.load[reservation.provider];
+  load.reserved -= remainingOf(reservation);
+  load.active -= 1;
+}
+
+/** Changes a live reservation's tokens or usage, keeping the provider's load in step. */
+function changeLive(state: LedgerState, reservation: LiveReservation, change: (r: LiveReservation) => void): void {
+  const before = remainingOf(reservation);
+  change(reservation);
+  state.load[reservation.provider].reserved += remainingOf(reservation) - before;
 }
 
 /** The calendar date `delta` days from `day` (both YYYY-MM-DD). Window keys are consecutive dates. */
@@ -80,9 +112,20 @@ export function shiftDay(day: string, delta: number): string {
   return new Date(Date.UTC(y, m - 1, d + delta)).toISOString().slice(0, 10);
 }
 
+let lastWindow: { readonly reset: DailyReset; readonly from: number; readonly window: LedgerWindow } | null = null;
+
+/**
+ * The window `now` falls in. The last answer is reused for any time from the instant it was
+ * computed for up to its next reset (one window is contiguous): computing it costs about 0.1 ms
+ * (Intl), far more than a reservation.
+ */
 export function ledgerWindow(now: number, reset: DailyReset): LedgerWindow {
+  const last = lastWindow;
+  if (last !== null && last.reset.at === reset.at && last.reset.timeZone === reset.timeZone && now >= last.from && now < last.window.nextResetAt) return last.window;
   const { day, nextResetAt } = windowAt(now, reset);
-  return { day, previousDay: shiftDay(day, -1), nextResetAt };
+  const window = { day, previousDay: shiftDay(day, -1), nextResetAt };
+  lastWindow = { reset, from: now, window };
+  return window;
 }
 
 export function emptyDay(): DayRecord {
@@ -107,33 +150,37 @@ function expiredRecord(state: LedgerState, window: LedgerWindow, sessionId: stri
 }
 
 function expire(state: LedgerState, window: LedgerWindow, sessionId: string, reservation: LiveReservation): void {
-  state.reservations.delete(sessionId);
+  dropLive(state, sessionId, reservation);
   dayRecord(state, window.day).expired.set(sessionId, { provider: reservation.provider, used: reservation.used });
 }
 
 /** Expires every reservation whose lease ran out; returns how many. */
 export function sweepExpired(state: LedgerState, window: LedgerWindow, now: number): number {
+  // Nothing can have run out yet: O(1) instead of a walk over every live lease.
+  if (now < state.nextExpiry) return 0;
   let count = 0;
+  let next = Number.POSITIVE_INFINITY;
   for (const [sessionId, reservation] of state.reservations) {
     if (reservation.expiresAt <= now) {
       expire(state, window, sessionId, reservation);
       count += 1;
+    } else {
+      next = Math.min(next, reservation.expiresAt);
     }
   }
+  state.nextExpiry = next;
   return count;
 }
 
-function providerLoad(state: LedgerState, provider: ProviderId): { reserved: number; active: number; earliestExpiry: number } {
-  let reserved = 0;
-  let active = 0;
-  let earliestExpiry = Number.POSITIVE_INFINITY;
-  for (const reservation of state.reservations.values()) {
-    if (reservation.provider !== provider) continue;
-    reserved += Math.max(0, reservation.tokens - reservation.used);
-    active += 1;
-    earliestExpiry = Math.min(earliestExpiry, reservation.expiresAt);
-  }
-  return { reserved, active, earliestExpiry };
+function providerLoad(state: LedgerState, provider: ProviderId): { reserved: number; active: number } {
+  return state.load[provider];
+}
+
+/** The earliest lease expiry of a provider's live reservations (for a concurrency refusal's retryAfterMs). */
+function earliestExpiryOf(state: LedgerState, provider: ProviderId): number {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const reservation of state.reservations.values()) if (reservation.provider === provider) earliest = Math.min(earliest, reservation.expiresAt);
+  return earliest;
 }
 
 /** Sweeps, then checks budget and concurrency and reserves, in one synchronous step. */
@@ -146,7 +193,7 @@ export function reserveIn(state: LedgerState, limits: ProviderLimits, window: Le
   if (dailyLimit === 0 || maxConcurrent === 0) return { status: 'refused', provider, code: 'no-provider', retryAfterMs: null };
   const load = providerLoad(state, provider);
   if (load.active >= maxConcurrent) {
-    return { status: 'refused', provider, code: 'concurrency-limit', retryAfterMs: Math.max(0, load.earliestExpiry - now) };
+    return { status: 'refused', provider, code: 'concurrency-limit', retryAfterMs: Math.max(0, earliestExpiryOf(state, provider) - now) };
   }
   const used = state.days.get(window.day)?.used[provider] ?? 0;
   if (used + load.reserved + tokens > dailyLimit) {
@@ -154,7 +201,7 @@ export function reserveIn(state: LedgerState, limits: ProviderLimits, window: Le
     return { status: 'refused', provider, code: 'quota-exhausted', retryAfterMs: tokens > dailyLimit ? null : window.nextResetAt - now };
   }
   const expiresAt = now + leaseMs;
-  state.reservations.set(sessionId, { provider, tokens, expiresAt, used: 0 });
+  addLive(state, sessionId, { provider, tokens, expiresAt, used: 0 });
   return { status: 'reserved', provider, sessionId, tokens, expiresAt };
 }
 
@@ -190,7 +237,7 @@ export function settleIn(state: LedgerState, limits: ProviderLimits, window: Led
     provider = live.provider;
     counted = live.used;
     if (live.expiresAt > now) returnedTokens = Math.max(0, live.tokens - Math.max(request.usedTokens, counted));
-    state.reservations.delete(sessionId);
+    dropLive(state, sessionId, live);
   } else {
     const expired = expiredRecord(state, window, sessionId);
     if (expired !== undefined && request.provider !== null && request.provider !== expired.provider) throw providerMismatchError(sessionId, expired.provider, request.provider);
@@ -234,7 +281,9 @@ export function recordIn(state: LedgerState, limits: ProviderLimits, window: Led
   const { provider } = live;
   if (request.provider !== null && request.provider !== provider) throw providerMismatchError(sessionId, provider, request.provider);
   const delta = Math.max(0, request.usedTokens - live.used);
-  live.used += delta;
+  changeLive(state, live, (r) => {
+    r.used += delta;
+  });
   countUsage(state, limits, window, provider, delta);
   if (addTokens > 0) {
     const { dailyLimit, maxConcurrent } = limits[provider];
@@ -245,7 +294,9 @@ export function recordIn(state: LedgerState, limits: ProviderLimits, window: Led
     if (used + providerLoad(state, provider).reserved + grows > dailyLimit) {
       return { ...base, code: 'quota-exhausted', retryAfterMs: addTokens > dailyLimit ? null : window.nextResetAt - now };
     }
-    live.tokens += addTokens;
+    changeLive(state, live, (r) => {
+      r.tokens += addTokens;
+    });
   }
   return { status: 'recorded', sessionId, provider, live: true, tokens: live.tokens, usedTokens: live.used };
 }
@@ -264,6 +315,8 @@ export function renewIn(state: LedgerState, window: LedgerWindow, now: number, s
     return false;
   }
   live.expiresAt = now + leaseMs;
+  // A shorter lease than before can run out before the earliest one known.
+  state.nextExpiry = Math.min(state.nextExpiry, live.expiresAt);
   return true;
 }
 

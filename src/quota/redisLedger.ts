@@ -144,7 +144,17 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
   /** Server clock minus this process's clock, learnt from every reply (server mode). */
   let offset = 0;
 
+  let cachedKeys: { day: string; keys: string[] } | null = null;
+
+  /** The keys of every script in a window (built once per window: they are the same for every call in it). */
   function keysFor(window: RedisWindow): string[] {
+    if (cachedKeys?.day === window.day) return cachedKeys.keys;
+    const keys = buildKeys(window);
+    cachedKeys = { day: window.day, keys };
+    return keys;
+  }
+
+  function buildKeys(window: RedisWindow): string[] {
     return [
       ...PROVIDER_IDS.map((p) => `${keyPrefix}leases:${p}`),
       ...PROVIDER_IDS.map((p) => `${keyPrefix}reservations:${p}`),
@@ -154,6 +164,7 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
       `${keyPrefix}${window.day}:expired`,
       `${keyPrefix}${window.previousDay}:expired`,
       `${keyPrefix}recorded`,
+      `${keyPrefix}reserved-totals`,
     ];
   }
 
@@ -178,12 +189,16 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
       const head = [clock === 'caller' ? String(guess) : '', window.start, window.nextResetAt, REDIS_IDS_TTL_MS, REDIS_USED_TTL_MS];
       let raw: unknown;
       try {
-        // One wait for readiness shared by every call that arrives while connecting.
-        readiness ??= waitUntilReady(client, timeout, lastError).finally(() => {
-          readiness = null;
-        });
-        await readiness;
-        raw = await withTimeout(evaluate(name, keysFor(window), [...head, ...args]), timeout);
+        if (client.status !== 'ready') {
+          // One wait for readiness shared by every call that arrives while connecting.
+          readiness ??= waitUntilReady(client, timeout, lastError).finally(() => {
+            readiness = null;
+          });
+          await readiness;
+        }
+        // A connection the ledger opened has ioredis' own commandTimeout; an injected one gets a timer per call.
+        const reply = evaluate(name, keysFor(window), [...head, ...args]);
+        raw = owned ? await reply : await withTimeout(reply, timeout);
       } catch (error) {
         throw redisUnavailable(target, error, options.redis);
       }

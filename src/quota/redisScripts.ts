@@ -15,6 +15,9 @@ import { PROVIDER_IDS } from '../../machines/providers';
  *   KEYS[2P+4]       <prefix><day>:expired            HASH sessionId -> provider# (leases that ran out)
  *   KEYS[2P+5]       <prefix><previous day>:expired
  *   KEYS[2P+6]       <prefix>recorded                  HASH sessionId -> "<used>:<granted>" (usage recorded before settle)
+ *   KEYS[2P+7]       <prefix>reserved-totals           HASH provider -> sum of its reservations hash (kept in step, so
+ *                                                     admission is O(1) in the number of live leases; rebuilt from the
+ *                                                     hash when missing)
  * The used hash also holds "<provider>:overrun" (usage that found no budget left, this window).
  * and the same leading ARGV:
  *   ARGV[1] now in epoch ms, or '' to read the server's clock (TIME)
@@ -33,7 +36,7 @@ export const SCRIPT_ARGS = 5;
 const PRELUDE = `
 local PROVIDERS = {${PROVIDER_IDS.map((p) => `'${p}'`).join(', ')}}
 local P = #PROVIDERS
-local USED, SETTLED, SETTLED_PREV, EXPIRED, EXPIRED_PREV, RECORDED = KEYS[2*P+1], KEYS[2*P+2], KEYS[2*P+3], KEYS[2*P+4], KEYS[2*P+5], KEYS[2*P+6]
+local USED, SETTLED, SETTLED_PREV, EXPIRED, EXPIRED_PREV, RECORDED, TOTALS = KEYS[2*P+1], KEYS[2*P+2], KEYS[2*P+3], KEYS[2*P+4], KEYS[2*P+5], KEYS[2*P+6], KEYS[2*P+7]
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
@@ -44,6 +47,26 @@ local IDS_TTL, USED_TTL = ARGV[4], ARGV[5]
 
 local function leases(i) return KEYS[i] end
 local function reservations(i) return KEYS[P + i] end
+local function int(n) return string.format('%d', n) end
+
+-- The provider's reserved tokens: a running total beside the hash (rebuilt once when missing).
+local function reservedOf(i)
+  local total = redis.call('HGET', TOTALS, PROVIDERS[i])
+  if total then return tonumber(total) end
+  local sum = 0
+  for _, tokens in ipairs(redis.call('HVALS', reservations(i))) do sum = sum + tonumber(tokens) end
+  redis.call('HSET', TOTALS, PROVIDERS[i], int(sum))
+  return sum
+end
+
+-- Sets (or with nil, removes) a reservation's remaining tokens and moves the total with it.
+local function setRemaining(i, id, value)
+  reservedOf(i)
+  local old = tonumber(redis.call('HGET', reservations(i), id) or '0')
+  if value then redis.call('HSET', reservations(i), id, int(value)) else redis.call('HDEL', reservations(i), id) end
+  local delta = (value or 0) - old
+  if delta ~= 0 then redis.call('HINCRBY', TOTALS, PROVIDERS[i], int(delta)) end
+end
 
 -- Leases that ran out (expiry <= now) give back their slot and tokens; the provider is remembered
 -- so that a late settle still counts its usage in the right place.
@@ -52,7 +75,7 @@ local function sweep()
   for i = 1, P do
     local due = redis.call('ZRANGEBYSCORE', leases(i), '-inf', now)
     for _, id in ipairs(due) do
-      redis.call('HDEL', reservations(i), id)
+      setRemaining(i, id, nil)
       redis.call('HSET', EXPIRED, id, i)
       count = count + 1
     end
@@ -74,17 +97,10 @@ local function settledOf(id)
   return redis.call('HGET', SETTLED, id) or redis.call('HGET', SETTLED_PREV, id)
 end
 
-local function reservedOf(i)
-  local sum = 0
-  for _, tokens in ipairs(redis.call('HVALS', reservations(i))) do sum = sum + tonumber(tokens) end
-  return sum
-end
 
 local function usedOf(i)
   return tonumber(redis.call('HGET', USED, PROVIDERS[i]) or '0')
 end
-
-local function int(n) return string.format('%d', n) end
 
 -- Usage recorded for a reservation before its settle, and the tokens granted to it (nil: never
 -- recorded or topped up, so the reservations hash still holds the grant).
@@ -113,7 +129,7 @@ end
 
 local function expireOne(i, id)
   redis.call('ZREM', leases(i), id)
-  redis.call('HDEL', reservations(i), id)
+  setRemaining(i, id, nil)
   redis.call('HSET', EXPIRED, id, i)
   redis.call('PEXPIRE', EXPIRED, IDS_TTL)
 end
@@ -138,7 +154,9 @@ if usedOf(p) + reservedOf(p) + tokens > dailyLimit then
 end
 local expiresAt = now + leaseMs
 redis.call('ZADD', leases(p), expiresAt, id)
+-- A new reservation (not live, checked above): its remaining tokens are all new to the total.
 redis.call('HSET', reservations(p), id, ARGV[8])
+redis.call('HINCRBY', TOTALS, PROVIDERS[p], ARGV[8])
 return {now, 'reserved', expiresAt}
 `;
 
@@ -160,7 +178,7 @@ if p then
   granted = granted or tonumber(redis.call('HGET', reservations(p), id))
   if expiresAt > now then returned = math.max(0, granted - math.max(used, counted)) end
   redis.call('ZREM', leases(p), id)
-  redis.call('HDEL', reservations(p), id)
+  setRemaining(p, id, nil)
 else
   p = expiredOf(id)
   if p then
@@ -221,7 +239,7 @@ t = t or tonumber(redis.call('HGET', reservations(p), id))
 if usedNow > u then
   local delta = usedNow - u
   u = usedNow
-  redis.call('HSET', reservations(p), id, int(math.max(0, t - u)))
+  setRemaining(p, id, math.max(0, t - u))
   redis.call('HSET', RECORDED, id, int(u) .. ':' .. int(t))
   redis.call('PEXPIRE', RECORDED, IDS_TTL)
   countUsage(p, delta, limitOf(p))
@@ -235,7 +253,7 @@ if add > 0 then
     return {now, 'refused', p, u, t, 'quota-exhausted', retry}
   end
   t = t + add
-  redis.call('HSET', reservations(p), id, int(math.max(0, t - u)))
+  setRemaining(p, id, math.max(0, t - u))
   redis.call('HSET', RECORDED, id, int(u) .. ':' .. int(t))
   redis.call('PEXPIRE', RECORDED, IDS_TTL)
 end
