@@ -97,6 +97,8 @@ function formatRate(n: number): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  // Other work on the machine moves every figure; the ratios, measured side by side, move less.
+  const loadAtStart = os.loadavg()[0]!.toFixed(1);
   const redis = await benchRedis();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ledger-'));
   const n = options.processes;
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.name} | ${formatRate(rate(r.name))} |`),
   ].join('\n');
   const text = [
-    `Measured ${machine.date} on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB), Node ${machine.node}, commit ${machine.commit}; Redis ${process.env.REDIS_URL ? 'at REDIS_URL' : 'a private redis-server on loopback (no persistence)'}, ${options.durationMs} ms per run, ${options.inFlight} operations in flight per process.`,
+    `Measured ${machine.date} on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB, load average ${loadAtStart} when the run began), Node ${machine.node}, commit ${machine.commit}; Redis ${process.env.REDIS_URL ? 'at REDIS_URL' : 'a private redis-server on loopback (no persistence)'}, ${options.durationMs} ms per run, ${options.inFlight} operations in flight per process.`,
     '',
     table,
     '',
