@@ -91,6 +91,8 @@ export const agentSessionMachine = setup({
         tokens: event.tokens,
         withinTokens: Math.min(event.tokens, left),
         estimatedTokens: context.terms.estimatedTokens,
+        stint: context.stint,
+        usedOnProvider: context.tokens.usedOnProvider + event.tokens,
         now: event.now,
       };
     }),

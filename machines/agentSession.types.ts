@@ -163,6 +163,9 @@ export type SessionNotice =
       readonly tokens: number;
       readonly withinTokens: number;
       readonly estimatedTokens: number;
+      /** The provider stint the usage belongs to (names its ledger reservation), and its usage so far including `tokens`. */
+      readonly stint?: number;
+      readonly usedOnProvider?: number;
       readonly now: number;
     }
   | {

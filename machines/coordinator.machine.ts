@@ -32,6 +32,10 @@ import { PROVIDER_IDS } from './providers';
 import type { ProviderId } from './providers';
 import { createSessionSupervisor } from './sessionSupervisor';
 import type { SessionSupervisorLogic, SupervisorEvent } from './sessionSupervisor';
+import { answerTopUp, dropTopUp, recordSharedUsage } from './topUps';
+import { clampAfterRefusal, requeueAtPlace, sharedRefusalCode } from './ledgerAdmission';
+import type { ConfirmingRequests } from './ledgerAdmission';
+import type { PendingTopUps } from './topUps';
 
 /** At most 16 top-level keys, for the reason given in agentSession.types.ts (Object.assign cost). */
 export interface CoordinatorContext extends CoordinatorInput {
@@ -42,6 +46,10 @@ export interface CoordinatorContext extends CoordinatorInput {
   readonly supervisor: ActorRefFrom<SessionSupervisorLogic>;
   /** One circuit breaker per provider. */
   readonly health: HealthByProvider;
+  /** Shared ledger: top-ups asked of the ledger and not answered yet, by session id (machines/topUps.ts). */
+  readonly topUps: PendingTopUps;
+  /** Shared ledger: admissions reserved locally and waiting for the ledger's reservation, by request id (machines/ledgerAdmission.ts). */
+  readonly confirming: ConfirmingRequests;
 }
 
 /** The part of enqueueActions' `enqueue` that the shared helpers use. */
@@ -64,7 +72,40 @@ function capsAt(context: CoordinatorContext, now: number, health: HealthByProvid
 }
 
 function decide(context: CoordinatorContext, request: SpawnRequest, now: number) {
-  return decideAdmission(context.budgets, admissionCandidates(context.config.fallbackChain, request), request.estimatedTokens, capsAt(context, now));
+  const candidates = admissionCandidates(context.config.fallbackChain, request);
+  const decision = decideAdmission(context.budgets, candidates, request.estimatedTokens, capsAt(context, now));
+  if (decision.status === 'admit' || context.config.sharedLedger !== true || context.config.globalLimits === undefined) return decision;
+  return { status: 'refuse' as const, code: sharedRefusalCode(decision.code, context.budgets, candidates, context.config.globalLimits) };
+}
+
+/** A new spawn (not a requeued session) on a shared ledger starts only once the ledger reserved it too. */
+function confirmsWithLedger(context: CoordinatorContext, request: QueuedRequest | SpawnRequest): boolean {
+  return context.config.sharedLedger === true && !('readmit' in request && request.readmit === true);
+}
+
+/** Holds a locally reserved admission until the ledger answers (ledger.reserveAnswered). */
+function askLedger(enqueue: Enqueue, confirming: ConfirmingRequests, request: QueuedRequest, provider: ProviderId, allocation: number): ConfirmingRequests {
+  enqueue.emit({ type: 'ledger.reserveAsked', requestId: request.requestId, sessionId: request.sessionId, provider, tokens: allocation });
+  return { ...confirming, [request.requestId]: { request, provider, allocation } };
+}
+
+/**
+ * A request no wait can help: every provider it may use is disabled (daily limit or maxConcurrent
+ * 0) or has a daily limit below its estimate. Judged on the configured limits, not on what is
+ * free now. Returns the refusal code, or null when the request may fit some day.
+ */
+function hopelessCode(context: CoordinatorContext, request: SpawnRequest): 'quota-exhausted' | 'no-provider' | null {
+  const candidates = admissionCandidates(context.config.fallbackChain, request);
+  if (candidates.length === 0) return null;
+  const limits = context.config.globalLimits ?? context.budgets;
+  let tooLarge = false;
+  for (const p of candidates) {
+    const { dailyLimit, maxConcurrent } = limits[p];
+    if (dailyLimit === 0 || maxConcurrent === 0) continue;
+    if (request.estimatedTokens > dailyLimit) tooLarge = true;
+    else return null;
+  }
+  return tooLarge ? 'quota-exhausted' : 'no-provider';
 }
 
 function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number, candidates: readonly ProviderId[] = PROVIDER_IDS): number | null {
@@ -141,8 +182,14 @@ function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: Queued
 function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
   const plan = planDrain(budgets, context.queue, context.config.fallbackChain, capsAt(context, now, extra.health), now);
   const announced = announceLow(enqueue, context, plan.budgets);
-  enqueue.assign({ ...extra, budgets: announced, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
-  for (const a of plan.admitted) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
+  let confirming = extra.confirming ?? context.confirming;
+  const start = plan.admitted.filter((a) => {
+    if (!confirmsWithLedger(context, a.request)) return true;
+    confirming = askLedger(enqueue, confirming, a.request, a.provider, a.allocation);
+    return false;
+  });
+  enqueue.assign({ ...extra, confirming, budgets: announced, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
+  for (const a of start) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
 }
 
 export const coordinatorMachine = setup({
@@ -160,6 +207,10 @@ export const coordinatorMachine = setup({
     credentials: fromCallback<CredentialsRequest>(() => undefined),
   },
   guards: {
+    isHopeless: ({ context, event }) => {
+      assertEvent(event, 'agent.spawn');
+      return hopelessCode(context, event) !== null;
+    },
     canAdmit: ({ context, event }) => {
       assertEvent(event, 'agent.spawn');
       return decide(context, event, event.now).status === 'admit';
@@ -177,8 +228,50 @@ export const coordinatorMachine = setup({
       if (decision.status !== 'admit') return;
       const now = Math.max(context.now, event.now);
       const budgets = announceLow(enqueue, context, reserve(context.budgets, decision.provider, decision.allocation));
+      if (confirmsWithLedger(context, event)) {
+        const { type: _type, ...request } = event;
+        const confirming = askLedger(enqueue, context.confirming, { ...request, deadline: event.now + event.waitMs, seq: context.queueSeq }, decision.provider, decision.allocation);
+        enqueue.assign({ budgets, confirming, queueSeq: context.queueSeq + 1, admitted: context.admitted + 1, now });
+        return;
+      }
       enqueue.assign({ budgets, admitted: context.admitted + 1, now });
       admitOne(enqueue, context, event, decision.provider, decision.allocation, now);
+    }),
+    answerReserve: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'ledger.reserveAnswered');
+      const entry = context.confirming[event.requestId];
+      if (entry === undefined) return;
+      const { [event.requestId]: _answered, ...confirming } = context.confirming;
+      const now = Math.max(context.now, event.now);
+      const { request } = entry;
+      if (event.granted) {
+        enqueue.assign({ confirming, now });
+        admitOne(enqueue, context, request, entry.provider, entry.allocation, now);
+        return;
+      }
+      // The local view was stale: give the local reservation back and learn from the refusal.
+      let budgets = settle(context.budgets, entry.provider, entry.allocation);
+      if (event.code !== 'ledger-unavailable') budgets = clampAfterRefusal(budgets, entry.provider, event.code);
+      const after: CoordinatorContext = { ...context, confirming, budgets, now };
+      if (event.code !== 'ledger-unavailable') {
+        const decision = decide(after, request, now);
+        if (decision.status === 'admit') {
+          // Another provider it may use has room: ask the ledger there.
+          const next = askLedger(enqueue, confirming, request, decision.provider, decision.allocation);
+          enqueue.assign({ confirming: next, budgets: announceLow(enqueue, context, reserve(budgets, decision.provider, decision.allocation)), now });
+          return;
+        }
+        if (request.waitMs > 0 && now < request.deadline) {
+          // Back to its place in the queue, with its deadline: retried when a slot can have freed.
+          const queue = requeueAtPlace(context.queue, request);
+          enqueue.emit({ type: 'agent.queued', requestId: request.requestId, agentId: request.agentId, position: queue.indexOf(request), code: event.code });
+          commitAndDrain(enqueue, { ...after, queue }, budgets, now, { confirming });
+          return;
+        }
+      }
+      const waited = request.waitMs > 0 && now >= request.deadline;
+      enqueue.emit({ type: 'agent.refused', requestId: request.requestId, agentId: request.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited });
+      commitAndDrain(enqueue, after, budgets, now, { confirming });
     }),
     enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
@@ -200,6 +293,11 @@ export const coordinatorMachine = setup({
       const candidates = admissionCandidates(context.config.fallbackChain, event);
       const code = decision.status === 'refuse' ? (event.waitMs > 0 && candidates.length > 0 ? 'queue-full' : decision.code) : 'concurrency-limit';
       enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now, candidates), waited: false });
+    }),
+    refuseHopeless: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'agent.spawn');
+      const code = hopelessCode(context, event) ?? 'no-provider';
+      enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: null, waited: false, hopeless: true });
     }),
     refuseStopping: enqueueActions(({ event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
@@ -233,7 +331,18 @@ export const coordinatorMachine = setup({
     }),
     recordUsage: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.usageReported');
-      const outcome = recordUsage(context.budgets, event.provider, event.tokens, event.withinTokens, event.estimatedTokens);
+      let outcome: { budgets: Budgets; topUp: number; overrun: number };
+      let topUps = context.topUps;
+      if (context.config.sharedLedger === true) {
+        // Beyond the allocation, more is granted only when the ledger reserved it (ledger.topUpAnswered).
+        const stint = event.stint ?? 0;
+        const shared = recordSharedUsage(context.budgets, context.topUps, { sessionId: event.sessionId, provider: event.provider, stint, tokens: event.tokens, withinTokens: event.withinTokens, estimate: event.estimatedTokens, usedOnProvider: event.usedOnProvider ?? event.tokens });
+        topUps = shared.topUps;
+        outcome = { budgets: shared.budgets, topUp: 0, overrun: shared.overrun };
+        if (shared.ask !== null) enqueue.emit({ type: 'quota.topUpAsked', sessionId: event.sessionId, provider: event.provider, stint, tokens: shared.ask, usedOnProvider: event.usedOnProvider ?? event.tokens });
+      } else {
+        outcome = recordUsage(context.budgets, event.provider, event.tokens, event.withinTokens, event.estimatedTokens);
+      }
       if (outcome.overrun > 0 || outcome.topUp > 0) {
         const session = system.get(event.sessionId);
         if (outcome.overrun > 0) {
@@ -243,6 +352,7 @@ export const coordinatorMachine = setup({
           enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: outcome.topUp }));
         }
       }
+      if (topUps !== context.topUps) enqueue.assign({ topUps });
       const now = Math.max(context.now, event.now);
       const circuit = recordHealth(enqueue, context, event.provider, true, now);
       const grown = recordLimitSuccess(circuit[event.provider], context.config.adaptive, context.budgets[event.provider].maxConcurrent);
@@ -279,6 +389,23 @@ export const coordinatorMachine = setup({
       enqueue.emit({ type: 'provider.paused', provider: event.provider, until: paused.pausedUntil, reason: event.reason });
       enqueue.assign({ health: { ...context.health, [event.provider]: paused }, now });
     }),
+    answerTopUp: enqueueActions(({ context, event, enqueue, system }) => {
+      assertEvent(event, 'ledger.topUpAnswered');
+      const answer = answerTopUp(context.budgets, context.topUps, event.sessionId, event.stint, event.granted);
+      if (answer === null) return;
+      const session = system.get(event.sessionId);
+      const pending = context.topUps[event.sessionId]!;
+      if (session && answer.grant > 0) enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: answer.grant }));
+      if (answer.ask !== null) {
+        enqueue.emit({ type: 'quota.topUpAsked', sessionId: event.sessionId, provider: pending.provider, stint: event.stint, tokens: answer.ask, usedOnProvider: pending.usedOnProvider });
+      }
+      if (answer.overrun > 0) {
+        if (session) enqueue.sendTo(session, toSession({ type: 'session.topUpRefused', overrunTokens: answer.overrun }));
+        enqueue.emit({ type: 'quota.overrun', provider: pending.provider, sessionId: event.sessionId, overrunTokens: answer.overrun });
+      }
+      // A refused top-up gives its share back: waiting requests may fit now.
+      commitAndDrain(enqueue, context, answer.budgets, Math.max(context.now, event.now), { topUps: answer.topUps });
+    }),
     applyLedgerLimits: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'ledger.limits');
       let budgets: Budgets = context.budgets;
@@ -300,7 +427,12 @@ export const coordinatorMachine = setup({
     fallBack: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.fallbackRequested');
       const now = Math.max(context.now, event.now);
-      const afterReturn = settle(context.budgets, event.from, event.returnedTokens);
+      const dropped = dropTopUp(context.budgets, context.topUps, event.sessionId);
+      if (dropped.topUps !== context.topUps) {
+        context = { ...context, topUps: dropped.topUps };
+        enqueue.assign({ topUps: dropped.topUps });
+      }
+      const afterReturn = settle(dropped.budgets, event.from, event.returnedTokens);
       if (event.notBefore !== null) {
         // Requeued: the slot and the unused allocation are back; the session waits, first in line, for its provider.
         const requestId = `requeue:${event.sessionId}`;
@@ -338,16 +470,19 @@ export const coordinatorMachine = setup({
     settleSession: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'session.ended');
       const { output } = event;
-      const budgets = output.heldSlot ? settle(context.budgets, output.provider, output.returnedOnProvider) : context.budgets;
+      const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
+      const budgets = output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets;
+      if (dropped.topUps !== context.topUps) context = { ...context, topUps: dropped.topUps };
       enqueue.emit({ type: 'agent.released', output });
       // A session that ended while requeued (released by its host, swept) no longer waits.
       const queue = output.heldSlot ? context.queue : context.queue.filter((q) => q.sessionId !== output.sessionId || q.readmit !== true);
-      commitAndDrain(enqueue, queue === context.queue ? context : { ...context, queue }, budgets, Math.max(context.now, output.endedAt));
+      commitAndDrain(enqueue, queue === context.queue ? context : { ...context, queue }, budgets, Math.max(context.now, output.endedAt), { topUps: context.topUps });
     }),
     settleOnly: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'session.ended');
       const { output } = event;
-      if (output.heldSlot) enqueue.assign({ budgets: settle(context.budgets, output.provider, output.returnedOnProvider) });
+      const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
+      enqueue.assign({ topUps: dropped.topUps, budgets: output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets });
       enqueue.emit({ type: 'agent.released', output });
     }),
     sweep: enqueueActions(({ context, event, enqueue }) => {
@@ -370,6 +505,8 @@ export const coordinatorMachine = setup({
     queue: [],
     queueSeq: 0,
     admitted: 0,
+    topUps: {},
+    confirming: {},
     health: {
       claude: initialHealth('claude', input.budgets.claude.maxConcurrent, input.config.adaptive),
       openai: initialHealth('openai', input.budgets.openai.maxConcurrent, input.config.adaptive),
@@ -391,6 +528,7 @@ export const coordinatorMachine = setup({
     running: {
       on: {
         'agent.spawn': [
+          { guard: 'isHopeless', actions: 'refuseHopeless' },
           { guard: 'canAdmit', actions: 'admit' },
           { guard: 'canQueue', actions: 'enqueueRequest' },
           { actions: 'refuse' },
@@ -402,6 +540,8 @@ export const coordinatorMachine = setup({
         'clock.dailyReset': { actions: 'resetDay' },
         'clock.wake': { actions: 'wake' },
         'ledger.limits': { actions: 'applyLedgerLimits' },
+        'ledger.topUpAnswered': { actions: 'answerTopUp' },
+        'ledger.reserveAnswered': { actions: 'answerReserve' },
         'coordinator.stop': { target: 'stopping', actions: 'refuseAllWaiting' },
       },
     },

@@ -49,6 +49,19 @@ export interface CoordinatorConfig {
   readonly adaptive: AdaptiveConfig | null;
   /** How long a usage limit pauses a provider when the provider did not say when it resets. */
   readonly usageLimitPauseMs: number;
+  /**
+   * A shared ledger (file, Redis) must confirm every token that leaves the budget: top-ups are
+   * asked of it (`quota.topUpAsked`) and granted on its answer (`ledger.topUpAnswered`), and
+   * admissions are confirmed by it (`ledger.reserveAsked` / `ledger.reserveAnswered`) before the
+   * session starts. false: this coordinator's budget is the ledger. @default false
+   */
+  readonly sharedLedger?: boolean;
+  /**
+   * The configured limits: on a shared ledger `budgets` hold only this host's view (the global
+   * limits minus what others hold), so a request above every candidate's configured daily limit
+   * (or on providers with limit 0) is known hopeless from these. Absent: the budgets' own limits.
+   */
+  readonly globalLimits?: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
 }
 
 export interface CoordinatorInput {
@@ -75,6 +88,9 @@ export type CoordinatorEvent =
       readonly tokens: number;
       readonly withinTokens: number;
       readonly estimatedTokens: number;
+      /** The provider stint the usage belongs to (names its ledger reservation), and its usage so far including `tokens`. */
+      readonly stint?: number;
+      readonly usedOnProvider?: number;
       readonly now: number;
     }
   | {
@@ -113,6 +129,11 @@ export type CoordinatorEvent =
    * requests) until `until`: nothing new is admitted onto it until then.
    */
   | { readonly type: 'provider.exhausted'; readonly provider: ProviderId; readonly until: number; readonly reason: string; readonly now: number }
+  /** The shared ledger's answer to an admission asked with `ledger.reserveAsked`. */
+  | { readonly type: 'ledger.reserveAnswered'; readonly requestId: string; readonly granted: true; readonly now: number }
+  | { readonly type: 'ledger.reserveAnswered'; readonly requestId: string; readonly granted: false; readonly code: RefusalCode | 'ledger-unavailable'; readonly retryAfterMs: number | null; readonly now: number }
+  /** The shared ledger's answer to a top-up asked for a session's stint. */
+  | { readonly type: 'ledger.topUpAnswered'; readonly sessionId: string; readonly stint: number; readonly granted: boolean; readonly now: number }
   /** Time passed (a circuit's cooldown ended): re-check waiting requests. */
   | { readonly type: 'clock.wake'; readonly now: number }
   | { readonly type: 'coordinator.stop' };
@@ -121,7 +142,16 @@ export type CoordinatorEvent =
 export type CoordinatorEmitted =
   | { readonly type: 'agent.admitted'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly allocatedTokens: number; readonly waitedMs: number }
   | { readonly type: 'agent.queued'; readonly requestId: string; readonly agentId: string; readonly position: number; readonly code: RefusalCode }
-  | { readonly type: 'agent.refused'; readonly requestId: string; readonly agentId: string; readonly code: RefusalCode | 'queue-full' | 'stopped'; readonly retryAfterMs: number | null; readonly waited: boolean }
+  | {
+      readonly type: 'agent.refused';
+      readonly requestId: string;
+      readonly agentId: string;
+      readonly code: RefusalCode | 'queue-full' | 'stopped' | 'ledger-unavailable';
+      readonly retryAfterMs: number | null;
+      readonly waited: boolean;
+      /** No wait or reset can help (estimate above every candidate's daily limit, or all disabled): refused at once, even with waitMs. */
+      readonly hopeless?: boolean;
+    }
   | { readonly type: 'agent.active'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
   | { readonly type: 'agent.requeued'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly reason: string; readonly notBefore: number; readonly deadline: number; readonly stint: number; readonly usedOnProvider: number }
   | {
@@ -138,6 +168,10 @@ export type CoordinatorEmitted =
     }
   | { readonly type: 'agent.released'; readonly output: SessionOutput }
   | { readonly type: 'quota.low'; readonly provider: ProviderId; readonly available: number; readonly dailyLimit: number }
+  /** Shared ledger: reserve `tokens` for the session's first stint, then answer with `ledger.reserveAnswered`. */
+  | { readonly type: 'ledger.reserveAsked'; readonly requestId: string; readonly sessionId: string; readonly provider: ProviderId; readonly tokens: number }
+  /** Shared ledger: reserve `tokens` more for the session's stint (usage so far `usedOnProvider`), then answer with `ledger.topUpAnswered`. */
+  | { readonly type: 'quota.topUpAsked'; readonly sessionId: string; readonly provider: ProviderId; readonly stint: number; readonly tokens: number; readonly usedOnProvider: number }
   | { readonly type: 'quota.overrun'; readonly provider: ProviderId; readonly sessionId: string; readonly overrunTokens: number }
   | { readonly type: 'quota.reset'; readonly day: string }
   | { readonly type: 'provider.circuit'; readonly provider: ProviderId; readonly state: Exclude<CircuitState, 'halfOpen'>; readonly openUntil: number | null; readonly failures: number; readonly now: number }

@@ -11,14 +11,15 @@ import type { ProviderId } from '../../machines/providers';
 import { createCredentialResolver, rankProviders } from '../credentials';
 import type { Authenticate, CredentialClass, CredentialResolver } from '../credentials';
 import { AgentvisorError } from '../errors';
-import type { ProviderFailure, RateLimitFacts } from '../providers';
+import { capFactsTimes, capFailureTimes } from '../providers';
+import type { CappedTime, ProviderFailure, RateLimitFacts } from '../providers';
 import { windowAt } from '../quota/dailyWindow';
 import type { QuotaLedger } from '../quota/ledger';
 import { pausesFileFor, writePause } from '../quota/pauseRecord';
 import type { ProviderPause } from '../quota/pauseRecord';
 import type { Budgets } from '../../machines/budget';
 import { LedgerLink } from './ledgerLink';
-import type { EffectiveLimits } from './ledgerLink';
+import type { AdmissionOutcome, EffectiveLimits } from './ledgerLink';
 import { circuitState, windowCounts } from '../../machines/providerHealth';
 import { createActivityStore } from './activityStore';
 import { bindMachines } from './bindMachines';
@@ -35,11 +36,12 @@ import { resolveOptions } from './options';
 import type { OrchestratorOptions, ResolvedOptions } from './options';
 import type { OrchestratorEventMap, OrchestratorStats, ProviderStats, SpawnOptions } from './types';
 import { checkSpawn } from './validation';
-import { describeExclusions, excludedFor, hasActiveSwitch } from './providerSwitches';
+import { excludedFor, hasActiveSwitch } from './providerSwitches';
 import type { Exclusion } from './providerSwitches';
 import { MAX_TASK_KINDS, TaskKindEstimates } from './learnedEstimates';
 import { EstimatesFile } from './estimatesFile';
 import type { CheckedSpawn } from './validation';
+import { hopelessMessage, refusalMessage } from './refusalMessage';
 
 interface PendingSpawn {
   readonly agentId: string;
@@ -48,29 +50,10 @@ interface PendingSpawn {
   /** Providers the switches keep from this agent (named when nothing is left). */
   readonly excluded: readonly Exclusion[];
   readonly taskKind: string | null;
+  readonly estimatedTokens: number;
   readonly resolve: (agent: ManagedAgent) => void;
   readonly reject: (error: AgentvisorError) => void;
   waitTimer: ClockTimer | null;
-}
-
-function refusalMessage(code: string, agentId: string, retryAfterMs: number | null, waited: boolean, excluded: readonly Exclusion[] = []): string {
-  const after = retryAfterMs === null ? '' : ` (retry in about ${Math.ceil(retryAfterMs / 1000)} s)`;
-  const prefix = waited ? `agent ${agentId} waited and was not admitted` : `agent ${agentId} was not admitted`;
-  switch (code) {
-    case 'concurrency-limit':
-      return `${prefix}: every provider it may use is at its concurrency limit${after}; release an agent, wait (waitMs), or raise maxConcurrent`;
-    case 'quota-exhausted':
-      return `${prefix}: no provider it may use has budget left for its estimate${after}; lower estimatedTokens or wait for the daily reset`;
-    case 'queue-full':
-      return `${prefix}: the wait queue is full${after}; raise maxQueue or spawn later`;
-    case 'stopped':
-      return `${prefix}: the orchestrator is stopping; create a new one to run more agents`;
-    default:
-      if (excluded.length > 0) {
-        return `${prefix}: no provider it may use can take it (${describeExclusions(excluded)})${after}; switch a provider back on, or use a provider the switches leave it`;
-      }
-      return `${prefix}: no provider is enabled for it (daily limit or maxConcurrent is 0), or every one it may use is paused or has its circuit open${after}; enable one in limits or wait`;
-  }
 }
 
 /**
@@ -134,6 +117,10 @@ export class Orchestrator {
       keepAlive: this.#keepAlive,
       providerFailed: (failure, activeSince) => this.#providerFailed(failure, activeSince),
       limitsReported: (provider, facts) => this.#limitsReported(provider, facts),
+      capFailure: (failure) => this.#capped(failure.provider, capFailureTimes(failure, o.clock.now(), o.maxProviderResetMs)).failure,
+      capFacts: (facts) => this.#capped(null, capFactsTimes(facts, o.clock.now(), o.maxProviderResetMs)).facts,
+      usageReported: (sessionId, stint, used) => this.#link?.noteUsage(sessionId, stint, used),
+      settled: (sessionId, stint) => this.#link?.whenSettled(sessionId, stint) ?? Promise.resolve(),
     };
     this.#observability = createObservabilityHooks(this.#options, this);
     this.#switchesActive = hasActiveSwitch(this.#options.switches);
@@ -190,6 +177,8 @@ export class Orchestrator {
           circuit: o.circuit,
           adaptive: o.adaptiveConcurrency,
           usageLimitPauseMs: o.usageLimitPauseMs,
+          sharedLedger: link !== null,
+          globalLimits: this.#providerLimits(),
         },
         budgets: this.#localBudgets(),
         now,
@@ -235,7 +224,7 @@ export class Orchestrator {
     const requestId = `r${(this.#requests += 1)}`;
     const sessionId = newId();
     const result = new Promise<ManagedAgent>((resolve, reject) => {
-      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, excluded, taskKind, resolve, reject, waitTimer: null });
+      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, excluded, taskKind, estimatedTokens, resolve, reject, waitTimer: null });
     });
     this.#pendingAgentIds.add(agentId);
     this.#observability?.spawnRequested(agentId);
@@ -442,12 +431,62 @@ export class Orchestrator {
     this.#pauseWrites.add(write);
   }
 
+  /** Logs what a provider reported too far ahead (it was capped) and hands the capped values on. */
+  #capped<T extends { capped: readonly CappedTime[] }>(provider: ProviderId | null, result: T): T {
+    if (result.capped.length === 0) return result;
+    const maxDays = this.#options.maxProviderResetMs / 86_400_000;
+    for (const c of result.capped) {
+      const reported = c.field === 'resetAt' ? new Date(c.reported).toISOString() : `${c.reported} ms`;
+      const used = c.field === 'resetAt' ? new Date(c.used).toISOString() : `${c.used} ms`;
+      this.#options.logger?.warn({ provider, field: c.field, reported, used }, `suspicious provider reset: more than ${maxDays} days away, capped (maxProviderResetMs)`);
+    }
+    return result;
+  }
+
+  /** Asks the shared ledger to reserve a new session and hands the answer to the coordinator. */
+  #askReserve(ask: Extract<CoordinatorEmitted, { type: 'ledger.reserveAsked' }>): void {
+    const link = this.#link!;
+    const answered = (outcome: AdmissionOutcome) => {
+      const now = this.#options.clock.now();
+      if (this.#state !== 'running') {
+        // Stopped meanwhile: nobody will run this session; its reservation goes back.
+        if (outcome.status === 'reserved') link.settleStint(ask.sessionId, 0, ask.provider, 0).catch(() => undefined);
+        return;
+      }
+      if (outcome.status === 'reserved') {
+        this.#actor?.send({ type: 'ledger.reserveAnswered', requestId: ask.requestId, granted: true, now });
+        return;
+      }
+      if (outcome.retryAfterMs !== null) link.syncAfter(outcome.retryAfterMs);
+      this.#actor?.send({ type: 'ledger.reserveAnswered', requestId: ask.requestId, granted: false, code: outcome.code, retryAfterMs: outcome.retryAfterMs, now });
+    };
+    link.reserveAdmission(ask.sessionId, ask.provider, ask.tokens).then(answered, (error: unknown) => {
+      this.#options.logger?.error({ problem: error instanceof Error ? error.message : String(error) }, 'quota ledger reservation failed');
+      answered({ status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#options.ledger.syncIntervalMs });
+    });
+  }
+
+  /** Asks the shared ledger for a session's top-up and hands the answer to the coordinator. */
+  #askTopUp(ask: Extract<CoordinatorEmitted, { type: 'quota.topUpAsked' }>): void {
+    const link = this.#link;
+    const answer = (granted: boolean) => {
+      if (this.#state === 'running') this.#actor?.send({ type: 'ledger.topUpAnswered', sessionId: ask.sessionId, stint: ask.stint, granted, now: this.#options.clock.now() });
+    };
+    if (link === null) return answer(true);
+    link.topUp(ask).then(answer, () => answer(false));
+  }
+
   /** Tells the coordinator when a circuit's cooldown ends, so waiting requests are re-checked then. */
   #wakeAt(at: number): void {
     const clock = this.#options.clock;
     const timer = clock.setTimeout(() => {
       this.#wakeTimers.delete(timer);
-      if (this.#state === 'running') this.#actor?.send({ type: 'clock.wake', now: clock.now() });
+      if (this.#state !== 'running') return;
+      // Node's timers run on the event loop's cached time, which can lag the wall clock: a timer may
+      // fire a few ms before Date.now() reaches `at` (more often under load). Waking then would find
+      // nothing due and nobody would wake again: wait for the rest instead.
+      if (clock.now() < at) return this.#wakeAt(at);
+      this.#actor?.send({ type: 'clock.wake', now: clock.now() });
     }, Math.max(0, at - clock.now()));
     this.#wakeTimers.add(timer);
   }
@@ -532,8 +571,8 @@ export class Orchestrator {
     return this.#actor;
   }
 
-  #providerLimits() {
-    return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: this.#options.budgets[p].dailyLimit, maxConcurrent: this.#options.budgets[p].maxConcurrent }]));
+  #providerLimits(): Record<ProviderId, { dailyLimit: number; maxConcurrent: number }> {
+    return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: this.#options.budgets[p].dailyLimit, maxConcurrent: this.#options.budgets[p].maxConcurrent }])) as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   }
 
   #onCoordinatorEvent(event: CoordinatorEmitted): void {
@@ -567,14 +606,17 @@ export class Orchestrator {
           this.#pending.delete(event.requestId);
           this.#pendingAgentIds.delete(pending.agentId);
           if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
-          pending.reject(new AgentvisorError(event.code, refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, pending.excluded), {
+          const message = event.hopeless === true
+            ? hopelessMessage(event.code, event.agentId, pending.estimatedTokens, this.#providerLimits(), pending.excluded)
+            : refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, pending.excluded);
+          pending.reject(new AgentvisorError(event.code, message, {
             retryAfterMs: event.retryAfterMs,
             details: { agentId: event.agentId },
           }));
         }
         this.#activity.trigger.refused({ code: event.code });
         log?.info({ agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs }, 'agent refused');
-        this.#events.emit('agent.refused', { agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited: event.waited });
+        this.#events.emit('agent.refused', { agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited: event.waited, ...(event.hopeless === true ? { hopeless: true } : {}) });
         return;
       }
       case 'agent.active': {
@@ -587,7 +629,7 @@ export class Orchestrator {
         return;
       }
       case 'agent.requeued': {
-        this.#link?.settleStint(event.sessionId, event.stint, event.provider, event.usedOnProvider);
+        this.#link?.settleStint(event.sessionId, event.stint, event.provider, event.usedOnProvider).catch(() => undefined);
         this.#wakeAt(event.notBefore);
         const clock = this.#options.clock;
         const expiry = clock.setTimeout(() => {
@@ -602,7 +644,7 @@ export class Orchestrator {
         return;
       }
       case 'agent.fallback': {
-        this.#link?.settleStint(event.sessionId, event.stint, event.from, event.usedOnProvider);
+        this.#link?.settleStint(event.sessionId, event.stint, event.from, event.usedOnProvider).catch(() => undefined);
         const agent = this.#bySession.get(event.sessionId);
         const startedAt = agent?.failureStartedAt() ?? null;
         const latencyMs = startedAt === null ? 0 : this.#options.clock.now() - startedAt;
@@ -614,7 +656,7 @@ export class Orchestrator {
       case 'agent.released': {
         const { output } = event;
         // A session that ended after a refused fallback settled its last stint when it left it.
-        if (output.heldSlot) this.#link?.settleStint(output.sessionId, output.stint, output.provider, output.usedOnProvider);
+        if (output.heldSlot) this.#link?.settleStint(output.sessionId, output.stint, output.provider, output.usedOnProvider).catch(() => undefined);
         if (this.#requeueTimers.size > 0) this.#clearRequeueTimer(output.sessionId);
         if (this.#taskKinds.size > 0) this.#learnFrom(output);
         const agent = this.#bySession.get(output.sessionId);
@@ -639,6 +681,12 @@ export class Orchestrator {
       case 'quota.low':
         log?.warn({ provider: event.provider, available: event.available }, 'quota low');
         this.#events.emit('quota.low', { provider: event.provider, available: event.available, dailyLimit: event.dailyLimit });
+        return;
+      case 'quota.topUpAsked':
+        this.#askTopUp(event);
+        return;
+      case 'ledger.reserveAsked':
+        this.#askReserve(event);
         return;
       case 'quota.overrun': {
         const agent = this.#bySession.get(event.sessionId);

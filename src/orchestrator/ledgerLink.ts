@@ -33,7 +33,37 @@ export interface LedgerLinkOptions {
 
 interface Held {
   readonly provider: ProviderId;
+  /** Tokens granted in the ledger: the reservation plus its top-ups. */
+  tokens: number;
+  /** Usage of the stint the ledger has counted (written through by `record`). */
+  recorded: number;
+  /** The stint's usage as last reported here (written through at the next tick). */
+  reported: number;
+}
+
+/** A settlement on its way to the ledger, and the callers waiting until it is durable there. */
+interface PendingSettle {
+  readonly provider: ProviderId;
+  readonly used: number;
+  /** What the ledger already counted of `used` for this stint (by record). */
+  readonly recorded: number;
+  readonly waiters: Array<{ resolve(): void; reject(error: AgentvisorError): void }>;
+}
+
+/** The ledger's answer to a new session's reservation. */
+export type AdmissionOutcome =
+  | { readonly status: 'reserved' }
+  | { readonly status: 'refused'; readonly code: 'concurrency-limit' | 'quota-exhausted' | 'no-provider' | 'ledger-unavailable'; readonly retryAfterMs: number | null };
+
+/** What a top-up asks of the ledger for one stint. */
+export interface TopUpAsk {
+  readonly sessionId: string;
+  readonly stint: number;
+  readonly provider: ProviderId;
+  /** Tokens to add to the stint's reservation. */
   readonly tokens: number;
+  /** The stint's usage so far. */
+  readonly usedOnProvider: number;
 }
 
 const zeroHold = (): Record<ProviderId, { used: number; reserved: number; active: number }> => ({
@@ -63,11 +93,16 @@ export class LedgerLink {
   /** Our usage settled into the ledger in its current window, per provider. */
   #ourUsed: Record<ProviderId, number> = { claude: 0, openai: 0 };
   #ourDay: string | null = null;
-  /** Settlements the ledger has not taken yet (unreachable): retried in order. */
-  readonly #pendingSettles = new Map<string, { provider: ProviderId; used: number }>();
+  /** Settlements the ledger has not taken yet (in flight, or the ledger was unreachable): retried in order. */
+  readonly #pendingSettles = new Map<string, PendingSettle>();
+  /** Stints admitted while the ledger was unreachable (under localShareOf): no reservation of theirs exists. */
+  readonly #unreserved = new Set<string>();
   #others: OthersHold = zeroHold();
   #state: 'ok' | 'degraded' = 'ok';
   #timer: ClockTimer | null = null;
+  readonly #extraTimers = new Set<ClockTimer>();
+  /** The local limits of the last sync (restored when an outage ends). */
+  #lastLimits: EffectiveLimits | null = null;
   #lastRenew = 0;
   #ticking = false;
   #flushing: Promise<void> | null = null;
@@ -105,44 +140,146 @@ export class LedgerLink {
   }
 
   async #reserveThen(input: AuthInput, inner: Authenticate) {
-    const id = reservationId(input.sessionId, input.stint ?? 0);
-    const tokens = Math.max(1, input.allocatedTokens ?? 1);
-    if (this.#state === 'degraded' && this.#o.whenUnavailable === 'fail-closed') {
-      throw new AgentvisorError('ledger-unavailable', 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back', {
-        retryAfterMs: this.#o.syncIntervalMs,
-      });
-    }
-    if (this.#state === 'ok') {
-      // Our own settlements first: the slot a session just freed here is free in the ledger before
-      // the next admission here asks for it (otherwise the ledger would still count the old one).
-      if (this.#pendingSettles.size > 0 || this.#flushing !== null) await this.#flushSettles().catch(() => undefined);
-      const outcome = await this.#op(() => this.#o.ledger.reserve({ provider: input.provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
-      if (outcome === null) {
-        if (this.#o.whenUnavailable === 'fail-closed') throw new AgentvisorError('ledger-unavailable', 'the shared quota ledger could not be reached to reserve this session; nothing was admitted', { retryAfterMs: this.#o.syncIntervalMs });
-      } else if (outcome.status === 'refused') {
-        throw new AgentvisorError(outcome.code, `the shared quota ledger has no room for this session on ${input.provider} (${outcome.code}): other hosts hold it`, { retryAfterMs: outcome.retryAfterMs });
-      } else {
-        this.#held.set(id, { provider: input.provider, tokens });
+    const stint = input.stint ?? 0;
+    const id = reservationId(input.sessionId, stint);
+    // Admitted through reserveAdmission (a new spawn): the ledger already decided.
+    if (!this.#held.has(id) && !this.#unreserved.has(id)) {
+      const outcome = await this.#reserve(id, input.provider, Math.max(1, input.allocatedTokens ?? 1));
+      if (outcome.status === 'refused') {
+        const message = outcome.code === 'ledger-unavailable'
+          ? 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back'
+          : `the shared quota ledger has no room for this session on ${input.provider} (${outcome.code}): other hosts hold it`;
+        throw new AgentvisorError(outcome.code, message, { retryAfterMs: outcome.retryAfterMs });
       }
     }
     try {
       return await inner(input);
     } catch (error) {
-      // No env was handed out: the reservation goes back at once.
-      this.settleStint(input.sessionId, input.stint ?? 0, input.provider, 0);
+      // No env was handed out: the reservation goes back at once (an outage keeps it queued).
+      this.settleStint(input.sessionId, stint, input.provider, 0).catch(() => undefined);
       throw error;
     }
   }
 
-  /** Ends one provider stint in the ledger with its real usage. Safe to call for a stint that never reserved. */
-  settleStint(sessionId: string, stint: number, provider: ProviderId, usedTokens: number): void {
+  /**
+   * Reserves a new session's first stint in the ledger, before the session starts. Refusals are
+   * returned: the ledger's (`concurrency-limit`, `quota-exhausted`, `no-provider`, with its
+   * `retryAfterMs`), or `ledger-unavailable` when it cannot be reached under fail-closed.
+   */
+  reserveAdmission(sessionId: string, provider: ProviderId, tokens: number): Promise<AdmissionOutcome> {
+    return this.#reserve(reservationId(sessionId, 0), provider, Math.max(1, tokens));
+  }
+
+  async #reserve(id: string, provider: ProviderId, tokens: number): Promise<AdmissionOutcome> {
+    const unavailable: AdmissionOutcome = { status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#o.syncIntervalMs };
+    if (this.#state === 'degraded') {
+      if (this.#o.whenUnavailable === 'fail-closed') return unavailable;
+      this.#unreserved.add(id);
+      return { status: 'reserved' };
+    }
+    // Our own settlements first: the slot a session just freed here is free in the ledger before
+    // the next admission here asks for it (otherwise the ledger would still count the old one).
+    if (this.#pendingSettles.size > 0 || this.#flushing !== null) await this.#flushSettles().catch(() => undefined);
+    const outcome = await this.#op(() => this.#o.ledger.reserve({ provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
+    if (outcome === null) {
+      if (this.#o.whenUnavailable === 'fail-closed') return unavailable;
+      this.#unreserved.add(id);
+      return { status: 'reserved' };
+    }
+    if (outcome.status === 'refused') return { status: 'refused', code: outcome.code, retryAfterMs: outcome.retryAfterMs };
+    this.#held.set(id, { provider, tokens, recorded: 0, reported: 0 });
+    return { status: 'reserved' };
+  }
+
+  /** Reads the ledger again after `ms` (a refusal said when room may come back), unless a sync comes first. */
+  syncAfter(ms: number): void {
+    if (this.#stopped || ms >= this.#o.syncIntervalMs) return;
+    const timer = this.#o.clock.setTimeout(() => {
+      this.#extraTimers.delete(timer);
+      if (!this.#stopped && !this.#ticking) void this.#sync();
+    }, Math.max(0, ms));
+    this.#extraTimers.add(timer);
+  }
+
+  /**
+   * Ends one provider stint in the ledger with its real usage. Resolves once the ledger has the
+   * settlement (file: fsynced; Redis: acknowledged); rejects with `ledger-unavailable` when the ledger
+   * cannot be reached, while the settlement stays queued and is retried every tick. Safe to call
+   * for a stint that never reserved.
+   */
+  settleStint(sessionId: string, stint: number, provider: ProviderId, usedTokens: number): Promise<void> {
     const id = reservationId(sessionId, stint);
     const held = this.#held.get(id);
+    this.#unreserved.delete(id);
     // A stint with no reservation and no usage has nothing to settle (a refused or degraded admission).
-    if (!held && usedTokens === 0) return;
+    if (!held && usedTokens === 0) return Promise.resolve();
     this.#held.delete(id);
-    this.#pendingSettles.set(id, { provider, used: usedTokens });
+    const durable = new Promise<void>((resolve, reject) => {
+      this.#pendingSettles.set(id, { provider, used: usedTokens, recorded: held?.recorded ?? 0, waiters: [{ resolve, reject }] });
+    });
     void this.#flushSettles();
+    return durable;
+  }
+
+  /**
+   * Resolves once the stint's settlement is durable in the ledger (at once when none is waiting);
+   * rejects with `ledger-unavailable` when the ledger cannot be reached to take it.
+   */
+  whenSettled(sessionId: string, stint: number): Promise<void> {
+    const pending = this.#pendingSettles.get(reservationId(sessionId, stint));
+    if (!pending) return Promise.resolve();
+    const durable = new Promise<void>((resolve, reject) => pending.waiters.push({ resolve, reject }));
+    void this.#flushSettles();
+    return durable;
+  }
+
+  /** The stint's usage so far, written through to the ledger at the next tick (within one `syncIntervalMs`). */
+  noteUsage(sessionId: string, stint: number, usedOnProvider: number): void {
+    const held = this.#held.get(reservationId(sessionId, stint));
+    if (held && usedOnProvider > held.reported) held.reported = usedOnProvider;
+  }
+
+  /**
+   * Asks the ledger for more tokens on a stint's reservation (one atomic `record` that also counts
+   * the usage so far). True when granted. Unreachable ledger: granted only under `localShareOf`
+   * (the stint is then this host's local share, as an admission would be), refused under fail-closed.
+   */
+  async topUp(ask: TopUpAsk): Promise<boolean> {
+    const id = reservationId(ask.sessionId, ask.stint);
+    const held = this.#held.get(id);
+    const localShare = this.#o.whenUnavailable !== 'fail-closed';
+    if (this.#state === 'degraded') return localShare;
+    // Admitted while the ledger was unreachable (no reservation to grow), or its lease ran out.
+    if (!held) return localShare && this.#unreserved.has(id);
+    const outcome = await this.#op(() => this.#o.ledger.record({ sessionId: id, usedTokens: ask.usedOnProvider, addTokens: ask.tokens, provider: ask.provider })).catch(() => null);
+    if (outcome === null) return this.state === 'degraded' && localShare;
+    this.#counted(held, outcome.usedTokens);
+    if (outcome.status === 'recorded' && outcome.live) {
+      held.tokens = outcome.tokens;
+      return true;
+    }
+    this.#o.logger?.info({ reservation: id, code: outcome.status === 'refused' ? outcome.code : 'lease-expired', asked: ask.tokens }, 'the shared quota ledger refused a top-up');
+    return false;
+  }
+
+  /** The ledger now counts `usedTokens` for a held stint. */
+  #counted(held: Held, usedTokens: number): void {
+    if (usedTokens <= held.recorded) return;
+    this.#ourUsed[held.provider] += usedTokens - held.recorded;
+    held.recorded = usedTokens;
+    if (held.reported < usedTokens) held.reported = usedTokens;
+  }
+
+  /** Writes through the usage reported since the last tick, one `record` per stint, issued together (one group commit on a file). */
+  async #writeUsage(): Promise<void> {
+    const dirty = [...this.#held].filter(([, held]) => held.reported > held.recorded);
+    await Promise.all(
+      dirty.map(async ([id, held]) => {
+        const used = held.reported;
+        const outcome = await this.#op(() => this.#o.ledger.record({ sessionId: id, usedTokens: used, provider: held.provider })).catch(() => null);
+        if (outcome !== null && this.#held.get(id) === held) this.#counted(held, outcome.usedTokens);
+      }),
+    );
   }
 
   /** One flush at a time: a second caller's settlements are picked up by the loop already running, and it waits for that loop. */
@@ -155,11 +292,21 @@ export class LedgerLink {
 
   async #flushLoop(): Promise<void> {
     while (this.#pendingSettles.size > 0) {
-      const [id, { provider, used }] = this.#pendingSettles.entries().next().value as [string, { provider: ProviderId; used: number }];
-      const settled = await this.#op(() => this.#o.ledger.settle(id, used, provider));
-      if (settled === null) return; // unreachable: kept, retried at the next tick
+      const [id, pending] = this.#pendingSettles.entries().next().value as [string, PendingSettle];
+      const settled = await this.#op(() => this.#o.ledger.settle(id, pending.used, pending.provider)).catch((error: unknown) => {
+        // Not an outage (a bug or a corrupt file): the waiters hear of it; the settlement stays queued.
+        for (const waiter of pending.waiters.splice(0)) waiter.reject(isAgentvisorError(error) ? error : new AgentvisorError('ledger-unavailable', String(error)));
+        throw error;
+      });
+      if (settled === null) {
+        // Unreachable: kept and retried at the next tick; whoever waits is told now.
+        const error = new AgentvisorError('ledger-unavailable', 'the usage was counted here, but the shared quota ledger could not be reached to settle it; it is kept and retried every sync interval (stats().ledger.unsettled counts it)', { retryAfterMs: this.#o.syncIntervalMs });
+        for (const [, waiting] of this.#pendingSettles) for (const waiter of waiting.waiters.splice(0)) waiter.reject(error);
+        return;
+      }
       this.#pendingSettles.delete(id);
-      this.#ourUsed[provider] += used;
+      this.#ourUsed[pending.provider] += Math.max(0, settled.usedTokens - pending.recorded);
+      for (const waiter of pending.waiters) waiter.resolve();
     }
   }
 
@@ -196,6 +343,9 @@ export class LedgerLink {
     this.#state = 'ok';
     this.#o.logger?.info('quota ledger reachable again');
     this.#o.onState('ok', null);
+    // Admission may go on at once on the last view the ledger gave (every admission is confirmed by
+    // the ledger anyway); the next sync brings it up to date.
+    if (this.#lastLimits !== null) this.#o.onLimits(this.#lastLimits);
   }
 
   #degradedLimits(): EffectiveLimits {
@@ -220,7 +370,7 @@ export class LedgerLink {
     }
     const ours = zeroHold();
     for (const held of this.#held.values()) {
-      ours[held.provider].reserved += held.tokens;
+      ours[held.provider].reserved += Math.max(0, held.tokens - held.recorded);
       ours[held.provider].active += 1;
     }
     const others = zeroHold();
@@ -234,6 +384,7 @@ export class LedgerLink {
       };
     }
     this.#others = others;
+    this.#lastLimits = limits;
     this.#o.onLimits(limits);
   }
 
@@ -259,6 +410,7 @@ export class LedgerLink {
     this.#ticking = true;
     try {
       await this.#flushSettles().catch(() => undefined);
+      await this.#writeUsage();
       const now = this.#o.clock.now();
       if (now - this.#lastRenew >= this.#o.leaseMs / 3) {
         this.#lastRenew = now;
@@ -276,6 +428,8 @@ export class LedgerLink {
     this.#stopped = true;
     if (this.#timer !== null) this.#o.clock.clearTimeout(this.#timer);
     this.#timer = null;
+    for (const timer of this.#extraTimers) this.#o.clock.clearTimeout(timer);
+    this.#extraTimers.clear();
     for (let attempt = 0; attempt < 3 && (this.#pendingSettles.size > 0 || this.#flushing !== null); attempt += 1) {
       await this.#flushSettles().catch(() => undefined);
     }

@@ -107,8 +107,8 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
     };
   }
   const instance = given.instance as QuotaLedger;
-  if (typeof instance?.reserve !== 'function' || typeof instance.settle !== 'function' || typeof instance.snapshot !== 'function') {
-    throw new AgentvisorError('invalid-option', 'ledger.instance must implement QuotaLedger (reserve, settle, renew, sweep, snapshot, close)');
+  if (typeof instance?.reserve !== 'function' || typeof instance.settle !== 'function' || typeof instance.record !== 'function' || typeof instance.snapshot !== 'function') {
+    throw new AgentvisorError('invalid-option', 'ledger.instance must implement QuotaLedger (reserve, settle, record, renew, sweep, snapshot, close)');
   }
   return { kind: 'instance', file: null, owned: false, ...sharing, create: async () => instance };
 }

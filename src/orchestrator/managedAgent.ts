@@ -54,6 +54,13 @@ export interface AgentHost {
   providerFailed(failure: ProviderFailure, activeSince: number | null): void;
   /** What an answer's rate-limit headers said was left on the provider (success or failure). */
   limitsReported(provider: ProviderId, facts: RateLimitFacts): void;
+  /** Caps reset times and waits a provider reported too far ahead (logged as suspicious). */
+  capFailure(failure: ProviderFailure): ProviderFailure;
+  capFacts(facts: RateLimitFacts): RateLimitFacts;
+  /** A stint's usage so far (a shared ledger writes it through within one sync interval). */
+  usageReported(sessionId: string, stint: number, usedOnProvider: number): void;
+  /** Resolves when the settlement of the session's final stint is durable in the ledger (at once without a shared ledger). */
+  settled(sessionId: string, stint: number): Promise<void>;
 }
 
 /**
@@ -159,7 +166,8 @@ export class ManagedAgent {
         { details: { agentId: this.id, provider: this.#final.provider } },
       );
     }
-    const { tokens: t } = this.#ref.getSnapshot().context;
+    const { tokens: t, stint } = this.#ref.getSnapshot().context;
+    this.#host.usageReported(this.sessionId, stint, t.usedOnProvider);
     return { usedTokens: t.used, allocatedTokens: t.allocated, remainingTokens: Math.max(0, t.allocated - t.usedOnProvider) };
   }
 
@@ -193,7 +201,7 @@ export class ManagedAgent {
    *   `invalid-request` (the agent stays) when the request itself was at fault.
    */
   async reportFailure(report: FailureReport): Promise<FailureOutcome> {
-    const failure = classifyFailure(report, this.provider, this.#host.clock.now());
+    const failure = this.#host.capFailure(classifyFailure(report, this.provider, this.#host.clock.now()));
     this.#assertLive('report a failure');
     if (this.#failure) throw new AgentvisorError('invalid-failure', 'a failure for this agent is already being handled; await the earlier reportFailure first');
     if (!this.#ref.getSnapshot().matches('active')) {
@@ -228,7 +236,7 @@ export class ManagedAgent {
   }
 
   #reportLimits(headers: HeadersInput, now: number): void {
-    const facts = readRateLimitHeaders(headers, now);
+    const facts = this.#host.capFacts(readRateLimitHeaders(headers, now));
     if (facts.remaining !== null) this.#host.limitsReported(this.provider, facts);
   }
 
@@ -273,7 +281,12 @@ export class ManagedAgent {
     return alone;
   }
 
-  /** Ends the session: usage is settled and the unused allocation returned. A second call throws `already-released`. */
+  /**
+   * Ends the session: usage is settled and the unused allocation returned. On a shared ledger it
+   * resolves once the settlement is durable there (file: fsynced; Redis: acknowledged), and rejects
+   * with `ledger-unavailable` when the ledger cannot be reached (the session is released all the
+   * same; its settlement is kept and retried). A second call throws `already-released`.
+   */
   async release(): Promise<ReleaseResult> {
     if (this.#hostReleased) {
       throw new AgentvisorError('already-released', `agent ${this.id} was already released`, { details: { agentId: this.id } });
@@ -281,7 +294,9 @@ export class ManagedAgent {
     this.#hostReleased = true;
     if (!this.#final) this.#send({ type: 'session.release', now: this.#host.clock.now() });
     if (!this.#final) throw new Error(`agentvisor: session ${this.sessionId} did not settle on release (a bug)`);
-    return toResult(this.#final);
+    const final = this.#final;
+    await this.#host.settled(this.sessionId, final.stint);
+    return toResult(final);
   }
 
   /** @internal The orchestrator's spawn promise settles through this on the first activation or the end. */

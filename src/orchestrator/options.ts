@@ -12,6 +12,7 @@ import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
 import type { FailurePolicyOptions } from '../providers';
+import { DEFAULT_MAX_PROVIDER_RESET_MS } from '../providers/resetCap';
 import { resolveAuditOptions } from '../observability/auditTrail';
 import type { AuditOptions, ResolvedAuditOptions } from '../observability/auditTrail';
 import type { InspectTarget } from '../observability/inspectionSanitizer';
@@ -115,6 +116,13 @@ export interface OrchestratorOptions {
   readonly requeueThrottled?: boolean | { readonly maxRequeues?: number };
   /** How long a usage limit pauses a provider when neither its message nor its headers say when it resets. @default 3600000 (1 h) */
   readonly usageLimitPauseMs?: number;
+  /**
+   * The furthest ahead a provider may say its limit resets (headers, error bodies, usage-limit
+   * messages): later resets and longer Retry-After waits are capped to this and logged as
+   * suspicious (a reset weeks away is a parsing accident or a broken proxy, not a limit).
+   * 60000 to 1814400000 (21 days). @default 604800000 (7 days)
+   */
+  readonly maxProviderResetMs?: number;
   /** At spawn, when the provider a session would start on is full: admit it further down the chain, or wait for that provider. @default 'fallback' */
   readonly whenPreferredBusy?: 'fallback' | 'wait';
   /** Fallbacks one session may make. @default fallbackChain.length - 1 */
@@ -191,6 +199,7 @@ export interface ResolvedOptions {
   readonly ledger: ResolvedLedger;
   readonly adaptiveConcurrency: AdaptiveConfig | null;
   readonly usageLimitPauseMs: number;
+  readonly maxProviderResetMs: number;
   /** Requeues per session for throttling before any work; 0: off. */
   readonly requeue: { readonly maxRequeues: number };
   readonly whenPreferredBusy: 'fallback' | 'wait';
@@ -393,6 +402,7 @@ export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptio
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, budgets),
     requeue: resolveRequeue(options.requeueThrottled),
     usageLimitPauseMs: wholeNumber('usageLimitPauseMs', options.usageLimitPauseMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
+    maxProviderResetMs: wholeNumber('maxProviderResetMs', options.maxProviderResetMs ?? DEFAULT_MAX_PROVIDER_RESET_MS, { min: 60_000, max: 21 * 24 * HOUR_MS }),
     maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
     leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
     sweepIntervalMs: wholeNumber('sweepIntervalMs', options.sweepIntervalMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),

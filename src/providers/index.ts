@@ -10,5 +10,7 @@ export { DEFAULT_FAILURE_ACTIONS, DEFAULT_FAILURE_POLICY, FAILURE_ACTIONS, FALLB
 export type { FailureAction, FailurePolicy, FailurePolicyOptions, FallbackReason, KindPolicy, NextStep, NextStepContext } from './failurePolicy';
 export { headerValue, parseGoDurationMs, parseRetryAfterMs, readRateLimitHeaders } from './rateLimitHeaders';
 export type { HeadersInput, RateLimitFacts, RemainingCapacity } from './rateLimitHeaders';
+export { DEFAULT_MAX_PROVIDER_RESET_MS, capFactsTimes, capFailureTimes } from './resetCap';
+export type { CappedTime } from './resetCap';
 export { isUsageLimitText, tryAgainInMs, usageLimitResetAt } from './usageLimitText';
 export type { ResetContext } from './usageLimitText';

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
-import type { LedgerConfig, LedgerSnapshot, QuotaLedger, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import type { LedgerConfig, LedgerSnapshot, QuotaLedger, RecordOutcome, RecordRequest, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
 import { parseLedger, serializeLedger } from './ledgerFileFormat';
-import { checkLeaseMs, checkReserveRequest, checkSessionId, checkSettle, closedLedgerError, describeValue, readClock, resolveLedgerConfig } from './ledgerInput';
-import { createLedgerState, ledgerWindow, pruneDays, renewIn, reserveIn, settleIn, snapshotIn, sweepExpired } from './ledgerState';
+import { checkLeaseMs, checkRecordRequest, checkReserveRequest, checkSessionId, checkSettle, closedLedgerError, describeValue, readClock, resolveLedgerConfig } from './ledgerInput';
+import { createLedgerState, ledgerWindow, pruneDays, recordIn, renewIn, reserveIn, settleIn, snapshotIn, sweepExpired } from './ledgerState';
 import type { LedgerState, LedgerWindow } from './ledgerState';
 import { updateLockedFile } from './lockedFile';
 import type { LockedFileOptions } from './lockedFile';
@@ -124,7 +124,11 @@ export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
     },
     async settle(sessionId: string, usedTokens: number, provider?: ProviderId): Promise<Settlement> {
       const checked = checkSettle(sessionId, usedTokens, provider);
-      return run((state, at, window) => settleIn(state, window, at, checked));
+      return run((state, at, window) => settleIn(state, limits, window, at, checked));
+    },
+    async record(request: RecordRequest): Promise<RecordOutcome> {
+      const checked = checkRecordRequest(request);
+      return run((state, at, window) => recordIn(state, limits, window, at, checked));
     },
     async renew(sessionId: string, leaseMs: number): Promise<boolean> {
       const id = checkSessionId(sessionId);

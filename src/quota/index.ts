@@ -9,11 +9,15 @@ export type {
   LedgerSnapshot,
   ProviderLedgerState,
   QuotaLedger,
+  RecordOutcome,
+  RecordRequest,
+  RecordedUsage,
   Refusal,
   Reservation,
   ReserveOutcome,
   ReserveRequest,
   Settlement,
+  TopUpRefusal,
 } from './ledger';
 export { DEFAULT_DAILY_RESET, windowAt } from './dailyWindow';
 export type { DailyReset, WindowPosition } from './dailyWindow';

@@ -5,8 +5,9 @@ import type { ProviderId } from '../../machines/providers';
  * and passes the one contract suite in test/quota/ledgerContract.ts.
  *
  * Invariants every backend keeps, under any interleaving of callers (threads, processes, hosts):
- * - per provider and daily window: `used + reserved <= dailyLimit` after every `reserve` that
- *   succeeds (real usage reported at `settle` may push `used` past the limit; it is never dropped);
+ * - per provider and daily window, at every moment: `used + reserved <= dailyLimit + overrun`, where
+ *   `overrun` only grows by real usage (at `record` or `settle`) beyond its reservation that found
+ *   no budget left; `reserve` and top-ups (`record` with `addTokens`) never grant beyond the limit;
  * - per provider: live reservations (`active`) never exceed `maxConcurrent`;
  * - a settled usage record is never lost (file: fsync before the promise resolves; redis: the
  *   script's write is acknowledged);
@@ -31,6 +32,15 @@ export interface QuotaLedger {
    * the ledger's record throws `invalid-request` (reason `provider-mismatch`).
    */
   settle(sessionId: string, usedTokens: number, provider?: ProviderId): Promise<Settlement>;
+  /**
+   * Counts a reservation's usage so far without ending it (`usedTokens` is cumulative: only the
+   * increase over what was recorded before counts) and, with `addTokens`, grows the live
+   * reservation by that much (a top-up) under the same budget check as `reserve`, all in one atomic
+   * step. The usage is counted even when the top-up is refused. Usage of a lease that ran out still
+   * counts; a settled session's usage is final and is not changed. For a session the ledger never
+   * saw, `provider` says where the usage counts (else `invalid-request`, reason `unknown-session`).
+   */
+  record(request: RecordRequest): Promise<RecordOutcome>;
   /** Extends a live reservation's lease to now + leaseMs. False when it is gone (expired or settled). */
   renew(sessionId: string, leaseMs: number): Promise<boolean>;
   /** Expires reservations whose lease ran out; returns how many it expired. */
@@ -77,6 +87,45 @@ export interface Refusal {
 
 export type ReserveOutcome = Reservation | Refusal;
 
+export interface RecordRequest {
+  readonly sessionId: string;
+  /** The reservation's usage so far (cumulative, whole tokens). A value below what was recorded before changes nothing. */
+  readonly usedTokens: number;
+  /** Tokens to add to the live reservation (a top-up), all or nothing. @default 0 */
+  readonly addTokens?: number;
+  /** Where the usage counts when the ledger does not know the session (as for `settle`). */
+  readonly provider?: ProviderId;
+}
+
+/** The usage was counted; `addTokens` (if any) was added to the live reservation. */
+export interface RecordedUsage {
+  readonly status: 'recorded';
+  readonly sessionId: string;
+  readonly provider: ProviderId;
+  /** Whether the reservation is still live (false: its lease ran out, or it was settled or never made). */
+  readonly live: boolean;
+  /** The live reservation's tokens after this call (0 when it is not live). */
+  readonly tokens: number;
+  /** The usage counted for this reservation so far. */
+  readonly usedTokens: number;
+}
+
+/** The usage was counted, but `addTokens` was not added. */
+export interface TopUpRefusal {
+  readonly status: 'refused';
+  readonly sessionId: string;
+  readonly provider: ProviderId;
+  /** `quota-exhausted`: the budget has no room; `no-provider`: the provider is disabled; `lease-expired`: no live reservation to grow. */
+  readonly code: 'quota-exhausted' | 'no-provider' | 'lease-expired';
+  /** When a retry can succeed (the daily reset); null when no wait helps. */
+  readonly retryAfterMs: number | null;
+  readonly live: boolean;
+  readonly tokens: number;
+  readonly usedTokens: number;
+}
+
+export type RecordOutcome = RecordedUsage | TopUpRefusal;
+
 export interface Settlement {
   readonly sessionId: string;
   readonly provider: ProviderId;
@@ -92,6 +141,11 @@ export interface ProviderLedgerState {
   readonly reserved: number;
   /** Live reservations (slots in use). */
   readonly active: number;
+  /**
+   * Usage counted in this window that no budget covered: tokens spent beyond a reservation when
+   * `used + reserved` was already at `dailyLimit`. Always `used + reserved <= dailyLimit + overrun`.
+   */
+  readonly overrun: number;
 }
 
 export interface LedgerSnapshot {

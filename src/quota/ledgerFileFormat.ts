@@ -3,23 +3,30 @@ import type { ProviderId } from '../../machines/providers';
 import { describeJsonFault } from '../credentials/jsonError';
 import { AgentvisorError } from '../errors';
 import { MAX_SESSION_ID_LENGTH } from './ledgerInput';
-import type { DayRecord, LedgerState, LiveReservation, SettledRecord } from './ledgerState';
+import { addLive, createLedgerState } from './ledgerState';
+import type { DayRecord, ExpiredRecord, LedgerState, SettledRecord } from './ledgerState';
 
 /**
- * The file ledger's on-disk format, version 1 (docs/ledger.md shows an example):
+ * The file ledger's on-disk format, version 2 (docs/ledger.md shows an example):
  *
- *   { "format": "agentvisor-quota-ledger", "version": 1,
- *     "reservations": { "<sessionId>": { "provider", "tokens", "expiresAt" } },
- *     "days": { "<YYYY-MM-DD>": { "used": { "claude", "openai" },
+ *   { "format": "agentvisor-quota-ledger", "version": 2,
+ *     "reservations": { "<sessionId>": { "provider", "tokens", "expiresAt", "used"? } },
+ *     "days": { "<YYYY-MM-DD>": { "used": { "claude", "openai" }, "overrun"?: { "claude", "openai" },
  *                                 "settled": { "<sessionId>": { "provider", "usedTokens", "returnedTokens" } },
- *                                 "expired": { "<sessionId>": "<provider>" } } } }
+ *                                 "expired": { "<sessionId>": "<provider>" | { "provider", "used" } } } } }
+ *
+ * Version 2 adds usage recorded before settlement (`used` on reservations and expired leases) and
+ * `overrun`; the optional fields are written only when not 0. Version 1 files are read as they are
+ * (every added field 0) and written back as version 2. An older agentvisor refuses version 2 files
+ * (`ledger-corrupt`) instead of dropping recorded usage it does not understand.
  *
  * Reading checks every field: a file that does not match is `ledger-corrupt`, never repaired or
  * replaced, because guessing could drop usage that was already counted.
  */
 
 export const LEDGER_FILE_FORMAT = 'agentvisor-quota-ledger';
-export const LEDGER_FILE_VERSION = 1;
+export const LEDGER_FILE_VERSION = 2;
+const READABLE_VERSIONS: readonly unknown[] = [1, 2];
 
 type Json = Record<string, unknown>;
 
@@ -28,14 +35,20 @@ export function serializeLedger(state: LedgerState): string {
   const days = Object.fromEntries(
     [...state.days]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([day, record]) => [day, { used: { ...record.used }, settled: Object.fromEntries(record.settled), expired: Object.fromEntries(record.expired) }]),
+      .map(([day, record]) => [
+        day,
+        {
+          used: { ...record.used },
+          ...(PROVIDER_IDS.some((p) => record.overrun[p] > 0) ? { overrun: { ...record.overrun } } : {}),
+          settled: Object.fromEntries(record.settled),
+          expired: Object.fromEntries([...record.expired].map(([id, e]) => [id, e.used === 0 ? e.provider : { provider: e.provider, used: e.used }])),
+        },
+      ]),
   );
-  const data = {
-    format: LEDGER_FILE_FORMAT,
-    version: LEDGER_FILE_VERSION,
-    reservations: Object.fromEntries(state.reservations),
-    days,
-  };
+  const reservations = Object.fromEntries(
+    [...state.reservations].map(([id, r]) => [id, r.used === 0 ? { provider: r.provider, tokens: r.tokens, expiresAt: r.expiresAt } : { provider: r.provider, tokens: r.tokens, expiresAt: r.expiresAt, used: r.used }]),
+  );
+  const data = { format: LEDGER_FILE_FORMAT, version: LEDGER_FILE_VERSION, reservations, days };
   return `${JSON.stringify(data, null, 1)}\n`;
 }
 
@@ -75,6 +88,11 @@ function parseDay(day: string, value: unknown): DayRecord {
   const usedRaw = record(raw.used, `${where}.used`);
   const used = { claude: 0, openai: 0 } as Record<ProviderId, number>;
   for (const p of PROVIDER_IDS) used[p] = count(usedRaw[p], `${where}.used.${p}`);
+  const overrun = { claude: 0, openai: 0 } as Record<ProviderId, number>;
+  if (raw.overrun !== undefined) {
+    const overrunRaw = record(raw.overrun, `${where}.overrun`);
+    for (const p of PROVIDER_IDS) overrun[p] = count(overrunRaw[p], `${where}.overrun.${p}`);
+  }
   const settled = new Map<string, SettledRecord>();
   for (const [id, entry] of sessionIds(raw.settled, `${where}.settled`)) {
     const s = record(entry, `${where}.settled entries`);
@@ -84,27 +102,34 @@ function parseDay(day: string, value: unknown): DayRecord {
       returnedTokens: count(s.returnedTokens, `${where}.settled entries' returnedTokens`),
     });
   }
-  const expired = new Map<string, ProviderId>();
-  for (const [id, entry] of sessionIds(raw.expired, `${where}.expired`)) expired.set(id, provider(entry, `${where}.expired entries`));
-  return { used, settled, expired };
+  const expired = new Map<string, ExpiredRecord>();
+  for (const [id, entry] of sessionIds(raw.expired, `${where}.expired`)) {
+    if (typeof entry === 'string') {
+      expired.set(id, { provider: provider(entry, `${where}.expired entries`), used: 0 });
+      continue;
+    }
+    const e = record(entry, `${where}.expired entries`);
+    expired.set(id, { provider: provider(e.provider, `${where}.expired entries' provider`), used: count(e.used, `${where}.expired entries' used`) });
+  }
+  return { used, overrun, settled, expired };
 }
 
 function parseState(value: unknown): LedgerState {
   const raw = record(value, 'the top level');
   if (raw.format !== LEDGER_FILE_FORMAT) throw new Fault(`"format" is not "${LEDGER_FILE_FORMAT}" (is this an agentvisor ledger file?)`);
-  if (raw.version !== LEDGER_FILE_VERSION) throw new Fault(`"version" is ${JSON.stringify(raw.version)}; this agentvisor reads version ${LEDGER_FILE_VERSION} (a newer agentvisor may have written it)`);
-  const reservations = new Map<string, LiveReservation>();
+  if (!READABLE_VERSIONS.includes(raw.version)) throw new Fault(`"version" is ${JSON.stringify(raw.version)}; this agentvisor reads versions 1 and ${LEDGER_FILE_VERSION} (a newer agentvisor may have written it)`);
+  const state = createLedgerState();
   for (const [id, entry] of sessionIds(raw.reservations, 'reservations')) {
     const r = record(entry, 'reservations entries');
-    reservations.set(id, {
+    addLive(state, id, {
       provider: provider(r.provider, "reservations entries' provider"),
       tokens: count(r.tokens, "reservations entries' tokens"),
       expiresAt: count(r.expiresAt, "reservations entries' expiresAt"),
+      used: r.used === undefined ? 0 : count(r.used, "reservations entries' used"),
     });
   }
-  const days = new Map<string, DayRecord>();
-  for (const [day, entry] of Object.entries(record(raw.days, 'days'))) days.set(day, parseDay(day, entry));
-  return { reservations, days };
+  for (const [day, entry] of Object.entries(record(raw.days, 'days'))) state.days.set(day, parseDay(day, entry));
+  return state;
 }
 
 function corrupt(file: string, problem: string): AgentvisorError {

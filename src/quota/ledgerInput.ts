@@ -3,7 +3,7 @@ import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from './dailyWindow';
 import type { DailyReset } from './dailyWindow';
-import type { LedgerConfig, ReserveRequest } from './ledger';
+import type { LedgerConfig, RecordRequest, ReserveRequest } from './ledger';
 
 /**
  * Validation shared by every ledger backend. Bad input throws before anything is read or written,
@@ -112,6 +112,26 @@ export function checkReserveRequest(request: ReserveRequest): ReserveRequest {
     sessionId: checkSessionId(request.sessionId),
     tokens: wholeNumber('invalid-request', 'tokens', request.tokens, 1, MAX_REQUEST_TOKENS, 'tokens'),
     leaseMs: checkLeaseMs(request.leaseMs),
+  };
+}
+
+export interface CheckedRecord {
+  readonly sessionId: string;
+  readonly usedTokens: number;
+  readonly addTokens: number;
+  readonly provider: ProviderId | null;
+}
+
+/** A record request, checked field by field (throws `invalid-request`). */
+export function checkRecordRequest(request: RecordRequest): CheckedRecord {
+  if (typeof request !== 'object' || request === null) {
+    throw new AgentvisorError('invalid-request', 'record needs { sessionId, usedTokens, addTokens?, provider? }; nothing was changed.', { details: { field: 'request' } });
+  }
+  return {
+    sessionId: checkSessionId(request.sessionId),
+    usedTokens: wholeNumber('invalid-request', 'usedTokens', request.usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+    addTokens: request.addTokens === undefined ? 0 : wholeNumber('invalid-request', 'addTokens', request.addTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+    provider: request.provider === undefined ? null : checkProvider(request.provider),
   };
 }
 

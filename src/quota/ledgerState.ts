@@ -2,9 +2,9 @@ import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { windowAt } from './dailyWindow';
 import type { DailyReset } from './dailyWindow';
-import type { LedgerSnapshot, ProviderLedgerState, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import type { LedgerSnapshot, ProviderLedgerState, RecordOutcome, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
 import { duplicateSessionError, providerMismatchError, unknownSessionError } from './ledgerInput';
-import type { CheckedSettle, ProviderLimits } from './ledgerInput';
+import type { CheckedRecord, CheckedSettle, ProviderLimits } from './ledgerInput';
 
 /**
  * The ledger's books and their transitions, as plain synchronous functions on plain data. The
@@ -16,14 +16,26 @@ import type { CheckedSettle, ProviderLimits } from './ledgerInput';
  *   provider's live reservations are fewer than `maxConcurrent`;
  * - reservations are not tied to a window: a session admitted before a reset keeps its slot and its
  *   tokens count as reserved in the new window until it settles or its lease runs out;
- * - usage is counted in the window in which it is settled, in full (it may exceed the limit);
+ * - usage is counted in the window in which it is recorded or settled, in full (it may exceed the
+ *   limit), once: a reservation remembers the usage already counted for it (`used`);
+ * - per provider and window, `used + reserved <= dailyLimit + overrun`, where a reservation
+ *   reserves `max(0, tokens - used)` and `overrun` grows only by usage that found no budget left;
  * - a lease has run out when `expiresAt <= now`; a lease that ran out is never renewed or refunded.
  */
 
 export interface LiveReservation {
   readonly provider: ProviderId;
-  readonly tokens: number;
+  /** Tokens granted: the reservation plus its top-ups. */
+  tokens: number;
   expiresAt: number;
+  /** Usage already counted for this reservation (by `record`). */
+  used: number;
+}
+
+/** A lease that ran out: where its usage counts, and how much of it was counted already. */
+export interface ExpiredRecord {
+  readonly provider: ProviderId;
+  used: number;
 }
 
 export interface SettledRecord {
@@ -34,16 +46,23 @@ export interface SettledRecord {
 
 export interface DayRecord {
   readonly used: Record<ProviderId, number>;
+  /** Usage counted in this window that no budget covered (see ProviderLedgerState.overrun). */
+  readonly overrun: Record<ProviderId, number>;
   /** Settlements of this window, by session id: a repeated settle returns the first one. */
   readonly settled: Map<string, SettledRecord>;
   /** Leases that ran out in this window, by session id: a late settle still knows the provider. */
-  readonly expired: Map<string, ProviderId>;
+  readonly expired: Map<string, ExpiredRecord>;
 }
 
 export interface LedgerState {
+  /** Live reservations; change them only through addLive / dropLive / changeLive, which keep `load` exact. */
   readonly reservations: Map<string, LiveReservation>;
   /** Keyed by window day (YYYY-MM-DD). */
   readonly days: Map<string, DayRecord>;
+  /** Per provider: the live reservations' remaining tokens (`max(0, tokens - used)`) and their number. */
+  readonly load: Record<ProviderId, { reserved: number; active: number }>;
+  /** No lease runs out before this (a lower bound): a sweep before it has nothing to do. */
+  nextExpiry: number;
 }
 
 export interface LedgerWindow {
@@ -57,7 +76,34 @@ export interface LedgerWindow {
 export const KEEP_TOTALS_DAYS = 7;
 
 export function createLedgerState(): LedgerState {
-  return { reservations: new Map(), days: new Map() };
+  return { reservations: new Map(), days: new Map(), load: { claude: { reserved: 0, active: 0 }, openai: { reserved: 0, active: 0 } }, nextExpiry: Number.POSITIVE_INFINITY };
+}
+
+function remainingOf(r: LiveReservation): number {
+  return Math.max(0, r.tokens - r.used);
+}
+
+/** Adds a live reservation (admission, or a file being read). */
+export function addLive(state: LedgerState, sessionId: string, reservation: LiveReservation): void {
+  state.reservations.set(sessionId, reservation);
+  const load = state.load[reservation.provider];
+  load.reserved += remainingOf(reservation);
+  load.active += 1;
+  state.nextExpiry = Math.min(state.nextExpiry, reservation.expiresAt);
+}
+
+function dropLive(state: LedgerState, sessionId: string, reservation: LiveReservation): void {
+  state.reservations.delete(sessionId);
+  const load = state.load[reservation.provider];
+  load.reserved -= remainingOf(reservation);
+  load.active -= 1;
+}
+
+/** Changes a live reservation's tokens or usage, keeping the provider's load in step. */
+function changeLive(state: LedgerState, reservation: LiveReservation, change: (r: LiveReservation) => void): void {
+  const before = remainingOf(reservation);
+  change(reservation);
+  state.load[reservation.provider].reserved += remainingOf(reservation) - before;
 }
 
 /** The calendar date `delta` days from `day` (both YYYY-MM-DD). Window keys are consecutive dates. */
@@ -66,13 +112,24 @@ export function shiftDay(day: string, delta: number): string {
   return new Date(Date.UTC(y, m - 1, d + delta)).toISOString().slice(0, 10);
 }
 
+let lastWindow: { readonly reset: DailyReset; readonly from: number; readonly window: LedgerWindow } | null = null;
+
+/**
+ * The window `now` falls in. The last answer is reused for any time from the instant it was
+ * computed for up to its next reset (one window is contiguous): computing it costs about 0.1 ms
+ * (Intl), far more than a reservation.
+ */
 export function ledgerWindow(now: number, reset: DailyReset): LedgerWindow {
+  const last = lastWindow;
+  if (last !== null && last.reset.at === reset.at && last.reset.timeZone === reset.timeZone && now >= last.from && now < last.window.nextResetAt) return last.window;
   const { day, nextResetAt } = windowAt(now, reset);
-  return { day, previousDay: shiftDay(day, -1), nextResetAt };
+  const window = { day, previousDay: shiftDay(day, -1), nextResetAt };
+  lastWindow = { reset, from: now, window };
+  return window;
 }
 
 export function emptyDay(): DayRecord {
-  return { used: { claude: 0, openai: 0 }, settled: new Map(), expired: new Map() };
+  return { used: { claude: 0, openai: 0 }, overrun: { claude: 0, openai: 0 }, settled: new Map(), expired: new Map() };
 }
 
 function dayRecord(state: LedgerState, day: string): DayRecord {
@@ -88,38 +145,42 @@ function settledRecord(state: LedgerState, window: LedgerWindow, sessionId: stri
   return state.days.get(window.day)?.settled.get(sessionId) ?? state.days.get(window.previousDay)?.settled.get(sessionId);
 }
 
-function expiredProvider(state: LedgerState, window: LedgerWindow, sessionId: string): ProviderId | undefined {
+function expiredRecord(state: LedgerState, window: LedgerWindow, sessionId: string): ExpiredRecord | undefined {
   return state.days.get(window.day)?.expired.get(sessionId) ?? state.days.get(window.previousDay)?.expired.get(sessionId);
 }
 
 function expire(state: LedgerState, window: LedgerWindow, sessionId: string, reservation: LiveReservation): void {
-  state.reservations.delete(sessionId);
-  dayRecord(state, window.day).expired.set(sessionId, reservation.provider);
+  dropLive(state, sessionId, reservation);
+  dayRecord(state, window.day).expired.set(sessionId, { provider: reservation.provider, used: reservation.used });
 }
 
 /** Expires every reservation whose lease ran out; returns how many. */
 export function sweepExpired(state: LedgerState, window: LedgerWindow, now: number): number {
+  // Nothing can have run out yet: O(1) instead of a walk over every live lease.
+  if (now < state.nextExpiry) return 0;
   let count = 0;
+  let next = Number.POSITIVE_INFINITY;
   for (const [sessionId, reservation] of state.reservations) {
     if (reservation.expiresAt <= now) {
       expire(state, window, sessionId, reservation);
       count += 1;
+    } else {
+      next = Math.min(next, reservation.expiresAt);
     }
   }
+  state.nextExpiry = next;
   return count;
 }
 
-function providerLoad(state: LedgerState, provider: ProviderId): { reserved: number; active: number; earliestExpiry: number } {
-  let reserved = 0;
-  let active = 0;
-  let earliestExpiry = Number.POSITIVE_INFINITY;
-  for (const reservation of state.reservations.values()) {
-    if (reservation.provider !== provider) continue;
-    reserved += reservation.tokens;
-    active += 1;
-    earliestExpiry = Math.min(earliestExpiry, reservation.expiresAt);
-  }
-  return { reserved, active, earliestExpiry };
+function providerLoad(state: LedgerState, provider: ProviderId): { reserved: number; active: number } {
+  return state.load[provider];
+}
+
+/** The earliest lease expiry of a provider's live reservations (for a concurrency refusal's retryAfterMs). */
+function earliestExpiryOf(state: LedgerState, provider: ProviderId): number {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const reservation of state.reservations.values()) if (reservation.provider === provider) earliest = Math.min(earliest, reservation.expiresAt);
+  return earliest;
 }
 
 /** Sweeps, then checks budget and concurrency and reserves, in one synchronous step. */
@@ -132,7 +193,7 @@ export function reserveIn(state: LedgerState, limits: ProviderLimits, window: Le
   if (dailyLimit === 0 || maxConcurrent === 0) return { status: 'refused', provider, code: 'no-provider', retryAfterMs: null };
   const load = providerLoad(state, provider);
   if (load.active >= maxConcurrent) {
-    return { status: 'refused', provider, code: 'concurrency-limit', retryAfterMs: Math.max(0, load.earliestExpiry - now) };
+    return { status: 'refused', provider, code: 'concurrency-limit', retryAfterMs: Math.max(0, earliestExpiryOf(state, provider) - now) };
   }
   const used = state.days.get(window.day)?.used[provider] ?? 0;
   if (used + load.reserved + tokens > dailyLimit) {
@@ -140,16 +201,28 @@ export function reserveIn(state: LedgerState, limits: ProviderLimits, window: Le
     return { status: 'refused', provider, code: 'quota-exhausted', retryAfterMs: tokens > dailyLimit ? null : window.nextResetAt - now };
   }
   const expiresAt = now + leaseMs;
-  state.reservations.set(sessionId, { provider, tokens, expiresAt });
+  addLive(state, sessionId, { provider, tokens, expiresAt, used: 0 });
   return { status: 'reserved', provider, sessionId, tokens, expiresAt };
 }
 
 /**
- * Ends a reservation: usage counted in today's window in full, the rest of a live reservation
- * returned. A repeated settle (this window or the one before) returns the first settlement.
+ * Counts `delta` tokens of usage on a provider in today's window, after the books already reflect
+ * the reservation it came from; whatever now lies beyond `dailyLimit + overrun` is overrun.
  */
-export function settleIn(state: LedgerState, window: LedgerWindow, now: number, request: CheckedSettle): Settlement {
-  const { sessionId, usedTokens } = request;
+function countUsage(state: LedgerState, limits: ProviderLimits, window: LedgerWindow, provider: ProviderId, delta: number): void {
+  if (delta === 0) return;
+  const today = dayRecord(state, window.day);
+  today.used[provider] += delta;
+  const excess = today.used[provider] + providerLoad(state, provider).reserved - limits[provider].dailyLimit - today.overrun[provider];
+  if (excess > 0) today.overrun[provider] += excess;
+}
+
+/**
+ * Ends a reservation: usage not recorded yet is counted in today's window, the rest of a live
+ * reservation returned. A repeated settle (this window or the one before) returns the first settlement.
+ */
+export function settleIn(state: LedgerState, limits: ProviderLimits, window: LedgerWindow, now: number, request: CheckedSettle): Settlement {
+  const { sessionId } = request;
   const prior = settledRecord(state, window, sessionId);
   if (prior) {
     if (request.provider !== null && request.provider !== prior.provider) throw providerMismatchError(sessionId, prior.provider, request.provider);
@@ -158,22 +231,79 @@ export function settleIn(state: LedgerState, window: LedgerWindow, now: number, 
   const live = state.reservations.get(sessionId);
   let provider: ProviderId;
   let returnedTokens = 0;
+  let counted = 0;
   if (live) {
     if (request.provider !== null && request.provider !== live.provider) throw providerMismatchError(sessionId, live.provider, request.provider);
     provider = live.provider;
-    if (live.expiresAt > now) returnedTokens = Math.max(0, live.tokens - usedTokens);
-    state.reservations.delete(sessionId);
+    counted = live.used;
+    if (live.expiresAt > now) returnedTokens = Math.max(0, live.tokens - Math.max(request.usedTokens, counted));
+    dropLive(state, sessionId, live);
   } else {
-    const expired = expiredProvider(state, window, sessionId);
-    if (expired !== undefined && request.provider !== null && request.provider !== expired) throw providerMismatchError(sessionId, expired, request.provider);
-    const known = expired ?? request.provider;
+    const expired = expiredRecord(state, window, sessionId);
+    if (expired !== undefined && request.provider !== null && request.provider !== expired.provider) throw providerMismatchError(sessionId, expired.provider, request.provider);
+    const known = expired?.provider ?? request.provider;
     if (known === null) throw unknownSessionError(sessionId);
     provider = known;
+    counted = expired?.used ?? 0;
   }
-  const today = dayRecord(state, window.day);
-  today.used[provider] += usedTokens;
-  today.settled.set(sessionId, { provider, usedTokens, returnedTokens });
+  const usedTokens = Math.max(request.usedTokens, counted);
+  countUsage(state, limits, window, provider, usedTokens - counted);
+  dayRecord(state, window.day).settled.set(sessionId, { provider, usedTokens, returnedTokens });
   return { sessionId, provider, usedTokens, returnedTokens };
+}
+
+/**
+ * Counts a reservation's usage so far and, with `addTokens`, grows the live reservation when the
+ * budget allows, in one step (the usage counts either way).
+ */
+export function recordIn(state: LedgerState, limits: ProviderLimits, window: LedgerWindow, now: number, request: CheckedRecord): RecordOutcome {
+  const { sessionId, addTokens } = request;
+  sweepExpired(state, window, now);
+  const prior = settledRecord(state, window, sessionId);
+  if (prior) {
+    if (request.provider !== null && request.provider !== prior.provider) throw providerMismatchError(sessionId, prior.provider, request.provider);
+    return notLive(sessionId, prior.provider, prior.usedTokens, addTokens);
+  }
+  const live = state.reservations.get(sessionId);
+  if (!live) {
+    let expired = expiredRecord(state, window, sessionId);
+    if (expired !== undefined && request.provider !== null && request.provider !== expired.provider) throw providerMismatchError(sessionId, expired.provider, request.provider);
+    if (expired === undefined) {
+      if (request.provider === null) throw unknownSessionError(sessionId);
+      expired = { provider: request.provider, used: 0 };
+      dayRecord(state, window.day).expired.set(sessionId, expired);
+    }
+    const delta = Math.max(0, request.usedTokens - expired.used);
+    expired.used += delta;
+    countUsage(state, limits, window, expired.provider, delta);
+    return notLive(sessionId, expired.provider, expired.used, addTokens);
+  }
+  const { provider } = live;
+  if (request.provider !== null && request.provider !== provider) throw providerMismatchError(sessionId, provider, request.provider);
+  const delta = Math.max(0, request.usedTokens - live.used);
+  changeLive(state, live, (r) => {
+    r.used += delta;
+  });
+  countUsage(state, limits, window, provider, delta);
+  if (addTokens > 0) {
+    const { dailyLimit, maxConcurrent } = limits[provider];
+    const base = { status: 'refused' as const, sessionId, provider, live: true, tokens: live.tokens, usedTokens: live.used };
+    if (dailyLimit === 0 || maxConcurrent === 0) return { ...base, code: 'no-provider', retryAfterMs: null };
+    const grows = Math.max(0, live.tokens + addTokens - live.used) - Math.max(0, live.tokens - live.used);
+    const used = state.days.get(window.day)?.used[provider] ?? 0;
+    if (used + providerLoad(state, provider).reserved + grows > dailyLimit) {
+      return { ...base, code: 'quota-exhausted', retryAfterMs: addTokens > dailyLimit ? null : window.nextResetAt - now };
+    }
+    changeLive(state, live, (r) => {
+      r.tokens += addTokens;
+    });
+  }
+  return { status: 'recorded', sessionId, provider, live: true, tokens: live.tokens, usedTokens: live.used };
+}
+
+function notLive(sessionId: string, provider: ProviderId, usedTokens: number, addTokens: number): RecordOutcome {
+  if (addTokens > 0) return { status: 'refused', sessionId, provider, code: 'lease-expired', retryAfterMs: null, live: false, tokens: 0, usedTokens };
+  return { status: 'recorded', sessionId, provider, live: false, tokens: 0, usedTokens };
 }
 
 /** Extends a live lease to `now + leaseMs`; false when it is gone or has already run out (then it is expired now). */
@@ -185,6 +315,8 @@ export function renewIn(state: LedgerState, window: LedgerWindow, now: number, s
     return false;
   }
   live.expiresAt = now + leaseMs;
+  // A shorter lease than before can run out before the earliest one known.
+  state.nextExpiry = Math.min(state.nextExpiry, live.expiresAt);
   return true;
 }
 
@@ -200,6 +332,7 @@ export function snapshotIn(state: LedgerState, limits: ProviderLimits, window: L
       used: state.days.get(window.day)?.used[provider] ?? 0,
       reserved: load.reserved,
       active: load.active,
+      overrun: state.days.get(window.day)?.overrun[provider] ?? 0,
     };
   }
   return { day: window.day, nextResetAt: window.nextResetAt, providers };

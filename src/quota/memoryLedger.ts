@@ -1,7 +1,7 @@
 import type { ProviderId } from '../../machines/providers';
-import type { LedgerConfig, LedgerSnapshot, QuotaLedger, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
-import { checkLeaseMs, checkReserveRequest, checkSessionId, checkSettle, closedLedgerError, readClock, resolveLedgerConfig } from './ledgerInput';
-import { createLedgerState, ledgerWindow, pruneDays, renewIn, reserveIn, settleIn, snapshotIn, sweepExpired } from './ledgerState';
+import type { LedgerConfig, LedgerSnapshot, QuotaLedger, RecordOutcome, RecordRequest, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import { checkLeaseMs, checkRecordRequest, checkReserveRequest, checkSessionId, checkSettle, closedLedgerError, readClock, resolveLedgerConfig } from './ledgerInput';
+import { createLedgerState, ledgerWindow, pruneDays, recordIn, renewIn, reserveIn, settleIn, snapshotIn, sweepExpired } from './ledgerState';
 import type { LedgerWindow } from './ledgerState';
 
 /**
@@ -45,7 +45,12 @@ export function createMemoryLedger(config: LedgerConfig): QuotaLedger {
     async settle(sessionId: string, usedTokens: number, provider?: ProviderId): Promise<Settlement> {
       const checked = checkSettle(sessionId, usedTokens, provider);
       const { at, window } = begin();
-      return settleIn(state, window, at, checked);
+      return settleIn(state, limits, window, at, checked);
+    },
+    async record(request: RecordRequest): Promise<RecordOutcome> {
+      const checked = checkRecordRequest(request);
+      const { at, window } = begin();
+      return recordIn(state, limits, window, at, checked);
     },
     async renew(sessionId: string, leaseMs: number): Promise<boolean> {
       const id = checkSessionId(sessionId);

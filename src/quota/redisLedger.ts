@@ -2,9 +2,10 @@ import { Redis } from 'ioredis';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
-import type { LedgerConfig, LedgerSnapshot, ProviderLedgerState, QuotaLedger, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import type { LedgerConfig, LedgerSnapshot, ProviderLedgerState, QuotaLedger, RecordOutcome, RecordRequest, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
 import {
   checkLeaseMs,
+  checkRecordRequest,
   checkReserveRequest,
   checkSessionId,
   checkSettle,
@@ -143,7 +144,17 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
   /** Server clock minus this process's clock, learnt from every reply (server mode). */
   let offset = 0;
 
+  let cachedKeys: { day: string; keys: string[] } | null = null;
+
+  /** The keys of every script in a window (built once per window: they are the same for every call in it). */
   function keysFor(window: RedisWindow): string[] {
+    if (cachedKeys?.day === window.day) return cachedKeys.keys;
+    const keys = buildKeys(window);
+    cachedKeys = { day: window.day, keys };
+    return keys;
+  }
+
+  function buildKeys(window: RedisWindow): string[] {
     return [
       ...PROVIDER_IDS.map((p) => `${keyPrefix}leases:${p}`),
       ...PROVIDER_IDS.map((p) => `${keyPrefix}reservations:${p}`),
@@ -152,6 +163,8 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
       `${keyPrefix}${window.previousDay}:settled`,
       `${keyPrefix}${window.day}:expired`,
       `${keyPrefix}${window.previousDay}:expired`,
+      `${keyPrefix}recorded`,
+      `${keyPrefix}reserved-totals`,
     ];
   }
 
@@ -176,12 +189,16 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
       const head = [clock === 'caller' ? String(guess) : '', window.start, window.nextResetAt, REDIS_IDS_TTL_MS, REDIS_USED_TTL_MS];
       let raw: unknown;
       try {
-        // One wait for readiness shared by every call that arrives while connecting.
-        readiness ??= waitUntilReady(client, timeout, lastError).finally(() => {
-          readiness = null;
-        });
-        await readiness;
-        raw = await withTimeout(evaluate(name, keysFor(window), [...head, ...args]), timeout);
+        if (client.status !== 'ready') {
+          // One wait for readiness shared by every call that arrives while connecting.
+          readiness ??= waitUntilReady(client, timeout, lastError).finally(() => {
+            readiness = null;
+          });
+          await readiness;
+        }
+        // A connection the ledger opened has ioredis' own commandTimeout; an injected one gets a timer per call.
+        const reply = evaluate(name, keysFor(window), [...head, ...args]);
+        raw = owned ? await reply : await withTimeout(reply, timeout);
       } catch (error) {
         throw redisUnavailable(target, error, options.redis);
       }
@@ -221,9 +238,26 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
     async settle(sessionId: string, usedTokens: number, provider?: ProviderId): Promise<Settlement> {
       const checked = checkSettle(sessionId, usedTokens, provider);
       const given = checked.provider === null ? 0 : PROVIDER_IDS.indexOf(checked.provider) + 1;
-      const { reply } = await run('settle', [checked.sessionId, checked.usedTokens, given]);
+      const { reply } = await run('settle', [checked.sessionId, checked.usedTokens, given, ...PROVIDER_IDS.map((p) => limits[p].dailyLimit)]);
       if (reply[1] === 'invalid') throw invalid(reply, checked.sessionId, checked.provider);
       return { sessionId: checked.sessionId, provider: providerAt(reply[2]), usedTokens: Number(reply[3]), returnedTokens: Number(reply[4]) };
+    },
+    async record(request: RecordRequest): Promise<RecordOutcome> {
+      const checked = checkRecordRequest(request);
+      const given = checked.provider === null ? 0 : PROVIDER_IDS.indexOf(checked.provider) + 1;
+      const { reply } = await run('record', [
+        checked.sessionId, checked.usedTokens, checked.addTokens, given,
+        ...PROVIDER_IDS.map((p) => limits[p].dailyLimit), ...PROVIDER_IDS.map((p) => limits[p].maxConcurrent),
+      ]);
+      if (reply[1] === 'invalid') throw invalid(reply, checked.sessionId, checked.provider);
+      const base = { sessionId: checked.sessionId, provider: providerAt(reply[2]), usedTokens: Number(reply[3]) };
+      if (reply[1] === 'gone') {
+        if (checked.addTokens > 0) return { ...base, status: 'refused', code: 'lease-expired', retryAfterMs: null, live: false, tokens: 0 };
+        return { ...base, status: 'recorded', live: false, tokens: 0 };
+      }
+      if (reply[1] === 'recorded') return { ...base, status: 'recorded', live: true, tokens: Number(reply[4]) };
+      const retryAfterMs = Number(reply[6]);
+      return { ...base, status: 'refused', live: true, tokens: Number(reply[4]), code: reply[5] as 'quota-exhausted' | 'no-provider', retryAfterMs: retryAfterMs < 0 ? null : retryAfterMs };
     },
     async renew(sessionId: string, leaseMs: number): Promise<boolean> {
       const id = checkSessionId(sessionId);
@@ -242,9 +276,10 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
         providers[p] = {
           dailyLimit: limits[p].dailyLimit,
           maxConcurrent: limits[p].maxConcurrent,
-          used: Number(reply[2 + 3 * i]),
-          reserved: Number(reply[3 + 3 * i]),
-          active: Number(reply[4 + 3 * i]),
+          used: Number(reply[2 + 4 * i]),
+          reserved: Number(reply[3 + 4 * i]),
+          active: Number(reply[4 + 4 * i]),
+          overrun: Number(reply[5 + 4 * i]),
         };
       });
       return { day: window.day, nextResetAt: window.nextResetAt, providers };

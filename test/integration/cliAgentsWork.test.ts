@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fakeStep, runawayScript, SIDE_REQUEST_ALLOW, startProviderApiFake } from '../../src/sandbox';
+import { fakeStep, runawayScript, SIDE_REQUEST_ALLOW, startProviderApiFake, toolTurnScript } from '../../src/sandbox';
 import type { FakeModelRequest, FakeStep, ProviderApiFake } from '../../src/sandbox';
 import { jsonLines, makeBatchWorkspace, waitFor } from '../helpers/batchCli';
 import type { BatchWorkspace, CliRun } from '../helpers/batchCli';
@@ -189,6 +189,21 @@ describe('agentvisor batch --worktree', () => {
 });
 
 describe('agentvisor run while it runs and when it is stopped', () => {
+  it('should show the tokens of a run that is still going to agentvisor quota in another process, within one sync interval', async () => {
+    // A runaway agent whose answers take 300 ms: it is still going when quota is asked.
+    fake.setScript('claude', toolTurnScript([fakeStep.toolCall({ kind: 'shell', command: 'true' }, { usage: TURN, delayMs: 300 })]));
+    const run = cli(['--json', 'run', '--agent', 'claude', 'loop', 'forever']);
+    await waitFor(() => fake.requests.filter((r) => r.route === 'anthropic.messages').length >= 3, 60_000, 'three model requests');
+    // Two turns were answered (and streamed) at least a second ago: the file ledger has them.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const quota = claudeQuota();
+    expect(run.output()).not.toContain('"ok"');
+    expect(quota.active).toBe(1);
+    expect(quota.used).toBeGreaterThanOrEqual(2 * TURN.inputTokens);
+    process.kill(run.pid, 'SIGTERM');
+    expect((await run.done).status).toBe(143);
+  });
+
   it('should stop the agent on SIGTERM, exit 143, settle every streamed token and leave no reservation, home or process', async () => {
     fake.setScript('claude', runawayScript({ usagePerTurn: TURN, sideReply: SIDE_REQUEST_ALLOW }));
     const run = cli(['--json', 'run', '--agent', 'claude', 'loop', 'forever']);

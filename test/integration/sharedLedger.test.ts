@@ -50,7 +50,7 @@ describe('file ledger', () => {
     // b is still live when the orchestrator stops: stop releases it and settles its usage.
     await first.stop();
     const ledger = createFileLedger({ file, limits: LIMITS });
-    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 1_000_000, maxConcurrent: 10, used: 350, reserved: 0, active: 0 });
+    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 1_000_000, maxConcurrent: 10, used: 350, reserved: 0, active: 0, overrun: 0 });
     await ledger.close();
 
     const second = await started({ ledger: { file } });
@@ -144,8 +144,11 @@ describe('Redis ledger', () => {
     await eventually(() => orch.stats().ledger.state === 'degraded', 'the link to notice the dead Redis');
     const refused = await orch.spawnAgent({ estimatedTokens: 1_000 }).catch((e: unknown) => e);
     expect(isAgentvisorError(refused, 'ledger-unavailable')).toBe(true);
-    // Usage of a session that ends while Redis is down waits for it; nothing is dropped.
-    await before.release();
+    // Usage of a session that ends while Redis is down waits for it; nothing is dropped. release()
+    // does not pretend the settlement is durable: it says the ledger could not take it.
+    const released = await before.release().catch((e: unknown) => e);
+    expect(isAgentvisorError(released, 'ledger-unavailable')).toBe(true);
+    expect(before.isLive).toBe(false);
     expect(orch.stats().ledger.unsettled).toBe(1);
     await server.restart();
     await eventually(() => orch.stats().ledger.state === 'ok' && orch.stats().ledger.unsettled === 0, 'the link to recover and settle', 5_000);
@@ -190,7 +193,7 @@ describe('Redis ledger', () => {
     expect(maxHeld).toBeLessThanOrEqual(10);
     expect(maxHeld).toBeGreaterThanOrEqual(2);
     const ledger = createRedisLedger({ redis: server.url, keyPrefix, limits: { ...LIMITS, claude: { dailyLimit: 10_000_000, maxConcurrent: 10 } } });
-    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000_000, maxConcurrent: 10, used: 800 * 100, reserved: 0, active: 0 });
+    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000_000, maxConcurrent: 10, used: 800 * 100, reserved: 0, active: 0, overrun: 0 });
     await ledger.close();
     const redis = new Redis(server.url);
     expect(await redis.get(heldKey)).toBe('0');

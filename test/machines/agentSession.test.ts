@@ -102,8 +102,8 @@ describe('agentSessionMachine', () => {
       h.send({ type: 'session.usage', tokens: 200, now: T0 + 20 });
       expect(h.snapshot().context.tokens).toEqual({ allocated: 1_000, usedOnProvider: 500, used: 500, returned: 0 });
       expect(h.noticesOf('session.usageReported')).toEqual([
-        { type: 'session.usageReported', sessionId: 'session-1', provider: 'claude', tokens: 300, withinTokens: 300, estimatedTokens: 1_000, now: T0 + 10 },
-        { type: 'session.usageReported', sessionId: 'session-1', provider: 'claude', tokens: 200, withinTokens: 200, estimatedTokens: 1_000, now: T0 + 20 },
+        { type: 'session.usageReported', sessionId: 'session-1', provider: 'claude', tokens: 300, withinTokens: 300, estimatedTokens: 1_000, stint: 0, usedOnProvider: 300, now: T0 + 10 },
+        { type: 'session.usageReported', sessionId: 'session-1', provider: 'claude', tokens: 200, withinTokens: 200, estimatedTokens: 1_000, stint: 0, usedOnProvider: 500, now: T0 + 20 },
       ]);
       expect(h.snapshot().value).toBe('active');
       h.stop();

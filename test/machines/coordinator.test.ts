@@ -70,8 +70,27 @@ describe('coordinatorMachine', () => {
     it('should refuse no-provider when every provider is disabled', () => {
       h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 0, maxConcurrent: 5 }, openai: { dailyLimit: 500, maxConcurrent: 0 } } });
       const a = h.spawn({ estimatedTokens: 1 });
-      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: a.requestId, agentId: a.agentId, code: 'no-provider', retryAfterMs: null, waited: false }]);
+      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: a.requestId, agentId: a.agentId, code: 'no-provider', retryAfterMs: null, waited: false, hopeless: true }]);
       expect(h.emittedOf('agent.admitted')).toEqual([]);
+    });
+
+    it('should refuse at once, even with waitMs, an estimate above the daily limit of every provider it may use', () => {
+      h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 1_000, maxConcurrent: 5 }, openai: { dailyLimit: 800, maxConcurrent: 5 } } });
+      const a = h.spawn({ estimatedTokens: 1_001, waitMs: 30_000 });
+      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: a.requestId, agentId: a.agentId, code: 'quota-exhausted', retryAfterMs: null, waited: false, hopeless: true }]);
+      expect(h.emittedOf('agent.queued')).toEqual([]);
+      // Pinned to a provider whose limit is too small: hopeless too, although the other would do.
+      const b = h.spawn({ estimatedTokens: 900, waitMs: 30_000, preferredProvider: 'openai', onlyPreferred: true });
+      expect(h.emittedOf('agent.refused')[1]).toMatchObject({ requestId: b.requestId, code: 'quota-exhausted', hopeless: true });
+      // One that fits some day waits.
+      h.spawn({ estimatedTokens: 1_000, waitMs: 30_000 });
+      expect(h.emittedOf('agent.refused')).toHaveLength(2);
+    });
+
+    it('should refuse at once, even with waitMs, when every provider it may use has limit 0', () => {
+      h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 0, maxConcurrent: 5 }, openai: { dailyLimit: 500, maxConcurrent: 5 } } });
+      const a = h.spawn({ estimatedTokens: 1, waitMs: 30_000, preferredProvider: 'claude', onlyPreferred: true });
+      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: a.requestId, agentId: a.agentId, code: 'no-provider', retryAfterMs: null, waited: false, hopeless: true }]);
     });
 
     it('should treat a daily limit of 0 as a disabled provider even when preferred', () => {

@@ -84,7 +84,7 @@ class Model {
   readonly usedBySession = new Map<string, number>();
   /** When each session last renewed its lease (admission or usage). */
   readonly lastActivity = new Map<string, number>();
-  readonly spawnedAt = new Map<string, { at: number; waitMs: number }>();
+  readonly spawnedAt = new Map<string, { at: number; waitMs: number; estimate: number; provider: ProviderId | null }>();
   readonly queued = new Set<string>();
   readonly handles: ManagedAgent[] = [];
   readonly hostReleased = new Set<ManagedAgent>();
@@ -126,7 +126,12 @@ class Model {
     orch.on('agent.refused', (e) => {
       this.queued.delete(e.agentId);
       const spawned = this.spawnedAt.get(e.agentId);
-      if (e.code === 'quota-exhausted' && e.retryAfterMs !== orch.stats().nextResetAt - clock.now()) {
+      // No wait can help a request above every candidate's daily limit (or on disabled ones only): refused at once, retryAfterMs null.
+      const hopeless = spawned !== undefined && this.isHopeless(spawned.estimate, spawned.provider);
+      if ((e.hopeless === true) !== hopeless) this.fail(`refusal of ${e.agentId} says hopeless ${String(e.hopeless)}, the model says ${String(hopeless)}`);
+      if (hopeless) {
+        if (e.retryAfterMs !== null || e.waited) this.fail(`hopeless refusal of ${e.agentId} has retryAfterMs ${e.retryAfterMs} and waited ${String(e.waited)}`);
+      } else if (e.code === 'quota-exhausted' && e.retryAfterMs !== orch.stats().nextResetAt - clock.now()) {
         this.fail(`quota-exhausted refusal of ${e.agentId} has retryAfterMs ${e.retryAfterMs}, not the time to the next reset`);
       }
       if ((e.code === 'concurrency-limit' || e.code === 'queue-full') && e.retryAfterMs !== 1_000) {
@@ -145,9 +150,16 @@ class Model {
     });
   }
 
+  isHopeless(estimate: number, provider: ProviderId | null): boolean {
+    const chain = this.config.fallbackChain;
+    const candidates = provider === null ? chain : [provider, ...chain.filter((p) => p !== provider)];
+    const { limits } = this.config;
+    return candidates.length > 0 && candidates.every((p) => limits[p].dailyLimit === 0 || limits[p].maxConcurrent === 0 || estimate > limits[p].dailyLimit);
+  }
+
   spawn(op: Extract<Op, { kind: 'spawn' }>): void {
     const agentId = `a${(this.spawnSeq += 1)}`;
-    this.spawnedAt.set(agentId, { at: this.clock.now(), waitMs: op.waitMs });
+    this.spawnedAt.set(agentId, { at: this.clock.now(), waitMs: op.waitMs, estimate: op.estimate, provider: op.provider });
     this.pendingSpawns += 1;
     const promise = this.orch.spawnAgent({
       estimatedTokens: op.estimate,

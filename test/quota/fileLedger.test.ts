@@ -66,15 +66,40 @@ describe('createFileLedger', () => {
     expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(readLedgerFile(file)).toEqual({
       format: 'agentvisor-quota-ledger',
-      version: 1,
+      version: 2,
       reservations: { b: { provider: 'claude', tokens: 500, expiresAt: T0 + HOUR } },
       days: { '2026-03-10': { used: { claude: 300, openai: 0 }, settled: { a: { provider: 'claude', usedTokens: 300, returnedTokens: 700 } }, expired: {} } },
     });
     const second = open(file, { now: clock.now });
-    expect((await second.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000, maxConcurrent: 10, used: 300, reserved: 500, active: 1 });
+    expect((await second.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000, maxConcurrent: 10, used: 300, reserved: 500, active: 1, overrun: 0 });
     expect(await second.settle('a', 999)).toEqual({ sessionId: 'a', provider: 'claude', usedTokens: 300, returnedTokens: 700 });
     // No temp files or lock left behind.
     expect(fs.readdirSync(path.dirname(file))).toEqual(['ledger.json']);
+  });
+
+  it('should read a version 1 file as it is and write recorded usage and overrun back as version 2', async () => {
+    const file = freshFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const v1 = {
+      format: 'agentvisor-quota-ledger',
+      version: 1,
+      reservations: { b: { provider: 'claude', tokens: 500, expiresAt: T0 + HOUR } },
+      days: { '2026-03-10': { used: { claude: 9_400, openai: 0 }, settled: {}, expired: { x: 'openai' } } },
+    };
+    fs.writeFileSync(file, JSON.stringify(v1), { mode: 0o600 });
+    const clock = testClock();
+    const ledger = open(file, { now: clock.now });
+    expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 9_400, reserved: 500, overrun: 0 });
+    // b spends 700 of its 500: 100 of the 200 beyond were free, 100 were not.
+    await ledger.record({ sessionId: 'b', usedTokens: 700 });
+    await ledger.record({ sessionId: 'x', usedTokens: 5 });
+    expect(readLedgerFile(file)).toEqual({
+      format: 'agentvisor-quota-ledger',
+      version: 2,
+      reservations: { b: { provider: 'claude', tokens: 500, expiresAt: T0 + HOUR, used: 700 } },
+      days: { '2026-03-10': { used: { claude: 10_100, openai: 5 }, overrun: { claude: 100, openai: 0 }, settled: {}, expired: { x: { provider: 'openai', used: 5 } } } },
+    });
+    expect((await open(file, { now: clock.now }).snapshot()).providers.claude).toEqual({ dailyLimit: 10_000, maxConcurrent: 10, used: 10_100, reserved: 0, active: 1, overrun: 100 });
   });
 
   it('should not rewrite the file for a snapshot that changes nothing', async () => {
@@ -128,7 +153,7 @@ describe('createFileLedger', () => {
       ['not JSON', '{"format": "agentvisor-quota-ledger", "version": 1,', /not valid JSON at line 1/],
       ['empty', '', /empty/],
       ['another format', '{"format":"something-else","version":1}', /"format" is not "agentvisor-quota-ledger"/],
-      ['a newer version', '{"format":"agentvisor-quota-ledger","version":2,"reservations":{},"days":{}}', /"version" is 2/],
+      ['a newer version', '{"format":"agentvisor-quota-ledger","version":3,"reservations":{},"days":{}}', /"version" is 3/],
       ['a negative count', '{"format":"agentvisor-quota-ledger","version":1,"reservations":{"a":{"provider":"claude","tokens":-1,"expiresAt":1}},"days":{}}', /tokens must be a whole number/],
       ['an unknown provider', '{"format":"agentvisor-quota-ledger","version":1,"reservations":{},"days":{"2026-03-10":{"used":{"claude":1,"openai":0},"settled":{"x":{"provider":"gemini","usedTokens":1,"returnedTokens":0}},"expired":{}}}}', /provider must be one of claude, openai/],
     ];
@@ -204,7 +229,7 @@ describe('createFileLedger', () => {
     expect(summaries.reduce((sum, s) => sum + (s.refusals['concurrency-limit'] ?? 0), 0)).toBeGreaterThan(0);
 
     const ledger = open(file, { limits });
-    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000_000, maxConcurrent: 10, used: 16 * perLoop, reserved: 0, active: 0 });
+    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000_000, maxConcurrent: 10, used: 16 * perLoop, reserved: 0, active: 0, overrun: 0 });
     const content = readLedgerFile(file);
     const settled = Object.values(content.days).flatMap((d) => Object.keys(d.settled));
     expect(new Set(settled).size).toBe(192);

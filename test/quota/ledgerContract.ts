@@ -6,6 +6,7 @@
 import { isAgentvisorError } from '../../src/errors';
 import type { AgentvisorError, ErrorCode } from '../../src/errors';
 import type { LedgerConfig, LedgerSnapshot, QuotaLedger, ReserveRequest } from '../../src/quota';
+import { describeRecordContract } from './ledgerRecordContract';
 
 export interface LedgerHarness {
   /** A fresh ledger with no history. The suite closes every ledger it creates. */
@@ -61,6 +62,7 @@ const req = (sessionId: string, tokens: number, leaseMs = 10 * MINUTE, provider:
 });
 
 export function describeLedgerContract(name: string, harness: () => LedgerHarness): void {
+  describeRecordContract(name, harness);
   describe(`QuotaLedger contract: ${name}`, () => {
     let clock: TestClock;
     let open: QuotaLedger[];
@@ -93,8 +95,8 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
         day: '2026-03-10',
         nextResetAt: NEXT_RESET,
         providers: {
-          claude: { dailyLimit: 10_000, maxConcurrent: 3, used: 0, reserved: 4_000, active: 1 },
-          openai: { dailyLimit: 50_000, maxConcurrent: 5, used: 0, reserved: 700, active: 1 },
+          claude: { dailyLimit: 10_000, maxConcurrent: 3, used: 0, reserved: 4_000, active: 1, overrun: 0 },
+          openai: { dailyLimit: 50_000, maxConcurrent: 5, used: 0, reserved: 700, active: 1, overrun: 0 },
         },
       });
     });
@@ -131,8 +133,8 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       expect(await ledger.reserve(req('a', 1))).toEqual({ status: 'refused', provider: 'claude', code: 'no-provider', retryAfterMs: null });
       expect(await ledger.reserve(req('b', 1, MINUTE, 'openai'))).toEqual({ status: 'refused', provider: 'openai', code: 'no-provider', retryAfterMs: null });
       const snapshot = await ledger.snapshot();
-      expect(snapshot.providers.claude).toEqual({ dailyLimit: 0, maxConcurrent: 10, used: 0, reserved: 0, active: 0 });
-      expect(snapshot.providers.openai).toEqual({ dailyLimit: 5_000, maxConcurrent: 0, used: 0, reserved: 0, active: 0 });
+      expect(snapshot.providers.claude).toEqual({ dailyLimit: 0, maxConcurrent: 10, used: 0, reserved: 0, active: 0, overrun: 0 });
+      expect(snapshot.providers.openai).toEqual({ dailyLimit: 5_000, maxConcurrent: 0, used: 0, reserved: 0, active: 0, overrun: 0 });
     });
 
     it('should count usage in full at settle and return the rest of the reservation', async () => {

@@ -101,9 +101,11 @@ describe('createRedisLedger', () => {
       `${keyPrefix}2026-03-10:used`,
       `${keyPrefix}leases:claude`,
       `${keyPrefix}reservations:claude`,
+      `${keyPrefix}reserved-totals`,
     ]);
     expect(await admin.zrange(`${keyPrefix}leases:claude`, 0, '-1', 'WITHSCORES')).toEqual(['live', String(clock.now() - MINUTE + HOUR)]);
     expect(await admin.hgetall(`${keyPrefix}reservations:claude`)).toEqual({ live: '500' });
+    expect(await admin.hgetall(`${keyPrefix}reserved-totals`)).toEqual({ claude: '500', openai: '0' });
     expect(await admin.hgetall(`${keyPrefix}2026-03-10:used`)).toEqual({ claude: '123' });
     expect(await admin.hgetall(`${keyPrefix}2026-03-10:settled`)).toEqual({ done: '1:123:277' });
     expect(await admin.hgetall(`${keyPrefix}2026-03-10:expired`)).toEqual({ gone: '2' });
@@ -112,6 +114,18 @@ describe('createRedisLedger', () => {
       expect(ttl).toBeGreaterThan(days * 24 * HOUR - MINUTE);
       expect(ttl).toBeLessThanOrEqual(days * 24 * HOUR);
     }
+  });
+
+  it('should rebuild a missing reserved total from the reservations (books written before the totals existed)', async () => {
+    const keyPrefix = prefix();
+    const ledger = open({ keyPrefix });
+    await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 500, leaseMs: HOUR });
+    await ledger.reserve({ provider: 'claude', sessionId: 'b', tokens: 200, leaseMs: HOUR });
+    await admin.del(`${keyPrefix}reserved-totals`);
+    expect((await ledger.snapshot()).providers.claude).toMatchObject({ reserved: 700, active: 2 });
+    await ledger.settle('a', 100);
+    expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 100, reserved: 200, active: 1 });
+    expect(await admin.hget(`${keyPrefix}reserved-totals`, 'claude')).toBe('200');
   });
 
   it('should reload its scripts after the script cache is flushed (EVALSHA falls back to EVAL)', async () => {
@@ -222,7 +236,7 @@ describe('createRedisLedger', () => {
       expect(summaries.reduce((sum, s) => sum + (s.refusals['concurrency-limit'] ?? 0), 0)).toBeGreaterThan(0);
       expect(await admin.get(heldKey)).toBe('0');
       const ledger = open({ keyPrefix, limits });
-      expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 40_050, maxConcurrent: 10, used: 40_000, reserved: 0, active: 0 });
+      expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 40_050, maxConcurrent: 10, used: 40_000, reserved: 0, active: 0, overrun: 0 });
       expect(await admin.hlen(`${keyPrefix}${windowAt(Date.now()).day}:settled`)).toBe(800);
     }, 60_000);
 

@@ -1,70 +1,64 @@
+/**
+ * admitTaskAgent with real orchestrators on a shared file ledger: a named CLI's task waits for its
+ * provider when another orchestrator holds the only slot, and lands there (never elsewhere) once
+ * the slot frees; `auto` takes what is free at once.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { admitTaskAgent } from '../../src/agents/agentAdmission';
-import { AgentvisorError } from '../../src/errors';
-import type { ManagedAgent, Orchestrator, SpawnOptions } from '../../src/orchestrator';
+import { createOrchestrator, isAgentvisorError } from '../../src';
+import type { Orchestrator } from '../../src';
 
-interface StubAgent {
-  readonly provider: 'claude' | 'openai';
-  released: boolean;
-  release(): Promise<unknown>;
+const ENV = { ANTHROPIC_API_KEY: 'sk-ant-api03-ADMISSIONtestKEY-0001', OPENAI_API_KEY: 'sk-proj-ADMISSIONtestKEY-0002' };
+const request = { agentId: 't1', task: 'fix it', estimatedTokens: 1000, waitMs: 10_000 } as const;
+
+let root: string;
+let running: Orchestrator[];
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'admission-'));
+  running = [];
+});
+afterEach(async () => {
+  await Promise.all(running.map((o) => o.stop()));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+async function started(syncIntervalMs: number): Promise<Orchestrator> {
+  const orch = createOrchestrator({ env: ENV, credentialSources: ['env'], limits: { claude: { maxConcurrent: 1 } }, ledger: { file: path.join(root, 'ledger.json'), syncIntervalMs } });
+  running.push(orch);
+  await orch.start();
+  return orch;
 }
-
-/** An orchestrator that answers spawns from a script: an agent on a provider, or an error. */
-function stubOrchestrator(answers: readonly ('claude' | 'openai' | AgentvisorError)[]) {
-  const spawns: SpawnOptions[] = [];
-  const agents: StubAgent[] = [];
-  const orch = {
-    spawnAgent(options: SpawnOptions): Promise<ManagedAgent> {
-      spawns.push(options);
-      const answer = answers[spawns.length - 1];
-      if (answer === undefined) throw new Error('unexpected spawn');
-      if (answer instanceof AgentvisorError) return Promise.reject(answer);
-      const agent: StubAgent = { provider: answer, released: false, release: async () => (agent.released = true) };
-      agents.push(agent);
-      // Only `provider` and `release` are read by admitTaskAgent.
-      return Promise.resolve(agent as unknown as ManagedAgent);
-    },
-  };
-  // The stub implements the one method admitTaskAgent calls.
-  return { orch: orch as unknown as Orchestrator, spawns, agents };
-}
-
-const request = { agentId: 't1', task: 'fix it', estimatedTokens: 1000, waitMs: 5000 } as const;
 
 describe('admitTaskAgent', () => {
-  it("should ask for a named CLI's provider and wait for it", async () => {
-    const { orch, spawns } = stubOrchestrator(['claude']);
-    const agent = await admitTaskAgent(orch, { ...request, agent: 'claude-code' });
+  it("should wait for a named CLI's provider held by another orchestrator and land on it, not elsewhere", async () => {
+    const a = await started(50);
+    // b read the ledger at start and reads it again after a second: when it asks, only the ledger knows a holds the slot.
+    const b = await started(1_000);
+    const holder = await a.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'claude' });
+    const fallbacks: string[] = [];
+    b.on('agent.fallback', (e) => fallbacks.push(`${e.from}→${e.to}`));
+    const admitted = admitTaskAgent(b, { ...request, agent: 'claude-code' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(b.agents()).toEqual([]);
+    await holder.release();
+    const agent = await admitted;
     expect(agent.provider).toBe('claude');
-    expect(spawns).toEqual([{ estimatedTokens: 1000, agentId: 't1', task: 'fix it', waitMs: 5000, preferredProvider: 'claude', whenPreferredBusy: 'wait' }]);
+    expect(fallbacks).toEqual([]);
+    await agent.release();
   });
 
-  it('should give back a session the orchestrator moved off the named provider while admitting it, and ask again', async () => {
-    const { orch, spawns, agents } = stubOrchestrator(['openai', 'claude']);
-    const agent = await admitTaskAgent(orch, { ...request, agent: 'claude-code' });
-    expect(agent.provider).toBe('claude');
-    expect(spawns).toHaveLength(2);
-    expect(agents.map((a) => [a.provider, a.released])).toEqual([
-      ['openai', true],
-      ['claude', false],
-    ]);
-  });
-
-  it('should ask again when the moved session failed to authenticate on the other provider, but not for its own provider', async () => {
-    const moved = new AgentvisorError('auth-failed', 'no usable OpenAI credentials', { details: { provider: 'openai' } });
-    const first = stubOrchestrator([moved, 'claude']);
-    expect((await admitTaskAgent(first.orch, { ...request, agent: 'claude-code' })).provider).toBe('claude');
-    const own = new AgentvisorError('auth-failed', 'no usable Anthropic credentials', { details: { provider: 'claude' } });
-    const second = stubOrchestrator([own]);
-    await expect(admitTaskAgent(second.orch, { ...request, agent: 'claude-code' })).rejects.toBe(own);
-    expect(second.spawns).toHaveLength(1);
-  });
-
-  it('should stop asking after 3 admissions and take what it was given; auto tasks take any provider at once', async () => {
-    const pinned = stubOrchestrator(['openai', 'openai', 'openai']);
-    expect((await admitTaskAgent(pinned.orch, { ...request, agent: 'claude-code' })).provider).toBe('openai');
-    expect(pinned.agents.map((a) => a.released)).toEqual([true, true, false]);
-    const auto = stubOrchestrator(['openai']);
-    expect((await admitTaskAgent(auto.orch, { ...request, agent: 'auto' })).provider).toBe('openai');
-    expect(auto.spawns).toEqual([{ estimatedTokens: 1000, agentId: 't1', task: 'fix it', waitMs: 5000 }]);
+  it('should take whatever provider is free at once for auto, and refuse a pinned task at its deadline', async () => {
+    const a = await started(50);
+    const b = await started(600_000);
+    await a.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'claude' });
+    const auto = await admitTaskAgent(b, { ...request, agentId: 'auto-1', agent: 'auto' });
+    expect(auto.provider).toBe('openai');
+    const started_ = Date.now();
+    const refused = await admitTaskAgent(b, { ...request, agentId: 'pinned', agent: 'claude-code', waitMs: 400 }).catch((e: unknown) => e);
+    expect(isAgentvisorError(refused, 'concurrency-limit')).toBe(true);
+    expect(Date.now() - started_).toBeGreaterThanOrEqual(390);
+    await auto.release();
   });
 });
