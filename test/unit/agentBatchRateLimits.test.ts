@@ -85,7 +85,8 @@ describe('batch journal', () => {
 
   it('should write one fsynced line per task, 0600, without task text, answers or messages', () => {
     const file = path.join(dir, 'tasks.jsonl.journal');
-    fs.writeFileSync(file, 'old content\n', { mode: 0o644 });
+    // An old journal (0644 from an older version): rewritten from the start, and narrowed to 0600.
+    fs.writeFileSync(file, '{"type":"batch","startedAt":"2026-01-01T00:00:00.000Z","total":1}\n{"type":"task","id":"old content"}\n', { mode: 0o644 });
     const journal = openBatchJournal(file, { append: false, total: 2 });
     journal.record(task('a'), result(true));
     journal.record(task('b'), result(false));
