@@ -15,7 +15,7 @@ export interface GlobalOptions {
 
 /** What a command needs from the global options and the environment. */
 export interface CommandContext extends ObservabilityFlags {
-  /** Codex's folder and ours: `--home`, else `$CODEX_HOME`, else `~/.codex`. */
+  /** Codex's folder and ours: `--home`, else `$AGENTVISOR_HOME`, else `$CODEX_HOME`, else `~/.codex`. */
   readonly home: string;
   /** Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`. */
   readonly claudeHome: string;
@@ -23,10 +23,19 @@ export interface CommandContext extends ObservabilityFlags {
   readonly logLevel: LogLevel;
 }
 
+function nonBlank(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim() !== '' ? value : undefined;
+}
+
+/**
+ * The global options and environment a command runs with.
+ *
+ * @example const context = commandContext(command); context.home // '/home/me/.codex'
+ */
 export function commandContext(command: Command): CommandContext {
   const global = command.optsWithGlobals<GlobalOptions>();
   return {
-    home: global.home !== undefined && global.home.trim() !== '' ? global.home : defaultHome(process.env),
+    home: nonBlank(global.home) ?? nonBlank(process.env.AGENTVISOR_HOME) ?? defaultHome(process.env),
     claudeHome: defaultClaudeHome(process.env),
     json: global.json === true,
     logLevel: global.logLevel,

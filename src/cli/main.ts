@@ -4,6 +4,7 @@ import { LOG_LEVELS } from '../observability';
 import { loadModule } from '../observability/lazyModule';
 import type * as InspectCommandModule from '../observability/inspectCommand';
 import { redactSecrets } from './context';
+import { packageVersion } from './packageVersion';
 import type * as BatchCommandModule from './batchCommand';
 import type * as DemoRunModule from './demoRun';
 import type * as LoginCommandsModule from './loginCommands';
@@ -70,13 +71,14 @@ export function buildProgram(command: string | null = null): Command {
   program
     .name('agentvisor')
     .description('Run many AI coding agents at once under one supervisor: budgets, concurrency limits and provider fallback.')
-    .option('--home <dir>', 'credentials and state folder (default: $CODEX_HOME, else ~/.codex)')
+    .option('--home <dir>', 'credentials and state folder (default: $AGENTVISOR_HOME, else $CODEX_HOME, else ~/.codex)')
     .addOption(new Option('--log-level <level>', 'log level for stderr').choices([...LOG_LEVELS]).default('warn'))
     .option('--json', 'machine-readable output on stdout; logs stay on stderr')
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics while demo, run or batch runs').argParser(positiveInt(65535)))
     .option('--inspect <ws-url>', 'send sanitized state-machine events to a Stately inspector relay (demo, run, batch; see `agentvisor inspect`)')
     .option('--audit', 'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run and batch)')
     .option('--no-audit', 'do not write the audit trail')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(add --help for usage)')
     // Usage errors (unknown option, bad value, missing argument) end in main() with exit 2, not commander's 1.
     .exitOverride()
@@ -88,18 +90,35 @@ export function buildProgram(command: string | null = null): Command {
   return program;
 }
 
+/** Commander's own endings that are not errors. */
+const NOT_ERRORS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+
+/**
+ * Runs the CLI. Bad input (a usage error, or an AgentvisorError thrown before a command could
+ * finish) exits 2 with a one-line message on stderr; under `--json` the last stdout line is also
+ * `{ ok: false, error: { code, message } }` (usage errors have the code `invalid-option`).
+ *
+ * @example await main(['node', 'agentvisor', '--json', 'quota']);
+ */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  const args = argv.slice(2);
+  const json = args.slice(0, args.indexOf('--') === -1 ? undefined : args.indexOf('--')).includes('--json');
+  const fail = (code: string, message: string): void => {
+    if (json) process.stdout.write(`${redactSecrets(JSON.stringify({ ok: false, error: { code, message } }))}\n`);
+    process.exitCode = EXIT_USAGE;
+  };
   try {
-    await buildProgram(invokedCommand(argv.slice(2))).parseAsync([...argv]);
+    await buildProgram(invokedCommand(args)).parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander printed the message already; help and --version are not errors.
-      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version' ? 0 : EXIT_USAGE;
+      // Commander printed the message already (stderr).
+      if (NOT_ERRORS.has(error.code)) process.exitCode = 0;
+      else fail('invalid-option', error.message.replace(/^error: /, ''));
       return;
     }
     if (isAgentvisorError(error)) {
       process.stderr.write(redactSecrets(`agentvisor: ${error.message} [${error.code}]\n`));
-      process.exitCode = EXIT_USAGE;
+      fail(error.code, error.message);
       return;
     }
     throw error;

@@ -1,0 +1,70 @@
+/**
+ * CLI conventions (issue 15, item 3 in part): `--version`, bad input is exit 2 with one line and a
+ * help hint (and under `--json` a last stdout line `{ ok: false, error }`), `AGENTVISOR_HOME`.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+let dir: string;
+
+beforeEach(() => {
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-conventions-')));
+});
+
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: readonly string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), path.join(root, 'src', 'cli', 'main.ts'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...env },
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function lastJson(stdout: string): Record<string, unknown> {
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+}
+
+describe('agentvisor CLI conventions', () => {
+  it('should print the package version with --version', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    const { status, stdout } = cli(['--version']);
+    expect(status).toBe(0);
+    expect(stdout).toBe(`${version}\n`);
+  });
+
+  it.each([
+    ['an unknown option', ['run', '--bogus', 'x'], "unknown option '--bogus'"],
+    ['a bad number', ['run', '--max-tokens', 'lots', 'x'], "option '--max-tokens <tokens>' argument 'lots' is invalid"],
+    ['a missing argument', ['batch'], "missing required argument 'tasks.jsonl'"],
+    ['a bad choice', ['run', '--sandbox', 'everything', 'x'], "option '--sandbox <mode>' argument 'everything' is invalid"],
+  ])('should refuse %s with exit 2, one line and a help hint, and a JSON error line under --json', (_what, args, message) => {
+    const plain = cli(args);
+    expect(plain.status).toBe(2);
+    expect(plain.stdout).toBe('');
+    expect(plain.stderr.trim().split('\n')).toEqual([expect.stringContaining(message), '(add --help for usage)']);
+    const json = cli(['--json', ...args]);
+    expect(json.status).toBe(2);
+    expect(lastJson(json.stdout)).toEqual({ ok: false, error: { code: 'invalid-option', message: expect.stringContaining(message) } });
+  });
+
+  it("should print an agentvisor error's code under --json too", () => {
+    const { status, stdout, stderr } = cli(['--json', 'batch', path.join(dir, 'missing.jsonl')]);
+    expect(status).toBe(2);
+    expect(stderr).toContain('[invalid-option]');
+    expect(lastJson(stdout)).toMatchObject({ ok: false, error: { code: 'invalid-option', message: expect.stringContaining('cannot read the tasks file') } });
+  });
+
+  it('should take the home from AGENTVISOR_HOME when --home is not given, and --home over it', () => {
+    const fromEnv = cli(['--json', 'quota'], { AGENTVISOR_HOME: path.join(dir, 'av-home'), CODEX_HOME: path.join(dir, 'codex-home') });
+    expect(fromEnv.status).toBe(0);
+    expect(String(lastJson(fromEnv.stdout).ledger)).toMatch(new RegExp(`^${path.join(dir, 'av-home')}/`));
+    const flag = cli(['--json', '--home', path.join(dir, 'flag-home'), 'quota'], { AGENTVISOR_HOME: path.join(dir, 'av-home') });
+    expect(String(lastJson(flag.stdout).ledger)).toMatch(new RegExp(`^${path.join(dir, 'flag-home')}/`));
+  });
+});
