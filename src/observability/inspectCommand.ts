@@ -21,7 +21,9 @@ async function assertPortFree(port: number): Promise<void> {
 
 /**
  * `agentvisor inspect`: prints how to watch the machines in the Stately inspector; with `--serve`
- * runs the relay (until Ctrl-C) that `--inspect ws://localhost:<port>` sends to.
+ * runs the relay (until Ctrl-C) that `--inspect ws://localhost:<port>` sends to. With `--json`,
+ * stdout gets one JSON line: `{ ok, relay, page, serving, instructions? }` (with `--serve`, once the
+ * relay listens).
  *
  * @example addInspectCommand(program) // agentvisor inspect [--serve] [--port 8080] [--no-open]
  */
@@ -32,13 +34,18 @@ export function addInspectCommand(program: Command): void {
     .option('--serve', 'run the relay that forwards inspection events to the Stately inspector in your browser (until Ctrl-C)')
     .addOption(new Option('--port <port>', 'the relay\'s port').argParser(port).default(DEFAULT_INSPECTOR_PORT))
     .option('--no-open', 'do not open the browser page (print its address instead)')
-    .action(async (opts: { serve?: boolean; port: number; open: boolean }) => {
+    .action(async (opts: { serve?: boolean; port: number; open: boolean }, command: Command) => {
+      // --json: the facts as one JSON line on stdout (the last line), words for people on stderr.
+      const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
+      const facts = { ok: true, relay: `ws://localhost:${opts.port}`, page: `http://localhost:${opts.port}`, serving: opts.serve === true };
       if (opts.serve !== true) {
-        process.stdout.write(`${inspectInstructions(opts.port).join('\n')}\n`);
+        if (json) process.stdout.write(`${JSON.stringify({ ...facts, instructions: inspectInstructions(opts.port) })}\n`);
+        else process.stdout.write(`${inspectInstructions(opts.port).join('\n')}\n`);
         return;
       }
       await assertPortFree(opts.port);
       const relay = serveInspectorRelay({ port: opts.port, open: opts.open });
+      if (json) process.stdout.write(`${JSON.stringify(facts)}\n`);
       process.stderr.write(
         `Inspector relay on ws://localhost:${opts.port}; the inspector page is http://localhost:${opts.port}.\n` +
           `Now run, in another terminal: agentvisor --inspect ws://localhost:${opts.port} demo\nCtrl-C stops the relay.\n`,

@@ -60,6 +60,13 @@ describe('agentvisor CLI conventions', () => {
     expect(lastJson(stdout)).toMatchObject({ ok: false, error: { code: 'invalid-option', message: expect.stringContaining('cannot read the tasks file') } });
   });
 
+  it('should honour --json in inspect: one JSON line with the relay and page addresses', () => {
+    const { status, stdout } = cli(['--json', 'inspect', '--port', '8123']);
+    expect(status).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(lastJson(stdout)).toMatchObject({ ok: true, relay: 'ws://localhost:8123', page: 'http://localhost:8123', serving: false, instructions: expect.arrayContaining([expect.stringContaining('agentvisor inspect --serve --port 8123')]) });
+  });
+
   it('should take the home from AGENTVISOR_HOME when --home is not given, and --home over it', () => {
     const fromEnv = cli(['--json', 'quota'], { AGENTVISOR_HOME: path.join(dir, 'av-home'), CODEX_HOME: path.join(dir, 'codex-home') });
     expect(fromEnv.status).toBe(0);
