@@ -11,6 +11,7 @@ const config: Config = {
   testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/summaryReporter.js'],
   setupFiles: ['<rootDir>/test/hermeticHome.js'],
+  setupFilesAfterEnv: ['<rootDir>/test/hermeticHomeCleanup.ts'],
 };
 
 export default config;
