@@ -5,10 +5,13 @@
  * concurrency: 64 operations in flight from one process, then from 4 processes at once.
  *
  * What is compared: one `reserve` (sweep expired leases, check the daily budget and the
- * concurrency slots, take a lease: one Lua script on Redis, one locked fsynced write per group
- * commit on the file) against one `consume` (increment a counter with a TTL: one Lua script). Both
- * run in worker processes of their own (one per figure and repetition, in an order that rotates),
- * start at the same instant and run for the same time; the median of the repetitions is reported.
+ * concurrency slots, take a lease: in the Redis reserve script, which the reserves in flight in one
+ * process share; one locked fsynced write per group commit on the file) against one `consume`
+ * (increment a counter with a TTL: one Lua script each). Both run in worker processes of their own
+ * (one per figure and repetition, in an order that rotates), start at the same instant and run for
+ * the same time; the median of the repetitions is reported. rate-limiter-flexible's ioredis client
+ * gets the options of the ledger's own connection; the auto-pipelining rows turn
+ * `enableAutoPipelining` on for both clients.
  *
  * Redis: `REDIS_URL`, or a private `redis-server` started for the run. Options (after
  * `npm run bench:ledger --`): --json (the last stdout line is the JSON summary), --no-write (leave
@@ -21,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchRedis } from './lib/benchRedis';
 import { writeDocsSection } from './lib/docsSection';
-import type { LoadKind, LoadSpec } from './lib/ledgerLoad';
+import type { LoadKind, LoadSpec } from './ledgerWorker';
 import { machineInfo } from './lib/machine';
 import { median } from './lib/measure';
 
@@ -57,6 +60,7 @@ interface Row {
   readonly name: string;
   readonly kind: LoadKind;
   readonly processes: number;
+  readonly autoPipelining?: boolean;
 }
 
 let runs = 0;
@@ -67,7 +71,7 @@ async function measure(row: Row, options: Options, redisUrl: string, scratch: st
   const prefix = `bench-ledger-${process.pid}-${runs}:`;
   const target = row.kind === 'file' ? path.join(scratch, `ledger-${runs}.json`) : redisUrl;
   const worker = path.join(__dirname, 'ledgerWorker.js');
-  const spec: LoadSpec = { kind: row.kind, target, prefix, inFlight: options.inFlight, durationMs: options.durationMs };
+  const spec: LoadSpec = { kind: row.kind, target, prefix, inFlight: options.inFlight, durationMs: options.durationMs, autoPipelining: row.autoPipelining === true };
   const children = Array.from({ length: row.processes }, () => {
     const child = spawn(process.execPath, [worker, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -111,6 +115,10 @@ async function main(): Promise<void> {
     { name: 'RateLimiterRedis consume, 1 process', kind: 'rlf-redis', processes: 1 },
     { name: `Redis reserve, ${n} processes`, kind: 'redis', processes: n },
     { name: `RateLimiterRedis consume, ${n} processes`, kind: 'rlf-redis', processes: n },
+    { name: 'Redis reserve, 1 process, auto-pipelining', kind: 'redis', processes: 1, autoPipelining: true },
+    { name: 'RateLimiterRedis consume, 1 process, auto-pipelining', kind: 'rlf-redis', processes: 1, autoPipelining: true },
+    { name: `Redis reserve, ${n} processes, auto-pipelining`, kind: 'redis', processes: n, autoPipelining: true },
+    { name: `RateLimiterRedis consume, ${n} processes, auto-pipelining`, kind: 'rlf-redis', processes: n, autoPipelining: true },
   ];
   const samples = new Map<string, number[]>(rows.map((r) => [r.name, []]));
   try {
@@ -140,6 +148,14 @@ async function main(): Promise<void> {
       rlfConsumePerSecAllProcesses: Math.round(rate(`RateLimiterRedis consume, ${n} processes`)),
       ratioAllProcesses: ratio(rate(`Redis reserve, ${n} processes`), rate(`RateLimiterRedis consume, ${n} processes`)),
     },
+    redisAutoPipelining: {
+      reservePerSec: Math.round(rate('Redis reserve, 1 process, auto-pipelining')),
+      rlfConsumePerSec: Math.round(rate('RateLimiterRedis consume, 1 process, auto-pipelining')),
+      ratio: ratio(rate('Redis reserve, 1 process, auto-pipelining'), rate('RateLimiterRedis consume, 1 process, auto-pipelining')),
+      reservePerSecAllProcesses: Math.round(rate(`Redis reserve, ${n} processes, auto-pipelining`)),
+      rlfConsumePerSecAllProcesses: Math.round(rate(`RateLimiterRedis consume, ${n} processes, auto-pipelining`)),
+      ratioAllProcesses: ratio(rate(`Redis reserve, ${n} processes, auto-pipelining`), rate(`RateLimiterRedis consume, ${n} processes, auto-pipelining`)),
+    },
     file: {
       reservePerSec: Math.round(rate('file reserve, 1 process')),
       processes: n,
@@ -163,12 +179,14 @@ async function main(): Promise<void> {
     '',
     table,
     '',
-    `Ratios (agentvisor reserve ÷ rate-limiter-flexible consume): Redis ${summary.redis.ratio} from 1 process, ${summary.redis.ratioAllProcesses} from ${n} processes; memory ${summary.memory.ratio}. The target of issue 14 is a Redis ratio of at least 1.0.`,
+    `Ratios (agentvisor reserve ÷ rate-limiter-flexible consume): Redis ${summary.redis.ratio} from 1 process, ${summary.redis.ratioAllProcesses} from ${n} processes; with auto-pipelining on both clients ${summary.redisAutoPipelining.ratio} and ${summary.redisAutoPipelining.ratioAllProcesses}; memory ${summary.memory.ratio}. The target of issue 14 is a Redis ratio of at least 1.0.`,
     '',
-    'A `reserve` does more than a `consume`: it sweeps expired leases, checks the daily budget and the concurrency slots and takes a lease, in one Lua script; `consume` increments one counter with a TTL. The file ledger takes a cross-process lock and fsyncs every group commit (all reserves waiting in one process share one write), so its figure is bounded by the disk; with several processes they take turns at the lock.',
+    'A `reserve` does more than a `consume`: it sweeps expired leases, checks the daily budget and the concurrency slots and takes a lease; `consume` increments one counter with a TTL. On Redis both are Lua scripts. The reserves one process has in flight together share one reserve script call (group commit, up to 128, decided one by one in call order: key layout 2, decision D36); each `consume` is a script call of its own. Fairness: rate-limiter-flexible\'s ioredis client gets exactly the options of the connection the ledger opens for itself (`ledgerConnectionOptions`: no offline queue, no retries, a 2 s command timeout); in the auto-pipelining rows both clients also get `enableAutoPipelining` (the ledger then uses that injected client). The file ledger takes a cross-process lock and fsyncs every group commit (all reserves waiting in one process share one write), so its figure is bounded by the disk; with several processes they take turns at the lock.',
   ].join('\n');
   if (!options.json) {
-    process.stdout.write(`\n${table}\n\nRedis ratio: ${summary.redis.ratio} (1 process), ${summary.redis.ratioAllProcesses} (${n} processes); memory ratio ${summary.memory.ratio}\n`);
+    process.stdout.write(
+      `\n${table}\n\nRedis ratio: ${summary.redis.ratio} (1 process), ${summary.redis.ratioAllProcesses} (${n} processes); with auto-pipelining ${summary.redisAutoPipelining.ratio} and ${summary.redisAutoPipelining.ratioAllProcesses}; memory ratio ${summary.memory.ratio}\n`,
+    );
   }
   if (options.write) {
     const docs = writeDocsSection('ledger', 'Quota ledger: reservations per second', text);

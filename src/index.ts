@@ -1,4 +1,12 @@
-/** agentvisor: run many AI coding agents at once under one supervisor. */
+/**
+ * agentvisor: run many AI coding agents at once under one supervisor. The package root; the
+ * subpaths `agentvisor/ledger`, `/failures`, `/testing` and `/machines` are src/entries/*.ts and
+ * machines/index.ts (docs/api.md, "Package entry points").
+ *
+ * Its declarations must not reach ioredis, ws, prom-client or @statelyai/inspect (a strict consumer
+ * would inherit their types): observability is imported file by file, not through its index, whose
+ * metrics and relay modules name them.
+ */
 export { createOrchestrator, Orchestrator, ManagedAgent, createManualClock, systemClock, DEFAULT_LIMITS, MAX_TOKENS, classifyFailure, FAILURE_KINDS, DISABLE_PROVIDERS_ENV, rolloutBucket } from './orchestrator';
 export type {
   OrchestratorOptions,
@@ -22,6 +30,8 @@ export type {
   OrchestratorEventName,
   Activity,
 } from './orchestrator';
+export type { LedgerOption, LedgerSharing } from './orchestrator/ledgerOption';
+export type { RedisClientLike } from './quota/redisClientLike';
 export { AgentvisorError, ERROR_CODES, isAgentvisorError } from './errors';
 export type { ErrorCode, AgentvisorErrorOptions } from './errors';
 export { AGENT_QUIET_ENV, PROVIDERS, PROVIDER_IDS, isProviderId, keyHint } from './providers';
@@ -68,27 +78,20 @@ export type {
 export { windowAt, DEFAULT_DAILY_RESET } from './quota/dailyWindow';
 export type { DailyReset, WindowPosition } from './quota/dailyWindow';
 export { Secret } from '../machines/secret';
-export {
-  createLogger,
-  secretMaskerOf,
-  LOG_LEVELS,
-  SecretMasker,
-  appendAuditEntry,
-  AUDIT_EVENTS,
-  serveMetrics,
-  attachInspector,
-  sanitizeInspection,
-} from './observability';
-export type {
-  LogLevel,
-  LoggerOptions,
-  AuditEntry,
-  AuditEntryInput,
-  AuditEventName,
-  AuditOptions,
-  MetricsServer,
-  AttachedInspector,
-  AttachInspectorOptions,
-  InspectTarget,
-} from './observability';
+export { createLogger, secretMaskerOf, LOG_LEVELS } from './observability/logger';
+export type { LogLevel, LoggerOptions } from './observability/logger';
+export { SecretMasker } from './observability/secretMasker';
+export { appendAuditEntry, AUDIT_EVENTS } from './observability/auditTrail';
+export type { AuditEntry, AuditEntryInput, AuditEventName, AuditOptions } from './observability/auditTrail';
+export { serveMetrics } from './observability/metricsServer';
+export type { MetricsServer } from './observability/metricsServer';
+export { attachInspector } from './observability/websocketInspector';
+export type { AttachedInspector, AttachInspectorOptions } from './observability/websocketInspector';
+export { sanitizeInspection } from './observability/inspectionSanitizer';
+export type { InspectTarget } from './observability/inspectionSanitizer';
+// The relay loads ws only when it is started: importing the root loads neither ws nor @statelyai/inspect.
+export { serveInspectorRelay } from './observability/inspectorRelay';
+export type { InspectorRelay, InspectorRelayOptions } from './observability/inspectorRelay';
 export { agentSessionMachine, coordinatorMachine, createSessionSupervisor } from '../machines';
+export { MAX_CONFIG_BYTES, defaultConfigFile, readConfigFile } from './config';
+export type { ReadConfigFileOptions, ConfigFileSettings, ConfigLedger, ConfigProblem, LoadedConfig } from './config';

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_LIMITS } from '../orchestrator/options';
 import { defaultLedgerFile } from '../orchestrator/ledgerOption';
 import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
 import { createFileLedger } from '../quota/fileLedger';
 import { createMemoryLedger } from '../quota/memoryLedger';
 import { pausesFileFor, readPauses } from '../quota/pauseRecord';
-import { commandContext, emit } from './context';
+import { commandContext, configLine, configSummary, configuredLimits, emit, limitSourceCell } from './context';
+import type { CommandContext, ConfigSummary, SettingSource } from './context';
+import { maskUrl } from './displayUrl';
 import { renderTable } from './table';
 
 export interface ProviderQuota {
@@ -25,28 +26,61 @@ export interface ProviderQuota {
 
 export interface QuotaResult {
   readonly ok: true;
+  /** The ledger file; for a Redis ledger its URL (masked), for a memory ledger `memory`. */
   readonly ledger: string;
-  /** False when no run or batch has written the ledger yet (the figures are then the empty day). */
+  readonly ledgerKind: ConfiguredLedger['kind'];
+  /** False when no run or batch has written the ledger yet (the figures are then the empty day), and for ledgers quota cannot read. */
   readonly exists: boolean;
   readonly day: string;
   readonly nextResetAt: string;
   readonly providers: readonly ProviderQuota[];
+  /** The config file looked at, and whether there was one. */
+  readonly config: ConfigSummary;
+  /** Per provider, where the daily limit and the concurrency limit came from. */
+  readonly limitsFrom: Readonly<Record<ProviderId, { readonly dailyLimit: SettingSource; readonly maxConcurrent: SettingSource }>>;
+}
+
+/** The budget of record run and batch use: the file ledger under the home, unless the config file names another. */
+export interface ConfiguredLedger {
+  readonly kind: 'file' | 'memory' | 'redis';
+  /** The ledger file (file ledgers only), else null. */
+  readonly file: string | null;
+  /** How to name it to people: the file, the Redis URL masked, or `memory`. */
+  readonly label: string;
 }
 
 /**
- * Today's usage against the limits, from the file ledger under the home folder (what `run` and
- * `batch` recorded), with providers paused by a usage limit. Reading never creates or rewrites it.
+ * The ledger the config file names (`ledger`), else the file ledger under the home.
  *
- * @example const quota = await collectQuota('/home/me/.codex');
+ * @example configuredLedger(context) // { kind: 'file', file: '/home/me/.codex/agentvisor/ledger.json', label: '/home/me/.codex/agentvisor/ledger.json' }
  */
-export async function collectQuota(home: string, now: number = Date.now()): Promise<QuotaResult> {
-  const file = defaultLedgerFile(home);
-  const exists = existsSync(file);
+export function configuredLedger(context: Pick<CommandContext, 'home' | 'config'>): ConfiguredLedger {
+  const ledger = context.config?.settings.ledger ?? 'file';
+  if (ledger === 'memory') return { kind: 'memory', file: null, label: 'memory' };
+  if (typeof ledger === 'object' && 'redis' in ledger) return { kind: 'redis', file: null, label: maskUrl(ledger.redis) };
+  const file = ledger === 'file' ? defaultLedgerFile(context.home) : ledger.file;
+  return { kind: 'file', file, label: file };
+}
+
+/**
+ * Today's usage against the limits in force (the config file's over the defaults), from the file
+ * ledger run and batch record to, with providers paused by a usage limit. Reading never creates
+ * or rewrites it. A memory ledger keeps nothing between commands, and a Redis ledger is not read
+ * here: both show the empty day.
+ *
+ * @example const quota = await collectQuota(commandContext(command));
+ */
+export async function collectQuota(context: Pick<CommandContext, 'home' | 'config' | 'configFile'>, now: number = Date.now()): Promise<QuotaResult> {
+  const where = configuredLedger(context);
+  const configured = configuredLimits(context.config);
+  const limits = Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: configured[p].dailyLimit, maxConcurrent: configured[p].maxConcurrent }])) as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
+  const file = where.file;
+  const exists = file !== null && existsSync(file);
   // Nothing recorded yet: the empty day, without creating the folder or the file.
-  const ledger = exists ? createFileLedger({ file, limits: DEFAULT_LIMITS, now: () => now }) : createMemoryLedger({ limits: DEFAULT_LIMITS, now: () => now });
+  const ledger = exists ? createFileLedger({ file, limits, home: context.home, now: () => now }) : createMemoryLedger({ limits, now: () => now });
   try {
     const snapshot = await ledger.snapshot();
-    const pauses = await readPauses(pausesFileFor(file), now);
+    const pauses = file === null ? {} : await readPauses(pausesFileFor(file), now);
     const providers = PROVIDER_IDS.map((provider): ProviderQuota => {
       const p = snapshot.providers[provider];
       const pause = pauses[provider];
@@ -62,26 +96,49 @@ export async function collectQuota(home: string, now: number = Date.now()): Prom
         pauseReason: pause?.reason ?? null,
       };
     });
-    return { ok: true, ledger: file, exists, day: snapshot.day, nextResetAt: new Date(snapshot.nextResetAt).toISOString(), providers };
+    return {
+      ok: true,
+      ledger: where.label,
+      ledgerKind: where.kind,
+      exists,
+      day: snapshot.day,
+      nextResetAt: new Date(snapshot.nextResetAt).toISOString(),
+      providers,
+      config: configSummary(context),
+      limitsFrom: Object.fromEntries(PROVIDER_IDS.map((p) => [p, configured[p].from])) as QuotaResult['limitsFrom'],
+    };
   } finally {
     await ledger.close();
   }
 }
 
+function ledgerNote(quota: QuotaResult): string {
+  if (quota.ledgerKind === 'memory') return ' (memory: the config file keeps no ledger between commands, so nothing is recorded)';
+  if (quota.ledgerKind === 'redis') return ' (Redis: quota reads file ledgers only; a running orchestrator\'s stats() has the shared figures)';
+  return quota.exists ? '' : ' (nothing recorded yet)';
+}
+
+/**
+ * `agentvisor quota`.
+ *
+ * @example addQuotaCommand(program);
+ */
 export function addQuotaCommand(program: Command): void {
   program
     .command('quota')
-    .description("today's usage, reservations and limits per provider from the ledger under --home (what run and batch recorded), and paused providers")
+    .description("today's usage, reservations and limits per provider from the ledger under --home (what run and batch recorded), where each limit came from, and paused providers")
     .action(async (_opts: unknown, command: Command) => {
       const context = commandContext(command);
-      const quota = await collectQuota(context.home);
+      const quota = await collectQuota(context);
+      const limits = configuredLimits(context.config);
       emit(context, quota, () => [
         renderTable(
-          ['provider', 'used', 'reserved', 'available', 'daily limit', 'running', 'at once', 'status'],
-          quota.providers.map((p) => [p.provider, p.used, p.reserved, p.available, p.dailyLimit, p.active, p.maxConcurrent, p.pausedUntil ? `paused until ${p.pausedUntil} (${p.pauseReason})` : 'ok']),
+          ['provider', 'used', 'reserved', 'available', 'daily limit', 'running', 'at once', 'limits from', 'status'],
+          quota.providers.map((p) => [p.provider, p.used, p.reserved, p.available, p.dailyLimit, p.active, p.maxConcurrent, limitSourceCell(limits[p.provider]), p.pausedUntil ? `paused until ${p.pausedUntil} (${p.pauseReason})` : 'ok']),
         ),
         '',
-        `Day ${quota.day} (resets ${quota.nextResetAt}); ledger ${quota.ledger}${quota.exists ? '' : ' (nothing recorded yet)'}.`,
+        `Day ${quota.day} (resets ${quota.nextResetAt}); ledger ${quota.ledger}${ledgerNote(quota)}.`,
+        configLine(context),
       ]);
     });
 }

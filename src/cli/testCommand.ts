@@ -5,7 +5,7 @@ import { CHATGPT_ENV, CLAUDE_OAUTH_ENV, createCredentialResolver, verifyKey } fr
 import type { CredentialClass, EnvSource, KeyVerdict } from '../credentials';
 import { isAgentvisorError } from '../errors';
 import { resolveProviderSwitches } from '../orchestrator/providerSwitches';
-import type { ProviderSwitch } from '../orchestrator/providerSwitches';
+import type { ProviderSwitch, ProviderSwitchOptions } from '../orchestrator/providerSwitches';
 import { PROVIDERS, PROVIDER_IDS, safeFailureMessage } from '../providers';
 import type { ProviderId } from '../providers';
 import { commandContext, emit } from './context';
@@ -51,6 +51,12 @@ export interface ProviderCheckOptions {
   readonly home: string;
   readonly claudeHome: string;
   readonly env: EnvSource;
+  /**
+   * The `providers` switches (the config file's `providers`, as `run` and `status` read them);
+   * AGENTVISOR_DISABLE_PROVIDERS in `env` switches a provider off too. A switched-off provider is
+   * still checked; its `switch` says why it is off. @default {}
+   */
+  readonly switches?: Partial<Record<ProviderId, ProviderSwitchOptions>>;
   /** @default 10000 */
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
@@ -72,17 +78,18 @@ function apiSecret(provider: ProviderId, secretEnv: Readonly<Record<string, Secr
 /**
  * Checks each provider live with the credential agentvisor would hand an agent (the credential
  * resolver, refreshing a login that is about to expire, as a session would): `GET /v1/models` at
- * `ANTHROPIC_BASE_URL` / `OPENAI_BASE_URL` when set, with the provider's headers. Never throws for
+ * `ANTHROPIC_BASE_URL` / `OPENAI_BASE_URL` when set, with the provider's headers. Each result
+ * carries the provider's switch (`switches`, then AGENTVISOR_DISABLE_PROVIDERS). Never throws for
  * what the network or the provider does, and never returns a secret.
  *
  * @example
- * const { ok, results } = await checkProviders({ providers: ['claude', 'openai'], named: false, home, claudeHome, env: process.env });
+ * const { ok, results } = await checkProviders({ providers: ['claude', 'openai'], named: false, home, claudeHome, env: process.env, switches: { openai: { enabled: false } } });
  * for (const r of results) console.log(r.provider, r.verdict, r.latencyMs, r.remaining?.tokens);
  */
 export async function checkProviders(options: ProviderCheckOptions): Promise<TestResult> {
   const resolver = createCredentialResolver({ env: options.env, home: options.home, claudeHome: options.claudeHome });
   await resolver.load();
-  const switches = resolveProviderSwitches(undefined, options.env);
+  const switches = resolveProviderSwitches(options.switches, options.env);
   const results = await Promise.all(options.providers.map((provider) => checkOne(provider, resolver, switches[provider], options)));
   const checked = results.filter((r) => r.verdict !== 'not-configured' || options.named);
   return { ok: checked.length > 0 && results.every((r) => r.passed), results };
@@ -204,7 +211,8 @@ export function addTestCommand(program: Command): void {
     .action(async (opts: { provider: ProviderId | 'all'; timeout: number }, command: Command) => {
       const context = commandContext(command);
       const providers = opts.provider === 'all' ? [...PROVIDER_IDS] : [opts.provider];
-      const result = await checkProviders({ providers, named: opts.provider !== 'all', home: context.home, claudeHome: context.claudeHome, env: process.env, timeoutMs: opts.timeout });
+      const switches = context.config?.settings.providers;
+      const result = await checkProviders({ providers, named: opts.provider !== 'all', home: context.home, claudeHome: context.claudeHome, env: process.env, timeoutMs: opts.timeout, ...(switches === undefined ? {} : { switches }) });
       emit(context, result, () => describeChecks(result));
       if (!result.ok) process.exitCode = 1;
     });

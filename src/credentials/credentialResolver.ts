@@ -11,6 +11,8 @@ import type { PermissionPolicy } from './secureStore';
 import { credentialClass } from './providerPriority';
 import type { CredentialClass } from './providerPriority';
 import { CLAUDE_AUTH_FILE, CODEX_AUTH_FILE, CLAUDE_CODE_CREDENTIALS_FILE, readClaudeAuth, readClaudeCodeCredentials, readCodexAuth } from './sources';
+import { claudeCodeLogin } from './sources/claudeCodeCredentials';
+import { readClaudeCodeKeychain } from './sources/claudeCodeKeychain';
 
 /** Where credentials can come from, in the default order of precedence. */
 export const CREDENTIAL_SOURCES = ['options', 'env', 'claude-auth-file', 'codex-auth-file', 'claude-code'] as const;
@@ -53,6 +55,13 @@ export interface CredentialResolverOptions {
   /** @default Date.now */
   readonly now?: () => number;
   /**
+   * The `claude-code` source reads Claude Code's macOS Keychain item first on `'darwin'` (with
+   * `security`, found on `env.PATH`), then its file. Injectable for tests. @default process.platform
+   */
+  readonly platform?: NodeJS.Platform;
+  /** How long the Keychain read may take before `security` is killed (a prompt nobody answers). @default 10000 */
+  readonly keychainTimeoutMs?: number;
+  /**
    * OAuth refresh of Claude logins read from files. claude_auth.json (ours) is refreshed when its
    * token has less than `skewMs` left; Claude Code's own file only with `refreshClaudeCode: true`.
    */
@@ -64,7 +73,7 @@ export interface CredentialResolverOptions {
  * from Claude Code's own client); `openai` holds Codex's (ChatGPT login).
  */
 export interface OAuthRefreshOptions {
-  /** @default 'https://console.anthropic.com/v1/oauth/token' */
+  /** @default 'https://platform.claude.com/v1/oauth/token' (where Claude Code 2.1 refreshes) */
   readonly tokenEndpoint?: string;
   /** @default '9d1c250a-e61b-44d9-88ed-5944d1962f5e' */
   readonly clientId?: string;
@@ -82,7 +91,7 @@ export interface OAuthRefreshOptions {
   readonly fetch?: FetchLike;
 }
 
-export const DEFAULT_CLAUDE_OAUTH = { tokenEndpoint: 'https://console.anthropic.com/v1/oauth/token', clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e' } as const;
+export const DEFAULT_CLAUDE_OAUTH = { tokenEndpoint: 'https://platform.claude.com/v1/oauth/token', clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e' } as const;
 /** Codex's own refresh client (credentials.md). */
 export const DEFAULT_OPENAI_OAUTH = { tokenEndpoint: 'https://auth.openai.com/oauth/token', clientId: 'app_EMoamEEZ73f0CkXaXp7hrann', scope: 'openid profile email' } as const;
 
@@ -153,7 +162,8 @@ const FILE_SOURCE_PROVIDER: Readonly<Partial<Record<CredentialSourceId, Provider
  * Resolves each provider's credentials from the configured sources, first match wins:
  * `options` (apiKeys), `env` (API keys, then CLAUDE_CODE_OAUTH_TOKEN), `claude-auth-file`
  * (claude_auth.json: API key, then OAuth tokens), `codex-auth-file` (auth.json: OPENAI_API_KEY),
- * `claude-code` (~/.claude/.credentials.json: OAuth). An expired OAuth token is passed over. A
+ * `claude-code` (on macOS the Keychain item "Claude Code-credentials", else or when it has none
+ * ~/.claude/.credentials.json: OAuth). An expired OAuth token is passed over. A
  * session gets its provider's variables only: ANTHROPIC_API_KEY + CLAUDE_API_KEY for a Claude API
  * key, CLAUDE_CODE_OAUTH_TOKEN + ANTHROPIC_AUTH_TOKEN (the same token, for the SDK) for a Claude
  * login, OPENAI_API_KEY for OpenAI.
@@ -261,7 +271,11 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       }
       return toResult(found);
     }
-    const reasons: string[] = expired.map((c) => `the login from ${c.source} expired at ${new Date(c.expiresAt ?? 0).toISOString()} (log in again)`);
+    const reasons: string[] = expired.map((c) =>
+      c.source.startsWith('keychain:')
+        ? `the login from ${c.source} expired at ${new Date(c.expiresAt ?? 0).toISOString()} (agentvisor does not write to the Keychain: run \`claude\` once so Claude Code renews it, or \`claude /login\`)`
+        : `the login from ${c.source} expired at ${new Date(c.expiresAt ?? 0).toISOString()} (log in again)`,
+    );
     for (const p of problems) if (FILE_SOURCE_PROVIDER[p.source] === provider) reasons.push(p.message);
     const looked = sources.map((s) => (s === 'options' ? `apiKeys.${provider}` : s === 'env' ? [...spec.apiKeyEnv, ...(provider === 'claude' ? [CLAUDE_OAUTH_ENV] : [])].join(', ') : s)).join(', ');
     throw new AgentvisorError('auth-failed', `no usable ${spec.displayName} credentials (looked at: ${looked})${reasons.length ? `: ${reasons.join('; ')}` : ''}`, {
@@ -329,7 +343,22 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       return found;
     });
     await attempt('claude-code', async () => {
+      // Claude Code on macOS keeps its login in the Keychain and falls back to the file: so do we.
+      const keychain = (options.platform ?? process.platform) === 'darwin' ? await readClaudeCodeKeychain({ env: options.env, timeoutMs: options.keychainTimeoutMs }) : null;
+      if (keychain?.status === 'found') {
+        const where = `keychain:${keychain.service}`;
+        const login = claudeCodeLogin(keychain.data, { file: where, source: where });
+        if (login?.refreshToken && options.oauth?.refreshClaudeCode === true) {
+          warnings.push(`refreshClaudeCode does not apply to Claude Code's login in the macOS Keychain (${keychain.service}): agentvisor does not write to the Keychain; Claude Code renews that login itself when it runs.`);
+        }
+        // Never refreshed here: no refresher, so an expired Keychain login is passed over with a reason.
+        return login ? [asFound(login)] : [];
+      }
       const creds = await readClaudeCodeCredentials(options.claudeHome, readOptions);
+      if (keychain !== null && keychain.status !== 'missing') {
+        if (!creds?.oauth) throw new AgentvisorError('credentials-io', keychain.message, { details: { source: 'keychain', service: keychain.service, reason: `keychain-${keychain.status}` } });
+        warnings.push(`${keychain.message} Using ${creds.file} instead.`);
+      }
       if (!creds) return null;
       warnings.push(...creds.warnings);
       if (!creds.oauth) return [];

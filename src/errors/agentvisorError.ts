@@ -4,6 +4,7 @@
  */
 export const ERROR_CODES = [
   'invalid-option',
+  'invalid-config',
   'invalid-usage',
   'invalid-estimate',
   'invalid-failure',

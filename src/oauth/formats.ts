@@ -2,10 +2,11 @@ import { Secret } from '../../machines/secret';
 import type { JsonRecord } from '../credentials/secureStore';
 import { jwtExpiresAt } from '../credentials/sources/jwt';
 import { parseRfc3339 } from '../credentials/sources/validate';
+import { claudeCodeLocks } from './claudeCodeLocks';
 import type { RefreshedTokens, StoredTokens, TokenRefresherOptions } from './refresh';
 
-/** `readTokens` and `writeTokens` for one credentials file format. */
-export type TokenFileFormat = Pick<TokenRefresherOptions, 'readTokens' | 'writeTokens'>;
+/** `readTokens` and `writeTokens` for one credentials file format, and the locks of the program that owns it. */
+export type TokenFileFormat = Pick<TokenRefresherOptions, 'readTokens' | 'writeTokens' | 'ownerLocks'>;
 
 function record(value: unknown): JsonRecord | null {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonRecord) : null;
@@ -45,8 +46,13 @@ export const claudeAuthTokens: TokenFileFormat = {
   },
 };
 
-/** Claude Code's `~/.claude/.credentials.json`: `claudeAiOauth.{accessToken, refreshToken, expiresAt (epoch ms), scopes}`. */
+/**
+ * Claude Code's `~/.claude/.credentials.json`: `claudeAiOauth.{accessToken, refreshToken, expiresAt
+ * (epoch ms), scopes}`. A refresh takes Claude Code's own locks too (`claudeCodeLocks`), so it never
+ * races a refresh of Claude Code's.
+ */
 export const claudeCodeTokens: TokenFileFormat = {
+  ownerLocks: claudeCodeLocks,
   readTokens(data) {
     const oauth = record(data.claudeAiOauth);
     if (oauth === null) return null;

@@ -7,19 +7,27 @@ import { AgentvisorError } from '../errors';
 import { updateJsonFile } from '../credentials/secureStore';
 import type { JsonRecord } from '../credentials/secureStore';
 import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION } from '../credentials/sources/claudeAuthFile';
+import { CLAUDE_PROFILE_URL, defaultProfileUrl, loginTier } from './claudeProfile';
+import type { TierSource } from './claudeProfile';
 import { requestAuthorizationCodeGrant } from './tokenEndpoint';
 import type { FetchLike, OAuthAccount, OAuthOrganization } from './tokenEndpoint';
 
 /**
- * Anthropic OAuth as Claude Code uses it (reverse-engineered, unofficial). Configuration, never
- * hard-wired: `startPkceLogin` takes every value as an option; spread these and override any that change.
+ * Anthropic OAuth as Claude Code uses it (reverse-engineered, unofficial): the values of Claude Code
+ * 2.1.197's "log in with your Claude subscription" (its authorize URL with `code=true`, its token
+ * URL, client id and scopes). Configuration, never hard-wired: `startPkceLogin` takes every value
+ * as an option; spread these and override any that change.
  */
 export const CLAUDE_OAUTH_DEFAULTS = {
-  authorizeUrl: 'https://claude.ai/oauth/authorize',
-  tokenEndpoint: 'https://console.anthropic.com/v1/oauth/token',
+  authorizeUrl: 'https://claude.com/cai/oauth/authorize?code=true',
+  tokenEndpoint: 'https://platform.claude.com/v1/oauth/token',
   clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
-  scopes: ['org:create_api_key', 'user:profile', 'user:inference'],
-} as const satisfies { authorizeUrl: string; tokenEndpoint: string; clientId: string; scopes: readonly string[] };
+  scopes: ['org:create_api_key', 'user:profile', 'user:inference', 'user:sessions:claude_code', 'user:mcp_servers', 'user:file_upload'],
+  profileUrl: CLAUDE_PROFILE_URL,
+} as const satisfies { authorizeUrl: string; tokenEndpoint: string; clientId: string; scopes: readonly string[]; profileUrl: string };
+
+/** The host names `redirect_uri` may carry; both reach the callback server on 127.0.0.1. */
+export const REDIRECT_HOSTS = ['localhost', '127.0.0.1'] as const;
 
 export interface PkceLoginOptions {
   readonly authorizeUrl: string;
@@ -30,6 +38,19 @@ export interface PkceLoginOptions {
   readonly timeoutMs?: number;
   /** Bound on the code exchange request. Default 10 s (never past the login's own deadline). */
   readonly exchangeTimeoutMs?: number;
+  /**
+   * Where the login's subscription tier is asked when the token answer does not name it (GET with
+   * the new access token, as Claude Code does); `null` asks nowhere. Default: Anthropic's profile
+   * for Anthropic's token endpoints, else `/api/oauth/profile` on `tokenEndpoint`'s origin.
+   */
+  readonly profileUrl?: string | null;
+  /**
+   * The host in `redirect_uri` (`http://<host>:<port>/callback`). The callback server listens on
+   * 127.0.0.1 either way; `localhost` is what Claude Code sends, and what the authorization server
+   * expects for its client id.
+   * @default 'localhost'
+   */
+  readonly redirectHost?: (typeof REDIRECT_HOSTS)[number];
   /** Called once with the authorize URL when given; agentvisor never opens a browser by itself. */
   readonly openBrowser?: (url: string) => void;
   /** Default `globalThis.fetch`. */
@@ -48,6 +69,10 @@ export interface LoginTokens {
   readonly scope: string;
   readonly account?: OAuthAccount;
   readonly organization?: OAuthOrganization;
+  /** The subscription tier (`max`, `pro`, `team`, `enterprise`), `null` when neither the answer nor the profile said. */
+  readonly tier: string | null;
+  /** Where `tier` came from. */
+  readonly tierSource: TierSource;
 }
 
 export interface PkceLogin {
@@ -55,6 +80,8 @@ export interface PkceLogin {
   readonly url: string;
   /** The loopback callback server's port (on 127.0.0.1). */
   readonly port: number;
+  /** The `redirect_uri` sent in the authorize URL and the code exchange: `http://localhost:<port>/callback` by default. */
+  readonly redirectUri: string;
   /** Settles once; the callback server is closed before it does. */
   readonly result: Promise<LoginTokens>;
   /** Closes the callback server and rejects `result` (`auth-failed`, `details.reason: 'cancelled'`). Idempotent. */
@@ -63,6 +90,8 @@ export interface PkceLogin {
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_EXCHANGE_TIMEOUT_MS = 10_000;
+/** Claude Code's own bound on the profile request. */
+const PROFILE_TIMEOUT_MS = 10_000;
 const CALLBACK_PATH = '/callback';
 
 function invalid(field: string, message: string): AgentvisorError {
@@ -114,24 +143,29 @@ function loginFailed(reason: string, message: string, extra: Record<string, unkn
 
 /**
  * Starts an OAuth authorization-code login with PKCE (S256) and a loopback redirect, as Claude
- * Code does: a callback server on 127.0.0.1 (random port), an authorize URL with a fresh verifier
+ * Code does: a callback server on 127.0.0.1 (random port) with `redirect_uri`
+ * `http://localhost:<port>/callback`, an authorize URL with a fresh verifier
  * challenge and `state`, and, when the browser comes back with the right `state`, a code exchange
- * (JSON body) at `tokenEndpoint`. The server is closed on every outcome: success, a wrong
+ * (JSON body) at `tokenEndpoint`, then the subscription tier (`loginTier`: the answer's
+ * organization, else one GET of `profileUrl`). The server is closed on every outcome: success, a wrong
  * `state` (400, `state-mismatch`), an authorization error such as `access_denied`, a rejected code,
  * the timeout, or `cancel()`. Failures reject `result` with `auth-failed` (`details.reason`).
  *
  * @example
  * const login = await startPkceLogin({ ...CLAUDE_OAUTH_DEFAULTS, openBrowser: (url) => console.log(`Open ${url}`) });
- * const tokens = await login.result;
- * await saveClaudeLogin(codexHome, tokens, { tier: 'max' });
+ * const tokens = await login.result; // tokens.tier: 'max' for a Max plan
+ * await saveClaudeLogin(codexHome, tokens);
  */
 export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLogin> {
   const authorize = checkHttpUrl('authorizeUrl', options.authorizeUrl);
   const tokenEndpoint = checkHttpUrl('tokenEndpoint', options.tokenEndpoint).href;
+  const profileUrl = options.profileUrl === null ? null : options.profileUrl === undefined ? defaultProfileUrl(tokenEndpoint) : checkHttpUrl('profileUrl', options.profileUrl).href;
   if (typeof options.clientId !== 'string' || options.clientId === '') throw invalid('clientId', 'clientId must be a non-empty string.');
   if (!Array.isArray(options.scopes) || options.scopes.length === 0 || !options.scopes.every((s) => typeof s === 'string' && /^[\x21-\x7e]+$/.test(s))) {
     throw invalid('scopes', 'scopes must be a non-empty list of scope names without spaces.');
   }
+  const redirectHost = options.redirectHost ?? 'localhost';
+  if (!(REDIRECT_HOSTS as readonly string[]).includes(redirectHost)) throw invalid('redirectHost', `redirectHost must be one of ${REDIRECT_HOSTS.join(', ')}.`);
   const timeoutMs = checkPositive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const exchangeTimeoutMs = checkPositive('exchangeTimeoutMs', options.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
   const now = (): number => (options.clock ? options.clock.now() : Date.now());
@@ -214,6 +248,15 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
       return;
     }
     const granted = outcome.tokens;
+    // The tier ranks the login (a Max login before a ChatGPT one); a login without it still stands.
+    const { tier, source: tierSource } = await loginTier({
+      organization: granted.organization,
+      accessToken: granted.accessToken,
+      profileUrl,
+      timeoutMs: Math.min(PROFILE_TIMEOUT_MS, Math.max(1, deadline - Date.now())),
+      fetch: doFetch,
+      signal: exchangeAbort.signal,
+    });
     const tokens: LoginTokens = {
       accessToken: granted.accessToken,
       refreshToken: granted.refreshToken,
@@ -221,6 +264,8 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
       scope: granted.scope ?? scope,
       ...(granted.account === null ? {} : { account: granted.account }),
       ...(granted.organization === null ? {} : { organization: granted.organization }),
+      tier,
+      tierSource,
     };
     answerAndFinish(res, 200, page('Login complete', 'You are logged in. You can close this window.'), { tokens });
   }
@@ -280,7 +325,7 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
     });
   });
   const { port } = server.address() as AddressInfo;
-  const redirectUri = `http://127.0.0.1:${port}${CALLBACK_PATH}`;
+  const redirectUri = `http://${redirectHost}:${port}${CALLBACK_PATH}`;
   const deadline = Date.now() + timeoutMs;
 
   authorize.searchParams.set('response_type', 'code');
@@ -306,11 +351,11 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
       throw error;
     }
   }
-  return { url, port, result, cancel };
+  return { url, port, redirectUri, result, cancel };
 }
 
 export interface SaveClaudeLoginOptions {
-  /** `subscription_tier` (`max`, `pro`...); omitted when not given. */
+  /** `subscription_tier` (`max`, `pro`...). @default the login's own `tier`; omitted when neither says */
   readonly tier?: string;
   /** A symlinked file must resolve inside this folder. Default `os.homedir()`. */
   readonly userHome?: string;
@@ -319,7 +364,8 @@ export interface SaveClaudeLoginOptions {
 
 /**
  * Stores a login's tokens as `oauth_tokens` in `<home>/claude_auth.json` (home: the folder,
- * usually `$CODEX_HOME`) with `schema_version: 1`: a locked, atomic 0600 write that keeps every
+ * usually `$CODEX_HOME`) with `schema_version: 1`, and its tier as `subscription_tier` (what ranks
+ * a Max login as Max): a locked, atomic 0600 write that keeps every
  * other top-level key. `oauth_tokens` is replaced as a whole (a new login is a new credential).
  * A file with a newer `schema_version` is refused (`invalid-credentials-file`) and left as it is.
  *
@@ -331,7 +377,8 @@ export async function saveClaudeLogin(home: string, tokens: LoginTokens, options
   const oauth: JsonRecord = { access_token: tokens.accessToken.reveal() };
   if (tokens.refreshToken !== null) oauth.refresh_token = tokens.refreshToken.reveal();
   if (tokens.expiresAt !== null) oauth.expires_at = new Date(tokens.expiresAt).toISOString();
-  if (options.tier !== undefined) oauth.subscription_tier = options.tier;
+  const tier = options.tier ?? tokens.tier;
+  if (typeof tier === 'string') oauth.subscription_tier = tier;
   oauth.scope = tokens.scope;
   const { warnings } = await updateJsonFile(
     file,

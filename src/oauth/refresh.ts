@@ -5,6 +5,7 @@ import type { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
 import { readJsonFile, updateJsonFile } from '../credentials/secureStore';
 import type { JsonRecord, PermissionPolicy } from '../credentials/secureStore';
+import type { OwnerLocks } from './claudeCodeLocks';
 import { requestRefreshGrant } from './tokenEndpoint';
 import type { FetchLike, GrantedTokens } from './tokenEndpoint';
 
@@ -36,6 +37,12 @@ export interface TokenRefresherOptions {
   readonly readTokens: (data: JsonRecord) => StoredTokens | null;
   /** Returns the file's new content: `data` with the tokens replaced and every other key kept. */
   readonly writeTokens: (data: JsonRecord, tokens: RefreshedTokens) => JsonRecord;
+  /**
+   * The locks of the program that owns the file, taken the way it takes them: `refresh` inside our
+   * own refresh lock, around the re-read, the token request and the write; `write` around the write.
+   * `claudeCodeTokens` carries Claude Code's (`claudeCodeLocks`). Waits are bounded by `lockTimeoutMs`.
+   */
+  readonly ownerLocks?: OwnerLocks;
   readonly tokenEndpoint: string;
   readonly clientId: string;
   /** Sent with the grant when given (Codex: `openid profile email`). */
@@ -65,7 +72,7 @@ export interface TokenRefresher {
   /**
    * A valid access token: the stored one while it has more than `skewMs` left, else a refreshed
    * one. Concurrent calls share one operation; across processes a lock beside the file makes one
-   * process refresh and the others read its result.
+   * process refresh and the others read its result; with `ownerLocks`, the owner (Claude Code) too.
    */
   getAccessToken(): Promise<AccessTokenResult>;
 }
@@ -114,7 +121,9 @@ async function acquireRefreshLock(file: string, timeoutMs: number): Promise<() =
     try {
       // proper-lockfile keys its in-process table by the path it is given: lock a name of our own
       // (never created; `realpath: false`) so the store's lock on `file` inside this one stays separate.
-      const release = await lockfile.lock(`${file}.refresh`, { realpath: false, lockfilePath: `${file}.refresh.lock`, stale: LOCK_STALE_MS, retries: 0 });
+      // onCompromised: a lock taken over while held must not throw from proper-lockfile's timer (it
+      // would end the process); a rival refresh is still found by the re-read after a rejected grant.
+      const release = await lockfile.lock(`${file}.refresh`, { realpath: false, lockfilePath: `${file}.refresh.lock`, stale: LOCK_STALE_MS, retries: 0, onCompromised: () => undefined });
       return async () => {
         await release().catch(() => undefined);
       };
@@ -144,14 +153,15 @@ function loginAgain(file: string, reason: string, what: string, extra: Record<st
 /**
  * Creates the one refresher of a credentials file's OAuth tokens. It never refreshes a token that
  * still has more than `skewMs` left, refreshes under a cross-process lock after re-reading the
- * file, writes the rotated refresh token in the same atomic 0600 write as the new access token,
- * and never overwrites stored credentials after a failed refresh.
+ * file (and under the file's owner's own locks, `ownerLocks`: Claude Code's for its
+ * `.credentials.json`), writes the rotated refresh token in the same atomic 0600 write as the new
+ * access token, and never overwrites stored credentials after a failed refresh.
  *
  * @example
  * const refresher = createTokenRefresher({
  *   file: path.join(codexHome, 'claude_auth.json'),
  *   ...claudeAuthTokens,
- *   tokenEndpoint: 'https://console.anthropic.com/v1/oauth/token',
+ *   tokenEndpoint: 'https://platform.claude.com/v1/oauth/token',
  *   clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
  * });
  * const { accessToken } = await refresher.getAccessToken();
@@ -200,17 +210,24 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       scope: granted.scope,
       refreshedAt: now(),
     };
-    await updateJsonFile(
-      file,
-      (current) => {
-        // Logged out while we refreshed (the file or its tokens removed): do not bring them back.
-        if (current === null || options.readTokens(current) === null) {
-          throw loginAgain(file, 'logged-out', `The OAuth tokens in ${file} were removed while they were being refreshed.`);
-        }
-        return options.writeTokens(current, tokens);
-      },
-      { home: options.home, lockTimeoutMs },
-    );
+    // The grant has spent the old refresh token: the answer is written even when the owner's write
+    // lock cannot be had (losing the rotated token would log every session out).
+    const releaseOwner = options.ownerLocks ? await options.ownerLocks.write(file, lockTimeoutMs).catch(() => null) : null;
+    try {
+      await updateJsonFile(
+        file,
+        (current) => {
+          // Logged out while we refreshed (the file or its tokens removed): do not bring them back.
+          if (current === null || options.readTokens(current) === null) {
+            throw loginAgain(file, 'logged-out', `The OAuth tokens in ${file} were removed while they were being refreshed.`);
+          }
+          return options.writeTokens(current, tokens);
+        },
+        { home: options.home, lockTimeoutMs },
+      );
+    } finally {
+      await releaseOwner?.();
+    }
     return { accessToken: tokens.accessToken, expiresAt: tokens.expiresAt, refreshed: true };
   }
 
@@ -250,7 +267,13 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     const lockTarget = await fsp.realpath(file).catch(() => file);
     const release = await acquireRefreshLock(lockTarget, lockTimeoutMs);
     try {
-      return await refreshUnderLock();
+      // The owner's lock inside ours: agentvisor processes queue on ours and only one of them waits on the owner's.
+      const releaseOwner = options.ownerLocks ? await options.ownerLocks.refresh(file, lockTimeoutMs) : null;
+      try {
+        return await refreshUnderLock();
+      } finally {
+        await releaseOwner?.();
+      }
     } finally {
       await release();
     }

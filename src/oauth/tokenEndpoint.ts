@@ -44,6 +44,8 @@ export interface OAuthAccount {
 export interface OAuthOrganization {
   readonly uuid: string;
   readonly name: string | null;
+  /** The plan (`organization_type`, e.g. `claude_max`), present only when the answer names one. */
+  readonly organizationType?: string;
 }
 
 export type GrantOutcome =
@@ -102,7 +104,9 @@ function parseOrganization(value: unknown): OAuthOrganization | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const organization = value as Record<string, unknown>;
   const uuid = nonEmptyString(organization.uuid);
-  return uuid === null ? null : { uuid, name: nonEmptyString(organization.name) };
+  const organizationType = nonEmptyString(organization.organization_type);
+  if (uuid === null) return null;
+  return organizationType === null ? { uuid, name: nonEmptyString(organization.name) } : { uuid, name: nonEmptyString(organization.name), organizationType };
 }
 
 /**

@@ -74,7 +74,10 @@ export interface AuditOptions {
 
 export interface ResolvedAuditOptions {
   readonly dir: string;
-  /** A `dir` that passes through a symlink must resolve inside this folder. @default the folder above `dir` (the home, for the default `dir`) */
+  /**
+   * A `dir` that passes through a symlink must resolve inside this folder: the home given to
+   * `resolveAuditOptions`, for a custom `dir` too. @default the folder above `dir`
+   */
   readonly home?: string;
   readonly maxBytes: number;
   readonly keep: number;
@@ -104,9 +107,10 @@ function wholeNumber(name: string, value: unknown, min: number, max: number): nu
 }
 
 /**
- * Checks the `audit` option and fills in defaults; null when auditing is off.
+ * Checks the `audit` option and fills in defaults; null when auditing is off. The result keeps
+ * `home`, so a custom `dir` reached through a symlink is held to the same home as the default one.
  *
- * @example resolveAuditOptions(true, '/home/me/.codex') // { dir: '/home/me/.codex/audit', maxBytes: 10485760, keep: 5, flushIntervalMs: 1000 }
+ * @example resolveAuditOptions(true, '/home/me/.codex') // { dir: '/home/me/.codex/audit', home: '/home/me/.codex', maxBytes: 10485760, keep: 5, flushIntervalMs: 1000 }
  */
 export function resolveAuditOptions(audit: boolean | AuditOptions | undefined, home: string): ResolvedAuditOptions | null {
   if (audit === undefined || audit === false) return null;
@@ -120,6 +124,7 @@ export function resolveAuditOptions(audit: boolean | AuditOptions | undefined, h
   if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir.trim() === '')) throw new AgentvisorError('invalid-option', 'audit.dir must be a folder path');
   return {
     dir: o.dir ?? auditDir(home),
+    home,
     maxBytes: o.maxBytes === undefined ? DEFAULT_AUDIT_MAX_BYTES : wholeNumber('maxBytes', o.maxBytes, 1024, 2 ** 40),
     keep: o.keep === undefined ? DEFAULT_AUDIT_KEEP : wholeNumber('keep', o.keep, 0, 1000),
     flushIntervalMs: o.flushIntervalMs === undefined ? DEFAULT_FLUSH_MS : wholeNumber('flushIntervalMs', o.flushIntervalMs, 1, 2 ** 31 - 1),
@@ -254,5 +259,5 @@ export class AuditTrail {
 export async function appendAuditEntry(home: string, entry: AuditEntryInput, options: AuditOptions & { masker?: SecretMasker; now?: number } = {}): Promise<void> {
   const { masker, now, ...audit } = options;
   const resolved = resolveAuditOptions(audit, home)!;
-  await appendAuditLines(await checkedAuditDir({ ...resolved, home }), [auditLine(entry, now ?? Date.now(), masker ?? null)], resolved);
+  await appendAuditLines(await checkedAuditDir(resolved), [auditLine(entry, now ?? Date.now(), masker ?? null)], resolved);
 }

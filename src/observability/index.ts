@@ -16,5 +16,6 @@ export { attachInspector } from './websocketInspector';
 export type { AttachInspectorOptions, AttachedInspector } from './websocketInspector';
 export { openCliObservability } from './cliObservability';
 export type { CliObservability, CliOrchestratorOptions, ObservabilityFlags } from './cliObservability';
-export { DEFAULT_INSPECTOR_PORT, inspectInstructions, serveInspectorRelay } from './inspectorRelay';
+export { DEFAULT_INSPECTOR_HOST, DEFAULT_INSPECTOR_PORT, inspectInstructions, relayUrls, serveInspectorRelay } from './inspectorRelay';
+export type { InspectorRelay, InspectorRelayOptions } from './inspectorRelay';
 export { recordCliAudit } from './cliAudit';

@@ -14,17 +14,22 @@ export interface AttachInspectorOptions {
 export interface AttachedInspector {
   /** The observer to give the orchestrator (`inspect` option); the orchestrator sanitizes what it receives. */
   readonly inspect: Observer<InspectionEvent>;
-  /** The @statelyai/inspect inspector. */
-  readonly inspector: ReturnType<typeof StatelyInspect.createWebSocketInspector>;
+  /**
+   * The @statelyai/inspect inspector (its `Inspector<WebSocketAdapter>`), typed by the parts callers
+   * use: that package ships ESM-only declarations, kept out of agentvisor's own.
+   */
+  readonly inspector: { readonly inspect: Observer<InspectionEvent>; start(): void; stop(): void };
   /** Sends what is still pending, then disconnects. */
   stop(): Promise<void>;
 }
 
 /** The adapter's fields we wait on; @statelyai/inspect declares them private. */
 interface AdapterInternals {
-  status?: string;
   ws?: { readyState: number; bufferedAmount: number };
 }
+
+/** WebSocket readyState CONNECTING. */
+const WS_CONNECTING = 0;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -78,8 +83,9 @@ export async function attachInspector(url: string, options: AttachInspectorOptio
     async stop() {
       // The inspector converts events in a timer (setTimeout 0): let the last ones through.
       await sleep(5);
-      // Events sent before the socket opened are replayed on open: give it a moment to open.
-      for (let waited = 0; adapter.status !== undefined && adapter.status !== 'open' && waited < 2000; waited += 20) await sleep(20);
+      // Events sent before the socket opened are replayed on open: give a socket still connecting a
+      // moment to open (one the relay closed, e.g. a stopped relay, is not waited for).
+      for (let waited = 0; adapter.ws?.readyState === WS_CONNECTING && waited < 2000; waited += 20) await sleep(20);
       for (let waited = 0; (adapter.ws?.bufferedAmount ?? 0) > 0 && waited < 2000; waited += 10) await sleep(10);
       inspector.stop();
     },

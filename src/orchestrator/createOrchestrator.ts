@@ -139,7 +139,12 @@ export class Orchestrator {
     return this.#options.home;
   }
 
-  /** Reads the credential files and starts the coordinator. Calling it again returns the same start. */
+  /**
+   * Reads the credential files and starts the coordinator. Calling it again returns the same start.
+   * Rejects with the shared ledger's own error when opening it fails for a reason no retry can fix
+   * (`insecure-permissions` for a symlinked ledger file, `ledger-corrupt`); an unreachable ledger
+   * only degrades admission (`ledger.degraded`).
+   */
   start(): Promise<void> {
     if (this.#state === 'stopped') return Promise.reject(new AgentvisorError('stopped', 'this orchestrator was stopped; create a new one'));
     this.#starting ??= this.#start();
@@ -397,7 +402,13 @@ export class Orchestrator {
       onState: (state, reason) => this.#events.emit(state === 'ok' ? 'ledger.recovered' : 'ledger.degraded', { backend: o.ledger.kind, reason }),
     });
     this.#link = link;
-    await link.start();
+    try {
+      await link.start();
+    } catch (error) {
+      // A refusal no retry can fix (a symlinked or corrupt ledger file): start() rejects with it.
+      await this.#closeLedger();
+      throw error;
+    }
     return link;
   }
 
@@ -727,10 +738,12 @@ export class Orchestrator {
 const NO_EXCLUSIONS: readonly Exclusion[] = Object.freeze([]);
 
 /**
- * Creates an orchestrator. Options are checked at once: a bad one throws `invalid-option`.
+ * Creates an orchestrator. Options are checked at once: a bad one throws `invalid-option`; a bad
+ * `configFile` throws `invalid-config` naming the field.
  *
  * @example
  * const orch = createOrchestrator({ limits: { openai: { maxConcurrent: 4 } }, fallbackChain: ['claude', 'openai'] });
+ * const fromFile = createOrchestrator({ configFile: defaultConfigFile(home), home, limits: { claude: { maxConcurrent: 2 } } });
  */
 export function createOrchestrator(options: OrchestratorOptions = {}): Orchestrator {
   return new Orchestrator(options);

@@ -124,9 +124,14 @@ export class LedgerLink {
     return this.#others;
   }
 
-  /** Reads the ledger once (so a restart starts from its exact figures), then syncs and renews on a timer. */
+  /**
+   * Reads the ledger once (so a restart starts from its exact figures), then syncs and renews on a
+   * timer. An unreachable ledger (`ledger-unavailable`) only degrades the link: it may come back.
+   * Any other failure of that first read (a symlinked or corrupt ledger file: `insecure-permissions`,
+   * `ledger-corrupt`) rejects with the ledger's own error, since no retry can fix it.
+   */
   async start(): Promise<void> {
-    await this.#sync();
+    await this.#sync({ firstRead: true });
     this.#schedule();
   }
 
@@ -310,8 +315,11 @@ export class LedgerLink {
     }
   }
 
-  /** Runs one ledger operation; an unreachable ledger gives null and degrades the link. */
-  async #op<T>(run: () => Promise<T>): Promise<T | null> {
+  /**
+   * Runs one ledger operation; an unreachable ledger gives null and degrades the link. Any other
+   * failure is logged and thrown (`reported: false`: only thrown, the caller reports it).
+   */
+  async #op<T>(run: () => Promise<T>, { reported = true } = {}): Promise<T | null> {
     this.#opsStarted += 1;
     try {
       const value = await run();
@@ -323,7 +331,7 @@ export class LedgerLink {
         return null;
       }
       // Anything else (invalid-request for a stale id, a corrupt file) is reported, not swallowed.
-      this.#o.logger?.error({ code: isAgentvisorError(error) ? error.code : 'error', problem: error instanceof Error ? error.message : String(error) }, 'quota ledger operation failed');
+      if (reported) this.#o.logger?.error({ code: isAgentvisorError(error) ? error.code : 'error', problem: error instanceof Error ? error.message : String(error) }, 'quota ledger operation failed');
       throw error;
     } finally {
       this.#opsDone += 1;
@@ -357,10 +365,12 @@ export class LedgerLink {
   }
 
   /** Learns what others hold: the snapshot minus what this link knows to be ours. */
-  async #sync(): Promise<void> {
+  async #sync({ firstRead = false } = {}): Promise<void> {
     const before = this.#opsStarted;
     const inFlight = this.#opsStarted - this.#opsDone;
-    const snapshot: LedgerSnapshot | null = await this.#op(() => this.#o.ledger.snapshot()).catch(() => null);
+    // Later reads are logged by #op and retried every tick; the first one's refusal is start()'s to throw.
+    const read = this.#op(() => this.#o.ledger.snapshot(), { reported: !firstRead });
+    const snapshot: LedgerSnapshot | null = firstRead ? await read : await read.catch(() => null);
     if (snapshot === null) return;
     // One of our own operations ran during the read: the figures may or may not include it.
     if (inFlight > 0 || this.#opsStarted - before > 1) return;

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import type { Budgets } from '../../machines/budget';
 import { PROVIDER_IDS } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
@@ -8,19 +7,22 @@ import type { DailyReset } from '../quota/dailyWindow';
 import { createFileLedger } from '../quota/fileLedger';
 import type * as RedisLedgerModule from '../quota/redisLedger';
 import { loadModule } from '../observability/lazyModule';
+import type { RedisClientLike } from '../quota/redisClientLike';
 
 /**
  * Where the budget of record lives.
  * - `'memory'` (the default): the coordinator in this process is the ledger; nothing survives it.
  * - `'file'` or `{ file }`: a JSON ledger under the home folder (`$home/agentvisor/ledger.json`),
- *   durable across crashes and shared by the processes of this machine.
+ *   durable across crashes and shared by the processes of this machine. The file is never a
+ *   symlink, and a folder above it reached through one must resolve inside the home; otherwise
+ *   `start()` rejects with `insecure-permissions` (`details.reason`).
  * - `{ redis }`: a Redis server (URL or an ioredis client) shared by every host.
  * - `{ instance }`: any QuotaLedger.
  */
 export type LedgerOption =
   | 'memory'
   | 'file'
-  | (LedgerSharing & ({ readonly file: string } | { readonly redis: string | Redis; readonly keyPrefix?: string } | { readonly instance: QuotaLedger }));
+  | (LedgerSharing & ({ readonly file: string } | { readonly redis: string | RedisClientLike; readonly keyPrefix?: string } | { readonly instance: QuotaLedger }));
 
 /** How an orchestrator works with a shared ledger. */
 export interface LedgerSharing {
@@ -92,11 +94,13 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
     const file = path.resolve(given.file);
     return {
       kind: 'file', file, owned: true, ...sharing,
-      create: async ({ limits, dailyReset, now }) => createFileLedger({ file, limits: limitsOf(limits), dailyReset, now }),
+      // The orchestrator's home, as for its credentials and audit trail: a ledger folder reached through a symlink must resolve inside it.
+      create: async ({ limits, dailyReset, now }) => createFileLedger({ file, home, limits: limitsOf(limits), dailyReset, now }),
     };
   }
   if (given.redis !== undefined) {
-    const redis = given.redis as string | Redis;
+    // createRedisLedger checks that it is an ioredis client; the option's type is only its shape.
+    const redis = given.redis as RedisLedgerModule.RedisLedgerOptions['redis'];
     if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) throw new AgentvisorError('invalid-option', 'ledger.redis must be a redis:// URL or an ioredis client');
     const keyPrefix = given.keyPrefix;
     if (keyPrefix !== undefined && typeof keyPrefix !== 'string') throw new AgentvisorError('invalid-option', 'ledger.keyPrefix must be a string');

@@ -27,6 +27,7 @@ import type { ProviderSwitchOptions, ProviderSwitches } from './providerSwitches
 import type { LedgerOption, ResolvedLedger } from './ledgerOption';
 import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
+import { withConfigFile } from '../config/overlayConfig';
 
 export interface ProviderLimits {
   /** Tokens per daily window; 0 disables the provider. */
@@ -181,6 +182,14 @@ export interface OrchestratorOptions {
    * else is inherited. Credential variables cannot be listed. @default []
    */
   readonly envPassthrough?: readonly string[];
+  /**
+   * A JSON config file (the CLI reads `<home>/agentvisor/config.json`, see `defaultConfigFile`) whose
+   * `limits`, `fallbackChain`, `providerPriority`, `providers`, `failurePolicy` and `ledger` apply
+   * under the options given here: `limits` and `providers` merge per provider and field, any other
+   * option given replaces the file's. Read once, at creation; a missing or bad file throws
+   * `invalid-config` naming the field. No file: nothing read (and zod never loaded).
+   */
+  readonly configFile?: string;
 }
 
 export interface ResolvedOptions {
@@ -369,7 +378,8 @@ export function defaultClaudeHome(env: EnvSource): string {
 }
 
 /** Checks every option and fills in defaults; throws `invalid-option` naming the option and the fix. */
-export function resolveOptions(options: OrchestratorOptions = {}): ResolvedOptions {
+export function resolveOptions(given: OrchestratorOptions = {}): ResolvedOptions {
+  const options = given.configFile === undefined ? given : withConfigFile(given, given.home ?? defaultHome(given.env ?? process.env));
   const env = options.env ?? process.env;
   const fallbackChain = resolveChain(options.fallbackChain);
   const budgets = resolveBudgets(options.limits);

@@ -36,11 +36,20 @@ function parseAt(at: string): { hh: number; mm: number } {
   return { hh: Number(match[1]), mm: Number(match[2]) };
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The wall clock of a time zone: the local date and time at an instant. */
+type WallClock = (epochMs: number) => Wall;
 
-/** One formatter per zone, reused: building an Intl.DateTimeFormat costs about 0.1 ms. */
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  const cached = formatters.get(timeZone);
+/** UTC needs no Intl: a process's first Intl.DateTimeFormat loads ICU's zone data (20-60 ms). */
+function utcWall(epochMs: number): Wall {
+  const t = new Date(epochMs);
+  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate(), hh: t.getUTCHours(), mm: t.getUTCMinutes(), ss: t.getUTCSeconds() };
+}
+
+const clocks = new Map<string, WallClock>([['UTC', utcWall]]);
+
+/** One clock per zone, reused: building an Intl.DateTimeFormat costs about 0.1 ms. */
+function clockFor(timeZone: string): WallClock {
+  const cached = clocks.get(timeZone);
   if (cached) return cached;
   let fmt: Intl.DateTimeFormat;
   try {
@@ -57,8 +66,9 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   } catch {
     throw new AgentvisorError('invalid-option', `dailyReset.timeZone ${JSON.stringify(timeZone)} is not a time zone this Node.js knows (use an IANA name such as UTC or Europe/Berlin)`);
   }
-  formatters.set(timeZone, fmt);
-  return fmt;
+  const clock = (epochMs: number): Wall => wallTime(fmt, epochMs);
+  clocks.set(timeZone, clock);
+  return clock;
 }
 
 function wallTime(fmt: Intl.DateTimeFormat, epochMs: number): Wall {
@@ -67,8 +77,8 @@ function wallTime(fmt: Intl.DateTimeFormat, epochMs: number): Wall {
   return { y: parts.year!, m: parts.month!, d: parts.day!, hh: parts.hour!, mm: parts.minute!, ss: parts.second! };
 }
 
-function offsetAt(fmt: Intl.DateTimeFormat, epochMs: number): number {
-  const w = wallTime(fmt, epochMs);
+function offsetAt(clock: WallClock, epochMs: number): number {
+  const w = clock(epochMs);
   return Date.UTC(w.y, w.m - 1, w.d, w.hh, w.mm, w.ss) - Math.floor(epochMs / 1000) * 1000;
 }
 
@@ -78,14 +88,14 @@ function offsetAt(fmt: Intl.DateTimeFormat, epochMs: number): number {
  * does not exist) the time is read with the offset from before the gap, which lands just after it
  * (Europe/Berlin 02:30 on the spring-forward day resets at 03:30 local).
  */
-function instantOf(fmt: Intl.DateTimeFormat, y: number, m: number, d: number, hh: number, mm: number): number {
+function instantOf(clock: WallClock, y: number, m: number, d: number, hh: number, mm: number): number {
   const asUtc = Date.UTC(y, m - 1, d, hh, mm);
   // Zone transitions are at least days apart, so 14 h either side sees the offsets around this one.
-  const before = offsetAt(fmt, asUtc - 14 * 3_600_000);
-  const after = offsetAt(fmt, asUtc + 14 * 3_600_000);
+  const before = offsetAt(clock, asUtc - 14 * 3_600_000);
+  const after = offsetAt(clock, asUtc + 14 * 3_600_000);
   const matches = [...new Set([before, after])]
     .map((offset) => asUtc - offset)
-    .filter((instant) => offsetAt(fmt, instant) === asUtc - instant)
+    .filter((instant) => offsetAt(clock, instant) === asUtc - instant)
     .sort((a, b) => a - b);
   return matches[0] ?? asUtc - before;
 }
@@ -97,18 +107,18 @@ function dateKey(y: number, m: number, d: number): string {
 /** Validates a DailyReset, throwing `invalid-option` with what to fix. */
 export function checkDailyReset(reset: DailyReset): void {
   parseAt(reset.at);
-  formatterFor(reset.timeZone);
+  clockFor(reset.timeZone);
 }
 
 /** Which daily window `epochMs` falls in, and when the next one starts. */
 export function windowAt(epochMs: number, reset: DailyReset = DEFAULT_DAILY_RESET): WindowPosition {
   const { hh, mm } = parseAt(reset.at);
-  const fmt = formatterFor(reset.timeZone);
-  const w = wallTime(fmt, epochMs);
-  const todayReset = instantOf(fmt, w.y, w.m, w.d, hh, mm);
+  const clock = clockFor(reset.timeZone);
+  const w = clock(epochMs);
+  const todayReset = instantOf(clock, w.y, w.m, w.d, hh, mm);
   const startedToday = epochMs >= todayReset;
   const startDay = new Date(Date.UTC(w.y, w.m - 1, w.d + (startedToday ? 0 : -1)));
   const nextDay = new Date(Date.UTC(w.y, w.m - 1, w.d + (startedToday ? 1 : 0)));
-  const nextResetAt = instantOf(fmt, nextDay.getUTCFullYear(), nextDay.getUTCMonth() + 1, nextDay.getUTCDate(), hh, mm);
+  const nextResetAt = instantOf(clock, nextDay.getUTCFullYear(), nextDay.getUTCMonth() + 1, nextDay.getUTCDate(), hh, mm);
   return { day: dateKey(startDay.getUTCFullYear(), startDay.getUTCMonth() + 1, startDay.getUTCDate()), nextResetAt };
 }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
@@ -10,8 +11,17 @@ import { updateLockedFile } from './lockedFile';
 import type { LockedFileOptions } from './lockedFile';
 
 export interface FileLedgerOptions extends LedgerConfig {
-  /** The ledger file (JSON, mode 0600). Its folder is created with mode 0700 when missing. */
+  /**
+   * The ledger file (JSON, mode 0600). Its folder is created with mode 0700 when missing. The file
+   * itself is never a symlink (refused with `insecure-permissions`, the link and its target untouched).
+   */
   readonly file: string;
+  /**
+   * A `file` whose folder passes through a symlink must resolve inside this folder, as for the
+   * credential files; a plain path is used wherever it is.
+   * @default os.homedir()
+   */
+  readonly home?: string;
   /**
    * How long one operation waits for another process's lock before failing with `ledger-unavailable`.
    * @default 10_000
@@ -44,7 +54,10 @@ function checkFileOptions(options: FileLedgerOptions): { file: string } & Locked
   if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2_000) {
     throw new AgentvisorError('invalid-option', `lockStaleMs must be a whole number of milliseconds >= 2000, got ${describeValue(lockStaleMs)}.`, { details: { field: 'lockStaleMs' } });
   }
-  return { file: path.resolve(options.file), lockTimeoutMs, lockStaleMs };
+  if (options.home !== undefined && (typeof options.home !== 'string' || options.home.trim() === '')) {
+    throw new AgentvisorError('invalid-option', `home must be a folder path, got ${describeValue(options.home)}.`, { details: { field: 'home' } });
+  }
+  return { file: path.resolve(options.file), lockTimeoutMs, lockStaleMs, home: path.resolve(options.home ?? os.homedir()) };
 }
 
 /**
@@ -54,9 +67,11 @@ function checkFileOptions(options: FileLedgerOptions): { file: string } & Locked
  * file, fsync, rename, folder fsync) before its promise resolves, so a kill -9 at any point loses
  * at most reservations still in flight (their leases run out) and never a settled usage.
  * Operations issued together in one process share one lock and one write (group commit), in order.
- * A file that cannot be parsed fails with `ledger-corrupt` and is never overwritten.
+ * A file that cannot be parsed fails with `ledger-corrupt` and is never overwritten. A ledger file
+ * that is a symlink, or lies below one that leads outside `home`, fails every operation with
+ * `insecure-permissions` (`details.reason`) and is never followed, replaced or chmodded.
  *
- * @default lockTimeoutMs 10_000, lockStaleMs 10_000, dailyReset { at: '00:00', timeZone: 'UTC' }, now Date.now
+ * @default lockTimeoutMs 10_000, lockStaleMs 10_000, home os.homedir(), dailyReset { at: '00:00', timeZone: 'UTC' }, now Date.now
  * @example
  * const ledger = createFileLedger({
  *   file: path.join(os.homedir(), '.codex', 'agentvisor', 'ledger.json'),

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { AgentvisorError } from '../errors';
 
 /**
@@ -7,7 +8,12 @@ import { AgentvisorError } from '../errors';
  * or the underlying error said.
  */
 
-/** `redis://host:port/db` for a URL or a client; throws `invalid-option` for a URL that is not one. */
+/**
+ * `redis://host:port/db` for a URL or a client; throws `invalid-option` for a URL that is not one.
+ *
+ * @example
+ * describeRedisTarget('redis://user:secret@10.0.0.5:6379/2'); // 'redis://10.0.0.5:6379/2'
+ */
 export function describeRedisTarget(redis: string | Redis): string {
   if (typeof redis !== 'string') {
     const { host, port, db, path } = redis.options ?? {};
@@ -46,7 +52,12 @@ function reasonOf(error: unknown): { reason: 'timeout' | 'unreachable' | 'redis-
   return { reason: 'unreachable', text };
 }
 
-/** The `ledger-unavailable` error for a failed Redis call: what happened, where, and what to do. */
+/**
+ * The `ledger-unavailable` error for a failed Redis call: what happened, where, and what to do.
+ *
+ * @example
+ * try { await client.evalsha(sha, 0); } catch (error) { throw redisUnavailable(target, error, url); }
+ */
 export function redisUnavailable(target: string, error: unknown, redis: string | Redis): AgentvisorError {
   if (error instanceof AgentvisorError) return error;
   const { reason, text } = reasonOf(error);
@@ -67,6 +78,9 @@ export function redisUnavailable(target: string, error: unknown, redis: string |
  * Resolves when the client can take a command now. It waits (up to `timeout`) only while a
  * connection attempt is under way; a client between reconnection attempts fails at once, so that
  * callers learn quickly that Redis is down.
+ *
+ * @example
+ * if (client.status !== 'ready') await waitUntilReady(client, 2_000, () => null);
  */
 export async function waitUntilReady(client: Redis, timeout: number, lastError: () => string | null): Promise<void> {
   const status = client.status;
@@ -91,4 +105,74 @@ export async function waitUntilReady(client: Redis, timeout: number, lastError: 
     client.once('error', onError);
     client.once('close', onClose);
   });
+}
+
+/**
+ * The ioredis options of a connection the ledger opens from a URL: fail fast instead of queueing
+ * while Redis is unreachable (a queued reserve could run long after its caller gave up), and
+ * reconnect in the background, at most a second apart. Exported so that a benchmark can give a
+ * competitor's client exactly the same settings.
+ *
+ * @example
+ * const client = new Redis('redis://127.0.0.1:6379', ledgerConnectionOptions(2_000));
+ */
+export function ledgerConnectionOptions(timeout: number): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: timeout,
+    connectTimeout: timeout,
+    retryStrategy: (times: number) => Math.min(50 * times, 1_000),
+    connectionName: 'agentvisor-ledger',
+  };
+}
+
+export interface LedgerConnection {
+  readonly client: Redis;
+  /** True when the ledger opened the connection (and so quits it at close). */
+  readonly owned: boolean;
+  /** The last connection error's message, for owned connections. */
+  readonly lastError: () => string | null;
+}
+
+/**
+ * The ledger's connection: its own from a URL (ledgerConnectionOptions), or the injected client as
+ * it is. Throws `invalid-option` for anything else.
+ *
+ * @example
+ * const { client, owned } = openLedgerConnection('redis://127.0.0.1:6379/0', 2_000);
+ */
+export function openLedgerConnection(redis: string | Redis, timeout: number): LedgerConnection {
+  if (typeof redis !== 'string') {
+    if (typeof redis !== 'object' || redis === null || typeof (redis as { evalsha?: unknown }).evalsha !== 'function') {
+      throw new AgentvisorError('invalid-option', 'redis must be a redis:// URL or an ioredis client.', { details: { field: 'redis' } });
+    }
+    return { client: redis, owned: false, lastError: () => null };
+  }
+  describeRedisTarget(redis); // validates the URL (throws invalid-option) before any connection
+  const client = new Redis(redis, ledgerConnectionOptions(timeout));
+  // Without a listener ioredis reports every failed reconnect on stderr; the ledger reports
+  // failures through its own rejected calls instead.
+  let lastError: string | null = null;
+  client.on('error', (error: Error) => {
+    lastError = error.message;
+  });
+  client.on('ready', () => {
+    lastError = null;
+  });
+  return { client, owned: true, lastError: () => lastError };
+}
+
+/**
+ * Rejects after `ms` (the command may still run on the server; docs/ledger.md says what that means).
+ *
+ * @example
+ * await withTimeout(client.quit(), 2_000);
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }

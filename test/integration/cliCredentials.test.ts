@@ -129,6 +129,8 @@ describe('agentvisor login', () => {
     fs.writeFileSync(path.join(home, 'claude_auth.json'), JSON.stringify({ other_program: { keep: 1 } }), { mode: 0o600 });
     const exchanges: Record<string, unknown>[] = [];
     const tokenServer = http.createServer((req, res) => {
+      // After the exchange the CLI asks the issuer's profile endpoint for the tier: none here.
+      if (req.url !== '/token') return void res.writeHead(404).end();
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
@@ -312,6 +314,7 @@ describe('agentvisor providers', () => {
         { id: 'openai', displayName: 'OpenAI', apiKeyEnv: ['OPENAI_API_KEY'], oauthEnv: null, baseUrlEnv: 'OPENAI_BASE_URL', baseUrl: null, defaultLimits: { dailyLimit: 500_000, maxConcurrent: 8 }, switch: ON },
       ],
       fallbackOrder: ['claude', 'openai'],
+      config: { file: path.join(home, 'agentvisor', 'config.json'), loaded: false },
     });
   });
 });

@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { openBatchJournal } from '../../src/agents';
 import { resolveJournalChoice } from '../../src/cli/batchJournalChoice';
+import { createOrchestrator } from '../../src';
 import { isAgentvisorError } from '../../src/errors';
 import { AuditTrail, resolveAuditOptions } from '../../src/observability';
+import { createFileLedger } from '../../src/quota';
 import { tempFileName, writeFileAtomic } from '../../src/storage/atomicFile';
 
 const root = path.join(__dirname, '..', '..');
@@ -154,6 +156,128 @@ describe('audit trail: no symlinks out of the home', () => {
     await inside.close();
     expect(errors).toHaveLength(1);
     expect(fs.readFileSync(path.join(home, 'audit-real', 'audit.jsonl'), 'utf8')).toContain('"auth.login"');
+  });
+});
+
+describe('audit trail: a custom audit.dir is held to the home too', () => {
+  it('should refuse, from an orchestrator, a custom audit dir below a symlink that leads out of the home, and write one that stays inside', async () => {
+    const limits = { claude: { dailyLimit: 100, maxConcurrent: 1 }, openai: { dailyLimit: 100, maxConcurrent: 1 } };
+    const auditOneRefusal = async (auditDir: string): Promise<void> => {
+      const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: CLAUDE_KEY }, credentialSources: ['env'], home, limits, audit: { dir: auditDir, flushIntervalMs: 10 } });
+      await orch.start();
+      // Larger than any daily limit: refused at once, which the trail records as agent.refused.
+      await expect(orch.spawnAgent({ estimatedTokens: 1_000 })).rejects.toMatchObject({ code: 'quota-exhausted' });
+      await orch.stop();
+    };
+    // <home>/logs leads outside the home: the folder above the custom dir is not the home to check against.
+    fs.symlinkSync(outside, path.join(home, 'logs'));
+    await auditOneRefusal(path.join(home, 'logs', 'audit'));
+    expect(fs.readdirSync(outside)).toEqual([]);
+
+    fs.unlinkSync(path.join(home, 'logs'));
+    fs.mkdirSync(path.join(home, 'kept-logs'));
+    fs.symlinkSync(path.join(home, 'kept-logs'), path.join(home, 'logs'));
+    await auditOneRefusal(path.join(home, 'logs', 'audit'));
+    expect(fs.readFileSync(path.join(home, 'kept-logs', 'audit', 'audit.jsonl'), 'utf8')).toContain('"agent.refused"');
+  });
+
+  it('should keep the home in the resolved options', () => {
+    expect(resolveAuditOptions({ dir: path.join(outside, 'audit') }, home)).toMatchObject({ dir: path.join(outside, 'audit'), home });
+  });
+});
+
+describe('ledger.json: never through a symlink, never out of the home', () => {
+  const limits = { claude: { dailyLimit: 10_000, maxConcurrent: 2 }, openai: { dailyLimit: 10_000, maxConcurrent: 2 } };
+  const ledgerAt = (file: string, options: { home?: string } = {}) => createFileLedger({ file, limits, ...options });
+  const reserve = (ledger: ReturnType<typeof createFileLedger>) => ledger.reserve({ provider: 'claude', sessionId: 's-1', tokens: 100, leaseMs: 60_000 });
+  const refusal = async (run: () => Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> => {
+    const error = await run().then(() => null, (e: unknown) => e);
+    expect(isAgentvisorError(error, 'insecure-permissions')).toBe(true);
+    return error as { code: string; message: string; details: Record<string, unknown> };
+  };
+
+  it('should refuse a symlinked ledger.json (target outside or inside the home), never replacing the link or touching the target', async () => {
+    const file = path.join(home, 'agentvisor', 'ledger.json');
+    fs.mkdirSync(path.dirname(file));
+    const targets = [path.join(outside, 'notes.json'), path.join(home, 'elsewhere.json')];
+    for (const target of targets) {
+      fs.writeFileSync(target, '{"mine":true}\n', { mode: 0o644 });
+      fs.rmSync(file, { force: true });
+      fs.symlinkSync(target, file);
+      const ledger = ledgerAt(file, { home });
+      const error = await refusal(() => reserve(ledger));
+      expect(error.details).toEqual({ backend: 'file', file, reason: 'symlink' });
+      expect(error.message).toContain(`is a symbolic link (to ${target})`);
+      expect(error.message).toContain('Replace the link with the file it points at');
+      await refusal(() => ledger.snapshot());
+      await ledger.close();
+      expect(fs.lstatSync(file).isSymbolicLink()).toBe(true);
+      expect(fs.readFileSync(target, 'utf8')).toBe('{"mine":true}\n');
+      expect(fs.statSync(target).mode & 0o777).toBe(0o644);
+    }
+    expect(fs.readdirSync(path.dirname(file)).filter((n) => n !== 'ledger.json')).toEqual([]);
+  });
+
+  it('should refuse a ledger folder that leads out of the home (the default home is the user\'s), and use one that stays inside', async () => {
+    fs.mkdirSync(path.join(outside, 'shared'));
+    fs.symlinkSync(path.join(outside, 'shared'), path.join(home, 'agentvisor'));
+    const file = path.join(home, 'agentvisor', 'ledger.json');
+    const error = await refusal(() => reserve(ledgerAt(file, { home })));
+    expect(error.details).toEqual({ backend: 'file', file, reason: 'symlink-outside-home' });
+    expect(error.message).toContain(`give the real path (${path.join(outside, 'shared', 'ledger.json')})`);
+    // Without `home`: the user's home (HOME), which this temp folder is not in either.
+    expect(path.relative(os.homedir(), dir).startsWith('..')).toBe(true);
+    expect((await refusal(() => reserve(ledgerAt(file)))).details.reason).toBe('symlink-outside-home');
+    expect(fs.readdirSync(path.join(outside, 'shared'))).toEqual([]);
+
+    // The real path itself is a plain path: taken wherever it is.
+    const direct = ledgerAt(path.join(outside, 'shared', 'ledger.json'), { home });
+    expect(await reserve(direct)).toMatchObject({ status: 'reserved' });
+    await direct.close();
+
+    fs.unlinkSync(path.join(home, 'agentvisor'));
+    fs.mkdirSync(path.join(home, 'ledger-real'));
+    fs.symlinkSync(path.join(home, 'ledger-real'), path.join(home, 'agentvisor'));
+    const inside = ledgerAt(file, { home });
+    expect(await reserve(inside)).toMatchObject({ status: 'reserved' });
+    await inside.close();
+    expect(fs.lstatSync(path.join(home, 'agentvisor')).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'ledger-real', 'ledger.json'), 'utf8'))).toMatchObject({ format: 'agentvisor-quota-ledger', reservations: { 's-1': { provider: 'claude', tokens: 100 } } });
+
+    fs.unlinkSync(path.join(home, 'agentvisor'));
+    fs.symlinkSync(path.join(home, 'missing'), path.join(home, 'agentvisor'));
+    expect((await refusal(() => reserve(ledgerAt(file, { home })))).details.reason).toBe('dangling-symlink');
+    expect(fs.existsSync(path.join(home, 'missing'))).toBe(false);
+  });
+
+  it('should refuse a FIFO or a folder at ledger.json at once (not-a-file), without waiting for a writer', async () => {
+    const file = path.join(home, 'agentvisor', 'ledger.json');
+    fs.mkdirSync(path.dirname(file));
+    expect(spawnSync('mkfifo', [file]).status).toBe(0);
+    const started = Date.now();
+    expect((await refusal(() => reserve(ledgerAt(file, { home })))).details.reason).toBe('not-a-file');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(fs.lstatSync(file).isFIFO()).toBe(true);
+    fs.unlinkSync(file);
+    fs.mkdirSync(file);
+    expect((await refusal(() => reserve(ledgerAt(file, { home })))).details.reason).toBe('not-a-file');
+  });
+
+  it('should make `agentvisor quota` exit 2 with the reason and what to do, leaving the link and its target alone', () => {
+    const file = path.join(home, 'agentvisor', 'ledger.json');
+    fs.mkdirSync(path.dirname(file));
+    const target = path.join(outside, 'ledger.json');
+    const content = `${JSON.stringify({ format: 'agentvisor-quota-ledger', version: 2, reservations: {}, days: {} })}\n`;
+    fs.writeFileSync(target, content, { mode: 0o644 });
+    fs.symlinkSync(target, file);
+    const { status, stdout, stderr } = cli(['--json', 'quota']);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`Ledger file ${file} is a symbolic link`);
+    expect(stderr).toContain('[insecure-permissions]');
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ ok: false, error: { code: 'insecure-permissions' } });
+    expect(fs.lstatSync(file).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(target, 'utf8')).toBe(content);
+    expect(fs.statSync(target).mode & 0o777).toBe(0o644);
   });
 });
 

@@ -11,9 +11,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
+import { spawn } from 'node:child_process';
+import { createCredentialResolver } from '../../src/credentials/credentialResolver';
 import { isAgentvisorError } from '../../src/errors';
-import { CLAUDE_OAUTH_DEFAULTS, saveClaudeLogin, startPkceLogin } from '../../src/oauth';
-import type { PkceLogin, PkceLoginOptions } from '../../src/oauth';
+import { CLAUDE_OAUTH_DEFAULTS, CLAUDE_PROFILE_URL, defaultProfileUrl, saveClaudeLogin, startPkceLogin } from '../../src/oauth';
+import type { LoginTokens, PkceLogin, PkceLoginOptions } from '../../src/oauth';
 
 const CLIENT_ID = 'test-client-0000';
 const SCOPES = ['org:create_api_key', 'user:profile', 'user:inference'];
@@ -31,6 +33,14 @@ interface FakeTokenEndpoint {
   verifierOk: boolean | null;
   /** Every secret this fake issued or saw, for leak scans. */
   readonly secrets: string[];
+  /** `organization.organization_type` of the profile (`GET /api/oauth/profile`), as Anthropic's names the plan. */
+  plan: string | null;
+  /** The profile's status (200: the profile). */
+  profileStatus: number;
+  /** `organization.organization_type` in the token answer itself (null: the answer does not name the plan). */
+  answerPlan: string | null;
+  /** The Authorization header of every profile request. */
+  readonly profileRequests: (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -47,6 +57,10 @@ async function startFakeTokenEndpoint(): Promise<FakeTokenEndpoint> {
     reject: false,
     verifierOk: null,
     secrets: [code],
+    plan: 'claude_max',
+    profileStatus: 200,
+    answerPlan: null,
+    profileRequests: [],
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -54,6 +68,17 @@ async function startFakeTokenEndpoint(): Promise<FakeTokenEndpoint> {
       }),
   };
   const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/api/oauth/profile') {
+      // The shape Claude Code reads (2.1.x): organization.organization_type, account.has_claude_*.
+      fake.profileRequests.push(req.headers.authorization);
+      res.setHeader('content-type', 'application/json');
+      res.statusCode = fake.profileStatus;
+      res.end(fake.profileStatus !== 200 ? '{"error":"down"}' : JSON.stringify({
+        account: { uuid: 'acc-1', email: 'dev@example.com', has_claude_max: fake.plan === 'claude_max', has_claude_pro: fake.plan === 'claude_pro' },
+        organization: { uuid: 'org-1', organization_type: fake.plan, rate_limit_tier: 'default_claude_max_20x' },
+      }));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -85,7 +110,7 @@ async function startFakeTokenEndpoint(): Promise<FakeTokenEndpoint> {
           expires_in: 28_800,
           scope: 'user:inference user:profile',
           account: { uuid: 'acc-1', email_address: 'dev@example.com' },
-          organization: { uuid: 'org-1', name: 'Example' },
+          organization: { uuid: 'org-1', name: 'Example', ...(fake.answerPlan === null ? {} : { organization_type: fake.answerPlan }) },
         }),
       );
     });
@@ -201,7 +226,9 @@ describe('startPkceLogin', () => {
     expect(params.get('code')).toBe('true');
     expect(params.get('response_type')).toBe('code');
     expect(params.get('client_id')).toBe(CLIENT_ID);
-    expect(params.get('redirect_uri')).toBe(`http://127.0.0.1:${login.port}/callback`);
+    // As Claude Code sends it: localhost, answered by the callback server on 127.0.0.1.
+    expect(params.get('redirect_uri')).toBe(`http://localhost:${login.port}/callback`);
+    expect(login.redirectUri).toBe(params.get('redirect_uri'));
     expect(params.get('scope')).toBe(SCOPES.join(' '));
     expect(params.get('code_challenge_method')).toBe('S256');
     expect(params.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -223,7 +250,7 @@ describe('startPkceLogin', () => {
     if (request === undefined) throw new Error('no token request');
     expect(request.contentType).toBe('application/json');
     expect(Object.keys(request.body).sort()).toEqual(['client_id', 'code', 'code_verifier', 'grant_type', 'redirect_uri', 'state']);
-    expect(request.body).toMatchObject({ grant_type: 'authorization_code', code: endpoint.code, client_id: CLIENT_ID, redirect_uri: `http://127.0.0.1:${login.port}/callback`, state });
+    expect(request.body).toMatchObject({ grant_type: 'authorization_code', code: endpoint.code, client_id: CLIENT_ID, redirect_uri: `http://localhost:${login.port}/callback`, state });
 
     const [, , access, refresh] = endpoint.secrets;
     expect(tokens.accessToken.reveal()).toBe(access);
@@ -232,6 +259,7 @@ describe('startPkceLogin', () => {
     expect(tokens.scope).toBe('user:inference user:profile');
     expect(tokens.account).toEqual({ uuid: 'acc-1', emailAddress: 'dev@example.com' });
     expect(tokens.organization).toEqual({ uuid: 'org-1', name: 'Example' });
+    expect([tokens.tier, tokens.tierSource]).toEqual(['max', 'profile']);
 
     const home = path.join(tmp, 'codex');
     fs.mkdirSync(home, { mode: 0o700 });
@@ -301,12 +329,115 @@ describe('startPkceLogin', () => {
     await expect(browse(callbackUrl(login, { code: endpoint.code }))).rejects.toThrow();
   });
 
-  it('should export the Claude defaults as configuration', () => {
+  it("should export Claude Code 2.1.197's values as the defaults (configuration)", () => {
     expect(CLAUDE_OAUTH_DEFAULTS).toEqual({
-      authorizeUrl: 'https://claude.ai/oauth/authorize',
-      tokenEndpoint: 'https://console.anthropic.com/v1/oauth/token',
+      authorizeUrl: 'https://claude.com/cai/oauth/authorize?code=true',
+      tokenEndpoint: 'https://platform.claude.com/v1/oauth/token',
       clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
-      scopes: ['org:create_api_key', 'user:profile', 'user:inference'],
+      scopes: ['org:create_api_key', 'user:profile', 'user:inference', 'user:sessions:claude_code', 'user:mcp_servers', 'user:file_upload'],
+      profileUrl: 'https://api.anthropic.com/api/oauth/profile',
     });
+  });
+});
+
+/** Plays the browser for a started login: the callback with the right state and the fake's code. */
+async function completeLogin(login: PkceLogin): Promise<LoginTokens> {
+  const state = new URL(login.url).searchParams.get('state') ?? '';
+  expect((await browse(callbackUrl(login, { code: endpoint.code, state }))).status).toBe(200);
+  const tokens = await login.result;
+  seen.push(tokens);
+  return tokens;
+}
+
+/** The class the saved login ranks as, read back the way run and batch read it. */
+async function savedClass(tokens: LoginTokens): Promise<{ file: Record<string, unknown>; credentialClass: string | null }> {
+  const home = path.join(tmp, 'codex');
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const saved = await saveClaudeLogin(home, tokens, { userHome: tmp });
+  const resolver = createCredentialResolver({ env: {}, home, claudeHome: path.join(tmp, 'claude'), userHome: tmp, sources: ['claude-auth-file'] });
+  await resolver.load();
+  const data = JSON.parse(fs.readFileSync(saved.file, 'utf8')) as { oauth_tokens: Record<string, unknown> };
+  return { file: data.oauth_tokens, credentialClass: resolver.credentialClass('claude') };
+}
+
+describe('the subscription tier of a login', () => {
+  it('should ask the profile (with the new access token) and save the tier, so a Max login ranks as Max and a Pro one as Pro', async () => {
+    const max = await completeLogin((await start()).login);
+    expect(endpoint.profileRequests).toEqual([`Bearer ${max.accessToken.reveal()}`]);
+    expect([max.tier, max.tierSource]).toEqual(['max', 'profile']);
+    const savedMax = await savedClass(max);
+    expect(savedMax.file.subscription_tier).toBe('max');
+    expect(savedMax.credentialClass).toBe('claude-max');
+
+    endpoint.plan = 'claude_pro';
+    const pro = await completeLogin((await start()).login);
+    expect(pro.tier).toBe('pro');
+    expect((await savedClass(pro)).credentialClass).toBe('claude-pro');
+  });
+
+  it('should take the tier from the token answer when it names the plan, without a profile request', async () => {
+    endpoint.answerPlan = 'claude_max';
+    const tokens = await completeLogin((await start()).login);
+    expect([tokens.tier, tokens.tierSource]).toEqual(['max', 'token-response']);
+    expect(tokens.organization).toEqual({ uuid: 'org-1', name: 'Example', organizationType: 'claude_max' });
+    expect(endpoint.profileRequests).toEqual([]);
+  });
+
+  it('should still log in, with no tier saved (ranking as Pro), when the profile fails or profileUrl is null', async () => {
+    endpoint.profileStatus = 503;
+    const failed = await completeLogin((await start()).login);
+    expect([failed.tier, failed.tierSource]).toEqual([null, null]);
+    expect(endpoint.profileRequests).toHaveLength(1);
+    const saved = await savedClass(failed);
+    expect(saved.file).not.toHaveProperty('subscription_tier');
+    expect(saved.credentialClass).toBe('claude-pro');
+
+    endpoint.profileStatus = 200;
+    const none = await completeLogin((await start({ profileUrl: null })).login);
+    expect(none.tier).toBeNull();
+    expect(endpoint.profileRequests).toHaveLength(1);
+  });
+
+  it("should ask Anthropic's profile only for Anthropic's token endpoints, else the token endpoint's own origin", () => {
+    expect(defaultProfileUrl(CLAUDE_OAUTH_DEFAULTS.tokenEndpoint)).toBe(CLAUDE_PROFILE_URL);
+    expect(defaultProfileUrl('https://platform.claude.com/v1/oauth/token')).toBe(CLAUDE_PROFILE_URL);
+    expect(defaultProfileUrl('http://127.0.0.1:4000/v1/oauth/token')).toBe('http://127.0.0.1:4000/api/oauth/profile');
+    expect(defaultProfileUrl('https://gateway.example.test/anthropic/oauth/token')).toBe('https://gateway.example.test/api/oauth/profile');
+  });
+
+  it('should record the tier with `agentvisor login claude --oauth` (the CLI as its own process, the test as the browser)', async () => {
+    const root = path.join(__dirname, '..', '..');
+    const home = path.join(tmp, 'codex');
+    const child = spawn(
+      process.execPath,
+      ['-r', require.resolve('ts-node/register/transpile-only'), path.join(root, 'src', 'cli', 'main.ts'), '--json', '--no-audit', 'login', 'claude', '--oauth', '--authorize-url', 'https://auth.example.test/oauth/authorize', '--token-endpoint', endpoint.url, '--client-id', CLIENT_ID, '--timeout', '60'],
+      { env: { PATH: process.env.PATH ?? '', HOME: tmp, CODEX_HOME: home, CLAUDE_CONFIG_DIR: path.join(tmp, 'claude'), TS_NODE_PROJECT: path.join(root, 'tsconfig.json') }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<URL>((resolve, reject) => {
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString('utf8');
+          const line = /^https:\/\/auth\.example\.test\/\S+$/m.exec(stderr);
+          if (line) resolve(new URL(line[0]));
+        });
+        child.once('exit', () => reject(new Error(`login ended early: ${stderr}`)));
+      });
+      endpoint.challenge = url.searchParams.get('code_challenge');
+      const callback = new URL(url.searchParams.get('redirect_uri') ?? '');
+      callback.searchParams.set('code', endpoint.code);
+      callback.searchParams.set('state', url.searchParams.get('state') ?? '');
+      expect((await browse(callback.href)).status).toBe(200);
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    consoleOutput.push(stdout, stderr);
+    expect(endpoint.profileRequests).toHaveLength(1);
+    const data = JSON.parse(fs.readFileSync(path.join(home, 'claude_auth.json'), 'utf8')) as { oauth_tokens: Record<string, unknown> };
+    expect(data.oauth_tokens.subscription_tier).toBe('max');
   });
 });

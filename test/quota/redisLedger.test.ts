@@ -84,48 +84,45 @@ describe('createRedisLedger', () => {
     expect(outcome.status === 'reserved' && Math.abs(outcome.expiresAt - (Date.now() + 60_000))).toBeLessThan(1_000);
   });
 
-  it('should keep its keys under the prefix, scored leases, and day keys that expire', async () => {
+  it('should keep its keys under the prefix in layout 2: books, leases, expiry sets and day keys that expire', async () => {
     const keyPrefix = prefix();
+    const k = `${keyPrefix}v2:`;
     const clock = testClock(Date.parse('2026-03-10T10:00:00.000Z'));
     const ledger = open({ keyPrefix, clock: 'caller', now: clock.now });
     await ledger.reserve({ provider: 'claude', sessionId: 'live', tokens: 500, leaseMs: HOUR });
     await ledger.reserve({ provider: 'openai', sessionId: 'gone', tokens: 300, leaseMs: MINUTE });
     await ledger.reserve({ provider: 'claude', sessionId: 'done', tokens: 400, leaseMs: HOUR });
+    await ledger.record({ sessionId: 'live', usedTokens: 20 });
     await ledger.settle('done', 123);
     clock.advance(MINUTE);
     await ledger.sweep();
     const keys = (await admin.keys(`${keyPrefix}*`)).sort();
-    expect(keys).toEqual([
-      `${keyPrefix}2026-03-10:expired`,
-      `${keyPrefix}2026-03-10:settled`,
-      `${keyPrefix}2026-03-10:used`,
-      `${keyPrefix}leases:claude`,
-      `${keyPrefix}reservations:claude`,
-      `${keyPrefix}reserved-totals`,
-    ]);
-    expect(await admin.zrange(`${keyPrefix}leases:claude`, 0, '-1', 'WITHSCORES')).toEqual(['live', String(clock.now() - MINUTE + HOUR)]);
-    expect(await admin.hgetall(`${keyPrefix}reservations:claude`)).toEqual({ live: '500' });
-    expect(await admin.hgetall(`${keyPrefix}reserved-totals`)).toEqual({ claude: '500', openai: '0' });
-    expect(await admin.hgetall(`${keyPrefix}2026-03-10:used`)).toEqual({ claude: '123' });
-    expect(await admin.hgetall(`${keyPrefix}2026-03-10:settled`)).toEqual({ done: '1:123:277' });
-    expect(await admin.hgetall(`${keyPrefix}2026-03-10:expired`)).toEqual({ gone: '2' });
+    // The two layout-1 names hold the fence written when the prefix was first used (redisMigration.ts).
+    expect(keys).toEqual([`${k}2026-03-10:expired`, `${k}2026-03-10:settled`, `${k}2026-03-10:used`, `${k}books`, `${k}expiry:claude`, `${k}leases`, `${keyPrefix}recorded`, `${keyPrefix}reserved-totals`].sort());
+    expect(await admin.hgetall(`${k}books`)).toEqual({ layout: '2', 'claude:reserved': '480', 'openai:reserved': '0' });
+    expect(await admin.hgetall(`${k}leases`)).toEqual({ live: '1:500:20' });
+    expect(await admin.zrange(`${k}expiry:claude`, 0, '-1', 'WITHSCORES')).toEqual(['live', String(clock.now() - MINUTE + HOUR)]);
+    expect(await admin.hgetall(`${k}2026-03-10:used`)).toEqual({ claude: '143' });
+    expect(await admin.hgetall(`${k}2026-03-10:settled`)).toEqual({ done: '1:123:277' });
+    expect(await admin.hgetall(`${k}2026-03-10:expired`)).toEqual({ gone: '2:0' });
     for (const [key, days] of [[':settled', 3], [':expired', 3], [':used', 8]] as const) {
-      const ttl = await admin.pttl(`${keyPrefix}2026-03-10${key}`);
+      const ttl = await admin.pttl(`${k}2026-03-10${key}`);
       expect(ttl).toBeGreaterThan(days * 24 * HOUR - MINUTE);
       expect(ttl).toBeLessThanOrEqual(days * 24 * HOUR);
     }
   });
 
-  it('should rebuild a missing reserved total from the reservations (books written before the totals existed)', async () => {
+  it('should rebuild lost books from the live leases (the hash deleted)', async () => {
     const keyPrefix = prefix();
     const ledger = open({ keyPrefix });
     await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 500, leaseMs: HOUR });
     await ledger.reserve({ provider: 'claude', sessionId: 'b', tokens: 200, leaseMs: HOUR });
-    await admin.del(`${keyPrefix}reserved-totals`);
-    expect((await ledger.snapshot()).providers.claude).toMatchObject({ reserved: 700, active: 2 });
+    await ledger.record({ sessionId: 'b', usedTokens: 50 });
+    await admin.del(`${keyPrefix}v2:books`);
+    expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 50, reserved: 650, active: 2 });
     await ledger.settle('a', 100);
-    expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 100, reserved: 200, active: 1 });
-    expect(await admin.hget(`${keyPrefix}reserved-totals`, 'claude')).toBe('200');
+    expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 150, reserved: 150, active: 1 });
+    expect(await admin.hget(`${keyPrefix}v2:books`, 'claude:reserved')).toBe('150');
   });
 
   it('should reload its scripts after the script cache is flushed (EVALSHA falls back to EVAL)', async () => {
@@ -237,7 +234,7 @@ describe('createRedisLedger', () => {
       expect(await admin.get(heldKey)).toBe('0');
       const ledger = open({ keyPrefix, limits });
       expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 40_050, maxConcurrent: 10, used: 40_000, reserved: 0, active: 0, overrun: 0 });
-      expect(await admin.hlen(`${keyPrefix}${windowAt(Date.now()).day}:settled`)).toBe(800);
+      expect(await admin.hlen(`${keyPrefix}v2:${windowAt(Date.now()).day}:settled`)).toBe(800);
     }, 60_000);
 
     it("should give a SIGKILLed holder's slots back within one lease period", async () => {

@@ -34,8 +34,8 @@ describe('resolveAuditOptions', () => {
   it('should be off for undefined and false, and use $home/audit, 10 MiB, 5 files and 1 s for true', () => {
     expect(resolveAuditOptions(undefined, '/h')).toBeNull();
     expect(resolveAuditOptions(false, '/h')).toBeNull();
-    expect(resolveAuditOptions(true, '/h')).toEqual({ dir: path.join('/h', 'audit'), maxBytes: 10 * 1024 * 1024, keep: 5, flushIntervalMs: 1000 });
-    expect(resolveAuditOptions({ dir: '/elsewhere', maxBytes: 4096, keep: 0 }, '/h')).toEqual({ dir: '/elsewhere', maxBytes: 4096, keep: 0, flushIntervalMs: 1000 });
+    expect(resolveAuditOptions(true, '/h')).toEqual({ dir: path.join('/h', 'audit'), maxBytes: 10 * 1024 * 1024, keep: 5, flushIntervalMs: 1000, home: '/h' });
+    expect(resolveAuditOptions({ dir: '/elsewhere', maxBytes: 4096, keep: 0 }, '/h')).toEqual({ dir: '/elsewhere', maxBytes: 4096, keep: 0, flushIntervalMs: 1000, home: '/h' });
   });
 
   it.each([

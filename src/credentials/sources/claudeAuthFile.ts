@@ -1,34 +1,34 @@
 import path from 'node:path';
-import { z } from 'zod';
 import { Secret } from '../../../machines/secret';
 import { AgentvisorError } from '../../errors';
 import { PROVIDERS, keyHint } from '../../providers';
 import { readJsonFile } from '../secureStore';
 import type { ApiKeyCredential, OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
-import { parseCredentialsFile, parseRfc3339, presentString } from './validate';
+import { lazySchema, parseCredentialsFile, parseRfc3339, presentString } from './validate';
 
 export const CLAUDE_AUTH_FILE = 'claude_auth.json';
 /** The `schema_version` this agentvisor writes and understands. A file without one is version 1 (the seed's shape). */
 export const CLAUDE_AUTH_SCHEMA_VERSION = 1;
 
-const rfc3339 = z.string().refine((text) => parseRfc3339(text) !== null, { message: 'is not an RFC 3339 date-time' });
-
 /** The seed's claude_auth.json (beside Codex's auth.json), plus our optional `schema_version`. Unknown keys are tolerated. */
-const claudeAuthSchema = z.looseObject({
-  schema_version: z.number().int().min(1).optional(),
-  ANTHROPIC_API_KEY: z.string().nullish(),
-  oauth_tokens: z
-    .looseObject({
-      access_token: z.string(),
-      refresh_token: z.string().nullish(),
-      expires_at: rfc3339.nullish(),
-      subscription_tier: z.string().nullish(),
-      scope: z.string().nullish(),
-    })
-    .nullish(),
-  subscription_info: z.looseObject({}).nullish(),
-  last_refresh: z.union([z.string(), z.number()]).nullish(),
-  preferred_mode: z.string().nullish(),
+const claudeAuthSchema = lazySchema((z) => {
+  const rfc3339 = z.string().refine((text) => parseRfc3339(text) !== null, { message: 'is not an RFC 3339 date-time' });
+  return z.looseObject({
+    schema_version: z.number().int().min(1).optional(),
+    ANTHROPIC_API_KEY: z.string().nullish(),
+    oauth_tokens: z
+      .looseObject({
+        access_token: z.string(),
+        refresh_token: z.string().nullish(),
+        expires_at: rfc3339.nullish(),
+        subscription_tier: z.string().nullish(),
+        scope: z.string().nullish(),
+      })
+      .nullish(),
+    subscription_info: z.looseObject({}).nullish(),
+    last_refresh: z.union([z.string(), z.number()]).nullish(),
+    preferred_mode: z.string().nullish(),
+  });
 });
 
 /** The seed's values for `preferred_mode`; other strings are passed through as written. */
@@ -77,7 +77,7 @@ export async function readClaudeAuth(codexHome: string, options: SourceReadOptio
   const content = await readJsonFile(file, { permissions: options.permissions, home: options.userHome });
   if (content === null) return null;
   checkSchemaVersion(file, content.data);
-  const data = parseCredentialsFile(file, claudeAuthSchema, content.data);
+  const data = parseCredentialsFile(file, claudeAuthSchema(), content.data);
   const source = `file:${CLAUDE_AUTH_FILE}`;
   const spec = PROVIDERS.claude;
 

@@ -1,11 +1,10 @@
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
 import { Secret } from '../../../machines/secret';
 import { PROVIDERS, keyHint } from '../../providers';
 import { readJsonFile } from '../secureStore';
 import type { OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
-import { parseCredentialsFile, presentString } from './validate';
+import { lazySchema, parseCredentialsFile, presentString } from './validate';
 
 export const CLAUDE_CODE_CREDENTIALS_FILE = '.credentials.json';
 
@@ -15,18 +14,20 @@ export function defaultClaudeHome(userHome: string = os.homedir()): string {
 }
 
 /** Claude Code's .credentials.json; other top-level keys (`mcpOAuth`...) are tolerated. */
-const claudeCodeSchema = z.looseObject({
-  claudeAiOauth: z
-    .looseObject({
-      accessToken: z.string(),
-      refreshToken: z.string().nullish(),
-      expiresAt: z.number().finite().nonnegative().nullish(),
-      scopes: z.array(z.string()).nullish(),
-      subscriptionType: z.string().nullish(),
-      rateLimitTier: z.string().nullish(),
-    })
-    .nullish(),
-});
+const claudeCodeSchema = lazySchema((z) =>
+  z.looseObject({
+    claudeAiOauth: z
+      .looseObject({
+        accessToken: z.string(),
+        refreshToken: z.string().nullish(),
+        expiresAt: z.number().finite().nonnegative().nullish(),
+        scopes: z.array(z.string()).nullish(),
+        subscriptionType: z.string().nullish(),
+        rateLimitTier: z.string().nullish(),
+      })
+      .nullish(),
+  }),
+);
 
 export interface ClaudeCodeOAuthCredential extends OAuthCredential {
   readonly provider: 'claude';
@@ -52,7 +53,20 @@ export async function readClaudeCodeCredentials(claudeHome: string, options: Sou
   const file = path.resolve(claudeHome, CLAUDE_CODE_CREDENTIALS_FILE);
   const content = await readJsonFile(file, { permissions: options.permissions, home: options.userHome });
   if (content === null) return null;
-  const data = parseCredentialsFile(file, claudeCodeSchema, content.data);
+  const oauth = claudeCodeLogin(content.data, { file, source: `file:${CLAUDE_CODE_CREDENTIALS_FILE}` });
+  return Object.freeze({ file, warnings: Object.freeze([...content.warnings]), oauth });
+}
+
+/**
+ * The login in Claude Code's credentials JSON, from its file or its macOS Keychain item (the same
+ * shape): `claudeAiOauth`, checked like the file; `null` when it holds none. `where` names the
+ * origin in errors and in the credential's `file` and `source`.
+ *
+ * @example claudeCodeLogin(JSON.parse(itemText), { file: 'keychain:Claude Code-credentials', source: 'keychain:Claude Code-credentials' })
+ */
+export function claudeCodeLogin(content: Readonly<Record<string, unknown>>, where: { readonly file: string; readonly source: string }): ClaudeCodeOAuthCredential | null {
+  const { file, source } = where;
+  const data = parseCredentialsFile(file, claudeCodeSchema(), content);
   const login = data.claudeAiOauth;
   const access = presentString(login?.accessToken);
   let oauth: ClaudeCodeOAuthCredential | null = null;
@@ -61,7 +75,7 @@ export async function readClaudeCodeCredentials(claudeHome: string, options: Sou
     oauth = Object.freeze({
       kind: 'oauth',
       provider: 'claude',
-      source: `file:${CLAUDE_CODE_CREDENTIALS_FILE}`,
+      source,
       file,
       secret: new Secret(access),
       hint: keyHint(access, PROVIDERS.claude.keyPrefix),
@@ -72,5 +86,5 @@ export async function readClaudeCodeCredentials(claudeHome: string, options: Sou
       rateLimitTier: presentString(login.rateLimitTier),
     } as const);
   }
-  return Object.freeze({ file, warnings: Object.freeze([...content.warnings]), oauth });
+  return oauth;
 }

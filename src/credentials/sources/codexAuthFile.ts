@@ -1,30 +1,31 @@
 import path from 'node:path';
-import { z } from 'zod';
 import { Secret } from '../../../machines/secret';
 import { PROVIDERS, keyHint } from '../../providers';
 import { readJsonFile } from '../secureStore';
 import { decodeJwtClaims, jwtExpiresAt } from './jwt';
 import type { ApiKeyCredential, OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
-import { parseCredentialsFile, presentString } from './validate';
+import { lazySchema, parseCredentialsFile, presentString } from './validate';
 
 export const CODEX_AUTH_FILE = 'auth.json';
 /** The id_token claim that holds the ChatGPT facts. */
 export const OPENAI_AUTH_CLAIM = 'https://api.openai.com/auth';
 
 /** Codex's auth.json as the Codex CLI writes it; unknown keys are tolerated (and other programs own them). */
-const codexAuthSchema = z.looseObject({
-  auth_mode: z.string().nullish(),
-  OPENAI_API_KEY: z.string().nullish(),
-  tokens: z
-    .looseObject({
-      id_token: z.string(),
-      access_token: z.string(),
-      refresh_token: z.string(),
-      account_id: z.string().nullish(),
-    })
-    .nullish(),
-  last_refresh: z.string().nullish(),
-});
+const codexAuthSchema = lazySchema((z) =>
+  z.looseObject({
+    auth_mode: z.string().nullish(),
+    OPENAI_API_KEY: z.string().nullish(),
+    tokens: z
+      .looseObject({
+        id_token: z.string(),
+        access_token: z.string(),
+        refresh_token: z.string(),
+        account_id: z.string().nullish(),
+      })
+      .nullish(),
+    last_refresh: z.string().nullish(),
+  }),
+);
 
 /** The ChatGPT subscription login in auth.json. `tier` is the id_token's `chatgpt_plan_type`. */
 export interface ChatgptCredential extends OAuthCredential {
@@ -67,7 +68,7 @@ export async function readCodexAuth(codexHome: string, options: SourceReadOption
   const file = path.resolve(codexHome, CODEX_AUTH_FILE);
   const content = await readJsonFile(file, { permissions: options.permissions, home: options.userHome });
   if (content === null) return null;
-  const data = parseCredentialsFile(file, codexAuthSchema, content.data);
+  const data = parseCredentialsFile(file, codexAuthSchema(), content.data);
   const warnings = [...content.warnings];
   const source = `file:${CODEX_AUTH_FILE}`;
   const spec = PROVIDERS.openai;
