@@ -2,10 +2,13 @@
  * `npm run bench` (fifth part): what agentvisor costs around the real agent CLIs, against the
  * loopback provider API fake (started in this process). Issue 13's targets:
  * (a) `agentvisor run --agent claude "say pong"` (bin/agentvisor.js, so the compiled dist/: run
- *     `npm run build` first) against `claude -p --output-format json "say pong"`, same fake, same
- *     quiet env, HOMEs in a temp dir; ratio of the medians ≤ 1.15×. A diagnostic third row runs
- *     Claude Code exactly as agentvisor starts it, without agentvisor, to split the difference.
- *     2 warm-up rounds, then rounds in rotating order.
+ *     `npm run build` first) against Claude Code run directly with the same permissions, in both
+ *     modes (bench/lib/agentOverhead.ts): `--sandbox read-only` against a bare
+ *     `claude -p --output-format json`, the default workspace-write against `claude -p` with
+ *     `--permission-mode acceptEdits` and the sandbox settings; same fake, same quiet env, HOMEs in
+ *     a temp dir; ratio of the medians ≤ 1.15× in each mode. A diagnostic row per mode runs Claude
+ *     Code exactly as agentvisor starts it, without agentvisor, to split the difference. 2 warm-up
+ *     rounds, then rounds in rotating order.
  * (b) from the usage event that passes `maxTokens` (agentvisor aborts the run then) to `run.ended`
  *     (the process group gone and its output closed), through `runAgentTask` and a real
  *     orchestrator, the fake playing a runaway agent; p99 < 500 ms for Claude Code and Codex.
@@ -13,26 +16,23 @@
  * Options: --runs N (timed rounds in (a), default 18), --trials N (per CLI in (b), default 25),
  * --only overhead|cap (never writes), --no-write.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { claudeCodeInvocation, createAgentHome, runAgentTask } from '../src/agents';
+import { runAgentTask } from '../src/agents';
 import type { AgentTaskEvent } from '../src/agents';
 import { createOrchestrator } from '../src/orchestrator';
-import { AGENT_QUIET_ENV } from '../src/providers';
 import { runawayScript, startProviderApiFake } from '../src/sandbox';
 import type { FakeUsage, ProviderApiFake } from '../src/sandbox';
+import { RUN_TIMEOUT_MS, measureOverhead, overheadLines, percentile } from './lib/agentOverhead';
 import { writeDocsSection } from './lib/docsSection';
 import { machineInfo } from './lib/machine';
-import { median } from './lib/measure';
 
 // Bench credentials only: well-formed, never real.
 const CLAUDE_KEY = `sk-ant-api03-${'AgentRunBenchKey'}${'a'.repeat(60)}Ab1a`;
 const OPENAI_KEY = `sk-proj-${'AgentRunBenchKey'}${'b'.repeat(40)}Ab2b`;
 /** Compiled into .bench-build/bench: the repository root is two levels up. */
 const ROOT = path.join(__dirname, '..', '..');
-const RATIO_TARGET = 1.15;
 const CAP_TARGET_MS = 500;
 const TURN: FakeUsage = { inputTokens: 1_000, outputTokens: 50 };
 /** Passed during the fourth turn. */
@@ -60,12 +60,6 @@ function parseOptions(argv: readonly string[]): Options {
   return { runs: count('--runs', 18), trials: count('--trials', 25), overhead: only !== 'cap', cap: only !== 'overhead', write: only === undefined && !argv.includes('--no-write') };
 }
 
-/** Nearest rank: the smallest sample with at least p% of the samples at or below it. */
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
 const log = (line: string) => console.log(`· agent runs: ${line}`);
 const ms = (n: number) => n.toFixed(0);
 
@@ -76,104 +70,6 @@ function distIsStale(): boolean {
   const newest = (dir: string): number =>
     fs.readdirSync(dir, { withFileTypes: true }).reduce((t, e) => Math.max(t, e.isDirectory() ? newest(path.join(dir, e.name)) : e.name.endsWith('.ts') ? fs.statSync(path.join(dir, e.name)).mtimeMs : 0), 0);
   return Math.max(newest(path.join(ROOT, 'src')), newest(path.join(ROOT, 'machines'))) > built.mtimeMs;
-}
-
-/** Bounds every run: a hung CLI fails the bench instead of stalling it. */
-const RUN_TIMEOUT_MS = 120_000;
-
-/** Runs a process to its end without blocking this event loop (the fake answers from it). */
-function timedRun(command: string, args: readonly string[], env: Record<string, string>, cwd: string): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    // A killed agentvisor takes its agent with it (the parent-death watch); a killed claude has no children left.
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ ms: performance.now() - t0, code, stdout, stderr });
-    });
-  });
-}
-
-interface Side {
-  readonly name: string;
-  readonly runs: number[];
-}
-
-interface Contender {
-  readonly side: Side;
-  /** The command line of one run; `done` cleans up after it. */
-  prepare(): { command: string; args: readonly string[]; env: Record<string, string>; cwd: string; done?: () => void };
-}
-
-/**
- * (a): `agentvisor run` against `claude -p`, each in its own HOME under `dir` with the same quiet
- * env, plus a diagnostic: Claude Code started with the argv, env and fresh private home agentvisor
- * gives it (claudeCodeInvocation), without agentvisor around it. The order rotates every round.
- */
-async function measureOverhead(fake: ProviderApiFake, dir: string, runs: number): Promise<{ direct: Side; asAgentvisorStartsIt: Side; agentvisor: Side }> {
-  const claude = path.join(ROOT, 'node_modules', '.bin', 'claude');
-  if (!fs.existsSync(claude)) throw new Error(`${claude} is missing: run npm ci (the devDependency @anthropic-ai/claude-code)`);
-  const pathVar = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
-  const keys = { ANTHROPIC_API_KEY: CLAUDE_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl };
-  const homeOf = (name: string) => {
-    const home = path.join(dir, name);
-    for (const sub of ['.codex', '.claude', 'tmp', 'work']) fs.mkdirSync(path.join(home, sub), { recursive: true, mode: 0o700 });
-    return home;
-  };
-  const envOf = (home: string): Record<string, string> => ({
-    PATH: pathVar,
-    HOME: home,
-    CODEX_HOME: path.join(home, '.codex'),
-    CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
-    // Agent homes, Claude Code's temp files and the stale-home sweep stay in the bench's folder.
-    TMPDIR: path.join(home, 'tmp'),
-    ...AGENT_QUIET_ENV,
-    ...keys,
-  });
-  const direct = homeOf('direct');
-  const viaAgentvisor = homeOf('agentvisor');
-  const privateHomes = homeOf('private-homes');
-  const contenders: Contender[] = [
-    {
-      side: { name: 'claude -p --output-format json "say pong"', runs: [] },
-      prepare: () => ({ command: claude, args: ['-p', '--output-format', 'json', 'say pong'], env: envOf(direct), cwd: path.join(direct, 'work') }),
-    },
-    {
-      side: { name: 'claude as agentvisor starts it (its argv, env and a fresh private home), without agentvisor', runs: [] },
-      prepare: () => {
-        const home = createAgentHome({ parent: path.join(privateHomes, 'tmp') });
-        const { args, env } = claudeCodeInvocation({ task: 'say pong', agentEnv: { ...AGENT_QUIET_ENV, ...keys }, home, hostEnv: { PATH: pathVar } });
-        return { command: claude, args, env, cwd: path.join(privateHomes, 'work'), done: () => home.remove() };
-      },
-    },
-    {
-      side: { name: 'agentvisor run --agent claude "say pong"', runs: [] },
-      prepare: () => ({ command: process.execPath, args: [path.join(ROOT, 'bin', 'agentvisor.js'), 'run', '--agent', 'claude', 'say pong'], env: envOf(viaAgentvisor), cwd: path.join(viaAgentvisor, 'work') }),
-    },
-  ];
-  const warmups = 2;
-  for (let i = 0; i < warmups + runs; i += 1) {
-    // Each round starts with the next contender: none always runs right after the same other one.
-    const shift = i % contenders.length;
-    for (const c of [...contenders.slice(shift), ...contenders.slice(0, shift)]) {
-      const { command, args, env, cwd, done } = c.prepare();
-      const run = await timedRun(command, args, env, cwd);
-      done?.();
-      if (run.code !== 0 || !run.stdout.includes('pong')) throw new Error(`${c.side.name} failed (exit ${run.code}): ${run.stderr.slice(-400)}`);
-      if (i >= warmups) c.side.runs.push(run.ms);
-    }
-    log(`overhead ${i < warmups ? `warm-up ${i + 1}/${warmups}` : `run ${i - warmups + 1}/${runs}`}${i < warmups ? '' : `: ${contenders.map((c) => ms(c.side.runs.at(-1)!)).join(' / ')} ms`}`);
-  }
-  return { direct: contenders[0]!.side, asAgentvisorStartsIt: contenders[1]!.side, agentvisor: contenders[2]!.side };
 }
 
 interface CapTrials {
@@ -271,27 +167,6 @@ async function measureCap(fake: ProviderApiFake, dir: string, agent: 'claude-cod
   return out;
 }
 
-function overheadLines(direct: Side, started: Side, agentvisor: Side): { lines: string[]; pass: boolean } {
-  const ratio = median(agentvisor.runs) / median(direct.runs);
-  const pass = ratio <= RATIO_TARGET;
-  const row = (s: Side, label: string) => `| ${label} | ${ms(median(s.runs))} | ${ms(percentile(s.runs, 90))} | ${ms(Math.min(...s.runs))} | ${ms(Math.max(...s.runs))} | ${(median(s.runs) / median(direct.runs)).toFixed(3)}× |`;
-  return {
-    pass,
-    lines: [
-      `**(a) Overhead around one trivial Claude Code run** (${direct.runs.length} timed runs each after 2 warm-ups, interleaved in rotating order; wall time from spawn to exit, ms):`,
-      '',
-      '| command | median | p90 | min | max | median / direct |',
-      '|:---|---:|---:|---:|---:|---:|',
-      row(direct, `\`${direct.name}\``),
-      row(agentvisor, `\`${agentvisor.name}\``),
-      row(started, `diagnostic: ${started.name}`),
-      '',
-      `Ratio of the medians, agentvisor / direct: **${ratio.toFixed(3)}×** (+${ms(median(agentvisor.runs) - median(direct.runs))} ms). Target ≤ ${RATIO_TARGET}× (1.27× when issue 13 was filed): **${pass ? 'PASS' : 'MISS'}**. ` +
-        `Of the difference, ${ms(median(started.runs) - median(direct.runs))} ms is Claude Code itself under the flags and fresh home agentvisor gives it (the diagnostic row), ${ms(median(agentvisor.runs) - median(started.runs))} ms agentvisor's own process.`,
-    ],
-  };
-}
-
 function capLines(results: readonly CapTrials[]): { lines: string[]; pass: boolean } {
   const pass = results.every((r) => percentile(r.stopMs, 99) < CAP_TARGET_MS);
   const row = (r: CapTrials) =>
@@ -313,17 +188,19 @@ function capLines(results: readonly CapTrials[]): { lines: string[]; pass: boole
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const machine = machineInfo(ROOT);
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'agentvisor-agent-run-bench-')));
+  // Before anything is created: it throws when dist/ is missing.
+  const stale = options.overhead && distIsStale();
+  // A short name: agent homes below it must keep Claude Code's sandbox socket paths short (bench/lib/agentOverhead.ts).
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'avbench-')));
   const fake = await startProviderApiFake({ keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY } });
   const loadBefore = os.loadavg()[0] ?? Number.NaN;
-  const stale = options.overhead && distIsStale();
   const sections: string[][] = [];
   let pass = true;
   try {
     if (stale) log('WARNING: src/ has files newer than dist/: the CLI measured may be old code (run npm run build)');
     if (options.overhead) {
-      const { direct, asAgentvisorStartsIt, agentvisor } = await measureOverhead(fake, dir, options.runs);
-      const part = overheadLines(direct, asAgentvisorStartsIt, agentvisor);
+      const modes = await measureOverhead({ fake, dir, root: ROOT, claudeKey: CLAUDE_KEY, runs: options.runs, log });
+      const part = overheadLines(modes);
       sections.push(part.lines);
       pass &&= part.pass;
     }

@@ -276,7 +276,9 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
     return finish({ error });
   } finally {
     clearInterval(heartbeat);
-    home?.remove();
-    if (agent.isLive) await agent.release().catch(() => undefined);
+    // The home is removed while the session is released: both wait on the disk.
+    const [removal] = await Promise.allSettled([home?.removeAsync(), agent.isLive ? agent.release().catch(() => undefined) : undefined]);
+    // Once more, synchronously: what still fails is thrown, as before the removal was asynchronous.
+    if (removal.status === 'rejected') home?.remove();
   }
 }

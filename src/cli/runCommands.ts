@@ -11,7 +11,7 @@ import { createOrchestrator } from '../orchestrator';
 import type { Orchestrator, OrchestratorOptions, ProviderLimits } from '../orchestrator';
 import { isProviderId } from '../providers';
 import type { ProviderId } from '../providers';
-import { cliSecretMasker, commandContext, note, redactSecrets } from './context';
+import { cliSecretMasker, cliSettings, commandContext, note, redactSecrets } from './context';
 import type { CommandContext } from './context';
 import { watchProviderEvents } from './providerEventLines';
 import { onStopSignals, stopSignalNote, sweepLeftoverHomes } from './stopSignals';
@@ -78,7 +78,7 @@ export interface CliOrchestrator {
 /**
  * The orchestrator `run` and `batch` use: the file ledger under `--home`, credentials from the real
  * sources (env, files under `--home`, Claude Code's folder) the way `status` reads them, base URLs from the env, the given
- * limits on top of the defaults, and the CLI's observability (logs on stderr, the audit trail by
+ * limits over the config file (`<home>/agentvisor/config.json`) over the defaults, and the CLI's observability (logs on stderr, the audit trail by
  * default, `--metrics-port`, `--inspect`) with the process's secret masker.
  *
  * @example
@@ -91,8 +91,9 @@ export async function startCliOrchestrator(
   extra: Pick<OrchestratorOptions, 'adaptiveConcurrency'> = {},
 ): Promise<CliOrchestrator> {
   const observability = await openCliObservability(context, { auditByDefault: true, masker: cliSecretMasker });
-  // The file ledger in the home folder: usage recorded by run and batch persists across invocations (`agentvisor quota`).
-  const orch = createOrchestrator({ ...observability.orchestratorOptions, ...extra, home: context.home, claudeHome: context.claudeHome, env: process.env, limits, ledger: 'file' });
+  // The file ledger in the home folder unless the config file names another: usage recorded by run
+  // and batch persists across invocations (`agentvisor quota`).
+  const orch = createOrchestrator({ ...observability.orchestratorOptions, ...extra, home: context.home, claudeHome: context.claudeHome, env: process.env, ...cliSettings(context, limits) });
   try {
     await orch.start();
     const url = await observability.serve(orch);
@@ -112,6 +113,14 @@ export async function startCliOrchestrator(
 }
 
 /**
+ * A whole number as `toLocaleString('en-US')` writes it (`50,000`), without Intl: a process's first
+ * Intl call loads ICU data (20-40 ms), which `run` would otherwise pay before its agent starts.
+ */
+function count(n: number): string {
+  return Number.isInteger(n) ? String(n).replace(/\B(?=(\d{3})+$)/g, ',') : n.toLocaleString('en-US');
+}
+
+/**
  * One progress line for people (stderr) per task event.
  *
  * @example describeTaskEvent({ type: 'fallback', agentId: 't1', from: 'claude', to: 'openai', reason: 'overloaded' }) // 't1: claude failed (overloaded), falling back to openai'
@@ -119,7 +128,7 @@ export async function startCliOrchestrator(
 export function describeTaskEvent(event: AgentTaskEvent): string {
   switch (event.type) {
     case 'admitted':
-      return `${event.agentId}: admitted on ${event.provider}, ${event.allocatedTokens.toLocaleString('en-US')} tokens allocated`;
+      return `${event.agentId}: admitted on ${event.provider}, ${count(event.allocatedTokens)} tokens allocated`;
     case 'run.started':
       return `${event.agentId}: ${event.agent} started (pid ${event.pid ?? '-'})`;
     case 'run.ended':
@@ -131,7 +140,7 @@ export function describeTaskEvent(event: AgentTaskEvent): string {
     case 'requeued':
       return `${event.agentId}: ${event.provider} throttled it before any work (${event.reason}): it waited ${(event.waitedMs / 1000).toFixed(1)} s in the queue and runs again`;
     case 'usage':
-      return `${event.agentId}: ${event.totalTokens.toLocaleString('en-US')} tokens counted so far (${event.inputTokens.toLocaleString('en-US')} in, ${event.outputTokens.toLocaleString('en-US')} out)`;
+      return `${event.agentId}: ${count(event.totalTokens)} tokens counted so far (${count(event.inputTokens)} in, ${count(event.outputTokens)} out)`;
   }
 }
 
@@ -174,7 +183,7 @@ function summaryLine(result: AgentTaskResult): string {
   const u = result.usage;
   const fallbacks = result.fallbacks.length === 0 ? 'no fallback' : `fallbacks: ${result.fallbacks.map((f) => `${f.from} → ${f.to} (${f.reason})`).join(', ')}`;
   const branch = result.worktree === undefined ? '' : `; branch ${result.worktree.branch} (${result.worktree.filesChanged.length} files changed)`;
-  return `${outcomeWord(result)} on ${result.provider ?? '-'} with ${agentChain(result)}: ${u.totalTokens.toLocaleString('en-US')} tokens (${u.inputTokens.toLocaleString('en-US')} in, ${u.outputTokens.toLocaleString('en-US')} out); ${fallbacks}${branch}; ${(result.durationMs / 1000).toFixed(1)} s`;
+  return `${outcomeWord(result)} on ${result.provider ?? '-'} with ${agentChain(result)}: ${count(u.totalTokens)} tokens (${count(u.inputTokens)} in, ${count(u.outputTokens)} out); ${fallbacks}${branch}; ${(result.durationMs / 1000).toFixed(1)} s`;
 }
 
 interface RunOptions {
@@ -237,8 +246,17 @@ export function addRunCommand(program: Command): void {
       // Checked before any agent starts: nothing is created for a repository that cannot take a worktree.
       const plan = opts.worktree === true ? await planWorktrees(cwd, [agentId]) : null;
       note(`agentvisor: sandbox ${describeSandbox(opts.sandbox, plan === null ? cwd : `a worktree of ${plan.repoRoot} (branch ${plan.branches.get(agentId) ?? ''})`)}`);
-      sweepLeftoverHomes();
-      const { orch, close } = await startCliOrchestrator(context);
+      // Homes left by killed runs are swept once the agent has started (it starts up meanwhile), or at the end.
+      let swept = false;
+      const sweepOnce = (): void => {
+        if (swept) return;
+        swept = true;
+        sweepLeftoverHomes();
+      };
+      const { orch, close } = await startCliOrchestrator(context).catch((error: unknown) => {
+        sweepOnce();
+        throw error;
+      });
       // Usage-limit pauses and resumes (requeues show as task events).
       const unwatch = watchProviderEvents(orch, (line) => note(`agentvisor: ${line}`), { requeues: false });
       const controller = new AbortController();
@@ -261,11 +279,15 @@ export function addRunCommand(program: Command): void {
             timeoutMs: opts.timeout * 1000,
             ...(opts.maxTokens === undefined ? {} : { maxTokens: opts.maxTokens }),
             signal: controller.signal,
-            onEvent: (event) => note(`agentvisor: ${describeTaskEvent(event)}`),
+            onEvent: (event) => {
+              note(`agentvisor: ${describeTaskEvent(event)}`);
+              if (event.type === 'run.started') sweepOnce();
+            },
           },
           plan,
         );
       } finally {
+        sweepOnce();
         stop.remove();
         unwatch();
         await close();

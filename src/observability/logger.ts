@@ -1,11 +1,16 @@
 import tty from 'node:tty';
-import pino from 'pino';
+import type pino from 'pino';
 import type { Logger } from 'pino';
-import { loadOptionalModule } from './lazyModule';
+import { loadModule, loadOptionalModule } from './lazyModule';
 import { SecretMasker } from './secretMasker';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** pino's level numbers, to drop a line below the level without pino. */
+const LEVEL_NUMBERS: Readonly<Record<string, number>> = { fatal: 60, error: 50, warn: 40, info: 30, debug: 20, trace: 10, silent: Number.POSITIVE_INFINITY };
+const LOG_METHODS: ReadonlySet<PropertyKey> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+const dropLine = (): void => undefined;
 
 /**
  * Paths redacted in every log line. pino's `*` matches one level only, so nested places where a
@@ -79,10 +84,25 @@ function maskingSink(sink: LineSink, masker: SecretMasker): LineSink {
   };
 }
 
+/** The pino logger behind createLogger's. */
+function buildLogger(level: LogLevel, destination: NodeJS.WritableStream | number, options: LoggerOptions, masker: SecretMasker): Logger {
+  const createPino = loadModule<typeof pino>('pino');
+  const pretty = prettySink(destination, options.pretty ?? 'auto');
+  const sink: LineSink = pretty ?? (typeof destination === 'number' ? createPino.destination({ fd: destination, sync: true }) : destination);
+  const logger = createPino(
+    { level, base: options.base ?? { name: 'agentvisor' }, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } },
+    maskingSink(sink, masker) as pino.DestinationStream,
+  );
+  Object.defineProperty(logger, MASKER, { value: masker, enumerable: false });
+  return logger;
+}
+
 /**
  * The CLI's logger: JSON lines on stderr (stdout stays for results), pretty on a terminal when
  * pino-pretty is installed; secrets redacted by path and masked by value (the masker the
- * orchestrator registers every credential in, see `secretMaskerOf`).
+ * orchestrator registers every credential in, see `secretMaskerOf`). pino is loaded and set up
+ * (20-40 ms: its redaction compiles a function per path) on the first line at or above the level,
+ * or any other use of the logger: a `run` at `warn` that logs nothing never pays for it.
  *
  * @example
  * const logger = createLogger('info');
@@ -91,14 +111,23 @@ function maskingSink(sink: LineSink, masker: SecretMasker): LineSink {
  */
 export function createLogger(level: LogLevel = 'warn', destination: NodeJS.WritableStream | number = 2, options: LoggerOptions = {}): Logger {
   const masker = options.masker ?? new SecretMasker();
-  const pretty = prettySink(destination, options.pretty ?? 'auto');
-  const sink: LineSink = pretty ?? (typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination);
-  const logger = pino(
-    { level, base: options.base ?? { name: 'agentvisor' }, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } },
-    maskingSink(sink, masker) as pino.DestinationStream,
-  );
-  Object.defineProperty(logger, MASKER, { value: masker, enumerable: false });
-  return logger;
+  let built: Logger | null = null;
+  const build = (): Logger => (built ??= buildLogger(level, destination, options, masker));
+  // A level pino does not know fails here, as it did before the logger was lazy.
+  if (LEVEL_NUMBERS[level] === undefined) build();
+  const threshold = LEVEL_NUMBERS[level] ?? 0;
+  return new Proxy(Object.create(null) as Logger, {
+    get(_target, prop) {
+      if (prop === MASKER) return masker;
+      if (built === null && LOG_METHODS.has(prop) && (LEVEL_NUMBERS[prop as string] ?? 0) < threshold) return dropLine;
+      if (built === null && prop === 'level') return level;
+      const logger = build();
+      const value: unknown = Reflect.get(logger, prop, logger);
+      return typeof value === 'function' ? value.bind(logger) : value;
+    },
+    set: (_target, prop, value) => Reflect.set(build(), prop, value),
+    has: (_target, prop) => prop === MASKER || Reflect.has(build(), prop),
+  });
 }
 
 /**
