@@ -18,6 +18,7 @@ import type { AuthResult, CredentialsRequest, SessionEvent, SessionInput, Sessio
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
 import type { CoordinatorConfig, CoordinatorEmitted, CoordinatorEvent, SpawnRequest } from '../../machines/coordinator.types';
+import type { ClockInput } from '../../machines/nextDueAt';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { Secret } from '../../machines/secret';
@@ -197,14 +198,14 @@ export interface ProviderCounters {
 
 /**
  * The real coordinator (with its real supervisor and sessions) and a no-op clock: the test moves time by
- * putting `now` on the events it sends (clock.sweep, clock.dailyReset, agent.spawn, ...).
+ * putting `now` on the events it sends (clock.tick, agent.spawn, ...).
  */
 export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
   const emitted: CoordinatorEmitted[] = [];
   const credentialRequests: CredentialsRequest[] = [];
   const machine = coordinatorMachine.provide({
     actors: {
-      clock: fromCallback<CoordinatorEvent>(() => undefined),
+      clock: fromCallback<CoordinatorEvent, ClockInput>(() => undefined),
       credentials: createTestCredentialsActor(options.credentials ?? grantAll, credentialRequests),
     },
   });
@@ -232,6 +233,10 @@ export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
       const ids = { requestId: `r-${seq}`, sessionId: `s-${seq}`, agentId: `a-${seq}` };
       actor.send({ type: 'agent.spawn', preferredProvider: null, onlyPreferred: false, waitMs: 0, priority: 0, now: T0, ...ids, ...request });
       return ids;
+    },
+    /** Sends clock.tick at `now`, in the window `day` (the first window unless told). */
+    tick(now: number, window: { readonly day: string; readonly nextResetAt: number } = { day: DAY0, nextResetAt: NEXT_RESET }): void {
+      actor.send({ type: 'clock.tick', now, ...window });
     },
     session(sessionId: string): ActorRefFrom<AgentSessionMachine> | undefined {
       return actor.system.get(sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
