@@ -30,7 +30,6 @@ import { admissionCandidates, candidatesFor, enqueueOrdered, onlyAllowed, planDr
 import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
 import { admissionCap, initialHealth, isCapped, pauseUntil, recordLimitSuccess, recordOutcome, recordThrottle, windowCounts } from './providerHealth';
 import type { HealthByProvider } from './providerHealth';
-import type { ClockInput } from './nextDueAt';
 import { PROVIDER_IDS } from './providers';
 import type { ProviderId } from './providers';
 import { createSessionSupervisor } from './sessionSupervisor';
@@ -212,9 +211,9 @@ export const coordinatorMachine = setup({
   },
   actors: {
     sessionSupervisor: createSessionSupervisor(agentSessionMachine),
-    // Bound in src/orchestrator: keeps one timer on nextDueAt(context) of the coordinator it is given
-    // and sends clock.tick. Time enters only as events.
-    clock: fromCallback<CoordinatorEvent, ClockInput>(() => undefined),
+    // Bound in src/orchestrator: keeps one timer on nextDueAt(context) of this coordinator (systemId
+    // `coordinator`) and sends clock.tick. Time enters only as events.
+    clock: fromCallback<CoordinatorEvent>(() => undefined),
     // Bound in src/orchestrator: answers each session's credentials.request (env, files, OAuth refresh).
     credentials: fromCallback<CredentialsRequest>(() => undefined),
   },
@@ -543,7 +542,7 @@ export const coordinatorMachine = setup({
     supervisor: spawn('sessionSupervisor', { id: 'sessions', systemId: 'sessions' }),
   }),
   invoke: [
-    { id: 'clock', src: 'clock', input: ({ self }) => ({ coordinator: self }) },
+    { id: 'clock', src: 'clock' },
     { id: 'credentials', src: 'credentials', systemId: 'credentials' },
   ],
   on: {

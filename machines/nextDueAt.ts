@@ -42,14 +42,3 @@ export function nextDueAt(context: TimedContext): number | null {
   }
   return Number.isFinite(due) ? due : null;
 }
-
-/** What the clock actor reads of the coordinator: its latest context, and each new one. */
-export interface TimedActor {
-  getSnapshot(): { readonly context: TimedContext };
-  subscribe(next: (snapshot: { readonly context: TimedContext }) => void): { unsubscribe(): void };
-}
-
-/** The clock actor's input: the coordinator whose `nextDueAt` it keeps a timer on. */
-export interface ClockInput {
-  readonly coordinator: TimedActor;
-}

@@ -1,7 +1,7 @@
 import { fromCallback } from 'xstate';
 import type { CoordinatorEvent } from '../../machines/coordinator.types';
 import { nextDueAt } from '../../machines/nextDueAt';
-import type { ClockInput, TimedContext } from '../../machines/nextDueAt';
+import type { TimedContext } from '../../machines/nextDueAt';
 import { windowAt } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
 import type { Clock, ClockTimer } from './clock';
@@ -9,6 +9,12 @@ import type { Clock, ClockTimer } from './clock';
 export interface ClockActorOptions {
   readonly clock: Clock;
   readonly dailyReset: DailyReset;
+}
+
+/** What the clock actor reads of the coordinator: its latest context, and each new one. */
+interface TimedActor {
+  getSnapshot(): { readonly context: TimedContext };
+  subscribe(next: (snapshot: { readonly context: TimedContext }) => void): { unsubscribe(): void };
 }
 
 /** setTimeout's longest delay; a later time is reached in steps. */
@@ -26,8 +32,12 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
  * });
  */
 export function createClockActor(options: ClockActorOptions) {
-  return fromCallback<CoordinatorEvent, ClockInput>(({ sendBack, input }) => {
+  return fromCallback<CoordinatorEvent>(({ sendBack, system }) => {
     const { clock } = options;
+    // The coordinator is the root actor (systemId `coordinator`, as sessions address it). Not passed
+    // as input: a callback actor's input is persisted with the snapshot, and a restore would get a copy.
+    const coordinator = system.get('coordinator') as TimedActor | undefined;
+    if (coordinator === undefined) throw new Error('agentvisor: the clock actor runs under a coordinator with systemId "coordinator"');
     let timer: ClockTimer | null = null;
     let armedAt: number | null = null;
     let stopped = false;
@@ -60,8 +70,8 @@ export function createClockActor(options: ClockActorOptions) {
       arm(nextDueAt(context));
     };
 
-    watch(input.coordinator.getSnapshot().context);
-    const subscription = input.coordinator.subscribe((snapshot) => watch(snapshot.context));
+    watch(coordinator.getSnapshot().context);
+    const subscription = coordinator.subscribe((snapshot) => watch(snapshot.context));
     return () => {
       stopped = true;
       subscription.unsubscribe();

@@ -18,7 +18,6 @@ import type { AuthResult, CredentialsRequest, SessionEvent, SessionInput, Sessio
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
 import type { CoordinatorConfig, CoordinatorEmitted, CoordinatorEvent, SpawnRequest } from '../../machines/coordinator.types';
-import type { ClockInput } from '../../machines/nextDueAt';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { Secret } from '../../machines/secret';
@@ -205,7 +204,7 @@ export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
   const credentialRequests: CredentialsRequest[] = [];
   const machine = coordinatorMachine.provide({
     actors: {
-      clock: fromCallback<CoordinatorEvent, ClockInput>(() => undefined),
+      clock: fromCallback<CoordinatorEvent>(() => undefined),
       credentials: createTestCredentialsActor(options.credentials ?? grantAll, credentialRequests),
     },
   });
