@@ -472,7 +472,11 @@ export const coordinatorMachine = setup({
     }),
     startNewWindow: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'clock.tick');
-      if (event.day === context.day) return;
+      if (event.day === context.day) {
+        // The same window with another end (the reset time changed across a restore): only its end moves.
+        if (event.nextResetAt !== context.nextResetAt) enqueue.assign({ nextResetAt: event.nextResetAt });
+        return;
+      }
       let budgets: Budgets = context.budgets;
       for (const p of PROVIDER_IDS) budgets = withBudget(budgets, p, { used: 0, overrun: 0, lowAnnounced: false });
       enqueue.emit({ type: 'quota.reset', day: event.day });

@@ -41,13 +41,14 @@ export function createClockActor(options: ClockActorOptions) {
     let timer: ClockTimer | null = null;
     let armedAt: number | null = null;
     let stopped = false;
-    // Most transitions (every admission cycle) touch none of the timed parts: same references, no work.
+    // Most transitions (every admission cycle) touch none of the timed parts: same references, no
+    // work. A tick at the due time always replaces one of them (test/property/nextDueAt), which
+    // re-arms the timer; a tick that changes nothing (the coordinator is stopping) leaves it unarmed.
     let seen: TimedContext | null = null;
 
     const fire = (at: number) => {
       timer = null;
       armedAt = null;
-      seen = null;
       if (stopped) return;
       const now = clock.now();
       // Node's timers run on the event loop's cached time, which can lag the wall clock: a timer may
