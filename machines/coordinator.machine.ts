@@ -2,10 +2,10 @@
  * coordinator: owns the budget, the concurrency limits and the wait queue, and supervises sessions.
  *
  * States: running → stopping. Every decision is a guarded transition on counters in context.
- * Accepts: agent.spawn, agent.waitExpired, provider.failed, provider.exhausted, ledger.limits,
- * coordinator.stop (from the orchestrator), clock.sweep, clock.dailyReset, clock.wake (from the
- * clock actor and the orchestrator's timers), and session.activated / usageReported /
- * fallbackRequested / ended (from sessions, addressed by systemId `coordinator`).
+ * Accepts: agent.spawn, provider.failed, provider.exhausted, ledger.limits, coordinator.stop (from
+ * the orchestrator), clock.tick (from the clock actor, whose one timer is armed on `nextDueAt` of
+ * this context), and session.activated / usageReported / fallbackRequested / ended (from sessions,
+ * addressed by systemId `coordinator`).
  * Emits (for the host): agent.admitted, agent.queued, agent.refused, agent.active, agent.fallback,
  * agent.released, quota.low, quota.overrun, quota.reset, provider.circuit / limit / paused / resumed.
  * Children: the clock and credentials actors (bound in src/), and the session supervisor (systemId
@@ -15,8 +15,10 @@
  * without an overrun, used + reserved <= dailyLimit and active <= maxConcurrent for every provider;
  * reserved is exactly the unused allocation of live sessions. Sessions are children of the
  * supervisor (a Map), never of this machine, so admission never copies a map of every live
- * session. Time enters only as `now` on events; `context.now` is the latest seen. In `stopping`
- * nothing is admitted: sessions only settle.
+ * session. Time enters only as `now` on events; `context.now` is the latest seen. Every time that
+ * matters (wait deadlines, not-before times, cooldowns, pauses, the next sweep and daily reset) is
+ * in context, so a restored coordinator keeps them; `clock.tick` applies whatever is due. In
+ * `stopping` nothing is admitted: sessions only settle.
  */
 import { assertEvent, enqueueActions, fromCallback, setup } from 'xstate';
 import type { ActorRefFrom, EventObject } from 'xstate';
@@ -50,6 +52,8 @@ export interface CoordinatorContext extends CoordinatorInput {
   readonly topUps: PendingTopUps;
   /** Shared ledger: admissions reserved locally and waiting for the ledger's reservation, by request id (machines/ledgerAdmission.ts). */
   readonly confirming: ConfirmingRequests;
+  /** The last sweep of the sessions' leases (epoch ms): the next is due `config.sweepIntervalMs` later. */
+  readonly sweptAt: number;
 }
 
 /** The part of enqueueActions' `enqueue` that the shared helpers use. */
@@ -57,6 +61,12 @@ interface Enqueue {
   assign(update: Partial<CoordinatorContext>): void;
   sendTo(to: ActorRefFrom<SessionSupervisorLogic>, event: SupervisorEvent): void;
   emit(event: CoordinatorEmitted): void;
+}
+
+/** The request without its not-before time (passed). */
+function withoutNotBefore(request: QueuedRequest): QueuedRequest {
+  const { notBefore: _passed, ...rest } = request;
+  return rest;
 }
 
 /** Types an answer to a session (found by systemId, so its ref is untyped). */
@@ -201,7 +211,8 @@ export const coordinatorMachine = setup({
   },
   actors: {
     sessionSupervisor: createSessionSupervisor(agentSessionMachine),
-    // Bound in src/orchestrator: sends clock.sweep and clock.dailyReset. Time enters only as events.
+    // Bound in src/orchestrator: keeps one timer on nextDueAt(context) of this coordinator (systemId
+    // `coordinator`) and sends clock.tick. Time enters only as events.
     clock: fromCallback<CoordinatorEvent>(() => undefined),
     // Bound in src/orchestrator: answers each session's credentials.request (env, files, OAuth refresh).
     credentials: fromCallback<CredentialsRequest>(() => undefined),
@@ -303,20 +314,6 @@ export const coordinatorMachine = setup({
       assertEvent(event, 'agent.spawn');
       enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code: 'stopped', retryAfterMs: null, waited: false });
     }),
-    expireWait: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'agent.waitExpired');
-      const entry = context.queue.find((q) => q.requestId === event.requestId);
-      if (!entry) return;
-      const decision = decide(context, entry, event.now);
-      const code = decision.status === 'refuse' ? decision.code : 'concurrency-limit';
-      enqueue.assign({ queue: context.queue.filter((q) => q !== entry), now: Math.max(context.now, event.now) });
-      if (entry.readmit === true) {
-        const message = `the session waited ${context.config.leaseMs} ms to be re-admitted on ${entry.preferredProvider ?? 'its provider'} after throttling (${code})`;
-        enqueue.sendTo(context.supervisor, { type: 'supervisor.forward', sessionId: entry.sessionId, event: { type: 'session.fallbackRefused', code: 'no-provider', message } });
-        return;
-      }
-      enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now, admissionCandidates(context.config.fallbackChain, entry)), waited: true });
-    }),
     refuseAllWaiting: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ queue: [] });
       for (const entry of context.queue) {
@@ -412,18 +409,6 @@ export const coordinatorMachine = setup({
       for (const p of PROVIDER_IDS) budgets = withBudget(budgets, p, { dailyLimit: event.limits[p].dailyLimit, maxConcurrent: event.limits[p].maxConcurrent });
       commitAndDrain(enqueue, context, budgets, Math.max(context.now, event.now));
     }),
-    wake: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'clock.wake');
-      const now = Math.max(context.now, event.now);
-      let health = context.health;
-      for (const p of PROVIDER_IDS) {
-        const h = health[p];
-        if (h.pausedUntil === 0 || h.pausedUntil > now) continue;
-        health = { ...health, [p]: { ...h, pausedUntil: 0 } };
-        enqueue.emit({ type: 'provider.resumed', provider: p });
-      }
-      commitAndDrain(enqueue, context, context.budgets, now, health === context.health ? {} : { health });
-    }),
     fallBack: enqueueActions(({ context, event, enqueue, system }) => {
       assertEvent(event, 'session.fallbackRequested');
       const now = Math.max(context.now, event.now);
@@ -485,17 +470,63 @@ export const coordinatorMachine = setup({
       enqueue.assign({ topUps: dropped.topUps, budgets: output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets });
       enqueue.emit({ type: 'agent.released', output });
     }),
-    sweep: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'clock.sweep');
-      enqueue.assign({ now: Math.max(context.now, event.now) });
-      enqueue.sendTo(context.supervisor, { type: 'supervisor.sweep', now: event.now });
-    }),
-    resetDay: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'clock.dailyReset');
+    startNewWindow: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'clock.tick');
+      if (event.day === context.day) {
+        // The same window with another end (the reset time changed across a restore): only its end moves.
+        if (event.nextResetAt !== context.nextResetAt) enqueue.assign({ nextResetAt: event.nextResetAt });
+        return;
+      }
       let budgets: Budgets = context.budgets;
       for (const p of PROVIDER_IDS) budgets = withBudget(budgets, p, { used: 0, overrun: 0, lowAnnounced: false });
       enqueue.emit({ type: 'quota.reset', day: event.day });
-      commitAndDrain(enqueue, context, budgets, Math.max(context.now, event.now), { day: event.day, nextResetAt: event.nextResetAt });
+      enqueue.assign({ budgets, day: event.day, nextResetAt: event.nextResetAt, now: Math.max(context.now, event.now) });
+    }),
+    resumeProviders: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'clock.tick');
+      let health = context.health;
+      for (const p of PROVIDER_IDS) {
+        const h = health[p];
+        const resumed = h.pausedUntil !== 0 && h.pausedUntil <= event.now;
+        const cooled = h.state === 'open' && h.openUntil <= event.now;
+        if (!resumed && !cooled) continue;
+        // A cooled-down circuit is stored half-open so its openUntil is no longer due.
+        health = { ...health, [p]: { ...h, ...(resumed ? { pausedUntil: 0 } : {}), ...(cooled ? { state: 'halfOpen' as const } : {}) } };
+        if (resumed) enqueue.emit({ type: 'provider.resumed', provider: p });
+      }
+      if (health !== context.health) enqueue.assign({ health, now: Math.max(context.now, event.now) });
+    }),
+    drainQueue: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'clock.tick');
+      const now = Math.max(context.now, event.now);
+      // A passed not-before time is dropped, so it is no longer due.
+      const ready = context.queue.some((q) => q.notBefore !== undefined && q.notBefore <= event.now);
+      const queue = ready ? context.queue.map((q) => (q.notBefore !== undefined && q.notBefore <= event.now ? withoutNotBefore(q) : q)) : context.queue;
+      commitAndDrain(enqueue, ready ? { ...context, queue } : context, context.budgets, now);
+    }),
+    expireWaits: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'clock.tick');
+      const expired = context.queue.filter((q) => q.deadline <= event.now);
+      if (expired.length === 0) return;
+      enqueue.assign({ queue: context.queue.filter((q) => q.deadline > event.now), now: Math.max(context.now, event.now) });
+      for (const entry of expired) {
+        const decision = decide(context, entry, event.now);
+        const code = decision.status === 'refuse' ? decision.code : 'concurrency-limit';
+        if (entry.readmit === true) {
+          const message = `the session waited ${context.config.leaseMs} ms to be re-admitted on ${entry.preferredProvider ?? 'its provider'} after throttling (${code})`;
+          enqueue.sendTo(context.supervisor, { type: 'supervisor.forward', sessionId: entry.sessionId, event: { type: 'session.fallbackRefused', code: 'no-provider', message } });
+          continue;
+        }
+        enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now, admissionCandidates(context.config.fallbackChain, entry)), waited: true });
+      }
+    }),
+    sweepLeases: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'clock.tick');
+      const interval = context.config.sweepIntervalMs;
+      if (interval === undefined || event.now < context.sweptAt + interval) return;
+      // Sweeps stay on their grid (start + k * interval) however late the tick comes.
+      enqueue.assign({ sweptAt: context.sweptAt + Math.floor((event.now - context.sweptAt) / interval) * interval, now: Math.max(context.now, event.now) });
+      enqueue.sendTo(context.supervisor, { type: 'supervisor.sweep', now: event.now });
     }),
   },
 }).createMachine({
@@ -507,6 +538,7 @@ export const coordinatorMachine = setup({
     admitted: 0,
     topUps: {},
     confirming: {},
+    sweptAt: input.now,
     health: {
       claude: initialHealth('claude', input.budgets.claude.maxConcurrent, input.config.adaptive),
       openai: initialHealth('openai', input.budgets.openai.maxConcurrent, input.config.adaptive),
@@ -533,12 +565,9 @@ export const coordinatorMachine = setup({
           { guard: 'canQueue', actions: 'enqueueRequest' },
           { actions: 'refuse' },
         ],
-        'agent.waitExpired': { actions: 'expireWait' },
         'session.fallbackRequested': { actions: 'fallBack' },
         'session.ended': { actions: 'settleSession' },
-        'clock.sweep': { actions: 'sweep' },
-        'clock.dailyReset': { actions: 'resetDay' },
-        'clock.wake': { actions: 'wake' },
+        'clock.tick': { actions: ['startNewWindow', 'resumeProviders', 'drainQueue', 'expireWaits', 'sweepLeases'] },
         'ledger.limits': { actions: 'applyLedgerLimits' },
         'ledger.topUpAnswered': { actions: 'answerTopUp' },
         'ledger.reserveAnswered': { actions: 'answerReserve' },

@@ -50,6 +50,11 @@ export interface CoordinatorConfig {
   /** How long a usage limit pauses a provider when the provider did not say when it resets. */
   readonly usageLimitPauseMs: number;
   /**
+   * How often the sessions' leases are swept (`clock.tick` sends `supervisor.sweep` once this long
+   * after the last sweep). Absent: never swept.
+   */
+  readonly sweepIntervalMs?: number;
+  /**
    * A shared ledger (file, Redis) must confirm every token that leaves the budget: top-ups are
    * asked of it (`quota.topUpAsked`) and granted on its answer (`ledger.topUpAnswered`), and
    * admissions are confirmed by it (`ledger.reserveAsked` / `ledger.reserveAnswered`) before the
@@ -77,9 +82,12 @@ export interface CoordinatorInput {
 /** Events the coordinator accepts. */
 export type CoordinatorEvent =
   | ({ readonly type: 'agent.spawn' } & SpawnRequest)
-  | { readonly type: 'agent.waitExpired'; readonly requestId: string; readonly now: number }
-  | { readonly type: 'clock.sweep'; readonly now: number }
-  | { readonly type: 'clock.dailyReset'; readonly now: number; readonly day: string; readonly nextResetAt: number }
+  /**
+   * Time passed (the clock actor's one timer, armed on `nextDueAt`): `day` and `nextResetAt` are the
+   * daily window at `now`. Expires waits, resumes providers, sweeps leases, starts a new window and
+   * drains the queue, whichever of these is due.
+   */
+  | { readonly type: 'clock.tick'; readonly now: number; readonly day: string; readonly nextResetAt: number }
   | { readonly type: 'session.activated'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
   | {
       readonly type: 'session.usageReported';
@@ -134,8 +142,6 @@ export type CoordinatorEvent =
   | { readonly type: 'ledger.reserveAnswered'; readonly requestId: string; readonly granted: false; readonly code: RefusalCode | 'ledger-unavailable'; readonly retryAfterMs: number | null; readonly now: number }
   /** The shared ledger's answer to a top-up asked for a session's stint. */
   | { readonly type: 'ledger.topUpAnswered'; readonly sessionId: string; readonly stint: number; readonly granted: boolean; readonly now: number }
-  /** Time passed (a circuit's cooldown ended): re-check waiting requests. */
-  | { readonly type: 'clock.wake'; readonly now: number }
   | { readonly type: 'coordinator.stop' };
 
 /** Events the coordinator emits for the host (the orchestrator re-emits them). */

@@ -10,8 +10,9 @@ import type { ProviderId } from './providers';
  * half-open (from `openUntil` on): at most `halfOpenProbes` sessions run on the provider at once; the
  *   first success closes the circuit, the first failure opens it again for another cooldown.
  *
- * Open → half-open happens by the passage of time, so it is derived from `now` (`circuitState`)
- * rather than stored: no timer has to fire for the state to be right.
+ * Open → half-open happens by the passage of time, so it is derived from `now` (`circuitState`):
+ * no timer has to fire for the state to be right. The coordinator's `clock.tick` at `openUntil`
+ * also stores it (so `openUntil` is no longer due) and drains the queue.
  */
 export interface CircuitConfig {
   readonly windowMs: number;
@@ -33,7 +34,7 @@ interface Bucket {
 }
 
 export interface ProviderHealth {
-  /** The stored state: `open` turns into half-open at `openUntil` without a write (see `circuitState`). */
+  /** The stored state: `open` is half-open from `openUntil` on without a write (see `circuitState`), and stored so by the next tick. */
   readonly state: CircuitState;
   readonly openUntil: number;
   /** Outcomes in the window, oldest first; at most BUCKETS entries. */

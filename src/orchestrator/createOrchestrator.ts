@@ -27,7 +27,6 @@ import { newId } from './ids';
 import { createObservabilityHooks } from './observabilityHooks';
 import type { ObservabilityHooks } from './observabilityHooks';
 import { systemClock } from './clock';
-import type { ClockTimer } from './clock';
 import { TRANSIENT_KINDS } from './failureHandling';
 import { KeepAlive } from './keepAlive';
 import { ManagedAgent } from './managedAgent';
@@ -53,7 +52,6 @@ interface PendingSpawn {
   readonly estimatedTokens: number;
   readonly resolve: (agent: ManagedAgent) => void;
   readonly reject: (error: AgentvisorError) => void;
-  waitTimer: ClockTimer | null;
 }
 
 /**
@@ -88,14 +86,11 @@ export class Orchestrator {
   #ledgerLimits: EffectiveLimits | null = null;
   /** Pause records being written beside the file ledger; stop() waits for them. */
   readonly #pauseWrites = new Set<Promise<void>>();
-  readonly #wakeTimers = new Set<ClockTimer>();
   /** Keeps the process alive while a host awaits a wait (queued spawn, requeued session) on the real clock. */
   readonly #keepAlive: KeepAlive;
   /** Shared by every ManagedAgent of this orchestrator. */
   readonly #agentHost: AgentHost;
   #startCache: { readonly classes: Readonly<Record<ProviderId, CredentialClass | null>>; readonly provider: ProviderId | null } | null = null;
-  /** Deadline timers of requeued sessions, by session id; cleared when the session is active again or ends. */
-  readonly #requeueTimers = new Map<string, ClockTimer>();
   /** Logger masking, audit, metrics and sanitized inspection; null when none is on (then they cost nothing). */
   readonly #observability: ObservabilityHooks | null;
   /** Whether a provider switch can keep a provider from some agent (else spawns skip the check). */
@@ -167,7 +162,7 @@ export class Orchestrator {
     const window = windowAt(now, o.dailyReset);
     const machine = bindMachines({
       credentials: { authenticate, clock: o.clock, timeoutMs: o.authTimeoutMs },
-      clock: { clock: o.clock, sweepIntervalMs: o.sweepIntervalMs, dailyReset: o.dailyReset, day: window.day },
+      clock: { clock: o.clock, dailyReset: o.dailyReset },
     });
     const actor = createActor(machine, {
       systemId: 'coordinator',
@@ -182,6 +177,7 @@ export class Orchestrator {
           circuit: o.circuit,
           adaptive: o.adaptiveConcurrency,
           usageLimitPauseMs: o.usageLimitPauseMs,
+          sweepIntervalMs: o.sweepIntervalMs,
           sharedLedger: link !== null,
           globalLimits: this.#providerLimits(),
         },
@@ -229,7 +225,7 @@ export class Orchestrator {
     const requestId = `r${(this.#requests += 1)}`;
     const sessionId = newId();
     const result = new Promise<ManagedAgent>((resolve, reject) => {
-      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, excluded, taskKind, estimatedTokens, resolve, reject, waitTimer: null });
+      this.#pending.set(requestId, { agentId, sessionId, task: checked.task, excluded, taskKind, estimatedTokens, resolve, reject });
     });
     this.#pendingAgentIds.add(agentId);
     this.#observability?.spawnRequested(agentId);
@@ -245,13 +241,8 @@ export class Orchestrator {
       priority: checked.priority,
       now: this.#options.clock.now(),
     });
-    const pending = this.#pending.get(requestId);
-    if (pending && checked.waitMs > 0) {
-      pending.waitTimer = this.#options.clock.setTimeout(() => {
-        this.#actor?.send({ type: 'agent.waitExpired', requestId, now: this.#options.clock.now() });
-      }, checked.waitMs);
-      return this.#keepAlive.hold(result);
-    }
+    // Still pending: it waits in the coordinator's queue until admitted or its deadline (a clock.tick).
+    if (checked.waitMs > 0 && this.#pending.has(requestId)) return this.#keepAlive.hold(result);
     return result;
   }
 
@@ -338,15 +329,11 @@ export class Orchestrator {
     this.#actor.send({ type: 'coordinator.stop' });
     for (const agent of [...this.#live.values()]) agent.stop();
     for (const [requestId, pending] of this.#pending) {
-      if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
       this.#pending.delete(requestId);
       this.#pendingAgentIds.delete(pending.agentId);
       pending.reject(new AgentvisorError('stopped', `the orchestrator stopped before agent ${pending.agentId} was admitted`));
     }
     this.#state = 'stopped';
-    for (const timer of this.#wakeTimers) this.#options.clock.clearTimeout(timer);
-    this.#wakeTimers.clear();
-    for (const sessionId of [...this.#requeueTimers.keys()]) this.#clearRequeueTimer(sessionId);
     this.#actor.stop();
     // The releases above queued their settlements: they reach the ledger before it is closed.
     await this.#closeLedger();
@@ -372,13 +359,6 @@ export class Orchestrator {
     for (const warning of report.warnings) o.logger?.warn({ warning }, 'credentials');
     for (const problem of report.problems) o.logger?.warn({ source: problem.source, code: problem.code, problem: problem.message }, 'credential source unusable');
     return resolver.authenticate;
-  }
-
-  #clearRequeueTimer(sessionId: string): void {
-    const timer = this.#requeueTimers.get(sessionId);
-    if (timer === undefined) return;
-    this.#options.clock.clearTimeout(timer);
-    this.#requeueTimers.delete(sessionId);
   }
 
   /** Opens the configured shared ledger and reads it once, so admission starts from its exact figures. */
@@ -487,21 +467,6 @@ export class Orchestrator {
     link.topUp(ask).then(answer, () => answer(false));
   }
 
-  /** Tells the coordinator when a circuit's cooldown ends, so waiting requests are re-checked then. */
-  #wakeAt(at: number): void {
-    const clock = this.#options.clock;
-    const timer = clock.setTimeout(() => {
-      this.#wakeTimers.delete(timer);
-      if (this.#state !== 'running') return;
-      // Node's timers run on the event loop's cached time, which can lag the wall clock: a timer may
-      // fire a few ms before Date.now() reaches `at` (more often under load). Waking then would find
-      // nothing due and nobody would wake again: wait for the rest instead.
-      if (clock.now() < at) return this.#wakeAt(at);
-      this.#actor?.send({ type: 'clock.wake', now: clock.now() });
-    }, Math.max(0, at - clock.now()));
-    this.#wakeTimers.add(timer);
-  }
-
   /**
    * Tells the coordinator about a failed request: it counts against the provider's circuit (auth,
    * quota and bad requests say nothing about the provider's health), server-side throttling lowers
@@ -594,7 +559,6 @@ export class Orchestrator {
         if (!pending) return;
         this.#pending.delete(event.requestId);
         this.#pendingAgentIds.delete(pending.agentId);
-        if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
         const system = this.#actor!.system;
         const lookup = () => system.get(event.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
         const agent = new ManagedAgent({ agentId: pending.agentId, sessionId: pending.sessionId, task: pending.task, lookup, host: this.#agentHost });
@@ -616,8 +580,7 @@ export class Orchestrator {
         if (pending) {
           this.#pending.delete(event.requestId);
           this.#pendingAgentIds.delete(pending.agentId);
-          if (pending.waitTimer !== null) this.#options.clock.clearTimeout(pending.waitTimer);
-          const message = event.hopeless === true
+            const message = event.hopeless === true
             ? hopelessMessage(event.code, event.agentId, pending.estimatedTokens, this.#providerLimits(), pending.excluded)
             : refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, pending.excluded);
           pending.reject(new AgentvisorError(event.code, message, {
@@ -631,7 +594,6 @@ export class Orchestrator {
         return;
       }
       case 'agent.active': {
-        if (this.#requeueTimers.size > 0) this.#clearRequeueTimer(event.sessionId);
         const agent = this.#bySession.get(event.sessionId);
         if (!agent) return;
         agent.onActive();
@@ -641,14 +603,6 @@ export class Orchestrator {
       }
       case 'agent.requeued': {
         this.#link?.settleStint(event.sessionId, event.stint, event.provider, event.usedOnProvider).catch(() => undefined);
-        this.#wakeAt(event.notBefore);
-        const clock = this.#options.clock;
-        const expiry = clock.setTimeout(() => {
-          this.#requeueTimers.delete(event.sessionId);
-          if (this.#state === 'running') this.#actor?.send({ type: 'agent.waitExpired', requestId: event.requestId, now: clock.now() });
-        }, Math.max(0, event.deadline - clock.now()));
-        this.#clearRequeueTimer(event.sessionId);
-        this.#requeueTimers.set(event.sessionId, expiry);
         this.#activity.trigger.requeued();
         log?.info({ agentId: event.agentId, provider: event.provider, reason: event.reason, notBefore: event.notBefore }, 'agent requeued');
         this.#events.emit('agent.requeued', { agentId: event.agentId, sessionId: event.sessionId, provider: event.provider, reason: event.reason, notBefore: event.notBefore });
@@ -668,7 +622,6 @@ export class Orchestrator {
         const { output } = event;
         // A session that ended after a refused fallback settled its last stint when it left it.
         if (output.heldSlot) this.#link?.settleStint(output.sessionId, output.stint, output.provider, output.usedOnProvider).catch(() => undefined);
-        if (this.#requeueTimers.size > 0) this.#clearRequeueTimer(output.sessionId);
         if (this.#taskKinds.size > 0) this.#learnFrom(output);
         const agent = this.#bySession.get(output.sessionId);
         if (agent) {
@@ -716,7 +669,6 @@ export class Orchestrator {
         return;
       case 'provider.paused':
         this.#recordPause(event.provider, { until: event.until, reason: event.reason });
-        this.#wakeAt(event.until);
         log?.warn({ provider: event.provider, until: new Date(event.until).toISOString(), reason: event.reason }, 'provider paused until its usage limit resets');
         this.#events.emit('provider.paused', { provider: event.provider, until: event.until, reason: event.reason });
         return;
@@ -726,7 +678,6 @@ export class Orchestrator {
         this.#events.emit('provider.resumed', { provider: event.provider });
         return;
       case 'provider.circuit':
-        if (event.state === 'open' && event.openUntil !== null) this.#wakeAt(event.openUntil);
         (event.state === 'open' ? log?.warn : log?.info)?.call(log, { provider: event.provider, state: event.state, openUntil: event.openUntil, failures: event.failures }, 'provider circuit');
         this.#events.emit('provider.circuit', { provider: event.provider, state: event.state, openUntil: event.openUntil, failures: event.failures });
         return;

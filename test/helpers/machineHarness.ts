@@ -197,7 +197,7 @@ export interface ProviderCounters {
 
 /**
  * The real coordinator (with its real supervisor and sessions) and a no-op clock: the test moves time by
- * putting `now` on the events it sends (clock.sweep, clock.dailyReset, agent.spawn, ...).
+ * putting `now` on the events it sends (clock.tick, agent.spawn, ...).
  */
 export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
   const emitted: CoordinatorEmitted[] = [];
@@ -232,6 +232,10 @@ export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
       const ids = { requestId: `r-${seq}`, sessionId: `s-${seq}`, agentId: `a-${seq}` };
       actor.send({ type: 'agent.spawn', preferredProvider: null, onlyPreferred: false, waitMs: 0, priority: 0, now: T0, ...ids, ...request });
       return ids;
+    },
+    /** Sends clock.tick at `now`, in the window `day` (the first window unless told). */
+    tick(now: number, window: { readonly day: string; readonly nextResetAt: number } = { day: DAY0, nextResetAt: NEXT_RESET }): void {
+      actor.send({ type: 'clock.tick', now, ...window });
     },
     session(sessionId: string): ActorRefFrom<AgentSessionMachine> | undefined {
       return actor.system.get(sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;

@@ -4,6 +4,8 @@ import type { CoordinatorHarness } from '../helpers/machineHarness';
 
 const SMALL = { claude: { dailyLimit: 100, maxConcurrent: 2 }, openai: { dailyLimit: 50, maxConcurrent: 1 } } as const;
 const LEASE = 2 * HOUR;
+/** Every tick sweeps the leases (a 1 ms sweep grid), as if the sweep were sent on its own. */
+const SWEEP_EACH_TICK = { sweepIntervalMs: 1 } as const;
 
 function revealedEnv(h: CoordinatorHarness, sessionId: string): Record<string, string> {
   const context = h.session(sessionId)!.getSnapshot().context;
@@ -165,7 +167,7 @@ describe('coordinatorMachine', () => {
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 20, now: T0 });
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 5, now: T0 });
       expect(h.emittedOf('quota.low')).toEqual([{ type: 'quota.low', provider: 'claude', available: 70, dailyLimit: 100 }]);
-      h.actor.send({ type: 'clock.dailyReset', now: NEXT_RESET, day: '2026-01-02', nextResetAt: NEXT_RESET + 24 * HOUR });
+      h.tick(NEXT_RESET, { day: '2026-01-02', nextResetAt: NEXT_RESET + 24 * HOUR });
       // used 0 after the reset; 30 more: 5 within, 25 beyond, topped up by 25 + min(30, 35): available 100 - 30 - 30.
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 30, now: NEXT_RESET });
       expect(h.emittedOf('quota.low').map((e) => e.available)).toEqual([70, 40]);
@@ -247,16 +249,16 @@ describe('coordinatorMachine', () => {
     });
 
     it('should give the allocation on the fallback provider a lease of its own', () => {
-      h = createCoordinatorHarness({ limits: SMALL });
+      h = createCoordinatorHarness({ limits: SMALL, config: SWEEP_EACH_TICK });
       const a = h.spawn({ estimatedTokens: 30 });
       const failedAt = T0 + LEASE - 60_000;
       h.toSession(a.sessionId, { type: 'session.failure', reason: 'overloaded', now: failedAt });
       expect(h.emittedOf('agent.fallback')[0]).toMatchObject({ to: 'openai', allocatedTokens: 25 });
       // The openai allocation is one minute old here: the claude lease's end must not expire it.
-      h.actor.send({ type: 'clock.sweep', now: T0 + LEASE });
+      h.tick(T0 + LEASE);
       expect(h.emittedOf('agent.released')).toEqual([]);
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 25, active: 1, overrun: 0 });
-      h.actor.send({ type: 'clock.sweep', now: failedAt + LEASE });
+      h.tick(failedAt + LEASE);
       expect(h.emittedOf('agent.released').map((e) => [e.output.provider, e.output.reason])).toEqual([['openai', 'expired']]);
     });
 
@@ -284,27 +286,27 @@ describe('coordinatorMachine', () => {
 
   describe('sweep', () => {
     it('should expire sessions whose lease ended and keep those renewed by usage', () => {
-      h = createCoordinatorHarness({ limits: SMALL });
+      h = createCoordinatorHarness({ limits: SMALL, config: SWEEP_EACH_TICK });
       const a = h.spawn({ estimatedTokens: 30 });
       const b = h.spawn({ estimatedTokens: 30 });
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 4, now: T0 + HOUR });
-      h.actor.send({ type: 'clock.sweep', now: T0 + LEASE - 1 });
+      h.tick(T0 + LEASE - 1);
       expect(h.emittedOf('agent.released')).toEqual([]);
-      h.actor.send({ type: 'clock.sweep', now: T0 + LEASE });
+      h.tick(T0 + LEASE);
       expect(h.emittedOf('agent.released').map((e) => [e.output.sessionId, e.output.reason, e.output.returnedTokens])).toEqual([[b.sessionId, 'expired', 30]]);
       expect(h.counters('claude')).toEqual({ used: 4, reserved: 26, active: 1, overrun: 0 });
-      h.actor.send({ type: 'clock.sweep', now: T0 + HOUR + LEASE });
+      h.tick(T0 + HOUR + LEASE);
       expect(h.emittedOf('agent.released').map((e) => e.output.sessionId)).toEqual([b.sessionId, a.sessionId]);
       expect(h.counters('claude')).toEqual({ used: 4, reserved: 0, active: 0, overrun: 0 });
       expect(h.context().now).toBe(T0 + HOUR + LEASE);
     });
 
     it('should admit a waiting request into the capacity an expiry frees', () => {
-      h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 100, maxConcurrent: 1 } } });
+      h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 100, maxConcurrent: 1 } }, config: SWEEP_EACH_TICK });
       h.spawn({ estimatedTokens: 30 });
       const w = h.spawn({ estimatedTokens: 30, waitMs: 3 * HOUR, now: T0 + 10 });
       expect(h.emittedOf('agent.queued')).toEqual([{ type: 'agent.queued', requestId: w.requestId, agentId: w.agentId, position: 0, code: 'concurrency-limit' }]);
-      h.actor.send({ type: 'clock.sweep', now: T0 + LEASE });
+      h.tick(T0 + LEASE);
       expect(h.emittedOf('agent.admitted')[1]).toMatchObject({ requestId: w.requestId, provider: 'claude', allocatedTokens: 30, waitedMs: LEASE - 10 });
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 30, active: 1, overrun: 0 });
       expect(h.context().queue).toEqual([]);
@@ -322,7 +324,7 @@ describe('coordinatorMachine', () => {
       const w = h.spawn({ estimatedTokens: 40, waitMs: 24 * HOUR, now: T0 + 60_000 });
       expect(h.emittedOf('agent.queued')[0]).toMatchObject({ requestId: w.requestId, code: 'quota-exhausted', position: 0 });
 
-      h.actor.send({ type: 'clock.dailyReset', now: NEXT_RESET, day: '2026-01-02', nextResetAt: NEXT_RESET + 24 * HOUR });
+      h.tick(NEXT_RESET, { day: '2026-01-02', nextResetAt: NEXT_RESET + 24 * HOUR });
       expect(h.emittedOf('quota.reset')).toEqual([{ type: 'quota.reset', day: '2026-01-02' }]);
       // used 0 and b's 25 still reserved: available 75, allocation min(40, 37) = 37.
       expect(h.emittedOf('agent.admitted')[2]).toMatchObject({ requestId: w.requestId, allocatedTokens: 37, waitedMs: NEXT_RESET - (T0 + 60_000) });
@@ -364,9 +366,9 @@ describe('coordinatorMachine', () => {
       h = createCoordinatorHarness({ limits: SMALL });
       fill(h);
       const q = h.spawn({ estimatedTokens: 10, waitMs: 60_000 });
-      h.actor.send({ type: 'agent.waitExpired', requestId: 'unknown', now: T0 + 60_000 });
+      h.tick(T0 + 60_000 - 1);
       expect(h.emittedOf('agent.refused')).toEqual([]);
-      h.actor.send({ type: 'agent.waitExpired', requestId: q.requestId, now: T0 + 60_000 });
+      h.tick(T0 + 60_000);
       expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: q.requestId, agentId: q.agentId, code: 'concurrency-limit', retryAfterMs: 1_000, waited: true }]);
       expect(h.context().queue).toEqual([]);
     });

@@ -60,7 +60,7 @@ describe('coordinator operator controls', () => {
   });
 
   describe('provider.exhausted', () => {
-    it('should pause admission onto the provider until the reported reset, then resume on clock.wake', () => {
+    it('should pause admission onto the provider until the reported reset, then resume on the clock.tick at that time', () => {
       h = createCoordinatorHarness({ limits: LIMITS });
       h.actor.send({ type: 'provider.exhausted', provider: 'claude', until: T0 + 30_000, reason: 'reported-limit', now: T0 });
       expect(h.emittedOf('provider.paused')).toEqual([{ type: 'provider.paused', provider: 'claude', until: T0 + 30_000, reason: 'reported-limit' }]);
@@ -68,7 +68,9 @@ describe('coordinator operator controls', () => {
       expect(h.emittedOf('agent.admitted')).toMatchObject([{ requestId: a.requestId, provider: 'openai' }]);
       const waiting = h.spawn({ estimatedTokens: 100, preferredProvider: 'claude', onlyPreferred: true, waitMs: 60_000, now: T0 + 2_000 });
       expect(h.emittedOf('agent.queued')).toMatchObject([{ requestId: waiting.requestId, code: 'no-provider' }]);
-      h.actor.send({ type: 'clock.wake', now: T0 + 30_000 });
+      h.tick(T0 + 30_000 - 1);
+      expect(h.emittedOf('provider.resumed')).toEqual([]);
+      h.tick(T0 + 30_000);
       expect(h.emittedOf('provider.resumed')).toEqual([{ type: 'provider.resumed', provider: 'claude' }]);
       expect(h.emittedOf('agent.admitted').map((e) => [e.requestId, e.provider])).toEqual([
         [a.requestId, 'openai'],
