@@ -11,6 +11,11 @@ import type { RedisWindow } from './redisWindow';
  * Redis and a prefix last used by an older agentvisor are both noticed at their first call.
  */
 
+/** Settled and expired session ids live this long after their last write: the window and the one before are covered. */
+export const REDIS_IDS_TTL_MS = 3 * 24 * 3_600_000;
+/** Daily `used` totals live this long after their last write (as the file ledger's seven windows). */
+export const REDIS_USED_TTL_MS = 8 * 24 * 3_600_000;
+
 /**
  * The layout the scripts read and write.
  *

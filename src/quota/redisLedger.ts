@@ -53,7 +53,8 @@ export interface RedisLedgerOptions extends LedgerConfig {
   readonly timeout?: number;
 }
 
-export { REDIS_IDS_TTL_MS, REDIS_USED_TTL_MS } from './redisScriptRunner';
+// From the layout, not the script runner: redisLedger's declarations must not reach ioredis' own.
+export { REDIS_IDS_TTL_MS, REDIS_USED_TTL_MS } from './redisLayout';
 
 const KEY_PREFIX_PATTERN = /^[\w:{}.\-/@]{1,64}$/;
 

@@ -3,17 +3,13 @@ import { AgentvisorError } from '../errors';
 import type { DailyReset } from './dailyWindow';
 import { closedLedgerError, readClock } from './ledgerInput';
 import { redisUnavailable, waitUntilReady, withTimeout } from './redisConnection';
-import { REDIS_LAYOUT, layout1Keys, layoutKeys } from './redisLayout';
+import { REDIS_IDS_TTL_MS, REDIS_LAYOUT, REDIS_USED_TTL_MS, layout1Keys, layoutKeys } from './redisLayout';
 import { MIGRATION_ARGS, MIGRATION_SCRIPT } from './redisMigration';
 import { LEDGER_SCRIPTS } from './redisScripts';
 import type { LedgerScript } from './redisScripts';
 import { redisWindow } from './redisWindow';
 import type { RedisWindow } from './redisWindow';
 
-/** Settled and expired session ids live this long after their last write: the window and the one before are covered. */
-export const REDIS_IDS_TTL_MS = 3 * 24 * 3_600_000;
-/** Daily `used` totals live this long after their last write (as the file ledger's seven windows). */
-export const REDIS_USED_TTL_MS = 8 * 24 * 3_600_000;
 
 export type ScriptReply = ReadonlyArray<string | number>;
 
