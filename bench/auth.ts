@@ -23,8 +23,15 @@ function summarise(samplesNs: number[]): { p50: number; p99: number; max: number
   return { p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms[ms.length - 1] ?? NaN };
 }
 
+/** Every temp home this run made: removed when the process exits, however it ends (one run made 505). */
+const tempHomes: string[] = [];
+process.on('exit', () => {
+  for (const dir of tempHomes) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tempHome(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentvisor-auth-bench-'));
+  tempHomes.push(dir);
   fs.chmodSync(dir, 0o700);
   return dir;
 }
