@@ -20,6 +20,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await server.close();
+  fs.rmSync(root, { recursive: true, force: true });
 });
 
 function writeLogin(expiresInMs: number, options: { revoked?: boolean } = {}): { access: string; refresh: string } {

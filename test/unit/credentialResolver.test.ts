@@ -18,8 +18,15 @@ const KEYS = {
 const ALL_SECRETS = Object.values(KEYS);
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 
+/** Every folder tempDirs made, removed when the file ends. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tempDirs() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'resolver-'));
+  made.push(root);
   const home = path.join(root, 'codex');
   const claudeHome = path.join(root, 'claude');
   fs.mkdirSync(home, { mode: 0o700 });
