@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createFileLedger } from '../../src/quota';
 import type { LedgerConfig, QuotaLedger } from '../../src/quota';
 import { maxOverlap, startLedgerWorker, startTogether } from '../helpers/ledgerProcesses';
-import { HOUR, T0, describeLedgerContract, expectRejection, testClock } from './ledgerContract';
+import { HOUR, T0, describeLedgerContract, expectRejection, testClock } from '../helpers/ledgerContract';
 
 let tmp: string;
 let seq = 0;

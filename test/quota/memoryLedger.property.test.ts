@@ -12,7 +12,7 @@ import { isAgentvisorError } from '../../src/errors';
 import { createMemoryLedger, windowAt } from '../../src/quota';
 import type { Settlement } from '../../src/quota';
 import { shiftDay } from '../../src/quota/ledgerState';
-import { HOUR, MINUTE, T0, testClock } from './ledgerContract';
+import { HOUR, MINUTE, T0, testClock } from '../helpers/ledgerContract';
 
 type Limits = Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
 

@@ -1,5 +1,5 @@
 import { createMemoryLedger } from '../../src/quota';
-import { HOUR, T0, describeLedgerContract, expectRejection } from './ledgerContract';
+import { HOUR, T0, describeLedgerContract, expectRejection } from '../helpers/ledgerContract';
 
 describeLedgerContract('memory', () => ({
   create: async (config) => createMemoryLedger(config),

@@ -10,7 +10,7 @@ import type { LedgerConfig, QuotaLedger } from '../../src/quota';
 import { LAYOUT_1_FENCE } from '../../src/quota/redisLayout';
 import { testRedis } from '../helpers/redisServer';
 import type { TestRedis } from '../helpers/redisServer';
-import { HOUR, MINUTE, T0, expectRejection, testClock } from './ledgerContract';
+import { HOUR, MINUTE, T0, expectRejection, testClock } from '../helpers/ledgerContract';
 
 let redis: TestRedis;
 let admin: Redis;

@@ -9,7 +9,7 @@ import type { LedgerConfig, QuotaLedger } from '../../src/quota';
 import { startLedgerWorker, startTogether } from '../helpers/ledgerProcesses';
 import { startRedisServer, testRedis } from '../helpers/redisServer';
 import type { RedisServer, TestRedis } from '../helpers/redisServer';
-import { HOUR, MINUTE, describeLedgerContract, expectRejection, rejectionOf, testClock } from './ledgerContract';
+import { HOUR, MINUTE, describeLedgerContract, expectRejection, rejectionOf, testClock } from '../helpers/ledgerContract';
 
 let redis: TestRedis;
 let admin: Redis;

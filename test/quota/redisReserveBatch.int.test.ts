@@ -12,7 +12,7 @@ import { MAX_RESERVE_BATCH } from '../../src/quota/redisReserveBatch';
 import { startLedgerWorker, startTogether } from '../helpers/ledgerProcesses';
 import { startRedisServer } from '../helpers/redisServer';
 import type { RedisServer } from '../helpers/redisServer';
-import { MINUTE, expectRejection } from './ledgerContract';
+import { MINUTE, expectRejection } from '../helpers/ledgerContract';
 
 let server: RedisServer;
 let admin: Redis;
