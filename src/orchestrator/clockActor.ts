@@ -42,7 +42,7 @@ export function createClockActor(options: ClockActorOptions) {
     let armedAt: number | null = null;
     let stopped = false;
     // Most transitions (every admission cycle) touch none of the timed parts: same references, no
-    // work. A tick at the due time always replaces one of them (test/property/nextDueAt), which
+    // work. A tick at the due time always replaces one of them (test/machines/nextDueAt), which
     // re-arms the timer; a tick that changes nothing (the coordinator is stopping) leaves it unarmed.
     let seen: TimedContext | null = null;
 

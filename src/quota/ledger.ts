@@ -2,7 +2,7 @@ import type { ProviderId } from '../../machines/providers';
 
 /**
  * The quota ledger contract (architecture §4). Every backend (memory, file, redis) implements it
- * and passes the one contract suite in test/quota/ledgerContract.ts.
+ * and passes the one contract suite in test/helpers/ledgerContract.ts.
  *
  * Invariants every backend keeps, under any interleaving of callers (threads, processes, hosts):
  * - per provider and daily window, at every moment: `used + reserved <= dailyLimit + overrun`, where

@@ -11,7 +11,7 @@ import type { CheckedRecord, CheckedSettle, ProviderLimits } from './ledgerInput
  * memory ledger applies them to state it keeps; the file ledger applies them to state it re-reads
  * under its lock and writes back. The Redis scripts (redisScripts.ts) implement the same rules in Lua.
  *
- * Invariants (checked by test/quota/ledgerContract.ts and the property test):
+ * Invariants (checked by test/helpers/ledgerContract.ts and the property test):
  * - a reservation is admitted only when `used(today) + reserved + tokens <= dailyLimit` and the
  *   provider's live reservations are fewer than `maxConcurrent`;
  * - reservations are not tied to a window: a session admitted before a reset keeps its slot and its

@@ -1,6 +1,6 @@
 /**
  * The SDK helpers with plain objects shaped as the official SDKs build them (the integration test,
- * test/integration/sdkAgents.test.ts, runs the SDKs themselves): usage with cache tokens, and
+ * test/agents/sdkAgents.int.test.ts, runs the SDKs themselves): usage with cache tokens, and
  * failure reports the orchestrator classifies as it would the raw answer.
  */
 import { classifyFailure } from '../../src/orchestrator';

@@ -1,6 +1,6 @@
 /**
  * `agentvisor test` against the loopback provider fakes, through the CLI run as a separate process
- * (from source, like cliCredentials.test.ts): the credentials agents would get, GET /v1/models at
+ * (from source, like credentials.int.test.ts): the credentials agents would get, GET /v1/models at
  * ANTHROPIC_BASE_URL / OPENAI_BASE_URL with each provider's headers, a verdict per provider (ok,
  * auth failed, rate-limited with its headers, timeout, unreachable), the exit code, and no secret
  * in any output. Also `status` showing AGENTVISOR_DISABLE_PROVIDERS.
