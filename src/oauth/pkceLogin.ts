@@ -1,145 +1,22 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import path from 'node:path';
 import { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
-import { updateJsonFile } from '../credentials/secureStore';
-import type { JsonRecord } from '../credentials/secureStore';
-import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION } from '../credentials/sources/claudeAuthFile';
-import { CLAUDE_PROFILE_URL, defaultProfileUrl, loginTier } from './claudeProfile';
-import type { TierSource } from './claudeProfile';
+import { loginTier } from './claudeProfile';
+import { base64url, loginFailed, page, s256, safeOauthError, sameText } from './pkceCallback';
+import { pkceLoginSettings } from './pkceLoginInput';
+import type { LoginTokens, PkceLogin, PkceLoginOptions } from './pkceLoginTypes';
 import { requestAuthorizationCodeGrant } from './tokenEndpoint';
-import type { FetchLike, OAuthAccount, OAuthOrganization } from './tokenEndpoint';
 
-/**
- * Anthropic OAuth as Claude Code uses it (reverse-engineered, unofficial): the values of Claude Code
- * 2.1.197's "log in with your Claude subscription" (its authorize URL with `code=true`, its token
- * URL, client id and scopes). Configuration, never hard-wired: `startPkceLogin` takes every value
- * as an option; spread these and override any that change.
- */
-export const CLAUDE_OAUTH_DEFAULTS = {
-  authorizeUrl: 'https://claude.com/cai/oauth/authorize?code=true',
-  tokenEndpoint: 'https://platform.claude.com/v1/oauth/token',
-  clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
-  scopes: ['org:create_api_key', 'user:profile', 'user:inference', 'user:sessions:claude_code', 'user:mcp_servers', 'user:file_upload'],
-  profileUrl: CLAUDE_PROFILE_URL,
-} as const satisfies { authorizeUrl: string; tokenEndpoint: string; clientId: string; scopes: readonly string[]; profileUrl: string };
+export { CLAUDE_OAUTH_DEFAULTS, REDIRECT_HOSTS } from './pkceLoginTypes';
+export type { LoginTokens, PkceLogin, PkceLoginOptions } from './pkceLoginTypes';
+export { saveClaudeLogin } from './saveClaudeLogin';
+export type { SaveClaudeLoginOptions } from './saveClaudeLogin';
 
-/** The host names `redirect_uri` may carry; both reach the callback server on 127.0.0.1. */
-export const REDIRECT_HOSTS = ['localhost', '127.0.0.1'] as const;
-
-export interface PkceLoginOptions {
-  readonly authorizeUrl: string;
-  readonly tokenEndpoint: string;
-  readonly clientId: string;
-  readonly scopes: readonly string[];
-  /** How long to wait for the browser's callback (and the code exchange). Default 5 minutes. */
-  readonly timeoutMs?: number;
-  /** Bound on the code exchange request. Default 10 s (never past the login's own deadline). */
-  readonly exchangeTimeoutMs?: number;
-  /**
-   * Where the login's subscription tier is asked when the token answer does not name it (GET with
-   * the new access token, as Claude Code does); `null` asks nowhere. Default: Anthropic's profile
-   * for Anthropic's token endpoints, else `/api/oauth/profile` on `tokenEndpoint`'s origin.
-   */
-  readonly profileUrl?: string | null;
-  /**
-   * The host in `redirect_uri` (`http://<host>:<port>/callback`). The callback server listens on
-   * 127.0.0.1 either way; `localhost` is what Claude Code sends, and what the authorization server
-   * expects for its client id.
-   * @default 'localhost'
-   */
-  readonly redirectHost?: (typeof REDIRECT_HOSTS)[number];
-  /** Called once with the authorize URL when given; agentvisor never opens a browser by itself. */
-  readonly openBrowser?: (url: string) => void;
-  /** Default `globalThis.fetch`. */
-  readonly fetch?: FetchLike;
-  /** Wall-clock time (epoch ms) for `expiresAt`. Default `Date.now`. */
-  readonly clock?: { now(): number };
-}
-
-/** What a completed login gives. Tokens stay inside `Secret`s. */
-export interface LoginTokens {
-  readonly accessToken: Secret;
-  readonly refreshToken: Secret | null;
-  /** Epoch milliseconds from `expires_in`; `null` when the server did not say. */
-  readonly expiresAt: number | null;
-  /** The scope the server granted, else the scopes asked for (space-separated). */
-  readonly scope: string;
-  readonly account?: OAuthAccount;
-  readonly organization?: OAuthOrganization;
-  /** The subscription tier (`max`, `pro`, `team`, `enterprise`), `null` when neither the answer nor the profile said. */
-  readonly tier: string | null;
-  /** Where `tier` came from. */
-  readonly tierSource: TierSource;
-}
-
-export interface PkceLogin {
-  /** The authorize URL to open in a browser. */
-  readonly url: string;
-  /** The loopback callback server's port (on 127.0.0.1). */
-  readonly port: number;
-  /** The `redirect_uri` sent in the authorize URL and the code exchange: `http://localhost:<port>/callback` by default. */
-  readonly redirectUri: string;
-  /** Settles once; the callback server is closed before it does. */
-  readonly result: Promise<LoginTokens>;
-  /** Closes the callback server and rejects `result` (`auth-failed`, `details.reason: 'cancelled'`). Idempotent. */
-  cancel(): void;
-}
-
-const DEFAULT_TIMEOUT_MS = 5 * 60_000;
-const DEFAULT_EXCHANGE_TIMEOUT_MS = 10_000;
 /** Claude Code's own bound on the profile request. */
 const PROFILE_TIMEOUT_MS = 10_000;
 const CALLBACK_PATH = '/callback';
-
-function invalid(field: string, message: string): AgentvisorError {
-  return new AgentvisorError('invalid-option', message, { details: { field } });
-}
-
-function checkHttpUrl(field: string, value: unknown): URL {
-  let url: URL | null = null;
-  try {
-    url = typeof value === 'string' ? new URL(value) : null;
-  } catch {
-    url = null;
-  }
-  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw invalid(field, `${field} must be an absolute http(s) URL.`);
-  return url;
-}
-
-function checkPositive(field: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw invalid(field, `${field} must be a positive number of milliseconds.`);
-  return value;
-}
-
-const base64url = (bytes: Buffer): string => bytes.toString('base64url');
-
-/** RFC 7636 S256: BASE64URL(SHA-256(ASCII(verifier))). */
-function s256(verifier: string): string {
-  return base64url(createHash('sha256').update(verifier, 'ascii').digest());
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** An OAuth `error` value is a short ASCII code; anything else is not echoed. */
-function safeOauthError(value: string | null): string | null {
-  return value !== null && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : null;
-}
-
-/** Fixed pages: nothing from the request is reflected into them. */
-function page(title: string, text: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p></body></html>`;
-}
-
-function loginFailed(reason: string, message: string, extra: Record<string, unknown> = {}): AgentvisorError {
-  return new AgentvisorError('auth-failed', `${message} Nothing was stored; start the login again.`, { details: { reason, ...extra } });
-}
 
 /**
  * Starts an OAuth authorization-code login with PKCE (S256) and a loopback redirect, as Claude
@@ -157,20 +34,7 @@ function loginFailed(reason: string, message: string, extra: Record<string, unkn
  * await saveClaudeLogin(codexHome, tokens);
  */
 export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLogin> {
-  const authorize = checkHttpUrl('authorizeUrl', options.authorizeUrl);
-  const tokenEndpoint = checkHttpUrl('tokenEndpoint', options.tokenEndpoint).href;
-  const profileUrl = options.profileUrl === null ? null : options.profileUrl === undefined ? defaultProfileUrl(tokenEndpoint) : checkHttpUrl('profileUrl', options.profileUrl).href;
-  if (typeof options.clientId !== 'string' || options.clientId === '') throw invalid('clientId', 'clientId must be a non-empty string.');
-  if (!Array.isArray(options.scopes) || options.scopes.length === 0 || !options.scopes.every((s) => typeof s === 'string' && /^[\x21-\x7e]+$/.test(s))) {
-    throw invalid('scopes', 'scopes must be a non-empty list of scope names without spaces.');
-  }
-  const redirectHost = options.redirectHost ?? 'localhost';
-  if (!(REDIRECT_HOSTS as readonly string[]).includes(redirectHost)) throw invalid('redirectHost', `redirectHost must be one of ${REDIRECT_HOSTS.join(', ')}.`);
-  const timeoutMs = checkPositive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  const exchangeTimeoutMs = checkPositive('exchangeTimeoutMs', options.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
-  const now = (): number => (options.clock ? options.clock.now() : Date.now());
-  const doFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const scope = options.scopes.join(' ');
+  const { authorize, tokenEndpoint, profileUrl, redirectHost, timeoutMs, exchangeTimeoutMs, now, fetch: doFetch, scope } = pkceLoginSettings(options);
 
   const verifier = new Secret(base64url(randomBytes(64))); // 86 characters
   const state = base64url(randomBytes(32));
@@ -239,7 +103,8 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
       return;
     }
     if (outcome.kind === 'rejected') {
-      const error = loginFailed('invalid-grant', `The token endpoint ${tokenEndpoint} rejected the authorization code (HTTP ${outcome.status}${outcome.oauthError === null ? '' : `, ${outcome.oauthError}`}).`, {
+      const answered = `HTTP ${outcome.status}${outcome.oauthError === null ? '' : `, ${outcome.oauthError}`}`;
+      const error = loginFailed('invalid-grant', `The token endpoint ${tokenEndpoint} rejected the authorization code (${answered}).`, {
         endpoint: tokenEndpoint,
         status: outcome.status,
         ...(outcome.oauthError === null ? {} : { oauthError: outcome.oauthError }),
@@ -297,8 +162,12 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
     if (oauthError !== null) {
       const code = safeOauthError(oauthError);
       const denied = code === 'access_denied';
-      answerAndFinish(res, 400, page('Login failed', denied ? 'Access was denied. You can close this window.' : 'The authorization server reported an error. You can close this window.'), {
-        error: loginFailed(denied ? 'access-denied' : 'authorization-error', denied ? 'The OAuth login was denied in the browser (access_denied).' : `The authorization server answered the login with an error${code === null ? '' : ` (${code})`}.`, code === null ? {} : { oauthError: code }),
+      const text = denied ? 'Access was denied. You can close this window.' : 'The authorization server reported an error. You can close this window.';
+      const message = denied
+        ? 'The OAuth login was denied in the browser (access_denied).'
+        : `The authorization server answered the login with an error${code === null ? '' : ` (${code})`}.`;
+      answerAndFinish(res, 400, page('Login failed', text), {
+        error: loginFailed(denied ? 'access-denied' : 'authorization-error', message, code === null ? {} : { oauthError: code }),
       });
       return;
     }
@@ -315,7 +184,8 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: unknown): void => {
-      const errno = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'unknown';
+      const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+      const errno = typeof code === 'string' ? code : 'unknown';
       reject(loginFailed('listen', `Could not start the OAuth callback server on 127.0.0.1 (${errno}).`, { errno }));
     };
     server.once('error', onError);
@@ -352,46 +222,4 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
     }
   }
   return { url, port, redirectUri, result, cancel };
-}
-
-export interface SaveClaudeLoginOptions {
-  /** `subscription_tier` (`max`, `pro`...). @default the login's own `tier`; omitted when neither says */
-  readonly tier?: string;
-  /** A symlinked file must resolve inside this folder. Default `os.homedir()`. */
-  readonly userHome?: string;
-  readonly lockTimeoutMs?: number;
-}
-
-/**
- * Stores a login's tokens as `oauth_tokens` in `<home>/claude_auth.json` (home: the folder,
- * usually `$CODEX_HOME`) with `schema_version: 1`, and its tier as `subscription_tier` (what ranks
- * a Max login as Max): a locked, atomic 0600 write that keeps every
- * other top-level key. `oauth_tokens` is replaced as a whole (a new login is a new credential).
- * A file with a newer `schema_version` is refused (`invalid-credentials-file`) and left as it is.
- *
- * @example
- * await saveClaudeLogin(process.env.CODEX_HOME ?? path.join(os.homedir(), '.codex'), tokens, { tier: 'max' });
- */
-export async function saveClaudeLogin(home: string, tokens: LoginTokens, options: SaveClaudeLoginOptions = {}): Promise<{ file: string; warnings: readonly string[] }> {
-  const file = path.resolve(home, CLAUDE_AUTH_FILE);
-  const oauth: JsonRecord = { access_token: tokens.accessToken.reveal() };
-  if (tokens.refreshToken !== null) oauth.refresh_token = tokens.refreshToken.reveal();
-  if (tokens.expiresAt !== null) oauth.expires_at = new Date(tokens.expiresAt).toISOString();
-  const tier = options.tier ?? tokens.tier;
-  if (typeof tier === 'string') oauth.subscription_tier = tier;
-  oauth.scope = tokens.scope;
-  const { warnings } = await updateJsonFile(
-    file,
-    (current) => {
-      const version = current?.schema_version;
-      if (typeof version === 'number' && version > CLAUDE_AUTH_SCHEMA_VERSION) {
-        throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} has schema_version ${version}, but this agentvisor writes ${CLAUDE_AUTH_SCHEMA_VERSION}. Upgrade agentvisor (npm install agentvisor@latest). The file was left as it is.`, {
-          details: { file, reason: 'schema-version-too-new', schemaVersion: version, supportedSchemaVersion: CLAUDE_AUTH_SCHEMA_VERSION },
-        });
-      }
-      return { ...(current ?? {}), schema_version: CLAUDE_AUTH_SCHEMA_VERSION, oauth_tokens: oauth };
-    },
-    { home: options.userHome, lockTimeoutMs: options.lockTimeoutMs },
-  );
-  return { file, warnings };
 }

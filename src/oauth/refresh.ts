@@ -250,7 +250,8 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
         return { accessToken: latest.accessToken, expiresAt: latest.expiresAt, refreshed: false };
       }
       if (!newer || attempt >= 1) {
-        throw loginAgain(file, 'invalid-grant', `The OAuth refresh token in ${file} was rejected by ${tokenEndpoint} (HTTP ${outcome.status}${outcome.oauthError === null ? '' : `, ${outcome.oauthError}`}): it was used, revoked or has expired.`, {
+        const answered = `HTTP ${outcome.status}${outcome.oauthError === null ? '' : `, ${outcome.oauthError}`}`;
+        throw loginAgain(file, 'invalid-grant', `The OAuth refresh token in ${file} was rejected by ${tokenEndpoint} (${answered}): it was used, revoked or has expired.`, {
           status: outcome.status,
           ...(outcome.oauthError === null ? {} : { oauthError: outcome.oauthError }),
         });

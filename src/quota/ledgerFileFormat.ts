@@ -135,7 +135,8 @@ function parseState(value: unknown): LedgerState {
 function corrupt(file: string, problem: string): AgentvisorError {
   return new AgentvisorError(
     'ledger-corrupt',
-    `Ledger file ${file} cannot be used: ${problem}. It was left exactly as it is; inspect it, or move it aside to start a fresh ledger (the usage recorded in it is then not counted).`,
+    `Ledger file ${file} cannot be used: ${problem}. It was left exactly as it is; ` +
+      'inspect it, or move it aside to start a fresh ledger (the usage recorded in it is then not counted).',
     { details: { file, problem } },
   );
 }

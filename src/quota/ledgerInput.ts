@@ -169,7 +169,8 @@ export function providerMismatchError(sessionId: string, known: ProviderId, give
 export function unknownSessionError(sessionId: string): AgentvisorError {
   return new AgentvisorError(
     'invalid-request',
-    `The ledger does not know session ${describeValue(sessionId)} (never reserved here, or its records were pruned); pass the provider to settle(sessionId, usedTokens, provider) so the usage is counted. Nothing was counted.`,
+    `The ledger does not know session ${describeValue(sessionId)} (never reserved here, or its records were pruned); ` +
+      'pass the provider to settle(sessionId, usedTokens, provider) so the usage is counted. Nothing was counted.',
     { details: { field: 'provider', reason: 'unknown-session' } },
   );
 }

@@ -1,13 +1,19 @@
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { windowAt } from './dailyWindow';
-import type { DailyReset } from './dailyWindow';
 import type { LedgerSnapshot, ProviderLedgerState, RecordOutcome, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import { addLive, changeLive, dayRecord, dropLive, expire, expiredRecord, settledRecord, sweepExpired } from './ledgerBooks';
+import type { LedgerState } from './ledgerBooks';
+import type { LedgerWindow } from './ledgerWindow';
 import { duplicateSessionError, providerMismatchError, unknownSessionError } from './ledgerInput';
 import type { CheckedRecord, CheckedSettle, ProviderLimits } from './ledgerInput';
 
+export { KEEP_TOTALS_DAYS, addLive, createLedgerState, emptyDay, pruneDays, sweepExpired } from './ledgerBooks';
+export type { DayRecord, ExpiredRecord, LedgerState, LiveReservation, SettledRecord } from './ledgerBooks';
+export { ledgerWindow, shiftDay } from './ledgerWindow';
+export type { LedgerWindow } from './ledgerWindow';
+
 /**
- * The ledger's books and their transitions, as plain synchronous functions on plain data. The
+ * The ledger's transitions, as plain synchronous functions on the plain data of ledgerBooks.ts. The
  * memory ledger applies them to state it keeps; the file ledger applies them to state it re-reads
  * under its lock and writes back. The Redis scripts (redisScripts.ts) implement the same rules in Lua.
  *
@@ -22,155 +28,6 @@ import type { CheckedRecord, CheckedSettle, ProviderLimits } from './ledgerInput
  *   reserves `max(0, tokens - used)` and `overrun` grows only by usage that found no budget left;
  * - a lease has run out when `expiresAt <= now`; a lease that ran out is never renewed or refunded.
  */
-
-export interface LiveReservation {
-  readonly provider: ProviderId;
-  /** Tokens granted: the reservation plus its top-ups. */
-  tokens: number;
-  expiresAt: number;
-  /** Usage already counted for this reservation (by `record`). */
-  used: number;
-}
-
-/** A lease that ran out: where its usage counts, and how much of it was counted already. */
-export interface ExpiredRecord {
-  readonly provider: ProviderId;
-  used: number;
-}
-
-export interface SettledRecord {
-  readonly provider: ProviderId;
-  readonly usedTokens: number;
-  readonly returnedTokens: number;
-}
-
-export interface DayRecord {
-  readonly used: Record<ProviderId, number>;
-  /** Usage counted in this window that no budget covered (see ProviderLedgerState.overrun). */
-  readonly overrun: Record<ProviderId, number>;
-  /** Settlements of this window, by session id: a repeated settle returns the first one. */
-  readonly settled: Map<string, SettledRecord>;
-  /** Leases that ran out in this window, by session id: a late settle still knows the provider. */
-  readonly expired: Map<string, ExpiredRecord>;
-}
-
-export interface LedgerState {
-  /** Live reservations; change them only through addLive / dropLive / changeLive, which keep `load` exact. */
-  readonly reservations: Map<string, LiveReservation>;
-  /** Keyed by window day (YYYY-MM-DD). */
-  readonly days: Map<string, DayRecord>;
-  /** Per provider: the live reservations' remaining tokens (`max(0, tokens - used)`) and their number. */
-  readonly load: Record<ProviderId, { reserved: number; active: number }>;
-  /** No lease runs out before this (a lower bound): a sweep before it has nothing to do. */
-  nextExpiry: number;
-}
-
-export interface LedgerWindow {
-  readonly day: string;
-  /** The window before this one: settled ids are remembered for two windows. */
-  readonly previousDay: string;
-  readonly nextResetAt: number;
-}
-
-/** Daily totals of `used` are kept this many windows back (the current one included); see docs/ledger.md. */
-export const KEEP_TOTALS_DAYS = 7;
-
-export function createLedgerState(): LedgerState {
-  return { reservations: new Map(), days: new Map(), load: { claude: { reserved: 0, active: 0 }, openai: { reserved: 0, active: 0 } }, nextExpiry: Number.POSITIVE_INFINITY };
-}
-
-function remainingOf(r: LiveReservation): number {
-  return Math.max(0, r.tokens - r.used);
-}
-
-/** Adds a live reservation (admission, or a file being read). */
-export function addLive(state: LedgerState, sessionId: string, reservation: LiveReservation): void {
-  state.reservations.set(sessionId, reservation);
-  const load = state.load[reservation.provider];
-  load.reserved += remainingOf(reservation);
-  load.active += 1;
-  state.nextExpiry = Math.min(state.nextExpiry, reservation.expiresAt);
-}
-
-function dropLive(state: LedgerState, sessionId: string, reservation: LiveReservation): void {
-  state.reservations.delete(sessionId);
-  const load = state.load[reservation.provider];
-  load.reserved -= remainingOf(reservation);
-  load.active -= 1;
-}
-
-/** Changes a live reservation's tokens or usage, keeping the provider's load in step. */
-function changeLive(state: LedgerState, reservation: LiveReservation, change: (r: LiveReservation) => void): void {
-  const before = remainingOf(reservation);
-  change(reservation);
-  state.load[reservation.provider].reserved += remainingOf(reservation) - before;
-}
-
-/** The calendar date `delta` days from `day` (both YYYY-MM-DD). Window keys are consecutive dates. */
-export function shiftDay(day: string, delta: number): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + delta)).toISOString().slice(0, 10);
-}
-
-let lastWindow: { readonly reset: DailyReset; readonly from: number; readonly window: LedgerWindow } | null = null;
-
-/**
- * The window `now` falls in. The last answer is reused for any time from the instant it was
- * computed for up to its next reset (one window is contiguous): computing it costs about 0.1 ms
- * (Intl), far more than a reservation.
- */
-export function ledgerWindow(now: number, reset: DailyReset): LedgerWindow {
-  const last = lastWindow;
-  if (last !== null && last.reset.at === reset.at && last.reset.timeZone === reset.timeZone && now >= last.from && now < last.window.nextResetAt) return last.window;
-  const { day, nextResetAt } = windowAt(now, reset);
-  const window = { day, previousDay: shiftDay(day, -1), nextResetAt };
-  lastWindow = { reset, from: now, window };
-  return window;
-}
-
-export function emptyDay(): DayRecord {
-  return { used: { claude: 0, openai: 0 }, overrun: { claude: 0, openai: 0 }, settled: new Map(), expired: new Map() };
-}
-
-function dayRecord(state: LedgerState, day: string): DayRecord {
-  let record = state.days.get(day);
-  if (!record) {
-    record = emptyDay();
-    state.days.set(day, record);
-  }
-  return record;
-}
-
-function settledRecord(state: LedgerState, window: LedgerWindow, sessionId: string): SettledRecord | undefined {
-  return state.days.get(window.day)?.settled.get(sessionId) ?? state.days.get(window.previousDay)?.settled.get(sessionId);
-}
-
-function expiredRecord(state: LedgerState, window: LedgerWindow, sessionId: string): ExpiredRecord | undefined {
-  return state.days.get(window.day)?.expired.get(sessionId) ?? state.days.get(window.previousDay)?.expired.get(sessionId);
-}
-
-function expire(state: LedgerState, window: LedgerWindow, sessionId: string, reservation: LiveReservation): void {
-  dropLive(state, sessionId, reservation);
-  dayRecord(state, window.day).expired.set(sessionId, { provider: reservation.provider, used: reservation.used });
-}
-
-/** Expires every reservation whose lease ran out; returns how many. */
-export function sweepExpired(state: LedgerState, window: LedgerWindow, now: number): number {
-  // Nothing can have run out yet: O(1) instead of a walk over every live lease.
-  if (now < state.nextExpiry) return 0;
-  let count = 0;
-  let next = Number.POSITIVE_INFINITY;
-  for (const [sessionId, reservation] of state.reservations) {
-    if (reservation.expiresAt <= now) {
-      expire(state, window, sessionId, reservation);
-      count += 1;
-    } else {
-      next = Math.min(next, reservation.expiresAt);
-    }
-  }
-  state.nextExpiry = next;
-  return count;
-}
 
 function providerLoad(state: LedgerState, provider: ProviderId): { reserved: number; active: number } {
   return state.load[provider];
@@ -240,7 +97,9 @@ export function settleIn(state: LedgerState, limits: ProviderLimits, window: Led
     dropLive(state, sessionId, live);
   } else {
     const expired = expiredRecord(state, window, sessionId);
-    if (expired !== undefined && request.provider !== null && request.provider !== expired.provider) throw providerMismatchError(sessionId, expired.provider, request.provider);
+    if (expired !== undefined && request.provider !== null && request.provider !== expired.provider) {
+      throw providerMismatchError(sessionId, expired.provider, request.provider);
+    }
     const known = expired?.provider ?? request.provider;
     if (known === null) throw unknownSessionError(sessionId);
     provider = known;
@@ -267,7 +126,9 @@ export function recordIn(state: LedgerState, limits: ProviderLimits, window: Led
   const live = state.reservations.get(sessionId);
   if (!live) {
     let expired = expiredRecord(state, window, sessionId);
-    if (expired !== undefined && request.provider !== null && request.provider !== expired.provider) throw providerMismatchError(sessionId, expired.provider, request.provider);
+    if (expired !== undefined && request.provider !== null && request.provider !== expired.provider) {
+      throw providerMismatchError(sessionId, expired.provider, request.provider);
+    }
     if (expired === undefined) {
       if (request.provider === null) throw unknownSessionError(sessionId);
       expired = { provider: request.provider, used: 0 };
@@ -336,24 +197,4 @@ export function snapshotIn(state: LedgerState, limits: ProviderLimits, window: L
     };
   }
   return { day: window.day, nextResetAt: window.nextResetAt, providers };
-}
-
-/**
- * Forgets what is no longer needed: settled and expired session ids older than the previous
- * window, and daily totals older than KEEP_TOTALS_DAYS windows. Returns true when anything went.
- */
-export function pruneDays(state: LedgerState, window: LedgerWindow): boolean {
-  const oldestTotals = shiftDay(window.day, -(KEEP_TOTALS_DAYS - 1));
-  let changed = false;
-  for (const [day, record] of state.days) {
-    if (day < oldestTotals) {
-      state.days.delete(day);
-      changed = true;
-    } else if (day < window.previousDay && (record.settled.size > 0 || record.expired.size > 0)) {
-      record.settled.clear();
-      record.expired.clear();
-      changed = true;
-    }
-  }
-  return changed;
 }

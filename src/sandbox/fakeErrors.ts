@@ -32,7 +32,9 @@ const ANTHROPIC_FAULTS: Readonly<Record<FakeFault, AnthropicShape>> = {
   rateLimited: {
     status: 429,
     type: 'rate_limit_error',
-    message: 'Number of request tokens has exceeded your per-minute rate limit (https://docs.claude.com/en/api/rate-limits); see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.',
+    message:
+      'Number of request tokens has exceeded your per-minute rate limit (https://docs.claude.com/en/api/rate-limits); ' +
+      'see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.',
   },
   insufficientQuota: { status: 400, type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.' },
   overloaded: { status: 529, type: 'overloaded_error', message: 'Overloaded' },
@@ -49,13 +51,17 @@ const OPENAI_FAULTS: Readonly<Record<FakeFault, OpenAiShape>> = {
     status: 429,
     type: 'tokens',
     code: 'rate_limit_exceeded',
-    message: 'Rate limit reached for requests on tokens per min (TPM): Limit 30000, Used 30000, Requested 500. Please try again in 1s. Visit https://platform.openai.com/account/rate-limits to learn more.',
+    message:
+      'Rate limit reached for requests on tokens per min (TPM): Limit 30000, Used 30000, Requested 500. ' +
+      'Please try again in 1s. Visit https://platform.openai.com/account/rate-limits to learn more.',
   },
   insufficientQuota: {
     status: 429,
     type: 'insufficient_quota',
     code: 'insufficient_quota',
-    message: 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+    message:
+      'You exceeded your current quota, please check your plan and billing details. ' +
+      'For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
   },
   overloaded: { status: 503, type: 'server_error', code: null, message: 'The server is overloaded or not ready yet.' },
   serverError: { status: 500, type: 'server_error', code: null, message: 'The server had an error while processing your request. Sorry about that!' },

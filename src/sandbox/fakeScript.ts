@@ -148,7 +148,10 @@ export interface FakeModelRequest {
   readonly text: string;
   /** The agent's working directory as the request states it (Claude Code's "Primary working directory: …", Codex's `<cwd>`). */
   readonly workingDirectory: string | undefined;
-  /** Names of the tools the request offers (Codex: also those listed in `additional_tools` namespaces). Empty for side requests such as Claude Code's auto-mode safety check. */
+  /**
+   * Names of the tools the request offers (Codex: also those listed in `additional_tools` namespaces).
+   * Empty for side requests such as Claude Code's auto-mode safety check.
+   */
   readonly tools: readonly string[];
 }
 

@@ -3,155 +3,29 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProviderId } from '../../machines/providers';
-import type { Secret } from '../../machines/secret';
-import { missingCredentialAnswer, providerErrorAnswer, requestId, unknownRouteAnswer } from './fakeErrors';
+import { finish, jsonAnswer, modelsList, streamPlan, successHeaders } from './fakeAnswers';
+import { asKeyList, authRefusal } from './fakeAuth';
+import { providerErrorAnswer, requestId, unknownRouteAnswer } from './fakeErrors';
 import type { ProviderErrorAnswer } from './fakeErrors';
 import { presentedCredential, readJsonBody, recordableHeaders, sendJson, startSse, writeSse } from './fakeHttp';
-import type { PresentedCredential } from './fakeHttp';
 import { DEFAULT_FAKE_TEXT, DEFAULT_FAKE_USAGE } from './fakeScript';
-import type { FakeAuthScheme, FakeModelRequest, FakeScript, FakeStep } from './fakeScript';
-import { chatCompletion, chatCompletionStream } from './fakeChatWire';
+import type { FakeModelRequest, FakeScript, FakeStep } from './fakeScript';
 import { viewRequest } from './fakeRequestView';
+import { routeOf } from './fakeRoutes';
 import { resolveToolCall } from './fakeToolCall';
 import type { ResolvedToolCall } from './fakeToolCall';
-import { anthropicMessage, anthropicStream, anthropicStreamError, openAiResponseFailed, openAiResponseStream } from './fakeWire';
-import type { ReplyContent, StreamPlan } from './fakeWire';
+import { anthropicStreamError, openAiResponseFailed } from './fakeWire';
+import type { ReplyContent } from './fakeWire';
+import type { FakeRequestRecord, ProviderApiFake, ProviderApiFakeOptions } from './providerApiFakeTypes';
 
-/** What the fake recognised a request as. `probe` is Claude Code's `HEAD /` before its first call. */
-export const FAKE_ROUTES = [
-  'anthropic.messages',
-  'anthropic.countTokens',
-  'anthropic.models',
-  'openai.responses',
-  'openai.chatCompletions',
-  'openai.models',
-  'probe',
-  'unknown',
-] as const;
+export { FAKE_ROUTES } from './fakeRoutes';
+export type { FakeRoute } from './fakeRoutes';
+export type { FakeRequestRecord, ProviderApiFake, ProviderApiFakeOptions } from './providerApiFakeTypes';
 
-export type FakeRoute = (typeof FAKE_ROUTES)[number];
-
-/** One request the fake received. Safe to print: the credential is a `Secret`, shown as `[REDACTED]`. */
-export interface FakeRequestRecord {
-  /** From 1, in arrival order. */
-  readonly seq: number;
-  /** When it arrived (epoch ms). */
-  readonly receivedAt: number;
-  readonly method: string;
-  /** Path and query as sent (`/v1/messages?beta=true`). */
-  readonly path: string;
-  readonly route: FakeRoute;
-  /** The provider whose API the path belongs to (for `/v1/models` and unknown paths: Anthropic when `anthropic-version` or `x-api-key` was sent). */
-  readonly provider: ProviderId;
-  readonly auth: { readonly scheme: FakeAuthScheme; readonly hint: string; readonly credential: Secret | null };
-  /** Request headers without `authorization` and `x-api-key`. */
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: unknown;
-  readonly bodyProblem: string | undefined;
-  readonly stream: boolean;
-  readonly model: string | undefined;
-  /** How it was answered; `undefined` until the fake has decided. */
-  readonly answer: { readonly status: number; readonly step: FakeStep['type'] | 'auth' | 'route' } | undefined;
-}
-
-export interface ProviderApiFakeOptions {
-  /**
-   * Credentials each provider accepts (API keys and OAuth tokens alike); any other gets the
-   * provider's real 401. A provider left out accepts any non-empty credential. A request with no
-   * credential always gets a 401.
-   */
-  readonly keys?: Readonly<Partial<Record<ProviderId, string | readonly string[]>>>;
-  /** What model requests get once their provider's queue is empty. @default a `reply` with 'pong' and DEFAULT_FAKE_USAGE */
-  readonly script?: Readonly<Partial<Record<ProviderId, FakeScript>>>;
-  /**
-   * Refuse a Claude login (OAuth) token without `anthropic-beta: oauth-2025-04-20`, as the real API
-   * does ("OAuth authentication is currently not supported."). A Bearer that is an API key
-   * (`sk-ant-api…`, as the official SDK sends it) needs no beta. @default true
-   */
-  readonly requireOAuthBeta?: boolean;
-  /** Told about unknown routes (method, path, provider); never given a secret. @default no logging */
-  readonly log?: (line: string) => void;
-  /** @default 0 (a random free port) */
-  readonly port?: number;
-}
-
-export interface ProviderApiFake {
-  /** `http://127.0.0.1:PORT`, no trailing slash. */
-  readonly url: string;
-  /** For `ANTHROPIC_BASE_URL` (the API root: Anthropic clients add `/v1/...`). */
-  readonly anthropicBaseUrl: string;
-  /** For OpenAI clients and Codex's `base_url` (ends in `/v1`). */
-  readonly openaiBaseUrl: string;
-  /** Every request received, in order (a live view). */
-  readonly requests: readonly FakeRequestRecord[];
-  /** Requests for paths the fake does not serve (answered 404 as the real APIs do). */
-  unknownRequests(): FakeRequestRecord[];
-  /** One-shot steps for the provider's next model requests, used before its script. */
-  enqueue(provider: ProviderId, ...steps: FakeStep[]): void;
-  /**
-   * One-shot steps for the provider's next `GET /v1/models` (a key check such as `agentvisor
-   * test`): `reply` lists the models with its `headers` (rate-limit headers, say), `error` sends the
-   * fault, `cut` drops the connection; `delayMs` holds the answer back. Without a step: the list.
-   */
-  enqueueModels(provider: ProviderId, ...steps: FakeStep[]): void;
-  /** Replaces the provider's standing script; `undefined` restores the default reply. */
-  setScript(provider: ProviderId, script: FakeScript | undefined): void;
-  /** Forgets the recorded requests (queues and scripts stay). */
-  clearRequests(): void;
-  /** Model requests of the provider being answered now (what a script sees as `inFlight`, without the next one). */
-  inFlight(provider: ProviderId): number;
-  /** Destroys open connections (hanging streams included) and stops listening. */
-  close(): Promise<void>;
-}
-
-const OAUTH_BETA = 'oauth-2025-04-20';
 const DEFAULT_MODELS: Readonly<Record<ProviderId, string>> = { claude: 'claude-sonnet-4-5', openai: 'gpt-5' };
-
-interface Route {
-  readonly route: FakeRoute;
-  readonly provider: ProviderId;
-}
-
-function isAnthropicLooking(headers: http.IncomingHttpHeaders): boolean {
-  return headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined;
-}
-
-function routeOf(method: string, pathname: string, headers: http.IncomingHttpHeaders): Route {
-  const guessed: ProviderId = isAnthropicLooking(headers) ? 'claude' : 'openai';
-  const path = pathname.replace(/\/+$/, '') || '/';
-  if ((method === 'HEAD' || method === 'GET') && path === '/') return { route: 'probe', provider: guessed };
-  if (method === 'POST' && path === '/v1/messages') return { route: 'anthropic.messages', provider: 'claude' };
-  if (method === 'POST' && path === '/v1/messages/count_tokens') return { route: 'anthropic.countTokens', provider: 'claude' };
-  if (method === 'POST' && path === '/v1/responses') return { route: 'openai.responses', provider: 'openai' };
-  if (method === 'POST' && path === '/v1/chat/completions') return { route: 'openai.chatCompletions', provider: 'openai' };
-  if (method === 'GET' && path === '/v1/models') return { route: guessed === 'claude' ? 'anthropic.models' : 'openai.models', provider: guessed };
-  return { route: 'unknown', provider: guessed };
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asKeyList(keys: string | readonly string[] | undefined): readonly string[] | undefined {
-  if (keys === undefined) return undefined;
-  return typeof keys === 'string' ? [keys] : keys;
-}
-
-/** Why a request's credential is refused, or `undefined` when it is accepted. */
-function authRefusal(provider: ProviderId, presented: PresentedCredential, accepted: readonly string[] | undefined, headers: http.IncomingHttpHeaders, requireOAuthBeta: boolean): ProviderErrorAnswer | undefined {
-  if (presented.credential === null) return missingCredentialAnswer(provider);
-  const value = presented.credential.reveal();
-  if (provider === 'claude' && presented.login && requireOAuthBeta) {
-    const betas = String(headers['anthropic-beta'] ?? '').split(',').map((beta) => beta.trim());
-    if (!betas.includes(OAUTH_BETA)) return providerErrorAnswer('claude', 'unauthorized', { message: 'OAuth authentication is currently not supported.', authScheme: 'bearer' });
-  }
-  if (accepted === undefined || accepted.includes(value)) return undefined;
-  if (provider === 'openai') {
-    return providerErrorAnswer('openai', 'unauthorized', {
-      message: `Incorrect API key provided: ${presented.hint}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-    });
-  }
-  return providerErrorAnswer('claude', 'unauthorized', { authScheme: presented.scheme, login: presented.login });
 }
 
 /**
@@ -379,39 +253,4 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
         server.close(() => resolve());
       }),
   };
-}
-
-function successHeaders(provider: ProviderId): Record<string, string> {
-  return provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId(), 'openai-processing-ms': '1' };
-}
-
-function streamPlan(route: FakeRoute, reply: ReplyContent, body: Record<string, unknown>): StreamPlan {
-  if (route === 'anthropic.messages') return anthropicStream(reply);
-  if (route === 'openai.responses') return openAiResponseStream(reply);
-  const streamOptions = isRecord(body.stream_options) ? body.stream_options : {};
-  return chatCompletionStream(reply, streamOptions.include_usage === true);
-}
-
-function jsonAnswer(route: FakeRoute, reply: ReplyContent): Record<string, unknown> {
-  if (route === 'anthropic.messages') return anthropicMessage(reply);
-  if (route === 'openai.chatCompletions') return chatCompletion(reply);
-  // A non-streamed Responses answer is the object `response.completed` carries.
-  const completed = openAiResponseStream(reply).events.at(-1);
-  return completed === undefined ? {} : (JSON.parse(completed.data) as { response: Record<string, unknown> }).response;
-}
-
-function finish(res: http.ServerResponse, ending: 'end' | 'destroy' | 'hang' | undefined): void {
-  if (ending === 'hang') return; // left open: the client times out, or close() destroys the socket
-  if (ending === 'destroy') res.destroy();
-  else res.end();
-}
-
-function modelsList(provider: ProviderId): Record<string, unknown> {
-  const created = '2025-09-29T00:00:00Z';
-  if (provider === 'claude') {
-    const data = ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-haiku-4-5'].map((id) => ({ type: 'model', id, display_name: id, created_at: created }));
-    return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
-  }
-  const data = ['gpt-5', 'gpt-5-codex', 'gpt-4.1'].map((id) => ({ id, object: 'model', created: Date.parse(created) / 1000, owned_by: 'openai' }));
-  return { object: 'list', data };
 }
