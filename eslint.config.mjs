@@ -1,6 +1,60 @@
 // @ts-check
+import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/**
+ * The layers of src/, lowest first (docs/architecture.md): a folder may import its own layer and
+ * the ones before it, never one after it. A nested folder (credentials/sources) is a layer of its
+ * own, below its parent. src/index.ts sits above every layer; machines/ is below all of them.
+ */
+const layers = [
+  'errors',
+  'storage',
+  'options', // option schemas; provider ids come from machines/providers
+  'quota',
+  'providers',
+  'observability',
+  'credentials/sources', // the credential file readers
+  'oauth',
+  'credentials',
+  'config',
+  'orchestrator',
+  'sandbox',
+  'agents',
+  'cli',
+  'entries',
+];
+
+/** Known imports against the layer order, each with its reason: `layer: [import patterns it may use]`. */
+const layerExceptions = {
+  // Type-only: a config file holds orchestrator options (the config ↔ orchestrator types move to src/options).
+  config: ['../orchestrator/options', '../orchestrator/ledgerOption', '../orchestrator/providerSwitches'],
+};
+
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The no-restricted-imports pattern that keeps `layer`'s files from importing any later layer. A
+ * regex, not a gitignore group: a group cannot let a nested lower layer (credentials/sources) or an
+ * exception through once it excluded the folder around it.
+ */
+function layerPattern(layer) {
+  const index = layers.indexOf(layer);
+  const allowed = [
+    ...layers.slice(0, index).filter((l) => l.includes('/') && layers.indexOf(l.split('/')[0]) > index).map((l) => `${escape(path.posix.relative(layer, l))}(?:/|$)`),
+    ...(layerExceptions[layer] ?? []).map((p) => `${escape(p)}$`),
+  ];
+  const forbidden = layers.slice(index + 1).map((target) =>
+    // A later layer that is this one's parent (credentials for credentials/sources): the parent's own files.
+    layer.startsWith(`${target}/`) ? `${escape(path.posix.relative(layer, target))}(?:/[^./][^/]*)?$` : `${escape(path.posix.relative(layer, target))}(?:/|$)`,
+  );
+  const below = layers.slice(0, index).join(', ') || 'nothing in src/';
+  return {
+    regex: `^${allowed.length ? `(?!${allowed.join('|')})` : ''}(?:${forbidden.join('|')})`,
+    message: `layer order (docs/architecture.md): src/${layer} may import only ${below} (and machines/).`,
+  };
+}
 
 /** Libraries that do I/O or keep global state: machines/ must stay pure and may use none of them. */
 const ioLibraries = [
@@ -33,4 +87,9 @@ export default tseslint.config(
       }],
     },
   },
+  // Files directly in each layer's folder (no layer has deeper folders of its own yet).
+  ...layers.slice(0, -1).map((layer) => ({
+    files: [`src/${layer}/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layerPattern(layer)] }] },
+  })),
 );

@@ -99,9 +99,8 @@ export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions
 export async function runPlannedTask(orch: Orchestrator, options: AgentTaskOptions, plan: WorktreePlan | null): Promise<AgentTaskResult> {
   const checked = check(options);
   const workspace = await openTaskWorkspace({ cwd: options.cwd ?? process.cwd(), worktree: options.worktree === true, taskId: checked.agentId, task: options.task, plan, hostEnv: options.hostEnv ?? process.env });
-  // The orchestrator's timers are unref'd (a host that forgets stop() can still exit): a task waiting
-  // in its queue (for a slot, after a requeue, for a usage limit's reset) keeps the process alive itself.
-  const keepAlive = setInterval(() => undefined, 2 ** 30);
+  // No keep-alive timer here: the orchestrator's KeepAlive holds the process while a spawn waits in
+  // its queue (for a slot or a usage limit's reset) and while a requeued session waits.
   let result: AgentTaskResult | undefined;
   let thrown: unknown;
   try {
@@ -109,7 +108,6 @@ export async function runPlannedTask(orch: Orchestrator, options: AgentTaskOptio
   } catch (error) {
     thrown = error;
   }
-  clearInterval(keepAlive);
   // Whatever happened, the agent's work goes onto its branch (or its worktree is kept).
   const worktree = await workspace.finish();
   if (result === undefined) throw thrown;
@@ -259,11 +257,6 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
       if (next.action === 'requeued') {
         // Throttled before doing any work: the session waited in the queue for a slot and is active again.
         emit({ type: 'requeued', agentId: agent.id, provider: next.provider, waitedMs: next.waitedMs, reason: next.kind });
-        continue;
-      }
-      if (next.action !== 'retry') {
-        // Any other answer means: run again now.
-        emit({ type: 'retry', agentId: agent.id, provider: agent.provider, delayMs: 0, reason: failure.kind });
         continue;
       }
       emit({ type: 'retry', agentId: agent.id, provider: next.provider, delayMs: next.delayMs, reason: next.kind });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeJsonFault } from '../credentials/jsonError';
+import { describeJsonFault } from '../storage/jsonError';
 import { AgentvisorError } from '../errors';
 import { loadModule } from '../observability/lazyModule';
 import { errnoOf } from '../storage/atomicFile';

@@ -1,19 +1,16 @@
-import type { AuthInput, AuthResult } from '../../machines/agentSession.types';
 import type { ProviderId } from '../../machines/providers';
 import { PROVIDERS } from '../providers';
-import { createCredentialResolver, present } from './credentialResolver';
+import { createCredentialResolver } from './credentialResolver';
+import { present } from './credentialTypes';
+import type { Authenticate, EnvSource } from './credentialTypes';
 
-export type EnvSource = Readonly<Record<string, string | undefined>>;
+export type { Authenticate, EnvSource } from './credentialTypes';
 
 export interface EnvCredentialOptions {
   readonly env: EnvSource;
   /** Keys passed in code take precedence over the env. */
   readonly apiKeys?: Partial<Record<ProviderId, string>>;
 }
-
-/** Resolves a provider's credentials for a session; may answer at once or later. */
-export type Authenticate = (input: AuthInput) => AuthResult | Promise<AuthResult>;
-
 
 /** Finds a provider's API key: `apiKeys.<provider>` first, then its env variables in order. */
 export function findApiKey(provider: ProviderId, options: EnvCredentialOptions): { key: string; source: string } | null {

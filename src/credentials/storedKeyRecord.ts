@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import type { ProviderId } from '../../machines/providers';
-import { readJsonFile, updateJsonFile } from './secureStore';
-import type { JsonRecord } from './secureStore';
+import { readJsonFile, updateJsonFile } from '../storage/secureStore';
+import type { JsonRecord } from '../storage/secureStore';
 
 /**
  * Where agentvisor records the keys it wrote into files another program owns (Codex's auth.json),

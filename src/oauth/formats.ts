@@ -1,5 +1,5 @@
 import { Secret } from '../../machines/secret';
-import type { JsonRecord } from '../credentials/secureStore';
+import type { JsonRecord } from '../storage/secureStore';
 import { jwtExpiresAt } from '../credentials/sources/jwt';
 import { parseRfc3339 } from '../credentials/sources/validate';
 import { claudeCodeLocks } from './claudeCodeLocks';

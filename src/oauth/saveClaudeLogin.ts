@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { AgentvisorError } from '../errors';
-import { updateJsonFile } from '../credentials/secureStore';
-import type { JsonRecord } from '../credentials/secureStore';
+import { updateJsonFile } from '../storage/secureStore';
+import type { JsonRecord } from '../storage/secureStore';
 import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION } from '../credentials/sources/claudeAuthFile';
 import type { LoginTokens } from './pkceLoginTypes';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readJsonFile, updateJsonFile } from '../credentials/secureStore';
-import type { JsonRecord } from '../credentials/secureStore';
+import { readJsonFile, updateJsonFile } from '../storage/secureStore';
+import type { JsonRecord } from '../storage/secureStore';
 import { MAX_TASK_KINDS } from './learnedEstimates';
 import type { TaskKindEstimates, UsageSample } from './learnedEstimates';
 

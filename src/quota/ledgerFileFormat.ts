@@ -1,6 +1,6 @@
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { describeJsonFault } from '../credentials/jsonError';
+import { describeJsonFault } from '../storage/jsonError';
 import { AgentvisorError } from '../errors';
 import { MAX_SESSION_ID_LENGTH } from './ledgerInput';
 import { addLive, createLedgerState } from './ledgerState';

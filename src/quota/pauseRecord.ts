@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ProviderId } from '../../machines/providers';
 import { isProviderId } from '../../machines/providers';
-import { readJsonFile, updateJsonFile } from '../credentials/secureStore';
+import { readJsonFile, updateJsonFile } from '../storage/secureStore';
 
 /** Beside the file ledger: providers paused by a usage limit, so `status` and `quota` in another process can show them. */
 export const PAUSES_FILE = 'pauses.json';

@@ -1,7 +1,7 @@
 import { offeredTools } from './fakeToolCall';
+import type { ModelApi } from './fakeToolCall';
 
-/** The wire format a model request came in. */
-export type ModelApi = 'anthropic.messages' | 'openai.responses' | 'openai.chatCompletions';
+export type { ModelApi };
 
 /** What a script sees of a request body beyond the body itself (the derived part of `FakeModelRequest`). */
 export interface RequestView {

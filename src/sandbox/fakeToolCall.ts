@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { AgentvisorError } from '../errors';
 import type { FakeToolAction } from './fakeScript';
-import type { ModelApi } from './fakeRequestView';
+
+/** The wire format a model request came in. */
+export type ModelApi = 'anthropic.messages' | 'openai.responses' | 'openai.chatCompletions';
 
 /** A tool the request offers. `custom` tools (OpenAI freeform) take a string, `function` tools an object. */
 export interface OfferedTool {

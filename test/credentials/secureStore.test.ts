@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readJsonFile, removeKeys, updateJsonFile } from '../../src/credentials/secureStore';
+import { readJsonFile, removeKeys, updateJsonFile } from '../../src/storage/secureStore';
 import { isAgentvisorError } from '../../src/errors';
 import type { ErrorCode } from '../../src/errors';
 

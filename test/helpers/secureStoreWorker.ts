@@ -3,7 +3,7 @@
  * `times` times through updateJsonFile. Run with `node -r ts-node/register/transpile-only`.
  * Arguments: file, home, times.
  */
-import { updateJsonFile } from '../../src/credentials/secureStore';
+import { updateJsonFile } from '../../src/storage/secureStore';
 
 async function main(): Promise<void> {
   const [file, home, times] = process.argv.slice(2);

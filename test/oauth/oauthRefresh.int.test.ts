@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
-import { updateJsonFile } from '../../src/credentials/secureStore';
+import { updateJsonFile } from '../../src/storage/secureStore';
 import { isAgentvisorError } from '../../src/errors';
 import type { ErrorCode } from '../../src/errors';
 import { claudeAuthTokens, createTokenRefresher } from '../../src/oauth';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Secret } from '../../../machines/secret';
 import { AgentvisorError } from '../../errors';
 import { PROVIDERS, keyHint } from '../../providers';
-import { readJsonFile } from '../secureStore';
+import { readJsonFile } from '../../storage/secureStore';
 import type { ApiKeyCredential, OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
 import { lazySchema, parseCredentialsFile, parseRfc3339, presentString } from './validate';
 

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Secret } from '../../../machines/secret';
 import { PROVIDERS, keyHint } from '../../providers';
-import { readJsonFile } from '../secureStore';
+import { readJsonFile } from '../../storage/secureStore';
 import type { OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
 import { lazySchema, parseCredentialsFile, presentString } from './validate';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Secret } from '../../../machines/secret';
 import { PROVIDERS, keyHint } from '../../providers';
-import { readJsonFile } from '../secureStore';
+import { readJsonFile } from '../../storage/secureStore';
 import { decodeJwtClaims, jwtExpiresAt } from './jwt';
 import type { ApiKeyCredential, OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
 import { lazySchema, parseCredentialsFile, presentString } from './validate';

@@ -1,6 +1,6 @@
 import type { ProviderId } from '../../../machines/providers';
 import type { Secret } from '../../../machines/secret';
-import type { PermissionPolicy } from '../secureStore';
+import type { PermissionPolicy } from '../../storage/secureStore';
 
 /** How a credential authenticates: a long-lived API key, or an OAuth access token (subscription login). */
 export type CredentialKind = 'api-key' | 'oauth';

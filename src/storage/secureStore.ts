@@ -1,9 +1,9 @@
 import { constants as FS, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fsyncFolder, removeLeftoverTemps, writeFileAtomic } from '../storage/atomicFile';
-import { acquireFileLock } from '../storage/fileLock';
-import type { HeldLock } from '../storage/fileLock';
+import { fsyncFolder, removeLeftoverTemps, writeFileAtomic } from './atomicFile';
+import { acquireFileLock } from './fileLock';
+import type { HeldLock } from './fileLock';
 import { AgentvisorError } from '../errors';
 import { describeJsonFault } from './jsonError';
 
