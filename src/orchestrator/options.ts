@@ -7,6 +7,7 @@ import type { AdaptiveConfig, CircuitConfig } from '../../machines/providerHealt
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { CREDENTIAL_SOURCES, checkProviderPriority } from '../credentials';
+import { defaultClaudeHome } from '../credentials/sources/claudeCodeCredentials';
 import type { Authenticate, CredentialSourceId, EnvSource, OAuthRefreshOptions, ProviderPriority } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
@@ -369,12 +370,6 @@ function resolveCircuit(circuit: OrchestratorOptions['circuit']): CircuitConfig 
     cooldownMs: wholeNumber('circuit.cooldownMs', c.cooldownMs, { min: 1, max: 2 ** 31 - 1 }),
     halfOpenProbes: wholeNumber('circuit.halfOpenProbes', c.halfOpenProbes, { min: 1, max: 1000 }),
   };
-}
-
-/** Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`. */
-export function defaultClaudeHome(env: EnvSource): string {
-  const dir = env.CLAUDE_CONFIG_DIR;
-  return dir !== undefined && dir.trim() !== '' ? dir : path.join(os.homedir(), '.claude');
 }
 
 /** Checks every option and fills in defaults; throws `invalid-option` naming the option and the fix. */
