@@ -29,6 +29,8 @@ import type { LedgerOption, ResolvedLedger } from './ledgerOption';
 import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
 import { withConfigFile } from '../config/overlayConfig';
+import { checkOptions } from '../options/checkOptions';
+import { failurePolicySchema } from '../options/failurePolicyOptions';
 
 export interface ProviderLimits {
   /** Tokens per daily window; 0 disables the provider. */
@@ -372,6 +374,11 @@ function resolveCircuit(circuit: OrchestratorOptions['circuit']): CircuitConfig 
   };
 }
 
+function checkedFailurePolicy(policy: FailurePolicyOptions | undefined): FailurePolicyOptions | undefined {
+  if (policy !== undefined) checkOptions(failurePolicySchema, policy, { call: 'createOrchestrator', path: 'failurePolicy', expected: 'an object such as { maxRetries: 2 }' });
+  return policy;
+}
+
 /** Checks every option and fills in defaults; throws `invalid-option` naming the option and the fix. */
 export function resolveOptions(given: OrchestratorOptions = {}): ResolvedOptions {
   const options = given.configFile === undefined ? given : withConfigFile(given, given.home ?? defaultHome(given.env ?? process.env));
@@ -401,7 +408,7 @@ export function resolveOptions(given: OrchestratorOptions = {}): ResolvedOptions
     learnedEstimates: resolveLearnedEstimates(options.learnedEstimates, ledger, home),
     providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
     circuit: resolveCircuit(options.circuit),
-    failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
+    failurePolicy: resolveAgentFailurePolicy(checkedFailurePolicy(options.failurePolicy)),
     ledger,
     whenPreferredBusy: resolveWhenBusy(options.whenPreferredBusy),
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, budgets),
