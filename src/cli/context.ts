@@ -6,7 +6,8 @@ import type { LoadedConfig } from '../config/configTypes';
 import { overlayConfig } from '../config/overlayConfig';
 import { SecretMasker } from '../observability';
 import type { LogLevel, ObservabilityFlags } from '../observability';
-import { DEFAULT_LIMITS, defaultClaudeHome, defaultHome } from '../orchestrator/options';
+import { defaultClaudeHome } from '../credentials/sources/claudeCodeCredentials';
+import { DEFAULT_LIMITS, defaultHome } from '../orchestrator/options';
 import type { OrchestratorOptions, ProviderLimits } from '../orchestrator/options';
 
 /** The global options every command reads (`--home`, `--log-level`, `--json`; observability: `--metrics-port`, `--inspect`, `--audit`). */

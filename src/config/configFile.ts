@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeJsonFault } from '../storage/jsonError';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, errnoOf } from '../errors';
 import { loadModule } from '../observability/lazyModule';
-import { errnoOf } from '../storage/atomicFile';
 import { isInsideFolder } from '../storage/homePath';
 import type * as ConfigValidationModule from './configValidation';
 import type { ConfigFileSettings, ConfigProblem, LoadedConfig } from './configTypes';

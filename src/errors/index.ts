@@ -1,2 +1,3 @@
 export { AgentvisorError, ERROR_CODES, isAgentvisorError } from './agentvisorError';
 export type { AgentvisorErrorOptions, ErrorCode } from './agentvisorError';
+export { errnoOf } from './errnoOf';

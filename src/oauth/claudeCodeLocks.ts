@@ -1,8 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { AgentvisorError } from '../errors';
-import { errnoOf } from '../storage/atomicFile';
+import { AgentvisorError, errnoOf } from '../errors';
 
 /**
  * Takes a lock that another program holds around its own use of a credentials file, waiting at most

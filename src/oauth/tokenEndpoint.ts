@@ -1,7 +1,6 @@
 import { Secret } from '../../machines/secret';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, errnoOf } from '../errors';
 import { decodeJwtClaims } from '../credentials/sources/jwt';
-import { errnoOf } from '../providers/failureClassifier';
 import { MAX_HTTP_BODY_BYTES, readBoundedBody } from '../storage/boundedRead';
 import { parseRetryAfterMs } from '../providers/rateLimitHeaders';
 

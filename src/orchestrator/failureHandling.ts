@@ -1,4 +1,5 @@
-import { PROVIDER_FAILURE_KINDS, resolveFailurePolicy } from '../providers';
+import { PROVIDER_FAILURE_KINDS } from '../providers';
+import { fillFailurePolicy } from '../providers/failurePolicy';
 import type { FailurePolicy, FailurePolicyOptions, KindPolicy, ProviderFailureKind } from '../providers';
 
 /**
@@ -21,14 +22,14 @@ export interface AgentFailurePolicy {
  * orchestrator falls back at once for every kind but `invalid-request` unless `kinds.<kind>.action`
  * says otherwise: failover takes milliseconds and keeps the session, while a retry waits. Backoff
  * settings (`maxRetries`, `baseDelayMs`, `maxDelayMs`, `maxRetryAfterMs`) apply to retries in both.
+ * The options were checked with the orchestrator's (src/options).
  */
 export function resolveAgentFailurePolicy(options: FailurePolicyOptions = {}): AgentFailurePolicy {
-  if (typeof options !== 'object' || options === null) return { policy: resolveFailurePolicy(options), withoutFallback: resolveFailurePolicy(options) };
   const asked = options.kinds ?? {};
   const kinds = (action: (kind: ProviderFailureKind, given: KindPolicy['action'] | undefined) => KindPolicy['action']) =>
     Object.fromEntries(PROVIDER_FAILURE_KINDS.map((kind) => [kind, { ...asked[kind], action: action(kind, asked[kind]?.action) }])) as Partial<Record<ProviderFailureKind, Partial<KindPolicy>>>;
-  const policy = resolveFailurePolicy({ ...options, kinds: kinds((kind, given) => given ?? (kind === 'invalid-request' ? 'fail' : 'fallback')) });
-  const withoutFallback = resolveFailurePolicy({
+  const policy = fillFailurePolicy({ ...options, kinds: kinds((kind, given) => given ?? (kind === 'invalid-request' ? 'fail' : 'fallback')) });
+  const withoutFallback = fillFailurePolicy({
     ...options,
     kinds: kinds((kind, given) => (kind === 'invalid-request' ? (given ?? 'fail') : TRANSIENT_KINDS.has(kind) && given !== 'fail' ? 'retry' : (given ?? 'fallback'))),
   });

@@ -7,6 +7,7 @@ import type { AdaptiveConfig, CircuitConfig } from '../../machines/providerHealt
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { CREDENTIAL_SOURCES, checkProviderPriority } from '../credentials';
+import { defaultClaudeHome } from '../credentials/sources/claudeCodeCredentials';
 import type { Authenticate, CredentialSourceId, EnvSource, OAuthRefreshOptions, ProviderPriority } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
@@ -28,6 +29,8 @@ import type { LedgerOption, ResolvedLedger } from './ledgerOption';
 import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
 import { withConfigFile } from '../config/overlayConfig';
+import { checkOptions } from '../options/checkOptions';
+import { failurePolicySchema } from '../options/failurePolicyOptions';
 
 export interface ProviderLimits {
   /** Tokens per daily window; 0 disables the provider. */
@@ -371,10 +374,9 @@ function resolveCircuit(circuit: OrchestratorOptions['circuit']): CircuitConfig 
   };
 }
 
-/** Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`. */
-export function defaultClaudeHome(env: EnvSource): string {
-  const dir = env.CLAUDE_CONFIG_DIR;
-  return dir !== undefined && dir.trim() !== '' ? dir : path.join(os.homedir(), '.claude');
+function checkedFailurePolicy(policy: FailurePolicyOptions | undefined): FailurePolicyOptions | undefined {
+  if (policy !== undefined) checkOptions(failurePolicySchema, policy, { call: 'createOrchestrator', path: 'failurePolicy', expected: 'an object such as { maxRetries: 2 }' });
+  return policy;
 }
 
 /** Checks every option and fills in defaults; throws `invalid-option` naming the option and the fix. */
@@ -406,7 +408,7 @@ export function resolveOptions(given: OrchestratorOptions = {}): ResolvedOptions
     learnedEstimates: resolveLearnedEstimates(options.learnedEstimates, ledger, home),
     providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
     circuit: resolveCircuit(options.circuit),
-    failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
+    failurePolicy: resolveAgentFailurePolicy(checkedFailurePolicy(options.failurePolicy)),
     ledger,
     whenPreferredBusy: resolveWhenBusy(options.whenPreferredBusy),
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, budgets),

@@ -1,6 +1,6 @@
 import { isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, errnoOf } from '../errors';
 import { maskKeyLike } from './providerRegistry';
 import { readRateLimitHeaders } from './rateLimitHeaders';
 import type { HeadersInput, RateLimitFacts, RemainingCapacity } from './rateLimitHeaders';
@@ -63,21 +63,6 @@ export function safeFailureMessage(text: string): string {
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 …')
     .replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, 'eyJ…');
   return masked.length <= MAX_MESSAGE_LENGTH ? masked : `${masked.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
-}
-
-/**
- * The errno-style code of a thrown error or of one of its causes (undici wraps socket errors in
- * `TypeError: fetch failed` with the real error as `cause`).
- *
- * @example errnoOf(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })) // 'ECONNREFUSED'
- */
-export function errnoOf(error: unknown): string | null {
-  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return null;
 }
 
 /** Error `type` / `code` values of the Anthropic and OpenAI APIs (and the ChatGPT backend Codex uses). */

@@ -1,6 +1,8 @@
 import { AgentvisorError } from '../errors';
 import { PROVIDER_FAILURE_KINDS } from './failureClassifier';
 import type { ProviderFailure, ProviderFailureKind } from './failureClassifier';
+import { checkOptions } from '../options/checkOptions';
+import { failurePolicySchema } from '../options/failurePolicyOptions';
 
 /** `retry`: the same provider again (bounded, then `fallback`); `fallback`: the next provider in the chain; `fail`: give up. */
 export const FAILURE_ACTIONS = ['retry', 'fallback', 'fail'] as const;
@@ -60,10 +62,8 @@ export const DEFAULT_FAILURE_ACTIONS: Readonly<Record<ProviderFailureKind, Failu
   'invalid-request': 'fail',
 };
 
-const DEFAULT_SETTINGS = { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 } as const;
-const SETTING_NAMES = ['maxRetries', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs'] as const;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const MAX_RETRIES = 10;
+/** The retry settings every kind takes unless the options say otherwise. */
+export const DEFAULT_RETRY_SETTINGS = { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 } as const;
 
 function optionError(message: string, option: string): AgentvisorError {
   return new AgentvisorError('invalid-option', message, { details: { option } });
@@ -73,40 +73,24 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : typeof value === 'object' && value !== null ? 'an object' : String(value);
 }
 
-function wholeNumber(name: string, value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw optionError(`${name} must be a whole number from 0 to ${max}, got ${describe(value)}`, name);
-  }
-  return value;
+/**
+ * Fills in the defaults of policy options that were already checked (by `resolveFailurePolicy`, or
+ * with the rest of the orchestrator's options): no check, so zod is not loaded.
+ *
+ * @example fillFailurePolicy({ maxRetries: 3 }).server.maxRetries // 3
+ */
+export function fillFailurePolicy(options: FailurePolicyOptions): FailurePolicy {
+  const base = { ...DEFAULT_RETRY_SETTINGS, ...withoutUndefined(options) };
+  const settings = { maxRetries: base.maxRetries, baseDelayMs: base.baseDelayMs, maxDelayMs: base.maxDelayMs, maxRetryAfterMs: base.maxRetryAfterMs };
+  const entries = PROVIDER_FAILURE_KINDS.map((kind) => {
+    const given = withoutUndefined(options.kinds?.[kind] ?? {});
+    return [kind, Object.freeze({ action: DEFAULT_FAILURE_ACTIONS[kind], ...settings, ...given })] as const;
+  });
+  return Object.freeze(Object.fromEntries(entries) as Record<ProviderFailureKind, KindPolicy>);
 }
 
-function checkKeys(name: string, value: object, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw optionError(`${name}.${key} is not an option (known: ${known.join(', ')})`, `${name}.${key}`);
-  }
-}
-
-function settings(name: string, given: Partial<KindPolicy>, base: Omit<KindPolicy, 'action'>): Omit<KindPolicy, 'action'> {
-  const maxRetries = wholeNumber(`${name}.maxRetries`, given.maxRetries ?? base.maxRetries, MAX_RETRIES);
-  const baseDelayMs = wholeNumber(`${name}.baseDelayMs`, given.baseDelayMs ?? base.baseDelayMs, MAX_TIMER_MS);
-  const maxDelayMs = wholeNumber(`${name}.maxDelayMs`, given.maxDelayMs ?? base.maxDelayMs, MAX_TIMER_MS);
-  const maxRetryAfterMs = wholeNumber(`${name}.maxRetryAfterMs`, given.maxRetryAfterMs ?? base.maxRetryAfterMs, MAX_TIMER_MS);
-  if (baseDelayMs > maxDelayMs) throw optionError(`${name}.baseDelayMs (${baseDelayMs}) must not exceed maxDelayMs (${maxDelayMs})`, `${name}.baseDelayMs`);
-  return { maxRetries, baseDelayMs, maxDelayMs, maxRetryAfterMs };
-}
-
-function kindPolicy(kind: ProviderFailureKind, given: unknown, base: Omit<KindPolicy, 'action'>): KindPolicy {
-  const name = `failurePolicy.kinds.${kind}`;
-  if (given === undefined) return { action: DEFAULT_FAILURE_ACTIONS[kind], ...base };
-  if (typeof given !== 'object' || given === null) throw optionError(`${name} must be an object such as { action: 'retry', maxRetries: 3 }`, name);
-  checkKeys(name, given, ['action', ...SETTING_NAMES]);
-  const entry = given as Partial<KindPolicy>;
-  const action = entry.action ?? DEFAULT_FAILURE_ACTIONS[kind];
-  if (!(FAILURE_ACTIONS as readonly unknown[]).includes(action)) throw optionError(`${name}.action must be one of ${FAILURE_ACTIONS.join(', ')}, got ${describe(action)}`, `${name}.action`);
-  if (kind === 'invalid-request' && action !== 'fail') {
-    throw optionError(`${name}.action must be 'fail': the request itself is at fault, so retrying it or sending it to another provider only repeats the failure`, `${name}.action`);
-  }
-  return { action, ...settings(name, entry, base) };
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**
@@ -115,19 +99,12 @@ function kindPolicy(kind: ProviderFailureKind, given: unknown, base: Omit<KindPo
  * @example resolveFailurePolicy({ maxRetries: 3, kinds: { auth: { action: 'fail' } } })['rate-limit'].maxRetries // 3
  */
 export function resolveFailurePolicy(options: FailurePolicyOptions = {}): FailurePolicy {
-  if (typeof options !== 'object' || options === null) throw optionError('failurePolicy must be an object such as { maxRetries: 2 }', 'failurePolicy');
-  checkKeys('failurePolicy', options, [...SETTING_NAMES, 'kinds']);
-  const base = settings('failurePolicy', options, DEFAULT_SETTINGS);
-  const kinds: unknown = options.kinds ?? {};
-  if (typeof kinds !== 'object' || kinds === null) throw optionError("failurePolicy.kinds must be an object such as { overloaded: { maxRetries: 4 } }", 'failurePolicy.kinds');
-  checkKeys('failurePolicy.kinds', kinds, PROVIDER_FAILURE_KINDS);
-  const given = kinds as Partial<Record<ProviderFailureKind, unknown>>;
-  const entries = PROVIDER_FAILURE_KINDS.map((kind) => [kind, Object.freeze(kindPolicy(kind, given[kind], base))] as const);
-  return Object.freeze(Object.fromEntries(entries) as Record<ProviderFailureKind, KindPolicy>);
+  checkOptions(failurePolicySchema, options, { call: 'resolveFailurePolicy', path: 'failurePolicy', expected: 'an object such as { maxRetries: 2 }' });
+  return fillFailurePolicy(options);
 }
 
 /** The policy with every default (docs/failures.md has the table). */
-export const DEFAULT_FAILURE_POLICY: FailurePolicy = resolveFailurePolicy();
+export const DEFAULT_FAILURE_POLICY: FailurePolicy = fillFailurePolicy({});
 
 export interface NextStepContext {
   /** Which attempt on this provider just failed, counting from 1. */

@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { constants as FS, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, errnoOf } from '../errors';
 
 /** Credential, ledger and audit files: readable and writable by their owner only. */
 export const PRIVATE_FILE_MODE = 0o600;
 /** Modes are not enforced on Windows (ACLs decide there). */
 const CHECK_MODES = process.platform !== 'win32';
-
-/** The errno-style code of a thrown file system error, or undefined. */
-export function errnoOf(error: unknown): string | undefined {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** Makes a rename in `dir` durable. Some file systems cannot fsync a folder: the rename itself has happened then. */
 export async function fsyncFolder(dir: string): Promise<void> {

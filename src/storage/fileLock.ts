@@ -1,5 +1,5 @@
 import lockfile from 'proper-lockfile';
-import { errnoOf } from './atomicFile';
+import { errnoOf } from '../errors';
 
 export interface HeldLock {
   readonly release: () => Promise<void>;

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { errnoOf } from './atomicFile';
+import { errnoOf } from '../errors';
 
 /** Where a path really leads once symlinks are resolved. */
 export interface RealLocation {

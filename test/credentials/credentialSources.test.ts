@@ -83,7 +83,7 @@ const codexFile = (): string => path.join(home, '.codex', 'auth.json');
 const claudeAuthFile = (): string => path.join(home, '.codex', 'claude_auth.json');
 const claudeCodeFile = (): string => path.join(home, '.claude', '.credentials.json');
 const codexHome = (): string => path.join(home, '.codex');
-const claudeHome = (): string => defaultClaudeHome(home);
+const claudeHome = (): string => defaultClaudeHome({}, home);
 
 const codexFixture = (): Record<string, unknown> => ({
   auth_mode: 'chatgpt',
@@ -317,7 +317,9 @@ describe('readClaudeCodeCredentials', () => {
   });
 
   it('should default claudeHome to ~/.claude', () => {
-    expect(defaultClaudeHome('/home/someone')).toBe(path.join('/home/someone', '.claude'));
+    expect(defaultClaudeHome({}, '/home/someone')).toBe(path.join('/home/someone', '.claude'));
+    expect(defaultClaudeHome({ CLAUDE_CONFIG_DIR: '/srv/claude' }, '/home/someone')).toBe('/srv/claude');
+    expect(defaultClaudeHome({ CLAUDE_CONFIG_DIR: ' ' }, '/home/someone')).toBe(path.join('/home/someone', '.claude'));
   });
 
   it("should read Claude Code's claudeAiOauth and tolerate other keys such as mcpOAuth", async () => {

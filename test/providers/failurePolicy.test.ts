@@ -123,17 +123,17 @@ describe('resolveFailurePolicy', () => {
     ['a fractional maxRetries', { maxRetries: 1.5 }, 'failurePolicy.maxRetries must be a whole number from 0 to 10, got 1.5'],
     ['too many retries', { kinds: { server: { maxRetries: 11 } } }, 'failurePolicy.kinds.server.maxRetries must be a whole number from 0 to 10, got 11'],
     ['a string delay', { maxDelayMs: '10s' }, 'failurePolicy.maxDelayMs must be a whole number from 0 to 2147483647, got "10s"'],
-    ['a base above the max', { baseDelayMs: 20_000 }, 'failurePolicy.baseDelayMs (20000) must not exceed maxDelayMs (10000)'],
-    ['a misspelt option', { maxRetrys: 3 }, 'failurePolicy.maxRetrys is not an option (known: maxRetries, baseDelayMs, maxDelayMs, maxRetryAfterMs, kinds)'],
-    ['a misspelt kind', { kinds: { overloded: {} } }, 'failurePolicy.kinds.overloded is not an option (known: auth, rate-limit, quota, overloaded, server, network, timeout, truncated, invalid-request)'],
+    ['a base above the max', { baseDelayMs: 20_000 }, 'failurePolicy.baseDelayMs must be at most maxDelayMs (10000), got 20000'],
+    ['a misspelt option', { maxRetrys: 3 }, 'failurePolicy.maxRetrys is not an option; did you mean maxRetries? (known: maxRetries, baseDelayMs, maxDelayMs, maxRetryAfterMs, kinds)'],
+    ['a misspelt kind', { kinds: { overloded: {} } }, 'failurePolicy.kinds.overloded is not an option; did you mean overloaded? (known: auth, rate-limit, quota, overloaded, server, network, timeout, truncated, invalid-request)'],
     ['an unknown action', { kinds: { auth: { action: 'skip' } } }, 'failurePolicy.kinds.auth.action must be one of retry, fallback, fail, got "skip"'],
-    ['a kind that is not an object', { kinds: { auth: 'retry' } }, "failurePolicy.kinds.auth must be an object such as { action: 'retry', maxRetries: 3 }"],
-    ['kinds that is not an object', { kinds: 3 }, 'failurePolicy.kinds must be an object such as { overloaded: { maxRetries: 4 } }'],
+    ['a kind that is not an object', { kinds: { auth: 'retry' } }, 'failurePolicy.kinds.auth must be an object, got "retry"'],
+    ['kinds that is not an object', { kinds: 3 }, 'failurePolicy.kinds must be an object, got 3'],
     ['options that are not an object', null, 'failurePolicy must be an object such as { maxRetries: 2 }'],
     [
       'retrying invalid-request',
       { kinds: { 'invalid-request': { action: 'retry' } } },
-      "failurePolicy.kinds.invalid-request.action must be 'fail': the request itself is at fault, so retrying it or sending it to another provider only repeats the failure",
+      'failurePolicy.kinds.invalid-request.action must be \'fail\': the request itself is at fault, so retrying it or sending it to another provider only repeats the failure, got "retry"',
     ],
   ])('should refuse %s with invalid-option', (_name, options, message) => {
     expect(optionErrorOf(() => resolveFailurePolicy(loose<FailurePolicyOptions>(options)))).toBe(message);

@@ -3,14 +3,20 @@ import path from 'node:path';
 import { Secret } from '../../../machines/secret';
 import { PROVIDERS, keyHint } from '../../providers';
 import { readJsonFile } from '../../storage/secureStore';
+import type { EnvSource } from '../credentialTypes';
 import type { OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
 import { lazySchema, parseCredentialsFile, presentString } from './validate';
 
 export const CLAUDE_CODE_CREDENTIALS_FILE = '.credentials.json';
 
-/** Claude Code's own folder: `~/.claude`. */
-export function defaultClaudeHome(userHome: string = os.homedir()): string {
-  return path.join(userHome, '.claude');
+/**
+ * Claude Code's own folder: `$CLAUDE_CONFIG_DIR` when set and not blank, else `~/.claude`.
+ *
+ * @example defaultClaudeHome({}, '/home/me') // '/home/me/.claude'
+ */
+export function defaultClaudeHome(env: EnvSource = process.env, userHome: string = os.homedir()): string {
+  const dir = env.CLAUDE_CONFIG_DIR;
+  return dir !== undefined && dir.trim() !== '' ? dir : path.join(userHome, '.claude');
 }
 
 /** Claude Code's .credentials.json; other top-level keys (`mcpOAuth`...) are tolerated. */

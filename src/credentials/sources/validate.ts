@@ -1,6 +1,5 @@
 import type { z } from 'zod';
 import { AgentvisorError } from '../../errors';
-import { loadModule } from '../../observability/lazyModule';
 
 /** `tokens.access_token`, `claudeAiOauth.scopes[0]`; `(root)` for the object itself. */
 export function formatIssuePath(issuePath: readonly PropertyKey[]): string {
@@ -39,18 +38,7 @@ function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 
-/**
- * A schema built on first use. zod takes about 70 ms to load: a run that reads no credentials file
- * (its key comes from the environment) never loads it.
- *
- * @example
- * const tokenSchema = lazySchema((zod) => zod.looseObject({ access_token: zod.string() }));
- * parseCredentialsFile(file, tokenSchema(), data);
- */
-export function lazySchema<S extends z.ZodType>(build: (zod: typeof z) => S): () => S {
-  let schema: S | null = null;
-  return () => (schema ??= build(loadModule<{ z: typeof z }>('zod').z));
-}
+export { lazySchema } from '../../options/lazySchema';
 
 /**
  * Validates `data` (a file's parsed JSON) against `schema`. A mismatch fails with

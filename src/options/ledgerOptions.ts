@@ -1,0 +1,136 @@
+/**
+ * Ledger options: the `ledger` option of `createOrchestrator` (and its JSON form in the config
+ * file), and the options of `createMemoryLedger`, `createFileLedger` and `createRedisLedger`.
+ * Built on first use (lazySchema).
+ */
+import { PROVIDER_IDS } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
+import type { QuotaLedger } from '../quota/ledger';
+import type { RedisClientLike } from '../quota/redisClientLike';
+import { lazySchema } from './lazySchema';
+import { dailyResetSchema } from './dailyResetOptions';
+import { MAX_TIMER_MS, functionSchema, nonEmptyString, wholeNumber, withMethods } from './schemaParts';
+import type { z } from 'zod';
+
+type Zod = typeof z;
+
+/** The methods the orchestrator calls on a ledger it is given. */
+export const LEDGER_METHODS = ['reserve', 'settle', 'record', 'renew', 'sweep', 'snapshot', 'close'] as const;
+
+const REDIS_URL = /^rediss?:\/\/\S+$/;
+
+function sharingShape(z: Zod) {
+  const timerMs = wholeNumber(1, MAX_TIMER_MS);
+  return {
+    leaseMs: timerMs.optional().meta({ description: 'Lease of each reservation, renewed while the session lives. Default 60000.' }),
+    syncIntervalMs: timerMs.optional().meta({ description: 'How often the ledger is read for what other hosts hold. Default 1000.' }),
+    whenUnavailable: z
+      .union([z.literal('fail-closed', { error: "expected 'fail-closed' or { localShareOf: N }" }), z.strictObject({ localShareOf: wholeNumber(1, 1_000_000) })])
+      .optional()
+      .meta({ description: "While the ledger is unreachable: 'fail-closed', or { localShareOf: N } to admit up to limit / N locally." }),
+  };
+}
+
+/**
+ * The object form of `ledger` a JSON file can give: a file (path) or a Redis server (URL), with the sharing settings.
+ *
+ * @example sharedLedgerSchema().parse({ redis: 'redis://cache:6379', keyPrefix: 'team-a' })
+ */
+export const sharedLedgerSchema = lazySchema((z) =>
+  z
+    .strictObject({
+      file: z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' }).optional().meta({ description: "The ledger file; a relative path is taken from the config file's folder." }),
+      redis: z.string({ error: 'expected a redis:// or rediss:// URL' }).regex(REDIS_URL, { error: 'expected a redis:// or rediss:// URL' }).optional().meta({ description: 'A Redis server shared by every host.' }),
+      keyPrefix: z.string({ error: 'expected a string' }).optional().meta({ description: 'With redis: the prefix of every key.' }),
+      ...sharingShape(z),
+    })
+    .meta({ oneOf: [{ required: ['file'] }, { required: ['redis'] }], dependentRequired: { keyPrefix: ['redis'] } })
+    .superRefine((value, ctx) => {
+      if ((value.file === undefined) === (value.redis === undefined)) ctx.addIssue({ code: 'custom', message: 'expected exactly one of file, redis', path: [] });
+      if (value.keyPrefix !== undefined && value.redis === undefined) ctx.addIssue({ code: 'custom', message: 'keyPrefix goes with redis', path: ['keyPrefix'] });
+    }),
+);
+
+/**
+ * `ledger` in the config file: where the budget of record lives (docs/ledger.md).
+ *
+ * @example ledgerSchema().parse('file')
+ */
+export const ledgerSchema = lazySchema((z) =>
+  z
+    .union([z.enum(['memory', 'file'], { error: "expected 'memory', 'file', { file } or { redis }" }), sharedLedgerSchema()])
+    .meta({ description: "'memory', 'file' (<home>/agentvisor/ledger.json), { file } or { redis }, with leaseMs, syncIntervalMs and whenUnavailable. The CLI's default is 'file'; the library's 'memory'." }),
+);
+
+/**
+ * `ledger` of `createOrchestrator`: as in the file, plus an ioredis client for `redis` and
+ * `{ instance }`, any QuotaLedger.
+ *
+ * @example ledgerOptionSchema().parse({ instance: createMemoryLedger({ limits }) })
+ */
+export const ledgerOptionSchema = lazySchema((z) =>
+  z.union([
+    z.enum(['memory', 'file'], { error: "expected 'memory', 'file', { file }, { redis } or { instance }" }),
+    z
+      .strictObject({
+        file: nonEmptyString('a path').optional(),
+        redis: z.union([z.string().regex(REDIS_URL), withMethods<RedisClientLike>('an ioredis client', ['evalsha', 'quit'])], { error: 'expected a redis:// or rediss:// URL or an ioredis client' }).optional(),
+        keyPrefix: z.string({ error: 'expected a string' }).optional(),
+        instance: withMethods<QuotaLedger>('a QuotaLedger', LEDGER_METHODS).optional(),
+        ...sharingShape(z),
+      })
+      .superRefine((value, ctx) => {
+        const given = (['file', 'redis', 'instance'] as const).filter((k) => value[k] !== undefined);
+        if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `expected exactly one of file, redis, instance, got ${given.length === 0 ? 'none' : given.join(' and ')}`, path: [] });
+        if (value.keyPrefix !== undefined && value.redis === undefined) ctx.addIssue({ code: 'custom', message: 'keyPrefix goes with redis', path: ['keyPrefix'] });
+      }),
+  ]),
+);
+
+function ledgerConfigShape(z: Zod) {
+  const limit = z.strictObject({ dailyLimit: wholeNumber(0, 1_000_000_000_000_000), maxConcurrent: wholeNumber(0, 1_000_000) });
+  return {
+    limits: z.strictObject(Object.fromEntries(PROVIDER_IDS.map((p) => [p, limit])) as Record<ProviderId, typeof limit>, {
+      error: 'expected { claude: { dailyLimit, maxConcurrent }, openai: { dailyLimit, maxConcurrent } } (0 disables a provider)',
+    }),
+    dailyReset: dailyResetSchema().optional(),
+    now: functionSchema<() => number>('a function returning epoch milliseconds (such as Date.now)').optional(),
+  };
+}
+
+/**
+ * The options of `createMemoryLedger`: `limits` for every provider, `dailyReset`, `now`.
+ *
+ * @example ledgerConfigSchema().parse({ limits: { claude: { dailyLimit: 1e6, maxConcurrent: 4 }, openai: { dailyLimit: 0, maxConcurrent: 0 } } })
+ */
+export const ledgerConfigSchema = lazySchema((z) => z.strictObject(ledgerConfigShape(z)));
+
+/**
+ * The options of `createFileLedger`.
+ *
+ * @example fileLedgerOptionsSchema().parse({ file: '/srv/ledger.json', limits })
+ */
+export const fileLedgerOptionsSchema = lazySchema((z) =>
+  z.strictObject({
+    ...ledgerConfigShape(z),
+    file: nonEmptyString('the path of the ledger file'),
+    home: nonEmptyString('a folder path').optional(),
+    lockTimeoutMs: wholeNumber(0, MAX_TIMER_MS).optional(),
+    lockStaleMs: wholeNumber(2_000, MAX_TIMER_MS).optional(),
+  }),
+);
+
+/**
+ * The options of `createRedisLedger`. Whether `redis` is a usable URL or client is checked when connecting.
+ *
+ * @example redisLedgerOptionsSchema().parse({ redis: 'redis://127.0.0.1:6379', limits })
+ */
+export const redisLedgerOptionsSchema = lazySchema((z) =>
+  z.strictObject({
+    ...ledgerConfigShape(z),
+    redis: z.union([z.string(), z.object({}).loose()], { error: 'expected a redis:// or rediss:// URL or an ioredis client' }),
+    keyPrefix: z.string().regex(/^[\w:{}.\-/@]{1,64}$/, { error: 'expected 1-64 characters of letters, digits and _ : { } . - / @' }).optional(),
+    clock: z.enum(['server', 'caller'], { error: "expected 'server' or 'caller'" }).optional(),
+    timeout: wholeNumber(1, 60_000).optional(),
+  }),
+);
