@@ -12,6 +12,9 @@ export const TASK_BRANCH_PREFIX = 'agentvisor/';
 /**
  * Every id makes a valid branch (`git check-ref-format --branch`), and no branch is a folder of
  * another (`'invalid-branch-name'`, `'branch-conflict'`).
+ *
+ * @example
+ * await checkBranchNames(new Map([['t1', 'agentvisor/t1']]), repoRoot, {});
  */
 export async function checkBranchNames(branches: ReadonlyMap<string, string>, repoRoot: string, options: GitOptions): Promise<void> {
   const invalid: string[] = [];
@@ -55,7 +58,12 @@ function taskOrder(branches: ReadonlyMap<string, string>, ids: readonly string[]
   return [...branches.keys()].filter((id) => ids.includes(id));
 }
 
-/** No task branch exists yet, nor clashes with an existing one (`'branch-exists'`, naming the worktrees that use them). */
+/**
+ * No task branch exists yet, nor clashes with an existing one (`'branch-exists'`, naming the worktrees that use them).
+ *
+ * @example
+ * await checkExistingBranches(new Map([['t1', 'agentvisor/t1']]), repoRoot, {});
+ */
 export async function checkExistingBranches(branches: ReadonlyMap<string, string>, repoRoot: string, options: GitOptions): Promise<void> {
   const refs = await gitOrThrow(['for-each-ref', '--format=%(refname)', `refs/heads/${TASK_BRANCH_PREFIX.slice(0, -1)}`], repoRoot, options, 'not-a-repository', 'could not list the branches');
   const existing = new Set(refs.stdout.split('\n').filter((line) => line !== '').map((ref) => ref.replace(/^refs\/heads\//, '')));
@@ -83,7 +91,12 @@ export async function checkExistingBranches(branches: ReadonlyMap<string, string
   );
 }
 
-/** The main checkout has no modified, staged or untracked files; ignored files are fine (`'dirty'`). */
+/**
+ * The main checkout has no modified, staged or untracked files; ignored files are fine (`'dirty'`).
+ *
+ * @example
+ * await checkClean(repoRoot, {});
+ */
 export async function checkClean(repoRoot: string, options: GitOptions): Promise<void> {
   // --no-optional-locks: status must not rewrite the main checkout's index (its stat cache).
   const status = await gitOrThrow(['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=normal'], repoRoot, options, 'not-a-repository', 'git status failed');

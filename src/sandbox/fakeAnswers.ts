@@ -12,7 +12,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The request-id headers a provider's successful answer carries. */
+/**
+ * The request-id headers a provider's successful answer carries.
+ *
+ * @example
+ * successHeaders('openai'); // { 'x-request-id': 'req_…', 'openai-processing-ms': '1' }
+ */
 export function successHeaders(provider: ProviderId): Record<string, string> {
   return provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId(), 'openai-processing-ms': '1' };
 }
@@ -31,7 +36,12 @@ export function streamPlan(route: FakeRoute, reply: ReplyContent, body: Record<s
   return chatCompletionStream(reply, streamOptions.include_usage === true);
 }
 
-/** The JSON body of a model answer on `route` when the client did not ask for a stream. */
+/**
+ * The JSON body of a model answer on `route` when the client did not ask for a stream.
+ *
+ * @example
+ * sendJson(res, 200, jsonAnswer('openai.chatCompletions', reply), successHeaders('openai'));
+ */
 export function jsonAnswer(route: FakeRoute, reply: ReplyContent): Record<string, unknown> {
   if (route === 'anthropic.messages') return anthropicMessage(reply);
   if (route === 'openai.chatCompletions') return chatCompletion(reply);
@@ -40,14 +50,24 @@ export function jsonAnswer(route: FakeRoute, reply: ReplyContent): Record<string
   return completed === undefined ? {} : (JSON.parse(completed.data) as { response: Record<string, unknown> }).response;
 }
 
-/** Ends a model answer the way the step asked: normally, by destroying the socket, or not at all ('hang'). */
+/**
+ * Ends a model answer the way the step asked: normally, by destroying the socket, or not at all ('hang').
+ *
+ * @example
+ * finish(res, step.type === 'truncate' ? (step.ending ?? 'end') : undefined);
+ */
 export function finish(res: http.ServerResponse, ending: 'end' | 'destroy' | 'hang' | undefined): void {
   if (ending === 'hang') return; // left open: the client times out, or close() destroys the socket
   if (ending === 'destroy') res.destroy();
   else res.end();
 }
 
-/** The `GET /v1/models` answer of a provider, in its wire format. */
+/**
+ * The `GET /v1/models` answer of a provider, in its wire format.
+ *
+ * @example
+ * modelsList('openai'); // { object: 'list', data: [{ id: 'gpt-5', object: 'model', … }, …] }
+ */
 export function modelsList(provider: ProviderId): Record<string, unknown> {
   const created = '2025-09-29T00:00:00Z';
   if (provider === 'claude') {

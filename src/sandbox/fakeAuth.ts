@@ -6,7 +6,12 @@ import type { PresentedCredential } from './fakeHttp';
 
 const OAUTH_BETA = 'oauth-2025-04-20';
 
-/** The credentials a provider accepts, as a list; `undefined` (any non-empty one) stays so. */
+/**
+ * The credentials a provider accepts, as a list; `undefined` (any non-empty one) stays so.
+ *
+ * @example
+ * asKeyList('sk-test'); // ['sk-test']
+ */
 export function asKeyList(keys: string | readonly string[] | undefined): readonly string[] | undefined {
   if (keys === undefined) return undefined;
   return typeof keys === 'string' ? [keys] : keys;
