@@ -19,7 +19,8 @@
  * whether the coordinator still counts this session's slot and allocation on `provider`.
  */
 import { and, assertEvent, assign, sendTo, setup } from 'xstate';
-import type { CredentialsRequest, PendingFailure, ReservationRequest, SessionContext, SessionEvent, SessionInput, SessionNotice, SessionOutput } from './agentSession.types';
+import type { CredentialsRequest, PendingFailure, ReservationRequest, SessionContext, SessionEvent, SessionInput } from './agentSession.types';
+import type { SessionNotice, SessionOutput } from './agentSession.types';
 import { decideFailure } from './failureDecision';
 import type { FailureDecision } from './failureDecision';
 import type { ProviderId } from './providers';
@@ -215,11 +216,13 @@ export const agentSessionMachine = setup({
     }),
     recordRetryStep: assign(({ context, event }) => {
       assertEvent(event, 'session.failure');
-      return { pending: { ...context.pending, attempts: context.pending.attempts + 1, step: failureStep(context, event) }, lastEventAt: Math.max(context.lastEventAt, event.now) };
+      const pending = { ...context.pending, attempts: context.pending.attempts + 1, step: failureStep(context, event) };
+      return { pending, lastEventAt: Math.max(context.lastEventAt, event.now) };
     }),
     recordFallBackStep: assign(({ context, event }) => {
       assertEvent(event, 'session.failure');
-      return { pending: { ...context.pending, reason: event.reason, requeueAt: null, step: failureStep(context, event) }, lastEventAt: Math.max(context.lastEventAt, event.now) };
+      const pending = { ...context.pending, reason: event.reason, requeueAt: null, step: failureStep(context, event) };
+      return { pending, lastEventAt: Math.max(context.lastEventAt, event.now) };
     }),
     // The request itself was at fault: the agent stays on its provider, and the host is told.
     recordRequestAtFault: assign(({ context, event }) => {
@@ -231,7 +234,11 @@ export const agentSessionMachine = setup({
       return {
         pending: { ...context.pending, step: failureStep(context, event) },
         lastEventAt: Math.max(context.lastEventAt, event.now),
-        outcome: { reason: 'failed' as const, error: { code: 'no-provider', message: `the provider failed (${event.reason}) and no fallback provider is left` }, overrunTokens: 0 },
+        outcome: {
+          reason: 'failed' as const,
+          error: { code: 'no-provider', message: `the provider failed (${event.reason}) and no fallback provider is left` },
+          overrunTokens: 0,
+        },
       };
     }),
     // The coordinator settles the unused allocation and frees the slot on receipt of the request.

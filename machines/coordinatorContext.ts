@@ -43,25 +43,41 @@ export interface Enqueue {
   emit(event: CoordinatorEmitted): void;
 }
 
-/** The request without its not-before time (passed). */
+/**
+ * The request without its not-before time (passed).
+ *
+ * @example withoutNotBefore({ ...entry, notBefore: now }) // entry without notBefore
+ */
 export function withoutNotBefore(request: QueuedRequest): QueuedRequest {
   const { notBefore: _passed, ...rest } = request;
   return rest;
 }
 
-/** Types an answer to a session (found by systemId, so its ref is untyped). */
+/**
+ * Types an answer to a session (found by systemId, so its ref is untyped).
+ *
+ * @example enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: 500 }))
+ */
 export function toSession(event: SessionEvent): EventObject {
   return event;
 }
 
-/** Concurrency caps from circuits that are not closed; undefined (no caps) in the common case. */
+/**
+ * Concurrency caps from circuits that are not closed; undefined (no caps) in the common case.
+ *
+ * @example capsAt(context, now) // undefined while every circuit is closed
+ */
 export function capsAt(context: CoordinatorContext, now: number, health: HealthByProvider = context.health): Readonly<Record<ProviderId, number>> | undefined {
   if (!isCapped(health.claude) && !isCapped(health.openai)) return undefined;
   const cap = (p: ProviderId) => admissionCap(health[p], context.config.circuit, now);
   return { claude: cap('claude'), openai: cap('openai') };
 }
 
-/** The admission decision for a request now: admit on a provider, or the refusal code (reported as what it is on a shared ledger). */
+/**
+ * The admission decision for a request now: admit on a provider, or the refusal code (reported as what it is on a shared ledger).
+ *
+ * @example decide(context, spawnEvent, spawnEvent.now) // { status: 'admit', provider: 'claude', allocation: 10_000 }
+ */
 export function decide(context: CoordinatorContext, request: SpawnRequest, now: number) {
   const candidates = admissionCandidates(context.config.fallbackChain, request);
   const decision = decideAdmission(context.budgets, candidates, request.estimatedTokens, capsAt(context, now));
@@ -69,12 +85,20 @@ export function decide(context: CoordinatorContext, request: SpawnRequest, now: 
   return { status: 'refuse' as const, code: sharedRefusalCode(decision.code, context.budgets, candidates, context.config.globalLimits) };
 }
 
-/** A new spawn (not a requeued session) on a shared ledger starts only once the ledger reserved it too. */
+/**
+ * A new spawn (not a requeued session) on a shared ledger starts only once the ledger reserved it too.
+ *
+ * @example confirmsWithLedger(context, request) // true for a new spawn on a shared ledger
+ */
 export function confirmsWithLedger(context: CoordinatorContext, request: QueuedRequest | SpawnRequest): boolean {
   return context.config.sharedLedger === true && !('readmit' in request && request.readmit === true);
 }
 
-/** Holds a locally reserved admission until the ledger answers (ledger.reserveAnswered). */
+/**
+ * Holds a locally reserved admission until the ledger answers (ledger.reserveAnswered).
+ *
+ * @example const confirming = askLedger(enqueue, context.confirming, request, 'claude', 10_000)
+ */
 export function askLedger(enqueue: Enqueue, confirming: ConfirmingRequests, request: QueuedRequest, provider: ProviderId, allocation: number): ConfirmingRequests {
   enqueue.emit({ type: 'ledger.reserveAsked', requestId: request.requestId, sessionId: request.sessionId, provider, tokens: allocation });
   return { ...confirming, [request.requestId]: { request, provider, allocation } };
@@ -84,6 +108,8 @@ export function askLedger(enqueue: Enqueue, confirming: ConfirmingRequests, requ
  * A request no wait can help: every provider it may use is disabled (daily limit or maxConcurrent
  * 0) or has a daily limit below its estimate. Judged on the configured limits, not on what is
  * free now. Returns the refusal code, or null when the request may fit some day.
+ *
+ * @example hopelessCode(context, { ...spawnEvent, estimatedTokens: 10_000_000 }) // 'quota-exhausted'
  */
 export function hopelessCode(context: CoordinatorContext, request: SpawnRequest): 'quota-exhausted' | 'no-provider' | null {
   const candidates = admissionCandidates(context.config.fallbackChain, request);
@@ -99,7 +125,11 @@ export function hopelessCode(context: CoordinatorContext, request: SpawnRequest)
   return tooLarge ? 'quota-exhausted' : 'no-provider';
 }
 
-/** The retry hint of a refusal: the next reset, the concurrency hint, or when the candidates' circuits or pauses end. */
+/**
+ * The retry hint of a refusal: the next reset, the concurrency hint, or when the candidates' circuits or pauses end.
+ *
+ * @example retryAfterMs(context, 'quota-exhausted', now) // ms until the daily reset
+ */
 export function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number, candidates: readonly ProviderId[] = PROVIDER_IDS): number | null {
   if (code === 'quota-exhausted') return Math.max(0, context.nextResetAt - now);
   if (code === 'concurrency-limit' || code === 'queue-full') return context.config.retryHintMs;
@@ -115,7 +145,11 @@ export function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'q
   return null;
 }
 
-/** Counts one outcome on a provider's circuit and tells the host when the circuit opens or closes. */
+/**
+ * Counts one outcome on a provider's circuit and tells the host when the circuit opens or closes.
+ *
+ * @example const health = recordHealth(enqueue, context, 'claude', false, now)
+ */
 export function recordHealth(enqueue: Enqueue, context: CoordinatorContext, provider: ProviderId, ok: boolean, now: number): HealthByProvider {
   const change = recordOutcome(context.health[provider], context.config.circuit, ok, now);
   if (change.health === context.health[provider]) return context.health;
@@ -127,7 +161,11 @@ export function recordHealth(enqueue: Enqueue, context: CoordinatorContext, prov
   return { ...context.health, [provider]: change.health };
 }
 
-/** The input of a session admitted on `provider` with `allocation`. */
+/**
+ * The input of a session admitted on `provider` with `allocation`.
+ *
+ * @example enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, request, 'claude', 10_000, now) })
+ */
 export function sessionInput(context: CoordinatorContext, request: SpawnRequest, provider: ProviderId, allocation: number, now: number): SessionInput {
   return {
     sessionId: request.sessionId,
@@ -145,7 +183,11 @@ export function sessionInput(context: CoordinatorContext, request: SpawnRequest,
   };
 }
 
-/** Emits `quota.low` once a window for each provider whose available tokens fell below the watermark. */
+/**
+ * Emits `quota.low` once a window for each provider whose available tokens fell below the watermark.
+ *
+ * @example const budgets = announceLow(enqueue, context, reserve(context.budgets, 'claude', 10_000))
+ */
 export function announceLow(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets): Budgets {
   let next = budgets;
   for (const p of PROVIDER_IDS) {
@@ -160,6 +202,8 @@ export function announceLow(enqueue: Enqueue, context: CoordinatorContext, budge
 /**
  * Admits one request: the host hears of it (agent.admitted) before the session starts, so a session
  * that ends at once (credentials denied) is still known when its end is reported.
+ *
+ * @example admitOne(enqueue, context, request, 'claude', 10_000, now)
  */
 export function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: QueuedRequest | SpawnRequest, provider: ProviderId, allocation: number, now: number): void {
   if ('readmit' in request && request.readmit === true) {
@@ -174,6 +218,8 @@ export function admitOne(enqueue: Enqueue, context: CoordinatorContext, request:
 /**
  * Commits new budgets (and time), then admits waiting requests that now fit, in queue order, in the
  * same transition that freed the capacity: a newcomer cannot take a slot a waiter was due.
+ *
+ * @example commitAndDrain(enqueue, context, settle(context.budgets, 'claude', 2_000), now)
  */
 export function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
   const plan = planDrain(budgets, context.queue, context.config.fallbackChain, capsAt(context, now, extra.health), now);
@@ -194,6 +240,8 @@ type FallbackRequest = Extract<CoordinatorEvent, { type: 'session.fallbackReques
 /**
  * A session leaving its provider (fallback or requeue): its pending top-up is dropped and its
  * unused allocation and slot come back. The context with the top-up dropped, and the budgets after.
+ *
+ * @example const { context: after, budgets } = returnStint(context, fallbackEvent)
  */
 export function returnStint(context: CoordinatorContext, event: FallbackRequest): { readonly context: CoordinatorContext; readonly budgets: Budgets } {
   const dropped = dropTopUp(context.budgets, context.topUps, event.sessionId);
@@ -201,7 +249,11 @@ export function returnStint(context: CoordinatorContext, event: FallbackRequest)
   return { context: after, budgets: settle(dropped.budgets, event.from, event.returnedTokens) };
 }
 
-/** Where a falling-back session can go now, judged on the budgets after its stint came back. */
+/**
+ * Where a falling-back session can go now, judged on the budgets after its stint came back.
+ *
+ * @example decideFallback(context, fallbackEvent) // { status: 'admit', provider: 'openai', allocation: 8_000 }
+ */
 export function decideFallback(context: CoordinatorContext, event: FallbackRequest) {
   return decideAdmission(returnStint(context, event).budgets, event.candidates, event.estimatedTokens, capsAt(context, Math.max(context.now, event.now)));
 }

@@ -16,8 +16,17 @@ interface GuardArgs {
   readonly event: CoordinatorEvent;
 }
 
-/** The context after a ledger refusal: the local reservation back, the provider clamped to what the ledger allows. */
-export function afterLedgerRefusal(context: CoordinatorContext, event: Extract<CoordinatorEvent, { type: 'ledger.reserveAnswered'; granted: false }>): CoordinatorContext {
+/**
+ * The context after a ledger refusal: the local reservation back, the provider clamped to what the ledger allows.
+ *
+ * @example
+ * const refusal = { type: 'ledger.reserveAnswered', requestId: 'r1', granted: false, code: 'concurrency-limit', retryAfterMs: 1_000, now } as const;
+ * afterLedgerRefusal(context, refusal).budgets // the local reservation given back
+ */
+export function afterLedgerRefusal(
+  context: CoordinatorContext,
+  event: Extract<CoordinatorEvent, { type: 'ledger.reserveAnswered'; granted: false }>,
+): CoordinatorContext {
   const entry = context.confirming[event.requestId]!;
   const { [event.requestId]: _answered, ...confirming } = context.confirming;
   let budgets = settle(context.budgets, entry.provider, entry.allocation);

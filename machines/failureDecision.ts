@@ -86,7 +86,8 @@ function clampJitter(value: number): number {
  * `maxRetryAfterMs` falls back at once, as does a kind whose retries are used up.
  *
  * @example
- * policyStep({ action: 'retry', maxRetries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 }, null, 1, 0.5) // { action: 'retry', delayMs: 125 }
+ * const settings = { action: 'retry', maxRetries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 } as const;
+ * policyStep(settings, null, 1, 0.5) // { action: 'retry', delayMs: 125 }
  */
 export function policyStep(settings: RetrySettings, retryAfterMs: number | null, attempt: number, jitter: number): PolicyStep {
   if (settings.action === 'fail') return { action: 'fail', reason: 'policy' };
@@ -101,7 +102,11 @@ export function policyStep(settings: RetrySettings, retryAfterMs: number | null,
   return { action: 'retry', delayMs: Math.min(settings.maxRetryAfterMs, Math.ceil(retryAfterMs + unit * spread)) };
 }
 
-/** Whether the session may still move down the chain. */
+/**
+ * Whether the session may still move down the chain.
+ *
+ * @example canFallBackIn({ fallbacks: { used: 0, max: 1, providersLeft: 1 } }) // true
+ */
 export function canFallBackIn(situation: Pick<FailureSituation, 'fallbacks'>): boolean {
   const { used, max, providersLeft } = situation.fallbacks;
   return providersLeft > 0 && used < max;
@@ -114,7 +119,8 @@ export function canFallBackIn(situation: Pick<FailureSituation, 'fallbacks'>): b
  */
 function requeueDelay(situation: FailureSituation, policies: FailurePolicies): number | null {
   const { failure } = situation;
-  if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || situation.requeues >= situation.maxRequeues || situation.usedOnProvider > 0) return null;
+  const mayWait = situation.requeues < situation.maxRequeues && situation.usedOnProvider === 0;
+  if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || !mayWait) return null;
   const overloaded = policies.withoutFallback['overloaded'];
   const backoff = overloaded === undefined ? null : policyStep(overloaded, null, Math.min(situation.requeues + 1, MAX_REQUEUE_DOUBLINGS), situation.jitter);
   return Math.max(failure.retryAfterMs ?? 0, backoff?.action === 'retry' ? backoff.delayMs : 0);

@@ -56,6 +56,12 @@ const NOTHING_TO_HAND_OUT: AuthResult = { source: 'ledger', hint: '', secretEnv:
 export function reserveWithLink(link: { wrapAuthenticate(inner: Authenticate): Authenticate }): ReserveStint {
   const reserveOnly = link.wrapAuthenticate(() => NOTHING_TO_HAND_OUT);
   return async (request) => {
-    await reserveOnly({ provider: request.provider, sessionId: request.sessionId, agentId: request.agentId, allocatedTokens: request.allocatedTokens, stint: request.stint });
+    await reserveOnly({
+      provider: request.provider,
+      sessionId: request.sessionId,
+      agentId: request.agentId,
+      allocatedTokens: request.allocatedTokens,
+      stint: request.stint,
+    });
   };
 }
