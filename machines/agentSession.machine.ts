@@ -1,12 +1,16 @@
 /**
  * agentSession: one agent's session, from authentication to release.
  *
- * States: authenticating → active ⇄ fallingBack → released (final).
+ * States: authenticating → (reserving →) active ⇄ fallingBack → released (final).
  * Accepts: session.usage, session.heartbeat, session.failure, session.requeue, session.release, session.sweep (from the host through the
  * orchestrator and from the clock), and session.toppedUp, session.topUpRefused,
- * session.fallbackAdmitted, session.fallbackRefused (answers from the coordinator), and
- * credentials.granted / credentials.denied (answers from the credentials actor).
- * Asks the credentials actor (systemId `credentials`) for credentials on entering authenticating.
+ * session.fallbackAdmitted, session.fallbackRefused (answers from the coordinator),
+ * credentials.granted / credentials.denied (answers from the credentials actor), and
+ * reservation.granted / reservation.refused (answers from the ledger actor).
+ * Asks the credentials actor (systemId `credentials`) for credentials on entering authenticating,
+ * and on a shared ledger the ledger actor (systemId `ledger`) to reserve a later stint on entering reserving.
+ * `session.failure` is decided by guards on `decideFailure` (machines/failureDecision.ts): requeue,
+ * retry (stays active), fall back, or give up; the step is kept in `pending.step` for the host.
  * Tells the coordinator (by systemId `coordinator`): session.activated, session.usageReported,
  * session.fallbackRequested, and session.ended with the SessionOutput the budget is settled from.
  *
@@ -15,7 +19,10 @@
  * whether the coordinator still counts this session's slot and allocation on `provider`.
  */
 import { and, assertEvent, assign, sendTo, setup } from 'xstate';
-import type { CredentialsRequest, SessionContext, SessionEvent, SessionInput, SessionNotice, SessionOutput } from './agentSession.types';
+import type { CredentialsRequest, PendingFailure, ReservationRequest, SessionContext, SessionEvent, SessionInput } from './agentSession.types';
+import type { SessionNotice, SessionOutput } from './agentSession.types';
+import { decideFailure } from './failureDecision';
+import type { FailureDecision } from './failureDecision';
 import type { ProviderId } from './providers';
 
 function unusedOnProvider(context: SessionContext): number {
@@ -26,6 +33,8 @@ function unusedOnProvider(context: SessionContext): number {
 export const COORDINATOR_SYSTEM_ID = 'coordinator';
 /** The credentials actor (bound in src) answers credentials.request with granted or denied. */
 export const CREDENTIALS_SYSTEM_ID = 'credentials';
+/** The ledger actor (bound in src on a shared ledger) answers reservation.request with granted or refused. */
+export const LEDGER_SYSTEM_ID = 'ledger';
 
 function outputOf(context: SessionContext): SessionOutput {
   return {
@@ -45,14 +54,28 @@ function outputOf(context: SessionContext): SessionOutput {
   };
 }
 
-/** Denials that are not about credentials: a shared ledger had no room (or could not be reached). */
-const ADMISSION_CODES: readonly string[] = ['concurrency-limit', 'quota-exhausted', 'no-provider', 'ledger-unavailable'];
+const NO_PENDING: PendingFailure = { reason: '', requeueAt: null, attempts: 0, requeues: 0, step: null };
 
-function denialReason(code: string): string {
-  return ADMISSION_CODES.includes(code) ? code : 'auth-failed';
+/** The step for a `session.failure` (a legacy event without facts is a failure of kind `reason`). */
+function failureStep(context: SessionContext, event: Extract<SessionEvent, { type: 'session.failure' }>): FailureDecision {
+  return decideFailure({
+    failure: event.failure ?? { kind: event.reason, retryAfterMs: null, throttle: null },
+    attempt: context.pending.attempts + 1,
+    requeues: context.pending.requeues,
+    maxRequeues: context.terms.maxRequeues,
+    usedOnProvider: context.tokens.usedOnProvider,
+    fallbacks: { used: context.fallbacks.length, max: context.terms.maxFallbacks, providersLeft: context.fallbackProviders.length },
+    policies: context.terms.failurePolicies,
+    jitter: event.jitter ?? 0,
+  });
 }
 
-const NO_PENDING = { reason: '', requeueAt: null } as const;
+function isStep(step: FailureDecision['step']) {
+  return ({ context, event }: { context: SessionContext; event: SessionEvent }): boolean => {
+    assertEvent(event, 'session.failure');
+    return failureStep(context, event).step === step;
+  };
+}
 
 function remainingAfter(chain: readonly ProviderId[], chosen: ProviderId): readonly ProviderId[] {
   const at = chain.indexOf(chosen);
@@ -74,6 +97,14 @@ export const agentSessionMachine = setup({
       agentId: context.agentId,
       allocatedTokens: context.tokens.allocated,
       stint: context.stint,
+    })),
+    requestReservation: sendTo(({ system }) => system.get(LEDGER_SYSTEM_ID), ({ context }): ReservationRequest => ({
+      type: 'reservation.request',
+      sessionId: context.sessionId,
+      agentId: context.agentId,
+      provider: context.provider,
+      stint: context.stint,
+      allocatedTokens: context.tokens.allocated,
     })),
     notifyActivated: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({
       type: 'session.activated',
@@ -111,6 +142,133 @@ export const agentSessionMachine = setup({
       now: context.lastEventAt,
     })),
     notifyEnded: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({ type: 'session.ended', output: outputOf(context) })),
+    countUsage: assign(({ context, event }) => {
+      assertEvent(event, 'session.usage');
+      return {
+        tokens: { ...context.tokens, usedOnProvider: context.tokens.usedOnProvider + event.tokens, used: context.tokens.used + event.tokens },
+        expiresAt: event.now + context.terms.leaseMs,
+        lastEventAt: Math.max(context.lastEventAt, event.now),
+        // A success ends the run of failed attempts on this provider.
+        ...(context.pending.attempts === 0 ? {} : { pending: { ...context.pending, attempts: 0 } }),
+      };
+    }),
+    renewLease: assign(({ context, event }) => {
+      assertEvent(event, 'session.heartbeat');
+      return { expiresAt: Math.max(context.expiresAt, event.now + context.terms.leaseMs), lastEventAt: Math.max(context.lastEventAt, event.now) };
+    }),
+    addTopUp: assign(({ context, event }) => {
+      assertEvent(event, 'session.toppedUp');
+      return { tokens: { ...context.tokens, allocated: context.tokens.allocated + event.tokens } };
+    }),
+    // The usage was counted; the allocation is spent and nothing is left to return.
+    endForOverrun: assign(({ context, event }) => {
+      assertEvent(event, 'session.topUpRefused');
+      return {
+        tokens: { ...context.tokens, allocated: context.tokens.usedOnProvider },
+        outcome: {
+          reason: 'quota-exhausted' as const,
+          error: { code: 'quota-exhausted', message: 'usage beyond the allocation was recorded, but the daily budget has no room for it; the session was ended' },
+          overrunTokens: event.overrunTokens,
+        },
+      };
+    }),
+    endOnRelease: assign(({ context, event }) => {
+      assertEvent(event, 'session.release');
+      return { outcome: { reason: event.reason ?? 'released', error: null, overrunTokens: 0 }, lastEventAt: Math.max(context.lastEventAt, event.now) };
+    }),
+    endOnExpiry: assign(({ event }) => {
+      assertEvent(event, 'session.sweep');
+      return { outcome: { reason: 'expired' as const, error: { code: 'allocation-expired', message: 'the allocation lease expired with no activity' }, overrunTokens: 0 }, lastEventAt: event.now };
+    }),
+    storeCredentials: assign(({ context, event }) => {
+      assertEvent(event, 'credentials.granted');
+      return {
+        credential: { source: event.result.source, hint: event.result.hint },
+        secretEnv: event.result.secretEnv,
+        env: { ...event.result.env, AGENTVISOR_SESSION_ID: context.sessionId, AGENTVISOR_AGENT_ID: context.agentId },
+      };
+    }),
+    noteAuthFailure: assign(({ context }) => ({ pending: { ...context.pending, reason: 'auth-failed', requeueAt: null } })),
+    endForAuthFailure: assign(({ event }) => {
+      assertEvent(event, 'credentials.denied');
+      return { outcome: { reason: 'auth-failed' as const, error: { code: event.code, message: event.message }, overrunTokens: 0 } };
+    }),
+    noteLedgerRefusal: assign(({ context, event }) => {
+      assertEvent(event, 'reservation.refused');
+      return { pending: { ...context.pending, reason: event.code, requeueAt: null } };
+    }),
+    endForLedgerRefusal: assign(({ event }) => {
+      assertEvent(event, 'reservation.refused');
+      return { outcome: { reason: 'no-provider' as const, error: { code: event.code, message: event.message }, overrunTokens: 0 } };
+    }),
+    noteRequeue: assign(({ context, event }) => {
+      assertEvent(event, 'session.requeue');
+      return { pending: { ...context.pending, reason: event.reason, requeueAt: event.notBefore }, lastEventAt: Math.max(context.lastEventAt, event.now) };
+    }),
+    recordRequeueStep: assign(({ context, event }) => {
+      assertEvent(event, 'session.failure');
+      const step = failureStep(context, event);
+      const delayMs = step.step === 'requeue' ? step.delayMs : 0;
+      return {
+        pending: { ...context.pending, reason: event.reason, requeueAt: event.now + delayMs, requeues: context.pending.requeues + 1, step },
+        lastEventAt: Math.max(context.lastEventAt, event.now),
+      };
+    }),
+    recordRetryStep: assign(({ context, event }) => {
+      assertEvent(event, 'session.failure');
+      const pending = { ...context.pending, attempts: context.pending.attempts + 1, step: failureStep(context, event) };
+      return { pending, lastEventAt: Math.max(context.lastEventAt, event.now) };
+    }),
+    recordFallBackStep: assign(({ context, event }) => {
+      assertEvent(event, 'session.failure');
+      const pending = { ...context.pending, reason: event.reason, requeueAt: null, step: failureStep(context, event) };
+      return { pending, lastEventAt: Math.max(context.lastEventAt, event.now) };
+    }),
+    // The request itself was at fault: the agent stays on its provider, and the host is told.
+    recordRequestAtFault: assign(({ context, event }) => {
+      assertEvent(event, 'session.failure');
+      return { pending: { ...context.pending, step: failureStep(context, event) }, lastEventAt: Math.max(context.lastEventAt, event.now) };
+    }),
+    endWithNothingLeft: assign(({ context, event }) => {
+      assertEvent(event, 'session.failure');
+      return {
+        pending: { ...context.pending, step: failureStep(context, event) },
+        lastEventAt: Math.max(context.lastEventAt, event.now),
+        outcome: {
+          reason: 'failed' as const,
+          error: { code: 'no-provider', message: `the provider failed (${event.reason}) and no fallback provider is left` },
+          overrunTokens: 0,
+        },
+      };
+    }),
+    // The coordinator settles the unused allocation and frees the slot on receipt of the request.
+    giveSlotBack: assign(({ context }) => ({
+      tokens: { ...context.tokens, returned: context.tokens.returned + unusedOnProvider(context) },
+      holdsSlot: false,
+      secretEnv: {},
+      env: {},
+    })),
+    moveToAdmittedProvider: assign(({ context, event }) => {
+      assertEvent(event, 'session.fallbackAdmitted');
+      // A requeue comes back to the same provider: it is not a fallback.
+      const requeued = context.pending.requeueAt !== null;
+      return {
+        fallbacks: requeued ? context.fallbacks : [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pending.reason }],
+        fallbackProviders: requeued ? context.fallbackProviders : remainingAfter(context.fallbackProviders, event.provider),
+        pending: { ...context.pending, requeueAt: null, attempts: requeued ? context.pending.attempts : 0 },
+        stint: context.stint + 1,
+        provider: event.provider,
+        tokens: { ...context.tokens, allocated: event.allocatedTokens, usedOnProvider: 0 },
+        holdsSlot: true,
+        // The new allocation gets a lease of its own from the failure (the latest time seen).
+        expiresAt: Math.max(context.expiresAt, context.lastEventAt + context.terms.leaseMs),
+      };
+    }),
+    endForRefusedFallback: assign(({ event }) => {
+      assertEvent(event, 'session.fallbackRefused');
+      return { outcome: { reason: 'no-provider' as const, error: { code: event.code, message: event.message }, overrunTokens: 0 } };
+    }),
+    dropSecrets: assign({ secretEnv: {}, env: {} }),
   },
   guards: {
     // A late answer for a provider the session already left is ignored.
@@ -118,10 +276,25 @@ export const agentSessionMachine = setup({
       assertEvent(event, ['credentials.granted', 'credentials.denied']);
       return event.provider === context.provider;
     },
+    // A late answer for a stint the session already left is ignored.
+    isForCurrentStint: ({ context, event }) => {
+      assertEvent(event, ['reservation.granted', 'reservation.refused']);
+      return event.stint === context.stint;
+    },
+    // The first stint was reserved at admission; later ones (fallback, requeue) are reserved here.
+    needsReservation: ({ context }) => context.terms.sharedLedger && context.stint > 0,
     canFallBack: ({ context }) => context.fallbackProviders.length > 0 && context.fallbacks.length < context.terms.maxFallbacks,
     isLeaseExpired: ({ context, event }) => {
       assertEvent(event, 'session.sweep');
       return event.now >= context.expiresAt;
+    },
+    isRequeueStep: isStep('requeue'),
+    isRetryStep: isStep('retry'),
+    isFallBackStep: isStep('fallBack'),
+    isRequestAtFault: ({ context, event }) => {
+      assertEvent(event, 'session.failure');
+      const step = failureStep(context, event);
+      return step.step === 'giveUp' && step.code === 'invalid-request';
     },
   },
 }).createMachine({
@@ -129,7 +302,14 @@ export const agentSessionMachine = setup({
   context: ({ input }) => ({
     sessionId: input.sessionId,
     agentId: input.agentId,
-    terms: { estimatedTokens: input.estimatedTokens, leaseMs: input.leaseMs, maxFallbacks: input.maxFallbacks },
+    terms: {
+      estimatedTokens: input.estimatedTokens,
+      leaseMs: input.leaseMs,
+      maxFallbacks: input.maxFallbacks,
+      maxRequeues: input.maxRequeues ?? 0,
+      failurePolicies: input.failurePolicies ?? null,
+      sharedLedger: input.sharedLedger ?? false,
+    },
     provider: input.provider,
     fallbackProviders: input.fallbackProviders,
     tokens: { allocated: input.allocatedTokens, usedOnProvider: 0, used: 0, returned: 0 },
@@ -147,143 +327,63 @@ export const agentSessionMachine = setup({
   initial: 'authenticating',
   on: {
     // Usage is real whenever it arrives: it is counted on the current provider in every live state.
-    'session.usage': {
-      actions: [
-        'notifyUsage',
-        assign(({ context, event }) => ({
-          tokens: { ...context.tokens, usedOnProvider: context.tokens.usedOnProvider + event.tokens, used: context.tokens.used + event.tokens },
-          expiresAt: event.now + context.terms.leaseMs,
-          lastEventAt: Math.max(context.lastEventAt, event.now),
-        })),
-      ],
-    },
+    'session.usage': { actions: ['notifyUsage', 'countUsage'] },
     // The agent is alive (its process runs) though it reported no usage lately: the lease runs on.
-    'session.heartbeat': {
-      actions: assign(({ context, event }) => ({
-        expiresAt: Math.max(context.expiresAt, event.now + context.terms.leaseMs),
-        lastEventAt: Math.max(context.lastEventAt, event.now),
-      })),
-    },
-    'session.toppedUp': {
-      actions: assign(({ context, event }) => ({ tokens: { ...context.tokens, allocated: context.tokens.allocated + event.tokens } })),
-    },
-    'session.topUpRefused': {
-      target: '.released',
-      // The usage was counted; the allocation is spent and nothing is left to return.
-      actions: assign(({ context, event }) => ({
-        tokens: { ...context.tokens, allocated: context.tokens.usedOnProvider },
-        outcome: {
-          reason: 'quota-exhausted' as const,
-          error: { code: 'quota-exhausted', message: 'usage beyond the allocation was recorded, but the daily budget has no room for it; the session was ended' },
-          overrunTokens: event.overrunTokens,
-        },
-      })),
-    },
-    'session.release': {
-      target: '.released',
-      actions: assign(({ context, event }) => ({
-        outcome: { reason: event.reason ?? 'released', error: null, overrunTokens: 0 },
-        lastEventAt: Math.max(context.lastEventAt, event.now),
-      })),
-    },
-    'session.sweep': {
-      guard: 'isLeaseExpired',
-      target: '.released',
-      actions: assign(({ event }) => ({
-        outcome: { reason: 'expired' as const, error: { code: 'allocation-expired', message: 'the allocation lease expired with no activity' }, overrunTokens: 0 },
-        lastEventAt: event.now,
-      })),
-    },
+    'session.heartbeat': { actions: 'renewLease' },
+    'session.toppedUp': { actions: 'addTopUp' },
+    'session.topUpRefused': { target: '.released', actions: 'endForOverrun' },
+    'session.release': { target: '.released', actions: 'endOnRelease' },
+    'session.sweep': { guard: 'isLeaseExpired', target: '.released', actions: 'endOnExpiry' },
   },
   states: {
     authenticating: {
       entry: 'requestCredentials',
       on: {
-        'credentials.granted': {
-          guard: 'isForCurrentProvider',
-          target: 'active',
-          actions: assign(({ context, event }) => ({
-            credential: { source: event.result.source, hint: event.result.hint },
-            secretEnv: event.result.secretEnv,
-            env: { ...event.result.env, AGENTVISOR_SESSION_ID: context.sessionId, AGENTVISOR_AGENT_ID: context.agentId },
-          })),
-        },
-        // Denied: the credentials failed (auth-failed), or a shared ledger refused the reservation (concurrency-limit, quota-exhausted).
+        'credentials.granted': [
+          { guard: and(['isForCurrentProvider', 'needsReservation']), target: 'reserving', actions: 'storeCredentials' },
+          { guard: 'isForCurrentProvider', target: 'active', actions: 'storeCredentials' },
+        ],
+        // Denied: the credentials failed (a shared ledger's refusal is reservation.refused, in reserving).
         'credentials.denied': [
-          { guard: and(['isForCurrentProvider', 'canFallBack']), target: 'fallingBack', actions: assign(({ event }) => ({ pending: { reason: denialReason(event.code), requeueAt: null } })) },
-          {
-            guard: 'isForCurrentProvider',
-            target: 'released',
-            actions: assign(({ event }) => ({
-              outcome: { reason: denialReason(event.code) === 'auth-failed' ? ('auth-failed' as const) : ('no-provider' as const), error: { code: event.code, message: event.message }, overrunTokens: 0 },
-            })),
-          },
+          { guard: and(['isForCurrentProvider', 'canFallBack']), target: 'fallingBack', actions: 'noteAuthFailure' },
+          { guard: 'isForCurrentProvider', target: 'released', actions: 'endForAuthFailure' },
+        ],
+      },
+    },
+    reserving: {
+      entry: 'requestReservation',
+      on: {
+        'reservation.granted': { guard: 'isForCurrentStint', target: 'active' },
+        // Refused: the shared ledger had no room for the stint (concurrency-limit, quota-exhausted) or could not be reached.
+        'reservation.refused': [
+          { guard: and(['isForCurrentStint', 'canFallBack']), target: 'fallingBack', actions: 'noteLedgerRefusal' },
+          { guard: 'isForCurrentStint', target: 'released', actions: 'endForLedgerRefusal' },
         ],
       },
     },
     active: {
       entry: 'notifyActivated',
       on: {
-        'session.requeue': {
-          target: 'fallingBack',
-          actions: assign(({ context, event }) => ({ pending: { reason: event.reason, requeueAt: event.notBefore }, lastEventAt: Math.max(context.lastEventAt, event.now) })),
-        },
+        'session.requeue': { target: 'fallingBack', actions: 'noteRequeue' },
         'session.failure': [
-          {
-            guard: 'canFallBack',
-            target: 'fallingBack',
-            actions: assign(({ context, event }) => ({ pending: { reason: event.reason, requeueAt: null }, lastEventAt: Math.max(context.lastEventAt, event.now) })),
-          },
-          {
-            target: 'released',
-            actions: assign(({ context, event }) => ({
-              lastEventAt: Math.max(context.lastEventAt, event.now),
-              outcome: {
-                reason: 'failed' as const,
-                error: { code: 'no-provider', message: `the provider failed (${event.reason}) and no fallback provider is left` },
-                overrunTokens: 0,
-              },
-            })),
-          },
+          { guard: 'isRequeueStep', target: 'fallingBack', actions: 'recordRequeueStep' },
+          { guard: 'isRetryStep', actions: 'recordRetryStep' },
+          { guard: 'isFallBackStep', target: 'fallingBack', actions: 'recordFallBackStep' },
+          { guard: 'isRequestAtFault', actions: 'recordRequestAtFault' },
+          { target: 'released', actions: 'endWithNothingLeft' },
         ],
       },
     },
     fallingBack: {
-      entry: [
-        'requestFallback',
-        // The coordinator settles the unused allocation and frees the slot on receipt of the request.
-        assign(({ context }) => ({
-          tokens: { ...context.tokens, returned: context.tokens.returned + unusedOnProvider(context) },
-          holdsSlot: false,
-          secretEnv: {},
-          env: {},
-        })),
-      ],
+      entry: ['requestFallback', 'giveSlotBack'],
       on: {
-        'session.fallbackAdmitted': {
-          target: 'authenticating',
-          actions: assign(({ context, event }) => ({
-            // A requeue comes back to the same provider: it is not a fallback.
-            fallbacks: context.pending.requeueAt === null ? [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pending.reason }] : context.fallbacks,
-            fallbackProviders: context.pending.requeueAt === null ? remainingAfter(context.fallbackProviders, event.provider) : context.fallbackProviders,
-            pending: { reason: context.pending.reason, requeueAt: null },
-            stint: context.stint + 1,
-            provider: event.provider,
-            tokens: { ...context.tokens, allocated: event.allocatedTokens, usedOnProvider: 0 },
-            holdsSlot: true,
-            // The new allocation gets a lease of its own from the failure (the latest time seen).
-            expiresAt: Math.max(context.expiresAt, context.lastEventAt + context.terms.leaseMs),
-          })),
-        },
-        'session.fallbackRefused': {
-          target: 'released',
-          actions: assign(({ event }) => ({ outcome: { reason: 'no-provider' as const, error: { code: event.code, message: event.message }, overrunTokens: 0 } })),
-        },
+        'session.fallbackAdmitted': { target: 'authenticating', actions: 'moveToAdmittedProvider' },
+        'session.fallbackRefused': { target: 'released', actions: 'endForRefusedFallback' },
       },
     },
     released: {
       type: 'final',
-      entry: [assign({ secretEnv: {}, env: {} }), 'notifyEnded'],
+      entry: ['dropSecrets', 'notifyEnded'],
     },
   },
   output: ({ context }) => outputOf(context),

@@ -1,3 +1,4 @@
+import type { FailureDecision, FailureFacts, FailurePolicies } from './failureDecision';
 import type { ProviderId } from './providers';
 import type { Secret } from './secret';
 
@@ -32,6 +33,19 @@ export interface CredentialsRequest extends AuthInput {
   readonly type: 'credentials.request';
 }
 
+/**
+ * On a shared ledger, a session asks the ledger actor (systemId `ledger`) to reserve a later stint
+ * (after a fallback or a requeue; the first stint was reserved at admission) once it has credentials.
+ */
+export interface ReservationRequest {
+  readonly type: 'reservation.request';
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly provider: ProviderId;
+  readonly stint: number;
+  readonly allocatedTokens: number;
+}
+
 export interface FallbackRecord {
   readonly from: ProviderId;
   readonly to: ProviderId;
@@ -54,6 +68,12 @@ export interface SessionInput {
   readonly allocatedTokens: number;
   readonly leaseMs: number;
   readonly now: number;
+  /** The policies `session.failure` is decided by (machines/failureDecision.ts); absent: fall back while the chain allows. */
+  readonly failurePolicies?: FailurePolicies;
+  /** How often a session throttled before any work may wait for its provider again. @default 0 */
+  readonly maxRequeues?: number;
+  /** A shared ledger reserves every later stint: the session passes through `reserving`. @default false */
+  readonly sharedLedger?: boolean;
 }
 
 /** Fixed for the session's life. */
@@ -61,6 +81,23 @@ export interface SessionTerms {
   readonly estimatedTokens: number;
   readonly leaseMs: number;
   readonly maxFallbacks: number;
+  readonly maxRequeues: number;
+  readonly failurePolicies: FailurePolicies | null;
+  readonly sharedLedger: boolean;
+}
+
+/**
+ * The failure being handled (or last handled): its kind, `requeueAt` while the session waits to be
+ * re-admitted on the same provider (not before this time, epoch ms; null for a fallback to the next
+ * provider), the failed attempts on the current provider since its last success or fallback, the
+ * requeues so far, and the step the last `session.failure` was given (the host reads it).
+ */
+export interface PendingFailure {
+  readonly reason: string;
+  readonly requeueAt: number | null;
+  readonly attempts: number;
+  readonly requeues: number;
+  readonly step: FailureDecision | null;
 }
 
 export interface SessionTokens {
@@ -101,12 +138,8 @@ export interface SessionContext {
   /** Whether the coordinator still counts this session's slot and unused allocation on `provider`. */
   readonly holdsSlot: boolean;
   readonly fallbacks: readonly FallbackRecord[];
-  /**
-   * Why the session is (or last was) in fallingBack: the failure kind, and `requeueAt` while it waits
-   * to be re-admitted on the same provider (throttled before doing any work; not before this time,
-   * epoch ms), null for a fallback to the next provider. One key for both: the 16-key limit above.
-   */
-  readonly pending: { readonly reason: string; readonly requeueAt: number | null };
+  /** The failure being handled, and the step it was given. One key for all of it: the 16-key limit above. */
+  readonly pending: PendingFailure;
   /** Provider stints so far after the first: fallbacks and requeues (names the stint's ledger reservation). */
   readonly stint: number;
   /** Where the current credential came from and a non-secret hint of it. */
@@ -141,7 +174,11 @@ export type SessionEvent =
   | { readonly type: 'session.usage'; readonly tokens: number; readonly now: number }
   /** The agent is still at work (its process is alive): renews the lease without usage. */
   | { readonly type: 'session.heartbeat'; readonly now: number }
-  | { readonly type: 'session.failure'; readonly reason: string; readonly now: number }
+  /**
+   * A request to the provider failed: the session decides the step (machines/failureDecision.ts) from
+   * `failure` (absent: a failure of kind `reason` with no Retry-After) and `jitter` (the host's draw in [0, 1)).
+   */
+  | { readonly type: 'session.failure'; readonly reason: string; readonly now: number; readonly failure?: FailureFacts; readonly jitter?: number }
   /** Throttled before doing any work: give the slot back and wait to be re-admitted on the same provider, not before `notBefore`. */
   | { readonly type: 'session.requeue'; readonly reason: string; readonly notBefore: number; readonly now: number }
   | { readonly type: 'session.release'; readonly now: number; readonly reason?: 'released' | 'stopped' }
@@ -151,7 +188,10 @@ export type SessionEvent =
   | { readonly type: 'session.fallbackAdmitted'; readonly provider: ProviderId; readonly allocatedTokens: number }
   | { readonly type: 'session.fallbackRefused'; readonly code: string; readonly message: string }
   | { readonly type: 'credentials.granted'; readonly provider: ProviderId; readonly result: AuthResult }
-  | { readonly type: 'credentials.denied'; readonly provider: ProviderId; readonly code: string; readonly message: string };
+  /** The credentials failed (a shared ledger's refusals come as `reservation.refused`). */
+  | { readonly type: 'credentials.denied'; readonly provider: ProviderId; readonly code: string; readonly message: string }
+  | { readonly type: 'reservation.granted'; readonly stint: number }
+  | { readonly type: 'reservation.refused'; readonly stint: number; readonly code: string; readonly message: string };
 
 /** What a session tells the coordinator. */
 export type SessionNotice =

@@ -1,5 +1,6 @@
-import type { SessionOutput } from './agentSession.types';
+import type { SessionNotice, SessionOutput } from './agentSession.types';
 import type { Budgets, RefusalCode } from './budget';
+import type { FailurePolicies } from './failureDecision';
 import type { AdaptiveConfig, CircuitConfig, CircuitState } from './providerHealth';
 import type { ProviderId } from './providers';
 
@@ -67,6 +68,10 @@ export interface CoordinatorConfig {
    * (or on providers with limit 0) is known hopeless from these. Absent: the budgets' own limits.
    */
   readonly globalLimits?: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
+  /** The policies every session decides its failures by (machines/failureDecision.ts); absent: sessions fall back while the chain allows. */
+  readonly failurePolicies?: FailurePolicies;
+  /** How often a session throttled before any work may wait for its provider again. @default 0 */
+  readonly maxRequeues?: number;
 }
 
 export interface CoordinatorInput {
@@ -88,41 +93,18 @@ export type CoordinatorEvent =
    * drains the queue, whichever of these is due.
    */
   | { readonly type: 'clock.tick'; readonly now: number; readonly day: string; readonly nextResetAt: number }
-  | { readonly type: 'session.activated'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
-  | {
-      readonly type: 'session.usageReported';
-      readonly sessionId: string;
-      readonly provider: ProviderId;
-      readonly tokens: number;
-      readonly withinTokens: number;
-      readonly estimatedTokens: number;
-      /** The provider stint the usage belongs to (names its ledger reservation), and its usage so far including `tokens`. */
-      readonly stint?: number;
-      readonly usedOnProvider?: number;
-      readonly now: number;
-    }
-  | {
-      readonly type: 'session.fallbackRequested';
-      readonly sessionId: string;
-      readonly agentId: string;
-      readonly from: ProviderId;
-      readonly returnedTokens: number;
-      readonly usedOnProvider: number;
-      readonly stint: number;
-      readonly candidates: readonly ProviderId[];
-      readonly estimatedTokens: number;
-      readonly reason: string;
-      /** A requeue (re-admission on `from` only, not before this time), or null for a fallback down `candidates`. */
-      readonly notBefore: number | null;
-      readonly now: number;
-    }
-  | { readonly type: 'session.ended'; readonly output: SessionOutput }
-  /** A request to the provider failed; `countsForHealth` when the failure says something about the provider (not auth, quota or a bad request). */
+  /** What sessions tell the coordinator: session.activated, session.usageReported, session.fallbackRequested, session.ended. */
+  | SessionNotice
+  /**
+   * A request to the provider failed. Whether it counts against the provider's circuit is decided
+   * here (`countsForHealth` of machines/failureDecision.ts: transient kinds, not adaptive throttling);
+   * `countsForHealth`, when given, overrides that.
+   */
   | {
       readonly type: 'provider.failed';
       readonly provider: ProviderId;
       readonly kind: string;
-      readonly countsForHealth: boolean;
+      readonly countsForHealth?: boolean;
       /** `server`: server-side throttling (adaptive concurrency halves); `usage-limit`: pause the provider until `resetAt`. */
       readonly throttle: 'server' | 'usage-limit' | null;
       readonly resetAt: number | null;

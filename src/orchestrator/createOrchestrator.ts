@@ -23,11 +23,11 @@ import type { AdmissionOutcome, EffectiveLimits } from './ledgerLink';
 import { circuitState, windowCounts } from '../../machines/providerHealth';
 import { createActivityStore } from './activityStore';
 import { bindMachines } from './bindMachines';
+import { reserveWithLink } from './ledgerActor';
 import { newId } from './ids';
 import { createObservabilityHooks } from './observabilityHooks';
 import type { ObservabilityHooks } from './observabilityHooks';
 import { systemClock } from './clock';
-import { TRANSIENT_KINDS } from './failureHandling';
 import { KeepAlive } from './keepAlive';
 import { ManagedAgent } from './managedAgent';
 import type { AgentHost } from './managedAgent';
@@ -107,8 +107,6 @@ export class Orchestrator {
     this.#agentHost = {
       clock: o.clock,
       passthrough: o.passthrough,
-      failurePolicy: o.failurePolicy,
-      requeue: o.requeue,
       keepAlive: this.#keepAlive,
       providerFailed: (failure, activeSince) => this.#providerFailed(failure, activeSince),
       limitsReported: (provider, facts) => this.#limitsReported(provider, facts),
@@ -151,8 +149,7 @@ export class Orchestrator {
     const found = o.authenticate ?? (await this.#loadCredentials());
     await this.#estimatesFile.load();
     const link = await this.#openLedger();
-    const reserving = link ? link.wrapAuthenticate(found) : found;
-    const authenticate = this.#observability?.wrapAuthenticate(reserving, o.authenticate === null) ?? reserving;
+    const authenticate = this.#observability?.wrapAuthenticate(found, o.authenticate === null) ?? found;
     if (this.#state === 'stopped') {
       // stop() was called while the files or the ledger were read
       await this.#closeLedger();
@@ -163,6 +160,7 @@ export class Orchestrator {
     const machine = bindMachines({
       credentials: { authenticate, clock: o.clock, timeoutMs: o.authTimeoutMs },
       clock: { clock: o.clock, dailyReset: o.dailyReset },
+      ledger: { reserve: link ? reserveWithLink(link) : null },
     });
     const actor = createActor(machine, {
       systemId: 'coordinator',
@@ -180,6 +178,8 @@ export class Orchestrator {
           sweepIntervalMs: o.sweepIntervalMs,
           sharedLedger: link !== null,
           globalLimits: this.#providerLimits(),
+          failurePolicies: o.failurePolicy,
+          maxRequeues: o.requeue.maxRequeues,
         },
         budgets: this.#localBudgets(),
         now,
@@ -467,19 +467,11 @@ export class Orchestrator {
     link.topUp(ask).then(answer, () => answer(false));
   }
 
-  /**
-   * Tells the coordinator about a failed request: it counts against the provider's circuit (auth,
-   * quota and bad requests say nothing about the provider's health), server-side throttling lowers
-   * the adaptive limit, and a usage limit pauses the provider until it resets.
-   */
+  /** Tells the coordinator about a failed request; the coordinator decides what it means for the provider (circuit, adaptive limit, pause). */
   #providerFailed(failure: ProviderFailure, activeSince: number | null): void {
     if (this.#state !== 'running') return;
     const { provider, kind, throttle, resetAt } = failure;
-    // With adaptive concurrency, server-side throttling is the limit's job: counted against the
-    // circuit too, AIMD's sawtooth would open it again and again.
-    const adaptiveThrottle = kind === 'rate-limit' && throttle === 'server' && this.#options.adaptiveConcurrency !== null;
-    const countsForHealth = TRANSIENT_KINDS.has(kind) && !adaptiveThrottle;
-    this.#actor?.send({ type: 'provider.failed', provider, kind, countsForHealth, throttle, resetAt, since: activeSince, now: this.#options.clock.now() });
+    this.#actor?.send({ type: 'provider.failed', provider, kind, throttle, resetAt, since: activeSince, now: this.#options.clock.now() });
   }
 
   /**

@@ -1,3 +1,4 @@
+import { TRANSIENT_FAILURE_KINDS } from '../../machines/failureDecision';
 import { PROVIDER_FAILURE_KINDS } from '../providers';
 import { fillFailurePolicy } from '../providers/failurePolicy';
 import type { FailurePolicy, FailurePolicyOptions, KindPolicy, ProviderFailureKind } from '../providers';
@@ -7,7 +8,7 @@ import type { FailurePolicy, FailurePolicyOptions, KindPolicy, ProviderFailureKi
  * broken connections): worth a retry when nothing else is left, and counted against the provider's
  * circuit. auth, quota and invalid-request are about the key, the plan or the task.
  */
-export const TRANSIENT_KINDS: ReadonlySet<string> = new Set<ProviderFailureKind>(['rate-limit', 'overloaded', 'server', 'network', 'timeout', 'truncated']);
+export const TRANSIENT_KINDS: ReadonlySet<string> = new Set(TRANSIENT_FAILURE_KINDS);
 
 /** The two policies an agent's failures are decided by (see ManagedAgent.reportFailure). */
 export interface AgentFailurePolicy {

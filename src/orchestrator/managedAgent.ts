@@ -7,9 +7,8 @@ import { AGENT_QUIET_ENV } from '../providers';
 import type { ErrorCode } from '../errors';
 import type { Clock } from './clock';
 import { checkUsage, classifyFailure } from './validation';
-import { decideNextStep, readRateLimitHeaders } from '../providers';
-import type { HeadersInput, NextStep, ProviderFailure, RateLimitFacts } from '../providers';
-import type { AgentFailurePolicy } from './failureHandling';
+import { readRateLimitHeaders } from '../providers';
+import type { HeadersInput, ProviderFailure, RateLimitFacts } from '../providers';
 import type { KeepAlive } from './keepAlive';
 import type { FailureOutcome, FailureReport, ReleaseResult, UsageReceipt, UsageReport } from './types';
 
@@ -47,8 +46,6 @@ export interface AgentHost {
   readonly clock: Clock;
   /** Host variables passed through to every agent (the `envPassthrough` allowlist). */
   readonly passthrough: Readonly<Record<string, string>>;
-  readonly failurePolicy: AgentFailurePolicy;
-  readonly requeue: { readonly maxRequeues: number };
   readonly keepAlive: KeepAlive | null;
   /** Counts a failed request against the provider's health (circuit, adaptive limit, pauses). */
   providerFailed(failure: ProviderFailure, activeSince: number | null): void;
@@ -87,9 +84,6 @@ export class ManagedAgent {
   #failure: (Waiter & { startedAt: number }) | null = null;
   /** When the session last became active (on its current provider). */
   #activeSince: number | null = null;
-  #requeues = 0;
-  /** Failed attempts on the current provider since the last success or fallback. */
-  #attempts = 0;
 
   /**
    * The handle exists from admission, before the session actor starts; `lookup` finds the actor
@@ -158,7 +152,6 @@ export class ManagedAgent {
     const now = this.#host.clock.now();
     if (report.headers !== undefined) this.#reportLimits(report.headers, now);
     this.#send({ type: 'session.usage', tokens, now });
-    this.#attempts = 0;
     if (this.#final?.reason === 'quota-exhausted') {
       throw new AgentvisorError(
         'quota-exhausted',
@@ -197,8 +190,11 @@ export class ManagedAgent {
    *   `provider` and `env` again): the default for every kind while the chain has a provider left;
    * - `{ action: 'retry', delayMs }`: try the same provider again after `delayMs` (Retry-After
    *   honoured), when the policy says so or no fallback is left;
+   * - `{ action: 'requeued' }` once a session throttled before any work was re-admitted on its provider;
    * - rejects with `no-provider` when nothing is left to try (the agent is released), and with
    *   `invalid-request` (the agent stays) when the request itself was at fault.
+   * The session decides the step (`session.failure`'s guards on `decideFailure`, machines/failureDecision.ts):
+   * this sends the failure and reads or awaits the answer.
    */
   async reportFailure(report: FailureReport): Promise<FailureOutcome> {
     const failure = this.#host.capFailure(classifyFailure(report, this.provider, this.#host.clock.now()));
@@ -213,72 +209,36 @@ export class ManagedAgent {
     this.#host.providerFailed(failure, this.#activeSince);
     // A usage limit pauses the provider already; other failures may still say that nothing is left.
     if (report.headers !== undefined && failure.throttle !== 'usage-limit') this.#reportLimits(report.headers, this.#host.clock.now());
-    const requeueAfter = this.#requeueDelay(failure);
-    if (requeueAfter !== null) return this.#requeueFor(failure, requeueAfter);
-    const step = this.#nextStep(failure);
-    if (step.action === 'fail') {
+    const startedAt = this.#host.clock.now();
+    // Armed before the event: a fallback admitted at once reactivates the session within the send.
+    const answered = new Promise<void>((resolve, reject) => {
+      this.#failure = { resolve, reject, startedAt };
+    });
+    const facts = { kind: failure.kind, retryAfterMs: failure.retryAfterMs, throttle: failure.throttle };
+    this.#send({ type: 'session.failure', reason: failure.kind, failure: facts, jitter: Math.random(), now: startedAt });
+    const step = this.#ref.getSnapshot().context.pending.step;
+    if (step?.step === 'retry') {
+      this.#failure = null;
+      return { action: 'retry', kind: failure.kind, provider: from, delayMs: step.delayMs, attempt: step.attempt };
+    }
+    if (step?.step === 'giveUp' && step.code === 'invalid-request' && this.isLive) {
+      this.#failure = null;
       throw new AgentvisorError('invalid-request', `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`, {
         details: { agentId: this.id, status: failure.status, kind: failure.kind },
       });
     }
-    if (step.action === 'retry') {
-      this.#attempts += 1;
-      return { action: 'retry', kind: failure.kind, provider: from, delayMs: step.delayMs, attempt: this.#attempts };
+    if (step?.step === 'requeue') {
+      await (this.#host.keepAlive?.hold(answered) ?? answered);
+      return { action: 'requeued', kind: failure.kind, provider: this.provider, waitedMs: this.#host.clock.now() - startedAt };
     }
-    const startedAt = this.#host.clock.now();
-    const done = new Promise<void>((resolve, reject) => {
-      this.#failure = { resolve, reject, startedAt };
-    });
-    this.#send({ type: 'session.failure', reason: failure.kind, now: startedAt });
-    await done;
-    this.#attempts = 0;
+    // Falling back (or given up: the session ended and `answered` rejects with its error).
+    await answered;
     return { action: 'fallback', kind: failure.kind, from, to: this.provider, latencyMs: this.#host.clock.now() - startedAt };
   }
 
   #reportLimits(headers: HeadersInput, now: number): void {
     const facts = this.#host.capFacts(readRateLimitHeaders(headers, now));
     if (facts.remaining !== null) this.#host.limitsReported(this.provider, facts);
-  }
-
-  /**
-   * Server-side throttling of a session that has done no work on this provider yet: wait for the
-   * provider instead of failing (issue: fan-outs trip throttling and lose whole runs). Returns the
-   * wait (Retry-After, else the backoff), or null when this failure is not for a requeue.
-   */
-  #requeueDelay(failure: ProviderFailure): number | null {
-    if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || this.#requeues >= this.#host.requeue.maxRequeues) return null;
-    if (this.#ref.getSnapshot().context.tokens.usedOnProvider > 0) return null;
-    const step = decideNextStep({ kind: 'overloaded', retryAfterMs: null }, { attempt: Math.min(this.#requeues + 1, 10), policy: this.#host.failurePolicy.withoutFallback });
-    const backoff = step.action === 'retry' ? step.delayMs : 0;
-    return Math.max(failure.retryAfterMs ?? 0, backoff);
-  }
-
-  async #requeueFor(failure: ProviderFailure, delayMs: number): Promise<FailureOutcome> {
-    this.#requeues += 1;
-    const startedAt = this.#host.clock.now();
-    const done = new Promise<void>((resolve, reject) => {
-      this.#failure = { resolve, reject, startedAt };
-    });
-    this.#send({ type: 'session.requeue', reason: failure.kind, notBefore: startedAt + delayMs, now: startedAt });
-    await (this.#host.keepAlive?.hold(done) ?? done);
-    return { action: 'requeued', kind: failure.kind, provider: this.provider, waitedMs: this.#host.clock.now() - startedAt };
-  }
-
-  /**
-   * The policy's step, with one rule of ours on top: while the chain has a provider left, a failure
-   * worth retrying falls back at once unless the policy names `retry` for its kind explicitly; once
-   * nothing is left, kinds that can pass (throttling, server faults) are retried with backoff
-   * before the agent is given up.
-   */
-  #nextStep(failure: ProviderFailure): NextStep {
-    const attempt = this.#attempts + 1;
-    if (failure.kind === 'invalid-request') return { action: 'fail', reason: 'policy' };
-    const { policy } = this.#host.failurePolicy;
-    const context = this.#ref.getSnapshot().context;
-    const canFallBack = context.fallbackProviders.length > 0 && context.fallbacks.length < context.terms.maxFallbacks;
-    if (canFallBack) return decideNextStep(failure, { attempt, policy });
-    const alone = decideNextStep(failure, { attempt, policy: this.#host.failurePolicy.withoutFallback });
-    return alone;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { policyStep } from '../../machines/failureDecision';
 import { AgentvisorError } from '../errors';
 import { PROVIDER_FAILURE_KINDS } from './failureClassifier';
 import type { ProviderFailure, ProviderFailureKind } from './failureClassifier';
@@ -115,16 +116,12 @@ export interface NextStepContext {
   readonly random?: () => number;
 }
 
-function jitterUnit(random: () => number): number {
-  const value = random();
-  return Number.isFinite(value) ? Math.min(Math.max(value, 0), 1) : 0;
-}
-
 /**
  * What to do after a classified failure. `retry` waits a full-jitter exponential backoff
  * (`random() × min(maxDelayMs, baseDelayMs × 2^(attempt-1))`); with a Retry-After it waits that long
  * plus the same jitter, never sooner and never past `maxRetryAfterMs`. A Retry-After beyond
  * `maxRetryAfterMs` falls back at once instead of sleeping, as does a kind whose retries are used up.
+ * The rule itself is `policyStep` of machines/failureDecision.ts; this checks the input and draws the jitter.
  *
  * @example
  * decideNextStep(failure, { attempt: 1 }) // { action: 'retry', delayMs: 183 } for an overloaded failure
@@ -137,15 +134,5 @@ export function decideNextStep(failure: Pick<ProviderFailure, 'kind' | 'retryAft
   }
   const policy = (context.policy ?? DEFAULT_FAILURE_POLICY)[failure.kind];
   if (policy === undefined) throw new AgentvisorError('invalid-failure', `unknown failure kind ${describe(failure.kind)} (known: ${PROVIDER_FAILURE_KINDS.join(', ')})`);
-  if (policy.action === 'fail') return { action: 'fail', reason: 'policy' };
-  if (policy.action === 'fallback') return { action: 'fallback', reason: 'policy' };
-  if (attempt > policy.maxRetries) return { action: 'fallback', reason: 'retries-exhausted' };
-  const retryAfterMs = failure.retryAfterMs;
-  if (retryAfterMs !== null && retryAfterMs > policy.maxRetryAfterMs) return { action: 'fallback', reason: 'retry-after-over-cap' };
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 52));
-  const jitter = jitterUnit(context.random ?? Math.random);
-  if (retryAfterMs === null || !(retryAfterMs >= 0)) return { action: 'retry', delayMs: Math.floor(jitter * ceiling) };
-  // Jitter on top of the Retry-After keeps agents that were told the same wait from returning in step.
-  const spread = Math.min(ceiling, policy.maxRetryAfterMs - retryAfterMs);
-  return { action: 'retry', delayMs: Math.min(policy.maxRetryAfterMs, Math.ceil(retryAfterMs + jitter * spread)) };
+  return policyStep(policy, failure.retryAfterMs, attempt, (context.random ?? Math.random)());
 }

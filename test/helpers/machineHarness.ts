@@ -14,7 +14,7 @@ import { createActor, fromCallback, setup } from 'xstate';
 import type { ActorRefFrom, EventObject } from 'xstate';
 import { agentSessionMachine } from '../../machines/agentSession.machine';
 import type { AgentSessionMachine } from '../../machines/agentSession.machine';
-import type { AuthResult, CredentialsRequest, SessionEvent, SessionInput, SessionNotice } from '../../machines/agentSession.types';
+import type { AuthResult, CredentialsRequest, ReservationRequest, SessionEvent, SessionInput, SessionNotice } from '../../machines/agentSession.types';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
 import type { CoordinatorConfig, CoordinatorEmitted, CoordinatorEvent, SpawnRequest } from '../../machines/coordinator.types';
@@ -104,20 +104,28 @@ export interface SessionHarnessOptions {
   readonly credentials?: CredentialsPolicy;
 }
 
-/** Starts one agentSession under a recording `coordinator` root with a `credentials` actor beside it. */
+/**
+ * Starts one agentSession under a recording `coordinator` root with a `credentials` actor beside it,
+ * and a `ledger` actor that records reservation requests without answering (the test answers).
+ */
 export function createSessionHarness(options: SessionHarnessOptions = {}) {
   const input: SessionInput = { ...DEFAULT_SESSION_INPUT, ...options.input };
   const notices: SessionNotice[] = [];
   const credentialRequests: CredentialsRequest[] = [];
+  const reservationRequests: ReservationRequest[] = [];
   const root = setup({
     actors: {
       session: agentSessionMachine,
       credentials: createTestCredentialsActor(options.credentials ?? grantAll, credentialRequests),
+      ledger: fromCallback<ReservationRequest>(({ receive }) => {
+        receive((request) => reservationRequests.push(request));
+      }),
     },
   }).createMachine({
     id: 'recordingCoordinator',
     invoke: [
       { id: 'credentials', src: 'credentials', systemId: 'credentials' },
+      { id: 'ledger', src: 'ledger', systemId: 'ledger' },
       { id: 'session', src: 'session', systemId: input.sessionId, input },
     ],
     on: {
@@ -138,6 +146,7 @@ export function createSessionHarness(options: SessionHarnessOptions = {}) {
     session,
     notices,
     credentialRequests,
+    reservationRequests,
     send(event: SessionEvent): void {
       session.send(event);
     },

@@ -382,7 +382,7 @@ function allEdges(model: ReturnType<typeof modelFor>): Set<string> {
 
 describe('agentSession model', () => {
   it('should take its states from the real session machine', () => {
-    expect(Object.keys(sessionModel.states)).toEqual(['authenticating', 'active', 'fallingBack', 'released']);
+    expect(Object.keys(sessionModel.states)).toEqual(['authenticating', 'reserving', 'active', 'fallingBack', 'released']);
     expect(Object.keys(sessionModel.states)).toEqual(Object.keys(agentSessionMachine.states));
     expect(sessionModel.states.released!.type).toBe('final');
   });

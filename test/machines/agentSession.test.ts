@@ -346,8 +346,8 @@ describe('agentSessionMachine', () => {
   });
 
   describe('definition', () => {
-    it('should have the states authenticating, active, fallingBack and released', () => {
-      expect(Object.keys(agentSessionMachine.states)).toEqual(['authenticating', 'active', 'fallingBack', 'released']);
+    it('should have the states authenticating, reserving, active, fallingBack and released', () => {
+      expect(Object.keys(agentSessionMachine.states)).toEqual(['authenticating', 'reserving', 'active', 'fallingBack', 'released']);
       expect(agentSessionMachine.states.released!.type).toBe('final');
     });
   });

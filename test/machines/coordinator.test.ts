@@ -426,7 +426,7 @@ describe('coordinatorMachine', () => {
     it('should keep sessions under the supervisor, not as children of the coordinator', () => {
       h = createCoordinatorHarness({ limits: SMALL });
       const spawned = [h.spawn({ estimatedTokens: 10 }), h.spawn({ estimatedTokens: 10 }), h.spawn({ estimatedTokens: 10 })];
-      expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['clock', 'credentials', 'sessions']);
+      expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['clock', 'credentials', 'ledger', 'sessions']);
       expect(h.supervisedSessions()).toEqual(spawned.map((s) => s.sessionId));
       expect(h.session(spawned[0]!.sessionId)!._parent).toBe(h.context().supervisor);
     });

@@ -1,0 +1,67 @@
+import { fromCallback } from 'xstate';
+import type { AuthResult, ReservationRequest, SessionEvent } from '../../machines/agentSession.types';
+import type { Authenticate } from '../credentials';
+import { isAgentvisorError } from '../errors';
+
+/** Reserves one later stint of a session in the shared ledger; rejects (an AgentvisorError with the ledger's code) when refused. */
+export type ReserveStint = (request: ReservationRequest) => Promise<void>;
+
+export interface LedgerActorOptions {
+  /** Null without a shared ledger: sessions never enter `reserving`, and a request is granted at once. */
+  readonly reserve: ReserveStint | null;
+}
+
+/**
+ * One actor answers every session's `reservation.request` (a later stint on a shared ledger, after
+ * a fallback or a requeue) with `reservation.granted` or `reservation.refused` and the ledger's code.
+ *
+ * @example
+ * coordinatorMachine.provide({ actors: { ledger: createLedgerActor({ reserve: (r) => link.reserve(r) }) } })
+ */
+export function createLedgerActor(options: LedgerActorOptions) {
+  return fromCallback<ReservationRequest>(({ receive, system }) => {
+    let stopped = false;
+    const reply = (sessionId: string, event: SessionEvent) => {
+      if (!stopped) system.get(sessionId)?.send(event);
+    };
+    receive((request) => {
+      if (options.reserve === null) {
+        reply(request.sessionId, { type: 'reservation.granted', stint: request.stint });
+        return;
+      }
+      options.reserve(request).then(
+        () => reply(request.sessionId, { type: 'reservation.granted', stint: request.stint }),
+        (error: unknown) => {
+          const code = isAgentvisorError(error) ? error.code : 'ledger-unavailable';
+          const message = error instanceof Error ? error.message : 'the shared quota ledger refused the reservation';
+          reply(request.sessionId, { type: 'reservation.refused', stint: request.stint, code, message });
+        },
+      );
+    });
+    return () => {
+      stopped = true;
+    };
+  });
+}
+
+/** What a reservation made through the link's authenticator wrapper hands out: nothing (the credentials came first). */
+const NOTHING_TO_HAND_OUT: AuthResult = { source: 'ledger', hint: '', secretEnv: {}, env: {} };
+
+/**
+ * Reserves later stints through a ledger link's authenticator wrapper, the link's one way to reserve
+ * a stint after the first; the wrapped step authenticates nothing.
+ *
+ * @example createLedgerActor({ reserve: reserveWithLink(link) })
+ */
+export function reserveWithLink(link: { wrapAuthenticate(inner: Authenticate): Authenticate }): ReserveStint {
+  const reserveOnly = link.wrapAuthenticate(() => NOTHING_TO_HAND_OUT);
+  return async (request) => {
+    await reserveOnly({
+      provider: request.provider,
+      sessionId: request.sessionId,
+      agentId: request.agentId,
+      allocatedTokens: request.allocatedTokens,
+      stint: request.stint,
+    });
+  };
+}
