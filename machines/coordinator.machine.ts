@@ -8,6 +8,8 @@
  * addressed by systemId `coordinator`).
  * Emits (for the host): agent.admitted, agent.queued, agent.refused, agent.active, agent.fallback,
  * agent.released, quota.low, quota.overrun, quota.reset, provider.circuit / limit / paused / resumed.
+ * Side-effect slots (no-op actions here, bound in src/orchestrator/bindMachines.ts): settleStint,
+ * recordPause, learnEstimate, called where the matching event is emitted.
  * Children: the clock and credentials actors (bound in src/), and the session supervisor (systemId
  * `sessions`), the parent of every session.
  *
@@ -27,7 +29,7 @@ import type { CredentialsRequest, SessionEvent, SessionInput } from './agentSess
 import { availableTokens, decideAdmission, recordUsage, reserve, settle, withBudget } from './budget';
 import type { Budgets, RefusalCode } from './budget';
 import { admissionCandidates, candidatesFor, enqueueOrdered, onlyAllowed, planDrain } from './admissionQueue';
-import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
+import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SideEffectParams, SpawnRequest } from './coordinator.types';
 import { admissionCap, initialHealth, isCapped, pauseUntil, recordLimitSuccess, recordOutcome, recordThrottle, windowCounts } from './providerHealth';
 import type { HealthByProvider } from './providerHealth';
 import { PROVIDER_IDS } from './providers';
@@ -61,6 +63,15 @@ interface Enqueue {
   assign(update: Partial<CoordinatorContext>): void;
   sendTo(to: ActorRefFrom<SessionSupervisorLogic>, event: SupervisorEvent): void;
   emit(event: CoordinatorEmitted): void;
+}
+
+/**
+ * Enqueues one of this machine's side-effect slots by name with plain-data params; `provide()`
+ * binds the slot (src/orchestrator/bindMachines.ts). Within setup() the enqueuer does not know its
+ * sibling actions' names, so the slot's type comes from SideEffectParams instead.
+ */
+function sideEffect<K extends keyof SideEffectParams>(enqueue: (action: never) => void, type: K, params: SideEffectParams[K]): void {
+  (enqueue as (action: { readonly type: K; readonly params: SideEffectParams[K] }) => void)({ type, params });
 }
 
 /** The request without its not-before time (passed). */
@@ -233,6 +244,10 @@ export const coordinatorMachine = setup({
     },
   },
   actions: {
+    // Side-effect slots: no-ops here, bound in src/orchestrator/bindMachines.ts.
+    settleStint: (_, _params: SideEffectParams['settleStint']) => undefined,
+    recordPause: (_, _params: SideEffectParams['recordPause']) => undefined,
+    learnEstimate: (_, _params: SideEffectParams['learnEstimate']) => undefined,
     admit: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'agent.spawn');
       const decision = decide(context, event, event.now);
@@ -372,7 +387,10 @@ export const coordinatorMachine = setup({
       } else if (event.throttle === 'usage-limit') {
         const until = event.resetAt !== null && event.resetAt > now ? event.resetAt : now + context.config.usageLimitPauseMs;
         const paused = pauseUntil(health[provider], until);
-        if (paused !== health[provider]) enqueue.emit({ type: 'provider.paused', provider, until: paused.pausedUntil, reason: event.kind });
+        if (paused !== health[provider]) {
+          sideEffect(enqueue, 'recordPause', { provider, pause: { until: paused.pausedUntil, reason: event.kind } });
+          enqueue.emit({ type: 'provider.paused', provider, until: paused.pausedUntil, reason: event.kind });
+        }
         health = { ...health, [provider]: paused };
       }
       if (health !== context.health) enqueue.assign({ health, now });
@@ -383,6 +401,7 @@ export const coordinatorMachine = setup({
       if (event.until <= now) return;
       const paused = pauseUntil(context.health[event.provider], event.until);
       if (paused === context.health[event.provider]) return;
+      sideEffect(enqueue, 'recordPause', { provider: event.provider, pause: { until: paused.pausedUntil, reason: event.reason } });
       enqueue.emit({ type: 'provider.paused', provider: event.provider, until: paused.pausedUntil, reason: event.reason });
       enqueue.assign({ health: { ...context.health, [event.provider]: paused }, now });
     }),
@@ -426,6 +445,7 @@ export const coordinatorMachine = setup({
           requestId, sessionId: event.sessionId, agentId: event.agentId, estimatedTokens: event.estimatedTokens, preferredProvider: event.from, onlyPreferred: true,
           waitMs: context.config.leaseMs, priority: Number.MAX_SAFE_INTEGER, now, deadline, seq: context.queueSeq, readmit: true, notBefore: event.notBefore,
         };
+        sideEffect(enqueue, 'settleStint', { sessionId: event.sessionId, stint: event.stint, provider: event.from, usedOnProvider: event.usedOnProvider });
         enqueue.emit({ type: 'agent.requeued', requestId, sessionId: event.sessionId, agentId: event.agentId, provider: event.from, reason: event.reason, notBefore: event.notBefore, deadline, stint: event.stint, usedOnProvider: event.usedOnProvider });
         commitAndDrain(enqueue, { ...context, queue: enqueueOrdered(context.queue, entry) }, afterReturn, now, { queueSeq: context.queueSeq + 1 });
         return;
@@ -434,6 +454,7 @@ export const coordinatorMachine = setup({
       const session = system.get(event.sessionId);
       if (decision.status === 'admit') {
         if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackAdmitted', provider: decision.provider, allocatedTokens: decision.allocation }));
+        sideEffect(enqueue, 'settleStint', { sessionId: event.sessionId, stint: event.stint, provider: event.from, usedOnProvider: event.usedOnProvider });
         enqueue.emit({ type: 'agent.fallback', stint: event.stint, usedOnProvider: event.usedOnProvider, sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: decision.provider, reason: event.reason, allocatedTokens: decision.allocation });
         commitAndDrain(enqueue, context, reserve(afterReturn, decision.provider, decision.allocation), now);
         return;
@@ -442,6 +463,7 @@ export const coordinatorMachine = setup({
         ? `no fallback provider is configured after ${event.from}`
         : `no fallback provider can take the session (${decision.code} on ${event.candidates.join(', ')})`;
       if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackRefused', code: 'no-provider', message }));
+      sideEffect(enqueue, 'settleStint', { sessionId: event.sessionId, stint: event.stint, provider: event.from, usedOnProvider: event.usedOnProvider });
       enqueue.emit({ type: 'agent.fallback', stint: event.stint, usedOnProvider: event.usedOnProvider, sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
       commitAndDrain(enqueue, context, afterReturn, now);
     }),
@@ -449,6 +471,7 @@ export const coordinatorMachine = setup({
       assertEvent(event, 'session.fallbackRequested');
       const session = system.get(event.sessionId);
       if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackRefused', code: 'stopped', message: 'the orchestrator is stopping' }));
+      sideEffect(enqueue, 'settleStint', { sessionId: event.sessionId, stint: event.stint, provider: event.from, usedOnProvider: event.usedOnProvider });
       enqueue.emit({ type: 'agent.fallback', stint: event.stint, usedOnProvider: event.usedOnProvider, sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
       enqueue.assign({ budgets: settle(context.budgets, event.from, event.returnedTokens) });
     }),
@@ -458,6 +481,8 @@ export const coordinatorMachine = setup({
       const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
       const budgets = output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets;
       if (dropped.topUps !== context.topUps) context = { ...context, topUps: dropped.topUps };
+      if (output.heldSlot) sideEffect(enqueue, 'settleStint', { sessionId: output.sessionId, stint: output.stint, provider: output.provider, usedOnProvider: output.usedOnProvider });
+      sideEffect(enqueue, 'learnEstimate', { sessionId: output.sessionId, reason: output.reason, usedTokens: output.usedTokens });
       enqueue.emit({ type: 'agent.released', output });
       // A session that ended while requeued (released by its host, swept) no longer waits.
       const queue = output.heldSlot ? context.queue : context.queue.filter((q) => q.sessionId !== output.sessionId || q.readmit !== true);
@@ -468,6 +493,8 @@ export const coordinatorMachine = setup({
       const { output } = event;
       const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
       enqueue.assign({ topUps: dropped.topUps, budgets: output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets });
+      if (output.heldSlot) sideEffect(enqueue, 'settleStint', { sessionId: output.sessionId, stint: output.stint, provider: output.provider, usedOnProvider: output.usedOnProvider });
+      sideEffect(enqueue, 'learnEstimate', { sessionId: output.sessionId, reason: output.reason, usedTokens: output.usedTokens });
       enqueue.emit({ type: 'agent.released', output });
     }),
     startNewWindow: enqueueActions(({ context, event, enqueue }) => {
@@ -492,7 +519,10 @@ export const coordinatorMachine = setup({
         if (!resumed && !cooled) continue;
         // A cooled-down circuit is stored half-open so its openUntil is no longer due.
         health = { ...health, [p]: { ...h, ...(resumed ? { pausedUntil: 0 } : {}), ...(cooled ? { state: 'halfOpen' as const } : {}) } };
-        if (resumed) enqueue.emit({ type: 'provider.resumed', provider: p });
+        if (resumed) {
+          sideEffect(enqueue, 'recordPause', { provider: p, pause: null });
+          enqueue.emit({ type: 'provider.resumed', provider: p });
+        }
       }
       if (health !== context.health) enqueue.assign({ health, now: Math.max(context.now, event.now) });
     }),
