@@ -12,6 +12,8 @@
  * addressed by systemId `coordinator`).
  * Emits (for the host): agent.admitted, agent.queued, agent.refused, agent.active, agent.fallback,
  * agent.released, quota.low, quota.overrun, quota.reset, provider.circuit / limit / paused / resumed.
+ * Side-effect slots (no-op actions here, bound in src/orchestrator/bindMachines.ts): settleStint,
+ * recordPause, learnEstimate, called where the matching event is emitted.
  * Children: the clock, credentials and ledger actors (bound in src/), and the session supervisor (systemId
  * `sessions`), the parent of every session.
  *
@@ -27,7 +29,7 @@
 import { enqueueActions, fromCallback, not, setup } from 'xstate';
 import { agentSessionMachine } from './agentSession.machine';
 import type { CredentialsRequest, ReservationRequest } from './agentSession.types';
-import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput } from './coordinator.types';
+import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, SideEffectParams } from './coordinator.types';
 import { coordinatorActionBodies as body } from './coordinatorActions';
 import type { CoordinatorContext } from './coordinatorContext';
 import { coordinatorGuards } from './coordinatorGuards';
@@ -55,6 +57,10 @@ export const coordinatorMachine = setup({
   },
   guards: coordinatorGuards,
   actions: {
+    // Side-effect slots: no-ops here, bound in src/orchestrator/bindMachines.ts.
+    settleStint: (_, _params: SideEffectParams['settleStint']) => undefined,
+    recordPause: (_, _params: SideEffectParams['recordPause']) => undefined,
+    learnEstimate: (_, _params: SideEffectParams['learnEstimate']) => undefined,
     admit: enqueueActions(body.admit),
     enqueueRequest: enqueueActions(body.enqueueRequest),
     refuse: enqueueActions(body.refuse),

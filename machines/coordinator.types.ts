@@ -166,3 +166,16 @@ export type CoordinatorEmitted =
   | { readonly type: 'provider.limit'; readonly provider: ProviderId; readonly limit: number; readonly previous: number; readonly reason: 'grow' | 'throttle' }
   | { readonly type: 'provider.paused'; readonly provider: ProviderId; readonly until: number; readonly reason: string }
   | { readonly type: 'provider.resumed'; readonly provider: ProviderId };
+
+/**
+ * Parameters of the coordinator's side-effect slots (no-op actions in the machine, bound in
+ * src/orchestrator/bindMachines.ts): plain data, so the machine stays pure.
+ */
+export interface SideEffectParams {
+  /** A session's stint on a provider ended (fallback, requeue, release): the ledger settles its reservation. */
+  readonly settleStint: { readonly sessionId: string; readonly stint: number; readonly provider: ProviderId; readonly usedOnProvider: number };
+  /** A provider was paused until `pause.until`, or resumed (`pause` null): the pause is recorded beside a file ledger. */
+  readonly recordPause: { readonly provider: ProviderId; readonly pause: { readonly until: number; readonly reason: string } | null };
+  /** A session ended: one released by its host teaches its task kind's estimate. */
+  readonly learnEstimate: Pick<SessionOutput, 'sessionId' | 'reason' | 'usedTokens'>;
+}

@@ -7,7 +7,7 @@ import type { AnyActorRef } from 'xstate';
 import { admissionCandidates, enqueueOrdered } from './admissionQueue';
 import { recordUsage, reserve, settle, withBudget } from './budget';
 import type { Budgets } from './budget';
-import type { CoordinatorEvent, QueuedRequest } from './coordinator.types';
+import type { CoordinatorEvent, QueuedRequest, SideEffectParams } from './coordinator.types';
 import {
   admitOne, announceLow, askLedger, commitAndDrain, confirmsWithLedger, decide, decideFallback, hopelessCode, recordHealth, retryAfterMs, returnStint, toSession,
   withoutNotBefore,
@@ -27,7 +27,24 @@ interface ActionArgs {
   readonly system: { get(systemId: string): AnyActorRef | undefined };
 }
 
-function refusedFallback(enqueue: Enqueue, event: Extract<CoordinatorEvent, { type: 'session.fallbackRequested' }>): void {
+/**
+ * Enqueues one of the coordinator's side-effect slots by name with plain-data params; `provide()`
+ * binds the slot (src/orchestrator/bindMachines.ts). The enqueuer is callable, but its call type
+ * names the machine's own actions, which this module cannot see: SideEffectParams types the slot.
+ */
+function sideEffect<K extends keyof SideEffectParams>(enqueue: Enqueue, type: K, params: SideEffectParams[K]): void {
+  (enqueue as unknown as (action: { readonly type: K; readonly params: SideEffectParams[K] }) => void)({ type, params });
+}
+
+type FallbackRequest = Extract<CoordinatorEvent, { type: 'session.fallbackRequested' }>;
+
+/** The stint that just ended on `event.from` is settled with the ledger (a no-op without one). */
+function settleStint(enqueue: Enqueue, event: FallbackRequest): void {
+  sideEffect(enqueue, 'settleStint', { sessionId: event.sessionId, stint: event.stint, provider: event.from, usedOnProvider: event.usedOnProvider });
+}
+
+function refusedFallback(enqueue: Enqueue, event: FallbackRequest): void {
+  settleStint(enqueue, event);
   enqueue.emit({ type: 'agent.fallback', stint: event.stint, usedOnProvider: event.usedOnProvider, sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: null, reason: event.reason, allocatedTokens: 0 });
 }
 
@@ -195,6 +212,7 @@ function pauseForUsageLimit({ context, event, enqueue }: ActionArgs): void {
   const until = event.resetAt !== null && event.resetAt > now ? event.resetAt : now + context.config.usageLimitPauseMs;
   const paused = pauseUntil(context.health[provider], until);
   if (paused === context.health[provider]) return;
+  sideEffect(enqueue, 'recordPause', { provider, pause: { until: paused.pausedUntil, reason: event.kind } });
   enqueue.emit({ type: 'provider.paused', provider, until: paused.pausedUntil, reason: event.kind });
   enqueue.assign({ health: { ...context.health, [provider]: paused }, now });
 }
@@ -205,6 +223,7 @@ function pauseExhausted({ context, event, enqueue }: ActionArgs): void {
   if (event.until <= now) return;
   const paused = pauseUntil(context.health[event.provider], event.until);
   if (paused === context.health[event.provider]) return;
+  sideEffect(enqueue, 'recordPause', { provider: event.provider, pause: { until: paused.pausedUntil, reason: event.reason } });
   enqueue.emit({ type: 'provider.paused', provider: event.provider, until: paused.pausedUntil, reason: event.reason });
   enqueue.assign({ health: { ...context.health, [event.provider]: paused }, now });
 }
@@ -246,6 +265,7 @@ function requeueSession({ context, event, enqueue }: ActionArgs): void {
     requestId, sessionId: event.sessionId, agentId: event.agentId, estimatedTokens: event.estimatedTokens, preferredProvider: event.from, onlyPreferred: true,
     waitMs: context.config.leaseMs, priority: Number.MAX_SAFE_INTEGER, now, deadline, seq: context.queueSeq, readmit: true, notBefore: event.notBefore,
   };
+  settleStint(enqueue, event);
   enqueue.emit({ type: 'agent.requeued', requestId, sessionId: event.sessionId, agentId: event.agentId, provider: event.from, reason: event.reason, notBefore: event.notBefore, deadline, stint: event.stint, usedOnProvider: event.usedOnProvider });
   const waiting = { ...returned.context, queue: enqueueOrdered(context.queue, entry) };
   commitAndDrain(enqueue, waiting, returned.budgets, now, { topUps: returned.context.topUps, queueSeq: context.queueSeq + 1 });
@@ -259,6 +279,7 @@ function admitFallback({ context, event, enqueue, system }: ActionArgs): void {
   const returned = returnStint(context, event);
   const session = system.get(event.sessionId);
   if (session) enqueue.sendTo(session, toSession({ type: 'session.fallbackAdmitted', provider: decision.provider, allocatedTokens: decision.allocation }));
+  settleStint(enqueue, event);
   enqueue.emit({ type: 'agent.fallback', stint: event.stint, usedOnProvider: event.usedOnProvider, sessionId: event.sessionId, agentId: event.agentId, from: event.from, to: decision.provider, reason: event.reason, allocatedTokens: decision.allocation });
   commitAndDrain(enqueue, returned.context, reserve(returned.budgets, decision.provider, decision.allocation), now, { topUps: returned.context.topUps });
 }
@@ -285,11 +306,18 @@ function refuseFallbackStopping({ context, event, enqueue, system }: ActionArgs)
   enqueue.assign({ budgets: settle(context.budgets, event.from, event.returnedTokens) });
 }
 
+/** A session ended: its last stint is settled (when it held a slot) and its usage teaches the estimates. */
+function endSideEffects(enqueue: Enqueue, output: Extract<CoordinatorEvent, { type: 'session.ended' }>['output']): void {
+  if (output.heldSlot) sideEffect(enqueue, 'settleStint', { sessionId: output.sessionId, stint: output.stint, provider: output.provider, usedOnProvider: output.usedOnProvider });
+  sideEffect(enqueue, 'learnEstimate', { sessionId: output.sessionId, reason: output.reason, usedTokens: output.usedTokens });
+}
+
 function settleSession({ context, event, enqueue }: ActionArgs): void {
   assertEvent(event, 'session.ended');
   const { output } = event;
   const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
   const budgets = output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets;
+  endSideEffects(enqueue, output);
   enqueue.emit({ type: 'agent.released', output });
   // A session that ended while requeued (released by its host, swept) no longer waits.
   const queue = output.heldSlot ? context.queue : context.queue.filter((q) => q.sessionId !== output.sessionId || q.readmit !== true);
@@ -301,6 +329,7 @@ function settleOnly({ context, event, enqueue }: ActionArgs): void {
   const { output } = event;
   const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
   enqueue.assign({ topUps: dropped.topUps, budgets: output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets });
+  endSideEffects(enqueue, output);
   enqueue.emit({ type: 'agent.released', output });
 }
 
@@ -327,7 +356,10 @@ function resumeProviders({ context, event, enqueue }: ActionArgs): void {
     if (!resumed && !cooled) continue;
     // A cooled-down circuit is stored half-open so its openUntil is no longer due.
     health = { ...health, [p]: { ...h, ...(resumed ? { pausedUntil: 0 } : {}), ...(cooled ? { state: 'halfOpen' as const } : {}) } };
-    if (resumed) enqueue.emit({ type: 'provider.resumed', provider: p });
+    if (resumed) {
+      sideEffect(enqueue, 'recordPause', { provider: p, pause: null });
+      enqueue.emit({ type: 'provider.resumed', provider: p });
+    }
   }
   if (health !== context.health) enqueue.assign({ health, now: Math.max(context.now, event.now) });
 }

@@ -7,7 +7,7 @@ export type { Clock, ClockTimer, ManualClock } from './clock';
 export { classifyFailure, FAILURE_KINDS } from './validation';
 export type { FailureKind } from './validation';
 export type * from './types';
-export type { Activity } from './activityStore';
+export type { Activity } from './readModel';
 export { DISABLE_PROVIDERS_ENV, rolloutBucket } from './providerSwitches';
 export type { ProviderSwitch, ProviderSwitchOptions } from './providerSwitches';
 export type { LearnedEstimatesOptions, TaskKindStats } from './learnedEstimates';

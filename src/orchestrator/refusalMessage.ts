@@ -1,3 +1,5 @@
+import { AgentvisorError } from '../errors';
+import type { ErrorCode } from '../errors';
 import type { ProviderId } from '../../machines/providers';
 import { describeExclusions } from './providerSwitches';
 import type { Exclusion } from './providerSwitches';
@@ -47,4 +49,21 @@ export function hopelessMessage(
     return `agent ${agentId} was not admitted: every provider it may use is disabled (${described}); no wait or daily reset will help: enable a provider in limits`;
   }
   return `agent ${agentId} was not admitted: its estimate of ${estimatedTokens} tokens is larger than the daily limit of every provider it may use (${described}); no wait or daily reset will help: lower estimatedTokens or raise dailyLimit`;
+}
+
+/**
+ * The error a refused spawn rejects with: its code, the message for the refusal (hopeless or not)
+ * and the retry hint.
+ *
+ * @example refusalError({ code: 'queue-full', agentId: 'a1', retryAfterMs: null, waited: false }, spawn, limits).code // 'queue-full'
+ */
+export function refusalError(
+  event: { readonly code: ErrorCode; readonly agentId: string; readonly retryAfterMs: number | null; readonly waited: boolean; readonly hopeless?: boolean },
+  spawn: { readonly estimatedTokens: number; readonly excluded: readonly Exclusion[] },
+  limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>,
+): AgentvisorError {
+  const message = event.hopeless === true
+    ? hopelessMessage(event.code, event.agentId, spawn.estimatedTokens, limits, spawn.excluded)
+    : refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, spawn.excluded);
+  return new AgentvisorError(event.code, message, { retryAfterMs: event.retryAfterMs, details: { agentId: event.agentId } });
 }

@@ -2,7 +2,7 @@ import type { EndReason, FallbackRecord, SessionError } from '../../machines/age
 import type { RefusalCode } from '../../machines/budget';
 import type { CircuitState } from '../../machines/providerHealth';
 import type { ProviderId } from '../../machines/providers';
-import type { Activity } from './activityStore';
+import type { Activity } from './readModel';
 import type { HeadersInput, ProviderFailureKind as FailureKind } from '../providers';
 import type { TaskKindStats } from './learnedEstimates';
 

@@ -1,0 +1,112 @@
+import { createStore } from '@xstate/store';
+import { availableTokens } from '../../machines/budget';
+import type { CoordinatorContext } from '../../machines/coordinator.machine';
+import { circuitState, windowCounts } from '../../machines/providerHealth';
+import { PROVIDER_IDS } from '../../machines/providers';
+import type { ProviderId } from '../../machines/providers';
+import type { EventRelay } from './eventRelay';
+import type { ResolvedOptions } from './options';
+import type { OrchestratorStats, ProviderStats } from './types';
+import type { TaskKindStats } from './learnedEstimates';
+
+/** Counts since start, built from the coordinator's events (stats().activity). */
+export interface Activity {
+  readonly admitted: number;
+  readonly queued: number;
+  readonly refused: Readonly<Record<string, number>>;
+  readonly fallbacks: number;
+  /** Sessions throttled before doing any work that went back to the queue (not failures, not fallbacks). */
+  readonly requeued: number;
+  readonly released: Readonly<Record<string, number>>;
+  /** Usage beyond the daily limit reported since start (real usage that had already happened). */
+  readonly overrunTokens: number;
+}
+
+const bump = (counts: Readonly<Record<string, number>>, key: string) => ({ ...counts, [key]: (counts[key] ?? 0) + 1 });
+
+/**
+ * The read model beside the machines, fed by the relay: the coordinator owns the budget
+ * (stats().providers comes straight from its snapshot); this store only aggregates what happened,
+ * which no machine needs. Subscribe to it (`store.subscribe`) for a live view of the activity.
+ *
+ * @example
+ * const readModel = createReadModel(relay);
+ * readModel.subscribe((snapshot) => console.log(snapshot.context.admitted));
+ */
+export function createReadModel(relay: EventRelay) {
+  const initial: Activity = { admitted: 0, queued: 0, refused: {}, fallbacks: 0, requeued: 0, released: {}, overrunTokens: 0 };
+  const store = createStore({
+    context: initial,
+    on: {
+      admitted: (context) => ({ ...context, admitted: context.admitted + 1 }),
+      queued: (context) => ({ ...context, queued: context.queued + 1 }),
+      refused: (context, event: { code: string }) => ({ ...context, refused: bump(context.refused, event.code) }),
+      fallback: (context) => ({ ...context, fallbacks: context.fallbacks + 1 }),
+      requeued: (context) => ({ ...context, requeued: context.requeued + 1 }),
+      released: (context, event: { reason: string }) => ({ ...context, released: bump(context.released, event.reason) }),
+      overrun: (context, event: { tokens: number }) => ({ ...context, overrunTokens: context.overrunTokens + event.tokens }),
+    },
+  });
+  relay
+    .on('agent.admitted', () => store.trigger.admitted())
+    .on('agent.queued', () => store.trigger.queued())
+    .on('agent.refused', (e) => store.trigger.refused({ code: e.code }))
+    .on('agent.fallback', () => store.trigger.fallback())
+    .on('agent.requeued', () => store.trigger.requeued())
+    .on('agent.released', (e) => store.trigger.released({ reason: e.reason }))
+    .on('quota.overrun', (e) => store.trigger.overrun({ tokens: e.overrunTokens }));
+  return store;
+}
+
+export type ReadModel = ReturnType<typeof createReadModel>;
+
+/** What stats() reads besides the read model: the coordinator's snapshot, the options, and the shared ledger's view. */
+export interface StatsSources {
+  readonly context: CoordinatorContext;
+  readonly now: number;
+  readonly options: Pick<ResolvedOptions, 'budgets' | 'circuit' | 'switches'> & { readonly ledger: Pick<ResolvedOptions['ledger'], 'kind'> };
+  /** The shared ledger's link, or null for the memory ledger. */
+  readonly ledger: {
+    readonly state: 'ok' | 'degraded';
+    readonly unsettled: number;
+    readonly others: Readonly<Record<ProviderId, { readonly used: number; readonly reserved: number; readonly active: number }>>;
+  } | null;
+  readonly taskKinds: Readonly<Record<string, TaskKindStats>>;
+}
+
+/**
+ * The orchestrator's stats: budget and concurrency per provider from the coordinator's snapshot
+ * (exact, O(1)), the activity from the read model.
+ *
+ * @example
+ * const stats = projectStats(readModel.getSnapshot().context, { context: actor.getSnapshot().context, now, options, ledger: null, taskKinds: {} });
+ */
+export function projectStats(activity: Activity, sources: StatsSources): OrchestratorStats {
+  const { context, now, options, ledger } = sources;
+  const providers = Object.fromEntries(
+    PROVIDER_IDS.map((p): [ProviderId, ProviderStats] => {
+      const b = context.budgets[p];
+      const h = context.health[p];
+      const counts = windowCounts(h, options.circuit, now);
+      const state = circuitState(h, now);
+      const circuit = { state, openUntil: state === 'closed' ? null : h.openUntil, failures: counts.failed, requests: counts.ok + counts.failed, openings: h.openings };
+      const { enabled, disabledBy, rolloutPercent } = options.switches[p];
+      const pausedUntil = h.pausedUntil > now ? h.pausedUntil : null;
+      // On a shared ledger the figures are global: this host's sessions plus what the others hold.
+      const others = ledger?.others[p] ?? { used: 0, reserved: 0, active: 0 };
+      const limits = options.budgets[p];
+      const used = b.used + others.used;
+      const reserved = b.reserved + others.reserved;
+      const available = ledger ? Math.max(0, limits.dailyLimit - used - reserved) : availableTokens(b);
+      return [
+        p,
+        {
+          dailyLimit: limits.dailyLimit, used, reserved, available, active: b.active + others.active, maxConcurrent: limits.maxConcurrent,
+          effectiveLimit: Math.min(h.limit ?? b.maxConcurrent, b.maxConcurrent), pausedUntil, overrun: b.overrun, circuit, enabled, disabledBy, rolloutPercent,
+        },
+      ];
+    }),
+  ) as Record<ProviderId, ProviderStats>;
+  const ledgerStats = { backend: options.ledger.kind, state: ledger?.state ?? 'ok', unsettled: ledger?.unsettled ?? 0 } as const;
+  return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity, taskKinds: sources.taskKinds, ledger: ledgerStats };
+}
