@@ -1,80 +1,18 @@
-import type { Logger } from 'pino';
 import type { AuthInput } from '../../machines/agentSession.types';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import type { Authenticate } from '../credentials';
 import { AgentvisorError, isAgentvisorError } from '../errors';
-import type { LedgerSnapshot, QuotaLedger } from '../quota/ledger';
-import type { Clock, ClockTimer } from './clock';
+import { createInsuredLedger } from '../quota/insuredLedger';
+import type { InsuredLedger } from '../quota/insuredLedger';
+import type { LedgerSnapshot } from '../quota/ledger';
+import { createMemoryLedger } from '../quota/memoryLedger';
+import type { ClockTimer } from './clock';
+import { reservationId, shareOf, zeroHold } from './ledgerLinkTypes';
+import type { AdmissionOutcome, EffectiveLimits, Held, LedgerLinkOptions, OthersHold, PendingSettle, TopUpAsk } from './ledgerLinkTypes';
 
-/** What the coordinator may admit locally: the global limits minus what other hosts hold. */
-export type EffectiveLimits = Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
-
-/** What other holders of the shared ledger hold now, per provider (from the last snapshot). */
-export type OthersHold = Readonly<Record<ProviderId, { readonly used: number; readonly reserved: number; readonly active: number }>>;
-
-export interface LedgerLinkOptions {
-  readonly ledger: QuotaLedger;
-  /** The configured limits (global, shared by every host on the ledger). */
-  readonly limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
-  /** Each reservation's lease in the ledger; renewed every third of it while the session lives. */
-  readonly leaseMs: number;
-  /** How often the ledger is read to learn what other hosts hold. */
-  readonly syncIntervalMs: number;
-  /** `fail-closed`: admit nothing while the ledger is unreachable; a number: admit up to limit ÷ that many hosts, locally. */
-  readonly whenUnavailable: 'fail-closed' | { readonly localShareOf: number };
-  readonly clock: Clock;
-  readonly logger: Logger | null;
-  /** The coordinator's local limits changed. */
-  readonly onLimits: (limits: EffectiveLimits) => void;
-  /** The ledger became unreachable (degraded) or reachable again. */
-  readonly onState: (state: 'ok' | 'degraded', reason: string | null) => void;
-}
-
-interface Held {
-  readonly provider: ProviderId;
-  /** Tokens granted in the ledger: the reservation plus its top-ups. */
-  tokens: number;
-  /** Usage of the stint the ledger has counted (written through by `record`). */
-  recorded: number;
-  /** The stint's usage as last reported here (written through at the next tick). */
-  reported: number;
-}
-
-/** A settlement on its way to the ledger, and the callers waiting until it is durable there. */
-interface PendingSettle {
-  readonly provider: ProviderId;
-  readonly used: number;
-  /** What the ledger already counted of `used` for this stint (by record). */
-  readonly recorded: number;
-  readonly waiters: Array<{ resolve(): void; reject(error: AgentvisorError): void }>;
-}
-
-/** The ledger's answer to a new session's reservation. */
-export type AdmissionOutcome =
-  | { readonly status: 'reserved' }
-  | { readonly status: 'refused'; readonly code: 'concurrency-limit' | 'quota-exhausted' | 'no-provider' | 'ledger-unavailable'; readonly retryAfterMs: number | null };
-
-/** What a top-up asks of the ledger for one stint. */
-export interface TopUpAsk {
-  readonly sessionId: string;
-  readonly stint: number;
-  readonly provider: ProviderId;
-  /** Tokens to add to the stint's reservation. */
-  readonly tokens: number;
-  /** The stint's usage so far. */
-  readonly usedOnProvider: number;
-}
-
-const zeroHold = (): Record<ProviderId, { used: number; reserved: number; active: number }> => ({
-  claude: { used: 0, reserved: 0, active: 0 },
-  openai: { used: 0, reserved: 0, active: 0 },
-});
-
-/** The ledger id of one provider stint of a session: each fallback or requeue is a reservation of its own. */
-export function reservationId(sessionId: string, stint: number): string {
-  return `${sessionId}#${stint}`;
-}
+export { reservationId } from './ledgerLinkTypes';
+export type { AdmissionOutcome, EffectiveLimits, LedgerLinkOptions, OthersHold, TopUpAsk } from './ledgerLinkTypes';
 
 /**
  * Binds an orchestrator to a shared quota ledger (file or Redis). The coordinator keeps deciding
@@ -95,10 +33,9 @@ export class LedgerLink {
   #ourDay: string | null = null;
   /** Settlements the ledger has not taken yet (in flight, or the ledger was unreachable): retried in order. */
   readonly #pendingSettles = new Map<string, PendingSettle>();
-  /** Stints admitted while the ledger was unreachable (under localShareOf): no reservation of theirs exists. */
-  readonly #unreserved = new Set<string>();
+  /** The shared ledger behind its insurance (the local share), which decides while the shared one is unreachable. */
+  readonly #ledger: InsuredLedger;
   #others: OthersHold = zeroHold();
-  #state: 'ok' | 'degraded' = 'ok';
   #timer: ClockTimer | null = null;
   readonly #extraTimers = new Set<ClockTimer>();
   /** The local limits of the last sync (restored when an outage ends). */
@@ -113,10 +50,13 @@ export class LedgerLink {
 
   constructor(options: LedgerLinkOptions) {
     this.#o = options;
+    const policy = options.whenUnavailable;
+    const insurance = policy === 'fail-closed' ? null : createMemoryLedger({ limits: shareOf(options.limits, policy.localShareOf), now: () => options.clock.now() });
+    this.#ledger = createInsuredLedger(options.ledger, { insurance, onState: (state, reason) => (state === 'ok' ? this.#markOk() : this.#markDegraded(reason ?? '')) });
   }
 
   get state(): 'ok' | 'degraded' {
-    return this.#state;
+    return this.#ledger.state;
   }
 
   /** What other holders hold, per provider, as of the last sync (0 before the first). */
@@ -148,7 +88,7 @@ export class LedgerLink {
     const stint = input.stint ?? 0;
     const id = reservationId(input.sessionId, stint);
     // Admitted through reserveAdmission (a new spawn): the ledger already decided.
-    if (!this.#held.has(id) && !this.#unreserved.has(id)) {
+    if (!this.#held.has(id)) {
       const outcome = await this.#reserve(id, input.provider, Math.max(1, input.allocatedTokens ?? 1));
       if (outcome.status === 'refused') {
         const message = outcome.code === 'ledger-unavailable'
@@ -176,21 +116,12 @@ export class LedgerLink {
   }
 
   async #reserve(id: string, provider: ProviderId, tokens: number): Promise<AdmissionOutcome> {
-    const unavailable: AdmissionOutcome = { status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#o.syncIntervalMs };
-    if (this.#state === 'degraded') {
-      if (this.#o.whenUnavailable === 'fail-closed') return unavailable;
-      this.#unreserved.add(id);
-      return { status: 'reserved' };
-    }
     // Our own settlements first: the slot a session just freed here is free in the ledger before
     // the next admission here asks for it (otherwise the ledger would still count the old one).
-    if (this.#pendingSettles.size > 0 || this.#flushing !== null) await this.#flushSettles().catch(() => undefined);
-    const outcome = await this.#op(() => this.#o.ledger.reserve({ provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
-    if (outcome === null) {
-      if (this.#o.whenUnavailable === 'fail-closed') return unavailable;
-      this.#unreserved.add(id);
-      return { status: 'reserved' };
-    }
+    if (this.state === 'ok' && (this.#pendingSettles.size > 0 || this.#flushing !== null)) await this.#flushSettles().catch(() => undefined);
+    // Unreachable: the insurance (the local share) decides, or nothing is admitted (fail-closed).
+    const outcome = await this.#op(() => this.#ledger.reserve({ provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
+    if (outcome === null) return { status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#o.syncIntervalMs };
     if (outcome.status === 'refused') return { status: 'refused', code: outcome.code, retryAfterMs: outcome.retryAfterMs };
     this.#held.set(id, { provider, tokens, recorded: 0, reported: 0 });
     return { status: 'reserved' };
@@ -215,8 +146,7 @@ export class LedgerLink {
   settleStint(sessionId: string, stint: number, provider: ProviderId, usedTokens: number): Promise<void> {
     const id = reservationId(sessionId, stint);
     const held = this.#held.get(id);
-    this.#unreserved.delete(id);
-    // A stint with no reservation and no usage has nothing to settle (a refused or degraded admission).
+    // A stint with no reservation and no usage has nothing to settle (a refused admission).
     if (!held && usedTokens === 0) return Promise.resolve();
     this.#held.delete(id);
     const durable = new Promise<void>((resolve, reject) => {
@@ -246,19 +176,18 @@ export class LedgerLink {
 
   /**
    * Asks the ledger for more tokens on a stint's reservation (one atomic `record` that also counts
-   * the usage so far). True when granted. Unreachable ledger: granted only under `localShareOf`
-   * (the stint is then this host's local share, as an admission would be), refused under fail-closed.
+   * the usage so far). True when granted. Unreachable ledger: a stint the insurance admitted asks
+   * the insurance (the local share); any other stint is granted under `localShareOf` (it is then
+   * this host's local share, as an admission would be) and refused under fail-closed.
    */
   async topUp(ask: TopUpAsk): Promise<boolean> {
     const id = reservationId(ask.sessionId, ask.stint);
     const held = this.#held.get(id);
-    const localShare = this.#o.whenUnavailable !== 'fail-closed';
-    if (this.#state === 'degraded') return localShare;
-    // Admitted while the ledger was unreachable (no reservation to grow), or its lease ran out.
-    if (!held) return localShare && this.#unreserved.has(id);
-    const outcome = await this.#op(() => this.#o.ledger.record({ sessionId: id, usedTokens: ask.usedOnProvider, addTokens: ask.tokens, provider: ask.provider })).catch(() => null);
-    if (outcome === null) return this.state === 'degraded' && localShare;
-    this.#counted(held, outcome.usedTokens);
+    // Its lease ran out: no reservation to grow.
+    if (!held) return false;
+    const outcome = await this.#op(() => this.#ledger.record({ sessionId: id, usedTokens: ask.usedOnProvider, addTokens: ask.tokens, provider: ask.provider })).catch(() => null);
+    if (outcome === null) return this.state === 'degraded' && this.#o.whenUnavailable !== 'fail-closed';
+    if (!this.#ledger.isInsured(id)) this.#counted(held, outcome.usedTokens);
     if (outcome.status === 'recorded' && outcome.live) {
       held.tokens = outcome.tokens;
       return true;
@@ -277,11 +206,12 @@ export class LedgerLink {
 
   /** Writes through the usage reported since the last tick, one `record` per stint, issued together (one group commit on a file). */
   async #writeUsage(): Promise<void> {
-    const dirty = [...this.#held].filter(([, held]) => held.reported > held.recorded);
+    // What the insurance admitted reaches the shared ledger with its settlement, not before.
+    const dirty = [...this.#held].filter(([id, held]) => held.reported > held.recorded && !this.#ledger.isInsured(id));
     await Promise.all(
       dirty.map(async ([id, held]) => {
         const used = held.reported;
-        const outcome = await this.#op(() => this.#o.ledger.record({ sessionId: id, usedTokens: used, provider: held.provider })).catch(() => null);
+        const outcome = await this.#op(() => this.#ledger.record({ sessionId: id, usedTokens: used, provider: held.provider })).catch(() => null);
         if (outcome !== null && this.#held.get(id) === held) this.#counted(held, outcome.usedTokens);
       }),
     );
@@ -298,7 +228,7 @@ export class LedgerLink {
   async #flushLoop(): Promise<void> {
     while (this.#pendingSettles.size > 0) {
       const [id, pending] = this.#pendingSettles.entries().next().value as [string, PendingSettle];
-      const settled = await this.#op(() => this.#o.ledger.settle(id, pending.used, pending.provider)).catch((error: unknown) => {
+      const settled = await this.#op(() => this.#ledger.settle(id, pending.used, pending.provider)).catch((error: unknown) => {
         // Not an outage (a bug or a corrupt file): the waiters hear of it; the settlement stays queued.
         for (const waiter of pending.waiters.splice(0)) waiter.reject(isAgentvisorError(error) ? error : new AgentvisorError('ledger-unavailable', String(error)));
         throw error;
@@ -316,20 +246,16 @@ export class LedgerLink {
   }
 
   /**
-   * Runs one ledger operation; an unreachable ledger gives null and degrades the link. Any other
-   * failure is logged and thrown (`reported: false`: only thrown, the caller reports it).
+   * Runs one ledger operation; an unreachable ledger gives null (the insured ledger has told the
+   * link it is degraded). Any other failure is logged and thrown (`reported: false`: only thrown,
+   * the caller reports it).
    */
   async #op<T>(run: () => Promise<T>, { reported = true } = {}): Promise<T | null> {
     this.#opsStarted += 1;
     try {
-      const value = await run();
-      this.#markOk();
-      return value;
+      return await run();
     } catch (error) {
-      if (isAgentvisorError(error, 'ledger-unavailable')) {
-        this.#markDegraded(error.message);
-        return null;
-      }
+      if (isAgentvisorError(error, 'ledger-unavailable')) return null;
       // Anything else (invalid-request for a stale id, a corrupt file) is reported, not swallowed.
       if (reported) this.#o.logger?.error({ code: isAgentvisorError(error) ? error.code : 'error', problem: error instanceof Error ? error.message : String(error) }, 'quota ledger operation failed');
       throw error;
@@ -339,16 +265,12 @@ export class LedgerLink {
   }
 
   #markDegraded(reason: string): void {
-    if (this.#state === 'degraded') return;
-    this.#state = 'degraded';
     this.#o.logger?.warn({ reason }, 'quota ledger unavailable');
     this.#o.onState('degraded', reason);
     this.#o.onLimits(this.#degradedLimits());
   }
 
   #markOk(): void {
-    if (this.#state === 'ok') return;
-    this.#state = 'ok';
     this.#o.logger?.info('quota ledger reachable again');
     this.#o.onState('ok', null);
     // Admission may go on at once on the last view the ledger gave (every admission is confirmed by
@@ -358,10 +280,7 @@ export class LedgerLink {
 
   #degradedLimits(): EffectiveLimits {
     const policy = this.#o.whenUnavailable;
-    const share = (n: number) => (policy === 'fail-closed' ? 0 : Math.floor(n / policy.localShareOf));
-    const out = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
-    for (const p of PROVIDER_IDS) out[p] = { dailyLimit: share(this.#o.limits[p].dailyLimit), maxConcurrent: share(this.#o.limits[p].maxConcurrent) };
-    return out;
+    return shareOf(this.#o.limits, policy === 'fail-closed' ? null : policy.localShareOf);
   }
 
   /** Learns what others hold: the snapshot minus what this link knows to be ours. */
@@ -369,7 +288,7 @@ export class LedgerLink {
     const before = this.#opsStarted;
     const inFlight = this.#opsStarted - this.#opsDone;
     // Later reads are logged by #op and retried every tick; the first one's refusal is start()'s to throw.
-    const read = this.#op(() => this.#o.ledger.snapshot(), { reported: !firstRead });
+    const read = this.#op(() => this.#ledger.snapshot(), { reported: !firstRead });
     const snapshot: LedgerSnapshot | null = firstRead ? await read : await read.catch(() => null);
     if (snapshot === null) return;
     // One of our own operations ran during the read: the figures may or may not include it.
@@ -379,7 +298,9 @@ export class LedgerLink {
       this.#ourUsed = { claude: 0, openai: 0 };
     }
     const ours = zeroHold();
-    for (const held of this.#held.values()) {
+    for (const [id, held] of this.#held) {
+      // The shared ledger never held what the insurance admitted.
+      if (this.#ledger.isInsured(id)) continue;
       ours[held.provider].reserved += Math.max(0, held.tokens - held.recorded);
       ours[held.provider].active += 1;
     }
@@ -400,7 +321,7 @@ export class LedgerLink {
 
   async #renew(): Promise<void> {
     for (const [id] of [...this.#held]) {
-      const alive = await this.#op(() => this.#o.ledger.renew(id, this.#o.leaseMs));
+      const alive = await this.#op(() => this.#ledger.renew(id, this.#o.leaseMs));
       if (alive === null) return;
       // The lease ran out (this host stalled longer than leaseMs): the slot went back; the session keeps running and settles its usage anyway.
       if (alive === false) this.#held.delete(id);
@@ -443,6 +364,7 @@ export class LedgerLink {
     for (let attempt = 0; attempt < 3 && (this.#pendingSettles.size > 0 || this.#flushing !== null); attempt += 1) {
       await this.#flushSettles().catch(() => undefined);
     }
+    await this.#ledger.close();
     if (this.#pendingSettles.size > 0) {
       this.#o.logger?.error({ unsettled: this.#pendingSettles.size }, 'quota ledger unreachable at stop: some usage could not be settled; the reservations expire after their lease');
     }

@@ -1,5 +1,7 @@
 /** The quota ledger (architecture §4): one contract, three backends. See docs/ledger.md. */
 export { createMemoryLedger } from './memoryLedger';
+export { createInsuredLedger } from './insuredLedger';
+export type { InsuredLedger, InsuredLedgerOptions, InsuredLedgerState } from './insuredLedger';
 export { createFileLedger } from './fileLedger';
 export type { FileLedgerOptions } from './fileLedger';
 export { createRedisLedger } from './redisLedger';
