@@ -4,9 +4,9 @@ import type { Secret } from '../../machines/secret';
 import type { FetchLike, TokenRefresher } from '../oauth';
 import type { PermissionPolicy } from '../storage/secureStore';
 import type { CredentialClass } from './providerPriority';
+import type { EnvSource } from './sources/types';
 
-/** Where a session's environment comes from: `process.env` or a record of the same shape. */
-export type EnvSource = Readonly<Record<string, string | undefined>>;
+export type { EnvSource };
 
 /** Resolves a provider's credentials for a session; may answer at once or later. */
 export type Authenticate = (input: AuthInput) => AuthResult | Promise<AuthResult>;

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { Secret } from '../../../machines/secret';
 import { PROVIDERS, keyHint } from '../../providers';
 import { readJsonFile } from '../../storage/secureStore';
-import type { EnvSource } from '../credentialTypes';
-import type { OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
+import type { EnvSource, OAuthCredential, SourceFileResult, SourceReadOptions } from './types';
 import { lazySchema, parseCredentialsFile, presentString } from './validate';
 
 export const CLAUDE_CODE_CREDENTIALS_FILE = '.credentials.json';

@@ -50,3 +50,6 @@ export interface SourceFileResult {
   /** Non-fatal findings (loose permissions under `'warn'`, an unreadable id_token...); never secret. */
   readonly warnings: readonly string[];
 }
+
+/** Where a session's environment comes from: `process.env` or a record of the same shape. */
+export type EnvSource = Readonly<Record<string, string | undefined>>;
