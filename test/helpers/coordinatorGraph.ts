@@ -67,7 +67,12 @@ export interface GraphView {
 /** The headers of an answer saying claude has no tokens left until `resetAt`. */
 function exhaustedHeaders(resetAt: number): Record<string, string> {
   const at = new Date(resetAt).toISOString();
-  return { 'anthropic-ratelimit-tokens-remaining': '0', 'anthropic-ratelimit-tokens-reset': at, 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': at };
+  return {
+    'anthropic-ratelimit-tokens-remaining': '0',
+    'anthropic-ratelimit-tokens-reset': at,
+    'anthropic-ratelimit-requests-remaining': '0',
+    'anthropic-ratelimit-requests-reset': at,
+  };
 }
 
 /** The real coordinator machine, stepped the way the orchestrator steps it. */
@@ -95,7 +100,9 @@ export class MachineSide {
 
   /** Live sessions in spawn order (queued requests have none yet). */
   live(): ActorRefFrom<AgentSessionMachine>[] {
-    return this.sessions.map((id) => this.session(id)).filter((s): s is ActorRefFrom<AgentSessionMachine> => s !== undefined && s.getSnapshot().status === 'active');
+    return this.sessions
+      .map((id) => this.session(id))
+      .filter((s): s is ActorRefFrom<AgentSessionMachine> => s !== undefined && s.getSnapshot().status === 'active');
   }
 
   oldestActive(): ActorRefFrom<AgentSessionMachine> | undefined {
@@ -110,13 +117,31 @@ export class MachineSide {
         this.seq += 1;
         const ids = { requestId: `r-${this.seq}`, sessionId: `s-${this.seq}`, agentId: `a-${this.seq}` };
         this.sessions.push(ids.sessionId);
-        this.actor.send({ type: 'agent.spawn', preferredProvider: null, onlyPreferred: false, waitMs: step.waitMs, priority: 0, estimatedTokens: step.estimatedTokens, now, ...ids });
+        this.actor.send({
+          type: 'agent.spawn',
+          preferredProvider: null,
+          onlyPreferred: false,
+          waitMs: step.waitMs,
+          priority: 0,
+          estimatedTokens: step.estimatedTokens,
+          now,
+          ...ids,
+        });
         return;
       }
       case 'fail': {
         const provider = oldest!.getSnapshot().context.provider;
         const since = now;
-        this.actor.send({ type: 'provider.failed', provider, kind: step.kind, countsForHealth: FAILURES[step.kind].countsForHealth, throttle: null, resetAt: null, since, now });
+        this.actor.send({
+          type: 'provider.failed',
+          provider,
+          kind: step.kind,
+          countsForHealth: FAILURES[step.kind].countsForHealth,
+          throttle: null,
+          resetAt: null,
+          since,
+          now,
+        });
         oldest!.send({ type: 'session.failure', reason: step.kind, now });
         return;
       }
@@ -152,7 +177,10 @@ export class MachineSide {
     const providers = Object.fromEntries(
       PROVIDER_IDS.map((p) => {
         const b = budgets[p];
-        return [p, { active: b.active, used: b.used, reserved: b.reserved, circuit: circuitState(health[p], this.now), paused: health[p].pausedUntil > this.now }];
+        return [
+          p,
+          { active: b.active, used: b.used, reserved: b.reserved, circuit: circuitState(health[p], this.now), paused: health[p].pausedUntil > this.now },
+        ];
       }),
     ) as Record<ProviderId, ProviderView>;
     const agents = this.live().map((s) => `${s.getSnapshot().context.provider}/${s.getSnapshot().context.fallbacks.length}`);

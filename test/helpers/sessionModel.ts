@@ -121,7 +121,9 @@ export function eventsFor(scenario: SessionScenario, snapshot: SessionModelSnaps
         { type: 'session.failure', reason: 'auth', now: 0 },
         // Throttled before any work on the provider: the orchestrator requeues instead of failing over.
         // Once, on the first provider: a requeue comes back to a fresh stint, so more would never end the graph.
-        ...(scenario.requeues && fresh && requeuesOf(snapshot) === 0 && snapshot.context.fallbacks.length === 0 ? [{ type: 'session.requeue', reason: 'rate-limit', notBefore: 0, now: 0 } as const] : []),
+        ...(scenario.requeues && fresh && requeuesOf(snapshot) === 0 && snapshot.context.fallbacks.length === 0
+          ? [{ type: 'session.requeue', reason: 'rate-limit', notBefore: 0, now: 0 } as const]
+          : []),
         release,
         sweep,
       ];

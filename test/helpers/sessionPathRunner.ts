@@ -111,11 +111,18 @@ export class SessionPathRunner {
             this.bigUsage.error = error;
           }
         } else {
-          expect(this.agent.reportUsage(SMALL_USAGE_REPORT)).toEqual({ usedTokens: t.used, allocatedTokens: t.allocated, remainingTokens: t.allocated - t.usedOnProvider });
+          expect(this.agent.reportUsage(SMALL_USAGE_REPORT)).toEqual({
+            usedTokens: t.used,
+            allocatedTokens: t.allocated,
+            remainingTokens: t.allocated - t.usedOnProvider,
+          });
         }
         break;
       case 'session.toppedUp':
-        expect(this.bigUsage).toEqual({ receipt: { usedTokens: t.used, allocatedTokens: t.allocated, remainingTokens: t.allocated - t.usedOnProvider }, error: null });
+        expect(this.bigUsage).toEqual({
+          receipt: { usedTokens: t.used, allocatedTokens: t.allocated, remainingTokens: t.allocated - t.usedOnProvider },
+          error: null,
+        });
         break;
       case 'session.topUpRefused':
         expect({ receipt: this.bigUsage?.receipt, code: codeOf(this.bigUsage?.error) }).toEqual({ receipt: null, code: 'quota-exhausted' });
@@ -128,11 +135,21 @@ export class SessionPathRunner {
         this.failure = { kind: 'fallback', at: this.clock.now(), promise: track(this.agent.reportFailure({ status: 401 })) };
         break;
       case 'session.requeue':
-        this.failure = { kind: 'requeue', at: this.clock.now(), promise: track(this.agent.reportFailure({ status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } })) };
+        this.failure = {
+          kind: 'requeue',
+          at: this.clock.now(),
+          promise: track(this.agent.reportFailure({ status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } })),
+        };
         break;
       case 'session.release': {
         const result = await this.agent.release();
-        expect(result).toEqual({ usedTokens: next.output!.usedTokens, returnedTokens: next.output!.returnedTokens, provider: next.context.provider, fallbacks: next.context.fallbacks, reason: 'released' });
+        expect(result).toEqual({
+          usedTokens: next.output!.usedTokens,
+          returnedTokens: next.output!.returnedTokens,
+          provider: next.context.provider,
+          fallbacks: next.context.fallbacks,
+          reason: 'released',
+        });
         break;
       }
       case 'session.sweep':
@@ -143,7 +160,12 @@ export class SessionPathRunner {
         if (before.context.pending.requeueAt !== null) {
           // Requeued: the coordinator re-admits the session at the provider's Retry-After.
           const requeued = this.requeues.at(-1)!;
-          expect(requeued).toMatchObject({ agentId: AGENT_ID, provider: before.context.provider, reason: 'rate-limit', notBefore: this.clock.now() + RETRY_AFTER_S * 1000 });
+          expect(requeued).toMatchObject({
+            agentId: AGENT_ID,
+            provider: before.context.provider,
+            reason: 'rate-limit',
+            notBefore: this.clock.now() + RETRY_AFTER_S * 1000,
+          });
           this.clock.set(requeued.notBefore);
           break;
         }
@@ -244,7 +266,10 @@ export class SessionPathRunner {
       expect(failure).toEqual({ state: 'resolved', value: answer });
       this.failure = null;
     } else if (done) {
-      expect({ state: failure.state, code: failure.state === 'rejected' ? codeOf(failure.error) : null }).toEqual({ state: 'rejected', code: expectedEndCode(m) });
+      expect({ state: failure.state, code: failure.state === 'rejected' ? codeOf(failure.error) : null }).toEqual({
+        state: 'rejected',
+        code: expectedEndCode(m),
+      });
     } else {
       expect(failure.state).toBe('pending');
     }

@@ -119,6 +119,7 @@ export function createTransitionCoverage(machine: AnyStateMachine): TransitionCo
     },
     record,
     taken: () => taken,
-    missing: () => all.filter((t) => !taken.has(t.id)).map((t) => `${t.id}${t.guard === null ? '' : ` [${t.guard}]`} → ${t.targets.join(', ') || '(no target)'}`),
+    missing: () =>
+      all.filter((t) => !taken.has(t.id)).map((t) => `${t.id}${t.guard === null ? '' : ` [${t.guard}]`} → ${t.targets.join(', ') || '(no target)'}`),
   };
 }

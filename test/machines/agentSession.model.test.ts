@@ -124,8 +124,18 @@ async function drive(scenario: SessionScenario, path: SessionTestPath, edges: Se
       from = to;
     };
     const types: readonly SessionEvent['type'][] = [
-      'credentials.granted', 'credentials.denied', 'session.usage', 'session.heartbeat', 'session.failure', 'session.requeue', 'session.release',
-      'session.sweep', 'session.toppedUp', 'session.topUpRefused', 'session.fallbackAdmitted', 'session.fallbackRefused',
+      'credentials.granted',
+      'credentials.denied',
+      'session.usage',
+      'session.heartbeat',
+      'session.failure',
+      'session.requeue',
+      'session.release',
+      'session.sweep',
+      'session.toppedUp',
+      'session.topUpRefused',
+      'session.fallbackAdmitted',
+      'session.fallbackRefused',
     ];
     // Self-loops (a heartbeat) leave the serialised state as it was, so no path has them: each state takes its own.
     const checkWithSelfLoops = async (state: SessionModelSnapshot) => {
@@ -166,7 +176,13 @@ function edgeCoveringPaths(model: SessionTestModel): SessionTestPath[] {
     if (serialize(next) === from || onPaths.has(`${from} ${JSON.stringify(event)}`)) continue;
     const prefix = toState.get(from)!;
     const steps = [...prefix.steps, { state: next, event }];
-    paths.push({ ...prefix, state: next, steps, weight: steps.length, test: (params) => model.testPath({ ...prefix, state: next, steps, weight: steps.length }, params) });
+    paths.push({
+      ...prefix,
+      state: next,
+      steps,
+      weight: steps.length,
+      test: (params) => model.testPath({ ...prefix, state: next, steps, weight: steps.length }, params),
+    });
   }
   return paths;
 }

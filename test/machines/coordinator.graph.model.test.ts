@@ -47,7 +47,8 @@ const UNREACHED_SESSION: Readonly<Record<string, string>> = {
   'agentSession.authenticating credentials.denied#0': 'keys are in the env: authentication never fails here',
   'agentSession.authenticating credentials.denied#1': 'keys are in the env: authentication never fails here',
   'agentSession.active session.requeue#0': 'no throttle step here (the session model requeues)',
-  'agentSession.active session.failure#1': 'failures are reported on first providers only; with no fallback left the orchestrator retries (the session model ends it)',
+  'agentSession.active session.failure#1':
+    'failures are reported on first providers only; with no fallback left the orchestrator retries (the session model ends it)',
 };
 
 const SPAWN_WAIT: GraphStep = { type: 'spawn', waitMs: WAIT_MS, estimatedTokens: ESTIMATE };
@@ -86,7 +87,9 @@ function replay(path: readonly GraphStep[], inspect?: (event: InspectionEvent) =
 }
 
 function nameOf(path: readonly GraphStep[]): string {
-  return path.map((s) => (s.type === 'spawn' ? `spawn(${s.estimatedTokens}${s.waitMs > 0 ? ', wait' : ''})` : s.type === 'fail' ? `fail(${s.kind})` : s.type)).join(' → ');
+  return path
+    .map((s) => (s.type === 'spawn' ? `spawn(${s.estimatedTokens}${s.waitMs > 0 ? ', wait' : ''})` : s.type === 'fail' ? `fail(${s.kind})` : s.type))
+    .join(' → ');
 }
 
 /** Breadth-first over the real machine; returns the leaves of the exploration tree (each path ends where nothing new follows). */
@@ -138,7 +141,9 @@ describe('coordinator over its real graph', () => {
   });
 
   it('should take every session transition but the listed ones', () => {
-    expect(session.all.filter((t) => !session.taken().has(t.id)).map((t) => t.id)).toEqual(session.all.map((t) => t.id).filter((id) => id in UNREACHED_SESSION));
+    expect(session.all.filter((t) => !session.taken().has(t.id)).map((t) => t.id)).toEqual(
+      session.all.map((t) => t.id).filter((id) => id in UNREACHED_SESSION),
+    );
   });
 
   it.each(leaves.map((p) => [nameOf(p), p] as const))('should show what the machine shows along %s', async (_name, path) => {
