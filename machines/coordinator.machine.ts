@@ -481,7 +481,10 @@ export const coordinatorMachine = setup({
       const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
       const budgets = output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets;
       if (dropped.topUps !== context.topUps) context = { ...context, topUps: dropped.topUps };
-      if (output.heldSlot) sideEffect(enqueue, 'settleStint', { sessionId: output.sessionId, stint: output.stint, provider: output.provider, usedOnProvider: output.usedOnProvider });
+      if (output.heldSlot) {
+        const { sessionId, stint, provider, usedOnProvider } = output;
+        sideEffect(enqueue, 'settleStint', { sessionId, stint, provider, usedOnProvider });
+      }
       sideEffect(enqueue, 'learnEstimate', { sessionId: output.sessionId, reason: output.reason, usedTokens: output.usedTokens });
       enqueue.emit({ type: 'agent.released', output });
       // A session that ended while requeued (released by its host, swept) no longer waits.
@@ -493,7 +496,10 @@ export const coordinatorMachine = setup({
       const { output } = event;
       const dropped = dropTopUp(context.budgets, context.topUps, output.sessionId);
       enqueue.assign({ topUps: dropped.topUps, budgets: output.heldSlot ? settle(dropped.budgets, output.provider, output.returnedOnProvider) : dropped.budgets });
-      if (output.heldSlot) sideEffect(enqueue, 'settleStint', { sessionId: output.sessionId, stint: output.stint, provider: output.provider, usedOnProvider: output.usedOnProvider });
+      if (output.heldSlot) {
+        const { sessionId, stint, provider, usedOnProvider } = output;
+        sideEffect(enqueue, 'settleStint', { sessionId, stint, provider, usedOnProvider });
+      }
       sideEffect(enqueue, 'learnEstimate', { sessionId: output.sessionId, reason: output.reason, usedTokens: output.usedTokens });
       enqueue.emit({ type: 'agent.released', output });
     }),

@@ -24,7 +24,10 @@ export function providerLimitsOf(o: Pick<ResolvedOptions, 'budgets'>): ProviderL
  * @example
  * const input = coordinatorInputOf(options, { sharedLedger: false, budgets: options.budgets, now: Date.now() });
  */
-export function coordinatorInputOf(o: ResolvedOptions, start: { readonly sharedLedger: boolean; readonly budgets: Budgets; readonly now: number }): CoordinatorInput {
+export function coordinatorInputOf(
+  o: ResolvedOptions,
+  start: { readonly sharedLedger: boolean; readonly budgets: Budgets; readonly now: number },
+): CoordinatorInput {
   const { fallbackChain, maxFallbacks, leaseMs, maxQueue, lowWatermark, retryHintMs, circuit, usageLimitPauseMs, sweepIntervalMs } = o;
   const window = windowAt(start.now, o.dailyReset);
   return {

@@ -101,9 +101,8 @@ export class LedgerLifecycle {
   assertAdmitting(): void {
     const o = this.#host.options;
     if (this.#link?.state !== 'degraded' || o.ledger.whenUnavailable !== 'fail-closed') return;
-    throw new AgentvisorError('ledger-unavailable', `the shared quota ledger (${o.ledger.kind}) cannot be reached and the policy is fail-closed: nothing is admitted until it is back`, {
-      retryAfterMs: o.ledger.syncIntervalMs,
-    });
+    const message = `the shared quota ledger (${o.ledger.kind}) cannot be reached and the policy is fail-closed: nothing is admitted until it is back`;
+    throw new AgentvisorError('ledger-unavailable', message, { retryAfterMs: o.ledger.syncIntervalMs });
   }
 
   /** The coordinator's budgets: the configured limits, lowered by what other hosts hold on a shared ledger. */
