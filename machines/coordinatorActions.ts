@@ -308,7 +308,10 @@ function refuseFallbackStopping({ context, event, enqueue, system }: ActionArgs)
 
 /** A session ended: its last stint is settled (when it held a slot) and its usage teaches the estimates. */
 function endSideEffects(enqueue: Enqueue, output: Extract<CoordinatorEvent, { type: 'session.ended' }>['output']): void {
-  if (output.heldSlot) sideEffect(enqueue, 'settleStint', { sessionId: output.sessionId, stint: output.stint, provider: output.provider, usedOnProvider: output.usedOnProvider });
+  if (output.heldSlot) {
+    const { sessionId, stint, provider, usedOnProvider } = output;
+    sideEffect(enqueue, 'settleStint', { sessionId, stint, provider, usedOnProvider });
+  }
   sideEffect(enqueue, 'learnEstimate', { sessionId: output.sessionId, reason: output.reason, usedTokens: output.usedTokens });
 }
 

@@ -6,15 +6,15 @@ import { windowAt } from '../quota/dailyWindow';
 import type { ResolvedOptions } from './options';
 
 /** Each provider's configured daily limit and concurrency. */
-export type ProviderLimits = Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
+export type ConfiguredLimits = Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
 
 /**
  * The configured limits of every provider (on a shared ledger: the global ones).
  *
  * @example providerLimitsOf(resolveOptions({})).claude // { dailyLimit: …, maxConcurrent: 10 }
  */
-export function providerLimitsOf(o: Pick<ResolvedOptions, 'budgets'>): ProviderLimits {
-  return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: o.budgets[p].dailyLimit, maxConcurrent: o.budgets[p].maxConcurrent }])) as ProviderLimits;
+export function providerLimitsOf(o: Pick<ResolvedOptions, 'budgets'>): ConfiguredLimits {
+  return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: o.budgets[p].dailyLimit, maxConcurrent: o.budgets[p].maxConcurrent }])) as ConfiguredLimits;
 }
 
 /**
@@ -24,7 +24,10 @@ export function providerLimitsOf(o: Pick<ResolvedOptions, 'budgets'>): ProviderL
  * @example
  * const input = coordinatorInputOf(options, { sharedLedger: false, budgets: options.budgets, now: Date.now() });
  */
-export function coordinatorInputOf(o: ResolvedOptions, start: { readonly sharedLedger: boolean; readonly budgets: Budgets; readonly now: number }): CoordinatorInput {
+export function coordinatorInputOf(
+  o: ResolvedOptions,
+  start: { readonly sharedLedger: boolean; readonly budgets: Budgets; readonly now: number },
+): CoordinatorInput {
   const { fallbackChain, maxFallbacks, leaseMs, maxQueue, lowWatermark, retryHintMs, circuit, usageLimitPauseMs, sweepIntervalMs } = o;
   const window = windowAt(start.now, o.dailyReset);
   return {

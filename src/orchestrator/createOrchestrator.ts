@@ -71,9 +71,12 @@ export class Orchestrator {
     this.#options = resolveOptions(options);
     const o = this.#options;
     const running = () => (this.#state === 'running' ? this.#actor : null);
-    this.#ledger = new LedgerLifecycle({ options: o, running, stateChanged: (state, reason) => this.#relay.publish(state === 'ok' ? 'ledger.recovered' : 'ledger.degraded', { backend: o.ledger.kind, reason }) });
+    const stateChanged = (state: 'ok' | 'degraded', reason: string | null) =>
+      this.#relay.publish(state === 'ok' ? 'ledger.recovered' : 'ledger.degraded', { backend: o.ledger.kind, reason });
+    this.#ledger = new LedgerLifecycle({ options: o, running, stateChanged });
     const link = () => this.#ledger.link;
-    this.#agentHost = createAgentHost({ options: o, keepAlive: this.#keepAlive, running, link, providerFailed: (failure, since) => this.#providerFailed(failure, since) });
+    const providerFailed = (failure: ProviderFailure, since: number | null) => this.#providerFailed(failure, since);
+    this.#agentHost = createAgentHost({ options: o, keepAlive: this.#keepAlive, running, link, providerFailed });
     this.#placement = new ProviderPlacement(o);
     this.#relay = new EventRelay({
       registry: this.#registry,
@@ -196,7 +199,8 @@ export class Orchestrator {
 
   /** Budget and concurrency per provider, read from the coordinator's snapshot (exact, O(1)), and the activity from the read model. */
   stats(): OrchestratorStats {
-    const sources = { context: this.actor.getSnapshot().context, now: this.#options.clock.now(), options: this.#options, ledger: this.#ledger.link, taskKinds: this.#estimates.stats() };
+    const context = this.actor.getSnapshot().context;
+    const sources = { context, now: this.#options.clock.now(), options: this.#options, ledger: this.#ledger.link, taskKinds: this.#estimates.stats() };
     return projectStats(this.#readModel.getSnapshot().context, sources);
   }
 

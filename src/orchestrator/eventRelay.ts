@@ -44,12 +44,14 @@ export const RELAY_TABLE: { readonly [T in EmissionType]: RelayEntry<T> } = {
   'agent.admitted': (event, { registry, makeAgent, publish }) => {
     const agent = registry.admit(event.requestId, event.allocatedTokens, makeAgent);
     if (!agent) return;
-    publish('agent.admitted', { agentId: agent.id, sessionId: agent.sessionId, provider: event.provider, allocatedTokens: event.allocatedTokens, waitedMs: event.waitedMs });
+    const { provider, allocatedTokens, waitedMs } = event;
+    publish('agent.admitted', { agentId: agent.id, sessionId: agent.sessionId, provider, allocatedTokens, waitedMs });
   },
   'agent.queued': (event, { publish }) => publish('agent.queued', { agentId: event.agentId, position: event.position, code: event.code }),
   'agent.refused': (event, { registry, refusalError, publish }) => {
     registry.refuse(event.requestId, (spawn) => refusalError(event, spawn));
-    publish('agent.refused', { agentId: event.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited: event.waited, ...(event.hopeless === true ? { hopeless: true } : {}) });
+    const { agentId, code, retryAfterMs, waited } = event;
+    publish('agent.refused', { agentId, code, retryAfterMs, waited, ...(event.hopeless === true ? { hopeless: true } : {}) });
   },
   'agent.active': (event, { registry, publish }) => {
     const agent = registry.bySession(event.sessionId);
@@ -57,8 +59,8 @@ export const RELAY_TABLE: { readonly [T in EmissionType]: RelayEntry<T> } = {
     agent.onActive();
     publish('agent.active', { agentId: agent.id, sessionId: agent.sessionId, provider: event.provider, allocatedTokens: agent.allocatedTokens });
   },
-  'agent.requeued': (event, { publish }) =>
-    publish('agent.requeued', { agentId: event.agentId, sessionId: event.sessionId, provider: event.provider, reason: event.reason, notBefore: event.notBefore }),
+  'agent.requeued': ({ agentId, sessionId, provider, reason, notBefore }, { publish }) =>
+    publish('agent.requeued', { agentId, sessionId, provider, reason, notBefore }),
   'agent.fallback': (event, { registry, clock, publish }) => {
     const startedAt = registry.bySession(event.sessionId)?.failureStartedAt() ?? null;
     const latencyMs = startedAt === null ? 0 : clock.now() - startedAt;
@@ -77,7 +79,7 @@ export const RELAY_TABLE: { readonly [T in EmissionType]: RelayEntry<T> } = {
     publish('quota.overrun', { provider: event.provider, agentId, sessionId: event.sessionId, overrunTokens: event.overrunTokens });
   },
   'quota.reset': (event, { publish }) => publish('quota.reset', { day: event.day }),
-  'provider.limit': (event, { publish }) => publish('provider.limit', { provider: event.provider, limit: event.limit, previous: event.previous, reason: event.reason }),
+  'provider.limit': ({ provider, limit, previous, reason }, { publish }) => publish('provider.limit', { provider, limit, previous, reason }),
   'provider.paused': (event, { publish }) => publish('provider.paused', { provider: event.provider, until: event.until, reason: event.reason }),
   'provider.resumed': (event, { publish }) => publish('provider.resumed', { provider: event.provider }),
   'provider.circuit': (event, { publish }) =>

@@ -1,7 +1,7 @@
 import type { Actor } from 'xstate';
 import type { Budgets } from '../../machines/budget';
 import type { coordinatorMachine } from '../../machines/coordinator.machine';
-import type { CoordinatorEmitted } from '../../machines/coordinator.types';
+import type { CoordinatorEmitted, SideEffectParams } from '../../machines/coordinator.types';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
@@ -13,12 +13,7 @@ import type { AdmissionOutcome, EffectiveLimits } from './ledgerLink';
 import type { ResolvedOptions } from './options';
 
 /** A stint of a session on a provider that ended: the ledger settles its reservation with the usage. */
-export interface StintSettlement {
-  readonly sessionId: string;
-  readonly stint: number;
-  readonly provider: ProviderId;
-  readonly usedOnProvider: number;
-}
+export type StintSettlement = SideEffectParams['settleStint'];
 
 /** What the ledger lifecycle needs from its orchestrator. */
 export interface LedgerHost {
@@ -101,9 +96,8 @@ export class LedgerLifecycle {
   assertAdmitting(): void {
     const o = this.#host.options;
     if (this.#link?.state !== 'degraded' || o.ledger.whenUnavailable !== 'fail-closed') return;
-    throw new AgentvisorError('ledger-unavailable', `the shared quota ledger (${o.ledger.kind}) cannot be reached and the policy is fail-closed: nothing is admitted until it is back`, {
-      retryAfterMs: o.ledger.syncIntervalMs,
-    });
+    const message = `the shared quota ledger (${o.ledger.kind}) cannot be reached and the policy is fail-closed: nothing is admitted until it is back`;
+    throw new AgentvisorError('ledger-unavailable', message, { retryAfterMs: o.ledger.syncIntervalMs });
   }
 
   /** The coordinator's budgets: the configured limits, lowered by what other hosts hold on a shared ledger. */

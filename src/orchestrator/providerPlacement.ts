@@ -67,7 +67,7 @@ export class ProviderPlacement {
     const report = await resolver.load();
     this.#resolver = resolver;
     for (const warning of report.warnings) o.logger?.warn({ warning }, 'credentials');
-    for (const problem of report.problems) o.logger?.warn({ source: problem.source, code: problem.code, problem: problem.message }, 'credential source unusable');
+    for (const { source, code, message } of report.problems) o.logger?.warn({ source, code, problem: message }, 'credential source unusable');
     return resolver.authenticate;
   }
 

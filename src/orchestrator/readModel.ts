@@ -89,7 +89,8 @@ export function projectStats(activity: Activity, sources: StatsSources): Orchest
       const h = context.health[p];
       const counts = windowCounts(h, options.circuit, now);
       const state = circuitState(h, now);
-      const circuit = { state, openUntil: state === 'closed' ? null : h.openUntil, failures: counts.failed, requests: counts.ok + counts.failed, openings: h.openings };
+      const openUntil = state === 'closed' ? null : h.openUntil;
+      const circuit = { state, openUntil, failures: counts.failed, requests: counts.ok + counts.failed, openings: h.openings };
       const { enabled, disabledBy, rolloutPercent } = options.switches[p];
       const pausedUntil = h.pausedUntil > now ? h.pausedUntil : null;
       // On a shared ledger the figures are global: this host's sessions plus what the others hold.
@@ -108,5 +109,6 @@ export function projectStats(activity: Activity, sources: StatsSources): Orchest
     }),
   ) as Record<ProviderId, ProviderStats>;
   const ledgerStats = { backend: options.ledger.kind, state: ledger?.state ?? 'ok', unsettled: ledger?.unsettled ?? 0 } as const;
-  return { providers, queued: context.queue.length, day: context.day, nextResetAt: context.nextResetAt, activity, taskKinds: sources.taskKinds, ledger: ledgerStats };
+  const { day, nextResetAt } = context;
+  return { providers, queued: context.queue.length, day, nextResetAt, activity, taskKinds: sources.taskKinds, ledger: ledgerStats };
 }

@@ -16,8 +16,8 @@ export function logRelayEvents(relay: EventRelay, log: Logger): void {
     .on('agent.active', (e) => log.debug({ agentId: e.agentId, sessionId: e.sessionId, provider: e.provider }, 'agent active'))
     .on('agent.requeued', (e) => log.info({ agentId: e.agentId, provider: e.provider, reason: e.reason, notBefore: e.notBefore }, 'agent requeued'))
     .on('agent.fallback', (e) => log.info({ agentId: e.agentId, from: e.from, to: e.to, reason: e.reason }, 'agent fallback'))
-    .on('agent.released', (e) => {
-      log.debug({ agentId: e.agentId, sessionId: e.sessionId, provider: e.provider, usedTokens: e.usedTokens, returnedTokens: e.returnedTokens, reason: e.reason }, 'agent released');
+    .on('agent.released', ({ agentId, sessionId, provider, usedTokens, returnedTokens, reason }) => {
+      log.debug({ agentId, sessionId, provider, usedTokens, returnedTokens, reason }, 'agent released');
     })
     .on('quota.low', (e) => log.warn({ provider: e.provider, available: e.available }, 'quota low'))
     .on('quota.overrun', (e) => log.warn({ provider: e.provider, sessionId: e.sessionId, overrunTokens: e.overrunTokens }, 'usage beyond the daily budget'))
