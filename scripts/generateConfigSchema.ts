@@ -19,7 +19,7 @@ export const GENERATE_CONFIG_SCHEMA = 'npx ts-node --transpile-only scripts/gene
  * @example fs.writeFileSync(CONFIG_SCHEMA_FILE, configJsonSchema());
  */
 export function configJsonSchema(): string {
-  return `${JSON.stringify(z.toJSONSchema(configFileSchema), null, 2)}\n`;
+  return `${JSON.stringify(z.toJSONSchema(configFileSchema()), null, 2)}\n`;
 }
 
 if (require.main === module) {

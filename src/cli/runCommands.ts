@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { alreadyChecked } from '../options/checkOptions';
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -93,7 +94,9 @@ export async function startCliOrchestrator(
   const observability = await openCliObservability(context, { auditByDefault: true, masker: cliSecretMasker });
   // The file ledger in the home folder unless the config file names another: usage recorded by run
   // and batch persists across invocations (`agentvisor quota`).
-  const orch = createOrchestrator({ ...observability.orchestratorOptions, ...extra, home: context.home, claudeHome: context.claudeHome, env: process.env, ...cliSettings(context, limits) });
+  // Flags (commander) and the config file (its loader) are checked already: zod stays unloaded (D42).
+  const options = { ...observability.orchestratorOptions, ...extra, home: context.home, claudeHome: context.claudeHome, env: process.env, ...cliSettings(context, limits) };
+  const orch = createOrchestrator(alreadyChecked(options));
   try {
     await orch.start();
     const url = await observability.serve(orch);

@@ -11,7 +11,7 @@ import type { ConfigValidation } from './configTypes';
  * if (!checked.ok) console.log(checked.problems[0]); // { field: 'limits.claude.dailyLimit', message: 'expected a whole number ≥ 0, got -5' }
  */
 export function validateConfig(value: unknown): ConfigValidation {
-  const result = configFileSchema.safeParse(value);
+  const result = configFileSchema().safeParse(value);
   if (result.success) return { ok: true, settings: asSettings(result.data) };
-  return { ok: false, problems: configProblems(configFileSchema, value, result.error.issues) };
+  return { ok: false, problems: configProblems(configFileSchema(), value, result.error.issues) };
 }

@@ -23,7 +23,7 @@ export const failurePolicySchema = lazySchema((z) => {
   };
   const kindPolicy = z.strictObject({ action: z.enum(FAILURE_ACTIONS, { error: `expected one of ${FAILURE_ACTIONS.join(', ')}` }).optional(), ...retrySettings });
   const invalidRequestPolicy = z.strictObject({
-    action: z.literal('fail', { error: "expected 'fail': the request itself is at fault, so retrying it or sending it to another provider only repeats the failure" }).optional(),
+    action: z.literal('fail', { error: "expected 'fail' (a request at fault fails on every provider)" }).optional(),
     ...retrySettings,
   });
   type Kinds = { [K in (typeof PROVIDER_FAILURE_KINDS)[number]]: ZodOptional<K extends 'invalid-request' ? typeof invalidRequestPolicy : typeof kindPolicy> };

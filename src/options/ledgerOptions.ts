@@ -1,15 +1,11 @@
 /**
- * Ledger options: the `ledger` option of `createOrchestrator` (and its JSON form in the config
- * file), and the options of `createMemoryLedger`, `createFileLedger` and `createRedisLedger`.
- * Built on first use (lazySchema).
+ * The `ledger` option of `createOrchestrator`, and its JSON form in the config file. Built on
+ * first use (lazySchema).
  */
-import { PROVIDER_IDS } from '../../machines/providers';
-import type { ProviderId } from '../../machines/providers';
 import type { QuotaLedger } from '../quota/ledger';
 import type { RedisClientLike } from '../quota/redisClientLike';
 import { lazySchema } from './lazySchema';
-import { dailyResetSchema } from './dailyResetOptions';
-import { MAX_TIMER_MS, functionSchema, nonEmptyString, wholeNumber, withMethods } from './schemaParts';
+import { MAX_TIMER_MS, nonEmptyString, wholeNumber, withMethods } from './schemaParts';
 import type { z } from 'zod';
 
 type Zod = typeof z;
@@ -85,52 +81,4 @@ export const ledgerOptionSchema = lazySchema((z) =>
         if (value.keyPrefix !== undefined && value.redis === undefined) ctx.addIssue({ code: 'custom', message: 'keyPrefix goes with redis', path: ['keyPrefix'] });
       }),
   ]),
-);
-
-function ledgerConfigShape(z: Zod) {
-  const limit = z.strictObject({ dailyLimit: wholeNumber(0, 1_000_000_000_000_000), maxConcurrent: wholeNumber(0, 1_000_000) });
-  return {
-    limits: z.strictObject(Object.fromEntries(PROVIDER_IDS.map((p) => [p, limit])) as Record<ProviderId, typeof limit>, {
-      error: 'expected { claude: { dailyLimit, maxConcurrent }, openai: { dailyLimit, maxConcurrent } } (0 disables a provider)',
-    }),
-    dailyReset: dailyResetSchema().optional(),
-    now: functionSchema<() => number>('a function returning epoch milliseconds (such as Date.now)').optional(),
-  };
-}
-
-/**
- * The options of `createMemoryLedger`: `limits` for every provider, `dailyReset`, `now`.
- *
- * @example ledgerConfigSchema().parse({ limits: { claude: { dailyLimit: 1e6, maxConcurrent: 4 }, openai: { dailyLimit: 0, maxConcurrent: 0 } } })
- */
-export const ledgerConfigSchema = lazySchema((z) => z.strictObject(ledgerConfigShape(z)));
-
-/**
- * The options of `createFileLedger`.
- *
- * @example fileLedgerOptionsSchema().parse({ file: '/srv/ledger.json', limits })
- */
-export const fileLedgerOptionsSchema = lazySchema((z) =>
-  z.strictObject({
-    ...ledgerConfigShape(z),
-    file: nonEmptyString('the path of the ledger file'),
-    home: nonEmptyString('a folder path').optional(),
-    lockTimeoutMs: wholeNumber(0, MAX_TIMER_MS).optional(),
-    lockStaleMs: wholeNumber(2_000, MAX_TIMER_MS).optional(),
-  }),
-);
-
-/**
- * The options of `createRedisLedger`. Whether `redis` is a usable URL or client is checked when connecting.
- *
- * @example redisLedgerOptionsSchema().parse({ redis: 'redis://127.0.0.1:6379', limits })
- */
-export const redisLedgerOptionsSchema = lazySchema((z) =>
-  z.strictObject({
-    ...ledgerConfigShape(z),
-    redis: z.union([z.string(), z.object({}).loose()], { error: 'expected a redis:// or rediss:// URL or an ioredis client' }),
-    keyPrefix: z.string().regex(/^[\w:{}.\-/@]{1,64}$/, { error: 'expected 1-64 characters of letters, digits and _ : { } . - / @' }).optional(),
-    clock: z.enum(['server', 'caller'], { error: "expected 'server' or 'caller'" }).optional(),
-    timeout: wholeNumber(1, 60_000).optional(),
-  }),
 );

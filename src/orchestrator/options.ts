@@ -4,13 +4,12 @@ import type { Logger } from 'pino';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { DEFAULT_CIRCUIT } from '../../machines/providerHealth';
 import type { AdaptiveConfig, CircuitConfig } from '../../machines/providerHealth';
-import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
+import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { CREDENTIAL_SOURCES, checkProviderPriority } from '../credentials';
+import { CREDENTIAL_SOURCES } from '../credentials';
 import { defaultClaudeHome } from '../credentials/sources/claudeCodeCredentials';
 import type { Authenticate, CredentialSourceId, EnvSource, OAuthRefreshOptions, ProviderPriority } from '../credentials';
-import { AgentvisorError } from '../errors';
-import { DEFAULT_DAILY_RESET, checkDailyReset } from '../quota/dailyWindow';
+import { DEFAULT_DAILY_RESET } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
 import type { FailurePolicyOptions } from '../providers';
 import { DEFAULT_MAX_PROVIDER_RESET_MS } from '../providers/resetCap';
@@ -30,7 +29,7 @@ import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
 import { withConfigFile } from '../config/overlayConfig';
 import { checkOptions } from '../options/checkOptions';
-import { failurePolicySchema } from '../options/failurePolicyOptions';
+import { orchestratorOptionsSchema } from '../options/orchestratorOptions';
 
 export interface ProviderLimits {
   /** Tokens per daily window; 0 disables the provider. */
@@ -237,87 +236,27 @@ export interface ResolvedOptions {
   readonly passthrough: Readonly<Record<string, string>>;
 }
 
-function wholeNumber(name: string, value: unknown, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new AgentvisorError('invalid-option', `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`, {
-      details: { option: name },
-    });
-  }
-  return value;
-}
-
-function resolveBudgets(limits: OrchestratorOptions['limits']): Budgets {
-  if (limits !== undefined && (typeof limits !== 'object' || limits === null)) {
-    throw new AgentvisorError('invalid-option', 'limits must be an object such as { claude: { dailyLimit: 1000000, maxConcurrent: 10 } }');
-  }
-  for (const key of Object.keys(limits ?? {})) {
-    if (!isProviderId(key)) throw new AgentvisorError('invalid-option', `limits.${key}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`);
-  }
-  const entries = PROVIDER_IDS.map((id): [ProviderId, ProviderBudget] => {
-    const given = limits?.[id] ?? {};
-    const dailyLimit = wholeNumber(`limits.${id}.dailyLimit`, given.dailyLimit ?? DEFAULT_LIMITS[id].dailyLimit, { max: Number.MAX_SAFE_INTEGER / 4 });
-    const maxConcurrent = wholeNumber(`limits.${id}.maxConcurrent`, given.maxConcurrent ?? DEFAULT_LIMITS[id].maxConcurrent, { max: 1_000_000 });
-    return [id, { dailyLimit, maxConcurrent, used: 0, reserved: 0, active: 0, overrun: 0, lowAnnounced: false }];
-  });
-  return Object.fromEntries(entries) as Record<ProviderId, ProviderBudget>;
-}
-
-function resolveChain(chain: OrchestratorOptions['fallbackChain']): readonly ProviderId[] {
-  if (chain === undefined) return ['claude', 'openai'];
-  if (!Array.isArray(chain) || chain.length === 0 || !chain.every(isProviderId) || new Set(chain).size !== chain.length) {
-    throw new AgentvisorError('invalid-option', `fallbackChain must list distinct providers from ${PROVIDER_IDS.join(', ')}, got ${JSON.stringify(chain)}`);
-  }
-  return chain;
-}
-
 /** The home folder: `$CODEX_HOME`, else `~/.codex`. */
 export function defaultHome(env: EnvSource): string {
   const codexHome = env.CODEX_HOME;
   return codexHome !== undefined && codexHome.trim() !== '' ? codexHome : path.join(os.homedir(), '.codex');
 }
 
-function resolveSources(sources: OrchestratorOptions['credentialSources']): readonly CredentialSourceId[] {
-  if (sources === undefined) return CREDENTIAL_SOURCES;
-  const known = CREDENTIAL_SOURCES as readonly string[];
-  if (!Array.isArray(sources) || !sources.every((s) => known.includes(s)) || new Set(sources).size !== sources.length) {
-    throw new AgentvisorError('invalid-option', `credentialSources must list distinct sources from ${CREDENTIAL_SOURCES.join(', ')}, got ${JSON.stringify(sources)}`);
-  }
-  return sources;
+function resolveBudgets(limits: OrchestratorOptions['limits']): Budgets {
+  const entries = PROVIDER_IDS.map((id): [ProviderId, ProviderBudget] => {
+    const { dailyLimit, maxConcurrent } = { ...DEFAULT_LIMITS[id], ...withoutUndefined(limits?.[id] ?? {}) };
+    return [id, { dailyLimit, maxConcurrent, used: 0, reserved: 0, active: 0, overrun: 0, lowAnnounced: false }];
+  });
+  return Object.fromEntries(entries) as Record<ProviderId, ProviderBudget>;
 }
 
-function resolvePermissions(policy: OrchestratorOptions['credentialPermissions']): 'warn' | 'error' {
-  if (policy === undefined) return 'warn';
-  if (policy !== 'warn' && policy !== 'error') throw new AgentvisorError('invalid-option', `credentialPermissions must be 'warn' or 'error', got ${JSON.stringify(policy)}`);
-  return policy;
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
-
-function resolveOAuth(oauth: OrchestratorOptions['oauth']): OAuthRefreshOptions {
-  if (oauth === undefined) return {};
-  if (typeof oauth !== 'object' || oauth === null) throw new AgentvisorError('invalid-option', 'oauth must be an object such as { refreshClaudeCode: true }');
-  for (const name of ['tokenEndpoint', 'clientId'] as const) {
-    const value = oauth[name];
-    if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) throw new AgentvisorError('invalid-option', `oauth.${name} must be a non-empty string`);
-  }
-  if (oauth.tokenEndpoint !== undefined && !/^https?:\/\//.test(oauth.tokenEndpoint)) throw new AgentvisorError('invalid-option', 'oauth.tokenEndpoint must be an http(s) URL');
-  if (oauth.skewMs !== undefined) wholeNumber('oauth.skewMs', oauth.skewMs, { max: 24 * HOUR_MS });
-  if (oauth.timeoutMs !== undefined) wholeNumber('oauth.timeoutMs', oauth.timeoutMs, { min: 1, max: 2 ** 31 - 1 });
-  return oauth;
-}
-
-/** Variables that carry credentials: an allowlist can never pass them through. */
-const CREDENTIAL_VARIABLES = new Set(['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY', 'OPENAI_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']);
 
 function resolvePassthrough(names: OrchestratorOptions['envPassthrough'], env: EnvSource): Readonly<Record<string, string>> {
-  if (names === undefined) return Object.freeze({});
-  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) {
-    throw new AgentvisorError('invalid-option', 'envPassthrough must list variable names such as ["PATH", "HOME"]');
-  }
-  const refused = names.filter((n) => CREDENTIAL_VARIABLES.has(n));
-  if (refused.length > 0) {
-    throw new AgentvisorError('invalid-option', `envPassthrough cannot pass credential variables (${refused.join(', ')}): agentvisor gives each agent its own provider's credentials`);
-  }
   const out: Record<string, string> = {};
-  for (const name of names) {
+  for (const name of names ?? []) {
     const value = env[name];
     if (value !== undefined) out[name] = value;
   }
@@ -327,77 +266,33 @@ function resolvePassthrough(names: OrchestratorOptions['envPassthrough'], env: E
 function resolveAdaptive(value: OrchestratorOptions['adaptiveConcurrency'], budgets: Budgets): AdaptiveConfig | null {
   if (value === undefined || value === false) return null;
   const given = value === true ? {} : value;
-  if (typeof given !== 'object' || given === null) throw new AgentvisorError('invalid-option', 'adaptiveConcurrency must be true, false or { initial?, growAfter?, decreaseIntervalMs? }');
-  const initial = Object.fromEntries(
-    PROVIDER_IDS.map((p) => {
-      const n = given.initial?.[p];
-      // Conservative by default: half the provider's maxConcurrent, at least 1.
-      return [p, n === undefined ? Math.max(1, Math.floor(budgets[p].maxConcurrent / 2)) : wholeNumber(`adaptiveConcurrency.initial.${p}`, n, { min: 1, max: 1_000_000 })];
-    }),
-  ) as Record<ProviderId, number>;
-  for (const key of Object.keys(given.initial ?? {})) {
-    if (!isProviderId(key)) throw new AgentvisorError('invalid-option', `adaptiveConcurrency.initial.${key}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`);
-  }
-  return {
-    initial,
-    growAfter: wholeNumber('adaptiveConcurrency.growAfter', given.growAfter ?? 5, { min: 1, max: 1_000_000 }),
-    decreaseIntervalMs: wholeNumber('adaptiveConcurrency.decreaseIntervalMs', given.decreaseIntervalMs ?? 2_000, { max: 2 ** 31 - 1 }),
-  };
+  // Conservative by default: half the provider's maxConcurrent, at least 1.
+  const initial = Object.fromEntries(PROVIDER_IDS.map((p) => [p, given.initial?.[p] ?? Math.max(1, Math.floor(budgets[p].maxConcurrent / 2))])) as Record<ProviderId, number>;
+  return { initial, growAfter: given.growAfter ?? 5, decreaseIntervalMs: given.decreaseIntervalMs ?? 2_000 };
 }
 
 function resolveRequeue(value: OrchestratorOptions['requeueThrottled']): { maxRequeues: number } {
   if (value === undefined || value === true) return { maxRequeues: 10 };
-  if (value === false) return { maxRequeues: 0 };
-  if (typeof value !== 'object' || value === null) throw new AgentvisorError('invalid-option', 'requeueThrottled must be true, false or { maxRequeues }');
-  return { maxRequeues: wholeNumber('requeueThrottled.maxRequeues', value.maxRequeues ?? 10, { max: 1_000_000 }) };
+  return value === false ? { maxRequeues: 0 } : { maxRequeues: value.maxRequeues ?? 10 };
 }
 
-function resolveWhenBusy(value: unknown): 'fallback' | 'wait' {
-  if (value === undefined || value === 'fallback' || value === 'wait') return value ?? 'fallback';
-  throw new AgentvisorError('invalid-option', `whenPreferredBusy must be 'fallback' or 'wait', got ${JSON.stringify(value)?.slice(0, 60)}`);
-}
+const ORCHESTRATOR_OPTIONS_PLACE = { call: 'createOrchestrator', expected: 'an object such as { limits: { claude: { dailyLimit: 1000000 } } } (or nothing)' } as const;
 
-function resolveCircuit(circuit: OrchestratorOptions['circuit']): CircuitConfig {
-  if (circuit === undefined) return DEFAULT_CIRCUIT;
-  if (typeof circuit !== 'object' || circuit === null) throw new AgentvisorError('invalid-option', 'circuit must be an object such as { allowedFailures: 4, cooldownMs: 30000 }');
-  const known = Object.keys(DEFAULT_CIRCUIT);
-  for (const key of Object.keys(circuit)) {
-    if (!known.includes(key)) throw new AgentvisorError('invalid-option', `circuit.${key} is not a circuit setting (known: ${known.join(', ')})`);
-  }
-  const c = { ...DEFAULT_CIRCUIT, ...circuit };
-  return {
-    windowMs: wholeNumber('circuit.windowMs', c.windowMs, { min: 1, max: 2 ** 31 - 1 }),
-    allowedFailures: wholeNumber('circuit.allowedFailures', c.allowedFailures, { max: 1_000_000 }),
-    minRequests: wholeNumber('circuit.minRequests', c.minRequests, { min: 1, max: 1_000_000 }),
-    cooldownMs: wholeNumber('circuit.cooldownMs', c.cooldownMs, { min: 1, max: 2 ** 31 - 1 }),
-    halfOpenProbes: wholeNumber('circuit.halfOpenProbes', c.halfOpenProbes, { min: 1, max: 1000 }),
-  };
-}
-
-function checkedFailurePolicy(policy: FailurePolicyOptions | undefined): FailurePolicyOptions | undefined {
-  if (policy !== undefined) checkOptions(failurePolicySchema, policy, { call: 'createOrchestrator', path: 'failurePolicy', expected: 'an object such as { maxRetries: 2 }' });
-  return policy;
-}
-
-/** Checks every option and fills in defaults; throws `invalid-option` naming the option and the fix. */
+/**
+ * Checks every option against its schema (src/options) and fills in defaults; throws
+ * `invalid-option` naming the option's path and the fix. Options marked `alreadyChecked` (the CLI's)
+ * are not checked again, so zod stays unloaded.
+ *
+ * @example resolveOptions({ limits: { claude: { dailyLimit: 2_000_000 } } }).budgets.claude.dailyLimit // 2000000
+ */
 export function resolveOptions(given: OrchestratorOptions = {}): ResolvedOptions {
+  checkOptions(orchestratorOptionsSchema, given, ORCHESTRATOR_OPTIONS_PLACE);
   const options = given.configFile === undefined ? given : withConfigFile(given, given.home ?? defaultHome(given.env ?? process.env));
   const env = options.env ?? process.env;
-  const fallbackChain = resolveChain(options.fallbackChain);
+  const fallbackChain = options.fallbackChain ?? ['claude', 'openai'];
   const budgets = resolveBudgets(options.limits);
-  const dailyReset = options.dailyReset ?? DEFAULT_DAILY_RESET;
-  checkDailyReset(dailyReset);
-  const lowWatermark = options.lowWatermark ?? 0.1;
-  if (typeof lowWatermark !== 'number' || !(lowWatermark >= 0 && lowWatermark <= 1)) {
-    throw new AgentvisorError('invalid-option', `lowWatermark must be a share from 0 to 1, got ${JSON.stringify(lowWatermark)}`);
-  }
-  for (const [provider, key] of Object.entries(options.apiKeys ?? {})) {
-    if (!isProviderId(provider)) throw new AgentvisorError('invalid-option', `apiKeys.${provider}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`);
-    if (key !== undefined && typeof key !== 'string') throw new AgentvisorError('invalid-option', `apiKeys.${provider} must be a string`);
-  }
   const home = options.home ?? defaultHome(env);
   const ledger = resolveLedger(options.ledger, home);
-  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') throw new AgentvisorError('invalid-option', `metrics must be true or false, got ${JSON.stringify(options.metrics)?.slice(0, 40)}`);
   return {
     home,
     env,
@@ -406,22 +301,22 @@ export function resolveOptions(given: OrchestratorOptions = {}): ResolvedOptions
     fallbackChain,
     switches: resolveProviderSwitches(options.providers, env),
     learnedEstimates: resolveLearnedEstimates(options.learnedEstimates, ledger, home),
-    providerPriority: options.providerPriority !== undefined ? checkProviderPriority(options.providerPriority) : options.fallbackChain !== undefined ? null : 'subscription',
-    circuit: resolveCircuit(options.circuit),
-    failurePolicy: resolveAgentFailurePolicy(checkedFailurePolicy(options.failurePolicy)),
+    providerPriority: options.providerPriority ?? (options.fallbackChain !== undefined ? null : 'subscription'),
+    circuit: { ...DEFAULT_CIRCUIT, ...withoutUndefined(options.circuit ?? {}) },
+    failurePolicy: resolveAgentFailurePolicy(options.failurePolicy),
     ledger,
-    whenPreferredBusy: resolveWhenBusy(options.whenPreferredBusy),
+    whenPreferredBusy: options.whenPreferredBusy ?? 'fallback',
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, budgets),
     requeue: resolveRequeue(options.requeueThrottled),
-    usageLimitPauseMs: wholeNumber('usageLimitPauseMs', options.usageLimitPauseMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
-    maxProviderResetMs: wholeNumber('maxProviderResetMs', options.maxProviderResetMs ?? DEFAULT_MAX_PROVIDER_RESET_MS, { min: 60_000, max: 21 * 24 * HOUR_MS }),
-    maxFallbacks: wholeNumber('maxFallbacks', options.maxFallbacks ?? fallbackChain.length - 1, { max: 100 }),
-    leaseMs: wholeNumber('leaseMs', options.leaseMs ?? 2 * HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
-    sweepIntervalMs: wholeNumber('sweepIntervalMs', options.sweepIntervalMs ?? HOUR_MS, { min: 1, max: 2 ** 31 - 1 }),
-    dailyReset,
-    maxQueue: wholeNumber('maxQueue', options.maxQueue ?? 1000, { max: 1_000_000 }),
-    lowWatermark,
-    retryHintMs: wholeNumber('retryHintMs', options.retryHintMs ?? 1000, { max: 2 ** 31 - 1 }),
+    usageLimitPauseMs: options.usageLimitPauseMs ?? HOUR_MS,
+    maxProviderResetMs: options.maxProviderResetMs ?? DEFAULT_MAX_PROVIDER_RESET_MS,
+    maxFallbacks: options.maxFallbacks ?? fallbackChain.length - 1,
+    leaseMs: options.leaseMs ?? 2 * HOUR_MS,
+    sweepIntervalMs: options.sweepIntervalMs ?? HOUR_MS,
+    dailyReset: options.dailyReset ?? DEFAULT_DAILY_RESET,
+    maxQueue: options.maxQueue ?? 1000,
+    lowWatermark: options.lowWatermark ?? 0.1,
+    retryHintMs: options.retryHintMs ?? 1000,
     clock: options.clock ?? systemClock,
     logger: options.logger ?? null,
     inspect: options.inspect ?? null,
@@ -429,11 +324,11 @@ export function resolveOptions(given: OrchestratorOptions = {}): ResolvedOptions
     metrics: options.metrics ?? false,
     secretMasker: options.secretMasker ?? null,
     authenticate: options.authenticate ?? null,
-    authTimeoutMs: wholeNumber('authTimeoutMs', options.authTimeoutMs ?? 30_000, { min: 1, max: 2 ** 31 - 1 }),
-    credentialSources: resolveSources(options.credentialSources),
+    authTimeoutMs: options.authTimeoutMs ?? 30_000,
+    credentialSources: options.credentialSources ?? CREDENTIAL_SOURCES,
     claudeHome: options.claudeHome ?? defaultClaudeHome(env),
-    credentialPermissions: resolvePermissions(options.credentialPermissions),
-    oauth: resolveOAuth(options.oauth),
+    credentialPermissions: options.credentialPermissions ?? 'warn',
+    oauth: options.oauth ?? {},
     passthrough: resolvePassthrough(options.envPassthrough, env),
   };
 }

@@ -37,6 +37,6 @@ describe('envPassthrough', () => {
     }
     expect(isAgentvisorError(caught, 'invalid-option')).toBe(true);
     expect((caught as Error).message).toContain('OPENAI_API_KEY');
-    expect(() => createOrchestrator({ env: {}, envPassthrough: ['not a name'] })).toThrow(/envPassthrough must list variable names/);
+    expect(() => createOrchestrator({ env: {}, envPassthrough: ['not a name'] })).toThrow(/envPassthrough\[0\] must be a variable name such as PATH/);
   });
 });

@@ -71,7 +71,7 @@ describe('adaptive concurrency', () => {
 
   it.each([
     [{ initial: { claude: 0 } }, /adaptiveConcurrency\.initial\.claude must be a whole number from 1/],
-    [{ initial: { gemini: 2 } }, /adaptiveConcurrency\.initial\.gemini: unknown provider/],
+    [{ initial: { gemini: 2 } }, /adaptiveConcurrency\.initial\.gemini is not an option \(known: claude, openai\)/],
     [{ growAfter: 0 }, /adaptiveConcurrency\.growAfter must be a whole number from 1/],
     ['yes', /adaptiveConcurrency must be true, false or/],
   ])('should refuse adaptiveConcurrency %j with invalid-option', async (value, message) => {

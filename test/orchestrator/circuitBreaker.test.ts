@@ -91,7 +91,7 @@ describe('provider circuit breaker', () => {
     [{ windowMs: 0 }, /circuit\.windowMs must be a whole number from 1/],
     [{ halfOpenProbes: 0 }, /circuit\.halfOpenProbes must be a whole number from 1/],
     [{ allowedFailures: -1 }, /circuit\.allowedFailures must be a whole number from 0/],
-    [{ cooldown: 5 }, /circuit\.cooldown is not a circuit setting \(known: windowMs, allowedFailures, minRequests, cooldownMs, halfOpenProbes\)/],
+    [{ cooldown: 5 }, /circuit\.cooldown is not an option; did you mean cooldownMs\? \(known: windowMs, allowedFailures, minRequests, cooldownMs, halfOpenProbes\)/],
   ])('should refuse circuit %j with invalid-option', async (circuit, message) => {
     const error = await agentvisorErrorOf(() => createOrchestrator({ env: {}, circuit: circuit as never }), 'invalid-option');
     expect(error.message).toMatch(message);

@@ -133,7 +133,7 @@ describe('resolveFailurePolicy', () => {
     [
       'retrying invalid-request',
       { kinds: { 'invalid-request': { action: 'retry' } } },
-      'failurePolicy.kinds.invalid-request.action must be \'fail\': the request itself is at fault, so retrying it or sending it to another provider only repeats the failure, got "retry"',
+      'failurePolicy.kinds.invalid-request.action must be \'fail\' (a request at fault fails on every provider), got "retry"',
     ],
   ])('should refuse %s with invalid-option', (_name, options, message) => {
     expect(optionErrorOf(() => resolveFailurePolicy(loose<FailurePolicyOptions>(options)))).toBe(message);
