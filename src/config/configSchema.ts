@@ -153,7 +153,7 @@ export const sharedLedgerSchema = z
  */
 export const ledgerSchema = z
   .union([z.enum(['memory', 'file'], { error: "expected 'memory', 'file', { file } or { redis }" }), sharedLedgerSchema])
-  .meta({ description: "'memory', 'file' (<home>/agentvisor/ledger.json), { file } or { redis }, with leaseMs, syncIntervalMs and whenUnavailable. The CLI's default is 'file'; the library's 'memory'." });
+  .meta({ description: "'memory', 'file' (<home>/agentvisor/ledger.json), { file } or { redis }, with leaseMs, syncIntervalMs and whenUnavailable. " + "The CLI's default is 'file'; the library's 'memory'." });
 
 /**
  * The whole file: every group optional, nothing else allowed.
@@ -170,7 +170,7 @@ export const configFileSchema = z
     failurePolicy: failurePolicySchema.optional(),
     ledger: ledgerSchema.optional(),
   })
-  .meta({ title: 'agentvisor config file', description: 'Settings every agentvisor command and createOrchestrator({ configFile }) read: <home>/agentvisor/config.json. Flags and options given in code override it.' });
+  .meta({ title: 'agentvisor config file', description: 'Settings every agentvisor command and createOrchestrator({ configFile }) read: <home>/agentvisor/config.json. ' + 'Flags and options given in code override it.' });
 
 /** What the schema accepts; it must stay assignable to the option types it mirrors. */
 export type ConfigFileInput = z.infer<typeof configFileSchema>;
