@@ -90,7 +90,7 @@ export function resolveAgentBinary(cli: AgentCliId, options: ResolveAgentBinaryO
   }
   throw new AgentvisorError(
     'agent-not-found',
-    `${spec.bin} (${cli}) was not found on PATH or in ${[...new Set(binDirs)].join(', ')}: install it (npm i -D ${spec.npmPackage}) or set ${spec.binEnv} to its path`,
+    `${spec.bin} (${cli}) was not found on PATH or in ${[...new Set(binDirs)].join(', ')}: ` + `install it (npm i -D ${spec.npmPackage}) or set ${spec.binEnv} to its path`,
     { details: { cli, command: spec.bin, reason: 'not-found' } },
   );
 }

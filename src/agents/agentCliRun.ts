@@ -49,7 +49,10 @@ const NOTHING: TokenUsage = { inputTokens: 0, outputTokens: 0 };
  * A missing binary is `agent-not-found`; a timeout `agent-failed`; an abort `stopped`.
  *
  * @example
- * const end = await runAgentCli({ cli: 'claude-code', provider: 'claude', task, agentEnv: agent.env, home, cwd, timeoutMs: 600_000, maxOutputBytes: 1 << 24, killGraceMs: 2000, claudeMaxRetries: 0, hostEnv: process.env });
+ * const end = await runAgentCli({
+ *   cli: 'claude-code', provider: 'claude', task, agentEnv: agent.env, home, cwd,
+ *   timeoutMs: 600_000, maxOutputBytes: 1 << 24, killGraceMs: 2000, claudeMaxRetries: 0, hostEnv: process.env,
+ * });
  */
 export async function runAgentCli(input: AgentCliRunInput): Promise<AgentCliRunEnd> {
   let command: string;
@@ -102,7 +105,7 @@ export async function runAgentCli(input: AgentCliRunInput): Promise<AgentCliRunE
   const streamed = reader?.counted ?? rollout?.counted ?? NOTHING;
   if (result.aborted) return { type: 'error', error: new AgentvisorError('stopped', `${input.cli} was stopped before it finished; its reservation was released`), outcome: 'stopped', durationMs, streamed };
   if (result.timedOut) {
-    const error = new AgentvisorError('agent-failed', `${input.cli} did not finish within the task's time limit (${Math.round(input.timeoutMs / 1000)} s left) and was stopped: raise the timeout for long tasks`, {
+    const error = new AgentvisorError('agent-failed', `${input.cli} did not finish within the task's time limit (${Math.round(input.timeoutMs / 1000)} s left) ` + `and was stopped: raise the timeout for long tasks`, {
       details: { cli: input.cli, exitCode: result.exitCode, signal: result.signal, timedOut: true },
     });
     return { type: 'error', error, outcome: 'timeout', durationMs, streamed };

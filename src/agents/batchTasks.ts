@@ -42,7 +42,8 @@ export const MAX_TASK_LINE_BYTES = 1024 * 1024;
  * maxTokens?, cwd?, worktree? }` (blank lines skipped). `id` is 1–128 letters, digits and
  * `_ . : @ / -` (or a whole number), unique; `task` a non-empty string; `agent` `auto`, `claude`
  * (or `claude-code`) or `codex`; `estimate` and `maxTokens` whole tokens from 1 to 1e9; `sandbox`
- * `read-only`, `workspace-write` or `full-access`; `cwd` a non-empty path; `worktree` a boolean; a line at most 1 MB. Throws `AgentvisorError('invalid-option')` for the first bad line,
+ * `read-only`, `workspace-write` or `full-access`; `cwd` a non-empty path; `worktree` a boolean;
+ * a line at most 1 MB. Throws `AgentvisorError('invalid-option')` for the first bad line,
  * naming the file, the line and the field (`details.line`, `details.field`), never its contents.
  *
  * @example

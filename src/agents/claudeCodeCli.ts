@@ -47,7 +47,8 @@ function claudeCodeSessionEnv(agentEnv: Readonly<Record<string, string>>): Reado
  *
  * @example
  * const { args, env } = claudeCodeInvocation({ task: 'fix the test', agentEnv: agent.env, home });
- * // args: ['-p', '--verbose', '--output-format', 'stream-json', '--include-partial-messages', '--permission-mode', 'acceptEdits', '--settings', '{"sandbox":…}', '--', 'fix the test']
+ * // args: ['-p', '--verbose', '--output-format', 'stream-json', '--include-partial-messages',
+ * //        '--permission-mode', 'acceptEdits', '--settings', '{"sandbox":…}', '--', 'fix the test']
  */
 export function claudeCodeInvocation(input: ClaudeCodeInvocationInput): AgentInvocation {
   const maxRetries = input.maxRetries ?? DEFAULT_CLAUDE_MAX_RETRIES;

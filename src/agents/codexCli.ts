@@ -24,7 +24,9 @@ export type CodexProviderAuth = { readonly envKey: string } | { readonly require
  *
  * @example
  * codexProviderOverrides('http://127.0.0.1:4000/v1', { envKey: 'OPENAI_API_KEY' })
- * // ['-c', 'model_provider=agentvisor', '-c', 'model_providers.agentvisor={name="agentvisor",base_url="http://127.0.0.1:4000/v1",env_key="OPENAI_API_KEY",wire_api="responses",request_max_retries=0,stream_max_retries=0}']
+ * // ['-c', 'model_provider=agentvisor', '-c',
+ * //  'model_providers.agentvisor={name="agentvisor",base_url="http://127.0.0.1:4000/v1",env_key="OPENAI_API_KEY",
+ * //  wire_api="responses",request_max_retries=0,stream_max_retries=0}'] (the second value on one line)
  */
 export function codexProviderOverrides(baseUrl: string, auth: CodexProviderAuth): string[] {
   const credential = 'envKey' in auth ? `env_key=${JSON.stringify(auth.envKey)}` : 'requires_openai_auth=true';
@@ -33,7 +35,7 @@ export function codexProviderOverrides(baseUrl: string, auth: CodexProviderAuth)
     '-c',
     `model_provider=${CODEX_PROVIDER_NAME}`,
     '-c',
-    `model_providers.${CODEX_PROVIDER_NAME}={name=${name},base_url=${JSON.stringify(baseUrl)},${credential},wire_api="responses",request_max_retries=0,stream_max_retries=0}`,
+    `model_providers.${CODEX_PROVIDER_NAME}={name=${name},base_url=${JSON.stringify(baseUrl)},${credential},` + `wire_api="responses",request_max_retries=0,stream_max_retries=0}`,
   ];
 }
 

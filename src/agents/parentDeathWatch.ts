@@ -36,7 +36,7 @@ const WATCHDOG_SCRIPT = [
   'w=$!',
   'exec 3<&- 4>&2 2>/dev/null',
   'trap : HUP INT QUIT TERM',
-  `(if [ "\${${PWD_CARRIER}+set}" ]; then export PWD="$${PWD_CARRIER}"; unset ${PWD_CARRIER}; else unset PWD; fi; export ${PROCESS_TAG_VAR}="$t"; exec "$@" 2>&4 4>&-)`,
+  `(if [ "\${${PWD_CARRIER}+set}" ]; then export PWD="$${PWD_CARRIER}"; unset ${PWD_CARRIER}; ` + `else unset PWD; fi; export ${PROCESS_TAG_VAR}="$t"; exec "$@" 2>&4 4>&-)`,
   's=$?',
   'kill -USR1 "$w"',
   'wait "$w"',

@@ -270,7 +270,9 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
  * Runs a program to the end (see `startProcess`) and returns its exit status and output.
  *
  * @example
- * const r = await runProcess({ command: process.execPath, args: ['-e', 'console.log(1)'], env: { PATH: process.env.PATH ?? '' }, timeoutMs: 5000, maxOutputBytes: 65536 });
+ * const r = await runProcess({
+ *   command: process.execPath, args: ['-e', 'console.log(1)'], env: { PATH: process.env.PATH ?? '' }, timeoutMs: 5000, maxOutputBytes: 65536,
+ * });
  * r.exitCode; // 0
  * r.stdout;   // '1\n'
  */

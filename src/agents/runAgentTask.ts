@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { AgentvisorError, isAgentvisorError } from '../errors';
 import type { ManagedAgent, Orchestrator } from '../orchestrator';
 import type { ProviderId } from '../providers';
@@ -6,13 +5,13 @@ import { abortableDelay } from './abortableDelay';
 import { agentFailureReport } from './agentFailureReport';
 import { admitTaskAgent, stoppedError } from './agentAdmission';
 import { cliForProvider } from './agentCli';
-import type { AgentChoice, AgentCliId } from './agentCli';
+import type { AgentCliId } from './agentCli';
 import { runAgentCli } from './agentCliRun';
+import { checkTaskOptions } from './checkTaskOptions';
+import type { CheckedTaskOptions } from './checkTaskOptions';
 import { createAgentHome } from './agentHome';
 import type { AgentHome } from './agentHome';
 import type { PermissionDenial } from './agentRunReading';
-import { DEFAULT_SANDBOX_MODE, parseSandboxMode } from './agentSandbox';
-import type { SandboxMode } from './agentSandbox';
 import { DEFAULT_CLAUDE_MAX_RETRIES } from './claudeCodeCli';
 import { remainder } from './liveUsage';
 import { TaskMeter } from './taskMeter';
@@ -22,42 +21,11 @@ import type { TaskWorkspace } from './taskWorkspace';
 import type { WorktreePlan } from './taskWorktree';
 import type { AgentTaskFallback, AgentTaskOptions, AgentTaskResult } from './agentTaskTypes';
 
-export const DEFAULT_TASK_TIMEOUT_MS = 600_000;
+export { DEFAULT_TASK_TIMEOUT_MS } from './checkTaskOptions';
+
 const DEFAULT_MAX_OUTPUT_BYTES = 16 << 20;
 /** A safety bound: the failure policy ends a session long before this many runs. */
 const MAX_RUNS = 12;
-const MAX_TOKENS_LIMIT = 1_000_000_000;
-
-interface Checked {
-  readonly agent: AgentChoice;
-  readonly agentId: string;
-  readonly timeoutMs: number;
-  readonly waitMs: number;
-  readonly sandbox: SandboxMode;
-  readonly maxTokens: number | null;
-}
-
-function invalid(field: string, message: string): AgentvisorError {
-  return new AgentvisorError('invalid-option', message, { details: { field } });
-}
-
-function check(options: AgentTaskOptions): Checked {
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'runAgentTask needs options such as { task, estimatedTokens }');
-  if (typeof options.task !== 'string' || options.task.trim() === '' || options.task.includes('\0')) throw invalid('task', 'task must be a non-empty string without NUL characters');
-  const agent = options.agent ?? 'auto';
-  if (!['auto', 'claude-code', 'codex'].includes(agent)) throw invalid('agent', `agent must be 'auto', 'claude-code' or 'codex', got ${JSON.stringify(agent)}`);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 24 * 3_600_000) throw invalid('timeoutMs', 'timeoutMs must be a whole number of milliseconds from 1 to 86400000');
-  const waitMs = options.waitMs ?? 0;
-  if (!Number.isInteger(waitMs) || waitMs < 0) throw invalid('waitMs', 'waitMs must be a whole number of milliseconds, 0 or more');
-  const maxTokens = options.maxTokens ?? null;
-  if (maxTokens !== null && (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_TOKENS_LIMIT)) {
-    throw invalid('maxTokens', `maxTokens must be a whole number of tokens from 1 to ${MAX_TOKENS_LIMIT}, got ${JSON.stringify(maxTokens)}`);
-  }
-  if (options.worktree !== undefined && typeof options.worktree !== 'boolean') throw invalid('worktree', 'worktree must be true or false');
-  const sandbox = options.sandbox === undefined ? DEFAULT_SANDBOX_MODE : parseSandboxMode(options.sandbox);
-  return { agent, agentId: options.agentId ?? `task-${randomUUID().slice(0, 8)}`, timeoutMs, waitMs, sandbox, maxTokens };
-}
 
 /**
  * Runs one task through a real agent CLI under the orchestrator's limits:
@@ -97,7 +65,7 @@ export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions
  * @example await runPlannedTask(orch, { ...options, worktree: true }, plan);
  */
 export async function runPlannedTask(orch: Orchestrator, options: AgentTaskOptions, plan: WorktreePlan | null): Promise<AgentTaskResult> {
-  const checked = check(options);
+  const checked = checkTaskOptions(options);
   const workspace = await openTaskWorkspace({ cwd: options.cwd ?? process.cwd(), worktree: options.worktree === true, taskId: checked.agentId, task: options.task, plan, hostEnv: options.hostEnv ?? process.env });
   // No keep-alive timer here: the orchestrator's KeepAlive holds the process while a spawn waits in
   // its queue (for a slot or a usage limit's reset) and while a requeued session waits.
@@ -114,7 +82,7 @@ export async function runPlannedTask(orch: Orchestrator, options: AgentTaskOptio
   return worktree === null ? result : { ...result, worktree };
 }
 
-async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked: Checked, workspace: TaskWorkspace): Promise<AgentTaskResult> {
+async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked: CheckedTaskOptions, workspace: TaskWorkspace): Promise<AgentTaskResult> {
   const started = Date.now();
   const emit = options.onEvent ?? (() => undefined);
   const hostEnv = options.hostEnv ?? process.env;
@@ -261,7 +229,7 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
       }
       emit({ type: 'retry', agentId: agent.id, provider: next.provider, delayMs: next.delayMs, reason: next.kind });
       if (next.delayMs >= deadline - Date.now()) {
-        return finish({ error: new AgentvisorError('agent-failed', `task ${agent.id} would retry ${next.provider} in ${Math.ceil(next.delayMs / 1000)} s, past its time limit: raise the timeout. Runs: ${failures.join('; ')}`, { details: { timedOut: true } }) });
+        return finish({ error: new AgentvisorError('agent-failed', `task ${agent.id} would retry ${next.provider} in ${Math.ceil(next.delayMs / 1000)} s, past its time limit: raise the timeout. ` + `Runs: ${failures.join('; ')}`, { details: { timedOut: true } }) });
       }
       if (!(await abortableDelay(next.delayMs, options.signal))) return finish({ error: stoppedError(`task ${agent.id}`) });
     }

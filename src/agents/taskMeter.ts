@@ -52,7 +52,7 @@ export class TaskMeter {
       error = isAgentvisorError(caught) ? caught : new AgentvisorError('agent-failed', 'usage could not be reported');
     }
     if (error === null && this.#maxTokens !== null && this.totalTokens > this.#maxTokens) {
-      error = new AgentvisorError('token-limit', `task ${this.#agent.id} used ${this.totalTokens.toLocaleString('en-US')} tokens, past its cap of ${this.#maxTokens.toLocaleString('en-US')}: the agent was stopped and its usage counted; raise maxTokens (--max-tokens) or split the task`, {
+      error = new AgentvisorError('token-limit', `task ${this.#agent.id} used ${this.totalTokens.toLocaleString('en-US')} tokens, past its cap of ${this.#maxTokens.toLocaleString('en-US')}: ` + `the agent was stopped and its usage counted; raise maxTokens (--max-tokens) or split the task`, {
         details: { agentId: this.#agent.id, maxTokens: this.#maxTokens, usedTokens: this.totalTokens },
       });
     }

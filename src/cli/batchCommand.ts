@@ -76,7 +76,7 @@ function pauseLine(pause: BatchPause, batch: { done: number; total: number; done
   if (pause.action === 'wait') return `every provider the remaining tasks can use is paused by a usage limit (${providers}): waiting for the reset`;
   const ids = batch === null ? '' : ` (${batch.doneIds.slice(0, 20).join(', ')}${batch.doneIds.length > 20 ? ', …' : ''})`;
   const done = batch === null ? '' : ` Done: ${batch.done} of ${batch.total} tasks${batch.done > 0 ? ids : ''}.`;
-  return `stopped: every provider the remaining tasks can use is paused by a usage limit (${providers}).${done} Run the batch again with --resume after the reset`;
+  return `stopped: every provider the remaining tasks can use is paused by a usage limit (${providers}).${done} ` + `Run the batch again with --resume after the reset`;
 }
 
 function exitCode(batch: AgentBatchResult, ok: boolean, paused: number, stop: StopSignals): number {
@@ -141,12 +141,12 @@ export function addBatchCommand(program: Command): void {
       const limits = orch.stats().providers;
       const bar = !context.json && process.stdout.isTTY === true ? new BatchProgressBar(toRun.length, { claude: limits.claude.effectiveLimit, openai: limits.openai.effectiveLimit }) : null;
       const say = (line: string): void => (bar ? bar.note(`agentvisor: ${line}`) : note(`agentvisor: ${line}`));
-      say(`sandbox ${describeSandbox(opts.sandbox, opts.worktree === true ? `a worktree of ${cwd} per task (branch agentvisor/<task id>)` : cwd)}${tasks.some((t) => t.sandbox !== undefined && t.sandbox !== opts.sandbox) ? '; some tasks set their own' : ''}`);
+      say(`sandbox ${describeSandbox(opts.sandbox, opts.worktree === true ? `a worktree of ${cwd} per task (branch agentvisor/<task id>)` : cwd)}` + `${tasks.some((t) => t.sandbox !== undefined && t.sandbox !== opts.sandbox) ? '; some tasks set their own' : ''}`);
       const fullAccess = opts.sandbox === 'full-access' ? [] : toRun.filter((t) => t.sandbox === 'full-access').map((t) => t.id);
       if (fullAccess.length > 0) say(`WARNING: ${fullAccess.slice(0, 10).join(', ')}${fullAccess.length > 10 ? ', …' : ''} run with full-access: no permission checks and no sandbox`);
       sweepLeftoverHomes();
       if (opts.adaptive) {
-        say(`adaptive concurrency: ${PROVIDER_IDS.map((p) => `${p} starts at ${limits[p].effectiveLimit} of ${limits[p].maxConcurrent}`).join(', ')} (one more after a run of successes, halved on throttling; --no-adaptive turns it off)`);
+        say(`adaptive concurrency: ${PROVIDER_IDS.map((p) => `${p} starts at ${limits[p].effectiveLimit} of ${limits[p].maxConcurrent}`).join(', ')} ` + `(one more after a run of successes, halved on throttling; --no-adaptive turns it off)`);
       }
       const limitHistory = Object.fromEntries(PROVIDER_IDS.map((p) => [p, { lowest: limits[p].effectiveLimit, changes: 0 }])) as Record<ProviderId, { lowest: number; changes: number }>;
       const onLimit = (e: { provider: ProviderId; limit: number }): void => {
@@ -205,7 +205,7 @@ export function addBatchCommand(program: Command): void {
       const summary = summarizeBatch(batch, orch.stats(), { total: tasks.length, skippedIds, journal: journal?.file ?? null, limits: limitHistory });
       if (context.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else process.stdout.write(`${redactSecrets(summaryTables(batch, summary).join('\n'))}\n`);
-      if (batch.interrupted) note(`agentvisor: interrupted: ${summary.counts.succeeded + summary.counts.failed} tasks finished, ${summary.counts.stopped} stopped, ${summary.counts.notStarted} not started`);
+      if (batch.interrupted) note(`agentvisor: interrupted: ${summary.counts.succeeded + summary.counts.failed} tasks finished, ` + `${summary.counts.stopped} stopped, ${summary.counts.notStarted} not started`);
       if (journal !== null && !summary.ok) note(`agentvisor: finished tasks are in ${journal.file}; run the batch again with --resume to skip the ones that succeeded`);
       process.exitCode = exitCode(batch, summary.ok, summary.counts.paused, stop);
     });

@@ -63,7 +63,7 @@ export class BatchProgressBar {
     const width = 24;
     const filled = Math.round((this.#done / this.total) * width);
     const running = PROVIDER_IDS.map((p) => `${p} ${this.#running[p]}/${this.#limits[p]}${this.#paused[p] === null ? '' : ` (paused ${this.#paused[p]})`}`).join(', ');
-    process.stdout.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.#done}/${this.total}  ok ${this.#ok}  failed ${this.#done - this.#ok}  running: ${running}\x1b[K`);
+    process.stdout.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.#done}/${this.total}  ` + `ok ${this.#ok}  failed ${this.#done - this.#ok}  running: ${running}\x1b[K`);
   }
 
   finish(): void {

@@ -146,7 +146,7 @@ function statusOf(result: AgentBatchTaskResult): string {
 export function countsLine(summary: BatchSummary): string {
   const c = summary.counts;
   const extra = [c.paused > 0 ? `, ${c.paused} paused` : '', c.skipped > 0 ? `, ${c.skipped} done earlier` : ''].join('');
-  return `${summary.total} tasks: ${c.succeeded} succeeded, ${c.failed} failed, ${c.stopped} stopped, ${c.notStarted} not started${extra}; ${summary.usage.totalTokens.toLocaleString('en-US')} tokens; ${summary.fallbacks} fallbacks; ${(summary.elapsedMs / 1000).toFixed(1)} s${summary.interrupted ? ' (interrupted)' : ''}`;
+  return `${summary.total} tasks: ${c.succeeded} succeeded, ${c.failed} failed, ${c.stopped} stopped, ${c.notStarted} not started${extra}; ` + `${summary.usage.totalTokens.toLocaleString('en-US')} tokens; ` + `${summary.fallbacks} fallbacks; ${(summary.elapsedMs / 1000).toFixed(1)} s${summary.interrupted ? ' (interrupted)' : ''}`;
 }
 
 /**

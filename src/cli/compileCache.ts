@@ -99,9 +99,10 @@ function requireFor(mod: CjsModule): NodeJS.Require {
  * Compiles CommonJS modules loaded from now on with V8 code caches kept in `dir` (see the file
  * comment), or calls Node's own `module.enableCompileCache(dir)` where it exists (Node 22). Off when
  * `NODE_DISABLE_COMPILE_CACHE` is set (Node's own switch) or when the folder is not private to this
- * user. A new `compile-…` folder removes its `compile-…` siblings (other versions). A cache file is named after its module's path and content, so an edited module is never
- * run from an old cache; a cache V8 refuses is compiled anew and rewritten. Errors writing the
- * cache are ignored: it only saves time.
+ * user. A new `compile-…` folder removes its `compile-…` siblings (other versions). A cache file
+ * is named after its module's path and content, so an edited module is never run from an old
+ * cache; a cache V8 refuses is compiled anew and rewritten. Errors writing the cache are ignored:
+ * it only saves time.
  *
  * @example
  * enableCompileCache(); // bin/agentvisor.js, before it loads the CLI

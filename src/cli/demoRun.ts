@@ -128,7 +128,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     progress(`${at()}  ${e.agentId}  ${e.from} failed (${e.reason}): ${e.to ? `falls back to ${e.to} in ${e.latencyMs} ms` : 'no provider left'}`);
   });
   orch.on('provider.circuit', (e) => {
-    progress(`${at()}  ${e.provider} circuit ${e.state}${e.state === 'open' && e.openUntil !== null ? ` for ${Math.max(0, e.openUntil - Date.now())} ms after ${e.failures} failures: new agents start elsewhere` : ''}`);
+    progress(`${at()}  ${e.provider} circuit ${e.state}` + (e.state === 'open' && e.openUntil !== null ? ` for ${Math.max(0, e.openUntil - Date.now())} ms after ${e.failures} failures: ` + `new agents start elsewhere` : ''));
   });
   orch.on('agent.released', (e) => {
     progress(`${at()}  ${e.agentId}  released (${e.reason}): used ${e.usedTokens.toLocaleString('en-US')}, returned ${e.returnedTokens.toLocaleString('en-US')}`);
@@ -172,7 +172,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   let throttling: ThrottlePhaseSummary | null = null;
   if (throttleAgents > 0) {
     progress('');
-    progress(`throttling phase: ${throttleAgents} agents on Claude alone, adaptive concurrency on, the sandbox throttles above ${DEMO_THROTTLE_ABOVE} requests in flight`);
+    progress(`throttling phase: ${throttleAgents} agents on Claude alone, adaptive concurrency on, ` + `the sandbox throttles above ${DEMO_THROTTLE_ABOVE} requests in flight`);
     throttling = await runThrottlePhase({
       agents: throttleAgents,
       seed: options.seed,
@@ -222,7 +222,7 @@ export function demoReport(summary: DemoSummary): string[] {
       }),
     ),
     '',
-    `${summary.completed} completed, ${summary.ended} ended early, ${summary.refused} refused; ${summary.queued} waited in the queue; ${summary.fallbacks} fallbacks, ${summary.retries} retries; ${summary.requests} provider requests in ${summary.elapsedMs} ms`,
+    `${summary.completed} completed, ${summary.ended} ended early, ${summary.refused} refused; ${summary.queued} waited in the queue; ` + `${summary.fallbacks} fallbacks, ${summary.retries} retries; ${summary.requests} provider requests in ${summary.elapsedMs} ms`,
     ...(summary.throttling === null ? [] : ['', ...throttlePhaseReport(summary.throttling)]),
     summary.ok ? 'settled: every allocation returned, usage counted once' : 'NOT SETTLED: accounting mismatch (a bug; please report it)',
   ];
@@ -238,7 +238,7 @@ export function demoReport(summary: DemoSummary): string[] {
 export function addDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run N API-driven agents through the orchestrator against loopback fakes of the Anthropic and OpenAI APIs with injected 429, 529 and 401 errors (no keys, no network)')
+    .description('run N API-driven agents through the orchestrator against loopback fakes of the Anthropic and OpenAI APIs ' + 'with injected 429, 529 and 401 errors (no keys, no network)')
     .option('--agents <n>', 'how many agents', wholeNumber(1, 1000), 24)
     .option('--seed <n>', 'random seed for estimates, turns, latencies and injected failures', wholeNumber(1, 2 ** 31 - 1), 1)
     .option('--throttle-agents <n>', 'agents in the throttling phase (adaptive concurrency against a sandbox that throttles above 3 requests in flight); 0 skips it', wholeNumber(0, 1000), 20)
@@ -248,7 +248,7 @@ export function addDemoCommand(program: Command): void {
       const explicitLevel = command.getOptionValueSourceWithGlobals('logLevel') !== 'default';
       const observability = await openCliObservability({ ...context, logLevel: explicitLevel ? context.logLevel : 'error' }, { auditByDefault: false, masker: cliSecretMasker });
       const write = (line: string) => (context.json ? process.stderr : process.stdout).write(`${redactSecrets(line)}\n`);
-      if (!context.json) write(`agentvisor demo: ${opts.agents} agents, default limits (claude 1,000,000 tokens/day, 10 at once; openai 500,000 and 8), loopback fakes of both APIs with injected 429, 529/503 and 401 answers${opts.throttleAgents > 0 ? `; then ${opts.throttleAgents} agents against a Claude sandbox that throttles above ${DEMO_THROTTLE_ABOVE} requests in flight, with adaptive concurrency` : ''}\n`);
+      if (!context.json) write(`agentvisor demo: ${opts.agents} agents, default limits (claude 1,000,000 tokens/day, 10 at once; openai 500,000 and 8), ` + `loopback fakes of both APIs with injected 429, 529/503 and 401 answers` + (opts.throttleAgents > 0 ? `; then ${opts.throttleAgents} agents against a Claude sandbox that throttles above ${DEMO_THROTTLE_ABOVE} ` + `requests in flight, with adaptive concurrency` : '') + '\n');
       let summary: DemoSummary;
       try {
         summary = await runDemo({

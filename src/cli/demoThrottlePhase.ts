@@ -155,11 +155,11 @@ export function throttlePhaseReport(phase: ThrottlePhaseSummary): string[] {
   const shown = path.length > 14 ? ['…', ...path.slice(-13)] : path;
   const highest = Math.max(phase.lowestLimit, ...path.slice(1));
   return [
-    `throttling phase: the Claude sandbox answers 429 "not your usage limit" above ${phase.throttleAbove} requests in flight; adaptive concurrency starts at ${phase.initialLimit} of ${phase.maxConcurrent}`,
+    `throttling phase: the Claude sandbox answers 429 "not your usage limit" above ${phase.throttleAbove} requests in flight; ` + `adaptive concurrency starts at ${phase.initialLimit} of ${phase.maxConcurrent}`,
     renderTable(
       ['provider', 'agents', 'completed', 'requests', '429s', 'requeued', 'max running', 'limit path', 'effective limit'],
       [[phase.provider, phase.agents, phase.completed, phase.requests, phase.throttled, phase.requeues, phase.maxActive, shown.join('→'), phase.effectiveLimit]],
     ),
-    `the limit came down from ${phase.initialLimit} and moved between ${phase.lowestLimit} and ${highest} around what the sandbox allows (${phase.throttleAbove}), ending at ${phase.effectiveLimit}: ${phase.throttled} 429s for ${phase.requests - phase.throttled} answers in ${phase.elapsedMs} ms`,
+    `the limit came down from ${phase.initialLimit} and moved between ${phase.lowestLimit} and ${highest} ` + `around what the sandbox allows (${phase.throttleAbove}), ending at ${phase.effectiveLimit}: ` + `${phase.throttled} 429s for ${phase.requests - phase.throttled} answers in ${phase.elapsedMs} ms`,
   ];
 }

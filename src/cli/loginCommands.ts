@@ -90,7 +90,7 @@ async function login(context: CommandContext, provider: ProviderId, key: string)
   if (kind !== 'api-key') {
     throw new AgentvisorError(
       'invalid-option',
-      `${hint} is a Claude OAuth access token (sk-ant-oat01-…), not an API key: it expires within hours and cannot be refreshed without its refresh token. Give an API key (sk-ant-api03-…), or sign in with Claude Code, whose login agentvisor reads.`,
+      `${hint} is a Claude OAuth access token (sk-ant-oat01-…), not an API key: ` + `it expires within hours and cannot be refreshed without its refresh token. ` + `Give an API key (sk-ant-api03-…), or sign in with Claude Code, whose login agentvisor reads.`,
       { details: { provider, problem: 'oauth-access-token' } },
     );
   }
@@ -104,7 +104,7 @@ async function login(context: CommandContext, provider: ProviderId, key: string)
     if (provider === 'claude') {
       const version = current?.schema_version;
       if (typeof version === 'number' && version > CLAUDE_AUTH_SCHEMA_VERSION) {
-        throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} has schema_version ${version}, newer than this agentvisor understands (${CLAUDE_AUTH_SCHEMA_VERSION}); upgrade agentvisor. Nothing was written.`, {
+        throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} has schema_version ${version}, newer than this agentvisor understands (${CLAUDE_AUTH_SCHEMA_VERSION}); ` + `upgrade agentvisor. Nothing was written.`, {
           details: { file, reason: 'schema-version-too-new' },
         });
       }

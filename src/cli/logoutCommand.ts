@@ -95,7 +95,7 @@ export function printLogout(context: CommandContext, result: LogoutResult): void
     ),
     ...result.results
       .filter((r) => r.leftAlone.length > 0)
-      .map((r) => `${r.provider}: ${r.leftAlone.join(', ')} in ${r.file} was not stored by \`agentvisor login\` (Codex's own key): left alone; \`codex logout\` removes it.`),
+      .map((r) => `${r.provider}: ${r.leftAlone.join(', ')} in ${r.file} was not stored by \`agentvisor login\` (Codex's own key): ` + `left alone; \`codex logout\` removes it.`),
     ...(result.results.some((r) => r.provider === 'openai') ? ["Codex's own API key and ChatGPT login in auth.json are left alone (`codex logout` removes those)."] : []),
     ...(result.results.some((r) => r.provider === 'claude') ? ["Claude Code's login (.credentials.json) is left alone (log out in Claude Code)."] : []),
     ...(result.stillInEnv.length > 0 ? [`Still set in your environment (agentvisor will keep using them): ${result.stillInEnv.join(', ')}.`] : []),

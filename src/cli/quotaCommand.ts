@@ -126,7 +126,7 @@ function ledgerNote(quota: QuotaResult): string {
 export function addQuotaCommand(program: Command): void {
   program
     .command('quota')
-    .description("today's usage, reservations and limits per provider from the ledger under --home (what run and batch recorded), where each limit came from, and paused providers")
+    .description("today's usage, reservations and limits per provider from the ledger under --home (what run and batch recorded), " + "where each limit came from, and paused providers")
     .action(async (_opts: unknown, command: Command) => {
       const context = commandContext(command);
       const quota = await collectQuota(context);

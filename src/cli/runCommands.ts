@@ -126,7 +126,9 @@ function count(n: number): string {
 /**
  * One progress line for people (stderr) per task event.
  *
- * @example describeTaskEvent({ type: 'fallback', agentId: 't1', from: 'claude', to: 'openai', reason: 'overloaded' }) // 't1: claude failed (overloaded), falling back to openai'
+ * @example
+ * describeTaskEvent({ type: 'fallback', agentId: 't1', from: 'claude', to: 'openai', reason: 'overloaded' })
+ * // 't1: claude failed (overloaded), falling back to openai'
  */
 export function describeTaskEvent(event: AgentTaskEvent): string {
   switch (event.type) {
@@ -141,7 +143,7 @@ export function describeTaskEvent(event: AgentTaskEvent): string {
     case 'retry':
       return `${event.agentId}: ${event.provider} failed (${event.reason}), retrying in ${(event.delayMs / 1000).toFixed(1)} s`;
     case 'requeued':
-      return `${event.agentId}: ${event.provider} throttled it before any work (${event.reason}): it waited ${(event.waitedMs / 1000).toFixed(1)} s in the queue and runs again`;
+      return `${event.agentId}: ${event.provider} throttled it before any work (${event.reason}): ` + `it waited ${(event.waitedMs / 1000).toFixed(1)} s in the queue and runs again`;
     case 'usage':
       return `${event.agentId}: ${count(event.totalTokens)} tokens counted so far (${count(event.inputTokens)} in, ${count(event.outputTokens)} out)`;
   }
@@ -186,7 +188,7 @@ function summaryLine(result: AgentTaskResult): string {
   const u = result.usage;
   const fallbacks = result.fallbacks.length === 0 ? 'no fallback' : `fallbacks: ${result.fallbacks.map((f) => `${f.from} → ${f.to} (${f.reason})`).join(', ')}`;
   const branch = result.worktree === undefined ? '' : `; branch ${result.worktree.branch} (${result.worktree.filesChanged.length} files changed)`;
-  return `${outcomeWord(result)} on ${result.provider ?? '-'} with ${agentChain(result)}: ${count(u.totalTokens)} tokens (${count(u.inputTokens)} in, ${count(u.outputTokens)} out); ${fallbacks}${branch}; ${(result.durationMs / 1000).toFixed(1)} s`;
+  return `${outcomeWord(result)} on ${result.provider ?? '-'} with ${agentChain(result)}: ` + `${count(u.totalTokens)} tokens (${count(u.inputTokens)} in, ${count(u.outputTokens)} out); ` + `${fallbacks}${branch}; ${(result.durationMs / 1000).toFixed(1)} s`;
 }
 
 interface RunOptions {
@@ -248,7 +250,7 @@ export function addRunCommand(program: Command): void {
       const agentId = `task-${randomUUID().slice(0, 8)}`;
       // Checked before any agent starts: nothing is created for a repository that cannot take a worktree.
       const plan = opts.worktree === true ? await planWorktrees(cwd, [agentId]) : null;
-      note(`agentvisor: sandbox ${describeSandbox(opts.sandbox, plan === null ? cwd : `a worktree of ${plan.repoRoot} (branch ${plan.branches.get(agentId) ?? ''})`)}`);
+      note(`agentvisor: sandbox ` + `${describeSandbox(opts.sandbox, plan === null ? cwd : `a worktree of ${plan.repoRoot} (branch ${plan.branches.get(agentId) ?? ''})`)}`);
       // Homes left by killed runs are swept once the agent has started (it starts up meanwhile), or at the end.
       let swept = false;
       const sweepOnce = (): void => {

@@ -210,7 +210,7 @@ export function addStatusCommands(program: Command): void {
         ),
         '',
         configLine(context),
-        `Sessions start on: ${status.startOrder.length === 0 ? 'none (every provider is switched off)' : status.startOrder.join(', then ')} (${describePriority(status.providerPriority)})`,
+        `Sessions start on: ${status.startOrder.length === 0 ? 'none (every provider is switched off)' : status.startOrder.join(', then ')} ` + `(${describePriority(status.providerPriority)})`,
         `Looked at, in order: ${status.sources.map((s) => (s.file === null ? s.source : `${s.file}${s.exists ? '' : ' (missing)'}`)).join(', ')}`,
         ...status.problems.map((p) => `problem (${p.source}, ${p.code}): ${p.message}`),
         ...status.warnings.map((w) => `warning: ${w}`),

@@ -83,7 +83,9 @@ function apiSecret(provider: ProviderId, secretEnv: Readonly<Record<string, Secr
  * what the network or the provider does, and never returns a secret.
  *
  * @example
- * const { ok, results } = await checkProviders({ providers: ['claude', 'openai'], named: false, home, claudeHome, env: process.env, switches: { openai: { enabled: false } } });
+ * const { ok, results } = await checkProviders({
+ *   providers: ['claude', 'openai'], named: false, home, claudeHome, env: process.env, switches: { openai: { enabled: false } },
+ * });
  * for (const r of results) console.log(r.provider, r.verdict, r.latencyMs, r.remaining?.tokens);
  */
 export async function checkProviders(options: ProviderCheckOptions): Promise<TestResult> {
@@ -126,7 +128,7 @@ async function checkOne(provider: ProviderId, resolver: ReturnType<typeof create
     return { ...base, verdict: 'auth-failed', passed: false, message: safeFailureMessage(error.message) };
   }
   if (secret === 'chatgpt' || secret === null) {
-    const message = 'a ChatGPT login authenticates the Codex CLI, not the public OpenAI API: there is nothing to check at /v1/models (set OPENAI_API_KEY to check an API key)';
+    const message = 'a ChatGPT login authenticates the Codex CLI, not the public OpenAI API: ' + 'there is nothing to check at /v1/models (set OPENAI_API_KEY to check an API key)';
     return { ...base, verdict: 'skipped', passed: true, message };
   }
   const url = maskUrl(baseUrl ?? (provider === 'claude' ? 'https://api.anthropic.com' : 'https://api.openai.com'));
@@ -205,7 +207,7 @@ export function describeChecks(result: TestResult): string[] {
 export function addTestCommand(program: Command): void {
   program
     .command('test')
-    .description('check each configured provider live with the credentials agents would get: GET /v1/models, verdict, latency, tier, remaining rate limits (never a secret)')
+    .description('check each configured provider live with the credentials agents would get: GET /v1/models, ' + 'verdict, latency, tier, remaining rate limits (never a secret)')
     .addOption(new Option('--provider <provider>', 'claude, openai or all').argParser(providerChoice).default('all'))
     .addOption(new Option('--timeout <ms>', 'give up on a provider after this long').argParser(timeoutChoice).default(10_000))
     .action(async (opts: { provider: ProviderId | 'all'; timeout: number }, command: Command) => {

@@ -124,7 +124,9 @@ function problemsOf(issue: Issue, root: z.ZodType, input: unknown, base: readonl
 /**
  * What is wrong with a config file, one problem per field, in the order of the file's groups.
  *
- * @example configProblems(configFileSchema, input, result.error.issues) // [{ field: 'limits.claude.dailyTokens', message: 'unknown setting; did you mean dailyLimit? (known: dailyLimit, maxConcurrent)' }]
+ * @example
+ * configProblems(configFileSchema, input, result.error.issues)
+ * // [{ field: 'limits.claude.dailyTokens', message: 'unknown setting; did you mean dailyLimit? (known: dailyLimit, maxConcurrent)' }]
  */
 export function configProblems(root: z.ZodType, input: unknown, issues: readonly Issue[]): ConfigProblem[] {
   const seen = new Set<string>();

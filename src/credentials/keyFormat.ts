@@ -80,7 +80,7 @@ export function checkKeyFormat(provider: ProviderId, key: string): KeyFormatResu
   if (CLAUDE_OAUTH_REFRESH.test(key)) {
     return refuse(
       'refresh-token',
-      `${hint} is a Claude OAuth refresh token (sk-ant-ort…), not an API key or access token; give an API key (sk-ant-api03-…) or an OAuth access token (sk-ant-oat01-…)`,
+      `${hint} is a Claude OAuth refresh token (sk-ant-ort…), not an API key or access token; ` + `give an API key (sk-ant-api03-…) or an OAuth access token (sk-ant-oat01-…)`,
     );
   }
   if (provider === 'claude') {

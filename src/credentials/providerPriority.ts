@@ -45,7 +45,7 @@ export function checkProviderPriority(value: unknown): ProviderPriority {
   if (Array.isArray(value) && value.length > 0 && value.every(isProviderId) && new Set(value).size === value.length) return value as readonly ProviderId[];
   throw new AgentvisorError(
     'invalid-option',
-    `providerPriority must be one of ${PROVIDER_PRIORITIES.map((p) => `'${p}'`).join(', ')} or a list of distinct providers from ${PROVIDER_IDS.join(', ')}, got ${JSON.stringify(value)?.slice(0, 100)}`,
+    `providerPriority must be one of ${PROVIDER_PRIORITIES.map((p) => `'${p}'`).join(', ')} ` + `or a list of distinct providers from ${PROVIDER_IDS.join(', ')}, got ${JSON.stringify(value)?.slice(0, 100)}`,
   );
 }
 

@@ -203,7 +203,7 @@ export async function verifyKey(options: VerifyKeyOptions): Promise<KeyVerificat
       if (verdict === 'unreachable') {
         message = `${spec.displayName} API answered ${status} with a redirect, which is not followed; set baseUrl to the API's own location`;
       } else {
-        message = parsed.message ?? `${spec.displayName} API answered ${status}${response.statusText ? ` ${response.statusText}` : ''}${overLimit ? ` with a body larger than ${MAX_HTTP_BODY_BYTES / 1024 / 1024} MB (not read past that)` : ''}`;
+        message = parsed.message ?? `${spec.displayName} API answered ${status}${response.statusText ? ` ${response.statusText}` : ''}` + `${overLimit ? ` with a body larger than ${MAX_HTTP_BODY_BYTES / 1024 / 1024} MB (not read past that)` : ''}`;
       }
       message = mask(message, key, prefix);
     }

@@ -39,7 +39,10 @@ export type { RedisClientLike } from '../quota/redisClientLike';
  *
  * @default keyPrefix 'agentvisor:', clock 'server', timeout 2_000, dailyReset { at: '00:00', timeZone: 'UTC' }
  * @example
- * const ledger = createRedisLedger({ redis: 'redis://127.0.0.1:6379', limits: { claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 500_000, maxConcurrent: 8 } } });
+ * const ledger = createRedisLedger({
+ *   redis: 'redis://127.0.0.1:6379',
+ *   limits: { claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 500_000, maxConcurrent: 8 } },
+ * });
  * await ledger.reserve({ provider: 'claude', sessionId: 's-1', tokens: 20_000, leaseMs: 600_000 });
  */
 export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {

@@ -110,7 +110,9 @@ function wholeNumber(name: string, value: unknown, min: number, max: number): nu
  * Checks the `audit` option and fills in defaults; null when auditing is off. The result keeps
  * `home`, so a custom `dir` reached through a symlink is held to the same home as the default one.
  *
- * @example resolveAuditOptions(true, '/home/me/.codex') // { dir: '/home/me/.codex/audit', home: '/home/me/.codex', maxBytes: 10485760, keep: 5, flushIntervalMs: 1000 }
+ * @example
+ * resolveAuditOptions(true, '/home/me/.codex')
+ * // { dir: '/home/me/.codex/audit', home: '/home/me/.codex', maxBytes: 10485760, keep: 5, flushIntervalMs: 1000 }
  */
 export function resolveAuditOptions(audit: boolean | AuditOptions | undefined, home: string): ResolvedAuditOptions | null {
   if (audit === undefined || audit === false) return null;

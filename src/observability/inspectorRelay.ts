@@ -41,7 +41,7 @@ export function inspectInstructions(port: number = DEFAULT_INSPECTOR_PORT, host:
     'Watch agentvisor in the Stately inspector (state machines and the events between them, live):',
     '',
     `  1. Start the relay in one terminal:   agentvisor inspect --serve --port ${port}${hostFlag}`,
-    `     It listens on ${relay} (${host === DEFAULT_INSPECTOR_HOST ? 'this machine only; --host <address> to listen elsewhere' : `address ${host}`}) and opens ${page}`,
+    `     It listens on ${relay} (${host === DEFAULT_INSPECTOR_HOST ? 'this machine only; --host <address> to listen elsewhere' : `address ${host}`}) ` + `and opens ${page}`,
     '     in your browser, which embeds the Stately inspector (https://stately.ai/inspect; the page needs',
     '     the internet). Add --no-open to open the page yourself.',
     `  2. Run agents in another terminal:    agentvisor --inspect ${relay} demo --agents 6`,

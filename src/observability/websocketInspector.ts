@@ -54,7 +54,7 @@ async function probe(url: string, timeoutMs: number): Promise<void> {
   }).catch((error: unknown) => {
     throw new AgentvisorError(
       'invalid-option',
-      `nothing accepts inspector connections at ${url} (${(error as Error).message}): start the relay first with \`agentvisor inspect --serve\` (see \`agentvisor inspect\`)`,
+      `nothing accepts inspector connections at ${url} (${(error as Error).message}): ` + `start the relay first with \`agentvisor inspect --serve\` (see \`agentvisor inspect\`)`,
     );
   });
 }

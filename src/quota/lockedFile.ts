@@ -115,7 +115,7 @@ function acquireLock(real: string, file: string, options: LockedFileOptions): Pr
     backoff: { firstMs: 2, maxMs: 50 },
     errors: {
       io: (error) => ioFailure(file, 'lock', error),
-      timeout: () => fileUnavailable(file, 'lock-timeout', `Ledger file ${file} stayed locked by another process for ${options.lockTimeoutMs} ms; try again later (a lock whose holder died is taken over after ${options.lockStaleMs} ms).`, 1000),
+      timeout: () => fileUnavailable(file, 'lock-timeout', `Ledger file ${file} stayed locked by another process for ${options.lockTimeoutMs} ms; ` + `try again later (a lock whose holder died is taken over after ${options.lockStaleMs} ms).`, 1000),
       compromised: () => fileUnavailable(file, 'lock-compromised', `Lost the lock on ledger file ${file} while updating it (another process judged it stale). Try again.`),
     },
   });

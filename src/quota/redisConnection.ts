@@ -69,7 +69,7 @@ export function redisUnavailable(target: string, error: unknown, redis: string |
       : 'Check that Redis is running and reachable there; the connection is re-established by itself once it answers.';
   return new AgentvisorError(
     'ledger-unavailable',
-    `The Redis ledger at ${target} is unavailable (${said}). ${advice} This call may not have taken effect: settle is idempotent, so retry it; a reservation made by a call that timed out is freed when its lease runs out.`,
+    `The Redis ledger at ${target} is unavailable (${said}). ${advice} ` + `This call may not have taken effect: settle is idempotent, so retry it; ` + `a reservation made by a call that timed out is freed when its lease runs out.`,
     { retryAfterMs: 1_000, details: { backend: 'redis', target, reason } },
   );
 }

@@ -42,7 +42,10 @@ export interface ScriptRunner {
  * of the clock that decides, with every failure turned into `ledger-unavailable`.
  *
  * @example
- * const runner = createScriptRunner({ client, owned: true, lastError, target, redis: url, keyPrefix: 'agentvisor:', clock: 'server', timeout: 2_000, dailyReset, now: Date.now, isClosed: () => false });
+ * const runner = createScriptRunner({
+ *   client, owned: true, lastError, target, redis: url,
+ *   keyPrefix: 'agentvisor:', clock: 'server', timeout: 2_000, dailyReset, now: Date.now, isClosed: () => false,
+ * });
  * const { reply } = await runner.run(LEDGER_SCRIPTS.sweep, []);
  */
 export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
@@ -83,7 +86,7 @@ export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
   function layoutError(marker: string): AgentvisorError {
     return new AgentvisorError(
       'ledger-corrupt',
-      `The Redis ledger at ${target} under key prefix ${JSON.stringify(keyPrefix)} is marked as key layout ${JSON.stringify(marker)}, which this agentvisor does not know (a newer agentvisor may have written it). Nothing was changed; upgrade this process or use another keyPrefix.`,
+      `The Redis ledger at ${target} under key prefix ${JSON.stringify(keyPrefix)} is marked as key layout ${JSON.stringify(marker)}, ` + `which this agentvisor does not know (a newer agentvisor may have written it). ` + `Nothing was changed; upgrade this process or use another keyPrefix.`,
       { details: { backend: 'redis', target, reason: 'unknown-layout', layout: marker } },
     );
   }

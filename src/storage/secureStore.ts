@@ -311,8 +311,9 @@ export async function updateJsonFile(
 
 /**
  * Removes the named top-level keys (for logout) and keeps every other key. A missing file stays
- * missing. Temp files an interrupted write of this file left are deleted either way. With `deleteIfEmpty` (only for agentvisor's own files) the file is deleted when no key
- * is left; otherwise it keeps `{}`.
+ * missing. Temp files an interrupted write of this file left are deleted either way. With
+ * `deleteIfEmpty` (only for agentvisor's own files) the file is deleted when no key is left;
+ * otherwise it keeps `{}`.
  *
  * @example
  * await removeKeys(path.join(codexHome, 'claude_auth.json'), ['oauth_tokens', 'subscription_info']);

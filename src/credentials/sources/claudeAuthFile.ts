@@ -54,7 +54,7 @@ function checkSchemaVersion(file: string, data: Record<string, unknown>): number
   if (typeof version === 'number' && Number.isInteger(version) && version > CLAUDE_AUTH_SCHEMA_VERSION) {
     throw new AgentvisorError(
       'invalid-credentials-file',
-      `Credentials file ${file} has schema_version ${version}, but this agentvisor understands only up to ${CLAUDE_AUTH_SCHEMA_VERSION}. A newer agentvisor wrote it: upgrade agentvisor (npm install agentvisor@latest). The file was left as it is.`,
+      `Credentials file ${file} has schema_version ${version}, but this agentvisor understands only up to ${CLAUDE_AUTH_SCHEMA_VERSION}. ` + `A newer agentvisor wrote it: upgrade agentvisor (npm install agentvisor@latest). The file was left as it is.`,
       { details: { file, reason: 'schema-version-too-new', schemaVersion: version, supportedSchemaVersion: CLAUDE_AUTH_SCHEMA_VERSION } },
     );
   }

@@ -144,7 +144,7 @@ export async function readClaudeCodeKeychain(options: ClaudeCodeKeychainOptions 
     child.on('close', (code) => finish({ kind: 'exit', code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
   });
 
-  if (run.kind === 'timeout') return outcome('timeout', `Reading the ${item} got no answer within ${timeoutMs} ms (a Keychain prompt may be waiting); security was stopped. Run ${by} once in a terminal and choose "Always Allow".`);
+  if (run.kind === 'timeout') return outcome('timeout', `Reading the ${item} got no answer within ${timeoutMs} ms (a Keychain prompt may be waiting); security was stopped. ` + `Run ${by} once in a terminal and choose "Always Allow".`);
   if (run.kind === 'unavailable') return outcome('unavailable', `The ${item} could not be read: there is no \`security\` command on PATH.`);
   if (run.kind === 'too-large') return outcome('unreadable', `The ${item} is larger than ${MAX_OUTPUT_BYTES} bytes; it is not Claude Code's login and was not read.`);
   if (run.code === 0) {
@@ -154,7 +154,7 @@ export async function readClaudeCodeKeychain(options: ClaudeCodeKeychainOptions 
   }
   const kind = failure(run.code, run.stderr);
   if (kind === 'missing') return outcome('missing', `There is no ${item}: Claude Code has no login in the Keychain (\`claude /login\` stores one).`);
-  if (kind === 'locked') return outcome('locked', `The Keychain holding the ${item} is locked and cannot ask for its password here (exit ${run.code}); unlock it (\`security unlock-keychain\`) or log in at the Mac itself.`);
+  if (kind === 'locked') return outcome('locked', `The Keychain holding the ${item} is locked and cannot ask for its password here (exit ${run.code}); ` + `unlock it (\`security unlock-keychain\`) or log in at the Mac itself.`);
   if (kind === 'denied') return outcome('denied', `Access to the ${item} was denied (exit ${run.code}); run ${by} and choose "Always Allow", or allow the security tool in Keychain Access.`);
   return outcome('failed', `Reading the ${item} with security failed (exit ${run.code ?? 'unknown'}).`);
 }
