@@ -11,9 +11,9 @@ import tseslint from 'typescript-eslint';
 const layers = [
   'errors',
   'storage',
-  'options', // option schemas; provider ids come from machines/providers
   'quota',
   'providers',
+  'options', // option schemas of everything below; what they describe (ledgers, failure kinds) comes from there
   'observability',
   'credentials/sources', // the credential file readers
   'oauth',
@@ -28,6 +28,8 @@ const layers = [
 
 /** Known imports against the layer order, each with its reason: `layer: [import patterns it may use]`. */
 const layerExceptions = {
+  // Required lazily (it loads zod) only when a check failed: the problem formatter the config file shares.
+  options: ['../config/configProblems'],
   // Type-only: a config file holds orchestrator options (the config ↔ orchestrator types move to src/options).
   config: ['../orchestrator/options', '../orchestrator/ledgerOption', '../orchestrator/providerSwitches'],
 };

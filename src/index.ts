@@ -44,11 +44,11 @@ export {
   classifyClaudeCodeResult,
   classifyCodexEvents,
   decideNextStep,
-  resolveFailurePolicy,
   DEFAULT_FAILURE_POLICY,
   readRateLimitHeaders,
 } from './providers';
 export type { ProviderFailure, ProviderFailureKind, AgentRunOutcome, FailurePolicy, FailurePolicyOptions, NextStep, HeadersInput } from './providers';
+export { resolveFailurePolicy } from './options/failurePolicyOptions';
 export { DEFAULT_CIRCUIT } from '../machines/providerHealth';
 export type { CircuitConfig, CircuitState } from '../machines/providerHealth';
 export { CREDENTIAL_CLASSES, CHATGPT_ENV, CLAUDE_OAUTH_ENV, ANTHROPIC_AUTH_TOKEN_ENV } from './credentials';

@@ -1,6 +1,7 @@
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
+import { PROVIDER_PRIORITIES } from '../options/providerOptions';
 
 /**
  * What kind of access a provider's credential gives, for ranking providers. A Claude subscription
@@ -19,7 +20,7 @@ export type CredentialClass = (typeof CREDENTIAL_CLASSES)[number];
  */
 export type ProviderPriority = 'subscription' | 'prefer-claude' | 'prefer-openai' | readonly ProviderId[];
 
-export const PROVIDER_PRIORITIES = ['subscription', 'prefer-claude', 'prefer-openai'] as const;
+export { PROVIDER_PRIORITIES };
 
 /** The facts about a credential that its class depends on. */
 export interface ClassifiableCredential {

@@ -7,7 +7,8 @@ export { PROVIDER_FAILURE_KINDS, THROTTLES, classifyFailureText, classifyHttpFai
 export type { HttpFailureInput, NetworkFailureInput, ProviderFailure, ProviderFailureKind, TextFailureInput, Throttle, TokenUsage } from '../providers/failureClassifier';
 export { classifyClaudeCodeResult, classifyCodexEvents, claudeUsage, codexUsage } from '../providers/agentRunClassifier';
 export type { AgentRunContext, AgentRunOutcome } from '../providers/agentRunClassifier';
-export { DEFAULT_FAILURE_ACTIONS, DEFAULT_FAILURE_POLICY, FAILURE_ACTIONS, FALLBACK_REASONS, decideNextStep, resolveFailurePolicy } from '../providers/failurePolicy';
+export { DEFAULT_FAILURE_ACTIONS, DEFAULT_FAILURE_POLICY, FAILURE_ACTIONS, FALLBACK_REASONS, decideNextStep } from '../providers/failurePolicy';
+export { resolveFailurePolicy } from '../options/failurePolicyOptions';
 export type { FailureAction, FailurePolicy, FailurePolicyOptions, FallbackReason, KindPolicy, NextStep, NextStepContext } from '../providers/failurePolicy';
 export { headerValue, parseGoDurationMs, parseRetryAfterMs, readRateLimitHeaders } from '../providers/rateLimitHeaders';
 export type { HeadersInput, RateLimitFacts, RemainingCapacity } from '../providers/rateLimitHeaders';

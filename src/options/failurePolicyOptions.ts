@@ -4,7 +4,9 @@
  */
 import type { ZodOptional } from 'zod';
 import { PROVIDER_FAILURE_KINDS } from '../providers/failureClassifier';
-import { DEFAULT_RETRY_SETTINGS, FAILURE_ACTIONS } from '../providers/failurePolicy';
+import { DEFAULT_RETRY_SETTINGS, FAILURE_ACTIONS, fillFailurePolicy } from '../providers/failurePolicy';
+import type { FailurePolicy, FailurePolicyOptions } from '../providers/failurePolicy';
+import { checkOptions } from './checkOptions';
 import { lazySchema } from './lazySchema';
 import { MAX_TIMER_MS, wholeNumber } from './schemaParts';
 
@@ -50,3 +52,13 @@ export const failurePolicySchema = lazySchema((z) => {
     })
     .meta({ description: 'What reportFailure does per failure kind; see docs/failures.md.' });
 });
+
+/**
+ * Checks policy options and fills in defaults; throws `invalid-option` naming the option and the fix.
+ *
+ * @example resolveFailurePolicy({ maxRetries: 3, kinds: { auth: { action: 'fail' } } })['rate-limit'].maxRetries // 3
+ */
+export function resolveFailurePolicy(options: FailurePolicyOptions = {}): FailurePolicy {
+  checkOptions(failurePolicySchema, options, { call: 'resolveFailurePolicy', path: 'failurePolicy', expected: 'an object such as { maxRetries: 2 }' });
+  return fillFailurePolicy(options);
+}

@@ -2,9 +2,11 @@
  * The per-provider option groups of `createOrchestrator`, which the config file takes as they are:
  * `limits`, `fallbackChain`, `providerPriority` and `providers`. Built on first use (lazySchema).
  */
-import { PROVIDER_PRIORITIES } from '../credentials/providerPriority';
 import { lazySchema } from './lazySchema';
 import { perProvider, providerIdSchema, providerListSchema, wholeNumber, distinct } from './schemaParts';
+
+/** The named provider-priority policies (docs/credentials.md); `providerPriority` may also be a list of providers. */
+export const PROVIDER_PRIORITIES = ['subscription', 'prefer-claude', 'prefer-openai'] as const;
 
 /**
  * `limits`: per provider, tokens per daily window and sessions at once (0 switches the provider off).

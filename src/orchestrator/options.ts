@@ -29,7 +29,7 @@ import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
 import { withConfigFile } from '../config/overlayConfig';
 import { checkOptions } from '../options/checkOptions';
-import { orchestratorOptionsSchema } from '../options/orchestratorOptions';
+import { orchestratorOptionsSchema } from './optionsSchema';
 
 export interface ProviderLimits {
   /** Tokens per daily window; 0 disables the provider. */

@@ -2,8 +2,6 @@ import { policyStep } from '../../machines/failureDecision';
 import { AgentvisorError } from '../errors';
 import { PROVIDER_FAILURE_KINDS } from './failureClassifier';
 import type { ProviderFailure, ProviderFailureKind } from './failureClassifier';
-import { checkOptions } from '../options/checkOptions';
-import { failurePolicySchema } from '../options/failurePolicyOptions';
 
 /** `retry`: the same provider again (bounded, then `fallback`); `fallback`: the next provider in the chain; `fail`: give up. */
 export const FAILURE_ACTIONS = ['retry', 'fallback', 'fail'] as const;
@@ -75,7 +73,7 @@ function describe(value: unknown): string {
 }
 
 /**
- * Fills in the defaults of policy options that were already checked (by `resolveFailurePolicy`, or
+ * Fills in the defaults of policy options that were already checked (by `resolveFailurePolicy` in src/options, or
  * with the rest of the orchestrator's options): no check, so zod is not loaded.
  *
  * @example fillFailurePolicy({ maxRetries: 3 }).server.maxRetries // 3
@@ -92,16 +90,6 @@ export function fillFailurePolicy(options: FailurePolicyOptions): FailurePolicy 
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/**
- * Checks policy options and fills in defaults; throws `invalid-option` naming the option and the fix.
- *
- * @example resolveFailurePolicy({ maxRetries: 3, kinds: { auth: { action: 'fail' } } })['rate-limit'].maxRetries // 3
- */
-export function resolveFailurePolicy(options: FailurePolicyOptions = {}): FailurePolicy {
-  checkOptions(failurePolicySchema, options, { call: 'resolveFailurePolicy', path: 'failurePolicy', expected: 'an object such as { maxRetries: 2 }' });
-  return fillFailurePolicy(options);
 }
 
 /** The policy with every default (docs/failures.md has the table). */

@@ -6,7 +6,7 @@ export { PROVIDER_FAILURE_KINDS, THROTTLES, classifyFailureText, classifyHttpFai
 export type { HttpFailureInput, NetworkFailureInput, ProviderFailure, ProviderFailureKind, TextFailureInput, Throttle, TokenUsage } from './failureClassifier';
 export { claudeUsage, classifyClaudeCodeResult, classifyCodexEvents, codexUsage } from './agentRunClassifier';
 export type { AgentRunContext, AgentRunOutcome } from './agentRunClassifier';
-export { DEFAULT_FAILURE_ACTIONS, DEFAULT_FAILURE_POLICY, FAILURE_ACTIONS, FALLBACK_REASONS, decideNextStep, resolveFailurePolicy } from './failurePolicy';
+export { DEFAULT_FAILURE_ACTIONS, DEFAULT_FAILURE_POLICY, FAILURE_ACTIONS, FALLBACK_REASONS, decideNextStep } from './failurePolicy';
 export type { FailureAction, FailurePolicy, FailurePolicyOptions, FallbackReason, KindPolicy, NextStep, NextStepContext } from './failurePolicy';
 export { headerValue, parseGoDurationMs, parseRetryAfterMs, readRateLimitHeaders } from './rateLimitHeaders';
 export type { HeadersInput, RateLimitFacts, RemainingCapacity } from './rateLimitHeaders';

@@ -1,6 +1,6 @@
 import { isAgentvisorError } from '../../src/errors';
 import { createMemoryLedger } from '../../src/quota';
-import { resolveFailurePolicy } from '../../src/providers';
+import { resolveFailurePolicy } from '../../src/options/failurePolicyOptions';
 import type { FailurePolicyOptions } from '../../src/providers';
 import { resolveOptions } from '../../src/orchestrator/options';
 import type { OrchestratorOptions } from '../../src/orchestrator/options';

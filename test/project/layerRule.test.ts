@@ -51,7 +51,7 @@ describe('the layer rule of eslint.config.mjs', () => {
       file('src/credentials/sources/x.ts', '../credentialResolver', '../../storage/secureStore', './jwt', '../../oauth', '..'),
       file('src/oauth/x.ts', '../credentials/sources/jwt', '../credentials', '../credentials/credentialResolver'),
       file('src/config/x.ts', '../orchestrator/options', '../orchestrator/createOrchestrator'),
-      file('src/options/x.ts', '../errors', '../quota/ledger'),
+      file('src/options/x.ts', '../providers', '../credentials'),
     ]);
   }, 60_000);
 
@@ -73,7 +73,7 @@ describe('the layer rule of eslint.config.mjs', () => {
     expect(results[5]).toEqual([2]);
   });
 
-  it('keeps src/options low: errors yes, quota no', () => {
+  it('keeps src/options above the providers and below credentials: providers yes, credentials no', () => {
     expect(results[6]).toEqual([2]);
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { isAgentvisorError } from '../../src';
-import { DEFAULT_FAILURE_POLICY, PROVIDER_FAILURE_KINDS, classifyHttpFailure, decideNextStep, resolveFailurePolicy } from '../../src/providers';
+import { DEFAULT_FAILURE_POLICY, PROVIDER_FAILURE_KINDS, classifyHttpFailure, decideNextStep } from '../../src/providers';
+import { resolveFailurePolicy } from '../../src/options/failurePolicyOptions';
 import type { FailurePolicy, FailurePolicyOptions, NextStep, ProviderFailure, ProviderFailureKind } from '../../src/providers';
 
 const half = (): number => 0.5;

@@ -8,14 +8,14 @@ import type { CircuitConfig } from '../../machines/providerHealth';
 import { CREDENTIAL_SOURCES } from '../credentials/credentialResolver';
 import type { Authenticate, EnvSource } from '../credentials';
 import type { SecretMasker } from '../observability/secretMasker';
-import type { Clock } from '../orchestrator/clock';
-import type { OrchestratorOptions } from '../orchestrator/options';
-import { dailyResetSchema } from './dailyResetOptions';
-import { failurePolicySchema } from './failurePolicyOptions';
-import { lazySchema } from './lazySchema';
-import { ledgerOptionSchema } from './ledgerOptions';
-import { fallbackChainSchema, limitsSchema, providerPrioritySchema, providerSwitchesSchema } from './providerOptions';
-import { MAX_TIMER_MS, distinct, functionSchema, nonEmptyString, perProvider, wholeNumber, withMethods } from './schemaParts';
+import type { Clock } from './clock';
+import type { OrchestratorOptions } from './options';
+import { dailyResetSchema } from '../options/dailyResetOptions';
+import { failurePolicySchema } from '../options/failurePolicyOptions';
+import { lazySchema } from '../options/lazySchema';
+import { ledgerOptionSchema } from '../options/ledgerOptions';
+import { fallbackChainSchema, limitsSchema, providerPrioritySchema, providerSwitchesSchema } from '../options/providerOptions';
+import { MAX_TIMER_MS, distinct, functionSchema, nonEmptyString, perProvider, wholeNumber, withMethods } from '../options/schemaParts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
