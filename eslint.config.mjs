@@ -66,7 +66,7 @@ const ioLibraries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bin/**', '.prof/**', '.bench-build/**', 'test/summaryReporter.js', 'test/hermeticHome.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bin/**', '.prof/**', '.bench-build/**', '.stryker-tmp/**', 'reports/**', 'test/summaryReporter.js', 'test/hermeticHome.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
