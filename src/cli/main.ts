@@ -1,7 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isAgentvisorError } from '../errors';
 import { LOG_LEVELS } from '../observability';
-import { loadModule } from '../observability/lazyModule';
 import type * as InspectCommandModule from '../observability/inspectCommand';
 import { redactSecrets } from './context';
 import { packageVersion } from './packageVersion';
@@ -18,26 +17,33 @@ export const EXIT_USAGE = 2;
 
 /**
  * The commands in help order, each with the module that defines it. A module is loaded only when
- * one of its commands runs (paths are relative to src/observability, where `loadModule` requires):
- * `agentvisor run` does not pay for loading the demo, batch, login, status, quota and test code.
+ * one of its commands runs: `agentvisor run` does not pay for loading the demo, batch, login,
+ * status, quota and test code. The requires are static, inside functions, so the bundle
+ * (scripts/bundleCli.mjs) holds each module while still evaluating it only when it is called.
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy loads, see above */
 const COMMANDS: readonly { readonly names: readonly string[]; add(program: Command): void }[] = [
-  { names: ['demo'], add: (p) => loadModule<typeof DemoRunModule>('../cli/demoRun').addDemoCommand(p) },
-  { names: ['run'], add: (p) => loadModule<typeof RunCommandsModule>('../cli/runCommands').addRunCommand(p) },
-  { names: ['batch'], add: (p) => loadModule<typeof BatchCommandModule>('../cli/batchCommand').addBatchCommand(p) },
-  { names: ['login', 'logout'], add: (p) => loadModule<typeof LoginCommandsModule>('../cli/loginCommands').addLoginCommands(p) },
-  { names: ['inspect'], add: (p) => loadModule<typeof InspectCommandModule>('./inspectCommand').addInspectCommand(p) },
-  { names: ['status', 'providers'], add: (p) => loadModule<typeof StatusCommandsModule>('../cli/statusCommands').addStatusCommands(p) },
-  { names: ['quota'], add: (p) => loadModule<typeof QuotaCommandModule>('../cli/quotaCommand').addQuotaCommand(p) },
-  { names: ['test'], add: (p) => loadModule<typeof TestCommandModule>('../cli/testCommand').addTestCommand(p) },
+  { names: ['demo'], add: (p) => (require('./demoRun') as typeof DemoRunModule).addDemoCommand(p) },
+  { names: ['run'], add: (p) => (require('./runCommands') as typeof RunCommandsModule).addRunCommand(p) },
+  { names: ['batch'], add: (p) => (require('./batchCommand') as typeof BatchCommandModule).addBatchCommand(p) },
+  { names: ['login', 'logout'], add: (p) => (require('./loginCommands') as typeof LoginCommandsModule).addLoginCommands(p) },
+  { names: ['inspect'], add: (p) => (require('../observability/inspectCommand') as typeof InspectCommandModule).addInspectCommand(p) },
+  { names: ['status', 'providers'], add: (p) => (require('./statusCommands') as typeof StatusCommandsModule).addStatusCommands(p) },
+  { names: ['quota'], add: (p) => (require('./quotaCommand') as typeof QuotaCommandModule).addQuotaCommand(p) },
+  { names: ['test'], add: (p) => (require('./testCommand') as typeof TestCommandModule).addTestCommand(p) },
 ];
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The global options that take a value: the word after one is its value, not the command. */
 const VALUE_OPTIONS: ReadonlySet<string> = new Set(['--home', '--log-level', '--metrics-port', '--inspect']);
 
+/** What `invokedCommand` returns when the version is asked for before any command: no command is defined. */
+export const VERSION_REQUEST = '--version';
+
 /**
  * The command named in the arguments after `node agentvisor` (the first word that is neither a
- * global option nor an option's value), or null when there is none or help is asked for first.
+ * global option nor an option's value), `VERSION_REQUEST` when `-V`/`--version` comes first, or null
+ * when there is none or help is asked for first.
  *
  * @example invokedCommand(['--home', '/tmp/h', 'run', 'say', 'pong']) // 'run'
  */
@@ -45,6 +51,7 @@ export function invokedCommand(args: readonly string[]): string | null {
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i]!;
     if (arg === '--' || arg === '-h' || arg === '--help') return null;
+    if (arg === '-V' || arg === '--version') return VERSION_REQUEST;
     if (!arg.startsWith('-')) return arg;
     if (VALUE_OPTIONS.has(arg)) i += 1;
   }
@@ -61,8 +68,8 @@ function positiveInt(max: number) {
 
 /**
  * The `agentvisor` program. With `command` (a name from `invokedCommand`) only the module of that
- * command is loaded and only its commands are defined; with none, or a name that is not a command
- * (`help`, a typo commander suggests a fix for), every command is.
+ * command is loaded and only its commands are defined; with `VERSION_REQUEST` none is; with none, or
+ * a name that is not a command (`help`, a typo commander suggests a fix for), every command is.
  *
  * @example await buildProgram('run').parseAsync(process.argv);
  */
@@ -86,7 +93,7 @@ export function buildProgram(command: string | null = null): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(redactSecrets(text)) });
 
   const only = COMMANDS.find((c) => command !== null && c.names.includes(command));
-  for (const c of only === undefined ? COMMANDS : [only]) c.add(program);
+  if (command !== VERSION_REQUEST) for (const c of only === undefined ? COMMANDS : [only]) c.add(program);
   return program;
 }
 

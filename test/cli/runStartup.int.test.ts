@@ -121,7 +121,8 @@ describe('bin/agentvisor.js', () => {
     const [folder, ...others] = fs.readdirSync(path.join(dir, 'cache', 'agentvisor'));
     expect({ folder, others }).toEqual({ folder: expect.stringMatching(/^compile-\d+\.\d+\.\d+.*-v\d+\.\d+\.\d+-/), others: [] });
     const cached = fs.readdirSync(path.join(dir, 'cache', 'agentvisor', folder!));
-    expect(cached.length).toBeGreaterThan(5);
+    // The CLI bundle (dist/cli.cjs) is one module: one cache file, more when it runs from dist/src.
+    expect(cached.length).toBeGreaterThan(0);
     const second = await run(process.execPath, [bin, '--version'], env, dir);
     expect(second).toEqual(first);
     expect(first).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+/), stderr: '' });

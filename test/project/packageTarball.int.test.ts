@@ -129,7 +129,7 @@ describe('the packed agentvisor tarball', () => {
     env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, npm_config_cache: cache, npm_config_logs_dir: path.join(work, 'npm-logs'), npm_config_update_notifier: 'false', NO_COLOR: '1' };
 
     const stage = path.join(work, 'stage');
-    for (const entry of new Set(['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'machines', ...PKG.files.filter((f) => !f.startsWith('dist'))])) {
+    for (const entry of new Set(['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'machines', 'scripts', ...PKG.files.filter((f) => !f.startsWith('dist'))])) {
       if (fs.existsSync(path.join(ROOT, entry))) fs.cpSync(path.join(ROOT, entry), path.join(stage, entry), { recursive: true });
     }
     for (const always of ['README.md', 'LICENSE']) fs.cpSync(path.join(ROOT, always), path.join(stage, always));
@@ -168,7 +168,7 @@ describe('the packed agentvisor tarball', () => {
   });
 
   it('should ship the build, the bin, LICENSE and README, without sources, tests or source maps', async () => {
-    for (const file of ['package.json', 'LICENSE', 'README.md', 'bin/agentvisor.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/machines/index.js', ...SUBPATHS.filter((s) => s !== 'machines').map((s) => `dist/src/entries/${s}.js`)]) {
+    for (const file of ['package.json', 'LICENSE', 'README.md', 'bin/agentvisor.js', 'dist/cli.cjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/machines/index.js', ...SUBPATHS.filter((s) => s !== 'machines').map((s) => `dist/src/entries/${s}.js`)]) {
       expect(files).toContain(`package/${file}`);
     }
     expect(files.filter((f) => f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')) || /^package\/(src|test|machines)\//.test(f))).toEqual([]);
