@@ -8,52 +8,54 @@ import { formatResetTime, inDuration } from '../../src/cli/providerEventLines';
 import { classifyFailure } from '../../src/orchestrator';
 import { classifyClaudeCodeResult } from '../../src/providers';
 import type { ProviderFailure } from '../../src/providers';
+import { HOUR, SECOND, T0, at } from '../helpers/timeOrigin';
 
-const NOW = Date.parse('2026-03-01T12:00:00Z');
+/** The reset Claude Code prints (unix seconds), three seconds after T0. */
+const RESET_S = at(3 * SECOND) / 1000;
 
 describe('pauseDecision', () => {
   const paused = (claude: number | null, openai: number | null) => ({ claude, openai });
 
   it('should not block while any remaining task has a provider that is not paused', () => {
-    expect(pauseDecision([['claude', 'openai']], paused(NOW + 5_000, null), NOW, 300_000)).toBeNull();
-    expect(pauseDecision([['claude'], ['openai']], paused(NOW + 5_000, null), NOW, 300_000)).toBeNull();
+    expect(pauseDecision([['claude', 'openai']], paused(T0 + 5_000, null), T0, 300_000)).toBeNull();
+    expect(pauseDecision([['claude'], ['openai']], paused(T0 + 5_000, null), T0, 300_000)).toBeNull();
     // A pause that has run out is no pause.
-    expect(pauseDecision([['claude']], paused(NOW, null), NOW, 300_000)).toBeNull();
-    expect(pauseDecision([], paused(NOW + 5_000, NOW + 5_000), NOW, 300_000)).toBeNull();
+    expect(pauseDecision([['claude']], paused(T0, null), T0, 300_000)).toBeNull();
+    expect(pauseDecision([], paused(T0 + 5_000, T0 + 5_000), T0, 300_000)).toBeNull();
   });
 
   it('should wait for the first reset when it is within the patience, and stop when it is further', () => {
-    expect(pauseDecision([['claude'], ['claude', 'openai']], paused(NOW + 3_000, NOW + 9_000), NOW, 300_000)).toEqual({
+    expect(pauseDecision([['claude'], ['claude', 'openai']], paused(T0 + 3_000, T0 + 9_000), T0, 300_000)).toEqual({
       action: 'wait',
-      resumesAt: NOW + 3_000,
-      pausedUntil: { claude: NOW + 3_000, openai: NOW + 9_000 },
+      resumesAt: T0 + 3_000,
+      pausedUntil: { claude: T0 + 3_000, openai: T0 + 9_000 },
     });
-    expect(pauseDecision([['claude']], paused(NOW + 300_000, null), NOW, 300_000)?.action).toBe('wait');
-    expect(pauseDecision([['claude']], paused(NOW + 300_001, null), NOW, 300_000)).toEqual({ action: 'stop', resumesAt: NOW + 300_001, pausedUntil: { claude: NOW + 300_001 } });
-    expect(pauseDecision([['openai']], paused(null, NOW + 1), NOW, 0)?.action).toBe('stop');
+    expect(pauseDecision([['claude']], paused(T0 + 300_000, null), T0, 300_000)?.action).toBe('wait');
+    expect(pauseDecision([['claude']], paused(T0 + 300_001, null), T0, 300_000)).toEqual({ action: 'stop', resumesAt: T0 + 300_001, pausedUntil: { claude: T0 + 300_001 } });
+    expect(pauseDecision([['openai']], paused(null, T0 + 1), T0, 0)?.action).toBe('stop');
   });
 });
 
 describe('agentFailureReport', () => {
   it("should hand the orchestrator the reset time Claude Code printed, so the pause lasts until then and not the default hour", () => {
     const reading = classifyClaudeCodeResult(
-      { type: 'result', subtype: 'success', is_error: true, api_error_status: 429, result: 'API Error: Request rejected (429) · Claude AI usage limit reached|1772366403', usage: { input_tokens: 0, output_tokens: 0 } },
-      { now: NOW },
+      { type: 'result', subtype: 'success', is_error: true, api_error_status: 429, result: `API Error: Request rejected (429) · Claude AI usage limit reached|${RESET_S}`, usage: { input_tokens: 0, output_tokens: 0 } },
+      { now: T0 },
     );
-    expect(reading).toMatchObject({ kind: 'quota', throttle: 'usage-limit', resetAt: 1_772_366_403_000 });
+    expect(reading).toMatchObject({ kind: 'quota', throttle: 'usage-limit', resetAt: RESET_S * 1000 });
     const report = agentFailureReport(reading as ProviderFailure);
     expect(report).toEqual({
       status: 429,
-      message: 'API Error: Request rejected (429) · Claude AI usage limit reached|1772366403',
-      body: { error: { type: 'usage_limit_reached', message: 'API Error: Request rejected (429) · Claude AI usage limit reached|1772366403', resets_at: 1_772_366_403 } },
+      message: `API Error: Request rejected (429) · Claude AI usage limit reached|${RESET_S}`,
+      body: { error: { type: 'usage_limit_reached', message: `API Error: Request rejected (429) · Claude AI usage limit reached|${RESET_S}`, resets_at: RESET_S } },
     });
-    expect(classifyFailure(report, 'claude', NOW)).toMatchObject({ kind: 'quota', throttle: 'usage-limit', resetAt: 1_772_366_403_000 });
+    expect(classifyFailure(report, 'claude', T0)).toMatchObject({ kind: 'quota', throttle: 'usage-limit', resetAt: RESET_S * 1000 });
   });
 
   it('should send other failures as their kind, status and Retry-After', () => {
     const failure: ProviderFailure = { ok: false, kind: 'rate-limit', provider: 'claude', status: 429, retryAfterMs: 2000, resetAt: null, throttle: 'server', message: 'API Error: Request rejected (429) · Server is temporarily limiting requests (not your usage limit)' };
     expect(agentFailureReport(failure)).toEqual({ kind: 'rate-limit', message: failure.message, status: 429, retryAfterMs: 2000 });
-    expect(classifyFailure(agentFailureReport(failure), 'claude', NOW)).toMatchObject({ kind: 'rate-limit', throttle: 'server', retryAfterMs: 2000 });
+    expect(classifyFailure(agentFailureReport(failure), 'claude', T0)).toMatchObject({ kind: 'rate-limit', throttle: 'server', retryAfterMs: 2000 });
     const quota: ProviderFailure = { ...failure, kind: 'quota', status: null, retryAfterMs: null, throttle: 'usage-limit', message: 'Quota exceeded. Check your plan and billing details.' };
     expect(agentFailureReport(quota)).toEqual({ kind: 'quota', message: quota.message });
   });
@@ -164,7 +166,7 @@ describe('reset times for people', () => {
     process.env.TZ = 'UTC';
     try {
       expect(formatResetTime(Date.parse('2026-03-01T21:20:05Z'), Date.parse('2026-03-01T21:20:02Z'))).toBe('21:20:05 UTC (in 3 s)');
-      expect(formatResetTime(Date.parse('2026-03-02T23:00:00Z'), NOW)).toBe('2 Mar, 23:00:00 UTC (in 35 h 0 min)');
+      expect(formatResetTime(at(35 * HOUR), T0)).toBe('2 Jan, 23:00:00 UTC (in 35 h 0 min)');
     } finally {
       if (zone === undefined) delete process.env.TZ;
       else process.env.TZ = zone;

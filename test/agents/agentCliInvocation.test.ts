@@ -112,6 +112,7 @@ describe('codexInvocation', () => {
 
   it('should write a ChatGPT session into CODEX_HOME/auth.json (0600, no refresh token) and use Codex login with the base URL', () => {
     const chatgpt = { AGENTVISOR_CHATGPT_ACCESS_TOKEN: 'eyJ.access.token', AGENTVISOR_CHATGPT_ID_TOKEN: 'eyJ.id.token', AGENTVISOR_CHATGPT_ACCOUNT_ID: 'acct-9', OPENAI_BASE_URL: 'http://127.0.0.1:6000/v1' };
+    // Every field different, so last_refresh shows each one in its place.
     const now = Date.UTC(2026, 0, 2, 3, 4, 5);
     const { args } = codexInvocation({ task: 't', agentEnv: chatgpt, home, hostEnv: HOST, now });
     expect(args).toEqual(['exec', '--skip-git-repo-check', '--json', '--sandbox', 'workspace-write', '-c', 'sandbox_workspace_write.exclude_slash_tmp=true', '-c', 'features.apps=false', ...codexProviderOverrides('http://127.0.0.1:6000/v1', { requiresOpenAiAuth: true }), '--', 't']);

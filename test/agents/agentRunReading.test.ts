@@ -1,8 +1,7 @@
 import { parseBatchTasks, permissionDenials, readClaudeCodeRun, readCodexRun } from '../../src/agents';
 import type { ProcessResult } from '../../src/agents';
 import { isAgentvisorError } from '../../src/errors';
-
-const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
+import { T0 } from '../helpers/timeOrigin';
 
 function run(stdout: string, fields: Partial<ProcessResult> = {}): ProcessResult {
   return { exitCode: 0, signal: null, stdout, stderr: '', timedOut: false, aborted: false, truncated: false, omittedBytes: { stdout: 0, stderr: 0 }, durationMs: 5, ...fields };
@@ -12,24 +11,24 @@ const claudeSuccess = JSON.stringify({ type: 'result', subtype: 'success', is_er
 
 describe('readClaudeCodeRun', () => {
   it('should read a success: the result text and usage (cache reads count as input)', () => {
-    expect(readClaudeCodeRun(run(`${claudeSuccess}\n`), NOW)).toEqual({ type: 'success', result: 'all done', usage: { inputTokens: 20, outputTokens: 4 }, permissionDenials: [] });
+    expect(readClaudeCodeRun(run(`${claudeSuccess}\n`), T0)).toEqual({ type: 'success', result: 'all done', usage: { inputTokens: 20, outputTokens: 4 }, permissionDenials: [] });
   });
 
   it('should classify an API error result as a provider failure', () => {
     const out = JSON.stringify({ type: 'result', subtype: 'success', is_error: true, api_error_status: 529, result: 'API Error: 529 Overloaded. This is a server-side issue', usage: { input_tokens: 0, output_tokens: 0 } });
-    const reading = readClaudeCodeRun(run(out, { exitCode: 1 }), NOW);
+    const reading = readClaudeCodeRun(run(out, { exitCode: 1 }), T0);
     expect(reading).toMatchObject({ type: 'provider-failure', failure: { kind: 'overloaded', status: 529, provider: 'claude' } });
   });
 
   it('should call a run without a result object an agent failure, with its exit and a masked stderr excerpt', () => {
     const key = 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789';
-    const reading = readClaudeCodeRun(run('', { exitCode: 2, stderr: `\nerror: unknown option\nkey was ${key}\n` }), NOW);
+    const reading = readClaudeCodeRun(run('', { exitCode: 2, stderr: `\nerror: unknown option\nkey was ${key}\n` }), T0);
     expect(reading).toEqual({ type: 'agent-failure', message: 'Claude Code exited with code 2 without printing a result: error: unknown option | key was sk-ant-…6789' });
-    expect(readClaudeCodeRun(run('not json', { exitCode: null, signal: 'SIGKILL' }), NOW)).toEqual({ type: 'agent-failure', message: 'Claude Code was ended by SIGKILL without printing a result' });
+    expect(readClaudeCodeRun(run('not json', { exitCode: null, signal: 'SIGKILL' }), T0)).toEqual({ type: 'agent-failure', message: 'Claude Code was ended by SIGKILL without printing a result' });
   });
 
   it('should not trust a success whose process exited non-zero, but keep its usage', () => {
-    expect(readClaudeCodeRun(run(claudeSuccess, { exitCode: 3 }), NOW)).toEqual({ type: 'agent-failure', message: 'Claude Code reported success but exited with code 3', usage: { inputTokens: 20, outputTokens: 4 } });
+    expect(readClaudeCodeRun(run(claudeSuccess, { exitCode: 3 }), T0)).toEqual({ type: 'agent-failure', message: 'Claude Code reported success but exited with code 3', usage: { inputTokens: 20, outputTokens: 4 } });
   });
 });
 
@@ -44,17 +43,17 @@ describe('readCodexRun', () => {
       { type: 'item.completed', item: { id: 'i1', type: 'agent_message', text: 'final answer' } },
       { type: 'turn.completed', usage: { input_tokens: 12, cached_input_tokens: 2, output_tokens: 3 } },
     );
-    expect(readCodexRun(run(`Reading additional input from stdin...\n${out}\n`), NOW)).toEqual({ type: 'success', result: 'final answer', usage: { inputTokens: 12, outputTokens: 3 }, permissionDenials: [] });
+    expect(readCodexRun(run(`Reading additional input from stdin...\n${out}\n`), T0)).toEqual({ type: 'success', result: 'final answer', usage: { inputTokens: 12, outputTokens: 3 }, permissionDenials: [] });
   });
 
   it('should classify turn.failed as a provider failure', () => {
     const message = 'unexpected status 401 Unauthorized: Incorrect API key provided';
     const out = lines({ type: 'thread.started' }, { type: 'turn.started' }, { type: 'error', message }, { type: 'turn.failed', error: { message } });
-    expect(readCodexRun(run(out, { exitCode: 1 }), NOW)).toMatchObject({ type: 'provider-failure', failure: { kind: 'auth', status: 401, provider: 'openai' } });
+    expect(readCodexRun(run(out, { exitCode: 1 }), T0)).toMatchObject({ type: 'provider-failure', failure: { kind: 'auth', status: 401, provider: 'openai' } });
   });
 
   it('should call a run that printed no event an agent failure', () => {
-    expect(readCodexRun(run('', { exitCode: 1, stderr: 'Error: CODEX_HOME points to a missing folder\n' }), NOW)).toEqual({
+    expect(readCodexRun(run('', { exitCode: 1, stderr: 'Error: CODEX_HOME points to a missing folder\n' }), T0)).toEqual({
       type: 'agent-failure',
       message: 'Codex exited with code 1 without printing any event: Error: CODEX_HOME points to a missing folder',
     });

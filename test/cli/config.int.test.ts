@@ -5,13 +5,14 @@
  * the home is refused; zod is loaded only when there is a file. Also: docs/cli.md lists every
  * exit code the CLI uses.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT_USAGE } from '../../src/cli/main';
 import { EXIT_PAUSED, EXIT_TASK_FAILED } from '../../src/cli/runCommands';
 import { EXIT_FOR_SIGNAL } from '../../src/cli/stopSignals';
+import { lastJson, runCliSync } from '../helpers/batchCli';
+import type { CliEnd } from '../helpers/batchCli';
 
 const root = path.join(__dirname, '..', '..');
 // Each CLI run starts ts-node (a few seconds on a busy machine); some tests make four.
@@ -28,27 +29,11 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** The real CLI, with a preload that reports on stderr whether zod was loaded by the time it exits. */
-function cli(args: readonly string[], env: Record<string, string> = {}): CliResult {
+function cli(args: readonly string[], env: Record<string, string> = {}): CliEnd {
   const probe = path.join(dir, 'zod-probe.js');
   fs.writeFileSync(probe, "process.on('exit', () => { if (Object.keys(require.cache).some((k) => /[\\\\/]node_modules[\\\\/]zod[\\\\/]/.test(k))) process.stderr.write('zod: loaded\\n'); });\n");
-  const result = spawnSync(process.execPath, ['-r', probe, '-r', require.resolve('ts-node/register/transpile-only'), path.join(root, 'src', 'cli', 'main.ts'), '--home', home, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...env },
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function lastJson(stdout: string): Record<string, unknown> {
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+  return runCliSync(['--home', home, ...args], { cwd: dir, home: dir, env, preload: [probe] });
 }
 
 function writeConfig(value: unknown): void {

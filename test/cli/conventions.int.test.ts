@@ -2,10 +2,11 @@
  * CLI conventions (issue 15, item 3 in part): `--version`, bad input is exit 2 with one line and a
  * help hint (and under `--json` a last stdout line `{ ok: false, error }`), `AGENTVISOR_HOME`.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { lastJson, runCliSync } from '../helpers/batchCli';
+import type { CliEnd } from '../helpers/batchCli';
 
 const root = path.join(__dirname, '..', '..');
 let dir: string;
@@ -16,19 +17,7 @@ beforeEach(() => {
 
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function cli(args: readonly string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...env },
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function lastJson(stdout: string): Record<string, unknown> {
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-}
+const cli = (args: readonly string[], env: Record<string, string> = {}): CliEnd => runCliSync(args, { cwd: dir, home: dir, env });
 
 describe('agentvisor CLI conventions', () => {
   it('should print the package version with --version', () => {

@@ -1,9 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { expectNoSecrets, lastJson, runCliSync } from '../helpers/batchCli';
+import type { CliEnd } from '../helpers/batchCli';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -30,34 +32,15 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  // The secret scan: no command printed any test key in full, on stdout or stderr, in any path.
-  for (const text of outputs) {
-    for (const secret of SECRETS) {
-      expect(text).not.toContain(secret);
-      // Nor a long stretch of it (a key split or re-quoted).
-      expect(text).not.toContain(secret.slice(8, 40));
-    }
-  }
+  // The secret scan: no command printed any test key, in full or a long stretch, on stdout or stderr, in any path.
+  expectNoSecrets(outputs, SECRETS);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Runs the CLI from source with a fresh home and an environment without any real key. */
-function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
-  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: dir, CODEX_HOME: home, CLAUDE_CONFIG_DIR: claudeHome, TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...options.env },
-    input: options.input ?? '',
-    timeout: 60_000,
-  });
-  outputs.push(result.stdout, result.stderr);
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** The `--json` result: the last stdout line. */
-function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): CliEnd {
+  const env = { CODEX_HOME: home, CLAUDE_CONFIG_DIR: claudeHome, ...options.env };
+  return runCliSync(args, { cwd: root, home: dir, env, outputs, input: options.input ?? '' });
 }
 
 function readJson(file: string): Record<string, unknown> {

@@ -2,11 +2,12 @@
  * `agentvisor quota`: usage recorded in the file ledger under --home by one process is shown by
  * another, with a provider paused by a usage limit; an empty home is read without being created.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createOrchestrator } from '../../src';
+import { lastJson, runCliSync } from '../helpers/batchCli';
+import type { CliEnd } from '../helpers/batchCli';
 
 const root = path.join(__dirname, '..', '..');
 const KEY = 'sk-ant-api03-QUOTAtestKEY-00aa';
@@ -19,15 +20,9 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function quota(): { status: number | null; stdout: string; stderr: string; json: Record<string, unknown> } {
-  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), '--home', home, '--json', 'quota'], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
-    timeout: 60_000,
-  });
-  const lines = result.stdout.trim().split('\n');
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, json: JSON.parse(lines[lines.length - 1] ?? '{}') as Record<string, unknown> };
+function quota(): CliEnd & { json: Record<string, unknown> } {
+  const result = runCliSync(['--home', home, '--json', 'quota'], { cwd: root, home: dir });
+  return { ...result, json: lastJson(result.stdout) };
 }
 
 describe('agentvisor quota', () => {
@@ -51,12 +46,7 @@ describe('agentvisor quota', () => {
     expect(`${stdout}${stderr}`).not.toContain(KEY);
 
     // `status` shows the same pause.
-    const statusRun = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), '--home', home, 'status'], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
-      timeout: 60_000,
-    });
+    const statusRun = runCliSync(['--home', home, 'status'], { cwd: root, home: dir });
     expect(statusRun.stdout).toContain(`claude: paused until ${new Date(Math.floor(until / 60_000) * 60_000).toISOString()} (a usage limit; it resumes by itself)`);
   });
 

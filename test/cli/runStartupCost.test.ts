@@ -14,6 +14,7 @@ import { CLAUDE_CODE_MIGRATION_VERSION, createAgentHome } from '../../src/agents
 import { describeTaskEvent } from '../../src/cli/runCommands';
 import { createLogger, secretMaskerOf } from '../../src/observability/logger';
 import { windowAt } from '../../src/quota/dailyWindow';
+import { DAY, HOUR, T0 } from '../helpers/timeOrigin';
 
 const root = path.join(__dirname, '..', '..');
 const TS_NODE = require.resolve('ts-node/register/transpile-only');
@@ -124,9 +125,9 @@ describe('credential file schemas', () => {
 
 describe('windowAt in UTC', () => {
   it('should match the Intl reading of the same zone (Etc/UTC) at any instant and reset time', () => {
-    const start = Date.parse('2026-01-01T00:00:00Z');
+    const start = T0;
     for (const at of ['00:00', '06:30', '23:59']) {
-      for (let t = start; t < start + 400 * 86_400_000; t += 86_400_000 * 3 + 3_599_999) {
+      for (let t = start; t < start + 400 * DAY; t += 3 * DAY + HOUR - 1) {
         expect(windowAt(t, { at, timeZone: 'UTC' })).toEqual(windowAt(t, { at, timeZone: 'Etc/UTC' }));
       }
     }
@@ -139,9 +140,9 @@ describe('windowAt in UTC', () => {
       Intl.DateTimeFormat = function (...args) { made += 1; return new Real(...args); };
       const { windowAt, checkDailyReset } = require(src + '/quota/dailyWindow');
       checkDailyReset({ at: '00:00', timeZone: 'UTC' });
-      windowAt(Date.parse('2026-03-10T10:00:00Z'));
+      windowAt(${T0});
       const utc = made;
-      windowAt(Date.parse('2026-03-10T10:00:00Z'), { at: '00:00', timeZone: 'Europe/Berlin' });
+      windowAt(${T0}, { at: '00:00', timeZone: 'Europe/Berlin' });
       console.log(JSON.stringify({ utc, berlin: made }));`);
     expect(seen).toEqual({ utc: 0, berlin: 1 });
   });

@@ -5,13 +5,14 @@
  * auth failed, rate-limited with its headers, timeout, unreachable), the exit code, and no secret
  * in any output. Also `status` showing AGENTVISOR_DISABLE_PROVIDERS.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fakeStep, startProviderApiFake } from '../../src';
 import type { ProviderApiFake } from '../../src';
 import type { TestResult } from '../../src/cli/testCommand';
+import { expectNoSecrets, lastJson, startCli } from '../helpers/batchCli';
+import type { CliEnd } from '../helpers/batchCli';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -31,46 +32,14 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const text of outputs) {
-    for (const secret of SECRETS) {
-      expect(text).not.toContain(secret);
-      expect(text).not.toContain(secret.slice(8, 40));
-    }
-  }
+  expectNoSecrets(outputs, SECRETS);
   await fake.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Runs the CLI without blocking this process (the fake answers from here). */
-function cli(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        CODEX_HOME: path.join(dir, '.codex'),
-        CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
-        TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (status) => {
-      outputs.push(stdout, stderr);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-function lastJson(stdout: string): TestResult {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as TestResult;
+function cli(args: string[], env: Record<string, string>): Promise<CliEnd> {
+  return startCli(args, { cwd: root, home: dir, outputs, env: { CODEX_HOME: path.join(dir, '.codex'), CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), ...env } }).done;
 }
 
 const fakeEnv = (): Record<string, string> => ({ ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl });
@@ -81,7 +50,7 @@ describe('agentvisor test', () => {
     fake.enqueueModels('openai', fakeStep.reply({ headers: { 'x-ratelimit-limit-requests': '500', 'x-ratelimit-remaining-requests': '499', 'x-ratelimit-limit-tokens': '30000', 'x-ratelimit-remaining-tokens': '29990' } }));
     const { status, stdout } = await cli(['--json', 'test'], { ...fakeEnv(), ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY });
     expect(status).toBe(0);
-    const result = lastJson(stdout);
+    const result = lastJson<TestResult>(stdout);
     expect(result.ok).toBe(true);
     expect(result.results.map((r) => [r.provider, r.verdict, r.passed, r.status, r.remaining, r.limits, r.url, r.credential?.source, r.credential?.hint])).toEqual([
       ['claude', 'ok', true, 200, { requests: 49, tokens: 39_000 }, { requests: 50, tokens: 40_000 }, fake.anthropicBaseUrl, 'env:ANTHROPIC_API_KEY', 'sk-ant-…Tq1z'],
@@ -106,7 +75,7 @@ describe('agentvisor test', () => {
     fake.enqueueModels('openai', fakeStep.error('rateLimited', { retryAfterSeconds: 7 }));
     const { status, stdout } = await cli(['--json', 'test'], { ...fakeEnv(), ANTHROPIC_API_KEY: WRONG_KEY, OPENAI_API_KEY: OPENAI_KEY });
     expect(status).toBe(1);
-    const result = lastJson(stdout);
+    const result = lastJson<TestResult>(stdout);
     expect(result.ok).toBe(false);
     const [claude, openai] = result.results;
     expect(claude).toMatchObject({ provider: 'claude', verdict: 'auth-failed', passed: false, status: 401, message: 'invalid x-api-key', credential: { hint: 'sk-ant-…Wr0g' } });
@@ -126,7 +95,7 @@ describe('agentvisor test', () => {
     fake.enqueueModels('claude', fakeStep.reply({ delayMs: 5_000 }));
     const slow = await cli(['--json', 'test', '--provider', 'claude', '--timeout', '300'], { ...fakeEnv(), ANTHROPIC_API_KEY: CLAUDE_KEY });
     expect(slow.status).toBe(1);
-    const timedOut = lastJson(slow.stdout).results;
+    const timedOut = lastJson<TestResult>(slow.stdout).results;
     expect(timedOut).toHaveLength(1);
     expect(timedOut[0]).toMatchObject({ provider: 'claude', verdict: 'timeout', status: null, message: 'Claude (Anthropic) API did not answer within 300 ms' });
     expect(timedOut[0]!.latencyMs).toBeGreaterThanOrEqual(290);
@@ -136,20 +105,20 @@ describe('agentvisor test', () => {
     await closed.close();
     const down = await cli(['--json', 'test', '--provider', 'openai'], { OPENAI_BASE_URL: closedUrl, OPENAI_API_KEY: OPENAI_KEY });
     expect(down.status).toBe(1);
-    expect(lastJson(down.stdout).results[0]).toMatchObject({ provider: 'openai', verdict: 'unreachable', url: closedUrl });
-    expect(lastJson(down.stdout).results[0]!.message).toContain('ECONNREFUSED');
+    expect(lastJson<TestResult>(down.stdout).results[0]).toMatchObject({ provider: 'openai', verdict: 'unreachable', url: closedUrl });
+    expect(lastJson<TestResult>(down.stdout).results[0]!.message).toContain('ECONNREFUSED');
   });
 
   it('should pass with a provider that has no credentials when none was named, and fail when it was named', async () => {
     const both = await cli(['--json', 'test'], { ...fakeEnv(), ANTHROPIC_API_KEY: CLAUDE_KEY });
     expect(both.status).toBe(0);
-    expect(lastJson(both.stdout).results.map((r) => [r.provider, r.verdict, r.passed])).toEqual([
+    expect(lastJson<TestResult>(both.stdout).results.map((r) => [r.provider, r.verdict, r.passed])).toEqual([
       ['claude', 'ok', true],
       ['openai', 'not-configured', true],
     ]);
     const named = await cli(['--json', 'test', '--provider', 'openai'], { ...fakeEnv(), ANTHROPIC_API_KEY: CLAUDE_KEY });
     expect(named.status).toBe(1);
-    expect(lastJson(named.stdout).results).toMatchObject([{ provider: 'openai', verdict: 'not-configured', passed: false, message: 'no OpenAI credentials: run `agentvisor login openai --api-key -` or set OPENAI_API_KEY' }]);
+    expect(lastJson<TestResult>(named.stdout).results).toMatchObject([{ provider: 'openai', verdict: 'not-configured', passed: false, message: 'no OpenAI credentials: run `agentvisor login openai --api-key -` or set OPENAI_API_KEY' }]);
     const none = await cli(['test'], fakeEnv());
     expect(none.status).toBe(1);
     expect(none.stdout).toContain('No provider has credentials to check.');
@@ -167,7 +136,7 @@ describe('agentvisor test', () => {
     expect(status.stdout).toContain('Sessions start on: claude (priority');
     const tested = await cli(['--json', 'test'], env);
     expect(tested.status).toBe(0);
-    expect(lastJson(tested.stdout).results.map((r) => [r.provider, r.verdict, r.switch])).toEqual([
+    expect(lastJson<TestResult>(tested.stdout).results.map((r) => [r.provider, r.verdict, r.switch])).toEqual([
       ['claude', 'ok', { enabled: true, disabledBy: null, rolloutPercent: 100 }],
       ['openai', 'ok', { enabled: false, disabledBy: 'env', rolloutPercent: 100 }],
     ]);

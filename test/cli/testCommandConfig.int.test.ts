@@ -2,13 +2,14 @@
  * `agentvisor test` honours the config file's `providers` switches (as `run` and `status` do), beside
  * AGENTVISOR_DISABLE_PROVIDERS: the CLI as its own process against the loopback provider fake.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startProviderApiFake } from '../../src';
 import type { ProviderApiFake } from '../../src';
 import type { TestResult } from '../../src/cli/testCommand';
+import { expectNoSecrets, lastJson, startCli } from '../helpers/batchCli';
+import type { CliEnd } from '../helpers/batchCli';
 
 const root = path.join(__dirname, '..', '..');
 const CLAUDE_KEY = `sk-ant-api03-${'CliTestConfigClaude'}${'c'.repeat(60)}Cf1z`;
@@ -26,42 +27,15 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const text of outputs) for (const secret of [CLAUDE_KEY, OPENAI_KEY]) expect(text).not.toContain(secret.slice(8, 40));
+  expectNoSecrets(outputs, [CLAUDE_KEY, OPENAI_KEY]);
   await fake.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        CODEX_HOME: path.join(dir, '.codex'),
-        CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
-        TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
-        ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
-        OPENAI_BASE_URL: fake.openaiBaseUrl,
-        ANTHROPIC_API_KEY: CLAUDE_KEY,
-        OPENAI_API_KEY: OPENAI_KEY,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (status) => {
-      outputs.push(stdout, stderr);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliEnd> {
+  const keys = { ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl, ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY };
+  return startCli(args, { cwd: root, home: dir, outputs, env: { CODEX_HOME: path.join(dir, '.codex'), CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), ...keys, ...env } }).done;
 }
-
-const lastJson = (stdout: string): TestResult => JSON.parse(stdout.trim().split('\n').pop()!) as TestResult;
 
 function writeConfig(settings: unknown): void {
   fs.writeFileSync(path.join(dir, '.codex', 'agentvisor', 'config.json'), JSON.stringify(settings), { mode: 0o600 });
@@ -72,7 +46,7 @@ describe('agentvisor test with a config file', () => {
     writeConfig({ providers: { openai: { enabled: false }, claude: { rolloutPercent: 25 } } });
     const tested = await cli(['--json', 'test']);
     expect(tested.status).toBe(0);
-    expect(lastJson(tested.stdout).results.map((r) => [r.provider, r.verdict, r.switch])).toEqual([
+    expect(lastJson<TestResult>(tested.stdout).results.map((r) => [r.provider, r.verdict, r.switch])).toEqual([
       ['claude', 'ok', { enabled: true, disabledBy: null, rolloutPercent: 25 }],
       ['openai', 'ok', { enabled: false, disabledBy: 'option', rolloutPercent: 100 }],
     ]);
@@ -87,7 +61,7 @@ describe('agentvisor test with a config file', () => {
     writeConfig({ providers: { claude: { enabled: false } } });
     const tested = await cli(['--json', 'test'], { AGENTVISOR_DISABLE_PROVIDERS: 'claude,openai' });
     expect(tested.status).toBe(0);
-    expect(lastJson(tested.stdout).results.map((r) => [r.provider, r.switch.disabledBy])).toEqual([
+    expect(lastJson<TestResult>(tested.stdout).results.map((r) => [r.provider, r.switch.disabledBy])).toEqual([
       ['claude', 'option'],
       ['openai', 'env'],
     ]);

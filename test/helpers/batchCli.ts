@@ -1,8 +1,10 @@
 /**
- * Runs `agentvisor batch` from source (ts-node, transpile only) in a hermetic temp folder against a
- * provider API fake, with only the keys a test gives it, and collects its output for secret scans.
+ * Runs the agentvisor CLI from source (ts-node, transpile only) as its own process, with only the
+ * environment a test gives it: `runCliSync` / `startCli` for any command, and `makeBatchWorkspace`
+ * for `agentvisor batch` in a hermetic temp folder against a provider API fake, collecting every
+ * output for secret scans.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +12,7 @@ import type { FakeRequestRecord, ProviderApiFake } from '../../src/sandbox';
 
 const root = path.join(__dirname, '..', '..');
 const TS_NODE = require.resolve('ts-node/register/transpile-only');
+const CLI_MAIN = path.join(root, 'src', 'cli', 'main.ts');
 
 export interface CliEnd {
   readonly status: number | null;
@@ -23,6 +26,93 @@ export interface CliRun {
   readonly done: Promise<CliEnd>;
   /** What it printed so far (both streams). */
   output(): string;
+}
+
+export interface CliOptions {
+  /** The CLI's working directory. */
+  readonly cwd: string;
+  /** HOME: the environment is PATH, HOME, TS_NODE_PROJECT and `env`, nothing inherited besides PATH. */
+  readonly home: string;
+  readonly env?: Readonly<Record<string, string>>;
+  /** What the CLI reads on stdin (runCliSync only; startCli gives it none). */
+  readonly input?: string;
+  /** Scripts node loads (`-r`) before ts-node, e.g. a probe that reports on exit. */
+  readonly preload?: readonly string[];
+  /** The run is killed after this long (runCliSync: SIGTERM, default 60 s; startCli: SIGKILL, default never). */
+  readonly timeoutMs?: number;
+  /** Where both streams go when it ends, for the caller's secret scan. */
+  readonly outputs?: string[];
+}
+
+function cliArgv(args: readonly string[], preload: readonly string[] = []): string[] {
+  return [...preload.flatMap((script) => ['-r', script]), '-r', TS_NODE, CLI_MAIN, ...args];
+}
+
+function cliEnv(options: CliOptions): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: options.home, TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...options.env };
+}
+
+/**
+ * Runs the CLI to its end, blocking this process (so not against a fake served from here).
+ *
+ * @example const { status, stdout } = runCliSync(['--json', 'status'], { cwd: dir, home: dir });
+ */
+export function runCliSync(args: readonly string[], options: CliOptions): CliEnd {
+  const result = spawnSync(process.execPath, cliArgv(args, options.preload), {
+    cwd: options.cwd,
+    encoding: 'utf8',
+    env: cliEnv(options),
+    input: options.input ?? '',
+    timeout: options.timeoutMs ?? 60_000,
+  });
+  options.outputs?.push(result.stdout, result.stderr);
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Starts the CLI without blocking this process (a fake served from here can answer it).
+ *
+ * @example const { status, stdout } = await startCli(['test'], { cwd: root, home: dir, env: fakeEnv }).done;
+ */
+export function startCli(args: readonly string[], options: CliOptions): CliRun {
+  const child = spawn(process.execPath, cliArgv(args, options.preload), { cwd: options.cwd, env: cliEnv(options), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const done = new Promise<CliEnd>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      options.outputs?.push(stdout, stderr);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+  return { pid: child.pid!, done, output: () => stdout + stderr };
+}
+
+/**
+ * The `--json` result of a command: its last stdout line.
+ *
+ * @example expect(lastJson(run.stdout)).toMatchObject({ ok: true });
+ */
+export function lastJson<T = Record<string, unknown>>(stdout: string): T {
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as T;
+}
+
+/**
+ * Fails the test when any output holds a secret, or a long stretch of one (a key split or re-quoted).
+ *
+ * @example afterEach(() => expectNoSecrets(outputs, [CLAUDE_KEY]));
+ */
+export function expectNoSecrets(outputs: readonly string[], secrets: readonly string[]): void {
+  for (const text of outputs) {
+    for (const secret of secrets) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(secret.slice(8, 40));
+    }
+  }
 }
 
 export interface BatchWorkspace {
@@ -58,37 +148,22 @@ export function makeBatchWorkspace(fake: ProviderApiFake, prefix = 'cli-batch-')
       return file;
     },
     cli(args, keys, env = {}) {
-      const child = spawn(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], {
+      const keyEnv = { ...(keys.claude === undefined ? {} : { ANTHROPIC_API_KEY: keys.claude }), ...(keys.openai === undefined ? {} : { OPENAI_API_KEY: keys.openai }) };
+      return startCli(args, {
         cwd: work,
+        home: dir,
+        outputs,
+        timeoutMs: 100_000,
         env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: dir,
           TZ: 'UTC',
           CODEX_HOME: path.join(dir, '.codex'),
           CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
-          TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
           ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
           OPENAI_BASE_URL: fake.openaiBaseUrl,
-          ...(keys.claude === undefined ? {} : { ANTHROPIC_API_KEY: keys.claude }),
-          ...(keys.openai === undefined ? {} : { OPENAI_API_KEY: keys.openai }),
+          ...keyEnv,
           ...env,
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let stdout = '';
-      let stderr = '';
-      const done = new Promise<CliEnd>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-        child.on('error', reject);
-        child.on('close', (status, signal) => {
-          clearTimeout(timer);
-          outputs.push(stdout, stderr);
-          resolve({ status, signal, stdout, stderr });
-        });
-      });
-      return { pid: child.pid!, done, output: () => stdout + stderr };
     },
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };

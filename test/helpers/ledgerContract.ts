@@ -7,17 +7,22 @@ import { isAgentvisorError } from '../../src/errors';
 import type { AgentvisorError, ErrorCode } from '../../src/errors';
 import type { LedgerConfig, LedgerSnapshot, QuotaLedger, ReserveRequest } from '../../src/quota';
 import { describeRecordContract } from './ledgerRecordContract';
+import { HOUR, MINUTE } from './timeOrigin';
+
+export { HOUR, MINUTE } from './timeOrigin';
 
 export interface LedgerHarness {
   /** A fresh ledger with no history. The suite closes every ledger it creates. */
   create(config: LedgerConfig): Promise<QuotaLedger>;
 }
 
-/** 2026-03-10T10:00:00Z: 14 hours before the default reset at 00:00 UTC. */
+/**
+ * 2026-03-10T10:00:00Z: 14 hours before the default reset at 00:00 UTC. Not timeOrigin's T0 (yet):
+ * the ledger suites name this day's books literally ('2026-03-10' keys, a Berlin window, pruning
+ * six days later).
+ */
 export const T0 = Date.parse('2026-03-10T10:00:00.000Z');
-export const MINUTE = 60_000;
-export const HOUR = 60 * MINUTE;
-const NEXT_RESET = Date.parse('2026-03-11T00:00:00.000Z');
+export const NEXT_RESET = Date.parse('2026-03-11T00:00:00.000Z');
 
 export interface TestClock {
   now: () => number;

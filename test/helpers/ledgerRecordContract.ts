@@ -5,10 +5,8 @@
  */
 import type { LedgerSnapshot, QuotaLedger, ReserveRequest } from '../../src/quota';
 import type { LedgerHarness } from './ledgerContract';
-import { MINUTE, T0, expectRejection, testClock } from './ledgerContract';
+import { MINUTE, NEXT_RESET, T0, expectRejection, testClock } from './ledgerContract';
 import type { TestClock } from './ledgerContract';
-
-const NEXT_RESET = Date.parse('2026-03-11T00:00:00.000Z');
 
 const req = (sessionId: string, tokens: number, leaseMs = 10 * MINUTE, provider: ReserveRequest['provider'] = 'claude'): ReserveRequest => ({ provider, sessionId, tokens, leaseMs });
 

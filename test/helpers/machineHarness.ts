@@ -21,12 +21,9 @@ import type { CoordinatorConfig, CoordinatorEmitted, CoordinatorEvent, SpawnRequ
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { Secret } from '../../machines/secret';
+import { DAY0, HOUR, NEXT_RESET, T0 } from './timeOrigin';
 
-/** 2026-01-01T12:00:00Z: noon, so a few hours of simulated time never cross the 00:00 UTC reset. */
-export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-export const DAY0 = '2026-01-01';
-export const NEXT_RESET = Date.UTC(2026, 0, 2, 0, 0, 0);
-export const HOUR = 60 * 60 * 1000;
+export { DAY0, HOUR, NEXT_RESET, T0 } from './timeOrigin';
 
 /** Fake keys, shaped like the real ones; tests assert they never cross providers. */
 export const TEST_KEYS: Readonly<Record<ProviderId, string>> = {

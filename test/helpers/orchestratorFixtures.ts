@@ -6,6 +6,8 @@
 import { createManualClock, createOrchestrator, isAgentvisorError } from '../../src';
 import type { AgentvisorError, ManualClock, Orchestrator, OrchestratorEventMap, OrchestratorEventName, OrchestratorOptions, OrchestratorStats } from '../../src';
 
+export { HOUR, MINUTE } from './timeOrigin';
+
 /** Fake keys that no real key resembles; tests assert they never leave agent.env. */
 export const FAKE_CLAUDE_KEY = 'sk-ant-api03-FAKEclaudeKEY-7f3a9b2c1d0e';
 export const FAKE_OPENAI_KEY = 'sk-proj-FAKEopenaiKEY-4e5d6c7b8a90';
@@ -15,10 +17,11 @@ export const SECRET_FRAGMENTS = ['FAKEclaudeKEY', 'FAKEopenaiKEY', FAKE_CLAUDE_K
 /** Both providers' keys, as a host's environment would hold them. */
 export const BOTH_KEYS_ENV: Readonly<Record<string, string>> = { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: FAKE_OPENAI_KEY };
 
-/** 2026-03-10T10:00:00Z, a Tuesday morning far from any daily reset at 00:00 UTC. */
+/**
+ * 2026-03-10T10:00:00Z, a Tuesday morning far from any daily reset at 00:00 UTC. Not timeOrigin's
+ * T0 (yet): test/unit/orchestrator.test.ts and test/orchestrator/ name this day's resets literally.
+ */
 export const T0 = Date.parse('2026-03-10T10:00:00.000Z');
-export const HOUR = 60 * 60 * 1000;
-export const MINUTE = 60 * 1000;
 
 export const EVENT_NAMES: readonly OrchestratorEventName[] = [
   'agent.queued',

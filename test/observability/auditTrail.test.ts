@@ -6,11 +6,13 @@ import type { AuthResult } from '../../machines/agentSession.types';
 import { AUDIT_FILE, AuditTrail, SecretMasker, appendAuditEntry, resolveAuditOptions } from '../../src/observability';
 import type { AuditEntry } from '../../src/observability';
 import { errorOf } from '../helpers/orchestratorFixtures';
+import { HOUR, at } from '../helpers/timeOrigin';
 
 const KEY = 'sk-ant-api03-AuditTestClaudeKey-0123456789Wxyz';
 const TOKEN_1 = 'opaque-audit-token-first-0011223344';
 const TOKEN_2 = 'opaque-audit-token-second-5566778899';
-const T0 = Date.parse('2026-03-10T22:00:00.000Z');
+/** 22:00Z: two hours before the daily reset, which the orchestrator scenario crosses. */
+const START = at(10 * HOUR);
 
 let dir: string;
 
@@ -26,7 +28,7 @@ const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
 const readEntries = (file: string): AuditEntry[] =>
   fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AuditEntry) : [];
 
-function trail(options: { maxBytes?: number; keep?: number; flushIntervalMs?: number } = {}, now = () => T0): AuditTrail {
+function trail(options: { maxBytes?: number; keep?: number; flushIntervalMs?: number } = {}, now = () => START): AuditTrail {
   return new AuditTrail(resolveAuditOptions({ dir: path.join(dir, 'audit'), ...options }, dir)!, { now });
 }
 
@@ -61,8 +63,8 @@ describe('AuditTrail', () => {
     expect(fs.existsSync(file)).toBe(false);
     await t.flush();
     expect(readEntries(file)).toEqual([
-      { ts: '2026-03-10T22:00:00.000Z', event: 'agent.refused', sessionId: null, agentId: 'a1', provider: null, reason: 'concurrency-limit', code: 'concurrency-limit' },
-      { ts: '2026-03-10T22:00:00.000Z', event: 'agent.fallback', sessionId: 's2', agentId: 'a2', provider: 'claude', reason: 'overloaded', to: 'openai' },
+      { ts: '2026-01-01T22:00:00.000Z', event: 'agent.refused', sessionId: null, agentId: 'a1', provider: null, reason: 'concurrency-limit', code: 'concurrency-limit' },
+      { ts: '2026-01-01T22:00:00.000Z', event: 'agent.fallback', sessionId: 's2', agentId: 'a2', provider: 'claude', reason: 'overloaded', to: 'openai' },
     ]);
     expect(modeOf(file)).toBe(0o600);
     expect(modeOf(path.join(dir, 'audit'))).toBe(0o700);
@@ -71,7 +73,7 @@ describe('AuditTrail', () => {
 
   it('should append on its own after flushIntervalMs', async () => {
     const t = trail({ flushIntervalMs: 10 });
-    t.record({ event: 'quota.reset', reason: 'daily window started', day: '2026-03-11' });
+    t.record({ event: 'quota.reset', reason: 'daily window started', day: '2026-01-02' });
     const file = path.join(dir, 'audit', AUDIT_FILE);
     for (let i = 0; i < 100 && !fs.existsSync(file); i += 1) await new Promise((r) => setTimeout(r, 10));
     await t.flush();
@@ -129,7 +131,7 @@ describe('AuditTrail', () => {
   it('should mask registered secrets and key-shaped text in every field', async () => {
     const masker = new SecretMasker();
     masker.add(TOKEN_1);
-    const t = new AuditTrail(resolveAuditOptions({ dir }, dir)!, { masker, now: () => T0 });
+    const t = new AuditTrail(resolveAuditOptions({ dir }, dir)!, { masker, now: () => START });
     t.record({ event: 'auth.failed', provider: 'claude', code: 'auth-failed', reason: `token ${TOKEN_1} refused; key ${KEY} invalid` });
     await t.close();
     const text = fs.readFileSync(path.join(dir, AUDIT_FILE), 'utf8');
@@ -153,12 +155,12 @@ describe('AuditTrail', () => {
 describe('appendAuditEntry', () => {
   it('should append one entry to $home/audit/audit.jsonl at once, with only the audit fields', async () => {
     const entry = { event: 'auth.login', provider: 'claude', reason: 'api-key', source: 'file:claude_auth.json', apiKey: KEY } as const;
-    await appendAuditEntry(dir, entry, { now: T0 });
-    await appendAuditEntry(dir, { event: 'auth.logout', provider: 'claude', reason: 'removed ANTHROPIC_API_KEY' }, { now: T0 + 1000 });
+    await appendAuditEntry(dir, entry, { now: START });
+    await appendAuditEntry(dir, { event: 'auth.logout', provider: 'claude', reason: 'removed ANTHROPIC_API_KEY' }, { now: START + 1000 });
     const file = path.join(dir, 'audit', AUDIT_FILE);
     expect(readEntries(file)).toEqual([
-      { ts: '2026-03-10T22:00:00.000Z', event: 'auth.login', sessionId: null, agentId: null, provider: 'claude', reason: 'api-key', source: 'file:claude_auth.json' },
-      { ts: '2026-03-10T22:00:01.000Z', event: 'auth.logout', sessionId: null, agentId: null, provider: 'claude', reason: 'removed ANTHROPIC_API_KEY' },
+      { ts: '2026-01-01T22:00:00.000Z', event: 'auth.login', sessionId: null, agentId: null, provider: 'claude', reason: 'api-key', source: 'file:claude_auth.json' },
+      { ts: '2026-01-01T22:00:01.000Z', event: 'auth.logout', sessionId: null, agentId: null, provider: 'claude', reason: 'removed ANTHROPIC_API_KEY' },
     ]);
     expect(fs.readFileSync(file, 'utf8')).not.toContain('AuditTestClaudeKey');
     expect(modeOf(file)).toBe(0o600);
@@ -167,7 +169,7 @@ describe('appendAuditEntry', () => {
 
 describe('orchestrator with audit', () => {
   it('should record refusals, fallbacks, circuit changes, daily resets, auth failures and refreshes, and flush on stop', async () => {
-    const clock = createManualClock(T0);
+    const clock = createManualClock(START);
     let claudeToken = TOKEN_1;
     const authenticate = ({ provider }: { provider: 'claude' | 'openai' }): AuthResult => {
       if (provider === 'openai') throw new Error(`401 from OpenAI: incorrect API key ${KEY}`);
@@ -209,14 +211,14 @@ describe('orchestrator with audit', () => {
       { event: 'auth.failed', sessionId: sessionOf('a'), agentId: 'a', provider: 'openai', reason: '401 from OpenAI: incorrect API key sk-ant-…Wxyz', code: 'auth-failed' },
       { event: 'auth.refresh', sessionId: sessionOf('c'), agentId: 'c', provider: 'claude', reason: 'token renewed', source: 'file:claude_auth.json' },
       { event: 'provider.circuit', sessionId: null, agentId: null, provider: 'claude', reason: '0 failures in the window', state: 'closed' },
-      { event: 'quota.reset', sessionId: null, agentId: null, provider: null, reason: 'daily window started', day: '2026-03-11' },
+      { event: 'quota.reset', sessionId: null, agentId: null, provider: null, reason: 'daily window started', day: '2026-01-02' },
     ]);
-    expect(entries[0]!.ts).toBe('2026-03-10T22:00:00.000Z');
-    expect(entries[6]!.ts).toBe('2026-03-11T00:00:00.000Z'); // the reset timer fires at midnight
+    expect(entries[0]!.ts).toBe('2026-01-01T22:00:00.000Z');
+    expect(entries[6]!.ts).toBe('2026-01-02T00:00:00.000Z'); // the reset timer fires at midnight
   });
 
   it('should write nothing and create no folder without the option', async () => {
-    const orch = createOrchestrator({ home: dir, env: { ANTHROPIC_API_KEY: KEY }, credentialSources: ['env'], clock: createManualClock(T0) });
+    const orch = createOrchestrator({ home: dir, env: { ANTHROPIC_API_KEY: KEY }, credentialSources: ['env'], clock: createManualClock(START) });
     await orch.start();
     await errorOf(() => orch.spawnAgent({ estimatedTokens: 10 ** 8 }));
     await orch.stop();

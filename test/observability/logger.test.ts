@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { Secret, createManualClock, createOrchestrator } from '../../src';
 import { SecretMasker, createLogger, prettySink, secretMaskerOf } from '../../src/observability';
+import { T0 } from '../helpers/timeOrigin';
 
 const OAUTH_TOKEN = 'opaque-oauth-token-LoggerTest-5566778899';
 const KEY = 'sk-ant-api03-LoggerTestKeyBody-0123456789Abcd';
@@ -120,7 +121,7 @@ describe('orchestrator with a createLogger logger', () => {
     const { stream, lines } = capture();
     const logger = createLogger('debug', stream);
     const orch = createOrchestrator({
-      clock: createManualClock(Date.parse('2026-03-10T10:00:00Z')),
+      clock: createManualClock(T0),
       logger,
       fallbackChain: ['claude'],
       authenticate: () => ({ source: 'test', hint: '…', secretEnv: { CLAUDE_CODE_OAUTH_TOKEN: new Secret(OAUTH_TOKEN) }, env: {} }),

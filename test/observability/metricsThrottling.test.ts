@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FailureReport } from '../../src';
-import { T0, flushMicrotasks, startHarness } from '../helpers/orchestratorFixtures';
+import { MINUTE, T0, flushMicrotasks, startHarness } from '../helpers/orchestratorFixtures';
 
 const THROTTLED: FailureReport = { status: 429, headers: { 'retry-after': '1' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'Server is temporarily limiting requests (not your usage limit)' } } };
 const LIMIT_HIT: FailureReport = { status: 429, body: { type: 'error', error: { type: 'rate_limit_error', message: "You've hit your limit · resets 10:20am (UTC)" } } };
@@ -20,7 +20,7 @@ describe('metrics and audit for throttling', () => {
     const text = await orch.metrics();
     expect(text).toContain('agentvisor_requeues_total{provider="claude"} 1');
     expect(text).toContain('agentvisor_sessions_effective_limit{provider="claude"} 2');
-    expect(text).toContain(`agentvisor_provider_paused_until_seconds{provider="claude"} ${Date.parse('2026-03-10T10:20:00Z') / 1000}`);
+    expect(text).toContain(`agentvisor_provider_paused_until_seconds{provider="claude"} ${(T0 + 20 * MINUTE) / 1000}`);
     expect(text).toContain('agentvisor_provider_paused_until_seconds{provider="openai"} 0');
     await orch.stop();
     const entries = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; provider: string | null });

@@ -4,7 +4,8 @@ import pino from 'pino';
 import type { InspectionEvent } from 'xstate';
 import { Secret, createManualClock, createOrchestrator, isAgentvisorError } from '../../src';
 import type { ManagedAgent, Orchestrator } from '../../src';
-import { EVENT_NAMES, FAKE_CLAUDE_KEY, FAKE_OPENAI_KEY, HOUR, SECRET_FRAGMENTS, errorOf, flushMicrotasks } from '../helpers/orchestratorFixtures';
+import { EVENT_NAMES, FAKE_CLAUDE_KEY, FAKE_OPENAI_KEY, SECRET_FRAGMENTS, errorOf, flushMicrotasks } from '../helpers/orchestratorFixtures';
+import { HOUR, T0, at } from '../helpers/timeOrigin';
 
 /** JSON that tolerates cycles (a repeated object is written once, then as "[Circular]"). */
 function safeJson(value: unknown): string {
@@ -59,7 +60,8 @@ async function expectError(captured: Captured, call: () => unknown): Promise<voi
 describe('secret redaction', () => {
   it('should keep both keys out of snapshots, events, errors, inspection events and log lines', async () => {
     const captured: Captured = { logLines: [], inspections: [], events: [], errors: [], snapshots: [] };
-    const clock = createManualClock(Date.parse('2026-03-10T23:00:00Z'));
+    // 23:00Z: an hour before the daily reset, so the scenario's three hours produce a quota.reset.
+    const clock = createManualClock(at(11 * HOUR));
     const orch = createOrchestrator({
       env: { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: FAKE_OPENAI_KEY, ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' },
       limits: { claude: { dailyLimit: 2_000, maxConcurrent: 2 }, openai: { dailyLimit: 2_000, maxConcurrent: 2 } },
@@ -144,7 +146,7 @@ describe('secret redaction', () => {
     const errors: string[] = [];
     const orch = createOrchestrator({
       env: { ANTHROPIC_API_KEY: spacedKey, OPENAI_API_KEY: '' },
-      clock: createManualClock(Date.parse('2026-03-10T10:00:00Z')),
+      clock: createManualClock(T0),
       logger: capturingLogger(lines),
     });
     const events: string[] = [];

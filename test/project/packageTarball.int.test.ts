@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { T0 } from '../helpers/timeOrigin';
 
 jest.setTimeout(600_000);
 
@@ -45,7 +46,7 @@ async function ok(command: string, args: readonly string[], cwd: string, env: No
 // One scenario, run from ESM, CommonJS and Jest: a session on the memory ledger, the ledger, a
 // classifier, the manual clock and the machines, each from its entry point.
 const SCENARIO = `async function scenario({ av, ledger, failures, testing, machines }, home) {
-  const clock = testing.createManualClock(Date.parse('2026-03-10T10:00:00Z'));
+  const clock = testing.createManualClock(${T0});
   const orch = av.createOrchestrator({ home, env: { ANTHROPIC_API_KEY: 'sk-ant-api03-FAKEpackageKEY-0000' }, clock });
   await orch.start();
   const agent = await orch.spawnAgent({ estimatedTokens: 1000 });

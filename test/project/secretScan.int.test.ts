@@ -7,7 +7,6 @@
  * homes. No test secret may appear in any log line, audit entry, metrics text, inspection message,
  * error, event or CLI output.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -15,6 +14,7 @@ import path from 'node:path';
 import { createOrchestrator, isAgentvisorError } from '../../src';
 import type { ManagedAgent } from '../../src';
 import { SecretMasker, attachInspector, createLogger, serveMetrics } from '../../src/observability';
+import { runCliSync } from '../helpers/batchCli';
 import { EVENT_NAMES } from '../helpers/orchestratorFixtures';
 import { newChatgptAccessToken, newIdToken, newToken, startFakeOAuthServer } from '../helpers/fakeOAuthServer';
 import type { FakeOAuthServer } from '../helpers/fakeOAuthServer';
@@ -90,12 +90,7 @@ function httpGet(url: string): Promise<string> {
 
 /** Runs the CLI from source on the temp homes, with an environment that holds no key. */
 function cli(capture: OutputCapture, args: readonly string[]): number | null {
-  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: dir, CODEX_HOME: home, CLAUDE_CONFIG_DIR: claudeHome, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
-    timeout: 60_000,
-  });
+  const result = runCliSync(args, { cwd: root, home: dir, env: { CODEX_HOME: home, CLAUDE_CONFIG_DIR: claudeHome } });
   capture.add(`cli ${args.join(' ')}`, `${result.stdout}\n${result.stderr}`);
   return result.status;
 }

@@ -4,16 +4,14 @@
  * degrading into generic `ledger-unavailable` refusals, and the CLI's `run` and `batch` exit 2 with
  * it. An unreachable ledger still only degrades.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createOrchestrator, isAgentvisorError } from '../../src';
 import type { Orchestrator } from '../../src';
+import { runCliSync } from '../helpers/batchCli';
 
-const root = path.join(__dirname, '..', '..');
-const TS_NODE = require.resolve('ts-node/register/transpile-only');
 const limits = { claude: { dailyLimit: 10_000, maxConcurrent: 2 }, openai: { dailyLimit: 10_000, maxConcurrent: 2 } };
 const LEDGER_CONTENT = `${JSON.stringify({ format: 'agentvisor-quota-ledger', version: 2, reservations: {}, days: {} })}\n`;
 
@@ -121,14 +119,7 @@ describe('orchestrator start on a file ledger it may not use', () => {
 });
 
 describe('the CLI on a symlinked ledger.json', () => {
-  function cli(args: string[]) {
-    return spawnSync(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: dir, CODEX_HOME: home, CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
-      timeout: 60_000,
-    });
-  }
+  const cli = (args: string[]) => runCliSync(args, { cwd: dir, home: dir, env: { CODEX_HOME: home, CLAUDE_CONFIG_DIR: path.join(dir, '.claude') } });
 
   it.each([
     ['run', ['run', 'say hi']],

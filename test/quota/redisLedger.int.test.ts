@@ -9,7 +9,7 @@ import type { LedgerConfig, QuotaLedger } from '../../src/quota';
 import { startLedgerWorker, startTogether } from '../helpers/ledgerProcesses';
 import { startRedisServer, testRedis } from '../helpers/redisServer';
 import type { RedisServer, TestRedis } from '../helpers/redisServer';
-import { HOUR, MINUTE, describeLedgerContract, expectRejection, rejectionOf, testClock } from '../helpers/ledgerContract';
+import { HOUR, MINUTE, T0, describeLedgerContract, expectRejection, rejectionOf, testClock } from '../helpers/ledgerContract';
 
 let redis: TestRedis;
 let admin: Redis;
@@ -87,7 +87,7 @@ describe('createRedisLedger', () => {
   it('should keep its keys under the prefix in layout 2: books, leases, expiry sets and day keys that expire', async () => {
     const keyPrefix = prefix();
     const k = `${keyPrefix}v2:`;
-    const clock = testClock(Date.parse('2026-03-10T10:00:00.000Z'));
+    const clock = testClock(T0);
     const ledger = open({ keyPrefix, clock: 'caller', now: clock.now });
     await ledger.reserve({ provider: 'claude', sessionId: 'live', tokens: 500, leaseMs: HOUR });
     await ledger.reserve({ provider: 'openai', sessionId: 'gone', tokens: 300, leaseMs: MINUTE });
