@@ -26,7 +26,12 @@ export const configFileSchema = lazySchema((zod) =>
       failurePolicy: failurePolicySchema().optional(),
       ledger: ledgerSchema().optional(),
     })
-    .meta({ title: 'agentvisor config file', description: 'Settings every agentvisor command and createOrchestrator({ configFile }) read: <home>/agentvisor/config.json. Flags and options given in code override it.' }),
+    .meta({
+      title: 'agentvisor config file',
+      description:
+        'Settings every agentvisor command and createOrchestrator({ configFile }) read: <home>/agentvisor/config.json. ' +
+        'Flags and options given in code override it.',
+    }),
 );
 
 /** What the schema accepts; it must stay assignable to the option types it mirrors. */

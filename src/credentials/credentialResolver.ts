@@ -116,7 +116,8 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     }
     const reasons: string[] = expired.map((c) =>
       c.source.startsWith('keychain:')
-        ? `the login from ${c.source} expired at ${new Date(c.expiresAt ?? 0).toISOString()} (agentvisor does not write to the Keychain: run \`claude\` once so Claude Code renews it, or \`claude /login\`)`
+        ? `the login from ${c.source} expired at ${new Date(c.expiresAt ?? 0).toISOString()} ` +
+          '(agentvisor does not write to the Keychain: run `claude` once so Claude Code renews it, or `claude /login`)'
         : `the login from ${c.source} expired at ${new Date(c.expiresAt ?? 0).toISOString()} (log in again)`,
     );
     for (const p of problems) {

@@ -85,7 +85,10 @@ export const claudeCodeSource: StoredCredentialSource = {
       const where = `keychain:${keychain.service}`;
       const login = claudeCodeLogin(keychain.data, { file: where, source: where });
       if (login?.refreshToken && options.oauth?.refreshClaudeCode === true) {
-        warnings.push(`refreshClaudeCode does not apply to Claude Code's login in the macOS Keychain (${keychain.service}): agentvisor does not write to the Keychain; Claude Code renews that login itself when it runs.`);
+        warnings.push(
+          `refreshClaudeCode does not apply to Claude Code's login in the macOS Keychain (${keychain.service}): ` +
+            'agentvisor does not write to the Keychain; Claude Code renews that login itself when it runs.',
+        );
       }
       // Never refreshed here: no refresher, so an expired Keychain login is passed over with a reason.
       return { found: login ? [asFound(login)] : [], warnings };

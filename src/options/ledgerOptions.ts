@@ -55,7 +55,11 @@ export const sharedLedgerSchema = lazySchema((z) =>
 export const ledgerSchema = lazySchema((z) =>
   z
     .union([z.enum(['memory', 'file'], { error: "expected 'memory', 'file', { file } or { redis }" }), sharedLedgerSchema()])
-    .meta({ description: "'memory', 'file' (<home>/agentvisor/ledger.json), { file } or { redis }, with leaseMs, syncIntervalMs and whenUnavailable. The CLI's default is 'file'; the library's 'memory'." }),
+    .meta({
+      description:
+        "'memory', 'file' (<home>/agentvisor/ledger.json), { file } or { redis }, with leaseMs, syncIntervalMs and whenUnavailable. " +
+        "The CLI's default is 'file'; the library's 'memory'.",
+    }),
 );
 
 /**

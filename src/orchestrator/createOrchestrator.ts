@@ -160,7 +160,11 @@ export class Orchestrator {
     }
     const { taskKind } = checked;
     if (taskKind !== null && this.#estimates.size >= MAX_TASK_KINDS && !this.#estimates.has(taskKind)) {
-      throw new AgentvisorError('invalid-option', `taskKind ${JSON.stringify(taskKind)} would be kind number ${MAX_TASK_KINDS + 1}: use a few coarse kinds of work (lint, fix-test, refactor), not one per task`);
+      throw new AgentvisorError(
+        'invalid-option',
+        `taskKind ${JSON.stringify(taskKind)} would be kind number ${MAX_TASK_KINDS + 1}: ` +
+          'use a few coarse kinds of work (lint, fix-test, refactor), not one per task',
+      );
     }
     const estimatedTokens = checked.estimatedTokens ?? this.#estimates.estimateFor(taskKind!);
     const { excluded, ...placement } = this.#placement.place(checked, agentId);

@@ -89,7 +89,11 @@ export function resolveLearnedEstimates(option: unknown, ledger: ResolvedLedger,
 /** Checks a task kind: 1–64 letters, digits and `_ . : / -`. */
 export function checkTaskKind(value: unknown): string {
   if (typeof value !== 'string' || !KIND_PATTERN.test(value)) {
-    throw new AgentvisorError('invalid-option', `taskKind must be 1-64 characters of letters, digits and _ . : / - (a class of work such as 'lint' or 'fix-test'), got ${JSON.stringify(value)?.slice(0, 70)}`);
+    throw new AgentvisorError(
+      'invalid-option',
+      "taskKind must be 1-64 characters of letters, digits and _ . : / - (a class of work such as 'lint' or 'fix-test'), " +
+        `got ${JSON.stringify(value)?.slice(0, 70)}`,
+    );
   }
   return value;
 }

@@ -1,5 +1,4 @@
 import type { AuthInput } from '../../machines/agentSession.types';
-import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import type { Authenticate } from '../credentials';
 import { AgentvisorError, isAgentvisorError } from '../errors';
@@ -9,7 +8,9 @@ import type { LedgerSnapshot } from '../quota/ledger';
 import { createMemoryLedger } from '../quota/memoryLedger';
 import type { ClockTimer } from './clock';
 import { reservationId, shareOf, zeroHold } from './ledgerLinkTypes';
-import type { AdmissionOutcome, EffectiveLimits, Held, LedgerLinkOptions, OthersHold, PendingSettle, TopUpAsk } from './ledgerLinkTypes';
+import type { AdmissionOutcome, EffectiveLimits, Held, LedgerLinkOptions, OthersHold, TopUpAsk } from './ledgerLinkTypes';
+import { othersFromSnapshot } from './othersFromSnapshot';
+import { SettleQueue } from './settleQueue';
 
 export { reservationId } from './ledgerLinkTypes';
 export type { AdmissionOutcome, EffectiveLimits, LedgerLinkOptions, OthersHold, TopUpAsk } from './ledgerLinkTypes';
@@ -31,8 +32,8 @@ export class LedgerLink {
   /** Our usage settled into the ledger in its current window, per provider. */
   #ourUsed: Record<ProviderId, number> = { claude: 0, openai: 0 };
   #ourDay: string | null = null;
-  /** Settlements the ledger has not taken yet (in flight, or the ledger was unreachable): retried in order. */
-  readonly #pendingSettles = new Map<string, PendingSettle>();
+  /** Settlements the ledger has not taken yet: retried in order until it takes them. */
+  readonly #settles: SettleQueue;
   /** The shared ledger behind its insurance (the local share), which decides while the shared one is unreachable. */
   readonly #ledger: InsuredLedger;
   #others: OthersHold = zeroHold();
@@ -42,7 +43,6 @@ export class LedgerLink {
   #lastLimits: EffectiveLimits | null = null;
   #lastRenew = 0;
   #ticking = false;
-  #flushing: Promise<void> | null = null;
   #stopped = false;
   /** Ledger operations started and finished; a snapshot read while one was in flight is not used. */
   #opsStarted = 0;
@@ -53,6 +53,13 @@ export class LedgerLink {
     const policy = options.whenUnavailable;
     const insurance = policy === 'fail-closed' ? null : createMemoryLedger({ limits: shareOf(options.limits, policy.localShareOf), now: () => options.clock.now() });
     this.#ledger = createInsuredLedger(options.ledger, { insurance, onState: (state, reason) => (state === 'ok' ? this.#markOk() : this.#markDegraded(reason ?? '')) });
+    this.#settles = new SettleQueue({
+      settle: (id, used, provider) => this.#op(() => this.#ledger.settle(id, used, provider)),
+      onSettled: (provider, addedTokens) => {
+        this.#ourUsed[provider] += addedTokens;
+      },
+      retryAfterMs: options.syncIntervalMs,
+    });
   }
 
   get state(): 'ok' | 'degraded' {
@@ -118,7 +125,7 @@ export class LedgerLink {
   async #reserve(id: string, provider: ProviderId, tokens: number): Promise<AdmissionOutcome> {
     // Our own settlements first: the slot a session just freed here is free in the ledger before
     // the next admission here asks for it (otherwise the ledger would still count the old one).
-    if (this.state === 'ok' && (this.#pendingSettles.size > 0 || this.#flushing !== null)) await this.#flushSettles().catch(() => undefined);
+    if (this.state === 'ok' && this.#settles.busy) await this.#settles.flush().catch(() => undefined);
     // Unreachable: the insurance (the local share) decides, or nothing is admitted (fail-closed).
     const outcome = await this.#op(() => this.#ledger.reserve({ provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
     if (outcome === null) return { status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#o.syncIntervalMs };
@@ -149,11 +156,7 @@ export class LedgerLink {
     // A stint with no reservation and no usage has nothing to settle (a refused admission).
     if (!held && usedTokens === 0) return Promise.resolve();
     this.#held.delete(id);
-    const durable = new Promise<void>((resolve, reject) => {
-      this.#pendingSettles.set(id, { provider, used: usedTokens, recorded: held?.recorded ?? 0, waiters: [{ resolve, reject }] });
-    });
-    void this.#flushSettles();
-    return durable;
+    return this.#settles.add(id, { provider, used: usedTokens, recorded: held?.recorded ?? 0 });
   }
 
   /**
@@ -161,11 +164,7 @@ export class LedgerLink {
    * rejects with `ledger-unavailable` when the ledger cannot be reached to take it.
    */
   whenSettled(sessionId: string, stint: number): Promise<void> {
-    const pending = this.#pendingSettles.get(reservationId(sessionId, stint));
-    if (!pending) return Promise.resolve();
-    const durable = new Promise<void>((resolve, reject) => pending.waiters.push({ resolve, reject }));
-    void this.#flushSettles();
-    return durable;
+    return this.#settles.whenSettled(reservationId(sessionId, stint));
   }
 
   /** The stint's usage so far, written through to the ledger at the next tick (within one `syncIntervalMs`). */
@@ -215,34 +214,6 @@ export class LedgerLink {
         if (outcome !== null && this.#held.get(id) === held) this.#counted(held, outcome.usedTokens);
       }),
     );
-  }
-
-  /** One flush at a time: a second caller's settlements are picked up by the loop already running, and it waits for that loop. */
-  #flushSettles(): Promise<void> {
-    this.#flushing ??= this.#flushLoop().finally(() => {
-      this.#flushing = null;
-    });
-    return this.#flushing;
-  }
-
-  async #flushLoop(): Promise<void> {
-    while (this.#pendingSettles.size > 0) {
-      const [id, pending] = this.#pendingSettles.entries().next().value as [string, PendingSettle];
-      const settled = await this.#op(() => this.#ledger.settle(id, pending.used, pending.provider)).catch((error: unknown) => {
-        // Not an outage (a bug or a corrupt file): the waiters hear of it; the settlement stays queued.
-        for (const waiter of pending.waiters.splice(0)) waiter.reject(isAgentvisorError(error) ? error : new AgentvisorError('ledger-unavailable', String(error)));
-        throw error;
-      });
-      if (settled === null) {
-        // Unreachable: kept and retried at the next tick; whoever waits is told now.
-        const error = new AgentvisorError('ledger-unavailable', 'the usage was counted here, but the shared quota ledger could not be reached to settle it; it is kept and retried every sync interval (stats().ledger.unsettled counts it)', { retryAfterMs: this.#o.syncIntervalMs });
-        for (const [, waiting] of this.#pendingSettles) for (const waiter of waiting.waiters.splice(0)) waiter.reject(error);
-        return;
-      }
-      this.#pendingSettles.delete(id);
-      this.#ourUsed[pending.provider] += Math.max(0, settled.usedTokens - pending.recorded);
-      for (const waiter of pending.waiters) waiter.resolve();
-    }
   }
 
   /**
@@ -297,23 +268,9 @@ export class LedgerLink {
       this.#ourDay = snapshot.day;
       this.#ourUsed = { claude: 0, openai: 0 };
     }
-    const ours = zeroHold();
-    for (const [id, held] of this.#held) {
-      // The shared ledger never held what the insurance admitted.
-      if (this.#ledger.isInsured(id)) continue;
-      ours[held.provider].reserved += Math.max(0, held.tokens - held.recorded);
-      ours[held.provider].active += 1;
-    }
-    const others = zeroHold();
-    const limits = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
-    for (const p of PROVIDER_IDS) {
-      const s = snapshot.providers[p];
-      others[p] = { used: Math.max(0, s.used - this.#ourUsed[p]), reserved: Math.max(0, s.reserved - ours[p].reserved), active: Math.max(0, s.active - ours[p].active) };
-      limits[p] = {
-        dailyLimit: Math.max(0, this.#o.limits[p].dailyLimit - others[p].used - others[p].reserved),
-        maxConcurrent: Math.max(0, this.#o.limits[p].maxConcurrent - others[p].active),
-      };
-    }
+    // The shared ledger never held what the insurance admitted.
+    const held = [...this.#held].filter(([id]) => !this.#ledger.isInsured(id)).map(([, h]) => h);
+    const { others, limits } = othersFromSnapshot(snapshot, { used: this.#ourUsed, held }, this.#o.limits);
     this.#others = others;
     this.#lastLimits = limits;
     this.#o.onLimits(limits);
@@ -340,7 +297,7 @@ export class LedgerLink {
     if (this.#ticking || this.#stopped) return;
     this.#ticking = true;
     try {
-      await this.#flushSettles().catch(() => undefined);
+      await this.#settles.flush().catch(() => undefined);
       await this.#writeUsage();
       const now = this.#o.clock.now();
       if (now - this.#lastRenew >= this.#o.leaseMs / 3) {
@@ -361,17 +318,17 @@ export class LedgerLink {
     this.#timer = null;
     for (const timer of this.#extraTimers) this.#o.clock.clearTimeout(timer);
     this.#extraTimers.clear();
-    for (let attempt = 0; attempt < 3 && (this.#pendingSettles.size > 0 || this.#flushing !== null); attempt += 1) {
-      await this.#flushSettles().catch(() => undefined);
+    for (let attempt = 0; attempt < 3 && this.#settles.busy; attempt += 1) {
+      await this.#settles.flush().catch(() => undefined);
     }
     await this.#ledger.close();
-    if (this.#pendingSettles.size > 0) {
-      this.#o.logger?.error({ unsettled: this.#pendingSettles.size }, 'quota ledger unreachable at stop: some usage could not be settled; the reservations expire after their lease');
+    if (this.#settles.size > 0) {
+      this.#o.logger?.error({ unsettled: this.#settles.size }, 'quota ledger unreachable at stop: some usage could not be settled; the reservations expire after their lease');
     }
   }
 
   /** Settlements still waiting for the ledger. */
   get unsettled(): number {
-    return this.#pendingSettles.size;
+    return this.#settles.size;
   }
 }

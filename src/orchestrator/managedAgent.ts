@@ -155,7 +155,8 @@ export class ManagedAgent {
     if (this.#final?.reason === 'quota-exhausted') {
       throw new AgentvisorError(
         'quota-exhausted',
-        `the ${tokens} tokens were recorded, but they went beyond the allocation and the ${this.#final.provider} daily budget has no room left; the agent was released: stop it`,
+        `the ${tokens} tokens were recorded, but they went beyond the allocation and the ${this.#final.provider} daily budget has no room left; ` +
+          'the agent was released: stop it',
         { details: { agentId: this.id, provider: this.#final.provider } },
       );
     }

@@ -46,7 +46,11 @@ export function disabledByEnv(env: EnvSource): ReadonlySet<ProviderId> {
     const name = item.trim().toLowerCase();
     if (name === '') continue;
     if (!isProviderId(name)) {
-      throw invalid(`${DISABLE_PROVIDERS_ENV} names an unknown provider ${JSON.stringify(name.slice(0, 40))}: list providers from ${PROVIDER_IDS.join(', ')} separated by commas, or unset it`, DISABLE_PROVIDERS_ENV);
+      throw invalid(
+        `${DISABLE_PROVIDERS_ENV} names an unknown provider ${JSON.stringify(name.slice(0, 40))}: ` +
+          `list providers from ${PROVIDER_IDS.join(', ')} separated by commas, or unset it`,
+        DISABLE_PROVIDERS_ENV,
+      );
     }
     out.add(name);
   }

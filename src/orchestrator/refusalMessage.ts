@@ -25,16 +25,26 @@ export function refusalMessage(code: string, agentId: string, retryAfterMs: numb
       return `${prefix}: the shared quota ledger could not be reached to reserve it and the policy is fail-closed${after}`;
     default:
       if (excluded.length > 0) {
-        return `${prefix}: no provider it may use can take it (${describeExclusions(excluded)})${after}; switch a provider back on, or use a provider the switches leave it`;
+        return (
+          `${prefix}: no provider it may use can take it (${describeExclusions(excluded)})${after}; ` +
+          'switch a provider back on, or use a provider the switches leave it'
+        );
       }
-      return `${prefix}: no provider is enabled for it (daily limit or maxConcurrent is 0), or every one it may use is paused or has its circuit open${after}; enable one in limits or wait`;
+      return (
+        `${prefix}: no provider is enabled for it (daily limit or maxConcurrent is 0), ` +
+        `or every one it may use is paused or has its circuit open${after}; enable one in limits or wait`
+      );
   }
 }
 
 /**
  * The message of a spawn refused at once because no wait or daily reset can make it fit.
  *
- * @example hopelessMessage('quota-exhausted', 'a1', 2_000_000, { claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 500_000, maxConcurrent: 8 } })
+ * @example
+ * hopelessMessage('quota-exhausted', 'a1', 2_000_000, {
+ *   claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+ *   openai: { dailyLimit: 500_000, maxConcurrent: 8 },
+ * })
  */
 export function hopelessMessage(
   code: string,
@@ -46,9 +56,15 @@ export function hopelessMessage(
   const usable = (Object.keys(limits) as ProviderId[]).filter((p) => !excluded.some((e) => e.provider === p));
   const described = usable.map((p) => (limits[p].dailyLimit === 0 || limits[p].maxConcurrent === 0 ? `${p}: disabled` : `${p}: ${limits[p].dailyLimit} tokens/day`)).join(', ');
   if (code === 'no-provider') {
-    return `agent ${agentId} was not admitted: every provider it may use is disabled (${described}); no wait or daily reset will help: enable a provider in limits`;
+    return (
+      `agent ${agentId} was not admitted: every provider it may use is disabled (${described}); ` +
+      'no wait or daily reset will help: enable a provider in limits'
+    );
   }
-  return `agent ${agentId} was not admitted: its estimate of ${estimatedTokens} tokens is larger than the daily limit of every provider it may use (${described}); no wait or daily reset will help: lower estimatedTokens or raise dailyLimit`;
+  return (
+    `agent ${agentId} was not admitted: its estimate of ${estimatedTokens} tokens is larger than the daily limit ` +
+    `of every provider it may use (${described}); no wait or daily reset will help: lower estimatedTokens or raise dailyLimit`
+  );
 }
 
 /**

@@ -138,7 +138,10 @@ export interface OrchestratorStats {
 /** Events the orchestrator emits (eventemitter3). No payload carries a secret. */
 export interface OrchestratorEventMap {
   'agent.queued': [{ agentId: string; position: number; code: RefusalCode }];
-  /** `hopeless`: no wait or reset can help (the estimate is above every usable provider's daily limit, or all are disabled); refused at once even with waitMs. */
+  /**
+   * `hopeless`: no wait or reset can help (the estimate is above every usable provider's daily limit, or all are
+   * disabled); refused at once even with waitMs.
+   */
   'agent.refused': [{ agentId: string; code: RefusalCode | 'queue-full' | 'stopped' | 'ledger-unavailable'; retryAfterMs: number | null; waited: boolean; hopeless?: true }];
   'agent.active': [{ agentId: string; sessionId: string; provider: ProviderId; allocatedTokens: number }];
   'agent.fallback': [{ agentId: string; sessionId: string; from: ProviderId; to: ProviderId | null; reason: string; latencyMs: number }];
