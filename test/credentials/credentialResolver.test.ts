@@ -183,6 +183,6 @@ describe('orchestrator credentials', () => {
   });
 
   it('should refuse credentialSources it does not know', () => {
-    expect(() => createOrchestrator({ credentialSources: ['env', 'keychain' as CredentialSourceId] })).toThrow(/credentialSources must list distinct sources/);
+    expect(() => createOrchestrator({ credentialSources: ['env', 'keychain' as CredentialSourceId] })).toThrow(/credentialSources\[1\] must be one of options, env, claude-auth-file, codex-auth-file, claude-code, got "keychain"/);
   });
 });
