@@ -48,7 +48,7 @@ describe('BatchProgressBar', () => {
         await agent.reportFailure({ kind: 'quota', message: 'session limit reached', resetAt: clock.now() + 90 * MINUTE });
         after.push(lastBar(lines));
       });
-      expect(after[0].endsWith('running: claude 0/8, openai 0/4\x1b[K')).toBe(true);
+      expect(after[0]).toContain('running: claude 0/8, openai 0/4\x1b[K');
       expect(after[1]).toMatch(/running: claude 1\/4, /);
       expect(after[2]).toMatch(/claude 1\/4 \(paused \d\d:\d\d:\d\d /);
       expect(orch.stats().activity.providers.claude).toEqual({ limitChanges: 1, lowestLimit: 4, pauses: 1, pauseReason: 'quota' });
