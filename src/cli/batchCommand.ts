@@ -139,7 +139,7 @@ export function addBatchCommand(program: Command): void {
       }
       const { orch, close } = started;
       const limits = orch.stats().providers;
-      const bar = !context.json && process.stdout.isTTY === true ? new BatchProgressBar(toRun.length, { claude: limits.claude.effectiveLimit, openai: limits.openai.effectiveLimit }) : null;
+      const bar = !context.json && process.stdout.isTTY === true ? new BatchProgressBar(toRun.length, limits) : null;
       const say = (line: string): void => (bar ? bar.note(`agentvisor: ${line}`) : note(`agentvisor: ${line}`));
       say(`sandbox ${describeSandbox(opts.sandbox, opts.worktree === true ? `a worktree of ${cwd} per task (branch agentvisor/<task id>)` : cwd)}` + `${tasks.some((t) => t.sandbox !== undefined && t.sandbox !== opts.sandbox) ? '; some tasks set their own' : ''}`);
       const fullAccess = opts.sandbox === 'full-access' ? [] : toRun.filter((t) => t.sandbox === 'full-access').map((t) => t.id);
@@ -148,14 +148,7 @@ export function addBatchCommand(program: Command): void {
       if (opts.adaptive) {
         say(`adaptive concurrency: ${PROVIDER_IDS.map((p) => `${p} starts at ${limits[p].effectiveLimit} of ${limits[p].maxConcurrent}`).join(', ')} ` + `(one more after a run of successes, halved on throttling; --no-adaptive turns it off)`);
       }
-      const limitHistory = Object.fromEntries(PROVIDER_IDS.map((p) => [p, { lowest: limits[p].effectiveLimit, changes: 0 }])) as Record<ProviderId, { lowest: number; changes: number }>;
-      const onLimit = (e: { provider: ProviderId; limit: number }): void => {
-        limitHistory[e.provider] = { lowest: Math.min(limitHistory[e.provider].lowest, e.limit), changes: limitHistory[e.provider].changes + 1 };
-        bar?.setLimit(e.provider, e.limit);
-      };
-      const onPaused = (e: { provider: ProviderId; until: number }): void => bar?.setPaused(e.provider, formatResetTime(e.until));
-      const onResumed = (e: { provider: ProviderId }): void => bar?.setPaused(e.provider, null);
-      orch.on('provider.limit', onLimit).on('provider.paused', onPaused).on('provider.resumed', onResumed);
+      const unfollow = bar ? orch.subscribeStats((stats) => bar.showProviders(stats.providers)) : null;
       const unwatch = watchProviderEvents(orch, say, { requeues: true });
       const controller = new AbortController();
       const stop = onStopSignals((signal) => {
@@ -197,12 +190,16 @@ export function addBatchCommand(program: Command): void {
       } finally {
         stop.remove();
         unwatch();
-        orch.off('provider.limit', onLimit).off('provider.paused', onPaused).off('provider.resumed', onResumed);
+        unfollow?.();
         journal?.close();
         await close();
       }
       bar?.finish();
-      const summary = summarizeBatch(batch, orch.stats(), { total: tasks.length, skippedIds, journal: journal?.file ?? null, limits: limitHistory });
+      const stats = orch.stats();
+      const limitHistory = Object.fromEntries(
+        PROVIDER_IDS.map((p) => [p, { lowest: Math.min(limits[p].effectiveLimit, stats.activity.providers[p].lowestLimit ?? Infinity), changes: stats.activity.providers[p].limitChanges }]),
+      ) as Record<ProviderId, { lowest: number; changes: number }>;
+      const summary = summarizeBatch(batch, stats, { total: tasks.length, skippedIds, journal: journal?.file ?? null, limits: limitHistory });
       if (context.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else process.stdout.write(`${redactSecrets(summaryTables(batch, summary).join('\n'))}\n`);
       if (batch.interrupted) note(`agentvisor: interrupted: ${summary.counts.succeeded + summary.counts.failed} tasks finished, ` + `${summary.counts.stopped} stopped, ${summary.counts.notStarted} not started`);

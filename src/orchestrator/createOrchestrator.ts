@@ -208,6 +208,18 @@ export class Orchestrator {
     return projectStats(this.#readModel.getSnapshot().context, sources);
   }
 
+  /**
+   * Calls `listener` with the fresh stats() each time the read model changes (an admission, a
+   * refusal, a release, a provider's limit, pause or resume…); returns the unsubscribe function.
+   *
+   * @example
+   * const unsubscribe = orch.subscribeStats((stats) => draw(stats.providers.claude.effectiveLimit));
+   */
+  subscribeStats(listener: (stats: OrchestratorStats) => void): () => void {
+    const subscription = this.#readModel.subscribe(() => listener(this.stats()));
+    return () => subscription.unsubscribe();
+  }
+
   /** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
   providerOrder(): { readonly order: readonly ProviderId[]; readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>> } {
     return this.#placement.providerOrder();

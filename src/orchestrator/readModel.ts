@@ -20,21 +20,44 @@ export interface Activity {
   readonly released: Readonly<Record<string, number>>;
   /** Usage beyond the daily limit reported since start (real usage that had already happened). */
   readonly overrunTokens: number;
+  /** Per provider: adaptive-limit moves and usage-limit pauses since start. */
+  readonly providers: Readonly<Record<ProviderId, ProviderActivity>>;
 }
+
+/** One provider's limit and pause history since start (stats().activity.providers). */
+export interface ProviderActivity {
+  /** How often the adaptive concurrency limit moved. */
+  readonly limitChanges: number;
+  /** The lowest adaptive limit set since start, null while it never moved. */
+  readonly lowestLimit: number | null;
+  /** Usage-limit pauses since start. */
+  readonly pauses: number;
+  /** Why the provider is paused now, null when it is not. */
+  readonly pauseReason: string | null;
+}
+
+const noProviderActivity: ProviderActivity = { limitChanges: 0, lowestLimit: null, pauses: 0, pauseReason: null };
+
+const withProvider = (context: Activity, provider: ProviderId, change: (before: ProviderActivity) => ProviderActivity): Activity => ({
+  ...context,
+  providers: { ...context.providers, [provider]: change(context.providers[provider]) },
+});
 
 const bump = (counts: Readonly<Record<string, number>>, key: string) => ({ ...counts, [key]: (counts[key] ?? 0) + 1 });
 
 /**
  * The read model beside the machines, fed by the relay: the coordinator owns the budget
  * (stats().providers comes straight from its snapshot); this store only aggregates what happened,
- * which no machine needs. Subscribe to it (`store.subscribe`) for a live view of the activity.
+ * which no machine needs. It changes on every counted event and on every provider limit, pause and
+resume, so a subscriber (`orch.subscribeStats`) redraws whenever stats() would read differently.
  *
  * @example
  * const readModel = createReadModel(relay);
  * readModel.subscribe((snapshot) => console.log(snapshot.context.admitted));
  */
 export function createReadModel(relay: EventRelay) {
-  const initial: Activity = { admitted: 0, queued: 0, refused: {}, fallbacks: 0, requeued: 0, released: {}, overrunTokens: 0 };
+  const providers = Object.fromEntries(PROVIDER_IDS.map((p) => [p, noProviderActivity])) as Record<ProviderId, ProviderActivity>;
+  const initial: Activity = { admitted: 0, queued: 0, refused: {}, fallbacks: 0, requeued: 0, released: {}, overrunTokens: 0, providers };
   const store = createStore({
     context: initial,
     on: {
@@ -45,6 +68,11 @@ export function createReadModel(relay: EventRelay) {
       requeued: (context) => ({ ...context, requeued: context.requeued + 1 }),
       released: (context, event: { reason: string }) => ({ ...context, released: bump(context.released, event.reason) }),
       overrun: (context, event: { tokens: number }) => ({ ...context, overrunTokens: context.overrunTokens + event.tokens }),
+      limit: (context, event: { provider: ProviderId; limit: number }) =>
+        withProvider(context, event.provider, (p) => ({ ...p, limitChanges: p.limitChanges + 1, lowestLimit: Math.min(p.lowestLimit ?? event.limit, event.limit) })),
+      paused: (context, event: { provider: ProviderId; reason: string }) =>
+        withProvider(context, event.provider, (p) => ({ ...p, pauses: p.pauses + 1, pauseReason: event.reason })),
+      resumed: (context, event: { provider: ProviderId }) => withProvider(context, event.provider, (p) => ({ ...p, pauseReason: null })),
     },
   });
   relay
@@ -54,7 +82,10 @@ export function createReadModel(relay: EventRelay) {
     .on('agent.fallback', () => store.trigger.fallback())
     .on('agent.requeued', () => store.trigger.requeued())
     .on('agent.released', (e) => store.trigger.released({ reason: e.reason }))
-    .on('quota.overrun', (e) => store.trigger.overrun({ tokens: e.overrunTokens }));
+    .on('quota.overrun', (e) => store.trigger.overrun({ tokens: e.overrunTokens }))
+    .on('provider.limit', (e) => store.trigger.limit({ provider: e.provider, limit: e.limit }))
+    .on('provider.paused', (e) => store.trigger.paused({ provider: e.provider, reason: e.reason }))
+    .on('provider.resumed', (e) => store.trigger.resumed({ provider: e.provider }));
   return store;
 }
 

@@ -37,13 +37,22 @@ describe('readModel', () => {
     events.publish('quota.overrun', { provider: 'openai', agentId: 'a1', sessionId: 's1', overrunTokens: 40 });
     events.publish('quota.overrun', { provider: 'openai', agentId: 'a1', sessionId: 's1', overrunTokens: 2 });
     events.publish('agent.released', { agentId: 'a1', sessionId: 's1', provider: 'openai', usedTokens: 52, returnedTokens: 0, reason: 'released', error: null });
+    events.publish('provider.limit', { provider: 'claude', limit: 2, previous: 4, reason: 'throttle' });
+    events.publish('provider.limit', { provider: 'claude', limit: 3, previous: 2, reason: 'grow' });
+    events.publish('provider.paused', { provider: 'openai', until: T0 + 60_000, reason: 'quota' });
+    events.publish('provider.paused', { provider: 'claude', until: T0 + 60_000, reason: 'quota' });
+    events.publish('provider.resumed', { provider: 'claude' });
     // Events the read model does not aggregate change nothing.
     events.publish('quota.reset', { day: '2026-03-11' });
     subscription.unsubscribe();
     expect(store.getSnapshot().context).toEqual({
       admitted: 1, queued: 1, refused: { 'concurrency-limit': 2, 'queue-full': 1 }, fallbacks: 1, requeued: 1, released: { released: 1 }, overrunTokens: 42,
+      providers: {
+        claude: { limitChanges: 2, lowestLimit: 2, pauses: 1, pauseReason: null },
+        openai: { limitChanges: 0, lowestLimit: null, pauses: 1, pauseReason: 'quota' },
+      },
     });
-    expect(seen).toHaveLength(10);
+    expect(seen).toHaveLength(15);
   });
 
   it('should project stats from the coordinator snapshot, the options, the shared ledger view and the activity', () => {

@@ -993,6 +993,8 @@ describe('Orchestrator events', () => {
 });
 
 describe('Orchestrator.stats activity', () => {
+  const noProviderActivity = { limitChanges: 0, lowestLimit: null, pauses: 0, pauseReason: null };
+
   it('should count admissions, queued and refused spawns, fallbacks, releases by reason and overrun tokens', async () => {
     const { orch, clock } = await start({ limits: { claude: { maxConcurrent: 1 }, openai: { dailyLimit: 2_000, maxConcurrent: 1 } }, requeueThrottled: false });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'a' });
@@ -1012,6 +1014,7 @@ describe('Orchestrator.stats activity', () => {
       requeued: 0,
       released: { 'no-provider': 1, 'quota-exhausted': 1 },
       overrunTokens: 3_000,
+      providers: { claude: noProviderActivity, openai: noProviderActivity },
     });
   });
 });
