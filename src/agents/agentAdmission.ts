@@ -1,4 +1,5 @@
 import { AgentvisorError } from '../errors';
+import { alreadyChecked } from '../options/checkOptions';
 import type { ManagedAgent, Orchestrator } from '../orchestrator';
 import type { ProviderId } from '../providers';
 import { AGENT_CLIS } from './agentCli';
@@ -40,13 +41,14 @@ export function admitTaskAgent(orch: Orchestrator, request: AdmissionRequest): P
 function admitOnce(orch: Orchestrator, request: AdmissionRequest, preferredProvider: ProviderId | undefined): Promise<ManagedAgent> {
   const { signal } = request;
   if (signal?.aborted === true) return Promise.reject(stoppedError(`task ${request.agentId}`));
-  const spawn = orch.spawnAgent({
+  // Built from the task's options, checked already (checkTaskOptions): zod stays off the CLI's run path.
+  const spawn = orch.spawnAgent(alreadyChecked({
     estimatedTokens: request.estimatedTokens,
     agentId: request.agentId,
     task: request.task,
     waitMs: request.waitMs,
     ...(preferredProvider === undefined ? {} : { preferredProvider, whenPreferredBusy: 'wait' as const }),
-  });
+  }));
   if (signal === undefined) return spawn;
   return new Promise<ManagedAgent>((resolve, reject) => {
     const onAbort = (): void => {

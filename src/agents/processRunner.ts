@@ -75,8 +75,10 @@ export interface RunningProcess {
   stop(): void;
 }
 
-const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
-const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
+/** The longest a run may take, and the longest grace between SIGTERM and SIGKILL: one day. */
+export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+/** The most output kept per stream of a run: 512 MiB. */
+export const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
 
 function invalid(field: string, message: string): AgentvisorError {
   return new AgentvisorError('invalid-option', message, { details: { field } });

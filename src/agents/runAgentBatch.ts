@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AgentvisorError } from '../errors';
+import { alreadyChecked, checkOptions, isAlreadyChecked } from '../options/checkOptions';
 import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
@@ -10,6 +11,7 @@ import { pauseDecision } from './batchPause';
 import type { BatchPause } from './batchPause';
 import type { BatchTask } from './batchTasks';
 import { runPlannedTask } from './runAgentTask';
+import { batchOptionsSchema } from './taskOptionsSchema';
 import { runGit } from './gitCommand';
 import { planWorktrees } from './taskWorktree';
 import type { WorktreePlan } from './taskWorktree';
@@ -78,12 +80,6 @@ export interface AgentBatchResult {
 
 type TaskState = 'queued' | 'waiting' | 'running' | 'done';
 
-function checkConcurrency(concurrency: number): void {
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-    throw new AgentvisorError('invalid-option', `concurrency must be a whole number from 1 to 1000, got ${JSON.stringify(concurrency)}`, { details: { field: 'concurrency' } });
-  }
-}
-
 /** Each task's working directory and whether it runs in a worktree, checked before any agent starts. */
 export interface TaskPlace {
   readonly cwd: string;
@@ -151,8 +147,10 @@ export async function planBatchWorkspaces(tasks: readonly BatchTask[], options: 
  * batch.results.filter((r) => r.ok).length;
  */
 export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTask[], options: AgentBatchOptions = {}): Promise<AgentBatchResult> {
+  checkOptions(batchOptionsSchema, options, { call: 'runAgentBatch', expected: 'an object such as { concurrency: 4 }' });
   const concurrency = options.concurrency ?? 4;
-  checkConcurrency(concurrency);
+  // Each task's options are built from the batch's and its task line's: checked already when the batch's were (the CLI's).
+  const taskChecked = isAlreadyChecked(options);
   const { places, plans } = options.workspaces ?? (await planBatchWorkspaces(tasks, options));
   const started = Date.now();
   const zero = (): Record<ProviderId, number> => ({ claude: 0, openai: 0 });
@@ -210,7 +208,7 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
     for (let runs = 1; ; runs += 1) {
       states[index] = 'waiting';
       const place = places[index] as TaskPlace;
-      const result = await runPlannedTask(orch, {
+      const taskOptions: AgentTaskOptions = {
         ...options.task,
         cwd: place.cwd,
         worktree: place.worktree,
@@ -225,7 +223,8 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
         ...(options.signal ? { signal: options.signal } : {}),
         admissionSignal: dispatch.signal,
         onEvent: (event) => onEvent(task, index, event),
-      }, place.worktree ? (plans.get(place.cwd) ?? null) : null);
+      };
+      const result = await runPlannedTask(orch, taskChecked ? alreadyChecked(taskOptions) : taskOptions, place.worktree ? (plans.get(place.cwd) ?? null) : null);
       const withId = { id: task.id, ...result };
       // Dropped from the queue because the batch stopped dispatching: not started, or left for after the reset.
       if (!result.ok && result.error?.code === 'stopped' && result.sessionId === null && stoppedForLimit !== null && !aborted()) return limited;

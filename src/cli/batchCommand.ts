@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULT_WAIT_FOR_RESET_MS, describeSandbox, openBatchJournal, planBatchWorkspaces, parseBatchTasks, readBatchJournal, runAgentBatch, succeededTasks } from '../agents';
-import type { AgentBatchResult, AgentTaskResult, BatchJournal, BatchPause, BatchTask, SandboxMode } from '../agents';
+import type { AgentBatchOptions, AgentBatchResult, AgentTaskResult, BatchJournal, BatchPause, BatchTask, SandboxMode } from '../agents';
 import { createCredentialResolver } from '../credentials';
+import { alreadyChecked } from '../options/checkOptions';
 import { AgentvisorError } from '../errors';
 import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';
@@ -162,7 +163,8 @@ export function addBatchCommand(program: Command): void {
       bar?.draw();
       let batch: AgentBatchResult;
       try {
-        batch = await runAgentBatch(orch, toRun, {
+        // From commander's checked flags and the checked tasks file: zod stays off the batch path too (D42).
+        batch = await runAgentBatch(orch, toRun, alreadyChecked<AgentBatchOptions>({
           concurrency: opts.concurrency,
           timeoutMs: opts.timeout * 1000,
           waitMs: opts.wait * 1000,
@@ -186,7 +188,7 @@ export function addBatchCommand(program: Command): void {
             if (bar) bar.taskEnded(result.ok);
             else process.stdout.write(`${redactSecrets(JSON.stringify(result))}\n`);
           },
-        });
+        }));
       } finally {
         stop.remove();
         unwatch();

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SANDBOX_MODE, DEFAULT_TASK_TIMEOUT_MS, SANDBOX_MODES, describeSandbox, parseAgentChoice, planWorktrees, runPlannedTask } from '../agents';
-import type { AgentChoice, AgentTaskEvent, AgentTaskResult, SandboxMode } from '../agents';
+import type { AgentChoice, AgentTaskEvent, AgentTaskOptions, AgentTaskResult, SandboxMode } from '../agents';
 import { AgentvisorError } from '../errors';
 import { openCliObservability } from '../observability';
 import { createOrchestrator } from '../orchestrator';
@@ -273,7 +273,8 @@ export function addRunCommand(program: Command): void {
       try {
         result = await runPlannedTask(
           orch,
-          {
+          // From commander's checked flags: zod stays off the run path (docs/decisions.md D42).
+          alreadyChecked<AgentTaskOptions>({
             task,
             agent,
             agentId,
@@ -288,7 +289,7 @@ export function addRunCommand(program: Command): void {
               note(`agentvisor: ${describeTaskEvent(event)}`);
               if (event.type === 'run.started') sweepOnce();
             },
-          },
+          }),
           plan,
         );
       } finally {

@@ -29,6 +29,16 @@ export function alreadyChecked<T extends object>(options: T): T {
   return options;
 }
 
+/**
+ * Whether options were marked by `alreadyChecked`: a caller that builds further options from them
+ * (a batch, each task's) marks those too. Not exported from the package.
+ *
+ * @example const taskOptions = isAlreadyChecked(batchOptions) ? alreadyChecked(built) : built;
+ */
+export function isAlreadyChecked(options: object): boolean {
+  return checked.has(options);
+}
+
 /** Long lists of known options say less than the hint before them. */
 const MAX_KNOWN_SHOWN = 12;
 

@@ -37,7 +37,8 @@ export const ESTIMATES_FILE = 'estimates.json';
 /** More task kinds than this are refused: a kind is a class of work (`lint`, `fix-test`), not a task. */
 export const MAX_TASK_KINDS = 1000;
 
-const KIND_PATTERN = /^[\w.:/-]{1,64}$/;
+/** What a task kind may be: 1–64 letters, digits and `_ . : / -`. */
+export const KIND_PATTERN = /^[\w.:/-]{1,64}$/;
 
 function whole(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -84,18 +85,6 @@ export function resolveLearnedEstimates(option: unknown, ledger: ResolvedLedger,
     initial,
     file,
   };
-}
-
-/** Checks a task kind: 1–64 letters, digits and `_ . : / -`. */
-export function checkTaskKind(value: unknown): string {
-  if (typeof value !== 'string' || !KIND_PATTERN.test(value)) {
-    throw new AgentvisorError(
-      'invalid-option',
-      "taskKind must be 1-64 characters of letters, digits and _ . : / - (a class of work such as 'lint' or 'fix-test'), " +
-        `got ${JSON.stringify(value)?.slice(0, 70)}`,
-    );
-  }
-  return value;
 }
 
 /** One settled session: what it used and what it was allocated at admission. */

@@ -1,11 +1,11 @@
-import { isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
 import { PROVIDER_FAILURE_KINDS, classifyHttpFailure, classifyNetworkError, safeFailureMessage, throttleOf } from '../providers';
 import type { ProviderFailure, ProviderFailureKind } from '../providers';
 import type { ErrorCode } from '../errors';
 import { MAX_TOKENS } from './options';
-import { checkTaskKind } from './learnedEstimates';
+import { checkOptions } from '../options/checkOptions';
+import { spawnOptionsSchema } from './spawnOptionsSchema';
 import type { FailureReport, SpawnOptions, UsageReport } from './types';
 
 function describe(value: unknown): string {
@@ -35,39 +35,33 @@ export interface CheckedSpawn {
   readonly whenPreferredBusy: 'fallback' | 'wait' | null;
 }
 
+/**
+ * Checks `spawnAgent`'s options against their schema and fills in the defaults. A problem throws
+ * `invalid-option` naming the field (`invalid-estimate` for `estimatedTokens`); an unknown key gets
+ * a "did you mean" hint. Options marked `alreadyChecked` (task runs, the CLI) skip zod.
+ *
+ * @example checkSpawn({ estimatedTokens: 20_000 }).waitMs // 0
+ */
 export function checkSpawn(options: SpawnOptions): CheckedSpawn {
-  if (typeof options !== 'object' || options === null) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new AgentvisorError('invalid-estimate', 'spawnAgent needs an options object such as { estimatedTokens: 20000 }');
   }
-  const taskKind = options.taskKind === undefined ? null : checkTaskKind(options.taskKind);
-  if (options.estimatedTokens === undefined && taskKind === null) {
+  checkOptions(spawnOptionsSchema, options, { call: 'spawnAgent', expected: 'an object such as { estimatedTokens: 20000 }', codes: { estimatedTokens: 'invalid-estimate' } });
+  if (options.estimatedTokens === undefined && options.taskKind === undefined) {
     throw new AgentvisorError('invalid-estimate', 'spawnAgent needs estimatedTokens (a whole number of tokens), or a taskKind to take the estimate learned from that kind of task', {
       details: { field: 'estimatedTokens' },
     });
   }
-  const estimatedTokens = options.estimatedTokens === undefined ? null : tokens('invalid-estimate', 'estimatedTokens', options.estimatedTokens, 1);
-  if (options.preferredProvider !== undefined && !isProviderId(options.preferredProvider)) {
-    throw new AgentvisorError('invalid-option', `preferredProvider must be 'claude' or 'openai', got ${describe(options.preferredProvider)}`);
-  }
-  const waitMs = options.waitMs ?? 0;
-  if (typeof waitMs !== 'number' || !Number.isInteger(waitMs) || waitMs < 0 || waitMs > 2 ** 31 - 1) {
-    throw new AgentvisorError('invalid-option', `waitMs must be a whole number of milliseconds from 0 to ${2 ** 31 - 1}, got ${describe(waitMs)}`);
-  }
-  const priority = options.priority ?? 0;
-  if (typeof priority !== 'number' || !Number.isSafeInteger(priority)) {
-    throw new AgentvisorError('invalid-option', `priority must be a whole number, got ${describe(priority)}`);
-  }
-  const agentId = options.agentId ?? null;
-  if (agentId !== null && (typeof agentId !== 'string' || !/^[\w.:@/-]{1,128}$/.test(agentId))) {
-    throw new AgentvisorError('invalid-option', `agentId must be 1-128 characters of letters, digits and _ . : @ / -, got ${describe(agentId)}`);
-  }
-  const task = options.task ?? null;
-  if (task !== null && typeof task !== 'string') throw new AgentvisorError('invalid-option', `task must be a string, got ${describe(task)}`);
-  const whenPreferredBusy = options.whenPreferredBusy ?? null;
-  if (whenPreferredBusy !== null && whenPreferredBusy !== 'fallback' && whenPreferredBusy !== 'wait') {
-    throw new AgentvisorError('invalid-option', `whenPreferredBusy must be 'fallback' or 'wait', got ${describe(whenPreferredBusy)}`);
-  }
-  return { estimatedTokens, taskKind, preferredProvider: options.preferredProvider ?? null, agentId, task, waitMs, priority, whenPreferredBusy };
+  return {
+    estimatedTokens: options.estimatedTokens ?? null,
+    taskKind: options.taskKind ?? null,
+    preferredProvider: options.preferredProvider ?? null,
+    agentId: options.agentId ?? null,
+    task: options.task ?? null,
+    waitMs: options.waitMs ?? 0,
+    priority: options.priority ?? 0,
+    whenPreferredBusy: options.whenPreferredBusy ?? null,
+  };
 }
 
 /** The tokens of one usage report; throws `invalid-usage` and changes nothing when it is malformed. */

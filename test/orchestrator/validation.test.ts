@@ -4,6 +4,7 @@ import { FAILURE_KINDS, MAX_TOKENS, classifyFailure, isAgentvisorError } from '.
 import type { ErrorCode } from '../../src';
 import { defaultHome, resolveOptions } from '../../src/orchestrator/options';
 import type { OrchestratorOptions } from '../../src/orchestrator/options';
+import { alreadyChecked } from '../../src/options/checkOptions';
 import { checkSpawn, checkUsage } from '../../src/orchestrator/validation';
 
 function codeOf(call: () => unknown): ErrorCode | null {
@@ -57,6 +58,27 @@ describe('checkSpawn', () => {
     ['a numeric agentId', { estimatedTokens: 1, agentId: 7 }, 'invalid-option'],
   ])('should reject %s', (_name, options, code) => {
     expect(codeOf(() => checkSpawn(loose(options)))).toBe(code);
+  });
+
+  it.each([
+    ['a misspelt option', { estimatedTokens: 1, waitms: 5 }, 'invalid-option', /waitms is not an option; did you mean waitMs\?/],
+    ['an unknown provider', { estimatedTokens: 1, preferredProvider: 'gemini' }, 'invalid-option', /^preferredProvider must be a provider: claude or openai/],
+    ['a fractional estimate', { estimatedTokens: 1.5 }, 'invalid-estimate', /^estimatedTokens must be a whole number from 1 to 1000000000/],
+    ['a bad task kind', { taskKind: 'a b' }, 'invalid-option', /^taskKind must be 1-64 characters/],
+    ['neither estimate nor task kind', { waitMs: 5 }, 'invalid-estimate', /needs estimatedTokens .* or a taskKind/],
+  ])('should name the field and say what to give for %s', (_name, options, code, message) => {
+    let error: unknown = null;
+    try {
+      checkSpawn(loose(options));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isAgentvisorError(error) && error.code).toBe(code);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('should skip the schema for options built from checked values (alreadyChecked)', () => {
+    expect(checkSpawn(alreadyChecked({ estimatedTokens: 7, waitMs: 3 }))).toMatchObject({ estimatedTokens: 7, waitMs: 3 });
   });
 
   it('should accept an agentId of 128 characters', () => {
