@@ -12,6 +12,7 @@ import { createTestModel } from 'xstate/graph';
 import { agentSessionMachine } from '../../machines/agentSession.machine';
 import type { SessionEvent, SessionInput } from '../../machines/agentSession.types';
 import type { ProviderId } from '../../src';
+import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
 
 export const ESTIMATE = 10_000;
 export const AGENT_ID = 'model-agent';
@@ -20,6 +21,34 @@ export const SMALL_USAGE_REPORT = { inputTokens: 500, outputTokens: 200 } as con
 export const BIG_USAGE_REPORT = { inputTokens: 11_000, outputTokens: 1_000 } as const;
 export const SMALL_USAGE = SMALL_USAGE_REPORT.inputTokens + SMALL_USAGE_REPORT.outputTokens;
 export const BIG_USAGE = BIG_USAGE_REPORT.inputTokens + BIG_USAGE_REPORT.outputTokens;
+/** The orchestrator's requeue default (src/orchestrator/options.ts `requeueThrottled`). */
+const MAX_REQUEUES = 10;
+/** The Retry-After of the throttling that requeues a session. */
+export const RETRY_AFTER_MS = 60_000;
+
+/** The failures a host reports, as the orchestrator sends them (src/orchestrator/managedAgent.ts reportFailure; jitter: Math.random()). */
+export const FAILURES = {
+  /** 401: falls back while the chain allows, else ends the session. */
+  auth: { type: 'session.failure', reason: 'auth', failure: { kind: 'auth', retryAfterMs: null, throttle: null }, jitter: 0, now: 0 },
+  /** 429 with Retry-After before any usage on the provider: requeued on it. */
+  throttled: {
+    type: 'session.failure',
+    reason: 'rate-limit',
+    failure: { kind: 'rate-limit', retryAfterMs: RETRY_AFTER_MS, throttle: 'server' },
+    jitter: 0,
+    now: 0,
+  },
+  /** 529 with no fallback left: retried on the provider (the session stays active). */
+  overloaded: { type: 'session.failure', reason: 'overloaded', failure: { kind: 'overloaded', retryAfterMs: null, throttle: null }, jitter: 0, now: 0 },
+  /** 400: the request was at fault; the session stays active. */
+  invalidRequest: {
+    type: 'session.failure',
+    reason: 'invalid-request',
+    failure: { kind: 'invalid-request', retryAfterMs: null, throttle: null },
+    jitter: 0,
+    now: 0,
+  },
+} as const satisfies Record<string, SessionEvent>;
 
 export interface Limits {
   readonly dailyLimit: number;
@@ -58,6 +87,8 @@ export function modelInput(scenario: SessionScenario): SessionInput {
     allocatedTokens: allocationOn(scenario.limits.claude),
     leaseMs: 2 * 60 * 60 * 1000,
     now: 0,
+    maxRequeues: MAX_REQUEUES,
+    failurePolicies: resolveAgentFailurePolicy(),
   };
 }
 
@@ -95,6 +126,11 @@ function requeuesOf(snapshot: SessionModelSnapshot): number {
   return snapshot.context.stint - snapshot.context.fallbacks.length;
 }
 
+/** Whether the chain still has a fallback for the session (the rule of docs/machines.md, not machines/failureDecision.ts). */
+function canFallBack(scenario: SessionScenario, snapshot: SessionModelSnapshot): boolean {
+  return snapshot.context.fallbacks.length < scenario.maxFallbacks && snapshot.context.provider === 'claude';
+}
+
 /** What a host can cause in each state, and the coordinator's answers where the session waits for one. */
 export function eventsFor(scenario: SessionScenario, snapshot: SessionModelSnapshot): SessionEvent[] {
   const { provider, tokens } = snapshot.context;
@@ -118,12 +154,13 @@ export function eventsFor(scenario: SessionScenario, snapshot: SessionModelSnaps
         ...small,
         ...(fresh ? [{ type: 'session.usage', tokens: BIG_USAGE, now: 0 } as const] : []),
         { type: 'session.heartbeat', now: 0 },
-        { type: 'session.failure', reason: 'auth', now: 0 },
+        FAILURES.auth,
+        FAILURES.invalidRequest,
+        // Retried in place only once the chain is spent (with a fallback left, the policy falls back as for auth).
+        ...(canFallBack(scenario, snapshot) ? [] : [FAILURES.overloaded]),
         // Throttled before any work on the provider: the orchestrator requeues instead of failing over.
         // Once, on the first provider: a requeue comes back to a fresh stint, so more would never end the graph.
-        ...(scenario.requeues && fresh && requeuesOf(snapshot) === 0 && snapshot.context.fallbacks.length === 0
-          ? [{ type: 'session.requeue', reason: 'rate-limit', notBefore: 0, now: 0 } as const]
-          : []),
+        ...(scenario.requeues && fresh && requeuesOf(snapshot) === 0 && snapshot.context.fallbacks.length === 0 ? [FAILURES.throttled] : []),
         release,
         sweep,
       ];

@@ -48,6 +48,7 @@ export class SessionPathRunner {
   everActive = false;
   failure: { kind: 'fallback' | 'requeue'; at: number; promise: { current(): Tracked<unknown> } } | null = null;
   bigUsage: { receipt: unknown; error: unknown } | null = null;
+  answered: { expected: Readonly<Record<string, unknown>>; promise: { current(): Tracked<unknown> } } | null = null;
 
   private constructor(
     readonly scenario: SessionScenario,
@@ -132,14 +133,7 @@ export class SessionPathRunner {
         expect(this.agent.renewLease()).toBe(true);
         break;
       case 'session.failure':
-        this.failure = { kind: 'fallback', at: this.clock.now(), promise: track(this.agent.reportFailure({ status: 401 })) };
-        break;
-      case 'session.requeue':
-        this.failure = {
-          kind: 'requeue',
-          at: this.clock.now(),
-          promise: track(this.agent.reportFailure({ status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } })),
-        };
+        this.reportFailure(event.reason, next);
         break;
       case 'session.release': {
         const result = await this.agent.release();
@@ -187,7 +181,38 @@ export class SessionPathRunner {
     await flush();
   }
 
+  /** The model's failure events (sessionModel FAILURES) as the host reports them. */
+  private reportFailure(reason: string, next: SessionModelSnapshot): void {
+    const at = this.clock.now();
+    if (reason === 'auth') {
+      this.failure = { kind: 'fallback', at, promise: track(this.agent.reportFailure({ status: 401 })) };
+    } else if (reason === 'rate-limit') {
+      this.failure = { kind: 'requeue', at, promise: track(this.agent.reportFailure({ status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } })) };
+    } else if (reason === 'overloaded') {
+      const expected = { action: 'retry', kind: 'overloaded', provider: next.context.provider, attempt: next.context.pending.attempts };
+      this.answered = { expected, promise: track(this.agent.reportFailure({ status: 529 })) };
+    } else if (reason === 'invalid-request') {
+      this.answered = { expected: { code: 'invalid-request' }, promise: track(this.agent.reportFailure({ status: 400 })) };
+    } else {
+      throw new Error(`the model produced a failure the host cannot cause: ${reason}`);
+    }
+  }
+
+  /** A failure answered in place (retry, request at fault): the agent stays where it was. */
+  private checkAnswered(): void {
+    if (this.answered === null) return;
+    const { expected, promise } = this.answered;
+    const answer = promise.current();
+    if ('code' in expected) {
+      expect({ state: answer.state, code: answer.state === 'rejected' ? codeOf(answer.error) : null }).toEqual({ state: 'rejected', ...expected });
+    } else {
+      expect(answer).toMatchObject({ state: 'resolved', value: expected });
+    }
+    this.answered = null;
+  }
+
   check(target: SessionModelSnapshot): void {
+    this.checkAnswered();
     const m = this.replayed;
     expect(serialize(m)).toBe(serialize(target));
     this.visited.push(String(m.value));

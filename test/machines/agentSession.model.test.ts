@@ -14,8 +14,10 @@
  * | session.toppedUp / refused   | nothing: the coordinator answered inside the usage step; the receipt  |
  * |                              | (or the quota-exhausted error and quota.overrun) is checked here      |
  * | session.heartbeat            | agent.renewLease()                                                    |
- * | session.failure              | agent.reportFailure({ status: 401 }) (auth: fallback, or the end)     |
- * | session.requeue              | agent.reportFailure({ status: 429, retry-after 60 }) before any usage |
+ * | session.failure (auth)       | agent.reportFailure({ status: 401 }): fallback, or the end            |
+ * | session.failure (rate-limit) | agent.reportFailure({ status: 429, retry-after 60 }) before any usage |
+ * | session.failure (overloaded) | agent.reportFailure({ status: 529 }) with no fallback left: a retry   |
+ * | session.failure (invalid-…)  | agent.reportFailure({ status: 400 }): rejected, the agent stays       |
  * | session.release              | agent.release()                                                       |
  * | session.sweep (expired)      | clock.advance(lease + sweep interval)                                 |
  * | session.fallbackAdmitted /   | fallback: nothing (answered inside the failure step; agent.fallback   |
@@ -44,6 +46,7 @@ import type { TransitionCoverage } from '../helpers/transitionCoverage';
 const STATES: Readonly<Record<string, StateExpectation>> = {
   authenticating: { env: 'empty', gate: 'waiting' },
   active: { env: 'secrets', gate: 'idle' },
+  reserving: { env: 'empty', gate: 'idle' },
   fallingBack: { env: 'empty', gate: 'any' },
   released: { env: 'empty', gate: 'any' },
 };
@@ -52,10 +55,22 @@ const STATES: Readonly<Record<string, StateExpectation>> = {
 const TOP_UP_REFUSED = 'agentSession session.topUpRefused#0';
 const FALLBACK_REFUSED = 'agentSession.fallingBack session.fallbackRefused#0';
 const DENIED_FALLS_BACK = 'agentSession.authenticating credentials.denied#0';
-const FAILURE_FALLS_BACK = 'agentSession.active session.failure#0';
+const FAILURE_REQUEUES = 'agentSession.active session.failure#0';
+const FAILURE_RETRIES = 'agentSession.active session.failure#1';
+const FAILURE_FALLS_BACK = 'agentSession.active session.failure#2';
 const DENIED_ENDS = 'agentSession.authenticating credentials.denied#1';
-const FAILURE_ENDS = 'agentSession.active session.failure#1';
-const REQUEUE = 'agentSession.active session.requeue#0';
+const FAILURE_ENDS = 'agentSession.active session.failure#4';
+const NOT_SHARED = 'the ledger is not shared: no stint is reserved after admission';
+/** Transitions only a shared ledger reaches (a later stint passes through reserving). */
+const SHARED_ONLY = {
+  'agentSession.authenticating credentials.granted#0': NOT_SHARED,
+  'agentSession.reserving reservation.granted#0': NOT_SHARED,
+  'agentSession.reserving reservation.refused#0': NOT_SHARED,
+  'agentSession.reserving reservation.refused#1': NOT_SHARED,
+} as const;
+/** Reported throttling is a session.failure (the requeue step, failure#0); nothing in src sends session.requeue. */
+const REQUEUE_EVENT = 'agentSession.active session.requeue#0';
+const REQUEUE_EVENT_WHY = 'no host can cause it: the orchestrator reports a throttle as session.failure (the requeue step)';
 
 const ROOMY = { dailyLimit: 100_000, maxConcurrent: 2 } as const;
 const OPENAI = { dailyLimit: 12_000, maxConcurrent: 1 } as const;
@@ -66,7 +81,12 @@ const SCENARIOS: readonly SessionScenario[] = [
     limits: { claude: ROOMY, openai: OPENAI },
     maxFallbacks: 1,
     requeues: true,
-    unreached: { [TOP_UP_REFUSED]: 'both budgets cover 12,000 tokens', [FALLBACK_REFUSED]: 'openai has room' },
+    unreached: {
+      ...SHARED_ONLY,
+      [TOP_UP_REFUSED]: 'both budgets cover 12,000 tokens',
+      [FALLBACK_REFUSED]: 'openai has room',
+      [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
+    },
   },
   {
     name: 'openai is disabled (daily limit 0)',
@@ -74,9 +94,12 @@ const SCENARIOS: readonly SessionScenario[] = [
     maxFallbacks: 1,
     requeues: true,
     unreached: {
+      ...SHARED_ONLY,
       [TOP_UP_REFUSED]: 'claude covers 12,000 tokens',
       [DENIED_ENDS]: 'openai is in the chain: the coordinator refuses it (scenario maxFallbacks 0 takes this branch)',
       [FAILURE_ENDS]: 'openai is in the chain: the coordinator refuses it (scenario maxFallbacks 0 takes this branch)',
+      [FAILURE_RETRIES]: 'openai is left in the chain on claude (the coordinator refuses it), and the session never gets to openai',
+      [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
     },
   },
   {
@@ -84,7 +107,12 @@ const SCENARIOS: readonly SessionScenario[] = [
     limits: { claude: { dailyLimit: 11_000, maxConcurrent: 2 }, openai: OPENAI },
     maxFallbacks: 1,
     requeues: false,
-    unreached: { [FALLBACK_REFUSED]: 'openai has room', [REQUEUE]: 'left out to keep the graph small (the other scenarios requeue)' },
+    unreached: {
+      ...SHARED_ONLY,
+      [FALLBACK_REFUSED]: 'openai has room',
+      [FAILURE_REQUEUES]: 'left out to keep the graph small (the other scenarios requeue)',
+      [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
+    },
   },
   {
     name: 'no fallback is allowed (maxFallbacks 0)',
@@ -92,10 +120,12 @@ const SCENARIOS: readonly SessionScenario[] = [
     maxFallbacks: 0,
     requeues: true,
     unreached: {
+      ...SHARED_ONLY,
       [DENIED_FALLS_BACK]: 'maxFallbacks 0: a denial ends the session',
       [FAILURE_FALLS_BACK]: 'maxFallbacks 0: a failure ends the session',
       [FALLBACK_REFUSED]: 'only requeues reach fallingBack, and they are re-admitted',
       [TOP_UP_REFUSED]: 'claude covers 12,000 tokens',
+      [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
     },
   },
 ];
@@ -105,6 +135,7 @@ function nameOf(path: SessionTestPath): string {
   const events = path.steps.slice(1).map((s) => {
     const event = s.event as SessionEvent;
     const name = event.type.replace(/^(session|credentials)\./, '');
+    if (event.type === 'session.failure') return `${name}(${event.reason})`;
     return event.type === 'session.usage' ? `${name}(${event.tokens})` : name;
   });
   const end = path.state.context.outcome ? `released (${path.state.context.outcome.reason})` : `${String(path.state.value)} on ${path.state.context.provider}`;
@@ -129,7 +160,6 @@ async function drive(scenario: SessionScenario, path: SessionTestPath, edges: Se
       'session.usage',
       'session.heartbeat',
       'session.failure',
-      'session.requeue',
       'session.release',
       'session.sweep',
       'session.toppedUp',

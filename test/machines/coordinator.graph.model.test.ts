@@ -32,10 +32,18 @@ const MAX_SPAWNS = 3;
 const MAX_TICKS = 3;
 
 /** Transitions the exploration cannot take through the orchestrator, and why (ids: transitionCoverage). */
+const LEDGER_ANSWERS = 'shared-ledger only: ledger answers and refusals are not in this model yet (test/orchestrator/ledgerStint.int.test.ts)';
 const UNREACHED_COORDINATOR: Readonly<Record<string, string>> = {
+  'coordinator provider.failed#0': 'no throttle step here: the failures are 529 and 401 (the session model reports a 429 and requeues)',
+  'coordinator provider.failed#1': 'no usage-limit failure here: the pause step pauses claude through reported headers (provider.exhausted)',
+  'coordinator.running session.fallbackRequested#0': 'no throttle step here, so no session asks to be requeued (the session model requeues)',
   'coordinator.running ledger.limits#0': 'shared-ledger only (test/quota ledger tests)',
   'coordinator.running ledger.topUpAnswered#0': 'shared-ledger only (test/quota ledger tests)',
-  'coordinator.running ledger.reserveAnswered#0': 'shared-ledger only: ledger refusals are not in this model yet',
+  'coordinator.running ledger.reserveAnswered#0': LEDGER_ANSWERS,
+  'coordinator.running ledger.reserveAnswered#1': LEDGER_ANSWERS,
+  'coordinator.running ledger.reserveAnswered#2': LEDGER_ANSWERS,
+  'coordinator.running ledger.reserveAnswered#3': LEDGER_ANSWERS,
+  'coordinator.running ledger.reserveAnswered#4': LEDGER_ANSWERS,
   'coordinator.stopping agent.spawn#0': 'a stopped orchestrator refuses spawnAgent itself, before the machine',
   'coordinator.stopping session.fallbackRequested#0': 'orch.stop() releases every session in the same step: none can fail over after',
 };
@@ -46,9 +54,17 @@ const UNREACHED_SESSION: Readonly<Record<string, string>> = {
   'agentSession session.sweep#0': 'leases outlast the paths (the session model sweeps)',
   'agentSession.authenticating credentials.denied#0': 'keys are in the env: authentication never fails here',
   'agentSession.authenticating credentials.denied#1': 'keys are in the env: authentication never fails here',
-  'agentSession.active session.requeue#0': 'no throttle step here (the session model requeues)',
+  'agentSession.authenticating credentials.granted#0': 'the ledger is not shared: no stint is reserved after admission',
+  'agentSession.reserving reservation.granted#0': 'the ledger is not shared: no stint is reserved after admission',
+  'agentSession.reserving reservation.refused#0': 'the ledger is not shared: no stint is reserved after admission',
+  'agentSession.reserving reservation.refused#1': 'the ledger is not shared: no stint is reserved after admission',
+  'agentSession.active session.requeue#0': 'no host can cause it: the orchestrator reports a throttle as session.failure (the requeue step)',
+  'agentSession.active session.failure#0': 'no throttle step here (the session model requeues)',
   'agentSession.active session.failure#1':
-    'failures are reported on first providers only; with no fallback left the orchestrator retries (the session model ends it)',
+    'the machine side runs without failure policies (DEFAULT_CONFIG), where decideFailure only falls back or gives up (the session model retries)',
+  'agentSession.active session.failure#3': 'no 400 step here (the session model reports a request at fault)',
+  'agentSession.active session.failure#4':
+    'failures are reported on first providers only, and a first provider always has a fallback left (the session model ends a session with none)',
 };
 
 const SPAWN_WAIT: GraphStep = { type: 'spawn', waitMs: WAIT_MS, estimatedTokens: ESTIMATE };
