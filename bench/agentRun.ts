@@ -170,13 +170,18 @@ async function measureCap(fake: ProviderApiFake, dir: string, agent: 'claude-cod
 function capLines(results: readonly CapTrials[]): { lines: string[]; pass: boolean } {
   const pass = results.every((r) => percentile(r.stopMs, 99) < CAP_TARGET_MS);
   const row = (r: CapTrials) =>
-    `| ${r.agent} | ${r.stopMs.length} | ${ms(percentile(r.stopMs, 50))} | ${ms(percentile(r.stopMs, 99))} | ${ms(Math.max(...r.stopMs))} | ${ms(percentile(r.groupGoneMs, 50))} / ${ms(Math.max(...r.groupGoneMs))} | ${Math.max(...r.overshoot)} | ${percentile(r.stopMs, 99) < CAP_TARGET_MS ? 'PASS' : 'MISS'} |`;
+    `| ${r.agent} | ${r.stopMs.length} | ${ms(percentile(r.stopMs, 50))} | ${ms(percentile(r.stopMs, 99))} | ${ms(Math.max(...r.stopMs))} | ` +
+    `${ms(percentile(r.groupGoneMs, 50))} / ${ms(Math.max(...r.groupGoneMs))} | ${Math.max(...r.overshoot)} | ` +
+    `${percentile(r.stopMs, 99) < CAP_TARGET_MS ? 'PASS' : 'MISS'} |`;
   return {
     pass,
     lines: [
-      `**(b) From the cap passed to the agent gone**: \`runAgentTask\` with \`maxTokens: ${MAX_TOKENS}\` and a real orchestrator, the fake answering every request with another tool call of ${TURN.inputTokens + TURN.outputTokens} tokens; ` +
-        `from the \`usage\` event that passes the cap (the run is aborted then) to \`run.ended\` (the process group gone, its output closed), ms, after one warm-up trial per CLI. ` +
-        `p99 is the nearest rank: with ${results[0]?.stopMs.length ?? 0} trials it is the slowest one. Beside it, when the last live process of the group was gone (zombies left to init not counted).`,
+      `**(b) From the cap passed to the agent gone**: \`runAgentTask\` with \`maxTokens: ${MAX_TOKENS}\` and a real orchestrator, ` +
+        `the fake answering every request with another tool call of ${TURN.inputTokens + TURN.outputTokens} tokens; ` +
+        `from the \`usage\` event that passes the cap (the run is aborted then) to \`run.ended\` (the process group gone, its output closed), ` +
+        `ms, after one warm-up trial per CLI. ` +
+        `p99 is the nearest rank: with ${results[0]?.stopMs.length ?? 0} trials it is the slowest one. ` +
+        `Beside it, when the last live process of the group was gone (zombies left to init not counted).`,
       '',
       `| CLI | trials | p50 | p99 | max | live group members gone p50 / max | overshoot max (tokens) | target p99 < ${CAP_TARGET_MS} ms |`,
       '|:---|---:|---:|---:|---:|---:|---:|:---|',
@@ -215,10 +220,13 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const text = [
-    `Measured ${machine.date} by \`npm run bench\` on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB), ${machine.platform}, Node ${machine.node}, commit ${machine.commit}${stale ? ', dist/ older than src/' : ''}; load average ${loadBefore.toFixed(2)} before, ${(os.loadavg()[0] ?? Number.NaN).toFixed(2)} after.`,
+    `Measured ${machine.date} by \`npm run bench\` on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB), ${machine.platform}, ` +
+      `Node ${machine.node}, commit ${machine.commit}${stale ? ', dist/ older than src/' : ''}; ` +
+      `load average ${loadBefore.toFixed(2)} before, ${(os.loadavg()[0] ?? Number.NaN).toFixed(2)} after.`,
     '',
     ...sections.flatMap((lines) => [...lines, '']),
-    'Alone, for quick iterations: `npm run build && npx tsc -p tsconfig.bench.json && node .bench-build/bench/agentRun.js [--runs N] [--trials N] [--only overhead|cap] [--no-write]` (`--only` never writes this section).',
+    'Alone, for quick iterations: `npm run build && npx tsc -p tsconfig.bench.json && ' +
+      'node .bench-build/bench/agentRun.js [--runs N] [--trials N] [--only overhead|cap] [--no-write]` (`--only` never writes this section).',
   ].join('\n').trimEnd();
   console.log(text);
   if (!pass) process.exitCode = 1;

@@ -128,17 +128,21 @@ async function main(): Promise<void> {
   const burst = await concurrentNearExpiry(1000);
   const f = (n: number) => n.toFixed(4);
   const lines = [
-    `Measured ${new Date().toISOString()} by \`npm run bench\` (Node ${process.version}, ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores).`,
+    `Measured ${new Date().toISOString()} by \`npm run bench\` ` +
+      `(Node ${process.version}, ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores).`,
     '',
     '| authentication | p50 (ms) | p99 (ms) | max (ms) | target | result |',
     '|:---|---:|---:|---:|:---|:---|',
-    `| authenticate from cached credentials (100,000 calls) | ${f(cached.p50)} | ${f(cached.p99)} | ${f(cached.max)} | p99 < 1 ms | ${cached.p99 < 1 ? 'PASS' : 'MISS'} |`,
+    `| authenticate from cached credentials (100,000 calls) | ${f(cached.p50)} | ${f(cached.p99)} | ${f(cached.max)} | p99 < 1 ms | ` +
+      `${cached.p99 < 1 ? 'PASS' : 'MISS'} |`,
     `| load claude_auth.json and authenticate (450 fresh resolvers) | ${f(file.p50)} | ${f(file.p99)} | ${f(file.max)} | | |`,
     `| spawnAgent until active, env key (4,500 spawns) | ${f(spawn.p50)} | ${f(spawn.p99)} | ${f(spawn.max)} | (seed claimed ~50 ms) | |`,
     '',
-    '| 1,000 sessions spawned at once, Claude login 1 min from expiry | token requests | distinct tokens handed out | time to all active (ms) | target | result |',
+    '| 1,000 sessions spawned at once, Claude login 1 min from expiry | token requests | distinct tokens handed out | ' +
+      'time to all active (ms) | target | result |',
     '|:---|---:|---:|---:|:---|:---|',
-    `| real loopback token endpoint, rotating refresh tokens | ${burst.requests} | ${burst.distinctTokens} | ${burst.ms} | 1 request | ${burst.requests === 1 ? 'PASS' : 'MISS'} |`,
+    `| real loopback token endpoint, rotating refresh tokens | ${burst.requests} | ${burst.distinctTokens} | ${burst.ms} | 1 request | ` +
+      `${burst.requests === 1 ? 'PASS' : 'MISS'} |`,
   ];
   const text = lines.join('\n');
   console.log(text);

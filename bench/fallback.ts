@@ -98,16 +98,20 @@ async function main(): Promise<void> {
   const burst = await concurrentFallbacks(1_000);
   const f = (n: number) => n.toFixed(4);
   const lines = [
-    `Measured ${new Date().toISOString()} by \`npm run bench\` (Node ${process.version}, ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores).`,
+    `Measured ${new Date().toISOString()} by \`npm run bench\` ` +
+      `(Node ${process.version}, ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores).`,
     '',
     '| fallback, cached credentials | p50 (ms) | p99 (ms) | max (ms) | target | result |',
     '|:---|---:|---:|---:|:---|:---|',
-    `| reportFailure(529) → active on openai, one at a time (4,500 measured) | ${f(fallback.p50)} | ${f(fallback.p99)} | ${f(fallback.max)} | p99 < 1 ms (seed claimed ~200 ms) | ${fallback.p99 < 1 ? 'PASS' : 'MISS'} |`,
+    `| reportFailure(529) → active on openai, one at a time (4,500 measured) | ${f(fallback.p50)} | ${f(fallback.p99)} | ${f(fallback.max)} | ` +
+      `p99 < 1 ms (seed claimed ~200 ms) | ${fallback.p99 < 1 ? 'PASS' : 'MISS'} |`,
     `| without fallback: release + spawn a new session on openai (4,500 measured) | ${f(respawn.p50)} | ${f(respawn.p99)} | ${f(respawn.max)} | | |`,
-    `| 1,000 fallbacks in flight at once (each: its call → its agent.active) | ${f(burst.p50)} | ${f(burst.p99)} | ${f(burst.max)} | p99 < 1 ms | ${burst.p99 < 1 ? 'PASS' : 'MISS'} |`,
+    `| 1,000 fallbacks in flight at once (each: its call → its agent.active) | ${f(burst.p50)} | ${f(burst.p99)} | ${f(burst.max)} | p99 < 1 ms | ` +
+      `${burst.p99 < 1 ? 'PASS' : 'MISS'} |`,
     '',
     `Fallback p50 / release-and-respawn p50, same run: ${(fallback.p50 / respawn.p50).toFixed(2)} (the session, its id and its usage history are kept).`,
-    `1,000 fallbacks at once: all active on openai after ${burst.totalMs.toFixed(1)} ms; budgets after: ${burst.leaked === null ? 'exact (claude 0 reserved / 0 active, openai 1,000 active)' : `LEAK ${burst.leaked}`}.`,
+    `1,000 fallbacks at once: all active on openai after ${burst.totalMs.toFixed(1)} ms; ` +
+      `budgets after: ${burst.leaked === null ? 'exact (claude 0 reserved / 0 active, openai 1,000 active)' : `LEAK ${burst.leaked}`}.`,
   ];
   const text = lines.join('\n');
   console.log(text);

@@ -130,16 +130,25 @@ async function main(): Promise<void> {
     const pct = (n: number, d: number) => `${((100 * n) / Math.max(1, d)).toFixed(2)}%`;
     const m = (n: number) => `${(n / 1e6).toFixed(2)} M`;
     rows.push(
-      `| ${label}, fixed ${FIXED_ESTIMATE.toLocaleString('en-US')} | ${fixed.sessions.toLocaleString('en-US')} | ${m(fixed.allocatedAtAdmission)} | ${m(fixed.reservedUnused)} | ${pct(fixed.toppedUp, fixed.sessions)} | ${pct(fixed.topUpRefusals, fixed.sessions)} | ${fixed.admissionRefusals} | | |`,
-      `| ${label}, learned p90 per kind | ${learned.sessions.toLocaleString('en-US')} | ${m(learned.allocatedAtAdmission)} | ${m(learned.reservedUnused)} | ${pct(learned.toppedUp, learned.sessions)} | ${pct(learned.topUpRefusals, learned.sessions)} | ${learned.admissionRefusals} | ${ratio.toFixed(3)} | ${ok ? 'PASS' : 'MISS'} |`,
+      `| ${label}, fixed ${FIXED_ESTIMATE.toLocaleString('en-US')} | ${fixed.sessions.toLocaleString('en-US')} | ` +
+        `${m(fixed.allocatedAtAdmission)} | ${m(fixed.reservedUnused)} | ${pct(fixed.toppedUp, fixed.sessions)} | ` +
+        `${pct(fixed.topUpRefusals, fixed.sessions)} | ${fixed.admissionRefusals} | | |`,
+      `| ${label}, learned p90 per kind | ${learned.sessions.toLocaleString('en-US')} | ` +
+        `${m(learned.allocatedAtAdmission)} | ${m(learned.reservedUnused)} | ${pct(learned.toppedUp, learned.sessions)} | ` +
+        `${pct(learned.topUpRefusals, learned.sessions)} | ${learned.admissionRefusals} | ${ratio.toFixed(3)} | ${ok ? 'PASS' : 'MISS'} |`,
     );
   }
   const lines = [
-    `Measured ${new Date().toISOString()} by \`npm run bench\` (Node ${process.version}, ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores).`,
+    `Measured ${new Date().toISOString()} by \`npm run bench\` ` +
+      `(Node ${process.version}, ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores).`,
     '',
-    `Workload: ${SESSIONS.toLocaleString('en-US')} tasks, ${CONCURRENCY} at a time, usage ${(totalUse / 1e6).toFixed(2)} M tokens; kinds (share, median, log-normal σ): ${KINDS.map((k) => `${k.name} ${Math.round(k.weight * 100)}% ${k.median.toLocaleString('en-US')} σ${k.sigma}`).join(', ')}. Same tasks, same order, in both runs.`,
+    `Workload: ${SESSIONS.toLocaleString('en-US')} tasks, ${CONCURRENCY} at a time, usage ${(totalUse / 1e6).toFixed(2)} M tokens; ` +
+      `kinds (share, median, log-normal σ): ` +
+      `${KINDS.map((k) => `${k.name} ${Math.round(k.weight * 100)}% ${k.median.toLocaleString('en-US')} σ${k.sigma}`).join(', ')}. ` +
+      `Same tasks, same order, in both runs.`,
     '',
-    '| budget, estimate | sessions | allocated at admission | reserved but unused at settlement | needed a top-up | top-up refused | admission refused | unused learned / fixed | target: ≤ 0.5 and top-up refused ≤ 1% |',
+    '| budget, estimate | sessions | allocated at admission | reserved but unused at settlement | needed a top-up | top-up refused | ' +
+      'admission refused | unused learned / fixed | target: ≤ 0.5 and top-up refused ≤ 1% |',
     '|:---|---:|---:|---:|---:|---:|---:|---:|:---|',
     ...rows,
   ];

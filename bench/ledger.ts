@@ -175,17 +175,33 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.name} | ${formatRate(rate(r.name))} |`),
   ].join('\n');
   const text = [
-    `Measured ${machine.date} on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB, load average ${loadAtStart} when the run began), Node ${machine.node}, commit ${machine.commit}; Redis ${process.env.REDIS_URL ? 'at REDIS_URL' : 'a private redis-server on loopback (no persistence)'}, ${options.durationMs} ms per run, ${options.inFlight} operations in flight per process.`,
+    `Measured ${machine.date} on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB, load average ${loadAtStart} when the run began), ` +
+      `Node ${machine.node}, commit ${machine.commit}; ` +
+      `Redis ${process.env.REDIS_URL ? 'at REDIS_URL' : 'a private redis-server on loopback (no persistence)'}, ` +
+      `${options.durationMs} ms per run, ${options.inFlight} operations in flight per process.`,
     '',
     table,
     '',
-    `Ratios (agentvisor reserve ÷ rate-limiter-flexible consume): Redis ${summary.redis.ratio} from 1 process, ${summary.redis.ratioAllProcesses} from ${n} processes; with auto-pipelining on both clients ${summary.redisAutoPipelining.ratio} and ${summary.redisAutoPipelining.ratioAllProcesses}; memory ${summary.memory.ratio}. The target of issue 14 is a Redis ratio of at least 1.0.`,
+    `Ratios (agentvisor reserve ÷ rate-limiter-flexible consume): Redis ${summary.redis.ratio} from 1 process, ` +
+      `${summary.redis.ratioAllProcesses} from ${n} processes; ` +
+      `with auto-pipelining on both clients ${summary.redisAutoPipelining.ratio} and ${summary.redisAutoPipelining.ratioAllProcesses}; ` +
+      `memory ${summary.memory.ratio}. The target of issue 14 is a Redis ratio of at least 1.0.`,
     '',
-    'A `reserve` does more than a `consume`: it sweeps expired leases, checks the daily budget and the concurrency slots and takes a lease; `consume` increments one counter with a TTL. On Redis both are Lua scripts. The reserves one process has in flight together share one reserve script call (group commit, up to 128, decided one by one in call order: key layout 2, decision D36); each `consume` is a script call of its own. Fairness: rate-limiter-flexible\'s ioredis client gets exactly the options of the connection the ledger opens for itself (`ledgerConnectionOptions`: no offline queue, no retries, a 2 s command timeout); in the auto-pipelining rows both clients also get `enableAutoPipelining` (the ledger then uses that injected client). The file ledger takes a cross-process lock and fsyncs every group commit (all reserves waiting in one process share one write), so its figure is bounded by the disk; with several processes they take turns at the lock.',
+    'A `reserve` does more than a `consume`: it sweeps expired leases, checks the daily budget and the concurrency slots and takes a lease; ' +
+      '`consume` increments one counter with a TTL. On Redis both are Lua scripts. ' +
+      'The reserves one process has in flight together share one reserve script call ' +
+      '(group commit, up to 128, decided one by one in call order: key layout 2, decision D36); each `consume` is a script call of its own. ' +
+      "Fairness: rate-limiter-flexible's ioredis client gets exactly the options of the connection the ledger opens for itself " +
+      '(`ledgerConnectionOptions`: no offline queue, no retries, a 2 s command timeout); ' +
+      'in the auto-pipelining rows both clients also get `enableAutoPipelining` (the ledger then uses that injected client). ' +
+      'The file ledger takes a cross-process lock and fsyncs every group commit (all reserves waiting in one process share one write), ' +
+      'so its figure is bounded by the disk; with several processes they take turns at the lock.',
   ].join('\n');
   if (!options.json) {
     process.stdout.write(
-      `\n${table}\n\nRedis ratio: ${summary.redis.ratio} (1 process), ${summary.redis.ratioAllProcesses} (${n} processes); with auto-pipelining ${summary.redisAutoPipelining.ratio} and ${summary.redisAutoPipelining.ratioAllProcesses}; memory ratio ${summary.memory.ratio}\n`,
+      `\n${table}\n\nRedis ratio: ${summary.redis.ratio} (1 process), ${summary.redis.ratioAllProcesses} (${n} processes); ` +
+        `with auto-pipelining ${summary.redisAutoPipelining.ratio} and ${summary.redisAutoPipelining.ratioAllProcesses}; ` +
+        `memory ratio ${summary.memory.ratio}\n`,
     );
   }
   if (options.write) {

@@ -58,7 +58,9 @@ async function xstateWorkPerCycle(): Promise<string> {
   await orch.stop();
   const events = [...counts].filter(([k]) => k.startsWith('event '));
   return [
-    `XState work in one public-API cycle: ${counts.get('@xstate.actor') ?? 0} actor created, ${events.reduce((s, [, n]) => s + n, 0)} events, ${counts.get('@xstate.snapshot') ?? 0} snapshots, ${counts.get('@xstate.microstep') ?? 0} microsteps, ${counts.get('@xstate.action') ?? 0} actions`,
+    `XState work in one public-API cycle: ${counts.get('@xstate.actor') ?? 0} actor created, ` +
+      `${events.reduce((s, [, n]) => s + n, 0)} events, ${counts.get('@xstate.snapshot') ?? 0} snapshots, ` +
+      `${counts.get('@xstate.microstep') ?? 0} microsteps, ${counts.get('@xstate.action') ?? 0} actions`,
     ...events.map(([k, n]) => `  ${n} × ${k.slice('event '.length)}`),
   ].join('\n');
 }
@@ -114,7 +116,10 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, JSON.stringify(profile));
 
   const perCycle = (ms: number) => `${((ms * 1000) / cycles).toFixed(1)} µs/cycle`;
-  console.log(`agentvisor ${rowName} cycle at ${live.toLocaleString('en-US')} live: ${Math.round((cycles * 1000) / elapsed).toLocaleString('en-US')} cycles/s while profiled (${perCycle(elapsed)})`);
+  console.log(
+    `agentvisor ${rowName} cycle at ${live.toLocaleString('en-US')} live: ` +
+      `${Math.round((cycles * 1000) / elapsed).toLocaleString('en-US')} cycles/s while profiled (${perCycle(elapsed)})`,
+  );
   console.log(`GC pauses: scavenges ${perCycle(minorMs)}, mark-compact ${perCycle(majorMs)}`);
   console.log('');
   console.log(formatSummary(summarizeProfile(profile, ['spawnAgent', 'reportUsage', 'release', '#onCoordinatorEvent', 'transition']), cycles));

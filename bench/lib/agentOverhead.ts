@@ -115,7 +115,9 @@ export async function measureOverhead(setup: OverheadSetup): Promise<ModeSides[]
     const sandboxFlag = mode === 'read-only' ? ['--sandbox', 'read-only'] : [];
     const sides: ModeSides = {
       mode,
-      direct: { name: `claude -p --output-format json ${permissions.map((a) => (a.startsWith('{') ? `'${a}'` : a)).join(' ')}${permissions.length > 0 ? ' ' : ''}"say pong"`, runs: [] },
+      direct: { name:
+          `claude -p --output-format json ${permissions.map((a) => (a.startsWith('{') ? `'${a}'` : a)).join(' ')}` +
+          `${permissions.length > 0 ? ' ' : ''}"say pong"`, runs: [] },
       asAgentvisorStartsIt: { name: `claude as agentvisor starts it for ${mode} (its argv, env and a fresh private home), without agentvisor`, runs: [] },
       agentvisor: { name: `agentvisor run --agent claude ${sandboxFlag.join(' ')}${sandboxFlag.length > 0 ? ' ' : ''}"say pong"`, runs: [] },
     };
@@ -145,7 +147,8 @@ export async function measureOverhead(setup: OverheadSetup): Promise<ModeSides[]
       if (run.code !== 0 || !run.stdout.includes('pong')) throw new Error(`${c.side.name} failed (exit ${run.code}): ${run.stderr.slice(-400)}`);
       if (i >= WARMUPS) c.side.runs.push(run.ms);
     }
-    setup.log(`overhead ${i < WARMUPS ? `warm-up ${i + 1}/${WARMUPS}` : `run ${i - WARMUPS + 1}/${setup.runs}: ${contenders.map((c) => c.side.runs.at(-1)!.toFixed(0)).join(' / ')} ms`}`);
+    const lastRuns = () => contenders.map((c) => c.side.runs.at(-1)!.toFixed(0)).join(' / ');
+    setup.log(`overhead ${i < WARMUPS ? `warm-up ${i + 1}/${WARMUPS}` : `run ${i - WARMUPS + 1}/${setup.runs}: ${lastRuns()} ms`}`);
   }
   const left = fs.readdirSync(path.join(viaAgentvisor, 'tmp')).filter((name) => name.startsWith('agentvisor-agent-'));
   if (left.length > 0) throw new Error(`agentvisor run left agent homes behind: ${left.join(', ')}`);
@@ -162,7 +165,9 @@ const ms = (n: number) => n.toFixed(0);
 
 /** The table and one verdict per mode: PASS when agentvisor / direct (medians) ≤ RATIO_TARGET. */
 export function overheadLines(modes: readonly ModeSides[]): { lines: string[]; pass: boolean } {
-  const row = (s: Side, label: string, direct: Side) => `| ${label} | ${ms(median(s.runs))} | ${ms(percentile(s.runs, 90))} | ${ms(Math.min(...s.runs))} | ${ms(Math.max(...s.runs))} | ${(median(s.runs) / median(direct.runs)).toFixed(3)}× |`;
+  const row = (s: Side, label: string, direct: Side) =>
+    `| ${label} | ${ms(median(s.runs))} | ${ms(percentile(s.runs, 90))} | ${ms(Math.min(...s.runs))} | ${ms(Math.max(...s.runs))} | ` +
+    `${(median(s.runs) / median(direct.runs)).toFixed(3)}× |`;
   const verdicts = modes.map((m) => {
     const ratio = median(m.agentvisor.runs) / median(m.direct.runs);
     const pass = ratio <= RATIO_TARGET;
@@ -170,14 +175,19 @@ export function overheadLines(modes: readonly ModeSides[]): { lines: string[]; p
     const ownCost = median(m.agentvisor.runs) - median(m.asAgentvisorStartsIt.runs);
     return {
       pass,
-      line: `- **${m.mode}**: agentvisor / direct **${ratio.toFixed(3)}×** (+${ms(median(m.agentvisor.runs) - median(m.direct.runs))} ms), target ≤ ${RATIO_TARGET}×: **${pass ? 'PASS' : 'MISS'}**. Of the difference, ${ms(claudeCost)} ms is Claude Code itself under the argv, env and fresh home agentvisor gives it (the diagnostic row), ${ms(ownCost)} ms agentvisor's own process.`,
+      line:
+        `- **${m.mode}**: agentvisor / direct **${ratio.toFixed(3)}×** (+${ms(median(m.agentvisor.runs) - median(m.direct.runs))} ms), ` +
+        `target ≤ ${RATIO_TARGET}×: **${pass ? 'PASS' : 'MISS'}**. ` +
+        `Of the difference, ${ms(claudeCost)} ms is Claude Code itself under the argv, env and fresh home agentvisor gives it (the diagnostic row), ` +
+        `${ms(ownCost)} ms agentvisor's own process.`,
     };
   });
   const runs = modes[0]?.direct.runs.length ?? 0;
   return {
     pass: verdicts.every((v) => v.pass),
     lines: [
-      `**(a) Overhead around one trivial Claude Code run**, against Claude Code run directly with the same permissions (${runs} timed runs each after ${WARMUPS} warm-ups, all six interleaved in rotating order; wall time from spawn to exit, ms):`,
+      `**(a) Overhead around one trivial Claude Code run**, against Claude Code run directly with the same permissions ` +
+        `(${runs} timed runs each after ${WARMUPS} warm-ups, all six interleaved in rotating order; wall time from spawn to exit, ms):`,
       '',
       '| mode | command | median | p90 | min | max | median / direct |',
       '|:---|:---|---:|---:|---:|---:|---:|',
@@ -187,7 +197,8 @@ export function overheadLines(modes: readonly ModeSides[]): { lines: string[]; p
         row(m.asAgentvisorStartsIt, `${m.mode} | diagnostic: ${m.asAgentvisorStartsIt.name}`, m.direct),
       ]),
       '',
-      `Ratios of the medians (when issue 13 was filed, before the modes were told apart: 2.35× a bare \`claude -p\`, 1.27× Claude Code as agentvisor started it for workspace-write):`,
+      'Ratios of the medians (when issue 13 was filed, before the modes were told apart: ' +
+        '2.35× a bare `claude -p`, 1.27× Claude Code as agentvisor started it for workspace-write):',
       '',
       ...verdicts.map((v) => v.line),
     ],

@@ -237,7 +237,9 @@ export function markdownReport(results: Results): string {
     `- Memory: ${m.memoryGiB} GiB`,
     `- OS: ${m.platform}`,
     `- 1-minute load average: ${load(results)} (other work on the machine shows here)`,
-    `- ${results.reps} measured runs per figure (median shown; ± is half the spread between the fastest and slowest run), each run a fixed number of cycles sized for about ${results.targetMs} ms after a warm-up; contenders interleaved run by run; ${results.method.join(', ')}.`,
+    `- ${results.reps} measured runs per figure (median shown; ± is half the spread between the fastest and slowest run), ` +
+      `each run a fixed number of cycles sized for about ${results.targetMs} ms after a warm-up; ` +
+      `contenders interleaved run by run; ${results.method.join(', ')}.`,
     '',
     '### Cycles per second',
     '',

@@ -57,7 +57,8 @@ describe('resolveAgentBinary', () => {
     const error = thrown(() => resolveAgentBinary('claude-code', { env: { PATH: '' }, cwd: dir, packageRoot: null }));
     expect(isAgentvisorError(error, 'agent-not-found')).toBe(true);
     expect((error as Error).message).toBe(
-      `claude (claude-code) was not found on PATH or in ${path.join(dir, 'node_modules', '.bin')}: install it (npm i -D @anthropic-ai/claude-code) or set AGENTVISOR_CLAUDE_BIN to its path`,
+      `claude (claude-code) was not found on PATH or in ${path.join(dir, 'node_modules', '.bin')}: ` +
+        'install it (npm i -D @anthropic-ai/claude-code) or set AGENTVISOR_CLAUDE_BIN to its path',
     );
   });
 

@@ -42,7 +42,10 @@ describe('agentPath', () => {
 });
 
 describe('claudeCodeInvocation', () => {
-  it('should run claude -p with streamed JSON output, workspace-write permissions, the task after --, and exactly the session env plus PATH, its homes and the retry bound', () => {
+  it(
+    'should run claude -p with streamed JSON output, workspace-write permissions, the task after --, ' +
+      'and exactly the session env plus PATH, its homes and the retry bound',
+    () => {
     const { args, env } = claudeCodeInvocation({ task: '--help me', agentEnv: SESSION, home, hostEnv: HOST });
     expect(args).toEqual(['-p', '--verbose', '--output-format', 'stream-json', '--include-partial-messages', '--permission-mode', 'acceptEdits', '--settings', CLAUDE_WORKSPACE_SETTINGS, '--', '--help me']);
     expect(env).toEqual({ ...SESSION, PATH: `${NODE_DIR}:/opt/one:/opt/two`, HOME: home.home, CLAUDE_CONFIG_DIR: home.claudeConfigDir, TMPDIR: home.tmpDir, CLAUDE_CODE_MAX_RETRIES: '0' });
@@ -85,9 +88,13 @@ describe('codexProviderOverrides', () => {
       '-c',
       'model_provider=agentvisor',
       '-c',
-      'model_providers.agentvisor={name="agentvisor",base_url="http://127.0.0.1:4000/v1",env_key="OPENAI_API_KEY",wire_api="responses",request_max_retries=0,stream_max_retries=0}',
+      'model_providers.agentvisor={name="agentvisor",base_url="http://127.0.0.1:4000/v1",env_key="OPENAI_API_KEY",' +
+        'wire_api="responses",request_max_retries=0,stream_max_retries=0}',
     ]);
-    expect(codexProviderOverrides('http://h/v1', { requiresOpenAiAuth: true })[3]).toBe('model_providers.agentvisor={name="agentvisor",base_url="http://h/v1",requires_openai_auth=true,wire_api="responses",request_max_retries=0,stream_max_retries=0}');
+    expect(codexProviderOverrides('http://h/v1', { requiresOpenAiAuth: true })[3]).toBe(
+      'model_providers.agentvisor={name="agentvisor",base_url="http://h/v1",requires_openai_auth=true,' +
+        'wire_api="responses",request_max_retries=0,stream_max_retries=0}',
+    );
   });
 
   it('should quote a URL as a TOML string, so quotes in it cannot end the value', () => {
@@ -107,7 +114,10 @@ describe('codexInvocation', () => {
 
   it('should send an API key session without a base URL to api.openai.com through the same provider (no Codex retries)', () => {
     const { args } = codexInvocation({ task: 't', agentEnv: openaiSession, home, hostEnv: HOST });
-    expect(args).toContain('model_providers.agentvisor={name="agentvisor",base_url="https://api.openai.com/v1",env_key="OPENAI_API_KEY",wire_api="responses",request_max_retries=0,stream_max_retries=0}');
+    expect(args).toContain(
+      'model_providers.agentvisor={name="agentvisor",base_url="https://api.openai.com/v1",env_key="OPENAI_API_KEY",' +
+        'wire_api="responses",request_max_retries=0,stream_max_retries=0}',
+    );
   });
 
   it('should write a ChatGPT session into CODEX_HOME/auth.json (0600, no refresh token) and use Codex login with the base URL', () => {

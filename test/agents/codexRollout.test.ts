@@ -5,7 +5,11 @@ import { watchCodexRollout } from '../../src/agents/codexRollout';
 import type { TokenUsage } from '../../src/providers';
 
 const tokenCount = (input: number, output: number): string =>
-  `${JSON.stringify({ timestamp: 't', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: input, output_tokens: output } } } })}\n`;
+  `${JSON.stringify({
+    timestamp: 't',
+    type: 'event_msg',
+    payload: { type: 'token_count', info: { total_token_usage: { input_tokens: input, output_tokens: output } } },
+  })}\n`;
 const refused = (text: string): string => `${JSON.stringify({ type: 'response_item', payload: { type: 'custom_tool_call_output', call_id: 'c1', output: [{ type: 'input_text', text }] } })}\n`;
 
 describe('watchCodexRollout', () => {

@@ -152,8 +152,13 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
   it(`should ${dieWithParent ? '' : 'not '}stop a descendant that left the group (own session, like the agent CLIs' tool shells)`, async () => {
     // The escaper ignores SIGTERM, its child does not; neither holds our stdout, so the result comes
     // first and the escaper's SIGKILL after it.
-    const escaper = "process.on('SIGTERM', () => {}); const c = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log('escaper ' + process.pid + ' inner ' + c.pid); setInterval(() => {}, 1000)";
-    const script = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(escaper)}], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] }).stdout.pipe(process.stdout); setInterval(() => {}, 1000)`;
+    const escaper =
+      "process.on('SIGTERM', () => {}); " +
+      "const c = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); " +
+      "console.log('escaper ' + process.pid + ' inner ' + c.pid); setInterval(() => {}, 1000)";
+    const script =
+      `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(escaper)}], ` +
+      "{ detached: true, stdio: ['ignore', 'pipe', 'ignore'] }).stdout.pipe(process.stdout); setInterval(() => {}, 1000)";
     let seen = '';
     const run = startProcess(node(script, { killGraceMs: 300, onStdout: (text) => (seen += text) }));
     for (let i = 0; i < 100 && !seen.includes('\n'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -195,7 +200,9 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
   });
 
   it('should keep the head and the tail of a flood of output and say how much was dropped', async () => {
-    const flood = "process.stdout.write('HEAD'); for (let i = 0; i < 100; i++) process.stdout.write('x'.repeat(10000)); process.stdout.write('TAIL'); process.stderr.write('e'.repeat(50))";
+    const flood =
+      "process.stdout.write('HEAD'); for (let i = 0; i < 100; i++) process.stdout.write('x'.repeat(10000)); " +
+      "process.stdout.write('TAIL'); process.stderr.write('e'.repeat(50))";
     const result = await runProcess(node(flood, { maxOutputBytes: 100 }));
     const total = 4 + 100 * 10_000 + 4;
     expect(result.truncated).toBe(true);
@@ -207,7 +214,10 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
 
   it('should hand every piece of stdout to onStdout as it arrives, whole characters only, even past the cap', async () => {
     // 'é' is two bytes; written one byte at a time, a plain toString would split it into two U+FFFD.
-    const script = "const b = Buffer.from('aé\\n'); let i = 0; const t = setInterval(() => { process.stdout.write(b.subarray(i, i + 1)); if (++i === b.length) { clearInterval(t); process.stdout.write('z'.repeat(500)); } }, 15)";
+    const script =
+      "const b = Buffer.from('aé\\n'); let i = 0; " +
+      'const t = setInterval(() => { process.stdout.write(b.subarray(i, i + 1)); ' +
+      "if (++i === b.length) { clearInterval(t); process.stdout.write('z'.repeat(500)); } }, 15)";
     const pieces: string[] = [];
     const result = await runProcess(node(script, { maxOutputBytes: 10, onStdout: (text) => pieces.push(text) }));
     expect(pieces.length).toBeGreaterThan(3);

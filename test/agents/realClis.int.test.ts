@@ -293,7 +293,10 @@ describe('real agent CLIs against the provider API fake', () => {
       const at = (name: string): string => `url: ${run(name).fakeUrl}/v1/responses, request id: req_fake[0-9a-f]{20}`;
       expectCodexFailure(
         'codex wrong key',
-        new RegExp(`^unexpected status 401 Unauthorized: Incorrect API key provided: sk-proj-…Wk5e\\. You can find your API key at https://platform\\.openai\\.com/account/api-keys\\., ${at('codex wrong key')}$`),
+        new RegExp(
+          '^unexpected status 401 Unauthorized: Incorrect API key provided: sk-proj-…Wk5e\\. ' +
+            `You can find your API key at https://platform\\.openai\\.com/account/api-keys\\., ${at('codex wrong key')}$`,
+        ),
       );
       expectCodexFailure('codex 429', /^exceeded retry limit, last status: 429 Too Many Requests, request id: req_fake[0-9a-f]{20}$/);
       expectCodexFailure('codex quota', 'Quota exceeded. Check your plan and billing details.');

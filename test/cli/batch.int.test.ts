@@ -33,7 +33,8 @@ beforeEach(async () => {
   processLog = path.join(ws.dir, 'claude-processes.log');
   // Logs `start|stop <pid> <ns>` around the real claude; its pid is the process group agentvisor stops.
   claudeWrapper = path.join(ws.dir, 'claude-wrapper.sh');
-  fs.writeFileSync(claudeWrapper, `#!/bin/sh\necho "start $$ $(date +%s%N)" >> '${processLog}'\n'${agentBin('claude')}' "$@"\nrc=$?\necho "stop $$ $(date +%s%N)" >> '${processLog}'\nexit $rc\n`, { mode: 0o700 });
+  fs.writeFileSync(claudeWrapper, `#!/bin/sh\necho "start $$ $(date +%s%N)" >> '${processLog}'\n'${agentBin('claude')}' "$@"\n` +
+      `rc=$?\necho "stop $$ $(date +%s%N)" >> '${processLog}'\nexit $rc\n`, { mode: 0o700 });
 });
 
 afterEach(async () => {

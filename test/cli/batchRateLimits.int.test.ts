@@ -46,13 +46,17 @@ const claudeTasks = (n: number, prefix = 't') =>
 const answers = (status: number) => fake.requests.filter((r) => r.route === 'anthropic.messages' && r.answer?.status === status);
 
 describe('agentvisor batch: rate-limit-aware fan-out', () => {
-  it('should converge on a provider that throttles above 3 requests in flight: 12 tasks with --concurrency 8 all succeed on Claude, with few 429s', async () => {
+  it(
+    'should converge on a provider that throttles above 3 requests in flight: ' +
+      '12 tasks with --concurrency 8 all succeed on Claude, with few 429s',
+    async () => {
     fake.setScript('claude', throttlingScript({ maxInFlight: 3, reply: fakeStep.reply({ delayMs: 400, usage: { inputTokens: 10, outputTokens: 5 } }) }));
     const file = ws.writeTasks(claudeTasks(12));
     const started = Date.now();
     const { status, stdout, stderr } = await ws.cli(['--json', 'batch', file, '--concurrency', '8'], { claude: CLAUDE_KEY }).done;
     const throttled = answers(429).length;
-    console.log(`throttle convergence: ${throttled} 429s of ${fake.requests.filter((r) => r.route === 'anthropic.messages').length} model requests, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const modelRequests = fake.requests.filter((r) => r.route === 'anthropic.messages').length;
+    console.log(`throttle convergence: ${throttled} 429s of ${modelRequests} model requests, ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (status !== 0) console.log(stdout, stderr);
     expect(status).toBe(0);
     const lines = jsonLines(stdout);
@@ -111,7 +115,10 @@ describe('agentvisor batch: rate-limit-aware fan-out', () => {
     expect(stderr).toContain('claude resumed: its usage limit reset');
   }, 90_000);
 
-  it('should stop dispatching when the usage limit resets later than --wait-for-reset, say which tasks are done and when it resets (exit 75), and finish with --resume', async () => {
+  it(
+    'should stop dispatching when the usage limit resets later than --wait-for-reset, ' +
+      'say which tasks are done and when it resets (exit 75), and finish with --resume',
+    async () => {
     let resetAtMs = 0;
     let served = 0;
     fake.setScript('claude', () => {
@@ -133,7 +140,13 @@ describe('agentvisor batch: rate-limit-aware fan-out', () => {
       notStartedIds: ['s04', 's05'],
       providers: { claude: { pausedUntil: resetAtMs, reserved: 0, active: 0 } },
     });
-    expect(first.stderr).toMatch(/stopped: every provider the remaining tasks can use is paused by a usage limit \(claude resets at \d\d:\d\d:\d\d UTC \(in 60 min\)\)\. Done: 2 of 5 tasks \(s01, s02\)\. Run the batch again with --resume after the reset/);
+    expect(first.stderr).toMatch(
+      new RegExp(
+        'stopped: every provider the remaining tasks can use is paused by a usage limit ' +
+          '\\(claude resets at \\d\\d:\\d\\d:\\d\\d UTC \\(in 60 min\\)\\)\\. ' +
+          'Done: 2 of 5 tasks \\(s01, s02\\)\\. Run the batch again with --resume after the reset',
+      ),
+    );
     // Nothing was sent after the limit.
     expect(fake.requests.filter((r) => r.route === 'anthropic.messages')).toHaveLength(3);
     const journal = `${file}.journal`;

@@ -25,7 +25,12 @@ beforeEach(() => {
   fs.mkdirSync(path.join(app, 'lib'), { recursive: true });
   // What a module may rely on: a hashbang, require and require.resolve, __dirname, module.exports;
   // one that calls import() is left to Node (Node 20 loses its import callback with a code cache).
-  fs.writeFileSync(path.join(app, 'main.js'), "#!/usr/bin/env node\n'use strict';\nconst { twice } = require('./lib/twice');\nconst { later } = require('./lib/later');\nmodule.exports = async () => ({ value: twice(21), resolved: path.relative(__dirname, require.resolve('./lib/twice')), dynamic: await later() });\nconst path = require('node:path');\n");
+  fs.writeFileSync(
+    path.join(app, 'main.js'),
+    "#!/usr/bin/env node\n'use strict';\nconst { twice } = require('./lib/twice');\nconst { later } = require('./lib/later');\n" +
+      "module.exports = async () => ({ value: twice(21), resolved: path.relative(__dirname, require.resolve('./lib/twice')), dynamic: await later() });\n" +
+      "const path = require('node:path');\n",
+  );
   fs.writeFileSync(path.join(app, 'lib', 'later.js'), "exports.later = async () => (await import('./later.mjs')).later;\n");
   fs.writeFileSync(path.join(app, 'lib', 'twice.js'), 'exports.twice = (n) => n * 2;\n');
   fs.writeFileSync(path.join(app, 'lib', 'later.mjs'), "export const later = 'esm';\n");
@@ -40,7 +45,8 @@ function runApp(env: Record<string, string> = {}): { status: { enabled: boolean;
   const script = `
     const cache = require(${JSON.stringify(path.join(root, 'src', 'cli', 'compileCache'))});
     const status = cache.enableCompileCache(${JSON.stringify(cacheDir)});
-    require(${JSON.stringify(path.join(app, 'main.js'))})().then((result) => console.log(JSON.stringify({ status, counts: cache.compileCacheCounts(), result })));`;
+    require(${JSON.stringify(path.join(app, 'main.js'))})()
+      .then((result) => console.log(JSON.stringify({ status, counts: cache.compileCacheCounts(), result })));`;
   const out = execFileSync(process.execPath, ['-r', TS_NODE, '-e', script], { cwd: root, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...env }, encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!) as ReturnType<typeof runApp>;
 }

@@ -32,7 +32,11 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 /** The real CLI, with a preload that reports on stderr whether zod was loaded by the time it exits. */
 function cli(args: readonly string[], env: Record<string, string> = {}): CliEnd {
   const probe = path.join(dir, 'zod-probe.js');
-  fs.writeFileSync(probe, "process.on('exit', () => { if (Object.keys(require.cache).some((k) => /[\\\\/]node_modules[\\\\/]zod[\\\\/]/.test(k))) process.stderr.write('zod: loaded\\n'); });\n");
+  fs.writeFileSync(
+    probe,
+    "process.on('exit', () => { " +
+      "if (Object.keys(require.cache).some((k) => /[\\\\/]node_modules[\\\\/]zod[\\\\/]/.test(k))) process.stderr.write('zod: loaded\\n'); });\n",
+  );
   return runCliSync(['--home', home, ...args], { cwd: dir, home: dir, env, preload: [probe] });
 }
 
@@ -94,7 +98,8 @@ describe('agentvisor with a config file', () => {
     expect(plain.status).toBe(EXIT_USAGE);
     expect(plain.stdout).toBe('');
     expect(plain.stderr.trim().split('\n').filter((l) => l !== 'zod: loaded')).toEqual([
-      `agentvisor: Config file ${configFile}: limits.claude.dailyTokens: unknown setting; did you mean dailyLimit? (known: dailyLimit, maxConcurrent). It was left as it is. [invalid-config]`,
+      `agentvisor: Config file ${configFile}: limits.claude.dailyTokens: unknown setting; did you mean dailyLimit? ` +
+        '(known: dailyLimit, maxConcurrent). It was left as it is. [invalid-config]',
     ]);
     const json = cli(['--json', 'run', 'say', 'pong']);
     expect(json.status).toBe(EXIT_USAGE);

@@ -32,9 +32,18 @@ const note = (what) => {
 };
 for (const name of ['DateTimeFormat', 'NumberFormat', 'PluralRules', 'Collator']) {
   const Real = Intl[name];
-  Intl[name] = new Proxy(Real, { construct: (target, args) => (note(name), new target(...args)), apply: (target, self, args) => (note(name), target(...args)) });
+  Intl[name] = new Proxy(Real, {
+    construct: (target, args) => (note(name), new target(...args)),
+    apply: (target, self, args) => (note(name), target(...args)),
+  });
 }
-for (const [proto, method] of [[Number.prototype, 'toLocaleString'], [Date.prototype, 'toLocaleString'], [Date.prototype, 'toLocaleDateString'], [Date.prototype, 'toLocaleTimeString']]) {
+const watched = [
+  [Number.prototype, 'toLocaleString'],
+  [Date.prototype, 'toLocaleString'],
+  [Date.prototype, 'toLocaleDateString'],
+  [Date.prototype, 'toLocaleTimeString'],
+];
+for (const [proto, method] of watched) {
   const real = proto[method];
   proto[method] = function (...args) { note(method); return real.apply(this, args); };
 }

@@ -218,7 +218,8 @@ describe('the JSON Schema', () => {
 
 describe('loading zod', () => {
   const zodLoaded = (configFile: string): string => {
-    const script = `require(${JSON.stringify(path.join(root, 'src', 'config', 'configFile.ts'))}).readConfigFile(${JSON.stringify(configFile)}, { home: ${JSON.stringify(home)} });
+    const script = `require(${JSON.stringify(path.join(root, 'src', 'config', 'configFile.ts'))})
+      .readConfigFile(${JSON.stringify(configFile)}, { home: ${JSON.stringify(home)} });
       process.stdout.write(String(Object.keys(require.cache).some((k) => /[\\\\/]node_modules[\\\\/]zod[\\\\/]/.test(k))));`;
     const result = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') }, timeout: 60_000 });
     expect(result.stderr).toBe('');

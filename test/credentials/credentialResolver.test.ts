@@ -56,7 +56,9 @@ function secretEnvOf(result: { secretEnv: Readonly<Record<string, { reveal(): st
 const input = (provider: 'claude' | 'openai') => ({ provider, sessionId: 's', agentId: 'a' });
 
 function expectNoSecret(value: unknown) {
-  const text = `${JSON.stringify(value)} ${util.inspect(value, { depth: 10, showHidden: true })} ${value instanceof Error ? `${value.message} ${value.stack}` : ''}`;
+  const text =
+    `${JSON.stringify(value)} ${util.inspect(value, { depth: 10, showHidden: true })} ` +
+    `${value instanceof Error ? `${value.message} ${value.stack}` : ''}`;
   for (const secret of ALL_SECRETS) expect(text).not.toContain(secret);
 }
 

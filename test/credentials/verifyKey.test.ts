@@ -89,7 +89,9 @@ afterEach(async () => {
 });
 
 function expectNoKey(value: unknown): void {
-  const text = `${JSON.stringify(value)}\n${inspect(value, { depth: 10, showHidden: true })}\n${value instanceof Error ? `${value.message}\n${value.stack}` : ''}`;
+  const text =
+    `${JSON.stringify(value)}\n${inspect(value, { depth: 10, showHidden: true })}\n` +
+    `${value instanceof Error ? `${value.message}\n${value.stack}` : ''}`;
   for (const key of ALL_KEYS) expect(text).not.toContain(key);
 }
 

@@ -26,7 +26,9 @@ export type ParentSpec =
 export function familyScript(stubborn: boolean): string {
   const ignoreTerm = stubborn ? "process.on('SIGTERM', () => {});" : '';
   const idle = `${ignoreTerm} console.log(process.pid); setInterval(() => {}, 1000)`;
-  const escaper = `${ignoreTerm} const c = require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(idle)}], { stdio: ['ignore', 'inherit', 'ignore'] }); console.log(process.pid); setInterval(() => {}, 1000)`;
+  const escaper =
+    `${ignoreTerm} const c = require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(idle)}], ` +
+    "{ stdio: ['ignore', 'inherit', 'ignore'] }); console.log(process.pid); setInterval(() => {}, 1000)";
   return `
     ${ignoreTerm}
     const { spawn } = require('node:child_process');
@@ -37,7 +39,11 @@ export function familyScript(stubborn: boolean): string {
     });
     const grandchild = spawn(process.execPath, ['-e', ${JSON.stringify(idle)}], { stdio: ['ignore', 'pipe', 'ignore'] });
     const escaper = spawn(process.execPath, ['-e', ${JSON.stringify(escaper)}], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-    const pids = { grandchild: grandchild.pid, escaper: escaper.pid, get escapee() { return lines.map(Number).find((p) => p !== grandchild.pid && p !== escaper.pid); } };
+    const pids = {
+      grandchild: grandchild.pid,
+      escaper: escaper.pid,
+      get escapee() { return lines.map(Number).find((p) => p !== grandchild.pid && p !== escaper.pid); },
+    };
     collect(grandchild);
     collect(escaper);
     setInterval(() => {}, 1000);

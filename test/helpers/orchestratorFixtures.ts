@@ -99,7 +99,8 @@ export async function errorOf(call: () => unknown): Promise<unknown> {
 export async function agentvisorErrorOf(call: () => unknown, code: AgentvisorError['code']): Promise<AgentvisorError> {
   const error = await errorOf(call);
   if (!isAgentvisorError(error, code)) {
-    throw new Error(`expected an AgentvisorError with code ${code}, got ${error instanceof Error ? `${error.name}: ${error.message} (${String((error as { code?: unknown }).code)})` : String(error)}`);
+    const got = error instanceof Error ? `${error.name}: ${error.message} (${String((error as { code?: unknown }).code)})` : String(error);
+    throw new Error(`expected an AgentvisorError with code ${code}, got ${got}`);
   }
   return error;
 }

@@ -9,7 +9,10 @@ import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
 const BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-const MISSING = `redis-server was not found (tried ${JSON.stringify(BINARY)}): install it (apt-get install -y redis-server, brew install redis) or set REDIS_SERVER_BIN; set REDIS_URL to test against a running server. The Redis ledger tests do not skip.`;
+const MISSING =
+  `redis-server was not found (tried ${JSON.stringify(BINARY)}): ` +
+  'install it (apt-get install -y redis-server, brew install redis) or set REDIS_SERVER_BIN; ' +
+  'set REDIS_URL to test against a running server. The Redis ledger tests do not skip.';
 
 export interface RedisServer {
   readonly url: string;

@@ -55,13 +55,25 @@ const SCENARIO = `async function scenario({ av, ledger, failures, testing, machi
   const used = orch.stats().providers.claude.used;
   await orch.stop();
   let refused = null;
-  try { av.createOrchestrator({ limits: 'lots' }); } catch (error) { refused = error instanceof av.AgentvisorError && av.isAgentvisorError(error, 'invalid-option'); }
+  try {
+    av.createOrchestrator({ limits: 'lots' });
+  } catch (error) {
+    refused = error instanceof av.AgentvisorError && av.isAgentvisorError(error, 'invalid-option');
+  }
   const book = ledger.createMemoryLedger({ limits: { claude: { dailyLimit: 1000, maxConcurrent: 1 }, openai: { dailyLimit: 1000, maxConcurrent: 1 } } });
-  const outcomes = [await book.reserve({ provider: 'claude', sessionId: 's-1', tokens: 600, leaseMs: 60000 }), await book.reserve({ provider: 'claude', sessionId: 's-2', tokens: 100, leaseMs: 60000 })];
+  const outcomes = [
+    await book.reserve({ provider: 'claude', sessionId: 's-1', tokens: 600, leaseMs: 60000 }),
+    await book.reserve({ provider: 'claude', sessionId: 's-2', tokens: 100, leaseMs: 60000 }),
+  ];
   await book.close();
-  const failure = failures.classifyHttpFailure({ provider: 'openai', status: 429, now: 0, body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'You exceeded your current quota' } } });
+  const failure = failures.classifyHttpFailure({
+    provider: 'openai', status: 429, now: 0,
+    body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'You exceeded your current quota' } },
+  });
   return {
-    functions: [av.createOrchestrator, av.runAgentTask, av.runAgentBatch, ledger.createRedisLedger, testing.startProviderApiFake, machines.createSessionSupervisor].map((f) => typeof f),
+    functions: [
+      av.createOrchestrator, av.runAgentTask, av.runAgentBatch, ledger.createRedisLedger, testing.startProviderApiFake, machines.createSessionSupervisor,
+    ].map((f) => typeof f),
     provider: released.provider, usedTokens: released.usedTokens, used, refused,
     ledger: outcomes.map((o) => o.code ?? o.status), failure: failure.kind, providers: machines.PROVIDER_IDS,
   };
@@ -99,7 +111,9 @@ import { createMemoryLedger, type QuotaLedger } from 'agentvisor/ledger';
 import { classifyHttpFailure, type ProviderFailure } from 'agentvisor/failures';
 import { createManualClock, type ManualClock } from 'agentvisor/testing';
 import { coordinatorMachine, type ProviderId } from 'agentvisor/machines';
-const ledger: LedgerOption = { instance: createMemoryLedger({ limits: { claude: { dailyLimit: 1, maxConcurrent: 1 }, openai: { dailyLimit: 1, maxConcurrent: 1 } } }) satisfies QuotaLedger };
+const ledger: LedgerOption = {
+  instance: createMemoryLedger({ limits: { claude: { dailyLimit: 1, maxConcurrent: 1 }, openai: { dailyLimit: 1, maxConcurrent: 1 } } }) satisfies QuotaLedger,
+};
 const clock: ManualClock = createManualClock(0);
 const options: OrchestratorOptions = { ledger, clock };
 const failure: ProviderFailure = classifyHttpFailure({ provider: 'claude' satisfies ProviderId, status: 529, now: 0 });

@@ -277,7 +277,12 @@ describe('classifyFailureText', () => {
     ['stream disconnected before completion: error sending request for url (http://127.0.0.1:9/v1/responses)', 'truncated', null],
     ['API Error: Connection error.', 'network', null],
     ['API Error: Request timed out.', 'timeout', null],
-    ["API Error: Claude's response exceeded the 32000 output token maximum. To configure this behavior, set the CLAUDE_CODE_MAX_OUTPUT_TOKENS environment variable.", 'invalid-request', null],
+    [
+      "API Error: Claude's response exceeded the 32000 output token maximum. " +
+        'To configure this behavior, set the CLAUDE_CODE_MAX_OUTPUT_TOKENS environment variable.',
+      'invalid-request',
+      null,
+    ],
     ['API Error: 500 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', 'overloaded', 500],
     ['something nobody has seen before', 'server', null],
   ])('should classify %j', (text, kind, status) => {

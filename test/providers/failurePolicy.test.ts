@@ -126,7 +126,12 @@ describe('resolveFailurePolicy', () => {
     ['a string delay', { maxDelayMs: '10s' }, 'failurePolicy.maxDelayMs must be a whole number from 0 to 2147483647, got "10s"'],
     ['a base above the max', { baseDelayMs: 20_000 }, 'failurePolicy.baseDelayMs must be at most maxDelayMs (10000), got 20000'],
     ['a misspelt option', { maxRetrys: 3 }, 'failurePolicy.maxRetrys is not an option; did you mean maxRetries? (known: maxRetries, baseDelayMs, maxDelayMs, maxRetryAfterMs, kinds)'],
-    ['a misspelt kind', { kinds: { overloded: {} } }, 'failurePolicy.kinds.overloded is not an option; did you mean overloaded? (known: auth, rate-limit, quota, overloaded, server, network, timeout, truncated, invalid-request)'],
+    [
+      'a misspelt kind',
+      { kinds: { overloded: {} } },
+      'failurePolicy.kinds.overloded is not an option; did you mean overloaded? ' +
+        '(known: auth, rate-limit, quota, overloaded, server, network, timeout, truncated, invalid-request)',
+    ],
     ['an unknown action', { kinds: { auth: { action: 'skip' } } }, 'failurePolicy.kinds.auth.action must be one of retry, fallback, fail, got "skip"'],
     ['a kind that is not an object', { kinds: { auth: 'retry' } }, 'failurePolicy.kinds.auth must be an object, got "retry"'],
     ['kinds that is not an object', { kinds: 3 }, 'failurePolicy.kinds must be an object, got 3'],

@@ -155,7 +155,12 @@ describe('createFileLedger', () => {
       ['another format', '{"format":"something-else","version":1}', /"format" is not "agentvisor-quota-ledger"/],
       ['a newer version', '{"format":"agentvisor-quota-ledger","version":3,"reservations":{},"days":{}}', /"version" is 3/],
       ['a negative count', '{"format":"agentvisor-quota-ledger","version":1,"reservations":{"a":{"provider":"claude","tokens":-1,"expiresAt":1}},"days":{}}', /tokens must be a whole number/],
-      ['an unknown provider', '{"format":"agentvisor-quota-ledger","version":1,"reservations":{},"days":{"2026-03-10":{"used":{"claude":1,"openai":0},"settled":{"x":{"provider":"gemini","usedTokens":1,"returnedTokens":0}},"expired":{}}}}', /provider must be one of claude, openai/],
+      [
+        'an unknown provider',
+        '{"format":"agentvisor-quota-ledger","version":1,"reservations":{},"days":{"2026-03-10":{"used":{"claude":1,"openai":0},' +
+          '"settled":{"x":{"provider":"gemini","usedTokens":1,"returnedTokens":0}},"expired":{}}}}',
+        /provider must be one of claude, openai/,
+      ],
     ];
 
     it.each(cases)('should refuse a file that is %s with ledger-corrupt and leave it byte for byte', async (_label, content, problem) => {

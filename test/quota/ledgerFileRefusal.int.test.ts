@@ -53,7 +53,10 @@ function symlinkedLedger(): string {
 }
 
 describe('orchestrator start on a file ledger it may not use', () => {
-  it('should reject with the ledger\'s insecure-permissions (reason and what to do) for a symlinked ledger.json, not degrade, and leave link and target alone', async () => {
+  it(
+    "should reject with the ledger's insecure-permissions (reason and what to do) for a symlinked ledger.json, " +
+      'not degrade, and leave link and target alone',
+    async () => {
     const target = symlinkedLedger();
     const events: string[] = [];
     const { orch, error } = await startError({ events });

@@ -18,7 +18,10 @@ function message(): Promise<Response> {
 }
 
 describe('provider API fake: requests in flight', () => {
-  it('should answer 429 "not your usage limit" in the Anthropic error shape to requests beyond 3 in flight, and count them down as answers finish', async () => {
+  it(
+    'should answer 429 "not your usage limit" in the Anthropic error shape to requests beyond 3 in flight, ' +
+      'and count them down as answers finish',
+    async () => {
     const throttled: FakeModelRequest[] = [];
     fake = await startProviderApiFake({ keys: { claude: KEY }, script: { claude: throttlingScript({ maxInFlight: 3, reply: fakeStep.reply({ delayMs: 300 }), onThrottle: (r) => throttled.push(r) }) } });
     const responses = await Promise.all(Array.from({ length: 5 }, () => message()));

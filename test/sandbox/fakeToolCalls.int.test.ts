@@ -129,7 +129,10 @@ describe('real agent CLIs making tool calls against the provider API fake', () =
       const { workdir } = run('claude bash');
       expect(run('claude bash').requests[1]?.view.lastToolResult).toBe('(Bash completed with no output)');
       expect(claudeResult('claude bash').permission_denials).toEqual([bashDenial('touch touched.txt')]);
-      expect(told('claude bash')).toBe(`touch in '${workdir}/touched.txt' was blocked. For security, Claude Code may only create or modify files in the allowed working directories for this session: '${workdir}'.`);
+      expect(told('claude bash')).toBe(
+        `touch in '${workdir}/touched.txt' was blocked. ` +
+          `For security, Claude Code may only create or modify files in the allowed working directories for this session: '${workdir}'.`,
+      );
       expect(claudeResult('claude bash dontAsk').permission_denials).toEqual([bashDenial('touch touched.txt')]);
       expect(told('claude bash dontAsk')).toMatch(/^Permission to use Bash has been denied because Claude Code is running in don't ask mode\./);
     });

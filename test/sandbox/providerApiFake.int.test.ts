@@ -129,7 +129,10 @@ describe('startProviderApiFake', () => {
       expect(fake.requests.map((r) => r.answer)).toEqual(cases.map(() => ({ status: 401, step: 'auth' })));
     });
 
-    it('should tell an API key from a login by its prefix, not its header: a Bearer API key (the SDK 1.x way) needs no oauth beta and is limited as a key', async () => {
+    it(
+      'should tell an API key from a login by its prefix, not its header: ' +
+        'a Bearer API key (the SDK 1.x way) needs no oauth beta and is limited as a key',
+      async () => {
       const bearerKey = { authorization: `Bearer ${CLAUDE_KEY}`, 'anthropic-version': '2023-06-01' };
       expect((await messages({}, bearerKey)).status).toBe(200);
       fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 5 }));
