@@ -19,15 +19,10 @@
  * whether the coordinator still counts this session's slot and allocation on `provider`.
  */
 import { and, assertEvent, assign, sendTo, setup } from 'xstate';
-import type { CredentialsRequest, PendingFailure, ReservationRequest, SessionContext, SessionEvent, SessionInput } from './agentSession.types';
+import type { CredentialsRequest, ReservationRequest, SessionContext, SessionEvent, SessionInput } from './agentSession.types';
 import type { SessionNotice, SessionOutput } from './agentSession.types';
-import { decideFailure } from './failureDecision';
-import type { FailureDecision } from './failureDecision';
-import type { ProviderId } from './providers';
-
-function unusedOnProvider(context: SessionContext): number {
-  return context.holdsSlot ? Math.max(0, context.tokens.allocated - context.tokens.usedOnProvider) : 0;
-}
+import { failureStep, fallbackRequest, NO_PENDING, outputOf, remainingAfter, unusedOnProvider, usageReport } from './agentSessionActions';
+import { agentSessionGuards } from './agentSessionGuards';
 
 /** The coordinator registers under this systemId; sessions report to it directly, not through their parent. */
 export const COORDINATOR_SYSTEM_ID = 'coordinator';
@@ -35,52 +30,6 @@ export const COORDINATOR_SYSTEM_ID = 'coordinator';
 export const CREDENTIALS_SYSTEM_ID = 'credentials';
 /** The ledger actor (bound in src on a shared ledger) answers reservation.request with granted or refused. */
 export const LEDGER_SYSTEM_ID = 'ledger';
-
-function outputOf(context: SessionContext): SessionOutput {
-  return {
-    sessionId: context.sessionId,
-    agentId: context.agentId,
-    provider: context.provider,
-    usedTokens: context.tokens.used,
-    returnedTokens: context.tokens.returned + unusedOnProvider(context),
-    returnedOnProvider: unusedOnProvider(context),
-    usedOnProvider: context.tokens.usedOnProvider,
-    stint: context.stint,
-    heldSlot: context.holdsSlot,
-    fallbacks: context.fallbacks,
-    reason: context.outcome?.reason ?? 'released',
-    error: context.outcome?.error ?? null,
-    endedAt: context.lastEventAt,
-  };
-}
-
-const NO_PENDING: PendingFailure = { reason: '', requeueAt: null, attempts: 0, requeues: 0, step: null };
-
-/** The step for a `session.failure` (a legacy event without facts is a failure of kind `reason`). */
-function failureStep(context: SessionContext, event: Extract<SessionEvent, { type: 'session.failure' }>): FailureDecision {
-  return decideFailure({
-    failure: event.failure ?? { kind: event.reason, retryAfterMs: null, throttle: null },
-    attempt: context.pending.attempts + 1,
-    requeues: context.pending.requeues,
-    maxRequeues: context.terms.maxRequeues,
-    usedOnProvider: context.tokens.usedOnProvider,
-    fallbacks: { used: context.fallbacks.length, max: context.terms.maxFallbacks, providersLeft: context.fallbackProviders.length },
-    policies: context.terms.failurePolicies,
-    jitter: event.jitter ?? 0,
-  });
-}
-
-function isStep(step: FailureDecision['step']) {
-  return ({ context, event }: { context: SessionContext; event: SessionEvent }): boolean => {
-    assertEvent(event, 'session.failure');
-    return failureStep(context, event).step === step;
-  };
-}
-
-function remainingAfter(chain: readonly ProviderId[], chosen: ProviderId): readonly ProviderId[] {
-  const at = chain.indexOf(chosen);
-  return at < 0 ? chain : chain.slice(at + 1);
-}
 
 export const agentSessionMachine = setup({
   types: {
@@ -112,35 +61,8 @@ export const agentSessionMachine = setup({
       agentId: context.agentId,
       provider: context.provider,
     })),
-    notifyUsage: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context, event }): SessionNotice => {
-      assertEvent(event, 'session.usage');
-      const left = Math.max(0, context.tokens.allocated - context.tokens.usedOnProvider);
-      return {
-        type: 'session.usageReported',
-        sessionId: context.sessionId,
-        provider: context.provider,
-        tokens: event.tokens,
-        withinTokens: Math.min(event.tokens, left),
-        estimatedTokens: context.terms.estimatedTokens,
-        stint: context.stint,
-        usedOnProvider: context.tokens.usedOnProvider + event.tokens,
-        now: event.now,
-      };
-    }),
-    requestFallback: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({
-      type: 'session.fallbackRequested',
-      sessionId: context.sessionId,
-      agentId: context.agentId,
-      from: context.provider,
-      returnedTokens: unusedOnProvider(context),
-      usedOnProvider: context.tokens.usedOnProvider,
-      stint: context.stint,
-      candidates: context.pending.requeueAt === null ? context.fallbackProviders : [context.provider],
-      estimatedTokens: context.terms.estimatedTokens,
-      reason: context.pending.reason,
-      notBefore: context.pending.requeueAt,
-      now: context.lastEventAt,
-    })),
+    notifyUsage: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), usageReport),
+    requestFallback: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), fallbackRequest),
     notifyEnded: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({ type: 'session.ended', output: outputOf(context) })),
     countUsage: assign(({ context, event }) => {
       assertEvent(event, 'session.usage');
@@ -270,33 +192,7 @@ export const agentSessionMachine = setup({
     }),
     dropSecrets: assign({ secretEnv: {}, env: {} }),
   },
-  guards: {
-    // A late answer for a provider the session already left is ignored.
-    isForCurrentProvider: ({ context, event }) => {
-      assertEvent(event, ['credentials.granted', 'credentials.denied']);
-      return event.provider === context.provider;
-    },
-    // A late answer for a stint the session already left is ignored.
-    isForCurrentStint: ({ context, event }) => {
-      assertEvent(event, ['reservation.granted', 'reservation.refused']);
-      return event.stint === context.stint;
-    },
-    // The first stint was reserved at admission; later ones (fallback, requeue) are reserved here.
-    needsReservation: ({ context }) => context.terms.sharedLedger && context.stint > 0,
-    canFallBack: ({ context }) => context.fallbackProviders.length > 0 && context.fallbacks.length < context.terms.maxFallbacks,
-    isLeaseExpired: ({ context, event }) => {
-      assertEvent(event, 'session.sweep');
-      return event.now >= context.expiresAt;
-    },
-    isRequeueStep: isStep('requeue'),
-    isRetryStep: isStep('retry'),
-    isFallBackStep: isStep('fallBack'),
-    isRequestAtFault: ({ context, event }) => {
-      assertEvent(event, 'session.failure');
-      const step = failureStep(context, event);
-      return step.step === 'giveUp' && step.code === 'invalid-request';
-    },
-  },
+  guards: agentSessionGuards,
 }).createMachine({
   id: 'agentSession',
   context: ({ input }) => ({
