@@ -55,9 +55,16 @@ function parseOptions(argv: readonly string[]): Options {
     return n;
   };
   const only = value('--only');
-  if (only !== undefined && only !== 'overhead' && only !== 'cap') throw new Error(`--only takes overhead or cap, got ${only}`);
+  if (only !== undefined && only !== 'overhead' && only !== 'cap')
+    throw new Error(`--only takes overhead or cap, got ${only}`);
   // A partial run would overwrite the section with half of it: only a full run writes the docs.
-  return { runs: count('--runs', 18), trials: count('--trials', 25), overhead: only !== 'cap', cap: only !== 'overhead', write: only === undefined && !argv.includes('--no-write') };
+  return {
+    runs: count('--runs', 18),
+    trials: count('--trials', 25),
+    overhead: only !== 'cap',
+    cap: only !== 'overhead',
+    write: only === undefined && !argv.includes('--no-write'),
+  };
 }
 
 const log = (line: string) => console.log(`· agent runs: ${line}`);
@@ -68,7 +75,20 @@ function distIsStale(): boolean {
   const built = fs.statSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), { throwIfNoEntry: false });
   if (built === undefined) throw new Error('dist/ is missing: run `npm run build` before the agent-run benchmark');
   const newest = (dir: string): number =>
-    fs.readdirSync(dir, { withFileTypes: true }).reduce((t, e) => Math.max(t, e.isDirectory() ? newest(path.join(dir, e.name)) : e.name.endsWith('.ts') ? fs.statSync(path.join(dir, e.name)).mtimeMs : 0), 0);
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .reduce(
+        (t, e) =>
+          Math.max(
+            t,
+            e.isDirectory()
+              ? newest(path.join(dir, e.name))
+              : e.name.endsWith('.ts')
+                ? fs.statSync(path.join(dir, e.name)).mtimeMs
+                : 0,
+          ),
+        0,
+      );
   return Math.max(newest(path.join(ROOT, 'src')), newest(path.join(ROOT, 'machines'))) > built.mtimeMs;
 }
 
@@ -115,11 +135,21 @@ function whenGroupGone(pgid: number, t0: number): Promise<number> {
 }
 
 /** (b): a runaway agent stopped by maxTokens, `trials` times through one orchestrator. */
-async function measureCap(fake: ProviderApiFake, dir: string, agent: 'claude-code' | 'codex', trials: number): Promise<CapTrials> {
+async function measureCap(
+  fake: ProviderApiFake,
+  dir: string,
+  agent: 'claude-code' | 'codex',
+  trials: number,
+): Promise<CapTrials> {
   const provider = agent === 'claude-code' ? 'claude' : 'openai';
   fake.setScript(provider, runawayScript({ usagePerTurn: TURN }));
   const orch = createOrchestrator({
-    env: { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl },
+    env: {
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+    },
     credentialSources: ['env'],
     providerPriority: 'prefer-claude',
     limits: { [provider]: { dailyLimit: 1e9 } },
@@ -145,9 +175,21 @@ async function measureCap(fake: ProviderApiFake, dir: string, agent: 'claude-cod
         }
         if (e.type === 'run.ended') endedAt = performance.now();
       };
-      const result = await runAgentTask(orch, { task: 'loop until stopped', agent, estimatedTokens: 20_000, maxTokens: MAX_TOKENS, timeoutMs: RUN_TIMEOUT_MS, cwd: workdir, tempDir, hostEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, onEvent });
+      const result = await runAgentTask(orch, {
+        task: 'loop until stopped',
+        agent,
+        estimatedTokens: 20_000,
+        maxTokens: MAX_TOKENS,
+        timeoutMs: RUN_TIMEOUT_MS,
+        cwd: workdir,
+        tempDir,
+        hostEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        onEvent,
+      });
       if (result.error?.code !== 'token-limit' || passedAt === null || endedAt === null || groupGone === null) {
-        throw new Error(`${agent} trial ${i}: not stopped by its cap (${JSON.stringify(result.error ?? result.result)})`);
+        throw new Error(
+          `${agent} trial ${i}: not stopped by its cap (${JSON.stringify(result.error ?? result.result)})`,
+        );
       }
       used += result.usage.totalTokens;
       // The first trial starts the CLI cold (its files not yet in the page cache): a warm-up.
@@ -159,7 +201,8 @@ async function measureCap(fake: ProviderApiFake, dir: string, agent: 'claude-cod
     }
     // The books: every stopped run settled with its real usage, nothing left reserved or active.
     const books = orch.stats().providers[provider];
-    if (books.used !== used || books.reserved !== 0 || books.active !== 0) throw new Error(`${agent}: the ledger does not match the runs (${JSON.stringify(books)}, ${used} used)`);
+    if (books.used !== used || books.reserved !== 0 || books.active !== 0)
+      throw new Error(`${agent}: the ledger does not match the runs (${JSON.stringify(books)}, ${used} used)`);
   } finally {
     await orch.stop();
   }
@@ -210,7 +253,10 @@ async function main(): Promise<void> {
       pass &&= part.pass;
     }
     if (options.cap) {
-      const results = [await measureCap(fake, dir, 'claude-code', options.trials), await measureCap(fake, dir, 'codex', options.trials)];
+      const results = [
+        await measureCap(fake, dir, 'claude-code', options.trials),
+        await measureCap(fake, dir, 'codex', options.trials),
+      ];
       const part = capLines(results);
       sections.push(part.lines);
       pass &&= part.pass;
@@ -227,7 +273,9 @@ async function main(): Promise<void> {
     ...sections.flatMap((lines) => [...lines, '']),
     'Alone, for quick iterations: `npm run build && npx tsc -p tsconfig.bench.json && ' +
       'node .bench-build/bench/agentRun.js [--runs N] [--trials N] [--only overhead|cap] [--no-write]` (`--only` never writes this section).',
-  ].join('\n').trimEnd();
+  ]
+    .join('\n')
+    .trimEnd();
   console.log(text);
   if (!pass) process.exitCode = 1;
   if (!options.write) return;

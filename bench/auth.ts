@@ -13,7 +13,6 @@ import { createCredentialResolver } from '../src/credentials';
 import { createOrchestrator } from '../src';
 import { writeDocsSection } from './lib/docsSection';
 
-
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -37,7 +36,12 @@ function tempHome(): string {
 }
 
 async function cachedAuthenticate(): Promise<{ p50: number; p99: number; max: number }> {
-  const resolver = createCredentialResolver({ env: { ANTHROPIC_API_KEY: 'sk-ant-api03-bench-cached-key-000000' }, home: tempHome(), claudeHome: tempHome(), sources: ['options', 'env'] });
+  const resolver = createCredentialResolver({
+    env: { ANTHROPIC_API_KEY: 'sk-ant-api03-bench-cached-key-000000' },
+    home: tempHome(),
+    claudeHome: tempHome(),
+    sources: ['options', 'env'],
+  });
   await resolver.load();
   const input = { provider: 'claude' as const, sessionId: 's', agentId: 'a' };
   for (let i = 0; i < 20_000; i += 1) resolver.authenticate(input);
@@ -52,7 +56,11 @@ async function cachedAuthenticate(): Promise<{ p50: number; p99: number; max: nu
 
 async function fromFile(): Promise<{ p50: number; p99: number; max: number }> {
   const home = tempHome();
-  fs.writeFileSync(path.join(home, 'claude_auth.json'), JSON.stringify({ ANTHROPIC_API_KEY: 'sk-ant-api03-bench-file-key-0000000', schema_version: 1 }), { mode: 0o600 });
+  fs.writeFileSync(
+    path.join(home, 'claude_auth.json'),
+    JSON.stringify({ ANTHROPIC_API_KEY: 'sk-ant-api03-bench-file-key-0000000', schema_version: 1 }),
+    { mode: 0o600 },
+  );
   const samples: number[] = [];
   for (let i = 0; i < 500; i += 1) {
     const t = process.hrtime.bigint();
@@ -65,7 +73,10 @@ async function fromFile(): Promise<{ p50: number; p99: number; max: number }> {
 }
 
 async function spawnToActive(): Promise<{ p50: number; p99: number; max: number }> {
-  const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: 'sk-ant-api03-bench-spawn-key-000000' }, credentialSources: ['env'] });
+  const orch = createOrchestrator({
+    env: { ANTHROPIC_API_KEY: 'sk-ant-api03-bench-spawn-key-000000' },
+    credentialSources: ['env'],
+  });
   await orch.start();
   const samples: number[] = [];
   for (let i = 0; i < 5_000; i += 1) {
@@ -93,23 +104,49 @@ async function tokenServer(): Promise<{ url: string; requests: () => number; clo
         return;
       }
       valid = `sk-ant-ort01-bench-refresh-${requests}`;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `sk-ant-oat01-bench-access-${requests}`, refresh_token: valid, expires_in: 3600 }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          access_token: `sk-ant-oat01-bench-access-${requests}`,
+          refresh_token: valid,
+          expires_in: 3600,
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1/oauth/token`, requests: () => requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/v1/oauth/token`,
+    requests: () => requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
-async function concurrentNearExpiry(sessions: number): Promise<{ requests: number; distinctTokens: number; ms: number }> {
+async function concurrentNearExpiry(
+  sessions: number,
+): Promise<{ requests: number; distinctTokens: number; ms: number }> {
   const server = await tokenServer();
   const home = tempHome();
   fs.writeFileSync(
     path.join(home, 'claude_auth.json'),
-    JSON.stringify({ oauth_tokens: { access_token: 'sk-ant-oat01-bench-access-old', refresh_token: 'sk-ant-ort01-bench-refresh-0', expires_at: new Date(Date.now() + 60_000).toISOString(), subscription_tier: 'max' } }),
+    JSON.stringify({
+      oauth_tokens: {
+        access_token: 'sk-ant-oat01-bench-access-old',
+        refresh_token: 'sk-ant-ort01-bench-refresh-0',
+        expires_at: new Date(Date.now() + 60_000).toISOString(),
+        subscription_tier: 'max',
+      },
+    }),
     { mode: 0o600 },
   );
-  const orch = createOrchestrator({ env: {}, home, claudeHome: tempHome(), credentialSources: ['claude-auth-file'], limits: { claude: { maxConcurrent: sessions, dailyLimit: 1e9 } }, oauth: { tokenEndpoint: server.url, clientId: 'bench' } });
+  const orch = createOrchestrator({
+    env: {},
+    home,
+    claudeHome: tempHome(),
+    credentialSources: ['claude-auth-file'],
+    limits: { claude: { maxConcurrent: sessions, dailyLimit: 1e9 } },
+    oauth: { tokenEndpoint: server.url, clientId: 'bench' },
+  });
   await orch.start();
   const t = Date.now();
   const agents = await Promise.all(Array.from({ length: sessions }, () => orch.spawnAgent({ estimatedTokens: 100 })));

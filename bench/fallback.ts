@@ -10,7 +10,10 @@ import { createOrchestrator } from '../src';
 import { writeDocsSection } from './lib/docsSection';
 import type { Orchestrator } from '../src';
 
-const ENV = { ANTHROPIC_API_KEY: 'sk-ant-api03-bench-fallback-key-0000', OPENAI_API_KEY: 'sk-proj-bench-fallback-key-00000000' };
+const ENV = {
+  ANTHROPIC_API_KEY: 'sk-ant-api03-bench-fallback-key-0000',
+  OPENAI_API_KEY: 'sk-proj-bench-fallback-key-00000000',
+};
 
 interface Summary {
   readonly p50: number;
@@ -27,7 +30,13 @@ function summarise(samplesNs: readonly number[]): Summary {
 async function started(maxConcurrent: number): Promise<Orchestrator> {
   const limits = { claude: { maxConcurrent, dailyLimit: 1e9 }, openai: { maxConcurrent, dailyLimit: 1e9 } };
   // The circuit would open after a few failures and stop sessions from starting on Claude at all.
-  const orch = createOrchestrator({ env: ENV, credentialSources: ['env'], providerPriority: 'prefer-claude', limits, circuit: { allowedFailures: 1_000_000 } });
+  const orch = createOrchestrator({
+    env: ENV,
+    credentialSources: ['env'],
+    providerPriority: 'prefer-claude',
+    limits,
+    circuit: { allowedFailures: 1_000_000 },
+  });
   await orch.start();
   return orch;
 }
@@ -41,7 +50,8 @@ async function sequentialFallbacks(rounds: number): Promise<Summary> {
     const t = process.hrtime.bigint();
     const outcome = await agent.reportFailure({ status: 529 });
     samples.push(Number(process.hrtime.bigint() - t));
-    if (outcome.action !== 'fallback' || agent.provider !== 'openai') throw new Error(`round ${i}: no fallback (${JSON.stringify(outcome)})`);
+    if (outcome.action !== 'fallback' || agent.provider !== 'openai')
+      throw new Error(`round ${i}: no fallback (${JSON.stringify(outcome)})`);
     await agent.release();
   }
   await orch.stop();
@@ -86,7 +96,10 @@ async function concurrentFallbacks(count: number): Promise<Summary & { totalMs: 
   if (samples.length !== count) throw new Error(`${samples.length} of ${count} agents became active on openai`);
   const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const { claude, openai } = orch.stats().providers;
-  const leaked = claude.active !== 0 || claude.reserved !== 0 || openai.active !== count || openai.reserved !== count * 1_000 ? JSON.stringify({ claude, openai }) : null;
+  const leaked =
+    claude.active !== 0 || claude.reserved !== 0 || openai.active !== count || openai.reserved !== count * 1_000
+      ? JSON.stringify({ claude, openai })
+      : null;
   await orch.stop();
   return { ...summarise(samples), totalMs, leaked };
 }

@@ -35,7 +35,6 @@ const KINDS: readonly Kind[] = [
   { name: 'refactor', weight: 0.15, median: 40_000, sigma: 0.3 },
 ];
 
-
 interface Task {
   readonly kind: string;
   readonly used: number;
@@ -77,7 +76,14 @@ async function run(tasks: readonly Task[], dailyLimit: number, learned: boolean)
   let overruns = 0;
   orch.on('quota.overrun', () => (overruns += 1));
   const live: { agent: ManagedAgent; task: Task; allocated: number }[] = [];
-  const outcome = { sessions: 0, reservedUnused: 0, allocatedAtAdmission: 0, toppedUp: 0, topUpRefusals: 0, admissionRefusals: 0 };
+  const outcome = {
+    sessions: 0,
+    reservedUnused: 0,
+    allocatedAtAdmission: 0,
+    toppedUp: 0,
+    topUpRefusals: 0,
+    admissionRefusals: 0,
+  };
   const finish = async (entry: { agent: ManagedAgent; task: Task; allocated: number }) => {
     const parts = [Math.floor(entry.task.used / 3), Math.floor(entry.task.used / 3)];
     parts.push(entry.task.used - parts[0]! - parts[1]!);
@@ -95,7 +101,9 @@ async function run(tasks: readonly Task[], dailyLimit: number, learned: boolean)
   for (const task of tasks) {
     if (live.length >= CONCURRENCY) await finish(live.shift()!);
     try {
-      const agent = await orch.spawnAgent(learned ? { taskKind: task.kind } : { estimatedTokens: FIXED_ESTIMATE, taskKind: task.kind });
+      const agent = await orch.spawnAgent(
+        learned ? { taskKind: task.kind } : { estimatedTokens: FIXED_ESTIMATE, taskKind: task.kind },
+      );
       live.push({ agent, task, allocated: agent.allocatedTokens });
       outcome.sessions += 1;
       outcome.allocatedAtAdmission += agent.allocatedTokens;

@@ -71,7 +71,14 @@ async function measure(row: Row, options: Options, redisUrl: string, scratch: st
   const prefix = `bench-ledger-${process.pid}-${runs}:`;
   const target = row.kind === 'file' ? path.join(scratch, `ledger-${runs}.json`) : redisUrl;
   const worker = path.join(__dirname, 'ledgerWorker.js');
-  const spec: LoadSpec = { kind: row.kind, target, prefix, inFlight: options.inFlight, durationMs: options.durationMs, autoPipelining: row.autoPipelining === true };
+  const spec: LoadSpec = {
+    kind: row.kind,
+    target,
+    prefix,
+    inFlight: options.inFlight,
+    durationMs: options.durationMs,
+    autoPipelining: row.autoPipelining === true,
+  };
   const children = Array.from({ length: row.processes }, () => {
     const child = spawn(process.execPath, [worker, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -84,7 +91,11 @@ async function measure(row: Row, options: Options, redisUrl: string, scratch: st
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     })();
-    const done = new Promise<number>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(Number(out.trim().split('\n').pop())) : reject(new Error(`${row.name}: ${err}`)))));
+    const done = new Promise<number>((resolve, reject) =>
+      child.on('exit', (code) =>
+        code === 0 ? resolve(Number(out.trim().split('\n').pop())) : reject(new Error(`${row.name}: ${err}`)),
+      ),
+    );
     return { child, ready, done };
   });
   // Every process is warm before any starts: they all start at the same instant.
@@ -116,9 +127,19 @@ async function main(): Promise<void> {
     { name: `Redis reserve, ${n} processes`, kind: 'redis', processes: n },
     { name: `RateLimiterRedis consume, ${n} processes`, kind: 'rlf-redis', processes: n },
     { name: 'Redis reserve, 1 process, auto-pipelining', kind: 'redis', processes: 1, autoPipelining: true },
-    { name: 'RateLimiterRedis consume, 1 process, auto-pipelining', kind: 'rlf-redis', processes: 1, autoPipelining: true },
+    {
+      name: 'RateLimiterRedis consume, 1 process, auto-pipelining',
+      kind: 'rlf-redis',
+      processes: 1,
+      autoPipelining: true,
+    },
     { name: `Redis reserve, ${n} processes, auto-pipelining`, kind: 'redis', processes: n, autoPipelining: true },
-    { name: `RateLimiterRedis consume, ${n} processes, auto-pipelining`, kind: 'rlf-redis', processes: n, autoPipelining: true },
+    {
+      name: `RateLimiterRedis consume, ${n} processes, auto-pipelining`,
+      kind: 'rlf-redis',
+      processes: n,
+      autoPipelining: true,
+    },
   ];
   const samples = new Map<string, number[]>(rows.map((r) => [r.name, []]));
   try {
@@ -151,10 +172,16 @@ async function main(): Promise<void> {
     redisAutoPipelining: {
       reservePerSec: Math.round(rate('Redis reserve, 1 process, auto-pipelining')),
       rlfConsumePerSec: Math.round(rate('RateLimiterRedis consume, 1 process, auto-pipelining')),
-      ratio: ratio(rate('Redis reserve, 1 process, auto-pipelining'), rate('RateLimiterRedis consume, 1 process, auto-pipelining')),
+      ratio: ratio(
+        rate('Redis reserve, 1 process, auto-pipelining'),
+        rate('RateLimiterRedis consume, 1 process, auto-pipelining'),
+      ),
       reservePerSecAllProcesses: Math.round(rate(`Redis reserve, ${n} processes, auto-pipelining`)),
       rlfConsumePerSecAllProcesses: Math.round(rate(`RateLimiterRedis consume, ${n} processes, auto-pipelining`)),
-      ratioAllProcesses: ratio(rate(`Redis reserve, ${n} processes, auto-pipelining`), rate(`RateLimiterRedis consume, ${n} processes, auto-pipelining`)),
+      ratioAllProcesses: ratio(
+        rate(`Redis reserve, ${n} processes, auto-pipelining`),
+        rate(`RateLimiterRedis consume, ${n} processes, auto-pipelining`),
+      ),
     },
     file: {
       reservePerSec: Math.round(rate('file reserve, 1 process')),

@@ -30,7 +30,10 @@ export interface LoadSpec {
 }
 
 /** Limits no run reaches: the figures measure the operation, not refusals. */
-const BENCH_LIMITS = { claude: { dailyLimit: 1_000_000_000_000_000, maxConcurrent: 1_000_000 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
+const BENCH_LIMITS = {
+  claude: { dailyLimit: 1_000_000_000_000_000, maxConcurrent: 1_000_000 },
+  openai: { dailyLimit: 0, maxConcurrent: 0 },
+};
 /** The Redis ledger's default timeout, so that both clients get the same commandTimeout. */
 const TIMEOUT_MS = 2_000;
 
@@ -41,8 +44,12 @@ interface Operation {
 
 /** A client with the ledger's own connection options, ready to take commands (they are not queued while connecting). */
 async function benchClient(spec: LoadSpec): Promise<Redis> {
-  const client = new Redis(spec.target, { ...ledgerConnectionOptions(TIMEOUT_MS), enableAutoPipelining: spec.autoPipelining === true });
-  if (client.status !== 'ready') await new Promise<void>((resolve, reject) => client.once('ready', resolve).once('error', reject));
+  const client = new Redis(spec.target, {
+    ...ledgerConnectionOptions(TIMEOUT_MS),
+    enableAutoPipelining: spec.autoPipelining === true,
+  });
+  if (client.status !== 'ready')
+    await new Promise<void>((resolve, reject) => client.once('ready', resolve).once('error', reject));
   return client;
 }
 
@@ -53,19 +60,35 @@ async function operation(spec: LoadSpec): Promise<Operation> {
   }
   if (spec.kind === 'rlf-redis') {
     const client = await benchClient(spec);
-    const limiter = new RateLimiterRedis({ storeClient: client, points: 1e12, duration: 3_600, keyPrefix: spec.prefix });
-    return { op: async () => void (await limiter.consume('provider', 1)), close: async () => void (await client.quit()) };
+    const limiter = new RateLimiterRedis({
+      storeClient: client,
+      points: 1e12,
+      duration: 3_600,
+      keyPrefix: spec.prefix,
+    });
+    return {
+      op: async () => void (await limiter.consume('provider', 1)),
+      close: async () => void (await client.quit()),
+    };
   }
   // Without auto-pipelining the ledger opens its own connection, as it does for a user who passes a URL.
   const client = spec.kind === 'redis' && spec.autoPipelining === true ? await benchClient(spec) : null;
   const ledger: QuotaLedger =
-    spec.kind === 'memory' ? createMemoryLedger({ limits: BENCH_LIMITS })
-    : spec.kind === 'file' ? createFileLedger({ file: spec.target, limits: BENCH_LIMITS })
-    : createRedisLedger({ redis: client ?? spec.target, keyPrefix: spec.prefix, limits: BENCH_LIMITS, timeout: TIMEOUT_MS });
+    spec.kind === 'memory'
+      ? createMemoryLedger({ limits: BENCH_LIMITS })
+      : spec.kind === 'file'
+        ? createFileLedger({ file: spec.target, limits: BENCH_LIMITS })
+        : createRedisLedger({
+            redis: client ?? spec.target,
+            keyPrefix: spec.prefix,
+            limits: BENCH_LIMITS,
+            timeout: TIMEOUT_MS,
+          });
   return {
     op: async (id) => {
       const outcome = await ledger.reserve({ provider: 'claude', sessionId: id, tokens: 1, leaseMs: 3_600_000 });
-      if (outcome.status !== 'reserved') throw new Error(`reserve was refused (${outcome.code}): the benchmark's limits are too low`);
+      if (outcome.status !== 'reserved')
+        throw new Error(`reserve was refused (${outcome.code}): the benchmark's limits are too low`);
     },
     close: async () => {
       await ledger.close();
@@ -95,7 +118,9 @@ async function main(): Promise<void> {
   // Warm up: connection open, scripts loaded, code compiled.
   for (let i = 0; i < 200; i += 1) await operationOf.op(`${spec.prefix}-warm-${process.pid}-${i}`);
   process.stdout.write('ready\n');
-  const startAt = await new Promise<number>((resolve) => process.stdin.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+  const startAt = await new Promise<number>((resolve) =>
+    process.stdin.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+  );
   process.stdout.write(`${await runFrom(spec, operationOf, startAt)}\n`);
 }
 

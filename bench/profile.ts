@@ -45,7 +45,10 @@ async function xstateWorkPerCycle(): Promise<string> {
     limits: { claude: { dailyLimit: CYCLE.dailyLimit, maxConcurrent: CYCLE.headroom } },
     inspect: (event: InspectionEvent) => {
       if (!counting) return;
-      const key = event.type === '@xstate.event' ? `event ${event.event.type.replace(/actor\..*$/, 'actor.<session>')} → ${actorName(event.actorRef)}` : event.type;
+      const key =
+        event.type === '@xstate.event'
+          ? `event ${event.event.type.replace(/actor\..*$/, 'actor.<session>')} → ${actorName(event.actorRef)}`
+          : event.type;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     },
   });
@@ -122,7 +125,12 @@ async function main(): Promise<void> {
   );
   console.log(`GC pauses: scavenges ${perCycle(minorMs)}, mark-compact ${perCycle(majorMs)}`);
   console.log('');
-  console.log(formatSummary(summarizeProfile(profile, ['spawnAgent', 'reportUsage', 'release', '#onCoordinatorEvent', 'transition']), cycles));
+  console.log(
+    formatSummary(
+      summarizeProfile(profile, ['spawnAgent', 'reportUsage', 'release', '#onCoordinatorEvent', 'transition']),
+      cycles,
+    ),
+  );
   console.log('');
   console.log(await xstateWorkPerCycle());
   console.log(`\nprofile written to ${path.relative(process.cwd(), file)}`);

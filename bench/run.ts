@@ -82,7 +82,11 @@ interface Entrant {
   readonly rows: readonly (RowInfo & { readonly fixtureRow: string })[];
 }
 
-function entrant(id: string, contender: ContenderName, options: { name?: string; execArgv?: string[]; only?: string[]; labelSuffix?: string } = {}): Entrant {
+function entrant(
+  id: string,
+  contender: ContenderName,
+  options: { name?: string; execArgv?: string[]; only?: string[]; labelSuffix?: string } = {},
+): Entrant {
   const c = CONTENDERS[contender];
   return {
     id,
@@ -91,7 +95,12 @@ function entrant(id: string, contender: ContenderName, options: { name?: string;
     execArgv: options.execArgv ?? [],
     rows: c.rows
       .filter((r) => !options.only || options.only.includes(r.key))
-      .map((r) => ({ ...r, key: `${id}/${r.key}`, fixtureRow: r.key, label: `${r.label}${options.labelSuffix ?? ''}` })),
+      .map((r) => ({
+        ...r,
+        key: `${id}/${r.key}`,
+        fixtureRow: r.key,
+        label: `${r.label}${options.labelSuffix ?? ''}`,
+      })),
   };
 }
 
@@ -158,13 +167,15 @@ function inProcessHandle(): DriverHandle {
   const driver = new FixtureDriver();
   return {
     // The driver answers a command of type K with Replies[K] (driver.ts).
-    request: <K extends Command['type']>(command: Extract<Command, { type: K }>) => driver.handle(command) as Promise<Replies[K]>,
+    request: <K extends Command['type']>(command: Extract<Command, { type: K }>) =>
+      driver.handle(command) as Promise<Replies[K]>,
     dispose: async () => undefined,
   };
 }
 
 const startedAt = performance.now();
-const log = (line: string) => console.log(`· ${((performance.now() - startedAt) / 1000).toFixed(0).padStart(3)} s  ${line}`);
+const log = (line: string) =>
+  console.log(`· ${((performance.now() - startedAt) / 1000).toFixed(0).padStart(3)} s  ${line}`);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 interface LevelResult {
@@ -180,7 +191,10 @@ async function measureLevel(live: number, entrants: readonly Entrant[], options:
   // One replica (a process of its own, in worker mode) per repetition, so each figure's median is
   // taken over separate processes: the JIT's choices differ from process to process.
   const replicas = new Map<Entrant, DriverHandle[]>(
-    entrants.map((e) => [e, Array.from({ length: options.reps }, () => (options.inProcess ? inProcessHandle() : workerHandle(e.execArgv)))]),
+    entrants.map((e) => [
+      e,
+      Array.from({ length: options.reps }, () => (options.inProcess ? inProcessHandle() : workerHandle(e.execArgv))),
+    ]),
   );
   const opened = new Map<Entrant, Opened[]>(entrants.map((e) => [e, []]));
   const open = async (e: Entrant, together: boolean) => {
@@ -210,7 +224,12 @@ async function measureLevel(live: number, entrants: readonly Entrant[], options:
       const c = await handle.request({ type: 'calibrate', row: row.fixtureRow, warmupMs, targetMs: options.targetMs });
       const plan = plans.get(row.key) ?? { cycles: c.cycles, warmupCycles: c.warmupCycles, runsMs: [] };
       plans.set(row.key, plan);
-      const { ms } = await handle.request({ type: 'run', row: row.fixtureRow, cycles: plan.cycles, collectFirst: options.gcEachRun });
+      const { ms } = await handle.request({
+        type: 'run',
+        row: row.fixtureRow,
+        cycles: plan.cycles,
+        collectFirst: options.gcEachRun,
+      });
       plan.runsMs.push(ms);
     }
     log(`  run ${rep + 1}/${options.reps} done`);
@@ -227,12 +246,20 @@ async function measureLevel(live: number, entrants: readonly Entrant[], options:
   }
   return {
     cells: new Map([...plans].map(([key, p]) => [key, p])),
-    heap: live !== HEAP_LIVE ? [] : entrants.map((e) => ({
+    heap:
+      live !== HEAP_LIVE
+        ? []
+        : entrants.map((e) => ({
+            entrant: e.name,
+            live,
+            perLiveBytes: median(opened.get(e)!.map((o) => o.filledBytes / live)),
+          })),
+    lifecycle: entrants.map((e) => ({
       entrant: e.name,
       live,
-      perLiveBytes: median(opened.get(e)!.map((o) => o.filledBytes / live)),
+      fillMs: median(opened.get(e)!.map((o) => o.fillMs)),
+      closeMs: median(closed.get(e)!),
     })),
-    lifecycle: entrants.map((e) => ({ entrant: e.name, live, fillMs: median(opened.get(e)!.map((o) => o.fillMs)), closeMs: median(closed.get(e)!) })),
     problems,
   };
 }
@@ -241,7 +268,11 @@ async function measureLevel(live: number, entrants: readonly Entrant[], options:
 function repoRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'agentvisor') return dir;
+    if (
+      fs.existsSync(manifest) &&
+      (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'agentvisor'
+    )
+      return dir;
     if (path.dirname(dir) === dir) throw new Error('cannot find the agentvisor package.json above the bench');
   }
 }
@@ -273,7 +304,9 @@ async function main(): Promise<void> {
     reps: options.reps,
     targetMs: options.targetMs,
     method: [
-      options.inProcess ? 'all contenders in one process' : 'each run in its own worker process (one per contender, live count and repetition)',
+      options.inProcess
+        ? 'all contenders in one process'
+        : 'each run in its own worker process (one per contender, live count and repetition)',
       `warm-up of ${options.warmupMs} ms right before each run (${2 * options.warmupMs} ms on the first replica, which sizes the runs)`,
       options.gcEachRun ? 'full GC before each run' : 'no forced GC between runs',
     ],
@@ -296,7 +329,9 @@ async function main(): Promise<void> {
   const fallbackCode = await new Promise<number | null>((resolve) => fallback.on('exit', resolve));
   if (fallbackCode !== 0) process.exitCode = 1;
   // Fourth part: learned estimates against a fixed estimate (bench/learnedEstimates.ts), in a process of its own.
-  const learned = fork(path.join(__dirname, 'learnedEstimates.js'), options.write ? [] : ['--no-write'], { stdio: 'inherit' });
+  const learned = fork(path.join(__dirname, 'learnedEstimates.js'), options.write ? [] : ['--no-write'], {
+    stdio: 'inherit',
+  });
   const learnedCode = await new Promise<number | null>((resolve) => learned.on('exit', resolve));
   if (learnedCode !== 0) process.exitCode = 1;
   // Fifth part: agentvisor around the real agent CLIs, its overhead and its stops (bench/agentRun.ts), in a process of its own.

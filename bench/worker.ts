@@ -10,7 +10,12 @@ const driver = new FixtureDriver();
 process.on('message', (message: { id: number; command: Command }) => {
   driver.handle(message.command).then(
     (reply) => process.send?.({ id: message.id, ok: true, reply }),
-    (error: unknown) => process.send?.({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    (error: unknown) =>
+      process.send?.({
+        id: message.id,
+        ok: false,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      }),
   );
 });
 process.on('disconnect', () => process.exit(0));

@@ -16,12 +16,18 @@ export interface Placement {
  * chain; providers outside `allowedProviders` are never candidates.
  */
 export function admissionCandidates(chain: readonly ProviderId[], request: Placement): readonly ProviderId[] {
-  const candidates = request.onlyPreferred && request.preferredProvider !== null ? [request.preferredProvider] : candidatesFor(chain, request.preferredProvider);
+  const candidates =
+    request.onlyPreferred && request.preferredProvider !== null
+      ? [request.preferredProvider]
+      : candidatesFor(chain, request.preferredProvider);
   return onlyAllowed(candidates, request.allowedProviders);
 }
 
 /** `providers` without those outside `allowed` (all of them when `allowed` is absent). */
-export function onlyAllowed(providers: readonly ProviderId[], allowed: readonly ProviderId[] | undefined): readonly ProviderId[] {
+export function onlyAllowed(
+  providers: readonly ProviderId[],
+  allowed: readonly ProviderId[] | undefined,
+): readonly ProviderId[] {
   return allowed === undefined ? providers : providers.filter((p) => allowed.includes(p));
 }
 
@@ -59,7 +65,13 @@ export interface DrainPlan {
  * Admits waiting requests in queue order, each through the same admission rule as a new request.
  * A request that does not fit yet stays and later ones may still be admitted (work-conserving).
  */
-export function planDrain(budgets: Budgets, queue: readonly QueuedRequest[], chain: readonly ProviderId[], caps?: Readonly<Record<ProviderId, number>>, now: number = Number.POSITIVE_INFINITY): DrainPlan {
+export function planDrain(
+  budgets: Budgets,
+  queue: readonly QueuedRequest[],
+  chain: readonly ProviderId[],
+  caps?: Readonly<Record<ProviderId, number>>,
+  now: number = Number.POSITIVE_INFINITY,
+): DrainPlan {
   if (queue.length === 0) return { budgets, queue, admitted: [] };
   let next = budgets;
   const waiting: QueuedRequest[] = [];

@@ -19,9 +19,23 @@
  * whether the coordinator still counts this session's slot and allocation on `provider`.
  */
 import { and, assertEvent, assign, sendTo, setup } from 'xstate';
-import type { CredentialsRequest, ReservationRequest, SessionContext, SessionEvent, SessionInput } from './agentSession.types';
+import type {
+  CredentialsRequest,
+  ReservationRequest,
+  SessionContext,
+  SessionEvent,
+  SessionInput,
+} from './agentSession.types';
 import type { SessionNotice, SessionOutput } from './agentSession.types';
-import { failureStep, fallbackRequest, NO_PENDING, outputOf, remainingAfter, unusedOnProvider, usageReport } from './agentSessionActions';
+import {
+  failureStep,
+  fallbackRequest,
+  NO_PENDING,
+  outputOf,
+  remainingAfter,
+  unusedOnProvider,
+  usageReport,
+} from './agentSessionActions';
 import { agentSessionGuards } from './agentSessionGuards';
 
 /** The coordinator registers under this systemId; sessions report to it directly, not through their parent. */
@@ -39,35 +53,51 @@ export const agentSessionMachine = setup({
     output: {} as SessionOutput,
   },
   actions: {
-    requestCredentials: sendTo(({ system }) => system.get(CREDENTIALS_SYSTEM_ID), ({ context }): CredentialsRequest => ({
-      type: 'credentials.request',
-      provider: context.provider,
-      sessionId: context.sessionId,
-      agentId: context.agentId,
-      allocatedTokens: context.tokens.allocated,
-      stint: context.stint,
-    })),
-    requestReservation: sendTo(({ system }) => system.get(LEDGER_SYSTEM_ID), ({ context }): ReservationRequest => ({
-      type: 'reservation.request',
-      sessionId: context.sessionId,
-      agentId: context.agentId,
-      provider: context.provider,
-      stint: context.stint,
-      allocatedTokens: context.tokens.allocated,
-    })),
-    notifyActivated: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({
-      type: 'session.activated',
-      sessionId: context.sessionId,
-      agentId: context.agentId,
-      provider: context.provider,
-    })),
+    requestCredentials: sendTo(
+      ({ system }) => system.get(CREDENTIALS_SYSTEM_ID),
+      ({ context }): CredentialsRequest => ({
+        type: 'credentials.request',
+        provider: context.provider,
+        sessionId: context.sessionId,
+        agentId: context.agentId,
+        allocatedTokens: context.tokens.allocated,
+        stint: context.stint,
+      }),
+    ),
+    requestReservation: sendTo(
+      ({ system }) => system.get(LEDGER_SYSTEM_ID),
+      ({ context }): ReservationRequest => ({
+        type: 'reservation.request',
+        sessionId: context.sessionId,
+        agentId: context.agentId,
+        provider: context.provider,
+        stint: context.stint,
+        allocatedTokens: context.tokens.allocated,
+      }),
+    ),
+    notifyActivated: sendTo(
+      ({ system }) => system.get(COORDINATOR_SYSTEM_ID),
+      ({ context }): SessionNotice => ({
+        type: 'session.activated',
+        sessionId: context.sessionId,
+        agentId: context.agentId,
+        provider: context.provider,
+      }),
+    ),
     notifyUsage: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), usageReport),
     requestFallback: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), fallbackRequest),
-    notifyEnded: sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), ({ context }): SessionNotice => ({ type: 'session.ended', output: outputOf(context) })),
+    notifyEnded: sendTo(
+      ({ system }) => system.get(COORDINATOR_SYSTEM_ID),
+      ({ context }): SessionNotice => ({ type: 'session.ended', output: outputOf(context) }),
+    ),
     countUsage: assign(({ context, event }) => {
       assertEvent(event, 'session.usage');
       return {
-        tokens: { ...context.tokens, usedOnProvider: context.tokens.usedOnProvider + event.tokens, used: context.tokens.used + event.tokens },
+        tokens: {
+          ...context.tokens,
+          usedOnProvider: context.tokens.usedOnProvider + event.tokens,
+          used: context.tokens.used + event.tokens,
+        },
         expiresAt: event.now + context.terms.leaseMs,
         lastEventAt: Math.max(context.lastEventAt, event.now),
         // A success ends the run of failed attempts on this provider.
@@ -76,7 +106,10 @@ export const agentSessionMachine = setup({
     }),
     renewLease: assign(({ context, event }) => {
       assertEvent(event, 'session.heartbeat');
-      return { expiresAt: Math.max(context.expiresAt, event.now + context.terms.leaseMs), lastEventAt: Math.max(context.lastEventAt, event.now) };
+      return {
+        expiresAt: Math.max(context.expiresAt, event.now + context.terms.leaseMs),
+        lastEventAt: Math.max(context.lastEventAt, event.now),
+      };
     }),
     addTopUp: assign(({ context, event }) => {
       assertEvent(event, 'session.toppedUp');
@@ -89,18 +122,32 @@ export const agentSessionMachine = setup({
         tokens: { ...context.tokens, allocated: context.tokens.usedOnProvider },
         outcome: {
           reason: 'quota-exhausted' as const,
-          error: { code: 'quota-exhausted', message: 'usage beyond the allocation was recorded, but the daily budget has no room for it; the session was ended' },
+          error: {
+            code: 'quota-exhausted',
+            message:
+              'usage beyond the allocation was recorded, but the daily budget has no room for it; the session was ended',
+          },
           overrunTokens: event.overrunTokens,
         },
       };
     }),
     endOnRelease: assign(({ context, event }) => {
       assertEvent(event, 'session.release');
-      return { outcome: { reason: event.reason ?? 'released', error: null, overrunTokens: 0 }, lastEventAt: Math.max(context.lastEventAt, event.now) };
+      return {
+        outcome: { reason: event.reason ?? 'released', error: null, overrunTokens: 0 },
+        lastEventAt: Math.max(context.lastEventAt, event.now),
+      };
     }),
     endOnExpiry: assign(({ event }) => {
       assertEvent(event, 'session.sweep');
-      return { outcome: { reason: 'expired' as const, error: { code: 'allocation-expired', message: 'the allocation lease expired with no activity' }, overrunTokens: 0 }, lastEventAt: event.now };
+      return {
+        outcome: {
+          reason: 'expired' as const,
+          error: { code: 'allocation-expired', message: 'the allocation lease expired with no activity' },
+          overrunTokens: 0,
+        },
+        lastEventAt: event.now,
+      };
     }),
     storeCredentials: assign(({ context, event }) => {
       assertEvent(event, 'credentials.granted');
@@ -110,10 +157,18 @@ export const agentSessionMachine = setup({
         env: { ...event.result.env, AGENTVISOR_SESSION_ID: context.sessionId, AGENTVISOR_AGENT_ID: context.agentId },
       };
     }),
-    noteAuthFailure: assign(({ context }) => ({ pending: { ...context.pending, reason: 'auth-failed', requeueAt: null } })),
+    noteAuthFailure: assign(({ context }) => ({
+      pending: { ...context.pending, reason: 'auth-failed', requeueAt: null },
+    })),
     endForAuthFailure: assign(({ event }) => {
       assertEvent(event, 'credentials.denied');
-      return { outcome: { reason: 'auth-failed' as const, error: { code: event.code, message: event.message }, overrunTokens: 0 } };
+      return {
+        outcome: {
+          reason: 'auth-failed' as const,
+          error: { code: event.code, message: event.message },
+          overrunTokens: 0,
+        },
+      };
     }),
     noteLedgerRefusal: assign(({ context, event }) => {
       assertEvent(event, 'reservation.refused');
@@ -121,18 +176,33 @@ export const agentSessionMachine = setup({
     }),
     endForLedgerRefusal: assign(({ event }) => {
       assertEvent(event, 'reservation.refused');
-      return { outcome: { reason: 'no-provider' as const, error: { code: event.code, message: event.message }, overrunTokens: 0 } };
+      return {
+        outcome: {
+          reason: 'no-provider' as const,
+          error: { code: event.code, message: event.message },
+          overrunTokens: 0,
+        },
+      };
     }),
     noteRequeue: assign(({ context, event }) => {
       assertEvent(event, 'session.requeue');
-      return { pending: { ...context.pending, reason: event.reason, requeueAt: event.notBefore }, lastEventAt: Math.max(context.lastEventAt, event.now) };
+      return {
+        pending: { ...context.pending, reason: event.reason, requeueAt: event.notBefore },
+        lastEventAt: Math.max(context.lastEventAt, event.now),
+      };
     }),
     recordRequeueStep: assign(({ context, event }) => {
       assertEvent(event, 'session.failure');
       const step = failureStep(context, event);
       const delayMs = step.step === 'requeue' ? step.delayMs : 0;
       return {
-        pending: { ...context.pending, reason: event.reason, requeueAt: event.now + delayMs, requeues: context.pending.requeues + 1, step },
+        pending: {
+          ...context.pending,
+          reason: event.reason,
+          requeueAt: event.now + delayMs,
+          requeues: context.pending.requeues + 1,
+          step,
+        },
         lastEventAt: Math.max(context.lastEventAt, event.now),
       };
     }),
@@ -149,7 +219,10 @@ export const agentSessionMachine = setup({
     // The request itself was at fault: the agent stays on its provider, and the host is told.
     recordRequestAtFault: assign(({ context, event }) => {
       assertEvent(event, 'session.failure');
-      return { pending: { ...context.pending, step: failureStep(context, event) }, lastEventAt: Math.max(context.lastEventAt, event.now) };
+      return {
+        pending: { ...context.pending, step: failureStep(context, event) },
+        lastEventAt: Math.max(context.lastEventAt, event.now),
+      };
     }),
     endWithNothingLeft: assign(({ context, event }) => {
       assertEvent(event, 'session.failure');
@@ -158,7 +231,10 @@ export const agentSessionMachine = setup({
         lastEventAt: Math.max(context.lastEventAt, event.now),
         outcome: {
           reason: 'failed' as const,
-          error: { code: 'no-provider', message: `the provider failed (${event.reason}) and no fallback provider is left` },
+          error: {
+            code: 'no-provider',
+            message: `the provider failed (${event.reason}) and no fallback provider is left`,
+          },
           overrunTokens: 0,
         },
       };
@@ -175,8 +251,12 @@ export const agentSessionMachine = setup({
       // A requeue comes back to the same provider: it is not a fallback.
       const requeued = context.pending.requeueAt !== null;
       return {
-        fallbacks: requeued ? context.fallbacks : [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pending.reason }],
-        fallbackProviders: requeued ? context.fallbackProviders : remainingAfter(context.fallbackProviders, event.provider),
+        fallbacks: requeued
+          ? context.fallbacks
+          : [...context.fallbacks, { from: context.provider, to: event.provider, reason: context.pending.reason }],
+        fallbackProviders: requeued
+          ? context.fallbackProviders
+          : remainingAfter(context.fallbackProviders, event.provider),
         pending: { ...context.pending, requeueAt: null, attempts: requeued ? context.pending.attempts : 0 },
         stint: context.stint + 1,
         provider: event.provider,
@@ -188,7 +268,13 @@ export const agentSessionMachine = setup({
     }),
     endForRefusedFallback: assign(({ event }) => {
       assertEvent(event, 'session.fallbackRefused');
-      return { outcome: { reason: 'no-provider' as const, error: { code: event.code, message: event.message }, overrunTokens: 0 } };
+      return {
+        outcome: {
+          reason: 'no-provider' as const,
+          error: { code: event.code, message: event.message },
+          overrunTokens: 0,
+        },
+      };
     }),
     dropSecrets: assign({ secretEnv: {}, env: {} }),
   },
@@ -236,7 +322,11 @@ export const agentSessionMachine = setup({
       entry: 'requestCredentials',
       on: {
         'credentials.granted': [
-          { guard: and(['isForCurrentProvider', 'needsReservation']), target: 'reserving', actions: 'storeCredentials' },
+          {
+            guard: and(['isForCurrentProvider', 'needsReservation']),
+            target: 'reserving',
+            actions: 'storeCredentials',
+          },
           { guard: 'isForCurrentProvider', target: 'active', actions: 'storeCredentials' },
         ],
         // Denied: the credentials failed (a shared ledger's refusal is reservation.refused, in reserving).

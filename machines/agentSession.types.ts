@@ -3,7 +3,15 @@ import type { ProviderId } from './providers';
 import type { Secret } from './secret';
 
 /** Why a session ended. */
-export const END_REASONS = ['released', 'expired', 'quota-exhausted', 'auth-failed', 'no-provider', 'failed', 'stopped'] as const;
+export const END_REASONS = [
+  'released',
+  'expired',
+  'quota-exhausted',
+  'auth-failed',
+  'no-provider',
+  'failed',
+  'stopped',
+] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 /** What the authenticate actor learned, with no secret outside `secretEnv`. */
@@ -178,7 +186,13 @@ export type SessionEvent =
    * A request to the provider failed: the session decides the step (machines/failureDecision.ts) from
    * `failure` (absent: a failure of kind `reason` with no Retry-After) and `jitter` (the host's draw in [0, 1)).
    */
-  | { readonly type: 'session.failure'; readonly reason: string; readonly now: number; readonly failure?: FailureFacts; readonly jitter?: number }
+  | {
+      readonly type: 'session.failure';
+      readonly reason: string;
+      readonly now: number;
+      readonly failure?: FailureFacts;
+      readonly jitter?: number;
+    }
   /** Throttled before doing any work: give the slot back and wait to be re-admitted on the same provider, not before `notBefore`. */
   | { readonly type: 'session.requeue'; readonly reason: string; readonly notBefore: number; readonly now: number }
   | { readonly type: 'session.release'; readonly now: number; readonly reason?: 'released' | 'stopped' }
@@ -189,13 +203,23 @@ export type SessionEvent =
   | { readonly type: 'session.fallbackRefused'; readonly code: string; readonly message: string }
   | { readonly type: 'credentials.granted'; readonly provider: ProviderId; readonly result: AuthResult }
   /** The credentials failed (a shared ledger's refusals come as `reservation.refused`). */
-  | { readonly type: 'credentials.denied'; readonly provider: ProviderId; readonly code: string; readonly message: string }
+  | {
+      readonly type: 'credentials.denied';
+      readonly provider: ProviderId;
+      readonly code: string;
+      readonly message: string;
+    }
   | { readonly type: 'reservation.granted'; readonly stint: number }
   | { readonly type: 'reservation.refused'; readonly stint: number; readonly code: string; readonly message: string };
 
 /** What a session tells the coordinator. */
 export type SessionNotice =
-  | { readonly type: 'session.activated'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
+  | {
+      readonly type: 'session.activated';
+      readonly sessionId: string;
+      readonly agentId: string;
+      readonly provider: ProviderId;
+    }
   | {
       readonly type: 'session.usageReported';
       readonly sessionId: string;

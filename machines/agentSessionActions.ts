@@ -52,14 +52,21 @@ export const NO_PENDING: PendingFailure = { reason: '', requeueAt: null, attempt
  *
  * @example failureStep(context, event).step // 'retry'
  */
-export function failureStep(context: SessionContext, event: Extract<SessionEvent, { type: 'session.failure' }>): FailureDecision {
+export function failureStep(
+  context: SessionContext,
+  event: Extract<SessionEvent, { type: 'session.failure' }>,
+): FailureDecision {
   return decideFailure({
     failure: event.failure ?? { kind: event.reason, retryAfterMs: null, throttle: null },
     attempt: context.pending.attempts + 1,
     requeues: context.pending.requeues,
     maxRequeues: context.terms.maxRequeues,
     usedOnProvider: context.tokens.usedOnProvider,
-    fallbacks: { used: context.fallbacks.length, max: context.terms.maxFallbacks, providersLeft: context.fallbackProviders.length },
+    fallbacks: {
+      used: context.fallbacks.length,
+      max: context.terms.maxFallbacks,
+      providersLeft: context.fallbackProviders.length,
+    },
     policies: context.terms.failurePolicies,
     jitter: event.jitter ?? 0,
   });
@@ -80,7 +87,13 @@ export function remainingAfter(chain: readonly ProviderId[], chosen: ProviderId)
  *
  * @example sendTo(({ system }) => system.get(COORDINATOR_SYSTEM_ID), usageReport)
  */
-export function usageReport({ context, event }: { readonly context: SessionContext; readonly event: SessionEvent }): SessionNotice {
+export function usageReport({
+  context,
+  event,
+}: {
+  readonly context: SessionContext;
+  readonly event: SessionEvent;
+}): SessionNotice {
   assertEvent(event, 'session.usage');
   const left = Math.max(0, context.tokens.allocated - context.tokens.usedOnProvider);
   return {

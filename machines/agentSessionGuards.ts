@@ -36,7 +36,8 @@ export const agentSessionGuards = {
   },
   // The first stint was reserved at admission; later ones (fallback, requeue) are reserved here.
   needsReservation: ({ context }: GuardArgs) => context.terms.sharedLedger && context.stint > 0,
-  canFallBack: ({ context }: GuardArgs) => context.fallbackProviders.length > 0 && context.fallbacks.length < context.terms.maxFallbacks,
+  canFallBack: ({ context }: GuardArgs) =>
+    context.fallbackProviders.length > 0 && context.fallbacks.length < context.terms.maxFallbacks,
   isLeaseExpired: ({ context, event }: GuardArgs) => {
     assertEvent(event, 'session.sweep');
     return event.now >= context.expiresAt;

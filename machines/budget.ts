@@ -42,7 +42,11 @@ export function allocationFor(estimate: number, available: number): number {
  * Why one provider cannot take a session of this estimate right now, or null when it can. `cap`
  * lowers the concurrency limit (a half-open circuit allows a probe or two; 0: the circuit is open).
  */
-export function refusalFor(b: ProviderBudget, estimate: number, cap: number = Number.POSITIVE_INFINITY): RefusalCode | null {
+export function refusalFor(
+  b: ProviderBudget,
+  estimate: number,
+  cap: number = Number.POSITIVE_INFINITY,
+): RefusalCode | null {
   if (b.dailyLimit === 0 || b.maxConcurrent === 0 || cap <= 0) return 'no-provider';
   if (b.active >= Math.min(b.maxConcurrent, cap)) return 'concurrency-limit';
   const available = availableTokens(b);
@@ -118,8 +122,16 @@ export function recordUsage(
   if (free < 0) {
     // Only this report's overage can be new overrun: an earlier overrun is already in `free`.
     const overrun = Math.min(overage, -free);
-    return { budgets: withBudget(budgets, provider, { used, reserved, overrun: b.overrun + overrun }), topUp: 0, overrun };
+    return {
+      budgets: withBudget(budgets, provider, { used, reserved, overrun: b.overrun + overrun }),
+      topUp: 0,
+      overrun,
+    };
   }
   const extra = allocationFor(estimate, free);
-  return { budgets: withBudget(budgets, provider, { used, reserved: reserved + extra }), topUp: overage + extra, overrun: 0 };
+  return {
+    budgets: withBudget(budgets, provider, { used, reserved: reserved + extra }),
+    topUp: overage + extra,
+    overrun: 0,
+  };
 }

@@ -113,23 +113,65 @@ export type CoordinatorEvent =
       readonly now: number;
     }
   /** A shared ledger's view: what this coordinator may admit locally (the global limits minus what other hosts hold). */
-  | { readonly type: 'ledger.limits'; readonly limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>; readonly now: number }
+  | {
+      readonly type: 'ledger.limits';
+      readonly limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
+      readonly now: number;
+    }
   /**
    * A provider said, in the rate-limit headers of an answer, that nothing is left (0 tokens or 0
    * requests) until `until`: nothing new is admitted onto it until then.
    */
-  | { readonly type: 'provider.exhausted'; readonly provider: ProviderId; readonly until: number; readonly reason: string; readonly now: number }
+  | {
+      readonly type: 'provider.exhausted';
+      readonly provider: ProviderId;
+      readonly until: number;
+      readonly reason: string;
+      readonly now: number;
+    }
   /** The shared ledger's answer to an admission asked with `ledger.reserveAsked`. */
-  | { readonly type: 'ledger.reserveAnswered'; readonly requestId: string; readonly granted: true; readonly now: number }
-  | { readonly type: 'ledger.reserveAnswered'; readonly requestId: string; readonly granted: false; readonly code: RefusalCode | 'ledger-unavailable'; readonly retryAfterMs: number | null; readonly now: number }
+  | {
+      readonly type: 'ledger.reserveAnswered';
+      readonly requestId: string;
+      readonly granted: true;
+      readonly now: number;
+    }
+  | {
+      readonly type: 'ledger.reserveAnswered';
+      readonly requestId: string;
+      readonly granted: false;
+      readonly code: RefusalCode | 'ledger-unavailable';
+      readonly retryAfterMs: number | null;
+      readonly now: number;
+    }
   /** The shared ledger's answer to a top-up asked for a session's stint. */
-  | { readonly type: 'ledger.topUpAnswered'; readonly sessionId: string; readonly stint: number; readonly granted: boolean; readonly now: number }
+  | {
+      readonly type: 'ledger.topUpAnswered';
+      readonly sessionId: string;
+      readonly stint: number;
+      readonly granted: boolean;
+      readonly now: number;
+    }
   | { readonly type: 'coordinator.stop' };
 
 /** Events the coordinator emits for the host (the orchestrator re-emits them). */
 export type CoordinatorEmitted =
-  | { readonly type: 'agent.admitted'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly allocatedTokens: number; readonly waitedMs: number }
-  | { readonly type: 'agent.queued'; readonly requestId: string; readonly agentId: string; readonly position: number; readonly code: RefusalCode }
+  | {
+      readonly type: 'agent.admitted';
+      readonly requestId: string;
+      readonly sessionId: string;
+      readonly agentId: string;
+      readonly provider: ProviderId;
+      readonly allocatedTokens: number;
+      readonly waitedMs: number;
+    }
+  | {
+      readonly type: 'agent.queued';
+      readonly requestId: string;
+      readonly agentId: string;
+      readonly position: number;
+      readonly code: RefusalCode;
+    }
   | {
       readonly type: 'agent.refused';
       readonly requestId: string;
@@ -140,8 +182,24 @@ export type CoordinatorEmitted =
       /** No wait or reset can help (estimate above every candidate's daily limit, or all disabled): refused at once, even with waitMs. */
       readonly hopeless?: boolean;
     }
-  | { readonly type: 'agent.active'; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId }
-  | { readonly type: 'agent.requeued'; readonly requestId: string; readonly sessionId: string; readonly agentId: string; readonly provider: ProviderId; readonly reason: string; readonly notBefore: number; readonly deadline: number; readonly stint: number; readonly usedOnProvider: number }
+  | {
+      readonly type: 'agent.active';
+      readonly sessionId: string;
+      readonly agentId: string;
+      readonly provider: ProviderId;
+    }
+  | {
+      readonly type: 'agent.requeued';
+      readonly requestId: string;
+      readonly sessionId: string;
+      readonly agentId: string;
+      readonly provider: ProviderId;
+      readonly reason: string;
+      readonly notBefore: number;
+      readonly deadline: number;
+      readonly stint: number;
+      readonly usedOnProvider: number;
+    }
   | {
       readonly type: 'agent.fallback';
       readonly sessionId: string;
@@ -155,15 +213,51 @@ export type CoordinatorEmitted =
       readonly usedOnProvider: number;
     }
   | { readonly type: 'agent.released'; readonly output: SessionOutput }
-  | { readonly type: 'quota.low'; readonly provider: ProviderId; readonly available: number; readonly dailyLimit: number }
+  | {
+      readonly type: 'quota.low';
+      readonly provider: ProviderId;
+      readonly available: number;
+      readonly dailyLimit: number;
+    }
   /** Shared ledger: reserve `tokens` for the session's first stint, then answer with `ledger.reserveAnswered`. */
-  | { readonly type: 'ledger.reserveAsked'; readonly requestId: string; readonly sessionId: string; readonly provider: ProviderId; readonly tokens: number }
+  | {
+      readonly type: 'ledger.reserveAsked';
+      readonly requestId: string;
+      readonly sessionId: string;
+      readonly provider: ProviderId;
+      readonly tokens: number;
+    }
   /** Shared ledger: reserve `tokens` more for the session's stint (usage so far `usedOnProvider`), then answer with `ledger.topUpAnswered`. */
-  | { readonly type: 'quota.topUpAsked'; readonly sessionId: string; readonly provider: ProviderId; readonly stint: number; readonly tokens: number; readonly usedOnProvider: number }
-  | { readonly type: 'quota.overrun'; readonly provider: ProviderId; readonly sessionId: string; readonly overrunTokens: number }
+  | {
+      readonly type: 'quota.topUpAsked';
+      readonly sessionId: string;
+      readonly provider: ProviderId;
+      readonly stint: number;
+      readonly tokens: number;
+      readonly usedOnProvider: number;
+    }
+  | {
+      readonly type: 'quota.overrun';
+      readonly provider: ProviderId;
+      readonly sessionId: string;
+      readonly overrunTokens: number;
+    }
   | { readonly type: 'quota.reset'; readonly day: string }
-  | { readonly type: 'provider.circuit'; readonly provider: ProviderId; readonly state: Exclude<CircuitState, 'halfOpen'>; readonly openUntil: number | null; readonly failures: number; readonly now: number }
-  | { readonly type: 'provider.limit'; readonly provider: ProviderId; readonly limit: number; readonly previous: number; readonly reason: 'grow' | 'throttle' }
+  | {
+      readonly type: 'provider.circuit';
+      readonly provider: ProviderId;
+      readonly state: Exclude<CircuitState, 'halfOpen'>;
+      readonly openUntil: number | null;
+      readonly failures: number;
+      readonly now: number;
+    }
+  | {
+      readonly type: 'provider.limit';
+      readonly provider: ProviderId;
+      readonly limit: number;
+      readonly previous: number;
+      readonly reason: 'grow' | 'throttle';
+    }
   | { readonly type: 'provider.paused'; readonly provider: ProviderId; readonly until: number; readonly reason: string }
   | { readonly type: 'provider.resumed'; readonly provider: ProviderId };
 
@@ -173,9 +267,17 @@ export type CoordinatorEmitted =
  */
 export interface SideEffectParams {
   /** A session's stint on a provider ended (fallback, requeue, release): the ledger settles its reservation. */
-  readonly settleStint: { readonly sessionId: string; readonly stint: number; readonly provider: ProviderId; readonly usedOnProvider: number };
+  readonly settleStint: {
+    readonly sessionId: string;
+    readonly stint: number;
+    readonly provider: ProviderId;
+    readonly usedOnProvider: number;
+  };
   /** A provider was paused until `pause.until`, or resumed (`pause` null): the pause is recorded beside a file ledger. */
-  readonly recordPause: { readonly provider: ProviderId; readonly pause: { readonly until: number; readonly reason: string } | null };
+  readonly recordPause: {
+    readonly provider: ProviderId;
+    readonly pause: { readonly until: number; readonly reason: string } | null;
+  };
   /** A session ended: one released by its host teaches its task kind's estimate. */
   readonly learnEstimate: Pick<SessionOutput, 'sessionId' | 'reason' | 'usedTokens'>;
 }

@@ -5,7 +5,15 @@
 import { assertEvent } from 'xstate';
 import { admissionCandidates, enqueueOrdered } from './admissionQueue';
 import { reserve } from './budget';
-import { admitOne, announceLow, askLedger, confirmsWithLedger, decide, hopelessCode, retryAfterMs } from './coordinatorContext';
+import {
+  admitOne,
+  announceLow,
+  askLedger,
+  confirmsWithLedger,
+  decide,
+  hopelessCode,
+  retryAfterMs,
+} from './coordinatorContext';
 import type { ActionArgs } from './coordinatorSideEffect';
 
 function admit({ context, event, enqueue }: ActionArgs): void {
@@ -16,7 +24,13 @@ function admit({ context, event, enqueue }: ActionArgs): void {
   const budgets = announceLow(enqueue, context, reserve(context.budgets, decision.provider, decision.allocation));
   if (confirmsWithLedger(context, event)) {
     const { type: _type, ...request } = event;
-    const confirming = askLedger(enqueue, context.confirming, { ...request, deadline: event.now + event.waitMs, seq: context.queueSeq }, decision.provider, decision.allocation);
+    const confirming = askLedger(
+      enqueue,
+      context.confirming,
+      { ...request, deadline: event.now + event.waitMs, seq: context.queueSeq },
+      decision.provider,
+      decision.allocation,
+    );
     enqueue.assign({ budgets, confirming, queueSeq: context.queueSeq + 1, admitted: context.admitted + 1, now });
     return;
   }
@@ -28,29 +42,66 @@ function enqueueRequest({ context, event, enqueue }: ActionArgs): void {
   assertEvent(event, 'agent.spawn');
   const { type: _type, ...request } = event;
   const decision = decide(context, event, event.now);
-  const queue = enqueueOrdered(context.queue, { ...request, deadline: event.now + event.waitMs, seq: context.queueSeq });
+  const queue = enqueueOrdered(context.queue, {
+    ...request,
+    deadline: event.now + event.waitMs,
+    seq: context.queueSeq,
+  });
   enqueue.assign({ queue, queueSeq: context.queueSeq + 1, now: Math.max(context.now, event.now) });
   const position = queue.findIndex((q) => q.requestId === event.requestId);
-  enqueue.emit({ type: 'agent.queued', requestId: event.requestId, agentId: event.agentId, position, code: decision.status === 'refuse' ? decision.code : 'concurrency-limit' });
+  enqueue.emit({
+    type: 'agent.queued',
+    requestId: event.requestId,
+    agentId: event.agentId,
+    position,
+    code: decision.status === 'refuse' ? decision.code : 'concurrency-limit',
+  });
 }
 
 function refuse({ context, event, enqueue }: ActionArgs): void {
   assertEvent(event, 'agent.spawn');
   const decision = decide(context, event, event.now);
   const candidates = admissionCandidates(context.config.fallbackChain, event);
-  const code = decision.status === 'refuse' ? (event.waitMs > 0 && candidates.length > 0 ? 'queue-full' : decision.code) : 'concurrency-limit';
-  enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: retryAfterMs(context, code, event.now, candidates), waited: false });
+  const code =
+    decision.status === 'refuse'
+      ? event.waitMs > 0 && candidates.length > 0
+        ? 'queue-full'
+        : decision.code
+      : 'concurrency-limit';
+  enqueue.emit({
+    type: 'agent.refused',
+    requestId: event.requestId,
+    agentId: event.agentId,
+    code,
+    retryAfterMs: retryAfterMs(context, code, event.now, candidates),
+    waited: false,
+  });
 }
 
 function refuseHopeless({ context, event, enqueue }: ActionArgs): void {
   assertEvent(event, 'agent.spawn');
   const code = hopelessCode(context, event) ?? 'no-provider';
-  enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code, retryAfterMs: null, waited: false, hopeless: true });
+  enqueue.emit({
+    type: 'agent.refused',
+    requestId: event.requestId,
+    agentId: event.agentId,
+    code,
+    retryAfterMs: null,
+    waited: false,
+    hopeless: true,
+  });
 }
 
 function refuseStopping({ event, enqueue }: ActionArgs): void {
   assertEvent(event, 'agent.spawn');
-  enqueue.emit({ type: 'agent.refused', requestId: event.requestId, agentId: event.agentId, code: 'stopped', retryAfterMs: null, waited: false });
+  enqueue.emit({
+    type: 'agent.refused',
+    requestId: event.requestId,
+    agentId: event.agentId,
+    code: 'stopped',
+    retryAfterMs: null,
+    waited: false,
+  });
 }
 
 function refuseAllWaiting({ context, enqueue }: ActionArgs): void {
@@ -58,7 +109,14 @@ function refuseAllWaiting({ context, enqueue }: ActionArgs): void {
   for (const entry of context.queue) {
     // Requeued sessions are live agents: the orchestrator stops them itself.
     if (entry.readmit === true) continue;
-    enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code: 'stopped', retryAfterMs: null, waited: true });
+    enqueue.emit({
+      type: 'agent.refused',
+      requestId: entry.requestId,
+      agentId: entry.agentId,
+      code: 'stopped',
+      retryAfterMs: null,
+      waited: true,
+    });
   }
 }
 
@@ -67,4 +125,11 @@ function refuseAllWaiting({ context, enqueue }: ActionArgs): void {
  *
  * @example setup({ actions: { admit: enqueueActions(admissionActionBodies.admit) } })
  */
-export const admissionActionBodies = { admit, enqueueRequest, refuse, refuseHopeless, refuseStopping, refuseAllWaiting } as const;
+export const admissionActionBodies = {
+  admit,
+  enqueueRequest,
+  refuse,
+  refuseHopeless,
+  refuseStopping,
+  refuseAllWaiting,
+} as const;

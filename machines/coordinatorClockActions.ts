@@ -33,7 +33,10 @@ function resumeProviders({ context, event, enqueue }: ActionArgs): void {
     const cooled = h.state === 'open' && h.openUntil <= event.now;
     if (!resumed && !cooled) continue;
     // A cooled-down circuit is stored half-open so its openUntil is no longer due.
-    health = { ...health, [p]: { ...h, ...(resumed ? { pausedUntil: 0 } : {}), ...(cooled ? { state: 'halfOpen' as const } : {}) } };
+    health = {
+      ...health,
+      [p]: { ...h, ...(resumed ? { pausedUntil: 0 } : {}), ...(cooled ? { state: 'halfOpen' as const } : {}) },
+    };
     if (resumed) {
       sideEffect(enqueue, 'recordPause', { provider: p, pause: null });
       enqueue.emit({ type: 'provider.resumed', provider: p });
@@ -47,7 +50,9 @@ function drainQueue({ context, event, enqueue }: ActionArgs): void {
   const now = Math.max(context.now, event.now);
   // A passed not-before time is dropped, so it is no longer due.
   const ready = context.queue.some((q) => q.notBefore !== undefined && q.notBefore <= event.now);
-  const queue = ready ? context.queue.map((q) => (q.notBefore !== undefined && q.notBefore <= event.now ? withoutNotBefore(q) : q)) : context.queue;
+  const queue = ready
+    ? context.queue.map((q) => (q.notBefore !== undefined && q.notBefore <= event.now ? withoutNotBefore(q) : q))
+    : context.queue;
   commitAndDrain(enqueue, ready ? { ...context, queue } : context, context.budgets, now);
 }
 
@@ -62,11 +67,22 @@ function expireWaits({ context, event, enqueue }: ActionArgs): void {
     if (entry.readmit === true) {
       const provider = entry.preferredProvider ?? 'its provider';
       const message = `the session waited ${context.config.leaseMs} ms to be re-admitted on ${provider} after throttling (${code})`;
-      enqueue.sendTo(context.supervisor, { type: 'supervisor.forward', sessionId: entry.sessionId, event: { type: 'session.fallbackRefused', code: 'no-provider', message } });
+      enqueue.sendTo(context.supervisor, {
+        type: 'supervisor.forward',
+        sessionId: entry.sessionId,
+        event: { type: 'session.fallbackRefused', code: 'no-provider', message },
+      });
       continue;
     }
     const retry = retryAfterMs(context, code, event.now, admissionCandidates(context.config.fallbackChain, entry));
-    enqueue.emit({ type: 'agent.refused', requestId: entry.requestId, agentId: entry.agentId, code, retryAfterMs: retry, waited: true });
+    enqueue.emit({
+      type: 'agent.refused',
+      requestId: entry.requestId,
+      agentId: entry.agentId,
+      code,
+      retryAfterMs: retry,
+      waited: true,
+    });
   }
 }
 
@@ -75,7 +91,10 @@ function sweepLeases({ context, event, enqueue }: ActionArgs): void {
   const interval = context.config.sweepIntervalMs;
   if (interval === undefined || event.now < context.sweptAt + interval) return;
   // Sweeps stay on their grid (start + k * interval) however late the tick comes.
-  enqueue.assign({ sweptAt: context.sweptAt + Math.floor((event.now - context.sweptAt) / interval) * interval, now: Math.max(context.now, event.now) });
+  enqueue.assign({
+    sweptAt: context.sweptAt + Math.floor((event.now - context.sweptAt) / interval) * interval,
+    now: Math.max(context.now, event.now),
+  });
   enqueue.sendTo(context.supervisor, { type: 'supervisor.sweep', now: event.now });
 }
 

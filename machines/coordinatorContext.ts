@@ -7,7 +7,13 @@ import type { SessionEvent, SessionInput } from './agentSession.types';
 import { availableTokens, decideAdmission, settle, withBudget } from './budget';
 import type { Budgets, RefusalCode } from './budget';
 import { admissionCandidates, candidatesFor, onlyAllowed, planDrain } from './admissionQueue';
-import type { CoordinatorEmitted, CoordinatorEvent, CoordinatorInput, QueuedRequest, SpawnRequest } from './coordinator.types';
+import type {
+  CoordinatorEmitted,
+  CoordinatorEvent,
+  CoordinatorInput,
+  QueuedRequest,
+  SpawnRequest,
+} from './coordinator.types';
 import { admissionCap, isCapped, recordOutcome, windowCounts } from './providerHealth';
 import type { HealthByProvider } from './providerHealth';
 import { PROVIDER_IDS } from './providers';
@@ -67,7 +73,11 @@ export function toSession(event: SessionEvent): EventObject {
  *
  * @example capsAt(context, now) // undefined while every circuit is closed
  */
-export function capsAt(context: CoordinatorContext, now: number, health: HealthByProvider = context.health): Readonly<Record<ProviderId, number>> | undefined {
+export function capsAt(
+  context: CoordinatorContext,
+  now: number,
+  health: HealthByProvider = context.health,
+): Readonly<Record<ProviderId, number>> | undefined {
   if (!isCapped(health.claude) && !isCapped(health.openai)) return undefined;
   const cap = (p: ProviderId) => admissionCap(health[p], context.config.circuit, now);
   return { claude: cap('claude'), openai: cap('openai') };
@@ -81,8 +91,12 @@ export function capsAt(context: CoordinatorContext, now: number, health: HealthB
 export function decide(context: CoordinatorContext, request: SpawnRequest, now: number) {
   const candidates = admissionCandidates(context.config.fallbackChain, request);
   const decision = decideAdmission(context.budgets, candidates, request.estimatedTokens, capsAt(context, now));
-  if (decision.status === 'admit' || context.config.sharedLedger !== true || context.config.globalLimits === undefined) return decision;
-  return { status: 'refuse' as const, code: sharedRefusalCode(decision.code, context.budgets, candidates, context.config.globalLimits) };
+  if (decision.status === 'admit' || context.config.sharedLedger !== true || context.config.globalLimits === undefined)
+    return decision;
+  return {
+    status: 'refuse' as const,
+    code: sharedRefusalCode(decision.code, context.budgets, candidates, context.config.globalLimits),
+  };
 }
 
 /**
@@ -99,8 +113,20 @@ export function confirmsWithLedger(context: CoordinatorContext, request: QueuedR
  *
  * @example const confirming = askLedger(enqueue, context.confirming, request, 'claude', 10_000)
  */
-export function askLedger(enqueue: Enqueue, confirming: ConfirmingRequests, request: QueuedRequest, provider: ProviderId, allocation: number): ConfirmingRequests {
-  enqueue.emit({ type: 'ledger.reserveAsked', requestId: request.requestId, sessionId: request.sessionId, provider, tokens: allocation });
+export function askLedger(
+  enqueue: Enqueue,
+  confirming: ConfirmingRequests,
+  request: QueuedRequest,
+  provider: ProviderId,
+  allocation: number,
+): ConfirmingRequests {
+  enqueue.emit({
+    type: 'ledger.reserveAsked',
+    requestId: request.requestId,
+    sessionId: request.sessionId,
+    provider,
+    tokens: allocation,
+  });
   return { ...confirming, [request.requestId]: { request, provider, allocation } };
 }
 
@@ -111,7 +137,10 @@ export function askLedger(enqueue: Enqueue, confirming: ConfirmingRequests, requ
  *
  * @example hopelessCode(context, { ...spawnEvent, estimatedTokens: 10_000_000 }) // 'quota-exhausted'
  */
-export function hopelessCode(context: CoordinatorContext, request: SpawnRequest): 'quota-exhausted' | 'no-provider' | null {
+export function hopelessCode(
+  context: CoordinatorContext,
+  request: SpawnRequest,
+): 'quota-exhausted' | 'no-provider' | null {
   const candidates = admissionCandidates(context.config.fallbackChain, request);
   if (candidates.length === 0) return null;
   const limits = context.config.globalLimits ?? context.budgets;
@@ -130,7 +159,12 @@ export function hopelessCode(context: CoordinatorContext, request: SpawnRequest)
  *
  * @example retryAfterMs(context, 'quota-exhausted', now) // ms until the daily reset
  */
-export function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'queue-full' | 'stopped', now: number, candidates: readonly ProviderId[] = PROVIDER_IDS): number | null {
+export function retryAfterMs(
+  context: CoordinatorContext,
+  code: RefusalCode | 'queue-full' | 'stopped',
+  now: number,
+  candidates: readonly ProviderId[] = PROVIDER_IDS,
+): number | null {
   if (code === 'quota-exhausted') return Math.max(0, context.nextResetAt - now);
   if (code === 'concurrency-limit' || code === 'queue-full') return context.config.retryHintMs;
   if (code === 'no-provider') {
@@ -150,13 +184,26 @@ export function retryAfterMs(context: CoordinatorContext, code: RefusalCode | 'q
  *
  * @example const health = recordHealth(enqueue, context, 'claude', false, now)
  */
-export function recordHealth(enqueue: Enqueue, context: CoordinatorContext, provider: ProviderId, ok: boolean, now: number): HealthByProvider {
+export function recordHealth(
+  enqueue: Enqueue,
+  context: CoordinatorContext,
+  provider: ProviderId,
+  ok: boolean,
+  now: number,
+): HealthByProvider {
   const change = recordOutcome(context.health[provider], context.config.circuit, ok, now);
   if (change.health === context.health[provider]) return context.health;
   if (change.transition !== null) {
     const opened = change.transition === 'opened';
     const failures = opened ? windowCounts(context.health[provider], context.config.circuit, now).failed + 1 : 0;
-    enqueue.emit({ type: 'provider.circuit', provider, state: opened ? 'open' : 'closed', openUntil: opened ? change.health.openUntil : null, failures, now });
+    enqueue.emit({
+      type: 'provider.circuit',
+      provider,
+      state: opened ? 'open' : 'closed',
+      openUntil: opened ? change.health.openUntil : null,
+      failures,
+      now,
+    });
   }
   return { ...context.health, [provider]: change.health };
 }
@@ -166,12 +213,21 @@ export function recordHealth(enqueue: Enqueue, context: CoordinatorContext, prov
  *
  * @example enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, request, 'claude', 10_000, now) })
  */
-export function sessionInput(context: CoordinatorContext, request: SpawnRequest, provider: ProviderId, allocation: number, now: number): SessionInput {
+export function sessionInput(
+  context: CoordinatorContext,
+  request: SpawnRequest,
+  provider: ProviderId,
+  allocation: number,
+  now: number,
+): SessionInput {
   return {
     sessionId: request.sessionId,
     agentId: request.agentId,
     provider,
-    fallbackProviders: onlyAllowed(candidatesFor(context.config.fallbackChain, provider).slice(1), request.allowedProviders),
+    fallbackProviders: onlyAllowed(
+      candidatesFor(context.config.fallbackChain, provider).slice(1),
+      request.allowedProviders,
+    ),
     maxFallbacks: context.config.maxFallbacks,
     estimatedTokens: request.estimatedTokens,
     allocatedTokens: allocation,
@@ -192,7 +248,8 @@ export function announceLow(enqueue: Enqueue, context: CoordinatorContext, budge
   let next = budgets;
   for (const p of PROVIDER_IDS) {
     const b = next[p];
-    if (b.lowAnnounced || b.dailyLimit === 0 || availableTokens(b) >= b.dailyLimit * context.config.lowWatermark) continue;
+    if (b.lowAnnounced || b.dailyLimit === 0 || availableTokens(b) >= b.dailyLimit * context.config.lowWatermark)
+      continue;
     next = withBudget(next, p, { lowAnnounced: true });
     enqueue.emit({ type: 'quota.low', provider: p, available: availableTokens(b), dailyLimit: b.dailyLimit });
   }
@@ -205,14 +262,36 @@ export function announceLow(enqueue: Enqueue, context: CoordinatorContext, budge
  *
  * @example admitOne(enqueue, context, request, 'claude', 10_000, now)
  */
-export function admitOne(enqueue: Enqueue, context: CoordinatorContext, request: QueuedRequest | SpawnRequest, provider: ProviderId, allocation: number, now: number): void {
+export function admitOne(
+  enqueue: Enqueue,
+  context: CoordinatorContext,
+  request: QueuedRequest | SpawnRequest,
+  provider: ProviderId,
+  allocation: number,
+  now: number,
+): void {
   if ('readmit' in request && request.readmit === true) {
     // A requeued session comes back: it is live already, so it is told, not spawned.
-    enqueue.sendTo(context.supervisor, { type: 'supervisor.forward', sessionId: request.sessionId, event: { type: 'session.fallbackAdmitted', provider, allocatedTokens: allocation } });
+    enqueue.sendTo(context.supervisor, {
+      type: 'supervisor.forward',
+      sessionId: request.sessionId,
+      event: { type: 'session.fallbackAdmitted', provider, allocatedTokens: allocation },
+    });
     return;
   }
-  enqueue.emit({ type: 'agent.admitted', requestId: request.requestId, sessionId: request.sessionId, agentId: request.agentId, provider, allocatedTokens: allocation, waitedMs: Math.max(0, now - request.now) });
-  enqueue.sendTo(context.supervisor, { type: 'supervisor.spawn', input: sessionInput(context, request, provider, allocation, now) });
+  enqueue.emit({
+    type: 'agent.admitted',
+    requestId: request.requestId,
+    sessionId: request.sessionId,
+    agentId: request.agentId,
+    provider,
+    allocatedTokens: allocation,
+    waitedMs: Math.max(0, now - request.now),
+  });
+  enqueue.sendTo(context.supervisor, {
+    type: 'supervisor.spawn',
+    input: sessionInput(context, request, provider, allocation, now),
+  });
 }
 
 /**
@@ -221,7 +300,13 @@ export function admitOne(enqueue: Enqueue, context: CoordinatorContext, request:
  *
  * @example commitAndDrain(enqueue, context, settle(context.budgets, 'claude', 2_000), now)
  */
-export function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, budgets: Budgets, now: number, extra: Partial<CoordinatorContext> = {}): void {
+export function commitAndDrain(
+  enqueue: Enqueue,
+  context: CoordinatorContext,
+  budgets: Budgets,
+  now: number,
+  extra: Partial<CoordinatorContext> = {},
+): void {
   const plan = planDrain(budgets, context.queue, context.config.fallbackChain, capsAt(context, now, extra.health), now);
   const announced = announceLow(enqueue, context, plan.budgets);
   let confirming = extra.confirming ?? context.confirming;
@@ -230,10 +315,16 @@ export function commitAndDrain(enqueue: Enqueue, context: CoordinatorContext, bu
     confirming = askLedger(enqueue, confirming, a.request, a.provider, a.allocation);
     return false;
   });
-  enqueue.assign({ ...extra, confirming, budgets: announced, queue: plan.queue, admitted: context.admitted + plan.admitted.length, now });
+  enqueue.assign({
+    ...extra,
+    confirming,
+    budgets: announced,
+    queue: plan.queue,
+    admitted: context.admitted + plan.admitted.length,
+    now,
+  });
   for (const a of start) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
 }
-
 
 type FallbackRequest = Extract<CoordinatorEvent, { type: 'session.fallbackRequested' }>;
 
@@ -243,7 +334,10 @@ type FallbackRequest = Extract<CoordinatorEvent, { type: 'session.fallbackReques
  *
  * @example const { context: after, budgets } = returnStint(context, fallbackEvent)
  */
-export function returnStint(context: CoordinatorContext, event: FallbackRequest): { readonly context: CoordinatorContext; readonly budgets: Budgets } {
+export function returnStint(
+  context: CoordinatorContext,
+  event: FallbackRequest,
+): { readonly context: CoordinatorContext; readonly budgets: Budgets } {
   const dropped = dropTopUp(context.budgets, context.topUps, event.sessionId);
   const after = dropped.topUps === context.topUps ? context : { ...context, topUps: dropped.topUps };
   return { context: after, budgets: settle(dropped.budgets, event.from, event.returnedTokens) };
@@ -255,5 +349,10 @@ export function returnStint(context: CoordinatorContext, event: FallbackRequest)
  * @example decideFallback(context, fallbackEvent) // { status: 'admit', provider: 'openai', allocation: 8_000 }
  */
 export function decideFallback(context: CoordinatorContext, event: FallbackRequest) {
-  return decideAdmission(returnStint(context, event).budgets, event.candidates, event.estimatedTokens, capsAt(context, Math.max(context.now, event.now)));
+  return decideAdmission(
+    returnStint(context, event).budgets,
+    event.candidates,
+    event.estimatedTokens,
+    capsAt(context, Math.max(context.now, event.now)),
+  );
 }

@@ -51,7 +51,11 @@ export const coordinatorGuards = {
   canQueue: ({ context, event }: GuardArgs) => {
     assertEvent(event, 'agent.spawn');
     // A request no provider may ever take (all switched off for it) would only wait out its deadline.
-    return event.waitMs > 0 && context.queue.length < context.config.maxQueue && admissionCandidates(context.config.fallbackChain, event).length > 0;
+    return (
+      event.waitMs > 0 &&
+      context.queue.length < context.config.maxQueue &&
+      admissionCandidates(context.config.fallbackChain, event).length > 0
+    );
   },
   /** Throttled before any work: the session waits to be re-admitted on the same provider. */
   isRequeueRequest: ({ event }: GuardArgs) => {

@@ -25,8 +25,10 @@ function lowerAdaptiveLimit({ context, event, enqueue }: ActionArgs): void {
   const { provider } = event;
   const before = context.health[provider].limit;
   const throttled = recordThrottle(context.health[provider], context.config.adaptive, now, event.since ?? null);
-  if (throttled.changed !== null && before !== null) enqueue.emit({ type: 'provider.limit', provider, limit: throttled.changed, previous: before, reason: 'throttle' });
-  if (throttled.health !== context.health[provider]) enqueue.assign({ health: { ...context.health, [provider]: throttled.health }, now });
+  if (throttled.changed !== null && before !== null)
+    enqueue.emit({ type: 'provider.limit', provider, limit: throttled.changed, previous: before, reason: 'throttle' });
+  if (throttled.health !== context.health[provider])
+    enqueue.assign({ health: { ...context.health, [provider]: throttled.health }, now });
 }
 
 /** A usage limit pauses the provider until it resets (or `usageLimitPauseMs` when the provider did not say). */
@@ -48,7 +50,10 @@ function pauseExhausted({ context, event, enqueue }: ActionArgs): void {
   if (event.until <= now) return;
   const paused = pauseUntil(context.health[event.provider], event.until);
   if (paused === context.health[event.provider]) return;
-  sideEffect(enqueue, 'recordPause', { provider: event.provider, pause: { until: paused.pausedUntil, reason: event.reason } });
+  sideEffect(enqueue, 'recordPause', {
+    provider: event.provider,
+    pause: { until: paused.pausedUntil, reason: event.reason },
+  });
   enqueue.emit({ type: 'provider.paused', provider: event.provider, until: paused.pausedUntil, reason: event.reason });
   enqueue.assign({ health: { ...context.health, [event.provider]: paused }, now });
 }
@@ -58,4 +63,9 @@ function pauseExhausted({ context, event, enqueue }: ActionArgs): void {
  *
  * @example setup({ actions: { pauseExhausted: enqueueActions(healthActionBodies.pauseExhausted) } })
  */
-export const healthActionBodies = { countFailureOnCircuit, lowerAdaptiveLimit, pauseForUsageLimit, pauseExhausted } as const;
+export const healthActionBodies = {
+  countFailureOnCircuit,
+  lowerAdaptiveLimit,
+  pauseForUsageLimit,
+  pauseExhausted,
+} as const;

@@ -29,7 +29,11 @@ function askLedgerElsewhere({ context, event, enqueue }: ActionArgs): void {
   const decision = decide(after, request, after.now);
   if (decision.status !== 'admit') return;
   const confirming = askLedger(enqueue, after.confirming, request, decision.provider, decision.allocation);
-  enqueue.assign({ confirming, budgets: announceLow(enqueue, context, reserve(after.budgets, decision.provider, decision.allocation)), now: after.now });
+  enqueue.assign({
+    confirming,
+    budgets: announceLow(enqueue, context, reserve(after.budgets, decision.provider, decision.allocation)),
+    now: after.now,
+  });
 }
 
 function requeueAfterRefusal({ context, event, enqueue }: ActionArgs): void {
@@ -39,7 +43,13 @@ function requeueAfterRefusal({ context, event, enqueue }: ActionArgs): void {
   const { request } = context.confirming[event.requestId]!;
   // Back to its place in the queue, with its deadline: retried when a slot can have freed.
   const queue = requeueAtPlace(context.queue, request);
-  enqueue.emit({ type: 'agent.queued', requestId: request.requestId, agentId: request.agentId, position: queue.indexOf(request), code: event.code });
+  enqueue.emit({
+    type: 'agent.queued',
+    requestId: request.requestId,
+    agentId: request.agentId,
+    position: queue.indexOf(request),
+    code: event.code,
+  });
   commitAndDrain(enqueue, { ...after, queue }, after.budgets, after.now, { confirming: after.confirming });
 }
 
@@ -49,7 +59,14 @@ function refuseAfterLedger({ context, event, enqueue }: ActionArgs): void {
   const after = afterLedgerRefusal(context, event);
   const { request } = context.confirming[event.requestId]!;
   const waited = request.waitMs > 0 && after.now >= request.deadline;
-  enqueue.emit({ type: 'agent.refused', requestId: request.requestId, agentId: request.agentId, code: event.code, retryAfterMs: event.retryAfterMs, waited });
+  enqueue.emit({
+    type: 'agent.refused',
+    requestId: request.requestId,
+    agentId: request.agentId,
+    code: event.code,
+    retryAfterMs: event.retryAfterMs,
+    waited,
+  });
   commitAndDrain(enqueue, after, after.budgets, after.now, { confirming: after.confirming });
 }
 
@@ -59,13 +76,26 @@ function answerLedgerTopUp({ context, event, enqueue, system }: ActionArgs): voi
   if (answer === null) return;
   const session = system.get(event.sessionId);
   const pending = context.topUps[event.sessionId]!;
-  if (session && answer.grant > 0) enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: answer.grant }));
+  if (session && answer.grant > 0)
+    enqueue.sendTo(session, toSession({ type: 'session.toppedUp', tokens: answer.grant }));
   if (answer.ask !== null) {
-    enqueue.emit({ type: 'quota.topUpAsked', sessionId: event.sessionId, provider: pending.provider, stint: event.stint, tokens: answer.ask, usedOnProvider: pending.usedOnProvider });
+    enqueue.emit({
+      type: 'quota.topUpAsked',
+      sessionId: event.sessionId,
+      provider: pending.provider,
+      stint: event.stint,
+      tokens: answer.ask,
+      usedOnProvider: pending.usedOnProvider,
+    });
   }
   if (answer.overrun > 0) {
     if (session) enqueue.sendTo(session, toSession({ type: 'session.topUpRefused', overrunTokens: answer.overrun }));
-    enqueue.emit({ type: 'quota.overrun', provider: pending.provider, sessionId: event.sessionId, overrunTokens: answer.overrun });
+    enqueue.emit({
+      type: 'quota.overrun',
+      provider: pending.provider,
+      sessionId: event.sessionId,
+      overrunTokens: answer.overrun,
+    });
   }
   // A refused top-up gives its share back: waiting requests may fit now.
   commitAndDrain(enqueue, context, answer.budgets, Math.max(context.now, event.now), { topUps: answer.topUps });
@@ -74,7 +104,11 @@ function answerLedgerTopUp({ context, event, enqueue, system }: ActionArgs): voi
 function applyLedgerLimits({ context, event, enqueue }: ActionArgs): void {
   assertEvent(event, 'ledger.limits');
   let budgets: Budgets = context.budgets;
-  for (const p of PROVIDER_IDS) budgets = withBudget(budgets, p, { dailyLimit: event.limits[p].dailyLimit, maxConcurrent: event.limits[p].maxConcurrent });
+  for (const p of PROVIDER_IDS)
+    budgets = withBudget(budgets, p, {
+      dailyLimit: event.limits[p].dailyLimit,
+      maxConcurrent: event.limits[p].maxConcurrent,
+    });
   commitAndDrain(enqueue, context, budgets, Math.max(context.now, event.now));
 }
 
@@ -83,4 +117,11 @@ function applyLedgerLimits({ context, event, enqueue }: ActionArgs): void {
  *
  * @example setup({ actions: { startReserved: enqueueActions(ledgerActionBodies.startReserved) } })
  */
-export const ledgerActionBodies = { startReserved, askLedgerElsewhere, requeueAfterRefusal, refuseAfterLedger, answerLedgerTopUp, applyLedgerLimits } as const;
+export const ledgerActionBodies = {
+  startReserved,
+  askLedgerElsewhere,
+  requeueAfterRefusal,
+  refuseAfterLedger,
+  answerLedgerTopUp,
+  applyLedgerLimits,
+} as const;

@@ -20,6 +20,13 @@ export interface ActionArgs {
  *
  * @example sideEffect(enqueue, 'recordPause', { provider, pause: null })
  */
-export function sideEffect<K extends keyof SideEffectParams>(enqueue: Enqueue, type: K, params: SideEffectParams[K]): void {
-  (enqueue as unknown as (action: { readonly type: K; readonly params: SideEffectParams[K] }) => void)({ type, params });
+export function sideEffect<K extends keyof SideEffectParams>(
+  enqueue: Enqueue,
+  type: K,
+  params: SideEffectParams[K],
+): void {
+  (enqueue as unknown as (action: { readonly type: K; readonly params: SideEffectParams[K] }) => void)({
+    type,
+    params,
+  });
 }

@@ -7,7 +7,14 @@
  */
 
 /** Kinds that say something about the provider and can pass with time (throttling, server faults, broken connections). */
-export const TRANSIENT_FAILURE_KINDS: readonly string[] = ['rate-limit', 'overloaded', 'server', 'network', 'timeout', 'truncated'];
+export const TRANSIENT_FAILURE_KINDS: readonly string[] = [
+  'rate-limit',
+  'overloaded',
+  'server',
+  'network',
+  'timeout',
+  'truncated',
+];
 
 /** The retry settings of one failure kind (src/providers `KindPolicy`, every field filled in). */
 export interface RetrySettings {
@@ -89,11 +96,17 @@ function clampJitter(value: number): number {
  * const settings = { action: 'retry', maxRetries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 } as const;
  * policyStep(settings, null, 1, 0.5) // { action: 'retry', delayMs: 125 }
  */
-export function policyStep(settings: RetrySettings, retryAfterMs: number | null, attempt: number, jitter: number): PolicyStep {
+export function policyStep(
+  settings: RetrySettings,
+  retryAfterMs: number | null,
+  attempt: number,
+  jitter: number,
+): PolicyStep {
   if (settings.action === 'fail') return { action: 'fail', reason: 'policy' };
   if (settings.action === 'fallback') return { action: 'fallback', reason: 'policy' };
   if (attempt > settings.maxRetries) return { action: 'fallback', reason: 'retries-exhausted' };
-  if (retryAfterMs !== null && retryAfterMs > settings.maxRetryAfterMs) return { action: 'fallback', reason: 'retry-after-over-cap' };
+  if (retryAfterMs !== null && retryAfterMs > settings.maxRetryAfterMs)
+    return { action: 'fallback', reason: 'retry-after-over-cap' };
   const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.min(attempt - 1, 52));
   const unit = clampJitter(jitter);
   if (retryAfterMs === null || !(retryAfterMs >= 0)) return { action: 'retry', delayMs: Math.floor(unit * ceiling) };
@@ -122,7 +135,10 @@ function requeueDelay(situation: FailureSituation, policies: FailurePolicies): n
   const mayWait = situation.requeues < situation.maxRequeues && situation.usedOnProvider === 0;
   if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || !mayWait) return null;
   const overloaded = policies.withoutFallback['overloaded'];
-  const backoff = overloaded === undefined ? null : policyStep(overloaded, null, Math.min(situation.requeues + 1, MAX_REQUEUE_DOUBLINGS), situation.jitter);
+  const backoff =
+    overloaded === undefined
+      ? null
+      : policyStep(overloaded, null, Math.min(situation.requeues + 1, MAX_REQUEUE_DOUBLINGS), situation.jitter);
   return Math.max(failure.retryAfterMs ?? 0, backoff?.action === 'retry' ? backoff.delayMs : 0);
 }
 

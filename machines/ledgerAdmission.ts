@@ -29,8 +29,10 @@ export type LedgerRefusalCode = RefusalCode | 'ledger-unavailable';
  */
 export function clampAfterRefusal(budgets: Budgets, provider: ProviderId, code: RefusalCode): Budgets {
   const b = budgets[provider];
-  if (code === 'concurrency-limit') return withBudget(budgets, provider, { maxConcurrent: Math.min(b.maxConcurrent, b.active) });
-  if (code === 'quota-exhausted') return withBudget(budgets, provider, { dailyLimit: Math.min(b.dailyLimit, b.used + b.reserved) });
+  if (code === 'concurrency-limit')
+    return withBudget(budgets, provider, { maxConcurrent: Math.min(b.maxConcurrent, b.active) });
+  if (code === 'quota-exhausted')
+    return withBudget(budgets, provider, { dailyLimit: Math.min(b.dailyLimit, b.used + b.reserved) });
   return withBudget(budgets, provider, { dailyLimit: 0 });
 }
 
@@ -38,7 +40,12 @@ export function clampAfterRefusal(budgets: Budgets, provider: ProviderId, code: 
  * On a shared ledger a local limit of 0 means "other hosts hold it all", not "disabled": the
  * refusal is reported as what it is (concurrency or budget), judged on the configured limits.
  */
-export function sharedRefusalCode(code: RefusalCode, budgets: Budgets, candidates: readonly ProviderId[], globalLimits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>): RefusalCode {
+export function sharedRefusalCode(
+  code: RefusalCode,
+  budgets: Budgets,
+  candidates: readonly ProviderId[],
+  globalLimits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>,
+): RefusalCode {
   if (code !== 'no-provider') return code;
   let best: RefusalCode = code;
   for (const p of candidates) {
@@ -52,6 +59,8 @@ export function sharedRefusalCode(code: RefusalCode, budgets: Budgets, candidate
 
 /** Puts a request back where it stood: by priority, then by its original arrival (seq). */
 export function requeueAtPlace(queue: readonly QueuedRequest[], request: QueuedRequest): readonly QueuedRequest[] {
-  const at = queue.findIndex((q) => q.priority < request.priority || (q.priority === request.priority && q.seq > request.seq));
+  const at = queue.findIndex(
+    (q) => q.priority < request.priority || (q.priority === request.priority && q.seq > request.seq),
+  );
   return at < 0 ? [...queue, request] : [...queue.slice(0, at), request, ...queue.slice(at)];
 }

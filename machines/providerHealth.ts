@@ -22,7 +22,13 @@ export interface CircuitConfig {
   readonly halfOpenProbes: number;
 }
 
-export const DEFAULT_CIRCUIT: CircuitConfig = { windowMs: 60_000, allowedFailures: 4, minRequests: 5, cooldownMs: 30_000, halfOpenProbes: 1 };
+export const DEFAULT_CIRCUIT: CircuitConfig = {
+  windowMs: 60_000,
+  allowedFailures: 4,
+  minRequests: 5,
+  cooldownMs: 30_000,
+  halfOpenProbes: 1,
+};
 
 export const CIRCUIT_STATES = ['closed', 'open', 'halfOpen'] as const;
 export type CircuitState = (typeof CIRCUIT_STATES)[number];
@@ -55,7 +61,16 @@ export type HealthByProvider = Readonly<Record<ProviderId, ProviderHealth>>;
 
 const BUCKETS = 10;
 
-export const HEALTHY: ProviderHealth = { state: 'closed', openUntil: 0, buckets: [], openings: 0, pausedUntil: 0, limit: null, successRun: 0, decreasedAt: 0 };
+export const HEALTHY: ProviderHealth = {
+  state: 'closed',
+  openUntil: 0,
+  buckets: [],
+  openings: 0,
+  pausedUntil: 0,
+  limit: null,
+  successRun: 0,
+  decreasedAt: 0,
+};
 
 /**
  * Adaptive concurrency (AIMD) per provider: the effective limit starts at `initial` (never above
@@ -70,7 +85,11 @@ export interface AdaptiveConfig {
 }
 
 /** The health a provider starts with: adaptive concurrency starts at its conservative limit. */
-export function initialHealth(provider: ProviderId, maxConcurrent: number, adaptive: AdaptiveConfig | null): ProviderHealth {
+export function initialHealth(
+  provider: ProviderId,
+  maxConcurrent: number,
+  adaptive: AdaptiveConfig | null,
+): ProviderHealth {
   if (adaptive === null) return HEALTHY;
   return { ...HEALTHY, limit: Math.max(1, Math.min(maxConcurrent, adaptive.initial[provider])) };
 }
@@ -109,10 +128,15 @@ export interface LimitChange {
 }
 
 /** A request succeeded with no throttling: after `growAfter` in a row the limit grows by one (up to maxConcurrent). */
-export function recordLimitSuccess(h: ProviderHealth, adaptive: AdaptiveConfig | null, maxConcurrent: number): LimitChange {
+export function recordLimitSuccess(
+  h: ProviderHealth,
+  adaptive: AdaptiveConfig | null,
+  maxConcurrent: number,
+): LimitChange {
   if (adaptive === null || h.limit === null) return { health: h, changed: null };
   const run = h.successRun + 1;
-  if (run < adaptive.growAfter || h.limit >= maxConcurrent) return { health: { ...h, successRun: Math.min(run, adaptive.growAfter) }, changed: null };
+  if (run < adaptive.growAfter || h.limit >= maxConcurrent)
+    return { health: { ...h, successRun: Math.min(run, adaptive.growAfter) }, changed: null };
   const limit = h.limit + 1;
   return { health: { ...h, limit, successRun: 0 }, changed: limit };
 }
@@ -122,11 +146,17 @@ export function recordLimitSuccess(h: ProviderHealth, adaptive: AdaptiveConfig |
  * `since` is when the throttled session started on the provider: a session admitted after the last
  * halving was admitted under the new limit, so its throttling halves again at once.
  */
-export function recordThrottle(h: ProviderHealth, adaptive: AdaptiveConfig | null, now: number, since: number | null = null): LimitChange {
+export function recordThrottle(
+  h: ProviderHealth,
+  adaptive: AdaptiveConfig | null,
+  now: number,
+  since: number | null = null,
+): LimitChange {
   if (adaptive === null || h.limit === null) return { health: h, changed: null };
   // Requests that were in flight together get throttled together: one burst halves the limit once.
   const admittedAfterHalving = since !== null && h.decreasedAt !== 0 && since > h.decreasedAt;
-  if (h.decreasedAt !== 0 && now - h.decreasedAt < adaptive.decreaseIntervalMs && !admittedAfterHalving) return { health: { ...h, successRun: 0 }, changed: null };
+  if (h.decreasedAt !== 0 && now - h.decreasedAt < adaptive.decreaseIntervalMs && !admittedAfterHalving)
+    return { health: { ...h, successRun: 0 }, changed: null };
   const limit = Math.max(1, Math.floor(h.limit / 2));
   return { health: { ...h, limit, successRun: 0, decreasedAt: now }, changed: limit === h.limit ? null : limit };
 }
@@ -137,7 +167,11 @@ export function pauseUntil(h: ProviderHealth, until: number): ProviderHealth {
 }
 
 /** Outcomes counted in the window ending at `now`. */
-export function windowCounts(h: ProviderHealth, config: CircuitConfig, now: number): { readonly ok: number; readonly failed: number } {
+export function windowCounts(
+  h: ProviderHealth,
+  config: CircuitConfig,
+  now: number,
+): { readonly ok: number; readonly failed: number } {
   let ok = 0;
   let failed = 0;
   for (const b of h.buckets) {
@@ -173,13 +207,22 @@ export function recordOutcome(h: ProviderHealth, config: CircuitConfig, ok: bool
   // The common case costs nothing: a success while the window holds no failure changes no decision
   // (the minimum-requests rule counts outcomes from the window's first failure on), so nothing is
   // written. Every usage report is a success: this keeps the admission cycle free of allocations.
-  if (ok && h.state === 'closed' && (h.buckets.length === 0 || h.buckets.every((b) => b.failed === 0 || b.start + config.windowMs <= now))) {
-    return h.buckets.length === 0 ? { health: h, transition: null } : { health: { ...h, buckets: [] }, transition: null };
+  if (
+    ok &&
+    h.state === 'closed' &&
+    (h.buckets.length === 0 || h.buckets.every((b) => b.failed === 0 || b.start + config.windowMs <= now))
+  ) {
+    return h.buckets.length === 0
+      ? { health: h, transition: null }
+      : { health: { ...h, buckets: [] }, transition: null };
   }
   const state = circuitState(h, now);
   if (state === 'halfOpen') {
     if (ok) return { health: { ...h, state: 'closed', openUntil: 0, buckets: [] }, transition: 'closed' };
-    return { health: { ...h, state: 'open', openUntil: now + config.cooldownMs, buckets: [], openings: h.openings + 1 }, transition: 'opened' };
+    return {
+      health: { ...h, state: 'open', openUntil: now + config.cooldownMs, buckets: [], openings: h.openings + 1 },
+      transition: 'opened',
+    };
   }
   const buckets = addToWindow(h, config, ok, now);
   const next: ProviderHealth = { ...h, buckets };
@@ -187,7 +230,10 @@ export function recordOutcome(h: ProviderHealth, config: CircuitConfig, ok: bool
   if (state === 'open' || ok) return { health: next, transition: null };
   const counts = windowCounts(next, config, now);
   if (counts.ok + counts.failed >= config.minRequests && counts.failed > config.allowedFailures) {
-    return { health: { ...h, state: 'open', openUntil: now + config.cooldownMs, buckets: [], openings: h.openings + 1 }, transition: 'opened' };
+    return {
+      health: { ...h, state: 'open', openUntil: now + config.cooldownMs, buckets: [], openings: h.openings + 1 },
+      transition: 'opened',
+    };
   }
   return { health: next, transition: null };
 }

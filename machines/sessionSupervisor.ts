@@ -67,7 +67,12 @@ export function createSessionSupervisor(sessionMachine: AgentSessionMachine): Se
       switch (event.type) {
         case 'supervisor.spawn': {
           const { input } = event as Extract<SupervisorEvent, { type: 'supervisor.spawn' }>;
-          const ref = createActor(sessionMachine, { id: input.sessionId, systemId: input.sessionId, parent: scope.self, input });
+          const ref = createActor(sessionMachine, {
+            id: input.sessionId,
+            systemId: input.sessionId,
+            parent: scope.self,
+            input,
+          });
           snapshot.sessions.set(input.sessionId, ref);
           // Started after this step, like XState's own spawn, so the session's first messages
           // find the supervisor's transition complete.
@@ -90,7 +95,8 @@ export function createSessionSupervisor(sessionMachine: AgentSessionMachine): Se
           return { status: 'stopped', output: undefined, error: undefined, sessions: snapshot.sessions };
         }
         default:
-          if (event.type.startsWith('xstate.done.actor.')) snapshot.sessions.delete((event as { actorId: string }).actorId);
+          if (event.type.startsWith('xstate.done.actor.'))
+            snapshot.sessions.delete((event as { actorId: string }).actorId);
           return snapshot;
       }
     },
@@ -107,7 +113,13 @@ export function createSessionSupervisor(sessionMachine: AgentSessionMachine): Se
       for (const persisted of saved.sessions) {
         // The restored snapshot carries the context; the input is only what a fresh one would start from.
         const input = inputFromContext((persisted as { context: SessionContext }).context);
-        const ref = createActor(sessionMachine, { id: input.sessionId, systemId: input.sessionId, parent: scope.self, input, snapshot: persisted as Snapshot<unknown> });
+        const ref = createActor(sessionMachine, {
+          id: input.sessionId,
+          systemId: input.sessionId,
+          parent: scope.self,
+          input,
+          snapshot: persisted as Snapshot<unknown>,
+        });
         sessions.set(input.sessionId, ref);
       }
       return { status: saved.status, output: undefined, error: undefined, sessions };

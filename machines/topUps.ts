@@ -59,7 +59,10 @@ export interface SharedUsage {
 export function recordSharedUsage(budgets: Budgets, topUps: PendingTopUps, usage: SharedUsage): SharedUsageOutcome {
   const b = budgets[usage.provider];
   const overage = usage.tokens - usage.withinTokens;
-  const counted = withBudget(budgets, usage.provider, { used: b.used + usage.tokens, reserved: b.reserved - usage.withinTokens });
+  const counted = withBudget(budgets, usage.provider, {
+    used: b.used + usage.tokens,
+    reserved: b.reserved - usage.withinTokens,
+  });
   if (overage === 0) return { budgets: counted, topUps, ask: null, overrun: 0 };
   const pending = topUps[usage.sessionId];
   if (pending !== undefined) {
@@ -67,26 +70,56 @@ export function recordSharedUsage(budgets: Budgets, topUps: PendingTopUps, usage
     const after = counted[usage.provider];
     return {
       budgets: withBudget(counted, usage.provider, { reserved: after.reserved - absorbed }),
-      topUps: { ...topUps, [usage.sessionId]: { ...pending, extra: pending.extra - absorbed, uncovered: pending.uncovered + overage - absorbed, usedOnProvider: usage.usedOnProvider } },
+      topUps: {
+        ...topUps,
+        [usage.sessionId]: {
+          ...pending,
+          extra: pending.extra - absorbed,
+          uncovered: pending.uncovered + overage - absorbed,
+          usedOnProvider: usage.usedOnProvider,
+        },
+      },
       ask: null,
       overrun: 0,
     };
   }
-  return askFor(counted, topUps, usage.sessionId, { provider: usage.provider, stint: usage.stint, estimate: usage.estimate, usedOnProvider: usage.usedOnProvider }, overage);
+  return askFor(
+    counted,
+    topUps,
+    usage.sessionId,
+    { provider: usage.provider, stint: usage.stint, estimate: usage.estimate, usedOnProvider: usage.usedOnProvider },
+    overage,
+  );
 }
 
 /** Sets aside a fresh share and asks for `overage` + it, or, with no local room, reports the overage as overrun. */
-function askFor(budgets: Budgets, topUps: PendingTopUps, sessionId: string, on: Pick<PendingTopUp, 'provider' | 'stint' | 'estimate' | 'usedOnProvider'>, overage: number): SharedUsageOutcome {
+function askFor(
+  budgets: Budgets,
+  topUps: PendingTopUps,
+  sessionId: string,
+  on: Pick<PendingTopUp, 'provider' | 'stint' | 'estimate' | 'usedOnProvider'>,
+  overage: number,
+): SharedUsageOutcome {
   const { provider, estimate } = on;
   const b = budgets[provider];
   const free = b.dailyLimit - b.used - b.reserved;
   if (free < 0) {
     const overrun = Math.min(overage, -free);
-    return { budgets: withBudget(budgets, provider, { overrun: b.overrun + overrun }), topUps, ask: null, overrun: overage };
+    return {
+      budgets: withBudget(budgets, provider, { overrun: b.overrun + overrun }),
+      topUps,
+      ask: null,
+      overrun: overage,
+    };
   }
   const extra = allocationFor(estimate, free);
   const pending: PendingTopUp = { ...on, asked: overage + extra, extra, uncovered: 0 };
-  return { budgets: withBudget(budgets, provider, { reserved: b.reserved + extra }), topUps: { ...topUps, [sessionId]: pending }, ask: pending.asked, overrun: 0 };
+  return {
+    budgets: withBudget(budgets, provider, { reserved: b.reserved + extra }),
+    topUps: { ...topUps, [sessionId]: pending },
+    ask: pending.asked,
+    overrun: 0,
+  };
 }
 
 export interface TopUpAnswerOutcome {
@@ -101,7 +134,13 @@ export interface TopUpAnswerOutcome {
 }
 
 /** Applies the ledger's answer to a pending top-up. Unknown or stale answers change nothing. */
-export function answerTopUp(budgets: Budgets, topUps: PendingTopUps, sessionId: string, stint: number, granted: boolean): TopUpAnswerOutcome | null {
+export function answerTopUp(
+  budgets: Budgets,
+  topUps: PendingTopUps,
+  sessionId: string,
+  stint: number,
+  granted: boolean,
+): TopUpAnswerOutcome | null {
   const pending = topUps[sessionId];
   if (pending === undefined || pending.stint !== stint) return null;
   const { [sessionId]: _answered, ...rest } = topUps;
@@ -109,7 +148,13 @@ export function answerTopUp(budgets: Budgets, topUps: PendingTopUps, sessionId: 
   if (!granted) {
     const b = budgets[provider];
     const beyond = pending.asked - pending.extra + pending.uncovered;
-    return { budgets: withBudget(budgets, provider, { reserved: b.reserved - pending.extra, overrun: b.overrun + beyond }), topUps: rest, grant: 0, ask: null, overrun: beyond };
+    return {
+      budgets: withBudget(budgets, provider, { reserved: b.reserved - pending.extra, overrun: b.overrun + beyond }),
+      topUps: rest,
+      grant: 0,
+      ask: null,
+      overrun: beyond,
+    };
   }
   if (pending.uncovered === 0) return { budgets, topUps: rest, grant: pending.asked, ask: null, overrun: 0 };
   const again = askFor(budgets, rest, sessionId, pending, pending.uncovered);
@@ -117,7 +162,11 @@ export function answerTopUp(budgets: Budgets, topUps: PendingTopUps, sessionId: 
 }
 
 /** A session left its provider (fell back, was requeued, ended): its pending top-up's share comes back. */
-export function dropTopUp(budgets: Budgets, topUps: PendingTopUps, sessionId: string): { budgets: Budgets; topUps: PendingTopUps } {
+export function dropTopUp(
+  budgets: Budgets,
+  topUps: PendingTopUps,
+  sessionId: string,
+): { budgets: Budgets; topUps: PendingTopUps } {
   const pending = topUps[sessionId];
   if (pending === undefined) return { budgets, topUps };
   const { [sessionId]: _dropped, ...rest } = topUps;

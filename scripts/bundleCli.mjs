@@ -19,7 +19,11 @@ const lazyModuleFile = path.join(dist, 'src', 'observability', 'lazyModule.js');
 const EXTERNAL = ['zod', 'ioredis', 'prom-client', '@statelyai/inspect', 'ws', 'pino', 'pino-pretty'];
 
 function jsFiles(dir) {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? jsFiles(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? jsFiles(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : [],
+    );
 }
 
 /** Every relative name passed to loadModule in the compiled code (they are literals: checked). */
@@ -29,7 +33,10 @@ function relativeLazyNames() {
     const code = fs.readFileSync(file, 'utf8');
     for (const m of code.matchAll(/\.loadModule\)\(([^)]*)\)/g)) {
       const literal = /^'([^']+)'$/.exec(m[1]);
-      if (literal === null) throw new Error(`${path.relative(root, file)}: loadModule(${m[1]}) takes a string literal in code the CLI bundle holds`);
+      if (literal === null)
+        throw new Error(
+          `${path.relative(root, file)}: loadModule(${m[1]}) takes a string literal in code the CLI bundle holds`,
+        );
       if (literal[1].startsWith('.')) names.add(literal[1]);
     }
   }
@@ -44,9 +51,13 @@ const lazyTable = {
       if (path.resolve(args.path) !== lazyModuleFile) return undefined;
       const code = fs.readFileSync(args.path, 'utf8');
       const body = 'return require(name);';
-      if (!code.includes(body)) throw new Error(`${args.path}: loadModule no longer reads "${body}": update scripts/bundleCli.mjs`);
+      if (!code.includes(body))
+        throw new Error(`${args.path}: loadModule no longer reads "${body}": update scripts/bundleCli.mjs`);
       const table = `const BUNDLED = {\n${lazyNames.map((n) => `  ${JSON.stringify(n)}: () => require(${JSON.stringify(n)}),`).join('\n')}\n};\n`;
-      return { contents: `${table}${code.replace(body, 'return Object.hasOwn(BUNDLED, name) ? BUNDLED[name]() : require(name);')}`, loader: 'js' };
+      return {
+        contents: `${table}${code.replace(body, 'return Object.hasOwn(BUNDLED, name) ? BUNDLED[name]() : require(name);')}`,
+        loader: 'js',
+      };
     });
   },
 };
@@ -65,10 +76,16 @@ const result = await esbuild.build({
 });
 
 const inputs = Object.keys(result.metafile.inputs);
-const packages = new Set(inputs.filter((i) => i.includes('node_modules/')).map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(i)[1]));
+const packages = new Set(
+  inputs.filter((i) => i.includes('node_modules/')).map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(i)[1]),
+);
 const leaked = EXTERNAL.filter((p) => packages.has(p));
 if (leaked.length > 0) throw new Error(`dist/cli.cjs holds ${leaked.join(', ')}, which must load only when used`);
-const missing = lazyNames.filter((n) => !inputs.some((i) => path.resolve(root, i) === path.join(dist, 'src', 'observability', `${n}.js`)));
+const missing = lazyNames.filter(
+  (n) => !inputs.some((i) => path.resolve(root, i) === path.join(dist, 'src', 'observability', `${n}.js`)),
+);
 if (missing.length > 0) throw new Error(`dist/cli.cjs lacks the lazily loaded ${missing.join(', ')}`);
 const bytes = fs.statSync(outfile).size;
-console.log(`dist/cli.cjs: ${(bytes / 1024).toFixed(0)} KiB, ${inputs.length} modules (packages: ${[...packages].sort().join(', ')})`);
+console.log(
+  `dist/cli.cjs: ${(bytes / 1024).toFixed(0)} KiB, ${inputs.length} modules (packages: ${[...packages].sort().join(', ')})`,
+);

@@ -42,13 +42,21 @@ export function renderMachineDoc(machine: AnyStateMachine, options: MachineDocOp
   const rows: string[] = [];
   const live = states.filter((s) => s.type !== 'final');
   // Root transitions apply in every live state; targetless ones are drawn as self-loops of a state.
-  const addEdges = (drawFrom: readonly StateNodeLike[], eventType: string, ts: readonly TransitionLike[], scope: string) => {
+  const addEdges = (
+    drawFrom: readonly StateNodeLike[],
+    eventType: string,
+    ts: readonly TransitionLike[],
+    scope: string,
+  ) => {
     for (const t of ts) {
       const targets: string[] = t.target?.map((n: StateNodeLike) => n.key) ?? [];
       const guard = t.guard ? `\`${nameOf(t.guard)}\`` : '';
-      rows.push(`| ${scope} | \`${eventType}\` | ${guard} | ${targets.length ? targets.join(', ') : '(stays)'} | ${actionsOf(t.actions)} |`);
+      rows.push(
+        `| ${scope} | \`${eventType}\` | ${guard} | ${targets.length ? targets.join(', ') : '(stays)'} | ${actionsOf(t.actions)} |`,
+      );
       for (const from of drawFrom) {
-        if (targets.length === 0 && scope !== '(any live state)') lines.push(`  ${from.key} --> ${from.key}: ${label(eventType, t)}`);
+        if (targets.length === 0 && scope !== '(any live state)')
+          lines.push(`  ${from.key} --> ${from.key}: ${label(eventType, t)}`);
         for (const target of targets) lines.push(`  ${from.key} --> ${target}: ${label(eventType, t)}`);
       }
     }

@@ -7,7 +7,19 @@
  * would inherit their types): observability is imported file by file, not through its index, whose
  * metrics and relay modules name them.
  */
-export { createOrchestrator, Orchestrator, ManagedAgent, createManualClock, systemClock, DEFAULT_LIMITS, MAX_TOKENS, classifyFailure, FAILURE_KINDS, DISABLE_PROVIDERS_ENV, rolloutBucket } from './orchestrator';
+export {
+  createOrchestrator,
+  Orchestrator,
+  ManagedAgent,
+  createManualClock,
+  systemClock,
+  DEFAULT_LIMITS,
+  MAX_TOKENS,
+  classifyFailure,
+  FAILURE_KINDS,
+  DISABLE_PROVIDERS_ENV,
+  rolloutBucket,
+} from './orchestrator';
 export type {
   OrchestratorOptions,
   ProviderSwitch,
@@ -47,15 +59,52 @@ export {
   DEFAULT_FAILURE_POLICY,
   readRateLimitHeaders,
 } from './providers';
-export type { ProviderFailure, ProviderFailureKind, AgentRunOutcome, FailurePolicy, FailurePolicyOptions, NextStep, HeadersInput } from './providers';
+export type {
+  ProviderFailure,
+  ProviderFailureKind,
+  AgentRunOutcome,
+  FailurePolicy,
+  FailurePolicyOptions,
+  NextStep,
+  HeadersInput,
+} from './providers';
 export { resolveFailurePolicy } from './options/failurePolicyOptions';
 export { DEFAULT_CIRCUIT } from '../machines/providerHealth';
 export type { CircuitConfig, CircuitState } from '../machines/providerHealth';
 export { CREDENTIAL_CLASSES, CHATGPT_ENV, CLAUDE_OAUTH_ENV, ANTHROPIC_AUTH_TOKEN_ENV } from './credentials';
 export type { CredentialClass, ProviderPriority } from './credentials';
-export { startProviderApiFake, fakeStep, FAKE_FAULTS, throttlingScript, SERVER_THROTTLE_MESSAGE, editFileScript, runawayScript, toolTurnScript } from './sandbox';
-export type { ProviderApiFake, ProviderApiFakeOptions, FakeStep, FakeFault, FakeModelRequest, ThrottlingScriptOptions } from './sandbox';
-export { runProcess, startProcess, runAgentTask, runAgentBatch, parseBatchTasks, planWorktrees, sweepStaleAgentHomes, SANDBOX_MODES, DEFAULT_SANDBOX_MODE, reportFailureFrom, usageFromAnthropic, usageFromOpenAI } from './agents';
+export {
+  startProviderApiFake,
+  fakeStep,
+  FAKE_FAULTS,
+  throttlingScript,
+  SERVER_THROTTLE_MESSAGE,
+  editFileScript,
+  runawayScript,
+  toolTurnScript,
+} from './sandbox';
+export type {
+  ProviderApiFake,
+  ProviderApiFakeOptions,
+  FakeStep,
+  FakeFault,
+  FakeModelRequest,
+  ThrottlingScriptOptions,
+} from './sandbox';
+export {
+  runProcess,
+  startProcess,
+  runAgentTask,
+  runAgentBatch,
+  parseBatchTasks,
+  planWorktrees,
+  sweepStaleAgentHomes,
+  SANDBOX_MODES,
+  DEFAULT_SANDBOX_MODE,
+  reportFailureFrom,
+  usageFromAnthropic,
+  usageFromOpenAI,
+} from './agents';
 export type {
   RunProcessOptions,
   ProcessResult,

@@ -14,7 +14,10 @@ import type { Contender, Fixture } from '../lib/types';
 type SessionRef = ActorRefFrom<AgentSessionMachine>;
 
 /** Fake keys in the providers' formats: the env authenticator only checks that one is present. */
-const FAKE_KEYS = { claude: 'sk-ant-api03-bench-not-a-real-key-0000', openai: 'sk-proj-bench-not-a-real-key-0000' } as const;
+const FAKE_KEYS = {
+  claude: 'sk-ant-api03-bench-not-a-real-key-0000',
+  openai: 'sk-proj-bench-not-a-real-key-0000',
+} as const;
 
 export function createAgentvisorOrchestrator(live: number): Orchestrator {
   return createOrchestrator({
@@ -84,8 +87,10 @@ export async function openAgentvisor(live: number): Promise<AgentvisorFixture> {
       const claude = orch.stats().providers.claude;
       const problems: string[] = [];
       if (claude.active !== count) problems.push(`active ${claude.active}, expected ${count}`);
-      if (claude.reserved !== count * CYCLE.estimatedTokens) problems.push(`reserved ${claude.reserved}, expected ${count * CYCLE.estimatedTokens}`);
-      if (claude.used !== cyclesRun * CYCLE.usedTokens) problems.push(`used ${claude.used}, expected ${cyclesRun * CYCLE.usedTokens}`);
+      if (claude.reserved !== count * CYCLE.estimatedTokens)
+        problems.push(`reserved ${claude.reserved}, expected ${count * CYCLE.estimatedTokens}`);
+      if (claude.used !== cyclesRun * CYCLE.usedTokens)
+        problems.push(`used ${claude.used}, expected ${cyclesRun * CYCLE.usedTokens}`);
       if (orch.agents().length !== count) problems.push(`${orch.agents().length} live agents, expected ${count}`);
       if (held.some((a) => !a.isLive)) problems.push('a held session was released during the run');
       return problems;
@@ -106,12 +111,14 @@ export const agentvisorContender: Contender = {
     {
       key: 'agentvisor.public',
       label: 'agentvisor, public API',
-      description: 'await orch.spawnAgent({ estimatedTokens }) → agent.reportUsage({ inputTokens, outputTokens }) → await agent.release()',
+      description:
+        'await orch.spawnAgent({ estimatedTokens }) → agent.reportUsage({ inputTokens, outputTokens }) → await agent.release()',
     },
     {
       key: 'agentvisor.actor',
       label: 'agentvisor, actor level',
-      description: "orch.actor.send('agent.spawn') → system.get(sessionId).send('session.usage') → send('session.release'); no facade, no nanoid, no promises",
+      description:
+        "orch.actor.send('agent.spawn') → system.get(sessionId).send('session.usage') → send('session.release'); no facade, no nanoid, no promises",
     },
   ],
   create: openAgentvisor,

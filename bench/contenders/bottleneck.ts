@@ -57,7 +57,12 @@ async function openBottleneck(live: number): Promise<Fixture> {
     ],
     async fill(count: number): Promise<void> {
       for (let i = 0; i < count; i++) {
-        held.push(limiter.schedule({ weight: CYCLE.estimatedTokens }, () => new Promise<void>((resolve) => releasers.push(resolve))));
+        held.push(
+          limiter.schedule(
+            { weight: CYCLE.estimatedTokens },
+            () => new Promise<void>((resolve) => releasers.push(resolve)),
+          ),
+        );
       }
       while (limiter.counts().EXECUTING < count) await new Promise((resolve) => setTimeout(resolve, 5));
     },
@@ -65,11 +70,13 @@ async function openBottleneck(live: number): Promise<Fixture> {
       const problems: string[] = [];
       const counts = limiter.counts();
       if (counts.EXECUTING !== count) problems.push(`${counts.EXECUTING} jobs executing, expected ${count}`);
-      if (counts.QUEUED !== 0 || counts.RUNNING !== 0 || counts.RECEIVED !== 0) problems.push(`jobs left over: ${JSON.stringify(counts)}`);
+      if (counts.QUEUED !== 0 || counts.RUNNING !== 0 || counts.RECEIVED !== 0)
+        problems.push(`jobs left over: ${JSON.stringify(counts)}`);
       const reservoir = await limiter.currentReservoir();
       const expected = CYCLE.dailyLimit - count * CYCLE.estimatedTokens - cyclesRun * CYCLE.usedTokens;
       if (reservoir !== expected) problems.push(`reservoir ${reservoir}, expected ${expected}`);
-      if (used !== cyclesRun * CYCLE.usedTokens) problems.push(`used ${used}, expected ${cyclesRun * CYCLE.usedTokens}`);
+      if (used !== cyclesRun * CYCLE.usedTokens)
+        problems.push(`used ${used}, expected ${cyclesRun * CYCLE.usedTokens}`);
       return problems;
     },
     async close(): Promise<number> {
@@ -90,7 +97,8 @@ export const bottleneckContender: Contender = {
     {
       key: 'bottleneck.sequential',
       label: 'Bottleneck, one at a time',
-      description: 'await limiter.schedule({ weight: estimate }, job that records usage) → await limiter.incrementReservoir(unused)',
+      description:
+        'await limiter.schedule({ weight: estimate }, job that records usage) → await limiter.incrementReservoir(unused)',
     },
     {
       key: 'bottleneck.inflight',

@@ -137,8 +137,10 @@ async function openMapGate(live: number): Promise<Fixture> {
       const problems: string[] = [];
       if (b.active !== count) problems.push(`active ${b.active}, expected ${count}`);
       if (gate.sessions.size !== count) problems.push(`${gate.sessions.size} sessions in the map, expected ${count}`);
-      if (b.reserved !== count * CYCLE.estimatedTokens) problems.push(`reserved ${b.reserved}, expected ${count * CYCLE.estimatedTokens}`);
-      if (b.used !== cyclesRun * CYCLE.usedTokens) problems.push(`used ${b.used}, expected ${cyclesRun * CYCLE.usedTokens}`);
+      if (b.reserved !== count * CYCLE.estimatedTokens)
+        problems.push(`reserved ${b.reserved}, expected ${count * CYCLE.estimatedTokens}`);
+      if (b.used !== cyclesRun * CYCLE.usedTokens)
+        problems.push(`used ${b.used}, expected ${cyclesRun * CYCLE.usedTokens}`);
       return problems;
     },
     async close(): Promise<number> {
@@ -156,7 +158,8 @@ export const mapGateContender: Contender = {
     {
       key: 'mapGate.async',
       label: 'Map gate, async API',
-      description: 'the seed logic without actors, with the public API shape: await spawn → reportUsage → await release',
+      description:
+        'the seed logic without actors, with the public API shape: await spawn → reportUsage → await release',
     },
     {
       key: 'mapGate.sync',

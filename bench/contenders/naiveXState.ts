@@ -51,7 +51,12 @@ export const naiveSessionMachine = setup({
     },
     released: {
       type: 'final',
-      entry: sendParent(({ context }) => ({ type: 'session.ended', id: context.id, allocation: context.allocation, used: context.used })),
+      entry: sendParent(({ context }) => ({
+        type: 'session.ended',
+        id: context.id,
+        allocation: context.allocation,
+        used: context.used,
+      })),
     },
   },
 });
@@ -91,13 +96,17 @@ export const naiveCoordinatorMachine = setup({
   context: ({ input }) => ({ ...input, used: 0, reserved: 0, active: 0, sessions: {} }),
   on: {
     spawn: {
-      guard: ({ context, event }) => context.active < context.maxConcurrent && allocationFor(context, event.estimate) > 0,
+      guard: ({ context, event }) =>
+        context.active < context.maxConcurrent && allocationFor(context, event.estimate) > 0,
       actions: assign(({ context, event, spawn }) => {
         const allocation = allocationFor(context, event.estimate);
         return {
           active: context.active + 1,
           reserved: context.reserved + allocation,
-          sessions: { ...context.sessions, [event.id]: spawn('session', { id: event.id, input: { id: event.id, allocation } }) },
+          sessions: {
+            ...context.sessions,
+            [event.id]: spawn('session', { id: event.id, input: { id: event.id, allocation } }),
+          },
         };
       }),
     },
@@ -115,7 +124,10 @@ export const naiveCoordinatorMachine = setup({
       }),
     },
     'session.used': {
-      actions: assign(({ context, event }) => ({ used: context.used + event.tokens, reserved: context.reserved - event.within })),
+      actions: assign(({ context, event }) => ({
+        used: context.used + event.tokens,
+        reserved: context.reserved - event.within,
+      })),
     },
     'session.ended': {
       actions: [
@@ -164,10 +176,14 @@ async function openNaive(live: number): Promise<Fixture> {
       const { context } = snapshot;
       const problems: string[] = [];
       if (context.active !== count) problems.push(`active ${context.active}, expected ${count}`);
-      if (Object.keys(context.sessions).length !== count) problems.push(`${Object.keys(context.sessions).length} sessions in the map, expected ${count}`);
-      if (Object.keys(snapshot.children).length !== count) problems.push(`${Object.keys(snapshot.children).length} children, expected ${count}`);
-      if (context.reserved !== count * CYCLE.estimatedTokens) problems.push(`reserved ${context.reserved}, expected ${count * CYCLE.estimatedTokens}`);
-      if (context.used !== cyclesRun * CYCLE.usedTokens) problems.push(`used ${context.used}, expected ${cyclesRun * CYCLE.usedTokens}`);
+      if (Object.keys(context.sessions).length !== count)
+        problems.push(`${Object.keys(context.sessions).length} sessions in the map, expected ${count}`);
+      if (Object.keys(snapshot.children).length !== count)
+        problems.push(`${Object.keys(snapshot.children).length} children, expected ${count}`);
+      if (context.reserved !== count * CYCLE.estimatedTokens)
+        problems.push(`reserved ${context.reserved}, expected ${count * CYCLE.estimatedTokens}`);
+      if (context.used !== cyclesRun * CYCLE.usedTokens)
+        problems.push(`used ${context.used}, expected ${cyclesRun * CYCLE.usedTokens}`);
       return problems;
     },
     async close(): Promise<number> {
@@ -184,7 +200,8 @@ export const naiveContender: Contender = {
     {
       key: 'naive.actor',
       label: 'naive XState coordinator',
-      description: "send('spawn') → context.sessions[id].send('usage') → send('release'); sessions are direct children, the sessions map is copied in assign",
+      description:
+        "send('spawn') → context.sessions[id].send('usage') → send('release'); sessions are direct children, the sessions map is copied in assign",
     },
   ],
   create: openNaive,

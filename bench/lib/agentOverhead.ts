@@ -24,7 +24,12 @@ export const RATIO_TARGET = 1.15;
 const WARMUPS = 2;
 
 /** Runs a process to its end without blocking this event loop (the fake answers from it). */
-function timedRun(command: string, args: readonly string[], env: Record<string, string>, cwd: string): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
+function timedRun(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -82,12 +87,14 @@ export interface OverheadSetup {
  */
 export async function measureOverhead(setup: OverheadSetup): Promise<ModeSides[]> {
   const claude = path.join(setup.root, 'node_modules', '.bin', 'claude');
-  if (!fs.existsSync(claude)) throw new Error(`${claude} is missing: run npm ci (the devDependency @anthropic-ai/claude-code)`);
+  if (!fs.existsSync(claude))
+    throw new Error(`${claude} is missing: run npm ci (the devDependency @anthropic-ai/claude-code)`);
   const pathVar = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
   const keys = { ANTHROPIC_API_KEY: setup.claudeKey, ANTHROPIC_BASE_URL: setup.fake.anthropicBaseUrl };
   const homeOf = (name: string) => {
     const home = path.join(setup.dir, name);
-    for (const sub of ['.codex', '.claude', 'tmp', 'work']) fs.mkdirSync(path.join(home, sub), { recursive: true, mode: 0o700 });
+    for (const sub of ['.codex', '.claude', 'tmp', 'work'])
+      fs.mkdirSync(path.join(home, sub), { recursive: true, mode: 0o700 });
     return home;
   };
   const envOf = (home: string): Record<string, string> => ({
@@ -106,35 +113,73 @@ export async function measureOverhead(setup: OverheadSetup): Promise<ModeSides[]
   const direct = homeOf('d');
   const viaAgentvisor = homeOf('a');
   const privateHomes = homeOf('p');
-  const socketPath = path.join(viaAgentvisor, 'tmp', 'agentvisor-agent-XXXXXX', 'tmp', 'claude-http-0123456789abcdef.sock');
-  if (Buffer.byteLength(socketPath) > 107) throw new Error(`the bench's folder ${setup.dir} is too deep for Claude Code's sandbox socket (${socketPath}): set TMPDIR to a shorter folder`);
+  const socketPath = path.join(
+    viaAgentvisor,
+    'tmp',
+    'agentvisor-agent-XXXXXX',
+    'tmp',
+    'claude-http-0123456789abcdef.sock',
+  );
+  if (Buffer.byteLength(socketPath) > 107)
+    throw new Error(
+      `the bench's folder ${setup.dir} is too deep for Claude Code's sandbox socket (${socketPath}): set TMPDIR to a shorter folder`,
+    );
   const modes: ModeSides[] = [];
   const contenders: Contender[] = [];
   for (const mode of ['read-only', 'workspace-write'] as const) {
-    const permissions = mode === 'read-only' ? [] : ['--permission-mode', 'acceptEdits', '--settings', CLAUDE_WORKSPACE_SETTINGS];
+    const permissions =
+      mode === 'read-only' ? [] : ['--permission-mode', 'acceptEdits', '--settings', CLAUDE_WORKSPACE_SETTINGS];
     const sandboxFlag = mode === 'read-only' ? ['--sandbox', 'read-only'] : [];
     const sides: ModeSides = {
       mode,
-      direct: { name:
+      direct: {
+        name:
           `claude -p --output-format json ${permissions.map((a) => (a.startsWith('{') ? `'${a}'` : a)).join(' ')}` +
-          `${permissions.length > 0 ? ' ' : ''}"say pong"`, runs: [] },
-      asAgentvisorStartsIt: { name: `claude as agentvisor starts it for ${mode} (its argv, env and a fresh private home), without agentvisor`, runs: [] },
-      agentvisor: { name: `agentvisor run --agent claude ${sandboxFlag.join(' ')}${sandboxFlag.length > 0 ? ' ' : ''}"say pong"`, runs: [] },
+          `${permissions.length > 0 ? ' ' : ''}"say pong"`,
+        runs: [],
+      },
+      asAgentvisorStartsIt: {
+        name: `claude as agentvisor starts it for ${mode} (its argv, env and a fresh private home), without agentvisor`,
+        runs: [],
+      },
+      agentvisor: {
+        name: `agentvisor run --agent claude ${sandboxFlag.join(' ')}${sandboxFlag.length > 0 ? ' ' : ''}"say pong"`,
+        runs: [],
+      },
     };
     modes.push(sides);
     contenders.push(
-      { side: sides.direct, prepare: () => ({ command: claude, args: ['-p', '--output-format', 'json', ...permissions, 'say pong'], env: envOf(direct), cwd: path.join(direct, 'work') }) },
+      {
+        side: sides.direct,
+        prepare: () => ({
+          command: claude,
+          args: ['-p', '--output-format', 'json', ...permissions, 'say pong'],
+          env: envOf(direct),
+          cwd: path.join(direct, 'work'),
+        }),
+      },
       {
         side: sides.asAgentvisorStartsIt,
         prepare: () => {
           const home = createAgentHome({ parent: path.join(privateHomes, 'tmp') });
-          const { args, env } = claudeCodeInvocation({ task: 'say pong', agentEnv: { ...AGENT_QUIET_ENV, ...keys }, home, hostEnv: { PATH: pathVar }, sandbox: mode });
+          const { args, env } = claudeCodeInvocation({
+            task: 'say pong',
+            agentEnv: { ...AGENT_QUIET_ENV, ...keys },
+            home,
+            hostEnv: { PATH: pathVar },
+            sandbox: mode,
+          });
           return { command: claude, args, env, cwd: path.join(privateHomes, 'work'), done: () => home.remove() };
         },
       },
       {
         side: sides.agentvisor,
-        prepare: () => ({ command: process.execPath, args: [path.join(setup.root, 'bin', 'agentvisor.js'), 'run', '--agent', 'claude', ...sandboxFlag, 'say pong'], env: envOf(viaAgentvisor), cwd: path.join(viaAgentvisor, 'work') }),
+        prepare: () => ({
+          command: process.execPath,
+          args: [path.join(setup.root, 'bin', 'agentvisor.js'), 'run', '--agent', 'claude', ...sandboxFlag, 'say pong'],
+          env: envOf(viaAgentvisor),
+          cwd: path.join(viaAgentvisor, 'work'),
+        }),
       },
     );
   }
@@ -144,11 +189,14 @@ export async function measureOverhead(setup: OverheadSetup): Promise<ModeSides[]
       const { command, args, env, cwd, done } = c.prepare();
       const run = await timedRun(command, args, env, cwd);
       done?.();
-      if (run.code !== 0 || !run.stdout.includes('pong')) throw new Error(`${c.side.name} failed (exit ${run.code}): ${run.stderr.slice(-400)}`);
+      if (run.code !== 0 || !run.stdout.includes('pong'))
+        throw new Error(`${c.side.name} failed (exit ${run.code}): ${run.stderr.slice(-400)}`);
       if (i >= WARMUPS) c.side.runs.push(run.ms);
     }
     const lastRuns = () => contenders.map((c) => c.side.runs.at(-1)!.toFixed(0)).join(' / ');
-    setup.log(`overhead ${i < WARMUPS ? `warm-up ${i + 1}/${WARMUPS}` : `run ${i - WARMUPS + 1}/${setup.runs}: ${lastRuns()} ms`}`);
+    setup.log(
+      `overhead ${i < WARMUPS ? `warm-up ${i + 1}/${WARMUPS}` : `run ${i - WARMUPS + 1}/${setup.runs}: ${lastRuns()} ms`}`,
+    );
   }
   const left = fs.readdirSync(path.join(viaAgentvisor, 'tmp')).filter((name) => name.startsWith('agentvisor-agent-'));
   if (left.length > 0) throw new Error(`agentvisor run left agent homes behind: ${left.join(', ')}`);

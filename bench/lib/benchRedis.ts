@@ -29,10 +29,16 @@ export async function benchRedis(): Promise<BenchRedis> {
   let url = process.env.REDIS_URL ?? '';
   if (url === '') {
     const port = await freePort();
-    const child = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.env.REDIS_SERVER_BIN ?? 'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     await new Promise<void>((resolve, reject) => {
       let output = '';
-      child.on('error', (error) => reject(new Error(`redis-server could not start (${error.message}): install it or set REDIS_URL`)));
+      child.on('error', (error) =>
+        reject(new Error(`redis-server could not start (${error.message}): install it or set REDIS_URL`)),
+      );
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         if (/Ready to accept connections/i.test(output)) resolve();

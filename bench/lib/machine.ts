@@ -16,7 +16,8 @@ export interface MachineInfo {
 
 function commit(root: string): string {
   try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const head = git('log', '-1', '--format=%h (%cI)');
     const dirty = git('status', '--porcelain', '--', 'src', 'machines') !== '';
     return dirty ? `${head} + uncommitted changes in src/ or machines/` : head;
@@ -27,7 +28,10 @@ function commit(root: string): string {
 
 function cpuModel(): string {
   try {
-    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = fs
+      .readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     const model = line?.split(':').slice(1).join(':').trim();
     if (model) return model;
   } catch {

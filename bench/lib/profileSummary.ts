@@ -31,7 +31,10 @@ function category(frame: Runtime.CallFrame): string {
 }
 
 function label(frame: Runtime.CallFrame): string {
-  const file = frame.url.replace(/^.*node_modules\//, '').replace(/^.*\/\.bench-build\//, '').replace(/^file:\/\//, '');
+  const file = frame.url
+    .replace(/^.*node_modules\//, '')
+    .replace(/^.*\/\.bench-build\//, '')
+    .replace(/^file:\/\//, '');
   return `${frame.functionName || '(anonymous)'} ${file}${file ? `:${frame.lineNumber + 1}` : ''}`;
 }
 
@@ -84,11 +87,17 @@ export function summarizeProfile(profile: Profiler.Profile, inclusiveOf: readonl
     [...map]
       .map(([name, us]) => ({ name, ms: us / 1000, percent: (100 * us) / Math.max(1, totalUs) }))
       .sort((a, b) => b.ms - a.ms);
-  return { totalMs: totalUs / 1000, byCategory: shares(byCategory), topSelf: shares(byFunction).slice(0, top), inclusive: shares(inclusive) };
+  return {
+    totalMs: totalUs / 1000,
+    byCategory: shares(byCategory),
+    topSelf: shares(byFunction).slice(0, top),
+    inclusive: shares(inclusive),
+  };
 }
 
 export function formatSummary(summary: ProfileSummary, cycles: number): string {
-  const line = (s: Share) => `${s.percent.toFixed(1).padStart(5)}%  ${((s.ms * 1000) / cycles).toFixed(2).padStart(7)} µs/cycle  ${s.name}`;
+  const line = (s: Share) =>
+    `${s.percent.toFixed(1).padStart(5)}%  ${((s.ms * 1000) / cycles).toFixed(2).padStart(7)} µs/cycle  ${s.name}`;
   return [
     `self time by package (${summary.totalMs.toFixed(0)} ms sampled, ${cycles.toLocaleString('en-US')} cycles):`,
     ...summary.byCategory.map(line),

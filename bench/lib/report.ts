@@ -84,7 +84,8 @@ export interface TargetResult {
   readonly result: 'PASS' | 'MISS' | 'n/a';
 }
 
-const verdict = (measured: boolean, pass: boolean): TargetResult['result'] => (!measured ? 'n/a' : pass ? 'PASS' : 'MISS');
+const verdict = (measured: boolean, pass: boolean): TargetResult['result'] =>
+  !measured ? 'n/a' : pass ? 'PASS' : 'MISS';
 
 /** The targets are defined at 10,000 live sessions (HEAP_LIVE). */
 export function evaluateTargets(results: Results): TargetResult[] {
@@ -114,14 +115,25 @@ export function evaluateTargets(results: Results): TargetResult[] {
   ];
 }
 
-function table(header: readonly string[], body: readonly (readonly string[])[], align: readonly ('l' | 'r')[]): string[] {
+function table(
+  header: readonly string[],
+  body: readonly (readonly string[])[],
+  align: readonly ('l' | 'r')[],
+): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
 }
 
-function mdTable(header: readonly string[], body: readonly (readonly string[])[], align: readonly ('l' | 'r')[]): string[] {
+function mdTable(
+  header: readonly string[],
+  body: readonly (readonly string[])[],
+  align: readonly ('l' | 'r')[],
+): string[] {
   return [
     `| ${header.join(' | ')} |`,
     `|${align.map((a) => (a === 'r' ? '---:' : ':---')).join('|')}|`,
@@ -156,10 +168,15 @@ function tables(results: Results): Tables {
   ]);
   const ratioBody = results.rows
     .filter((row) => row.key !== PRIMARY_ROW)
-    .map((row) => [row.label, ...lives.map((l) => ratio(medianRate(results, row.key, l) / medianRate(results, PRIMARY_ROW, l)))]);
+    .map((row) => [
+      row.label,
+      ...lives.map((l) => ratio(medianRate(results, row.key, l) / medianRate(results, PRIMARY_ROW, l))),
+    ]);
   const targets = evaluateTargets(results);
   const heapBody = results.heap.map((h) => [h.entrant, int(h.perLiveBytes), (h.perLiveBytes / 1024).toFixed(2)]);
-  const lifecycleBody = results.lifecycle.filter((l) => l.live === top).map((l) => [l.entrant, int(l.fillMs), int(l.closeMs)]);
+  const lifecycleBody = results.lifecycle
+    .filter((l) => l.live === top)
+    .map((l) => [l.entrant, int(l.fillMs), int(l.closeMs)]);
   const detailsBody: string[][] = [];
   for (const row of results.rows) {
     for (const live of lives) {
@@ -176,15 +193,27 @@ function tables(results: Results): Tables {
     }
   }
   return {
-    rates: { header: ['cycles/s (median of runs)', ...liveHeader, `${int(top)} ÷ 0`], body: rateBody, align: ['l', ...lives.map(() => 'r' as const), 'r'] },
-    ratios: { header: ['÷ agentvisor public API', ...liveHeader], body: ratioBody, align: ['l', ...lives.map(() => 'r' as const)] },
+    rates: {
+      header: ['cycles/s (median of runs)', ...liveHeader, `${int(top)} ÷ 0`],
+      body: rateBody,
+      align: ['l', ...lives.map(() => 'r' as const), 'r'],
+    },
+    ratios: {
+      header: ['÷ agentvisor public API', ...liveHeader],
+      body: ratioBody,
+      align: ['l', ...lives.map(() => 'r' as const)],
+    },
     targets: {
       header: ['target', 'measured', 'target', 'result'],
       body: targets.map((t) => [t.name, t.measured, t.target, t.result]),
       align: ['l', 'r', 'r', 'l'],
     },
     heap: {
-      header: [`heap at ${int(HEAP_LIVE)} live (median of the replicas)`, 'bytes per live session', 'KB per live session'],
+      header: [
+        `heap at ${int(HEAP_LIVE)} live (median of the replicas)`,
+        'bytes per live session',
+        'KB per live session',
+      ],
       body: heapBody,
       align: ['l', 'r', 'r'],
     },
@@ -227,7 +256,9 @@ export function consoleReport(results: Results): string {
 export function markdownReport(results: Results): string {
   const t = tables(results);
   const m = results.machine;
-  const short = results.cells.size > 0 && [...results.cells.values()].some((byLive) => [...byLive.values()].some((c) => Math.min(...c.runsMs) < 500));
+  const short =
+    results.cells.size > 0 &&
+    [...results.cells.values()].some((byLive) => [...byLive.values()].some((c) => Math.min(...c.runsMs) < 500));
   return [
     `Measured ${m.date} by \`npm run bench\` (${results.durationS.toFixed(0)} s).`,
     '',
@@ -261,12 +292,16 @@ export function markdownReport(results: Results): string {
     '',
     ...mdTable(t.lifecycle.header, t.lifecycle.body, t.lifecycle.align),
     '',
-    ...(results.problems.length > 0 ? ['', '**Problems found by the bookkeeping checks:**', '', ...results.problems.map((p) => `- ${p}`)] : []),
+    ...(results.problems.length > 0
+      ? ['', '**Problems found by the bookkeeping checks:**', '', ...results.problems.map((p) => `- ${p}`)]
+      : []),
     '',
     '<details><summary>Every run</summary>',
     '',
     ...mdTable(t.details.header, t.details.body, t.details.align),
-    ...(short ? ['', 'Some runs were shorter than 500 ms (see "shortest run"): the machine was faster than during calibration.'] : []),
+    ...(short
+      ? ['', 'Some runs were shorter than 500 ms (see "shortest run"): the machine was faster than during calibration.']
+      : []),
     '',
     '</details>',
   ].join('\n');
@@ -284,9 +319,10 @@ export function writeDocs(root: string, markdown: string): string {
     const current = fs.readFileSync(file, 'utf8');
     const start = current.indexOf(RESULTS_START);
     const end = current.indexOf(RESULTS_END);
-    text = start >= 0 && end > start
-      ? current.slice(0, start) + section + current.slice(end + RESULTS_END.length)
-      : `${current.trimEnd()}\n\n## Latest results\n\n${section}\n`;
+    text =
+      start >= 0 && end > start
+        ? current.slice(0, start) + section + current.slice(end + RESULTS_END.length)
+        : `${current.trimEnd()}\n\n## Latest results\n\n${section}\n`;
   } else {
     text = `# Benchmarks\n\n## Latest results\n\n${section}\n`;
   }

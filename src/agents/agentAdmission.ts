@@ -38,21 +38,30 @@ export function admitTaskAgent(orch: Orchestrator, request: AdmissionRequest): P
   return admitOnce(orch, request, pinned);
 }
 
-function admitOnce(orch: Orchestrator, request: AdmissionRequest, preferredProvider: ProviderId | undefined): Promise<ManagedAgent> {
+function admitOnce(
+  orch: Orchestrator,
+  request: AdmissionRequest,
+  preferredProvider: ProviderId | undefined,
+): Promise<ManagedAgent> {
   const { signal } = request;
   if (signal?.aborted === true) return Promise.reject(stoppedError(`task ${request.agentId}`));
   // Built from the task's options, checked already (checkTaskOptions): zod stays off the CLI's run path.
-  const spawn = orch.spawnAgent(alreadyChecked({
-    estimatedTokens: request.estimatedTokens,
-    agentId: request.agentId,
-    task: request.task,
-    waitMs: request.waitMs,
-    ...(preferredProvider === undefined ? {} : { preferredProvider, whenPreferredBusy: 'wait' as const }),
-  }));
+  const spawn = orch.spawnAgent(
+    alreadyChecked({
+      estimatedTokens: request.estimatedTokens,
+      agentId: request.agentId,
+      task: request.task,
+      waitMs: request.waitMs,
+      ...(preferredProvider === undefined ? {} : { preferredProvider, whenPreferredBusy: 'wait' as const }),
+    }),
+  );
   if (signal === undefined) return spawn;
   return new Promise<ManagedAgent>((resolve, reject) => {
     const onAbort = (): void => {
-      spawn.then((late) => late.release().catch(() => undefined), () => undefined);
+      spawn.then(
+        (late) => late.release().catch(() => undefined),
+        () => undefined,
+      );
       reject(stoppedError(`task ${request.agentId}`));
     };
     signal.addEventListener('abort', onAbort, { once: true });

@@ -73,24 +73,36 @@ export function resolveAgentBinary(cli: AgentCliId, options: ResolveAgentBinaryO
 
   const override = env[spec.binEnv]?.trim();
   if (override !== undefined && override !== '') {
-    const found = override.includes('/') ? (isExecutableFile(path.resolve(cwd, override)) ? path.resolve(cwd, override) : null) : onPath(override);
+    const found = override.includes('/')
+      ? isExecutableFile(path.resolve(cwd, override))
+        ? path.resolve(cwd, override)
+        : null
+      : onPath(override);
     if (found !== null) return found;
-    throw new AgentvisorError('agent-not-found', `${spec.binEnv} names ${JSON.stringify(override)}, which is not an executable file: fix the path or unset ${spec.binEnv}`, {
-      details: { cli, command: override, reason: 'override-not-executable' },
-    });
+    throw new AgentvisorError(
+      'agent-not-found',
+      `${spec.binEnv} names ${JSON.stringify(override)}, which is not an executable file: fix the path or unset ${spec.binEnv}`,
+      {
+        details: { cli, command: override, reason: 'override-not-executable' },
+      },
+    );
   }
 
   const fromPath = onPath(spec.bin);
   if (fromPath !== null) return fromPath;
   const packageRoot = options.packageRoot === undefined ? agentvisorPackageRoot() : options.packageRoot;
-  const binDirs = [path.join(cwd, 'node_modules', '.bin'), ...(packageRoot === null ? [] : [path.join(packageRoot, 'node_modules', '.bin')])];
+  const binDirs = [
+    path.join(cwd, 'node_modules', '.bin'),
+    ...(packageRoot === null ? [] : [path.join(packageRoot, 'node_modules', '.bin')]),
+  ];
   for (const dir of binDirs) {
     const file = path.join(dir, spec.bin);
     if (isExecutableFile(file)) return file;
   }
   throw new AgentvisorError(
     'agent-not-found',
-    `${spec.bin} (${cli}) was not found on PATH or in ${[...new Set(binDirs)].join(', ')}: ` + `install it (npm i -D ${spec.npmPackage}) or set ${spec.binEnv} to its path`,
+    `${spec.bin} (${cli}) was not found on PATH or in ${[...new Set(binDirs)].join(', ')}: ` +
+      `install it (npm i -D ${spec.npmPackage}) or set ${spec.binEnv} to its path`,
     { details: { cli, command: spec.bin, reason: 'not-found' } },
   );
 }

@@ -25,7 +25,13 @@ export interface AgentCliSpec {
  * @example AGENT_CLIS['claude-code'].binEnv // 'AGENTVISOR_CLAUDE_BIN'
  */
 export const AGENT_CLIS: Readonly<Record<AgentCliId, AgentCliSpec>> = {
-  'claude-code': { id: 'claude-code', provider: 'claude', bin: 'claude', binEnv: 'AGENTVISOR_CLAUDE_BIN', npmPackage: '@anthropic-ai/claude-code' },
+  'claude-code': {
+    id: 'claude-code',
+    provider: 'claude',
+    bin: 'claude',
+    binEnv: 'AGENTVISOR_CLAUDE_BIN',
+    npmPackage: '@anthropic-ai/claude-code',
+  },
   codex: { id: 'codex', provider: 'openai', bin: 'codex', binEnv: 'AGENTVISOR_CODEX_BIN', npmPackage: '@openai/codex' },
 };
 

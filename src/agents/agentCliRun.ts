@@ -38,8 +38,20 @@ export interface AgentCliRunInput {
  * usage already handed to `onUsage`; the rest of the reading's usage (`remainder`) is still to count.
  */
 export type AgentCliRunEnd =
-  | { readonly type: 'read'; readonly reading: AgentRunReading; readonly exitCode: number | null; readonly durationMs: number; readonly streamed: TokenUsage }
-  | { readonly type: 'error'; readonly error: AgentvisorError; readonly outcome: 'not-started' | 'timeout' | 'stopped'; readonly durationMs: number; readonly streamed: TokenUsage };
+  | {
+      readonly type: 'read';
+      readonly reading: AgentRunReading;
+      readonly exitCode: number | null;
+      readonly durationMs: number;
+      readonly streamed: TokenUsage;
+    }
+  | {
+      readonly type: 'error';
+      readonly error: AgentvisorError;
+      readonly outcome: 'not-started' | 'timeout' | 'stopped';
+      readonly durationMs: number;
+      readonly streamed: TokenUsage;
+    };
 
 const NOTHING: TokenUsage = { inputTokens: 0, outputTokens: 0 };
 
@@ -60,14 +72,28 @@ export async function runAgentCli(input: AgentCliRunInput): Promise<AgentCliRunE
     command = resolveAgentBinary(input.cli, { env: input.hostEnv, cwd: input.cwd });
   } catch (error) {
     input.onStart?.(undefined);
-    if (isAgentvisorError(error)) return { type: 'error', error, outcome: 'not-started', durationMs: 0, streamed: NOTHING };
+    if (isAgentvisorError(error))
+      return { type: 'error', error, outcome: 'not-started', durationMs: 0, streamed: NOTHING };
     throw error;
   }
   const sandbox = input.sandbox ?? DEFAULT_SANDBOX_MODE;
   const invocation =
     input.cli === 'claude-code'
-      ? claudeCodeInvocation({ task: input.task, agentEnv: input.agentEnv, home: input.home, maxRetries: input.claudeMaxRetries, hostEnv: input.hostEnv, sandbox })
-      : codexInvocation({ task: input.task, agentEnv: input.agentEnv, home: input.home, hostEnv: input.hostEnv, sandbox });
+      ? claudeCodeInvocation({
+          task: input.task,
+          agentEnv: input.agentEnv,
+          home: input.home,
+          maxRetries: input.claudeMaxRetries,
+          hostEnv: input.hostEnv,
+          sandbox,
+        })
+      : codexInvocation({
+          task: input.task,
+          agentEnv: input.agentEnv,
+          home: input.home,
+          hostEnv: input.hostEnv,
+          sandbox,
+        });
   const onUsage = input.onUsage ?? (() => undefined);
   // Claude Code streams usage on stdout; Codex only in its rollout file (its stdout has one total at the end).
   const reader = input.cli === 'claude-code' ? createLiveUsageReader('claude-code') : null;
@@ -97,21 +123,43 @@ export async function runAgentCli(input: AgentCliRunInput): Promise<AgentCliRunE
   const { durationMs } = result;
   if (result.spawnError !== undefined) {
     const missing = result.spawnError.code === 'ENOENT' || result.spawnError.code === 'EACCES';
-    const error = new AgentvisorError(missing ? 'agent-not-found' : 'agent-failed', `${input.cli} could not be started: ${result.spawnError.message}`, {
-      details: { cli: input.cli, command, reason: result.spawnError.code },
-    });
+    const error = new AgentvisorError(
+      missing ? 'agent-not-found' : 'agent-failed',
+      `${input.cli} could not be started: ${result.spawnError.message}`,
+      {
+        details: { cli: input.cli, command, reason: result.spawnError.code },
+      },
+    );
     return { type: 'error', error, outcome: 'not-started', durationMs, streamed: NOTHING };
   }
   const streamed = reader?.counted ?? rollout?.counted ?? NOTHING;
-  if (result.aborted) return { type: 'error', error: new AgentvisorError('stopped', `${input.cli} was stopped before it finished; its reservation was released`), outcome: 'stopped', durationMs, streamed };
+  if (result.aborted)
+    return {
+      type: 'error',
+      error: new AgentvisorError(
+        'stopped',
+        `${input.cli} was stopped before it finished; its reservation was released`,
+      ),
+      outcome: 'stopped',
+      durationMs,
+      streamed,
+    };
   if (result.timedOut) {
-    const error = new AgentvisorError('agent-failed', `${input.cli} did not finish within the task's time limit (${Math.round(input.timeoutMs / 1000)} s left) ` + `and was stopped: raise the timeout for long tasks`, {
-      details: { cli: input.cli, exitCode: result.exitCode, signal: result.signal, timedOut: true },
-    });
+    const error = new AgentvisorError(
+      'agent-failed',
+      `${input.cli} did not finish within the task's time limit (${Math.round(input.timeoutMs / 1000)} s left) ` +
+        `and was stopped: raise the timeout for long tasks`,
+      {
+        details: { cli: input.cli, exitCode: result.exitCode, signal: result.signal, timedOut: true },
+      },
+    );
     return { type: 'error', error, outcome: 'timeout', durationMs, streamed };
   }
   const now = Date.now();
   const read = input.cli === 'claude-code' ? readClaudeCodeRun(result, now) : readCodexRun(result, now);
-  const reading = read.type === 'success' && rollout !== null ? { ...read, permissionDenials: [...read.permissionDenials, ...rollout.denials] } : read;
+  const reading =
+    read.type === 'success' && rollout !== null
+      ? { ...read, permissionDenials: [...read.permissionDenials, ...rollout.denials] }
+      : read;
   return { type: 'read', reading, exitCode: result.exitCode, durationMs, streamed };
 }

@@ -58,7 +58,9 @@ export interface AgentHomeOptions {
  * // or, beside other clean-up: const removed = home.removeAsync(); await release(); await removed;
  */
 export function createAgentHome(options: AgentHomeOptions = {}): AgentHome {
-  const root = fs.realpathSync(fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), options.prefix ?? 'agentvisor-agent-')));
+  const root = fs.realpathSync(
+    fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), options.prefix ?? 'agentvisor-agent-')),
+  );
   const remove = (): void => fs.rmSync(root, { recursive: true, force: true, maxRetries: 2 });
   const removeAsync = (): Promise<void> => fs.promises.rm(root, { recursive: true, force: true, maxRetries: 2 });
   const home = path.join(root, 'home');
@@ -70,7 +72,11 @@ export function createAgentHome(options: AgentHomeOptions = {}): AgentHome {
     // The marker comes first: a sweep never sees this home without one (bar the instant after mkdtemp).
     writeOwnerMarker(root);
     for (const dir of [home, claudeConfigDir, codexHome, tmpDir]) fs.mkdirSync(dir, { mode: 0o700 });
-    fs.writeFileSync(path.join(claudeConfigDir, '.claude.json'), `${JSON.stringify({ migrationVersion: CLAUDE_CODE_MIGRATION_VERSION })}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(
+      path.join(claudeConfigDir, '.claude.json'),
+      `${JSON.stringify({ migrationVersion: CLAUDE_CODE_MIGRATION_VERSION })}\n`,
+      { mode: 0o600, flag: 'wx' },
+    );
   } catch (error) {
     remove();
     throw error;

@@ -93,13 +93,21 @@ function isOwner(value: unknown): value is AgentHomeOwner {
 export function readOwnerMarker(root: string): AgentHomeOwner | 'missing' | null {
   let fd: number;
   try {
-    fd = fs.openSync(path.join(root, OWNER_MARKER_FILE), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(
+      path.join(root, OWNER_MARKER_FILE),
+      fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
+    );
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : null;
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile() || stat.size > MAX_MARKER_BYTES || (process.getuid !== undefined && stat.uid !== process.getuid())) return null;
+    if (
+      !stat.isFile() ||
+      stat.size > MAX_MARKER_BYTES ||
+      (process.getuid !== undefined && stat.uid !== process.getuid())
+    )
+      return null;
     const buffer = Buffer.alloc(MAX_MARKER_BYTES + 1);
     const length = fs.readSync(fd, buffer, 0, buffer.length, 0);
     const parsed: unknown = JSON.parse(buffer.subarray(0, length).toString('utf8'));

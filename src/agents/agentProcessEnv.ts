@@ -7,7 +7,10 @@ import path from 'node:path';
  *
  * @example agentPath({}, { PATH: '/usr/bin:/bin' }) // '/opt/node/bin:/usr/bin:/bin'
  */
-export function agentPath(agentEnv: Readonly<Record<string, string>>, hostEnv: Readonly<Record<string, string | undefined>> = process.env): string {
+export function agentPath(
+  agentEnv: Readonly<Record<string, string>>,
+  hostEnv: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const given = agentEnv.PATH ?? hostEnv.PATH ?? '/usr/local/bin:/usr/bin:/bin';
   const nodeDir = path.dirname(process.execPath);
   const dirs = given.split(path.delimiter).filter((dir) => dir !== '' && dir !== nodeDir);

@@ -18,7 +18,12 @@ export interface PermissionDenial {
 }
 
 export type AgentRunReading =
-  | { readonly type: 'success'; readonly usage: TokenUsage; readonly result: string; readonly permissionDenials: readonly PermissionDenial[] }
+  | {
+      readonly type: 'success';
+      readonly usage: TokenUsage;
+      readonly result: string;
+      readonly permissionDenials: readonly PermissionDenial[];
+    }
   | { readonly type: 'provider-failure'; readonly failure: ProviderFailure }
   | { readonly type: 'agent-failure'; readonly message: string; readonly usage?: TokenUsage };
 
@@ -29,7 +34,10 @@ export type AgentRunReading =
  * @example stderrExcerpt('boom\n') // 'boom'
  */
 export function stderrExcerpt(stderr: string): string {
-  const lines = stderr.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   return safeFailureMessage(lines.slice(-3).join(' | '));
 }
 

@@ -20,7 +20,11 @@ export const DEFAULT_SANDBOX_MODE: SandboxMode = 'workspace-write';
  */
 export function parseSandboxMode(value: unknown, field = 'sandbox'): SandboxMode {
   if (typeof value === 'string' && (SANDBOX_MODES as readonly string[]).includes(value)) return value as SandboxMode;
-  throw new AgentvisorError('invalid-option', `${field} must be one of ${SANDBOX_MODES.join(', ')}, got ${JSON.stringify(value)}`, { details: { field } });
+  throw new AgentvisorError(
+    'invalid-option',
+    `${field} must be one of ${SANDBOX_MODES.join(', ')}, got ${JSON.stringify(value)}`,
+    { details: { field } },
+  );
 }
 
 /**
@@ -73,6 +77,7 @@ export function sandboxArgs(cli: AgentCliId, mode: SandboxMode): readonly string
  */
 export function describeSandbox(mode: SandboxMode, cwd: string): string {
   if (mode === 'read-only') return `read-only: the agent may read ${cwd} but not edit files or run commands`;
-  if (mode === 'workspace-write') return `workspace-write: the agent may edit files under ${cwd} and run commands there`;
+  if (mode === 'workspace-write')
+    return `workspace-write: the agent may edit files under ${cwd} and run commands there`;
   return 'full-access: WARNING: no permission checks and no sandbox; the agent may change any file this user can and run anything';
 }

@@ -59,8 +59,21 @@ export interface AgentTaskOptions {
 
 /** What happens during a task, in order. */
 export type AgentTaskEvent =
-  | { readonly type: 'admitted'; readonly agentId: string; readonly sessionId: string; readonly provider: ProviderId; readonly allocatedTokens: number }
-  | { readonly type: 'run.started'; readonly agentId: string; readonly agent: AgentCliId; readonly provider: ProviderId; readonly pid: number | undefined; readonly run: number }
+  | {
+      readonly type: 'admitted';
+      readonly agentId: string;
+      readonly sessionId: string;
+      readonly provider: ProviderId;
+      readonly allocatedTokens: number;
+    }
+  | {
+      readonly type: 'run.started';
+      readonly agentId: string;
+      readonly agent: AgentCliId;
+      readonly provider: ProviderId;
+      readonly pid: number | undefined;
+      readonly run: number;
+    }
   | {
       readonly type: 'run.ended';
       readonly agentId: string;
@@ -73,12 +86,37 @@ export type AgentTaskEvent =
       /** `success`, a failure kind (`auth`, `overloaded`, …), `agent-failure`, `timeout`, `stopped` or `not-started`. */
       readonly outcome: string;
     }
-  | { readonly type: 'fallback'; readonly agentId: string; readonly from: ProviderId; readonly to: ProviderId; readonly reason: string }
-  | { readonly type: 'retry'; readonly agentId: string; readonly provider: ProviderId; readonly delayMs: number; readonly reason: string }
+  | {
+      readonly type: 'fallback';
+      readonly agentId: string;
+      readonly from: ProviderId;
+      readonly to: ProviderId;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'retry';
+      readonly agentId: string;
+      readonly provider: ProviderId;
+      readonly delayMs: number;
+      readonly reason: string;
+    }
   /** Usage counted as the agent streamed it; the totals are the task's so far (every run). */
-  | { readonly type: 'usage'; readonly agentId: string; readonly provider: ProviderId; readonly inputTokens: number; readonly outputTokens: number; readonly totalTokens: number }
+  | {
+      readonly type: 'usage';
+      readonly agentId: string;
+      readonly provider: ProviderId;
+      readonly inputTokens: number;
+      readonly outputTokens: number;
+      readonly totalTokens: number;
+    }
   /** Throttled by the server before doing any work: the session gave its slot back, waited `waitedMs` in the queue and runs again on `provider`. */
-  | { readonly type: 'requeued'; readonly agentId: string; readonly provider: ProviderId; readonly waitedMs: number; readonly reason: string };
+  | {
+      readonly type: 'requeued';
+      readonly agentId: string;
+      readonly provider: ProviderId;
+      readonly waitedMs: number;
+      readonly reason: string;
+    };
 
 export interface AgentTaskUsage {
   readonly inputTokens: number;

@@ -34,19 +34,32 @@ export interface BatchJournalReading {
  * @example taskFingerprint({ id: 't1', task: 'fix the test', agent: 'auto', estimatedTokens: 50_000, line: 1 }) // 'a1b2c3d4e5f60718'
  */
 export function taskFingerprint(task: BatchTask): string {
-  return createHash('sha256').update(JSON.stringify([task.task, task.agent])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([task.task, task.agent]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function ioError(file: string, action: string, error: unknown): AgentvisorError {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'EIO';
-  const hint = code === 'ENOENT' ? 'check the path' : code === 'ELOOP' ? 'the journal may not be a symbolic link' : 'check the folder and its permissions, or pass --journal <file>';
-  return new AgentvisorError('invalid-option', `cannot ${action} the batch journal ${file} (${code}): ${hint}`, { details: { file, reason: code } });
+  const code =
+    typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'EIO';
+  const hint =
+    code === 'ENOENT'
+      ? 'check the path'
+      : code === 'ELOOP'
+        ? 'the journal may not be a symbolic link'
+        : 'check the folder and its permissions, or pass --journal <file>';
+  return new AgentvisorError('invalid-option', `cannot ${action} the batch journal ${file} (${code}): ${hint}`, {
+    details: { file, reason: code },
+  });
 }
 
 function isEntry(value: unknown): value is BatchJournalEntry {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return v.type === 'task' && typeof v.id === 'string' && typeof v.fingerprint === 'string' && typeof v.ok === 'boolean';
+  return (
+    v.type === 'task' && typeof v.id === 'string' && typeof v.fingerprint === 'string' && typeof v.ok === 'boolean'
+  );
 }
 
 /**
@@ -110,7 +123,12 @@ export function looksLikeJournal(text: string): boolean {
   if (end < 0) return false;
   try {
     const first: unknown = JSON.parse(text.slice(0, end));
-    return typeof first === 'object' && first !== null && (first as { type?: unknown }).type === 'batch' && typeof (first as { startedAt?: unknown }).startedAt === 'string';
+    return (
+      typeof first === 'object' &&
+      first !== null &&
+      (first as { type?: unknown }).type === 'batch' &&
+      typeof (first as { startedAt?: unknown }).startedAt === 'string'
+    );
   } catch {
     return false;
   }
@@ -120,11 +138,16 @@ export function looksLikeJournal(text: string): boolean {
 function assertJournalContent(file: string, fd: number): void {
   const stat = fs.fstatSync(fd);
   const refuse = (what: string): AgentvisorError =>
-    new AgentvisorError('invalid-option', `--journal ${file} ${what}; refusing to write to it. Name a new file (or remove this one if it is an old journal).`, { details: { file, reason: 'not-a-journal' } });
+    new AgentvisorError(
+      'invalid-option',
+      `--journal ${file} ${what}; refusing to write to it. Name a new file (or remove this one if it is an old journal).`,
+      { details: { file, reason: 'not-a-journal' } },
+    );
   if (!stat.isFile()) throw refuse('is not a regular file');
   const buffer = Buffer.alloc(Math.min(stat.size, JOURNAL_SNIFF_BYTES));
   const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
-  if (!looksLikeJournal(buffer.subarray(0, read).toString('utf8'))) throw refuse('exists and is not a batch journal (its first line is not {"type":"batch",…})');
+  if (!looksLikeJournal(buffer.subarray(0, read).toString('utf8')))
+    throw refuse('exists and is not a batch journal (its first line is not {"type":"batch",…})');
 }
 
 /** An open journal: one line per finished task, each written and fsynced before the next. */
@@ -145,7 +168,10 @@ export interface BatchJournal {
  * journal.record(task, result);
  * journal.close();
  */
-export function openBatchJournal(file: string, options: { readonly append: boolean; readonly total: number }): BatchJournal {
+export function openBatchJournal(
+  file: string,
+  options: { readonly append: boolean; readonly total: number },
+): BatchJournal {
   const { O_RDWR, O_CREAT, O_APPEND, O_NOFOLLOW } = fs.constants;
   let fd: number;
   try {

@@ -58,10 +58,15 @@ export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = 
   lines.forEach((raw, index) => {
     const line = index + 1;
     const fail = (field: string | null, message: string): never => {
-      throw new AgentvisorError('invalid-option', `${source} line ${line}: ${message}`, { details: { file: source, line, field } });
+      throw new AgentvisorError('invalid-option', `${source} line ${line}: ${message}`, {
+        details: { file: source, line, field },
+      });
     };
     if (raw.length > MAX_TASK_LINE_BYTES / 4 && Buffer.byteLength(raw) > MAX_TASK_LINE_BYTES) {
-      fail(null, `longer than ${MAX_TASK_LINE_BYTES / 1024 / 1024} MB (${Buffer.byteLength(raw)} bytes): put long instructions in a file the task names`);
+      fail(
+        null,
+        `longer than ${MAX_TASK_LINE_BYTES / 1024 / 1024} MB (${Buffer.byteLength(raw)} bytes): put long instructions in a file the task names`,
+      );
     }
     if (raw.trim() === '') return;
     let value: unknown;
@@ -70,25 +75,51 @@ export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = 
     } catch {
       fail(null, 'not valid JSON: each line must be one object such as {"id":"t1","task":"fix the failing test"}');
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(null, 'must be a JSON object such as {"id":"t1","task":"fix the failing test"}');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      return fail(null, 'must be a JSON object such as {"id":"t1","task":"fix the failing test"}');
     const record = value as Record<string, unknown>;
     const unknown = Object.keys(record).filter((key) => !FIELDS.has(key));
-    if (unknown.length > 0) fail(unknown[0] ?? null, `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the fields are id, task, agent, estimate, sandbox, maxTokens, cwd and worktree`);
-    const id = typeof record.id === 'number' && Number.isSafeInteger(record.id) && record.id >= 0 ? String(record.id) : record.id;
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) return fail('id', '"id" must be 1-128 letters, digits or _ . : @ / - (or a whole number)');
+    if (unknown.length > 0)
+      fail(
+        unknown[0] ?? null,
+        `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the fields are id, task, agent, estimate, sandbox, maxTokens, cwd and worktree`,
+      );
+    const id =
+      typeof record.id === 'number' && Number.isSafeInteger(record.id) && record.id >= 0
+        ? String(record.id)
+        : record.id;
+    if (typeof id !== 'string' || !ID_PATTERN.test(id))
+      return fail('id', '"id" must be 1-128 letters, digits or _ . : @ / - (or a whole number)');
     const earlier = seen.get(id);
-    if (earlier !== undefined) fail('id', `"id" ${JSON.stringify(id)} was already used on line ${earlier}: ids must be unique`);
-    if (typeof record.task !== 'string' || record.task.trim() === '' || record.task.includes('\0')) return fail('task', '"task" must be a non-empty string');
+    if (earlier !== undefined)
+      fail('id', `"id" ${JSON.stringify(id)} was already used on line ${earlier}: ids must be unique`);
+    if (typeof record.task !== 'string' || record.task.trim() === '' || record.task.includes('\0'))
+      return fail('task', '"task" must be a non-empty string');
     const agent = record.agent === undefined ? (options.defaultAgent ?? 'auto') : parseAgentChoice(record.agent);
     if (agent === null) return fail('agent', '"agent" must be "auto", "claude" or "codex"');
     const estimate = record.estimate ?? options.defaultEstimate ?? 50_000;
     if (typeof estimate !== 'number' || !Number.isInteger(estimate) || estimate < 1 || estimate > MAX_ESTIMATE) {
-      return fail('estimate', `"estimate" must be a whole number of tokens from 1 to ${MAX_ESTIMATE.toLocaleString('en-US')}`);
+      return fail(
+        'estimate',
+        `"estimate" must be a whole number of tokens from 1 to ${MAX_ESTIMATE.toLocaleString('en-US')}`,
+      );
     }
     const { sandbox, maxTokens, cwd, worktree } = record;
-    if (sandbox !== undefined && !(typeof sandbox === 'string' && (SANDBOX_MODES as readonly string[]).includes(sandbox))) fail('sandbox', `"sandbox" must be one of ${SANDBOX_MODES.map((m) => `"${m}"`).join(', ')}`);
-    if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_ESTIMATE)) fail('maxTokens', `"maxTokens" must be a whole number of tokens from 1 to ${MAX_ESTIMATE.toLocaleString('en-US')}`);
-    if (cwd !== undefined && (typeof cwd !== 'string' || cwd.trim() === '' || cwd.includes('\0'))) fail('cwd', '"cwd" must be a non-empty path');
+    if (
+      sandbox !== undefined &&
+      !(typeof sandbox === 'string' && (SANDBOX_MODES as readonly string[]).includes(sandbox))
+    )
+      fail('sandbox', `"sandbox" must be one of ${SANDBOX_MODES.map((m) => `"${m}"`).join(', ')}`);
+    if (
+      maxTokens !== undefined &&
+      (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_ESTIMATE)
+    )
+      fail(
+        'maxTokens',
+        `"maxTokens" must be a whole number of tokens from 1 to ${MAX_ESTIMATE.toLocaleString('en-US')}`,
+      );
+    if (cwd !== undefined && (typeof cwd !== 'string' || cwd.trim() === '' || cwd.includes('\0')))
+      fail('cwd', '"cwd" must be a non-empty path');
     if (worktree !== undefined && typeof worktree !== 'boolean') fail('worktree', '"worktree" must be true or false');
     seen.set(id, line);
     tasks.push({
@@ -103,6 +134,11 @@ export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = 
       line,
     });
   });
-  if (tasks.length === 0) throw new AgentvisorError('invalid-option', `${source} has no tasks: write one JSON object per line, such as {"id":"t1","task":"fix the failing test"}`, { details: { file: source } });
+  if (tasks.length === 0)
+    throw new AgentvisorError(
+      'invalid-option',
+      `${source} has no tasks: write one JSON object per line, such as {"id":"t1","task":"fix the failing test"}`,
+      { details: { file: source } },
+    );
   return tasks;
 }

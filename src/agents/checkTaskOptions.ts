@@ -31,7 +31,10 @@ export interface CheckedTaskOptions {
  * @example checkTaskOptions({ task: 'add a test', estimatedTokens: 50_000 }).timeoutMs // 600000
  */
 export function checkTaskOptions(options: AgentTaskOptions): CheckedTaskOptions {
-  checkOptions(taskOptionsSchema, options, { call: 'runAgentTask', expected: 'an object such as { task, estimatedTokens }' });
+  checkOptions(taskOptionsSchema, options, {
+    call: 'runAgentTask',
+    expected: 'an object such as { task, estimatedTokens }',
+  });
   return {
     agent: options.agent ?? 'auto',
     agentId: options.agentId ?? `task-${randomUUID().slice(0, 8)}`,

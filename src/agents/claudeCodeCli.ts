@@ -53,17 +53,38 @@ function claudeCodeSessionEnv(agentEnv: Readonly<Record<string, string>>): Reado
 export function claudeCodeInvocation(input: ClaudeCodeInvocationInput): AgentInvocation {
   const maxRetries = input.maxRetries ?? DEFAULT_CLAUDE_MAX_RETRIES;
   if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > MAX_CLAUDE_MAX_RETRIES) {
-    throw new AgentvisorError('invalid-option', `claudeMaxRetries must be a whole number from 0 to ${MAX_CLAUDE_MAX_RETRIES}, got ${JSON.stringify(maxRetries)}`, {
-      details: { field: 'claudeMaxRetries' },
-    });
+    throw new AgentvisorError(
+      'invalid-option',
+      `claudeMaxRetries must be a whole number from 0 to ${MAX_CLAUDE_MAX_RETRIES}, got ${JSON.stringify(maxRetries)}`,
+      {
+        details: { field: 'claudeMaxRetries' },
+      },
+    );
   }
   const env = agentProcessEnv(
     claudeCodeSessionEnv(input.agentEnv),
-    { HOME: input.home.home, CLAUDE_CONFIG_DIR: input.home.claudeConfigDir, TMPDIR: input.home.tmpDir, CLAUDE_CODE_MAX_RETRIES: String(maxRetries) },
+    {
+      HOME: input.home.home,
+      CLAUDE_CONFIG_DIR: input.home.claudeConfigDir,
+      TMPDIR: input.home.tmpDir,
+      CLAUDE_CODE_MAX_RETRIES: String(maxRetries),
+    },
     input.hostEnv,
   );
   const sandbox = sandboxArgs('claude-code', input.sandbox ?? DEFAULT_SANDBOX_MODE);
-  return { args: ['-p', '--verbose', '--output-format', 'stream-json', '--include-partial-messages', ...sandbox, '--', input.task], env };
+  return {
+    args: [
+      '-p',
+      '--verbose',
+      '--output-format',
+      'stream-json',
+      '--include-partial-messages',
+      ...sandbox,
+      '--',
+      input.task,
+    ],
+    env,
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -118,10 +139,23 @@ export function readClaudeCodeRun(result: ProcessResult, now: number): AgentRunR
   const object = resultObject(result.stdout);
   if (object === null) {
     const excerpt = stderrExcerpt(result.stderr);
-    return { type: 'agent-failure', message: `Claude Code ${describeExit(result)} without printing a result${excerpt === '' ? '' : `: ${excerpt}`}` };
+    return {
+      type: 'agent-failure',
+      message: `Claude Code ${describeExit(result)} without printing a result${excerpt === '' ? '' : `: ${excerpt}`}`,
+    };
   }
   const outcome = classifyClaudeCodeResult(object, { now });
   if (!outcome.ok) return { type: 'provider-failure', failure: outcome };
-  if (result.exitCode !== 0) return { type: 'agent-failure', message: `Claude Code reported success but ${describeExit(result)}`, usage: outcome.usage };
-  return { type: 'success', usage: outcome.usage, result: typeof object.result === 'string' ? object.result : '', permissionDenials: permissionDenials(object.permission_denials) };
+  if (result.exitCode !== 0)
+    return {
+      type: 'agent-failure',
+      message: `Claude Code reported success but ${describeExit(result)}`,
+      usage: outcome.usage,
+    };
+  return {
+    type: 'success',
+    usage: outcome.usage,
+    result: typeof object.result === 'string' ? object.result : '',
+    permissionDenials: permissionDenials(object.permission_denials),
+  };
 }

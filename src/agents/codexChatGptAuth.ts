@@ -19,7 +19,11 @@ export function chatGptLoginFromEnv(agentEnv: Readonly<Record<string, string>>):
   if (accessToken === undefined || accessToken === '' || (agentEnv.OPENAI_API_KEY ?? '') !== '') return null;
   const idToken = agentEnv[CHATGPT_ENV.idToken];
   const accountId = agentEnv[CHATGPT_ENV.accountId];
-  return { accessToken, idToken: idToken === undefined || idToken === '' ? null : idToken, accountId: accountId === undefined || accountId === '' ? null : accountId };
+  return {
+    accessToken,
+    idToken: idToken === undefined || idToken === '' ? null : idToken,
+    accountId: accountId === undefined || accountId === '' ? null : accountId,
+  };
 }
 
 /**
@@ -36,7 +40,12 @@ export function writeCodexChatGptAuth(codexHome: string, login: ChatGptSessionLo
   const content = {
     auth_mode: 'chatgpt',
     OPENAI_API_KEY: null,
-    tokens: { id_token: login.idToken ?? '', access_token: login.accessToken, refresh_token: '', ...(login.accountId === null ? {} : { account_id: login.accountId }) },
+    tokens: {
+      id_token: login.idToken ?? '',
+      access_token: login.accessToken,
+      refresh_token: '',
+      ...(login.accountId === null ? {} : { account_id: login.accountId }),
+    },
     last_refresh: new Date(now).toISOString(),
   };
   // A previous run of the same task (a retry) may have written it: replace it, still 0600.

@@ -35,7 +35,8 @@ export function codexProviderOverrides(baseUrl: string, auth: CodexProviderAuth)
     '-c',
     `model_provider=${CODEX_PROVIDER_NAME}`,
     '-c',
-    `model_providers.${CODEX_PROVIDER_NAME}={name=${name},base_url=${JSON.stringify(baseUrl)},${credential},` + `wire_api="responses",request_max_retries=0,stream_max_retries=0}`,
+    `model_providers.${CODEX_PROVIDER_NAME}={name=${name},base_url=${JSON.stringify(baseUrl)},${credential},` +
+      `wire_api="responses",request_max_retries=0,stream_max_retries=0}`,
   ];
 }
 
@@ -65,16 +66,24 @@ export interface CodexInvocationInput {
  * const { args, env } = codexInvocation({ task: 'fix the test', agentEnv: agent.env, home });
  */
 export function codexInvocation(input: CodexInvocationInput): AgentInvocation {
-  const env = agentProcessEnv(input.agentEnv, { HOME: input.home.home, CODEX_HOME: input.home.codexHome, TMPDIR: input.home.tmpDir }, input.hostEnv);
+  const env = agentProcessEnv(
+    input.agentEnv,
+    { HOME: input.home.home, CODEX_HOME: input.home.codexHome, TMPDIR: input.home.tmpDir },
+    input.hostEnv,
+  );
   const baseUrl = input.agentEnv.OPENAI_BASE_URL;
   const hasBaseUrl = baseUrl !== undefined && baseUrl.trim() !== '';
   const login = chatGptLoginFromEnv(input.agentEnv);
   let overrides: string[];
   if (login !== null) {
     writeCodexChatGptAuth(input.home.codexHome, login, input.now ?? Date.now());
-    overrides = hasBaseUrl ? ['-c', 'features.apps=false', ...codexProviderOverrides(baseUrl.trim(), { requiresOpenAiAuth: true })] : [];
+    overrides = hasBaseUrl
+      ? ['-c', 'features.apps=false', ...codexProviderOverrides(baseUrl.trim(), { requiresOpenAiAuth: true })]
+      : [];
   } else {
-    overrides = codexProviderOverrides(hasBaseUrl ? baseUrl.trim() : OPENAI_DEFAULT_BASE_URL, { envKey: 'OPENAI_API_KEY' });
+    overrides = codexProviderOverrides(hasBaseUrl ? baseUrl.trim() : OPENAI_DEFAULT_BASE_URL, {
+      envKey: 'OPENAI_API_KEY',
+    });
   }
   const sandbox = sandboxArgs('codex', input.sandbox ?? DEFAULT_SANDBOX_MODE);
   return { args: ['exec', '--skip-git-repo-check', '--json', ...sandbox, ...overrides, '--', input.task], env };
@@ -103,7 +112,13 @@ function events(stdout: string): Record<string, unknown>[] {
 function lastAgentMessage(lines: readonly Record<string, unknown>[]): string {
   for (let i = lines.length - 1; i >= 0; i -= 1) {
     const item = lines[i]?.item;
-    if (lines[i]?.type === 'item.completed' && isRecord(item) && item.type === 'agent_message' && typeof item.text === 'string') return item.text;
+    if (
+      lines[i]?.type === 'item.completed' &&
+      isRecord(item) &&
+      item.type === 'agent_message' &&
+      typeof item.text === 'string'
+    )
+      return item.text;
   }
   return '';
 }
@@ -120,10 +135,18 @@ export function readCodexRun(result: ProcessResult, now: number): AgentRunReadin
   const lines = events(result.stdout);
   if (lines.length === 0) {
     const excerpt = stderrExcerpt(result.stderr);
-    return { type: 'agent-failure', message: `Codex ${describeExit(result)} without printing any event${excerpt === '' ? '' : `: ${excerpt}`}` };
+    return {
+      type: 'agent-failure',
+      message: `Codex ${describeExit(result)} without printing any event${excerpt === '' ? '' : `: ${excerpt}`}`,
+    };
   }
   const outcome = classifyCodexEvents(lines, { now });
   if (!outcome.ok) return { type: 'provider-failure', failure: outcome };
-  if (result.exitCode !== 0) return { type: 'agent-failure', message: `Codex reported success but ${describeExit(result)}`, usage: outcome.usage };
+  if (result.exitCode !== 0)
+    return {
+      type: 'agent-failure',
+      message: `Codex reported success but ${describeExit(result)}`,
+      usage: outcome.usage,
+    };
   return { type: 'success', usage: outcome.usage, result: lastAgentMessage(lines), permissionDenials: [] };
 }

@@ -34,7 +34,9 @@ function tailed(offset: number): Tailed {
 
 function rolloutFiles(sessions: string): string[] {
   try {
-    return (fs.readdirSync(sessions, { recursive: true, encoding: 'utf8' }) as string[]).filter((name) => path.basename(name).startsWith('rollout-') && name.endsWith('.jsonl')).map((name) => path.join(sessions, name));
+    return (fs.readdirSync(sessions, { recursive: true, encoding: 'utf8' }) as string[])
+      .filter((name) => path.basename(name).startsWith('rollout-') && name.endsWith('.jsonl'))
+      .map((name) => path.join(sessions, name));
   } catch {
     return [];
   }
@@ -51,7 +53,10 @@ function refusalOf(line: string): PermissionDenial | null {
   const match = REFUSAL.exec(text);
   if (match === null) return null;
   const target = REFUSED_PATH.exec(text.replace(/\\n/g, '\n'))?.[1] ?? null;
-  return { tool: match[0].startsWith('Read-only') ? 'exec_command' : 'apply_patch', target: target === null ? null : target.slice(0, 200) };
+  return {
+    tool: match[0].startsWith('Read-only') ? 'exec_command' : 'apply_patch',
+    target: target === null ? null : target.slice(0, 200),
+  };
 }
 
 /**
@@ -64,12 +69,17 @@ function refusalOf(line: string): PermissionDenial | null {
  * const watch = watchCodexRollout(home.codexHome, (usage) => agent.reportUsage(usage));
  * await run.result; watch.stop();
  */
-export function watchCodexRollout(codexHome: string, onUsage: (usage: TokenUsage) => void, intervalMs = 200): CodexRolloutWatch {
+export function watchCodexRollout(
+  codexHome: string,
+  onUsage: (usage: TokenUsage) => void,
+  intervalMs = 200,
+): CodexRolloutWatch {
   const sessions = path.join(codexHome, 'sessions');
   const files = new Map<string, Tailed>();
   const denials: PermissionDenial[] = [];
   let counted: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-  for (const file of rolloutFiles(sessions)) files.set(file, tailed(fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0));
+  for (const file of rolloutFiles(sessions))
+    files.set(file, tailed(fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0));
 
   const readFile = (file: string, tail: Tailed): void => {
     let fd: number;
@@ -91,7 +101,10 @@ export function watchCodexRollout(codexHome: string, onUsage: (usage: TokenUsage
           const denial = refusalOf(line);
           if (denial !== null) denials.push(denial);
           for (const usage of tail.reader.push(`${line}\n`)) {
-            counted = { inputTokens: counted.inputTokens + usage.inputTokens, outputTokens: counted.outputTokens + usage.outputTokens };
+            counted = {
+              inputTokens: counted.inputTokens + usage.inputTokens,
+              outputTokens: counted.outputTokens + usage.outputTokens,
+            };
             onUsage(usage);
           }
         }

@@ -17,7 +17,18 @@ export interface GitOptions {
  *
  * @example runGit([...WORKTREE_CONFIG, 'commit', '--no-verify', '-m', message], wt.dir, options)
  */
-export const WORKTREE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'gc.auto=0', '-c', 'maintenance.auto=false', '-c', 'commit.gpgsign=false'];
+export const WORKTREE_CONFIG = [
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'gc.auto=0',
+  '-c',
+  'maintenance.auto=false',
+  '-c',
+  'commit.gpgsign=false',
+];
 
 /** What a git command printed and how it exited (a non-zero exit is not an error here). */
 export interface GitOutput {
@@ -36,13 +47,22 @@ const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
  * add` (git 2.39 dies reading the new worktree's unfinished `commondir`: "failed to read
  * .git/worktrees/<name>/commondir: Success").
  */
-const TRANSIENT_FAILURE = /Unable to create '[^']*\.lock': File exists|cannot lock ref|could not lock config file|failed to read [^\n]*worktrees\//;
+const TRANSIENT_FAILURE =
+  /Unable to create '[^']*\.lock': File exists|cannot lock ref|could not lock config file|failed to read [^\n]*worktrees\//;
 const TRANSIENT_RETRY_DELAYS_MS = [50, 100, 200, 400];
 /** Per repository, the tail of the queue of work that adds, lists or removes its worktrees. */
 const worktreeQueues = new Map<string, Promise<void>>();
 
 /** What git needs from the host to find the user's config (identity, excludes): nothing else, so no credential reaches git or the filters it runs. */
-const KEPT_HOST_VARIABLES = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'XDG_CONFIG_HOME', 'TMPDIR', ...KEPT_GIT_VARIABLES]);
+const KEPT_HOST_VARIABLES = new Set([
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'XDG_CONFIG_HOME',
+  'TMPDIR',
+  ...KEPT_GIT_VARIABLES,
+]);
 
 /**
  * The environment for git: only the host variables that locate the user's config files
@@ -75,15 +95,34 @@ export function gitEnv(hostEnv: Readonly<Record<string, string | undefined>> = p
  * const { exitCode, stdout } = await runGit(['rev-parse', 'HEAD'], repoDir, { env: process.env });
  */
 export async function runGit(args: readonly string[], cwd: string, options: GitOptions = {}): Promise<GitOutput> {
-  const result = await runProcess({ command: 'git', args, cwd, env: gitEnv(options.env), timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS, maxOutputBytes: MAX_OUTPUT_BYTES, killGraceMs: 1000 });
+  const result = await runProcess({
+    command: 'git',
+    args,
+    cwd,
+    env: gitEnv(options.env),
+    timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+    maxOutputBytes: MAX_OUTPUT_BYTES,
+    killGraceMs: 1000,
+  });
   const command = `git ${args.slice(0, 2).join(' ')}`;
   if (result.spawnError !== undefined) {
-    throw new AgentvisorError('invalid-workspace', `${command} could not be started: ${result.spawnError.message}. Install git or put it on PATH.`, { details: { reason: 'git-unavailable', cwd, errno: result.spawnError.code } });
+    throw new AgentvisorError(
+      'invalid-workspace',
+      `${command} could not be started: ${result.spawnError.message}. Install git or put it on PATH.`,
+      { details: { reason: 'git-unavailable', cwd, errno: result.spawnError.code } },
+    );
   }
   if (result.timedOut || result.exitCode === null) {
-    throw new AgentvisorError('invalid-workspace', `${command} in ${cwd} did not finish within ${options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS} ms (or was killed): check the repository, or raise timeoutMs.`, { details: { reason: 'git-timeout', cwd } });
+    throw new AgentvisorError(
+      'invalid-workspace',
+      `${command} in ${cwd} did not finish within ${options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS} ms (or was killed): check the repository, or raise timeoutMs.`,
+      { details: { reason: 'git-timeout', cwd } },
+    );
   }
-  if (result.truncated) throw new AgentvisorError('invalid-workspace', `${command} printed more than ${MAX_OUTPUT_BYTES} bytes`, { details: { reason: 'git-output-too-large', cwd } });
+  if (result.truncated)
+    throw new AgentvisorError('invalid-workspace', `${command} printed more than ${MAX_OUTPUT_BYTES} bytes`, {
+      details: { reason: 'git-output-too-large', cwd },
+    });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -92,7 +131,11 @@ export async function runGit(args: readonly string[], cwd: string, options: GitO
  *
  * @example throw workspaceError('dirty', 'commit or stash your changes first', { repoRoot });
  */
-export function workspaceError(reason: string, message: string, details: Readonly<Record<string, unknown>> = {}): AgentvisorError {
+export function workspaceError(
+  reason: string,
+  message: string,
+  details: Readonly<Record<string, unknown>> = {},
+): AgentvisorError {
   return new AgentvisorError('invalid-workspace', message, { details: { reason, ...details } });
 }
 
@@ -101,7 +144,14 @@ export function workspaceError(reason: string, message: string, details: Readonl
  *
  * @example const head = await gitOrThrow(['rev-parse', 'HEAD'], repoRoot, options, 'no-commit', 'no HEAD');
  */
-export async function gitOrThrow(args: readonly string[], cwd: string, options: GitOptions, reason: string, what: string, details: Readonly<Record<string, unknown>> = {}): Promise<GitOutput> {
+export async function gitOrThrow(
+  args: readonly string[],
+  cwd: string,
+  options: GitOptions,
+  reason: string,
+  what: string,
+  details: Readonly<Record<string, unknown>> = {},
+): Promise<GitOutput> {
   const output = await runGit(args, cwd, options);
   if (output.exitCode !== 0) throw workspaceError(reason, `${what}: ${gitComplaint(output)}`, details);
   return output;
@@ -145,7 +195,11 @@ export function isTransientFailure(output: GitOutput): boolean {
  *
  * @example const created = await runGitRetrying(['branch', '--no-track', branch, sha], repoRoot, options);
  */
-export async function runGitRetrying(args: readonly string[], cwd: string, options: GitOptions = {}): Promise<GitOutput> {
+export async function runGitRetrying(
+  args: readonly string[],
+  cwd: string,
+  options: GitOptions = {},
+): Promise<GitOutput> {
   let output = await runGit(args, cwd, options);
   for (const delayMs of TRANSIENT_RETRY_DELAYS_MS) {
     if (!isTransientFailure(output)) break;
@@ -182,7 +236,10 @@ export function withWorktreeQueue<T>(repoRoot: string, work: () => Promise<T>): 
  * @example gitComplaint({ exitCode: 128, stdout: '', stderr: 'fatal: bad revision\n' }) // 'fatal: bad revision'
  */
 export function gitComplaint(output: GitOutput): string {
-  const lines = output.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = output.stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const pointed = lines.filter((line) => /^(fatal|error):/.test(line));
   const text = (pointed.length > 0 ? pointed : lines.slice(0, 3)).join(' ');
   return text === '' ? `git exited with code ${output.exitCode}` : text.length > 400 ? `${text.slice(0, 399)}…` : text;
@@ -237,12 +294,18 @@ export interface ListedWorktree {
  */
 export async function listWorktrees(repoRoot: string, options: GitOptions = {}): Promise<ListedWorktree[]> {
   const list = await runGitRetrying(['worktree', 'list', '--porcelain', '-z'], repoRoot, options);
-  if (list.exitCode !== 0) throw new AgentvisorError('invalid-workspace', `could not list the worktrees of ${repoRoot}: ${gitComplaint(list)}`, { details: { reason: 'not-a-repository', repoRoot } });
+  if (list.exitCode !== 0)
+    throw new AgentvisorError(
+      'invalid-workspace',
+      `could not list the worktrees of ${repoRoot}: ${gitComplaint(list)}`,
+      { details: { reason: 'not-a-repository', repoRoot } },
+    );
   const worktrees: ListedWorktree[] = [];
   for (const field of list.stdout.split('\0')) {
     if (field.startsWith('worktree ')) worktrees.push({ dir: field.slice('worktree '.length), branch: null });
     const last = worktrees.at(-1);
-    if (field.startsWith('branch refs/heads/') && last !== undefined) worktrees[worktrees.length - 1] = { ...last, branch: field.slice('branch refs/heads/'.length) };
+    if (field.startsWith('branch refs/heads/') && last !== undefined)
+      worktrees[worktrees.length - 1] = { ...last, branch: field.slice('branch refs/heads/'.length) };
   }
   return worktrees;
 }

@@ -53,7 +53,9 @@ const claudeLine: LineRule = (event, current) => {
   const output = inner.usage.output_tokens;
   const full = claudeUsage(inner.usage);
   if (full !== null) return { key, ...full };
-  return typeof output === 'number' && Number.isSafeInteger(output) && output >= 0 ? { key, outputTokens: output } : null;
+  return typeof output === 'number' && Number.isSafeInteger(output) && output >= 0
+    ? { key, outputTokens: output }
+    : null;
 };
 
 /**
@@ -62,7 +64,13 @@ const claudeLine: LineRule = (event, current) => {
  * running total (`info.total_token_usage`), so only its growth counts.
  */
 const codexLine: LineRule = (event) => {
-  if (event.type !== 'event_msg' || !isRecord(event.payload) || event.payload.type !== 'token_count' || !isRecord(event.payload.info)) return null;
+  if (
+    event.type !== 'event_msg' ||
+    !isRecord(event.payload) ||
+    event.payload.type !== 'token_count' ||
+    !isRecord(event.payload.info)
+  )
+    return null;
   const usage = codexUsage(event.payload.info.total_token_usage);
   return usage === null ? null : { key: 'total', ...usage };
 };
@@ -100,9 +108,15 @@ export function createLiveUsageReader(cli: AgentCliId): LiveUsageReader {
     const found = rule(event, current);
     if (found === null) return null;
     const before = seen.get(found.key) ?? { inputTokens: 0, outputTokens: 0 };
-    const after = { inputTokens: Math.max(before.inputTokens, found.inputTokens ?? 0), outputTokens: Math.max(before.outputTokens, found.outputTokens ?? 0) };
+    const after = {
+      inputTokens: Math.max(before.inputTokens, found.inputTokens ?? 0),
+      outputTokens: Math.max(before.outputTokens, found.outputTokens ?? 0),
+    };
     seen.set(found.key, after);
-    const increment = { inputTokens: after.inputTokens - before.inputTokens, outputTokens: after.outputTokens - before.outputTokens };
+    const increment = {
+      inputTokens: after.inputTokens - before.inputTokens,
+      outputTokens: after.outputTokens - before.outputTokens,
+    };
     return increment.inputTokens + increment.outputTokens === 0 ? null : increment;
   };
 
@@ -126,7 +140,11 @@ export function createLiveUsageReader(cli: AgentCliId): LiveUsageReader {
         partial = '';
         skipping = true;
       }
-      for (const u of out) counted = { inputTokens: counted.inputTokens + u.inputTokens, outputTokens: counted.outputTokens + u.outputTokens };
+      for (const u of out)
+        counted = {
+          inputTokens: counted.inputTokens + u.inputTokens,
+          outputTokens: counted.outputTokens + u.outputTokens,
+        };
       return out;
     },
   };
@@ -139,5 +157,8 @@ export function createLiveUsageReader(cli: AgentCliId): LiveUsageReader {
  */
 export function remainder(total: TokenUsage | undefined, counted: TokenUsage): TokenUsage | undefined {
   if (total === undefined) return undefined;
-  return { inputTokens: Math.max(0, total.inputTokens - counted.inputTokens), outputTokens: Math.max(0, total.outputTokens - counted.outputTokens) };
+  return {
+    inputTokens: Math.max(0, total.inputTokens - counted.inputTokens),
+    outputTokens: Math.max(0, total.outputTokens - counted.outputTokens),
+  };
 }

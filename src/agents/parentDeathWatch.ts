@@ -36,7 +36,8 @@ const WATCHDOG_SCRIPT = [
   'w=$!',
   'exec 3<&- 4>&2 2>/dev/null',
   'trap : HUP INT QUIT TERM',
-  `(if [ "\${${PWD_CARRIER}+set}" ]; then export PWD="$${PWD_CARRIER}"; unset ${PWD_CARRIER}; ` + `else unset PWD; fi; export ${PROCESS_TAG_VAR}="$t"; exec "$@" 2>&4 4>&-)`,
+  `(if [ "\${${PWD_CARRIER}+set}" ]; then export PWD="$${PWD_CARRIER}"; unset ${PWD_CARRIER}; ` +
+    `else unset PWD; fi; export ${PROCESS_TAG_VAR}="$t"; exec "$@" 2>&4 4>&-)`,
   's=$?',
   'kill -USR1 "$w"',
   'wait "$w"',
@@ -44,9 +45,20 @@ const WATCHDOG_SCRIPT = [
 ].join('\n');
 
 /** Signals whose default action is not to end the process: they cannot explain an exit status of 128+N. */
-const NOT_FATAL_BY_DEFAULT = new Set<string>(['SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGWINCH']);
+const NOT_FATAL_BY_DEFAULT = new Set<string>([
+  'SIGCHLD',
+  'SIGCONT',
+  'SIGSTOP',
+  'SIGTSTP',
+  'SIGTTIN',
+  'SIGTTOU',
+  'SIGURG',
+  'SIGWINCH',
+]);
 const SIGNAL_BY_NUMBER = new Map<number, NodeJS.Signals>(
-  (Object.entries(os.constants.signals) as [NodeJS.Signals, number][]).filter(([name]) => !NOT_FATAL_BY_DEFAULT.has(name)).map(([name, number]) => [number, name]),
+  (Object.entries(os.constants.signals) as [NodeJS.Signals, number][])
+    .filter(([name]) => !NOT_FATAL_BY_DEFAULT.has(name))
+    .map(([name, number]) => [number, name]),
 );
 
 /**
@@ -84,7 +96,10 @@ export function watchdogInvocation(
  * watchdogExitStatus(143, null); // → { code: null, signal: 'SIGTERM' }
  * watchdogExitStatus(3, null);   // → { code: 3, signal: null }
  */
-export function watchdogExitStatus(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
+export function watchdogExitStatus(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): { code: number | null; signal: NodeJS.Signals | null } {
   if (code === null || code <= 128) return { code, signal };
   const fromSignal = SIGNAL_BY_NUMBER.get(code - 128);
   return fromSignal === undefined ? { code, signal } : { code: null, signal: fromSignal };
@@ -115,7 +130,11 @@ function isExecutableFile(file: string): 'ok' | 'ENOENT' | 'EACCES' {
  * @example
  * commandUnavailable('no-such-tool', { PATH: '/usr/bin' }, undefined); // → 'ENOENT'
  */
-export function commandUnavailable(command: string, env: Readonly<Record<string, string>>, cwd: string | undefined): 'ENOENT' | 'EACCES' | null {
+export function commandUnavailable(
+  command: string,
+  env: Readonly<Record<string, string>>,
+  cwd: string | undefined,
+): 'ENOENT' | 'EACCES' | null {
   const base = cwd ?? process.cwd();
   if (command.includes('/')) {
     const found = isExecutableFile(path.resolve(base, command));

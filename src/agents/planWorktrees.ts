@@ -30,15 +30,26 @@ export interface WorktreePlan {
  * const plan = await planWorktrees(process.cwd(), tasks.map((t) => t.id));
  * plan.branches.get('t1'); // 'agentvisor/t1'
  */
-export async function planWorktrees(repoDir: string, taskIds: readonly string[], options: GitOptions = {}): Promise<WorktreePlan> {
-  if (!Array.isArray(taskIds) || !taskIds.every((id) => typeof id === 'string')) throw new AgentvisorError('invalid-option', 'taskIds must be an array of strings', { details: { field: 'taskIds' } });
+export async function planWorktrees(
+  repoDir: string,
+  taskIds: readonly string[],
+  options: GitOptions = {},
+): Promise<WorktreePlan> {
+  if (!Array.isArray(taskIds) || !taskIds.every((id) => typeof id === 'string'))
+    throw new AgentvisorError('invalid-option', 'taskIds must be an array of strings', {
+      details: { field: 'taskIds' },
+    });
   const duplicates = [...new Set(taskIds.filter((id, index) => taskIds.indexOf(id) !== index))];
-  if (duplicates.length > 0) throw new AgentvisorError('invalid-option', `task ids must be unique; repeated: ${listed(duplicates)}`, { details: { field: 'taskIds', taskIds: duplicates } });
+  if (duplicates.length > 0)
+    throw new AgentvisorError('invalid-option', `task ids must be unique; repeated: ${listed(duplicates)}`, {
+      details: { field: 'taskIds', taskIds: duplicates },
+    });
   const dir = path.resolve(repoDir);
   const notRepo = (why: string): AgentvisorError =>
     workspaceError(
       'not-a-repository',
-      `${dir} is not inside a git working tree (${why}): ` + 'run in a git checkout (or `git init` and commit) to give each task its own worktree.',
+      `${dir} is not inside a git working tree (${why}): ` +
+        'run in a git checkout (or `git init` and commit) to give each task its own worktree.',
       { repoDir: dir },
     );
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw notRepo('no such folder');

@@ -85,23 +85,35 @@ function invalid(field: string, message: string): AgentvisorError {
 }
 
 function validate(options: RunProcessOptions): void {
-  if (typeof options.command !== 'string' || options.command === '' || options.command.includes('\0')) throw invalid('command', 'command must be a non-empty string');
+  if (typeof options.command !== 'string' || options.command === '' || options.command.includes('\0'))
+    throw invalid('command', 'command must be a non-empty string');
   if (!Array.isArray(options.args) || !options.args.every((arg) => typeof arg === 'string' && !arg.includes('\0'))) {
     throw invalid('args', 'args must be an array of strings without NUL characters');
   }
-  if (typeof options.env !== 'object' || options.env === null || !Object.values(options.env).every((value) => typeof value === 'string')) {
+  if (
+    typeof options.env !== 'object' ||
+    options.env === null ||
+    !Object.values(options.env).every((value) => typeof value === 'string')
+  ) {
     throw invalid('env', 'env must be an object of string values');
   }
   if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1 || options.timeoutMs > MAX_TIMEOUT_MS) {
     throw invalid('timeoutMs', `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
   }
-  if (!Number.isInteger(options.maxOutputBytes) || options.maxOutputBytes < 0 || options.maxOutputBytes > MAX_OUTPUT_BYTES) {
+  if (
+    !Number.isInteger(options.maxOutputBytes) ||
+    options.maxOutputBytes < 0 ||
+    options.maxOutputBytes > MAX_OUTPUT_BYTES
+  ) {
     throw invalid('maxOutputBytes', `maxOutputBytes must be a whole number from 0 to ${MAX_OUTPUT_BYTES}`);
   }
   const grace = options.killGraceMs ?? 2000;
-  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_TIMEOUT_MS) throw invalid('killGraceMs', 'killGraceMs must be a whole number of milliseconds, 0 or more');
-  if (options.stdin !== undefined && typeof options.stdin !== 'string') throw invalid('stdin', "stdin must be 'ignore' or a string");
-  if (options.dieWithParent !== undefined && typeof options.dieWithParent !== 'boolean') throw invalid('dieWithParent', 'dieWithParent must be true or false');
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_TIMEOUT_MS)
+    throw invalid('killGraceMs', 'killGraceMs must be a whole number of milliseconds, 0 or more');
+  if (options.stdin !== undefined && typeof options.stdin !== 'string')
+    throw invalid('stdin', "stdin must be 'ignore' or a string");
+  if (options.dieWithParent !== undefined && typeof options.dieWithParent !== 'boolean')
+    throw invalid('dieWithParent', 'dieWithParent must be true or false');
 }
 
 function emptyResult(fields: Partial<ProcessResult>): ProcessResult {
@@ -120,10 +132,19 @@ function emptyResult(fields: Partial<ProcessResult>): ProcessResult {
 }
 
 function spawnFailure(command: string, cwd: string | undefined, err: unknown): SpawnFailure {
-  const code = typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'ESPAWN';
+  const code =
+    typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
+      ? (err as { code: string }).code
+      : 'ESPAWN';
   // A missing working directory also fails with ENOENT: say which of the two is missing.
-  if (code === 'ENOENT' && cwd !== undefined && !fs.existsSync(cwd)) return { code, message: `${command}: the working directory does not exist [${code}]` };
-  const reason = code === 'ENOENT' ? 'not found (check the path or PATH)' : code === 'EACCES' ? 'not executable (permission denied)' : 'could not be started';
+  if (code === 'ENOENT' && cwd !== undefined && !fs.existsSync(cwd))
+    return { code, message: `${command}: the working directory does not exist [${code}]` };
+  const reason =
+    code === 'ENOENT'
+      ? 'not found (check the path or PATH)'
+      : code === 'EACCES'
+        ? 'not executable (permission denied)'
+        : 'could not be started';
   return { code, message: `${command}: ${reason} [${code}]` };
 }
 
@@ -153,10 +174,20 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
   if (watchdog) {
     // The watchdog shell always starts: report a program that cannot as a direct spawn would.
     const unavailable = commandUnavailable(options.command, options.env, options.cwd);
-    if (unavailable !== null) return { pid: undefined, result: Promise.resolve(emptyResult({ spawnError: spawnFailure(options.command, options.cwd, { code: unavailable }) })), stop: () => undefined };
+    if (unavailable !== null)
+      return {
+        pid: undefined,
+        result: Promise.resolve(
+          emptyResult({ spawnError: spawnFailure(options.command, options.cwd, { code: unavailable }) }),
+        ),
+        stop: () => undefined,
+      };
   }
   const tag = watchdog ? newProcessTag() : null;
-  const target = tag !== null ? watchdogInvocation(options.command, options.args, options.env, grace, tag) : { command: options.command, args: [...options.args], env: { ...options.env } };
+  const target =
+    tag !== null
+      ? watchdogInvocation(options.command, options.args, options.env, grace, tag)
+      : { command: options.command, args: [...options.args], env: { ...options.env } };
   const stdin = options.stdin === undefined || options.stdin === 'ignore' ? 'ignore' : 'pipe';
   const stdio: StdioOptions = watchdog ? [stdin, 'pipe', 'pipe', 'pipe'] : [stdin, 'pipe', 'pipe'];
 
@@ -172,7 +203,11 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
     });
   } catch (err) {
     // Synchronous failures (a bad cwd type, EPERM on some systems) end up here; ENOENT arrives as an event.
-    return { pid: undefined, result: Promise.resolve(emptyResult({ spawnError: spawnFailure(options.command, options.cwd, err) })), stop: () => undefined };
+    return {
+      pid: undefined,
+      result: Promise.resolve(emptyResult({ spawnError: spawnFailure(options.command, options.cwd, err) })),
+      stop: () => undefined,
+    };
   }
 
   const stdout = new OutputCapture(options.maxOutputBytes);
@@ -216,7 +251,8 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
       if (killTimer !== undefined) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
       if (pgid !== undefined) settleRun(pgid, tag, killTimer === undefined ? null : killAt);
-      if (spawnError !== undefined) return resolve(emptyResult({ spawnError, durationMs: Math.round(performance.now() - started) }));
+      if (spawnError !== undefined)
+        return resolve(emptyResult({ spawnError, durationMs: Math.round(performance.now() - started) }));
       resolve({
         exitCode: exit?.code ?? null,
         signal: exit?.signal ?? null,

@@ -30,7 +30,18 @@ export interface AgentBatchOptions {
   /** Aborting stops admission (no task starts), stops the running CLIs and releases their sessions. */
   readonly signal?: AbortSignal;
   /** Passed to every task; a task's own `sandbox`, `maxTokens`, `worktree` and `cwd` (relative to this `cwd`) win over these. */
-  readonly task?: Pick<AgentTaskOptions, 'cwd' | 'hostEnv' | 'tempDir' | 'claudeMaxRetries' | 'maxOutputBytes' | 'killGraceMs' | 'sandbox' | 'maxTokens' | 'worktree'>;
+  readonly task?: Pick<
+    AgentTaskOptions,
+    | 'cwd'
+    | 'hostEnv'
+    | 'tempDir'
+    | 'claudeMaxRetries'
+    | 'maxOutputBytes'
+    | 'killGraceMs'
+    | 'sandbox'
+    | 'maxTokens'
+    | 'worktree'
+  >;
   /**
    * The providers `auto` tasks may start on (those with credentials); a task naming an agent
    * starts on that agent's provider. Used to tell when every provider is paused.
@@ -100,13 +111,23 @@ export interface BatchWorkspaces {
  *
  * @example const workspaces = await planBatchWorkspaces(tasks, { task: { cwd: repo, worktree: true } });
  */
-export async function planBatchWorkspaces(tasks: readonly BatchTask[], options: Pick<AgentBatchOptions, 'task'>): Promise<BatchWorkspaces> {
+export async function planBatchWorkspaces(
+  tasks: readonly BatchTask[],
+  options: Pick<AgentBatchOptions, 'task'>,
+): Promise<BatchWorkspaces> {
   const base = path.resolve(options.task?.cwd ?? process.cwd());
-  const places = tasks.map((task): TaskPlace => ({ cwd: path.resolve(base, task.cwd ?? '.'), worktree: task.worktree ?? options.task?.worktree ?? false }));
+  const places = tasks.map((task): TaskPlace => ({
+    cwd: path.resolve(base, task.cwd ?? '.'),
+    worktree: task.worktree ?? options.task?.worktree ?? false,
+  }));
   places.forEach((place, i) => {
     if (!fs.existsSync(place.cwd) || !fs.statSync(place.cwd).isDirectory()) {
       const task = tasks[i] as BatchTask;
-      throw new AgentvisorError('invalid-option', `task ${task.id} (line ${task.line}): its working directory ${place.cwd} is not a folder`, { details: { field: 'cwd', line: task.line } });
+      throw new AgentvisorError(
+        'invalid-option',
+        `task ${task.id} (line ${task.line}): its working directory ${place.cwd} is not a folder`,
+        { details: { field: 'cwd', line: task.line } },
+      );
     }
   });
   // One preflight per repository (tasks in subfolders of one checkout share it), so branch clashes across them are caught too.
@@ -146,8 +167,15 @@ export async function planBatchWorkspaces(tasks: readonly BatchTask[], options: 
  * const batch = await runAgentBatch(orch, parseBatchTasks(text), { concurrency: 6, signal });
  * batch.results.filter((r) => r.ok).length;
  */
-export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTask[], options: AgentBatchOptions = {}): Promise<AgentBatchResult> {
-  checkOptions(batchOptionsSchema, options, { call: 'runAgentBatch', expected: 'an object such as { concurrency: 4 }' });
+export async function runAgentBatch(
+  orch: Orchestrator,
+  tasks: readonly BatchTask[],
+  options: AgentBatchOptions = {},
+): Promise<AgentBatchResult> {
+  checkOptions(batchOptionsSchema, options, {
+    call: 'runAgentBatch',
+    expected: 'an object such as { concurrency: 4 }',
+  });
   const concurrency = options.concurrency ?? 4;
   // Each task's options are built from the batch's and its task line's: checked already when the batch's were (the CLI's).
   const taskChecked = isAlreadyChecked(options);
@@ -161,14 +189,17 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
   const results = new Map<number, AgentBatchTaskResult>();
   const states: TaskState[] = tasks.map(() => 'queued');
   const limits = orch.stats().providers;
-  const usable = options.providers ?? PROVIDER_IDS.filter((p) => limits[p].enabled && limits[p].maxConcurrent > 0 && limits[p].dailyLimit > 0);
+  const usable =
+    options.providers ??
+    PROVIDER_IDS.filter((p) => limits[p].enabled && limits[p].maxConcurrent > 0 && limits[p].dailyLimit > 0);
   const waitForResetMs = options.waitForResetMs ?? DEFAULT_WAIT_FOR_RESET_MS;
   const dispatch = new AbortController();
   let stoppedForLimit: BatchPause | null = null;
   let announcedWait = 0;
   let next = 0;
   const aborted = (): boolean => options.signal?.aborted === true;
-  const candidates = (task: BatchTask): readonly ProviderId[] => (task.agent === 'auto' ? usable : [AGENT_CLIS[task.agent].provider]);
+  const candidates = (task: BatchTask): readonly ProviderId[] =>
+    task.agent === 'auto' ? usable : [AGENT_CLIS[task.agent].provider];
 
   /** Blocked by usage limits? Only when nothing runs: a running task may still fall back or finish. */
   const checkPause = (): void => {
@@ -176,7 +207,12 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
     const pending = tasks.filter((_, i) => states[i] === 'queued' || states[i] === 'waiting');
     if (pending.length === 0) return;
     const stats = orch.stats().providers;
-    const pause = pauseDecision(pending.map(candidates), { claude: stats.claude.pausedUntil, openai: stats.openai.pausedUntil }, Date.now(), waitForResetMs);
+    const pause = pauseDecision(
+      pending.map(candidates),
+      { claude: stats.claude.pausedUntil, openai: stats.openai.pausedUntil },
+      Date.now(),
+      waitForResetMs,
+    );
     if (pause === null) return;
     if (pause.action === 'stop') {
       stoppedForLimit = pause;
@@ -224,11 +260,28 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
         admissionSignal: dispatch.signal,
         onEvent: (event) => onEvent(task, index, event),
       };
-      const result = await runPlannedTask(orch, taskChecked ? alreadyChecked(taskOptions) : taskOptions, place.worktree ? (plans.get(place.cwd) ?? null) : null);
+      const result = await runPlannedTask(
+        orch,
+        taskChecked ? alreadyChecked(taskOptions) : taskOptions,
+        place.worktree ? (plans.get(place.cwd) ?? null) : null,
+      );
       const withId = { id: task.id, ...result };
       // Dropped from the queue because the batch stopped dispatching: not started, or left for after the reset.
-      if (!result.ok && result.error?.code === 'stopped' && result.sessionId === null && stoppedForLimit !== null && !aborted()) return limited;
-      if (result.error?.usageLimit === undefined || runs >= MAX_USAGE_LIMIT_RUNS || stoppedForLimit !== null || aborted()) return withId;
+      if (
+        !result.ok &&
+        result.error?.code === 'stopped' &&
+        result.sessionId === null &&
+        stoppedForLimit !== null &&
+        !aborted()
+      )
+        return limited;
+      if (
+        result.error?.usageLimit === undefined ||
+        runs >= MAX_USAGE_LIMIT_RUNS ||
+        stoppedForLimit !== null ||
+        aborted()
+      )
+        return withId;
       // A usage limit ended it and no provider was left: it runs again once the limit resets (its admission waits for that).
       limited = withId;
       states[index] = 'waiting';
@@ -254,5 +307,14 @@ export async function runAgentBatch(orch: Orchestrator, tasks: readonly BatchTas
   await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
   const ordered = [...results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r);
   const notStarted = tasks.filter((_, index) => !results.has(index)).map((t) => t.id);
-  return { results: ordered, notStarted, interrupted: aborted(), stoppedForLimit, maxRunning, throttled, requeues, elapsedMs: Date.now() - started };
+  return {
+    results: ordered,
+    notStarted,
+    interrupted: aborted(),
+    stoppedForLimit,
+    maxRunning,
+    throttled,
+    requeues,
+    elapsedMs: Date.now() - started,
+  };
 }

@@ -64,9 +64,20 @@ export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions
  *
  * @example await runPlannedTask(orch, { ...options, worktree: true }, plan);
  */
-export async function runPlannedTask(orch: Orchestrator, options: AgentTaskOptions, plan: WorktreePlan | null): Promise<AgentTaskResult> {
+export async function runPlannedTask(
+  orch: Orchestrator,
+  options: AgentTaskOptions,
+  plan: WorktreePlan | null,
+): Promise<AgentTaskResult> {
   const checked = checkTaskOptions(options);
-  const workspace = await openTaskWorkspace({ cwd: options.cwd ?? process.cwd(), worktree: options.worktree === true, taskId: checked.agentId, task: options.task, plan, hostEnv: options.hostEnv ?? process.env });
+  const workspace = await openTaskWorkspace({
+    cwd: options.cwd ?? process.cwd(),
+    worktree: options.worktree === true,
+    taskId: checked.agentId,
+    task: options.task,
+    plan,
+    hostEnv: options.hostEnv ?? process.env,
+  });
   // No keep-alive timer here: the orchestrator's KeepAlive holds the process while a spawn waits in
   // its queue (for a slot or a usage limit's reset) and while a requeued session waits.
   let result: AgentTaskResult | undefined;
@@ -82,7 +93,12 @@ export async function runPlannedTask(orch: Orchestrator, options: AgentTaskOptio
   return worktree === null ? result : { ...result, worktree };
 }
 
-async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked: CheckedTaskOptions, workspace: TaskWorkspace): Promise<AgentTaskResult> {
+async function runChecked(
+  orch: Orchestrator,
+  options: AgentTaskOptions,
+  checked: CheckedTaskOptions,
+  workspace: TaskWorkspace,
+): Promise<AgentTaskResult> {
   const started = Date.now();
   const emit = options.onEvent ?? (() => undefined);
   const hostEnv = options.hostEnv ?? process.env;
@@ -116,8 +132,20 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
 
   let agent: ManagedAgent;
   try {
-    const admissionSignal = options.admissionSignal === undefined ? options.signal : options.signal === undefined ? options.admissionSignal : AbortSignal.any([options.signal, options.admissionSignal]);
-    agent = await admitTaskAgent(orch, { agent: checked.agent, agentId: checked.agentId, task: options.task, estimatedTokens: options.estimatedTokens, waitMs: checked.waitMs, ...(admissionSignal ? { signal: admissionSignal } : {}) });
+    const admissionSignal =
+      options.admissionSignal === undefined
+        ? options.signal
+        : options.signal === undefined
+          ? options.admissionSignal
+          : AbortSignal.any([options.signal, options.admissionSignal]);
+    agent = await admitTaskAgent(orch, {
+      agent: checked.agent,
+      agentId: checked.agentId,
+      task: options.task,
+      estimatedTokens: options.estimatedTokens,
+      waitMs: checked.waitMs,
+      ...(admissionSignal ? { signal: admissionSignal } : {}),
+    });
   } catch (error) {
     return finish({ error });
   }
@@ -139,9 +167,22 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
     for (;;) {
       if (options.signal?.aborted === true) return finish({ error: stoppedError(`task ${agent.id}`) });
       if (!agent.isLive) return finish({ error: await endedSessionError(agent) });
-      if (runs >= MAX_RUNS) return finish({ error: new AgentvisorError('agent-failed', `task ${agent.id} gave up after ${MAX_RUNS} runs: ${failures.slice(-3).join('; ')}`) });
+      if (runs >= MAX_RUNS)
+        return finish({
+          error: new AgentvisorError(
+            'agent-failed',
+            `task ${agent.id} gave up after ${MAX_RUNS} runs: ${failures.slice(-3).join('; ')}`,
+          ),
+        });
       const remaining = deadline - Date.now();
-      if (remaining <= 0) return finish({ error: new AgentvisorError('agent-failed', `task ${agent.id} did not finish within ${checked.timeoutMs / 1000} s: raise the timeout`, { details: { timedOut: true } }) });
+      if (remaining <= 0)
+        return finish({
+          error: new AgentvisorError(
+            'agent-failed',
+            `task ${agent.id} did not finish within ${checked.timeoutMs / 1000} s: raise the timeout`,
+            { details: { timedOut: true } },
+          ),
+        });
       provider = agent.provider;
       cli = cliForProvider(provider);
       runs += 1;
@@ -167,24 +208,60 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
         signal: options.signal === undefined ? runStop.signal : AbortSignal.any([options.signal, runStop.signal]),
         onStart: (startedPid) => {
           pid = startedPid;
-          if (startedPid !== undefined) emit({ type: 'run.started', agentId: agent.id, agent: runCli, provider: runProvider, pid: startedPid, run });
+          if (startedPid !== undefined)
+            emit({
+              type: 'run.started',
+              agentId: agent.id,
+              agent: runCli,
+              provider: runProvider,
+              pid: startedPid,
+              run,
+            });
         },
         onUsage: (usage) => {
           if (runStop.signal.aborted) return;
           const stop = taskMeter.record(usage);
           const spent = taskMeter.spent;
-          emit({ type: 'usage', agentId: agent.id, provider: runProvider, inputTokens: spent.inputTokens, outputTokens: spent.outputTokens, totalTokens: taskMeter.totalTokens });
+          emit({
+            type: 'usage',
+            agentId: agent.id,
+            provider: runProvider,
+            inputTokens: spent.inputTokens,
+            outputTokens: spent.outputTokens,
+            totalTokens: taskMeter.totalTokens,
+          });
           if (stop !== null) runStop.abort();
         },
       });
       const reading = end.type === 'read' ? end.reading : null;
       const cappedBy = runStop.signal.aborted ? taskMeter.stopError : null;
-      const outcome = cappedBy !== null ? cappedBy.code : end.type === 'error' ? end.outcome : reading?.type === 'provider-failure' ? reading.failure.kind : (reading?.type ?? 'agent-failure');
-      if (pid !== undefined) emit({ type: 'run.ended', agentId: agent.id, agent: runCli, provider: runProvider, pid, run, exitCode: end.type === 'read' ? end.exitCode : null, durationMs: end.durationMs, outcome });
+      const outcome =
+        cappedBy !== null
+          ? cappedBy.code
+          : end.type === 'error'
+            ? end.outcome
+            : reading?.type === 'provider-failure'
+              ? reading.failure.kind
+              : (reading?.type ?? 'agent-failure');
+      if (pid !== undefined)
+        emit({
+          type: 'run.ended',
+          agentId: agent.id,
+          agent: runCli,
+          provider: runProvider,
+          pid,
+          run,
+          exitCode: end.type === 'read' ? end.exitCode : null,
+          durationMs: end.durationMs,
+          outcome,
+        });
       if (reading?.type === 'success') denials.push(...reading.permissionDenials);
       if (cappedBy !== null) {
         // Stopped for its cap or the budget: what the run printed after the last streamed line still counts.
-        if (reading !== null) taskMeter.record(remainder(reading.type === 'provider-failure' ? reading.failure.usage : reading.usage, end.streamed));
+        if (reading !== null)
+          taskMeter.record(
+            remainder(reading.type === 'provider-failure' ? reading.failure.usage : reading.usage, end.streamed),
+          );
         return finish({ error: cappedBy });
       }
       if (end.type === 'error') return finish({ error: end.error });
@@ -193,12 +270,23 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
       if (read.type === 'success') {
         const overBudget = taskMeter.record(remainder(read.usage, end.streamed));
         // The agent finished on its own and its usage is counted; a budget or cap its last figures went past ends the session, not the result.
-        if (overBudget !== null && !isAgentvisorError(overBudget, 'quota-exhausted') && !isAgentvisorError(overBudget, 'token-limit')) return finish({ error: overBudget });
+        if (
+          overBudget !== null &&
+          !isAgentvisorError(overBudget, 'quota-exhausted') &&
+          !isAgentvisorError(overBudget, 'token-limit')
+        )
+          return finish({ error: overBudget });
         return finish({ result: read.result });
       }
       if (read.type === 'agent-failure') {
         taskMeter.record(remainder(read.usage, end.streamed));
-        return finish({ error: new AgentvisorError('agent-failed', `${read.message}: read the message above, check the CLI's installation and configuration`, { details: { cli: runCli, exitCode: end.exitCode } }) });
+        return finish({
+          error: new AgentvisorError(
+            'agent-failed',
+            `${read.message}: read the message above, check the CLI's installation and configuration`,
+            { details: { cli: runCli, exitCode: end.exitCode } },
+          ),
+        });
       }
 
       const { failure } = read;
@@ -212,10 +300,22 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
       } catch (error) {
         if (!isAgentvisorError(error)) throw error;
         // A usage limit with nowhere to go (no provider left, or the fallback could not authenticate): the task can run after the reset.
-        const usageLimit = failure.throttle === 'usage-limit' && error.code !== 'invalid-request' ? usageLimitOf(orch, failure) : undefined;
-        const advice = error.code === 'no-provider' ? (usageLimit ? `The usage limit of ${usageLimit.provider} resets at ${new Date(usageLimit.resetAt).toISOString()}` : FAILURE_ADVICE[failure.kind]) : undefined;
+        const usageLimit =
+          failure.throttle === 'usage-limit' && error.code !== 'invalid-request'
+            ? usageLimitOf(orch, failure)
+            : undefined;
+        const advice =
+          error.code === 'no-provider'
+            ? usageLimit
+              ? `The usage limit of ${usageLimit.provider} resets at ${new Date(usageLimit.resetAt).toISOString()}`
+              : FAILURE_ADVICE[failure.kind]
+            : undefined;
         const message = `${error.message.replace(/\.$/, '')}. Runs: ${failures.join('; ')}${advice === undefined ? '' : `. ${advice}`}`;
-        return finish({ error: new AgentvisorError(error.code, message, { details: { ...error.details, ...(usageLimit ? { usageLimit } : {}) } }) });
+        return finish({
+          error: new AgentvisorError(error.code, message, {
+            details: { ...error.details, ...(usageLimit ? { usageLimit } : {}) },
+          }),
+        });
       }
       if (next.action === 'fallback') {
         fallbacks.push({ from: next.from, to: next.to, reason: next.kind });
@@ -224,21 +324,38 @@ async function runChecked(orch: Orchestrator, options: AgentTaskOptions, checked
       }
       if (next.action === 'requeued') {
         // Throttled before doing any work: the session waited in the queue for a slot and is active again.
-        emit({ type: 'requeued', agentId: agent.id, provider: next.provider, waitedMs: next.waitedMs, reason: next.kind });
+        emit({
+          type: 'requeued',
+          agentId: agent.id,
+          provider: next.provider,
+          waitedMs: next.waitedMs,
+          reason: next.kind,
+        });
         continue;
       }
       emit({ type: 'retry', agentId: agent.id, provider: next.provider, delayMs: next.delayMs, reason: next.kind });
       if (next.delayMs >= deadline - Date.now()) {
-        return finish({ error: new AgentvisorError('agent-failed', `task ${agent.id} would retry ${next.provider} in ${Math.ceil(next.delayMs / 1000)} s, past its time limit: raise the timeout. ` + `Runs: ${failures.join('; ')}`, { details: { timedOut: true } }) });
+        return finish({
+          error: new AgentvisorError(
+            'agent-failed',
+            `task ${agent.id} would retry ${next.provider} in ${Math.ceil(next.delayMs / 1000)} s, past its time limit: raise the timeout. ` +
+              `Runs: ${failures.join('; ')}`,
+            { details: { timedOut: true } },
+          ),
+        });
       }
-      if (!(await abortableDelay(next.delayMs, options.signal))) return finish({ error: stoppedError(`task ${agent.id}`) });
+      if (!(await abortableDelay(next.delayMs, options.signal)))
+        return finish({ error: stoppedError(`task ${agent.id}`) });
     }
   } catch (error) {
     return finish({ error });
   } finally {
     clearInterval(heartbeat);
     // The home is removed while the session is released: both wait on the disk.
-    const [removal] = await Promise.allSettled([home?.removeAsync(), agent.isLive ? agent.release().catch(() => undefined) : undefined]);
+    const [removal] = await Promise.allSettled([
+      home?.removeAsync(),
+      agent.isLive ? agent.release().catch(() => undefined) : undefined,
+    ]);
     // Once more, synchronously: what still fails is thrown, as before the removal was asynchronous.
     if (removal.status === 'rejected') home?.remove();
   }

@@ -71,8 +71,11 @@ export function settleRun(pgid: number, tag: string | null, killAt: number | nul
     liveTags.delete(tag);
     return;
   }
-  setTimeout(() => {
-    signalTaggedProcesses(tag, 'SIGKILL');
-    liveTags.delete(tag);
-  }, Math.max(0, killAt - Date.now())).unref();
+  setTimeout(
+    () => {
+      signalTaggedProcesses(tag, 'SIGKILL');
+      liveTags.delete(tag);
+    },
+    Math.max(0, killAt - Date.now()),
+  ).unref();
 }

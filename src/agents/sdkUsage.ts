@@ -27,12 +27,17 @@ function usageObject(value: unknown, helper: string, expected: string): Record<s
   if (!isRecord(value)) throw invalidUsage(helper, `needs ${expected}`, value);
   if ('usage' in value) {
     if (isRecord(value.usage)) return value.usage;
-    throw invalidUsage(helper, `its usage is ${value.usage === null ? 'null' : 'not an object'}: ${expected} that finished carries one`, value);
+    throw invalidUsage(
+      helper,
+      `its usage is ${value.usage === null ? 'null' : 'not an object'}: ${expected} that finished carries one`,
+      value,
+    );
   }
   return value;
 }
 
-const ANTHROPIC_EXPECTED = 'an Anthropic Messages API message (or the final message of a stream) with usage.input_tokens and usage.output_tokens';
+const ANTHROPIC_EXPECTED =
+  'an Anthropic Messages API message (or the final message of a stream) with usage.input_tokens and usage.output_tokens';
 
 /**
  * The tokens an Anthropic Messages API answer used, ready for `agent.reportUsage`: input counts
@@ -50,7 +55,11 @@ const ANTHROPIC_EXPECTED = 'an Anthropic Messages API message (or the final mess
 export function usageFromAnthropic(message: unknown): TokenUsage {
   const helper = 'usageFromAnthropic';
   const usage = usageObject(message, helper, ANTHROPIC_EXPECTED);
-  if ((isRecord(message) && message.object === 'response') || 'input_tokens_details' in usage || 'prompt_tokens' in usage) {
+  if (
+    (isRecord(message) && message.object === 'response') ||
+    'input_tokens_details' in usage ||
+    'prompt_tokens' in usage
+  ) {
     throw invalidUsage(helper, 'this is an OpenAI response: use usageFromOpenAI', message);
   }
   const tokens = claudeUsage(usage);
@@ -58,7 +67,8 @@ export function usageFromAnthropic(message: unknown): TokenUsage {
   return tokens;
 }
 
-const OPENAI_EXPECTED = 'an OpenAI Responses API response (usage.input_tokens, usage.output_tokens) or Chat Completion (usage.prompt_tokens, usage.completion_tokens)';
+const OPENAI_EXPECTED =
+  'an OpenAI Responses API response (usage.input_tokens, usage.output_tokens) or Chat Completion (usage.prompt_tokens, usage.completion_tokens)';
 
 /**
  * The tokens an OpenAI answer used, ready for `agent.reportUsage`: from a Responses API response
@@ -78,10 +88,21 @@ const OPENAI_EXPECTED = 'an OpenAI Responses API response (usage.input_tokens, u
 export function usageFromOpenAI(response: unknown): TokenUsage {
   const helper = 'usageFromOpenAI';
   const usage = usageObject(response, helper, OPENAI_EXPECTED);
-  if ((isRecord(response) && response.type === 'message') || 'cache_read_input_tokens' in usage || 'cache_creation_input_tokens' in usage) {
-    throw invalidUsage(helper, 'this is an Anthropic message: use usageFromAnthropic (it counts the cache tokens)', response);
+  if (
+    (isRecord(response) && response.type === 'message') ||
+    'cache_read_input_tokens' in usage ||
+    'cache_creation_input_tokens' in usage
+  ) {
+    throw invalidUsage(
+      helper,
+      'this is an Anthropic message: use usageFromAnthropic (it counts the cache tokens)',
+      response,
+    );
   }
-  const tokens = 'prompt_tokens' in usage ? codexUsage({ input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens }) : codexUsage(usage);
+  const tokens =
+    'prompt_tokens' in usage
+      ? codexUsage({ input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens })
+      : codexUsage(usage);
   if (tokens === null) throw invalidUsage(helper, `needs ${OPENAI_EXPECTED}, as whole numbers >= 0`, response);
   return tokens;
 }
@@ -121,7 +142,9 @@ function bodyOf(value: unknown): unknown {
 }
 
 function messageOf(error: Record<string, unknown>): { message?: string } {
-  return typeof error.message === 'string' && error.message.trim() !== '' ? { message: safeFailureMessage(error.message) } : {};
+  return typeof error.message === 'string' && error.message.trim() !== ''
+    ? { message: safeFailureMessage(error.message) }
+    : {};
 }
 
 /** An error event inside a 200 stream: no status to report, so it goes classified. */
@@ -132,7 +155,10 @@ function streamFailure(body: unknown, headers: HeadersInput | undefined): Failur
 }
 
 function notAFailure(what: string, error: unknown): AgentvisorError {
-  return new AgentvisorError('invalid-failure', `reportFailureFrom: ${what}`, { details: { got: shapeOf(error) }, cause: error });
+  return new AgentvisorError('invalid-failure', `reportFailureFrom: ${what}`, {
+    details: { got: shapeOf(error) },
+    cause: error,
+  });
 }
 
 /**
@@ -167,9 +193,15 @@ export function reportFailureFrom(error: unknown): FailureReport {
   if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599) {
     const headers = headersOf(error.headers);
     const body = bodyOf(error.error);
-    return { status, ...(headers === undefined ? {} : { headers }), ...(body === undefined ? {} : { body }), ...messageOf(error) };
+    return {
+      status,
+      ...(headers === undefined ? {} : { headers }),
+      ...(body === undefined ? {} : { body }),
+      ...messageOf(error),
+    };
   }
-  if ((status === undefined || status === null) && isRecord(error.error)) return streamFailure(bodyOf(error.error), headersOf(error.headers));
+  if ((status === undefined || status === null) && isRecord(error.error))
+    return streamFailure(bodyOf(error.error), headersOf(error.headers));
   if (!(error instanceof Error) && !(typeof error.name === 'string' && typeof error.message === 'string')) {
     throw notAFailure(`needs the error an SDK call threw, got ${shapeOf(error)}`, error);
   }

@@ -62,8 +62,18 @@ function isStale(root: string): boolean {
 export function sweepStaleAgentHomes(options: SweepAgentHomesOptions = {}): AgentHomeSweep {
   const parent = options.parent ?? os.tmpdir();
   const prefix = options.prefix ?? 'agentvisor-agent-';
-  if (typeof prefix !== 'string' || prefix === '' || prefix.includes('/') || prefix.includes('\0') || prefix.startsWith('.')) {
-    throw new AgentvisorError('invalid-option', 'prefix must be a non-empty folder name prefix without "/" that does not start with "."', { details: { field: 'prefix' } });
+  if (
+    typeof prefix !== 'string' ||
+    prefix === '' ||
+    prefix.includes('/') ||
+    prefix.includes('\0') ||
+    prefix.startsWith('.')
+  ) {
+    throw new AgentvisorError(
+      'invalid-option',
+      'prefix must be a non-empty folder name prefix without "/" that does not start with "."',
+      { details: { field: 'prefix' } },
+    );
   }
   let names: string[];
   try {

@@ -15,7 +15,10 @@ export function taskError(error: unknown): AgentTaskError {
     const usageLimit = error.details.usageLimit as AgentTaskError['usageLimit'];
     return { code: error.code, message: error.message, ...(usageLimit === undefined ? {} : { usageLimit }) };
   }
-  return { code: 'agent-failed', message: `the task failed unexpectedly: ${error instanceof Error ? error.message : String(error)}` };
+  return {
+    code: 'agent-failed',
+    message: `the task failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
+  };
 }
 
 /**
@@ -33,7 +36,10 @@ export function describeFailure(cli: AgentCliId, failure: ProviderFailure): stri
  *
  * @example usageLimitOf(orch, failure) // { provider: 'claude', resetAt: 1767225600000 }
  */
-export function usageLimitOf(orch: Orchestrator, failure: ProviderFailure): { provider: ProviderId; resetAt: number } | undefined {
+export function usageLimitOf(
+  orch: Orchestrator,
+  failure: ProviderFailure,
+): { provider: ProviderId; resetAt: number } | undefined {
   const resetAt = orch.stats().providers[failure.provider].pausedUntil ?? failure.resetAt;
   return resetAt === null ? undefined : { provider: failure.provider, resetAt };
 }
@@ -59,7 +65,15 @@ export async function endedSessionError(agent: ManagedAgent): Promise<Agentvisor
   const settlement = await agent.release().catch(() => null);
   const reason = settlement?.reason ?? 'released';
   if (reason === 'stopped') return stoppedError(`task ${agent.id}`);
-  if (reason === 'quota-exhausted') return new AgentvisorError('quota-exhausted', `task ${agent.id} used up its provider's daily budget and was ended: wait for the daily reset or raise the limit`);
-  if (reason === 'expired') return new AgentvisorError('allocation-expired', `task ${agent.id}'s allocation expired while it ran: raise leaseMs for long tasks`);
+  if (reason === 'quota-exhausted')
+    return new AgentvisorError(
+      'quota-exhausted',
+      `task ${agent.id} used up its provider's daily budget and was ended: wait for the daily reset or raise the limit`,
+    );
+  if (reason === 'expired')
+    return new AgentvisorError(
+      'allocation-expired',
+      `task ${agent.id}'s allocation expired while it ran: raise leaseMs for long tasks`,
+    );
   return new AgentvisorError('agent-released', `task ${agent.id}'s session ended (${reason}) before the task finished`);
 }

@@ -44,7 +44,10 @@ export class TaskMeter {
    */
   record(usage: TokenUsage | undefined): AgentvisorError | null {
     if (usage === undefined || usage.inputTokens + usage.outputTokens === 0 || !this.#agent.isLive) return null;
-    this.#spent = { inputTokens: this.#spent.inputTokens + usage.inputTokens, outputTokens: this.#spent.outputTokens + usage.outputTokens };
+    this.#spent = {
+      inputTokens: this.#spent.inputTokens + usage.inputTokens,
+      outputTokens: this.#spent.outputTokens + usage.outputTokens,
+    };
     let error: AgentvisorError | null = null;
     try {
       this.#agent.reportUsage(usage);
@@ -52,9 +55,14 @@ export class TaskMeter {
       error = isAgentvisorError(caught) ? caught : new AgentvisorError('agent-failed', 'usage could not be reported');
     }
     if (error === null && this.#maxTokens !== null && this.totalTokens > this.#maxTokens) {
-      error = new AgentvisorError('token-limit', `task ${this.#agent.id} used ${this.totalTokens.toLocaleString('en-US')} tokens, past its cap of ${this.#maxTokens.toLocaleString('en-US')}: ` + `the agent was stopped and its usage counted; raise maxTokens (--max-tokens) or split the task`, {
-        details: { agentId: this.#agent.id, maxTokens: this.#maxTokens, usedTokens: this.totalTokens },
-      });
+      error = new AgentvisorError(
+        'token-limit',
+        `task ${this.#agent.id} used ${this.totalTokens.toLocaleString('en-US')} tokens, past its cap of ${this.#maxTokens.toLocaleString('en-US')}: ` +
+          `the agent was stopped and its usage counted; raise maxTokens (--max-tokens) or split the task`,
+        {
+          details: { agentId: this.#agent.id, maxTokens: this.#maxTokens, usedTokens: this.totalTokens },
+        },
+      );
     }
     if (error !== null) this.#stopError ??= error;
     return error;

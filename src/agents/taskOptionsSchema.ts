@@ -25,15 +25,27 @@ function sharedTaskFields(zod: typeof z) {
     claudeMaxRetries: wholeNumber(0, MAX_CLAUDE_MAX_RETRIES).optional(),
     maxOutputBytes: wholeNumber(0, MAX_OUTPUT_BYTES).optional(),
     killGraceMs: wholeNumber(0, MAX_TIMEOUT_MS).optional(),
-    hostEnv: zod.custom<NonNullable<AgentTaskOptions['hostEnv']>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'expected an object of variables such as process.env' }).optional(),
+    hostEnv: zod
+      .custom<NonNullable<AgentTaskOptions['hostEnv']>>(
+        (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+        { error: 'expected an object of variables such as process.env' },
+      )
+      .optional(),
     tempDir: nonEmptyString('a folder path').optional(),
   };
 }
 
 function abortSignal(zod: typeof z) {
-  return zod.custom<AbortSignal>((v) => typeof v === 'object' && v !== null && typeof (v as { aborted?: unknown }).aborted === 'boolean' && typeof (v as { addEventListener?: unknown }).addEventListener === 'function', {
-    error: 'expected an AbortSignal',
-  });
+  return zod.custom<AbortSignal>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as { aborted?: unknown }).aborted === 'boolean' &&
+      typeof (v as { addEventListener?: unknown }).addEventListener === 'function',
+    {
+      error: 'expected an AbortSignal',
+    },
+  );
 }
 
 /**
@@ -45,10 +57,15 @@ export const taskOptionsSchema = lazySchema((z) =>
   z.strictObject({
     task: z
       .string({ error: 'expected a non-empty string without NUL characters' })
-      .refine((s) => s.trim() !== '' && !s.includes('\0'), { error: 'expected a non-empty string without NUL characters' }),
+      .refine((s) => s.trim() !== '' && !s.includes('\0'), {
+        error: 'expected a non-empty string without NUL characters',
+      }),
     estimatedTokens: wholeNumber(1, MAX_ESTIMATE),
     agent: z.enum(['auto', 'claude-code', 'codex'], { error: "expected 'auto', 'claude-code' or 'codex'" }).optional(),
-    agentId: z.string({ error: 'expected 1-128 characters of letters, digits and _ . : @ / -' }).regex(/^[\w.:@/-]{1,128}$/, { error: 'expected 1-128 characters of letters, digits and _ . : @ / -' }).optional(),
+    agentId: z
+      .string({ error: 'expected 1-128 characters of letters, digits and _ . : @ / -' })
+      .regex(/^[\w.:@/-]{1,128}$/, { error: 'expected 1-128 characters of letters, digits and _ . : @ / -' })
+      .optional(),
     ...sharedTaskFields(z),
     timeoutMs: wholeNumber(1, MAX_TIMEOUT_MS).optional(),
     waitMs: wholeNumber(0, MAX_TIMER_MS).optional(),
@@ -69,13 +86,27 @@ export const batchOptionsSchema = lazySchema((z) =>
     timeoutMs: wholeNumber(1, MAX_TIMEOUT_MS).optional(),
     waitMs: wholeNumber(0, MAX_TIMER_MS).optional(),
     signal: abortSignal(z).optional(),
-    task: z.strictObject(sharedTaskFields(z) satisfies Record<keyof NonNullable<AgentBatchOptions['task']>, unknown>).optional(),
+    task: z
+      .strictObject(sharedTaskFields(z) satisfies Record<keyof NonNullable<AgentBatchOptions['task']>, unknown>)
+      .optional(),
     providers: providerListSchema().optional(),
-    waitForResetMs: z.number({ error: 'expected a number of milliseconds, 0 or more' }).min(0, { error: 'expected a number of milliseconds, 0 or more' }).optional(),
+    waitForResetMs: z
+      .number({ error: 'expected a number of milliseconds, 0 or more' })
+      .min(0, { error: 'expected a number of milliseconds, 0 or more' })
+      .optional(),
     onEvent: functionSchema<NonNullable<AgentBatchOptions['onEvent']>>('a function (task, event) => void').optional(),
-    onResult: functionSchema<NonNullable<AgentBatchOptions['onResult']>>('a function (task, result) => void').optional(),
+    onResult: functionSchema<NonNullable<AgentBatchOptions['onResult']>>(
+      'a function (task, result) => void',
+    ).optional(),
     onPause: functionSchema<NonNullable<AgentBatchOptions['onPause']>>('a function (pause) => void').optional(),
-    onUsageLimit: functionSchema<NonNullable<AgentBatchOptions['onUsageLimit']>>('a function (task, result) => void').optional(),
-    workspaces: z.custom<NonNullable<AgentBatchOptions['workspaces']>>((v) => typeof v === 'object' && v !== null && Array.isArray((v as { places?: unknown }).places), { error: 'expected the result of planBatchWorkspaces' }).optional(),
+    onUsageLimit: functionSchema<NonNullable<AgentBatchOptions['onUsageLimit']>>(
+      'a function (task, result) => void',
+    ).optional(),
+    workspaces: z
+      .custom<NonNullable<AgentBatchOptions['workspaces']>>(
+        (v) => typeof v === 'object' && v !== null && Array.isArray((v as { places?: unknown }).places),
+        { error: 'expected the result of planBatchWorkspaces' },
+      )
+      .optional(),
   } satisfies Record<keyof AgentBatchOptions, unknown>),
 );

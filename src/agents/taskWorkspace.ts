@@ -54,13 +54,17 @@ export async function openTaskWorkspace(input: TaskWorkspaceInput): Promise<Task
       return { branch: outcome.branch, commit: outcome.commit, filesChanged: outcome.filesChanged };
     } catch (error) {
       // The work could not be put on the branch: the worktree stays where it is, and the result says where.
-      const keptAt = isAgentvisorError(error) && typeof error.details.dir === 'string' ? error.details.dir : worktree.dir;
+      const keptAt =
+        isAgentvisorError(error) && typeof error.details.dir === 'string' ? error.details.dir : worktree.dir;
       return { branch: worktree.branch, commit: null, filesChanged: [], keptAt };
     }
   };
   // A task started in a subfolder of the checkout works in the same subfolder of its worktree.
   const inside = path.relative(plan.repoRoot, path.resolve(input.cwd));
-  const sub = inside === '' || inside.startsWith('..') || path.isAbsolute(inside) ? worktree.dir : path.join(worktree.dir, inside);
+  const sub =
+    inside === '' || inside.startsWith('..') || path.isAbsolute(inside)
+      ? worktree.dir
+      : path.join(worktree.dir, inside);
   return {
     // An empty folder is not in git, so the worktree may lack it: the worktree's top then.
     dir: fs.existsSync(sub) ? sub : worktree.dir,

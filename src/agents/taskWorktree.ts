@@ -68,24 +68,49 @@ export interface FinishTaskWorktreeOptions extends GitOptions {
  * const wt = await createTaskWorktree(plan, 't1');
  * await runAgentTask({ ..., cwd: wt.dir });
  */
-export async function createTaskWorktree(plan: WorktreePlan, taskId: string, options: CreateTaskWorktreeOptions = {}): Promise<TaskWorktree> {
+export async function createTaskWorktree(
+  plan: WorktreePlan,
+  taskId: string,
+  options: CreateTaskWorktreeOptions = {},
+): Promise<TaskWorktree> {
   const branch = plan.branches.get(taskId);
-  if (branch === undefined) throw new AgentvisorError('invalid-option', `task ${JSON.stringify(taskId)} is not in the worktree plan: pass its id to planWorktrees`, { details: { field: 'taskId', taskId } });
+  if (branch === undefined)
+    throw new AgentvisorError(
+      'invalid-option',
+      `task ${JSON.stringify(taskId)} is not in the worktree plan: pass its id to planWorktrees`,
+      { details: { field: 'taskId', taskId } },
+    );
   const parent = path.resolve(options.parentDir ?? os.tmpdir());
   const realParent = fs.existsSync(parent) ? fs.realpathSync(parent) : parent;
-  if (!fs.statSync(realParent, { throwIfNoEntry: false })?.isDirectory()) throw new AgentvisorError('invalid-option', `parentDir ${parent} is not a folder`, { details: { field: 'parentDir' } });
+  if (!fs.statSync(realParent, { throwIfNoEntry: false })?.isDirectory())
+    throw new AgentvisorError('invalid-option', `parentDir ${parent} is not a folder`, {
+      details: { field: 'parentDir' },
+    });
   const relative = path.relative(plan.repoRoot, realParent);
   if (!relative.startsWith('..') && !path.isAbsolute(relative)) {
-    throw new AgentvisorError('invalid-option', `parentDir ${parent} is inside the repository ${plan.repoRoot}: the worktrees must be outside it`, { details: { field: 'parentDir' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `parentDir ${parent} is inside the repository ${plan.repoRoot}: the worktrees must be outside it`,
+      { details: { field: 'parentDir' } },
+    );
   }
   const prefix = path.join(realParent, `agentvisor-worktree-${taskId.replace(/[^\w.-]/g, '_').slice(0, 40)}-`);
   const failed = (output: GitOutput, reason = 'worktree-add-failed'): AgentvisorError =>
-    workspaceError(reason, `could not create the worktree for task ${JSON.stringify(taskId)} on ${branch}: ${gitComplaint(output)}`, { taskId, branch });
+    workspaceError(
+      reason,
+      `could not create the worktree for task ${JSON.stringify(taskId)} on ${branch}: ${gitComplaint(output)}`,
+      { taskId, branch },
+    );
   const { repoRoot, headSha } = plan;
-  const created = await withWorktreeQueue(repoRoot, () => runGitRetrying(['branch', '--no-track', branch, headSha], repoRoot, options));
-  if (created.exitCode !== 0) throw failed(created, /already exists/.test(created.stderr) ? 'branch-exists' : 'worktree-add-failed');
+  const created = await withWorktreeQueue(repoRoot, () =>
+    runGitRetrying(['branch', '--no-track', branch, headSha], repoRoot, options),
+  );
+  if (created.exitCode !== 0)
+    throw failed(created, /already exists/.test(created.stderr) ? 'branch-exists' : 'worktree-add-failed');
   const dir = fs.mkdtempSync(prefix);
-  const added = await withWorktreeQueue(repoRoot, () => runGitRetrying([...WORKTREE_CONFIG, 'worktree', 'add', '--quiet', dir, branch], repoRoot, options));
+  const added = await withWorktreeQueue(repoRoot, () =>
+    runGitRetrying([...WORKTREE_CONFIG, 'worktree', 'add', '--quiet', dir, branch], repoRoot, options),
+  );
   if (added.exitCode === 0) return { taskId, dir, branch, baseSha: headSha, repoRoot };
   await withWorktreeQueue(repoRoot, async () => {
     await runGit(['worktree', 'remove', '--force', dir], repoRoot, options);
@@ -111,36 +136,67 @@ export async function createTaskWorktree(plan: WorktreePlan, taskId: string, opt
  * outcome.commit;       // the branch tip, or null when the task changed nothing
  * outcome.filesChanged; // ['src/a.ts', 'README.md']
  */
-export async function finishTaskWorktree(wt: TaskWorktree, options: FinishTaskWorktreeOptions): Promise<WorktreeOutcome> {
+export async function finishTaskWorktree(
+  wt: TaskWorktree,
+  options: FinishTaskWorktreeOptions,
+): Promise<WorktreeOutcome> {
   const message = options?.message;
-  if (typeof message !== 'string' || message.trim() === '' || message.includes('\0')) throw new AgentvisorError('invalid-option', 'message must be a non-empty commit message', { details: { field: 'message' } });
-  const isListed = async (): Promise<boolean> => (await listWorktrees(wt.repoRoot, options)).some((listedWt) => path.resolve(listedWt.dir) === path.resolve(wt.dir));
+  if (typeof message !== 'string' || message.trim() === '' || message.includes('\0'))
+    throw new AgentvisorError('invalid-option', 'message must be a non-empty commit message', {
+      details: { field: 'message' },
+    });
+  const isListed = async (): Promise<boolean> =>
+    (await listWorktrees(wt.repoRoot, options)).some((listedWt) => path.resolve(listedWt.dir) === path.resolve(wt.dir));
   const registered = await withWorktreeQueue(wt.repoRoot, isListed);
   const kept = (reason: string, what: string): AgentvisorError =>
     workspaceError(
       reason,
-      `${what}; the worktree ${wt.dir} was kept so nothing is lost: ` + `rescue what you need from it, then \`git worktree remove --force ${shellWord(wt.dir)}\`.`,
+      `${what}; the worktree ${wt.dir} was kept so nothing is lost: ` +
+        `rescue what you need from it, then \`git worktree remove --force ${shellWord(wt.dir)}\`.`,
       { taskId: wt.taskId, branch: wt.branch, dir: wt.dir },
     );
   if (fs.existsSync(wt.dir)) {
-    if (!registered || !fs.existsSync(path.join(wt.dir, '.git'))) throw kept('worktree-broken', `${wt.dir} is no longer a worktree of ${wt.repoRoot}`);
+    if (!registered || !fs.existsSync(path.join(wt.dir, '.git')))
+      throw kept('worktree-broken', `${wt.dir} is no longer a worktree of ${wt.repoRoot}`);
     await commitWork(wt, message, options, kept);
   }
   await withWorktreeQueue(wt.repoRoot, async () => {
     if (fs.existsSync(wt.dir)) await runGit(['worktree', 'remove', '--force', wt.dir], wt.repoRoot, options);
     // Only when git still lists it: an unconditional prune would also drop the user's own worktrees on unmounted drives.
-    if (registered && !fs.existsSync(wt.dir) && (await isListed())) await runGit(['worktree', 'prune'], wt.repoRoot, options);
+    if (registered && !fs.existsSync(wt.dir) && (await isListed()))
+      await runGit(['worktree', 'prune'], wt.repoRoot, options);
   });
-  if (fs.existsSync(wt.dir)) throw kept('remove-failed', `the task's work is committed on ${wt.branch} but the worktree could not be removed`);
-  const tip = await gitOrThrow(['rev-parse', '--verify', '--quiet', `refs/heads/${wt.branch}^{commit}`], wt.repoRoot, options, 'branch-missing', `the branch ${wt.branch} of task ${JSON.stringify(wt.taskId)} is gone`, { taskId: wt.taskId, branch: wt.branch });
+  if (fs.existsSync(wt.dir))
+    throw kept('remove-failed', `the task's work is committed on ${wt.branch} but the worktree could not be removed`);
+  const tip = await gitOrThrow(
+    ['rev-parse', '--verify', '--quiet', `refs/heads/${wt.branch}^{commit}`],
+    wt.repoRoot,
+    options,
+    'branch-missing',
+    `the branch ${wt.branch} of task ${JSON.stringify(wt.taskId)} is gone`,
+    { taskId: wt.taskId, branch: wt.branch },
+  );
   const commit = tip.stdout.trim();
   if (commit === wt.baseSha) return { branch: wt.branch, commit: null, filesChanged: [], removed: true };
-  const diff = await gitOrThrow(['diff', '--name-only', '--no-renames', '-z', wt.baseSha, commit, '--'], wt.repoRoot, options, 'branch-missing', `could not compare ${wt.branch} with its base`, { taskId: wt.taskId, branch: wt.branch });
+  const diff = await gitOrThrow(
+    ['diff', '--name-only', '--no-renames', '-z', wt.baseSha, commit, '--'],
+    wt.repoRoot,
+    options,
+    'branch-missing',
+    `could not compare ${wt.branch} with its base`,
+    { taskId: wt.taskId, branch: wt.branch },
+  );
   return { branch: wt.branch, commit, filesChanged: nulSeparated(diff.stdout), removed: true };
 }
 
-async function commitWork(wt: TaskWorktree, message: string, options: GitOptions, kept: (reason: string, what: string) => AgentvisorError): Promise<void> {
-  const git = async (args: readonly string[]): Promise<GitOutput> => runGit([...WORKTREE_CONFIG, ...args], wt.dir, options);
+async function commitWork(
+  wt: TaskWorktree,
+  message: string,
+  options: GitOptions,
+  kept: (reason: string, what: string) => AgentvisorError,
+): Promise<void> {
+  const git = async (args: readonly string[]): Promise<GitOutput> =>
+    runGit([...WORKTREE_CONFIG, ...args], wt.dir, options);
   const head = await git(['symbolic-ref', '--quiet', 'HEAD']);
   if (head.stdout.trim() !== `refs/heads/${wt.branch}`) {
     const leftOn = head.exitCode === 0 ? head.stdout.trim().replace(/^refs\/heads\//, 'branch ') : 'a detached HEAD';
@@ -152,7 +208,8 @@ async function commitWork(wt: TaskWorktree, message: string, options: GitOptions
   if (pending.exitCode === 1) {
     const identity: string[] = [];
     if ((await git(['config', '--get', 'user.name'])).exitCode !== 0) identity.push('-c', 'user.name=agentvisor');
-    if ((await git(['config', '--get', 'user.email'])).exitCode !== 0) identity.push('-c', 'user.email=agentvisor@localhost');
+    if ((await git(['config', '--get', 'user.email'])).exitCode !== 0)
+      identity.push('-c', 'user.email=agentvisor@localhost');
     // --no-verify (and no hooksPath): the user's hooks are written for their own checkout; in an agent's worktree
     // a failing pre-commit hook would leave the agent's work uncommitted and a slow one would hold the batch.
     const committed = await git([...identity, 'commit', '--no-verify', '--quiet', '-m', message]);
@@ -165,8 +222,12 @@ async function commitWork(wt: TaskWorktree, message: string, options: GitOptions
   if (changes.exitCode !== 0) throw kept('commit-failed', `git diff failed (${gitComplaint(changes)})`);
   const nested = gitlinkPaths(changes.stdout);
   if (nested.length > 0) {
-    throw kept('nested-repository', `the task left git repositories inside the worktree (${listed(nested)}): the branch records only their commit ids, not their files`);
+    throw kept(
+      'nested-repository',
+      `the task left git repositories inside the worktree (${listed(nested)}): the branch records only their commit ids, not their files`,
+    );
   }
   const left = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
-  if (left.exitCode !== 0 || left.stdout !== '') throw kept('uncommitted-work', `changes remain uncommitted after the commit (${listed(statusPaths(left.stdout))})`);
+  if (left.exitCode !== 0 || left.stdout !== '')
+    throw kept('uncommitted-work', `changes remain uncommitted after the commit (${listed(statusPaths(left.stdout))})`);
 }

@@ -1,4 +1,14 @@
-import { gitOrThrow, listed, listWorktrees, MAX_LISTED, runGit, shellWord, statusPaths, withWorktreeQueue, workspaceError } from './gitCommand';
+import {
+  gitOrThrow,
+  listed,
+  listWorktrees,
+  MAX_LISTED,
+  runGit,
+  shellWord,
+  statusPaths,
+  withWorktreeQueue,
+  workspaceError,
+} from './gitCommand';
 import type { GitOptions } from './gitCommand';
 
 /**
@@ -16,7 +26,11 @@ export const TASK_BRANCH_PREFIX = 'agentvisor/';
  * @example
  * await checkBranchNames(new Map([['t1', 'agentvisor/t1']]), repoRoot, {});
  */
-export async function checkBranchNames(branches: ReadonlyMap<string, string>, repoRoot: string, options: GitOptions): Promise<void> {
+export async function checkBranchNames(
+  branches: ReadonlyMap<string, string>,
+  repoRoot: string,
+  options: GitOptions,
+): Promise<void> {
   const invalid: string[] = [];
   const entries = [...branches];
   for (let start = 0; start < entries.length; start += 8) {
@@ -39,7 +53,9 @@ export async function checkBranchNames(branches: ReadonlyMap<string, string>, re
     );
   }
   const names = new Set(branches.values());
-  const clashes = [...branches].filter(([, branch]) => ancestors(branch).some((prefix) => names.has(prefix))).map(([id]) => id);
+  const clashes = [...branches]
+    .filter(([, branch]) => ancestors(branch).some((prefix) => names.has(prefix)))
+    .map(([id]) => id);
   if (clashes.length > 0) {
     const message =
       'git cannot have both a branch and a folder of branches with one name, so these task ids clash with a shorter id: ' +
@@ -64,14 +80,31 @@ function taskOrder(branches: ReadonlyMap<string, string>, ids: readonly string[]
  * @example
  * await checkExistingBranches(new Map([['t1', 'agentvisor/t1']]), repoRoot, {});
  */
-export async function checkExistingBranches(branches: ReadonlyMap<string, string>, repoRoot: string, options: GitOptions): Promise<void> {
-  const refs = await gitOrThrow(['for-each-ref', '--format=%(refname)', `refs/heads/${TASK_BRANCH_PREFIX.slice(0, -1)}`], repoRoot, options, 'not-a-repository', 'could not list the branches');
-  const existing = new Set(refs.stdout.split('\n').filter((line) => line !== '').map((ref) => ref.replace(/^refs\/heads\//, '')));
+export async function checkExistingBranches(
+  branches: ReadonlyMap<string, string>,
+  repoRoot: string,
+  options: GitOptions,
+): Promise<void> {
+  const refs = await gitOrThrow(
+    ['for-each-ref', '--format=%(refname)', `refs/heads/${TASK_BRANCH_PREFIX.slice(0, -1)}`],
+    repoRoot,
+    options,
+    'not-a-repository',
+    'could not list the branches',
+  );
+  const existing = new Set(
+    refs.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((ref) => ref.replace(/^refs\/heads\//, '')),
+  );
   if (existing.size === 0) return;
   const blocking = new Set<string>();
   const ids: string[] = [];
   for (const [id, branch] of branches) {
-    const blockers = [...existing].filter((name) => name === branch || ancestors(branch).includes(name) || name.startsWith(`${branch}/`));
+    const blockers = [...existing].filter(
+      (name) => name === branch || ancestors(branch).includes(name) || name.startsWith(`${branch}/`),
+    );
     if (blockers.length === 0) continue;
     ids.push(id);
     for (const name of blockers) blocking.add(name);
@@ -80,9 +113,15 @@ export async function checkExistingBranches(branches: ReadonlyMap<string, string
   const names = [...blocking].sort();
   const [main, ...linked] = await withWorktreeQueue(repoRoot, () => listWorktrees(repoRoot, options));
   const worktrees = linked.filter((wt) => wt.branch !== null && blocking.has(wt.branch));
-  const onMain = main?.branch !== null && main?.branch !== undefined && blocking.has(main.branch) ? ` The main checkout is on ${main.branch}: switch it to another branch first.` : '';
+  const onMain =
+    main?.branch !== null && main?.branch !== undefined && blocking.has(main.branch)
+      ? ` The main checkout is on ${main.branch}: switch it to another branch first.`
+      : '';
   const removeCommand = worktrees.map((wt) => `git worktree remove --force ${shellWord(wt.dir)}`).join(' && ');
-  const removeFirst = worktrees.length === 0 ? '' : ` Worktrees still use some of them: rescue any work there, then \`${removeCommand}\`.`;
+  const removeFirst =
+    worktrees.length === 0
+      ? ''
+      : ` Worktrees still use some of them: rescue any work there, then \`${removeCommand}\`.`;
   throw workspaceError(
     'branch-exists',
     `branches for ${ids.length} task(s) already exist, probably from an earlier run: ${listed(names)}. ` +
@@ -99,7 +138,13 @@ export async function checkExistingBranches(branches: ReadonlyMap<string, string
  */
 export async function checkClean(repoRoot: string, options: GitOptions): Promise<void> {
   // --no-optional-locks: status must not rewrite the main checkout's index (its stat cache).
-  const status = await gitOrThrow(['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=normal'], repoRoot, options, 'not-a-repository', 'git status failed');
+  const status = await gitOrThrow(
+    ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=normal'],
+    repoRoot,
+    options,
+    'not-a-repository',
+    'git status failed',
+  );
   const paths = statusPaths(status.stdout);
   if (paths.length > 0) {
     throw workspaceError(

@@ -45,7 +45,9 @@ function sameFile(a: string, b: string): boolean {
 
 function checked(tasksFile: string, choice: JournalChoice): JournalChoice {
   if (choice.file !== null && tasksFile !== '-' && sameFile(tasksFile, choice.file)) {
-    throw invalid(`the journal ${choice.file} is the tasks file ${tasksFile}: writing the journal would overwrite the tasks; name another --journal file`);
+    throw invalid(
+      `the journal ${choice.file} is the tasks file ${tasksFile}: writing the journal would overwrite the tasks; name another --journal file`,
+    );
   }
   return choice;
 }
@@ -67,12 +69,15 @@ function chooseJournal(tasksFile: string, flags: JournalFlags): JournalChoice {
   if (flags.resume === undefined || flags.resume === false) {
     return { file: flags.journal === false ? null : (named ?? fallback), resume: false };
   }
-  if (flags.journal === false) throw invalid('--resume reads the journal and --no-journal turns it off: give one of them');
+  if (flags.journal === false)
+    throw invalid('--resume reads the journal and --no-journal turns it off: give one of them');
   if (typeof flags.resume === 'string') {
-    if (named !== null && named !== flags.resume) throw invalid(`--resume ${flags.resume} and --journal ${named} name different journals: give one`);
+    if (named !== null && named !== flags.resume)
+      throw invalid(`--resume ${flags.resume} and --journal ${named} name different journals: give one`);
     return { file: flags.resume, resume: true };
   }
   const file = named ?? fallback;
-  if (file === null) throw invalid('tasks read from stdin have no default journal: resume with --resume <journal file>');
+  if (file === null)
+    throw invalid('tasks read from stdin have no default journal: resume with --resume <journal file>');
   return { file, resume: true };
 }

@@ -4,7 +4,9 @@ import { redactSecrets } from './context';
 import { formatResetTime } from './providerEventLines';
 
 /** The per-provider figures the bar shows, a slice of `orch.stats().providers`. */
-export type ProgressProviders = Readonly<Record<ProviderId, { readonly effectiveLimit: number; readonly pausedUntil: number | null }>>;
+export type ProgressProviders = Readonly<
+  Record<ProviderId, { readonly effectiveLimit: number; readonly pausedUntil: number | null }>
+>;
 
 /**
  * The batch's one-line progress bar, redrawn in place on a terminal:
@@ -66,7 +68,10 @@ export class BatchProgressBar {
       const { effectiveLimit, pausedUntil } = this.#providers[p];
       return `${p} ${this.#running[p]}/${effectiveLimit}${pausedUntil === null ? '' : ` (paused ${formatResetTime(pausedUntil)})`}`;
     }).join(', ');
-    process.stdout.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.#done}/${this.total}  ` + `ok ${this.#ok}  failed ${this.#done - this.#ok}  running: ${running}\x1b[K`);
+    process.stdout.write(
+      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.#done}/${this.total}  ` +
+        `ok ${this.#ok}  failed ${this.#done - this.#ok}  running: ${running}\x1b[K`,
+    );
   }
 
   finish(): void {

@@ -39,7 +39,10 @@ export interface BatchSummary {
   readonly ok: boolean;
   readonly interrupted: boolean;
   /** Set when the batch stopped because every provider it could use was paused by a usage limit: when they reset (epoch ms). */
-  readonly stoppedForLimit: { readonly resumesAt: number; readonly pausedUntil: Readonly<Partial<Record<ProviderId, number>>> } | null;
+  readonly stoppedForLimit: {
+    readonly resumesAt: number;
+    readonly pausedUntil: Readonly<Partial<Record<ProviderId, number>>>;
+  } | null;
   /** Tasks in the file, skipped ones included. */
   readonly total: number;
   readonly counts: {
@@ -89,7 +92,13 @@ export function summarizeBatch(batch: AgentBatchResult, stats: OrchestratorStats
     paused: batch.results.filter(isPaused).length,
     skipped: context.skippedIds.length,
   };
-  const usage = batch.results.reduce((sum, r) => ({ inputTokens: sum.inputTokens + r.usage.inputTokens, outputTokens: sum.outputTokens + r.usage.outputTokens }), { inputTokens: 0, outputTokens: 0 });
+  const usage = batch.results.reduce(
+    (sum, r) => ({
+      inputTokens: sum.inputTokens + r.usage.inputTokens,
+      outputTokens: sum.outputTokens + r.usage.outputTokens,
+    }),
+    { inputTokens: 0, outputTokens: 0 },
+  );
   const providers = Object.fromEntries(
     PROVIDER_IDS.map((p): [ProviderId, BatchProviderSummary] => {
       const s = stats.providers[p];
@@ -115,7 +124,13 @@ export function summarizeBatch(batch: AgentBatchResult, stats: OrchestratorStats
   ) as Record<ProviderId, BatchProviderSummary>;
   const stop = batch.stoppedForLimit;
   return {
-    ok: !batch.interrupted && stop === null && counts.failed === 0 && counts.stopped === 0 && counts.notStarted === 0 && counts.paused === 0,
+    ok:
+      !batch.interrupted &&
+      stop === null &&
+      counts.failed === 0 &&
+      counts.stopped === 0 &&
+      counts.notStarted === 0 &&
+      counts.paused === 0,
     interrupted: batch.interrupted,
     stoppedForLimit: stop === null ? null : { resumesAt: stop.resumesAt, pausedUntil: stop.pausedUntil },
     total: context.total,
@@ -145,8 +160,14 @@ function statusOf(result: AgentBatchTaskResult): string {
  */
 export function countsLine(summary: BatchSummary): string {
   const c = summary.counts;
-  const extra = [c.paused > 0 ? `, ${c.paused} paused` : '', c.skipped > 0 ? `, ${c.skipped} done earlier` : ''].join('');
-  return `${summary.total} tasks: ${c.succeeded} succeeded, ${c.failed} failed, ${c.stopped} stopped, ${c.notStarted} not started${extra}; ` + `${summary.usage.totalTokens.toLocaleString('en-US')} tokens; ` + `${summary.fallbacks} fallbacks; ${(summary.elapsedMs / 1000).toFixed(1)} s${summary.interrupted ? ' (interrupted)' : ''}`;
+  const extra = [c.paused > 0 ? `, ${c.paused} paused` : '', c.skipped > 0 ? `, ${c.skipped} done earlier` : ''].join(
+    '',
+  );
+  return (
+    `${summary.total} tasks: ${c.succeeded} succeeded, ${c.failed} failed, ${c.stopped} stopped, ${c.notStarted} not started${extra}; ` +
+    `${summary.usage.totalTokens.toLocaleString('en-US')} tokens; ` +
+    `${summary.fallbacks} fallbacks; ${(summary.elapsedMs / 1000).toFixed(1)} s${summary.interrupted ? ' (interrupted)' : ''}`
+  );
 }
 
 /**
@@ -162,23 +183,58 @@ export function summaryTables(batch: AgentBatchResult, summary: BatchSummary): s
   const extra = (r: AgentBatchTaskResult | null): (string | number)[] => {
     if (!worktrees) return [];
     if (r?.worktree === undefined) return ['-', '-'];
-    return [r.worktree.keptAt === undefined ? r.worktree.branch : `${r.worktree.branch} (kept at ${r.worktree.keptAt})`, r.worktree.filesChanged.length];
+    return [
+      r.worktree.keptAt === undefined ? r.worktree.branch : `${r.worktree.branch} (kept at ${r.worktree.keptAt})`,
+      r.worktree.filesChanged.length,
+    ];
   };
   return [
     renderTable(
       ['task', 'status', 'agents', 'tokens', 'fallbacks', 'seconds', ...(worktrees ? ['branch', 'files changed'] : [])],
       [
         ...summary.skippedIds.map((id) => [id, 'done earlier', '-', '-', '-', '-', ...extra(null)]),
-        ...batch.results.map((r) => [r.id, statusOf(r), agentChain(r), r.usage.totalTokens, r.fallbacks.length, (r.durationMs / 1000).toFixed(1), ...extra(r)]),
+        ...batch.results.map((r) => [
+          r.id,
+          statusOf(r),
+          agentChain(r),
+          r.usage.totalTokens,
+          r.fallbacks.length,
+          (r.durationMs / 1000).toFixed(1),
+          ...extra(r),
+        ]),
         ...batch.notStarted.map((id) => [id, 'not started', '-', 0, 0, '-', ...extra(null)]),
       ],
     ),
     '',
     renderTable(
-      ['provider', 'tasks', 'tokens', 'fallbacks', 'max running', 'limit', 'effective', 'lowest', 'throttled', 'requeued', 'paused until'],
+      [
+        'provider',
+        'tasks',
+        'tokens',
+        'fallbacks',
+        'max running',
+        'limit',
+        'effective',
+        'lowest',
+        'throttled',
+        'requeued',
+        'paused until',
+      ],
       PROVIDER_IDS.map((p) => {
         const s = summary.providers[p];
-        return [p, s.tasks, s.tokens, s.fallbacks, s.maxRunning, s.maxConcurrent, s.effectiveLimit, s.lowestLimit, s.throttled, s.requeues, s.pausedUntil === null ? '-' : formatResetTime(s.pausedUntil, now)];
+        return [
+          p,
+          s.tasks,
+          s.tokens,
+          s.fallbacks,
+          s.maxRunning,
+          s.maxConcurrent,
+          s.effectiveLimit,
+          s.lowestLimit,
+          s.throttled,
+          s.requeues,
+          s.pausedUntil === null ? '-' : formatResetTime(s.pausedUntil, now),
+        ];
       }),
     ),
     '',

@@ -56,7 +56,10 @@ const counts: CompileCacheCounts = { hits: 0, misses: 0, rejected: 0 };
  * @example defaultCompileCacheDir() // '/home/me/.cache/agentvisor/compile-0.1.0-v20.20.2-x64'
  */
 export function defaultCompileCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const base = env.XDG_CACHE_HOME !== undefined && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  const base =
+    env.XDG_CACHE_HOME !== undefined && path.isAbsolute(env.XDG_CACHE_HOME)
+      ? env.XDG_CACHE_HOME
+      : path.join(os.homedir(), '.cache');
   return path.join(base, 'agentvisor', `compile-${packageVersion()}-${process.version}-${process.arch}`);
 }
 
@@ -64,7 +67,8 @@ export function defaultCompileCacheDir(env: Readonly<Record<string, string | und
 function removeOtherVersions(dir: string): void {
   const parent = path.dirname(dir);
   for (const name of fs.readdirSync(parent)) {
-    if (name.startsWith('compile-') && name !== path.basename(dir)) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+    if (name.startsWith('compile-') && name !== path.basename(dir))
+      fs.rmSync(path.join(parent, name), { recursive: true, force: true });
   }
 }
 
@@ -90,9 +94,15 @@ function privateFolder(dir: string): string | null {
 /** `require` as Node gives it to a module. */
 function requireFor(mod: CjsModule): NodeJS.Require {
   const require = ((id: string) => mod.require(id)) as NodeJS.Require;
-  const resolve = ((request: string, options?: { paths?: string[] }) => loader._resolveFilename(request, mod, false, options)) as NodeJS.RequireResolve;
+  const resolve = ((request: string, options?: { paths?: string[] }) =>
+    loader._resolveFilename(request, mod, false, options)) as NodeJS.RequireResolve;
   resolve.paths = (request: string) => loader._resolveLookupPaths(request, mod);
-  return Object.assign(require, { resolve, main: process.mainModule, extensions: loader._extensions, cache: loader._cache }) as NodeJS.Require;
+  return Object.assign(require, {
+    resolve,
+    main: process.mainModule,
+    extensions: loader._extensions,
+    cache: loader._cache,
+  }) as NodeJS.Require;
 }
 
 /**
@@ -109,7 +119,8 @@ function requireFor(mod: CjsModule): NodeJS.Require {
  * require('../dist/src/cli/main.js').main();
  */
 export function enableCompileCache(dir: string = defaultCompileCacheDir()): CompileCacheStatus {
-  if (process.env.NODE_DISABLE_COMPILE_CACHE !== undefined) return { enabled: false, dir, reason: 'NODE_DISABLE_COMPILE_CACHE is set' };
+  if (process.env.NODE_DISABLE_COMPILE_CACHE !== undefined)
+    return { enabled: false, dir, reason: 'NODE_DISABLE_COMPILE_CACHE is set' };
   if (typeof loader.enableCompileCache === 'function') {
     loader.enableCompileCache(dir);
     return { enabled: true, dir };
@@ -122,8 +133,12 @@ export function enableCompileCache(dir: string = defaultCompileCacheDir()): Comp
   loader.prototype._compile = function compileWithCache(this: CjsModule, content: string, filename: string): unknown {
     // Node 20 loses a script's dynamic-import callback when it is compiled from a code cache: a
     // module that may call import() is compiled by Node itself, without a cache.
-    if (typeof content !== 'string' || !/\.c?js$/.test(filename) || /\bimport\s*\(/.test(content)) return compile.call(this, content, filename);
-    const file = path.join(dir, crypto.createHash('sha256').update(filename).update('\0').update(content).digest('hex'));
+    if (typeof content !== 'string' || !/\.c?js$/.test(filename) || /\bimport\s*\(/.test(content))
+      return compile.call(this, content, filename);
+    const file = path.join(
+      dir,
+      crypto.createHash('sha256').update(filename).update('\0').update(content).digest('hex'),
+    );
     let cachedData: Buffer | undefined;
     try {
       cachedData = fs.readFileSync(file);

@@ -92,7 +92,10 @@ export function note(line: string): void {
  *
  * @example createOrchestrator({ home: context.home, ...cliSettings(context, { claude: { maxConcurrent: 3 } }) })
  */
-export function cliSettings(context: Pick<CommandContext, 'config'>, limits: Partial<Record<ProviderId, ProviderLimits>> = {}): OrchestratorOptions {
+export function cliSettings(
+  context: Pick<CommandContext, 'config'>,
+  limits: Partial<Record<ProviderId, ProviderLimits>> = {},
+): OrchestratorOptions {
   return overlayConfig({ ledger: 'file', ...context.config?.settings }, { limits });
 }
 
@@ -111,7 +114,10 @@ export interface ConfiguredLimits {
  *
  * @example configuredLimits(context.config).claude // { dailyLimit: 2000000, maxConcurrent: 10, from: { dailyLimit: 'config', maxConcurrent: 'default' } }
  */
-export function configuredLimits(config: LoadedConfig | null, flags: Partial<Record<ProviderId, ProviderLimits>> = {}): Record<ProviderId, ConfiguredLimits> {
+export function configuredLimits(
+  config: LoadedConfig | null,
+  flags: Partial<Record<ProviderId, ProviderLimits>> = {},
+): Record<ProviderId, ConfiguredLimits> {
   const pick = (p: ProviderId, field: keyof ProviderLimits): [number, SettingSource] => {
     const flag = flags[p]?.[field];
     if (flag !== undefined) return [flag, 'flag'];

@@ -92,7 +92,10 @@ const DEMO_KEYS: Record<ProviderId, string> = {
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const random = seededRandom(options.seed);
   const plan = createDemoFaultPlan(options.seed);
-  const fake = await startProviderApiFake({ keys: DEMO_KEYS, script: { claude: plan.script('claude'), openai: plan.script('openai') } });
+  const fake = await startProviderApiFake({
+    keys: DEMO_KEYS,
+    script: { claude: plan.script('claude'), openai: plan.script('openai') },
+  });
   const orch = createOrchestrator({
     ...options.orchestratorOptions,
     env: { ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl },
@@ -121,17 +124,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const s = orch.stats().providers[e.provider];
     maxActive[e.provider] = Math.max(maxActive[e.provider], s.active);
     seenOn[e.provider].add(e.agentId);
-    progress(`${at()}  ${e.agentId}  active on ${e.provider}, allocated ${e.allocatedTokens.toLocaleString('en-US')} tokens (${s.active}/${s.maxConcurrent} running)`);
+    progress(
+      `${at()}  ${e.agentId}  active on ${e.provider}, allocated ${e.allocatedTokens.toLocaleString('en-US')} tokens (${s.active}/${s.maxConcurrent} running)`,
+    );
   });
   orch.on('agent.fallback', (e) => {
     if (e.to !== null) fallbacksFrom[e.from] += 1;
-    progress(`${at()}  ${e.agentId}  ${e.from} failed (${e.reason}): ${e.to ? `falls back to ${e.to} in ${e.latencyMs} ms` : 'no provider left'}`);
+    progress(
+      `${at()}  ${e.agentId}  ${e.from} failed (${e.reason}): ${e.to ? `falls back to ${e.to} in ${e.latencyMs} ms` : 'no provider left'}`,
+    );
   });
   orch.on('provider.circuit', (e) => {
-    progress(`${at()}  ${e.provider} circuit ${e.state}` + (e.state === 'open' && e.openUntil !== null ? ` for ${Math.max(0, e.openUntil - Date.now())} ms after ${e.failures} failures: ` + `new agents start elsewhere` : ''));
+    progress(
+      `${at()}  ${e.provider} circuit ${e.state}` +
+        (e.state === 'open' && e.openUntil !== null
+          ? ` for ${Math.max(0, e.openUntil - Date.now())} ms after ${e.failures} failures: ` +
+            `new agents start elsewhere`
+          : ''),
+    );
   });
   orch.on('agent.released', (e) => {
-    progress(`${at()}  ${e.agentId}  released (${e.reason}): used ${e.usedTokens.toLocaleString('en-US')}, returned ${e.returnedTokens.toLocaleString('en-US')}`);
+    progress(
+      `${at()}  ${e.agentId}  released (${e.reason}): used ${e.usedTokens.toLocaleString('en-US')}, returned ${e.returnedTokens.toLocaleString('en-US')}`,
+    );
   });
 
   let results: DemoAgentResult[];
@@ -147,7 +162,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       // Every agent starts on Claude and waits for a Claude slot, so OpenAI has room to take over on failures.
       preferredProvider: 'claude' as const,
     }));
-    results = await Promise.all(specs.map((spec) => runDemoAgent(orch, spec, { onProgress: (agentId, text) => progress(`${at()}  ${agentId}  ${text}`) })));
+    results = await Promise.all(
+      specs.map((spec) =>
+        runDemoAgent(orch, spec, { onProgress: (agentId, text) => progress(`${at()}  ${agentId}  ${text}`) }),
+      ),
+    );
     stats = orch.stats();
   } finally {
     await orch.stop();
@@ -160,7 +179,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const providers = Object.fromEntries(
     PROVIDER_IDS.map((p): [ProviderId, DemoProviderSummary] => {
       const { replies: _replies, ...faults } = plan.served(p);
-      return [p, { agents: seenOn[p].size, tokens: stats.providers[p].used, fallbacks: fallbacksFrom[p], maxActive: maxActive[p], maxConcurrent: stats.providers[p].maxConcurrent, faults, circuitOpenings: stats.providers[p].circuit.openings }];
+      return [
+        p,
+        {
+          agents: seenOn[p].size,
+          tokens: stats.providers[p].used,
+          fallbacks: fallbacksFrom[p],
+          maxActive: maxActive[p],
+          maxConcurrent: stats.providers[p].maxConcurrent,
+          faults,
+          circuitOpenings: stats.providers[p].circuit.openings,
+        },
+      ];
     }),
   ) as Record<ProviderId, DemoProviderSummary>;
   const requests = PROVIDER_IDS.reduce((sum, p) => {
@@ -172,18 +202,26 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   let throttling: ThrottlePhaseSummary | null = null;
   if (throttleAgents > 0) {
     progress('');
-    progress(`throttling phase: ${throttleAgents} agents on Claude alone, adaptive concurrency on, ` + `the sandbox throttles above ${DEMO_THROTTLE_ABOVE} requests in flight`);
+    progress(
+      `throttling phase: ${throttleAgents} agents on Claude alone, adaptive concurrency on, ` +
+        `the sandbox throttles above ${DEMO_THROTTLE_ABOVE} requests in flight`,
+    );
     throttling = await runThrottlePhase({
       agents: throttleAgents,
       seed: options.seed,
       apiKey: DEMO_KEYS.claude,
-      orchestratorOptions: { ...options.orchestratorOptions, ...(options.home ? { home: options.home } : {}), ...(options.logger ? { logger: options.logger } : {}) },
+      orchestratorOptions: {
+        ...options.orchestratorOptions,
+        ...(options.home ? { home: options.home } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
+      },
       onProgress: progress,
     });
   }
   const throttlingOk = throttling === null || (throttling.settled && throttling.completed === throttling.agents);
   return {
-    ok: throttlingOk && settled && accounted && count('completed') + count('ended') + count('refused') === options.agents,
+    ok:
+      throttlingOk && settled && accounted && count('completed') + count('ended') + count('refused') === options.agents,
     agents: options.agents,
     completed: count('completed'),
     refused: count('refused'),
@@ -211,20 +249,55 @@ export function demoReport(summary: DemoSummary): string[] {
   return [
     renderTable(
       ['agent', 'status', 'providers', 'estimate', 'used', 'returned', 'fallbacks', 'retries', 'waited ms'],
-      summary.results.map((r) => [r.agentId, r.code ? `${r.status} (${r.code})` : r.status, r.providers.join('→') || '-', r.estimatedTokens, r.usedTokens, r.returnedTokens, r.fallbacks, r.retries, r.waitedMs]),
+      summary.results.map((r) => [
+        r.agentId,
+        r.code ? `${r.status} (${r.code})` : r.status,
+        r.providers.join('→') || '-',
+        r.estimatedTokens,
+        r.usedTokens,
+        r.returnedTokens,
+        r.fallbacks,
+        r.retries,
+        r.waitedMs,
+      ]),
     ),
     '',
     renderTable(
-      ['provider', 'agents', 'tokens', 'fallbacks', 'max running', 'limit', '429s', '529/503s', '401s', 'circuit opened'],
+      [
+        'provider',
+        'agents',
+        'tokens',
+        'fallbacks',
+        'max running',
+        'limit',
+        '429s',
+        '529/503s',
+        '401s',
+        'circuit opened',
+      ],
       PROVIDER_IDS.map((p) => {
         const s = summary.providers[p];
-        return [p, s.agents, s.tokens, s.fallbacks, s.maxActive, s.maxConcurrent, s.faults.rateLimited, s.faults.overloaded, s.faults.unauthorized, s.circuitOpenings];
+        return [
+          p,
+          s.agents,
+          s.tokens,
+          s.fallbacks,
+          s.maxActive,
+          s.maxConcurrent,
+          s.faults.rateLimited,
+          s.faults.overloaded,
+          s.faults.unauthorized,
+          s.circuitOpenings,
+        ];
       }),
     ),
     '',
-    `${summary.completed} completed, ${summary.ended} ended early, ${summary.refused} refused; ${summary.queued} waited in the queue; ` + `${summary.fallbacks} fallbacks, ${summary.retries} retries; ${summary.requests} provider requests in ${summary.elapsedMs} ms`,
+    `${summary.completed} completed, ${summary.ended} ended early, ${summary.refused} refused; ${summary.queued} waited in the queue; ` +
+      `${summary.fallbacks} fallbacks, ${summary.retries} retries; ${summary.requests} provider requests in ${summary.elapsedMs} ms`,
     ...(summary.throttling === null ? [] : ['', ...throttlePhaseReport(summary.throttling)]),
-    summary.ok ? 'settled: every allocation returned, usage counted once' : 'NOT SETTLED: accounting mismatch (a bug; please report it)',
+    summary.ok
+      ? 'settled: every allocation returned, usage counted once'
+      : 'NOT SETTLED: accounting mismatch (a bug; please report it)',
   ];
 }
 
@@ -238,17 +311,43 @@ export function demoReport(summary: DemoSummary): string[] {
 export function addDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run N API-driven agents through the orchestrator against loopback fakes of the Anthropic and OpenAI APIs ' + 'with injected 429, 529 and 401 errors (no keys, no network)')
+    .description(
+      'run N API-driven agents through the orchestrator against loopback fakes of the Anthropic and OpenAI APIs ' +
+        'with injected 429, 529 and 401 errors (no keys, no network)',
+    )
     .option('--agents <n>', 'how many agents', wholeNumber(1, 1000), 24)
-    .option('--seed <n>', 'random seed for estimates, turns, latencies and injected failures', wholeNumber(1, 2 ** 31 - 1), 1)
-    .option('--throttle-agents <n>', 'agents in the throttling phase (adaptive concurrency against a sandbox that throttles above 3 requests in flight); 0 skips it', wholeNumber(0, 1000), 20)
+    .option(
+      '--seed <n>',
+      'random seed for estimates, turns, latencies and injected failures',
+      wholeNumber(1, 2 ** 31 - 1),
+      1,
+    )
+    .option(
+      '--throttle-agents <n>',
+      'agents in the throttling phase (adaptive concurrency against a sandbox that throttles above 3 requests in flight); 0 skips it',
+      wholeNumber(0, 1000),
+      20,
+    )
     .action(async (opts: { agents: number; seed: number; throttleAgents: number }, command: Command) => {
       const context = commandContext(command);
       // The demo prints its own lines for what warnings would say (circuits opening): unless asked, log errors only.
       const explicitLevel = command.getOptionValueSourceWithGlobals('logLevel') !== 'default';
-      const observability = await openCliObservability({ ...context, logLevel: explicitLevel ? context.logLevel : 'error' }, { auditByDefault: false, masker: cliSecretMasker });
-      const write = (line: string) => (context.json ? process.stderr : process.stdout).write(`${redactSecrets(line)}\n`);
-      if (!context.json) write(`agentvisor demo: ${opts.agents} agents, default limits (claude 1,000,000 tokens/day, 10 at once; openai 500,000 and 8), ` + `loopback fakes of both APIs with injected 429, 529/503 and 401 answers` + (opts.throttleAgents > 0 ? `; then ${opts.throttleAgents} agents against a Claude sandbox that throttles above ${DEMO_THROTTLE_ABOVE} ` + `requests in flight, with adaptive concurrency` : '') + '\n');
+      const observability = await openCliObservability(
+        { ...context, logLevel: explicitLevel ? context.logLevel : 'error' },
+        { auditByDefault: false, masker: cliSecretMasker },
+      );
+      const write = (line: string) =>
+        (context.json ? process.stderr : process.stdout).write(`${redactSecrets(line)}\n`);
+      if (!context.json)
+        write(
+          `agentvisor demo: ${opts.agents} agents, default limits (claude 1,000,000 tokens/day, 10 at once; openai 500,000 and 8), ` +
+            `loopback fakes of both APIs with injected 429, 529/503 and 401 answers` +
+            (opts.throttleAgents > 0
+              ? `; then ${opts.throttleAgents} agents against a Claude sandbox that throttles above ${DEMO_THROTTLE_ABOVE} ` +
+                `requests in flight, with adaptive concurrency`
+              : '') +
+            '\n',
+        );
       let summary: DemoSummary;
       try {
         summary = await runDemo({

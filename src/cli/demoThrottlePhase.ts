@@ -65,7 +65,12 @@ export async function runThrottlePhase(options: ThrottlePhaseOptions): Promise<T
   const random = seededRandom(options.seed * 7 + 5);
   let throttled = 0;
   let requests = 0;
-  const inner = throttlingScript({ maxInFlight: DEMO_THROTTLE_ABOVE, retryAfterSeconds: 1, reply: fakeStep.reply({ text: 'done', delayMs: 100 }), onThrottle: () => (throttled += 1) });
+  const inner = throttlingScript({
+    maxInFlight: DEMO_THROTTLE_ABOVE,
+    retryAfterSeconds: 1,
+    reply: fakeStep.reply({ text: 'done', delayMs: 100 }),
+    onThrottle: () => (throttled += 1),
+  });
   const fake = await startProviderApiFake({
     keys: { claude: options.apiKey },
     script: {
@@ -94,7 +99,9 @@ export async function runThrottlePhase(options: ThrottlePhaseOptions): Promise<T
   let maxActive = 0;
   orch.on('provider.limit', (e) => {
     limitChanges.push({ atMs: Date.now() - started, previous: e.previous, limit: e.limit, reason: e.reason });
-    progress(`${at()}  claude limit ${e.previous} → ${e.limit} (${e.reason === 'throttle' ? 'throttled: halved' : 'a run of successes: one more'})`);
+    progress(
+      `${at()}  claude limit ${e.previous} → ${e.limit} (${e.reason === 'throttle' ? 'throttled: halved' : 'a run of successes: one more'})`,
+    );
   });
   orch.on('agent.requeued', (e) => {
     requeues += 1;
@@ -120,7 +127,8 @@ export async function runThrottlePhase(options: ThrottlePhaseOptions): Promise<T
     completed = results.filter((r) => r.status === 'completed').length;
     const stats = orch.stats().providers.claude;
     effectiveLimit = stats.effectiveLimit;
-    settled = stats.reserved === 0 && stats.active === 0 && stats.used === results.reduce((sum, r) => sum + r.usedTokens, 0);
+    settled =
+      stats.reserved === 0 && stats.active === 0 && stats.used === results.reduce((sum, r) => sum + r.usedTokens, 0);
   } finally {
     await orch.stop();
     await fake.close();
@@ -155,11 +163,36 @@ export function throttlePhaseReport(phase: ThrottlePhaseSummary): string[] {
   const shown = path.length > 14 ? ['…', ...path.slice(-13)] : path;
   const highest = Math.max(phase.lowestLimit, ...path.slice(1));
   return [
-    `throttling phase: the Claude sandbox answers 429 "not your usage limit" above ${phase.throttleAbove} requests in flight; ` + `adaptive concurrency starts at ${phase.initialLimit} of ${phase.maxConcurrent}`,
+    `throttling phase: the Claude sandbox answers 429 "not your usage limit" above ${phase.throttleAbove} requests in flight; ` +
+      `adaptive concurrency starts at ${phase.initialLimit} of ${phase.maxConcurrent}`,
     renderTable(
-      ['provider', 'agents', 'completed', 'requests', '429s', 'requeued', 'max running', 'limit path', 'effective limit'],
-      [[phase.provider, phase.agents, phase.completed, phase.requests, phase.throttled, phase.requeues, phase.maxActive, shown.join('→'), phase.effectiveLimit]],
+      [
+        'provider',
+        'agents',
+        'completed',
+        'requests',
+        '429s',
+        'requeued',
+        'max running',
+        'limit path',
+        'effective limit',
+      ],
+      [
+        [
+          phase.provider,
+          phase.agents,
+          phase.completed,
+          phase.requests,
+          phase.throttled,
+          phase.requeues,
+          phase.maxActive,
+          shown.join('→'),
+          phase.effectiveLimit,
+        ],
+      ],
     ),
-    `the limit came down from ${phase.initialLimit} and moved between ${phase.lowestLimit} and ${highest} ` + `around what the sandbox allows (${phase.throttleAbove}), ending at ${phase.effectiveLimit}: ` + `${phase.throttled} 429s for ${phase.requests - phase.throttled} answers in ${phase.elapsedMs} ms`,
+    `the limit came down from ${phase.initialLimit} and moved between ${phase.lowestLimit} and ${highest} ` +
+      `around what the sandbox allows (${phase.throttleAbove}), ending at ${phase.effectiveLimit}: ` +
+      `${phase.throttled} 429s for ${phase.requests - phase.throttled} answers in ${phase.elapsedMs} ms`,
   ];
 }

@@ -10,7 +10,10 @@ export function maskUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    return value.replace(/\/\/[^/?#]*@/, '//***@').replace(/\?[^#]*/, '?***').replace(/#.*$/s, '#***');
+    return value
+      .replace(/\/\/[^/?#]*@/, '//***@')
+      .replace(/\?[^#]*/, '?***')
+      .replace(/#.*$/s, '#***');
   }
   const hasUser = url.username !== '' || url.password !== '';
   const hasQuery = url.search !== '' || value.includes('?');

@@ -4,7 +4,15 @@ import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { Argument } from 'commander';
 import type { Command } from 'commander';
-import { CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION, CODEX_AUTH_FILE, assertKeyFormat, createCredentialResolver, recordStoredKey, updateJsonFile } from '../credentials';
+import {
+  CLAUDE_AUTH_FILE,
+  CLAUDE_AUTH_SCHEMA_VERSION,
+  CODEX_AUTH_FILE,
+  assertKeyFormat,
+  createCredentialResolver,
+  recordStoredKey,
+  updateJsonFile,
+} from '../credentials';
 import type { JsonRecord } from '../credentials';
 import { AgentvisorError } from '../errors';
 import { CLAUDE_OAUTH_DEFAULTS, saveClaudeLogin, startPkceLogin } from '../oauth';
@@ -19,7 +27,10 @@ import { OWNED_KEYS, logout, printLogout } from './logoutCommand';
 export { OWNED_KEYS } from './logoutCommand';
 export type { LogoutEntry, LogoutResult } from './logoutCommand';
 
-const STORED_KEY: Record<ProviderId, 'ANTHROPIC_API_KEY' | 'OPENAI_API_KEY'> = { claude: 'ANTHROPIC_API_KEY', openai: 'OPENAI_API_KEY' };
+const STORED_KEY: Record<ProviderId, 'ANTHROPIC_API_KEY' | 'OPENAI_API_KEY'> = {
+  claude: 'ANTHROPIC_API_KEY',
+  openai: 'OPENAI_API_KEY',
+};
 
 export interface LoginResult {
   readonly ok: true;
@@ -43,9 +54,13 @@ const discard = new Writable({
 });
 
 function stdinTooLong(): AgentvisorError {
-  return new AgentvisorError('invalid-option', `the key read from stdin is longer than ${MAX_STDIN_KEY_BYTES / 1024} KB; pipe in the key alone (API keys are a few hundred bytes). Nothing was stored.`, {
-    details: { option: 'api-key', reason: 'too-long', maxBytes: MAX_STDIN_KEY_BYTES },
-  });
+  return new AgentvisorError(
+    'invalid-option',
+    `the key read from stdin is longer than ${MAX_STDIN_KEY_BYTES / 1024} KB; pipe in the key alone (API keys are a few hundred bytes). Nothing was stored.`,
+    {
+      details: { option: 'api-key', reason: 'too-long', maxBytes: MAX_STDIN_KEY_BYTES },
+    },
+  );
 }
 
 /** Reads a key from stdin: one line without echo on a terminal, else everything piped in (one trailing line break dropped), at most 64 KB. */
@@ -70,9 +85,13 @@ async function readKeyFromStdin(): Promise<string> {
 
 async function keyFrom(option: string | undefined, provider: ProviderId): Promise<string> {
   if (option === undefined) {
-    throw new AgentvisorError('invalid-option', `login ${provider} needs --api-key <key> (or --api-key - to read it from stdin, which keeps it out of your shell history)`, {
-      details: { option: 'api-key' },
-    });
+    throw new AgentvisorError(
+      'invalid-option',
+      `login ${provider} needs --api-key <key> (or --api-key - to read it from stdin, which keeps it out of your shell history)`,
+      {
+        details: { option: 'api-key' },
+      },
+    );
   }
   return option === '-' ? readKeyFromStdin() : option;
 }
@@ -90,7 +109,9 @@ async function login(context: CommandContext, provider: ProviderId, key: string)
   if (kind !== 'api-key') {
     throw new AgentvisorError(
       'invalid-option',
-      `${hint} is a Claude OAuth access token (sk-ant-oat01-…), not an API key: ` + `it expires within hours and cannot be refreshed without its refresh token. ` + `Give an API key (sk-ant-api03-…), or sign in with Claude Code, whose login agentvisor reads.`,
+      `${hint} is a Claude OAuth access token (sk-ant-oat01-…), not an API key: ` +
+        `it expires within hours and cannot be refreshed without its refresh token. ` +
+        `Give an API key (sk-ant-api03-…), or sign in with Claude Code, whose login agentvisor reads.`,
       { details: { provider, problem: 'oauth-access-token' } },
     );
   }
@@ -104,9 +125,14 @@ async function login(context: CommandContext, provider: ProviderId, key: string)
     if (provider === 'claude') {
       const version = current?.schema_version;
       if (typeof version === 'number' && version > CLAUDE_AUTH_SCHEMA_VERSION) {
-        throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} has schema_version ${version}, newer than this agentvisor understands (${CLAUDE_AUTH_SCHEMA_VERSION}); ` + `upgrade agentvisor. Nothing was written.`, {
-          details: { file, reason: 'schema-version-too-new' },
-        });
+        throw new AgentvisorError(
+          'invalid-credentials-file',
+          `Credentials file ${file} has schema_version ${version}, newer than this agentvisor understands (${CLAUDE_AUTH_SCHEMA_VERSION}); ` +
+            `upgrade agentvisor. Nothing was written.`,
+          {
+            details: { file, reason: 'schema-version-too-new' },
+          },
+        );
       }
       next.schema_version = CLAUDE_AUTH_SCHEMA_VERSION;
     }
@@ -169,7 +195,11 @@ function openInBrowser(url: string): void {
 async function oauthLogin(context: CommandContext, opts: ClaudeLoginOptions): Promise<OAuthLoginResult> {
   const seconds = Number(opts.timeout);
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
-    throw new AgentvisorError('invalid-option', `--timeout must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(opts.timeout)}`, { details: { option: 'timeout' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `--timeout must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(opts.timeout)}`,
+      { details: { option: 'timeout' } },
+    );
   }
   const handle = await startPkceLogin({
     authorizeUrl: opts.authorizeUrl,
@@ -183,7 +213,12 @@ async function oauthLogin(context: CommandContext, opts: ClaudeLoginOptions): Pr
   process.stderr.write(`Open this address in a browser to sign in (waiting up to ${seconds} s):\n${handle.url}\n`);
   const tokens = await handle.result;
   const saved = await saveClaudeLogin(context.home, tokens);
-  await recordCliAudit(context, { event: 'auth.login', provider: 'claude', reason: 'oauth', source: `file:${CLAUDE_AUTH_FILE}` });
+  await recordCliAudit(context, {
+    event: 'auth.login',
+    provider: 'claude',
+    reason: 'oauth',
+    source: `file:${CLAUDE_AUTH_FILE}`,
+  });
   return {
     ok: true,
     provider: 'claude',
@@ -198,12 +233,16 @@ async function oauthLogin(context: CommandContext, opts: ClaudeLoginOptions): Pr
 function printOAuthLogin(context: CommandContext, result: OAuthLoginResult): void {
   emit(context, result, () => [
     `Signed in to Claude: stored the login (${result.hint}) in ${result.file} (mode 0600).`,
-    result.expiresAt ? `The access token expires at ${result.expiresAt}; agentvisor refreshes it before handing it to agents.` : 'The server gave no expiry for the access token.',
+    result.expiresAt
+      ? `The access token expires at ${result.expiresAt}; agentvisor refreshes it before handing it to agents.`
+      : 'The server gave no expiry for the access token.',
   ]);
 }
 
 export function addLoginCommands(program: Command): void {
-  const loginCommand = program.command('login').description('store an API key where agentvisor (and the agent CLIs) read it');
+  const loginCommand = program
+    .command('login')
+    .description('store an API key where agentvisor (and the agent CLIs) read it');
 
   loginCommand
     .command('claude')
@@ -218,7 +257,9 @@ export function addLoginCommands(program: Command): void {
     .action(async (opts: ClaudeLoginOptions, command: Command) => {
       const context = commandContext(command);
       if (opts.oauth === true && opts.apiKey !== undefined) {
-        throw new AgentvisorError('invalid-option', 'give either --api-key or --oauth, not both', { details: { option: 'oauth' } });
+        throw new AgentvisorError('invalid-option', 'give either --api-key or --oauth, not both', {
+          details: { option: 'oauth' },
+        });
       }
       if (opts.oauth === true) {
         printOAuthLogin(context, await oauthLogin(context, opts));
@@ -229,7 +270,9 @@ export function addLoginCommands(program: Command): void {
 
   loginCommand
     .command('openai')
-    .description(`store an OpenAI API key as OPENAI_API_KEY in Codex's <home>/${CODEX_AUTH_FILE}, keeping everything else in it`)
+    .description(
+      `store an OpenAI API key as OPENAI_API_KEY in Codex's <home>/${CODEX_AUTH_FILE}, keeping everything else in it`,
+    )
     .option('--api-key <key>', 'the OpenAI API key (sk-…); "-" reads it from stdin')
     .action(async (opts: { apiKey?: string }, command: Command) => {
       const context = commandContext(command);
@@ -238,7 +281,7 @@ export function addLoginCommands(program: Command): void {
 
   program
     .command('logout')
-    .description('remove the keys agentvisor stored (never Codex\'s or Claude Code\'s own logins)')
+    .description("remove the keys agentvisor stored (never Codex's or Claude Code's own logins)")
     .addArgument(new Argument('<provider>', 'which provider').choices(['claude', 'openai', 'all']))
     .action(async (which: ProviderId | 'all', _opts: unknown, command: Command) => {
       const context = commandContext(command);

@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CLAUDE_AUTH_FILE, CODEX_AUTH_FILE, forgetStoredKey, isStoredKey, readJsonFile, readStoredKey, removeKeys } from '../credentials';
+import {
+  CLAUDE_AUTH_FILE,
+  CODEX_AUTH_FILE,
+  forgetStoredKey,
+  isStoredKey,
+  readJsonFile,
+  readStoredKey,
+  removeKeys,
+} from '../credentials';
 import { recordCliAudit } from '../observability';
 import { PROVIDERS } from '../providers';
 import type { ProviderId } from '../providers';
@@ -38,7 +46,8 @@ async function logoutClaude(file: string): Promise<LogoutEntry> {
   if (!deleted && first.removed.length > 0) {
     const left = await readJsonFile(file, { permissions: 'ignore' });
     // A file without schema_version is read as version 1, so dropping a lone marker loses nothing.
-    if (left && Object.keys(left.data).every((k) => k === 'schema_version')) deleted = (await removeKeys(file, ['schema_version'], { deleteIfEmpty: true })).deleted;
+    if (left && Object.keys(left.data).every((k) => k === 'schema_version'))
+      deleted = (await removeKeys(file, ['schema_version'], { deleteIfEmpty: true })).deleted;
   }
   return { provider: 'claude', file, removed: first.removed, leftAlone: [], deleted };
 }
@@ -76,8 +85,17 @@ export async function logout(context: CommandContext, which: ProviderId | 'all')
     }
     results.push(provider === 'claude' ? await logoutClaude(file) : await logoutOpenai(context.home, file));
   }
-  for (const r of results) if (r.removed.length > 0) await recordCliAudit(context, { event: 'auth.logout', provider: r.provider, reason: `removed ${r.removed.join(', ')}`, source: `file:${path.basename(r.file)}` });
-  const stillInEnv = providers.flatMap((p) => [...PROVIDERS[p].apiKeyEnv, ...(p === 'claude' ? ['CLAUDE_CODE_OAUTH_TOKEN'] : [])]).filter((name) => (process.env[name] ?? '').trim() !== '');
+  for (const r of results)
+    if (r.removed.length > 0)
+      await recordCliAudit(context, {
+        event: 'auth.logout',
+        provider: r.provider,
+        reason: `removed ${r.removed.join(', ')}`,
+        source: `file:${path.basename(r.file)}`,
+      });
+  const stillInEnv = providers
+    .flatMap((p) => [...PROVIDERS[p].apiKeyEnv, ...(p === 'claude' ? ['CLAUDE_CODE_OAUTH_TOKEN'] : [])])
+    .filter((name) => (process.env[name] ?? '').trim() !== '');
   return { ok: true, results, stillInEnv };
 }
 
@@ -95,9 +113,19 @@ export function printLogout(context: CommandContext, result: LogoutResult): void
     ),
     ...result.results
       .filter((r) => r.leftAlone.length > 0)
-      .map((r) => `${r.provider}: ${r.leftAlone.join(', ')} in ${r.file} was not stored by \`agentvisor login\` (Codex's own key): ` + `left alone; \`codex logout\` removes it.`),
-    ...(result.results.some((r) => r.provider === 'openai') ? ["Codex's own API key and ChatGPT login in auth.json are left alone (`codex logout` removes those)."] : []),
-    ...(result.results.some((r) => r.provider === 'claude') ? ["Claude Code's login (.credentials.json) is left alone (log out in Claude Code)."] : []),
-    ...(result.stillInEnv.length > 0 ? [`Still set in your environment (agentvisor will keep using them): ${result.stillInEnv.join(', ')}.`] : []),
+      .map(
+        (r) =>
+          `${r.provider}: ${r.leftAlone.join(', ')} in ${r.file} was not stored by \`agentvisor login\` (Codex's own key): ` +
+          `left alone; \`codex logout\` removes it.`,
+      ),
+    ...(result.results.some((r) => r.provider === 'openai')
+      ? ["Codex's own API key and ChatGPT login in auth.json are left alone (`codex logout` removes those)."]
+      : []),
+    ...(result.results.some((r) => r.provider === 'claude')
+      ? ["Claude Code's login (.credentials.json) is left alone (log out in Claude Code)."]
+      : []),
+    ...(result.stillInEnv.length > 0
+      ? [`Still set in your environment (agentvisor will keep using them): ${result.stillInEnv.join(', ')}.`]
+      : []),
   ]);
 }

@@ -26,9 +26,18 @@ const COMMANDS: readonly { readonly names: readonly string[]; add(program: Comma
   { names: ['demo'], add: (p) => (require('./demoRun') as typeof DemoRunModule).addDemoCommand(p) },
   { names: ['run'], add: (p) => (require('./runCommands') as typeof RunCommandsModule).addRunCommand(p) },
   { names: ['batch'], add: (p) => (require('./batchCommand') as typeof BatchCommandModule).addBatchCommand(p) },
-  { names: ['login', 'logout'], add: (p) => (require('./loginCommands') as typeof LoginCommandsModule).addLoginCommands(p) },
-  { names: ['inspect'], add: (p) => (require('../observability/inspectCommand') as typeof InspectCommandModule).addInspectCommand(p) },
-  { names: ['status', 'providers'], add: (p) => (require('./statusCommands') as typeof StatusCommandsModule).addStatusCommands(p) },
+  {
+    names: ['login', 'logout'],
+    add: (p) => (require('./loginCommands') as typeof LoginCommandsModule).addLoginCommands(p),
+  },
+  {
+    names: ['inspect'],
+    add: (p) => (require('../observability/inspectCommand') as typeof InspectCommandModule).addInspectCommand(p),
+  },
+  {
+    names: ['status', 'providers'],
+    add: (p) => (require('./statusCommands') as typeof StatusCommandsModule).addStatusCommands(p),
+  },
   { names: ['quota'], add: (p) => (require('./quotaCommand') as typeof QuotaCommandModule).addQuotaCommand(p) },
   { names: ['test'], add: (p) => (require('./testCommand') as typeof TestCommandModule).addTestCommand(p) },
 ];
@@ -61,7 +70,8 @@ export function invokedCommand(args: readonly string[]): string | null {
 function positiveInt(max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
     return n;
   };
 }
@@ -77,13 +87,26 @@ export function buildProgram(command: string | null = null): Command {
   const program = new Command();
   program
     .name('agentvisor')
-    .description('Run many AI coding agents at once under one supervisor: budgets, concurrency limits and provider fallback.')
+    .description(
+      'Run many AI coding agents at once under one supervisor: budgets, concurrency limits and provider fallback.',
+    )
     .option('--home <dir>', 'credentials and state folder (default: $AGENTVISOR_HOME, else $CODEX_HOME, else ~/.codex)')
     .addOption(new Option('--log-level <level>', 'log level for stderr').choices([...LOG_LEVELS]).default('warn'))
     .option('--json', 'machine-readable output on stdout; logs stay on stderr')
-    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics while demo, run or batch runs').argParser(positiveInt(65535)))
-    .option('--inspect <ws-url>', 'send sanitized state-machine events to a Stately inspector relay (demo, run, batch; see `agentvisor inspect`)')
-    .option('--audit', 'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run and batch)')
+    .addOption(
+      new Option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics at http://127.0.0.1:<port>/metrics while demo, run or batch runs',
+      ).argParser(positiveInt(65535)),
+    )
+    .option(
+      '--inspect <ws-url>',
+      'send sanitized state-machine events to a Stately inspector relay (demo, run, batch; see `agentvisor inspect`)',
+    )
+    .option(
+      '--audit',
+      'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run and batch)',
+    )
     .option('--no-audit', 'do not write the audit trail')
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(add --help for usage)')

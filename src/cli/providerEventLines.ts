@@ -39,17 +39,33 @@ export function formatResetTime(at: number, now: number = Date.now()): string {
  *
  * @example const stop = watchProviderEvents(orch, (line) => note(`agentvisor: ${line}`), { requeues: true });
  */
-export function watchProviderEvents(orch: Orchestrator, say: (line: string) => void, options: { readonly requeues: boolean }): () => void {
+export function watchProviderEvents(
+  orch: Orchestrator,
+  say: (line: string) => void,
+  options: { readonly requeues: boolean },
+): () => void {
   const onLimit = (e: { provider: string; limit: number; previous: number; reason: 'grow' | 'throttle' }): void =>
-    say(`${e.provider} concurrency ${e.previous} → ${e.limit} ` + `(${e.reason === 'throttle' ? 'throttled by the server: halved' : 'a run of successes: one more'})`);
+    say(
+      `${e.provider} concurrency ${e.previous} → ${e.limit} ` +
+        `(${e.reason === 'throttle' ? 'throttled by the server: halved' : 'a run of successes: one more'})`,
+    );
   const onPaused = (e: { provider: string; until: number; reason: string }): void =>
-    say(`${e.provider} paused by a usage limit (${e.reason}) until ${formatResetTime(e.until)}: nothing is sent to it until then`);
+    say(
+      `${e.provider} paused by a usage limit (${e.reason}) until ${formatResetTime(e.until)}: nothing is sent to it until then`,
+    );
   const onResumed = (e: { provider: string }): void => say(`${e.provider} resumed: its usage limit reset`);
   const onRequeued = (e: { agentId: string; provider: string; reason: string; notBefore: number }): void =>
-    say(`${e.agentId}: throttled by ${e.provider} before any work (${e.reason}): ` + `back in the queue, not counted as failed (runs again in ${(Math.max(0, e.notBefore - Date.now()) / 1000).toFixed(1)} s or later)`);
+    say(
+      `${e.agentId}: throttled by ${e.provider} before any work (${e.reason}): ` +
+        `back in the queue, not counted as failed (runs again in ${(Math.max(0, e.notBefore - Date.now()) / 1000).toFixed(1)} s or later)`,
+    );
   orch.on('provider.limit', onLimit).on('provider.paused', onPaused).on('provider.resumed', onResumed);
   if (options.requeues) orch.on('agent.requeued', onRequeued);
   return () => {
-    orch.off('provider.limit', onLimit).off('provider.paused', onPaused).off('provider.resumed', onResumed).off('agent.requeued', onRequeued);
+    orch
+      .off('provider.limit', onLimit)
+      .off('provider.paused', onPaused)
+      .off('provider.resumed', onResumed)
+      .off('agent.requeued', onRequeued);
   };
 }

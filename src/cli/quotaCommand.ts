@@ -37,7 +37,9 @@ export interface QuotaResult {
   /** The config file looked at, and whether there was one. */
   readonly config: ConfigSummary;
   /** Per provider, where the daily limit and the concurrency limit came from. */
-  readonly limitsFrom: Readonly<Record<ProviderId, { readonly dailyLimit: SettingSource; readonly maxConcurrent: SettingSource }>>;
+  readonly limitsFrom: Readonly<
+    Record<ProviderId, { readonly dailyLimit: SettingSource; readonly maxConcurrent: SettingSource }>
+  >;
 }
 
 /** The budget of record run and batch use: the file ledger under the home, unless the config file names another. */
@@ -57,7 +59,8 @@ export interface ConfiguredLedger {
 export function configuredLedger(context: Pick<CommandContext, 'home' | 'config'>): ConfiguredLedger {
   const ledger = context.config?.settings.ledger ?? 'file';
   if (ledger === 'memory') return { kind: 'memory', file: null, label: 'memory' };
-  if (typeof ledger === 'object' && 'redis' in ledger) return { kind: 'redis', file: null, label: maskUrl(ledger.redis) };
+  if (typeof ledger === 'object' && 'redis' in ledger)
+    return { kind: 'redis', file: null, label: maskUrl(ledger.redis) };
   const file = ledger === 'file' ? defaultLedgerFile(context.home) : ledger.file;
   return { kind: 'file', file, label: file };
 }
@@ -70,14 +73,21 @@ export function configuredLedger(context: Pick<CommandContext, 'home' | 'config'
  *
  * @example const quota = await collectQuota(commandContext(command));
  */
-export async function collectQuota(context: Pick<CommandContext, 'home' | 'config' | 'configFile'>, now: number = Date.now()): Promise<QuotaResult> {
+export async function collectQuota(
+  context: Pick<CommandContext, 'home' | 'config' | 'configFile'>,
+  now: number = Date.now(),
+): Promise<QuotaResult> {
   const where = configuredLedger(context);
   const configured = configuredLimits(context.config);
-  const limits = Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: configured[p].dailyLimit, maxConcurrent: configured[p].maxConcurrent }])) as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
+  const limits = Object.fromEntries(
+    PROVIDER_IDS.map((p) => [p, { dailyLimit: configured[p].dailyLimit, maxConcurrent: configured[p].maxConcurrent }]),
+  ) as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   const file = where.file;
   const exists = file !== null && existsSync(file);
   // Nothing recorded yet: the empty day, without creating the folder or the file.
-  const ledger = exists ? createFileLedger({ file, limits, home: context.home, now: () => now }) : createMemoryLedger({ limits, now: () => now });
+  const ledger = exists
+    ? createFileLedger({ file, limits, home: context.home, now: () => now })
+    : createMemoryLedger({ limits, now: () => now });
   try {
     const snapshot = await ledger.snapshot();
     const pauses = file === null ? {} : await readPauses(pausesFileFor(file), now);
@@ -113,8 +123,10 @@ export async function collectQuota(context: Pick<CommandContext, 'home' | 'confi
 }
 
 function ledgerNote(quota: QuotaResult): string {
-  if (quota.ledgerKind === 'memory') return ' (memory: the config file keeps no ledger between commands, so nothing is recorded)';
-  if (quota.ledgerKind === 'redis') return ' (Redis: quota reads file ledgers only; a running orchestrator\'s stats() has the shared figures)';
+  if (quota.ledgerKind === 'memory')
+    return ' (memory: the config file keeps no ledger between commands, so nothing is recorded)';
+  if (quota.ledgerKind === 'redis')
+    return " (Redis: quota reads file ledgers only; a running orchestrator's stats() has the shared figures)";
   return quota.exists ? '' : ' (nothing recorded yet)';
 }
 
@@ -126,7 +138,10 @@ function ledgerNote(quota: QuotaResult): string {
 export function addQuotaCommand(program: Command): void {
   program
     .command('quota')
-    .description("today's usage, reservations and limits per provider from the ledger under --home (what run and batch recorded), " + "where each limit came from, and paused providers")
+    .description(
+      "today's usage, reservations and limits per provider from the ledger under --home (what run and batch recorded), " +
+        'where each limit came from, and paused providers',
+    )
     .action(async (_opts: unknown, command: Command) => {
       const context = commandContext(command);
       const quota = await collectQuota(context);
@@ -134,7 +149,17 @@ export function addQuotaCommand(program: Command): void {
       emit(context, quota, () => [
         renderTable(
           ['provider', 'used', 'reserved', 'available', 'daily limit', 'running', 'at once', 'limits from', 'status'],
-          quota.providers.map((p) => [p.provider, p.used, p.reserved, p.available, p.dailyLimit, p.active, p.maxConcurrent, limitSourceCell(limits[p.provider]), p.pausedUntil ? `paused until ${p.pausedUntil} (${p.pauseReason})` : 'ok']),
+          quota.providers.map((p) => [
+            p.provider,
+            p.used,
+            p.reserved,
+            p.available,
+            p.dailyLimit,
+            p.active,
+            p.maxConcurrent,
+            limitSourceCell(limits[p.provider]),
+            p.pausedUntil ? `paused until ${p.pausedUntil} (${p.pauseReason})` : 'ok',
+          ]),
         ),
         '',
         `Day ${quota.day} (resets ${quota.nextResetAt}); ledger ${quota.ledger}${ledgerNote(quota)}.`,

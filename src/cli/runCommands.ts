@@ -4,7 +4,15 @@ import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_SANDBOX_MODE, DEFAULT_TASK_TIMEOUT_MS, SANDBOX_MODES, describeSandbox, parseAgentChoice, planWorktrees, runPlannedTask } from '../agents';
+import {
+  DEFAULT_SANDBOX_MODE,
+  DEFAULT_TASK_TIMEOUT_MS,
+  SANDBOX_MODES,
+  describeSandbox,
+  parseAgentChoice,
+  planWorktrees,
+  runPlannedTask,
+} from '../agents';
 import type { AgentChoice, AgentTaskEvent, AgentTaskOptions, AgentTaskResult, SandboxMode } from '../agents';
 import { AgentvisorError } from '../errors';
 import { openCliObservability } from '../observability';
@@ -32,7 +40,8 @@ export const DEFAULT_ESTIMATE = 50_000;
 export function wholeNumber(min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
     return n;
   };
 }
@@ -46,7 +55,10 @@ export function parseProviderNumbers(value: string): Partial<Record<ProviderId, 
   const out: Partial<Record<ProviderId, number>> = {};
   for (const part of value.split(',')) {
     const match = /^\s*([a-z]+)\s*=\s*(\d+)\s*$/.exec(part);
-    if (match === null || !isProviderId(match[1])) throw new InvalidArgumentError('expected provider=number pairs such as claude=3,openai=2 (providers: claude, openai)');
+    if (match === null || !isProviderId(match[1]))
+      throw new InvalidArgumentError(
+        'expected provider=number pairs such as claude=3,openai=2 (providers: claude, openai)',
+      );
     const n = Number(match[2]);
     if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${match[1]}: the number is too large`);
     out[match[1]] = n;
@@ -59,7 +71,10 @@ export function parseProviderNumbers(value: string): Partial<Record<ProviderId, 
  *
  * @example limitsFrom({ claude: 3 }, { claude: 200_000 }) // { claude: { maxConcurrent: 3, dailyLimit: 200000 } }
  */
-export function limitsFrom(maxConcurrent?: Partial<Record<ProviderId, number>>, dailyLimit?: Partial<Record<ProviderId, number>>): Partial<Record<ProviderId, ProviderLimits>> {
+export function limitsFrom(
+  maxConcurrent?: Partial<Record<ProviderId, number>>,
+  dailyLimit?: Partial<Record<ProviderId, number>>,
+): Partial<Record<ProviderId, ProviderLimits>> {
   const limits: Partial<Record<ProviderId, ProviderLimits>> = {};
   for (const provider of ['claude', 'openai'] as const) {
     const entry: { maxConcurrent?: number; dailyLimit?: number } = {};
@@ -95,7 +110,14 @@ export async function startCliOrchestrator(
   // The file ledger in the home folder unless the config file names another: usage recorded by run
   // and batch persists across invocations (`agentvisor quota`).
   // Flags (commander) and the config file (its loader) are checked already: zod stays unloaded (D42).
-  const options = { ...observability.orchestratorOptions, ...extra, home: context.home, claudeHome: context.claudeHome, env: process.env, ...cliSettings(context, limits) };
+  const options = {
+    ...observability.orchestratorOptions,
+    ...extra,
+    home: context.home,
+    claudeHome: context.claudeHome,
+    env: process.env,
+    ...cliSettings(context, limits),
+  };
   const orch = createOrchestrator(alreadyChecked(options));
   try {
     await orch.start();
@@ -143,7 +165,10 @@ export function describeTaskEvent(event: AgentTaskEvent): string {
     case 'retry':
       return `${event.agentId}: ${event.provider} failed (${event.reason}), retrying in ${(event.delayMs / 1000).toFixed(1)} s`;
     case 'requeued':
-      return `${event.agentId}: ${event.provider} throttled it before any work (${event.reason}): ` + `it waited ${(event.waitedMs / 1000).toFixed(1)} s in the queue and runs again`;
+      return (
+        `${event.agentId}: ${event.provider} throttled it before any work (${event.reason}): ` +
+        `it waited ${(event.waitedMs / 1000).toFixed(1)} s in the queue and runs again`
+      );
     case 'usage':
       return `${event.agentId}: ${count(event.totalTokens)} tokens counted so far (${count(event.inputTokens)} in, ${count(event.outputTokens)} out)`;
   }
@@ -186,9 +211,19 @@ export function outcomeWord(result: AgentTaskResult): string {
 
 function summaryLine(result: AgentTaskResult): string {
   const u = result.usage;
-  const fallbacks = result.fallbacks.length === 0 ? 'no fallback' : `fallbacks: ${result.fallbacks.map((f) => `${f.from} → ${f.to} (${f.reason})`).join(', ')}`;
-  const branch = result.worktree === undefined ? '' : `; branch ${result.worktree.branch} (${result.worktree.filesChanged.length} files changed)`;
-  return `${outcomeWord(result)} on ${result.provider ?? '-'} with ${agentChain(result)}: ` + `${count(u.totalTokens)} tokens (${count(u.inputTokens)} in, ${count(u.outputTokens)} out); ` + `${fallbacks}${branch}; ${(result.durationMs / 1000).toFixed(1)} s`;
+  const fallbacks =
+    result.fallbacks.length === 0
+      ? 'no fallback'
+      : `fallbacks: ${result.fallbacks.map((f) => `${f.from} → ${f.to} (${f.reason})`).join(', ')}`;
+  const branch =
+    result.worktree === undefined
+      ? ''
+      : `; branch ${result.worktree.branch} (${result.worktree.filesChanged.length} files changed)`;
+  return (
+    `${outcomeWord(result)} on ${result.provider ?? '-'} with ${agentChain(result)}: ` +
+    `${count(u.totalTokens)} tokens (${count(u.inputTokens)} in, ${count(u.outputTokens)} out); ` +
+    `${fallbacks}${branch}; ${(result.durationMs / 1000).toFixed(1)} s`
+  );
 }
 
 interface RunOptions {
@@ -203,7 +238,12 @@ interface RunOptions {
 
 /** The `--sandbox` option of `run` and `batch`. */
 export function sandboxOption(): Option {
-  return new Option('--sandbox <mode>', 'what the agent may do in its working directory (full-access: no permission checks, no sandbox)').choices([...SANDBOX_MODES]).default(DEFAULT_SANDBOX_MODE);
+  return new Option(
+    '--sandbox <mode>',
+    'what the agent may do in its working directory (full-access: no permission checks, no sandbox)',
+  )
+    .choices([...SANDBOX_MODES])
+    .default(DEFAULT_SANDBOX_MODE);
 }
 
 /**
@@ -214,7 +254,11 @@ export function sandboxOption(): Option {
 export function workingDirectory(dir: string | undefined): string {
   const resolved = path.resolve(dir ?? process.cwd());
   if (!fs.existsSync(resolved) || !fs.statSync(resolved).isDirectory()) {
-    throw new AgentvisorError('invalid-option', `--cwd ${resolved} is not a folder: give the project folder the agent should work in`, { details: { field: 'cwd' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `--cwd ${resolved} is not a folder: give the project folder the agent should work in`,
+      { details: { field: 'cwd' } },
+    );
   }
   return resolved;
 }
@@ -233,14 +277,37 @@ export function workingDirectory(dir: string | undefined): string {
 export function addRunCommand(program: Command): void {
   program
     .command('run')
-    .description('run one task through a real agent CLI (Claude Code or Codex) with credentials and limits applied, falling back between them')
-    .addOption(new Option('--agent <agent>', 'the agent to start with (the other one takes over on a fallback)').choices(['auto', 'claude', 'claude-code', 'codex']).default('auto'))
+    .description(
+      'run one task through a real agent CLI (Claude Code or Codex) with credentials and limits applied, falling back between them',
+    )
+    .addOption(
+      new Option('--agent <agent>', 'the agent to start with (the other one takes over on a fallback)')
+        .choices(['auto', 'claude', 'claude-code', 'codex'])
+        .default('auto'),
+    )
     .addOption(sandboxOption())
     .option('--cwd <dir>', 'the folder the agent works in (default: the current folder)')
-    .option('--worktree', 'run in a new git worktree on branch agentvisor/<task id>, committed there when the task ends (the checkout must be clean)')
-    .option('--max-tokens <tokens>', 'stop the agent once the task has used more than this many tokens (exit 1, token-limit)', wholeNumber(1, 1_000_000_000))
-    .option('--estimate <tokens>', 'tokens the task is expected to use (the admission estimate)', wholeNumber(1, 1_000_000_000), DEFAULT_ESTIMATE)
-    .option('--timeout <seconds>', 'stop the task after this long (from admission)', wholeNumber(1, 86_400), DEFAULT_TASK_TIMEOUT_MS / 1000)
+    .option(
+      '--worktree',
+      'run in a new git worktree on branch agentvisor/<task id>, committed there when the task ends (the checkout must be clean)',
+    )
+    .option(
+      '--max-tokens <tokens>',
+      'stop the agent once the task has used more than this many tokens (exit 1, token-limit)',
+      wholeNumber(1, 1_000_000_000),
+    )
+    .option(
+      '--estimate <tokens>',
+      'tokens the task is expected to use (the admission estimate)',
+      wholeNumber(1, 1_000_000_000),
+      DEFAULT_ESTIMATE,
+    )
+    .option(
+      '--timeout <seconds>',
+      'stop the task after this long (from admission)',
+      wholeNumber(1, 86_400),
+      DEFAULT_TASK_TIMEOUT_MS / 1000,
+    )
     .argument('<task...>', 'what the agent should do (words are joined with spaces)')
     .action(async (words: string[], opts: RunOptions, command: Command) => {
       const context = commandContext(command);
@@ -250,7 +317,10 @@ export function addRunCommand(program: Command): void {
       const agentId = `task-${randomUUID().slice(0, 8)}`;
       // Checked before any agent starts: nothing is created for a repository that cannot take a worktree.
       const plan = opts.worktree === true ? await planWorktrees(cwd, [agentId]) : null;
-      note(`agentvisor: sandbox ` + `${describeSandbox(opts.sandbox, plan === null ? cwd : `a worktree of ${plan.repoRoot} (branch ${plan.branches.get(agentId) ?? ''})`)}`);
+      note(
+        `agentvisor: sandbox ` +
+          `${describeSandbox(opts.sandbox, plan === null ? cwd : `a worktree of ${plan.repoRoot} (branch ${plan.branches.get(agentId) ?? ''})`)}`,
+      );
       // Homes left by killed runs are swept once the agent has started (it starts up meanwhile), or at the end.
       let swept = false;
       const sweepOnce = (): void => {
@@ -306,7 +376,10 @@ export function addRunCommand(program: Command): void {
       note(`agentvisor: ${summaryLine(result)}`);
       const denied = denialNote(result);
       if (denied !== null) note(`agentvisor: ${redactSecrets(denied)}`);
-      if (result.worktree?.keptAt !== undefined) note(`agentvisor: the worktree ${result.worktree.keptAt} was kept: its changes could not be committed to ${result.worktree.branch}`);
+      if (result.worktree?.keptAt !== undefined)
+        note(
+          `agentvisor: the worktree ${result.worktree.keptAt} was kept: its changes could not be committed to ${result.worktree.branch}`,
+        );
       if (!result.ok && result.error) note(`agentvisor: ${result.error.message} [${result.error.code}]`);
       process.exitCode = result.ok ? 0 : stop.exitCode(EXIT_TASK_FAILED);
     });

@@ -1,6 +1,12 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CLAUDE_OAUTH_ENV, CREDENTIAL_SOURCES, createCredentialResolver, credentialFiles, rankProviders } from '../credentials';
+import {
+  CLAUDE_OAUTH_ENV,
+  CREDENTIAL_SOURCES,
+  createCredentialResolver,
+  credentialFiles,
+  rankProviders,
+} from '../credentials';
 import type { CredentialClass, CredentialSourceId, SourceProblem } from '../credentials';
 import type { ProviderPriority } from '../credentials';
 import { DEFAULT_LIMITS, resolveOptions } from '../orchestrator/options';
@@ -40,7 +46,9 @@ export interface ProviderStatus {
 }
 
 /** Per provider, where each limit came from. */
-export type LimitSources = Readonly<Record<ProviderId, { readonly dailyLimit: SettingSource; readonly maxConcurrent: SettingSource }>>;
+export type LimitSources = Readonly<
+  Record<ProviderId, { readonly dailyLimit: SettingSource; readonly maxConcurrent: SettingSource }>
+>;
 
 /** The config file and the settings `status`, `providers` and `quota` read from the command's context. */
 export type ConfiguredContext = Pick<CommandContext, 'home' | 'claudeHome' | 'config' | 'configFile'>;
@@ -57,7 +65,11 @@ export interface StatusResult {
   /** The order sessions that name no provider start in under that policy; switched-off providers left out. */
   readonly startOrder: readonly ProviderId[];
   /** The sources in order of precedence, with the file each file source reads. */
-  readonly sources: readonly { readonly source: CredentialSourceId; readonly file: string | null; readonly exists: boolean | null }[];
+  readonly sources: readonly {
+    readonly source: CredentialSourceId;
+    readonly file: string | null;
+    readonly exists: boolean | null;
+  }[];
   readonly problems: readonly SourceProblem[];
   readonly warnings: readonly string[];
 }
@@ -84,12 +96,17 @@ export interface ProvidersResult {
 }
 
 /** The config file's provider order and priority policy (the orchestrator's rule: a chain given without a policy starts sessions at its head). */
-function orderSettings(context: Pick<CommandContext, 'config'>): { chain: readonly ProviderId[]; policy: ProviderPriority | null } {
+function orderSettings(context: Pick<CommandContext, 'config'>): {
+  chain: readonly ProviderId[];
+  policy: ProviderPriority | null;
+} {
   const settings = context.config?.settings ?? {};
-  const chain = resolveOptions({ env: {}, ...(settings.fallbackChain === undefined ? {} : { fallbackChain: settings.fallbackChain }) }).fallbackChain;
+  const chain = resolveOptions({
+    env: {},
+    ...(settings.fallbackChain === undefined ? {} : { fallbackChain: settings.fallbackChain }),
+  }).fallbackChain;
   return { chain, policy: settings.providerPriority ?? (settings.fallbackChain === undefined ? 'subscription' : null) };
 }
-
 
 /**
  * What `status` shows: credentials per provider (never a secret), the limits and switches in force
@@ -134,7 +151,19 @@ export async function collectStatus(context: ConfiguredContext, now: number = Da
   const ranked = policy === null ? [...chain] : rankProviders(policy, resolver.credentialClasses(), chain);
   const startOrder = ranked.filter((p) => switches[p].enabled);
   const limitsFrom = Object.fromEntries(PROVIDER_IDS.map((p) => [p, limits[p].from])) as LimitSources;
-  return { ok: true, home, claudeHome, providers, config: configSummary(context), limitsFrom, providerPriority: policy, startOrder, sources, problems: report.problems, warnings: report.warnings };
+  return {
+    ok: true,
+    home,
+    claudeHome,
+    providers,
+    config: configSummary(context),
+    limitsFrom,
+    providerPriority: policy,
+    startOrder,
+    sources,
+    problems: report.problems,
+    warnings: report.warnings,
+  };
 }
 
 /**
@@ -195,27 +224,61 @@ function describeExpiry(c: NonNullable<ProviderStatus['credential']>): string {
 export function addStatusCommands(program: Command): void {
   program
     .command('status')
-    .description('the credential each provider would use, the limits in force, the files looked at and any problems (never a secret)')
+    .description(
+      'the credential each provider would use, the limits in force, the files looked at and any problems (never a secret)',
+    )
     .action(async (_opts: unknown, command: Command) => {
       const context = commandContext(command);
       const status = await collectStatus(context);
       const limits = configuredLimits(context.config);
       emit(context, status, () => [
         renderTable(
-          ['provider', 'enabled', 'source', 'kind', 'key', 'tier', 'class', 'expires', 'daily limit', 'at once', 'limits from'],
+          [
+            'provider',
+            'enabled',
+            'source',
+            'kind',
+            'key',
+            'tier',
+            'class',
+            'expires',
+            'daily limit',
+            'at once',
+            'limits from',
+          ],
           status.providers.map((p) => {
             const c = p.credential;
-            return [p.provider, describeSwitch(p.switch), c?.source ?? 'none', c?.kind ?? '-', c?.hint ?? '-', c?.tier ?? '-', c?.credentialClass ?? '-', c ? describeExpiry(c) : '-', p.limits.dailyLimit, p.limits.maxConcurrent, limitSourceCell(limits[p.provider])];
+            return [
+              p.provider,
+              describeSwitch(p.switch),
+              c?.source ?? 'none',
+              c?.kind ?? '-',
+              c?.hint ?? '-',
+              c?.tier ?? '-',
+              c?.credentialClass ?? '-',
+              c ? describeExpiry(c) : '-',
+              p.limits.dailyLimit,
+              p.limits.maxConcurrent,
+              limitSourceCell(limits[p.provider]),
+            ];
           }),
         ),
         '',
         configLine(context),
-        `Sessions start on: ${status.startOrder.length === 0 ? 'none (every provider is switched off)' : status.startOrder.join(', then ')} ` + `(${describePriority(status.providerPriority)})`,
+        `Sessions start on: ${status.startOrder.length === 0 ? 'none (every provider is switched off)' : status.startOrder.join(', then ')} ` +
+          `(${describePriority(status.providerPriority)})`,
         `Looked at, in order: ${status.sources.map((s) => (s.file === null ? s.source : `${s.file}${s.exists ? '' : ' (missing)'}`)).join(', ')}`,
         ...status.problems.map((p) => `problem (${p.source}, ${p.code}): ${p.message}`),
         ...status.warnings.map((w) => `warning: ${w}`),
-        ...status.providers.filter((p) => p.pausedUntil !== null).map((p) => `${p.provider}: paused until ${p.pausedUntil} (a usage limit; it resumes by itself)`),
-        ...status.providers.filter((p) => p.credential === null).map((p) => `${p.provider}: no credentials; run \`agentvisor login ${p.provider} --api-key -\` or set ${PROVIDERS[p.provider].apiKeyEnv[0]}.`),
+        ...status.providers
+          .filter((p) => p.pausedUntil !== null)
+          .map((p) => `${p.provider}: paused until ${p.pausedUntil} (a usage limit; it resumes by itself)`),
+        ...status.providers
+          .filter((p) => p.credential === null)
+          .map(
+            (p) =>
+              `${p.provider}: no credentials; run \`agentvisor login ${p.provider} --api-key -\` or set ${PROVIDERS[p.provider].apiKeyEnv[0]}.`,
+          ),
       ]);
     });
 
@@ -240,7 +303,14 @@ export function addStatusCommands(program: Command): void {
         ),
         '',
         configLine(context),
-        `Fallback order: ${result.fallbackOrder.join(' → ')}${result.providers.some((p) => !p.switch.enabled) ? ` (switched off: ${result.providers.filter((p) => !p.switch.enabled).map((p) => p.id).join(', ')})` : ''}`,
+        `Fallback order: ${result.fallbackOrder.join(' → ')}${
+          result.providers.some((p) => !p.switch.enabled)
+            ? ` (switched off: ${result.providers
+                .filter((p) => !p.switch.enabled)
+                .map((p) => p.id)
+                .join(', ')})`
+            : ''
+        }`,
       ]);
     });
 }

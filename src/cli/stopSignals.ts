@@ -57,8 +57,11 @@ export function stopSignalNote(signal: StopSignal): string {
 export function sweepLeftoverHomes(): void {
   try {
     const { removed } = sweepStaleAgentHomes();
-    if (removed.length > 0) note(`agentvisor: removed ${removed.length} agent home folder(s) left by agentvisor processes that were killed`);
+    if (removed.length > 0)
+      note(`agentvisor: removed ${removed.length} agent home folder(s) left by agentvisor processes that were killed`);
   } catch (error) {
-    note(`agentvisor: could not check for agent homes left by killed runs: ${error instanceof Error ? error.message : String(error)}`);
+    note(
+      `agentvisor: could not check for agent homes left by killed runs: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }

@@ -23,7 +23,12 @@ export interface ProviderCheck {
   /** Whether this check counts as passed (`ok`, or a provider nobody asked about that has no credential). */
   readonly passed: boolean;
   /** The credential tested, without its secret. */
-  readonly credential: { readonly source: string; readonly kind: 'api-key' | 'oauth'; readonly hint: string; readonly credentialClass: CredentialClass } | null;
+  readonly credential: {
+    readonly source: string;
+    readonly kind: 'api-key' | 'oauth';
+    readonly hint: string;
+    readonly credentialClass: CredentialClass;
+  } | null;
   /** The subscription tier when the credential names one (Claude Pro / Max logins), else null. */
   readonly tier: string | null;
   /** The API location called (the base URL variable when set; user info, query and fragment masked). */
@@ -67,7 +72,8 @@ const PASSING: ReadonlySet<ProviderCheckVerdict> = new Set(['ok', 'skipped']);
 /** The secret a session of this provider would carry to its API, and how (the credential resolver's env for agents). */
 function apiSecret(provider: ProviderId, secretEnv: Readonly<Record<string, Secret>>): Secret | 'chatgpt' | null {
   if (secretEnv[CHATGPT_ENV.accessToken] !== undefined) return 'chatgpt';
-  const names = provider === 'claude' ? [CLAUDE_OAUTH_ENV, ...PROVIDERS.claude.agentKeyEnv] : PROVIDERS.openai.agentKeyEnv;
+  const names =
+    provider === 'claude' ? [CLAUDE_OAUTH_ENV, ...PROVIDERS.claude.agentKeyEnv] : PROVIDERS.openai.agentKeyEnv;
   for (const name of names) {
     const secret = secretEnv[name];
     if (secret !== undefined) return secret;
@@ -92,18 +98,30 @@ export async function checkProviders(options: ProviderCheckOptions): Promise<Tes
   const resolver = createCredentialResolver({ env: options.env, home: options.home, claudeHome: options.claudeHome });
   await resolver.load();
   const switches = resolveProviderSwitches(options.switches, options.env);
-  const results = await Promise.all(options.providers.map((provider) => checkOne(provider, resolver, switches[provider], options)));
+  const results = await Promise.all(
+    options.providers.map((provider) => checkOne(provider, resolver, switches[provider], options)),
+  );
   const checked = results.filter((r) => r.verdict !== 'not-configured' || options.named);
   return { ok: checked.length > 0 && results.every((r) => r.passed), results };
 }
 
-async function checkOne(provider: ProviderId, resolver: ReturnType<typeof createCredentialResolver>, providerSwitch: ProviderSwitch, options: ProviderCheckOptions): Promise<ProviderCheck> {
+async function checkOne(
+  provider: ProviderId,
+  resolver: ReturnType<typeof createCredentialResolver>,
+  providerSwitch: ProviderSwitch,
+  options: ProviderCheckOptions,
+): Promise<ProviderCheck> {
   const spec = PROVIDERS[provider];
   const described = resolver.describe(provider);
   const base = {
     provider,
     displayName: spec.displayName,
-    credential: described && { source: described.source, kind: described.kind, hint: described.hint, credentialClass: described.credentialClass },
+    credential: described && {
+      source: described.source,
+      kind: described.kind,
+      hint: described.hint,
+      credentialClass: described.credentialClass,
+    },
     tier: described?.tier ?? null,
     url: null,
     switch: providerSwitch,
@@ -128,12 +146,20 @@ async function checkOne(provider: ProviderId, resolver: ReturnType<typeof create
     return { ...base, verdict: 'auth-failed', passed: false, message: safeFailureMessage(error.message) };
   }
   if (secret === 'chatgpt' || secret === null) {
-    const message = 'a ChatGPT login authenticates the Codex CLI, not the public OpenAI API: ' + 'there is nothing to check at /v1/models (set OPENAI_API_KEY to check an API key)';
+    const message =
+      'a ChatGPT login authenticates the Codex CLI, not the public OpenAI API: ' +
+      'there is nothing to check at /v1/models (set OPENAI_API_KEY to check an API key)';
     return { ...base, verdict: 'skipped', passed: true, message };
   }
   const url = maskUrl(baseUrl ?? (provider === 'claude' ? 'https://api.anthropic.com' : 'https://api.openai.com'));
   try {
-    const v = await verifyKey({ provider, secret, ...(baseUrl === undefined ? {} : { baseUrl }), timeoutMs: options.timeoutMs ?? 10_000, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    const v = await verifyKey({
+      provider,
+      secret,
+      ...(baseUrl === undefined ? {} : { baseUrl }),
+      timeoutMs: options.timeoutMs ?? 10_000,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
     return {
       ...base,
       url,
@@ -160,7 +186,8 @@ function providerChoice(value: string): ProviderId | 'all' {
 
 function timeoutChoice(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new InvalidArgumentError('expected a whole number of milliseconds from 1 to 600000');
+  if (!Number.isInteger(n) || n < 1 || n > 600_000)
+    throw new InvalidArgumentError('expected a whole number of milliseconds from 1 to 600000');
   return n;
 }
 
@@ -179,13 +206,26 @@ function leftOf(r: ProviderCheck, what: 'requests' | 'tokens'): string {
   const left = r.remaining?.[what];
   if (left === undefined) return '-';
   const limit = r.limits?.[what];
-  return limit === undefined ? left.toLocaleString('en-US') : `${left.toLocaleString('en-US')} / ${limit.toLocaleString('en-US')}`;
+  return limit === undefined
+    ? left.toLocaleString('en-US')
+    : `${left.toLocaleString('en-US')} / ${limit.toLocaleString('en-US')}`;
 }
 
 /** Lines for people: a table, then one line per provider that did not pass, with what to do. */
 export function describeChecks(result: TestResult): string[] {
   const table = renderTable(
-    ['provider', 'verdict', 'status', 'latency', 'credential', 'tier', 'requests left', 'tokens left', 'enabled', 'API'],
+    [
+      'provider',
+      'verdict',
+      'status',
+      'latency',
+      'credential',
+      'tier',
+      'requests left',
+      'tokens left',
+      'enabled',
+      'API',
+    ],
     result.results.map((r) => [
       r.provider,
       VERDICT_TEXT[r.verdict],
@@ -199,22 +239,44 @@ export function describeChecks(result: TestResult): string[] {
       r.url ?? '-',
     ]),
   );
-  const notes = result.results.filter((r) => r.message !== null && r.verdict !== 'ok').map((r) => `${r.provider}: ${VERDICT_TEXT[r.verdict]}: ${r.message}${r.retryAfterMs === null ? '' : ` (retry after ${Math.ceil(r.retryAfterMs / 1000)} s)`}`);
-  const summary = result.ok ? 'Every configured provider answered.' : result.results.every((r) => r.verdict === 'not-configured') ? 'No provider has credentials to check.' : 'A configured provider did not answer ok.';
+  const notes = result.results
+    .filter((r) => r.message !== null && r.verdict !== 'ok')
+    .map(
+      (r) =>
+        `${r.provider}: ${VERDICT_TEXT[r.verdict]}: ${r.message}${r.retryAfterMs === null ? '' : ` (retry after ${Math.ceil(r.retryAfterMs / 1000)} s)`}`,
+    );
+  const summary = result.ok
+    ? 'Every configured provider answered.'
+    : result.results.every((r) => r.verdict === 'not-configured')
+      ? 'No provider has credentials to check.'
+      : 'A configured provider did not answer ok.';
   return [table, '', ...notes, ...(notes.length > 0 ? [''] : []), summary];
 }
 
 export function addTestCommand(program: Command): void {
   program
     .command('test')
-    .description('check each configured provider live with the credentials agents would get: GET /v1/models, ' + 'verdict, latency, tier, remaining rate limits (never a secret)')
+    .description(
+      'check each configured provider live with the credentials agents would get: GET /v1/models, ' +
+        'verdict, latency, tier, remaining rate limits (never a secret)',
+    )
     .addOption(new Option('--provider <provider>', 'claude, openai or all').argParser(providerChoice).default('all'))
-    .addOption(new Option('--timeout <ms>', 'give up on a provider after this long').argParser(timeoutChoice).default(10_000))
+    .addOption(
+      new Option('--timeout <ms>', 'give up on a provider after this long').argParser(timeoutChoice).default(10_000),
+    )
     .action(async (opts: { provider: ProviderId | 'all'; timeout: number }, command: Command) => {
       const context = commandContext(command);
       const providers = opts.provider === 'all' ? [...PROVIDER_IDS] : [opts.provider];
       const switches = context.config?.settings.providers;
-      const result = await checkProviders({ providers, named: opts.provider !== 'all', home: context.home, claudeHome: context.claudeHome, env: process.env, timeoutMs: opts.timeout, ...(switches === undefined ? {} : { switches }) });
+      const result = await checkProviders({
+        providers,
+        named: opts.provider !== 'all',
+        home: context.home,
+        claudeHome: context.claudeHome,
+        env: process.env,
+        timeoutMs: opts.timeout,
+        ...(switches === undefined ? {} : { switches }),
+      });
       emit(context, result, () => describeChecks(result));
       if (!result.ok) process.exitCode = 1;
     });

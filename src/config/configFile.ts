@@ -26,8 +26,15 @@ export interface ReadConfigFileOptions {
   readonly required?: boolean;
 }
 
-function invalid(file: string, reason: string, what: string, details: Readonly<Record<string, unknown>> = {}): AgentvisorError {
-  return new AgentvisorError('invalid-config', `Config file ${file} ${what}`, { details: { file, reason, ...details } });
+function invalid(
+  file: string,
+  reason: string,
+  what: string,
+  details: Readonly<Record<string, unknown>> = {},
+): AgentvisorError {
+  return new AgentvisorError('invalid-config', `Config file ${file} ${what}`, {
+    details: { file, reason, ...details },
+  });
 }
 
 /** The real path of `p` (symlinks resolved; for a missing path, its nearest existing folder's), or null for a dangling link. */
@@ -50,7 +57,11 @@ function exists(given: string): boolean {
   } catch (error) {
     // ENOTDIR: a file stands where a folder of the path should be; there is no config there.
     if (errnoOf(error) === 'ENOTDIR') return false;
-    throw invalid(given, errnoOf(error) ?? 'io', `cannot be read (${errnoOf(error) ?? 'an I/O error'}): check the folders' owner and permissions.`);
+    throw invalid(
+      given,
+      errnoOf(error) ?? 'io',
+      `cannot be read (${errnoOf(error) ?? 'an I/O error'}): check the folders' owner and permissions.`,
+    );
   }
 }
 
@@ -64,12 +75,17 @@ function locate(given: string, home: string): string {
   } catch (error) {
     throw invalid(given, errnoOf(error) ?? 'io', `cannot be read (${errnoOf(error) ?? 'an I/O error'}).`);
   }
-  if (real === null) throw invalid(given, 'dangling-symlink', 'is a symlink to a missing file: remove the link or create its target.');
+  if (real === null)
+    throw invalid(given, 'dangling-symlink', 'is a symlink to a missing file: remove the link or create its target.');
   if (real !== given) {
     if (!isInsideFolder(realHome, real)) {
-      throw new AgentvisorError('insecure-permissions', `Config file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`, {
-        details: { file: given, reason: 'symlink-outside-home' },
-      });
+      throw new AgentvisorError(
+        'insecure-permissions',
+        `Config file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`,
+        {
+          details: { file: given, reason: 'symlink-outside-home' },
+        },
+      );
     }
   }
   return real;
@@ -84,7 +100,12 @@ function readBounded(given: string, real: string): string | null {
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw invalid(given, 'symlink', 'became a symlink while it was read; config files are never followed through a final symlink.');
+    if (code === 'ELOOP')
+      throw invalid(
+        given,
+        'symlink',
+        'became a symlink while it was read; config files are never followed through a final symlink.',
+      );
     throw invalid(given, code ?? 'io', `cannot be read (${code ?? 'an I/O error'}): check its owner and permissions.`);
   }
   try {
@@ -92,8 +113,14 @@ function readBounded(given: string, real: string): string | null {
     if (!stat.isFile()) throw invalid(given, 'not-a-file', 'is not a regular file.');
     const buffer = Buffer.alloc(Math.min(stat.size, MAX_CONFIG_BYTES) + 1);
     let length = 0;
-    for (let n = 1; n > 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > MAX_CONFIG_BYTES) throw invalid(given, 'too-large', `is larger than ${MAX_CONFIG_BYTES / 1024} KB; a config file holds a few settings. It was left as it is.`);
+    for (let n = 1; n > 0 && length < buffer.length; length += n)
+      n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_CONFIG_BYTES)
+      throw invalid(
+        given,
+        'too-large',
+        `is larger than ${MAX_CONFIG_BYTES / 1024} KB; a config file holds a few settings. It was left as it is.`,
+      );
     return buffer.subarray(0, length).toString('utf8');
   } finally {
     fs.closeSync(fd);
@@ -102,13 +129,23 @@ function readBounded(given: string, real: string): string | null {
 
 function parse(given: string, text: string): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (body.trim() === '') throw invalid(given, 'empty', 'is empty; it must hold a JSON object such as { "limits": { "claude": { "maxConcurrent": 4 } } }. It was left as it is.');
+  if (body.trim() === '')
+    throw invalid(
+      given,
+      'empty',
+      'is empty; it must hold a JSON object such as { "limits": { "claude": { "maxConcurrent": 4 } } }. It was left as it is.',
+    );
   try {
     return JSON.parse(body);
   } catch (error) {
     const fault = describeJsonFault(body, error);
     const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
-    throw invalid(given, 'syntax', `is not valid JSON${where}: ${fault.reason}. It was left as it is; fix it.`, fault.line === undefined ? {} : { line: fault.line, column: fault.column });
+    throw invalid(
+      given,
+      'syntax',
+      `is not valid JSON${where}: ${fault.reason}. It was left as it is; fix it.`,
+      fault.line === undefined ? {} : { line: fault.line, column: fault.column },
+    );
   }
 }
 
@@ -138,7 +175,8 @@ function anchored(settings: ConfigFileSettings, dir: string): ConfigFileSettings
 export function readConfigFile(file: string, options: ReadConfigFileOptions): LoadedConfig | null {
   const given = path.resolve(file);
   const missing = (): null => {
-    if (options.required === true) throw invalid(given, 'missing', 'does not exist: create it or leave configFile out.');
+    if (options.required === true)
+      throw invalid(given, 'missing', 'does not exist: create it or leave configFile out.');
     return null;
   };
   // A missing file is no config, before any symlink above it is looked at.
@@ -147,14 +185,22 @@ export function readConfigFile(file: string, options: ReadConfigFileOptions): Lo
   if (text === null) return missing();
   const value = parse(given, text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(given, 'not-an-object', `holds ${value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not a JSON object of settings. It was left as it is.`);
+    throw invalid(
+      given,
+      'not-an-object',
+      `holds ${value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not a JSON object of settings. It was left as it is.`,
+    );
   }
   const checked = loadModule<typeof ConfigValidationModule>('../config/configValidation').validateConfig(value);
   if (!checked.ok) {
     const fields = checked.problems.map((p) => p.field);
-    throw new AgentvisorError('invalid-config', `Config file ${given}: ${describeProblems(checked.problems)} It was left as it is.`, {
-      details: { file: given, reason: 'schema', field: fields[0], fields },
-    });
+    throw new AgentvisorError(
+      'invalid-config',
+      `Config file ${given}: ${describeProblems(checked.problems)} It was left as it is.`,
+      {
+        details: { file: given, reason: 'schema', field: fields[0], fields },
+      },
+    );
   }
   return { file: given, settings: anchored(checked.settings, path.dirname(given)) };
 }

@@ -11,7 +11,10 @@ type PathKey = PropertyKey;
  * @example fieldPath(['fallbackChain', 1]) // 'fallbackChain[1]'
  */
 export function fieldPath(path: readonly PathKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out === '' ? String(key) : `${out}.${String(key)}`), '');
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out === '' ? String(key) : `${out}.${String(key)}`),
+    '',
+  );
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -23,7 +26,8 @@ function unwrap(schema: z.ZodType): z.ZodType {
 /** The schema of `key` below `schema` (through optionals, unions and lists), or null. */
 function childOf(schema: z.ZodType, key: PathKey): z.ZodType | null {
   const inner = unwrap(schema);
-  if (inner instanceof z.ZodObject && typeof key === 'string') return (inner.shape as Record<string, z.ZodType>)[key] ?? null;
+  if (inner instanceof z.ZodObject && typeof key === 'string')
+    return (inner.shape as Record<string, z.ZodType>)[key] ?? null;
   if (inner instanceof z.ZodArray && typeof key === 'number') return inner.element as z.ZodType;
   if (inner instanceof z.ZodUnion) {
     for (const option of inner.options as readonly z.ZodType[]) {
@@ -61,7 +65,14 @@ function describeValue(value: unknown): string {
   return Array.isArray(value) ? 'a list' : 'an object';
 }
 
-const TYPE_WORDS: Readonly<Record<string, string>> = { object: 'an object', array: 'a list', string: 'a string', boolean: 'true or false', number: 'a number', int: 'a whole number' };
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  object: 'an object',
+  array: 'a list',
+  string: 'a string',
+  boolean: 'true or false',
+  number: 'a number',
+  int: 'a whole number',
+};
 
 /** The schema's own message (they all start with "expected"), else words for zod's default. */
 function expectedText(issue: Issue): string {
@@ -78,14 +89,19 @@ function expectedText(issue: Issue): string {
 
 /** Of a union's options, the issues of the one the value was meant for: the options that failed on its very type are out. */
 function meantOption(errors: readonly (readonly Issue[])[]): readonly Issue[] | null {
-  const candidates = errors.filter((issues) => !issues.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')));
+  const candidates = errors.filter(
+    (issues) => !issues.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')),
+  );
   if (candidates.length === 0) return null;
   return [...candidates].sort((a, b) => a.length - b.length)[0]!;
 }
 
 function hint(value: unknown, options: readonly unknown[]): string {
   if (typeof value !== 'string') return '';
-  const suggestion = closestName(value, options.filter((o): o is string => typeof o === 'string'));
+  const suggestion = closestName(
+    value,
+    options.filter((o): o is string => typeof o === 'string'),
+  );
   return suggestion === null ? '' : `; did you mean ${JSON.stringify(suggestion)}?`;
 }
 
@@ -98,7 +114,10 @@ function problemsOf(issue: Issue, root: z.ZodType, input: unknown, base: readonl
       const known = knownKeysAt(root, path);
       return issue.keys.map((key) => {
         const suggestion = closestName(key, known);
-        return { field: fieldPath([...path, key]), message: `unknown setting${suggestion === null ? '' : `; did you mean ${suggestion}?`}${known.length === 0 ? '' : ` (known: ${known.join(', ')})`}` };
+        return {
+          field: fieldPath([...path, key]),
+          message: `unknown setting${suggestion === null ? '' : `; did you mean ${suggestion}?`}${known.length === 0 ? '' : ` (known: ${known.join(', ')})`}`,
+        };
       });
     }
     case 'invalid_union': {
@@ -106,8 +125,12 @@ function problemsOf(issue: Issue, root: z.ZodType, input: unknown, base: readonl
       if (meant !== null) return meant.flatMap((inner) => problemsOf(inner, root, input, path));
       // Every option failed on the type itself: the first option's message describes them all.
       const first = issue.errors[0]?.[0];
-      const options = issue.errors.flatMap((issues) => issues.flatMap((i) => (i.code === 'invalid_value' ? i.values : [])));
-      return at(`${first === undefined ? 'not accepted' : expectedText(first)}, got ${describeValue(value)}${hint(value, options)}`);
+      const options = issue.errors.flatMap((issues) =>
+        issues.flatMap((i) => (i.code === 'invalid_value' ? i.values : [])),
+      );
+      return at(
+        `${first === undefined ? 'not accepted' : expectedText(first)}, got ${describeValue(value)}${hint(value, options)}`,
+      );
     }
     case 'invalid_value':
       return at(`${expectedText(issue)}, got ${describeValue(value)}${hint(value, issue.values)}`);
@@ -116,7 +139,11 @@ function problemsOf(issue: Issue, root: z.ZodType, input: unknown, base: readonl
     default: {
       // "got a list" says nothing when the list is the right type but too short.
       const shown = describeValue(value);
-      return at(issue.code === 'invalid_type' || (shown !== 'a list' && shown !== 'an object') ? `${expectedText(issue)}, got ${shown}` : expectedText(issue));
+      return at(
+        issue.code === 'invalid_type' || (shown !== 'a list' && shown !== 'an object')
+          ? `${expectedText(issue)}, got ${shown}`
+          : expectedText(issue),
+      );
     }
   }
 }
@@ -131,5 +158,7 @@ function problemsOf(issue: Issue, root: z.ZodType, input: unknown, base: readonl
 export function configProblems(root: z.ZodType, input: unknown, issues: readonly Issue[]): ConfigProblem[] {
   const seen = new Set<string>();
   // A value can fail several checks (not whole and too large): the first says enough.
-  return issues.flatMap((issue) => problemsOf(issue, root, input, [])).filter((p) => !seen.has(p.field) && seen.add(p.field));
+  return issues
+    .flatMap((issue) => problemsOf(issue, root, input, []))
+    .filter((p) => !seen.has(p.field) && seen.add(p.field));
 }

@@ -7,7 +7,12 @@ import type { z } from 'zod';
 import { failurePolicySchema } from '../options/failurePolicyOptions';
 import { lazySchema } from '../options/lazySchema';
 import { ledgerSchema } from '../options/ledgerOptions';
-import { fallbackChainSchema, limitsSchema, providerPrioritySchema, providerSwitchesSchema } from '../options/providerOptions';
+import {
+  fallbackChainSchema,
+  limitsSchema,
+  providerPrioritySchema,
+  providerSwitchesSchema,
+} from '../options/providerOptions';
 import type { ConfigFileSettings } from './configTypes';
 
 /**
@@ -18,7 +23,10 @@ import type { ConfigFileSettings } from './configTypes';
 export const configFileSchema = lazySchema((zod) =>
   zod
     .strictObject({
-      $schema: zod.string({ error: 'expected a string' }).optional().meta({ description: 'The JSON Schema this file follows, for editors; ignored by agentvisor.' }),
+      $schema: zod
+        .string({ error: 'expected a string' })
+        .optional()
+        .meta({ description: 'The JSON Schema this file follows, for editors; ignored by agentvisor.' }),
       limits: limitsSchema().optional(),
       fallbackChain: fallbackChainSchema().optional(),
       providerPriority: providerPrioritySchema().optional(),

@@ -29,7 +29,14 @@ export interface ConfigFileSettings {
 }
 
 /** The option groups a config file may set, in the order the docs list them. */
-export const CONFIG_GROUPS = ['limits', 'fallbackChain', 'providerPriority', 'providers', 'failurePolicy', 'ledger'] as const;
+export const CONFIG_GROUPS = [
+  'limits',
+  'fallbackChain',
+  'providerPriority',
+  'providers',
+  'failurePolicy',
+  'ledger',
+] as const;
 export type ConfigGroup = (typeof CONFIG_GROUPS)[number];
 
 /**

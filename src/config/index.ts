@@ -2,4 +2,11 @@ export { MAX_CONFIG_BYTES, defaultConfigFile, readConfigFile } from './configFil
 export type { ReadConfigFileOptions } from './configFile';
 export { overlayConfig, withConfigFile } from './overlayConfig';
 export { CONFIG_GROUPS } from './configTypes';
-export type { ConfigFileSettings, ConfigGroup, ConfigLedger, ConfigProblem, ConfigValidation, LoadedConfig } from './configTypes';
+export type {
+  ConfigFileSettings,
+  ConfigGroup,
+  ConfigLedger,
+  ConfigProblem,
+  ConfigValidation,
+  LoadedConfig,
+} from './configTypes';

@@ -6,7 +6,10 @@ import type { ConfigFileSettings } from './configTypes';
 type PerProvider<T> = Partial<Record<string, T>>;
 
 /** Two per-provider groups merged provider by provider and field by field, `over` winning; undefined when neither has one. */
-function mergePerProvider<T extends object>(under: PerProvider<T> | undefined, over: PerProvider<T> | undefined): PerProvider<T> | undefined {
+function mergePerProvider<T extends object>(
+  under: PerProvider<T> | undefined,
+  over: PerProvider<T> | undefined,
+): PerProvider<T> | undefined {
   if (under === undefined || over === undefined) return over ?? under;
   // Not an object: left for the option's own check to refuse with its message.
   if (typeof over !== 'object' || over === null) return over;
@@ -54,7 +57,11 @@ export function withConfigFile(options: OrchestratorOptions, home: string): Orch
   const { configFile, ...given } = options;
   if (configFile === undefined) return options;
   if (typeof configFile !== 'string' || configFile.trim() === '') {
-    throw new AgentvisorError('invalid-option', `configFile must be the path of a JSON config file, got ${JSON.stringify(configFile)?.slice(0, 60)}`, { details: { option: 'configFile' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `configFile must be the path of a JSON config file, got ${JSON.stringify(configFile)?.slice(0, 60)}`,
+      { details: { option: 'configFile' } },
+    );
   }
   const loaded = readConfigFile(configFile, { home, required: true });
   return loaded === null ? given : overlayConfig(loaded.settings, given);

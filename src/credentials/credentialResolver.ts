@@ -6,16 +6,50 @@ import { AgentvisorError, isAgentvisorError } from '../errors';
 import { PROVIDERS, PROVIDER_IDS, keyHint } from '../providers';
 import { createTokenRefresher } from '../oauth';
 import type { TokenFileFormat } from '../oauth';
-import { ANTHROPIC_AUTH_TOKEN_ENV, CHATGPT_ENV, CLAUDE_OAUTH_ENV, CREDENTIAL_SOURCES, DEFAULT_CLAUDE_OAUTH, DEFAULT_OPENAI_OAUTH, present } from './credentialTypes';
-import type { Authenticate, CredentialResolver, CredentialResolverOptions, CredentialSourceId, DescribedCredential, FoundCredential, LoadReport, SourceProblem } from './credentialTypes';
+import {
+  ANTHROPIC_AUTH_TOKEN_ENV,
+  CHATGPT_ENV,
+  CLAUDE_OAUTH_ENV,
+  CREDENTIAL_SOURCES,
+  DEFAULT_CLAUDE_OAUTH,
+  DEFAULT_OPENAI_OAUTH,
+  present,
+} from './credentialTypes';
+import type {
+  Authenticate,
+  CredentialResolver,
+  CredentialResolverOptions,
+  CredentialSourceId,
+  DescribedCredential,
+  FoundCredential,
+  LoadReport,
+  SourceProblem,
+} from './credentialTypes';
 import { credentialClass } from './providerPriority';
 import type { CredentialClass } from './providerPriority';
 import { CLAUDE_AUTH_FILE, CODEX_AUTH_FILE, CLAUDE_CODE_CREDENTIALS_FILE } from './sources';
 import type { LiveCredentialSource } from './credentialSource';
 import { CREDENTIAL_SOURCE_BY_ID } from './credentialSourceById';
 
-export { ANTHROPIC_AUTH_TOKEN_ENV, CHATGPT_ENV, CLAUDE_OAUTH_ENV, CREDENTIAL_SOURCES, DEFAULT_CLAUDE_OAUTH, DEFAULT_OPENAI_OAUTH, present } from './credentialTypes';
-export type { CredentialResolver, CredentialResolverOptions, CredentialSourceId, DescribedCredential, FoundCredential, LoadReport, OAuthRefreshOptions, SourceProblem } from './credentialTypes';
+export {
+  ANTHROPIC_AUTH_TOKEN_ENV,
+  CHATGPT_ENV,
+  CLAUDE_OAUTH_ENV,
+  CREDENTIAL_SOURCES,
+  DEFAULT_CLAUDE_OAUTH,
+  DEFAULT_OPENAI_OAUTH,
+  present,
+} from './credentialTypes';
+export type {
+  CredentialResolver,
+  CredentialResolverOptions,
+  CredentialSourceId,
+  DescribedCredential,
+  FoundCredential,
+  LoadReport,
+  OAuthRefreshOptions,
+  SourceProblem,
+} from './credentialTypes';
 
 /**
  * Resolves each provider's credentials from the configured sources, first match wins:
@@ -53,17 +87,31 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       if (cached && cached.value === value) return cached.found;
       const trimmed = value.trim();
       const hint = keyHint(trimmed, kind === 'oauth' ? 'sk-ant-oat01-' : PROVIDERS[provider].keyPrefix);
-      const credential: FoundCredential = { provider, kind, source: where, hint, secret: new Secret(trimmed), expiresAt: null, tier: null };
+      const credential: FoundCredential = {
+        provider,
+        kind,
+        source: where,
+        hint,
+        secret: new Secret(trimmed),
+        expiresAt: null,
+        tier: null,
+      };
       liveCache.set(key, { value, found: credential });
       return credential;
     });
 
   const candidates = (provider: ProviderId): FoundCredential[] =>
-    sourceList.flatMap((source) => (source.live ? fromLive(source, provider) : (fromFiles.get(source.id) ?? []).filter((c) => c.provider === provider)));
+    sourceList.flatMap((source) =>
+      source.live
+        ? fromLive(source, provider)
+        : (fromFiles.get(source.id) ?? []).filter((c) => c.provider === provider),
+    );
 
   const skewMs = options.oauth?.skewMs ?? 5 * 60_000;
   /** Usable now, usable after a refresh, or passed over (expired and not refreshable). */
-  const pick = (provider: ProviderId): { found: FoundCredential | null; refresh: boolean; expired: FoundCredential[] } => {
+  const pick = (
+    provider: ProviderId,
+  ): { found: FoundCredential | null; refresh: boolean; expired: FoundCredential[] } => {
     const expired: FoundCredential[] = [];
     for (const c of candidates(provider)) {
       const left = c.expiresAt === null ? Infinity : c.expiresAt - now();
@@ -77,8 +125,17 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
   /** Refreshes through the file and keeps the new token for the sessions that follow. */
   const refreshed = async (c: FoundCredential): Promise<AuthResult> => {
     const token = await c.refresher!.getAccessToken();
-    const renewed: FoundCredential = { ...c, secret: token.accessToken, expiresAt: token.expiresAt, hint: keyHint(token.accessToken.reveal(), c.provider === 'claude' ? 'sk-ant-oat01-' : '') };
-    for (const [source, list] of fromFiles) fromFiles.set(source, list.map((x) => (x === c ? renewed : x)));
+    const renewed: FoundCredential = {
+      ...c,
+      secret: token.accessToken,
+      expiresAt: token.expiresAt,
+      hint: keyHint(token.accessToken.reveal(), c.provider === 'claude' ? 'sk-ant-oat01-' : ''),
+    };
+    for (const [source, list] of fromFiles)
+      fromFiles.set(
+        source,
+        list.map((x) => (x === c ? renewed : x)),
+      );
     version += 1;
     return toResult(renewed);
   };
@@ -89,7 +146,12 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     const value = c.secret.reveal();
     const cached = results.get(cacheKey);
     const baseUrl = options.env[spec.baseUrlEnv];
-    if (cached && cached.secret === value && cached.result.env[spec.baseUrlEnv] === (present(baseUrl) ? baseUrl : undefined)) return cached.result;
+    if (
+      cached &&
+      cached.secret === value &&
+      cached.result.env[spec.baseUrlEnv] === (present(baseUrl) ? baseUrl : undefined)
+    )
+      return cached.result;
     const env: Record<string, string> = present(baseUrl) ? { [spec.baseUrlEnv]: baseUrl } : {};
     let secretEnv: Record<string, Secret>;
     if (c.chatgpt) {
@@ -99,7 +161,12 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       const names = c.kind === 'oauth' ? [CLAUDE_OAUTH_ENV, ANTHROPIC_AUTH_TOKEN_ENV] : spec.agentKeyEnv;
       secretEnv = Object.fromEntries(names.map((name) => [name, c.secret]));
     }
-    const result: AuthResult = Object.freeze({ source: c.source, hint: c.hint, secretEnv: Object.freeze(secretEnv), env: Object.freeze(env) });
+    const result: AuthResult = Object.freeze({
+      source: c.source,
+      hint: c.hint,
+      secretEnv: Object.freeze(secretEnv),
+      env: Object.freeze(env),
+    });
     results.set(cacheKey, { secret: value, result });
     return result;
   };
@@ -110,7 +177,11 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     if (found && refresh) return refreshed(found);
     if (found) {
       if (/\s/.test(found.secret.reveal())) {
-        throw new AgentvisorError('auth-failed', `the ${spec.displayName} credential from ${found.source} contains white space; set it again`, { details: { provider, source: found.source } });
+        throw new AgentvisorError(
+          'auth-failed',
+          `the ${spec.displayName} credential from ${found.source} contains white space; set it again`,
+          { details: { provider, source: found.source } },
+        );
       }
       return toResult(found);
     }
@@ -125,18 +196,30 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       if (!source.live && source.provider === provider) reasons.push(p.message);
     }
     const looked = sourceList.map((source) => source.lookedAt(provider)).join(', ');
-    throw new AgentvisorError('auth-failed', `no usable ${spec.displayName} credentials (looked at: ${looked})${reasons.length ? `: ${reasons.join('; ')}` : ''}`, {
-      details: { provider },
-    });
+    throw new AgentvisorError(
+      'auth-failed',
+      `no usable ${spec.displayName} credentials (looked at: ${looked})${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
+      {
+        details: { provider },
+      },
+    );
   };
 
-  const withRefresher = (c: FoundCredential, file: string, canRefresh: boolean, format: TokenFileFormat): FoundCredential => {
+  const withRefresher = (
+    c: FoundCredential,
+    file: string,
+    canRefresh: boolean,
+    format: TokenFileFormat,
+  ): FoundCredential => {
     if (!canRefresh) return c;
     const openai = { ...DEFAULT_OPENAI_OAUTH, ...options.oauth?.openai };
     const client =
       c.provider === 'openai'
         ? openai
-        : { tokenEndpoint: options.oauth?.tokenEndpoint ?? DEFAULT_CLAUDE_OAUTH.tokenEndpoint, clientId: options.oauth?.clientId ?? DEFAULT_CLAUDE_OAUTH.clientId };
+        : {
+            tokenEndpoint: options.oauth?.tokenEndpoint ?? DEFAULT_CLAUDE_OAUTH.tokenEndpoint,
+            clientId: options.oauth?.clientId ?? DEFAULT_CLAUDE_OAUTH.clientId,
+          };
     const refresher = createTokenRefresher({
       file,
       ...(options.userHome ? { home: options.userHome } : {}),
@@ -189,14 +272,26 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
 
   // What decides the classes: the files (version), the live env values, and the next expiry.
   const envNames = [...PROVIDER_IDS.flatMap((p) => PROVIDERS[p].apiKeyEnv), CLAUDE_OAUTH_ENV];
-  let classCache: { version: number; env: (string | undefined)[]; validUntil: number; value: Readonly<Record<ProviderId, CredentialClass | null>> } | null = null;
+  let classCache: {
+    version: number;
+    env: (string | undefined)[];
+    validUntil: number;
+    value: Readonly<Record<ProviderId, CredentialClass | null>>;
+  } | null = null;
   const credentialClasses = (): Readonly<Record<ProviderId, CredentialClass | null>> => {
     const t = now();
     const cached = classCache;
-    if (cached && cached.version === version && t < cached.validUntil && envNames.every((name, i) => options.env[name] === cached.env[i])) return cached.value;
+    if (
+      cached &&
+      cached.version === version &&
+      t < cached.validUntil &&
+      envNames.every((name, i) => options.env[name] === cached.env[i])
+    )
+      return cached.value;
     let validUntil = Number.POSITIVE_INFINITY;
     for (const p of PROVIDER_IDS) {
-      for (const c of candidates(p)) if (c.expiresAt !== null && c.expiresAt - skewMs > t) validUntil = Math.min(validUntil, c.expiresAt - skewMs);
+      for (const c of candidates(p))
+        if (c.expiresAt !== null && c.expiresAt - skewMs > t) validUntil = Math.min(validUntil, c.expiresAt - skewMs);
     }
     const value = Object.freeze({ claude: classOf('claude'), openai: classOf('openai') });
     classCache = { version, env: envNames.map((name) => options.env[name]), validUntil, value };
@@ -207,7 +302,10 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
 }
 
 /** The files each file source reads, for docs and status output. */
-export function credentialFiles(home: string, claudeHome: string): Readonly<Record<Exclude<CredentialSourceId, 'options' | 'env'>, string>> {
+export function credentialFiles(
+  home: string,
+  claudeHome: string,
+): Readonly<Record<Exclude<CredentialSourceId, 'options' | 'env'>, string>> {
   return {
     'claude-auth-file': path.join(home, CLAUDE_AUTH_FILE),
     'codex-auth-file': path.join(home, CODEX_AUTH_FILE),

@@ -88,9 +88,16 @@ export interface OAuthRefreshOptions {
   readonly fetch?: FetchLike;
 }
 
-export const DEFAULT_CLAUDE_OAUTH = { tokenEndpoint: 'https://platform.claude.com/v1/oauth/token', clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e' } as const;
+export const DEFAULT_CLAUDE_OAUTH = {
+  tokenEndpoint: 'https://platform.claude.com/v1/oauth/token',
+  clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
+} as const;
 /** Codex's own refresh client (credentials.md). */
-export const DEFAULT_OPENAI_OAUTH = { tokenEndpoint: 'https://auth.openai.com/oauth/token', clientId: 'app_EMoamEEZ73f0CkXaXp7hrann', scope: 'openid profile email' } as const;
+export const DEFAULT_OPENAI_OAUTH = {
+  tokenEndpoint: 'https://auth.openai.com/oauth/token',
+  clientId: 'app_EMoamEEZ73f0CkXaXp7hrann',
+  scope: 'openid profile email',
+} as const;
 
 /** A usable credential and where it came from; the secret stays inside `Secret`. */
 export interface FoundCredential {
@@ -111,7 +118,9 @@ export interface FoundCredential {
 }
 
 /** What `describe` tells about a provider's credential: no secrets. */
-export type DescribedCredential = Omit<FoundCredential, 'secret' | 'refresher' | 'chatgpt'> & { readonly credentialClass: CredentialClass };
+export type DescribedCredential = Omit<FoundCredential, 'secret' | 'refresher' | 'chatgpt'> & {
+  readonly credentialClass: CredentialClass;
+};
 
 export interface SourceProblem {
   readonly source: CredentialSourceId;

@@ -13,7 +13,10 @@ export interface EnvCredentialOptions {
 }
 
 /** Finds a provider's API key: `apiKeys.<provider>` first, then its env variables in order. */
-export function findApiKey(provider: ProviderId, options: EnvCredentialOptions): { key: string; source: string } | null {
+export function findApiKey(
+  provider: ProviderId,
+  options: EnvCredentialOptions,
+): { key: string; source: string } | null {
   const fromOptions = options.apiKeys?.[provider];
   if (present(fromOptions)) return { key: fromOptions.trim(), source: `options.apiKeys.${provider}` };
   for (const name of PROVIDERS[provider].apiKeyEnv) {
@@ -32,5 +35,11 @@ export function findApiKey(provider: ProviderId, options: EnvCredentialOptions):
  * const authenticate = createEnvAuthenticator({ env: process.env });
  */
 export function createEnvAuthenticator(options: EnvCredentialOptions): Authenticate {
-  return createCredentialResolver({ env: options.env, apiKeys: options.apiKeys ?? {}, home: '', claudeHome: '', sources: ['options', 'env'] }).authenticate;
+  return createCredentialResolver({
+    env: options.env,
+    apiKeys: options.apiKeys ?? {},
+    home: '',
+    claudeHome: '',
+    sources: ['options', 'env'],
+  }).authenticate;
 }

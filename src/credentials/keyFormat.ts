@@ -7,13 +7,7 @@ export type KeyKind = 'api-key' | 'oauth-access';
 
 /** Why a key was refused, for programs (the `reason` text is for people and may be reworded). */
 export type KeyFormatProblem =
-  | 'empty'
-  | 'whitespace'
-  | 'non-ascii'
-  | 'too-short'
-  | 'refresh-token'
-  | 'wrong-provider'
-  | 'unknown-format';
+  'empty' | 'whitespace' | 'non-ascii' | 'too-short' | 'refresh-token' | 'wrong-provider' | 'unknown-format';
 
 export type KeyFormatResult =
   | { readonly ok: true; readonly kind: KeyKind }
@@ -39,9 +33,13 @@ function hintFor(key: string): string {
 /** The provider's spec; an unknown provider is a programming error (`invalid-option`). */
 export function providerSpec(provider: ProviderId): (typeof PROVIDERS)[ProviderId] {
   if (!isProviderId(provider)) {
-    throw new AgentvisorError('invalid-option', `unknown provider (the value is not shown); use one of ${Object.keys(PROVIDERS).join(', ')}`, {
-      details: { field: 'provider' },
-    });
+    throw new AgentvisorError(
+      'invalid-option',
+      `unknown provider (the value is not shown); use one of ${Object.keys(PROVIDERS).join(', ')}`,
+      {
+        details: { field: 'provider' },
+      },
+    );
   }
   return PROVIDERS[provider];
 }
@@ -69,34 +67,53 @@ export function checkKeyFormat(provider: ProviderId, key: string): KeyFormatResu
   if (typeof key !== 'string' || key.length === 0) return refuse('empty', `the ${name} key is empty`);
   const hint = hintFor(key);
   if (/\s/.test(key)) {
-    return refuse('whitespace', `the ${name} key ${hint} contains white space (a line break or space from copying?); paste the key again`);
+    return refuse(
+      'whitespace',
+      `the ${name} key ${hint} contains white space (a line break or space from copying?); paste the key again`,
+    );
   }
   if (/[^\x21-\x7e]/.test(key)) {
-    return refuse('non-ascii', `the ${name} key ${hint} contains non-ASCII or control characters (typographic quotes or dashes from copying?); paste the key again`);
+    return refuse(
+      'non-ascii',
+      `the ${name} key ${hint} contains non-ASCII or control characters (typographic quotes or dashes from copying?); paste the key again`,
+    );
   }
   if (key.length < MIN_KEY_LENGTH) {
-    return refuse('too-short', `the ${name} key ${hint} is too short (${key.length} characters, at least ${MIN_KEY_LENGTH} expected); it looks truncated`);
+    return refuse(
+      'too-short',
+      `the ${name} key ${hint} is too short (${key.length} characters, at least ${MIN_KEY_LENGTH} expected); it looks truncated`,
+    );
   }
   if (CLAUDE_OAUTH_REFRESH.test(key)) {
     return refuse(
       'refresh-token',
-      `${hint} is a Claude OAuth refresh token (sk-ant-ort…), not an API key or access token; ` + `give an API key (sk-ant-api03-…) or an OAuth access token (sk-ant-oat01-…)`,
+      `${hint} is a Claude OAuth refresh token (sk-ant-ort…), not an API key or access token; ` +
+        `give an API key (sk-ant-api03-…) or an OAuth access token (sk-ant-oat01-…)`,
     );
   }
   if (provider === 'claude') {
     if (ANTHROPIC_API_KEY.test(key)) return { ok: true, kind: 'api-key' };
     if (CLAUDE_OAUTH_ACCESS.test(key)) return { ok: true, kind: 'oauth-access' };
     if (!key.startsWith(ANTHROPIC_PREFIX) && key.startsWith(OPENAI_PREFIX)) {
-      return refuse('wrong-provider', `${hint} looks like an OpenAI key (sk-…), not a Claude (Anthropic) key; give it for provider 'openai'`);
+      return refuse(
+        'wrong-provider',
+        `${hint} looks like an OpenAI key (sk-…), not a Claude (Anthropic) key; give it for provider 'openai'`,
+      );
     }
-    return refuse('unknown-format', `the ${name} key ${hint} is not an Anthropic API key (sk-ant-api03-…) or Claude OAuth access token (sk-ant-oat01-…)`);
+    return refuse(
+      'unknown-format',
+      `the ${name} key ${hint} is not an Anthropic API key (sk-ant-api03-…) or Claude OAuth access token (sk-ant-oat01-…)`,
+    );
   }
   if (key.startsWith(ANTHROPIC_PREFIX)) {
     const what = CLAUDE_OAUTH_ACCESS.test(key) ? 'a Claude OAuth access token' : 'an Anthropic key';
     return refuse('wrong-provider', `${hint} is ${what} (sk-ant-…), not an OpenAI key; give it for provider 'claude'`);
   }
   if (key.startsWith(OPENAI_PREFIX)) return { ok: true, kind: 'api-key' };
-  return refuse('unknown-format', `the ${name} key ${hint} is not an OpenAI API key (it should start with sk-, often sk-proj-)`);
+  return refuse(
+    'unknown-format',
+    `the ${name} key ${hint} is not an OpenAI API key (it should start with sk-, often sk-proj-)`,
+  );
 }
 
 /**

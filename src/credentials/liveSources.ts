@@ -38,7 +38,8 @@ export const envSource: LiveCredentialSource = {
       if (present(value)) found.push({ kind: 'api-key', source: `env:${name}`, value });
     }
     const token = options.env[CLAUDE_OAUTH_ENV];
-    if (provider === 'claude' && present(token)) found.push({ kind: 'oauth', source: `env:${CLAUDE_OAUTH_ENV}`, value: token });
+    if (provider === 'claude' && present(token))
+      found.push({ kind: 'oauth', source: `env:${CLAUDE_OAUTH_ENV}`, value: token });
     return found;
   },
 };

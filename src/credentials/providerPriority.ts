@@ -42,11 +42,14 @@ export function credentialClass(c: ClassifiableCredential): CredentialClass {
 
 /** Checks a `providerPriority` option; throws `invalid-option` with what is accepted. */
 export function checkProviderPriority(value: unknown): ProviderPriority {
-  if (typeof value === 'string' && (PROVIDER_PRIORITIES as readonly string[]).includes(value)) return value as ProviderPriority;
-  if (Array.isArray(value) && value.length > 0 && value.every(isProviderId) && new Set(value).size === value.length) return value as readonly ProviderId[];
+  if (typeof value === 'string' && (PROVIDER_PRIORITIES as readonly string[]).includes(value))
+    return value as ProviderPriority;
+  if (Array.isArray(value) && value.length > 0 && value.every(isProviderId) && new Set(value).size === value.length)
+    return value as readonly ProviderId[];
   throw new AgentvisorError(
     'invalid-option',
-    `providerPriority must be one of ${PROVIDER_PRIORITIES.map((p) => `'${p}'`).join(', ')} ` + `or a list of distinct providers from ${PROVIDER_IDS.join(', ')}, got ${JSON.stringify(value)?.slice(0, 100)}`,
+    `providerPriority must be one of ${PROVIDER_PRIORITIES.map((p) => `'${p}'`).join(', ')} ` +
+      `or a list of distinct providers from ${PROVIDER_IDS.join(', ')}, got ${JSON.stringify(value)?.slice(0, 100)}`,
   );
 }
 
@@ -58,14 +61,21 @@ export function checkProviderPriority(value: unknown): ProviderPriority {
  * @example
  * rankProviders('subscription', { claude: 'claude-pro', openai: 'chatgpt' }, ['claude', 'openai']); // ['openai', 'claude']
  */
-export function rankProviders(policy: ProviderPriority, classes: Readonly<Record<ProviderId, CredentialClass | null>>, fallback: readonly ProviderId[]): ProviderId[] {
+export function rankProviders(
+  policy: ProviderPriority,
+  classes: Readonly<Record<ProviderId, CredentialClass | null>>,
+  fallback: readonly ProviderId[],
+): ProviderId[] {
   const order = policyOrder(policy, classes);
   const withCredentials = order.filter((p) => classes[p] !== null);
   const rest = [...fallback, ...PROVIDER_IDS].filter((p, i, all) => classes[p] === null && all.indexOf(p) === i);
   return [...withCredentials, ...rest];
 }
 
-function policyOrder(policy: ProviderPriority, classes: Readonly<Record<ProviderId, CredentialClass | null>>): ProviderId[] {
+function policyOrder(
+  policy: ProviderPriority,
+  classes: Readonly<Record<ProviderId, CredentialClass | null>>,
+): ProviderId[] {
   if (policy === 'prefer-claude') return ['claude', 'openai'];
   if (policy === 'prefer-openai') return ['openai', 'claude'];
   if (policy !== 'subscription') return [...policy, ...PROVIDER_IDS.filter((p) => !policy.includes(p))];

@@ -44,10 +44,24 @@ function recordsIn(data: JsonRecord | null): JsonRecord {
  *
  * @example await recordStoredKey(home, 'openai', { file: 'auth.json', key: 'OPENAI_API_KEY', value: key });
  */
-export async function recordStoredKey(home: string, provider: ProviderId, stored: { readonly file: string; readonly key: string; readonly value: string }): Promise<void> {
+export async function recordStoredKey(
+  home: string,
+  provider: ProviderId,
+  stored: { readonly file: string; readonly key: string; readonly value: string },
+): Promise<void> {
   const salt = randomBytes(16).toString('hex');
-  const record: StoredKeyRecord = { file: stored.file, key: stored.key, salt, sha256: fingerprint(salt, stored.value), storedAt: new Date().toISOString() };
-  await updateJsonFile(path.join(home, STORED_KEYS_FILE), (current) => ({ ...(current ?? {}), schema_version: 1, keys: { ...recordsIn(current), [provider]: record } }), { home });
+  const record: StoredKeyRecord = {
+    file: stored.file,
+    key: stored.key,
+    salt,
+    sha256: fingerprint(salt, stored.value),
+    storedAt: new Date().toISOString(),
+  };
+  await updateJsonFile(
+    path.join(home, STORED_KEYS_FILE),
+    (current) => ({ ...(current ?? {}), schema_version: 1, keys: { ...recordsIn(current), [provider]: record } }),
+    { home },
+  );
 }
 
 /**
@@ -57,7 +71,9 @@ export async function recordStoredKey(home: string, provider: ProviderId, stored
  * @example const record = await readStoredKey(home, 'openai');
  */
 export async function readStoredKey(home: string, provider: ProviderId): Promise<StoredKeyRecord | null> {
-  const content = await readJsonFile(path.join(home, STORED_KEYS_FILE), { home, permissions: 'warn' }).catch(() => null);
+  const content = await readJsonFile(path.join(home, STORED_KEYS_FILE), { home, permissions: 'warn' }).catch(
+    () => null,
+  );
   return recordOf(recordsIn(content?.data ?? null)[provider]);
 }
 
@@ -82,9 +98,13 @@ export async function forgetStoredKey(home: string, provider: ProviderId): Promi
   const file = path.join(home, STORED_KEYS_FILE);
   const current = await readJsonFile(file, { home, permissions: 'warn' }).catch(() => null);
   if (current === null || !(provider in recordsIn(current.data))) return;
-  await updateJsonFile(file, (data) => {
-    const keys = recordsIn(data);
-    delete keys[provider];
-    return { ...(data ?? {}), keys };
-  }, { home });
+  await updateJsonFile(
+    file,
+    (data) => {
+      const keys = recordsIn(data);
+      delete keys[provider];
+      return { ...(data ?? {}), keys };
+    },
+    { home },
+  );
 }

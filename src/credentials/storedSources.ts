@@ -20,7 +20,15 @@ interface ReadCredential {
 }
 
 function asFound(c: ReadCredential): FoundCredential {
-  return { provider: c.provider, kind: c.kind, source: c.source, hint: c.hint, secret: c.secret, expiresAt: c.expiresAt ?? null, tier: c.tier ?? null };
+  return {
+    provider: c.provider,
+    kind: c.kind,
+    source: c.source,
+    hint: c.hint,
+    secret: c.secret,
+    expiresAt: c.expiresAt ?? null,
+    tier: c.tier ?? null,
+  };
 }
 
 /**
@@ -37,7 +45,8 @@ export const claudeAuthFileSource: StoredCredentialSource = {
     const auth = await readClaudeAuth(options.home, readOptions);
     if (!auth) return null;
     const found: FoundCredential[] = auth.apiKey ? [asFound(auth.apiKey)] : [];
-    if (auth.oauth) found.push(refreshable(asFound(auth.oauth), auth.file, auth.oauth.refreshToken !== null, claudeAuthTokens));
+    if (auth.oauth)
+      found.push(refreshable(asFound(auth.oauth), auth.file, auth.oauth.refreshToken !== null, claudeAuthTokens));
     return { found, warnings: auth.warnings };
   },
 };
@@ -57,8 +66,16 @@ export const codexAuthFileSource: StoredCredentialSource = {
     if (!auth) return null;
     const found: FoundCredential[] = auth.apiKey ? [asFound(auth.apiKey)] : [];
     if (auth.chatgpt) {
-      const chatgpt = { ...asFound(auth.chatgpt), chatgpt: { idToken: auth.chatgpt.idToken, accountId: auth.chatgpt.accountId } };
-      const login = refreshable(chatgpt, auth.file, auth.chatgpt.refreshToken !== null && options.oauth?.refreshCodex === true, codexTokens);
+      const chatgpt = {
+        ...asFound(auth.chatgpt),
+        chatgpt: { idToken: auth.chatgpt.idToken, accountId: auth.chatgpt.accountId },
+      };
+      const login = refreshable(
+        chatgpt,
+        auth.file,
+        auth.chatgpt.refreshToken !== null && options.oauth?.refreshCodex === true,
+        codexTokens,
+      );
       // Codex's own auth_mode says which of the two its user chose; without one the API key comes first.
       if (auth.authMode === 'chatgpt') found.unshift(login);
       else found.push(login);
@@ -80,7 +97,10 @@ export const claudeCodeSource: StoredCredentialSource = {
   async load({ options, readOptions, refreshable }) {
     const warnings: string[] = [];
     // Claude Code on macOS keeps its login in the Keychain and falls back to the file: so do we.
-    const keychain = (options.platform ?? process.platform) === 'darwin' ? await readClaudeCodeKeychain({ env: options.env, timeoutMs: options.keychainTimeoutMs }) : null;
+    const keychain =
+      (options.platform ?? process.platform) === 'darwin'
+        ? await readClaudeCodeKeychain({ env: options.env, timeoutMs: options.keychainTimeoutMs })
+        : null;
     if (keychain?.status === 'found') {
       const where = `keychain:${keychain.service}`;
       const login = claudeCodeLogin(keychain.data, { file: where, source: where });
@@ -95,12 +115,25 @@ export const claudeCodeSource: StoredCredentialSource = {
     }
     const creds = await readClaudeCodeCredentials(options.claudeHome, readOptions);
     if (keychain !== null && keychain.status !== 'missing') {
-      if (!creds?.oauth) throw new AgentvisorError('credentials-io', keychain.message, { details: { source: 'keychain', service: keychain.service, reason: `keychain-${keychain.status}` } });
+      if (!creds?.oauth)
+        throw new AgentvisorError('credentials-io', keychain.message, {
+          details: { source: 'keychain', service: keychain.service, reason: `keychain-${keychain.status}` },
+        });
       warnings.push(`${keychain.message} Using ${creds.file} instead.`);
     }
     if (!creds) return null;
     warnings.push(...creds.warnings);
     if (!creds.oauth) return { found: [], warnings };
-    return { found: [refreshable(asFound(creds.oauth), creds.file, creds.oauth.refreshToken !== null && options.oauth?.refreshClaudeCode === true, claudeCodeTokens)], warnings };
+    return {
+      found: [
+        refreshable(
+          asFound(creds.oauth),
+          creds.file,
+          creds.oauth.refreshToken !== null && options.oauth?.refreshClaudeCode === true,
+          claudeCodeTokens,
+        ),
+      ],
+      warnings,
+    };
   },
 };

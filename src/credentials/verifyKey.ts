@@ -66,8 +66,10 @@ export function modelsUrl(provider: ProviderId, baseUrl?: string): string {
   } catch {
     throw invalid('baseUrl', 'baseUrl is not a valid URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('baseUrl', `baseUrl must be http: or https:, not ${url.protocol}`);
-  if (url.username !== '' || url.password !== '') throw invalid('baseUrl', 'baseUrl must not contain a user name or password');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw invalid('baseUrl', `baseUrl must be http: or https:, not ${url.protocol}`);
+  if (url.username !== '' || url.password !== '')
+    throw invalid('baseUrl', 'baseUrl must not contain a user name or password');
   if (url.search !== '' || url.hash !== '') throw invalid('baseUrl', 'baseUrl must not contain a query or fragment');
   const path = url.pathname.replace(/\/+$/, '');
   const suffix = provider === 'openai' && path.endsWith('/v1') ? '/models' : '/v1/models';
@@ -77,7 +79,12 @@ export function modelsUrl(provider: ProviderId, baseUrl?: string): string {
 function requestHeaders(provider: ProviderId, kind: KeyKind, key: string): Record<string, string> {
   if (provider === 'openai') return { authorization: `Bearer ${key}`, accept: 'application/json' };
   if (kind === 'oauth-access') {
-    return { authorization: `Bearer ${key}`, 'anthropic-version': ANTHROPIC_VERSION, 'anthropic-beta': ANTHROPIC_OAUTH_BETA, accept: 'application/json' };
+    return {
+      authorization: `Bearer ${key}`,
+      'anthropic-version': ANTHROPIC_VERSION,
+      'anthropic-beta': ANTHROPIC_OAUTH_BETA,
+      accept: 'application/json',
+    };
   }
   return { 'x-api-key': key, 'anthropic-version': ANTHROPIC_VERSION, accept: 'application/json' };
 }
@@ -106,9 +113,19 @@ function retryAfter(headers: Headers, now: number): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function remainingFrom(provider: ProviderId, headers: Headers, what: 'remaining' | 'limit' = 'remaining'): KeyVerification['remaining'] {
-  const requests = headerCount(headers, provider === 'claude' ? `anthropic-ratelimit-requests-${what}` : `x-ratelimit-${what}-requests`);
-  const tokens = headerCount(headers, provider === 'claude' ? `anthropic-ratelimit-tokens-${what}` : `x-ratelimit-${what}-tokens`);
+function remainingFrom(
+  provider: ProviderId,
+  headers: Headers,
+  what: 'remaining' | 'limit' = 'remaining',
+): KeyVerification['remaining'] {
+  const requests = headerCount(
+    headers,
+    provider === 'claude' ? `anthropic-ratelimit-requests-${what}` : `x-ratelimit-${what}-requests`,
+  );
+  const tokens = headerCount(
+    headers,
+    provider === 'claude' ? `anthropic-ratelimit-tokens-${what}` : `x-ratelimit-${what}-tokens`,
+  );
   if (requests === undefined && tokens === undefined) return undefined;
   return { ...(requests === undefined ? {} : { requests }), ...(tokens === undefined ? {} : { tokens }) };
 }
@@ -127,8 +144,12 @@ function parseErrorBody(text: string): { message?: string; errorType?: string } 
   }
   if (!isRecord(body) || !isRecord(body.error)) return {};
   const { message, type, code } = body.error;
-  const errorType = typeof code === 'string' && code !== '' ? code : typeof type === 'string' && type !== '' ? type : undefined;
-  return { ...(typeof message === 'string' && message !== '' ? { message } : {}), ...(errorType === undefined ? {} : { errorType }) };
+  const errorType =
+    typeof code === 'string' && code !== '' ? code : typeof type === 'string' && type !== '' ? type : undefined;
+  return {
+    ...(typeof message === 'string' && message !== '' ? { message } : {}),
+    ...(errorType === undefined ? {} : { errorType }),
+  };
 }
 
 function verdictFor(status: number): KeyVerdict {
@@ -163,7 +184,8 @@ function networkReason(err: unknown): string {
 export async function verifyKey(options: VerifyKeyOptions): Promise<KeyVerification> {
   const { provider, secret, baseUrl, timeoutMs = 5000 } = options;
   const spec = providerSpec(provider);
-  if (typeof (secret as Partial<Secret> | undefined)?.reveal !== 'function') throw invalid('secret', 'secret must be a Secret (new Secret(key))');
+  if (typeof (secret as Partial<Secret> | undefined)?.reveal !== 'function')
+    throw invalid('secret', 'secret must be a Secret (new Secret(key))');
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
     throw invalid('timeoutMs', `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
   }
@@ -203,7 +225,10 @@ export async function verifyKey(options: VerifyKeyOptions): Promise<KeyVerificat
       if (verdict === 'unreachable') {
         message = `${spec.displayName} API answered ${status} with a redirect, which is not followed; set baseUrl to the API's own location`;
       } else {
-        message = parsed.message ?? `${spec.displayName} API answered ${status}${response.statusText ? ` ${response.statusText}` : ''}` + `${overLimit ? ` with a body larger than ${MAX_HTTP_BODY_BYTES / 1024 / 1024} MB (not read past that)` : ''}`;
+        message =
+          parsed.message ??
+          `${spec.displayName} API answered ${status}${response.statusText ? ` ${response.statusText}` : ''}` +
+            `${overLimit ? ` with a body larger than ${MAX_HTTP_BODY_BYTES / 1024 / 1024} MB (not read past that)` : ''}`;
       }
       message = mask(message, key, prefix);
     }
@@ -220,9 +245,21 @@ export async function verifyKey(options: VerifyKeyOptions): Promise<KeyVerificat
   } catch (err) {
     const latencyMs = elapsed();
     if (controller.signal.aborted) {
-      return { verdict: 'timeout', latencyMs, message: `${spec.displayName} API did not answer within ${timeoutMs} ms` };
+      return {
+        verdict: 'timeout',
+        latencyMs,
+        message: `${spec.displayName} API did not answer within ${timeoutMs} ms`,
+      };
     }
-    return { verdict: 'unreachable', latencyMs, message: mask(`cannot reach the ${spec.displayName} API at ${new URL(url).origin}: ${networkReason(err)}`, key, prefix) };
+    return {
+      verdict: 'unreachable',
+      latencyMs,
+      message: mask(
+        `cannot reach the ${spec.displayName} API at ${new URL(url).origin}: ${networkReason(err)}`,
+        key,
+        prefix,
+      ),
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -67,8 +67,20 @@ export class AgentvisorError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
-  toJSON(): { name: string; code: ErrorCode; message: string; retryAfterMs: number | null; details: Readonly<Record<string, unknown>> } {
-    return { name: this.name, code: this.code, message: this.message, retryAfterMs: this.retryAfterMs, details: this.details };
+  toJSON(): {
+    name: string;
+    code: ErrorCode;
+    message: string;
+    retryAfterMs: number | null;
+    details: Readonly<Record<string, unknown>>;
+  } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retryAfterMs: this.retryAfterMs,
+      details: this.details,
+    };
   }
 }
 

@@ -32,7 +32,13 @@ async function tryLock(target: string, lockfilePath: string, staleMs: number): P
   try {
     // A lock judged stale and taken over while we held it is not fatal here: the refresher re-reads
     // the file after a rejected grant, so a rival refresh is still found. The default handler throws.
-    const release = await lockfile.lock(target, { realpath: false, lockfilePath, stale: staleMs, retries: 0, onCompromised: () => undefined });
+    const release = await lockfile.lock(target, {
+      realpath: false,
+      lockfilePath,
+      stale: staleMs,
+      retries: 0,
+      onCompromised: () => undefined,
+    });
     return () => release().catch(() => undefined);
   } catch (error) {
     if (errnoOf(error) === 'ELOCKED') return null;
@@ -41,11 +47,18 @@ async function tryLock(target: string, lockfilePath: string, staleMs: number): P
 }
 
 function lockError(file: string, lock: string, reason: string, message: string): AgentvisorError {
-  return new AgentvisorError('credentials-io', message, { ...(reason === 'lock-timeout' ? { retryAfterMs: 1000 } : {}), details: { file, lock, reason } });
+  return new AgentvisorError('credentials-io', message, {
+    ...(reason === 'lock-timeout' ? { retryAfterMs: 1000 } : {}),
+    details: { file, lock, reason },
+  });
 }
 
 /** Tries `take` until it gives a release or `waitMs` has passed, with a jittered back-off. */
-async function waitFor(take: () => Promise<(() => Promise<void>) | null>, waitMs: number, timedOut: () => AgentvisorError): Promise<() => Promise<void>> {
+async function waitFor(
+  take: () => Promise<(() => Promise<void>) | null>,
+  waitMs: number,
+  timedOut: () => AgentvisorError,
+): Promise<() => Promise<void>> {
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt += 1) {
     const release = await take();
@@ -72,7 +85,12 @@ export async function takeClaudeCodeRefreshLock(file: string, waitMs: number): P
   const lock = path.join(dir, CLAUDE_CODE_REFRESH_LOCK);
   const legacy = `${await fsp.realpath(dir).catch(() => dir)}.lock`;
   const ioFailure = (error: unknown): AgentvisorError =>
-    lockError(file, lock, errnoOf(error) ?? 'unknown', `Could not take Claude Code's refresh lock ${lock} (${errnoOf(error) ?? 'unknown'}); ${file} was not refreshed.`);
+    lockError(
+      file,
+      lock,
+      errnoOf(error) ?? 'unknown',
+      `Could not take Claude Code's refresh lock ${lock} (${errnoOf(error) ?? 'unknown'}); ${file} was not refreshed.`,
+    );
   const both = async (): Promise<(() => Promise<void>) | null> => {
     const release = await tryLock(dir, lock, REFRESH_STALE_MS).catch((error: unknown) => {
       throw ioFailure(error);
@@ -88,7 +106,14 @@ export async function takeClaudeCodeRefreshLock(file: string, waitMs: number): P
       await release();
     };
   };
-  return waitFor(both, waitMs, () => lockError(file, lock, 'lock-timeout', `Claude Code kept its refresh lock ${lock} for ${waitMs} ms (it is refreshing ${file}); try again later.`));
+  return waitFor(both, waitMs, () =>
+    lockError(
+      file,
+      lock,
+      'lock-timeout',
+      `Claude Code kept its refresh lock ${lock} for ${waitMs} ms (it is refreshing ${file}); try again later.`,
+    ),
+  );
 }
 
 /**
@@ -105,9 +130,21 @@ export async function takeClaudeCodeWriteLock(file: string, waitMs: number): Pro
   const lock = `${target}.lock`;
   const take = (): Promise<(() => Promise<void>) | null> =>
     tryLock(target, lock, WRITE_STALE_MS).catch((error: unknown) => {
-      throw lockError(file, lock, errnoOf(error) ?? 'unknown', `Could not take Claude Code's write lock ${lock} (${errnoOf(error) ?? 'unknown'}); ${file} was not written.`);
+      throw lockError(
+        file,
+        lock,
+        errnoOf(error) ?? 'unknown',
+        `Could not take Claude Code's write lock ${lock} (${errnoOf(error) ?? 'unknown'}); ${file} was not written.`,
+      );
     });
-  return waitFor(take, waitMs, () => lockError(file, lock, 'lock-timeout', `Claude Code kept its write lock ${lock} for ${waitMs} ms; ${file} was not written. Try again later.`));
+  return waitFor(take, waitMs, () =>
+    lockError(
+      file,
+      lock,
+      'lock-timeout',
+      `Claude Code kept its write lock ${lock} for ${waitMs} ms; ${file} was not written. Try again later.`,
+    ),
+  );
 }
 
 /**
@@ -116,4 +153,7 @@ export async function takeClaudeCodeWriteLock(file: string, waitMs: number): Pro
  *
  * @example createTokenRefresher({ file, ...claudeCodeTokens, tokenEndpoint, clientId }) // takes claudeCodeLocks
  */
-export const claudeCodeLocks: OwnerLocks = Object.freeze({ refresh: takeClaudeCodeRefreshLock, write: takeClaudeCodeWriteLock });
+export const claudeCodeLocks: OwnerLocks = Object.freeze({
+  refresh: takeClaudeCodeRefreshLock,
+  write: takeClaudeCodeWriteLock,
+});

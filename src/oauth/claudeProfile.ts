@@ -37,7 +37,9 @@ export function subscriptionTierOf(organizationType: unknown): 'max' | 'pro' | '
  */
 export function defaultProfileUrl(tokenEndpoint: string): string {
   const url = new URL(tokenEndpoint);
-  return url.protocol === 'https:' && ANTHROPIC_TOKEN_HOSTS.includes(url.hostname) ? CLAUDE_PROFILE_URL : new URL('/api/oauth/profile', url).href;
+  return url.protocol === 'https:' && ANTHROPIC_TOKEN_HOSTS.includes(url.hostname)
+    ? CLAUDE_PROFILE_URL
+    : new URL('/api/oauth/profile', url).href;
 }
 
 /** Where a login's tier came from: the token answer, the profile, or nowhere (`null` tier). */
@@ -55,11 +57,15 @@ export interface LoginTierRequest {
 }
 
 function record(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
 }
 
 /** One GET of the profile with the access token; its plan, or null on any failure (the login stands without it). */
-async function profileTier(request: LoginTierRequest & { readonly profileUrl: string }): Promise<ReturnType<typeof subscriptionTierOf>> {
+async function profileTier(
+  request: LoginTierRequest & { readonly profileUrl: string },
+): Promise<ReturnType<typeof subscriptionTierOf>> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), request.timeoutMs);
   const onAbort = (): void => controller.abort();

@@ -34,11 +34,19 @@ export const claudeAuthTokens: TokenFileFormat = {
     const tokens = record(data.oauth_tokens);
     if (tokens === null) return null;
     const expires = text(tokens.expires_at);
-    return stored(text(tokens.access_token), text(tokens.refresh_token), expires === null ? null : parseRfc3339(expires));
+    return stored(
+      text(tokens.access_token),
+      text(tokens.refresh_token),
+      expires === null ? null : parseRfc3339(expires),
+    );
   },
   writeTokens(data, tokens: RefreshedTokens) {
     const old = record(data.oauth_tokens) ?? {};
-    const next: JsonRecord = { ...old, access_token: tokens.accessToken.reveal(), refresh_token: tokens.refreshToken.reveal() };
+    const next: JsonRecord = {
+      ...old,
+      access_token: tokens.accessToken.reveal(),
+      refresh_token: tokens.refreshToken.reveal(),
+    };
     if (tokens.expiresAt === null) delete next.expires_at;
     else next.expires_at = iso(tokens.expiresAt);
     if (tokens.scope !== null) next.scope = tokens.scope;
@@ -61,7 +69,11 @@ export const claudeCodeTokens: TokenFileFormat = {
   },
   writeTokens(data, tokens: RefreshedTokens) {
     const old = record(data.claudeAiOauth) ?? {};
-    const next: JsonRecord = { ...old, accessToken: tokens.accessToken.reveal(), refreshToken: tokens.refreshToken.reveal() };
+    const next: JsonRecord = {
+      ...old,
+      accessToken: tokens.accessToken.reveal(),
+      refreshToken: tokens.refreshToken.reveal(),
+    };
     if (tokens.expiresAt === null) delete next.expiresAt;
     else next.expiresAt = tokens.expiresAt;
     if (tokens.scope !== null) next.scopes = tokens.scope.split(/\s+/).filter((s) => s !== '');
@@ -82,7 +94,11 @@ export const codexTokens: TokenFileFormat = {
   },
   writeTokens(data, tokens: RefreshedTokens) {
     const old = record(data.tokens) ?? {};
-    const next: JsonRecord = { ...old, access_token: tokens.accessToken.reveal(), refresh_token: tokens.refreshToken.reveal() };
+    const next: JsonRecord = {
+      ...old,
+      access_token: tokens.accessToken.reveal(),
+      refresh_token: tokens.refreshToken.reveal(),
+    };
     if (tokens.idToken !== null) next.id_token = tokens.idToken.reveal();
     return { ...data, tokens: next, last_refresh: iso(tokens.refreshedAt) };
   },

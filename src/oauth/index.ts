@@ -1,9 +1,29 @@
 export { createTokenRefresher } from './refresh';
-export type { AccessTokenResult, RefreshedTokens, StoredTokens, TokenRefresher, TokenRefresherOptions } from './refresh';
+export type {
+  AccessTokenResult,
+  RefreshedTokens,
+  StoredTokens,
+  TokenRefresher,
+  TokenRefresherOptions,
+} from './refresh';
 export { authorizationCodeGrantBody, requestAuthorizationCodeGrant, requestRefreshGrant } from './tokenEndpoint';
-export type { AuthorizationCodeGrantRequest, FetchLike, GrantedTokens, GrantOutcome, OAuthAccount, OAuthOrganization, RefreshGrantRequest } from './tokenEndpoint';
+export type {
+  AuthorizationCodeGrantRequest,
+  FetchLike,
+  GrantedTokens,
+  GrantOutcome,
+  OAuthAccount,
+  OAuthOrganization,
+  RefreshGrantRequest,
+} from './tokenEndpoint';
 export { claudeAuthTokens, claudeCodeTokens, codexTokens } from './formats';
-export { CLAUDE_CODE_REFRESH_LOCK, CLAUDE_CODE_STORAGE_WRITE, claudeCodeLocks, takeClaudeCodeRefreshLock, takeClaudeCodeWriteLock } from './claudeCodeLocks';
+export {
+  CLAUDE_CODE_REFRESH_LOCK,
+  CLAUDE_CODE_STORAGE_WRITE,
+  claudeCodeLocks,
+  takeClaudeCodeRefreshLock,
+  takeClaudeCodeWriteLock,
+} from './claudeCodeLocks';
 export type { OwnerLock, OwnerLocks } from './claudeCodeLocks';
 export type { TokenFileFormat } from './formats';
 export { CLAUDE_OAUTH_DEFAULTS, REDIRECT_HOSTS, saveClaudeLogin, startPkceLogin } from './pkceLogin';

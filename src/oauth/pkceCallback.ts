@@ -61,5 +61,7 @@ export function page(title: string, text: string): string {
  * loginFailed('cancelled', 'The OAuth login was cancelled; the callback server was closed.');
  */
 export function loginFailed(reason: string, message: string, extra: Record<string, unknown> = {}): AgentvisorError {
-  return new AgentvisorError('auth-failed', `${message} Nothing was stored; start the login again.`, { details: { reason, ...extra } });
+  return new AgentvisorError('auth-failed', `${message} Nothing was stored; start the login again.`, {
+    details: { reason, ...extra },
+  });
 }

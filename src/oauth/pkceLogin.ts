@@ -34,7 +34,17 @@ const CALLBACK_PATH = '/callback';
  * await saveClaudeLogin(codexHome, tokens);
  */
 export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLogin> {
-  const { authorize, tokenEndpoint, profileUrl, redirectHost, timeoutMs, exchangeTimeoutMs, now, fetch: doFetch, scope } = pkceLoginSettings(options);
+  const {
+    authorize,
+    tokenEndpoint,
+    profileUrl,
+    redirectHost,
+    timeoutMs,
+    exchangeTimeoutMs,
+    now,
+    fetch: doFetch,
+    scope,
+  } = pkceLoginSettings(options);
 
   const verifier = new Secret(base64url(randomBytes(64))); // 86 characters
   const state = base64url(randomBytes(32));
@@ -72,8 +82,17 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
   }
 
   /** Sends a final page, then finishes once the page has been written. */
-  function answerAndFinish(res: http.ServerResponse, status: number, html: string, outcome: { tokens: LoginTokens } | { error: AgentvisorError }): void {
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
+  function answerAndFinish(
+    res: http.ServerResponse,
+    status: number,
+    html: string,
+    outcome: { tokens: LoginTokens } | { error: AgentvisorError },
+  ): void {
+    res.writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'close',
+    });
     res.end(html, () => finish(outcome));
   }
 
@@ -98,18 +117,35 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
         signal: exchangeAbort.signal,
       });
     } catch (error) {
-      const failure = error instanceof AgentvisorError ? error : loginFailed('network', `Could not complete the OAuth login at ${tokenEndpoint}.`);
-      answerAndFinish(res, 502, page('Login failed', 'The token exchange failed. You can close this window and try again.'), { error: failure });
+      const failure =
+        error instanceof AgentvisorError
+          ? error
+          : loginFailed('network', `Could not complete the OAuth login at ${tokenEndpoint}.`);
+      answerAndFinish(
+        res,
+        502,
+        page('Login failed', 'The token exchange failed. You can close this window and try again.'),
+        { error: failure },
+      );
       return;
     }
     if (outcome.kind === 'rejected') {
       const answered = `HTTP ${outcome.status}${outcome.oauthError === null ? '' : `, ${outcome.oauthError}`}`;
-      const error = loginFailed('invalid-grant', `The token endpoint ${tokenEndpoint} rejected the authorization code (${answered}).`, {
-        endpoint: tokenEndpoint,
-        status: outcome.status,
-        ...(outcome.oauthError === null ? {} : { oauthError: outcome.oauthError }),
-      });
-      answerAndFinish(res, 400, page('Login failed', 'The authorization code was rejected. You can close this window and try again.'), { error });
+      const error = loginFailed(
+        'invalid-grant',
+        `The token endpoint ${tokenEndpoint} rejected the authorization code (${answered}).`,
+        {
+          endpoint: tokenEndpoint,
+          status: outcome.status,
+          ...(outcome.oauthError === null ? {} : { oauthError: outcome.oauthError }),
+        },
+      );
+      answerAndFinish(
+        res,
+        400,
+        page('Login failed', 'The authorization code was rejected. You can close this window and try again.'),
+        { error },
+      );
       return;
     }
     const granted = outcome.tokens;
@@ -147,27 +183,45 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
       return;
     }
     if (settled || exchanging) {
-      answer(res, 409, page('Login already handled', 'This login has already received its answer. You can close this window.'));
+      answer(
+        res,
+        409,
+        page('Login already handled', 'This login has already received its answer. You can close this window.'),
+      );
       return;
     }
     const params = url.searchParams;
     const given = params.get('state');
     if (given === null || !sameText(given, state)) {
-      answerAndFinish(res, 400, page('Login failed', 'The login answer did not match this login (state mismatch). Start the login again.'), {
-        error: loginFailed('state-mismatch', 'The OAuth callback carried a state that does not match this login (a stale or forged answer); it was refused.'),
-      });
+      answerAndFinish(
+        res,
+        400,
+        page('Login failed', 'The login answer did not match this login (state mismatch). Start the login again.'),
+        {
+          error: loginFailed(
+            'state-mismatch',
+            'The OAuth callback carried a state that does not match this login (a stale or forged answer); it was refused.',
+          ),
+        },
+      );
       return;
     }
     const oauthError = params.get('error');
     if (oauthError !== null) {
       const code = safeOauthError(oauthError);
       const denied = code === 'access_denied';
-      const text = denied ? 'Access was denied. You can close this window.' : 'The authorization server reported an error. You can close this window.';
+      const text = denied
+        ? 'Access was denied. You can close this window.'
+        : 'The authorization server reported an error. You can close this window.';
       const message = denied
         ? 'The OAuth login was denied in the browser (access_denied).'
         : `The authorization server answered the login with an error${code === null ? '' : ` (${code})`}.`;
       answerAndFinish(res, 400, page('Login failed', text), {
-        error: loginFailed(denied ? 'access-denied' : 'authorization-error', message, code === null ? {} : { oauthError: code }),
+        error: loginFailed(
+          denied ? 'access-denied' : 'authorization-error',
+          message,
+          code === null ? {} : { oauthError: code },
+        ),
       });
       return;
     }
@@ -209,9 +263,16 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
 
   // Set before any request can arrive: requests are handled only after this function returns to the event loop.
   const timer = setTimeout(() => {
-    finish({ error: loginFailed('timeout', `The OAuth login did not complete within ${timeoutMs} ms; the callback server was closed.`, { timeoutMs }) });
+    finish({
+      error: loginFailed(
+        'timeout',
+        `The OAuth login did not complete within ${timeoutMs} ms; the callback server was closed.`,
+        { timeoutMs },
+      ),
+    });
   }, timeoutMs);
-  const cancel = (): void => finish({ error: loginFailed('cancelled', 'The OAuth login was cancelled; the callback server was closed.') });
+  const cancel = (): void =>
+    finish({ error: loginFailed('cancelled', 'The OAuth login was cancelled; the callback server was closed.') });
 
   if (options.openBrowser) {
     try {

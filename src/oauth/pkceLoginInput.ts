@@ -33,12 +33,14 @@ function checkHttpUrl(field: string, value: unknown): URL {
   } catch {
     url = null;
   }
-  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw invalid(field, `${field} must be an absolute http(s) URL.`);
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw invalid(field, `${field} must be an absolute http(s) URL.`);
   return url;
 }
 
 function checkPositive(field: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw invalid(field, `${field} must be a positive number of milliseconds.`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw invalid(field, `${field} must be a positive number of milliseconds.`);
   return value;
 }
 
@@ -59,14 +61,23 @@ export function pkceLoginSettings(options: PkceLoginOptions): PkceLoginSettings 
       : options.profileUrl === undefined
         ? defaultProfileUrl(tokenEndpoint)
         : checkHttpUrl('profileUrl', options.profileUrl).href;
-  if (typeof options.clientId !== 'string' || options.clientId === '') throw invalid('clientId', 'clientId must be a non-empty string.');
-  if (!Array.isArray(options.scopes) || options.scopes.length === 0 || !options.scopes.every((s) => typeof s === 'string' && /^[\x21-\x7e]+$/.test(s))) {
+  if (typeof options.clientId !== 'string' || options.clientId === '')
+    throw invalid('clientId', 'clientId must be a non-empty string.');
+  if (
+    !Array.isArray(options.scopes) ||
+    options.scopes.length === 0 ||
+    !options.scopes.every((s) => typeof s === 'string' && /^[\x21-\x7e]+$/.test(s))
+  ) {
     throw invalid('scopes', 'scopes must be a non-empty list of scope names without spaces.');
   }
   const redirectHost = options.redirectHost ?? 'localhost';
-  if (!(REDIRECT_HOSTS as readonly string[]).includes(redirectHost)) throw invalid('redirectHost', `redirectHost must be one of ${REDIRECT_HOSTS.join(', ')}.`);
+  if (!(REDIRECT_HOSTS as readonly string[]).includes(redirectHost))
+    throw invalid('redirectHost', `redirectHost must be one of ${REDIRECT_HOSTS.join(', ')}.`);
   const timeoutMs = checkPositive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  const exchangeTimeoutMs = checkPositive('exchangeTimeoutMs', options.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
+  const exchangeTimeoutMs = checkPositive(
+    'exchangeTimeoutMs',
+    options.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS,
+  );
   return {
     authorize,
     tokenEndpoint,

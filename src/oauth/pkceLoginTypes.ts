@@ -13,9 +13,22 @@ export const CLAUDE_OAUTH_DEFAULTS = {
   authorizeUrl: 'https://claude.com/cai/oauth/authorize?code=true',
   tokenEndpoint: 'https://platform.claude.com/v1/oauth/token',
   clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
-  scopes: ['org:create_api_key', 'user:profile', 'user:inference', 'user:sessions:claude_code', 'user:mcp_servers', 'user:file_upload'],
+  scopes: [
+    'org:create_api_key',
+    'user:profile',
+    'user:inference',
+    'user:sessions:claude_code',
+    'user:mcp_servers',
+    'user:file_upload',
+  ],
   profileUrl: CLAUDE_PROFILE_URL,
-} as const satisfies { authorizeUrl: string; tokenEndpoint: string; clientId: string; scopes: readonly string[]; profileUrl: string };
+} as const satisfies {
+  authorizeUrl: string;
+  tokenEndpoint: string;
+  clientId: string;
+  scopes: readonly string[];
+  profileUrl: string;
+};
 
 /** The host names `redirect_uri` may carry; both reach the callback server on 127.0.0.1. */
 export const REDIRECT_HOSTS = ['localhost', '127.0.0.1'] as const;

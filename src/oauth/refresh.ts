@@ -84,7 +84,9 @@ const LOCK_STALE_MS = 10_000;
 
 function checkDuration(field: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) {
-    throw new AgentvisorError('invalid-option', `${field} must be a non-negative number of milliseconds.`, { details: { field } });
+    throw new AgentvisorError('invalid-option', `${field} must be a non-negative number of milliseconds.`, {
+      details: { field },
+    });
   }
   return value;
 }
@@ -94,10 +96,14 @@ function checkUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new AgentvisorError('invalid-option', 'tokenEndpoint must be an absolute http(s) URL.', { details: { field: 'tokenEndpoint' } });
+    throw new AgentvisorError('invalid-option', 'tokenEndpoint must be an absolute http(s) URL.', {
+      details: { field: 'tokenEndpoint' },
+    });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AgentvisorError('invalid-option', 'tokenEndpoint must be an absolute http(s) URL.', { details: { field: 'tokenEndpoint' } });
+    throw new AgentvisorError('invalid-option', 'tokenEndpoint must be an absolute http(s) URL.', {
+      details: { field: 'tokenEndpoint' },
+    });
   }
   return url.href;
 }
@@ -123,21 +129,35 @@ async function acquireRefreshLock(file: string, timeoutMs: number): Promise<() =
       // (never created; `realpath: false`) so the store's lock on `file` inside this one stays separate.
       // onCompromised: a lock taken over while held must not throw from proper-lockfile's timer (it
       // would end the process); a rival refresh is still found by the re-read after a rejected grant.
-      const release = await lockfile.lock(`${file}.refresh`, { realpath: false, lockfilePath: `${file}.refresh.lock`, stale: LOCK_STALE_MS, retries: 0, onCompromised: () => undefined });
+      const release = await lockfile.lock(`${file}.refresh`, {
+        realpath: false,
+        lockfilePath: `${file}.refresh.lock`,
+        stale: LOCK_STALE_MS,
+        retries: 0,
+        onCompromised: () => undefined,
+      });
       return async () => {
         await release().catch(() => undefined);
       };
     } catch (error) {
       const code = errnoCode(error);
       if (code !== 'ELOCKED') {
-        throw new AgentvisorError('credentials-io', `Could not lock credentials file ${file} for a token refresh (${code ?? 'unknown'}).`, { details: { file, reason: code ?? 'unknown' } });
+        throw new AgentvisorError(
+          'credentials-io',
+          `Could not lock credentials file ${file} for a token refresh (${code ?? 'unknown'}).`,
+          { details: { file, reason: code ?? 'unknown' } },
+        );
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new AgentvisorError('credentials-io', `Another process kept refreshing the tokens in ${file} for ${timeoutMs} ms; try again later.`, {
-          retryAfterMs: 1000,
-          details: { file, reason: 'lock-timeout' },
-        });
+        throw new AgentvisorError(
+          'credentials-io',
+          `Another process kept refreshing the tokens in ${file} for ${timeoutMs} ms; try again later.`,
+          {
+            retryAfterMs: 1000,
+            details: { file, reason: 'lock-timeout' },
+          },
+        );
       }
       await sleep(Math.min(left, Math.min(100, 5 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random())));
     }
@@ -145,9 +165,13 @@ async function acquireRefreshLock(file: string, timeoutMs: number): Promise<() =
 }
 
 function loginAgain(file: string, reason: string, what: string, extra: Record<string, unknown> = {}): AgentvisorError {
-  return new AgentvisorError('auth-failed', `${what} Log in again with the provider's CLI (for example \`claude /login\` or \`codex login\`); ${file} was left as it is.`, {
-    details: { file, reason, ...extra },
-  });
+  return new AgentvisorError(
+    'auth-failed',
+    `${what} Log in again with the provider's CLI (for example \`claude /login\` or \`codex login\`); ${file} was left as it is.`,
+    {
+      details: { file, reason, ...extra },
+    },
+  );
 }
 
 /**
@@ -173,7 +197,9 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   const lockTimeoutMs = checkDuration('lockTimeoutMs', options.lockTimeoutMs ?? timeoutMs + 20_000);
   const tokenEndpoint = checkUrl(options.tokenEndpoint);
   if (typeof options.clientId !== 'string' || options.clientId === '') {
-    throw new AgentvisorError('invalid-option', 'clientId must be a non-empty string.', { details: { field: 'clientId' } });
+    throw new AgentvisorError('invalid-option', 'clientId must be a non-empty string.', {
+      details: { field: 'clientId' },
+    });
   }
   const file = path.resolve(options.file);
   const now = (): number => (options.clock ? options.clock.now() : Date.now());
@@ -189,15 +215,23 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   }
 
   function noCredentials(): AgentvisorError {
-    return new AgentvisorError('auth-failed', `No OAuth tokens in ${file}. Log in with the provider's CLI (for example \`claude /login\` or \`codex login\`).`, {
-      details: { file, reason: 'no-credentials' },
-    });
+    return new AgentvisorError(
+      'auth-failed',
+      `No OAuth tokens in ${file}. Log in with the provider's CLI (for example \`claude /login\` or \`codex login\`).`,
+      {
+        details: { file, reason: 'no-credentials' },
+      },
+    );
   }
 
   /** The tokens need a refresh but there is no refresh token: a still-valid access token is used to its end. */
   function withoutRefreshToken(tokens: StoredTokens): AccessTokenResult {
     if (isUnexpired(tokens)) return { accessToken: tokens.accessToken, expiresAt: tokens.expiresAt, refreshed: false };
-    throw loginAgain(file, 'no-refresh-token', `The OAuth access token in ${file} has expired and there is no refresh token to renew it.`);
+    throw loginAgain(
+      file,
+      'no-refresh-token',
+      `The OAuth access token in ${file} has expired and there is no refresh token to renew it.`,
+    );
   }
 
   async function store(used: Secret, granted: GrantedTokens): Promise<AccessTokenResult> {
@@ -212,14 +246,20 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     };
     // The grant has spent the old refresh token: the answer is written even when the owner's write
     // lock cannot be had (losing the rotated token would log every session out).
-    const releaseOwner = options.ownerLocks ? await options.ownerLocks.write(file, lockTimeoutMs).catch(() => null) : null;
+    const releaseOwner = options.ownerLocks
+      ? await options.ownerLocks.write(file, lockTimeoutMs).catch(() => null)
+      : null;
     try {
       await updateJsonFile(
         file,
         (current) => {
           // Logged out while we refreshed (the file or its tokens removed): do not bring them back.
           if (current === null || options.readTokens(current) === null) {
-            throw loginAgain(file, 'logged-out', `The OAuth tokens in ${file} were removed while they were being refreshed.`);
+            throw loginAgain(
+              file,
+              'logged-out',
+              `The OAuth tokens in ${file} were removed while they were being refreshed.`,
+            );
           }
           return options.writeTokens(current, tokens);
         },
@@ -240,7 +280,15 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       if (isFresh(tokens)) return { accessToken: tokens.accessToken, expiresAt: tokens.expiresAt, refreshed: false };
       const used = tokens.refreshToken;
       if (used === null) return withoutRefreshToken(tokens);
-      const outcome = await requestRefreshGrant({ tokenEndpoint, clientId: options.clientId, refreshToken: used, scope: options.scope, timeoutMs, now, fetch: doFetch });
+      const outcome = await requestRefreshGrant({
+        tokenEndpoint,
+        clientId: options.clientId,
+        refreshToken: used,
+        scope: options.scope,
+        timeoutMs,
+        now,
+        fetch: doFetch,
+      });
       if (outcome.kind === 'granted') return store(used, outcome.tokens);
 
       // Rejected: a program that does not take our lock (Claude Code, Codex) may have won the race.
@@ -251,10 +299,15 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       }
       if (!newer || attempt >= 1) {
         const answered = `HTTP ${outcome.status}${outcome.oauthError === null ? '' : `, ${outcome.oauthError}`}`;
-        throw loginAgain(file, 'invalid-grant', `The OAuth refresh token in ${file} was rejected by ${tokenEndpoint} (${answered}): it was used, revoked or has expired.`, {
-          status: outcome.status,
-          ...(outcome.oauthError === null ? {} : { oauthError: outcome.oauthError }),
-        });
+        throw loginAgain(
+          file,
+          'invalid-grant',
+          `The OAuth refresh token in ${file} was rejected by ${tokenEndpoint} (${answered}): it was used, revoked or has expired.`,
+          {
+            status: outcome.status,
+            ...(outcome.oauthError === null ? {} : { oauthError: outcome.oauthError }),
+          },
+        );
       }
       tokens = latest;
     }

@@ -44,7 +44,12 @@ export async function saveClaudeLogin(
           `Credentials file ${file} has schema_version ${version}, but this agentvisor writes ${CLAUDE_AUTH_SCHEMA_VERSION}. ` +
           'Upgrade agentvisor (npm install agentvisor@latest). The file was left as it is.';
         throw new AgentvisorError('invalid-credentials-file', message, {
-          details: { file, reason: 'schema-version-too-new', schemaVersion: version, supportedSchemaVersion: CLAUDE_AUTH_SCHEMA_VERSION },
+          details: {
+            file,
+            reason: 'schema-version-too-new',
+            schemaVersion: version,
+            supportedSchemaVersion: CLAUDE_AUTH_SCHEMA_VERSION,
+          },
         });
       }
       return { ...(current ?? {}), schema_version: CLAUDE_AUTH_SCHEMA_VERSION, oauth_tokens: oauth };

@@ -57,15 +57,26 @@ function safeOauthError(value: unknown): string | null {
   return typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : null;
 }
 
-function refreshFailed(endpoint: string, reason: string, message: string, extra: Record<string, unknown> = {}, retryAfterMs = 5_000): AgentvisorError {
-  return new AgentvisorError('token-refresh-failed', `Could not refresh the OAuth access token at ${endpoint}: ${message} The stored credentials were left as they are; try again.`, {
-    retryAfterMs,
-    details: { endpoint, reason, ...extra },
-  });
+function refreshFailed(
+  endpoint: string,
+  reason: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+  retryAfterMs = 5_000,
+): AgentvisorError {
+  return new AgentvisorError(
+    'token-refresh-failed',
+    `Could not refresh the OAuth access token at ${endpoint}: ${message} The stored credentials were left as they are; try again.`,
+    {
+      retryAfterMs,
+      details: { endpoint, reason, ...extra },
+    },
+  );
 }
 
 function parseExpiresIn(value: unknown): number | null {
-  const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  const seconds =
+    typeof value === 'number' ? value : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
@@ -79,7 +90,12 @@ function nonEmptyString(value: unknown): string | null {
 }
 
 /** Builds the error for a failed token request; the refresher and the login word theirs differently. */
-type GrantFailure = (reason: string, message: string, extra?: Record<string, unknown>, retryAfterMs?: number) => AgentvisorError;
+type GrantFailure = (
+  reason: string,
+  message: string,
+  extra?: Record<string, unknown>,
+  retryAfterMs?: number,
+) => AgentvisorError;
 
 interface TokenRequest {
   readonly endpoint: string;
@@ -105,7 +121,9 @@ function parseOrganization(value: unknown): OAuthOrganization | null {
   const uuid = nonEmptyString(organization.uuid);
   const organizationType = nonEmptyString(organization.organization_type);
   if (uuid === null) return null;
-  return organizationType === null ? { uuid, name: nonEmptyString(organization.name) } : { uuid, name: nonEmptyString(organization.name), organizationType };
+  return organizationType === null
+    ? { uuid, name: nonEmptyString(organization.name) }
+    : { uuid, name: nonEmptyString(organization.name), organizationType };
 }
 
 /**
@@ -143,17 +161,27 @@ async function postTokenRequest(request: TokenRequest): Promise<GrantOutcome> {
   } catch (error) {
     // The underlying error is not kept as `cause`: it is not ours to vouch for.
     if (timedOut) {
-      throw fail('timeout', `the token endpoint did not answer within ${request.timeoutMs} ms.`, { timeoutMs: request.timeoutMs });
+      throw fail('timeout', `the token endpoint did not answer within ${request.timeoutMs} ms.`, {
+        timeoutMs: request.timeoutMs,
+      });
     }
     const errno = errnoOf(error);
-    throw fail('network', `the connection failed${errno === null ? '' : ` (${errno})`}.`, errno === null ? {} : { errno });
+    throw fail(
+      'network',
+      `the connection failed${errno === null ? '' : ` (${errno})`}.`,
+      errno === null ? {} : { errno },
+    );
   } finally {
     clearTimeout(timer);
     request.signal?.removeEventListener('abort', onAbort);
   }
 
   if (overLimit) {
-    throw fail('bad-response', `the answer (HTTP ${status}) was larger than ${MAX_HTTP_BODY_BYTES / 1024 / 1024} MB; it was not read past that.`, { status });
+    throw fail(
+      'bad-response',
+      `the answer (HTTP ${status}) was larger than ${MAX_HTTP_BODY_BYTES / 1024 / 1024} MB; it was not read past that.`,
+      { status },
+    );
   }
   let json: Record<string, unknown> | null = null;
   try {
@@ -169,7 +197,12 @@ async function postTokenRequest(request: TokenRequest): Promise<GrantOutcome> {
   }
   if (status < 200 || status >= 300) {
     const retryAfterMs = parseRetryAfterMs(retryAfterHeader, request.now()) ?? (status === 429 ? 30_000 : 5_000);
-    throw fail(status === 429 ? 'rate-limited' : 'http-status', `the token endpoint answered HTTP ${status}${oauthError === null ? '' : ` (${oauthError})`}.`, { status, ...(oauthError === null ? {} : { oauthError }) }, retryAfterMs);
+    throw fail(
+      status === 429 ? 'rate-limited' : 'http-status',
+      `the token endpoint answered HTTP ${status}${oauthError === null ? '' : ` (${oauthError})`}.`,
+      { status, ...(oauthError === null ? {} : { oauthError }) },
+      retryAfterMs,
+    );
   }
   const access = nonEmptyString(json?.access_token);
   if (json === null || access === null) {
@@ -237,7 +270,9 @@ export interface AuthorizationCodeGrantRequest {
  * The one place the `authorization_code` grant body is built: JSON, with `state`, as Claude Code
  * sends it to the Anthropic endpoint.
  */
-export function authorizationCodeGrantBody(request: Pick<AuthorizationCodeGrantRequest, 'clientId' | 'code' | 'codeVerifier' | 'redirectUri' | 'state'>): Record<string, string> {
+export function authorizationCodeGrantBody(
+  request: Pick<AuthorizationCodeGrantRequest, 'clientId' | 'code' | 'codeVerifier' | 'redirectUri' | 'state'>,
+): Record<string, string> {
   return {
     grant_type: 'authorization_code',
     code: request.code.reveal(),
@@ -263,9 +298,13 @@ export async function requestAuthorizationCodeGrant(request: AuthorizationCodeGr
     fetch: request.fetch,
     signal: request.signal,
     fail: (reason, message, extra = {}, retryAfterMs = 5_000) =>
-      new AgentvisorError('auth-failed', `Could not complete the OAuth login at ${endpoint}: ${message} Nothing was stored; start the login again.`, {
-        retryAfterMs,
-        details: { endpoint, reason, ...extra },
-      }),
+      new AgentvisorError(
+        'auth-failed',
+        `Could not complete the OAuth login at ${endpoint}: ${message} Nothing was stored; start the login again.`,
+        {
+          retryAfterMs,
+          details: { endpoint, reason, ...extra },
+        },
+      ),
   });
 }

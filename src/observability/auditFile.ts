@@ -57,10 +57,17 @@ async function currentSize(file: string): Promise<number> {
  * writes or chmods a file it does not own, even if one is swapped in after the audit folder was checked.
  */
 async function append(file: string, text: string): Promise<void> {
-  const handle = await fsp.open(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  const handle = await fsp.open(
+    file,
+    fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw Object.assign(new Error(`${file} is not a regular file: the audit trail writes only to its own files`), { code: 'ENOTFILE' });
+    if (!stat.isFile())
+      throw Object.assign(new Error(`${file} is not a regular file: the audit trail writes only to its own files`), {
+        code: 'ENOTFILE',
+      });
     if ((stat.mode & 0o077) !== 0) await handle.chmod(0o600);
     await handle.write(text);
   } finally {
@@ -76,7 +83,11 @@ async function append(file: string, text: string): Promise<void> {
  *
  * @example await appendAuditLines('/home/me/.codex/audit', ['{"event":"auth.login"}\n'], { maxBytes: 10_485_760, keep: 5 })
  */
-export async function appendAuditLines(dir: string, lines: readonly string[], limits: { readonly maxBytes: number; readonly keep: number }): Promise<void> {
+export async function appendAuditLines(
+  dir: string,
+  lines: readonly string[],
+  limits: { readonly maxBytes: number; readonly keep: number },
+): Promise<void> {
   if (lines.length === 0) return;
   await ensureAuditDir(dir);
   const file = path.join(dir, AUDIT_FILE);

@@ -101,7 +101,10 @@ export function auditDir(home: string): string {
 
 function wholeNumber(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new AgentvisorError('invalid-option', `audit.${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)?.slice(0, 40)}`);
+    throw new AgentvisorError(
+      'invalid-option',
+      `audit.${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)?.slice(0, 40)}`,
+    );
   }
   return value;
 }
@@ -114,27 +117,45 @@ function wholeNumber(name: string, value: unknown, min: number, max: number): nu
  * resolveAuditOptions(true, '/home/me/.codex')
  * // { dir: '/home/me/.codex/audit', home: '/home/me/.codex', maxBytes: 10485760, keep: 5, flushIntervalMs: 1000 }
  */
-export function resolveAuditOptions(audit: boolean | AuditOptions | undefined, home: string): ResolvedAuditOptions | null {
+export function resolveAuditOptions(
+  audit: boolean | AuditOptions | undefined,
+  home: string,
+): ResolvedAuditOptions | null {
   if (audit === undefined || audit === false) return null;
   if (audit !== true && (typeof audit !== 'object' || audit === null || Array.isArray(audit))) {
-    throw new AgentvisorError('invalid-option', 'audit must be true, false or an object such as { maxBytes: 10485760, keep: 5 }');
+    throw new AgentvisorError(
+      'invalid-option',
+      'audit must be true, false or an object such as { maxBytes: 10485760, keep: 5 }',
+    );
   }
   const o: AuditOptions = audit === true ? {} : audit;
   for (const key of Object.keys(o)) {
-    if (!['dir', 'maxBytes', 'keep', 'flushIntervalMs'].includes(key)) throw new AgentvisorError('invalid-option', `audit.${key} is not an audit setting (known: dir, maxBytes, keep, flushIntervalMs)`);
+    if (!['dir', 'maxBytes', 'keep', 'flushIntervalMs'].includes(key))
+      throw new AgentvisorError(
+        'invalid-option',
+        `audit.${key} is not an audit setting (known: dir, maxBytes, keep, flushIntervalMs)`,
+      );
   }
-  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir.trim() === '')) throw new AgentvisorError('invalid-option', 'audit.dir must be a folder path');
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir.trim() === ''))
+    throw new AgentvisorError('invalid-option', 'audit.dir must be a folder path');
   return {
     dir: o.dir ?? auditDir(home),
     home,
     maxBytes: o.maxBytes === undefined ? DEFAULT_AUDIT_MAX_BYTES : wholeNumber('maxBytes', o.maxBytes, 1024, 2 ** 40),
     keep: o.keep === undefined ? DEFAULT_AUDIT_KEEP : wholeNumber('keep', o.keep, 0, 1000),
-    flushIntervalMs: o.flushIntervalMs === undefined ? DEFAULT_FLUSH_MS : wholeNumber('flushIntervalMs', o.flushIntervalMs, 1, 2 ** 31 - 1),
+    flushIntervalMs:
+      o.flushIntervalMs === undefined
+        ? DEFAULT_FLUSH_MS
+        : wholeNumber('flushIntervalMs', o.flushIntervalMs, 1, 2 ** 31 - 1),
   };
 }
 
 function refuse(file: string, reason: string, why: string): AgentvisorError {
-  return new AgentvisorError('insecure-permissions', `Audit path ${file} ${why}; refusing to write the audit trail there (nothing was written).`, { details: { file, reason } });
+  return new AgentvisorError(
+    'insecure-permissions',
+    `Audit path ${file} ${why}; refusing to write the audit trail there (nothing was written).`,
+    { details: { file, reason } },
+  );
 }
 
 /**
@@ -148,13 +169,17 @@ function refuse(file: string, reason: string, why: string): AgentvisorError {
 export async function checkedAuditDir(options: Pick<ResolvedAuditOptions, 'dir' | 'home' | 'keep'>): Promise<string> {
   const home = options.home ?? path.dirname(path.resolve(options.dir));
   const where = await locateUnderHome(options.dir, home);
-  if (where.problem === 'dangling-symlink') throw refuse(where.given, where.problem, 'is a symlink to a missing folder');
-  if (where.problem === 'symlink-outside-home') throw refuse(where.given, where.problem, `is a symlink (or lies below one) that resolves outside ${home}`);
+  if (where.problem === 'dangling-symlink')
+    throw refuse(where.given, where.problem, 'is a symlink to a missing folder');
+  if (where.problem === 'symlink-outside-home')
+    throw refuse(where.given, where.problem, `is a symlink (or lies below one) that resolves outside ${home}`);
   for (let n = 0; n <= options.keep; n += 1) {
     const file = path.join(where.real, rotatedName(n));
     const stat = await fsp.lstat(file).catch(() => null);
-    if (stat?.isSymbolicLink() === true) throw refuse(path.join(where.given, rotatedName(n)), 'symlink', 'is a symlink; audit files are never followed');
-    if (stat !== null && !stat.isFile()) throw refuse(path.join(where.given, rotatedName(n)), 'not-a-file', 'is not a regular file');
+    if (stat?.isSymbolicLink() === true)
+      throw refuse(path.join(where.given, rotatedName(n)), 'symlink', 'is a symlink; audit files are never followed');
+    if (stat !== null && !stat.isFile())
+      throw refuse(path.join(where.given, rotatedName(n)), 'not-a-file', 'is not a regular file');
   }
   return where.real;
 }
@@ -203,7 +228,10 @@ export class AuditTrail {
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(options: ResolvedAuditOptions, deps: { masker?: SecretMasker | null; now?: () => number; onError?: (error: unknown) => void } = {}) {
+  constructor(
+    options: ResolvedAuditOptions,
+    deps: { masker?: SecretMasker | null; now?: () => number; onError?: (error: unknown) => void } = {},
+  ) {
     this.#options = options;
     this.#masker = deps.masker ?? null;
     this.#now = deps.now ?? Date.now;
@@ -240,7 +268,9 @@ export class AuditTrail {
     const lines = this.#buffer;
     this.#buffer = [];
     if (lines.length > 0) {
-      this.#writing = this.#writing.then(async () => appendAuditLines(await checkedAuditDir(this.#options), lines, this.#options)).catch((error: unknown) => this.#onError(error));
+      this.#writing = this.#writing
+        .then(async () => appendAuditLines(await checkedAuditDir(this.#options), lines, this.#options))
+        .catch((error: unknown) => this.#onError(error));
     }
     return this.#writing;
   }
@@ -258,8 +288,16 @@ export class AuditTrail {
  *
  * @example await appendAuditEntry(context.home, { event: 'auth.login', provider: 'claude', reason: 'api-key', source: 'file:claude_auth.json' })
  */
-export async function appendAuditEntry(home: string, entry: AuditEntryInput, options: AuditOptions & { masker?: SecretMasker; now?: number } = {}): Promise<void> {
+export async function appendAuditEntry(
+  home: string,
+  entry: AuditEntryInput,
+  options: AuditOptions & { masker?: SecretMasker; now?: number } = {},
+): Promise<void> {
   const { masker, now, ...audit } = options;
   const resolved = resolveAuditOptions(audit, home)!;
-  await appendAuditLines(await checkedAuditDir(resolved), [auditLine(entry, now ?? Date.now(), masker ?? null)], resolved);
+  await appendAuditLines(
+    await checkedAuditDir(resolved),
+    [auditLine(entry, now ?? Date.now(), masker ?? null)],
+    resolved,
+  );
 }

@@ -9,11 +9,16 @@ import { maskText } from './secretMasker';
  *
  * @example await recordCliAudit(context, { event: 'auth.login', provider: 'claude', reason: 'api-key', source: 'file:claude_auth.json' })
  */
-export async function recordCliAudit(context: { readonly home: string; readonly audit: boolean | null }, entry: AuditEntryInput): Promise<void> {
+export async function recordCliAudit(
+  context: { readonly home: string; readonly audit: boolean | null },
+  entry: AuditEntryInput,
+): Promise<void> {
   if (context.audit === false) return;
   try {
     await appendAuditEntry(context.home, entry);
   } catch (error) {
-    process.stderr.write(`${maskText(null, `warning: the audit entry was not written: ${error instanceof Error ? error.message : String(error)}`)}\n`);
+    process.stderr.write(
+      `${maskText(null, `warning: the audit entry was not written: ${error instanceof Error ? error.message : String(error)}`)}\n`,
+    );
   }
 }

@@ -54,11 +54,16 @@ export interface CliObservability {
  */
 export async function openCliObservability(
   flags: ObservabilityFlags,
-  options: { readonly auditByDefault: boolean; readonly masker?: SecretMasker; readonly destination?: NodeJS.WritableStream | number },
+  options: {
+    readonly auditByDefault: boolean;
+    readonly masker?: SecretMasker;
+    readonly destination?: NodeJS.WritableStream | number;
+  },
 ): Promise<CliObservability> {
   const masker = options.masker ?? new SecretMasker();
   const logger = createLogger(flags.logLevel, options.destination ?? 2, { masker });
-  const inspector: AttachedInspector | null = flags.inspectUrl === null ? null : await attachInspector(flags.inspectUrl);
+  const inspector: AttachedInspector | null =
+    flags.inspectUrl === null ? null : await attachInspector(flags.inspectUrl);
   let server: MetricsServer | null = null;
   return {
     logger,

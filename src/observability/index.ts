@@ -3,7 +3,16 @@ export type { LogLevel, LoggerOptions } from './logger';
 export { SecretMasker, MASKED, MIN_SECRET_LENGTH, maskText } from './secretMasker';
 export { sanitizeValue } from './sanitizeValue';
 export type { SanitizeOptions } from './sanitizeValue';
-export { AuditTrail, AUDIT_EVENTS, DEFAULT_AUDIT_KEEP, DEFAULT_AUDIT_MAX_BYTES, appendAuditEntry, auditDir, auditLine, resolveAuditOptions } from './auditTrail';
+export {
+  AuditTrail,
+  AUDIT_EVENTS,
+  DEFAULT_AUDIT_KEEP,
+  DEFAULT_AUDIT_MAX_BYTES,
+  appendAuditEntry,
+  auditDir,
+  auditLine,
+  resolveAuditOptions,
+} from './auditTrail';
 export type { AuditEntry, AuditEntryInput, AuditEventName, AuditOptions, ResolvedAuditOptions } from './auditTrail';
 export { AUDIT_FILE, appendAuditLines, rotatedName } from './auditFile';
 export { OrchestratorMetrics, CIRCUIT_STATE_VALUES } from './orchestratorMetrics';
@@ -16,6 +25,12 @@ export { attachInspector } from './websocketInspector';
 export type { AttachInspectorOptions, AttachedInspector } from './websocketInspector';
 export { openCliObservability } from './cliObservability';
 export type { CliObservability, CliOrchestratorOptions, ObservabilityFlags } from './cliObservability';
-export { DEFAULT_INSPECTOR_HOST, DEFAULT_INSPECTOR_PORT, inspectInstructions, relayUrls, serveInspectorRelay } from './inspectorRelay';
+export {
+  DEFAULT_INSPECTOR_HOST,
+  DEFAULT_INSPECTOR_PORT,
+  inspectInstructions,
+  relayUrls,
+  serveInspectorRelay,
+} from './inspectorRelay';
 export type { InspectorRelay, InspectorRelayOptions } from './inspectorRelay';
 export { recordCliAudit } from './cliAudit';

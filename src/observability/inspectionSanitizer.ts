@@ -3,7 +3,8 @@ import { sanitizeValue } from './sanitizeValue';
 import type { SecretMasker } from './secretMasker';
 
 /** What the `inspect` option takes: an observer, a function, or a @statelyai/inspect inspector itself. */
-export type InspectTarget = Observer<InspectionEvent> | ((event: InspectionEvent) => void) | { readonly inspect: Observer<InspectionEvent> };
+export type InspectTarget =
+  Observer<InspectionEvent> | ((event: InspectionEvent) => void) | { readonly inspect: Observer<InspectionEvent> };
 
 /** The parts of an actor ref the inspectors read, with a snapshot that is sanitized when read. */
 interface SanitizedRef extends ActorRefLike {
@@ -26,7 +27,8 @@ function toObserver(target: InspectTarget): Observer<InspectionEvent> {
   if (typeof target === 'function') return { next: target };
   if (isObserverObject(target)) return target;
   const inner = (target as { inspect?: unknown }).inspect;
-  if (typeof inner === 'object' && inner !== null && typeof (inner as Observer<InspectionEvent>).next === 'function') return inner as Observer<InspectionEvent>;
+  if (typeof inner === 'object' && inner !== null && typeof (inner as Observer<InspectionEvent>).next === 'function')
+    return inner as Observer<InspectionEvent>;
   throw new TypeError('inspect must be an observer ({ next(event) }), a function, or a @statelyai/inspect inspector');
 }
 
@@ -73,12 +75,23 @@ export function sanitizeInspection(target: InspectTarget, masker: SecretMasker |
       case '@xstate.actor':
         return { type: event.type, ...base };
       case '@xstate.event':
-        return { type: event.type, ...base, sourceRef: facade(event.sourceRef as RawRef | undefined), event: clean(event.event) };
+        return {
+          type: event.type,
+          ...base,
+          sourceRef: facade(event.sourceRef as RawRef | undefined),
+          event: clean(event.event),
+        };
       case '@xstate.snapshot':
       case '@xstate.transition':
         return { type: event.type, ...base, event: clean(event.event), snapshot: clean(event.snapshot) };
       case '@xstate.microstep':
-        return { type: event.type, ...base, event: clean(event.event), snapshot: clean(event.snapshot), _transitions: event._transitions };
+        return {
+          type: event.type,
+          ...base,
+          event: clean(event.event),
+          snapshot: clean(event.snapshot),
+          _transitions: event._transitions,
+        };
       case '@xstate.action':
         return { type: event.type, ...base, action: { type: event.action.type, params: clean(event.action.params) } };
     }

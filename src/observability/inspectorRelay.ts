@@ -24,7 +24,11 @@ const CLOSE_GRACE_MS = 500;
  * @example relayUrls('127.0.0.1', 8080) // { relay: 'ws://localhost:8080', page: 'http://localhost:8080' }
  */
 export function relayUrls(host: string, port: number): { relay: string; page: string } {
-  const shown = ['127.0.0.1', '0.0.0.0', '::', 'localhost'].includes(host) ? 'localhost' : net.isIPv6(host) ? `[${host}]` : host;
+  const shown = ['127.0.0.1', '0.0.0.0', '::', 'localhost'].includes(host)
+    ? 'localhost'
+    : net.isIPv6(host)
+      ? `[${host}]`
+      : host;
   return { relay: `ws://${shown}:${port}`, page: `http://${shown}:${port}` };
 }
 
@@ -34,14 +38,18 @@ export function relayUrls(host: string, port: number): { relay: string; page: st
  *
  * @example process.stdout.write(inspectInstructions(8080).join('\n'))
  */
-export function inspectInstructions(port: number = DEFAULT_INSPECTOR_PORT, host: string = DEFAULT_INSPECTOR_HOST): string[] {
+export function inspectInstructions(
+  port: number = DEFAULT_INSPECTOR_PORT,
+  host: string = DEFAULT_INSPECTOR_HOST,
+): string[] {
   const { relay, page } = relayUrls(host, port);
   const hostFlag = host === DEFAULT_INSPECTOR_HOST ? '' : ` --host ${host}`;
   return [
     'Watch agentvisor in the Stately inspector (state machines and the events between them, live):',
     '',
     `  1. Start the relay in one terminal:   agentvisor inspect --serve --port ${port}${hostFlag}`,
-    `     It listens on ${relay} (${host === DEFAULT_INSPECTOR_HOST ? 'this machine only; --host <address> to listen elsewhere' : `address ${host}`}) ` + `and opens ${page}`,
+    `     It listens on ${relay} (${host === DEFAULT_INSPECTOR_HOST ? 'this machine only; --host <address> to listen elsewhere' : `address ${host}`}) ` +
+      `and opens ${page}`,
     '     in your browser, which embeds the Stately inspector (https://stately.ai/inspect; the page needs',
     '     the internet). Add --no-open to open the page yourself.',
     `  2. Run agents in another terminal:    agentvisor --inspect ${relay} demo --agents 6`,
@@ -111,11 +119,16 @@ export interface InspectorRelay {
 }
 
 function listenFailure(error: unknown, host: string, port: number): AgentvisorError {
-  const errno = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'unknown';
+  const errno =
+    typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
+      ? (error as { code: string }).code
+      : 'unknown';
   const taken = errno === 'EADDRINUSE' || errno === 'EACCES';
   return new AgentvisorError(
     'invalid-option',
-    taken ? `port ${port} on ${host} is not free (${errno}); choose another with --port` : `cannot listen on ${host} (${errno}); give an address of this machine with --host`,
+    taken
+      ? `port ${port} on ${host} is not free (${errno}); choose another with --port`
+      : `cannot listen on ${host} (${errno}); give an address of this machine with --host`,
     { details: { field: taken ? 'port' : 'host', errno } },
   );
 }
@@ -138,9 +151,19 @@ function listenFailure(error: unknown, host: string, port: number): AgentvisorEr
  */
 export async function serveInspectorRelay(options: InspectorRelayOptions = {}): Promise<InspectorRelay> {
   const port = options.port ?? DEFAULT_INSPECTOR_PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AgentvisorError('invalid-option', `port must be a whole number from 0 to 65535, got ${JSON.stringify(port)}`, { details: { field: 'port' } });
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new AgentvisorError(
+      'invalid-option',
+      `port must be a whole number from 0 to 65535, got ${JSON.stringify(port)}`,
+      { details: { field: 'port' } },
+    );
   const host = options.host ?? DEFAULT_INSPECTOR_HOST;
-  if (typeof host !== 'string' || !/^[^\s/]+$/.test(host)) throw new AgentvisorError('invalid-option', `host must be an address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(host)?.slice(0, 80)}`, { details: { field: 'host' } });
+  if (typeof host !== 'string' || !/^[^\s/]+$/.test(host))
+    throw new AgentvisorError(
+      'invalid-option',
+      `host must be an address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(host)?.slice(0, 80)}`,
+      { details: { field: 'host' } },
+    );
   const { WebSocket, WebSocketServer } = loadModule<typeof Ws>('ws');
 
   const sockets = new Set<Socket>();
@@ -150,7 +173,9 @@ export async function serveInspectorRelay(options: InspectorRelayOptions = {}): 
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found: the inspector page is /\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : bridgePage());
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      .end(req.method === 'HEAD' ? undefined : bridgePage());
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -159,7 +184,8 @@ export async function serveInspectorRelay(options: InspectorRelayOptions = {}): 
   const wss = new WebSocketServer({
     server,
     // Programs (no Origin) and the page this relay serves may connect; another site's page may not.
-    verifyClient: ({ origin, req }: { origin: string | undefined; req: http.IncomingMessage }) => origin === undefined || origin === `http://${req.headers.host ?? ''}`,
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: http.IncomingMessage }) =>
+      origin === undefined || origin === `http://${req.headers.host ?? ''}`,
   });
   // The server's own errors reach the listen below; this keeps ws' re-emitted copy from crashing.
   wss.on('error', () => undefined);

@@ -8,7 +8,15 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** pino's level numbers, to drop a line below the level without pino. */
-const LEVEL_NUMBERS: Readonly<Record<string, number>> = { fatal: 60, error: 50, warn: 40, info: 30, debug: 20, trace: 10, silent: Number.POSITIVE_INFINITY };
+const LEVEL_NUMBERS: Readonly<Record<string, number>> = {
+  fatal: 60,
+  error: 50,
+  warn: 40,
+  info: 30,
+  debug: 20,
+  trace: 10,
+  silent: Number.POSITIVE_INFINITY,
+};
 const LOG_METHODS: ReadonlySet<PropertyKey> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
 const dropLine = (): void => undefined;
 
@@ -17,17 +25,72 @@ const dropLine = (): void => undefined;
  * credential could sit are listed; anything else is masked by value (SecretMasker) in the written line.
  */
 export const REDACT_PATHS = [
-  'apiKey', '*.apiKey', '*.*.apiKey', 'apiKeys', '*.apiKeys',
-  'key', '*.key', 'token', '*.token', '*.*.token',
-  'accessToken', '*.accessToken', '*.*.accessToken', 'refreshToken', '*.refreshToken', '*.*.refreshToken', 'idToken', '*.idToken', '*.*.idToken',
-  'access_token', '*.access_token', '*.*.access_token', 'refresh_token', '*.refresh_token', '*.*.refresh_token', 'id_token', '*.id_token', '*.*.id_token',
-  'oauth_tokens', '*.oauth_tokens', 'tokens', '*.tokens',
-  'secret', '*.secret', 'password', '*.password', 'clientSecret', '*.clientSecret', 'client_secret', '*.client_secret',
-  'env', '*.env', 'secretEnv', '*.secretEnv', '*.*.secretEnv',
-  'ANTHROPIC_API_KEY', '*.ANTHROPIC_API_KEY', 'CLAUDE_API_KEY', '*.CLAUDE_API_KEY', 'OPENAI_API_KEY', '*.OPENAI_API_KEY',
-  'CLAUDE_CODE_OAUTH_TOKEN', '*.CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN', '*.ANTHROPIC_AUTH_TOKEN',
-  'authorization', '*.authorization', 'headers.authorization', 'headers["x-api-key"]', '*.headers.authorization', '*.headers["x-api-key"]',
-  'req.headers.authorization', 'req.headers["x-api-key"]', 'cookie', '*.cookie', 'headers.cookie',
+  'apiKey',
+  '*.apiKey',
+  '*.*.apiKey',
+  'apiKeys',
+  '*.apiKeys',
+  'key',
+  '*.key',
+  'token',
+  '*.token',
+  '*.*.token',
+  'accessToken',
+  '*.accessToken',
+  '*.*.accessToken',
+  'refreshToken',
+  '*.refreshToken',
+  '*.*.refreshToken',
+  'idToken',
+  '*.idToken',
+  '*.*.idToken',
+  'access_token',
+  '*.access_token',
+  '*.*.access_token',
+  'refresh_token',
+  '*.refresh_token',
+  '*.*.refresh_token',
+  'id_token',
+  '*.id_token',
+  '*.*.id_token',
+  'oauth_tokens',
+  '*.oauth_tokens',
+  'tokens',
+  '*.tokens',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'clientSecret',
+  '*.clientSecret',
+  'client_secret',
+  '*.client_secret',
+  'env',
+  '*.env',
+  'secretEnv',
+  '*.secretEnv',
+  '*.*.secretEnv',
+  'ANTHROPIC_API_KEY',
+  '*.ANTHROPIC_API_KEY',
+  'CLAUDE_API_KEY',
+  '*.CLAUDE_API_KEY',
+  'OPENAI_API_KEY',
+  '*.OPENAI_API_KEY',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  '*.CLAUDE_CODE_OAUTH_TOKEN',
+  'ANTHROPIC_AUTH_TOKEN',
+  '*.ANTHROPIC_AUTH_TOKEN',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'cookie',
+  '*.cookie',
+  'headers.cookie',
 ];
 
 /** Where the logger finds its masker: children inherit it through pino's prototype chain. */
@@ -53,7 +116,11 @@ interface LineSink {
   flushSync?(): void;
 }
 
-type PrettyFactory = (options: { colorize: boolean; destination: number | NodeJS.WritableStream; sync: boolean }) => LineSink;
+type PrettyFactory = (options: {
+  colorize: boolean;
+  destination: number | NodeJS.WritableStream;
+  sync: boolean;
+}) => LineSink;
 
 /**
  * pino-pretty's stream when wanted and installed, else null (JSON lines). Pretty output is for
@@ -61,9 +128,14 @@ type PrettyFactory = (options: { colorize: boolean; destination: number | NodeJS
  *
  * @example prettySink(2, 'auto') // a pino-pretty stream on a TTY with pino-pretty installed, else null
  */
-export function prettySink(destination: number | NodeJS.WritableStream, pretty: 'auto' | boolean, load: () => PrettyFactory | null = loadPretty): LineSink | null {
+export function prettySink(
+  destination: number | NodeJS.WritableStream,
+  pretty: 'auto' | boolean,
+  load: () => PrettyFactory | null = loadPretty,
+): LineSink | null {
   if (pretty === false) return null;
-  const isTTY = typeof destination === 'number' ? tty.isatty(destination) : (destination as { isTTY?: boolean }).isTTY === true;
+  const isTTY =
+    typeof destination === 'number' ? tty.isatty(destination) : (destination as { isTTY?: boolean }).isTTY === true;
   if (pretty === 'auto' && !isTTY) return null;
   const factory = load();
   return factory ? factory({ colorize: isTTY, destination, sync: true }) : null;
@@ -85,10 +157,16 @@ function maskingSink(sink: LineSink, masker: SecretMasker): LineSink {
 }
 
 /** The pino logger behind createLogger's. */
-function buildLogger(level: LogLevel, destination: NodeJS.WritableStream | number, options: LoggerOptions, masker: SecretMasker): Logger {
+function buildLogger(
+  level: LogLevel,
+  destination: NodeJS.WritableStream | number,
+  options: LoggerOptions,
+  masker: SecretMasker,
+): Logger {
   const createPino = loadModule<typeof pino>('pino');
   const pretty = prettySink(destination, options.pretty ?? 'auto');
-  const sink: LineSink = pretty ?? (typeof destination === 'number' ? createPino.destination({ fd: destination, sync: true }) : destination);
+  const sink: LineSink =
+    pretty ?? (typeof destination === 'number' ? createPino.destination({ fd: destination, sync: true }) : destination);
   const logger = createPino(
     { level, base: options.base ?? { name: 'agentvisor' }, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } },
     maskingSink(sink, masker) as pino.DestinationStream,
@@ -109,7 +187,11 @@ function buildLogger(level: LogLevel, destination: NodeJS.WritableStream | numbe
  * logger.info({ agentId }, 'agent active');
  * createOrchestrator({ logger }); // registers every credential it hands out in the logger's masker
  */
-export function createLogger(level: LogLevel = 'warn', destination: NodeJS.WritableStream | number = 2, options: LoggerOptions = {}): Logger {
+export function createLogger(
+  level: LogLevel = 'warn',
+  destination: NodeJS.WritableStream | number = 2,
+  options: LoggerOptions = {},
+): Logger {
   const masker = options.masker ?? new SecretMasker();
   let built: Logger | null = null;
   const build = (): Logger => (built ??= buildLogger(level, destination, options, masker));

@@ -29,7 +29,11 @@ const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * await server.close();
  */
 export async function serveMetrics(source: MetricsSource, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AgentvisorError('invalid-option', `the metrics port must be a whole number from 0 to 65535, got ${JSON.stringify(port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new AgentvisorError(
+      'invalid-option',
+      `the metrics port must be a whole number from 0 to 65535, got ${JSON.stringify(port)}`,
+    );
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -42,12 +46,21 @@ export async function serveMetrics(source: MetricsSource, port: number, host = '
     }
     source.metrics().then(
       (text) => res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : text),
-      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${maskText(null, error instanceof Error ? error.message : 'metrics failed')}\n`),
+      (error: unknown) =>
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`${maskText(null, error instanceof Error ? error.message : 'metrics failed')}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(new AgentvisorError('invalid-option', `cannot serve metrics on ${host}:${port} (${error.code ?? error.message}); choose another --metrics-port`, { cause: error }));
+      reject(
+        new AgentvisorError(
+          'invalid-option',
+          `cannot serve metrics on ${host}:${port} (${error.code ?? error.message}); choose another --metrics-port`,
+          { cause: error },
+        ),
+      );
     });
     server.listen(port, host, () => resolve());
   });

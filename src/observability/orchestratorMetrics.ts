@@ -63,7 +63,11 @@ export class OrchestratorMetrics {
     const registry = new prom.Registry();
     this.registry = registry;
     const registers = [registry];
-    const perProvider = (name: string, help: string, read: (p: MetricsStats['providers'][string]) => number): Gauge<'provider'> =>
+    const perProvider = (
+      name: string,
+      help: string,
+      read: (p: MetricsStats['providers'][string]) => number,
+    ): Gauge<'provider'> =>
       new prom.Gauge({
         name,
         help,
@@ -76,13 +80,25 @@ export class OrchestratorMetrics {
         },
       });
     perProvider('agentvisor_sessions_active', 'Sessions running on the provider now.', (p) => p.active);
-    perProvider('agentvisor_sessions_max', 'The provider\'s concurrency limit (maxConcurrent).', (p) => p.maxConcurrent);
+    perProvider('agentvisor_sessions_max', "The provider's concurrency limit (maxConcurrent).", (p) => p.maxConcurrent);
     perProvider('agentvisor_tokens_used', 'Tokens used in the current daily window.', (p) => p.used);
     perProvider('agentvisor_tokens_reserved', 'Tokens allocated to live sessions and not used yet.', (p) => p.reserved);
-    perProvider('agentvisor_tokens_limit', 'The provider\'s daily token limit.', (p) => p.dailyLimit);
-    perProvider('agentvisor_sessions_effective_limit', 'The concurrency admission allows now (adaptive concurrency, else maxConcurrent).', (p) => p.effectiveLimit);
-    perProvider('agentvisor_provider_paused_until_seconds', 'When a usage-limit pause ends (Unix seconds), 0 when not paused.', (p) => (p.pausedUntil === null ? 0 : p.pausedUntil / 1000));
-    perProvider('agentvisor_provider_circuit_state', 'The provider\'s circuit breaker: 0 closed, 1 half-open, 2 open.', (p) => CIRCUIT_STATE_VALUES[p.circuit.state] ?? 0);
+    perProvider('agentvisor_tokens_limit', "The provider's daily token limit.", (p) => p.dailyLimit);
+    perProvider(
+      'agentvisor_sessions_effective_limit',
+      'The concurrency admission allows now (adaptive concurrency, else maxConcurrent).',
+      (p) => p.effectiveLimit,
+    );
+    perProvider(
+      'agentvisor_provider_paused_until_seconds',
+      'When a usage-limit pause ends (Unix seconds), 0 when not paused.',
+      (p) => (p.pausedUntil === null ? 0 : p.pausedUntil / 1000),
+    );
+    perProvider(
+      'agentvisor_provider_circuit_state',
+      "The provider's circuit breaker: 0 closed, 1 half-open, 2 open.",
+      (p) => CIRCUIT_STATE_VALUES[p.circuit.state] ?? 0,
+    );
     new prom.Gauge({
       name: 'agentvisor_queue_length',
       help: 'Spawns waiting for a slot or budget.',
@@ -92,15 +108,40 @@ export class OrchestratorMetrics {
         if (s) this.set(s.queued);
       },
     });
-    this.#fallbacks = new prom.Counter({ name: 'agentvisor_fallbacks_total', help: 'Sessions that moved to another provider, by the provider left and the failure kind.', labelNames: ['from', 'reason'], registers });
-    this.#requeues = new prom.Counter({ name: 'agentvisor_requeues_total', help: 'Sessions throttled before doing any work that went back to the queue, by provider.', labelNames: ['provider'], registers });
-    this.#refusals = new prom.Counter({ name: 'agentvisor_refusals_total', help: 'Spawns refused, by code.', labelNames: ['code'], registers });
-    this.#released = new prom.Counter({ name: 'agentvisor_sessions_released_total', help: 'Sessions ended, by reason.', labelNames: ['reason'], registers });
+    this.#fallbacks = new prom.Counter({
+      name: 'agentvisor_fallbacks_total',
+      help: 'Sessions that moved to another provider, by the provider left and the failure kind.',
+      labelNames: ['from', 'reason'],
+      registers,
+    });
+    this.#requeues = new prom.Counter({
+      name: 'agentvisor_requeues_total',
+      help: 'Sessions throttled before doing any work that went back to the queue, by provider.',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.#refusals = new prom.Counter({
+      name: 'agentvisor_refusals_total',
+      help: 'Spawns refused, by code.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.#released = new prom.Counter({
+      name: 'agentvisor_sessions_released_total',
+      help: 'Sessions ended, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
     this.#resets = new prom.Counter({ name: 'agentvisor_quota_resets_total', help: 'Daily budget resets.', registers });
-    this.#overrun = new prom.Counter({ name: 'agentvisor_quota_overrun_tokens_total', help: 'Tokens used beyond the daily limit (reported after the fact).', labelNames: ['provider'], registers });
+    this.#overrun = new prom.Counter({
+      name: 'agentvisor_quota_overrun_tokens_total',
+      help: 'Tokens used beyond the daily limit (reported after the fact).',
+      labelNames: ['provider'],
+      registers,
+    });
     this.#authentication = new prom.Histogram({
       name: 'agentvisor_authentication_seconds',
-      help: 'Time to obtain a session\'s credentials (a token refresh included), by outcome (granted, denied).',
+      help: "Time to obtain a session's credentials (a token refresh included), by outcome (granted, denied).",
       labelNames: ['provider', 'outcome'],
       buckets: LATENCY_BUCKETS,
       registers,

@@ -40,11 +40,16 @@ function walk(value: unknown, key: string, depth: number, w: Walk): unknown {
   w.path.add(object);
   try {
     if (Array.isArray(object)) return object.map((item, i) => walk(item, String(i), depth + 1, w));
-    if (object instanceof Map) return Object.fromEntries([...object].map(([k, v]) => [String(k), walk(v, String(k), depth + 1, w)]));
+    if (object instanceof Map)
+      return Object.fromEntries([...object].map(([k, v]) => [String(k), walk(v, String(k), depth + 1, w)]));
     if (object instanceof Set) return [...object].map((item, i) => walk(item, String(i), depth + 1, w));
     if (object instanceof Error) {
       const code = (object as { code?: unknown }).code;
-      return { name: object.name, message: maskText(w.masker, object.message), ...(code === undefined ? {} : { code: walk(code, 'code', depth + 1, w) }) };
+      return {
+        name: object.name,
+        message: maskText(w.masker, object.message),
+        ...(code === undefined ? {} : { code: walk(code, 'code', depth + 1, w) }),
+      };
     }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(object)) {

@@ -64,7 +64,13 @@ export class SecretMasker {
   mask(text: string): string {
     let out = text;
     if (this.#values.size > 0) {
-      this.#pattern ??= new RegExp([...this.#values].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+      this.#pattern ??= new RegExp(
+        [...this.#values]
+          .sort((a, b) => b.length - a.length)
+          .map(escapeRegExp)
+          .join('|'),
+        'g',
+      );
       out = out.replace(this.#pattern, MASKED);
     }
     return maskKeyLike(out).replace(JWT_LIKE, MASKED);

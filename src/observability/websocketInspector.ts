@@ -54,7 +54,8 @@ async function probe(url: string, timeoutMs: number): Promise<void> {
   }).catch((error: unknown) => {
     throw new AgentvisorError(
       'invalid-option',
-      `nothing accepts inspector connections at ${url} (${(error as Error).message}): ` + `start the relay first with \`agentvisor inspect --serve\` (see \`agentvisor inspect\`)`,
+      `nothing accepts inspector connections at ${url} (${(error as Error).message}): ` +
+        `start the relay first with \`agentvisor inspect --serve\` (see \`agentvisor inspect\`)`,
     );
   });
 }
@@ -72,7 +73,11 @@ async function probe(url: string, timeoutMs: number): Promise<void> {
  * await attached.stop();
  */
 export async function attachInspector(url: string, options: AttachInspectorOptions = {}): Promise<AttachedInspector> {
-  if (!/^wss?:\/\/[^\s]+$/.test(url)) throw new AgentvisorError('invalid-option', `the inspector URL must be a ws:// or wss:// URL such as ws://localhost:8080, got ${JSON.stringify(url).slice(0, 80)}`);
+  if (!/^wss?:\/\/[^\s]+$/.test(url))
+    throw new AgentvisorError(
+      'invalid-option',
+      `the inspector URL must be a ws:// or wss:// URL such as ws://localhost:8080, got ${JSON.stringify(url).slice(0, 80)}`,
+    );
   await probe(url, options.connectTimeoutMs ?? 5000);
   const { createWebSocketInspector } = loadModule<typeof StatelyInspect>('@statelyai/inspect');
   const inspector = createWebSocketInspector({ url, maxDeferredEvents: options.maxDeferredEvents ?? 10_000 });

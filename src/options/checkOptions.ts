@@ -69,7 +69,9 @@ function plainObject(value: unknown): value is object {
 export function checkOptions(schema: () => z.ZodType, value: unknown, place: OptionsPlace): void {
   const name = place.path ?? `${place.call}'s options`;
   if (!plainObject(value)) {
-    throw new AgentvisorError('invalid-option', `${name} must be ${place.expected}`, { details: { option: place.path ?? '(options)' } });
+    throw new AgentvisorError('invalid-option', `${name} must be ${place.expected}`, {
+      details: { option: place.path ?? '(options)' },
+    });
   }
   if (checked.has(value)) return;
   const result = schema().safeParse(value);
@@ -78,11 +80,20 @@ export function checkOptions(schema: () => z.ZodType, value: unknown, place: Opt
   const { configProblems } = require('../config/configProblems') as typeof ConfigProblemsModule;
   const problems = configProblems(schema(), value, result.error.issues).map((p) => {
     const inner = p.field === '(the file)' ? '' : p.field;
-    return { inner, field: [place.path, inner].filter((s) => s !== undefined && s !== '').join('.') || name, message: p.message };
+    return {
+      inner,
+      field: [place.path, inner].filter((s) => s !== undefined && s !== '').join('.') || name,
+      message: p.message,
+    };
   });
   const [first, ...others] = problems;
-  if (first === undefined) throw new AgentvisorError('invalid-option', `${name} were not accepted`, { details: { option: place.path ?? '(options)' } });
+  if (first === undefined)
+    throw new AgentvisorError('invalid-option', `${name} were not accepted`, {
+      details: { option: place.path ?? '(options)' },
+    });
   const also = others.length === 0 ? '' : ` (also: ${others.map((p) => p.field).join(', ')})`;
   const code = place.codes?.[first.inner.split(/[.[]/)[0]!] ?? 'invalid-option';
-  throw new AgentvisorError(code, `${sentence(first.field, first.message)}${also}`, { details: { option: first.field } });
+  throw new AgentvisorError(code, `${sentence(first.field, first.message)}${also}`, {
+    details: { option: first.field },
+  });
 }

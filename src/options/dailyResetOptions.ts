@@ -19,7 +19,9 @@ function isKnownTimeZone(timeZone: string): boolean {
  */
 export const dailyResetSchema = lazySchema((z) =>
   z.strictObject({
-    at: z.string({ error: 'expected HH:MM (24-hour)' }).regex(/^([01]\d|2[0-3]):([0-5]\d)$/, { error: 'expected HH:MM (24-hour)' }),
+    at: z
+      .string({ error: 'expected HH:MM (24-hour)' })
+      .regex(/^([01]\d|2[0-3]):([0-5]\d)$/, { error: 'expected HH:MM (24-hour)' }),
     timeZone: z.string({ error: 'expected an IANA time zone such as UTC or Europe/Berlin' }).refine(isKnownTimeZone, {
       error: 'expected a time zone this Node.js knows (an IANA name such as UTC or Europe/Berlin)',
     }),

@@ -18,12 +18,22 @@ const REDIS_URL = /^rediss?:\/\/\S+$/;
 function sharingShape(z: Zod) {
   const timerMs = wholeNumber(1, MAX_TIMER_MS);
   return {
-    leaseMs: timerMs.optional().meta({ description: 'Lease of each reservation, renewed while the session lives. Default 60000.' }),
-    syncIntervalMs: timerMs.optional().meta({ description: 'How often the ledger is read for what other hosts hold. Default 1000.' }),
-    whenUnavailable: z
-      .union([z.literal('fail-closed', { error: "expected 'fail-closed' or { localShareOf: N }" }), z.strictObject({ localShareOf: wholeNumber(1, 1_000_000) })])
+    leaseMs: timerMs
       .optional()
-      .meta({ description: "While the ledger is unreachable: 'fail-closed', or { localShareOf: N } to admit up to limit / N locally." }),
+      .meta({ description: 'Lease of each reservation, renewed while the session lives. Default 60000.' }),
+    syncIntervalMs: timerMs
+      .optional()
+      .meta({ description: 'How often the ledger is read for what other hosts hold. Default 1000.' }),
+    whenUnavailable: z
+      .union([
+        z.literal('fail-closed', { error: "expected 'fail-closed' or { localShareOf: N }" }),
+        z.strictObject({ localShareOf: wholeNumber(1, 1_000_000) }),
+      ])
+      .optional()
+      .meta({
+        description:
+          "While the ledger is unreachable: 'fail-closed', or { localShareOf: N } to admit up to limit / N locally.",
+      }),
   };
 }
 
@@ -35,15 +45,28 @@ function sharingShape(z: Zod) {
 export const sharedLedgerSchema = lazySchema((z) =>
   z
     .strictObject({
-      file: z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' }).optional().meta({ description: "The ledger file; a relative path is taken from the config file's folder." }),
-      redis: z.string({ error: 'expected a redis:// or rediss:// URL' }).regex(REDIS_URL, { error: 'expected a redis:// or rediss:// URL' }).optional().meta({ description: 'A Redis server shared by every host.' }),
-      keyPrefix: z.string({ error: 'expected a string' }).optional().meta({ description: 'With redis: the prefix of every key.' }),
+      file: z
+        .string({ error: 'expected a path' })
+        .min(1, { error: 'expected a path' })
+        .optional()
+        .meta({ description: "The ledger file; a relative path is taken from the config file's folder." }),
+      redis: z
+        .string({ error: 'expected a redis:// or rediss:// URL' })
+        .regex(REDIS_URL, { error: 'expected a redis:// or rediss:// URL' })
+        .optional()
+        .meta({ description: 'A Redis server shared by every host.' }),
+      keyPrefix: z
+        .string({ error: 'expected a string' })
+        .optional()
+        .meta({ description: 'With redis: the prefix of every key.' }),
       ...sharingShape(z),
     })
     .meta({ oneOf: [{ required: ['file'] }, { required: ['redis'] }], dependentRequired: { keyPrefix: ['redis'] } })
     .superRefine((value, ctx) => {
-      if ((value.file === undefined) === (value.redis === undefined)) ctx.addIssue({ code: 'custom', message: 'expected exactly one of file, redis', path: [] });
-      if (value.keyPrefix !== undefined && value.redis === undefined) ctx.addIssue({ code: 'custom', message: 'keyPrefix goes with redis', path: ['keyPrefix'] });
+      if ((value.file === undefined) === (value.redis === undefined))
+        ctx.addIssue({ code: 'custom', message: 'expected exactly one of file, redis', path: [] });
+      if (value.keyPrefix !== undefined && value.redis === undefined)
+        ctx.addIssue({ code: 'custom', message: 'keyPrefix goes with redis', path: ['keyPrefix'] });
     }),
 );
 
@@ -54,7 +77,10 @@ export const sharedLedgerSchema = lazySchema((z) =>
  */
 export const ledgerSchema = lazySchema((z) =>
   z
-    .union([z.enum(['memory', 'file'], { error: "expected 'memory', 'file', { file } or { redis }" }), sharedLedgerSchema()])
+    .union([
+      z.enum(['memory', 'file'], { error: "expected 'memory', 'file', { file } or { redis }" }),
+      sharedLedgerSchema(),
+    ])
     .meta({
       description:
         "'memory', 'file' (<home>/agentvisor/ledger.json), { file } or { redis }, with leaseMs, syncIntervalMs and whenUnavailable. " +
@@ -74,15 +100,26 @@ export const ledgerOptionSchema = lazySchema((z) =>
     z
       .strictObject({
         file: nonEmptyString('a path').optional(),
-        redis: z.union([z.string().regex(REDIS_URL), withMethods<RedisClientLike>('an ioredis client', ['evalsha', 'quit'])], { error: 'expected a redis:// or rediss:// URL or an ioredis client' }).optional(),
+        redis: z
+          .union(
+            [z.string().regex(REDIS_URL), withMethods<RedisClientLike>('an ioredis client', ['evalsha', 'quit'])],
+            { error: 'expected a redis:// or rediss:// URL or an ioredis client' },
+          )
+          .optional(),
         keyPrefix: z.string({ error: 'expected a string' }).optional(),
         instance: withMethods<QuotaLedger>('a QuotaLedger', LEDGER_METHODS).optional(),
         ...sharingShape(z),
       })
       .superRefine((value, ctx) => {
         const given = (['file', 'redis', 'instance'] as const).filter((k) => value[k] !== undefined);
-        if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `expected exactly one of file, redis, instance, got ${given.length === 0 ? 'none' : given.join(' and ')}`, path: [] });
-        if (value.keyPrefix !== undefined && value.redis === undefined) ctx.addIssue({ code: 'custom', message: 'keyPrefix goes with redis', path: ['keyPrefix'] });
+        if (given.length !== 1)
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected exactly one of file, redis, instance, got ${given.length === 0 ? 'none' : given.join(' and ')}`,
+            path: [],
+          });
+        if (value.keyPrefix !== undefined && value.redis === undefined)
+          ctx.addIssue({ code: 'custom', message: 'keyPrefix goes with redis', path: ['keyPrefix'] });
       }),
   ]),
 );

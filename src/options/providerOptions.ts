@@ -16,8 +16,14 @@ export const PROVIDER_PRIORITIES = ['subscription', 'prefer-claude', 'prefer-ope
 export const limitsSchema = lazySchema((z) =>
   perProvider(
     z.strictObject({
-      dailyLimit: wholeNumber(0, Math.floor(Number.MAX_SAFE_INTEGER / 4)).optional().meta({ description: 'Tokens per daily window; 0 disables the provider. Default: claude 1000000, openai 500000.' }),
-      maxConcurrent: wholeNumber(0, 1_000_000).optional().meta({ description: 'Sessions at once; 0 disables the provider. Default: claude 10, openai 8.' }),
+      dailyLimit: wholeNumber(0, Math.floor(Number.MAX_SAFE_INTEGER / 4))
+        .optional()
+        .meta({
+          description: 'Tokens per daily window; 0 disables the provider. Default: claude 1000000, openai 500000.',
+        }),
+      maxConcurrent: wholeNumber(0, 1_000_000)
+        .optional()
+        .meta({ description: 'Sessions at once; 0 disables the provider. Default: claude 10, openai 8.' }),
     }),
   ).meta({ description: 'Per provider: dailyLimit and maxConcurrent. Missing fields keep their default.' }),
 );
@@ -32,7 +38,10 @@ export const fallbackChainSchema = lazySchema((z) =>
     .array(providerIdSchema())
     .min(1, { error: 'expected at least one provider' })
     .refine(distinct, { error: 'expected each provider at most once' })
-    .meta({ description: "Provider order for admission and fallback. Default: ['claude', 'openai'].", uniqueItems: true }),
+    .meta({
+      description: "Provider order for admission and fallback. Default: ['claude', 'openai'].",
+      uniqueItems: true,
+    }),
 );
 
 /**
@@ -42,8 +51,16 @@ export const fallbackChainSchema = lazySchema((z) =>
  */
 export const providerPrioritySchema = lazySchema((z) =>
   z
-    .union([z.enum(PROVIDER_PRIORITIES, { error: `expected one of ${PROVIDER_PRIORITIES.join(', ')} or a list of providers` }), providerListSchema()])
-    .meta({ description: "'subscription', 'prefer-claude', 'prefer-openai' or a list of providers. Default: 'subscription', or the fallbackChain order when a chain is given." }),
+    .union([
+      z.enum(PROVIDER_PRIORITIES, {
+        error: `expected one of ${PROVIDER_PRIORITIES.join(', ')} or a list of providers`,
+      }),
+      providerListSchema(),
+    ])
+    .meta({
+      description:
+        "'subscription', 'prefer-claude', 'prefer-openai' or a list of providers. Default: 'subscription', or the fallbackChain order when a chain is given.",
+    }),
 );
 
 /**
@@ -54,8 +71,15 @@ export const providerPrioritySchema = lazySchema((z) =>
 export const providerSwitchesSchema = lazySchema((z) =>
   perProvider(
     z.strictObject({
-      enabled: z.boolean({ error: 'expected true or false' }).optional().meta({ description: 'false takes the provider out of admission and every fallback chain.' }),
-      rolloutPercent: wholeNumber(0, 100).optional().meta({ description: 'The share of new sessions (by a stable hash of the agent id) that may use the provider.' }),
+      enabled: z
+        .boolean({ error: 'expected true or false' })
+        .optional()
+        .meta({ description: 'false takes the provider out of admission and every fallback chain.' }),
+      rolloutPercent: wholeNumber(0, 100).optional().meta({
+        description: 'The share of new sessions (by a stable hash of the agent id) that may use the provider.',
+      }),
     }),
-  ).meta({ description: 'Operator switches per provider. AGENTVISOR_DISABLE_PROVIDERS switches providers off as well.' }),
+  ).meta({
+    description: 'Operator switches per provider. AGENTVISOR_DISABLE_PROVIDERS switches providers off as well.',
+  }),
 );

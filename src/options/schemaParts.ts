@@ -44,7 +44,9 @@ export function providerIdSchema() {
  * @example perProvider(wholeNumber(1, 10)).parse({ claude: 3 })
  */
 export function perProvider<T extends z.ZodType>(schema: T) {
-  return loadZod().strictObject(Object.fromEntries(PROVIDER_IDS.map((p) => [p, schema.optional()])) as Record<ProviderId, z.ZodOptional<T>>);
+  return loadZod().strictObject(
+    Object.fromEntries(PROVIDER_IDS.map((p) => [p, schema.optional()])) as Record<ProviderId, z.ZodOptional<T>>,
+  );
 }
 
 /**
@@ -53,7 +55,11 @@ export function perProvider<T extends z.ZodType>(schema: T) {
  * @example providerListSchema().parse(['openai', 'claude'])
  */
 export function providerListSchema() {
-  return loadZod().array(providerIdSchema()).min(1, { error: 'expected at least one provider' }).refine(distinct, { error: 'expected each provider at most once' }).meta({ uniqueItems: true });
+  return loadZod()
+    .array(providerIdSchema())
+    .min(1, { error: 'expected at least one provider' })
+    .refine(distinct, { error: 'expected each provider at most once' })
+    .meta({ uniqueItems: true });
 }
 
 /**
@@ -63,11 +69,17 @@ export function providerListSchema() {
  */
 export function nonEmptyString(what: string) {
   const expected = `expected ${what}`;
-  return loadZod().string({ error: expected }).refine((s) => s.trim() !== '', { error: expected });
+  return loadZod()
+    .string({ error: expected })
+    .refine((s) => s.trim() !== '', { error: expected });
 }
 
 function hasMethods(value: unknown, methods: readonly string[]): boolean {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
 }
 
 /**
@@ -77,7 +89,9 @@ function hasMethods(value: unknown, methods: readonly string[]): boolean {
  * @example withMethods<Clock>('a clock', ['now', 'setTimeout', 'clearTimeout'])
  */
 export function withMethods<T>(what: string, methods: readonly string[]) {
-  return loadZod().custom<T>((value) => hasMethods(value, methods), { error: `expected ${what}: an object with ${methods.map((m) => `${m}()`).join(', ')}` });
+  return loadZod().custom<T>((value) => hasMethods(value, methods), {
+    error: `expected ${what}: an object with ${methods.map((m) => `${m}()`).join(', ')}`,
+  });
 }
 
 /**

@@ -39,7 +39,10 @@ export function createAgentHost(ports: AgentHostPorts): AgentHost {
     for (const c of result.capped) {
       const reported = c.field === 'resetAt' ? new Date(c.reported).toISOString() : `${c.reported} ms`;
       const used = c.field === 'resetAt' ? new Date(c.used).toISOString() : `${c.used} ms`;
-      o.logger?.warn({ provider, field: c.field, reported, used }, `suspicious provider reset: more than ${maxDays} days away, capped (maxProviderResetMs)`);
+      o.logger?.warn(
+        { provider, field: c.field, reported, used },
+        `suspicious provider reset: more than ${maxDays} days away, capped (maxProviderResetMs)`,
+      );
     }
     return result;
   };
@@ -49,7 +52,8 @@ export function createAgentHost(ports: AgentHostPorts): AgentHost {
     keepAlive: ports.keepAlive,
     providerFailed: (failure, activeSince) => ports.providerFailed(failure, activeSince),
     limitsReported: (provider, facts) => limitsReported(ports, provider, facts),
-    capFailure: (failure) => capped(failure.provider, capFailureTimes(failure, o.clock.now(), o.maxProviderResetMs)).failure,
+    capFailure: (failure) =>
+      capped(failure.provider, capFailureTimes(failure, o.clock.now(), o.maxProviderResetMs)).failure,
     capFacts: (facts) => capped(null, capFactsTimes(facts, o.clock.now(), o.maxProviderResetMs)).facts,
     usageReported: (sessionId, stint, used) => ports.link()?.noteUsage(sessionId, stint, used),
     settled: (sessionId, stint) => ports.link()?.whenSettled(sessionId, stint) ?? Promise.resolve(),
@@ -61,7 +65,11 @@ export function createAgentHost(ports: AgentHostPorts): AgentHost {
  *
  * @example registry.admit(requestId, allocatedTokens, (spawn) => handleFor(spawn, actor.system, host));
  */
-export function handleFor(spawn: PendingSpawn, system: ActorSystem<{ actors: Record<string, AnyActorRef> }>, host: AgentHost): ManagedAgent {
+export function handleFor(
+  spawn: PendingSpawn,
+  system: ActorSystem<{ actors: Record<string, AnyActorRef> }>,
+  host: AgentHost,
+): ManagedAgent {
   const lookup = () => system.get(spawn.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
   return new ManagedAgent({ agentId: spawn.agentId, sessionId: spawn.sessionId, task: spawn.task, lookup, host });
 }

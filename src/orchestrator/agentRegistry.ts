@@ -71,7 +71,8 @@ export class AgentRegistry {
     this.#live.set(agent.id, agent);
     this.#bySession.set(agent.sessionId, agent);
     agent.settleSpawnWith(waiting.resolve, waiting.reject);
-    if (waiting.taskKind !== null) this.#taskKinds.set(waiting.sessionId, { kind: waiting.taskKind, allocated: allocatedTokens });
+    if (waiting.taskKind !== null)
+      this.#taskKinds.set(waiting.sessionId, { kind: waiting.taskKind, allocated: allocatedTokens });
     return agent;
   }
 
@@ -84,7 +85,11 @@ export class AgentRegistry {
   /** Rejects every waiting spawn with `stopped` (the orchestrator stops). */
   refuseAllPending(): void {
     for (const requestId of [...this.#pending.keys()]) {
-      this.refuse(requestId, (spawn) => new AgentvisorError('stopped', `the orchestrator stopped before agent ${spawn.agentId} was admitted`));
+      this.refuse(
+        requestId,
+        (spawn) =>
+          new AgentvisorError('stopped', `the orchestrator stopped before agent ${spawn.agentId} was admitted`),
+      );
     }
   }
 

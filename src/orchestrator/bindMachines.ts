@@ -34,7 +34,8 @@ export function sideEffectsOf({ ledger, registry, estimates }: SideEffectTargets
     // expired, failed or was stopped says nothing reliable about its kind.
     learnEstimate: ({ sessionId, reason, usedTokens }) => {
       const entry = registry.takeTaskKind(sessionId);
-      if (entry !== undefined && reason === 'released') estimates.record(entry.kind, { used: usedTokens, allocated: entry.allocated });
+      if (entry !== undefined && reason === 'released')
+        estimates.record(entry.kind, { used: usedTokens, allocated: entry.allocated });
     },
   };
 }

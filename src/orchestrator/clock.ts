@@ -49,7 +49,8 @@ export function createManualClock(startMs = 0): ManualClock {
     for (;;) {
       let next: { id: number; at: number; seq: number } | null = null;
       for (const [id, t] of timers) {
-        if (t.at <= target && (next === null || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = { id, at: t.at, seq: t.seq };
+        if (t.at <= target && (next === null || t.at < next.at || (t.at === next.at && t.seq < next.seq)))
+          next = { id, at: t.at, seq: t.seq };
       }
       if (next === null) break;
       const timer = timers.get(next.id)!;

@@ -37,7 +37,8 @@ export function createClockActor(options: ClockActorOptions) {
     // The coordinator is the root actor (systemId `coordinator`, as sessions address it). Not passed
     // as input: a callback actor's input is persisted with the snapshot, and a restore would get a copy.
     const coordinator = system.get('coordinator') as TimedActor | undefined;
-    if (coordinator === undefined) throw new Error('agentvisor: the clock actor runs under a coordinator with systemId "coordinator"');
+    if (coordinator === undefined)
+      throw new Error('agentvisor: the clock actor runs under a coordinator with systemId "coordinator"');
     let timer: ClockTimer | null = null;
     let armedAt: number | null = null;
     let stopped = false;
@@ -66,7 +67,14 @@ export function createClockActor(options: ClockActorOptions) {
       timer = clock.setTimeout(() => fire(at), Math.min(MAX_DELAY_MS, Math.max(0, at - clock.now())));
     };
     const watch = (context: TimedContext) => {
-      if (seen !== null && context.queue === seen.queue && context.health === seen.health && context.nextResetAt === seen.nextResetAt && context.sweptAt === seen.sweptAt) return;
+      if (
+        seen !== null &&
+        context.queue === seen.queue &&
+        context.health === seen.health &&
+        context.nextResetAt === seen.nextResetAt &&
+        context.sweptAt === seen.sweptAt
+      )
+        return;
       seen = context;
       arm(nextDueAt(context));
     };

@@ -14,7 +14,9 @@ export type ConfiguredLimits = Record<ProviderId, { dailyLimit: number; maxConcu
  * @example providerLimitsOf(resolveOptions({})).claude // { dailyLimit: …, maxConcurrent: 10 }
  */
 export function providerLimitsOf(o: Pick<ResolvedOptions, 'budgets'>): ConfiguredLimits {
-  return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: o.budgets[p].dailyLimit, maxConcurrent: o.budgets[p].maxConcurrent }])) as ConfiguredLimits;
+  return Object.fromEntries(
+    PROVIDER_IDS.map((p) => [p, { dailyLimit: o.budgets[p].dailyLimit, maxConcurrent: o.budgets[p].maxConcurrent }]),
+  ) as ConfiguredLimits;
 }
 
 /**
@@ -28,11 +30,29 @@ export function coordinatorInputOf(
   o: ResolvedOptions,
   start: { readonly sharedLedger: boolean; readonly budgets: Budgets; readonly now: number },
 ): CoordinatorInput {
-  const { fallbackChain, maxFallbacks, leaseMs, maxQueue, lowWatermark, retryHintMs, circuit, usageLimitPauseMs, sweepIntervalMs } = o;
+  const {
+    fallbackChain,
+    maxFallbacks,
+    leaseMs,
+    maxQueue,
+    lowWatermark,
+    retryHintMs,
+    circuit,
+    usageLimitPauseMs,
+    sweepIntervalMs,
+  } = o;
   const window = windowAt(start.now, o.dailyReset);
   return {
     config: {
-      fallbackChain, maxFallbacks, leaseMs, maxQueue, lowWatermark, retryHintMs, circuit, usageLimitPauseMs, sweepIntervalMs,
+      fallbackChain,
+      maxFallbacks,
+      leaseMs,
+      maxQueue,
+      lowWatermark,
+      retryHintMs,
+      circuit,
+      usageLimitPauseMs,
+      sweepIntervalMs,
       adaptive: o.adaptiveConcurrency,
       sharedLedger: start.sharedLedger,
       globalLimits: providerLimitsOf(o),

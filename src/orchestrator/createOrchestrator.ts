@@ -91,12 +91,18 @@ export class Orchestrator {
     this.#readModel = createReadModel(this.#relay);
     this.#observability = createObservabilityHooks(o, this);
     this.#estimates = new TaskKindEstimates(o.learnedEstimates);
-    this.#estimatesFile = new EstimatesFile({ estimates: this.#estimates, file: o.learnedEstimates.file, window: o.learnedEstimates.window, logger: o.logger });
+    this.#estimatesFile = new EstimatesFile({
+      estimates: this.#estimates,
+      file: o.learnedEstimates.file,
+      window: o.learnedEstimates.window,
+      logger: o.logger,
+    });
   }
 
   /** The root XState actor (the coordinator), for inspection. Exists after start(). */
   get actor(): Actor<typeof coordinatorMachine> {
-    if (!this.#actor) throw new AgentvisorError('not-started', 'the orchestrator has not been started: await orch.start() first');
+    if (!this.#actor)
+      throw new AgentvisorError('not-started', 'the orchestrator has not been started: await orch.start() first');
     return this.#actor;
   }
 
@@ -112,7 +118,8 @@ export class Orchestrator {
    * only degrades admission (`ledger.degraded`).
    */
   start(): Promise<void> {
-    if (this.#state === 'stopped') return Promise.reject(new AgentvisorError('stopped', 'this orchestrator was stopped; create a new one'));
+    if (this.#state === 'stopped')
+      return Promise.reject(new AgentvisorError('stopped', 'this orchestrator was stopped; create a new one'));
     this.#starting ??= this.#start();
     return this.#starting;
   }
@@ -134,13 +141,24 @@ export class Orchestrator {
       ledger: { reserve: link ? reserveWithLink(link) : null },
       effects: sideEffectsOf({ ledger: this.#ledger, registry: this.#registry, estimates: this.#estimatesFile }),
     });
-    const input = coordinatorInputOf(o, { sharedLedger: link !== null, budgets: this.#ledger.localBudgets(), now: o.clock.now() });
-    const actor = createActor(machine, { systemId: 'coordinator', input, ...(this.#observability?.inspect ? { inspect: this.#observability.inspect } : {}) });
+    const input = coordinatorInputOf(o, {
+      sharedLedger: link !== null,
+      budgets: this.#ledger.localBudgets(),
+      now: o.clock.now(),
+    });
+    const actor = createActor(machine, {
+      systemId: 'coordinator',
+      input,
+      ...(this.#observability?.inspect ? { inspect: this.#observability.inspect } : {}),
+    });
     actor.on('*', (event) => this.#relay.relay(event));
     this.#actor = actor;
     this.#state = 'running';
     actor.start();
-    o.logger?.info({ providers: input.config.globalLimits, day: input.day, ledger: o.ledger.kind }, 'agentvisor orchestrator started');
+    o.logger?.info(
+      { providers: input.config.globalLimits, day: input.day, ledger: o.ledger.kind },
+      'agentvisor orchestrator started',
+    );
   }
 
   /**
@@ -156,7 +174,11 @@ export class Orchestrator {
     this.#ledger.assertAdmitting();
     const agentId = checked.agentId ?? newId();
     if (this.#registry.has(agentId)) {
-      throw new AgentvisorError('duplicate-agent', `agent ${agentId} is already live; release it first or use another agentId`, { details: { agentId } });
+      throw new AgentvisorError(
+        'duplicate-agent',
+        `agent ${agentId} is already live; release it first or use another agentId`,
+        { details: { agentId } },
+      );
     }
     const { taskKind } = checked;
     if (taskKind !== null && this.#estimates.size >= MAX_TASK_KINDS && !this.#estimates.has(taskKind)) {
@@ -171,7 +193,14 @@ export class Orchestrator {
     // Request ids only correlate the coordinator's answer with this call: a counter is enough.
     const requestId = `r${(this.#requests += 1)}`;
     const sessionId = newId();
-    const result = this.#registry.addPending(requestId, { agentId, sessionId, task: checked.task, excluded, taskKind, estimatedTokens });
+    const result = this.#registry.addPending(requestId, {
+      agentId,
+      sessionId,
+      task: checked.task,
+      excluded,
+      taskKind,
+      estimatedTokens,
+    });
     this.#observability?.spawnRequested(agentId);
     actor.send({
       type: 'agent.spawn',
@@ -192,7 +221,12 @@ export class Orchestrator {
   /** A live agent by id; throws `unknown-agent`. */
   getAgent(agentId: string): ManagedAgent {
     const agent = this.#registry.get(agentId);
-    if (!agent) throw new AgentvisorError('unknown-agent', `no live agent has id ${JSON.stringify(String(agentId).slice(0, 128))}; it was never spawned here or was released`, { details: { agentId } });
+    if (!agent)
+      throw new AgentvisorError(
+        'unknown-agent',
+        `no live agent has id ${JSON.stringify(String(agentId).slice(0, 128))}; it was never spawned here or was released`,
+        { details: { agentId } },
+      );
     return agent;
   }
 
@@ -204,7 +238,13 @@ export class Orchestrator {
   /** Budget and concurrency per provider, read from the coordinator's snapshot (exact, O(1)), and the activity from the read model. */
   stats(): OrchestratorStats {
     const context = this.actor.getSnapshot().context;
-    const sources = { context, now: this.#options.clock.now(), options: this.#options, ledger: this.#ledger.link, taskKinds: this.#estimates.stats() };
+    const sources = {
+      context,
+      now: this.#options.clock.now(),
+      options: this.#options,
+      ledger: this.#ledger.link,
+      taskKinds: this.#estimates.stats(),
+    };
     return projectStats(this.#readModel.getSnapshot().context, sources);
   }
 
@@ -221,7 +261,10 @@ export class Orchestrator {
   }
 
   /** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
-  providerOrder(): { readonly order: readonly ProviderId[]; readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>> } {
+  providerOrder(): {
+    readonly order: readonly ProviderId[];
+    readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>>;
+  } {
     return this.#placement.providerOrder();
   }
 
@@ -249,7 +292,12 @@ export class Orchestrator {
    * console.log(await orch.metrics()); // agentvisor_sessions_active{provider="claude"} 0 …
    */
   metrics(): Promise<string> {
-    return this.#observability?.metrics() ?? Promise.reject(new AgentvisorError('invalid-option', 'metrics are off: create the orchestrator with { metrics: true }'));
+    return (
+      this.#observability?.metrics() ??
+      Promise.reject(
+        new AgentvisorError('invalid-option', 'metrics are off: create the orchestrator with { metrics: true }'),
+      )
+    );
   }
 
   /** Refuses waiting spawns with `stopped`, releases every live agent (reason `stopped`), stops the actors and flushes the audit trail. */
@@ -281,7 +329,15 @@ export class Orchestrator {
   #providerFailed(failure: ProviderFailure, activeSince: number | null): void {
     if (this.#state !== 'running') return;
     const { provider, kind, throttle, resetAt } = failure;
-    this.#actor?.send({ type: 'provider.failed', provider, kind, throttle, resetAt, since: activeSince, now: this.#options.clock.now() });
+    this.#actor?.send({
+      type: 'provider.failed',
+      provider,
+      kind,
+      throttle,
+      resetAt,
+      since: activeSince,
+      now: this.#options.clock.now(),
+    });
   }
 
   #running(what: string): Actor<typeof coordinatorMachine> {

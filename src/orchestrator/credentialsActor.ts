@@ -39,7 +39,13 @@ export function createCredentialsActor(options: CredentialsActorOptions) {
     receive((request) => {
       let answer: AuthResult | Promise<AuthResult>;
       try {
-        answer = options.authenticate({ provider: request.provider, sessionId: request.sessionId, agentId: request.agentId, allocatedTokens: request.allocatedTokens, stint: request.stint });
+        answer = options.authenticate({
+          provider: request.provider,
+          sessionId: request.sessionId,
+          agentId: request.agentId,
+          allocatedTokens: request.allocatedTokens,
+          stint: request.stint,
+        });
       } catch (error) {
         deny(request, error);
         return;
@@ -53,7 +59,10 @@ export function createCredentialsActor(options: CredentialsActorOptions) {
         timers.delete(timer);
         if (settled) return;
         settled = true;
-        deny(request, new Error(`authentication for ${request.provider} did not answer within ${options.timeoutMs} ms`));
+        deny(
+          request,
+          new Error(`authentication for ${request.provider} did not answer within ${options.timeoutMs} ms`),
+        );
       }, options.timeoutMs);
       timers.add(timer);
       answer.then(

@@ -44,14 +44,22 @@ export function storedKinds(data: JsonRecord | null): Map<string, StoredKind> {
 }
 
 /** `current` with `added` samples appended per kind, each kind trimmed to `window`. */
-export function mergeSamples(current: JsonRecord | null, added: ReadonlyMap<string, readonly UsageSample[]>, window: number): JsonRecord {
+export function mergeSamples(
+  current: JsonRecord | null,
+  added: ReadonlyMap<string, readonly UsageSample[]>,
+  window: number,
+): JsonRecord {
   const kinds: Record<string, { settled: number; samples: number[][] }> = {};
   const stored = storedKinds(current);
-  for (const [kind, value] of stored) kinds[kind] = { settled: value.settled, samples: value.samples.map((s) => [s.used, s.allocated]) };
+  for (const [kind, value] of stored)
+    kinds[kind] = { settled: value.settled, samples: value.samples.map((s) => [s.used, s.allocated]) };
   for (const [kind, samples] of added) {
     const before = kinds[kind] ?? (Object.keys(kinds).length < MAX_TASK_KINDS ? { settled: 0, samples: [] } : null);
     if (before === null) continue;
-    kinds[kind] = { settled: before.settled + samples.length, samples: [...before.samples, ...samples.map((s) => [s.used, s.allocated])].slice(-window) };
+    kinds[kind] = {
+      settled: before.settled + samples.length,
+      samples: [...before.samples, ...samples.map((s) => [s.used, s.allocated])].slice(-window),
+    };
   }
   return { version: ESTIMATES_FILE_VERSION, kinds };
 }
@@ -83,9 +91,13 @@ export class EstimatesFile {
     try {
       const content = await readJsonFile(this.#file, { permissions: 'warn', home: path.dirname(this.#file) });
       for (const warning of content?.warnings ?? []) this.#logger?.warn({ warning }, 'learned estimates file');
-      for (const [kind, stored] of storedKinds(content?.data ?? null)) this.#estimates.restore(kind, stored.samples, stored.settled);
+      for (const [kind, stored] of storedKinds(content?.data ?? null))
+        this.#estimates.restore(kind, stored.samples, stored.settled);
     } catch (error) {
-      this.#logger?.warn({ file: this.#file, problem: error instanceof Error ? error.message : String(error) }, 'could not read the learned estimates; starting from the initial estimate');
+      this.#logger?.warn(
+        { file: this.#file, problem: error instanceof Error ? error.message : String(error) },
+        'could not read the learned estimates; starting from the initial estimate',
+      );
     }
   }
 
@@ -105,7 +117,8 @@ export class EstimatesFile {
 
   /** Resolves when every sample recorded so far is written (or its write failed and was logged). */
   flush(): Promise<void> {
-    if (this.#file === null || (this.#writing === null && this.#pending.size === 0)) return this.#writing ?? Promise.resolve();
+    if (this.#file === null || (this.#writing === null && this.#pending.size === 0))
+      return this.#writing ?? Promise.resolve();
     if (this.#writing !== null) {
       this.#again = true;
       return this.#writing;
@@ -127,7 +140,9 @@ export class EstimatesFile {
     const taken = this.#pending;
     this.#pending = new Map();
     try {
-      const { data } = await updateJsonFile(file, (current) => mergeSamples(current, taken, this.#window), { home: path.dirname(file) });
+      const { data } = await updateJsonFile(file, (current) => mergeSamples(current, taken, this.#window), {
+        home: path.dirname(file),
+      });
       // What the file holds now includes other processes' samples; samples recorded during the write follow it.
       for (const [kind, stored] of storedKinds(data)) {
         const since = this.#pending.get(kind) ?? [];
@@ -136,7 +151,10 @@ export class EstimatesFile {
       return true;
     } catch (error) {
       for (const [kind, samples] of taken) this.#pending.set(kind, [...samples, ...(this.#pending.get(kind) ?? [])]);
-      this.#logger?.warn({ file, problem: error instanceof Error ? error.message : String(error) }, 'could not write the learned estimates; they are kept in memory and written with the next settlement');
+      this.#logger?.warn(
+        { file, problem: error instanceof Error ? error.message : String(error) },
+        'could not write the learned estimates; they are kept in memory and written with the next settlement',
+      );
       return false;
     }
   }

@@ -9,7 +9,9 @@ import type { OrchestratorEventMap } from './types';
 
 /** The public events plus the relay's own facts, which only the orchestrator's listeners (log, read model) hear. */
 export interface RelayEventMap extends OrchestratorEventMap {
-  'agent.admitted': [{ agentId: string; sessionId: string; provider: ProviderId; allocatedTokens: number; waitedMs: number }];
+  'agent.admitted': [
+    { agentId: string; sessionId: string; provider: ProviderId; allocatedTokens: number; waitedMs: number },
+  ];
 }
 
 export type RelayEventName = keyof RelayEventMap;
@@ -47,43 +49,75 @@ export const RELAY_TABLE: { readonly [T in EmissionType]: RelayEntry<T> } = {
     const { provider, allocatedTokens, waitedMs } = event;
     publish('agent.admitted', { agentId: agent.id, sessionId: agent.sessionId, provider, allocatedTokens, waitedMs });
   },
-  'agent.queued': (event, { publish }) => publish('agent.queued', { agentId: event.agentId, position: event.position, code: event.code }),
+  'agent.queued': (event, { publish }) =>
+    publish('agent.queued', { agentId: event.agentId, position: event.position, code: event.code }),
   'agent.refused': (event, { registry, refusalError, publish }) => {
     registry.refuse(event.requestId, (spawn) => refusalError(event, spawn));
     const { agentId, code, retryAfterMs, waited } = event;
-    publish('agent.refused', { agentId, code, retryAfterMs, waited, ...(event.hopeless === true ? { hopeless: true } : {}) });
+    publish('agent.refused', {
+      agentId,
+      code,
+      retryAfterMs,
+      waited,
+      ...(event.hopeless === true ? { hopeless: true } : {}),
+    });
   },
   'agent.active': (event, { registry, publish }) => {
     const agent = registry.bySession(event.sessionId);
     if (!agent) return;
     agent.onActive();
-    publish('agent.active', { agentId: agent.id, sessionId: agent.sessionId, provider: event.provider, allocatedTokens: agent.allocatedTokens });
+    publish('agent.active', {
+      agentId: agent.id,
+      sessionId: agent.sessionId,
+      provider: event.provider,
+      allocatedTokens: agent.allocatedTokens,
+    });
   },
   'agent.requeued': ({ agentId, sessionId, provider, reason, notBefore }, { publish }) =>
     publish('agent.requeued', { agentId, sessionId, provider, reason, notBefore }),
   'agent.fallback': (event, { registry, clock, publish }) => {
     const startedAt = registry.bySession(event.sessionId)?.failureStartedAt() ?? null;
     const latencyMs = startedAt === null ? 0 : clock.now() - startedAt;
-    publish('agent.fallback', { agentId: event.agentId, sessionId: event.sessionId, from: event.from, to: event.to, reason: event.reason, latencyMs });
+    publish('agent.fallback', {
+      agentId: event.agentId,
+      sessionId: event.sessionId,
+      from: event.from,
+      to: event.to,
+      reason: event.reason,
+      latencyMs,
+    });
   },
   'agent.released': ({ output }, { registry, publish }) => {
     registry.released(output);
     const { agentId, sessionId, provider, usedTokens, returnedTokens, reason, error } = output;
     publish('agent.released', { agentId, sessionId, provider, usedTokens, returnedTokens, reason, error });
   },
-  'quota.low': (event, { publish }) => publish('quota.low', { provider: event.provider, available: event.available, dailyLimit: event.dailyLimit }),
+  'quota.low': (event, { publish }) =>
+    publish('quota.low', { provider: event.provider, available: event.available, dailyLimit: event.dailyLimit }),
   'quota.topUpAsked': (event, { askTopUp }) => askTopUp(event),
   'ledger.reserveAsked': (event, { askReserve }) => askReserve(event),
   'quota.overrun': (event, { registry, publish }) => {
     const agentId = registry.bySession(event.sessionId)?.id ?? null;
-    publish('quota.overrun', { provider: event.provider, agentId, sessionId: event.sessionId, overrunTokens: event.overrunTokens });
+    publish('quota.overrun', {
+      provider: event.provider,
+      agentId,
+      sessionId: event.sessionId,
+      overrunTokens: event.overrunTokens,
+    });
   },
   'quota.reset': (event, { publish }) => publish('quota.reset', { day: event.day }),
-  'provider.limit': ({ provider, limit, previous, reason }, { publish }) => publish('provider.limit', { provider, limit, previous, reason }),
-  'provider.paused': (event, { publish }) => publish('provider.paused', { provider: event.provider, until: event.until, reason: event.reason }),
+  'provider.limit': ({ provider, limit, previous, reason }, { publish }) =>
+    publish('provider.limit', { provider, limit, previous, reason }),
+  'provider.paused': (event, { publish }) =>
+    publish('provider.paused', { provider: event.provider, until: event.until, reason: event.reason }),
   'provider.resumed': (event, { publish }) => publish('provider.resumed', { provider: event.provider }),
   'provider.circuit': (event, { publish }) =>
-    publish('provider.circuit', { provider: event.provider, state: event.state, openUntil: event.openUntil, failures: event.failures }),
+    publish('provider.circuit', {
+      provider: event.provider,
+      state: event.state,
+      openUntil: event.openUntil,
+      failures: event.failures,
+    }),
 };
 
 /**

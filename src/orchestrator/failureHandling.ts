@@ -27,12 +27,25 @@ export interface AgentFailurePolicy {
  */
 export function resolveAgentFailurePolicy(options: FailurePolicyOptions = {}): AgentFailurePolicy {
   const asked = options.kinds ?? {};
-  const kinds = (action: (kind: ProviderFailureKind, given: KindPolicy['action'] | undefined) => KindPolicy['action']) =>
-    Object.fromEntries(PROVIDER_FAILURE_KINDS.map((kind) => [kind, { ...asked[kind], action: action(kind, asked[kind]?.action) }])) as Partial<Record<ProviderFailureKind, Partial<KindPolicy>>>;
-  const policy = fillFailurePolicy({ ...options, kinds: kinds((kind, given) => given ?? (kind === 'invalid-request' ? 'fail' : 'fallback')) });
+  const kinds = (
+    action: (kind: ProviderFailureKind, given: KindPolicy['action'] | undefined) => KindPolicy['action'],
+  ) =>
+    Object.fromEntries(
+      PROVIDER_FAILURE_KINDS.map((kind) => [kind, { ...asked[kind], action: action(kind, asked[kind]?.action) }]),
+    ) as Partial<Record<ProviderFailureKind, Partial<KindPolicy>>>;
+  const policy = fillFailurePolicy({
+    ...options,
+    kinds: kinds((kind, given) => given ?? (kind === 'invalid-request' ? 'fail' : 'fallback')),
+  });
   const withoutFallback = fillFailurePolicy({
     ...options,
-    kinds: kinds((kind, given) => (kind === 'invalid-request' ? (given ?? 'fail') : TRANSIENT_KINDS.has(kind) && given !== 'fail' ? 'retry' : (given ?? 'fallback'))),
+    kinds: kinds((kind, given) =>
+      kind === 'invalid-request'
+        ? (given ?? 'fail')
+        : TRANSIENT_KINDS.has(kind) && given !== 'fail'
+          ? 'retry'
+          : (given ?? 'fallback'),
+    ),
   });
   return { policy, withoutFallback };
 }

@@ -42,9 +42,13 @@ export const KIND_PATTERN = /^[\w.:/-]{1,64}$/;
 
 function whole(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new AgentvisorError('invalid-option', `learnedEstimates.${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)?.slice(0, 40)}`, {
-      details: { option: `learnedEstimates.${name}` },
-    });
+    throw new AgentvisorError(
+      'invalid-option',
+      `learnedEstimates.${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)?.slice(0, 40)}`,
+      {
+        details: { option: `learnedEstimates.${name}` },
+      },
+    );
   }
   return value;
 }
@@ -56,24 +60,47 @@ function whole(name: string, value: unknown, min: number, max: number): number {
  *
  * @example resolveLearnedEstimates({ percentile: 95 }, resolveLedger('file', home), home).file // '<home>/agentvisor/estimates.json'
  */
-export function resolveLearnedEstimates(option: unknown, ledger: ResolvedLedger, home: string): ResolvedLearnedEstimates {
+export function resolveLearnedEstimates(
+  option: unknown,
+  ledger: ResolvedLedger,
+  home: string,
+): ResolvedLearnedEstimates {
   if (option !== undefined && (typeof option !== 'object' || option === null || Array.isArray(option))) {
-    throw new AgentvisorError('invalid-option', 'learnedEstimates must be an object such as { percentile: 90, window: 50, min: 1000, max: 200000 }');
+    throw new AgentvisorError(
+      'invalid-option',
+      'learnedEstimates must be an object such as { percentile: 90, window: 50, min: 1000, max: 200000 }',
+    );
   }
   const given = (option ?? {}) as LearnedEstimatesOptions & Record<string, unknown>;
   const known = ['percentile', 'window', 'min', 'max', 'initial', 'file'];
   for (const key of Object.keys(given)) {
-    if (!known.includes(key)) throw new AgentvisorError('invalid-option', `learnedEstimates.${key} is not a setting (known: ${known.join(', ')})`);
+    if (!known.includes(key))
+      throw new AgentvisorError(
+        'invalid-option',
+        `learnedEstimates.${key} is not a setting (known: ${known.join(', ')})`,
+      );
   }
   const min = whole('min', given.min ?? 1_000, 1, 1_000_000_000);
   const max = whole('max', given.max ?? Math.max(min, 200_000), 1, 1_000_000_000);
-  if (max < min) throw new AgentvisorError('invalid-option', `learnedEstimates.max (${max}) must be at least learnedEstimates.min (${min})`);
+  if (max < min)
+    throw new AgentvisorError(
+      'invalid-option',
+      `learnedEstimates.max (${max}) must be at least learnedEstimates.min (${min})`,
+    );
   const initial = whole('initial', given.initial ?? Math.min(max, Math.max(min, 20_000)), 1, 1_000_000_000);
-  if (initial < min || initial > max) throw new AgentvisorError('invalid-option', `learnedEstimates.initial (${initial}) must lie between min (${min}) and max (${max})`);
+  if (initial < min || initial > max)
+    throw new AgentvisorError(
+      'invalid-option',
+      `learnedEstimates.initial (${initial}) must lie between min (${min}) and max (${max})`,
+    );
   let file: string | null;
   if (given.file === false) file = null;
   else if (given.file !== undefined) {
-    if (typeof given.file !== 'string' || given.file.trim() === '') throw new AgentvisorError('invalid-option', 'learnedEstimates.file must be a path, or false to keep samples in memory');
+    if (typeof given.file !== 'string' || given.file.trim() === '')
+      throw new AgentvisorError(
+        'invalid-option',
+        'learnedEstimates.file must be a path, or false to keep samples in memory',
+      );
     file = path.resolve(given.file);
   } else if (ledger.file !== null) file = path.join(path.dirname(ledger.file), ESTIMATES_FILE);
   else file = ledger.kind === 'memory' ? null : path.join(home, 'agentvisor', ESTIMATES_FILE);
@@ -145,7 +172,10 @@ export class TaskKindEstimates {
     const state = this.#kinds.get(kind);
     const c = this.#config;
     if (!state || state.samples.length === 0) return c.initial;
-    const p = percentileOf(state.samples.map((s) => s.used), c.percentile);
+    const p = percentileOf(
+      state.samples.map((s) => s.used),
+      c.percentile,
+    );
     return Math.min(c.max, Math.max(c.min, p));
   }
 
@@ -172,7 +202,8 @@ export class TaskKindEstimates {
         basis: state.samples.length > 0 ? 'learned' : 'initial',
         samples: state.samples.length,
         settled: state.settled,
-        meanUseRatio: ratios.length === 0 ? null : Math.round((ratios.reduce((a, b) => a + b, 0) / ratios.length) * 1000) / 1000,
+        meanUseRatio:
+          ratios.length === 0 ? null : Math.round((ratios.reduce((a, b) => a + b, 0) / ratios.length) * 1000) / 1000,
         unusedTokens: state.samples.reduce((sum, s) => sum + Math.max(0, s.allocated - s.used), 0),
         overAllocation: state.samples.filter((s) => s.used > s.allocated).length,
       };

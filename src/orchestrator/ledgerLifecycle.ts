@@ -106,7 +106,8 @@ export class LedgerLifecycle {
     const configured = this.#host.options.budgets;
     if (limits === null) return configured;
     const budgets = { ...configured };
-    for (const p of PROVIDER_IDS) budgets[p] = { ...budgets[p], dailyLimit: limits[p].dailyLimit, maxConcurrent: limits[p].maxConcurrent };
+    for (const p of PROVIDER_IDS)
+      budgets[p] = { ...budgets[p], dailyLimit: limits[p].dailyLimit, maxConcurrent: limits[p].maxConcurrent };
     return budgets;
   }
 
@@ -122,7 +123,10 @@ export class LedgerLifecycle {
     if (file === null) return;
     const write = writePause(pausesFileFor(file), provider, pause)
       .catch((error: unknown) => {
-        o.logger?.warn({ provider, problem: error instanceof Error ? error.message : String(error) }, 'could not record the provider pause beside the ledger');
+        o.logger?.warn(
+          { provider, problem: error instanceof Error ? error.message : String(error) },
+          'could not record the provider pause beside the ledger',
+        );
       })
       .finally(() => this.#pauseWrites.delete(write));
     this.#pauseWrites.add(write);
@@ -145,10 +149,20 @@ export class LedgerLifecycle {
         return;
       }
       if (outcome.retryAfterMs !== null) link.syncAfter(outcome.retryAfterMs);
-      actor.send({ type: 'ledger.reserveAnswered', requestId: ask.requestId, granted: false, code: outcome.code, retryAfterMs: outcome.retryAfterMs, now });
+      actor.send({
+        type: 'ledger.reserveAnswered',
+        requestId: ask.requestId,
+        granted: false,
+        code: outcome.code,
+        retryAfterMs: outcome.retryAfterMs,
+        now,
+      });
     };
     link.reserveAdmission(ask.sessionId, ask.provider, ask.tokens).then(answered, (error: unknown) => {
-      o.logger?.error({ problem: error instanceof Error ? error.message : String(error) }, 'quota ledger reservation failed');
+      o.logger?.error(
+        { problem: error instanceof Error ? error.message : String(error) },
+        'quota ledger reservation failed',
+      );
       answered({ status: 'refused', code: 'ledger-unavailable', retryAfterMs: o.ledger.syncIntervalMs });
     });
   }
@@ -157,7 +171,13 @@ export class LedgerLifecycle {
   askTopUp(ask: Extract<CoordinatorEmitted, { type: 'quota.topUpAsked' }>): void {
     const link = this.#link;
     const answer = (granted: boolean) => {
-      this.#host.running()?.send({ type: 'ledger.topUpAnswered', sessionId: ask.sessionId, stint: ask.stint, granted, now: this.#host.options.clock.now() });
+      this.#host.running()?.send({
+        type: 'ledger.topUpAnswered',
+        sessionId: ask.sessionId,
+        stint: ask.stint,
+        granted,
+        now: this.#host.options.clock.now(),
+      });
     };
     if (link === null) return answer(true);
     link.topUp(ask).then(answer, () => answer(false));

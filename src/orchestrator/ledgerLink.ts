@@ -8,7 +8,14 @@ import type { LedgerSnapshot } from '../quota/ledger';
 import { createMemoryLedger } from '../quota/memoryLedger';
 import type { ClockTimer } from './clock';
 import { reservationId, shareOf, zeroHold } from './ledgerLinkTypes';
-import type { AdmissionOutcome, EffectiveLimits, Held, LedgerLinkOptions, OthersHold, TopUpAsk } from './ledgerLinkTypes';
+import type {
+  AdmissionOutcome,
+  EffectiveLimits,
+  Held,
+  LedgerLinkOptions,
+  OthersHold,
+  TopUpAsk,
+} from './ledgerLinkTypes';
 import { othersFromSnapshot } from './othersFromSnapshot';
 import { SettleQueue } from './settleQueue';
 
@@ -51,8 +58,14 @@ export class LedgerLink {
   constructor(options: LedgerLinkOptions) {
     this.#o = options;
     const policy = options.whenUnavailable;
-    const insurance = policy === 'fail-closed' ? null : createMemoryLedger({ limits: shareOf(options.limits, policy.localShareOf), now: () => options.clock.now() });
-    this.#ledger = createInsuredLedger(options.ledger, { insurance, onState: (state, reason) => (state === 'ok' ? this.#markOk() : this.#markDegraded(reason ?? '')) });
+    const insurance =
+      policy === 'fail-closed'
+        ? null
+        : createMemoryLedger({ limits: shareOf(options.limits, policy.localShareOf), now: () => options.clock.now() });
+    this.#ledger = createInsuredLedger(options.ledger, {
+      insurance,
+      onState: (state, reason) => (state === 'ok' ? this.#markOk() : this.#markDegraded(reason ?? '')),
+    });
     this.#settles = new SettleQueue({
       settle: (id, used, provider) => this.#op(() => this.#ledger.settle(id, used, provider)),
       onSettled: (provider, addedTokens) => {
@@ -98,9 +111,10 @@ export class LedgerLink {
     if (!this.#held.has(id)) {
       const outcome = await this.#reserve(id, input.provider, Math.max(1, input.allocatedTokens ?? 1));
       if (outcome.status === 'refused') {
-        const message = outcome.code === 'ledger-unavailable'
-          ? 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back'
-          : `the shared quota ledger has no room for this session on ${input.provider} (${outcome.code}): other hosts hold it`;
+        const message =
+          outcome.code === 'ledger-unavailable'
+            ? 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back'
+            : `the shared quota ledger has no room for this session on ${input.provider} (${outcome.code}): other hosts hold it`;
         throw new AgentvisorError(outcome.code, message, { retryAfterMs: outcome.retryAfterMs });
       }
     }
@@ -127,9 +141,13 @@ export class LedgerLink {
     // the next admission here asks for it (otherwise the ledger would still count the old one).
     if (this.state === 'ok' && this.#settles.busy) await this.#settles.flush().catch(() => undefined);
     // Unreachable: the insurance (the local share) decides, or nothing is admitted (fail-closed).
-    const outcome = await this.#op(() => this.#ledger.reserve({ provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }));
-    if (outcome === null) return { status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#o.syncIntervalMs };
-    if (outcome.status === 'refused') return { status: 'refused', code: outcome.code, retryAfterMs: outcome.retryAfterMs };
+    const outcome = await this.#op(() =>
+      this.#ledger.reserve({ provider, sessionId: id, tokens, leaseMs: this.#o.leaseMs }),
+    );
+    if (outcome === null)
+      return { status: 'refused', code: 'ledger-unavailable', retryAfterMs: this.#o.syncIntervalMs };
+    if (outcome.status === 'refused')
+      return { status: 'refused', code: outcome.code, retryAfterMs: outcome.retryAfterMs };
     this.#held.set(id, { provider, tokens, recorded: 0, reported: 0 });
     return { status: 'reserved' };
   }
@@ -137,10 +155,13 @@ export class LedgerLink {
   /** Reads the ledger again after `ms` (a refusal said when room may come back), unless a sync comes first. */
   syncAfter(ms: number): void {
     if (this.#stopped || ms >= this.#o.syncIntervalMs) return;
-    const timer = this.#o.clock.setTimeout(() => {
-      this.#extraTimers.delete(timer);
-      if (!this.#stopped && !this.#ticking) void this.#sync();
-    }, Math.max(0, ms));
+    const timer = this.#o.clock.setTimeout(
+      () => {
+        this.#extraTimers.delete(timer);
+        if (!this.#stopped && !this.#ticking) void this.#sync();
+      },
+      Math.max(0, ms),
+    );
     this.#extraTimers.add(timer);
   }
 
@@ -184,14 +205,24 @@ export class LedgerLink {
     const held = this.#held.get(id);
     // Its lease ran out: no reservation to grow.
     if (!held) return false;
-    const outcome = await this.#op(() => this.#ledger.record({ sessionId: id, usedTokens: ask.usedOnProvider, addTokens: ask.tokens, provider: ask.provider })).catch(() => null);
+    const outcome = await this.#op(() =>
+      this.#ledger.record({
+        sessionId: id,
+        usedTokens: ask.usedOnProvider,
+        addTokens: ask.tokens,
+        provider: ask.provider,
+      }),
+    ).catch(() => null);
     if (outcome === null) return this.state === 'degraded' && this.#o.whenUnavailable !== 'fail-closed';
     if (!this.#ledger.isInsured(id)) this.#counted(held, outcome.usedTokens);
     if (outcome.status === 'recorded' && outcome.live) {
       held.tokens = outcome.tokens;
       return true;
     }
-    this.#o.logger?.info({ reservation: id, code: outcome.status === 'refused' ? outcome.code : 'lease-expired', asked: ask.tokens }, 'the shared quota ledger refused a top-up');
+    this.#o.logger?.info(
+      { reservation: id, code: outcome.status === 'refused' ? outcome.code : 'lease-expired', asked: ask.tokens },
+      'the shared quota ledger refused a top-up',
+    );
     return false;
   }
 
@@ -210,7 +241,9 @@ export class LedgerLink {
     await Promise.all(
       dirty.map(async ([id, held]) => {
         const used = held.reported;
-        const outcome = await this.#op(() => this.#ledger.record({ sessionId: id, usedTokens: used, provider: held.provider })).catch(() => null);
+        const outcome = await this.#op(() =>
+          this.#ledger.record({ sessionId: id, usedTokens: used, provider: held.provider }),
+        ).catch(() => null);
         if (outcome !== null && this.#held.get(id) === held) this.#counted(held, outcome.usedTokens);
       }),
     );
@@ -228,7 +261,14 @@ export class LedgerLink {
     } catch (error) {
       if (isAgentvisorError(error, 'ledger-unavailable')) return null;
       // Anything else (invalid-request for a stale id, a corrupt file) is reported, not swallowed.
-      if (reported) this.#o.logger?.error({ code: isAgentvisorError(error) ? error.code : 'error', problem: error instanceof Error ? error.message : String(error) }, 'quota ledger operation failed');
+      if (reported)
+        this.#o.logger?.error(
+          {
+            code: isAgentvisorError(error) ? error.code : 'error',
+            problem: error instanceof Error ? error.message : String(error),
+          },
+          'quota ledger operation failed',
+        );
       throw error;
     } finally {
       this.#opsDone += 1;
@@ -323,7 +363,10 @@ export class LedgerLink {
     }
     await this.#ledger.close();
     if (this.#settles.size > 0) {
-      this.#o.logger?.error({ unsettled: this.#settles.size }, 'quota ledger unreachable at stop: some usage could not be settled; the reservations expire after their lease');
+      this.#o.logger?.error(
+        { unsettled: this.#settles.size },
+        'quota ledger unreachable at stop: some usage could not be settled; the reservations expire after their lease',
+      );
     }
   }
 

@@ -7,10 +7,14 @@ import type { QuotaLedger } from '../quota/ledger';
 import type { Clock } from './clock';
 
 /** What the coordinator may admit locally: the global limits minus what other hosts hold. */
-export type EffectiveLimits = Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
+export type EffectiveLimits = Readonly<
+  Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>
+>;
 
 /** What other holders of the shared ledger hold now, per provider (from the last snapshot). */
-export type OthersHold = Readonly<Record<ProviderId, { readonly used: number; readonly reserved: number; readonly active: number }>>;
+export type OthersHold = Readonly<
+  Record<ProviderId, { readonly used: number; readonly reserved: number; readonly active: number }>
+>;
 
 export interface LedgerLinkOptions {
   readonly ledger: QuotaLedger;
@@ -52,7 +56,11 @@ export interface PendingSettle {
 /** The ledger's answer to a new session's reservation. */
 export type AdmissionOutcome =
   | { readonly status: 'reserved' }
-  | { readonly status: 'refused'; readonly code: 'concurrency-limit' | 'quota-exhausted' | 'no-provider' | 'ledger-unavailable'; readonly retryAfterMs: number | null };
+  | {
+      readonly status: 'refused';
+      readonly code: 'concurrency-limit' | 'quota-exhausted' | 'no-provider' | 'ledger-unavailable';
+      readonly retryAfterMs: number | null;
+    };
 
 /** What a top-up asks of the ledger for one stint. */
 export interface TopUpAsk {
@@ -79,7 +87,8 @@ export const zeroHold = (): Record<ProviderId, { used: number; reserved: number;
 export function shareOf(limits: LedgerLinkOptions['limits'], hosts: number | null): EffectiveLimits {
   const share = (n: number) => (hosts === null ? 0 : Math.floor(n / hosts));
   const out = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
-  for (const p of PROVIDER_IDS) out[p] = { dailyLimit: share(limits[p].dailyLimit), maxConcurrent: share(limits[p].maxConcurrent) };
+  for (const p of PROVIDER_IDS)
+    out[p] = { dailyLimit: share(limits[p].dailyLimit), maxConcurrent: share(limits[p].maxConcurrent) };
   return out;
 }
 

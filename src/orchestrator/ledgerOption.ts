@@ -22,7 +22,12 @@ import type { RedisClientLike } from '../quota/redisClientLike';
 export type LedgerOption =
   | 'memory'
   | 'file'
-  | (LedgerSharing & ({ readonly file: string } | { readonly redis: string | RedisClientLike; readonly keyPrefix?: string } | { readonly instance: QuotaLedger }));
+  | (LedgerSharing &
+      (
+        | { readonly file: string }
+        | { readonly redis: string | RedisClientLike; readonly keyPrefix?: string }
+        | { readonly instance: QuotaLedger }
+      ));
 
 /** How an orchestrator works with a shared ledger. */
 export interface LedgerSharing {
@@ -38,7 +43,8 @@ export interface ResolvedLedger {
   readonly kind: 'memory' | 'file' | 'redis' | 'instance';
   /** The ledger file (file backend), else null. */
   readonly file: string | null;
-  readonly create: ((config: { limits: Budgets; dailyReset: DailyReset; now: () => number }) => Promise<QuotaLedger>) | null;
+  readonly create:
+    ((config: { limits: Budgets; dailyReset: DailyReset; now: () => number }) => Promise<QuotaLedger>) | null;
   /** Whether the orchestrator closes the ledger at stop (it created it). */
   readonly owned: boolean;
   readonly leaseMs: number;
@@ -49,13 +55,18 @@ export interface ResolvedLedger {
 const SHARING_KEYS = ['leaseMs', 'syncIntervalMs', 'whenUnavailable'];
 
 function limitsOf(budgets: Budgets) {
-  return Object.fromEntries(PROVIDER_IDS.map((p) => [p, { dailyLimit: budgets[p].dailyLimit, maxConcurrent: budgets[p].maxConcurrent }])) as Record<(typeof PROVIDER_IDS)[number], { dailyLimit: number; maxConcurrent: number }>;
+  return Object.fromEntries(
+    PROVIDER_IDS.map((p) => [p, { dailyLimit: budgets[p].dailyLimit, maxConcurrent: budgets[p].maxConcurrent }]),
+  ) as Record<(typeof PROVIDER_IDS)[number], { dailyLimit: number; maxConcurrent: number }>;
 }
 
 function wholeMs(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
-    throw new AgentvisorError('invalid-option', `ledger.${name} must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}, got ${JSON.stringify(value)}`);
+    throw new AgentvisorError(
+      'invalid-option',
+      `ledger.${name} must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -67,21 +78,46 @@ export function defaultLedgerFile(home: string): string {
 
 /** Checks the `ledger` option; the backend is created at `start()`. */
 export function resolveLedger(option: unknown, home: string): ResolvedLedger {
-  const memory: ResolvedLedger = { kind: 'memory', file: null, create: null, owned: false, leaseMs: 60_000, syncIntervalMs: 1_000, whenUnavailable: 'fail-closed' };
+  const memory: ResolvedLedger = {
+    kind: 'memory',
+    file: null,
+    create: null,
+    owned: false,
+    leaseMs: 60_000,
+    syncIntervalMs: 1_000,
+    whenUnavailable: 'fail-closed',
+  };
   if (option === undefined || option === 'memory') return memory;
   const usage = "ledger must be 'memory', 'file', { file }, { redis } or { instance }";
-  const given: Record<string, unknown> = option === 'file' ? { file: defaultLedgerFile(home) } : typeof option === 'object' && option !== null ? (option as Record<string, unknown>) : {};
-  if (option !== 'file' && (typeof option !== 'object' || option === null)) throw new AgentvisorError('invalid-option', `${usage}, got ${JSON.stringify(option)}`);
+  const given: Record<string, unknown> =
+    option === 'file'
+      ? { file: defaultLedgerFile(home) }
+      : typeof option === 'object' && option !== null
+        ? (option as Record<string, unknown>)
+        : {};
+  if (option !== 'file' && (typeof option !== 'object' || option === null))
+    throw new AgentvisorError('invalid-option', `${usage}, got ${JSON.stringify(option)}`);
   const backends = ['file', 'redis', 'instance'].filter((k) => given[k] !== undefined);
-  if (backends.length !== 1) throw new AgentvisorError('invalid-option', `${usage} (exactly one of file, redis, instance), got keys ${JSON.stringify(Object.keys(given))}`);
+  if (backends.length !== 1)
+    throw new AgentvisorError(
+      'invalid-option',
+      `${usage} (exactly one of file, redis, instance), got keys ${JSON.stringify(Object.keys(given))}`,
+    );
   for (const key of Object.keys(given)) {
-    if (![...SHARING_KEYS, 'file', 'redis', 'instance', 'keyPrefix'].includes(key)) throw new AgentvisorError('invalid-option', `ledger.${key} is not a ledger setting (known: file, redis, keyPrefix, instance, ${SHARING_KEYS.join(', ')})`);
+    if (![...SHARING_KEYS, 'file', 'redis', 'instance', 'keyPrefix'].includes(key))
+      throw new AgentvisorError(
+        'invalid-option',
+        `ledger.${key} is not a ledger setting (known: file, redis, keyPrefix, instance, ${SHARING_KEYS.join(', ')})`,
+      );
   }
   const whenUnavailable = given.whenUnavailable ?? 'fail-closed';
   if (whenUnavailable !== 'fail-closed') {
     const n = (whenUnavailable as { localShareOf?: unknown }).localShareOf;
     if (typeof whenUnavailable !== 'object' || typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-      throw new AgentvisorError('invalid-option', `ledger.whenUnavailable must be 'fail-closed' or { localShareOf: <expected hosts, a whole number from 1> }, got ${JSON.stringify(whenUnavailable)}`);
+      throw new AgentvisorError(
+        'invalid-option',
+        `ledger.whenUnavailable must be 'fail-closed' or { localShareOf: <expected hosts, a whole number from 1> }, got ${JSON.stringify(whenUnavailable)}`,
+      );
     }
   }
   const sharing = {
@@ -90,29 +126,54 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
     whenUnavailable: whenUnavailable as ResolvedLedger['whenUnavailable'],
   };
   if (given.file !== undefined) {
-    if (typeof given.file !== 'string' || given.file.trim() === '') throw new AgentvisorError('invalid-option', 'ledger.file must be a path');
+    if (typeof given.file !== 'string' || given.file.trim() === '')
+      throw new AgentvisorError('invalid-option', 'ledger.file must be a path');
     const file = path.resolve(given.file);
     return {
-      kind: 'file', file, owned: true, ...sharing,
+      kind: 'file',
+      file,
+      owned: true,
+      ...sharing,
       // The orchestrator's home, as for its credentials and audit trail: a ledger folder reached through a symlink must resolve inside it.
-      create: async ({ limits, dailyReset, now }) => createFileLedger({ file, home, limits: limitsOf(limits), dailyReset, now }),
+      create: async ({ limits, dailyReset, now }) =>
+        createFileLedger({ file, home, limits: limitsOf(limits), dailyReset, now }),
     };
   }
   if (given.redis !== undefined) {
     // createRedisLedger checks that it is an ioredis client; the option's type is only its shape.
     const redis = given.redis as RedisLedgerModule.RedisLedgerOptions['redis'];
-    if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) throw new AgentvisorError('invalid-option', 'ledger.redis must be a redis:// URL or an ioredis client');
+    if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null))
+      throw new AgentvisorError('invalid-option', 'ledger.redis must be a redis:// URL or an ioredis client');
     const keyPrefix = given.keyPrefix;
-    if (keyPrefix !== undefined && typeof keyPrefix !== 'string') throw new AgentvisorError('invalid-option', 'ledger.keyPrefix must be a string');
+    if (keyPrefix !== undefined && typeof keyPrefix !== 'string')
+      throw new AgentvisorError('invalid-option', 'ledger.keyPrefix must be a string');
     return {
-      kind: 'redis', file: null, owned: true, ...sharing,
-      create: async ({ limits, dailyReset, now }) => // ioredis takes about 50 ms to load: only hosts that configure Redis pay for it.
-        loadModule<typeof RedisLedgerModule>('../quota/redisLedger').createRedisLedger({ redis, limits: limitsOf(limits), dailyReset, now, ...(keyPrefix === undefined ? {} : { keyPrefix }) }),
+      kind: 'redis',
+      file: null,
+      owned: true,
+      ...sharing,
+      create: async ({ limits, dailyReset, now }) =>
+        // ioredis takes about 50 ms to load: only hosts that configure Redis pay for it.
+        loadModule<typeof RedisLedgerModule>('../quota/redisLedger').createRedisLedger({
+          redis,
+          limits: limitsOf(limits),
+          dailyReset,
+          now,
+          ...(keyPrefix === undefined ? {} : { keyPrefix }),
+        }),
     };
   }
   const instance = given.instance as QuotaLedger;
-  if (typeof instance?.reserve !== 'function' || typeof instance.settle !== 'function' || typeof instance.record !== 'function' || typeof instance.snapshot !== 'function') {
-    throw new AgentvisorError('invalid-option', 'ledger.instance must implement QuotaLedger (reserve, settle, record, renew, sweep, snapshot, close)');
+  if (
+    typeof instance?.reserve !== 'function' ||
+    typeof instance.settle !== 'function' ||
+    typeof instance.record !== 'function' ||
+    typeof instance.snapshot !== 'function'
+  ) {
+    throw new AgentvisorError(
+      'invalid-option',
+      'ledger.instance must implement QuotaLedger (reserve, settle, record, renew, sweep, snapshot, close)',
+    );
   }
   return { kind: 'instance', file: null, owned: false, ...sharing, create: async () => instance };
 }

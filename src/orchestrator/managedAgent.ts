@@ -38,7 +38,13 @@ export function errorFromOutput(output: SessionOutput): AgentvisorError {
 }
 
 function toResult(output: SessionOutput): ReleaseResult {
-  return { usedTokens: output.usedTokens, returnedTokens: output.returnedTokens, provider: output.provider, fallbacks: output.fallbacks, reason: output.reason };
+  return {
+    usedTokens: output.usedTokens,
+    returnedTokens: output.returnedTokens,
+    provider: output.provider,
+    fallbacks: output.fallbacks,
+    reason: output.reason,
+  };
 }
 
 /** What the orchestrator gives every agent it makes. */
@@ -89,7 +95,13 @@ export class ManagedAgent {
    * The handle exists from admission, before the session actor starts; `lookup` finds the actor
    * (by systemId) on first use. A session that ends before any use is known by its output.
    */
-  constructor(init: { agentId: string; sessionId: string; task: string | null; lookup: () => SessionRef | undefined; host: AgentHost }) {
+  constructor(init: {
+    agentId: string;
+    sessionId: string;
+    task: string | null;
+    lookup: () => SessionRef | undefined;
+    host: AgentHost;
+  }) {
     this.id = init.agentId;
     this.sessionId = init.sessionId;
     this.task = init.task;
@@ -162,7 +174,11 @@ export class ManagedAgent {
     }
     const { tokens: t, stint } = this.#ref.getSnapshot().context;
     this.#host.usageReported(this.sessionId, stint, t.usedOnProvider);
-    return { usedTokens: t.used, allocatedTokens: t.allocated, remainingTokens: Math.max(0, t.allocated - t.usedOnProvider) };
+    return {
+      usedTokens: t.used,
+      allocatedTokens: t.allocated,
+      remainingTokens: Math.max(0, t.allocated - t.usedOnProvider),
+    };
   }
 
   /**
@@ -200,23 +216,38 @@ export class ManagedAgent {
   async reportFailure(report: FailureReport): Promise<FailureOutcome> {
     const failure = this.#host.capFailure(classifyFailure(report, this.provider, this.#host.clock.now()));
     this.#assertLive('report a failure');
-    if (this.#failure) throw new AgentvisorError('invalid-failure', 'a failure for this agent is already being handled; await the earlier reportFailure first');
+    if (this.#failure)
+      throw new AgentvisorError(
+        'invalid-failure',
+        'a failure for this agent is already being handled; await the earlier reportFailure first',
+      );
     if (!this.#ref.getSnapshot().matches('active')) {
-      throw new AgentvisorError('invalid-failure', `agent ${this.id} is not active yet (still authenticating): report failures of requests made with its env, after spawnAgent resolved`, {
-        details: { agentId: this.id },
-      });
+      throw new AgentvisorError(
+        'invalid-failure',
+        `agent ${this.id} is not active yet (still authenticating): report failures of requests made with its env, after spawnAgent resolved`,
+        {
+          details: { agentId: this.id },
+        },
+      );
     }
     const from = this.provider;
     this.#host.providerFailed(failure, this.#activeSince);
     // A usage limit pauses the provider already; other failures may still say that nothing is left.
-    if (report.headers !== undefined && failure.throttle !== 'usage-limit') this.#reportLimits(report.headers, this.#host.clock.now());
+    if (report.headers !== undefined && failure.throttle !== 'usage-limit')
+      this.#reportLimits(report.headers, this.#host.clock.now());
     const startedAt = this.#host.clock.now();
     // Armed before the event: a fallback admitted at once reactivates the session within the send.
     const answered = new Promise<void>((resolve, reject) => {
       this.#failure = { resolve, reject, startedAt };
     });
     const facts = { kind: failure.kind, retryAfterMs: failure.retryAfterMs, throttle: failure.throttle };
-    this.#send({ type: 'session.failure', reason: failure.kind, failure: facts, jitter: Math.random(), now: startedAt });
+    this.#send({
+      type: 'session.failure',
+      reason: failure.kind,
+      failure: facts,
+      jitter: Math.random(),
+      now: startedAt,
+    });
     const step = this.#ref.getSnapshot().context.pending.step;
     if (step?.step === 'retry') {
       this.#failure = null;
@@ -224,17 +255,32 @@ export class ManagedAgent {
     }
     if (step?.step === 'giveUp' && step.code === 'invalid-request' && this.isLive) {
       this.#failure = null;
-      throw new AgentvisorError('invalid-request', `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`, {
-        details: { agentId: this.id, status: failure.status, kind: failure.kind },
-      });
+      throw new AgentvisorError(
+        'invalid-request',
+        `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`,
+        {
+          details: { agentId: this.id, status: failure.status, kind: failure.kind },
+        },
+      );
     }
     if (step?.step === 'requeue') {
       await (this.#host.keepAlive?.hold(answered) ?? answered);
-      return { action: 'requeued', kind: failure.kind, provider: this.provider, waitedMs: this.#host.clock.now() - startedAt };
+      return {
+        action: 'requeued',
+        kind: failure.kind,
+        provider: this.provider,
+        waitedMs: this.#host.clock.now() - startedAt,
+      };
     }
     // Falling back (or given up: the session ended and `answered` rejects with its error).
     await answered;
-    return { action: 'fallback', kind: failure.kind, from, to: this.provider, latencyMs: this.#host.clock.now() - startedAt };
+    return {
+      action: 'fallback',
+      kind: failure.kind,
+      from,
+      to: this.provider,
+      latencyMs: this.#host.clock.now() - startedAt,
+    };
   }
 
   #reportLimits(headers: HeadersInput, now: number): void {
@@ -250,7 +296,9 @@ export class ManagedAgent {
    */
   async release(): Promise<ReleaseResult> {
     if (this.#hostReleased) {
-      throw new AgentvisorError('already-released', `agent ${this.id} was already released`, { details: { agentId: this.id } });
+      throw new AgentvisorError('already-released', `agent ${this.id} was already released`, {
+        details: { agentId: this.id },
+      });
     }
     this.#hostReleased = true;
     if (!this.#final) this.#send({ type: 'session.release', now: this.#host.clock.now() });
@@ -303,9 +351,13 @@ export class ManagedAgent {
 
   #assertLive(what: string): void {
     if (this.#final) {
-      throw new AgentvisorError('agent-released', `cannot ${what}: agent ${this.id} was released (${this.#final.reason})`, {
-        details: { agentId: this.id, reason: this.#final.reason },
-      });
+      throw new AgentvisorError(
+        'agent-released',
+        `cannot ${what}: agent ${this.id} was released (${this.#final.reason})`,
+        {
+          details: { agentId: this.id, reason: this.#final.reason },
+        },
+      );
     }
   }
 }

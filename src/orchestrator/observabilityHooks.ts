@@ -42,7 +42,9 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 }
 
 /** Variables whose values are credentials, in the env a host gives the orchestrator. */
-const CREDENTIAL_ENV = [...new Set([...PROVIDERS.claude.apiKeyEnv, ...PROVIDERS.openai.apiKeyEnv, CLAUDE_OAUTH_ENV, 'ANTHROPIC_AUTH_TOKEN'])];
+const CREDENTIAL_ENV = [
+  ...new Set([...PROVIDERS.claude.apiKeyEnv, ...PROVIDERS.openai.apiKeyEnv, CLAUDE_OAUTH_ENV, 'ANTHROPIC_AUTH_TOKEN']),
+];
 
 /**
  * Creates the hooks for the options, subscribed to the orchestrator's events; null when no
@@ -60,7 +62,13 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
   // Latencies: precise wall time on the system clock, the test's time on a manual one.
   const now = o.clock === systemClock ? () => performance.now() : () => o.clock.now();
   const log = o.logger;
-  const audit = o.audit ? new AuditTrail(o.audit, { masker, now: () => o.clock.now(), onError: (error) => log?.error({ err: error }, 'audit trail write failed') }) : null;
+  const audit = o.audit
+    ? new AuditTrail(o.audit, {
+        masker,
+        now: () => o.clock.now(),
+        onError: (error) => log?.error({ err: error }, 'audit trail write failed'),
+      })
+    : null;
   const metrics = o.metrics ? new OrchestratorMetrics(() => statsIfStarted(orch)) : null;
   const admissionsStarted = new Map<string, number>();
 
@@ -85,7 +93,14 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
     });
     orch.on('agent.fallback', (e) => {
       metrics?.fallback(e.from, e.reason);
-      audit?.record({ event: 'agent.fallback', agentId: e.agentId, sessionId: e.sessionId, provider: e.from, to: e.to, reason: e.reason });
+      audit?.record({
+        event: 'agent.fallback',
+        agentId: e.agentId,
+        sessionId: e.sessionId,
+        provider: e.from,
+        to: e.to,
+        reason: e.reason,
+      });
     });
     orch.on('quota.reset', (e) => {
       metrics?.reset();
@@ -95,15 +110,44 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
   if (metrics || audit) {
     orch.on('agent.requeued', (e) => {
       metrics?.requeue(e.provider);
-      audit?.record({ event: 'agent.requeued', agentId: e.agentId, sessionId: e.sessionId, provider: e.provider, reason: e.reason });
+      audit?.record({
+        event: 'agent.requeued',
+        agentId: e.agentId,
+        sessionId: e.sessionId,
+        provider: e.provider,
+        reason: e.reason,
+      });
     });
   }
   if (audit) {
-    orch.on('provider.circuit', (e) => audit.record({ event: 'provider.circuit', provider: e.provider, state: e.state, reason: `${e.failures} failures in the window` }));
-    orch.on('provider.paused', (e) => audit.record({ event: 'provider.paused', provider: e.provider, reason: `${e.reason} until ${new Date(e.until).toISOString()}` }));
-    orch.on('provider.resumed', (e) => audit.record({ event: 'provider.resumed', provider: e.provider, reason: 'pause over' }));
-    orch.on('provider.limit', (e) => audit.record({ event: 'provider.limit', provider: e.provider, reason: `${e.reason}: ${e.previous} → ${e.limit}` }));
-    orch.on('ledger.degraded', (e) => audit.record({ event: 'ledger.degraded', reason: `${e.backend}: ${e.reason ?? 'unreachable'}` }));
+    orch.on('provider.circuit', (e) =>
+      audit.record({
+        event: 'provider.circuit',
+        provider: e.provider,
+        state: e.state,
+        reason: `${e.failures} failures in the window`,
+      }),
+    );
+    orch.on('provider.paused', (e) =>
+      audit.record({
+        event: 'provider.paused',
+        provider: e.provider,
+        reason: `${e.reason} until ${new Date(e.until).toISOString()}`,
+      }),
+    );
+    orch.on('provider.resumed', (e) =>
+      audit.record({ event: 'provider.resumed', provider: e.provider, reason: 'pause over' }),
+    );
+    orch.on('provider.limit', (e) =>
+      audit.record({
+        event: 'provider.limit',
+        provider: e.provider,
+        reason: `${e.reason}: ${e.previous} → ${e.limit}`,
+      }),
+    );
+    orch.on('ledger.degraded', (e) =>
+      audit.record({ event: 'ledger.degraded', reason: `${e.backend}: ${e.reason ?? 'unreachable'}` }),
+    );
     orch.on('ledger.recovered', (e) => audit.record({ event: 'ledger.recovered', reason: e.backend }));
   }
 
@@ -117,7 +161,15 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
     // The built-in resolver answers asynchronously only when it renews a token through its file.
     const refreshed = (async && builtIn) || (changed && sourcesSeen.has(sourceKey));
     sourcesSeen.add(sourceKey);
-    if (refreshed) audit?.record({ event: 'auth.refresh', provider: input.provider, sessionId: input.sessionId, agentId: input.agentId, source: result.source, reason: 'token renewed' });
+    if (refreshed)
+      audit?.record({
+        event: 'auth.refresh',
+        provider: input.provider,
+        sessionId: input.sessionId,
+        agentId: input.agentId,
+        source: result.source,
+        reason: 'token renewed',
+      });
   };
   /** Audits and times a denial; returns the error to pass on, its message masked (it reaches the session, the inspector and the host). */
   const denied = (input: AuthInput, error: unknown, startedAt: number): unknown => {
@@ -125,9 +177,18 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
     const code = isAgentvisorError(error) ? error.code : 'auth-failed';
     const message = error instanceof Error ? error.message : 'authentication failed';
     const masked = masker.mask(message);
-    audit?.record({ event: 'auth.failed', provider: input.provider, sessionId: input.sessionId, agentId: input.agentId, code, reason: masked });
+    audit?.record({
+      event: 'auth.failed',
+      provider: input.provider,
+      sessionId: input.sessionId,
+      agentId: input.agentId,
+      code,
+      reason: masked,
+    });
     if (masked === message) return error;
-    return isAgentvisorError(error) ? new AgentvisorError(error.code, masked, { retryAfterMs: error.retryAfterMs, details: error.details }) : new Error(masked);
+    return isAgentvisorError(error)
+      ? new AgentvisorError(error.code, masked, { retryAfterMs: error.retryAfterMs, details: error.details })
+      : new Error(masked);
   };
 
   return {
@@ -160,7 +221,10 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
       if (metrics) admissionsStarted.set(agentId, now());
     },
     metrics() {
-      if (!metrics) return Promise.reject(new AgentvisorError('invalid-option', 'metrics are off: create the orchestrator with { metrics: true }'));
+      if (!metrics)
+        return Promise.reject(
+          new AgentvisorError('invalid-option', 'metrics are off: create the orchestrator with { metrics: true }'),
+        );
       return metrics.text();
     },
     async close() {

@@ -8,7 +8,13 @@ import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { CREDENTIAL_SOURCES } from '../credentials';
 import { defaultClaudeHome } from '../credentials/sources/claudeCodeCredentials';
-import type { Authenticate, CredentialSourceId, EnvSource, OAuthRefreshOptions, ProviderPriority } from '../credentials';
+import type {
+  Authenticate,
+  CredentialSourceId,
+  EnvSource,
+  OAuthRefreshOptions,
+  ProviderPriority,
+} from '../credentials';
 import { DEFAULT_DAILY_RESET } from '../quota/dailyWindow';
 import type { DailyReset } from '../quota/dailyWindow';
 import type { FailurePolicyOptions } from '../providers';
@@ -109,7 +115,13 @@ export interface OrchestratorOptions {
    * (floor 1) on server-side throttling (429 rate limits that are not usage limits, 529/503), at most
    * once per `decreaseIntervalMs` (2000). `true` for the defaults. @default false (maxConcurrent applies as is)
    */
-  readonly adaptiveConcurrency?: boolean | { readonly initial?: Partial<Record<ProviderId, number>>; readonly growAfter?: number; readonly decreaseIntervalMs?: number };
+  readonly adaptiveConcurrency?:
+    | boolean
+    | {
+        readonly initial?: Partial<Record<ProviderId, number>>;
+        readonly growAfter?: number;
+        readonly decreaseIntervalMs?: number;
+      };
   /**
    * A session throttled by the server (429 that is not a usage limit) before it did any work on the
    * provider gives its slot back and waits in the queue for the same provider (Retry-After honoured)
@@ -254,7 +266,10 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function resolvePassthrough(names: OrchestratorOptions['envPassthrough'], env: EnvSource): Readonly<Record<string, string>> {
+function resolvePassthrough(
+  names: OrchestratorOptions['envPassthrough'],
+  env: EnvSource,
+): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const name of names ?? []) {
     const value = env[name];
@@ -267,7 +282,9 @@ function resolveAdaptive(value: OrchestratorOptions['adaptiveConcurrency'], budg
   if (value === undefined || value === false) return null;
   const given = value === true ? {} : value;
   // Conservative by default: half the provider's maxConcurrent, at least 1.
-  const initial = Object.fromEntries(PROVIDER_IDS.map((p) => [p, given.initial?.[p] ?? Math.max(1, Math.floor(budgets[p].maxConcurrent / 2))])) as Record<ProviderId, number>;
+  const initial = Object.fromEntries(
+    PROVIDER_IDS.map((p) => [p, given.initial?.[p] ?? Math.max(1, Math.floor(budgets[p].maxConcurrent / 2))]),
+  ) as Record<ProviderId, number>;
   return { initial, growAfter: given.growAfter ?? 5, decreaseIntervalMs: given.decreaseIntervalMs ?? 2_000 };
 }
 
@@ -276,7 +293,10 @@ function resolveRequeue(value: OrchestratorOptions['requeueThrottled']): { maxRe
   return value === false ? { maxRequeues: 0 } : { maxRequeues: value.maxRequeues ?? 10 };
 }
 
-const ORCHESTRATOR_OPTIONS_PLACE = { call: 'createOrchestrator', expected: 'an object such as { limits: { claude: { dailyLimit: 1000000 } } } (or nothing)' } as const;
+const ORCHESTRATOR_OPTIONS_PLACE = {
+  call: 'createOrchestrator',
+  expected: 'an object such as { limits: { claude: { dailyLimit: 1000000 } } } (or nothing)',
+} as const;
 
 /**
  * Checks every option against its schema (src/options) and fills in defaults; throws
@@ -287,7 +307,8 @@ const ORCHESTRATOR_OPTIONS_PLACE = { call: 'createOrchestrator', expected: 'an o
  */
 export function resolveOptions(given: OrchestratorOptions = {}): ResolvedOptions {
   checkOptions(orchestratorOptionsSchema, given, ORCHESTRATOR_OPTIONS_PLACE);
-  const options = given.configFile === undefined ? given : withConfigFile(given, given.home ?? defaultHome(given.env ?? process.env));
+  const options =
+    given.configFile === undefined ? given : withConfigFile(given, given.home ?? defaultHome(given.env ?? process.env));
   const env = options.env ?? process.env;
   const fallbackChain = options.fallbackChain ?? ['claude', 'openai'];
   const budgets = resolveBudgets(options.limits);

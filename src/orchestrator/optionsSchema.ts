@@ -14,13 +14,32 @@ import { dailyResetSchema } from '../options/dailyResetOptions';
 import { failurePolicySchema } from '../options/failurePolicyOptions';
 import { lazySchema } from '../options/lazySchema';
 import { ledgerOptionSchema } from '../options/ledgerOptions';
-import { fallbackChainSchema, limitsSchema, providerPrioritySchema, providerSwitchesSchema } from '../options/providerOptions';
-import { MAX_TIMER_MS, distinct, functionSchema, nonEmptyString, perProvider, wholeNumber, withMethods } from '../options/schemaParts';
+import {
+  fallbackChainSchema,
+  limitsSchema,
+  providerPrioritySchema,
+  providerSwitchesSchema,
+} from '../options/providerOptions';
+import {
+  MAX_TIMER_MS,
+  distinct,
+  functionSchema,
+  nonEmptyString,
+  perProvider,
+  wholeNumber,
+  withMethods,
+} from '../options/schemaParts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
 /** Variables that carry credentials: an allowlist can never pass them through. */
-export const CREDENTIAL_VARIABLES: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY', 'OPENAI_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']);
+export const CREDENTIAL_VARIABLES: ReadonlySet<string> = new Set([
+  'ANTHROPIC_API_KEY',
+  'CLAUDE_API_KEY',
+  'OPENAI_API_KEY',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'ANTHROPIC_AUTH_TOKEN',
+]);
 
 const circuitSchema = lazySchema((z) =>
   z.strictObject({
@@ -33,13 +52,21 @@ const circuitSchema = lazySchema((z) =>
 );
 
 const oauthSchema = lazySchema((z) => {
-  const url = z.string({ error: 'expected an http(s) URL' }).regex(/^https?:\/\/\S+$/, { error: 'expected an http(s) URL' });
+  const url = z
+    .string({ error: 'expected an http(s) URL' })
+    .regex(/^https?:\/\/\S+$/, { error: 'expected an http(s) URL' });
   return z.strictObject({
     tokenEndpoint: url.optional(),
     clientId: nonEmptyString('a non-empty string').optional(),
     refreshClaudeCode: z.boolean({ error: 'expected true or false' }).optional(),
     refreshCodex: z.boolean({ error: 'expected true or false' }).optional(),
-    openai: z.strictObject({ tokenEndpoint: url.optional(), clientId: nonEmptyString('a non-empty string').optional(), scope: z.string({ error: 'expected a string' }).optional() }).optional(),
+    openai: z
+      .strictObject({
+        tokenEndpoint: url.optional(),
+        clientId: nonEmptyString('a non-empty string').optional(),
+        scope: z.string({ error: 'expected a string' }).optional(),
+      })
+      .optional(),
     skewMs: wholeNumber(0, 24 * HOUR_MS).optional(),
     timeoutMs: wholeNumber(1, MAX_TIMER_MS).optional(),
     fetch: functionSchema<typeof fetch>('a fetch function').optional(),
@@ -48,11 +75,19 @@ const oauthSchema = lazySchema((z) => {
 
 const envPassthroughSchema = lazySchema((z) =>
   z
-    .array(z.string({ error: 'expected a variable name such as PATH' }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected a variable name such as PATH' }))
+    .array(
+      z
+        .string({ error: 'expected a variable name such as PATH' })
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected a variable name such as PATH' }),
+    )
     .superRefine((names, ctx) => {
       const refused = names.filter((n) => CREDENTIAL_VARIABLES.has(n));
       if (refused.length > 0) {
-        ctx.addIssue({ code: 'custom', message: `cannot pass credential variables (${refused.join(', ')}): agentvisor gives each agent its own provider's credentials`, path: [] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `cannot pass credential variables (${refused.join(', ')}): agentvisor gives each agent its own provider's credentials`,
+          path: [],
+        });
       }
     }),
 );
@@ -80,7 +115,11 @@ export const orchestratorOptionsSchema = lazySchema((z) => {
   const timerMs = wholeNumber(1, MAX_TIMER_MS).optional();
   return z.strictObject({
     home: nonEmptyString('a folder path').optional(),
-    env: z.custom<EnvSource>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'expected an object of variables such as process.env' }).optional(),
+    env: z
+      .custom<EnvSource>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+        error: 'expected an object of variables such as process.env',
+      })
+      .optional(),
     apiKeys: perProvider(z.string({ error: 'expected a string' })).optional(),
     limits: limitsSchema().optional(),
     ledger: ledgerOptionSchema().optional(),
@@ -91,7 +130,15 @@ export const orchestratorOptionsSchema = lazySchema((z) => {
     circuit: circuitSchema().optional(),
     failurePolicy: failurePolicySchema().optional(),
     adaptiveConcurrency: adaptiveSchema().optional(),
-    requeueThrottled: z.union([z.boolean({ error: 'expected true, false or { maxRequeues }' }), z.strictObject({ maxRequeues: wholeNumber(0, 1_000_000).optional() })], { error: 'expected true, false or { maxRequeues }' }).optional(),
+    requeueThrottled: z
+      .union(
+        [
+          z.boolean({ error: 'expected true, false or { maxRequeues }' }),
+          z.strictObject({ maxRequeues: wholeNumber(0, 1_000_000).optional() }),
+        ],
+        { error: 'expected true, false or { maxRequeues }' },
+      )
+      .optional(),
     usageLimitPauseMs: timerMs,
     maxProviderResetMs: wholeNumber(60_000, 21 * 24 * HOUR_MS).optional(),
     whenPreferredBusy: z.enum(['fallback', 'wait'], { error: "expected 'fallback' or 'wait'" }).optional(),
@@ -100,10 +147,18 @@ export const orchestratorOptionsSchema = lazySchema((z) => {
     sweepIntervalMs: timerMs,
     dailyReset: dailyResetSchema().optional(),
     maxQueue: wholeNumber(0, 1_000_000).optional(),
-    lowWatermark: z.number({ error: 'expected a share from 0 to 1' }).min(0, { error: 'expected a share from 0 to 1' }).max(1, { error: 'expected a share from 0 to 1' }).optional(),
+    lowWatermark: z
+      .number({ error: 'expected a share from 0 to 1' })
+      .min(0, { error: 'expected a share from 0 to 1' })
+      .max(1, { error: 'expected a share from 0 to 1' })
+      .optional(),
     retryHintMs: wholeNumber(0, MAX_TIMER_MS).optional(),
     logger: withMethods<Logger>('a pino logger', ['info', 'warn', 'error']).optional(),
-    inspect: z.custom((v) => typeof v === 'function' || (typeof v === 'object' && v !== null), { error: 'expected an inspection observer, a function or an inspector' }).optional(),
+    inspect: z
+      .custom((v) => typeof v === 'function' || (typeof v === 'object' && v !== null), {
+        error: 'expected an inspection observer, a function or an inspector',
+      })
+      .optional(),
     audit: z.unknown().optional(),
     metrics: z.boolean({ error: 'expected true or false' }).optional(),
     secretMasker: withMethods<SecretMasker>('a SecretMasker', ['add', 'mask']).optional(),

@@ -33,7 +33,11 @@ export function othersFromSnapshot(
   const limits = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   for (const p of PROVIDER_IDS) {
     const s = snapshot.providers[p];
-    others[p] = { used: Math.max(0, s.used - own.used[p]), reserved: Math.max(0, s.reserved - ours[p].reserved), active: Math.max(0, s.active - ours[p].active) };
+    others[p] = {
+      used: Math.max(0, s.used - own.used[p]),
+      reserved: Math.max(0, s.reserved - ours[p].reserved),
+      active: Math.max(0, s.active - ours[p].active),
+    };
     limits[p] = {
       dailyLimit: Math.max(0, configured[p].dailyLimit - others[p].used - others[p].reserved),
       maxConcurrent: Math.max(0, configured[p].maxConcurrent - others[p].active),

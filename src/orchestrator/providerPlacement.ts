@@ -36,7 +36,10 @@ export class ProviderPlacement {
   /** Whether a provider switch can keep a provider from some agent (else spawns skip the check). */
   readonly #switchesActive: boolean;
   #resolver: CredentialResolver | null = null;
-  #startCache: { readonly classes: Readonly<Record<ProviderId, CredentialClass | null>>; readonly provider: ProviderId | null } | null = null;
+  #startCache: {
+    readonly classes: Readonly<Record<ProviderId, CredentialClass | null>>;
+    readonly provider: ProviderId | null;
+  } | null = null;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -67,7 +70,8 @@ export class ProviderPlacement {
     const report = await resolver.load();
     this.#resolver = resolver;
     for (const warning of report.warnings) o.logger?.warn({ warning }, 'credentials');
-    for (const { source, code, message } of report.problems) o.logger?.warn({ source, code, problem: message }, 'credential source unusable');
+    for (const { source, code, message } of report.problems)
+      o.logger?.warn({ source, code, problem: message }, 'credential source unusable');
     return resolver.authenticate;
   }
 
@@ -78,12 +82,21 @@ export class ProviderPlacement {
   placement(checked: CheckedSpawn, allowed: readonly ProviderId[] | undefined): Placement {
     const preferredProvider = checked.preferredProvider ?? this.#startProvider(allowed);
     const onlyPreferred = (checked.whenPreferredBusy ?? this.#options.whenPreferredBusy) === 'wait';
-    const head = allowed === undefined ? this.#options.fallbackChain[0] : this.#options.fallbackChain.find((p) => allowed.includes(p));
-    return { preferredProvider: onlyPreferred ? (preferredProvider ?? head ?? null) : preferredProvider, onlyPreferred };
+    const head =
+      allowed === undefined
+        ? this.#options.fallbackChain[0]
+        : this.#options.fallbackChain.find((p) => allowed.includes(p));
+    return {
+      preferredProvider: onlyPreferred ? (preferredProvider ?? head ?? null) : preferredProvider,
+      onlyPreferred,
+    };
   }
 
   /** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
-  providerOrder(): { readonly order: readonly ProviderId[]; readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>> } {
+  providerOrder(): {
+    readonly order: readonly ProviderId[];
+    readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>>;
+  } {
     const credentials = this.#resolver?.credentialClasses() ?? { claude: null, openai: null };
     const chain = this.#options.fallbackChain;
     const first = this.#startProvider();
@@ -95,11 +108,15 @@ export class ProviderPlacement {
   #startProvider(allowed?: readonly ProviderId[]): ProviderId | null {
     const policy = this.#options.providerPriority;
     const resolver = this.#resolver;
-    if (policy === null || resolver === null) return allowed === undefined ? null : (this.#options.fallbackChain.find((p) => allowed.includes(p)) ?? null);
+    if (policy === null || resolver === null)
+      return allowed === undefined ? null : (this.#options.fallbackChain.find((p) => allowed.includes(p)) ?? null);
     const classes = resolver.credentialClasses();
     // The same classes rank the same way: one ranking per change of credentials, not one per spawn.
     if (allowed === undefined && this.#startCache?.classes === classes) return this.#startCache.provider;
-    const chain = allowed === undefined ? this.#options.fallbackChain : this.#options.fallbackChain.filter((p) => allowed.includes(p));
+    const chain =
+      allowed === undefined
+        ? this.#options.fallbackChain
+        : this.#options.fallbackChain.filter((p) => allowed.includes(p));
     const provider = rankProviders(policy, classes, chain).find((p) => chain.includes(p)) ?? null;
     if (allowed === undefined) this.#startCache = { classes, provider };
     return provider;

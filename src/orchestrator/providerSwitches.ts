@@ -29,7 +29,11 @@ export interface ProviderSwitch {
 export type ProviderSwitches = Readonly<Record<ProviderId, ProviderSwitch>>;
 
 /** Why a provider is not for a given agent. */
-export type Exclusion = { readonly provider: ProviderId; readonly reason: 'option' | 'env' | 'rollout'; readonly rolloutPercent: number };
+export type Exclusion = {
+  readonly provider: ProviderId;
+  readonly reason: 'option' | 'env' | 'rollout';
+  readonly rolloutPercent: number;
+};
 
 const ALL_ON: ProviderSwitch = { enabled: true, disabledBy: null, rolloutPercent: 100 };
 
@@ -67,23 +71,47 @@ export function disabledByEnv(env: EnvSource): ReadonlySet<ProviderId> {
  */
 export function resolveProviderSwitches(option: unknown, env: EnvSource): ProviderSwitches {
   if (option !== undefined && (typeof option !== 'object' || option === null || Array.isArray(option))) {
-    throw invalid('providers must be an object such as { openai: { enabled: false } } or { claude: { rolloutPercent: 10 } }', 'providers');
+    throw invalid(
+      'providers must be an object such as { openai: { enabled: false } } or { claude: { rolloutPercent: 10 } }',
+      'providers',
+    );
   }
   const given = (option ?? {}) as Readonly<Record<string, unknown>>;
   for (const key of Object.keys(given)) {
-    if (!isProviderId(key)) throw invalid(`providers.${key}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`, `providers.${key}`);
+    if (!isProviderId(key))
+      throw invalid(`providers.${key}: unknown provider (known: ${PROVIDER_IDS.join(', ')})`, `providers.${key}`);
   }
   const fromEnv = disabledByEnv(env);
   const entries = PROVIDER_IDS.map((p): [ProviderId, ProviderSwitch] => {
     const raw = given[p];
     if (raw === undefined) return [p, fromEnv.has(p) ? { ...ALL_ON, enabled: false, disabledBy: 'env' } : ALL_ON];
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(`providers.${p} must be an object such as { enabled: false } or { rolloutPercent: 10 }`, `providers.${p}`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw invalid(
+        `providers.${p} must be an object such as { enabled: false } or { rolloutPercent: 10 }`,
+        `providers.${p}`,
+      );
     const { enabled = true, rolloutPercent = 100, ...rest } = raw as ProviderSwitchOptions & Record<string, unknown>;
     const unknown = Object.keys(rest);
-    if (unknown.length > 0) throw invalid(`providers.${p}.${unknown[0]} is not a provider switch (known: enabled, rolloutPercent)`, `providers.${p}`);
-    if (typeof enabled !== 'boolean') throw invalid(`providers.${p}.enabled must be true or false, got ${JSON.stringify(enabled)?.slice(0, 40)}`, `providers.${p}.enabled`);
-    if (typeof rolloutPercent !== 'number' || !Number.isInteger(rolloutPercent) || rolloutPercent < 0 || rolloutPercent > 100) {
-      throw invalid(`providers.${p}.rolloutPercent must be a whole number from 0 to 100, got ${JSON.stringify(rolloutPercent)?.slice(0, 40)}`, `providers.${p}.rolloutPercent`);
+    if (unknown.length > 0)
+      throw invalid(
+        `providers.${p}.${unknown[0]} is not a provider switch (known: enabled, rolloutPercent)`,
+        `providers.${p}`,
+      );
+    if (typeof enabled !== 'boolean')
+      throw invalid(
+        `providers.${p}.enabled must be true or false, got ${JSON.stringify(enabled)?.slice(0, 40)}`,
+        `providers.${p}.enabled`,
+      );
+    if (
+      typeof rolloutPercent !== 'number' ||
+      !Number.isInteger(rolloutPercent) ||
+      rolloutPercent < 0 ||
+      rolloutPercent > 100
+    ) {
+      throw invalid(
+        `providers.${p}.rolloutPercent must be a whole number from 0 to 100, got ${JSON.stringify(rolloutPercent)?.slice(0, 40)}`,
+        `providers.${p}.rolloutPercent`,
+      );
     }
     const disabledBy = !enabled ? 'option' : fromEnv.has(p) ? 'env' : null;
     return [p, { enabled: disabledBy === null, disabledBy, rolloutPercent }];
@@ -129,7 +157,8 @@ export function excludedFor(switches: ProviderSwitches, agentId: string): readon
   for (const p of PROVIDER_IDS) {
     const s = switches[p];
     if (s.disabledBy !== null) out.push({ provider: p, reason: s.disabledBy, rolloutPercent: s.rolloutPercent });
-    else if (s.rolloutPercent < 100 && rolloutBucket(p, agentId) >= s.rolloutPercent) out.push({ provider: p, reason: 'rollout', rolloutPercent: s.rolloutPercent });
+    else if (s.rolloutPercent < 100 && rolloutBucket(p, agentId) >= s.rolloutPercent)
+      out.push({ provider: p, reason: 'rollout', rolloutPercent: s.rolloutPercent });
   }
   return out;
 }

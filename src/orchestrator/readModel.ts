@@ -38,7 +38,11 @@ export interface ProviderActivity {
 
 const noProviderActivity: ProviderActivity = { limitChanges: 0, lowestLimit: null, pauses: 0, pauseReason: null };
 
-const withProvider = (context: Activity, provider: ProviderId, change: (before: ProviderActivity) => ProviderActivity): Activity => ({
+const withProvider = (
+  context: Activity,
+  provider: ProviderId,
+  change: (before: ProviderActivity) => ProviderActivity,
+): Activity => ({
   ...context,
   providers: { ...context.providers, [provider]: change(context.providers[provider]) },
 });
@@ -56,8 +60,20 @@ resume, so a subscriber (`orch.subscribeStats`) redraws whenever stats() would r
  * readModel.subscribe((snapshot) => console.log(snapshot.context.admitted));
  */
 export function createReadModel(relay: EventRelay) {
-  const providers = Object.fromEntries(PROVIDER_IDS.map((p) => [p, noProviderActivity])) as Record<ProviderId, ProviderActivity>;
-  const initial: Activity = { admitted: 0, queued: 0, refused: {}, fallbacks: 0, requeued: 0, released: {}, overrunTokens: 0, providers };
+  const providers = Object.fromEntries(PROVIDER_IDS.map((p) => [p, noProviderActivity])) as Record<
+    ProviderId,
+    ProviderActivity
+  >;
+  const initial: Activity = {
+    admitted: 0,
+    queued: 0,
+    refused: {},
+    fallbacks: 0,
+    requeued: 0,
+    released: {},
+    overrunTokens: 0,
+    providers,
+  };
   const store = createStore({
     context: initial,
     on: {
@@ -66,13 +82,24 @@ export function createReadModel(relay: EventRelay) {
       refused: (context, event: { code: string }) => ({ ...context, refused: bump(context.refused, event.code) }),
       fallback: (context) => ({ ...context, fallbacks: context.fallbacks + 1 }),
       requeued: (context) => ({ ...context, requeued: context.requeued + 1 }),
-      released: (context, event: { reason: string }) => ({ ...context, released: bump(context.released, event.reason) }),
-      overrun: (context, event: { tokens: number }) => ({ ...context, overrunTokens: context.overrunTokens + event.tokens }),
+      released: (context, event: { reason: string }) => ({
+        ...context,
+        released: bump(context.released, event.reason),
+      }),
+      overrun: (context, event: { tokens: number }) => ({
+        ...context,
+        overrunTokens: context.overrunTokens + event.tokens,
+      }),
       limit: (context, event: { provider: ProviderId; limit: number }) =>
-        withProvider(context, event.provider, (p) => ({ ...p, limitChanges: p.limitChanges + 1, lowestLimit: Math.min(p.lowestLimit ?? event.limit, event.limit) })),
+        withProvider(context, event.provider, (p) => ({
+          ...p,
+          limitChanges: p.limitChanges + 1,
+          lowestLimit: Math.min(p.lowestLimit ?? event.limit, event.limit),
+        })),
       paused: (context, event: { provider: ProviderId; reason: string }) =>
         withProvider(context, event.provider, (p) => ({ ...p, pauses: p.pauses + 1, pauseReason: event.reason })),
-      resumed: (context, event: { provider: ProviderId }) => withProvider(context, event.provider, (p) => ({ ...p, pauseReason: null })),
+      resumed: (context, event: { provider: ProviderId }) =>
+        withProvider(context, event.provider, (p) => ({ ...p, pauseReason: null })),
     },
   });
   relay
@@ -95,12 +122,16 @@ export type ReadModel = ReturnType<typeof createReadModel>;
 export interface StatsSources {
   readonly context: CoordinatorContext;
   readonly now: number;
-  readonly options: Pick<ResolvedOptions, 'budgets' | 'circuit' | 'switches'> & { readonly ledger: Pick<ResolvedOptions['ledger'], 'kind'> };
+  readonly options: Pick<ResolvedOptions, 'budgets' | 'circuit' | 'switches'> & {
+    readonly ledger: Pick<ResolvedOptions['ledger'], 'kind'>;
+  };
   /** The shared ledger's link, or null for the memory ledger. */
   readonly ledger: {
     readonly state: 'ok' | 'degraded';
     readonly unsettled: number;
-    readonly others: Readonly<Record<ProviderId, { readonly used: number; readonly reserved: number; readonly active: number }>>;
+    readonly others: Readonly<
+      Record<ProviderId, { readonly used: number; readonly reserved: number; readonly active: number }>
+    >;
   } | null;
   readonly taskKinds: Readonly<Record<string, TaskKindStats>>;
 }
@@ -121,7 +152,13 @@ export function projectStats(activity: Activity, sources: StatsSources): Orchest
       const counts = windowCounts(h, options.circuit, now);
       const state = circuitState(h, now);
       const openUntil = state === 'closed' ? null : h.openUntil;
-      const circuit = { state, openUntil, failures: counts.failed, requests: counts.ok + counts.failed, openings: h.openings };
+      const circuit = {
+        state,
+        openUntil,
+        failures: counts.failed,
+        requests: counts.ok + counts.failed,
+        openings: h.openings,
+      };
       const { enabled, disabledBy, rolloutPercent } = options.switches[p];
       const pausedUntil = h.pausedUntil > now ? h.pausedUntil : null;
       // On a shared ledger the figures are global: this host's sessions plus what the others hold.
@@ -133,13 +170,36 @@ export function projectStats(activity: Activity, sources: StatsSources): Orchest
       return [
         p,
         {
-          dailyLimit: limits.dailyLimit, used, reserved, available, active: b.active + others.active, maxConcurrent: limits.maxConcurrent,
-          effectiveLimit: Math.min(h.limit ?? b.maxConcurrent, b.maxConcurrent), pausedUntil, overrun: b.overrun, circuit, enabled, disabledBy, rolloutPercent,
+          dailyLimit: limits.dailyLimit,
+          used,
+          reserved,
+          available,
+          active: b.active + others.active,
+          maxConcurrent: limits.maxConcurrent,
+          effectiveLimit: Math.min(h.limit ?? b.maxConcurrent, b.maxConcurrent),
+          pausedUntil,
+          overrun: b.overrun,
+          circuit,
+          enabled,
+          disabledBy,
+          rolloutPercent,
         },
       ];
     }),
   ) as Record<ProviderId, ProviderStats>;
-  const ledgerStats = { backend: options.ledger.kind, state: ledger?.state ?? 'ok', unsettled: ledger?.unsettled ?? 0 } as const;
+  const ledgerStats = {
+    backend: options.ledger.kind,
+    state: ledger?.state ?? 'ok',
+    unsettled: ledger?.unsettled ?? 0,
+  } as const;
   const { day, nextResetAt } = context;
-  return { providers, queued: context.queue.length, day, nextResetAt, activity, taskKinds: sources.taskKinds, ledger: ledgerStats };
+  return {
+    providers,
+    queued: context.queue.length,
+    day,
+    nextResetAt,
+    activity,
+    taskKinds: sources.taskKinds,
+    ledger: ledgerStats,
+  };
 }

@@ -9,7 +9,13 @@ import type { Exclusion } from './providerSwitches';
  *
  * @example refusalMessage('concurrency-limit', 'a1', 5_000, false) // 'agent a1 was not admitted: every provider … (retry in about 5 s); …'
  */
-export function refusalMessage(code: string, agentId: string, retryAfterMs: number | null, waited: boolean, excluded: readonly Exclusion[] = []): string {
+export function refusalMessage(
+  code: string,
+  agentId: string,
+  retryAfterMs: number | null,
+  waited: boolean,
+  excluded: readonly Exclusion[] = [],
+): string {
   const after = retryAfterMs === null ? '' : ` (retry in about ${Math.ceil(retryAfterMs / 1000)} s)`;
   const prefix = waited ? `agent ${agentId} waited and was not admitted` : `agent ${agentId} was not admitted`;
   switch (code) {
@@ -54,7 +60,13 @@ export function hopelessMessage(
   excluded: readonly Exclusion[] = [],
 ): string {
   const usable = (Object.keys(limits) as ProviderId[]).filter((p) => !excluded.some((e) => e.provider === p));
-  const described = usable.map((p) => (limits[p].dailyLimit === 0 || limits[p].maxConcurrent === 0 ? `${p}: disabled` : `${p}: ${limits[p].dailyLimit} tokens/day`)).join(', ');
+  const described = usable
+    .map((p) =>
+      limits[p].dailyLimit === 0 || limits[p].maxConcurrent === 0
+        ? `${p}: disabled`
+        : `${p}: ${limits[p].dailyLimit} tokens/day`,
+    )
+    .join(', ');
   if (code === 'no-provider') {
     return (
       `agent ${agentId} was not admitted: every provider it may use is disabled (${described}); ` +
@@ -74,12 +86,22 @@ export function hopelessMessage(
  * @example refusalError({ code: 'queue-full', agentId: 'a1', retryAfterMs: null, waited: false }, spawn, limits).code // 'queue-full'
  */
 export function refusalError(
-  event: { readonly code: ErrorCode; readonly agentId: string; readonly retryAfterMs: number | null; readonly waited: boolean; readonly hopeless?: boolean },
+  event: {
+    readonly code: ErrorCode;
+    readonly agentId: string;
+    readonly retryAfterMs: number | null;
+    readonly waited: boolean;
+    readonly hopeless?: boolean;
+  },
   spawn: { readonly estimatedTokens: number; readonly excluded: readonly Exclusion[] },
   limits: Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>,
 ): AgentvisorError {
-  const message = event.hopeless === true
-    ? hopelessMessage(event.code, event.agentId, spawn.estimatedTokens, limits, spawn.excluded)
-    : refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, spawn.excluded);
-  return new AgentvisorError(event.code, message, { retryAfterMs: event.retryAfterMs, details: { agentId: event.agentId } });
+  const message =
+    event.hopeless === true
+      ? hopelessMessage(event.code, event.agentId, spawn.estimatedTokens, limits, spawn.excluded)
+      : refusalMessage(event.code, event.agentId, event.retryAfterMs, event.waited, spawn.excluded);
+  return new AgentvisorError(event.code, message, {
+    retryAfterMs: event.retryAfterMs,
+    details: { agentId: event.agentId },
+  });
 }

@@ -4,7 +4,11 @@ import type { PendingSettle } from './ledgerLinkTypes';
 
 export interface SettleQueueOptions {
   /** One `settle` on the ledger; null when it cannot be reached, thrown for any other failure. */
-  readonly settle: (id: string, usedTokens: number, provider: ProviderId) => Promise<{ readonly usedTokens: number } | null>;
+  readonly settle: (
+    id: string,
+    usedTokens: number,
+    provider: ProviderId,
+  ) => Promise<{ readonly usedTokens: number } | null>;
   /** The ledger took a settlement: it now counts `addedTokens` more of this host's usage on `provider`. */
   readonly onSettled: (provider: ProviderId, addedTokens: number) => void;
   /** Told to the waiters of a settlement the ledger could not take (it is retried every sync interval). */
@@ -70,7 +74,8 @@ export class SettleQueue {
       const [id, pending] = this.#pending.entries().next().value as [string, PendingSettle];
       const settled = await this.#o.settle(id, pending.used, pending.provider).catch((error: unknown) => {
         // Not an outage (a bug or a corrupt file): the waiters hear of it; the settlement stays queued.
-        for (const waiter of pending.waiters.splice(0)) waiter.reject(isAgentvisorError(error) ? error : new AgentvisorError('ledger-unavailable', String(error)));
+        for (const waiter of pending.waiters.splice(0))
+          waiter.reject(isAgentvisorError(error) ? error : new AgentvisorError('ledger-unavailable', String(error)));
         throw error;
       });
       if (settled === null) {

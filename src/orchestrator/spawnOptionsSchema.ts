@@ -21,8 +21,14 @@ export const spawnOptionsSchema = lazySchema((z) =>
   z.strictObject({
     estimatedTokens: wholeNumber(1, MAX_TOKENS).optional(),
     taskKind: z
-      .string({ error: "expected 1-64 characters of letters, digits and _ . : / - (a class of work such as 'lint' or 'fix-test')" })
-      .regex(KIND_PATTERN, { error: "expected 1-64 characters of letters, digits and _ . : / - (a class of work such as 'lint' or 'fix-test')" })
+      .string({
+        error:
+          "expected 1-64 characters of letters, digits and _ . : / - (a class of work such as 'lint' or 'fix-test')",
+      })
+      .regex(KIND_PATTERN, {
+        error:
+          "expected 1-64 characters of letters, digits and _ . : / - (a class of work such as 'lint' or 'fix-test')",
+      })
       .optional(),
     preferredProvider: providerIdSchema().optional(),
     agentId: z

@@ -83,11 +83,28 @@ export interface FailureReport {
 /** What `reportFailure` decided. */
 export type FailureOutcome =
   /** Try the same provider again after `delayMs` (the session keeps its allocation). */
-  | { readonly action: 'retry'; readonly kind: FailureKind; readonly provider: ProviderId; readonly delayMs: number; readonly attempt: number }
+  | {
+      readonly action: 'retry';
+      readonly kind: FailureKind;
+      readonly provider: ProviderId;
+      readonly delayMs: number;
+      readonly attempt: number;
+    }
   /** Throttled before doing any work: the session gave its slot back, waited in the queue and is active again on `provider` (its env is current). */
-  | { readonly action: 'requeued'; readonly kind: FailureKind; readonly provider: ProviderId; readonly waitedMs: number }
+  | {
+      readonly action: 'requeued';
+      readonly kind: FailureKind;
+      readonly provider: ProviderId;
+      readonly waitedMs: number;
+    }
   /** The session moved to `to`; its env now holds `to`'s credentials. */
-  | { readonly action: 'fallback'; readonly kind: FailureKind; readonly from: ProviderId; readonly to: ProviderId; readonly latencyMs: number };
+  | {
+      readonly action: 'fallback';
+      readonly kind: FailureKind;
+      readonly from: ProviderId;
+      readonly to: ProviderId;
+      readonly latencyMs: number;
+    };
 
 export interface ReleaseResult {
   readonly usedTokens: number;
@@ -117,7 +134,13 @@ export interface ProviderStats {
   /** The share of new sessions (0–100, by agent id) that may use it. */
   readonly rolloutPercent: number;
   /** The provider's circuit breaker now: `open` admits nothing until `openUntil`; `halfOpen` admits probes. */
-  readonly circuit: { readonly state: CircuitState; readonly openUntil: number | null; readonly failures: number; readonly requests: number; readonly openings: number };
+  readonly circuit: {
+    readonly state: CircuitState;
+    readonly openUntil: number | null;
+    readonly failures: number;
+    readonly requests: number;
+    readonly openings: number;
+  };
 }
 
 export interface OrchestratorStats {
@@ -132,7 +155,11 @@ export interface OrchestratorStats {
   /** Per task kind: the learned estimate and how well admission allocations matched use. */
   readonly taskKinds: Readonly<Record<string, TaskKindStats>>;
   /** The budget of record: its backend, whether it is reachable, and settlements waiting for it. */
-  readonly ledger: { readonly backend: 'memory' | 'file' | 'redis' | 'instance'; readonly state: 'ok' | 'degraded'; readonly unsettled: number };
+  readonly ledger: {
+    readonly backend: 'memory' | 'file' | 'redis' | 'instance';
+    readonly state: 'ok' | 'degraded';
+    readonly unsettled: number;
+  };
 }
 
 /** Events the orchestrator emits (eventemitter3). No payload carries a secret. */
@@ -142,11 +169,29 @@ export interface OrchestratorEventMap {
    * `hopeless`: no wait or reset can help (the estimate is above every usable provider's daily limit, or all are
    * disabled); refused at once even with waitMs.
    */
-  'agent.refused': [{ agentId: string; code: RefusalCode | 'queue-full' | 'stopped' | 'ledger-unavailable'; retryAfterMs: number | null; waited: boolean; hopeless?: true }];
+  'agent.refused': [
+    {
+      agentId: string;
+      code: RefusalCode | 'queue-full' | 'stopped' | 'ledger-unavailable';
+      retryAfterMs: number | null;
+      waited: boolean;
+      hopeless?: true;
+    },
+  ];
   'agent.active': [{ agentId: string; sessionId: string; provider: ProviderId; allocatedTokens: number }];
-  'agent.fallback': [{ agentId: string; sessionId: string; from: ProviderId; to: ProviderId | null; reason: string; latencyMs: number }];
+  'agent.fallback': [
+    { agentId: string; sessionId: string; from: ProviderId; to: ProviderId | null; reason: string; latencyMs: number },
+  ];
   'agent.released': [
-    { agentId: string; sessionId: string; provider: ProviderId; usedTokens: number; returnedTokens: number; reason: EndReason; error: SessionError | null },
+    {
+      agentId: string;
+      sessionId: string;
+      provider: ProviderId;
+      usedTokens: number;
+      returnedTokens: number;
+      reason: EndReason;
+      error: SessionError | null;
+    },
   ];
   'quota.low': [{ provider: ProviderId; available: number; dailyLimit: number }];
   'quota.overrun': [{ provider: ProviderId; agentId: string | null; sessionId: string; overrunTokens: number }];

@@ -4,7 +4,8 @@ import type { ProviderFailure, ProviderFailureKind, TokenUsage } from './failure
 import { isUsageLimitText } from './usageLimitText';
 
 /** How an agent CLI run ended: its usage, or why it failed. */
-export type AgentRunOutcome = { readonly ok: true; readonly provider: ProviderId; readonly usage: TokenUsage } | ProviderFailure;
+export type AgentRunOutcome =
+  { readonly ok: true; readonly provider: ProviderId; readonly usage: TokenUsage } | ProviderFailure;
 
 /** The clock (epoch ms) for reset times, and the zone to assume for times printed without one. */
 export interface AgentRunContext {
@@ -29,8 +30,22 @@ function tokens(value: unknown): number | null {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
-function plainFailure(kind: ProviderFailureKind, provider: ProviderId, message: string, usage: TokenUsage | null = null): ProviderFailure {
-  const failure: ProviderFailure = { ok: false, kind, provider, status: null, retryAfterMs: null, resetAt: null, throttle: null, message: safeFailureMessage(message) };
+function plainFailure(
+  kind: ProviderFailureKind,
+  provider: ProviderId,
+  message: string,
+  usage: TokenUsage | null = null,
+): ProviderFailure {
+  const failure: ProviderFailure = {
+    ok: false,
+    kind,
+    provider,
+    status: null,
+    retryAfterMs: null,
+    resetAt: null,
+    throttle: null,
+    message: safeFailureMessage(message),
+  };
   return withUsage(failure, usage);
 }
 
@@ -71,21 +86,49 @@ export function claudeUsage(usage: unknown): TokenUsage | null {
 export function classifyClaudeCodeResult(result: unknown, context: AgentRunContext): AgentRunOutcome {
   checkResetContext('classifyClaudeCodeResult', context?.now, context?.timeZone);
   const value = parsed(typeof result === 'string' ? result.trim() : result);
-  if (!isRecord(value) || value.type !== 'result') return plainFailure('truncated', 'claude', 'Claude Code printed no result object: the run ended before it finished');
+  if (!isRecord(value) || value.type !== 'result')
+    return plainFailure(
+      'truncated',
+      'claude',
+      'Claude Code printed no result object: the run ended before it finished',
+    );
   const usage = claudeUsage(value.usage);
   const text = typeof value.result === 'string' ? value.result : '';
   const subtype = typeof value.subtype === 'string' ? value.subtype : null;
-  const status = typeof value.api_error_status === 'number' && Number.isInteger(value.api_error_status) && value.api_error_status >= 400 && value.api_error_status <= 599 ? value.api_error_status : null;
+  const status =
+    typeof value.api_error_status === 'number' &&
+    Number.isInteger(value.api_error_status) &&
+    value.api_error_status >= 400 &&
+    value.api_error_status <= 599
+      ? value.api_error_status
+      : null;
   const textContext = { provider: 'claude' as const, now: context.now, timeZone: context.timeZone };
 
   if (value.is_error !== true && subtype === 'success') {
-    if (usage === null) return plainFailure('truncated', 'claude', 'Claude Code reported success without usage: the result is incomplete');
-    if (usage.outputTokens === 0 && text.length <= 200 && isUsageLimitText(text)) return withUsage(classifyFailureText({ ...textContext, text, status }), usage);
+    if (usage === null)
+      return plainFailure(
+        'truncated',
+        'claude',
+        'Claude Code reported success without usage: the result is incomplete',
+      );
+    if (usage.outputTokens === 0 && text.length <= 200 && isUsageLimitText(text))
+      return withUsage(classifyFailureText({ ...textContext, text, status }), usage);
     return { ok: true, provider: 'claude', usage };
   }
-  if (subtype === 'error_max_turns') return plainFailure('invalid-request', 'claude', 'Claude Code stopped at its turn limit (--max-turns) before finishing the task', usage);
+  if (subtype === 'error_max_turns')
+    return plainFailure(
+      'invalid-request',
+      'claude',
+      'Claude Code stopped at its turn limit (--max-turns) before finishing the task',
+      usage,
+    );
   const unknownKind: ProviderFailureKind = subtype === 'error_during_execution' ? 'truncated' : 'server';
-  const failure = classifyFailureText({ ...textContext, text: text === '' ? `Claude Code run failed (${subtype ?? 'no subtype'})` : text, status, unknownKind });
+  const failure = classifyFailureText({
+    ...textContext,
+    text: text === '' ? `Claude Code run failed (${subtype ?? 'no subtype'})` : text,
+    status,
+    unknownKind,
+  });
   return withUsage(failure, usage);
 }
 
@@ -116,18 +159,30 @@ interface CodexRun {
 }
 
 function readCodexEvents(events: readonly unknown[]): CodexRun {
-  const run: CodexRun = { open: false, terminal: null, failedMessage: null, lastError: null, usage: { inputTokens: 0, outputTokens: 0 }, usageMissing: false };
+  const run: CodexRun = {
+    open: false,
+    terminal: null,
+    failedMessage: null,
+    lastError: null,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    usageMissing: false,
+  };
   for (const event of events) {
     if (!isRecord(event)) continue;
     if (event.type === 'turn.started') run.open = true;
     else if (event.type === 'error') run.lastError = messageOf(event) ?? run.lastError;
-    else if (event.type === 'turn.failed') Object.assign(run, { open: false, terminal: 'failed', failedMessage: messageOf(event.error) });
+    else if (event.type === 'turn.failed')
+      Object.assign(run, { open: false, terminal: 'failed', failedMessage: messageOf(event.error) });
     else if (event.type === 'turn.completed') {
       const usage = codexUsage(event.usage);
       run.open = false;
       run.terminal = 'completed';
       if (usage === null) run.usageMissing = true;
-      else run.usage = { inputTokens: run.usage.inputTokens + usage.inputTokens, outputTokens: run.usage.outputTokens + usage.outputTokens };
+      else
+        run.usage = {
+          inputTokens: run.usage.inputTokens + usage.inputTokens,
+          outputTokens: run.usage.outputTokens + usage.outputTokens,
+        };
     }
   }
   return run;
@@ -154,12 +209,30 @@ export function classifyCodexEvents(lines: string | readonly unknown[], context:
   const spent = run.usage;
   const textContext = { provider: 'openai' as const, now: context.now, timeZone: context.timeZone };
   if (run.terminal === 'completed' && !run.open) {
-    if (run.usageMissing) return plainFailure('truncated', 'openai', 'Codex reported turn.completed without usage: the result is incomplete', spent);
+    if (run.usageMissing)
+      return plainFailure(
+        'truncated',
+        'openai',
+        'Codex reported turn.completed without usage: the result is incomplete',
+        spent,
+      );
     return { ok: true, provider: 'openai', usage: spent };
   }
   if (run.terminal === 'failed' && !run.open) {
-    return withUsage(classifyFailureText({ ...textContext, text: run.failedMessage ?? run.lastError ?? 'Codex turn failed without a message' }), spent);
+    return withUsage(
+      classifyFailureText({
+        ...textContext,
+        text: run.failedMessage ?? run.lastError ?? 'Codex turn failed without a message',
+      }),
+      spent,
+    );
   }
-  if (run.lastError !== null) return withUsage(classifyFailureText({ ...textContext, text: run.lastError, unknownKind: 'truncated' }), spent);
-  return plainFailure('truncated', 'openai', 'Codex ended before turn.completed or turn.failed: the run was cut off', spent);
+  if (run.lastError !== null)
+    return withUsage(classifyFailureText({ ...textContext, text: run.lastError, unknownKind: 'truncated' }), spent);
+  return plainFailure(
+    'truncated',
+    'openai',
+    'Codex ended before turn.completed or turn.failed: the run was cut off',
+    spent,
+  );
 }

@@ -45,7 +45,10 @@ function kindOf(evidence: Evidence): ProviderFailureKind | null {
 function resetAtOf(kind: ProviderFailureKind, evidence: Evidence): number | null {
   if (kind === 'rate-limit') return evidence.headers.resetAt;
   if (kind !== 'quota') return null;
-  const fromText = evidence.text === null ? null : usageLimitResetAt(evidence.text, { now: evidence.now, timeZone: evidence.timeZone });
+  const fromText =
+    evidence.text === null
+      ? null
+      : usageLimitResetAt(evidence.text, { now: evidence.now, timeZone: evidence.timeZone });
   return evidence.headers.usageLimit?.resetAt ?? evidence.body.resetAt ?? fromText;
 }
 
@@ -105,8 +108,14 @@ export function classifyHttpFailure(input: HttpFailureInput): ProviderFailure {
     timeZone: input.timeZone,
   };
   const kind = kindOf(evidence) ?? 'server';
-  const label = [input.status === null ? 'Error' : `HTTP ${input.status}`, body.type ?? body.code].filter((part) => part !== null).join(' ');
-  return buildFailure(kind, evidence, body.message === null ? `${label} with no error message` : `${label}: ${body.message}`);
+  const label = [input.status === null ? 'Error' : `HTTP ${input.status}`, body.type ?? body.code]
+    .filter((part) => part !== null)
+    .join(' ');
+  return buildFailure(
+    kind,
+    evidence,
+    body.message === null ? `${label} with no error message` : `${label}: ${body.message}`,
+  );
 }
 
 export interface TextFailureInput {

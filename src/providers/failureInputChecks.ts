@@ -12,7 +12,11 @@ function describe(value: unknown): string {
  * @example checkProvider('classifyHttpFailure', 'claude')
  */
 export function checkProvider(name: string, provider: unknown): void {
-  if (!isProviderId(provider)) throw new AgentvisorError('invalid-failure', `${name} needs provider 'claude' or 'openai', got ${describe(provider)}`);
+  if (!isProviderId(provider))
+    throw new AgentvisorError(
+      'invalid-failure',
+      `${name} needs provider 'claude' or 'openai', got ${describe(provider)}`,
+    );
 }
 
 /**
@@ -22,7 +26,10 @@ export function checkProvider(name: string, provider: unknown): void {
  */
 export function checkStatus(name: string, status: unknown): void {
   if (status !== null && (typeof status !== 'number' || !Number.isInteger(status) || status < 0 || status > 599)) {
-    throw new AgentvisorError('invalid-failure', `${name}: status must be an HTTP status from 0 to 599 or null, got ${describe(status)}`);
+    throw new AgentvisorError(
+      'invalid-failure',
+      `${name}: status must be an HTTP status from 0 to 599 or null, got ${describe(status)}`,
+    );
   }
 }
 
@@ -33,9 +40,15 @@ export function checkStatus(name: string, status: unknown): void {
  */
 export function checkResetContext(name: string, now: unknown, timeZone: unknown): void {
   if (typeof now !== 'number' || !Number.isFinite(now)) {
-    throw new AgentvisorError('invalid-failure', `${name} needs now (epoch ms) to read reset times, got ${describe(now)}`);
+    throw new AgentvisorError(
+      'invalid-failure',
+      `${name} needs now (epoch ms) to read reset times, got ${describe(now)}`,
+    );
   }
   if (timeZone !== undefined && typeof timeZone !== 'string') {
-    throw new AgentvisorError('invalid-failure', `${name}: timeZone must be an IANA zone name such as 'UTC', got ${describe(timeZone)}`);
+    throw new AgentvisorError(
+      'invalid-failure',
+      `${name}: timeZone must be an IANA zone name such as 'UTC', got ${describe(timeZone)}`,
+    );
   }
 }

@@ -30,24 +30,41 @@ const KIND_OF_TEXT: readonly (readonly [RegExp, ProviderFailureKind])[] = [
   [/invalid api key|invalid x-api-key|\bunauthori[sz]ed\b|\bauthentication\b|not logged in|\/login\b/i, 'auth'],
   [/oauth token|token (?:has )?expired|refresh token|permission denied/i, 'auth'],
   [/\brate limit|too many requests/i, 'rate-limit'],
-  [/stream disconnected|stream (?:closed|ended) before|before (?:the )?(?:response|stream) (?:completed|finished)/i, 'truncated'],
+  [
+    /stream disconnected|stream (?:closed|ended) before|before (?:the )?(?:response|stream) (?:completed|finished)/i,
+    'truncated',
+  ],
   [/incomplete response|premature close/i, 'truncated'],
   [/\btimed? ?out\b|\btimeout\b/i, 'timeout'],
-  [/connection error|connection refused|connection reset|\bECONN[A-Z]+|\bENOTFOUND\b|\bEAI_AGAIN\b|fetch failed|network error|socket hang up/i, 'network'],
-  [/prompt is too long|context window|maximum context length|output token maximum|invalid_request_error|not_found_error/i, 'invalid-request'],
+  [
+    /connection error|connection refused|connection reset|\bECONN[A-Z]+|\bENOTFOUND\b|\bEAI_AGAIN\b|fetch failed|network error|socket hang up/i,
+    'network',
+  ],
+  [
+    /prompt is too long|context window|maximum context length|output token maximum|invalid_request_error|not_found_error/i,
+    'invalid-request',
+  ],
   [/internal server error|\bapi_error\b|\bserver error\b|bad gateway/i, 'server'],
 ];
 
 /** Statuses seen in agent CLI messages: "unexpected status 401", "last status: 429", "API Error: 529", "rejected (429)". */
-const STATUS_IN_TEXT = /\b(?:unexpected status|last status:?|API Error:?|rejected \(|status(?: code)?:?|HTTP(?:\/\d(?:\.\d)?)?)\s*([45]\d\d)\b/i;
+const STATUS_IN_TEXT =
+  /\b(?:unexpected status|last status:?|API Error:?|rejected \(|status(?: code)?:?|HTTP(?:\/\d(?:\.\d)?)?)\s*([45]\d\d)\b/i;
 
 /**
  * The kind an error body's `code`, else its `type`, names; `null` when neither is known.
  *
  * @example kindOfErrorType({ type: 'error', code: 'insufficient_quota' }) // 'quota'
  */
-export function kindOfErrorType(body: { readonly type: string | null; readonly code: string | null }): ProviderFailureKind | null {
-  return (body.code === null ? undefined : KIND_OF_ERROR_TYPE[body.code]) ?? (body.type === null ? undefined : KIND_OF_ERROR_TYPE[body.type]) ?? null;
+export function kindOfErrorType(body: {
+  readonly type: string | null;
+  readonly code: string | null;
+}): ProviderFailureKind | null {
+  return (
+    (body.code === null ? undefined : KIND_OF_ERROR_TYPE[body.code]) ??
+    (body.type === null ? undefined : KIND_OF_ERROR_TYPE[body.type]) ??
+    null
+  );
 }
 
 /**

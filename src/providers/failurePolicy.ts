@@ -62,14 +62,23 @@ export const DEFAULT_FAILURE_ACTIONS: Readonly<Record<ProviderFailureKind, Failu
 };
 
 /** The retry settings every kind takes unless the options say otherwise. */
-export const DEFAULT_RETRY_SETTINGS = { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 } as const;
+export const DEFAULT_RETRY_SETTINGS = {
+  maxRetries: 2,
+  baseDelayMs: 250,
+  maxDelayMs: 10_000,
+  maxRetryAfterMs: 30_000,
+} as const;
 
 function optionError(message: string, option: string): AgentvisorError {
   return new AgentvisorError('invalid-option', message, { details: { option } });
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : typeof value === 'object' && value !== null ? 'an object' : String(value);
+  return typeof value === 'string'
+    ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+    : typeof value === 'object' && value !== null
+      ? 'an object'
+      : String(value);
 }
 
 /**
@@ -80,7 +89,12 @@ function describe(value: unknown): string {
  */
 export function fillFailurePolicy(options: FailurePolicyOptions): FailurePolicy {
   const base = { ...DEFAULT_RETRY_SETTINGS, ...withoutUndefined(options) };
-  const settings = { maxRetries: base.maxRetries, baseDelayMs: base.baseDelayMs, maxDelayMs: base.maxDelayMs, maxRetryAfterMs: base.maxRetryAfterMs };
+  const settings = {
+    maxRetries: base.maxRetries,
+    baseDelayMs: base.baseDelayMs,
+    maxDelayMs: base.maxDelayMs,
+    maxRetryAfterMs: base.maxRetryAfterMs,
+  };
   const entries = PROVIDER_FAILURE_KINDS.map((kind) => {
     const given = withoutUndefined(options.kinds?.[kind] ?? {});
     return [kind, Object.freeze({ action: DEFAULT_FAILURE_ACTIONS[kind], ...settings, ...given })] as const;
@@ -115,12 +129,19 @@ export interface NextStepContext {
  * decideNextStep(failure, { attempt: 1 }) // { action: 'retry', delayMs: 183 } for an overloaded failure
  * decideNextStep(failure, { attempt: 3 }) // { action: 'fallback', reason: 'retries-exhausted' }
  */
-export function decideNextStep(failure: Pick<ProviderFailure, 'kind' | 'retryAfterMs'>, context: NextStepContext): NextStep {
+export function decideNextStep(
+  failure: Pick<ProviderFailure, 'kind' | 'retryAfterMs'>,
+  context: NextStepContext,
+): NextStep {
   const { attempt } = context;
   if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1) {
     throw optionError(`attempt must be a whole number from 1 (the first try), got ${describe(attempt)}`, 'attempt');
   }
   const policy = (context.policy ?? DEFAULT_FAILURE_POLICY)[failure.kind];
-  if (policy === undefined) throw new AgentvisorError('invalid-failure', `unknown failure kind ${describe(failure.kind)} (known: ${PROVIDER_FAILURE_KINDS.join(', ')})`);
+  if (policy === undefined)
+    throw new AgentvisorError(
+      'invalid-failure',
+      `unknown failure kind ${describe(failure.kind)} (known: ${PROVIDER_FAILURE_KINDS.join(', ')})`,
+    );
   return policyStep(policy, failure.retryAfterMs, attempt, (context.random ?? Math.random)());
 }

@@ -6,11 +6,22 @@ import { safeFailureMessage } from './providerFailure';
 import type { ProviderFailure, ProviderFailureKind } from './providerFailure';
 
 const TIMEOUT_NAMES = new Set(['AbortError', 'TimeoutError']);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ABORT_ERR', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'ABORT_ERR',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 
 function namesOf(error: unknown): string[] {
   const names: string[] = [];
-  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; depth += 1) {
+  for (
+    let current: unknown = error, depth = 0;
+    typeof current === 'object' && current !== null && depth < 4;
+    depth += 1
+  ) {
     const name = (current as { name?: unknown }).name;
     if (typeof name === 'string') names.push(name);
     current = (current as { cause?: unknown }).cause;
@@ -42,8 +53,18 @@ export function classifyNetworkError(input: NetworkFailureInput): ProviderFailur
   const timedOut = names.some((name) => TIMEOUT_NAMES.has(name)) || (errno !== null && TIMEOUT_CODES.has(errno));
   const kind: ProviderFailureKind = input.midStream === true ? 'truncated' : timedOut ? 'timeout' : 'network';
   const error = input.error;
-  const text = error instanceof Error || isRecord(error) ? nonEmpty((error as { message?: unknown }).message) : nonEmpty(error);
+  const text =
+    error instanceof Error || isRecord(error) ? nonEmpty((error as { message?: unknown }).message) : nonEmpty(error);
   const head = [names[0], text].filter((part) => part !== undefined && part !== null).join(': ');
   const message = `${head === '' ? 'network failure' : head}${errno === null || head.includes(errno) ? '' : ` (${errno})`}`;
-  return { ok: false, kind, provider: input.provider, status: null, retryAfterMs: null, resetAt: null, throttle: null, message: safeFailureMessage(message) };
+  return {
+    ok: false,
+    kind,
+    provider: input.provider,
+    status: null,
+    retryAfterMs: null,
+    resetAt: null,
+    throttle: null,
+    message: safeFailureMessage(message),
+  };
 }

@@ -62,7 +62,12 @@ export function readErrorBody(body: unknown, now: number): ErrorBody {
   const { error } = value;
   if (typeof error === 'string') return { ...EMPTY_BODY, message: nonEmpty(error) };
   if (!isRecord(error)) return { ...EMPTY_BODY, message: nonEmpty(value.message) };
-  return { type: identifier(error.type), code: identifier(error.code), message: nonEmpty(error.message), resetAt: bodyResetAt(error, now) };
+  return {
+    type: identifier(error.type),
+    code: identifier(error.code),
+    message: nonEmpty(error.message),
+    resetAt: bodyResetAt(error, now),
+  };
 }
 
 /**

@@ -8,7 +8,17 @@ import type { RemainingCapacity } from './rateLimitHeaders';
  *
  * @example PROVIDER_FAILURE_KINDS.includes('quota') // true
  */
-export const PROVIDER_FAILURE_KINDS = ['auth', 'rate-limit', 'quota', 'overloaded', 'server', 'network', 'timeout', 'truncated', 'invalid-request'] as const;
+export const PROVIDER_FAILURE_KINDS = [
+  'auth',
+  'rate-limit',
+  'quota',
+  'overloaded',
+  'server',
+  'network',
+  'timeout',
+  'truncated',
+  'invalid-request',
+] as const;
 export type ProviderFailureKind = (typeof PROVIDER_FAILURE_KINDS)[number];
 
 /**

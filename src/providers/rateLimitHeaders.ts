@@ -1,5 +1,6 @@
 /** Response headers as a Fetch `Headers` or a plain object with names in any case. */
-export type HeadersInput = Pick<Headers, 'get'> | Readonly<Record<string, string | readonly string[] | number | undefined>>;
+export type HeadersInput =
+  Pick<Headers, 'get'> | Readonly<Record<string, string | readonly string[] | number | undefined>>;
 
 /** How much of a rate limit is left, as the provider's headers say. */
 export interface RemainingCapacity {
@@ -61,7 +62,15 @@ export function parseRetryAfterMs(value: string | null | undefined, now: number)
   return Number.isFinite(at) ? Math.max(0, at - now) : null;
 }
 
-const DURATION_UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000_001 };
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1_000,
+  ms: 1,
+  us: 0.001,
+  µs: 0.001,
+  ns: 0.000_001,
+};
 
 /**
  * A Go-style duration as OpenAI sends it in `x-ratelimit-reset-*` and in "try again in …"
@@ -72,7 +81,8 @@ const DURATION_UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60
 export function parseGoDurationMs(value: string | null | undefined): number | null {
   if (typeof value !== 'string' || !/^(?:\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s))+$/.test(value.trim())) return null;
   let total = 0;
-  for (const [, amount, unit] of value.trim().matchAll(/(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/g)) total += Number(amount) * DURATION_UNIT_MS[unit!]!;
+  for (const [, amount, unit] of value.trim().matchAll(/(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/g))
+    total += Number(amount) * DURATION_UNIT_MS[unit!]!;
   return Math.ceil(total);
 }
 
@@ -114,8 +124,16 @@ function limitReadings(headers: HeadersInput, now: number): LimitReading[] {
     anthropic('tokens', 'tokens'),
     anthropic('input-tokens', 'tokens'),
     anthropic('output-tokens', 'tokens'),
-    { dimension: 'requests', remaining: count(headerValue(headers, 'x-ratelimit-remaining-requests')), resetAt: openAiReset('x-ratelimit-reset-requests') },
-    { dimension: 'tokens', remaining: count(headerValue(headers, 'x-ratelimit-remaining-tokens')), resetAt: openAiReset('x-ratelimit-reset-tokens') },
+    {
+      dimension: 'requests',
+      remaining: count(headerValue(headers, 'x-ratelimit-remaining-requests')),
+      resetAt: openAiReset('x-ratelimit-reset-requests'),
+    },
+    {
+      dimension: 'tokens',
+      remaining: count(headerValue(headers, 'x-ratelimit-remaining-tokens')),
+      resetAt: openAiReset('x-ratelimit-reset-tokens'),
+    },
   ];
   return readings.filter((reading) => reading.remaining !== null || reading.resetAt !== null);
 }
@@ -140,8 +158,10 @@ function latest(values: readonly (number | null)[]): number | null {
  * // { retryAfterMs: 2000, resetAt: 360000, remaining: { tokens: 0 }, usageLimit: null }
  */
 export function readRateLimitHeaders(headers: HeadersInput | null | undefined, now: number): RateLimitFacts {
-  if (headers === null || headers === undefined || typeof headers !== 'object') return { retryAfterMs: null, resetAt: null, remaining: null, usageLimit: null };
-  const retryAfterMs = count(headerValue(headers, 'retry-after-ms')) ?? parseRetryAfterMs(headerValue(headers, 'retry-after'), now);
+  if (headers === null || headers === undefined || typeof headers !== 'object')
+    return { retryAfterMs: null, resetAt: null, remaining: null, usageLimit: null };
+  const retryAfterMs =
+    count(headerValue(headers, 'retry-after-ms')) ?? parseRetryAfterMs(headerValue(headers, 'retry-after'), now);
   const readings = limitReadings(headers, now);
   const tokens = smallest(readings.filter((r) => r.dimension === 'tokens').map((r) => r.remaining));
   const requests = smallest(readings.filter((r) => r.dimension === 'requests').map((r) => r.remaining));
@@ -151,7 +171,13 @@ export function readRateLimitHeaders(headers: HeadersInput | null | undefined, n
   return {
     retryAfterMs,
     resetAt,
-    remaining: tokens === undefined && requests === undefined ? null : { ...(tokens === undefined ? {} : { tokens }), ...(requests === undefined ? {} : { requests }) },
-    usageLimit: unifiedStatus?.trim().toLowerCase() === 'rejected' ? { resetAt: epochSeconds(headerValue(headers, 'anthropic-ratelimit-unified-reset')) } : null,
+    remaining:
+      tokens === undefined && requests === undefined
+        ? null
+        : { ...(tokens === undefined ? {} : { tokens }), ...(requests === undefined ? {} : { requests }) },
+    usageLimit:
+      unifiedStatus?.trim().toLowerCase() === 'rejected'
+        ? { resetAt: epochSeconds(headerValue(headers, 'anthropic-ratelimit-unified-reset')) }
+        : null,
   };
 }

@@ -21,7 +21,11 @@ export interface CappedTime {
  * @example
  * capFailureTimes(failure, Date.now(), DEFAULT_MAX_PROVIDER_RESET_MS).capped // [] unless a reset was more than 7 days away
  */
-export function capFailureTimes(failure: ProviderFailure, now: number, maxMs: number): { failure: ProviderFailure; capped: readonly CappedTime[] } {
+export function capFailureTimes(
+  failure: ProviderFailure,
+  now: number,
+  maxMs: number,
+): { failure: ProviderFailure; capped: readonly CappedTime[] } {
   const capped: CappedTime[] = [];
   const resetAt = capAt(failure.resetAt, now, maxMs, capped);
   const retryAfterMs = capWait(failure.retryAfterMs, maxMs, capped);
@@ -34,13 +38,20 @@ export function capFailureTimes(failure: ProviderFailure, now: number, maxMs: nu
  *
  * @example capFactsTimes(readRateLimitHeaders(headers, now), now, DEFAULT_MAX_PROVIDER_RESET_MS).facts.resetAt
  */
-export function capFactsTimes(facts: RateLimitFacts, now: number, maxMs: number): { facts: RateLimitFacts; capped: readonly CappedTime[] } {
+export function capFactsTimes(
+  facts: RateLimitFacts,
+  now: number,
+  maxMs: number,
+): { facts: RateLimitFacts; capped: readonly CappedTime[] } {
   const capped: CappedTime[] = [];
   const resetAt = capAt(facts.resetAt, now, maxMs, capped);
   const retryAfterMs = capWait(facts.retryAfterMs, maxMs, capped);
   const usageReset = capAt(facts.usageLimit?.resetAt ?? null, now, maxMs, capped);
   if (capped.length === 0) return { facts, capped };
-  return { facts: { ...facts, resetAt, retryAfterMs, usageLimit: facts.usageLimit === null ? null : { resetAt: usageReset } }, capped };
+  return {
+    facts: { ...facts, resetAt, retryAfterMs, usageLimit: facts.usageLimit === null ? null : { resetAt: usageReset } },
+    capped,
+  };
 }
 
 function capAt(at: number | null, now: number, maxMs: number, capped: CappedTime[]): number | null {

@@ -89,10 +89,19 @@ function clockReset(match: RegExpExecArray, context: ResetContext): number | nul
   if (yearText !== undefined) return instantOnDate(Number(yearText), month, day, at, timeZone);
   const thisYear = Number(windowAt(context.now, { at: '00:00', timeZone }).day.slice(0, 4));
   const candidate = instantOnDate(thisYear, month, day, at, timeZone);
-  return candidate !== null && candidate > context.now ? candidate : instantOnDate(thisYear + 1, month, day, at, timeZone);
+  return candidate !== null && candidate > context.now
+    ? candidate
+    : instantOnDate(thisYear + 1, month, day, at, timeZone);
 }
 
-const WORD_UNIT_MS: Readonly<Record<string, number>> = { day: 86_400_000, hour: 3_600_000, minute: 60_000, min: 60_000, second: 1_000, sec: 1_000 };
+const WORD_UNIT_MS: Readonly<Record<string, number>> = {
+  day: 86_400_000,
+  hour: 3_600_000,
+  minute: 60_000,
+  min: 60_000,
+  second: 1_000,
+  sec: 1_000,
+};
 
 /**
  * The wait in "try again in …": a Go duration (`6m0s`, `1.5s`, OpenAI) or words

@@ -32,7 +32,8 @@ interface Wall {
 
 function parseAt(at: string): { hh: number; mm: number } {
   const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at);
-  if (!match) throw new AgentvisorError('invalid-option', `dailyReset.at must be HH:MM (24-hour), got ${JSON.stringify(at)}`);
+  if (!match)
+    throw new AgentvisorError('invalid-option', `dailyReset.at must be HH:MM (24-hour), got ${JSON.stringify(at)}`);
   return { hh: Number(match[1]), mm: Number(match[2]) };
 }
 
@@ -42,7 +43,14 @@ type WallClock = (epochMs: number) => Wall;
 /** UTC needs no Intl: a process's first Intl.DateTimeFormat loads ICU's zone data (20-60 ms). */
 function utcWall(epochMs: number): Wall {
   const t = new Date(epochMs);
-  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate(), hh: t.getUTCHours(), mm: t.getUTCMinutes(), ss: t.getUTCSeconds() };
+  return {
+    y: t.getUTCFullYear(),
+    m: t.getUTCMonth() + 1,
+    d: t.getUTCDate(),
+    hh: t.getUTCHours(),
+    mm: t.getUTCMinutes(),
+    ss: t.getUTCSeconds(),
+  };
 }
 
 const clocks = new Map<string, WallClock>([['UTC', utcWall]]);
@@ -64,7 +72,10 @@ function clockFor(timeZone: string): WallClock {
       second: 'numeric',
     });
   } catch {
-    throw new AgentvisorError('invalid-option', `dailyReset.timeZone ${JSON.stringify(timeZone)} is not a time zone this Node.js knows (use an IANA name such as UTC or Europe/Berlin)`);
+    throw new AgentvisorError(
+      'invalid-option',
+      `dailyReset.timeZone ${JSON.stringify(timeZone)} is not a time zone this Node.js knows (use an IANA name such as UTC or Europe/Berlin)`,
+    );
   }
   const clock = (epochMs: number): Wall => wallTime(fmt, epochMs);
   clocks.set(timeZone, clock);
@@ -119,6 +130,13 @@ export function windowAt(epochMs: number, reset: DailyReset = DEFAULT_DAILY_RESE
   const startedToday = epochMs >= todayReset;
   const startDay = new Date(Date.UTC(w.y, w.m - 1, w.d + (startedToday ? 0 : -1)));
   const nextDay = new Date(Date.UTC(w.y, w.m - 1, w.d + (startedToday ? 1 : 0)));
-  const nextResetAt = instantOf(clock, nextDay.getUTCFullYear(), nextDay.getUTCMonth() + 1, nextDay.getUTCDate(), hh, mm);
+  const nextResetAt = instantOf(
+    clock,
+    nextDay.getUTCFullYear(),
+    nextDay.getUTCMonth() + 1,
+    nextDay.getUTCDate(),
+    hh,
+    mm,
+  );
   return { day: dateKey(startDay.getUTCFullYear(), startDay.getUTCMonth() + 1, startDay.getUTCDate()), nextResetAt };
 }

@@ -2,10 +2,39 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
-import type { LedgerConfig, LedgerSnapshot, QuotaLedger, RecordOutcome, RecordRequest, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import type {
+  LedgerConfig,
+  LedgerSnapshot,
+  QuotaLedger,
+  RecordOutcome,
+  RecordRequest,
+  ReserveOutcome,
+  ReserveRequest,
+  Settlement,
+} from './ledger';
 import { parseLedger, serializeLedger } from './ledgerFileFormat';
-import { checkLeaseMs, checkRecordRequest, checkReserveRequest, checkSessionId, checkSettle, closedLedgerError, describeValue, readClock, resolveLedgerConfig } from './ledgerInput';
-import { createLedgerState, ledgerWindow, pruneDays, recordIn, renewIn, reserveIn, settleIn, snapshotIn, sweepExpired } from './ledgerState';
+import {
+  checkLeaseMs,
+  checkRecordRequest,
+  checkReserveRequest,
+  checkSessionId,
+  checkSettle,
+  closedLedgerError,
+  describeValue,
+  readClock,
+  resolveLedgerConfig,
+} from './ledgerInput';
+import {
+  createLedgerState,
+  ledgerWindow,
+  pruneDays,
+  recordIn,
+  renewIn,
+  reserveIn,
+  settleIn,
+  snapshotIn,
+  sweepExpired,
+} from './ledgerState';
 import type { LedgerState, LedgerWindow } from './ledgerState';
 import { updateLockedFile } from './lockedFile';
 import type { LockedFileOptions } from './lockedFile';
@@ -44,20 +73,39 @@ interface Pending {
 
 function checkFileOptions(options: FileLedgerOptions): { file: string } & LockedFileOptions {
   if (typeof options?.file !== 'string' || options.file.trim() === '') {
-    throw new AgentvisorError('invalid-option', `file must be the path of the ledger file, got ${describeValue(options?.file)}.`, { details: { field: 'file' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `file must be the path of the ledger file, got ${describeValue(options?.file)}.`,
+      { details: { field: 'file' } },
+    );
   }
   const lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0) {
-    throw new AgentvisorError('invalid-option', `lockTimeoutMs must be a whole number of milliseconds >= 0, got ${describeValue(lockTimeoutMs)}.`, { details: { field: 'lockTimeoutMs' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `lockTimeoutMs must be a whole number of milliseconds >= 0, got ${describeValue(lockTimeoutMs)}.`,
+      { details: { field: 'lockTimeoutMs' } },
+    );
   }
   const lockStaleMs = options.lockStaleMs ?? 10_000;
   if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2_000) {
-    throw new AgentvisorError('invalid-option', `lockStaleMs must be a whole number of milliseconds >= 2000, got ${describeValue(lockStaleMs)}.`, { details: { field: 'lockStaleMs' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `lockStaleMs must be a whole number of milliseconds >= 2000, got ${describeValue(lockStaleMs)}.`,
+      { details: { field: 'lockStaleMs' } },
+    );
   }
   if (options.home !== undefined && (typeof options.home !== 'string' || options.home.trim() === '')) {
-    throw new AgentvisorError('invalid-option', `home must be a folder path, got ${describeValue(options.home)}.`, { details: { field: 'home' } });
+    throw new AgentvisorError('invalid-option', `home must be a folder path, got ${describeValue(options.home)}.`, {
+      details: { field: 'home' },
+    });
   }
-  return { file: path.resolve(options.file), lockTimeoutMs, lockStaleMs, home: path.resolve(options.home ?? os.homedir()) };
+  return {
+    file: path.resolve(options.file),
+    lockTimeoutMs,
+    lockStaleMs,
+    home: path.resolve(options.home ?? os.homedir()),
+  };
 }
 
 /**

@@ -1,6 +1,14 @@
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError, isAgentvisorError } from '../errors';
-import type { LedgerSnapshot, QuotaLedger, RecordOutcome, RecordRequest, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import type {
+  LedgerSnapshot,
+  QuotaLedger,
+  RecordOutcome,
+  RecordRequest,
+  ReserveOutcome,
+  ReserveRequest,
+  Settlement,
+} from './ledger';
 
 /** Whether the primary ledger answers: `degraded` from its first `ledger-unavailable` until it answers again. */
 export type InsuredLedgerState = 'ok' | 'degraded';
@@ -64,7 +72,10 @@ export function createInsuredLedger(primary: QuotaLedger, options: InsuredLedger
   }
 
   const unavailable = (): AgentvisorError =>
-    new AgentvisorError('ledger-unavailable', 'the shared quota ledger cannot be reached and no insurance ledger admits in its place (fail-closed)');
+    new AgentvisorError(
+      'ledger-unavailable',
+      'the shared quota ledger cannot be reached and no insurance ledger admits in its place (fail-closed)',
+    );
 
   async function reserveInsured(request: ReserveRequest): Promise<ReserveOutcome> {
     if (options.insurance === null) throw unavailable();

@@ -83,7 +83,11 @@ export function dropLive(state: LedgerState, sessionId: string, reservation: Liv
 }
 
 /** Changes a live reservation's tokens or usage, keeping the provider's load in step. */
-export function changeLive(state: LedgerState, reservation: LiveReservation, change: (r: LiveReservation) => void): void {
+export function changeLive(
+  state: LedgerState,
+  reservation: LiveReservation,
+  change: (r: LiveReservation) => void,
+): void {
   const before = remainingOf(reservation);
   change(reservation);
   state.load[reservation.provider].reserved += remainingOf(reservation) - before;
@@ -105,16 +109,25 @@ export function dayRecord(state: LedgerState, day: string): DayRecord {
 
 /** A session's settlement in this window or the one before. */
 export function settledRecord(state: LedgerState, window: LedgerWindow, sessionId: string): SettledRecord | undefined {
-  return state.days.get(window.day)?.settled.get(sessionId) ?? state.days.get(window.previousDay)?.settled.get(sessionId);
+  return (
+    state.days.get(window.day)?.settled.get(sessionId) ?? state.days.get(window.previousDay)?.settled.get(sessionId)
+  );
 }
 
 /** A session's run-out lease in this window or the one before. */
 export function expiredRecord(state: LedgerState, window: LedgerWindow, sessionId: string): ExpiredRecord | undefined {
-  return state.days.get(window.day)?.expired.get(sessionId) ?? state.days.get(window.previousDay)?.expired.get(sessionId);
+  return (
+    state.days.get(window.day)?.expired.get(sessionId) ?? state.days.get(window.previousDay)?.expired.get(sessionId)
+  );
 }
 
 /** Ends a live reservation whose lease ran out, remembering its provider and counted usage in today's window. */
-export function expire(state: LedgerState, window: LedgerWindow, sessionId: string, reservation: LiveReservation): void {
+export function expire(
+  state: LedgerState,
+  window: LedgerWindow,
+  sessionId: string,
+  reservation: LiveReservation,
+): void {
   dropLive(state, sessionId, reservation);
   dayRecord(state, window.day).expired.set(sessionId, { provider: reservation.provider, used: reservation.used });
 }

@@ -41,12 +41,22 @@ export function serializeLedger(state: LedgerState): string {
           used: { ...record.used },
           ...(PROVIDER_IDS.some((p) => record.overrun[p] > 0) ? { overrun: { ...record.overrun } } : {}),
           settled: Object.fromEntries(record.settled),
-          expired: Object.fromEntries([...record.expired].map(([id, e]) => [id, e.used === 0 ? e.provider : { provider: e.provider, used: e.used }])),
+          expired: Object.fromEntries(
+            [...record.expired].map(([id, e]) => [
+              id,
+              e.used === 0 ? e.provider : { provider: e.provider, used: e.used },
+            ]),
+          ),
         },
       ]),
   );
   const reservations = Object.fromEntries(
-    [...state.reservations].map(([id, r]) => [id, r.used === 0 ? { provider: r.provider, tokens: r.tokens, expiresAt: r.expiresAt } : { provider: r.provider, tokens: r.tokens, expiresAt: r.expiresAt, used: r.used }]),
+    [...state.reservations].map(([id, r]) => [
+      id,
+      r.used === 0
+        ? { provider: r.provider, tokens: r.tokens, expiresAt: r.expiresAt }
+        : { provider: r.provider, tokens: r.tokens, expiresAt: r.expiresAt, used: r.used },
+    ]),
   );
   const data = { format: LEDGER_FILE_FORMAT, version: LEDGER_FILE_VERSION, reservations, days };
   return `${JSON.stringify(data, null, 1)}\n`;
@@ -64,7 +74,8 @@ function record(value: unknown, where: string): Json {
 }
 
 function count(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Fault(`${where} must be a whole number >= 0`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new Fault(`${where} must be a whole number >= 0`);
   return value;
 }
 
@@ -76,7 +87,8 @@ function provider(value: unknown, where: string): ProviderId {
 function sessionIds(value: unknown, where: string): Array<[string, unknown]> {
   const entries = Object.entries(record(value, where));
   for (const [id] of entries) {
-    if (id.length === 0 || id.length > MAX_SESSION_ID_LENGTH) throw new Fault(`${where} holds a session id that is empty or longer than ${MAX_SESSION_ID_LENGTH} characters`);
+    if (id.length === 0 || id.length > MAX_SESSION_ID_LENGTH)
+      throw new Fault(`${where} holds a session id that is empty or longer than ${MAX_SESSION_ID_LENGTH} characters`);
   }
   return entries;
 }
@@ -109,15 +121,22 @@ function parseDay(day: string, value: unknown): DayRecord {
       continue;
     }
     const e = record(entry, `${where}.expired entries`);
-    expired.set(id, { provider: provider(e.provider, `${where}.expired entries' provider`), used: count(e.used, `${where}.expired entries' used`) });
+    expired.set(id, {
+      provider: provider(e.provider, `${where}.expired entries' provider`),
+      used: count(e.used, `${where}.expired entries' used`),
+    });
   }
   return { used, overrun, settled, expired };
 }
 
 function parseState(value: unknown): LedgerState {
   const raw = record(value, 'the top level');
-  if (raw.format !== LEDGER_FILE_FORMAT) throw new Fault(`"format" is not "${LEDGER_FILE_FORMAT}" (is this an agentvisor ledger file?)`);
-  if (!READABLE_VERSIONS.includes(raw.version)) throw new Fault(`"version" is ${JSON.stringify(raw.version)}; this agentvisor reads versions 1 and ${LEDGER_FILE_VERSION} (a newer agentvisor may have written it)`);
+  if (raw.format !== LEDGER_FILE_FORMAT)
+    throw new Fault(`"format" is not "${LEDGER_FILE_FORMAT}" (is this an agentvisor ledger file?)`);
+  if (!READABLE_VERSIONS.includes(raw.version))
+    throw new Fault(
+      `"version" is ${JSON.stringify(raw.version)}; this agentvisor reads versions 1 and ${LEDGER_FILE_VERSION} (a newer agentvisor may have written it)`,
+    );
   const state = createLedgerState();
   for (const [id, entry] of sessionIds(raw.reservations, 'reservations')) {
     const r = record(entry, 'reservations entries');

@@ -19,7 +19,9 @@ export const MAX_CONCURRENT = 1_000_000;
 export const MAX_LEASE_MS = 2 ** 31 - 1;
 export const MAX_SESSION_ID_LENGTH = 256;
 
-export type ProviderLimits = Readonly<Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>>;
+export type ProviderLimits = Readonly<
+  Record<ProviderId, { readonly dailyLimit: number; readonly maxConcurrent: number }>
+>;
 
 export interface ResolvedLedgerConfig {
   readonly limits: ProviderLimits;
@@ -28,16 +30,28 @@ export interface ResolvedLedgerConfig {
 }
 
 export function describeValue(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
+    return String(value);
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   return typeof value;
 }
 
-function wholeNumber(code: 'invalid-option' | 'invalid-request', field: string, value: unknown, min: number, max: number, unit: string): number {
+function wholeNumber(
+  code: 'invalid-option' | 'invalid-request',
+  field: string,
+  value: unknown,
+  min: number,
+  max: number,
+  unit: string,
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new AgentvisorError(code, `${field} must be a whole number of ${unit} from ${min} to ${max}, got ${describeValue(value)}; nothing was changed.`, {
-      details: { field },
-    });
+    throw new AgentvisorError(
+      code,
+      `${field} must be a whole number of ${unit} from ${min} to ${max}, got ${describeValue(value)}; nothing was changed.`,
+      {
+        details: { field },
+      },
+    );
   }
   return value;
 }
@@ -45,28 +59,54 @@ function wholeNumber(code: 'invalid-option' | 'invalid-request', field: string, 
 /** Checks a ledger's configuration (throws `invalid-option`) and fills in the defaults. */
 export function resolveLedgerConfig(config: LedgerConfig): ResolvedLedgerConfig {
   if (typeof config !== 'object' || config === null || typeof config.limits !== 'object' || config.limits === null) {
-    throw new AgentvisorError('invalid-option', 'A ledger needs { limits: { claude: { dailyLimit, maxConcurrent }, openai: { dailyLimit, maxConcurrent } } }.', {
-      details: { field: 'limits' },
-    });
+    throw new AgentvisorError(
+      'invalid-option',
+      'A ledger needs { limits: { claude: { dailyLimit, maxConcurrent }, openai: { dailyLimit, maxConcurrent } } }.',
+      {
+        details: { field: 'limits' },
+      },
+    );
   }
   const limits = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   for (const provider of PROVIDER_IDS) {
     const entry: unknown = config.limits[provider];
     if (typeof entry !== 'object' || entry === null) {
-      throw new AgentvisorError('invalid-option', `limits.${provider} is missing: give { dailyLimit, maxConcurrent } (0 disables the provider).`, {
-        details: { field: `limits.${provider}` },
-      });
+      throw new AgentvisorError(
+        'invalid-option',
+        `limits.${provider} is missing: give { dailyLimit, maxConcurrent } (0 disables the provider).`,
+        {
+          details: { field: `limits.${provider}` },
+        },
+      );
     }
     const { dailyLimit, maxConcurrent } = entry as Record<string, unknown>;
     limits[provider] = {
-      dailyLimit: wholeNumber('invalid-option', `limits.${provider}.dailyLimit`, dailyLimit, 0, MAX_DAILY_LIMIT, 'tokens'),
-      maxConcurrent: wholeNumber('invalid-option', `limits.${provider}.maxConcurrent`, maxConcurrent, 0, MAX_CONCURRENT, 'sessions'),
+      dailyLimit: wholeNumber(
+        'invalid-option',
+        `limits.${provider}.dailyLimit`,
+        dailyLimit,
+        0,
+        MAX_DAILY_LIMIT,
+        'tokens',
+      ),
+      maxConcurrent: wholeNumber(
+        'invalid-option',
+        `limits.${provider}.maxConcurrent`,
+        maxConcurrent,
+        0,
+        MAX_CONCURRENT,
+        'sessions',
+      ),
     };
   }
   const dailyReset = config.dailyReset ?? DEFAULT_DAILY_RESET;
   checkDailyReset(dailyReset);
   if (config.now !== undefined && typeof config.now !== 'function') {
-    throw new AgentvisorError('invalid-option', 'now must be a function returning epoch milliseconds (such as Date.now).', { details: { field: 'now' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      'now must be a function returning epoch milliseconds (such as Date.now).',
+      { details: { field: 'now' } },
+    );
   }
   return { limits, dailyReset: { at: dailyReset.at, timeZone: dailyReset.timeZone }, now: config.now ?? Date.now };
 }
@@ -75,25 +115,37 @@ export function resolveLedgerConfig(config: LedgerConfig): ResolvedLedgerConfig 
 export function readClock(now: () => number): number {
   const value = now();
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new AgentvisorError('invalid-option', `The ledger's clock returned ${describeValue(value)}; now() must return epoch milliseconds.`, { details: { field: 'now' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `The ledger's clock returned ${describeValue(value)}; now() must return epoch milliseconds.`,
+      { details: { field: 'now' } },
+    );
   }
   return Math.floor(value);
 }
 
 export function checkSessionId(sessionId: unknown): string {
   if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_SESSION_ID_LENGTH) {
-    throw new AgentvisorError('invalid-request', `sessionId must be a non-empty string of at most ${MAX_SESSION_ID_LENGTH} characters, got ${describeValue(sessionId)}; nothing was changed.`, {
-      details: { field: 'sessionId' },
-    });
+    throw new AgentvisorError(
+      'invalid-request',
+      `sessionId must be a non-empty string of at most ${MAX_SESSION_ID_LENGTH} characters, got ${describeValue(sessionId)}; nothing was changed.`,
+      {
+        details: { field: 'sessionId' },
+      },
+    );
   }
   return sessionId;
 }
 
 export function checkProvider(provider: unknown, field = 'provider'): ProviderId {
   if (!isProviderId(provider)) {
-    throw new AgentvisorError('invalid-request', `${field} must be one of ${PROVIDER_IDS.join(', ')}, got ${describeValue(provider)}; nothing was changed.`, {
-      details: { field },
-    });
+    throw new AgentvisorError(
+      'invalid-request',
+      `${field} must be one of ${PROVIDER_IDS.join(', ')}, got ${describeValue(provider)}; nothing was changed.`,
+      {
+        details: { field },
+      },
+    );
   }
   return provider;
 }
@@ -105,7 +157,11 @@ export function checkLeaseMs(leaseMs: unknown): number {
 /** A reserve request, checked field by field (throws `invalid-request`). */
 export function checkReserveRequest(request: ReserveRequest): ReserveRequest {
   if (typeof request !== 'object' || request === null) {
-    throw new AgentvisorError('invalid-request', 'reserve needs { provider, sessionId, tokens, leaseMs }; nothing was changed.', { details: { field: 'request' } });
+    throw new AgentvisorError(
+      'invalid-request',
+      'reserve needs { provider, sessionId, tokens, leaseMs }; nothing was changed.',
+      { details: { field: 'request' } },
+    );
   }
   return {
     provider: checkProvider(request.provider),
@@ -125,12 +181,19 @@ export interface CheckedRecord {
 /** A record request, checked field by field (throws `invalid-request`). */
 export function checkRecordRequest(request: RecordRequest): CheckedRecord {
   if (typeof request !== 'object' || request === null) {
-    throw new AgentvisorError('invalid-request', 'record needs { sessionId, usedTokens, addTokens?, provider? }; nothing was changed.', { details: { field: 'request' } });
+    throw new AgentvisorError(
+      'invalid-request',
+      'record needs { sessionId, usedTokens, addTokens?, provider? }; nothing was changed.',
+      { details: { field: 'request' } },
+    );
   }
   return {
     sessionId: checkSessionId(request.sessionId),
     usedTokens: wholeNumber('invalid-request', 'usedTokens', request.usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
-    addTokens: request.addTokens === undefined ? 0 : wholeNumber('invalid-request', 'addTokens', request.addTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+    addTokens:
+      request.addTokens === undefined
+        ? 0
+        : wholeNumber('invalid-request', 'addTokens', request.addTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
     provider: request.provider === undefined ? null : checkProvider(request.provider),
   };
 }
@@ -161,9 +224,13 @@ export function duplicateSessionError(sessionId: string, state: 'live' | 'settle
 }
 
 export function providerMismatchError(sessionId: string, known: ProviderId, given: ProviderId): AgentvisorError {
-  return new AgentvisorError('invalid-request', `Session ${describeValue(sessionId)} was reserved on ${known}, not ${given}; settle it without a provider or with ${known}. Nothing was counted.`, {
-    details: { field: 'provider', reason: 'provider-mismatch' },
-  });
+  return new AgentvisorError(
+    'invalid-request',
+    `Session ${describeValue(sessionId)} was reserved on ${known}, not ${given}; settle it without a provider or with ${known}. Nothing was counted.`,
+    {
+      details: { field: 'provider', reason: 'provider-mismatch' },
+    },
+  );
 }
 
 export function unknownSessionError(sessionId: string): AgentvisorError {
@@ -176,7 +243,11 @@ export function unknownSessionError(sessionId: string): AgentvisorError {
 }
 
 export function closedLedgerError(backend: 'memory' | 'file' | 'redis'): AgentvisorError {
-  return new AgentvisorError('ledger-unavailable', `This ${backend} ledger was closed; create a new one to keep using it. Nothing was changed.`, {
-    details: { backend, reason: 'closed' },
-  });
+  return new AgentvisorError(
+    'ledger-unavailable',
+    `This ${backend} ledger was closed; create a new one to keep using it. Nothing was changed.`,
+    {
+      details: { backend, reason: 'closed' },
+    },
+  );
 }

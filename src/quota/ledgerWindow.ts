@@ -24,7 +24,13 @@ let lastWindow: { readonly reset: DailyReset; readonly from: number; readonly wi
  */
 export function ledgerWindow(now: number, reset: DailyReset): LedgerWindow {
   const last = lastWindow;
-  if (last !== null && last.reset.at === reset.at && last.reset.timeZone === reset.timeZone && now >= last.from && now < last.window.nextResetAt) {
+  if (
+    last !== null &&
+    last.reset.at === reset.at &&
+    last.reset.timeZone === reset.timeZone &&
+    now >= last.from &&
+    now < last.window.nextResetAt
+  ) {
     return last.window;
   }
   const { day, nextResetAt } = windowAt(now, reset);

@@ -38,7 +38,12 @@ function errnoCode(error: unknown): string {
   return typeof code === 'string' ? code : 'unknown';
 }
 
-export function fileUnavailable(file: string, reason: string, message: string, retryAfterMs: number | null = null): AgentvisorError {
+export function fileUnavailable(
+  file: string,
+  reason: string,
+  message: string,
+  retryAfterMs: number | null = null,
+): AgentvisorError {
   return new AgentvisorError('ledger-unavailable', `${message} Nothing was reserved or settled by this call.`, {
     retryAfterMs,
     details: { backend: 'file', file, reason },
@@ -47,14 +52,21 @@ export function fileUnavailable(file: string, reason: string, message: string, r
 
 function ioFailure(file: string, action: string, error: unknown): AgentvisorError {
   const code = errnoCode(error);
-  const hint = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? ' Make the folder writable by this user or choose another ledger file.' : '';
+  const hint =
+    code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+      ? ' Make the folder writable by this user or choose another ledger file.'
+      : '';
   return fileUnavailable(file, code, `Could not ${action} ledger file ${file} (${code}).${hint}`);
 }
 
 function refused(file: string, reason: string, what: string, fix: string): AgentvisorError {
-  return new AgentvisorError('insecure-permissions', `Ledger file ${file} ${what}; agentvisor did not read, write or change it. ${fix} Nothing was reserved or settled by this call.`, {
-    details: { backend: 'file', file, reason },
-  });
+  return new AgentvisorError(
+    'insecure-permissions',
+    `Ledger file ${file} ${what}; agentvisor did not read, write or change it. ${fix} Nothing was reserved or settled by this call.`,
+    {
+      details: { backend: 'file', file, reason },
+    },
+  );
 }
 
 /** The real folder of `file`, checked like the credential files' (src/storage/homePath.ts). */
@@ -63,10 +75,20 @@ async function checkedFolder(file: string, home: string): Promise<string> {
     throw ioFailure(file, 'resolve the folder of', error);
   });
   if (where.problem === 'dangling-symlink') {
-    throw refused(file, where.problem, `lies below ${where.given}, a symlink to a missing folder`, 'Create the folder the link points at, or remove the link.');
+    throw refused(
+      file,
+      where.problem,
+      `lies below ${where.given}, a symlink to a missing folder`,
+      'Create the folder the link points at, or remove the link.',
+    );
   }
   if (where.problem === 'symlink-outside-home') {
-    throw refused(file, where.problem, `lies below a symlink that resolves outside ${home} (to ${where.real})`, `Keep the ledger inside ${home}, or give the real path (${path.join(where.real, path.basename(file))}) as the ledger file.`);
+    throw refused(
+      file,
+      where.problem,
+      `lies below a symlink that resolves outside ${home} (to ${where.real})`,
+      `Keep the ledger inside ${home}, or give the real path (${path.join(where.real, path.basename(file))}) as the ledger file.`,
+    );
   }
   return where.real;
 }
@@ -92,7 +114,13 @@ async function readOwnFile(real: string, file: string): Promise<string | null> {
     throw ioFailure(file, 'read', error);
   }
   try {
-    if (!(await handle.stat()).isFile()) throw refused(file, 'not-a-file', 'is not a regular file', 'Move it aside; a new ledger file is created in its place.');
+    if (!(await handle.stat()).isFile())
+      throw refused(
+        file,
+        'not-a-file',
+        'is not a regular file',
+        'Move it aside; a new ledger file is created in its place.',
+      );
     return await handle.readFile('utf8');
   } catch (error) {
     if (error instanceof AgentvisorError) throw error;
@@ -115,8 +143,20 @@ function acquireLock(real: string, file: string, options: LockedFileOptions): Pr
     backoff: { firstMs: 2, maxMs: 50 },
     errors: {
       io: (error) => ioFailure(file, 'lock', error),
-      timeout: () => fileUnavailable(file, 'lock-timeout', `Ledger file ${file} stayed locked by another process for ${options.lockTimeoutMs} ms; ` + `try again later (a lock whose holder died is taken over after ${options.lockStaleMs} ms).`, 1000),
-      compromised: () => fileUnavailable(file, 'lock-compromised', `Lost the lock on ledger file ${file} while updating it (another process judged it stale). Try again.`),
+      timeout: () =>
+        fileUnavailable(
+          file,
+          'lock-timeout',
+          `Ledger file ${file} stayed locked by another process for ${options.lockTimeoutMs} ms; ` +
+            `try again later (a lock whose holder died is taken over after ${options.lockStaleMs} ms).`,
+          1000,
+        ),
+      compromised: () =>
+        fileUnavailable(
+          file,
+          'lock-compromised',
+          `Lost the lock on ledger file ${file} while updating it (another process judged it stale). Try again.`,
+        ),
     },
   });
 }
@@ -125,7 +165,11 @@ function acquireLock(real: string, file: string, options: LockedFileOptions): Pr
  * Runs `update` on the file's current text (null when the file does not exist) under the lock and
  * writes what it returns; `null` from `update` writes nothing.
  */
-export async function updateLockedFile<T>(file: string, options: LockedFileOptions, update: (text: string | null) => { text: string | null; result: T }): Promise<T> {
+export async function updateLockedFile<T>(
+  file: string,
+  options: LockedFileOptions,
+  update: (text: string | null) => { text: string | null; result: T },
+): Promise<T> {
   const folder = await checkedFolder(file, options.home);
   // The real folder from here on: the lock, the read and the write all use the folder that was checked.
   const real = path.join(folder, path.basename(file));

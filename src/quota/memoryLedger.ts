@@ -1,7 +1,35 @@
 import type { ProviderId } from '../../machines/providers';
-import type { LedgerConfig, LedgerSnapshot, QuotaLedger, RecordOutcome, RecordRequest, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
-import { checkLeaseMs, checkRecordRequest, checkReserveRequest, checkSessionId, checkSettle, closedLedgerError, readClock, resolveLedgerConfig } from './ledgerInput';
-import { createLedgerState, ledgerWindow, pruneDays, recordIn, renewIn, reserveIn, settleIn, snapshotIn, sweepExpired } from './ledgerState';
+import type {
+  LedgerConfig,
+  LedgerSnapshot,
+  QuotaLedger,
+  RecordOutcome,
+  RecordRequest,
+  ReserveOutcome,
+  ReserveRequest,
+  Settlement,
+} from './ledger';
+import {
+  checkLeaseMs,
+  checkRecordRequest,
+  checkReserveRequest,
+  checkSessionId,
+  checkSettle,
+  closedLedgerError,
+  readClock,
+  resolveLedgerConfig,
+} from './ledgerInput';
+import {
+  createLedgerState,
+  ledgerWindow,
+  pruneDays,
+  recordIn,
+  renewIn,
+  reserveIn,
+  settleIn,
+  snapshotIn,
+  sweepExpired,
+} from './ledgerState';
 import type { LedgerWindow } from './ledgerState';
 
 /**

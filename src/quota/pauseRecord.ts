@@ -41,7 +41,8 @@ export async function readPauses(file: string, now: number): Promise<Partial<Rec
   for (const [provider, value] of Object.entries(content?.data ?? {})) {
     if (!isProviderId(provider) || typeof value !== 'object' || value === null) continue;
     const { until, reason } = value as { until?: unknown; reason?: unknown };
-    if (typeof until === 'number' && until > now) out[provider] = { until, reason: typeof reason === 'string' ? reason : 'usage limit' };
+    if (typeof until === 'number' && until > now)
+      out[provider] = { until, reason: typeof reason === 'string' ? reason : 'usage limit' };
   }
   return out;
 }

@@ -26,9 +26,13 @@ export function describeRedisTarget(redis: string | Redis): string {
     url = new URL('invalid:');
   }
   if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw new AgentvisorError('invalid-option', 'redis must be a URL such as redis://127.0.0.1:6379/0 (or rediss:// for TLS), or an ioredis client.', {
-      details: { field: 'redis' },
-    });
+    throw new AgentvisorError(
+      'invalid-option',
+      'redis must be a URL such as redis://127.0.0.1:6379/0 (or rediss:// for TLS), or an ioredis client.',
+      {
+        details: { field: 'redis' },
+      },
+    );
   }
   const db = url.pathname.replace(/^\//, '') || '0';
   return `${url.protocol}//${url.hostname}:${url.port || '6379'}/${db}`;
@@ -36,10 +40,13 @@ export function describeRedisTarget(redis: string | Redis): string {
 
 /** Secrets a URL carries (user name and password), to be blanked out of any message. */
 function secretsOf(redis: string | Redis): string[] {
-  if (typeof redis !== 'string') return typeof redis.options?.password === 'string' && redis.options.password !== '' ? [redis.options.password] : [];
+  if (typeof redis !== 'string')
+    return typeof redis.options?.password === 'string' && redis.options.password !== '' ? [redis.options.password] : [];
   try {
     const url = new URL(redis);
-    return [url.password, url.username, decodeURIComponent(url.password), decodeURIComponent(url.username)].filter((s) => s.length >= 3);
+    return [url.password, url.username, decodeURIComponent(url.password), decodeURIComponent(url.username)].filter(
+      (s) => s.length >= 3,
+    );
   } catch {
     return [];
   }
@@ -65,11 +72,13 @@ export function redisUnavailable(target: string, error: unknown, redis: string |
   for (const secret of secretsOf(redis)) said = said.split(secret).join('***');
   const advice =
     reason === 'redis-error'
-      ? 'Check the Redis URL, its credentials and the server\'s logs.'
+      ? "Check the Redis URL, its credentials and the server's logs."
       : 'Check that Redis is running and reachable there; the connection is re-established by itself once it answers.';
   return new AgentvisorError(
     'ledger-unavailable',
-    `The Redis ledger at ${target} is unavailable (${said}). ${advice} ` + `This call may not have taken effect: settle is idempotent, so retry it; ` + `a reservation made by a call that timed out is freed when its lease runs out.`,
+    `The Redis ledger at ${target} is unavailable (${said}). ${advice} ` +
+      `This call may not have taken effect: settle is idempotent, so retry it; ` +
+      `a reservation made by a call that timed out is freed when its lease runs out.`,
     { retryAfterMs: 1_000, details: { backend: 'redis', target, reason } },
   );
 }
@@ -145,7 +154,9 @@ export interface LedgerConnection {
 export function openLedgerConnection(redis: string | Redis, timeout: number): LedgerConnection {
   if (typeof redis !== 'string') {
     if (typeof redis !== 'object' || redis === null || typeof (redis as { evalsha?: unknown }).evalsha !== 'function') {
-      throw new AgentvisorError('invalid-option', 'redis must be a redis:// URL or an ioredis client.', { details: { field: 'redis' } });
+      throw new AgentvisorError('invalid-option', 'redis must be a redis:// URL or an ioredis client.', {
+        details: { field: 'redis' },
+      });
     }
     return { client: redis, owned: false, lastError: () => null };
   }

@@ -32,7 +32,8 @@ export const REDIS_LAYOUT = 2;
  * @example
  * await client.get('agentvisor:reserved-totals'); // LAYOUT_1_FENCE once the prefix moved to layout 2
  */
-export const LAYOUT_1_FENCE = 'agentvisor: this ledger moved to key layout 2 (keys under <prefix>v2:); upgrade every agentvisor process that uses this key prefix';
+export const LAYOUT_1_FENCE =
+  'agentvisor: this ledger moved to key layout 2 (keys under <prefix>v2:); upgrade every agentvisor process that uses this key prefix';
 
 /**
  * The KEYS of every layout-2 script, in this order (P providers, in PROVIDER_IDS order):

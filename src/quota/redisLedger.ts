@@ -3,7 +3,17 @@ import type { RedisClientLike } from './redisClientLike';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
-import type { LedgerConfig, LedgerSnapshot, ProviderLedgerState, QuotaLedger, RecordOutcome, RecordRequest, ReserveOutcome, ReserveRequest, Settlement } from './ledger';
+import type {
+  LedgerConfig,
+  LedgerSnapshot,
+  ProviderLedgerState,
+  QuotaLedger,
+  RecordOutcome,
+  RecordRequest,
+  ReserveOutcome,
+  ReserveRequest,
+  Settlement,
+} from './ledger';
 import {
   checkLeaseMs,
   checkRecordRequest,
@@ -60,18 +70,32 @@ const KEY_PREFIX_PATTERN = /^[\w:{}.\-/@]{1,64}$/;
 
 type Reply = ScriptReply;
 
-function checkRedisOptions(options: RedisLedgerOptions): { keyPrefix: string; clock: 'server' | 'caller'; timeout: number } {
+function checkRedisOptions(options: RedisLedgerOptions): {
+  keyPrefix: string;
+  clock: 'server' | 'caller';
+  timeout: number;
+} {
   const keyPrefix = options.keyPrefix ?? 'agentvisor:';
   if (typeof keyPrefix !== 'string' || !KEY_PREFIX_PATTERN.test(keyPrefix)) {
-    throw new AgentvisorError('invalid-option', `keyPrefix must be 1-64 characters of letters, digits and _ : { } . - / @, got ${describeValue(keyPrefix)}.`, { details: { field: 'keyPrefix' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `keyPrefix must be 1-64 characters of letters, digits and _ : { } . - / @, got ${describeValue(keyPrefix)}.`,
+      { details: { field: 'keyPrefix' } },
+    );
   }
   const clock = options.clock ?? 'server';
   if (clock !== 'server' && clock !== 'caller') {
-    throw new AgentvisorError('invalid-option', `clock must be 'server' or 'caller', got ${describeValue(clock)}.`, { details: { field: 'clock' } });
+    throw new AgentvisorError('invalid-option', `clock must be 'server' or 'caller', got ${describeValue(clock)}.`, {
+      details: { field: 'clock' },
+    });
   }
   const timeout = options.timeout ?? 2_000;
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 60_000) {
-    throw new AgentvisorError('invalid-option', `timeout must be a whole number of milliseconds from 1 to 60000, got ${describeValue(timeout)}.`, { details: { field: 'timeout' } });
+    throw new AgentvisorError(
+      'invalid-option',
+      `timeout must be a whole number of milliseconds from 1 to 60000, got ${describeValue(timeout)}.`,
+      { details: { field: 'timeout' } },
+    );
   }
   return { keyPrefix, clock, timeout };
 }
@@ -106,7 +130,19 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
   const target = describeRedisTarget(redis);
   const { client, owned, lastError } = openLedgerConnection(redis, timeout);
   let closed = false;
-  const runner = createScriptRunner({ client, owned, lastError, target, redis, keyPrefix, clock, timeout, dailyReset, now, isClosed: () => closed });
+  const runner = createScriptRunner({
+    client,
+    owned,
+    lastError,
+    target,
+    redis,
+    keyPrefix,
+    clock,
+    timeout,
+    dailyReset,
+    now,
+    isClosed: () => closed,
+  });
   const run = runner.run;
   /** The ARGV after the common five of every reserve script: each provider's dailyLimit and maxConcurrent. */
   const limitArgs = PROVIDER_IDS.flatMap((p) => [limits[p].dailyLimit, limits[p].maxConcurrent]);
@@ -117,7 +153,10 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
   );
 
   /** Any operation but reserve: reservations waiting for the end of this tick go first, so calls reach Redis in the order they were made. */
-  function operate(script: LedgerScript, args: ReadonlyArray<string | number>): Promise<{ reply: Reply; window: RedisWindow }> {
+  function operate(
+    script: LedgerScript,
+    args: ReadonlyArray<string | number>,
+  ): Promise<{ reply: Reply; window: RedisWindow }> {
     batcher.flush();
     return run(script, args);
   }
@@ -141,26 +180,48 @@ export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
     async settle(sessionId: string, usedTokens: number, provider?: ProviderId): Promise<Settlement> {
       const checked = checkSettle(sessionId, usedTokens, provider);
       const given = checked.provider === null ? 0 : PROVIDER_IDS.indexOf(checked.provider) + 1;
-      const { reply } = await operate(LEDGER_SCRIPTS.settle, [checked.sessionId, checked.usedTokens, given, ...PROVIDER_IDS.map((p) => limits[p].dailyLimit)]);
+      const { reply } = await operate(LEDGER_SCRIPTS.settle, [
+        checked.sessionId,
+        checked.usedTokens,
+        given,
+        ...PROVIDER_IDS.map((p) => limits[p].dailyLimit),
+      ]);
       if (reply[1] === 'invalid') throw invalid(reply, checked.sessionId, checked.provider);
-      return { sessionId: checked.sessionId, provider: providerAt(reply[2]), usedTokens: Number(reply[3]), returnedTokens: Number(reply[4]) };
+      return {
+        sessionId: checked.sessionId,
+        provider: providerAt(reply[2]),
+        usedTokens: Number(reply[3]),
+        returnedTokens: Number(reply[4]),
+      };
     },
     async record(request: RecordRequest): Promise<RecordOutcome> {
       const checked = checkRecordRequest(request);
       const given = checked.provider === null ? 0 : PROVIDER_IDS.indexOf(checked.provider) + 1;
       const { reply } = await operate(LEDGER_SCRIPTS.record, [
-        checked.sessionId, checked.usedTokens, checked.addTokens, given,
-        ...PROVIDER_IDS.map((p) => limits[p].dailyLimit), ...PROVIDER_IDS.map((p) => limits[p].maxConcurrent),
+        checked.sessionId,
+        checked.usedTokens,
+        checked.addTokens,
+        given,
+        ...PROVIDER_IDS.map((p) => limits[p].dailyLimit),
+        ...PROVIDER_IDS.map((p) => limits[p].maxConcurrent),
       ]);
       if (reply[1] === 'invalid') throw invalid(reply, checked.sessionId, checked.provider);
       const base = { sessionId: checked.sessionId, provider: providerAt(reply[2]), usedTokens: Number(reply[3]) };
       if (reply[1] === 'gone') {
-        if (checked.addTokens > 0) return { ...base, status: 'refused', code: 'lease-expired', retryAfterMs: null, live: false, tokens: 0 };
+        if (checked.addTokens > 0)
+          return { ...base, status: 'refused', code: 'lease-expired', retryAfterMs: null, live: false, tokens: 0 };
         return { ...base, status: 'recorded', live: false, tokens: 0 };
       }
       if (reply[1] === 'recorded') return { ...base, status: 'recorded', live: true, tokens: Number(reply[4]) };
       const retryAfterMs = Number(reply[6]);
-      return { ...base, status: 'refused', live: true, tokens: Number(reply[4]), code: reply[5] as 'quota-exhausted' | 'no-provider', retryAfterMs: retryAfterMs < 0 ? null : retryAfterMs };
+      return {
+        ...base,
+        status: 'refused',
+        live: true,
+        tokens: Number(reply[4]),
+        code: reply[5] as 'quota-exhausted' | 'no-provider',
+        retryAfterMs: retryAfterMs < 0 ? null : retryAfterMs,
+      };
     },
     async renew(sessionId: string, leaseMs: number): Promise<boolean> {
       const id = checkSessionId(sessionId);

@@ -42,7 +42,12 @@ function settleOne(waiting: Waiting, outcome: string | number | undefined, value
   else if (outcome === 'duplicate-session') waiting.reject(duplicateSessionError(sessionId, 'live'));
   else if (outcome === 'already-settled') waiting.reject(duplicateSessionError(sessionId, 'settled'));
   else if (REFUSALS.has(String(outcome))) {
-    waiting.resolve({ status: 'refused', provider, code: outcome as 'quota-exhausted' | 'concurrency-limit' | 'no-provider', retryAfterMs: n < 0 ? null : n });
+    waiting.resolve({
+      status: 'refused',
+      provider,
+      code: outcome as 'quota-exhausted' | 'concurrency-limit' | 'no-provider',
+      retryAfterMs: n < 0 ? null : n,
+    });
   } else waiting.reject(new Error(`the reserve script answered ${String(outcome)} for ${sessionId}`));
 }
 
@@ -55,14 +60,18 @@ function settleOne(waiting: Waiting, outcome: string | number | undefined, value
  * const batcher = createReserveBatcher((items, at) => runReserveScript(items, at), true);
  * const outcome = await batcher.reserve({ provider: 'claude', sessionId: 's-1', tokens: 100, leaseMs: 60_000 }, Date.now());
  */
-export function createReserveBatcher(send: (items: Array<string | number>, at: number) => Promise<Reply>, sharesClock: boolean): ReserveBatcher {
+export function createReserveBatcher(
+  send: (items: Array<string | number>, at: number) => Promise<Reply>,
+  sharesClock: boolean,
+): ReserveBatcher {
   let waiting: Waiting[] = [];
   let at = 0;
   let scheduled = false;
 
   function dispatch(batch: readonly Waiting[], readAt: number): void {
     const items: Array<string | number> = [];
-    for (const { request } of batch) items.push(PROVIDER_IDS.indexOf(request.provider) + 1, request.sessionId, request.tokens, request.leaseMs);
+    for (const { request } of batch)
+      items.push(PROVIDER_IDS.indexOf(request.provider) + 1, request.sessionId, request.tokens, request.leaseMs);
     send(items, readAt).then(
       (reply) => batch.forEach((w, i) => settleOne(w, reply[2 + 2 * i], reply[3 + 2 * i])),
       (error: unknown) => batch.forEach((w) => w.reject(error)),

@@ -10,7 +10,6 @@ import type { LedgerScript } from './redisScripts';
 import { redisWindow } from './redisWindow';
 import type { RedisWindow } from './redisWindow';
 
-
 export type ScriptReply = ReadonlyArray<string | number>;
 
 export interface ScriptRunnerOptions {
@@ -31,7 +30,11 @@ export interface ScriptRunnerOptions {
 
 export interface ScriptRunner {
   /** Runs a layout-2 script with these ARGV after the common five, at clock reading `at`. */
-  run(script: LedgerScript, args: ReadonlyArray<string | number>, at?: number): Promise<{ reply: ScriptReply; window: RedisWindow }>;
+  run(
+    script: LedgerScript,
+    args: ReadonlyArray<string | number>,
+    at?: number,
+  ): Promise<{ reply: ScriptReply; window: RedisWindow }>;
   /** Stops following the client's connection events (at close). */
   detach(): void;
 }
@@ -73,12 +76,17 @@ export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
     return cachedKeys;
   }
 
-  async function evaluate(script: LedgerScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+  async function evaluate(
+    script: LedgerScript,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+  ): Promise<unknown> {
     try {
       return await client.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {
       // The script cache was emptied while connected (SCRIPT FLUSH): EVAL sends the body and caches it again.
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return client.eval(script.lua, keys.length, ...keys, ...args);
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
+        return client.eval(script.lua, keys.length, ...keys, ...args);
       throw error;
     }
   }
@@ -86,7 +94,9 @@ export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
   function layoutError(marker: string): AgentvisorError {
     return new AgentvisorError(
       'ledger-corrupt',
-      `The Redis ledger at ${target} under key prefix ${JSON.stringify(keyPrefix)} is marked as key layout ${JSON.stringify(marker)}, ` + `which this agentvisor does not know (a newer agentvisor may have written it). ` + `Nothing was changed; upgrade this process or use another keyPrefix.`,
+      `The Redis ledger at ${target} under key prefix ${JSON.stringify(keyPrefix)} is marked as key layout ${JSON.stringify(marker)}, ` +
+        `which this agentvisor does not know (a newer agentvisor may have written it). ` +
+        `Nothing was changed; upgrade this process or use another keyPrefix.`,
       { details: { backend: 'redis', target, reason: 'unknown-layout', layout: marker } },
     );
   }
@@ -110,7 +120,9 @@ export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
    */
   async function prepare(at: number): Promise<void> {
     const connection = connections;
-    const loads = Promise.all([MIGRATION_SCRIPT, ...Object.values(LEDGER_SCRIPTS)].map((s) => client.script('LOAD', s.lua)));
+    const loads = Promise.all(
+      [MIGRATION_SCRIPT, ...Object.values(LEDGER_SCRIPTS)].map((s) => client.script('LOAD', s.lua)),
+    );
     // Best effort: a server that refuses SCRIPT LOAD (an ACL) still gets each script by the EVAL fallback.
     await (owned ? loads : withTimeout(loads, timeout)).catch(() => undefined);
     await migrate(at);
@@ -137,12 +149,23 @@ export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
    * (`window`), or after the migration when the books lost their layout marker (`layout`).
    * `gated`: wait for the connection's preparation first (every script but the migration).
    */
-  async function run(script: LedgerScript, args: ReadonlyArray<string | number>, at: number = readClock(now), gated = true): Promise<{ reply: ScriptReply; window: RedisWindow }> {
+  async function run(
+    script: LedgerScript,
+    args: ReadonlyArray<string | number>,
+    at: number = readClock(now),
+    gated = true,
+  ): Promise<{ reply: ScriptReply; window: RedisWindow }> {
     if (options.isClosed()) throw closedLedgerError('redis');
     let guess = clock === 'caller' ? at : at + offset;
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const window = redisWindow(guess, dailyReset);
-      const head = [clock === 'caller' ? String(guess) : '', window.start, window.nextResetAt, REDIS_IDS_TTL_MS, REDIS_USED_TTL_MS];
+      const head = [
+        clock === 'caller' ? String(guess) : '',
+        window.start,
+        window.nextResetAt,
+        REDIS_IDS_TTL_MS,
+        REDIS_USED_TTL_MS,
+      ];
       const { keys, migrationKeys } = keysFor(window);
       let raw: unknown;
       try {
@@ -163,9 +186,13 @@ export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
       if (reply[1] !== 'window') return { reply, window };
       guess = serverNow;
     }
-    throw new AgentvisorError('ledger-unavailable', `The Redis ledger at ${target} could not agree on the daily window with the server's clock; try again.`, {
-      details: { backend: 'redis', reason: 'window' },
-    });
+    throw new AgentvisorError(
+      'ledger-unavailable',
+      `The Redis ledger at ${target} could not agree on the daily window with the server's clock; try again.`,
+      {
+        details: { backend: 'redis', reason: 'window' },
+      },
+    );
   }
 
   return {

@@ -15,7 +15,13 @@ let cached: { reset: DailyReset; window: RedisWindow } | null = null;
 
 /** The daily window around `at`, with its start: the last reset at or before `at`. */
 export function redisWindow(at: number, reset: DailyReset): RedisWindow {
-  if (cached && cached.reset.at === reset.at && cached.reset.timeZone === reset.timeZone && at >= cached.window.start && at < cached.window.nextResetAt) {
+  if (
+    cached &&
+    cached.reset.at === reset.at &&
+    cached.reset.timeZone === reset.timeZone &&
+    at >= cached.window.start &&
+    at < cached.window.nextResetAt
+  ) {
     return cached.window;
   }
   const { day, nextResetAt } = windowAt(at, reset);

@@ -33,7 +33,9 @@ export interface DemoAgentHooks {
   readonly onProgress?: (agentId: string, text: string) => void;
 }
 
-type ModelAnswer = { readonly ok: true; readonly usage: { inputTokens: number; outputTokens: number } } | { readonly ok: false; readonly report: FailureReport };
+type ModelAnswer =
+  | { readonly ok: true; readonly usage: { inputTokens: number; outputTokens: number } }
+  | { readonly ok: false; readonly report: FailureReport };
 
 function tokens(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
@@ -49,10 +51,16 @@ async function callModel(agent: ManagedAgent, turn: number): Promise<ModelAnswer
   const claude = agent.provider === 'claude';
   const url = claude ? `${env.ANTHROPIC_BASE_URL ?? ''}/v1/messages` : `${env.OPENAI_BASE_URL ?? ''}/responses`;
   const headers: Record<string, string> = claude
-    ? { 'content-type': 'application/json', 'x-api-key': env.ANTHROPIC_API_KEY ?? '', 'anthropic-version': '2023-06-01' }
+    ? {
+        'content-type': 'application/json',
+        'x-api-key': env.ANTHROPIC_API_KEY ?? '',
+        'anthropic-version': '2023-06-01',
+      }
     : { 'content-type': 'application/json', authorization: `Bearer ${env.OPENAI_API_KEY ?? ''}` };
   const prompt = `demo turn ${turn}`;
-  const body = claude ? { model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: prompt }] } : { model: 'gpt-5', input: prompt };
+  const body = claude
+    ? { model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: prompt }] }
+    : { model: 'gpt-5', input: prompt };
   let res: Response;
   try {
     res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
@@ -77,7 +85,11 @@ function sleep(ms: number): Promise<void> {
  *
  * @example const result = await runDemoAgent(orch, { agentId: 'agent-01', estimatedTokens: 20_000, turns: 3, waitMs: 120_000 });
  */
-export async function runDemoAgent(orch: Orchestrator, spec: DemoAgentSpec, hooks: DemoAgentHooks = {}): Promise<DemoAgentResult> {
+export async function runDemoAgent(
+  orch: Orchestrator,
+  spec: DemoAgentSpec,
+  hooks: DemoAgentHooks = {},
+): Promise<DemoAgentResult> {
   const progress = hooks.onProgress ?? (() => undefined);
   const askedAt = Date.now();
   const base = { agentId: spec.agentId, estimatedTokens: spec.estimatedTokens };
@@ -88,12 +100,25 @@ export async function runDemoAgent(orch: Orchestrator, spec: DemoAgentSpec, hook
       estimatedTokens: spec.estimatedTokens,
       waitMs: spec.waitMs,
       task: `demo: ${spec.turns} turns`,
-      ...(spec.preferredProvider === undefined ? {} : { preferredProvider: spec.preferredProvider, whenPreferredBusy: 'wait' as const }),
+      ...(spec.preferredProvider === undefined
+        ? {}
+        : { preferredProvider: spec.preferredProvider, whenPreferredBusy: 'wait' as const }),
     });
   } catch (error) {
     const code = isAgentvisorError(error) ? error.code : 'error';
     progress(spec.agentId, `refused (${code})`);
-    return { ...base, status: 'refused', code, providers: [], usedTokens: 0, returnedTokens: 0, fallbacks: 0, retries: 0, waitedMs: Date.now() - askedAt, turns: 0 };
+    return {
+      ...base,
+      status: 'refused',
+      code,
+      providers: [],
+      usedTokens: 0,
+      returnedTokens: 0,
+      fallbacks: 0,
+      retries: 0,
+      waitedMs: Date.now() - askedAt,
+      turns: 0,
+    };
   }
   const waitedMs = Date.now() - askedAt;
   const providers: ProviderId[] = [agent.provider];
@@ -112,7 +137,10 @@ export async function runDemoAgent(orch: Orchestrator, spec: DemoAgentSpec, hook
       const outcome = await agent.reportFailure(answer.report);
       if (outcome.action === 'retry') {
         retries += 1;
-        progress(spec.agentId, `${outcome.provider} failed (${outcome.kind}): retries in ${(outcome.delayMs / 1000).toFixed(2)} s (attempt ${outcome.attempt})`);
+        progress(
+          spec.agentId,
+          `${outcome.provider} failed (${outcome.kind}): retries in ${(outcome.delayMs / 1000).toFixed(2)} s (attempt ${outcome.attempt})`,
+        );
         await sleep(outcome.delayMs);
       } else if (outcome.action === 'fallback' && !providers.includes(outcome.to)) {
         providers.push(outcome.to);

@@ -45,7 +45,10 @@ const BURST_LENGTH = 6;
  * const fake = await startProviderApiFake({ keys, script: { claude: plan.script('claude'), openai: plan.script('openai') } });
  */
 export function createDemoFaultPlan(seed: number, rates: DemoFaultRates = DEFAULT_DEMO_FAULT_RATES): DemoFaultPlan {
-  const counts: Record<ProviderId, { rateLimited: number; overloaded: number; unauthorized: number; replies: number; ordinal: number }> = {
+  const counts: Record<
+    ProviderId,
+    { rateLimited: number; overloaded: number; unauthorized: number; replies: number; ordinal: number }
+  > = {
     claude: { rateLimited: 0, overloaded: 0, unauthorized: 0, replies: 0, ordinal: 0 },
     openai: { rateLimited: 0, overloaded: 0, unauthorized: 0, replies: 0, ordinal: 0 },
   };

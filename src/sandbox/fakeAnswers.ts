@@ -19,7 +19,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * successHeaders('openai'); // { 'x-request-id': 'req_…', 'openai-processing-ms': '1' }
  */
 export function successHeaders(provider: ProviderId): Record<string, string> {
-  return provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId(), 'openai-processing-ms': '1' };
+  return provider === 'claude'
+    ? { 'request-id': requestId() }
+    : { 'x-request-id': requestId(), 'openai-processing-ms': '1' };
 }
 
 /**
@@ -71,9 +73,19 @@ export function finish(res: http.ServerResponse, ending: 'end' | 'destroy' | 'ha
 export function modelsList(provider: ProviderId): Record<string, unknown> {
   const created = '2025-09-29T00:00:00Z';
   if (provider === 'claude') {
-    const data = ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-haiku-4-5'].map((id) => ({ type: 'model', id, display_name: id, created_at: created }));
+    const data = ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-haiku-4-5'].map((id) => ({
+      type: 'model',
+      id,
+      display_name: id,
+      created_at: created,
+    }));
     return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   }
-  const data = ['gpt-5', 'gpt-5-codex', 'gpt-4.1'].map((id) => ({ id, object: 'model', created: Date.parse(created) / 1000, owned_by: 'openai' }));
+  const data = ['gpt-5', 'gpt-5-codex', 'gpt-4.1'].map((id) => ({
+    id,
+    object: 'model',
+    created: Date.parse(created) / 1000,
+    owned_by: 'openai',
+  }));
   return { object: 'list', data };
 }

@@ -34,9 +34,14 @@ export function authRefusal(
   if (presented.credential === null) return missingCredentialAnswer(provider);
   const value = presented.credential.reveal();
   if (provider === 'claude' && presented.login && requireOAuthBeta) {
-    const betas = String(headers['anthropic-beta'] ?? '').split(',').map((beta) => beta.trim());
+    const betas = String(headers['anthropic-beta'] ?? '')
+      .split(',')
+      .map((beta) => beta.trim());
     if (!betas.includes(OAUTH_BETA)) {
-      return providerErrorAnswer('claude', 'unauthorized', { message: 'OAuth authentication is currently not supported.', authScheme: 'bearer' });
+      return providerErrorAnswer('claude', 'unauthorized', {
+        message: 'OAuth authentication is currently not supported.',
+        authScheme: 'bearer',
+      });
     }
   }
   if (accepted === undefined || accepted.includes(value)) return undefined;

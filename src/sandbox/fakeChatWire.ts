@@ -14,7 +14,9 @@ function chatUsage(usage: FakeUsage): Record<string, unknown> {
 
 function chatToolCall(reply: ReplyContent, callId: string): Record<string, unknown> | undefined {
   const call = reply.toolCall;
-  return call === undefined ? undefined : { id: callId, type: 'function', function: { name: call.name, arguments: callInputText(call) } };
+  return call === undefined
+    ? undefined
+    : { id: callId, type: 'function', function: { name: call.name, arguments: callInputText(call) } };
 }
 
 /**
@@ -33,7 +35,14 @@ export function chatCompletion(reply: ReplyContent): Record<string, unknown> {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: reply.model,
-    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, ...(call === undefined ? {} : { tool_calls: [call] }) }, logprobs: null, finish_reason: call === undefined ? 'stop' : 'tool_calls' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content, refusal: null, ...(call === undefined ? {} : { tool_calls: [call] }) },
+        logprobs: null,
+        finish_reason: call === undefined ? 'stop' : 'tool_calls',
+      },
+    ],
     usage: chatUsage(reply.usage),
   };
 }
@@ -47,18 +56,37 @@ export function chatCompletion(reply: ReplyContent): Record<string, unknown> {
  * chatCompletionStream({ model: 'gpt-5', text: 'pong', usage: { inputTokens: 10, outputTokens: 5 } }, true).events.at(-1); // → { data: '[DONE]' }
  */
 export function chatCompletionStream(reply: ReplyContent, includeUsage: boolean): StreamPlan {
-  const base = { id: wireId('chatcmpl-fake'), object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: reply.model };
+  const base = {
+    id: wireId('chatcmpl-fake'),
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model: reply.model,
+  };
   const chunk = (delta: Record<string, unknown>, finishReason: string | null): SseEvent => ({
-    data: JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...(includeUsage ? { usage: null } : {}) }),
+    data: JSON.stringify({
+      ...base,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      ...(includeUsage ? { usage: null } : {}),
+    }),
   });
   const call = chatToolCall(reply, wireId('call_fake'));
-  const textChunks = call === undefined || reply.text !== '' ? textDeltas(reply.text).map((content) => chunk({ content }, null)) : [];
+  const textChunks =
+    call === undefined || reply.text !== '' ? textDeltas(reply.text).map((content) => chunk({ content }, null)) : [];
   const callChunks =
     call === undefined || reply.toolCall === undefined
       ? []
       : [
-          chunk({ tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: reply.toolCall.name, arguments: '' } }] }, null),
-          ...textDeltas(callInputText(reply.toolCall)).map((args) => chunk({ tool_calls: [{ index: 0, function: { arguments: args } }] }, null)),
+          chunk(
+            {
+              tool_calls: [
+                { index: 0, id: call.id, type: 'function', function: { name: reply.toolCall.name, arguments: '' } },
+              ],
+            },
+            null,
+          ),
+          ...textDeltas(callInputText(reply.toolCall)).map((args) =>
+            chunk({ tool_calls: [{ index: 0, function: { arguments: args } }] }, null),
+          ),
         ];
   const events: SseEvent[] = [
     chunk({ role: 'assistant', content: call === undefined ? '' : null, refusal: null }, null),

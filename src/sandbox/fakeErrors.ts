@@ -28,7 +28,11 @@ interface OpenAiShape {
 // Messages are the real APIs' wording (trimmed), so clients print what they would print in production.
 const ANTHROPIC_FAULTS: Readonly<Record<FakeFault, AnthropicShape>> = {
   unauthorized: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' },
-  forbidden: { status: 403, type: 'permission_error', message: 'Your API key does not have permission to use the specified resource.' },
+  forbidden: {
+    status: 403,
+    type: 'permission_error',
+    message: 'Your API key does not have permission to use the specified resource.',
+  },
   rateLimited: {
     status: 429,
     type: 'rate_limit_error',
@@ -36,7 +40,12 @@ const ANTHROPIC_FAULTS: Readonly<Record<FakeFault, AnthropicShape>> = {
       'Number of request tokens has exceeded your per-minute rate limit (https://docs.claude.com/en/api/rate-limits); ' +
       'see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.',
   },
-  insufficientQuota: { status: 400, type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.' },
+  insufficientQuota: {
+    status: 400,
+    type: 'invalid_request_error',
+    message:
+      'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
+  },
   overloaded: { status: 529, type: 'overloaded_error', message: 'Overloaded' },
   serverError: { status: 500, type: 'api_error', message: 'Internal server error' },
   unavailable: { status: 503, type: 'api_error', message: 'Service unavailable' },
@@ -45,8 +54,18 @@ const ANTHROPIC_FAULTS: Readonly<Record<FakeFault, AnthropicShape>> = {
 };
 
 const OPENAI_FAULTS: Readonly<Record<FakeFault, OpenAiShape>> = {
-  unauthorized: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.' },
-  forbidden: { status: 403, type: 'request_forbidden', code: 'unsupported_country_region_territory', message: 'Country, region, or territory not supported' },
+  unauthorized: {
+    status: 401,
+    type: 'invalid_request_error',
+    code: 'invalid_api_key',
+    message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+  },
+  forbidden: {
+    status: 403,
+    type: 'request_forbidden',
+    code: 'unsupported_country_region_territory',
+    message: 'Country, region, or territory not supported',
+  },
   rateLimited: {
     status: 429,
     type: 'tokens',
@@ -64,9 +83,19 @@ const OPENAI_FAULTS: Readonly<Record<FakeFault, OpenAiShape>> = {
       'For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
   },
   overloaded: { status: 503, type: 'server_error', code: null, message: 'The server is overloaded or not ready yet.' },
-  serverError: { status: 500, type: 'server_error', code: null, message: 'The server had an error while processing your request. Sorry about that!' },
+  serverError: {
+    status: 500,
+    type: 'server_error',
+    code: null,
+    message: 'The server had an error while processing your request. Sorry about that!',
+  },
   unavailable: { status: 503, type: 'server_error', code: null, message: 'The server is overloaded or not ready yet.' },
-  notFound: { status: 404, type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist or you do not have access to it.' },
+  notFound: {
+    status: 404,
+    type: 'invalid_request_error',
+    code: 'model_not_found',
+    message: 'The model does not exist or you do not have access to it.',
+  },
   invalidRequest: { status: 400, type: 'invalid_request_error', code: null, message: 'Invalid request' },
 };
 
@@ -134,7 +163,11 @@ function openAiRateLimitHeaders(retryAfterSeconds: number): Record<string, strin
  * @example
  * providerErrorAnswer('openai', 'insufficientQuota').status // 429, code 'insufficient_quota'
  */
-export function providerErrorAnswer(provider: ProviderId, fault: FakeFault, options: ErrorAnswerOptions = {}): ProviderErrorAnswer {
+export function providerErrorAnswer(
+  provider: ProviderId,
+  fault: FakeFault,
+  options: ErrorAnswerOptions = {},
+): ProviderErrorAnswer {
   const now = options.now ?? Date.now();
   const retryAfterSeconds = options.retryAfterSeconds ?? (fault === 'rateLimited' ? 1 : undefined);
   const headers: Record<string, string> = {};
@@ -142,11 +175,20 @@ export function providerErrorAnswer(provider: ProviderId, fault: FakeFault, opti
   const limited = fault === 'rateLimited' || (provider === 'openai' && fault === 'insufficientQuota');
   if (provider === 'claude') {
     const shape = ANTHROPIC_FAULTS[fault];
-    const message = options.message ?? (fault === 'unauthorized' && options.authScheme === 'bearer' ? 'Invalid bearer token' : shape.message);
+    const message =
+      options.message ??
+      (fault === 'unauthorized' && options.authScheme === 'bearer' ? 'Invalid bearer token' : shape.message);
     headers['request-id'] = requestId();
     if (limited) {
       const resetMs = now + (retryAfterSeconds ?? 1) * 1000;
-      Object.assign(headers, anthropicRateLimitHeaders(new Date(resetMs).toISOString(), options.login ?? options.authScheme === 'bearer', Math.ceil(resetMs / 1000)));
+      Object.assign(
+        headers,
+        anthropicRateLimitHeaders(
+          new Date(resetMs).toISOString(),
+          options.login ?? options.authScheme === 'bearer',
+          Math.ceil(resetMs / 1000),
+        ),
+      );
     }
     Object.assign(headers, options.headers);
     return {
@@ -176,7 +218,8 @@ export function missingCredentialAnswer(provider: ProviderId): ProviderErrorAnsw
   return provider === 'claude'
     ? providerErrorAnswer('claude', 'unauthorized', { message: 'x-api-key header is required' })
     : providerErrorAnswer('openai', 'unauthorized', {
-        message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        message:
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
       });
 }
 

@@ -87,9 +87,16 @@ function hintOf(value: string): string {
  */
 export function presentedCredential(headers: http.IncomingHttpHeaders): PresentedCredential {
   const apiKey = headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '') return { scheme: 'x-api-key', credential: new Secret(apiKey), hint: hintOf(apiKey), login: false };
+  if (typeof apiKey === 'string' && apiKey !== '')
+    return { scheme: 'x-api-key', credential: new Secret(apiKey), hint: hintOf(apiKey), login: false };
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
-  if (bearer !== undefined) return { scheme: 'bearer', credential: new Secret(bearer), hint: hintOf(bearer), login: !bearer.startsWith(ANTHROPIC_API_KEY_PREFIX) };
+  if (bearer !== undefined)
+    return {
+      scheme: 'bearer',
+      credential: new Secret(bearer),
+      hint: hintOf(bearer),
+      login: !bearer.startsWith(ANTHROPIC_API_KEY_PREFIX),
+    };
   return { scheme: 'none', credential: null, hint: '', login: false };
 }
 
@@ -103,14 +110,24 @@ export function recordableHeaders(headers: http.IncomingHttpHeaders): Record<str
   return out;
 }
 
-export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
 export function startSse(res: http.ServerResponse, headers: Readonly<Record<string, string>> = {}): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    ...headers,
+  });
   res.flushHeaders();
 }
 

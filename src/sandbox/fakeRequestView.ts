@@ -99,7 +99,9 @@ export function viewRequest(api: ModelApi, body: unknown): RequestView {
     else chatView(body, out);
   }
   const text = out.texts.filter((part) => part !== '').join('\n');
-  const workingDirectory = WORKING_DIRECTORY_PATTERNS.map((pattern) => pattern.exec(text)?.[1]?.trim()).find((found) => found !== undefined);
+  const workingDirectory = WORKING_DIRECTORY_PATTERNS.map((pattern) => pattern.exec(text)?.[1]?.trim()).find(
+    (found) => found !== undefined,
+  );
   const tools = offeredTools(api, body).map((tool) => tool.name);
   return { toolResults: out.results.length, lastToolResult: out.results.at(-1), text, workingDirectory, tools };
 }

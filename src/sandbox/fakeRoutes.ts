@@ -37,9 +37,12 @@ export function routeOf(method: string, pathname: string, headers: IncomingHttpH
   const path = pathname.replace(/\/+$/, '') || '/';
   if ((method === 'HEAD' || method === 'GET') && path === '/') return { route: 'probe', provider: guessed };
   if (method === 'POST' && path === '/v1/messages') return { route: 'anthropic.messages', provider: 'claude' };
-  if (method === 'POST' && path === '/v1/messages/count_tokens') return { route: 'anthropic.countTokens', provider: 'claude' };
+  if (method === 'POST' && path === '/v1/messages/count_tokens')
+    return { route: 'anthropic.countTokens', provider: 'claude' };
   if (method === 'POST' && path === '/v1/responses') return { route: 'openai.responses', provider: 'openai' };
-  if (method === 'POST' && path === '/v1/chat/completions') return { route: 'openai.chatCompletions', provider: 'openai' };
-  if (method === 'GET' && path === '/v1/models') return { route: guessed === 'claude' ? 'anthropic.models' : 'openai.models', provider: guessed };
+  if (method === 'POST' && path === '/v1/chat/completions')
+    return { route: 'openai.chatCompletions', provider: 'openai' };
+  if (method === 'GET' && path === '/v1/models')
+    return { route: guessed === 'claude' ? 'anthropic.models' : 'openai.models', provider: guessed };
   return { route: 'unknown', provider: guessed };
 }

@@ -5,7 +5,8 @@ import type { ProviderId } from '../../machines/providers';
  * `/v1/chat/completions`). Steps are provider-neutral: the fake renders each in the wire format of
  * the provider that was called.
  */
-export type FakeStep = FakeReplyStep | FakeToolCallStep | FakeErrorStep | FakeCutStep | FakeTruncateStep | FakeStreamErrorStep;
+export type FakeStep =
+  FakeReplyStep | FakeToolCallStep | FakeErrorStep | FakeCutStep | FakeTruncateStep | FakeStreamErrorStep;
 
 /** Token counts a reply reports. Input and output are what agents budget on; the rest is detail. */
 export interface FakeUsage {
@@ -169,9 +170,21 @@ export const DEFAULT_FAKE_TEXT = 'pong';
  */
 export const fakeStep = {
   reply: (options: Omit<FakeReplyStep, 'type'> = {}): FakeReplyStep => ({ type: 'reply', ...options }),
-  toolCall: (action: FakeToolAction, options: Omit<FakeToolCallStep, 'type' | 'action'> = {}): FakeToolCallStep => ({ type: 'toolCall', action, ...options }),
-  error: (fault: FakeFault, options: Omit<FakeErrorStep, 'type' | 'fault'> = {}): FakeErrorStep => ({ type: 'error', fault, ...options }),
+  toolCall: (action: FakeToolAction, options: Omit<FakeToolCallStep, 'type' | 'action'> = {}): FakeToolCallStep => ({
+    type: 'toolCall',
+    action,
+    ...options,
+  }),
+  error: (fault: FakeFault, options: Omit<FakeErrorStep, 'type' | 'fault'> = {}): FakeErrorStep => ({
+    type: 'error',
+    fault,
+    ...options,
+  }),
   cut: (options: Omit<FakeCutStep, 'type'> = {}): FakeCutStep => ({ type: 'cut', ...options }),
   truncate: (options: Omit<FakeTruncateStep, 'type'> = {}): FakeTruncateStep => ({ type: 'truncate', ...options }),
-  streamError: (fault: FakeFault, options: Omit<FakeStreamErrorStep, 'type' | 'fault'> = {}): FakeStreamErrorStep => ({ type: 'streamError', fault, ...options }),
+  streamError: (fault: FakeFault, options: Omit<FakeStreamErrorStep, 'type' | 'fault'> = {}): FakeStreamErrorStep => ({
+    type: 'streamError',
+    fault,
+    ...options,
+  }),
 } as const;

@@ -27,7 +27,10 @@ export interface ThrottlingScriptOptions {
  */
 export function throttlingScript(options: ThrottlingScriptOptions): (request: FakeModelRequest) => FakeStep {
   const reply = options.reply ?? fakeStep.reply({ delayMs: 400 });
-  const throttled = fakeStep.error('rateLimited', { message: SERVER_THROTTLE_MESSAGE, retryAfterSeconds: options.retryAfterSeconds ?? 1 });
+  const throttled = fakeStep.error('rateLimited', {
+    message: SERVER_THROTTLE_MESSAGE,
+    retryAfterSeconds: options.retryAfterSeconds ?? 1,
+  });
   return (request) => {
     if (request.inFlight <= options.maxInFlight) return reply;
     options.onThrottle?.(request);

@@ -26,10 +26,17 @@ export interface ToolTurnScriptOptions {
  *   fakeStep.reply({ text: 'done', usage: { inputTokens: 120, outputTokens: 4 } }),
  * ]));
  */
-export function toolTurnScript(turns: readonly FakeStep[], options: ToolTurnScriptOptions = {}): (request: FakeModelRequest) => FakeStep {
-  if (turns.length === 0) throw new AgentvisorError('invalid-option', 'toolTurnScript needs at least one turn', { details: { field: 'turns' } });
+export function toolTurnScript(
+  turns: readonly FakeStep[],
+  options: ToolTurnScriptOptions = {},
+): (request: FakeModelRequest) => FakeStep {
+  if (turns.length === 0)
+    throw new AgentvisorError('invalid-option', 'toolTurnScript needs at least one turn', {
+      details: { field: 'turns' },
+    });
   const sideReply = options.sideReply ?? SIDE_REQUEST_ALLOW;
-  return (request) => (request.tools.length === 0 ? sideReply : (turns[Math.min(request.toolResults, turns.length - 1)] as FakeStep));
+  return (request) =>
+    request.tools.length === 0 ? sideReply : (turns[Math.min(request.toolResults, turns.length - 1)] as FakeStep);
 }
 
 export interface EditFileScriptOptions extends ToolTurnScriptOptions {
@@ -75,5 +82,8 @@ export interface RunawayScriptOptions extends ToolTurnScriptOptions {
  * fake.setScript('openai', runawayScript({ usagePerTurn: { inputTokens: 1_000, outputTokens: 50 } }));
  */
 export function runawayScript(options: RunawayScriptOptions): (request: FakeModelRequest) => FakeStep {
-  return toolTurnScript([fakeStep.toolCall({ kind: 'shell', command: options.command ?? 'true' }, { usage: options.usagePerTurn })], options);
+  return toolTurnScript(
+    [fakeStep.toolCall({ kind: 'shell', command: options.command ?? 'true' }, { usage: options.usagePerTurn })],
+    options,
+  );
 }

@@ -84,7 +84,8 @@ function anthropicBlocks(reply: ReplyContent): Record<string, unknown>[] {
   const blocks: Record<string, unknown>[] = hasTextPart(reply) ? [{ type: 'text', text: reply.text }] : [];
   const call = reply.toolCall;
   // resolveToolCall gives Anthropic function tools only: the input is an object.
-  if (call !== undefined) blocks.push({ type: 'tool_use', id: wireId('toolu_fake'), name: call.name, input: call.input });
+  if (call !== undefined)
+    blocks.push({ type: 'tool_use', id: wireId('toolu_fake'), name: call.name, input: call.input });
   return blocks;
 }
 
@@ -107,7 +108,8 @@ export function anthropicMessage(reply: ReplyContent): Record<string, unknown> {
 }
 
 function anthropicBlockEvents(block: Record<string, unknown>, index: number): SseEvent[] {
-  const at = (delta: Record<string, unknown>): SseEvent => named('content_block_delta', { type: 'content_block_delta', index, delta });
+  const at = (delta: Record<string, unknown>): SseEvent =>
+    named('content_block_delta', { type: 'content_block_delta', index, delta });
   const deltas =
     block.type === 'text'
       ? textDeltas(String(block.text)).map((text) => at({ type: 'text_delta', text }))
@@ -133,7 +135,11 @@ export function anthropicStream(reply: ReplyContent): StreamPlan {
   const events = [
     named('message_start', { type: 'message_start', message }),
     ...blocks.flatMap(anthropicBlockEvents),
-    named('message_delta', { type: 'message_delta', delta: { stop_reason: full.stop_reason, stop_sequence: null }, usage: anthropicUsage(reply.usage, reply.usage.outputTokens) }),
+    named('message_delta', {
+      type: 'message_delta',
+      delta: { stop_reason: full.stop_reason, stop_sequence: null },
+      usage: anthropicUsage(reply.usage, reply.usage.outputTokens),
+    }),
     named('message_stop', { type: 'message_stop' }),
   ];
   // Cut after the first delta: the block never stops and no final usage arrives.
@@ -143,7 +149,10 @@ export function anthropicStream(reply: ReplyContent): StreamPlan {
 /** Anthropic's in-stream error event (sent after message_start, as the API does when it overloads mid-answer). */
 export function anthropicStreamError(reply: ReplyContent, errorType: string, message: string): SseEvent[] {
   const start = anthropicStream(reply).events[0];
-  return [...(start === undefined ? [] : [start]), named('error', { type: 'error', error: { type: errorType, message } })];
+  return [
+    ...(start === undefined ? [] : [start]),
+    named('error', { type: 'error', error: { type: errorType, message } }),
+  ];
 }
 
 function openAiResponseUsage(usage: FakeUsage): Record<string, unknown> {
@@ -161,7 +170,13 @@ interface ResponseIds {
   readonly createdAt: number;
 }
 
-function responseObject(ids: ResponseIds, model: string, status: string, output: unknown[], extra: Record<string, unknown>): Record<string, unknown> {
+function responseObject(
+  ids: ResponseIds,
+  model: string,
+  status: string,
+  output: unknown[],
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
   return { id: ids.responseId, object: 'response', created_at: ids.createdAt, status, model, output, ...extra };
 }
 
@@ -178,7 +193,11 @@ function messageItemEvents(text: string, outputIndex: number): ItemEvents {
   return {
     item,
     events: [
-      { type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', content: [] } },
+      {
+        type: 'response.output_item.added',
+        output_index: outputIndex,
+        item: { ...item, status: 'in_progress', content: [] },
+      },
       { type: 'response.content_part.added', ...at, part: { ...part, text: '' } },
       ...textDeltas(text).map((delta) => ({ type: 'response.output_text.delta', ...at, delta })),
       { type: 'response.output_text.done', ...at, text },
@@ -193,12 +212,23 @@ function callItemEvents(call: ResolvedToolCall, outputIndex: number): ItemEvents
   const custom = call.kind === 'custom';
   const field = custom ? 'input' : 'arguments';
   const event = custom ? 'response.custom_tool_call_input' : 'response.function_call_arguments';
-  const item = { id: wireId(custom ? 'ctc_fake' : 'fc_fake'), type: custom ? 'custom_tool_call' : 'function_call', status: 'completed', call_id: wireId('call_fake'), name: call.name, [field]: input };
+  const item = {
+    id: wireId(custom ? 'ctc_fake' : 'fc_fake'),
+    type: custom ? 'custom_tool_call' : 'function_call',
+    status: 'completed',
+    call_id: wireId('call_fake'),
+    name: call.name,
+    [field]: input,
+  };
   const at = { item_id: item.id, output_index: outputIndex };
   return {
     item,
     events: [
-      { type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', [field]: '' } },
+      {
+        type: 'response.output_item.added',
+        output_index: outputIndex,
+        item: { ...item, status: 'in_progress', [field]: '' },
+      },
       ...textDeltas(input).map((delta) => ({ type: `${event}.delta`, ...at, delta })),
       { type: `${event}.done`, ...at, [field]: input },
     ],
@@ -219,8 +249,20 @@ export function openAiResponseStream(reply: ReplyContent): StreamPlan {
   const bodies: Record<string, unknown>[] = [
     { type: 'response.created', response: responseObject(ids, reply.model, 'in_progress', [], { usage: null }) },
     { type: 'response.in_progress', response: responseObject(ids, reply.model, 'in_progress', [], { usage: null }) },
-    ...items.flatMap(({ item, events }, index) => [...events, { type: 'response.output_item.done', output_index: index, item }]),
-    { type: 'response.completed', response: responseObject(ids, reply.model, 'completed', items.map(({ item }) => item), { usage: openAiResponseUsage(reply.usage) }) },
+    ...items.flatMap(({ item, events }, index) => [
+      ...events,
+      { type: 'response.output_item.done', output_index: index, item },
+    ]),
+    {
+      type: 'response.completed',
+      response: responseObject(
+        ids,
+        reply.model,
+        'completed',
+        items.map(({ item }) => item),
+        { usage: openAiResponseUsage(reply.usage) },
+      ),
+    },
   ];
   const events = bodies.map((body, index) => named(String(body.type), { ...body, sequence_number: index }));
   // Cut after the first delta: no output_item.done, no response.completed.
@@ -232,7 +274,11 @@ export function openAiResponseStream(reply: ReplyContent): StreamPlan {
 export function openAiResponseFailed(model: string, code: string, message: string): SseEvent[] {
   const ids: ResponseIds = { responseId: wireId('resp_fake'), createdAt: Math.floor(Date.now() / 1000) };
   return [
-    named('response.created', { type: 'response.created', sequence_number: 0, response: responseObject(ids, model, 'in_progress', [], { usage: null }) }),
+    named('response.created', {
+      type: 'response.created',
+      sequence_number: 0,
+      response: responseObject(ids, model, 'in_progress', [], { usage: null }),
+    }),
     named('response.failed', {
       type: 'response.failed',
       sequence_number: 1,

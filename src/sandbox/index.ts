@@ -4,7 +4,21 @@ export { seededRandom, randomInt } from './random';
 export { startProviderApiFake, FAKE_ROUTES } from './providerApiFake';
 export type { ProviderApiFake, ProviderApiFakeOptions, FakeRequestRecord, FakeRoute } from './providerApiFake';
 export { fakeStep, FAKE_FAULTS, DEFAULT_FAKE_USAGE, DEFAULT_FAKE_TEXT } from './fakeScript';
-export type { FakeStep, FakeScript, FakeFault, FakeUsage, FakeModelRequest, FakeAuthScheme, FakeReplyStep, FakeToolCallStep, FakeToolAction, FakeErrorStep, FakeCutStep, FakeTruncateStep, FakeStreamErrorStep } from './fakeScript';
+export type {
+  FakeStep,
+  FakeScript,
+  FakeFault,
+  FakeUsage,
+  FakeModelRequest,
+  FakeAuthScheme,
+  FakeReplyStep,
+  FakeToolCallStep,
+  FakeToolAction,
+  FakeErrorStep,
+  FakeCutStep,
+  FakeTruncateStep,
+  FakeStreamErrorStep,
+} from './fakeScript';
 export { editFileScript, runawayScript, toolTurnScript, SIDE_REQUEST_ALLOW } from './fakeToolScripts';
 export type { EditFileScriptOptions, RunawayScriptOptions, ToolTurnScriptOptions } from './fakeToolScripts';
 export { viewRequest } from './fakeRequestView';

@@ -85,7 +85,8 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
       body: body.json,
       bodyProblem: body.problem,
       // An unreadable body (zstd) still gets a stream when the client asked for one in `accept`.
-      stream: json.stream === true || (body.json === undefined && String(req.headers.accept).includes('text/event-stream')),
+      stream:
+        json.stream === true || (body.json === undefined && String(req.headers.accept).includes('text/event-stream')),
       model: typeof json.model === 'string' ? json.model : undefined,
       answer: undefined as FakeRequestRecord['answer'],
     };
@@ -106,11 +107,20 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
       options.log?.(`provider API fake: no route for ${method} ${rawPath} (looks like ${provider}); answered 404`);
       return answerError(unknownRouteAnswer(provider, method, rawPath), 'route');
     }
-    const refusal = authRefusal(provider, presented, asKeyList(options.keys?.[provider]), req.headers, requireOAuthBeta);
+    const refusal = authRefusal(
+      provider,
+      presented,
+      asKeyList(options.keys?.[provider]),
+      req.headers,
+      requireOAuthBeta,
+    );
     if (refusal !== undefined) return answerError(refusal, 'auth');
     if (body.problem !== undefined && !body.problem.startsWith('unsupported-encoding')) {
       const status = body.problem === 'too-large' ? 413 : 400;
-      return answerError(providerErrorAnswer(provider, 'invalidRequest', { status, message: `request body: ${body.problem}` }), 'route');
+      return answerError(
+        providerErrorAnswer(provider, 'invalidRequest', { status, message: `request body: ${body.problem}` }),
+        'route',
+      );
     }
     if (route === 'anthropic.models' || route === 'openai.models') {
       const step = modelsQueues[provider].shift();
@@ -121,7 +131,11 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
           return; // the fake is closing
         }
       }
-      if (step?.type === 'error') return answerError(providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme, login: presented.login }), 'error');
+      if (step?.type === 'error')
+        return answerError(
+          providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme, login: presented.login }),
+          'error',
+        );
       if (step?.type === 'cut') {
         record.answer = { status: 0, step: 'cut' };
         req.socket.destroy();
@@ -129,12 +143,20 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
       }
       record.answer = { status: 200, step: step?.type ?? 'route' };
       const extra = step?.type === 'reply' ? step.headers : undefined;
-      return sendJson(res, 200, modelsList(provider), { ...(provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId() }), ...extra });
+      return sendJson(res, 200, modelsList(provider), {
+        ...(provider === 'claude' ? { 'request-id': requestId() } : { 'x-request-id': requestId() }),
+        ...extra,
+      });
     }
     if (route === 'anthropic.countTokens') {
       record.answer = { status: 200, step: 'route' };
       // A rough count (4 bytes a token) is enough: clients use it for display and compaction only.
-      return sendJson(res, 200, { input_tokens: Math.max(1, Math.ceil(body.bytes / 4)) }, { 'request-id': requestId() });
+      return sendJson(
+        res,
+        200,
+        { input_tokens: Math.max(1, Math.ceil(body.bytes / 4)) },
+        { 'request-id': requestId() },
+      );
     }
 
     inFlight[provider] += 1;
@@ -142,7 +164,16 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
       inFlight[provider] -= 1;
     });
     const view = viewRequest(route, body.json);
-    const step = nextStep(provider, { provider, seq: record.seq, model: record.model, stream: record.stream, authScheme: presented.scheme, inFlight: inFlight[provider], body: body.json, ...view });
+    const step = nextStep(provider, {
+      provider,
+      seq: record.seq,
+      model: record.model,
+      stream: record.stream,
+      authScheme: presented.scheme,
+      inFlight: inFlight[provider],
+      body: body.json,
+      ...view,
+    });
     if ((step.delayMs ?? 0) > 0) {
       try {
         await sleep(step.delayMs, undefined, { signal: closing.signal });
@@ -160,9 +191,16 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
         req.socket.destroy();
         return;
       case 'error':
-        return answerError(providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme, login: presented.login }), 'error');
+        return answerError(
+          providerErrorAnswer(provider, step.fault, { ...step, authScheme: presented.scheme, login: presented.login }),
+          'error',
+        );
       case 'streamError': {
-        const answer = providerErrorAnswer(provider, step.fault, { message: step.message, authScheme: presented.scheme, login: presented.login });
+        const answer = providerErrorAnswer(provider, step.fault, {
+          message: step.message,
+          authScheme: presented.scheme,
+          login: presented.login,
+        });
         if (!record.stream) return answerError(answer, 'streamError');
         setAnswer(200);
         startSse(res, successHeaders(provider));
@@ -189,7 +227,12 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
           }
         }
         const replyText = step.text ?? (step.type === 'toolCall' ? '' : DEFAULT_FAKE_TEXT);
-        const reply: ReplyContent = { model, text: replyText, usage: step.usage ?? DEFAULT_FAKE_USAGE, ...(toolCall === undefined ? {} : { toolCall }) };
+        const reply: ReplyContent = {
+          model,
+          text: replyText,
+          usage: step.usage ?? DEFAULT_FAKE_USAGE,
+          ...(toolCall === undefined ? {} : { toolCall }),
+        };
         setAnswer(200);
         const headers = { ...successHeaders(provider), ...(step.type === 'truncate' ? {} : step.headers) };
         const truncated = step.type === 'truncate' ? (step.ending ?? 'end') : undefined;

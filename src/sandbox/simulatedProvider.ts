@@ -57,7 +57,14 @@ export class SimulatedProvider {
     const output = randomInt(this.#random, 200, 1500);
     await new Promise((resolve) => setTimeout(resolve, latency));
     if (request.apiKey !== this.#options.keys[request.provider]) {
-      return { ok: false, status: 401, message: request.provider === 'claude' ? 'authentication_error: invalid x-api-key' : 'invalid_api_key: Incorrect API key provided' };
+      return {
+        ok: false,
+        status: 401,
+        message:
+          request.provider === 'claude'
+            ? 'authentication_error: invalid x-api-key'
+            : 'invalid_api_key: Incorrect API key provided',
+      };
     }
     if (roll < (this.#options.failureRate[request.provider] ?? 0)) {
       return request.provider === 'claude'

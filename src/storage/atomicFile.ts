@@ -41,7 +41,11 @@ function escapeRegExp(text: string): string {
  *
  * @example tempFileName('/home/me/.codex/auth.json', 4242, 'a1b2c3d4e5f6') // '/home/me/.codex/.auth.json.agentvisor-tmp.4242.a1b2c3d4e5f6'
  */
-export function tempFileName(file: string, pid: number = process.pid, suffix: string = randomBytes(6).toString('hex')): string {
+export function tempFileName(
+  file: string,
+  pid: number = process.pid,
+  suffix: string = randomBytes(6).toString('hex'),
+): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${TEMP_MARKER}.${pid}.${suffix}`);
 }
 
@@ -70,7 +74,13 @@ export async function removeLeftoverTemps(file: string): Promise<number> {
     const leftover = path.join(dir, name);
     const stat = await fsp.lstat(leftover).catch(() => null);
     if (stat === null || !(stat.isFile() || stat.isSymbolicLink())) continue;
-    if (await fsp.unlink(leftover).then(() => true, () => false)) removed += 1;
+    if (
+      await fsp.unlink(leftover).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed += 1;
   }
   return removed;
 }
@@ -94,7 +104,8 @@ export async function writeFileAtomic(file: string, text: string, options: Atomi
     await removeLeftoverTemps(file);
     handle = await fsp.open(temp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, PRIVATE_FILE_MODE);
     // The umask can only narrow 0600; an odd umask that removed owner bits is undone before any byte is written.
-    if (CHECK_MODES && ((await handle.stat()).mode & 0o777) !== PRIVATE_FILE_MODE) await handle.chmod(PRIVATE_FILE_MODE);
+    if (CHECK_MODES && ((await handle.stat()).mode & 0o777) !== PRIVATE_FILE_MODE)
+      await handle.chmod(PRIVATE_FILE_MODE);
     await handle.writeFile(text, 'utf8');
     await handle.sync();
     await handle.close();

@@ -21,12 +21,16 @@ function decode(chunks: readonly Buffer[], total: number, maxBytes: number): str
  *
  * @example const { text, overLimit } = await readBoundedStream(process.stdin, MAX_STDIN_KEY_BYTES);
  */
-export async function readBoundedStream(source: AsyncIterable<Buffer | Uint8Array | string>, maxBytes: number): Promise<BoundedText> {
+export async function readBoundedStream(
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  maxBytes: number,
+): Promise<BoundedText> {
   const chunks: Buffer[] = [];
   let total = 0;
   // Leaving a for-await early calls the iterator's return(), which destroys a Node stream.
   for await (const chunk of source) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buffer =
+      typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     chunks.push(buffer);
     total += buffer.length;
     if (total > maxBytes) return { text: decode(chunks, total, maxBytes), overLimit: true };

@@ -57,7 +57,12 @@ export async function acquireFileLock(file: string, options: FileLockOptions): P
       const left = deadline - Date.now();
       if (left <= 0) throw options.errors.timeout();
       // Jittered so that waiting processes do not retry in step.
-      await sleep(Math.min(left, Math.min(options.backoff.maxMs, options.backoff.firstMs * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())));
+      await sleep(
+        Math.min(
+          left,
+          Math.min(options.backoff.maxMs, options.backoff.firstMs * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()),
+        ),
+      );
     }
   }
 }

@@ -49,7 +49,10 @@ export async function realLocation(p: string): Promise<RealLocation> {
  *
  * @example const checked = await locateUnderHome(auditDir, home); if (checked.problem) refuse(checked.problem);
  */
-export async function locateUnderHome(p: string, home: string): Promise<RealLocation & { readonly problem: 'symlink-outside-home' | 'dangling-symlink' | null }> {
+export async function locateUnderHome(
+  p: string,
+  home: string,
+): Promise<RealLocation & { readonly problem: 'symlink-outside-home' | 'dangling-symlink' | null }> {
   const location = await realLocation(p);
   if (location.dangling) return { ...location, problem: 'dangling-symlink' };
   if (location.real === location.given) return { ...location, problem: null };

@@ -106,9 +106,13 @@ async function resolveTarget(file: string, home: string | undefined): Promise<Ta
     if (errnoCode(error) !== 'ENOENT') throw ioError(given, 'resolve', error);
     const link = await fsp.lstat(given).catch(() => null);
     if (link?.isSymbolicLink()) {
-      throw new AgentvisorError('credentials-io', `Credentials file ${given} is a symlink to a missing file; remove the link or create its target.`, {
-        details: { file: given, reason: 'dangling-symlink' },
-      });
+      throw new AgentvisorError(
+        'credentials-io',
+        `Credentials file ${given} is a symlink to a missing file; remove the link or create its target.`,
+        {
+          details: { file: given, reason: 'dangling-symlink' },
+        },
+      );
     }
     // Missing file: resolve the folder it would live in.
     real = path.join(await realpathOrResolve(path.dirname(given)), path.basename(given));
@@ -116,9 +120,13 @@ async function resolveTarget(file: string, home: string | undefined): Promise<Ta
   if (real !== given) {
     const realHome = await realpathOrResolve(home ?? os.homedir());
     if (!isInside(realHome, real)) {
-      throw new AgentvisorError('insecure-permissions', `Credentials file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`, {
-        details: { file: given, reason: 'symlink-outside-home' },
-      });
+      throw new AgentvisorError(
+        'insecure-permissions',
+        `Credentials file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`,
+        {
+          details: { file: given, reason: 'symlink-outside-home' },
+        },
+      );
     }
   }
   return { given, real };
@@ -132,9 +140,13 @@ function permissionWarning(file: string, mode: number): string {
 function parseRecord(file: string, text: string): JsonRecord {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') {
-    throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} is empty; it must hold a JSON object. It was left as it is.`, {
-      details: { file, reason: 'empty' },
-    });
+    throw new AgentvisorError(
+      'invalid-credentials-file',
+      `Credentials file ${file} is empty; it must hold a JSON object. It was left as it is.`,
+      {
+        details: { file, reason: 'empty' },
+      },
+    );
   }
   let value: unknown;
   try {
@@ -143,15 +155,27 @@ function parseRecord(file: string, text: string): JsonRecord {
     // The SyntaxError is not kept as `cause`: V8 may quote the file's text in it.
     const fault = describeJsonFault(body, error);
     const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
-    throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} is not valid JSON${where}: ${fault.reason}. It was left as it is; fix or remove it.`, {
-      details: { file, reason: 'syntax', ...(fault.line === undefined ? {} : { line: fault.line, column: fault.column }) },
-    });
+    throw new AgentvisorError(
+      'invalid-credentials-file',
+      `Credentials file ${file} is not valid JSON${where}: ${fault.reason}. It was left as it is; fix or remove it.`,
+      {
+        details: {
+          file,
+          reason: 'syntax',
+          ...(fault.line === undefined ? {} : { line: fault.line, column: fault.column }),
+        },
+      },
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-    throw new AgentvisorError('invalid-credentials-file', `Credentials file ${file} holds ${kind}, not a JSON object. It was left as it is; fix or remove it.`, {
-      details: { file, reason: 'not-an-object' },
-    });
+    throw new AgentvisorError(
+      'invalid-credentials-file',
+      `Credentials file ${file} holds ${kind}, not a JSON object. It was left as it is; fix or remove it.`,
+      {
+        details: { file, reason: 'not-an-object' },
+      },
+    );
   }
   return value as JsonRecord;
 }
@@ -223,13 +247,24 @@ function acquireLock(file: string, timeoutMs: number): Promise<HeldLock> {
     backoff: { firstMs: 5, maxMs: 100 },
     errors: {
       io: (error) => ioError(file, 'lock', error),
-      timeout: () => new AgentvisorError('credentials-io', `Credentials file ${file} stayed locked by another process for ${timeoutMs} ms; try again later.`, { retryAfterMs: 1000, details: { file, reason: 'lock-timeout' } }),
-      compromised: () => new AgentvisorError('credentials-io', `Lost the lock on credentials file ${file} while updating it; nothing was written. Try again.`, { details: { file, reason: 'lock-compromised' } }),
+      timeout: () =>
+        new AgentvisorError(
+          'credentials-io',
+          `Credentials file ${file} stayed locked by another process for ${timeoutMs} ms; try again later.`,
+          { retryAfterMs: 1000, details: { file, reason: 'lock-timeout' } },
+        ),
+      compromised: () =>
+        new AgentvisorError(
+          'credentials-io',
+          `Lost the lock on credentials file ${file} while updating it; nothing was written. Try again.`,
+          { details: { file, reason: 'lock-compromised' } },
+        ),
     },
   });
 }
 
-type LockedStep = { readonly kind: 'write'; readonly data: JsonRecord } | { readonly kind: 'delete' } | { readonly kind: 'keep' };
+type LockedStep =
+  { readonly kind: 'write'; readonly data: JsonRecord } | { readonly kind: 'delete' } | { readonly kind: 'keep' };
 
 /** Locks the file, re-reads it under the lock, lets `decide` choose, applies the choice, unlocks. */
 async function withLockedFile(
@@ -239,7 +274,9 @@ async function withLockedFile(
 ): Promise<{ step: LockedStep; warnings: readonly string[] }> {
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (!Number.isFinite(lockTimeoutMs) || lockTimeoutMs < 0) {
-    throw new AgentvisorError('invalid-option', `lockTimeoutMs must be a non-negative number of milliseconds.`, { details: { field: 'lockTimeoutMs' } });
+    throw new AgentvisorError('invalid-option', `lockTimeoutMs must be a non-negative number of milliseconds.`, {
+      details: { field: 'lockTimeoutMs' },
+    });
   }
   const target = await resolveTarget(file, options.home);
   try {
@@ -299,9 +336,13 @@ export async function updateJsonFile(
   const { warnings } = await withLockedFile(file, options, (current) => {
     const next: unknown = update(current === null ? null : structuredClone(current.data));
     if (!isPlainRecord(next)) {
-      throw new AgentvisorError('invalid-option', `The update for credentials file ${path.resolve(file)} must return a plain object; nothing was written.`, {
-        details: { file: path.resolve(file), field: 'update' },
-      });
+      throw new AgentvisorError(
+        'invalid-option',
+        `The update for credentials file ${path.resolve(file)} must return a plain object; nothing was written.`,
+        {
+          details: { file: path.resolve(file), field: 'update' },
+        },
+      );
     }
     written = next;
     return { kind: 'write', data: next };
@@ -318,12 +359,19 @@ export async function updateJsonFile(
  * @example
  * await removeKeys(path.join(codexHome, 'claude_auth.json'), ['oauth_tokens', 'subscription_info']);
  */
-export async function removeKeys(file: string, keys: readonly string[], options: RemoveKeysOptions = {}): Promise<RemoveKeysResult> {
+export async function removeKeys(
+  file: string,
+  keys: readonly string[],
+  options: RemoveKeysOptions = {},
+): Promise<RemoveKeysResult> {
   let removed: string[] = [];
   const { step } = await withLockedFile(file, options, (current) => {
     if (current === null) return { kind: 'keep' };
     const next: JsonRecord = { ...current.data };
-    removed = keys.filter((key) => Object.prototype.hasOwnProperty.call(next, key) && (options.when === undefined || options.when(key, next[key])));
+    removed = keys.filter(
+      (key) =>
+        Object.prototype.hasOwnProperty.call(next, key) && (options.when === undefined || options.when(key, next[key])),
+    );
     if (removed.length === 0) return { kind: 'keep' };
     for (const key of removed) delete next[key];
     if (options.deleteIfEmpty === true && Object.keys(next).length === 0) return { kind: 'delete' };

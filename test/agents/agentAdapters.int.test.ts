@@ -36,7 +36,13 @@ beforeAll(() => {
 });
 
 beforeEach(async () => {
-  fake = await startProviderApiFake({ keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY }, script: { claude: fakeStep.reply({ text: 'pong', usage: USAGE }), openai: fakeStep.reply({ text: 'pong from codex', usage: { inputTokens: 12, outputTokens: 3 } }) } });
+  fake = await startProviderApiFake({
+    keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY },
+    script: {
+      claude: fakeStep.reply({ text: 'pong', usage: USAGE }),
+      openai: fakeStep.reply({ text: 'pong from codex', usage: { inputTokens: 12, outputTokens: 3 } }),
+    },
+  });
   dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'agent-adapters-')));
   tempDir = path.join(dir, 'homes');
   workdir = path.join(dir, 'work');
@@ -55,9 +61,17 @@ afterEach(async () => {
   outputs.length = 0;
 });
 
-async function start(options: OrchestratorOptions = {}, keys = { claude: CLAUDE_KEY, openai: OPENAI_KEY }): Promise<Orchestrator> {
+async function start(
+  options: OrchestratorOptions = {},
+  keys = { claude: CLAUDE_KEY, openai: OPENAI_KEY },
+): Promise<Orchestrator> {
   orch = createOrchestrator({
-    env: { ANTHROPIC_API_KEY: keys.claude, OPENAI_API_KEY: keys.openai, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl },
+    env: {
+      ANTHROPIC_API_KEY: keys.claude,
+      OPENAI_API_KEY: keys.openai,
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+    },
     credentialSources: ['env'],
     providerPriority: 'prefer-claude',
     ...options,
@@ -72,7 +86,15 @@ function hostEnv(extra: Record<string, string> = {}): Record<string, string> {
 
 async function task(o: Orchestrator, options: Partial<AgentTaskOptions> = {}) {
   const events: AgentTaskEvent[] = [];
-  const result = await runAgentTask(o, { task: 'say pong', estimatedTokens: 20_000, cwd: workdir, tempDir, hostEnv: hostEnv(), onEvent: (e) => events.push(e), ...options });
+  const result = await runAgentTask(o, {
+    task: 'say pong',
+    estimatedTokens: 20_000,
+    cwd: workdir,
+    tempDir,
+    hostEnv: hostEnv(),
+    onEvent: (e) => events.push(e),
+    ...options,
+  });
   outputs.push(JSON.stringify(result), JSON.stringify(events));
   return { result, events };
 }
@@ -82,7 +104,8 @@ function messageRequests() {
 }
 
 function expectSettled(o: Orchestrator): void {
-  for (const p of ['claude', 'openai'] as const) expect(o.stats().providers[p]).toMatchObject({ reserved: 0, active: 0 });
+  for (const p of ['claude', 'openai'] as const)
+    expect(o.stats().providers[p]).toMatchObject({ reserved: 0, active: 0 });
 }
 
 /** A wrapper that records the names of the variables it was started with, then runs the real CLI. */
@@ -97,7 +120,10 @@ describe('runAgentTask with the real CLIs', () => {
   it('should run Claude Code with exactly the session key and env, and count its usage in the budget', async () => {
     const o = await start();
     const namesFile = path.join(dir, 'claude-env.txt');
-    const { result, events } = await task(o, { agent: 'claude-code', hostEnv: hostEnv({ AGENTVISOR_CLAUDE_BIN: envRecordingWrapper(agentBin('claude'), namesFile) }) });
+    const { result, events } = await task(o, {
+      agent: 'claude-code',
+      hostEnv: hostEnv({ AGENTVISOR_CLAUDE_BIN: envRecordingWrapper(agentBin('claude'), namesFile) }),
+    });
     expect(result).toEqual({
       ok: true,
       agentId: expect.stringMatching(/^task-[0-9a-f]{8}$/),
@@ -114,12 +140,20 @@ describe('runAgentTask with the real CLIs', () => {
     });
     const sent = messageRequests();
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ route: 'anthropic.messages', auth: { scheme: 'x-api-key' }, answer: { status: 200, step: 'reply' } });
+    expect(sent[0]).toMatchObject({
+      route: 'anthropic.messages',
+      auth: { scheme: 'x-api-key' },
+      answer: { status: 200, step: 'reply' },
+    });
     expect(sent[0]?.auth.credential?.reveal()).toBe(CLAUDE_KEY);
     expect(o.stats().providers.claude).toMatchObject({ used: 21, reserved: 0, active: 0 });
     expect(o.stats().providers.openai.used).toBe(0);
     // The env: the session's (key, base URL, ids, quiet variables), PATH, the agent's own homes and the retry bound.
-    const names = fs.readFileSync(namesFile, 'utf8').trim().split('\n').filter((n) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(n));
+    const names = fs
+      .readFileSync(namesFile, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((n) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(n));
     expect(names).toEqual([
       'AGENTVISOR_AGENT_ID',
       'AGENTVISOR_PROCESS_TAG',
@@ -143,7 +177,13 @@ describe('runAgentTask with the real CLIs', () => {
     expect(events[2]).toMatchObject({ type: 'usage', inputTokens: 17, outputTokens: 1, totalTokens: 18 });
     expect(events[3]).toMatchObject({ type: 'usage', inputTokens: 17, outputTokens: 4, totalTokens: 21 });
     const ended = events[4];
-    expect(ended).toMatchObject({ type: 'run.ended', agent: 'claude-code', provider: 'claude', exitCode: 0, outcome: 'success' });
+    expect(ended).toMatchObject({
+      type: 'run.ended',
+      agent: 'claude-code',
+      provider: 'claude',
+      exitCode: 0,
+      outcome: 'success',
+    });
   });
 
   it('should fall back from a 529 on Claude Code to Codex, which succeeds with the OpenAI key', async () => {
@@ -160,11 +200,21 @@ describe('runAgentTask with the real CLIs', () => {
       runs: 2,
     });
     expect(result.error).toBeUndefined();
-    expect(messageRequests().map((r) => [r.route, r.answer?.status, r.auth.credential?.reveal() === (r.provider === 'claude' ? CLAUDE_KEY : OPENAI_KEY)])).toEqual([
+    expect(
+      messageRequests().map((r) => [
+        r.route,
+        r.answer?.status,
+        r.auth.credential?.reveal() === (r.provider === 'claude' ? CLAUDE_KEY : OPENAI_KEY),
+      ]),
+    ).toEqual([
       ['anthropic.messages', 529, true],
       ['openai.responses', 200, true],
     ]);
-    expect(events.filter((e) => e.type === 'run.ended').map((e) => (e.type === 'run.ended' ? `${e.agent}:${e.outcome}` : ''))).toEqual(['claude-code:overloaded', 'codex:success']);
+    expect(
+      events
+        .filter((e) => e.type === 'run.ended')
+        .map((e) => (e.type === 'run.ended' ? `${e.agent}:${e.outcome}` : '')),
+    ).toEqual(['claude-code:overloaded', 'codex:success']);
     expect(o.stats().providers.openai.used).toBe(15);
     expect(o.stats().activity.fallbacks).toBe(1);
     expectSettled(o);
@@ -174,14 +224,29 @@ describe('runAgentTask with the real CLIs', () => {
     const o = await start({ providerPriority: 'prefer-openai' });
     fake.setScript('openai', fakeStep.error('unauthorized'));
     const { result } = await task(o, { agent: 'codex' });
-    expect(result).toMatchObject({ ok: true, provider: 'claude', agent: 'claude-code', fallbacks: [{ from: 'openai', to: 'claude', reason: 'auth' }], result: 'pong', usage: { totalTokens: 21 } });
+    expect(result).toMatchObject({
+      ok: true,
+      provider: 'claude',
+      agent: 'claude-code',
+      fallbacks: [{ from: 'openai', to: 'claude', reason: 'auth' }],
+      result: 'pong',
+      usage: { totalTokens: 21 },
+    });
     expectSettled(o);
   });
 
   it('should end with no-provider, naming both runs, when both providers answer 401, and leave nothing reserved', async () => {
     const o = await start({}, { claude: WRONG_CLAUDE_KEY, openai: WRONG_OPENAI_KEY });
     const { result } = await task(o);
-    expect(result).toMatchObject({ ok: false, provider: 'openai', agent: 'codex', result: null, runs: 2, usage: { totalTokens: 0 }, fallbacks: [{ from: 'claude', to: 'openai', reason: 'auth' }] });
+    expect(result).toMatchObject({
+      ok: false,
+      provider: 'openai',
+      agent: 'codex',
+      result: null,
+      runs: 2,
+      usage: { totalTokens: 0 },
+      fallbacks: [{ from: 'claude', to: 'openai', reason: 'auth' }],
+    });
     expect(result.error?.code).toBe('no-provider');
     expect(result.error?.message).toContain('claude-code on claude: auth (401) Invalid API key');
     expect(result.error?.message).toContain('codex on openai: auth (401) unexpected status 401 Unauthorized');
@@ -212,9 +277,19 @@ describe('runAgentTask with the real CLIs', () => {
       const written = writeChatGptLogin(login, 'acct-adapter-1');
       await fake.close();
       fake = await startProviderApiFake({ keys: { openai: written.accessToken } });
-      const o = await start({ home: login.codexHome, credentialSources: ['codex-auth-file'], env: { OPENAI_BASE_URL: fake.openaiBaseUrl } });
+      const o = await start({
+        home: login.codexHome,
+        credentialSources: ['codex-auth-file'],
+        env: { OPENAI_BASE_URL: fake.openaiBaseUrl },
+      });
       const { result } = await task(o, { agent: 'codex' });
-      expect(result).toMatchObject({ ok: true, provider: 'openai', agent: 'codex', result: 'pong', usage: { totalTokens: 15 } });
+      expect(result).toMatchObject({
+        ok: true,
+        provider: 'openai',
+        agent: 'codex',
+        result: 'pong',
+        usage: { totalTokens: 15 },
+      });
       const responses = fake.requests.filter((r) => r.route === 'openai.responses');
       expect(responses).toHaveLength(1);
       expect(responses[0]?.auth.credential?.reveal()).toBe(written.accessToken);
@@ -228,8 +303,17 @@ describe('runAgentTask with the real CLIs', () => {
 
   it('should fail with agent-not-found when the binary is missing, and release the session', async () => {
     const o = await start();
-    const { result } = await task(o, { agent: 'claude-code', hostEnv: hostEnv({ AGENTVISOR_CLAUDE_BIN: path.join(dir, 'no-such-claude') }) });
-    expect(result).toMatchObject({ ok: false, provider: 'claude', agent: 'claude-code', runs: 1, error: { code: 'agent-not-found' } });
+    const { result } = await task(o, {
+      agent: 'claude-code',
+      hostEnv: hostEnv({ AGENTVISOR_CLAUDE_BIN: path.join(dir, 'no-such-claude') }),
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      provider: 'claude',
+      agent: 'claude-code',
+      runs: 1,
+      error: { code: 'agent-not-found' },
+    });
     expect(result.error?.message).toContain('AGENTVISOR_CLAUDE_BIN');
     expect(fake.requests).toEqual([]);
     expectSettled(o);
@@ -252,7 +336,8 @@ describe('runAgentTask with the real CLIs', () => {
     fake.setScript('claude', fakeStep.reply({ delayMs: 20_000 }));
     const controller = new AbortController();
     const pending = task(o, { agent: 'claude-code', signal: controller.signal, killGraceMs: 500 });
-    while (!fake.requests.some((r) => r.route === 'anthropic.messages')) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!fake.requests.some((r) => r.route === 'anthropic.messages'))
+      await new Promise((resolve) => setTimeout(resolve, 50));
     controller.abort();
     const { result, events } = await pending;
     expect(result).toMatchObject({ ok: false, error: { code: 'stopped' }, runs: 1 });

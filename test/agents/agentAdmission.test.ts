@@ -10,7 +10,10 @@ import { admitTaskAgent } from '../../src/agents/agentAdmission';
 import { createOrchestrator, isAgentvisorError } from '../../src';
 import type { Orchestrator } from '../../src';
 
-const ENV = { ANTHROPIC_API_KEY: 'sk-ant-api03-ADMISSIONtestKEY-0001', OPENAI_API_KEY: 'sk-proj-ADMISSIONtestKEY-0002' };
+const ENV = {
+  ANTHROPIC_API_KEY: 'sk-ant-api03-ADMISSIONtestKEY-0001',
+  OPENAI_API_KEY: 'sk-proj-ADMISSIONtestKEY-0002',
+};
 const request = { agentId: 't1', task: 'fix it', estimatedTokens: 1000, waitMs: 10_000 } as const;
 
 let root: string;
@@ -25,7 +28,12 @@ afterEach(async () => {
 });
 
 async function started(syncIntervalMs: number): Promise<Orchestrator> {
-  const orch = createOrchestrator({ env: ENV, credentialSources: ['env'], limits: { claude: { maxConcurrent: 1 } }, ledger: { file: path.join(root, 'ledger.json'), syncIntervalMs } });
+  const orch = createOrchestrator({
+    env: ENV,
+    credentialSources: ['env'],
+    limits: { claude: { maxConcurrent: 1 } },
+    ledger: { file: path.join(root, 'ledger.json'), syncIntervalMs },
+  });
   running.push(orch);
   await orch.start();
   return orch;
@@ -56,7 +64,9 @@ describe('admitTaskAgent', () => {
     const auto = await admitTaskAgent(b, { ...request, agentId: 'auto-1', agent: 'auto' });
     expect(auto.provider).toBe('openai');
     const started_ = Date.now();
-    const refused = await admitTaskAgent(b, { ...request, agentId: 'pinned', agent: 'claude-code', waitMs: 400 }).catch((e: unknown) => e);
+    const refused = await admitTaskAgent(b, { ...request, agentId: 'pinned', agent: 'claude-code', waitMs: 400 }).catch(
+      (e: unknown) => e,
+    );
     expect(isAgentvisorError(refused, 'concurrency-limit')).toBe(true);
     expect(Date.now() - started_).toBeGreaterThanOrEqual(390);
     await auto.release();

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { agentFailureReport, openBatchJournal, pauseDecision, readBatchJournal, succeededTasks, taskFingerprint } from '../../src/agents';
+import {
+  agentFailureReport,
+  openBatchJournal,
+  pauseDecision,
+  readBatchJournal,
+  succeededTasks,
+  taskFingerprint,
+} from '../../src/agents';
 import type { AgentTaskResult, BatchTask } from '../../src/agents';
 import { resolveJournalChoice } from '../../src/cli/batchJournalChoice';
 import { formatResetTime, inDuration } from '../../src/cli/providerEventLines';
@@ -31,15 +38,26 @@ describe('pauseDecision', () => {
       pausedUntil: { claude: T0 + 3_000, openai: T0 + 9_000 },
     });
     expect(pauseDecision([['claude']], paused(T0 + 300_000, null), T0, 300_000)?.action).toBe('wait');
-    expect(pauseDecision([['claude']], paused(T0 + 300_001, null), T0, 300_000)).toEqual({ action: 'stop', resumesAt: T0 + 300_001, pausedUntil: { claude: T0 + 300_001 } });
+    expect(pauseDecision([['claude']], paused(T0 + 300_001, null), T0, 300_000)).toEqual({
+      action: 'stop',
+      resumesAt: T0 + 300_001,
+      pausedUntil: { claude: T0 + 300_001 },
+    });
     expect(pauseDecision([['openai']], paused(null, T0 + 1), T0, 0)?.action).toBe('stop');
   });
 });
 
 describe('agentFailureReport', () => {
-  it("should hand the orchestrator the reset time Claude Code printed, so the pause lasts until then and not the default hour", () => {
+  it('should hand the orchestrator the reset time Claude Code printed, so the pause lasts until then and not the default hour', () => {
     const reading = classifyClaudeCodeResult(
-      { type: 'result', subtype: 'success', is_error: true, api_error_status: 429, result: `API Error: Request rejected (429) · Claude AI usage limit reached|${RESET_S}`, usage: { input_tokens: 0, output_tokens: 0 } },
+      {
+        type: 'result',
+        subtype: 'success',
+        is_error: true,
+        api_error_status: 429,
+        result: `API Error: Request rejected (429) · Claude AI usage limit reached|${RESET_S}`,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      },
       { now: T0 },
     );
     expect(reading).toMatchObject({ kind: 'quota', throttle: 'usage-limit', resetAt: RESET_S * 1000 });
@@ -47,23 +65,64 @@ describe('agentFailureReport', () => {
     expect(report).toEqual({
       status: 429,
       message: `API Error: Request rejected (429) · Claude AI usage limit reached|${RESET_S}`,
-      body: { error: { type: 'usage_limit_reached', message: `API Error: Request rejected (429) · Claude AI usage limit reached|${RESET_S}`, resets_at: RESET_S } },
+      body: {
+        error: {
+          type: 'usage_limit_reached',
+          message: `API Error: Request rejected (429) · Claude AI usage limit reached|${RESET_S}`,
+          resets_at: RESET_S,
+        },
+      },
     });
-    expect(classifyFailure(report, 'claude', T0)).toMatchObject({ kind: 'quota', throttle: 'usage-limit', resetAt: RESET_S * 1000 });
+    expect(classifyFailure(report, 'claude', T0)).toMatchObject({
+      kind: 'quota',
+      throttle: 'usage-limit',
+      resetAt: RESET_S * 1000,
+    });
   });
 
   it('should send other failures as their kind, status and Retry-After', () => {
-    const failure: ProviderFailure = { ok: false, kind: 'rate-limit', provider: 'claude', status: 429, retryAfterMs: 2000, resetAt: null, throttle: 'server', message: 'API Error: Request rejected (429) · Server is temporarily limiting requests (not your usage limit)' };
-    expect(agentFailureReport(failure)).toEqual({ kind: 'rate-limit', message: failure.message, status: 429, retryAfterMs: 2000 });
-    expect(classifyFailure(agentFailureReport(failure), 'claude', T0)).toMatchObject({ kind: 'rate-limit', throttle: 'server', retryAfterMs: 2000 });
-    const quota: ProviderFailure = { ...failure, kind: 'quota', status: null, retryAfterMs: null, throttle: 'usage-limit', message: 'Quota exceeded. Check your plan and billing details.' };
+    const failure: ProviderFailure = {
+      ok: false,
+      kind: 'rate-limit',
+      provider: 'claude',
+      status: 429,
+      retryAfterMs: 2000,
+      resetAt: null,
+      throttle: 'server',
+      message: 'API Error: Request rejected (429) · Server is temporarily limiting requests (not your usage limit)',
+    };
+    expect(agentFailureReport(failure)).toEqual({
+      kind: 'rate-limit',
+      message: failure.message,
+      status: 429,
+      retryAfterMs: 2000,
+    });
+    expect(classifyFailure(agentFailureReport(failure), 'claude', T0)).toMatchObject({
+      kind: 'rate-limit',
+      throttle: 'server',
+      retryAfterMs: 2000,
+    });
+    const quota: ProviderFailure = {
+      ...failure,
+      kind: 'quota',
+      status: null,
+      retryAfterMs: null,
+      throttle: 'usage-limit',
+      message: 'Quota exceeded. Check your plan and billing details.',
+    };
     expect(agentFailureReport(quota)).toEqual({ kind: 'quota', message: quota.message });
   });
 });
 
 describe('batch journal', () => {
   let dir: string;
-  const task = (id: string, text = `task ${id}`): BatchTask => ({ id, task: text, agent: 'auto', estimatedTokens: 1000, line: 1 });
+  const task = (id: string, text = `task ${id}`): BatchTask => ({
+    id,
+    task: text,
+    agent: 'auto',
+    estimatedTokens: 1000,
+    line: 1,
+  });
   const result = (ok: boolean): AgentTaskResult => ({
     ok,
     agentId: 'x',
@@ -88,7 +147,11 @@ describe('batch journal', () => {
   it('should write one fsynced line per task, 0600, without task text, answers or messages', () => {
     const file = path.join(dir, 'tasks.jsonl.journal');
     // An old journal (0644 from an older version): rewritten from the start, and narrowed to 0600.
-    fs.writeFileSync(file, '{"type":"batch","startedAt":"2026-01-01T00:00:00.000Z","total":1}\n{"type":"task","id":"old content"}\n', { mode: 0o644 });
+    fs.writeFileSync(
+      file,
+      '{"type":"batch","startedAt":"2026-01-01T00:00:00.000Z","total":1}\n{"type":"task","id":"old content"}\n',
+      { mode: 0o644 },
+    );
     const journal = openBatchJournal(file, { append: false, total: 2 });
     journal.record(task('a'), result(true));
     journal.record(task('b'), result(false));
@@ -129,8 +192,15 @@ describe('batch journal', () => {
     fs.writeFileSync(target, '');
     const link = path.join(dir, 'link.journal');
     fs.symlinkSync(target, link);
-    expect(() => openBatchJournal(link, { append: true, total: 1 })).toThrow(expect.objectContaining({ code: 'invalid-option', message: expect.stringContaining('(ELOOP)') }));
-    expect(() => readBatchJournal(path.join(dir, 'missing'))).toThrow(expect.objectContaining({ code: 'invalid-option', message: `cannot read the batch journal ${path.join(dir, 'missing')} (ENOENT): check the path` }));
+    expect(() => openBatchJournal(link, { append: true, total: 1 })).toThrow(
+      expect.objectContaining({ code: 'invalid-option', message: expect.stringContaining('(ELOOP)') }),
+    );
+    expect(() => readBatchJournal(path.join(dir, 'missing'))).toThrow(
+      expect.objectContaining({
+        code: 'invalid-option',
+        message: `cannot read the batch journal ${path.join(dir, 'missing')} (ENOENT): check the path`,
+      }),
+    );
   });
 });
 
@@ -147,9 +217,15 @@ describe('resolveJournalChoice', () => {
     expect(resolveJournalChoice('t.jsonl', { resume: 'r' })).toEqual({ file: 'r', resume: true });
     expect(resolveJournalChoice('-', { resume: true, journal: 'j' })).toEqual({ file: 'j', resume: true });
     expect(resolveJournalChoice('t.jsonl', { resume: 'r', journal: 'r' })).toEqual({ file: 'r', resume: true });
-    expect(() => resolveJournalChoice('-', { resume: true })).toThrow('tasks read from stdin have no default journal: resume with --resume <journal file>');
-    expect(() => resolveJournalChoice('t.jsonl', { resume: true, journal: false })).toThrow('--resume reads the journal and --no-journal turns it off: give one of them');
-    expect(() => resolveJournalChoice('t.jsonl', { resume: 'r', journal: 'j' })).toThrow('--resume r and --journal j name different journals: give one');
+    expect(() => resolveJournalChoice('-', { resume: true })).toThrow(
+      'tasks read from stdin have no default journal: resume with --resume <journal file>',
+    );
+    expect(() => resolveJournalChoice('t.jsonl', { resume: true, journal: false })).toThrow(
+      '--resume reads the journal and --no-journal turns it off: give one of them',
+    );
+    expect(() => resolveJournalChoice('t.jsonl', { resume: 'r', journal: 'j' })).toThrow(
+      '--resume r and --journal j name different journals: give one',
+    );
   });
 });
 
@@ -165,7 +241,9 @@ describe('reset times for people', () => {
     const zone = process.env.TZ;
     process.env.TZ = 'UTC';
     try {
-      expect(formatResetTime(Date.parse('2026-03-01T21:20:05Z'), Date.parse('2026-03-01T21:20:02Z'))).toBe('21:20:05 UTC (in 3 s)');
+      expect(formatResetTime(Date.parse('2026-03-01T21:20:05Z'), Date.parse('2026-03-01T21:20:02Z'))).toBe(
+        '21:20:05 UTC (in 3 s)',
+      );
       expect(formatResetTime(at(35 * HOUR), T0)).toBe('2 Jan, 23:00:00 UTC (in 35 h 0 min)');
     } finally {
       if (zone === undefined) delete process.env.TZ;

@@ -32,25 +32,55 @@ describe('resolveAgentBinary', () => {
     executable(path.join(dir, 'path', 'claude'));
     const env = { PATH: path.join(dir, 'path'), AGENTVISOR_CLAUDE_BIN: bin };
     expect(resolveAgentBinary('claude-code', { env, cwd: dir, packageRoot: null })).toBe(bin);
-    expect(resolveAgentBinary('claude-code', { env: { ...env, AGENTVISOR_CLAUDE_BIN: './bin/my-claude' }, cwd: dir, packageRoot: null })).toBe(bin);
-    expect(resolveAgentBinary('claude-code', { env: { PATH: path.join(dir, 'bin'), AGENTVISOR_CLAUDE_BIN: 'my-claude' }, cwd: dir, packageRoot: null })).toBe(bin);
+    expect(
+      resolveAgentBinary('claude-code', {
+        env: { ...env, AGENTVISOR_CLAUDE_BIN: './bin/my-claude' },
+        cwd: dir,
+        packageRoot: null,
+      }),
+    ).toBe(bin);
+    expect(
+      resolveAgentBinary('claude-code', {
+        env: { PATH: path.join(dir, 'bin'), AGENTVISOR_CLAUDE_BIN: 'my-claude' },
+        cwd: dir,
+        packageRoot: null,
+      }),
+    ).toBe(bin);
   });
 
   it('should refuse an override that is not an executable file with agent-not-found naming the variable', () => {
     const notExecutable = executable(path.join(dir, 'codex'), 0o644);
-    const error = thrown(() => resolveAgentBinary('codex', { env: { PATH: '', AGENTVISOR_CODEX_BIN: notExecutable }, cwd: dir, packageRoot: null }));
+    const error = thrown(() =>
+      resolveAgentBinary('codex', {
+        env: { PATH: '', AGENTVISOR_CODEX_BIN: notExecutable },
+        cwd: dir,
+        packageRoot: null,
+      }),
+    );
     expect(isAgentvisorError(error, 'agent-not-found')).toBe(true);
-    expect((error as Error).message).toBe(`AGENTVISOR_CODEX_BIN names ${JSON.stringify(notExecutable)}, which is not an executable file: fix the path or unset AGENTVISOR_CODEX_BIN`);
+    expect((error as Error).message).toBe(
+      `AGENTVISOR_CODEX_BIN names ${JSON.stringify(notExecutable)}, which is not an executable file: fix the path or unset AGENTVISOR_CODEX_BIN`,
+    );
   });
 
   it('should look on PATH (skipping files that are not executable), then ./node_modules/.bin, then the package root', () => {
     executable(path.join(dir, 'a', 'codex'), 0o644);
     const onPath = executable(path.join(dir, 'b', 'codex'));
-    expect(resolveAgentBinary('codex', { env: { PATH: `${path.join(dir, 'a')}:${path.join(dir, 'b')}` }, cwd: dir, packageRoot: null })).toBe(onPath);
+    expect(
+      resolveAgentBinary('codex', {
+        env: { PATH: `${path.join(dir, 'a')}:${path.join(dir, 'b')}` },
+        cwd: dir,
+        packageRoot: null,
+      }),
+    ).toBe(onPath);
     const local = executable(path.join(dir, 'node_modules', '.bin', 'codex'));
-    expect(resolveAgentBinary('codex', { env: { PATH: path.join(dir, 'a') }, cwd: dir, packageRoot: null })).toBe(local);
+    expect(resolveAgentBinary('codex', { env: { PATH: path.join(dir, 'a') }, cwd: dir, packageRoot: null })).toBe(
+      local,
+    );
     const pkg = executable(path.join(dir, 'pkg', 'node_modules', '.bin', 'claude'));
-    expect(resolveAgentBinary('claude-code', { env: { PATH: '' }, cwd: dir, packageRoot: path.join(dir, 'pkg') })).toBe(pkg);
+    expect(resolveAgentBinary('claude-code', { env: { PATH: '' }, cwd: dir, packageRoot: path.join(dir, 'pkg') })).toBe(
+      pkg,
+    );
   });
 
   it('should say where it looked and how to install when nothing is found', () => {
@@ -65,6 +95,8 @@ describe('resolveAgentBinary', () => {
   it("should find agentvisor's own package root (its node_modules/.bin holds the devDependency CLIs)", () => {
     const root = agentvisorPackageRoot();
     expect(root).toBe(path.join(__dirname, '..', '..'));
-    expect(resolveAgentBinary('codex', { env: { PATH: '' }, cwd: dir })).toBe(path.join(root!, 'node_modules', '.bin', 'codex'));
+    expect(resolveAgentBinary('codex', { env: { PATH: '' }, cwd: dir })).toBe(
+      path.join(root!, 'node_modules', '.bin', 'codex'),
+    );
   });
 });

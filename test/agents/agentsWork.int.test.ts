@@ -53,13 +53,19 @@ afterEach(async () => {
   await fake.close();
   expect(fs.readdirSync(tempDir)).toEqual([]);
   fs.rmSync(dir, { recursive: true, force: true });
-  for (const text of outputs) for (const secret of [CLAUDE_KEY, OPENAI_KEY]) expect(text).not.toContain(secret.slice(12, 40));
+  for (const text of outputs)
+    for (const secret of [CLAUDE_KEY, OPENAI_KEY]) expect(text).not.toContain(secret.slice(12, 40));
   outputs.length = 0;
 });
 
 async function start(options: OrchestratorOptions = {}): Promise<Orchestrator> {
   orch = createOrchestrator({
-    env: { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl },
+    env: {
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+    },
     credentialSources: ['env'],
     providerPriority: 'prefer-claude',
     ...options,
@@ -68,9 +74,20 @@ async function start(options: OrchestratorOptions = {}): Promise<Orchestrator> {
   return orch;
 }
 
-async function task(o: Orchestrator, options: Partial<AgentTaskOptions>): Promise<{ result: AgentTaskResult; events: AgentTaskEvent[] }> {
+async function task(
+  o: Orchestrator,
+  options: Partial<AgentTaskOptions>,
+): Promise<{ result: AgentTaskResult; events: AgentTaskEvent[] }> {
   const events: AgentTaskEvent[] = [];
-  const result = await runAgentTask(o, { task: 'do the task', estimatedTokens: 20_000, cwd: workdir, tempDir, hostEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, onEvent: (e) => events.push(e), ...options });
+  const result = await runAgentTask(o, {
+    task: 'do the task',
+    estimatedTokens: 20_000,
+    cwd: workdir,
+    tempDir,
+    hostEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    onEvent: (e) => events.push(e),
+    ...options,
+  });
   outputs.push(JSON.stringify(result), JSON.stringify(events));
   return { result, events };
 }
@@ -84,10 +101,18 @@ describe.each(CLIS)('$agent doing real work', ({ agent, provider }) => {
     fake.setScript(provider, editFileScript({ path: 'AGENT_WROTE.txt', content: 'written by the agent\n' }));
     const o = await start();
     const { result } = await task(o, { agent });
-    expect(result).toMatchObject({ ok: true, provider, agent, sandbox: 'workspace-write', permissionDenials: [], result: 'done' });
+    expect(result).toMatchObject({
+      ok: true,
+      provider,
+      agent,
+      sandbox: 'workspace-write',
+      permissionDenials: [],
+      result: 'done',
+    });
     expect(fs.readFileSync(path.join(workdir, 'AGENT_WROTE.txt'), 'utf8')).toBe('written by the agent\n');
     // Codex says in its own request which sandbox it runs in.
-    if (provider === 'openai') expect(JSON.stringify(modelRequests()[0]?.body)).toContain('`sandbox_mode` is `workspace-write`');
+    if (provider === 'openai')
+      expect(JSON.stringify(modelRequests()[0]?.body)).toContain('`sandbox_mode` is `workspace-write`');
     expect(o.stats().providers[provider]).toMatchObject({ used: result.usage.totalTokens, reserved: 0, active: 0 });
   });
 
@@ -97,7 +122,12 @@ describe.each(CLIS)('$agent doing real work', ({ agent, provider }) => {
     const { result } = await task(o, { agent, sandbox: 'read-only' });
     expect(fs.existsSync(path.join(workdir, 'AGENT_WROTE.txt'))).toBe(false);
     expect(result).toMatchObject({ ok: true, sandbox: 'read-only' });
-    expect(result.permissionDenials).toEqual([{ tool: agent === 'claude-code' ? 'Write' : 'apply_patch', target: agent === 'claude-code' ? path.join(workdir, 'AGENT_WROTE.txt') : null }]);
+    expect(result.permissionDenials).toEqual([
+      {
+        tool: agent === 'claude-code' ? 'Write' : 'apply_patch',
+        target: agent === 'claude-code' ? path.join(workdir, 'AGENT_WROTE.txt') : null,
+      },
+    ]);
     if (agent === 'codex') {
       // Codex says in its own request which sandbox it runs in.
       const text = JSON.stringify(modelRequests()[0]?.body);
@@ -107,7 +137,13 @@ describe.each(CLIS)('$agent doing real work', ({ agent, provider }) => {
 
   it('should run a command that writes under the working directory, and not outside it, under workspace-write', async () => {
     const outside = path.join(dir, 'outside.txt');
-    fake.setScript(provider, toolTurnScript([fakeStep.toolCall({ kind: 'shell', command: `echo in > inside.txt; echo out > ${outside}` }), fakeStep.reply({ text: 'done' })]));
+    fake.setScript(
+      provider,
+      toolTurnScript([
+        fakeStep.toolCall({ kind: 'shell', command: `echo in > inside.txt; echo out > ${outside}` }),
+        fakeStep.reply({ text: 'done' }),
+      ]),
+    );
     const o = await start();
     const { result } = await task(o, { agent });
     expect(result).toMatchObject({ ok: true, sandbox: 'workspace-write' });
@@ -117,7 +153,15 @@ describe.each(CLIS)('$agent doing real work', ({ agent, provider }) => {
 
   it('should count usage while the agent runs, before it ends', async () => {
     // Three tool turns, then the answer: the budget sees the turns as they happen.
-    fake.setScript(provider, toolTurnScript([...Array.from({ length: 3 }, () => fakeStep.toolCall({ kind: 'shell', command: 'true' }, { usage: TURN, delayMs: 400 })), fakeStep.reply({ text: 'done', usage: TURN, delayMs: 400 })]));
+    fake.setScript(
+      provider,
+      toolTurnScript([
+        ...Array.from({ length: 3 }, () =>
+          fakeStep.toolCall({ kind: 'shell', command: 'true' }, { usage: TURN, delayMs: 400 }),
+        ),
+        fakeStep.reply({ text: 'done', usage: TURN, delayMs: 400 }),
+      ]),
+    );
     const o = await start();
     const usedWhileRunning: number[] = [];
     const events: AgentTaskEvent[] = [];
@@ -171,7 +215,13 @@ describe.each(CLIS)('$agent doing real work', ({ agent, provider }) => {
 describe('a run longer than its lease', () => {
   it('should keep its session while the agent process lives and count all of its usage', async () => {
     // Each answer takes longer than the whole lease; the sweep runs every 100 ms.
-    fake.setScript('claude', toolTurnScript([fakeStep.toolCall({ kind: 'shell', command: 'true' }, { usage: TURN, delayMs: 1_500 }), fakeStep.reply({ text: 'done', usage: TURN, delayMs: 1_500 })]));
+    fake.setScript(
+      'claude',
+      toolTurnScript([
+        fakeStep.toolCall({ kind: 'shell', command: 'true' }, { usage: TURN, delayMs: 1_500 }),
+        fakeStep.reply({ text: 'done', usage: TURN, delayMs: 1_500 }),
+      ]),
+    );
     const o = await start({ leaseMs: 900, sweepIntervalMs: 100 });
     const { result } = await task(o, { agent: 'claude-code' });
     expect(result).toMatchObject({ ok: true, usage: { totalTokens: 2 * TURN_TOKENS } });

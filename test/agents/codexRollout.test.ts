@@ -10,7 +10,8 @@ const tokenCount = (input: number, output: number): string =>
     type: 'event_msg',
     payload: { type: 'token_count', info: { total_token_usage: { input_tokens: input, output_tokens: output } } },
   })}\n`;
-const refused = (text: string): string => `${JSON.stringify({ type: 'response_item', payload: { type: 'custom_tool_call_output', call_id: 'c1', output: [{ type: 'input_text', text }] } })}\n`;
+const refused = (text: string): string =>
+  `${JSON.stringify({ type: 'response_item', payload: { type: 'custom_tool_call_output', call_id: 'c1', output: [{ type: 'input_text', text }] } })}\n`;
 
 describe('watchCodexRollout', () => {
   let codexHome: string;
@@ -41,7 +42,12 @@ describe('watchCodexRollout', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(seen).toHaveLength(1);
     fs.appendFileSync(current, second.slice(20));
-    fs.appendFileSync(current, refused('Script error:\npatch rejected: writing is blocked by read-only sandbox; rejected by user approval settings'));
+    fs.appendFileSync(
+      current,
+      refused(
+        'Script error:\npatch rejected: writing is blocked by read-only sandbox; rejected by user approval settings',
+      ),
+    );
     fs.appendFileSync(current, refused('sh: 1: cannot create /w/out.txt: Read-only file system'));
     watch.stop();
     expect(seen).toEqual([

@@ -5,8 +5,20 @@ const OPENAI_KEY = 'sk-proj-passthrough-test-key-0002';
 
 describe('envPassthrough', () => {
   it('should pass only the listed host variables through, under the session variables', async () => {
-    const env = { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY, PATH: '/usr/bin', LANG: 'C.UTF-8', SECRET_TOKEN: 'do-not-leak', DISABLE_TELEMETRY: '0' };
-    const orch = createOrchestrator({ env, envPassthrough: ['PATH', 'LANG', 'MISSING', 'DISABLE_TELEMETRY'], credentialSources: ['env'], providerPriority: 'prefer-claude' });
+    const env = {
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+      PATH: '/usr/bin',
+      LANG: 'C.UTF-8',
+      SECRET_TOKEN: 'do-not-leak',
+      DISABLE_TELEMETRY: '0',
+    };
+    const orch = createOrchestrator({
+      env,
+      envPassthrough: ['PATH', 'LANG', 'MISSING', 'DISABLE_TELEMETRY'],
+      credentialSources: ['env'],
+      providerPriority: 'prefer-claude',
+    });
     await orch.start();
     const agent = await orch.spawnAgent({ estimatedTokens: 1000 });
     expect(agent.env.PATH).toBe('/usr/bin');
@@ -20,7 +32,10 @@ describe('envPassthrough', () => {
   });
 
   it('should pass nothing from the host env by default', async () => {
-    const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: CLAUDE_KEY, PATH: '/usr/bin', HOME: '/home/x' }, credentialSources: ['env'] });
+    const orch = createOrchestrator({
+      env: { ANTHROPIC_API_KEY: CLAUDE_KEY, PATH: '/usr/bin', HOME: '/home/x' },
+      credentialSources: ['env'],
+    });
     await orch.start();
     const agent = await orch.spawnAgent({ estimatedTokens: 1000 });
     expect(agent.env).not.toHaveProperty('PATH');
@@ -37,6 +52,8 @@ describe('envPassthrough', () => {
     }
     expect(isAgentvisorError(caught, 'invalid-option')).toBe(true);
     expect((caught as Error).message).toContain('OPENAI_API_KEY');
-    expect(() => createOrchestrator({ env: {}, envPassthrough: ['not a name'] })).toThrow(/envPassthrough\[0\] must be a variable name such as PATH/);
+    expect(() => createOrchestrator({ env: {}, envPassthrough: ['not a name'] })).toThrow(
+      /envPassthrough\[0\] must be a variable name such as PATH/,
+    );
   });
 });

@@ -13,6 +13,13 @@ describe('gitEnv', () => {
       OPENAI_API_KEY: 'sk-proj-gitEnvTestKey',
       CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-gitEnvTestToken',
     });
-    expect(env).toEqual({ PATH: '/usr/bin', HOME: '/home/me', XDG_CONFIG_HOME: '/home/me/.config', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' });
+    expect(env).toEqual({
+      PATH: '/usr/bin',
+      HOME: '/home/me',
+      XDG_CONFIG_HOME: '/home/me/.config',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_TERMINAL_PROMPT: '0',
+      LC_ALL: 'C',
+    });
   });
 });

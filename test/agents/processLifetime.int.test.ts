@@ -47,14 +47,24 @@ function track(pid: number): number {
 }
 
 /** Starts dyingParent.ts and resolves the numbers it prints (`leader`, `program`, `home`, …) once all `wanted` arrived. */
-function startParent(spec: ParentSpec, wanted: readonly string[]): Promise<{ child: ChildProcess; values: Record<string, string> }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', PARENT_SCRIPT, JSON.stringify(spec)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function startParent(
+  spec: ParentSpec,
+  wanted: readonly string[],
+): Promise<{ child: ChildProcess; values: Record<string, string> }> {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', PARENT_SCRIPT, JSON.stringify(spec)],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   parents.push(child);
   return new Promise((resolve, reject) => {
     const values: Record<string, string> = {};
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`the parent printed no ${wanted.join(', ')} in time: ${stdout} ${stderr}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the parent printed no ${wanted.join(', ')} in time: ${stdout} ${stderr}`)),
+      20_000,
+    );
     child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       stdout += text;
@@ -85,14 +95,19 @@ interface Family {
 async function startFamily(dieWithParent: boolean, stubborn: boolean): Promise<Family> {
   const names = ['leader', 'program', 'grandchild', 'escaper', 'escapee'];
   const { child, values } = await startParent({ mode: 'family', dieWithParent, stubborn, killGraceMs: 500 }, names);
-  const [leader, program, ...descendants] = names.map((name) => track(Number(values[name]))) as [number, number, ...number[]];
+  const [leader, program, ...descendants] = names.map((name) => track(Number(values[name]))) as [
+    number,
+    number,
+    ...number[],
+  ];
   expect([leader, program, ...descendants].every(isAlive)).toBe(true);
   return { parent: child, leader, program, descendants };
 }
 
 afterEach(() => {
   for (const parent of parents.splice(0)) parent.kill('SIGKILL');
-  for (const { pid, startTime } of started.splice(0)) if (procStat(pid)?.startTime === startTime) process.kill(pid, 'SIGKILL');
+  for (const { pid, startTime } of started.splice(0))
+    if (procStat(pid)?.startTime === startTime) process.kill(pid, 'SIGKILL');
 });
 
 describe('startProcess with dieWithParent', () => {
@@ -160,7 +175,10 @@ describe('sweepStaleAgentHomes', () => {
 
   it('should remove a home whose pid now belongs to a later process', () => {
     const mine = createAgentHome({ parent: dir });
-    const reused = fakeHome('agentvisor-agent-reused', JSON.stringify({ ...markerOf(mine.root), startTime: Number(markerOf(mine.root).startTime) + 1 }));
+    const reused = fakeHome(
+      'agentvisor-agent-reused',
+      JSON.stringify({ ...markerOf(mine.root), startTime: Number(markerOf(mine.root).startTime) + 1 }),
+    );
     expect(sweepStaleAgentHomes({ parent: dir })).toEqual({ removed: [reused], kept: 1 });
     mine.remove();
   });
@@ -194,12 +212,21 @@ describe('sweepStaleAgentHomes', () => {
     mine.remove();
     fakeHome('agentvisor-agent-corrupt', '{"format":"agentvisor-agent-home-owner/1","pid":');
     fakeHome('agentvisor-agent-wrongshape', JSON.stringify({ ...marker, pid: 'x' }));
-    fakeHome('agentvisor-agent-otherhost', JSON.stringify({ ...marker, startTime: Number(marker.startTime) + 1, hostname: 'elsewhere' }));
-    fakeHome('agentvisor-agent-container', JSON.stringify({ ...marker, startTime: Number(marker.startTime) + 1, pidNamespace: 'pid:[1]' }));
+    fakeHome(
+      'agentvisor-agent-otherhost',
+      JSON.stringify({ ...marker, startTime: Number(marker.startTime) + 1, hostname: 'elsewhere' }),
+    );
+    fakeHome(
+      'agentvisor-agent-container',
+      JSON.stringify({ ...marker, startTime: Number(marker.startTime) + 1, pidNamespace: 'pid:[1]' }),
+    );
     const fifo = fakeHome('agentvisor-agent-fifo');
     expect(spawnSync('mkfifo', [path.join(fifo, 'owner.json')]).status).toBe(0); // reading it must not block
     const linked = fakeHome('agentvisor-agent-linkedmarker');
-    fs.writeFileSync(path.join(dir, 'real-marker.json'), JSON.stringify({ ...marker, startTime: Number(marker.startTime) + 1 }));
+    fs.writeFileSync(
+      path.join(dir, 'real-marker.json'),
+      JSON.stringify({ ...marker, startTime: Number(marker.startTime) + 1 }),
+    );
     fs.symlinkSync(path.join(dir, 'real-marker.json'), path.join(linked, 'owner.json'));
     fakeHome('not-an-agent-home', JSON.stringify({ ...marker, startTime: Number(marker.startTime) + 1 }));
     expect(sweepStaleAgentHomes({ parent: dir })).toEqual({ removed: [], kept: 6 });
@@ -229,6 +256,9 @@ describe('sweepStaleAgentHomes', () => {
 
   it('should find nothing in a missing folder and refuse a prefix that is a path', () => {
     expect(sweepStaleAgentHomes({ parent: path.join(dir, 'missing') })).toEqual({ removed: [], kept: 0 });
-    for (const prefix of ['', '../x', '.hidden']) expect(() => sweepStaleAgentHomes({ parent: dir, prefix })).toThrow(expect.objectContaining({ code: 'invalid-option' }));
+    for (const prefix of ['', '../x', '.hidden'])
+      expect(() => sweepStaleAgentHomes({ parent: dir, prefix })).toThrow(
+        expect.objectContaining({ code: 'invalid-option' }),
+      );
   });
 });

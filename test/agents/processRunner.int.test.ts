@@ -10,7 +10,14 @@ const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
 /** A node -e child: real processes, no shell. */
 function nodeOptions(script: string, overrides: Partial<RunProcessOptions> = {}): RunProcessOptions {
-  return { command: process.execPath, args: ['-e', script], env, timeoutMs: 10_000, maxOutputBytes: 1 << 20, ...overrides };
+  return {
+    command: process.execPath,
+    args: ['-e', script],
+    env,
+    timeoutMs: 10_000,
+    maxOutputBytes: 1 << 20,
+    ...overrides,
+  };
 }
 
 /** Alive means running or sleeping; a zombie (exited, not yet reaped by init) counts as dead. */
@@ -49,11 +56,20 @@ function grandchildPid(stdout: string): number {
 
 // Every observable behaviour must be the same with the parent-death watchdog in between.
 describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) => {
-  const node = (script: string, overrides: Partial<RunProcessOptions> = {}): RunProcessOptions => nodeOptions(script, { dieWithParent, ...overrides });
+  const node = (script: string, overrides: Partial<RunProcessOptions> = {}): RunProcessOptions =>
+    nodeOptions(script, { dieWithParent, ...overrides });
 
   it('should return the exit code and both outputs', async () => {
     const result = await runProcess(node("process.stdout.write('out'); process.stderr.write('err'); process.exit(3)"));
-    expect(result).toMatchObject({ exitCode: 3, signal: null, stdout: 'out', stderr: 'err', timedOut: false, aborted: false, truncated: false });
+    expect(result).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      stdout: 'out',
+      stderr: 'err',
+      timedOut: false,
+      aborted: false,
+      truncated: false,
+    });
     expect(result.omittedBytes).toEqual({ stdout: 0, stderr: 0 });
     expect(result.spawnError).toBeUndefined();
     expect(result.durationMs).toBeGreaterThan(0);
@@ -61,18 +77,25 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
 
   it('should pass arguments as they are, never through a shell', async () => {
     const tricky = ['$(echo hacked)', 'a; rm -rf /', '"quoted" \'single\'', '*', ''];
-    const result = await runProcess({ ...node('console.log(JSON.stringify(process.argv.slice(1)))'), args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...tricky] });
+    const result = await runProcess({
+      ...node('console.log(JSON.stringify(process.argv.slice(1)))'),
+      args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...tricky],
+    });
     expect(JSON.parse(result.stdout)).toEqual(tricky);
   });
 
   it('should give the child exactly the env passed, nothing inherited', async () => {
     process.env.AGENTVISOR_TEST_SHOULD_NOT_LEAK = 'leak';
     try {
-      const result = await runProcess(node('console.log(JSON.stringify(process.env))', { env: { ...env, ONLY_THIS: 'yes' } }));
+      const result = await runProcess(
+        node('console.log(JSON.stringify(process.env))', { env: { ...env, ONLY_THIS: 'yes' } }),
+      );
       // With the watchdog, one variable more: the run's tag, by which its escaped descendants are found.
       const tag = dieWithParent ? { AGENTVISOR_PROCESS_TAG: expect.stringMatching(/^[0-9a-f]{32}$/) as unknown } : {};
       expect(JSON.parse(result.stdout)).toEqual({ ...env, ONLY_THIS: 'yes', ...tag });
-      const withPwd = await runProcess(node('console.log(JSON.stringify(process.env))', { env: { ...env, PWD: '/not/the/cwd' } }));
+      const withPwd = await runProcess(
+        node('console.log(JSON.stringify(process.env))', { env: { ...env, PWD: '/not/the/cwd' } }),
+      );
       expect(JSON.parse(withPwd.stdout)).toEqual({ ...env, PWD: '/not/the/cwd', ...tag });
     } finally {
       delete process.env.AGENTVISOR_TEST_SHOULD_NOT_LEAK;
@@ -80,7 +103,8 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
   });
 
   it('should close stdin by default and write a given string to it', async () => {
-    const echo = "let s=''; process.stdin.on('data', d => s += d); process.stdin.on('end', () => console.log(JSON.stringify(s)))";
+    const echo =
+      "let s=''; process.stdin.on('data', d => s += d); process.stdin.on('end', () => console.log(JSON.stringify(s)))";
     expect((await runProcess(node(echo))).stdout).toBe('""\n');
     expect((await runProcess(node(echo, { stdin: 'ignore' }))).stdout).toBe('""\n');
     expect((await runProcess(node(echo, { stdin: 'line one\nline two' }))).stdout).toBe('"line one\\nline two"\n');
@@ -113,8 +137,14 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
   });
 
   it('should report the signal that killed the program, and the exit code of one that handled SIGTERM', async () => {
-    expect(await runProcess(node("process.kill(process.pid, 'SIGHUP')"))).toMatchObject({ exitCode: null, signal: 'SIGHUP', stderr: '' });
-    const run = startProcess(node("process.on('SIGTERM', () => process.exit(3)); console.log('ready'); setInterval(() => {}, 1000)"));
+    expect(await runProcess(node("process.kill(process.pid, 'SIGHUP')"))).toMatchObject({
+      exitCode: null,
+      signal: 'SIGHUP',
+      stderr: '',
+    });
+    const run = startProcess(
+      node("process.on('SIGTERM', () => process.exit(3)); console.log('ready'); setInterval(() => {}, 1000)"),
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     run.stop();
     expect(await run.result).toMatchObject({ exitCode: 3, signal: null, aborted: true, stdout: 'ready\n', stderr: '' });
@@ -123,11 +153,19 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
   it('should look the command up on PATH past a file of that name that is not executable', async () => {
     const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'process-runner-')));
     try {
-      for (const [sub, mode] of [['a', 0o644], ['b', 0o755]] as const) {
+      for (const [sub, mode] of [
+        ['a', 0o644],
+        ['b', 0o755],
+      ] as const) {
         fs.mkdirSync(path.join(dir, sub));
         fs.writeFileSync(path.join(dir, sub, 'tool'), `#!/bin/sh\necho from ${sub}\n`, { mode });
       }
-      const result = await runProcess({ ...node(''), command: 'tool', args: [], env: { PATH: `${dir}/a:${dir}/b:/usr/bin:/bin` } });
+      const result = await runProcess({
+        ...node(''),
+        command: 'tool',
+        args: [],
+        env: { PATH: `${dir}/a:${dir}/b:/usr/bin:/bin` },
+      });
       expect(result).toMatchObject({ exitCode: 0, stdout: 'from b\n' });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -207,7 +245,9 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
     const total = 4 + 100 * 10_000 + 4;
     expect(result.truncated).toBe(true);
     expect(result.omittedBytes).toEqual({ stdout: total - 100, stderr: 0 });
-    expect(result.stdout).toBe(`HEAD${'x'.repeat(46)}\n[agentvisor: ${total - 100} bytes omitted]\n${'x'.repeat(46)}TAIL`);
+    expect(result.stdout).toBe(
+      `HEAD${'x'.repeat(46)}\n[agentvisor: ${total - 100} bytes omitted]\n${'x'.repeat(46)}TAIL`,
+    );
     expect(result.stderr).toBe('e'.repeat(50));
     expect(result.exitCode).toBe(0);
   });
@@ -228,11 +268,24 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
 
   it('should report a program that cannot be started as spawnError, without throwing', async () => {
     const missing = await runProcess({ ...node(''), command: 'agentvisor-no-such-program-xyz' });
-    expect(missing).toMatchObject({ exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: false });
-    expect(missing.spawnError).toEqual({ code: 'ENOENT', message: 'agentvisor-no-such-program-xyz: not found (check the path or PATH) [ENOENT]' });
+    expect(missing).toMatchObject({
+      exitCode: null,
+      signal: null,
+      stdout: '',
+      stderr: '',
+      timedOut: false,
+      aborted: false,
+    });
+    expect(missing.spawnError).toEqual({
+      code: 'ENOENT',
+      message: 'agentvisor-no-such-program-xyz: not found (check the path or PATH) [ENOENT]',
+    });
 
     const badCwd = await runProcess(node('', { cwd: path.join(os.tmpdir(), 'agentvisor-missing-dir-xyz') }));
-    expect(badCwd.spawnError).toEqual({ code: 'ENOENT', message: `${process.execPath}: the working directory does not exist [ENOENT]` });
+    expect(badCwd.spawnError).toEqual({
+      code: 'ENOENT',
+      message: `${process.execPath}: the working directory does not exist [ENOENT]`,
+    });
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'process-runner-'));
     const notExecutable = path.join(dir, 'script.sh');
@@ -275,7 +328,11 @@ describe('the dieWithParent watchdog', () => {
     const fds = { command: '/bin/sh', args: ['-c', 'ls /proc/$$/fd'], env, timeoutMs: 10_000, maxOutputBytes: 1 << 16 };
     const direct = await runProcess(fds);
     expect(direct.stdout).toMatch(/^0\n1\n2\n/);
-    expect(await runProcess({ ...fds, dieWithParent: true })).toMatchObject({ exitCode: 0, stdout: direct.stdout, stderr: '' });
+    expect(await runProcess({ ...fds, dieWithParent: true })).toMatchObject({
+      exitCode: 0,
+      stdout: direct.stdout,
+      stderr: '',
+    });
   });
 
   it('should map the shell status 128+N back to the signal, only for signals that can end a process', () => {

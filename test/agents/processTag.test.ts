@@ -17,7 +17,18 @@ function sleeper(env: Record<string, string>): number {
 }
 
 afterEach(async () => {
-  await Promise.all(children.splice(0).map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : (child.once('exit', resolve), child.kill('SIGKILL'))))));
+  await Promise.all(
+    children
+      .splice(0)
+      .map(
+        (child) =>
+          new Promise((resolve) =>
+            child.exitCode !== null || child.signalCode !== null
+              ? resolve(null)
+              : (child.once('exit', resolve), child.kill('SIGKILL')),
+          ),
+      ),
+  );
 });
 
 describe('taggedProcesses', () => {

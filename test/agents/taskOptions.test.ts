@@ -31,13 +31,36 @@ const task = { task: 'add a test', estimatedTokens: 50_000 };
 describe('checkTaskOptions', () => {
   it('should fill in the defaults', () => {
     const checked = checkTaskOptions(task);
-    expect(checked).toMatchObject({ agent: 'auto', timeoutMs: DEFAULT_TASK_TIMEOUT_MS, waitMs: 0, sandbox: 'workspace-write', maxTokens: null });
+    expect(checked).toMatchObject({
+      agent: 'auto',
+      timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
+      waitMs: 0,
+      sandbox: 'workspace-write',
+      maxTokens: null,
+    });
     expect(checked.agentId).toMatch(/^task-[0-9a-f]{8}$/);
   });
 
   it('should keep every valid option', () => {
-    const options: AgentTaskOptions = { ...task, agent: 'codex', agentId: 't-1', sandbox: 'read-only', maxTokens: 9, timeoutMs: 5, waitMs: 7, worktree: false, claudeMaxRetries: 2 };
-    expect(checkTaskOptions(options)).toEqual({ agent: 'codex', agentId: 't-1', sandbox: 'read-only', maxTokens: 9, timeoutMs: 5, waitMs: 7 });
+    const options: AgentTaskOptions = {
+      ...task,
+      agent: 'codex',
+      agentId: 't-1',
+      sandbox: 'read-only',
+      maxTokens: 9,
+      timeoutMs: 5,
+      waitMs: 7,
+      worktree: false,
+      claudeMaxRetries: 2,
+    };
+    expect(checkTaskOptions(options)).toEqual({
+      agent: 'codex',
+      agentId: 't-1',
+      sandbox: 'read-only',
+      maxTokens: 9,
+      timeoutMs: 5,
+      waitMs: 7,
+    });
   });
 
   it.each([
@@ -47,7 +70,11 @@ describe('checkTaskOptions', () => {
     ['a missing estimate', { task: 'x' }, /^estimatedTokens must be a whole number from 1 to 1000000000/],
     ['an unknown agent', { ...task, agent: 'gemini' }, /^agent must be 'auto', 'claude-code' or 'codex'/],
     ['a fractional timeout', { ...task, timeoutMs: 1.5 }, /^timeoutMs must be a whole number from 1 to 86400000/],
-    ['an unknown sandbox mode', { ...task, sandbox: 'none' }, /^sandbox must be one of read-only, workspace-write, full-access/],
+    [
+      'an unknown sandbox mode',
+      { ...task, sandbox: 'none' },
+      /^sandbox must be one of read-only, workspace-write, full-access/,
+    ],
     ['a string worktree', { ...task, worktree: 'yes' }, /^worktree must be true or false/],
     ['a signal that is not one', { ...task, signal: {} }, /^signal must be an AbortSignal/],
   ])('should refuse %s with invalid-option naming the field', (_name, options, message) => {
@@ -73,15 +100,25 @@ describe('runAgentTask and runAgentBatch refuse bad options before anything runs
   });
 
   it('should reject runAgentTask with the misspelt option named', async () => {
-    await expect(runAgentTask(orch, loose({ ...task, cwd: home, sandBox: 'read-only' }))).rejects.toMatchObject({ code: 'invalid-option', message: expect.stringMatching(/^sandBox is not an option; did you mean sandbox\?/) });
+    await expect(runAgentTask(orch, loose({ ...task, cwd: home, sandBox: 'read-only' }))).rejects.toMatchObject({
+      code: 'invalid-option',
+      message: expect.stringMatching(/^sandBox is not an option; did you mean sandbox\?/),
+    });
   });
 
   it.each([
     ['a concurrency of 0', { concurrency: 0 }, /^concurrency must be a whole number from 1 to 1000/],
     ['a misspelt option', { concurency: 2 }, /^concurency is not an option; did you mean concurrency\?/],
-    ['a misspelt task default', { task: { sandBox: 'read-only' } }, /^task\.sandBox is not an option; did you mean sandbox\?/],
+    [
+      'a misspelt task default',
+      { task: { sandBox: 'read-only' } },
+      /^task\.sandBox is not an option; did you mean sandbox\?/,
+    ],
     ['an unknown provider', { providers: ['gemini'] }, /^providers\[0\] must be a provider: claude or openai/],
   ])('should reject runAgentBatch with %s', async (_name, options, message) => {
-    await expect(runAgentBatch(orch, [], loose(options))).rejects.toMatchObject({ code: 'invalid-option', message: expect.stringMatching(message) });
+    await expect(runAgentBatch(orch, [], loose(options))).rejects.toMatchObject({
+      code: 'invalid-option',
+      message: expect.stringMatching(message),
+    });
   });
 });

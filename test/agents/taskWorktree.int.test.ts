@@ -19,8 +19,15 @@ let parentDir: string;
 
 /** The test's own git: the host env without GIT_* variables (as the module does), identity given per repository. */
 function git(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
-  const clean = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('GIT_') || name === 'GIT_CONFIG_NOSYSTEM'));
-  return execFileSync('git', args, { cwd, env: { ...clean, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const clean = Object.fromEntries(
+    Object.entries(env).filter(([name]) => !name.startsWith('GIT_') || name === 'GIT_CONFIG_NOSYSTEM'),
+  );
+  return execFileSync('git', args, {
+    cwd,
+    env: { ...clean, LC_ALL: 'C' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function write(file: string, text: string): void {
@@ -73,13 +80,16 @@ async function workspaceError(promise: Promise<unknown>, reason: string): Promis
     () => null,
     (err: unknown) => err,
   );
-  if (!isAgentvisorError(error, 'invalid-workspace')) throw new Error(`expected an invalid-workspace error, got ${String(error)}`);
+  if (!isAgentvisorError(error, 'invalid-workspace'))
+    throw new Error(`expected an invalid-workspace error, got ${String(error)}`);
   expect(error.details.reason).toBe(reason);
   return error;
 }
 
 function log(branch: string, base: string): string[] {
-  return git(['log', '--format=%s', `${base}..${branch}`], repo).split('\n').filter((line) => line !== '');
+  return git(['log', '--format=%s', `${base}..${branch}`], repo)
+    .split('\n')
+    .filter((line) => line !== '');
 }
 
 beforeEach(() => {
@@ -103,7 +113,12 @@ describe('planWorktrees', () => {
     fs.rmSync(path.join(repo, 'ignored'), { recursive: true });
     expect(plan.repoRoot).toBe(repo);
     expect(plan.headSha).toBe(git(['rev-parse', 'HEAD'], repo).trim());
-    expect([...plan.branches]).toEqual([['t1', 'agentvisor/t1'], ['-lead', 'agentvisor/-lead'], ['x@', 'agentvisor/x@'], ['a/b', 'agentvisor/a/b']]);
+    expect([...plan.branches]).toEqual([
+      ['t1', 'agentvisor/t1'],
+      ['-lead', 'agentvisor/-lead'],
+      ['x@', 'agentvisor/x@'],
+      ['a/b', 'agentvisor/a/b'],
+    ]);
     expect(snapshot(repo)).toEqual(before);
   });
 
@@ -150,7 +165,11 @@ describe('planWorktrees', () => {
     git(['worktree', 'add', '-q', leftover, 'agentvisor/t3'], repo);
     const before = snapshot(repo);
     const error = await workspaceError(planWorktrees(repo, ['t1', 't2', 't3', 'x/y']), 'branch-exists');
-    expect(error.details).toMatchObject({ taskIds: ['t1', 't3', 'x/y'], branches: ['agentvisor/t1', 'agentvisor/t3', 'agentvisor/x'], worktrees: [{ dir: leftover, branch: 'agentvisor/t3' }] });
+    expect(error.details).toMatchObject({
+      taskIds: ['t1', 't3', 'x/y'],
+      branches: ['agentvisor/t1', 'agentvisor/t3', 'agentvisor/x'],
+      worktrees: [{ dir: leftover, branch: 'agentvisor/t3' }],
+    });
     expect(error.message).toContain('git branch -D agentvisor/t1 agentvisor/t3 agentvisor/x');
     expect(error.message).toContain(`git worktree remove --force ${leftover}`);
     expect(snapshot(repo)).toEqual(before);
@@ -169,7 +188,10 @@ describe('planWorktrees', () => {
     const before = snapshot(repo);
     const error = await workspaceError(planWorktrees(repo, ['a', 'a/b', 'c', 'a/b/c']), 'branch-conflict');
     expect(error.details.taskIds).toEqual(['a/b', 'a/b/c']);
-    await expect(planWorktrees(repo, ['t1', 't2', 't1'])).rejects.toMatchObject({ code: 'invalid-option', details: { taskIds: ['t1'] } });
+    await expect(planWorktrees(repo, ['t1', 't2', 't1'])).rejects.toMatchObject({
+      code: 'invalid-option',
+      details: { taskIds: ['t1'] },
+    });
     expect(snapshot(repo)).toEqual(before);
   });
 
@@ -177,7 +199,12 @@ describe('planWorktrees', () => {
     const other = makeRepo(path.join(root, 'other'));
     const otherBefore = snapshot(other);
     const before = snapshot(repo);
-    const env = { ...process.env, GIT_DIR: path.join(other, '.git'), GIT_WORK_TREE: other, GIT_INDEX_FILE: path.join(other, '.git', 'index') };
+    const env = {
+      ...process.env,
+      GIT_DIR: path.join(other, '.git'),
+      GIT_WORK_TREE: other,
+      GIT_INDEX_FILE: path.join(other, '.git', 'index'),
+    };
     const plan = await planWorktrees(repo, ['t1'], { env });
     expect(plan.repoRoot).toBe(repo);
     const wt = await createTaskWorktree(plan, 't1', { parentDir, env });
@@ -195,7 +222,9 @@ describe('createTaskWorktree and finishTaskWorktree', () => {
     fs.utimesSync(path.join(repo, 'b.txt'), new Date(Date.now() + 5_000), new Date(Date.now() + 5_000));
     const before = snapshot(repo);
     const plan = await planWorktrees(repo, ['add', 'modify', 'delete']);
-    const [added, modified, deleted] = await Promise.all(['add', 'modify', 'delete'].map((id) => createTaskWorktree(plan, id, { parentDir })));
+    const [added, modified, deleted] = await Promise.all(
+      ['add', 'modify', 'delete'].map((id) => createTaskWorktree(plan, id, { parentDir })),
+    );
     if (added === undefined || modified === undefined || deleted === undefined) throw new Error('missing worktree');
     for (const wt of [added, modified, deleted]) {
       expect(path.dirname(wt.dir)).toBe(parentDir);
@@ -207,7 +236,9 @@ describe('createTaskWorktree and finishTaskWorktree', () => {
     write(path.join(added.dir, 'src', 'new.txt'), 'new\n');
     fs.appendFileSync(path.join(modified.dir, 'a.txt'), 'more\n');
     fs.rmSync(path.join(deleted.dir, 'b.txt'));
-    const outcomes = await Promise.all([added, modified, deleted].map((wt) => finishTaskWorktree(wt, { message: `agentvisor: ${wt.taskId}` })));
+    const outcomes = await Promise.all(
+      [added, modified, deleted].map((wt) => finishTaskWorktree(wt, { message: `agentvisor: ${wt.taskId}` })),
+    );
     expect(outcomes.map((o) => [o.branch, o.filesChanged, o.removed])).toEqual([
       ['agentvisor/add', ['src/new.txt'], true],
       ['agentvisor/modify', ['a.txt'], true],
@@ -216,13 +247,20 @@ describe('createTaskWorktree and finishTaskWorktree', () => {
     for (const outcome of outcomes) {
       expect(outcome.commit).toBe(git(['rev-parse', outcome.branch], repo).trim());
       expect(log(outcome.branch, plan.headSha)).toEqual([`agentvisor: ${outcome.branch.slice('agentvisor/'.length)}`]);
-      expect(git(['log', '-1', '--format=%an <%ae>', outcome.branch], repo).trim()).toBe('Test User <test@example.com>');
+      expect(git(['log', '-1', '--format=%an <%ae>', outcome.branch], repo).trim()).toBe(
+        'Test User <test@example.com>',
+      );
     }
     expect(git(['show', 'agentvisor/add:src/new.txt'], repo)).toBe('new\n');
     expect(git(['show', 'agentvisor/modify:a.txt'], repo)).toBe('alpha\nmore\n');
     expect(fs.readdirSync(parentDir)).toEqual([]);
     expect(snapshot(repo)).toEqual({ ...before, branches: expect.any(String) });
-    expect(git(['for-each-ref', '--format=%(refname)', 'refs/heads'], repo).split('\n').filter(Boolean)).toEqual(['refs/heads/agentvisor/add', 'refs/heads/agentvisor/delete', 'refs/heads/agentvisor/modify', 'refs/heads/main']);
+    expect(git(['for-each-ref', '--format=%(refname)', 'refs/heads'], repo).split('\n').filter(Boolean)).toEqual([
+      'refs/heads/agentvisor/add',
+      'refs/heads/agentvisor/delete',
+      'refs/heads/agentvisor/modify',
+      'refs/heads/main',
+    ]);
     // A second call reports the same and changes nothing.
     await expect(finishTaskWorktree(added, { message: 'again' })).resolves.toEqual(outcomes[0]);
   });
@@ -231,7 +269,12 @@ describe('createTaskWorktree and finishTaskWorktree', () => {
     const plan = await planWorktrees(repo, ['idle']);
     const wt = await createTaskWorktree(plan, 'idle', { parentDir });
     write(path.join(wt.dir, 'ignored', 'cache.bin'), 'ignored output is not work\n');
-    await expect(finishTaskWorktree(wt, { message: 'task idle' })).resolves.toEqual({ branch: 'agentvisor/idle', commit: null, filesChanged: [], removed: true });
+    await expect(finishTaskWorktree(wt, { message: 'task idle' })).resolves.toEqual({
+      branch: 'agentvisor/idle',
+      commit: null,
+      filesChanged: [],
+      removed: true,
+    });
     expect(git(['rev-parse', 'agentvisor/idle'], repo).trim()).toBe(plan.headSha);
     expect(fs.existsSync(wt.dir)).toBe(false);
     expect(git(['worktree', 'list', '--porcelain'], repo)).not.toContain(wt.dir);
@@ -259,14 +302,18 @@ describe('createTaskWorktree and finishTaskWorktree', () => {
     const wt = await createTaskWorktree(plan, 't1', { parentDir, env });
     write(path.join(wt.dir, 'new.txt'), 'new\n');
     const outcome = await finishTaskWorktree(wt, { message: 'task t1', env });
-    expect(git(['log', '-1', '--format=%an <%ae>|%cn <%ce>', outcome.commit ?? 'missing'], bare, env).trim()).toBe('agentvisor <agentvisor@localhost>|agentvisor <agentvisor@localhost>');
+    expect(git(['log', '-1', '--format=%an <%ae>|%cn <%ce>', outcome.commit ?? 'missing'], bare, env).trim()).toBe(
+      'agentvisor <agentvisor@localhost>|agentvisor <agentvisor@localhost>',
+    );
     expect(() => git(['config', '--get', 'user.email'], bare, env)).toThrow();
   });
 
   it("should run none of the user's hooks in the worktree", async () => {
     const marker = path.join(root, 'hook-ran');
     for (const hook of ['pre-commit', 'commit-msg', 'prepare-commit-msg', 'post-commit', 'post-checkout']) {
-      fs.writeFileSync(path.join(repo, '.git', 'hooks', hook), `#!/bin/sh\necho ${hook} >> '${marker}'\nexit 1\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(repo, '.git', 'hooks', hook), `#!/bin/sh\necho ${hook} >> '${marker}'\nexit 1\n`, {
+        mode: 0o755,
+      });
     }
     const plan = await planWorktrees(repo, ['hooked']);
     const wt = await createTaskWorktree(plan, 'hooked', { parentDir });
@@ -351,8 +398,14 @@ describe('createTaskWorktree and finishTaskWorktree', () => {
   it('should refuse a task outside the plan and a parentDir inside the repository, creating nothing', async () => {
     const plan = await planWorktrees(repo, ['t1']);
     const before = snapshot(repo);
-    await expect(createTaskWorktree(plan, 't2', { parentDir })).rejects.toMatchObject({ code: 'invalid-option', details: { field: 'taskId' } });
-    await expect(createTaskWorktree(plan, 't1', { parentDir: path.join(repo, 'src') })).rejects.toMatchObject({ code: 'invalid-option', details: { field: 'parentDir' } });
+    await expect(createTaskWorktree(plan, 't2', { parentDir })).rejects.toMatchObject({
+      code: 'invalid-option',
+      details: { field: 'taskId' },
+    });
+    await expect(createTaskWorktree(plan, 't1', { parentDir: path.join(repo, 'src') })).rejects.toMatchObject({
+      code: 'invalid-option',
+      details: { field: 'parentDir' },
+    });
     expect(snapshot(repo)).toEqual(before);
   });
 });
@@ -360,13 +413,15 @@ describe('createTaskWorktree and finishTaskWorktree', () => {
 describe('withWorktreeQueue', () => {
   it('should run the work of one repository one at a time, in order, past failures, and not hold up another repository', async () => {
     const events: string[] = [];
-    const step = (name: string, ms: number, fail = false) => async (): Promise<string> => {
-      events.push(`${name}+`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      events.push(`${name}-`);
-      if (fail) throw new Error(name);
-      return name;
-    };
+    const step =
+      (name: string, ms: number, fail = false) =>
+      async (): Promise<string> => {
+        events.push(`${name}+`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        events.push(`${name}-`);
+        if (fail) throw new Error(name);
+        return name;
+      };
     const results = await Promise.allSettled([
       withWorktreeQueue('/repo/a', step('a1', 40, true)),
       withWorktreeQueue('/repo/a', step('a2', 5)),

@@ -61,11 +61,26 @@ interface QuotaRow {
 /** `agentvisor --json quota` in a process of its own, on the same home: Claude's row. */
 function claudeQuota(): QuotaRow {
   const root = path.join(__dirname, '..', '..');
-  const out = execFileSync(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), path.join(root, 'src', 'cli', 'main.ts'), '--json', 'quota'], {
-    cwd: ws.work,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: ws.dir, CODEX_HOME: path.join(ws.dir, '.codex'), TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
-  });
+  const out = execFileSync(
+    process.execPath,
+    [
+      '-r',
+      require.resolve('ts-node/register/transpile-only'),
+      path.join(root, 'src', 'cli', 'main.ts'),
+      '--json',
+      'quota',
+    ],
+    {
+      cwd: ws.work,
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: ws.dir,
+        CODEX_HOME: path.join(ws.dir, '.codex'),
+        TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+      },
+    },
+  );
   const quota = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { providers: QuotaRow[] };
   const row = quota.providers.find((p) => p.provider === 'claude');
   if (row === undefined) throw new Error(`no claude row in ${out}`);
@@ -94,7 +109,11 @@ function processesHolding(secret: string): number[] {
 }
 
 function git(args: readonly string[], cwd = ws.work): string {
-  return execFileSync('git', [...args], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.dir, GIT_CONFIG_NOSYSTEM: '1' } });
+  return execFileSync('git', [...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.dir, GIT_CONFIG_NOSYSTEM: '1' },
+  });
 }
 
 function initRepo(): void {
@@ -110,7 +129,8 @@ function initRepo(): void {
 function writeNamedFileScript(request: FakeModelRequest): FakeStep {
   if (request.tools.length === 0) return SIDE_REQUEST_ALLOW;
   const name = /write ([\w.-]+\.txt)/.exec(request.text)?.[1] ?? 'unknown.txt';
-  if (request.toolResults === 0) return fakeStep.toolCall({ kind: 'write', path: name, content: `${name} by its agent\n` }, { usage: TURN });
+  if (request.toolResults === 0)
+    return fakeStep.toolCall({ kind: 'write', path: name, content: `${name} by its agent\n` }, { usage: TURN });
   return fakeStep.reply({ text: `wrote ${name}`, usage: TURN });
 }
 
@@ -122,7 +142,9 @@ describe('agentvisor run with an agent that edits', () => {
     expect(fs.readFileSync(path.join(ws.work, 'CHANGES.txt'), 'utf8')).toBe('CHANGES.txt by its agent\n');
     const result = jsonLines(end.stdout).pop();
     expect(result).toMatchObject({ ok: true, sandbox: 'workspace-write', permissionDenials: [] });
-    expect(end.stderr.split('\n')[0]).toBe(`agentvisor: sandbox workspace-write: the agent may edit files under ${ws.work} and run commands there`);
+    expect(end.stderr.split('\n')[0]).toBe(
+      `agentvisor: sandbox workspace-write: the agent may edit files under ${ws.work} and run commands there`,
+    );
   });
 
   it('should report refused edits under --sandbox read-only and not call the run a plain success', async () => {
@@ -131,14 +153,20 @@ describe('agentvisor run with an agent that edits', () => {
     expect(end.status).toBe(0);
     expect(fs.existsSync(path.join(ws.work, 'CHANGES.txt'))).toBe(false);
     expect(end.stderr).toContain('agentvisor: done, but 1 tool call was refused on claude');
-    expect(end.stderr).toContain(`1 tool call was refused by the read-only sandbox (Write ${path.join(ws.work, 'CHANGES.txt')})`);
+    expect(end.stderr).toContain(
+      `1 tool call was refused by the read-only sandbox (Write ${path.join(ws.work, 'CHANGES.txt')})`,
+    );
   });
 
   it('should stop a runaway agent at --max-tokens with exit 1 and token-limit, at most one turn over the cap', async () => {
     fake.setScript('claude', runawayScript({ usagePerTurn: TURN, sideReply: SIDE_REQUEST_ALLOW }));
     const end = await cli(['--json', 'run', '--agent', 'claude', '--max-tokens', '4000', 'loop', 'forever']).done;
     expect(end.status).toBe(1);
-    const result = jsonLines(end.stdout).pop() as { ok: boolean; error: { code: string }; usage: { totalTokens: number } };
+    const result = jsonLines(end.stdout).pop() as {
+      ok: boolean;
+      error: { code: string };
+      usage: { totalTokens: number };
+    };
     expect(result).toMatchObject({ ok: false, error: { code: 'token-limit' } });
     expect(result.usage.totalTokens).toBeGreaterThan(4000);
     expect(result.usage.totalTokens - 4000).toBeLessThanOrEqual(TURN.inputTokens + TURN.outputTokens);
@@ -157,17 +185,33 @@ describe('agentvisor batch --worktree', () => {
     initRepo();
     fake.setScript('claude', writeNamedFileScript);
     const head = git(['rev-parse', 'HEAD']).trim();
-    const tasks = ws.writeTasks(['a', 'b', 'c'].map((id) => ({ id: `t-${id}`, task: `write ${id}.txt\nthen stop`, agent: 'claude' })), 'tasks.jsonl');
+    const tasks = ws.writeTasks(
+      ['a', 'b', 'c'].map((id) => ({ id: `t-${id}`, task: `write ${id}.txt\nthen stop`, agent: 'claude' })),
+      'tasks.jsonl',
+    );
     fs.renameSync(tasks, path.join(ws.dir, 'tasks.jsonl'));
-    const end = await cli(['--json', 'batch', path.join(ws.dir, 'tasks.jsonl'), '--worktree', '--concurrency', '3', '--no-journal']).done;
+    const end = await cli([
+      '--json',
+      'batch',
+      path.join(ws.dir, 'tasks.jsonl'),
+      '--worktree',
+      '--concurrency',
+      '3',
+      '--no-journal',
+    ]).done;
     expect(end.status).toBe(0);
     const lines = jsonLines(end.stdout);
     const results = lines.slice(0, -1);
     expect(results).toHaveLength(3);
     for (const id of ['a', 'b', 'c']) {
       const result = results.find((r) => r.agentId === `t-${id}`);
-      expect(result).toMatchObject({ ok: true, worktree: { branch: `agentvisor/t-${id}`, filesChanged: [`${id}.txt`] } });
-      expect(git(['log', '-1', '--format=%s', `agentvisor/t-${id}`]).trim()).toBe(`agentvisor: t-${id}: write ${id}.txt`);
+      expect(result).toMatchObject({
+        ok: true,
+        worktree: { branch: `agentvisor/t-${id}`, filesChanged: [`${id}.txt`] },
+      });
+      expect(git(['log', '-1', '--format=%s', `agentvisor/t-${id}`]).trim()).toBe(
+        `agentvisor: t-${id}: write ${id}.txt`,
+      );
       expect(git(['show', `agentvisor/t-${id}:${id}.txt`])).toBe(`${id}.txt by its agent\n`);
       expect(fs.existsSync(path.join(ws.work, `${id}.txt`))).toBe(false);
     }
@@ -191,9 +235,16 @@ describe('agentvisor batch --worktree', () => {
 describe('agentvisor run while it runs and when it is stopped', () => {
   it('should show the tokens of a run that is still going to agentvisor quota in another process, within one sync interval', async () => {
     // A runaway agent whose answers take 300 ms: it is still going when quota is asked.
-    fake.setScript('claude', toolTurnScript([fakeStep.toolCall({ kind: 'shell', command: 'true' }, { usage: TURN, delayMs: 300 })]));
+    fake.setScript(
+      'claude',
+      toolTurnScript([fakeStep.toolCall({ kind: 'shell', command: 'true' }, { usage: TURN, delayMs: 300 })]),
+    );
     const run = cli(['--json', 'run', '--agent', 'claude', 'loop', 'forever']);
-    await waitFor(() => fake.requests.filter((r) => r.route === 'anthropic.messages').length >= 3, 60_000, 'three model requests');
+    await waitFor(
+      () => fake.requests.filter((r) => r.route === 'anthropic.messages').length >= 3,
+      60_000,
+      'three model requests',
+    );
     // Two turns were answered (and streamed) at least a second ago: the file ledger has them.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const quota = claudeQuota();
@@ -207,7 +258,11 @@ describe('agentvisor run while it runs and when it is stopped', () => {
   it('should stop the agent on SIGTERM, exit 143, settle every streamed token and leave no reservation, home or process', async () => {
     fake.setScript('claude', runawayScript({ usagePerTurn: TURN, sideReply: SIDE_REQUEST_ALLOW }));
     const run = cli(['--json', 'run', '--agent', 'claude', 'loop', 'forever']);
-    await waitFor(() => fake.requests.filter((r) => r.route === 'anthropic.messages').length >= 3, 60_000, 'three model requests');
+    await waitFor(
+      () => fake.requests.filter((r) => r.route === 'anthropic.messages').length >= 3,
+      60_000,
+      'three model requests',
+    );
     expect(claudeQuota().active).toBe(1);
     process.kill(run.pid, 'SIGTERM');
     const end = await run.done;
@@ -225,11 +280,19 @@ describe('agentvisor run while it runs and when it is stopped', () => {
   it('should leave no agent process after kill -9, and the next start removes the home it left', async () => {
     fake.setScript('claude', runawayScript({ usagePerTurn: TURN, sideReply: SIDE_REQUEST_ALLOW }));
     const run = cli(['run', '--agent', 'claude', 'loop', 'forever']);
-    await waitFor(() => fake.requests.filter((r) => r.route === 'anthropic.messages').length >= 2, 60_000, 'two model requests');
+    await waitFor(
+      () => fake.requests.filter((r) => r.route === 'anthropic.messages').length >= 2,
+      60_000,
+      'two model requests',
+    );
     expect(processesHolding(CLAUDE_KEY).length).toBeGreaterThan(1);
     process.kill(run.pid, 'SIGKILL');
     await run.done;
-    await waitFor(() => processesHolding(CLAUDE_KEY).length === 0, 5_000, 'the agent processes to die with their parent');
+    await waitFor(
+      () => processesHolding(CLAUDE_KEY).length === 0,
+      5_000,
+      'the agent processes to die with their parent',
+    );
     const left = fs.readdirSync(tmp).filter((name) => name.startsWith('agentvisor-agent-'));
     expect(left).toHaveLength(1);
     fake.setScript('claude', fakeStep.reply({ text: 'pong', usage: TURN }));

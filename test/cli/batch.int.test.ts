@@ -12,7 +12,6 @@ import { agentBin } from '../helpers/cliHome';
 import { makeBatchWorkspace } from '../helpers/batchCli';
 import type { BatchWorkspace, CliRun } from '../helpers/batchCli';
 
-
 // Test keys only: well-formed, never real. Every one is checked against every output.
 const CLAUDE_KEY = `sk-ant-api03-${'CliBatchTestKey'}${'b'.repeat(60)}Cb1a`;
 const OPENAI_KEY = `sk-proj-${'CliBatchTestKey'}${'c'.repeat(40)}Cb2b`;
@@ -33,8 +32,12 @@ beforeEach(async () => {
   processLog = path.join(ws.dir, 'claude-processes.log');
   // Logs `start|stop <pid> <ns>` around the real claude; its pid is the process group agentvisor stops.
   claudeWrapper = path.join(ws.dir, 'claude-wrapper.sh');
-  fs.writeFileSync(claudeWrapper, `#!/bin/sh\necho "start $$ $(date +%s%N)" >> '${processLog}'\n'${agentBin('claude')}' "$@"\n` +
-      `rc=$?\necho "stop $$ $(date +%s%N)" >> '${processLog}'\nexit $rc\n`, { mode: 0o700 });
+  fs.writeFileSync(
+    claudeWrapper,
+    `#!/bin/sh\necho "start $$ $(date +%s%N)" >> '${processLog}'\n'${agentBin('claude')}' "$@"\n` +
+      `rc=$?\necho "stop $$ $(date +%s%N)" >> '${processLog}'\nexit $rc\n`,
+    { mode: 0o700 },
+  );
 });
 
 afterEach(async () => {
@@ -108,9 +111,25 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 describe('agentvisor batch', () => {
   it('should never have more than 3 claude processes alive with Claude concurrency 3, over 12 tasks', async () => {
     fake.setScript('claude', fakeStep.reply({ delayMs: 400, usage: { inputTokens: 10, outputTokens: 5 } }));
-    const file = writeTasks(Array.from({ length: 12 }, (_, i) => ({ id: `t${i + 1}`, task: `task number ${i + 1}`, agent: 'claude', estimate: 10_000 })));
+    const file = writeTasks(
+      Array.from({ length: 12 }, (_, i) => ({
+        id: `t${i + 1}`,
+        task: `task number ${i + 1}`,
+        agent: 'claude',
+        estimate: 10_000,
+      })),
+    );
     // The hard limit, without adaptive concurrency (which would start at 1 of 3 and grow).
-    const { done } = cli(['--json', 'batch', file, '--concurrency', '6', '--max-concurrent', 'claude=3', '--no-adaptive']);
+    const { done } = cli([
+      '--json',
+      'batch',
+      file,
+      '--concurrency',
+      '6',
+      '--max-concurrent',
+      'claude=3',
+      '--no-adaptive',
+    ]);
     const { status, stdout, stderr } = await done;
     if (status !== 0) console.log(stdout, stderr);
     expect(status).toBe(0);
@@ -118,14 +137,25 @@ describe('agentvisor batch', () => {
     expect(lines).toHaveLength(13);
     const tasks = lines.slice(0, 12);
     expect(tasks.map((t) => t.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `t${i + 1}`).sort());
-    for (const t of tasks) expect(t).toMatchObject({ ok: true, provider: 'claude', agent: 'claude-code', result: 'pong', usage: { totalTokens: 15 }, fallbacks: [] });
+    for (const t of tasks)
+      expect(t).toMatchObject({
+        ok: true,
+        provider: 'claude',
+        agent: 'claude-code',
+        result: 'pong',
+        usage: { totalTokens: 15 },
+        fallbacks: [],
+      });
     expect(lines[12]).toMatchObject({
       ok: true,
       interrupted: false,
       total: 12,
       counts: { succeeded: 12, failed: 0, stopped: 0, notStarted: 0 },
       usage: { inputTokens: 120, outputTokens: 60, totalTokens: 180 },
-      providers: { claude: { tasks: 12, tokens: 180, maxRunning: 3, maxConcurrent: 3, reserved: 0, active: 0 }, openai: { tasks: 0, tokens: 0, reserved: 0, active: 0 } },
+      providers: {
+        claude: { tasks: 12, tokens: 180, maxRunning: 3, maxConcurrent: 3, reserved: 0, active: 0 },
+        openai: { tasks: 0, tokens: 0, reserved: 0, active: 0 },
+      },
     });
     // Measured independently of agentvisor: 12 claude processes ran, never more than 3 at once (and 3 did overlap).
     const events = processEvents();
@@ -137,14 +167,23 @@ describe('agentvisor batch', () => {
 
   it('should print a JSON line per task when not on a terminal, then the summary tables', async () => {
     fake.setScript('claude', fakeStep.error('overloaded'));
-    const file = writeTasks([{ id: 'a', task: 'first', agent: 'claude' }, '', { id: 'b', task: 'second', agent: 'codex', estimate: 5000 }]);
-    const { status, stdout, stderr } = await cli(["batch", file, "--concurrency", "2"]).done;
+    const file = writeTasks([
+      { id: 'a', task: 'first', agent: 'claude' },
+      '',
+      { id: 'b', task: 'second', agent: 'codex', estimate: 5000 },
+    ]);
+    const { status, stdout, stderr } = await cli(['batch', file, '--concurrency', '2']).done;
     if (status !== 0) console.log(stdout, stderr);
     expect(status).toBe(0);
     const [first, second, ...rest] = stdout.trim().split('\n');
     const results = [JSON.parse(first!), JSON.parse(second!)] as Record<string, unknown>[];
     const byId = Object.fromEntries(results.map((r) => [r.id, r]));
-    expect(byId.a).toMatchObject({ ok: true, provider: 'openai', agent: 'codex', fallbacks: [{ from: 'claude', to: 'openai', reason: 'overloaded' }] });
+    expect(byId.a).toMatchObject({
+      ok: true,
+      provider: 'openai',
+      agent: 'codex',
+      fallbacks: [{ from: 'claude', to: 'openai', reason: 'overloaded' }],
+    });
     expect(byId.b).toMatchObject({ ok: true, provider: 'openai', agent: 'codex', fallbacks: [] });
     const table = rest.join('\n');
     expect(table).toMatch(/task\s+status\s+agents\s+tokens\s+fallbacks\s+seconds/);
@@ -155,7 +194,10 @@ describe('agentvisor batch', () => {
   });
 
   it('should refuse a tasks file with a bad line, naming the line, before running anything', async () => {
-    const file = writeTasks([{ id: 'a', task: 'ok' }, { id: 'b', task: '' }]);
+    const file = writeTasks([
+      { id: 'a', task: 'ok' },
+      { id: 'b', task: '' },
+    ]);
     const { status, stdout, stderr } = await cli(['batch', file]).done;
     expect(status).toBe(2);
     expect(stdout).toBe('');
@@ -166,39 +208,51 @@ describe('agentvisor batch', () => {
   it.each([
     ['Ctrl-C', 'SIGINT', 130],
     ['SIGHUP', 'SIGHUP', 129],
-  ] as const)('should on %s stop admission, stop the running agents, release everything and print what ran', async (_name, signal, exitCode) => {
-    fake.setScript('claude', fakeStep.reply({ delayMs: 60_000 }));
-    const file = writeTasks(Array.from({ length: 6 }, (_, i) => ({ id: `s${i + 1}`, task: `slow task ${i + 1}`, agent: 'claude', estimate: 10_000 })));
-    const run = cli(['--json', 'batch', file, '--concurrency', '3', '--max-concurrent', 'claude=2', '--no-adaptive']);
-    const deadline = Date.now() + 30_000;
-    while (fake.requests.filter((r) => r.route === 'anthropic.messages').length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(fake.requests.filter((r) => r.route === 'anthropic.messages')).toHaveLength(2);
-    const interruptedAt = Date.now();
-    process.kill(run.pid, signal);
-    const { status, stdout, stderr } = await run.done;
-    expect(Date.now() - interruptedAt).toBeLessThan(10_000);
-    expect(status).toBe(exitCode);
-    const lines = jsonLines(stdout);
-    const summary = lines.at(-1)!;
-    expect(summary).toMatchObject({
-      ok: false,
-      interrupted: true,
-      total: 6,
-      // Two were running and one waited for a claude slot: all three stopped; three never started.
-      counts: { succeeded: 0, failed: 0, stopped: 3, notStarted: 3 },
-      notStartedIds: ['s4', 's5', 's6'],
-      providers: { claude: { reserved: 0, active: 0, maxRunning: 2 }, openai: { reserved: 0, active: 0 } },
-    });
-    const stopped = lines.slice(0, -1);
-    expect(stopped.map((l) => [l.id, l.ok, (l.error as { code: string }).code]).sort()).toEqual([
-      ['s1', false, 'stopped'],
-      ['s2', false, 'stopped'],
-      ['s3', false, 'stopped'],
-    ]);
-    expect(stderr).toContain('interrupted: 0 tasks finished, 3 stopped, 3 not started');
-    // The agents' process groups are gone.
-    const started = processEvents().filter((e) => e.kind === 'start');
-    expect(started).toHaveLength(2);
-    for (const e of started) expect(isAlive(e.pid)).toBe(false);
-  }, 60_000);
+  ] as const)(
+    'should on %s stop admission, stop the running agents, release everything and print what ran',
+    async (_name, signal, exitCode) => {
+      fake.setScript('claude', fakeStep.reply({ delayMs: 60_000 }));
+      const file = writeTasks(
+        Array.from({ length: 6 }, (_, i) => ({
+          id: `s${i + 1}`,
+          task: `slow task ${i + 1}`,
+          agent: 'claude',
+          estimate: 10_000,
+        })),
+      );
+      const run = cli(['--json', 'batch', file, '--concurrency', '3', '--max-concurrent', 'claude=2', '--no-adaptive']);
+      const deadline = Date.now() + 30_000;
+      while (fake.requests.filter((r) => r.route === 'anthropic.messages').length < 2 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(fake.requests.filter((r) => r.route === 'anthropic.messages')).toHaveLength(2);
+      const interruptedAt = Date.now();
+      process.kill(run.pid, signal);
+      const { status, stdout, stderr } = await run.done;
+      expect(Date.now() - interruptedAt).toBeLessThan(10_000);
+      expect(status).toBe(exitCode);
+      const lines = jsonLines(stdout);
+      const summary = lines.at(-1)!;
+      expect(summary).toMatchObject({
+        ok: false,
+        interrupted: true,
+        total: 6,
+        // Two were running and one waited for a claude slot: all three stopped; three never started.
+        counts: { succeeded: 0, failed: 0, stopped: 3, notStarted: 3 },
+        notStartedIds: ['s4', 's5', 's6'],
+        providers: { claude: { reserved: 0, active: 0, maxRunning: 2 }, openai: { reserved: 0, active: 0 } },
+      });
+      const stopped = lines.slice(0, -1);
+      expect(stopped.map((l) => [l.id, l.ok, (l.error as { code: string }).code]).sort()).toEqual([
+        ['s1', false, 'stopped'],
+        ['s2', false, 'stopped'],
+        ['s3', false, 'stopped'],
+      ]);
+      expect(stderr).toContain('interrupted: 0 tasks finished, 3 stopped, 3 not started');
+      // The agents' process groups are gone.
+      const started = processEvents().filter((e) => e.kind === 'start');
+      expect(started).toHaveLength(2);
+      for (const e of started) expect(isAlive(e.pid)).toBe(false);
+    },
+    60_000,
+  );
 });

@@ -9,7 +9,10 @@ import { MINUTE, startHarness } from '../helpers/orchestratorFixtures';
 const THROTTLED: FailureReport = {
   status: 429,
   headers: { 'retry-after': '1' },
-  body: { type: 'error', error: { type: 'rate_limit_error', message: 'Server is temporarily limiting requests (not your usage limit)' } },
+  body: {
+    type: 'error',
+    error: { type: 'rate_limit_error', message: 'Server is temporarily limiting requests (not your usage limit)' },
+  },
 };
 
 /** Runs `body` with what is written to stdout captured in `lines` (the bar draws there), stdout restored after. */
@@ -39,19 +42,32 @@ describe('BatchProgressBar', () => {
       await drawnLines(async (lines) => {
         bar.draw();
         after.push(lastBar(lines));
-        const agent = await orch.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'claude', whenPreferredBusy: 'wait' });
+        const agent = await orch.spawnAgent({
+          estimatedTokens: 1_000,
+          preferredProvider: 'claude',
+          whenPreferredBusy: 'wait',
+        });
         bar.runStarted('claude');
         const requeued = agent.reportFailure(THROTTLED);
         after.push(lastBar(lines));
         clock.advance(1_000);
         await requeued;
-        await agent.reportFailure({ kind: 'quota', message: 'session limit reached', resetAt: clock.now() + 90 * MINUTE });
+        await agent.reportFailure({
+          kind: 'quota',
+          message: 'session limit reached',
+          resetAt: clock.now() + 90 * MINUTE,
+        });
         after.push(lastBar(lines));
       });
       expect(after[0]).toContain('running: claude 0/8, openai 0/4\x1b[K');
       expect(after[1]).toMatch(/running: claude 1\/4, /);
       expect(after[2]).toMatch(/claude 1\/4 \(paused \d\d:\d\d:\d\d /);
-      expect(orch.stats().activity.providers.claude).toEqual({ limitChanges: 1, lowestLimit: 4, pauses: 1, pauseReason: 'quota' });
+      expect(orch.stats().activity.providers.claude).toEqual({
+        limitChanges: 1,
+        lowestLimit: 4,
+        pauses: 1,
+        pauseReason: 'quota',
+      });
     } finally {
       unsubscribe();
       await orch.stop();

@@ -12,11 +12,24 @@ import path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
 const PATH = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
-const COMMAND_MODULES = ['demoRun', 'runCommands', 'batchCommand', 'loginCommands', 'statusCommands', 'quotaCommand', 'testCommand'].map((m) => `dist/src/cli/${m}.js`);
+const COMMAND_MODULES = [
+  'demoRun',
+  'runCommands',
+  'batchCommand',
+  'loginCommands',
+  'statusCommands',
+  'quotaCommand',
+  'testCommand',
+].map((m) => `dist/src/cli/${m}.js`);
 const PKG = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
 
-interface CoverageFunction { readonly functionName: string; readonly ranges: readonly { readonly count: number }[] }
-interface Coverage { readonly result: readonly { readonly url: string; readonly functions: readonly CoverageFunction[] }[] }
+interface CoverageFunction {
+  readonly functionName: string;
+  readonly ranges: readonly { readonly count: number }[];
+}
+interface Coverage {
+  readonly result: readonly { readonly url: string; readonly functions: readonly CoverageFunction[] }[];
+}
 
 interface Ran {
   readonly status: number | null;
@@ -31,7 +44,8 @@ let dir: string;
 
 beforeAll(() => {
   for (const built of ['dist/cli.cjs', 'dist/src/cli/main.js']) {
-    if (!fs.existsSync(path.join(root, built))) throw new Error(`${built} is missing: run npm run build (npm ci does) before this test`);
+    if (!fs.existsSync(path.join(root, built)))
+      throw new Error(`${built} is missing: run npm run build (npm ci does) before this test`);
   }
 });
 
@@ -64,7 +78,12 @@ function runBin(bin: string, args: readonly string[]): Promise<Ran> {
           if (file.includes('/node_modules/') || !(file.startsWith(`${root}/`) || file.startsWith(`${dir}/`))) continue;
           const local = path.relative(path.dirname(path.dirname(bin)), file);
           scripts.push(local);
-          if (local === path.join('dist', 'cli.cjs')) evaluated.push(...script.functions.filter((f) => /^dist\//.test(f.functionName) && f.ranges[0]!.count > 0).map((f) => f.functionName));
+          if (local === path.join('dist', 'cli.cjs'))
+            evaluated.push(
+              ...script.functions
+                .filter((f) => /^dist\//.test(f.functionName) && f.ranges[0]!.count > 0)
+                .map((f) => f.functionName),
+            );
         }
       }
       resolve({ status, stdout, scripts: scripts.sort(), evaluated });
@@ -76,18 +95,37 @@ describe('bin/agentvisor.js with the CLI bundle', () => {
   it('should answer --version from the bundle without evaluating any command module', async () => {
     const ran = await runBin(path.join(root, 'bin', 'agentvisor.js'), ['--version']);
     expect({ status: ran.status, stdout: ran.stdout }).toEqual({ status: 0, stdout: `${PKG.version}\n` });
-    expect(ran.scripts).toEqual(['bin/agentvisor.js', 'dist/cli.cjs', 'dist/src/cli/compileCache.js', 'dist/src/cli/packageVersion.js']);
+    expect(ran.scripts).toEqual([
+      'bin/agentvisor.js',
+      'dist/cli.cjs',
+      'dist/src/cli/compileCache.js',
+      'dist/src/cli/packageVersion.js',
+    ]);
     expect(ran.evaluated).toContain('dist/src/cli/packageVersion.js');
     expect(ran.evaluated.filter((m) => COMMAND_MODULES.includes(m))).toEqual([]);
   });
 
   it("should run a demo from the bundle, evaluating the demo's module and not the batch, login, status, quota or test ones", async () => {
-    const ran = await runBin(path.join(root, 'bin', 'agentvisor.js'), ['demo', '--agents', '2', '--throttle-agents', '0']);
+    const ran = await runBin(path.join(root, 'bin', 'agentvisor.js'), [
+      'demo',
+      '--agents',
+      '2',
+      '--throttle-agents',
+      '0',
+    ]);
     expect(ran.status).toBe(0);
     expect(ran.stdout).toContain('settled: every allocation returned, usage counted once');
-    expect(ran.scripts.filter((s) => s.startsWith('dist/src/') && s !== 'dist/src/cli/compileCache.js' && s !== 'dist/src/cli/packageVersion.js')).toEqual([]);
+    expect(
+      ran.scripts.filter(
+        (s) =>
+          s.startsWith('dist/src/') && s !== 'dist/src/cli/compileCache.js' && s !== 'dist/src/cli/packageVersion.js',
+      ),
+    ).toEqual([]);
     // demoRun imports a helper from runCommands.
-    expect(ran.evaluated.filter((m) => COMMAND_MODULES.includes(m)).sort()).toEqual(['dist/src/cli/demoRun.js', 'dist/src/cli/runCommands.js']);
+    expect(ran.evaluated.filter((m) => COMMAND_MODULES.includes(m)).sort()).toEqual([
+      'dist/src/cli/demoRun.js',
+      'dist/src/cli/runCommands.js',
+    ]);
   });
 
   it('should run the compiled modules when the bundle is older than them (a build by tsc alone)', async () => {

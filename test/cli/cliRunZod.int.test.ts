@@ -11,11 +11,15 @@ const run = promisify(execFile);
 async function probe(mode: 'cli' | 'library'): Promise<{ before: boolean; after: boolean }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-zod-'));
   try {
-    const { stdout } = await run(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), PROBE, home, mode], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
-      timeout: 60_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ['-r', require.resolve('ts-node/register/transpile-only'), PROBE, home, mode],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH, TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
+        timeout: 60_000,
+      },
+    );
     return JSON.parse(stdout) as { before: boolean; after: boolean };
   } finally {
     fs.rmSync(home, { recursive: true, force: true });

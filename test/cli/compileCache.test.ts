@@ -31,7 +31,10 @@ beforeEach(() => {
       "module.exports = async () => ({ value: twice(21), resolved: path.relative(__dirname, require.resolve('./lib/twice')), dynamic: await later() });\n" +
       "const path = require('node:path');\n",
   );
-  fs.writeFileSync(path.join(app, 'lib', 'later.js'), "exports.later = async () => (await import('./later.mjs')).later;\n");
+  fs.writeFileSync(
+    path.join(app, 'lib', 'later.js'),
+    "exports.later = async () => (await import('./later.mjs')).later;\n",
+  );
   fs.writeFileSync(path.join(app, 'lib', 'twice.js'), 'exports.twice = (n) => n * 2;\n');
   fs.writeFileSync(path.join(app, 'lib', 'later.mjs'), "export const later = 'esm';\n");
 });
@@ -41,13 +44,21 @@ afterEach(() => {
 });
 
 /** Enables the cache in a fresh process (with `env`), runs the app, and reports what happened. */
-function runApp(env: Record<string, string> = {}): { status: { enabled: boolean; reason?: string }; counts: { hits: number; misses: number; rejected: number }; result: unknown } {
+function runApp(env: Record<string, string> = {}): {
+  status: { enabled: boolean; reason?: string };
+  counts: { hits: number; misses: number; rejected: number };
+  result: unknown;
+} {
   const script = `
     const cache = require(${JSON.stringify(path.join(root, 'src', 'cli', 'compileCache'))});
     const status = cache.enableCompileCache(${JSON.stringify(cacheDir)});
     require(${JSON.stringify(path.join(app, 'main.js'))})()
       .then((result) => console.log(JSON.stringify({ status, counts: cache.compileCacheCounts(), result })));`;
-  const out = execFileSync(process.execPath, ['-r', TS_NODE, '-e', script], { cwd: root, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...env }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['-r', TS_NODE, '-e', script], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...env },
+    encoding: 'utf8',
+  });
   return JSON.parse(out.trim().split('\n').at(-1)!) as ReturnType<typeof runApp>;
 }
 
@@ -56,7 +67,11 @@ const RESULT = { value: 42, resolved: path.join('lib', 'twice.js'), dynamic: 'es
 describe('enableCompileCache', () => {
   it('should write a cache at the first run, 0600 in a 0700 folder, and run from it at the next with the same result', () => {
     const first = runApp();
-    expect(first).toEqual({ status: { enabled: true, dir: cacheDir }, counts: { hits: 0, misses: 2, rejected: 0 }, result: RESULT });
+    expect(first).toEqual({
+      status: { enabled: true, dir: cacheDir },
+      counts: { hits: 0, misses: 2, rejected: 0 },
+      result: RESULT,
+    });
     const files = fs.readdirSync(cacheDir);
     expect(files).toHaveLength(2);
     expect(fs.statSync(cacheDir).mode & 0o777).toBe(0o700);
@@ -80,7 +95,8 @@ describe('enableCompileCache', () => {
 
   it("should remove the caches of other versions (the new folder's compile-… siblings) when it creates its folder, nothing else", () => {
     const parent = path.join(tmp, 'cache');
-    for (const name of ['compile-0.0.9-v20.1.0-x64', 'compile-0.1.0-v20.20.2-x64', 'notes']) fs.mkdirSync(path.join(parent, name, 'x'), { recursive: true });
+    for (const name of ['compile-0.0.9-v20.1.0-x64', 'compile-0.1.0-v20.20.2-x64', 'notes'])
+      fs.mkdirSync(path.join(parent, name, 'x'), { recursive: true });
     cacheDir = path.join(parent, 'compile-0.1.1-v20.20.2-x64');
     expect(runApp()).toMatchObject({ status: { enabled: true }, counts: { misses: 2 } });
     expect(fs.readdirSync(parent).sort()).toEqual(['compile-0.1.1-v20.20.2-x64', 'notes']);
@@ -93,9 +109,16 @@ describe('enableCompileCache', () => {
   it('should stay off in a folder other users could write to, and when NODE_DISABLE_COMPILE_CACHE is set', () => {
     fs.mkdirSync(cacheDir, { recursive: true });
     fs.chmodSync(cacheDir, 0o777);
-    expect(runApp()).toEqual({ status: { enabled: false, dir: cacheDir, reason: `${cacheDir} is writable by other users` }, counts: { hits: 0, misses: 0, rejected: 0 }, result: RESULT });
+    expect(runApp()).toEqual({
+      status: { enabled: false, dir: cacheDir, reason: `${cacheDir} is writable by other users` },
+      counts: { hits: 0, misses: 0, rejected: 0 },
+      result: RESULT,
+    });
     fs.chmodSync(cacheDir, 0o700);
-    expect(runApp({ NODE_DISABLE_COMPILE_CACHE: '1' })).toMatchObject({ status: { enabled: false, reason: 'NODE_DISABLE_COMPILE_CACHE is set' }, counts: { hits: 0, misses: 0 } });
+    expect(runApp({ NODE_DISABLE_COMPILE_CACHE: '1' })).toMatchObject({
+      status: { enabled: false, reason: 'NODE_DISABLE_COMPILE_CACHE is set' },
+      counts: { hits: 0, misses: 0 },
+    });
     expect(fs.readdirSync(cacheDir)).toEqual([]);
   });
 });
@@ -103,8 +126,12 @@ describe('enableCompileCache', () => {
 describe('defaultCompileCacheDir', () => {
   it('should be under XDG_CACHE_HOME when it is an absolute path, else ~/.cache, one folder per agentvisor version, Node.js and architecture', () => {
     const leaf = `compile-${packageVersion()}-${process.version}-${process.arch}`;
-    expect(defaultCompileCacheDir({ XDG_CACHE_HOME: '/var/cache/me' })).toBe(path.join('/var/cache/me', 'agentvisor', leaf));
-    expect(defaultCompileCacheDir({ XDG_CACHE_HOME: 'relative' })).toBe(path.join(os.homedir(), '.cache', 'agentvisor', leaf));
+    expect(defaultCompileCacheDir({ XDG_CACHE_HOME: '/var/cache/me' })).toBe(
+      path.join('/var/cache/me', 'agentvisor', leaf),
+    );
+    expect(defaultCompileCacheDir({ XDG_CACHE_HOME: 'relative' })).toBe(
+      path.join(os.homedir(), '.cache', 'agentvisor', leaf),
+    );
     expect(defaultCompileCacheDir({})).toBe(path.join(os.homedir(), '.cache', 'agentvisor', leaf));
   });
 });

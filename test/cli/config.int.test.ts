@@ -46,18 +46,37 @@ function writeConfig(value: unknown): void {
 
 describe('agentvisor with a config file', () => {
   it('should show the configured limits with where each came from in status, quota and providers', () => {
-    writeConfig({ limits: { claude: { dailyLimit: 2_000_000 } }, providers: { openai: { enabled: false } }, fallbackChain: ['openai', 'claude'], ledger: { file: 'budget.json' } });
+    writeConfig({
+      limits: { claude: { dailyLimit: 2_000_000 } },
+      providers: { openai: { enabled: false } },
+      fallbackChain: ['openai', 'claude'],
+      ledger: { file: 'budget.json' },
+    });
 
     const status = cli(['--json', 'status']);
     expect(status.status).toBe(0);
-    const result = lastJson(status.stdout) as { providers: { provider: string; limits: unknown; switch: unknown }[]; [key: string]: unknown };
+    const result = lastJson(status.stdout) as {
+      providers: { provider: string; limits: unknown; switch: unknown }[];
+      [key: string]: unknown;
+    };
     expect(result.providers.map((p) => [p.provider, p.limits, p.switch])).toEqual([
-      ['claude', { dailyLimit: 2_000_000, maxConcurrent: 10 }, { enabled: true, disabledBy: null, rolloutPercent: 100 }],
-      ['openai', { dailyLimit: 500_000, maxConcurrent: 8 }, { enabled: false, disabledBy: 'option', rolloutPercent: 100 }],
+      [
+        'claude',
+        { dailyLimit: 2_000_000, maxConcurrent: 10 },
+        { enabled: true, disabledBy: null, rolloutPercent: 100 },
+      ],
+      [
+        'openai',
+        { dailyLimit: 500_000, maxConcurrent: 8 },
+        { enabled: false, disabledBy: 'option', rolloutPercent: 100 },
+      ],
     ]);
     expect(result).toMatchObject({
       config: { file: configFile, loaded: true },
-      limitsFrom: { claude: { dailyLimit: 'config', maxConcurrent: 'default' }, openai: { dailyLimit: 'default', maxConcurrent: 'default' } },
+      limitsFrom: {
+        claude: { dailyLimit: 'config', maxConcurrent: 'default' },
+        openai: { dailyLimit: 'default', maxConcurrent: 'default' },
+      },
       providerPriority: null,
       startOrder: ['claude'],
     });
@@ -74,18 +93,27 @@ describe('agentvisor with a config file', () => {
       exists: false,
       config: { file: configFile, loaded: true },
       limitsFrom: { claude: { dailyLimit: 'config', maxConcurrent: 'default' } },
-      providers: [expect.objectContaining({ provider: 'claude', dailyLimit: 2_000_000, available: 2_000_000 }), expect.objectContaining({ provider: 'openai', dailyLimit: 500_000 })],
+      providers: [
+        expect.objectContaining({ provider: 'claude', dailyLimit: 2_000_000, available: 2_000_000 }),
+        expect.objectContaining({ provider: 'openai', dailyLimit: 500_000 }),
+      ],
     });
 
     const providers = cli(['--json', 'providers']);
-    expect(lastJson(providers.stdout)).toMatchObject({ fallbackOrder: ['openai', 'claude'], config: { file: configFile, loaded: true } });
+    expect(lastJson(providers.stdout)).toMatchObject({
+      fallbackOrder: ['openai', 'claude'],
+      config: { file: configFile, loaded: true },
+    });
   });
 
   it('should not load zod without a config file, and say the defaults apply', () => {
     const quota = cli(['--json', 'quota']);
     expect(quota.status).toBe(0);
     expect(quota.stderr).not.toContain('zod: loaded');
-    expect(lastJson(quota.stdout)).toMatchObject({ config: { file: configFile, loaded: false }, limitsFrom: { claude: { dailyLimit: 'default', maxConcurrent: 'default' } } });
+    expect(lastJson(quota.stdout)).toMatchObject({
+      config: { file: configFile, loaded: false },
+      limitsFrom: { claude: { dailyLimit: 'default', maxConcurrent: 'default' } },
+    });
     expect(cli(['quota']).stdout).toContain(`Config file: none (${configFile} does not exist; the defaults apply)`);
     writeConfig({ limits: { openai: { maxConcurrent: 2 } } });
     expect(cli(['--json', 'quota']).stderr).toContain('zod: loaded');
@@ -97,13 +125,21 @@ describe('agentvisor with a config file', () => {
     const plain = cli(['status']);
     expect(plain.status).toBe(EXIT_USAGE);
     expect(plain.stdout).toBe('');
-    expect(plain.stderr.trim().split('\n').filter((l) => l !== 'zod: loaded')).toEqual([
+    expect(
+      plain.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l !== 'zod: loaded'),
+    ).toEqual([
       `agentvisor: Config file ${configFile}: limits.claude.dailyTokens: unknown setting; did you mean dailyLimit? ` +
         '(known: dailyLimit, maxConcurrent). It was left as it is. [invalid-config]',
     ]);
     const json = cli(['--json', 'run', 'say', 'pong']);
     expect(json.status).toBe(EXIT_USAGE);
-    expect(lastJson(json.stdout)).toEqual({ ok: false, error: { code: 'invalid-config', message: expect.stringContaining('limits.claude.dailyTokens: unknown setting') } });
+    expect(lastJson(json.stdout)).toEqual({
+      ok: false,
+      error: { code: 'invalid-config', message: expect.stringContaining('limits.claude.dailyTokens: unknown setting') },
+    });
     expect(fs.readFileSync(configFile, 'utf8')).toBe('{\n  "limits": { "claude": { "dailyTokens": 2000000 } }\n}\n');
     expect(fs.statSync(configFile).mtimeMs).toBe(before.mtimeMs);
   });
@@ -114,23 +150,46 @@ describe('agentvisor with a config file', () => {
     fs.symlinkSync(outside, configFile);
     const { status, stderr } = cli(['quota']);
     expect(status).toBe(EXIT_USAGE);
-    expect(stderr).toContain(`Config file ${configFile} is a symlink (or lies below one) that resolves outside ${home}; refusing to use it. [insecure-permissions]`);
+    expect(stderr).toContain(
+      `Config file ${configFile} is a symlink (or lies below one) that resolves outside ${home}; refusing to use it. [insecure-permissions]`,
+    );
   });
 
   it("should run tasks under the file's limits and ledger, with flags over the file", () => {
-    writeConfig({ limits: { claude: { dailyLimit: 100 }, openai: { dailyLimit: 100 } }, ledger: { file: 'budget.json' } });
-    const run = cli(['--json', 'run', '--estimate', '1000', 'say', 'pong'], { ANTHROPIC_API_KEY: 'sk-ant-api03-CONFIGtestKEY-00aa' });
+    writeConfig({
+      limits: { claude: { dailyLimit: 100 }, openai: { dailyLimit: 100 } },
+      ledger: { file: 'budget.json' },
+    });
+    const run = cli(['--json', 'run', '--estimate', '1000', 'say', 'pong'], {
+      ANTHROPIC_API_KEY: 'sk-ant-api03-CONFIGtestKEY-00aa',
+    });
     expect(run.status).toBe(EXIT_TASK_FAILED);
-    expect(lastJson(run.stdout)).toMatchObject({ ok: false, runs: 0, error: { code: 'quota-exhausted', message: expect.stringContaining('(claude: 100 tokens/day, openai: 100 tokens/day)') } });
+    expect(lastJson(run.stdout)).toMatchObject({
+      ok: false,
+      runs: 0,
+      error: {
+        code: 'quota-exhausted',
+        message: expect.stringContaining('(claude: 100 tokens/day, openai: 100 tokens/day)'),
+      },
+    });
     expect(fs.existsSync(path.join(home, 'agentvisor', 'budget.json'))).toBe(true);
     expect(fs.existsSync(path.join(home, 'agentvisor', 'ledger.json'))).toBe(false);
 
     const tasks = path.join(dir, 'tasks.jsonl');
     fs.writeFileSync(tasks, '{"id":"t1","task":"say pong","estimate":1000}\n');
-    const batch = cli(['--json', 'batch', '--daily-limit', 'openai=200', '--wait', '0', '--no-journal', tasks], { ANTHROPIC_API_KEY: 'sk-ant-api03-CONFIGtestKEY-00aa' });
+    const batch = cli(['--json', 'batch', '--daily-limit', 'openai=200', '--wait', '0', '--no-journal', tasks], {
+      ANTHROPIC_API_KEY: 'sk-ant-api03-CONFIGtestKEY-00aa',
+    });
     expect(batch.status).toBe(EXIT_TASK_FAILED);
     const line = batch.stdout.split('\n').find((l) => l.startsWith('{"id":"t1"'));
-    expect(JSON.parse(line ?? '{}')).toMatchObject({ ok: false, runs: 0, error: { code: 'quota-exhausted', message: expect.stringContaining('(claude: 100 tokens/day, openai: 200 tokens/day)') } });
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      ok: false,
+      runs: 0,
+      error: {
+        code: 'quota-exhausted',
+        message: expect.stringContaining('(claude: 100 tokens/day, openai: 200 tokens/day)'),
+      },
+    });
   });
 });
 
@@ -138,7 +197,9 @@ describe('docs/cli.md', () => {
   it('should list every exit code the CLI uses, and no other', () => {
     const text = fs.readFileSync(path.join(root, 'docs', 'cli.md'), 'utf8');
     const section = text.slice(text.indexOf('## Exit codes'), text.indexOf('\n## ', text.indexOf('## Exit codes') + 1));
-    const documented = [...section.matchAll(/^\| ([\d, ]+) \|/gm)].flatMap((m) => m[1]!.split(',').map((n) => Number(n.trim())));
+    const documented = [...section.matchAll(/^\| ([\d, ]+) \|/gm)].flatMap((m) =>
+      m[1]!.split(',').map((n) => Number(n.trim())),
+    );
     const used = [0, EXIT_TASK_FAILED, EXIT_USAGE, EXIT_PAUSED, ...Object.values(EXIT_FOR_SIGNAL)];
     expect([...new Set(documented)].sort((a, b) => a - b)).toEqual([...new Set(used)].sort((a, b) => a - b));
     expect(text).toContain('## Config file');

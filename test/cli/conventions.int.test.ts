@@ -17,7 +17,8 @@ beforeEach(() => {
 
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const cli = (args: readonly string[], env: Record<string, string> = {}): CliEnd => runCliSync(args, { cwd: dir, home: dir, env });
+const cli = (args: readonly string[], env: Record<string, string> = {}): CliEnd =>
+  runCliSync(args, { cwd: dir, home: dir, env });
 
 describe('agentvisor CLI conventions', () => {
   it('should print the package version with --version', () => {
@@ -31,36 +32,60 @@ describe('agentvisor CLI conventions', () => {
     ['an unknown option', ['run', '--bogus', 'x'], "unknown option '--bogus'"],
     ['a bad number', ['run', '--max-tokens', 'lots', 'x'], "option '--max-tokens <tokens>' argument 'lots' is invalid"],
     ['a missing argument', ['batch'], "missing required argument 'tasks.jsonl'"],
-    ['a bad choice', ['run', '--sandbox', 'everything', 'x'], "option '--sandbox <mode>' argument 'everything' is invalid"],
-  ])('should refuse %s with exit 2, one line and a help hint, and a JSON error line under --json', (_what, args, message) => {
-    const plain = cli(args);
-    expect(plain.status).toBe(2);
-    expect(plain.stdout).toBe('');
-    expect(plain.stderr.trim().split('\n')).toEqual([expect.stringContaining(message), '(add --help for usage)']);
-    const json = cli(['--json', ...args]);
-    expect(json.status).toBe(2);
-    expect(lastJson(json.stdout)).toEqual({ ok: false, error: { code: 'invalid-option', message: expect.stringContaining(message) } });
-  });
+    [
+      'a bad choice',
+      ['run', '--sandbox', 'everything', 'x'],
+      "option '--sandbox <mode>' argument 'everything' is invalid",
+    ],
+  ])(
+    'should refuse %s with exit 2, one line and a help hint, and a JSON error line under --json',
+    (_what, args, message) => {
+      const plain = cli(args);
+      expect(plain.status).toBe(2);
+      expect(plain.stdout).toBe('');
+      expect(plain.stderr.trim().split('\n')).toEqual([expect.stringContaining(message), '(add --help for usage)']);
+      const json = cli(['--json', ...args]);
+      expect(json.status).toBe(2);
+      expect(lastJson(json.stdout)).toEqual({
+        ok: false,
+        error: { code: 'invalid-option', message: expect.stringContaining(message) },
+      });
+    },
+  );
 
   it("should print an agentvisor error's code under --json too", () => {
     const { status, stdout, stderr } = cli(['--json', 'batch', path.join(dir, 'missing.jsonl')]);
     expect(status).toBe(2);
     expect(stderr).toContain('[invalid-option]');
-    expect(lastJson(stdout)).toMatchObject({ ok: false, error: { code: 'invalid-option', message: expect.stringContaining('cannot read the tasks file') } });
+    expect(lastJson(stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-option', message: expect.stringContaining('cannot read the tasks file') },
+    });
   });
 
   it('should honour --json in inspect: one JSON line with the relay and page addresses', () => {
     const { status, stdout } = cli(['--json', 'inspect', '--port', '8123']);
     expect(status).toBe(0);
     expect(stdout.trim().split('\n')).toHaveLength(1);
-    expect(lastJson(stdout)).toMatchObject({ ok: true, relay: 'ws://localhost:8123', page: 'http://localhost:8123', serving: false, instructions: expect.arrayContaining([expect.stringContaining('agentvisor inspect --serve --port 8123')]) });
+    expect(lastJson(stdout)).toMatchObject({
+      ok: true,
+      relay: 'ws://localhost:8123',
+      page: 'http://localhost:8123',
+      serving: false,
+      instructions: expect.arrayContaining([expect.stringContaining('agentvisor inspect --serve --port 8123')]),
+    });
   });
 
   it('should take the home from AGENTVISOR_HOME when --home is not given, and --home over it', () => {
-    const fromEnv = cli(['--json', 'quota'], { AGENTVISOR_HOME: path.join(dir, 'av-home'), CODEX_HOME: path.join(dir, 'codex-home') });
+    const fromEnv = cli(['--json', 'quota'], {
+      AGENTVISOR_HOME: path.join(dir, 'av-home'),
+      CODEX_HOME: path.join(dir, 'codex-home'),
+    });
     expect(fromEnv.status).toBe(0);
     expect(String(lastJson(fromEnv.stdout).ledger)).toMatch(new RegExp(`^${path.join(dir, 'av-home')}/`));
-    const flag = cli(['--json', '--home', path.join(dir, 'flag-home'), 'quota'], { AGENTVISOR_HOME: path.join(dir, 'av-home') });
+    const flag = cli(['--json', '--home', path.join(dir, 'flag-home'), 'quota'], {
+      AGENTVISOR_HOME: path.join(dir, 'av-home'),
+    });
     expect(String(lastJson(flag.stdout).ledger)).toMatch(new RegExp(`^${path.join(dir, 'flag-home')}/`));
   });
 });

@@ -16,8 +16,22 @@ const OPENAI_KEY = `sk-proj-${'TestOpenAIKeyBody'}${'o'.repeat(40)}Ab3c`;
 const ENV_KEY = `sk-ant-api03-${'EnvironmentKeyBody'}${'e'.repeat(70)}Zz9y`;
 const REFRESH_TOKEN = `sk-ant-ort01-${'RefreshTokenBody'}${'r'.repeat(60)}Rf4t`;
 const ACCESS_TOKEN = `sk-ant-oat01-${'AccessTokenBody'}${'a'.repeat(60)}Ac5d`;
-const CODEX_TOKENS = { id_token: 'header.payload.signature', access_token: `codex-access-${'x'.repeat(40)}`, refresh_token: `codex-refresh-${'y'.repeat(40)}`, account_id: 'acct-1' };
-const SECRETS = [CLAUDE_KEY, CLAUDE_KEY_2, OPENAI_KEY, ENV_KEY, REFRESH_TOKEN, ACCESS_TOKEN, CODEX_TOKENS.access_token, CODEX_TOKENS.refresh_token];
+const CODEX_TOKENS = {
+  id_token: 'header.payload.signature',
+  access_token: `codex-access-${'x'.repeat(40)}`,
+  refresh_token: `codex-refresh-${'y'.repeat(40)}`,
+  account_id: 'acct-1',
+};
+const SECRETS = [
+  CLAUDE_KEY,
+  CLAUDE_KEY_2,
+  OPENAI_KEY,
+  ENV_KEY,
+  REFRESH_TOKEN,
+  ACCESS_TOKEN,
+  CODEX_TOKENS.access_token,
+  CODEX_TOKENS.refresh_token,
+];
 
 let dir: string;
 let home: string;
@@ -66,18 +80,40 @@ describe('agentvisor login', () => {
     expect(status).toBe(0);
     expect(stdout).toContain('sk-ant-…Wx1z');
     expect(stdout).toContain(file);
-    expect(readJson(file)).toEqual({ preferred_mode: 'ApiKey', other_tool: { keep: true }, ANTHROPIC_API_KEY: CLAUDE_KEY, schema_version: 1 });
+    expect(readJson(file)).toEqual({
+      preferred_mode: 'ApiKey',
+      other_tool: { keep: true },
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      schema_version: 1,
+    });
     expect(modeOf(file)).toBe(0o600);
   });
 
   it("should store an OpenAI key in Codex's auth.json, keeping its ChatGPT tokens and every other key", () => {
     const file = path.join(home, 'auth.json');
-    writeJson(file, { auth_mode: 'chatgpt', OPENAI_API_KEY: null, tokens: CODEX_TOKENS, last_refresh: '2025-01-01T00:00:00Z' });
+    writeJson(file, {
+      auth_mode: 'chatgpt',
+      OPENAI_API_KEY: null,
+      tokens: CODEX_TOKENS,
+      last_refresh: '2025-01-01T00:00:00Z',
+    });
     const { status, stdout } = cli(['--json', 'login', 'openai', '--api-key', OPENAI_KEY]);
     expect(status).toBe(0);
     const result = lastJson(stdout);
-    expect(result).toMatchObject({ ok: true, provider: 'openai', stored: 'OPENAI_API_KEY', file, hint: 'sk-…Ab3c', inUse: true });
-    expect(readJson(file)).toEqual({ auth_mode: 'chatgpt', OPENAI_API_KEY: OPENAI_KEY, tokens: CODEX_TOKENS, last_refresh: '2025-01-01T00:00:00Z' });
+    expect(result).toMatchObject({
+      ok: true,
+      provider: 'openai',
+      stored: 'OPENAI_API_KEY',
+      file,
+      hint: 'sk-…Ab3c',
+      inUse: true,
+    });
+    expect(readJson(file)).toEqual({
+      auth_mode: 'chatgpt',
+      OPENAI_API_KEY: OPENAI_KEY,
+      tokens: CODEX_TOKENS,
+      last_refresh: '2025-01-01T00:00:00Z',
+    });
     expect(modeOf(file)).toBe(0o600);
   });
 
@@ -94,22 +130,30 @@ describe('agentvisor login', () => {
     ['an Anthropic key for OpenAI', ['openai', CLAUDE_KEY], /not an OpenAI key/],
     ['a key with white space', ['claude', `${CLAUDE_KEY.slice(0, 30)} ${CLAUDE_KEY.slice(30)}`], /white space/],
     ['a Claude OAuth access token given as an API key', ['claude', ACCESS_TOKEN], /OAuth access token/],
-  ])('should refuse %s with exit 2, a message naming the problem, and write nothing', (_name, [provider, key], message) => {
-    const { status, stderr } = cli(['login', provider!, '--api-key', key!]);
-    expect(status).toBe(2);
-    expect(stderr).toMatch(message);
-    expect(fs.existsSync(path.join(home, 'claude_auth.json'))).toBe(false);
-    expect(fs.existsSync(path.join(home, 'auth.json'))).toBe(false);
-  });
+  ])(
+    'should refuse %s with exit 2, a message naming the problem, and write nothing',
+    (_name, [provider, key], message) => {
+      const { status, stderr } = cli(['login', provider!, '--api-key', key!]);
+      expect(status).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(fs.existsSync(path.join(home, 'claude_auth.json'))).toBe(false);
+      expect(fs.existsSync(path.join(home, 'auth.json'))).toBe(false);
+    },
+  );
 
   it('should refuse an empty stdin and a missing --api-key with exit 2', () => {
-    expect(cli(['login', 'openai', '--api-key', '-'], { input: '' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/empty/) });
+    expect(cli(['login', 'openai', '--api-key', '-'], { input: '' })).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/empty/),
+    });
     expect(cli(['login', 'openai'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--api-key -/) });
   });
 
   it('should sign in with --oauth through the browser callback and store the login 0600, keeping other keys', async () => {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(home, 'claude_auth.json'), JSON.stringify({ other_program: { keep: 1 } }), { mode: 0o600 });
+    fs.writeFileSync(path.join(home, 'claude_auth.json'), JSON.stringify({ other_program: { keep: 1 } }), {
+      mode: 0o600,
+    });
     const exchanges: Record<string, unknown>[] = [];
     const tokenServer = http.createServer((req, res) => {
       // After the exchange the CLI asks the issuer's profile endpoint for the tier: none here.
@@ -118,15 +162,45 @@ describe('agentvisor login', () => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         exchanges.push(JSON.parse(body) as Record<string, unknown>);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN, expires_in: 3600, scope: 'user:inference' }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            access_token: ACCESS_TOKEN,
+            refresh_token: REFRESH_TOKEN,
+            expires_in: 3600,
+            scope: 'user:inference',
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => tokenServer.listen(0, '127.0.0.1', resolve));
     const port = (tokenServer.address() as AddressInfo).port;
     const child = spawn(
       process.execPath,
-      ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), '--json', 'login', 'claude', '--oauth', '--authorize-url', `http://127.0.0.1:${port}/authorize`, '--token-endpoint', `http://127.0.0.1:${port}/token`, '--timeout', '60'],
-      { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: dir, CODEX_HOME: home, CLAUDE_CONFIG_DIR: claudeHome, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') } },
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        path.join(root, 'src', 'cli', 'main.ts'),
+        '--json',
+        'login',
+        'claude',
+        '--oauth',
+        '--authorize-url',
+        `http://127.0.0.1:${port}/authorize`,
+        '--token-endpoint',
+        `http://127.0.0.1:${port}/token`,
+        '--timeout',
+        '60',
+      ],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          CODEX_HOME: home,
+          CLAUDE_CONFIG_DIR: claudeHome,
+          TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+        },
+      },
     );
     let stdout = '';
     let stderr = '';
@@ -151,11 +225,18 @@ describe('agentvisor login', () => {
     outputs.push(stdout, stderr);
     expect(status).toBe(0);
     expect(exchanges).toHaveLength(1);
-    expect(exchanges[0]).toMatchObject({ grant_type: 'authorization_code', code: 'the-authorization-code', client_id: '9d1c250a-e61b-44d9-88ed-5944d1962f5e' });
+    expect(exchanges[0]).toMatchObject({
+      grant_type: 'authorization_code',
+      code: 'the-authorization-code',
+      client_id: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
+    });
     expect(lastJson(stdout)).toMatchObject({ ok: true, provider: 'claude', kind: 'oauth', hint: 'sk-ant-oat01-…Ac5d' });
     const file = path.join(home, 'claude_auth.json');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { oauth_tokens: Record<string, unknown>; other_program: unknown };
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      oauth_tokens: Record<string, unknown>;
+      other_program: unknown;
+    };
     expect(data.oauth_tokens.access_token).toBe(ACCESS_TOKEN);
     expect(data.oauth_tokens.refresh_token).toBe(REFRESH_TOKEN);
     expect(data.other_program).toEqual({ keep: 1 });
@@ -168,7 +249,9 @@ describe('agentvisor login', () => {
   });
 
   it('should say when a key in the environment takes precedence over the stored one', () => {
-    const { status, stdout } = cli(['--json', 'login', 'claude', '--api-key', CLAUDE_KEY], { env: { ANTHROPIC_API_KEY: ENV_KEY } });
+    const { status, stdout } = cli(['--json', 'login', 'claude', '--api-key', CLAUDE_KEY], {
+      env: { ANTHROPIC_API_KEY: ENV_KEY },
+    });
     expect(status).toBe(0);
     expect(lastJson(stdout)).toMatchObject({ inUse: false, activeSource: 'env:ANTHROPIC_API_KEY' });
   });
@@ -198,8 +281,19 @@ describe('agentvisor logout', () => {
     seed();
     const { status, stdout } = cli(['--json', 'logout', 'claude']);
     expect(status).toBe(0);
-    expect(lastJson(stdout).results).toEqual([{ provider: 'claude', file: path.join(home, 'claude_auth.json'), removed: ['ANTHROPIC_API_KEY', 'oauth_tokens'], leftAlone: [], deleted: false }]);
-    expect(readJson(path.join(home, 'claude_auth.json'))).toEqual({ schema_version: 1, preferred_mode: 'MaxSubscription' });
+    expect(lastJson(stdout).results).toEqual([
+      {
+        provider: 'claude',
+        file: path.join(home, 'claude_auth.json'),
+        removed: ['ANTHROPIC_API_KEY', 'oauth_tokens'],
+        leftAlone: [],
+        deleted: false,
+      },
+    ]);
+    expect(readJson(path.join(home, 'claude_auth.json'))).toEqual({
+      schema_version: 1,
+      preferred_mode: 'MaxSubscription',
+    });
     expect(readJson(path.join(home, 'auth.json')).OPENAI_API_KEY).toBe(OPENAI_KEY);
   });
 
@@ -220,8 +314,20 @@ describe('agentvisor logout', () => {
     const first = cli(['--json', 'logout', 'all']);
     expect(first.status).toBe(0);
     expect(lastJson(first.stdout).results).toEqual([
-      { provider: 'claude', file: path.join(home, 'claude_auth.json'), removed: ['ANTHROPIC_API_KEY'], leftAlone: [], deleted: true },
-      { provider: 'openai', file: path.join(home, 'auth.json'), removed: ['OPENAI_API_KEY'], leftAlone: [], deleted: false },
+      {
+        provider: 'claude',
+        file: path.join(home, 'claude_auth.json'),
+        removed: ['ANTHROPIC_API_KEY'],
+        leftAlone: [],
+        deleted: true,
+      },
+      {
+        provider: 'openai',
+        file: path.join(home, 'auth.json'),
+        removed: ['OPENAI_API_KEY'],
+        leftAlone: [],
+        deleted: false,
+      },
     ]);
     expect(fs.existsSync(path.join(home, 'claude_auth.json'))).toBe(false);
     expect(readJson(path.join(home, 'auth.json'))).toEqual({});
@@ -247,34 +353,96 @@ describe('agentvisor status', () => {
     expect(human.stdout).toContain('Sessions start on: openai, then claude');
     const { status, stdout } = cli(['--json', 'status']);
     expect(status).toBe(0);
-    const result = lastJson(stdout) as { providers: { provider: string; credential: unknown; limits: unknown }[]; sources: { source: string; file: string | null }[]; problems: unknown[] };
+    const result = lastJson(stdout) as {
+      providers: { provider: string; credential: unknown; limits: unknown }[];
+      sources: { source: string; file: string | null }[];
+      problems: unknown[];
+    };
     expect(result.providers).toEqual([
-      { provider: 'claude', displayName: 'Claude (Anthropic)', credential: { source: 'file:claude_auth.json', kind: 'api-key', hint: 'sk-ant-…Wx1z', tier: null, credentialClass: 'claude-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 1_000_000, maxConcurrent: 10 }, switch: ON, pausedUntil: null },
-      { provider: 'openai', displayName: 'OpenAI', credential: { source: 'file:auth.json', kind: 'api-key', hint: 'sk-…Ab3c', tier: null, credentialClass: 'openai-api-key', expiresAt: null, expired: false }, limits: { dailyLimit: 500_000, maxConcurrent: 8 }, switch: ON, pausedUntil: null },
+      {
+        provider: 'claude',
+        displayName: 'Claude (Anthropic)',
+        credential: {
+          source: 'file:claude_auth.json',
+          kind: 'api-key',
+          hint: 'sk-ant-…Wx1z',
+          tier: null,
+          credentialClass: 'claude-api-key',
+          expiresAt: null,
+          expired: false,
+        },
+        limits: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+        switch: ON,
+        pausedUntil: null,
+      },
+      {
+        provider: 'openai',
+        displayName: 'OpenAI',
+        credential: {
+          source: 'file:auth.json',
+          kind: 'api-key',
+          hint: 'sk-…Ab3c',
+          tier: null,
+          credentialClass: 'openai-api-key',
+          expiresAt: null,
+          expired: false,
+        },
+        limits: { dailyLimit: 500_000, maxConcurrent: 8 },
+        switch: ON,
+        pausedUntil: null,
+      },
     ]);
     expect(result.sources.map((s) => s.file)).toContain(path.join(claudeHome, '.credentials.json'));
     expect(result.problems).toEqual([]);
   });
 
   it('should show a Claude login with its tier and expiry', () => {
-    writeJson(path.join(claudeHome, '.credentials.json'), { claudeAiOauth: { accessToken: ACCESS_TOKEN, refreshToken: REFRESH_TOKEN, expiresAt: Date.parse('2099-01-01T00:00:00Z'), scopes: ['user:inference'], subscriptionType: 'max' } });
+    writeJson(path.join(claudeHome, '.credentials.json'), {
+      claudeAiOauth: {
+        accessToken: ACCESS_TOKEN,
+        refreshToken: REFRESH_TOKEN,
+        expiresAt: Date.parse('2099-01-01T00:00:00Z'),
+        scopes: ['user:inference'],
+        subscriptionType: 'max',
+      },
+    });
     const { status, stdout } = cli(['--json', 'status']);
     expect(status).toBe(0);
     const claude = (lastJson(stdout).providers as { credential: unknown }[])[0];
-    expect(claude!.credential).toEqual({ source: 'file:.credentials.json', kind: 'oauth', hint: 'sk-ant-…Ac5d', tier: 'max', credentialClass: 'claude-max', expiresAt: '2099-01-01T00:00:00.000Z', expired: false });
+    expect(claude!.credential).toEqual({
+      source: 'file:.credentials.json',
+      kind: 'oauth',
+      hint: 'sk-ant-…Ac5d',
+      tier: 'max',
+      credentialClass: 'claude-max',
+      expiresAt: '2099-01-01T00:00:00.000Z',
+      expired: false,
+    });
   });
 
   it('should report a corrupt file and loose permissions as problems without crashing', () => {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(home, 'claude_auth.json'), `{ "ANTHROPIC_API_KEY": "${CLAUDE_KEY}", oops }`, { mode: 0o600 });
+    fs.writeFileSync(path.join(home, 'claude_auth.json'), `{ "ANTHROPIC_API_KEY": "${CLAUDE_KEY}", oops }`, {
+      mode: 0o600,
+    });
     writeJson(path.join(home, 'auth.json'), { OPENAI_API_KEY: OPENAI_KEY }, 0o644);
     const human = cli(['status']);
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(/problem \(claude-auth-file, invalid-credentials-file\)/);
     const { status, stdout } = cli(['--json', 'status']);
     expect(status).toBe(0);
-    const result = lastJson(stdout) as { providers: { credential: unknown }[]; problems: { source: string; code: string; message: string }[]; warnings: string[] };
-    expect(result.problems).toEqual([expect.objectContaining({ source: 'claude-auth-file', code: 'invalid-credentials-file', message: expect.stringMatching(/not valid JSON at line 1/) })]);
+    const result = lastJson(stdout) as {
+      providers: { credential: unknown }[];
+      problems: { source: string; code: string; message: string }[];
+      warnings: string[];
+    };
+    expect(result.problems).toEqual([
+      expect.objectContaining({
+        source: 'claude-auth-file',
+        code: 'invalid-credentials-file',
+        message: expect.stringMatching(/not valid JSON at line 1/),
+      }),
+    ]);
     expect(result.warnings.join('\n')).toMatch(/auth\.json has mode 644/);
     expect(result.providers[0]!.credential).toBeNull();
     expect(result.providers[1]!.credential).toMatchObject({ hint: 'sk-…Ab3c' });
@@ -285,7 +453,9 @@ describe('agentvisor providers', () => {
   it('should list both providers with their variables, limits and the fallback order', () => {
     const human = cli(['providers'], { env: { OPENAI_BASE_URL: 'https://user:secret@proxy.example/v1' } });
     expect(human.status).toBe(0);
-    expect(human.stdout).toMatch(/claude\s+Claude \(Anthropic\)\s+on\s+ANTHROPIC_API_KEY, CLAUDE_API_KEY, CLAUDE_CODE_OAUTH_TOKEN/);
+    expect(human.stdout).toMatch(
+      /claude\s+Claude \(Anthropic\)\s+on\s+ANTHROPIC_API_KEY, CLAUDE_API_KEY, CLAUDE_CODE_OAUTH_TOKEN/,
+    );
     expect(human.stdout).toContain('Fallback order: claude → openai');
     expect(human.stdout).not.toContain('secret@');
     const { status, stdout } = cli(['--json', 'providers'], { env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8080' } });
@@ -293,8 +463,26 @@ describe('agentvisor providers', () => {
     expect(lastJson(stdout)).toEqual({
       ok: true,
       providers: [
-        { id: 'claude', displayName: 'Claude (Anthropic)', apiKeyEnv: ['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY'], oauthEnv: 'CLAUDE_CODE_OAUTH_TOKEN', baseUrlEnv: 'ANTHROPIC_BASE_URL', baseUrl: 'http://127.0.0.1:8080', defaultLimits: { dailyLimit: 1_000_000, maxConcurrent: 10 }, switch: ON },
-        { id: 'openai', displayName: 'OpenAI', apiKeyEnv: ['OPENAI_API_KEY'], oauthEnv: null, baseUrlEnv: 'OPENAI_BASE_URL', baseUrl: null, defaultLimits: { dailyLimit: 500_000, maxConcurrent: 8 }, switch: ON },
+        {
+          id: 'claude',
+          displayName: 'Claude (Anthropic)',
+          apiKeyEnv: ['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY'],
+          oauthEnv: 'CLAUDE_CODE_OAUTH_TOKEN',
+          baseUrlEnv: 'ANTHROPIC_BASE_URL',
+          baseUrl: 'http://127.0.0.1:8080',
+          defaultLimits: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+          switch: ON,
+        },
+        {
+          id: 'openai',
+          displayName: 'OpenAI',
+          apiKeyEnv: ['OPENAI_API_KEY'],
+          oauthEnv: null,
+          baseUrlEnv: 'OPENAI_BASE_URL',
+          baseUrl: null,
+          defaultLimits: { dailyLimit: 500_000, maxConcurrent: 8 },
+          switch: ON,
+        },
       ],
       fallbackOrder: ['claude', 'openai'],
       config: { file: path.join(home, 'agentvisor', 'config.json'), loaded: false },

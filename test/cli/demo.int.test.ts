@@ -7,13 +7,17 @@ const DEMO_KEY_FRAGMENTS = ['agentvisor-demo-key-not-real'];
 
 /** Runs the CLI from source (ts-node, transpile only), as `agentvisor …` would. */
 function cli(args: string[]) {
-  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
-    // Generous: the demo takes ~10 s alone, but a loaded 2-core machine running the other suites beside it has needed 90 s.
-    timeout: 180_000,
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli', 'main.ts'), ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
+      // Generous: the demo takes ~10 s alone, but a loaded 2-core machine running the other suites beside it has needed 90 s.
+      timeout: 180_000,
+    },
+  );
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -58,7 +62,15 @@ describe('agentvisor demo', () => {
     expect(stderr).toMatch(/claude failed \((overloaded|rate-limit|auth)\): falls back to openai/);
     // The throttling phase: the adaptive limit comes down from 8 towards the 3 the sandbox allows, throttled agents are requeued, all complete.
     const phase = summary.throttling;
-    expect(phase).toMatchObject({ provider: 'claude', throttleAbove: 3, agents: 20, completed: 20, initialLimit: 8, maxConcurrent: 10, settled: true });
+    expect(phase).toMatchObject({
+      provider: 'claude',
+      throttleAbove: 3,
+      agents: 20,
+      completed: 20,
+      initialLimit: 8,
+      maxConcurrent: 10,
+      settled: true,
+    });
     expect(phase.limitChanges[0]).toMatchObject({ previous: 8, limit: 4, reason: 'throttle' });
     expect(phase.lowestLimit).toBeLessThanOrEqual(3);
     expect(phase.effectiveLimit).toBeLessThanOrEqual(4);
@@ -79,13 +91,21 @@ describe('agentvisor demo', () => {
     const { status, stdout } = cli(['demo', '--agents', '4']);
     expect(status).toBe(0);
     expect(stdout).toContain('agent-04');
-    expect(stdout).toMatch(/provider\s+agents\s+tokens\s+fallbacks\s+max running\s+limit\s+429s\s+529\/503s\s+401s\s+circuit opened/);
+    expect(stdout).toMatch(
+      /provider\s+agents\s+tokens\s+fallbacks\s+max running\s+limit\s+429s\s+529\/503s\s+401s\s+circuit opened/,
+    );
     expect(stdout).toMatch(/claude\s+4\s+[\d,]+\s+\d+\s+4\s+10\s/);
     expect(stdout).toContain('settled: every allocation returned, usage counted once');
-    expect(stdout).toContain('throttling phase: the Claude sandbox answers 429 "not your usage limit" above 3 requests in flight; adaptive concurrency starts at 8 of 10');
-    expect(stdout).toMatch(/provider\s+agents\s+completed\s+requests\s+429s\s+requeued\s+max running\s+limit path\s+effective limit/);
+    expect(stdout).toContain(
+      'throttling phase: the Claude sandbox answers 429 "not your usage limit" above 3 requests in flight; adaptive concurrency starts at 8 of 10',
+    );
+    expect(stdout).toMatch(
+      /provider\s+agents\s+completed\s+requests\s+429s\s+requeued\s+max running\s+limit path\s+effective limit/,
+    );
     expect(stdout).toMatch(/claude\s+20\s+20\s+\d+\s+\d+\s+\d+\s+\d+\s+8→4→[\d→]+\s+[1-4]\n/);
-    expect(stdout).toMatch(/the limit came down from 8 and moved between [1-3] and \d+ around what the sandbox allows \(3\), ending at [1-4]: \d+ 429s/);
+    expect(stdout).toMatch(
+      /the limit came down from 8 and moved between [1-3] and \d+ around what the sandbox allows \(3\), ending at [1-4]: \d+ 429s/,
+    );
   });
 
   it('should skip the throttling phase with --throttle-agents 0', () => {

@@ -22,7 +22,12 @@ describe('hopeless requests', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hopeless-'));
     try {
       for (const ledger of ['memory', { file: path.join(root, 'ledger.json') }] as const) {
-        const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY }, credentialSources: ['env'], ledger, limits: { claude: { dailyLimit: 1_000 }, openai: { dailyLimit: 2_000 } } });
+        const orch = createOrchestrator({
+          env: { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY },
+          credentialSources: ['env'],
+          ledger,
+          limits: { claude: { dailyLimit: 1_000 }, openai: { dailyLimit: 2_000 } },
+        });
         await orch.start();
         const started = Date.now();
         const error = await orch.spawnAgent({ estimatedTokens: 2_001, waitMs: 30_000 }).catch((e: unknown) => e);
@@ -56,9 +61,15 @@ describe('hopeless requests', () => {
 
     it('should fail `run` at once for an estimate above every daily limit', async () => {
       const started = Date.now();
-      const end = await ws.cli(['run', '--json', '--estimate', '2000000', 'say hi'], { claude: CLAUDE_KEY, openai: OPENAI_KEY }).done;
+      const end = await ws.cli(['run', '--json', '--estimate', '2000000', 'say hi'], {
+        claude: CLAUDE_KEY,
+        openai: OPENAI_KEY,
+      }).done;
       expect(end.status).toBe(1);
-      const result = JSON.parse(end.stdout.trim().split('\n').pop() ?? '{}') as { ok: boolean; error: { code: string; message: string } };
+      const result = JSON.parse(end.stdout.trim().split('\n').pop() ?? '{}') as {
+        ok: boolean;
+        error: { code: string; message: string };
+      };
       expect(result.ok).toBe(false);
       expect(result.error.code).toBe('quota-exhausted');
       expect(result.error.message).toMatch(NO_RESET);
@@ -69,7 +80,10 @@ describe('hopeless requests', () => {
     it('should mark a hopeless batch task failed at once instead of waiting out --wait', async () => {
       const tasks = ws.writeTasks([{ id: 'huge', task: 'never', estimate: 5_000 }]);
       const started = Date.now();
-      const end = await ws.cli(['batch', '--json', '--wait', '120', '--daily-limit', 'claude=1000,openai=1000', tasks], { claude: CLAUDE_KEY, openai: OPENAI_KEY }).done;
+      const end = await ws.cli(
+        ['batch', '--json', '--wait', '120', '--daily-limit', 'claude=1000,openai=1000', tasks],
+        { claude: CLAUDE_KEY, openai: OPENAI_KEY },
+      ).done;
       expect(Date.now() - started).toBeLessThan(20_000);
       const lines = jsonLines(end.stdout);
       const huge = lines.find((l) => l.id === 'huge') as { ok: boolean; error: { code: string; message: string } };

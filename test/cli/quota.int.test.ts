@@ -27,27 +27,51 @@ function quota(): CliEnd & { json: Record<string, unknown> } {
 
 describe('agentvisor quota', () => {
   it('should show the usage and the pause another process recorded in the ledger under --home', async () => {
-    const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: KEY }, credentialSources: ['env'], home, ledger: 'file', fallbackChain: ['claude'] });
+    const orch = createOrchestrator({
+      env: { ANTHROPIC_API_KEY: KEY },
+      credentialSources: ['env'],
+      home,
+      ledger: 'file',
+      fallbackChain: ['claude'],
+    });
     await orch.start();
     const a = await orch.spawnAgent({ estimatedTokens: 5_000 });
     a.reportUsage({ inputTokens: 1_200, outputTokens: 34 });
     const until = Date.now() + 3 * 60 * 60_000;
     const resets = new Date(until);
     const label = `${((resets.getUTCHours() + 11) % 12) + 1}:${String(resets.getUTCMinutes()).padStart(2, '0')}${resets.getUTCHours() < 12 ? 'am' : 'pm'}`;
-    await a.reportFailure({ status: 429, body: { type: 'error', error: { type: 'rate_limit_error', message: `You've hit your limit · resets ${label} (UTC)` } } }).catch(() => undefined);
+    await a
+      .reportFailure({
+        status: 429,
+        body: {
+          type: 'error',
+          error: { type: 'rate_limit_error', message: `You've hit your limit · resets ${label} (UTC)` },
+        },
+      })
+      .catch(() => undefined);
     await orch.stop();
 
     const { status, json, stdout, stderr } = quota();
     expect(status).toBe(0);
     expect(json).toMatchObject({ ok: true, exists: true, ledger: path.join(home, 'agentvisor', 'ledger.json') });
     const claude = (json.providers as Record<string, unknown>[])[0]!;
-    expect(claude).toMatchObject({ provider: 'claude', used: 1_234, reserved: 0, active: 0, dailyLimit: 1_000_000, available: 1_000_000 - 1_234, pauseReason: 'quota' });
+    expect(claude).toMatchObject({
+      provider: 'claude',
+      used: 1_234,
+      reserved: 0,
+      active: 0,
+      dailyLimit: 1_000_000,
+      available: 1_000_000 - 1_234,
+      pauseReason: 'quota',
+    });
     expect(Date.parse(String(claude.pausedUntil))).toBe(Math.floor(until / 60_000) * 60_000);
     expect(`${stdout}${stderr}`).not.toContain(KEY);
 
     // `status` shows the same pause.
     const statusRun = runCliSync(['--home', home, 'status'], { cwd: root, home: dir });
-    expect(statusRun.stdout).toContain(`claude: paused until ${new Date(Math.floor(until / 60_000) * 60_000).toISOString()} (a usage limit; it resumes by itself)`);
+    expect(statusRun.stdout).toContain(
+      `claude: paused until ${new Date(Math.floor(until / 60_000) * 60_000).toISOString()} (a usage limit; it resumes by itself)`,
+    );
   });
 
   it('should show an empty day without creating anything when nothing was recorded', () => {

@@ -10,7 +10,6 @@ import { agentBin } from '../helpers/cliHome';
 import { makeBatchWorkspace } from '../helpers/batchCli';
 import type { BatchWorkspace, CliEnd } from '../helpers/batchCli';
 
-
 // Test keys only: well-formed, never real. Every one is checked against every output.
 const CLAUDE_KEY = `sk-ant-api03-${'CliRunTestKey'}${'r'.repeat(60)}Cr1a`;
 const OPENAI_KEY = `sk-proj-${'CliRunTestKey'}${'s'.repeat(40)}Cr2b`;
@@ -27,7 +26,10 @@ beforeAll(() => {
 });
 
 beforeEach(async () => {
-  fake = await startProviderApiFake({ keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY }, script: { openai: fakeStep.reply({ text: 'pong from codex', usage: { inputTokens: 12, outputTokens: 3 } }) } });
+  fake = await startProviderApiFake({
+    keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY },
+    script: { openai: fakeStep.reply({ text: 'pong from codex', usage: { inputTokens: 12, outputTokens: 3 } }) },
+  });
   ws = makeBatchWorkspace(fake, 'cli-run-');
 });
 
@@ -57,7 +59,10 @@ function lastJson(stdout: string): Record<string, unknown> {
 describe('agentvisor run', () => {
   it('should fall back from a 529 on Claude Code to Codex and print the result object as the last stdout line', async () => {
     fake.setScript('claude', fakeStep.error('overloaded'));
-    const { status, stdout, stderr } = await cli(['--json', 'run', '--agent', 'claude', '--estimate', '20000', 'say', 'pong'], KEYS);
+    const { status, stdout, stderr } = await cli(
+      ['--json', 'run', '--agent', 'claude', '--estimate', '20000', 'say', 'pong'],
+      KEYS,
+    );
     expect(status).toBe(0);
     expect(lastJson(stdout)).toEqual({
       ok: true,
@@ -94,10 +99,19 @@ describe('agentvisor run', () => {
   });
 
   it('should exit 1 with no-provider and a message naming both refusals when both providers answer 401', async () => {
-    const { status, stdout, stderr } = await cli(['--json', 'run', 'say', 'pong'], { ANTHROPIC_API_KEY: WRONG_CLAUDE_KEY, OPENAI_API_KEY: WRONG_OPENAI_KEY });
+    const { status, stdout, stderr } = await cli(['--json', 'run', 'say', 'pong'], {
+      ANTHROPIC_API_KEY: WRONG_CLAUDE_KEY,
+      OPENAI_API_KEY: WRONG_OPENAI_KEY,
+    });
     expect(status).toBe(1);
     const result = lastJson(stdout);
-    expect(result).toMatchObject({ ok: false, result: null, runs: 2, usage: { totalTokens: 0 }, error: { code: 'no-provider' } });
+    expect(result).toMatchObject({
+      ok: false,
+      result: null,
+      runs: 2,
+      usage: { totalTokens: 0 },
+      error: { code: 'no-provider' },
+    });
     const message = (result.error as { message: string }).message;
     expect(message).toMatch(/on claude: auth \(401\) Invalid API key/);
     expect(message).toMatch(/on openai: auth \(401\) unexpected status 401 Unauthorized/);
@@ -106,9 +120,14 @@ describe('agentvisor run', () => {
   });
 
   it('should exit 1 with agent-not-found when the agent binary is missing', async () => {
-    const { status, stderr } = await cli(['run', '--agent', 'codex', 'say', 'pong'], { ...KEYS, AGENTVISOR_CODEX_BIN: path.join(ws.dir, 'missing-codex') });
+    const { status, stderr } = await cli(['run', '--agent', 'codex', 'say', 'pong'], {
+      ...KEYS,
+      AGENTVISOR_CODEX_BIN: path.join(ws.dir, 'missing-codex'),
+    });
     expect(status).toBe(1);
-    expect(stderr).toMatch(/AGENTVISOR_CODEX_BIN names ".*missing-codex", which is not an executable file: fix the path or unset AGENTVISOR_CODEX_BIN \[agent-not-found\]/);
+    expect(stderr).toMatch(
+      /AGENTVISOR_CODEX_BIN names ".*missing-codex", which is not an executable file: fix the path or unset AGENTVISOR_CODEX_BIN \[agent-not-found\]/,
+    );
     expect(fake.requests).toEqual([]);
   });
 

@@ -72,7 +72,12 @@ afterEach(async () => {
 });
 
 /** Runs a process to its end without blocking this event loop (the fake answers from it). */
-function run(command: string, args: readonly string[], env: Record<string, string>, cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -90,17 +95,22 @@ function run(command: string, args: readonly string[], env: Record<string, strin
 
 function runCli(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   fs.writeFileSync(path.join(dir, 'watch.js'), WATCH);
-  return run(process.execPath, ['-r', TS_NODE, '-r', path.join(dir, 'watch.js'), path.join(root, 'src', 'cli', 'main.ts'), ...args], {
-    PATH,
-    HOME: dir,
-    TMPDIR: path.join(dir, 'tmp'),
-    CODEX_HOME: path.join(dir, '.codex'),
-    CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
-    TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
-    ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
-    ANTHROPIC_API_KEY: CLAUDE_KEY,
-    RUN_STARTUP_REPORT: path.join(dir, 'report.json'),
-  }, path.join(dir, 'work'));
+  return run(
+    process.execPath,
+    ['-r', TS_NODE, '-r', path.join(dir, 'watch.js'), path.join(root, 'src', 'cli', 'main.ts'), ...args],
+    {
+      PATH,
+      HOME: dir,
+      TMPDIR: path.join(dir, 'tmp'),
+      CODEX_HOME: path.join(dir, '.codex'),
+      CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
+      TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      RUN_STARTUP_REPORT: path.join(dir, 'report.json'),
+    },
+    path.join(dir, 'work'),
+  );
 }
 
 describe('agentvisor run, from the inside', () => {
@@ -108,7 +118,11 @@ describe('agentvisor run, from the inside', () => {
     const { status, stdout, stderr } = await runCli(['run', '--agent', 'claude', 'say pong']);
     expect({ status, stdout }).toEqual({ status: 0, stdout: 'pong\n' });
     expect(stderr).toContain('done on claude with claude-code: 15 tokens (10 in, 5 out)');
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'))).toEqual({ zod: false, pino: false, intl: [] });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'))).toEqual({
+      zod: false,
+      pino: false,
+      intl: [],
+    });
     expect(fs.readdirSync(path.join(dir, 'tmp')).filter((name) => name.startsWith('agentvisor-agent-'))).toEqual([]);
     for (const text of [stdout, stderr]) expect(text).not.toContain(CLAUDE_KEY.slice(12, 40));
   });
@@ -124,11 +138,15 @@ describe('bin/agentvisor.js', () => {
   it('should keep a V8 code cache under $XDG_CACHE_HOME/agentvisor and answer the same from it (needs npm run build)', async () => {
     const bin = path.join(root, 'bin', 'agentvisor.js');
     const compiled = path.join(root, 'dist', 'src', 'cli', 'compileCache.js');
-    if (!fs.existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build (npm ci does) before this test`);
+    if (!fs.existsSync(compiled))
+      throw new Error(`${compiled} is missing: run npm run build (npm ci does) before this test`);
     const env = { PATH, HOME: dir, XDG_CACHE_HOME: path.join(dir, 'cache') };
     const first = await run(process.execPath, [bin, '--version'], env, dir);
     const [folder, ...others] = fs.readdirSync(path.join(dir, 'cache', 'agentvisor'));
-    expect({ folder, others }).toEqual({ folder: expect.stringMatching(/^compile-\d+\.\d+\.\d+.*-v\d+\.\d+\.\d+-/), others: [] });
+    expect({ folder, others }).toEqual({
+      folder: expect.stringMatching(/^compile-\d+\.\d+\.\d+.*-v\d+\.\d+\.\d+-/),
+      others: [],
+    });
     const cached = fs.readdirSync(path.join(dir, 'cache', 'agentvisor', folder!));
     // The CLI bundle (dist/cli.cjs) is one module: one cache file, more when it runs from dist/src.
     expect(cached.length).toBeGreaterThan(0);
@@ -141,19 +159,41 @@ describe('bin/agentvisor.js', () => {
 
 describe("Claude Code's config migrations", () => {
   /** Runs the real Claude Code once with `env` in `cwd`; returns the `.claude.json` it left in `configDir`. */
-  async function claudeConfigAfterRun(args: readonly string[], env: Record<string, string>, configDir: string): Promise<Record<string, unknown>> {
+  async function claudeConfigAfterRun(
+    args: readonly string[],
+    env: Record<string, string>,
+    configDir: string,
+  ): Promise<Record<string, unknown>> {
     const end = await run(agentBin('claude'), args, env, path.join(dir, 'work'));
     expect({ status: end.status, pong: end.stdout.includes('pong') }).toEqual({ status: 0, pong: true });
     return JSON.parse(fs.readFileSync(path.join(configDir, '.claude.json'), 'utf8')) as Record<string, unknown>;
   }
 
   it('should record in an empty folder the version agentvisor seeds, and leave a seeded folder unmigrated', async () => {
-    const empty = await claudeConfigAfterRun(['-p', '--output-format', 'json', 'say pong'], { PATH, HOME: dir, CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), TMPDIR: path.join(dir, 'tmp'), ...AGENT_QUIET_ENV, ANTHROPIC_API_KEY: CLAUDE_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl }, path.join(dir, '.claude'));
+    const empty = await claudeConfigAfterRun(
+      ['-p', '--output-format', 'json', 'say pong'],
+      {
+        PATH,
+        HOME: dir,
+        CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
+        TMPDIR: path.join(dir, 'tmp'),
+        ...AGENT_QUIET_ENV,
+        ANTHROPIC_API_KEY: CLAUDE_KEY,
+        ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      },
+      path.join(dir, '.claude'),
+    );
     expect(empty.migrationVersion).toBe(CLAUDE_CODE_MIGRATION_VERSION);
 
     const home = createAgentHome({ parent: path.join(dir, 'tmp') });
     try {
-      const { args, env } = claudeCodeInvocation({ task: 'say pong', agentEnv: { ...AGENT_QUIET_ENV, ANTHROPIC_API_KEY: CLAUDE_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl }, home, hostEnv: { PATH }, sandbox: 'read-only' });
+      const { args, env } = claudeCodeInvocation({
+        task: 'say pong',
+        agentEnv: { ...AGENT_QUIET_ENV, ANTHROPIC_API_KEY: CLAUDE_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
+        home,
+        hostEnv: { PATH },
+        sandbox: 'read-only',
+      });
       const seeded = await claudeConfigAfterRun(args, env, home.claudeConfigDir);
       expect(seeded.migrationVersion).toBe(CLAUDE_CODE_MIGRATION_VERSION);
       // What the migrations wrote in the empty folder, the seeded one never got.

@@ -21,16 +21,21 @@ const TS_NODE = require.resolve('ts-node/register/transpile-only');
 
 /** Runs `script` (CommonJS, `src` bound to the repository's src folder) in a fresh node process; its stdout parsed as JSON. */
 function inFreshProcess(script: string): Record<string, unknown> {
-  const out = execFileSync(process.execPath, ['-r', TS_NODE, '-e', `const src = ${JSON.stringify(path.join(root, 'src'))};\n${script}`], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    process.execPath,
+    ['-r', TS_NODE, '-e', `const src = ${JSON.stringify(path.join(root, 'src'))};\n${script}`],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
 /** In a fresh process: whether a package from node_modules is loaded. */
-const LOADED = "const loaded = (pkg) => Object.keys(require.cache).some((file) => file.includes(`/node_modules/${pkg}/`));";
+const LOADED =
+  'const loaded = (pkg) => Object.keys(require.cache).some((file) => file.includes(`/node_modules/${pkg}/`));';
 
 let tmp: string;
 beforeEach(() => {
@@ -150,9 +155,24 @@ describe('windowAt in UTC', () => {
 
 describe('describeTaskEvent', () => {
   it('should group token counts in thousands as en-US does', () => {
-    expect(describeTaskEvent({ type: 'usage', agentId: 't1', provider: 'claude', inputTokens: 1_234_567, outputTokens: 89, totalTokens: 1_234_656 })).toBe(
-      't1: 1,234,656 tokens counted so far (1,234,567 in, 89 out)',
-    );
-    expect(describeTaskEvent({ type: 'admitted', agentId: 't1', sessionId: 's1', provider: 'claude', allocatedTokens: 50_000 })).toBe('t1: admitted on claude, 50,000 tokens allocated');
+    expect(
+      describeTaskEvent({
+        type: 'usage',
+        agentId: 't1',
+        provider: 'claude',
+        inputTokens: 1_234_567,
+        outputTokens: 89,
+        totalTokens: 1_234_656,
+      }),
+    ).toBe('t1: 1,234,656 tokens counted so far (1,234,567 in, 89 out)');
+    expect(
+      describeTaskEvent({
+        type: 'admitted',
+        agentId: 't1',
+        sessionId: 's1',
+        provider: 'claude',
+        allocatedTokens: 50_000,
+      }),
+    ).toBe('t1: admitted on claude, 50,000 tokens allocated');
   });
 });

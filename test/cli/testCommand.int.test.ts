@@ -39,22 +39,86 @@ afterEach(async () => {
 
 /** Runs the CLI without blocking this process (the fake answers from here). */
 function cli(args: string[], env: Record<string, string>): Promise<CliEnd> {
-  return startCli(args, { cwd: root, home: dir, outputs, env: { CODEX_HOME: path.join(dir, '.codex'), CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), ...env } }).done;
+  return startCli(args, {
+    cwd: root,
+    home: dir,
+    outputs,
+    env: { CODEX_HOME: path.join(dir, '.codex'), CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), ...env },
+  }).done;
 }
 
-const fakeEnv = (): Record<string, string> => ({ ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl });
+const fakeEnv = (): Record<string, string> => ({
+  ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+  OPENAI_BASE_URL: fake.openaiBaseUrl,
+});
 
 describe('agentvisor test', () => {
   it('should check both providers with the keys agents get and report ok, latency and the remaining limits', async () => {
-    fake.enqueueModels('claude', fakeStep.reply({ headers: { 'anthropic-ratelimit-requests-limit': '50', 'anthropic-ratelimit-requests-remaining': '49', 'anthropic-ratelimit-tokens-limit': '40000', 'anthropic-ratelimit-tokens-remaining': '39000' } }));
-    fake.enqueueModels('openai', fakeStep.reply({ headers: { 'x-ratelimit-limit-requests': '500', 'x-ratelimit-remaining-requests': '499', 'x-ratelimit-limit-tokens': '30000', 'x-ratelimit-remaining-tokens': '29990' } }));
-    const { status, stdout } = await cli(['--json', 'test'], { ...fakeEnv(), ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY });
+    fake.enqueueModels(
+      'claude',
+      fakeStep.reply({
+        headers: {
+          'anthropic-ratelimit-requests-limit': '50',
+          'anthropic-ratelimit-requests-remaining': '49',
+          'anthropic-ratelimit-tokens-limit': '40000',
+          'anthropic-ratelimit-tokens-remaining': '39000',
+        },
+      }),
+    );
+    fake.enqueueModels(
+      'openai',
+      fakeStep.reply({
+        headers: {
+          'x-ratelimit-limit-requests': '500',
+          'x-ratelimit-remaining-requests': '499',
+          'x-ratelimit-limit-tokens': '30000',
+          'x-ratelimit-remaining-tokens': '29990',
+        },
+      }),
+    );
+    const { status, stdout } = await cli(['--json', 'test'], {
+      ...fakeEnv(),
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+    });
     expect(status).toBe(0);
     const result = lastJson<TestResult>(stdout);
     expect(result.ok).toBe(true);
-    expect(result.results.map((r) => [r.provider, r.verdict, r.passed, r.status, r.remaining, r.limits, r.url, r.credential?.source, r.credential?.hint])).toEqual([
-      ['claude', 'ok', true, 200, { requests: 49, tokens: 39_000 }, { requests: 50, tokens: 40_000 }, fake.anthropicBaseUrl, 'env:ANTHROPIC_API_KEY', 'sk-ant-…Tq1z'],
-      ['openai', 'ok', true, 200, { requests: 499, tokens: 29_990 }, { requests: 500, tokens: 30_000 }, fake.openaiBaseUrl, 'env:OPENAI_API_KEY', 'sk-…Tq2y'],
+    expect(
+      result.results.map((r) => [
+        r.provider,
+        r.verdict,
+        r.passed,
+        r.status,
+        r.remaining,
+        r.limits,
+        r.url,
+        r.credential?.source,
+        r.credential?.hint,
+      ]),
+    ).toEqual([
+      [
+        'claude',
+        'ok',
+        true,
+        200,
+        { requests: 49, tokens: 39_000 },
+        { requests: 50, tokens: 40_000 },
+        fake.anthropicBaseUrl,
+        'env:ANTHROPIC_API_KEY',
+        'sk-ant-…Tq1z',
+      ],
+      [
+        'openai',
+        'ok',
+        true,
+        200,
+        { requests: 499, tokens: 29_990 },
+        { requests: 500, tokens: 30_000 },
+        fake.openaiBaseUrl,
+        'env:OPENAI_API_KEY',
+        'sk-…Tq2y',
+      ],
     ]);
     for (const r of result.results) expect(r.latencyMs).toBeGreaterThanOrEqual(0);
     // Real endpoints and headers: Anthropic's key as x-api-key with anthropic-version, OpenAI's as a bearer.
@@ -73,19 +137,40 @@ describe('agentvisor test', () => {
 
   it('should exit 1 with auth failed for a refused key (401) and rate-limited with the 429 headers', async () => {
     fake.enqueueModels('openai', fakeStep.error('rateLimited', { retryAfterSeconds: 7 }));
-    const { status, stdout } = await cli(['--json', 'test'], { ...fakeEnv(), ANTHROPIC_API_KEY: WRONG_KEY, OPENAI_API_KEY: OPENAI_KEY });
+    const { status, stdout } = await cli(['--json', 'test'], {
+      ...fakeEnv(),
+      ANTHROPIC_API_KEY: WRONG_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+    });
     expect(status).toBe(1);
     const result = lastJson<TestResult>(stdout);
     expect(result.ok).toBe(false);
     const [claude, openai] = result.results;
-    expect(claude).toMatchObject({ provider: 'claude', verdict: 'auth-failed', passed: false, status: 401, message: 'invalid x-api-key', credential: { hint: 'sk-ant-…Wr0g' } });
-    expect(openai).toMatchObject({ provider: 'openai', verdict: 'rate-limited', passed: false, status: 429, retryAfterMs: 7_000, remaining: { requests: 0, tokens: 0 }, limits: { requests: 500, tokens: 30_000 } });
+    expect(claude).toMatchObject({
+      provider: 'claude',
+      verdict: 'auth-failed',
+      passed: false,
+      status: 401,
+      message: 'invalid x-api-key',
+      credential: { hint: 'sk-ant-…Wr0g' },
+    });
+    expect(openai).toMatchObject({
+      provider: 'openai',
+      verdict: 'rate-limited',
+      passed: false,
+      status: 429,
+      retryAfterMs: 7_000,
+      remaining: { requests: 0, tokens: 0 },
+      limits: { requests: 500, tokens: 30_000 },
+    });
 
     fake.enqueueModels('openai', fakeStep.error('rateLimited', { retryAfterSeconds: 7 }));
     const human = await cli(['test'], { ...fakeEnv(), ANTHROPIC_API_KEY: WRONG_KEY, OPENAI_API_KEY: OPENAI_KEY });
     expect(human.status).toBe(1);
     expect(human.stdout).toMatch(/claude\s+auth failed\s+401/);
-    expect(human.stdout).toMatch(/openai\s+rate-limited\s+429\s+\d+ ms\s+env:OPENAI_API_KEY \(sk-…Tq2y\)\s+openai-api-key\s+0 \/ 500\s+0 \/ 30,000/);
+    expect(human.stdout).toMatch(
+      /openai\s+rate-limited\s+429\s+\d+ ms\s+env:OPENAI_API_KEY \(sk-…Tq2y\)\s+openai-api-key\s+0 \/ 500\s+0 \/ 30,000/,
+    );
     expect(human.stdout).toContain('openai: rate-limited: Rate limit reached for requests on tokens per min (TPM)');
     expect(human.stdout).toContain('(retry after 7 s)');
     expect(human.stdout).toContain('A configured provider did not answer ok.');
@@ -93,19 +178,34 @@ describe('agentvisor test', () => {
 
   it('should give up after --timeout with verdict timeout, and say unreachable when nothing listens', async () => {
     fake.enqueueModels('claude', fakeStep.reply({ delayMs: 5_000 }));
-    const slow = await cli(['--json', 'test', '--provider', 'claude', '--timeout', '300'], { ...fakeEnv(), ANTHROPIC_API_KEY: CLAUDE_KEY });
+    const slow = await cli(['--json', 'test', '--provider', 'claude', '--timeout', '300'], {
+      ...fakeEnv(),
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+    });
     expect(slow.status).toBe(1);
     const timedOut = lastJson<TestResult>(slow.stdout).results;
     expect(timedOut).toHaveLength(1);
-    expect(timedOut[0]).toMatchObject({ provider: 'claude', verdict: 'timeout', status: null, message: 'Claude (Anthropic) API did not answer within 300 ms' });
+    expect(timedOut[0]).toMatchObject({
+      provider: 'claude',
+      verdict: 'timeout',
+      status: null,
+      message: 'Claude (Anthropic) API did not answer within 300 ms',
+    });
     expect(timedOut[0]!.latencyMs).toBeGreaterThanOrEqual(290);
 
     const closed = await startProviderApiFake();
     const closedUrl = closed.openaiBaseUrl;
     await closed.close();
-    const down = await cli(['--json', 'test', '--provider', 'openai'], { OPENAI_BASE_URL: closedUrl, OPENAI_API_KEY: OPENAI_KEY });
+    const down = await cli(['--json', 'test', '--provider', 'openai'], {
+      OPENAI_BASE_URL: closedUrl,
+      OPENAI_API_KEY: OPENAI_KEY,
+    });
     expect(down.status).toBe(1);
-    expect(lastJson<TestResult>(down.stdout).results[0]).toMatchObject({ provider: 'openai', verdict: 'unreachable', url: closedUrl });
+    expect(lastJson<TestResult>(down.stdout).results[0]).toMatchObject({
+      provider: 'openai',
+      verdict: 'unreachable',
+      url: closedUrl,
+    });
     expect(lastJson<TestResult>(down.stdout).results[0]!.message).toContain('ECONNREFUSED');
   });
 
@@ -116,9 +216,19 @@ describe('agentvisor test', () => {
       ['claude', 'ok', true],
       ['openai', 'not-configured', true],
     ]);
-    const named = await cli(['--json', 'test', '--provider', 'openai'], { ...fakeEnv(), ANTHROPIC_API_KEY: CLAUDE_KEY });
+    const named = await cli(['--json', 'test', '--provider', 'openai'], {
+      ...fakeEnv(),
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+    });
     expect(named.status).toBe(1);
-    expect(lastJson<TestResult>(named.stdout).results).toMatchObject([{ provider: 'openai', verdict: 'not-configured', passed: false, message: 'no OpenAI credentials: run `agentvisor login openai --api-key -` or set OPENAI_API_KEY' }]);
+    expect(lastJson<TestResult>(named.stdout).results).toMatchObject([
+      {
+        provider: 'openai',
+        verdict: 'not-configured',
+        passed: false,
+        message: 'no OpenAI credentials: run `agentvisor login openai --api-key -` or set OPENAI_API_KEY',
+      },
+    ]);
     const none = await cli(['test'], fakeEnv());
     expect(none.status).toBe(1);
     expect(none.stdout).toContain('No provider has credentials to check.');
@@ -128,7 +238,12 @@ describe('agentvisor test', () => {
   });
 
   it('should show AGENTVISOR_DISABLE_PROVIDERS in status and in the test result, and still check the provider', async () => {
-    const env = { ...fakeEnv(), ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY, AGENTVISOR_DISABLE_PROVIDERS: 'openai' };
+    const env = {
+      ...fakeEnv(),
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+      AGENTVISOR_DISABLE_PROVIDERS: 'openai',
+    };
     const status = await cli(['status'], env);
     expect(status.status).toBe(0);
     expect(status.stdout).toMatch(/openai\s+off \(AGENTVISOR_DISABLE_PROVIDERS\)\s+env:OPENAI_API_KEY/);

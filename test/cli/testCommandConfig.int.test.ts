@@ -33,8 +33,18 @@ afterEach(async () => {
 });
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliEnd> {
-  const keys = { ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl, ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY };
-  return startCli(args, { cwd: root, home: dir, outputs, env: { CODEX_HOME: path.join(dir, '.codex'), CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), ...keys, ...env } }).done;
+  const keys = {
+    ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+    OPENAI_BASE_URL: fake.openaiBaseUrl,
+    ANTHROPIC_API_KEY: CLAUDE_KEY,
+    OPENAI_API_KEY: OPENAI_KEY,
+  };
+  return startCli(args, {
+    cwd: root,
+    home: dir,
+    outputs,
+    env: { CODEX_HOME: path.join(dir, '.codex'), CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), ...keys, ...env },
+  }).done;
 }
 
 function writeConfig(settings: unknown): void {

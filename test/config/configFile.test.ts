@@ -49,39 +49,108 @@ describe('readConfigFile', () => {
   });
 
   it('should read the settings, taking a relative ledger file from the config file folder', () => {
-    write({ $schema: '../schema/config.schema.json', limits: { claude: { dailyLimit: 2_000_000, maxConcurrent: 4 } }, fallbackChain: ['openai', 'claude'], ledger: { file: 'budget.json', leaseMs: 5_000 } });
+    write({
+      $schema: '../schema/config.schema.json',
+      limits: { claude: { dailyLimit: 2_000_000, maxConcurrent: 4 } },
+      fallbackChain: ['openai', 'claude'],
+      ledger: { file: 'budget.json', leaseMs: 5_000 },
+    });
     expect(readConfigFile(file, { home })).toEqual({
       file,
-      settings: { $schema: '../schema/config.schema.json', limits: { claude: { dailyLimit: 2_000_000, maxConcurrent: 4 } }, fallbackChain: ['openai', 'claude'], ledger: { file: path.join(path.dirname(file), 'budget.json'), leaseMs: 5_000 } },
+      settings: {
+        $schema: '../schema/config.schema.json',
+        limits: { claude: { dailyLimit: 2_000_000, maxConcurrent: 4 } },
+        fallbackChain: ['openai', 'claude'],
+        ledger: { file: path.join(path.dirname(file), 'budget.json'), leaseMs: 5_000 },
+      },
     });
   });
 
   it('should refuse an unknown key with a did-you-mean hint and the field path, leaving the file as it is', async () => {
     const error = await refusal({ limits: { claude: { dailyTokens: 2_000_000 } } });
-    expect(error.message).toBe(`Config file ${file}: limits.claude.dailyTokens: unknown setting; did you mean dailyLimit? (known: dailyLimit, maxConcurrent). It was left as it is.`);
-    expect(error.details).toEqual({ file, reason: 'schema', field: 'limits.claude.dailyTokens', fields: ['limits.claude.dailyTokens'] });
+    expect(error.message).toBe(
+      `Config file ${file}: limits.claude.dailyTokens: unknown setting; did you mean dailyLimit? (known: dailyLimit, maxConcurrent). It was left as it is.`,
+    );
+    expect(error.details).toEqual({
+      file,
+      reason: 'schema',
+      field: 'limits.claude.dailyTokens',
+      fields: ['limits.claude.dailyTokens'],
+    });
   });
 
   it.each([
-    [{ limits: { claude: { dailyLimit: -5 } } }, 'limits.claude.dailyLimit', 'expected a whole number from 0 to 2251799813685247, got -5'],
-    [{ limits: { openai: { maxConcurrent: 1.5 } } }, 'limits.openai.maxConcurrent', 'expected a whole number from 0 to 1000000, got 1.5'],
+    [
+      { limits: { claude: { dailyLimit: -5 } } },
+      'limits.claude.dailyLimit',
+      'expected a whole number from 0 to 2251799813685247, got -5',
+    ],
+    [
+      { limits: { openai: { maxConcurrent: 1.5 } } },
+      'limits.openai.maxConcurrent',
+      'expected a whole number from 0 to 1000000, got 1.5',
+    ],
     [{ limits: { anthropic: {} } }, 'limits.anthropic', 'unknown setting (known: claude, openai)'],
     [{ limits: 5 }, 'limits', 'expected an object, got 5'],
-    [{ fallbackChain: ['claud'] }, 'fallbackChain[0]', 'expected a provider: claude or openai, got "claud"; did you mean "claude"?'],
+    [
+      { fallbackChain: ['claud'] },
+      'fallbackChain[0]',
+      'expected a provider: claude or openai, got "claud"; did you mean "claude"?',
+    ],
     [{ fallbackChain: ['openai', 'openai'] }, 'fallbackChain', 'expected each provider at most once'],
     [{ fallbackChain: [] }, 'fallbackChain', 'expected at least one provider'],
-    [{ providerPriority: 'subscriptoin' }, 'providerPriority', 'expected one of subscription, prefer-claude, prefer-openai or a list of providers, got "subscriptoin"; did you mean "subscription"?'],
-    [{ providers: { openai: { enable: false } } }, 'providers.openai.enable', 'unknown setting; did you mean enabled? (known: enabled, rolloutPercent)'],
-    [{ providers: { openai: { rolloutPercent: 101 } } }, 'providers.openai.rolloutPercent', 'expected a whole number from 0 to 100, got 101'],
-    [{ failurePolicy: { kinds: { 'invalid-request': { action: 'retry' } } } }, 'failurePolicy.kinds.invalid-request.action', `expected 'fail' (a request at fault fails on every provider), got "retry"`],
-    [{ failurePolicy: { kinds: { ratelimit: {} } } }, 'failurePolicy.kinds.ratelimit', 'unknown setting; did you mean rate-limit? (known: auth, rate-limit, quota, overloaded, server, network, timeout, truncated, invalid-request)'],
-    [{ failurePolicy: { baseDelayMs: 500, maxDelayMs: 100 } }, 'failurePolicy.baseDelayMs', 'expected at most maxDelayMs (100), got 500'],
-    [{ ledger: 'mem' }, 'ledger', `expected 'memory', 'file', { file } or { redis }, got "mem"; did you mean "memory"?`],
-    [{ ledger: 'redis://:hunter2@cache.internal:6379' }, 'ledger', `expected 'memory', 'file', { file } or { redis }, got a string`],
+    [
+      { providerPriority: 'subscriptoin' },
+      'providerPriority',
+      'expected one of subscription, prefer-claude, prefer-openai or a list of providers, got "subscriptoin"; did you mean "subscription"?',
+    ],
+    [
+      { providers: { openai: { enable: false } } },
+      'providers.openai.enable',
+      'unknown setting; did you mean enabled? (known: enabled, rolloutPercent)',
+    ],
+    [
+      { providers: { openai: { rolloutPercent: 101 } } },
+      'providers.openai.rolloutPercent',
+      'expected a whole number from 0 to 100, got 101',
+    ],
+    [
+      { failurePolicy: { kinds: { 'invalid-request': { action: 'retry' } } } },
+      'failurePolicy.kinds.invalid-request.action',
+      `expected 'fail' (a request at fault fails on every provider), got "retry"`,
+    ],
+    [
+      { failurePolicy: { kinds: { ratelimit: {} } } },
+      'failurePolicy.kinds.ratelimit',
+      'unknown setting; did you mean rate-limit? (known: auth, rate-limit, quota, overloaded, server, network, timeout, truncated, invalid-request)',
+    ],
+    [
+      { failurePolicy: { baseDelayMs: 500, maxDelayMs: 100 } },
+      'failurePolicy.baseDelayMs',
+      'expected at most maxDelayMs (100), got 500',
+    ],
+    [
+      { ledger: 'mem' },
+      'ledger',
+      `expected 'memory', 'file', { file } or { redis }, got "mem"; did you mean "memory"?`,
+    ],
+    [
+      { ledger: 'redis://:hunter2@cache.internal:6379' },
+      'ledger',
+      `expected 'memory', 'file', { file } or { redis }, got a string`,
+    ],
     [{ ledger: { file: 'a.json', redis: 'redis://h' } }, 'ledger', 'expected exactly one of file, redis'],
     [{ ledger: { redis: 'http://h' } }, 'ledger.redis', 'expected a redis:// or rediss:// URL, got a string'],
-    [{ ledger: { file: 'a.json', whenUnavailable: { localShareOf: 0 } } }, 'ledger.whenUnavailable.localShareOf', 'expected a whole number from 1 to 1000000, got 0'],
-    [{ provider: {} }, 'provider', 'unknown setting; did you mean providers? (known: $schema, limits, fallbackChain, providerPriority, providers, failurePolicy, ledger)'],
+    [
+      { ledger: { file: 'a.json', whenUnavailable: { localShareOf: 0 } } },
+      'ledger.whenUnavailable.localShareOf',
+      'expected a whole number from 1 to 1000000, got 0',
+    ],
+    [
+      { provider: {} },
+      'provider',
+      'unknown setting; did you mean providers? (known: $schema, limits, fallbackChain, providerPriority, providers, failurePolicy, ledger)',
+    ],
   ])('should refuse %j naming the field', async (value, field, message) => {
     const error = await refusal(value);
     expect(error.details).toMatchObject({ reason: 'schema', field });
@@ -90,28 +159,45 @@ describe('readConfigFile', () => {
   });
 
   it('should name up to three problems and count the rest', async () => {
-    const error = await refusal({ limits: { claude: { dailyLimit: -1, maxConcurrent: -1 }, openai: { dailyLimit: -1, maxConcurrent: -1 } } });
-    expect(error.details.fields).toEqual(['limits.claude.dailyLimit', 'limits.claude.maxConcurrent', 'limits.openai.dailyLimit', 'limits.openai.maxConcurrent']);
+    const error = await refusal({
+      limits: { claude: { dailyLimit: -1, maxConcurrent: -1 }, openai: { dailyLimit: -1, maxConcurrent: -1 } },
+    });
+    expect(error.details.fields).toEqual([
+      'limits.claude.dailyLimit',
+      'limits.claude.maxConcurrent',
+      'limits.openai.dailyLimit',
+      'limits.openai.maxConcurrent',
+    ]);
     expect(error.message).toMatch(/limits\.openai\.dailyLimit: [^;]+; and 1 more\. It was left as it is\.$/);
   });
 
   it('should refuse text that is not a JSON object without quoting it', async () => {
     const syntax = await refusal('{\n  "limits": { "claude": sk-ant-api03-SECRETSECRET }\n}');
     expect(syntax.details).toMatchObject({ reason: 'syntax' });
-    expect(syntax.message).toBe(`Config file ${file} is not valid JSON: an unexpected character. It was left as it is; fix it.`);
+    expect(syntax.message).toBe(
+      `Config file ${file} is not valid JSON: an unexpected character. It was left as it is; fix it.`,
+    );
     const truncated = await refusal('{\n  "limits": {');
-    expect(truncated.message).toBe(`Config file ${file} is not valid JSON at line 2, column 14: a property name in double quotes was expected. It was left as it is; fix it.`);
+    expect(truncated.message).toBe(
+      `Config file ${file} is not valid JSON at line 2, column 14: a property name in double quotes was expected. It was left as it is; fix it.`,
+    );
     expect((await refusal('  \n')).details).toMatchObject({ reason: 'empty' });
     expect((await refusal('[1, 2]')).message).toContain('holds a list, not a JSON object of settings');
-    expect((await refusal(`{ "$schema": "${'x'.repeat(300 * 1024)}" }`)).details).toMatchObject({ reason: 'too-large' });
+    expect((await refusal(`{ "$schema": "${'x'.repeat(300 * 1024)}" }`)).details).toMatchObject({
+      reason: 'too-large',
+    });
   });
 
-  it('should refuse a folder or a FIFO in the file\'s place without hanging', async () => {
+  it("should refuse a folder or a FIFO in the file's place without hanging", async () => {
     fs.mkdirSync(file);
-    expect((await agentvisorErrorOf(() => readConfigFile(file, { home }), 'invalid-config')).details).toMatchObject({ reason: 'not-a-file' });
+    expect((await agentvisorErrorOf(() => readConfigFile(file, { home }), 'invalid-config')).details).toMatchObject({
+      reason: 'not-a-file',
+    });
     fs.rmdirSync(file);
     expect(spawnSync('mkfifo', [file]).status).toBe(0);
-    expect((await agentvisorErrorOf(() => readConfigFile(file, { home }), 'invalid-config')).details).toMatchObject({ reason: 'not-a-file' });
+    expect((await agentvisorErrorOf(() => readConfigFile(file, { home }), 'invalid-config')).details).toMatchObject({
+      reason: 'not-a-file',
+    });
   });
 
   it('should follow a symlink that stays inside the home and refuse one that leaves it or dangles', async () => {
@@ -127,14 +213,28 @@ describe('readConfigFile', () => {
     expect(error.details).toEqual({ file, reason: 'symlink-outside-home' });
     fs.unlinkSync(file);
     fs.symlinkSync(path.join(dir, 'missing.json'), file);
-    expect((await agentvisorErrorOf(() => readConfigFile(file, { home }), 'invalid-config')).details).toMatchObject({ reason: 'dangling-symlink' });
+    expect((await agentvisorErrorOf(() => readConfigFile(file, { home }), 'invalid-config')).details).toMatchObject({
+      reason: 'dangling-symlink',
+    });
   });
 });
 
 describe('overlayConfig', () => {
   it('should merge limits and providers per provider and field, and let any other option replace the file', () => {
-    const settings = { limits: { claude: { dailyLimit: 2_000_000, maxConcurrent: 4 }, openai: { maxConcurrent: 2 } }, providers: { openai: { rolloutPercent: 10 } }, fallbackChain: ['openai', 'claude'] as const, ledger: 'file' as const };
-    expect(overlayConfig(settings, { limits: { claude: { maxConcurrent: 1 } }, providers: { openai: { enabled: false } }, ledger: 'memory', fallbackChain: undefined })).toEqual({
+    const settings = {
+      limits: { claude: { dailyLimit: 2_000_000, maxConcurrent: 4 }, openai: { maxConcurrent: 2 } },
+      providers: { openai: { rolloutPercent: 10 } },
+      fallbackChain: ['openai', 'claude'] as const,
+      ledger: 'file' as const,
+    };
+    expect(
+      overlayConfig(settings, {
+        limits: { claude: { maxConcurrent: 1 } },
+        providers: { openai: { enabled: false } },
+        ledger: 'memory',
+        fallbackChain: undefined,
+      }),
+    ).toEqual({
       limits: { claude: { dailyLimit: 2_000_000, maxConcurrent: 1 }, openai: { maxConcurrent: 2 } },
       providers: { openai: { rolloutPercent: 10, enabled: false } },
       fallbackChain: ['openai', 'claude'],
@@ -163,17 +263,27 @@ describe('createOrchestrator({ configFile })', () => {
   };
 
   it('should apply the file under the options given in code', async () => {
-    write({ limits: { claude: { dailyLimit: 300_000, maxConcurrent: 3 } }, providers: { openai: { enabled: false } }, fallbackChain: ['openai', 'claude'], failurePolicy: { kinds: { overloaded: { action: 'fail' } } } });
+    write({
+      limits: { claude: { dailyLimit: 300_000, maxConcurrent: 3 } },
+      providers: { openai: { enabled: false } },
+      fallbackChain: ['openai', 'claude'],
+      failurePolicy: { kinds: { overloaded: { action: 'fail' } } },
+    });
     const orch = await start({ configFile: file, limits: { claude: { maxConcurrent: 2 } } });
     try {
       const { claude, openai } = orch.stats().providers;
-      expect([claude.dailyLimit, claude.maxConcurrent, openai.dailyLimit, openai.maxConcurrent]).toEqual([300_000, 2, 500_000, 8]);
+      expect([claude.dailyLimit, claude.maxConcurrent, openai.dailyLimit, openai.maxConcurrent]).toEqual([
+        300_000, 2, 500_000, 8,
+      ]);
       expect([openai.enabled, openai.disabledBy]).toEqual([false, 'option']);
       expect(orch.providerOrder().order).toEqual(['openai', 'claude']);
       const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
       expect(agent.provider).toBe('claude');
       // The file's failure policy: an overloaded provider fails the request instead of a retry.
-      await expect(agent.reportFailure({ kind: 'overloaded' })).rejects.toMatchObject({ code: 'invalid-request', details: { kind: 'overloaded' } });
+      await expect(agent.reportFailure({ kind: 'overloaded' })).rejects.toMatchObject({
+        code: 'invalid-request',
+        details: { kind: 'overloaded' },
+      });
     } finally {
       await orch.stop();
     }
@@ -197,7 +307,14 @@ describe('createOrchestrator({ configFile })', () => {
     write({ fallbackChain: ['claude', 'gemini'] });
     const bad = await agentvisorErrorOf(() => createOrchestrator({ home, configFile: file }), 'invalid-config');
     expect(bad.message).toContain('fallbackChain[1]: expected a provider: claude or openai, got "gemini"');
-    expect((await agentvisorErrorOf(() => createOrchestrator({ home, configFile: path.join(dir, 'nope.json') }), 'invalid-config')).details).toMatchObject({ reason: 'missing' });
+    expect(
+      (
+        await agentvisorErrorOf(
+          () => createOrchestrator({ home, configFile: path.join(dir, 'nope.json') }),
+          'invalid-config',
+        )
+      ).details,
+    ).toMatchObject({ reason: 'missing' });
     await agentvisorErrorOf(() => createOrchestrator({ home, configFile: ' ' }), 'invalid-option');
   });
 });
@@ -205,11 +322,15 @@ describe('createOrchestrator({ configFile })', () => {
 describe('the JSON Schema', () => {
   it('should be committed as generated from the zod schema', () => {
     const committed = fs.existsSync(CONFIG_SCHEMA_FILE) ? fs.readFileSync(CONFIG_SCHEMA_FILE, 'utf8') : '';
-    if (committed !== configJsonSchema()) throw new Error(`schema/config.schema.json is stale: run \`${GENERATE_CONFIG_SCHEMA}\` and commit the result`);
+    if (committed !== configJsonSchema())
+      throw new Error(`schema/config.schema.json is stale: run \`${GENERATE_CONFIG_SCHEMA}\` and commit the result`);
   });
 
   it('should refuse unknown keys and list every option group', () => {
-    const schema = JSON.parse(configJsonSchema()) as { additionalProperties: boolean; properties: Record<string, { properties?: Record<string, { additionalProperties?: boolean }> }> };
+    const schema = JSON.parse(configJsonSchema()) as {
+      additionalProperties: boolean;
+      properties: Record<string, { properties?: Record<string, { additionalProperties?: boolean }> }>;
+    };
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties)).toEqual(['$schema', ...CONFIG_GROUPS]);
     expect(schema.properties.limits?.properties?.claude?.additionalProperties).toBe(false);
@@ -221,7 +342,16 @@ describe('loading zod', () => {
     const script = `require(${JSON.stringify(path.join(root, 'src', 'config', 'configFile.ts'))})
       .readConfigFile(${JSON.stringify(configFile)}, { home: ${JSON.stringify(home)} });
       process.stdout.write(String(Object.keys(require.cache).some((k) => /[\\\\/]node_modules[\\\\/]zod[\\\\/]/.test(k))));`;
-    const result = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') }, timeout: 60_000 });
+    const result = spawnSync(
+      process.execPath,
+      ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', HOME: dir, TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
+        timeout: 60_000,
+      },
+    );
     expect(result.stderr).toBe('');
     return result.stdout;
   };

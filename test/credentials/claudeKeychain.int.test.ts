@@ -64,14 +64,33 @@ function keychainHolds(mode: string, item?: string): void {
 }
 
 const login = (over: Record<string, unknown> = {}) => ({
-  claudeAiOauth: { accessToken: access, refreshToken: refresh, expiresAt: Date.now() + 3_600_000, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max', rateLimitTier: 'default_claude_max_20x', ...over },
+  claudeAiOauth: {
+    accessToken: access,
+    refreshToken: refresh,
+    expiresAt: Date.now() + 3_600_000,
+    scopes: ['user:inference', 'user:profile'],
+    subscriptionType: 'max',
+    rateLimitTier: 'default_claude_max_20x',
+    ...over,
+  },
   mcpOAuth: { other: 'kept' },
 });
 
-const env = (extra: Record<string, string> = {}) => ({ PATH: `${bin}:${process.env.PATH ?? ''}`, USER: 'dev.user', ...extra });
+const env = (extra: Record<string, string> = {}) => ({
+  PATH: `${bin}:${process.env.PATH ?? ''}`,
+  USER: 'dev.user',
+  ...extra,
+});
 
 async function loaded(options: Partial<CredentialResolverOptions> = {}) {
-  const resolver = createCredentialResolver({ env: env(), home: path.join(dir, '.codex'), claudeHome, sources: ['claude-code'], platform: 'darwin', ...options });
+  const resolver = createCredentialResolver({
+    env: env(),
+    home: path.join(dir, '.codex'),
+    claudeHome,
+    sources: ['claude-code'],
+    platform: 'darwin',
+    ...options,
+  });
   const report = await resolver.load();
   texts.push(util.inspect(report, { depth: 5 }), JSON.stringify(resolver.describe('claude')));
   return { resolver, report };
@@ -83,10 +102,16 @@ const calledWith = (): string[] => fs.readFileSync(path.join(bin, 'args'), 'utf8
 
 describe('claudeCodeKeychainItem', () => {
   it("should name the item as Claude Code does: the config folder's hash when CLAUDE_CONFIG_DIR is set, $USER or claude-code-user", () => {
-    expect(claudeCodeKeychainItem({ USER: 'dev.user' })).toEqual({ service: 'Claude Code-credentials', account: 'dev.user' });
+    expect(claudeCodeKeychainItem({ USER: 'dev.user' })).toEqual({
+      service: 'Claude Code-credentials',
+      account: 'dev.user',
+    });
     const configDir = path.join(dir, 'claude-config');
     const hash = createHash('sha256').update(configDir).digest('hex').slice(0, 8);
-    expect(claudeCodeKeychainItem({ USER: 'dev.user', CLAUDE_CONFIG_DIR: configDir })).toEqual({ service: `Claude Code-credentials-${hash}`, account: 'dev.user' });
+    expect(claudeCodeKeychainItem({ USER: 'dev.user', CLAUDE_CONFIG_DIR: configDir })).toEqual({
+      service: `Claude Code-credentials-${hash}`,
+      account: 'dev.user',
+    });
     expect(claudeCodeKeychainItem({ USER: 'dev user' }).account).toBe('claude-code-user');
   });
 });
@@ -97,8 +122,18 @@ describe("Claude Code's Keychain login (darwin)", () => {
     const { resolver, report } = await loaded();
     expect(calledWith()).toEqual(['find-generic-password', '-a', 'dev.user', '-w', '-s', 'Claude Code-credentials']);
     expect(report).toEqual({ warnings: [], problems: [] });
-    expect(resolver.describe('claude')).toMatchObject({ kind: 'oauth', source: 'keychain:Claude Code-credentials', tier: 'max', credentialClass: 'claude-max' });
-    expect(rankProviders('subscription', { claude: resolver.credentialClass('claude'), openai: 'chatgpt' }, ['openai', 'claude'])).toEqual(['claude', 'openai']);
+    expect(resolver.describe('claude')).toMatchObject({
+      kind: 'oauth',
+      source: 'keychain:Claude Code-credentials',
+      tier: 'max',
+      credentialClass: 'claude-max',
+    });
+    expect(
+      rankProviders('subscription', { claude: resolver.credentialClass('claude'), openai: 'chatgpt' }, [
+        'openai',
+        'claude',
+      ]),
+    ).toEqual(['claude', 'openai']);
     const auth = await resolver.authenticate(claudeSession);
     expect(auth.secretEnv.CLAUDE_CODE_OAUTH_TOKEN?.reveal()).toBe(access);
   });
@@ -107,44 +142,65 @@ describe("Claude Code's Keychain login (darwin)", () => {
     keychainHolds('found', Buffer.from(JSON.stringify(login({ subscriptionType: 'pro' }))).toString('hex'));
     const configDir = path.join(dir, 'claude-config');
     // `security` gets no credential of ours through its environment.
-    const { resolver } = await loaded({ env: env({ CLAUDE_CONFIG_DIR: configDir, ANTHROPIC_API_KEY: 'SECRET_OF_HOST' }) });
+    const { resolver } = await loaded({
+      env: env({ CLAUDE_CONFIG_DIR: configDir, ANTHROPIC_API_KEY: 'SECRET_OF_HOST' }),
+    });
     const service = `Claude Code-credentials-${createHash('sha256').update(configDir).digest('hex').slice(0, 8)}`;
     expect(calledWith()).toEqual(['find-generic-password', '-a', 'dev.user', '-w', '-s', service]);
-    expect(resolver.describe('claude')).toMatchObject({ source: `keychain:${service}`, tier: 'pro', credentialClass: 'claude-pro' });
+    expect(resolver.describe('claude')).toMatchObject({
+      source: `keychain:${service}`,
+      tier: 'pro',
+      credentialClass: 'claude-pro',
+    });
     expect(fs.readFileSync(path.join(bin, 'env'), 'utf8')).not.toContain('SECRET_OF_HOST');
   });
 
   it('should fall back to ~/.claude/.credentials.json when there is no Keychain item, quietly', async () => {
     keychainHolds('missing');
-    expect(await readClaudeCodeKeychain({ env: env() })).toMatchObject({ status: 'missing', service: 'Claude Code-credentials', account: 'dev.user' });
+    expect(await readClaudeCodeKeychain({ env: env() })).toMatchObject({
+      status: 'missing',
+      service: 'Claude Code-credentials',
+      account: 'dev.user',
+    });
     const { resolver: empty, report: nothing } = await loaded();
     expect(empty.describe('claude')).toBeNull();
     expect(nothing).toEqual({ warnings: [], problems: [] });
-    fs.writeFileSync(path.join(claudeHome, '.credentials.json'), JSON.stringify(login({ subscriptionType: 'max' })), { mode: 0o600 });
+    fs.writeFileSync(path.join(claudeHome, '.credentials.json'), JSON.stringify(login({ subscriptionType: 'max' })), {
+      mode: 0o600,
+    });
     const { resolver, report } = await loaded();
     expect(report).toEqual({ warnings: [], problems: [] });
-    expect(resolver.describe('claude')).toMatchObject({ source: 'file:.credentials.json', credentialClass: 'claude-max' });
+    expect(resolver.describe('claude')).toMatchObject({
+      source: 'file:.credentials.json',
+      credentialClass: 'claude-max',
+    });
   });
 
   it.each([
     ['locked', 'credentials-io', /locked and cannot ask for its password here \(exit 36\)/],
     ['denied', 'credentials-io', /was denied \(exit 51\).*Always Allow/],
     ['broken', 'credentials-io', /failed \(exit 1\)/],
-  ])('should report a %s Keychain as a problem of the claude-code source, and use the file if there is one', async (mode, code, message) => {
-    keychainHolds(mode);
-    const { resolver, report } = await loaded();
-    expect(resolver.describe('claude')).toBeNull();
-    expect(report.problems).toEqual([{ source: 'claude-code', code, message: expect.stringMatching(message) }]);
-    fs.writeFileSync(path.join(claudeHome, '.credentials.json'), JSON.stringify(login()), { mode: 0o600 });
-    const withFile = await loaded();
-    expect(withFile.resolver.describe('claude')).toMatchObject({ source: 'file:.credentials.json' });
-    expect(withFile.report.problems).toEqual([]);
-    expect(withFile.report.warnings).toEqual([expect.stringMatching(message)]);
-  });
+  ])(
+    'should report a %s Keychain as a problem of the claude-code source, and use the file if there is one',
+    async (mode, code, message) => {
+      keychainHolds(mode);
+      const { resolver, report } = await loaded();
+      expect(resolver.describe('claude')).toBeNull();
+      expect(report.problems).toEqual([{ source: 'claude-code', code, message: expect.stringMatching(message) }]);
+      fs.writeFileSync(path.join(claudeHome, '.credentials.json'), JSON.stringify(login()), { mode: 0o600 });
+      const withFile = await loaded();
+      expect(withFile.resolver.describe('claude')).toMatchObject({ source: 'file:.credentials.json' });
+      expect(withFile.report.problems).toEqual([]);
+      expect(withFile.report.warnings).toEqual([expect.stringMatching(message)]);
+    },
+  );
 
   it('should say so when the item is not JSON', async () => {
     keychainHolds('found', 'not json at all');
-    expect(await readClaudeCodeKeychain({ env: env() })).toMatchObject({ status: 'unreadable', message: expect.stringContaining('does not hold a JSON object') });
+    expect(await readClaudeCodeKeychain({ env: env() })).toMatchObject({
+      status: 'unreadable',
+      message: expect.stringContaining('does not hold a JSON object'),
+    });
   });
 
   it('should stop a security that never answers (a prompt nobody sees) after keychainTimeoutMs, and kill it', async () => {
@@ -152,14 +208,22 @@ describe("Claude Code's Keychain login (darwin)", () => {
     const started = Date.now();
     const { report } = await loaded({ keychainTimeoutMs: 300 });
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(report.problems).toEqual([{ source: 'claude-code', code: 'credentials-io', message: expect.stringContaining('got no answer within 300 ms') }]);
+    expect(report.problems).toEqual([
+      {
+        source: 'claude-code',
+        code: 'credentials-io',
+        message: expect.stringContaining('got no answer within 300 ms'),
+      },
+    ]);
     const pid = Number(fs.readFileSync(path.join(bin, 'pid'), 'utf8'));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 
   it('should say when there is no security command, and never call it off macOS', async () => {
-    expect(await readClaudeCodeKeychain({ env: { PATH: path.join(dir, 'empty'), USER: 'dev.user' } })).toMatchObject({ status: 'unavailable' });
+    expect(await readClaudeCodeKeychain({ env: { PATH: path.join(dir, 'empty'), USER: 'dev.user' } })).toMatchObject({
+      status: 'unavailable',
+    });
     keychainHolds('found', JSON.stringify(login()));
     const { resolver } = await loaded({ platform: 'linux' });
     expect(resolver.describe('claude')).toBeNull();
@@ -172,13 +236,20 @@ describe("Claude Code's Keychain login (darwin)", () => {
       oauth.allow(refresh);
       keychainHolds('found', JSON.stringify(login({ expiresAt: Date.now() - 60_000 })));
       const { resolver, report } = await loaded({ oauth: { refreshClaudeCode: true, tokenEndpoint: oauth.url } });
-      expect(report.warnings).toEqual([expect.stringContaining('agentvisor does not write to the Keychain; Claude Code renews that login itself')]);
+      expect(report.warnings).toEqual([
+        expect.stringContaining('agentvisor does not write to the Keychain; Claude Code renews that login itself'),
+      ]);
       const error = await Promise.resolve()
         .then(() => resolver.authenticate(claudeSession))
-        .then(() => null, (e: unknown) => e);
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(isAgentvisorError(error, 'auth-failed')).toBe(true);
       texts.push((error as Error).message);
-      expect((error as Error).message).toContain('agentvisor does not write to the Keychain: run `claude` once so Claude Code renews it');
+      expect((error as Error).message).toContain(
+        'agentvisor does not write to the Keychain: run `claude` once so Claude Code renews it',
+      );
       expect(oauth.requests).toEqual([]);
       expect(calledWith()[0]).toBe('find-generic-password');
     } finally {

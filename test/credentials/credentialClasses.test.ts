@@ -11,7 +11,14 @@ describe('credentialClasses', () => {
     const env: Record<string, string | undefined> = { OPENAI_API_KEY: 'sk-proj-CLASSEStestKEY-0001' };
     fs.writeFileSync(
       path.join(claudeHome, '.credentials.json'),
-      JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat01-CLASSEStest-0002', refreshToken: 'sk-ant-ort01-CLASSEStest-0003', expiresAt: now + 60 * 60_000, subscriptionType: 'max' } }),
+      JSON.stringify({
+        claudeAiOauth: {
+          accessToken: 'sk-ant-oat01-CLASSEStest-0002',
+          refreshToken: 'sk-ant-ort01-CLASSEStest-0003',
+          expiresAt: now + 60 * 60_000,
+          subscriptionType: 'max',
+        },
+      }),
       { mode: 0o600 },
     );
     const resolver = createCredentialResolver({ env, home, claudeHome, now: () => now });

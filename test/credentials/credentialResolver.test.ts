@@ -40,13 +40,32 @@ function write(file: string, data: unknown) {
 
 function claudeCode(dir: string, expiresAt: number) {
   write(path.join(dir, '.credentials.json'), {
-    claudeAiOauth: { accessToken: KEYS.claudeCodeToken, refreshToken: KEYS.claudeCodeRefresh, expiresAt, scopes: ['user:inference'], subscriptionType: 'max' },
+    claudeAiOauth: {
+      accessToken: KEYS.claudeCodeToken,
+      refreshToken: KEYS.claudeCodeRefresh,
+      expiresAt,
+      scopes: ['user:inference'],
+      subscriptionType: 'max',
+    },
     mcpOAuth: { other: 'kept' },
   });
 }
 
-function resolver(dirs: ReturnType<typeof tempDirs>, env: Record<string, string>, sources?: readonly CredentialSourceId[], apiKeys = {}) {
-  return createCredentialResolver({ env, apiKeys, home: dirs.home, claudeHome: dirs.claudeHome, userHome: dirs.root, now: () => NOW, ...(sources ? { sources } : {}) });
+function resolver(
+  dirs: ReturnType<typeof tempDirs>,
+  env: Record<string, string>,
+  sources?: readonly CredentialSourceId[],
+  apiKeys = {},
+) {
+  return createCredentialResolver({
+    env,
+    apiKeys,
+    home: dirs.home,
+    claudeHome: dirs.claudeHome,
+    userHome: dirs.root,
+    now: () => NOW,
+    ...(sources ? { sources } : {}),
+  });
 }
 
 function secretEnvOf(result: { secretEnv: Readonly<Record<string, { reveal(): string }>> }) {
@@ -91,7 +110,10 @@ describe('createCredentialResolver', () => {
     const c = await fromClaudeCode.authenticate(input('claude'));
     expect(c.source).toBe('file:.credentials.json');
     // A subscription login goes to the agent as CLAUDE_CODE_OAUTH_TOKEN (Claude Code) and ANTHROPIC_AUTH_TOKEN (the SDK), never as an API key.
-    expect(secretEnvOf(c)).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: KEYS.claudeCodeToken, ANTHROPIC_AUTH_TOKEN: KEYS.claudeCodeToken });
+    expect(secretEnvOf(c)).toEqual({
+      CLAUDE_CODE_OAUTH_TOKEN: KEYS.claudeCodeToken,
+      ANTHROPIC_AUTH_TOKEN: KEYS.claudeCodeToken,
+    });
     expect(fromClaudeCode.describe('claude')).toMatchObject({ kind: 'oauth', tier: 'max', expiresAt: NOW + 3_600_000 });
     expectNoSecret(fromClaudeCode.describe('claude'));
   });
@@ -110,7 +132,11 @@ describe('createCredentialResolver', () => {
 
   it('should read OPENAI_API_KEY from Codex auth.json, and give it only to OpenAI sessions', async () => {
     const dirs = tempDirs();
-    write(path.join(dirs.home, 'auth.json'), { OPENAI_API_KEY: KEYS.fileOpenai, tokens: null, last_refresh: '2026-11-01T00:00:00Z' });
+    write(path.join(dirs.home, 'auth.json'), {
+      OPENAI_API_KEY: KEYS.fileOpenai,
+      tokens: null,
+      last_refresh: '2026-11-01T00:00:00Z',
+    });
     const r = resolver(dirs, {});
     await r.load();
     const o = await r.authenticate(input('openai'));
@@ -125,7 +151,10 @@ describe('createCredentialResolver', () => {
     await r.load();
     const result = await r.authenticate(input('claude'));
     expect(result.source).toBe('env:CLAUDE_CODE_OAUTH_TOKEN');
-    expect(secretEnvOf(result)).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: KEYS.envOauth, ANTHROPIC_AUTH_TOKEN: KEYS.envOauth });
+    expect(secretEnvOf(result)).toEqual({
+      CLAUDE_CODE_OAUTH_TOKEN: KEYS.envOauth,
+      ANTHROPIC_AUTH_TOKEN: KEYS.envOauth,
+    });
   });
 
   it('should pass over an expired login and say so when nothing else is usable, without the token', async () => {
@@ -152,7 +181,9 @@ describe('createCredentialResolver', () => {
     write(file, corrupt);
     const r = resolver(dirs, {});
     const report = await r.load();
-    expect(report.problems).toEqual([expect.objectContaining({ source: 'claude-auth-file', code: 'invalid-credentials-file' })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ source: 'claude-auth-file', code: 'invalid-credentials-file' }),
+    ]);
     expectNoSecret(report);
     let caught: unknown;
     try {
@@ -185,6 +216,8 @@ describe('orchestrator credentials', () => {
   });
 
   it('should refuse credentialSources it does not know', () => {
-    expect(() => createOrchestrator({ credentialSources: ['env', 'keychain' as CredentialSourceId] })).toThrow(/credentialSources\[1\] must be one of options, env, claude-auth-file, codex-auth-file, claude-code, got "keychain"/);
+    expect(() => createOrchestrator({ credentialSources: ['env', 'keychain' as CredentialSourceId] })).toThrow(
+      /credentialSources\[1\] must be one of options, env, claude-auth-file, codex-auth-file, claude-code, got "keychain"/,
+    );
   });
 });

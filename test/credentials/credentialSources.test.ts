@@ -56,7 +56,11 @@ function writeJson(file: string, value: unknown, mode = 0o600): string {
 
 /** No test secret may appear in any rendering of `value`. */
 function expectNoSecrets(value: unknown): void {
-  const renderings = [JSON.stringify(value) ?? '', util.inspect(value, { depth: Infinity, showHidden: true }), String(value)];
+  const renderings = [
+    JSON.stringify(value) ?? '',
+    util.inspect(value, { depth: Infinity, showHidden: true }),
+    String(value),
+  ];
   if (value instanceof Error) renderings.push(value.message, value.stack ?? '');
   for (const text of renderings) {
     for (const secret of SECRET_VALUES) expect(text).not.toContain(secret);
@@ -132,10 +136,23 @@ describe('readCodexAuth', () => {
     expect(auth.warnings).toEqual([]);
     expect(auth.authMode).toBe('chatgpt');
     expect(auth.lastRefresh).toBe('2025-06-01T12:00:00.123456Z');
-    expect(auth.apiKey).toMatchObject({ kind: 'api-key', provider: 'openai', source: 'file:auth.json', hint: 'sk-…1111' });
+    expect(auth.apiKey).toMatchObject({
+      kind: 'api-key',
+      provider: 'openai',
+      source: 'file:auth.json',
+      hint: 'sk-…1111',
+    });
     expect(auth.apiKey?.secret.reveal()).toBe(OPENAI_KEY);
     const chatgpt = auth.chatgpt;
-    expect(chatgpt).toMatchObject({ kind: 'oauth', provider: 'openai', source: 'file:auth.json', tier: 'pro', accountId: 'acct-123', expiresAt: null, hint: '…2222' });
+    expect(chatgpt).toMatchObject({
+      kind: 'oauth',
+      provider: 'openai',
+      source: 'file:auth.json',
+      tier: 'pro',
+      accountId: 'acct-123',
+      expiresAt: null,
+      hint: '…2222',
+    });
     expect(chatgpt?.secret.reveal()).toBe(CHATGPT_ACCESS);
     expect(chatgpt?.refreshToken?.reveal()).toBe(CHATGPT_REFRESH);
     expect(chatgpt?.idToken.reveal()).toBe(ID_TOKEN);
@@ -166,7 +183,10 @@ describe('readCodexAuth', () => {
     ['a payload that is a JSON array', `aaa.${b64url([1, 2])}.ccc`],
     ['a payload that is not JSON', `aaa.${Buffer.from('SECRET{not json').toString('base64url')}.ccc`],
   ])('should give plan null and a warning, not a crash, for an id_token with %s', async (_label, idToken) => {
-    writeJson(codexFile(), { ...codexFixture(), tokens: { id_token: idToken, access_token: CHATGPT_ACCESS, refresh_token: CHATGPT_REFRESH } });
+    writeJson(codexFile(), {
+      ...codexFixture(),
+      tokens: { id_token: idToken, access_token: CHATGPT_ACCESS, refresh_token: CHATGPT_REFRESH },
+    });
     const auth = await readCodexAuth(codexHome(), { userHome: home });
     expect(auth?.chatgpt?.tier).toBeNull();
     expect(auth?.chatgpt?.secret.reveal()).toBe(CHATGPT_ACCESS);
@@ -177,7 +197,10 @@ describe('readCodexAuth', () => {
   });
 
   it('should give plan null without a warning when the id_token has no ChatGPT claims', async () => {
-    writeJson(codexFile(), { ...codexFixture(), tokens: { id_token: makeJwt({ sub: 'x' }), access_token: CHATGPT_ACCESS, refresh_token: CHATGPT_REFRESH } });
+    writeJson(codexFile(), {
+      ...codexFixture(),
+      tokens: { id_token: makeJwt({ sub: 'x' }), access_token: CHATGPT_ACCESS, refresh_token: CHATGPT_REFRESH },
+    });
     const auth = await readCodexAuth(codexHome(), { userHome: home });
     expect(auth?.chatgpt?.tier).toBeNull();
     expect(auth?.warnings).toEqual([]);
@@ -185,7 +208,11 @@ describe('readCodexAuth', () => {
 
   it('should tolerate unknown keys at every level', async () => {
     const fixture = codexFixture();
-    writeJson(codexFile(), { ...fixture, future_key: { nested: true }, tokens: { ...(fixture.tokens as object), extra: 42 } });
+    writeJson(codexFile(), {
+      ...fixture,
+      future_key: { nested: true },
+      tokens: { ...(fixture.tokens as object), extra: 42 },
+    });
     const auth = await readCodexAuth(codexHome(), { userHome: home });
     expect(auth?.chatgpt?.tier).toBe('pro');
     expect(auth?.apiKey?.secret.reveal()).toBe(OPENAI_KEY);
@@ -194,17 +221,23 @@ describe('readCodexAuth', () => {
   it.each([
     ['OPENAI_API_KEY', { OPENAI_API_KEY: 12345 }],
     ['tokens.access_token', { tokens: { id_token: ID_TOKEN, refresh_token: CHATGPT_REFRESH } }],
-    ['tokens.refresh_token', { tokens: { id_token: ID_TOKEN, access_token: CHATGPT_ACCESS, refresh_token: ['SECRETinArray'] } }],
+    [
+      'tokens.refresh_token',
+      { tokens: { id_token: ID_TOKEN, access_token: CHATGPT_ACCESS, refresh_token: ['SECRETinArray'] } },
+    ],
     ['tokens', { tokens: 'SECRETtokensAsString' }],
     ['last_refresh', { last_refresh: { when: 'SECRETnested' } }],
-  ])('should reject a wrong %s with invalid-credentials-file naming the field and not the value', async (field, patch) => {
-    writeJson(codexFile(), { ...codexFixture(), ...patch });
-    const error = await expectError(() => readCodexAuth(codexHome(), { userHome: home }), 'invalid-credentials-file');
-    expect(error.message).toContain(codexFile());
-    expect(error.message).toContain(field);
-    expect(error.details).toMatchObject({ file: codexFile(), reason: 'schema' });
-    expect(error.details.fields).toContain(field);
-  });
+  ])(
+    'should reject a wrong %s with invalid-credentials-file naming the field and not the value',
+    async (field, patch) => {
+      writeJson(codexFile(), { ...codexFixture(), ...patch });
+      const error = await expectError(() => readCodexAuth(codexHome(), { userHome: home }), 'invalid-credentials-file');
+      expect(error.message).toContain(codexFile());
+      expect(error.message).toContain(field);
+      expect(error.details).toMatchObject({ file: codexFile(), reason: 'schema' });
+      expect(error.details.fields).toContain(field);
+    },
+  );
 
   it('should say a missing access_token is missing', async () => {
     writeJson(codexFile(), { tokens: { id_token: ID_TOKEN, refresh_token: CHATGPT_REFRESH } });
@@ -238,7 +271,12 @@ describe('readClaudeAuth', () => {
     expect(auth).not.toBeNull();
     if (!auth) return;
     expect(auth.schemaVersion).toBe(CLAUDE_AUTH_SCHEMA_VERSION);
-    expect(auth.apiKey).toMatchObject({ kind: 'api-key', provider: 'claude', source: 'file:claude_auth.json', hint: 'sk-ant-…4444' });
+    expect(auth.apiKey).toMatchObject({
+      kind: 'api-key',
+      provider: 'claude',
+      source: 'file:claude_auth.json',
+      hint: 'sk-ant-…4444',
+    });
     expect(auth.apiKey?.secret.reveal()).toBe(ANTHROPIC_KEY);
     expect(auth.oauth).toMatchObject({
       kind: 'oauth',
@@ -258,7 +296,10 @@ describe('readClaudeAuth', () => {
   });
 
   it('should read an API-key-only file, with an empty key as unset and no refresh token as null', async () => {
-    writeJson(claudeAuthFile(), { ANTHROPIC_API_KEY: '', oauth_tokens: { access_token: CLAUDE_ACCESS, expires_at: '2025-06-01T12:00:00.5', subscription_tier: 'pro' } });
+    writeJson(claudeAuthFile(), {
+      ANTHROPIC_API_KEY: '',
+      oauth_tokens: { access_token: CLAUDE_ACCESS, expires_at: '2025-06-01T12:00:00.5', subscription_tier: 'pro' },
+    });
     const auth = await readClaudeAuth(codexHome(), { userHome: home });
     expect(auth?.apiKey).toBeNull();
     expect(auth?.oauth?.refreshToken).toBeNull();
@@ -270,25 +311,41 @@ describe('readClaudeAuth', () => {
   });
 
   it('should accept schema_version 1 and tolerate unknown keys', async () => {
-    writeJson(claudeAuthFile(), { ...claudeAuthFixture(), schema_version: 1, added_later: [1, 2], oauth_tokens: { ...(claudeAuthFixture().oauth_tokens as object), extra: 'x' } });
+    writeJson(claudeAuthFile(), {
+      ...claudeAuthFixture(),
+      schema_version: 1,
+      added_later: [1, 2],
+      oauth_tokens: { ...(claudeAuthFixture().oauth_tokens as object), extra: 'x' },
+    });
     const auth = await readClaudeAuth(codexHome(), { userHome: home });
     expect(auth?.schemaVersion).toBe(1);
     expect(auth?.oauth?.tier).toBe('max');
   });
 
   it('should reject a future schema_version and tell the user to upgrade', async () => {
-    writeJson(claudeAuthFile(), { ...claudeAuthFixture(), schema_version: CLAUDE_AUTH_SCHEMA_VERSION + 1, oauth_tokens: { new_shape: true } });
+    writeJson(claudeAuthFile(), {
+      ...claudeAuthFixture(),
+      schema_version: CLAUDE_AUTH_SCHEMA_VERSION + 1,
+      oauth_tokens: { new_shape: true },
+    });
     const error = await expectError(() => readClaudeAuth(codexHome(), { userHome: home }), 'invalid-credentials-file');
     expect(error.message).toContain(claudeAuthFile());
     expect(error.message).toMatch(/upgrade agentvisor/i);
-    expect(error.details).toMatchObject({ reason: 'schema-version-too-new', schemaVersion: CLAUDE_AUTH_SCHEMA_VERSION + 1, supportedSchemaVersion: CLAUDE_AUTH_SCHEMA_VERSION });
+    expect(error.details).toMatchObject({
+      reason: 'schema-version-too-new',
+      schemaVersion: CLAUDE_AUTH_SCHEMA_VERSION + 1,
+      supportedSchemaVersion: CLAUDE_AUTH_SCHEMA_VERSION,
+    });
   });
 
   it.each([
     ['schema_version', { schema_version: 'one' }],
     ['schema_version', { schema_version: 0 }],
     ['ANTHROPIC_API_KEY', { ANTHROPIC_API_KEY: true }],
-    ['oauth_tokens.access_token', { oauth_tokens: { refresh_token: CLAUDE_REFRESH, expires_at: '2025-06-01T12:00:00Z' } }],
+    [
+      'oauth_tokens.access_token',
+      { oauth_tokens: { refresh_token: CLAUDE_REFRESH, expires_at: '2025-06-01T12:00:00Z' } },
+    ],
     ['oauth_tokens.expires_at', { oauth_tokens: { access_token: CLAUDE_ACCESS, expires_at: 'SECRETnotAdate' } }],
     ['oauth_tokens.expires_at', { oauth_tokens: { access_token: CLAUDE_ACCESS, expires_at: '2025-02-30T12:00:00Z' } }],
     ['oauth_tokens.expires_at', { oauth_tokens: { access_token: CLAUDE_ACCESS, expires_at: 1748779200 } }],
@@ -304,7 +361,10 @@ describe('readClaudeAuth', () => {
   });
 
   it('should name every wrong field at once', async () => {
-    writeJson(claudeAuthFile(), { ANTHROPIC_API_KEY: 1, oauth_tokens: { access_token: CLAUDE_ACCESS, expires_at: 'never' } });
+    writeJson(claudeAuthFile(), {
+      ANTHROPIC_API_KEY: 1,
+      oauth_tokens: { access_token: CLAUDE_ACCESS, expires_at: 'never' },
+    });
     const error = await expectError(() => readClaudeAuth(codexHome(), { userHome: home }), 'invalid-credentials-file');
     expect(error.details.fields).toEqual(expect.arrayContaining(['ANTHROPIC_API_KEY', 'oauth_tokens.expires_at']));
     expect(error.message).toContain('is not an RFC 3339 date-time');
@@ -357,7 +417,10 @@ describe('readClaudeCodeCredentials', () => {
     ['claudeAiOauth.subscriptionType', { accessToken: CLAUDE_ACCESS, subscriptionType: { SECRET: 1 } }],
   ])('should reject a wrong %s with invalid-credentials-file naming the field', async (field, login) => {
     writeJson(claudeCodeFile(), { claudeAiOauth: login });
-    const error = await expectError(() => readClaudeCodeCredentials(claudeHome(), { userHome: home }), 'invalid-credentials-file');
+    const error = await expectError(
+      () => readClaudeCodeCredentials(claudeHome(), { userHome: home }),
+      'invalid-credentials-file',
+    );
     expect(error.message).toContain(claudeCodeFile());
     expect(error.message).toContain(field);
     expect(error.details.fields).toContain(field);

@@ -10,7 +10,11 @@ function revealed(result: AuthResult): Record<string, string> {
   return Object.fromEntries(Object.entries(result.secretEnv).map(([name, secret]) => [name, secret.reveal()]));
 }
 
-function authenticate(env: Record<string, string | undefined>, provider: 'claude' | 'openai', apiKeys = {}): AuthResult {
+function authenticate(
+  env: Record<string, string | undefined>,
+  provider: 'claude' | 'openai',
+  apiKeys = {},
+): AuthResult {
   const result = createEnvAuthenticator({ env, apiKeys })(input(provider));
   if (result instanceof Promise) throw new Error('the env authenticator must answer synchronously');
   return result;
@@ -27,28 +31,49 @@ function authError(call: () => unknown): unknown {
 
 describe('findApiKey', () => {
   it('should look in ANTHROPIC_API_KEY, then CLAUDE_API_KEY, for claude', () => {
-    expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: 'k1', CLAUDE_API_KEY: 'k2' } })).toEqual({ key: 'k1', source: 'env:ANTHROPIC_API_KEY' });
-    expect(findApiKey('claude', { env: { CLAUDE_API_KEY: 'k2' } })).toEqual({ key: 'k2', source: 'env:CLAUDE_API_KEY' });
+    expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: 'k1', CLAUDE_API_KEY: 'k2' } })).toEqual({
+      key: 'k1',
+      source: 'env:ANTHROPIC_API_KEY',
+    });
+    expect(findApiKey('claude', { env: { CLAUDE_API_KEY: 'k2' } })).toEqual({
+      key: 'k2',
+      source: 'env:CLAUDE_API_KEY',
+    });
   });
 
   it('should look in OPENAI_API_KEY for openai and never in the Anthropic variables', () => {
-    expect(findApiKey('openai', { env: { OPENAI_API_KEY: 'o1' } })).toEqual({ key: 'o1', source: 'env:OPENAI_API_KEY' });
+    expect(findApiKey('openai', { env: { OPENAI_API_KEY: 'o1' } })).toEqual({
+      key: 'o1',
+      source: 'env:OPENAI_API_KEY',
+    });
     expect(findApiKey('openai', { env: { ANTHROPIC_API_KEY: 'k1', CLAUDE_API_KEY: 'k2' } })).toBeNull();
   });
 
   it('should treat empty and blank values as unset', () => {
-    expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: '', CLAUDE_API_KEY: 'k2' } })).toEqual({ key: 'k2', source: 'env:CLAUDE_API_KEY' });
+    expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: '', CLAUDE_API_KEY: 'k2' } })).toEqual({
+      key: 'k2',
+      source: 'env:CLAUDE_API_KEY',
+    });
     expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: ' \t', CLAUDE_API_KEY: '' } })).toBeNull();
     expect(findApiKey('openai', { env: { OPENAI_API_KEY: '' } })).toBeNull();
   });
 
   it('should prefer apiKeys from options, ignoring an empty one', () => {
-    expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: 'env' }, apiKeys: { claude: 'code' } })).toEqual({ key: 'code', source: 'options.apiKeys.claude' });
-    expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: 'env' }, apiKeys: { claude: '' } })).toEqual({ key: 'env', source: 'env:ANTHROPIC_API_KEY' });
+    expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: 'env' }, apiKeys: { claude: 'code' } })).toEqual({
+      key: 'code',
+      source: 'options.apiKeys.claude',
+    });
+    expect(findApiKey('claude', { env: { ANTHROPIC_API_KEY: 'env' }, apiKeys: { claude: '' } })).toEqual({
+      key: 'env',
+      source: 'env:ANTHROPIC_API_KEY',
+    });
   });
 
   it('should trim surrounding white space from a key', () => {
-    expect(findApiKey('openai', { env: { OPENAI_API_KEY: `  ${FAKE_OPENAI_KEY}\n` } })).toEqual({ key: FAKE_OPENAI_KEY, source: 'env:OPENAI_API_KEY' });
+    expect(findApiKey('openai', { env: { OPENAI_API_KEY: `  ${FAKE_OPENAI_KEY}\n` } })).toEqual({
+      key: FAKE_OPENAI_KEY,
+      source: 'env:OPENAI_API_KEY',
+    });
   });
 });
 
@@ -62,7 +87,10 @@ describe('createEnvAuthenticator', () => {
   });
 
   it('should mirror a key set only as CLAUDE_API_KEY into ANTHROPIC_API_KEY', () => {
-    expect(revealed(authenticate({ CLAUDE_API_KEY: FAKE_CLAUDE_KEY }, 'claude'))).toEqual({ ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, CLAUDE_API_KEY: FAKE_CLAUDE_KEY });
+    expect(revealed(authenticate({ CLAUDE_API_KEY: FAKE_CLAUDE_KEY }, 'claude'))).toEqual({
+      ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY,
+      CLAUDE_API_KEY: FAKE_CLAUDE_KEY,
+    });
   });
 
   it('should give an openai session only OPENAI_API_KEY', () => {
@@ -71,7 +99,12 @@ describe('createEnvAuthenticator', () => {
   });
 
   it('should pass the provider base URL when set and non-empty', () => {
-    const env = { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: FAKE_OPENAI_KEY, ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010', OPENAI_BASE_URL: '' };
+    const env = {
+      ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY,
+      OPENAI_API_KEY: FAKE_OPENAI_KEY,
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010',
+      OPENAI_BASE_URL: '',
+    };
     expect(authenticate(env, 'claude').env).toEqual({ ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' });
     expect(authenticate(env, 'openai').env).toEqual({});
   });
@@ -107,7 +140,12 @@ describe('createEnvAuthenticator', () => {
     expect(revealed(second)).toEqual({ OPENAI_API_KEY: 'sk-proj-ROTATEDkey-0000000000000' });
     expect(revealed(first)).toEqual({ OPENAI_API_KEY: FAKE_OPENAI_KEY });
     env.OPENAI_API_KEY = '';
-    expect(isAgentvisorError(authError(() => auth(input('openai'))), 'auth-failed')).toBe(true);
+    expect(
+      isAgentvisorError(
+        authError(() => auth(input('openai'))),
+        'auth-failed',
+      ),
+    ).toBe(true);
   });
 });
 

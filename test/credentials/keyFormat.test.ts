@@ -47,12 +47,20 @@ describe('checkKeyFormat', () => {
   it('should refuse an Anthropic key given for OpenAI and name Anthropic', () => {
     const result = checkKeyFormat('openai', ANTHROPIC_KEY);
     expect(result).toEqual({ ok: false, problem: 'wrong-provider', reason: expect.stringMatching(/Anthropic/) });
-    expect(checkKeyFormat('openai', OAUTH_ACCESS)).toMatchObject({ ok: false, problem: 'wrong-provider', reason: expect.stringMatching(/Claude OAuth access token/) });
+    expect(checkKeyFormat('openai', OAUTH_ACCESS)).toMatchObject({
+      ok: false,
+      problem: 'wrong-provider',
+      reason: expect.stringMatching(/Claude OAuth access token/),
+    });
   });
 
   it('should refuse an OpenAI key given for Claude and name OpenAI', () => {
     for (const key of [OPENAI_KEY, OPENAI_LEGACY]) {
-      expect(checkKeyFormat('claude', key)).toEqual({ ok: false, problem: 'wrong-provider', reason: expect.stringMatching(/OpenAI/) });
+      expect(checkKeyFormat('claude', key)).toEqual({
+        ok: false,
+        problem: 'wrong-provider',
+        reason: expect.stringMatching(/OpenAI/),
+      });
     }
   });
 

@@ -37,7 +37,15 @@ afterEach(async () => {
 
 function writeClaudeCodeLogin(subscriptionType: string): string {
   const access = newToken('oat');
-  const data = { claudeAiOauth: { accessToken: access, refreshToken: newToken('ort'), expiresAt: Date.now() + 8 * HOUR, scopes: ['user:inference'], subscriptionType } };
+  const data = {
+    claudeAiOauth: {
+      accessToken: access,
+      refreshToken: newToken('ort'),
+      expiresAt: Date.now() + 8 * HOUR,
+      scopes: ['user:inference'],
+      subscriptionType,
+    },
+  };
   fs.writeFileSync(path.join(claudeHome, '.credentials.json'), JSON.stringify(data), { mode: 0o600 });
   return access;
 }
@@ -48,13 +56,24 @@ interface ChatgptLogin {
   readonly idToken: string;
 }
 
-function writeCodexAuth(options: { expiresInMs?: number; authMode?: string | null; apiKey?: string | null } = {}): ChatgptLogin {
-  const login = { access: newChatgptAccessToken(options.expiresInMs ?? 8 * HOUR), refresh: `rt-TEST${Math.random().toString(36).slice(2)}`, idToken: newIdToken('plus', 'acct-priority-7') };
+function writeCodexAuth(
+  options: { expiresInMs?: number; authMode?: string | null; apiKey?: string | null } = {},
+): ChatgptLogin {
+  const login = {
+    access: newChatgptAccessToken(options.expiresInMs ?? 8 * HOUR),
+    refresh: `rt-TEST${Math.random().toString(36).slice(2)}`,
+    idToken: newIdToken('plus', 'acct-priority-7'),
+  };
   server.allow(login.refresh);
   server.issued.push(login.access);
   const data: Record<string, unknown> = {
     OPENAI_API_KEY: options.apiKey ?? null,
-    tokens: { id_token: login.idToken, access_token: login.access, refresh_token: login.refresh, account_id: 'acct-priority-7' },
+    tokens: {
+      id_token: login.idToken,
+      access_token: login.access,
+      refresh_token: login.refresh,
+      account_id: 'acct-priority-7',
+    },
     last_refresh: '2026-01-01T00:00:00Z',
     codex_owned: { keep: ['this', 1] },
   };
@@ -73,7 +92,10 @@ describe('provider priority (default policy: subscription)', () => {
   it('should start on Claude with a Claude Max login, ahead of an OpenAI API key', async () => {
     const access = writeClaudeCodeLogin('max');
     const orch = await started({ env: { OPENAI_API_KEY: OPENAI_KEY } });
-    expect(orch.providerOrder()).toEqual({ order: ['claude', 'openai'], credentials: { claude: 'claude-max', openai: 'openai-api-key' } });
+    expect(orch.providerOrder()).toEqual({
+      order: ['claude', 'openai'],
+      credentials: { claude: 'claude-max', openai: 'openai-api-key' },
+    });
     const agent = await orch.spawnAgent({ estimatedTokens: 1000 });
     expect(agent.provider).toBe('claude');
     expect(agent.env.CLAUDE_CODE_OAUTH_TOKEN).toBe(access);
@@ -182,9 +204,16 @@ describe('ChatGPT tokens in Codex auth.json', () => {
   it('should refresh once for 8 sessions at once with refreshCodex, keep the rotated refresh token, the new id_token and every foreign key', async () => {
     const old = writeCodexAuth({ expiresInMs: 60_000 });
     const orch = await started({ oauth: { ...oauth(), refreshCodex: true } });
-    const agents = await Promise.all(Array.from({ length: 8 }, () => orch.spawnAgent({ estimatedTokens: 1000, preferredProvider: 'openai' })));
+    const agents = await Promise.all(
+      Array.from({ length: 8 }, () => orch.spawnAgent({ estimatedTokens: 1000, preferredProvider: 'openai' })),
+    );
     expect(server.requests).toHaveLength(1);
-    expect(server.requests[0]?.body).toEqual({ grant_type: 'refresh_token', refresh_token: old.refresh, client_id: 'codex-test-client', scope: 'openid profile email' });
+    expect(server.requests[0]?.body).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: old.refresh,
+      client_id: 'codex-test-client',
+      scope: 'openid profile email',
+    });
     const tokens = new Set(agents.map((a) => a.env.AGENTVISOR_CHATGPT_ACCESS_TOKEN));
     expect(tokens.size).toBe(1);
     const [token] = [...tokens];

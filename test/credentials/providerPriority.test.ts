@@ -41,7 +41,10 @@ describe('rankProviders', () => {
   });
 
   it('should order providers without credentials by the fallback chain', () => {
-    expect(rankProviders('subscription', { claude: null, openai: null }, ['openai', 'claude'])).toEqual(['openai', 'claude']);
+    expect(rankProviders('subscription', { claude: null, openai: null }, ['openai', 'claude'])).toEqual([
+      'openai',
+      'claude',
+    ]);
   });
 
   it('should list every class once, subscriptions before API keys', () => {
@@ -54,14 +57,19 @@ describe('checkProviderPriority', () => {
     expect(checkProviderPriority(value)).toBe(value);
   });
 
-  it.each([['prefer-gemini'], [[]], [['claude', 'claude']], [['claude', 'gemini']], [42], [null]])('should refuse %j with invalid-option naming what is accepted', (value) => {
-    let error: unknown;
-    try {
-      checkProviderPriority(value);
-    } catch (e) {
-      error = e;
-    }
-    expect(isAgentvisorError(error, 'invalid-option')).toBe(true);
-    expect((error as Error).message).toMatch(/providerPriority must be one of 'subscription', 'prefer-claude', 'prefer-openai' or a list of distinct providers/);
-  });
+  it.each([['prefer-gemini'], [[]], [['claude', 'claude']], [['claude', 'gemini']], [42], [null]])(
+    'should refuse %j with invalid-option naming what is accepted',
+    (value) => {
+      let error: unknown;
+      try {
+        checkProviderPriority(value);
+      } catch (e) {
+        error = e;
+      }
+      expect(isAgentvisorError(error, 'invalid-option')).toBe(true);
+      expect((error as Error).message).toMatch(
+        /providerPriority must be one of 'subscription', 'prefer-claude', 'prefer-openai' or a list of distinct providers/,
+      );
+    },
+  );
 });

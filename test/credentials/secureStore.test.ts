@@ -162,14 +162,22 @@ describe('updateJsonFile', () => {
 
   it('should pass the current content and keep foreign keys through every write', async () => {
     const file = path.join(home, 'auth.json');
-    const foreign = { auth_mode: 'chatgpt', tokens: { id_token: 'jwt', refresh_token: 'rt' }, mcpOAuth: { server: { token: 'x' } } };
+    const foreign = {
+      auth_mode: 'chatgpt',
+      tokens: { id_token: 'jwt', refresh_token: 'rt' },
+      mcpOAuth: { server: { token: 'x' } },
+    };
     writeRaw(file, JSON.stringify(foreign));
     const seen: Array<Record<string, unknown> | null> = [];
     for (let i = 1; i <= 3; i += 1) {
-      await updateJsonFile(file, (current) => {
-        seen.push(current);
-        return { ...current, claude: { access: `${SECRET}-${i}` } };
-      }, { home });
+      await updateJsonFile(
+        file,
+        (current) => {
+          seen.push(current);
+          return { ...current, claude: { access: `${SECRET}-${i}` } };
+        },
+        { home },
+      );
     }
     expect(seen[0]).toEqual(foreign);
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ ...foreign, claude: { access: `${SECRET}-3` } });
@@ -184,7 +192,10 @@ describe('updateJsonFile', () => {
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ other: 1, mine: 2 });
     fs.chmodSync(file, 0o604);
     const before = fs.readFileSync(file);
-    await expectError(() => updateJsonFile(file, (c) => ({ ...c, mine: 3 }), { home, permissions: 'error' }), 'insecure-permissions');
+    await expectError(
+      () => updateJsonFile(file, (c) => ({ ...c, mine: 3 }), { home, permissions: 'error' }),
+      'insecure-permissions',
+    );
     expect(fs.readFileSync(file).equals(before)).toBe(true);
   });
 
@@ -232,7 +243,10 @@ describe('updateJsonFile', () => {
     const file = path.join(home, 'creds.json');
     writeRaw(file, JSON.stringify({ a: 1 }));
     const before = fs.readFileSync(file);
-    await expectError(() => updateJsonFile(file, () => [] as unknown as Record<string, unknown>, { home }), 'invalid-option');
+    await expectError(
+      () => updateJsonFile(file, () => [] as unknown as Record<string, unknown>, { home }),
+      'invalid-option',
+    );
     expect(fs.readFileSync(file).equals(before)).toBe(true);
   });
 
@@ -240,7 +254,10 @@ describe('updateJsonFile', () => {
     const file = path.join(home, 'creds.json');
     writeRaw(file, JSON.stringify({ a: 1 }));
     fs.mkdirSync(`${file}.lock`); // a fresh lock held by "another process"
-    const error = await expectError(() => updateJsonFile(file, (c) => ({ ...c, b: 2 }), { home, lockTimeoutMs: 150 }), 'credentials-io');
+    const error = await expectError(
+      () => updateJsonFile(file, (c) => ({ ...c, b: 2 }), { home, lockTimeoutMs: 150 }),
+      'credentials-io',
+    );
     expect(isAgentvisorError(error) && error.details.reason).toBe('lock-timeout');
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ a: 1 });
   });
@@ -266,7 +283,10 @@ describe('updateJsonFile', () => {
 describe('removeKeys', () => {
   it('should remove only the named keys and keep foreign ones', async () => {
     const file = path.join(home, 'claude_auth.json');
-    writeRaw(file, JSON.stringify({ ANTHROPIC_API_KEY: SECRET, oauth_tokens: { access_token: SECRET }, codex_owned: 1 }));
+    writeRaw(
+      file,
+      JSON.stringify({ ANTHROPIC_API_KEY: SECRET, oauth_tokens: { access_token: SECRET }, codex_owned: 1 }),
+    );
     const result = await removeKeys(file, ['oauth_tokens', 'ANTHROPIC_API_KEY', 'absent'], { home });
     expect(result).toEqual({ removed: ['oauth_tokens', 'ANTHROPIC_API_KEY'], deleted: false });
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ codex_owned: 1 });
@@ -286,7 +306,10 @@ describe('removeKeys', () => {
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({});
 
     writeRaw(file, JSON.stringify({ token: SECRET }));
-    await expect(removeKeys(file, ['token'], { home, deleteIfEmpty: true })).resolves.toEqual({ removed: ['token'], deleted: true });
+    await expect(removeKeys(file, ['token'], { home, deleteIfEmpty: true })).resolves.toEqual({
+      removed: ['token'],
+      deleted: true,
+    });
     expect(fs.existsSync(file)).toBe(false);
   });
 

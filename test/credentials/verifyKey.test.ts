@@ -50,9 +50,16 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
 }
 
 const anthropicError = (type: string, message: string): unknown => ({ type: 'error', error: { type, message } });
-const openaiError = (message: string, type: string, code: string | null): unknown => ({ error: { message, type, param: null, code } });
+const openaiError = (message: string, type: string, code: string | null): unknown => ({
+  error: { message, type, param: null, code },
+});
 
-const anthropicModels = { data: [{ type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5' }], has_more: false, first_id: 'claude-sonnet-4-5', last_id: 'claude-sonnet-4-5' };
+const anthropicModels = {
+  data: [{ type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5' }],
+  has_more: false,
+  first_id: 'claude-sonnet-4-5',
+  last_id: 'claude-sonnet-4-5',
+};
 const openaiModels = { object: 'list', data: [{ id: 'gpt-5', object: 'model', created: 1, owned_by: 'openai' }] };
 
 // Fresh per run, so no fixed string could ever pass the leak search by chance.
@@ -77,7 +84,10 @@ beforeEach(() => {
     capture(String(chunk));
     return true;
   };
-  spies.push(jest.spyOn(process.stdout, 'write').mockImplementation(write), jest.spyOn(process.stderr, 'write').mockImplementation(write));
+  spies.push(
+    jest.spyOn(process.stdout, 'write').mockImplementation(write),
+    jest.spyOn(process.stderr, 'write').mockImplementation(write),
+  );
 });
 
 afterEach(async () => {
@@ -116,10 +126,18 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe('verifyKey: Anthropic', () => {
   it('should send GET /v1/models with x-api-key and anthropic-version, no Authorization, and answer ok with the remaining limits', async () => {
     const fake = await fakeProvider((_req, res) =>
-      json(res, 200, anthropicModels, { 'anthropic-ratelimit-requests-remaining': '49', 'anthropic-ratelimit-tokens-remaining': '39000' }),
+      json(res, 200, anthropicModels, {
+        'anthropic-ratelimit-requests-remaining': '49',
+        'anthropic-ratelimit-tokens-remaining': '39000',
+      }),
     );
     const result = await verify({ provider: 'claude', secret: new Secret(CLAUDE_KEY), baseUrl: fake.base });
-    expect(result).toEqual({ verdict: 'ok', status: 200, latencyMs: expect.any(Number), remaining: { requests: 49, tokens: 39000 } });
+    expect(result).toEqual({
+      verdict: 'ok',
+      status: 200,
+      latencyMs: expect.any(Number),
+      remaining: { requests: 49, tokens: 39000 },
+    });
     expect(fake.requests).toHaveLength(1);
     const [req] = fake.requests;
     expect(req).toMatchObject({ method: 'GET', url: '/v1/models' });
@@ -142,7 +160,9 @@ describe('verifyKey: Anthropic', () => {
   });
 
   it('should answer auth-failed on 401 with the provider message, the key masked to its hint', async () => {
-    const fake = await fakeProvider((_req, res) => json(res, 401, anthropicError('authentication_error', `invalid x-api-key: ${CLAUDE_KEY}`)));
+    const fake = await fakeProvider((_req, res) =>
+      json(res, 401, anthropicError('authentication_error', `invalid x-api-key: ${CLAUDE_KEY}`)),
+    );
     const result = await verify({ provider: 'claude', secret: new Secret(CLAUDE_KEY), baseUrl: fake.base });
     expect(result).toEqual({
       verdict: 'auth-failed',
@@ -154,18 +174,29 @@ describe('verifyKey: Anthropic', () => {
   });
 
   it('should answer auth-failed on 403 permission_error', async () => {
-    const fake = await fakeProvider((_req, res) => json(res, 403, anthropicError('permission_error', 'Your API key does not have permission to use the specified resource.')));
+    const fake = await fakeProvider((_req, res) =>
+      json(
+        res,
+        403,
+        anthropicError('permission_error', 'Your API key does not have permission to use the specified resource.'),
+      ),
+    );
     const result = await verify({ provider: 'claude', secret: new Secret(CLAUDE_KEY), baseUrl: fake.base });
     expect(result).toMatchObject({ verdict: 'auth-failed', status: 403, errorType: 'permission_error' });
   });
 
   it('should answer rate-limited on 429 with retry-after in ms and the remaining limits', async () => {
     const fake = await fakeProvider((_req, res) =>
-      json(res, 429, anthropicError('rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'), {
-        'retry-after': '17',
-        'anthropic-ratelimit-requests-remaining': '0',
-        'anthropic-ratelimit-tokens-remaining': '12',
-      }),
+      json(
+        res,
+        429,
+        anthropicError('rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'),
+        {
+          'retry-after': '17',
+          'anthropic-ratelimit-requests-remaining': '0',
+          'anthropic-ratelimit-tokens-remaining': '12',
+        },
+      ),
     );
     const result = await verify({ provider: 'claude', secret: new Secret(CLAUDE_KEY), baseUrl: fake.base });
     expect(result).toEqual({
@@ -180,7 +211,9 @@ describe('verifyKey: Anthropic', () => {
   });
 
   it('should answer server-error on 529 overloaded and on 500', async () => {
-    const overloaded = await fakeProvider((_req, res) => json(res, 529, anthropicError('overloaded_error', 'Overloaded')));
+    const overloaded = await fakeProvider((_req, res) =>
+      json(res, 529, anthropicError('overloaded_error', 'Overloaded')),
+    );
     expect(await verify({ provider: 'claude', secret: new Secret(CLAUDE_KEY), baseUrl: overloaded.base })).toEqual({
       verdict: 'server-error',
       status: 529,
@@ -211,10 +244,18 @@ describe('verifyKey: Anthropic', () => {
 describe('verifyKey: OpenAI', () => {
   it('should send GET /v1/models with Authorization: Bearer only, and read x-ratelimit-remaining-*', async () => {
     const fake = await fakeProvider((_req, res) =>
-      json(res, 200, openaiModels, { 'x-ratelimit-remaining-requests': '4999', 'x-ratelimit-remaining-tokens': '159000' }),
+      json(res, 200, openaiModels, {
+        'x-ratelimit-remaining-requests': '4999',
+        'x-ratelimit-remaining-tokens': '159000',
+      }),
     );
     const result = await verify({ provider: 'openai', secret: new Secret(OPENAI_KEY), baseUrl: fake.base });
-    expect(result).toEqual({ verdict: 'ok', status: 200, latencyMs: expect.any(Number), remaining: { requests: 4999, tokens: 159000 } });
+    expect(result).toEqual({
+      verdict: 'ok',
+      status: 200,
+      latencyMs: expect.any(Number),
+      remaining: { requests: 4999, tokens: 159000 },
+    });
     const [req] = fake.requests;
     expect(req).toMatchObject({ method: 'GET', url: '/v1/models' });
     expect(req?.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
@@ -233,7 +274,15 @@ describe('verifyKey: OpenAI', () => {
 
   it('should answer auth-failed on 401 invalid_api_key with the key masked', async () => {
     const fake = await fakeProvider((_req, res) =>
-      json(res, 401, openaiError(`Incorrect API key provided: ${OPENAI_KEY}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key')),
+      json(
+        res,
+        401,
+        openaiError(
+          `Incorrect API key provided: ${OPENAI_KEY}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+          'invalid_request_error',
+          'invalid_api_key',
+        ),
+      ),
     );
     const result = await verify({ provider: 'openai', secret: new Secret(OPENAI_KEY), baseUrl: fake.base });
     expect(result).toEqual({
@@ -263,7 +312,15 @@ describe('verifyKey: OpenAI', () => {
       message: 'Rate limit reached for requests',
     });
     const quota = await fakeProvider((_req, res) =>
-      json(res, 429, openaiError('You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota', 'insufficient_quota')),
+      json(
+        res,
+        429,
+        openaiError(
+          'You exceeded your current quota, please check your plan and billing details.',
+          'insufficient_quota',
+          'insufficient_quota',
+        ),
+      ),
     );
     expect(await verify({ provider: 'openai', secret: new Secret(OPENAI_KEY), baseUrl: quota.base })).toMatchObject({
       verdict: 'rate-limited',
@@ -273,7 +330,11 @@ describe('verifyKey: OpenAI', () => {
   });
 
   it('should answer server-error on 503', async () => {
-    const fake = await fakeProvider((_req, res) => json(res, 503, openaiError('The server is overloaded or not ready yet.', 'server_error', null), { 'retry-after': '1' }));
+    const fake = await fakeProvider((_req, res) =>
+      json(res, 503, openaiError('The server is overloaded or not ready yet.', 'server_error', null), {
+        'retry-after': '1',
+      }),
+    );
     expect(await verify({ provider: 'openai', secret: new Secret(OPENAI_KEY), baseUrl: fake.base })).toEqual({
       verdict: 'server-error',
       status: 503,
@@ -297,8 +358,17 @@ describe('verifyKey: network', () => {
   it('should answer timeout when the server never answers', async () => {
     const fake = await fakeProvider(() => undefined);
     const started = Date.now();
-    const result = await verify({ provider: 'claude', secret: new Secret(CLAUDE_KEY), baseUrl: fake.base, timeoutMs: 200 });
-    expect(result).toEqual({ verdict: 'timeout', latencyMs: expect.any(Number), message: expect.stringMatching(/200 ms/) });
+    const result = await verify({
+      provider: 'claude',
+      secret: new Secret(CLAUDE_KEY),
+      baseUrl: fake.base,
+      timeoutMs: 200,
+    });
+    expect(result).toEqual({
+      verdict: 'timeout',
+      latencyMs: expect.any(Number),
+      message: expect.stringMatching(/200 ms/),
+    });
     expect(result.latencyMs).toBeGreaterThanOrEqual(150);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(fake.requests).toHaveLength(1);
@@ -309,7 +379,12 @@ describe('verifyKey: network', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"data":[');
     });
-    const result = await verify({ provider: 'openai', secret: new Secret(OPENAI_KEY), baseUrl: fake.base, timeoutMs: 200 });
+    const result = await verify({
+      provider: 'openai',
+      secret: new Secret(OPENAI_KEY),
+      baseUrl: fake.base,
+      timeoutMs: 200,
+    });
     expect(result.verdict).toBe('timeout');
   });
 
@@ -318,7 +393,11 @@ describe('verifyKey: network', () => {
     const { base } = fake;
     await fake.close();
     const result = await verify({ provider: 'openai', secret: new Secret(OPENAI_KEY), baseUrl: base, timeoutMs: 2000 });
-    expect(result).toEqual({ verdict: 'unreachable', latencyMs: expect.any(Number), message: expect.stringMatching(/ECONNREFUSED/) });
+    expect(result).toEqual({
+      verdict: 'unreachable',
+      latencyMs: expect.any(Number),
+      message: expect.stringMatching(/ECONNREFUSED/),
+    });
   });
 
   it('should not follow a redirect: the key never reaches the redirect target', async () => {
@@ -336,7 +415,10 @@ describe('verifyKey: network', () => {
     const calls: string[] = [];
     const fakeFetch: typeof fetch = async (input) => {
       calls.push(String(input));
-      return new Response(JSON.stringify(openaiModels), { status: 200, headers: { 'content-type': 'application/json' } });
+      return new Response(JSON.stringify(openaiModels), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
     };
     const result = await verify({ provider: 'openai', secret: new Secret(OPENAI_KEY), fetch: fakeFetch });
     expect(result).toMatchObject({ verdict: 'ok', status: 200 });

@@ -3,7 +3,10 @@ import { AgentvisorError, ERROR_CODES, isAgentvisorError } from '../../src';
 
 describe('AgentvisorError', () => {
   it('should carry a code, message, retryAfterMs, details and the name AgentvisorError', () => {
-    const error = new AgentvisorError('concurrency-limit', 'all slots are taken', { retryAfterMs: 1_000, details: { agentId: 'a' } });
+    const error = new AgentvisorError('concurrency-limit', 'all slots are taken', {
+      retryAfterMs: 1_000,
+      details: { agentId: 'a' },
+    });
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('AgentvisorError');
     expect(error.code).toBe('concurrency-limit');
@@ -25,8 +28,18 @@ describe('AgentvisorError', () => {
   });
 
   it('should serialise to name, code, message, retryAfterMs and details only', () => {
-    const error = new AgentvisorError('quota-exhausted', 'no budget', { retryAfterMs: 5, details: { provider: 'claude' }, cause: new Error('inner') });
-    expect(JSON.parse(JSON.stringify(error))).toEqual({ name: 'AgentvisorError', code: 'quota-exhausted', message: 'no budget', retryAfterMs: 5, details: { provider: 'claude' } });
+    const error = new AgentvisorError('quota-exhausted', 'no budget', {
+      retryAfterMs: 5,
+      details: { provider: 'claude' },
+      cause: new Error('inner'),
+    });
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      name: 'AgentvisorError',
+      code: 'quota-exhausted',
+      message: 'no budget',
+      retryAfterMs: 5,
+      details: { provider: 'claude' },
+    });
   });
 
   it('should list unique kebab-case codes, including the documented ones', () => {

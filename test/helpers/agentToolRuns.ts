@@ -14,11 +14,20 @@ import { agentBin, agentEnv, codexProviderArgs, makeCliHome } from './cliHome';
 import type { CliHome } from './cliHome';
 
 // Test credentials only: well-formed, never real.
-export const TOOL_RUN_KEYS = { claude: `sk-ant-api03-${'ToolCallTestKey'}${'c'.repeat(60)}Tc1a`, openai: `sk-proj-${'ToolCallTestKey'}${'o'.repeat(40)}To2b` } as const;
+export const TOOL_RUN_KEYS = {
+  claude: `sk-ant-api03-${'ToolCallTestKey'}${'c'.repeat(60)}Tc1a`,
+  openai: `sk-proj-${'ToolCallTestKey'}${'o'.repeat(40)}To2b`,
+} as const;
 
 /** Distinct usage per turn, so every output line can be traced back to the answer it came from. */
 export function turnUsage(n: number): FakeUsage {
-  return { inputTokens: 100 * n, outputTokens: 10 * n, cachedInputTokens: n, cacheCreationInputTokens: 2 * n, reasoningTokens: 3 * n };
+  return {
+    inputTokens: 100 * n,
+    outputTokens: 10 * n,
+    cachedInputTokens: n,
+    cacheCreationInputTokens: 2 * n,
+    reasoningTokens: 3 * n,
+  };
 }
 
 export interface ToolRunCase {
@@ -81,22 +90,57 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 export async function runToolCase(spec: ToolRunCase): Promise<ToolRun> {
   const home = makeCliHome(`tool-${spec.cli}-`);
   const claude = spec.cli === 'claude';
-  const fake = await startProviderApiFake({ keys: TOOL_RUN_KEYS, script: claude ? { claude: spec.script } : { openai: spec.script } });
+  const fake = await startProviderApiFake({
+    keys: TOOL_RUN_KEYS,
+    script: claude ? { claude: spec.script } : { openai: spec.script },
+  });
   try {
     const flags = spec.flags.map((flag) => flag.replace('@WORK', home.workdir));
     // TMPDIR outside CODEX_HOME: Codex will not put its sandbox helpers under the temp dir, and a system bwrap then cannot find them.
     const tmp = path.join(home.dir, 'tmp');
     fs.mkdirSync(tmp);
     const env = claude
-      ? agentEnv(home, { ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, ANTHROPIC_API_KEY: TOOL_RUN_KEYS.claude, CLAUDE_CODE_MAX_RETRIES: '0', ...spec.env })
+      ? agentEnv(home, {
+          ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+          ANTHROPIC_API_KEY: TOOL_RUN_KEYS.claude,
+          CLAUDE_CODE_MAX_RETRIES: '0',
+          ...spec.env,
+        })
       : agentEnv(home, { OPENAI_API_KEY: TOOL_RUN_KEYS.openai, TMPDIR: tmp, ...spec.env });
     const args = claude
       ? ['-p', 'Do the task.', ...flags]
-      : ['exec', '--skip-git-repo-check', '--json', ...codexProviderArgs(fake.openaiBaseUrl, { envKey: 'OPENAI_API_KEY' }), ...flags, 'Do the task.'];
+      : [
+          'exec',
+          '--skip-git-repo-check',
+          '--json',
+          ...codexProviderArgs(fake.openaiBaseUrl, { envKey: 'OPENAI_API_KEY' }),
+          ...flags,
+          'Do the task.',
+        ];
     const cwd = spec.cwd === 'dir' ? home.dir : home.workdir;
-    const result = await runProcess({ command: agentBin(spec.cli), args, env, cwd, stdin: 'ignore', timeoutMs: spec.timeoutMs ?? 60_000, maxOutputBytes: 8 << 20, killGraceMs: 2000 });
-    const requests = fake.requests.flatMap((r) => (r.route === 'anthropic.messages' || r.route === 'openai.responses' ? [{ ...r, view: viewRequest(r.route, r.body) }] : []));
-    return { result, requests, files: snapshotFiles(home), workdir: home.workdir, tokenCounts: codexTokenCounts(home), lines: jsonLines(result.stdout) };
+    const result = await runProcess({
+      command: agentBin(spec.cli),
+      args,
+      env,
+      cwd,
+      stdin: 'ignore',
+      timeoutMs: spec.timeoutMs ?? 60_000,
+      maxOutputBytes: 8 << 20,
+      killGraceMs: 2000,
+    });
+    const requests = fake.requests.flatMap((r) =>
+      r.route === 'anthropic.messages' || r.route === 'openai.responses'
+        ? [{ ...r, view: viewRequest(r.route, r.body) }]
+        : [],
+    );
+    return {
+      result,
+      requests,
+      files: snapshotFiles(home),
+      workdir: home.workdir,
+      tokenCounts: codexTokenCounts(home),
+      lines: jsonLines(result.stdout),
+    };
   } finally {
     await fake.close();
     home.cleanup();

@@ -10,8 +10,16 @@ export async function callModel(agent: ManagedAgent): Promise<Response> {
   if (agent.provider === 'claude') {
     return fetch(`${env.ANTHROPIC_BASE_URL}/v1/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': env.ANTHROPIC_API_KEY ?? '', 'anthropic-version': '2023-06-01' },
-      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'ping' }] }),
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': env.ANTHROPIC_API_KEY ?? '',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: 'ping' }],
+      }),
     });
   }
   return fetch(`${env.OPENAI_BASE_URL}/chat/completions`, {

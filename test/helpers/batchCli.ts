@@ -49,7 +49,12 @@ function cliArgv(args: readonly string[], preload: readonly string[] = []): stri
 }
 
 function cliEnv(options: CliOptions): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: options.home, TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...options.env };
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: options.home,
+    TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+    ...options.env,
+  };
 }
 
 /**
@@ -75,13 +80,18 @@ export function runCliSync(args: readonly string[], options: CliOptions): CliEnd
  * @example const { status, stdout } = await startCli(['test'], { cwd: root, home: dir, env: fakeEnv }).done;
  */
 export function startCli(args: readonly string[], options: CliOptions): CliRun {
-  const child = spawn(process.execPath, cliArgv(args, options.preload), { cwd: options.cwd, env: cliEnv(options), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cliArgv(args, options.preload), {
+    cwd: options.cwd,
+    env: cliEnv(options),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const done = new Promise<CliEnd>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    const timer =
+      options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.on('error', reject);
     child.on('close', (status, signal) => {
       clearTimeout(timer);
@@ -123,7 +133,11 @@ export interface BatchWorkspace {
   readonly outputs: string[];
   writeTasks(lines: readonly unknown[], name?: string): string;
   /** Starts the CLI with the given keys (only those) against the fake, plus any `env` of the test's own. */
-  cli(args: readonly string[], keys: { readonly claude?: string; readonly openai?: string }, env?: Readonly<Record<string, string>>): CliRun;
+  cli(
+    args: readonly string[],
+    keys: { readonly claude?: string; readonly openai?: string },
+    env?: Readonly<Record<string, string>>,
+  ): CliRun;
   cleanup(): void;
 }
 
@@ -148,7 +162,10 @@ export function makeBatchWorkspace(fake: ProviderApiFake, prefix = 'cli-batch-')
       return file;
     },
     cli(args, keys, env = {}) {
-      const keyEnv = { ...(keys.claude === undefined ? {} : { ANTHROPIC_API_KEY: keys.claude }), ...(keys.openai === undefined ? {} : { OPENAI_API_KEY: keys.openai }) };
+      const keyEnv = {
+        ...(keys.claude === undefined ? {} : { ANTHROPIC_API_KEY: keys.claude }),
+        ...(keys.openai === undefined ? {} : { OPENAI_API_KEY: keys.openai }),
+      };
       return startCli(args, {
         cwd: work,
         home: dir,

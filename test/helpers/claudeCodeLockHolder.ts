@@ -19,21 +19,35 @@ const REFRESH = { realpath: false, stale: 10_000, onCompromised: () => undefined
 
 async function main(): Promise<void> {
   const [dir, mode] = process.argv.slice(2);
-  if (dir === undefined || (mode !== 'both' && mode !== 'legacy' && mode !== 'write')) throw new Error('usage: claudeCodeLockHolder <dir> both|legacy|write');
+  if (dir === undefined || (mode !== 'both' && mode !== 'legacy' && mode !== 'write'))
+    throw new Error('usage: claudeCodeLockHolder <dir> both|legacy|write');
   const releases: Array<() => Promise<void>> = [];
   if (mode === 'write') {
-    releases.push(await lockfile.lock(path.join(dir, '.storage-write'), { realpath: false, stale: 15_000, onCompromised: () => undefined }));
+    releases.push(
+      await lockfile.lock(path.join(dir, '.storage-write'), {
+        realpath: false,
+        stale: 15_000,
+        onCompromised: () => undefined,
+      }),
+    );
   } else {
-    if (mode === 'both') releases.push(await lockfile.lock(dir, { ...REFRESH, lockfilePath: path.join(dir, '.oauth_refresh.lock') }));
+    if (mode === 'both')
+      releases.push(await lockfile.lock(dir, { ...REFRESH, lockfilePath: path.join(dir, '.oauth_refresh.lock') }));
     const legacy = `${fs.realpathSync(dir)}.lock`;
     releases.push(await lockfile.lock(legacy, { ...REFRESH, lockfilePath: legacy }));
   }
   process.stdout.write('locked\n');
 
-  const line = await new Promise<string>((resolve) => readline.createInterface({ input: process.stdin }).once('line', resolve));
+  const line = await new Promise<string>((resolve) =>
+    readline.createInterface({ input: process.stdin }).once('line', resolve),
+  );
   if (line.trim() !== 'release') {
     const tokens = JSON.parse(line) as { accessToken: string; refreshToken: string; expiresAt: number };
-    const release = await lockfile.lock(path.join(dir, '.storage-write'), { realpath: false, stale: 15_000, retries: { retries: 10, minTimeout: 100, maxTimeout: 1000 } });
+    const release = await lockfile.lock(path.join(dir, '.storage-write'), {
+      realpath: false,
+      stale: 15_000,
+      retries: { retries: 10, minTimeout: 100, maxTimeout: 1000 },
+    });
     const file = path.join(dir, '.credentials.json');
     const current = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, unknown> | undefined>;
     const next = { ...current, claudeAiOauth: { ...current.claudeAiOauth, ...tokens } };

@@ -20,7 +20,9 @@ export type AgentCli = keyof typeof AGENT_CLIS;
 export function agentBin(name: AgentCli): string {
   const bin = path.join(root, 'node_modules', '.bin', name);
   if (!fs.existsSync(bin)) {
-    throw new Error(`${name} is not installed at ${bin}: run \`npm ci\` (it is the devDependency ${AGENT_CLIS[name]}); the real-CLI tests do not skip`);
+    throw new Error(
+      `${name} is not installed at ${bin}: run \`npm ci\` (it is the devDependency ${AGENT_CLIS[name]}); the real-CLI tests do not skip`,
+    );
   }
   return bin;
 }
@@ -40,7 +42,12 @@ export interface CliHome {
 
 export function makeCliHome(prefix = 'agent-cli-'): CliHome {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
-  const paths = { home: path.join(dir, 'home'), codexHome: path.join(dir, 'home', '.codex'), claudeConfigDir: path.join(dir, 'home', '.claude'), workdir: path.join(dir, 'work') };
+  const paths = {
+    home: path.join(dir, 'home'),
+    codexHome: path.join(dir, 'home', '.codex'),
+    claudeConfigDir: path.join(dir, 'home', '.claude'),
+    workdir: path.join(dir, 'work'),
+  };
   for (const folder of Object.values(paths)) fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
   return { dir, ...paths, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
@@ -94,7 +101,13 @@ export interface ChatGptLogin {
 export function writeChatGptLogin(home: CliHome, accountId: string): ChatGptLogin {
   const now = Math.floor(Date.now() / 1000);
   const auth = { chatgpt_plan_type: 'plus', chatgpt_account_id: accountId, chatgpt_user_id: 'user-fake' };
-  const idToken = fakeJwt({ iss: 'https://auth.openai.com', exp: now + 3600, iat: now, email: 'agent@example.com', 'https://api.openai.com/auth': auth });
+  const idToken = fakeJwt({
+    iss: 'https://auth.openai.com',
+    exp: now + 3600,
+    iat: now,
+    email: 'agent@example.com',
+    'https://api.openai.com/auth': auth,
+  });
   const accessToken = fakeJwt({ exp: now + 3600, 'https://api.openai.com/auth': { chatgpt_account_id: accountId } });
   const login = { accessToken, refreshToken: `rt-fake-${'r'.repeat(40)}`, accountId };
   const file = {
@@ -108,7 +121,11 @@ export function writeChatGptLogin(home: CliHome, accountId: string): ChatGptLogi
 }
 
 /** Runs `tasks` with at most `concurrency` at a time; results in input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

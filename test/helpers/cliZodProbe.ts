@@ -14,11 +14,22 @@ function zodLoaded(): boolean {
 
 async function main(): Promise<void> {
   const [home, mode] = process.argv.slice(2);
-  if (home === undefined || (mode !== 'cli' && mode !== 'library')) throw new Error('usage: cliZodProbe <home> cli|library');
+  if (home === undefined || (mode !== 'cli' && mode !== 'library'))
+    throw new Error('usage: cliZodProbe <home> cli|library');
   const before = zodLoaded();
   if (mode === 'cli') {
-    const context = { home, claudeHome: path.join(home, 'claude'), json: false, logLevel: 'silent' as const, configFile: path.join(home, 'agentvisor', 'config.json'), config: null };
-    const { close } = await startCliOrchestrator({ ...context, metricsPort: null, inspectUrl: null, audit: null }, { claude: { maxConcurrent: 2 } });
+    const context = {
+      home,
+      claudeHome: path.join(home, 'claude'),
+      json: false,
+      logLevel: 'silent' as const,
+      configFile: path.join(home, 'agentvisor', 'config.json'),
+      config: null,
+    };
+    const { close } = await startCliOrchestrator(
+      { ...context, metricsPort: null, inspectUrl: null, audit: null },
+      { claude: { maxConcurrent: 2 } },
+    );
     await close();
   } else {
     const orch = createOrchestrator({ home, env: {}, limits: { claude: { maxConcurrent: 2 } } });

@@ -18,7 +18,15 @@ import { PROVIDER_IDS } from '../../machines/providers';
 import { createManualClock, createOrchestrator } from '../../src';
 import type { ManagedAgent, ManualClock, Orchestrator, ProviderId } from '../../src';
 import { createEnvAuthenticator } from '../../src/credentials';
-import { DAY0, DEFAULT_CONFIG, NEXT_RESET, T0, budgetsOf, createTestCredentialsActor, grantAll } from './machineHarness';
+import {
+  DAY0,
+  DEFAULT_CONFIG,
+  NEXT_RESET,
+  T0,
+  budgetsOf,
+  createTestCredentialsActor,
+  grantAll,
+} from './machineHarness';
 import { flush, keyEnv, track } from './orchestratorDriver';
 
 export const ESTIMATE = 100;
@@ -26,9 +34,18 @@ export const WAIT_MS = 45_000;
 export const TICK_MS = 30_000;
 export const PAUSE_MS = 60_000;
 export const USAGE = 10;
-export const LIMITS = { claude: { dailyLimit: 1_000, maxConcurrent: 1 }, openai: { dailyLimit: 1_000, maxConcurrent: 1 } } as const;
+export const LIMITS = {
+  claude: { dailyLimit: 1_000, maxConcurrent: 1 },
+  openai: { dailyLimit: 1_000, maxConcurrent: 1 },
+} as const;
 /** One failure in the window opens the circuit; a half-open circuit lets one probe through. */
-export const CIRCUIT: CircuitConfig = { windowMs: 60_000, allowedFailures: 0, minRequests: 1, cooldownMs: TICK_MS, halfOpenProbes: 1 };
+export const CIRCUIT: CircuitConfig = {
+  windowMs: 60_000,
+  allowedFailures: 0,
+  minRequests: 1,
+  cooldownMs: TICK_MS,
+  halfOpenProbes: 1,
+};
 const LEASE_MS = 10 * 24 * 60 * 60 * 1000;
 
 /** The failures a host reports on its oldest active agent, and what the orchestrator classifies them as. */
@@ -84,12 +101,21 @@ export class MachineSide {
 
   constructor(inspect?: (event: InspectionEvent) => void) {
     const machine = coordinatorMachine.provide({
-      actors: { clock: fromCallback<CoordinatorEvent>(() => undefined), credentials: createTestCredentialsActor(grantAll, []) },
+      actors: {
+        clock: fromCallback<CoordinatorEvent>(() => undefined),
+        credentials: createTestCredentialsActor(grantAll, []),
+      },
     });
     this.actor = createActor(machine, {
       systemId: 'coordinator',
       inspect,
-      input: { config: { ...DEFAULT_CONFIG, circuit: CIRCUIT, leaseMs: LEASE_MS }, budgets: budgetsOf(LIMITS), now: T0, day: DAY0, nextResetAt: NEXT_RESET },
+      input: {
+        config: { ...DEFAULT_CONFIG, circuit: CIRCUIT, leaseMs: LEASE_MS },
+        budgets: budgetsOf(LIMITS),
+        now: T0,
+        day: DAY0,
+        nextResetAt: NEXT_RESET,
+      },
     });
     this.actor.start();
   }
@@ -146,7 +172,13 @@ export class MachineSide {
         return;
       }
       case 'pause':
-        this.actor.send({ type: 'provider.exhausted', provider: 'claude', until: now + PAUSE_MS, reason: 'reported-limit', now });
+        this.actor.send({
+          type: 'provider.exhausted',
+          provider: 'claude',
+          until: now + PAUSE_MS,
+          reason: 'reported-limit',
+          now,
+        });
         oldest!.send({ type: 'session.usage', tokens: USAGE, now });
         return;
       case 'release':
@@ -179,11 +211,19 @@ export class MachineSide {
         const b = budgets[p];
         return [
           p,
-          { active: b.active, used: b.used, reserved: b.reserved, circuit: circuitState(health[p], this.now), paused: health[p].pausedUntil > this.now },
+          {
+            active: b.active,
+            used: b.used,
+            reserved: b.reserved,
+            circuit: circuitState(health[p], this.now),
+            paused: health[p].pausedUntil > this.now,
+          },
         ];
       }),
     ) as Record<ProviderId, ProviderView>;
-    const agents = this.live().map((s) => `${s.getSnapshot().context.provider}/${s.getSnapshot().context.fallbacks.length}`);
+    const agents = this.live().map(
+      (s) => `${s.getSnapshot().context.provider}/${s.getSnapshot().context.fallbacks.length}`,
+    );
     return { stopped: snapshot.value === 'stopping', queued: queue.length, providers, agents };
   }
 
@@ -194,7 +234,8 @@ export class MachineSide {
 
 /** The real orchestrator, stepped through its public API. */
 export class OrchestratorSide {
-  private readonly agents: { id: string; agent: ManagedAgent | null; spawn: ReturnType<typeof track<ManagedAgent>> }[] = [];
+  private readonly agents: { id: string; agent: ManagedAgent | null; spawn: ReturnType<typeof track<ManagedAgent>> }[] =
+    [];
   private stopped = false;
   private seq = 0;
   private readonly fallbacks = new Map<string, number>();
@@ -234,7 +275,10 @@ export class OrchestratorSide {
 
   /** Authentication is immediate (keys in the env): a live agent whose spawn resolved is active. */
   private oldestActive(): ManagedAgent | undefined {
-    return this.agents.find((a) => a.agent !== null && a.agent.isLive && a.spawn.current().state === 'resolved')?.agent ?? undefined;
+    return (
+      this.agents.find((a) => a.agent !== null && a.agent.isLive && a.spawn.current().state === 'resolved')?.agent ??
+      undefined
+    );
   }
 
   async apply(step: GraphStep): Promise<void> {
@@ -244,7 +288,9 @@ export class OrchestratorSide {
       case 'spawn': {
         this.seq += 1;
         const id = `a-${this.seq}`;
-        const spawn = track(this.orch.spawnAgent({ agentId: id, estimatedTokens: step.estimatedTokens, waitMs: step.waitMs }));
+        const spawn = track(
+          this.orch.spawnAgent({ agentId: id, estimatedTokens: step.estimatedTokens, waitMs: step.waitMs }),
+        );
         this.agents.push({ id, agent: null, spawn });
         break;
       }
@@ -252,7 +298,11 @@ export class OrchestratorSide {
         track(oldest!.reportFailure({ status: FAILURES[step.kind].status }));
         break;
       case 'pause':
-        oldest!.reportUsage({ inputTokens: USAGE, outputTokens: 0, headers: exhaustedHeaders(this.clock.now() + PAUSE_MS) });
+        oldest!.reportUsage({
+          inputTokens: USAGE,
+          outputTokens: 0,
+          headers: exhaustedHeaders(this.clock.now() + PAUSE_MS),
+        });
         break;
       case 'release':
         await this.live()[0]!.release();
@@ -287,7 +337,16 @@ export class OrchestratorSide {
     const providers = Object.fromEntries(
       PROVIDER_IDS.map((p) => {
         const s = stats.providers[p];
-        return [p, { active: s.active, used: s.used, reserved: s.reserved, circuit: s.circuit.state, paused: s.pausedUntil !== null && s.pausedUntil > now }];
+        return [
+          p,
+          {
+            active: s.active,
+            used: s.used,
+            reserved: s.reserved,
+            circuit: s.circuit.state,
+            paused: s.pausedUntil !== null && s.pausedUntil > now,
+          },
+        ];
       }),
     ) as Record<ProviderId, ProviderView>;
     const agents = this.live().map((a) => `${a.provider}/${this.fallbacks.get(a.id) ?? 0}`);

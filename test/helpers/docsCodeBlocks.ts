@@ -28,7 +28,11 @@ export function docsCodeBlocks(root: string, files: readonly string[]): DocsCode
       if (!FENCE.test(lines[i] ?? '')) continue;
       const end = lines.findIndex((line, j) => j > i && line.startsWith('```'));
       if (end < 0) throw new Error(`${file}:${i + 1}: a \`\`\`ts block is never closed`);
-      blocks.push({ where: `${file}:${i + 2}`, code: lines.slice(i + 1, end).join('\n'), prelude: preludeAbove(lines, i) });
+      blocks.push({
+        where: `${file}:${i + 2}`,
+        code: lines.slice(i + 1, end).join('\n'),
+        prelude: preludeAbove(lines, i),
+      });
       i = end;
     }
   }
@@ -48,7 +52,9 @@ function preludeAbove(lines: readonly string[], fence: number): string {
 export function markdownFiles(root: string): string[] {
   const found: string[] = ['README.md'];
   const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of fs
+      .readdirSync(path.join(root, dir), { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const rel = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(rel);
       else if (entry.name.endsWith('.md')) found.push(rel);

@@ -15,7 +15,12 @@ import { createAgentHome } from '../../src/agents/agentHome';
 import { startProcess } from '../../src/agents/processRunner';
 
 export type ParentSpec =
-  | { readonly mode: 'family'; readonly dieWithParent: boolean; readonly stubborn: boolean; readonly killGraceMs: number }
+  | {
+      readonly mode: 'family';
+      readonly dieWithParent: boolean;
+      readonly stubborn: boolean;
+      readonly killGraceMs: number;
+    }
   | { readonly mode: 'home'; readonly parent: string };
 
 /**

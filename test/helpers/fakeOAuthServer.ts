@@ -50,7 +50,10 @@ export function newJwt(claims: Record<string, unknown>): string {
 
 /** A ChatGPT id_token as Codex stores it: the plan and account under `https://api.openai.com/auth`. */
 export function newIdToken(plan: string, accountId = 'acct-test-0001'): string {
-  return newJwt({ email: 'dev@example.com', 'https://api.openai.com/auth': { chatgpt_plan_type: plan, chatgpt_account_id: accountId } });
+  return newJwt({
+    email: 'dev@example.com',
+    'https://api.openai.com/auth': { chatgpt_plan_type: plan, chatgpt_account_id: accountId },
+  });
 }
 
 /** A ChatGPT access token (a JWT) that expires `inMs` from now. */
@@ -113,14 +116,20 @@ export async function startFakeOAuthServer(): Promise<FakeOAuthServer> {
         }
         const refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : '';
         if (state.beforeAnswer) await state.beforeAnswer(refreshToken);
-        const granted = req.method === 'POST' && body.grant_type === 'refresh_token' ? state.redeem(refreshToken) : null;
+        const granted =
+          req.method === 'POST' && body.grant_type === 'refresh_token' ? state.redeem(refreshToken) : null;
         res.setHeader('content-type', 'application/json');
         if (granted === null) {
           res.statusCode = 400;
           res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'Refresh token not found or invalid' }));
           return;
         }
-        const answer: Record<string, unknown> = { token_type: 'Bearer', access_token: granted.access_token, expires_in: granted.expires_in, scope: 'user:inference user:profile' };
+        const answer: Record<string, unknown> = {
+          token_type: 'Bearer',
+          access_token: granted.access_token,
+          expires_in: granted.expires_in,
+          scope: 'user:inference user:profile',
+        };
         if (state.rotate) answer.refresh_token = granted.refresh_token;
         if (state.chatgptPlan !== null) {
           answer.id_token = newIdToken(state.chatgptPlan);

@@ -52,14 +52,23 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Agentvisor
   throw new Error('expected the call to reject');
 }
 
-export async function expectRejection(promise: Promise<unknown>, code: ErrorCode, reason?: string): Promise<AgentvisorError> {
+export async function expectRejection(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  reason?: string,
+): Promise<AgentvisorError> {
   const error = await rejectionOf(promise);
   expect(isAgentvisorError(error) ? error.code : error).toBe(code);
   if (reason !== undefined) expect(error.details.reason).toBe(reason);
   return error;
 }
 
-const req = (sessionId: string, tokens: number, leaseMs = 10 * MINUTE, provider: ReserveRequest['provider'] = 'claude'): ReserveRequest => ({
+const req = (
+  sessionId: string,
+  tokens: number,
+  leaseMs = 10 * MINUTE,
+  provider: ReserveRequest['provider'] = 'claude',
+): ReserveRequest => ({
   provider,
   sessionId,
   tokens,
@@ -81,7 +90,10 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       await Promise.all(open.map((ledger) => ledger.close()));
     });
 
-    async function ledgerWith(claude: { dailyLimit: number; maxConcurrent: number }, openai = { dailyLimit: 50_000, maxConcurrent: 5 }): Promise<QuotaLedger> {
+    async function ledgerWith(
+      claude: { dailyLimit: number; maxConcurrent: number },
+      openai = { dailyLimit: 50_000, maxConcurrent: 5 },
+    ): Promise<QuotaLedger> {
       const ledger = await harness().create({ limits: { claude, openai }, now: clock.now });
       open.push(ledger);
       return ledger;
@@ -94,7 +106,13 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
     it('should reserve within budget and concurrency and report it in the snapshot', async () => {
       const ledger = await ledgerWith({ dailyLimit: 10_000, maxConcurrent: 3 });
       const outcome = await ledger.reserve(req('s-1', 4_000, 5 * MINUTE));
-      expect(outcome).toEqual({ status: 'reserved', provider: 'claude', sessionId: 's-1', tokens: 4_000, expiresAt: T0 + 5 * MINUTE });
+      expect(outcome).toEqual({
+        status: 'reserved',
+        provider: 'claude',
+        sessionId: 's-1',
+        tokens: 4_000,
+        expiresAt: T0 + 5 * MINUTE,
+      });
       await ledger.reserve(req('o-1', 700, MINUTE, 'openai'));
       expect(await ledger.snapshot()).toEqual({
         day: '2026-03-10',
@@ -112,7 +130,12 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       clock.advance(1_000);
       await ledger.reserve(req('b', 100, 3 * MINUTE));
       clock.advance(1_000);
-      expect(await ledger.reserve(req('c', 100))).toEqual({ status: 'refused', provider: 'claude', code: 'concurrency-limit', retryAfterMs: 3 * MINUTE - 1_000 });
+      expect(await ledger.reserve(req('c', 100))).toEqual({
+        status: 'refused',
+        provider: 'claude',
+        code: 'concurrency-limit',
+        retryAfterMs: 3 * MINUTE - 1_000,
+      });
       // Another provider is not affected.
       expect((await ledger.reserve(req('d', 100, MINUTE, 'openai'))).status).toBe('reserved');
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ reserved: 200, active: 2 });
@@ -121,7 +144,12 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
     it('should refuse over budget with the daily reset as retryAfterMs, and admit exactly up to the limit', async () => {
       const ledger = await ledgerWith({ dailyLimit: 1_000, maxConcurrent: 10 });
       expect((await ledger.reserve(req('a', 600))).status).toBe('reserved');
-      expect(await ledger.reserve(req('b', 401))).toEqual({ status: 'refused', provider: 'claude', code: 'quota-exhausted', retryAfterMs: NEXT_RESET - T0 });
+      expect(await ledger.reserve(req('b', 401))).toEqual({
+        status: 'refused',
+        provider: 'claude',
+        code: 'quota-exhausted',
+        retryAfterMs: NEXT_RESET - T0,
+      });
       expect((await ledger.reserve(req('c', 400))).status).toBe('reserved');
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 0, reserved: 1_000, active: 2 });
       await ledger.settle('a', 600);
@@ -130,32 +158,76 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
 
     it('should refuse a request larger than the whole daily limit with retryAfterMs null', async () => {
       const ledger = await ledgerWith({ dailyLimit: 1_000, maxConcurrent: 10 });
-      expect(await ledger.reserve(req('a', 1_001))).toEqual({ status: 'refused', provider: 'claude', code: 'quota-exhausted', retryAfterMs: null });
+      expect(await ledger.reserve(req('a', 1_001))).toEqual({
+        status: 'refused',
+        provider: 'claude',
+        code: 'quota-exhausted',
+        retryAfterMs: null,
+      });
     });
 
     it('should refuse a disabled provider (limit 0) with no-provider', async () => {
       const ledger = await ledgerWith({ dailyLimit: 0, maxConcurrent: 10 }, { dailyLimit: 5_000, maxConcurrent: 0 });
-      expect(await ledger.reserve(req('a', 1))).toEqual({ status: 'refused', provider: 'claude', code: 'no-provider', retryAfterMs: null });
-      expect(await ledger.reserve(req('b', 1, MINUTE, 'openai'))).toEqual({ status: 'refused', provider: 'openai', code: 'no-provider', retryAfterMs: null });
+      expect(await ledger.reserve(req('a', 1))).toEqual({
+        status: 'refused',
+        provider: 'claude',
+        code: 'no-provider',
+        retryAfterMs: null,
+      });
+      expect(await ledger.reserve(req('b', 1, MINUTE, 'openai'))).toEqual({
+        status: 'refused',
+        provider: 'openai',
+        code: 'no-provider',
+        retryAfterMs: null,
+      });
       const snapshot = await ledger.snapshot();
-      expect(snapshot.providers.claude).toEqual({ dailyLimit: 0, maxConcurrent: 10, used: 0, reserved: 0, active: 0, overrun: 0 });
-      expect(snapshot.providers.openai).toEqual({ dailyLimit: 5_000, maxConcurrent: 0, used: 0, reserved: 0, active: 0, overrun: 0 });
+      expect(snapshot.providers.claude).toEqual({
+        dailyLimit: 0,
+        maxConcurrent: 10,
+        used: 0,
+        reserved: 0,
+        active: 0,
+        overrun: 0,
+      });
+      expect(snapshot.providers.openai).toEqual({
+        dailyLimit: 5_000,
+        maxConcurrent: 0,
+        used: 0,
+        reserved: 0,
+        active: 0,
+        overrun: 0,
+      });
     });
 
     it('should count usage in full at settle and return the rest of the reservation', async () => {
       const ledger = await ledgerWith({ dailyLimit: 10_000, maxConcurrent: 3 });
       await ledger.reserve(req('a', 4_000));
       await ledger.reserve(req('b', 1_000));
-      expect(await ledger.settle('a', 1_500)).toEqual({ sessionId: 'a', provider: 'claude', usedTokens: 1_500, returnedTokens: 2_500 });
+      expect(await ledger.settle('a', 1_500)).toEqual({
+        sessionId: 'a',
+        provider: 'claude',
+        usedTokens: 1_500,
+        returnedTokens: 2_500,
+      });
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 1_500, reserved: 1_000, active: 1 });
       // Usage beyond the reservation and beyond the daily limit is counted, never dropped.
-      expect(await ledger.settle('b', 9_000)).toEqual({ sessionId: 'b', provider: 'claude', usedTokens: 9_000, returnedTokens: 0 });
+      expect(await ledger.settle('b', 9_000)).toEqual({
+        sessionId: 'b',
+        provider: 'claude',
+        usedTokens: 9_000,
+        returnedTokens: 0,
+      });
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 10_500, reserved: 0, active: 0 });
       expect(await ledger.reserve(req('c', 1))).toMatchObject({ status: 'refused', code: 'quota-exhausted' });
       // Zero usage returns everything.
       const other = await ledgerWith({ dailyLimit: 10_000, maxConcurrent: 3 });
       await other.reserve(req('z', 300));
-      expect(await other.settle('z', 0)).toEqual({ sessionId: 'z', provider: 'claude', usedTokens: 0, returnedTokens: 300 });
+      expect(await other.settle('z', 0)).toEqual({
+        sessionId: 'z',
+        provider: 'claude',
+        usedTokens: 0,
+        returnedTokens: 300,
+      });
     });
 
     it('should settle idempotently: the first settlement is returned again and nothing is counted twice', async () => {
@@ -177,8 +249,18 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       await ledger.reserve(req('unswept', 3_000, MINUTE));
       clock.advance(MINUTE);
       expect(await ledger.sweep()).toBe(2);
-      expect(await ledger.settle('swept', 700)).toEqual({ sessionId: 'swept', provider: 'claude', usedTokens: 700, returnedTokens: 0 });
-      expect(await ledger.settle('unswept', 800)).toEqual({ sessionId: 'unswept', provider: 'claude', usedTokens: 800, returnedTokens: 0 });
+      expect(await ledger.settle('swept', 700)).toEqual({
+        sessionId: 'swept',
+        provider: 'claude',
+        usedTokens: 700,
+        returnedTokens: 0,
+      });
+      expect(await ledger.settle('unswept', 800)).toEqual({
+        sessionId: 'unswept',
+        provider: 'claude',
+        usedTokens: 800,
+        returnedTokens: 0,
+      });
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 1_500, reserved: 0, active: 0 });
     });
 
@@ -186,7 +268,12 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       const ledger = await ledgerWith({ dailyLimit: 10_000, maxConcurrent: 3 });
       await ledger.reserve(req('a', 2_000, MINUTE));
       clock.advance(MINUTE);
-      expect(await ledger.settle('a', 500)).toEqual({ sessionId: 'a', provider: 'claude', usedTokens: 500, returnedTokens: 0 });
+      expect(await ledger.settle('a', 500)).toEqual({
+        sessionId: 'a',
+        provider: 'claude',
+        usedTokens: 500,
+        returnedTokens: 0,
+      });
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 500, reserved: 0, active: 0 });
     });
 
@@ -194,7 +281,12 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       const ledger = await ledgerWith({ dailyLimit: 10_000, maxConcurrent: 3 });
       await expectRejection(ledger.settle('ghost', 100), 'invalid-request', 'unknown-session');
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 0 });
-      expect(await ledger.settle('ghost', 100, 'openai')).toEqual({ sessionId: 'ghost', provider: 'openai', usedTokens: 100, returnedTokens: 0 });
+      expect(await ledger.settle('ghost', 100, 'openai')).toEqual({
+        sessionId: 'ghost',
+        provider: 'openai',
+        usedTokens: 100,
+        returnedTokens: 0,
+      });
       expect((await ledger.snapshot()).providers.openai).toMatchObject({ used: 100, reserved: 0, active: 0 });
     });
 
@@ -227,19 +319,31 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       clock.advance(1);
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ reserved: 0, active: 0 });
       // The renewed lease ran out too: its late settle counts usage, returns nothing.
-      expect(await ledger.settle('a', 80)).toEqual({ sessionId: 'a', provider: 'claude', usedTokens: 80, returnedTokens: 0 });
+      expect(await ledger.settle('a', 80)).toEqual({
+        sessionId: 'a',
+        provider: 'claude',
+        usedTokens: 80,
+        returnedTokens: 0,
+      });
     });
 
     it('should give capacity back when a lease runs out, at the next sweep, reserve or snapshot', async () => {
       const ledger = await ledgerWith({ dailyLimit: 1_000, maxConcurrent: 2 });
       await ledger.reserve(req('a', 500, MINUTE));
       await ledger.reserve(req('b', 500, 2 * MINUTE));
-      expect(await ledger.reserve(req('c', 100))).toMatchObject({ status: 'refused', code: 'concurrency-limit', retryAfterMs: MINUTE });
+      expect(await ledger.reserve(req('c', 100))).toMatchObject({
+        status: 'refused',
+        code: 'concurrency-limit',
+        retryAfterMs: MINUTE,
+      });
       clock.advance(MINUTE - 1);
       expect(await ledger.sweep()).toBe(0);
       clock.advance(1);
       // reserve itself sweeps: a's slot and tokens are back.
-      expect(await ledger.reserve(req('c', 500))).toMatchObject({ status: 'reserved', expiresAt: T0 + MINUTE + 10 * MINUTE });
+      expect(await ledger.reserve(req('c', 500))).toMatchObject({
+        status: 'reserved',
+        expiresAt: T0 + MINUTE + 10 * MINUTE,
+      });
       clock.advance(MINUTE);
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 0, reserved: 500, active: 1 });
       expect(await ledger.sweep()).toBe(0);
@@ -251,7 +355,12 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       await ledger.reserve(req('a', 300, HOUR));
       await ledger.reserve(req('b', 300, HOUR));
       await ledger.settle('a', 650);
-      expect(await ledger.reserve(req('c', 100))).toEqual({ status: 'refused', provider: 'claude', code: 'quota-exhausted', retryAfterMs: MINUTE });
+      expect(await ledger.reserve(req('c', 100))).toEqual({
+        status: 'refused',
+        provider: 'claude',
+        code: 'quota-exhausted',
+        retryAfterMs: MINUTE,
+      });
       clock.set(NEXT_RESET);
       const snapshot = await ledger.snapshot();
       expect(snapshot.day).toBe('2026-03-11');
@@ -260,10 +369,20 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       expect((await ledger.reserve(req('c', 700))).status).toBe('reserved');
       expect(await ledger.reserve(req('d', 1))).toMatchObject({ status: 'refused', code: 'quota-exhausted' });
       // Usage settled after the reset counts in the new window.
-      expect(await ledger.settle('b', 100)).toEqual({ sessionId: 'b', provider: 'claude', usedTokens: 100, returnedTokens: 200 });
+      expect(await ledger.settle('b', 100)).toEqual({
+        sessionId: 'b',
+        provider: 'claude',
+        usedTokens: 100,
+        returnedTokens: 200,
+      });
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 100, reserved: 700, active: 1 });
       // A settlement from the previous window is still remembered.
-      expect(await ledger.settle('a', 999)).toEqual({ sessionId: 'a', provider: 'claude', usedTokens: 650, returnedTokens: 0 });
+      expect(await ledger.settle('a', 999)).toEqual({
+        sessionId: 'a',
+        provider: 'claude',
+        usedTokens: 650,
+        returnedTokens: 0,
+      });
       expect(claudeOf(await ledger.snapshot())).toMatchObject({ used: 100 });
     });
 
@@ -275,7 +394,10 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
       });
       open.push(ledger);
       // 10:00Z is 11:00 in Berlin (CET): the window began 2026-03-10 06:30 local = 05:30Z.
-      expect(await ledger.snapshot()).toMatchObject({ day: '2026-03-10', nextResetAt: Date.parse('2026-03-11T05:30:00.000Z') });
+      expect(await ledger.snapshot()).toMatchObject({
+        day: '2026-03-10',
+        nextResetAt: Date.parse('2026-03-11T05:30:00.000Z'),
+      });
       await ledger.settle('x', 400, 'claude');
       clock.set(Date.parse('2026-03-11T05:29:59.999Z'));
       expect(claudeOf(await ledger.snapshot()).used).toBe(400);
@@ -339,8 +461,14 @@ export function describeLedgerContract(name: string, harness: () => LedgerHarnes
         { limits: { claude: { dailyLimit: -1, maxConcurrent: 1 }, openai: { dailyLimit: 1, maxConcurrent: 1 } } },
         { limits: { claude: { dailyLimit: 1, maxConcurrent: 1.5 }, openai: { dailyLimit: 1, maxConcurrent: 1 } } },
         { limits: { claude: { dailyLimit: 1, maxConcurrent: 1 } } as LedgerConfig['limits'] },
-        { limits: { claude: { dailyLimit: 1, maxConcurrent: 1 }, openai: { dailyLimit: 1, maxConcurrent: 1 } }, dailyReset: { at: '25:00', timeZone: 'UTC' } },
-        { limits: { claude: { dailyLimit: 1, maxConcurrent: 1 }, openai: { dailyLimit: 1, maxConcurrent: 1 } }, dailyReset: { at: '00:00', timeZone: 'Mars/Base' } },
+        {
+          limits: { claude: { dailyLimit: 1, maxConcurrent: 1 }, openai: { dailyLimit: 1, maxConcurrent: 1 } },
+          dailyReset: { at: '25:00', timeZone: 'UTC' },
+        },
+        {
+          limits: { claude: { dailyLimit: 1, maxConcurrent: 1 }, openai: { dailyLimit: 1, maxConcurrent: 1 } },
+          dailyReset: { at: '00:00', timeZone: 'Mars/Base' },
+        },
       ];
       for (const config of bad) await expectRejection(harness().create(config), 'invalid-option');
     });

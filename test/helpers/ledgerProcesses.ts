@@ -46,7 +46,8 @@ export function startLedgerWorker(spec: WorkerSpec): RunningWorker {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const summary = exited.then((code) => {
     const last = lines[lines.length - 1];
-    if (code !== 0 || last === undefined || !last.startsWith('{')) throw new Error(`ledger worker ${spec.name} exited with ${code}: ${stderr.trim()}`);
+    if (code !== 0 || last === undefined || !last.startsWith('{'))
+      throw new Error(`ledger worker ${spec.name} exited with ${code}: ${stderr.trim()}`);
     return JSON.parse(last) as WorkerSummary;
   });
   summary.catch(() => undefined);
@@ -57,7 +58,15 @@ export function startLedgerWorker(spec: WorkerSpec): RunningWorker {
     waitForLine: (line, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         if (lines.includes(line)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`ledger worker ${spec.name} did not print ${JSON.stringify(line)} within ${timeoutMs} ms: ${stderr.trim()}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `ledger worker ${spec.name} did not print ${JSON.stringify(line)} within ${timeoutMs} ms: ${stderr.trim()}`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({
           line,
           resolve: () => {
@@ -67,7 +76,9 @@ export function startLedgerWorker(spec: WorkerSpec): RunningWorker {
         });
         void exited.then(() => {
           clearTimeout(timer);
-          reject(new Error(`ledger worker ${spec.name} exited before printing ${JSON.stringify(line)}: ${stderr.trim()}`));
+          reject(
+            new Error(`ledger worker ${spec.name} exited before printing ${JSON.stringify(line)}: ${stderr.trim()}`),
+          );
         });
       }),
   };

@@ -63,7 +63,12 @@ async function main(): Promise<void> {
   const counter = spec.backend === 'redis' ? new Redis(spec.redisUrl!) : null;
   const ledger: QuotaLedger =
     spec.backend === 'file'
-      ? createFileLedger({ file: spec.file!, limits: spec.limits, lockStaleMs: spec.lockStaleMs ?? 10_000, lockTimeoutMs: 60_000 })
+      ? createFileLedger({
+          file: spec.file!,
+          limits: spec.limits,
+          lockStaleMs: spec.lockStaleMs ?? 10_000,
+          lockTimeoutMs: 60_000,
+        })
       : createRedisLedger({ redis: spec.redisUrl!, keyPrefix: spec.keyPrefix!, limits: spec.limits, timeout: 10_000 });
   const refusals: Record<string, number> = {};
   let settled = 0;
@@ -77,7 +82,10 @@ async function main(): Promise<void> {
   async function held(id: string): Promise<void> {
     event(`+ ${id}`);
     if (counter) {
-      const [heldNow, budgetNow] = await Promise.all([counter.incr(spec.heldKey!), counter.incrby(spec.budgetKey!, spec.tokens)]);
+      const [heldNow, budgetNow] = await Promise.all([
+        counter.incr(spec.heldKey!),
+        counter.incrby(spec.budgetKey!, spec.tokens),
+      ]);
       maxHeld = Math.max(maxHeld, heldNow);
       maxBudget = Math.max(maxBudget, budgetNow);
     }
@@ -85,12 +93,21 @@ async function main(): Promise<void> {
 
   async function releasing(id: string, usedTokens: number): Promise<void> {
     event(`- ${id}`);
-    if (counter) await Promise.all([counter.decr(spec.heldKey!), counter.incrby(spec.budgetKey!, -Math.max(0, spec.tokens - usedTokens))]);
+    if (counter)
+      await Promise.all([
+        counter.decr(spec.heldKey!),
+        counter.incrby(spec.budgetKey!, -Math.max(0, spec.tokens - usedTokens)),
+      ]);
   }
 
   async function reserveUntilAdmitted(id: string): Promise<void> {
     for (;;) {
-      const outcome = await ledger.reserve({ provider: 'claude', sessionId: id, tokens: spec.tokens, leaseMs: spec.leaseMs });
+      const outcome = await ledger.reserve({
+        provider: 'claude',
+        sessionId: id,
+        tokens: spec.tokens,
+        leaseMs: spec.leaseMs,
+      });
       if (outcome.status === 'reserved') return;
       refusals[outcome.code] = (refusals[outcome.code] ?? 0) + 1;
       await sleep(2 + Math.random() * 8);
@@ -99,7 +116,13 @@ async function main(): Promise<void> {
 
   const holds = Array.from({ length: spec.holdForever ?? 0 }, (_, h) => `${spec.name}-hold-${h}`);
   for (const id of holds) await reserveUntilAdmitted(id);
-  const renewer = holds.length > 0 ? setInterval(() => void Promise.all(holds.map((id) => ledger.renew(id, spec.leaseMs))), spec.renewEveryMs ?? spec.leaseMs / 3) : null;
+  const renewer =
+    holds.length > 0
+      ? setInterval(
+          () => void Promise.all(holds.map((id) => ledger.renew(id, spec.leaseMs))),
+          spec.renewEveryMs ?? spec.leaseMs / 3,
+        )
+      : null;
   if (spec.holdForever !== undefined) process.stdout.write('holding\n');
   // Only holding: stay alive (the renew timer keeps the process running) until killed.
   if (spec.loops === 0) return;

@@ -14,10 +14,22 @@ import { createActor, fromCallback, setup } from 'xstate';
 import type { ActorRefFrom, EventObject } from 'xstate';
 import { agentSessionMachine } from '../../machines/agentSession.machine';
 import type { AgentSessionMachine } from '../../machines/agentSession.machine';
-import type { AuthResult, CredentialsRequest, ReservationRequest, SessionEvent, SessionInput, SessionNotice } from '../../machines/agentSession.types';
+import type {
+  AuthResult,
+  CredentialsRequest,
+  ReservationRequest,
+  SessionEvent,
+  SessionInput,
+  SessionNotice,
+} from '../../machines/agentSession.types';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
-import type { CoordinatorConfig, CoordinatorEmitted, CoordinatorEvent, SpawnRequest } from '../../machines/coordinator.types';
+import type {
+  CoordinatorConfig,
+  CoordinatorEmitted,
+  CoordinatorEvent,
+  SpawnRequest,
+} from '../../machines/coordinator.types';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { Secret } from '../../machines/secret';
@@ -43,11 +55,15 @@ export function authResultFor(provider: ProviderId): AuthResult {
     source: `test:${provider}`,
     hint: `…${TEST_KEYS[provider].slice(-4)}`,
     secretEnv: Object.fromEntries(SECRET_VARS[provider].map((name) => [name, secret])),
-    env: provider === 'claude' ? { ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/claude' } : { OPENAI_BASE_URL: 'http://127.0.0.1:1/openai' },
+    env:
+      provider === 'claude'
+        ? { ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/claude' }
+        : { OPENAI_BASE_URL: 'http://127.0.0.1:1/openai' },
   };
 }
 
-export type CredentialsAnswer = AuthResult | { readonly deny: { readonly code: string; readonly message: string } } | 'hold';
+export type CredentialsAnswer =
+  AuthResult | { readonly deny: { readonly code: string; readonly message: string } } | 'hold';
 
 /** Decides how the credentials actor answers one request. */
 export type CredentialsPolicy = (request: CredentialsRequest) => CredentialsAnswer;
@@ -57,7 +73,9 @@ export const grantAll: CredentialsPolicy = (request) => authResultFor(request.pr
 /** Denies the listed providers (as a missing key would), grants the others. */
 export function denyProviders(...denied: ProviderId[]): CredentialsPolicy {
   return (request) =>
-    denied.includes(request.provider) ? { deny: { code: 'auth-failed', message: `no credentials for ${request.provider}` } } : authResultFor(request.provider);
+    denied.includes(request.provider)
+      ? { deny: { code: 'auth-failed', message: `no credentials for ${request.provider}` } }
+      : authResultFor(request.provider);
 }
 
 /**
@@ -72,7 +90,12 @@ export function createTestCredentialsActor(policy: CredentialsPolicy, requests: 
       if (answer === 'hold') return;
       const session = system.get(request.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
       if ('deny' in answer) {
-        session?.send({ type: 'credentials.denied', provider: request.provider, code: answer.deny.code, message: answer.deny.message });
+        session?.send({
+          type: 'credentials.denied',
+          provider: request.provider,
+          code: answer.deny.code,
+          message: answer.deny.message,
+        });
       } else {
         session?.send({ type: 'credentials.granted', provider: request.provider, result: answer });
       }
@@ -81,7 +104,12 @@ export function createTestCredentialsActor(policy: CredentialsPolicy, requests: 
 }
 
 function isNotice(event: EventObject): event is SessionNotice {
-  return event.type === 'session.activated' || event.type === 'session.usageReported' || event.type === 'session.fallbackRequested' || event.type === 'session.ended';
+  return (
+    event.type === 'session.activated' ||
+    event.type === 'session.usageReported' ||
+    event.type === 'session.fallbackRequested' ||
+    event.type === 'session.ended'
+  );
 }
 
 export const DEFAULT_SESSION_INPUT: SessionInput = {
@@ -170,7 +198,18 @@ export interface Limits {
 export function budgetsOf(limits: Partial<Record<ProviderId, Limits>>): Budgets {
   const entries = PROVIDER_IDS.map((p): [ProviderId, ProviderBudget] => {
     const l = limits[p] ?? { dailyLimit: 0, maxConcurrent: 0 };
-    return [p, { dailyLimit: l.dailyLimit, maxConcurrent: l.maxConcurrent, used: 0, reserved: 0, active: 0, overrun: 0, lowAnnounced: false }];
+    return [
+      p,
+      {
+        dailyLimit: l.dailyLimit,
+        maxConcurrent: l.maxConcurrent,
+        used: 0,
+        reserved: 0,
+        active: 0,
+        overrun: 0,
+        lowAnnounced: false,
+      },
+    ];
   });
   return Object.fromEntries(entries) as Record<ProviderId, ProviderBudget>;
 }
@@ -233,14 +272,30 @@ export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
     emitted,
     credentialRequests,
     /** Sends agent.spawn with ids `r-N`, `s-N`, `a-N`; returns the ids. */
-    spawn(request: Partial<SpawnRequest> & { estimatedTokens: number }): { requestId: string; sessionId: string; agentId: string } {
+    spawn(request: Partial<SpawnRequest> & { estimatedTokens: number }): {
+      requestId: string;
+      sessionId: string;
+      agentId: string;
+    } {
       seq += 1;
       const ids = { requestId: `r-${seq}`, sessionId: `s-${seq}`, agentId: `a-${seq}` };
-      actor.send({ type: 'agent.spawn', preferredProvider: null, onlyPreferred: false, waitMs: 0, priority: 0, now: T0, ...ids, ...request });
+      actor.send({
+        type: 'agent.spawn',
+        preferredProvider: null,
+        onlyPreferred: false,
+        waitMs: 0,
+        priority: 0,
+        now: T0,
+        ...ids,
+        ...request,
+      });
       return ids;
     },
     /** Sends clock.tick at `now`, in the window `day` (the first window unless told). */
-    tick(now: number, window: { readonly day: string; readonly nextResetAt: number } = { day: DAY0, nextResetAt: NEXT_RESET }): void {
+    tick(
+      now: number,
+      window: { readonly day: string; readonly nextResetAt: number } = { day: DAY0, nextResetAt: NEXT_RESET },
+    ): void {
       actor.send({ type: 'clock.tick', now, ...window });
     },
     session(sessionId: string): ActorRefFrom<AgentSessionMachine> | undefined {

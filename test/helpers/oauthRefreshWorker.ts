@@ -14,7 +14,14 @@ async function main(): Promise<void> {
   if (file === undefined || home === undefined || tokenEndpoint === undefined || barrier === undefined) {
     throw new Error('usage: oauthRefreshWorker <file> <home> <tokenEndpoint> <barrier>');
   }
-  const refresher = createTokenRefresher({ file, home, ...claudeAuthTokens, tokenEndpoint, clientId: 'test-client', lockTimeoutMs: 30_000 });
+  const refresher = createTokenRefresher({
+    file,
+    home,
+    ...claudeAuthTokens,
+    tokenEndpoint,
+    clientId: 'test-client',
+    lockTimeoutMs: 30_000,
+  });
   fs.writeFileSync(path.join(barrier, `ready-${process.pid}`), '');
   while (!fs.existsSync(path.join(barrier, 'go'))) await new Promise((resolve) => setTimeout(resolve, 2));
   const result = await refresher.getAccessToken();
@@ -23,7 +30,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'unknown';
+  const code =
+    typeof error === 'object' && error !== null && 'code' in error
+      ? String((error as { code: unknown }).code)
+      : 'unknown';
   process.stderr.write(`failed: ${code}\n`);
   process.exit(1);
 });

@@ -4,7 +4,15 @@
  * an error whether a call throws synchronously or rejects.
  */
 import { createManualClock, createOrchestrator, isAgentvisorError } from '../../src';
-import type { AgentvisorError, ManualClock, Orchestrator, OrchestratorEventMap, OrchestratorEventName, OrchestratorOptions, OrchestratorStats } from '../../src';
+import type {
+  AgentvisorError,
+  ManualClock,
+  Orchestrator,
+  OrchestratorEventMap,
+  OrchestratorEventName,
+  OrchestratorOptions,
+  OrchestratorStats,
+} from '../../src';
 
 export { HOUR, MINUTE } from './timeOrigin';
 
@@ -15,7 +23,10 @@ export const FAKE_OPENAI_KEY = 'sk-proj-FAKEopenaiKEY-4e5d6c7b8a90';
 export const SECRET_FRAGMENTS = ['FAKEclaudeKEY', 'FAKEopenaiKEY', FAKE_CLAUDE_KEY, FAKE_OPENAI_KEY] as const;
 
 /** Both providers' keys, as a host's environment would hold them. */
-export const BOTH_KEYS_ENV: Readonly<Record<string, string>> = { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: FAKE_OPENAI_KEY };
+export const BOTH_KEYS_ENV: Readonly<Record<string, string>> = {
+  ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY,
+  OPENAI_API_KEY: FAKE_OPENAI_KEY,
+};
 
 /**
  * 2026-03-10T10:00:00Z, a Tuesday morning far from any daily reset at 00:00 UTC. Not timeOrigin's
@@ -39,7 +50,9 @@ export const EVENT_NAMES: readonly OrchestratorEventName[] = [
   'provider.resumed',
 ];
 
-export type RecordedEvent = { [E in OrchestratorEventName]: { readonly name: E; readonly payload: OrchestratorEventMap[E][0] } }[OrchestratorEventName];
+export type RecordedEvent = {
+  [E in OrchestratorEventName]: { readonly name: E; readonly payload: OrchestratorEventMap[E][0] };
+}[OrchestratorEventName];
 
 /** Records every orchestrator event in order. */
 export interface EventLog {
@@ -57,7 +70,8 @@ export function recordEvents(orch: Orchestrator): EventLog {
   }
   return {
     all,
-    of: <E extends OrchestratorEventName>(name: E) => all.filter((e) => e.name === name).map((e) => e.payload as OrchestratorEventMap[E][0]),
+    of: <E extends OrchestratorEventName>(name: E) =>
+      all.filter((e) => e.name === name).map((e) => e.payload as OrchestratorEventMap[E][0]),
     names: () => all.map((e) => e.name),
   };
 }
@@ -76,7 +90,12 @@ export interface Harness {
  */
 export async function startHarness(options: OrchestratorOptions = {}, startMs = T0): Promise<Harness> {
   const clock = createManualClock(startMs);
-  const orch = createOrchestrator({ env: BOTH_KEYS_ENV, clock, ...(options.fallbackChain === undefined ? { providerPriority: 'prefer-claude' } : {}), ...options });
+  const orch = createOrchestrator({
+    env: BOTH_KEYS_ENV,
+    clock,
+    ...(options.fallbackChain === undefined ? { providerPriority: 'prefer-claude' } : {}),
+    ...options,
+  });
   const events = recordEvents(orch);
   await orch.start();
   return { orch, clock, events };
@@ -99,7 +118,10 @@ export async function errorOf(call: () => unknown): Promise<unknown> {
 export async function agentvisorErrorOf(call: () => unknown, code: AgentvisorError['code']): Promise<AgentvisorError> {
   const error = await errorOf(call);
   if (!isAgentvisorError(error, code)) {
-    const got = error instanceof Error ? `${error.name}: ${error.message} (${String((error as { code?: unknown }).code)})` : String(error);
+    const got =
+      error instanceof Error
+        ? `${error.name}: ${error.message} (${String((error as { code?: unknown }).code)})`
+        : String(error);
     throw new Error(`expected an AgentvisorError with code ${code}, got ${got}`);
   }
   return error;

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   let refusals = 0;
   let exhausted = false;
   const loop = async () => {
-    for (let i = 0; i < spec.cycles && !exhausted; ) {
+    for (let i = 0; i < spec.cycles && !exhausted;) {
       let agent;
       try {
         agent = await orch.spawnAgent({ estimatedTokens: spec.estimate });

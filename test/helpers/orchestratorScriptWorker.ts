@@ -33,7 +33,10 @@ async function main(): Promise<void> {
     credentialSources: ['env'],
     fallbackChain: ['claude'],
     limits: spec.limits,
-    ledger: { ...spec.ledger, ...(spec.syncIntervalMs === undefined ? {} : { syncIntervalMs: spec.syncIntervalMs }) } as OrchestratorOptions['ledger'],
+    ledger: {
+      ...spec.ledger,
+      ...(spec.syncIntervalMs === undefined ? {} : { syncIntervalMs: spec.syncIntervalMs }),
+    } as OrchestratorOptions['ledger'],
   });
   await orch.start();
   const agents = new Map<string, ManagedAgent>();
@@ -46,7 +49,8 @@ async function main(): Promise<void> {
           agents.set(command.id, agent);
           say({ op: 'spawned', id: command.id, provider: agent.provider, allocatedTokens: agent.allocatedTokens });
         },
-        (error: unknown) => say({ op: 'refused', id: command.id, code: isAgentvisorError(error) ? error.code : String(error) }),
+        (error: unknown) =>
+          say({ op: 'refused', id: command.id, code: isAgentvisorError(error) ? error.code : String(error) }),
       );
     } else if (command.op === 'usage') {
       const agent = agents.get(command.id)!;

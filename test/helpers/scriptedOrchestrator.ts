@@ -24,7 +24,10 @@ export interface ScriptedOrchestrator {
 }
 
 export async function startScripted(spec: Record<string, unknown>): Promise<ScriptedOrchestrator> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, JSON.stringify(spec)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, JSON.stringify(spec)], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   children.add(child);
   const messages: WorkerMessage[] = [];
   let err = '';
@@ -40,10 +43,16 @@ export async function startScripted(spec: Record<string, unknown>): Promise<Scri
   const next = async (op: string, id?: string, timeoutMs = 20_000): Promise<WorkerMessage> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const at = messages.findIndex((m) => (m.op === op || (op === 'spawned' && m.op === 'refused')) && (id === undefined || m.id === id));
+      const at = messages.findIndex(
+        (m) => (m.op === op || (op === 'spawned' && m.op === 'refused')) && (id === undefined || m.id === id),
+      );
       if (at >= 0) return messages.splice(at, 1)[0]!;
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited (${child.exitCode ?? child.signalCode}) before answering ${op}: ${err.slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`worker did not answer ${op} ${id ?? ''} within ${timeoutMs} ms: ${err.slice(-2000)}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(
+          `worker exited (${child.exitCode ?? child.signalCode}) before answering ${op}: ${err.slice(-2000)}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`worker did not answer ${op} ${id ?? ''} within ${timeoutMs} ms: ${err.slice(-2000)}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   };

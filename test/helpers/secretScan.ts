@@ -123,7 +123,10 @@ export function describeLeaks(leaks: readonly Leak[]): string[] {
  * A local WebSocket server standing in for the inspector relay: every message it receives is
  * captured in `channel`; `received()` counts them.
  */
-export async function startWsCapture(capture: OutputCapture, channel: string): Promise<{ readonly url: string; readonly received: () => number; stop(): Promise<void> }> {
+export async function startWsCapture(
+  capture: OutputCapture,
+  channel: string,
+): Promise<{ readonly url: string; readonly received: () => number; stop(): Promise<void> }> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   let received = 0;

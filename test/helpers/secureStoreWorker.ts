@@ -7,7 +7,8 @@ import { updateJsonFile } from '../../src/storage/secureStore';
 
 async function main(): Promise<void> {
   const [file, home, times] = process.argv.slice(2);
-  if (file === undefined || home === undefined || times === undefined) throw new Error('usage: secureStoreWorker <file> <home> <times>');
+  if (file === undefined || home === undefined || times === undefined)
+    throw new Error('usage: secureStoreWorker <file> <home> <times>');
   for (let i = 0; i < Number(times); i += 1) {
     await updateJsonFile(
       file,

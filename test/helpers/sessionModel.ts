@@ -29,7 +29,13 @@ export const RETRY_AFTER_MS = 60_000;
 /** The failures a host reports, as the orchestrator sends them (src/orchestrator/managedAgent.ts reportFailure; jitter: Math.random()). */
 export const FAILURES = {
   /** 401: falls back while the chain allows, else ends the session. */
-  auth: { type: 'session.failure', reason: 'auth', failure: { kind: 'auth', retryAfterMs: null, throttle: null }, jitter: 0, now: 0 },
+  auth: {
+    type: 'session.failure',
+    reason: 'auth',
+    failure: { kind: 'auth', retryAfterMs: null, throttle: null },
+    jitter: 0,
+    now: 0,
+  },
   /** 429 with Retry-After before any usage on the provider: requeued on it. */
   throttled: {
     type: 'session.failure',
@@ -39,7 +45,13 @@ export const FAILURES = {
     now: 0,
   },
   /** 529 with no fallback left: retried on the provider (the session stays active). */
-  overloaded: { type: 'session.failure', reason: 'overloaded', failure: { kind: 'overloaded', retryAfterMs: null, throttle: null }, jitter: 0, now: 0 },
+  overloaded: {
+    type: 'session.failure',
+    reason: 'overloaded',
+    failure: { kind: 'overloaded', retryAfterMs: null, throttle: null },
+    jitter: 0,
+    now: 0,
+  },
   /** 400: the request was at fault; the session stays active. */
   invalidRequest: {
     type: 'session.failure',
@@ -67,7 +79,13 @@ export interface SessionScenario {
 
 const noop = () => undefined;
 export const sessionModel = agentSessionMachine.provide({
-  actions: { requestCredentials: noop, notifyActivated: noop, notifyUsage: noop, requestFallback: noop, notifyEnded: noop },
+  actions: {
+    requestCredentials: noop,
+    notifyActivated: noop,
+    notifyUsage: noop,
+    requestFallback: noop,
+    notifyEnded: noop,
+  },
 });
 export type SessionModelSnapshot = SnapshotFrom<typeof sessionModel>;
 
@@ -98,9 +116,11 @@ export function modelInput(scenario: SessionScenario): SessionInput {
  */
 export function fallbackAnswer(scenario: SessionScenario, snapshot: SessionModelSnapshot): SessionEvent {
   const { provider, pending } = snapshot.context;
-  if (pending.requeueAt !== null) return { type: 'session.fallbackAdmitted', provider, allocatedTokens: allocationOn(scenario.limits[provider]) };
+  if (pending.requeueAt !== null)
+    return { type: 'session.fallbackAdmitted', provider, allocatedTokens: allocationOn(scenario.limits[provider]) };
   const openai = scenario.limits.openai;
-  if (openai.dailyLimit === 0 || openai.maxConcurrent === 0) return { type: 'session.fallbackRefused', code: 'no-provider', message: 'refused' };
+  if (openai.dailyLimit === 0 || openai.maxConcurrent === 0)
+    return { type: 'session.fallbackRefused', code: 'no-provider', message: 'refused' };
   return { type: 'session.fallbackAdmitted', provider: 'openai', allocatedTokens: allocationOn(openai) };
 }
 
@@ -160,7 +180,9 @@ export function eventsFor(scenario: SessionScenario, snapshot: SessionModelSnaps
         ...(canFallBack(scenario, snapshot) ? [] : [FAILURES.overloaded]),
         // Throttled before any work on the provider: the orchestrator requeues instead of failing over.
         // Once, on the first provider: a requeue comes back to a fresh stint, so more would never end the graph.
-        ...(scenario.requeues && fresh && requeuesOf(snapshot) === 0 && snapshot.context.fallbacks.length === 0 ? [FAILURES.throttled] : []),
+        ...(scenario.requeues && fresh && requeuesOf(snapshot) === 0 && snapshot.context.fallbacks.length === 0
+          ? [FAILURES.throttled]
+          : []),
         release,
         sweep,
       ];

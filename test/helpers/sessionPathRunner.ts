@@ -9,7 +9,17 @@ import { createManualClock, createOrchestrator } from '../../src';
 import type { ManagedAgent, ManualClock, Orchestrator, OrchestratorEventMap, ProviderId } from '../../src';
 import { KEY_VARS, MODEL_KEYS, codeOf, createGatedAuthenticator, flush, keyEnv, track } from './orchestratorDriver';
 import type { Tracked } from './orchestratorDriver';
-import { AGENT_ID, BIG_USAGE, BIG_USAGE_REPORT, ESTIMATE, SMALL_USAGE_REPORT, awaitsTopUp, modelInput, serialize, sessionModel } from './sessionModel';
+import {
+  AGENT_ID,
+  BIG_USAGE,
+  BIG_USAGE_REPORT,
+  ESTIMATE,
+  SMALL_USAGE_REPORT,
+  awaitsTopUp,
+  modelInput,
+  serialize,
+  sessionModel,
+} from './sessionModel';
 import type { SessionModelSnapshot, SessionScenario } from './sessionModel';
 import type { TransitionCoverage } from './transitionCoverage';
 
@@ -28,7 +38,12 @@ export interface StateExpectation {
 }
 
 /** Every active agent also gets these (src/providers AGENT_QUIET_ENV), each set to '1'. */
-const QUIET_VARS = ['DISABLE_TELEMETRY', 'DISABLE_AUTOUPDATER', 'DISABLE_ERROR_REPORTING', 'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC'];
+const QUIET_VARS = [
+  'DISABLE_TELEMETRY',
+  'DISABLE_AUTOUPDATER',
+  'DISABLE_ERROR_REPORTING',
+  'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
+];
 
 function other(provider: ProviderId): ProviderId {
   return provider === 'claude' ? 'openai' : 'claude';
@@ -36,7 +51,10 @@ function other(provider: ProviderId): ProviderId {
 
 function expectedEndCode(snapshot: SessionModelSnapshot): string {
   const outcome = snapshot.context.outcome!;
-  return outcome.error?.code ?? (outcome.reason === 'released' ? 'agent-released' : `unexpected reason ${outcome.reason as EndReason}`);
+  return (
+    outcome.error?.code ??
+    (outcome.reason === 'released' ? 'agent-released' : `unexpected reason ${outcome.reason as EndReason}`)
+  );
 }
 
 export class SessionPathRunner {
@@ -66,7 +84,11 @@ export class SessionPathRunner {
     orch.on('quota.overrun', (e) => this.overruns.push(e));
   }
 
-  static async start(scenario: SessionScenario, states: Readonly<Record<string, StateExpectation>>, coverage: TransitionCoverage): Promise<SessionPathRunner> {
+  static async start(
+    scenario: SessionScenario,
+    states: Readonly<Record<string, StateExpectation>>,
+    coverage: TransitionCoverage,
+  ): Promise<SessionPathRunner> {
     const clock = createManualClock(T0);
     const env = keyEnv();
     const gate = createGatedAuthenticator(env);
@@ -121,13 +143,24 @@ export class SessionPathRunner {
         break;
       case 'session.toppedUp':
         expect(this.bigUsage).toEqual({
-          receipt: { usedTokens: t.used, allocatedTokens: t.allocated, remainingTokens: t.allocated - t.usedOnProvider },
+          receipt: {
+            usedTokens: t.used,
+            allocatedTokens: t.allocated,
+            remainingTokens: t.allocated - t.usedOnProvider,
+          },
           error: null,
         });
         break;
       case 'session.topUpRefused':
-        expect({ receipt: this.bigUsage?.receipt, code: codeOf(this.bigUsage?.error) }).toEqual({ receipt: null, code: 'quota-exhausted' });
-        expect(this.overruns.at(-1)).toMatchObject({ provider: before.context.provider, agentId: AGENT_ID, overrunTokens: event.overrunTokens });
+        expect({ receipt: this.bigUsage?.receipt, code: codeOf(this.bigUsage?.error) }).toEqual({
+          receipt: null,
+          code: 'quota-exhausted',
+        });
+        expect(this.overruns.at(-1)).toMatchObject({
+          provider: before.context.provider,
+          agentId: AGENT_ID,
+          overrunTokens: event.overrunTokens,
+        });
         break;
       case 'session.heartbeat':
         expect(this.agent.renewLease()).toBe(true);
@@ -173,7 +206,9 @@ export class SessionPathRunner {
           // From the report still waiting (a requeue that was re-admitted, then denied), else none.
           latencyMs: this.failure === null ? 0 : this.clock.now() - this.failure.at,
         });
-        expect(this.fallbacks).toHaveLength(next.context.fallbacks.length + (event.type === 'session.fallbackRefused' ? 1 : 0));
+        expect(this.fallbacks).toHaveLength(
+          next.context.fallbacks.length + (event.type === 'session.fallbackRefused' ? 1 : 0),
+        );
         break;
       default:
         throw new Error(`the model produced an event the host cannot cause: ${JSON.stringify(event)}`);
@@ -187,12 +222,24 @@ export class SessionPathRunner {
     if (reason === 'auth') {
       this.failure = { kind: 'fallback', at, promise: track(this.agent.reportFailure({ status: 401 })) };
     } else if (reason === 'rate-limit') {
-      this.failure = { kind: 'requeue', at, promise: track(this.agent.reportFailure({ status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } })) };
+      this.failure = {
+        kind: 'requeue',
+        at,
+        promise: track(this.agent.reportFailure({ status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } })),
+      };
     } else if (reason === 'overloaded') {
-      const expected = { action: 'retry', kind: 'overloaded', provider: next.context.provider, attempt: next.context.pending.attempts };
+      const expected = {
+        action: 'retry',
+        kind: 'overloaded',
+        provider: next.context.provider,
+        attempt: next.context.pending.attempts,
+      };
       this.answered = { expected, promise: track(this.agent.reportFailure({ status: 529 })) };
     } else if (reason === 'invalid-request') {
-      this.answered = { expected: { code: 'invalid-request' }, promise: track(this.agent.reportFailure({ status: 400 })) };
+      this.answered = {
+        expected: { code: 'invalid-request' },
+        promise: track(this.agent.reportFailure({ status: 400 })),
+      };
     } else {
       throw new Error(`the model produced a failure the host cannot cause: ${reason}`);
     }
@@ -204,7 +251,10 @@ export class SessionPathRunner {
     const { expected, promise } = this.answered;
     const answer = promise.current();
     if ('code' in expected) {
-      expect({ state: answer.state, code: answer.state === 'rejected' ? codeOf(answer.error) : null }).toEqual({ state: 'rejected', ...expected });
+      expect({ state: answer.state, code: answer.state === 'rejected' ? codeOf(answer.error) : null }).toEqual({
+        state: 'rejected',
+        ...expected,
+      });
     } else {
       expect(answer).toMatchObject({ state: 'resolved', value: expected });
     }
@@ -262,9 +312,14 @@ export class SessionPathRunner {
     const env = this.agent.env;
     if (this.states[String(m.value)]!.env === 'secrets') {
       const secretVars = KEY_VARS[c.provider];
-      expect(Object.keys(env).sort()).toEqual(['AGENTVISOR_AGENT_ID', 'AGENTVISOR_SESSION_ID', ...QUIET_VARS, ...secretVars].sort());
+      expect(Object.keys(env).sort()).toEqual(
+        ['AGENTVISOR_AGENT_ID', 'AGENTVISOR_SESSION_ID', ...QUIET_VARS, ...secretVars].sort(),
+      );
       for (const name of secretVars) expect(env[name]).toBe(MODEL_KEYS[c.provider]);
-      expect({ agent: env.AGENTVISOR_AGENT_ID, session: env.AGENTVISOR_SESSION_ID }).toEqual({ agent: AGENT_ID, session: this.agent.sessionId });
+      expect({ agent: env.AGENTVISOR_AGENT_ID, session: env.AGENTVISOR_SESSION_ID }).toEqual({
+        agent: AGENT_ID,
+        session: this.agent.sessionId,
+      });
       for (const name of QUIET_VARS) expect(env[name]).toBe('1');
     } else {
       expect(env).toEqual({});
@@ -277,7 +332,10 @@ export class SessionPathRunner {
     if (this.everActive) {
       expect(spawn).toEqual({ state: 'resolved', value: this.agent });
     } else if (done) {
-      expect({ state: spawn.state, code: spawn.state === 'rejected' ? codeOf(spawn.error) : null }).toEqual({ state: 'rejected', code: expectedEndCode(m) });
+      expect({ state: spawn.state, code: spawn.state === 'rejected' ? codeOf(spawn.error) : null }).toEqual({
+        state: 'rejected',
+        code: expectedEndCode(m),
+      });
     } else {
       expect(spawn.state).toBe('pending');
     }

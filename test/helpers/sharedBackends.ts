@@ -64,8 +64,20 @@ export async function sharedBackend(name: 'file' | 'redis'): Promise<SharedBacke
 }
 
 /** An orchestrator on the backend with Claude only. */
-export async function orchestratorOn(backend: SharedBackend, limits: Limits, sharing: Record<string, unknown> = {}, extra: OrchestratorOptions = {}): Promise<Orchestrator> {
-  const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: TEST_KEY }, credentialSources: ['env'], fallbackChain: ['claude'], limits, ledger: backend.option(sharing), ...extra });
+export async function orchestratorOn(
+  backend: SharedBackend,
+  limits: Limits,
+  sharing: Record<string, unknown> = {},
+  extra: OrchestratorOptions = {},
+): Promise<Orchestrator> {
+  const orch = createOrchestrator({
+    env: { ANTHROPIC_API_KEY: TEST_KEY },
+    credentialSources: ['env'],
+    fallbackChain: ['claude'],
+    limits,
+    ledger: backend.option(sharing),
+    ...extra,
+  });
   await orch.start();
   return orch;
 }
@@ -82,7 +94,11 @@ export async function booksOf(backend: SharedBackend, limits: Limits): Promise<L
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

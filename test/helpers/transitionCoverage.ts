@@ -41,7 +41,9 @@ function describeGuard(guard: unknown): string | null {
   if (typeof guard === 'string') return guard;
   if (typeof guard === 'function') {
     const nested = (guard as { guards?: readonly unknown[] }).guards;
-    return nested === undefined ? guard.name || 'inline' : `${guard.name}(${nested.map((g) => describeGuard(g)).join(', ')})`;
+    return nested === undefined
+      ? guard.name || 'inline'
+      : `${guard.name}(${nested.map((g) => describeGuard(g)).join(', ')})`;
   }
   if (typeof guard === 'object' && 'type' in guard) return String((guard as { type: unknown }).type);
   return 'unknown';
@@ -70,7 +72,10 @@ function candidatesOf(node: NodeLike): TransitionCandidate[] {
  * // ['agentSession session.usage#0', …, 'agentSession.active session.failure#0', 'agentSession.active session.failure#1', …]
  */
 export function listTransitions(machine: AnyStateMachine): TransitionCandidate[] {
-  const walk = (node: NodeLike): TransitionCandidate[] => [...candidatesOf(node), ...Object.values(node.states).flatMap(walk)];
+  const walk = (node: NodeLike): TransitionCandidate[] => [
+    ...candidatesOf(node),
+    ...Object.values(node.states).flatMap(walk),
+  ];
   return walk(machine.root as unknown as NodeLike);
 }
 
@@ -120,6 +125,8 @@ export function createTransitionCoverage(machine: AnyStateMachine): TransitionCo
     record,
     taken: () => taken,
     missing: () =>
-      all.filter((t) => !taken.has(t.id)).map((t) => `${t.id}${t.guard === null ? '' : ` [${t.guard}]`} → ${t.targets.join(', ') || '(no target)'}`),
+      all
+        .filter((t) => !taken.has(t.id))
+        .map((t) => `${t.id}${t.guard === null ? '' : ` [${t.guard}]`} → ${t.targets.join(', ') || '(no target)'}`),
   };
 }

@@ -55,10 +55,18 @@ describe('admissionQueue', () => {
   });
 
   describe('planDrain', () => {
-    const budgets = budgetsOf({ claude: { dailyLimit: 100, maxConcurrent: 2 }, openai: { dailyLimit: 50, maxConcurrent: 1 } });
+    const budgets = budgetsOf({
+      claude: { dailyLimit: 100, maxConcurrent: 2 },
+      openai: { dailyLimit: 50, maxConcurrent: 1 },
+    });
 
     it('should admit in queue order through the admission rule and reserve as it goes', () => {
-      const q = [queued({ requestId: 'a', estimatedTokens: 30 }), queued({ requestId: 'b', estimatedTokens: 30 }), queued({ requestId: 'c', estimatedTokens: 30 }), queued({ requestId: 'd', estimatedTokens: 30 })];
+      const q = [
+        queued({ requestId: 'a', estimatedTokens: 30 }),
+        queued({ requestId: 'b', estimatedTokens: 30 }),
+        queued({ requestId: 'c', estimatedTokens: 30 }),
+        queued({ requestId: 'd', estimatedTokens: 30 }),
+      ];
       const plan = planDrain(budgets, q, ['claude', 'openai']);
       expect(plan.admitted.map((a) => [a.request.requestId, a.provider, a.allocation])).toEqual([
         ['a', 'claude', 30],
@@ -72,7 +80,10 @@ describe('admissionQueue', () => {
 
     it('should let a later request in when an earlier one does not fit yet', () => {
       const tight = withBudget(withBudget(budgets, 'claude', { used: 70 }), 'openai', { dailyLimit: 0 });
-      const q = [queued({ requestId: 'big', estimatedTokens: 40 }), queued({ requestId: 'small', estimatedTokens: 10 })];
+      const q = [
+        queued({ requestId: 'big', estimatedTokens: 40 }),
+        queued({ requestId: 'small', estimatedTokens: 10 }),
+      ];
       const plan = planDrain(tight, q, ['claude', 'openai']);
       expect(plan.admitted.map((a) => [a.request.requestId, a.allocation])).toEqual([['small', 10]]);
       expect(ids(plan.queue)).toEqual(['big']);
@@ -88,7 +99,11 @@ describe('admissionQueue', () => {
     });
 
     it('should honour the preferred provider of a waiting request', () => {
-      const plan = planDrain(budgets, [queued({ requestId: 'a', estimatedTokens: 30, preferredProvider: 'openai' })], ['claude', 'openai']);
+      const plan = planDrain(
+        budgets,
+        [queued({ requestId: 'a', estimatedTokens: 30, preferredProvider: 'openai' })],
+        ['claude', 'openai'],
+      );
       expect(plan.admitted.map((a) => [a.provider, a.allocation])).toEqual([['openai', 25]]);
     });
   });

@@ -70,7 +70,8 @@ const SHARED_ONLY = {
 } as const;
 /** Reported throttling is a session.failure (the requeue step, failure#0); nothing in src sends session.requeue. */
 const REQUEUE_EVENT = 'agentSession.active session.requeue#0';
-const REQUEUE_EVENT_WHY = 'no host can cause it: the orchestrator reports a throttle as session.failure (the requeue step)';
+const REQUEUE_EVENT_WHY =
+  'no host can cause it: the orchestrator reports a throttle as session.failure (the requeue step)';
 
 const ROOMY = { dailyLimit: 100_000, maxConcurrent: 2 } as const;
 const OPENAI = { dailyLimit: 12_000, maxConcurrent: 1 } as const;
@@ -98,7 +99,8 @@ const SCENARIOS: readonly SessionScenario[] = [
       [TOP_UP_REFUSED]: 'claude covers 12,000 tokens',
       [DENIED_ENDS]: 'openai is in the chain: the coordinator refuses it (scenario maxFallbacks 0 takes this branch)',
       [FAILURE_ENDS]: 'openai is in the chain: the coordinator refuses it (scenario maxFallbacks 0 takes this branch)',
-      [FAILURE_RETRIES]: 'openai is left in the chain on claude (the coordinator refuses it), and the session never gets to openai',
+      [FAILURE_RETRIES]:
+        'openai is left in the chain on claude (the coordinator refuses it), and the session never gets to openai',
       [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
     },
   },
@@ -138,11 +140,18 @@ function nameOf(path: SessionTestPath): string {
     if (event.type === 'session.failure') return `${name}(${event.reason})`;
     return event.type === 'session.usage' ? `${name}(${event.tokens})` : name;
   });
-  const end = path.state.context.outcome ? `released (${path.state.context.outcome.reason})` : `${String(path.state.value)} on ${path.state.context.provider}`;
+  const end = path.state.context.outcome
+    ? `released (${path.state.context.outcome.reason})`
+    : `${String(path.state.value)} on ${path.state.context.provider}`;
   return `${events.join(' → ') || 'start'} ⇒ ${end}`;
 }
 
-async function drive(scenario: SessionScenario, path: SessionTestPath, edges: Set<string>, coverage: TransitionCoverage): Promise<string[]> {
+async function drive(
+  scenario: SessionScenario,
+  path: SessionTestPath,
+  edges: Set<string>,
+  coverage: TransitionCoverage,
+): Promise<string[]> {
   const runner = await SessionPathRunner.start(scenario, STATES, coverage);
   let from = serialize(runner.replayed);
   try {
@@ -170,12 +179,17 @@ async function drive(scenario: SessionScenario, path: SessionTestPath, edges: Se
     // Self-loops (a heartbeat) leave the serialised state as it was, so no path has them: each state takes its own.
     const checkWithSelfLoops = async (state: SessionModelSnapshot) => {
       runner.check(state);
-      for (const event of eventsFor(scenario, state).filter((e) => serialize(transition(sessionModel, state, e)[0]) === serialize(state))) {
+      for (const event of eventsFor(scenario, state).filter(
+        (e) => serialize(transition(sessionModel, state, e)[0]) === serialize(state),
+      )) {
         await runner.exec(event, state);
         runner.check(state);
       }
     };
-    await path.test({ states: { '*': checkWithSelfLoops }, events: Object.fromEntries(types.map((type) => [type, exec])) });
+    await path.test({
+      states: { '*': checkWithSelfLoops },
+      events: Object.fromEntries(types.map((type) => [type, exec])),
+    });
     return runner.visited;
   } finally {
     await runner.stop();
@@ -198,7 +212,9 @@ function edgeCoveringPaths(model: SessionTestModel): SessionTestPath[] {
   const paths = model.getShortestPaths();
   const onPaths = new Set<string>();
   for (const path of toState.values()) {
-    path.steps.forEach((step, i) => i > 0 && onPaths.add(`${serialize(path.steps[i - 1]!.state)} ${JSON.stringify(step.event)}`));
+    path.steps.forEach(
+      (step, i) => i > 0 && onPaths.add(`${serialize(path.steps[i - 1]!.state)} ${JSON.stringify(step.event)}`),
+    );
   }
   for (const { state, event } of adjacencyMapToArray(model.getAdjacencyMap())) {
     const [next] = transition(sessionModel, state, event as SessionEvent);
@@ -219,7 +235,13 @@ function edgeCoveringPaths(model: SessionTestModel): SessionTestPath[] {
 
 describe('agentSession model', () => {
   it('should take its states from the real session machine', () => {
-    expect(Object.keys(sessionModel.states)).toEqual(['authenticating', 'reserving', 'active', 'fallingBack', 'released']);
+    expect(Object.keys(sessionModel.states)).toEqual([
+      'authenticating',
+      'reserving',
+      'active',
+      'fallingBack',
+      'released',
+    ]);
     expect(Object.keys(sessionModel.states)).toEqual(Object.keys(agentSessionMachine.states));
     expect(Object.keys(STATES).sort()).toEqual(Object.keys(agentSessionMachine.states).sort());
     expect(sessionModel.states.released!.type).toBe('final');
@@ -261,7 +283,12 @@ describe('agentSession outside the model', () => {
   it('should not resolve a failure reported while authenticating as if the agent had fallen back', async () => {
     const env = keyEnv();
     const gate = createGatedAuthenticator(env);
-    const orch = createOrchestrator({ env, authenticate: gate.authenticate, authTimeoutMs: 2 ** 31 - 1, clock: createManualClock(Date.UTC(2026, 0, 1, 12)) });
+    const orch = createOrchestrator({
+      env,
+      authenticate: gate.authenticate,
+      authTimeoutMs: 2 ** 31 - 1,
+      clock: createManualClock(Date.UTC(2026, 0, 1, 12)),
+    });
     await orch.start();
     const fallbacks: OrchestratorEventMap['agent.fallback'][0][] = [];
     orch.on('agent.fallback', (e) => fallbacks.push(e));

@@ -8,7 +8,16 @@ describe('agentSessionMachine', () => {
   describe('authenticating', () => {
     it('should ask the credentials actor for the assigned provider on start', () => {
       const h = createSessionHarness({ credentials: () => 'hold' });
-      expect(h.credentialRequests).toEqual([{ type: 'credentials.request', provider: 'claude', sessionId: 'session-1', agentId: 'agent-1', allocatedTokens: 1_000, stint: 0 }]);
+      expect(h.credentialRequests).toEqual([
+        {
+          type: 'credentials.request',
+          provider: 'claude',
+          sessionId: 'session-1',
+          agentId: 'agent-1',
+          allocatedTokens: 1_000,
+          stint: 0,
+        },
+      ]);
       expect(h.snapshot().value).toBe('authenticating');
       expect(h.snapshot().context.env).toEqual({});
       expect(h.notices).toEqual([]);
@@ -19,11 +28,17 @@ describe('agentSessionMachine', () => {
       const h = createSessionHarness();
       const s = h.snapshot();
       expect(s.value).toBe('active');
-      expect(s.context.env).toEqual({ ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/claude', AGENTVISOR_SESSION_ID: 'session-1', AGENTVISOR_AGENT_ID: 'agent-1' });
+      expect(s.context.env).toEqual({
+        ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/claude',
+        AGENTVISOR_SESSION_ID: 'session-1',
+        AGENTVISOR_AGENT_ID: 'agent-1',
+      });
       expect(Object.keys(s.context.secretEnv).sort()).toEqual(['ANTHROPIC_API_KEY', 'CLAUDE_API_KEY']);
       expect(s.context.secretEnv.ANTHROPIC_API_KEY?.reveal()).toBe(TEST_KEYS.claude);
       expect(s.context.credential).toEqual({ source: 'test:claude', hint: '…0001' });
-      expect(h.notices).toEqual([{ type: 'session.activated', sessionId: 'session-1', agentId: 'agent-1', provider: 'claude' }]);
+      expect(h.notices).toEqual([
+        { type: 'session.activated', sessionId: 'session-1', agentId: 'agent-1', provider: 'claude' },
+      ]);
       h.stop();
     });
 
@@ -50,7 +65,20 @@ describe('agentSessionMachine', () => {
       const h = createSessionHarness({ credentials: denyProviders('claude') });
       expect(h.snapshot().value).toBe('fallingBack');
       expect(h.noticesOf('session.fallbackRequested')).toEqual([
-        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 1_000, usedOnProvider: 0, stint: 0, candidates: ['openai'], estimatedTokens: 1_000, reason: 'auth-failed', notBefore: null, now: T0 },
+        {
+          type: 'session.fallbackRequested',
+          sessionId: 'session-1',
+          agentId: 'agent-1',
+          from: 'claude',
+          returnedTokens: 1_000,
+          usedOnProvider: 0,
+          stint: 0,
+          candidates: ['openai'],
+          estimatedTokens: 1_000,
+          reason: 'auth-failed',
+          notBefore: null,
+          now: T0,
+        },
       ]);
       expect(h.snapshot().context.holdsSlot).toBe(false);
       h.send({ type: 'session.fallbackAdmitted', provider: 'openai', allocatedTokens: 600 });
@@ -102,8 +130,28 @@ describe('agentSessionMachine', () => {
       h.send({ type: 'session.usage', tokens: 200, now: T0 + 20 });
       expect(h.snapshot().context.tokens).toEqual({ allocated: 1_000, usedOnProvider: 500, used: 500, returned: 0 });
       expect(h.noticesOf('session.usageReported')).toEqual([
-        { type: 'session.usageReported', sessionId: 'session-1', provider: 'claude', tokens: 300, withinTokens: 300, estimatedTokens: 1_000, stint: 0, usedOnProvider: 300, now: T0 + 10 },
-        { type: 'session.usageReported', sessionId: 'session-1', provider: 'claude', tokens: 200, withinTokens: 200, estimatedTokens: 1_000, stint: 0, usedOnProvider: 500, now: T0 + 20 },
+        {
+          type: 'session.usageReported',
+          sessionId: 'session-1',
+          provider: 'claude',
+          tokens: 300,
+          withinTokens: 300,
+          estimatedTokens: 1_000,
+          stint: 0,
+          usedOnProvider: 300,
+          now: T0 + 10,
+        },
+        {
+          type: 'session.usageReported',
+          sessionId: 'session-1',
+          provider: 'claude',
+          tokens: 200,
+          withinTokens: 200,
+          estimatedTokens: 1_000,
+          stint: 0,
+          usedOnProvider: 500,
+          now: T0 + 20,
+        },
       ]);
       expect(h.snapshot().value).toBe('active');
       h.stop();
@@ -114,7 +162,11 @@ describe('agentSessionMachine', () => {
       h.send({ type: 'session.usage', tokens: 900, now: T0 });
       h.send({ type: 'session.usage', tokens: 250, now: T0 });
       h.send({ type: 'session.usage', tokens: 40, now: T0 });
-      expect(h.noticesOf('session.usageReported').map((n) => [n.tokens, n.withinTokens])).toEqual([[900, 900], [250, 100], [40, 0]]);
+      expect(h.noticesOf('session.usageReported').map((n) => [n.tokens, n.withinTokens])).toEqual([
+        [900, 900],
+        [250, 100],
+        [40, 0],
+      ]);
       expect(h.snapshot().context.tokens.used).toBe(1_190);
       h.stop();
     });
@@ -123,9 +175,21 @@ describe('agentSessionMachine', () => {
       const h = createSessionHarness();
       h.send({ type: 'session.usage', tokens: 1_200, now: T0 });
       h.send({ type: 'session.toppedUp', tokens: 700 });
-      expect(h.snapshot().context.tokens).toEqual({ allocated: 1_700, usedOnProvider: 1_200, used: 1_200, returned: 0 });
+      expect(h.snapshot().context.tokens).toEqual({
+        allocated: 1_700,
+        usedOnProvider: 1_200,
+        used: 1_200,
+        returned: 0,
+      });
       h.send({ type: 'session.release', now: T0 + 5 });
-      expect(h.snapshot().output).toMatchObject({ usedTokens: 1_200, returnedTokens: 500, returnedOnProvider: 500, reason: 'released', error: null, endedAt: T0 + 5 });
+      expect(h.snapshot().output).toMatchObject({
+        usedTokens: 1_200,
+        returnedTokens: 500,
+        returnedOnProvider: 500,
+        reason: 'released',
+        error: null,
+        endedAt: T0 + 5,
+      });
       h.stop();
     });
 
@@ -141,7 +205,13 @@ describe('agentSessionMachine', () => {
         error: { code: 'quota-exhausted', message: expect.stringContaining('daily budget has no room') },
         overrunTokens: 300,
       });
-      expect(s.output).toMatchObject({ usedTokens: 1_300, returnedTokens: 0, returnedOnProvider: 0, heldSlot: true, reason: 'quota-exhausted' });
+      expect(s.output).toMatchObject({
+        usedTokens: 1_300,
+        returnedTokens: 0,
+        returnedOnProvider: 0,
+        heldSlot: true,
+        reason: 'quota-exhausted',
+      });
       expect(s.context.env).toEqual({});
       expect(s.context.secretEnv).toEqual({});
       h.stop();
@@ -186,7 +256,13 @@ describe('agentSessionMachine', () => {
     it('should release while still authenticating and return the whole allocation', () => {
       const h = createSessionHarness({ credentials: () => 'hold' });
       h.send({ type: 'session.release', now: T0 + 7 });
-      expect(h.snapshot().output).toMatchObject({ usedTokens: 0, returnedTokens: 1_000, returnedOnProvider: 1_000, heldSlot: true, reason: 'released' });
+      expect(h.snapshot().output).toMatchObject({
+        usedTokens: 0,
+        returnedTokens: 1_000,
+        returnedOnProvider: 1_000,
+        heldSlot: true,
+        reason: 'released',
+      });
       expect(h.noticesOf('session.activated')).toEqual([]);
       h.stop();
     });
@@ -204,7 +280,20 @@ describe('agentSessionMachine', () => {
       expect(s.context.holdsSlot).toBe(false);
       expect(s.context.tokens).toEqual({ allocated: 1_000, usedOnProvider: 250, used: 250, returned: 750 });
       expect(h.noticesOf('session.fallbackRequested')).toEqual([
-        { type: 'session.fallbackRequested', sessionId: 'session-1', agentId: 'agent-1', from: 'claude', returnedTokens: 750, usedOnProvider: 250, stint: 0, candidates: ['openai'], estimatedTokens: 1_000, reason: 'overloaded', notBefore: null, now: T0 + 2 },
+        {
+          type: 'session.fallbackRequested',
+          sessionId: 'session-1',
+          agentId: 'agent-1',
+          from: 'claude',
+          returnedTokens: 750,
+          usedOnProvider: 250,
+          stint: 0,
+          candidates: ['openai'],
+          estimatedTokens: 1_000,
+          reason: 'overloaded',
+          notBefore: null,
+          now: T0 + 2,
+        },
       ]);
 
       h.send({ type: 'session.fallbackAdmitted', provider: 'openai', allocatedTokens: 400 });
@@ -217,7 +306,11 @@ describe('agentSessionMachine', () => {
       expect(s.context.tokens).toEqual({ allocated: 400, usedOnProvider: 0, used: 250, returned: 750 });
       expect(s.context.fallbacks).toEqual([{ from: 'claude', to: 'openai', reason: 'overloaded' }]);
       expect(Object.keys(s.context.secretEnv)).toEqual(['OPENAI_API_KEY']);
-      expect(s.context.env).toEqual({ OPENAI_BASE_URL: 'http://127.0.0.1:1/openai', AGENTVISOR_SESSION_ID: 'session-1', AGENTVISOR_AGENT_ID: 'agent-1' });
+      expect(s.context.env).toEqual({
+        OPENAI_BASE_URL: 'http://127.0.0.1:1/openai',
+        AGENTVISOR_SESSION_ID: 'session-1',
+        AGENTVISOR_AGENT_ID: 'agent-1',
+      });
       const revealed = Object.values(s.context.secretEnv).map((v: Secret) => v.reveal());
       expect(revealed).toEqual([TEST_KEYS.openai]);
       expect(h.noticesOf('session.activated').map((n) => n.provider)).toEqual(['claude', 'openai']);
@@ -347,7 +440,13 @@ describe('agentSessionMachine', () => {
 
   describe('definition', () => {
     it('should have the states authenticating, reserving, active, fallingBack and released', () => {
-      expect(Object.keys(agentSessionMachine.states)).toEqual(['authenticating', 'reserving', 'active', 'fallingBack', 'released']);
+      expect(Object.keys(agentSessionMachine.states)).toEqual([
+        'authenticating',
+        'reserving',
+        'active',
+        'fallingBack',
+        'released',
+      ]);
       expect(agentSessionMachine.states.released!.type).toBe('final');
     });
   });

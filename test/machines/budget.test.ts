@@ -1,12 +1,33 @@
-import { allocationFor, availableTokens, decideAdmission, recordUsage, refusalFor, reserve, settle, withBudget } from '../../machines/budget';
+import {
+  allocationFor,
+  availableTokens,
+  decideAdmission,
+  recordUsage,
+  refusalFor,
+  reserve,
+  settle,
+  withBudget,
+} from '../../machines/budget';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { budgetsOf } from '../helpers/machineHarness';
 
 function budget(patch: Partial<ProviderBudget>): ProviderBudget {
-  return { dailyLimit: 100, used: 0, reserved: 0, active: 0, maxConcurrent: 2, overrun: 0, lowAnnounced: false, ...patch };
+  return {
+    dailyLimit: 100,
+    used: 0,
+    reserved: 0,
+    active: 0,
+    maxConcurrent: 2,
+    overrun: 0,
+    lowAnnounced: false,
+    ...patch,
+  };
 }
 
-const small: Budgets = budgetsOf({ claude: { dailyLimit: 100, maxConcurrent: 2 }, openai: { dailyLimit: 50, maxConcurrent: 1 } });
+const small: Budgets = budgetsOf({
+  claude: { dailyLimit: 100, maxConcurrent: 2 },
+  openai: { dailyLimit: 50, maxConcurrent: 1 },
+});
 
 describe('budget', () => {
   describe('availableTokens', () => {
@@ -54,23 +75,44 @@ describe('budget', () => {
 
   describe('decideAdmission', () => {
     it('should admit on the first candidate that fits with the allocation rule', () => {
-      expect(decideAdmission(small, ['claude', 'openai'], 80)).toEqual({ status: 'admit', provider: 'claude', allocation: 50 });
-      expect(decideAdmission(small, ['openai', 'claude'], 30)).toEqual({ status: 'admit', provider: 'openai', allocation: 25 });
+      expect(decideAdmission(small, ['claude', 'openai'], 80)).toEqual({
+        status: 'admit',
+        provider: 'claude',
+        allocation: 50,
+      });
+      expect(decideAdmission(small, ['openai', 'claude'], 30)).toEqual({
+        status: 'admit',
+        provider: 'openai',
+        allocation: 25,
+      });
     });
 
     it('should skip a full provider and admit on the next', () => {
       const full = withBudget(small, 'claude', { active: 2 });
-      expect(decideAdmission(full, ['claude', 'openai'], 30)).toEqual({ status: 'admit', provider: 'openai', allocation: 25 });
+      expect(decideAdmission(full, ['claude', 'openai'], 30)).toEqual({
+        status: 'admit',
+        provider: 'openai',
+        allocation: 25,
+      });
     });
 
     it('should name concurrency over quota over no-provider', () => {
       const claudeFull = withBudget(withBudget(small, 'claude', { active: 2 }), 'openai', { used: 50 });
-      expect(decideAdmission(claudeFull, ['claude', 'openai'], 30)).toEqual({ status: 'refuse', code: 'concurrency-limit' });
-      expect(decideAdmission(claudeFull, ['openai', 'claude'], 30)).toEqual({ status: 'refuse', code: 'concurrency-limit' });
+      expect(decideAdmission(claudeFull, ['claude', 'openai'], 30)).toEqual({
+        status: 'refuse',
+        code: 'concurrency-limit',
+      });
+      expect(decideAdmission(claudeFull, ['openai', 'claude'], 30)).toEqual({
+        status: 'refuse',
+        code: 'concurrency-limit',
+      });
       expect(decideAdmission(small, ['claude', 'openai'], 101)).toEqual({ status: 'refuse', code: 'quota-exhausted' });
       const openaiOff = withBudget(small, 'openai', { dailyLimit: 0 });
       expect(decideAdmission(openaiOff, ['openai'], 1)).toEqual({ status: 'refuse', code: 'no-provider' });
-      expect(decideAdmission(openaiOff, ['openai', 'claude'], 101)).toEqual({ status: 'refuse', code: 'quota-exhausted' });
+      expect(decideAdmission(openaiOff, ['openai', 'claude'], 101)).toEqual({
+        status: 'refuse',
+        code: 'quota-exhausted',
+      });
     });
 
     it('should refuse no-provider with no candidates', () => {
@@ -128,7 +170,9 @@ describe('budget', () => {
       expect(out.overrun).toBe(5);
       expect(out.budgets.claude.overrun).toBe(20);
       // Invariant: used + reserved never exceeds dailyLimit + overrun, and the overrun is exactly that excess.
-      expect(out.budgets.claude.used + out.budgets.claude.reserved - out.budgets.claude.dailyLimit).toBe(out.budgets.claude.overrun);
+      expect(out.budgets.claude.used + out.budgets.claude.reserved - out.budgets.claude.dailyLimit).toBe(
+        out.budgets.claude.overrun,
+      );
     });
   });
 });

@@ -11,7 +11,17 @@ import { createCoordinatorHarness } from '../helpers/machineHarness';
 describe('context size', () => {
   it('should keep the session context at 16 top-level keys at most', () => {
     const actor = createActor(agentSessionMachine, {
-      input: { sessionId: 's', agentId: 'a', provider: 'claude', fallbackProviders: ['openai'], maxFallbacks: 1, estimatedTokens: 10, allocatedTokens: 10, leaseMs: 1_000, now: 0 },
+      input: {
+        sessionId: 's',
+        agentId: 'a',
+        provider: 'claude',
+        fallbackProviders: ['openai'],
+        maxFallbacks: 1,
+        estimatedTokens: 10,
+        allocatedTokens: 10,
+        leaseMs: 1_000,
+        now: 0,
+      },
     });
     expect(Object.keys(actor.getSnapshot().context).length).toBeLessThanOrEqual(16);
   });

@@ -32,11 +32,15 @@ const MAX_SPAWNS = 3;
 const MAX_TICKS = 3;
 
 /** Transitions the exploration cannot take through the orchestrator, and why (ids: transitionCoverage). */
-const LEDGER_ANSWERS = 'shared-ledger only: ledger answers and refusals are not in this model yet (test/orchestrator/ledgerStint.int.test.ts)';
+const LEDGER_ANSWERS =
+  'shared-ledger only: ledger answers and refusals are not in this model yet (test/orchestrator/ledgerStint.int.test.ts)';
 const UNREACHED_COORDINATOR: Readonly<Record<string, string>> = {
-  'coordinator provider.failed#0': 'no throttle step here: the failures are 529 and 401 (the session model reports a 429 and requeues)',
-  'coordinator provider.failed#1': 'no usage-limit failure here: the pause step pauses claude through reported headers (provider.exhausted)',
-  'coordinator.running session.fallbackRequested#0': 'no throttle step here, so no session asks to be requeued (the session model requeues)',
+  'coordinator provider.failed#0':
+    'no throttle step here: the failures are 529 and 401 (the session model reports a 429 and requeues)',
+  'coordinator provider.failed#1':
+    'no usage-limit failure here: the pause step pauses claude through reported headers (provider.exhausted)',
+  'coordinator.running session.fallbackRequested#0':
+    'no throttle step here, so no session asks to be requeued (the session model requeues)',
   'coordinator.running ledger.limits#0': 'shared-ledger only (test/quota ledger tests)',
   'coordinator.running ledger.topUpAnswered#0': 'shared-ledger only (test/quota ledger tests)',
   'coordinator.running ledger.reserveAnswered#0': LEDGER_ANSWERS,
@@ -45,7 +49,8 @@ const UNREACHED_COORDINATOR: Readonly<Record<string, string>> = {
   'coordinator.running ledger.reserveAnswered#3': LEDGER_ANSWERS,
   'coordinator.running ledger.reserveAnswered#4': LEDGER_ANSWERS,
   'coordinator.stopping agent.spawn#0': 'a stopped orchestrator refuses spawnAgent itself, before the machine',
-  'coordinator.stopping session.fallbackRequested#0': 'orch.stop() releases every session in the same step: none can fail over after',
+  'coordinator.stopping session.fallbackRequested#0':
+    'orch.stop() releases every session in the same step: none can fail over after',
 };
 const UNREACHED_SESSION: Readonly<Record<string, string>> = {
   'agentSession session.heartbeat#0': 'no heartbeat step here (the session model takes it)',
@@ -58,7 +63,8 @@ const UNREACHED_SESSION: Readonly<Record<string, string>> = {
   'agentSession.reserving reservation.granted#0': 'the ledger is not shared: no stint is reserved after admission',
   'agentSession.reserving reservation.refused#0': 'the ledger is not shared: no stint is reserved after admission',
   'agentSession.reserving reservation.refused#1': 'the ledger is not shared: no stint is reserved after admission',
-  'agentSession.active session.requeue#0': 'no host can cause it: the orchestrator reports a throttle as session.failure (the requeue step)',
+  'agentSession.active session.requeue#0':
+    'no host can cause it: the orchestrator reports a throttle as session.failure (the requeue step)',
   'agentSession.active session.failure#0': 'no throttle step here (the session model requeues)',
   'agentSession.active session.failure#1':
     'the machine side runs without failure policies (DEFAULT_CONFIG), where decideFailure only falls back or gives up (the session model retries)',
@@ -83,8 +89,10 @@ function stepsFrom(side: MachineSide, path: readonly GraphStep[]): GraphStep[] {
   const steps: GraphStep[] = [];
   if (countOf(path, 'spawn') < MAX_SPAWNS) steps.push(SPAWN_WAIT, SPAWN_NOW);
   if (path.length === 0) steps.push(SPAWN_HOPELESS);
-  if (oldest !== undefined && oldest.fallbacks.length === 0) steps.push({ type: 'fail', kind: 'overloaded' }, { type: 'fail', kind: 'auth' });
-  if (oldest !== undefined && oldest.provider === 'claude' && !view.providers.claude.paused) steps.push({ type: 'pause' });
+  if (oldest !== undefined && oldest.fallbacks.length === 0)
+    steps.push({ type: 'fail', kind: 'overloaded' }, { type: 'fail', kind: 'auth' });
+  if (oldest !== undefined && oldest.provider === 'claude' && !view.providers.claude.paused)
+    steps.push({ type: 'pause' });
   if (view.agents.length > 0) steps.push({ type: 'release' });
   const timed = view.queued > 0 || Object.values(view.providers).some((p) => p.paused || p.circuit !== 'closed');
   if (timed && countOf(path, 'tick') < MAX_TICKS) steps.push({ type: 'tick' });
@@ -104,12 +112,21 @@ function replay(path: readonly GraphStep[], inspect?: (event: InspectionEvent) =
 
 function nameOf(path: readonly GraphStep[]): string {
   return path
-    .map((s) => (s.type === 'spawn' ? `spawn(${s.estimatedTokens}${s.waitMs > 0 ? ', wait' : ''})` : s.type === 'fail' ? `fail(${s.kind})` : s.type))
+    .map((s) =>
+      s.type === 'spawn'
+        ? `spawn(${s.estimatedTokens}${s.waitMs > 0 ? ', wait' : ''})`
+        : s.type === 'fail'
+          ? `fail(${s.kind})`
+          : s.type,
+    )
     .join(' → ');
 }
 
 /** Breadth-first over the real machine; returns the leaves of the exploration tree (each path ends where nothing new follows). */
-function explore(inspect: (event: InspectionEvent) => void): { readonly leaves: GraphStep[][]; readonly states: number } {
+function explore(inspect: (event: InspectionEvent) => void): {
+  readonly leaves: GraphStep[][];
+  readonly states: number;
+} {
   const seen = new Set<string>();
   const start = replay([], inspect);
   seen.add(keyOf(start.view(), []));
@@ -162,19 +179,22 @@ describe('coordinator over its real graph', () => {
     );
   });
 
-  it.each(leaves.map((p) => [nameOf(p), p] as const))('should show what the machine shows along %s', async (_name, path) => {
-    const machine = new MachineSide();
-    const orch = await OrchestratorSide.start();
-    try {
-      expect(orch.view()).toEqual(machine.view());
-      for (const [i, step] of path.entries()) {
-        machine.apply(step);
-        await orch.apply(step);
-        expect({ step: i, view: orch.view() }).toEqual({ step: i, view: machine.view() });
+  it.each(leaves.map((p) => [nameOf(p), p] as const))(
+    'should show what the machine shows along %s',
+    async (_name, path) => {
+      const machine = new MachineSide();
+      const orch = await OrchestratorSide.start();
+      try {
+        expect(orch.view()).toEqual(machine.view());
+        for (const [i, step] of path.entries()) {
+          machine.apply(step);
+          await orch.apply(step);
+          expect({ step: i, view: orch.view() }).toEqual({ step: i, view: machine.view() });
+        }
+      } finally {
+        machine.stop();
+        await orch.stop();
       }
-    } finally {
-      machine.stop();
-      await orch.stop();
-    }
-  });
+    },
+  );
 });

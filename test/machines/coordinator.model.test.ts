@@ -22,7 +22,8 @@
  * | sweep           | clock.advance(lease + sweep interval): waits expire, resets pass, every   |
  * |                 | live lease ends and the sweep releases it                                 |
  *
- * At most two spawns wait at once (the queue is part of the state). The lease is 20 days so that a reset (at most a day away) never expires a session; a sweep step
+ * At most two spawns wait at once (the queue is part of the state). The lease is 20 days so that a
+ * reset (at most a day away) never expires a session; a sweep step
  * therefore also passes resets. The runner checks that no reset step crosses a lease.
  * States are serialised by value + per-provider {active, used, reserved, overrun} + the queue +
  * each live agent's (provider, estimate, unused allocation): the last decides later top-ups and
@@ -88,10 +89,27 @@ type Outcome =
   | { readonly kind: 'admitted'; readonly admission: Admission }
   | { readonly kind: 'queued'; readonly id: number; readonly code: RefusalCode; readonly position: number }
   | { readonly kind: 'refused'; readonly id: number; readonly code: RefusalCode }
-  | { readonly kind: 'usage'; readonly id: number; readonly used: number; readonly allocated: number; readonly remaining: number; readonly topUp: number }
+  | {
+      readonly kind: 'usage';
+      readonly id: number;
+      readonly used: number;
+      readonly allocated: number;
+      readonly remaining: number;
+      readonly topUp: number;
+    }
   | { readonly kind: 'overrun'; readonly id: number; readonly overrunTokens: number }
-  | { readonly kind: 'released'; readonly id: number; readonly usedTokens: number; readonly returnedTokens: number; readonly drained: readonly Admission[] }
-  | { readonly kind: 'time'; readonly waitRefusals: readonly { id: number; code: RefusalCode }[]; readonly expired: readonly number[] };
+  | {
+      readonly kind: 'released';
+      readonly id: number;
+      readonly usedTokens: number;
+      readonly returnedTokens: number;
+      readonly drained: readonly Admission[];
+    }
+  | {
+      readonly kind: 'time';
+      readonly waitRefusals: readonly { id: number; code: RefusalCode }[];
+      readonly expired: readonly number[];
+    };
 
 interface CoordinatorModelContext {
   readonly budgets: Readonly<Record<ProviderId, Counters>>;
@@ -112,7 +130,11 @@ type CoordinatorModelEvent =
 
 const zero: Counters = { used: 0, reserved: 0, active: 0, overrun: 0 };
 
-function withCounters(budgets: Readonly<Record<ProviderId, Counters>>, p: ProviderId, patch: Partial<Counters>): Record<ProviderId, Counters> {
+function withCounters(
+  budgets: Readonly<Record<ProviderId, Counters>>,
+  p: ProviderId,
+  patch: Partial<Counters>,
+): Record<ProviderId, Counters> {
   return { ...budgets, [p]: { ...budgets[p], ...patch } };
 }
 
@@ -121,7 +143,10 @@ function available(budgets: Readonly<Record<ProviderId, Counters>>, p: ProviderI
 }
 
 /** The admission rule, written from the spec. */
-function decide(budgets: Readonly<Record<ProviderId, Counters>>, estimate: number): { provider: ProviderId; allocation: number } | { code: RefusalCode } {
+function decide(
+  budgets: Readonly<Record<ProviderId, Counters>>,
+  estimate: number,
+): { provider: ProviderId; allocation: number } | { code: RefusalCode } {
   let code: RefusalCode = 'no-provider';
   for (const p of CHAIN) {
     const limits = LIMITS[p];
@@ -138,7 +163,13 @@ function decide(budgets: Readonly<Record<ProviderId, Counters>>, estimate: numbe
   return { code };
 }
 
-function admit(context: CoordinatorModelContext, id: number, estimate: number, provider: ProviderId, allocation: number): Pick<CoordinatorModelContext, 'budgets' | 'agents'> {
+function admit(
+  context: CoordinatorModelContext,
+  id: number,
+  estimate: number,
+  provider: ProviderId,
+  allocation: number,
+): Pick<CoordinatorModelContext, 'budgets' | 'agents'> {
   const b = context.budgets[provider];
   return {
     budgets: withCounters(context.budgets, provider, { reserved: b.reserved + allocation, active: b.active + 1 }),
@@ -178,10 +209,18 @@ function applySpawn(context: CoordinatorModelContext, estimate: number, waitMs: 
   const base = { ...context, nextId: id + 1 };
   const d = decide(context.budgets, estimate);
   if ('provider' in d) {
-    return { ...base, ...admit(context, id, estimate, d.provider, d.allocation), outcome: { kind: 'admitted', admission: { id, provider: d.provider, allocation: d.allocation } } };
+    return {
+      ...base,
+      ...admit(context, id, estimate, d.provider, d.allocation),
+      outcome: { kind: 'admitted', admission: { id, provider: d.provider, allocation: d.allocation } },
+    };
   }
   if (waitMs > 0) {
-    return { ...base, queue: [...context.queue, { id, estimate }], outcome: { kind: 'queued', id, code: d.code, position: context.queue.length } };
+    return {
+      ...base,
+      queue: [...context.queue, { id, estimate }],
+      outcome: { kind: 'queued', id, code: d.code, position: context.queue.length },
+    };
   }
   return { ...base, outcome: { kind: 'refused', id, code: d.code } };
 }
@@ -199,7 +238,11 @@ function applyUsage(context: CoordinatorModelContext): CoordinatorModelContext {
   if (overage > 0 && free < 0) {
     // Only the part of this report that the window could not cover is overrun.
     const overrunTokens = Math.min(overage, -free);
-    const budgets = withCounters(context.budgets, p, { used, reserved, overrun: context.budgets[p].overrun + overrunTokens });
+    const budgets = withCounters(context.budgets, p, {
+      used,
+      reserved,
+      overrun: context.budgets[p].overrun + overrunTokens,
+    });
     const ended = endAgent({ ...context, budgets, usedBy }, { ...counted, allocated: counted.usedOnProvider });
     return { ...drain(ended).context, outcome: { kind: 'overrun', id: agent.id, overrunTokens } };
   }
@@ -224,7 +267,16 @@ function applyUsage(context: CoordinatorModelContext): CoordinatorModelContext {
 function applyRelease(context: CoordinatorModelContext): CoordinatorModelContext {
   const agent = context.agents[0]!;
   const { context: next, drained } = drain(endAgent(context, agent));
-  return { ...next, outcome: { kind: 'released', id: agent.id, usedTokens: context.usedBy[agent.id] ?? 0, returnedTokens: agent.allocated - agent.usedOnProvider, drained } };
+  return {
+    ...next,
+    outcome: {
+      kind: 'released',
+      id: agent.id,
+      usedTokens: context.usedBy[agent.id] ?? 0,
+      returnedTokens: agent.allocated - agent.usedOnProvider,
+      drained,
+    },
+  };
 }
 
 /** Time passes: every wait ends first (60 s is shorter than any other timer), then resets, then (sweep) every lease. */
@@ -245,7 +297,14 @@ const coordinatorModel = setup({
   types: { context: {} as CoordinatorModelContext, events: {} as CoordinatorModelEvent },
 }).createMachine({
   id: 'coordinatorModel',
-  context: { budgets: { claude: zero, openai: zero }, agents: [], queue: [], nextId: 1, usedBy: {}, outcome: { kind: 'start' } },
+  context: {
+    budgets: { claude: zero, openai: zero },
+    agents: [],
+    queue: [],
+    nextId: 1,
+    usedBy: {},
+    outcome: { kind: 'start' },
+  },
   initial: 'running',
   states: {
     running: {
@@ -285,7 +344,12 @@ function serialize(snapshot: ModelSnapshot): string {
   const c = snapshot.context;
   return JSON.stringify({
     value: snapshot.value,
-    budgets: PROVIDERS.map((p) => [c.budgets[p].active, c.budgets[p].used, c.budgets[p].reserved, c.budgets[p].overrun]),
+    budgets: PROVIDERS.map((p) => [
+      c.budgets[p].active,
+      c.budgets[p].used,
+      c.budgets[p].reserved,
+      c.budgets[p].overrun,
+    ]),
     queue: c.queue.map((w) => w.estimate),
     agents: c.agents.map((a) => [a.provider, a.estimate, a.allocated - a.usedOnProvider]),
   });
@@ -318,7 +382,14 @@ class CoordinatorPathRunner {
 
   static async start(): Promise<CoordinatorPathRunner> {
     const clock = createManualClock(T0);
-    const orch = createOrchestrator({ env: keyEnv(), clock, limits: LIMITS, fallbackChain: CHAIN, leaseMs: LEASE, sweepIntervalMs: SWEEP });
+    const orch = createOrchestrator({
+      env: keyEnv(),
+      clock,
+      limits: LIMITS,
+      fallbackChain: CHAIN,
+      leaseMs: LEASE,
+      sweepIntervalMs: SWEEP,
+    });
     await orch.start();
     return new CoordinatorPathRunner(orch, clock);
   }
@@ -332,7 +403,12 @@ class CoordinatorPathRunner {
     switch (event.type) {
       case 'spawn': {
         const id = before.context.nextId;
-        this.spawns.set(id, track(this.orch.spawnAgent({ estimatedTokens: event.estimatedTokens, waitMs: event.waitMs, agentId: `m${id}` })));
+        this.spawns.set(
+          id,
+          track(
+            this.orch.spawnAgent({ estimatedTokens: event.estimatedTokens, waitMs: event.waitMs, agentId: `m${id}` }),
+          ),
+        );
         await flush();
         const spawned = this.spawns.get(id)!.current();
         if (outcome.kind === 'admitted') {
@@ -362,10 +438,19 @@ class CoordinatorPathRunner {
         await flush();
         if (outcome.kind === 'usage') {
           expect(thrown).toBeNull();
-          expect(receipt).toEqual({ usedTokens: outcome.used, allocatedTokens: outcome.allocated, remainingTokens: outcome.remaining });
+          expect(receipt).toEqual({
+            usedTokens: outcome.used,
+            allocatedTokens: outcome.allocated,
+            remainingTokens: outcome.remaining,
+          });
         } else if (outcome.kind === 'overrun') {
           expect(codeOf(thrown)).toBe('quota-exhausted');
-          expect(this.overruns.at(-1)).toEqual({ provider: oldest.provider, agentId: `m${oldest.id}`, sessionId: agent.sessionId, overrunTokens: outcome.overrunTokens });
+          expect(this.overruns.at(-1)).toEqual({
+            provider: oldest.provider,
+            agentId: `m${oldest.id}`,
+            sessionId: agent.sessionId,
+            overrunTokens: outcome.overrunTokens,
+          });
           expect(agent.isLive).toBe(false);
         } else {
           throw new Error(`usage cannot end with ${outcome.kind}`);
@@ -377,11 +462,13 @@ class CoordinatorPathRunner {
         const agent = this.agents.get(outcome.id)!;
         const result = await agent.release();
         await flush();
-        expect({ usedTokens: result.usedTokens, returnedTokens: result.returnedTokens, reason: result.reason }).toEqual({
-          usedTokens: outcome.usedTokens,
-          returnedTokens: outcome.returnedTokens,
-          reason: 'released',
-        });
+        expect({ usedTokens: result.usedTokens, returnedTokens: result.returnedTokens, reason: result.reason }).toEqual(
+          {
+            usedTokens: outcome.usedTokens,
+            returnedTokens: outcome.returnedTokens,
+            reason: 'released',
+          },
+        );
         for (const admission of outcome.drained) this.expectAdmitted(admission);
         return;
       }
@@ -392,7 +479,8 @@ class CoordinatorPathRunner {
         if (event.type === 'reset') {
           const at = windowAt(this.clock.now()).nextResetAt;
           // Guard of the harness, not of the system: a reset step must not also end a lease.
-          for (const [id, since] of this.lastActivity) expect({ id, leaseEndsAfterReset: since + LEASE > at }).toEqual({ id, leaseEndsAfterReset: true });
+          for (const [id, since] of this.lastActivity)
+            expect({ id, leaseEndsAfterReset: since + LEASE > at }).toEqual({ id, leaseEndsAfterReset: true });
           this.clock.set(at);
         } else {
           this.clock.advance(LEASE + SWEEP);
@@ -401,7 +489,11 @@ class CoordinatorPathRunner {
         expect(this.resets.length).toBeGreaterThan(resetsBefore);
         for (const { id, code } of outcome.waitRefusals) {
           const spawned = this.spawns.get(id)!.current();
-          expect({ id, state: spawned.state, code: spawned.state === 'rejected' ? codeOf(spawned.error) : null }).toEqual({ id, state: 'rejected', code });
+          expect({
+            id,
+            state: spawned.state,
+            code: spawned.state === 'rejected' ? codeOf(spawned.error) : null,
+          }).toEqual({ id, state: 'rejected', code });
         }
         for (const id of outcome.expired) {
           expect({ id, live: this.agents.get(id)!.isLive }).toEqual({ id, live: false });
@@ -432,14 +524,30 @@ class CoordinatorPathRunner {
     const stats = this.orch.stats();
     for (const p of PROVIDERS) {
       const s = stats.providers[p];
-      expect({ provider: p, used: s.used, reserved: s.reserved, active: s.active, overrun: s.overrun }).toEqual({ provider: p, ...m.context.budgets[p] });
+      expect({ provider: p, used: s.used, reserved: s.reserved, active: s.active, overrun: s.overrun }).toEqual({
+        provider: p,
+        ...m.context.budgets[p],
+      });
     }
     expect(stats.queued).toBe(m.context.queue.length);
-    const live = this.orch.agents().map((a) => ({ id: a.id, provider: a.provider, allocatedTokens: a.allocatedTokens, usedTokens: a.usedTokens, isLive: a.isLive }));
+    const live = this.orch.agents().map((a) => ({
+      id: a.id,
+      provider: a.provider,
+      allocatedTokens: a.allocatedTokens,
+      usedTokens: a.usedTokens,
+      isLive: a.isLive,
+    }));
     expect(live).toEqual(
-      m.context.agents.map((a) => ({ id: `m${a.id}`, provider: a.provider, allocatedTokens: a.allocated, usedTokens: m.context.usedBy[a.id] ?? 0, isLive: true })),
+      m.context.agents.map((a) => ({
+        id: `m${a.id}`,
+        provider: a.provider,
+        allocatedTokens: a.allocated,
+        usedTokens: m.context.usedBy[a.id] ?? 0,
+        isLive: true,
+      })),
     );
-    for (const w of m.context.queue) expect({ id: w.id, state: this.spawns.get(w.id)!.current().state }).toEqual({ id: w.id, state: 'pending' });
+    for (const w of m.context.queue)
+      expect({ id: w.id, state: this.spawns.get(w.id)!.current().state }).toEqual({ id: w.id, state: 'pending' });
   }
 
   async stop(): Promise<void> {
@@ -452,7 +560,12 @@ type TestPath = ReturnType<typeof model.getShortestPaths>[number];
 type StatePath = Pick<TestPath, 'state' | 'steps' | 'weight'>;
 
 function nameOf(path: StatePath): string {
-  return path.steps.slice(1).map(({ event }) => nameOfEvent(event)).join(' → ') || 'start';
+  return (
+    path.steps
+      .slice(1)
+      .map(({ event }) => nameOfEvent(event))
+      .join(' → ') || 'start'
+  );
 }
 
 async function drive(path: StatePath, coverage: Set<string>): Promise<void> {
@@ -491,8 +604,11 @@ function signatureOf(event: CoordinatorModelEvent, outcome: Outcome): string {
         return outcome.topUp > 0 ? 'topped up' : 'within the allocation';
       case 'overrun':
         return 'overrun';
-      case 'time':
-        return `${outcome.waitRefusals.length > 0 ? `waits refused (${[...new Set(outcome.waitRefusals.map((w) => w.code))].sort().join(', ')})` : 'no waits'}, ${outcome.expired.length > 0 ? 'leases expired' : 'no leases'}`;
+      case 'time': {
+        const codes = [...new Set(outcome.waitRefusals.map((w) => w.code))].sort().join(', ');
+        const waits = outcome.waitRefusals.length > 0 ? `waits refused (${codes})` : 'no waits';
+        return `${waits}, ${outcome.expired.length > 0 ? 'leases expired' : 'no leases'}`;
+      }
       default:
         return outcome.kind;
     }
@@ -559,9 +675,12 @@ describe('coordinator model', () => {
     await drive(path, visited);
   });
 
-  it.each([...byTransition.entries()].map(([signature, p]) => [signature, nameOf(p), p] as const))('should take the transition %s: %s', async (_signature, _name, path) => {
-    await drive(path, visited);
-  });
+  it.each([...byTransition.entries()].map(([signature, p]) => [signature, nameOf(p), p] as const))(
+    'should take the transition %s: %s',
+    async (_signature, _name, path) => {
+      await drive(path, visited);
+    },
+  );
 
   it('should have reached every state of the model', () => {
     expect(states.filter((s) => !visited.has(s))).toEqual([]);

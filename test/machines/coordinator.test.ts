@@ -23,15 +23,29 @@ describe('coordinatorMachine', () => {
       h = createCoordinatorHarness({ limits: SMALL });
       const a = h.spawn({ estimatedTokens: 30 });
       expect(h.emittedOf('agent.admitted')).toEqual([
-        { type: 'agent.admitted', requestId: a.requestId, sessionId: a.sessionId, agentId: a.agentId, provider: 'claude', allocatedTokens: 30, waitedMs: 0 },
+        {
+          type: 'agent.admitted',
+          requestId: a.requestId,
+          sessionId: a.sessionId,
+          agentId: a.agentId,
+          provider: 'claude',
+          allocatedTokens: 30,
+          waitedMs: 0,
+        },
       ]);
-      expect(h.emittedOf('agent.active')).toEqual([{ type: 'agent.active', sessionId: a.sessionId, agentId: a.agentId, provider: 'claude' }]);
+      expect(h.emittedOf('agent.active')).toEqual([
+        { type: 'agent.active', sessionId: a.sessionId, agentId: a.agentId, provider: 'claude' },
+      ]);
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 30, active: 1, overrun: 0 });
       expect(h.session(a.sessionId)!.getSnapshot().value).toBe('active');
 
       const b = h.spawn({ estimatedTokens: 60 });
       // available 70 >= 60: allocation min(60, 35) = 35.
-      expect(h.emittedOf('agent.admitted')[1]).toMatchObject({ sessionId: b.sessionId, provider: 'claude', allocatedTokens: 35 });
+      expect(h.emittedOf('agent.admitted')[1]).toMatchObject({
+        sessionId: b.sessionId,
+        provider: 'claude',
+        allocatedTokens: 35,
+      });
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 65, active: 2, overrun: 0 });
     });
 
@@ -47,7 +61,14 @@ describe('coordinatorMachine', () => {
       h.spawn({ estimatedTokens: 80 });
       const b = h.spawn({ estimatedTokens: 80, now: T0 + 1_000 });
       expect(h.emittedOf('agent.refused')).toEqual([
-        { type: 'agent.refused', requestId: b.requestId, agentId: b.agentId, code: 'quota-exhausted', retryAfterMs: NEXT_RESET - (T0 + 1_000), waited: false },
+        {
+          type: 'agent.refused',
+          requestId: b.requestId,
+          agentId: b.agentId,
+          code: 'quota-exhausted',
+          retryAfterMs: NEXT_RESET - (T0 + 1_000),
+          waited: false,
+        },
       ]);
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 50, active: 1, overrun: 0 });
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 0, active: 0, overrun: 0 });
@@ -64,35 +85,84 @@ describe('coordinatorMachine', () => {
         ['claude', 30],
         ['openai', 25],
       ]);
-      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: d.requestId, agentId: d.agentId, code: 'concurrency-limit', retryAfterMs: 1_000, waited: false }]);
+      expect(h.emittedOf('agent.refused')).toEqual([
+        {
+          type: 'agent.refused',
+          requestId: d.requestId,
+          agentId: d.agentId,
+          code: 'concurrency-limit',
+          retryAfterMs: 1_000,
+          waited: false,
+        },
+      ]);
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 60, active: 2, overrun: 0 });
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 25, active: 1, overrun: 0 });
     });
 
     it('should refuse no-provider when every provider is disabled', () => {
-      h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 0, maxConcurrent: 5 }, openai: { dailyLimit: 500, maxConcurrent: 0 } } });
+      h = createCoordinatorHarness({
+        limits: { claude: { dailyLimit: 0, maxConcurrent: 5 }, openai: { dailyLimit: 500, maxConcurrent: 0 } },
+      });
       const a = h.spawn({ estimatedTokens: 1 });
-      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: a.requestId, agentId: a.agentId, code: 'no-provider', retryAfterMs: null, waited: false, hopeless: true }]);
+      expect(h.emittedOf('agent.refused')).toEqual([
+        {
+          type: 'agent.refused',
+          requestId: a.requestId,
+          agentId: a.agentId,
+          code: 'no-provider',
+          retryAfterMs: null,
+          waited: false,
+          hopeless: true,
+        },
+      ]);
       expect(h.emittedOf('agent.admitted')).toEqual([]);
     });
 
     it('should refuse at once, even with waitMs, an estimate above the daily limit of every provider it may use', () => {
-      h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 1_000, maxConcurrent: 5 }, openai: { dailyLimit: 800, maxConcurrent: 5 } } });
+      h = createCoordinatorHarness({
+        limits: { claude: { dailyLimit: 1_000, maxConcurrent: 5 }, openai: { dailyLimit: 800, maxConcurrent: 5 } },
+      });
       const a = h.spawn({ estimatedTokens: 1_001, waitMs: 30_000 });
-      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: a.requestId, agentId: a.agentId, code: 'quota-exhausted', retryAfterMs: null, waited: false, hopeless: true }]);
+      expect(h.emittedOf('agent.refused')).toEqual([
+        {
+          type: 'agent.refused',
+          requestId: a.requestId,
+          agentId: a.agentId,
+          code: 'quota-exhausted',
+          retryAfterMs: null,
+          waited: false,
+          hopeless: true,
+        },
+      ]);
       expect(h.emittedOf('agent.queued')).toEqual([]);
       // Pinned to a provider whose limit is too small: hopeless too, although the other would do.
       const b = h.spawn({ estimatedTokens: 900, waitMs: 30_000, preferredProvider: 'openai', onlyPreferred: true });
-      expect(h.emittedOf('agent.refused')[1]).toMatchObject({ requestId: b.requestId, code: 'quota-exhausted', hopeless: true });
+      expect(h.emittedOf('agent.refused')[1]).toMatchObject({
+        requestId: b.requestId,
+        code: 'quota-exhausted',
+        hopeless: true,
+      });
       // One that fits some day waits.
       h.spawn({ estimatedTokens: 1_000, waitMs: 30_000 });
       expect(h.emittedOf('agent.refused')).toHaveLength(2);
     });
 
     it('should refuse at once, even with waitMs, when every provider it may use has limit 0', () => {
-      h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 0, maxConcurrent: 5 }, openai: { dailyLimit: 500, maxConcurrent: 5 } } });
+      h = createCoordinatorHarness({
+        limits: { claude: { dailyLimit: 0, maxConcurrent: 5 }, openai: { dailyLimit: 500, maxConcurrent: 5 } },
+      });
       const a = h.spawn({ estimatedTokens: 1, waitMs: 30_000, preferredProvider: 'claude', onlyPreferred: true });
-      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: a.requestId, agentId: a.agentId, code: 'no-provider', retryAfterMs: null, waited: false, hopeless: true }]);
+      expect(h.emittedOf('agent.refused')).toEqual([
+        {
+          type: 'agent.refused',
+          requestId: a.requestId,
+          agentId: a.agentId,
+          code: 'no-provider',
+          retryAfterMs: null,
+          waited: false,
+          hopeless: true,
+        },
+      ]);
     });
 
     it('should treat a daily limit of 0 as a disabled provider even when preferred', () => {
@@ -126,7 +196,12 @@ describe('coordinatorMachine', () => {
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 20, now: T0 });
       // 10 within; overage 10; used 40, reserved 30, free 30: top-up 10 + min(30, 15) = 25.
       expect(h.counters('claude')).toEqual({ used: 40, reserved: 45, active: 2, overrun: 0 });
-      expect(h.session(a.sessionId)!.getSnapshot().context.tokens).toEqual({ allocated: 55, usedOnProvider: 40, used: 40, returned: 0 });
+      expect(h.session(a.sessionId)!.getSnapshot().context.tokens).toEqual({
+        allocated: 55,
+        usedOnProvider: 40,
+        used: 40,
+        returned: 0,
+      });
       h.toSession(a.sessionId, { type: 'session.release', now: T0 });
       expect(h.counters('claude')).toEqual({ used: 40, reserved: 30, active: 1, overrun: 0 });
     });
@@ -139,11 +214,19 @@ describe('coordinatorMachine', () => {
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 50, now: T0 + 1 });
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 40, now: T0 + 2 });
       // 25 tokens were free (100 - 50 - 25); 15 of the 40 could not be covered.
-      expect(h.emittedOf('quota.overrun')).toEqual([{ type: 'quota.overrun', provider: 'claude', sessionId: a.sessionId, overrunTokens: 15 }]);
+      expect(h.emittedOf('quota.overrun')).toEqual([
+        { type: 'quota.overrun', provider: 'claude', sessionId: a.sessionId, overrunTokens: 15 },
+      ]);
       expect(h.session(a.sessionId)).toBeUndefined();
       const released = h.emittedOf('agent.released');
       expect(released).toHaveLength(1);
-      expect(released[0]!.output).toMatchObject({ sessionId: a.sessionId, usedTokens: 90, returnedTokens: 0, reason: 'quota-exhausted', error: { code: 'quota-exhausted' } });
+      expect(released[0]!.output).toMatchObject({
+        sessionId: a.sessionId,
+        usedTokens: 90,
+        returnedTokens: 0,
+        reason: 'quota-exhausted',
+        error: { code: 'quota-exhausted' },
+      });
       expect(h.counters('claude')).toEqual({ used: 90, reserved: 25, active: 1, overrun: 15 });
       expect(h.session(b.sessionId)!.getSnapshot().value).toBe('active');
     });
@@ -166,7 +249,9 @@ describe('coordinatorMachine', () => {
       const a = h.spawn({ estimatedTokens: 30 });
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 20, now: T0 });
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 5, now: T0 });
-      expect(h.emittedOf('quota.low')).toEqual([{ type: 'quota.low', provider: 'claude', available: 70, dailyLimit: 100 }]);
+      expect(h.emittedOf('quota.low')).toEqual([
+        { type: 'quota.low', provider: 'claude', available: 70, dailyLimit: 100 },
+      ]);
       h.tick(NEXT_RESET, { day: '2026-01-02', nextResetAt: NEXT_RESET + 24 * HOUR });
       // used 0 after the reset; 30 more: 5 within, 25 beyond, topped up by 25 + min(30, 35): available 100 - 30 - 30.
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 30, now: NEXT_RESET });
@@ -205,11 +290,24 @@ describe('coordinatorMachine', () => {
     it('should return the unused tokens on the old provider and admit on the next with the env swapped', () => {
       h = createCoordinatorHarness({ limits: SMALL });
       const a = h.spawn({ estimatedTokens: 30 });
-      expect(revealedEnv(h, a.sessionId)).toMatchObject({ ANTHROPIC_API_KEY: TEST_KEYS.claude, CLAUDE_API_KEY: TEST_KEYS.claude });
+      expect(revealedEnv(h, a.sessionId)).toMatchObject({
+        ANTHROPIC_API_KEY: TEST_KEYS.claude,
+        CLAUDE_API_KEY: TEST_KEYS.claude,
+      });
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 10, now: T0 });
       h.toSession(a.sessionId, { type: 'session.failure', reason: 'overloaded', now: T0 + 1 });
       expect(h.emittedOf('agent.fallback')).toEqual([
-        { type: 'agent.fallback', sessionId: a.sessionId, agentId: a.agentId, from: 'claude', to: 'openai', reason: 'overloaded', allocatedTokens: 25, stint: 0, usedOnProvider: 10 },
+        {
+          type: 'agent.fallback',
+          sessionId: a.sessionId,
+          agentId: a.agentId,
+          from: 'claude',
+          to: 'openai',
+          reason: 'overloaded',
+          allocatedTokens: 25,
+          stint: 0,
+          usedOnProvider: 10,
+        },
       ]);
       expect(h.counters('claude')).toEqual({ used: 10, reserved: 0, active: 0, overrun: 0 });
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 25, active: 1, overrun: 0 });
@@ -217,13 +315,23 @@ describe('coordinatorMachine', () => {
       expect(session.value).toBe('active');
       expect(session.context.provider).toBe('openai');
       const env = revealedEnv(h, a.sessionId);
-      expect(Object.keys(env).sort()).toEqual(['AGENTVISOR_AGENT_ID', 'AGENTVISOR_SESSION_ID', 'OPENAI_API_KEY', 'OPENAI_BASE_URL']);
+      expect(Object.keys(env).sort()).toEqual([
+        'AGENTVISOR_AGENT_ID',
+        'AGENTVISOR_SESSION_ID',
+        'OPENAI_API_KEY',
+        'OPENAI_BASE_URL',
+      ]);
       expect(Object.values(env)).not.toContain(TEST_KEYS.claude);
       expect(h.emittedOf('agent.active').map((e) => e.provider)).toEqual(['claude', 'openai']);
 
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 5, now: T0 + 2 });
       h.toSession(a.sessionId, { type: 'session.release', now: T0 + 3 });
-      expect(h.emittedOf('agent.released')[0]!.output).toMatchObject({ provider: 'openai', usedTokens: 15, returnedTokens: 20 + 20, fallbacks: [{ from: 'claude', to: 'openai', reason: 'overloaded' }] });
+      expect(h.emittedOf('agent.released')[0]!.output).toMatchObject({
+        provider: 'openai',
+        usedTokens: 15,
+        returnedTokens: 20 + 20,
+        fallbacks: [{ from: 'claude', to: 'openai', reason: 'overloaded' }],
+      });
       expect(h.counters('claude')).toEqual({ used: 10, reserved: 0, active: 0, overrun: 0 });
       expect(h.counters('openai')).toEqual({ used: 5, reserved: 0, active: 0, overrun: 0 });
     });
@@ -235,14 +343,27 @@ describe('coordinatorMachine', () => {
       h.toSession(b.sessionId, { type: 'session.usage', tokens: 7, now: T0 });
       h.toSession(b.sessionId, { type: 'session.failure', reason: 'server', now: T0 + 1 });
       expect(h.emittedOf('agent.fallback')).toEqual([
-        { type: 'agent.fallback', sessionId: b.sessionId, agentId: b.agentId, from: 'claude', to: null, reason: 'server', allocatedTokens: 0, stint: 0, usedOnProvider: 7 },
+        {
+          type: 'agent.fallback',
+          sessionId: b.sessionId,
+          agentId: b.agentId,
+          from: 'claude',
+          to: null,
+          reason: 'server',
+          allocatedTokens: 0,
+          stint: 0,
+          usedOnProvider: 7,
+        },
       ]);
       expect(h.emittedOf('agent.released')[0]!.output).toMatchObject({
         reason: 'no-provider',
         heldSlot: false,
         usedTokens: 7,
         returnedTokens: 23,
-        error: { code: 'no-provider', message: 'no fallback provider can take the session (concurrency-limit on openai)' },
+        error: {
+          code: 'no-provider',
+          message: 'no fallback provider can take the session (concurrency-limit on openai)',
+        },
       });
       expect(h.counters('claude')).toEqual({ used: 7, reserved: 0, active: 0, overrun: 0 });
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 25, active: 1, overrun: 0 });
@@ -259,15 +380,24 @@ describe('coordinatorMachine', () => {
       expect(h.emittedOf('agent.released')).toEqual([]);
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 25, active: 1, overrun: 0 });
       h.tick(failedAt + LEASE);
-      expect(h.emittedOf('agent.released').map((e) => [e.output.provider, e.output.reason])).toEqual([['openai', 'expired']]);
+      expect(h.emittedOf('agent.released').map((e) => [e.output.provider, e.output.reason])).toEqual([
+        ['openai', 'expired'],
+      ]);
     });
 
     it('should fall back when credentials are denied for the first provider', () => {
       h = createCoordinatorHarness({ limits: SMALL, credentials: denyProviders('claude') });
       const a = h.spawn({ estimatedTokens: 30 });
       expect(h.emittedOf('agent.admitted')[0]).toMatchObject({ provider: 'claude', allocatedTokens: 30 });
-      expect(h.emittedOf('agent.fallback')[0]).toMatchObject({ from: 'claude', to: 'openai', reason: 'auth-failed', allocatedTokens: 25 });
-      expect(h.emittedOf('agent.active')).toEqual([{ type: 'agent.active', sessionId: a.sessionId, agentId: a.agentId, provider: 'openai' }]);
+      expect(h.emittedOf('agent.fallback')[0]).toMatchObject({
+        from: 'claude',
+        to: 'openai',
+        reason: 'auth-failed',
+        allocatedTokens: 25,
+      });
+      expect(h.emittedOf('agent.active')).toEqual([
+        { type: 'agent.active', sessionId: a.sessionId, agentId: a.agentId, provider: 'openai' },
+      ]);
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 0, active: 0, overrun: 0 });
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 25, active: 1, overrun: 0 });
       expect(Object.values(revealedEnv(h, a.sessionId))).toContain(TEST_KEYS.openai);
@@ -277,7 +407,13 @@ describe('coordinatorMachine', () => {
       h = createCoordinatorHarness({ limits: SMALL, credentials: denyProviders('claude', 'openai') });
       const a = h.spawn({ estimatedTokens: 30 });
       expect(h.credentialRequests.map((r) => r.provider)).toEqual(['claude', 'openai']);
-      expect(h.emittedOf('agent.released')[0]!.output).toMatchObject({ sessionId: a.sessionId, provider: 'openai', reason: 'auth-failed', returnedTokens: 55, usedTokens: 0 });
+      expect(h.emittedOf('agent.released')[0]!.output).toMatchObject({
+        sessionId: a.sessionId,
+        provider: 'openai',
+        reason: 'auth-failed',
+        returnedTokens: 55,
+        usedTokens: 0,
+      });
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 0, active: 0, overrun: 0 });
       expect(h.counters('openai')).toEqual({ used: 0, reserved: 0, active: 0, overrun: 0 });
       expect(h.emittedOf('agent.active')).toEqual([]);
@@ -293,7 +429,9 @@ describe('coordinatorMachine', () => {
       h.tick(T0 + LEASE - 1);
       expect(h.emittedOf('agent.released')).toEqual([]);
       h.tick(T0 + LEASE);
-      expect(h.emittedOf('agent.released').map((e) => [e.output.sessionId, e.output.reason, e.output.returnedTokens])).toEqual([[b.sessionId, 'expired', 30]]);
+      expect(
+        h.emittedOf('agent.released').map((e) => [e.output.sessionId, e.output.reason, e.output.returnedTokens]),
+      ).toEqual([[b.sessionId, 'expired', 30]]);
       expect(h.counters('claude')).toEqual({ used: 4, reserved: 26, active: 1, overrun: 0 });
       h.tick(T0 + HOUR + LEASE);
       expect(h.emittedOf('agent.released').map((e) => e.output.sessionId)).toEqual([b.sessionId, a.sessionId]);
@@ -302,12 +440,22 @@ describe('coordinatorMachine', () => {
     });
 
     it('should admit a waiting request into the capacity an expiry frees', () => {
-      h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 100, maxConcurrent: 1 } }, config: SWEEP_EACH_TICK });
+      h = createCoordinatorHarness({
+        limits: { claude: { dailyLimit: 100, maxConcurrent: 1 } },
+        config: SWEEP_EACH_TICK,
+      });
       h.spawn({ estimatedTokens: 30 });
       const w = h.spawn({ estimatedTokens: 30, waitMs: 3 * HOUR, now: T0 + 10 });
-      expect(h.emittedOf('agent.queued')).toEqual([{ type: 'agent.queued', requestId: w.requestId, agentId: w.agentId, position: 0, code: 'concurrency-limit' }]);
+      expect(h.emittedOf('agent.queued')).toEqual([
+        { type: 'agent.queued', requestId: w.requestId, agentId: w.agentId, position: 0, code: 'concurrency-limit' },
+      ]);
       h.tick(T0 + LEASE);
-      expect(h.emittedOf('agent.admitted')[1]).toMatchObject({ requestId: w.requestId, provider: 'claude', allocatedTokens: 30, waitedMs: LEASE - 10 });
+      expect(h.emittedOf('agent.admitted')[1]).toMatchObject({
+        requestId: w.requestId,
+        provider: 'claude',
+        allocatedTokens: 30,
+        waitedMs: LEASE - 10,
+      });
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 30, active: 1, overrun: 0 });
       expect(h.context().queue).toEqual([]);
     });
@@ -322,21 +470,38 @@ describe('coordinatorMachine', () => {
       h.toSession(a.sessionId, { type: 'session.usage', tokens: 40, now: T0 });
       expect(h.counters('claude')).toEqual({ used: 90, reserved: 25, active: 1, overrun: 15 });
       const w = h.spawn({ estimatedTokens: 40, waitMs: 24 * HOUR, now: T0 + 60_000 });
-      expect(h.emittedOf('agent.queued')[0]).toMatchObject({ requestId: w.requestId, code: 'quota-exhausted', position: 0 });
+      expect(h.emittedOf('agent.queued')[0]).toMatchObject({
+        requestId: w.requestId,
+        code: 'quota-exhausted',
+        position: 0,
+      });
 
       h.tick(NEXT_RESET, { day: '2026-01-02', nextResetAt: NEXT_RESET + 24 * HOUR });
       expect(h.emittedOf('quota.reset')).toEqual([{ type: 'quota.reset', day: '2026-01-02' }]);
       // used 0 and b's 25 still reserved: available 75, allocation min(40, 37) = 37.
-      expect(h.emittedOf('agent.admitted')[2]).toMatchObject({ requestId: w.requestId, allocatedTokens: 37, waitedMs: NEXT_RESET - (T0 + 60_000) });
+      expect(h.emittedOf('agent.admitted')[2]).toMatchObject({
+        requestId: w.requestId,
+        allocatedTokens: 37,
+        waitedMs: NEXT_RESET - (T0 + 60_000),
+      });
       expect(h.counters('claude')).toEqual({ used: 0, reserved: 25 + 37, active: 2, overrun: 0 });
-      expect(h.context()).toMatchObject({ day: '2026-01-02', nextResetAt: NEXT_RESET + 24 * HOUR, now: NEXT_RESET, queue: [] });
+      expect(h.context()).toMatchObject({
+        day: '2026-01-02',
+        nextResetAt: NEXT_RESET + 24 * HOUR,
+        now: NEXT_RESET,
+        queue: [],
+      });
       expect(h.session(b.sessionId)!.getSnapshot().value).toBe('active');
     });
   });
 
   describe('wait queue', () => {
     function fill(harness: CoordinatorHarness): string[] {
-      return [harness.spawn({ estimatedTokens: 10 }), harness.spawn({ estimatedTokens: 10 }), harness.spawn({ estimatedTokens: 10 })].map((s) => s.sessionId);
+      return [
+        harness.spawn({ estimatedTokens: 10 }),
+        harness.spawn({ estimatedTokens: 10 }),
+        harness.spawn({ estimatedTokens: 10 }),
+      ].map((s) => s.sessionId);
     }
 
     it('should admit waiters by priority, then in arrival order, as slots free', () => {
@@ -352,9 +517,19 @@ describe('coordinatorMachine', () => {
         [q3.requestId, 2],
         [q4.requestId, 1],
       ]);
-      expect(h.context().queue.map((q) => q.requestId)).toEqual([q2.requestId, q4.requestId, q1.requestId, q3.requestId]);
+      expect(h.context().queue.map((q) => q.requestId)).toEqual([
+        q2.requestId,
+        q4.requestId,
+        q1.requestId,
+        q3.requestId,
+      ]);
       for (const sessionId of live) h.toSession(sessionId, { type: 'session.release', now: T0 + 1 });
-      expect(h.emittedOf('agent.admitted').slice(3).map((e) => [e.requestId, e.provider])).toEqual([
+      expect(
+        h
+          .emittedOf('agent.admitted')
+          .slice(3)
+          .map((e) => [e.requestId, e.provider]),
+      ).toEqual([
         [q2.requestId, 'claude'],
         [q4.requestId, 'claude'],
         [q1.requestId, 'openai'],
@@ -369,7 +544,16 @@ describe('coordinatorMachine', () => {
       h.tick(T0 + 60_000 - 1);
       expect(h.emittedOf('agent.refused')).toEqual([]);
       h.tick(T0 + 60_000);
-      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: q.requestId, agentId: q.agentId, code: 'concurrency-limit', retryAfterMs: 1_000, waited: true }]);
+      expect(h.emittedOf('agent.refused')).toEqual([
+        {
+          type: 'agent.refused',
+          requestId: q.requestId,
+          agentId: q.agentId,
+          code: 'concurrency-limit',
+          retryAfterMs: 1_000,
+          waited: true,
+        },
+      ]);
       expect(h.context().queue).toEqual([]);
     });
 
@@ -378,7 +562,16 @@ describe('coordinatorMachine', () => {
       fill(h);
       h.spawn({ estimatedTokens: 10, waitMs: 60_000 });
       const r = h.spawn({ estimatedTokens: 10, waitMs: 60_000 });
-      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: r.requestId, agentId: r.agentId, code: 'queue-full', retryAfterMs: 1_000, waited: false }]);
+      expect(h.emittedOf('agent.refused')).toEqual([
+        {
+          type: 'agent.refused',
+          requestId: r.requestId,
+          agentId: r.agentId,
+          code: 'queue-full',
+          retryAfterMs: 1_000,
+          waited: false,
+        },
+      ]);
       expect(h.context().queue).toHaveLength(1);
     });
 
@@ -389,7 +582,16 @@ describe('coordinatorMachine', () => {
       h.toSession(live[0]!, { type: 'session.release', now: T0 + 1 });
       expect(h.emittedOf('agent.admitted')[3]).toMatchObject({ requestId: waiter.requestId, provider: 'claude' });
       const newcomer = h.spawn({ estimatedTokens: 10, now: T0 + 2 });
-      expect(h.emittedOf('agent.refused')).toEqual([{ type: 'agent.refused', requestId: newcomer.requestId, agentId: newcomer.agentId, code: 'concurrency-limit', retryAfterMs: 1_000, waited: false }]);
+      expect(h.emittedOf('agent.refused')).toEqual([
+        {
+          type: 'agent.refused',
+          requestId: newcomer.requestId,
+          agentId: newcomer.agentId,
+          code: 'concurrency-limit',
+          retryAfterMs: 1_000,
+          waited: false,
+        },
+      ]);
     });
   });
 
@@ -399,7 +601,11 @@ describe('coordinatorMachine', () => {
       let most = 0;
       const ended: string[] = [];
       for (let cycle = 0; cycle < 300; cycle += 1) {
-        const live = [h.spawn({ estimatedTokens: 10 }), h.spawn({ estimatedTokens: 10 }), h.spawn({ estimatedTokens: 10 })];
+        const live = [
+          h.spawn({ estimatedTokens: 10 }),
+          h.spawn({ estimatedTokens: 10 }),
+          h.spawn({ estimatedTokens: 10 }),
+        ];
         most = Math.max(most, h.supervisedSessions().length);
         for (const s of live) {
           h.toSession(s.sessionId, { type: 'session.usage', tokens: 1, now: T0 });
@@ -425,15 +631,26 @@ describe('coordinatorMachine', () => {
 
     it('should keep sessions under the supervisor, not as children of the coordinator', () => {
       h = createCoordinatorHarness({ limits: SMALL });
-      const spawned = [h.spawn({ estimatedTokens: 10 }), h.spawn({ estimatedTokens: 10 }), h.spawn({ estimatedTokens: 10 })];
-      expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['clock', 'credentials', 'ledger', 'sessions']);
+      const spawned = [
+        h.spawn({ estimatedTokens: 10 }),
+        h.spawn({ estimatedTokens: 10 }),
+        h.spawn({ estimatedTokens: 10 }),
+      ];
+      expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual([
+        'clock',
+        'credentials',
+        'ledger',
+        'sessions',
+      ]);
       expect(h.supervisedSessions()).toEqual(spawned.map((s) => s.sessionId));
       expect(h.session(spawned[0]!.sessionId)!._parent).toBe(h.context().supervisor);
     });
 
     it('should stop every live session when the coordinator stops', () => {
       h = createCoordinatorHarness({ limits: SMALL });
-      const refs = [h.spawn({ estimatedTokens: 10 }), h.spawn({ estimatedTokens: 10 })].map((s) => h.session(s.sessionId)!);
+      const refs = [h.spawn({ estimatedTokens: 10 }), h.spawn({ estimatedTokens: 10 })].map((s) =>
+        h.session(s.sessionId)!,
+      );
       h.stop();
       expect(refs.map((r) => r.getSnapshot().status)).toEqual(['stopped', 'stopped']);
     });

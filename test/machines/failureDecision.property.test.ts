@@ -11,14 +11,23 @@ import { PROVIDER_FAILURE_KINDS } from '../../src/providers';
 import type { FailurePolicyOptions } from '../../src/providers';
 
 const KINDS = [...PROVIDER_FAILURE_KINDS, 'unknown-kind'];
-const kindOptions = fc.record({ action: fc.constantFrom('retry' as const, 'fallback' as const, 'fail' as const), maxRetries: fc.integer({ min: 0, max: 4 }) }, { requiredKeys: [] });
+const kindOptions = fc.record(
+  {
+    action: fc.constantFrom('retry' as const, 'fallback' as const, 'fail' as const),
+    maxRetries: fc.integer({ min: 0, max: 4 }),
+  },
+  { requiredKeys: [] },
+);
 // Valid options only: a base delay within the cap, and invalid-request left at its one action (fail).
 const optionsArb: fc.Arbitrary<FailurePolicyOptions> = fc
   .record({
     maxRetries: fc.integer({ min: 0, max: 5 }),
     baseDelayMs: fc.integer({ min: 0, max: 5_000 }),
     extraDelayMs: fc.integer({ min: 0, max: 60_000 }),
-    kinds: fc.dictionary(fc.constantFrom(...PROVIDER_FAILURE_KINDS.filter((k) => k !== 'invalid-request')), kindOptions),
+    kinds: fc.dictionary(
+      fc.constantFrom(...PROVIDER_FAILURE_KINDS.filter((k) => k !== 'invalid-request')),
+      kindOptions,
+    ),
   })
   .map(({ extraDelayMs, ...o }) => ({ ...o, maxDelayMs: o.baseDelayMs + extraDelayMs }));
 
@@ -38,18 +47,16 @@ const situationArb = fc
     providersLeft: fc.integer({ min: 0, max: 2 }),
     jitter: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(Number.NaN)),
   })
-  .map(
-    (s): FailureSituation => ({
-      failure: { kind: s.kind, retryAfterMs: s.retryAfterMs, throttle: s.throttle },
-      attempt: s.attempt,
-      requeues: s.requeues,
-      maxRequeues: s.maxRequeues,
-      usedOnProvider: s.usedOnProvider,
-      fallbacks: { used: s.used, max: s.max, providersLeft: s.providersLeft },
-      policies: s.withPolicies ? resolveAgentFailurePolicy(s.options) : null,
-      jitter: s.jitter,
-    }),
-  );
+  .map((s): FailureSituation => ({
+    failure: { kind: s.kind, retryAfterMs: s.retryAfterMs, throttle: s.throttle },
+    attempt: s.attempt,
+    requeues: s.requeues,
+    maxRequeues: s.maxRequeues,
+    usedOnProvider: s.usedOnProvider,
+    fallbacks: { used: s.used, max: s.max, providersLeft: s.providersLeft },
+    policies: s.withPolicies ? resolveAgentFailurePolicy(s.options) : null,
+    jitter: s.jitter,
+  }));
 
 describe('decideFailure (property)', () => {
   it('should give every situation one bounded step', () => {
@@ -85,7 +92,11 @@ describe('decideFailure (property)', () => {
           default:
             throw new Error(`not a step: ${JSON.stringify(decision)}`);
         }
-        if (situation.policies !== null && situation.failure.kind === 'invalid-request' && decision.step !== 'requeue') {
+        if (
+          situation.policies !== null &&
+          situation.failure.kind === 'invalid-request' &&
+          decision.step !== 'requeue'
+        ) {
           expect(decision).toEqual({ step: 'giveUp', code: 'invalid-request' });
         }
       }),

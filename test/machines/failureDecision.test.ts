@@ -4,7 +4,13 @@ import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandlin
 import { decideNextStep } from '../../src/providers';
 
 const POLICIES = resolveAgentFailurePolicy();
-const RETRY = { action: 'retry', maxRetries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 } as const;
+const RETRY = {
+  action: 'retry',
+  maxRetries: 2,
+  baseDelayMs: 250,
+  maxDelayMs: 10_000,
+  maxRetryAfterMs: 30_000,
+} as const;
 
 function facts(kind: string, extra: Partial<FailureFacts> = {}): FailureFacts {
   return { kind, retryAfterMs: null, throttle: null, ...extra };
@@ -34,44 +40,84 @@ describe('decideFailure', () => {
 
   it('should give a request at fault up without a retry or a fallback', () => {
     expect(decideFailure(situation(facts('invalid-request')))).toEqual({ step: 'giveUp', code: 'invalid-request' });
-    expect(decideFailure(situation(facts('invalid-request'), { fallbacks: NOTHING_LEFT }))).toEqual({ step: 'giveUp', code: 'invalid-request' });
+    expect(decideFailure(situation(facts('invalid-request'), { fallbacks: NOTHING_LEFT }))).toEqual({
+      step: 'giveUp',
+      code: 'invalid-request',
+    });
   });
 
   it('should retry transient kinds with backoff once no provider is left, then give up', () => {
     const first = decideFailure(situation(facts('overloaded'), { fallbacks: NOTHING_LEFT }));
     expect(first).toEqual({ step: 'retry', delayMs: 125, attempt: 1 });
-    expect(decideFailure(situation(facts('overloaded'), { fallbacks: NOTHING_LEFT, attempt: 2 }))).toEqual({ step: 'retry', delayMs: 250, attempt: 2 });
-    expect(decideFailure(situation(facts('overloaded'), { fallbacks: NOTHING_LEFT, attempt: 3 }))).toEqual({ step: 'giveUp', code: 'no-provider' });
+    expect(decideFailure(situation(facts('overloaded'), { fallbacks: NOTHING_LEFT, attempt: 2 }))).toEqual({
+      step: 'retry',
+      delayMs: 250,
+      attempt: 2,
+    });
+    expect(decideFailure(situation(facts('overloaded'), { fallbacks: NOTHING_LEFT, attempt: 3 }))).toEqual({
+      step: 'giveUp',
+      code: 'no-provider',
+    });
   });
 
   it('should give a non-transient kind up when no provider is left', () => {
-    expect(decideFailure(situation(facts('auth'), { fallbacks: NOTHING_LEFT }))).toEqual({ step: 'giveUp', code: 'no-provider' });
-    expect(decideFailure(situation(facts('quota'), { fallbacks: { used: 0, max: 0, providersLeft: 1 } }))).toEqual({ step: 'giveUp', code: 'no-provider' });
+    expect(decideFailure(situation(facts('auth'), { fallbacks: NOTHING_LEFT }))).toEqual({
+      step: 'giveUp',
+      code: 'no-provider',
+    });
+    expect(decideFailure(situation(facts('quota'), { fallbacks: { used: 0, max: 0, providersLeft: 1 } }))).toEqual({
+      step: 'giveUp',
+      code: 'no-provider',
+    });
   });
 
   it('should requeue server throttling before any work, for the Retry-After or the overloaded backoff', () => {
     const throttled = facts('rate-limit', { throttle: 'server', retryAfterMs: 4_000 });
-    expect(decideFailure(situation(throttled, { maxRequeues: 2, usedOnProvider: 0 }))).toEqual({ step: 'requeue', delayMs: 4_000 });
+    expect(decideFailure(situation(throttled, { maxRequeues: 2, usedOnProvider: 0 }))).toEqual({
+      step: 'requeue',
+      delayMs: 4_000,
+    });
     const noHint = facts('rate-limit', { throttle: 'server' });
-    expect(decideFailure(situation(noHint, { maxRequeues: 2, usedOnProvider: 0, requeues: 1, jitter: 1 }))).toEqual({ step: 'requeue', delayMs: 500 });
+    expect(decideFailure(situation(noHint, { maxRequeues: 2, usedOnProvider: 0, requeues: 1, jitter: 1 }))).toEqual({
+      step: 'requeue',
+      delayMs: 500,
+    });
   });
 
   it('should not requeue a session that did work, that used its requeues, or a usage limit', () => {
     const throttled = facts('rate-limit', { throttle: 'server' });
     expect(decideFailure(situation(throttled, { maxRequeues: 2, usedOnProvider: 1 })).step).toBe('fallBack');
-    expect(decideFailure(situation(throttled, { maxRequeues: 2, usedOnProvider: 0, requeues: 2 })).step).toBe('fallBack');
-    expect(decideFailure(situation(facts('rate-limit', { throttle: 'usage-limit' }), { maxRequeues: 2, usedOnProvider: 0 })).step).toBe('fallBack');
+    expect(decideFailure(situation(throttled, { maxRequeues: 2, usedOnProvider: 0, requeues: 2 })).step).toBe(
+      'fallBack',
+    );
+    expect(
+      decideFailure(situation(facts('rate-limit', { throttle: 'usage-limit' }), { maxRequeues: 2, usedOnProvider: 0 }))
+        .step,
+    ).toBe('fallBack');
   });
 
   it('should fall back while the chain allows without policies (a machine used on its own)', () => {
-    expect(decideFailure(situation(facts('invalid-request'), { policies: null }))).toEqual({ step: 'fallBack', reason: 'policy' });
-    expect(decideFailure(situation(facts('overloaded'), { policies: null, fallbacks: NOTHING_LEFT }))).toEqual({ step: 'giveUp', code: 'no-provider' });
+    expect(decideFailure(situation(facts('invalid-request'), { policies: null }))).toEqual({
+      step: 'fallBack',
+      reason: 'policy',
+    });
+    expect(decideFailure(situation(facts('overloaded'), { policies: null, fallbacks: NOTHING_LEFT }))).toEqual({
+      step: 'giveUp',
+      code: 'no-provider',
+    });
   });
 
   it('should honour a policy that retries while a provider is left', () => {
     const policies = resolveAgentFailurePolicy({ kinds: { overloaded: { action: 'retry', maxRetries: 1 } } });
-    expect(decideFailure(situation(facts('overloaded'), { policies, jitter: 0 }))).toEqual({ step: 'retry', delayMs: 0, attempt: 1 });
-    expect(decideFailure(situation(facts('overloaded'), { policies, attempt: 2 }))).toEqual({ step: 'fallBack', reason: 'retries-exhausted' });
+    expect(decideFailure(situation(facts('overloaded'), { policies, jitter: 0 }))).toEqual({
+      step: 'retry',
+      delayMs: 0,
+      attempt: 1,
+    });
+    expect(decideFailure(situation(facts('overloaded'), { policies, attempt: 2 }))).toEqual({
+      step: 'fallBack',
+      reason: 'retries-exhausted',
+    });
   });
 });
 

@@ -12,7 +12,10 @@ import { HOUR, NEXT_RESET, T0, createCoordinatorHarness } from '../helpers/machi
 import type { CoordinatorHarness } from '../helpers/machineHarness';
 
 const DAY = 24 * HOUR;
-const LIMITS = { claude: { dailyLimit: 1_000, maxConcurrent: 2 }, openai: { dailyLimit: 500, maxConcurrent: 1 } } as const;
+const LIMITS = {
+  claude: { dailyLimit: 1_000, maxConcurrent: 2 },
+  openai: { dailyLimit: 500, maxConcurrent: 1 },
+} as const;
 const PROVIDERS: readonly ProviderId[] = ['claude', 'openai'];
 
 type Op =
@@ -25,8 +28,17 @@ type Op =
 
 const provider = fc.constantFrom<ProviderId>('claude', 'openai');
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('spawn' as const), estimate: fc.integer({ min: 1, max: 700 }), waitMs: fc.constantFrom(0, 1_000, 60_000, 3 * HOUR), provider: fc.option(provider, { nil: null }) }),
-  fc.record({ kind: fc.constant('fail' as const), provider, usageLimitFor: fc.option(fc.integer({ min: 1, max: 2 * HOUR }), { nil: null }) }),
+  fc.record({
+    kind: fc.constant('spawn' as const),
+    estimate: fc.integer({ min: 1, max: 700 }),
+    waitMs: fc.constantFrom(0, 1_000, 60_000, 3 * HOUR),
+    provider: fc.option(provider, { nil: null }),
+  }),
+  fc.record({
+    kind: fc.constant('fail' as const),
+    provider,
+    usageLimitFor: fc.option(fc.integer({ min: 1, max: 2 * HOUR }), { nil: null }),
+  }),
   fc.record({ kind: fc.constant('exhausted' as const), provider, forMs: fc.integer({ min: 1, max: 2 * HOUR }) }),
   fc.record({ kind: fc.constant('requeue' as const), pick: fc.nat(), afterMs: fc.integer({ min: 1, max: 120_000 }) }),
   fc.record({ kind: fc.constant('usage' as const), pick: fc.nat(), tokens: fc.integer({ min: 1, max: 400 }) }),
@@ -48,14 +60,29 @@ function apply(h: CoordinatorHarness, op: Op, now: number): void {
       h.spawn({ estimatedTokens: op.estimate, waitMs: op.waitMs, preferredProvider: op.provider, now });
       return;
     case 'fail':
-      h.actor.send({ type: 'provider.failed', provider: op.provider, kind: 'server', countsForHealth: true, throttle: op.usageLimitFor === null ? null : 'usage-limit', resetAt: op.usageLimitFor === null ? null : now + op.usageLimitFor, now });
+      h.actor.send({
+        type: 'provider.failed',
+        provider: op.provider,
+        kind: 'server',
+        countsForHealth: true,
+        throttle: op.usageLimitFor === null ? null : 'usage-limit',
+        resetAt: op.usageLimitFor === null ? null : now + op.usageLimitFor,
+        now,
+      });
       return;
     case 'exhausted':
-      h.actor.send({ type: 'provider.exhausted', provider: op.provider, until: now + op.forMs, reason: 'reported-limit', now });
+      h.actor.send({
+        type: 'provider.exhausted',
+        provider: op.provider,
+        until: now + op.forMs,
+        reason: 'reported-limit',
+        now,
+      });
       return;
     case 'requeue': {
       const id = picked(op.pick);
-      if (id !== undefined) h.session(id)?.send({ type: 'session.requeue', reason: 'rate-limit', notBefore: now + op.afterMs, now });
+      if (id !== undefined)
+        h.session(id)?.send({ type: 'session.requeue', reason: 'rate-limit', notBefore: now + op.afterMs, now });
       return;
     }
     case 'usage': {
@@ -98,66 +125,101 @@ function drive(h: CoordinatorHarness, steps: readonly (readonly [Op, number])[])
 describe('nextDueAt', () => {
   it('should see nothing due before it: a tick at any time before it changes nothing but the time', () => {
     fc.assert(
-      fc.property(fc.array(stepArb, { maxLength: 25 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(HOUR, 20 * 60_000, undefined), (steps, where, sweepIntervalMs) => {
-        const h = createCoordinatorHarness({ limits: LIMITS, config: { circuit: { ...DEFAULT_CIRCUIT, minRequests: 2, allowedFailures: 1 }, ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }) } });
-        try {
-          const latest = drive(h, steps);
-          const due = nextDueAt(h.context());
-          expect(due).not.toBeNull();
-          if (due === null || due - 1 < latest) return;
-          const t = latest + Math.floor(where * (due - 1 - latest));
-          const before = observable(h);
-          const emitted = h.emitted.length;
-          const { day, nextResetAt } = h.context();
-          h.tick(t, windowAt(t, day, nextResetAt));
-          expect(h.emitted.slice(emitted)).toEqual([]);
-          expect(observable(h)).toEqual(before);
-          expect(nextDueAt(h.context())).toBe(due);
-        } finally {
-          h.stop();
-        }
-      }),
+      fc.property(
+        fc.array(stepArb, { maxLength: 25 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.constantFrom(HOUR, 20 * 60_000, undefined),
+        (steps, where, sweepIntervalMs) => {
+          const h = createCoordinatorHarness({
+            limits: LIMITS,
+            config: {
+              circuit: { ...DEFAULT_CIRCUIT, minRequests: 2, allowedFailures: 1 },
+              ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
+            },
+          });
+          try {
+            const latest = drive(h, steps);
+            const due = nextDueAt(h.context());
+            expect(due).not.toBeNull();
+            if (due === null || due - 1 < latest) return;
+            const t = latest + Math.floor(where * (due - 1 - latest));
+            const before = observable(h);
+            const emitted = h.emitted.length;
+            const { day, nextResetAt } = h.context();
+            h.tick(t, windowAt(t, day, nextResetAt));
+            expect(h.emitted.slice(emitted)).toEqual([]);
+            expect(observable(h)).toEqual(before);
+            expect(nextDueAt(h.context())).toBe(due);
+          } finally {
+            h.stop();
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('should see something due at it: a tick then changes the context and moves nextDueAt past the tick', () => {
     fc.assert(
-      fc.property(fc.array(stepArb, { maxLength: 25 }), fc.constantFrom(HOUR, 20 * 60_000, undefined), (steps, sweepIntervalMs) => {
-        const h = createCoordinatorHarness({ limits: LIMITS, config: { circuit: { ...DEFAULT_CIRCUIT, minRequests: 2, allowedFailures: 1 }, ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }) } });
-        try {
-          const latest = drive(h, steps);
-          const due = nextDueAt(h.context());
-          if (due === null) throw new Error('the daily reset is always due');
-          // Time never runs backwards: a due time the last event already passed is ticked at that event's time.
-          const t = Math.max(due, latest);
-          const before = observable(h);
-          const emitted = h.emitted.length;
-          const { day, nextResetAt } = h.context();
-          h.tick(t, windowAt(t, day, nextResetAt));
-          const changed = h.emitted.length > emitted || JSON.stringify(observable(h)) !== JSON.stringify(before);
-          expect(changed).toBe(true);
-          const after = nextDueAt(h.context());
-          expect(after === null || after > t).toBe(true);
-        } finally {
-          h.stop();
-        }
-      }),
+      fc.property(
+        fc.array(stepArb, { maxLength: 25 }),
+        fc.constantFrom(HOUR, 20 * 60_000, undefined),
+        (steps, sweepIntervalMs) => {
+          const h = createCoordinatorHarness({
+            limits: LIMITS,
+            config: {
+              circuit: { ...DEFAULT_CIRCUIT, minRequests: 2, allowedFailures: 1 },
+              ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
+            },
+          });
+          try {
+            const latest = drive(h, steps);
+            const due = nextDueAt(h.context());
+            if (due === null) throw new Error('the daily reset is always due');
+            // Time never runs backwards: a due time the last event already passed is ticked at that event's time.
+            const t = Math.max(due, latest);
+            const before = observable(h);
+            const emitted = h.emitted.length;
+            const { day, nextResetAt } = h.context();
+            h.tick(t, windowAt(t, day, nextResetAt));
+            const changed = h.emitted.length > emitted || JSON.stringify(observable(h)) !== JSON.stringify(before);
+            expect(changed).toBe(true);
+            const after = nextDueAt(h.context());
+            expect(after === null || after > t).toBe(true);
+          } finally {
+            h.stop();
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('should name each kind of due time, earliest first', () => {
-    const h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 100, maxConcurrent: 1 } }, config: { sweepIntervalMs: 3 * HOUR } });
+    const h = createCoordinatorHarness({
+      limits: { claude: { dailyLimit: 100, maxConcurrent: 1 } },
+      config: { sweepIntervalMs: 3 * HOUR },
+    });
     try {
       expect(nextDueAt(h.context())).toBe(T0 + 3 * HOUR);
-      h.actor.send({ type: 'provider.exhausted', provider: 'openai', until: T0 + 90 * 60_000, reason: 'reported-limit', now: T0 });
+      h.actor.send({
+        type: 'provider.exhausted',
+        provider: 'openai',
+        until: T0 + 90 * 60_000,
+        reason: 'reported-limit',
+        now: T0,
+      });
       expect(nextDueAt(h.context())).toBe(T0 + 90 * 60_000);
       const first = h.spawn({ estimatedTokens: 10 });
       const waiter = h.spawn({ estimatedTokens: 10, waitMs: HOUR });
       expect(nextDueAt(h.context())).toBe(T0 + HOUR);
       // The requeued session gives its slot to the waiter and waits (deadline: its lease, 2 h) for its Retry-After.
-      h.session(first.sessionId)?.send({ type: 'session.requeue', reason: 'rate-limit', notBefore: T0 + 30_000, now: T0 });
+      h.session(first.sessionId)?.send({
+        type: 'session.requeue',
+        reason: 'rate-limit',
+        notBefore: T0 + 30_000,
+        now: T0,
+      });
       expect(h.emittedOf('agent.admitted').map((e) => e.requestId)).toEqual([first.requestId, waiter.requestId]);
       expect(nextDueAt(h.context())).toBe(T0 + 30_000);
       h.tick(T0 + 30_000);

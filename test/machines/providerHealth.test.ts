@@ -1,7 +1,20 @@
-import { DEFAULT_CIRCUIT, HEALTHY, admissionCap, circuitState, recordOutcome, windowCounts } from '../../machines/providerHealth';
+import {
+  DEFAULT_CIRCUIT,
+  HEALTHY,
+  admissionCap,
+  circuitState,
+  recordOutcome,
+  windowCounts,
+} from '../../machines/providerHealth';
 import type { CircuitConfig, ProviderHealth } from '../../machines/providerHealth';
 
-const config: CircuitConfig = { windowMs: 10_000, allowedFailures: 2, minRequests: 4, cooldownMs: 5_000, halfOpenProbes: 2 };
+const config: CircuitConfig = {
+  windowMs: 10_000,
+  allowedFailures: 2,
+  minRequests: 4,
+  cooldownMs: 5_000,
+  halfOpenProbes: 2,
+};
 
 function apply(outcomes: readonly (readonly [boolean, number])[], start: ProviderHealth = HEALTHY) {
   let h = start;
@@ -17,13 +30,50 @@ function apply(outcomes: readonly (readonly [boolean, number])[], start: Provide
 describe('providerHealth', () => {
   it('should stay closed until the window holds minRequests outcomes and more than allowedFailures failures', () => {
     // Three failures alone: over allowedFailures, but under minRequests.
-    expect(apply([[false, 0], [false, 1], [false, 2]]).transitions).toEqual([]);
-    expect(apply([[false, 0], [false, 1], [false, 2], [false, 3]]).transitions).toEqual(['opened@3']);
+    expect(
+      apply([
+        [false, 0],
+        [false, 1],
+        [false, 2],
+      ]).transitions,
+    ).toEqual([]);
+    expect(
+      apply([
+        [false, 0],
+        [false, 1],
+        [false, 2],
+        [false, 3],
+      ]).transitions,
+    ).toEqual(['opened@3']);
     // Plenty of requests, failures at the allowance: closed.
-    expect(apply([[false, 0], [true, 1], [true, 2], [false, 3], [true, 4]]).transitions).toEqual([]);
-    expect(apply([[false, 0], [true, 1], [false, 3], [false, 4]]).transitions).toEqual(['opened@4']);
+    expect(
+      apply([
+        [false, 0],
+        [true, 1],
+        [true, 2],
+        [false, 3],
+        [true, 4],
+      ]).transitions,
+    ).toEqual([]);
+    expect(
+      apply([
+        [false, 0],
+        [true, 1],
+        [false, 3],
+        [false, 4],
+      ]).transitions,
+    ).toEqual(['opened@4']);
     // Successes count from the window's first failure on: before it they change no decision.
-    expect(apply([[true, 0], [true, 1], [true, 2], [false, 3], [false, 4], [false, 5]]).transitions).toEqual([]);
+    expect(
+      apply([
+        [true, 0],
+        [true, 1],
+        [true, 2],
+        [false, 3],
+        [false, 4],
+        [false, 5],
+      ]).transitions,
+    ).toEqual([]);
   });
 
   it('should write nothing for a success while the window holds no failure', () => {
@@ -35,14 +85,25 @@ describe('providerHealth', () => {
   });
 
   it('should forget outcomes older than the window', () => {
-    const { h, transitions } = apply([[false, 0], [false, 1], [true, 2], [false, 11_000], [true, 11_001]]);
+    const { h, transitions } = apply([
+      [false, 0],
+      [false, 1],
+      [true, 2],
+      [false, 11_000],
+      [true, 11_001],
+    ]);
     expect(transitions).toEqual([]);
     expect(windowCounts(h, config, 11_001)).toEqual({ ok: 1, failed: 1 });
     expect(h.buckets.length).toBeLessThanOrEqual(10);
   });
 
   it('should admit nothing while open, probes when the cooldown is over, close on a success and reopen on a failure', () => {
-    const opened = apply([[false, 0], [false, 1], [false, 2], [false, 3]]).h;
+    const opened = apply([
+      [false, 0],
+      [false, 1],
+      [false, 2],
+      [false, 3],
+    ]).h;
     expect(opened).toMatchObject({ state: 'open', openUntil: 5_003, openings: 1 });
     expect(circuitState(opened, 5_002)).toBe('open');
     expect(admissionCap(opened, config, 5_002)).toBe(0);
@@ -59,6 +120,12 @@ describe('providerHealth', () => {
   });
 
   it('should have documented defaults', () => {
-    expect(DEFAULT_CIRCUIT).toEqual({ windowMs: 60_000, allowedFailures: 4, minRequests: 5, cooldownMs: 30_000, halfOpenProbes: 1 });
+    expect(DEFAULT_CIRCUIT).toEqual({
+      windowMs: 60_000,
+      allowedFailures: 4,
+      minRequests: 5,
+      cooldownMs: 30_000,
+      halfOpenProbes: 1,
+    });
   });
 });

@@ -40,7 +40,11 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const holder of holders) if (holder.exitCode === null) holder.kill('SIGKILL');
-  await Promise.all(holders.map((h) => (h.exitCode === null && h.signalCode === null ? new Promise((resolve) => h.once('exit', resolve)) : null)));
+  await Promise.all(
+    holders.map((h) =>
+      h.exitCode === null && h.signalCode === null ? new Promise((resolve) => h.once('exit', resolve)) : null,
+    ),
+  );
   for (const item of seen) {
     const text = `${JSON.stringify(item)} ${util.inspect(item, { depth: 10 })} ${String(item)}`;
     for (const token of server.issued) expect(text.includes(token)).toBe(false);
@@ -56,14 +60,26 @@ function writeLogin(inMs: number): { access: string; refresh: string } {
   const refresh = newToken('ort');
   server.allow(refresh);
   server.issued.push(access);
-  const data = { claudeAiOauth: { accessToken: access, refreshToken: refresh, expiresAt: Date.now() + inMs, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max' }, mcpOAuth: { keep: true } };
+  const data = {
+    claudeAiOauth: {
+      accessToken: access,
+      refreshToken: refresh,
+      expiresAt: Date.now() + inMs,
+      scopes: ['user:inference', 'user:profile'],
+      subscriptionType: 'max',
+    },
+    mcpOAuth: { keep: true },
+  };
   fs.writeFileSync(file, JSON.stringify(data), { mode: 0o600 });
   return { access, refresh };
 }
 
 /** Starts the Claude Code stand-in; resolves once it holds the locks. */
 async function holdClaudeCodeLock(mode: 'both' | 'legacy' | 'write'): Promise<ChildProcessWithoutNullStreams> {
-  const holder = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', HOLDER, claudeDir, mode], { cwd: REPO_ROOT, env: { ...process.env, TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') } });
+  const holder = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', HOLDER, claudeDir, mode], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
+  });
   holders.push(holder);
   let out = '';
   let err = '';
@@ -78,21 +94,38 @@ async function holdClaudeCodeLock(mode: 'both' | 'legacy' | 'write'): Promise<Ch
   return holder;
 }
 
-const exited = (holder: ChildProcessWithoutNullStreams): Promise<number | null> => (holder.exitCode !== null ? Promise.resolve(holder.exitCode) : new Promise((resolve) => holder.once('exit', resolve)));
+const exited = (holder: ChildProcessWithoutNullStreams): Promise<number | null> =>
+  holder.exitCode !== null ? Promise.resolve(holder.exitCode) : new Promise((resolve) => holder.once('exit', resolve));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function refresher(lockTimeoutMs = 20_000) {
-  return createTokenRefresher({ file, home: tmp, ...claudeCodeTokens, tokenEndpoint: server.url, clientId: 'test-client', lockTimeoutMs });
+  return createTokenRefresher({
+    file,
+    home: tmp,
+    ...claudeCodeTokens,
+    tokenEndpoint: server.url,
+    clientId: 'test-client',
+    lockTimeoutMs,
+  });
 }
 
 describe("refreshing Claude Code's .credentials.json under Claude Code's own lock", () => {
   it('should wait while Claude Code holds its refresh lock, then hand out the token it wrote without a token request', async () => {
     writeLogin(60_000);
     const holder = await holdClaudeCodeLock('both');
-    const resolver = createCredentialResolver({ env: {}, home: path.join(tmp, '.codex'), claudeHome: claudeDir, userHome: tmp, sources: ['claude-code'], oauth: { refreshClaudeCode: true, tokenEndpoint: server.url, clientId: 'test-client' } });
+    const resolver = createCredentialResolver({
+      env: {},
+      home: path.join(tmp, '.codex'),
+      claudeHome: claudeDir,
+      userHome: tmp,
+      sources: ['claude-code'],
+      oauth: { refreshClaudeCode: true, tokenEndpoint: server.url, clientId: 'test-client' },
+    });
     await resolver.load();
     let settled = false;
-    const pending = Promise.resolve(resolver.authenticate({ provider: 'claude', sessionId: 's-1', agentId: 'a-1' })).finally(() => (settled = true));
+    const pending = Promise.resolve(
+      resolver.authenticate({ provider: 'claude', sessionId: 's-1', agentId: 'a-1' }),
+    ).finally(() => (settled = true));
     await sleep(800);
     expect(settled).toBe(false);
     expect(server.requests).toHaveLength(0);
@@ -107,21 +140,38 @@ describe("refreshing Claude Code's .credentials.json under Claude Code's own loc
     expect(await exited(holder)).toBe(0);
     expect(auth.secretEnv[CLAUDE_OAUTH_ENV]?.reveal()).toBe(fresh.accessToken);
     expect(server.requests).toHaveLength(0);
-    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { claudeAiOauth: Record<string, unknown>; mcpOAuth: unknown };
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      claudeAiOauth: Record<string, unknown>;
+      mcpOAuth: unknown;
+    };
     expect(data.claudeAiOauth).toMatchObject({ accessToken: fresh.accessToken, refreshToken: fresh.refreshToken });
     expect(data.mcpOAuth).toEqual({ keep: true });
   });
 
-  it('should wait on the legacy lock alone too, then refresh once while holding both of Claude Code\'s locks, and leave no lock behind', async () => {
+  it("should wait on the legacy lock alone too, then refresh once while holding both of Claude Code's locks, and leave no lock behind", async () => {
     const old = writeLogin(60_000);
     const holder = await holdClaudeCodeLock('legacy');
     const held: boolean[] = [];
     server.beforeAnswer = async () => {
-      held.push(await lockfile.check(claudeDir, { realpath: false, lockfilePath: path.join(claudeDir, '.oauth_refresh.lock'), stale: 10_000 }));
-      held.push(await lockfile.check(`${claudeDir}.lock`, { realpath: false, lockfilePath: `${claudeDir}.lock`, stale: 10_000 }));
+      held.push(
+        await lockfile.check(claudeDir, {
+          realpath: false,
+          lockfilePath: path.join(claudeDir, '.oauth_refresh.lock'),
+          stale: 10_000,
+        }),
+      );
+      held.push(
+        await lockfile.check(`${claudeDir}.lock`, {
+          realpath: false,
+          lockfilePath: `${claudeDir}.lock`,
+          stale: 10_000,
+        }),
+      );
     };
     let settled = false;
-    const pending = refresher().getAccessToken().finally(() => (settled = true));
+    const pending = refresher()
+      .getAccessToken()
+      .finally(() => (settled = true));
     await sleep(800);
     expect(settled).toBe(false);
     expect(server.requests).toHaveLength(0);
@@ -157,10 +207,19 @@ describe("refreshing Claude Code's .credentials.json under Claude Code's own loc
     writeLogin(60_000);
     const before = fs.readFileSync(file);
     await holdClaudeCodeLock('both');
-    const error = await refresher(400).getAccessToken().then(() => null, (e: unknown) => e);
+    const error = await refresher(400)
+      .getAccessToken()
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     seen.push(error);
     expect(isAgentvisorError(error, 'credentials-io')).toBe(true);
-    expect((error as { details: Record<string, unknown> }).details).toEqual({ file, lock: path.join(claudeDir, '.oauth_refresh.lock'), reason: 'lock-timeout' });
+    expect((error as { details: Record<string, unknown> }).details).toEqual({
+      file,
+      lock: path.join(claudeDir, '.oauth_refresh.lock'),
+      reason: 'lock-timeout',
+    });
     expect((error as Error).message).toContain('Claude Code kept its refresh lock');
     expect(server.requests).toHaveLength(0);
     expect(fs.readFileSync(file).equals(before)).toBe(true);
@@ -173,7 +232,9 @@ describe("refreshing Claude Code's .credentials.json under Claude Code's own loc
     seen.push(result);
     expect(result.refreshed).toBe(true);
     expect(server.requests).toHaveLength(1);
-    const saved = (JSON.parse(fs.readFileSync(file, 'utf8')) as { claudeAiOauth: { accessToken: string; refreshToken: string } }).claudeAiOauth;
+    const saved = (
+      JSON.parse(fs.readFileSync(file, 'utf8')) as { claudeAiOauth: { accessToken: string; refreshToken: string } }
+    ).claudeAiOauth;
     expect(saved.accessToken).toBe(result.accessToken.reveal());
     expect(saved.refreshToken).not.toBe(old.refresh);
     expect(server.redeem(saved.refreshToken)).not.toBeNull();

@@ -32,7 +32,12 @@ function writeLogin(expiresInMs: number, options: { revoked?: boolean } = {}): {
   server.issued.push(access);
   const data = {
     ANTHROPIC_API_KEY: null,
-    oauth_tokens: { access_token: access, refresh_token: refresh, expires_at: new Date(Date.now() + expiresInMs).toISOString(), subscription_tier: 'max' },
+    oauth_tokens: {
+      access_token: access,
+      refresh_token: refresh,
+      expires_at: new Date(Date.now() + expiresInMs).toISOString(),
+      subscription_tier: 'max',
+    },
     preferred_mode: 'MaxSubscription',
     other_program: { keep: true },
   };
@@ -41,7 +46,13 @@ function writeLogin(expiresInMs: number, options: { revoked?: boolean } = {}): {
 }
 
 function orchestrator() {
-  return createOrchestrator({ env: {}, home, claudeHome: path.join(root, 'claude'), oauth: { tokenEndpoint: server.url, clientId: 'test-client' }, limits: { claude: { maxConcurrent: 50 } } });
+  return createOrchestrator({
+    env: {},
+    home,
+    claudeHome: path.join(root, 'claude'),
+    oauth: { tokenEndpoint: server.url, clientId: 'test-client' },
+    limits: { claude: { maxConcurrent: 50 } },
+  });
 }
 
 describe('orchestrator with a Claude login in claude_auth.json', () => {
@@ -61,7 +72,11 @@ describe('orchestrator with a Claude login in claude_auth.json', () => {
     await orch.start();
     const agents = await Promise.all(Array.from({ length: 20 }, () => orch.spawnAgent({ estimatedTokens: 1000 })));
     expect(server.requests).toHaveLength(1);
-    expect(server.requests[0]?.body).toMatchObject({ grant_type: 'refresh_token', refresh_token: old.refresh, client_id: 'test-client' });
+    expect(server.requests[0]?.body).toMatchObject({
+      grant_type: 'refresh_token',
+      refresh_token: old.refresh,
+      client_id: 'test-client',
+    });
     const tokens = new Set(agents.map((a) => a.env.CLAUDE_CODE_OAUTH_TOKEN));
     expect(tokens.size).toBe(1);
     const [token] = [...tokens];
@@ -81,7 +96,13 @@ describe('orchestrator with a Claude login in claude_auth.json', () => {
   it('should refuse the session with auth-failed when the refresh token was revoked, and leave the file as it was', async () => {
     writeLogin(60_000, { revoked: true });
     const before = fs.readFileSync(file);
-    const orch = createOrchestrator({ env: {}, home, claudeHome: path.join(root, 'claude'), fallbackChain: ['claude'], oauth: { tokenEndpoint: server.url, clientId: 'test-client' } });
+    const orch = createOrchestrator({
+      env: {},
+      home,
+      claudeHome: path.join(root, 'claude'),
+      fallbackChain: ['claude'],
+      oauth: { tokenEndpoint: server.url, clientId: 'test-client' },
+    });
     await orch.start();
     let caught: unknown;
     await orch.spawnAgent({ estimatedTokens: 1000 }).catch((error: unknown) => {

@@ -58,7 +58,13 @@ function writeCredentials(expiresInMs: number, options: { validRefresh?: boolean
   server.issued.push(access);
   const data = {
     ANTHROPIC_API_KEY: null,
-    oauth_tokens: { access_token: access, refresh_token: refresh, expires_at: new Date(Date.now() + expiresInMs).toISOString(), subscription_tier: 'max', scope: 'user:inference' },
+    oauth_tokens: {
+      access_token: access,
+      refresh_token: refresh,
+      expires_at: new Date(Date.now() + expiresInMs).toISOString(),
+      subscription_tier: 'max',
+      scope: 'user:inference',
+    },
     subscription_info: { plan: 'max', seats: 1 },
     preferred_mode: 'MaxSubscription',
     other_program: { keep: ['me', 1] },
@@ -69,11 +75,20 @@ function writeCredentials(expiresInMs: number, options: { validRefresh?: boolean
 }
 
 function readFile(): Record<string, unknown> & { oauth_tokens: Record<string, unknown> } {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> & { oauth_tokens: Record<string, unknown> };
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> & {
+    oauth_tokens: Record<string, unknown>;
+  };
 }
 
 function refresher(overrides: Partial<TokenRefresherOptions> = {}) {
-  return createTokenRefresher({ file, home, ...claudeAuthTokens, tokenEndpoint: server.url, clientId: 'test-client', ...overrides });
+  return createTokenRefresher({
+    file,
+    home,
+    ...claudeAuthTokens,
+    tokenEndpoint: server.url,
+    clientId: 'test-client',
+    ...overrides,
+  });
 }
 
 async function expectError(promise: Promise<unknown>, code: ErrorCode, reason: string) {
@@ -114,7 +129,11 @@ describe('createTokenRefresher', () => {
     expect(server.requests).toHaveLength(1);
     const request = server.requests[0];
     expect(request?.contentType).toBe('application/json');
-    expect(request?.body).toEqual({ grant_type: 'refresh_token', refresh_token: fixture.refresh, client_id: 'test-client' });
+    expect(request?.body).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: fixture.refresh,
+      client_id: 'test-client',
+    });
     const tokens = new Set(results.map((x) => x.accessToken.reveal()));
     expect(tokens.size).toBe(1);
     const [access] = [...tokens];
@@ -188,10 +207,19 @@ describe('createTokenRefresher', () => {
       const granted = server.redeem(refreshToken);
       if (granted === null) throw new Error('rival could not redeem');
       rivalAccess = granted.access_token;
-      await updateJsonFile(file, (current) => ({
-        ...current,
-        oauth_tokens: { access_token: granted.access_token, refresh_token: granted.refresh_token, expires_at: new Date(Date.now() + granted.expires_in * 1000).toISOString(), subscription_tier: 'max' },
-      }), { home });
+      await updateJsonFile(
+        file,
+        (current) => ({
+          ...current,
+          oauth_tokens: {
+            access_token: granted.access_token,
+            refresh_token: granted.refresh_token,
+            expires_at: new Date(Date.now() + granted.expires_in * 1000).toISOString(),
+            subscription_tier: 'max',
+          },
+        }),
+        { home },
+      );
     };
     const result = await refresher().getAccessToken();
     seen.push(result);
@@ -227,7 +255,10 @@ describe('createTokenRefresher', () => {
     const barrier = path.join(tmp, 'barrier');
     fs.mkdirSync(barrier);
     const children = Array.from({ length: 4 }, () =>
-      run(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, file, home, server.url, barrier], { cwd: REPO_ROOT, timeout: 60_000 }),
+      run(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, file, home, server.url, barrier], {
+        cwd: REPO_ROOT,
+        timeout: 60_000,
+      }),
     );
     const deadline = Date.now() + 45_000;
     while (fs.readdirSync(barrier).filter((n) => n.startsWith('ready-')).length < 4 && Date.now() < deadline) {
@@ -236,7 +267,8 @@ describe('createTokenRefresher', () => {
     fs.writeFileSync(path.join(barrier, 'go'), '');
     const outputs = await Promise.all(children);
     const lines = outputs.map((o) => JSON.parse(o.stdout.trim()) as { sha256: string; refreshed: boolean });
-    for (const o of outputs) for (const token of server.issued) expect(o.stdout.includes(token) || o.stderr.includes(token)).toBe(false);
+    for (const o of outputs)
+      for (const token of server.issued) expect(o.stdout.includes(token) || o.stderr.includes(token)).toBe(false);
 
     expect(server.requests).toHaveLength(1);
     expect(new Set(lines.map((l) => l.sha256)).size).toBe(1);
@@ -253,7 +285,13 @@ describe('createTokenRefresher', () => {
     const access = newToken('oat');
     server.issued.push(access);
     const write = (expiresInMs: number) => {
-      fs.writeFileSync(file, JSON.stringify({ oauth_tokens: { access_token: access, expires_at: new Date(Date.now() + expiresInMs).toISOString() } }), { mode: 0o600 });
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          oauth_tokens: { access_token: access, expires_at: new Date(Date.now() + expiresInMs).toISOString() },
+        }),
+        { mode: 0o600 },
+      );
     };
     write(MINUTE);
     const ok = await refresher().getAccessToken();
@@ -267,7 +305,9 @@ describe('createTokenRefresher', () => {
   });
 
   it('should refuse bad options', () => {
-    expect(() => refresher({ tokenEndpoint: 'not a url' })).toThrow(expect.objectContaining({ code: 'invalid-option' }));
+    expect(() => refresher({ tokenEndpoint: 'not a url' })).toThrow(
+      expect.objectContaining({ code: 'invalid-option' }),
+    );
     expect(() => refresher({ skewMs: -1 })).toThrow(expect.objectContaining({ code: 'invalid-option' }));
     expect(() => refresher({ clientId: '' })).toThrow(expect.objectContaining({ code: 'invalid-option' }));
   });

@@ -14,7 +14,13 @@ import util from 'node:util';
 import { spawn } from 'node:child_process';
 import { createCredentialResolver } from '../../src/credentials/credentialResolver';
 import { isAgentvisorError } from '../../src/errors';
-import { CLAUDE_OAUTH_DEFAULTS, CLAUDE_PROFILE_URL, defaultProfileUrl, saveClaudeLogin, startPkceLogin } from '../../src/oauth';
+import {
+  CLAUDE_OAUTH_DEFAULTS,
+  CLAUDE_PROFILE_URL,
+  defaultProfileUrl,
+  saveClaudeLogin,
+  startPkceLogin,
+} from '../../src/oauth';
 import type { LoginTokens, PkceLogin, PkceLoginOptions } from '../../src/oauth';
 
 const CLIENT_ID = 'test-client-0000';
@@ -73,10 +79,19 @@ async function startFakeTokenEndpoint(): Promise<FakeTokenEndpoint> {
       fake.profileRequests.push(req.headers.authorization);
       res.setHeader('content-type', 'application/json');
       res.statusCode = fake.profileStatus;
-      res.end(fake.profileStatus !== 200 ? '{"error":"down"}' : JSON.stringify({
-        account: { uuid: 'acc-1', email: 'dev@example.com', has_claude_max: fake.plan === 'claude_max', has_claude_pro: fake.plan === 'claude_pro' },
-        organization: { uuid: 'org-1', organization_type: fake.plan, rate_limit_tier: 'default_claude_max_20x' },
-      }));
+      res.end(
+        fake.profileStatus !== 200
+          ? '{"error":"down"}'
+          : JSON.stringify({
+              account: {
+                uuid: 'acc-1',
+                email: 'dev@example.com',
+                has_claude_max: fake.plan === 'claude_max',
+                has_claude_pro: fake.plan === 'claude_pro',
+              },
+              organization: { uuid: 'org-1', organization_type: fake.plan, rate_limit_tier: 'default_claude_max_20x' },
+            }),
+      );
       return;
     }
     const chunks: Buffer[] = [];
@@ -91,9 +106,15 @@ async function startFakeTokenEndpoint(): Promise<FakeTokenEndpoint> {
       fake.requests.push({ body, contentType: req.headers['content-type'] });
       const verifier = typeof body.code_verifier === 'string' ? body.code_verifier : '';
       if (verifier !== '') fake.secrets.push(verifier);
-      fake.verifierOk = fake.challenge !== null && verifier.length >= 43 && verifier.length <= 128 && s256(verifier) === fake.challenge;
+      fake.verifierOk =
+        fake.challenge !== null && verifier.length >= 43 && verifier.length <= 128 && s256(verifier) === fake.challenge;
       res.setHeader('content-type', 'application/json');
-      const valid = req.method === 'POST' && body.grant_type === 'authorization_code' && body.code === code && body.client_id === CLIENT_ID && fake.verifierOk;
+      const valid =
+        req.method === 'POST' &&
+        body.grant_type === 'authorization_code' &&
+        body.code === code &&
+        body.client_id === CLIENT_ID &&
+        fake.verifierOk;
       if (fake.reject || !valid) {
         res.statusCode = 400;
         res.end(JSON.stringify({ error: 'invalid_grant', error_description: `Invalid code ${String(body.code)}` }));
@@ -110,7 +131,11 @@ async function startFakeTokenEndpoint(): Promise<FakeTokenEndpoint> {
           expires_in: 28_800,
           scope: 'user:inference user:profile',
           account: { uuid: 'acc-1', email_address: 'dev@example.com' },
-          organization: { uuid: 'org-1', name: 'Example', ...(fake.answerPlan === null ? {} : { organization_type: fake.answerPlan }) },
+          organization: {
+            uuid: 'org-1',
+            name: 'Example',
+            ...(fake.answerPlan === null ? {} : { organization_type: fake.answerPlan }),
+          },
         }),
       );
     });
@@ -249,8 +274,21 @@ describe('startPkceLogin', () => {
     const request = endpoint.requests[0];
     if (request === undefined) throw new Error('no token request');
     expect(request.contentType).toBe('application/json');
-    expect(Object.keys(request.body).sort()).toEqual(['client_id', 'code', 'code_verifier', 'grant_type', 'redirect_uri', 'state']);
-    expect(request.body).toMatchObject({ grant_type: 'authorization_code', code: endpoint.code, client_id: CLIENT_ID, redirect_uri: `http://localhost:${login.port}/callback`, state });
+    expect(Object.keys(request.body).sort()).toEqual([
+      'client_id',
+      'code',
+      'code_verifier',
+      'grant_type',
+      'redirect_uri',
+      'state',
+    ]);
+    expect(request.body).toMatchObject({
+      grant_type: 'authorization_code',
+      code: endpoint.code,
+      client_id: CLIENT_ID,
+      redirect_uri: `http://localhost:${login.port}/callback`,
+      state,
+    });
 
     const [, , access, refresh] = endpoint.secrets;
     expect(tokens.accessToken.reveal()).toBe(access);
@@ -264,7 +302,16 @@ describe('startPkceLogin', () => {
     const home = path.join(tmp, 'codex');
     fs.mkdirSync(home, { mode: 0o700 });
     const file = path.join(home, 'claude_auth.json');
-    fs.writeFileSync(file, JSON.stringify({ ANTHROPIC_API_KEY: null, preferred_mode: 'MaxSubscription', subscription_info: { plan: 'max' }, oauth_tokens: { access_token: 'old', stale: true } }), { mode: 0o600 });
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        ANTHROPIC_API_KEY: null,
+        preferred_mode: 'MaxSubscription',
+        subscription_info: { plan: 'max' },
+        oauth_tokens: { access_token: 'old', stale: true },
+      }),
+      { mode: 0o600 },
+    );
     const saved = await saveClaudeLogin(home, tokens, { tier: 'max', userHome: tmp });
     seen.push(saved);
     expect(saved.file).toBe(file);
@@ -275,7 +322,13 @@ describe('startPkceLogin', () => {
       preferred_mode: 'MaxSubscription',
       subscription_info: { plan: 'max' },
       schema_version: 1,
-      oauth_tokens: { access_token: access, refresh_token: refresh, expires_at: new Date(tokens.expiresAt ?? 0).toISOString(), subscription_tier: 'max', scope: 'user:inference user:profile' },
+      oauth_tokens: {
+        access_token: access,
+        refresh_token: refresh,
+        expires_at: new Date(tokens.expiresAt ?? 0).toISOString(),
+        subscription_tier: 'max',
+        scope: 'user:inference user:profile',
+      },
     });
   });
 
@@ -291,22 +344,33 @@ describe('startPkceLogin', () => {
 
   it('should reject with access-denied when the browser comes back with error=access_denied', async () => {
     const { login, authorize } = await start();
-    const page = await browse(callbackUrl(login, { error: 'access_denied', state: authorize.searchParams.get('state') ?? '' }));
+    const page = await browse(
+      callbackUrl(login, { error: 'access_denied', state: authorize.searchParams.get('state') ?? '' }),
+    );
     expect(page.status).toBe(400);
     const error = await failure(login);
     expect(isAgentvisorError(error, 'auth-failed')).toBe(true);
-    expect((error as { details: Record<string, unknown> }).details).toMatchObject({ reason: 'access-denied', oauthError: 'access_denied' });
+    expect((error as { details: Record<string, unknown> }).details).toMatchObject({
+      reason: 'access-denied',
+      oauthError: 'access_denied',
+    });
     expect(endpoint.requests).toHaveLength(0);
   });
 
   it('should reject with invalid-grant when the token endpoint answers 400 invalid_grant', async () => {
     endpoint.reject = true;
     const { login, authorize } = await start();
-    const page = await browse(callbackUrl(login, { code: endpoint.code, state: authorize.searchParams.get('state') ?? '' }));
+    const page = await browse(
+      callbackUrl(login, { code: endpoint.code, state: authorize.searchParams.get('state') ?? '' }),
+    );
     expect(page.status).toBe(400);
     const error = await failure(login);
     expect(isAgentvisorError(error, 'auth-failed')).toBe(true);
-    expect((error as { details: Record<string, unknown> }).details).toMatchObject({ reason: 'invalid-grant', status: 400, oauthError: 'invalid_grant' });
+    expect((error as { details: Record<string, unknown> }).details).toMatchObject({
+      reason: 'invalid-grant',
+      status: 400,
+      oauthError: 'invalid_grant',
+    });
     expect(endpoint.requests).toHaveLength(1);
     expect(endpoint.verifierOk).toBe(true);
   });
@@ -315,7 +379,10 @@ describe('startPkceLogin', () => {
     const { login } = await start({ timeoutMs: 150 });
     const error = await failure(login);
     expect(isAgentvisorError(error, 'auth-failed')).toBe(true);
-    expect((error as { details: Record<string, unknown> }).details).toMatchObject({ reason: 'timeout', timeoutMs: 150 });
+    expect((error as { details: Record<string, unknown> }).details).toMatchObject({
+      reason: 'timeout',
+      timeoutMs: 150,
+    });
   });
 
   it('should close the server and reject on cancel()', async () => {
@@ -334,7 +401,14 @@ describe('startPkceLogin', () => {
       authorizeUrl: 'https://claude.com/cai/oauth/authorize?code=true',
       tokenEndpoint: 'https://platform.claude.com/v1/oauth/token',
       clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
-      scopes: ['org:create_api_key', 'user:profile', 'user:inference', 'user:sessions:claude_code', 'user:mcp_servers', 'user:file_upload'],
+      scopes: [
+        'org:create_api_key',
+        'user:profile',
+        'user:inference',
+        'user:sessions:claude_code',
+        'user:mcp_servers',
+        'user:file_upload',
+      ],
       profileUrl: 'https://api.anthropic.com/api/oauth/profile',
     });
   });
@@ -350,11 +424,19 @@ async function completeLogin(login: PkceLogin): Promise<LoginTokens> {
 }
 
 /** The class the saved login ranks as, read back the way run and batch read it. */
-async function savedClass(tokens: LoginTokens): Promise<{ file: Record<string, unknown>; credentialClass: string | null }> {
+async function savedClass(
+  tokens: LoginTokens,
+): Promise<{ file: Record<string, unknown>; credentialClass: string | null }> {
   const home = path.join(tmp, 'codex');
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const saved = await saveClaudeLogin(home, tokens, { userHome: tmp });
-  const resolver = createCredentialResolver({ env: {}, home, claudeHome: path.join(tmp, 'claude'), userHome: tmp, sources: ['claude-auth-file'] });
+  const resolver = createCredentialResolver({
+    env: {},
+    home,
+    claudeHome: path.join(tmp, 'claude'),
+    userHome: tmp,
+    sources: ['claude-auth-file'],
+  });
   await resolver.load();
   const data = JSON.parse(fs.readFileSync(saved.file, 'utf8')) as { oauth_tokens: Record<string, unknown> };
   return { file: data.oauth_tokens, credentialClass: resolver.credentialClass('claude') };
@@ -402,7 +484,9 @@ describe('the subscription tier of a login', () => {
     expect(defaultProfileUrl(CLAUDE_OAUTH_DEFAULTS.tokenEndpoint)).toBe(CLAUDE_PROFILE_URL);
     expect(defaultProfileUrl('https://platform.claude.com/v1/oauth/token')).toBe(CLAUDE_PROFILE_URL);
     expect(defaultProfileUrl('http://127.0.0.1:4000/v1/oauth/token')).toBe('http://127.0.0.1:4000/api/oauth/profile');
-    expect(defaultProfileUrl('https://gateway.example.test/anthropic/oauth/token')).toBe('https://gateway.example.test/api/oauth/profile');
+    expect(defaultProfileUrl('https://gateway.example.test/anthropic/oauth/token')).toBe(
+      'https://gateway.example.test/api/oauth/profile',
+    );
   });
 
   it('should record the tier with `agentvisor login claude --oauth` (the CLI as its own process, the test as the browser)', async () => {
@@ -410,8 +494,34 @@ describe('the subscription tier of a login', () => {
     const home = path.join(tmp, 'codex');
     const child = spawn(
       process.execPath,
-      ['-r', require.resolve('ts-node/register/transpile-only'), path.join(root, 'src', 'cli', 'main.ts'), '--json', '--no-audit', 'login', 'claude', '--oauth', '--authorize-url', 'https://auth.example.test/oauth/authorize', '--token-endpoint', endpoint.url, '--client-id', CLIENT_ID, '--timeout', '60'],
-      { env: { PATH: process.env.PATH ?? '', HOME: tmp, CODEX_HOME: home, CLAUDE_CONFIG_DIR: path.join(tmp, 'claude'), TS_NODE_PROJECT: path.join(root, 'tsconfig.json') }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        '-r',
+        require.resolve('ts-node/register/transpile-only'),
+        path.join(root, 'src', 'cli', 'main.ts'),
+        '--json',
+        '--no-audit',
+        'login',
+        'claude',
+        '--oauth',
+        '--authorize-url',
+        'https://auth.example.test/oauth/authorize',
+        '--token-endpoint',
+        endpoint.url,
+        '--client-id',
+        CLIENT_ID,
+        '--timeout',
+        '60',
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: tmp,
+          CODEX_HOME: home,
+          CLAUDE_CONFIG_DIR: path.join(tmp, 'claude'),
+          TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stdout = '';
     let stderr = '';
@@ -437,7 +547,9 @@ describe('the subscription tier of a login', () => {
     }
     consoleOutput.push(stdout, stderr);
     expect(endpoint.profileRequests).toHaveLength(1);
-    const data = JSON.parse(fs.readFileSync(path.join(home, 'claude_auth.json'), 'utf8')) as { oauth_tokens: Record<string, unknown> };
+    const data = JSON.parse(fs.readFileSync(path.join(home, 'claude_auth.json'), 'utf8')) as {
+      oauth_tokens: Record<string, unknown>;
+    };
     expect(data.oauth_tokens.subscription_tier).toBe('max');
   });
 });

@@ -44,7 +44,12 @@ function browse(url: string): Promise<{ status: number; body: string }> {
 }
 
 async function start(overrides: Partial<PkceLoginOptions> = {}): Promise<{ login: PkceLogin; authorize: URL }> {
-  const login = await startPkceLogin({ ...CLAUDE_OAUTH_DEFAULTS, tokenEndpoint: server.url, profileUrl: null, ...overrides });
+  const login = await startPkceLogin({
+    ...CLAUDE_OAUTH_DEFAULTS,
+    tokenEndpoint: server.url,
+    profileUrl: null,
+    ...overrides,
+  });
   logins.push(login);
   return { login, authorize: new URL(login.url) };
 }
@@ -71,11 +76,23 @@ describe('startPkceLogin redirect URI', () => {
     expect(page.status).toBe(400);
     expect(page.body).toContain('The authorization code was rejected');
     expect(server.requests).toHaveLength(1);
-    expect(server.requests[0]?.body).toMatchObject({ grant_type: 'authorization_code', code: CODE, redirect_uri: redirectUri, client_id: CLAUDE_OAUTH_DEFAULTS.clientId });
-    const error = await login.result.then(() => null, (e: unknown) => e);
+    expect(server.requests[0]?.body).toMatchObject({
+      grant_type: 'authorization_code',
+      code: CODE,
+      redirect_uri: redirectUri,
+      client_id: CLAUDE_OAUTH_DEFAULTS.clientId,
+    });
+    const error = await login.result.then(
+      () => null,
+      (e: unknown) => e,
+    );
     seen.push(error);
     expect(isAgentvisorError(error, 'auth-failed')).toBe(true);
-    expect((error as { details: Record<string, unknown> }).details).toMatchObject({ reason: 'invalid-grant', endpoint: server.url, status: 400 });
+    expect((error as { details: Record<string, unknown> }).details).toMatchObject({
+      reason: 'invalid-grant',
+      endpoint: server.url,
+      status: 400,
+    });
   });
 
   it('should send and serve http://127.0.0.1:<port>/callback with redirectHost 127.0.0.1, and refuse any other host', async () => {
@@ -87,7 +104,10 @@ describe('startPkceLogin redirect URI', () => {
     expect(server.requests[0]?.body).toMatchObject({ redirect_uri: login.redirectUri });
     seen.push(await login.result.catch((e: unknown) => e));
 
-    const refused = await startPkceLogin({ ...CLAUDE_OAUTH_DEFAULTS, redirectHost: 'example.com' as '127.0.0.1' }).then(() => null, (e: unknown) => e);
+    const refused = await startPkceLogin({ ...CLAUDE_OAUTH_DEFAULTS, redirectHost: 'example.com' as '127.0.0.1' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isAgentvisorError(refused, 'invalid-option')).toBe(true);
     expect((refused as { details: Record<string, unknown> }).details).toEqual({ field: 'redirectHost' });
   });

@@ -26,9 +26,18 @@ afterEach(() => {
 
 const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
 const readEntries = (file: string): AuditEntry[] =>
-  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AuditEntry) : [];
+  fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as AuditEntry)
+    : [];
 
-function trail(options: { maxBytes?: number; keep?: number; flushIntervalMs?: number } = {}, now = () => START): AuditTrail {
+function trail(
+  options: { maxBytes?: number; keep?: number; flushIntervalMs?: number } = {},
+  now = () => START,
+): AuditTrail {
   return new AuditTrail(resolveAuditOptions({ dir: path.join(dir, 'audit'), ...options }, dir)!, { now });
 }
 
@@ -36,8 +45,20 @@ describe('resolveAuditOptions', () => {
   it('should be off for undefined and false, and use $home/audit, 10 MiB, 5 files and 1 s for true', () => {
     expect(resolveAuditOptions(undefined, '/h')).toBeNull();
     expect(resolveAuditOptions(false, '/h')).toBeNull();
-    expect(resolveAuditOptions(true, '/h')).toEqual({ dir: path.join('/h', 'audit'), maxBytes: 10 * 1024 * 1024, keep: 5, flushIntervalMs: 1000, home: '/h' });
-    expect(resolveAuditOptions({ dir: '/elsewhere', maxBytes: 4096, keep: 0 }, '/h')).toEqual({ dir: '/elsewhere', maxBytes: 4096, keep: 0, flushIntervalMs: 1000, home: '/h' });
+    expect(resolveAuditOptions(true, '/h')).toEqual({
+      dir: path.join('/h', 'audit'),
+      maxBytes: 10 * 1024 * 1024,
+      keep: 5,
+      flushIntervalMs: 1000,
+      home: '/h',
+    });
+    expect(resolveAuditOptions({ dir: '/elsewhere', maxBytes: 4096, keep: 0 }, '/h')).toEqual({
+      dir: '/elsewhere',
+      maxBytes: 4096,
+      keep: 0,
+      flushIntervalMs: 1000,
+      home: '/h',
+    });
   });
 
   it.each([
@@ -58,13 +79,36 @@ describe('AuditTrail', () => {
   it('should only buffer on record, then append the entries in order on flush: file 0600 in a folder 0700', async () => {
     const t = trail();
     t.record({ event: 'agent.refused', agentId: 'a1', reason: 'concurrency-limit', code: 'concurrency-limit' });
-    t.record({ event: 'agent.fallback', agentId: 'a2', sessionId: 's2', provider: 'claude', to: 'openai', reason: 'overloaded' });
+    t.record({
+      event: 'agent.fallback',
+      agentId: 'a2',
+      sessionId: 's2',
+      provider: 'claude',
+      to: 'openai',
+      reason: 'overloaded',
+    });
     const file = path.join(dir, 'audit', AUDIT_FILE);
     expect(fs.existsSync(file)).toBe(false);
     await t.flush();
     expect(readEntries(file)).toEqual([
-      { ts: '2026-01-01T22:00:00.000Z', event: 'agent.refused', sessionId: null, agentId: 'a1', provider: null, reason: 'concurrency-limit', code: 'concurrency-limit' },
-      { ts: '2026-01-01T22:00:00.000Z', event: 'agent.fallback', sessionId: 's2', agentId: 'a2', provider: 'claude', reason: 'overloaded', to: 'openai' },
+      {
+        ts: '2026-01-01T22:00:00.000Z',
+        event: 'agent.refused',
+        sessionId: null,
+        agentId: 'a1',
+        provider: null,
+        reason: 'concurrency-limit',
+        code: 'concurrency-limit',
+      },
+      {
+        ts: '2026-01-01T22:00:00.000Z',
+        event: 'agent.fallback',
+        sessionId: 's2',
+        agentId: 'a2',
+        provider: 'claude',
+        reason: 'overloaded',
+        to: 'openai',
+      },
     ]);
     expect(modeOf(file)).toBe(0o600);
     expect(modeOf(path.join(dir, 'audit'))).toBe(0o700);
@@ -92,7 +136,13 @@ describe('AuditTrail', () => {
   it('should rotate before maxBytes, keep `keep` old files, and lose only the oldest lines', async () => {
     const t = trail({ maxBytes: 1024, keep: 2 });
     // Each line is about 150 bytes: 6 fit in 1 KiB.
-    for (let i = 0; i < 40; i += 1) t.record({ event: 'agent.refused', agentId: `agent-${String(i).padStart(3, '0')}`, reason: 'quota-exhausted', code: 'quota-exhausted' });
+    for (let i = 0; i < 40; i += 1)
+      t.record({
+        event: 'agent.refused',
+        agentId: `agent-${String(i).padStart(3, '0')}`,
+        reason: 'quota-exhausted',
+        code: 'quota-exhausted',
+      });
     await t.close();
     const folder = path.join(dir, 'audit');
     expect(fs.readdirSync(folder).sort()).toEqual(['audit.1.jsonl', 'audit.2.jsonl', 'audit.jsonl']);
@@ -100,9 +150,12 @@ describe('AuditTrail', () => {
       expect(fs.statSync(path.join(folder, name)).size).toBeLessThanOrEqual(1024);
       expect(modeOf(path.join(folder, name))).toBe(0o600);
     }
-    const lineBytes = Buffer.byteLength(fs.readFileSync(path.join(folder, 'audit.1.jsonl'), 'utf8').split('\n')[0]!) + 1;
+    const lineBytes =
+      Buffer.byteLength(fs.readFileSync(path.join(folder, 'audit.1.jsonl'), 'utf8').split('\n')[0]!) + 1;
     const perFile = Math.floor(1024 / lineBytes);
-    const kept = ['audit.2.jsonl', 'audit.1.jsonl', 'audit.jsonl'].flatMap((name) => readEntries(path.join(folder, name)).map((e) => Number(e.agentId!.slice(6))));
+    const kept = ['audit.2.jsonl', 'audit.1.jsonl', 'audit.jsonl'].flatMap((name) =>
+      readEntries(path.join(folder, name)).map((e) => Number(e.agentId!.slice(6))),
+    );
     expect(readEntries(path.join(folder, 'audit.2.jsonl'))).toHaveLength(perFile);
     expect(readEntries(path.join(folder, 'audit.1.jsonl'))).toHaveLength(perFile);
     // The newest lines, in order, with nothing missing in between.
@@ -132,12 +185,19 @@ describe('AuditTrail', () => {
     const masker = new SecretMasker();
     masker.add(TOKEN_1);
     const t = new AuditTrail(resolveAuditOptions({ dir }, dir)!, { masker, now: () => START });
-    t.record({ event: 'auth.failed', provider: 'claude', code: 'auth-failed', reason: `token ${TOKEN_1} refused; key ${KEY} invalid` });
+    t.record({
+      event: 'auth.failed',
+      provider: 'claude',
+      code: 'auth-failed',
+      reason: `token ${TOKEN_1} refused; key ${KEY} invalid`,
+    });
     await t.close();
     const text = fs.readFileSync(path.join(dir, AUDIT_FILE), 'utf8');
     expect(text).not.toContain(TOKEN_1);
     expect(text).not.toContain(KEY);
-    expect(readEntries(path.join(dir, AUDIT_FILE))[0]!.reason).toBe('token [REDACTED] refused; key sk-ant-…Wxyz invalid');
+    expect(readEntries(path.join(dir, AUDIT_FILE))[0]!.reason).toBe(
+      'token [REDACTED] refused; key sk-ant-…Wxyz invalid',
+    );
   });
 
   it('should report a write failure to onError and keep going', async () => {
@@ -154,13 +214,38 @@ describe('AuditTrail', () => {
 
 describe('appendAuditEntry', () => {
   it('should append one entry to $home/audit/audit.jsonl at once, with only the audit fields', async () => {
-    const entry = { event: 'auth.login', provider: 'claude', reason: 'api-key', source: 'file:claude_auth.json', apiKey: KEY } as const;
+    const entry = {
+      event: 'auth.login',
+      provider: 'claude',
+      reason: 'api-key',
+      source: 'file:claude_auth.json',
+      apiKey: KEY,
+    } as const;
     await appendAuditEntry(dir, entry, { now: START });
-    await appendAuditEntry(dir, { event: 'auth.logout', provider: 'claude', reason: 'removed ANTHROPIC_API_KEY' }, { now: START + 1000 });
+    await appendAuditEntry(
+      dir,
+      { event: 'auth.logout', provider: 'claude', reason: 'removed ANTHROPIC_API_KEY' },
+      { now: START + 1000 },
+    );
     const file = path.join(dir, 'audit', AUDIT_FILE);
     expect(readEntries(file)).toEqual([
-      { ts: '2026-01-01T22:00:00.000Z', event: 'auth.login', sessionId: null, agentId: null, provider: 'claude', reason: 'api-key', source: 'file:claude_auth.json' },
-      { ts: '2026-01-01T22:00:01.000Z', event: 'auth.logout', sessionId: null, agentId: null, provider: 'claude', reason: 'removed ANTHROPIC_API_KEY' },
+      {
+        ts: '2026-01-01T22:00:00.000Z',
+        event: 'auth.login',
+        sessionId: null,
+        agentId: null,
+        provider: 'claude',
+        reason: 'api-key',
+        source: 'file:claude_auth.json',
+      },
+      {
+        ts: '2026-01-01T22:00:01.000Z',
+        event: 'auth.logout',
+        sessionId: null,
+        agentId: null,
+        provider: 'claude',
+        reason: 'removed ANTHROPIC_API_KEY',
+      },
     ]);
     expect(fs.readFileSync(file, 'utf8')).not.toContain('AuditTestClaudeKey');
     expect(modeOf(file)).toBe(0o600);
@@ -173,7 +258,12 @@ describe('orchestrator with audit', () => {
     let claudeToken = TOKEN_1;
     const authenticate = ({ provider }: { provider: 'claude' | 'openai' }): AuthResult => {
       if (provider === 'openai') throw new Error(`401 from OpenAI: incorrect API key ${KEY}`);
-      return { source: 'file:claude_auth.json', hint: 'sk-ant-oat01-…', secretEnv: { CLAUDE_CODE_OAUTH_TOKEN: new Secret(claudeToken) }, env: {} };
+      return {
+        source: 'file:claude_auth.json',
+        hint: 'sk-ant-oat01-…',
+        secretEnv: { CLAUDE_CODE_OAUTH_TOKEN: new Secret(claudeToken) },
+        env: {},
+      };
     };
     const orch = createOrchestrator({
       home: dir,
@@ -203,22 +293,77 @@ describe('orchestrator with audit', () => {
     expect(text).not.toContain(TOKEN_1);
     expect(text).not.toContain(TOKEN_2);
     expect(text).not.toContain('AuditTestClaudeKey');
-    const sessionOf = (agentId: string) => entries.find((e) => e.agentId === agentId && e.sessionId !== null)?.sessionId;
+    const sessionOf = (agentId: string) =>
+      entries.find((e) => e.agentId === agentId && e.sessionId !== null)?.sessionId;
     expect(entries.map(({ ts: _ts, ...rest }) => rest)).toEqual([
-      { event: 'agent.refused', sessionId: null, agentId: 'b', provider: null, reason: 'concurrency-limit', code: 'concurrency-limit' },
-      { event: 'provider.circuit', sessionId: null, agentId: null, provider: 'claude', reason: '1 failures in the window', state: 'open' },
-      { event: 'agent.fallback', sessionId: sessionOf('a'), agentId: 'a', provider: 'claude', reason: 'overloaded', to: 'openai' },
-      { event: 'auth.failed', sessionId: sessionOf('a'), agentId: 'a', provider: 'openai', reason: '401 from OpenAI: incorrect API key sk-ant-…Wxyz', code: 'auth-failed' },
-      { event: 'auth.refresh', sessionId: sessionOf('c'), agentId: 'c', provider: 'claude', reason: 'token renewed', source: 'file:claude_auth.json' },
-      { event: 'provider.circuit', sessionId: null, agentId: null, provider: 'claude', reason: '0 failures in the window', state: 'closed' },
-      { event: 'quota.reset', sessionId: null, agentId: null, provider: null, reason: 'daily window started', day: '2026-01-02' },
+      {
+        event: 'agent.refused',
+        sessionId: null,
+        agentId: 'b',
+        provider: null,
+        reason: 'concurrency-limit',
+        code: 'concurrency-limit',
+      },
+      {
+        event: 'provider.circuit',
+        sessionId: null,
+        agentId: null,
+        provider: 'claude',
+        reason: '1 failures in the window',
+        state: 'open',
+      },
+      {
+        event: 'agent.fallback',
+        sessionId: sessionOf('a'),
+        agentId: 'a',
+        provider: 'claude',
+        reason: 'overloaded',
+        to: 'openai',
+      },
+      {
+        event: 'auth.failed',
+        sessionId: sessionOf('a'),
+        agentId: 'a',
+        provider: 'openai',
+        reason: '401 from OpenAI: incorrect API key sk-ant-…Wxyz',
+        code: 'auth-failed',
+      },
+      {
+        event: 'auth.refresh',
+        sessionId: sessionOf('c'),
+        agentId: 'c',
+        provider: 'claude',
+        reason: 'token renewed',
+        source: 'file:claude_auth.json',
+      },
+      {
+        event: 'provider.circuit',
+        sessionId: null,
+        agentId: null,
+        provider: 'claude',
+        reason: '0 failures in the window',
+        state: 'closed',
+      },
+      {
+        event: 'quota.reset',
+        sessionId: null,
+        agentId: null,
+        provider: null,
+        reason: 'daily window started',
+        day: '2026-01-02',
+      },
     ]);
     expect(entries[0]!.ts).toBe('2026-01-01T22:00:00.000Z');
     expect(entries[6]!.ts).toBe('2026-01-02T00:00:00.000Z'); // the reset timer fires at midnight
   });
 
   it('should write nothing and create no folder without the option', async () => {
-    const orch = createOrchestrator({ home: dir, env: { ANTHROPIC_API_KEY: KEY }, credentialSources: ['env'], clock: createManualClock(START) });
+    const orch = createOrchestrator({
+      home: dir,
+      env: { ANTHROPIC_API_KEY: KEY },
+      credentialSources: ['env'],
+      clock: createManualClock(START),
+    });
     await orch.start();
     await errorOf(() => orch.spawnAgent({ estimatedTokens: 10 ** 8 }));
     await orch.stop();

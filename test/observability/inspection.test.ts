@@ -20,13 +20,23 @@ function fakeRef(snapshot: unknown, extra: Record<string, unknown> = {}): ActorR
 function leakyOrchestrator(inspect: OrchestratorOptions['inspect']) {
   const authenticate = ({ provider }: { provider: 'claude' | 'openai' }): AuthResult => {
     if (provider === 'openai') throw new Error(`refused: token ${TOKEN} is not valid for OpenAI; key ${KEY}`);
-    return { source: 'test', hint: '…', secretEnv: { CLAUDE_CODE_OAUTH_TOKEN: new Secret(TOKEN) }, env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' } };
+    return {
+      source: 'test',
+      hint: '…',
+      secretEnv: { CLAUDE_CODE_OAUTH_TOKEN: new Secret(TOKEN) },
+      env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' },
+    };
   };
-  return createOrchestrator({ clock: createManualClock(T0), authenticate, inspect, fallbackChain: ['claude', 'openai'] });
+  return createOrchestrator({
+    clock: createManualClock(T0),
+    authenticate,
+    inspect,
+    fallbackChain: ['claude', 'openai'],
+  });
 }
 
 describe('sanitized inspection', () => {
-  it('should give a plain observer events whose payloads carry no secret, the provider\'s message included', async () => {
+  it("should give a plain observer events whose payloads carry no secret, the provider's message included", async () => {
     const received: InspectionEvent[] = [];
     const orch = leakyOrchestrator((event: InspectionEvent) => received.push(event));
     await orch.start();
@@ -40,18 +50,27 @@ describe('sanitized inspection', () => {
     const denied = received.filter((e) => e.type === '@xstate.event' && e.event.type === 'credentials.denied');
     expect(denied).toHaveLength(1);
     // The message was there, masked: the registered token as [REDACTED], the unregistered key as its hint.
-    expect((denied[0] as unknown as { event: { message: string } }).event.message).toBe('refused: token [REDACTED] is not valid for OpenAI; key sk-…Mnop');
-    const granted = received.find((e) => e.type === '@xstate.event' && e.event.type === 'credentials.granted') as { event: unknown } | undefined;
+    expect((denied[0] as unknown as { event: { message: string } }).event.message).toBe(
+      'refused: token [REDACTED] is not valid for OpenAI; key sk-…Mnop',
+    );
+    const granted = received.find((e) => e.type === '@xstate.event' && e.event.type === 'credentials.granted') as
+      { event: unknown } | undefined;
     expect(JSON.stringify(granted?.event)).toContain('"CLAUDE_CODE_OAUTH_TOKEN":"[REDACTED]"');
-    const everything = received.map((e) => JSON.stringify({ ...e, snapshot: 'snapshot' in e ? e.snapshot : (e.actorRef as AnyActorRef).getSnapshot() }));
+    const everything = received.map((e) =>
+      JSON.stringify({ ...e, snapshot: 'snapshot' in e ? e.snapshot : (e.actorRef as AnyActorRef).getSnapshot() }),
+    );
     expect(everything.join('\n')).not.toContain(TOKEN);
     expect(everything.join('\n')).not.toContain('InspectionTestOpenAIKey');
-    expect(new Set(received.map((e) => e.type))).toEqual(new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.microstep', '@xstate.action']));
+    expect(new Set(received.map((e) => e.type))).toEqual(
+      new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.microstep', '@xstate.action']),
+    );
   });
 
   it('should accept a @statelyai/inspect inspector itself, and give its adapter the coordinator and the session', async () => {
     const sent: StatelyInspectionEvent[] = [];
-    const inspector = createInspector({ send: (event) => sent.push(JSON.parse(JSON.stringify(event)) as StatelyInspectionEvent) });
+    const inspector = createInspector({
+      send: (event) => sent.push(JSON.parse(JSON.stringify(event)) as StatelyInspectionEvent),
+    });
     const orch = leakyOrchestrator(inspector);
     await orch.start();
     const agent = await orch.spawnAgent({ estimatedTokens: 100, agentId: 'a' });
@@ -72,23 +91,48 @@ describe('sanitized inspection', () => {
     const events: InspectionEvent[] = [];
     const observer = sanitizeInspection({ next: (e: InspectionEvent) => events.push(e) }, masker);
     const parent = fakeRef({ context: {} }, { id: 'parent', sessionId: 'x:0' });
-    const ref = fakeRef({ context: { note: `t=${TOKEN}`, sessions: new Map([['s1', new Secret(TOKEN)]]) } }, { _parent: parent, logic: { config: { id: 'm' }, transition: () => 1 } });
+    const ref = fakeRef(
+      { context: { note: `t=${TOKEN}`, sessions: new Map([['s1', new Secret(TOKEN)]]) } },
+      { _parent: parent, logic: { config: { id: 'm' }, transition: () => 1 } },
+    );
     observer.next!({ type: '@xstate.actor', actorRef: ref, rootId: 'x:0' });
-    observer.next!({ type: '@xstate.action', actorRef: ref, rootId: 'x:0', action: { type: 'assign', params: { token: TOKEN } } });
-    const actor = events[0] as unknown as { actorRef: { getSnapshot(): unknown; logic: unknown; _parent: { sessionId: string }; toJSON(): unknown } };
+    observer.next!({
+      type: '@xstate.action',
+      actorRef: ref,
+      rootId: 'x:0',
+      action: { type: 'assign', params: { token: TOKEN } },
+    });
+    const actor = events[0] as unknown as {
+      actorRef: { getSnapshot(): unknown; logic: unknown; _parent: { sessionId: string }; toJSON(): unknown };
+    };
     expect(actor.actorRef.getSnapshot()).toEqual({ context: { note: 't=[REDACTED]', sessions: { s1: '[REDACTED]' } } });
     expect(actor.actorRef.logic).toEqual({ config: { id: 'm' } });
     expect(actor.actorRef._parent.sessionId).toBe('x:0');
     expect(actor.actorRef.toJSON()).toEqual({ xstate$$type: 1, id: 'x' });
-    expect(events[1]).toMatchObject({ type: '@xstate.action', action: { type: 'assign', params: { token: '[REDACTED]' } } });
+    expect(events[1]).toMatchObject({
+      type: '@xstate.action',
+      action: { type: 'assign', params: { token: '[REDACTED]' } },
+    });
     expect((events[1] as { actorRef: unknown }).actorRef).toBe(actor.actorRef);
   });
 
   it('should drop an event it cannot sanitize instead of throwing into the actors', () => {
     const events: InspectionEvent[] = [];
     const observer = sanitizeInspection((e) => events.push(e), null);
-    const hostile = { get context(): never { throw new Error('no'); } };
-    expect(() => observer.next!({ type: '@xstate.snapshot', actorRef: fakeRef(null), rootId: 'x', event: { type: 'e' }, snapshot: hostile as never })).not.toThrow();
+    const hostile = {
+      get context(): never {
+        throw new Error('no');
+      },
+    };
+    expect(() =>
+      observer.next!({
+        type: '@xstate.snapshot',
+        actorRef: fakeRef(null),
+        rootId: 'x',
+        event: { type: 'e' },
+        snapshot: hostile as never,
+      }),
+    ).not.toThrow();
     expect(events).toEqual([]);
   });
 

@@ -39,7 +39,12 @@ async function startReceiver(): Promise<{ url: string; raw: string[]; closed: Pr
     });
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `ws://127.0.0.1:${port}`, raw, closed, stop: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    raw,
+    closed,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -88,8 +93,16 @@ describe('the Stately inspector over WebSocket', () => {
       expect([name, [...types].sort()]).toEqual([name, ['@xstate.actor', '@xstate.event', '@xstate.snapshot']]);
     }
     // The sessions' snapshots carry their context (our ids), credentials as [REDACTED].
-    const sessionSnapshot = messages.find((m) => m.type === '@xstate.snapshot' && m.sessionId === xstateIdOf(agents[0]!.sessionId) && Object.keys(m.snapshot?.context?.secretEnv ?? {}).length > 0);
-    expect(sessionSnapshot?.snapshot?.context).toMatchObject({ agentId: 'a1', secretEnv: { ANTHROPIC_API_KEY: '[REDACTED]', CLAUDE_API_KEY: '[REDACTED]' } });
+    const sessionSnapshot = messages.find(
+      (m) =>
+        m.type === '@xstate.snapshot' &&
+        m.sessionId === xstateIdOf(agents[0]!.sessionId) &&
+        Object.keys(m.snapshot?.context?.secretEnv ?? {}).length > 0,
+    );
+    expect(sessionSnapshot?.snapshot?.context).toMatchObject({
+      agentId: 'a1',
+      secretEnv: { ANTHROPIC_API_KEY: '[REDACTED]', CLAUDE_API_KEY: '[REDACTED]' },
+    });
     expect(messages.some((m) => m.type === '@xstate.event' && m.event?.type === 'agent.spawn')).toBe(true);
     expect(receiver.raw.length).toBeGreaterThan(50);
     expect(leaks(receiver.raw)).toEqual([]);
@@ -103,9 +116,13 @@ describe('the Stately inspector over WebSocket', () => {
     await runAgents(orch);
     await new Promise((resolve) => setTimeout(resolve, 50));
     inspector.stop();
-    for (let i = 0; i < 100 && !receiver.raw.some((m) => m.includes('"coordinator"')); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 100 && !receiver.raw.some((m) => m.includes('"coordinator"')); i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     await receiver.stop();
-    const names = receiver.raw.map((m) => JSON.parse(m) as Message).filter((m) => m.type === '@xstate.actor').map((m) => m.name);
+    const names = receiver.raw
+      .map((m) => JSON.parse(m) as Message)
+      .filter((m) => m.type === '@xstate.actor')
+      .map((m) => m.name);
     expect(names).toContain('coordinator');
     expect(leaks(receiver.raw)).toEqual([]);
   });
@@ -120,9 +137,12 @@ describe('the Stately inspector over WebSocket', () => {
       browser.on('message', (data: Buffer) => seen.push(data.toString('utf8')));
       await new Promise((resolve) => browser.once('open', resolve));
       const attached = await attachInspector(url);
-      await runAgents(createOrchestrator({ env: BOTH_KEYS_ENV, credentialSources: ['env'], inspect: attached.inspect }));
+      await runAgents(
+        createOrchestrator({ env: BOTH_KEYS_ENV, credentialSources: ['env'], inspect: attached.inspect }),
+      );
       await attached.stop();
-      for (let i = 0; i < 200 && !seen.some((m) => m.includes('"@xstate.snapshot"')); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && !seen.some((m) => m.includes('"@xstate.snapshot"')); i += 1)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       browser.close();
       expect(seen.map((m) => (JSON.parse(m) as Message).name).filter(Boolean)).toContain('coordinator');
       expect(leaks(seen)).toEqual([]);
@@ -139,7 +159,9 @@ describe('the Stately inspector over WebSocket', () => {
     expect((error as Error).message).toContain('ECONNREFUSED');
     expect((error as Error).message).toContain('agentvisor inspect --serve');
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(isAgentvisorError(await errorOf(() => attachInspector('http://localhost:8080')), 'invalid-option')).toBe(true);
+    expect(isAgentvisorError(await errorOf(() => attachInspector('http://localhost:8080')), 'invalid-option')).toBe(
+      true,
+    );
   });
 
   it('should explain the steps with `agentvisor inspect`', async () => {
@@ -196,11 +218,13 @@ async function openBrowser(url: string): Promise<{ socket: WebSocket; closeCode:
 /** Loads the page over a keep-alive connection, left open afterwards (as a browser does). */
 function loadPage(page: string, agent: http.Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(page, { agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    }).on('error', reject);
+    http
+      .get(page, { agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -212,10 +236,11 @@ describe('the inspector relay: loopback unless told otherwise, and a clean stop'
   afterEach(async () => {
     for (const relay of relays.splice(0)) await relay.stop();
     for (const agent of agents.splice(0)) agent.destroy();
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
-  it('should listen on 127.0.0.1 by default, refuse the machine\'s other addresses, and listen where --host / host says', async () => {
+  it("should listen on 127.0.0.1 by default, refuse the machine's other addresses, and listen where --host / host says", async () => {
     const relay = await serveInspectorRelay({ port: 0, open: false });
     relays.push(relay);
     const { port } = relay.address;
@@ -243,10 +268,13 @@ describe('the inspector relay: loopback unless told otherwise, and a clean stop'
     expect((taken as Error).message).toContain('choose another with --port');
     // 203.0.113.0/24 is TEST-NET-3: no machine has it.
     const foreign = await errorOf(() => serveInspectorRelay({ port: 0, host: '203.0.113.7', open: false }));
-    expect(isAgentvisorError(foreign, 'invalid-option') && foreign.details).toMatchObject({ field: 'host', errno: 'EADDRNOTAVAIL' });
+    expect(isAgentvisorError(foreign, 'invalid-option') && foreign.details).toMatchObject({
+      field: 'host',
+      errno: 'EADDRNOTAVAIL',
+    });
   });
 
-  it('should serve the page, refuse other sites\' pages, and on stop() close every connection and the port', async () => {
+  it("should serve the page, refuse other sites' pages, and on stop() close every connection and the port", async () => {
     const relay = await serveInspectorRelay({ port: 0, open: false });
     relays.push(relay);
     const agent = new http.Agent({ keepAlive: true });
@@ -259,7 +287,9 @@ describe('the inspector relay: loopback unless told otherwise, and a clean stop'
     const program = await attachInspector(relay.url);
     const evil = new WebSocket(relay.url, { origin: 'http://evil.example' });
     evil.on('error', () => undefined);
-    const evilStatus = await new Promise<number>((resolve) => evil.once('unexpected-response', (_req, res: http.IncomingMessage) => resolve(res.statusCode ?? 0)));
+    const evilStatus = await new Promise<number>((resolve) =>
+      evil.once('unexpected-response', (_req, res: http.IncomingMessage) => resolve(res.statusCode ?? 0)),
+    );
     expect(evilStatus).toBe(401);
     evil.terminate();
 
@@ -274,11 +304,34 @@ describe('the inspector relay: loopback unless told otherwise, and a clean stop'
 
   const root = path.join(__dirname, '..', '..');
   /** `agentvisor --json inspect --serve --port 0 --no-open`, as a process of its own. */
-  function serveCli(): { child: ChildProcess; facts: Promise<{ relay: string; port: number; host: string; serving: boolean }>; exited: Promise<{ code: number | null; signal: string | null }>; stderr: () => string } {
-    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), path.join(root, 'src', 'cli', 'main.ts'), '--json', 'inspect', '--serve', '--port', '0', '--no-open'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  function serveCli(): {
+    child: ChildProcess;
+    facts: Promise<{ relay: string; port: number; host: string; serving: boolean }>;
+    exited: Promise<{ code: number | null; signal: string | null }>;
+    stderr: () => string;
+  } {
+    const child = spawn(
+      process.execPath,
+      [
+        '-r',
+        require.resolve('ts-node/register/transpile-only'),
+        path.join(root, 'src', 'cli', 'main.ts'),
+        '--json',
+        'inspect',
+        '--serve',
+        '--port',
+        '0',
+        '--no-open',
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? os.tmpdir(),
+          TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.push(child);
     let out = '';
     let err = '';
@@ -286,32 +339,38 @@ describe('the inspector relay: loopback unless told otherwise, and a clean stop'
     const facts = new Promise<{ relay: string; port: number; host: string; serving: boolean }>((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {
         out += chunk.toString('utf8');
-        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as { relay: string; port: number; host: string; serving: boolean });
+        if (out.includes('\n'))
+          resolve(JSON.parse(out.split('\n')[0]!) as { relay: string; port: number; host: string; serving: boolean });
       });
       child.once('exit', () => reject(new Error(`inspect --serve ended before it listened: ${err}`)));
     });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     return { child, facts, exited, stderr: () => err };
   }
 
-  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('should end `agentvisor inspect --serve` on %s: connections closed, port free, exit 0 on its own', async (signal) => {
-    const run = serveCli();
-    const facts = await run.facts;
-    expect(facts).toMatchObject({ serving: true, host: '127.0.0.1', relay: `ws://localhost:${facts.port}` });
-    const browser = await openBrowser(facts.relay);
-    const agent = new http.Agent({ keepAlive: true });
-    agents.push(agent);
-    expect((await loadPage(`http://127.0.0.1:${facts.port}/`, agent)).status).toBe(200);
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    'should end `agentvisor inspect --serve` on %s: connections closed, port free, exit 0 on its own',
+    async (signal) => {
+      const run = serveCli();
+      const facts = await run.facts;
+      expect(facts).toMatchObject({ serving: true, host: '127.0.0.1', relay: `ws://localhost:${facts.port}` });
+      const browser = await openBrowser(facts.relay);
+      const agent = new http.Agent({ keepAlive: true });
+      agents.push(agent);
+      expect((await loadPage(`http://127.0.0.1:${facts.port}/`, agent)).status).toBe(200);
 
-    const sent = Date.now();
-    run.child.kill(signal);
-    // No process.exit in the command: it ends because the relay left nothing behind.
-    expect(await run.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - sent).toBeLessThan(5_000);
-    expect(await browser.closeCode).toBe(1001);
-    expect(await tcp('127.0.0.1', facts.port)).toBe('ECONNREFUSED');
-    expect(run.stderr()).toContain(`Inspector relay stopped (${signal === 'SIGINT' ? 'Ctrl-C' : signal})`);
-  });
+      const sent = Date.now();
+      run.child.kill(signal);
+      // No process.exit in the command: it ends because the relay left nothing behind.
+      expect(await run.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - sent).toBeLessThan(5_000);
+      expect(await browser.closeCode).toBe(1001);
+      expect(await tcp('127.0.0.1', facts.port)).toBe('ECONNREFUSED');
+      expect(run.stderr()).toContain(`Inspector relay stopped (${signal === 'SIGINT' ? 'Ctrl-C' : signal})`);
+    },
+  );
 });
 
 describe('the inspector relay from the package root', () => {
@@ -325,14 +384,23 @@ describe('the inspector relay from the package root', () => {
         await relay.stop();
         console.log(JSON.stringify({ type: typeof root.serveInspectorRelay, atImport, started, url: relay.url }));
       });`;
-    const result = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script], {
-      cwd: path.join(__dirname, '..', '..'),
-      encoding: 'utf8',
-      env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', '..', 'tsconfig.json') },
-      timeout: 60_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script],
+      {
+        cwd: path.join(__dirname, '..', '..'),
+        encoding: 'utf8',
+        env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', '..', 'tsconfig.json') },
+        timeout: 60_000,
+      },
+    );
     expect(result.stderr).toBe('');
-    const facts = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { type: string; atImport: number; started: number; url: string };
+    const facts = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as {
+      type: string;
+      atImport: number;
+      started: number;
+      url: string;
+    };
     expect(facts).toMatchObject({ type: 'function', atImport: 0 });
     expect(facts.started).toBeGreaterThan(0);
     expect(facts.url).toMatch(/^ws:\/\/localhost:\d+$/);

@@ -24,9 +24,25 @@ describe('createLogger', () => {
   it('should redact credentials at the listed paths, nested ones included', () => {
     const { stream, lines } = capture();
     const logger = createLogger('info', stream);
-    logger.info({ apiKey: KEY, options: { apiKeys: { claude: KEY } }, a: { b: { refreshToken: 'r' } }, headers: { authorization: 'Bearer x', 'x-api-key': KEY }, env: { PATH: '/bin' } }, 'redaction');
+    logger.info(
+      {
+        apiKey: KEY,
+        options: { apiKeys: { claude: KEY } },
+        a: { b: { refreshToken: 'r' } },
+        headers: { authorization: 'Bearer x', 'x-api-key': KEY },
+        env: { PATH: '/bin' },
+      },
+      'redaction',
+    );
     expect(parsed(lines)).toEqual([
-      expect.objectContaining({ apiKey: '[REDACTED]', options: { apiKeys: '[REDACTED]' }, a: { b: { refreshToken: '[REDACTED]' } }, headers: { authorization: '[REDACTED]', 'x-api-key': '[REDACTED]' }, env: '[REDACTED]', msg: 'redaction' }),
+      expect.objectContaining({
+        apiKey: '[REDACTED]',
+        options: { apiKeys: '[REDACTED]' },
+        a: { b: { refreshToken: '[REDACTED]' } },
+        headers: { authorization: '[REDACTED]', 'x-api-key': '[REDACTED]' },
+        env: '[REDACTED]',
+        msg: 'redaction',
+      }),
     ]);
   });
 
@@ -40,7 +56,11 @@ describe('createLogger', () => {
     const text = lines.join('');
     expect(text).not.toContain(OAUTH_TOKEN);
     const [first, second] = parsed(lines);
-    expect(first).toMatchObject({ agentId: 'a1', stderr: 'curl: (22) Authorization: Bearer [REDACTED]', msg: 'agent said [REDACTED]' });
+    expect(first).toMatchObject({
+      agentId: 'a1',
+      stderr: 'curl: (22) Authorization: Bearer [REDACTED]',
+      msg: 'agent said [REDACTED]',
+    });
     expect(second).toMatchObject({ err: { message: 'refresh of [REDACTED] failed' } });
     expect(String((second!.err as { stack: string }).stack)).toMatch(/^Error: refresh of \[REDACTED\] failed/);
   });
@@ -117,14 +137,19 @@ describe('prettySink', () => {
 });
 
 describe('orchestrator with a createLogger logger', () => {
-  it('should register every credential it hands out in the logger\'s masker, so agent output logged later is masked', async () => {
+  it("should register every credential it hands out in the logger's masker, so agent output logged later is masked", async () => {
     const { stream, lines } = capture();
     const logger = createLogger('debug', stream);
     const orch = createOrchestrator({
       clock: createManualClock(T0),
       logger,
       fallbackChain: ['claude'],
-      authenticate: () => ({ source: 'test', hint: '…', secretEnv: { CLAUDE_CODE_OAUTH_TOKEN: new Secret(OAUTH_TOKEN) }, env: {} }),
+      authenticate: () => ({
+        source: 'test',
+        hint: '…',
+        secretEnv: { CLAUDE_CODE_OAUTH_TOKEN: new Secret(OAUTH_TOKEN) },
+        env: {},
+      }),
     });
     await orch.start();
     expect(secretMaskerOf(logger)!.has(OAUTH_TOKEN)).toBe(false);
@@ -141,7 +166,11 @@ describe('orchestrator with a createLogger logger', () => {
 
   it('should register the keys of apiKeys and of the env at creation', () => {
     const logger = createLogger('info', capture().stream);
-    createOrchestrator({ logger, apiKeys: { claude: KEY }, env: { OPENAI_API_KEY: 'sk-proj-LoggerTestOpenAIKey-000111' } });
+    createOrchestrator({
+      logger,
+      apiKeys: { claude: KEY },
+      env: { OPENAI_API_KEY: 'sk-proj-LoggerTestOpenAIKey-000111' },
+    });
     expect(secretMaskerOf(logger)!.has(KEY)).toBe(true);
     expect(secretMaskerOf(logger)!.has('sk-proj-LoggerTestOpenAIKey-000111')).toBe(true);
   });

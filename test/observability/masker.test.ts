@@ -9,7 +9,9 @@ describe('SecretMasker', () => {
   it('should replace a registered value wherever it appears, as often as it appears', () => {
     const masker = new SecretMasker();
     expect(masker.add(TOKEN)).toBe(true);
-    expect(masker.mask(`401: token ${TOKEN} expired; header Bearer ${TOKEN}`)).toBe('401: token [REDACTED] expired; header Bearer [REDACTED]');
+    expect(masker.mask(`401: token ${TOKEN} expired; header Bearer ${TOKEN}`)).toBe(
+      '401: token [REDACTED] expired; header Bearer [REDACTED]',
+    );
   });
 
   it('should take a Secret and register its value', () => {
@@ -66,7 +68,13 @@ describe('sanitizeValue', () => {
     const masker = new SecretMasker();
     masker.add(TOKEN);
     const value = { a: { b: [{ c: `x ${TOKEN}` }] }, secret: new Secret(TOKEN), n: 3, ok: true, none: null };
-    expect(sanitizeValue(value, masker)).toEqual({ a: { b: [{ c: 'x [REDACTED]' }] }, secret: '[REDACTED]', n: 3, ok: true, none: null });
+    expect(sanitizeValue(value, masker)).toEqual({
+      a: { b: [{ c: 'x [REDACTED]' }] },
+      secret: '[REDACTED]',
+      n: 3,
+      ok: true,
+      none: null,
+    });
   });
 
   it('should turn Maps into objects and Sets into arrays, drop functions and cut cycles', () => {
@@ -75,7 +83,12 @@ describe('sanitizeValue', () => {
     const value = { map: new Map([['k', TOKEN]]), set: new Set([1, 2]), fn: () => 1, cyclic, big: BigInt(7) };
     const masker = new SecretMasker();
     masker.add(TOKEN);
-    expect(sanitizeValue(value, masker)).toEqual({ map: { k: '[REDACTED]' }, set: [1, 2], cyclic: { name: 'loop', self: '[Circular]' }, big: '7' });
+    expect(sanitizeValue(value, masker)).toEqual({
+      map: { k: '[REDACTED]' },
+      set: [1, 2],
+      cyclic: { name: 'loop', self: '[Circular]' },
+      big: '7',
+    });
   });
 
   it('should keep a value that appears twice side by side (only a value inside itself is a cycle)', () => {
@@ -83,11 +96,14 @@ describe('sanitizeValue', () => {
     expect(sanitizeValue({ a: shared, b: shared }, null)).toEqual({ a: { v: 1 }, b: { v: 1 } });
   });
 
-  it('should honour toJSON and mask an Error\'s message', () => {
+  it("should honour toJSON and mask an Error's message", () => {
     const masker = new SecretMasker();
     masker.add(TOKEN);
     const error = Object.assign(new Error(`refresh failed for ${TOKEN}`), { code: 'E1' });
-    expect(sanitizeValue({ when: new Date(0), error }, masker)).toEqual({ when: '1970-01-01T00:00:00.000Z', error: { name: 'Error', message: 'refresh failed for [REDACTED]', code: 'E1' } });
+    expect(sanitizeValue({ when: new Date(0), error }, masker)).toEqual({
+      when: '1970-01-01T00:00:00.000Z',
+      error: { name: 'Error', message: 'refresh failed for [REDACTED]', code: 'E1' },
+    });
   });
 
   it('should cut values deeper than maxDepth', () => {

@@ -60,12 +60,16 @@ describe('orch.metrics()', () => {
   });
 
   it('should count fallbacks by provider and reason, refusals by code, releases by reason, resets and overruns', async () => {
-    const { orch, clock } = orchestrator({ limits: { claude: { dailyLimit: 10_000, maxConcurrent: 1 }, openai: { dailyLimit: 1_000, maxConcurrent: 1 } } });
+    const { orch, clock } = orchestrator({
+      limits: { claude: { dailyLimit: 10_000, maxConcurrent: 1 }, openai: { dailyLimit: 1_000, maxConcurrent: 1 } },
+    });
     await orch.start();
     await errorOf(() => orch.spawnAgent({ estimatedTokens: 10 ** 8, agentId: 'c' }));
     const a = await orch.spawnAgent({ estimatedTokens: 500, agentId: 'a' });
     await a.reportFailure({ status: 529 });
-    await errorOf(() => orch.spawnAgent({ estimatedTokens: 100, agentId: 'b', preferredProvider: 'openai', whenPreferredBusy: 'wait' }));
+    await errorOf(() =>
+      orch.spawnAgent({ estimatedTokens: 100, agentId: 'b', preferredProvider: 'openai', whenPreferredBusy: 'wait' }),
+    );
     await errorOf(() => a.reportUsage({ inputTokens: 1_500, outputTokens: 0 })); // beyond openai's 1,000: overrun, ended
     const d = await orch.spawnAgent({ estimatedTokens: 100, agentId: 'd' });
     await d.release();
@@ -84,7 +88,16 @@ describe('orch.metrics()', () => {
   it('should time authentication and admission (spawnAgent → active, waiting in the queue included)', async () => {
     let answer: ((result: AuthResult) => void) | null = null;
     const authenticate = ({ provider }: { provider: 'claude' | 'openai' }): AuthResult | Promise<AuthResult> => {
-      const result = { source: 'test', hint: '…', secretEnv: { [provider === 'claude' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY']: new Secret('sk-test-MetricsKeyBody-0011223344') }, env: {} };
+      const result = {
+        source: 'test',
+        hint: '…',
+        secretEnv: {
+          [provider === 'claude' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY']: new Secret(
+            'sk-test-MetricsKeyBody-0011223344',
+          ),
+        },
+        env: {},
+      };
       if (provider === 'openai') return result;
       return new Promise((resolve) => (answer = resolve));
     };
@@ -92,14 +105,26 @@ describe('orch.metrics()', () => {
     await orch.start();
     const first = orch.spawnAgent({ estimatedTokens: 100, agentId: 'a' });
     clock.advance(250);
-    answer!(await Promise.resolve({ source: 'test', hint: '…', secretEnv: { ANTHROPIC_API_KEY: new Secret('sk-test-MetricsKeyBody-0011223344') }, env: {} }));
+    answer!(
+      await Promise.resolve({
+        source: 'test',
+        hint: '…',
+        secretEnv: { ANTHROPIC_API_KEY: new Secret('sk-test-MetricsKeyBody-0011223344') },
+        env: {},
+      }),
+    );
     const a = await first;
     // b waits 1.5 s for claude's only slot.
     const second = orch.spawnAgent({ estimatedTokens: 100, agentId: 'b', waitMs: 10_000, whenPreferredBusy: 'wait' });
     clock.advance(1_250);
     await a.release();
     clock.advance(250);
-    answer!({ source: 'test', hint: '…', secretEnv: { ANTHROPIC_API_KEY: new Secret('sk-test-MetricsKeyBody-0011223344') }, env: {} });
+    answer!({
+      source: 'test',
+      hint: '…',
+      secretEnv: { ANTHROPIC_API_KEY: new Secret('sk-test-MetricsKeyBody-0011223344') },
+      env: {},
+    });
     await second;
     const c = await orch.spawnAgent({ estimatedTokens: 100, agentId: 'c', preferredProvider: 'openai' });
     expect(c.provider).toBe('openai');
@@ -118,7 +143,12 @@ describe('orch.metrics()', () => {
   });
 
   it('should count a denied authentication under outcome="denied"', async () => {
-    const { orch } = orchestrator({ fallbackChain: ['claude'], authenticate: () => { throw new Error('no credentials'); } });
+    const { orch } = orchestrator({
+      fallbackChain: ['claude'],
+      authenticate: () => {
+        throw new Error('no credentials');
+      },
+    });
     await orch.start();
     await errorOf(() => orch.spawnAgent({ estimatedTokens: 100 }));
     const text = await orch.metrics();
@@ -139,7 +169,7 @@ describe('orch.metrics()', () => {
     await orch.stop();
   });
 
-  it('should keep each orchestrator\'s metrics in its own registry, not prom-client\'s global one', async () => {
+  it("should keep each orchestrator's metrics in its own registry, not prom-client's global one", async () => {
     const one = orchestrator();
     const two = orchestrator();
     await one.orch.start();
@@ -192,7 +222,10 @@ describe('serveMetrics', () => {
   });
 
   it('should answer 500 with the masked message when metrics fail', async () => {
-    const server = await serveMetrics({ metrics: () => Promise.reject(new Error('boom sk-ant-api03-ServeMetricsKeyBody-0123456789Qrst')) }, 0);
+    const server = await serveMetrics(
+      { metrics: () => Promise.reject(new Error('boom sk-ant-api03-ServeMetricsKeyBody-0123456789Qrst')) },
+      0,
+    );
     try {
       const res = await get(server.url);
       expect(res.status).toBe(500);
@@ -208,7 +241,9 @@ describe('serveMetrics', () => {
       const error = await errorOf(() => serveMetrics({ metrics: async () => '' }, first.port));
       expect(isAgentvisorError(error, 'invalid-option')).toBe(true);
       expect((error as Error).message).toContain('EADDRINUSE');
-      expect(isAgentvisorError(await errorOf(() => serveMetrics({ metrics: async () => '' }, 70_000)), 'invalid-option')).toBe(true);
+      expect(
+        isAgentvisorError(await errorOf(() => serveMetrics({ metrics: async () => '' }, 70_000)), 'invalid-option'),
+      ).toBe(true);
     } finally {
       await first.close();
     }

@@ -4,7 +4,14 @@ import pino from 'pino';
 import type { InspectionEvent } from 'xstate';
 import { Secret, createManualClock, createOrchestrator, isAgentvisorError } from '../../src';
 import type { ManagedAgent, Orchestrator } from '../../src';
-import { EVENT_NAMES, FAKE_CLAUDE_KEY, FAKE_OPENAI_KEY, SECRET_FRAGMENTS, errorOf, flushMicrotasks } from '../helpers/orchestratorFixtures';
+import {
+  EVENT_NAMES,
+  FAKE_CLAUDE_KEY,
+  FAKE_OPENAI_KEY,
+  SECRET_FRAGMENTS,
+  errorOf,
+  flushMicrotasks,
+} from '../helpers/orchestratorFixtures';
 import { HOUR, T0, at } from '../helpers/timeOrigin';
 
 /** JSON that tolerates cycles (a repeated object is written once, then as "[Circular]"). */
@@ -44,11 +51,21 @@ function capturingLogger(lines: string[]) {
 
 function recordError(captured: Captured, error: unknown): void {
   const e = error as Error;
-  captured.errors.push(safeJson(error), String(error), e.message ?? '', e.stack ?? '', util.inspect(error, { depth: 8 }));
+  captured.errors.push(
+    safeJson(error),
+    String(error),
+    e.message ?? '',
+    e.stack ?? '',
+    util.inspect(error, { depth: 8 }),
+  );
 }
 
 function takeSnapshots(orch: Orchestrator, captured: Captured): void {
-  captured.snapshots.push(safeJson(orch.actor.getPersistedSnapshot()), safeJson(orch.actor.getSnapshot()), util.inspect(orch.actor.getSnapshot().context, { depth: 12 }));
+  captured.snapshots.push(
+    safeJson(orch.actor.getPersistedSnapshot()),
+    safeJson(orch.actor.getSnapshot()),
+    util.inspect(orch.actor.getSnapshot().context, { depth: 12 }),
+  );
 }
 
 async function expectError(captured: Captured, call: () => unknown): Promise<void> {
@@ -63,7 +80,11 @@ describe('secret redaction', () => {
     // 23:00Z: an hour before the daily reset, so the scenario's three hours produce a quota.reset.
     const clock = createManualClock(at(11 * HOUR));
     const orch = createOrchestrator({
-      env: { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: FAKE_OPENAI_KEY, ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' },
+      env: {
+        ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY,
+        OPENAI_API_KEY: FAKE_OPENAI_KEY,
+        ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010',
+      },
       limits: { claude: { dailyLimit: 2_000, maxConcurrent: 2 }, openai: { dailyLimit: 2_000, maxConcurrent: 2 } },
       maxQueue: 1,
       // The scenario below walks the claude → openai chain.
@@ -74,7 +95,8 @@ describe('secret redaction', () => {
         captured.inspections.push(safeJson(event));
       },
     });
-    for (const name of EVENT_NAMES) orch.on(name, (payload: unknown) => captured.events.push(safeJson({ name, payload })));
+    for (const name of EVENT_NAMES)
+      orch.on(name, (payload: unknown) => captured.events.push(safeJson({ name, payload })));
     await orch.start();
 
     const a = await orch.spawnAgent({ estimatedTokens: 500, agentId: 'a', task: 'fix the build' });
@@ -99,7 +121,9 @@ describe('secret redaction', () => {
     const c = await orch.spawnAgent({ estimatedTokens: 10, agentId: 'c' });
     const d = await orch.spawnAgent({ estimatedTokens: 10, agentId: 'd' });
     await expectError(captured, () => orch.spawnAgent({ estimatedTokens: 10, agentId: 'e' }));
-    const waiting = orch.spawnAgent({ estimatedTokens: 10, agentId: 'w', waitMs: 1_000 }).catch((error: unknown) => error);
+    const waiting = orch
+      .spawnAgent({ estimatedTokens: 10, agentId: 'w', waitMs: 1_000 })
+      .catch((error: unknown) => error);
     await expectError(captured, () => orch.spawnAgent({ estimatedTokens: 10, agentId: 'x', waitMs: 1_000 }));
     clock.advance(1_000);
     recordError(captured, await waiting);
@@ -117,7 +141,18 @@ describe('secret redaction', () => {
     await flushMicrotasks();
 
     const kinds = captured.events.map((e) => (JSON.parse(e) as { name: string }).name);
-    expect(new Set(kinds)).toEqual(new Set(['agent.active', 'agent.fallback', 'agent.refused', 'agent.queued', 'quota.overrun', 'quota.low', 'agent.released', 'quota.reset']));
+    expect(new Set(kinds)).toEqual(
+      new Set([
+        'agent.active',
+        'agent.fallback',
+        'agent.refused',
+        'agent.queued',
+        'quota.overrun',
+        'quota.low',
+        'agent.released',
+        'quota.reset',
+      ]),
+    );
     expect(captured.logLines.length).toBeGreaterThan(10);
     expect(captured.inspections.length).toBeGreaterThan(10);
     expect(captured.errors.length).toBeGreaterThan(40);
@@ -163,7 +198,10 @@ describe('secret redaction', () => {
   });
 
   it('should show a key only in agent.env: not in the handle, util.inspect of it, or a Secret', async () => {
-    const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: FAKE_OPENAI_KEY }, clock: createManualClock(0) });
+    const orch = createOrchestrator({
+      env: { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: FAKE_OPENAI_KEY },
+      clock: createManualClock(0),
+    });
     await orch.start();
     const agent: ManagedAgent = await orch.spawnAgent({ estimatedTokens: 100 });
     expect(leaksIn(safeJson(agent))).toEqual([]);

@@ -28,17 +28,62 @@ describe('createOrchestrator options (resolveOptions)', () => {
   it.each<[string, unknown, string, string]>([
     ['null options', null, '(options)', "createOrchestrator's options must be an object such as"],
     ['a list of options', [], '(options)', "createOrchestrator's options must be an object such as"],
-    ['a clock without now', { clock: {} }, 'clock', 'clock must be a clock: an object with now(), setTimeout(), clearTimeout()'],
-    ['a number for the logger', { logger: 5 }, 'logger', 'logger must be a pino logger: an object with info(), warn(), error()'],
-    ['a logger without error', { logger: { info: () => undefined, warn: () => undefined } }, 'logger', 'logger must be a pino logger'],
-    ['a misspelt fallbackChain', { fallbackchain: ['claude'] }, 'fallbackchain', 'fallbackchain is not an option; did you mean fallbackChain?'],
-    ['a misspelt limit', { limits: { claude: { dailyTokens: 5 } } }, 'limits.claude.dailyTokens', 'limits.claude.dailyTokens is not an option; did you mean dailyLimit?'],
-    ['a negative limit', { limits: { claude: { dailyLimit: -1 } } }, 'limits.claude.dailyLimit', 'limits.claude.dailyLimit must be a whole number from 0 to'],
-    ['a ledger instance without reserve', { ledger: { instance: { settle: () => undefined } } }, 'ledger.instance', 'ledger.instance must be a QuotaLedger: an object with reserve()'],
-    ['a secret masker without mask', { secretMasker: { add: () => true } }, 'secretMasker', 'secretMasker must be a SecretMasker'],
+    [
+      'a clock without now',
+      { clock: {} },
+      'clock',
+      'clock must be a clock: an object with now(), setTimeout(), clearTimeout()',
+    ],
+    [
+      'a number for the logger',
+      { logger: 5 },
+      'logger',
+      'logger must be a pino logger: an object with info(), warn(), error()',
+    ],
+    [
+      'a logger without error',
+      { logger: { info: () => undefined, warn: () => undefined } },
+      'logger',
+      'logger must be a pino logger',
+    ],
+    [
+      'a misspelt fallbackChain',
+      { fallbackchain: ['claude'] },
+      'fallbackchain',
+      'fallbackchain is not an option; did you mean fallbackChain?',
+    ],
+    [
+      'a misspelt limit',
+      { limits: { claude: { dailyTokens: 5 } } },
+      'limits.claude.dailyTokens',
+      'limits.claude.dailyTokens is not an option; did you mean dailyLimit?',
+    ],
+    [
+      'a negative limit',
+      { limits: { claude: { dailyLimit: -1 } } },
+      'limits.claude.dailyLimit',
+      'limits.claude.dailyLimit must be a whole number from 0 to',
+    ],
+    [
+      'a ledger instance without reserve',
+      { ledger: { instance: { settle: () => undefined } } },
+      'ledger.instance',
+      'ledger.instance must be a QuotaLedger: an object with reserve()',
+    ],
+    [
+      'a secret masker without mask',
+      { secretMasker: { add: () => true } },
+      'secretMasker',
+      'secretMasker must be a SecretMasker',
+    ],
     ['authenticate that is not a function', { authenticate: 'env' }, 'authenticate', 'authenticate must be a function'],
     ['a fetch that is not a function', { oauth: { fetch: {} } }, 'oauth.fetch', 'oauth.fetch must be a fetch function'],
-    ['a failure policy for an unknown kind', { failurePolicy: { kinds: { overloded: {} } } }, 'failurePolicy.kinds.overloded', 'did you mean overloaded?'],
+    [
+      'a failure policy for an unknown kind',
+      { failurePolicy: { kinds: { overloded: {} } } },
+      'failurePolicy.kinds.overloded',
+      'did you mean overloaded?',
+    ],
     ['a string for lowWatermark', { lowWatermark: '10%' }, 'lowWatermark', 'lowWatermark must be a share from 0 to 1'],
   ])('should refuse %s with invalid-option naming the field', (_name, options, option, message) => {
     const refused = refusal(() => resolveOptions(loose<OrchestratorOptions>(options)));
@@ -102,8 +147,18 @@ describe('createOrchestrator options (resolveOptions)', () => {
 describe('failure policy options (resolveFailurePolicy)', () => {
   it.each<[string, unknown, string, string]>([
     ['null', null, 'failurePolicy', 'failurePolicy must be an object such as { maxRetries: 2 }'],
-    ['a string retry count', { maxRetries: '3' }, 'failurePolicy.maxRetries', 'failurePolicy.maxRetries must be a whole number from 0 to 10, got "3"'],
-    ['a misspelt setting', { maxRetrys: 3 }, 'failurePolicy.maxRetrys', 'failurePolicy.maxRetrys is not an option; did you mean maxRetries?'],
+    [
+      'a string retry count',
+      { maxRetries: '3' },
+      'failurePolicy.maxRetries',
+      'failurePolicy.maxRetries must be a whole number from 0 to 10, got "3"',
+    ],
+    [
+      'a misspelt setting',
+      { maxRetrys: 3 },
+      'failurePolicy.maxRetrys',
+      'failurePolicy.maxRetrys is not an option; did you mean maxRetries?',
+    ],
   ])('should refuse %s with invalid-option naming the field', (_name, options, option, message) => {
     const refused = refusal(() => resolveFailurePolicy(loose<FailurePolicyOptions>(options)));
     expect(refused).toEqual({ code: 'invalid-option', option, message: expect.stringContaining(message) as unknown });
@@ -111,7 +166,19 @@ describe('failure policy options (resolveFailurePolicy)', () => {
 
   it('should accept undefined and a full policy', () => {
     expect(resolveFailurePolicy(undefined).server.maxRetries).toBe(2);
-    const policy = resolveFailurePolicy({ maxRetries: 1, baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 1_000, kinds: { server: { action: 'fallback', maxRetries: 0 } } });
-    expect(policy.server).toEqual({ action: 'fallback', maxRetries: 0, baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 1_000 });
+    const policy = resolveFailurePolicy({
+      maxRetries: 1,
+      baseDelayMs: 10,
+      maxDelayMs: 100,
+      maxRetryAfterMs: 1_000,
+      kinds: { server: { action: 'fallback', maxRetries: 0 } },
+    });
+    expect(policy.server).toEqual({
+      action: 'fallback',
+      maxRetries: 0,
+      baseDelayMs: 10,
+      maxDelayMs: 100,
+      maxRetryAfterMs: 1_000,
+    });
   });
 });

@@ -7,7 +7,10 @@ describe('Orchestrator.stats activity', () => {
   const noProviderActivity = { limitChanges: 0, lowestLimit: null, pauses: 0, pauseReason: null };
 
   it('should count admissions, queued and refused spawns, fallbacks, releases by reason and overrun tokens', async () => {
-    const { orch, clock } = await start({ limits: { claude: { maxConcurrent: 1 }, openai: { dailyLimit: 2_000, maxConcurrent: 1 } }, requeueThrottled: false });
+    const { orch, clock } = await start({
+      limits: { claude: { maxConcurrent: 1 }, openai: { dailyLimit: 2_000, maxConcurrent: 1 } },
+      requeueThrottled: false,
+    });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'a' });
     const b = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'b' });
     expect([a.provider, b.provider]).toEqual(['claude', 'openai']);

@@ -11,12 +11,18 @@ import { MINUTE, T0, agentvisorErrorOf, flushMicrotasks, startHarness } from '..
 const THROTTLED: FailureReport = {
   status: 429,
   headers: { 'retry-after': '1' },
-  body: { type: 'error', error: { type: 'rate_limit_error', message: 'Server is temporarily limiting requests (not your usage limit)' } },
+  body: {
+    type: 'error',
+    error: { type: 'rate_limit_error', message: 'Server is temporarily limiting requests (not your usage limit)' },
+  },
 };
 
 describe('adaptive concurrency', () => {
   it('should start at the initial limit, grow by one after growAfter successes and admit waiting spawns then', async () => {
-    const { orch, events } = await startHarness({ fallbackChain: ['claude'], adaptiveConcurrency: { initial: { claude: 2 }, growAfter: 3 } });
+    const { orch, events } = await startHarness({
+      fallbackChain: ['claude'],
+      adaptiveConcurrency: { initial: { claude: 2 }, growAfter: 3 },
+    });
     expect(orch.stats().providers.claude).toMatchObject({ maxConcurrent: 10, effectiveLimit: 2 });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
     await orch.spawnAgent({ estimatedTokens: 1_000 });
@@ -42,7 +48,8 @@ describe('adaptive concurrency', () => {
     });
     const agents = await Promise.all(Array.from({ length: 4 }, () => orch.spawnAgent({ estimatedTokens: 1_000 })));
     // Four agents throttled together: one halving.
-    for (const agent of agents) expect(await agent.reportFailure(THROTTLED)).toMatchObject({ action: 'retry', kind: 'rate-limit' });
+    for (const agent of agents)
+      expect(await agent.reportFailure(THROTTLED)).toMatchObject({ action: 'retry', kind: 'rate-limit' });
     expect(orch.stats().providers.claude.effectiveLimit).toBe(4);
     clock.advance(2_000);
     await agents[0]!.reportFailure(THROTTLED);
@@ -75,7 +82,10 @@ describe('adaptive concurrency', () => {
     [{ growAfter: 0 }, /adaptiveConcurrency\.growAfter must be a whole number from 1/],
     ['yes', /adaptiveConcurrency must be true, false or/],
   ])('should refuse adaptiveConcurrency %j with invalid-option', async (value, message) => {
-    const error = await agentvisorErrorOf(() => createOrchestrator({ env: {}, adaptiveConcurrency: value as never }), 'invalid-option');
+    const error = await agentvisorErrorOf(
+      () => createOrchestrator({ env: {}, adaptiveConcurrency: value as never }),
+      'invalid-option',
+    );
     expect(error.message).toMatch(message);
   });
 });
@@ -84,14 +94,25 @@ describe('usage limits pause the provider', () => {
   it('should pause until the reset the message names, send nothing there meanwhile, and resume by itself', async () => {
     const { orch, clock, events } = await startHarness({}, T0);
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'limited' });
-    const limitHit: FailureReport = { status: 429, body: { type: 'error', error: { type: 'rate_limit_error', message: "You've hit your limit · resets 10:20am (UTC)" } } };
+    const limitHit: FailureReport = {
+      status: 429,
+      body: {
+        type: 'error',
+        error: { type: 'rate_limit_error', message: "You've hit your limit · resets 10:20am (UTC)" },
+      },
+    };
     expect(await agent.reportFailure(limitHit)).toMatchObject({ action: 'fallback', kind: 'quota', to: 'openai' });
     const until = Date.parse('2026-03-10T10:20:00Z');
     expect(events.of('provider.paused')).toEqual([{ provider: 'claude', until, reason: 'quota' }]);
     expect(orch.stats().providers.claude.pausedUntil).toBe(until);
     // New sessions skip Claude while it is paused; a session that must have Claude waits.
     expect((await orch.spawnAgent({ estimatedTokens: 1_000 })).provider).toBe('openai');
-    const waiting = orch.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'claude', whenPreferredBusy: 'wait', waitMs: 60 * MINUTE });
+    const waiting = orch.spawnAgent({
+      estimatedTokens: 1_000,
+      preferredProvider: 'claude',
+      whenPreferredBusy: 'wait',
+      waitMs: 60 * MINUTE,
+    });
     clock.set(until - 1);
     await flushMicrotasks();
     expect(orch.stats().queued).toBe(1);
@@ -105,7 +126,20 @@ describe('usage limits pause the provider', () => {
   it('should pause for usageLimitPauseMs when the provider does not say when the limit resets, and refuse with the wait', async () => {
     const { orch, events } = await startHarness({ fallbackChain: ['openai'], usageLimitPauseMs: 15 * MINUTE });
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
-    await agentvisorErrorOf(() => agent.reportFailure({ status: 429, body: { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } } }), 'no-provider');
+    await agentvisorErrorOf(
+      () =>
+        agent.reportFailure({
+          status: 429,
+          body: {
+            error: {
+              message: 'You exceeded your current quota',
+              type: 'insufficient_quota',
+              code: 'insufficient_quota',
+            },
+          },
+        }),
+      'no-provider',
+    );
     expect(events.of('provider.paused')).toEqual([{ provider: 'openai', until: T0 + 15 * MINUTE, reason: 'quota' }]);
     const refusal = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000 }), 'no-provider');
     expect(refusal.retryAfterMs).toBe(15 * MINUTE);

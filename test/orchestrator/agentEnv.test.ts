@@ -1,5 +1,11 @@
 import { AGENT_QUIET_ENV } from '../../src';
-import { BOTH_KEYS_ENV, FAKE_CLAUDE_KEY, FAKE_OPENAI_KEY, agentvisorErrorOf, flushMicrotasks } from '../helpers/orchestratorFixtures';
+import {
+  BOTH_KEYS_ENV,
+  FAKE_CLAUDE_KEY,
+  FAKE_OPENAI_KEY,
+  agentvisorErrorOf,
+  flushMicrotasks,
+} from '../helpers/orchestratorFixtures';
 import { useStartedOrchestrators, track } from '../helpers/orchestratorHarness';
 
 const start = useStartedOrchestrators();
@@ -24,7 +30,12 @@ describe('ManagedAgent env', () => {
   it('should give an OpenAI session only OPENAI_API_KEY and the ids', async () => {
     const { orch } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'agent-2', preferredProvider: 'openai' });
-    expect(a.env).toEqual({ ...AGENT_QUIET_ENV, OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'agent-2' });
+    expect(a.env).toEqual({
+      ...AGENT_QUIET_ENV,
+      OPENAI_API_KEY: FAKE_OPENAI_KEY,
+      AGENTVISOR_SESSION_ID: a.sessionId,
+      AGENTVISOR_AGENT_ID: 'agent-2',
+    });
   });
 
   it('should mirror a key found only under CLAUDE_API_KEY into ANTHROPIC_API_KEY', async () => {
@@ -35,18 +46,29 @@ describe('ManagedAgent env', () => {
   });
 
   it('should treat empty and blank env values as unset', async () => {
-    const { orch } = await start({ env: { ANTHROPIC_API_KEY: '', CLAUDE_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: '   ', ANTHROPIC_BASE_URL: '' } });
+    const { orch } = await start({
+      env: { ANTHROPIC_API_KEY: '', CLAUDE_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: '   ', ANTHROPIC_BASE_URL: '' },
+    });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
     expect(a.env.ANTHROPIC_API_KEY).toBe(FAKE_CLAUDE_KEY);
     expect(a.env).not.toHaveProperty('ANTHROPIC_BASE_URL');
     // OPENAI_API_KEY is blank, so an OpenAI session cannot authenticate and falls back to Claude.
     const o = await orch.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'openai', agentId: 'o' });
     expect(o.provider).toBe('claude');
-    expect(o.env).toEqual({ ...AGENT_QUIET_ENV, ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, CLAUDE_API_KEY: FAKE_CLAUDE_KEY, AGENTVISOR_SESSION_ID: o.sessionId, AGENTVISOR_AGENT_ID: 'o' });
+    expect(o.env).toEqual({
+      ...AGENT_QUIET_ENV,
+      ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY,
+      CLAUDE_API_KEY: FAKE_CLAUDE_KEY,
+      AGENTVISOR_SESSION_ID: o.sessionId,
+      AGENTVISOR_AGENT_ID: 'o',
+    });
   });
 
   it('should refuse a session whose only provider has no key with auth-failed and return its allocation', async () => {
-    const { orch, events } = await start({ env: { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: '' }, fallbackChain: ['openai'] });
+    const { orch, events } = await start({
+      env: { ANTHROPIC_API_KEY: FAKE_CLAUDE_KEY, OPENAI_API_KEY: '' },
+      fallbackChain: ['openai'],
+    });
     let outcome: unknown = 'pending';
     orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'o' }).then(
       (agent) => {
@@ -63,7 +85,9 @@ describe('ManagedAgent env', () => {
     }, 'auth-failed');
     expect(error.message).toContain('OPENAI_API_KEY');
     expect(orch.stats().providers.openai).toMatchObject({ used: 0, reserved: 0, active: 0 });
-    expect(events.of('agent.released')).toMatchObject([{ agentId: 'o', reason: 'auth-failed', usedTokens: 0, returnedTokens: 1_000, error: { code: 'auth-failed' } }]);
+    expect(events.of('agent.released')).toMatchObject([
+      { agentId: 'o', reason: 'auth-failed', usedTokens: 0, returnedTokens: 1_000, error: { code: 'auth-failed' } },
+    ]);
   });
 
   it('should refuse with auth-failed when no provider has credentials, and return every allocation', async () => {
@@ -73,14 +97,19 @@ describe('ManagedAgent env', () => {
     expect(spawn.settled()).toBe(true);
     const error = await agentvisorErrorOf(() => spawn.promise, 'auth-failed');
     expect(error.message).toContain('OPENAI_API_KEY');
-    expect(events.of('agent.fallback')).toMatchObject([{ agentId: 'nokeys', from: 'claude', to: 'openai', reason: 'auth-failed' }]);
+    expect(events.of('agent.fallback')).toMatchObject([
+      { agentId: 'nokeys', from: 'claude', to: 'openai', reason: 'auth-failed' },
+    ]);
     expect(orch.stats().providers.claude).toMatchObject({ reserved: 0, active: 0 });
     expect(orch.stats().providers.openai).toMatchObject({ reserved: 0, active: 0 });
     expect(orch.agents()).toEqual([]);
   });
 
   it('should start a session on a provider that has credentials, whatever the policy prefers', async () => {
-    const { orch, events } = await start({ env: { OPENAI_API_KEY: FAKE_OPENAI_KEY }, providerPriority: 'prefer-claude' });
+    const { orch, events } = await start({
+      env: { OPENAI_API_KEY: FAKE_OPENAI_KEY },
+      providerPriority: 'prefer-claude',
+    });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'x' });
     expect(a.provider).toBe('openai');
     expect(events.of('agent.fallback')).toEqual([]);
@@ -91,15 +120,26 @@ describe('ManagedAgent env', () => {
     const { orch, events } = await start({ env: { OPENAI_API_KEY: FAKE_OPENAI_KEY } });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'x', preferredProvider: 'claude' });
     expect(a.provider).toBe('openai');
-    expect(a.env).toEqual({ ...AGENT_QUIET_ENV, OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'x' });
-    expect(events.of('agent.fallback')).toEqual([{ agentId: 'x', sessionId: a.sessionId, from: 'claude', to: 'openai', reason: 'auth-failed', latencyMs: 0 }]);
+    expect(a.env).toEqual({
+      ...AGENT_QUIET_ENV,
+      OPENAI_API_KEY: FAKE_OPENAI_KEY,
+      AGENTVISOR_SESSION_ID: a.sessionId,
+      AGENTVISOR_AGENT_ID: 'x',
+    });
+    expect(events.of('agent.fallback')).toEqual([
+      { agentId: 'x', sessionId: a.sessionId, from: 'claude', to: 'openai', reason: 'auth-failed', latencyMs: 0 },
+    ]);
     expect(orch.stats().providers.claude).toMatchObject({ reserved: 0, active: 0 });
     expect(orch.stats().providers.openai).toMatchObject({ reserved: 1_000, active: 1 });
   });
 
   it('should pass each provider its own base URL and no other', async () => {
     const { orch } = await start({
-      env: { ...BOTH_KEYS_ENV, ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010', OPENAI_BASE_URL: 'http://127.0.0.1:4020/v1' },
+      env: {
+        ...BOTH_KEYS_ENV,
+        ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010',
+        OPENAI_BASE_URL: 'http://127.0.0.1:4020/v1',
+      },
     });
     const c = await orch.spawnAgent({ estimatedTokens: 1_000 });
     const o = await orch.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'openai' });
@@ -123,7 +163,12 @@ describe('ManagedAgent env', () => {
     expect(Object.values(a.env)).not.toContain(FAKE_OPENAI_KEY);
     await a.reportFailure({ status: 529 });
     expect(a.provider).toBe('openai');
-    expect(a.env).toEqual({ ...AGENT_QUIET_ENV, OPENAI_API_KEY: FAKE_OPENAI_KEY, AGENTVISOR_SESSION_ID: a.sessionId, AGENTVISOR_AGENT_ID: 'fb' });
+    expect(a.env).toEqual({
+      ...AGENT_QUIET_ENV,
+      OPENAI_API_KEY: FAKE_OPENAI_KEY,
+      AGENTVISOR_SESSION_ID: a.sessionId,
+      AGENTVISOR_AGENT_ID: 'fb',
+    });
     expect(JSON.stringify(a.env)).not.toContain('FAKEclaudeKEY');
     await a.release();
     expect(a.env).toEqual({});

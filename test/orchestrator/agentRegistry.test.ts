@@ -13,7 +13,13 @@ import { resolveOptions } from '../../src/orchestrator/options';
 import { AgentvisorError } from '../../src/errors';
 
 const options = resolveOptions({ clock: createManualClock(1_000) });
-const host = createAgentHost({ options, keepAlive: new KeepAlive(false), running: () => null, link: () => null, providerFailed: () => undefined });
+const host = createAgentHost({
+  options,
+  keepAlive: new KeepAlive(false),
+  running: () => null,
+  link: () => null,
+  providerFailed: () => undefined,
+});
 const noSystem = { get: () => undefined } as unknown as ActorSystem<{ actors: Record<string, AnyActorRef> }>;
 const make = (spawn: PendingSpawn) => handleFor(spawn, noSystem, host);
 
@@ -23,14 +29,28 @@ function spawnOf(agentId: string, sessionId: string, taskKind: string | null = n
 
 function outputOf(sessionId: string, agentId: string): SessionOutput {
   return {
-    sessionId, agentId, provider: 'claude', usedTokens: 10, returnedTokens: 990, returnedOnProvider: 990, usedOnProvider: 10, stint: 0, heldSlot: true,
-    reason: 'released', error: null, fallbacks: [], endedAt: 2_000,
+    sessionId,
+    agentId,
+    provider: 'claude',
+    usedTokens: 10,
+    returnedTokens: 990,
+    returnedOnProvider: 990,
+    usedOnProvider: 10,
+    stint: 0,
+    heldSlot: true,
+    reason: 'released',
+    error: null,
+    fallbacks: [],
+    endedAt: 2_000,
   };
 }
 
 /** Adds a pending spawn; its settlement (the handle, or the error) is kept so no rejection goes unhandled. */
 function addPending(registry: AgentRegistry, requestId: string, spawn: PendingSpawn): Promise<unknown> {
-  return registry.addPending(requestId, spawn).then((agent) => agent, (error: unknown) => error);
+  return registry.addPending(requestId, spawn).then(
+    (agent) => agent,
+    (error: unknown) => error,
+  );
 }
 
 describe('AgentRegistry', () => {

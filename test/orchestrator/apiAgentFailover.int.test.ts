@@ -26,7 +26,12 @@ afterEach(async () => {
 
 async function start(options: Parameters<typeof createOrchestrator>[0] = {}): Promise<void> {
   orch = createOrchestrator({
-    env: { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl },
+    env: {
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+    },
     credentialSources: ['env'],
     providerPriority: 'prefer-claude',
     ...options,
@@ -54,15 +59,34 @@ describe('API-driven agent against the loopback provider fakes', () => {
     fake.enqueue('claude', fakeStep.error('overloaded'));
     const agent = await orch.spawnAgent({ estimatedTokens: 10_000, agentId: 'api-1' });
     const first = await report(agent, await callModel(agent));
-    expect(first.failure).toEqual({ action: 'fallback', kind: 'overloaded', from: 'claude', to: 'openai', latencyMs: expect.any(Number) });
+    expect(first.failure).toEqual({
+      action: 'fallback',
+      kind: 'overloaded',
+      from: 'claude',
+      to: 'openai',
+      latencyMs: expect.any(Number),
+    });
     expect(agent.env.OPENAI_API_KEY).toBe(OPENAI_KEY);
     expect(agent.env).not.toHaveProperty('ANTHROPIC_API_KEY');
     const second = await report(agent, await callModel(agent));
     expect(second.usage).toMatchObject({ usedTokens: 15 });
-    expect(fallbacks).toEqual([{ agentId: 'api-1', sessionId: agent.sessionId, from: 'claude', to: 'openai', reason: 'overloaded', latencyMs: expect.any(Number) }]);
+    expect(fallbacks).toEqual([
+      {
+        agentId: 'api-1',
+        sessionId: agent.sessionId,
+        from: 'claude',
+        to: 'openai',
+        reason: 'overloaded',
+        latencyMs: expect.any(Number),
+      },
+    ]);
     expect(fallbacks[0]!.latencyMs).toBeLessThan(50);
     const result = await agent.release();
-    expect(result).toMatchObject({ usedTokens: 15, provider: 'openai', fallbacks: [{ from: 'claude', to: 'openai', reason: 'overloaded' }] });
+    expect(result).toMatchObject({
+      usedTokens: 15,
+      provider: 'openai',
+      fallbacks: [{ from: 'claude', to: 'openai', reason: 'overloaded' }],
+    });
     expect(orch.stats().providers.claude).toMatchObject({ reserved: 0, active: 0, used: 0 });
     expect(orch.stats().providers.openai).toMatchObject({ reserved: 0, active: 0, used: 15 });
     expect(fake.requests.map((r) => [r.provider, r.auth.scheme, r.answer?.status])).toEqual([
@@ -128,17 +152,33 @@ describe('API-driven agent against the loopback provider fakes', () => {
     await start({ maxFallbacks: 3, fallbackChain: ['claude', 'openai'] });
     fake.enqueue('claude', fakeStep.error('unauthorized'));
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
-    expect((await report(a, await callModel(a))).failure).toMatchObject({ action: 'fallback', kind: 'auth', to: 'openai' });
+    expect((await report(a, await callModel(a))).failure).toMatchObject({
+      action: 'fallback',
+      kind: 'auth',
+      to: 'openai',
+    });
 
     fake.enqueue('claude', fakeStep.reply({ delayMs: 2_000 }));
     const b = await orch.spawnAgent({ estimatedTokens: 1_000 });
     const timedOut = await fetch(`${b.env.ANTHROPIC_BASE_URL}/v1/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': b.env.ANTHROPIC_API_KEY ?? '', 'anthropic-version': '2023-06-01' },
-      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'ping' }] }),
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': b.env.ANTHROPIC_API_KEY ?? '',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'ping' }],
+      }),
       signal: AbortSignal.timeout(100),
     }).catch((error: unknown) => error);
-    expect(await b.reportFailure({ error: timedOut })).toMatchObject({ action: 'fallback', kind: 'timeout', to: 'openai' });
+    expect(await b.reportFailure({ error: timedOut })).toMatchObject({
+      action: 'fallback',
+      kind: 'timeout',
+      to: 'openai',
+    });
 
     fake.enqueue('claude', fakeStep.cut());
     const c = await orch.spawnAgent({ estimatedTokens: 1_000 });
@@ -153,7 +193,9 @@ describe('API-driven agent against the loopback provider fakes', () => {
     fake.enqueue('claude', fakeStep.error('invalidRequest'));
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
     const res = await callModel(agent);
-    const error = await agent.reportFailure({ status: res.status, headers: res.headers, body: await res.json() }).catch((e: unknown) => e);
+    const error = await agent
+      .reportFailure({ status: res.status, headers: res.headers, body: await res.json() })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'invalid-request' });
     expect(agent.isLive).toBe(true);
     expect(agent.provider).toBe('claude');

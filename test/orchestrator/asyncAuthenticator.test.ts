@@ -10,7 +10,12 @@ describe('Orchestrator with an asynchronous authenticator', () => {
   type AuthResult = Awaited<ReturnType<Authenticate>>;
 
   function resultFor(provider: string, key: string): AuthResult {
-    return { source: `test:${provider}`, hint: 'sk-…test', secretEnv: { [`${provider.toUpperCase()}_TEST_KEY`]: new Secret(key) }, env: { TEST_PROVIDER: provider } };
+    return {
+      source: `test:${provider}`,
+      hint: 'sk-…test',
+      secretEnv: { [`${provider.toUpperCase()}_TEST_KEY`]: new Secret(key) },
+      env: { TEST_PROVIDER: provider },
+    };
   }
 
   it('should resolve the spawn once the authenticator answers, with the env it built', async () => {
@@ -27,7 +32,13 @@ describe('Orchestrator with an asynchronous authenticator', () => {
     expect(answer).not.toBeNull();
     answer!(resultFor('claude', 'unused'));
     const agent = await spawn.promise;
-    expect(agent.env).toEqual({ ...AGENT_QUIET_ENV, CLAUDE_TEST_KEY: 'sk-test-async-key-000000000', TEST_PROVIDER: 'claude', AGENTVISOR_SESSION_ID: agent.sessionId, AGENTVISOR_AGENT_ID: 'async' });
+    expect(agent.env).toEqual({
+      ...AGENT_QUIET_ENV,
+      CLAUDE_TEST_KEY: 'sk-test-async-key-000000000',
+      TEST_PROVIDER: 'claude',
+      AGENTVISOR_SESSION_ID: agent.sessionId,
+      AGENTVISOR_AGENT_ID: 'async',
+    });
   });
 
   it('should refuse with auth-failed when the authenticator does not answer within authTimeoutMs, and return the allocation', async () => {

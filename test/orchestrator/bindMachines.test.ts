@@ -14,11 +14,16 @@ import { DEFAULT_DAILY_RESET } from '../../src/quota/dailyWindow';
 const T0 = Date.parse('2026-03-10T10:00:00.000Z');
 const MINUTE = 60_000;
 
-type Call = { [K in keyof SideEffectParams]: { readonly slot: K; readonly params: SideEffectParams[K] } }[keyof SideEffectParams];
+type Call = {
+  [K in keyof SideEffectParams]: { readonly slot: K; readonly params: SideEffectParams[K] };
+}[keyof SideEffectParams];
 
 function start(machine = bindMachinesRecording()) {
   const options = resolveOptions({ clock: machine.clock });
-  const actor = createActor(machine.bound, { systemId: 'coordinator', input: coordinatorInputOf(options, { sharedLedger: false, budgets: options.budgets, now: T0 }) });
+  const actor = createActor(machine.bound, {
+    systemId: 'coordinator',
+    input: coordinatorInputOf(options, { sharedLedger: false, budgets: options.budgets, now: T0 }),
+  });
   actor.start();
   return { actor, ...machine };
 }
@@ -27,7 +32,11 @@ function bindMachinesRecording() {
   const clock = createManualClock(T0);
   const calls: Call[] = [];
   const bound = bindMachines({
-    credentials: { authenticate: () => Promise.reject(new Error('no credentials in this test')), clock, timeoutMs: 1_000 },
+    credentials: {
+      authenticate: () => Promise.reject(new Error('no credentials in this test')),
+      clock,
+      timeoutMs: 1_000,
+    },
     clock: { clock, dailyReset: DEFAULT_DAILY_RESET },
     ledger: { reserve: null },
     effects: {
@@ -42,13 +51,25 @@ function bindMachinesRecording() {
 describe('bindMachines', () => {
   it('should declare the side-effect slots in the machine as no-ops', () => {
     const actions = coordinatorMachine.implementations.actions;
-    for (const slot of ['settleStint', 'recordPause', 'learnEstimate'] as const) expect(typeof actions[slot]).toBe('function');
+    for (const slot of ['settleStint', 'recordPause', 'learnEstimate'] as const)
+      expect(typeof actions[slot]).toBe('function');
   });
 
   it('should record a pause when the coordinator pauses a provider and again when it resumes', () => {
     const { actor, clock, calls } = start();
-    actor.send({ type: 'provider.exhausted', provider: 'claude', until: T0 + 5 * MINUTE, reason: 'reported-limit', now: T0 });
-    expect(calls).toEqual([{ slot: 'recordPause', params: { provider: 'claude', pause: { until: T0 + 5 * MINUTE, reason: 'reported-limit' } } }]);
+    actor.send({
+      type: 'provider.exhausted',
+      provider: 'claude',
+      until: T0 + 5 * MINUTE,
+      reason: 'reported-limit',
+      now: T0,
+    });
+    expect(calls).toEqual([
+      {
+        slot: 'recordPause',
+        params: { provider: 'claude', pause: { until: T0 + 5 * MINUTE, reason: 'reported-limit' } },
+      },
+    ]);
     clock.advance(5 * MINUTE);
     expect(calls.at(-1)).toEqual({ slot: 'recordPause', params: { provider: 'claude', pause: null } });
     expect(calls).toHaveLength(2);
@@ -59,8 +80,19 @@ describe('bindMachines', () => {
   it('should settle the stint and learn from the session when a session ends holding its slot', () => {
     const { actor, calls, clock } = start();
     const output = {
-      sessionId: 's1', agentId: 'a1', provider: 'claude' as const, usedTokens: 40, returnedTokens: 60, returnedOnProvider: 60, usedOnProvider: 40, stint: 1, heldSlot: true,
-      fallbacks: [], reason: 'released' as const, error: null, endedAt: T0,
+      sessionId: 's1',
+      agentId: 'a1',
+      provider: 'claude' as const,
+      usedTokens: 40,
+      returnedTokens: 60,
+      returnedOnProvider: 60,
+      usedOnProvider: 40,
+      stint: 1,
+      heldSlot: true,
+      fallbacks: [],
+      reason: 'released' as const,
+      error: null,
+      endedAt: T0,
     };
     actor.send({ type: 'session.ended', output });
     expect(calls).toEqual([
@@ -68,7 +100,10 @@ describe('bindMachines', () => {
       { slot: 'learnEstimate', params: { sessionId: 's1', reason: 'released', usedTokens: 40 } },
     ]);
     actor.send({ type: 'session.ended', output: { ...output, sessionId: 's2', heldSlot: false } });
-    expect(calls.at(-1)).toEqual({ slot: 'learnEstimate', params: { sessionId: 's2', reason: 'released', usedTokens: 40 } });
+    expect(calls.at(-1)).toEqual({
+      slot: 'learnEstimate',
+      params: { sessionId: 's2', reason: 'released', usedTokens: 40 },
+    });
     expect(calls).toHaveLength(3);
     actor.stop();
     expect(clock.pending()).toBe(0);

@@ -22,8 +22,20 @@ interface Config {
 }
 
 type Op =
-  | { readonly kind: 'spawn'; readonly estimate: number; readonly provider: ProviderId | null; readonly waitMs: number; readonly priority: number }
-  | { readonly kind: 'usage'; readonly pick: number; readonly dead: boolean; readonly mode: 'within' | 'beyond' | 'zero'; readonly amount: number }
+  | {
+      readonly kind: 'spawn';
+      readonly estimate: number;
+      readonly provider: ProviderId | null;
+      readonly waitMs: number;
+      readonly priority: number;
+    }
+  | {
+      readonly kind: 'usage';
+      readonly pick: number;
+      readonly dead: boolean;
+      readonly mode: 'within' | 'beyond' | 'zero';
+      readonly amount: number;
+    }
   | { readonly kind: 'failure'; readonly pick: number; readonly dead: boolean; readonly status: number }
   | { readonly kind: 'release'; readonly pick: number; readonly dead: boolean }
   | { readonly kind: 'advance'; readonly ms: number }
@@ -34,13 +46,24 @@ const WAITS = [0, 0, 1_000, 20 * MINUTE, 3 * HOUR, 3 * HOUR] as const;
 const MAX_WAIT = Math.max(...WAITS);
 
 const limitArb = fc.record({
-  dailyLimit: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 20_000 }), weight: 9 }, { arbitrary: fc.constant(0), weight: 1 }),
-  maxConcurrent: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 6 }), weight: 9 }, { arbitrary: fc.constant(0), weight: 1 }),
+  dailyLimit: fc.oneof(
+    { arbitrary: fc.integer({ min: 1, max: 20_000 }), weight: 9 },
+    { arbitrary: fc.constant(0), weight: 1 },
+  ),
+  maxConcurrent: fc.oneof(
+    { arbitrary: fc.integer({ min: 1, max: 6 }), weight: 9 },
+    { arbitrary: fc.constant(0), weight: 1 },
+  ),
 });
 
 const configArb: fc.Arbitrary<Config> = fc.record({
   limits: fc.record({ claude: limitArb, openai: limitArb }),
-  fallbackChain: fc.constantFrom<readonly ProviderId[]>(['claude', 'openai'], ['openai', 'claude'], ['claude'], ['openai']),
+  fallbackChain: fc.constantFrom<readonly ProviderId[]>(
+    ['claude', 'openai'],
+    ['openai', 'claude'],
+    ['claude'],
+    ['openai'],
+  ),
   maxQueue: fc.integer({ min: 0, max: 4 }),
   leaseMs: fc.constantFrom(30 * MINUTE, 2 * HOUR),
   sweepIntervalMs: fc.constantFrom(20 * MINUTE, HOUR),
@@ -51,22 +74,50 @@ const configArb: fc.Arbitrary<Config> = fc.record({
 const deadArb = fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
 
 function opArb(allowBeyond: boolean): fc.Arbitrary<Op> {
-  const modes: ReadonlyArray<'within' | 'beyond' | 'zero'> = allowBeyond ? ['within', 'within', 'beyond', 'zero'] : ['within', 'within', 'zero'];
+  const modes: ReadonlyArray<'within' | 'beyond' | 'zero'> = allowBeyond
+    ? ['within', 'within', 'beyond', 'zero']
+    : ['within', 'within', 'zero'];
   return fc.oneof(
     {
       weight: 5,
       arbitrary: fc.record({
         kind: fc.constant('spawn' as const),
-        estimate: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 2_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 25_000 }) }),
+        estimate: fc.oneof(
+          { weight: 4, arbitrary: fc.integer({ min: 1, max: 2_000 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 1, max: 25_000 }) },
+        ),
         provider: fc.constantFrom<ProviderId | null>(null, 'claude', 'openai'),
         waitMs: fc.constantFrom(...WAITS),
         priority: fc.integer({ min: 0, max: 3 }),
       }),
     },
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('usage' as const), pick: fc.nat(), dead: deadArb, mode: fc.constantFrom(...modes), amount: fc.nat({ max: 6_000 }) }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('failure' as const), pick: fc.nat(), dead: deadArb, status: fc.constantFrom(429, 500, 503, 529, 401, 0, 400) }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        kind: fc.constant('usage' as const),
+        pick: fc.nat(),
+        dead: deadArb,
+        mode: fc.constantFrom(...modes),
+        amount: fc.nat({ max: 6_000 }),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('failure' as const),
+        pick: fc.nat(),
+        dead: deadArb,
+        status: fc.constantFrom(429, 500, 503, 529, 401, 0, 400),
+      }),
+    },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), dead: deadArb }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(1_000, 10 * MINUTE, 45 * MINUTE, 2 * HOUR + 1, 3 * HOUR) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('advance' as const),
+        ms: fc.constantFrom(1_000, 10 * MINUTE, 45 * MINUTE, 2 * HOUR + 1, 3 * HOUR),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ kind: 'reset' as const }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
   );
@@ -128,11 +179,17 @@ class Model {
       const spawned = this.spawnedAt.get(e.agentId);
       // No wait can help a request above every candidate's daily limit (or on disabled ones only): refused at once, retryAfterMs null.
       const hopeless = spawned !== undefined && this.isHopeless(spawned.estimate, spawned.provider);
-      if ((e.hopeless === true) !== hopeless) this.fail(`refusal of ${e.agentId} says hopeless ${String(e.hopeless)}, the model says ${String(hopeless)}`);
+      if ((e.hopeless === true) !== hopeless)
+        this.fail(`refusal of ${e.agentId} says hopeless ${String(e.hopeless)}, the model says ${String(hopeless)}`);
       if (hopeless) {
-        if (e.retryAfterMs !== null || e.waited) this.fail(`hopeless refusal of ${e.agentId} has retryAfterMs ${e.retryAfterMs} and waited ${String(e.waited)}`);
+        if (e.retryAfterMs !== null || e.waited)
+          this.fail(
+            `hopeless refusal of ${e.agentId} has retryAfterMs ${e.retryAfterMs} and waited ${String(e.waited)}`,
+          );
       } else if (e.code === 'quota-exhausted' && e.retryAfterMs !== orch.stats().nextResetAt - clock.now()) {
-        this.fail(`quota-exhausted refusal of ${e.agentId} has retryAfterMs ${e.retryAfterMs}, not the time to the next reset`);
+        this.fail(
+          `quota-exhausted refusal of ${e.agentId} has retryAfterMs ${e.retryAfterMs}, not the time to the next reset`,
+        );
       }
       if ((e.code === 'concurrency-limit' || e.code === 'queue-full') && e.retryAfterMs !== 1_000) {
         this.fail(`${e.code} refusal of ${e.agentId} has retryAfterMs ${e.retryAfterMs}`);
@@ -154,12 +211,22 @@ class Model {
     const chain = this.config.fallbackChain;
     const candidates = provider === null ? chain : [provider, ...chain.filter((p) => p !== provider)];
     const { limits } = this.config;
-    return candidates.length > 0 && candidates.every((p) => limits[p].dailyLimit === 0 || limits[p].maxConcurrent === 0 || estimate > limits[p].dailyLimit);
+    return (
+      candidates.length > 0 &&
+      candidates.every(
+        (p) => limits[p].dailyLimit === 0 || limits[p].maxConcurrent === 0 || estimate > limits[p].dailyLimit,
+      )
+    );
   }
 
   spawn(op: Extract<Op, { kind: 'spawn' }>): void {
     const agentId = `a${(this.spawnSeq += 1)}`;
-    this.spawnedAt.set(agentId, { at: this.clock.now(), waitMs: op.waitMs, estimate: op.estimate, provider: op.provider });
+    this.spawnedAt.set(agentId, {
+      at: this.clock.now(),
+      waitMs: op.waitMs,
+      estimate: op.estimate,
+      provider: op.provider,
+    });
     this.pendingSpawns += 1;
     const promise = this.orch.spawnAgent({
       estimatedTokens: op.estimate,
@@ -175,7 +242,8 @@ class Model {
       },
       (error: unknown) => {
         this.pendingSpawns -= 1;
-        if (!isAgentvisorError(error) || !SPAWN_REFUSALS.has(error.code)) this.fail(`spawn ${agentId} failed with ${String(error)}`);
+        if (!isAgentvisorError(error) || !SPAWN_REFUSALS.has(error.code))
+          this.fail(`spawn ${agentId} failed with ${String(error)}`);
       },
     );
   }
@@ -204,7 +272,11 @@ class Model {
     if (!agent) return;
     if (!agent.isLive) {
       const before = JSON.stringify(this.orch.stats().providers);
-      this.same(`usage after release of ${agent.id}`, codeOf(() => agent.reportUsage({ inputTokens: 1, outputTokens: 0 })), 'agent-released');
+      this.same(
+        `usage after release of ${agent.id}`,
+        codeOf(() => agent.reportUsage({ inputTokens: 1, outputTokens: 0 })),
+        'agent-released',
+      );
       this.same(`stats after refused usage of ${agent.id}`, JSON.stringify(this.orch.stats().providers), before);
       return;
     }
@@ -225,7 +297,11 @@ class Model {
     try {
       const receipt = agent.reportUsage({ inputTokens: input, outputTokens: tokens - input });
       this.same(`receipt.usedTokens of ${agent.id}`, receipt.usedTokens, usedBefore + tokens);
-      this.same(`receipt.remainingTokens of ${agent.id}`, receipt.remainingTokens, agent.allocatedTokens - onProvider - tokens);
+      this.same(
+        `receipt.remainingTokens of ${agent.id}`,
+        receipt.remainingTokens,
+        agent.allocatedTokens - onProvider - tokens,
+      );
     } catch (error) {
       threw = error;
     }
@@ -233,9 +309,17 @@ class Model {
     this.usedOnProvider.set(agent.sessionId, onProvider + tokens);
     this.usedBySession.set(agent.sessionId, usedBefore + tokens);
     this.lastActivity.set(agent.sessionId, this.clock.now());
-    this.same(`overrun announced for ${tokens} tokens of ${agent.id} (${left} left of its allocation, ${s.available} available)`, this.overrunTokens - overrunBefore, expectedOverrun);
+    this.same(
+      `overrun announced for ${tokens} tokens of ${agent.id} (${left} left of its allocation, ${s.available} available)`,
+      this.overrunTokens - overrunBefore,
+      expectedOverrun,
+    );
     if (expectedOverrun > 0) {
-      this.same(`usage of ${agent.id} beyond the budget`, isAgentvisorError(threw) ? threw.code : String(threw), 'quota-exhausted');
+      this.same(
+        `usage of ${agent.id} beyond the budget`,
+        isAgentvisorError(threw) ? threw.code : String(threw),
+        'quota-exhausted',
+      );
       this.same(`${agent.id} live after its overrun`, agent.isLive, false);
     } else {
       this.same(`usage of ${agent.id} within the budget threw`, threw === null ? null : String(threw), null);
@@ -253,7 +337,8 @@ class Model {
       this.fail(`reportFailure(${op.status}) of ${agent.id} did not settle`);
       return;
     }
-    const code = outcome.error === null ? null : isAgentvisorError(outcome.error) ? outcome.error.code : String(outcome.error);
+    const code =
+      outcome.error === null ? null : isAgentvisorError(outcome.error) ? outcome.error.code : String(outcome.error);
     const label = `reportFailure(${op.status}) of ${agent.id}`;
     if (!wasLive) {
       this.same(label, code, 'agent-released');
@@ -264,7 +349,8 @@ class Model {
       // Nothing left to fall back to and the failure may pass: the agent stays, to retry after the delay.
       this.same(`${label}: live`, agent.isLive, true);
       this.same(`${label}: provider after a retry answer`, agent.provider, from);
-      if (![429, 500, 503, 529, 0].includes(op.status)) this.fail(`${label} answered retry for a failure that cannot pass`);
+      if (![429, 500, 503, 529, 0].includes(op.status))
+        this.fail(`${label} answered retry for a failure that cannot pass`);
     } else if (code === null) {
       this.same(`${label}: live`, agent.isLive, true);
       if (agent.provider === from) this.fail(`${label} resolved but the agent stayed on ${from}`);
@@ -279,7 +365,12 @@ class Model {
     if (!agent) return;
     if (this.hostReleased.has(agent)) {
       const outcome = await settle(agent.release());
-      const code = outcome === 'pending' ? 'pending' : isAgentvisorError(outcome.error) ? outcome.error.code : String(outcome.error);
+      const code =
+        outcome === 'pending'
+          ? 'pending'
+          : isAgentvisorError(outcome.error)
+            ? outcome.error.code
+            : String(outcome.error);
       this.same(`second release of ${agent.id}`, code, 'already-released');
       return;
     }
@@ -307,14 +398,20 @@ class Model {
     for (const p of PROVIDERS) {
       const s = stats.providers[p];
       const onP = live.filter((a) => a.provider === p);
-      const unused = onP.reduce((sum, a) => sum + Math.max(0, a.allocatedTokens - (this.usedOnProvider.get(a.sessionId) ?? 0)), 0);
+      const unused = onP.reduce(
+        (sum, a) => sum + Math.max(0, a.allocatedTokens - (this.usedOnProvider.get(a.sessionId) ?? 0)),
+        0,
+      );
       this.same(`${p} used (usage since the last reset)`, s.used, this.usedSinceReset[p]);
       this.same(`${p} overrun (announced since the last reset)`, s.overrun, this.overrunSinceReset[p]);
       if (s.reserved < 0) this.fail(`${p} reserved is negative: ${s.reserved}`);
       if (s.used + s.reserved > s.dailyLimit + this.overrunSinceReset[p]) {
-        this.fail(`${p} used ${s.used} + reserved ${s.reserved} > dailyLimit ${s.dailyLimit} + overrun ${this.overrunSinceReset[p]}`);
+        this.fail(
+          `${p} used ${s.used} + reserved ${s.reserved} > dailyLimit ${s.dailyLimit} + overrun ${this.overrunSinceReset[p]}`,
+        );
       }
-      if (strict && s.used + s.reserved > s.dailyLimit) this.fail(`${p} used ${s.used} + reserved ${s.reserved} > dailyLimit ${s.dailyLimit}`);
+      if (strict && s.used + s.reserved > s.dailyLimit)
+        this.fail(`${p} used ${s.used} + reserved ${s.reserved} > dailyLimit ${s.dailyLimit}`);
       if (s.active > s.maxConcurrent) this.fail(`${p} active ${s.active} > maxConcurrent ${s.maxConcurrent}`);
       this.same(`${p} reserved (the unused allocations of live agents)`, s.reserved, unused);
       this.same(`${p} active (live agents on it)`, s.active, onP.length);
@@ -323,10 +420,13 @@ class Model {
     this.same('queued', stats.queued, this.queued.size);
     if (stats.queued > this.config.maxQueue) this.fail(`queued ${stats.queued} > maxQueue ${this.config.maxQueue}`);
     // Nothing idle past its lease survives a sweep.
-    const lastSweep = this.config.startAt + Math.floor((this.clock.now() - this.config.startAt) / this.config.sweepIntervalMs) * this.config.sweepIntervalMs;
+    const lastSweep =
+      this.config.startAt +
+      Math.floor((this.clock.now() - this.config.startAt) / this.config.sweepIntervalMs) * this.config.sweepIntervalMs;
     for (const agent of live) {
       const last = this.lastActivity.get(agent.sessionId);
-      if (last !== undefined && last + this.config.leaseMs <= lastSweep) this.fail(`${agent.id} is live though idle since ${last} and swept at ${lastSweep}`);
+      if (last !== undefined && last + this.config.leaseMs <= lastSweep)
+        this.fail(`${agent.id} is live though idle since ${last} and swept at ${lastSweep}`);
     }
     if (this.problems.length > 0) expect(this.problems).toEqual([]);
   }
@@ -414,7 +514,12 @@ async function runScenario(config: Config, ops: readonly Op[], strict: boolean):
     const stats = orch.stats();
     expect(stats.queued).toBe(0);
     for (const p of PROVIDERS) {
-      expect({ provider: p, reserved: stats.providers[p].reserved, active: stats.providers[p].active, used: stats.providers[p].used }).toEqual({
+      expect({
+        provider: p,
+        reserved: stats.providers[p].reserved,
+        active: stats.providers[p].active,
+        used: stats.providers[p].used,
+      }).toEqual({
         provider: p,
         reserved: 0,
         active: 0,
@@ -455,18 +560,26 @@ const FALLBACK_DRAIN_EXAMPLE: [Config, Op[]] = [
 describe('budget invariants (property)', () => {
   it('should keep used + reserved within the daily limit plus announced overruns, active within maxConcurrent, and leak nothing', async () => {
     await fc.assert(
-      fc.asyncProperty(configArb, fc.array(opArb(true), { minLength: 1, maxLength: 80, size: 'max' }), async (config, ops) => {
-        await runScenario(config, ops, false);
-      }),
+      fc.asyncProperty(
+        configArb,
+        fc.array(opArb(true), { minLength: 1, maxLength: 80, size: 'max' }),
+        async (config, ops) => {
+          await runScenario(config, ops, false);
+        },
+      ),
       { numRuns: 200, examples: [FALLBACK_DRAIN_EXAMPLE] },
     );
   }, 120_000);
 
   it('should keep used + reserved within the daily limit at every step when no agent goes beyond its allocation', async () => {
     await fc.assert(
-      fc.asyncProperty(configArb, fc.array(opArb(false), { minLength: 1, maxLength: 80, size: 'max' }), async (config, ops) => {
-        await runScenario(config, ops, true);
-      }),
+      fc.asyncProperty(
+        configArb,
+        fc.array(opArb(false), { minLength: 1, maxLength: 80, size: 'max' }),
+        async (config, ops) => {
+          await runScenario(config, ops, true);
+        },
+      ),
       { numRuns: 200, examples: [FALLBACK_DRAIN_EXAMPLE] },
     );
   }, 120_000);

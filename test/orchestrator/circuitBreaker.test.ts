@@ -17,13 +17,27 @@ async function failOnce(orch: Orchestrator, provider: 'claude' | 'openai', statu
 
 describe('provider circuit breaker', () => {
   it('should open after more than allowedFailures failures in the window, skip the provider and say until when', async () => {
-    const { orch, clock, events } = await startHarness({ circuit: { allowedFailures: 2, minRequests: 3, cooldownMs: 30_000 } });
+    const { orch, clock, events } = await startHarness({
+      circuit: { allowedFailures: 2, minRequests: 3, cooldownMs: 30_000 },
+    });
     for (let i = 0; i < 2; i += 1) await failOnce(orch, 'claude', 529);
-    expect(orch.stats().providers.claude.circuit).toEqual({ state: 'closed', openUntil: null, failures: 2, requests: 2, openings: 0 });
+    expect(orch.stats().providers.claude.circuit).toEqual({
+      state: 'closed',
+      openUntil: null,
+      failures: 2,
+      requests: 2,
+      openings: 0,
+    });
     await failOnce(orch, 'claude', 503);
     const openUntil = clock.now() + 30_000;
     expect(events.of('provider.circuit')).toEqual([{ provider: 'claude', state: 'open', openUntil, failures: 3 }]);
-    expect(orch.stats().providers.claude.circuit).toEqual({ state: 'open', openUntil, failures: 0, requests: 0, openings: 1 });
+    expect(orch.stats().providers.claude.circuit).toEqual({
+      state: 'open',
+      openUntil,
+      failures: 0,
+      requests: 0,
+      openings: 1,
+    });
     // A session that would start on Claude starts on OpenAI, without a fallback.
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
     expect(agent.provider).toBe('openai');
@@ -53,7 +67,10 @@ describe('provider circuit breaker', () => {
   });
 
   it('should admit a waiting spawn when the cooldown ends, let halfOpenProbes run, and close on the probe success', async () => {
-    const { orch, clock, events } = await startHarness({ fallbackChain: ['claude'], circuit: { allowedFailures: 0, minRequests: 1, cooldownMs: MINUTE, halfOpenProbes: 1 } });
+    const { orch, clock, events } = await startHarness({
+      fallbackChain: ['claude'],
+      circuit: { allowedFailures: 0, minRequests: 1, cooldownMs: MINUTE, halfOpenProbes: 1 },
+    });
     await failOnce(orch, 'claude', 529);
     expect(orch.stats().providers.claude.circuit.state).toBe('open');
     const first = orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'probe', waitMs: 5 * MINUTE });
@@ -75,7 +92,9 @@ describe('provider circuit breaker', () => {
   });
 
   it('should open again for another cooldown when the probe fails', async () => {
-    const { orch, clock, events } = await startHarness({ circuit: { allowedFailures: 0, minRequests: 1, cooldownMs: MINUTE } });
+    const { orch, clock, events } = await startHarness({
+      circuit: { allowedFailures: 0, minRequests: 1, cooldownMs: MINUTE },
+    });
     await failOnce(orch, 'claude', 529);
     clock.advance(MINUTE);
     await failOnce(orch, 'claude', 529);
@@ -91,15 +110,21 @@ describe('provider circuit breaker', () => {
     [{ windowMs: 0 }, /circuit\.windowMs must be a whole number from 1/],
     [{ halfOpenProbes: 0 }, /circuit\.halfOpenProbes must be a whole number from 1/],
     [{ allowedFailures: -1 }, /circuit\.allowedFailures must be a whole number from 0/],
-    [{ cooldown: 5 }, /circuit\.cooldown is not an option; did you mean cooldownMs\? \(known: windowMs, allowedFailures, minRequests, cooldownMs, halfOpenProbes\)/],
+    [
+      { cooldown: 5 },
+      /circuit\.cooldown is not an option; did you mean cooldownMs\? \(known: windowMs, allowedFailures, minRequests, cooldownMs, halfOpenProbes\)/,
+    ],
   ])('should refuse circuit %j with invalid-option', async (circuit, message) => {
-    const error = await agentvisorErrorOf(() => createOrchestrator({ env: {}, circuit: circuit as never }), 'invalid-option');
+    const error = await agentvisorErrorOf(
+      () => createOrchestrator({ env: {}, circuit: circuit as never }),
+      'invalid-option',
+    );
     expect(error.message).toMatch(message);
   });
 });
 
 describe('whenPreferredBusy', () => {
-  it("should admit further down the chain by default when the preferred provider is full", async () => {
+  it('should admit further down the chain by default when the preferred provider is full', async () => {
     const { orch } = await startHarness({ limits: { claude: { maxConcurrent: 1 } } });
     await orch.spawnAgent({ estimatedTokens: 1_000 });
     const next = await orch.spawnAgent({ estimatedTokens: 1_000 });
@@ -125,9 +150,15 @@ describe('whenPreferredBusy', () => {
   });
 
   it('should refuse an unknown whenPreferredBusy with invalid-option', async () => {
-    await agentvisorErrorOf(() => createOrchestrator({ env: {}, whenPreferredBusy: 'queue' as never }), 'invalid-option');
+    await agentvisorErrorOf(
+      () => createOrchestrator({ env: {}, whenPreferredBusy: 'queue' as never }),
+      'invalid-option',
+    );
     const { orch } = await startHarness();
-    await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1, whenPreferredBusy: 'later' as never }), 'invalid-option');
+    await agentvisorErrorOf(
+      () => orch.spawnAgent({ estimatedTokens: 1, whenPreferredBusy: 'later' as never }),
+      'invalid-option',
+    );
     await orch.stop();
   });
 });

@@ -8,12 +8,48 @@ const start = useStartedOrchestrators();
 describe('createOrchestrator', () => {
   it('should apply the default limits: claude 1,000,000 tokens/day and 10 at once, openai 500,000 and 8', async () => {
     const { orch } = await start();
-    expect(DEFAULT_LIMITS).toEqual({ claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 500_000, maxConcurrent: 8 } });
+    expect(DEFAULT_LIMITS).toEqual({
+      claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+      openai: { dailyLimit: 500_000, maxConcurrent: 8 },
+    });
     const stats = orch.stats();
-    expect({ providers: stats.providers, queued: stats.queued, day: stats.day, nextResetAt: stats.nextResetAt }).toEqual({
+    expect({
+      providers: stats.providers,
+      queued: stats.queued,
+      day: stats.day,
+      nextResetAt: stats.nextResetAt,
+    }).toEqual({
       providers: {
-        claude: { dailyLimit: 1_000_000, used: 0, reserved: 0, available: 1_000_000, active: 0, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT, enabled: true, disabledBy: null, rolloutPercent: 100 },
-        openai: { dailyLimit: 500_000, used: 0, reserved: 0, available: 500_000, active: 0, maxConcurrent: 8, effectiveLimit: 8, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT, enabled: true, disabledBy: null, rolloutPercent: 100 },
+        claude: {
+          dailyLimit: 1_000_000,
+          used: 0,
+          reserved: 0,
+          available: 1_000_000,
+          active: 0,
+          maxConcurrent: 10,
+          effectiveLimit: 10,
+          pausedUntil: null,
+          overrun: 0,
+          circuit: CLOSED_CIRCUIT,
+          enabled: true,
+          disabledBy: null,
+          rolloutPercent: 100,
+        },
+        openai: {
+          dailyLimit: 500_000,
+          used: 0,
+          reserved: 0,
+          available: 500_000,
+          active: 0,
+          maxConcurrent: 8,
+          effectiveLimit: 8,
+          pausedUntil: null,
+          overrun: 0,
+          circuit: CLOSED_CIRCUIT,
+          enabled: true,
+          disabledBy: null,
+          rolloutPercent: 100,
+        },
       },
       queued: 0,
       day: '2026-03-10',
@@ -70,7 +106,10 @@ describe('createOrchestrator', () => {
     ['a non-string api key', { apiKeys: { claude: 42 } }],
   ])('should throw invalid-option at once for %s', async (_name, options) => {
     // The options are deliberately malformed, so they cannot have the OrchestratorOptions type.
-    const error = await agentvisorErrorOf(() => createOrchestrator(options as unknown as OrchestratorOptions), 'invalid-option');
+    const error = await agentvisorErrorOf(
+      () => createOrchestrator(options as unknown as OrchestratorOptions),
+      'invalid-option',
+    );
     expect(error.message.length).toBeGreaterThan(10);
   });
 

@@ -22,12 +22,21 @@ const earlyClock: Clock = {
 
 describe('wake-up timers that fire early', () => {
   it('should re-admit a requeued session once its Retry-After passed, not at its deadline', async () => {
-    const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: KEY }, credentialSources: ['env'], fallbackChain: ['claude'], clock: earlyClock });
+    const orch = createOrchestrator({
+      env: { ANTHROPIC_API_KEY: KEY },
+      credentialSources: ['env'],
+      fallbackChain: ['claude'],
+      clock: earlyClock,
+    });
     await orch.start();
     try {
       const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
       const started = Date.now();
-      const outcome = await agent.reportFailure({ status: 429, headers: { 'retry-after': '1' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } } });
+      const outcome = await agent.reportFailure({
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } },
+      });
       expect(outcome).toMatchObject({ action: 'requeued', provider: 'claude' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
       expect(Date.now() - started).toBeLessThan(4_000);

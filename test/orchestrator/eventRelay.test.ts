@@ -36,7 +36,13 @@ interface Recorded {
 function relayWith(registry = new AgentRegistry()): { relay: EventRelay; recorded: Recorded; registry: AgentRegistry } {
   const options = resolveOptions({ clock: createManualClock(1_000) });
   const recorded: Recorded = { published: [], reserves: [], topUps: [] };
-  const host = createAgentHost({ options, keepAlive: new KeepAlive(false), running: () => null, link: () => null, providerFailed: () => undefined });
+  const host = createAgentHost({
+    options,
+    keepAlive: new KeepAlive(false),
+    running: () => null,
+    link: () => null,
+    providerFailed: () => undefined,
+  });
   const noSystem = { get: () => undefined } as unknown as ActorSystem<{ actors: Record<string, AnyActorRef> }>;
   const ports: Omit<RelayPorts, 'publish'> = {
     registry,
@@ -70,10 +76,31 @@ describe('eventRelay', () => {
   it('should settle an admitted spawn with its handle and publish agent.admitted', async () => {
     const { relay, recorded, registry } = relayWith();
     const spawned = registry.addPending('r1', SPAWN);
-    relay.relay({ type: 'agent.admitted', requestId: 'r1', sessionId: 's1', agentId: 'a1', provider: 'claude', allocatedTokens: 1_000, waitedMs: 0 });
+    relay.relay({
+      type: 'agent.admitted',
+      requestId: 'r1',
+      sessionId: 's1',
+      agentId: 'a1',
+      provider: 'claude',
+      allocatedTokens: 1_000,
+      waitedMs: 0,
+    });
     expect(registry.get('a1')?.sessionId).toBe('s1');
-    expect(recorded.published).toEqual([{ name: 'agent.admitted', payload: { agentId: 'a1', sessionId: 's1', provider: 'claude', allocatedTokens: 1_000, waitedMs: 0 } }]);
-    relay.relay({ type: 'agent.admitted', requestId: 'r-unknown', sessionId: 's9', agentId: 'a9', provider: 'claude', allocatedTokens: 1, waitedMs: 0 });
+    expect(recorded.published).toEqual([
+      {
+        name: 'agent.admitted',
+        payload: { agentId: 'a1', sessionId: 's1', provider: 'claude', allocatedTokens: 1_000, waitedMs: 0 },
+      },
+    ]);
+    relay.relay({
+      type: 'agent.admitted',
+      requestId: 'r-unknown',
+      sessionId: 's9',
+      agentId: 'a9',
+      provider: 'claude',
+      allocatedTokens: 1,
+      waitedMs: 0,
+    });
     expect(recorded.published).toHaveLength(1);
     registry.released({ sessionId: 's1' } as Parameters<AgentRegistry['released']>[0]);
     await expect(spawned).rejects.toBeDefined();
@@ -82,16 +109,42 @@ describe('eventRelay', () => {
   it('should reject a refused spawn with the refusal code and publish agent.refused without the request id', async () => {
     const { relay, recorded, registry } = relayWith();
     const spawned = registry.addPending('r1', SPAWN);
-    relay.relay({ type: 'agent.refused', requestId: 'r1', agentId: 'a1', code: 'queue-full', retryAfterMs: 5_000, waited: false });
-    await expect(spawned).rejects.toMatchObject({ code: 'queue-full', retryAfterMs: 5_000, details: { agentId: 'a1' } });
+    relay.relay({
+      type: 'agent.refused',
+      requestId: 'r1',
+      agentId: 'a1',
+      code: 'queue-full',
+      retryAfterMs: 5_000,
+      waited: false,
+    });
+    await expect(spawned).rejects.toMatchObject({
+      code: 'queue-full',
+      retryAfterMs: 5_000,
+      details: { agentId: 'a1' },
+    });
     expect(registry.has('a1')).toBe(false);
-    expect(recorded.published).toEqual([{ name: 'agent.refused', payload: { agentId: 'a1', code: 'queue-full', retryAfterMs: 5_000, waited: false } }]);
+    expect(recorded.published).toEqual([
+      { name: 'agent.refused', payload: { agentId: 'a1', code: 'queue-full', retryAfterMs: 5_000, waited: false } },
+    ]);
   });
 
   it('should hand the ledger asks to their commands and publish nothing for them', () => {
     const { relay, recorded } = relayWith();
-    const reserve: CoordinatorEmitted = { type: 'ledger.reserveAsked', requestId: 'r1', sessionId: 's1', provider: 'claude', tokens: 10 };
-    const topUp: CoordinatorEmitted = { type: 'quota.topUpAsked', sessionId: 's1', provider: 'openai', stint: 2, tokens: 20, usedOnProvider: 5 };
+    const reserve: CoordinatorEmitted = {
+      type: 'ledger.reserveAsked',
+      requestId: 'r1',
+      sessionId: 's1',
+      provider: 'claude',
+      tokens: 10,
+    };
+    const topUp: CoordinatorEmitted = {
+      type: 'quota.topUpAsked',
+      sessionId: 's1',
+      provider: 'openai',
+      stint: 2,
+      tokens: 20,
+      usedOnProvider: 5,
+    };
     relay.relay(reserve);
     relay.relay(topUp);
     expect(recorded.reserves).toEqual([reserve]);
@@ -101,13 +154,34 @@ describe('eventRelay', () => {
 
   it('should turn provider and quota emissions into their public events, dropping the internal fields', () => {
     const { relay, recorded } = relayWith();
-    relay.relay({ type: 'provider.circuit', provider: 'claude', state: 'open', openUntil: 9_000, failures: 5, now: 4_000 });
+    relay.relay({
+      type: 'provider.circuit',
+      provider: 'claude',
+      state: 'open',
+      openUntil: 9_000,
+      failures: 5,
+      now: 4_000,
+    });
     relay.relay({ type: 'quota.overrun', provider: 'openai', sessionId: 's-gone', overrunTokens: 12 });
-    relay.relay({ type: 'agent.requeued', requestId: 'requeue:s1', sessionId: 's1', agentId: 'a1', provider: 'claude', reason: 'overloaded', notBefore: 2_000, deadline: 9_000, stint: 1, usedOnProvider: 0 });
+    relay.relay({
+      type: 'agent.requeued',
+      requestId: 'requeue:s1',
+      sessionId: 's1',
+      agentId: 'a1',
+      provider: 'claude',
+      reason: 'overloaded',
+      notBefore: 2_000,
+      deadline: 9_000,
+      stint: 1,
+      usedOnProvider: 0,
+    });
     expect(recorded.published).toEqual([
       { name: 'provider.circuit', payload: { provider: 'claude', state: 'open', openUntil: 9_000, failures: 5 } },
       { name: 'quota.overrun', payload: { provider: 'openai', agentId: null, sessionId: 's-gone', overrunTokens: 12 } },
-      { name: 'agent.requeued', payload: { agentId: 'a1', sessionId: 's1', provider: 'claude', reason: 'overloaded', notBefore: 2_000 } },
+      {
+        name: 'agent.requeued',
+        payload: { agentId: 'a1', sessionId: 's1', provider: 'claude', reason: 'overloaded', notBefore: 2_000 },
+      },
     ]);
   });
 });

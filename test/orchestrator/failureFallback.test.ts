@@ -17,7 +17,9 @@ describe('ManagedAgent.reportFailure', () => {
     expect(a.allocatedTokens).toBe(10_000);
     expect(orch.stats().providers.claude).toMatchObject({ used: 3_000, reserved: 0, active: 0 });
     expect(orch.stats().providers.openai).toMatchObject({ used: 0, reserved: 10_000, active: 1 });
-    expect(events.of('agent.fallback')).toEqual([{ agentId: 'f', sessionId, from: 'claude', to: 'openai', reason: 'overloaded', latencyMs: 0 }]);
+    expect(events.of('agent.fallback')).toEqual([
+      { agentId: 'f', sessionId, from: 'claude', to: 'openai', reason: 'overloaded', latencyMs: 0 },
+    ]);
     expect(events.of('agent.active').map((e) => e.provider)).toEqual(['claude', 'openai']);
     a.reportUsage({ inputTokens: 500, outputTokens: 0 });
     expect(await a.release()).toEqual({
@@ -66,7 +68,10 @@ describe('ManagedAgent.reportFailure', () => {
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
     const before = budgetsOf(orch.stats());
     // Deliberately malformed input: a host in plain JavaScript can pass anything.
-    await agentvisorErrorOf(() => a.reportFailure(report as unknown as Parameters<ManagedAgent['reportFailure']>[0]), 'invalid-failure');
+    await agentvisorErrorOf(
+      () => a.reportFailure(report as unknown as Parameters<ManagedAgent['reportFailure']>[0]),
+      'invalid-failure',
+    );
     expect(a.provider).toBe('claude');
     expect(budgetsOf(orch.stats())).toEqual(before);
   });
@@ -74,7 +79,13 @@ describe('ManagedAgent.reportFailure', () => {
   it('should end the session with no-provider when no fallback is left', async () => {
     const { orch, events } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'n' });
-    expect(await a.reportFailure({ status: 500 })).toEqual({ action: 'fallback', kind: 'server', from: 'claude', to: 'openai', latencyMs: 0 });
+    expect(await a.reportFailure({ status: 500 })).toEqual({
+      action: 'fallback',
+      kind: 'server',
+      from: 'claude',
+      to: 'openai',
+      latencyMs: 0,
+    });
     a.reportUsage({ inputTokens: 100, outputTokens: 0 });
     // Nothing left to fall back to: a server fault may pass, so it is retried twice with backoff, then given up.
     const first = await a.reportFailure({ status: 500 });
@@ -86,7 +97,16 @@ describe('ManagedAgent.reportFailure', () => {
     expect(orch.stats().providers.openai).toMatchObject({ active: 1, reserved: 900 });
     await agentvisorErrorOf(() => a.reportFailure({ status: 500 }), 'no-provider');
     expect(a.isLive).toBe(false);
-    expect(events.of('agent.released')).toMatchObject([{ agentId: 'n', provider: 'openai', reason: 'failed', usedTokens: 100, returnedTokens: 1_900, error: { code: 'no-provider' } }]);
+    expect(events.of('agent.released')).toMatchObject([
+      {
+        agentId: 'n',
+        provider: 'openai',
+        reason: 'failed',
+        usedTokens: 100,
+        returnedTokens: 1_900,
+        error: { code: 'no-provider' },
+      },
+    ]);
     expect(orch.stats().providers.openai).toMatchObject({ used: 100, reserved: 0, active: 0 });
     expect(orch.stats().providers.claude).toMatchObject({ reserved: 0, active: 0 });
   });
@@ -94,7 +114,11 @@ describe('ManagedAgent.reportFailure', () => {
   it('should not fall back when maxFallbacks is 0', async () => {
     const { orch } = await start({ maxFallbacks: 0 });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
-    expect(await a.reportFailure({ status: 529, headers: { 'retry-after': '3' } })).toMatchObject({ action: 'retry', provider: 'claude', kind: 'overloaded' });
+    expect(await a.reportFailure({ status: 529, headers: { 'retry-after': '3' } })).toMatchObject({
+      action: 'retry',
+      provider: 'claude',
+      kind: 'overloaded',
+    });
     await agentvisorErrorOf(() => a.reportFailure({ status: 401 }), 'no-provider');
     expect(orch.stats().providers.openai).toMatchObject({ active: 0, reserved: 0 });
     expect(orch.stats().providers.claude).toMatchObject({ active: 0, reserved: 0 });
@@ -105,7 +129,9 @@ describe('ManagedAgent.reportFailure', () => {
     await orch.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'openai' });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'r' });
     await agentvisorErrorOf(() => a.reportFailure({ status: 429 }), 'no-provider');
-    expect(events.of('agent.fallback')).toEqual([{ agentId: 'r', sessionId: a.sessionId, from: 'claude', to: null, reason: 'rate-limit', latencyMs: 0 }]);
+    expect(events.of('agent.fallback')).toEqual([
+      { agentId: 'r', sessionId: a.sessionId, from: 'claude', to: null, reason: 'rate-limit', latencyMs: 0 },
+    ]);
     expect(await a.release()).toMatchObject({ reason: 'no-provider', returnedTokens: 1_000, provider: 'claude' });
     expect(orch.stats().providers.claude).toMatchObject({ reserved: 0, active: 0 });
     expect(orch.stats().providers.openai).toMatchObject({ reserved: 1_000, active: 1 });

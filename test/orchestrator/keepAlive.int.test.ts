@@ -11,7 +11,12 @@ const root = path.join(__dirname, '..', '..');
 const SCRIPT = `
 const { createOrchestrator } = require(${JSON.stringify(path.join(root, 'src'))});
 (async () => {
-  const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: 'sk-ant-api03-KEEPALIVEtestKEY-0001' }, credentialSources: ['env'], fallbackChain: ['claude'], limits: { claude: { maxConcurrent: 1 } } });
+  const orch = createOrchestrator({
+    env: { ANTHROPIC_API_KEY: 'sk-ant-api03-KEEPALIVEtestKEY-0001' },
+    credentialSources: ['env'],
+    fallbackChain: ['claude'],
+    limits: { claude: { maxConcurrent: 1 } },
+  });
   await orch.start();
   const first = await orch.spawnAgent({ estimatedTokens: 100 });
   // Nothing else keeps the event loop busy: this timer is unref'd like the orchestrator's own.

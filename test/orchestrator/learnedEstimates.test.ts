@@ -13,10 +13,12 @@ import { resolveLedger } from '../../src/orchestrator/ledgerOption';
 import { BOTH_KEYS_ENV, T0, agentvisorErrorOf, startHarness } from '../helpers/orchestratorFixtures';
 import { seededRandom } from '../../src/sandbox/random';
 
-
 /** One session of `kind` that uses `used` tokens and is released; returns its admission allocation. */
 async function runSession(orch: Orchestrator, kind: string, used: number, estimatedTokens?: number): Promise<number> {
-  const agent = await orch.spawnAgent({ taskKind: kind, ...(estimatedTokens === undefined ? {} : { estimatedTokens }) });
+  const agent = await orch.spawnAgent({
+    taskKind: kind,
+    ...(estimatedTokens === undefined ? {} : { estimatedTokens }),
+  });
   const allocated = agent.allocatedTokens;
   agent.reportUsage({ inputTokens: used, outputTokens: 0 });
   await agent.release();
@@ -27,25 +29,47 @@ describe('learned estimates', () => {
   describe('options', () => {
     it('should default to p90 of the last 50 within 1,000 and 200,000, starting at 20,000, in memory with the memory ledger', () => {
       const home = '/tmp/agentvisor-home';
-      expect(resolveLearnedEstimates(undefined, resolveLedger('memory', home), home)).toEqual({ percentile: 90, window: 50, min: 1_000, max: 200_000, initial: 20_000, file: null });
-      expect(resolveLearnedEstimates(undefined, resolveLedger('file', home), home).file).toBe(path.join(home, 'agentvisor', 'estimates.json'));
+      expect(resolveLearnedEstimates(undefined, resolveLedger('memory', home), home)).toEqual({
+        percentile: 90,
+        window: 50,
+        min: 1_000,
+        max: 200_000,
+        initial: 20_000,
+        file: null,
+      });
+      expect(resolveLearnedEstimates(undefined, resolveLedger('file', home), home).file).toBe(
+        path.join(home, 'agentvisor', 'estimates.json'),
+      );
       expect(resolveLearnedEstimates({ file: false }, resolveLedger('file', home), home).file).toBeNull();
-      expect(resolveLearnedEstimates(undefined, resolveLedger({ file: '/srv/q/ledger.json' }, home), home).file).toBe('/srv/q/estimates.json');
+      expect(resolveLearnedEstimates(undefined, resolveLedger({ file: '/srv/q/ledger.json' }, home), home).file).toBe(
+        '/srv/q/estimates.json',
+      );
     });
 
     it('should refuse settings out of range with invalid-option saying what is allowed', async () => {
-      const error = await agentvisorErrorOf(() => createOrchestrator({ learnedEstimates: { percentile: 0 } }), 'invalid-option');
+      const error = await agentvisorErrorOf(
+        () => createOrchestrator({ learnedEstimates: { percentile: 0 } }),
+        'invalid-option',
+      );
       expect(error.message).toBe('learnedEstimates.percentile must be a whole number from 1 to 100, got 0');
-      const bounds = await agentvisorErrorOf(() => createOrchestrator({ learnedEstimates: { min: 5_000, max: 1_000 } }), 'invalid-option');
+      const bounds = await agentvisorErrorOf(
+        () => createOrchestrator({ learnedEstimates: { min: 5_000, max: 1_000 } }),
+        'invalid-option',
+      );
       expect(bounds.message).toBe('learnedEstimates.max (1000) must be at least learnedEstimates.min (5000)');
-      const initial = await agentvisorErrorOf(() => createOrchestrator({ learnedEstimates: { initial: 10, min: 100 } }), 'invalid-option');
+      const initial = await agentvisorErrorOf(
+        () => createOrchestrator({ learnedEstimates: { initial: 10, min: 100 } }),
+        'invalid-option',
+      );
       expect(initial.message).toBe('learnedEstimates.initial (10) must lie between min (100) and max (200000)');
     });
 
     it('should refuse a spawn with neither estimatedTokens nor taskKind, and a malformed kind', async () => {
       const { orch } = await startHarness();
       const none = await agentvisorErrorOf(() => orch.spawnAgent({}), 'invalid-estimate');
-      expect(none.message).toBe('spawnAgent needs estimatedTokens (a whole number of tokens), or a taskKind to take the estimate learned from that kind of task');
+      expect(none.message).toBe(
+        'spawnAgent needs estimatedTokens (a whole number of tokens), or a taskKind to take the estimate learned from that kind of task',
+      );
       await agentvisorErrorOf(() => orch.spawnAgent({ taskKind: 'has space' }), 'invalid-option');
       await orch.stop();
     });
@@ -67,7 +91,15 @@ describe('learned estimates', () => {
       expect(e.estimateFor('x')).toBe(200);
       for (const used of [9_000, 9_000, 9_000]) e.record('x', { used, allocated: 1_000 });
       expect(e.estimateFor('x')).toBe(5_000);
-      expect(e.stats().x).toEqual({ estimate: 5_000, basis: 'learned', samples: 3, settled: 4, meanUseRatio: 9, unusedTokens: 0, overAllocation: 3 });
+      expect(e.stats().x).toEqual({
+        estimate: 5_000,
+        basis: 'learned',
+        samples: 3,
+        settled: 4,
+        meanUseRatio: 9,
+        unusedTokens: 0,
+        overAllocation: 3,
+      });
     });
   });
 
@@ -81,7 +113,11 @@ describe('learned estimates', () => {
       expect(stats).toMatchObject({ estimate: 9_000, basis: 'learned', samples: 10, settled: 10 });
       expect(await runSession(orch, 'lint', 500)).toBe(9_000);
       // The allocation rule still caps at half of what is left.
-      const tight = await startHarness({ learnedEstimates: { initial: 8_000 }, limits: { claude: { dailyLimit: 10_000 } }, fallbackChain: ['claude'] });
+      const tight = await startHarness({
+        learnedEstimates: { initial: 8_000 },
+        limits: { claude: { dailyLimit: 10_000 } },
+        fallbackChain: ['claude'],
+      });
       expect(await runSession(tight.orch, 'lint', 10)).toBe(5_000);
       await tight.orch.stop();
       await orch.stop();
@@ -116,7 +152,10 @@ describe('learned estimates', () => {
     });
 
     it('should converge on the p90 of a kind whose usage is drawn from a fixed distribution', async () => {
-      const { orch } = await startHarness({ learnedEstimates: { window: 50, min: 100, max: 100_000, initial: 50_000 }, limits: { claude: { dailyLimit: 100_000_000 } } });
+      const { orch } = await startHarness({
+        learnedEstimates: { window: 50, min: 100, max: 100_000, initial: 50_000 },
+        limits: { claude: { dailyLimit: 100_000_000 } },
+      });
       const next = seededRandom(7);
       // Uniform on [10,000, 20,000): its p90 is 19,000.
       const estimates: number[] = [];
@@ -139,7 +178,14 @@ describe('learned estimates', () => {
     afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 
     async function fileOrchestrator(options: OrchestratorOptions = {}): Promise<Orchestrator> {
-      const orch = createOrchestrator({ env: BOTH_KEYS_ENV, clock: createManualClock(T0), home, ledger: 'file', credentialSources: ['env'], ...options });
+      const orch = createOrchestrator({
+        env: BOTH_KEYS_ENV,
+        clock: createManualClock(T0),
+        home,
+        ledger: 'file',
+        credentialSources: ['env'],
+        ...options,
+      });
       await orch.start();
       return orch;
     }
@@ -150,7 +196,19 @@ describe('learned estimates', () => {
       await first.stop();
       const file = path.join(home, 'agentvisor', 'estimates.json');
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ version: 1, kinds: { test: { settled: 3, samples: [[2_000, 30_000], [4_000, 2_000], [6_000, 4_000]] } } });
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({
+        version: 1,
+        kinds: {
+          test: {
+            settled: 3,
+            samples: [
+              [2_000, 30_000],
+              [4_000, 2_000],
+              [6_000, 4_000],
+            ],
+          },
+        },
+      });
 
       const second = await fileOrchestrator({ learnedEstimates: { initial: 30_000, min: 100 } });
       expect(second.stats().taskKinds.test).toMatchObject({ estimate: 6_000, samples: 3, settled: 3 });
@@ -167,7 +225,9 @@ describe('learned estimates', () => {
       await runSession(b, 'k', 2_000);
       await a.stop();
       await b.stop();
-      const stored = JSON.parse(fs.readFileSync(path.join(home, 'agentvisor', 'estimates.json'), 'utf8')) as { kinds: { k: { settled: number; samples: number[][] } } };
+      const stored = JSON.parse(fs.readFileSync(path.join(home, 'agentvisor', 'estimates.json'), 'utf8')) as {
+        kinds: { k: { settled: number; samples: number[][] } };
+      };
       expect(stored.kinds.k.settled).toBe(2);
       expect(stored.kinds.k.samples.map((s) => s[0]).sort()).toEqual([1_000, 2_000]);
     });

@@ -100,7 +100,10 @@ describe('Orchestrator expiry and daily reset', () => {
   });
 
   it('should reset at local midnight across a DST change (America/New_York: a 23 h and a 25 h day)', async () => {
-    const { orch, clock, events } = await start({ dailyReset: { at: '00:00', timeZone: 'America/New_York' } }, Date.parse('2026-03-07T12:00:00Z'));
+    const { orch, clock, events } = await start(
+      { dailyReset: { at: '00:00', timeZone: 'America/New_York' } },
+      Date.parse('2026-03-07T12:00:00Z'),
+    );
     expect(orch.stats()).toMatchObject({ day: '2026-03-07', nextResetAt: Date.parse('2026-03-08T05:00:00Z') });
     clock.set(Date.parse('2026-03-08T05:00:00Z'));
     expect(orch.stats()).toMatchObject({ day: '2026-03-08', nextResetAt: Date.parse('2026-03-09T04:00:00Z') });
@@ -123,7 +126,10 @@ describe('Orchestrator expiry and daily reset', () => {
   });
 
   it('should clear an overrun and announce quota.low again after the reset', async () => {
-    const { orch, clock, events } = await start({ limits: { claude: { dailyLimit: 1_000 } }, fallbackChain: ['claude'] }, Date.parse('2026-03-10T23:00:00Z'));
+    const { orch, clock, events } = await start(
+      { limits: { claude: { dailyLimit: 1_000 } }, fallbackChain: ['claude'] },
+      Date.parse('2026-03-10T23:00:00Z'),
+    );
     const a = await orch.spawnAgent({ estimatedTokens: 400 });
     await agentvisorErrorOf(() => a.reportUsage({ inputTokens: 1_500, outputTokens: 0 }), 'quota-exhausted');
     expect(orch.stats().providers.claude).toMatchObject({ used: 1_500, overrun: 500 });

@@ -10,7 +10,10 @@ import { startRedisServer } from '../helpers/redisServer';
 import type { RedisServer } from '../helpers/redisServer';
 
 const KEY = 'sk-ant-api03-LOCALshareKEY-0001';
-const LIMITS = { claude: { dailyLimit: 1_000_000, maxConcurrent: 4 }, openai: { dailyLimit: 500_000, maxConcurrent: 4 } };
+const LIMITS = {
+  claude: { dailyLimit: 1_000_000, maxConcurrent: 4 },
+  openai: { dailyLimit: 500_000, maxConcurrent: 4 },
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -41,7 +44,10 @@ describe('a shared ledger that goes away under localShareOf', () => {
     await orch.start();
     await server.kill();
     await eventually(() => orch.stats().ledger.state === 'degraded', 'the link to notice the dead Redis');
-    const agents: ManagedAgent[] = [await orch.spawnAgent({ estimatedTokens: 1_000 }), await orch.spawnAgent({ estimatedTokens: 1_000 })];
+    const agents: ManagedAgent[] = [
+      await orch.spawnAgent({ estimatedTokens: 1_000 }),
+      await orch.spawnAgent({ estimatedTokens: 1_000 }),
+    ];
     // Half of maxConcurrent 4.
     const third = await orch.spawnAgent({ estimatedTokens: 1_000 }).catch((e: unknown) => e);
     expect(isAgentvisorError(third, 'concurrency-limit')).toBe(true);
@@ -51,7 +57,10 @@ describe('a shared ledger that goes away under localShareOf', () => {
     expect(orch.stats().ledger.unsettled).toBe(1);
 
     await server.restart();
-    await eventually(() => orch.stats().ledger.state === 'ok' && orch.stats().ledger.unsettled === 0, 'the link to recover and settle');
+    await eventually(
+      () => orch.stats().ledger.state === 'ok' && orch.stats().ledger.unsettled === 0,
+      'the link to recover and settle',
+    );
     await agents[1]!.release();
     await orch.stop();
     const ledger = createRedisLedger({ redis: server.url, limits: LIMITS });

@@ -11,7 +11,10 @@ import type { Orchestrator } from '../../src';
 import { createFileLedger } from '../../src/quota/fileLedger';
 
 const ENV = { ANTHROPIC_API_KEY: 'sk-ant-api03-STINTtestKEY-0001', OPENAI_API_KEY: 'sk-proj-STINTtestKEY-0002' };
-const LIMITS = { claude: { maxConcurrent: 2, dailyLimit: 100_000 }, openai: { maxConcurrent: 1, dailyLimit: 100_000 } } as const;
+const LIMITS = {
+  claude: { maxConcurrent: 2, dailyLimit: 100_000 },
+  openai: { maxConcurrent: 1, dailyLimit: 100_000 },
+} as const;
 
 let root: string;
 let running: Orchestrator[];
@@ -25,7 +28,13 @@ afterEach(async () => {
 });
 
 async function started(syncIntervalMs: number): Promise<Orchestrator> {
-  const orch = createOrchestrator({ env: ENV, credentialSources: ['env'], fallbackChain: ['claude', 'openai'], limits: LIMITS, ledger: { file: path.join(root, 'ledger.json'), syncIntervalMs } });
+  const orch = createOrchestrator({
+    env: ENV,
+    credentialSources: ['env'],
+    fallbackChain: ['claude', 'openai'],
+    limits: LIMITS,
+    ledger: { file: path.join(root, 'ledger.json'), syncIntervalMs },
+  });
   running.push(orch);
   await orch.start();
   return orch;

@@ -9,7 +9,11 @@ describe('Orchestrator events', () => {
     const a = await orch.spawnAgent({ estimatedTokens: 400 });
     a.reportUsage({ inputTokens: 400, outputTokens: 0 });
     expect(events.of('quota.low')).toEqual([]);
-    expect(a.reportUsage({ inputTokens: 500, outputTokens: 0 })).toEqual({ usedTokens: 900, allocatedTokens: 950, remainingTokens: 50 });
+    expect(a.reportUsage({ inputTokens: 500, outputTokens: 0 })).toEqual({
+      usedTokens: 900,
+      allocatedTokens: 950,
+      remainingTokens: 50,
+    });
     expect(events.of('quota.low')).toEqual([{ provider: 'claude', available: 50, dailyLimit: 1_000 }]);
     a.reportUsage({ inputTokens: 10, outputTokens: 0 });
     expect(events.of('quota.low')).toHaveLength(1);
@@ -31,7 +35,12 @@ describe('Orchestrator events', () => {
     );
     const a = await orch.spawnAgent({ estimatedTokens: 400, agentId: 'a' });
     // b goes to openai at once: claude is at its concurrency limit, openai has room.
-    const bAgent = await orch.spawnAgent({ estimatedTokens: 400, agentId: 'b', waitMs: 60_000, preferredProvider: 'claude' });
+    const bAgent = await orch.spawnAgent({
+      estimatedTokens: 400,
+      agentId: 'b',
+      waitMs: 60_000,
+      preferredProvider: 'claude',
+    });
     expect(bAgent.provider).toBe('openai');
     // claude is full (concurrency) and openai lacks budget (quota): concurrency is the reason given.
     await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'c' }), 'concurrency-limit');
@@ -51,9 +60,16 @@ describe('Orchestrator events', () => {
       'quota.reset',
       'agent.released', // b
     ]);
-    expect(events.of('agent.fallback')[0]).toMatchObject({ agentId: 'a', from: 'claude', to: 'openai', reason: 'overloaded' });
+    expect(events.of('agent.fallback')[0]).toMatchObject({
+      agentId: 'a',
+      from: 'claude',
+      to: 'openai',
+      reason: 'overloaded',
+    });
     // a got min(400, floor(600 / 2)) = 300 on openai; 2000 used leaves 1000 - 2000 - 400 (b) = -1400.
-    expect(events.of('quota.overrun')).toEqual([{ provider: 'openai', agentId: 'a', sessionId: a.sessionId, overrunTokens: 1_400 }]);
+    expect(events.of('quota.overrun')).toEqual([
+      { provider: 'openai', agentId: 'a', sessionId: a.sessionId, overrunTokens: 1_400 },
+    ]);
   });
 
   it('should emit agent.queued with the reason and position', async () => {

@@ -28,7 +28,10 @@ describe('Orchestrator lifecycle', () => {
   });
 
   it('should release live agents with reason stopped, refuse waiting spawns and clear every timer on stop', async () => {
-    const { orch, clock, events } = await start({ limits: { claude: { maxConcurrent: 1 } }, fallbackChain: ['claude'] });
+    const { orch, clock, events } = await start({
+      limits: { claude: { maxConcurrent: 1 } },
+      fallbackChain: ['claude'],
+    });
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'a' });
     a.reportUsage({ inputTokens: 300, outputTokens: 0 });
     const waiting = track(orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'b', waitMs: 60_000 }));
@@ -42,9 +45,23 @@ describe('Orchestrator lifecycle', () => {
     expect(error.message).toContain('b');
     expect(a.isLive).toBe(false);
     expect(events.of('agent.released')).toEqual([
-      { agentId: 'a', sessionId: a.sessionId, provider: 'claude', usedTokens: 300, returnedTokens: 700, reason: 'stopped', error: null },
+      {
+        agentId: 'a',
+        sessionId: a.sessionId,
+        provider: 'claude',
+        usedTokens: 300,
+        returnedTokens: 700,
+        reason: 'stopped',
+        error: null,
+      },
     ]);
-    expect(await a.release()).toEqual({ usedTokens: 300, returnedTokens: 700, provider: 'claude', fallbacks: [], reason: 'stopped' });
+    expect(await a.release()).toEqual({
+      usedTokens: 300,
+      returnedTokens: 700,
+      provider: 'claude',
+      fallbacks: [],
+      reason: 'stopped',
+    });
     expect(clock.pending()).toBe(0);
   });
 });

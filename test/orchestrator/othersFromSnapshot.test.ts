@@ -19,10 +19,20 @@ describe('othersFromSnapshot', () => {
     await ledger.close();
 
     const ours = { provider: 'claude' as const, tokens: 1_000, recorded: 400, reported: 400 };
-    const { others, limits } = othersFromSnapshot(snapshot, { used: { claude: 400, openai: 300 }, held: [ours] }, LIMITS);
+    const { others, limits } = othersFromSnapshot(
+      snapshot,
+      { used: { claude: 400, openai: 300 }, held: [ours] },
+      LIMITS,
+    );
 
-    expect(others).toEqual({ claude: { used: 0, reserved: 2_000, active: 1 }, openai: { used: 0, reserved: 0, active: 0 } });
-    expect(limits).toEqual({ claude: { dailyLimit: 8_000, maxConcurrent: 3 }, openai: { dailyLimit: 5_000, maxConcurrent: 2 } });
+    expect(others).toEqual({
+      claude: { used: 0, reserved: 2_000, active: 1 },
+      openai: { used: 0, reserved: 0, active: 0 },
+    });
+    expect(limits).toEqual({
+      claude: { dailyLimit: 8_000, maxConcurrent: 3 },
+      openai: { dailyLimit: 5_000, maxConcurrent: 2 },
+    });
   });
 
   it('should never go below zero when our figures are ahead of the snapshot', async () => {

@@ -15,22 +15,41 @@ describe('provider switches', () => {
         claude: { enabled: true, disabledBy: null, rolloutPercent: 100 },
         openai: { enabled: true, disabledBy: null, rolloutPercent: 100 },
       });
-      expect(resolveProviderSwitches({ openai: { enabled: false }, claude: { rolloutPercent: 25 } }, { AGENTVISOR_DISABLE_PROVIDERS: ' Claude , ' })).toEqual({
+      expect(
+        resolveProviderSwitches(
+          { openai: { enabled: false }, claude: { rolloutPercent: 25 } },
+          { AGENTVISOR_DISABLE_PROVIDERS: ' Claude , ' },
+        ),
+      ).toEqual({
         claude: { enabled: false, disabledBy: 'env', rolloutPercent: 25 },
         openai: { enabled: false, disabledBy: 'option', rolloutPercent: 100 },
       });
     });
 
     it('should refuse an unknown provider in the variable or the option, and a share outside 0-100, with invalid-option', async () => {
-      const env = await agentvisorErrorOf(() => resolveProviderSwitches(undefined, { AGENTVISOR_DISABLE_PROVIDERS: 'claude,gemini' }), 'invalid-option');
-      expect(env.message).toBe('AGENTVISOR_DISABLE_PROVIDERS names an unknown provider "gemini": list providers from claude, openai separated by commas, or unset it');
+      const env = await agentvisorErrorOf(
+        () => resolveProviderSwitches(undefined, { AGENTVISOR_DISABLE_PROVIDERS: 'claude,gemini' }),
+        'invalid-option',
+      );
+      expect(env.message).toBe(
+        'AGENTVISOR_DISABLE_PROVIDERS names an unknown provider "gemini": list providers from claude, openai separated by commas, or unset it',
+      );
       const option = await agentvisorErrorOf(() => resolveProviderSwitches({ gemini: {} }, {}), 'invalid-option');
       expect(option.message).toBe('providers.gemini: unknown provider (known: claude, openai)');
-      const share = await agentvisorErrorOf(() => resolveProviderSwitches({ openai: { rolloutPercent: 101 } }, {}), 'invalid-option');
+      const share = await agentvisorErrorOf(
+        () => resolveProviderSwitches({ openai: { rolloutPercent: 101 } }, {}),
+        'invalid-option',
+      );
       expect(share.message).toBe('providers.openai.rolloutPercent must be a whole number from 0 to 100, got 101');
-      const key = await agentvisorErrorOf(() => resolveProviderSwitches({ openai: { enable: false } }, {}), 'invalid-option');
+      const key = await agentvisorErrorOf(
+        () => resolveProviderSwitches({ openai: { enable: false } }, {}),
+        'invalid-option',
+      );
       expect(key.message).toBe('providers.openai.enable is not a provider switch (known: enabled, rolloutPercent)');
-      await agentvisorErrorOf(() => createOrchestrator({ env: { AGENTVISOR_DISABLE_PROVIDERS: 'nope' } }), 'invalid-option');
+      await agentvisorErrorOf(
+        () => createOrchestrator({ env: { AGENTVISOR_DISABLE_PROVIDERS: 'nope' } }),
+        'invalid-option',
+      );
     });
   });
 
@@ -41,16 +60,30 @@ describe('provider switches', () => {
       expect(agent.provider).toBe('openai');
       expect(agent.env.ANTHROPIC_API_KEY).toBeUndefined();
       const { claude, openai } = orch.stats().providers;
-      expect([claude.enabled, claude.disabledBy, claude.rolloutPercent, claude.active]).toEqual([false, 'option', 100, 0]);
+      expect([claude.enabled, claude.disabledBy, claude.rolloutPercent, claude.active]).toEqual([
+        false,
+        'option',
+        100,
+        0,
+      ]);
       expect([openai.enabled, openai.disabledBy, openai.rolloutPercent, openai.active]).toEqual([true, null, 100, 1]);
       await orch.stop();
     });
 
     it('should keep a switched-off provider out of the fallback chain: a failure with nothing left ends the session', async () => {
-      const { orch, events } = await startHarness({ env: { ...BOTH_KEYS_ENV, AGENTVISOR_DISABLE_PROVIDERS: 'openai' } });
+      const { orch, events } = await startHarness({
+        env: { ...BOTH_KEYS_ENV, AGENTVISOR_DISABLE_PROVIDERS: 'openai' },
+      });
       const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
       expect(agent.provider).toBe('claude');
-      const error = await agentvisorErrorOf(() => agent.reportFailure({ status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } }), 'no-provider');
+      const error = await agentvisorErrorOf(
+        () =>
+          agent.reportFailure({
+            status: 401,
+            body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } },
+          }),
+        'no-provider',
+      );
       expect(error.message).toBe('the provider failed (auth) and no fallback provider is left');
       expect(events.of('agent.fallback')).toEqual([]);
       expect(events.of('agent.released')).toMatchObject([{ agentId: agent.id, provider: 'claude', reason: 'failed' }]);
@@ -59,10 +92,17 @@ describe('provider switches', () => {
     });
 
     it('should refuse no-provider at once, naming the switch, when every provider is off (even with waitMs)', async () => {
-      const { orch, events } = await startHarness({ env: { ...BOTH_KEYS_ENV, AGENTVISOR_DISABLE_PROVIDERS: 'claude' }, providers: { openai: { enabled: false } } });
-      const error = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'a1', waitMs: MINUTE }), 'no-provider');
+      const { orch, events } = await startHarness({
+        env: { ...BOTH_KEYS_ENV, AGENTVISOR_DISABLE_PROVIDERS: 'claude' },
+        providers: { openai: { enabled: false } },
+      });
+      const error = await agentvisorErrorOf(
+        () => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'a1', waitMs: MINUTE }),
+        'no-provider',
+      );
       expect(error.message).toBe(
-        'agent a1 was not admitted: no provider it may use can take it (claude is switched off (AGENTVISOR_DISABLE_PROVIDERS); openai is switched off (providers.openai.enabled: false)); switch a provider back on, or use a provider the switches leave it',
+        'agent a1 was not admitted: no provider it may use can take it (claude is switched off (AGENTVISOR_DISABLE_PROVIDERS); ' +
+          'openai is switched off (providers.openai.enabled: false)); switch a provider back on, or use a provider the switches leave it',
       );
       expect(error.retryAfterMs).toBeNull();
       expect(events.of('agent.queued')).toEqual([]);
@@ -73,7 +113,17 @@ describe('provider switches', () => {
 
     it("should refuse no-provider for 'wait' on a switched-off preferred provider instead of waiting for it", async () => {
       const { orch } = await startHarness({ providers: { openai: { enabled: false } } });
-      const error = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'w', preferredProvider: 'openai', whenPreferredBusy: 'wait', waitMs: MINUTE }), 'no-provider');
+      const error = await agentvisorErrorOf(
+        () =>
+          orch.spawnAgent({
+            estimatedTokens: 1_000,
+            agentId: 'w',
+            preferredProvider: 'openai',
+            whenPreferredBusy: 'wait',
+            waitMs: MINUTE,
+          }),
+        'no-provider',
+      );
       expect(error.message).toContain('openai is switched off (providers.openai.enabled: false)');
       // Without naming a provider, 'wait' waits for the first one the switches leave.
       const agent = await orch.spawnAgent({ estimatedTokens: 1_000, whenPreferredBusy: 'wait' });
@@ -84,7 +134,13 @@ describe('provider switches', () => {
 
   describe('rolloutPercent (canary)', () => {
     async function canary(percent: number): Promise<Orchestrator> {
-      const orch = createOrchestrator({ env: BOTH_KEYS_ENV, clock: createManualClock(T0), providerPriority: 'prefer-openai', providers: { openai: { rolloutPercent: percent } }, limits: { openai: { maxConcurrent: 1_000 }, claude: { maxConcurrent: 1_000 } } });
+      const orch = createOrchestrator({
+        env: BOTH_KEYS_ENV,
+        clock: createManualClock(T0),
+        providerPriority: 'prefer-openai',
+        providers: { openai: { rolloutPercent: percent } },
+        limits: { openai: { maxConcurrent: 1_000 }, claude: { maxConcurrent: 1_000 } },
+      });
       await orch.start();
       return orch;
     }
@@ -141,10 +197,25 @@ describe('provider switches', () => {
       const agent = await orch.spawnAgent({ estimatedTokens: 100, agentId: 'outside' });
       expect(agent.provider).toBe('claude');
       // Outside the canary, openai is not in its chain either: an overload is retried on claude.
-      expect(await agent.reportFailure({ status: 529 })).toMatchObject({ action: 'retry', kind: 'overloaded', provider: 'claude' });
+      expect(await agent.reportFailure({ status: 529 })).toMatchObject({
+        action: 'retry',
+        kind: 'overloaded',
+        provider: 'claude',
+      });
       expect(orch.stats().providers.openai.active).toBe(0);
-      const error = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 100, agentId: 'pinned', preferredProvider: 'openai', whenPreferredBusy: 'wait' }), 'no-provider');
-      expect(error.message).toContain('openai admits 0% of agents and this one is outside that share (providers.openai.rolloutPercent)');
+      const error = await agentvisorErrorOf(
+        () =>
+          orch.spawnAgent({
+            estimatedTokens: 100,
+            agentId: 'pinned',
+            preferredProvider: 'openai',
+            whenPreferredBusy: 'wait',
+          }),
+        'no-provider',
+      );
+      expect(error.message).toContain(
+        'openai admits 0% of agents and this one is outside that share (providers.openai.rolloutPercent)',
+      );
       await orch.stop();
     });
   });

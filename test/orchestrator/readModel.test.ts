@@ -18,7 +18,14 @@ function relay(): EventRelay {
   const unused = () => {
     throw new Error('not used by these tests');
   };
-  return new EventRelay({ registry: new AgentRegistry(), clock: createManualClock(T0), makeAgent: unused, refusalError: unused, askReserve: unused, askTopUp: unused });
+  return new EventRelay({
+    registry: new AgentRegistry(),
+    clock: createManualClock(T0),
+    makeAgent: unused,
+    refusalError: unused,
+    askReserve: unused,
+    askTopUp: unused,
+  });
 }
 
 describe('readModel', () => {
@@ -27,16 +34,43 @@ describe('readModel', () => {
     const store = createReadModel(events);
     const seen: Activity[] = [];
     const subscription = store.subscribe((snapshot) => seen.push(snapshot.context));
-    events.publish('agent.admitted', { agentId: 'a1', sessionId: 's1', provider: 'claude', allocatedTokens: 10, waitedMs: 0 });
+    events.publish('agent.admitted', {
+      agentId: 'a1',
+      sessionId: 's1',
+      provider: 'claude',
+      allocatedTokens: 10,
+      waitedMs: 0,
+    });
     events.publish('agent.queued', { agentId: 'a2', position: 0, code: 'concurrency-limit' });
     events.publish('agent.refused', { agentId: 'a2', code: 'concurrency-limit', retryAfterMs: 1_000, waited: true });
     events.publish('agent.refused', { agentId: 'a3', code: 'concurrency-limit', retryAfterMs: 1_000, waited: false });
     events.publish('agent.refused', { agentId: 'a4', code: 'queue-full', retryAfterMs: null, waited: false });
-    events.publish('agent.fallback', { agentId: 'a1', sessionId: 's1', from: 'claude', to: 'openai', reason: 'overloaded', latencyMs: 3 });
-    events.publish('agent.requeued', { agentId: 'a1', sessionId: 's1', provider: 'openai', reason: 'rate-limit', notBefore: T0 });
+    events.publish('agent.fallback', {
+      agentId: 'a1',
+      sessionId: 's1',
+      from: 'claude',
+      to: 'openai',
+      reason: 'overloaded',
+      latencyMs: 3,
+    });
+    events.publish('agent.requeued', {
+      agentId: 'a1',
+      sessionId: 's1',
+      provider: 'openai',
+      reason: 'rate-limit',
+      notBefore: T0,
+    });
     events.publish('quota.overrun', { provider: 'openai', agentId: 'a1', sessionId: 's1', overrunTokens: 40 });
     events.publish('quota.overrun', { provider: 'openai', agentId: 'a1', sessionId: 's1', overrunTokens: 2 });
-    events.publish('agent.released', { agentId: 'a1', sessionId: 's1', provider: 'openai', usedTokens: 52, returnedTokens: 0, reason: 'released', error: null });
+    events.publish('agent.released', {
+      agentId: 'a1',
+      sessionId: 's1',
+      provider: 'openai',
+      usedTokens: 52,
+      returnedTokens: 0,
+      reason: 'released',
+      error: null,
+    });
     events.publish('provider.limit', { provider: 'claude', limit: 2, previous: 4, reason: 'throttle' });
     events.publish('provider.limit', { provider: 'claude', limit: 3, previous: 2, reason: 'grow' });
     events.publish('provider.paused', { provider: 'openai', until: T0 + 60_000, reason: 'quota' });
@@ -46,7 +80,13 @@ describe('readModel', () => {
     events.publish('quota.reset', { day: '2026-03-11' });
     subscription.unsubscribe();
     expect(store.getSnapshot().context).toEqual({
-      admitted: 1, queued: 1, refused: { 'concurrency-limit': 2, 'queue-full': 1 }, fallbacks: 1, requeued: 1, released: { released: 1 }, overrunTokens: 42,
+      admitted: 1,
+      queued: 1,
+      refused: { 'concurrency-limit': 2, 'queue-full': 1 },
+      fallbacks: 1,
+      requeued: 1,
+      released: { released: 1 },
+      overrunTokens: 42,
       providers: {
         claude: { limitChanges: 2, lowestLimit: 2, pauses: 1, pauseReason: null },
         openai: { limitChanges: 0, lowestLimit: null, pauses: 1, pauseReason: 'quota' },
@@ -56,20 +96,40 @@ describe('readModel', () => {
   });
 
   it('should project stats from the coordinator snapshot, the options, the shared ledger view and the activity', () => {
-    const options = resolveOptions({ clock: createManualClock(T0), limits: { claude: { dailyLimit: 1_000, maxConcurrent: 2 }, openai: { dailyLimit: 500, maxConcurrent: 1 } } });
-    const actor = createActor(coordinatorMachine, { input: coordinatorInputOf(options, { sharedLedger: false, budgets: options.budgets, now: T0 }) });
+    const options = resolveOptions({
+      clock: createManualClock(T0),
+      limits: { claude: { dailyLimit: 1_000, maxConcurrent: 2 }, openai: { dailyLimit: 500, maxConcurrent: 1 } },
+    });
+    const actor = createActor(coordinatorMachine, {
+      input: coordinatorInputOf(options, { sharedLedger: false, budgets: options.budgets, now: T0 }),
+    });
     const events = relay();
     const store = createReadModel(events);
     events.publish('agent.queued', { agentId: 'a2', position: 0, code: 'concurrency-limit' });
     const context = actor.getSnapshot().context;
     const local = projectStats(store.getSnapshot().context, { context, now: T0, options, ledger: null, taskKinds: {} });
     expect(local.activity.queued).toBe(1);
-    expect(local.providers.claude).toMatchObject({ dailyLimit: 1_000, used: 0, reserved: 0, available: 1_000, active: 0, maxConcurrent: 2, pausedUntil: null, circuit: { state: 'closed' } });
+    expect(local.providers.claude).toMatchObject({
+      dailyLimit: 1_000,
+      used: 0,
+      reserved: 0,
+      available: 1_000,
+      active: 0,
+      maxConcurrent: 2,
+      pausedUntil: null,
+      circuit: { state: 'closed' },
+    });
     expect(local.ledger).toEqual({ backend: 'memory', state: 'ok', unsettled: 0 });
     expect(local.day).toBe(context.day);
 
     const others = { claude: { used: 300, reserved: 100, active: 1 }, openai: { used: 0, reserved: 0, active: 0 } };
-    const shared = projectStats(store.getSnapshot().context, { context, now: T0, options, ledger: { state: 'degraded', unsettled: 2, others }, taskKinds: {} });
+    const shared = projectStats(store.getSnapshot().context, {
+      context,
+      now: T0,
+      options,
+      ledger: { state: 'degraded', unsettled: 2, others },
+      taskKinds: {},
+    });
     expect(shared.providers.claude).toMatchObject({ used: 300, reserved: 100, available: 600, active: 1 });
     expect(shared.ledger).toMatchObject({ state: 'degraded', unsettled: 2 });
   });

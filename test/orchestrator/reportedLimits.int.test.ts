@@ -21,7 +21,12 @@ beforeEach(async () => {
   // The fake stamps resets with the wall clock; the orchestrator's clock starts there and moves only when told.
   clock = createManualClock(Date.now());
   orch = createOrchestrator({
-    env: { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl },
+    env: {
+      ANTHROPIC_API_KEY: CLAUDE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+    },
     credentialSources: ['env'],
     providerPriority: 'prefer-claude',
     requeueThrottled: false,
@@ -40,7 +45,15 @@ afterEach(async () => {
 describe('provider-reported limits against the loopback fakes', () => {
   it("should stop admitting onto Claude when a successful answer's headers say 0 tokens remain, until their reset", async () => {
     const resetAt = clock.now() + 120_000;
-    fake.enqueue('claude', fakeStep.reply({ headers: { 'anthropic-ratelimit-tokens-remaining': '0', 'anthropic-ratelimit-tokens-reset': new Date(resetAt).toISOString() } }));
+    fake.enqueue(
+      'claude',
+      fakeStep.reply({
+        headers: {
+          'anthropic-ratelimit-tokens-remaining': '0',
+          'anthropic-ratelimit-tokens-reset': new Date(resetAt).toISOString(),
+        },
+      }),
+    );
     const agent = await orch.spawnAgent({ estimatedTokens: 5_000 });
     const res = await callModel(agent);
     expect(res.status).toBe(200);
@@ -58,7 +71,12 @@ describe('provider-reported limits against the loopback fakes', () => {
   it("should read a 429's rate-limit headers (OpenAI x-ratelimit-*) and keep new sessions off OpenAI until the reset", async () => {
     await orch.stop();
     orch = createOrchestrator({
-      env: { ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, OPENAI_BASE_URL: fake.openaiBaseUrl },
+      env: {
+        ANTHROPIC_API_KEY: CLAUDE_KEY,
+        OPENAI_API_KEY: OPENAI_KEY,
+        ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+        OPENAI_BASE_URL: fake.openaiBaseUrl,
+      },
       credentialSources: ['env'],
       providerPriority: 'prefer-openai',
       requeueThrottled: false,

@@ -22,7 +22,9 @@ describe('provider-reported limits', () => {
     const { orch, clock, events } = await startHarness();
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'a' });
     agent.reportUsage({ inputTokens: 800, outputTokens: 200, headers: anthropicHeaders(0, T0 + 45_000) });
-    expect(events.of('provider.paused')).toEqual([{ provider: 'claude', until: T0 + 45_000, reason: 'reported-limit' }]);
+    expect(events.of('provider.paused')).toEqual([
+      { provider: 'claude', until: T0 + 45_000, reason: 'reported-limit' },
+    ]);
     expect(orch.stats().providers.claude).toMatchObject({ pausedUntil: T0 + 45_000, used: 1_000, active: 1 });
     // The session that reported keeps running; new ones go to openai.
     expect(agent.isLive).toBe(true);
@@ -39,14 +41,23 @@ describe('provider-reported limits', () => {
   it("should keep a 'wait' spawn for the paused provider in the queue and admit it at the reset", async () => {
     const { orch, clock } = await startHarness();
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
-    agent.reportUsage({ inputTokens: 10, outputTokens: 5, headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' } });
-    const refused = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'now', whenPreferredBusy: 'wait' }), 'no-provider');
+    agent.reportUsage({
+      inputTokens: 10,
+      outputTokens: 5,
+      headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' },
+    });
+    const refused = await agentvisorErrorOf(
+      () => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'now', whenPreferredBusy: 'wait' }),
+      'no-provider',
+    );
     expect(refused.retryAfterMs).toBe(20_000);
     let admitted: string | null = null;
-    const waiting = orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'later', whenPreferredBusy: 'wait', waitMs: MINUTE }).then((a) => {
-      admitted = a.provider;
-      return a;
-    });
+    const waiting = orch
+      .spawnAgent({ estimatedTokens: 1_000, agentId: 'later', whenPreferredBusy: 'wait', waitMs: MINUTE })
+      .then((a) => {
+        admitted = a.provider;
+        return a;
+      });
     clock.advance(19_999);
     await flushMicrotasks();
     expect(admitted).toBeNull();
@@ -62,7 +73,11 @@ describe('provider-reported limits', () => {
     agent.reportUsage({ inputTokens: 1, outputTokens: 1, headers: anthropicHeaders(1, T0 + 60_000) });
     agent.reportUsage({ inputTokens: 1, outputTokens: 1, headers: { 'anthropic-ratelimit-tokens-remaining': '0' } });
     agent.reportUsage({ inputTokens: 1, outputTokens: 1, headers: anthropicHeaders(0, T0 - 1) });
-    agent.reportUsage({ inputTokens: 1, outputTokens: 1, headers: new Headers({ 'content-type': 'application/json' }) });
+    agent.reportUsage({
+      inputTokens: 1,
+      outputTokens: 1,
+      headers: new Headers({ 'content-type': 'application/json' }),
+    });
     expect(events.of('provider.paused')).toEqual([]);
     expect(orch.stats().providers.claude).toMatchObject({ pausedUntil: null, used: 8 });
     await orch.stop();
@@ -74,10 +89,18 @@ describe('provider-reported limits', () => {
     const outcome = await agent.reportFailure({
       status: 429,
       headers: { 'retry-after': '30', 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '30s' },
-      body: { type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' } },
+      body: {
+        type: 'error',
+        error: {
+          type: 'rate_limit_error',
+          message: 'Number of request tokens has exceeded your per-minute rate limit',
+        },
+      },
     });
     expect(outcome).toMatchObject({ action: 'fallback', from: 'claude', to: 'openai' });
-    expect(events.of('provider.paused')).toEqual([{ provider: 'claude', until: T0 + 30_000, reason: 'reported-limit' }]);
+    expect(events.of('provider.paused')).toEqual([
+      { provider: 'claude', until: T0 + 30_000, reason: 'reported-limit' },
+    ]);
     expect((await orch.spawnAgent({ estimatedTokens: 1_000 })).provider).toBe('openai');
     await orch.stop();
   });
@@ -85,8 +108,13 @@ describe('provider-reported limits', () => {
   it('should refuse headers that are not an object with invalid-usage and count nothing', async () => {
     const { orch } = await startHarness();
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
-    const error = await agentvisorErrorOf(() => agent.reportUsage({ inputTokens: 5, outputTokens: 5, headers: 'x-ratelimit-remaining-tokens: 0' as never }), 'invalid-usage');
-    expect(error.message).toBe('headers must be the response headers: a plain object of header names to values, or a Fetch Headers');
+    const error = await agentvisorErrorOf(
+      () => agent.reportUsage({ inputTokens: 5, outputTokens: 5, headers: 'x-ratelimit-remaining-tokens: 0' as never }),
+      'invalid-usage',
+    );
+    expect(error.message).toBe(
+      'headers must be the response headers: a plain object of header names to values, or a Fetch Headers',
+    );
     expect(orch.stats().providers.claude.used).toBe(0);
     await orch.stop();
   });

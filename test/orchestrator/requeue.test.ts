@@ -9,7 +9,10 @@ import { MINUTE, T0, agentvisorErrorOf, flushMicrotasks, startHarness } from '..
 const THROTTLED = (retryAfterSeconds: number): FailureReport => ({
   status: 429,
   headers: { 'retry-after': String(retryAfterSeconds) },
-  body: { type: 'error', error: { type: 'rate_limit_error', message: 'Server is temporarily limiting requests (not your usage limit)' } },
+  body: {
+    type: 'error',
+    error: { type: 'rate_limit_error', message: 'Server is temporarily limiting requests (not your usage limit)' },
+  },
 });
 
 /** Tracks a promise's state without awaiting it. */
@@ -29,7 +32,9 @@ describe('requeue after server-side throttling', () => {
     const outcome = track(agent.reportFailure(THROTTLED(2)));
     await flushMicrotasks();
     expect(outcome.status).toBe('pending');
-    expect(events.of('agent.requeued')).toEqual([{ agentId: 'early', sessionId: agent.sessionId, provider: 'claude', reason: 'rate-limit', notBefore: T0 + 2_000 }]);
+    expect(events.of('agent.requeued')).toEqual([
+      { agentId: 'early', sessionId: agent.sessionId, provider: 'claude', reason: 'rate-limit', notBefore: T0 + 2_000 },
+    ]);
     expect(orch.stats().providers.claude).toMatchObject({ active: 0, reserved: 0 });
     expect(orch.stats().queued).toBe(1);
     clock.advance(1_999);
@@ -37,14 +42,22 @@ describe('requeue after server-side throttling', () => {
     expect(outcome.status).toBe('pending');
     clock.advance(1);
     await flushMicrotasks();
-    expect(outcome).toMatchObject({ status: 'resolved', value: { action: 'requeued', kind: 'rate-limit', provider: 'claude', waitedMs: 2_000 } });
+    expect(outcome).toMatchObject({
+      status: 'resolved',
+      value: { action: 'requeued', kind: 'rate-limit', provider: 'claude', waitedMs: 2_000 },
+    });
     expect(agent.provider).toBe('claude');
     expect(agent.env.ANTHROPIC_API_KEY).toBeDefined();
     expect(orch.stats().providers.claude).toMatchObject({ active: 1, reserved: 1_000 });
     expect(events.of('agent.fallback')).toEqual([]);
     expect(orch.stats().activity).toMatchObject({ requeued: 1, fallbacks: 0, released: {} });
     agent.reportUsage({ inputTokens: 10, outputTokens: 5 });
-    expect(await agent.release()).toMatchObject({ usedTokens: 15, provider: 'claude', fallbacks: [], reason: 'released' });
+    expect(await agent.release()).toMatchObject({
+      usedTokens: 15,
+      provider: 'claude',
+      fallbacks: [],
+      reason: 'released',
+    });
     await orch.stop();
   });
 
@@ -91,7 +104,11 @@ describe('requeue after server-side throttling', () => {
   });
 
   it('should end a requeued session with no-provider when it cannot come back within its lease, leaving nothing reserved', async () => {
-    const { orch, clock } = await startHarness({ fallbackChain: ['claude'], limits: { claude: { maxConcurrent: 1 } }, leaseMs: 10 * MINUTE });
+    const { orch, clock } = await startHarness({
+      fallbackChain: ['claude'],
+      limits: { claude: { maxConcurrent: 1 } },
+      leaseMs: 10 * MINUTE,
+    });
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
     const outcome = agent.reportFailure(THROTTLED(1));
     const blocker = await orch.spawnAgent({ estimatedTokens: 1_000 });

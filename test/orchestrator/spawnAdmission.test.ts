@@ -16,7 +16,21 @@ describe('Orchestrator.spawnAgent', () => {
     expect(a.isLive).toBe(true);
     const b = await orch.spawnAgent({ estimatedTokens: 30_000, agentId: 'b' });
     expect(b.allocatedTokens).toBe(25_000);
-    expect(orch.stats().providers.claude).toEqual({ dailyLimit: 100_000, used: 0, reserved: 75_000, available: 25_000, active: 2, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 0, circuit: CLOSED_CIRCUIT, enabled: true, disabledBy: null, rolloutPercent: 100 });
+    expect(orch.stats().providers.claude).toEqual({
+      dailyLimit: 100_000,
+      used: 0,
+      reserved: 75_000,
+      available: 25_000,
+      active: 2,
+      maxConcurrent: 10,
+      effectiveLimit: 10,
+      pausedUntil: null,
+      overrun: 0,
+      circuit: CLOSED_CIRCUIT,
+      enabled: true,
+      disabledBy: null,
+      rolloutPercent: 100,
+    });
     expect(events.of('agent.active')).toEqual([
       { agentId: 'a', sessionId: a.sessionId, provider: 'claude', allocatedTokens: 50_000 },
       { agentId: 'b', sessionId: b.sessionId, provider: 'claude', allocatedTokens: 25_000 },
@@ -38,11 +52,16 @@ describe('Orchestrator.spawnAgent', () => {
     await orch.spawnAgent({ estimatedTokens: 80_000 });
     await orch.spawnAgent({ estimatedTokens: 30_000 });
     const before = budgetsOf(orch.stats());
-    const error = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 30_000, agentId: 'late' }), 'quota-exhausted');
+    const error = await agentvisorErrorOf(
+      () => orch.spawnAgent({ estimatedTokens: 30_000, agentId: 'late' }),
+      'quota-exhausted',
+    );
     expect(error.retryAfterMs).toBe(14 * HOUR);
     expect(error.retryAfterMs).toBe(Date.parse('2026-03-11T00:00:00Z') - T0);
     expect(budgetsOf(orch.stats())).toEqual(before);
-    expect(events.of('agent.refused')).toEqual([{ agentId: 'late', code: 'quota-exhausted', retryAfterMs: 14 * HOUR, waited: false }]);
+    expect(events.of('agent.refused')).toEqual([
+      { agentId: 'late', code: 'quota-exhausted', retryAfterMs: 14 * HOUR, waited: false },
+    ]);
   });
 
   it('should use the preferred provider first and the chain after it', async () => {
@@ -65,7 +84,10 @@ describe('Orchestrator.spawnAgent', () => {
     const { orch } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'dup' });
     const before = budgetsOf(orch.stats());
-    const error = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'dup' }), 'duplicate-agent');
+    const error = await agentvisorErrorOf(
+      () => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'dup' }),
+      'duplicate-agent',
+    );
     expect(error.details).toEqual({ agentId: 'dup' });
     expect(budgetsOf(orch.stats())).toEqual(before);
     await a.release();
@@ -77,7 +99,10 @@ describe('Orchestrator.spawnAgent', () => {
     const { orch } = await start({ limits: { claude: { maxConcurrent: 1 } }, fallbackChain: ['claude'] });
     await orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'a' });
     const waiting = track(orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'w', waitMs: 10_000 }));
-    await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'w', waitMs: 10_000 }), 'duplicate-agent');
+    await agentvisorErrorOf(
+      () => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'w', waitMs: 10_000 }),
+      'duplicate-agent',
+    );
     expect(orch.stats().queued).toBe(1);
     expect(waiting.settled()).toBe(false);
   });
@@ -118,7 +143,10 @@ describe('Orchestrator.spawnAgent', () => {
     const { orch } = await start();
     const before = budgetsOf(orch.stats());
     // Deliberately malformed input: a host in plain JavaScript can pass anything.
-    await agentvisorErrorOf(() => orch.spawnAgent(options as unknown as Parameters<Orchestrator['spawnAgent']>[0]), 'invalid-option');
+    await agentvisorErrorOf(
+      () => orch.spawnAgent(options as unknown as Parameters<Orchestrator['spawnAgent']>[0]),
+      'invalid-option',
+    );
     expect(budgetsOf(orch.stats())).toEqual(before);
   });
 

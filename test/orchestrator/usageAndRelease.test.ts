@@ -9,7 +9,11 @@ describe('ManagedAgent.reportUsage', () => {
   it('should move usage from reserved to used and return an exact receipt', async () => {
     const { orch } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 10_000 });
-    expect(a.reportUsage({ inputTokens: 2_500, outputTokens: 500 })).toEqual({ usedTokens: 3_000, allocatedTokens: 10_000, remainingTokens: 7_000 });
+    expect(a.reportUsage({ inputTokens: 2_500, outputTokens: 500 })).toEqual({
+      usedTokens: 3_000,
+      allocatedTokens: 10_000,
+      remainingTokens: 7_000,
+    });
     expect(orch.stats().providers.claude).toMatchObject({ used: 3_000, reserved: 7_000, available: 990_000 });
     expect(a.usedTokens).toBe(3_000);
   });
@@ -17,7 +21,11 @@ describe('ManagedAgent.reportUsage', () => {
   it('should top up an allocation that usage went beyond: the overage plus min(estimate, floor(free / 2))', async () => {
     const { orch } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 10_000 });
-    expect(a.reportUsage({ inputTokens: 9_000, outputTokens: 3_000 })).toEqual({ usedTokens: 12_000, allocatedTokens: 22_000, remainingTokens: 10_000 });
+    expect(a.reportUsage({ inputTokens: 9_000, outputTokens: 3_000 })).toEqual({
+      usedTokens: 12_000,
+      allocatedTokens: 22_000,
+      remainingTokens: 10_000,
+    });
     expect(orch.stats().providers.claude).toMatchObject({ used: 12_000, reserved: 10_000, overrun: 0 });
   });
 
@@ -26,12 +34,39 @@ describe('ManagedAgent.reportUsage', () => {
     const a = await orch.spawnAgent({ estimatedTokens: 500, agentId: 'a' });
     const b = await orch.spawnAgent({ estimatedTokens: 250, agentId: 'b' });
     expect([a.allocatedTokens, b.allocatedTokens]).toEqual([500, 250]);
-    const error = await agentvisorErrorOf(() => a.reportUsage({ inputTokens: 800, outputTokens: 200 }), 'quota-exhausted');
+    const error = await agentvisorErrorOf(
+      () => a.reportUsage({ inputTokens: 800, outputTokens: 200 }),
+      'quota-exhausted',
+    );
     expect(error.details).toEqual({ agentId: 'a', provider: 'claude' });
     expect(a.isLive).toBe(false);
-    expect(orch.stats().providers.claude).toEqual({ dailyLimit: 1_000, used: 1_000, reserved: 250, available: 0, active: 1, maxConcurrent: 10, effectiveLimit: 10, pausedUntil: null, overrun: 250, circuit: CLOSED_CIRCUIT, enabled: true, disabledBy: null, rolloutPercent: 100 });
-    expect(events.of('quota.overrun')).toEqual([{ provider: 'claude', agentId: 'a', sessionId: a.sessionId, overrunTokens: 250 }]);
-    expect(events.of('agent.released')).toMatchObject([{ agentId: 'a', reason: 'quota-exhausted', usedTokens: 1_000, returnedTokens: 0, error: { code: 'quota-exhausted' } }]);
+    expect(orch.stats().providers.claude).toEqual({
+      dailyLimit: 1_000,
+      used: 1_000,
+      reserved: 250,
+      available: 0,
+      active: 1,
+      maxConcurrent: 10,
+      effectiveLimit: 10,
+      pausedUntil: null,
+      overrun: 250,
+      circuit: CLOSED_CIRCUIT,
+      enabled: true,
+      disabledBy: null,
+      rolloutPercent: 100,
+    });
+    expect(events.of('quota.overrun')).toEqual([
+      { provider: 'claude', agentId: 'a', sessionId: a.sessionId, overrunTokens: 250 },
+    ]);
+    expect(events.of('agent.released')).toMatchObject([
+      {
+        agentId: 'a',
+        reason: 'quota-exhausted',
+        usedTokens: 1_000,
+        returnedTokens: 0,
+        error: { code: 'quota-exhausted' },
+      },
+    ]);
     expect(await a.release()).toMatchObject({ usedTokens: 1_000, returnedTokens: 0, reason: 'quota-exhausted' });
     expect(await b.release()).toMatchObject({ usedTokens: 0, returnedTokens: 250 });
     expect(orch.stats().providers.claude).toMatchObject({ used: 1_000, reserved: 0, active: 0, overrun: 250 });
@@ -49,7 +84,15 @@ describe('ManagedAgent.reportUsage', () => {
       ['a', 250],
       ['b', 50],
     ]);
-    expect(orch.stats().providers.claude).toMatchObject({ dailyLimit: 1_000, used: 1_300, reserved: 0, available: 0, active: 0, maxConcurrent: 10, overrun: 300 });
+    expect(orch.stats().providers.claude).toMatchObject({
+      dailyLimit: 1_000,
+      used: 1_300,
+      reserved: 0,
+      available: 0,
+      active: 0,
+      maxConcurrent: 10,
+      overrun: 300,
+    });
   });
 
   it('should renew the lease on usage', async () => {
@@ -61,7 +104,13 @@ describe('ManagedAgent.reportUsage', () => {
     expect(a.isLive).toBe(true);
     clock.advance(HOUR); // T0 + 4 h
     expect(a.isLive).toBe(false);
-    expect(await a.release()).toEqual({ usedTokens: 100, returnedTokens: 9_900, provider: 'claude', fallbacks: [], reason: 'expired' });
+    expect(await a.release()).toEqual({
+      usedTokens: 100,
+      returnedTokens: 9_900,
+      provider: 'claude',
+      fallbacks: [],
+      reason: 'expired',
+    });
   });
 
   it.each([
@@ -81,7 +130,10 @@ describe('ManagedAgent.reportUsage', () => {
     const before = budgetsOf(orch.stats());
     const eventsBefore = events.all.length;
     // Deliberately malformed input: a host in plain JavaScript can pass anything.
-    await agentvisorErrorOf(() => a.reportUsage(report as unknown as Parameters<ManagedAgent['reportUsage']>[0]), 'invalid-usage');
+    await agentvisorErrorOf(
+      () => a.reportUsage(report as unknown as Parameters<ManagedAgent['reportUsage']>[0]),
+      'invalid-usage',
+    );
     expect(budgetsOf(orch.stats())).toEqual(before);
     expect(a.usedTokens).toBe(10);
     expect(events.all.length).toBe(eventsBefore);
@@ -90,7 +142,11 @@ describe('ManagedAgent.reportUsage', () => {
   it('should accept zero usage', async () => {
     const { orch } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 10_000 });
-    expect(a.reportUsage({ inputTokens: 0, outputTokens: 0 })).toEqual({ usedTokens: 0, allocatedTokens: 10_000, remainingTokens: 10_000 });
+    expect(a.reportUsage({ inputTokens: 0, outputTokens: 0 })).toEqual({
+      usedTokens: 0,
+      allocatedTokens: 10_000,
+      remainingTokens: 10_000,
+    });
   });
 });
 
@@ -99,9 +155,25 @@ describe('ManagedAgent.release', () => {
     const { orch, events } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 10_000, agentId: 'rel' });
     a.reportUsage({ inputTokens: 1_234, outputTokens: 0 });
-    expect(await a.release()).toEqual({ usedTokens: 1_234, returnedTokens: 8_766, provider: 'claude', fallbacks: [], reason: 'released' });
+    expect(await a.release()).toEqual({
+      usedTokens: 1_234,
+      returnedTokens: 8_766,
+      provider: 'claude',
+      fallbacks: [],
+      reason: 'released',
+    });
     expect(orch.stats().providers.claude).toMatchObject({ used: 1_234, reserved: 0, active: 0, available: 998_766 });
-    expect(events.of('agent.released')).toEqual([{ agentId: 'rel', sessionId: a.sessionId, provider: 'claude', usedTokens: 1_234, returnedTokens: 8_766, reason: 'released', error: null }]);
+    expect(events.of('agent.released')).toEqual([
+      {
+        agentId: 'rel',
+        sessionId: a.sessionId,
+        provider: 'claude',
+        usedTokens: 1_234,
+        returnedTokens: 8_766,
+        reason: 'released',
+        error: null,
+      },
+    ]);
     expect(a.isLive).toBe(false);
     expect(orch.agents()).toEqual([]);
   });

@@ -24,11 +24,31 @@ function loose<T>(value: unknown): T {
 
 describe('checkSpawn', () => {
   it('should fill in the defaults', () => {
-    expect(checkSpawn({ estimatedTokens: 10 })).toEqual({ estimatedTokens: 10, taskKind: null, preferredProvider: null, agentId: null, task: null, waitMs: 0, priority: 0, whenPreferredBusy: null });
+    expect(checkSpawn({ estimatedTokens: 10 })).toEqual({
+      estimatedTokens: 10,
+      taskKind: null,
+      preferredProvider: null,
+      agentId: null,
+      task: null,
+      waitMs: 0,
+      priority: 0,
+      whenPreferredBusy: null,
+    });
   });
 
   it('should keep every valid option', () => {
-    expect(checkSpawn({ estimatedTokens: MAX_TOKENS, preferredProvider: 'openai', agentId: 'team/a-1:x@y.z', task: 't', waitMs: 2 ** 31 - 1, priority: -3, whenPreferredBusy: 'wait', taskKind: 'fix-test' })).toEqual({
+    expect(
+      checkSpawn({
+        estimatedTokens: MAX_TOKENS,
+        preferredProvider: 'openai',
+        agentId: 'team/a-1:x@y.z',
+        task: 't',
+        waitMs: 2 ** 31 - 1,
+        priority: -3,
+        whenPreferredBusy: 'wait',
+        taskKind: 'fix-test',
+      }),
+    ).toEqual({
       whenPreferredBusy: 'wait',
       estimatedTokens: MAX_TOKENS,
       taskKind: 'fix-test',
@@ -61,9 +81,24 @@ describe('checkSpawn', () => {
   });
 
   it.each([
-    ['a misspelt option', { estimatedTokens: 1, waitms: 5 }, 'invalid-option', /waitms is not an option; did you mean waitMs\?/],
-    ['an unknown provider', { estimatedTokens: 1, preferredProvider: 'gemini' }, 'invalid-option', /^preferredProvider must be a provider: claude or openai/],
-    ['a fractional estimate', { estimatedTokens: 1.5 }, 'invalid-estimate', /^estimatedTokens must be a whole number from 1 to 1000000000/],
+    [
+      'a misspelt option',
+      { estimatedTokens: 1, waitms: 5 },
+      'invalid-option',
+      /waitms is not an option; did you mean waitMs\?/,
+    ],
+    [
+      'an unknown provider',
+      { estimatedTokens: 1, preferredProvider: 'gemini' },
+      'invalid-option',
+      /^preferredProvider must be a provider: claude or openai/,
+    ],
+    [
+      'a fractional estimate',
+      { estimatedTokens: 1.5 },
+      'invalid-estimate',
+      /^estimatedTokens must be a whole number from 1 to 1000000000/,
+    ],
     ['a bad task kind', { taskKind: 'a b' }, 'invalid-option', /^taskKind must be 1-64 characters/],
     ['neither estimate nor task kind', { waitMs: 5 }, 'invalid-estimate', /needs estimatedTokens .* or a taskKind/],
   ])('should name the field and say what to give for %s', (_name, options, code, message) => {
@@ -78,7 +113,10 @@ describe('checkSpawn', () => {
   });
 
   it('should skip the schema for options built from checked values (alreadyChecked)', () => {
-    expect(checkSpawn(alreadyChecked({ estimatedTokens: 7, waitMs: 3 }))).toMatchObject({ estimatedTokens: 7, waitMs: 3 });
+    expect(checkSpawn(alreadyChecked({ estimatedTokens: 7, waitMs: 3 }))).toMatchObject({
+      estimatedTokens: 7,
+      waitMs: 3,
+    });
   });
 
   it('should accept an agentId of 128 characters', () => {
@@ -156,8 +194,24 @@ describe('resolveOptions', () => {
   it('should fill in the documented defaults', () => {
     const o = resolveOptions({ env: {} });
     expect(o.budgets).toEqual({
-      claude: { dailyLimit: 1_000_000, maxConcurrent: 10, used: 0, reserved: 0, active: 0, overrun: 0, lowAnnounced: false },
-      openai: { dailyLimit: 500_000, maxConcurrent: 8, used: 0, reserved: 0, active: 0, overrun: 0, lowAnnounced: false },
+      claude: {
+        dailyLimit: 1_000_000,
+        maxConcurrent: 10,
+        used: 0,
+        reserved: 0,
+        active: 0,
+        overrun: 0,
+        lowAnnounced: false,
+      },
+      openai: {
+        dailyLimit: 500_000,
+        maxConcurrent: 8,
+        used: 0,
+        reserved: 0,
+        active: 0,
+        overrun: 0,
+        lowAnnounced: false,
+      },
     });
     expect(o.fallbackChain).toEqual(['claude', 'openai']);
     expect(o.maxFallbacks).toBe(1);

@@ -11,10 +11,15 @@ describe('Orchestrator waiting admission', () => {
     const { orch, events } = await start({ ...oneSlot, retryHintMs: 2_500 });
     await orch.spawnAgent({ estimatedTokens: 1_000 });
     const before = budgetsOf(orch.stats());
-    const error = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'b' }), 'concurrency-limit');
+    const error = await agentvisorErrorOf(
+      () => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'b' }),
+      'concurrency-limit',
+    );
     expect(error.retryAfterMs).toBe(2_500);
     expect(error.details).toEqual({ agentId: 'b' });
-    expect(events.of('agent.refused')).toEqual([{ agentId: 'b', code: 'concurrency-limit', retryAfterMs: 2_500, waited: false }]);
+    expect(events.of('agent.refused')).toEqual([
+      { agentId: 'b', code: 'concurrency-limit', retryAfterMs: 2_500, waited: false },
+    ]);
     expect(events.of('agent.queued')).toEqual([]);
     expect(budgetsOf(orch.stats())).toEqual(before);
   });
@@ -66,9 +71,14 @@ describe('Orchestrator waiting admission', () => {
     const { orch, events } = await start({ ...oneSlot, maxQueue: 1 });
     await orch.spawnAgent({ estimatedTokens: 1_000 });
     const waiting = track(orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'w', waitMs: 60_000 }));
-    const error = await agentvisorErrorOf(() => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'x', waitMs: 60_000 }), 'queue-full');
+    const error = await agentvisorErrorOf(
+      () => orch.spawnAgent({ estimatedTokens: 1_000, agentId: 'x', waitMs: 60_000 }),
+      'queue-full',
+    );
     expect(error.retryAfterMs).toBe(1_000);
-    expect(events.of('agent.refused')).toEqual([{ agentId: 'x', code: 'queue-full', retryAfterMs: 1_000, waited: false }]);
+    expect(events.of('agent.refused')).toEqual([
+      { agentId: 'x', code: 'queue-full', retryAfterMs: 1_000, waited: false },
+    ]);
     expect(orch.stats().queued).toBe(1);
     expect(waiting.settled()).toBe(false);
   });
@@ -83,13 +93,18 @@ describe('Orchestrator waiting admission', () => {
     clock.advance(1);
     const error = await agentvisorErrorOf(() => waiting.promise, 'concurrency-limit');
     expect(error.retryAfterMs).toBe(1_000);
-    expect(events.of('agent.refused')).toEqual([{ agentId: 'w', code: 'concurrency-limit', retryAfterMs: 1_000, waited: true }]);
+    expect(events.of('agent.refused')).toEqual([
+      { agentId: 'w', code: 'concurrency-limit', retryAfterMs: 1_000, waited: true },
+    ]);
     expect(orch.stats().queued).toBe(0);
     expect(orch.stats().providers.claude).toMatchObject({ active: 1, reserved: 1_000 });
   });
 
   it('should time out a spawn waiting for budget with quota-exhausted and retryAfterMs to the next reset', async () => {
-    const { orch, clock, events } = await start({ limits: { claude: { dailyLimit: 1_000 } }, fallbackChain: ['claude'] });
+    const { orch, clock, events } = await start({
+      limits: { claude: { dailyLimit: 1_000 } },
+      fallbackChain: ['claude'],
+    });
     await orch.spawnAgent({ estimatedTokens: 1_000 });
     const waiting = track(orch.spawnAgent({ estimatedTokens: 600, agentId: 'w', waitMs: 60_000 }));
     expect(events.of('agent.queued')).toEqual([{ agentId: 'w', position: 0, code: 'quota-exhausted' }]);
@@ -100,7 +115,10 @@ describe('Orchestrator waiting admission', () => {
   });
 
   it('should admit a spawn waiting for budget at the daily reset', async () => {
-    const { orch, clock } = await start({ limits: { claude: { dailyLimit: 1_000 } }, fallbackChain: ['claude'] }, Date.parse('2026-03-10T23:50:00Z'));
+    const { orch, clock } = await start(
+      { limits: { claude: { dailyLimit: 1_000 } }, fallbackChain: ['claude'] },
+      Date.parse('2026-03-10T23:50:00Z'),
+    );
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
     a.reportUsage({ inputTokens: 500, outputTokens: 0 });
     await a.release();

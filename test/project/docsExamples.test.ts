@@ -10,8 +10,12 @@ const ROOT = path.join(__dirname, '..', '..');
 
 /** 'agentvisor' and each subpath of the package's exports map, pointed at the source file it is built from. */
 function packagePaths(): Record<string, string[]> {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports?: Record<string, unknown>; types: string };
-  const source = (typesPath: string): string => path.join(ROOT, typesPath.replace(/^\.?\/?dist\//, '').replace(/\.d\.(c|m)?ts$/, '.ts'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    exports?: Record<string, unknown>;
+    types: string;
+  };
+  const source = (typesPath: string): string =>
+    path.join(ROOT, typesPath.replace(/^\.?\/?dist\//, '').replace(/\.d\.(c|m)?ts$/, '.ts'));
   const paths: Record<string, string[]> = { agentvisor: [source(pkg.types)] };
   for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
     const types = findTypes(target);

@@ -29,7 +29,10 @@ process.stdout.write(JSON.stringify(out));
 /** The lines of each case that the layer rule flags. */
 async function layerErrors(cases: readonly LintCase[]): Promise<number[][]> {
   const run = promisify(execFile);
-  const child = run(process.execPath, ['--input-type=module', '-e', LINT_SCRIPT], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
+  const child = run(process.execPath, ['--input-type=module', '-e', LINT_SCRIPT], {
+    cwd: REPO_ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   child.child.stdin?.end(JSON.stringify(cases));
   const { stdout } = await child;
   return JSON.parse(stdout) as number[][];
@@ -48,7 +51,14 @@ describe('the layer rule of eslint.config.mjs', () => {
       file('src/providers/x.ts', '../cli/main'),
       file('src/cli/x.ts', '../providers', '../orchestrator/options', '../../machines/providers'),
       file('src/quota/x.ts', '../orchestrator/ledgerLink', '../storage/atomicFile', '../errors'),
-      file('src/credentials/sources/x.ts', '../credentialResolver', '../../storage/secureStore', './jwt', '../../oauth', '..'),
+      file(
+        'src/credentials/sources/x.ts',
+        '../credentialResolver',
+        '../../storage/secureStore',
+        './jwt',
+        '../../oauth',
+        '..',
+      ),
       file('src/oauth/x.ts', '../credentials/sources/jwt', '../credentials', '../credentials/credentialResolver'),
       file('src/config/x.ts', '../orchestrator/options', '../orchestrator/createOrchestrator'),
       file('src/options/x.ts', '../providers', '../credentials'),

@@ -35,13 +35,21 @@ process.stdout.write(JSON.stringify(out));
 
 async function lintTexts(cases: readonly LintCase[]): Promise<LintMessage[][]> {
   const run = promisify(execFile);
-  const child = run(process.execPath, ['--input-type=module', '-e', LINT_SCRIPT], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
+  const child = run(process.execPath, ['--input-type=module', '-e', LINT_SCRIPT], {
+    cwd: REPO_ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   child.child.stdin?.end(JSON.stringify(cases));
   const { stdout } = await child;
   return JSON.parse(stdout) as LintMessage[][];
 }
 
-const IMPURE = ["import { createOrchestrator } from '../src/index';", "import { readFileSync } from 'node:fs';", 'export const x = [createOrchestrator, readFileSync];', ''].join('\n');
+const IMPURE = [
+  "import { createOrchestrator } from '../src/index';",
+  "import { readFileSync } from 'node:fs';",
+  'export const x = [createOrchestrator, readFileSync];',
+  '',
+].join('\n');
 
 describe('lint rules', () => {
   let results: LintMessage[][];
@@ -49,12 +57,18 @@ describe('lint rules', () => {
   beforeAll(async () => {
     results = await lintTexts([
       { filePath: path.join(REPO_ROOT, 'machines/x.ts'), text: IMPURE },
-      { filePath: path.join(REPO_ROOT, 'src/orchestrator/x.ts'), text: "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n" },
+      {
+        filePath: path.join(REPO_ROOT, 'src/orchestrator/x.ts'),
+        text: "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n",
+      },
       {
         filePath: path.join(REPO_ROOT, 'machines/y.ts'),
         text: "import pino from 'pino';\nimport { nanoid } from 'nanoid';\nimport { setup } from 'xstate';\nexport const y = [pino, nanoid, setup];\n",
       },
-      { filePath: path.join(REPO_ROOT, 'machines/z.ts'), text: "import { setup } from 'xstate';\nimport { PROVIDER_IDS } from './providers';\nexport const z = [setup, PROVIDER_IDS];\n" },
+      {
+        filePath: path.join(REPO_ROOT, 'machines/z.ts'),
+        text: "import { setup } from 'xstate';\nimport { PROVIDER_IDS } from './providers';\nexport const z = [setup, PROVIDER_IDS];\n",
+      },
       { filePath: path.join(REPO_ROOT, 'src/x.ts'), text: 'export enum Color { Red }\n' },
     ]);
   }, 60_000);

@@ -13,15 +13,30 @@ import { T0 } from '../helpers/timeOrigin';
 jest.setTimeout(600_000);
 
 const ROOT = path.join(__dirname, '..', '..');
-const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; files: string[] };
+const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  files: string[];
+};
 const SUBPATHS = ['ledger', 'failures', 'testing', 'machines'] as const;
 const HEAVY = /node_modules[\\/](ioredis|ws|prom-client|@statelyai[\\/]inspect|@types[\\/]ws)[\\/]/;
-const versionOf = (name: string) => (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+const versionOf = (name: string) =>
+  (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+    .version;
 
-interface Ran { readonly status: number | null; readonly stdout: string; readonly stderr: string }
+interface Ran {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 /** Runs a command in its own process group, killed as a whole on timeout. */
-function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<Ran> {
+function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 300_000,
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -39,7 +54,10 @@ function run(command: string, args: readonly string[], cwd: string, env: NodeJS.
 
 async function ok(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
   const ran = await run(command, args, cwd, env);
-  if (ran.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${ran.status}:\n${ran.stdout.slice(-3000)}\n${ran.stderr.slice(-3000)}`);
+  if (ran.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${ran.status}:\n${ran.stdout.slice(-3000)}\n${ran.stderr.slice(-3000)}`,
+    );
   return ran.stdout;
 }
 
@@ -80,8 +98,13 @@ const SCENARIO = `async function scenario({ av, ledger, failures, testing, machi
 }`;
 const EXPECTED = {
   functions: Array(6).fill('function'),
-  provider: 'claude', usedTokens: 400, used: 400, refused: true,
-  ledger: ['reserved', 'concurrency-limit'], failure: 'quota', providers: ['claude', 'openai'],
+  provider: 'claude',
+  usedTokens: 400,
+  used: 400,
+  refused: true,
+  ledger: ['reserved', 'concurrency-limit'],
+  failure: 'quota',
+  providers: ['claude', 'openai'],
 };
 const REQUIRES = `{ av: require('agentvisor'), ${SUBPATHS.map((s) => `${s}: require('agentvisor/${s}')`).join(', ')} }`;
 
@@ -124,7 +147,18 @@ export type Result = AgentTaskResult;
 // declarations need esModuleInterop there, as `tsc --init` sets it.
 const tsconfig = (resolution: 'nodenext' | 'node10', files: readonly string[]) => {
   const module = resolution === 'node10' ? { module: 'commonjs', esModuleInterop: true } : { module: 'nodenext' };
-  return JSON.stringify({ compilerOptions: { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022', ...module, moduleResolution: resolution, types: ['node'] }, files });
+  return JSON.stringify({
+    compilerOptions: {
+      strict: true,
+      skipLibCheck: false,
+      noEmit: true,
+      target: 'es2022',
+      ...module,
+      moduleResolution: resolution,
+      types: ['node'],
+    },
+    files,
+  });
 };
 
 describe('the packed agentvisor tarball', () => {
@@ -140,39 +174,74 @@ describe('the packed agentvisor tarball', () => {
     // HOME is the test file's hermetic home; the npm cache is the real user's. No npm_* variable of
     // a surrounding `npm test` may reach the inner npm (npm_config_local_prefix would redirect it).
     const cacheEnv = { PATH: process.env.PATH ?? '', HOME: os.userInfo().homedir };
-    const cache = (process.env.npm_config_cache ?? (await ok('npm', ['config', 'get', 'cache'], work, cacheEnv))).trim();
-    env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, npm_config_cache: cache, npm_config_logs_dir: path.join(work, 'npm-logs'), npm_config_update_notifier: 'false', NO_COLOR: '1' };
+    const cache = (
+      process.env.npm_config_cache ?? (await ok('npm', ['config', 'get', 'cache'], work, cacheEnv))
+    ).trim();
+    env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? work,
+      npm_config_cache: cache,
+      npm_config_logs_dir: path.join(work, 'npm-logs'),
+      npm_config_update_notifier: 'false',
+      NO_COLOR: '1',
+    };
 
     const stage = path.join(work, 'stage');
-    for (const entry of new Set(['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'machines', 'scripts', ...PKG.files.filter((f) => !f.startsWith('dist'))])) {
-      if (fs.existsSync(path.join(ROOT, entry))) fs.cpSync(path.join(ROOT, entry), path.join(stage, entry), { recursive: true });
+    for (const entry of new Set([
+      'package.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'src',
+      'machines',
+      'scripts',
+      ...PKG.files.filter((f) => !f.startsWith('dist')),
+    ])) {
+      if (fs.existsSync(path.join(ROOT, entry)))
+        fs.cpSync(path.join(ROOT, entry), path.join(stage, entry), { recursive: true });
     }
     for (const always of ['README.md', 'LICENSE']) fs.cpSync(path.join(ROOT, always), path.join(stage, always));
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'), 'dir');
     await ok('npm', ['pack', '--pack-destination', work], stage, env);
-    const tarball = path.join(work, fs.readdirSync(work).find((f) => f.endsWith('.tgz'))!);
+    const tarball = path.join(
+      work,
+      fs.readdirSync(work).find((f) => f.endsWith('.tgz'))!,
+    );
     files = (await ok('tar', ['-tzf', tarball], work, env)).split('\n').filter(Boolean);
 
     esm = path.join(work, 'esm');
     cjs = path.join(work, 'cjs');
     const project = async (dir: string, type: object, extra: readonly string[], sources: Record<string, string>) => {
       fs.mkdirSync(path.join(dir, 'home'), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `consumer-${path.basename(dir)}`, version: '1.0.0', private: true, ...type }));
+      fs.writeFileSync(
+        path.join(dir, 'package.json'),
+        JSON.stringify({ name: `consumer-${path.basename(dir)}`, version: '1.0.0', private: true, ...type }),
+      );
       for (const [name, text] of Object.entries(sources)) fs.writeFileSync(path.join(dir, name), text);
       const install = ['install', '--no-audit', '--no-fund', tarball, ...extra];
       const offline = await run('npm', [...install, '--offline'], dir, env);
       if (offline.status !== 0) await ok('npm', [...install, '--prefer-offline'], dir, env);
     };
     await Promise.all([
-      project(esm, { type: 'module' }, [`typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`], {
-        'check.js': ESM_CHECK, 'use.ts': TYPED_USE, 'tsconfig.json': tsconfig('nodenext', ['use.ts']),
-        // A positive control for the listing below: a file that does name ioredis.
-        'control.ts': "import type { Redis } from 'ioredis';\nexport type Client = Redis;\n",
-        'tsconfig.control.json': tsconfig('nodenext', ['control.ts']),
-      }),
+      project(
+        esm,
+        { type: 'module' },
+        [`typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`],
+        {
+          'check.js': ESM_CHECK,
+          'use.ts': TYPED_USE,
+          'tsconfig.json': tsconfig('nodenext', ['use.ts']),
+          // A positive control for the listing below: a file that does name ioredis.
+          'control.ts': "import type { Redis } from 'ioredis';\nexport type Client = Redis;\n",
+          'tsconfig.control.json': tsconfig('nodenext', ['control.ts']),
+        },
+      ),
       project(cjs, {}, [`@types/node@${versionOf('@types/node')}`], {
-        'scenario.js': CJS_SCENARIO, 'check.js': CJS_CHECK, 'consumer.test.js': JEST_TEST,
-        'use.ts': TYPED_USE, 'tsconfig.json': tsconfig('nodenext', ['use.ts']), 'tsconfig.node10.json': tsconfig('node10', ['use.ts']),
+        'scenario.js': CJS_SCENARIO,
+        'check.js': CJS_CHECK,
+        'consumer.test.js': JEST_TEST,
+        'use.ts': TYPED_USE,
+        'tsconfig.json': tsconfig('nodenext', ['use.ts']),
+        'tsconfig.node10.json': tsconfig('node10', ['use.ts']),
       }),
     ]);
     tsc = path.join(esm, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -183,53 +252,109 @@ describe('the packed agentvisor tarball', () => {
   });
 
   it('should ship the build, the bin, LICENSE and README, without sources, tests or source maps', async () => {
-    for (const file of ['package.json', 'LICENSE', 'README.md', 'bin/agentvisor.js', 'dist/cli.cjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/machines/index.js', ...SUBPATHS.filter((s) => s !== 'machines').map((s) => `dist/src/entries/${s}.js`)]) {
+    for (const file of [
+      'package.json',
+      'LICENSE',
+      'README.md',
+      'bin/agentvisor.js',
+      'dist/cli.cjs',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/machines/index.js',
+      ...SUBPATHS.filter((s) => s !== 'machines').map((s) => `dist/src/entries/${s}.js`),
+    ]) {
       expect(files).toContain(`package/${file}`);
     }
-    expect(files.filter((f) => f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')) || /^package\/(src|test|machines)\//.test(f))).toEqual([]);
+    expect(
+      files.filter(
+        (f) =>
+          f.endsWith('.map') ||
+          (f.endsWith('.ts') && !f.endsWith('.d.ts')) ||
+          /^package\/(src|test|machines)\//.test(f),
+      ),
+    ).toEqual([]);
     const installed = path.join(cjs, 'node_modules', 'agentvisor');
-    const js = files.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(installed, f.slice('package/'.length)), 'utf8'));
+    const js = files
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => fs.readFileSync(path.join(installed, f.slice('package/'.length)), 'utf8'));
     expect(js.filter((text) => text.includes('sourceMappingURL'))).toEqual([]);
     // `/** @internal */` members stay out of the declarations (stripInternal).
-    expect(fs.readFileSync(path.join(installed, 'dist/src/orchestrator/managedAgent.d.ts'), 'utf8')).not.toMatch(/settleSpawnWith|onReleased/);
+    expect(fs.readFileSync(path.join(installed, 'dist/src/orchestrator/managedAgent.d.ts'), 'utf8')).not.toMatch(
+      /settleSpawnWith|onReleased/,
+    );
   });
 
   it('should import the root and every subpath by name from an ESM project, run a session, and refuse deep imports', async () => {
     const out = await ok('node', ['check.js', path.join(esm, 'home')], esm, env);
-    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ named: ['function', 'function', 'function'], deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED', ...EXPECTED });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
+      named: ['function', 'function', 'function'],
+      deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+      ...EXPECTED,
+    });
   });
 
   it('should require the same from a CommonJS project without loading ioredis, ws, prom-client or the inspector', async () => {
     const out = await ok('node', ['check.js', path.join(cjs, 'home')], cjs, env);
-    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ named: ['function', 'function', 'function'], ...EXPECTED, heavy: [] });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
+      named: ['function', 'function', 'function'],
+      ...EXPECTED,
+      heavy: [],
+    });
   });
 
   it('should load under Jest with no Jest config (no ESM-only package on the require path)', async () => {
     const jest = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
-    const ran = await run('node', [jest, '--rootDir', cjs, '--ci', '--no-watchman', '--cacheDirectory', path.join(work, 'jest-cache')], cjs, env);
-    expect({ status: ran.status, output: ran.stderr }).toEqual({ status: 0, output: expect.stringContaining('Tests:       1 passed, 1 total') });
+    const ran = await run(
+      'node',
+      [jest, '--rootDir', cjs, '--ci', '--no-watchman', '--cacheDirectory', path.join(work, 'jest-cache')],
+      cjs,
+      env,
+    );
+    expect({ status: ran.status, output: ran.stderr }).toEqual({
+      status: 0,
+      output: expect.stringContaining('Tests:       1 passed, 1 total'),
+    });
   });
 
   it('should type-check a strict consumer (skipLibCheck off) of the root and every subpath, as ESM, CommonJS and node10', async () => {
-    for (const [dir, project] of [[esm, 'tsconfig.json'], [cjs, 'tsconfig.json'], [cjs, 'tsconfig.node10.json']] as const) {
+    for (const [dir, project] of [
+      [esm, 'tsconfig.json'],
+      [cjs, 'tsconfig.json'],
+      [cjs, 'tsconfig.node10.json'],
+    ] as const) {
       const ran = await run('node', [tsc, '-p', project], dir, env);
-      expect({ project: `${path.basename(dir)}/${project}`, status: ran.status, errors: ran.stdout }).toEqual({ project: `${path.basename(dir)}/${project}`, status: 0, errors: '' });
+      expect({ project: `${path.basename(dir)}/${project}`, status: ran.status, errors: ran.stdout }).toEqual({
+        project: `${path.basename(dir)}/${project}`,
+        status: 0,
+        errors: '',
+      });
     }
   });
 
   it('should keep ioredis, ws, prom-client and @statelyai/inspect out of the declarations of the root and every subpath', async () => {
-    const listed = async (project: string) => (await ok('node', [tsc, '-p', project, '--listFilesOnly'], esm, env)).split('\n').filter(Boolean);
+    const listed = async (project: string) =>
+      (await ok('node', [tsc, '-p', project, '--listFilesOnly'], esm, env)).split('\n').filter(Boolean);
     const consumer = await listed('tsconfig.json');
-    for (const entry of ['src/index', ...SUBPATHS.map((s) => (s === 'machines' ? 'machines/index' : `src/entries/${s}`))]) {
+    for (const entry of [
+      'src/index',
+      ...SUBPATHS.map((s) => (s === 'machines' ? 'machines/index' : `src/entries/${s}`)),
+    ]) {
       expect(consumer).toContain(path.join(esm, 'node_modules', 'agentvisor', 'dist', `${entry}.d.ts`));
     }
     expect(consumer.filter((file) => HEAVY.test(file))).toEqual([]);
-    expect((await listed('tsconfig.control.json')).filter((file) => HEAVY.test(file))).toContainEqual(expect.stringMatching(/ioredis/));
+    expect((await listed('tsconfig.control.json')).filter((file) => HEAVY.test(file))).toContainEqual(
+      expect.stringMatching(/ioredis/),
+    );
   });
 
   it('should run the bin from the consumer project: --version and a short demo', async () => {
     expect(await ok('npx', ['--offline', 'agentvisor', '--version'], cjs, env)).toBe(`${PKG.version}\n`);
-    const demo = await ok('npx', ['--offline', 'agentvisor', 'demo', '--agents', '3', '--throttle-agents', '0'], esm, env);
+    const demo = await ok(
+      'npx',
+      ['--offline', 'agentvisor', 'demo', '--agents', '3', '--throttle-agents', '0'],
+      esm,
+      env,
+    );
     expect(demo).toContain('settled: every allocation returned, usage counted once');
   });
 });

@@ -56,14 +56,34 @@ function plantCredentials(): PlantedSecret[] {
   const claudeRefresh = newToken('ort');
   oauth.allow(claudeRefresh);
   writeSecretFile(path.join(home, 'claude_auth.json'), {
-    oauth_tokens: { access_token: claudeAccess, refresh_token: claudeRefresh, expires_at: new Date(Date.now() + 60_000).toISOString(), subscription_tier: 'max' },
+    oauth_tokens: {
+      access_token: claudeAccess,
+      refresh_token: claudeRefresh,
+      expires_at: new Date(Date.now() + 60_000).toISOString(),
+      subscription_tier: 'max',
+    },
   });
   const chatgptAccess = newChatgptAccessToken(3_600_000);
   const chatgptId = newIdToken('plus');
-  writeSecretFile(path.join(home, 'auth.json'), { OPENAI_API_KEY: OPENAI_KEY, tokens: { id_token: chatgptId, access_token: chatgptAccess, refresh_token: CHATGPT_REFRESH, account_id: 'acct-scan' } });
+  writeSecretFile(path.join(home, 'auth.json'), {
+    OPENAI_API_KEY: OPENAI_KEY,
+    tokens: {
+      id_token: chatgptId,
+      access_token: chatgptAccess,
+      refresh_token: CHATGPT_REFRESH,
+      account_id: 'acct-scan',
+    },
+  });
   const claudeCodeAccess = newToken('oat');
   const claudeCodeRefresh = newToken('ort');
-  writeSecretFile(path.join(claudeHome, '.credentials.json'), { claudeAiOauth: { accessToken: claudeCodeAccess, refreshToken: claudeCodeRefresh, expiresAt: Date.now() + 3_600_000, subscriptionType: 'pro' } });
+  writeSecretFile(path.join(claudeHome, '.credentials.json'), {
+    claudeAiOauth: {
+      accessToken: claudeCodeAccess,
+      refreshToken: claudeCodeRefresh,
+      expiresAt: Date.now() + 3_600_000,
+      subscriptionType: 'pro',
+    },
+  });
   return [
     { label: 'claude access token (expiring)', value: claudeAccess },
     { label: 'claude refresh token', value: claudeRefresh },
@@ -79,12 +99,14 @@ function plantCredentials(): PlantedSecret[] {
 
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -102,8 +124,16 @@ describe('the whole-suite secret scan', () => {
     control.add('encoded', Buffer.from(LOGIN_KEY).toString('base64'));
     control.add('cut', `quoted without its prefix: ${OPENAI_KEY.slice(8)}`);
     control.add('hint only', 'sk-proj-…Zq7w');
-    const leaks = control.scan([{ label: 'openai', value: OPENAI_KEY }, { label: 'login', value: LOGIN_KEY }]);
-    expect(describeLeaks(leaks)).toEqual(['openai (value) in plain[0]', 'openai (fragment) in plain[0]', 'login (base64) in encoded[0]', 'openai (fragment) in cut[0]']);
+    const leaks = control.scan([
+      { label: 'openai', value: OPENAI_KEY },
+      { label: 'login', value: LOGIN_KEY },
+    ]);
+    expect(describeLeaks(leaks)).toEqual([
+      'openai (value) in plain[0]',
+      'openai (fragment) in plain[0]',
+      'login (base64) in encoded[0]',
+      'openai (fragment) in cut[0]',
+    ]);
   });
 
   it('should keep every credential out of logs, audit, metrics, inspection, errors, events and CLI output', async () => {
@@ -142,7 +172,11 @@ describe('the whole-suite secret scan', () => {
 
     await orch.start();
     const metricsServer = await serveMetrics(orch, 0);
-    const a1 = (await orch.spawnAgent({ estimatedTokens: 5_000, agentId: 'a1', task: 'fix the build' })) as ManagedAgent;
+    const a1 = (await orch.spawnAgent({
+      estimatedTokens: 5_000,
+      agentId: 'a1',
+      task: 'fix the build',
+    })) as ManagedAgent;
     const a2 = await orch.spawnAgent({ estimatedTokens: 5_000, agentId: 'a2' });
     const a3 = await orch.spawnAgent({ estimatedTokens: 5_000, agentId: 'a3' });
     // Positive controls: the refreshed Claude token and the OpenAI key reached the agents.
@@ -154,15 +188,49 @@ describe('the whole-suite secret scan', () => {
     expect(a3.provider).toBe('openai');
     expect(a3.env.OPENAI_API_KEY).toBe(OPENAI_KEY);
 
-    await settle('spawn while claude is full', () => orch.spawnAgent({ estimatedTokens: 5_000, agentId: 'a4', preferredProvider: 'claude', whenPreferredBusy: 'wait' }));
+    await settle('spawn while claude is full', () =>
+      orch.spawnAgent({
+        estimatedTokens: 5_000,
+        agentId: 'a4',
+        preferredProvider: 'claude',
+        whenPreferredBusy: 'wait',
+      }),
+    );
     await settle('spawn beyond the budget', () => orch.spawnAgent({ estimatedTokens: 10 ** 8, agentId: 'a5' }));
     a1.reportUsage({ inputTokens: 1_000, outputTokens: 200 });
     // An agent's stderr, logged by the host: it quotes both credentials.
-    logger.child({ agentId: 'a1' }).warn({ stderr: `HTTP 401 {"error":{"message":"invalid x-api-key ${OPENAI_KEY}"}}; sent Authorization: Bearer ${claudeToken}` }, 'agent stderr');
-    await settle('a1 401', () => a1.reportFailure({ status: 401, body: { type: 'error', error: { type: 'authentication_error', message: `OAuth token ${claudeToken} has been revoked` } } }));
+    logger.child({ agentId: 'a1' }).warn(
+      {
+        stderr: `HTTP 401 {"error":{"message":"invalid x-api-key ${OPENAI_KEY}"}}; sent Authorization: Bearer ${claudeToken}`,
+      },
+      'agent stderr',
+    );
+    await settle('a1 401', () =>
+      a1.reportFailure({
+        status: 401,
+        body: {
+          type: 'error',
+          error: { type: 'authentication_error', message: `OAuth token ${claudeToken} has been revoked` },
+        },
+      }),
+    );
     expect(a1.provider).toBe('openai');
-    await settle('a3 429', () => a3.reportFailure({ status: 429, headers: { 'retry-after': '2' }, body: { error: { type: 'rate_limit_error', message: `Rate limit reached for key ${OPENAI_KEY}` } } }));
-    await settle('a2 400', () => a2.reportFailure({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: `bad request with token ${claudeToken}` } } }));
+    await settle('a3 429', () =>
+      a3.reportFailure({
+        status: 429,
+        headers: { 'retry-after': '2' },
+        body: { error: { type: 'rate_limit_error', message: `Rate limit reached for key ${OPENAI_KEY}` } },
+      }),
+    );
+    await settle('a2 400', () =>
+      a2.reportFailure({
+        status: 400,
+        body: {
+          type: 'error',
+          error: { type: 'invalid_request_error', message: `bad request with token ${claudeToken}` },
+        },
+      }),
+    );
     await settle('a2 usage beyond the budget', () => a2.reportUsage({ inputTokens: 60_000, outputTokens: 0 }));
     capture.add('stats', orch.stats());
     capture.add('metrics', await orch.metrics());
@@ -172,7 +240,8 @@ describe('the whole-suite secret scan', () => {
     await orch.stop();
     await metricsServer.close();
     await attached.stop();
-    for (let i = 0; i < 100 && receiver.received() < 100; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 100 && receiver.received() < 100; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     await receiver.stop();
 
     // The CLI on the same homes: a login (the key on the command line), then status.
@@ -187,12 +256,16 @@ describe('the whole-suite secret scan', () => {
     expect(counts.inspection).toBeGreaterThan(100);
     expect(counts.errors).toBeGreaterThanOrEqual(4);
     const audit = capture.texts('audit').join('\n');
-    for (const event of ['auth.refresh', 'agent.refused', 'agent.fallback', 'auth.login']) expect(audit).toContain(`"event":"${event}"`);
+    for (const event of ['auth.refresh', 'agent.refused', 'agent.fallback', 'auth.login'])
+      expect(audit).toContain(`"event":"${event}"`);
     expect(served).toContain('agentvisor_fallbacks_total{from="claude",reason="auth"} 1');
     expect(capture.texts('log').join('')).toContain('agent stderr');
     expect(capture.texts('cli status').join('')).toContain('sk-…Yp8v'); // the new key, as its hint
 
-    const secretsSeen = [...secrets, ...oauth.issued.map((value, i) => ({ label: `token issued by the OAuth server #${i}`, value }))];
+    const secretsSeen = [
+      ...secrets,
+      ...oauth.issued.map((value, i) => ({ label: `token issued by the OAuth server #${i}`, value })),
+    ];
     expect(describeLeaks(capture.scan(secretsSeen))).toEqual([]);
     expect(isAgentvisorError(capture)).toBe(false);
   });

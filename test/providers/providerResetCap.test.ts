@@ -6,7 +6,12 @@
 import { Writable } from 'node:stream';
 import { createOrchestrator, isAgentvisorError } from '../../src';
 import { createLogger } from '../../src/observability';
-import { DEFAULT_MAX_PROVIDER_RESET_MS, capFactsTimes, capFailureTimes, readRateLimitHeaders } from '../../src/providers';
+import {
+  DEFAULT_MAX_PROVIDER_RESET_MS,
+  capFactsTimes,
+  capFailureTimes,
+  readRateLimitHeaders,
+} from '../../src/providers';
 import { classifyFailure } from '../../src/orchestrator';
 
 const DAY = 86_400_000;
@@ -16,7 +21,12 @@ function captured(): { stream: Writable; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       done();
     },
   });
@@ -27,7 +37,14 @@ describe('provider reset cap', () => {
   const now = Date.parse('2026-03-10T10:00:00.000Z');
 
   it('should cap a usage-limit reset 30 days away at 7 days and leave nearer ones alone', () => {
-    const far = classifyFailure({ status: 429, body: { error: { type: 'usage_limit_reached', message: 'limit', resets_at: (now + 30 * DAY) / 1000 } } }, 'openai', now);
+    const far = classifyFailure(
+      {
+        status: 429,
+        body: { error: { type: 'usage_limit_reached', message: 'limit', resets_at: (now + 30 * DAY) / 1000 } },
+      },
+      'openai',
+      now,
+    );
     const { failure, capped } = capFailureTimes(far, now, DEFAULT_MAX_PROVIDER_RESET_MS);
     expect(failure.resetAt).toBe(now + 7 * DAY);
     expect(failure.retryAfterMs).toBe(7 * DAY);
@@ -35,12 +52,26 @@ describe('provider reset cap', () => {
       { field: 'resetAt', reported: now + 30 * DAY, used: now + 7 * DAY },
       { field: 'retryAfterMs', reported: 30 * DAY, used: 7 * DAY },
     ]);
-    const near = classifyFailure({ status: 429, body: { error: { type: 'usage_limit_reached', message: 'limit', resets_at: (now + 6 * DAY) / 1000 } } }, 'openai', now);
+    const near = classifyFailure(
+      {
+        status: 429,
+        body: { error: { type: 'usage_limit_reached', message: 'limit', resets_at: (now + 6 * DAY) / 1000 } },
+      },
+      'openai',
+      now,
+    );
     expect(capFailureTimes(near, now, DEFAULT_MAX_PROVIDER_RESET_MS)).toEqual({ failure: near, capped: [] });
   });
 
   it('should cap rate-limit headers that say a reset is weeks away', () => {
-    const facts = readRateLimitHeaders({ 'retry-after': String(40 * 86_400), 'anthropic-ratelimit-tokens-remaining': '0', 'anthropic-ratelimit-tokens-reset': new Date(now + 40 * DAY).toISOString() }, now);
+    const facts = readRateLimitHeaders(
+      {
+        'retry-after': String(40 * 86_400),
+        'anthropic-ratelimit-tokens-remaining': '0',
+        'anthropic-ratelimit-tokens-reset': new Date(now + 40 * DAY).toISOString(),
+      },
+      now,
+    );
     const { facts: out, capped } = capFactsTimes(facts, now, 2 * DAY);
     expect(out.resetAt).toBe(now + 2 * DAY);
     expect(out.retryAfterMs).toBe(2 * DAY);
@@ -52,12 +83,29 @@ describe('provider reset cap', () => {
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on('warning', onWarning);
     const { stream, lines } = captured();
-    const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: KEY }, credentialSources: ['env'], fallbackChain: ['claude'], logger: createLogger('warn', stream), maxProviderResetMs: 3 * DAY });
+    const orch = createOrchestrator({
+      env: { ANTHROPIC_API_KEY: KEY },
+      credentialSources: ['env'],
+      fallbackChain: ['claude'],
+      logger: createLogger('warn', stream),
+      maxProviderResetMs: 3 * DAY,
+    });
     try {
       await orch.start();
       const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
       const reportedAt = Date.now();
-      const error = await agent.reportFailure({ status: 429, body: { error: { type: 'usage_limit_reached', message: 'usage limit reached', resets_at: Math.floor((reportedAt + 60 * DAY) / 1000) } } }).catch((e: unknown) => e);
+      const error = await agent
+        .reportFailure({
+          status: 429,
+          body: {
+            error: {
+              type: 'usage_limit_reached',
+              message: 'usage limit reached',
+              resets_at: Math.floor((reportedAt + 60 * DAY) / 1000),
+            },
+          },
+        })
+        .catch((e: unknown) => e);
       expect(isAgentvisorError(error, 'no-provider')).toBe(true);
       const pausedUntil = orch.stats().providers.claude.pausedUntil!;
       expect(pausedUntil).toBeGreaterThanOrEqual(reportedAt + 3 * DAY);
@@ -66,7 +114,9 @@ describe('provider reset cap', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(orch.stats().providers.claude.pausedUntil).toBe(pausedUntil);
       expect(warnings).toEqual([]);
-      const suspicious = lines.map((l) => JSON.parse(l) as { msg: string; field?: string; provider?: string }).filter((l) => /suspicious provider reset/.test(l.msg));
+      const suspicious = lines
+        .map((l) => JSON.parse(l) as { msg: string; field?: string; provider?: string })
+        .filter((l) => /suspicious provider reset/.test(l.msg));
       expect(suspicious.map((l) => l.field)).toEqual(['resetAt', 'retryAfterMs']);
       expect(suspicious[0]!.msg).toMatch(/more than 3 days away, capped/);
     } finally {
@@ -77,7 +127,9 @@ describe('provider reset cap', () => {
 
   it('should refuse a cap out of range with invalid-option', () => {
     for (const maxProviderResetMs of [0, 59_999, 22 * DAY, 1.5]) {
-      expect(() => createOrchestrator({ env: {}, maxProviderResetMs })).toThrow(expect.objectContaining({ code: 'invalid-option' }));
+      expect(() => createOrchestrator({ env: {}, maxProviderResetMs })).toThrow(
+        expect.objectContaining({ code: 'invalid-option' }),
+      );
     }
   });
 });

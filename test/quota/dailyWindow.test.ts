@@ -6,43 +6,88 @@ const at = (iso: string) => Date.parse(iso);
 describe('windowAt', () => {
   it('should default to a window starting 00:00 UTC', () => {
     expect(DEFAULT_DAILY_RESET).toEqual({ at: '00:00', timeZone: 'UTC' });
-    expect(windowAt(at('2026-03-10T10:00:00Z'))).toEqual({ day: '2026-03-10', nextResetAt: at('2026-03-11T00:00:00Z') });
+    expect(windowAt(at('2026-03-10T10:00:00Z'))).toEqual({
+      day: '2026-03-10',
+      nextResetAt: at('2026-03-11T00:00:00Z'),
+    });
   });
 
   it('should put the reset instant in the new window and the instant before in the old one', () => {
-    expect(windowAt(at('2026-03-11T00:00:00Z'))).toEqual({ day: '2026-03-11', nextResetAt: at('2026-03-12T00:00:00Z') });
-    expect(windowAt(at('2026-03-11T00:00:00Z') - 1)).toEqual({ day: '2026-03-10', nextResetAt: at('2026-03-11T00:00:00Z') });
+    expect(windowAt(at('2026-03-11T00:00:00Z'))).toEqual({
+      day: '2026-03-11',
+      nextResetAt: at('2026-03-12T00:00:00Z'),
+    });
+    expect(windowAt(at('2026-03-11T00:00:00Z') - 1)).toEqual({
+      day: '2026-03-10',
+      nextResetAt: at('2026-03-11T00:00:00Z'),
+    });
   });
 
   it('should cross a year boundary', () => {
-    expect(windowAt(at('2026-12-31T23:59:59.999Z'))).toEqual({ day: '2026-12-31', nextResetAt: at('2027-01-01T00:00:00Z') });
+    expect(windowAt(at('2026-12-31T23:59:59.999Z'))).toEqual({
+      day: '2026-12-31',
+      nextResetAt: at('2027-01-01T00:00:00Z'),
+    });
   });
 
   it('should cross a leap day', () => {
-    expect(windowAt(at('2028-02-28T12:00:00Z'))).toEqual({ day: '2028-02-28', nextResetAt: at('2028-02-29T00:00:00Z') });
-    expect(windowAt(at('2028-02-29T12:00:00Z'))).toEqual({ day: '2028-02-29', nextResetAt: at('2028-03-01T00:00:00Z') });
+    expect(windowAt(at('2028-02-28T12:00:00Z'))).toEqual({
+      day: '2028-02-28',
+      nextResetAt: at('2028-02-29T00:00:00Z'),
+    });
+    expect(windowAt(at('2028-02-29T12:00:00Z'))).toEqual({
+      day: '2028-02-29',
+      nextResetAt: at('2028-03-01T00:00:00Z'),
+    });
   });
 
   it('should key a window that starts later in the day by the date it started on', () => {
     const reset = { at: '06:30', timeZone: 'UTC' };
-    expect(windowAt(at('2026-03-10T10:00:00Z'), reset)).toEqual({ day: '2026-03-10', nextResetAt: at('2026-03-11T06:30:00Z') });
-    expect(windowAt(at('2026-03-10T06:29:59.999Z'), reset)).toEqual({ day: '2026-03-09', nextResetAt: at('2026-03-10T06:30:00Z') });
-    expect(windowAt(at('2026-03-10T06:30:00Z'), reset)).toEqual({ day: '2026-03-10', nextResetAt: at('2026-03-11T06:30:00Z') });
+    expect(windowAt(at('2026-03-10T10:00:00Z'), reset)).toEqual({
+      day: '2026-03-10',
+      nextResetAt: at('2026-03-11T06:30:00Z'),
+    });
+    expect(windowAt(at('2026-03-10T06:29:59.999Z'), reset)).toEqual({
+      day: '2026-03-09',
+      nextResetAt: at('2026-03-10T06:30:00Z'),
+    });
+    expect(windowAt(at('2026-03-10T06:30:00Z'), reset)).toEqual({
+      day: '2026-03-10',
+      nextResetAt: at('2026-03-11T06:30:00Z'),
+    });
   });
 
   it('should use the local date and time of a zone with a fractional offset', () => {
     // Asia/Kolkata is UTC+05:30: local midnight on 2026-03-11 is 2026-03-10T18:30Z.
-    expect(windowAt(at('2026-03-10T10:00:00Z'), { at: '00:00', timeZone: 'Asia/Kolkata' })).toEqual({ day: '2026-03-10', nextResetAt: at('2026-03-10T18:30:00Z') });
-    expect(windowAt(at('2026-03-10T18:30:00Z'), { at: '00:00', timeZone: 'Asia/Kolkata' })).toEqual({ day: '2026-03-11', nextResetAt: at('2026-03-11T18:30:00Z') });
+    expect(windowAt(at('2026-03-10T10:00:00Z'), { at: '00:00', timeZone: 'Asia/Kolkata' })).toEqual({
+      day: '2026-03-10',
+      nextResetAt: at('2026-03-10T18:30:00Z'),
+    });
+    expect(windowAt(at('2026-03-10T18:30:00Z'), { at: '00:00', timeZone: 'Asia/Kolkata' })).toEqual({
+      day: '2026-03-11',
+      nextResetAt: at('2026-03-11T18:30:00Z'),
+    });
   });
 
   it('should make the window 23 h long on the day DST starts and 25 h on the day it ends (America/New_York)', () => {
     const ny = { at: '00:00', timeZone: 'America/New_York' };
-    expect(windowAt(at('2026-03-07T12:00:00Z'), ny)).toEqual({ day: '2026-03-07', nextResetAt: at('2026-03-08T05:00:00Z') });
-    expect(windowAt(at('2026-03-08T05:00:00Z'), ny)).toEqual({ day: '2026-03-08', nextResetAt: at('2026-03-09T04:00:00Z') });
+    expect(windowAt(at('2026-03-07T12:00:00Z'), ny)).toEqual({
+      day: '2026-03-07',
+      nextResetAt: at('2026-03-08T05:00:00Z'),
+    });
+    expect(windowAt(at('2026-03-08T05:00:00Z'), ny)).toEqual({
+      day: '2026-03-08',
+      nextResetAt: at('2026-03-09T04:00:00Z'),
+    });
     expect(at('2026-03-09T04:00:00Z') - at('2026-03-08T05:00:00Z')).toBe(23 * 3_600_000);
-    expect(windowAt(at('2026-11-01T04:00:00Z'), ny)).toEqual({ day: '2026-11-01', nextResetAt: at('2026-11-02T05:00:00Z') });
-    expect(windowAt(at('2026-11-01T03:59:59.999Z'), ny)).toEqual({ day: '2026-10-31', nextResetAt: at('2026-11-01T04:00:00Z') });
+    expect(windowAt(at('2026-11-01T04:00:00Z'), ny)).toEqual({
+      day: '2026-11-01',
+      nextResetAt: at('2026-11-02T05:00:00Z'),
+    });
+    expect(windowAt(at('2026-11-01T03:59:59.999Z'), ny)).toEqual({
+      day: '2026-10-31',
+      nextResetAt: at('2026-11-01T04:00:00Z'),
+    });
   });
 
   it('should keep a reset time that DST does not touch at the same local time (Europe/Berlin 04:00)', () => {

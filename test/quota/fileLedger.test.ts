@@ -26,13 +26,23 @@ describeLedgerContract('file', () => ({
   create: async (config) => createFileLedger({ ...config, file: freshFile() }),
 }));
 
-const LIMITS: LedgerConfig['limits'] = { claude: { dailyLimit: 10_000, maxConcurrent: 10 }, openai: { dailyLimit: 5_000, maxConcurrent: 2 } };
+const LIMITS: LedgerConfig['limits'] = {
+  claude: { dailyLimit: 10_000, maxConcurrent: 10 },
+  openai: { dailyLimit: 5_000, maxConcurrent: 2 },
+};
 
 interface FileContent {
   format: string;
   version: number;
   reservations: Record<string, { provider: string; tokens: number; expiresAt: number }>;
-  days: Record<string, { used: Record<string, number>; settled: Record<string, { provider: string; usedTokens: number; returnedTokens: number }>; expired: Record<string, string> }>;
+  days: Record<
+    string,
+    {
+      used: Record<string, number>;
+      settled: Record<string, { provider: string; usedTokens: number; returnedTokens: number }>;
+      expired: Record<string, string>;
+    }
+  >;
 }
 
 const readLedgerFile = (file: string): FileContent => JSON.parse(fs.readFileSync(file, 'utf8')) as FileContent;
@@ -68,11 +78,29 @@ describe('createFileLedger', () => {
       format: 'agentvisor-quota-ledger',
       version: 2,
       reservations: { b: { provider: 'claude', tokens: 500, expiresAt: T0 + HOUR } },
-      days: { '2026-03-10': { used: { claude: 300, openai: 0 }, settled: { a: { provider: 'claude', usedTokens: 300, returnedTokens: 700 } }, expired: {} } },
+      days: {
+        '2026-03-10': {
+          used: { claude: 300, openai: 0 },
+          settled: { a: { provider: 'claude', usedTokens: 300, returnedTokens: 700 } },
+          expired: {},
+        },
+      },
     });
     const second = open(file, { now: clock.now });
-    expect((await second.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000, maxConcurrent: 10, used: 300, reserved: 500, active: 1, overrun: 0 });
-    expect(await second.settle('a', 999)).toEqual({ sessionId: 'a', provider: 'claude', usedTokens: 300, returnedTokens: 700 });
+    expect((await second.snapshot()).providers.claude).toEqual({
+      dailyLimit: 10_000,
+      maxConcurrent: 10,
+      used: 300,
+      reserved: 500,
+      active: 1,
+      overrun: 0,
+    });
+    expect(await second.settle('a', 999)).toEqual({
+      sessionId: 'a',
+      provider: 'claude',
+      usedTokens: 300,
+      returnedTokens: 700,
+    });
     // No temp files or lock left behind.
     expect(fs.readdirSync(path.dirname(file))).toEqual(['ledger.json']);
   });
@@ -97,9 +125,23 @@ describe('createFileLedger', () => {
       format: 'agentvisor-quota-ledger',
       version: 2,
       reservations: { b: { provider: 'claude', tokens: 500, expiresAt: T0 + HOUR, used: 700 } },
-      days: { '2026-03-10': { used: { claude: 10_100, openai: 5 }, overrun: { claude: 100, openai: 0 }, settled: {}, expired: { x: { provider: 'openai', used: 5 } } } },
+      days: {
+        '2026-03-10': {
+          used: { claude: 10_100, openai: 5 },
+          overrun: { claude: 100, openai: 0 },
+          settled: {},
+          expired: { x: { provider: 'openai', used: 5 } },
+        },
+      },
     });
-    expect((await open(file, { now: clock.now }).snapshot()).providers.claude).toEqual({ dailyLimit: 10_000, maxConcurrent: 10, used: 10_100, reserved: 0, active: 1, overrun: 100 });
+    expect((await open(file, { now: clock.now }).snapshot()).providers.claude).toEqual({
+      dailyLimit: 10_000,
+      maxConcurrent: 10,
+      used: 10_100,
+      reserved: 0,
+      active: 1,
+      overrun: 100,
+    });
   });
 
   it('should not rewrite the file for a snapshot that changes nothing', async () => {
@@ -119,14 +161,21 @@ describe('createFileLedger', () => {
     await ledger.reserve({ provider: 'claude', sessionId: '__proto__', tokens: 40, leaseMs: HOUR });
     await ledger.reserve({ provider: 'claude', sessionId: 'constructor', tokens: 60, leaseMs: HOUR });
     expect((await open(file).snapshot()).providers.claude).toMatchObject({ reserved: 100, active: 2 });
-    expect(await ledger.settle('__proto__', 10)).toEqual({ sessionId: '__proto__', provider: 'claude', usedTokens: 10, returnedTokens: 30 });
+    expect(await ledger.settle('__proto__', 10)).toEqual({
+      sessionId: '__proto__',
+      provider: 'claude',
+      usedTokens: 10,
+      returnedTokens: 30,
+    });
   });
 
   it('should share one budget between two ledgers on the same file in one process', async () => {
     const file = freshFile();
     const [a, b] = [open(file), open(file)];
     const outcomes = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).reserve({ provider: 'claude', sessionId: `s-${i}`, tokens: 10, leaseMs: HOUR })),
+      Array.from({ length: 60 }, (_, i) =>
+        (i % 2 === 0 ? a : b).reserve({ provider: 'claude', sessionId: `s-${i}`, tokens: 10, leaseMs: HOUR }),
+      ),
     );
     expect(outcomes.filter((o) => o.status === 'reserved')).toHaveLength(10);
     expect((await a.snapshot()).providers.claude).toMatchObject({ reserved: 100, active: 10 });
@@ -142,7 +191,14 @@ describe('createFileLedger', () => {
     }
     await ledger.snapshot(); // 2026-03-19: one write that prunes
     const { days } = readLedgerFile(file);
-    expect(Object.keys(days)).toEqual(['2026-03-13', '2026-03-14', '2026-03-15', '2026-03-16', '2026-03-17', '2026-03-18']);
+    expect(Object.keys(days)).toEqual([
+      '2026-03-13',
+      '2026-03-14',
+      '2026-03-15',
+      '2026-03-16',
+      '2026-03-17',
+      '2026-03-18',
+    ]);
     expect(days['2026-03-13']).toEqual({ used: { claude: 13, openai: 0 }, settled: {}, expired: {} });
     expect(Object.keys(days['2026-03-17']!.settled)).toEqual([]);
     expect(Object.keys(days['2026-03-18']!.settled)).toEqual(['d-8']);
@@ -153,8 +209,16 @@ describe('createFileLedger', () => {
       ['not JSON', '{"format": "agentvisor-quota-ledger", "version": 1,', /not valid JSON at line 1/],
       ['empty', '', /empty/],
       ['another format', '{"format":"something-else","version":1}', /"format" is not "agentvisor-quota-ledger"/],
-      ['a newer version', '{"format":"agentvisor-quota-ledger","version":3,"reservations":{},"days":{}}', /"version" is 3/],
-      ['a negative count', '{"format":"agentvisor-quota-ledger","version":1,"reservations":{"a":{"provider":"claude","tokens":-1,"expiresAt":1}},"days":{}}', /tokens must be a whole number/],
+      [
+        'a newer version',
+        '{"format":"agentvisor-quota-ledger","version":3,"reservations":{},"days":{}}',
+        /"version" is 3/,
+      ],
+      [
+        'a negative count',
+        '{"format":"agentvisor-quota-ledger","version":1,"reservations":{"a":{"provider":"claude","tokens":-1,"expiresAt":1}},"days":{}}',
+        /tokens must be a whole number/,
+      ],
       [
         'an unknown provider',
         '{"format":"agentvisor-quota-ledger","version":1,"reservations":{},"days":{"2026-03-10":{"used":{"claude":1,"openai":0},' +
@@ -163,23 +227,31 @@ describe('createFileLedger', () => {
       ],
     ];
 
-    it.each(cases)('should refuse a file that is %s with ledger-corrupt and leave it byte for byte', async (_label, content, problem) => {
-      const file = freshFile();
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(file, content, { mode: 0o600 });
-      const before = { bytes: fs.readFileSync(file), mtimeMs: fs.statSync(file).mtimeMs };
-      const ledger = open(file);
-      for (const call of [ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 1, leaseMs: HOUR }), ledger.settle('a', 1, 'claude'), ledger.snapshot(), ledger.sweep()]) {
-        const error = await expectRejection(call, 'ledger-corrupt');
-        expect(error.details.file).toBe(file);
-        expect(String(error.details.problem)).toMatch(problem);
-        expect(error.message).toContain(file);
-        expect(error.message).toMatch(/left exactly as it is/);
-      }
-      expect(fs.readFileSync(file).equals(before.bytes)).toBe(true);
-      expect(fs.statSync(file).mtimeMs).toBe(before.mtimeMs);
-      expect(fs.readdirSync(path.dirname(file))).toEqual(['ledger.json']);
-    });
+    it.each(cases)(
+      'should refuse a file that is %s with ledger-corrupt and leave it byte for byte',
+      async (_label, content, problem) => {
+        const file = freshFile();
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, content, { mode: 0o600 });
+        const before = { bytes: fs.readFileSync(file), mtimeMs: fs.statSync(file).mtimeMs };
+        const ledger = open(file);
+        for (const call of [
+          ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 1, leaseMs: HOUR }),
+          ledger.settle('a', 1, 'claude'),
+          ledger.snapshot(),
+          ledger.sweep(),
+        ]) {
+          const error = await expectRejection(call, 'ledger-corrupt');
+          expect(error.details.file).toBe(file);
+          expect(String(error.details.problem)).toMatch(problem);
+          expect(error.message).toContain(file);
+          expect(error.message).toMatch(/left exactly as it is/);
+        }
+        expect(fs.readFileSync(file).equals(before.bytes)).toBe(true);
+        expect(fs.statSync(file).mtimeMs).toBe(before.mtimeMs);
+        expect(fs.readdirSync(path.dirname(file))).toEqual(['ledger.json']);
+      },
+    );
   });
 
   it('should fail with ledger-unavailable when the folder cannot be created or written', async () => {
@@ -188,7 +260,9 @@ describe('createFileLedger', () => {
     const error = await expectRejection(open(path.join(blocker, 'ledger.json')).snapshot(), 'ledger-unavailable');
     expect(error.details).toMatchObject({ backend: 'file', file: path.join(blocker, 'ledger.json') });
     // mkdir -p reports a file in the way as EEXIST (Linux) or ENOTDIR.
-    expect(error.message).toMatch(/^Could not create the folder of ledger file .*ledger\.json \((EEXIST|ENOTDIR)\)\. Nothing was reserved or settled/);
+    expect(error.message).toMatch(
+      /^Could not create the folder of ledger file .*ledger\.json \((EEXIST|ENOTDIR)\)\. Nothing was reserved or settled/,
+    );
     if (process.getuid?.() !== 0) {
       // Permission bits do not bind root; CI runs as root, developers usually not.
       const locked = path.join(tmp, `readonly-${(seq += 1)}`);
@@ -203,21 +277,39 @@ describe('createFileLedger', () => {
     fs.mkdirSync(`${file}.lock`, { recursive: true });
     const ledger = open(file, { lockTimeoutMs: 300 });
     const started = Date.now();
-    const error = await expectRejection(ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 1, leaseMs: HOUR }), 'ledger-unavailable', 'lock-timeout');
+    const error = await expectRejection(
+      ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 1, leaseMs: HOUR }),
+      'ledger-unavailable',
+      'lock-timeout',
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(error.retryAfterMs).toBe(1000);
     expect(fs.existsSync(file)).toBe(false);
     // The holder died 20 s ago: its lock is stale (default lockStaleMs 10 s) and is taken over.
     const past = new Date(Date.now() - 20_000);
     fs.utimesSync(`${file}.lock`, past, past);
-    expect((await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 1, leaseMs: HOUR })).status).toBe('reserved');
+    expect((await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 1, leaseMs: HOUR })).status).toBe(
+      'reserved',
+    );
     expect(fs.existsSync(`${file}.lock`)).toBe(false);
   });
 
   it('should keep limits exact for 4 processes sharing one file (max 10 held, totals exact)', async () => {
     const file = freshFile();
     const events = path.join(tmp, `events-${(seq += 1)}.log`);
-    const spec = { backend: 'file' as const, file, events, limits: LIMITS, loops: 4, cycles: 12, tokens: 100, leaseMs: 60_000, holdMs: 40, usedBase: 10, usedSpread: 7 };
+    const spec = {
+      backend: 'file' as const,
+      file,
+      events,
+      limits: LIMITS,
+      loops: 4,
+      cycles: 12,
+      tokens: 100,
+      leaseMs: 60_000,
+      holdMs: 40,
+      usedBase: 10,
+      usedSpread: 7,
+    };
     const limits = { ...LIMITS, claude: { dailyLimit: 10_000_000, maxConcurrent: 10 } };
     const workers = await startTogether(Array.from({ length: 4 }, (_, w) => ({ ...spec, limits, name: `w${w}` })));
     const summaries = await Promise.all(workers.map((w) => w.summary));
@@ -234,7 +326,14 @@ describe('createFileLedger', () => {
     expect(summaries.reduce((sum, s) => sum + (s.refusals['concurrency-limit'] ?? 0), 0)).toBeGreaterThan(0);
 
     const ledger = open(file, { limits });
-    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000_000, maxConcurrent: 10, used: 16 * perLoop, reserved: 0, active: 0, overrun: 0 });
+    expect((await ledger.snapshot()).providers.claude).toEqual({
+      dailyLimit: 10_000_000,
+      maxConcurrent: 10,
+      used: 16 * perLoop,
+      reserved: 0,
+      active: 0,
+      overrun: 0,
+    });
     const content = readLedgerFile(file);
     const settled = Object.values(content.days).flatMap((d) => Object.keys(d.settled));
     expect(new Set(settled).size).toBe(192);
@@ -247,20 +346,45 @@ describe('createFileLedger', () => {
     const leaseMs = 1_500;
     const lockStaleMs = 2_000;
     const worker = startLedgerWorker({
-      backend: 'file', name: 'victim', file, events, limits: LIMITS, lockStaleMs,
-      loops: 2, cycles: 1_000_000, tokens: 100, leaseMs, holdMs: 2, usedBase: 5, usedSpread: 11, holdForever: 3, renewEveryMs: 300,
+      backend: 'file',
+      name: 'victim',
+      file,
+      events,
+      limits: LIMITS,
+      lockStaleMs,
+      loops: 2,
+      cycles: 1_000_000,
+      tokens: 100,
+      leaseMs,
+      holdMs: 2,
+      usedBase: 5,
+      usedSpread: 11,
+      holdForever: 3,
+      renewEveryMs: 300,
     });
     await worker.waitForLine('holding');
     // Let it settle a few dozen sessions, then kill it wherever it is (often inside a write).
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && (fs.existsSync(events) ? fs.readFileSync(events, 'utf8').split('\n').filter((l) => l.startsWith('s ')).length : 0) < 30) {
+    while (
+      Date.now() < deadline &&
+      (fs.existsSync(events)
+        ? fs
+            .readFileSync(events, 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('s ')).length
+        : 0) < 30
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     worker.child.kill('SIGKILL');
     await worker.exited;
     const killedAt = Date.now();
 
-    const logged = fs.readFileSync(events, 'utf8').split('\n').filter((l) => l.startsWith('s ')).map((l) => l.split(' '));
+    const logged = fs
+      .readFileSync(events, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('s '))
+      .map((l) => l.split(' '));
     expect(logged.length).toBeGreaterThanOrEqual(30);
     // The file is whole (rename is atomic) whatever the kill interrupted; the renewed holds were live.
     const content = readLedgerFile(file);
@@ -270,7 +394,10 @@ describe('createFileLedger', () => {
 
     const ledger = open(file, { lockStaleMs });
     const right = await ledger.snapshot();
-    const settled = Object.assign({}, ...Object.values(content.days).map((d) => d.settled)) as FileContent['days'][string]['settled'];
+    const settled = Object.assign(
+      {},
+      ...Object.values(content.days).map((d) => d.settled),
+    ) as FileContent['days'][string]['settled'];
     for (const [, id, used] of logged) expect(settled[id!]?.usedTokens).toBe(Number(used));
     const totalSettled = Object.values(settled).reduce((sum, s) => sum + s.usedTokens, 0);
     expect(right.providers.claude.used).toBe(totalSettled);

@@ -9,8 +9,14 @@ import type { InsuredLedgerState, LedgerConfig, QuotaLedger } from '../../src/qu
 import { startRedisServer } from '../helpers/redisServer';
 import type { RedisServer } from '../helpers/redisServer';
 
-const LIMITS: LedgerConfig['limits'] = { claude: { dailyLimit: 100_000, maxConcurrent: 4 }, openai: { dailyLimit: 100_000, maxConcurrent: 4 } };
-const SHARE: LedgerConfig['limits'] = { claude: { dailyLimit: 50_000, maxConcurrent: 2 }, openai: { dailyLimit: 50_000, maxConcurrent: 2 } };
+const LIMITS: LedgerConfig['limits'] = {
+  claude: { dailyLimit: 100_000, maxConcurrent: 4 },
+  openai: { dailyLimit: 100_000, maxConcurrent: 4 },
+};
+const SHARE: LedgerConfig['limits'] = {
+  claude: { dailyLimit: 50_000, maxConcurrent: 2 },
+  openai: { dailyLimit: 50_000, maxConcurrent: 2 },
+};
 const LEASE = 60_000;
 
 /** The snapshot the ledger gives once Redis answers again (the client reconnects by itself, after a moment). */
@@ -51,25 +57,49 @@ describe('createInsuredLedger over Redis', () => {
   it('decides with the insurance while Redis is down and settles its stints into Redis once it is back', async () => {
     const states: Array<[InsuredLedgerState, boolean]> = [];
     const insurance = createMemoryLedger({ limits: SHARE });
-    const ledger = createInsuredLedger(primary, { insurance, onState: (state, reason) => states.push([state, reason !== null]) });
+    const ledger = createInsuredLedger(primary, {
+      insurance,
+      onState: (state, reason) => states.push([state, reason !== null]),
+    });
     opened.push(ledger);
 
-    expect(await ledger.reserve({ provider: 'claude', sessionId: 'before', tokens: 1_000, leaseMs: LEASE })).toMatchObject({ status: 'reserved' });
+    expect(
+      await ledger.reserve({ provider: 'claude', sessionId: 'before', tokens: 1_000, leaseMs: LEASE }),
+    ).toMatchObject({ status: 'reserved' });
     expect(ledger.isInsured('before')).toBe(false);
 
     await server.kill();
     // The first call that finds Redis gone is answered by the insurance.
-    expect(await ledger.reserve({ provider: 'claude', sessionId: 'during-1', tokens: 1_000, leaseMs: LEASE })).toMatchObject({ status: 'reserved' });
+    expect(
+      await ledger.reserve({ provider: 'claude', sessionId: 'during-1', tokens: 1_000, leaseMs: LEASE }),
+    ).toMatchObject({ status: 'reserved' });
     expect(ledger.state).toBe('degraded');
     expect(states).toEqual([['degraded', true]]);
-    expect(await ledger.reserve({ provider: 'claude', sessionId: 'during-2', tokens: 1_000, leaseMs: LEASE })).toMatchObject({ status: 'reserved' });
+    expect(
+      await ledger.reserve({ provider: 'claude', sessionId: 'during-2', tokens: 1_000, leaseMs: LEASE }),
+    ).toMatchObject({ status: 'reserved' });
     // The insurance's own limit (2 at a time), not the shared one (4).
-    expect(await ledger.reserve({ provider: 'claude', sessionId: 'during-3', tokens: 1_000, leaseMs: LEASE })).toMatchObject({ status: 'refused', code: 'concurrency-limit' });
-    expect([ledger.isInsured('during-1'), ledger.isInsured('during-2'), ledger.isInsured('during-3')]).toEqual([true, true, false]);
+    expect(
+      await ledger.reserve({ provider: 'claude', sessionId: 'during-3', tokens: 1_000, leaseMs: LEASE }),
+    ).toMatchObject({ status: 'refused', code: 'concurrency-limit' });
+    expect([ledger.isInsured('during-1'), ledger.isInsured('during-2'), ledger.isInsured('during-3')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
 
     // Top-ups: an insured stint asks the insurance; a stint Redis holds has nobody else to ask.
-    expect(await ledger.record({ sessionId: 'during-1', usedTokens: 1_500, addTokens: 2_000 })).toMatchObject({ status: 'recorded', live: true, tokens: 3_000 });
-    expect(isAgentvisorError(await rejection(ledger.record({ sessionId: 'before', usedTokens: 10, addTokens: 10 })), 'ledger-unavailable')).toBe(true);
+    expect(await ledger.record({ sessionId: 'during-1', usedTokens: 1_500, addTokens: 2_000 })).toMatchObject({
+      status: 'recorded',
+      live: true,
+      tokens: 3_000,
+    });
+    expect(
+      isAgentvisorError(
+        await rejection(ledger.record({ sessionId: 'before', usedTokens: 10, addTokens: 10 })),
+        'ledger-unavailable',
+      ),
+    ).toBe(true);
     expect(await ledger.renew('during-1', LEASE)).toBe(true);
 
     // Its settlement needs Redis: it says so, and a retry later counts nothing twice.
@@ -81,14 +111,21 @@ describe('createInsuredLedger over Redis', () => {
     await server.restart();
     await snapshotOnceBack(primary);
     // Redis answers again, but only a snapshot or a settlement asks it: until then the insurance decides.
-    expect(await ledger.reserve({ provider: 'claude', sessionId: 'during-4', tokens: 1_000, leaseMs: LEASE })).toMatchObject({ status: 'reserved' });
+    expect(
+      await ledger.reserve({ provider: 'claude', sessionId: 'during-4', tokens: 1_000, leaseMs: LEASE }),
+    ).toMatchObject({ status: 'reserved' });
     expect(ledger.isInsured('during-4')).toBe(true);
     const snapshot = await snapshotOnceBack(ledger);
     expect(ledger.state).toBe('ok');
-    expect(states).toEqual([['degraded', true], ['ok', false]]);
+    expect(states).toEqual([
+      ['degraded', true],
+      ['ok', false],
+    ]);
     // The restarted server is empty (no persistence): nothing from before the outage.
     expect(snapshot.providers.claude).toMatchObject({ used: 0, reserved: 0, active: 0 });
-    expect(await ledger.reserve({ provider: 'claude', sessionId: 'after', tokens: 1_000, leaseMs: LEASE })).toMatchObject({ status: 'reserved' });
+    expect(
+      await ledger.reserve({ provider: 'claude', sessionId: 'after', tokens: 1_000, leaseMs: LEASE }),
+    ).toMatchObject({ status: 'reserved' });
     expect(ledger.isInsured('after')).toBe(false);
 
     expect(await ledger.settle('during-1', 2_500)).toMatchObject({ provider: 'claude', usedTokens: 2_500 });
@@ -101,13 +138,25 @@ describe('createInsuredLedger over Redis', () => {
   it('without an insurance refuses with ledger-unavailable while Redis is down (fail-closed), and admits again after', async () => {
     const ledger = createInsuredLedger(primary, { insurance: null });
     await server.kill();
-    expect(isAgentvisorError(await rejection(ledger.reserve({ provider: 'openai', sessionId: 'x-1', tokens: 10, leaseMs: LEASE })), 'ledger-unavailable')).toBe(true);
+    expect(
+      isAgentvisorError(
+        await rejection(ledger.reserve({ provider: 'openai', sessionId: 'x-1', tokens: 10, leaseMs: LEASE })),
+        'ledger-unavailable',
+      ),
+    ).toBe(true);
     expect(ledger.state).toBe('degraded');
     // While degraded a reserve does not wait for Redis again: refused at once.
-    expect(isAgentvisorError(await rejection(ledger.reserve({ provider: 'openai', sessionId: 'x-2', tokens: 10, leaseMs: LEASE })), 'ledger-unavailable')).toBe(true);
+    expect(
+      isAgentvisorError(
+        await rejection(ledger.reserve({ provider: 'openai', sessionId: 'x-2', tokens: 10, leaseMs: LEASE })),
+        'ledger-unavailable',
+      ),
+    ).toBe(true);
     await server.restart();
     await snapshotOnceBack(ledger);
-    expect(await ledger.reserve({ provider: 'openai', sessionId: 'x-3', tokens: 10, leaseMs: LEASE })).toMatchObject({ status: 'reserved' });
+    expect(await ledger.reserve({ provider: 'openai', sessionId: 'x-3', tokens: 10, leaseMs: LEASE })).toMatchObject({
+      status: 'reserved',
+    });
     expect(ledger.state).toBe('ok');
   }, 30_000);
 });

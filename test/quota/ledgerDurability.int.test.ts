@@ -9,7 +9,10 @@ import { killAll, startScripted } from '../helpers/scriptedOrchestrator';
 import { booksOf, sharedBackend, sleep } from '../helpers/sharedBackends';
 import type { Limits, SharedBackend } from '../helpers/sharedBackends';
 
-const LIMITS: Limits = { claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
+const LIMITS: Limits = {
+  claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+  openai: { dailyLimit: 0, maxConcurrent: 0 },
+};
 
 describe.each(['file', 'redis'] as const)('durable settlement on the %s ledger', (kind) => {
   let backend: SharedBackend;
@@ -42,6 +45,10 @@ describe.each(['file', 'redis'] as const)('durable settlement on the %s ledger',
     // The default sync interval is 1 s: the usage is written through within it.
     await sleep(1_300);
     await worker.kill('SIGKILL');
-    expect((await booksOf(backend, LIMITS)).providers.claude).toMatchObject({ used: 1_234, reserved: 10_000 - 1_234, active: 1 });
+    expect((await booksOf(backend, LIMITS)).providers.claude).toMatchObject({
+      used: 1_234,
+      reserved: 10_000 - 1_234,
+      active: 1,
+    });
   }, 30_000);
 });

@@ -37,10 +37,21 @@ afterEach(() => {
 });
 
 /** Starts an orchestrator on the default file ledger; resolves to the error start() rejected with (null when it started). */
-async function startError(options: { home?: string; events?: string[] } = {}): Promise<{ orch: Orchestrator; error: unknown }> {
-  const orch = createOrchestrator({ env: {}, credentialSources: ['env'], home: options.home ?? home, limits, ledger: 'file' });
+async function startError(
+  options: { home?: string; events?: string[] } = {},
+): Promise<{ orch: Orchestrator; error: unknown }> {
+  const orch = createOrchestrator({
+    env: {},
+    credentialSources: ['env'],
+    home: options.home ?? home,
+    limits,
+    ledger: 'file',
+  });
   orch.on('ledger.degraded', () => options.events?.push('degraded'));
-  const error = await orch.start().then(() => null, (e: unknown) => e);
+  const error = await orch.start().then(
+    () => null,
+    (e: unknown) => e,
+  );
   return { orch, error };
 }
 
@@ -57,22 +68,23 @@ describe('orchestrator start on a file ledger it may not use', () => {
     "should reject with the ledger's insecure-permissions (reason and what to do) for a symlinked ledger.json, " +
       'not degrade, and leave link and target alone',
     async () => {
-    const target = symlinkedLedger();
-    const events: string[] = [];
-    const { orch, error } = await startError({ events });
-    expect(isAgentvisorError(error, 'insecure-permissions')).toBe(true);
-    const refused = error as { message: string; details: Record<string, unknown> };
-    expect(refused.details).toEqual({ backend: 'file', file, reason: 'symlink' });
-    expect(refused.message).toContain(`Ledger file ${file} is a symbolic link (to ${target})`);
-    expect(refused.message).toContain('Replace the link with the file it points at');
-    expect(events).toEqual([]);
-    // Never started: nothing can be admitted (rather than refusing each spawn with ledger-unavailable).
-    await expect(orch.spawnAgent({ estimatedTokens: 100 })).rejects.toMatchObject({ code: 'not-started' });
-    await orch.stop();
-    expect(fs.lstatSync(file).isSymbolicLink()).toBe(true);
-    expect(fs.readFileSync(target, 'utf8')).toBe(LEDGER_CONTENT);
-    expect(fs.statSync(target).mode & 0o777).toBe(0o644);
-  });
+      const target = symlinkedLedger();
+      const events: string[] = [];
+      const { orch, error } = await startError({ events });
+      expect(isAgentvisorError(error, 'insecure-permissions')).toBe(true);
+      const refused = error as { message: string; details: Record<string, unknown> };
+      expect(refused.details).toEqual({ backend: 'file', file, reason: 'symlink' });
+      expect(refused.message).toContain(`Ledger file ${file} is a symbolic link (to ${target})`);
+      expect(refused.message).toContain('Replace the link with the file it points at');
+      expect(events).toEqual([]);
+      // Never started: nothing can be admitted (rather than refusing each spawn with ledger-unavailable).
+      await expect(orch.spawnAgent({ estimatedTokens: 100 })).rejects.toMatchObject({ code: 'not-started' });
+      await orch.stop();
+      expect(fs.lstatSync(file).isSymbolicLink()).toBe(true);
+      expect(fs.readFileSync(target, 'utf8')).toBe(LEDGER_CONTENT);
+      expect(fs.statSync(target).mode & 0o777).toBe(0o644);
+    },
+  );
 
   it('should reject with ledger-corrupt for a ledger file it cannot read, leaving it byte for byte', async () => {
     fs.mkdirSync(path.dirname(file));
@@ -91,7 +103,9 @@ describe('orchestrator start on a file ledger it may not use', () => {
     const inside = await startError();
     expect(inside.error).toBeNull();
     await inside.orch.stop();
-    expect(JSON.parse(fs.readFileSync(path.join(home, 'ledger-real', 'ledger.json'), 'utf8'))).toMatchObject({ format: 'agentvisor-quota-ledger' });
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'ledger-real', 'ledger.json'), 'utf8'))).toMatchObject({
+      format: 'agentvisor-quota-ledger',
+    });
 
     // Inside the user's HOME but outside the orchestrator's home: refused, nothing written there.
     const inUserHome = fs.mkdtempSync(path.join(os.homedir(), 'shared-ledger-'));
@@ -100,7 +114,9 @@ describe('orchestrator start on a file ledger it may not use', () => {
     fs.symlinkSync(inUserHome, path.join(home, 'agentvisor'));
     const refused = await startError();
     expect(isAgentvisorError(refused.error, 'insecure-permissions')).toBe(true);
-    expect((refused.error as { details: Record<string, unknown> }).details).toMatchObject({ reason: 'symlink-outside-home' });
+    expect((refused.error as { details: Record<string, unknown> }).details).toMatchObject({
+      reason: 'symlink-outside-home',
+    });
     expect((refused.error as Error).message).toContain(`resolves outside ${home}`);
     await refused.orch.stop();
     expect(fs.readdirSync(inUserHome)).toEqual([]);
@@ -113,7 +129,13 @@ describe('orchestrator start on a file ledger it may not use', () => {
         probe.close(() => resolve(free));
       });
     });
-    const orch = createOrchestrator({ env: {}, credentialSources: ['env'], home, limits, ledger: { redis: `redis://127.0.0.1:${port}`, syncIntervalMs: 200 } });
+    const orch = createOrchestrator({
+      env: {},
+      credentialSources: ['env'],
+      home,
+      limits,
+      ledger: { redis: `redis://127.0.0.1:${port}`, syncIntervalMs: 200 },
+    });
     await orch.start();
     expect(orch.stats().ledger).toMatchObject({ backend: 'redis', state: 'degraded' });
     await expect(orch.spawnAgent({ estimatedTokens: 100 })).rejects.toMatchObject({ code: 'ledger-unavailable' });
@@ -122,7 +144,8 @@ describe('orchestrator start on a file ledger it may not use', () => {
 });
 
 describe('the CLI on a symlinked ledger.json', () => {
-  const cli = (args: string[]) => runCliSync(args, { cwd: dir, home: dir, env: { CODEX_HOME: home, CLAUDE_CONFIG_DIR: path.join(dir, '.claude') } });
+  const cli = (args: string[]) =>
+    runCliSync(args, { cwd: dir, home: dir, env: { CODEX_HOME: home, CLAUDE_CONFIG_DIR: path.join(dir, '.claude') } });
 
   it.each([
     ['run', ['run', 'say hi']],
@@ -137,7 +160,10 @@ describe('the CLI on a symlinked ledger.json', () => {
     // Said once, as the command's error: not also logged as a failed ledger operation.
     expect(stderr).not.toContain('quota ledger operation failed');
     expect(status).toBe(2);
-    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ ok: false, error: { code: 'insecure-permissions' } });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({
+      ok: false,
+      error: { code: 'insecure-permissions' },
+    });
     expect(fs.readFileSync(target, 'utf8')).toBe(LEDGER_CONTENT);
   });
 });

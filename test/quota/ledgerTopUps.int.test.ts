@@ -8,7 +8,10 @@ import type { ManagedAgent, Orchestrator } from '../../src';
 import { booksOf, eventually, orchestratorOn, sharedBackend } from '../helpers/sharedBackends';
 import type { Limits, SharedBackend } from '../helpers/sharedBackends';
 
-const LIMITS: Limits = { claude: { dailyLimit: 100_000, maxConcurrent: 30 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
+const LIMITS: Limits = {
+  claude: { dailyLimit: 100_000, maxConcurrent: 30 },
+  openai: { dailyLimit: 0, maxConcurrent: 0 },
+};
 
 describe.each(['file', 'redis'] as const)('top-ups through the %s ledger', (kind) => {
   let backend: SharedBackend;
@@ -37,7 +40,12 @@ describe.each(['file', 'redis'] as const)('top-ups through the %s ledger', (kind
     const receipt = agent.reportUsage({ inputTokens: 80_000, outputTokens: 0 });
     expect(receipt.allocatedTokens).toBe(10_000);
     await eventually(() => agent.allocatedTokens === 90_000, 'the ledger to grant the top-up');
-    expect((await booksOf(backend, LIMITS)).providers.claude).toMatchObject({ used: 80_000, reserved: 10_000, active: 1, overrun: 0 });
+    expect((await booksOf(backend, LIMITS)).providers.claude).toMatchObject({
+      used: 80_000,
+      reserved: 10_000,
+      active: 1,
+      overrun: 0,
+    });
     await eventually(() => b.stats().providers.claude.used === 80_000, 'the other host to see the usage');
     const held: ManagedAgent[] = [];
     for (;;) {
@@ -57,7 +65,7 @@ describe.each(['file', 'redis'] as const)('top-ups through the %s ledger', (kind
     const after = (await booksOf(backend, LIMITS)).providers.claude;
     expect(after).toMatchObject({ reserved: 0, active: 0, overrun: 0 });
     expect(after.used).toBeLessThanOrEqual(100_000);
-    expect(after.used).toBe(90_000 + held.reduce((sum, h) => sum + (h.usedTokens), 0));
+    expect(after.used).toBe(90_000 + held.reduce((sum, h) => sum + h.usedTokens, 0));
   });
 
   it('should end the session quota-exhausted when the ledger refuses the top-up, and still settle its real usage', async () => {
@@ -79,6 +87,11 @@ describe.each(['file', 'redis'] as const)('top-ups through the %s ledger', (kind
     // The 80,000 were really spent: counted, and what no budget covered is flagged, not granted.
     expect(books).toMatchObject({ used: 80_000, reserved: 90_000, active: 18, overrun: 70_000 });
     await Promise.all(bAgents.map((x) => x.release()));
-    expect((await booksOf(backend, LIMITS)).providers.claude).toMatchObject({ used: 80_000, reserved: 0, active: 0, overrun: 70_000 });
+    expect((await booksOf(backend, LIMITS)).providers.claude).toMatchObject({
+      used: 80_000,
+      reserved: 0,
+      active: 0,
+      overrun: 70_000,
+    });
   });
 });

@@ -10,7 +10,10 @@ import { killAll, startScripted } from '../helpers/scriptedOrchestrator';
 import { booksOf, orchestratorOn, sharedBackend } from '../helpers/sharedBackends';
 import type { Limits, SharedBackend } from '../helpers/sharedBackends';
 
-const LIMITS: Limits = { claude: { dailyLimit: 1_000_000, maxConcurrent: 1 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
+const LIMITS: Limits = {
+  claude: { dailyLimit: 1_000_000, maxConcurrent: 1 },
+  openai: { dailyLimit: 0, maxConcurrent: 0 },
+};
 
 describe.each(['file', 'redis'] as const)('waiting admission on the %s ledger', (kind) => {
   let backend: SharedBackend;
@@ -36,7 +39,10 @@ describe.each(['file', 'redis'] as const)('waiting admission on the %s ledger', 
     const started = Date.now();
     const waiting = here.spawnAgent({ estimatedTokens: 1_000, waitMs: 15_000 });
     let settled = false;
-    void waiting.then(() => (settled = true), () => (settled = true));
+    void waiting.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(settled).toBe(false);
     expect(queued).toEqual(['concurrency-limit']);
@@ -49,7 +55,7 @@ describe.each(['file', 'redis'] as const)('waiting admission on the %s ledger', 
     expect((await booksOf(backend, LIMITS)).providers.claude).toMatchObject({ active: 0, reserved: 0 });
   }, 30_000);
 
-  it('should fail the waiting spawn only at its deadline, with the ledger\'s code', async () => {
+  it("should fail the waiting spawn only at its deadline, with the ledger's code", async () => {
     here = await orchestratorOn(backend, LIMITS, { syncIntervalMs: 1_000 });
     const there = await startScripted({ ledger: backend.spec, limits: LIMITS, syncIntervalMs: 50 });
     there.send({ op: 'spawn', id: 'holder', estimatedTokens: 1_000 });

@@ -31,7 +31,10 @@ afterAll(async () => {
 });
 
 const prefix = () => `${RUN}${randomBytes(4).toString('hex')}:`;
-const LIMITS: LedgerConfig['limits'] = { claude: { dailyLimit: 10_000, maxConcurrent: 2 }, openai: { dailyLimit: 1_000, maxConcurrent: 1 } };
+const LIMITS: LedgerConfig['limits'] = {
+  claude: { dailyLimit: 10_000, maxConcurrent: 2 },
+  openai: { dailyLimit: 1_000, maxConcurrent: 1 },
+};
 
 /** Layout-1 books of 2026-03-10 (T0 is 10:00Z that day): two live leases, usage, settled and expired ids. */
 async function writeLayout1(p: string): Promise<void> {
@@ -78,16 +81,46 @@ describe('the Redis ledger key layout', () => {
     expect(a).toEqual(b);
     expect(a.providers.claude).toMatchObject({ used: 5_000, reserved: 700, active: 1, overrun: 40 });
     expect(a.providers.openai).toMatchObject({ used: 100, reserved: 500, active: 1, overrun: 0 });
-    expect(await first.reserve({ provider: 'openai', sessionId: 'x', tokens: 1, leaseMs: MINUTE })).toEqual({ status: 'refused', provider: 'openai', code: 'concurrency-limit', retryAfterMs: 30 * MINUTE });
-    await expectRejection(first.reserve({ provider: 'claude', sessionId: 'done', tokens: 1, leaseMs: MINUTE }), 'invalid-request', 'already-settled');
-    await expectRejection(first.reserve({ provider: 'claude', sessionId: 'yesterday', tokens: 1, leaseMs: MINUTE }), 'invalid-request', 'already-settled');
-    expect(await first.settle('done', 999)).toEqual({ sessionId: 'done', provider: 'claude', usedTokens: 400, returnedTokens: 100 });
+    expect(await first.reserve({ provider: 'openai', sessionId: 'x', tokens: 1, leaseMs: MINUTE })).toEqual({
+      status: 'refused',
+      provider: 'openai',
+      code: 'concurrency-limit',
+      retryAfterMs: 30 * MINUTE,
+    });
+    await expectRejection(
+      first.reserve({ provider: 'claude', sessionId: 'done', tokens: 1, leaseMs: MINUTE }),
+      'invalid-request',
+      'already-settled',
+    );
+    await expectRejection(
+      first.reserve({ provider: 'claude', sessionId: 'yesterday', tokens: 1, leaseMs: MINUTE }),
+      'invalid-request',
+      'already-settled',
+    );
+    expect(await first.settle('done', 999)).toEqual({
+      sessionId: 'done',
+      provider: 'claude',
+      usedTokens: 400,
+      returnedTokens: 100,
+    });
     // The recorded 300 were counted before the move: only the other 500 count now, and 200 of the grant return.
-    expect(await first.settle('live-a', 800)).toEqual({ sessionId: 'live-a', provider: 'claude', usedTokens: 800, returnedTokens: 200 });
-    expect(await second.settle('ran-out', 250)).toEqual({ sessionId: 'ran-out', provider: 'claude', usedTokens: 250, returnedTokens: 0 });
+    expect(await first.settle('live-a', 800)).toEqual({
+      sessionId: 'live-a',
+      provider: 'claude',
+      usedTokens: 800,
+      returnedTokens: 200,
+    });
+    expect(await second.settle('ran-out', 250)).toEqual({
+      sessionId: 'ran-out',
+      provider: 'claude',
+      usedTokens: 250,
+      returnedTokens: 0,
+    });
     expect((await second.snapshot()).providers.claude).toMatchObject({ used: 5_550, reserved: 0, active: 0 });
     clock.advance(30 * MINUTE);
-    expect((await first.reserve({ provider: 'openai', sessionId: 'x', tokens: 1, leaseMs: MINUTE })).status).toBe('reserved');
+    expect((await first.reserve({ provider: 'openai', sessionId: 'x', tokens: 1, leaseMs: MINUTE })).status).toBe(
+      'reserved',
+    );
   });
 
   it('should leave only layout-2 keys and a fence that makes an older agentvisor fail instead of keeping books of its own', async () => {
@@ -107,7 +140,9 @@ describe('the Redis ledger key layout', () => {
   it('should mark a fresh prefix as layout 2 and fence layout 1 at its first call', async () => {
     const keyPrefix = prefix();
     const ledger = open(keyPrefix, testClock().now);
-    expect((await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 10, leaseMs: MINUTE })).status).toBe('reserved');
+    expect((await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 10, leaseMs: MINUTE })).status).toBe(
+      'reserved',
+    );
     expect(await admin.hget(`${keyPrefix}v2:books`, 'layout')).toBe('2');
     expect(await admin.get(`${keyPrefix}reserved-totals`)).toBe(LAYOUT_1_FENCE);
   });
@@ -116,7 +151,11 @@ describe('the Redis ledger key layout', () => {
     const keyPrefix = prefix();
     await admin.hset(`${keyPrefix}v2:books`, 'layout', '3', 'claude:reserved', '7');
     const ledger = open(keyPrefix, testClock().now);
-    for (const call of [() => ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 10, leaseMs: MINUTE }), () => ledger.settle('a', 5, 'claude'), () => ledger.snapshot()]) {
+    for (const call of [
+      () => ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 10, leaseMs: MINUTE }),
+      () => ledger.settle('a', 5, 'claude'),
+      () => ledger.snapshot(),
+    ]) {
       const error = await expectRejection(call(), 'ledger-corrupt', 'unknown-layout');
       expect(error.message).toContain('key layout "3"');
       expect(error.details).toMatchObject({ backend: 'redis', layout: '3' });

@@ -9,7 +9,15 @@ import type { LedgerConfig, QuotaLedger } from '../../src/quota';
 import { startLedgerWorker, startTogether } from '../helpers/ledgerProcesses';
 import { startRedisServer, testRedis } from '../helpers/redisServer';
 import type { RedisServer, TestRedis } from '../helpers/redisServer';
-import { HOUR, MINUTE, T0, describeLedgerContract, expectRejection, rejectionOf, testClock } from '../helpers/ledgerContract';
+import {
+  HOUR,
+  MINUTE,
+  T0,
+  describeLedgerContract,
+  expectRejection,
+  rejectionOf,
+  testClock,
+} from '../helpers/ledgerContract';
 
 let redis: TestRedis;
 let admin: Redis;
@@ -38,7 +46,10 @@ describeLedgerContract('redis (caller clock)', () => ({
   create: async (config) => createRedisLedger({ ...config, redis: redis.url, keyPrefix: prefix(), clock: 'caller' }),
 }));
 
-const LIMITS: LedgerConfig['limits'] = { claude: { dailyLimit: 100_000, maxConcurrent: 3 }, openai: { dailyLimit: 50_000, maxConcurrent: 2 } };
+const LIMITS: LedgerConfig['limits'] = {
+  claude: { dailyLimit: 100_000, maxConcurrent: 3 },
+  openai: { dailyLimit: 50_000, maxConcurrent: 2 },
+};
 
 describe('createRedisLedger', () => {
   let ledgers: QuotaLedger[];
@@ -60,17 +71,27 @@ describe('createRedisLedger', () => {
   it('should time leases with the server clock: capacity comes back after a short real lease', async () => {
     const ledger = open();
     const before = Date.now();
-    const outcomes = await Promise.all(['a', 'b', 'c', 'd'].map((id) => ledger.reserve({ provider: 'claude', sessionId: id, tokens: 100, leaseMs: 300 })));
+    const outcomes = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((id) =>
+        ledger.reserve({ provider: 'claude', sessionId: id, tokens: 100, leaseMs: 300 }),
+      ),
+    );
     expect(outcomes.map((o) => o.status).sort()).toEqual(['refused', 'reserved', 'reserved', 'reserved']);
     const refused = outcomes.find((o) => o.status === 'refused');
     expect(refused).toMatchObject({ code: 'concurrency-limit' });
     expect(refused?.status === 'refused' && refused.retryAfterMs).toBeGreaterThan(150);
-    for (const o of outcomes) if (o.status === 'reserved') expect(Math.abs(o.expiresAt - (before + 300))).toBeLessThan(250);
+    for (const o of outcomes)
+      if (o.status === 'reserved') expect(Math.abs(o.expiresAt - (before + 300))).toBeLessThan(250);
     expect(await ledger.renew('a', 2_000)).toBe(true);
     await sleep(350);
     expect((await ledger.snapshot()).providers.claude).toMatchObject({ reserved: 100, active: 1 });
     expect(await ledger.renew('b', 2_000)).toBe(false);
-    expect(await ledger.settle('b', 70)).toEqual({ sessionId: 'b', provider: 'claude', usedTokens: 70, returnedTokens: 0 });
+    expect(await ledger.settle('b', 70)).toEqual({
+      sessionId: 'b',
+      provider: 'claude',
+      usedTokens: 70,
+      returnedTokens: 0,
+    });
     expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 70, reserved: 100, active: 1 });
   });
 
@@ -98,14 +119,32 @@ describe('createRedisLedger', () => {
     await ledger.sweep();
     const keys = (await admin.keys(`${keyPrefix}*`)).sort();
     // The two layout-1 names hold the fence written when the prefix was first used (redisMigration.ts).
-    expect(keys).toEqual([`${k}2026-03-10:expired`, `${k}2026-03-10:settled`, `${k}2026-03-10:used`, `${k}books`, `${k}expiry:claude`, `${k}leases`, `${keyPrefix}recorded`, `${keyPrefix}reserved-totals`].sort());
+    expect(keys).toEqual(
+      [
+        `${k}2026-03-10:expired`,
+        `${k}2026-03-10:settled`,
+        `${k}2026-03-10:used`,
+        `${k}books`,
+        `${k}expiry:claude`,
+        `${k}leases`,
+        `${keyPrefix}recorded`,
+        `${keyPrefix}reserved-totals`,
+      ].sort(),
+    );
     expect(await admin.hgetall(`${k}books`)).toEqual({ layout: '2', 'claude:reserved': '480', 'openai:reserved': '0' });
     expect(await admin.hgetall(`${k}leases`)).toEqual({ live: '1:500:20' });
-    expect(await admin.zrange(`${k}expiry:claude`, 0, '-1', 'WITHSCORES')).toEqual(['live', String(clock.now() - MINUTE + HOUR)]);
+    expect(await admin.zrange(`${k}expiry:claude`, 0, '-1', 'WITHSCORES')).toEqual([
+      'live',
+      String(clock.now() - MINUTE + HOUR),
+    ]);
     expect(await admin.hgetall(`${k}2026-03-10:used`)).toEqual({ claude: '143' });
     expect(await admin.hgetall(`${k}2026-03-10:settled`)).toEqual({ done: '1:123:277' });
     expect(await admin.hgetall(`${k}2026-03-10:expired`)).toEqual({ gone: '2:0' });
-    for (const [key, days] of [[':settled', 3], [':expired', 3], [':used', 8]] as const) {
+    for (const [key, days] of [
+      [':settled', 3],
+      [':expired', 3],
+      [':used', 8],
+    ] as const) {
       const ttl = await admin.pttl(`${k}2026-03-10${key}`);
       expect(ttl).toBeGreaterThan(days * 24 * HOUR - MINUTE);
       expect(ttl).toBeLessThanOrEqual(days * 24 * HOUR);
@@ -129,12 +168,17 @@ describe('createRedisLedger', () => {
     const ledger = open();
     await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 1, leaseMs: 60_000 });
     await admin.script('FLUSH');
-    expect((await ledger.reserve({ provider: 'claude', sessionId: 'b', tokens: 1, leaseMs: 60_000 })).status).toBe('reserved');
+    expect((await ledger.reserve({ provider: 'claude', sessionId: 'b', tokens: 1, leaseMs: 60_000 })).status).toBe(
+      'reserved',
+    );
     expect((await ledger.snapshot()).providers.claude.active).toBe(2);
   });
 
   it('should quit the connection it opened at close, and leave an injected client open', async () => {
-    const name = async () => String(await admin.client('LIST')).split('\n').filter((l: string) => l.includes('name=agentvisor-ledger')).length;
+    const name = async () =>
+      String(await admin.client('LIST'))
+        .split('\n')
+        .filter((l: string) => l.includes('name=agentvisor-ledger')).length;
     const before = await name();
     const owned = createRedisLedger({ limits: LIMITS, redis: redis.url, keyPrefix: prefix() });
     await owned.snapshot();
@@ -157,8 +201,17 @@ describe('createRedisLedger', () => {
   });
 
   it('should reject bad Redis options with invalid-option', async () => {
-    for (const options of [{ redis: 'http://example.com' }, { redis: 'not a url' }, { redis: 42 as unknown as string }, { keyPrefix: 'has space' }, { clock: 'mine' as 'server' }, { timeout: 0 }]) {
-      const error = await rejectionOf((async () => createRedisLedger({ limits: LIMITS, redis: redis.url, ...options }))());
+    for (const options of [
+      { redis: 'http://example.com' },
+      { redis: 'not a url' },
+      { redis: 42 as unknown as string },
+      { keyPrefix: 'has space' },
+      { clock: 'mine' as 'server' },
+      { timeout: 0 },
+    ]) {
+      const error = await rejectionOf(
+        (async () => createRedisLedger({ limits: LIMITS, redis: redis.url, ...options }))(),
+      );
       expect(error.code).toBe('invalid-option');
     }
   });
@@ -177,9 +230,15 @@ describe('createRedisLedger', () => {
 
     it('should reject quickly with ledger-unavailable, never show the password, and work again after a restart', async () => {
       const ledger = open({ redis: server.url, timeout: 500 });
-      expect((await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 10, leaseMs: 60_000 })).status).toBe('reserved');
+      expect((await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 10, leaseMs: 60_000 })).status).toBe(
+        'reserved',
+      );
       await server.kill();
-      for (const call of [() => ledger.reserve({ provider: 'claude', sessionId: 'b', tokens: 10, leaseMs: 60_000 }), () => ledger.settle('a', 5), () => ledger.snapshot()]) {
+      for (const call of [
+        () => ledger.reserve({ provider: 'claude', sessionId: 'b', tokens: 10, leaseMs: 60_000 }),
+        () => ledger.settle('a', 5),
+        () => ledger.snapshot(),
+      ]) {
         const started = Date.now();
         const error = await expectRejection(call(), 'ledger-unavailable');
         expect(Date.now() - started).toBeLessThan(1_000);
@@ -193,7 +252,9 @@ describe('createRedisLedger', () => {
       const deadline = Date.now() + 5_000;
       let outcome = null;
       while (outcome === null && Date.now() < deadline) {
-        outcome = await ledger.reserve({ provider: 'claude', sessionId: 'c', tokens: 10, leaseMs: 60_000 }).catch(() => null);
+        outcome = await ledger
+          .reserve({ provider: 'claude', sessionId: 'c', tokens: 10, leaseMs: 60_000 })
+          .catch(() => null);
         if (outcome === null) await sleep(50);
       }
       expect(outcome).toMatchObject({ status: 'reserved' });
@@ -221,7 +282,21 @@ describe('createRedisLedger', () => {
       const budgetKey = `${keyPrefix}test:budget`;
       // 800 cycles reserve 100 and use 50: 40,000 used in the end; the limit leaves room for exactly that.
       const limits = { claude: { dailyLimit: 40_050, maxConcurrent: 10 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
-      const spec = { backend: 'redis' as const, redisUrl: redis.url, keyPrefix, heldKey, budgetKey, limits, loops: 5, cycles: 40, tokens: 100, leaseMs: 30_000, holdMs: 5, usedBase: 50, usedSpread: 1 };
+      const spec = {
+        backend: 'redis' as const,
+        redisUrl: redis.url,
+        keyPrefix,
+        heldKey,
+        budgetKey,
+        limits,
+        loops: 5,
+        cycles: 40,
+        tokens: 100,
+        leaseMs: 30_000,
+        holdMs: 5,
+        usedBase: 50,
+        usedSpread: 1,
+      };
       const workers = await startTogether(Array.from({ length: 4 }, (_, w) => ({ ...spec, name: `r${w}` })));
       const summaries = await Promise.all(workers.map((w) => w.summary));
       expect(summaries.map((s) => s.settled)).toEqual([200, 200, 200, 200]);
@@ -233,17 +308,39 @@ describe('createRedisLedger', () => {
       expect(summaries.reduce((sum, s) => sum + (s.refusals['concurrency-limit'] ?? 0), 0)).toBeGreaterThan(0);
       expect(await admin.get(heldKey)).toBe('0');
       const ledger = open({ keyPrefix, limits });
-      expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 40_050, maxConcurrent: 10, used: 40_000, reserved: 0, active: 0, overrun: 0 });
+      expect((await ledger.snapshot()).providers.claude).toEqual({
+        dailyLimit: 40_050,
+        maxConcurrent: 10,
+        used: 40_000,
+        reserved: 0,
+        active: 0,
+        overrun: 0,
+      });
       expect(await admin.hlen(`${keyPrefix}v2:${windowAt(Date.now()).day}:settled`)).toBe(800);
     }, 60_000);
 
     it("should give a SIGKILLed holder's slots back within one lease period", async () => {
       const keyPrefix = prefix();
       const leaseMs = 600;
-      const limits = { claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
+      const limits = {
+        claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+        openai: { dailyLimit: 0, maxConcurrent: 0 },
+      };
       const holder = startLedgerWorker({
-        backend: 'redis', name: 'holder', redisUrl: redis.url, keyPrefix, limits,
-        loops: 0, cycles: 0, tokens: 1_000, leaseMs, holdMs: 0, usedBase: 0, usedSpread: 1, holdForever: 6, renewEveryMs: 100,
+        backend: 'redis',
+        name: 'holder',
+        redisUrl: redis.url,
+        keyPrefix,
+        limits,
+        loops: 0,
+        cycles: 0,
+        tokens: 1_000,
+        leaseMs,
+        holdMs: 0,
+        usedBase: 0,
+        usedSpread: 1,
+        holdForever: 6,
+        renewEveryMs: 100,
       });
       await holder.waitForLine('holding');
       const ledger = open({ keyPrefix, limits });
@@ -253,12 +350,21 @@ describe('createRedisLedger', () => {
       holder.child.kill('SIGKILL');
       await holder.exited;
       const killedAt = Date.now();
-      const mine = await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.reserve({ provider: 'claude', sessionId: `mine-${i}`, tokens: 1, leaseMs: 60_000 })));
+      const mine = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          ledger.reserve({ provider: 'claude', sessionId: `mine-${i}`, tokens: 1, leaseMs: 60_000 }),
+        ),
+      );
       expect(mine.filter((o) => o.status === 'reserved')).toHaveLength(4);
       let got = 4;
       let i = 10;
       while (got < 10 && Date.now() - killedAt < 3 * leaseMs) {
-        const o = await ledger.reserve({ provider: 'claude', sessionId: `mine-${(i += 1)}`, tokens: 1, leaseMs: 60_000 });
+        const o = await ledger.reserve({
+          provider: 'claude',
+          sessionId: `mine-${(i += 1)}`,
+          tokens: 1,
+          leaseMs: 60_000,
+        });
         if (o.status === 'reserved') got += 1;
         else await sleep(20);
       }

@@ -54,19 +54,33 @@ describe('createRedisLedger with many concurrent reservers', () => {
   }
 
   it('should decide reservations asked for together in call order, as separate calls would, in few script calls', async () => {
-    const ledger = open({ claude: { dailyLimit: 20_000, maxConcurrent: 1_000 }, openai: { dailyLimit: 1_000, maxConcurrent: 150 } });
+    const ledger = open({
+      claude: { dailyLimit: 20_000, maxConcurrent: 1_000 },
+      openai: { dailyLimit: 1_000, maxConcurrent: 150 },
+    });
     await ledger.snapshot();
     const before = await scriptCalls();
-    const claude = Array.from({ length: 300 }, (_, i) => ledger.reserve({ provider: 'claude', sessionId: `c-${i}`, tokens: 100, leaseMs: MINUTE }));
-    const openai = Array.from({ length: 300 }, (_, i) => ledger.reserve({ provider: 'openai', sessionId: `o-${i}`, tokens: 1, leaseMs: MINUTE }));
+    const claude = Array.from({ length: 300 }, (_, i) =>
+      ledger.reserve({ provider: 'claude', sessionId: `c-${i}`, tokens: 100, leaseMs: MINUTE }),
+    );
+    const openai = Array.from({ length: 300 }, (_, i) =>
+      ledger.reserve({ provider: 'openai', sessionId: `o-${i}`, tokens: 1, leaseMs: MINUTE }),
+    );
     const outcomes: ReserveOutcome[] = await Promise.all([...claude, ...openai]);
     expect(await scriptCalls()).toBeLessThanOrEqual(before + Math.ceil(600 / MAX_RESERVE_BATCH) + 1);
     const statusOf = (o: ReserveOutcome) => (o.status === 'reserved' ? 'reserved' : o.code);
     // The budget admits the first 200 claude requests, the slots the first 150 openai ones: in the order asked.
-    expect(outcomes.slice(0, 300).map(statusOf)).toEqual([...Array(200).fill('reserved'), ...Array(100).fill('quota-exhausted')]);
-    expect(outcomes.slice(300).map(statusOf)).toEqual([...Array(150).fill('reserved'), ...Array(150).fill('concurrency-limit')]);
+    expect(outcomes.slice(0, 300).map(statusOf)).toEqual([
+      ...Array(200).fill('reserved'),
+      ...Array(100).fill('quota-exhausted'),
+    ]);
+    expect(outcomes.slice(300).map(statusOf)).toEqual([
+      ...Array(150).fill('reserved'),
+      ...Array(150).fill('concurrency-limit'),
+    ]);
     // A slot frees when the earliest lease runs out, whether that lease was taken in an earlier script call or in this one.
-    for (const o of outcomes.slice(450)) expect(o.status === 'refused' && o.retryAfterMs).toBeGreaterThan(MINUTE - 5_000);
+    for (const o of outcomes.slice(450))
+      expect(o.status === 'refused' && o.retryAfterMs).toBeGreaterThan(MINUTE - 5_000);
     for (const o of outcomes.slice(450)) expect(o.status === 'refused' && o.retryAfterMs).toBeLessThanOrEqual(MINUTE);
     const snapshot = await ledger.snapshot();
     expect(snapshot.providers.claude).toMatchObject({ reserved: 20_000, active: 200 });
@@ -74,7 +88,10 @@ describe('createRedisLedger with many concurrent reservers', () => {
   });
 
   it('should refuse the second of two reservations of one id asked for together, and keep call order with other operations', async () => {
-    const ledger = open({ claude: { dailyLimit: 10_000, maxConcurrent: 10 }, openai: { dailyLimit: 0, maxConcurrent: 0 } });
+    const ledger = open({
+      claude: { dailyLimit: 10_000, maxConcurrent: 10 },
+      openai: { dailyLimit: 0, maxConcurrent: 0 },
+    });
     const first = ledger.reserve({ provider: 'claude', sessionId: 'same', tokens: 100, leaseMs: MINUTE });
     const second = ledger.reserve({ provider: 'claude', sessionId: 'same', tokens: 100, leaseMs: MINUTE });
     // Not awaited: the settle must still reach Redis after the reservation it settles.
@@ -89,16 +106,28 @@ describe('createRedisLedger with many concurrent reservers', () => {
   it('should keep every reservation of a batch refused with ledger-unavailable when Redis is gone, and recover', async () => {
     const own = await startRedisServer();
     try {
-      const ledger = createRedisLedger({ limits: { claude: { dailyLimit: 10_000, maxConcurrent: 100 }, openai: { dailyLimit: 0, maxConcurrent: 0 } }, redis: own.url, timeout: 500 });
+      const ledger = createRedisLedger({
+        limits: { claude: { dailyLimit: 10_000, maxConcurrent: 100 }, openai: { dailyLimit: 0, maxConcurrent: 0 } },
+        redis: own.url,
+        timeout: 500,
+      });
       ledgers.push(ledger);
       await ledger.snapshot();
       await own.kill();
-      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => ledger.reserve({ provider: 'claude', sessionId: `d-${i}`, tokens: 1, leaseMs: MINUTE })));
-      expect(results.map((r) => r.status === 'rejected' && (r.reason as { code?: string }).code)).toEqual(Array(20).fill('ledger-unavailable'));
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          ledger.reserve({ provider: 'claude', sessionId: `d-${i}`, tokens: 1, leaseMs: MINUTE }),
+        ),
+      );
+      expect(results.map((r) => r.status === 'rejected' && (r.reason as { code?: string }).code)).toEqual(
+        Array(20).fill('ledger-unavailable'),
+      );
       await own.restart();
       let outcome: ReserveOutcome | null = null;
-      for (const deadline = Date.now() + 5_000; outcome === null && Date.now() < deadline; ) {
-        outcome = await ledger.reserve({ provider: 'claude', sessionId: 'back', tokens: 1, leaseMs: MINUTE }).catch(() => null);
+      for (const deadline = Date.now() + 5_000; outcome === null && Date.now() < deadline;) {
+        outcome = await ledger
+          .reserve({ provider: 'claude', sessionId: 'back', tokens: 1, leaseMs: MINUTE })
+          .catch(() => null);
         if (outcome === null) await sleep(50);
       }
       expect(outcome).toMatchObject({ status: 'reserved' });
@@ -113,7 +142,21 @@ describe('createRedisLedger with many concurrent reservers', () => {
     const budgetKey = `${keyPrefix}test:budget`;
     // 1,024 cycles reserve 100 and use 50: the limit leaves room for exactly that.
     const limits = { claude: { dailyLimit: 51_250, maxConcurrent: 10 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
-    const spec = { backend: 'redis' as const, redisUrl: server.url, keyPrefix, heldKey, budgetKey, limits, loops: 32, cycles: 8, tokens: 100, leaseMs: 30_000, holdMs: 2, usedBase: 50, usedSpread: 1 };
+    const spec = {
+      backend: 'redis' as const,
+      redisUrl: server.url,
+      keyPrefix,
+      heldKey,
+      budgetKey,
+      limits,
+      loops: 32,
+      cycles: 8,
+      tokens: 100,
+      leaseMs: 30_000,
+      holdMs: 2,
+      usedBase: 50,
+      usedSpread: 1,
+    };
     const workers = await startTogether(Array.from({ length: 4 }, (_, w) => ({ ...spec, name: `w${w}` })));
     const summaries = await Promise.all(workers.map((w) => w.summary));
     expect(summaries.map((s) => s.settled)).toEqual([256, 256, 256, 256]);
@@ -122,17 +165,39 @@ describe('createRedisLedger with many concurrent reservers', () => {
     expect(summaries.reduce((sum, s) => sum + (s.refusals['concurrency-limit'] ?? 0), 0)).toBeGreaterThan(0);
     expect(await admin.get(heldKey)).toBe('0');
     const snapshot = await open(limits, keyPrefix).snapshot();
-    expect(snapshot.providers.claude).toEqual({ dailyLimit: 51_250, maxConcurrent: 10, used: 51_200, reserved: 0, active: 0, overrun: 0 });
+    expect(snapshot.providers.claude).toEqual({
+      dailyLimit: 51_250,
+      maxConcurrent: 10,
+      used: 51_200,
+      reserved: 0,
+      active: 0,
+      overrun: 0,
+    });
     expect(await admin.hlen(`${keyPrefix}v2:${windowAt(Date.now()).day}:settled`)).toBe(1_024);
   }, 90_000);
 
   it("should give a SIGKILLed holder's slots to reservers in flight within one lease period, and remember its leases as expired", async () => {
     const keyPrefix = prefix();
     const leaseMs = 600;
-    const limits = { claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
+    const limits = {
+      claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+      openai: { dailyLimit: 0, maxConcurrent: 0 },
+    };
     const holder = startLedgerWorker({
-      backend: 'redis', name: 'holder', redisUrl: server.url, keyPrefix, limits,
-      loops: 0, cycles: 0, tokens: 1_000, leaseMs, holdMs: 0, usedBase: 0, usedSpread: 1, holdForever: 6, renewEveryMs: 100,
+      backend: 'redis',
+      name: 'holder',
+      redisUrl: server.url,
+      keyPrefix,
+      limits,
+      loops: 0,
+      cycles: 0,
+      tokens: 1_000,
+      leaseMs,
+      holdMs: 0,
+      usedBase: 0,
+      usedSpread: 1,
+      holdForever: 6,
+      renewEveryMs: 100,
     });
     await holder.waitForLine('holding');
     const ledger = open(limits, keyPrefix);
@@ -147,7 +212,12 @@ describe('createRedisLedger with many concurrent reservers', () => {
     await Promise.all(
       Array.from({ length: 64 }, async () => {
         while (held < 10 && Date.now() - killedAt < 3 * leaseMs) {
-          const outcome = await ledger.reserve({ provider: 'claude', sessionId: `mine-${(next += 1)}`, tokens: 1, leaseMs: 60_000 });
+          const outcome = await ledger.reserve({
+            provider: 'claude',
+            sessionId: `mine-${(next += 1)}`,
+            tokens: 1,
+            leaseMs: 60_000,
+          });
           if (outcome.status === 'reserved') held += 1;
           else await sleep(20);
         }
@@ -159,6 +229,11 @@ describe('createRedisLedger with many concurrent reservers', () => {
     expect((await ledger.snapshot()).providers.claude).toMatchObject({ reserved: 10, active: 10 });
     const expired = await admin.hgetall(`${keyPrefix}v2:${windowAt(Date.now()).day}:expired`);
     expect(expired).toEqual(Object.fromEntries(Array.from({ length: 6 }, (_, h) => [`holder-hold-${h}`, '1:0'])));
-    expect(await ledger.settle('holder-hold-0', 123)).toEqual({ sessionId: 'holder-hold-0', provider: 'claude', usedTokens: 123, returnedTokens: 0 });
+    expect(await ledger.settle('holder-hold-0', 123)).toEqual({
+      sessionId: 'holder-hold-0',
+      provider: 'claude',
+      usedTokens: 123,
+      returnedTokens: 0,
+    });
   });
 });

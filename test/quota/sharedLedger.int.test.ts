@@ -15,7 +15,10 @@ import { startRedisServer } from '../helpers/redisServer';
 import type { RedisServer } from '../helpers/redisServer';
 
 const KEY = 'sk-ant-api03-SHAREDledgerKEY-0001';
-const LIMITS = { claude: { dailyLimit: 1_000_000, maxConcurrent: 10 }, openai: { dailyLimit: 500_000, maxConcurrent: 8 } };
+const LIMITS = {
+  claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
+  openai: { dailyLimit: 500_000, maxConcurrent: 8 },
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let root: string;
@@ -25,7 +28,12 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 async function started(options: OrchestratorOptions): Promise<Orchestrator> {
-  const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: KEY }, credentialSources: ['env'], fallbackChain: ['claude'], ...options });
+  const orch = createOrchestrator({
+    env: { ANTHROPIC_API_KEY: KEY },
+    credentialSources: ['env'],
+    fallbackChain: ['claude'],
+    ...options,
+  });
   await orch.start();
   return orch;
 }
@@ -50,32 +58,57 @@ describe('file ledger', () => {
     // b is still live when the orchestrator stops: stop releases it and settles its usage.
     await first.stop();
     const ledger = createFileLedger({ file, limits: LIMITS });
-    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 1_000_000, maxConcurrent: 10, used: 350, reserved: 0, active: 0, overrun: 0 });
+    expect((await ledger.snapshot()).providers.claude).toEqual({
+      dailyLimit: 1_000_000,
+      maxConcurrent: 10,
+      used: 350,
+      reserved: 0,
+      active: 0,
+      overrun: 0,
+    });
     await ledger.close();
 
     const second = await started({ ledger: { file } });
-    expect(second.stats().providers.claude).toMatchObject({ used: 350, reserved: 0, active: 0, available: 1_000_000 - 350 });
+    expect(second.stats().providers.claude).toMatchObject({
+      used: 350,
+      reserved: 0,
+      active: 0,
+      available: 1_000_000 - 350,
+    });
     expect(second.stats().ledger).toEqual({ backend: 'file', state: 'ok', unsettled: 0 });
     await second.stop();
   });
 
   it('should keep two orchestrators on one file within the global concurrency limit together', async () => {
     const file = path.join(root, 'ledger.json');
-    const options: OrchestratorOptions = { ledger: { file, syncIntervalMs: 20 }, limits: { claude: { maxConcurrent: 3 } } };
+    const options: OrchestratorOptions = {
+      ledger: { file, syncIntervalMs: 20 },
+      limits: { claude: { maxConcurrent: 3 } },
+    };
     const one = await started(options);
     const two = await started(options);
-    const held = await Promise.all([one.spawnAgent({ estimatedTokens: 1_000 }), one.spawnAgent({ estimatedTokens: 1_000 }), one.spawnAgent({ estimatedTokens: 1_000 })]);
+    const held = await Promise.all([
+      one.spawnAgent({ estimatedTokens: 1_000 }),
+      one.spawnAgent({ estimatedTokens: 1_000 }),
+      one.spawnAgent({ estimatedTokens: 1_000 }),
+    ]);
     // `two` may still believe there is room: the ledger's atomic reserve refuses, and nothing is handed out.
     const refused = await two.spawnAgent({ estimatedTokens: 1_000 }).catch((e: unknown) => e);
     expect(isAgentvisorError(refused, 'concurrency-limit')).toBe(true);
-    await eventually(() => two.stats().providers.claude.active === 3, 'the second orchestrator to see the first one\'s agents');
+    await eventually(
+      () => two.stats().providers.claude.active === 3,
+      "the second orchestrator to see the first one's agents",
+    );
     await held[0]!.release();
     await eventually(() => two.stats().providers.claude.active === 2, 'the freed slot to show');
     const agent = await two.spawnAgent({ estimatedTokens: 1_000 });
     expect(agent.provider).toBe('claude');
     await one.stop();
     await two.stop();
-    const ledger = createFileLedger({ file, limits: { ...LIMITS, claude: { dailyLimit: 1_000_000, maxConcurrent: 3 } } });
+    const ledger = createFileLedger({
+      file,
+      limits: { ...LIMITS, claude: { dailyLimit: 1_000_000, maxConcurrent: 3 } },
+    });
     expect((await ledger.snapshot()).providers.claude).toMatchObject({ reserved: 0, active: 0 });
     await ledger.close();
   });
@@ -106,13 +139,22 @@ describe('file ledger', () => {
     await Promise.all(held.map((agent) => agent.release()));
     expect(fallbacks).toEqual([]);
     await orch.stop();
-    const ledger = createFileLedger({ file, limits: { ...LIMITS, claude: { dailyLimit: 1_000_000, maxConcurrent: 3 } } });
+    const ledger = createFileLedger({
+      file,
+      limits: { ...LIMITS, claude: { dailyLimit: 1_000_000, maxConcurrent: 3 } },
+    });
     expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 300, reserved: 0, active: 0 });
     await ledger.close();
   });
 
   it('should refuse a ledger option it does not know with invalid-option', () => {
-    for (const ledger of ['sqlite', { file: '' }, { file: 'a', redis: 'redis://x' }, { file: 'a', whenUnavailable: 'open' }, { file: 'a', leaseMs: 0 }]) {
+    for (const ledger of [
+      'sqlite',
+      { file: '' },
+      { file: 'a', redis: 'redis://x' },
+      { file: 'a', whenUnavailable: 'open' },
+      { file: 'a', leaseMs: 0 },
+    ]) {
       let error: unknown;
       try {
         createOrchestrator({ env: {}, ledger: ledger as never });
@@ -151,7 +193,11 @@ describe('Redis ledger', () => {
     expect(before.isLive).toBe(false);
     expect(orch.stats().ledger.unsettled).toBe(1);
     await server.restart();
-    await eventually(() => orch.stats().ledger.state === 'ok' && orch.stats().ledger.unsettled === 0, 'the link to recover and settle', 5_000);
+    await eventually(
+      () => orch.stats().ledger.state === 'ok' && orch.stats().ledger.unsettled === 0,
+      'the link to recover and settle',
+      5_000,
+    );
     expect(events).toEqual(['degraded', 'recovered']);
     const after = await orch.spawnAgent({ estimatedTokens: 1_000 });
     await after.release();
@@ -165,9 +211,24 @@ describe('Redis ledger', () => {
   it('should never run more than 10 agents at once across 4 processes × 200 spawns, settle every reservation and count usage exactly', async () => {
     const keyPrefix = `agentvisor-orch-test-${process.pid}:`;
     const heldKey = `${keyPrefix}independent-held`;
-    const spec = { url: server.url, keyPrefix, heldKey, loops: 8, cycles: 25, maxConcurrent: 10, dailyLimit: 10_000_000, estimate: 500, use: 100 };
+    const spec = {
+      url: server.url,
+      keyPrefix,
+      heldKey,
+      loops: 8,
+      cycles: 25,
+      maxConcurrent: 10,
+      dailyLimit: 10_000_000,
+      estimate: 500,
+      use: 100,
+    };
     const worker = path.join(__dirname, '..', 'helpers', 'orchestratorLedgerWorker.ts');
-    const children = Array.from({ length: 4 }, () => spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', worker, JSON.stringify(spec)], { cwd: path.join(__dirname, '..', '..'), stdio: ['pipe', 'pipe', 'pipe'] }));
+    const children = Array.from({ length: 4 }, () =>
+      spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', worker, JSON.stringify(spec)], {
+        cwd: path.join(__dirname, '..', '..'),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
     const outputs = children.map((child) => {
       let out = '';
       let err = '';
@@ -181,7 +242,11 @@ describe('Redis ledger', () => {
           }
         })(),
         done: new Promise<{ completed: number; used: number; maxHeld: number; refusals: number }>((resolve, reject) =>
-          child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}')) : reject(new Error(`worker exited ${code}: ${err}`)))),
+          child.on('exit', (code) =>
+            code === 0
+              ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}'))
+              : reject(new Error(`worker exited ${code}: ${err}`)),
+          ),
         ),
       };
     });
@@ -192,8 +257,19 @@ describe('Redis ledger', () => {
     const maxHeld = Math.max(...summaries.map((s) => s.maxHeld));
     expect(maxHeld).toBeLessThanOrEqual(10);
     expect(maxHeld).toBeGreaterThanOrEqual(2);
-    const ledger = createRedisLedger({ redis: server.url, keyPrefix, limits: { ...LIMITS, claude: { dailyLimit: 10_000_000, maxConcurrent: 10 } } });
-    expect((await ledger.snapshot()).providers.claude).toEqual({ dailyLimit: 10_000_000, maxConcurrent: 10, used: 800 * 100, reserved: 0, active: 0, overrun: 0 });
+    const ledger = createRedisLedger({
+      redis: server.url,
+      keyPrefix,
+      limits: { ...LIMITS, claude: { dailyLimit: 10_000_000, maxConcurrent: 10 } },
+    });
+    expect((await ledger.snapshot()).providers.claude).toEqual({
+      dailyLimit: 10_000_000,
+      maxConcurrent: 10,
+      used: 800 * 100,
+      reserved: 0,
+      active: 0,
+      overrun: 0,
+    });
     await ledger.close();
     const redis = new Redis(server.url);
     expect(await redis.get(heldKey)).toBe('0');

@@ -21,7 +21,13 @@ const LEASE_MS = 60_000;
 const SYNC_MS = 1_000;
 
 type Op =
-  | { readonly kind: 'spawn'; readonly host: number; readonly estimate: number; readonly waitMs: number; readonly provider: ProviderId | null }
+  | {
+      readonly kind: 'spawn';
+      readonly host: number;
+      readonly estimate: number;
+      readonly waitMs: number;
+      readonly provider: ProviderId | null;
+    }
   | { readonly kind: 'usage'; readonly host: number; readonly pick: number; readonly tokens: number }
   | { readonly kind: 'failure'; readonly host: number; readonly pick: number }
   | { readonly kind: 'release'; readonly host: number; readonly pick: number }
@@ -30,16 +36,45 @@ type Op =
 
 const hostArb = fc.integer({ min: 0, max: 1 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('spawn' as const), host: hostArb, estimate: fc.integer({ min: 1, max: 6_000 }), waitMs: fc.constantFrom(0, 0, 5_000), provider: fc.constantFrom<ProviderId | null>(null, 'claude', 'openai') }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('usage' as const), host: hostArb, pick: fc.nat(), tokens: fc.oneof(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 20_000 })) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('spawn' as const),
+      host: hostArb,
+      estimate: fc.integer({ min: 1, max: 6_000 }),
+      waitMs: fc.constantFrom(0, 0, 5_000),
+      provider: fc.constantFrom<ProviderId | null>(null, 'claude', 'openai'),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('usage' as const),
+      host: hostArb,
+      pick: fc.nat(),
+      tokens: fc.oneof(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 20_000 })),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('failure' as const), host: hostArb, pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), host: hostArb, pick: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(10, SYNC_MS, 5 * SYNC_MS, LEASE_MS / 4) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.constantFrom(10, SYNC_MS, 5 * SYNC_MS, LEASE_MS / 4),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('kill' as const), host: hostArb }) },
 );
 const limitsArb = fc.record({
-  claude: fc.record({ dailyLimit: fc.integer({ min: 1_000, max: 30_000 }), maxConcurrent: fc.integer({ min: 1, max: 4 }) }),
-  openai: fc.record({ dailyLimit: fc.integer({ min: 1_000, max: 30_000 }), maxConcurrent: fc.integer({ min: 1, max: 4 }) }),
+  claude: fc.record({
+    dailyLimit: fc.integer({ min: 1_000, max: 30_000 }),
+    maxConcurrent: fc.integer({ min: 1, max: 4 }),
+  }),
+  openai: fc.record({
+    dailyLimit: fc.integer({ min: 1_000, max: 30_000 }),
+    maxConcurrent: fc.integer({ min: 1, max: 4 }),
+  }),
 });
 
 interface Host {
@@ -55,7 +90,12 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 6; i += 1) await flushMicrotasks();
 }
 
-async function checkLedger(ledger: QuotaLedger, limits: Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>, beyond: Record<ProviderId, number>, granted: Record<ProviderId, number> = { claude: 0, openai: 0 }): Promise<void> {
+async function checkLedger(
+  ledger: QuotaLedger,
+  limits: Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>,
+  beyond: Record<ProviderId, number>,
+  granted: Record<ProviderId, number> = { claude: 0, openai: 0 },
+): Promise<void> {
   const snapshot = await ledger.snapshot();
   for (const p of PROVIDERS) {
     // Every token a live session was granted and has not used yet is reserved in the ledger.
@@ -78,7 +118,11 @@ describe('two orchestrators on one shared ledger (property)', () => {
         for (let i = 0; i < 2; i += 1) {
           const clock = createManualClock(T0);
           const orch = createOrchestrator({
-            env: BOTH_KEYS_ENV, credentialSources: ['env'], clock, limits, fallbackChain: ['claude', 'openai'],
+            env: BOTH_KEYS_ENV,
+            credentialSources: ['env'],
+            clock,
+            limits,
+            fallbackChain: ['claude', 'openai'],
             ledger: { instance: ledger, leaseMs: LEASE_MS, syncIntervalMs: SYNC_MS },
           });
           await orch.start();
@@ -99,8 +143,17 @@ describe('two orchestrators on one shared ledger (property)', () => {
               const host = hosts[op.host]!;
               if (host.dead) continue;
               if (op.kind === 'spawn') {
-                const spawn = host.orch.spawnAgent({ estimatedTokens: op.estimate, waitMs: op.waitMs, ...(op.provider === null ? {} : { preferredProvider: op.provider }) });
-                host.pending.push(spawn.then((agent) => host.agents.push(agent), () => undefined));
+                const spawn = host.orch.spawnAgent({
+                  estimatedTokens: op.estimate,
+                  waitMs: op.waitMs,
+                  ...(op.provider === null ? {} : { preferredProvider: op.provider }),
+                });
+                host.pending.push(
+                  spawn.then(
+                    (agent) => host.agents.push(agent),
+                    () => undefined,
+                  ),
+                );
               } else {
                 const live = host.agents.filter((a) => a.isLive);
                 const agent = live.length === 0 ? undefined : live[op.pick % live.length];
@@ -133,7 +186,10 @@ describe('two orchestrators on one shared ledger (property)', () => {
               for (const a of h.agents) {
                 if (!a.isLive) continue;
                 const stint = onProvider.get(a);
-                granted[a.provider] += Math.max(0, a.allocatedTokens - (stint !== undefined && stint.provider === a.provider ? stint.used : 0));
+                granted[a.provider] += Math.max(
+                  0,
+                  a.allocatedTokens - (stint !== undefined && stint.provider === a.provider ? stint.used : 0),
+                );
               }
             }
             await checkLedger(ledger, limits, beyond, granted);

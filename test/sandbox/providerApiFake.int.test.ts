@@ -13,22 +13,48 @@ let logged: string[];
 
 beforeEach(async () => {
   logged = [];
-  fake = await startProviderApiFake({ keys: { claude: [CLAUDE_KEY, OAUTH_TOKEN], openai: OPENAI_KEY }, log: (line) => logged.push(line) });
+  fake = await startProviderApiFake({
+    keys: { claude: [CLAUDE_KEY, OAUTH_TOKEN], openai: OPENAI_KEY },
+    log: (line) => logged.push(line),
+  });
 });
 
 afterEach(async () => {
   await fake.close();
 });
 
-const anthropicHeaders = { 'x-api-key': CLAUDE_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };
+const anthropicHeaders = {
+  'x-api-key': CLAUDE_KEY,
+  'anthropic-version': '2023-06-01',
+  'content-type': 'application/json',
+};
 const openaiHeaders = { authorization: `Bearer ${OPENAI_KEY}`, 'content-type': 'application/json' };
 
-function messages(body: Record<string, unknown>, headers: Record<string, string> = anthropicHeaders): Promise<Response> {
-  return fetch(`${fake.anthropicBaseUrl}/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], ...body }) });
+function messages(
+  body: Record<string, unknown>,
+  headers: Record<string, string> = anthropicHeaders,
+): Promise<Response> {
+  return fetch(`${fake.anthropicBaseUrl}/v1/messages`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      model: 'claude-test',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'hi' }],
+      ...body,
+    }),
+  });
 }
 
-function responses(body: Record<string, unknown> = {}, headers: Record<string, string> = openaiHeaders): Promise<Response> {
-  return fetch(`${fake.openaiBaseUrl}/responses`, { method: 'POST', headers, body: JSON.stringify({ model: 'gpt-test', stream: true, input: 'hi', ...body }) });
+function responses(
+  body: Record<string, unknown> = {},
+  headers: Record<string, string> = openaiHeaders,
+): Promise<Response> {
+  return fetch(`${fake.openaiBaseUrl}/responses`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ model: 'gpt-test', stream: true, input: 'hi', ...body }),
+  });
 }
 
 interface ParsedEvent {
@@ -43,7 +69,10 @@ function parseSse(text: string): ParsedEvent[] {
     .filter((block) => block.trim() !== '')
     .map((block) => {
       const lines = block.split('\n');
-      return { event: lines.find((line) => line.startsWith('event: '))?.slice(7), data: lines.find((line) => line.startsWith('data: '))?.slice(6) ?? '' };
+      return {
+        event: lines.find((line) => line.startsWith('event: '))?.slice(7),
+        data: lines.find((line) => line.startsWith('data: '))?.slice(6) ?? '',
+      };
     });
 }
 
@@ -54,7 +83,13 @@ function json(event: ParsedEvent | undefined): Record<string, unknown> {
 describe('startProviderApiFake', () => {
   describe('Anthropic messages', () => {
     it('should answer a non-streamed request with a message object and the scripted usage', async () => {
-      fake.enqueue('claude', fakeStep.reply({ text: 'hello there', usage: { inputTokens: 123, outputTokens: 45, cachedInputTokens: 6, cacheCreationInputTokens: 7 } }));
+      fake.enqueue(
+        'claude',
+        fakeStep.reply({
+          text: 'hello there',
+          usage: { inputTokens: 123, outputTokens: 45, cachedInputTokens: 6, cacheCreationInputTokens: 7 },
+        }),
+      );
       const res = await messages({});
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/json');
@@ -68,7 +103,13 @@ describe('startProviderApiFake', () => {
         content: [{ type: 'text', text: 'hello there' }],
         stop_reason: 'end_turn',
         stop_sequence: null,
-        usage: { input_tokens: 123, cache_creation_input_tokens: 7, cache_read_input_tokens: 6, output_tokens: 45, service_tier: 'standard' },
+        usage: {
+          input_tokens: 123,
+          cache_creation_input_tokens: 7,
+          cache_read_input_tokens: 6,
+          output_tokens: 45,
+          service_tier: 'standard',
+        },
       });
     });
 
@@ -89,19 +130,38 @@ describe('startProviderApiFake', () => {
       ]);
       for (const event of events) expect(json(event).type).toBe(event.event);
       const start = json(events[0]).message as Record<string, unknown>;
-      expect(start).toMatchObject({ type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null });
+      expect(start).toMatchObject({
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-test',
+        content: [],
+        stop_reason: null,
+      });
       expect(start.usage).toMatchObject({ input_tokens: 20, output_tokens: 1 });
-      const text = events.filter((e) => e.event === 'content_block_delta').map((e) => (json(e).delta as { text: string }).text).join('');
+      const text = events
+        .filter((e) => e.event === 'content_block_delta')
+        .map((e) => (json(e).delta as { text: string }).text)
+        .join('');
       expect(text).toBe('pong!');
       expect(json(events[6])).toEqual({
         type: 'message_delta',
         delta: { stop_reason: 'end_turn', stop_sequence: null },
-        usage: { input_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 3, service_tier: 'standard' },
+        usage: {
+          input_tokens: 20,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+          output_tokens: 3,
+          service_tier: 'standard',
+        },
       });
     });
 
     it('should accept an OAuth bearer with the oauth beta and record which scheme each request used', async () => {
-      const oauth = { authorization: `Bearer ${OAUTH_TOKEN}`, 'anthropic-version': '2023-06-01', 'anthropic-beta': 'claude-code-20250219,oauth-2025-04-20' };
+      const oauth = {
+        authorization: `Bearer ${OAUTH_TOKEN}`,
+        'anthropic-version': '2023-06-01',
+        'anthropic-beta': 'claude-code-20250219,oauth-2025-04-20',
+      };
       expect((await messages({}, oauth)).status).toBe(200);
       expect((await messages({})).status).toBe(200);
       expect(fake.requests.map((r) => [r.route, r.auth.scheme, r.auth.hint])).toEqual([
@@ -118,8 +178,18 @@ describe('startProviderApiFake', () => {
       const cases: [Record<string, string>, string][] = [
         [{ 'anthropic-version': '2023-06-01' }, 'x-api-key header is required'],
         [{ 'x-api-key': `${CLAUDE_KEY}x`, 'anthropic-version': '2023-06-01' }, 'invalid x-api-key'],
-        [{ authorization: `Bearer ${OAUTH_TOKEN}`, 'anthropic-version': '2023-06-01' }, 'OAuth authentication is currently not supported.'],
-        [{ authorization: `Bearer ${OAUTH_TOKEN}x`, 'anthropic-version': '2023-06-01', 'anthropic-beta': 'oauth-2025-04-20' }, 'Invalid bearer token'],
+        [
+          { authorization: `Bearer ${OAUTH_TOKEN}`, 'anthropic-version': '2023-06-01' },
+          'OAuth authentication is currently not supported.',
+        ],
+        [
+          {
+            authorization: `Bearer ${OAUTH_TOKEN}x`,
+            'anthropic-version': '2023-06-01',
+            'anthropic-beta': 'oauth-2025-04-20',
+          },
+          'Invalid bearer token',
+        ],
       ];
       for (const [headers, message] of cases) {
         const res = await messages({}, headers);
@@ -133,25 +203,32 @@ describe('startProviderApiFake', () => {
       'should tell an API key from a login by its prefix, not its header: ' +
         'a Bearer API key (the SDK 1.x way) needs no oauth beta and is limited as a key',
       async () => {
-      const bearerKey = { authorization: `Bearer ${CLAUDE_KEY}`, 'anthropic-version': '2023-06-01' };
-      expect((await messages({}, bearerKey)).status).toBe(200);
-      fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 5 }));
-      const limited = await messages({}, bearerKey);
-      expect(limited.status).toBe(429);
-      expect(limited.headers.get('anthropic-ratelimit-tokens-remaining')).toBe('0');
-      expect(limited.headers.get('anthropic-ratelimit-unified-status')).toBeNull();
-      const wrong = await messages({}, { authorization: `Bearer ${CLAUDE_KEY}x`, 'anthropic-version': '2023-06-01' });
-      expect(wrong.status).toBe(401);
-      expect(await wrong.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Invalid bearer token' } });
-      // Anything else in a Bearer is still taken for a login token.
-      expect((await messages({}, { authorization: 'Bearer not-an-anthropic-key', 'anthropic-version': '2023-06-01' })).status).toBe(401);
-      expect(fake.requests.map((r) => [r.auth.scheme, r.auth.hint, r.answer?.status])).toEqual([
-        ['bearer', 'sk-ant-api03-…Ab12', 200],
-        ['bearer', 'sk-ant-api03-…Ab12', 429],
-        ['bearer', 'sk-ant-api03-…b12x', 401],
-        ['bearer', expect.any(String), 401],
-      ]);
-    });
+        const bearerKey = { authorization: `Bearer ${CLAUDE_KEY}`, 'anthropic-version': '2023-06-01' };
+        expect((await messages({}, bearerKey)).status).toBe(200);
+        fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 5 }));
+        const limited = await messages({}, bearerKey);
+        expect(limited.status).toBe(429);
+        expect(limited.headers.get('anthropic-ratelimit-tokens-remaining')).toBe('0');
+        expect(limited.headers.get('anthropic-ratelimit-unified-status')).toBeNull();
+        const wrong = await messages({}, { authorization: `Bearer ${CLAUDE_KEY}x`, 'anthropic-version': '2023-06-01' });
+        expect(wrong.status).toBe(401);
+        expect(await wrong.json()).toEqual({
+          type: 'error',
+          error: { type: 'authentication_error', message: 'Invalid bearer token' },
+        });
+        // Anything else in a Bearer is still taken for a login token.
+        expect(
+          (await messages({}, { authorization: 'Bearer not-an-anthropic-key', 'anthropic-version': '2023-06-01' }))
+            .status,
+        ).toBe(401);
+        expect(fake.requests.map((r) => [r.auth.scheme, r.auth.hint, r.answer?.status])).toEqual([
+          ['bearer', 'sk-ant-api03-…Ab12', 200],
+          ['bearer', 'sk-ant-api03-…Ab12', 429],
+          ['bearer', 'sk-ant-api03-…b12x', 401],
+          ['bearer', expect.any(String), 401],
+        ]);
+      },
+    );
 
     it('should list models and count tokens', async () => {
       const models = await fetch(`${fake.anthropicBaseUrl}/v1/models`, { headers: anthropicHeaders });
@@ -160,7 +237,11 @@ describe('startProviderApiFake', () => {
       expect(list.has_more).toBe(false);
       expect(list.data.map((m) => m.type)).toEqual(['model', 'model', 'model']);
       const body = JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(396) }] });
-      const count = await fetch(`${fake.anthropicBaseUrl}/v1/messages/count_tokens`, { method: 'POST', headers: anthropicHeaders, body });
+      const count = await fetch(`${fake.anthropicBaseUrl}/v1/messages/count_tokens`, {
+        method: 'POST',
+        headers: anthropicHeaders,
+        body,
+      });
       expect(body.length).toBe(439);
       expect(await count.json()).toEqual({ input_tokens: 110 }); // a rough 4 bytes a token, rounded up
       expect(fake.requests.map((r) => r.route)).toEqual(['anthropic.models', 'anthropic.countTokens']);
@@ -169,7 +250,13 @@ describe('startProviderApiFake', () => {
 
   describe('OpenAI', () => {
     it('should stream a Responses answer the way Codex reads it, ending in response.completed with usage', async () => {
-      fake.enqueue('openai', fakeStep.reply({ text: 'pong', usage: { inputTokens: 12, outputTokens: 3, cachedInputTokens: 2, reasoningTokens: 1 } }));
+      fake.enqueue(
+        'openai',
+        fakeStep.reply({
+          text: 'pong',
+          usage: { inputTokens: 12, outputTokens: 3, cachedInputTokens: 2, reasoningTokens: 1 },
+        }),
+      );
       const res = await responses();
       expect(res.headers.get('x-request-id')).toMatch(/^req_fake/);
       const events = parseSse(await res.text());
@@ -186,22 +273,47 @@ describe('startProviderApiFake', () => {
         'response.completed',
       ]);
       expect(events.map((e) => json(e).sequence_number)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-      expect(json(events[8]).item).toMatchObject({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'pong', annotations: [] }] });
+      expect(json(events[8]).item).toMatchObject({
+        type: 'message',
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text: 'pong', annotations: [] }],
+      });
       const completed = json(events[9]).response as Record<string, unknown>;
       expect(completed).toMatchObject({ object: 'response', status: 'completed', model: 'gpt-test' });
-      expect(completed.usage).toEqual({ input_tokens: 12, input_tokens_details: { cached_tokens: 2 }, output_tokens: 3, output_tokens_details: { reasoning_tokens: 1 }, total_tokens: 15 });
-      expect(fake.requests[0]).toMatchObject({ route: 'openai.responses', provider: 'openai', stream: true, model: 'gpt-test', auth: { scheme: 'bearer', hint: 'sk-proj-…Ef56' } });
+      expect(completed.usage).toEqual({
+        input_tokens: 12,
+        input_tokens_details: { cached_tokens: 2 },
+        output_tokens: 3,
+        output_tokens_details: { reasoning_tokens: 1 },
+        total_tokens: 15,
+      });
+      expect(fake.requests[0]).toMatchObject({
+        route: 'openai.responses',
+        provider: 'openai',
+        stream: true,
+        model: 'gpt-test',
+        auth: { scheme: 'bearer', hint: 'sk-proj-…Ef56' },
+      });
     });
 
     it('should answer a non-streamed Responses request with the completed response object', async () => {
       const res = await responses({ stream: false });
       const body = (await res.json()) as Record<string, unknown>;
-      expect(body).toMatchObject({ object: 'response', status: 'completed', usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 } });
+      expect(body).toMatchObject({
+        object: 'response',
+        status: 'completed',
+        usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
+      });
     });
 
     it('should answer chat completions as JSON and as a stream with a usage chunk and [DONE]', async () => {
       const post = (body: Record<string, unknown>): Promise<Response> =>
-        fetch(`${fake.openaiBaseUrl}/chat/completions`, { method: 'POST', headers: openaiHeaders, body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], ...body }) });
+        fetch(`${fake.openaiBaseUrl}/chat/completions`, {
+          method: 'POST',
+          headers: openaiHeaders,
+          body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], ...body }),
+        });
       const plain = (await (await post({})).json()) as Record<string, unknown>;
       expect(plain).toMatchObject({
         object: 'chat.completion',
@@ -213,31 +325,52 @@ describe('startProviderApiFake', () => {
       expect(streamed.at(-1)).toEqual({ event: undefined, data: '[DONE]' });
       const chunks = streamed.slice(0, -1).map(json);
       expect(chunks.map((c) => c.object)).toEqual(Array(chunks.length).fill('chat.completion.chunk'));
-      const text = chunks.flatMap((c) => (c.choices as { delta: { content?: string } }[]).map((choice) => choice.delta.content ?? '')).join('');
+      const text = chunks
+        .flatMap((c) => (c.choices as { delta: { content?: string } }[]).map((choice) => choice.delta.content ?? ''))
+        .join('');
       expect(text).toBe('pong');
-      expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } });
+      expect(chunks.at(-1)).toMatchObject({
+        choices: [],
+        usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+      });
     });
 
     it('should refuse a wrong or missing key with the real 401 bodies, showing the key only as a hint', async () => {
       const wrong = await responses({}, { authorization: 'Bearer sk-proj-WrongKeyWrongKeyWrong9876' });
       expect(wrong.status).toBe(401);
       expect(await wrong.json()).toEqual({
-        error: { message: 'Incorrect API key provided: sk-proj-…9876. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+        error: {
+          message:
+            'Incorrect API key provided: sk-proj-…9876. You can find your API key at https://platform.openai.com/account/api-keys.',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        },
       });
       const missing = await responses({}, { 'content-type': 'application/json' });
       expect(missing.status).toBe(401);
-      expect(((await missing.json()) as { error: { message: string; code: unknown } }).error).toMatchObject({ code: 'invalid_api_key', message: expect.stringMatching(/^You didn't provide an API key/) });
+      expect(((await missing.json()) as { error: { message: string; code: unknown } }).error).toMatchObject({
+        code: 'invalid_api_key',
+        message: expect.stringMatching(/^You didn't provide an API key/),
+      });
     });
 
     it('should list models in the OpenAI shape when no Anthropic header is sent', async () => {
-      const list = (await (await fetch(`${fake.openaiBaseUrl}/models`, { headers: openaiHeaders })).json()) as { object: string; data: { object: string }[] };
+      const list = (await (await fetch(`${fake.openaiBaseUrl}/models`, { headers: openaiHeaders })).json()) as {
+        object: string;
+        data: { object: string }[];
+      };
       expect(list.object).toBe('list');
       expect(list.data.every((m) => m.object === 'model')).toBe(true);
     });
 
     it('should read a gzip-compressed request body', async () => {
       const body = gzipSync(JSON.stringify({ model: 'gpt-gzip', stream: true, input: 'hi' }));
-      const res = await fetch(`${fake.openaiBaseUrl}/responses`, { method: 'POST', headers: { ...openaiHeaders, 'content-encoding': 'gzip' }, body });
+      const res = await fetch(`${fake.openaiBaseUrl}/responses`, {
+        method: 'POST',
+        headers: { ...openaiHeaders, 'content-encoding': 'gzip' },
+        body,
+      });
       expect(res.status).toBe(200);
       await res.text();
       expect(fake.requests[0]).toMatchObject({ model: 'gpt-gzip', stream: true, bodyProblem: undefined });
@@ -257,7 +390,7 @@ describe('startProviderApiFake', () => {
       invalidRequest: { claude: [400, 'invalid_request_error'], openai: [400, 'invalid_request_error'] },
     };
 
-    it.each(FAKE_FAULTS)('should send %s with each provider\'s real status and error body', async (fault) => {
+    it.each(FAKE_FAULTS)("should send %s with each provider's real status and error body", async (fault) => {
       fake.enqueue('claude', fakeStep.error(fault));
       fake.enqueue('openai', fakeStep.error(fault));
       const claude = await messages({ stream: true });
@@ -272,7 +405,9 @@ describe('startProviderApiFake', () => {
       const openai = await responses();
       const [openaiStatus, openaiCode] = expected[fault].openai;
       expect(openai.status).toBe(openaiStatus);
-      const openaiBody = (await openai.json()) as { error: { type: string; code: string | null; param: unknown; message: string } };
+      const openaiBody = (await openai.json()) as {
+        error: { type: string; code: string | null; param: unknown; message: string };
+      };
       expect(openaiBody.error.param).toBeNull();
       expect(openaiBody.error.code ?? openaiBody.error.type).toBe(openaiCode);
       expect(fake.requests.map((r) => r.answer)).toEqual([
@@ -284,7 +419,11 @@ describe('startProviderApiFake', () => {
     it('should send retry-after and the rate-limit headers with a 429', async () => {
       const before = Date.now();
       fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 7 }));
-      fake.enqueue('openai', fakeStep.error('rateLimited', { retryAfterSeconds: 7 }), fakeStep.error('insufficientQuota'));
+      fake.enqueue(
+        'openai',
+        fakeStep.error('rateLimited', { retryAfterSeconds: 7 }),
+        fakeStep.error('insufficientQuota'),
+      );
       const claude = await messages({});
       expect(claude.headers.get('retry-after')).toBe('7');
       expect(claude.headers.get('anthropic-ratelimit-requests-remaining')).toBe('0');
@@ -303,7 +442,14 @@ describe('startProviderApiFake', () => {
 
     it('should send the unified subscription limit headers on a 429 to an OAuth bearer', async () => {
       fake.enqueue('claude', fakeStep.error('rateLimited', { retryAfterSeconds: 60 }));
-      const res = await messages({}, { authorization: `Bearer ${OAUTH_TOKEN}`, 'anthropic-version': '2023-06-01', 'anthropic-beta': 'oauth-2025-04-20' });
+      const res = await messages(
+        {},
+        {
+          authorization: `Bearer ${OAUTH_TOKEN}`,
+          'anthropic-version': '2023-06-01',
+          'anthropic-beta': 'oauth-2025-04-20',
+        },
+      );
       expect(res.status).toBe(429);
       expect(res.headers.get('anthropic-ratelimit-unified-status')).toBe('rejected');
       expect(Number(res.headers.get('anthropic-ratelimit-unified-reset'))).toBeGreaterThan(Date.now() / 1000 + 59);
@@ -334,9 +480,20 @@ describe('startProviderApiFake', () => {
       fake.enqueue('claude', fakeStep.truncate());
       fake.enqueue('openai', fakeStep.truncate());
       const claude = parseSse(await (await messages({ stream: true })).text());
-      expect(claude.map((e) => e.event)).toEqual(['message_start', 'content_block_start', 'ping', 'content_block_delta']);
+      expect(claude.map((e) => e.event)).toEqual([
+        'message_start',
+        'content_block_start',
+        'ping',
+        'content_block_delta',
+      ]);
       const openai = parseSse(await (await responses()).text());
-      expect(openai.map((e) => e.event)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added', 'response.output_text.delta']);
+      expect(openai.map((e) => e.event)).toEqual([
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+        'response.output_text.delta',
+      ]);
     });
 
     it('should cut a non-streamed body in half', async () => {
@@ -360,7 +517,10 @@ describe('startProviderApiFake', () => {
       };
       // Whatever of the five kept events is still buffered is read; then the stream stays open.
       const ending = drain();
-      const outcome = await Promise.race([ending, new Promise((resolve) => setTimeout(() => resolve('still open'), 300))]);
+      const outcome = await Promise.race([
+        ending,
+        new Promise((resolve) => setTimeout(() => resolve('still open'), 300)),
+      ]);
       expect(outcome).toBe('still open');
       await fake.close(); // destroys the hanging stream, and resolves
       await expect(ending).rejects.toThrow('terminated');
@@ -373,10 +533,15 @@ describe('startProviderApiFake', () => {
       expect(claude.status).toBe(200);
       const claudeEvents = parseSse(await claude.text());
       expect(claudeEvents.map((e) => e.event)).toEqual(['message_start', 'error']);
-      expect(json(claudeEvents[1])).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+      expect(json(claudeEvents[1])).toEqual({
+        type: 'error',
+        error: { type: 'overloaded_error', message: 'Overloaded' },
+      });
       const openaiEvents = parseSse(await (await responses()).text());
       expect(openaiEvents.map((e) => e.event)).toEqual(['response.created', 'response.failed']);
-      expect((json(openaiEvents[1]).response as { status: string; error: { code: string } }).error.code).toBe('insufficient_quota');
+      expect((json(openaiEvents[1]).response as { status: string; error: { code: string } }).error.code).toBe(
+        'insufficient_quota',
+      );
       fake.enqueue('claude', fakeStep.streamError('overloaded'));
       expect((await messages({})).status).toBe(529); // not streamed: the fault as an HTTP error
     });
@@ -390,13 +555,23 @@ describe('startProviderApiFake', () => {
   });
 
   describe('unknown routes and records', () => {
-    it('should answer unknown paths with each API\'s 404, record and log them', async () => {
+    it("should answer unknown paths with each API's 404, record and log them", async () => {
       const anthropic = await fetch(`${fake.url}/api/oauth/profile`, { headers: anthropicHeaders });
       expect(anthropic.status).toBe(404);
-      expect(await anthropic.json()).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'Not Found' } });
+      expect(await anthropic.json()).toEqual({
+        type: 'error',
+        error: { type: 'not_found_error', message: 'Not Found' },
+      });
       const openai = await fetch(`${fake.url}/backend-api/wham/usage?x=1`, { headers: openaiHeaders });
       expect(openai.status).toBe(404);
-      expect(await openai.json()).toEqual({ error: { message: 'Invalid URL (GET /backend-api/wham/usage?x=1)', type: 'invalid_request_error', param: null, code: null } });
+      expect(await openai.json()).toEqual({
+        error: {
+          message: 'Invalid URL (GET /backend-api/wham/usage?x=1)',
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      });
       expect(fake.unknownRequests().map((r) => [r.method, r.path, r.provider])).toEqual([
         ['GET', '/api/oauth/profile', 'claude'],
         ['GET', '/backend-api/wham/usage?x=1', 'openai'],
@@ -407,7 +582,7 @@ describe('startProviderApiFake', () => {
       ]);
     });
 
-    it('should answer Claude Code\'s HEAD / probe without credentials', async () => {
+    it("should answer Claude Code's HEAD / probe without credentials", async () => {
       const res = await fetch(`${fake.url}/`, { method: 'HEAD' });
       expect(res.status).toBe(200);
       expect(fake.requests[0]?.route).toBe('probe');
@@ -415,7 +590,14 @@ describe('startProviderApiFake', () => {
 
     it('should never show a credential when its records are printed', async () => {
       await messages({});
-      await messages({}, { authorization: `Bearer ${OAUTH_TOKEN}`, 'anthropic-version': '2023-06-01', 'anthropic-beta': 'oauth-2025-04-20' });
+      await messages(
+        {},
+        {
+          authorization: `Bearer ${OAUTH_TOKEN}`,
+          'anthropic-version': '2023-06-01',
+          'anthropic-beta': 'oauth-2025-04-20',
+        },
+      );
       await (await responses()).text();
       const printed = [JSON.stringify(fake.requests), inspect(fake.requests, { depth: 10 }), ...logged].join('\n');
       for (const secret of [CLAUDE_KEY, OAUTH_TOKEN, OPENAI_KEY]) expect(printed).not.toContain(secret.slice(12, 40));

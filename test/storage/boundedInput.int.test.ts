@@ -46,13 +46,24 @@ afterEach(async () => {
 });
 
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '', HOME: dir, CODEX_HOME: path.join(dir, '.codex'), CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), ...extra };
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    CODEX_HOME: path.join(dir, '.codex'),
+    CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
+    TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+    ...extra,
+  };
 }
 
 describe('keys on stdin', () => {
   it('should end `yes | agentvisor login claude --api-key -` quickly with exit 2 and store nothing', async () => {
     const yes = spawn('yes', [], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const cli = spawn(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), 'login', 'claude', '--api-key', '-'], { cwd: dir, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const cli = spawn(
+      process.execPath,
+      ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), 'login', 'claude', '--api-key', '-'],
+      { cwd: dir, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     yes.stdout.pipe(cli.stdin);
     cli.stdin.on('error', () => undefined);
     let stderr = '';
@@ -60,7 +71,9 @@ describe('keys on stdin', () => {
     const started = Date.now();
     const status = await new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
     yes.kill('SIGKILL');
-    await new Promise((resolve) => (yes.exitCode !== null || yes.signalCode !== null ? resolve(null) : yes.on('exit', resolve)));
+    await new Promise((resolve) =>
+      yes.exitCode !== null || yes.signalCode !== null ? resolve(null) : yes.on('exit', resolve),
+    );
     expect(status).toBe(2);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(stderr).toContain('longer than 64 KB');
@@ -68,7 +81,11 @@ describe('keys on stdin', () => {
   }, 60_000);
 
   it('should still take a key piped in with its line break', () => {
-    const r = spawnSync(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), 'login', 'claude', '--api-key', '-'], { cwd: dir, env: cliEnv(), input: `${CLAUDE_KEY}\n`, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), 'login', 'claude', '--api-key', '-'],
+      { cwd: dir, env: cliEnv(), input: `${CLAUDE_KEY}\n`, encoding: 'utf8', timeout: 60_000 },
+    );
     expect(r.status).toBe(0);
     expect(`${r.stdout}${r.stderr}`).not.toContain(CLAUDE_KEY.slice(8, 40));
   });
@@ -84,7 +101,14 @@ describe('HTTP bodies', () => {
   });
 
   it('should fail a token request whose answer is endless with a bad-response error', async () => {
-    const error = await requestRefreshGrant({ tokenEndpoint: `${base}/ok`, clientId: 'c', refreshToken: new Secret('r'.repeat(40)), timeoutMs: 20_000, now: Date.now, fetch }).then(
+    const error = await requestRefreshGrant({
+      tokenEndpoint: `${base}/ok`,
+      clientId: 'c',
+      refreshToken: new Secret('r'.repeat(40)),
+      timeoutMs: 20_000,
+      now: Date.now,
+      fetch,
+    }).then(
       () => null,
       (e: unknown) => e,
     );
@@ -98,7 +122,11 @@ describe('HTTP bodies', () => {
     // Not spawnSync: the fake server runs in this process and must keep serving.
     const run = (baseUrl: string, args: string[]) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: dir, env: cliEnv({ ANTHROPIC_API_KEY: CLAUDE_KEY, ANTHROPIC_BASE_URL: baseUrl }), stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], {
+          cwd: dir,
+          env: cliEnv({ ANTHROPIC_API_KEY: CLAUDE_KEY, ANTHROPIC_BASE_URL: baseUrl }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -107,8 +135,16 @@ describe('HTTP bodies', () => {
       });
     const endless = await run(base, ['--json', 'test', '--provider', 'claude']);
     expect(endless.status).toBe(1);
-    expect(JSON.parse(endless.stdout.trim().split('\n').pop()!).results[0]).toMatchObject({ verdict: 'server-error', status: 500 });
-    for (const args of [['test', '--provider', 'claude'], ['--json', 'test', '--provider', 'claude'], ['providers'], ['--json', 'providers']]) {
+    expect(JSON.parse(endless.stdout.trim().split('\n').pop()!).results[0]).toMatchObject({
+      verdict: 'server-error',
+      status: 500,
+    });
+    for (const args of [
+      ['test', '--provider', 'claude'],
+      ['--json', 'test', '--provider', 'claude'],
+      ['providers'],
+      ['--json', 'providers'],
+    ]) {
       const r = await run(secretUrl, args);
       const text = `${r.stdout}${r.stderr}`;
       expect(text).toContain('http://***@127.0.0.1:1/v1?***');

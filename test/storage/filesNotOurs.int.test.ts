@@ -42,7 +42,13 @@ function cli(args: string[], input = '') {
   const result = spawnSync(process.execPath, ['-r', TS_NODE, path.join(root, 'src', 'cli', 'main.ts'), ...args], {
     cwd: dir,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: dir, CODEX_HOME: home, CLAUDE_CONFIG_DIR: path.join(dir, '.claude'), TS_NODE_PROJECT: path.join(root, 'tsconfig.json') },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      CODEX_HOME: home,
+      CLAUDE_CONFIG_DIR: path.join(dir, '.claude'),
+      TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
+    },
     input,
     timeout: 60_000,
   });
@@ -50,17 +56,25 @@ function cli(args: string[], input = '') {
   return result;
 }
 
-const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-const writeJson = (file: string, value: unknown): void => fs.writeFileSync(file, `${JSON.stringify(value)}\n`, { mode: 0o600 });
+const readJson = (file: string): Record<string, unknown> =>
+  JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+const writeJson = (file: string, value: unknown): void =>
+  fs.writeFileSync(file, `${JSON.stringify(value)}\n`, { mode: 0o600 });
 
 describe('logout: only what agentvisor stored', () => {
-  it("should leave the key Codex stored itself in auth.json and say that `codex logout` removes it", () => {
+  it('should leave the key Codex stored itself in auth.json and say that `codex logout` removes it', () => {
     writeJson(path.join(home, 'auth.json'), { auth_mode: 'apikey', OPENAI_API_KEY: CODEX_OWN_KEY, tokens: null });
     const { status, stdout } = cli(['logout', 'openai']);
     expect(status).toBe(0);
     expect(stdout).toContain('nothing to remove');
-    expect(stdout).toMatch(/OPENAI_API_KEY in .*auth\.json was not stored by `agentvisor login`.*`codex logout` removes it/);
-    expect(readJson(path.join(home, 'auth.json'))).toEqual({ auth_mode: 'apikey', OPENAI_API_KEY: CODEX_OWN_KEY, tokens: null });
+    expect(stdout).toMatch(
+      /OPENAI_API_KEY in .*auth\.json was not stored by `agentvisor login`.*`codex logout` removes it/,
+    );
+    expect(readJson(path.join(home, 'auth.json'))).toEqual({
+      auth_mode: 'apikey',
+      OPENAI_API_KEY: CODEX_OWN_KEY,
+      tokens: null,
+    });
   });
 
   it('should remove the key its own login wrote, and forget its record', () => {
@@ -71,7 +85,15 @@ describe('logout: only what agentvisor stored', () => {
     const out = cli(['--json', 'logout', 'openai']);
     expect(out.status).toBe(0);
     const last = JSON.parse(out.stdout.trim().split('\n').pop()!) as { results: unknown[] };
-    expect(last.results).toEqual([{ provider: 'openai', file: path.join(home, 'auth.json'), removed: ['OPENAI_API_KEY'], leftAlone: [], deleted: false }]);
+    expect(last.results).toEqual([
+      {
+        provider: 'openai',
+        file: path.join(home, 'auth.json'),
+        removed: ['OPENAI_API_KEY'],
+        leftAlone: [],
+        deleted: false,
+      },
+    ]);
     expect(readJson(path.join(home, 'auth.json'))).toEqual({ auth_mode: 'chatgpt', tokens: { account_id: 'acct-1' } });
     expect(readJson(path.join(home, 'agentvisor', 'stored-keys.json')).keys).toEqual({});
   });
@@ -81,13 +103,20 @@ describe('logout: only what agentvisor stored', () => {
     writeJson(path.join(home, 'auth.json'), { OPENAI_API_KEY: CODEX_OWN_KEY });
     const { status, stdout } = cli(['--json', 'logout', 'all']);
     expect(status).toBe(0);
-    expect(JSON.parse(stdout.trim().split('\n').pop()!).results[1]).toMatchObject({ provider: 'openai', removed: [], leftAlone: ['OPENAI_API_KEY'] });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!).results[1]).toMatchObject({
+      provider: 'openai',
+      removed: [],
+      leftAlone: ['OPENAI_API_KEY'],
+    });
     expect(readJson(path.join(home, 'auth.json'))).toEqual({ OPENAI_API_KEY: CODEX_OWN_KEY });
   });
 });
 
 describe('temp files of interrupted credential writes', () => {
-  const leftovers = (file: string) => [tempFileName(file, 999_999, 'a1b2c3d4e5f6'), path.join(path.dirname(file), `.${path.basename(file)}.999998.0123456789ab.tmp`)];
+  const leftovers = (file: string) => [
+    tempFileName(file, 999_999, 'a1b2c3d4e5f6'),
+    path.join(path.dirname(file), `.${path.basename(file)}.999998.0123456789ab.tmp`),
+  ];
 
   it('should be removed by a logout even when the credentials file was never renamed into place', () => {
     const file = path.join(home, 'claude_auth.json');
@@ -145,7 +174,9 @@ describe('audit trail: no symlinks out of the home', () => {
     trail.record({ event: 'auth.login', provider: 'claude' });
     await trail.close();
     expect(errors).toHaveLength(1);
-    expect(isAgentvisorError(errors[0], 'insecure-permissions') && errors[0].details).toMatchObject({ reason: 'symlink-outside-home' });
+    expect(isAgentvisorError(errors[0], 'insecure-permissions') && errors[0].details).toMatchObject({
+      reason: 'symlink-outside-home',
+    });
     expect(fs.readdirSync(outside)).toEqual([]);
 
     fs.unlinkSync(path.join(home, 'audit'));
@@ -163,7 +194,13 @@ describe('audit trail: a custom audit.dir is held to the home too', () => {
   it('should refuse, from an orchestrator, a custom audit dir below a symlink that leads out of the home, and write one that stays inside', async () => {
     const limits = { claude: { dailyLimit: 100, maxConcurrent: 1 }, openai: { dailyLimit: 100, maxConcurrent: 1 } };
     const auditOneRefusal = async (auditDir: string): Promise<void> => {
-      const orch = createOrchestrator({ env: { ANTHROPIC_API_KEY: CLAUDE_KEY }, credentialSources: ['env'], home, limits, audit: { dir: auditDir, flushIntervalMs: 10 } });
+      const orch = createOrchestrator({
+        env: { ANTHROPIC_API_KEY: CLAUDE_KEY },
+        credentialSources: ['env'],
+        home,
+        limits,
+        audit: { dir: auditDir, flushIntervalMs: 10 },
+      });
       await orch.start();
       // Larger than any daily limit: refused at once, which the trail records as agent.refused.
       await expect(orch.spawnAgent({ estimatedTokens: 1_000 })).rejects.toMatchObject({ code: 'quota-exhausted' });
@@ -182,16 +219,25 @@ describe('audit trail: a custom audit.dir is held to the home too', () => {
   });
 
   it('should keep the home in the resolved options', () => {
-    expect(resolveAuditOptions({ dir: path.join(outside, 'audit') }, home)).toMatchObject({ dir: path.join(outside, 'audit'), home });
+    expect(resolveAuditOptions({ dir: path.join(outside, 'audit') }, home)).toMatchObject({
+      dir: path.join(outside, 'audit'),
+      home,
+    });
   });
 });
 
 describe('ledger.json: never through a symlink, never out of the home', () => {
   const limits = { claude: { dailyLimit: 10_000, maxConcurrent: 2 }, openai: { dailyLimit: 10_000, maxConcurrent: 2 } };
   const ledgerAt = (file: string, options: { home?: string } = {}) => createFileLedger({ file, limits, ...options });
-  const reserve = (ledger: ReturnType<typeof createFileLedger>) => ledger.reserve({ provider: 'claude', sessionId: 's-1', tokens: 100, leaseMs: 60_000 });
-  const refusal = async (run: () => Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> => {
-    const error = await run().then(() => null, (e: unknown) => e);
+  const reserve = (ledger: ReturnType<typeof createFileLedger>) =>
+    ledger.reserve({ provider: 'claude', sessionId: 's-1', tokens: 100, leaseMs: 60_000 });
+  const refusal = async (
+    run: () => Promise<unknown>,
+  ): Promise<{ code: string; message: string; details: Record<string, unknown> }> => {
+    const error = await run().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isAgentvisorError(error, 'insecure-permissions')).toBe(true);
     return error as { code: string; message: string; details: Record<string, unknown> };
   };
@@ -218,7 +264,7 @@ describe('ledger.json: never through a symlink, never out of the home', () => {
     expect(fs.readdirSync(path.dirname(file)).filter((n) => n !== 'ledger.json')).toEqual([]);
   });
 
-  it('should refuse a ledger folder that leads out of the home (the default home is the user\'s), and use one that stays inside', async () => {
+  it("should refuse a ledger folder that leads out of the home (the default home is the user's), and use one that stays inside", async () => {
     fs.mkdirSync(path.join(outside, 'shared'));
     fs.symlinkSync(path.join(outside, 'shared'), path.join(home, 'agentvisor'));
     const file = path.join(home, 'agentvisor', 'ledger.json');
@@ -242,7 +288,10 @@ describe('ledger.json: never through a symlink, never out of the home', () => {
     expect(await reserve(inside)).toMatchObject({ status: 'reserved' });
     await inside.close();
     expect(fs.lstatSync(path.join(home, 'agentvisor')).isSymbolicLink()).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(home, 'ledger-real', 'ledger.json'), 'utf8'))).toMatchObject({ format: 'agentvisor-quota-ledger', reservations: { 's-1': { provider: 'claude', tokens: 100 } } });
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'ledger-real', 'ledger.json'), 'utf8'))).toMatchObject({
+      format: 'agentvisor-quota-ledger',
+      reservations: { 's-1': { provider: 'claude', tokens: 100 } },
+    });
 
     fs.unlinkSync(path.join(home, 'agentvisor'));
     fs.symlinkSync(path.join(home, 'missing'), path.join(home, 'agentvisor'));
@@ -274,7 +323,10 @@ describe('ledger.json: never through a symlink, never out of the home', () => {
     expect(status).toBe(2);
     expect(stderr).toContain(`Ledger file ${file} is a symbolic link`);
     expect(stderr).toContain('[insecure-permissions]');
-    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ ok: false, error: { code: 'insecure-permissions' } });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({
+      ok: false,
+      error: { code: 'insecure-permissions' },
+    });
     expect(fs.lstatSync(file).isSymbolicLink()).toBe(true);
     expect(fs.readFileSync(target, 'utf8')).toBe(content);
     expect(fs.statSync(target).mode & 0o777).toBe(0o644);

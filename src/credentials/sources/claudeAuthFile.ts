@@ -54,8 +54,16 @@ function checkSchemaVersion(file: string, data: Record<string, unknown>): number
   if (typeof version === 'number' && Number.isInteger(version) && version > CLAUDE_AUTH_SCHEMA_VERSION) {
     throw new AgentvisorError(
       'invalid-credentials-file',
-      `Credentials file ${file} has schema_version ${version}, but this agentvisor understands only up to ${CLAUDE_AUTH_SCHEMA_VERSION}. ` + `A newer agentvisor wrote it: upgrade agentvisor (npm install agentvisor@latest). The file was left as it is.`,
-      { details: { file, reason: 'schema-version-too-new', schemaVersion: version, supportedSchemaVersion: CLAUDE_AUTH_SCHEMA_VERSION } },
+      `Credentials file ${file} has schema_version ${version}, but this agentvisor understands only up to ${CLAUDE_AUTH_SCHEMA_VERSION}. ` +
+        `A newer agentvisor wrote it: upgrade agentvisor (npm install agentvisor@latest). The file was left as it is.`,
+      {
+        details: {
+          file,
+          reason: 'schema-version-too-new',
+          schemaVersion: version,
+          supportedSchemaVersion: CLAUDE_AUTH_SCHEMA_VERSION,
+        },
+      },
     );
   }
   return typeof version === 'number' ? version : CLAUDE_AUTH_SCHEMA_VERSION;
@@ -82,7 +90,17 @@ export async function readClaudeAuth(codexHome: string, options: SourceReadOptio
   const spec = PROVIDERS.claude;
 
   const key = presentString(data.ANTHROPIC_API_KEY);
-  const apiKey = key === null ? null : Object.freeze({ kind: 'api-key', provider: 'claude', source, file, secret: new Secret(key), hint: keyHint(key, spec.keyPrefix) } as const);
+  const apiKey =
+    key === null
+      ? null
+      : Object.freeze({
+          kind: 'api-key',
+          provider: 'claude',
+          source,
+          file,
+          secret: new Secret(key),
+          hint: keyHint(key, spec.keyPrefix),
+        } as const);
 
   const tokens = data.oauth_tokens;
   const access = presentString(tokens?.access_token);

@@ -54,7 +54,10 @@ export interface ClaudeCodeCredentials extends SourceFileResult {
  * const creds = await readClaudeCodeCredentials(defaultClaudeHome());
  * if (creds?.oauth) console.log(creds.oauth.tier, new Date(creds.oauth.expiresAt ?? 0));
  */
-export async function readClaudeCodeCredentials(claudeHome: string, options: SourceReadOptions = {}): Promise<ClaudeCodeCredentials | null> {
+export async function readClaudeCodeCredentials(
+  claudeHome: string,
+  options: SourceReadOptions = {},
+): Promise<ClaudeCodeCredentials | null> {
   const file = path.resolve(claudeHome, CLAUDE_CODE_CREDENTIALS_FILE);
   const content = await readJsonFile(file, { permissions: options.permissions, home: options.userHome });
   if (content === null) return null;
@@ -69,7 +72,10 @@ export async function readClaudeCodeCredentials(claudeHome: string, options: Sou
  *
  * @example claudeCodeLogin(JSON.parse(itemText), { file: 'keychain:Claude Code-credentials', source: 'keychain:Claude Code-credentials' })
  */
-export function claudeCodeLogin(content: Readonly<Record<string, unknown>>, where: { readonly file: string; readonly source: string }): ClaudeCodeOAuthCredential | null {
+export function claudeCodeLogin(
+  content: Readonly<Record<string, unknown>>,
+  where: { readonly file: string; readonly source: string },
+): ClaudeCodeOAuthCredential | null {
   const { file, source } = where;
   const data = parseCredentialsFile(file, claudeCodeSchema(), content);
   const login = data.claudeAiOauth;

@@ -39,7 +39,10 @@ export function claudeCodeKeychainItem(env: KeychainEnv): { readonly service: st
   } catch {
     user = '';
   }
-  return { service: `${CLAUDE_CODE_KEYCHAIN_SERVICE}${suffix}`, account: ACCOUNT_PATTERN.test(user) ? user : 'claude-code-user' };
+  return {
+    service: `${CLAUDE_CODE_KEYCHAIN_SERVICE}${suffix}`,
+    account: ACCOUNT_PATTERN.test(user) ? user : 'claude-code-user',
+  };
 }
 
 /**
@@ -56,8 +59,18 @@ export function claudeCodeKeychainItem(env: KeychainEnv): { readonly service: st
  * - `failed`: any other exit.
  */
 export type KeychainOutcome =
-  | { readonly status: 'found'; readonly service: string; readonly account: string; readonly data: Readonly<Record<string, unknown>> }
-  | { readonly status: 'missing' | 'locked' | 'denied' | 'timeout' | 'unavailable' | 'unreadable' | 'failed'; readonly service: string; readonly account: string; readonly message: string };
+  | {
+      readonly status: 'found';
+      readonly service: string;
+      readonly account: string;
+      readonly data: Readonly<Record<string, unknown>>;
+    }
+  | {
+      readonly status: 'missing' | 'locked' | 'denied' | 'timeout' | 'unavailable' | 'unreadable' | 'failed';
+      readonly service: string;
+      readonly account: string;
+      readonly message: string;
+    };
 
 export interface ClaudeCodeKeychainOptions {
   /** Where `security` is found (PATH), and what names the item (USER, CLAUDE_CONFIG_DIR). @default process.env */
@@ -67,7 +80,11 @@ export interface ClaudeCodeKeychainOptions {
 }
 
 /** How the `security` call ended. */
-type SecurityRun = { readonly kind: 'exit'; readonly code: number | null; readonly stdout: string; readonly stderr: string } | { readonly kind: 'timeout' } | { readonly kind: 'unavailable' } | { readonly kind: 'too-large' };
+type SecurityRun =
+  | { readonly kind: 'exit'; readonly code: number | null; readonly stdout: string; readonly stderr: string }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'unavailable' }
+  | { readonly kind: 'too-large' };
 
 /** The item's text as JSON: as written, or hex-encoded (what `security -w` prints on macOS 26 for some items). */
 function parseItem(text: string): Record<string, unknown> | null {
@@ -88,7 +105,8 @@ function parseItem(text: string): Record<string, unknown> | null {
 function failure(code: number | null, stderr: string): 'missing' | 'locked' | 'denied' | 'failed' {
   if (code === 44 || /could not be found/i.test(stderr)) return 'missing';
   if (code === 36 || /interaction is not allowed|keychain is locked/i.test(stderr)) return 'locked';
-  if (code === 51 || code === 128 || /passphrase you entered is not correct|user canceled|denied/i.test(stderr)) return 'denied';
+  if (code === 51 || code === 128 || /passphrase you entered is not correct|user canceled|denied/i.test(stderr))
+    return 'denied';
   return 'failed';
 }
 
@@ -108,12 +126,24 @@ export async function readClaudeCodeKeychain(options: ClaudeCodeKeychainOptions 
   const { service, account } = claudeCodeKeychainItem(env);
   const item = `Keychain item "${service}" (account ${account})`;
   const by = `\`security find-generic-password -a ${account} -s "${service}" -w\``;
-  const outcome = (status: Exclude<KeychainOutcome['status'], 'found'>, message: string): KeychainOutcome => ({ status, service, account, message });
+  const outcome = (status: Exclude<KeychainOutcome['status'], 'found'>, message: string): KeychainOutcome => ({
+    status,
+    service,
+    account,
+    message,
+  });
 
   const run = await new Promise<SecurityRun>((resolve) => {
     // Only what `security` needs: it gets no credential of ours through its environment.
-    const childEnv = Object.fromEntries(['PATH', 'HOME', 'USER', 'LOGNAME', 'TMPDIR'].filter((k) => env[k] !== undefined).map((k) => [k, env[k] as string]));
-    const child = spawn('security', ['find-generic-password', '-a', account, '-w', '-s', service], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const childEnv = Object.fromEntries(
+      ['PATH', 'HOME', 'USER', 'LOGNAME', 'TMPDIR']
+        .filter((k) => env[k] !== undefined)
+        .map((k) => [k, env[k] as string]),
+    );
+    const child = spawn('security', ['find-generic-password', '-a', account, '-w', '-s', service], {
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let bytes = 0;
@@ -140,21 +170,56 @@ export async function readClaudeCodeKeychain(options: ClaudeCodeKeychainOptions 
     child.stderr.on('data', (chunk: Buffer) => {
       if (err.length < 64) err.push(chunk);
     });
-    child.on('error', (error: NodeJS.ErrnoException) => finish(error.code === 'ENOENT' ? { kind: 'unavailable' } : { kind: 'exit', code: null, stdout: '', stderr: '' }));
-    child.on('close', (code) => finish({ kind: 'exit', code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      finish(error.code === 'ENOENT' ? { kind: 'unavailable' } : { kind: 'exit', code: null, stdout: '', stderr: '' }),
+    );
+    child.on('close', (code) =>
+      finish({
+        kind: 'exit',
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    );
   });
 
-  if (run.kind === 'timeout') return outcome('timeout', `Reading the ${item} got no answer within ${timeoutMs} ms (a Keychain prompt may be waiting); security was stopped. ` + `Run ${by} once in a terminal and choose "Always Allow".`);
-  if (run.kind === 'unavailable') return outcome('unavailable', `The ${item} could not be read: there is no \`security\` command on PATH.`);
-  if (run.kind === 'too-large') return outcome('unreadable', `The ${item} is larger than ${MAX_OUTPUT_BYTES} bytes; it is not Claude Code's login and was not read.`);
+  if (run.kind === 'timeout')
+    return outcome(
+      'timeout',
+      `Reading the ${item} got no answer within ${timeoutMs} ms (a Keychain prompt may be waiting); security was stopped. ` +
+        `Run ${by} once in a terminal and choose "Always Allow".`,
+    );
+  if (run.kind === 'unavailable')
+    return outcome('unavailable', `The ${item} could not be read: there is no \`security\` command on PATH.`);
+  if (run.kind === 'too-large')
+    return outcome(
+      'unreadable',
+      `The ${item} is larger than ${MAX_OUTPUT_BYTES} bytes; it is not Claude Code's login and was not read.`,
+    );
   if (run.code === 0) {
     const data = parseItem(run.stdout.trim());
     if (data !== null) return { status: 'found', service, account, data };
-    return outcome('unreadable', `The ${item} does not hold a JSON object; run \`claude /login\` to store the login again.`);
+    return outcome(
+      'unreadable',
+      `The ${item} does not hold a JSON object; run \`claude /login\` to store the login again.`,
+    );
   }
   const kind = failure(run.code, run.stderr);
-  if (kind === 'missing') return outcome('missing', `There is no ${item}: Claude Code has no login in the Keychain (\`claude /login\` stores one).`);
-  if (kind === 'locked') return outcome('locked', `The Keychain holding the ${item} is locked and cannot ask for its password here (exit ${run.code}); ` + `unlock it (\`security unlock-keychain\`) or log in at the Mac itself.`);
-  if (kind === 'denied') return outcome('denied', `Access to the ${item} was denied (exit ${run.code}); run ${by} and choose "Always Allow", or allow the security tool in Keychain Access.`);
+  if (kind === 'missing')
+    return outcome(
+      'missing',
+      `There is no ${item}: Claude Code has no login in the Keychain (\`claude /login\` stores one).`,
+    );
+  if (kind === 'locked')
+    return outcome(
+      'locked',
+      `The Keychain holding the ${item} is locked and cannot ask for its password here (exit ${run.code}); ` +
+        `unlock it (\`security unlock-keychain\`) or log in at the Mac itself.`,
+    );
+  if (kind === 'denied')
+    return outcome(
+      'denied',
+      `Access to the ${item} was denied (exit ${run.code}); run ${by} and choose "Always Allow", or allow the security tool in Keychain Access.`,
+    );
   return outcome('failed', `Reading the ${item} with security failed (exit ${run.code ?? 'unknown'}).`);
 }

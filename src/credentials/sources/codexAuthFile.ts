@@ -50,7 +50,10 @@ function planFromClaims(claims: Record<string, unknown>): { plan: string | null;
   const auth = claims[OPENAI_AUTH_CLAIM];
   if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) return { plan: null, accountId: null };
   const { chatgpt_plan_type: plan, chatgpt_account_id: accountId } = auth as Record<string, unknown>;
-  return { plan: typeof plan === 'string' && plan !== '' ? plan : null, accountId: typeof accountId === 'string' && accountId !== '' ? accountId : null };
+  return {
+    plan: typeof plan === 'string' && plan !== '' ? plan : null,
+    accountId: typeof accountId === 'string' && accountId !== '' ? accountId : null,
+  };
 }
 
 /**
@@ -74,14 +77,27 @@ export async function readCodexAuth(codexHome: string, options: SourceReadOption
   const spec = PROVIDERS.openai;
 
   const key = presentString(data.OPENAI_API_KEY);
-  const apiKey = key === null ? null : Object.freeze({ kind: 'api-key', provider: 'openai', source, file, secret: new Secret(key), hint: keyHint(key, spec.keyPrefix) } as const);
+  const apiKey =
+    key === null
+      ? null
+      : Object.freeze({
+          kind: 'api-key',
+          provider: 'openai',
+          source,
+          file,
+          secret: new Secret(key),
+          hint: keyHint(key, spec.keyPrefix),
+        } as const);
 
   let chatgpt: ChatgptCredential | null = null;
   const tokens = data.tokens;
   const access = presentString(tokens?.access_token);
   if (tokens && access !== null) {
     const claims = decodeJwtClaims(tokens.id_token);
-    if (claims === null) warnings.push(`The id_token in credentials file ${file} is not a readable JWT; the ChatGPT plan is unknown. Run \`codex login\` if this persists.`);
+    if (claims === null)
+      warnings.push(
+        `The id_token in credentials file ${file} is not a readable JWT; the ChatGPT plan is unknown. Run \`codex login\` if this persists.`,
+      );
     const fromClaims = claims === null ? { plan: null, accountId: null } : planFromClaims(claims);
     const refresh = presentString(tokens.refresh_token);
     chatgpt = Object.freeze({

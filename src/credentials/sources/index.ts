@@ -5,4 +5,11 @@ export type { ClaudeAuth, ClaudePreferredMode } from './claudeAuthFile';
 export { readClaudeCodeCredentials, defaultClaudeHome, CLAUDE_CODE_CREDENTIALS_FILE } from './claudeCodeCredentials';
 export type { ClaudeCodeCredentials, ClaudeCodeOAuthCredential } from './claudeCodeCredentials';
 export { decodeJwtClaims } from './jwt';
-export type { ApiKeyCredential, CredentialKind, OAuthCredential, SourceCredential, SourceFileResult, SourceReadOptions } from './types';
+export type {
+  ApiKeyCredential,
+  CredentialKind,
+  OAuthCredential,
+  SourceCredential,
+  SourceFileResult,
+  SourceReadOptions,
+} from './types';

@@ -18,7 +18,9 @@ export function formatIssuePath(issuePath: readonly PropertyKey[]): string {
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return / received undefined$/.test(issue.message) ? `is missing (expected ${issue.expected})` : `must be ${article(issue.expected)}`;
+      return / received undefined$/.test(issue.message)
+        ? `is missing (expected ${issue.expected})`
+        : `must be ${article(issue.expected)}`;
     case 'invalid_union':
       return 'has the wrong type';
     case 'too_small':
@@ -47,7 +49,10 @@ export { lazySchema } from '../../options/lazySchema';
 export function parseCredentialsFile<S extends z.ZodType>(file: string, schema: S, data: unknown): z.output<S> {
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => ({ field: formatIssuePath(issue.path), problem: describeIssue(issue) }));
+  const problems = parsed.error.issues.map((issue) => ({
+    field: formatIssuePath(issue.path),
+    problem: describeIssue(issue),
+  }));
   const list = problems.map((p) => `${p.field} ${p.problem}`).join('; ');
   // The ZodError is not kept as `cause`: it holds the parsed input.
   throw new AgentvisorError(
@@ -62,13 +67,20 @@ export function parseCredentialsFile<S extends z.ZodType>(file: string, schema: 
  * A date-time without an offset (Python's naive `isoformat()`) is taken as UTC. Other text gives `null`.
  */
 export function parseRfc3339(text: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/.exec(
+    text.trim(),
+  );
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
   const ms = frac === undefined ? 0 : Math.floor(Number(`0${frac}`) * 1000);
   const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? '0'), ms);
   const check = new Date(utc);
-  if (check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) return null;
+  if (
+    check.getUTCFullYear() !== Number(y) ||
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d)
+  )
+    return null;
   if (Number(h) > 23 || Number(mi) > 59 || Number(s ?? '0') > 60) return null;
   if (zone === undefined || zone === 'Z' || zone === 'z') return utc;
   const sign = zone.startsWith('-') ? -1 : 1;
