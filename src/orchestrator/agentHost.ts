@@ -19,7 +19,6 @@ export interface AgentHostPorts {
   running(): Actor<typeof coordinatorMachine> | null;
   /** The shared ledger's link, or null. */
   link(): LedgerLink | null;
-  providerFailed(failure: ProviderFailure, activeSince: number | null): void;
 }
 
 /**
@@ -50,7 +49,7 @@ export function createAgentHost(ports: AgentHostPorts): AgentHost {
     clock: o.clock,
     passthrough: o.passthrough,
     keepAlive: ports.keepAlive,
-    providerFailed: (failure, activeSince) => ports.providerFailed(failure, activeSince),
+    providerFailed: (failure, activeSince) => providerFailed(ports, failure, activeSince),
     limitsReported: (provider, facts) => limitsReported(ports, provider, facts),
     capFailure: (failure) =>
       capped(failure.provider, capFailureTimes(failure, o.clock.now(), o.maxProviderResetMs)).failure,
@@ -87,4 +86,11 @@ function limitsReported(ports: AgentHostPorts, provider: ProviderId, facts: Rate
   const now = ports.options.clock.now();
   if (facts.resetAt === null || facts.resetAt <= now) return;
   actor.send({ type: 'provider.exhausted', provider, until: facts.resetAt, reason: 'reported-limit', now });
+}
+
+/** Tells the coordinator about a failed request; the coordinator decides what it means for the provider (circuit, adaptive limit, pause). */
+function providerFailed(ports: AgentHostPorts, failure: ProviderFailure, activeSince: number | null): void {
+  const { provider, kind, throttle, resetAt } = failure;
+  const now = ports.options.clock.now();
+  ports.running()?.send({ type: 'provider.failed', provider, kind, throttle, resetAt, since: activeSince, now });
 }

@@ -1,25 +1,22 @@
-import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
 import type { coordinatorMachine } from '../../machines/coordinator.machine';
 import type { ProviderId } from '../../machines/providers';
 import type { CredentialClass } from '../credentials';
 import { AgentvisorError } from '../errors';
-import type { ProviderFailure } from '../providers';
 import { createAgentHost, handleFor } from './agentHost';
 import { AgentRegistry } from './agentRegistry';
-import { bindMachines, sideEffectsOf } from './bindMachines';
+import { sideEffectsOf } from './bindMachines';
 import { systemClock } from './clock';
-import { coordinatorInputOf, providerLimitsOf } from './coordinatorInput';
+import { createCoordinator } from './coordinatorStart';
+import { providerLimitsOf } from './coordinatorInput';
 import { EstimatesFile } from './estimatesFile';
 import { EventRelay } from './eventRelay';
 import { newId } from './ids';
 import { KeepAlive } from './keepAlive';
-import { reserveWithLink } from './ledgerActor';
-import { MAX_TASK_KINDS, TaskKindEstimates } from './learnedEstimates';
+import { TaskKindEstimates } from './learnedEstimates';
 import { LedgerLifecycle } from './ledgerLifecycle';
 import type { ManagedAgent } from './managedAgent';
-import type { AgentHost } from './managedAgent';
-import { createObservabilityHooks } from './observabilityHooks';
+import { createObservabilityHooks, metricsText } from './observabilityHooks';
 import type { ObservabilityHooks } from './observabilityHooks';
 import { resolveOptions } from './options';
 import type { OrchestratorOptions, ResolvedOptions } from './options';
@@ -29,6 +26,7 @@ import type { ReadModel } from './readModel';
 import { refusalError } from './refusalMessage';
 import { logRelayEvents } from './relayLog';
 import type { OrchestratorEventMap, OrchestratorStats, SpawnOptions } from './types';
+import { duplicateAgent, spawnEstimate, unknownAgent } from './spawnChecks';
 import { checkSpawn } from './validation';
 
 /**
@@ -59,8 +57,6 @@ export class Orchestrator {
   #starting: Promise<void> | null = null;
   /** Keeps the process alive while a host awaits a wait (queued spawn, requeued session) on the real clock. */
   readonly #keepAlive: KeepAlive;
-  /** Shared by every ManagedAgent of this orchestrator. */
-  readonly #agentHost: AgentHost;
   /** Logger masking, audit, metrics and sanitized inspection; null when none is on (then they cost nothing). */
   readonly #observability: ObservabilityHooks | null;
   readonly #estimates: TaskKindEstimates;
@@ -75,13 +71,13 @@ export class Orchestrator {
       this.#relay.publish(state === 'ok' ? 'ledger.recovered' : 'ledger.degraded', { backend: o.ledger.kind, reason });
     this.#ledger = new LedgerLifecycle({ options: o, running, stateChanged });
     const link = () => this.#ledger.link;
-    const providerFailed = (failure: ProviderFailure, since: number | null) => this.#providerFailed(failure, since);
-    this.#agentHost = createAgentHost({ options: o, keepAlive: this.#keepAlive, running, link, providerFailed });
+    // Shared by every ManagedAgent of this orchestrator.
+    const agentHost = createAgentHost({ options: o, keepAlive: this.#keepAlive, running, link });
     this.#placement = new ProviderPlacement(o);
     this.#relay = new EventRelay({
       registry: this.#registry,
       clock: o.clock,
-      makeAgent: (spawn) => handleFor(spawn, this.#actor!.system, this.#agentHost),
+      makeAgent: (spawn) => handleFor(spawn, this.#actor!.system, agentHost),
       refusalError: (event, spawn) => refusalError(event, spawn, providerLimitsOf(o)),
       askReserve: (ask) => this.#ledger.askReserve(ask),
       askTopUp: (ask) => this.#ledger.askTopUp(ask),
@@ -91,12 +87,8 @@ export class Orchestrator {
     this.#readModel = createReadModel(this.#relay);
     this.#observability = createObservabilityHooks(o, this);
     this.#estimates = new TaskKindEstimates(o.learnedEstimates);
-    this.#estimatesFile = new EstimatesFile({
-      estimates: this.#estimates,
-      file: o.learnedEstimates.file,
-      window: o.learnedEstimates.window,
-      logger: o.logger,
-    });
+    const { file, window } = o.learnedEstimates;
+    this.#estimatesFile = new EstimatesFile({ estimates: this.#estimates, file, window, logger: o.logger });
   }
 
   /** The root XState actor (the coordinator), for inspection. Exists after start(). */
@@ -135,21 +127,15 @@ export class Orchestrator {
       await this.#close();
       return;
     }
-    const machine = bindMachines({
-      credentials: { authenticate, clock: o.clock, timeoutMs: o.authTimeoutMs },
-      clock: { clock: o.clock, dailyReset: o.dailyReset },
-      ledger: { reserve: link ? reserveWithLink(link) : null },
-      effects: sideEffectsOf({ ledger: this.#ledger, registry: this.#registry, estimates: this.#estimatesFile }),
-    });
-    const input = coordinatorInputOf(o, {
-      sharedLedger: link !== null,
-      budgets: this.#ledger.localBudgets(),
-      now: o.clock.now(),
-    });
-    const actor = createActor(machine, {
-      systemId: 'coordinator',
-      input,
-      ...(this.#observability?.inspect ? { inspect: this.#observability.inspect } : {}),
+    const effects = sideEffectsOf({ ledger: this.#ledger, registry: this.#registry, estimates: this.#estimatesFile });
+    const inspect = this.#observability?.inspect;
+    const { actor, input } = createCoordinator({
+      options: o,
+      authenticate,
+      link,
+      effects,
+      ledger: this.#ledger,
+      inspect,
     });
     actor.on('*', (event) => this.#relay.relay(event));
     this.#actor = actor;
@@ -173,22 +159,9 @@ export class Orchestrator {
     const actor = this.#running('spawn an agent');
     this.#ledger.assertAdmitting();
     const agentId = checked.agentId ?? newId();
-    if (this.#registry.has(agentId)) {
-      throw new AgentvisorError(
-        'duplicate-agent',
-        `agent ${agentId} is already live; release it first or use another agentId`,
-        { details: { agentId } },
-      );
-    }
+    if (this.#registry.has(agentId)) throw duplicateAgent(agentId);
     const { taskKind } = checked;
-    if (taskKind !== null && this.#estimates.size >= MAX_TASK_KINDS && !this.#estimates.has(taskKind)) {
-      throw new AgentvisorError(
-        'invalid-option',
-        `taskKind ${JSON.stringify(taskKind)} would be kind number ${MAX_TASK_KINDS + 1}: ` +
-          'use a few coarse kinds of work (lint, fix-test, refactor), not one per task',
-      );
-    }
-    const estimatedTokens = checked.estimatedTokens ?? this.#estimates.estimateFor(taskKind!);
+    const estimatedTokens = spawnEstimate(checked, this.#estimates);
     const { excluded, ...placement } = this.#placement.place(checked, agentId);
     // Request ids only correlate the coordinator's answer with this call: a counter is enough.
     const requestId = `r${(this.#requests += 1)}`;
@@ -221,12 +194,7 @@ export class Orchestrator {
   /** A live agent by id; throws `unknown-agent`. */
   getAgent(agentId: string): ManagedAgent {
     const agent = this.#registry.get(agentId);
-    if (!agent)
-      throw new AgentvisorError(
-        'unknown-agent',
-        `no live agent has id ${JSON.stringify(String(agentId).slice(0, 128))}; it was never spawned here or was released`,
-        { details: { agentId } },
-      );
+    if (!agent) throw unknownAgent(agentId);
     return agent;
   }
 
@@ -237,15 +205,9 @@ export class Orchestrator {
 
   /** Budget and concurrency per provider, read from the coordinator's snapshot (exact, O(1)), and the activity from the read model. */
   stats(): OrchestratorStats {
-    const context = this.actor.getSnapshot().context;
-    const sources = {
-      context,
-      now: this.#options.clock.now(),
-      options: this.#options,
-      ledger: this.#ledger.link,
-      taskKinds: this.#estimates.stats(),
-    };
-    return projectStats(this.#readModel.getSnapshot().context, sources);
+    const { context } = this.actor.getSnapshot();
+    const sources = { context, now: this.#options.clock.now(), options: this.#options, ledger: this.#ledger.link };
+    return projectStats(this.#readModel.getSnapshot().context, { ...sources, taskKinds: this.#estimates.stats() });
   }
 
   /**
@@ -292,52 +254,29 @@ export class Orchestrator {
    * console.log(await orch.metrics()); // agentvisor_sessions_active{provider="claude"} 0 …
    */
   metrics(): Promise<string> {
-    return (
-      this.#observability?.metrics() ??
-      Promise.reject(
-        new AgentvisorError('invalid-option', 'metrics are off: create the orchestrator with { metrics: true }'),
-      )
-    );
+    return metricsText(this.#observability);
   }
 
   /** Refuses waiting spawns with `stopped`, releases every live agent (reason `stopped`), stops the actors and flushes the audit trail. */
   async stop(): Promise<void> {
-    if (this.#state !== 'running' || !this.#actor) {
-      this.#state = 'stopped';
-      await this.#close();
-      if (this.#observability) await this.#observability.close();
-      return;
+    const actor = this.#state === 'running' ? this.#actor : null;
+    if (actor) {
+      // First close admission, so releases below cannot hand their slots to waiters.
+      actor.send({ type: 'coordinator.stop' });
+      for (const agent of this.#registry.live()) agent.stop();
+      this.#registry.refuseAllPending();
     }
-    // First close admission, so releases below cannot hand their slots to waiters.
-    this.#actor.send({ type: 'coordinator.stop' });
-    for (const agent of this.#registry.live()) agent.stop();
-    this.#registry.refuseAllPending();
     this.#state = 'stopped';
-    this.#actor.stop();
+    actor?.stop();
     // The releases above queued their settlements: they reach the ledger before it is closed.
     await this.#close();
-    this.#options.logger?.info('agentvisor orchestrator stopped');
-    if (this.#observability) await this.#observability.close();
+    if (actor) this.#options.logger?.info('agentvisor orchestrator stopped');
+    await this.#observability?.close();
   }
 
   async #close(): Promise<void> {
     await this.#estimatesFile.flush();
     await this.#ledger.close();
-  }
-
-  /** Tells the coordinator about a failed request; the coordinator decides what it means for the provider (circuit, adaptive limit, pause). */
-  #providerFailed(failure: ProviderFailure, activeSince: number | null): void {
-    if (this.#state !== 'running') return;
-    const { provider, kind, throttle, resetAt } = failure;
-    this.#actor?.send({
-      type: 'provider.failed',
-      provider,
-      kind,
-      throttle,
-      resetAt,
-      since: activeSince,
-      now: this.#options.clock.now(),
-    });
   }
 
   #running(what: string): Actor<typeof coordinatorMachine> {

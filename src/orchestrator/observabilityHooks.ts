@@ -242,3 +242,15 @@ function statsIfStarted(orch: ObservedOrchestrator): OrchestratorStats | null {
     throw error;
   }
 }
+
+/**
+ * The Prometheus text of an orchestrator's metrics, or `invalid-option` when it was created
+ * without `metrics: true`.
+ *
+ * @example await metricsText(hooks) // agentvisor_sessions_active{provider="claude"} 0 …
+ */
+export function metricsText(hooks: ObservabilityHooks | null): Promise<string> {
+  const off = () =>
+    new AgentvisorError('invalid-option', 'metrics are off: create the orchestrator with { metrics: true }');
+  return hooks?.metrics() ?? Promise.reject(off());
+}

@@ -18,7 +18,6 @@ const host = createAgentHost({
   keepAlive: new KeepAlive(false),
   running: () => null,
   link: () => null,
-  providerFailed: () => undefined,
 });
 const noSystem = { get: () => undefined } as unknown as ActorSystem<{ actors: Record<string, AnyActorRef> }>;
 const make = (spawn: PendingSpawn) => handleFor(spawn, noSystem, host);

@@ -41,7 +41,6 @@ function relayWith(registry = new AgentRegistry()): { relay: EventRelay; recorde
     keepAlive: new KeepAlive(false),
     running: () => null,
     link: () => null,
-    providerFailed: () => undefined,
   });
   const noSystem = { get: () => undefined } as unknown as ActorSystem<{ actors: Record<string, AnyActorRef> }>;
   const ports: Omit<RelayPorts, 'publish'> = {
