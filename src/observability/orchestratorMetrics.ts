@@ -1,8 +1,25 @@
 import type * as PromClient from 'prom-client';
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, LabelValues, Registry } from 'prom-client';
 import { loadModule } from './lazyModule';
 
-/** The per-provider figures the gauges read at scrape time (a slice of `orch.stats()`). */
+/** The counts the counters read at scrape time (a slice of `orch.stats().activity`). */
+export interface MetricsActivity {
+  readonly refused: Readonly<Record<string, number>>;
+  readonly released: Readonly<Record<string, number>>;
+  readonly resets: number;
+  readonly providers: Readonly<
+    Record<
+      string,
+      {
+        readonly fallbacks: Readonly<Record<string, number>>;
+        readonly requeued: number;
+        readonly overrunTokens: number;
+      }
+    >
+  >;
+}
+
+/** What the metrics read at scrape time (a slice of `orch.stats()`): the gauges' per-provider figures, the counters' activity. */
 export interface MetricsStats {
   readonly providers: Readonly<
     Record<
@@ -20,6 +37,7 @@ export interface MetricsStats {
     >
   >;
   readonly queued: number;
+  readonly activity: MetricsActivity;
 }
 
 /** The circuit gauge's values. */
@@ -29,8 +47,9 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.
 
 /**
  * Prometheus metrics of one orchestrator, in a registry of its own (never prom-client's global
- * one, so two orchestrators in a process do not collide). Gauges are read from the stats when
- * scraped, so the hot path pays only for counters and histograms.
+ * one, so two orchestrators in a process do not collide). Gauges and counters are read from the
+ * stats when scraped (the counters from `stats().activity`, the read model, so /metrics and stats()
+ * cannot disagree); the hot path pays only for the two latency histograms.
  *
  * Metrics: agentvisor_sessions_active, agentvisor_sessions_max, agentvisor_tokens_used,
  * agentvisor_tokens_reserved, agentvisor_tokens_limit, agentvisor_sessions_effective_limit,
@@ -43,21 +62,15 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.
  *
  * @example
  * const metrics = new OrchestratorMetrics(() => orch.stats());
- * metrics.fallback('claude', 'overloaded');
- * const text = await metrics.text();
+ * metrics.admission('claude', 0.25);
+ * const text = await metrics.text(); // agentvisor_fallbacks_total{from="claude",reason="overloaded"} 3 …
  */
 export class OrchestratorMetrics {
   readonly registry: Registry;
-  readonly #fallbacks: Counter<'from' | 'reason'>;
-  readonly #refusals: Counter<'code'>;
-  readonly #requeues: Counter<'provider'>;
-  readonly #released: Counter<'reason'>;
-  readonly #resets: Counter;
-  readonly #overrun: Counter<'provider'>;
   readonly #authentication: Histogram<'provider' | 'outcome'>;
   readonly #admission: Histogram<'provider'>;
 
-  /** `stats` returns null while there is nothing to read (before start): the gauges are then left out. */
+  /** `stats` returns null while there is nothing to read (before start): the gauges and labelled counters are then left out. */
   constructor(stats: () => MetricsStats | null) {
     const prom = loadModule<typeof PromClient>('prom-client');
     const registry = new prom.Registry();
@@ -108,37 +121,56 @@ export class OrchestratorMetrics {
         if (s) this.set(s.queued);
       },
     });
-    this.#fallbacks = new prom.Counter({
-      name: 'agentvisor_fallbacks_total',
-      help: 'Sessions that moved to another provider, by the provider left and the failure kind.',
-      labelNames: ['from', 'reason'],
-      registers,
+    // prom-client's Counter has no set(): each scrape resets it and adds the read model's count.
+    const counted = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      read: (activity: MetricsActivity, add: (labels: LabelValues<L>, value: number) => void) => void,
+    ): Counter<L> =>
+      new prom.Counter<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          const s = stats();
+          if (s) read(s.activity, (labels, value) => this.inc(labels, value));
+        },
+      });
+    counted(
+      'agentvisor_fallbacks_total',
+      'Sessions that moved to another provider, by the provider left and the failure kind.',
+      ['from', 'reason'],
+      (activity, add) => {
+        for (const [from, p] of Object.entries(activity.providers))
+          for (const [reason, n] of Object.entries(p.fallbacks)) add({ from, reason }, n);
+      },
+    );
+    counted(
+      'agentvisor_requeues_total',
+      'Sessions throttled before doing any work that went back to the queue, by provider.',
+      ['provider'],
+      (activity, add) => {
+        for (const [provider, p] of Object.entries(activity.providers)) add({ provider }, p.requeued);
+      },
+    );
+    counted('agentvisor_refusals_total', 'Spawns refused, by code.', ['code'], (activity, add) => {
+      for (const [code, n] of Object.entries(activity.refused)) add({ code }, n);
     });
-    this.#requeues = new prom.Counter({
-      name: 'agentvisor_requeues_total',
-      help: 'Sessions throttled before doing any work that went back to the queue, by provider.',
-      labelNames: ['provider'],
-      registers,
+    counted('agentvisor_sessions_released_total', 'Sessions ended, by reason.', ['reason'], (activity, add) => {
+      for (const [reason, n] of Object.entries(activity.released)) add({ reason }, n);
     });
-    this.#refusals = new prom.Counter({
-      name: 'agentvisor_refusals_total',
-      help: 'Spawns refused, by code.',
-      labelNames: ['code'],
-      registers,
-    });
-    this.#released = new prom.Counter({
-      name: 'agentvisor_sessions_released_total',
-      help: 'Sessions ended, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.#resets = new prom.Counter({ name: 'agentvisor_quota_resets_total', help: 'Daily budget resets.', registers });
-    this.#overrun = new prom.Counter({
-      name: 'agentvisor_quota_overrun_tokens_total',
-      help: 'Tokens used beyond the daily limit (reported after the fact).',
-      labelNames: ['provider'],
-      registers,
-    });
+    counted('agentvisor_quota_resets_total', 'Daily budget resets.', [], (activity, add) => add({}, activity.resets));
+    counted(
+      'agentvisor_quota_overrun_tokens_total',
+      'Tokens used beyond the daily limit (reported after the fact).',
+      ['provider'],
+      (activity, add) => {
+        for (const [provider, p] of Object.entries(activity.providers)) add({ provider }, p.overrunTokens);
+      },
+    );
     this.#authentication = new prom.Histogram({
       name: 'agentvisor_authentication_seconds',
       help: "Time to obtain a session's credentials (a token refresh included), by outcome (granted, denied).",
@@ -158,30 +190,6 @@ export class OrchestratorMetrics {
   /** The content type of `text()`. */
   get contentType(): string {
     return this.registry.contentType;
-  }
-
-  fallback(from: string, reason: string): void {
-    this.#fallbacks.inc({ from, reason });
-  }
-
-  refusal(code: string): void {
-    this.#refusals.inc({ code });
-  }
-
-  requeue(provider: string): void {
-    this.#requeues.inc({ provider });
-  }
-
-  released(reason: string): void {
-    this.#released.inc({ reason });
-  }
-
-  reset(): void {
-    this.#resets.inc();
-  }
-
-  overrun(provider: string, tokens: number): void {
-    this.#overrun.inc({ provider }, tokens);
   }
 
   authentication(provider: string, outcome: 'granted' | 'denied', seconds: number): void {

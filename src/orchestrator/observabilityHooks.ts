@@ -72,6 +72,7 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
   const metrics = o.metrics ? new OrchestratorMetrics(() => statsIfStarted(orch)) : null;
   const admissionsStarted = new Map<string, number>();
 
+  // The counters read stats().activity when scraped; only the latency histograms listen to events.
   if (metrics) {
     orch.on('agent.active', (e) => {
       const started = admissionsStarted.get(e.agentId);
@@ -79,47 +80,33 @@ export function createObservabilityHooks(o: ResolvedOptions, orch: ObservedOrche
       admissionsStarted.delete(e.agentId);
       metrics.admission(e.provider, (now() - started) / 1000);
     });
-    orch.on('agent.released', (e) => {
-      admissionsStarted.delete(e.agentId);
-      metrics.released(e.reason);
-    });
-    orch.on('quota.overrun', (e) => metrics.overrun(e.provider, e.overrunTokens));
+    orch.on('agent.released', (e) => admissionsStarted.delete(e.agentId));
+    orch.on('agent.refused', (e) => admissionsStarted.delete(e.agentId));
   }
-  if (metrics || audit) {
-    orch.on('agent.refused', (e) => {
-      admissionsStarted.delete(e.agentId);
-      metrics?.refusal(e.code);
-      audit?.record({ event: 'agent.refused', agentId: e.agentId, reason: e.code, code: e.code });
-    });
-    orch.on('agent.fallback', (e) => {
-      metrics?.fallback(e.from, e.reason);
-      audit?.record({
+  if (audit) {
+    orch.on('agent.refused', (e) =>
+      audit.record({ event: 'agent.refused', agentId: e.agentId, reason: e.code, code: e.code }),
+    );
+    orch.on('agent.fallback', (e) =>
+      audit.record({
         event: 'agent.fallback',
         agentId: e.agentId,
         sessionId: e.sessionId,
         provider: e.from,
         to: e.to,
         reason: e.reason,
-      });
-    });
-    orch.on('quota.reset', (e) => {
-      metrics?.reset();
-      audit?.record({ event: 'quota.reset', reason: 'daily window started', day: e.day });
-    });
-  }
-  if (metrics || audit) {
-    orch.on('agent.requeued', (e) => {
-      metrics?.requeue(e.provider);
-      audit?.record({
+      }),
+    );
+    orch.on('quota.reset', (e) => audit.record({ event: 'quota.reset', reason: 'daily window started', day: e.day }));
+    orch.on('agent.requeued', (e) =>
+      audit.record({
         event: 'agent.requeued',
         agentId: e.agentId,
         sessionId: e.sessionId,
         provider: e.provider,
         reason: e.reason,
-      });
-    });
-  }
-  if (audit) {
+      }),
+    );
     orch.on('provider.circuit', (e) =>
       audit.record({
         event: 'provider.circuit',

@@ -9,22 +9,30 @@ import type { ResolvedOptions } from './options';
 import type { OrchestratorStats, ProviderStats } from './types';
 import type { TaskKindStats } from './learnedEstimates';
 
-/** Counts since start, built from the coordinator's events (stats().activity). */
+/**
+ * Counts since start, built from the coordinator's events (stats().activity). The metrics' counters
+ * are read from it when scraped, label by label, so /metrics and stats() cannot disagree.
+ */
 export interface Activity {
   readonly admitted: number;
   readonly queued: number;
+  /** Refused spawns by code (agentvisor_refusals_total{code}). */
   readonly refused: Readonly<Record<string, number>>;
+  /** All fallbacks; `providers[p].fallbacks` splits them by the provider left and the reason. */
   readonly fallbacks: number;
   /** Sessions throttled before doing any work that went back to the queue (not failures, not fallbacks). */
   readonly requeued: number;
+  /** Ended sessions by reason (agentvisor_sessions_released_total{reason}). */
   readonly released: Readonly<Record<string, number>>;
   /** Usage beyond the daily limit reported since start (real usage that had already happened). */
   readonly overrunTokens: number;
-  /** Per provider: adaptive-limit moves and usage-limit pauses since start. */
+  /** Daily budget resets since start (agentvisor_quota_resets_total). */
+  readonly resets: number;
+  /** Per provider: adaptive-limit moves, usage-limit pauses, fallbacks away from it, requeues and overrun since start. */
   readonly providers: Readonly<Record<ProviderId, ProviderActivity>>;
 }
 
-/** One provider's limit and pause history since start (stats().activity.providers). */
+/** One provider's history since start (stats().activity.providers). */
 export interface ProviderActivity {
   /** How often the adaptive concurrency limit moved. */
   readonly limitChanges: number;
@@ -34,26 +42,39 @@ export interface ProviderActivity {
   readonly pauses: number;
   /** Why the provider is paused now, null when it is not. */
   readonly pauseReason: string | null;
+  /** Sessions that fell back away from this provider, by failure kind (agentvisor_fallbacks_total{from,reason}). */
+  readonly fallbacks: Readonly<Record<string, number>>;
+  /** Sessions requeued to wait for this provider (agentvisor_requeues_total{provider}). */
+  readonly requeued: number;
+  /** Tokens used beyond this provider's daily limit (agentvisor_quota_overrun_tokens_total{provider}). */
+  readonly overrunTokens: number;
 }
 
-const noProviderActivity: ProviderActivity = { limitChanges: 0, lowestLimit: null, pauses: 0, pauseReason: null };
+const noProviderActivity: ProviderActivity = {
+  limitChanges: 0,
+  lowestLimit: null,
+  pauses: 0,
+  pauseReason: null,
+  fallbacks: {},
+  requeued: 0,
+  overrunTokens: 0,
+};
 
 const withProvider = (
-  context: Activity,
+  providers: Activity['providers'],
   provider: ProviderId,
   change: (before: ProviderActivity) => ProviderActivity,
-): Activity => ({
-  ...context,
-  providers: { ...context.providers, [provider]: change(context.providers[provider]) },
-});
+): Activity['providers'] => ({ ...providers, [provider]: change(providers[provider]) });
 
 const bump = (counts: Readonly<Record<string, number>>, key: string) => ({ ...counts, [key]: (counts[key] ?? 0) + 1 });
 
 /**
  * The read model beside the machines, fed by the relay: the coordinator owns the budget
  * (stats().providers comes straight from its snapshot); this store only aggregates what happened,
- * which no machine needs. It changes on every counted event and on every provider limit, pause and
-resume, so a subscriber (`orch.subscribeStats`) redraws whenever stats() would read differently.
+ * which no machine needs, and the metrics' counters read it when scraped. It changes on every
+ * counted event, on every provider limit, pause and resume and on each daily reset, so a subscriber
+ * (`orch.subscribeStats`) redraws whenever stats() would read differently. Each event copies only
+ * the records it changes: the admission cycle's two (admitted, released) cost what they did.
  *
  * @example
  * const readModel = createReadModel(relay);
@@ -72,6 +93,7 @@ export function createReadModel(relay: EventRelay) {
     requeued: 0,
     released: {},
     overrunTokens: 0,
+    resets: 0,
     providers,
   };
   const store = createStore({
@@ -80,36 +102,63 @@ export function createReadModel(relay: EventRelay) {
       admitted: (context) => ({ ...context, admitted: context.admitted + 1 }),
       queued: (context) => ({ ...context, queued: context.queued + 1 }),
       refused: (context, event: { code: string }) => ({ ...context, refused: bump(context.refused, event.code) }),
-      fallback: (context) => ({ ...context, fallbacks: context.fallbacks + 1 }),
-      requeued: (context) => ({ ...context, requeued: context.requeued + 1 }),
+      fallback: (context, event: { from: ProviderId; reason: string }) => ({
+        ...context,
+        fallbacks: context.fallbacks + 1,
+        providers: withProvider(context.providers, event.from, (p) => ({
+          ...p,
+          fallbacks: bump(p.fallbacks, event.reason),
+        })),
+      }),
+      requeued: (context, event: { provider: ProviderId }) => ({
+        ...context,
+        requeued: context.requeued + 1,
+        providers: withProvider(context.providers, event.provider, (p) => ({ ...p, requeued: p.requeued + 1 })),
+      }),
       released: (context, event: { reason: string }) => ({
         ...context,
         released: bump(context.released, event.reason),
       }),
-      overrun: (context, event: { tokens: number }) => ({
+      overrun: (context, event: { provider: ProviderId; tokens: number }) => ({
         ...context,
         overrunTokens: context.overrunTokens + event.tokens,
+        providers: withProvider(context.providers, event.provider, (p) => ({
+          ...p,
+          overrunTokens: p.overrunTokens + event.tokens,
+        })),
       }),
-      limit: (context, event: { provider: ProviderId; limit: number }) =>
-        withProvider(context, event.provider, (p) => ({
+      reset: (context) => ({ ...context, resets: context.resets + 1 }),
+      limit: (context, event: { provider: ProviderId; limit: number }) => ({
+        ...context,
+        providers: withProvider(context.providers, event.provider, (p) => ({
           ...p,
           limitChanges: p.limitChanges + 1,
           lowestLimit: Math.min(p.lowestLimit ?? event.limit, event.limit),
         })),
-      paused: (context, event: { provider: ProviderId; reason: string }) =>
-        withProvider(context, event.provider, (p) => ({ ...p, pauses: p.pauses + 1, pauseReason: event.reason })),
-      resumed: (context, event: { provider: ProviderId }) =>
-        withProvider(context, event.provider, (p) => ({ ...p, pauseReason: null })),
+      }),
+      paused: (context, event: { provider: ProviderId; reason: string }) => ({
+        ...context,
+        providers: withProvider(context.providers, event.provider, (p) => ({
+          ...p,
+          pauses: p.pauses + 1,
+          pauseReason: event.reason,
+        })),
+      }),
+      resumed: (context, event: { provider: ProviderId }) => ({
+        ...context,
+        providers: withProvider(context.providers, event.provider, (p) => ({ ...p, pauseReason: null })),
+      }),
     },
   });
   relay
     .on('agent.admitted', () => store.trigger.admitted())
     .on('agent.queued', () => store.trigger.queued())
     .on('agent.refused', (e) => store.trigger.refused({ code: e.code }))
-    .on('agent.fallback', () => store.trigger.fallback())
-    .on('agent.requeued', () => store.trigger.requeued())
+    .on('agent.fallback', (e) => store.trigger.fallback({ from: e.from, reason: e.reason }))
+    .on('agent.requeued', (e) => store.trigger.requeued({ provider: e.provider }))
     .on('agent.released', (e) => store.trigger.released({ reason: e.reason }))
-    .on('quota.overrun', (e) => store.trigger.overrun({ tokens: e.overrunTokens }))
+    .on('quota.overrun', (e) => store.trigger.overrun({ provider: e.provider, tokens: e.overrunTokens }))
+    .on('quota.reset', () => store.trigger.reset())
     .on('provider.limit', (e) => store.trigger.limit({ provider: e.provider, limit: e.limit }))
     .on('provider.paused', (e) => store.trigger.paused({ provider: e.provider, reason: e.reason }))
     .on('provider.resumed', (e) => store.trigger.resumed({ provider: e.provider }));

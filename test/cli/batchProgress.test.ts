@@ -67,6 +67,9 @@ describe('BatchProgressBar', () => {
         lowestLimit: 4,
         pauses: 1,
         pauseReason: 'quota',
+        fallbacks: { quota: 1 },
+        requeued: 1,
+        overrunTokens: 0,
       });
     } finally {
       unsubscribe();

@@ -4,7 +4,15 @@ import { useStartedOrchestrators, track } from '../helpers/orchestratorHarness';
 const start = useStartedOrchestrators();
 
 describe('Orchestrator.stats activity', () => {
-  const noProviderActivity = { limitChanges: 0, lowestLimit: null, pauses: 0, pauseReason: null };
+  const noProviderActivity = {
+    limitChanges: 0,
+    lowestLimit: null,
+    pauses: 0,
+    pauseReason: null,
+    fallbacks: {},
+    requeued: 0,
+    overrunTokens: 0,
+  };
 
   it('should count admissions, queued and refused spawns, fallbacks, releases by reason and overrun tokens', async () => {
     const { orch, clock } = await start({
@@ -28,7 +36,11 @@ describe('Orchestrator.stats activity', () => {
       requeued: 0,
       released: { 'no-provider': 1, 'quota-exhausted': 1 },
       overrunTokens: 3_000,
-      providers: { claude: noProviderActivity, openai: noProviderActivity },
+      resets: 0,
+      providers: {
+        claude: { ...noProviderActivity, fallbacks: { server: 1 } },
+        openai: { ...noProviderActivity, overrunTokens: 3_000 },
+      },
     });
   });
 });

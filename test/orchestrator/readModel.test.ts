@@ -53,6 +53,14 @@ describe('readModel', () => {
       reason: 'overloaded',
       latencyMs: 3,
     });
+    events.publish('agent.fallback', {
+      agentId: 'a5',
+      sessionId: 's5',
+      from: 'claude',
+      to: null,
+      reason: 'server',
+      latencyMs: 0,
+    });
     events.publish('agent.requeued', {
       agentId: 'a1',
       sessionId: 's1',
@@ -76,23 +84,78 @@ describe('readModel', () => {
     events.publish('provider.paused', { provider: 'openai', until: T0 + 60_000, reason: 'quota' });
     events.publish('provider.paused', { provider: 'claude', until: T0 + 60_000, reason: 'quota' });
     events.publish('provider.resumed', { provider: 'claude' });
-    // Events the read model does not aggregate change nothing.
     events.publish('quota.reset', { day: '2026-03-11' });
+    // Events the read model does not aggregate change nothing.
+    events.publish('quota.low', { provider: 'claude', available: 10, dailyLimit: 1_000 });
+    events.publish('provider.circuit', { provider: 'claude', state: 'open', openUntil: T0 + 1_000, failures: 3 });
     subscription.unsubscribe();
     expect(store.getSnapshot().context).toEqual({
       admitted: 1,
       queued: 1,
       refused: { 'concurrency-limit': 2, 'queue-full': 1 },
-      fallbacks: 1,
+      fallbacks: 2,
       requeued: 1,
       released: { released: 1 },
       overrunTokens: 42,
+      resets: 1,
       providers: {
-        claude: { limitChanges: 2, lowestLimit: 2, pauses: 1, pauseReason: null },
-        openai: { limitChanges: 0, lowestLimit: null, pauses: 1, pauseReason: 'quota' },
+        claude: {
+          limitChanges: 2,
+          lowestLimit: 2,
+          pauses: 1,
+          pauseReason: null,
+          fallbacks: { overloaded: 1, server: 1 },
+          requeued: 0,
+          overrunTokens: 0,
+        },
+        openai: {
+          limitChanges: 0,
+          lowestLimit: null,
+          pauses: 1,
+          pauseReason: 'quota',
+          fallbacks: {},
+          requeued: 1,
+          overrunTokens: 42,
+        },
       },
     });
-    expect(seen).toHaveLength(15);
+    expect(seen).toHaveLength(17);
+  });
+
+  it('should copy only the records an event changes (the admission cycle leaves the per-provider records shared)', () => {
+    const events = relay();
+    const store = createReadModel(events);
+    const before = store.getSnapshot().context;
+    events.publish('agent.admitted', {
+      agentId: 'a1',
+      sessionId: 's1',
+      provider: 'claude',
+      allocatedTokens: 10,
+      waitedMs: 0,
+    });
+    events.publish('agent.released', {
+      agentId: 'a1',
+      sessionId: 's1',
+      provider: 'claude',
+      usedTokens: 5,
+      returnedTokens: 5,
+      reason: 'released',
+      error: null,
+    });
+    const cycled = store.getSnapshot().context;
+    expect(cycled.providers).toBe(before.providers);
+    expect(cycled.refused).toBe(before.refused);
+    events.publish('agent.requeued', {
+      agentId: 'a1',
+      sessionId: 's1',
+      provider: 'claude',
+      reason: 'x',
+      notBefore: T0,
+    });
+    const requeued = store.getSnapshot().context;
+    expect(requeued.providers.claude).not.toBe(cycled.providers.claude);
+    expect(requeued.providers.openai).toBe(cycled.providers.openai);
+    expect(requeued.released).toBe(cycled.released);
   });
 
   it('should project stats from the coordinator snapshot, the options, the shared ledger view and the activity', () => {
