@@ -150,7 +150,7 @@ export interface OrchestratorStats {
   /** The current daily window (local date of its start) and when the next one starts. */
   readonly day: string;
   readonly nextResetAt: number;
-  /** What happened since start: admissions, refusals by code, fallbacks, releases by reason. */
+  /** What happened since start: admissions, refusals by code, fallbacks, requeues, releases by reason, overrun, resets; the metrics' counters read it. */
   readonly activity: Activity;
   /** Per task kind: the learned estimate and how well admission allocations matched use. */
   readonly taskKinds: Readonly<Record<string, TaskKindStats>>;
