@@ -2,7 +2,7 @@
  * agentSession: one agent's session, from authentication to release.
  *
  * States: authenticating → (reserving →) active ⇄ fallingBack → released (final).
- * Accepts: session.usage, session.heartbeat, session.failure, session.requeue, session.release, session.sweep (from the host through the
+ * Accepts: session.usage, session.heartbeat, session.failure, session.release, session.sweep (from the host through the
  * orchestrator and from the clock), and session.toppedUp, session.topUpRefused,
  * session.fallbackAdmitted, session.fallbackRefused (answers from the coordinator),
  * credentials.granted / credentials.denied (answers from the credentials actor), and
@@ -184,13 +184,6 @@ export const agentSessionMachine = setup({
         },
       };
     }),
-    noteRequeue: assign(({ context, event }) => {
-      assertEvent(event, 'session.requeue');
-      return {
-        pending: { ...context.pending, reason: event.reason, requeueAt: event.notBefore },
-        lastEventAt: Math.max(context.lastEventAt, event.now),
-      };
-    }),
     recordRequeueStep: assign(({ context, event }) => {
       assertEvent(event, 'session.failure');
       const step = failureStep(context, event);
@@ -350,7 +343,6 @@ export const agentSessionMachine = setup({
     active: {
       entry: 'notifyActivated',
       on: {
-        'session.requeue': { target: 'fallingBack', actions: 'noteRequeue' },
         'session.failure': [
           { guard: 'isRequeueStep', target: 'fallingBack', actions: 'recordRequeueStep' },
           { guard: 'isRetryStep', actions: 'recordRetryStep' },
