@@ -32,6 +32,7 @@ import {
   fallbackRequest,
   NO_PENDING,
   outputOf,
+  refusalOutcome,
   remainingAfter,
   unusedOnProvider,
   usageReport,
@@ -162,13 +163,7 @@ export const agentSessionMachine = setup({
     })),
     endForAuthFailure: assign(({ event }) => {
       assertEvent(event, 'credentials.denied');
-      return {
-        outcome: {
-          reason: 'auth-failed' as const,
-          error: { code: event.code, message: event.message },
-          overrunTokens: 0,
-        },
-      };
+      return { outcome: refusalOutcome('auth-failed', event) };
     }),
     noteLedgerRefusal: assign(({ context, event }) => {
       assertEvent(event, 'reservation.refused');
@@ -176,13 +171,7 @@ export const agentSessionMachine = setup({
     }),
     endForLedgerRefusal: assign(({ event }) => {
       assertEvent(event, 'reservation.refused');
-      return {
-        outcome: {
-          reason: 'no-provider' as const,
-          error: { code: event.code, message: event.message },
-          overrunTokens: 0,
-        },
-      };
+      return { outcome: refusalOutcome('no-provider', event) };
     }),
     recordRequeueStep: assign(({ context, event }) => {
       assertEvent(event, 'session.failure');
@@ -261,13 +250,7 @@ export const agentSessionMachine = setup({
     }),
     endForRefusedFallback: assign(({ event }) => {
       assertEvent(event, 'session.fallbackRefused');
-      return {
-        outcome: {
-          reason: 'no-provider' as const,
-          error: { code: event.code, message: event.message },
-          overrunTokens: 0,
-        },
-      };
+      return { outcome: refusalOutcome('no-provider', event) };
     }),
     dropSecrets: assign({ secretEnv: {}, env: {} }),
   },
