@@ -2,7 +2,7 @@
  * agentSession: one agent's session, from authentication to release.
  *
  * States: authenticating → (reserving →) active ⇄ fallingBack → released (final).
- * Accepts: session.usage, session.heartbeat, session.failure, session.requeue, session.release, session.sweep (from the host through the
+ * Accepts: session.usage, session.heartbeat, session.failure, session.release, session.sweep (from the host through the
  * orchestrator and from the clock), and session.toppedUp, session.topUpRefused,
  * session.fallbackAdmitted, session.fallbackRefused (answers from the coordinator),
  * credentials.granted / credentials.denied (answers from the credentials actor), and
@@ -32,6 +32,7 @@ import {
   fallbackRequest,
   NO_PENDING,
   outputOf,
+  refusalOutcome,
   remainingAfter,
   unusedOnProvider,
   usageReport,
@@ -162,13 +163,7 @@ export const agentSessionMachine = setup({
     })),
     endForAuthFailure: assign(({ event }) => {
       assertEvent(event, 'credentials.denied');
-      return {
-        outcome: {
-          reason: 'auth-failed' as const,
-          error: { code: event.code, message: event.message },
-          overrunTokens: 0,
-        },
-      };
+      return { outcome: refusalOutcome('auth-failed', event) };
     }),
     noteLedgerRefusal: assign(({ context, event }) => {
       assertEvent(event, 'reservation.refused');
@@ -176,20 +171,7 @@ export const agentSessionMachine = setup({
     }),
     endForLedgerRefusal: assign(({ event }) => {
       assertEvent(event, 'reservation.refused');
-      return {
-        outcome: {
-          reason: 'no-provider' as const,
-          error: { code: event.code, message: event.message },
-          overrunTokens: 0,
-        },
-      };
-    }),
-    noteRequeue: assign(({ context, event }) => {
-      assertEvent(event, 'session.requeue');
-      return {
-        pending: { ...context.pending, reason: event.reason, requeueAt: event.notBefore },
-        lastEventAt: Math.max(context.lastEventAt, event.now),
-      };
+      return { outcome: refusalOutcome('no-provider', event) };
     }),
     recordRequeueStep: assign(({ context, event }) => {
       assertEvent(event, 'session.failure');
@@ -268,13 +250,7 @@ export const agentSessionMachine = setup({
     }),
     endForRefusedFallback: assign(({ event }) => {
       assertEvent(event, 'session.fallbackRefused');
-      return {
-        outcome: {
-          reason: 'no-provider' as const,
-          error: { code: event.code, message: event.message },
-          overrunTokens: 0,
-        },
-      };
+      return { outcome: refusalOutcome('no-provider', event) };
     }),
     dropSecrets: assign({ secretEnv: {}, env: {} }),
   },
@@ -350,7 +326,6 @@ export const agentSessionMachine = setup({
     active: {
       entry: 'notifyActivated',
       on: {
-        'session.requeue': { target: 'fallingBack', actions: 'noteRequeue' },
         'session.failure': [
           { guard: 'isRequeueStep', target: 'fallingBack', actions: 'recordRequeueStep' },
           { guard: 'isRetryStep', actions: 'recordRetryStep' },

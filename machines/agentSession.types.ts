@@ -193,8 +193,6 @@ export type SessionEvent =
       readonly failure?: FailureFacts;
       readonly jitter?: number;
     }
-  /** Throttled before doing any work: give the slot back and wait to be re-admitted on the same provider, not before `notBefore`. */
-  | { readonly type: 'session.requeue'; readonly reason: string; readonly notBefore: number; readonly now: number }
   | { readonly type: 'session.release'; readonly now: number; readonly reason?: 'released' | 'stopped' }
   | { readonly type: 'session.sweep'; readonly now: number }
   | { readonly type: 'session.toppedUp'; readonly tokens: number }

@@ -3,7 +3,16 @@
  * and the fallback chain. Pure.
  */
 import { assertEvent } from 'xstate';
-import type { PendingFailure, SessionContext, SessionEvent, SessionNotice, SessionOutput } from './agentSession.types';
+import type {
+  EndReason,
+  PendingFailure,
+  SessionContext,
+  SessionError,
+  SessionEvent,
+  SessionNotice,
+  SessionOutcome,
+  SessionOutput,
+} from './agentSession.types';
 import { decideFailure } from './failureDecision';
 import type { FailureDecision } from './failureDecision';
 import type { ProviderId } from './providers';
@@ -38,6 +47,16 @@ export function outputOf(context: SessionContext): SessionOutput {
     error: context.outcome?.error ?? null,
     endedAt: context.lastEventAt,
   };
+}
+
+/**
+ * How a session ends on a refusal (credentials denied, no room in the shared ledger, a fallback
+ * refused): the refusal's code and message are its error, and no usage went over the budget.
+ *
+ * @example refusalOutcome('no-provider', { code: 'quota-exhausted', message: 'no budget left' })
+ */
+export function refusalOutcome(reason: EndReason, refusal: SessionError): SessionOutcome {
+  return { reason, error: { code: refusal.code, message: refusal.message }, overrunTokens: 0 };
 }
 
 /**

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describeJsonFault } from '../storage/jsonError';
 import { AgentvisorError, errnoOf } from '../errors';
 import { loadModule } from '../observability/lazyModule';
-import { isInsideFolder } from '../storage/homePath';
+import { locateUnderHomeSync, realLocationSync } from '../storage/homePath';
+import type { HomeLocation } from '../storage/homePath';
 import type * as ConfigValidationModule from './configValidation';
 import type { ConfigFileSettings, ConfigProblem, LoadedConfig } from './configTypes';
 
@@ -37,20 +38,6 @@ function invalid(
   });
 }
 
-/** The real path of `p` (symlinks resolved; for a missing path, its nearest existing folder's), or null for a dangling link. */
-function realPathOf(p: string): string | null {
-  try {
-    return fs.realpathSync(p);
-  } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw error;
-  }
-  if (fs.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() === true) return null;
-  const parent = path.dirname(p);
-  if (parent === p) return p;
-  const above = realPathOf(parent);
-  return above === null ? null : path.join(above, path.basename(p));
-}
-
 function exists(given: string): boolean {
   try {
     return fs.lstatSync(given, { throwIfNoEntry: false }) !== undefined;
@@ -67,28 +54,25 @@ function exists(given: string): boolean {
 
 /** Where the file really is, refused when a symlink leads outside the home (as credential files are). */
 function locate(given: string, home: string): string {
-  let real: string | null;
-  let realHome: string;
+  let where: HomeLocation;
   try {
-    real = realPathOf(given);
-    realHome = realPathOf(path.resolve(home)) ?? path.resolve(home);
+    where = locateUnderHomeSync(given, home);
   } catch (error) {
     throw invalid(given, errnoOf(error) ?? 'io', `cannot be read (${errnoOf(error) ?? 'an I/O error'}).`);
   }
-  if (real === null)
+  if (where.problem === 'dangling-symlink')
     throw invalid(given, 'dangling-symlink', 'is a symlink to a missing file: remove the link or create its target.');
-  if (real !== given) {
-    if (!isInsideFolder(realHome, real)) {
-      throw new AgentvisorError(
-        'insecure-permissions',
-        `Config file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`,
-        {
-          details: { file: given, reason: 'symlink-outside-home' },
-        },
-      );
-    }
+  if (where.problem === 'symlink-outside-home') {
+    const realHome = realLocationSync(home).real;
+    throw new AgentvisorError(
+      'insecure-permissions',
+      `Config file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`,
+      {
+        details: { file: given, reason: 'symlink-outside-home' },
+      },
+    );
   }
-  return real;
+  return where.real;
 }
 
 /** The file's bytes as text, never through a symlink at the last step and never past MAX_CONFIG_BYTES; null when missing. */

@@ -31,16 +31,18 @@ function asFound(c: ReadCredential): FoundCredential {
   };
 }
 
+/** What a stored source is besides its `load`: it reads one place for one provider, and says where it looked by its id. */
+function storedAt(id: StoredCredentialSource['id'], provider: ProviderId): Omit<StoredCredentialSource, 'load'> {
+  return { id, live: false, provider, lookedAt: () => id };
+}
+
 /**
  * `claude-auth-file`: claude_auth.json in the home (ours): its API key, then its OAuth login (refreshed when it has a refresh token).
  *
  * @example await claudeAuthFileSource.load(context);
  */
 export const claudeAuthFileSource: StoredCredentialSource = {
-  id: 'claude-auth-file',
-  live: false,
-  provider: 'claude',
-  lookedAt: () => 'claude-auth-file',
+  ...storedAt('claude-auth-file', 'claude'),
   async load({ options, readOptions, refreshable }) {
     const auth = await readClaudeAuth(options.home, readOptions);
     if (!auth) return null;
@@ -57,10 +59,7 @@ export const claudeAuthFileSource: StoredCredentialSource = {
  * @example await codexAuthFileSource.load(context);
  */
 export const codexAuthFileSource: StoredCredentialSource = {
-  id: 'codex-auth-file',
-  live: false,
-  provider: 'openai',
-  lookedAt: () => 'codex-auth-file',
+  ...storedAt('codex-auth-file', 'openai'),
   async load({ options, readOptions, refreshable }) {
     const auth = await readCodexAuth(options.home, readOptions);
     if (!auth) return null;
@@ -90,10 +89,7 @@ export const codexAuthFileSource: StoredCredentialSource = {
  * @example await claudeCodeSource.load(context);
  */
 export const claudeCodeSource: StoredCredentialSource = {
-  id: 'claude-code',
-  live: false,
-  provider: 'claude',
-  lookedAt: () => 'claude-code',
+  ...storedAt('claude-code', 'claude'),
   async load({ options, readOptions, refreshable }) {
     const warnings: string[] = [];
     // Claude Code on macOS keeps its login in the Keychain and falls back to the file: so do we.

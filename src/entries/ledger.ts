@@ -12,21 +12,7 @@ export { createMemoryLedger } from '../quota/memoryLedger';
 export { createFileLedger } from '../quota/fileLedger';
 export type { FileLedgerOptions } from '../quota/fileLedger';
 export type { RedisLedgerOptions } from '../quota/redisLedger';
-export type {
-  LedgerConfig,
-  LedgerSnapshot,
-  ProviderLedgerState,
-  QuotaLedger,
-  RecordOutcome,
-  RecordRequest,
-  RecordedUsage,
-  Refusal,
-  Reservation,
-  ReserveOutcome,
-  ReserveRequest,
-  Settlement,
-  TopUpRefusal,
-} from '../quota/ledger';
+export type * from '../quota/ledger';
 export { DEFAULT_DAILY_RESET, windowAt } from '../quota/dailyWindow';
 export type { DailyReset, WindowPosition } from '../quota/dailyWindow';
 export type { LedgerOption, LedgerSharing } from '../orchestrator/ledgerOption';

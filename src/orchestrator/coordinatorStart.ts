@@ -6,7 +6,6 @@ import type { Authenticate } from '../credentials';
 import { bindMachines } from './bindMachines';
 import type { SideEffects } from './bindMachines';
 import { coordinatorInputOf } from './coordinatorInput';
-import { reserveWithLink } from './ledgerActor';
 import type { LedgerLifecycle } from './ledgerLifecycle';
 import type { LedgerLink } from './ledgerLink';
 import type { ResolvedOptions } from './options';
@@ -39,7 +38,7 @@ export function createCoordinator(start: CoordinatorStart): {
   const machine = bindMachines({
     credentials: { authenticate, clock: o.clock, timeoutMs: o.authTimeoutMs },
     clock: { clock: o.clock, dailyReset: o.dailyReset },
-    ledger: { reserve: link ? reserveWithLink(link) : null },
+    ledger: { reserve: link ? (request) => link.reserveStint(request) : null },
     effects: start.effects,
   });
   const input = coordinatorInputOf(o, {

@@ -1,6 +1,5 @@
 import { fromCallback } from 'xstate';
-import type { AuthResult, ReservationRequest, SessionEvent } from '../../machines/agentSession.types';
-import type { Authenticate } from '../credentials';
+import type { ReservationRequest, SessionEvent } from '../../machines/agentSession.types';
 import { isAgentvisorError } from '../errors';
 
 /** Reserves one later stint of a session in the shared ledger; rejects (an AgentvisorError with the ledger's code) when refused. */
@@ -16,7 +15,7 @@ export interface LedgerActorOptions {
  * a fallback or a requeue) with `reservation.granted` or `reservation.refused` and the ledger's code.
  *
  * @example
- * coordinatorMachine.provide({ actors: { ledger: createLedgerActor({ reserve: (r) => link.reserve(r) }) } })
+ * coordinatorMachine.provide({ actors: { ledger: createLedgerActor({ reserve: (request) => link.reserveStint(request) }) } })
  */
 export function createLedgerActor(options: LedgerActorOptions) {
   return fromCallback<ReservationRequest>(({ receive, system }) => {
@@ -42,26 +41,4 @@ export function createLedgerActor(options: LedgerActorOptions) {
       stopped = true;
     };
   });
-}
-
-/** What a reservation made through the link's authenticator wrapper hands out: nothing (the credentials came first). */
-const NOTHING_TO_HAND_OUT: AuthResult = { source: 'ledger', hint: '', secretEnv: {}, env: {} };
-
-/**
- * Reserves later stints through a ledger link's authenticator wrapper, the link's one way to reserve
- * a stint after the first; the wrapped step authenticates nothing.
- *
- * @example createLedgerActor({ reserve: reserveWithLink(link) })
- */
-export function reserveWithLink(link: { wrapAuthenticate(inner: Authenticate): Authenticate }): ReserveStint {
-  const reserveOnly = link.wrapAuthenticate(() => NOTHING_TO_HAND_OUT);
-  return async (request) => {
-    await reserveOnly({
-      provider: request.provider,
-      sessionId: request.sessionId,
-      agentId: request.agentId,
-      allocatedTokens: request.allocatedTokens,
-      stint: request.stint,
-    });
-  };
 }

@@ -1,6 +1,5 @@
-import type { AuthInput } from '../../machines/agentSession.types';
+import type { ReservationRequest } from '../../machines/agentSession.types';
 import type { ProviderId } from '../../machines/providers';
-import type { Authenticate } from '../credentials';
 import { AgentvisorError, isAgentvisorError } from '../errors';
 import { createInsuredLedger } from '../quota/insuredLedger';
 import type { InsuredLedger } from '../quota/insuredLedger';
@@ -21,6 +20,9 @@ import { SettleQueue } from './settleQueue';
 
 export { reservationId } from './ledgerLinkTypes';
 export type { AdmissionOutcome, EffectiveLimits, LedgerLinkOptions, OthersHold, TopUpAsk } from './ledgerLinkTypes';
+
+/** One later stint to reserve: the session, its new provider, the stint's number and its allocation. */
+export type StintRequest = Pick<ReservationRequest, 'sessionId' | 'provider' | 'stint' | 'allocatedTokens'>;
 
 /**
  * Binds an orchestrator to a shared quota ledger (file or Redis). The coordinator keeps deciding
@@ -96,35 +98,25 @@ export class LedgerLink {
   }
 
   /**
-   * Wraps an authenticator: the ledger reservation comes first, then the credentials. A refusal
-   * (or an unreachable ledger under fail-closed) is thrown as the matching AgentvisorError, which
-   * the session treats as "no room here".
+   * Reserves a later stint of a session (after a fallback or a requeue) before the session gets the
+   * new provider's env; the ledger actor (ledgerActor.ts) calls it for each `reservation.request`.
+   * A stint already held (the first one, reserved by `reserveAdmission`) is not reserved twice. A
+   * refusal (or an unreachable ledger under fail-closed) is thrown as the matching AgentvisorError,
+   * which the session treats as "no room here".
+   *
+   * @example
+   * await link.reserveStint({ sessionId: 's1', provider: 'openai', stint: 1, allocatedTokens: 20_000 });
    */
-  wrapAuthenticate(inner: Authenticate): Authenticate {
-    return (input: AuthInput) => this.#reserveThen(input, inner);
-  }
-
-  async #reserveThen(input: AuthInput, inner: Authenticate) {
-    const stint = input.stint ?? 0;
-    const id = reservationId(input.sessionId, stint);
-    // Admitted through reserveAdmission (a new spawn): the ledger already decided.
-    if (!this.#held.has(id)) {
-      const outcome = await this.#reserve(id, input.provider, Math.max(1, input.allocatedTokens ?? 1));
-      if (outcome.status === 'refused') {
-        const message =
-          outcome.code === 'ledger-unavailable'
-            ? 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back'
-            : `the shared quota ledger has no room for this session on ${input.provider} (${outcome.code}): other hosts hold it`;
-        throw new AgentvisorError(outcome.code, message, { retryAfterMs: outcome.retryAfterMs });
-      }
-    }
-    try {
-      return await inner(input);
-    } catch (error) {
-      // No env was handed out: the reservation goes back at once (an outage keeps it queued).
-      this.settleStint(input.sessionId, stint, input.provider, 0).catch(() => undefined);
-      throw error;
-    }
+  async reserveStint(request: StintRequest): Promise<void> {
+    const id = reservationId(request.sessionId, request.stint);
+    if (this.#held.has(id)) return;
+    const outcome = await this.#reserve(id, request.provider, Math.max(1, request.allocatedTokens));
+    if (outcome.status === 'reserved') return;
+    const message =
+      outcome.code === 'ledger-unavailable'
+        ? 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back'
+        : `the shared quota ledger has no room for this session on ${request.provider} (${outcome.code}): other hosts hold it`;
+    throw new AgentvisorError(outcome.code, message, { retryAfterMs: outcome.retryAfterMs });
   }
 
   /**

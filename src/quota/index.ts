@@ -6,20 +6,6 @@ export { createFileLedger } from './fileLedger';
 export type { FileLedgerOptions } from './fileLedger';
 export { createRedisLedger } from './redisLedger';
 export type { RedisLedgerOptions } from './redisLedger';
-export type {
-  LedgerConfig,
-  LedgerSnapshot,
-  ProviderLedgerState,
-  QuotaLedger,
-  RecordOutcome,
-  RecordRequest,
-  RecordedUsage,
-  Refusal,
-  Reservation,
-  ReserveOutcome,
-  ReserveRequest,
-  Settlement,
-  TopUpRefusal,
-} from './ledger';
+export type * from './ledger';
 export { DEFAULT_DAILY_RESET, windowAt } from './dailyWindow';
 export type { DailyReset, WindowPosition } from './dailyWindow';

@@ -3,12 +3,11 @@
  * provider when another orchestrator holds the only slot, and lands there (never elsewhere) once
  * the slot frees; `auto` takes what is free at once.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { admitTaskAgent } from '../../src/agents/agentAdmission';
-import { createOrchestrator, isAgentvisorError } from '../../src';
+import { isAgentvisorError } from '../../src';
 import type { Orchestrator } from '../../src';
+import { useTempOrchestrators } from '../helpers/orchestratorHarness';
 
 const ENV = {
   ANTHROPIC_API_KEY: 'sk-ant-api03-ADMISSIONtestKEY-0001',
@@ -16,27 +15,16 @@ const ENV = {
 };
 const request = { agentId: 't1', task: 'fix it', estimatedTokens: 1000, waitMs: 10_000 } as const;
 
-let root: string;
-let running: Orchestrator[];
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'admission-'));
-  running = [];
-});
-afterEach(async () => {
-  await Promise.all(running.map((o) => o.stop()));
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const orchestrators = useTempOrchestrators('admission-');
+const ledgerFile = () => path.join(orchestrators.root(), 'ledger.json');
 
-async function started(syncIntervalMs: number): Promise<Orchestrator> {
-  const orch = createOrchestrator({
+function started(syncIntervalMs: number): Promise<Orchestrator> {
+  return orchestrators.start({
     env: ENV,
     credentialSources: ['env'],
     limits: { claude: { maxConcurrent: 1 } },
-    ledger: { file: path.join(root, 'ledger.json'), syncIntervalMs },
+    ledger: { file: ledgerFile(), syncIntervalMs },
   });
-  running.push(orch);
-  await orch.start();
-  return orch;
 }
 
 describe('admitTaskAgent', () => {

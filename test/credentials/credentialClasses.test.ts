@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCredentialResolver } from '../../src/credentials';
+import { T0 } from '../helpers/timeOrigin';
 
 describe('credentialClasses', () => {
   it('should keep one object while nothing changes, and a new one when the env, the files or an expiry change it', async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'classes-'));
     const claudeHome = fs.mkdtempSync(path.join(os.tmpdir(), 'classes-claude-'));
-    let now = Date.parse('2026-03-10T10:00:00Z');
+    let now = T0;
     const env: Record<string, string | undefined> = { OPENAI_API_KEY: 'sk-proj-CLASSEStestKEY-0001' };
     fs.writeFileSync(
       path.join(claudeHome, '.credentials.json'),

@@ -5,6 +5,7 @@ import util from 'node:util';
 import { createCredentialResolver } from '../../src/credentials';
 import type { CredentialSourceId } from '../../src/credentials';
 import { createOrchestrator, isAgentvisorError } from '../../src';
+import { T0 } from '../helpers/timeOrigin';
 
 const KEYS = {
   envClaude: 'sk-ant-api03-ENVKEY-resolver-test-0001',
@@ -16,7 +17,6 @@ const KEYS = {
   envOauth: 'sk-ant-oat01-ENVOAUTH-resolver-test-0007',
 };
 const ALL_SECRETS = Object.values(KEYS);
-const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 
 /** Every folder tempDirs made, removed when the file ends. */
 const made: string[] = [];
@@ -63,7 +63,7 @@ function resolver(
     home: dirs.home,
     claudeHome: dirs.claudeHome,
     userHome: dirs.root,
-    now: () => NOW,
+    now: () => T0,
     ...(sources ? { sources } : {}),
   });
 }
@@ -85,7 +85,7 @@ describe('createCredentialResolver', () => {
   it('should take options, then the env, then claude_auth.json, then Claude Code, per provider', async () => {
     const dirs = tempDirs();
     write(path.join(dirs.home, 'claude_auth.json'), { ANTHROPIC_API_KEY: KEYS.fileClaude });
-    claudeCode(dirs.claudeHome, NOW + 3_600_000);
+    claudeCode(dirs.claudeHome, T0 + 3_600_000);
 
     const withOptions = resolver(dirs, { ANTHROPIC_API_KEY: KEYS.envClaude }, undefined, { claude: KEYS.optionClaude });
     await withOptions.load();
@@ -114,7 +114,7 @@ describe('createCredentialResolver', () => {
       CLAUDE_CODE_OAUTH_TOKEN: KEYS.claudeCodeToken,
       ANTHROPIC_AUTH_TOKEN: KEYS.claudeCodeToken,
     });
-    expect(fromClaudeCode.describe('claude')).toMatchObject({ kind: 'oauth', tier: 'max', expiresAt: NOW + 3_600_000 });
+    expect(fromClaudeCode.describe('claude')).toMatchObject({ kind: 'oauth', tier: 'max', expiresAt: T0 + 3_600_000 });
     expectNoSecret(fromClaudeCode.describe('claude'));
   });
 
@@ -135,7 +135,7 @@ describe('createCredentialResolver', () => {
     write(path.join(dirs.home, 'auth.json'), {
       OPENAI_API_KEY: KEYS.fileOpenai,
       tokens: null,
-      last_refresh: '2026-11-01T00:00:00Z',
+      last_refresh: '2025-12-01T00:00:00Z',
     });
     const r = resolver(dirs, {});
     await r.load();
@@ -159,7 +159,7 @@ describe('createCredentialResolver', () => {
 
   it('should pass over an expired login and say so when nothing else is usable, without the token', async () => {
     const dirs = tempDirs();
-    claudeCode(dirs.claudeHome, NOW - 1);
+    claudeCode(dirs.claudeHome, T0 - 1);
     const r = resolver(dirs, {});
     await r.load();
     let caught: unknown;
@@ -169,7 +169,7 @@ describe('createCredentialResolver', () => {
       caught = error;
     }
     expect(isAgentvisorError(caught, 'auth-failed')).toBe(true);
-    expect((caught as Error).message).toContain('expired at 2026-11-27T11:59:59.999Z');
+    expect((caught as Error).message).toContain('expired at 2026-01-01T11:59:59.999Z');
     expectNoSecret(caught);
     expect(r.describe('claude')).toBeNull();
   });

@@ -31,6 +31,23 @@ export const DAY0 = '2026-01-01';
 export const NEXT_RESET = Date.UTC(2026, 0, 2, 0, 0, 0);
 
 /**
+ * 20 minutes before `NEXT_RESET` (2026-01-01T23:40:00Z): a run that starts here crosses the daily reset.
+ *
+ * @example fc.constantFrom(T0, JUST_BEFORE_RESET)
+ */
+export const JUST_BEFORE_RESET = NEXT_RESET - 20 * MINUTE;
+
+/**
+ * 2025-06-01T20:00:00Z (a Sunday evening, UTC): the "now" the recorded provider answers in
+ * test/providers were read against. Their texts and headers name clock times and dates relative to
+ * it (`usage limit reached|1748815200` is 22:00 that day, "resets 9:20pm (UTC)" later that evening,
+ * "resets Jun 9, 5am" the next week), so those tests keep this date; anything else starts at `T0`.
+ *
+ * @example classifyHttpFailure({ provider: 'claude', status: 429, now: PROVIDER_SAMPLES_NOW })
+ */
+export const PROVIDER_SAMPLES_NOW = Date.UTC(2025, 5, 1, 20, 0, 0);
+
+/**
  * The instant `offsetMs` after `T0` (before it when negative).
  *
  * @example clock.set(at(90 * MINUTE))

@@ -68,10 +68,6 @@ const SHARED_ONLY = {
   'agentSession.reserving reservation.refused#0': NOT_SHARED,
   'agentSession.reserving reservation.refused#1': NOT_SHARED,
 } as const;
-/** Reported throttling is a session.failure (the requeue step, failure#0); nothing in src sends session.requeue. */
-const REQUEUE_EVENT = 'agentSession.active session.requeue#0';
-const REQUEUE_EVENT_WHY =
-  'no host can cause it: the orchestrator reports a throttle as session.failure (the requeue step)';
 
 const ROOMY = { dailyLimit: 100_000, maxConcurrent: 2 } as const;
 const OPENAI = { dailyLimit: 12_000, maxConcurrent: 1 } as const;
@@ -86,7 +82,6 @@ const SCENARIOS: readonly SessionScenario[] = [
       ...SHARED_ONLY,
       [TOP_UP_REFUSED]: 'both budgets cover 12,000 tokens',
       [FALLBACK_REFUSED]: 'openai has room',
-      [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
     },
   },
   {
@@ -101,7 +96,6 @@ const SCENARIOS: readonly SessionScenario[] = [
       [FAILURE_ENDS]: 'openai is in the chain: the coordinator refuses it (scenario maxFallbacks 0 takes this branch)',
       [FAILURE_RETRIES]:
         'openai is left in the chain on claude (the coordinator refuses it), and the session never gets to openai',
-      [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
     },
   },
   {
@@ -113,7 +107,6 @@ const SCENARIOS: readonly SessionScenario[] = [
       ...SHARED_ONLY,
       [FALLBACK_REFUSED]: 'openai has room',
       [FAILURE_REQUEUES]: 'left out to keep the graph small (the other scenarios requeue)',
-      [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
     },
   },
   {
@@ -127,7 +120,6 @@ const SCENARIOS: readonly SessionScenario[] = [
       [FAILURE_FALLS_BACK]: 'maxFallbacks 0: a failure ends the session',
       [FALLBACK_REFUSED]: 'only requeues reach fallingBack, and they are re-admitted',
       [TOP_UP_REFUSED]: 'claude covers 12,000 tokens',
-      [REQUEUE_EVENT]: REQUEUE_EVENT_WHY,
     },
   },
 ];

@@ -63,8 +63,6 @@ const UNREACHED_SESSION: Readonly<Record<string, string>> = {
   'agentSession.reserving reservation.granted#0': 'the ledger is not shared: no stint is reserved after admission',
   'agentSession.reserving reservation.refused#0': 'the ledger is not shared: no stint is reserved after admission',
   'agentSession.reserving reservation.refused#1': 'the ledger is not shared: no stint is reserved after admission',
-  'agentSession.active session.requeue#0':
-    'no host can cause it: the orchestrator reports a throttle as session.failure (the requeue step)',
   'agentSession.active session.failure#0': 'no throttle step here (the session model requeues)',
   'agentSession.active session.failure#1':
     'the machine side runs without failure policies (DEFAULT_CONFIG), where decideFailure only falls back or gives up (the session model retries)',

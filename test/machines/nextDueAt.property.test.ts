@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { nextDueAt } from '../../machines/nextDueAt';
 import { DEFAULT_CIRCUIT } from '../../machines/providerHealth';
 import type { ProviderId } from '../../machines/providers';
+import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
 import { HOUR, NEXT_RESET, T0, createCoordinatorHarness } from '../helpers/machineHarness';
 import type { CoordinatorHarness } from '../helpers/machineHarness';
 
@@ -17,6 +18,22 @@ const LIMITS = {
   openai: { dailyLimit: 500, maxConcurrent: 1 },
 } as const;
 const PROVIDERS: readonly ProviderId[] = ['claude', 'openai'];
+/** Sessions decide failures by the real policies and may wait for their provider often: a throttle before any work requeues. */
+const REQUEUES = { failurePolicies: resolveAgentFailurePolicy(), maxRequeues: 1_000 } as const;
+
+/**
+ * Server throttling reported on a session, as the orchestrator reports it (`session.failure`): before
+ * any work it is requeued on its provider, not before the Retry-After (no jitter on top).
+ */
+function throttle(h: CoordinatorHarness, sessionId: string, retryAfterMs: number, now: number): void {
+  h.session(sessionId)?.send({
+    type: 'session.failure',
+    reason: 'rate-limit',
+    failure: { kind: 'rate-limit', retryAfterMs, throttle: 'server' },
+    jitter: 0,
+    now,
+  });
+}
 
 type Op =
   | { readonly kind: 'spawn'; readonly estimate: number; readonly waitMs: number; readonly provider: ProviderId | null }
@@ -81,8 +98,7 @@ function apply(h: CoordinatorHarness, op: Op, now: number): void {
       return;
     case 'requeue': {
       const id = picked(op.pick);
-      if (id !== undefined)
-        h.session(id)?.send({ type: 'session.requeue', reason: 'rate-limit', notBefore: now + op.afterMs, now });
+      if (id !== undefined) throttle(h, id, op.afterMs, now);
       return;
     }
     case 'usage': {
@@ -133,6 +149,7 @@ describe('nextDueAt', () => {
           const h = createCoordinatorHarness({
             limits: LIMITS,
             config: {
+              ...REQUEUES,
               circuit: { ...DEFAULT_CIRCUIT, minRequests: 2, allowedFailures: 1 },
               ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
             },
@@ -168,6 +185,7 @@ describe('nextDueAt', () => {
           const h = createCoordinatorHarness({
             limits: LIMITS,
             config: {
+              ...REQUEUES,
               circuit: { ...DEFAULT_CIRCUIT, minRequests: 2, allowedFailures: 1 },
               ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
             },
@@ -198,7 +216,7 @@ describe('nextDueAt', () => {
   it('should name each kind of due time, earliest first', () => {
     const h = createCoordinatorHarness({
       limits: { claude: { dailyLimit: 100, maxConcurrent: 1 } },
-      config: { sweepIntervalMs: 3 * HOUR },
+      config: { ...REQUEUES, sweepIntervalMs: 3 * HOUR },
     });
     try {
       expect(nextDueAt(h.context())).toBe(T0 + 3 * HOUR);
@@ -214,12 +232,7 @@ describe('nextDueAt', () => {
       const waiter = h.spawn({ estimatedTokens: 10, waitMs: HOUR });
       expect(nextDueAt(h.context())).toBe(T0 + HOUR);
       // The requeued session gives its slot to the waiter and waits (deadline: its lease, 2 h) for its Retry-After.
-      h.session(first.sessionId)?.send({
-        type: 'session.requeue',
-        reason: 'rate-limit',
-        notBefore: T0 + 30_000,
-        now: T0,
-      });
+      throttle(h, first.sessionId, 30_000, T0);
       expect(h.emittedOf('agent.admitted').map((e) => e.requestId)).toEqual([first.requestId, waiter.requestId]);
       expect(nextDueAt(h.context())).toBe(T0 + 30_000);
       h.tick(T0 + 30_000);

@@ -102,7 +102,8 @@ describe('usage limits pause the provider', () => {
       },
     };
     expect(await agent.reportFailure(limitHit)).toMatchObject({ action: 'fallback', kind: 'quota', to: 'openai' });
-    const until = Date.parse('2026-03-10T10:20:00Z');
+    // 10:20am is 20 minutes after T0 (10:00 UTC).
+    const until = T0 + 20 * MINUTE;
     expect(events.of('provider.paused')).toEqual([{ provider: 'claude', until, reason: 'quota' }]);
     expect(orch.stats().providers.claude.pausedUntil).toBe(until);
     // New sessions skip Claude while it is paused; a session that must have Claude waits.

@@ -10,9 +10,7 @@ import { createManualClock } from '../../src/orchestrator/clock';
 import { coordinatorInputOf } from '../../src/orchestrator/coordinatorInput';
 import { resolveOptions } from '../../src/orchestrator/options';
 import { DEFAULT_DAILY_RESET } from '../../src/quota/dailyWindow';
-
-const T0 = Date.parse('2026-03-10T10:00:00.000Z');
-const MINUTE = 60_000;
+import { MINUTE, T0 } from '../helpers/orchestratorFixtures';
 
 type Call = {
   [K in keyof SideEffectParams]: { readonly slot: K; readonly params: SideEffectParams[K] };

@@ -8,7 +8,8 @@
 import fc from 'fast-check';
 import { createManualClock, createOrchestrator, isAgentvisorError } from '../../src';
 import type { ManagedAgent, ManualClock, Orchestrator, ProviderId } from '../../src';
-import { BOTH_KEYS_ENV, HOUR, MINUTE, T0, flushMicrotasks } from '../helpers/orchestratorFixtures';
+import { BOTH_KEYS_ENV, flushMicrotasks } from '../helpers/orchestratorFixtures';
+import { HOUR, JUST_BEFORE_RESET, MINUTE, T0 } from '../helpers/timeOrigin';
 
 const PROVIDERS: readonly ProviderId[] = ['claude', 'openai'];
 
@@ -67,7 +68,7 @@ const configArb: fc.Arbitrary<Config> = fc.record({
   maxQueue: fc.integer({ min: 0, max: 4 }),
   leaseMs: fc.constantFrom(30 * MINUTE, 2 * HOUR),
   sweepIntervalMs: fc.constantFrom(20 * MINUTE, HOUR),
-  startAt: fc.constantFrom(T0, Date.parse('2026-03-10T23:40:00Z')),
+  startAt: fc.constantFrom(T0, JUST_BEFORE_RESET),
 });
 
 /** Mostly act on live agents (from orch.agents(), so also those whose spawn promise has not resolved yet). */

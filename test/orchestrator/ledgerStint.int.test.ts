@@ -3,12 +3,11 @@
  * ledger actor): a fallback the ledger has room for holds a reservation there, and one it refuses
  * ends the agent with the ledger's code, not as an auth failure.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createOrchestrator, isAgentvisorError } from '../../src';
+import { isAgentvisorError } from '../../src';
 import type { Orchestrator } from '../../src';
 import { createFileLedger } from '../../src/quota/fileLedger';
+import { useTempOrchestrators } from '../helpers/orchestratorHarness';
 
 const ENV = { ANTHROPIC_API_KEY: 'sk-ant-api03-STINTtestKEY-0001', OPENAI_API_KEY: 'sk-proj-STINTtestKEY-0002' };
 const LIMITS = {
@@ -16,32 +15,21 @@ const LIMITS = {
   openai: { maxConcurrent: 1, dailyLimit: 100_000 },
 } as const;
 
-let root: string;
-let running: Orchestrator[];
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-stint-'));
-  running = [];
-});
-afterEach(async () => {
-  await Promise.all(running.map((o) => o.stop()));
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const orchestrators = useTempOrchestrators('ledger-stint-');
+const ledgerFile = () => path.join(orchestrators.root(), 'ledger.json');
 
-async function started(syncIntervalMs: number): Promise<Orchestrator> {
-  const orch = createOrchestrator({
+function started(syncIntervalMs: number): Promise<Orchestrator> {
+  return orchestrators.start({
     env: ENV,
     credentialSources: ['env'],
     fallbackChain: ['claude', 'openai'],
     limits: LIMITS,
-    ledger: { file: path.join(root, 'ledger.json'), syncIntervalMs },
+    ledger: { file: ledgerFile(), syncIntervalMs },
   });
-  running.push(orch);
-  await orch.start();
-  return orch;
 }
 
 async function ledgerActive(): Promise<{ claude: number; openai: number }> {
-  const ledger = createFileLedger({ file: path.join(root, 'ledger.json'), limits: LIMITS });
+  const ledger = createFileLedger({ file: ledgerFile(), limits: LIMITS });
   const { providers } = await ledger.snapshot();
   await ledger.close();
   return { claude: providers.claude.active, openai: providers.openai.active };

@@ -11,8 +11,7 @@ import { EventRelay } from '../../src/orchestrator/eventRelay';
 import { resolveOptions } from '../../src/orchestrator/options';
 import { createReadModel, projectStats } from '../../src/orchestrator/readModel';
 import type { Activity } from '../../src/orchestrator/readModel';
-
-const T0 = Date.parse('2026-03-10T10:00:00.000Z');
+import { T0 } from '../helpers/orchestratorFixtures';
 
 function relay(): EventRelay {
   const unused = () => {

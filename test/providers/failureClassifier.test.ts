@@ -14,8 +14,8 @@ import {
   classifyNetworkError,
 } from '../../src/providers';
 import type { HttpFailureInput, ProviderFailure } from '../../src/providers';
+import { PROVIDER_SAMPLES_NOW } from '../helpers/timeOrigin';
 
-const NOW = Date.parse('2025-06-01T20:00:00Z');
 const ANTHROPIC_KEY = 'sk-ant-api03-Q3xv9Lr2mT8pZk4WcYb7NdHs1JfUe6AoGiR5qBnVtXy0-l2KmWXYZ';
 const OPENAI_KEY = 'sk-proj-7hG2kLm9Qw4Rt6Yp1Zx3Vb8Nc5Dj0FaSeUi2Oo4Pq6Ir8AbCD';
 
@@ -28,7 +28,7 @@ function openaiBody(message: string, type: string | null, code: string | null): 
 }
 
 function http(input: Omit<HttpFailureInput, 'now'>): ProviderFailure {
-  return classifyHttpFailure({ now: NOW, ...input });
+  return classifyHttpFailure({ now: PROVIDER_SAMPLES_NOW, ...input });
 }
 
 function codeOf(call: () => unknown): ErrorCode | null {
@@ -111,7 +111,7 @@ describe('classifyHttpFailure: Anthropic', () => {
     expect([failure.kind, failure.retryAfterMs, failure.resetAt, failure.remaining]).toEqual([
       'rate-limit',
       42_000,
-      NOW + 42_000,
+      PROVIDER_SAMPLES_NOW + 42_000,
       { tokens: 0 },
     ]);
   });
@@ -130,7 +130,7 @@ describe('classifyHttpFailure: Anthropic', () => {
       'quota',
       'usage-limit',
       1_748_815_200_000,
-      1_748_815_200_000 - NOW,
+      1_748_815_200_000 - PROVIDER_SAMPLES_NOW,
     ]);
   });
 
@@ -196,7 +196,7 @@ describe('classifyHttpFailure: OpenAI', () => {
     expect([failure.kind, failure.retryAfterMs, failure.resetAt, failure.remaining]).toEqual([
       'rate-limit',
       1_500,
-      NOW + 360_000,
+      PROVIDER_SAMPLES_NOW + 360_000,
       { tokens: 0, requests: 99 },
     ]);
   });
@@ -212,7 +212,7 @@ describe('classifyHttpFailure: OpenAI', () => {
       },
       body: openaiBody('Rate limit reached', 'requests', 'rate_limit_exceeded'),
     });
-    expect([failure.retryAfterMs, failure.resetAt]).toEqual([1_000, NOW + 1_000]);
+    expect([failure.retryAfterMs, failure.resetAt]).toEqual([1_000, PROVIDER_SAMPLES_NOW + 1_000]);
   });
 
   it.each([
@@ -264,7 +264,7 @@ describe('classifyHttpFailure: OpenAI', () => {
     expect([failure.kind, failure.resetAt, failure.retryAfterMs]).toEqual([
       'quota',
       1_748_822_400_000,
-      1_748_822_400_000 - NOW,
+      1_748_822_400_000 - PROVIDER_SAMPLES_NOW,
     ]);
   });
 
@@ -365,11 +365,11 @@ describe('classifyHttpFailure: messages are safe', () => {
 
 describe('classifyHttpFailure: input checks', () => {
   it.each([
-    ['an unknown provider', { provider: 'gemini', status: 500, now: NOW }],
-    ['a status above 599', { provider: 'claude', status: 600, now: NOW }],
-    ['a fractional status', { provider: 'claude', status: 500.5, now: NOW }],
+    ['an unknown provider', { provider: 'gemini', status: 500, now: PROVIDER_SAMPLES_NOW }],
+    ['a status above 599', { provider: 'claude', status: 600, now: PROVIDER_SAMPLES_NOW }],
+    ['a fractional status', { provider: 'claude', status: 500.5, now: PROVIDER_SAMPLES_NOW }],
     ['no now', { provider: 'claude', status: 500 }],
-    ['a timeZone that is not a string', { provider: 'claude', status: 500, now: NOW, timeZone: 5 }],
+    ['a timeZone that is not a string', { provider: 'claude', status: 500, now: PROVIDER_SAMPLES_NOW, timeZone: 5 }],
   ])('should refuse %s with invalid-failure', (_name, input) => {
     expect(codeOf(() => classifyHttpFailure(loose(input)))).toBe('invalid-failure');
   });
@@ -469,14 +469,15 @@ describe('classifyFailureText', () => {
     ['API Error: 500 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', 'overloaded', 500],
     ['something nobody has seen before', 'server', null],
   ])('should classify %j', (text, kind, status) => {
-    const failure = classifyFailureText({ provider: 'openai', text, now: NOW });
+    const failure = classifyFailureText({ provider: 'openai', text, now: PROVIDER_SAMPLES_NOW });
     expect([failure.kind, failure.status]).toEqual([kind, status]);
   });
 
   it('should use unknownKind when nothing is recognised', () => {
-    expect(classifyFailureText({ provider: 'openai', text: 'odd', now: NOW, unknownKind: 'truncated' }).kind).toBe(
-      'truncated',
-    );
+    expect(
+      classifyFailureText({ provider: 'openai', text: 'odd', now: PROVIDER_SAMPLES_NOW, unknownKind: 'truncated' })
+        .kind,
+    ).toBe('truncated');
   });
 });
 
@@ -488,8 +489,8 @@ describe('usage-limit reset times', () => {
   }
 
   it.each([
-    ['Claude AI usage limit reached|1748815200', NOW, 1_748_815_200_000],
-    ["You've hit your limit · resets 9:20pm (UTC)", NOW, Date.parse('2025-06-01T21:20:00Z')],
+    ['Claude AI usage limit reached|1748815200', PROVIDER_SAMPLES_NOW, 1_748_815_200_000],
+    ["You've hit your limit · resets 9:20pm (UTC)", PROVIDER_SAMPLES_NOW, Date.parse('2025-06-01T21:20:00Z')],
     [
       "You've hit your limit · resets 9:20pm (UTC)",
       Date.parse('2025-06-01T21:30:00Z'),
@@ -505,25 +506,37 @@ describe('usage-limit reset times', () => {
       Date.parse('2025-06-01T12:00:00Z'),
       Date.parse('2025-06-01T20:00:00Z'),
     ],
-    ["You've hit your limit · resets 12am (UTC)", NOW, Date.parse('2025-06-02T00:00:00Z')],
-    ["You've hit your limit · resets 12:30pm (UTC)", NOW, Date.parse('2025-06-02T12:30:00Z')],
-    ['Claude usage limit reached. Your limit will reset at 1pm (Etc/GMT+5).', NOW, Date.parse('2025-06-02T18:00:00Z')],
+    ["You've hit your limit · resets 12am (UTC)", PROVIDER_SAMPLES_NOW, Date.parse('2025-06-02T00:00:00Z')],
+    ["You've hit your limit · resets 12:30pm (UTC)", PROVIDER_SAMPLES_NOW, Date.parse('2025-06-02T12:30:00Z')],
+    [
+      'Claude usage limit reached. Your limit will reset at 1pm (Etc/GMT+5).',
+      PROVIDER_SAMPLES_NOW,
+      Date.parse('2025-06-02T18:00:00Z'),
+    ],
     [
       '5-hour limit reached ∙ resets 3:30am (Europe/Berlin)',
       Date.parse('2025-03-29T12:00:00Z'),
       Date.parse('2025-03-30T01:30:00Z'),
     ],
-    ["You've hit your weekly limit · resets Jun 9, 5am (America/Bogota)", NOW, Date.parse('2025-06-09T10:00:00Z')],
-    ["You've hit your weekly limit · resets Jan 3, 5am (UTC)", NOW, Date.parse('2026-01-03T05:00:00Z')],
+    [
+      "You've hit your weekly limit · resets Jun 9, 5am (America/Bogota)",
+      PROVIDER_SAMPLES_NOW,
+      Date.parse('2025-06-09T10:00:00Z'),
+    ],
+    [
+      "You've hit your weekly limit · resets Jan 3, 5am (UTC)",
+      PROVIDER_SAMPLES_NOW,
+      Date.parse('2026-01-03T05:00:00Z'),
+    ],
     [
       "You've hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), or try again in 2 hours 13 minutes.",
-      NOW,
-      NOW + 7_980_000,
+      PROVIDER_SAMPLES_NOW,
+      PROVIDER_SAMPLES_NOW + 7_980_000,
     ],
     [
       "You've hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), or try again in 1 day 2 hours 5 minutes.",
-      NOW,
-      NOW + 93_900_000,
+      PROVIDER_SAMPLES_NOW,
+      PROVIDER_SAMPLES_NOW + 93_900_000,
     ],
   ])('should read %j', (text, now, expected) => {
     expect(resetOf(text, now)).toBe(expected);
@@ -532,36 +545,38 @@ describe('usage-limit reset times', () => {
   it('should read a time printed without a zone only when a timeZone is given', () => {
     const text =
       "You've hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), or try again at 3:42 PM.";
-    expect(resetOf(text, NOW)).toBeNull();
-    expect(resetOf(text, NOW, 'America/New_York')).toBe(Date.parse('2025-06-02T19:42:00Z'));
+    expect(resetOf(text, PROVIDER_SAMPLES_NOW)).toBeNull();
+    expect(resetOf(text, PROVIDER_SAMPLES_NOW, 'America/New_York')).toBe(Date.parse('2025-06-02T19:42:00Z'));
     expect(
       resetOf(
         "You've hit your usage limit. visit https://chatgpt.com/codex/settings/usage to purchase more credits or try again at Mar 10th, 2026 3:39 AM.",
-        NOW,
+        PROVIDER_SAMPLES_NOW,
         'UTC',
       ),
     ).toBe(Date.parse('2026-03-10T03:39:00Z'));
   });
 
   it('should give null for a zone Node does not know, an impossible time or a date that does not exist', () => {
-    expect(resetOf("You've hit your limit · resets 9:20pm (Mars/Olympus)", NOW)).toBeNull();
-    expect(resetOf("You've hit your limit · resets 13pm (UTC)", NOW)).toBeNull();
-    expect(resetOf("You've hit your limit · resets Feb 30, 5am (UTC)", NOW)).toBeNull();
-    expect(resetOf("You've hit your usage limit. Limits reset every 5h and every week.", NOW)).toBeNull();
+    expect(resetOf("You've hit your limit · resets 9:20pm (Mars/Olympus)", PROVIDER_SAMPLES_NOW)).toBeNull();
+    expect(resetOf("You've hit your limit · resets 13pm (UTC)", PROVIDER_SAMPLES_NOW)).toBeNull();
+    expect(resetOf("You've hit your limit · resets Feb 30, 5am (UTC)", PROVIDER_SAMPLES_NOW)).toBeNull();
+    expect(
+      resetOf("You've hit your usage limit. Limits reset every 5h and every week.", PROVIDER_SAMPLES_NOW),
+    ).toBeNull();
   });
 
   it('should set retryAfterMs to the time until the reset', () => {
     const failure = classifyFailureText({
       provider: 'claude',
       text: "You've hit your limit · resets 9:20pm (UTC)",
-      now: NOW,
+      now: PROVIDER_SAMPLES_NOW,
     });
     expect([failure.retryAfterMs, failure.throttle]).toEqual([80 * 60_000, 'usage-limit']);
   });
 });
 
 describe('classifyClaudeCodeResult', () => {
-  const ctx = { now: NOW };
+  const ctx = { now: PROVIDER_SAMPLES_NOW };
 
   function result(fields: Record<string, unknown>): Record<string, unknown> {
     return {
@@ -721,7 +736,7 @@ describe('classifyClaudeCodeResult', () => {
 });
 
 describe('classifyCodexEvents', () => {
-  const ctx = { now: NOW };
+  const ctx = { now: PROVIDER_SAMPLES_NOW };
   const START = [
     '{"type":"thread.started","thread_id":"0199a213-81c0-7800-8aa1-bbab2a035a53"}',
     '{"type":"turn.started"}',
@@ -783,7 +798,11 @@ describe('classifyCodexEvents', () => {
       ),
       ctx,
     );
-    expect(outcome).toMatchObject({ kind: 'quota', resetAt: NOW + 7_980_000, retryAfterMs: 7_980_000 });
+    expect(outcome).toMatchObject({
+      kind: 'quota',
+      resetAt: PROVIDER_SAMPLES_NOW + 7_980_000,
+      retryAfterMs: 7_980_000,
+    });
   });
 
   it('should call a run with neither turn.completed nor turn.failed truncated', () => {

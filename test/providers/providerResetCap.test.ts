@@ -13,8 +13,8 @@ import {
   readRateLimitHeaders,
 } from '../../src/providers';
 import { classifyFailure } from '../../src/orchestrator';
+import { DAY, T0 } from '../helpers/timeOrigin';
 
-const DAY = 86_400_000;
 const KEY = 'sk-ant-api03-RESETcapTESTkey-0001';
 
 function captured(): { stream: Writable; lines: string[] } {
@@ -34,7 +34,7 @@ function captured(): { stream: Writable; lines: string[] } {
 }
 
 describe('provider reset cap', () => {
-  const now = Date.parse('2026-03-10T10:00:00.000Z');
+  const now = T0;
 
   it('should cap a usage-limit reset 30 days away at 7 days and leave nearer ones alone', () => {
     const far = classifyFailure(
