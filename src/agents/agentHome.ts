@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,25 @@ import { writeOwnerMarker } from './agentHomeOwner';
  */
 export const CLAUDE_CODE_MIGRATION_VERSION = 13;
 
+/**
+ * What Claude Code 2.1.x writes to a fresh config folder's `.claude.json` on its first run, each
+ * write fsynced with a backup copy: the migration version, its first start time and two random
+ * 32-byte ids (`userID`, `machineID`: `randomBytes(32)` in Claude Code, sent with telemetry, which
+ * agentvisor turns off). Seeded with all four, a run writes nothing there (observed with strace:
+ * three writes and fsyncs before, none after). The ids are drawn per home, so no two agents share
+ * one; nothing in the seed comes from the user's own config, and nothing in it is a credential.
+ *
+ * @example claudeCodeConfigSeed(new Date(0)).migrationVersion // 13
+ */
+export function claudeCodeConfigSeed(now: Date = new Date()): Readonly<Record<string, string | number>> {
+  return {
+    migrationVersion: CLAUDE_CODE_MIGRATION_VERSION,
+    firstStartTime: now.toISOString(),
+    userID: randomBytes(32).toString('hex'),
+    machineID: randomBytes(32).toString('hex'),
+  };
+}
+
 /** One agent's private folders: its HOME, Claude Code's config folder, Codex's CODEX_HOME and its TMPDIR. */
 export interface AgentHome {
   /** The temp folder holding everything below (mode 0700) and the `owner.json` marker `sweepStaleAgentHomes` reads. */
@@ -18,8 +38,8 @@ export interface AgentHome {
   /** `HOME` for the agent process. */
   readonly home: string;
   /**
-   * `CLAUDE_CONFIG_DIR`: Claude Code writes `.claude.json` and its transcripts here. It starts with
-   * a `.claude.json` that holds only `migrationVersion` (see CLAUDE_CODE_MIGRATION_VERSION).
+   * `CLAUDE_CONFIG_DIR`: Claude Code writes its transcripts here. It starts with a `.claude.json`
+   * that holds what a first run would write there (`claudeCodeConfigSeed`).
    */
   readonly claudeConfigDir: string;
   /** `CODEX_HOME`, created (Codex refuses a missing folder); a ChatGPT login's auth.json goes here. */
@@ -72,11 +92,10 @@ export function createAgentHome(options: AgentHomeOptions = {}): AgentHome {
     // The marker comes first: a sweep never sees this home without one (bar the instant after mkdtemp).
     writeOwnerMarker(root);
     for (const dir of [home, claudeConfigDir, codexHome, tmpDir]) fs.mkdirSync(dir, { mode: 0o700 });
-    fs.writeFileSync(
-      path.join(claudeConfigDir, '.claude.json'),
-      `${JSON.stringify({ migrationVersion: CLAUDE_CODE_MIGRATION_VERSION })}\n`,
-      { mode: 0o600, flag: 'wx' },
-    );
+    fs.writeFileSync(path.join(claudeConfigDir, '.claude.json'), `${JSON.stringify(claudeCodeConfigSeed())}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
   } catch (error) {
     remove();
     throw error;

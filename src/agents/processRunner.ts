@@ -6,7 +6,7 @@ import { AgentvisorError } from '../errors';
 import { OutputCapture } from './outputCapture';
 import { LIFELINE_FD, commandUnavailable, watchdogExitStatus, watchdogInvocation } from './parentDeathWatch';
 import { newProcessTag } from './processTag';
-import { runHasProcesses, settleRun, signalRun, trackRun } from './runCleanup';
+import { groupHasProcesses, runHasProcesses, settleRun, signalRun, stopTaggedLeftovers, trackRun } from './runCleanup';
 
 export interface RunProcessOptions {
   /** The program: a path, or a name looked up on `env.PATH`. Never run through a shell. */
@@ -74,6 +74,9 @@ export interface RunningProcess {
   /** Stops the whole process group (SIGTERM, then SIGKILL after the grace period); `aborted` is set. */
   stop(): void;
 }
+
+/** How long a program's output may stay open after it exited, its group gone, before the tagged processes are looked for. */
+const LEFTOVER_SCAN_WAIT_MS = 20;
 
 /** The longest a run may take, and the longest grace between SIGTERM and SIGKILL: one day. */
 export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
@@ -235,6 +238,8 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
 
   const result = new Promise<ProcessResult>((resolve) => {
     let closeCap: NodeJS.Timeout | undefined;
+    /** Set when the program exited with its group gone: the scan for tagged processes that left it is still due. */
+    let leftoverScan: NodeJS.Timeout | undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     const timeout = setTimeout(() => {
       if (!aborted) timedOut = true;
@@ -250,7 +255,15 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
       clearTimeout(closeCap);
       if (killTimer !== undefined) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      if (pgid !== undefined) settleRun(pgid, tag, killTimer === undefined ? null : killAt);
+      const scanDue = leftoverScan !== undefined && tag !== null;
+      // A scan still due keeps the tag tracked: should this process exit before it, the exit hook kills what carries it.
+      if (pgid !== undefined) settleRun(pgid, scanDue ? null : tag, killTimer === undefined ? null : killAt);
+      if (scanDue) {
+        clearTimeout(leftoverScan);
+        // After the caller's continuation has started its own I/O (settling, removing the home): the
+        // /proc scan (5-15 ms of this thread) then runs while that I/O is in flight, not before it.
+        setImmediate(() => stopTaggedLeftovers(tag, grace));
+      }
       if (spawnError !== undefined)
         return resolve(emptyResult({ spawnError, durationMs: Math.round(performance.now() - started) }));
       resolve({
@@ -282,8 +295,15 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
     child.once('exit', (code, signal) => {
       exit = watchdog ? watchdogExitStatus(code, signal) : { code, signal };
       // The leader is gone; anything it left in its group goes too, and a descendant that escaped
-      // the group (its own setsid) cannot hold the result open past the grace period.
-      if (pgid !== undefined && runHasProcesses(pgid, tag)) terminate();
+      // the group (its own setsid) cannot hold the result open past the grace period. With the
+      // group gone, the scan for such descendants waits for the result (see finish), unless the
+      // output stays open past LEFTOVER_SCAN_WAIT_MS: then one of them may hold it, and the scan runs then.
+      if (pgid !== undefined && groupHasProcesses(pgid)) terminate();
+      else if (pgid !== undefined && tag !== null)
+        leftoverScan = setTimeout(() => {
+          leftoverScan = undefined;
+          if (!settled && runHasProcesses(pgid, tag)) terminate();
+        }, LEFTOVER_SCAN_WAIT_MS);
       closeCap = setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();

@@ -53,7 +53,39 @@ export function signalRun(pgid: number, tag: string | null, signal: NodeJS.Signa
  * if (runHasProcesses(pgid, tag)) terminate();
  */
 export function runHasProcesses(pgid: number, tag: string | null): boolean {
-  return signalGroup(pgid, 0) || (tag !== null && taggedProcesses(tag).length > 0);
+  return groupHasProcesses(pgid) || (tag !== null && taggedProcesses(tag).length > 0);
+}
+
+/**
+ * Whether the run's process group still has a member (one `kill(-pgid, 0)`, no /proc scan).
+ *
+ * @example
+ * if (groupHasProcesses(pgid)) terminate();
+ */
+export function groupHasProcesses(pgid: number): boolean {
+  return signalGroup(pgid, 0);
+}
+
+/**
+ * After a run settled with its group gone (`settleRun` without its tag, so the exit hook still
+ * covers it meanwhile): SIGTERMs the processes that still carry the tag (they left the group) and
+ * SIGKILLs what carries it `graceMs` later, or when this process exits first. Returns how many
+ * there were; with none, the tag is forgotten.
+ *
+ * @example
+ * setImmediate(() => stopTaggedLeftovers(tag, 2000));
+ */
+export function stopTaggedLeftovers(tag: string, graceMs: number): number {
+  const found = signalTaggedProcesses(tag, 'SIGTERM');
+  if (found === 0) {
+    liveTags.delete(tag);
+    return 0;
+  }
+  setTimeout(() => {
+    signalTaggedProcesses(tag, 'SIGKILL');
+    liveTags.delete(tag);
+  }, graceMs).unref();
+  return found;
 }
 
 /**

@@ -213,6 +213,33 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
     }
   });
 
+  it(`should ${dieWithParent ? '' : 'not '}stop a descendant that left the group when the program exits on its own`, async () => {
+    // The program leaves an escaper in a session of its own, holding none of our output, and exits:
+    // its group is gone at once, so the tag scan comes after the result. The escaper ignores SIGTERM
+    // (its SIGKILL follows after the grace), its child does not.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leftover-'));
+    const file = path.join(dir, 'pids');
+    const escaper =
+      "process.on('SIGTERM', () => {}); " +
+      "const c = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); " +
+      `require('node:fs').writeFileSync(${JSON.stringify(file)}, process.pid + ' ' + c.pid); setInterval(() => {}, 1000)`;
+    const script =
+      `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(escaper)}], { detached: true, stdio: 'ignore' }).unref(); ` +
+      `const fs = require('node:fs'); const wait = () => (fs.existsSync(${JSON.stringify(file)}) ? ` +
+      `(console.log(fs.readFileSync(${JSON.stringify(file)}, 'utf8')), process.exit(0)) : setTimeout(wait, 10)); wait()`;
+    let pids: number[] = [];
+    try {
+      const result = await runProcess(node(script, { killGraceMs: 300 }));
+      pids = result.stdout.trim().split(' ').map(Number);
+      expect({ exitCode: result.exitCode, pids: pids.length }).toEqual({ exitCode: 0, pids: 2 });
+      const dead = (await waitUntilDead(pids[0]!, 1500)) && (await waitUntilDead(pids[1]!, 100));
+      expect(dead).toBe(dieWithParent);
+    } finally {
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('should stop the group when the signal aborts, and not start at all when it already has', async () => {
     const controller = new AbortController();
     const running = runProcess(node(FAMILY, { signal: controller.signal }));

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { claudeCodeInvocation } from '../../src/agents';
-import { CLAUDE_CODE_MIGRATION_VERSION, createAgentHome } from '../../src/agents/agentHome';
+import { CLAUDE_CODE_MIGRATION_VERSION, claudeCodeConfigSeed, createAgentHome } from '../../src/agents/agentHome';
 import { AGENT_QUIET_ENV } from '../../src/providers';
 import { startProviderApiFake } from '../../src/sandbox';
 import type { ProviderApiFake } from '../../src/sandbox';
@@ -169,7 +169,7 @@ describe("Claude Code's config migrations", () => {
     return JSON.parse(fs.readFileSync(path.join(configDir, '.claude.json'), 'utf8')) as Record<string, unknown>;
   }
 
-  it('should record in an empty folder the version agentvisor seeds, and leave a seeded folder unmigrated', async () => {
+  it('should record in an empty folder what agentvisor seeds, and write nothing to a seeded folder', async () => {
     const empty = await claudeConfigAfterRun(
       ['-p', '--output-format', 'json', 'say pong'],
       {
@@ -184,9 +184,16 @@ describe("Claude Code's config migrations", () => {
       path.join(dir, '.claude'),
     );
     expect(empty.migrationVersion).toBe(CLAUDE_CODE_MIGRATION_VERSION);
+    // Every key of the seed is one a first run writes, in the same shape.
+    const seed = claudeCodeConfigSeed();
+    for (const [key, value] of Object.entries(seed)) expect([key, typeof empty[key]]).toEqual([key, typeof value]);
+    expect(empty.userID).toMatch(/^[0-9a-f]{64}$/);
+    expect(empty.machineID).toMatch(/^[0-9a-f]{64}$/);
 
     const home = createAgentHome({ parent: path.join(dir, 'tmp') });
     try {
+      const file = path.join(home.claudeConfigDir, '.claude.json');
+      const before = fs.readFileSync(file, 'utf8');
       const { args, env } = claudeCodeInvocation({
         task: 'say pong',
         agentEnv: { ...AGENT_QUIET_ENV, ANTHROPIC_API_KEY: CLAUDE_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
@@ -195,7 +202,9 @@ describe("Claude Code's config migrations", () => {
         sandbox: 'read-only',
       });
       const seeded = await claudeConfigAfterRun(args, env, home.claudeConfigDir);
-      expect(seeded.migrationVersion).toBe(CLAUDE_CODE_MIGRATION_VERSION);
+      // Claude Code found nothing to add: the file is as agentvisor wrote it, and no backup of it was made.
+      expect(fs.readFileSync(file, 'utf8')).toBe(before);
+      expect(fs.existsSync(path.join(home.claudeConfigDir, 'backups'))).toBe(false);
       // What the migrations wrote in the empty folder, the seeded one never got.
       const migrated = Object.keys(empty).filter((key) => !(key in seeded));
       expect(migrated.length).toBeGreaterThan(0);

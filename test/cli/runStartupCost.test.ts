@@ -46,13 +46,27 @@ afterEach(() => {
 });
 
 describe('createAgentHome', () => {
-  it("should seed Claude Code's config folder with its migration version alone, readable by this user only", () => {
+  it("should seed Claude Code's config folder with what a first run writes, ids of its own, readable by this user only", () => {
     const home = createAgentHome({ parent: tmp });
+    const other = createAgentHome({ parent: tmp });
+    const read = (h: typeof home) =>
+      JSON.parse(fs.readFileSync(path.join(h.claudeConfigDir, '.claude.json'), 'utf8')) as Record<string, unknown>;
     const file = path.join(home.claudeConfigDir, '.claude.json');
-    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ migrationVersion: CLAUDE_CODE_MIGRATION_VERSION });
+    const seed = read(home);
+    expect(seed).toEqual({
+      migrationVersion: CLAUDE_CODE_MIGRATION_VERSION,
+      firstStartTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      userID: expect.stringMatching(/^[0-9a-f]{64}$/),
+      machineID: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    // Drawn per home: two agents never share an id.
+    const second = read(other);
+    expect([second.userID, second.machineID]).not.toContain(seed.userID);
+    expect([second.userID, second.machineID]).not.toContain(seed.machineID);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(home.claudeConfigDir)).toEqual(['.claude.json']);
     home.remove();
+    other.remove();
   });
 
   it('should remove the whole home with removeAsync, whatever the agent left in it, and twice without error', async () => {
