@@ -41,6 +41,11 @@ export interface ToolRunCase {
   readonly cwd?: 'dir';
   /** @default 60 s */
   readonly timeoutMs?: number;
+  /**
+   * A runaway: stop it (abort, as a cap does) once the fake has answered this many model requests. A count, not
+   * a time, so that a loaded machine starting the CLI slowly cannot make the run look short.
+   */
+  readonly stopAfterRequests?: number;
 }
 
 export type ViewedRequest = FakeRequestRecord & { readonly view: RequestView };
@@ -96,7 +101,9 @@ export async function runToolCase(spec: ToolRunCase): Promise<ToolRun> {
   });
   try {
     const flags = spec.flags.map((flag) => flag.replace('@WORK', home.workdir));
-    // TMPDIR outside CODEX_HOME: Codex will not put its sandbox helpers under the temp dir, and a system bwrap then cannot find them.
+    // TMPDIR inside the run's folder for both CLIs: Claude Code's sandbox makes empty folders there (claude-empty-*)
+    // and leaves them. Outside CODEX_HOME: Codex will not put its sandbox helpers under the temp dir, and a system
+    // bwrap then cannot find them.
     const tmp = path.join(home.dir, 'tmp');
     fs.mkdirSync(tmp);
     const env = claude
@@ -104,6 +111,7 @@ export async function runToolCase(spec: ToolRunCase): Promise<ToolRun> {
           ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
           ANTHROPIC_API_KEY: TOOL_RUN_KEYS.claude,
           CLAUDE_CODE_MAX_RETRIES: '0',
+          TMPDIR: tmp,
           ...spec.env,
         })
       : agentEnv(home, { OPENAI_API_KEY: TOOL_RUN_KEYS.openai, TMPDIR: tmp, ...spec.env });
@@ -118,6 +126,15 @@ export async function runToolCase(spec: ToolRunCase): Promise<ToolRun> {
           'Do the task.',
         ];
     const cwd = spec.cwd === 'dir' ? home.dir : home.workdir;
+    const stop = new AbortController();
+    const modelRequests = () =>
+      fake.requests.filter((r) => r.route === 'anthropic.messages' || r.route === 'openai.responses').length;
+    const watch =
+      spec.stopAfterRequests === undefined
+        ? undefined
+        : setInterval(() => {
+            if (modelRequests() >= (spec.stopAfterRequests ?? 0)) stop.abort();
+          }, 20);
     const result = await runProcess({
       command: agentBin(spec.cli),
       args,
@@ -127,7 +144,8 @@ export async function runToolCase(spec: ToolRunCase): Promise<ToolRun> {
       timeoutMs: spec.timeoutMs ?? 60_000,
       maxOutputBytes: 8 << 20,
       killGraceMs: 2000,
-    });
+      signal: stop.signal,
+    }).finally(() => clearInterval(watch));
     const requests = fake.requests.flatMap((r) =>
       r.route === 'anthropic.messages' || r.route === 'openai.responses'
         ? [{ ...r, view: viewRequest(r.route, r.body) }]
