@@ -1,39 +1,50 @@
 /**
- * The two sides of test/machines/coordinator.graph.model.test.ts: the real coordinator machine (with
- * its real supervisor and sessions, a credentials actor that grants at once and no clock: time is the
- * `now` on the events) and the real orchestrator (manual clock, keys in its env), each driven by the
- * same abstract steps and each read back as the same abstract state, so a path can be compared
- * step by step.
+ * The two sides of the coordinator's graph model tests (test/machines/coordinator.graph.model.test.ts,
+ * coordinator.ledger.model.test.ts): the real coordinator machine (with its real supervisor and
+ * sessions, a credentials actor that grants at once and no clock: time is the `now` on the events)
+ * and the real orchestrator (manual clock, keys in its env), each driven by the same abstract steps
+ * and each read back as the same abstract state, so a path can be compared step by step. Both sides
+ * run with the same failure policy (the machine gets it resolved as the orchestrator resolves it).
+ * With `shared`, the orchestrator runs on a real file ledger in a temp folder that a second writer
+ * (another FileLedger on the same file) takes slots of, and the machine side is answered by
+ * test/helpers/sharedLedgerModel.ts as the orchestrator's ledger actor and link answer it.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createActor } from 'xstate';
 import type { ActorRefFrom, InspectionEvent } from 'xstate';
 import { fromCallback } from 'xstate';
 import type { AgentSessionMachine } from '../../machines/agentSession.machine';
+import type { ReservationRequest } from '../../machines/agentSession.types';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
-import type { CoordinatorEvent } from '../../machines/coordinator.types';
+import type { CoordinatorEvent, SideEffectParams } from '../../machines/coordinator.types';
+import type { FailureFacts } from '../../machines/failureDecision';
 import { nextDueAt } from '../../machines/nextDueAt';
 import { circuitState } from '../../machines/providerHealth';
 import type { CircuitConfig } from '../../machines/providerHealth';
 import { PROVIDER_IDS } from '../../machines/providers';
 import { createManualClock, createOrchestrator } from '../../src';
-import type { ManagedAgent, ManualClock, Orchestrator, ProviderId } from '../../src';
+import type { FailureReport, ManagedAgent, ManualClock, Orchestrator, ProviderId } from '../../src';
 import { createEnvAuthenticator } from '../../src/credentials';
-import {
-  DAY0,
-  DEFAULT_CONFIG,
-  NEXT_RESET,
-  T0,
-  budgetsOf,
-  createTestCredentialsActor,
-  grantAll,
-} from './machineHarness';
+import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
+import type { FailurePolicyOptions } from '../../src/providers';
+import { createFileLedger } from '../../src/quota/fileLedger';
+import type { QuotaLedger } from '../../src/quota/ledger';
+import { DEFAULT_CONFIG, budgetsOf, createTestCredentialsActor, grantAll } from './machineHarness';
 import { flush, keyEnv, track } from './orchestratorDriver';
+import { LedgerModel, OTHER_TOKENS, stintId, watchLedger } from './sharedLedgerModel';
+import type { WatchedLedger } from './sharedLedgerModel';
+import { DAY, DAY0, NEXT_RESET, SECOND, T0 } from './timeOrigin';
 
 export const ESTIMATE = 100;
 export const WAIT_MS = 45_000;
 export const TICK_MS = 30_000;
 export const PAUSE_MS = 60_000;
 export const USAGE = 10;
+export const OVERUSE = 150;
+/** The orchestrator's default `requeueThrottled.maxRequeues`. */
+const MAX_REQUEUES = 10;
 export const LIMITS = {
   claude: { dailyLimit: 1_000, maxConcurrent: 1 },
   openai: { dailyLimit: 1_000, maxConcurrent: 1 },
@@ -46,23 +57,64 @@ export const CIRCUIT: CircuitConfig = {
   cooldownMs: TICK_MS,
   halfOpenProbes: 1,
 };
-const LEASE_MS = 10 * 24 * 60 * 60 * 1000;
+/** Leases (the coordinator's and the shared ledger's) outlast every path. */
+const LEASE_MS = 10 * DAY;
+/** The Retry-After of a throttle (seconds): shorter than a tick, so the requeued session comes back within one. */
+const RETRY_AFTER_S = 10;
 
-/** The failures a host reports on its oldest active agent, and what the orchestrator classifies them as. */
+/**
+ * The failures a host reports on its oldest active agent, and what the orchestrator classifies them
+ * as (src/providers/failureClassifier.ts): a 529 and a 429 are server throttling, a 429 with
+ * `insufficient_quota` is the plan's usage limit.
+ */
 export const FAILURES = {
-  overloaded: { status: 529, countsForHealth: true },
-  auth: { status: 401, countsForHealth: false },
-} as const;
+  overloaded: { report: { status: 529 }, facts: { kind: 'overloaded', retryAfterMs: null, throttle: 'server' } },
+  auth: { report: { status: 401 }, facts: { kind: 'auth', retryAfterMs: null, throttle: null } },
+  throttle: {
+    report: { status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } },
+    facts: { kind: 'rate-limit', retryAfterMs: RETRY_AFTER_S * SECOND, throttle: 'server' },
+  },
+  usageLimit: {
+    report: {
+      status: 429,
+      body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'quota' } },
+    },
+    facts: { kind: 'quota', retryAfterMs: null, throttle: 'usage-limit' },
+  },
+} as const satisfies Record<string, { readonly report: FailureReport; readonly facts: FailureFacts }>;
 export type FailureKind = keyof typeof FAILURES;
+
+/** What both sides run with. */
+export interface GraphSetup {
+  /** On a shared file ledger (orchestrator) and its model (machine), with a second writer. */
+  readonly shared: boolean;
+  /** The orchestrator's `failurePolicy` option. Backoffs of 0–1 ms leave nothing to the jitter. */
+  readonly failurePolicy?: FailurePolicyOptions;
+}
+export const PLAIN: GraphSetup = { shared: false };
+
+/**
+ * The circuit and the usage-limit pause of a setup. On a shared ledger nothing the coordinator times
+ * falls due on a tick's last instant (a multiple of 30 s from a step), when the link syncs: a
+ * cooldown of 20 s and a pause of 50 s, so the sync reads the ledger after every answer of the tick.
+ */
+function timingOf(setup: GraphSetup): { readonly circuit: CircuitConfig; readonly usageLimitPauseMs: number } {
+  if (!setup.shared) return { circuit: CIRCUIT, usageLimitPauseMs: PAUSE_MS };
+  return { circuit: { ...CIRCUIT, cooldownMs: 20 * SECOND }, usageLimitPauseMs: 50 * SECOND };
+}
 
 /** One abstract step of a path. */
 export type GraphStep =
   | { readonly type: 'spawn'; readonly waitMs: number; readonly estimatedTokens: number }
   | { readonly type: 'fail'; readonly kind: FailureKind }
   | { readonly type: 'pause' }
+  /** Usage beyond the allocation (OVERUSE tokens): on a shared ledger the coordinator asks it for a top-up. */
+  | { readonly type: 'overuse' }
   | { readonly type: 'release' }
   | { readonly type: 'tick' }
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  /** The second writer takes one slot of `provider` in the shared ledger, or gives its oldest back. */
+  | { readonly type: 'grab' | 'letGo'; readonly provider: ProviderId };
 
 export interface ProviderView {
   readonly active: number;
@@ -79,6 +131,8 @@ export interface GraphView {
   readonly providers: Readonly<Record<ProviderId, ProviderView>>;
   /** Live agents in spawn order: provider and fallbacks taken. */
   readonly agents: readonly string[];
+  /** On a shared ledger: its live reservations per provider (ours and the second writer's). */
+  readonly ledger?: Readonly<Record<ProviderId, number>>;
 }
 
 /** The headers of an answer saying claude has no tokens left until `resetAt`. */
@@ -98,26 +152,94 @@ export class MachineSide {
   now = T0;
   private seq = 0;
   private readonly sessions: string[] = [];
+  /** The shared ledger's answers still to give, in the order they were asked (the orchestrator's link answers in turn). */
+  private readonly answers: (() => void)[] = [];
+  private readonly ledger: LedgerModel | null;
+  /** What the other holder held at the last sync: the orchestrator's stats show the ledger's figures as of then. */
+  private synced: ReturnType<LedgerModel['othersHold']> | null = null;
 
-  constructor(inspect?: (event: InspectionEvent) => void) {
+  constructor(inspect?: (event: InspectionEvent) => void, setup: GraphSetup = PLAIN) {
+    const ledger = setup.shared ? new LedgerModel(LIMITS, LEASE_MS) : null;
+    this.ledger = ledger;
+    const answers = this.answers;
     const machine = coordinatorMachine.provide({
       actors: {
         clock: fromCallback<CoordinatorEvent>(() => undefined),
         credentials: createTestCredentialsActor(grantAll, []),
+        // As src/orchestrator/ledgerActor.ts: a later stint is reserved in the ledger, granted or refused with its code.
+        ledger: fromCallback<ReservationRequest>(({ receive, system }) => {
+          receive((r) =>
+            answers.push(() => {
+              const answer = ledger!.reserve(stintId(r.sessionId, r.stint), r.provider);
+              system
+                .get(r.sessionId)
+                ?.send(
+                  answer.granted
+                    ? { type: 'reservation.granted', stint: r.stint }
+                    : { type: 'reservation.refused', stint: r.stint, code: answer.code, message: 'no room' },
+                );
+            }),
+          );
+        }),
+      },
+      actions: {
+        settleStint: (_, stint: SideEffectParams['settleStint']) =>
+          ledger?.settle(stintId(stint.sessionId, stint.stint)),
       },
     });
+    const policies = resolveAgentFailurePolicy(setup.failurePolicy);
     this.actor = createActor(machine, {
       systemId: 'coordinator',
       inspect,
       input: {
-        config: { ...DEFAULT_CONFIG, circuit: CIRCUIT, leaseMs: LEASE_MS },
+        config: {
+          ...DEFAULT_CONFIG,
+          ...timingOf(setup),
+          leaseMs: LEASE_MS,
+          failurePolicies: policies,
+          maxRequeues: MAX_REQUEUES,
+          ...(setup.shared ? { sharedLedger: true, globalLimits: LIMITS } : {}),
+        },
         budgets: budgetsOf(LIMITS),
         now: T0,
         day: DAY0,
         nextResetAt: NEXT_RESET,
       },
     });
+    // As src/orchestrator/ledgerLifecycle.ts askTopUp: the model's budgets are far above a top-up, so it is granted.
+    this.actor.on('quota.topUpAsked', (ask) =>
+      answers.push(() =>
+        this.actor.send({
+          type: 'ledger.topUpAnswered',
+          sessionId: ask.sessionId,
+          stint: ask.stint,
+          granted: true,
+          now: this.now,
+        }),
+      ),
+    );
+    // As src/orchestrator/ledgerLifecycle.ts askReserve: a new admission is confirmed by the ledger.
+    this.actor.on('ledger.reserveAsked', (ask) =>
+      answers.push(() => {
+        const answer = ledger!.reserve(stintId(ask.sessionId, 0), ask.provider);
+        this.actor.send(
+          answer.granted
+            ? { type: 'ledger.reserveAnswered', requestId: ask.requestId, granted: true, now: this.now }
+            : { type: 'ledger.reserveAnswered', requestId: ask.requestId, ...answer, now: this.now },
+        );
+      }),
+    );
     this.actor.start();
+  }
+
+  /** Slots the second writer holds on a provider (0 without a shared ledger). */
+  otherHolds(provider: ProviderId): number {
+    return this.ledger?.otherHolds(provider) ?? 0;
+  }
+
+  /** Gives the ledger's answers, each in turn (an answer may lead to another ask). */
+  private answer(): void {
+    for (let next = this.answers.shift(); next !== undefined; next = this.answers.shift()) next();
   }
 
   private session(id: string): ActorRefFrom<AgentSessionMachine> | undefined {
@@ -136,6 +258,11 @@ export class MachineSide {
   }
 
   apply(step: GraphStep): void {
+    this.step(step);
+    this.answer();
+  }
+
+  private step(step: GraphStep): void {
     const now = this.now;
     const oldest = this.oldestActive();
     switch (step.type) {
@@ -156,21 +283,29 @@ export class MachineSide {
         return;
       }
       case 'fail': {
-        const provider = oldest!.getSnapshot().context.provider;
-        const since = now;
+        // As ManagedAgent.reportFailure: the classified failure to the coordinator, then to the session.
+        const { provider } = oldest!.getSnapshot().context;
+        const facts = FAILURES[step.kind].facts;
         this.actor.send({
           type: 'provider.failed',
           provider,
-          kind: step.kind,
-          countsForHealth: FAILURES[step.kind].countsForHealth,
-          throttle: null,
+          kind: facts.kind,
+          throttle: facts.throttle,
           resetAt: null,
-          since,
           now,
         });
-        oldest!.send({ type: 'session.failure', reason: step.kind, now });
+        oldest!.send({ type: 'session.failure', reason: facts.kind, failure: facts, jitter: 0.5, now });
         return;
       }
+      case 'overuse':
+        oldest!.send({ type: 'session.usage', tokens: OVERUSE, now });
+        return;
+      case 'grab':
+        this.ledger!.grab(step.provider);
+        return;
+      case 'letGo':
+        this.ledger!.letGo(step.provider);
+        return;
       case 'pause':
         this.actor.send({
           type: 'provider.exhausted',
@@ -194,9 +329,16 @@ export class MachineSide {
           this.actor.send({ type: 'clock.tick', now: due, day: DAY0, nextResetAt: NEXT_RESET });
         }
         this.now = target;
+        if (this.ledger === null) return;
+        // The link's sync at the end of the tick: the ledger's figures lower the local limits.
+        this.answer();
+        this.synced = this.ledger.othersHold();
+        this.actor.send({ type: 'ledger.limits', limits: this.ledger.synced(), now: target });
         return;
       }
       case 'stop':
+        // A stopped orchestrator's stats no longer add what other holders hold (its link is closed).
+        this.synced = null;
         this.actor.send({ type: 'coordinator.stop' });
         for (const s of this.live()) s.send({ type: 'session.release', reason: 'stopped', now });
         return;
@@ -209,12 +351,13 @@ export class MachineSide {
     const providers = Object.fromEntries(
       PROVIDER_IDS.map((p) => {
         const b = budgets[p];
+        const others = this.synced?.[p] ?? { active: 0, reserved: 0 };
         return [
           p,
           {
-            active: b.active,
+            active: b.active + others.active,
             used: b.used,
-            reserved: b.reserved,
+            reserved: b.reserved + others.reserved,
             circuit: circuitState(health[p], this.now),
             paused: health[p].pausedUntil > this.now,
           },
@@ -224,12 +367,34 @@ export class MachineSide {
     const agents = this.live().map(
       (s) => `${s.getSnapshot().context.provider}/${s.getSnapshot().context.fallbacks.length}`,
     );
-    return { stopped: snapshot.value === 'stopping', queued: queue.length, providers, agents };
+    const view = { stopped: snapshot.value === 'stopping', queued: queue.length, providers, agents };
+    return this.ledger === null ? view : { ...view, ledger: this.ledger.held() };
   }
 
   stop(): void {
     this.actor.stop();
   }
+}
+
+/** The shared file ledger of one orchestrator side: its own (watched) handle and a second writer's. */
+interface SharedFile {
+  readonly dir: string;
+  readonly own: WatchedLedger;
+  readonly other: QuotaLedger;
+  /** The second writer's live reservations per provider, oldest first. */
+  readonly held: Record<ProviderId, string[]>;
+}
+
+function openShared(clock: ManualClock): SharedFile {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coordinator-ledger-model-'));
+  const file = path.join(dir, 'ledger.json');
+  const now = () => clock.now();
+  return {
+    dir,
+    own: watchLedger(createFileLedger({ file, limits: LIMITS, now })),
+    other: createFileLedger({ file, limits: LIMITS, now }),
+    held: { claude: [], openai: [] },
+  };
 }
 
 /** The real orchestrator, stepped through its public API. */
@@ -238,32 +403,39 @@ export class OrchestratorSide {
     [];
   private stopped = false;
   private seq = 0;
+  private grabs = 0;
   private readonly fallbacks = new Map<string, number>();
   private constructor(
     readonly orch: Orchestrator,
     private readonly clock: ManualClock,
+    private readonly shared: SharedFile | null,
   ) {
     orch.on('agent.fallback', (e) => {
       if (e.to !== null) this.fallbacks.set(e.agentId, (this.fallbacks.get(e.agentId) ?? 0) + 1);
     });
   }
 
-  static async start(): Promise<OrchestratorSide> {
+  static async start(setup: GraphSetup = PLAIN): Promise<OrchestratorSide> {
     const env = keyEnv();
     const clock = createManualClock(T0);
+    const shared = setup.shared ? openShared(clock) : null;
     const side = new OrchestratorSide(
       createOrchestrator({
         env,
         authenticate: createEnvAuthenticator({ env }),
         limits: LIMITS,
-        circuit: CIRCUIT,
+        ...timingOf(setup),
         maxFallbacks: DEFAULT_CONFIG.maxFallbacks,
         maxQueue: DEFAULT_CONFIG.maxQueue,
         leaseMs: LEASE_MS,
         sweepIntervalMs: LEASE_MS,
+        requeueThrottled: { maxRequeues: MAX_REQUEUES },
+        ...(setup.failurePolicy === undefined ? {} : { failurePolicy: setup.failurePolicy }),
+        ...(shared === null ? {} : { ledger: { instance: shared.own, leaseMs: LEASE_MS, syncIntervalMs: TICK_MS } }),
         clock,
       }),
       clock,
+      shared,
     );
     await side.orch.start();
     return side;
@@ -273,12 +445,9 @@ export class OrchestratorSide {
     return this.agents.flatMap((a) => (a.agent !== null && a.agent.isLive ? [a.agent] : []));
   }
 
-  /** Authentication is immediate (keys in the env): a live agent whose spawn resolved is active. */
+  /** An active agent holds its provider's secrets in its env; one falling back or requeued holds none. */
   private oldestActive(): ManagedAgent | undefined {
-    return (
-      this.agents.find((a) => a.agent !== null && a.agent.isLive && a.spawn.current().state === 'resolved')?.agent ??
-      undefined
-    );
+    return this.live().find((a) => Object.keys(a.env).length > 0);
   }
 
   async apply(step: GraphStep): Promise<void> {
@@ -295,7 +464,7 @@ export class OrchestratorSide {
         break;
       }
       case 'fail':
-        track(oldest!.reportFailure({ status: FAILURES[step.kind].status }));
+        track(oldest!.reportFailure(FAILURES[step.kind].report));
         break;
       case 'pause':
         oldest!.reportUsage({
@@ -304,19 +473,50 @@ export class OrchestratorSide {
           headers: exhaustedHeaders(this.clock.now() + PAUSE_MS),
         });
         break;
+      case 'overuse':
+        oldest!.reportUsage({ inputTokens: OVERUSE, outputTokens: 0 });
+        break;
       case 'release':
         await this.live()[0]!.release();
         break;
       case 'tick':
-        this.clock.advance(TICK_MS);
+        // What falls due within the tick first; then, alone on its last instant, the link's sync (shared ledger).
+        this.clock.advance(TICK_MS - 1);
+        await this.settle();
+        this.clock.advance(1);
         break;
       case 'stop':
         this.stopped = true;
         await this.orch.stop();
         break;
+      case 'grab': {
+        this.grabs += 1;
+        const id = `other-${this.grabs}`;
+        const outcome = await this.shared!.other.reserve({
+          provider: step.provider,
+          sessionId: id,
+          tokens: OTHER_TOKENS,
+          leaseMs: LEASE_MS,
+        });
+        if (outcome.status === 'reserved') this.shared!.held[step.provider].push(id);
+        break;
+      }
+      case 'letGo':
+        await this.shared!.other.settle(this.shared!.held[step.provider].shift()!, 0, step.provider);
+        break;
     }
-    await flush();
+    await this.settle();
     this.adoptAdmitted();
+  }
+
+  /** Waits until the orchestrator has nothing left to do: no promise callback and no ledger operation pending. */
+  private async settle(): Promise<void> {
+    for (;;) {
+      await flush();
+      const own = this.shared?.own;
+      if (own === undefined || own.inFlight === 0) return;
+      await own.idle();
+    }
   }
 
   /** An agent exists once admitted (queued spawns have none yet). */
@@ -331,7 +531,7 @@ export class OrchestratorSide {
     }
   }
 
-  view(): GraphView {
+  async view(): Promise<GraphView> {
     const stats = this.orch.stats();
     const now = this.clock.now();
     const providers = Object.fromEntries(
@@ -350,10 +550,18 @@ export class OrchestratorSide {
       }),
     ) as Record<ProviderId, ProviderView>;
     const agents = this.live().map((a) => `${a.provider}/${this.fallbacks.get(a.id) ?? 0}`);
-    return { stopped: this.stopped, queued: stats.queued, providers, agents };
+    const view = { stopped: this.stopped, queued: stats.queued, providers, agents };
+    if (this.shared === null) return view;
+    const { providers: held } = await this.shared.other.snapshot();
+    return { ...view, ledger: { claude: held.claude.active, openai: held.openai.active } };
   }
 
+  /** Stops the orchestrator and removes the ledger's folder. */
   async stop(): Promise<void> {
     if (!this.stopped) await this.orch.stop();
+    if (this.shared === null) return;
+    await this.shared.own.close();
+    await this.shared.other.close();
+    fs.rmSync(this.shared.dir, { recursive: true, force: true });
   }
 }
