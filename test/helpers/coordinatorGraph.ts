@@ -124,12 +124,14 @@ export interface ProviderView {
   readonly paused: boolean;
 }
 
+export const WAITING = ' (waiting)';
+
 /** What both sides are compared on: the state the model-based test dedupes by. */
 export interface GraphView {
   readonly stopped: boolean;
   readonly queued: number;
   readonly providers: Readonly<Record<ProviderId, ProviderView>>;
-  /** Live agents in spawn order: provider and fallbacks taken. */
+  /** Live agents in spawn order: provider and fallbacks taken, and WAITING unless active (requeued, falling back). */
   readonly agents: readonly string[];
   /** On a shared ledger: its live reservations per provider (ours and the second writer's). */
   readonly ledger?: Readonly<Record<ProviderId, number>>;
@@ -230,6 +232,11 @@ export class MachineSide {
       }),
     );
     this.actor.start();
+  }
+
+  /** Refusals the ledger model says the coordinator should have seen coming (see LedgerModel.reserve). */
+  unforeseenRefusals(): readonly string[] {
+    return this.ledger?.unforeseen ?? [];
   }
 
   /** Slots the second writer holds on a provider (0 without a shared ledger). */
@@ -364,9 +371,10 @@ export class MachineSide {
         ];
       }),
     ) as Record<ProviderId, ProviderView>;
-    const agents = this.live().map(
-      (s) => `${s.getSnapshot().context.provider}/${s.getSnapshot().context.fallbacks.length}`,
-    );
+    const agents = this.live().map((s) => {
+      const snapshot = s.getSnapshot();
+      return `${snapshot.context.provider}/${snapshot.context.fallbacks.length}${snapshot.matches('active') ? '' : WAITING}`;
+    });
     const view = { stopped: snapshot.value === 'stopping', queued: queue.length, providers, agents };
     return this.ledger === null ? view : { ...view, ledger: this.ledger.held() };
   }
@@ -549,7 +557,9 @@ export class OrchestratorSide {
         ];
       }),
     ) as Record<ProviderId, ProviderView>;
-    const agents = this.live().map((a) => `${a.provider}/${this.fallbacks.get(a.id) ?? 0}`);
+    const agents = this.live().map(
+      (a) => `${a.provider}/${this.fallbacks.get(a.id) ?? 0}${Object.keys(a.env).length > 0 ? '' : WAITING}`,
+    );
     const view = { stopped: this.stopped, queued: stats.queued, providers, agents };
     if (this.shared === null) return view;
     const { providers: held } = await this.shared.other.snapshot();

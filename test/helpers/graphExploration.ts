@@ -5,8 +5,9 @@
  * the exploration tree are the paths then replayed against the real orchestrator.
  */
 import type { InspectionEvent } from 'xstate';
-import { MachineSide, OrchestratorSide } from './coordinatorGraph';
-import type { GraphSetup, GraphStep } from './coordinatorGraph';
+import { PROVIDER_IDS } from '../../machines/providers';
+import { MachineSide, OrchestratorSide, WAITING } from './coordinatorGraph';
+import type { GraphSetup, GraphStep, GraphView } from './coordinatorGraph';
 
 /** The steps a test offers after `path`, in the state `side` is in. */
 export type StepsFrom = (side: MachineSide, path: readonly GraphStep[]) => GraphStep[];
@@ -80,6 +81,26 @@ export function explore(
 }
 
 /**
+ * What the shared ledger must say whatever the machines decide, judged on the ledger model and the
+ * orchestrator's view: every active agent holds a reservation for its stint (no more and no fewer
+ * live reservations than active agents plus the other holder's), and the coordinator never asks
+ * for a slot it knew to be taken (no refusal since the last sync without a grab in between).
+ */
+function expectLedgerBacked(machine: MachineSide, view: GraphView, step: number): void {
+  const held = Object.fromEntries(
+    PROVIDER_IDS.map((p) => {
+      const active = view.agents.filter((a) => a.startsWith(`${p}/`) && !a.endsWith(WAITING)).length;
+      return [p, active + machine.otherHolds(p)];
+    }),
+  );
+  expect({ step, ledger: view.ledger, unforeseen: machine.unforeseenRefusals() }).toEqual({
+    step,
+    ledger: held,
+    unforeseen: [],
+  });
+}
+
+/**
  * Replays `path` on a fresh machine and a fresh orchestrator side by side, expecting the same view
  * at the start and after every step; stops both (and removes the ledger's folder) in any case.
  *
@@ -93,7 +114,9 @@ export async function expectSameAlong(setup: GraphSetup, path: readonly GraphSte
     for (const [i, step] of path.entries()) {
       machine.apply(step);
       await orch.apply(step);
-      expect({ step: i, view: await orch.view() }).toEqual({ step: i, view: machine.view() });
+      const view = await orch.view();
+      expect({ step: i, view }).toEqual({ step: i, view: machine.view() });
+      if (setup.shared) expectLedgerBacked(machine, view, i);
     }
   } finally {
     machine.stop();

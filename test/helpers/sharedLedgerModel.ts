@@ -30,6 +30,10 @@ export function stintId(sessionId: string, stint: number): string {
 export class LedgerModel {
   private readonly ours = new Map<string, ProviderId>();
   private readonly others: Record<ProviderId, number> = { claude: 0, openai: 0 };
+  /** Whether the other holder took a slot since the last sync (the coordinator's local view may be stale). */
+  private stale = false;
+  /** Refusals of a reservation asked on a view that was not stale, by provider. */
+  readonly unforeseen: string[] = [];
 
   constructor(
     private readonly limits: Limits,
@@ -50,9 +54,16 @@ export class LedgerModel {
     return this.others[provider];
   }
 
+  /**
+   * Reserves a stint, or refuses it. Since the last sync the coordinator knows exactly what is held
+   * (its own sessions, and the other holder's as read), so a refusal with no grab since is one it
+   * should have seen coming: it is recorded in `unforeseen`.
+   */
   reserve(id: string, provider: ProviderId): LedgerAnswer {
-    if (this.active(provider) >= this.limits[provider].maxConcurrent)
+    if (this.active(provider) >= this.limits[provider].maxConcurrent) {
+      if (!this.stale) this.unforeseen.push(`${id} on ${provider}`);
       return { granted: false, code: 'concurrency-limit', retryAfterMs: this.leaseMs };
+    }
     this.ours.set(id, provider);
     return { granted: true };
   }
@@ -62,6 +73,7 @@ export class LedgerModel {
   }
 
   grab(provider: ProviderId): void {
+    this.stale = true;
     this.others[provider] += 1;
   }
 
@@ -79,6 +91,7 @@ export class LedgerModel {
 
   /** The local limits a sync gives: the configured ones minus what the other holder holds. */
   synced(): Limits {
+    this.stale = false;
     return Object.fromEntries(
       PROVIDER_IDS.map((p) => [
         p,
