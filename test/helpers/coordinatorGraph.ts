@@ -239,6 +239,21 @@ export class MachineSide {
     return this.ledger?.unforeseen ?? [];
   }
 
+  /**
+   * Breaks of the shared ledger's rules on the machine side alone: unforeseen refusals, and active
+   * sessions beyond the stints the ledger model holds for us. Zero unless a decision is wrong; part
+   * of the exploration's key, so a path that breaks them is not merged into one that does not.
+   */
+  ledgerBreaks(): number {
+    if (this.ledger === null) return 0;
+    const active = this.live().filter((s) => s.getSnapshot().matches('active'));
+    const unbacked = PROVIDER_IDS.map((p) => {
+      const ours = active.filter((s) => s.getSnapshot().context.provider === p).length;
+      return Math.max(0, ours + this.ledger!.otherHolds(p) - this.ledger!.active(p));
+    });
+    return this.ledger.unforeseen.length + unbacked.reduce((a, b) => a + b, 0);
+  }
+
   /** Slots the second writer holds on a provider (0 without a shared ledger). */
   otherHolds(provider: ProviderId): number {
     return this.ledger?.otherHolds(provider) ?? 0;

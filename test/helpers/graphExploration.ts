@@ -17,7 +17,8 @@ export function countOf(path: readonly GraphStep[], type: GraphStep['type']): nu
 }
 
 function keyOf(side: MachineSide, path: readonly GraphStep[]): string {
-  return JSON.stringify({ view: side.view(), spawns: countOf(path, 'spawn'), ticks: countOf(path, 'tick') });
+  const counts = { spawns: countOf(path, 'spawn'), ticks: countOf(path, 'tick') };
+  return JSON.stringify({ view: side.view(), ...counts, breaks: side.ledgerBreaks() });
 }
 
 function replay(setup: GraphSetup, path: readonly GraphStep[], inspect?: (event: InspectionEvent) => void) {
