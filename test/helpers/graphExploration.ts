@@ -6,7 +6,9 @@
  */
 import type { InspectionEvent } from 'xstate';
 import { PROVIDER_IDS } from '../../machines/providers';
-import { MachineSide, OrchestratorSide, WAITING } from './coordinatorGraph';
+import { WAITING } from './coordinatorGraph';
+import { MachineSide } from './graphMachineSide';
+import { OrchestratorSide } from './graphOrchestratorSide';
 import type { GraphSetup, GraphStep, GraphView } from './coordinatorGraph';
 
 /** The steps a test offers after `path`, in the state `side` is in. */

@@ -25,7 +25,8 @@
 import { agentSessionMachine } from '../../machines/agentSession.machine';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
 import { ESTIMATE, PLAIN, WAIT_MS } from '../helpers/coordinatorGraph';
-import type { GraphStep, MachineSide } from '../helpers/coordinatorGraph';
+import type { GraphStep } from '../helpers/coordinatorGraph';
+import type { MachineSide } from '../helpers/graphMachineSide';
 import { countOf, expectSameAlong, explore, nameOf } from '../helpers/graphExploration';
 import { MODEL_REACH } from '../helpers/modelReach';
 import { createTransitionCoverage } from '../helpers/transitionCoverage';

@@ -1,7 +1,7 @@
 /**
  * Model-based test of the coordinator over its REAL graph on a shared ledger, with throttling, usage
  * limits and retries: a second, smaller exploration beside coordinator.graph.model.test.ts, with the
- * same two sides (test/helpers/coordinatorGraph.ts). The orchestrator runs on a real file ledger in a
+ * same two sides (test/helpers/coordinatorGraph.ts, graphMachineSide.ts, graphOrchestratorSide.ts). The orchestrator runs on a real file ledger in a
  * temp folder, which a second writer (another FileLedger on the same file) takes slots of; the
  * machine side is answered by the ledger model (test/helpers/sharedLedgerModel.ts) in the order the
  * orchestrator's link answers. Both sides run with the failure policy below (an overload is retried
@@ -27,7 +27,8 @@ import { agentSessionMachine } from '../../machines/agentSession.machine';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
 import { PROVIDER_IDS } from '../../machines/providers';
 import { ESTIMATE, LIMITS, WAIT_MS } from '../helpers/coordinatorGraph';
-import type { FailureKind, GraphSetup, GraphStep, MachineSide } from '../helpers/coordinatorGraph';
+import type { FailureKind, GraphSetup, GraphStep } from '../helpers/coordinatorGraph';
+import type { MachineSide } from '../helpers/graphMachineSide';
 import { countOf, expectSameAlong, explore, nameOf } from '../helpers/graphExploration';
 import { MODEL_REACH } from '../helpers/modelReach';
 import { createTransitionCoverage } from '../helpers/transitionCoverage';
