@@ -1,8 +1,9 @@
 /**
  * Model-based test of the coordinator over its REAL graph on a shared ledger, with throttling, usage
  * limits and retries: a second, smaller exploration beside coordinator.graph.model.test.ts, with the
- * same two sides (test/helpers/coordinatorGraph.ts, graphMachineSide.ts, graphOrchestratorSide.ts). The orchestrator runs on a real file ledger in a
- * temp folder, which a second writer (another FileLedger on the same file) takes slots of; the
+ * same two sides (test/helpers/coordinatorGraph.ts, graphMachineSide.ts, graphOrchestratorSide.ts).
+ * The orchestrator runs on a real file ledger in a temp folder, which a second writer (another
+ * FileLedger on the same file) takes slots of; the
  * machine side is answered by the ledger model (test/helpers/sharedLedgerModel.ts) in the order the
  * orchestrator's link answers. Both sides run with the failure policy below (an overload is retried
  * once before falling back). The view compared after every step adds the ledger's live reservations.
