@@ -1,39 +1,30 @@
 /**
- * The two sides of test/machines/coordinator.graph.model.test.ts: the real coordinator machine (with
- * its real supervisor and sessions, a credentials actor that grants at once and no clock: time is the
- * `now` on the events) and the real orchestrator (manual clock, keys in its env), each driven by the
- * same abstract steps and each read back as the same abstract state, so a path can be compared
- * step by step.
+ * The two sides of the coordinator's graph model tests (test/machines/coordinator.graph.model.test.ts,
+ * coordinator.ledger.model.test.ts): the real coordinator machine (with its real supervisor and
+ * sessions, a credentials actor that grants at once and no clock: time is the `now` on the events)
+ * and the real orchestrator (manual clock, keys in its env), each driven by the same abstract steps
+ * and each read back as the same abstract state, so a path can be compared step by step. Both sides
+ * run with the same failure policy (the machine gets it resolved as the orchestrator resolves it).
+ * With `shared`, the orchestrator runs on a real file ledger in a temp folder that a second writer
+ * (another FileLedger on the same file) takes slots of, and the machine side is answered by
+ * test/helpers/sharedLedgerModel.ts as the orchestrator's ledger actor and link answer it.
+ * This file: the steps, the views and the settings both sides share; the sides are
+ * test/helpers/graphMachineSide.ts and graphOrchestratorSide.ts.
  */
-import { createActor } from 'xstate';
-import type { ActorRefFrom, InspectionEvent } from 'xstate';
-import { fromCallback } from 'xstate';
-import type { AgentSessionMachine } from '../../machines/agentSession.machine';
-import { coordinatorMachine } from '../../machines/coordinator.machine';
-import type { CoordinatorEvent } from '../../machines/coordinator.types';
-import { nextDueAt } from '../../machines/nextDueAt';
-import { circuitState } from '../../machines/providerHealth';
+import type { FailureFacts } from '../../machines/failureDecision';
 import type { CircuitConfig } from '../../machines/providerHealth';
-import { PROVIDER_IDS } from '../../machines/providers';
-import { createManualClock, createOrchestrator } from '../../src';
-import type { ManagedAgent, ManualClock, Orchestrator, ProviderId } from '../../src';
-import { createEnvAuthenticator } from '../../src/credentials';
-import {
-  DAY0,
-  DEFAULT_CONFIG,
-  NEXT_RESET,
-  T0,
-  budgetsOf,
-  createTestCredentialsActor,
-  grantAll,
-} from './machineHarness';
-import { flush, keyEnv, track } from './orchestratorDriver';
+import type { FailureReport, ProviderId } from '../../src';
+import type { FailurePolicyOptions } from '../../src/providers';
+import { DAY, SECOND } from './timeOrigin';
 
 export const ESTIMATE = 100;
 export const WAIT_MS = 45_000;
 export const TICK_MS = 30_000;
 export const PAUSE_MS = 60_000;
 export const USAGE = 10;
+export const OVERUSE = 150;
+/** The orchestrator's default `requeueThrottled.maxRequeues`. */
+export const MAX_REQUEUES = 10;
 export const LIMITS = {
   claude: { dailyLimit: 1_000, maxConcurrent: 1 },
   openai: { dailyLimit: 1_000, maxConcurrent: 1 },
@@ -46,23 +37,64 @@ export const CIRCUIT: CircuitConfig = {
   cooldownMs: TICK_MS,
   halfOpenProbes: 1,
 };
-const LEASE_MS = 10 * 24 * 60 * 60 * 1000;
+/** Leases (the coordinator's and the shared ledger's) outlast every path. */
+export const LEASE_MS = 10 * DAY;
+/** The Retry-After of a throttle (seconds): shorter than a tick, so the requeued session comes back within one. */
+const RETRY_AFTER_S = 10;
 
-/** The failures a host reports on its oldest active agent, and what the orchestrator classifies them as. */
+/**
+ * The failures a host reports on its oldest active agent, and what the orchestrator classifies them
+ * as (src/providers/failureClassifier.ts): a 529 and a 429 are server throttling, a 429 with
+ * `insufficient_quota` is the plan's usage limit.
+ */
 export const FAILURES = {
-  overloaded: { status: 529, countsForHealth: true },
-  auth: { status: 401, countsForHealth: false },
-} as const;
+  overloaded: { report: { status: 529 }, facts: { kind: 'overloaded', retryAfterMs: null, throttle: 'server' } },
+  auth: { report: { status: 401 }, facts: { kind: 'auth', retryAfterMs: null, throttle: null } },
+  throttle: {
+    report: { status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } },
+    facts: { kind: 'rate-limit', retryAfterMs: RETRY_AFTER_S * SECOND, throttle: 'server' },
+  },
+  usageLimit: {
+    report: {
+      status: 429,
+      body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'quota' } },
+    },
+    facts: { kind: 'quota', retryAfterMs: null, throttle: 'usage-limit' },
+  },
+} as const satisfies Record<string, { readonly report: FailureReport; readonly facts: FailureFacts }>;
 export type FailureKind = keyof typeof FAILURES;
+
+/** What both sides run with. */
+export interface GraphSetup {
+  /** On a shared file ledger (orchestrator) and its model (machine), with a second writer. */
+  readonly shared: boolean;
+  /** The orchestrator's `failurePolicy` option. Backoffs of 0–1 ms leave nothing to the jitter. */
+  readonly failurePolicy?: FailurePolicyOptions;
+}
+export const PLAIN: GraphSetup = { shared: false };
+
+/**
+ * The circuit and the usage-limit pause of a setup. On a shared ledger nothing the coordinator times
+ * falls due on a tick's last instant (a multiple of 30 s from a step), when the link syncs: a
+ * cooldown of 20 s and a pause of 50 s, so the sync reads the ledger after every answer of the tick.
+ */
+export function timingOf(setup: GraphSetup): { readonly circuit: CircuitConfig; readonly usageLimitPauseMs: number } {
+  if (!setup.shared) return { circuit: CIRCUIT, usageLimitPauseMs: PAUSE_MS };
+  return { circuit: { ...CIRCUIT, cooldownMs: 20 * SECOND }, usageLimitPauseMs: 50 * SECOND };
+}
 
 /** One abstract step of a path. */
 export type GraphStep =
   | { readonly type: 'spawn'; readonly waitMs: number; readonly estimatedTokens: number }
   | { readonly type: 'fail'; readonly kind: FailureKind }
   | { readonly type: 'pause' }
+  /** Usage beyond the allocation (OVERUSE tokens): on a shared ledger the coordinator asks it for a top-up. */
+  | { readonly type: 'overuse' }
   | { readonly type: 'release' }
   | { readonly type: 'tick' }
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  /** The second writer takes one slot of `provider` in the shared ledger, or gives its oldest back. */
+  | { readonly type: 'grab' | 'letGo'; readonly provider: ProviderId };
 
 export interface ProviderView {
   readonly active: number;
@@ -72,288 +104,15 @@ export interface ProviderView {
   readonly paused: boolean;
 }
 
+export const WAITING = ' (waiting)';
+
 /** What both sides are compared on: the state the model-based test dedupes by. */
 export interface GraphView {
   readonly stopped: boolean;
   readonly queued: number;
   readonly providers: Readonly<Record<ProviderId, ProviderView>>;
-  /** Live agents in spawn order: provider and fallbacks taken. */
+  /** Live agents in spawn order: provider and fallbacks taken, and WAITING unless active (requeued, falling back). */
   readonly agents: readonly string[];
-}
-
-/** The headers of an answer saying claude has no tokens left until `resetAt`. */
-function exhaustedHeaders(resetAt: number): Record<string, string> {
-  const at = new Date(resetAt).toISOString();
-  return {
-    'anthropic-ratelimit-tokens-remaining': '0',
-    'anthropic-ratelimit-tokens-reset': at,
-    'anthropic-ratelimit-requests-remaining': '0',
-    'anthropic-ratelimit-requests-reset': at,
-  };
-}
-
-/** The real coordinator machine, stepped the way the orchestrator steps it. */
-export class MachineSide {
-  readonly actor;
-  now = T0;
-  private seq = 0;
-  private readonly sessions: string[] = [];
-
-  constructor(inspect?: (event: InspectionEvent) => void) {
-    const machine = coordinatorMachine.provide({
-      actors: {
-        clock: fromCallback<CoordinatorEvent>(() => undefined),
-        credentials: createTestCredentialsActor(grantAll, []),
-      },
-    });
-    this.actor = createActor(machine, {
-      systemId: 'coordinator',
-      inspect,
-      input: {
-        config: { ...DEFAULT_CONFIG, circuit: CIRCUIT, leaseMs: LEASE_MS },
-        budgets: budgetsOf(LIMITS),
-        now: T0,
-        day: DAY0,
-        nextResetAt: NEXT_RESET,
-      },
-    });
-    this.actor.start();
-  }
-
-  private session(id: string): ActorRefFrom<AgentSessionMachine> | undefined {
-    return this.actor.system.get(id) as ActorRefFrom<AgentSessionMachine> | undefined;
-  }
-
-  /** Live sessions in spawn order (queued requests have none yet). */
-  live(): ActorRefFrom<AgentSessionMachine>[] {
-    return this.sessions
-      .map((id) => this.session(id))
-      .filter((s): s is ActorRefFrom<AgentSessionMachine> => s !== undefined && s.getSnapshot().status === 'active');
-  }
-
-  oldestActive(): ActorRefFrom<AgentSessionMachine> | undefined {
-    return this.live().find((s) => s.getSnapshot().matches('active'));
-  }
-
-  apply(step: GraphStep): void {
-    const now = this.now;
-    const oldest = this.oldestActive();
-    switch (step.type) {
-      case 'spawn': {
-        this.seq += 1;
-        const ids = { requestId: `r-${this.seq}`, sessionId: `s-${this.seq}`, agentId: `a-${this.seq}` };
-        this.sessions.push(ids.sessionId);
-        this.actor.send({
-          type: 'agent.spawn',
-          preferredProvider: null,
-          onlyPreferred: false,
-          waitMs: step.waitMs,
-          priority: 0,
-          estimatedTokens: step.estimatedTokens,
-          now,
-          ...ids,
-        });
-        return;
-      }
-      case 'fail': {
-        const provider = oldest!.getSnapshot().context.provider;
-        const since = now;
-        this.actor.send({
-          type: 'provider.failed',
-          provider,
-          kind: step.kind,
-          countsForHealth: FAILURES[step.kind].countsForHealth,
-          throttle: null,
-          resetAt: null,
-          since,
-          now,
-        });
-        oldest!.send({ type: 'session.failure', reason: step.kind, now });
-        return;
-      }
-      case 'pause':
-        this.actor.send({
-          type: 'provider.exhausted',
-          provider: 'claude',
-          until: now + PAUSE_MS,
-          reason: 'reported-limit',
-          now,
-        });
-        oldest!.send({ type: 'session.usage', tokens: USAGE, now });
-        return;
-      case 'release':
-        this.live()[0]!.send({ type: 'session.release', now });
-        return;
-      case 'tick': {
-        // As the clock actor does: one tick at each due time on the way, so what falls due first goes first.
-        const target = now + TICK_MS;
-        for (;;) {
-          const due = nextDueAt(this.actor.getSnapshot().context);
-          if (due === null || due > target || due <= this.now) break;
-          this.now = due;
-          this.actor.send({ type: 'clock.tick', now: due, day: DAY0, nextResetAt: NEXT_RESET });
-        }
-        this.now = target;
-        return;
-      }
-      case 'stop':
-        this.actor.send({ type: 'coordinator.stop' });
-        for (const s of this.live()) s.send({ type: 'session.release', reason: 'stopped', now });
-        return;
-    }
-  }
-
-  view(): GraphView {
-    const snapshot = this.actor.getSnapshot();
-    const { budgets, health, queue } = snapshot.context;
-    const providers = Object.fromEntries(
-      PROVIDER_IDS.map((p) => {
-        const b = budgets[p];
-        return [
-          p,
-          {
-            active: b.active,
-            used: b.used,
-            reserved: b.reserved,
-            circuit: circuitState(health[p], this.now),
-            paused: health[p].pausedUntil > this.now,
-          },
-        ];
-      }),
-    ) as Record<ProviderId, ProviderView>;
-    const agents = this.live().map(
-      (s) => `${s.getSnapshot().context.provider}/${s.getSnapshot().context.fallbacks.length}`,
-    );
-    return { stopped: snapshot.value === 'stopping', queued: queue.length, providers, agents };
-  }
-
-  stop(): void {
-    this.actor.stop();
-  }
-}
-
-/** The real orchestrator, stepped through its public API. */
-export class OrchestratorSide {
-  private readonly agents: { id: string; agent: ManagedAgent | null; spawn: ReturnType<typeof track<ManagedAgent>> }[] =
-    [];
-  private stopped = false;
-  private seq = 0;
-  private readonly fallbacks = new Map<string, number>();
-  private constructor(
-    readonly orch: Orchestrator,
-    private readonly clock: ManualClock,
-  ) {
-    orch.on('agent.fallback', (e) => {
-      if (e.to !== null) this.fallbacks.set(e.agentId, (this.fallbacks.get(e.agentId) ?? 0) + 1);
-    });
-  }
-
-  static async start(): Promise<OrchestratorSide> {
-    const env = keyEnv();
-    const clock = createManualClock(T0);
-    const side = new OrchestratorSide(
-      createOrchestrator({
-        env,
-        authenticate: createEnvAuthenticator({ env }),
-        limits: LIMITS,
-        circuit: CIRCUIT,
-        maxFallbacks: DEFAULT_CONFIG.maxFallbacks,
-        maxQueue: DEFAULT_CONFIG.maxQueue,
-        leaseMs: LEASE_MS,
-        sweepIntervalMs: LEASE_MS,
-        clock,
-      }),
-      clock,
-    );
-    await side.orch.start();
-    return side;
-  }
-
-  private live(): ManagedAgent[] {
-    return this.agents.flatMap((a) => (a.agent !== null && a.agent.isLive ? [a.agent] : []));
-  }
-
-  /** Authentication is immediate (keys in the env): a live agent whose spawn resolved is active. */
-  private oldestActive(): ManagedAgent | undefined {
-    return (
-      this.agents.find((a) => a.agent !== null && a.agent.isLive && a.spawn.current().state === 'resolved')?.agent ??
-      undefined
-    );
-  }
-
-  async apply(step: GraphStep): Promise<void> {
-    this.adoptAdmitted();
-    const oldest = this.oldestActive();
-    switch (step.type) {
-      case 'spawn': {
-        this.seq += 1;
-        const id = `a-${this.seq}`;
-        const spawn = track(
-          this.orch.spawnAgent({ agentId: id, estimatedTokens: step.estimatedTokens, waitMs: step.waitMs }),
-        );
-        this.agents.push({ id, agent: null, spawn });
-        break;
-      }
-      case 'fail':
-        track(oldest!.reportFailure({ status: FAILURES[step.kind].status }));
-        break;
-      case 'pause':
-        oldest!.reportUsage({
-          inputTokens: USAGE,
-          outputTokens: 0,
-          headers: exhaustedHeaders(this.clock.now() + PAUSE_MS),
-        });
-        break;
-      case 'release':
-        await this.live()[0]!.release();
-        break;
-      case 'tick':
-        this.clock.advance(TICK_MS);
-        break;
-      case 'stop':
-        this.stopped = true;
-        await this.orch.stop();
-        break;
-    }
-    await flush();
-    this.adoptAdmitted();
-  }
-
-  /** An agent exists once admitted (queued spawns have none yet). */
-  private adoptAdmitted(): void {
-    for (const a of this.agents) {
-      if (a.agent !== null) continue;
-      try {
-        a.agent = this.orch.getAgent(a.id);
-      } catch {
-        // Still queued, or refused: its spawn promise says which.
-      }
-    }
-  }
-
-  view(): GraphView {
-    const stats = this.orch.stats();
-    const now = this.clock.now();
-    const providers = Object.fromEntries(
-      PROVIDER_IDS.map((p) => {
-        const s = stats.providers[p];
-        return [
-          p,
-          {
-            active: s.active,
-            used: s.used,
-            reserved: s.reserved,
-            circuit: s.circuit.state,
-            paused: s.pausedUntil !== null && s.pausedUntil > now,
-          },
-        ];
-      }),
-    ) as Record<ProviderId, ProviderView>;
-    const agents = this.live().map((a) => `${a.provider}/${this.fallbacks.get(a.id) ?? 0}`);
-    return { stopped: this.stopped, queued: stats.queued, providers, agents };
-  }
-
-  async stop(): Promise<void> {
-    if (!this.stopped) await this.orch.stop();
-  }
+  /** On a shared ledger: its live reservations per provider (ours and the second writer's). */
+  readonly ledger?: Readonly<Record<ProviderId, number>>;
 }

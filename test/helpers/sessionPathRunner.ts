@@ -21,10 +21,9 @@ import {
   sessionModel,
 } from './sessionModel';
 import type { SessionModelSnapshot, SessionScenario } from './sessionModel';
+import { HOUR, T0 } from './timeOrigin';
 import type { TransitionCoverage } from './transitionCoverage';
 
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-const HOUR = 60 * 60 * 1000;
 const SWEEP = HOUR;
 /** The Retry-After of the throttling that requeues a session (seconds). */
 const RETRY_AFTER_S = 60;

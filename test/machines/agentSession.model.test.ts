@@ -39,8 +39,10 @@ import { AGENT_ID, ESTIMATE, eventsFor, serialize, sessionModel, sessionModelFor
 import type { SessionModelSnapshot, SessionScenario, SessionTestModel, SessionTestPath } from '../helpers/sessionModel';
 import { SessionPathRunner } from '../helpers/sessionPathRunner';
 import type { StateExpectation } from '../helpers/sessionPathRunner';
-import { createTransitionCoverage } from '../helpers/transitionCoverage';
+import { MODEL_REACH } from '../helpers/modelReach';
+import { createTransitionCoverage, listTransitions } from '../helpers/transitionCoverage';
 import type { TransitionCoverage } from '../helpers/transitionCoverage';
+import { T0 } from '../helpers/timeOrigin';
 
 /** What the orchestrator shows in each state of the session machine (update here when states change). */
 const STATES: Readonly<Record<string, StateExpectation>> = {
@@ -225,6 +227,9 @@ function edgeCoveringPaths(model: SessionTestModel): SessionTestPath[] {
   return paths;
 }
 
+/** Each scenario's coverage: together they must take every transition but MODEL_REACH.sessionModel's. */
+const coverages: TransitionCoverage[] = [];
+
 describe('agentSession model', () => {
   it('should take its states from the real session machine', () => {
     expect(Object.keys(sessionModel.states)).toEqual([
@@ -246,6 +251,7 @@ describe('agentSession model', () => {
     const edges = new Set<string>();
     const visited = new Set<string>();
     const coverage = createTransitionCoverage(sessionModel);
+    coverages.push(coverage);
 
     it('should have a small, finite graph', () => {
       expect(Object.keys(model.getAdjacencyMap()).length).toBeLessThan(140);
@@ -269,6 +275,15 @@ describe('agentSession model', () => {
   });
 });
 
+describe('agentSession model, every scenario together', () => {
+  it('should take every transition of the machine but the listed ones (test/helpers/modelReach.ts)', () => {
+    const all = listTransitions(agentSessionMachine).map((t) => t.id);
+    expect(coverages).toHaveLength(SCENARIOS.length);
+    const untaken = all.filter((id) => coverages.every((c) => !c.taken().has(id)));
+    expect(untaken).toEqual(all.filter((id) => id in MODEL_REACH.sessionModel.session));
+  });
+});
+
 describe('agentSession outside the model', () => {
   // session.failure is not in the model while authenticating: the machine accepts it only in
   // active. Through the orchestrator a host can still report one (the agent is live from admission).
@@ -279,7 +294,7 @@ describe('agentSession outside the model', () => {
       env,
       authenticate: gate.authenticate,
       authTimeoutMs: 2 ** 31 - 1,
-      clock: createManualClock(Date.UTC(2026, 0, 1, 12)),
+      clock: createManualClock(T0),
     });
     await orch.start();
     const fallbacks: OrchestratorEventMap['agent.fallback'][0][] = [];

@@ -38,9 +38,8 @@ import { createManualClock, createOrchestrator, windowAt } from '../../src';
 import type { ManagedAgent, ManualClock, Orchestrator, OrchestratorEventMap, ProviderId } from '../../src';
 import { codeOf, flush, keyEnv, track } from '../helpers/orchestratorDriver';
 import type { Tracked } from '../helpers/orchestratorDriver';
+import { DAY, T0 } from '../helpers/timeOrigin';
 
-const DAY = 24 * 60 * 60 * 1000;
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const LEASE = 20 * DAY;
 const SWEEP = DAY;
 const WAIT = 60_000;
