@@ -4,8 +4,8 @@
  */
 import type { QuotaLedger } from '../quota/ledger';
 import type { RedisClientLike } from '../quota/redisClientLike';
-import { lazySchema } from './lazySchema';
-import { MAX_TIMER_MS, nonEmptyString, wholeNumber, withMethods } from './schemaParts';
+import { lazySchema } from '../schema/lazySchema';
+import { MAX_TIMER_MS, nonEmptyString, wholeNumber, withMethods } from '../schema/schemaParts';
 import type { z } from 'zod';
 
 type Zod = typeof z;

@@ -2,8 +2,8 @@
  * The per-provider option groups of `createOrchestrator`, which the config file takes as they are:
  * `limits`, `fallbackChain`, `providerPriority` and `providers`. Built on first use (lazySchema).
  */
-import { lazySchema } from './lazySchema';
-import { perProvider, providerIdSchema, providerListSchema, wholeNumber, distinct } from './schemaParts';
+import { lazySchema } from '../schema/lazySchema';
+import { perProvider, providerIdSchema, providerListSchema, wholeNumber, distinct } from '../schema/schemaParts';
 
 /** The named provider-priority policies (docs/credentials.md); `providerPriority` may also be a list of providers. */
 export const PROVIDER_PRIORITIES = ['subscription', 'prefer-claude', 'prefer-openai'] as const;

@@ -10,9 +10,9 @@ import type { Authenticate, EnvSource } from '../credentials';
 import type { SecretMasker } from '../observability/secretMasker';
 import type { Clock } from './clock';
 import type { OrchestratorOptions } from './options';
-import { dailyResetSchema } from '../options/dailyResetOptions';
+import { dailyResetSchema } from '../quota/dailyResetSchema';
 import { failurePolicySchema } from '../options/failurePolicyOptions';
-import { lazySchema } from '../options/lazySchema';
+import { lazySchema } from '../schema/lazySchema';
 import { ledgerOptionSchema } from '../options/ledgerOptions';
 import {
   fallbackChainSchema,
@@ -28,7 +28,7 @@ import {
   perProvider,
   wholeNumber,
   withMethods,
-} from '../options/schemaParts';
+} from '../schema/schemaParts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
