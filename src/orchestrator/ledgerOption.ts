@@ -8,6 +8,7 @@ import { createFileLedger } from '../quota/fileLedger';
 import type * as RedisLedgerModule from '../quota/redisLedger';
 import { loadModule } from '../observability/lazyModule';
 import type { RedisClientLike } from '../quota/redisClientLike';
+import { alreadyChecked } from '../schema/checkOptions';
 
 /**
  * Where the budget of record lives.
@@ -136,11 +137,10 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
       ...sharing,
       // The orchestrator's home, as for its credentials and audit trail: a ledger folder reached through a symlink must resolve inside it.
       create: async ({ limits, dailyReset, now }) =>
-        createFileLedger({ file, home, limits: limitsOf(limits), dailyReset, now }),
+        createFileLedger(alreadyChecked({ file, home, limits: limitsOf(limits), dailyReset, now })),
     };
   }
   if (given.redis !== undefined) {
-    // createRedisLedger checks that it is an ioredis client; the option's type is only its shape.
     const redis = given.redis as RedisLedgerModule.RedisLedgerOptions['redis'];
     if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null))
       throw new AgentvisorError('invalid-option', 'ledger.redis must be a redis:// URL or an ioredis client');
@@ -154,13 +154,15 @@ export function resolveLedger(option: unknown, home: string): ResolvedLedger {
       ...sharing,
       create: async ({ limits, dailyReset, now }) =>
         // ioredis takes about 50 ms to load: only hosts that configure Redis pay for it.
-        loadModule<typeof RedisLedgerModule>('../quota/redisLedger').createRedisLedger({
-          redis,
-          limits: limitsOf(limits),
-          dailyReset,
-          now,
-          ...(keyPrefix === undefined ? {} : { keyPrefix }),
-        }),
+        loadModule<typeof RedisLedgerModule>('../quota/redisLedger').createRedisLedger(
+          alreadyChecked({
+            redis,
+            limits: limitsOf(limits),
+            dailyReset,
+            now,
+            ...(keyPrefix === undefined ? {} : { keyPrefix }),
+          }),
+        ),
     };
   }
   const instance = given.instance as QuotaLedger;
