@@ -11,10 +11,11 @@ import prettierConfig from 'eslint-config-prettier';
  */
 const layers = [
   'errors',
+  'schema', // checkOptions, lazySchema and the schema parts: everything above builds its option schemas with them
   'storage',
   'quota',
   'providers',
-  'options', // option schemas of everything below; what they describe (ledgers, failure kinds) comes from there
+  'options', // the option schemas shared by createOrchestrator and the config file (ledger option, limits, providers, failure policy)
   'observability',
   'credentials/sources', // the credential file readers
   'oauth',
@@ -30,7 +31,7 @@ const layers = [
 /** Known imports against the layer order, each with its reason: `layer: [import patterns it may use]`. */
 const layerExceptions = {
   // Required lazily (it loads zod) only when a check failed: the problem formatter the config file shares.
-  options: ['../config/configProblems'],
+  schema: ['../config/configProblems'],
   // Type-only: a config file holds orchestrator options (the config ↔ orchestrator types move to src/options).
   config: ['../orchestrator/options', '../orchestrator/ledgerOption', '../orchestrator/providerSwitches'],
 };

@@ -1,5 +1,5 @@
 import { AgentvisorError } from '../errors';
-import { alreadyChecked } from '../options/checkOptions';
+import { alreadyChecked } from '../schema/checkOptions';
 import type { ManagedAgent, Orchestrator } from '../orchestrator';
 import type { ProviderId } from '../providers';
 import { AGENT_CLIS } from './agentCli';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { checkOptions } from '../options/checkOptions';
+import { checkOptions } from '../schema/checkOptions';
 import type { AgentChoice } from './agentCli';
 import { DEFAULT_SANDBOX_MODE } from './agentSandbox';
 import type { SandboxMode } from './agentSandbox';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AgentvisorError } from '../errors';
-import { alreadyChecked, checkOptions, isAlreadyChecked } from '../options/checkOptions';
+import { alreadyChecked, checkOptions, isAlreadyChecked } from '../schema/checkOptions';
 import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';

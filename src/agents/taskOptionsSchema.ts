@@ -5,8 +5,8 @@
  * keep those checks; these schemas are what a caller sees first.
  */
 import type { z } from 'zod';
-import { lazySchema } from '../options/lazySchema';
-import { MAX_TIMER_MS, functionSchema, nonEmptyString, providerListSchema, wholeNumber } from '../options/schemaParts';
+import { lazySchema } from '../schema/lazySchema';
+import { MAX_TIMER_MS, functionSchema, nonEmptyString, providerListSchema, wholeNumber } from '../schema/schemaParts';
 import { MAX_CLAUDE_MAX_RETRIES } from './claudeCodeCli';
 import { MAX_OUTPUT_BYTES, MAX_TIMEOUT_MS } from './processRunner';
 import { SANDBOX_MODES } from './agentSandbox';

@@ -20,7 +20,7 @@ import type {
   SandboxMode,
 } from '../agents';
 import { createCredentialResolver } from '../credentials';
-import { alreadyChecked } from '../options/checkOptions';
+import { alreadyChecked } from '../schema/checkOptions';
 import { AgentvisorError } from '../errors';
 import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';

@@ -5,6 +5,7 @@ import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
 import { createFileLedger } from '../quota/fileLedger';
 import { createMemoryLedger } from '../quota/memoryLedger';
+import { alreadyChecked } from '../schema/checkOptions';
 import { pausesFileFor, readPauses } from '../quota/pauseRecord';
 import { commandContext, configLine, configSummary, configuredLimits, emit, limitSourceCell } from './context';
 import type { CommandContext, ConfigSummary, SettingSource } from './context';
@@ -86,8 +87,8 @@ export async function collectQuota(
   const exists = file !== null && existsSync(file);
   // Nothing recorded yet: the empty day, without creating the folder or the file.
   const ledger = exists
-    ? createFileLedger({ file, limits, home: context.home, now: () => now })
-    : createMemoryLedger({ limits, now: () => now });
+    ? createFileLedger(alreadyChecked({ file, limits, home: context.home, now: () => now }))
+    : createMemoryLedger(alreadyChecked({ limits, now: () => now }));
   try {
     const snapshot = await ledger.snapshot();
     const pauses = file === null ? {} : await readPauses(pausesFileFor(file), now);

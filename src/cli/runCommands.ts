@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { alreadyChecked } from '../options/checkOptions';
+import { alreadyChecked } from '../schema/checkOptions';
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';

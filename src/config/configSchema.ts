@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { failurePolicySchema } from '../options/failurePolicyOptions';
-import { lazySchema } from '../options/lazySchema';
+import { lazySchema } from '../schema/lazySchema';
 import { ledgerSchema } from '../options/ledgerOptions';
 import {
   fallbackChainSchema,

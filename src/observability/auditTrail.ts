@@ -1,7 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AgentvisorError } from '../errors';
+import { checkOptions } from '../schema/checkOptions';
 import { locateUnderHome } from '../storage/homePath';
+import { appendAuditOptionsSchema } from './auditOptionsSchema';
 import { appendAuditLines, rotatedName } from './auditFile';
 import { maskText } from './secretMasker';
 import type { SecretMasker } from './secretMasker';
@@ -99,19 +101,10 @@ export function auditDir(home: string): string {
   return path.join(home, 'audit');
 }
 
-function wholeNumber(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new AgentvisorError(
-      'invalid-option',
-      `audit.${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)?.slice(0, 40)}`,
-    );
-  }
-  return value;
-}
-
 /**
- * Checks the `audit` option and fills in defaults; null when auditing is off. The result keeps
- * `home`, so a custom `dir` reached through a symlink is held to the same home as the default one.
+ * The `audit` option with its defaults filled in; null when auditing is off. The option was checked
+ * with the orchestrator's options (auditOptionSchema). The result keeps `home`, so a custom `dir`
+ * reached through a symlink is held to the same home as the default one.
  *
  * @example
  * resolveAuditOptions(true, '/home/me/.codex')
@@ -122,31 +115,13 @@ export function resolveAuditOptions(
   home: string,
 ): ResolvedAuditOptions | null {
   if (audit === undefined || audit === false) return null;
-  if (audit !== true && (typeof audit !== 'object' || audit === null || Array.isArray(audit))) {
-    throw new AgentvisorError(
-      'invalid-option',
-      'audit must be true, false or an object such as { maxBytes: 10485760, keep: 5 }',
-    );
-  }
   const o: AuditOptions = audit === true ? {} : audit;
-  for (const key of Object.keys(o)) {
-    if (!['dir', 'maxBytes', 'keep', 'flushIntervalMs'].includes(key))
-      throw new AgentvisorError(
-        'invalid-option',
-        `audit.${key} is not an audit setting (known: dir, maxBytes, keep, flushIntervalMs)`,
-      );
-  }
-  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir.trim() === ''))
-    throw new AgentvisorError('invalid-option', 'audit.dir must be a folder path');
   return {
     dir: o.dir ?? auditDir(home),
     home,
-    maxBytes: o.maxBytes === undefined ? DEFAULT_AUDIT_MAX_BYTES : wholeNumber('maxBytes', o.maxBytes, 1024, 2 ** 40),
-    keep: o.keep === undefined ? DEFAULT_AUDIT_KEEP : wholeNumber('keep', o.keep, 0, 1000),
-    flushIntervalMs:
-      o.flushIntervalMs === undefined
-        ? DEFAULT_FLUSH_MS
-        : wholeNumber('flushIntervalMs', o.flushIntervalMs, 1, 2 ** 31 - 1),
+    maxBytes: o.maxBytes ?? DEFAULT_AUDIT_MAX_BYTES,
+    keep: o.keep ?? DEFAULT_AUDIT_KEEP,
+    flushIntervalMs: o.flushIntervalMs ?? DEFAULT_FLUSH_MS,
   };
 }
 
@@ -291,9 +266,15 @@ export class AuditTrail {
 export async function appendAuditEntry(
   home: string,
   entry: AuditEntryInput,
-  options: AuditOptions & { masker?: SecretMasker; now?: number } = {},
+  options?: AuditOptions & { masker?: SecretMasker; now?: number },
 ): Promise<void> {
-  const { masker, now, ...audit } = options;
+  // Only given options are checked: the CLI's login and logout pass none and never load zod.
+  if (options !== undefined)
+    checkOptions(appendAuditOptionsSchema, options, {
+      call: 'appendAuditEntry',
+      expected: 'an object such as { keep: 5 }',
+    });
+  const { masker, now, ...audit } = options ?? {};
   const resolved = resolveAuditOptions(audit, home)!;
   await appendAuditLines(
     await checkedAuditDir(resolved),

@@ -6,9 +6,9 @@ import type { ZodOptional } from 'zod';
 import { PROVIDER_FAILURE_KINDS } from '../providers/failureClassifier';
 import { DEFAULT_RETRY_SETTINGS, FAILURE_ACTIONS, fillFailurePolicy } from '../providers/failurePolicy';
 import type { FailurePolicy, FailurePolicyOptions } from '../providers/failurePolicy';
-import { checkOptions } from './checkOptions';
-import { lazySchema } from './lazySchema';
-import { MAX_TIMER_MS, wholeNumber } from './schemaParts';
+import { checkOptions } from '../schema/checkOptions';
+import { lazySchema } from '../schema/lazySchema';
+import { MAX_TIMER_MS, wholeNumber } from '../schema/schemaParts';
 
 /**
  * What `reportFailure` does per failure kind (docs/failures.md). A kind inherits the settings it

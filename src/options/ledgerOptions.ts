@@ -4,8 +4,9 @@
  */
 import type { QuotaLedger } from '../quota/ledger';
 import type { RedisClientLike } from '../quota/redisClientLike';
-import { lazySchema } from './lazySchema';
-import { MAX_TIMER_MS, nonEmptyString, wholeNumber, withMethods } from './schemaParts';
+import { KEY_PREFIX_EXPECTED, KEY_PREFIX_PATTERN, REDIS_CLIENT_METHODS } from '../quota/ledgerConfigSchema';
+import { lazySchema } from '../schema/lazySchema';
+import { MAX_TIMER_MS, nonEmptyString, wholeNumber, withMethods } from '../schema/schemaParts';
 import type { z } from 'zod';
 
 type Zod = typeof z;
@@ -56,7 +57,8 @@ export const sharedLedgerSchema = lazySchema((z) =>
         .optional()
         .meta({ description: 'A Redis server shared by every host.' }),
       keyPrefix: z
-        .string({ error: 'expected a string' })
+        .string({ error: KEY_PREFIX_EXPECTED })
+        .regex(KEY_PREFIX_PATTERN, { error: KEY_PREFIX_EXPECTED })
         .optional()
         .meta({ description: 'With redis: the prefix of every key.' }),
       ...sharingShape(z),
@@ -102,11 +104,14 @@ export const ledgerOptionSchema = lazySchema((z) =>
         file: nonEmptyString('a path').optional(),
         redis: z
           .union(
-            [z.string().regex(REDIS_URL), withMethods<RedisClientLike>('an ioredis client', ['evalsha', 'quit'])],
+            [z.string().regex(REDIS_URL), withMethods<RedisClientLike>('an ioredis client', REDIS_CLIENT_METHODS)],
             { error: 'expected a redis:// or rediss:// URL or an ioredis client' },
           )
           .optional(),
-        keyPrefix: z.string({ error: 'expected a string' }).optional(),
+        keyPrefix: z
+          .string({ error: KEY_PREFIX_EXPECTED })
+          .regex(KEY_PREFIX_PATTERN, { error: KEY_PREFIX_EXPECTED })
+          .optional(),
         instance: withMethods<QuotaLedger>('a QuotaLedger', LEDGER_METHODS).optional(),
         ...sharingShape(z),
       })

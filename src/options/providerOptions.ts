@@ -2,8 +2,9 @@
  * The per-provider option groups of `createOrchestrator`, which the config file takes as they are:
  * `limits`, `fallbackChain`, `providerPriority` and `providers`. Built on first use (lazySchema).
  */
-import { lazySchema } from './lazySchema';
-import { perProvider, providerIdSchema, providerListSchema, wholeNumber, distinct } from './schemaParts';
+import { MAX_CONCURRENT, MAX_DAILY_LIMIT } from '../quota/ledgerInput';
+import { lazySchema } from '../schema/lazySchema';
+import { perProvider, providerIdSchema, providerListSchema, wholeNumber, distinct } from '../schema/schemaParts';
 
 /** The named provider-priority policies (docs/credentials.md); `providerPriority` may also be a list of providers. */
 export const PROVIDER_PRIORITIES = ['subscription', 'prefer-claude', 'prefer-openai'] as const;
@@ -16,12 +17,10 @@ export const PROVIDER_PRIORITIES = ['subscription', 'prefer-claude', 'prefer-ope
 export const limitsSchema = lazySchema((z) =>
   perProvider(
     z.strictObject({
-      dailyLimit: wholeNumber(0, Math.floor(Number.MAX_SAFE_INTEGER / 4))
-        .optional()
-        .meta({
-          description: 'Tokens per daily window; 0 disables the provider. Default: claude 1000000, openai 500000.',
-        }),
-      maxConcurrent: wholeNumber(0, 1_000_000)
+      dailyLimit: wholeNumber(0, MAX_DAILY_LIMIT).optional().meta({
+        description: 'Tokens per daily window; 0 disables the provider. Default: claude 1000000, openai 500000.',
+      }),
+      maxConcurrent: wholeNumber(0, MAX_CONCURRENT)
         .optional()
         .meta({ description: 'Sessions at once; 0 disables the provider. Default: claude 10, openai 8.' }),
     }),

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { AgentvisorError } from '../errors';
 import type { ResolvedLedger } from './ledgerOption';
 
 /** How `spawnAgent({ taskKind })` without `estimatedTokens` takes its estimate from settled usage. */
@@ -40,78 +39,41 @@ export const MAX_TASK_KINDS = 1000;
 /** What a task kind may be: 1–64 letters, digits and `_ . : / -`. */
 export const KIND_PATTERN = /^[\w.:/-]{1,64}$/;
 
-function whole(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new AgentvisorError(
-      'invalid-option',
-      `learnedEstimates.${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)?.slice(0, 40)}`,
-      {
-        details: { option: `learnedEstimates.${name}` },
-      },
-    );
-  }
-  return value;
+/**
+ * The estimate's bounds with their defaults: `max` defaults to at least `min`, `initial` to 20,000
+ * within them. The option's schema and `resolveLearnedEstimates` both take them from here.
+ *
+ * @example learnedBounds({ min: 300_000 }) // { min: 300000, max: 300000, initial: 300000 }
+ */
+export function learnedBounds(given: Pick<LearnedEstimatesOptions, 'min' | 'max' | 'initial'>): {
+  min: number;
+  max: number;
+  initial: number;
+} {
+  const min = given.min ?? 1_000;
+  const max = given.max ?? Math.max(min, 200_000);
+  return { min, max, initial: given.initial ?? Math.min(max, Math.max(min, 20_000)) };
 }
 
 /**
- * Checks the `learnedEstimates` option and decides where samples persist: a memory ledger keeps
- * them in memory (nothing else of its budget survives a restart either); a durable ledger keeps
- * them in a file beside it.
+ * The `learnedEstimates` option (checked with the orchestrator's options: optionsSchema.ts) with its
+ * defaults, and where samples persist: a memory ledger keeps them in memory (nothing else of its
+ * budget survives a restart either); a durable ledger keeps them in a file beside it.
  *
  * @example resolveLearnedEstimates({ percentile: 95 }, resolveLedger('file', home), home).file // '<home>/agentvisor/estimates.json'
  */
 export function resolveLearnedEstimates(
-  option: unknown,
+  option: LearnedEstimatesOptions | undefined,
   ledger: ResolvedLedger,
   home: string,
 ): ResolvedLearnedEstimates {
-  if (option !== undefined && (typeof option !== 'object' || option === null || Array.isArray(option))) {
-    throw new AgentvisorError(
-      'invalid-option',
-      'learnedEstimates must be an object such as { percentile: 90, window: 50, min: 1000, max: 200000 }',
-    );
-  }
-  const given = (option ?? {}) as LearnedEstimatesOptions & Record<string, unknown>;
-  const known = ['percentile', 'window', 'min', 'max', 'initial', 'file'];
-  for (const key of Object.keys(given)) {
-    if (!known.includes(key))
-      throw new AgentvisorError(
-        'invalid-option',
-        `learnedEstimates.${key} is not a setting (known: ${known.join(', ')})`,
-      );
-  }
-  const min = whole('min', given.min ?? 1_000, 1, 1_000_000_000);
-  const max = whole('max', given.max ?? Math.max(min, 200_000), 1, 1_000_000_000);
-  if (max < min)
-    throw new AgentvisorError(
-      'invalid-option',
-      `learnedEstimates.max (${max}) must be at least learnedEstimates.min (${min})`,
-    );
-  const initial = whole('initial', given.initial ?? Math.min(max, Math.max(min, 20_000)), 1, 1_000_000_000);
-  if (initial < min || initial > max)
-    throw new AgentvisorError(
-      'invalid-option',
-      `learnedEstimates.initial (${initial}) must lie between min (${min}) and max (${max})`,
-    );
+  const given = option ?? {};
   let file: string | null;
   if (given.file === false) file = null;
-  else if (given.file !== undefined) {
-    if (typeof given.file !== 'string' || given.file.trim() === '')
-      throw new AgentvisorError(
-        'invalid-option',
-        'learnedEstimates.file must be a path, or false to keep samples in memory',
-      );
-    file = path.resolve(given.file);
-  } else if (ledger.file !== null) file = path.join(path.dirname(ledger.file), ESTIMATES_FILE);
+  else if (given.file !== undefined) file = path.resolve(given.file);
+  else if (ledger.file !== null) file = path.join(path.dirname(ledger.file), ESTIMATES_FILE);
   else file = ledger.kind === 'memory' ? null : path.join(home, 'agentvisor', ESTIMATES_FILE);
-  return {
-    percentile: whole('percentile', given.percentile ?? 90, 1, 100),
-    window: whole('window', given.window ?? 50, 1, 10_000),
-    min,
-    max,
-    initial,
-    file,
-  };
+  return { percentile: given.percentile ?? 90, window: given.window ?? 50, ...learnedBounds(given), file };
 }
 
 /** One settled session: what it used and what it was allocated at admission. */

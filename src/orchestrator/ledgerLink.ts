@@ -5,6 +5,7 @@ import { createInsuredLedger } from '../quota/insuredLedger';
 import type { InsuredLedger } from '../quota/insuredLedger';
 import type { LedgerSnapshot } from '../quota/ledger';
 import { createMemoryLedger } from '../quota/memoryLedger';
+import { alreadyChecked } from '../schema/checkOptions';
 import type { ClockTimer } from './clock';
 import { reservationId, shareOf, zeroHold } from './ledgerLinkTypes';
 import type {
@@ -63,7 +64,9 @@ export class LedgerLink {
     const insurance =
       policy === 'fail-closed'
         ? null
-        : createMemoryLedger({ limits: shareOf(options.limits, policy.localShareOf), now: () => options.clock.now() });
+        : createMemoryLedger(
+            alreadyChecked({ limits: shareOf(options.limits, policy.localShareOf), now: () => options.clock.now() }),
+          );
     this.#ledger = createInsuredLedger(options.ledger, {
       insurance,
       onState: (state, reason) => (state === 'ok' ? this.#markOk() : this.#markDegraded(reason ?? '')),

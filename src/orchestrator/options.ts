@@ -34,7 +34,7 @@ import type { LedgerOption, ResolvedLedger } from './ledgerOption';
 import type { AgentFailurePolicy } from './failureHandling';
 import { systemClock } from './clock';
 import { withConfigFile } from '../config/overlayConfig';
-import { checkOptions } from '../options/checkOptions';
+import { checkOptions } from '../schema/checkOptions';
 import { orchestratorOptionsSchema } from './optionsSchema';
 
 export interface ProviderLimits {

@@ -1,7 +1,6 @@
 /**
  * The options of `createOrchestrator`, every one of them: a strict object, so a misspelt option is
- * refused with a "did you mean" hint. Built on first use (lazySchema). `audit` and
- * `learnedEstimates` keep their own checks (resolveAuditOptions, resolveLearnedEstimates).
+ * refused with a "did you mean" hint. Built on first use (lazySchema).
  */
 import type { Logger } from 'pino';
 import type { CircuitConfig } from '../../machines/providerHealth';
@@ -9,10 +8,14 @@ import { CREDENTIAL_SOURCES } from '../credentials/credentialResolver';
 import type { Authenticate, EnvSource } from '../credentials';
 import type { SecretMasker } from '../observability/secretMasker';
 import type { Clock } from './clock';
+import { MAX_REQUEST_TOKENS } from '../quota/ledgerInput';
+import { learnedBounds } from './learnedEstimates';
+import type { LearnedEstimatesOptions } from './learnedEstimates';
+import { auditOptionSchema } from '../observability/auditOptionsSchema';
 import type { OrchestratorOptions } from './options';
-import { dailyResetSchema } from '../options/dailyResetOptions';
+import { dailyResetSchema } from '../quota/dailyResetSchema';
 import { failurePolicySchema } from '../options/failurePolicyOptions';
-import { lazySchema } from '../options/lazySchema';
+import { lazySchema } from '../schema/lazySchema';
 import { ledgerOptionSchema } from '../options/ledgerOptions';
 import {
   fallbackChainSchema,
@@ -28,7 +31,7 @@ import {
   perProvider,
   wholeNumber,
   withMethods,
-} from '../options/schemaParts';
+} from '../schema/schemaParts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -106,6 +109,36 @@ const adaptiveSchema = lazySchema((z) =>
   ),
 );
 
+const FILE_EXPECTED = 'expected a path, or false to keep samples in memory';
+
+const learnedEstimatesSchema = lazySchema((z) =>
+  z
+    .strictObject(
+      {
+        percentile: wholeNumber(1, 100).optional(),
+        window: wholeNumber(1, 10_000).optional(),
+        min: wholeNumber(1, MAX_REQUEST_TOKENS).optional(),
+        max: wholeNumber(1, MAX_REQUEST_TOKENS).optional(),
+        initial: wholeNumber(1, MAX_REQUEST_TOKENS).optional(),
+        file: z
+          .union([z.literal(false, { error: FILE_EXPECTED }), nonEmptyString('a path')], { error: FILE_EXPECTED })
+          .optional(),
+      } satisfies Record<keyof LearnedEstimatesOptions, unknown>,
+      { error: 'expected an object such as { percentile: 90, window: 50, min: 1000, max: 200000 }' },
+    )
+    .superRefine((given, ctx) => {
+      const { min, max, initial } = learnedBounds(given);
+      if (max < min)
+        ctx.addIssue({ code: 'custom', path: ['max'], message: `expected at least min (${min}), got ${max}` });
+      else if (initial < min || initial > max)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['initial'],
+          message: `expected a number from min (${min}) to max (${max}), got ${initial}`,
+        });
+    }),
+);
+
 /**
  * Every option of `createOrchestrator` (docs/api.md has the table).
  *
@@ -125,7 +158,7 @@ export const orchestratorOptionsSchema = lazySchema((z) => {
     ledger: ledgerOptionSchema().optional(),
     fallbackChain: fallbackChainSchema().optional(),
     providers: providerSwitchesSchema().optional(),
-    learnedEstimates: z.unknown().optional(),
+    learnedEstimates: learnedEstimatesSchema().optional(),
     providerPriority: providerPrioritySchema().optional(),
     circuit: circuitSchema().optional(),
     failurePolicy: failurePolicySchema().optional(),
@@ -159,7 +192,7 @@ export const orchestratorOptionsSchema = lazySchema((z) => {
         error: 'expected an inspection observer, a function or an inspector',
       })
       .optional(),
-    audit: z.unknown().optional(),
+    audit: auditOptionSchema().optional(),
     metrics: z.boolean({ error: 'expected true or false' }).optional(),
     secretMasker: withMethods<SecretMasker>('a SecretMasker', ['add', 'mask']).optional(),
     clock: withMethods<Clock>('a clock', ['now', 'setTimeout', 'clearTimeout']).optional(),

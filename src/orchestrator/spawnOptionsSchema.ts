@@ -3,8 +3,8 @@
  * mean" hint. Built on first use (lazySchema). That an estimate or a task kind is given is checked
  * after it (checkSpawn), with the message that says which to give.
  */
-import { lazySchema } from '../options/lazySchema';
-import { MAX_TIMER_MS, providerIdSchema, wholeNumber } from '../options/schemaParts';
+import { lazySchema } from '../schema/lazySchema';
+import { MAX_TIMER_MS, providerIdSchema, wholeNumber } from '../schema/schemaParts';
 import { KIND_PATTERN } from './learnedEstimates';
 import { MAX_TOKENS } from './options';
 import type { SpawnOptions } from './types';

@@ -10,7 +10,7 @@ import {
 import type { ProviderFailure, ProviderFailureKind } from '../providers';
 import type { ErrorCode } from '../errors';
 import { MAX_TOKENS } from './options';
-import { checkOptions } from '../options/checkOptions';
+import { checkOptions } from '../schema/checkOptions';
 import { spawnOptionsSchema } from './spawnOptionsSchema';
 import type { FailureReport, SpawnOptions, UsageReport } from './types';
 

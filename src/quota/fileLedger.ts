@@ -1,7 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { ProviderId } from '../../machines/providers';
-import { AgentvisorError } from '../errors';
 import type {
   LedgerConfig,
   LedgerSnapshot,
@@ -20,10 +19,10 @@ import {
   checkSessionId,
   checkSettle,
   closedLedgerError,
-  describeValue,
   readClock,
   resolveLedgerConfig,
 } from './ledgerInput';
+import { checkLedgerOptions } from './ledgerConfigSchema';
 import {
   createLedgerState,
   ledgerWindow,
@@ -71,39 +70,12 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-function checkFileOptions(options: FileLedgerOptions): { file: string } & LockedFileOptions {
-  if (typeof options?.file !== 'string' || options.file.trim() === '') {
-    throw new AgentvisorError(
-      'invalid-option',
-      `file must be the path of the ledger file, got ${describeValue(options?.file)}.`,
-      { details: { field: 'file' } },
-    );
-  }
-  const lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
-  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0) {
-    throw new AgentvisorError(
-      'invalid-option',
-      `lockTimeoutMs must be a whole number of milliseconds >= 0, got ${describeValue(lockTimeoutMs)}.`,
-      { details: { field: 'lockTimeoutMs' } },
-    );
-  }
-  const lockStaleMs = options.lockStaleMs ?? 10_000;
-  if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2_000) {
-    throw new AgentvisorError(
-      'invalid-option',
-      `lockStaleMs must be a whole number of milliseconds >= 2000, got ${describeValue(lockStaleMs)}.`,
-      { details: { field: 'lockStaleMs' } },
-    );
-  }
-  if (options.home !== undefined && (typeof options.home !== 'string' || options.home.trim() === '')) {
-    throw new AgentvisorError('invalid-option', `home must be a folder path, got ${describeValue(options.home)}.`, {
-      details: { field: 'home' },
-    });
-  }
+/** The file and lock settings of checked options, with their defaults. */
+function fileSettings(options: FileLedgerOptions): { file: string } & LockedFileOptions {
   return {
     file: path.resolve(options.file),
-    lockTimeoutMs,
-    lockStaleMs,
+    lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
+    lockStaleMs: options.lockStaleMs ?? 10_000,
     home: path.resolve(options.home ?? os.homedir()),
   };
 }
@@ -129,8 +101,9 @@ function checkFileOptions(options: FileLedgerOptions): { file: string } & Locked
  * if (outcome.status === 'refused') console.log(outcome.code, outcome.retryAfterMs);
  */
 export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
+  checkLedgerOptions('file', options);
   const { limits, dailyReset, now } = resolveLedgerConfig(options);
-  const { file, ...lockOptions } = checkFileOptions(options);
+  const { file, ...lockOptions } = fileSettings(options);
   const queue: Pending[] = [];
   let draining: Promise<void> | null = null;
   let closed = false;

@@ -1,13 +1,13 @@
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
-import { DEFAULT_DAILY_RESET, checkDailyReset } from './dailyWindow';
+import { DEFAULT_DAILY_RESET } from './dailyWindow';
 import type { DailyReset } from './dailyWindow';
 import type { LedgerConfig, RecordRequest, ReserveRequest } from './ledger';
 
 /**
- * Validation shared by every ledger backend. Bad input throws before anything is read or written,
- * so a rejected call changes nothing.
+ * The request checks every ledger backend shares (`invalid-request`), by hand: they run on every
+ * admission. Bad input throws before anything is read or written, so a rejected call changes nothing.
  */
 
 /** The most tokens one reservation or one settlement may carry (as the orchestrator's MAX_TOKENS). */
@@ -36,78 +36,31 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
-function wholeNumber(
-  code: 'invalid-option' | 'invalid-request',
-  field: string,
-  value: unknown,
-  min: number,
-  max: number,
-  unit: string,
-): number {
+function requestNumber(field: string, value: unknown, min: number, max: number, unit: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new AgentvisorError(
-      code,
+      'invalid-request',
       `${field} must be a whole number of ${unit} from ${min} to ${max}, got ${describeValue(value)}; nothing was changed.`,
-      {
-        details: { field },
-      },
+      { details: { field } },
     );
   }
   return value;
 }
 
-/** Checks a ledger's configuration (throws `invalid-option`) and fills in the defaults. */
+/**
+ * A ledger's configuration with its defaults filled in, the limits copied. The constructors check
+ * it first (checkLedgerOptions in ledgerConfigSchema.ts, `invalid-option`).
+ *
+ * @example const { limits, dailyReset, now } = resolveLedgerConfig(config);
+ */
 export function resolveLedgerConfig(config: LedgerConfig): ResolvedLedgerConfig {
-  if (typeof config !== 'object' || config === null || typeof config.limits !== 'object' || config.limits === null) {
-    throw new AgentvisorError(
-      'invalid-option',
-      'A ledger needs { limits: { claude: { dailyLimit, maxConcurrent }, openai: { dailyLimit, maxConcurrent } } }.',
-      {
-        details: { field: 'limits' },
-      },
-    );
-  }
-  const limits = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
-  for (const provider of PROVIDER_IDS) {
-    const entry: unknown = config.limits[provider];
-    if (typeof entry !== 'object' || entry === null) {
-      throw new AgentvisorError(
-        'invalid-option',
-        `limits.${provider} is missing: give { dailyLimit, maxConcurrent } (0 disables the provider).`,
-        {
-          details: { field: `limits.${provider}` },
-        },
-      );
-    }
-    const { dailyLimit, maxConcurrent } = entry as Record<string, unknown>;
-    limits[provider] = {
-      dailyLimit: wholeNumber(
-        'invalid-option',
-        `limits.${provider}.dailyLimit`,
-        dailyLimit,
-        0,
-        MAX_DAILY_LIMIT,
-        'tokens',
-      ),
-      maxConcurrent: wholeNumber(
-        'invalid-option',
-        `limits.${provider}.maxConcurrent`,
-        maxConcurrent,
-        0,
-        MAX_CONCURRENT,
-        'sessions',
-      ),
-    };
-  }
+  const limits = Object.fromEntries(
+    PROVIDER_IDS.map((p) => [
+      p,
+      { dailyLimit: config.limits[p].dailyLimit, maxConcurrent: config.limits[p].maxConcurrent },
+    ]),
+  ) as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   const dailyReset = config.dailyReset ?? DEFAULT_DAILY_RESET;
-  checkDailyReset(dailyReset);
-  if (config.now !== undefined && typeof config.now !== 'function') {
-    throw new AgentvisorError(
-      'invalid-option',
-      'now must be a function returning epoch milliseconds (such as Date.now).',
-      { details: { field: 'now' } },
-    );
-  }
   return { limits, dailyReset: { at: dailyReset.at, timeZone: dailyReset.timeZone }, now: config.now ?? Date.now };
 }
 
@@ -151,7 +104,7 @@ export function checkProvider(provider: unknown, field = 'provider'): ProviderId
 }
 
 export function checkLeaseMs(leaseMs: unknown): number {
-  return wholeNumber('invalid-request', 'leaseMs', leaseMs, 1, MAX_LEASE_MS, 'milliseconds');
+  return requestNumber('leaseMs', leaseMs, 1, MAX_LEASE_MS, 'milliseconds');
 }
 
 /** A reserve request, checked field by field (throws `invalid-request`). */
@@ -166,7 +119,7 @@ export function checkReserveRequest(request: ReserveRequest): ReserveRequest {
   return {
     provider: checkProvider(request.provider),
     sessionId: checkSessionId(request.sessionId),
-    tokens: wholeNumber('invalid-request', 'tokens', request.tokens, 1, MAX_REQUEST_TOKENS, 'tokens'),
+    tokens: requestNumber('tokens', request.tokens, 1, MAX_REQUEST_TOKENS, 'tokens'),
     leaseMs: checkLeaseMs(request.leaseMs),
   };
 }
@@ -189,11 +142,11 @@ export function checkRecordRequest(request: RecordRequest): CheckedRecord {
   }
   return {
     sessionId: checkSessionId(request.sessionId),
-    usedTokens: wholeNumber('invalid-request', 'usedTokens', request.usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+    usedTokens: requestNumber('usedTokens', request.usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
     addTokens:
       request.addTokens === undefined
         ? 0
-        : wholeNumber('invalid-request', 'addTokens', request.addTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+        : requestNumber('addTokens', request.addTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
     provider: request.provider === undefined ? null : checkProvider(request.provider),
   };
 }
@@ -207,7 +160,7 @@ export interface CheckedSettle {
 export function checkSettle(sessionId: unknown, usedTokens: unknown, provider: unknown): CheckedSettle {
   return {
     sessionId: checkSessionId(sessionId),
-    usedTokens: wholeNumber('invalid-request', 'usedTokens', usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+    usedTokens: requestNumber('usedTokens', usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
     provider: provider === undefined ? null : checkProvider(provider),
   };
 }

@@ -19,6 +19,7 @@ import {
   readClock,
   resolveLedgerConfig,
 } from './ledgerInput';
+import { checkLedgerOptions } from './ledgerConfigSchema';
 import {
   createLedgerState,
   ledgerWindow,
@@ -47,6 +48,7 @@ import type { LedgerWindow } from './ledgerState';
  * if (outcome.status === 'reserved') await ledger.settle('s-1', 12_345); // 7,655 tokens come back
  */
 export function createMemoryLedger(config: LedgerConfig): QuotaLedger {
+  checkLedgerOptions('memory', config);
   const { limits, dailyReset, now } = resolveLedgerConfig(config);
   const state = createLedgerState();
   let closed = false;

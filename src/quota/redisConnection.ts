@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { AgentvisorError } from '../errors';
+import { isRedisUrl } from './ledgerConfigSchema';
 
 /**
  * How the Redis ledger talks about its server and fails when it cannot reach it. Messages name
@@ -19,13 +20,7 @@ export function describeRedisTarget(redis: string | Redis): string {
     const { host, port, db, path } = redis.options ?? {};
     return path ? `redis+unix://${path}` : `redis://${host ?? '127.0.0.1'}:${port ?? 6379}/${db ?? 0}`;
   }
-  let url: URL;
-  try {
-    url = new URL(redis);
-  } catch {
-    url = new URL('invalid:');
-  }
-  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+  if (!isRedisUrl(redis)) {
     throw new AgentvisorError(
       'invalid-option',
       'redis must be a URL such as redis://127.0.0.1:6379/0 (or rediss:// for TLS), or an ioredis client.',
@@ -34,6 +29,7 @@ export function describeRedisTarget(redis: string | Redis): string {
       },
     );
   }
+  const url = new URL(redis);
   const db = url.pathname.replace(/^\//, '') || '0';
   return `${url.protocol}//${url.hostname}:${url.port || '6379'}/${db}`;
 }
@@ -146,20 +142,13 @@ export interface LedgerConnection {
 
 /**
  * The ledger's connection: its own from a URL (ledgerConnectionOptions), or the injected client as
- * it is. Throws `invalid-option` for anything else.
+ * it is (createRedisLedger checked its options: ledgerConfigSchema.ts).
  *
  * @example
  * const { client, owned } = openLedgerConnection('redis://127.0.0.1:6379/0', 2_000);
  */
 export function openLedgerConnection(redis: string | Redis, timeout: number): LedgerConnection {
-  if (typeof redis !== 'string') {
-    if (typeof redis !== 'object' || redis === null || typeof (redis as { evalsha?: unknown }).evalsha !== 'function') {
-      throw new AgentvisorError('invalid-option', 'redis must be a redis:// URL or an ioredis client.', {
-        details: { field: 'redis' },
-      });
-    }
-    return { client: redis, owned: false, lastError: () => null };
-  }
+  if (typeof redis !== 'string') return { client: redis, owned: false, lastError: () => null };
   describeRedisTarget(redis); // validates the URL (throws invalid-option) before any connection
   const client = new Redis(redis, ledgerConnectionOptions(timeout));
   // Without a listener ioredis reports every failed reconnect on stderr; the ledger reports

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisClientLike } from './redisClientLike';
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { AgentvisorError } from '../errors';
+import type { AgentvisorError } from '../errors';
 import type {
   LedgerConfig,
   LedgerSnapshot,
@@ -21,12 +21,12 @@ import {
   checkSessionId,
   checkSettle,
   closedLedgerError,
-  describeValue,
   providerMismatchError,
   readClock,
   resolveLedgerConfig,
   unknownSessionError,
 } from './ledgerInput';
+import { checkLedgerOptions } from './ledgerConfigSchema';
 import { describeRedisTarget, openLedgerConnection, withTimeout } from './redisConnection';
 import { createReserveBatcher } from './redisReserveBatch';
 import { createScriptRunner } from './redisScriptRunner';
@@ -66,39 +66,7 @@ export interface RedisLedgerOptions extends LedgerConfig {
 // From the layout, not the script runner: redisLedger's declarations must not reach ioredis' own.
 export { REDIS_IDS_TTL_MS, REDIS_USED_TTL_MS } from './redisLayout';
 
-const KEY_PREFIX_PATTERN = /^[\w:{}.\-/@]{1,64}$/;
-
 type Reply = ScriptReply;
-
-function checkRedisOptions(options: RedisLedgerOptions): {
-  keyPrefix: string;
-  clock: 'server' | 'caller';
-  timeout: number;
-} {
-  const keyPrefix = options.keyPrefix ?? 'agentvisor:';
-  if (typeof keyPrefix !== 'string' || !KEY_PREFIX_PATTERN.test(keyPrefix)) {
-    throw new AgentvisorError(
-      'invalid-option',
-      `keyPrefix must be 1-64 characters of letters, digits and _ : { } . - / @, got ${describeValue(keyPrefix)}.`,
-      { details: { field: 'keyPrefix' } },
-    );
-  }
-  const clock = options.clock ?? 'server';
-  if (clock !== 'server' && clock !== 'caller') {
-    throw new AgentvisorError('invalid-option', `clock must be 'server' or 'caller', got ${describeValue(clock)}.`, {
-      details: { field: 'clock' },
-    });
-  }
-  const timeout = options.timeout ?? 2_000;
-  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 60_000) {
-    throw new AgentvisorError(
-      'invalid-option',
-      `timeout must be a whole number of milliseconds from 1 to 60000, got ${describeValue(timeout)}.`,
-      { details: { field: 'timeout' } },
-    );
-  }
-  return { keyPrefix, clock, timeout };
-}
 
 /**
  * A ledger shared by every process on every host that points at the same Redis and key prefix.
@@ -123,9 +91,10 @@ function checkRedisOptions(options: RedisLedgerOptions): {
  * await ledger.close();
  */
 export function createRedisLedger(options: RedisLedgerOptions): QuotaLedger {
+  checkLedgerOptions('redis', options);
   const { limits, dailyReset, now } = resolveLedgerConfig(options);
-  const { keyPrefix, clock, timeout } = checkRedisOptions(options);
-  // Typed by its shape in the options (no ioredis in the declarations); openLedgerConnection checks it is a client.
+  const { keyPrefix = 'agentvisor:', clock = 'server', timeout = 2_000 } = options;
+  // Typed by its shape in the options (no ioredis in the declarations); checkLedgerOptions checked the methods we call.
   const redis = options.redis as string | Redis;
   const target = describeRedisTarget(redis);
   const { client, owned, lastError } = openLedgerConnection(redis, timeout);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkTaskOptions, DEFAULT_TASK_TIMEOUT_MS } from '../../src/agents/checkTaskOptions';
-import { alreadyChecked } from '../../src/options/checkOptions';
+import { alreadyChecked } from '../../src/schema/checkOptions';
 import { createOrchestrator, isAgentvisorError, runAgentBatch, runAgentTask } from '../../src';
 import type { AgentTaskOptions, Orchestrator } from '../../src';
 

@@ -83,7 +83,7 @@ describe('readConfigFile', () => {
     [
       { limits: { claude: { dailyLimit: -5 } } },
       'limits.claude.dailyLimit',
-      'expected a whole number from 0 to 2251799813685247, got -5',
+      'expected a whole number from 0 to 1000000000000000, got -5',
     ],
     [
       { limits: { openai: { maxConcurrent: 1.5 } } },

@@ -60,18 +60,30 @@ describe('resolveAuditOptions', () => {
       home: '/h',
     });
   });
+});
 
+describe('the audit option of createOrchestrator', () => {
   it.each([
-    [{ maxBytes: 10 }, 'audit.maxBytes must be a whole number from 1024'],
-    [{ keep: -1 }, 'audit.keep must be a whole number from 0 to 1000'],
-    [{ keep: 1.5 }, 'audit.keep must be a whole number'],
-    [{ dir: '' }, 'audit.dir must be a folder path'],
-    [{ maxbytes: 5000 }, 'audit.maxbytes is not an audit setting'],
-    ['yes', 'audit must be true, false or an object'],
-  ])('should refuse %j with invalid-option', async (value, message) => {
-    const error = await errorOf(() => resolveAuditOptions(value as never, '/h'));
+    [{ maxBytes: 10 }, 'audit.maxBytes', 'audit.maxBytes must be a whole number from 1024 to 1099511627776, got 10'],
+    [{ keep: -1 }, 'audit.keep', 'audit.keep must be a whole number from 0 to 1000, got -1'],
+    [{ keep: 1.5 }, 'audit.keep', 'audit.keep must be a whole number from 0 to 1000, got 1.5'],
+    [
+      { flushIntervalMs: 0 },
+      'audit.flushIntervalMs',
+      'audit.flushIntervalMs must be a whole number from 1 to 2147483647, got 0',
+    ],
+    [{ dir: '' }, 'audit.dir', 'audit.dir must be a folder path'],
+    [
+      { maxbytes: 5000 },
+      'audit.maxbytes',
+      'audit.maxbytes is not an option; did you mean maxBytes? (known: dir, maxBytes, keep, flushIntervalMs)',
+    ],
+    ['yes', 'audit', 'audit must be true, false or an object such as { maxBytes: 10485760, keep: 5 }, got "yes"'],
+  ])('should refuse %j with invalid-option naming the field', async (value, option, message) => {
+    const error = await errorOf(() => createOrchestrator({ home: dir, env: {}, audit: value as never }));
     expect(isAgentvisorError(error, 'invalid-option')).toBe(true);
-    expect((error as Error).message).toContain(message);
+    expect((error as Error).message).toBe(message);
+    expect((error as { details: { option: string } }).details.option).toBe(option);
   });
 });
 
@@ -249,6 +261,25 @@ describe('appendAuditEntry', () => {
     ]);
     expect(fs.readFileSync(file, 'utf8')).not.toContain('AuditTestClaudeKey');
     expect(modeOf(file)).toBe(0o600);
+  });
+
+  it.each([
+    [{ keep: -1 }, 'keep', 'keep must be a whole number from 0 to 1000, got -1'],
+    [
+      { kep: 1 },
+      'kep',
+      'kep is not an option; did you mean keep? (known: dir, maxBytes, keep, flushIntervalMs, masker, now)',
+    ],
+    [{ masker: {} }, 'masker', 'masker must be a SecretMasker: an object with mask()'],
+    [{ now: '2026-01-01' }, 'now', 'now must be epoch milliseconds, got "2026-01-01"'],
+  ])('should refuse options %j with invalid-option, writing nothing', async (options, option, message) => {
+    const error = await errorOf(() =>
+      appendAuditEntry(dir, { event: 'auth.logout', provider: 'claude', reason: 'test' }, options as never),
+    );
+    expect(isAgentvisorError(error, 'invalid-option')).toBe(true);
+    expect((error as Error).message).toBe(message);
+    expect((error as { details: { option: string } }).details.option).toBe(option);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
 

@@ -56,12 +56,50 @@ describe('learned estimates', () => {
         () => createOrchestrator({ learnedEstimates: { min: 5_000, max: 1_000 } }),
         'invalid-option',
       );
-      expect(bounds.message).toBe('learnedEstimates.max (1000) must be at least learnedEstimates.min (5000)');
+      expect(bounds.message).toBe('learnedEstimates.max must be at least min (5000), got 1000');
+      expect(bounds.details.option).toBe('learnedEstimates.max');
       const initial = await agentvisorErrorOf(
         () => createOrchestrator({ learnedEstimates: { initial: 10, min: 100 } }),
         'invalid-option',
       );
-      expect(initial.message).toBe('learnedEstimates.initial (10) must lie between min (100) and max (200000)');
+      expect(initial.message).toBe('learnedEstimates.initial must be a number from min (100) to max (200000), got 10');
+      expect(initial.details.option).toBe('learnedEstimates.initial');
+    });
+
+    it.each([
+      [
+        { percentil: 95 },
+        'learnedEstimates.percentil',
+        /^learnedEstimates\.percentil is not an option; did you mean percentile\?/,
+      ],
+      [
+        { window: 10_001 },
+        'learnedEstimates.window',
+        /^learnedEstimates\.window must be a whole number from 1 to 10000, got 10001$/,
+      ],
+      [
+        { min: 0 },
+        'learnedEstimates.min',
+        /^learnedEstimates\.min must be a whole number from 1 to 1000000000, got 0$/,
+      ],
+      [
+        { file: true },
+        'learnedEstimates.file',
+        /^learnedEstimates\.file must be a path, or false to keep samples in memory/,
+      ],
+      [{ file: ' ' }, 'learnedEstimates.file', /^learnedEstimates\.file must be a path/],
+      [
+        90,
+        'learnedEstimates',
+        /^learnedEstimates must be an object such as \{ percentile: 90, window: 50, min: 1000, max: 200000 \}, got 90$/,
+      ],
+    ])('should refuse learnedEstimates %j with invalid-option naming the field', async (value, option, message) => {
+      const error = await agentvisorErrorOf(
+        () => createOrchestrator({ learnedEstimates: value as never }),
+        'invalid-option',
+      );
+      expect(error.message).toMatch(message);
+      expect(error.details.option).toBe(option);
     });
 
     it('should refuse a spawn with neither estimatedTokens nor taskKind, and a malformed kind', async () => {

@@ -4,7 +4,7 @@ import { FAILURE_KINDS, MAX_TOKENS, classifyFailure, isAgentvisorError } from '.
 import type { ErrorCode } from '../../src';
 import { defaultHome, resolveOptions } from '../../src/orchestrator/options';
 import type { OrchestratorOptions } from '../../src/orchestrator/options';
-import { alreadyChecked } from '../../src/options/checkOptions';
+import { alreadyChecked } from '../../src/schema/checkOptions';
 import { checkSpawn, checkUsage } from '../../src/orchestrator/validation';
 
 function codeOf(call: () => unknown): ErrorCode | null {

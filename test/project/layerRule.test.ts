@@ -62,6 +62,8 @@ describe('the layer rule of eslint.config.mjs', () => {
       file('src/oauth/x.ts', '../credentials/sources/jwt', '../credentials', '../credentials/credentialResolver'),
       file('src/config/x.ts', '../orchestrator/options', '../orchestrator/createOrchestrator'),
       file('src/options/x.ts', '../providers', '../credentials'),
+      file('src/schema/x.ts', '../errors', '../quota/ledger', '../config/configProblems', '../config/configFile'),
+      file('src/quota/x.ts', '../schema/checkOptions', '../options/ledgerOptions'),
     ]);
   }, 60_000);
 
@@ -85,5 +87,10 @@ describe('the layer rule of eslint.config.mjs', () => {
 
   it('keeps src/options above the providers and below credentials: providers yes, credentials no', () => {
     expect(results[6]).toEqual([2]);
+  });
+
+  it('keeps src/schema right above errors, with its one exception: the lazily required problem formatter', () => {
+    expect(results[7]).toEqual([2, 4]);
+    expect(results[8]).toEqual([2]);
   });
 });

@@ -40,7 +40,7 @@ function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 
-export { lazySchema } from '../../options/lazySchema';
+export { lazySchema } from '../../schema/lazySchema';
 
 /**
  * Validates `data` (a file's parsed JSON) against `schema`. A mismatch fails with

@@ -1,6 +1,6 @@
 import { AgentvisorError } from '../errors';
-import { checkDailyReset } from '../quota/dailyWindow';
-import { lazySchema } from './lazySchema';
+import { checkDailyReset } from './dailyWindow';
+import { lazySchema } from '../schema/lazySchema';
 
 function isKnownTimeZone(timeZone: string): boolean {
   try {
