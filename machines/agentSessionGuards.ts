@@ -50,4 +50,4 @@ export const agentSessionGuards = {
     const step = failureStep(context, event);
     return step.step === 'giveUp' && step.code === 'invalid-request';
   },
-} as const;
+};

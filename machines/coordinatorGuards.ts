@@ -97,4 +97,4 @@ export const coordinatorGuards = {
     assertEvent(event, 'provider.failed');
     return event.throttle === 'usage-limit';
   },
-} as const;
+};
