@@ -155,7 +155,11 @@ export const agentSessionMachine = setup({
       return {
         credential: { source: event.result.source, hint: event.result.hint },
         secretEnv: event.result.secretEnv,
-        env: { ...event.result.env, AGENTVISOR_SESSION_ID: context.sessionId, AGENTVISOR_AGENT_ID: context.agentId },
+        // Object.assign, not a leading spread: see commitAndDrain in coordinatorContext.ts (V8's slow path for keys added after it).
+        env: Object.assign({}, event.result.env, {
+          AGENTVISOR_SESSION_ID: context.sessionId,
+          AGENTVISOR_AGENT_ID: context.agentId,
+        }),
       };
     }),
     noteAuthFailure: assign(({ context }) => ({

@@ -315,14 +315,16 @@ export function commitAndDrain(
     confirming = askLedger(enqueue, confirming, a.request, a.provider, a.allocation);
     return false;
   });
-  enqueue.assign({
-    ...extra,
-    confirming,
-    budgets: announced,
-    queue: plan.queue,
-    admitted: context.admitted + plan.admitted.length,
-    now,
-  });
+  // Not `{ ...extra, confirming, … }`: V8 11 (Node 20) takes a slow path of several µs for each key a literal adds after a leading spread.
+  enqueue.assign(
+    Object.assign({}, extra, {
+      confirming,
+      budgets: announced,
+      queue: plan.queue,
+      admitted: context.admitted + plan.admitted.length,
+      now,
+    }),
+  );
   for (const a of start) admitOne(enqueue, context, a.request, a.provider, a.allocation, now);
 }
 

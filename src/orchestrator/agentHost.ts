@@ -69,8 +69,10 @@ export function handleFor(
   system: ActorSystem<{ actors: Record<string, AnyActorRef> }>,
   host: AgentHost,
 ): ManagedAgent {
-  const lookup = () => system.get(spawn.sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
-  return new ManagedAgent({ agentId: spawn.agentId, sessionId: spawn.sessionId, task: spawn.task, lookup, host });
+  const { agentId, sessionId, task } = spawn;
+  // The closure keeps only the id: capturing `spawn` kept the settled spawn's promise and callbacks alive with the agent.
+  const lookup = () => system.get(sessionId) as ActorRefFrom<AgentSessionMachine> | undefined;
+  return new ManagedAgent({ agentId, sessionId, task, lookup, host });
 }
 
 /**

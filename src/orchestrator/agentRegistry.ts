@@ -14,7 +14,9 @@ export interface PendingSpawn {
   readonly estimatedTokens: number;
 }
 
-interface Waiting extends PendingSpawn {
+/** One fixed shape for every waiting spawn: copying the spawn's fields in beside the callbacks gave each entry a hidden class of its own. */
+interface Waiting {
+  readonly spawn: PendingSpawn;
   readonly resolve: (agent: ManagedAgent) => void;
   readonly reject: (error: AgentvisorError) => void;
 }
@@ -50,7 +52,7 @@ export class AgentRegistry {
   /** Records a spawn sent to the coordinator; the promise settles with its admission or refusal. */
   addPending(requestId: string, spawn: PendingSpawn): Promise<ManagedAgent> {
     const result = new Promise<ManagedAgent>((resolve, reject) => {
-      this.#pending.set(requestId, { ...spawn, resolve, reject });
+      this.#pending.set(requestId, { spawn, resolve, reject });
     });
     this.#pendingAgentIds.add(spawn.agentId);
     return result;
@@ -67,19 +69,20 @@ export class AgentRegistry {
   admit(requestId: string, allocatedTokens: number, make: (spawn: PendingSpawn) => ManagedAgent): ManagedAgent | null {
     const waiting = this.#take(requestId);
     if (!waiting) return null;
-    const agent = make(waiting);
+    const { spawn } = waiting;
+    const agent = make(spawn);
     this.#live.set(agent.id, agent);
     this.#bySession.set(agent.sessionId, agent);
     agent.settleSpawnWith(waiting.resolve, waiting.reject);
-    if (waiting.taskKind !== null)
-      this.#taskKinds.set(waiting.sessionId, { kind: waiting.taskKind, allocated: allocatedTokens });
+    if (spawn.taskKind !== null)
+      this.#taskKinds.set(spawn.sessionId, { kind: spawn.taskKind, allocated: allocatedTokens });
     return agent;
   }
 
   /** The coordinator refused the request: rejects its spawn with the error `explain` builds. */
   refuse(requestId: string, explain: (spawn: PendingSpawn) => AgentvisorError): void {
     const waiting = this.#take(requestId);
-    if (waiting) waiting.reject(explain(waiting));
+    if (waiting) waiting.reject(explain(waiting.spawn));
   }
 
   /** Rejects every waiting spawn with `stopped` (the orchestrator stops). */
@@ -128,7 +131,7 @@ export class AgentRegistry {
     const waiting = this.#pending.get(requestId);
     if (!waiting) return undefined;
     this.#pending.delete(requestId);
-    this.#pendingAgentIds.delete(waiting.agentId);
+    this.#pendingAgentIds.delete(waiting.spawn.agentId);
     return waiting;
   }
 }

@@ -11,6 +11,18 @@ import { createManualClock } from '../../src/orchestrator/clock';
 import { KeepAlive } from '../../src/orchestrator/keepAlive';
 import { resolveOptions } from '../../src/orchestrator/options';
 import { AgentvisorError } from '../../src/errors';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** Whether nothing but `ref` holds its target any more (a full GC after the current job, which keeps WeakRef targets alive). */
+async function isCollected(ref: WeakRef<object>): Promise<boolean> {
+  await new Promise((resolve) => setImmediate(resolve));
+  collectGarbage();
+  return ref.deref() === undefined;
+}
 
 const options = resolveOptions({ clock: createManualClock(1_000) });
 const host = createAgentHost({
@@ -107,5 +119,31 @@ describe('AgentRegistry', () => {
     registry.admit('r1', 1_500, make);
     expect(registry.takeTaskKind('s1')).toEqual({ kind: 'lint', allocated: 1_500 });
     expect(registry.takeTaskKind('s1')).toBeUndefined();
+  });
+
+  it('should let a live agent go of its settled spawn, even when its handle keeps the spawn it was made from', async () => {
+    const registry = new AgentRegistry();
+    const kept: PendingSpawn[] = [];
+    const spawned = { promise: registry.addPending('r1', spawnOf('a1', 's1')) as Promise<unknown> | null };
+    const agent = registry.admit('r1', 1_000, (spawn) => {
+      kept.push(spawn);
+      return make(spawn);
+    });
+    agent?.onActive();
+    await spawned.promise;
+    const promise = new WeakRef(spawned.promise!);
+    spawned.promise = null;
+    expect(await isCollected(promise)).toBe(true);
+    expect(registry.get('a1')?.isLive).toBe(true);
+    expect(kept).toHaveLength(1);
+  });
+
+  it('should keep no spawn alive through a handle: the handle looks its session up by id', async () => {
+    const held = { spawn: spawnOf('a1', 's1') as PendingSpawn | null };
+    const agent = handleFor(held.spawn!, noSystem, host);
+    const spawn = new WeakRef(held.spawn!);
+    held.spawn = null;
+    expect(await isCollected(spawn)).toBe(true);
+    expect(agent.sessionId).toBe('s1');
   });
 });
