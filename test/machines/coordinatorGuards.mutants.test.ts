@@ -115,6 +115,7 @@ describe('the guards of provider failures', () => {
         kind: 'rate-limit',
         throttle,
         resetAt: null,
+        now: T0,
       } as const;
       expect(coordinatorGuards.isServerThrottle({ context, event })).toBe(server);
       expect(coordinatorGuards.isUsageLimit({ context, event })).toBe(usageLimit);
