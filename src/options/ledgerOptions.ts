@@ -4,7 +4,12 @@
  */
 import type { QuotaLedger } from '../quota/ledger';
 import type { RedisClientLike } from '../quota/redisClientLike';
-import { KEY_PREFIX_EXPECTED, KEY_PREFIX_PATTERN, REDIS_CLIENT_METHODS } from '../quota/ledgerConfigSchema';
+import {
+  KEY_PREFIX_EXPECTED,
+  KEY_PREFIX_PATTERN,
+  REDIS_CLIENT_METHODS,
+  redisUrlSchema,
+} from '../quota/ledgerConfigSchema';
 import { lazySchema } from '../schema/lazySchema';
 import { MAX_TIMER_MS, nonEmptyString, wholeNumber, withMethods } from '../schema/schemaParts';
 import type { z } from 'zod';
@@ -13,8 +18,6 @@ type Zod = typeof z;
 
 /** The methods the orchestrator calls on a ledger it is given. */
 export const LEDGER_METHODS = ['reserve', 'settle', 'record', 'renew', 'sweep', 'snapshot', 'close'] as const;
-
-const REDIS_URL = /^rediss?:\/\/\S+$/;
 
 function sharingShape(z: Zod) {
   const timerMs = wholeNumber(1, MAX_TIMER_MS);
@@ -51,11 +54,7 @@ export const sharedLedgerSchema = lazySchema((z) =>
         .min(1, { error: 'expected a path' })
         .optional()
         .meta({ description: "The ledger file; a relative path is taken from the config file's folder." }),
-      redis: z
-        .string({ error: 'expected a redis:// or rediss:// URL' })
-        .regex(REDIS_URL, { error: 'expected a redis:// or rediss:// URL' })
-        .optional()
-        .meta({ description: 'A Redis server shared by every host.' }),
+      redis: redisUrlSchema().optional().meta({ description: 'A Redis server shared by every host.' }),
       keyPrefix: z
         .string({ error: KEY_PREFIX_EXPECTED })
         .regex(KEY_PREFIX_PATTERN, { error: KEY_PREFIX_EXPECTED })
@@ -103,10 +102,9 @@ export const ledgerOptionSchema = lazySchema((z) =>
       .strictObject({
         file: nonEmptyString('a path').optional(),
         redis: z
-          .union(
-            [z.string().regex(REDIS_URL), withMethods<RedisClientLike>('an ioredis client', REDIS_CLIENT_METHODS)],
-            { error: 'expected a redis:// or rediss:// URL or an ioredis client' },
-          )
+          .union([redisUrlSchema(), withMethods<RedisClientLike>('an ioredis client', REDIS_CLIENT_METHODS)], {
+            error: 'expected a redis:// or rediss:// URL or an ioredis client',
+          })
           .optional(),
         keyPrefix: z
           .string({ error: KEY_PREFIX_EXPECTED })

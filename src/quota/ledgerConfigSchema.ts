@@ -26,11 +26,25 @@ export const KEY_PREFIX_PATTERN = /^[\w:{}.\-/@]{1,64}$/;
 export const KEY_PREFIX_EXPECTED = 'expected 1-64 characters of letters, digits and _ : { } . - / @';
 
 /**
- * Whether a text is a Redis URL the ledger can connect to: `redis:` or `rediss:` with a host.
+ * The form of a Redis URL the ledger can connect to: `redis://` or `rediss://`, an optional user
+ * and password, a host (a name, an IPv4 address or a bracketed IPv6 address), an optional port and
+ * database. It is the `pattern` of schema/config.schema.json, for editors; `isRedisUrl` adds what
+ * a pattern cannot check (the port's range, the IPv6 address itself).
+ */
+export const REDIS_URL_PATTERN =
+  /^rediss?:\/\/(?:[^\s/?#]*@)?(?:\[[\dA-Fa-f:.]+\]|[^\s/?#@:[\\\]<>^|]+)(?::\d{0,5})?(?:[/?#]\S*)?$/;
+
+/** The words every refused Redis URL gets (never the URL itself: it may hold a password). */
+export const REDIS_URL_EXPECTED = 'expected a URL such as redis://127.0.0.1:6379/0 (rediss:// for TLS)';
+
+/**
+ * Whether a text is a Redis URL the ledger can connect to: it has the form of REDIS_URL_PATTERN
+ * and parses as a URL with a host. The one rule for every `redis` option and config setting.
  *
- * @example isRedisUrl('redis://127.0.0.1:6379/0') // true; isRedisUrl('http://example.com') // false
+ * @example isRedisUrl('redis://127.0.0.1:6379/0') // true; isRedisUrl('redis://:6379') // false
  */
 export function isRedisUrl(text: string): boolean {
+  if (!REDIS_URL_PATTERN.test(text)) return false;
   try {
     const url = new URL(text);
     return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
@@ -38,6 +52,19 @@ export function isRedisUrl(text: string): boolean {
     return false;
   }
 }
+
+/**
+ * A Redis URL as every `redis` option and the config file check it (isRedisUrl), with
+ * REDIS_URL_PATTERN as its JSON Schema `pattern`.
+ *
+ * @example redisUrlSchema().safeParse('redis://:6379').success // false
+ */
+export const redisUrlSchema = lazySchema((z) =>
+  z
+    .string({ error: REDIS_URL_EXPECTED })
+    .refine(isRedisUrl, { error: REDIS_URL_EXPECTED })
+    .meta({ pattern: REDIS_URL_PATTERN.source }),
+);
 
 const configShape = lazySchema((z) => {
   const limit = z.strictObject(
@@ -88,10 +115,7 @@ export const fileLedgerSchema = lazySchema(() =>
 export const redisLedgerSchema = lazySchema((z) =>
   configShape().extend({
     redis: z.union(
-      [
-        z.string().refine(isRedisUrl, { error: 'expected a URL such as redis://127.0.0.1:6379/0 (rediss:// for TLS)' }),
-        withMethods<RedisClientLike>('a redis:// URL or an ioredis client', REDIS_CLIENT_METHODS),
-      ],
+      [redisUrlSchema(), withMethods<RedisClientLike>('a redis:// URL or an ioredis client', REDIS_CLIENT_METHODS)],
       { error: 'expected a redis:// URL or an ioredis client' },
     ),
     keyPrefix: z

@@ -140,7 +140,16 @@ describe('readConfigFile', () => {
       `expected 'memory', 'file', { file } or { redis }, got a string`,
     ],
     [{ ledger: { file: 'a.json', redis: 'redis://h' } }, 'ledger', 'expected exactly one of file, redis'],
-    [{ ledger: { redis: 'http://h' } }, 'ledger.redis', 'expected a redis:// or rediss:// URL, got a string'],
+    [
+      { ledger: { redis: 'http://h' } },
+      'ledger.redis',
+      'expected a URL such as redis://127.0.0.1:6379/0 (rediss:// for TLS)',
+    ],
+    [
+      { ledger: { redis: 'redis://:hunter2@:6379' } },
+      'ledger.redis',
+      'expected a URL such as redis://127.0.0.1:6379/0 (rediss:// for TLS)',
+    ],
     [
       { ledger: { file: 'a.json', whenUnavailable: { localShareOf: 0 } } },
       'ledger.whenUnavailable.localShareOf',
