@@ -9,27 +9,32 @@ import type { ResolvedOptions } from './options';
 import type { OrchestratorStats, ProviderStats } from './types';
 import type { TaskKindStats } from './learnedEstimates';
 
-/**
- * Counts since start, built from the coordinator's events (stats().activity). The metrics' counters
- * are read from it when scraped, label by label, so /metrics and stats() cannot disagree.
- */
-export interface Activity {
+/** What the read model records from the coordinator's events: every count of Activity but the three totals. */
+export interface RecordedActivity {
   readonly admitted: number;
   readonly queued: number;
   /** Refused spawns by code (agentvisor_refusals_total{code}). */
   readonly refused: Readonly<Record<string, number>>;
-  /** All fallbacks; `providers[p].fallbacks` splits them by the provider left and the reason. */
-  readonly fallbacks: number;
-  /** Sessions throttled before doing any work that went back to the queue (not failures, not fallbacks). */
-  readonly requeued: number;
   /** Ended sessions by reason (agentvisor_sessions_released_total{reason}). */
   readonly released: Readonly<Record<string, number>>;
-  /** Usage beyond the daily limit reported since start (real usage that had already happened). */
-  readonly overrunTokens: number;
   /** Daily budget resets since start (agentvisor_quota_resets_total). */
   readonly resets: number;
   /** Per provider: adaptive-limit moves, usage-limit pauses, fallbacks away from it, requeues and overrun since start. */
   readonly providers: Readonly<Record<ProviderId, ProviderActivity>>;
+}
+
+/**
+ * Counts since start, built from the coordinator's events (stats().activity). The metrics' counters
+ * are read from it when scraped, label by label, so /metrics and stats() cannot disagree. The three
+ * totals are the sums of the per-provider figures, taken when stats() is read (projectStats).
+ */
+export interface Activity extends RecordedActivity {
+  /** All fallbacks; `providers[p].fallbacks` splits them by the provider left and the reason. */
+  readonly fallbacks: number;
+  /** Sessions throttled before doing any work that went back to the queue (not failures, not fallbacks). */
+  readonly requeued: number;
+  /** Usage beyond the daily limit reported since start (real usage that had already happened). */
+  readonly overrunTokens: number;
 }
 
 /** One provider's history since start (stats().activity.providers). */
@@ -85,17 +90,7 @@ export function createReadModel(relay: EventRelay) {
     ProviderId,
     ProviderActivity
   >;
-  const initial: Activity = {
-    admitted: 0,
-    queued: 0,
-    refused: {},
-    fallbacks: 0,
-    requeued: 0,
-    released: {},
-    overrunTokens: 0,
-    resets: 0,
-    providers,
-  };
+  const initial: RecordedActivity = { admitted: 0, queued: 0, refused: {}, released: {}, resets: 0, providers };
   const store = createStore({
     context: initial,
     on: {
@@ -104,7 +99,6 @@ export function createReadModel(relay: EventRelay) {
       refused: (context, event: { code: string }) => ({ ...context, refused: bump(context.refused, event.code) }),
       fallback: (context, event: { from: ProviderId; reason: string }) => ({
         ...context,
-        fallbacks: context.fallbacks + 1,
         providers: withProvider(context.providers, event.from, (p) => ({
           ...p,
           fallbacks: bump(p.fallbacks, event.reason),
@@ -112,7 +106,6 @@ export function createReadModel(relay: EventRelay) {
       }),
       requeued: (context, event: { provider: ProviderId }) => ({
         ...context,
-        requeued: context.requeued + 1,
         providers: withProvider(context.providers, event.provider, (p) => ({ ...p, requeued: p.requeued + 1 })),
       }),
       released: (context, event: { reason: string }) => ({
@@ -121,7 +114,6 @@ export function createReadModel(relay: EventRelay) {
       }),
       overrun: (context, event: { provider: ProviderId; tokens: number }) => ({
         ...context,
-        overrunTokens: context.overrunTokens + event.tokens,
         providers: withProvider(context.providers, event.provider, (p) => ({
           ...p,
           overrunTokens: p.overrunTokens + event.tokens,
@@ -185,14 +177,43 @@ export interface StatsSources {
   readonly taskKinds: Readonly<Record<string, TaskKindStats>>;
 }
 
+const sum = (values: readonly number[]) => values.reduce((total, n) => total + n, 0);
+
+const withTotals = new WeakMap<RecordedActivity, Activity>();
+
+/**
+ * The activity stats() shows: what the read model recorded, with the totals summed from the
+ * per-provider figures here and nowhere else, so they cannot disagree. Kept per recorded snapshot,
+ * so reading stats() twice without an event in between gives the same object.
+ */
+function activityOf(recorded: RecordedActivity): Activity {
+  let activity = withTotals.get(recorded);
+  if (activity === undefined) {
+    const providers = Object.values<ProviderActivity>(recorded.providers);
+    activity = {
+      admitted: recorded.admitted,
+      queued: recorded.queued,
+      refused: recorded.refused,
+      fallbacks: sum(providers.flatMap((p) => Object.values(p.fallbacks))),
+      requeued: sum(providers.map((p) => p.requeued)),
+      released: recorded.released,
+      overrunTokens: sum(providers.map((p) => p.overrunTokens)),
+      resets: recorded.resets,
+      providers: recorded.providers,
+    };
+    withTotals.set(recorded, activity);
+  }
+  return activity;
+}
+
 /**
  * The orchestrator's stats: budget and concurrency per provider from the coordinator's snapshot
- * (exact, O(1)), the activity from the read model.
+ * (exact, O(1)), the activity from the read model with its totals summed (activityOf).
  *
  * @example
  * const stats = projectStats(readModel.getSnapshot().context, { context: actor.getSnapshot().context, now, options, ledger: null, taskKinds: {} });
  */
-export function projectStats(activity: Activity, sources: StatsSources): OrchestratorStats {
+export function projectStats(recorded: RecordedActivity, sources: StatsSources): OrchestratorStats {
   const { context, now, options, ledger } = sources;
   const providers = Object.fromEntries(
     PROVIDER_IDS.map((p): [ProviderId, ProviderStats] => {
@@ -247,7 +268,7 @@ export function projectStats(activity: Activity, sources: StatsSources): Orchest
     queued: context.queue.length,
     day,
     nextResetAt,
-    activity,
+    activity: activityOf(recorded),
     taskKinds: sources.taskKinds,
     ledger: ledgerStats,
   };

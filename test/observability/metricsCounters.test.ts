@@ -4,12 +4,13 @@
  * a read model fed by a bare relay, with no orchestrator and so no event listener, is what the
  * counters show.
  */
-import type { Activity, FailureReport } from '../../src';
+import type { FailureReport } from '../../src';
 import { AgentRegistry } from '../../src/orchestrator/agentRegistry';
 import { createManualClock } from '../../src/orchestrator/clock';
 import { EventRelay } from '../../src/orchestrator/eventRelay';
 import { createReadModel } from '../../src/orchestrator/readModel';
 import { OrchestratorMetrics } from '../../src/observability/orchestratorMetrics';
+import type { MetricsActivity } from '../../src/observability/orchestratorMetrics';
 import { T0, agentvisorErrorOf, flushMicrotasks, startHarness } from '../helpers/orchestratorFixtures';
 
 const COUNTERS = [
@@ -52,7 +53,7 @@ function scrapedCounters(text: string): Record<string, number> {
 }
 
 /** The series the counters must show for an activity: one per label set the read model holds. */
-function countersOf(activity: Activity): Record<string, number> {
+function countersOf(activity: MetricsActivity): Record<string, number> {
   const series: Record<string, number> = {};
   for (const [provider, p] of Object.entries(activity.providers)) {
     for (const [reason, n] of Object.entries(p.fallbacks))

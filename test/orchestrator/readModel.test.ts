@@ -10,7 +10,7 @@ import { coordinatorInputOf } from '../../src/orchestrator/coordinatorInput';
 import { EventRelay } from '../../src/orchestrator/eventRelay';
 import { resolveOptions } from '../../src/orchestrator/options';
 import { createReadModel, projectStats } from '../../src/orchestrator/readModel';
-import type { Activity } from '../../src/orchestrator/readModel';
+import type { RecordedActivity } from '../../src/orchestrator/readModel';
 import { T0 } from '../helpers/orchestratorFixtures';
 
 function relay(): EventRelay {
@@ -31,7 +31,7 @@ describe('readModel', () => {
   it('should count what the relay publishes, and tell its subscribers', () => {
     const events = relay();
     const store = createReadModel(events);
-    const seen: Activity[] = [];
+    const seen: RecordedActivity[] = [];
     const subscription = store.subscribe((snapshot) => seen.push(snapshot.context));
     events.publish('agent.admitted', {
       agentId: 'a1',
@@ -92,10 +92,7 @@ describe('readModel', () => {
       admitted: 1,
       queued: 1,
       refused: { 'concurrency-limit': 2, 'queue-full': 1 },
-      fallbacks: 2,
-      requeued: 1,
       released: { released: 1 },
-      overrunTokens: 42,
       resets: 1,
       providers: {
         claude: {
@@ -155,6 +152,36 @@ describe('readModel', () => {
     expect(requeued.providers.claude).not.toBe(cycled.providers.claude);
     expect(requeued.providers.openai).toBe(cycled.providers.openai);
     expect(requeued.released).toBe(cycled.released);
+  });
+
+  it('should sum the totals of stats().activity from the per-provider figures, both providers counted', () => {
+    const options = resolveOptions({ clock: createManualClock(T0) });
+    const context = createActor(coordinatorMachine, {
+      input: coordinatorInputOf(options, { sharedLedger: false, budgets: options.budgets, now: T0 }),
+    }).getSnapshot().context;
+    const events = relay();
+    const store = createReadModel(events);
+    const activity = () =>
+      projectStats(store.getSnapshot().context, { context, now: T0, options, ledger: null, taskKinds: {} }).activity;
+    expect(activity()).toMatchObject({ fallbacks: 0, requeued: 0, overrunTokens: 0 });
+    const session = { agentId: 'a', sessionId: 's' };
+    for (const [from, reason] of [
+      ['claude', 'overloaded'],
+      ['claude', 'server'],
+      ['openai', 'auth'],
+    ] as const)
+      events.publish('agent.fallback', { ...session, from, to: null, reason, latencyMs: 0 });
+    for (const provider of ['claude', 'openai', 'openai'] as const)
+      events.publish('agent.requeued', { ...session, provider, reason: 'rate-limit', notBefore: T0 });
+    events.publish('quota.overrun', { ...session, provider: 'claude', overrunTokens: 5 });
+    events.publish('quota.overrun', { ...session, provider: 'openai', overrunTokens: 40 });
+    const first = activity();
+    expect(first).toMatchObject({ fallbacks: 3, requeued: 3, overrunTokens: 45 });
+    expect(first.providers.openai).toMatchObject({ fallbacks: { auth: 1 }, requeued: 2, overrunTokens: 40 });
+    expect(activity()).toBe(first);
+    events.publish('agent.admitted', { ...session, provider: 'claude', allocatedTokens: 10, waitedMs: 0 });
+    expect(activity()).not.toBe(first);
+    expect(activity()).toMatchObject({ admitted: 1, fallbacks: 3, requeued: 3, overrunTokens: 45 });
   });
 
   it('should project stats from the coordinator snapshot, the options, the shared ledger view and the activity', () => {
