@@ -3,34 +3,13 @@
  * redis-server (a private one, or REDIS_URL). Layout-1 books are written here key by key, exactly
  * as agentvisor before decision D36 left them.
  */
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { createRedisLedger } from '../../src/quota';
 import type { LedgerConfig, QuotaLedger } from '../../src/quota';
 import { LAYOUT_1_FENCE } from '../../src/quota/redisLayout';
-import { testRedis } from '../helpers/redisServer';
-import type { TestRedis } from '../helpers/redisServer';
+import { useRedisLedgers } from '../helpers/redisLedgers';
 import { HOUR, MINUTE, T0, expectRejection, testClock } from '../helpers/ledgerContract';
 
-let redis: TestRedis;
-let admin: Redis;
-const RUN = `agentvisor-test:${randomBytes(4).toString('hex')}:`;
-
-beforeAll(async () => {
-  redis = await testRedis();
-  admin = new Redis(redis.url);
-}, 20_000);
-
-afterAll(async () => {
-  if (admin) {
-    const keys = await admin.keys(`${RUN}*`);
-    if (keys.length > 0) await admin.del(...keys);
-    await admin.quit();
-  }
-  await redis?.stop();
-});
-
-const prefix = () => `${RUN}${randomBytes(4).toString('hex')}:`;
+const redis = useRedisLedgers();
+const prefix = () => redis.prefix();
 const LIMITS: LedgerConfig['limits'] = {
   claude: { dailyLimit: 10_000, maxConcurrent: 2 },
   openai: { dailyLimit: 1_000, maxConcurrent: 1 },
@@ -38,7 +17,7 @@ const LIMITS: LedgerConfig['limits'] = {
 
 /** Layout-1 books of 2026-03-10 (T0 is 10:00Z that day): two live leases, usage, settled and expired ids. */
 async function writeLayout1(p: string): Promise<void> {
-  await admin
+  await redis.admin
     .multi()
     .zadd(`${p}leases:claude`, T0 + HOUR, 'live-a')
     .hset(`${p}reservations:claude`, 'live-a', '700')
@@ -55,21 +34,8 @@ async function writeLayout1(p: string): Promise<void> {
 }
 
 describe('the Redis ledger key layout', () => {
-  let ledgers: QuotaLedger[];
-
-  beforeEach(() => {
-    ledgers = [];
-  });
-
-  afterEach(async () => {
-    await Promise.all(ledgers.map((l) => l.close()));
-  });
-
-  function open(keyPrefix: string, now: () => number): QuotaLedger {
-    const ledger = createRedisLedger({ limits: LIMITS, redis: redis.url, keyPrefix, clock: 'caller', now });
-    ledgers.push(ledger);
-    return ledger;
-  }
+  const open = (keyPrefix: string, now: () => number): QuotaLedger =>
+    redis.open({ limits: LIMITS, keyPrefix, clock: 'caller', now });
 
   it('should migrate layout-1 books once at the first call, carrying leases, usage, settled and expired ids', async () => {
     const keyPrefix = prefix();
@@ -127,13 +93,15 @@ describe('the Redis ledger key layout', () => {
     const keyPrefix = prefix();
     await writeLayout1(keyPrefix);
     await open(keyPrefix, testClock().now).snapshot();
-    const layout1 = (await admin.keys(`${keyPrefix}*`)).filter((key) => !key.startsWith(`${keyPrefix}v2:`)).sort();
+    const layout1 = (await redis.admin.keys(`${keyPrefix}*`))
+      .filter((key) => !key.startsWith(`${keyPrefix}v2:`))
+      .sort();
     expect(layout1).toEqual([`${keyPrefix}recorded`, `${keyPrefix}reserved-totals`]);
     for (const key of layout1) {
-      expect(await admin.get(key)).toBe(LAYOUT_1_FENCE);
-      expect(await admin.pttl(key)).toBe(-1);
+      expect(await redis.admin.get(key)).toBe(LAYOUT_1_FENCE);
+      expect(await redis.admin.pttl(key)).toBe(-1);
       // Layout 1's reserve, record and snapshot read reserved-totals, and settle reads recorded, before they write anything.
-      await expect(admin.hget(key, 'claude')).rejects.toThrow(/WRONGTYPE/);
+      await expect(redis.admin.hget(key, 'claude')).rejects.toThrow(/WRONGTYPE/);
     }
   });
 
@@ -143,13 +111,13 @@ describe('the Redis ledger key layout', () => {
     expect((await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 10, leaseMs: MINUTE })).status).toBe(
       'reserved',
     );
-    expect(await admin.hget(`${keyPrefix}v2:books`, 'layout')).toBe('2');
-    expect(await admin.get(`${keyPrefix}reserved-totals`)).toBe(LAYOUT_1_FENCE);
+    expect(await redis.admin.hget(`${keyPrefix}v2:books`, 'layout')).toBe('2');
+    expect(await redis.admin.get(`${keyPrefix}reserved-totals`)).toBe(LAYOUT_1_FENCE);
   });
 
   it('should refuse books marked with a layout it does not know, with ledger-corrupt, and change nothing', async () => {
     const keyPrefix = prefix();
-    await admin.hset(`${keyPrefix}v2:books`, 'layout', '3', 'claude:reserved', '7');
+    await redis.admin.hset(`${keyPrefix}v2:books`, 'layout', '3', 'claude:reserved', '7');
     const ledger = open(keyPrefix, testClock().now);
     for (const call of [
       () => ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 10, leaseMs: MINUTE }),
@@ -160,7 +128,7 @@ describe('the Redis ledger key layout', () => {
       expect(error.message).toContain('key layout "3"');
       expect(error.details).toMatchObject({ backend: 'redis', layout: '3' });
     }
-    expect(await admin.keys(`${keyPrefix}*`)).toEqual([`${keyPrefix}v2:books`]);
-    expect(await admin.hgetall(`${keyPrefix}v2:books`)).toEqual({ layout: '3', 'claude:reserved': '7' });
+    expect(await redis.admin.keys(`${keyPrefix}*`)).toEqual([`${keyPrefix}v2:books`]);
+    expect(await redis.admin.hgetall(`${keyPrefix}v2:books`)).toEqual({ layout: '3', 'claude:reserved': '7' });
   });
 });

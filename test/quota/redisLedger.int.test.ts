@@ -2,13 +2,13 @@
  * The Redis ledger against a real redis-server: a private one started here (or REDIS_URL), plus
  * private servers for the tests that kill Redis. Each ledger gets its own key prefix.
  */
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisLedger, windowAt } from '../../src/quota';
 import type { LedgerConfig, QuotaLedger } from '../../src/quota';
-import { startLedgerWorker, startTogether } from '../helpers/ledgerProcesses';
-import { startRedisServer, testRedis } from '../helpers/redisServer';
-import type { RedisServer, TestRedis } from '../helpers/redisServer';
+import { startTogether } from '../helpers/ledgerProcesses';
+import { killHolderOfSix, useRedisLedgers } from '../helpers/redisLedgers';
+import { startRedisServer } from '../helpers/redisServer';
+import type { RedisServer } from '../helpers/redisServer';
 import {
   HOUR,
   MINUTE,
@@ -19,27 +19,8 @@ import {
   testClock,
 } from '../helpers/ledgerContract';
 
-let redis: TestRedis;
-let admin: Redis;
-
-beforeAll(async () => {
-  redis = await testRedis();
-  admin = new Redis(redis.url);
-}, 20_000);
-
-/** Every key of this run lives under RUN, removed at the end (they matter on a shared REDIS_URL server). */
-const RUN = `agentvisor-test:${randomBytes(4).toString('hex')}:`;
-
-afterAll(async () => {
-  if (admin) {
-    const keys = await admin.keys(`${RUN}*`);
-    if (keys.length > 0) await admin.del(...keys);
-    await admin.quit();
-  }
-  await redis?.stop();
-});
-
-const prefix = () => `${RUN}${randomBytes(4).toString('hex')}:`;
+const redis = useRedisLedgers();
+const prefix = () => redis.prefix();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeLedgerContract('redis (caller clock)', () => ({
@@ -52,21 +33,8 @@ const LIMITS: LedgerConfig['limits'] = {
 };
 
 describe('createRedisLedger', () => {
-  let ledgers: QuotaLedger[];
-
-  beforeEach(() => {
-    ledgers = [];
-  });
-
-  afterEach(async () => {
-    await Promise.all(ledgers.map((l) => l.close()));
-  });
-
-  function open(options: Partial<Parameters<typeof createRedisLedger>[0]> = {}): QuotaLedger {
-    const ledger = createRedisLedger({ limits: LIMITS, redis: redis.url, keyPrefix: prefix(), ...options });
-    ledgers.push(ledger);
-    return ledger;
-  }
+  const open = (options: Partial<Parameters<typeof createRedisLedger>[0]> = {}): QuotaLedger =>
+    redis.open({ limits: LIMITS, ...options });
 
   it('should time leases with the server clock: capacity comes back after a short real lease', async () => {
     const ledger = open();
@@ -117,7 +85,7 @@ describe('createRedisLedger', () => {
     await ledger.settle('done', 123);
     clock.advance(MINUTE);
     await ledger.sweep();
-    const keys = (await admin.keys(`${keyPrefix}*`)).sort();
+    const keys = (await redis.admin.keys(`${keyPrefix}*`)).sort();
     // The two layout-1 names hold the fence written when the prefix was first used (redisMigration.ts).
     expect(keys).toEqual(
       [
@@ -131,21 +99,25 @@ describe('createRedisLedger', () => {
         `${keyPrefix}reserved-totals`,
       ].sort(),
     );
-    expect(await admin.hgetall(`${k}books`)).toEqual({ layout: '2', 'claude:reserved': '480', 'openai:reserved': '0' });
-    expect(await admin.hgetall(`${k}leases`)).toEqual({ live: '1:500:20' });
-    expect(await admin.zrange(`${k}expiry:claude`, 0, '-1', 'WITHSCORES')).toEqual([
+    expect(await redis.admin.hgetall(`${k}books`)).toEqual({
+      layout: '2',
+      'claude:reserved': '480',
+      'openai:reserved': '0',
+    });
+    expect(await redis.admin.hgetall(`${k}leases`)).toEqual({ live: '1:500:20' });
+    expect(await redis.admin.zrange(`${k}expiry:claude`, 0, '-1', 'WITHSCORES')).toEqual([
       'live',
       String(clock.now() - MINUTE + HOUR),
     ]);
-    expect(await admin.hgetall(`${k}2026-03-10:used`)).toEqual({ claude: '143' });
-    expect(await admin.hgetall(`${k}2026-03-10:settled`)).toEqual({ done: '1:123:277' });
-    expect(await admin.hgetall(`${k}2026-03-10:expired`)).toEqual({ gone: '2:0' });
+    expect(await redis.admin.hgetall(`${k}2026-03-10:used`)).toEqual({ claude: '143' });
+    expect(await redis.admin.hgetall(`${k}2026-03-10:settled`)).toEqual({ done: '1:123:277' });
+    expect(await redis.admin.hgetall(`${k}2026-03-10:expired`)).toEqual({ gone: '2:0' });
     for (const [key, days] of [
       [':settled', 3],
       [':expired', 3],
       [':used', 8],
     ] as const) {
-      const ttl = await admin.pttl(`${k}2026-03-10${key}`);
+      const ttl = await redis.admin.pttl(`${k}2026-03-10${key}`);
       expect(ttl).toBeGreaterThan(days * 24 * HOUR - MINUTE);
       expect(ttl).toBeLessThanOrEqual(days * 24 * HOUR);
     }
@@ -157,17 +129,17 @@ describe('createRedisLedger', () => {
     await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 500, leaseMs: HOUR });
     await ledger.reserve({ provider: 'claude', sessionId: 'b', tokens: 200, leaseMs: HOUR });
     await ledger.record({ sessionId: 'b', usedTokens: 50 });
-    await admin.del(`${keyPrefix}v2:books`);
+    await redis.admin.del(`${keyPrefix}v2:books`);
     expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 50, reserved: 650, active: 2 });
     await ledger.settle('a', 100);
     expect((await ledger.snapshot()).providers.claude).toMatchObject({ used: 150, reserved: 150, active: 1 });
-    expect(await admin.hget(`${keyPrefix}v2:books`, 'claude:reserved')).toBe('150');
+    expect(await redis.admin.hget(`${keyPrefix}v2:books`, 'claude:reserved')).toBe('150');
   });
 
   it('should reload its scripts after the script cache is flushed (EVALSHA falls back to EVAL)', async () => {
     const ledger = open();
     await ledger.reserve({ provider: 'claude', sessionId: 'a', tokens: 1, leaseMs: 60_000 });
-    await admin.script('FLUSH');
+    await redis.admin.script('FLUSH');
     expect((await ledger.reserve({ provider: 'claude', sessionId: 'b', tokens: 1, leaseMs: 60_000 })).status).toBe(
       'reserved',
     );
@@ -176,7 +148,7 @@ describe('createRedisLedger', () => {
 
   it('should quit the connection it opened at close, and leave an injected client open', async () => {
     const name = async () =>
-      String(await admin.client('LIST'))
+      String(await redis.admin.client('LIST'))
         .split('\n')
         .filter((l: string) => l.includes('name=agentvisor-ledger')).length;
     const before = await name();
@@ -306,7 +278,7 @@ describe('createRedisLedger', () => {
       expect(maxHeld).toBeGreaterThanOrEqual(5);
       expect(Math.max(...summaries.map((s) => s.maxBudget))).toBeLessThanOrEqual(40_050);
       expect(summaries.reduce((sum, s) => sum + (s.refusals['concurrency-limit'] ?? 0), 0)).toBeGreaterThan(0);
-      expect(await admin.get(heldKey)).toBe('0');
+      expect(await redis.admin.get(heldKey)).toBe('0');
       const ledger = open({ keyPrefix, limits });
       expect((await ledger.snapshot()).providers.claude).toEqual({
         dailyLimit: 40_050,
@@ -316,40 +288,12 @@ describe('createRedisLedger', () => {
         active: 0,
         overrun: 0,
       });
-      expect(await admin.hlen(`${keyPrefix}v2:${windowAt(Date.now()).day}:settled`)).toBe(800);
+      expect(await redis.admin.hlen(`${keyPrefix}v2:${windowAt(Date.now()).day}:settled`)).toBe(800);
     }, 60_000);
 
     it("should give a SIGKILLed holder's slots back within one lease period", async () => {
-      const keyPrefix = prefix();
       const leaseMs = 600;
-      const limits = {
-        claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
-        openai: { dailyLimit: 0, maxConcurrent: 0 },
-      };
-      const holder = startLedgerWorker({
-        backend: 'redis',
-        name: 'holder',
-        redisUrl: redis.url,
-        keyPrefix,
-        limits,
-        loops: 0,
-        cycles: 0,
-        tokens: 1_000,
-        leaseMs,
-        holdMs: 0,
-        usedBase: 0,
-        usedSpread: 1,
-        holdForever: 6,
-        renewEveryMs: 100,
-      });
-      await holder.waitForLine('holding');
-      const ledger = open({ keyPrefix, limits });
-      // Outlive a few renewals: the holder keeps its leases while it lives.
-      await sleep(2 * leaseMs);
-      expect((await ledger.snapshot()).providers.claude).toMatchObject({ reserved: 6_000, active: 6 });
-      holder.child.kill('SIGKILL');
-      await holder.exited;
-      const killedAt = Date.now();
+      const { ledger, killedAt } = await killHolderOfSix(redis, leaseMs);
       const mine = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
           ledger.reserve({ provider: 'claude', sessionId: `mine-${i}`, tokens: 1, leaseMs: 60_000 }),

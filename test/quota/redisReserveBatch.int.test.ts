@@ -4,54 +4,26 @@
  * every invariant intact, within one process and across processes. A private redis-server is
  * started here, so that the server's command counts belong to this file alone.
  */
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { createRedisLedger, windowAt } from '../../src/quota';
+import { windowAt } from '../../src/quota';
 import type { LedgerConfig, QuotaLedger, ReserveOutcome } from '../../src/quota';
 import { MAX_RESERVE_BATCH } from '../../src/quota/redisReserveBatch';
-import { startLedgerWorker, startTogether } from '../helpers/ledgerProcesses';
+import { startTogether } from '../helpers/ledgerProcesses';
+import { killHolderOfSix, useRedisLedgers } from '../helpers/redisLedgers';
 import { startRedisServer } from '../helpers/redisServer';
-import type { RedisServer } from '../helpers/redisServer';
 import { MINUTE, expectRejection } from '../helpers/ledgerContract';
 
-let server: RedisServer;
-let admin: Redis;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  admin = new Redis(server.url);
-}, 20_000);
-
-afterAll(async () => {
-  await admin?.quit();
-  await server?.stop();
-});
-
-const prefix = () => `agentvisor-test:${randomBytes(4).toString('hex')}:`;
+const redis = useRedisLedgers({ ownServer: true });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How many EVALSHA calls the server has run so far. */
 async function scriptCalls(): Promise<number> {
-  const stats = await admin.info('commandstats');
+  const stats = await redis.admin.info('commandstats');
   return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
 }
 
 describe('createRedisLedger with many concurrent reservers', () => {
-  let ledgers: QuotaLedger[];
-
-  beforeEach(() => {
-    ledgers = [];
-  });
-
-  afterEach(async () => {
-    await Promise.all(ledgers.map((l) => l.close()));
-  });
-
-  function open(limits: LedgerConfig['limits'], keyPrefix = prefix()): QuotaLedger {
-    const ledger = createRedisLedger({ limits, redis: server.url, keyPrefix });
-    ledgers.push(ledger);
-    return ledger;
-  }
+  const open = (limits: LedgerConfig['limits'], keyPrefix = redis.prefix()): QuotaLedger =>
+    redis.open({ limits, keyPrefix });
 
   it('should decide reservations asked for together in call order, as separate calls would, in few script calls', async () => {
     const ledger = open({
@@ -106,12 +78,11 @@ describe('createRedisLedger with many concurrent reservers', () => {
   it('should keep every reservation of a batch refused with ledger-unavailable when Redis is gone, and recover', async () => {
     const own = await startRedisServer();
     try {
-      const ledger = createRedisLedger({
+      const ledger = redis.open({
         limits: { claude: { dailyLimit: 10_000, maxConcurrent: 100 }, openai: { dailyLimit: 0, maxConcurrent: 0 } },
         redis: own.url,
         timeout: 500,
       });
-      ledgers.push(ledger);
       await ledger.snapshot();
       await own.kill();
       const results = await Promise.allSettled(
@@ -137,14 +108,14 @@ describe('createRedisLedger with many concurrent reservers', () => {
   });
 
   it('should never pass the slots or the budget with 4 processes x 32 reservers in flight, and count every token', async () => {
-    const keyPrefix = prefix();
+    const keyPrefix = redis.prefix();
     const heldKey = `${keyPrefix}test:held`;
     const budgetKey = `${keyPrefix}test:budget`;
     // 1,024 cycles reserve 100 and use 50: the limit leaves room for exactly that.
     const limits = { claude: { dailyLimit: 51_250, maxConcurrent: 10 }, openai: { dailyLimit: 0, maxConcurrent: 0 } };
     const spec = {
       backend: 'redis' as const,
-      redisUrl: server.url,
+      redisUrl: redis.url,
       keyPrefix,
       heldKey,
       budgetKey,
@@ -163,7 +134,7 @@ describe('createRedisLedger with many concurrent reservers', () => {
     expect(Math.max(...summaries.map((s) => s.maxHeld))).toBeLessThanOrEqual(10);
     expect(Math.max(...summaries.map((s) => s.maxBudget))).toBeLessThanOrEqual(51_250);
     expect(summaries.reduce((sum, s) => sum + (s.refusals['concurrency-limit'] ?? 0), 0)).toBeGreaterThan(0);
-    expect(await admin.get(heldKey)).toBe('0');
+    expect(await redis.admin.get(heldKey)).toBe('0');
     const snapshot = await open(limits, keyPrefix).snapshot();
     expect(snapshot.providers.claude).toEqual({
       dailyLimit: 51_250,
@@ -173,39 +144,12 @@ describe('createRedisLedger with many concurrent reservers', () => {
       active: 0,
       overrun: 0,
     });
-    expect(await admin.hlen(`${keyPrefix}v2:${windowAt(Date.now()).day}:settled`)).toBe(1_024);
+    expect(await redis.admin.hlen(`${keyPrefix}v2:${windowAt(Date.now()).day}:settled`)).toBe(1_024);
   }, 90_000);
 
   it("should give a SIGKILLed holder's slots to reservers in flight within one lease period, and remember its leases as expired", async () => {
-    const keyPrefix = prefix();
     const leaseMs = 600;
-    const limits = {
-      claude: { dailyLimit: 1_000_000, maxConcurrent: 10 },
-      openai: { dailyLimit: 0, maxConcurrent: 0 },
-    };
-    const holder = startLedgerWorker({
-      backend: 'redis',
-      name: 'holder',
-      redisUrl: server.url,
-      keyPrefix,
-      limits,
-      loops: 0,
-      cycles: 0,
-      tokens: 1_000,
-      leaseMs,
-      holdMs: 0,
-      usedBase: 0,
-      usedSpread: 1,
-      holdForever: 6,
-      renewEveryMs: 100,
-    });
-    await holder.waitForLine('holding');
-    const ledger = open(limits, keyPrefix);
-    await sleep(2 * leaseMs);
-    expect((await ledger.snapshot()).providers.claude).toMatchObject({ reserved: 6_000, active: 6 });
-    holder.child.kill('SIGKILL');
-    await holder.exited;
-    const killedAt = Date.now();
+    const { ledger, keyPrefix, killedAt } = await killHolderOfSix(redis, leaseMs);
     let held = 0;
     let next = 0;
     // 64 reservers keep asking (together, so in shared script calls) until all 10 slots are theirs.
@@ -227,7 +171,7 @@ describe('createRedisLedger with many concurrent reservers', () => {
     // The last renewal was at most 100 ms before the kill.
     expect(Date.now() - killedAt).toBeLessThanOrEqual(leaseMs + 200);
     expect((await ledger.snapshot()).providers.claude).toMatchObject({ reserved: 10, active: 10 });
-    const expired = await admin.hgetall(`${keyPrefix}v2:${windowAt(Date.now()).day}:expired`);
+    const expired = await redis.admin.hgetall(`${keyPrefix}v2:${windowAt(Date.now()).day}:expired`);
     expect(expired).toEqual(Object.fromEntries(Array.from({ length: 6 }, (_, h) => [`holder-hold-${h}`, '1:0'])));
     expect(await ledger.settle('holder-hold-0', 123)).toEqual({
       sessionId: 'holder-hold-0',
