@@ -27,6 +27,7 @@ import type { FakeUsage, ProviderApiFake } from '../src/sandbox';
 import { RUN_TIMEOUT_MS, measureOverhead, overheadLines, percentile } from './lib/agentOverhead';
 import { writeDocsSection } from './lib/docsSection';
 import { machineInfo } from './lib/machine';
+import { cleanUpOnStopSignals } from './lib/stopSignals';
 
 // Bench credentials only: well-formed, never real.
 const CLAUDE_KEY = `sk-ant-api03-${'AgentRunBenchKey'}${'a'.repeat(60)}Ab1a`;
@@ -240,6 +241,7 @@ async function main(): Promise<void> {
   const stale = options.overhead && distIsStale();
   // A short name: agent homes below it must keep Claude Code's sandbox socket paths short (bench/lib/agentOverhead.ts).
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'avbench-')));
+  const releaseSignals = cleanUpOnStopSignals(dir);
   const fake = await startProviderApiFake({ keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY } });
   const loadBefore = os.loadavg()[0] ?? Number.NaN;
   const sections: string[][] = [];
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await fake.close();
+    releaseSignals();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const text = [
