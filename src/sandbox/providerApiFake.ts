@@ -91,6 +91,7 @@ export async function startProviderApiFake(options: ProviderApiFakeOptions = {})
       answer: undefined as FakeRequestRecord['answer'],
     };
     requests.push(record);
+    options.onRequest?.(record);
 
     const answerError = (answer: ProviderErrorAnswer, step: NonNullable<FakeRequestRecord['answer']>['step']): void => {
       record.answer = { status: answer.status, step };

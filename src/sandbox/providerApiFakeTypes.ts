@@ -44,6 +44,11 @@ export interface ProviderApiFakeOptions {
    * (`sk-ant-api…`, as the official SDK sends it) needs no beta. @default true
    */
   readonly requireOAuthBeta?: boolean;
+  /**
+   * Called with each request as it is recorded (before it is answered), in order: a test can act
+   * on the Nth model request without polling `requests`. @default none
+   */
+  readonly onRequest?: (request: FakeRequestRecord) => void;
   /** Told about unknown routes (method, path, provider); never given a secret. @default no logging */
   readonly log?: (line: string) => void;
   /** @default 0 (a random free port) */

@@ -95,9 +95,16 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 export async function runToolCase(spec: ToolRunCase): Promise<ToolRun> {
   const home = makeCliHome(`tool-${spec.cli}-`);
   const claude = spec.cli === 'claude';
+  const stop = new AbortController();
+  let modelRequests = 0;
   const fake = await startProviderApiFake({
     keys: TOOL_RUN_KEYS,
     script: claude ? { claude: spec.script } : { openai: spec.script },
+    onRequest: (request) => {
+      if (request.route !== 'anthropic.messages' && request.route !== 'openai.responses') return;
+      modelRequests += 1;
+      if (spec.stopAfterRequests !== undefined && modelRequests >= spec.stopAfterRequests) stop.abort();
+    },
   });
   try {
     const flags = spec.flags.map((flag) => flag.replace('@WORK', home.workdir));
@@ -126,15 +133,6 @@ export async function runToolCase(spec: ToolRunCase): Promise<ToolRun> {
           'Do the task.',
         ];
     const cwd = spec.cwd === 'dir' ? home.dir : home.workdir;
-    const stop = new AbortController();
-    const modelRequests = () =>
-      fake.requests.filter((r) => r.route === 'anthropic.messages' || r.route === 'openai.responses').length;
-    const watch =
-      spec.stopAfterRequests === undefined
-        ? undefined
-        : setInterval(() => {
-            if (modelRequests() >= (spec.stopAfterRequests ?? 0)) stop.abort();
-          }, 20);
     const result = await runProcess({
       command: agentBin(spec.cli),
       args,
@@ -145,7 +143,7 @@ export async function runToolCase(spec: ToolRunCase): Promise<ToolRun> {
       maxOutputBytes: 8 << 20,
       killGraceMs: 2000,
       signal: stop.signal,
-    }).finally(() => clearInterval(watch));
+    });
     const requests = fake.requests.flatMap((r) =>
       r.route === 'anthropic.messages' || r.route === 'openai.responses'
         ? [{ ...r, view: viewRequest(r.route, r.body) }]

@@ -606,6 +606,24 @@ describe('startProviderApiFake', () => {
       expect(fake.requests).toHaveLength(0);
     });
 
+    it('should tell onRequest of each request as it is recorded, before it is answered', async () => {
+      await fake.close();
+      const told: { route: string; answered: boolean; recorded: number }[] = [];
+      fake = await startProviderApiFake({
+        keys: { claude: CLAUDE_KEY, openai: OPENAI_KEY },
+        onRequest: (request) =>
+          told.push({ route: request.route, answered: request.answer !== undefined, recorded: fake.requests.length }),
+      });
+      await fetch(`${fake.url}/`, { method: 'HEAD' });
+      await messages({});
+      await (await responses()).text();
+      expect(told).toEqual([
+        { route: 'probe', answered: false, recorded: 1 },
+        { route: 'anthropic.messages', answered: false, recorded: 2 },
+        { route: 'openai.responses', answered: false, recorded: 3 },
+      ]);
+    });
+
     it('should accept any non-empty credential for a provider without configured keys', async () => {
       await fake.close();
       fake = await startProviderApiFake();
