@@ -85,10 +85,11 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
   let settled = false;
   const pgid = child.pid;
 
-  const terminate = (): void => {
+  /** SIGTERM now (to the tagged processes too, unless `tagsLater`: their /proc scan is then due), SIGKILL after the grace. */
+  const terminate = (tagsLater = false): void => {
     // Once settled the group is gone and its id may be reused: never signal it again.
     if (pgid === undefined || killTimer !== undefined || settled) return;
-    signalRun(pgid, tag, 'SIGTERM');
+    signalRun(pgid, tagsLater ? null : tag, 'SIGTERM');
     killAt = Date.now() + grace;
     killTimer = setTimeout(() => signalRun(pgid, tag, 'SIGKILL'), grace);
     killTimer.unref();
@@ -158,14 +159,19 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
     child.once('exit', (code, signal) => {
       exit = watchdog ? watchdogExitStatus(code, signal) : { code, signal };
       // The leader is gone; anything it left in its group goes too, and a descendant that escaped
-      // the group (its own setsid) cannot hold the result open past the grace period. With the
-      // group gone, the scan for such descendants waits for the result (see finish), unless the
-      // output stays open past LEFTOVER_SCAN_WAIT_MS: then one of them may hold it, and the scan runs then.
-      if (pgid !== undefined && groupHasProcesses(pgid)) terminate();
-      else if (pgid !== undefined && tag !== null)
+      // the group (its own setsid) cannot hold the result open past the grace period. The scan for
+      // such descendants waits for the result (see finish), unless the output stays open past
+      // LEFTOVER_SCAN_WAIT_MS: then one of them may hold it, and the scan runs then.
+      // A group left behind is often only zombies: helpers the CLI did not reap (Claude Code's socat
+      // in workspace-write) wait for init, which on some machines takes a second. The group gets its
+      // SIGTERM at once either way; the tag scan waits as when the group is gone (D48).
+      if (pgid !== undefined && groupHasProcesses(pgid)) terminate(tag !== null);
+      if (pgid !== undefined && tag !== null)
         leftoverScan = setTimeout(() => {
           leftoverScan = undefined;
-          if (!settled && runHasProcesses(pgid, tag)) terminate();
+          if (settled) return;
+          if (killTimer !== undefined) signalRun(pgid, tag, 'SIGTERM');
+          else if (runHasProcesses(pgid, tag)) terminate();
         }, LEFTOVER_SCAN_WAIT_MS);
       closeCap = setTimeout(() => {
         child.stdout?.destroy();
