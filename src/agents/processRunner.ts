@@ -1,155 +1,18 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { AgentvisorError } from '../errors';
 import { OutputCapture } from './outputCapture';
+import { emptyResult, spawnFailure, validateProcessOptions } from './processOptions';
+import type { ProcessResult, RunProcessOptions, RunningProcess, SpawnFailure } from './processOptions';
 import { LIFELINE_FD, commandUnavailable, watchdogExitStatus, watchdogInvocation } from './parentDeathWatch';
 import { newProcessTag } from './processTag';
 import { groupHasProcesses, runHasProcesses, settleRun, signalRun, stopTaggedLeftovers, trackRun } from './runCleanup';
 
-export interface RunProcessOptions {
-  /** The program: a path, or a name looked up on `env.PATH`. Never run through a shell. */
-  readonly command: string;
-  /** Arguments, passed as they are (no shell, no quoting, no globbing). */
-  readonly args: readonly string[];
-  /** The child's whole environment: nothing is inherited from this process (pass `PATH` yourself). */
-  readonly env: Readonly<Record<string, string>>;
-  /** @default this process's working directory */
-  readonly cwd?: string;
-  /** `'ignore'`: stdin is /dev/null (agents that read stdin see EOF at once); a string is written, then stdin closes. @default 'ignore' */
-  readonly stdin?: 'ignore' | string;
-  /** The run is stopped (its whole process group) after this long. */
-  readonly timeoutMs: number;
-  /** The most bytes kept per stream (stdout, stderr): the first and last halves. */
-  readonly maxOutputBytes: number;
-  /** Time between SIGTERM and SIGKILL when stopping. @default 2000 */
-  readonly killGraceMs?: number;
-  /** Aborting stops the run like a timeout does (`aborted: true`). */
-  readonly signal?: AbortSignal;
-  /** Each piece of stdout as it arrives (UTF-8, never split inside a character), before any cap applies. */
-  readonly onStdout?: (text: string) => void;
-  /**
-   * The program and everything it started die when this process dies in any way, `kill -9`
-   * included: SIGTERM within milliseconds, SIGKILL after `killGraceMs` (at most 2 s). A small `/bin/sh`
-   * watchdog leads the group and runs the program (no shell parsing); `pid` is then the watchdog's.
-   * "Everything" is the process group plus the processes that left it but carry the run's tag
-   * (`AGENTVISOR_PROCESS_TAG` in the program's env, inherited): the agent CLIs' tool shells run in
-   * sessions of their own. Stops, timeouts and leftovers after the exit reach them too. A program
-   * that exits with 128+N on its own is reported as killed by signal N. @default false
-   */
-  readonly dieWithParent?: boolean;
-}
-
-/** Why a program could not be started: the errno code (`ENOENT`, `EACCES`, ...) and a message naming the command. */
-export interface SpawnFailure {
-  readonly code: string;
-  readonly message: string;
-}
-
-export interface ProcessResult {
-  /** `null` when the process was ended by a signal or never started. */
-  readonly exitCode: number | null;
-  /** The signal that ended the process (`SIGTERM`, `SIGKILL`), else `null`. */
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** The run hit `timeoutMs` and was stopped. */
-  readonly timedOut: boolean;
-  /** The run was stopped by `signal` or `stop()`. */
-  readonly aborted: boolean;
-  /** Some output was dropped (see `omittedBytes`); the text then holds an `[agentvisor: N bytes omitted]` line. */
-  readonly truncated: boolean;
-  readonly omittedBytes: { readonly stdout: number; readonly stderr: number };
-  /** From spawn to the last output stream closing (ms). */
-  readonly durationMs: number;
-  /** Set when the program could not be started at all; every other field is then empty. */
-  readonly spawnError?: SpawnFailure;
-}
-
-export interface RunningProcess {
-  /** `undefined` when spawning failed. */
-  readonly pid: number | undefined;
-  readonly result: Promise<ProcessResult>;
-  /** Stops the whole process group (SIGTERM, then SIGKILL after the grace period); `aborted` is set. */
-  stop(): void;
-}
+export { MAX_OUTPUT_BYTES, MAX_TIMEOUT_MS } from './processOptions';
+export type { ProcessResult, RunProcessOptions, RunningProcess, SpawnFailure } from './processOptions';
 
 /** How long a program's output may stay open after it exited, its group gone, before the tagged processes are looked for. */
 const LEFTOVER_SCAN_WAIT_MS = 20;
-
-/** The longest a run may take, and the longest grace between SIGTERM and SIGKILL: one day. */
-export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
-/** The most output kept per stream of a run: 512 MiB. */
-export const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
-
-function invalid(field: string, message: string): AgentvisorError {
-  return new AgentvisorError('invalid-option', message, { details: { field } });
-}
-
-function validate(options: RunProcessOptions): void {
-  if (typeof options.command !== 'string' || options.command === '' || options.command.includes('\0'))
-    throw invalid('command', 'command must be a non-empty string');
-  if (!Array.isArray(options.args) || !options.args.every((arg) => typeof arg === 'string' && !arg.includes('\0'))) {
-    throw invalid('args', 'args must be an array of strings without NUL characters');
-  }
-  if (
-    typeof options.env !== 'object' ||
-    options.env === null ||
-    !Object.values(options.env).every((value) => typeof value === 'string')
-  ) {
-    throw invalid('env', 'env must be an object of string values');
-  }
-  if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1 || options.timeoutMs > MAX_TIMEOUT_MS) {
-    throw invalid('timeoutMs', `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
-  }
-  if (
-    !Number.isInteger(options.maxOutputBytes) ||
-    options.maxOutputBytes < 0 ||
-    options.maxOutputBytes > MAX_OUTPUT_BYTES
-  ) {
-    throw invalid('maxOutputBytes', `maxOutputBytes must be a whole number from 0 to ${MAX_OUTPUT_BYTES}`);
-  }
-  const grace = options.killGraceMs ?? 2000;
-  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_TIMEOUT_MS)
-    throw invalid('killGraceMs', 'killGraceMs must be a whole number of milliseconds, 0 or more');
-  if (options.stdin !== undefined && typeof options.stdin !== 'string')
-    throw invalid('stdin', "stdin must be 'ignore' or a string");
-  if (options.dieWithParent !== undefined && typeof options.dieWithParent !== 'boolean')
-    throw invalid('dieWithParent', 'dieWithParent must be true or false');
-}
-
-function emptyResult(fields: Partial<ProcessResult>): ProcessResult {
-  return {
-    exitCode: null,
-    signal: null,
-    stdout: '',
-    stderr: '',
-    timedOut: false,
-    aborted: false,
-    truncated: false,
-    omittedBytes: { stdout: 0, stderr: 0 },
-    durationMs: 0,
-    ...fields,
-  };
-}
-
-function spawnFailure(command: string, cwd: string | undefined, err: unknown): SpawnFailure {
-  const code =
-    typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
-      ? (err as { code: string }).code
-      : 'ESPAWN';
-  // A missing working directory also fails with ENOENT: say which of the two is missing.
-  if (code === 'ENOENT' && cwd !== undefined && !fs.existsSync(cwd))
-    return { code, message: `${command}: the working directory does not exist [${code}]` };
-  const reason =
-    code === 'ENOENT'
-      ? 'not found (check the path or PATH)'
-      : code === 'EACCES'
-        ? 'not executable (permission denied)'
-        : 'could not be started';
-  return { code, message: `${command}: ${reason} [${code}]` };
-}
 
 /**
  * Starts a program without a shell, in its own process group, and collects its output with a size
@@ -166,7 +29,7 @@ function spawnFailure(command: string, cwd: string | undefined, err: unknown): S
  * const { exitCode, stdout } = await run.result;
  */
 export function startProcess(options: RunProcessOptions): RunningProcess {
-  validate(options);
+  validateProcessOptions(options);
   const started = performance.now();
   const grace = options.killGraceMs ?? 2000;
   if (options.signal?.aborted === true) {
@@ -222,10 +85,11 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
   let settled = false;
   const pgid = child.pid;
 
-  const terminate = (): void => {
+  /** SIGTERM now (to the tagged processes too, unless `tagsLater`: their /proc scan is then due), SIGKILL after the grace. */
+  const terminate = (tagsLater = false): void => {
     // Once settled the group is gone and its id may be reused: never signal it again.
     if (pgid === undefined || killTimer !== undefined || settled) return;
-    signalRun(pgid, tag, 'SIGTERM');
+    signalRun(pgid, tagsLater ? null : tag, 'SIGTERM');
     killAt = Date.now() + grace;
     killTimer = setTimeout(() => signalRun(pgid, tag, 'SIGKILL'), grace);
     killTimer.unref();
@@ -295,14 +159,19 @@ export function startProcess(options: RunProcessOptions): RunningProcess {
     child.once('exit', (code, signal) => {
       exit = watchdog ? watchdogExitStatus(code, signal) : { code, signal };
       // The leader is gone; anything it left in its group goes too, and a descendant that escaped
-      // the group (its own setsid) cannot hold the result open past the grace period. With the
-      // group gone, the scan for such descendants waits for the result (see finish), unless the
-      // output stays open past LEFTOVER_SCAN_WAIT_MS: then one of them may hold it, and the scan runs then.
-      if (pgid !== undefined && groupHasProcesses(pgid)) terminate();
-      else if (pgid !== undefined && tag !== null)
+      // the group (its own setsid) cannot hold the result open past the grace period. The scan for
+      // such descendants waits for the result (see finish), unless the output stays open past
+      // LEFTOVER_SCAN_WAIT_MS: then one of them may hold it, and the scan runs then.
+      // A group left behind is often only zombies: helpers the CLI did not reap (Claude Code's socat
+      // in workspace-write) wait for init, which on some machines takes a second. The group gets its
+      // SIGTERM at once either way; the tag scan waits as when the group is gone (D48).
+      if (pgid !== undefined && groupHasProcesses(pgid)) terminate(tag !== null);
+      if (pgid !== undefined && tag !== null)
         leftoverScan = setTimeout(() => {
           leftoverScan = undefined;
-          if (!settled && runHasProcesses(pgid, tag)) terminate();
+          if (settled) return;
+          if (killTimer !== undefined) signalRun(pgid, tag, 'SIGTERM');
+          else if (runHasProcesses(pgid, tag)) terminate();
         }, LEFTOVER_SCAN_WAIT_MS);
       closeCap = setTimeout(() => {
         child.stdout?.destroy();

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
+import type * as Http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
+import { loadModule } from '../observability/lazyModule';
 import { loginTier } from './claudeProfile';
 import { base64url, loginFailed, page, s256, safeOauthError, sameText } from './pkceCallback';
 import { pkceLoginSettings } from './pkceLoginInput';
@@ -61,7 +62,7 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
   // A caller that cancels need not await `result`: its rejection must not be an unhandled one.
   result.catch(() => undefined);
 
-  const server = http.createServer();
+  const server = loadModule<typeof Http>('node:http').createServer();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -83,7 +84,7 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
 
   /** Sends a final page, then finishes once the page has been written. */
   function answerAndFinish(
-    res: http.ServerResponse,
+    res: Http.ServerResponse,
     status: number,
     html: string,
     outcome: { tokens: LoginTokens } | { error: AgentvisorError },
@@ -96,12 +97,12 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
     res.end(html, () => finish(outcome));
   }
 
-  function answer(res: http.ServerResponse, status: number, html: string): void {
+  function answer(res: Http.ServerResponse, status: number, html: string): void {
     res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(html);
   }
 
-  async function exchange(res: http.ServerResponse, code: Secret): Promise<void> {
+  async function exchange(res: Http.ServerResponse, code: Secret): Promise<void> {
     let outcome;
     try {
       outcome = await requestAuthorizationCodeGrant({
@@ -171,7 +172,7 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
     answerAndFinish(res, 200, page('Login complete', 'You are logged in. You can close this window.'), { tokens });
   }
 
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  server.on('request', (req: Http.IncomingMessage, res: Http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname !== CALLBACK_PATH) {
       answer(res, 404, page('Not found', 'This is the login callback server.'));

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import http from 'node:http';
+import type * as Http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type * as Ws from 'ws';
@@ -167,7 +167,8 @@ export async function serveInspectorRelay(options: InspectorRelayOptions = {}): 
   const { WebSocket, WebSocketServer } = loadModule<typeof Ws>('ws');
 
   const sockets = new Set<Socket>();
-  const server = http.createServer((req, res) => {
+  const { createServer } = loadModule<typeof Http>('node:http');
+  const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://relay').pathname;
     if (path !== '/' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found: the inspector page is /\n');
@@ -184,7 +185,7 @@ export async function serveInspectorRelay(options: InspectorRelayOptions = {}): 
   const wss = new WebSocketServer({
     server,
     // Programs (no Origin) and the page this relay serves may connect; another site's page may not.
-    verifyClient: ({ origin, req }: { origin: string | undefined; req: http.IncomingMessage }) =>
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: Http.IncomingMessage }) =>
       origin === undefined || origin === `http://${req.headers.host ?? ''}`,
   });
   // The server's own errors reach the listen below; this keeps ws' re-emitted copy from crashing.

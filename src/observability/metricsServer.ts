@@ -1,6 +1,7 @@
-import http from 'node:http';
+import type * as Http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentvisorError } from '../errors';
+import { loadModule } from './lazyModule';
 import { maskText } from './secretMasker';
 
 /** What `serveMetrics` reads: an orchestrator created with `metrics: true`. */
@@ -34,7 +35,9 @@ export async function serveMetrics(source: MetricsSource, port: number, host = '
       'invalid-option',
       `the metrics port must be a whole number from 0 to 65535, got ${JSON.stringify(port)}`,
     );
-  const server = http.createServer((req, res) => {
+  // node:http loads here, not with the CLI: `run` without --metrics-port never needs it (D48).
+  const { createServer } = loadModule<typeof Http>('node:http');
+  const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');

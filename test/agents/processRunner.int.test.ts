@@ -240,6 +240,38 @@ describe.each([false, true])('runProcess (dieWithParent: %s)', (dieWithParent) =
     }
   });
 
+  if (dieWithParent)
+    it('should signal the descendants that left the group only after the result when the program leaves its group behind (D48)', async () => {
+      // The program leaves a member in its group (as Claude Code leaves its unreaped socat) and an
+      // escaper in a session of its own that writes when its SIGTERM came; neither holds our output.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leftover-group-'));
+      const ready = path.join(dir, 'ready');
+      const termed = path.join(dir, 'termed');
+      const escaper =
+        `const fs = require('node:fs'); process.on('SIGTERM', () => { fs.writeFileSync(${JSON.stringify(termed)}, String(Date.now())); process.exit(0); }); ` +
+        `fs.writeFileSync(${JSON.stringify(ready)}, String(process.pid)); setInterval(() => {}, 1000)`;
+      const script =
+        "const { spawn } = require('node:child_process'); const fs = require('node:fs'); " +
+        "spawn('sleep', ['30'], { stdio: 'ignore' }).unref(); " +
+        `spawn(process.execPath, ['-e', ${JSON.stringify(escaper)}], { detached: true, stdio: 'ignore' }).unref(); ` +
+        `const wait = () => (fs.existsSync(${JSON.stringify(ready)}) ? ` +
+        `(console.log(fs.readFileSync(${JSON.stringify(ready)}, 'utf8')), process.exit(0)) : setTimeout(wait, 10)); wait()`;
+      let pid = 0;
+      try {
+        const result = await runProcess(node(script, { killGraceMs: 300 }));
+        const resolvedAt = Date.now();
+        // Busy for 100 ms: a scan that waits for the result cannot signal the escaper before this ends.
+        while (Date.now() < resolvedAt + 100);
+        pid = Number(result.stdout.trim());
+        expect({ exitCode: result.exitCode, pid: pid > 0 }).toEqual({ exitCode: 0, pid: true });
+        expect(await waitUntilDead(pid, 1500)).toBe(true);
+        expect(Number(fs.readFileSync(termed, 'utf8'))).toBeGreaterThanOrEqual(resolvedAt + 100);
+      } finally {
+        if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
   it('should stop the group when the signal aborts, and not start at all when it already has', async () => {
     const controller = new AbortController();
     const running = runProcess(node(FAMILY, { signal: controller.signal }));

@@ -3,12 +3,14 @@
  * at least as new as the compiled modules, else the modules; and inside the bundle each command's
  * module is evaluated only when its command runs. Which file ran and which bundled modules were
  * evaluated are read from V8's coverage (NODE_V8_COVERAGE): esbuild wraps every bundled module in a
- * function named after its path, called once when the module is first required.
+ * function named after its path, called once when the module is first required. The bundle holds
+ * node:fs where proper-lockfile requires graceful-fs.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createFileLedger } from '../../src/quota/fileLedger';
 
 const root = path.join(__dirname, '..', '..');
 const PATH = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
@@ -126,6 +128,28 @@ describe('bin/agentvisor.js with the CLI bundle', () => {
       'dist/src/cli/demoRun.js',
       'dist/src/cli/runCommands.js',
     ]);
+  });
+
+  it("should lock the ledger with node:fs in graceful-fs's place (scripts/bundleCli.mjs, D48)", async () => {
+    const bundle = fs.readFileSync(path.join(root, 'dist', 'cli.cjs'), 'utf8');
+    expect(bundle).not.toMatch(/node_modules\/graceful-fs\//);
+    expect(bundle).toMatch(/node_modules\/proper-lockfile\//);
+    // Books another process wrote: `quota` reads them under the ledger's lock (proper-lockfile).
+    const home = path.join(dir, 'home');
+    const ledger = createFileLedger({
+      file: path.join(home, 'agentvisor', 'ledger.json'),
+      home: dir,
+      limits: {
+        claude: { dailyLimit: 1_000_000, maxConcurrent: 2 },
+        openai: { dailyLimit: 1_000_000, maxConcurrent: 2 },
+      },
+    });
+    await ledger.reserve({ provider: 'claude', sessionId: 's-bundle', tokens: 1_234, leaseMs: 3_600_000 });
+    await ledger.close();
+    const ran = await runBin(path.join(root, 'bin', 'agentvisor.js'), ['--home', home, '--json', 'quota']);
+    expect(ran).toMatchObject({ status: 0, scripts: expect.arrayContaining(['dist/cli.cjs']) });
+    const quota = JSON.parse(ran.stdout) as { providers: { provider: string; reserved: number }[] };
+    expect(quota.providers.find((p) => p.provider === 'claude')).toMatchObject({ reserved: 1_234 });
   });
 
   it('should run the compiled modules when the bundle is older than them (a build by tsc alone)', async () => {

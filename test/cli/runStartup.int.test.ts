@@ -1,12 +1,13 @@
 /**
  * `agentvisor run` with the real Claude Code against the loopback fake, watched from inside its own
- * process: it loads neither zod nor pino and makes no Intl call (each costs tens of ms before the
- * agent starts), and still succeeds, leaving no agent home behind. Beside it, the real Claude Code
+ * process: it loads neither zod, pino nor node:http and makes no Intl call (each costs milliseconds, the
+ * first two tens of ms, before the agent starts), and still succeeds, leaving no agent home behind. Beside it, the real Claude Code
  * in an empty config folder writes the migration version agentvisor seeds its homes with, and skips
  * its migrations in a seeded one.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { claudeCodeInvocation } from '../../src/agents';
@@ -49,7 +50,8 @@ for (const [proto, method] of watched) {
 }
 process.on('exit', () => {
   const loaded = (pkg) => Object.keys(require.cache).some((file) => file.includes('/node_modules/' + pkg + '/'));
-  fs.writeFileSync(process.env.RUN_STARTUP_REPORT, JSON.stringify({ zod: loaded('zod'), pino: loaded('pino'), intl: calls }));
+  const http = process.moduleLoadList.includes('NativeModule http');
+  fs.writeFileSync(process.env.RUN_STARTUP_REPORT, JSON.stringify({ zod: loaded('zod'), pino: loaded('pino'), http, intl: calls }));
 });
 `;
 
@@ -93,6 +95,18 @@ function run(
   });
 }
 
+/** A port nothing listens on right now (the system's pick). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 function runCli(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   fs.writeFileSync(path.join(dir, 'watch.js'), WATCH);
   return run(
@@ -114,23 +128,37 @@ function runCli(args: readonly string[]): Promise<{ status: number | null; stdou
 }
 
 describe('agentvisor run, from the inside', () => {
-  it('should run Claude Code without loading zod or pino and without any Intl call, and remove the agent home', async () => {
+  it('should run Claude Code without loading zod, pino or node:http and without any Intl call, and remove the agent home', async () => {
     const { status, stdout, stderr } = await runCli(['run', '--agent', 'claude', 'say pong']);
     expect({ status, stdout }).toEqual({ status: 0, stdout: 'pong\n' });
     expect(stderr).toContain('done on claude with claude-code: 15 tokens (10 in, 5 out)');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'))).toEqual({
       zod: false,
       pino: false,
+      http: false,
       intl: [],
     });
     expect(fs.readdirSync(path.join(dir, 'tmp')).filter((name) => name.startsWith('agentvisor-agent-'))).toEqual([]);
     for (const text of [stdout, stderr]) expect(text).not.toContain(CLAUDE_KEY.slice(12, 40));
   });
 
-  it('should still load pino when asked to log, and the watch sees it (the check above can fail)', async () => {
-    const { status } = await runCli(['--log-level', 'info', 'run', '--agent', 'claude', 'say pong']);
+  it('should still load pino when asked to log and node:http when asked for metrics, and the watch sees both (the check above can fail)', async () => {
+    const port = await freePort();
+    const { status } = await runCli([
+      '--log-level',
+      'info',
+      '--metrics-port',
+      String(port),
+      'run',
+      '--agent',
+      'claude',
+      'say pong',
+    ]);
     expect(status).toBe(0);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'))).toMatchObject({ pino: true });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'))).toMatchObject({
+      pino: true,
+      http: true,
+    });
   });
 });
 
