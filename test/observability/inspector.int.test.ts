@@ -23,15 +23,24 @@ interface Message {
 }
 
 /** A local WebSocket server standing in for the relay: it keeps every message it receives. */
-async function startReceiver(): Promise<{ url: string; raw: string[]; closed: Promise<void>; stop(): Promise<void> }> {
+async function startReceiver(): Promise<{
+  url: string;
+  raw: string[];
+  closed: Promise<void>;
+  connected: Promise<void>;
+  stop(): Promise<void>;
+}> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const raw: string[] = [];
   let onClosed: () => void = () => undefined;
   let connections = 0;
   const closed = new Promise<void>((resolve) => (onClosed = resolve));
+  let onConnected: () => void = () => undefined;
+  const connected = new Promise<void>((resolve) => (onConnected = resolve));
   server.on('connection', (socket) => {
     connections += 1;
+    onConnected();
     socket.on('message', (data: Buffer) => raw.push(data.toString('utf8')));
     // The first connection is attachInspector's probe; the inspector's own is the second.
     socket.on('close', () => {
@@ -43,6 +52,7 @@ async function startReceiver(): Promise<{ url: string; raw: string[]; closed: Pr
     url: `ws://127.0.0.1:${port}`,
     raw,
     closed,
+    connected,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -112,12 +122,14 @@ describe('the Stately inspector over WebSocket', () => {
     const receiver = await startReceiver();
     // Not through attachInspector: no probe, so the inspector's connection is the first one.
     const inspector = createWebSocketInspector({ url: receiver.url });
+    // @statelyai/inspect keeps only the last 200 events until its socket opens and drops the rest on stop():
+    // under load the coordinator's @xstate.actor would be shifted out before the connection (attachInspector waits).
+    await receiver.connected;
     const orch = createOrchestrator({ env: BOTH_KEYS_ENV, credentialSources: ['env'], inspect: inspector });
     await runAgents(orch);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    inspector.stop();
-    for (let i = 0; i < 100 && !receiver.raw.some((m) => m.includes('"coordinator"')); i += 1)
+    for (let i = 0; i < 200 && !receiver.raw.some((m) => m.includes('"coordinator"')); i += 1)
       await new Promise((resolve) => setTimeout(resolve, 10));
+    inspector.stop();
     await receiver.stop();
     const names = receiver.raw
       .map((m) => JSON.parse(m) as Message)
