@@ -1,0 +1,148 @@
+// Mutation testing of machines/ by file group (docs/testing.md "Mutation testing (StrykerJS)").
+//
+//   npm run mutate                                  # every file of machines/ against every test (stryker.config.json)
+//   npm run mutate -- --group budget,topUps         # each group against only the test files that exercise it
+//   npm run mutate -- --group budget --mutate machines/budget.ts:40-52   # further arguments go to `stryker run`
+//   npm run mutate -- --list                        # the groups and their files
+//   npm run mutate -- --summary                     # per file of reports/mutation/*.json: counts, score, survivors
+//
+// Stryker's jest runner loads every test file of its testMatch for each mutant (it filters by test name only),
+// so a group runs with the few test files that import or drive its files: a few seconds per mutant instead of
+// ~13 s for all of test/machines. A mutant that only a test outside the group would kill counts as survived, so
+// a group's score is a lower bound of the score over every test.
+//
+// This file is also the Stryker config of a group run: Stryker imports it with MUTATE_GROUP set.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** The test files (under test/machines/) that drive the coordinator machine and its actions. */
+const COORDINATOR_TESTS = [
+  'coordinator.test.ts',
+  'coordinatorRestore.test.ts',
+  'agentSessionDecisions.test.ts',
+  'operatorControls.test.ts',
+  'coordinatorGuards.mutants.test.ts',
+];
+
+/** Group name → the files of machines/ it mutates and the test files of test/machines/ it runs. */
+export const GROUPS = {
+  budget: {
+    mutate: ['budget.ts'],
+    tests: [
+      'budget.test.ts',
+      'budget.mutants.test.ts',
+      'admissionQueue.test.ts',
+      'ledgerAdmission.test.ts',
+      ...COORDINATOR_TESTS,
+    ],
+  },
+  topUps: { mutate: ['topUps.ts'], tests: COORDINATOR_TESTS },
+  providerHealth: {
+    mutate: ['providerHealth.ts', 'providers.ts'],
+    tests: ['providerHealth.test.ts', 'nextDueAt.mutants.test.ts', ...COORDINATOR_TESTS],
+  },
+  coordinatorSupport: {
+    mutate: ['coordinatorContext.ts', 'coordinatorSideEffect.ts', 'sessionSupervisor.ts'],
+    tests: COORDINATOR_TESTS,
+  },
+  coordinatorActions: {
+    mutate: [
+      'coordinatorActions.ts',
+      'coordinatorClockActions.ts',
+      'coordinatorFallbackActions.ts',
+      'coordinatorHealthActions.ts',
+      'coordinatorLedgerActions.ts',
+      'coordinatorSessionActions.ts',
+    ],
+    tests: COORDINATOR_TESTS,
+  },
+  coordinatorAdmissionActions: { mutate: ['coordinatorAdmissionActions.ts'], tests: COORDINATOR_TESTS },
+  agentSession: {
+    mutate: ['agentSessionActions.ts', 'agentSession.machine.ts'],
+    tests: ['agentSession.test.ts', 'contextSize.test.ts', 'agentSessionDecisions.test.ts', 'coordinator.test.ts'],
+  },
+  coordinatorMachine: { mutate: ['coordinator.machine.ts'], tests: COORDINATOR_TESTS },
+};
+
+/** The Stryker config of one group: stryker.config.json with the group's files, tests and report file. */
+function groupConfig(name) {
+  const group = GROUPS[name];
+  if (group === undefined) throw new Error(`unknown mutation group "${name}": ${Object.keys(GROUPS).join(', ')}`);
+  const base = JSON.parse(readFileSync('stryker.config.json', 'utf8'));
+  return {
+    ...base,
+    mutate: group.mutate.map((file) => `machines/${file}`),
+    jest: {
+      ...base.jest,
+      config: { ...base.jest.config, testMatch: group.tests.map((file) => `<rootDir>/test/machines/${file}`) },
+    },
+    // The group's tests run in about a second: a mutant that loops is cut off after seconds, not 20 s.
+    timeoutMS: 5000,
+    jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  };
+}
+
+/** The mutants of every file in reports/mutation/*.json; a file in several reports keeps the newest report's row. */
+function summary() {
+  const files = new Map();
+  const reports = readdirSync('reports/mutation').filter((name) => name.endsWith('.json'));
+  for (const name of reports) {
+    const report = JSON.parse(readFileSync(`reports/mutation/${name}`, 'utf8'));
+    for (const [file, { mutants, source }] of Object.entries(report.files)) files.set(file, { name, mutants, source });
+  }
+  const columns = ['Killed', 'Survived', 'Timeout', 'NoCoverage', 'RuntimeError'];
+  for (const [file, { name, mutants, source }] of [...files].sort()) {
+    const run = mutants.filter((m) => m.status !== 'Ignored');
+    const count = Object.fromEntries(columns.map((status) => [status, run.filter((m) => m.status === status).length]));
+    const detected = count.Killed + count.Timeout;
+    const score = ((100 * detected) / (detected + count.Survived + count.NoCoverage)).toFixed(2);
+    console.log(
+      `${file} (${name}): ${run.length} mutants, ${columns.map((c) => `${c} ${count[c]}`).join(', ')}, score ${score}%`,
+    );
+    const lines = source.split('\n');
+    for (const m of run.filter((x) => x.status === 'Survived' || x.status === 'NoCoverage')) {
+      const { start, end } = m.location;
+      const original =
+        start.line === end.line
+          ? lines[start.line - 1].slice(start.column - 1, end.column - 1)
+          : `${lines[start.line - 1].trim()} …`;
+      console.log(
+        `  ${file}:${start.line} ${m.status} ${m.mutatorName}: ${original.slice(0, 100)} → ${(m.replacement ?? '').slice(0, 100)}`,
+      );
+    }
+  }
+}
+
+function main(args) {
+  if (args.includes('--summary')) return summary() ?? 0;
+  if (args.includes('--list')) {
+    for (const [name, group] of Object.entries(GROUPS)) console.log(`${name}: ${group.mutate.join(', ')}`);
+    return 0;
+  }
+  const at = args.indexOf('--group');
+  const stryker = ['node_modules/.bin/stryker', 'run'];
+  if (at === -1) return spawnSync(stryker[0], [...stryker.slice(1), ...args], { stdio: 'inherit' }).status ?? 1;
+  const names = (args[at + 1] ?? '').split(',').filter(Boolean);
+  const rest = [...args.slice(0, at), ...args.slice(at + 2)];
+  for (const name of names) {
+    groupConfig(name); // fails early on an unknown name
+    const preload = `--require ${path.resolve('scripts/mutantUncaught.cjs')}`;
+    const env = {
+      ...process.env,
+      MUTATE_GROUP: name,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${preload}`.trim(),
+    };
+    const run = spawnSync(stryker[0], [...stryker.slice(1), 'scripts/mutateGroups.mjs', ...rest], {
+      stdio: 'inherit',
+      env,
+    });
+    if (run.status !== 0) return run.status ?? 1;
+  }
+  return 0;
+}
+
+export default process.env.MUTATE_GROUP === undefined ? undefined : groupConfig(process.env.MUTATE_GROUP);
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exitCode = main(process.argv.slice(2));
