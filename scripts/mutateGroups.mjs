@@ -26,6 +26,14 @@ const COORDINATOR_TESTS = [
   'coordinatorGuards.mutants.test.ts',
 ];
 
+/** The test files that drive the agent session machine and its actions. */
+const AGENT_SESSION_TESTS = [
+  'agentSession.test.ts',
+  'contextSize.test.ts',
+  'agentSessionDecisions.test.ts',
+  'coordinator.test.ts',
+];
+
 /** Group name → the files of machines/ it mutates and the test files of test/machines/ it runs. */
 export const GROUPS = {
   budget: {
@@ -43,26 +51,18 @@ export const GROUPS = {
     mutate: ['providerHealth.ts', 'providers.ts'],
     tests: ['providerHealth.test.ts', 'nextDueAt.mutants.test.ts', ...COORDINATOR_TESTS],
   },
-  coordinatorSupport: {
-    mutate: ['coordinatorContext.ts', 'coordinatorSideEffect.ts', 'sessionSupervisor.ts'],
-    tests: COORDINATOR_TESTS,
-  },
+  coordinatorContext: { mutate: ['coordinatorContext.ts'], tests: COORDINATOR_TESTS },
+  sessionSupervisor: { mutate: ['sessionSupervisor.ts', 'coordinatorSideEffect.ts'], tests: COORDINATOR_TESTS },
   coordinatorActions: {
-    mutate: [
-      'coordinatorActions.ts',
-      'coordinatorClockActions.ts',
-      'coordinatorFallbackActions.ts',
-      'coordinatorHealthActions.ts',
-      'coordinatorLedgerActions.ts',
-      'coordinatorSessionActions.ts',
-    ],
+    mutate: ['coordinatorActions.ts', 'coordinatorClockActions.ts', 'coordinatorHealthActions.ts'],
     tests: COORDINATOR_TESTS,
   },
+  coordinatorFallbackActions: { mutate: ['coordinatorFallbackActions.ts'], tests: COORDINATOR_TESTS },
+  coordinatorLedgerActions: { mutate: ['coordinatorLedgerActions.ts'], tests: COORDINATOR_TESTS },
+  coordinatorSessionActions: { mutate: ['coordinatorSessionActions.ts'], tests: COORDINATOR_TESTS },
   coordinatorAdmissionActions: { mutate: ['coordinatorAdmissionActions.ts'], tests: COORDINATOR_TESTS },
-  agentSession: {
-    mutate: ['agentSessionActions.ts', 'agentSession.machine.ts'],
-    tests: ['agentSession.test.ts', 'contextSize.test.ts', 'agentSessionDecisions.test.ts', 'coordinator.test.ts'],
-  },
+  agentSessionActions: { mutate: ['agentSessionActions.ts'], tests: AGENT_SESSION_TESTS },
+  agentSessionMachine: { mutate: ['agentSession.machine.ts'], tests: AGENT_SESSION_TESTS },
   coordinatorMachine: { mutate: ['coordinator.machine.ts'], tests: COORDINATOR_TESTS },
 };
 
@@ -76,7 +76,11 @@ function groupConfig(name) {
     mutate: group.mutate.map((file) => `machines/${file}`),
     jest: {
       ...base.jest,
-      config: { ...base.jest.config, testMatch: group.tests.map((file) => `<rootDir>/test/machines/${file}`) },
+      config: {
+        ...base.jest.config,
+        roots: ['<rootDir>/test/machines'], // jest crawls its roots on every run: once per mutant
+        testMatch: group.tests.map((file) => `<rootDir>/test/machines/${file}`),
+      },
     },
     // The group's tests run in about a second: a mutant that loops is cut off after seconds, not 20 s.
     timeoutMS: 5000,
