@@ -46,7 +46,7 @@ export const GROUPS = {
       ...COORDINATOR_TESTS,
     ],
   },
-  topUps: { mutate: ['topUps.ts'], tests: COORDINATOR_TESTS },
+  topUps: { mutate: ['topUps.ts'], tests: ['topUps.mutants.test.ts', ...COORDINATOR_TESTS] },
   providerHealth: {
     mutate: ['providerHealth.ts', 'providers.ts'],
     tests: ['providerHealth.test.ts', 'nextDueAt.mutants.test.ts', ...COORDINATOR_TESTS],
