@@ -49,7 +49,12 @@ export const GROUPS = {
   topUps: { mutate: ['topUps.ts'], tests: ['topUps.mutants.test.ts', ...COORDINATOR_TESTS] },
   providerHealth: {
     mutate: ['providerHealth.ts', 'providers.ts'],
-    tests: ['providerHealth.test.ts', 'nextDueAt.mutants.test.ts', ...COORDINATOR_TESTS],
+    tests: [
+      'providerHealth.test.ts',
+      'providerHealth.mutants.test.ts',
+      'nextDueAt.mutants.test.ts',
+      ...COORDINATOR_TESTS,
+    ],
   },
   coordinatorContext: { mutate: ['coordinatorContext.ts'], tests: COORDINATOR_TESTS },
   sessionSupervisor: { mutate: ['sessionSupervisor.ts', 'coordinatorSideEffect.ts'], tests: COORDINATOR_TESTS },
