@@ -56,7 +56,10 @@ export const GROUPS = {
       ...COORDINATOR_TESTS,
     ],
   },
-  coordinatorContext: { mutate: ['coordinatorContext.ts'], tests: COORDINATOR_TESTS },
+  coordinatorContext: {
+    mutate: ['coordinatorContext.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorContext.mutants.test.ts'],
+  },
   sessionSupervisor: { mutate: ['sessionSupervisor.ts', 'coordinatorSideEffect.ts'], tests: COORDINATOR_TESTS },
   coordinatorActions: {
     mutate: ['coordinatorActions.ts', 'coordinatorClockActions.ts', 'coordinatorHealthActions.ts'],
