@@ -60,7 +60,10 @@ export const GROUPS = {
     mutate: ['coordinatorContext.ts'],
     tests: [...COORDINATOR_TESTS, 'coordinatorContext.mutants.test.ts'],
   },
-  sessionSupervisor: { mutate: ['sessionSupervisor.ts', 'coordinatorSideEffect.ts'], tests: COORDINATOR_TESTS },
+  sessionSupervisor: {
+    mutate: ['sessionSupervisor.ts', 'coordinatorSideEffect.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorSideEffect.mutants.test.ts'],
+  },
   coordinatorActions: {
     mutate: ['coordinatorActions.ts', 'coordinatorClockActions.ts', 'coordinatorHealthActions.ts'],
     tests: COORDINATOR_TESTS,
