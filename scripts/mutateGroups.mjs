@@ -4,6 +4,7 @@
 //   npm run mutate -- --group budget,topUps         # each group against only the test files that exercise it
 //   npm run mutate -- --group budget --mutate machines/budget.ts:40-52   # further arguments go to `stryker run`
 //   npm run mutate -- --list                        # the groups and their files
+//   npm run mutate -- --group budget --rerun        # only the mutants that survived reports/mutation/budget.json
 //   npm run mutate -- --summary                     # per file of reports/mutation/*.json: counts, score, survivors
 //
 // Stryker's jest runner loads every test file of its testMatch for each mutant (it filters by test name only),
@@ -77,14 +78,30 @@ export const GROUPS = {
   coordinatorMachine: { mutate: ['coordinator.machine.ts'], tests: COORDINATOR_TESTS },
 };
 
-/** The Stryker config of one group: stryker.config.json with the group's files, tests and report file. */
-function groupConfig(name) {
+/** A mutant's identity across runs of the same source. */
+const mutantKey = (m) => `${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`;
+
+/** `file:line:column-line:column` of every mutant that survived or had no coverage in the group's report. */
+function survivorRanges(name) {
+  const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, 'utf8'));
+  return Object.entries(report.files).flatMap(([file, { mutants }]) =>
+    mutants
+      .filter((m) => m.status === 'Survived' || m.status === 'NoCoverage')
+      .map(({ location: { start, end } }) => `${file}:${start.line}:${start.column}-${end.line}:${end.column}`),
+  );
+}
+
+/**
+ * The Stryker config of one group: stryker.config.json with the group's files, tests and report file. A rerun
+ * mutates only what survived the group's last full run and reports to `<group>.rerun.json`.
+ */
+function groupConfig(name, rerun = false) {
   const group = GROUPS[name];
   if (group === undefined) throw new Error(`unknown mutation group "${name}": ${Object.keys(GROUPS).join(', ')}`);
   const base = JSON.parse(readFileSync('stryker.config.json', 'utf8'));
   return {
     ...base,
-    mutate: group.mutate.map((file) => `machines/${file}`),
+    mutate: rerun ? survivorRanges(name) : group.mutate.map((file) => `machines/${file}`),
     jest: {
       ...base.jest,
       config: {
@@ -95,17 +112,35 @@ function groupConfig(name) {
     },
     // The group's tests run in about a second: a mutant that loops is cut off after seconds, not 20 s.
     timeoutMS: 5000,
-    jsonReporter: { fileName: `reports/mutation/${name}.json` },
+    jsonReporter: { fileName: `reports/mutation/${name}${rerun ? '.rerun' : ''}.json` },
   };
 }
 
-/** The mutants of every file in reports/mutation/*.json; a file in several reports keeps the newest report's row. */
+/**
+ * The mutants of every file in the group reports of reports/mutation/, each survivor that a rerun of its group
+ * killed counted as killed (the rerun's tests include the group's, so a mutant the full run killed stays killed).
+ */
 function summary() {
   const files = new Map();
-  const reports = readdirSync('reports/mutation').filter((name) => name.endsWith('.json'));
+  const reports = readdirSync('reports/mutation').filter(
+    (name) => /^[A-Za-z]+\.json$/.test(name) && name !== 'mutation.json',
+  );
   for (const name of reports) {
     const report = JSON.parse(readFileSync(`reports/mutation/${name}`, 'utf8'));
-    for (const [file, { mutants, source }] of Object.entries(report.files)) files.set(file, { name, mutants, source });
+    const rerunFile = `reports/mutation/${name.replace('.json', '.rerun.json')}`;
+    const rerun = readdirSync('reports/mutation').includes(path.basename(rerunFile))
+      ? JSON.parse(readFileSync(rerunFile, 'utf8')).files
+      : {};
+    for (const [file, { mutants, source }] of Object.entries(report.files)) {
+      const after = new Map((rerun[file]?.mutants ?? []).map((m) => [mutantKey(m), m.status]));
+      const merged = mutants.map((m) => {
+        const again = after.get(mutantKey(m));
+        return again !== undefined && (m.status === 'Survived' || m.status === 'NoCoverage')
+          ? { ...m, status: again }
+          : m;
+      });
+      files.set(file, { name: rerun[file] ? `${name} + rerun` : name, mutants: merged, source });
+    }
   }
   const columns = ['Killed', 'Survived', 'Timeout', 'NoCoverage', 'RuntimeError'];
   for (const [file, { name, mutants, source }] of [...files].sort()) {
@@ -140,13 +175,15 @@ function main(args) {
   const stryker = ['node_modules/.bin/stryker', 'run'];
   if (at === -1) return spawnSync(stryker[0], [...stryker.slice(1), ...args], { stdio: 'inherit' }).status ?? 1;
   const names = (args[at + 1] ?? '').split(',').filter(Boolean);
-  const rest = [...args.slice(0, at), ...args.slice(at + 2)];
+  const rerun = args.includes('--rerun');
+  const rest = [...args.slice(0, at), ...args.slice(at + 2)].filter((arg) => arg !== '--rerun');
   for (const name of names) {
-    groupConfig(name); // fails early on an unknown name
+    groupConfig(name, rerun); // fails early on an unknown name or a missing report
     const preload = `--require ${path.resolve('scripts/mutantUncaught.cjs')}`;
     const env = {
       ...process.env,
       MUTATE_GROUP: name,
+      ...(rerun ? { MUTATE_RERUN: '1' } : {}),
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${preload}`.trim(),
     };
     const run = spawnSync(stryker[0], [...stryker.slice(1), 'scripts/mutateGroups.mjs', ...rest], {
@@ -158,6 +195,8 @@ function main(args) {
   return 0;
 }
 
-export default process.env.MUTATE_GROUP === undefined ? undefined : groupConfig(process.env.MUTATE_GROUP);
+export default process.env.MUTATE_GROUP === undefined
+  ? undefined
+  : groupConfig(process.env.MUTATE_GROUP, process.env.MUTATE_RERUN === '1');
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exitCode = main(process.argv.slice(2));
