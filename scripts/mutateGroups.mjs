@@ -5,7 +5,7 @@
 //   npm run mutate -- --group budget --mutate machines/budget.ts:40-52   # further arguments go to `stryker run`
 //   npm run mutate -- --list                        # the groups and their files
 //   npm run mutate -- --group budget --rerun        # only the mutants that survived reports/mutation/budget.json
-//   npm run mutate -- --summary                     # per file of reports/mutation/*.json: counts, score, survivors
+//   npm run mutate -- --summary [--markdown]        # per file of reports/mutation/*.json: counts, score, survivors
 //
 // Stryker's jest runner loads every test file of its testMatch for each mutant (it filters by test name only),
 // so a group runs with the few test files that import or drive its files: a few seconds per mutant instead of
@@ -118,55 +118,77 @@ function groupConfig(name, rerun = false) {
 
 /**
  * The mutants of every file in the group reports of reports/mutation/, each survivor that a rerun of its group
- * killed counted as killed (the rerun's tests include the group's, so a mutant the full run killed stays killed).
+ * killed counted as killed (the rerun's tests include the group's, so a mutant the full run killed stays killed),
+ * with the test that killed it. `markdown`: the rows of the tables of docs/testing.md "Score".
  */
-function summary() {
+function summary(markdown) {
   const files = new Map();
-  const reports = readdirSync('reports/mutation').filter(
-    (name) => /^[A-Za-z]+\.json$/.test(name) && name !== 'mutation.json',
-  );
-  for (const name of reports) {
+  const listed = readdirSync('reports/mutation');
+  for (const name of listed.filter((n) => /^[A-Za-z]+\.json$/.test(n) && n !== 'mutation.json')) {
     const report = JSON.parse(readFileSync(`reports/mutation/${name}`, 'utf8'));
-    const rerunFile = `reports/mutation/${name.replace('.json', '.rerun.json')}`;
-    const rerun = readdirSync('reports/mutation').includes(path.basename(rerunFile))
-      ? JSON.parse(readFileSync(rerunFile, 'utf8')).files
-      : {};
+    const rerunName = name.replace('.json', '.rerun.json');
+    const rerun = listed.includes(rerunName) ? JSON.parse(readFileSync(`reports/mutation/${rerunName}`, 'utf8')) : null;
+    const testNames = new Map(
+      Object.entries(rerun?.testFiles ?? {}).flatMap(([testFile, { tests }]) =>
+        tests.map((t) => [t.id, `${path.basename(testFile)} "${t.name}"`]),
+      ),
+    );
     for (const [file, { mutants, source }] of Object.entries(report.files)) {
-      const after = new Map((rerun[file]?.mutants ?? []).map((m) => [mutantKey(m), m.status]));
+      const after = new Map((rerun?.files[file]?.mutants ?? []).map((m) => [mutantKey(m), m]));
       const merged = mutants.map((m) => {
         const again = after.get(mutantKey(m));
-        return again !== undefined && (m.status === 'Survived' || m.status === 'NoCoverage')
-          ? { ...m, status: again }
-          : m;
+        if (again === undefined || (m.status !== 'Survived' && m.status !== 'NoCoverage'))
+          return { ...m, first: m.status };
+        return {
+          ...m,
+          first: m.status,
+          status: again.status,
+          by: (again.killedBy ?? []).map((id) => testNames.get(id)),
+        };
       });
-      files.set(file, { name: rerun[file] ? `${name} + rerun` : name, mutants: merged, source });
+      files.set(file, { name, mutants: merged, source, rerun: rerun?.files[file] !== undefined });
     }
   }
   const columns = ['Killed', 'Survived', 'Timeout', 'NoCoverage', 'RuntimeError'];
-  for (const [file, { name, mutants, source }] of [...files].sort()) {
+  const score = (run, key) => {
+    const n = (status) => run.filter((m) => m[key] === status).length;
+    const detected = n('Killed') + n('Timeout');
+    return `${((100 * detected) / (detected + n('Survived') + n('NoCoverage'))).toFixed(2)}%`;
+  };
+  const survivors = [];
+  for (const [file, { name, mutants, source, rerun }] of [...files].sort()) {
     const run = mutants.filter((m) => m.status !== 'Ignored');
-    const count = Object.fromEntries(columns.map((status) => [status, run.filter((m) => m.status === status).length]));
-    const detected = count.Killed + count.Timeout;
-    const score = ((100 * detected) / (detected + count.Survived + count.NoCoverage)).toFixed(2);
-    console.log(
-      `${file} (${name}): ${run.length} mutants, ${columns.map((c) => `${c} ${count[c]}`).join(', ')}, score ${score}%`,
-    );
+    const count = columns.map((status) => run.filter((m) => m.status === status).length);
+    const short = path.basename(file);
+    if (markdown)
+      console.log(
+        `| ${short} | ${run.length} | ${count.join(' | ')} | ${score(run, 'first')} | ${score(run, 'status')} |`,
+      );
+    else
+      console.log(
+        `${file} (${name}${rerun ? ' + rerun' : ''}): ${run.length} mutants,`,
+        columns.map((c, i) => `${c} ${count[i]}`).join(', '),
+        `score ${score(run, 'status')}`,
+      );
     const lines = source.split('\n');
-    for (const m of run.filter((x) => x.status === 'Survived' || x.status === 'NoCoverage')) {
+    for (const m of run.filter((x) => x.first === 'Survived' || x.first === 'NoCoverage')) {
       const { start, end } = m.location;
-      const original =
+      const text =
         start.line === end.line
           ? lines[start.line - 1].slice(start.column - 1, end.column - 1)
           : `${lines[start.line - 1].trim()} …`;
-      console.log(
-        `  ${file}:${start.line} ${m.status} ${m.mutatorName}: ${original.slice(0, 100)} → ${(m.replacement ?? '').slice(0, 100)}`,
+      const shorten = (t) => (t.length > 70 ? `${t.slice(0, 67)}…` : t).replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+      const outcome = m.status === 'Killed' ? `killed by ${[...new Set(m.by)].slice(0, 2).join(', ')}` : m.status;
+      survivors.push(
+        `| ${short}:${start.line} | ${m.first} | ${m.mutatorName} | \`${shorten(text)}\` → \`${shorten(m.replacement ?? '')}\` | ${outcome} |`,
       );
     }
   }
+  console.log(markdown ? `\n${survivors.join('\n')}` : survivors.map((row) => `  ${row}`).join('\n'));
 }
 
 function main(args) {
-  if (args.includes('--summary')) return summary() ?? 0;
+  if (args.includes('--summary')) return summary(args.includes('--markdown')) ?? 0;
   if (args.includes('--list')) {
     for (const [name, group] of Object.entries(GROUPS)) console.log(`${name}: ${group.mutate.join(', ')}`);
     return 0;
