@@ -67,7 +67,7 @@ export const GROUPS = {
   },
   coordinatorActions: {
     mutate: ['coordinatorActions.ts', 'coordinatorClockActions.ts', 'coordinatorHealthActions.ts'],
-    tests: COORDINATOR_TESTS,
+    tests: [...COORDINATOR_TESTS, 'coordinatorHealthActions.mutants.test.ts'],
   },
   coordinatorFallbackActions: { mutate: ['coordinatorFallbackActions.ts'], tests: COORDINATOR_TESTS },
   coordinatorLedgerActions: { mutate: ['coordinatorLedgerActions.ts'], tests: COORDINATOR_TESTS },
