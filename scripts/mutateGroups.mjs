@@ -87,7 +87,8 @@ function survivorRanges(name) {
   return Object.entries(report.files).flatMap(([file, { mutants }]) =>
     mutants
       .filter((m) => m.status === 'Survived' || m.status === 'NoCoverage')
-      .map(({ location: { start, end } }) => `${file}:${start.line}:${start.column}-${end.line}:${end.column}`),
+      // The report's columns count from 1, a mutate range's from 0.
+      .map(({ location: { start, end } }) => `${file}:${start.line}:${start.column - 1}-${end.line}:${end.column - 1}`),
   );
 }
 
