@@ -59,15 +59,15 @@ export const GROUPS = {
   },
   coordinatorContext: {
     mutate: ['coordinatorContext.ts'],
-    tests: [...COORDINATOR_TESTS, 'coordinatorContext.mutants.test.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorContext.mutants.test.ts', 'sessionSupervisor.mutants.test.ts'],
   },
   sessionSupervisor: {
     mutate: ['sessionSupervisor.ts', 'coordinatorSideEffect.ts'],
-    tests: [...COORDINATOR_TESTS, 'coordinatorSideEffect.mutants.test.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorSideEffect.mutants.test.ts', 'sessionSupervisor.mutants.test.ts'],
   },
   coordinatorActions: {
     mutate: ['coordinatorActions.ts', 'coordinatorClockActions.ts', 'coordinatorHealthActions.ts'],
-    tests: [...COORDINATOR_TESTS, 'coordinatorHealthActions.mutants.test.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorHealthActions.mutants.test.ts', 'sessionSupervisor.mutants.test.ts'],
   },
   coordinatorFallbackActions: { mutate: ['coordinatorFallbackActions.ts'], tests: COORDINATOR_TESTS },
   coordinatorLedgerActions: { mutate: ['coordinatorLedgerActions.ts'], tests: COORDINATOR_TESTS },
