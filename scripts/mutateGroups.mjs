@@ -59,7 +59,12 @@ export const GROUPS = {
   },
   coordinatorContext: {
     mutate: ['coordinatorContext.ts'],
-    tests: [...COORDINATOR_TESTS, 'coordinatorContext.mutants.test.ts', 'sessionSupervisor.mutants.test.ts'],
+    tests: [
+      ...COORDINATOR_TESTS,
+      'coordinatorContext.mutants.test.ts',
+      'sessionSupervisor.mutants.test.ts',
+      'coordinatorHealthActions.mutants.test.ts',
+    ],
   },
   sessionSupervisor: {
     mutate: ['sessionSupervisor.ts', 'coordinatorSideEffect.ts'],
