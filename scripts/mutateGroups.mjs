@@ -72,7 +72,12 @@ export const GROUPS = {
   },
   coordinatorActions: {
     mutate: ['coordinatorActions.ts', 'coordinatorClockActions.ts', 'coordinatorHealthActions.ts'],
-    tests: [...COORDINATOR_TESTS, 'coordinatorHealthActions.mutants.test.ts', 'sessionSupervisor.mutants.test.ts'],
+    tests: [
+      ...COORDINATOR_TESTS,
+      'coordinatorHealthActions.mutants.test.ts',
+      'coordinatorClockActions.mutants.test.ts',
+      'sessionSupervisor.mutants.test.ts',
+    ],
   },
   coordinatorFallbackActions: { mutate: ['coordinatorFallbackActions.ts'], tests: COORDINATOR_TESTS },
   coordinatorLedgerActions: { mutate: ['coordinatorLedgerActions.ts'], tests: COORDINATOR_TESTS },
