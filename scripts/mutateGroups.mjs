@@ -167,8 +167,10 @@ function summary(markdown) {
     return `${((100 * detected) / (detected + n('Survived') + n('NoCoverage'))).toFixed(2)}%`;
   };
   const survivors = [];
+  const all = [];
   for (const [file, { name, mutants, source, rerun }] of [...files].sort()) {
     const run = mutants.filter((m) => m.status !== 'Ignored');
+    all.push(...run);
     const count = columns.map((status) => run.filter((m) => m.status === status).length);
     const short = path.basename(file);
     if (markdown)
@@ -195,6 +197,11 @@ function summary(markdown) {
       );
     }
   }
+  const total = columns.map((status) => all.filter((m) => m.status === status).length);
+  if (markdown)
+    console.log(
+      `| **Total** | ${all.length} | ${total.join(' | ')} | ${score(all, 'first')} | ${score(all, 'status')} |`,
+    );
   console.log(markdown ? `\n${survivors.join('\n')}` : survivors.map((row) => `  ${row}`).join('\n'));
 }
 
