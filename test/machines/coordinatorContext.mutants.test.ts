@@ -191,4 +191,29 @@ describe('coordinatorContext (mutation edges)', () => {
     expect(withoutNotBefore(queued)).toEqual({ ...REQUEST, deadline: T0, seq: 3 });
     expect(withoutNotBefore(queued)).not.toHaveProperty('notBefore');
   });
+
+  it('should count a waiter admitted by a drain as admitted', () => {
+    const h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 1_000, maxConcurrent: 1 } } });
+    const a = h.spawn({ estimatedTokens: 100 });
+    h.spawn({ estimatedTokens: 100, waitMs: 10_000 });
+    expect(h.context()).toMatchObject({ admitted: 1, queue: [{ requestId: 'r-2' }] });
+    h.toSession(a.sessionId, { type: 'session.release', now: T0 });
+    expect(h.context()).toMatchObject({ admitted: 2, queue: [] });
+    h.stop();
+  });
+
+  it('should announce low quota below the watermark only, not at it', () => {
+    // limit 200, watermark 0.5: a session of 100 leaves exactly 100 available, the watermark itself.
+    const h = createCoordinatorHarness({
+      limits: { claude: { dailyLimit: 200, maxConcurrent: 4 } },
+      config: { lowWatermark: 0.5 },
+    });
+    h.spawn({ estimatedTokens: 100 });
+    expect(h.emittedOf('quota.low')).toEqual([]);
+    h.spawn({ estimatedTokens: 10 });
+    expect(h.emittedOf('quota.low')).toEqual([
+      { type: 'quota.low', provider: 'claude', available: 90, dailyLimit: 200 },
+    ]);
+    h.stop();
+  });
 });
