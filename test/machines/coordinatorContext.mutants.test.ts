@@ -216,4 +216,29 @@ describe('coordinatorContext (mutation edges)', () => {
     ]);
     h.stop();
   });
+
+  it('should ask the shared ledger for a drained waiter before starting it', () => {
+    const h = createCoordinatorHarness({
+      limits: { claude: { dailyLimit: 1_000, maxConcurrent: 1 } },
+      config: { sharedLedger: true },
+    });
+    const a = h.spawn({ estimatedTokens: 100 });
+    h.actor.send({
+      type: 'ledger.reserveAnswered',
+      requestId: a.requestId,
+      granted: true,
+      now: T0,
+    });
+    expect(h.supervisedSessions()).toEqual([a.sessionId]);
+    const b = h.spawn({ estimatedTokens: 100, waitMs: 10_000 });
+    h.toSession(a.sessionId, { type: 'session.release', now: T0 });
+    expect(h.emittedOf('ledger.reserveAsked')).toEqual([
+      { type: 'ledger.reserveAsked', requestId: a.requestId, sessionId: a.sessionId, provider: 'claude', tokens: 100 },
+      { type: 'ledger.reserveAsked', requestId: b.requestId, sessionId: b.sessionId, provider: 'claude', tokens: 100 },
+    ]);
+    expect(Object.keys(h.context().confirming)).toEqual([b.requestId]);
+    expect(h.context().confirming[b.requestId]).toMatchObject({ provider: 'claude', allocation: 100 });
+    expect(h.supervisedSessions()).toEqual([]);
+    h.stop();
+  });
 });
