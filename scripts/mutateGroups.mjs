@@ -89,7 +89,8 @@ export const GROUPS = {
 };
 
 /** A mutant's identity across runs of the same source. */
-const mutantKey = (m) => `${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`;
+const mutantKey = ({ location: { start, end }, mutatorName, replacement }) =>
+  `${start.line}:${start.column}-${end.line}:${end.column}:${mutatorName}:${replacement}`;
 
 /** `file:line:column-line:column` of every mutant that survived or had no coverage in the group's report. */
 function survivorRanges(name) {
