@@ -79,7 +79,10 @@ export const GROUPS = {
       'sessionSupervisor.mutants.test.ts',
     ],
   },
-  coordinatorFallbackActions: { mutate: ['coordinatorFallbackActions.ts'], tests: COORDINATOR_TESTS },
+  coordinatorFallbackActions: {
+    mutate: ['coordinatorFallbackActions.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorFallbackActions.mutants.test.ts'],
+  },
   coordinatorLedgerActions: { mutate: ['coordinatorLedgerActions.ts'], tests: COORDINATOR_TESTS },
   coordinatorSessionActions: { mutate: ['coordinatorSessionActions.ts'], tests: COORDINATOR_TESTS },
   coordinatorAdmissionActions: { mutate: ['coordinatorAdmissionActions.ts'], tests: COORDINATOR_TESTS },
