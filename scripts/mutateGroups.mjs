@@ -83,7 +83,10 @@ export const GROUPS = {
     mutate: ['coordinatorFallbackActions.ts'],
     tests: [...COORDINATOR_TESTS, 'coordinatorFallbackActions.mutants.test.ts'],
   },
-  coordinatorLedgerActions: { mutate: ['coordinatorLedgerActions.ts'], tests: COORDINATOR_TESTS },
+  coordinatorLedgerActions: {
+    mutate: ['coordinatorLedgerActions.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorLedgerActions.mutants.test.ts'],
+  },
   coordinatorSessionActions: { mutate: ['coordinatorSessionActions.ts'], tests: COORDINATOR_TESTS },
   coordinatorAdmissionActions: { mutate: ['coordinatorAdmissionActions.ts'], tests: COORDINATOR_TESTS },
   agentSessionActions: { mutate: ['agentSessionActions.ts'], tests: AGENT_SESSION_TESTS },
