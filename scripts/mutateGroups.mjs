@@ -87,7 +87,10 @@ export const GROUPS = {
     mutate: ['coordinatorLedgerActions.ts'],
     tests: [...COORDINATOR_TESTS, 'coordinatorLedgerActions.mutants.test.ts'],
   },
-  coordinatorSessionActions: { mutate: ['coordinatorSessionActions.ts'], tests: COORDINATOR_TESTS },
+  coordinatorSessionActions: {
+    mutate: ['coordinatorSessionActions.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorSessionActions.mutants.test.ts'],
+  },
   coordinatorAdmissionActions: { mutate: ['coordinatorAdmissionActions.ts'], tests: COORDINATOR_TESTS },
   agentSessionActions: { mutate: ['agentSessionActions.ts'], tests: AGENT_SESSION_TESTS },
   agentSessionMachine: { mutate: ['agentSession.machine.ts'], tests: AGENT_SESSION_TESTS },
