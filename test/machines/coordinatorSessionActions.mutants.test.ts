@@ -9,6 +9,7 @@ import type { ActorRefFrom } from 'xstate';
 import type { AgentSessionMachine } from '../../machines/agentSession.machine';
 import type { CoordinatorConfig, CoordinatorEmitted, SideEffectParams } from '../../machines/coordinator.types';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
+import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
 import {
   DAY0,
   DEFAULT_CONFIG,
@@ -107,6 +108,17 @@ describe('coordinator session actions (mutation edges)', () => {
       { type: 'quota.overrun', provider: 'claude', sessionId: 's1', overrunTokens: 100 },
     ]);
     expect(c.session.getSnapshot().output).toMatchObject({ reason: 'quota-exhausted', usedTokens: 300 });
+    c.actor.stop();
+  });
+
+  it('should take a requeued session that ends out of the queue', () => {
+    const c = coordinator({ failurePolicies: resolveAgentFailurePolicy(), maxRequeues: 2 });
+    const failure = { kind: 'rate-limit', retryAfterMs: 3_000, throttle: 'server' as const };
+    c.session.send({ type: 'session.failure', reason: 'rate-limit', failure, jitter: 0, now: T0 + 10 });
+    expect(c.context().queue).toMatchObject([{ sessionId: 's1', readmit: true }]);
+    c.session.send({ type: 'session.release', now: T0 + 20 });
+    expect(c.context().queue).toEqual([]);
+    expect(c.of('agent.released')).toMatchObject([{ output: { sessionId: 's1', heldSlot: false } }]);
     c.actor.stop();
   });
 });
