@@ -1,0 +1,60 @@
+/**
+ * machines/coordinatorSideEffect.ts and the stop of machines/sessionSupervisor.ts against the mutation
+ * run (docs/testing.md "Mutation testing"): the machine tests leave the side-effect slots as the
+ * machine's no-ops, so a side effect that was never enqueued went unseen. Here the slots are bound, as
+ * src/orchestrator/bindMachines.ts binds them, and record what they are given.
+ */
+import { createActor, fromCallback } from 'xstate';
+import type { SideEffectParams } from '../../machines/coordinator.types';
+import { coordinatorMachine } from '../../machines/coordinator.machine';
+import {
+  DAY0,
+  DEFAULT_CONFIG,
+  NEXT_RESET,
+  T0,
+  budgetsOf,
+  createTestCredentialsActor,
+  grantAll,
+} from '../helpers/machineHarness';
+
+function boundCoordinator() {
+  const pauses: SideEffectParams['recordPause'][] = [];
+  const machine = coordinatorMachine.provide({
+    actions: { recordPause: (_, params) => void pauses.push(params) },
+    actors: { clock: fromCallback(() => undefined), credentials: createTestCredentialsActor(grantAll, []) },
+  });
+  const actor = createActor(machine, {
+    input: {
+      config: DEFAULT_CONFIG,
+      budgets: budgetsOf({ claude: { dailyLimit: 1_000, maxConcurrent: 2 } }),
+      now: T0,
+      day: DAY0,
+      nextResetAt: NEXT_RESET,
+    },
+  });
+  actor.start();
+  return { actor, pauses };
+}
+
+describe('coordinator side effects (mutation edges)', () => {
+  it('should hand a usage-limit pause to the recordPause slot', () => {
+    const { actor, pauses } = boundCoordinator();
+    actor.send({
+      type: 'provider.failed',
+      provider: 'claude',
+      kind: 'usage-limit',
+      throttle: 'usage-limit',
+      resetAt: T0 + 5_000,
+      now: T0,
+    });
+    expect(pauses).toEqual([{ provider: 'claude', pause: { until: T0 + 5_000, reason: 'usage-limit' } }]);
+    actor.stop();
+  });
+
+  it('should leave the session supervisor stopped when the coordinator stops', () => {
+    const { actor } = boundCoordinator();
+    const supervisor = actor.getSnapshot().context.supervisor;
+    actor.stop();
+    expect(supervisor.getSnapshot().status).toBe('stopped');
+  });
+});
