@@ -226,11 +226,16 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   usageLimitPauseMs: 60 * 60 * 1000,
 };
 
+/** Implementations for the coordinator's side-effect slots (no-ops in machines/), as `provide` takes them. */
+export type CoordinatorActionSlots = NonNullable<Parameters<typeof coordinatorMachine.provide>[0]['actions']>;
+
 export interface CoordinatorHarnessOptions {
   readonly limits: Partial<Record<ProviderId, Limits>>;
   readonly config?: Partial<CoordinatorConfig>;
   readonly credentials?: CredentialsPolicy;
   readonly now?: number;
+  /** Side-effect slots to bind (settleStint, recordPause, learnEstimate, ...): the rest stay no-ops. */
+  readonly actions?: CoordinatorActionSlots;
 }
 
 export interface ProviderCounters {
@@ -248,6 +253,7 @@ export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
   const emitted: CoordinatorEmitted[] = [];
   const credentialRequests: CredentialsRequest[] = [];
   const machine = coordinatorMachine.provide({
+    actions: options.actions ?? {},
     actors: {
       clock: fromCallback<CoordinatorEvent>(() => undefined),
       credentials: createTestCredentialsActor(options.credentials ?? grantAll, credentialRequests),

@@ -3,42 +3,21 @@
  * what a clock tick does besides draining the queue (a moved reset time, a pause that ends, a circuit
  * that cools down, the lease sweep's grid), through the real coordinator with its side-effect slots bound.
  */
-import { createActor, fromCallback } from 'xstate';
-import type { CoordinatorConfig, CoordinatorEmitted, SideEffectParams } from '../../machines/coordinator.types';
-import { coordinatorMachine } from '../../machines/coordinator.machine';
-import {
-  DAY0,
-  DEFAULT_CONFIG,
-  NEXT_RESET,
-  T0,
-  budgetsOf,
-  createTestCredentialsActor,
-  grantAll,
-} from '../helpers/machineHarness';
+import type { CoordinatorConfig, SideEffectParams } from '../../machines/coordinator.types';
+import { DAY0, NEXT_RESET, T0, createCoordinatorHarness } from '../helpers/machineHarness';
 
 const CIRCUIT = { windowMs: 60_000, allowedFailures: 1, minRequests: 2, cooldownMs: 30_000, halfOpenProbes: 1 };
 
 function coordinator(config: Partial<CoordinatorConfig> = {}, now = T0) {
   const pauses: SideEffectParams['recordPause'][] = [];
-  const emitted: CoordinatorEmitted[] = [];
-  const machine = coordinatorMachine.provide({
+  const h = createCoordinatorHarness({
+    limits: { claude: { dailyLimit: 1_000, maxConcurrent: 8 } },
+    config: { circuit: CIRCUIT, usageLimitPauseMs: 60_000, ...config },
+    now,
     actions: { recordPause: (_, params) => void pauses.push(params) },
-    actors: { clock: fromCallback(() => undefined), credentials: createTestCredentialsActor(grantAll, []) },
   });
-  const actor = createActor(machine, {
-    input: {
-      config: { ...DEFAULT_CONFIG, circuit: CIRCUIT, usageLimitPauseMs: 60_000, ...config },
-      budgets: budgetsOf({ claude: { dailyLimit: 1_000, maxConcurrent: 8 } }),
-      now,
-      day: DAY0,
-      nextResetAt: NEXT_RESET,
-    },
-  });
-  actor.on('*', (event) => emitted.push(event));
-  actor.start();
-  const tick = (at: number, day = DAY0, nextResetAt = NEXT_RESET) =>
-    actor.send({ type: 'clock.tick', now: at, day, nextResetAt });
-  return { actor, pauses, emitted, tick, context: () => actor.getSnapshot().context };
+  const tick = (at: number, day = DAY0, nextResetAt = NEXT_RESET) => h.tick(at, { day, nextResetAt });
+  return { actor: h.actor, pauses, emitted: h.emitted, tick, context: h.context };
 }
 
 describe('coordinator clock actions (mutation edges)', () => {

@@ -4,61 +4,24 @@
  * the settleStint slot and is announced; the coordinator group's tests left the slot unbound and never
  * requeued. The real coordinator and sessions, with the side-effect slots bound.
  */
-import { createActor, fromCallback } from 'xstate';
-import type { ActorRefFrom } from 'xstate';
-import type { AgentSessionMachine } from '../../machines/agentSession.machine';
-import type { CoordinatorConfig, CoordinatorEmitted, SideEffectParams } from '../../machines/coordinator.types';
-import { coordinatorMachine } from '../../machines/coordinator.machine';
+import type { CoordinatorConfig, SideEffectParams } from '../../machines/coordinator.types';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import {
-  DAY0,
-  DEFAULT_CONFIG,
-  NEXT_RESET,
-  T0,
-  budgetsOf,
-  createTestCredentialsActor,
-  grantAll,
-} from '../helpers/machineHarness';
+import { DEFAULT_CONFIG, T0, createCoordinatorHarness } from '../helpers/machineHarness';
 
 const POLICIES = resolveAgentFailurePolicy();
 
 function coordinator(openaiLimit: number, config: Partial<CoordinatorConfig> = {}) {
   const settled: SideEffectParams['settleStint'][] = [];
-  const emitted: CoordinatorEmitted[] = [];
-  const machine = coordinatorMachine.provide({
-    actions: { settleStint: (_, params) => void settled.push(params) },
-    actors: { clock: fromCallback(() => undefined), credentials: createTestCredentialsActor(grantAll, []) },
-  });
-  const actor = createActor(machine, {
-    systemId: 'coordinator',
-    input: {
-      config: { ...DEFAULT_CONFIG, failurePolicies: POLICIES, ...config },
-      budgets: budgetsOf({
-        claude: { dailyLimit: 1_000, maxConcurrent: 2 },
-        openai: { dailyLimit: openaiLimit, maxConcurrent: openaiLimit === 0 ? 0 : 2 },
-      }),
-      now: T0,
-      day: DAY0,
-      nextResetAt: NEXT_RESET,
+  const h = createCoordinatorHarness({
+    limits: {
+      claude: { dailyLimit: 1_000, maxConcurrent: 2 },
+      openai: { dailyLimit: openaiLimit, maxConcurrent: openaiLimit === 0 ? 0 : 2 },
     },
+    config: { failurePolicies: POLICIES, ...config },
+    actions: { settleStint: (_, params) => void settled.push(params) },
   });
-  actor.on('*', (event) => emitted.push(event));
-  actor.start();
-  actor.send({
-    type: 'agent.spawn',
-    requestId: 'r1',
-    sessionId: 's1',
-    agentId: 'a1',
-    estimatedTokens: 100,
-    preferredProvider: null,
-    onlyPreferred: false,
-    waitMs: 0,
-    priority: 0,
-    now: T0,
-  });
-  const session = () => actor.system.get('s1') as ActorRefFrom<AgentSessionMachine> | undefined;
-  const of = <T extends CoordinatorEmitted['type']>(type: T) => emitted.filter((e) => e.type === type);
-  return { actor, settled, of, session, context: () => actor.getSnapshot().context };
+  h.spawn({ requestId: 'r1', sessionId: 's1', agentId: 'a1', estimatedTokens: 100 });
+  return { actor: h.actor, settled, of: h.emittedOf, session: () => h.session('s1'), context: h.context };
 }
 
 describe('coordinator fallback actions (mutation edges)', () => {

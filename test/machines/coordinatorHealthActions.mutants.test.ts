@@ -4,44 +4,19 @@
  * and the usage-limit pause were reached only through the orchestrator. Here the real coordinator gets
  * the failures, with its side-effect slots bound (as src/orchestrator/bindMachines.ts binds them).
  */
-import { createActor, fromCallback } from 'xstate';
-import type {
-  CoordinatorConfig,
-  CoordinatorEmitted,
-  CoordinatorEvent,
-  SideEffectParams,
-} from '../../machines/coordinator.types';
-import { coordinatorMachine } from '../../machines/coordinator.machine';
-import {
-  DAY0,
-  DEFAULT_CONFIG,
-  NEXT_RESET,
-  T0,
-  budgetsOf,
-  createTestCredentialsActor,
-  grantAll,
-} from '../helpers/machineHarness';
+import type { CoordinatorConfig, CoordinatorEvent, SideEffectParams } from '../../machines/coordinator.types';
+import { T0, createCoordinatorHarness } from '../helpers/machineHarness';
 
 const CIRCUIT = { windowMs: 60_000, allowedFailures: 1, minRequests: 2, cooldownMs: 30_000, halfOpenProbes: 1 };
 
 function coordinator(config: Partial<CoordinatorConfig> = {}, now = T0) {
   const pauses: SideEffectParams['recordPause'][] = [];
-  const emitted: CoordinatorEmitted[] = [];
-  const machine = coordinatorMachine.provide({
+  const { actor, emitted } = createCoordinatorHarness({
+    limits: { claude: { dailyLimit: 1_000, maxConcurrent: 8 } },
+    config: { circuit: CIRCUIT, ...config },
+    now,
     actions: { recordPause: (_, params) => void pauses.push(params) },
-    actors: { clock: fromCallback(() => undefined), credentials: createTestCredentialsActor(grantAll, []) },
   });
-  const actor = createActor(machine, {
-    input: {
-      config: { ...DEFAULT_CONFIG, circuit: CIRCUIT, ...config },
-      budgets: budgetsOf({ claude: { dailyLimit: 1_000, maxConcurrent: 8 } }),
-      now,
-      day: DAY0,
-      nextResetAt: NEXT_RESET,
-    },
-  });
-  actor.on('*', (event) => emitted.push(event));
-  actor.start();
   const fail = (patch: Partial<Extract<CoordinatorEvent, { type: 'provider.failed' }>>) =>
     actor.send({
       type: 'provider.failed',

@@ -4,60 +4,26 @@
  * a top-up asked of a shared ledger, an adaptive limit that grows, an overrun), through the real
  * coordinator and sessions with the side-effect slots bound.
  */
-import { createActor, fromCallback } from 'xstate';
-import type { ActorRefFrom } from 'xstate';
-import type { AgentSessionMachine } from '../../machines/agentSession.machine';
-import type { CoordinatorConfig, CoordinatorEmitted, SideEffectParams } from '../../machines/coordinator.types';
-import { coordinatorMachine } from '../../machines/coordinator.machine';
+import type { CoordinatorConfig, SideEffectParams } from '../../machines/coordinator.types';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import {
-  DAY0,
-  DEFAULT_CONFIG,
-  NEXT_RESET,
-  T0,
-  budgetsOf,
-  createTestCredentialsActor,
-  grantAll,
-} from '../helpers/machineHarness';
+import { T0, createCoordinatorHarness } from '../helpers/machineHarness';
 
 function coordinator(config: Partial<CoordinatorConfig> = {}, claude = { dailyLimit: 1_000, maxConcurrent: 4 }) {
   const settled: SideEffectParams['settleStint'][] = [];
   const learned: SideEffectParams['learnEstimate'][] = [];
-  const emitted: CoordinatorEmitted[] = [];
-  const machine = coordinatorMachine.provide({
+  const h = createCoordinatorHarness({
+    limits: { claude },
+    config,
     actions: {
       settleStint: (_, params) => void settled.push(params),
       learnEstimate: (_, params) => void learned.push(params),
     },
-    actors: { clock: fromCallback(() => undefined), credentials: createTestCredentialsActor(grantAll, []) },
   });
-  const actor = createActor(machine, {
-    systemId: 'coordinator',
-    input: {
-      config: { ...DEFAULT_CONFIG, ...config },
-      budgets: budgetsOf({ claude }),
-      now: T0,
-      day: DAY0,
-      nextResetAt: NEXT_RESET,
-    },
-  });
-  actor.on('*', (event) => emitted.push(event));
-  actor.start();
-  actor.send({
-    type: 'agent.spawn',
-    requestId: 'r1',
-    sessionId: 's1',
-    agentId: 'a1',
-    estimatedTokens: 100,
-    preferredProvider: null,
-    onlyPreferred: false,
-    waitMs: 0,
-    priority: 0,
-    now: T0,
-  });
-  const session = actor.system.get('s1') as ActorRefFrom<AgentSessionMachine>;
-  const of = <T extends CoordinatorEmitted['type']>(type: T) => emitted.filter((e) => e.type === type);
-  return { actor, settled, learned, session, of, context: () => actor.getSnapshot().context };
+  h.spawn({ requestId: 'r1', sessionId: 's1', agentId: 'a1', estimatedTokens: 100 });
+  const session = h.session('s1')!;
+  // `session` is the ref at spawn; liveSession looks again (a shared ledger starts it only once it answers).
+  const liveSession = () => h.session('s1')!;
+  return { actor: h.actor, settled, learned, session, liveSession, of: h.emittedOf, context: h.context };
 }
 
 describe('coordinator session actions (mutation edges)', () => {
@@ -77,7 +43,7 @@ describe('coordinator session actions (mutation edges)', () => {
   it('should ask a shared ledger for a top-up beyond the allocation', () => {
     const c = coordinator({ sharedLedger: true });
     c.actor.send({ type: 'ledger.reserveAnswered', requestId: 'r1', granted: true, now: T0 });
-    const session = c.actor.system.get('s1') as ActorRefFrom<AgentSessionMachine>;
+    const session = c.liveSession();
     session.send({ type: 'session.usage', tokens: 130, now: T0 + 1 });
     // 130 reported, 100 within: the overage of 30 plus min(estimate 100, floor(free 870 / 2)).
     expect(c.of('quota.topUpAsked')).toEqual([

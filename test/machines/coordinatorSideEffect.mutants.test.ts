@@ -4,35 +4,15 @@
  * machine's no-ops, so a side effect that was never enqueued went unseen. Here the slots are bound, as
  * src/orchestrator/bindMachines.ts binds them, and record what they are given.
  */
-import { createActor, fromCallback } from 'xstate';
 import type { SideEffectParams } from '../../machines/coordinator.types';
-import { coordinatorMachine } from '../../machines/coordinator.machine';
-import {
-  DAY0,
-  DEFAULT_CONFIG,
-  NEXT_RESET,
-  T0,
-  budgetsOf,
-  createTestCredentialsActor,
-  grantAll,
-} from '../helpers/machineHarness';
+import { T0, createCoordinatorHarness } from '../helpers/machineHarness';
 
 function boundCoordinator() {
   const pauses: SideEffectParams['recordPause'][] = [];
-  const machine = coordinatorMachine.provide({
+  const { actor } = createCoordinatorHarness({
+    limits: { claude: { dailyLimit: 1_000, maxConcurrent: 2 } },
     actions: { recordPause: (_, params) => void pauses.push(params) },
-    actors: { clock: fromCallback(() => undefined), credentials: createTestCredentialsActor(grantAll, []) },
   });
-  const actor = createActor(machine, {
-    input: {
-      config: DEFAULT_CONFIG,
-      budgets: budgetsOf({ claude: { dailyLimit: 1_000, maxConcurrent: 2 } }),
-      now: T0,
-      day: DAY0,
-      nextResetAt: NEXT_RESET,
-    },
-  });
-  actor.start();
   return { actor, pauses };
 }
 
