@@ -6,29 +6,18 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { readProcStat } from '../../src/agents/procStat';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** How long the killed processes get to be gone before the folder is removed anyway. */
 const GONE_WITHIN_MS = 3_000;
-
-/** Parent, process group and state of a live process, or null once it is gone. */
-function procStat(pid: number): { ppid: number; pgid: number; state: string } | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces and parentheses: the fields start after its last ')'.
-    const [state = '', ppid = '', pgid = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(ppid), pgid: Number(pgid), state };
-  } catch {
-    return null;
-  }
-}
 
 /** Every live process below `root` (children, their children, …), from /proc. */
 function descendantsOf(root: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = procStat(Number(entry));
+    const stat = readProcStat(Number(entry));
     if (stat !== null && stat.state !== 'Z') parents.set(Number(entry), stat.ppid);
   }
   const found: number[] = [];
@@ -54,10 +43,10 @@ function killQuietly(pid: number): void {
  * fails because its process was killed would end the bench with its own exit code).
  */
 function killDescendants(): void {
-  const own = procStat(process.pid)?.pgid;
+  const own = readProcStat(process.pid)?.pgid;
   const pids = descendantsOf(process.pid);
   for (const pid of pids) {
-    const group = procStat(pid)?.pgid;
+    const group = readProcStat(pid)?.pgid;
     // A group of its own takes along what was reparented out of the tree (Claude Code's helpers).
     if (group === pid && group !== own) killQuietly(-group);
     killQuietly(pid);
@@ -65,7 +54,7 @@ function killDescendants(): void {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   const deadline = Date.now() + GONE_WITHIN_MS;
   // A zombie is gone for this purpose: its parent (this process, or init) reaps it later.
-  while (Date.now() < deadline && pids.some((pid) => (procStat(pid)?.state ?? 'Z') !== 'Z'))
+  while (Date.now() < deadline && pids.some((pid) => (readProcStat(pid)?.state ?? 'Z') !== 'Z'))
     Atomics.wait(pause, 0, 0, 10);
 }
 

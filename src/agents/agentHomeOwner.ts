@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readProcStat } from './procStat';
 
 /** The marker in an agent home's root naming the process that created it. */
 export const OWNER_MARKER_FILE = 'owner.json';
@@ -33,12 +34,8 @@ function readOrNull(read: () => string): string | null {
   }
 }
 
-/** Field 22 of /proc/<pid>/stat, counted after the `)` that ends the command name (which may hold spaces). `null` when the process is not there. */
 function startTimeOf(pid: number | 'self'): number | null {
-  const stat = readOrNull(() => fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  if (stat === null) return null;
-  const field = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
-  return field !== undefined && /^\d+$/.test(field) ? Number(field) : null;
+  return readProcStat(pid)?.startTime ?? null;
 }
 
 const here = {
