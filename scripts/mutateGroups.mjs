@@ -14,7 +14,7 @@
 //
 // This file is also the Stryker config of a group run: Stryker imports it with MUTATE_GROUP set.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -119,6 +119,13 @@ function survivorRanges(name) {
 function groupConfig(name, rerun = false) {
   const group = GROUPS[name];
   if (group === undefined) throw new Error(`unknown mutation group "${name}": ${Object.keys(GROUPS).join(', ')}`);
+  // A renamed file would otherwise drop out of the run silently and lower (or empty) the group's score.
+  const missing = [
+    ...group.mutate.map((file) => `machines/${file}`),
+    ...group.tests.map((file) => `test/machines/${file}`),
+  ].filter((file) => !existsSync(file));
+  if (missing.length > 0)
+    throw new Error(`mutation group "${name}" names files that do not exist: ${missing.join(', ')}`);
   const base = JSON.parse(readFileSync('stryker.config.json', 'utf8'));
   return {
     ...base,
