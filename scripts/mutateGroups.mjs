@@ -97,6 +97,20 @@ export const GROUPS = {
   coordinatorMachine: { mutate: ['coordinator.machine.ts'], tests: COORDINATOR_TESTS },
 };
 
+/**
+ * Why a mutant that no test kills may stay alive: scripts/mutantNotes/<group>.json, a list of
+ * `{ "at": "file.ts:line", "mutator": "...", "replacement": "...", "why": "Equivalent: ..." }`, one per
+ * surviving mutant that was analysed (one file per group, so that groups can be worked on apart).
+ * `replacement` is the report's replacement text exactly; a note that matches no surviving mutant fails the summary.
+ */
+function mutantNotes() {
+  const dir = 'scripts/mutantNotes';
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .flatMap((name) => JSON.parse(readFileSync(path.join(dir, name), 'utf8')).map((note) => ({ ...note, from: name })));
+}
+
 /** A mutant's identity across runs of the same source. */
 const mutantKey = ({ location: { start, end }, mutatorName, replacement }) =>
   `${start.line}:${start.column}-${end.line}:${end.column}:${mutatorName}:${replacement}`;
@@ -185,6 +199,16 @@ function summary(markdown) {
   };
   const survivors = [];
   const all = [];
+  const notes = mutantNotes();
+  const used = new Set();
+  const noteFor = (short, m) => {
+    const note = notes.find(
+      (n) =>
+        n.at === `${short}:${m.location.start.line}` && n.mutator === m.mutatorName && n.replacement === m.replacement,
+    );
+    if (note !== undefined) used.add(note);
+    return note;
+  };
   for (const [file, { name, mutants, source, rerun }] of [...files].sort()) {
     const run = mutants.filter((m) => m.status !== 'Ignored');
     all.push(...run);
@@ -208,7 +232,13 @@ function summary(markdown) {
           ? lines[start.line - 1].slice(start.column - 1, end.column - 1)
           : `${lines[start.line - 1].trim()} …`;
       const shorten = (t) => (t.length > 70 ? `${t.slice(0, 67)}…` : t).replace(/\s+/g, ' ').replace(/\|/g, '\\|');
-      const outcome = m.status === 'Killed' ? `killed by ${[...new Set(m.by)].slice(0, 2).join(', ')}` : m.status;
+      const note = m.status === 'Killed' || m.status === 'Timeout' ? undefined : noteFor(short, m);
+      const outcome =
+        m.status === 'Killed'
+          ? `killed by ${[...new Set(m.by)].slice(0, 2).join(', ')}`
+          : note !== undefined
+            ? note.why.replace(/\|/g, '\\|')
+            : `${m.status}: not analysed`;
       survivors.push(
         `| ${short}:${start.line} | ${m.first} | ${m.mutatorName} | \`${shorten(text)}\` → \`${shorten(m.replacement ?? '')}\` | ${outcome} |`,
       );
@@ -220,6 +250,12 @@ function summary(markdown) {
       `| **Total** | ${all.length} | ${total.join(' | ')} | ${score(all, 'first')} | ${score(all, 'status')} |`,
     );
   console.log(markdown ? `\n${survivors.join('\n')}` : survivors.map((row) => `  ${row}`).join('\n'));
+  const stale = notes.filter((n) => !used.has(n));
+  if (stale.length > 0) {
+    for (const n of stale) console.error(`${n.from}: no surviving mutant at ${n.at} ${n.mutator} → ${n.replacement}`);
+    return 1;
+  }
+  return 0;
 }
 
 function main(args) {
