@@ -13,8 +13,9 @@
  *     (the process group gone and its output closed), through `runAgentTask` and a real
  *     orchestrator, the fake playing a runaway agent; p99 < 500 ms for Claude Code and Codex.
  * Prints a table and rewrites the "Agent runs" section of docs/benchmarks.md (unless --no-write).
- * Options: --runs N (timed rounds in (a), default 18), --trials N (per CLI in (b), default 25),
- * --only overhead|cap (never writes), --no-write.
+ * Options: --runs N (timed rounds in (a), default 30: with 18 the median of runs of about a second moved
+ * by ±0.05, the size of the margin), --trials N (per CLI in (b), default 25), --only overhead|cap (never
+ * writes), --no-write.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,7 +61,7 @@ function parseOptions(argv: readonly string[]): Options {
     throw new Error(`--only takes overhead or cap, got ${only}`);
   // A partial run would overwrite the section with half of it: only a full run writes the docs.
   return {
-    runs: count('--runs', 18),
+    runs: count('--runs', 30),
     trials: count('--trials', 25),
     overhead: only !== 'cap',
     cap: only !== 'overhead',
