@@ -182,6 +182,10 @@ describe('coordinator ledger top-up answers (mutation edges)', () => {
     answer(true, T0 + 100, 1);
     expect(allocated()).toBe(100);
     expect(h.context()).toBe(before);
+    // The coordinator took it in its stride: the answer for the stint asked still counts.
+    expect(h.actor.getSnapshot().status).toBe('active');
+    answer(true);
+    expect(allocated()).toBe(230);
     h.stop();
   });
 
