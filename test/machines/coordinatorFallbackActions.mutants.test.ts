@@ -121,9 +121,10 @@ describe('coordinator fallback actions (mutation edges)', () => {
           openai: { dailyLimit: openaiLimit, maxConcurrent: 2 },
         },
         config: { failurePolicies: POLICIES },
-        now: T0 + 1_000,
       });
       const a = h.spawn({ estimatedTokens: 100 });
+      h.tick(T0 + 1_000);
+      // The session's own clock is still at T0 + 10 when it asks to fall back.
       h.toSession(a.sessionId, { type: 'session.failure', reason: 'auth', failure: AUTH, now: T0 + 10 });
       expect(h.emittedOf('agent.fallback')).toMatchObject([{ to: openaiLimit === 0 ? null : 'openai' }]);
       expect(h.context().now).toBe(T0 + 1_000);
