@@ -97,7 +97,10 @@ export const GROUPS = {
   },
   agentSessionActions: { mutate: ['agentSessionActions.ts'], tests: AGENT_SESSION_TESTS },
   agentSessionMachine: { mutate: ['agentSession.machine.ts'], tests: AGENT_SESSION_TESTS },
-  coordinatorMachine: { mutate: ['coordinator.machine.ts'], tests: COORDINATOR_TESTS },
+  coordinatorMachine: {
+    mutate: ['coordinator.machine.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinator.machine.mutants.test.ts'],
+  },
 };
 
 /**
