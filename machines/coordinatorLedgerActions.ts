@@ -50,7 +50,7 @@ function requeueAfterRefusal({ context, event, enqueue }: ActionArgs): void {
     position: queue.indexOf(request),
     code: event.code,
   });
-  commitAndDrain(enqueue, { ...after, queue }, after.budgets, after.now, { confirming: after.confirming });
+  commitAndDrain(enqueue, { ...after, queue }, after.budgets, after.now);
 }
 
 function refuseAfterLedger({ context, event, enqueue }: ActionArgs): void {
@@ -67,7 +67,7 @@ function refuseAfterLedger({ context, event, enqueue }: ActionArgs): void {
     retryAfterMs: event.retryAfterMs,
     waited,
   });
-  commitAndDrain(enqueue, after, after.budgets, after.now, { confirming: after.confirming });
+  commitAndDrain(enqueue, after, after.budgets, after.now);
 }
 
 function answerLedgerTopUp({ context, event, enqueue, system }: ActionArgs): void {

@@ -91,10 +91,16 @@ export const GROUPS = {
     mutate: ['coordinatorSessionActions.ts'],
     tests: [...COORDINATOR_TESTS, 'coordinatorSessionActions.mutants.test.ts'],
   },
-  coordinatorAdmissionActions: { mutate: ['coordinatorAdmissionActions.ts'], tests: COORDINATOR_TESTS },
+  coordinatorAdmissionActions: {
+    mutate: ['coordinatorAdmissionActions.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinatorAdmissionActions.mutants.test.ts'],
+  },
   agentSessionActions: { mutate: ['agentSessionActions.ts'], tests: AGENT_SESSION_TESTS },
   agentSessionMachine: { mutate: ['agentSession.machine.ts'], tests: AGENT_SESSION_TESTS },
-  coordinatorMachine: { mutate: ['coordinator.machine.ts'], tests: COORDINATOR_TESTS },
+  coordinatorMachine: {
+    mutate: ['coordinator.machine.ts'],
+    tests: [...COORDINATOR_TESTS, 'coordinator.machine.mutants.test.ts'],
+  },
 };
 
 /**

@@ -9,6 +9,7 @@ import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandlin
 import { DEFAULT_CONFIG, T0, createCoordinatorHarness } from '../helpers/machineHarness';
 
 const POLICIES = resolveAgentFailurePolicy();
+const AUTH = { kind: 'auth', retryAfterMs: null, throttle: null };
 
 function coordinator(openaiLimit: number, config: Partial<CoordinatorConfig> = {}) {
   const settled: SideEffectParams['settleStint'][] = [];
@@ -95,5 +96,61 @@ describe('coordinator fallback actions (mutation edges)', () => {
       error: { message: expect.stringContaining('(no-provider on openai)') },
     });
     c.actor.stop();
+  });
+
+  it('should refuse a fallback while stopping, settle the stint and give its slot and allocation back', () => {
+    const c = coordinator(1_000);
+    const session = c.session()!;
+    c.actor.send({ type: 'coordinator.stop' });
+    session.send({ type: 'session.failure', reason: 'auth', failure: AUTH, now: T0 + 10 });
+    expect(c.settled).toEqual([{ sessionId: 's1', stint: 0, provider: 'claude', usedOnProvider: 0 }]);
+    expect(c.of('agent.fallback')).toMatchObject([{ sessionId: 's1', from: 'claude', to: null, allocatedTokens: 0 }]);
+    expect(session.getSnapshot().output).toMatchObject({
+      error: { code: 'stopped', message: 'the orchestrator is stopping' },
+    });
+    expect(c.context().budgets.claude).toMatchObject({ reserved: 0, active: 0 });
+    expect(c.context().budgets.openai).toMatchObject({ reserved: 0, active: 0 });
+    c.actor.stop();
+  });
+
+  it('should keep the later time when a fallback is admitted or refused with an older one', () => {
+    for (const openaiLimit of [1_000, 0]) {
+      const h = createCoordinatorHarness({
+        limits: {
+          claude: { dailyLimit: 1_000, maxConcurrent: 2 },
+          openai: { dailyLimit: openaiLimit, maxConcurrent: 2 },
+        },
+        config: { failurePolicies: POLICIES },
+      });
+      const a = h.spawn({ estimatedTokens: 100 });
+      h.tick(T0 + 1_000);
+      // The session's own clock is still at T0 + 10 when it asks to fall back.
+      h.toSession(a.sessionId, { type: 'session.failure', reason: 'auth', failure: AUTH, now: T0 + 10 });
+      expect(h.emittedOf('agent.fallback')).toMatchObject([{ to: openaiLimit === 0 ? null : 'openai' }]);
+      expect(h.context().now).toBe(T0 + 1_000);
+      h.stop();
+    }
+  });
+
+  it('should drop the pending top-up of a session that falls back, whether it is admitted elsewhere or not', () => {
+    for (const openaiLimit of [1_000, 0]) {
+      const h = createCoordinatorHarness({
+        limits: {
+          claude: { dailyLimit: 1_000, maxConcurrent: 2 },
+          openai: { dailyLimit: openaiLimit, maxConcurrent: 2 },
+        },
+        config: { failurePolicies: POLICIES, sharedLedger: true },
+      });
+      const a = h.spawn({ estimatedTokens: 100 });
+      h.actor.send({ type: 'ledger.reserveAnswered', requestId: a.requestId, granted: true, now: T0 });
+      h.toSession(a.sessionId, { type: 'session.usage', tokens: 130, now: T0 + 1 });
+      expect(Object.keys(h.context().topUps)).toEqual([a.sessionId]);
+      h.toSession(a.sessionId, { type: 'session.failure', reason: 'auth', failure: AUTH, now: T0 + 10 });
+      expect(h.emittedOf('agent.fallback')).toMatchObject([{ to: openaiLimit === 0 ? null : 'openai' }]);
+      expect(h.context().topUps).toEqual({});
+      // The share held for the top-up is back with the rest of the stint's allocation.
+      expect(h.counters('claude')).toMatchObject({ used: 130, reserved: 0, active: 0 });
+      h.stop();
+    }
   });
 });
