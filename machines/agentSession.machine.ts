@@ -102,7 +102,7 @@ export const agentSessionMachine = setup({
         expiresAt: event.now + context.terms.leaseMs,
         lastEventAt: Math.max(context.lastEventAt, event.now),
         // A success ends the run of failed attempts on this provider.
-        ...(context.pending.attempts === 0 ? {} : { pending: { ...context.pending, attempts: 0 } }),
+        pending: { ...context.pending, attempts: 0 },
       };
     }),
     renewLease: assign(({ context, event }) => {

@@ -97,8 +97,8 @@ export function failureStep(
  * @example remainingAfter(['openai', 'gemini'], 'openai') // ['gemini']
  */
 export function remainingAfter(chain: readonly ProviderId[], chosen: ProviderId): readonly ProviderId[] {
-  const at = chain.indexOf(chosen);
-  return at < 0 ? chain : chain.slice(at + 1);
+  // A provider not in the chain (indexOf -1) leaves the whole chain.
+  return chain.slice(chain.indexOf(chosen) + 1);
 }
 
 /**

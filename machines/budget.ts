@@ -72,7 +72,8 @@ export function decideAdmission(
     if (refusal === null) {
       return { status: 'admit', provider, allocation: allocationFor(estimate, availableTokens(b)) };
     }
-    if (refusal === 'concurrency-limit' || (refusal === 'quota-exhausted' && best === 'no-provider')) best = refusal;
+    // Concurrency beats anything; quota (or no-provider) only replaces no-provider.
+    if (refusal === 'concurrency-limit' || best === 'no-provider') best = refusal;
   }
   return { status: 'refuse', code: best };
 }

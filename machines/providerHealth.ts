@@ -154,7 +154,8 @@ export function recordThrottle(
 ): LimitChange {
   if (adaptive === null || h.limit === null) return { health: h, changed: null };
   // Requests that were in flight together get throttled together: one burst halves the limit once.
-  const admittedAfterHalving = since !== null && h.decreasedAt !== 0 && since > h.decreasedAt;
+  // Never halved yet (decreasedAt 0): the check below halves anyway.
+  const admittedAfterHalving = since !== null && since > h.decreasedAt;
   if (h.decreasedAt !== 0 && now - h.decreasedAt < adaptive.decreaseIntervalMs && !admittedAfterHalving)
     return { health: { ...h, successRun: 0 }, changed: null };
   const limit = Math.max(1, Math.floor(h.limit / 2));
@@ -207,11 +208,7 @@ export function recordOutcome(h: ProviderHealth, config: CircuitConfig, ok: bool
   // The common case costs nothing: a success while the window holds no failure changes no decision
   // (the minimum-requests rule counts outcomes from the window's first failure on), so nothing is
   // written. Every usage report is a success: this keeps the admission cycle free of allocations.
-  if (
-    ok &&
-    h.state === 'closed' &&
-    (h.buckets.length === 0 || h.buckets.every((b) => b.failed === 0 || b.start + config.windowMs <= now))
-  ) {
+  if (ok && h.state === 'closed' && h.buckets.every((b) => b.failed === 0 || b.start + config.windowMs <= now)) {
     return h.buckets.length === 0
       ? { health: h, transition: null }
       : { health: { ...h, buckets: [] }, transition: null };

@@ -4,5 +4,5 @@ export const PROVIDER_IDS = ['claude', 'openai'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export function isProviderId(value: unknown): value is ProviderId {
-  return typeof value === 'string' && (PROVIDER_IDS as readonly string[]).includes(value);
+  return (PROVIDER_IDS as readonly unknown[]).includes(value);
 }

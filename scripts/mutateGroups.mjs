@@ -33,6 +33,7 @@ const AGENT_SESSION_TESTS = [
   'contextSize.test.ts',
   'agentSessionDecisions.test.ts',
   'coordinator.test.ts',
+  'agentSession.mutants.test.ts',
 ];
 
 /** Group name → the files of machines/ it mutates and the test files of test/machines/ it runs. */

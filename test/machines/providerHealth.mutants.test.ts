@@ -108,6 +108,14 @@ describe('providerHealth (mutation edges)', () => {
       expect(recordThrottle(halved, adaptive, 5_500, 5_000).changed).toBeNull();
       expect(recordThrottle(halved, adaptive, 5_500, 4_000).changed).toBeNull();
     });
+
+    it('should halve on the first throttle even when the clock reads less than the decrease interval', () => {
+      // Never halved (decreasedAt 0): a clock that starts at 0 is not "within the interval of a halving".
+      expect(recordThrottle(health({ limit: 8 }), adaptive, 500)).toEqual({
+        health: health({ limit: 4, decreasedAt: 500 }),
+        changed: 4,
+      });
+    });
   });
 
   describe('the sliding window', () => {
