@@ -101,8 +101,9 @@ export const agentSessionMachine = setup({
         },
         expiresAt: event.now + context.terms.leaseMs,
         lastEventAt: Math.max(context.lastEventAt, event.now),
-        // A success ends the run of failed attempts on this provider.
-        pending: { ...context.pending, attempts: 0 },
+        // A success ends the run of failed attempts on this provider (no new object when there were none:
+        // every usage report comes through here).
+        pending: context.pending.attempts === 0 ? context.pending : { ...context.pending, attempts: 0 },
       };
     }),
     renewLease: assign(({ context, event }) => {

@@ -208,7 +208,12 @@ export function recordOutcome(h: ProviderHealth, config: CircuitConfig, ok: bool
   // The common case costs nothing: a success while the window holds no failure changes no decision
   // (the minimum-requests rule counts outcomes from the window's first failure on), so nothing is
   // written. Every usage report is a success: this keeps the admission cycle free of allocations.
-  if (ok && h.state === 'closed' && h.buckets.every((b) => b.failed === 0 || b.start + config.windowMs <= now)) {
+  // `length === 0` first: no callback is allocated for the empty window of the common case.
+  if (
+    ok &&
+    h.state === 'closed' &&
+    (h.buckets.length === 0 || h.buckets.every((b) => b.failed === 0 || b.start + config.windowMs <= now))
+  ) {
     return h.buckets.length === 0
       ? { health: h, transition: null }
       : { health: { ...h, buckets: [] }, transition: null };
