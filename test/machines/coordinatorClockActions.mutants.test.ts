@@ -128,6 +128,12 @@ describe('coordinator clock actions on the queue (mutation edges)', () => {
     expect(first).toMatchObject({ sessionId: s1.sessionId, readmit: true });
     expect(first).not.toHaveProperty('notBefore');
     expect(second).toMatchObject({ sessionId: s2.sessionId, notBefore: T0 + 6_010 });
+    // The last not-before time in the queue is dropped as well once it is reached.
+    h.tick(T0 + 6_010);
+    expect(h.context().queue.map((q) => [q.sessionId, q.notBefore])).toEqual([
+      [s1.sessionId, undefined],
+      [s2.sessionId, undefined],
+    ]);
     h.stop();
   });
 
