@@ -4,7 +4,8 @@
  * Accepts: supervisor.spawn (create and start a session with systemId = session id),
  * supervisor.sweep (pass the clock's sweep to every live session), supervisor.forward (pass an
  * event to one live session), xstate.done.actor.* (a session
- * reached `released`: forget it) and xstate.stop (stop every live session).
+ * reached `released`: forget it), xstate.error.actor.* (a session threw: it is stopped, forget it too)
+ * and xstate.stop (stop every live session).
  *
  * Why not a machine: XState machines keep children in a plain object that is copied on every spawn
  * and stop, so a parent of n sessions pays O(n) per admission (the trap measured in
@@ -43,6 +44,7 @@ export type SupervisorEvent =
   /** Passes an event to one live session (ignored when it already ended). */
   | { readonly type: 'supervisor.forward'; readonly sessionId: string; readonly event: SessionEvent }
   | { readonly type: `xstate.done.actor.${string}`; readonly actorId: string }
+  | { readonly type: `xstate.error.actor.${string}`; readonly actorId: string; readonly error: unknown }
   | { readonly type: 'xstate.stop' };
 
 export type SupervisorSnapshot = Snapshot<undefined> & {
@@ -95,8 +97,8 @@ export function createSessionSupervisor(sessionMachine: AgentSessionMachine): Se
           return { status: 'stopped', output: undefined, error: undefined, sessions: snapshot.sessions };
         }
         default:
-          if (event.type.startsWith('xstate.done.actor.'))
-            snapshot.sessions.delete((event as { actorId: string }).actorId);
+          // What is left is the end of a session, done (`released`) or in error (it threw): either way no longer live.
+          snapshot.sessions.delete((event as { actorId: string }).actorId);
           return snapshot;
       }
     },

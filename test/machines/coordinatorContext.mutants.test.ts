@@ -241,4 +241,42 @@ describe('coordinatorContext (mutation edges)', () => {
     expect(h.supervisedSessions()).toEqual([]);
     h.stop();
   });
+
+  it('should keep awaiting a reservation asked of the shared ledger across a drain that asks nothing', () => {
+    const h = createCoordinatorHarness({
+      limits: { claude: { dailyLimit: 1_000, maxConcurrent: 2 } },
+      config: { sharedLedger: true },
+    });
+    const a = h.spawn({ estimatedTokens: 100 });
+    h.tick(T0 + 1_000);
+    expect(Object.keys(h.context().confirming)).toEqual([a.requestId]);
+    h.actor.send({ type: 'ledger.reserveAnswered', requestId: a.requestId, granted: true, now: T0 + 1_001 });
+    expect(h.supervisedSessions()).toEqual([a.sessionId]);
+    h.stop();
+  });
+
+  it('should tell the host when a success closes a half-open circuit', () => {
+    const circuit = { windowMs: 60_000, allowedFailures: 1, minRequests: 2, cooldownMs: 30_000, halfOpenProbes: 1 };
+    const h = createCoordinatorHarness({
+      limits: { claude: { dailyLimit: 1_000, maxConcurrent: 2 } },
+      config: { circuit },
+    });
+    const { sessionId } = h.spawn({ estimatedTokens: 100 });
+    for (let i = 0; i < 2; i += 1)
+      h.actor.send({
+        type: 'provider.failed',
+        provider: 'claude',
+        kind: 'overloaded',
+        throttle: null,
+        resetAt: null,
+        now: T0,
+      });
+    h.tick(T0 + 30_000);
+    h.toSession(sessionId, { type: 'session.usage', tokens: 10, now: T0 + 30_001 });
+    expect(h.emittedOf('provider.circuit')).toEqual([
+      { type: 'provider.circuit', provider: 'claude', state: 'open', openUntil: T0 + 30_000, failures: 2, now: T0 },
+      { type: 'provider.circuit', provider: 'claude', state: 'closed', openUntil: null, failures: 0, now: T0 + 30_001 },
+    ]);
+    h.stop();
+  });
 });

@@ -69,6 +69,27 @@ describe('coordinator health actions (mutation edges)', () => {
     expect(c.health()).toMatchObject({ limit: 4, decreasedAt: T0 + 5_000, buckets: [] });
     c.fail({ kind: 'rate-limit', throttle: 'server', since: T0 + 5_500, now: T0 + 5_600 });
     expect(c.health()).toMatchObject({ limit: 2, decreasedAt: T0 + 5_600 });
+    // Within the decrease interval and from the same burst: the limit stays, and nothing is announced.
+    c.fail({ kind: 'rate-limit', throttle: 'server', now: T0 + 5_700 });
+    expect(c.health()).toMatchObject({ limit: 2, decreasedAt: T0 + 5_600 });
+    expect(c.emitted).toHaveLength(2);
+    c.actor.stop();
+  });
+
+  it('should count a server throttle on the circuit when concurrency is not adaptive', () => {
+    const c = coordinator();
+    c.fail({ kind: 'rate-limit', throttle: 'server' });
+    expect(c.health().buckets).toEqual([{ start: T0, ok: 0, failed: 1 }]);
+    c.actor.stop();
+  });
+
+  it('should change nothing on a server throttle it neither counts nor adapts to', () => {
+    const c = coordinator();
+    const before = c.actor.getSnapshot().context;
+    c.fail({ kind: 'rate-limit', throttle: 'server', countsForHealth: false, now: T0 + 9_000 });
+    expect(c.actor.getSnapshot().context.now).toBe(T0);
+    expect(c.actor.getSnapshot().context.health).toEqual(before.health);
+    expect(c.emitted).toEqual([]);
     c.actor.stop();
   });
 

@@ -3,9 +3,13 @@
  * the coordinator tells the live session (supervisor.forward), it does not spawn it again. No test of the
  * coordinator group requeued a session, so machines/sessionSupervisor.ts's forward, the readmit branch of
  * admitOne (machines/coordinatorContext.ts) and the not-before release of the clock went unchecked.
+ * And the supervisor on its own: a forward to a session that is gone, and a session that throws.
  */
+import { createActor } from 'xstate';
+import { agentSessionMachine } from '../../machines/agentSession.machine';
+import { createSessionSupervisor } from '../../machines/sessionSupervisor';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import { T0, createCoordinatorHarness } from '../helpers/machineHarness';
+import { DEFAULT_SESSION_INPUT, T0, createCoordinatorHarness } from '../helpers/machineHarness';
 
 const THROTTLED = { kind: 'rate-limit', retryAfterMs: 3_000, throttle: 'server' as const };
 
@@ -36,5 +40,39 @@ describe('re-admitting a requeued session (mutation edges)', () => {
     expect(h.emittedOf('agent.admitted')).toHaveLength(1);
     expect(h.supervisedSessions()).toEqual([sessionId]);
     h.stop();
+  });
+});
+
+describe('the session supervisor on its own (mutation edges)', () => {
+  /** A supervisor of sessions whose heartbeat throws (standing for any fault in a session's actions). */
+  function supervisorOfFaultySessions() {
+    const faulty = agentSessionMachine.provide({
+      actions: {
+        renewLease: () => {
+          throw new Error('a fault in the session');
+        },
+      },
+    });
+    const supervisor = createActor(createSessionSupervisor(faulty));
+    supervisor.start();
+    supervisor.send({ type: 'supervisor.spawn', input: DEFAULT_SESSION_INPUT });
+    return supervisor;
+  }
+
+  it('should ignore an event forwarded to a session that is not live', () => {
+    const supervisor = supervisorOfFaultySessions();
+    supervisor.send({ type: 'supervisor.forward', sessionId: 'gone', event: { type: 'session.release', now: T0 } });
+    expect(supervisor.getSnapshot().status).toBe('active');
+    expect([...supervisor.getSnapshot().sessions.keys()]).toEqual([DEFAULT_SESSION_INPUT.sessionId]);
+    supervisor.stop();
+  });
+
+  it('should forget a session that threw, as it forgets one that ended', () => {
+    const supervisor = supervisorOfFaultySessions();
+    const session = supervisor.getSnapshot().sessions.get(DEFAULT_SESSION_INPUT.sessionId)!;
+    session.send({ type: 'session.heartbeat', now: T0 + 1 });
+    expect(session.getSnapshot().status).toBe('error');
+    expect(supervisor.getSnapshot()).toMatchObject({ status: 'active', sessions: new Map() });
+    supervisor.stop();
   });
 });
