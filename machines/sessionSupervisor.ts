@@ -4,8 +4,9 @@
  * Accepts: supervisor.spawn (create and start a session with systemId = session id),
  * supervisor.sweep (pass the clock's sweep to every live session), supervisor.forward (pass an
  * event to one live session), xstate.done.actor.* (a session
- * reached `released`: forget it), xstate.error.actor.* (a session threw: it is stopped, forget it too)
- * and xstate.stop (stop every live session).
+ * reached `released`: forget it), xstate.error.actor.* (a session threw: it is stopped; forget it and
+ * tell the coordinator it ended, `failed` with `agent-failed`, so that its slot and allocation are
+ * settled as for any end) and xstate.stop (stop every live session).
  *
  * Why not a machine: XState machines keep children in a plain object that is copied on every spawn
  * and stop, so a parent of n sessions pays O(n) per admission (the trap measured in
@@ -19,8 +20,10 @@
  */
 import { createActor } from 'xstate';
 import type { ActorLogic, ActorRefFrom, Snapshot } from 'xstate';
+import { COORDINATOR_SYSTEM_ID } from './agentSession.machine';
 import type { AgentSessionMachine } from './agentSession.machine';
-import type { SessionContext, SessionEvent, SessionInput } from './agentSession.types';
+import type { SessionContext, SessionEvent, SessionInput, SessionNotice } from './agentSession.types';
+import { outputOf } from './agentSessionActions';
 
 function inputFromContext(context: SessionContext): SessionInput {
   return {
@@ -37,6 +40,22 @@ function inputFromContext(context: SessionContext): SessionInput {
 }
 
 export type SessionRef = ActorRefFrom<AgentSessionMachine>;
+
+/** session.ended for a session that threw, from the last context it committed. */
+function thrownSessionEnded(ref: SessionRef): SessionNotice {
+  const output = outputOf(ref.getSnapshot().context);
+  return {
+    type: 'session.ended',
+    output: {
+      ...output,
+      reason: 'failed',
+      error: {
+        code: 'agent-failed',
+        message: `session ${output.sessionId} stopped on an error in one of its actions or guards; its slot and unused allocation were returned`,
+      },
+    },
+  };
+}
 
 export type SupervisorEvent =
   | { readonly type: 'supervisor.spawn'; readonly input: SessionInput }
@@ -96,10 +115,18 @@ export function createSessionSupervisor(sessionMachine: AgentSessionMachine): Se
           snapshot.sessions.clear();
           return { status: 'stopped', output: undefined, error: undefined, sessions: snapshot.sessions };
         }
-        default:
+        default: {
           // What is left is the end of a session, done (`released`) or in error (it threw): either way no longer live.
-          snapshot.sessions.delete((event as { actorId: string }).actorId);
+          const { actorId } = event as { actorId: string };
+          const ref = snapshot.sessions.get(actorId);
+          snapshot.sessions.delete(actorId);
+          // A session that threw never sent session.ended: the coordinator would hold its slot and
+          // allocation for good. Its last committed context says what it used. The error's own text
+          // is not passed on: it may come from a host's action and carry anything.
+          if (ref !== undefined && event.type.startsWith('xstate.error.actor.'))
+            scope.defer(() => scope.system.get(COORDINATOR_SYSTEM_ID)?.send(thrownSessionEnded(ref)));
           return snapshot;
+        }
       }
     },
     getPersistedSnapshot: (snapshot): Snapshot<undefined> => {

@@ -24,6 +24,7 @@ import type {
 } from '../../machines/agentSession.types';
 import type { Budgets, ProviderBudget } from '../../machines/budget';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
+import { createSessionSupervisor } from '../../machines/sessionSupervisor';
 import type {
   CoordinatorConfig,
   CoordinatorEmitted,
@@ -236,6 +237,8 @@ export interface CoordinatorHarnessOptions {
   readonly now?: number;
   /** Side-effect slots to bind (settleStint, recordPause, learnEstimate, ...): the rest stay no-ops. */
   readonly actions?: CoordinatorActionSlots;
+  /** The sessions' machine (a `.provide`d one, e.g. with an action that throws); the real one unless told. */
+  readonly sessionMachine?: AgentSessionMachine;
 }
 
 export interface ProviderCounters {
@@ -257,6 +260,9 @@ export function createCoordinatorHarness(options: CoordinatorHarnessOptions) {
     actors: {
       clock: fromCallback<CoordinatorEvent>(() => undefined),
       credentials: createTestCredentialsActor(options.credentials ?? grantAll, credentialRequests),
+      ...(options.sessionMachine === undefined
+        ? {}
+        : { sessionSupervisor: createSessionSupervisor(options.sessionMachine) }),
     },
   });
   const actor = createActor(machine, {

@@ -76,3 +76,34 @@ describe('the session supervisor on its own (mutation edges)', () => {
     supervisor.stop();
   });
 });
+
+describe('a session that throws, under the real coordinator', () => {
+  it('should end it as failed with agent-failed and give back its slot and unused allocation, counting what it used', () => {
+    const faulty = agentSessionMachine.provide({
+      actions: {
+        renewLease: () => {
+          throw new Error('a fault in the session');
+        },
+      },
+    });
+    const h = createCoordinatorHarness({
+      limits: { claude: { dailyLimit: 100_000, maxConcurrent: 1 } },
+      sessionMachine: faulty,
+    });
+    const first = h.spawn({ estimatedTokens: 10_000 });
+    h.toSession(first.sessionId, { type: 'session.usage', tokens: 1_500, now: T0 + 1 });
+    expect(h.counters('claude')).toMatchObject({ active: 1, used: 1_500 });
+    h.toSession(first.sessionId, { type: 'session.heartbeat', now: T0 + 2 });
+
+    expect(h.supervisedSessions()).toEqual([]);
+    expect(h.counters('claude')).toEqual({ used: 1_500, reserved: 0, active: 0, overrun: 0 });
+    const [released] = h.emittedOf('agent.released');
+    expect(released?.output).toMatchObject({ sessionId: first.sessionId, reason: 'failed', usedTokens: 1_500 });
+    expect(released?.output.error).toMatchObject({ code: 'agent-failed' });
+    expect(JSON.stringify(released)).not.toContain('a fault in the session');
+    // The slot is free again: a second session is admitted at once.
+    h.spawn({ estimatedTokens: 10_000 });
+    expect(h.emittedOf('agent.admitted')).toHaveLength(2);
+    h.stop();
+  });
+});
