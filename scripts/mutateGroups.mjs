@@ -7,6 +7,9 @@
 //   npm run mutate -- --group budget --rerun        # only the mutants that survived reports/mutation/budget.json
 //   npm run mutate -- --summary [--markdown]        # per file of reports/mutation/*.json: counts, score, survivors
 //
+// A survivor no test can kill (an equivalent mutant) is explained in scripts/mutantNotes/<group>.json; --summary shows
+// the reason, marks a survivor without one "not analysed" and fails on a note that matches no survivor.
+//
 // Stryker's jest runner loads every test file of its testMatch for each mutant (it filters by test name only),
 // so a group runs with the few test files that import or drive its files: a few seconds per mutant instead of
 // ~13 s for all of test/machines. A mutant that only a test outside the group would kill counts as survived, so

@@ -99,7 +99,8 @@ describe('a session that throws, under the real coordinator', () => {
     expect(h.counters('claude')).toEqual({ used: 1_500, reserved: 0, active: 0, overrun: 0 });
     const [released] = h.emittedOf('agent.released');
     expect(released?.output).toMatchObject({ sessionId: first.sessionId, reason: 'failed', usedTokens: 1_500 });
-    expect(released?.output.error).toMatchObject({ code: 'agent-failed' });
+    expect(released?.output.error?.code).toBe('agent-failed');
+    expect(released?.output.error?.message).toMatch(new RegExp(`^session ${first.sessionId} stopped on an error`));
     expect(JSON.stringify(released)).not.toContain('a fault in the session');
     // The slot is free again: a second session is admitted at once.
     h.spawn({ estimatedTokens: 10_000 });
