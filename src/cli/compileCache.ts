@@ -91,6 +91,25 @@ function privateFolder(dir: string): string | null {
   }
 }
 
+/** The first part of a module's cache file names: 16 hex digits of its path's sha256. */
+function moduleKey(filename: string): string {
+  return crypto.createHash('sha256').update(filename).digest('hex').slice(0, 16);
+}
+
+/**
+ * Removes the caches of a module's earlier texts once the cache of its current text is written: each
+ * rebuild would otherwise leave one more (the CLI bundle's is about 0.9 MB). Names of the old form
+ * (no `-`) go too. Errors are ignored, as for the cache itself.
+ */
+function removeEarlierTexts(dir: string, written: string): void {
+  const name = path.basename(written);
+  const prefix = name.slice(0, name.indexOf('-') + 1);
+  for (const other of fs.readdirSync(dir)) {
+    const earlier = other.startsWith(prefix) && other !== name && !other.endsWith('.tmp');
+    if (earlier || /^[0-9a-f]{64}$/.test(other)) fs.rmSync(path.join(dir, other), { force: true });
+  }
+}
+
 /** `require` as Node gives it to a module. */
 function requireFor(mod: CjsModule): NodeJS.Require {
   const require = ((id: string) => mod.require(id)) as NodeJS.Require;
@@ -135,9 +154,11 @@ export function enableCompileCache(dir: string = defaultCompileCacheDir()): Comp
     // module that may call import() is compiled by Node itself, without a cache.
     if (typeof content !== 'string' || !/\.c?js$/.test(filename) || /\bimport\s*\(/.test(content))
       return compile.call(this, content, filename);
+    // `<module>-<module and text>`: the first part finds the caches of a module's earlier texts (removed when
+    // this one is written), the second keeps a cache to the exact text it was made from.
     const file = path.join(
       dir,
-      crypto.createHash('sha256').update(filename).update('\0').update(content).digest('hex'),
+      `${moduleKey(filename)}-${crypto.createHash('sha256').update(filename).update('\0').update(content).digest('hex')}`,
     );
     let cachedData: Buffer | undefined;
     try {
@@ -161,6 +182,7 @@ export function enableCompileCache(dir: string = defaultCompileCacheDir()): Comp
       try {
         fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
         fs.renameSync(temp, file);
+        removeEarlierTexts(dir, file);
       } catch {
         fs.rmSync(temp, { force: true });
       }

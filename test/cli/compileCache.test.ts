@@ -86,6 +86,20 @@ describe('enableCompileCache', () => {
     expect(runApp()).toMatchObject({ counts: { hits: 1, misses: 1, rejected: 0 }, result: { value: 63 } });
   });
 
+  it("should keep one cache per module: writing the cache of a module's new text removes those of its earlier texts", () => {
+    runApp();
+    const before = fs.readdirSync(cacheDir).sort();
+    fs.writeFileSync(path.join(app, 'lib', 'twice.js'), 'exports.twice = (n) => n * 3;\n');
+    runApp();
+    fs.writeFileSync(path.join(app, 'lib', 'twice.js'), 'exports.twice = (n) => n * 4;\n');
+    expect(runApp()).toMatchObject({ counts: { hits: 1, misses: 1, rejected: 0 }, result: { value: 84 } });
+    const after = fs.readdirSync(cacheDir).sort();
+    expect(after).toHaveLength(2);
+    // main.js's cache is the same file; twice.js's has the same module part and a new text part.
+    expect(after.filter((name) => before.includes(name))).toHaveLength(1);
+    expect(new Set(after.map((name) => name.split('-')[0]))).toEqual(new Set(before.map((name) => name.split('-')[0])));
+  });
+
   it('should compile anew, and rewrite, a cache file V8 refuses', () => {
     runApp();
     for (const file of fs.readdirSync(cacheDir)) fs.writeFileSync(path.join(cacheDir, file), 'not a V8 code cache');
