@@ -196,6 +196,14 @@ export interface Limits {
   readonly maxConcurrent: number;
 }
 
+/** A provider.failed event on claude: a failure of `kind` at `now`, with no throttle and no reset unless told. */
+export function providerFailed(
+  kind: string,
+  now: number,
+  more: Partial<Omit<Extract<CoordinatorEvent, { type: 'provider.failed' }>, 'type' | 'kind' | 'now'>> = {},
+): Extract<CoordinatorEvent, { type: 'provider.failed' }> {
+  return { type: 'provider.failed', provider: 'claude', kind, throttle: null, resetAt: null, now, ...more };
+}
 export function budgetsOf(limits: Partial<Record<ProviderId, Limits>>): Budgets {
   const entries = PROVIDER_IDS.map((p): [ProviderId, ProviderBudget] => {
     const l = limits[p] ?? { dailyLimit: 0, maxConcurrent: 0 };

@@ -5,7 +5,14 @@
  */
 import type { CoordinatorConfig, SideEffectParams } from '../../machines/coordinator.types';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import { DAY0, DEFAULT_CONFIG, NEXT_RESET, T0, createCoordinatorHarness } from '../helpers/machineHarness';
+import {
+  createCoordinatorHarness,
+  DAY0,
+  DEFAULT_CONFIG,
+  NEXT_RESET,
+  providerFailed,
+  T0,
+} from '../helpers/machineHarness';
 
 const CIRCUIT = { windowMs: 60_000, allowedFailures: 1, minRequests: 2, cooldownMs: 30_000, halfOpenProbes: 1 };
 
@@ -39,14 +46,7 @@ describe('coordinator clock actions (mutation edges)', () => {
 
   it('should resume a paused provider when its pause ends, not before', () => {
     const c = coordinator();
-    c.actor.send({
-      type: 'provider.failed',
-      provider: 'claude',
-      kind: 'usage-limit',
-      throttle: 'usage-limit',
-      resetAt: T0 + 5_000,
-      now: T0,
-    });
+    c.actor.send(providerFailed('usage-limit', T0, { throttle: 'usage-limit', resetAt: T0 + 5_000 }));
     c.tick(T0 + 4_999);
     expect(c.context().health.claude.pausedUntil).toBe(T0 + 5_000);
     expect(c.pauses).toHaveLength(1);
@@ -61,15 +61,7 @@ describe('coordinator clock actions (mutation edges)', () => {
 
   it('should store a cooled-down circuit half-open without resuming anything', () => {
     const c = coordinator();
-    for (let i = 0; i < 2; i += 1)
-      c.actor.send({
-        type: 'provider.failed',
-        provider: 'claude',
-        kind: 'overloaded',
-        throttle: null,
-        resetAt: null,
-        now: T0,
-      });
+    for (let i = 0; i < 2; i += 1) c.actor.send(providerFailed('overloaded', T0));
     expect(c.context().health.claude).toMatchObject({ state: 'open', openUntil: T0 + 30_000 });
     c.tick(T0 + 29_999);
     expect(c.context().health.claude.state).toBe('open');
@@ -199,22 +191,8 @@ describe('coordinator clock actions on the queue (mutation edges)', () => {
 describe('coordinator clock actions and the time of a tick (mutation edges)', () => {
   it('should not move time back when a late tick ends a pause', () => {
     const c = coordinator();
-    c.actor.send({
-      type: 'provider.failed',
-      provider: 'claude',
-      kind: 'usage-limit',
-      throttle: 'usage-limit',
-      resetAt: T0 + 5_000,
-      now: T0,
-    });
-    c.actor.send({
-      type: 'provider.failed',
-      provider: 'claude',
-      kind: 'overloaded',
-      throttle: null,
-      resetAt: null,
-      now: T0 + 10_000,
-    });
+    c.actor.send(providerFailed('usage-limit', T0, { throttle: 'usage-limit', resetAt: T0 + 5_000 }));
+    c.actor.send(providerFailed('overloaded', T0 + 10_000));
     c.tick(T0 + 6_000);
     expect(c.context().health.claude.pausedUntil).toBe(0);
     expect(c.context().now).toBe(T0 + 10_000);
@@ -225,14 +203,7 @@ describe('coordinator clock actions and the time of a tick (mutation edges)', ()
     const h = createCoordinatorHarness({ limits: { claude: { dailyLimit: 1_000, maxConcurrent: 1 } } });
     h.spawn({ estimatedTokens: 100 });
     h.spawn({ estimatedTokens: 100, waitMs: 1_000 });
-    h.actor.send({
-      type: 'provider.failed',
-      provider: 'claude',
-      kind: 'overloaded',
-      throttle: null,
-      resetAt: null,
-      now: T0 + 5_000,
-    });
+    h.actor.send(providerFailed('overloaded', T0 + 5_000));
     h.tick(T0 + 2_000);
     expect(h.context().queue).toEqual([]);
     expect(h.context().now).toBe(T0 + 5_000);
@@ -241,14 +212,7 @@ describe('coordinator clock actions and the time of a tick (mutation edges)', ()
 
   it('should not move time back when a late tick sweeps', () => {
     const c = coordinator({ sweepIntervalMs: 1_000 });
-    c.actor.send({
-      type: 'provider.failed',
-      provider: 'claude',
-      kind: 'overloaded',
-      throttle: null,
-      resetAt: null,
-      now: T0 + 5_000,
-    });
+    c.actor.send(providerFailed('overloaded', T0 + 5_000));
     c.tick(T0 + 1_000);
     expect(c.context()).toMatchObject({ sweptAt: T0 + 1_000, now: T0 + 5_000 });
     c.actor.stop();

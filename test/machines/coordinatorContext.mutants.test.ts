@@ -20,7 +20,7 @@ import type { CoordinatorContext } from '../../machines/coordinatorContext';
 import { HEALTHY } from '../../machines/providerHealth';
 import type { ProviderHealth } from '../../machines/providerHealth';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import { NEXT_RESET, T0, createCoordinatorHarness } from '../helpers/machineHarness';
+import { createCoordinatorHarness, NEXT_RESET, providerFailed, T0 } from '../helpers/machineHarness';
 
 const LIMITS = { claude: { dailyLimit: 1_000, maxConcurrent: 4 }, openai: { dailyLimit: 500, maxConcurrent: 2 } };
 
@@ -262,15 +262,7 @@ describe('coordinatorContext (mutation edges)', () => {
       config: { circuit },
     });
     const { sessionId } = h.spawn({ estimatedTokens: 100 });
-    for (let i = 0; i < 2; i += 1)
-      h.actor.send({
-        type: 'provider.failed',
-        provider: 'claude',
-        kind: 'overloaded',
-        throttle: null,
-        resetAt: null,
-        now: T0,
-      });
+    for (let i = 0; i < 2; i += 1) h.actor.send(providerFailed('overloaded', T0));
     h.tick(T0 + 30_000);
     h.toSession(sessionId, { type: 'session.usage', tokens: 10, now: T0 + 30_001 });
     expect(h.emittedOf('provider.circuit')).toEqual([

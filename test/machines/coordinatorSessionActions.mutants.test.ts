@@ -8,7 +8,7 @@
  */
 import type { CoordinatorConfig, SideEffectParams } from '../../machines/coordinator.types';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import { T0, createCoordinatorHarness } from '../helpers/machineHarness';
+import { createCoordinatorHarness, providerFailed, T0 } from '../helpers/machineHarness';
 
 function coordinator(config: Partial<CoordinatorConfig> = {}, claude = { dailyLimit: 1_000, maxConcurrent: 4 }) {
   const settled: SideEffectParams['settleStint'][] = [];
@@ -154,15 +154,7 @@ describe('coordinator session actions and the queue (mutation edges)', () => {
   it('should let a waiting request in as soon as a success closes a half-open circuit', () => {
     const { h } = withQueue({ circuit: CIRCUIT });
     const probe = h.spawn({ estimatedTokens: 100 });
-    for (let i = 0; i < 2; i += 1)
-      h.actor.send({
-        type: 'provider.failed',
-        provider: 'claude',
-        kind: 'overloaded',
-        throttle: null,
-        resetAt: null,
-        now: T0,
-      });
+    for (let i = 0; i < 2; i += 1) h.actor.send(providerFailed('overloaded', T0));
     const waiting = h.spawn({ estimatedTokens: 100, waitMs: 120_000 });
     h.tick(T0 + 30_000);
     // Half-open: one probe at a time, and the session already running is it.

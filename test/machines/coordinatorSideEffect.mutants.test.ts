@@ -5,7 +5,7 @@
  * src/orchestrator/bindMachines.ts binds them, and record what they are given.
  */
 import type { SideEffectParams } from '../../machines/coordinator.types';
-import { T0, createCoordinatorHarness } from '../helpers/machineHarness';
+import { createCoordinatorHarness, providerFailed, T0 } from '../helpers/machineHarness';
 
 function boundCoordinator() {
   const pauses: SideEffectParams['recordPause'][] = [];
@@ -19,14 +19,7 @@ function boundCoordinator() {
 describe('coordinator side effects (mutation edges)', () => {
   it('should hand a usage-limit pause to the recordPause slot', () => {
     const { actor, pauses } = boundCoordinator();
-    actor.send({
-      type: 'provider.failed',
-      provider: 'claude',
-      kind: 'usage-limit',
-      throttle: 'usage-limit',
-      resetAt: T0 + 5_000,
-      now: T0,
-    });
+    actor.send(providerFailed('usage-limit', T0, { throttle: 'usage-limit', resetAt: T0 + 5_000 }));
     expect(pauses).toEqual([{ provider: 'claude', pause: { until: T0 + 5_000, reason: 'usage-limit' } }]);
     actor.stop();
   });
