@@ -105,7 +105,7 @@ export default tseslint.config(
       '.stryker-tmp/**',
       'reports/**',
       'test/summaryReporter.js',
-      'test/hermeticHome.js',
+      'test/hermeticEnvironment.js',
     ],
   },
   js.configs.recommended,
