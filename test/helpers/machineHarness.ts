@@ -196,6 +196,14 @@ export interface Limits {
   readonly maxConcurrent: number;
 }
 
+/** A server-side 429 with Retry-After 3 s (the throttling that requeues a session before any work). */
+const SERVER_THROTTLE = { kind: 'rate-limit', retryAfterMs: 3_000, throttle: 'server' as const };
+
+/** session.failure of a session that was throttled by the server at `now` (no jitter). */
+export function serverThrottled(now: number): Extract<SessionEvent, { type: 'session.failure' }> {
+  return { type: 'session.failure', reason: 'rate-limit', failure: SERVER_THROTTLE, jitter: 0, now };
+}
+
 /** A provider.failed event on claude: a failure of `kind` at `now`, with no throttle and no reset unless told. */
 export function providerFailed(
   kind: string,

@@ -6,11 +6,9 @@
  */
 import { NO_PENDING, outputOf } from '../../machines/agentSessionActions';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import { T0, createSessionHarness } from '../helpers/machineHarness';
+import { createSessionHarness, serverThrottled, T0 } from '../helpers/machineHarness';
 
 const POLICIES = resolveAgentFailurePolicy();
-const THROTTLED = { kind: 'rate-limit', retryAfterMs: 3_000, throttle: 'server' as const };
-
 describe('agentSession (mutation edges)', () => {
   describe('the latest time seen', () => {
     it('should end at the time of a usage report when the release carries an earlier time', () => {
@@ -41,7 +39,7 @@ describe('agentSession (mutation edges)', () => {
 
     it('should ask for a requeue as of the time of the failure', () => {
       const h = createSessionHarness({ input: { failurePolicies: POLICIES, maxRequeues: 2 } });
-      h.send({ type: 'session.failure', reason: 'rate-limit', failure: THROTTLED, jitter: 0, now: T0 + 10 });
+      h.send(serverThrottled(T0 + 10));
       expect(h.noticesOf('session.fallbackRequested')).toMatchObject([
         { candidates: ['claude'], notBefore: T0 + 10 + 3_000, now: T0 + 10 },
       ]);

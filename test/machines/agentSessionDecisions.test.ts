@@ -1,11 +1,9 @@
 import { agentSessionMachine } from '../../machines/agentSession.machine';
 import { coordinatorMachine } from '../../machines/coordinator.machine';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import { T0, createSessionHarness } from '../helpers/machineHarness';
+import { createSessionHarness, serverThrottled, T0 } from '../helpers/machineHarness';
 
 const POLICIES = resolveAgentFailurePolicy();
-const THROTTLED = { kind: 'rate-limit', retryAfterMs: 3_000, throttle: 'server' as const };
-
 /** A guard combinator (and, or, not) of named guards: shown by their names. */
 function isCombinatorOfNames(item: unknown): boolean {
   const guards = (item as { guards?: unknown }).guards;
@@ -66,7 +64,7 @@ describe('agentSession decisions', () => {
 
     it('should requeue server throttling before any work, on its own provider, not before the wait', () => {
       const h = createSessionHarness({ input: { failurePolicies: POLICIES, maxRequeues: 2 } });
-      h.send({ type: 'session.failure', reason: 'rate-limit', failure: THROTTLED, jitter: 0, now: T0 + 10 });
+      h.send(serverThrottled(T0 + 10));
       expect(h.snapshot().value).toBe('fallingBack');
       expect(h.noticesOf('session.fallbackRequested')).toMatchObject([
         { candidates: ['claude'], notBefore: T0 + 10 + 3_000, reason: 'rate-limit' },

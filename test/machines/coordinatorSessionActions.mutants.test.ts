@@ -8,7 +8,7 @@
  */
 import type { CoordinatorConfig, SideEffectParams } from '../../machines/coordinator.types';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import { createCoordinatorHarness, providerFailed, T0 } from '../helpers/machineHarness';
+import { createCoordinatorHarness, providerFailed, serverThrottled, T0 } from '../helpers/machineHarness';
 
 function coordinator(config: Partial<CoordinatorConfig> = {}, claude = { dailyLimit: 1_000, maxConcurrent: 4 }) {
   const settled: SideEffectParams['settleStint'][] = [];
@@ -120,8 +120,6 @@ describe('coordinator session actions (mutation edges)', () => {
 });
 
 const CIRCUIT = { windowMs: 60_000, allowedFailures: 1, minRequests: 2, cooldownMs: 30_000, halfOpenProbes: 1 };
-const THROTTLED = { kind: 'rate-limit', retryAfterMs: 3_000, throttle: 'server' as const };
-
 function withQueue(config: Partial<CoordinatorConfig> = {}, maxConcurrent = 4) {
   const settled: SideEffectParams['settleStint'][] = [];
   const learned: SideEffectParams['learnEstimate'][] = [];
@@ -171,13 +169,7 @@ describe('coordinator session actions and the queue (mutation edges)', () => {
     const { h } = withQueue({ failurePolicies: resolveAgentFailurePolicy(), maxRequeues: 2 });
     const requeued = h.spawn({ estimatedTokens: 100 });
     const other = h.spawn({ estimatedTokens: 100 });
-    h.toSession(requeued.sessionId, {
-      type: 'session.failure',
-      reason: 'rate-limit',
-      failure: THROTTLED,
-      jitter: 0,
-      now: T0 + 10,
-    });
+    h.toSession(requeued.sessionId, serverThrottled(T0 + 10));
     // Past its not-before time (T0 + 3_010), with room: the report frees nothing, so it waits for the tick.
     h.toSession(other.sessionId, { type: 'session.usage', tokens: 10, now: T0 + 4_000 });
     expect(h.context().queue).toMatchObject([{ sessionId: requeued.sessionId, readmit: true }]);
@@ -199,14 +191,7 @@ describe('coordinator session actions and the queue (mutation edges)', () => {
     const { h } = withQueue({ failurePolicies: resolveAgentFailurePolicy(), maxRequeues: 2 }, 2);
     const a = h.spawn({ estimatedTokens: 100 });
     const b = h.spawn({ estimatedTokens: 100 });
-    for (const { sessionId } of [a, b])
-      h.toSession(sessionId, {
-        type: 'session.failure',
-        reason: 'rate-limit',
-        failure: THROTTLED,
-        jitter: 0,
-        now: T0 + 10,
-      });
+    for (const { sessionId } of [a, b]) h.toSession(sessionId, serverThrottled(T0 + 10));
     expect(h.context().queue.map((q) => q.sessionId)).toEqual([a.sessionId, b.sessionId]);
     h.toSession(a.sessionId, { type: 'session.release', now: T0 + 20 });
     expect(h.context().queue).toMatchObject([{ sessionId: b.sessionId, readmit: true }]);

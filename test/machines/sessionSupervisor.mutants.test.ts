@@ -9,9 +9,16 @@ import { createActor } from 'xstate';
 import { agentSessionMachine } from '../../machines/agentSession.machine';
 import { createSessionSupervisor } from '../../machines/sessionSupervisor';
 import { resolveAgentFailurePolicy } from '../../src/orchestrator/failureHandling';
-import { DEFAULT_SESSION_INPUT, T0, createCoordinatorHarness } from '../helpers/machineHarness';
+import { createCoordinatorHarness, DEFAULT_SESSION_INPUT, serverThrottled, T0 } from '../helpers/machineHarness';
 
-const THROTTLED = { kind: 'rate-limit', retryAfterMs: 3_000, throttle: 'server' as const };
+/** Sessions whose heartbeat throws (standing for any fault in a session's actions or guards). */
+const FAULTY_SESSION = agentSessionMachine.provide({
+  actions: {
+    renewLease: () => {
+      throw new Error('a fault in the session');
+    },
+  },
+});
 
 describe('re-admitting a requeued session (mutation edges)', () => {
   it('should hold a throttled session until its not-before time, then hand it its provider back', () => {
@@ -21,13 +28,7 @@ describe('re-admitting a requeued session (mutation edges)', () => {
     });
     const { sessionId } = h.spawn({ estimatedTokens: 100 });
     expect(h.session(sessionId)!.getSnapshot().value).toBe('active');
-    h.toSession(sessionId, {
-      type: 'session.failure',
-      reason: 'rate-limit',
-      failure: THROTTLED,
-      jitter: 0,
-      now: T0 + 10,
-    });
+    h.toSession(sessionId, serverThrottled(T0 + 10));
     expect(h.session(sessionId)!.getSnapshot().value).toBe('fallingBack');
     expect(h.context().queue).toMatchObject([{ sessionId, readmit: true, notBefore: T0 + 3_010 }]);
 
@@ -44,16 +45,9 @@ describe('re-admitting a requeued session (mutation edges)', () => {
 });
 
 describe('the session supervisor on its own (mutation edges)', () => {
-  /** A supervisor of sessions whose heartbeat throws (standing for any fault in a session's actions). */
+  /** A supervisor of FAULTY_SESSIONs with one spawned. */
   function supervisorOfFaultySessions() {
-    const faulty = agentSessionMachine.provide({
-      actions: {
-        renewLease: () => {
-          throw new Error('a fault in the session');
-        },
-      },
-    });
-    const supervisor = createActor(createSessionSupervisor(faulty));
+    const supervisor = createActor(createSessionSupervisor(FAULTY_SESSION));
     supervisor.start();
     supervisor.send({ type: 'supervisor.spawn', input: DEFAULT_SESSION_INPUT });
     return supervisor;
@@ -79,16 +73,9 @@ describe('the session supervisor on its own (mutation edges)', () => {
 
 describe('a session that throws, under the real coordinator', () => {
   it('should end it as failed with agent-failed and give back its slot and unused allocation, counting what it used', () => {
-    const faulty = agentSessionMachine.provide({
-      actions: {
-        renewLease: () => {
-          throw new Error('a fault in the session');
-        },
-      },
-    });
     const h = createCoordinatorHarness({
       limits: { claude: { dailyLimit: 100_000, maxConcurrent: 1 } },
-      sessionMachine: faulty,
+      sessionMachine: FAULTY_SESSION,
     });
     const first = h.spawn({ estimatedTokens: 10_000 });
     h.toSession(first.sessionId, { type: 'session.usage', tokens: 1_500, now: T0 + 1 });
