@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, isAgentvisorError } from '../errors';
 import type { AgentTaskResult } from './agentTaskTypes';
 import type { BatchTask } from './batchTasks';
 
@@ -40,6 +40,9 @@ export function taskFingerprint(task: BatchTask): string {
     .slice(0, 16);
 }
 
+/** A journal has one short line per finished task: 64 MB is hundreds of thousands of tasks. */
+export const MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
+
 function ioError(file: string, action: string, error: unknown): AgentvisorError {
   const code =
     typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'EIO';
@@ -52,6 +55,15 @@ function ioError(file: string, action: string, error: unknown): AgentvisorError 
   return new AgentvisorError('invalid-option', `cannot ${action} the batch journal ${file} (${code}): ${hint}`, {
     details: { file, reason: code },
   });
+}
+
+/** A journal is a regular file of one short line per finished task: anything else is refused unread. */
+function notAJournal(file: string, what: string): AgentvisorError {
+  return new AgentvisorError(
+    'invalid-option',
+    `the batch journal ${file} ${what}: pass the journal file a batch wrote (--resume <journal file>)`,
+    { details: { file } },
+  );
 }
 
 function isEntry(value: unknown): value is BatchJournalEntry {
@@ -72,13 +84,18 @@ function isEntry(value: unknown): value is BatchJournalEntry {
 export function readBatchJournal(file: string): BatchJournalReading {
   let text: string;
   try {
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) throw notAJournal(file, 'is not a regular file');
+      if (stat.size > MAX_JOURNAL_BYTES)
+        throw notAJournal(file, `holds more than ${MAX_JOURNAL_BYTES / 1024 / 1024} MB (${stat.size} bytes)`);
       text = fs.readFileSync(fd, 'utf8');
     } finally {
       fs.closeSync(fd);
     }
   } catch (error) {
+    if (isAgentvisorError(error)) throw error;
     throw ioError(file, 'read', error);
   }
   const entries: BatchJournalEntry[] = [];

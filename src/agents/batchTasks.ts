@@ -36,6 +36,8 @@ const ID_PATTERN = /^[\w.:@/-]{1,128}$/;
 const MAX_ESTIMATE = 1_000_000_000;
 /** A line longer than this is refused before it is parsed: tasks are prompts, not payloads. */
 export const MAX_TASK_LINE_BYTES = 1024 * 1024;
+/** A tasks file (or stdin) is read up to this much and refused past it: an endless stream never fills memory. */
+export const MAX_TASKS_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads a JSON Lines tasks file: one object per line, `{ id, task, agent?, estimate?, sandbox?,

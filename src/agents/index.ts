@@ -46,7 +46,7 @@ export type {
   WorktreeOutcome,
   WorktreePlan,
 } from './taskWorktree';
-export { parseBatchTasks } from './batchTasks';
+export { MAX_TASKS_FILE_BYTES, parseBatchTasks } from './batchTasks';
 export type { BatchTask, ParseBatchTasksOptions } from './batchTasks';
 export { planBatchWorkspaces, runAgentBatch } from './runAgentBatch';
 export type {

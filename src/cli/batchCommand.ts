@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import {
   DEFAULT_WAIT_FOR_RESET_MS,
   describeSandbox,
+  MAX_TASKS_FILE_BYTES,
   openBatchJournal,
   planBatchWorkspaces,
   parseBatchTasks,
@@ -20,6 +21,8 @@ import type {
   SandboxMode,
 } from '../agents';
 import { createCredentialResolver } from '../credentials';
+import { readBoundedStream } from '../storage/boundedRead';
+import type { BoundedText } from '../storage/boundedRead';
 import { alreadyChecked } from '../schema/checkOptions';
 import { AgentvisorError } from '../errors';
 import type { Orchestrator } from '../orchestrator';
@@ -65,10 +68,15 @@ interface BatchOptions extends JournalFlags {
   readonly maxTokens?: number;
 }
 
-function readTasks(file: string, estimate: number): BatchTask[] {
-  let text: string;
+/**
+ * The tasks of `file` (`-`: stdin), read up to MAX_TASKS_FILE_BYTES: a bigger file, `/dev/zero` or an
+ * endless pipe is refused (`invalid-option`) once the bound is passed, its stream destroyed, not read on.
+ */
+async function readTasks(file: string, estimate: number): Promise<BatchTask[]> {
+  const source = file === '-' ? 'stdin' : file;
+  let read: BoundedText;
   try {
-    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+    read = await readBoundedStream(file === '-' ? process.stdin : fs.createReadStream(file), MAX_TASKS_FILE_BYTES);
   } catch (error) {
     const code =
       typeof error === 'object' && error !== null && 'code' in error
@@ -78,7 +86,14 @@ function readTasks(file: string, estimate: number): BatchTask[] {
       details: { file, reason: code },
     });
   }
-  return parseBatchTasks(text, { source: file === '-' ? 'stdin' : file, defaultEstimate: estimate });
+  if (read.overLimit)
+    throw new AgentvisorError(
+      'invalid-option',
+      `the tasks in ${source} hold more than ${MAX_TASKS_FILE_BYTES / 1024 / 1024} MB: ` +
+        'split them into several batches, and put long instructions in files the tasks name',
+      { details: { file, maxBytes: MAX_TASKS_FILE_BYTES } },
+    );
+  return parseBatchTasks(read.text, { source, defaultEstimate: estimate });
 }
 
 /** Providers `auto` tasks can start on: switched on, a credential found the way `status` finds it, and limits that are not 0. */
@@ -215,7 +230,7 @@ export function addBatchCommand(program: Command): void {
     )
     .action(async (file: string, opts: BatchOptions, command: Command) => {
       const context = commandContext(command);
-      const tasks = readTasks(file, opts.estimate);
+      const tasks = await readTasks(file, opts.estimate);
       const cwd = workingDirectory(opts.cwd);
       const journalChoice = resolveJournalChoice(file, opts);
       const { toRun, skippedIds } = tasksToRun(tasks, journalChoice);

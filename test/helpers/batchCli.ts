@@ -24,6 +24,8 @@ export interface CliEnd {
 export interface CliRun {
   readonly pid: number;
   readonly done: Promise<CliEnd>;
+  /** The CLI's stdin, with `stdinPipe`; null otherwise. */
+  readonly stdin: NodeJS.WritableStream | null;
   /** What it printed so far (both streams). */
   output(): string;
 }
@@ -34,8 +36,10 @@ export interface CliOptions {
   /** HOME: the environment is PATH, HOME, TS_NODE_PROJECT and `env`, nothing inherited besides PATH. */
   readonly home: string;
   readonly env?: Readonly<Record<string, string>>;
-  /** What the CLI reads on stdin (runCliSync only; startCli gives it none). */
+  /** What the CLI reads on stdin (runCliSync only; startCli gives it none unless `stdinPipe`). */
   readonly input?: string;
+  /** startCli: stdin is a pipe the test writes to (`CliRun.stdin`) instead of none. */
+  readonly stdinPipe?: boolean;
   /** Scripts node loads (`-r`) before ts-node, e.g. a probe that reports on exit. */
   readonly preload?: readonly string[];
   /** The run is killed after this long (runCliSync: SIGTERM, default 60 s; startCli: SIGKILL, default never). */
@@ -83,13 +87,15 @@ export function startCli(args: readonly string[], options: CliOptions): CliRun {
   const child = spawn(process.execPath, cliArgv(args, options.preload), {
     cwd: options.cwd,
     env: cliEnv(options),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdinPipe === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
+  // Both output streams are pipes (stdio above); only stdin may be absent.
+  const [stdoutPipe, stderrPipe] = [child.stdout!, child.stderr!];
   let stdout = '';
   let stderr = '';
   const done = new Promise<CliEnd>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    stdoutPipe.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    stderrPipe.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer =
       options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.on('error', reject);
@@ -99,7 +105,7 @@ export function startCli(args: readonly string[], options: CliOptions): CliRun {
       resolve({ status, signal, stdout, stderr });
     });
   });
-  return { pid: child.pid!, done, output: () => stdout + stderr };
+  return { pid: child.pid!, done, stdin: child.stdin, output: () => stdout + stderr };
 }
 
 /**
