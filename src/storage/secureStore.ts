@@ -5,12 +5,14 @@ import { fsyncFolder, removeLeftoverTemps, writeFileAtomic } from './atomicFile'
 import { acquireFileLock } from './fileLock';
 import type { HeldLock } from './fileLock';
 import { AgentvisorError } from '../errors';
-import { describeJsonFault } from './jsonError';
+import { readBoundedFile } from './boundedRead';
+import { parseCredentialsRecord } from './credentialsJson';
+import type { JsonRecord } from './credentialsJson';
 
 /** What to do when a credentials file is readable by its group or by everyone (`mode & 0o077`). */
 export type PermissionPolicy = 'error' | 'warn' | 'ignore';
 
-export type JsonRecord = Record<string, unknown>;
+export type { JsonRecord } from './credentialsJson';
 
 export interface ReadJsonFileOptions {
   /** Default `'error'`. */
@@ -58,6 +60,8 @@ const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 const LOCK_STALE_MS = 10_000;
 const DIR_MODE = 0o700;
 const CHECK_MODES = process.platform !== 'win32';
+/** Real credentials files are a few kilobytes; Claude Code's, with many MCP logins, some dozens. */
+export const MAX_CREDENTIALS_FILE_BYTES = 1024 * 1024;
 
 function errnoCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -137,54 +141,14 @@ function permissionWarning(file: string, mode: number): string {
   return `Credentials file ${file} has mode ${octal}: its group or other users can access it. Run \`chmod 600 ${file}\`.`;
 }
 
-function parseRecord(file: string, text: string): JsonRecord {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (body.trim() === '') {
-    throw new AgentvisorError(
-      'invalid-credentials-file',
-      `Credentials file ${file} is empty; it must hold a JSON object. It was left as it is.`,
-      {
-        details: { file, reason: 'empty' },
-      },
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch (error) {
-    // The SyntaxError is not kept as `cause`: V8 may quote the file's text in it.
-    const fault = describeJsonFault(body, error);
-    const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
-    throw new AgentvisorError(
-      'invalid-credentials-file',
-      `Credentials file ${file} is not valid JSON${where}: ${fault.reason}. It was left as it is; fix or remove it.`,
-      {
-        details: {
-          file,
-          reason: 'syntax',
-          ...(fault.line === undefined ? {} : { line: fault.line, column: fault.column }),
-        },
-      },
-    );
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-    throw new AgentvisorError(
-      'invalid-credentials-file',
-      `Credentials file ${file} holds ${kind}, not a JSON object. It was left as it is; fix or remove it.`,
-      {
-        details: { file, reason: 'not-an-object' },
-      },
-    );
-  }
-  return value as JsonRecord;
-}
-
-/** Reads the real file (no symlink following at the last step) and applies the permission policy. */
+/**
+ * Reads the real file (no symlink following at the last step) and applies the permission policy.
+ * O_NONBLOCK: opening a FIFO must not wait for a writer; it is then refused as not a regular file.
+ */
 async function readTarget(target: Target, policy: PermissionPolicy): Promise<JsonFileContent | null> {
   let handle: fsp.FileHandle;
   try {
-    handle = await fsp.open(target.real, FS.O_RDONLY | FS.O_NOFOLLOW);
+    handle = await fsp.open(target.real, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null;
     throw ioError(target.given, 'open', error);
@@ -192,9 +156,11 @@ async function readTarget(target: Target, policy: PermissionPolicy): Promise<Jso
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) {
-      throw new AgentvisorError('invalid-credentials-file', `Credentials path ${target.given} is not a regular file.`, {
-        details: { file: target.given, reason: 'not-a-file' },
-      });
+      throw new AgentvisorError(
+        'invalid-credentials-file',
+        `Credentials path ${target.given} is not a regular file (a folder, FIFO, socket or device); move it aside so a credentials file can take its place.`,
+        { details: { file: target.given, reason: 'not-a-file' } },
+      );
     }
     const warnings: string[] = [];
     if (CHECK_MODES && (stat.mode & 0o077) !== 0 && policy !== 'ignore') {
@@ -206,13 +172,22 @@ async function readTarget(target: Target, policy: PermissionPolicy): Promise<Jso
       }
       warnings.push(message);
     }
-    let text: string;
+    let read: { text: string; overLimit: boolean };
     try {
-      text = await handle.readFile('utf8');
+      read = await readBoundedFile(handle, MAX_CREDENTIALS_FILE_BYTES);
     } catch (error) {
       throw ioError(target.given, 'read', error);
     }
-    return { data: parseRecord(target.given, text), warnings };
+    if (read.overLimit) {
+      throw new AgentvisorError(
+        'invalid-credentials-file',
+        `Credentials file ${target.given} is larger than ${MAX_CREDENTIALS_FILE_BYTES / 1024 / 1024} MB, ` +
+          'which no credentials file is. It was left as it is; fix or remove it.',
+        { details: { file: target.given, reason: 'too-large' } },
+      );
+    }
+    const { text } = read;
+    return { data: parseCredentialsRecord(target.given, text), warnings };
   } finally {
     await handle.close().catch(() => undefined);
   }
