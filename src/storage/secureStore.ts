@@ -47,6 +47,8 @@ export interface RemoveKeysOptions extends UpdateJsonFileOptions {
   readonly deleteIfEmpty?: boolean;
   /** Decides, under the lock, whether a present key goes, from its current value. Default: every named key goes. */
   readonly when?: (key: string, value: unknown) => boolean;
+  /** Runs under the lock on the current content before anything is removed; throws to leave the file as it is. */
+  readonly check?: (current: JsonRecord) => void;
 }
 
 export interface RemoveKeysResult {
@@ -342,6 +344,7 @@ export async function removeKeys(
   let removed: string[] = [];
   const { step } = await withLockedFile(file, options, (current) => {
     if (current === null) return { kind: 'keep' };
+    options.check?.(current.data);
     const next: JsonRecord = { ...current.data };
     removed = keys.filter(
       (key) =>

@@ -336,6 +336,18 @@ describe('agentvisor logout', () => {
     expect(again.stdout).toContain('nothing to remove');
   });
 
+  it('should refuse to touch a claude_auth.json a newer agentvisor wrote (higher schema_version), as login does', () => {
+    const file = path.join(home, 'claude_auth.json');
+    writeJson(file, { schema_version: 2, ANTHROPIC_API_KEY: CLAUDE_KEY, keys: { claude: { value: CLAUDE_KEY_2 } } });
+    const before = fs.readFileSync(file);
+    const { status, stderr } = cli(['logout', 'claude']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('schema_version 2');
+    expect(stderr).toContain('upgrade agentvisor');
+    expect(stderr).toContain('[invalid-credentials-file]');
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
   it('should not create the home folder when there is nothing to remove', () => {
     expect(cli(['logout', 'all']).status).toBe(0);
     expect(fs.existsSync(home)).toBe(false);
