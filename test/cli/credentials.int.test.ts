@@ -500,4 +500,14 @@ describe('agentvisor providers', () => {
       config: { file: path.join(home, 'agentvisor', 'config.json'), loaded: false },
     });
   });
+  it('should mask a key pasted into a base URL variable in --json output as in text output', () => {
+    // A slip people make: the key itself in ANTHROPIC_BASE_URL / OPENAI_BASE_URL.
+    const env = { ANTHROPIC_BASE_URL: CLAUDE_KEY, OPENAI_BASE_URL: `https://proxy.example/v1/${OPENAI_KEY}` };
+    for (const args of [['providers'], ['--json', 'providers'], ['--json', 'status']]) {
+      const { status, stdout } = cli(args, { env });
+      expect(status).toBe(0);
+      expect(stdout).not.toContain(CLAUDE_KEY.slice(12, 40));
+      expect(stdout).not.toContain(OPENAI_KEY.slice(8, 40));
+    }
+  });
 });
