@@ -321,7 +321,9 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     return value;
   };
 
-  return { load, authenticate, describe, credentialClass: classOf, credentialClasses };
+  const passedOver = (provider: ProviderId): readonly string[] => pick(provider).misdirected;
+
+  return { load, authenticate, describe, credentialClass: classOf, credentialClasses, passedOver };
 }
 
 /** The files each file source reads, for docs and status output. */

@@ -459,6 +459,12 @@ describe('agentvisor status', () => {
     expect(result.providers[0]!.credential).toBeNull();
     expect(result.providers[1]!.credential).toMatchObject({ hint: 'sk-…Ab3c' });
   });
+  it("should warn when a key set for one provider is the other provider's and will not be used", () => {
+    const { status, stdout } = cli(['status'], { env: { OPENAI_API_KEY: CLAUDE_KEY } });
+    expect(status).toBe(0);
+    expect(stdout).toContain('warning: env:OPENAI_API_KEY: sk-ant-…Wx1z is an Anthropic key');
+    expect(stdout).toMatch(/openai\s+on\s+none/);
+  });
 });
 
 describe('agentvisor providers', () => {

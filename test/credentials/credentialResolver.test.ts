@@ -164,6 +164,10 @@ describe('createCredentialResolver', () => {
       expect(r.describe(provider)).toBeNull();
     }
     expect(r.credentialClasses()).toEqual({ claude: null, openai: null });
+    expect(r.passedOver('openai')).toEqual([
+      expect.stringMatching(/^env:OPENAI_API_KEY: sk-ant-…0001 is an Anthropic key/),
+    ]);
+    expectNoSecret(r.passedOver('claude'));
     // The next source in order still counts.
     write(path.join(dirs.home, 'auth.json'), { OPENAI_API_KEY: KEYS.fileOpenai });
     await r.load();
