@@ -71,10 +71,22 @@ function errnoCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** What to do about an errno code, in words. */
+const IO_ADVICE: Readonly<Record<string, string>> = {
+  EACCES: 'you may not access it or its folder (another user owns it?): check with `ls -l` and fix the owner or mode',
+  EPERM: 'you may not access it or its folder (another user owns it?): check with `ls -l` and fix the owner or mode',
+  ENOTDIR: 'a part of its path is a file, not a folder: move that file aside or use another home',
+  ELOOP: 'its path is a symlink loop: replace the link with the file',
+  EROFS: 'it lies on a read-only file system: use a writable home',
+  ENOSPC: 'the disk is full: free some space',
+  EDQUOT: 'your disk quota is used up: free some space',
+};
+
 /** I/O failures carry only the errno code and the path: never the underlying message's extras or content. */
 function ioError(file: string, action: string, error: unknown): AgentvisorError {
   const code = errnoCode(error) ?? 'unknown';
-  return new AgentvisorError('credentials-io', `Could not ${action} credentials file ${file} (${code}).`, {
+  const advice = IO_ADVICE[code] ?? 'check the file, its folder and the disk, then try again';
+  return new AgentvisorError('credentials-io', `Could not ${action} credentials file ${file} (${code}): ${advice}.`, {
     details: { file, reason: code },
   });
 }

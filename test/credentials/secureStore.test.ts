@@ -391,3 +391,20 @@ describe('files that are not small plain JSON', () => {
     await expect(readJsonFile(file, { home })).resolves.toMatchObject({ data: { level: { level: {} } } });
   });
 });
+
+describe('file system refusals', () => {
+  it('should say what to do when a part of the path is a file, not a folder', async () => {
+    const blocker = path.join(home, 'blocker');
+    writeRaw(blocker, 'not a folder');
+    const file = path.join(blocker, 'creds.json');
+    for (const operation of [
+      () => readJsonFile(file, { home }),
+      () => updateJsonFile(file, () => ({ token: SECRET }), { home }),
+    ]) {
+      const error = await expectError(operation, 'credentials-io');
+      expect(error.message).toContain('ENOTDIR');
+      expect(error.message).toMatch(/not a folder/);
+    }
+    expect(fs.readFileSync(blocker, 'utf8')).toBe('not a folder');
+  });
+});
