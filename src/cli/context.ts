@@ -70,10 +70,14 @@ export const cliSecretMasker = new SecretMasker();
 /** Hides registered secrets ([REDACTED]), key-shaped text (its hint) and JWTs in anything the CLI prints. */
 export const redactSecrets = (text: string): string => cliSecretMasker.mask(text);
 
-/** Prints a result: for people, the given lines on stdout; with `--json`, the object as the last stdout line. */
+/**
+ * Prints a result: for people, the given lines on stdout; with `--json`, the object as the last
+ * stdout line. Both go through the masker: a field built from user input (a base URL holding a
+ * pasted key) must not print what the text form hides.
+ */
 export function emit(context: CommandContext, result: unknown, lines: () => readonly string[]): void {
   if (context.json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(`${redactSecrets(JSON.stringify(result))}\n`);
     return;
   }
   const text = lines().join('\n');

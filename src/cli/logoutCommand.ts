@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   CLAUDE_AUTH_FILE,
   CODEX_AUTH_FILE,
+  checkClaudeAuthSchemaVersion,
   forgetStoredKey,
   isStoredKey,
   readJsonFile,
@@ -41,13 +42,15 @@ export interface LogoutResult {
 
 async function logoutClaude(file: string): Promise<LogoutEntry> {
   // claude_auth.json is ours: every key login wrote goes, and once only our schema marker is left, the file too.
-  const first = await removeKeys(file, OWNED_KEYS.claude.keys, { deleteIfEmpty: true });
+  // A newer agentvisor's file may keep its keys elsewhere: refused as login refuses it, left as it is.
+  const check = (current: Record<string, unknown>): void => void checkClaudeAuthSchemaVersion(file, current);
+  const first = await removeKeys(file, OWNED_KEYS.claude.keys, { deleteIfEmpty: true, check });
   let deleted = first.deleted;
   if (!deleted && first.removed.length > 0) {
     const left = await readJsonFile(file, { permissions: 'ignore' });
     // A file without schema_version is read as version 1, so dropping a lone marker loses nothing.
     if (left && Object.keys(left.data).every((k) => k === 'schema_version'))
-      deleted = (await removeKeys(file, ['schema_version'], { deleteIfEmpty: true })).deleted;
+      deleted = (await removeKeys(file, ['schema_version'], { deleteIfEmpty: true, check })).deleted;
   }
   return { provider: 'claude', file, removed: first.removed, leftAlone: [], deleted };
 }

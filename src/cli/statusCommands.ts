@@ -162,7 +162,7 @@ export async function collectStatus(context: ConfiguredContext, now: number = Da
     startOrder,
     sources,
     problems: report.problems,
-    warnings: report.warnings,
+    warnings: [...report.warnings, ...PROVIDER_IDS.flatMap((p) => resolver.passedOver(p))],
   };
 }
 

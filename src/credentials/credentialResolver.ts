@@ -25,6 +25,7 @@ import type {
   LoadReport,
   SourceProblem,
 } from './credentialTypes';
+import { checkKeyFormat } from './keyFormat';
 import { credentialClass } from './providerPriority';
 import type { CredentialClass } from './providerPriority';
 import { CLAUDE_AUTH_FILE, CODEX_AUTH_FILE, CLAUDE_CODE_CREDENTIALS_FILE } from './sources';
@@ -107,19 +108,37 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
         : (fromFiles.get(source.id) ?? []).filter((c) => c.provider === provider),
     );
 
+  /**
+   * Why `c` must not go to its provider's own API: it is recognisably the other provider's key
+   * (swapped variables), which would hand that secret to the wrong company. With a base URL set the
+   * endpoint is the user's choice (a proxy, Anthropic's OpenAI-compatible API), so any key goes.
+   */
+  const misdirection = (c: FoundCredential): string | null => {
+    if (c.chatgpt || present(options.env[PROVIDERS[c.provider].baseUrlEnv])) return null;
+    const format = checkKeyFormat(c.provider, c.secret.reveal());
+    if (format.ok || format.problem !== 'wrong-provider') return null;
+    return `${c.source}: ${format.reason}; it is not sent to the ${PROVIDERS[c.provider].displayName} API`;
+  };
+
   const skewMs = options.oauth?.skewMs ?? 5 * 60_000;
-  /** Usable now, usable after a refresh, or passed over (expired and not refreshable). */
+  /** Usable now, usable after a refresh, or passed over (expired and not refreshable, or the other provider's key). */
   const pick = (
     provider: ProviderId,
-  ): { found: FoundCredential | null; refresh: boolean; expired: FoundCredential[] } => {
+  ): { found: FoundCredential | null; refresh: boolean; expired: FoundCredential[]; misdirected: string[] } => {
     const expired: FoundCredential[] = [];
+    const misdirected: string[] = [];
     for (const c of candidates(provider)) {
+      const wrong = misdirection(c);
+      if (wrong !== null) {
+        misdirected.push(wrong);
+        continue;
+      }
       const left = c.expiresAt === null ? Infinity : c.expiresAt - now();
-      if (c.refresher && left <= skewMs) return { found: c, refresh: true, expired };
-      if (left > 0) return { found: c, refresh: false, expired };
+      if (c.refresher && left <= skewMs) return { found: c, refresh: true, expired, misdirected };
+      if (left > 0) return { found: c, refresh: false, expired, misdirected };
       expired.push(c);
     }
-    return { found: null, refresh: false, expired };
+    return { found: null, refresh: false, expired, misdirected };
   };
 
   /** Refreshes through the file and keeps the new token for the sessions that follow. */
@@ -173,7 +192,7 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
 
   const authenticate: Authenticate = ({ provider }: AuthInput) => {
     const spec = PROVIDERS[provider];
-    const { found, refresh, expired } = pick(provider);
+    const { found, refresh, expired, misdirected } = pick(provider);
     if (found && refresh) return refreshed(found);
     if (found) {
       if (/\s/.test(found.secret.reveal())) {
@@ -191,6 +210,7 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
           '(agentvisor does not write to the Keychain: run `claude` once so Claude Code renews it, or `claude /login`)'
         : `the login from ${c.source} expired at ${new Date(c.expiresAt ?? 0).toISOString()} (log in again)`,
     );
+    reasons.push(...misdirected);
     for (const p of problems) {
       const source = CREDENTIAL_SOURCE_BY_ID[p.source];
       if (!source.live && source.provider === provider) reasons.push(p.message);
@@ -271,7 +291,10 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
   };
 
   // What decides the classes: the files (version), the live env values, and the next expiry.
-  const envNames = [...PROVIDER_IDS.flatMap((p) => PROVIDERS[p].apiKeyEnv), CLAUDE_OAUTH_ENV];
+  const envNames = [
+    ...PROVIDER_IDS.flatMap((p) => [...PROVIDERS[p].apiKeyEnv, PROVIDERS[p].baseUrlEnv]),
+    CLAUDE_OAUTH_ENV,
+  ];
   let classCache: {
     version: number;
     env: (string | undefined)[];
@@ -298,7 +321,9 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     return value;
   };
 
-  return { load, authenticate, describe, credentialClass: classOf, credentialClasses };
+  const passedOver = (provider: ProviderId): readonly string[] => pick(provider).misdirected;
+
+  return { load, authenticate, describe, credentialClass: classOf, credentialClasses, passedOver };
 }
 
 /** The files each file source reads, for docs and status output. */

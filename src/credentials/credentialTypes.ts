@@ -149,6 +149,8 @@ export interface CredentialResolver {
    * spawn path, where it is asked once per session.
    */
   credentialClasses(): Readonly<Record<ProviderId, CredentialClass | null>>;
+  /** Why keys found for a provider were passed over (another provider's key bound for its API), hints only. */
+  passedOver(provider: ProviderId): readonly string[];
 }
 
 /** Empty and blank values count as unset, everywhere credentials are read. */

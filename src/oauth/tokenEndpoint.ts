@@ -82,7 +82,18 @@ function parseExpiresIn(value: unknown): number | null {
 
 function jwtExpiry(token: string): number | null {
   const exp = decodeJwtClaims(token)?.exp;
-  return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : null;
+  return typeof exp === 'number' && exp > 0 ? dateMs(exp * 1000) : null;
+}
+
+/** The latest instant a `Date` holds (ECMA-262 time values), so `toISOString` never throws. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * `ms` when a date can hold it, else null (unknown). An absurd expiry from a server must not make
+ * the write of the rotated tokens throw: the old refresh token is already spent.
+ */
+function dateMs(ms: number): number | null {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : null;
 }
 
 function nonEmptyString(value: unknown): string | null {
@@ -216,7 +227,7 @@ async function postTokenRequest(request: TokenRequest): Promise<GrantOutcome> {
     tokens: {
       accessToken: new Secret(access),
       refreshToken: refresh === null ? null : new Secret(refresh),
-      expiresAt: expiresIn !== null ? request.now() + expiresIn * 1000 : jwtExpiry(access),
+      expiresAt: expiresIn !== null ? dateMs(request.now() + expiresIn * 1000) : jwtExpiry(access),
       idToken: idToken === null ? null : new Secret(idToken),
       scope: nonEmptyString(json.scope),
       account: parseAccount(json.account),

@@ -1,7 +1,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { AuthInput, AuthResult } from '../../machines/agentSession.types';
 import type { Authenticate } from '../credentials';
-import { CLAUDE_OAUTH_ENV } from '../credentials';
+import { CHATGPT_ENV, CLAUDE_OAUTH_ENV } from '../credentials';
 import { AgentvisorError, isAgentvisorError } from '../errors';
 import { AuditTrail } from '../observability/auditTrail';
 import { sanitizeInspection } from '../observability/inspectionSanitizer';
@@ -43,7 +43,14 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 
 /** Variables whose values are credentials, in the env a host gives the orchestrator. */
 const CREDENTIAL_ENV = [
-  ...new Set([...PROVIDERS.claude.apiKeyEnv, ...PROVIDERS.openai.apiKeyEnv, CLAUDE_OAUTH_ENV, 'ANTHROPIC_AUTH_TOKEN']),
+  ...new Set([
+    ...PROVIDERS.claude.apiKeyEnv,
+    ...PROVIDERS.openai.apiKeyEnv,
+    CLAUDE_OAUTH_ENV,
+    'ANTHROPIC_AUTH_TOKEN',
+    CHATGPT_ENV.accessToken,
+    CHATGPT_ENV.idToken,
+  ]),
 ];
 
 /**

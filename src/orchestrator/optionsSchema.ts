@@ -42,6 +42,9 @@ export const CREDENTIAL_VARIABLES: ReadonlySet<string> = new Set([
   'OPENAI_API_KEY',
   'CLAUDE_CODE_OAUTH_TOKEN',
   'ANTHROPIC_AUTH_TOKEN',
+  // A ChatGPT login's tokens (CHATGPT_ENV), set in the host when agentvisor runs inside such a session.
+  'AGENTVISOR_CHATGPT_ACCESS_TOKEN',
+  'AGENTVISOR_CHATGPT_ID_TOKEN',
 ]);
 
 const circuitSchema = lazySchema((z) =>

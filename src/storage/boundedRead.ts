@@ -1,3 +1,5 @@
+import type { FileHandle } from 'node:fs/promises';
+
 /** Keys read from stdin (`login … --api-key -`): real keys are a few hundred bytes. */
 export const MAX_STDIN_KEY_BYTES = 64 * 1024;
 /** HTTP answers read whole (`test`, `verifyKey`, token endpoints): real ones are a few kilobytes. */
@@ -64,4 +66,22 @@ export async function readBoundedBody(response: Pick<Response, 'body'>, maxBytes
   } finally {
     reader.releaseLock();
   }
+}
+
+/**
+ * Reads an open file from its start up to `maxBytes`; a file that grew past that (whatever its
+ * stat said) is reported `overLimit` after reading at most `maxBytes + 1` bytes.
+ *
+ * @example const { text, overLimit } = await readBoundedFile(handle, MAX_CREDENTIALS_FILE_BYTES);
+ */
+export async function readBoundedFile(handle: Pick<FileHandle, 'read'>, maxBytes: number): Promise<BoundedText> {
+  const buffer = Buffer.alloc(maxBytes + 1);
+  let total = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
+    if (bytesRead === 0) break;
+    total += bytesRead;
+    if (total > maxBytes) return { text: decode([buffer], total, maxBytes), overLimit: true };
+  }
+  return { text: decode([buffer], total, maxBytes), overLimit: false };
 }

@@ -53,3 +53,25 @@ export function describeJsonFault(text: string, error: unknown): JsonFault {
   if (/Unexpected end of JSON input/i.test(message)) return { reason, ...lineAndColumn(text, text.length) };
   return { reason };
 }
+
+/**
+ * Whether the JSON text nests arrays and objects deeper than `maxDepth` (brackets inside strings
+ * do not count). Checked before parsing: V8 parses deep nesting, but copying or writing the value
+ * back (`structuredClone`, `JSON.stringify`) overflows the stack.
+ */
+export function nestsDeeperThan(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index];
+    if (inString) {
+      if (char === '\\') index += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '[' || char === '{') {
+      depth += 1;
+      if (depth > maxDepth) return true;
+    } else if (char === ']' || char === '}') depth -= 1;
+  }
+  return false;
+}

@@ -5,12 +5,14 @@ import { fsyncFolder, removeLeftoverTemps, writeFileAtomic } from './atomicFile'
 import { acquireFileLock } from './fileLock';
 import type { HeldLock } from './fileLock';
 import { AgentvisorError } from '../errors';
-import { describeJsonFault } from './jsonError';
+import { readBoundedFile } from './boundedRead';
+import { parseCredentialsRecord } from './credentialsJson';
+import type { JsonRecord } from './credentialsJson';
 
 /** What to do when a credentials file is readable by its group or by everyone (`mode & 0o077`). */
 export type PermissionPolicy = 'error' | 'warn' | 'ignore';
 
-export type JsonRecord = Record<string, unknown>;
+export type { JsonRecord } from './credentialsJson';
 
 export interface ReadJsonFileOptions {
   /** Default `'error'`. */
@@ -45,6 +47,8 @@ export interface RemoveKeysOptions extends UpdateJsonFileOptions {
   readonly deleteIfEmpty?: boolean;
   /** Decides, under the lock, whether a present key goes, from its current value. Default: every named key goes. */
   readonly when?: (key: string, value: unknown) => boolean;
+  /** Runs under the lock on the current content before anything is removed; throws to leave the file as it is. */
+  readonly check?: (current: JsonRecord) => void;
 }
 
 export interface RemoveKeysResult {
@@ -58,6 +62,8 @@ const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 const LOCK_STALE_MS = 10_000;
 const DIR_MODE = 0o700;
 const CHECK_MODES = process.platform !== 'win32';
+/** Real credentials files are a few kilobytes; Claude Code's, with many MCP logins, some dozens. */
+export const MAX_CREDENTIALS_FILE_BYTES = 1024 * 1024;
 
 function errnoCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -65,10 +71,22 @@ function errnoCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** What to do about an errno code, in words. */
+const IO_ADVICE: Readonly<Record<string, string>> = {
+  EACCES: 'you may not access it or its folder (another user owns it?): check with `ls -l` and fix the owner or mode',
+  EPERM: 'you may not access it or its folder (another user owns it?): check with `ls -l` and fix the owner or mode',
+  ENOTDIR: 'a part of its path is a file, not a folder: move that file aside or use another home',
+  ELOOP: 'its path is a symlink loop: replace the link with the file',
+  EROFS: 'it lies on a read-only file system: use a writable home',
+  ENOSPC: 'the disk is full: free some space',
+  EDQUOT: 'your disk quota is used up: free some space',
+};
+
 /** I/O failures carry only the errno code and the path: never the underlying message's extras or content. */
 function ioError(file: string, action: string, error: unknown): AgentvisorError {
   const code = errnoCode(error) ?? 'unknown';
-  return new AgentvisorError('credentials-io', `Could not ${action} credentials file ${file} (${code}).`, {
+  const advice = IO_ADVICE[code] ?? 'check the file, its folder and the disk, then try again';
+  return new AgentvisorError('credentials-io', `Could not ${action} credentials file ${file} (${code}): ${advice}.`, {
     details: { file, reason: code },
   });
 }
@@ -137,54 +155,14 @@ function permissionWarning(file: string, mode: number): string {
   return `Credentials file ${file} has mode ${octal}: its group or other users can access it. Run \`chmod 600 ${file}\`.`;
 }
 
-function parseRecord(file: string, text: string): JsonRecord {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (body.trim() === '') {
-    throw new AgentvisorError(
-      'invalid-credentials-file',
-      `Credentials file ${file} is empty; it must hold a JSON object. It was left as it is.`,
-      {
-        details: { file, reason: 'empty' },
-      },
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch (error) {
-    // The SyntaxError is not kept as `cause`: V8 may quote the file's text in it.
-    const fault = describeJsonFault(body, error);
-    const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
-    throw new AgentvisorError(
-      'invalid-credentials-file',
-      `Credentials file ${file} is not valid JSON${where}: ${fault.reason}. It was left as it is; fix or remove it.`,
-      {
-        details: {
-          file,
-          reason: 'syntax',
-          ...(fault.line === undefined ? {} : { line: fault.line, column: fault.column }),
-        },
-      },
-    );
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-    throw new AgentvisorError(
-      'invalid-credentials-file',
-      `Credentials file ${file} holds ${kind}, not a JSON object. It was left as it is; fix or remove it.`,
-      {
-        details: { file, reason: 'not-an-object' },
-      },
-    );
-  }
-  return value as JsonRecord;
-}
-
-/** Reads the real file (no symlink following at the last step) and applies the permission policy. */
+/**
+ * Reads the real file (no symlink following at the last step) and applies the permission policy.
+ * O_NONBLOCK: opening a FIFO must not wait for a writer; it is then refused as not a regular file.
+ */
 async function readTarget(target: Target, policy: PermissionPolicy): Promise<JsonFileContent | null> {
   let handle: fsp.FileHandle;
   try {
-    handle = await fsp.open(target.real, FS.O_RDONLY | FS.O_NOFOLLOW);
+    handle = await fsp.open(target.real, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null;
     throw ioError(target.given, 'open', error);
@@ -192,9 +170,11 @@ async function readTarget(target: Target, policy: PermissionPolicy): Promise<Jso
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) {
-      throw new AgentvisorError('invalid-credentials-file', `Credentials path ${target.given} is not a regular file.`, {
-        details: { file: target.given, reason: 'not-a-file' },
-      });
+      throw new AgentvisorError(
+        'invalid-credentials-file',
+        `Credentials path ${target.given} is not a regular file (a folder, FIFO, socket or device); move it aside so a credentials file can take its place.`,
+        { details: { file: target.given, reason: 'not-a-file' } },
+      );
     }
     const warnings: string[] = [];
     if (CHECK_MODES && (stat.mode & 0o077) !== 0 && policy !== 'ignore') {
@@ -206,13 +186,22 @@ async function readTarget(target: Target, policy: PermissionPolicy): Promise<Jso
       }
       warnings.push(message);
     }
-    let text: string;
+    let read: { text: string; overLimit: boolean };
     try {
-      text = await handle.readFile('utf8');
+      read = await readBoundedFile(handle, MAX_CREDENTIALS_FILE_BYTES);
     } catch (error) {
       throw ioError(target.given, 'read', error);
     }
-    return { data: parseRecord(target.given, text), warnings };
+    if (read.overLimit) {
+      throw new AgentvisorError(
+        'invalid-credentials-file',
+        `Credentials file ${target.given} is larger than ${MAX_CREDENTIALS_FILE_BYTES / 1024 / 1024} MB, ` +
+          'which no credentials file is. It was left as it is; fix or remove it.',
+        { details: { file: target.given, reason: 'too-large' } },
+      );
+    }
+    const { text } = read;
+    return { data: parseCredentialsRecord(target.given, text), warnings };
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -367,6 +356,7 @@ export async function removeKeys(
   let removed: string[] = [];
   const { step } = await withLockedFile(file, options, (current) => {
     if (current === null) return { kind: 'keep' };
+    options.check?.(current.data);
     const next: JsonRecord = { ...current.data };
     removed = keys.filter(
       (key) =>

@@ -52,6 +52,12 @@ describe('envPassthrough', () => {
     }
     expect(isAgentvisorError(caught, 'invalid-option')).toBe(true);
     expect((caught as Error).message).toContain('OPENAI_API_KEY');
+    // The ChatGPT tokens a session on a ChatGPT login gets (set in the host when agentvisor runs inside one).
+    for (const name of ['AGENTVISOR_CHATGPT_ACCESS_TOKEN', 'AGENTVISOR_CHATGPT_ID_TOKEN']) {
+      expect(() => createOrchestrator({ env: {}, envPassthrough: ['PATH', name] })).toThrow(
+        new RegExp(`cannot pass credential variables \\(${name}\\)`),
+      );
+    }
     expect(() => createOrchestrator({ env: {}, envPassthrough: ['not a name'] })).toThrow(
       /envPassthrough\[0\] must be a variable name such as PATH/,
     );

@@ -336,6 +336,18 @@ describe('agentvisor logout', () => {
     expect(again.stdout).toContain('nothing to remove');
   });
 
+  it('should refuse to touch a claude_auth.json a newer agentvisor wrote (higher schema_version), as login does', () => {
+    const file = path.join(home, 'claude_auth.json');
+    writeJson(file, { schema_version: 2, ANTHROPIC_API_KEY: CLAUDE_KEY, keys: { claude: { value: CLAUDE_KEY_2 } } });
+    const before = fs.readFileSync(file);
+    const { status, stderr } = cli(['logout', 'claude']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('schema_version 2');
+    expect(stderr).toContain('upgrade agentvisor');
+    expect(stderr).toContain('[invalid-credentials-file]');
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
   it('should not create the home folder when there is nothing to remove', () => {
     expect(cli(['logout', 'all']).status).toBe(0);
     expect(fs.existsSync(home)).toBe(false);
@@ -447,6 +459,12 @@ describe('agentvisor status', () => {
     expect(result.providers[0]!.credential).toBeNull();
     expect(result.providers[1]!.credential).toMatchObject({ hint: 'sk-…Ab3c' });
   });
+  it("should warn when a key set for one provider is the other provider's and will not be used", () => {
+    const { status, stdout } = cli(['status'], { env: { OPENAI_API_KEY: CLAUDE_KEY } });
+    expect(status).toBe(0);
+    expect(stdout).toContain('warning: env:OPENAI_API_KEY: sk-ant-…Wx1z is an Anthropic key');
+    expect(stdout).toMatch(/openai\s+on\s+none/);
+  });
 });
 
 describe('agentvisor providers', () => {
@@ -487,5 +505,15 @@ describe('agentvisor providers', () => {
       fallbackOrder: ['claude', 'openai'],
       config: { file: path.join(home, 'agentvisor', 'config.json'), loaded: false },
     });
+  });
+  it('should mask a key pasted into a base URL variable in --json output as in text output', () => {
+    // A slip people make: the key itself in ANTHROPIC_BASE_URL / OPENAI_BASE_URL.
+    const env = { ANTHROPIC_BASE_URL: CLAUDE_KEY, OPENAI_BASE_URL: `https://proxy.example/v1/${OPENAI_KEY}` };
+    for (const args of [['providers'], ['--json', 'providers'], ['--json', 'status']]) {
+      const { status, stdout } = cli(args, { env });
+      expect(status).toBe(0);
+      expect(stdout).not.toContain(CLAUDE_KEY.slice(12, 40));
+      expect(stdout).not.toContain(OPENAI_KEY.slice(8, 40));
+    }
   });
 });

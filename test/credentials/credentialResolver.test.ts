@@ -15,6 +15,7 @@ const KEYS = {
   claudeCodeRefresh: 'sk-ant-ort01-CCREFRESH-resolver-test-0005',
   fileOpenai: 'sk-proj-FILEKEY-resolver-test-0006',
   envOauth: 'sk-ant-oat01-ENVOAUTH-resolver-test-0007',
+  envOpenai: 'sk-proj-ENVKEY-resolver-test-0008',
 };
 const ALL_SECRETS = Object.values(KEYS);
 
@@ -143,6 +144,47 @@ describe('createCredentialResolver', () => {
     expect(o.source).toBe('file:auth.json');
     expect(secretEnvOf(o)).toEqual({ OPENAI_API_KEY: KEYS.fileOpenai });
     expect(() => r.authenticate(input('claude'))).toThrow();
+  });
+
+  it("should pass over a key of the other provider bound for the provider's own API, and name it in the refusal", async () => {
+    const dirs = tempDirs();
+    // Swapped variables: each key would be sent to the other company's API.
+    const r = resolver(dirs, { OPENAI_API_KEY: KEYS.envClaude, ANTHROPIC_API_KEY: KEYS.envOpenai });
+    await r.load();
+    for (const provider of ['claude', 'openai'] as const) {
+      let caught: unknown;
+      try {
+        r.authenticate(input(provider));
+      } catch (error) {
+        caught = error;
+      }
+      expect(isAgentvisorError(caught, 'auth-failed')).toBe(true);
+      expect((caught as Error).message).toMatch(provider === 'openai' ? /an Anthropic key/ : /an OpenAI key/);
+      expectNoSecret(caught);
+      expect(r.describe(provider)).toBeNull();
+    }
+    expect(r.credentialClasses()).toEqual({ claude: null, openai: null });
+    expect(r.passedOver('openai')).toEqual([
+      expect.stringMatching(/^env:OPENAI_API_KEY: sk-ant-…0001 is an Anthropic key/),
+    ]);
+    expectNoSecret(r.passedOver('claude'));
+    // The next source in order still counts.
+    write(path.join(dirs.home, 'auth.json'), { OPENAI_API_KEY: KEYS.fileOpenai });
+    await r.load();
+    expect(secretEnvOf(await r.authenticate(input('openai')))).toEqual({ OPENAI_API_KEY: KEYS.fileOpenai });
+  });
+
+  it('should hand any key to an endpoint the base URL names (a proxy, an OpenAI-compatible Anthropic API)', async () => {
+    const dirs = tempDirs();
+    const r = resolver(dirs, {
+      OPENAI_API_KEY: KEYS.envClaude,
+      OPENAI_BASE_URL: 'https://api.anthropic.com/v1/',
+      ANTHROPIC_API_KEY: KEYS.envOpenai,
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:4000',
+    });
+    await r.load();
+    expect(secretEnvOf(await r.authenticate(input('openai')))).toEqual({ OPENAI_API_KEY: KEYS.envClaude });
+    expect(secretEnvOf(await r.authenticate(input('claude')))).toMatchObject({ ANTHROPIC_API_KEY: KEYS.envOpenai });
   });
 
   it('should give CLAUDE_CODE_OAUTH_TOKEN from the env to a Claude session when no API key is set', async () => {

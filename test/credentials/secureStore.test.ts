@@ -321,3 +321,90 @@ describe('removeKeys', () => {
     expect(fs.readFileSync(file).equals(before)).toBe(true);
   });
 });
+
+describe('files that are not small plain JSON', () => {
+  /** Runs `operation` against a FIFO; a reader that blocks in open() is released by a writer after 3 s. */
+  async function againstFifo(operation: (file: string) => Promise<unknown>): Promise<unknown> {
+    const file = path.join(home, 'creds.json');
+    await run('mkfifo', [file]);
+    const outcome = operation(file).then(
+      (value) => ({ settled: 'resolved', value }),
+      (error: unknown) => ({ settled: 'rejected', value: error }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const hung = await Promise.race([
+      outcome.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 3000))),
+    ]);
+    clearTimeout(timer);
+    if (hung) fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    const result = await outcome;
+    expect(hung).toBe(false);
+    expect(fs.lstatSync(file).isFIFO()).toBe(true);
+    return result.settled === 'rejected' ? result.value : new Error('a FIFO was accepted');
+  }
+
+  it.each([
+    ['readJsonFile', (file: string) => readJsonFile(file, { home })],
+    ['updateJsonFile', (file: string) => updateJsonFile(file, (current) => ({ ...current, token: SECRET }), { home })],
+    ['removeKeys', (file: string) => removeKeys(file, ['token'], { home, deleteIfEmpty: true })],
+  ])('should refuse a FIFO in %s at once, without waiting for a writer', async (_name, operation) => {
+    const error = await againstFifo(operation);
+    expect(isAgentvisorError(error, 'invalid-credentials-file')).toBe(true);
+    expect((error as { details: unknown }).details).toMatchObject({ reason: 'not-a-file' });
+    expect((error as Error).message).toMatch(/move it aside/i);
+  });
+
+  it('should refuse a file larger than 1 MB, reading and updating, and leave it byte for byte', async () => {
+    const file = path.join(home, 'creds.json');
+    writeRaw(file, JSON.stringify({ token: SECRET, padding: 'a'.repeat(1024 * 1024) }));
+    const before = fs.readFileSync(file);
+    const read = await expectError(() => readJsonFile(file, { home }), 'invalid-credentials-file');
+    expect((read as unknown as { details: unknown }).details).toMatchObject({ reason: 'too-large' });
+    await expectError(
+      () => updateJsonFile(file, (current) => ({ ...current, more: 1 }), { home }),
+      'invalid-credentials-file',
+    );
+    await expectError(() => removeKeys(file, ['token'], { home }), 'invalid-credentials-file');
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('should refuse JSON nested deeper than 100 levels with a typed error, leaving the file byte for byte', async () => {
+    const file = path.join(home, 'creds.json');
+    const depth = 100_000;
+    writeRaw(file, `{"token": "${SECRET}", "deep": ${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    const before = fs.readFileSync(file);
+    const read = await expectError(() => readJsonFile(file, { home }), 'invalid-credentials-file');
+    expect((read as unknown as { details: unknown }).details).toMatchObject({ reason: 'too-deep' });
+    await expectError(
+      () => updateJsonFile(file, (current) => ({ ...current, more: 1 }), { home }),
+      'invalid-credentials-file',
+    );
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('should still read a file nested 100 levels deep, with brackets inside strings not counted', async () => {
+    const file = path.join(home, 'creds.json');
+    let nested: unknown = { token: SECRET, text: '[[[[{{{{"\\"[[' };
+    for (let level = 1; level < 100; level += 1) nested = { level: nested };
+    writeRaw(file, JSON.stringify(nested));
+    await expect(readJsonFile(file, { home })).resolves.toMatchObject({ data: { level: { level: {} } } });
+  });
+});
+
+describe('file system refusals', () => {
+  it('should say what to do when a part of the path is a file, not a folder', async () => {
+    const blocker = path.join(home, 'blocker');
+    writeRaw(blocker, 'not a folder');
+    const file = path.join(blocker, 'creds.json');
+    for (const operation of [
+      () => readJsonFile(file, { home }),
+      () => updateJsonFile(file, () => ({ token: SECRET }), { home }),
+    ]) {
+      const error = await expectError(operation, 'credentials-io');
+      expect(error.message).toContain('ENOTDIR');
+      expect(error.message).toMatch(/not a folder/);
+    }
+    expect(fs.readFileSync(blocker, 'utf8')).toBe('not a folder');
+  });
+});

@@ -188,6 +188,25 @@ describe('createTokenRefresher', () => {
     expect(second.accessToken.reveal()).not.toBe(first.accessToken.reveal());
   });
 
+  it.each([
+    ['past what a date can hold', 1e300],
+    ['past what a number can hold', Number.MAX_VALUE],
+  ])('should store the rotated refresh token when expires_in is %s', async (_label, expiresIn) => {
+    const fixture = writeCredentials(-MINUTE);
+    server.expiresIn = expiresIn;
+    const result = await refresher().getAccessToken();
+    seen.push(result);
+    // The server spent the old refresh token: losing the rotated one would log the user out.
+    const stored = readFile().oauth_tokens;
+    expect(stored.refresh_token).not.toBe(fixture.refresh);
+    expect(server.issued).toContain(stored.refresh_token);
+    expect(stored.access_token).toBe(result.accessToken.reveal());
+    // An expiry no date can hold is treated as unknown.
+    expect(result.expiresAt).toBeNull();
+    expect(stored.expires_at).toBeUndefined();
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+
   it('should fail with auth-failed (invalid-grant) and leave the file byte-identical when the refresh token is dead and no one won', async () => {
     writeCredentials(-MINUTE, { validRefresh: false });
     const before = snapshot();

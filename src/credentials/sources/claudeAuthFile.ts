@@ -48,7 +48,13 @@ export interface ClaudeAuth extends SourceFileResult {
   readonly preferredMode: ClaudePreferredMode | (string & {}) | null;
 }
 
-function checkSchemaVersion(file: string, data: Record<string, unknown>): number {
+/**
+ * Throws `invalid-credentials-file` (`schema-version-too-new`) for a file a newer agentvisor wrote;
+ * returns the file's version. Every reader and writer of claude_auth.json checks it first.
+ *
+ * @example checkClaudeAuthSchemaVersion(file, data);
+ */
+export function checkClaudeAuthSchemaVersion(file: string, data: Record<string, unknown>): number {
   const version = data.schema_version;
   // Checked before the shape: a newer version may have changed it.
   if (typeof version === 'number' && Number.isInteger(version) && version > CLAUDE_AUTH_SCHEMA_VERSION) {
@@ -84,7 +90,7 @@ export async function readClaudeAuth(codexHome: string, options: SourceReadOptio
   const file = path.resolve(codexHome, CLAUDE_AUTH_FILE);
   const content = await readJsonFile(file, { permissions: options.permissions, home: options.userHome });
   if (content === null) return null;
-  checkSchemaVersion(file, content.data);
+  checkClaudeAuthSchemaVersion(file, content.data);
   const data = parseCredentialsFile(file, claudeAuthSchema(), content.data);
   const source = `file:${CLAUDE_AUTH_FILE}`;
   const spec = PROVIDERS.claude;

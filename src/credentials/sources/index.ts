@@ -1,6 +1,11 @@
 export { readCodexAuth, CODEX_AUTH_FILE, OPENAI_AUTH_CLAIM } from './codexAuthFile';
 export type { CodexAuth, ChatgptCredential } from './codexAuthFile';
-export { readClaudeAuth, CLAUDE_AUTH_FILE, CLAUDE_AUTH_SCHEMA_VERSION } from './claudeAuthFile';
+export {
+  readClaudeAuth,
+  checkClaudeAuthSchemaVersion,
+  CLAUDE_AUTH_FILE,
+  CLAUDE_AUTH_SCHEMA_VERSION,
+} from './claudeAuthFile';
 export type { ClaudeAuth, ClaudePreferredMode } from './claudeAuthFile';
 export { readClaudeCodeCredentials, defaultClaudeHome, CLAUDE_CODE_CREDENTIALS_FILE } from './claudeCodeCredentials';
 export type { ClaudeCodeCredentials, ClaudeCodeOAuthCredential } from './claudeCodeCredentials';
