@@ -2,10 +2,12 @@
  * Settlements the ledger refuses for a reason other than an outage (a ledger file that turned
  * corrupt while the orchestrator ran): `release()` rejects with the ledger's typed error, and the
  * orchestrator's process lives on (no unhandled rejection) and stops cleanly, the file untouched.
+ * And a session whose usage adds up past 10^9 tokens (each report may carry up to 10^9) is settled
+ * in full, without holding up the settlements queued behind it.
  */
 import fs from 'node:fs';
 import { killAll, startScripted } from '../helpers/scriptedOrchestrator';
-import { sharedBackend, sleep } from '../helpers/sharedBackends';
+import { booksOf, sharedBackend, sleep } from '../helpers/sharedBackends';
 import type { Limits, SharedBackend } from '../helpers/sharedBackends';
 
 const LIMITS: Limits = {
@@ -38,5 +40,29 @@ describe('settlements the ledger refuses', () => {
     worker.send({ op: 'stop' });
     await worker.next('stopped');
     expect(fs.readFileSync(backend.spec.file!, 'utf8')).toBe(FOREIGN);
+  }, 30_000);
+
+  it('should settle usage that adds up past 10^9 tokens in one session, and the sessions queued behind it', async () => {
+    const huge: Limits = { ...LIMITS, claude: { dailyLimit: 5_000_000_000, maxConcurrent: 10 } };
+    const worker = await startScripted({ ledger: backend.spec, limits: huge });
+    for (const id of ['a', 'b']) {
+      worker.send({ op: 'spawn', id, estimatedTokens: 1_000 });
+      await worker.next('spawned', id);
+    }
+    for (let report = 0; report < 3; report += 1) {
+      worker.send({ op: 'usage', id: 'a', tokens: 900_000_000 });
+      await worker.next('used', 'a');
+    }
+    worker.send({ op: 'usage', id: 'b', tokens: 500 });
+    await worker.next('used', 'b');
+    worker.send({ op: 'release', id: 'a' });
+    expect(await worker.next('released', 'a')).toMatchObject({ usedTokens: 2_700_000_000 });
+    worker.send({ op: 'release', id: 'b' });
+    expect(await worker.next('released', 'b')).toMatchObject({ usedTokens: 500 });
+    expect((await booksOf(backend, huge)).providers.claude).toMatchObject({
+      used: 2_700_000_500,
+      reserved: 0,
+      active: 0,
+    });
   }, 30_000);
 });
