@@ -1,6 +1,7 @@
 /**
  * `agentvisor quota`: usage recorded in the file ledger under --home by one process is shown by
- * another, with a provider paused by a usage limit; an empty home is read without being created.
+ * another, with a provider paused by a usage limit; an empty home is read without being created;
+ * a ledger path that leads nowhere through a symlink is refused as `run` and `batch` refuse it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -74,11 +75,35 @@ describe('agentvisor quota', () => {
     );
   });
 
-  it('should show an empty day without creating anything when nothing was recorded', () => {
+  it('should show an empty day without creating anything when nothing was recorded, also through a symlinked home', () => {
     const { status, json } = quota();
     expect(status).toBe(0);
     expect(json).toMatchObject({ ok: true, exists: false });
     expect((json.providers as { used: number }[]).map((p) => p.used)).toEqual([0, 0]);
     expect(fs.existsSync(home)).toBe(false);
+    const realHome = path.join(dir, 'real-codex');
+    fs.mkdirSync(realHome);
+    fs.symlinkSync(realHome, home);
+    expect(quota()).toMatchObject({ status: 0, json: { ok: true, exists: false } });
+    expect(fs.readdirSync(realHome)).toEqual([]);
+  });
+
+  it.each([
+    ['ledger.json is a symlink to a missing file', 'symlink'],
+    ['its folder is a symlink to a missing folder', 'dangling-symlink'],
+  ])('should exit 2 with insecure-permissions when %s, as run and batch do, creating nothing', (_, reason) => {
+    const missing = path.join(dir, 'missing');
+    fs.mkdirSync(path.join(home, 'agentvisor'), { recursive: true });
+    if (reason === 'symlink')
+      fs.symlinkSync(path.join(missing, 'ledger.json'), path.join(home, 'agentvisor', 'ledger.json'));
+    else {
+      fs.rmdirSync(path.join(home, 'agentvisor'));
+      fs.symlinkSync(missing, path.join(home, 'agentvisor'));
+    }
+    const { status, stdout, json } = quota();
+    expect(status).toBe(2);
+    expect(json).toMatchObject({ ok: false, error: { code: 'insecure-permissions' } });
+    expect(stdout).toContain(reason === 'symlink' ? 'symbolic link' : 'missing folder');
+    expect(fs.existsSync(missing)).toBe(false);
   });
 });
