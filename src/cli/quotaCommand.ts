@@ -1,10 +1,9 @@
-import { existsSync, lstatSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultLedgerFile } from '../orchestrator/ledgerOption';
 import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
-import { createFileLedger } from '../quota/fileLedger';
+import { readFileLedgerSnapshot } from '../quota/fileLedger';
 import { createMemoryLedger } from '../quota/memoryLedger';
 import { alreadyChecked } from '../schema/checkOptions';
 import { pausesFileFor, readPauses } from '../quota/pauseRecord';
@@ -68,20 +67,6 @@ export function configuredLedger(context: Pick<CommandContext, 'home' | 'config'
 }
 
 /**
- * True when the ledger file is there, or a symlink on its way leads nowhere (ledger.json itself, or
- * a folder above it): the file ledger then refuses it (`insecure-permissions`) as `run` and `batch`
- * do, instead of `quota` showing an empty day. Nothing is created either way.
- */
-function ledgerPathPresent(file: string): boolean {
-  if (existsSync(file)) return true;
-  for (let at = file; at !== path.dirname(at); at = path.dirname(at)) {
-    // A link that resolves (a home reached through one) is fine: the file is simply not there yet.
-    if (lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink() && !existsSync(at)) return true;
-  }
-  return false;
-}
-
-/**
  * Today's usage against the limits in force (the config file's over the defaults), from the file
  * ledger run and batch record to, with providers paused by a usage limit. Reading never creates
  * or rewrites it. A memory ledger keeps nothing between commands, and a Redis ledger is not read
@@ -99,13 +84,14 @@ export async function collectQuota(
     PROVIDER_IDS.map((p) => [p, { dailyLimit: configured[p].dailyLimit, maxConcurrent: configured[p].maxConcurrent }]),
   ) as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   const file = where.file;
-  const exists = file !== null && ledgerPathPresent(file);
-  // Nothing recorded yet: the empty day, without creating the folder or the file.
-  const ledger = exists
-    ? createFileLedger(alreadyChecked({ file, limits, home: context.home, now: () => now }))
-    : createMemoryLedger(alreadyChecked({ limits, now: () => now }));
+  const exists = file !== null && existsSync(file);
+  const memory = createMemoryLedger(alreadyChecked({ limits, now: () => now }));
   try {
-    const snapshot = await ledger.snapshot();
+    // Read without the lock and never written back; a missing file is the empty day, nothing created.
+    const snapshot =
+      file === null
+        ? await memory.snapshot()
+        : await readFileLedgerSnapshot(alreadyChecked({ file, limits, home: context.home, now: () => now }));
     const pauses = file === null ? {} : await readPauses(pausesFileFor(file), now);
     const providers = PROVIDER_IDS.map((provider): ProviderQuota => {
       const p = snapshot.providers[provider];
@@ -134,7 +120,7 @@ export async function collectQuota(
       limitsFrom: Object.fromEntries(PROVIDER_IDS.map((p) => [p, configured[p].from])) as QuotaResult['limitsFrom'],
     };
   } finally {
-    await ledger.close();
+    await memory.close();
   }
 }
 

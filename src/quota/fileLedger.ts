@@ -35,7 +35,7 @@ import {
   sweepExpired,
 } from './ledgerState';
 import type { LedgerState, LedgerWindow } from './ledgerState';
-import { updateLockedFile } from './lockedFile';
+import { readCheckedFile, updateLockedFile } from './lockedFile';
 import type { LockedFileOptions } from './lockedFile';
 
 export interface FileLedgerOptions extends LedgerConfig {
@@ -183,4 +183,22 @@ export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
       await draining;
     },
   };
+}
+
+/**
+ * A file ledger's snapshot, read without its lock and without writing anything back: leases that
+ * ran out are left out of it, but the file keeps them (and its version) until the next operation
+ * of a ledger. For readers such as `agentvisor quota`; fails as the file ledger would
+ * (`ledger-corrupt`, `insecure-permissions`, `ledger-unavailable`).
+ *
+ * @example const snapshot = await readFileLedgerSnapshot({ file, limits });
+ */
+export async function readFileLedgerSnapshot(options: FileLedgerOptions): Promise<LedgerSnapshot> {
+  checkLedgerOptions('file', options);
+  const { limits, dailyReset, now } = resolveLedgerConfig(options);
+  const { file, home } = fileSettings(options);
+  const text = await readCheckedFile(file, home);
+  const state = text === null ? createLedgerState() : parseLedger(file, text);
+  const at = readClock(now);
+  return snapshotIn(state, limits, ledgerWindow(at, dailyReset), at);
 }

@@ -162,6 +162,16 @@ function acquireLock(real: string, file: string, options: LockedFileOptions): Pr
 }
 
 /**
+ * The file's current text (null when it does not exist), checked as `updateLockedFile` checks it,
+ * without the lock and without creating or writing anything: writes are atomic renames, so the
+ * text is one whole version.
+ */
+export async function readCheckedFile(file: string, home: string): Promise<string | null> {
+  const folder = await checkedFolder(file, home);
+  return readOwnFile(path.join(folder, path.basename(file)), file);
+}
+
+/**
  * Runs `update` on the file's current text (null when the file does not exist) under the lock and
  * writes what it returns; `null` from `update` writes nothing.
  */

@@ -106,4 +106,29 @@ describe('agentvisor quota', () => {
     expect(stdout).toContain(reason === 'symlink' ? 'symbolic link' : 'missing folder');
     expect(fs.existsSync(missing)).toBe(false);
   });
+
+  it('should read a ledger without rewriting it: an expired lease, a version 1 file and an old day stay byte for byte', () => {
+    const file = path.join(home, 'agentvisor', 'ledger.json');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const today = new Date().toISOString().slice(0, 10);
+    const v1 = `${JSON.stringify({
+      format: 'agentvisor-quota-ledger',
+      version: 1,
+      reservations: {
+        gone: { provider: 'claude', tokens: 500, expiresAt: 1_000 },
+        live: { provider: 'claude', tokens: 300, expiresAt: Date.now() + 3_600_000 },
+      },
+      days: {
+        '2020-01-01': { used: { claude: 5, openai: 0 }, settled: {}, expired: {} },
+        [today]: { used: { claude: 40, openai: 0 }, settled: {}, expired: {} },
+      },
+    })}\n`;
+    fs.writeFileSync(file, v1, { mode: 0o600 });
+    const before = fs.statSync(file);
+    const { status, json } = quota();
+    expect(status).toBe(0);
+    expect((json.providers as object[])[0]).toMatchObject({ provider: 'claude', reserved: 300, active: 1 });
+    expect(fs.readFileSync(file, 'utf8')).toBe(v1);
+    expect(fs.statSync(file).ino).toBe(before.ino);
+  });
 });
