@@ -115,6 +115,21 @@ function dateKey(y: number, m: number, d: number): string {
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
+/** Whether two resets are the same schedule (a zone may be named two ways: `Etc/UTC` is `UTC`). */
+export function sameDailyReset(a: DailyReset, b: DailyReset): boolean {
+  if (a.at !== b.at) return false;
+  if (a.timeZone === b.timeZone) return true;
+  const canonical = (timeZone: string): string | null => {
+    try {
+      return new Intl.DateTimeFormat('en', { timeZone }).resolvedOptions().timeZone;
+    } catch {
+      return null;
+    }
+  };
+  const zone = canonical(a.timeZone);
+  return zone !== null && zone === canonical(b.timeZone);
+}
+
 /** Validates a DailyReset, throwing `invalid-option` with what to fix. */
 export function checkDailyReset(reset: DailyReset): void {
   parseAt(reset.at);

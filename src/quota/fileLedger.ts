@@ -12,6 +12,9 @@ import type {
   Settlement,
 } from './ledger';
 import { parseLedger, serializeLedger } from './ledgerFileFormat';
+import { sameDailyReset } from './dailyWindow';
+import type { DailyReset } from './dailyWindow';
+import { AgentvisorError } from '../errors';
 import {
   checkLeaseMs,
   checkRecordRequest,
@@ -70,6 +73,25 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/**
+ * The books in a ledger file's text (empty when there is none yet), kept by `dailyReset`. A file
+ * kept by another reset is refused (`invalid-option`): two schedules on one file would count the
+ * same hours against different days, each process seeing a budget of its own.
+ */
+function booksIn(file: string, text: string | null, dailyReset: DailyReset): LedgerState {
+  if (text === null) return createLedgerState();
+  const { state, dailyReset: kept } = parseLedger(file, text);
+  if (kept === null || sameDailyReset(kept, dailyReset)) return state;
+  const show = (reset: DailyReset): string => `{ at: '${reset.at}', timeZone: '${reset.timeZone}' }`;
+  throw new AgentvisorError(
+    'invalid-option',
+    `Ledger file ${file} keeps daily windows that reset at ${show(kept)}, but this ledger was given dailyReset ${show(dailyReset)}. ` +
+      `Every process sharing a ledger must use the same reset: give dailyReset ${show(kept)}, or move the file aside to start a ledger ` +
+      'with the new reset. Nothing was reserved or settled by this call.',
+    { details: { option: 'dailyReset', file } },
+  );
+}
+
 /** The file and lock settings of checked options, with their defaults. */
 function fileSettings(options: FileLedgerOptions): { file: string } & LockedFileOptions {
   return {
@@ -111,7 +133,7 @@ export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
   /** Applies a batch of steps to the file's current state under one lock; each step succeeds or fails alone. */
   async function runBatch(batch: readonly Pending[]): Promise<void> {
     const outcomes = await updateLockedFile(file, lockOptions, (text) => {
-      const state = text === null ? createLedgerState() : parseLedger(file, text);
+      const state = booksIn(file, text, dailyReset);
       const at = readClock(now);
       const window = ledgerWindow(at, dailyReset);
       const results = batch.map((op) => {
@@ -122,7 +144,7 @@ export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
         }
       });
       pruneDays(state, window);
-      const next = serializeLedger(state);
+      const next = serializeLedger(state, dailyReset);
       // Unchanged books (a snapshot with nothing to expire) are not rewritten.
       return { text: next === text ? null : next, result: results };
     });
@@ -198,7 +220,7 @@ export async function readFileLedgerSnapshot(options: FileLedgerOptions): Promis
   const { limits, dailyReset, now } = resolveLedgerConfig(options);
   const { file, home } = fileSettings(options);
   const text = await readCheckedFile(file, home);
-  const state = text === null ? createLedgerState() : parseLedger(file, text);
+  const state = booksIn(file, text, dailyReset);
   const at = readClock(now);
   return snapshotIn(state, limits, ledgerWindow(at, dailyReset), at);
 }
