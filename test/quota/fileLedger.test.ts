@@ -303,6 +303,18 @@ describe('createFileLedger', () => {
     }
   });
 
+  it('should say what to do when the lock path is a file, not the folder agentvisor locks with, and leave it', async () => {
+    const file = freshFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.lock`, '');
+    const old = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(`${file}.lock`, old, old);
+    const error = await expectRejection(open(file).snapshot(), 'ledger-unavailable', 'ENOTDIR');
+    expect(error.message).toContain(`${file}.lock is a file, not the folder agentvisor locks with`);
+    expect(error.message).toMatch(/remove it/);
+    expect(fs.statSync(`${file}.lock`).isFile()).toBe(true);
+  });
+
   it('should time out on a lock another process holds, and take over a stale one', async () => {
     const file = freshFile();
     fs.mkdirSync(`${file}.lock`, { recursive: true });
