@@ -130,6 +130,27 @@ export function sameDailyReset(a: DailyReset, b: DailyReset): boolean {
   return zone !== null && zone === canonical(b.timeZone);
 }
 
+/**
+ * A shared ledger kept by another reset than this process was given (`invalid-option`): two
+ * schedules on one ledger would count the same hours against different days.
+ */
+export function dailyResetMismatch(
+  ledger: string,
+  kept: DailyReset,
+  given: DailyReset,
+  startOver: string,
+  details: Record<string, unknown>,
+): AgentvisorError {
+  const show = (reset: DailyReset): string => `{ at: '${reset.at}', timeZone: '${reset.timeZone}' }`;
+  return new AgentvisorError(
+    'invalid-option',
+    `${ledger} keeps daily windows that reset at ${show(kept)}, but this ledger was given dailyReset ${show(given)}. ` +
+      `Every process sharing a ledger must use the same reset: give dailyReset ${show(kept)}, or ${startOver} ` +
+      'to start a ledger with the new reset. Nothing was reserved or settled by this call.',
+    { details: { option: 'dailyReset', ...details } },
+  );
+}
+
 /** Validates a DailyReset, throwing `invalid-option` with what to fix. */
 export function checkDailyReset(reset: DailyReset): void {
   parseAt(reset.at);

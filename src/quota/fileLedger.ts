@@ -12,9 +12,8 @@ import type {
   Settlement,
 } from './ledger';
 import { parseLedger, serializeLedger } from './ledgerFileFormat';
-import { sameDailyReset } from './dailyWindow';
+import { dailyResetMismatch, sameDailyReset } from './dailyWindow';
 import type { DailyReset } from './dailyWindow';
-import { AgentvisorError } from '../errors';
 import {
   checkLeaseMs,
   checkRecordRequest,
@@ -82,14 +81,7 @@ function booksIn(file: string, text: string | null, dailyReset: DailyReset): Led
   if (text === null) return createLedgerState();
   const { state, dailyReset: kept } = parseLedger(file, text);
   if (kept === null || sameDailyReset(kept, dailyReset)) return state;
-  const show = (reset: DailyReset): string => `{ at: '${reset.at}', timeZone: '${reset.timeZone}' }`;
-  throw new AgentvisorError(
-    'invalid-option',
-    `Ledger file ${file} keeps daily windows that reset at ${show(kept)}, but this ledger was given dailyReset ${show(dailyReset)}. ` +
-      `Every process sharing a ledger must use the same reset: give dailyReset ${show(kept)}, or move the file aside to start a ledger ` +
-      'with the new reset. Nothing was reserved or settled by this call.',
-    { details: { option: 'dailyReset', file } },
-  );
+  throw dailyResetMismatch(`Ledger file ${file}`, kept, dailyReset, 'move the file aside', { file });
 }
 
 /** The file and lock settings of checked options, with their defaults. */
