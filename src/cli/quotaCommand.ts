@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { defaultLedgerFile } from '../orchestrator/ledgerOption';
 import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
-import { createFileLedger } from '../quota/fileLedger';
+import { readFileLedgerSnapshot } from '../quota/fileLedger';
 import { createMemoryLedger } from '../quota/memoryLedger';
 import { alreadyChecked } from '../schema/checkOptions';
 import { pausesFileFor, readPauses } from '../quota/pauseRecord';
@@ -85,12 +85,13 @@ export async function collectQuota(
   ) as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   const file = where.file;
   const exists = file !== null && existsSync(file);
-  // Nothing recorded yet: the empty day, without creating the folder or the file.
-  const ledger = exists
-    ? createFileLedger(alreadyChecked({ file, limits, home: context.home, now: () => now }))
-    : createMemoryLedger(alreadyChecked({ limits, now: () => now }));
+  const memory = createMemoryLedger(alreadyChecked({ limits, now: () => now }));
   try {
-    const snapshot = await ledger.snapshot();
+    // Read without the lock and never written back; a missing file is the empty day, nothing created.
+    const snapshot =
+      file === null
+        ? await memory.snapshot()
+        : await readFileLedgerSnapshot(alreadyChecked({ file, limits, home: context.home, now: () => now }));
     const pauses = file === null ? {} : await readPauses(pausesFileFor(file), now);
     const providers = PROVIDER_IDS.map((provider): ProviderQuota => {
       const p = snapshot.providers[provider];
@@ -119,7 +120,7 @@ export async function collectQuota(
       limitsFrom: Object.fromEntries(PROVIDER_IDS.map((p) => [p, configured[p].from])) as QuotaResult['limitsFrom'],
     };
   } finally {
-    await ledger.close();
+    await memory.close();
   }
 }
 

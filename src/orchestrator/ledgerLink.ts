@@ -16,7 +16,7 @@ import type {
   OthersHold,
   TopUpAsk,
 } from './ledgerLinkTypes';
-import { othersFromSnapshot } from './othersFromSnapshot';
+import { limitsLeftBy, othersAfterReset, othersFromSnapshot } from './othersFromSnapshot';
 import { SettleQueue } from './settleQueue';
 
 export { reservationId } from './ledgerLinkTypes';
@@ -48,6 +48,8 @@ export class LedgerLink {
   readonly #ledger: InsuredLedger;
   #others: OthersHold = zeroHold();
   #timer: ClockTimer | null = null;
+  /** Fires at the daily reset the last sync saw coming (see #armReset). */
+  #resetTimer: ClockTimer | null = null;
   readonly #extraTimers = new Set<ClockTimer>();
   /** The local limits of the last sync (restored when an outage ends). */
   #lastLimits: EffectiveLimits | null = null;
@@ -309,6 +311,26 @@ export class LedgerLink {
     this.#others = others;
     this.#lastLimits = limits;
     this.#o.onLimits(limits);
+    this.#armReset(snapshot.nextResetAt);
+  }
+
+  /**
+   * At the daily reset, others' usage of the day before stops counting at once (the ledger starts
+   * the new window at 0), instead of lowering the local limits until the next sync reads the ledger.
+   */
+  #armReset(nextResetAt: number): void {
+    if (this.#resetTimer !== null) this.#o.clock.clearTimeout(this.#resetTimer);
+    this.#resetTimer = this.#o.clock.setTimeout(
+      () => {
+        this.#resetTimer = null;
+        if (this.#stopped || this.state !== 'ok') return;
+        this.#others = othersAfterReset(this.#others);
+        this.#lastLimits = limitsLeftBy(this.#others, this.#o.limits);
+        this.#o.onLimits(this.#lastLimits);
+        if (!this.#ticking) void this.#sync();
+      },
+      Math.max(0, nextResetAt - this.#o.clock.now()),
+    );
   }
 
   async #renew(): Promise<void> {
@@ -351,6 +373,8 @@ export class LedgerLink {
     this.#stopped = true;
     if (this.#timer !== null) this.#o.clock.clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#resetTimer !== null) this.#o.clock.clearTimeout(this.#resetTimer);
+    this.#resetTimer = null;
     for (const timer of this.#extraTimers) this.#o.clock.clearTimeout(timer);
     this.#extraTimers.clear();
     for (let attempt = 0; attempt < 3 && this.#settles.busy; attempt += 1) {

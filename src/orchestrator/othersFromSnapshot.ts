@@ -30,7 +30,6 @@ export function othersFromSnapshot(
     ours[held.provider].active += 1;
   }
   const others = zeroHold();
-  const limits = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
   for (const p of PROVIDER_IDS) {
     const s = snapshot.providers[p];
     others[p] = {
@@ -38,10 +37,28 @@ export function othersFromSnapshot(
       reserved: Math.max(0, s.reserved - ours[p].reserved),
       active: Math.max(0, s.active - ours[p].active),
     };
+  }
+  return { others, limits: limitsLeftBy(others, configured) };
+}
+
+/** The local limits that what others hold leaves: each configured limit minus their usage, reservations and slots. */
+export function limitsLeftBy(others: OthersHold, configured: LedgerLinkOptions['limits']): EffectiveLimits {
+  const limits = {} as Record<ProviderId, { dailyLimit: number; maxConcurrent: number }>;
+  for (const p of PROVIDER_IDS) {
     limits[p] = {
       dailyLimit: Math.max(0, configured[p].dailyLimit - others[p].used - others[p].reserved),
       maxConcurrent: Math.max(0, configured[p].maxConcurrent - others[p].active),
     };
   }
-  return { others, limits };
+  return limits;
+}
+
+/**
+ * What others hold once a new daily window starts: their usage stays in the old window (the ledger
+ * starts the new one at 0); their reservations and slots carry over.
+ */
+export function othersAfterReset(others: OthersHold): OthersHold {
+  const next = zeroHold();
+  for (const p of PROVIDER_IDS) next[p] = { ...others[p], used: 0 };
+  return next;
 }

@@ -48,7 +48,7 @@ export class SettleQueue {
     const durable = new Promise<void>((resolve, reject) => {
       this.#pending.set(id, { ...settle, waiters: [{ resolve, reject }] });
     });
-    void this.flush();
+    this.#flushInBackground();
     return durable;
   }
 
@@ -57,8 +57,13 @@ export class SettleQueue {
     const pending = this.#pending.get(id);
     if (!pending) return Promise.resolve();
     const durable = new Promise<void>((resolve, reject) => pending.waiters.push({ resolve, reject }));
-    void this.flush();
+    this.#flushInBackground();
     return durable;
+  }
+
+  /** A flush nobody awaits: its failure already reached the settlement's waiters, and must not crash the process. */
+  #flushInBackground(): void {
+    this.flush().catch(() => undefined);
   }
 
   /** One flush at a time: a second caller's settlements are picked up by the loop already running, and it waits for that loop. */

@@ -115,6 +115,42 @@ function dateKey(y: number, m: number, d: number): string {
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
+/** Whether two resets are the same schedule (a zone may be named two ways: `Etc/UTC` is `UTC`). */
+export function sameDailyReset(a: DailyReset, b: DailyReset): boolean {
+  if (a.at !== b.at) return false;
+  if (a.timeZone === b.timeZone) return true;
+  const canonical = (timeZone: string): string | null => {
+    try {
+      return new Intl.DateTimeFormat('en', { timeZone }).resolvedOptions().timeZone;
+    } catch {
+      return null;
+    }
+  };
+  const zone = canonical(a.timeZone);
+  return zone !== null && zone === canonical(b.timeZone);
+}
+
+/**
+ * A shared ledger kept by another reset than this process was given (`invalid-option`): two
+ * schedules on one ledger would count the same hours against different days.
+ */
+export function dailyResetMismatch(
+  ledger: string,
+  kept: DailyReset,
+  given: DailyReset,
+  startOver: string,
+  details: Record<string, unknown>,
+): AgentvisorError {
+  const show = (reset: DailyReset): string => `{ at: '${reset.at}', timeZone: '${reset.timeZone}' }`;
+  return new AgentvisorError(
+    'invalid-option',
+    `${ledger} keeps daily windows that reset at ${show(kept)}, but this ledger was given dailyReset ${show(given)}. ` +
+      `Every process sharing a ledger must use the same reset: give dailyReset ${show(kept)}, or ${startOver} ` +
+      'to start a ledger with the new reset. Nothing was reserved or settled by this call.',
+    { details: { option: 'dailyReset', ...details } },
+  );
+}
+
 /** Validates a DailyReset, throwing `invalid-option` with what to fix. */
 export function checkDailyReset(reset: DailyReset): void {
   parseAt(reset.at);

@@ -12,6 +12,8 @@ import type {
   Settlement,
 } from './ledger';
 import { parseLedger, serializeLedger } from './ledgerFileFormat';
+import { dailyResetMismatch, sameDailyReset } from './dailyWindow';
+import type { DailyReset } from './dailyWindow';
 import {
   checkLeaseMs,
   checkRecordRequest,
@@ -35,7 +37,7 @@ import {
   sweepExpired,
 } from './ledgerState';
 import type { LedgerState, LedgerWindow } from './ledgerState';
-import { updateLockedFile } from './lockedFile';
+import { readCheckedFile, updateLockedFile } from './lockedFile';
 import type { LockedFileOptions } from './lockedFile';
 
 export interface FileLedgerOptions extends LedgerConfig {
@@ -68,6 +70,18 @@ interface Pending {
   readonly step: Step<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The books in a ledger file's text (empty when there is none yet), kept by `dailyReset`. A file
+ * kept by another reset is refused (`invalid-option`): two schedules on one file would count the
+ * same hours against different days, each process seeing a budget of its own.
+ */
+function booksIn(file: string, text: string | null, dailyReset: DailyReset): LedgerState {
+  if (text === null) return createLedgerState();
+  const { state, dailyReset: kept } = parseLedger(file, text);
+  if (kept === null || sameDailyReset(kept, dailyReset)) return state;
+  throw dailyResetMismatch(`Ledger file ${file}`, kept, dailyReset, 'move the file aside', { file });
 }
 
 /** The file and lock settings of checked options, with their defaults. */
@@ -111,7 +125,7 @@ export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
   /** Applies a batch of steps to the file's current state under one lock; each step succeeds or fails alone. */
   async function runBatch(batch: readonly Pending[]): Promise<void> {
     const outcomes = await updateLockedFile(file, lockOptions, (text) => {
-      const state = text === null ? createLedgerState() : parseLedger(file, text);
+      const state = booksIn(file, text, dailyReset);
       const at = readClock(now);
       const window = ledgerWindow(at, dailyReset);
       const results = batch.map((op) => {
@@ -122,7 +136,7 @@ export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
         }
       });
       pruneDays(state, window);
-      const next = serializeLedger(state);
+      const next = serializeLedger(state, dailyReset);
       // Unchanged books (a snapshot with nothing to expire) are not rewritten.
       return { text: next === text ? null : next, result: results };
     });
@@ -183,4 +197,22 @@ export function createFileLedger(options: FileLedgerOptions): QuotaLedger {
       await draining;
     },
   };
+}
+
+/**
+ * A file ledger's snapshot, read without its lock and without writing anything back: leases that
+ * ran out are left out of it, but the file keeps them (and its version) until the next operation
+ * of a ledger. For readers such as `agentvisor quota`; fails as the file ledger would
+ * (`ledger-corrupt`, `insecure-permissions`, `ledger-unavailable`).
+ *
+ * @example const snapshot = await readFileLedgerSnapshot({ file, limits });
+ */
+export async function readFileLedgerSnapshot(options: FileLedgerOptions): Promise<LedgerSnapshot> {
+  checkLedgerOptions('file', options);
+  const { limits, dailyReset, now } = resolveLedgerConfig(options);
+  const { file, home } = fileSettings(options);
+  const text = await readCheckedFile(file, home);
+  const state = booksIn(file, text, dailyReset);
+  const at = readClock(now);
+  return snapshotIn(state, limits, ledgerWindow(at, dailyReset), at);
 }

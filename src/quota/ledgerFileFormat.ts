@@ -3,13 +3,14 @@ import type { ProviderId } from '../../machines/providers';
 import { describeJsonFault } from '../storage/jsonError';
 import { AgentvisorError } from '../errors';
 import { MAX_SESSION_ID_LENGTH } from './ledgerInput';
+import type { DailyReset } from './dailyWindow';
 import { addLive, createLedgerState } from './ledgerState';
 import type { DayRecord, ExpiredRecord, LedgerState, SettledRecord } from './ledgerState';
 
 /**
  * The file ledger's on-disk format, version 2 (docs/ledger.md shows an example):
  *
- *   { "format": "agentvisor-quota-ledger", "version": 2,
+ *   { "format": "agentvisor-quota-ledger", "version": 2, "dailyReset"?: { "at", "timeZone" },
  *     "reservations": { "<sessionId>": { "provider", "tokens", "expiresAt", "used"? } },
  *     "days": { "<YYYY-MM-DD>": { "used": { "claude", "openai" }, "overrun"?: { "claude", "openai" },
  *                                 "settled": { "<sessionId>": { "provider", "usedTokens", "returnedTokens" } },
@@ -30,8 +31,11 @@ const READABLE_VERSIONS: readonly unknown[] = [1, 2];
 
 type Json = Record<string, unknown>;
 
-/** Session ids are object keys on disk: Object.fromEntries and JSON.parse make own properties, so `__proto__` stays data. */
-export function serializeLedger(state: LedgerState): string {
+/**
+ * Session ids are object keys on disk: Object.fromEntries and JSON.parse make own properties, so `__proto__` stays data.
+ * `dailyReset`, the schedule of the windows the books are kept in, is written when given (every write of the file ledger).
+ */
+export function serializeLedger(state: LedgerState, dailyReset?: DailyReset): string {
   const days = Object.fromEntries(
     [...state.days]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -58,7 +62,8 @@ export function serializeLedger(state: LedgerState): string {
         : { provider: r.provider, tokens: r.tokens, expiresAt: r.expiresAt, used: r.used },
     ]),
   );
-  const data = { format: LEDGER_FILE_FORMAT, version: LEDGER_FILE_VERSION, reservations, days };
+  const schedule = dailyReset === undefined ? {} : { dailyReset: { at: dailyReset.at, timeZone: dailyReset.timeZone } };
+  const data = { format: LEDGER_FILE_FORMAT, version: LEDGER_FILE_VERSION, ...schedule, reservations, days };
   return `${JSON.stringify(data, null, 1)}\n`;
 }
 
@@ -129,6 +134,16 @@ function parseDay(day: string, value: unknown): DayRecord {
   return { used, overrun, settled, expired };
 }
 
+function parseSchedule(value: unknown): DailyReset | null {
+  if (value === undefined) return null;
+  const raw = record(value, '"dailyReset"');
+  if (typeof raw.at !== 'string' || !/^([01]\d|2[0-3]):[0-5]\d$/.test(raw.at))
+    throw new Fault('"dailyReset.at" must be HH:MM (24-hour)');
+  if (typeof raw.timeZone !== 'string' || raw.timeZone === '')
+    throw new Fault('"dailyReset.timeZone" must be a time zone name');
+  return { at: raw.at, timeZone: raw.timeZone };
+}
+
 function parseState(value: unknown): LedgerState {
   const raw = record(value, 'the top level');
   if (raw.format !== LEDGER_FILE_FORMAT)
@@ -160,8 +175,12 @@ function corrupt(file: string, problem: string): AgentvisorError {
   );
 }
 
-/** Parses and checks a ledger file's text; throws `ledger-corrupt` naming the file and the problem (never quoting it). */
-export function parseLedger(file: string, text: string): LedgerState {
+/**
+ * Parses and checks a ledger file's text: the books and the daily reset they are kept by (null in
+ * files written before it was recorded). Throws `ledger-corrupt` naming the file and the problem
+ * (never quoting it).
+ */
+export function parseLedger(file: string, text: string): { state: LedgerState; dailyReset: DailyReset | null } {
   if (text.trim() === '') throw corrupt(file, 'the file is empty');
   let value: unknown;
   try {
@@ -172,7 +191,8 @@ export function parseLedger(file: string, text: string): LedgerState {
     throw corrupt(file, `it is not valid JSON${where} (${fault.reason})`);
   }
   try {
-    return parseState(value);
+    const state = parseState(value);
+    return { state, dailyReset: parseSchedule((value as Json).dailyReset) };
   } catch (error) {
     if (error instanceof Fault) throw corrupt(file, error.message);
     throw error;

@@ -14,6 +14,11 @@ import type { LedgerConfig, RecordRequest, ReserveRequest } from './ledger';
 export const MAX_REQUEST_TOKENS = 1_000_000_000;
 /** Daily limits stay far below 2^53 so that sums are exact in JavaScript and in Redis' Lua doubles. */
 export const MAX_DAILY_LIMIT = 1_000_000_000_000_000;
+/**
+ * The most usage `record` and `settle` may count for one session: a session's usage is cumulative,
+ * the sum of many reports of up to MAX_REQUEST_TOKENS each, so it may pass 10^9; usage is never dropped.
+ */
+export const MAX_USAGE_TOKENS = MAX_DAILY_LIMIT;
 export const MAX_CONCURRENT = 1_000_000;
 /** Leases are timer-sized: at most 2^31 - 1 ms (about 24.8 days). */
 export const MAX_LEASE_MS = 2 ** 31 - 1;
@@ -142,7 +147,7 @@ export function checkRecordRequest(request: RecordRequest): CheckedRecord {
   }
   return {
     sessionId: checkSessionId(request.sessionId),
-    usedTokens: requestNumber('usedTokens', request.usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+    usedTokens: requestNumber('usedTokens', request.usedTokens, 0, MAX_USAGE_TOKENS, 'tokens'),
     addTokens:
       request.addTokens === undefined
         ? 0
@@ -160,7 +165,7 @@ export interface CheckedSettle {
 export function checkSettle(sessionId: unknown, usedTokens: unknown, provider: unknown): CheckedSettle {
   return {
     sessionId: checkSessionId(sessionId),
-    usedTokens: requestNumber('usedTokens', usedTokens, 0, MAX_REQUEST_TOKENS, 'tokens'),
+    usedTokens: requestNumber('usedTokens', usedTokens, 0, MAX_USAGE_TOKENS, 'tokens'),
     provider: provider === undefined ? null : checkProvider(provider),
   };
 }

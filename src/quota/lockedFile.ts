@@ -142,7 +142,15 @@ function acquireLock(real: string, file: string, options: LockedFileOptions): Pr
     // Short: ledger operations hold the lock for a few milliseconds.
     backoff: { firstMs: 2, maxMs: 50 },
     errors: {
-      io: (error) => ioFailure(file, 'lock', error),
+      io: (error) =>
+        errnoCode(error) === 'ENOTDIR'
+          ? fileUnavailable(
+              file,
+              'ENOTDIR',
+              `Could not lock ledger file ${file}: ${file}.lock is a file, not the folder agentvisor locks with; ` +
+                'remove it if no agentvisor is running (it is not ours, so it is left as it is).',
+            )
+          : ioFailure(file, 'lock', error),
       timeout: () =>
         fileUnavailable(
           file,
@@ -159,6 +167,16 @@ function acquireLock(real: string, file: string, options: LockedFileOptions): Pr
         ),
     },
   });
+}
+
+/**
+ * The file's current text (null when it does not exist), checked as `updateLockedFile` checks it,
+ * without the lock and without creating or writing anything: writes are atomic renames, so the
+ * text is one whole version.
+ */
+export async function readCheckedFile(file: string, home: string): Promise<string | null> {
+  const folder = await checkedFolder(file, home);
+  return readOwnFile(path.join(folder, path.basename(file)), file);
 }
 
 /**

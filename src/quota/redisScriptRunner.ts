@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AgentvisorError } from '../errors';
+import { dailyResetMismatch, sameDailyReset } from './dailyWindow';
 import type { DailyReset } from './dailyWindow';
 import { closedLedgerError, readClock } from './ledgerInput';
 import { redisUnavailable, waitUntilReady, withTimeout } from './redisConnection';
@@ -38,6 +39,10 @@ export interface ScriptRunner {
   /** Stops following the client's connection events (at close). */
   detach(): void;
 }
+
+/** Records this ledger's reset in the books when none is there yet, and answers the one they keep. */
+const KEEP_DAILY_RESET_LUA =
+  "redis.call('HSETNX', KEYS[1], 'dailyReset', ARGV[1]) return redis.call('HGET', KEYS[1], 'dailyReset')";
 
 /**
  * How the Redis ledger gets a script run: on a ready connection that was prepared (every script
@@ -114,6 +119,25 @@ export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
   }
 
   /**
+   * The books keep the reset their windows follow (set by the first ledger on the prefix); a ledger
+   * given another one is refused, once per connection, before it reads or writes anything else.
+   */
+  async function checkDailyReset(at: number): Promise<void> {
+    const books = keysFor(redisWindow(clock === 'caller' ? at : at + offset, dailyReset)).keys[0]!;
+    const reply = client.eval(KEEP_DAILY_RESET_LUA, 1, books, `${dailyReset.at} ${dailyReset.timeZone}`);
+    const [keptAt = '', keptZone = ''] = String(owned ? await reply : await withTimeout(reply, timeout)).split(' ');
+    const kept = { at: keptAt, timeZone: keptZone };
+    if (sameDailyReset(kept, dailyReset)) return;
+    throw dailyResetMismatch(
+      `The Redis ledger at ${target} under key prefix ${JSON.stringify(keyPrefix)}`,
+      kept,
+      dailyReset,
+      'use another keyPrefix',
+      { backend: 'redis', target },
+    );
+  }
+
+  /**
    * Once per connection, before its first script: every script is loaded and the layout checked
    * (migrating layout 1). Calls made meanwhile wait, and afterwards no call needs the EVAL fallback
    * or a migration, either of which would send it again behind calls made after it.
@@ -126,6 +150,7 @@ export function createScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
     // Best effort: a server that refuses SCRIPT LOAD (an ACL) still gets each script by the EVAL fallback.
     await (owned ? loads : withTimeout(loads, timeout)).catch(() => undefined);
     await migrate(at);
+    await checkDailyReset(at);
     if (connection === connections) prepared = connection;
   }
 

@@ -198,6 +198,21 @@ export function describeRecordContract(name: string, harness: () => LedgerHarnes
       expect(await claude(ledger)).toMatchObject({ used: 0, reserved: 100 });
     });
 
+    it("should count a session's cumulative usage beyond 1,000,000,000 tokens (many reports of up to 10^9 each), recorded and settled", async () => {
+      const ledger = await ledgerWith(5_000_000_000);
+      await ledger.reserve(req('a', 1_000));
+      await ledger.record({ sessionId: 'a', usedTokens: 900_000_000, addTokens: 900_000_000 });
+      expect(await ledger.record({ sessionId: 'a', usedTokens: 1_800_000_000 })).toMatchObject({
+        status: 'recorded',
+        usedTokens: 1_800_000_000,
+      });
+      expect(await claude(ledger)).toMatchObject({ used: 1_800_000_000 });
+      expect(await ledger.settle('a', 2_700_000_000)).toMatchObject({ usedTokens: 2_700_000_000 });
+      expect(await ledger.settle('b', 4_000_000_000, 'openai')).toMatchObject({ usedTokens: 4_000_000_000 });
+      expect(await claude(ledger)).toMatchObject({ used: 2_700_000_000, reserved: 0 });
+      await expectRejection(ledger.settle('c', 1e16, 'claude'), 'invalid-request');
+    });
+
     it('should count recorded usage in the window in which it was recorded', async () => {
       const ledger = await ledgerWith(1_000);
       clock.set(NEXT_RESET - MINUTE);

@@ -4,6 +4,7 @@
  *   { op: 'spawn', id, estimatedTokens, waitMs? }  → { op: 'spawned', id, provider, allocatedTokens } | { op: 'refused', id, code }
  *   { op: 'usage', id, tokens }                    → { op: 'used', id, allocatedTokens }
  *   { op: 'release', id }                          → { op: 'released', id, usedTokens } (after release() resolved)
+ *                                                    | { op: 'release-failed', id, code } (release() rejected)
  *   { op: 'stop' }                                 → { op: 'stopped' }, then exits
  * Prints { op: 'ready' } once started. Run with ts-node (transpile only); the spec is argv[2]:
  * { ledger: { file } | { redis, keyPrefix }, limits, syncIntervalMs? }.
@@ -57,8 +58,14 @@ async function main(): Promise<void> {
       agent.reportUsage({ inputTokens: command.tokens, outputTokens: 0 });
       say({ op: 'used', id: command.id, allocatedTokens: agent.allocatedTokens });
     } else if (command.op === 'release') {
-      const result = await agents.get(command.id)!.release();
-      say({ op: 'released', id: command.id, usedTokens: result.usedTokens });
+      await agents
+        .get(command.id)!
+        .release()
+        .then(
+          (result) => say({ op: 'released', id: command.id, usedTokens: result.usedTokens }),
+          (error: unknown) =>
+            say({ op: 'release-failed', id: command.id, code: isAgentvisorError(error) ? error.code : String(error) }),
+        );
     } else {
       await orch.stop();
       say({ op: 'stopped' });

@@ -34,6 +34,7 @@ const LIMITS: LedgerConfig['limits'] = {
 interface FileContent {
   format: string;
   version: number;
+  dailyReset?: { at: string; timeZone: string };
   reservations: Record<string, { provider: string; tokens: number; expiresAt: number }>;
   days: Record<
     string,
@@ -77,6 +78,7 @@ describe('createFileLedger', () => {
     expect(readLedgerFile(file)).toEqual({
       format: 'agentvisor-quota-ledger',
       version: 2,
+      dailyReset: { at: '00:00', timeZone: 'UTC' },
       reservations: { b: { provider: 'claude', tokens: 500, expiresAt: T0 + HOUR } },
       days: {
         '2026-03-10': {
@@ -124,6 +126,7 @@ describe('createFileLedger', () => {
     expect(readLedgerFile(file)).toEqual({
       format: 'agentvisor-quota-ledger',
       version: 2,
+      dailyReset: { at: '00:00', timeZone: 'UTC' },
       reservations: { b: { provider: 'claude', tokens: 500, expiresAt: T0 + HOUR, used: 700 } },
       days: {
         '2026-03-10': {
@@ -153,6 +156,29 @@ describe('createFileLedger', () => {
     await ledger.snapshot();
     expect(fs.statSync(file).mtimeMs).toBe(before.mtimeMs);
     expect(fs.statSync(file).ino).toBe(before.ino);
+  });
+
+  it('should refuse a ledger whose daily reset is not the one the file keeps, changing nothing', async () => {
+    const file = freshFile();
+    const now = (): number => Date.parse('2026-12-08T03:00:00Z');
+    const utc = open(file, { now });
+    await utc.reserve({ provider: 'claude', sessionId: 'a', tokens: 9_000, leaseMs: HOUR });
+    await utc.settle('a', 9_000);
+    const bytes = fs.readFileSync(file);
+    // 03:00 UTC is still Dec 7 in New York: a ledger resetting there would start from an empty day.
+    const newYork = open(file, { now, dailyReset: { at: '00:00', timeZone: 'America/New_York' } });
+    for (const call of [
+      newYork.snapshot(),
+      newYork.reserve({ provider: 'claude', sessionId: 'b', tokens: 9_000, leaseMs: HOUR }),
+    ]) {
+      const error = await expectRejection(call, 'invalid-option');
+      expect(error.details).toMatchObject({ option: 'dailyReset', file });
+      expect(error.message).toContain("{ at: '00:00', timeZone: 'UTC' }");
+    }
+    expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+    // The same reset written another way is the same reset.
+    const alias = open(file, { now, dailyReset: { at: '00:00', timeZone: 'Etc/UTC' } });
+    expect((await alias.snapshot()).providers.claude).toMatchObject({ used: 9_000 });
   });
 
   it('should keep session ids such as __proto__ as plain data', async () => {
@@ -209,6 +235,11 @@ describe('createFileLedger', () => {
       ['not JSON', '{"format": "agentvisor-quota-ledger", "version": 1,', /not valid JSON at line 1/],
       ['empty', '', /empty/],
       ['another format', '{"format":"something-else","version":1}', /"format" is not "agentvisor-quota-ledger"/],
+      [
+        'kept by a malformed reset',
+        '{"format":"agentvisor-quota-ledger","version":2,"dailyReset":{"at":"25:00","timeZone":"UTC"},"reservations":{},"days":{}}',
+        /"dailyReset.at" must be HH:MM/,
+      ],
       [
         'a newer version',
         '{"format":"agentvisor-quota-ledger","version":3,"reservations":{},"days":{}}',
@@ -270,6 +301,18 @@ describe('createFileLedger', () => {
       await expectRejection(open(path.join(locked, 'ledger.json')).snapshot(), 'ledger-unavailable', 'EACCES');
       fs.chmodSync(locked, 0o700);
     }
+  });
+
+  it('should say what to do when the lock path is a file, not the folder agentvisor locks with, and leave it', async () => {
+    const file = freshFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.lock`, '');
+    const old = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(`${file}.lock`, old, old);
+    const error = await expectRejection(open(file).snapshot(), 'ledger-unavailable', 'ENOTDIR');
+    expect(error.message).toContain(`${file}.lock is a file, not the folder agentvisor locks with`);
+    expect(error.message).toMatch(/remove it/);
+    expect(fs.statSync(`${file}.lock`).isFile()).toBe(true);
   });
 
   it('should time out on a lock another process holds, and take over a stale one', async () => {

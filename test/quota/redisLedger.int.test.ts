@@ -101,6 +101,7 @@ describe('createRedisLedger', () => {
     );
     expect(await redis.admin.hgetall(`${k}books`)).toEqual({
       layout: '2',
+      dailyReset: '00:00 UTC',
       'claude:reserved': '480',
       'openai:reserved': '0',
     });
@@ -121,6 +122,35 @@ describe('createRedisLedger', () => {
       expect(ttl).toBeGreaterThan(days * 24 * HOUR - MINUTE);
       expect(ttl).toBeLessThanOrEqual(days * 24 * HOUR);
     }
+  });
+
+  it('should refuse a ledger whose daily reset is not the one the prefix keeps, changing nothing', async () => {
+    const keyPrefix = prefix();
+    const now = (): number => Date.parse('2026-12-08T03:00:00Z');
+    const utc = open({ keyPrefix, clock: 'caller', now });
+    await utc.reserve({ provider: 'claude', sessionId: 'a', tokens: 90_000, leaseMs: HOUR });
+    await utc.settle('a', 90_000);
+    expect(await redis.admin.hget(`${keyPrefix}v2:books`, 'dailyReset')).toBe('00:00 UTC');
+    const before = await redis.admin.hgetall(`${keyPrefix}v2:2026-12-08:used`);
+    // 03:00 UTC is still Dec 7 in New York: a ledger resetting there would start from an empty day.
+    const newYork = open({
+      keyPrefix,
+      clock: 'caller',
+      now,
+      dailyReset: { at: '00:00', timeZone: 'America/New_York' },
+    });
+    for (const call of [
+      newYork.snapshot(),
+      newYork.reserve({ provider: 'claude', sessionId: 'b', tokens: 90_000, leaseMs: HOUR }),
+    ]) {
+      const error = await expectRejection(call, 'invalid-option');
+      expect(error.details).toMatchObject({ option: 'dailyReset' });
+      expect(error.message).toContain("{ at: '00:00', timeZone: 'UTC' }");
+    }
+    expect(await redis.admin.exists(`${keyPrefix}v2:2026-12-07:used`)).toBe(0);
+    expect(await redis.admin.hgetall(`${keyPrefix}v2:2026-12-08:used`)).toEqual(before);
+    const alias = open({ keyPrefix, clock: 'caller', now, dailyReset: { at: '00:00', timeZone: 'Etc/UTC' } });
+    expect((await alias.snapshot()).providers.claude).toMatchObject({ used: 90_000 });
   });
 
   it('should rebuild lost books from the live leases (the hash deleted)', async () => {
