@@ -408,3 +408,27 @@ describe('file system refusals', () => {
     expect(fs.readFileSync(blocker, 'utf8')).toBe('not a folder');
   });
 });
+
+describe('text that is not UTF-8', () => {
+  it('should refuse a file with invalid UTF-8 bytes instead of rewriting them as U+FFFD, leaving it byte for byte', async () => {
+    const file = path.join(home, 'auth.json');
+    // Another program's field in Latin-1: a rewrite through a lenient decoder would change its bytes.
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('{"token": "'),
+        Buffer.from(SECRET),
+        Buffer.from('", "city": "Z\xfcrich"}', 'latin1'),
+      ]),
+      { mode: 0o600 },
+    );
+    const before = fs.readFileSync(file);
+    const read = await expectError(() => readJsonFile(file, { home }), 'invalid-credentials-file');
+    expect((read as unknown as { details: unknown }).details).toMatchObject({ reason: 'not-utf8' });
+    await expectError(
+      () => updateJsonFile(file, (current) => ({ ...current, more: 1 }), { home }),
+      'invalid-credentials-file',
+    );
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+});
