@@ -1,0 +1,1 @@
+export { maskUrl } from '../providers/maskUrl';
