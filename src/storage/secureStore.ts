@@ -140,7 +140,8 @@ async function resolveTarget(file: string, home: string | undefined): Promise<Ta
     if (!isInside(realHome, real)) {
       throw new AgentvisorError(
         'insecure-permissions',
-        `Credentials file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`,
+        `Credentials file ${given} is a symlink (or lies below one) that leads to ${real}, outside ${realHome}; refusing to use it. ` +
+          'Replace the link with the file, or use the real path (CODEX_HOME, --home, CLAUDE_CONFIG_DIR).',
         {
           details: { file: given, reason: 'symlink-outside-home' },
         },

@@ -121,6 +121,9 @@ describe('readJsonFile', () => {
     fs.symlinkSync(outside, link);
     const error = await expectError(() => readJsonFile(link, { home }), 'insecure-permissions');
     expect(isAgentvisorError(error) && error.details.reason).toBe('symlink-outside-home');
+    // It says what to do, and where the link leads.
+    expect(error.message).toContain(`leads to ${outside}`);
+    expect(error.message).toMatch(/replace the link with the file, or use the real path/i);
 
     // A folder symlink on the way counts too.
     const dirLink = path.join(home, 'linked');
