@@ -5,6 +5,8 @@ import { Writable } from 'node:stream';
 import { Argument } from 'commander';
 import type { Command } from 'commander';
 import {
+  checkClaudeAuthContent,
+  checkCodexAuthContent,
   CLAUDE_AUTH_FILE,
   CLAUDE_AUTH_SCHEMA_VERSION,
   CODEX_AUTH_FILE,
@@ -136,6 +138,9 @@ async function login(context: CommandContext, provider: ProviderId, key: string)
       }
       next.schema_version = CLAUDE_AUTH_SCHEMA_VERSION;
     }
+    // A key stored beside fields the reader refuses would never be used: refuse, write nothing.
+    if (provider === 'claude') checkClaudeAuthContent(file, next);
+    else checkCodexAuthContent(file, next);
     return next;
   });
   const source = await activeSource(context, provider);

@@ -3,6 +3,7 @@ import type * as Http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
+import { maskUrl } from '../providers/maskUrl';
 import { loadModule } from '../observability/lazyModule';
 import { loginTier } from './claudeProfile';
 import { base64url, loginFailed, page, s256, safeOauthError, sameText } from './pkceCallback';
@@ -134,9 +135,9 @@ export async function startPkceLogin(options: PkceLoginOptions): Promise<PkceLog
       const answered = `HTTP ${outcome.status}${outcome.oauthError === null ? '' : `, ${outcome.oauthError}`}`;
       const error = loginFailed(
         'invalid-grant',
-        `The token endpoint ${tokenEndpoint} rejected the authorization code (${answered}).`,
+        `The token endpoint ${maskUrl(tokenEndpoint)} rejected the authorization code (${answered}).`,
         {
-          endpoint: tokenEndpoint,
+          endpoint: maskUrl(tokenEndpoint),
           status: outcome.status,
           ...(outcome.oauthError === null ? {} : { oauthError: outcome.oauthError }),
         },

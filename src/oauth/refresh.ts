@@ -3,6 +3,7 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Secret } from '../../machines/secret';
 import { AgentvisorError } from '../errors';
+import { maskUrl } from '../providers/maskUrl';
 import { readJsonFile, updateJsonFile } from '../storage/secureStore';
 import type { JsonRecord, PermissionPolicy } from '../storage/secureStore';
 import type { OwnerLocks } from './claudeCodeLocks';
@@ -302,7 +303,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
         throw loginAgain(
           file,
           'invalid-grant',
-          `The OAuth refresh token in ${file} was rejected by ${tokenEndpoint} (${answered}): it was used, revoked or has expired.`,
+          `The OAuth refresh token in ${file} was rejected by ${maskUrl(tokenEndpoint)} (${answered}): it was used, revoked or has expired.`,
           {
             status: outcome.status,
             ...(outcome.oauthError === null ? {} : { oauthError: outcome.oauthError }),

@@ -2,6 +2,7 @@ import { Secret } from '../../machines/secret';
 import { AgentvisorError, errnoOf } from '../errors';
 import { decodeJwtClaims } from '../credentials/sources/jwt';
 import { MAX_HTTP_BODY_BYTES, readBoundedBody } from '../storage/boundedRead';
+import { maskUrl } from '../providers/maskUrl';
 import { parseRetryAfterMs } from '../providers/rateLimitHeaders';
 
 /** The fetch this module calls; `globalThis.fetch` unless a test or host passes its own. */
@@ -66,10 +67,10 @@ function refreshFailed(
 ): AgentvisorError {
   return new AgentvisorError(
     'token-refresh-failed',
-    `Could not refresh the OAuth access token at ${endpoint}: ${message} The stored credentials were left as they are; try again.`,
+    `Could not refresh the OAuth access token at ${maskUrl(endpoint)}: ${message} The stored credentials were left as they are; try again.`,
     {
       retryAfterMs,
-      details: { endpoint, reason, ...extra },
+      details: { endpoint: maskUrl(endpoint), reason, ...extra },
     },
   );
 }
@@ -311,10 +312,10 @@ export async function requestAuthorizationCodeGrant(request: AuthorizationCodeGr
     fail: (reason, message, extra = {}, retryAfterMs = 5_000) =>
       new AgentvisorError(
         'auth-failed',
-        `Could not complete the OAuth login at ${endpoint}: ${message} Nothing was stored; start the login again.`,
+        `Could not complete the OAuth login at ${maskUrl(endpoint)}: ${message} Nothing was stored; start the login again.`,
         {
           retryAfterMs,
-          details: { endpoint, reason, ...extra },
+          details: { endpoint: maskUrl(endpoint), reason, ...extra },
         },
       ),
   });

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
 
 /** Keys read from stdin (`login … --api-key -`): real keys are a few hundred bytes. */
@@ -70,18 +71,24 @@ export async function readBoundedBody(response: Pick<Response, 'body'>, maxBytes
 
 /**
  * Reads an open file from its start up to `maxBytes`; a file that grew past that (whatever its
- * stat said) is reported `overLimit` after reading at most `maxBytes + 1` bytes.
+ * stat said) is reported `overLimit` after reading at most `maxBytes + 1` bytes. `validUtf8`
+ * says whether the bytes were UTF-8 (otherwise the text has U+FFFD in place of the invalid ones).
  *
  * @example const { text, overLimit } = await readBoundedFile(handle, MAX_CREDENTIALS_FILE_BYTES);
  */
-export async function readBoundedFile(handle: Pick<FileHandle, 'read'>, maxBytes: number): Promise<BoundedText> {
+export async function readBoundedFile(
+  handle: Pick<FileHandle, 'read'>,
+  maxBytes: number,
+): Promise<BoundedText & { readonly validUtf8: boolean }> {
   const buffer = Buffer.alloc(maxBytes + 1);
   let total = 0;
   for (;;) {
     const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
     if (bytesRead === 0) break;
     total += bytesRead;
-    if (total > maxBytes) return { text: decode([buffer], total, maxBytes), overLimit: true };
+    if (total > maxBytes) return { text: decode([buffer], total, maxBytes), overLimit: true, validUtf8: false };
   }
-  return { text: decode([buffer], total, maxBytes), overLimit: false };
+  // Decoding replaces invalid bytes with U+FFFD: a caller that writes the text back must know.
+  const validUtf8 = isUtf8(buffer.subarray(0, total));
+  return { text: decode([buffer], total, maxBytes), overLimit: false, validUtf8 };
 }

@@ -140,7 +140,8 @@ async function resolveTarget(file: string, home: string | undefined): Promise<Ta
     if (!isInside(realHome, real)) {
       throw new AgentvisorError(
         'insecure-permissions',
-        `Credentials file ${given} is a symlink (or lies below one) that resolves outside ${realHome}; refusing to use it.`,
+        `Credentials file ${given} is a symlink (or lies below one) that leads to ${real}, outside ${realHome}; refusing to use it. ` +
+          'Replace the link with the file, or use the real path (CODEX_HOME, --home, CLAUDE_CONFIG_DIR).',
         {
           details: { file: given, reason: 'symlink-outside-home' },
         },
@@ -186,7 +187,7 @@ async function readTarget(target: Target, policy: PermissionPolicy): Promise<Jso
       }
       warnings.push(message);
     }
-    let read: { text: string; overLimit: boolean };
+    let read: { text: string; overLimit: boolean; validUtf8: boolean };
     try {
       read = await readBoundedFile(handle, MAX_CREDENTIALS_FILE_BYTES);
     } catch (error) {
@@ -198,6 +199,13 @@ async function readTarget(target: Target, policy: PermissionPolicy): Promise<Jso
         `Credentials file ${target.given} is larger than ${MAX_CREDENTIALS_FILE_BYTES / 1024 / 1024} MB, ` +
           'which no credentials file is. It was left as it is; fix or remove it.',
         { details: { file: target.given, reason: 'too-large' } },
+      );
+    }
+    if (!read.validUtf8) {
+      throw new AgentvisorError(
+        'invalid-credentials-file',
+        `Credentials file ${target.given} is not UTF-8 text, which JSON must be. It was left as it is; fix or remove it.`,
+        { details: { file: target.given, reason: 'not-utf8' } },
       );
     }
     const { text } = read;

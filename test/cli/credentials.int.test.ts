@@ -242,6 +242,29 @@ describe('agentvisor login', () => {
     expect(data.other_program).toEqual({ keep: 1 });
   });
 
+  it.each([
+    ['claude', 'claude_auth.json', { oauth_tokens: ACCESS_TOKEN, preferred_mode: 'ApiKey' }, 'oauth_tokens'],
+    ['openai', 'auth.json', { tokens: { access_token: 42, refresh_token: REFRESH_TOKEN } }, 'tokens.access_token'],
+  ])(
+    'should refuse to store the %s key in a file whose other fields the reader refuses, leaving it byte for byte',
+    (provider, name, content, field) => {
+      const file = path.join(home, name);
+      writeJson(file, content);
+      const before = fs.readFileSync(file);
+      const { status, stderr, stdout } = cli([
+        'login',
+        provider,
+        '--api-key',
+        provider === 'claude' ? CLAUDE_KEY : OPENAI_KEY,
+      ]);
+      expect(status).toBe(2);
+      expect(stderr).toContain(field);
+      expect(stderr).toContain('[invalid-credentials-file]');
+      expect(stdout).not.toContain('Stored');
+      expect(fs.readFileSync(file).equals(before)).toBe(true);
+    },
+  );
+
   it('should not echo a key from a mistyped option', () => {
     const { status, stderr } = cli(['login', 'claude', `--apikey=${CLAUDE_KEY}`]);
     expect(status).not.toBe(0);

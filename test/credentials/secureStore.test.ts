@@ -121,6 +121,9 @@ describe('readJsonFile', () => {
     fs.symlinkSync(outside, link);
     const error = await expectError(() => readJsonFile(link, { home }), 'insecure-permissions');
     expect(isAgentvisorError(error) && error.details.reason).toBe('symlink-outside-home');
+    // It says what to do, and where the link leads.
+    expect(error.message).toContain(`leads to ${outside}`);
+    expect(error.message).toMatch(/replace the link with the file, or use the real path/i);
 
     // A folder symlink on the way counts too.
     const dirLink = path.join(home, 'linked');
@@ -406,5 +409,29 @@ describe('file system refusals', () => {
       expect(error.message).toMatch(/not a folder/);
     }
     expect(fs.readFileSync(blocker, 'utf8')).toBe('not a folder');
+  });
+});
+
+describe('text that is not UTF-8', () => {
+  it('should refuse a file with invalid UTF-8 bytes instead of rewriting them as U+FFFD, leaving it byte for byte', async () => {
+    const file = path.join(home, 'auth.json');
+    // Another program's field in Latin-1: a rewrite through a lenient decoder would change its bytes.
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('{"token": "'),
+        Buffer.from(SECRET),
+        Buffer.from('", "city": "Z\xfcrich"}', 'latin1'),
+      ]),
+      { mode: 0o600 },
+    );
+    const before = fs.readFileSync(file);
+    const read = await expectError(() => readJsonFile(file, { home }), 'invalid-credentials-file');
+    expect((read as unknown as { details: unknown }).details).toMatchObject({ reason: 'not-utf8' });
+    await expectError(
+      () => updateJsonFile(file, (current) => ({ ...current, more: 1 }), { home }),
+      'invalid-credentials-file',
+    );
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
   });
 });

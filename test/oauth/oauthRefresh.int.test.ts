@@ -259,6 +259,33 @@ describe('createTokenRefresher', () => {
     expect(snapshot()).toEqual(before);
   });
 
+  it('should not show a password or a query of the token endpoint in its errors', async () => {
+    writeCredentials(-MINUTE, { validRefresh: false });
+    const secret = 'EndpointQuerySecret-0123456789';
+    const withQuery = `${server.url}?key=${secret}`;
+    const rejected = await expectError(
+      refresher({ tokenEndpoint: withQuery }).getAccessToken(),
+      'auth-failed',
+      'invalid-grant',
+    );
+    server.cut = true;
+    const cut = await expectError(
+      refresher({ tokenEndpoint: withQuery }).getAccessToken(),
+      'token-refresh-failed',
+      'network',
+    );
+    const withPassword = server.url.replace('://', `://user:${secret}@`);
+    const refused = await expectError(
+      refresher({ tokenEndpoint: withPassword }).getAccessToken(),
+      'token-refresh-failed',
+      'network',
+    );
+    for (const error of [rejected, cut, refused]) {
+      expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(secret);
+      expect(error.message).toContain('***');
+    }
+  });
+
   it('should fail with token-refresh-failed (timeout) and leave the file untouched when the answer is too slow', async () => {
     writeCredentials(MINUTE);
     server.delayMs = 3_000;

@@ -18,6 +18,13 @@ const CLAUDE_KEY = `sk-ant-api03-${'NotOursClaudeBody'}${'c'.repeat(70)}Nq1z`;
 const OPENAI_KEY = `sk-proj-${'AgentvisorStoredBody'}${'o'.repeat(40)}Av3c`;
 const CODEX_OWN_KEY = `sk-proj-${'CodexOwnLoginBody'}${'k'.repeat(40)}Cx7w`;
 const SECRETS = [CLAUDE_KEY, OPENAI_KEY, CODEX_OWN_KEY];
+/** Codex's ChatGPT login as Codex writes it (every token a string), so the file is one agentvisor reads. */
+const CODEX_LOGIN = {
+  id_token: 'header.payload.signature',
+  access_token: 'codex-access',
+  refresh_token: 'codex-refresh',
+  account_id: 'acct-1',
+};
 
 let dir: string;
 let home: string;
@@ -78,7 +85,7 @@ describe('logout: only what agentvisor stored', () => {
   });
 
   it('should remove the key its own login wrote, and forget its record', () => {
-    writeJson(path.join(home, 'auth.json'), { auth_mode: 'chatgpt', tokens: { account_id: 'acct-1' } });
+    writeJson(path.join(home, 'auth.json'), { auth_mode: 'chatgpt', tokens: CODEX_LOGIN });
     expect(cli(['login', 'openai', '--api-key', '-'], OPENAI_KEY).status).toBe(0);
     const record = fs.readFileSync(path.join(home, 'agentvisor', 'stored-keys.json'), 'utf8');
     expect(record).not.toContain(OPENAI_KEY.slice(8, 40));
@@ -94,7 +101,7 @@ describe('logout: only what agentvisor stored', () => {
         deleted: false,
       },
     ]);
-    expect(readJson(path.join(home, 'auth.json'))).toEqual({ auth_mode: 'chatgpt', tokens: { account_id: 'acct-1' } });
+    expect(readJson(path.join(home, 'auth.json'))).toEqual({ auth_mode: 'chatgpt', tokens: CODEX_LOGIN });
     expect(readJson(path.join(home, 'agentvisor', 'stored-keys.json')).keys).toEqual({});
   });
 

@@ -76,6 +76,17 @@ export function checkClaudeAuthSchemaVersion(file: string, data: Record<string, 
 }
 
 /**
+ * Throws `invalid-credentials-file` when `data` is not a claude_auth.json this agentvisor reads (a
+ * newer `schema_version`, or a field of the wrong shape): a write must not leave such a file.
+ *
+ * @example checkClaudeAuthContent(file, next);
+ */
+export function checkClaudeAuthContent(file: string, data: Record<string, unknown>): void {
+  checkClaudeAuthSchemaVersion(file, data);
+  parseCredentialsFile(file, claudeAuthSchema(), data);
+}
+
+/**
  * Reads agentvisor's (and the seed's) `<codexHome>/claude_auth.json`. A missing file gives `null`.
  * The API key and OAuth tokens come back as `Secret`s. A field of the wrong type (or an
  * `expires_at` that is not an RFC 3339 date-time) fails with `invalid-credentials-file` naming the

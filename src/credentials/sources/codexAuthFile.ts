@@ -57,6 +57,16 @@ function planFromClaims(claims: Record<string, unknown>): { plan: string | null;
 }
 
 /**
+ * Throws `invalid-credentials-file` when `data` is not an auth.json this agentvisor reads (a field
+ * of the wrong shape): a write must not leave such a file.
+ *
+ * @example checkCodexAuthContent(file, next);
+ */
+export function checkCodexAuthContent(file: string, data: Record<string, unknown>): void {
+  parseCredentialsFile(file, codexAuthSchema(), data);
+}
+
+/**
  * Reads Codex's `<codexHome>/auth.json`. A missing file gives `null`. The API key and the ChatGPT
  * tokens come back as `Secret`s; the plan is read from the id_token's claims (no signature check);
  * an id_token that is not a readable JWT gives `tier: null` and a warning. A field of the wrong

@@ -1,8 +1,9 @@
-export { readCodexAuth, CODEX_AUTH_FILE, OPENAI_AUTH_CLAIM } from './codexAuthFile';
+export { readCodexAuth, checkCodexAuthContent, CODEX_AUTH_FILE, OPENAI_AUTH_CLAIM } from './codexAuthFile';
 export type { CodexAuth, ChatgptCredential } from './codexAuthFile';
 export {
   readClaudeAuth,
   checkClaudeAuthSchemaVersion,
+  checkClaudeAuthContent,
   CLAUDE_AUTH_FILE,
   CLAUDE_AUTH_SCHEMA_VERSION,
 } from './claudeAuthFile';
