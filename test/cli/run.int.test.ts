@@ -119,6 +119,16 @@ describe('agentvisor run', () => {
     expect(fake.requests.filter((r) => r.route !== 'probe').map((r) => r.answer?.status)).toEqual([401, 401]);
   });
 
+  it('should say that no agent started and what to do when no provider has credentials', async () => {
+    const { status, stderr } = await cli(['run', 'say', 'pong']);
+    expect(status).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines.at(-2)).toMatch(/^agentvisor: failed before any agent started: 0 tokens .*; no fallback; /);
+    expect(lines.at(-1)).toMatch(/no usable OpenAI credentials \(looked at: .*OPENAI_API_KEY.*\)/);
+    expect(lines.at(-1)).toMatch(/set OPENAI_API_KEY .*agentvisor login openai --api-key -.* \[auth-failed\]$/);
+    expect(fake.requests).toEqual([]);
+  });
+
   it('should exit 1 with agent-not-found when the agent binary is missing', async () => {
     const { status, stderr } = await cli(['run', '--agent', 'codex', 'say', 'pong'], {
       ...KEYS,
