@@ -105,7 +105,7 @@ export function buildProgram(command: string | null = null): Command {
     )
     .option(
       '--audit',
-      'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run and batch)',
+      'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run, batch, login and logout)',
     )
     .option('--no-audit', 'do not write the audit trail')
     .version(packageVersion(), '-V, --version', 'print the version')

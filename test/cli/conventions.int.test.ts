@@ -81,6 +81,11 @@ describe('agentvisor CLI conventions', () => {
     }
   });
 
+  it('should say in --help where the audit trail is on by default, as docs/cli.md does', () => {
+    const help = cli(['--help']).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('(default for run, batch, login and logout)');
+  });
+
   it("should print an agentvisor error's code under --json too", () => {
     const { status, stdout, stderr } = cli(['--json', 'batch', path.join(dir, 'missing.jsonl')]);
     expect(status).toBe(2);
