@@ -197,7 +197,7 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
     }
     const looked = sourceList.map((source) => source.lookedAt(provider)).join(', ');
     const remedy =
-      `set ${spec.apiKeyEnv[0]} (or pass apiKeys.${provider}), or store a key with ` +
+      `Set ${spec.apiKeyEnv[0]} (or pass apiKeys.${provider}), or store a key with ` +
       `\`agentvisor login ${provider} --api-key -\`; \`agentvisor status\` shows what each provider would use`;
     throw new AgentvisorError(
       'auth-failed',

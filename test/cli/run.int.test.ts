@@ -125,7 +125,7 @@ describe('agentvisor run', () => {
     const lines = stderr.trim().split('\n');
     expect(lines.at(-2)).toMatch(/^agentvisor: failed before any agent started: 0 tokens .*; no fallback; /);
     expect(lines.at(-1)).toMatch(/no usable OpenAI credentials \(looked at: .*OPENAI_API_KEY.*\)/);
-    expect(lines.at(-1)).toMatch(/set OPENAI_API_KEY .*agentvisor login openai --api-key -.* \[auth-failed\]$/);
+    expect(lines.at(-1)).toMatch(/Set OPENAI_API_KEY .*agentvisor login openai --api-key -.* \[auth-failed\]$/);
     expect(fake.requests).toEqual([]);
   });
 

@@ -120,10 +120,10 @@ describe('createEnvAuthenticator', () => {
     const error = authError(() => authenticate({ OPENAI_API_KEY: '' }, 'openai'));
     expect(isAgentvisorError(error, 'auth-failed')).toBe(true);
     expect((error as Error).message).toContain('apiKeys.openai, OPENAI_API_KEY');
-    expect((error as Error).message).toContain('set OPENAI_API_KEY (or pass apiKeys.openai)');
+    expect((error as Error).message).toContain('Set OPENAI_API_KEY (or pass apiKeys.openai)');
     expect((error as Error).message).toContain('`agentvisor login openai --api-key -`');
     const claude = authError(() => authenticate({}, 'claude'));
-    expect((claude as Error).message).toContain('set ANTHROPIC_API_KEY (or pass apiKeys.claude)');
+    expect((claude as Error).message).toContain('Set ANTHROPIC_API_KEY (or pass apiKeys.claude)');
   });
 
   it('should throw auth-failed for a key with white space inside, without the key in the message', () => {
