@@ -63,9 +63,10 @@ export class Orchestrator {
   readonly #estimatesFile: EstimatesFile;
 
   constructor(options: OrchestratorOptions = {}) {
-    this.#keepAlive = new KeepAlive((options.clock ?? systemClock) === systemClock);
+    // Checked first: nothing may read `options` before they are known to be an object.
     this.#options = resolveOptions(options);
     const o = this.#options;
+    this.#keepAlive = new KeepAlive(o.clock === systemClock);
     const running = () => (this.#state === 'running' ? this.#actor : null);
     const stateChanged = (state: 'ok' | 'degraded', reason: string | null) =>
       this.#relay.publish(state === 'ok' ? 'ledger.recovered' : 'ledger.degraded', { backend: o.ledger.kind, reason });
