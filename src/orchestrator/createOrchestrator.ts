@@ -219,6 +219,7 @@ export class Orchestrator {
    * const unsubscribe = orch.subscribeStats((stats) => draw(stats.providers.claude.effectiveLimit));
    */
   subscribeStats(listener: (stats: OrchestratorStats) => void): () => void {
+    checkListener('subscribeStats', listener);
     const subscription = this.#readModel.subscribe(() => listener(this.stats()));
     return () => subscription.unsubscribe();
   }
@@ -232,16 +233,19 @@ export class Orchestrator {
   }
 
   on<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    checkListener('on', listener);
     this.#relay.on(event, listener);
     return this;
   }
 
   off<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    checkListener('off', listener);
     this.#relay.off(event, listener);
     return this;
   }
 
   once<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    checkListener('once', listener);
     this.#relay.once(event, listener);
     return this;
   }
@@ -285,6 +289,16 @@ export class Orchestrator {
     if (!this.#actor) throw new AgentvisorError('not-started', `cannot ${what}: await orch.start() first`);
     return this.#actor;
   }
+}
+
+/** A listener that is not a function would only fail later, inside an event or a stats change: refuse it now. */
+function checkListener(method: string, listener: unknown): void {
+  if (typeof listener !== 'function')
+    throw new AgentvisorError(
+      'invalid-option',
+      `${method}'s listener must be a function, got ${listener === null ? 'null' : typeof listener}`,
+      { details: { option: 'listener' } },
+    );
 }
 
 /**

@@ -28,6 +28,26 @@ describe('Orchestrator events', () => {
     expect(events.of('quota.low')).toEqual([{ provider: 'claude', available: 69, dailyLimit: 1_000 }]);
   });
 
+  it.each([null, undefined, 'draw', { handleEvent: () => undefined }])(
+    'should refuse %p as a listener with invalid-option at once, and keep running',
+    async (listener) => {
+      const { orch } = await start({});
+      const given = listener as unknown as () => void;
+      for (const subscribe of [
+        () => orch.subscribeStats(given),
+        () => orch.on('agent.active', given),
+        () => orch.once('agent.released', given),
+        () => orch.off('agent.active', given),
+      ]) {
+        const error = await agentvisorErrorOf(subscribe, 'invalid-option');
+        expect(error.message).toMatch(/listener must be a function/);
+      }
+      // A refused listener was not kept: the next change of the stats calls nothing that could throw.
+      const agent = await orch.spawnAgent({ estimatedTokens: 100 });
+      await agent.release();
+    },
+  );
+
   it('should emit the lifecycle events in order', async () => {
     const { orch, clock, events } = await start(
       { limits: { claude: { dailyLimit: 1_000, maxConcurrent: 1 }, openai: { dailyLimit: 1_000 } } },
