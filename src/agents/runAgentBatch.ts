@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AgentvisorError, givenKind } from '../errors';
+import { checkOrchestrator } from './checkTaskOptions';
 import { alreadyChecked, checkOptions, isAlreadyChecked } from '../schema/checkOptions';
 import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';
@@ -176,6 +177,7 @@ export async function runAgentBatch(
     call: 'runAgentBatch',
     expected: 'an object such as { concurrency: 4 }',
   });
+  checkOrchestrator('runAgentBatch', orch);
   if (!Array.isArray(tasks))
     throw new AgentvisorError(
       'invalid-option',

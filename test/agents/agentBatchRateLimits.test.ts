@@ -7,6 +7,7 @@ import {
   pauseDecision,
   readBatchJournal,
   runAgentBatch,
+  runAgentTask,
   succeededTasks,
   taskFingerprint,
 } from '../../src/agents';
@@ -253,7 +254,19 @@ describe('reset times for people', () => {
   });
 });
 
-describe('runAgentBatch input', () => {
+describe('runAgentTask and runAgentBatch input', () => {
+  it.each([null, {}, 'orch'])(
+    'should refuse %p for the orchestrator with invalid-option, not agent-failed',
+    async (orch) => {
+      const task = { task: 'say hi', estimatedTokens: 1000 };
+      await expect(runAgentTask(orch as never, task)).rejects.toMatchObject({ code: 'invalid-option' });
+      await expect(runAgentBatch(orch as never, [])).rejects.toMatchObject({
+        code: 'invalid-option',
+        message: expect.stringMatching(/first argument must be the orchestrator/),
+      });
+    },
+  );
+
   it.each([null, undefined, 'tasks.jsonl', { id: 't1', task: 'x' }])(
     'should refuse %p for the tasks with invalid-option, not a TypeError',
     async (tasks) => {
