@@ -65,10 +65,20 @@ function errnoCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** What to do about an errno, for the message; the default is the general check. */
+const IO_REMEDIES: Readonly<Record<string, string>> = {
+  ENOTDIR: 'a part of its path is a file, not a folder: check the home folder (--home, AGENTVISOR_HOME, CODEX_HOME)',
+  EACCES: 'check the owner and permissions of the file and its folder',
+  EPERM: 'check the owner and permissions of the file and its folder',
+  EROFS: 'the file system is read-only: give a home folder on a writable one',
+  ENOSPC: 'the disk is full: free some space',
+};
+
 /** I/O failures carry only the errno code and the path: never the underlying message's extras or content. */
 function ioError(file: string, action: string, error: unknown): AgentvisorError {
   const code = errnoCode(error) ?? 'unknown';
-  return new AgentvisorError('credentials-io', `Could not ${action} credentials file ${file} (${code}).`, {
+  const remedy = IO_REMEDIES[code] ?? 'check the file, its folder and their permissions';
+  return new AgentvisorError('credentials-io', `Could not ${action} credentials file ${file} (${code}): ${remedy}.`, {
     details: { file, reason: code },
   });
 }
