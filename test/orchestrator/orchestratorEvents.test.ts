@@ -48,6 +48,20 @@ describe('Orchestrator events', () => {
     },
   );
 
+  it('should refuse an event name it never emits with invalid-option and a did-you-mean hint', async () => {
+    const { orch } = await start({});
+    const listener = (): void => undefined;
+    for (const subscribe of [
+      () => orch.on('agent.activ' as never, listener),
+      () => orch.once('agent.activ' as never, listener),
+      () => orch.off('agent.activ' as never, listener),
+    ]) {
+      const error = await agentvisorErrorOf(subscribe, 'invalid-option');
+      expect(error.message).toMatch(/"agent\.activ" is not an event; did you mean agent\.active\?/);
+    }
+    expect(() => orch.on('provider.circuit', listener).off('provider.circuit', listener)).not.toThrow();
+  });
+
   it('should emit the lifecycle events in order', async () => {
     const { orch, clock, events } = await start(
       { limits: { claude: { dailyLimit: 1_000, maxConcurrent: 1 }, openai: { dailyLimit: 1_000 } } },
