@@ -57,15 +57,6 @@ function ioError(file: string, action: string, error: unknown): AgentvisorError 
   });
 }
 
-/** A journal is a regular file of one short line per finished task: anything else is refused unread. */
-function notAJournal(file: string, what: string): AgentvisorError {
-  return new AgentvisorError(
-    'invalid-option',
-    `the batch journal ${file} ${what}: pass the journal file a batch wrote (--resume <journal file>)`,
-    { details: { file } },
-  );
-}
-
 function isEntry(value: unknown): value is BatchJournalEntry {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
@@ -74,10 +65,21 @@ function isEntry(value: unknown): value is BatchJournalEntry {
   );
 }
 
+const NOT_A_JOURNAL = 'exists and is not a batch journal (its first line is not {"type":"batch",…})';
+
+/** The refusal of a file that is not a journal: it is not ours to read tasks from, truncate or append to. */
+function notAJournal(file: string, what: string): AgentvisorError {
+  return new AgentvisorError(
+    'invalid-option',
+    `the journal file ${file} ${what}; refusing to use it. Name a new file (or remove this one if it is an old journal).`,
+    { details: { file, reason: 'not-a-journal' } },
+  );
+}
+
 /**
  * Reads a batch journal (JSON lines). Lines that are not task entries are skipped and counted: the
  * last line of a journal whose batch was killed mid-write may be cut short. A missing or unreadable
- * file throws `invalid-option`.
+ * file, or one that is not a journal (its first line is not the journal's), throws `invalid-option`.
  *
  * @example const { entries } = readBatchJournal('tasks.jsonl.journal');
  */
@@ -98,6 +100,7 @@ export function readBatchJournal(file: string): BatchJournalReading {
     if (isAgentvisorError(error)) throw error;
     throw ioError(file, 'read', error);
   }
+  if (!looksLikeJournal(text)) throw notAJournal(file, NOT_A_JOURNAL);
   const entries: BatchJournalEntry[] = [];
   let skippedLines = 0;
   for (const line of text.split('\n')) {
@@ -154,17 +157,11 @@ export function looksLikeJournal(text: string): boolean {
 /** Refuses a file that is not a regular file, or whose content is not a journal's: it is not ours to truncate or append to. */
 function assertJournalContent(file: string, fd: number): void {
   const stat = fs.fstatSync(fd);
-  const refuse = (what: string): AgentvisorError =>
-    new AgentvisorError(
-      'invalid-option',
-      `--journal ${file} ${what}; refusing to write to it. Name a new file (or remove this one if it is an old journal).`,
-      { details: { file, reason: 'not-a-journal' } },
-    );
+  const refuse = (what: string): AgentvisorError => notAJournal(file, what);
   if (!stat.isFile()) throw refuse('is not a regular file');
   const buffer = Buffer.alloc(Math.min(stat.size, JOURNAL_SNIFF_BYTES));
   const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
-  if (!looksLikeJournal(buffer.subarray(0, read).toString('utf8')))
-    throw refuse('exists and is not a batch journal (its first line is not {"type":"batch",…})');
+  if (!looksLikeJournal(buffer.subarray(0, read).toString('utf8'))) throw refuse(NOT_A_JOURNAL);
 }
 
 /** An open journal: one line per finished task, each written and fsynced before the next. */

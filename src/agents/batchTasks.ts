@@ -1,4 +1,4 @@
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, givenKind } from '../errors';
 import { parseAgentChoice } from './agentCli';
 import type { AgentChoice } from './agentCli';
 import { SANDBOX_MODES } from './agentSandbox';
@@ -53,6 +53,12 @@ export const MAX_TASKS_FILE_BYTES = 64 * 1024 * 1024;
  * // [{ id: 't1', task: 'fix the test', agent: 'codex', estimatedTokens: 50000, line: 1 }]
  */
 export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = {}): BatchTask[] {
+  if (typeof text !== 'string')
+    throw new AgentvisorError(
+      'invalid-option',
+      `parseBatchTasks's text must be a string (the JSON Lines file's content), got ${givenKind(text)}`,
+      { details: { option: 'text' } },
+    );
   const source = options.source ?? 'tasks';
   const tasks: BatchTask[] = [];
   const seen = new Map<string, number>();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AgentvisorError, givenKind } from '../errors';
 import { checkOptions } from '../schema/checkOptions';
 import type { AgentChoice } from './agentCli';
 import { DEFAULT_SANDBOX_MODE } from './agentSandbox';
@@ -12,6 +13,20 @@ import { taskOptionsSchema } from './taskOptionsSchema';
  * @example runAgentTask(orch, { task, estimatedTokens, timeoutMs: 2 * DEFAULT_TASK_TIMEOUT_MS });
  */
 export const DEFAULT_TASK_TIMEOUT_MS = 600_000;
+
+/**
+ * Refuses an `orch` that is not an orchestrator (it would only fail inside the task, as `agent-failed`).
+ *
+ * @example checkOrchestrator('runAgentTask', orch);
+ */
+export function checkOrchestrator(call: string, orch: unknown): void {
+  if (typeof (orch as { spawnAgent?: unknown } | null)?.spawnAgent !== 'function')
+    throw new AgentvisorError(
+      'invalid-option',
+      `${call}'s first argument must be the orchestrator createOrchestrator() gave, got ${givenKind(orch)}`,
+      { details: { option: 'orch' } },
+    );
+}
 
 /** Task options after checking, with their defaults filled in. */
 export interface CheckedTaskOptions {

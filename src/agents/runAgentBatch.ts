@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, givenKind } from '../errors';
+import { checkOrchestrator } from './checkTaskOptions';
 import { alreadyChecked, checkOptions, isAlreadyChecked } from '../schema/checkOptions';
 import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';
@@ -176,6 +177,13 @@ export async function runAgentBatch(
     call: 'runAgentBatch',
     expected: 'an object such as { concurrency: 4 }',
   });
+  checkOrchestrator('runAgentBatch', orch);
+  if (!Array.isArray(tasks))
+    throw new AgentvisorError(
+      'invalid-option',
+      `runAgentBatch's tasks must be the list parseBatchTasks(text) gives, got ${givenKind(tasks)}`,
+      { details: { option: 'tasks' } },
+    );
   const concurrency = options.concurrency ?? 4;
   // Each task's options are built from the batch's and its task line's: checked already when the batch's were (the CLI's).
   const taskChecked = isAlreadyChecked(options);

@@ -7,7 +7,7 @@ import { admitTaskAgent, stoppedError } from './agentAdmission';
 import { cliForProvider } from './agentCli';
 import type { AgentCliId } from './agentCli';
 import { runAgentCli } from './agentCliRun';
-import { checkTaskOptions } from './checkTaskOptions';
+import { checkOrchestrator, checkTaskOptions } from './checkTaskOptions';
 import type { CheckedTaskOptions } from './checkTaskOptions';
 import { createAgentHome } from './agentHome';
 import type { AgentHome } from './agentHome';
@@ -55,6 +55,7 @@ const MAX_RUNS = 12;
  * if (!result.ok) console.error(`${result.error?.message} [${result.error?.code}]`);
  */
 export async function runAgentTask(orch: Orchestrator, options: AgentTaskOptions): Promise<AgentTaskResult> {
+  checkOrchestrator('runAgentTask', orch);
   return runPlannedTask(orch, options, null);
 }
 

@@ -173,7 +173,8 @@ export function addBatchCommand(program: Command): void {
   program
     .command('batch')
     .description(
-      'run the tasks of a JSON Lines file ({ id, task, agent?, estimate? } per line) through the agent CLIs under the limits',
+      'run the tasks of a JSON Lines file ({ id, task, agent?, estimate?, sandbox?, maxTokens?, cwd?, worktree? } ' +
+        'per line) through the agent CLIs under the limits',
     )
     .argument('<tasks.jsonl>', 'the tasks file (- reads stdin)')
     .option(

@@ -16,7 +16,7 @@ import {
   updateJsonFile,
 } from '../credentials';
 import type { JsonRecord } from '../credentials';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, isAgentvisorError } from '../errors';
 import { CLAUDE_OAUTH_DEFAULTS, saveClaudeLogin, startPkceLogin } from '../oauth';
 import { recordCliAudit } from '../observability';
 import { PROVIDERS, keyHint } from '../providers';
@@ -105,8 +105,40 @@ async function activeSource(context: CommandContext, provider: ProviderId): Prom
   return resolver.describe(provider)?.source ?? null;
 }
 
+/**
+ * The library's refusal of a key's shape, said for `login`: what to store instead, never an OAuth
+ * access token (which `login` refuses) and never the key, at most its hint.
+ *
+ * @example loginRefusal('claude', 'sk-ant-ort01-…', error).message // '… agentvisor login claude --oauth …'
+ */
+function loginRefusal(provider: ProviderId, key: string, error: AgentvisorError): AgentvisorError {
+  const hint = keyHint(key, PROVIDERS[provider].keyPrefix);
+  const other: ProviderId = provider === 'claude' ? 'openai' : 'claude';
+  const problem = error.details.problem;
+  let message = error.message;
+  if (problem === 'empty') message = `${message}: give it as --api-key <key>, or pipe the key in with --api-key -`;
+  else if (problem === 'too-short') message = `${message}: paste the whole key`;
+  else if (problem === 'wrong-provider') {
+    const remedy = message.includes('OAuth access token')
+      ? 'sign in with `agentvisor login claude --oauth` instead'
+      : `store it with \`agentvisor login ${other}\``;
+    message = message.replace(/; give it for provider '\w+'$/, `: ${remedy}`);
+  } else if (problem === 'refresh-token')
+    message =
+      `${hint} is a Claude OAuth refresh token (sk-ant-ort…), not an API key: give an API key (sk-ant-api03-…), ` +
+      'or sign in with `agentvisor login claude --oauth` (or with Claude Code, whose login agentvisor reads)';
+  else if (problem === 'unknown-format' && provider === 'claude')
+    message = `the ${PROVIDERS.claude.displayName} key ${hint} is not an Anthropic API key (sk-ant-api03-…)`;
+  return new AgentvisorError(error.code, message, { details: error.details });
+}
+
 async function login(context: CommandContext, provider: ProviderId, key: string): Promise<LoginResult> {
-  const kind = assertKeyFormat(provider, key);
+  let kind;
+  try {
+    kind = assertKeyFormat(provider, key);
+  } catch (error) {
+    throw isAgentvisorError(error) ? loginRefusal(provider, key, error) : error;
+  }
   const hint = keyHint(key, PROVIDERS[provider].keyPrefix);
   if (kind !== 'api-key') {
     throw new AgentvisorError(

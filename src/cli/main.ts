@@ -105,7 +105,7 @@ export function buildProgram(command: string | null = null): Command {
     )
     .option(
       '--audit',
-      'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run and batch)',
+      'append auth, fallback, refusal, reset and circuit events to <home>/audit/audit.jsonl (default for run, batch, login and logout)',
     )
     .option('--no-audit', 'do not write the audit trail')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -120,8 +120,25 @@ export function buildProgram(command: string | null = null): Command {
   return program;
 }
 
-/** Commander's own endings that are not errors. */
+/** Commander's own endings that are not errors (`commander.help` is one only when help was asked for: exit code 0). */
 const NOT_ERRORS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+
+/**
+ * What a command line that names no command (or a command group such as `login` without its
+ * subcommand) lacks; commander printed the help on stderr.
+ *
+ * @example missingCommandMessage(program, ['--json', 'login']) // 'login needs a provider: login claude or login openai (…)'
+ */
+function missingCommandMessage(program: Command, args: readonly string[]): string {
+  const named = invokedCommand(args);
+  const group = program.commands.find((c) => c.name() === named);
+  if (group === undefined) {
+    const names = program.commands.map((c) => c.name()).filter((name) => name !== 'help');
+    return `a command is needed: one of ${names.join(', ')} (agentvisor --help says what each does)`;
+  }
+  const choices = group.commands.map((c) => `${group.name()} ${c.name()}`).filter((c) => !c.endsWith(' help'));
+  return `${group.name()} needs a provider: ${choices.join(' or ')} (agentvisor ${group.name()} --help)`;
+}
 
 /**
  * Runs the CLI. Bad input (a usage error, or an AgentvisorError thrown before a command could
@@ -137,13 +154,18 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     if (json) process.stdout.write(`${redactSecrets(JSON.stringify({ ok: false, error: { code, message } }))}\n`);
     process.exitCode = EXIT_USAGE;
   };
+  const program = buildProgram(invokedCommand(args));
   try {
-    await buildProgram(invokedCommand(args)).parseAsync([...argv]);
+    await program.parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander printed the message already (stderr).
-      if (NOT_ERRORS.has(error.code)) process.exitCode = 0;
-      else fail('invalid-option', error.message.replace(/^error: /, ''));
+      // Commander printed the message (or, for a missing command, the help) already, on stderr.
+      if (NOT_ERRORS.has(error.code) && error.exitCode === 0) process.exitCode = 0;
+      else if (error.code === 'commander.help') {
+        const message = missingCommandMessage(program, args);
+        process.stderr.write(`agentvisor: ${message}\n`);
+        fail('invalid-option', message);
+      } else fail('invalid-option', error.message.replace(/^error: /, ''));
       return;
     }
     if (isAgentvisorError(error)) {

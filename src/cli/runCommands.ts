@@ -220,7 +220,7 @@ function summaryLine(result: AgentTaskResult): string {
       ? ''
       : `; branch ${result.worktree.branch} (${result.worktree.filesChanged.length} files changed)`;
   return (
-    `${outcomeWord(result)} on ${result.provider ?? '-'} with ${agentChain(result)}: ` +
+    `${outcomeWord(result)} ${result.provider === null ? 'before any agent started' : `on ${result.provider} with ${agentChain(result)}`}: ` +
     `${count(u.totalTokens)} tokens (${count(u.inputTokens)} in, ${count(u.outputTokens)} out); ` +
     `${fallbacks}${branch}; ${(result.durationMs / 1000).toFixed(1)} s`
   );

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeJsonFault } from '../storage/jsonError';
-import { AgentvisorError, errnoOf } from '../errors';
+import { AgentvisorError, errnoOf, givenKind } from '../errors';
 import { loadModule } from '../observability/lazyModule';
 import { locateUnderHomeSync, realLocationSync } from '../storage/homePath';
 import type { HomeLocation } from '../storage/homePath';
@@ -157,6 +157,20 @@ function anchored(settings: ConfigFileSettings, dir: string): ConfigFileSettings
  * if (config) createOrchestrator({ ...config.settings, home });
  */
 export function readConfigFile(file: string, options: ReadConfigFileOptions): LoadedConfig | null {
+  if (typeof file !== 'string' || file === '')
+    throw new AgentvisorError(
+      'invalid-option',
+      `readConfigFile's file must be a path, got ${file === '' ? 'an empty string' : givenKind(file)}`,
+      {
+        details: { option: 'file' },
+      },
+    );
+  if (typeof options !== 'object' || options === null || typeof options.home !== 'string')
+    throw new AgentvisorError(
+      'invalid-option',
+      `readConfigFile's options must be an object such as { home: '/srv/agents/.codex' }, got ${givenKind(options)}`,
+      { details: { option: 'options' } },
+    );
   const given = path.resolve(file);
   const missing = (): null => {
     if (options.required === true)

@@ -216,9 +216,12 @@ export function createCredentialResolver(options: CredentialResolverOptions): Cr
       if (!source.live && source.provider === provider) reasons.push(p.message);
     }
     const looked = sourceList.map((source) => source.lookedAt(provider)).join(', ');
+    const remedy =
+      `Set ${spec.apiKeyEnv[0]} (or pass apiKeys.${provider}), or store a key with ` +
+      `\`agentvisor login ${provider} --api-key -\`; \`agentvisor status\` shows what each provider would use`;
     throw new AgentvisorError(
       'auth-failed',
-      `no usable ${spec.displayName} credentials (looked at: ${looked})${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
+      `no usable ${spec.displayName} credentials (looked at: ${looked})${reasons.length ? `: ${reasons.join('; ')}` : ''}. ${remedy}`,
       {
         details: { provider },
       },

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, givenKind } from '../errors';
 import { checkOptions } from '../schema/checkOptions';
 import { locateUnderHome } from '../storage/homePath';
 import { appendAuditOptionsSchema } from './auditOptionsSchema';
@@ -268,6 +268,15 @@ export async function appendAuditEntry(
   entry: AuditEntryInput,
   options?: AuditOptions & { masker?: SecretMasker; now?: number },
 ): Promise<void> {
+  const event: unknown = typeof entry === 'object' && entry !== null ? entry.event : undefined;
+  if (!(AUDIT_EVENTS as readonly unknown[]).includes(event))
+    throw new AgentvisorError(
+      'invalid-option',
+      typeof entry !== 'object' || entry === null
+        ? `appendAuditEntry's entry must be an object such as { event: 'auth.login' }, got ${givenKind(entry)}`
+        : `the audit entry's event must be one of ${AUDIT_EVENTS.join(', ')}, got ${JSON.stringify(event) ?? 'none'}`,
+      { details: { option: 'entry.event' } },
+    );
   // Only given options are checked: the CLI's login and logout pass none and never load zod.
   if (options !== undefined)
     checkOptions(appendAuditOptionsSchema, options, {

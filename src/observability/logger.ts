@@ -1,6 +1,7 @@
 import tty from 'node:tty';
 import type pino from 'pino';
 import type { Logger } from 'pino';
+import { AgentvisorError } from '../errors';
 import { loadModule, loadOptionalModule } from './lazyModule';
 import { SecretMasker } from './secretMasker';
 
@@ -195,8 +196,12 @@ export function createLogger(
   const masker = options.masker ?? new SecretMasker();
   let built: Logger | null = null;
   const build = (): Logger => (built ??= buildLogger(level, destination, options, masker));
-  // A level pino does not know fails here, as it did before the logger was lazy.
-  if (LEVEL_NUMBERS[level] === undefined) build();
+  if (!(LOG_LEVELS as readonly unknown[]).includes(level))
+    throw new AgentvisorError(
+      'invalid-option',
+      `createLogger's level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level) ?? 'undefined'}`,
+      { details: { option: 'level' } },
+    );
   const threshold = LEVEL_NUMBERS[level] ?? 0;
   return new Proxy(Object.create(null) as Logger, {
     get(_target, prop) {

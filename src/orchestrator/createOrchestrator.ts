@@ -2,6 +2,7 @@ import type { Actor } from 'xstate';
 import type { coordinatorMachine } from '../../machines/coordinator.machine';
 import type { ProviderId } from '../../machines/providers';
 import type { CredentialClass } from '../credentials';
+import { closestName } from '../config/closestName';
 import { AgentvisorError } from '../errors';
 import { createAgentHost, handleFor } from './agentHost';
 import { AgentRegistry } from './agentRegistry';
@@ -63,9 +64,10 @@ export class Orchestrator {
   readonly #estimatesFile: EstimatesFile;
 
   constructor(options: OrchestratorOptions = {}) {
-    this.#keepAlive = new KeepAlive((options.clock ?? systemClock) === systemClock);
+    // Checked first: nothing may read `options` before they are known to be an object.
     this.#options = resolveOptions(options);
     const o = this.#options;
+    this.#keepAlive = new KeepAlive(o.clock === systemClock);
     const running = () => (this.#state === 'running' ? this.#actor : null);
     const stateChanged = (state: 'ok' | 'degraded', reason: string | null) =>
       this.#relay.publish(state === 'ok' ? 'ledger.recovered' : 'ledger.degraded', { backend: o.ledger.kind, reason });
@@ -218,6 +220,7 @@ export class Orchestrator {
    * const unsubscribe = orch.subscribeStats((stats) => draw(stats.providers.claude.effectiveLimit));
    */
   subscribeStats(listener: (stats: OrchestratorStats) => void): () => void {
+    checkListener('subscribeStats', listener);
     const subscription = this.#readModel.subscribe(() => listener(this.stats()));
     return () => subscription.unsubscribe();
   }
@@ -231,16 +234,22 @@ export class Orchestrator {
   }
 
   on<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    checkEvent('on', event);
+    checkListener('on', listener);
     this.#relay.on(event, listener);
     return this;
   }
 
   off<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    checkEvent('off', event);
+    checkListener('off', listener);
     this.#relay.off(event, listener);
     return this;
   }
 
   once<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
+    checkEvent('once', event);
+    checkListener('once', listener);
     this.#relay.once(event, listener);
     return this;
   }
@@ -284,6 +293,46 @@ export class Orchestrator {
     if (!this.#actor) throw new AgentvisorError('not-started', `cannot ${what}: await orch.start() first`);
     return this.#actor;
   }
+}
+
+/** Every public event (a listener on another name would never be called); the Record keeps the list complete. */
+const EVENT_NAMES: readonly string[] = Object.keys({
+  'agent.queued': true,
+  'agent.refused': true,
+  'agent.active': true,
+  'agent.fallback': true,
+  'agent.released': true,
+  'agent.requeued': true,
+  'quota.low': true,
+  'quota.overrun': true,
+  'quota.reset': true,
+  'provider.limit': true,
+  'provider.paused': true,
+  'provider.resumed': true,
+  'provider.circuit': true,
+  'ledger.degraded': true,
+  'ledger.recovered': true,
+} satisfies Record<keyof OrchestratorEventMap, true>);
+
+/** Refuses an event name the orchestrator never emits, with the closest one it does. */
+function checkEvent(method: string, event: unknown): void {
+  if (EVENT_NAMES.includes(event as string)) return;
+  const near = typeof event === 'string' ? closestName(event, EVENT_NAMES) : null;
+  throw new AgentvisorError(
+    'invalid-option',
+    `${method}: ${JSON.stringify(event) ?? 'undefined'} is not an event; ${near === null ? '' : `did you mean ${near}? `}(events: ${EVENT_NAMES.join(', ')})`,
+    { details: { option: 'event' } },
+  );
+}
+
+/** A listener that is not a function would only fail later, inside an event or a stats change: refuse it now. */
+function checkListener(method: string, listener: unknown): void {
+  if (typeof listener !== 'function')
+    throw new AgentvisorError(
+      'invalid-option',
+      `${method}'s listener must be a function, got ${listener === null ? 'null' : typeof listener}`,
+      { details: { option: 'listener' } },
+    );
 }
 
 /**

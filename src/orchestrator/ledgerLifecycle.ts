@@ -5,6 +5,7 @@ import type { CoordinatorEmitted, SideEffectParams } from '../../machines/coordi
 import { PROVIDER_IDS } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
+import { unreachableLedgerMessage } from './ledgerLinkTypes';
 import { pausesFileFor, writePause } from '../quota/pauseRecord';
 import type { ProviderPause } from '../quota/pauseRecord';
 import type { QuotaLedger } from '../quota/ledger';
@@ -96,7 +97,7 @@ export class LedgerLifecycle {
   assertAdmitting(): void {
     const o = this.#host.options;
     if (this.#link?.state !== 'degraded' || o.ledger.whenUnavailable !== 'fail-closed') return;
-    const message = `the shared quota ledger (${o.ledger.kind}) cannot be reached and the policy is fail-closed: nothing is admitted until it is back`;
+    const message = unreachableLedgerMessage(o.ledger.kind, this.#link.degradedReason);
     throw new AgentvisorError('ledger-unavailable', message, { retryAfterMs: o.ledger.syncIntervalMs });
   }
 

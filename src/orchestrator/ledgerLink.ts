@@ -7,7 +7,7 @@ import type { LedgerSnapshot } from '../quota/ledger';
 import { createMemoryLedger } from '../quota/memoryLedger';
 import { alreadyChecked } from '../schema/checkOptions';
 import type { ClockTimer } from './clock';
-import { reservationId, shareOf, zeroHold } from './ledgerLinkTypes';
+import { reservationId, shareOf, unreachableLedgerMessage, zeroHold } from './ledgerLinkTypes';
 import type {
   AdmissionOutcome,
   EffectiveLimits,
@@ -37,6 +37,7 @@ export type StintRequest = Pick<ReservationRequest, 'sessionId' | 'provider' | '
  */
 export class LedgerLink {
   readonly #o: LedgerLinkOptions;
+  #degradedReason: string | null = null;
   /** Our live reservations: id → provider and tokens. */
   readonly #held = new Map<string, Held>();
   /** Our usage settled into the ledger in its current window, per provider. */
@@ -86,6 +87,11 @@ export class LedgerLink {
     return this.#ledger.state;
   }
 
+  /** Why the ledger could not be reached last (its error's message), while degraded; null when it is reachable. */
+  get degradedReason(): string | null {
+    return this.#ledger.state === 'degraded' ? this.#degradedReason : null;
+  }
+
   /** What other holders hold, per provider, as of the last sync (0 before the first). */
   get others(): OthersHold {
     return this.#others;
@@ -119,7 +125,7 @@ export class LedgerLink {
     if (outcome.status === 'reserved') return;
     const message =
       outcome.code === 'ledger-unavailable'
-        ? 'the shared quota ledger cannot be reached and the policy is fail-closed: nothing is admitted until it is back'
+        ? unreachableLedgerMessage(null, this.degradedReason)
         : `the shared quota ledger has no room for this session on ${request.provider} (${outcome.code}): other hosts hold it`;
     throw new AgentvisorError(outcome.code, message, { retryAfterMs: outcome.retryAfterMs });
   }
@@ -273,6 +279,7 @@ export class LedgerLink {
   }
 
   #markDegraded(reason: string): void {
+    this.#degradedReason = reason;
     this.#o.logger?.warn({ reason }, 'quota ledger unavailable');
     this.#o.onState('degraded', reason);
     this.#o.onLimits(this.#degradedLimits());

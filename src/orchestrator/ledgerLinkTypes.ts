@@ -100,3 +100,18 @@ export function shareOf(limits: LedgerLinkOptions['limits'], hosts: number | nul
 export function reservationId(sessionId: string, stint: number): string {
   return `${sessionId}#${stint}`;
 }
+
+/**
+ * Why nothing is admitted while a shared ledger is unreachable under fail-closed: its last error and
+ * what to check.
+ *
+ * @example unreachableLedgerMessage('file', 'Could not create the folder of ledger file /h/agentvisor/ledger.json (ENOTDIR).')
+ */
+export function unreachableLedgerMessage(kind: string | null, reason: string | null): string {
+  const ledger = kind === null ? 'the shared quota ledger' : `the shared quota ledger (${kind})`;
+  const why = reason === null || reason === '' ? '' : ` (${reason.replace(/\.$/, '')})`;
+  return (
+    `${ledger} cannot be reached${why} and the policy is fail-closed: nothing is admitted until it is back; ` +
+    "check the ledger's folder (under --home, or the config file's ledger) or the Redis URL"
+  );
+}

@@ -157,8 +157,19 @@ export function checkDailyReset(reset: DailyReset): void {
   clockFor(reset.timeZone);
 }
 
-/** Which daily window `epochMs` falls in, and when the next one starts. */
+/** The largest time a Date holds (ECMAScript's ±8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15;
+
+/** Which daily window `epochMs` falls in, and when the next one starts; a time that is not a finite epoch ms is `invalid-option`. */
 export function windowAt(epochMs: number, reset: DailyReset = DEFAULT_DAILY_RESET): WindowPosition {
+  if (typeof epochMs !== 'number' || !Number.isFinite(epochMs) || Math.abs(epochMs) > MAX_DATE_MS)
+    throw new AgentvisorError(
+      'invalid-option',
+      `windowAt's time must be epoch milliseconds such as Date.now(), got ${String(epochMs)}`,
+      {
+        details: { option: 'epochMs' },
+      },
+    );
   const { hh, mm } = parseAt(reset.at);
   const clock = clockFor(reset.timeZone);
   const w = clock(epochMs);

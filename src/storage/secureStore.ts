@@ -75,7 +75,8 @@ function errnoCode(error: unknown): string | undefined {
 const IO_ADVICE: Readonly<Record<string, string>> = {
   EACCES: 'you may not access it or its folder (another user owns it?): check with `ls -l` and fix the owner or mode',
   EPERM: 'you may not access it or its folder (another user owns it?): check with `ls -l` and fix the owner or mode',
-  ENOTDIR: 'a part of its path is a file, not a folder: move that file aside or use another home',
+  ENOTDIR:
+    'a part of its path is a file, not a folder: move that file aside or use another home (--home, AGENTVISOR_HOME, CODEX_HOME)',
   ELOOP: 'its path is a symlink loop: replace the link with the file',
   EROFS: 'it lies on a read-only file system: use a writable home',
   ENOSPC: 'the disk is full: free some space',

@@ -6,13 +6,15 @@ import {
   openBatchJournal,
   pauseDecision,
   readBatchJournal,
+  runAgentBatch,
+  runAgentTask,
   succeededTasks,
   taskFingerprint,
 } from '../../src/agents';
 import type { AgentTaskResult, BatchTask } from '../../src/agents';
 import { resolveJournalChoice } from '../../src/cli/batchJournalChoice';
 import { formatResetTime, inDuration } from '../../src/cli/providerEventLines';
-import { classifyFailure } from '../../src/orchestrator';
+import { classifyFailure, createOrchestrator } from '../../src/orchestrator';
 import { classifyClaudeCodeResult } from '../../src/providers';
 import type { ProviderFailure } from '../../src/providers';
 import { HOUR, SECOND, T0, at } from '../helpers/timeOrigin';
@@ -250,4 +252,29 @@ describe('reset times for people', () => {
       else process.env.TZ = zone;
     }
   });
+});
+
+describe('runAgentTask and runAgentBatch input', () => {
+  it.each([null, {}, 'orch'])(
+    'should refuse %p for the orchestrator with invalid-option, not agent-failed',
+    async (orch) => {
+      const task = { task: 'say hi', estimatedTokens: 1000 };
+      await expect(runAgentTask(orch as never, task)).rejects.toMatchObject({ code: 'invalid-option' });
+      await expect(runAgentBatch(orch as never, [])).rejects.toMatchObject({
+        code: 'invalid-option',
+        message: expect.stringMatching(/first argument must be the orchestrator/),
+      });
+    },
+  );
+
+  it.each([null, undefined, 'tasks.jsonl', { id: 't1', task: 'x' }])(
+    'should refuse %p for the tasks with invalid-option, not a TypeError',
+    async (tasks) => {
+      const orch = createOrchestrator({ env: {} });
+      await expect(runAgentBatch(orch, tasks as unknown as BatchTask[])).rejects.toMatchObject({
+        code: 'invalid-option',
+        message: expect.stringMatching(/tasks must be the list parseBatchTasks/),
+      });
+    },
+  );
 });

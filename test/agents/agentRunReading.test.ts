@@ -161,6 +161,15 @@ describe('parseBatchTasks', () => {
     throw new Error('expected a throw');
   }
 
+  it.each([null, undefined, 42, ['{"id":"a","task":"x"}']])(
+    'should refuse %p for the text with invalid-option, not a TypeError',
+    (text) => {
+      expect(() => parseBatchTasks(text as unknown as string)).toThrow(
+        expect.objectContaining({ code: 'invalid-option', message: expect.stringMatching(/text must be a string/) }),
+      );
+    },
+  );
+
   it('should read one task per line, skipping blank lines, with the defaults for agent and estimate', () => {
     const text =
       '{"id":"a","task":"first"}\n\n{"id":7,"task":"second","agent":"claude","estimate":1200}\r\n{"id":"c/1","task":"third","agent":"codex"}\n';

@@ -80,8 +80,8 @@ describe('agentvisor batch input bounds', () => {
     }).done;
     expect(status).toBe(2);
     expect(refusal(stderr)).toBe(
-      `agentvisor: the batch journal ${journalPath} is not a regular file: ` +
-        'pass the journal file a batch wrote (--resume <journal file>) [invalid-option]',
+      `agentvisor: the journal file ${journalPath} is not a regular file; refusing to use it. ` +
+        'Name a new file (or remove this one if it is an old journal). [invalid-option]',
     );
   });
 
@@ -94,15 +94,19 @@ describe('agentvisor batch input bounds', () => {
       expect.objectContaining({
         code: 'invalid-option',
         message:
-          `the batch journal ${journal} holds more than 64 MB (${MAX_JOURNAL_BYTES + 1} bytes): ` +
-          'pass the journal file a batch wrote (--resume <journal file>)',
+          `the journal file ${journal} holds more than 64 MB (${MAX_JOURNAL_BYTES + 1} bytes); refusing to use it. ` +
+          'Name a new file (or remove this one if it is an old journal).',
       }),
     );
   });
 
   it('should still read a journal a batch wrote', () => {
     const journal = path.join(dir, 'ok.journal');
-    fs.writeFileSync(journal, '{"type":"task","id":"a","fingerprint":"f","ok":true}\n');
+    fs.writeFileSync(
+      journal,
+      '{"type":"batch","startedAt":"2026-12-08T04:00:00.000Z","tasks":1,"resumed":false}\n' +
+        '{"type":"task","id":"a","fingerprint":"f","ok":true}\n',
+    );
     expect(readBatchJournal(journal).entries).toEqual([{ type: 'task', id: 'a', fingerprint: 'f', ok: true }]);
   });
 });

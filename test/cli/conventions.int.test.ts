@@ -53,6 +53,39 @@ describe('agentvisor CLI conventions', () => {
     },
   );
 
+  it.each([
+    ['no command', [], 'a command is needed', 'Usage: agentvisor [options] [command]'],
+    ['login without its provider', ['login'], 'login needs a provider', 'Usage: agentvisor login [options] [command]'],
+  ])(
+    'should refuse %s with exit 2 and the help on stderr, and a JSON error line under --json',
+    (_what, args, message, usage) => {
+      const plain = cli(args);
+      expect(plain.status).toBe(2);
+      expect(plain.stdout).toBe('');
+      expect(plain.stderr).toContain(usage);
+      expect(plain.stderr.trim().split('\n').at(-1)).toContain(message);
+      const json = cli(['--json', ...args]);
+      expect(json.status).toBe(2);
+      expect(lastJson(json.stdout)).toEqual({
+        ok: false,
+        error: { code: 'invalid-option', message: expect.stringContaining(message) },
+      });
+    },
+  );
+
+  it('should exit 0 for help asked for, with the help on stdout', () => {
+    for (const args of [['--help'], ['help'], ['help', 'run'], ['login', '--help'], ['login', 'help']]) {
+      const { status, stdout } = cli(args);
+      expect({ args, status }).toEqual({ args, status: 0 });
+      expect(stdout).toContain('Usage: agentvisor');
+    }
+  });
+
+  it('should say in --help where the audit trail is on by default, as docs/cli.md does', () => {
+    const help = cli(['--help']).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('(default for run, batch, login and logout)');
+  });
+
   it("should print an agentvisor error's code under --json too", () => {
     const { status, stdout, stderr } = cli(['--json', 'batch', path.join(dir, 'missing.jsonl')]);
     expect(status).toBe(2);

@@ -141,10 +141,32 @@ describe('agentvisor login', () => {
     },
   );
 
+  it.each([
+    // Not the library's "or an OAuth access token (sk-ant-oat01-…)": login refuses those.
+    ['a refresh token', ['claude', REFRESH_TOKEN], /refresh token.*agentvisor login claude --oauth/],
+    ['an OpenAI key for Claude', ['claude', OPENAI_KEY], /store it with `agentvisor login openai`/],
+    ['an Anthropic key for OpenAI', ['openai', CLAUDE_KEY], /store it with `agentvisor login claude`/],
+    ['a short key', ['claude', 'sk-ant-api03-abc'], /too short .*paste the whole key/],
+    ['a Claude access token for OpenAI', ['openai', ACCESS_TOKEN], /sign in with `agentvisor login claude --oauth`/],
+    [
+      'a key of no known shape',
+      ['claude', `x${CLAUDE_KEY}`],
+      /is not an Anthropic API key \(sk-ant-api03-…\) \[auth-failed\]/,
+    ],
+  ])(
+    'should tell a login of %s what to store instead, and never suggest an access token',
+    (_name, [provider, key], message) => {
+      const { status, stderr } = cli(['login', provider!, '--api-key', key!]);
+      expect(status).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toContain('sk-ant-oat01');
+    },
+  );
+
   it('should refuse an empty stdin and a missing --api-key with exit 2', () => {
     expect(cli(['login', 'openai', '--api-key', '-'], { input: '' })).toMatchObject({
       status: 2,
-      stderr: expect.stringMatching(/empty/),
+      stderr: expect.stringMatching(/empty.*pipe the key in/),
     });
     expect(cli(['login', 'openai'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--api-key -/) });
   });

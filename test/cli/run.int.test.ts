@@ -3,6 +3,7 @@
  * runs the real claude / codex CLIs against the loopback provider fake, falls back between them and
  * prints the result object (architecture §6) as the last stdout line with --json.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fakeStep, startProviderApiFake } from '../../src/sandbox';
 import type { ProviderApiFake } from '../../src/sandbox';
@@ -117,6 +118,28 @@ describe('agentvisor run', () => {
     expect(message).toMatch(/on openai: auth \(401\) unexpected status 401 Unauthorized/);
     expect(stderr).toContain('[no-provider]');
     expect(fake.requests.filter((r) => r.route !== 'probe').map((r) => r.answer?.status)).toEqual([401, 401]);
+  });
+
+  it('should say that no agent started and what to do when no provider has credentials', async () => {
+    const { status, stderr } = await cli(['run', 'say', 'pong']);
+    expect(status).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines.at(-2)).toMatch(/^agentvisor: failed before any agent started: 0 tokens .*; no fallback; /);
+    expect(lines.at(-1)).toMatch(/no usable OpenAI credentials \(looked at: .*OPENAI_API_KEY.*\)/);
+    expect(lines.at(-1)).toMatch(/Set OPENAI_API_KEY .*agentvisor login openai --api-key -.* \[auth-failed\]$/);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('should say why the ledger cannot be used, and what to check, when the home is a file', async () => {
+    const notAFolder = path.join(ws.dir, 'home-file');
+    fs.writeFileSync(notAFolder, 'x');
+    const { status, stderr } = await cli(['--home', notAFolder, 'run', 'say', 'pong'], KEYS);
+    expect(status).toBe(1);
+    const last = stderr.trim().split('\n').at(-1);
+    expect(last).toMatch(/ledger .*\(.*ENOTDIR.*\)/);
+    expect(last).toMatch(/check .*--home/);
+    expect(last).toMatch(/\[ledger-unavailable\]$/);
+    expect(fake.requests).toEqual([]);
   });
 
   it('should exit 1 with agent-not-found when the agent binary is missing', async () => {

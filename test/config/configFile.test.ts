@@ -42,6 +42,15 @@ async function refusal(value: unknown, code: 'invalid-config' | 'insecure-permis
 }
 
 describe('readConfigFile', () => {
+  it.each([
+    ['no file', [null, { home: os.tmpdir() }]],
+    ['an empty file name', ['', { home: os.tmpdir() }]],
+    ['no options', [path.join(os.tmpdir(), 'missing-config.json'), null]],
+  ])('should refuse %s with invalid-option, not a TypeError', (_what, args) => {
+    const [file, options] = args as [string, { home: string }];
+    expect(() => readConfigFile(file, options)).toThrow(expect.objectContaining({ code: 'invalid-option' }));
+  });
+
   it('should give null for a missing file, and refuse it when required', async () => {
     expect(readConfigFile(file, { home })).toBeNull();
     const error = await agentvisorErrorOf(() => readConfigFile(file, { home, required: true }), 'invalid-config');

@@ -116,10 +116,14 @@ describe('createEnvAuthenticator', () => {
     expect(json).toContain('"ANTHROPIC_API_KEY":"[REDACTED]"');
   });
 
-  it('should throw auth-failed naming the variables looked at when no key is set', () => {
+  it('should throw auth-failed naming the variables looked at, and how to give a key, when no key is set', () => {
     const error = authError(() => authenticate({ OPENAI_API_KEY: '' }, 'openai'));
     expect(isAgentvisorError(error, 'auth-failed')).toBe(true);
     expect((error as Error).message).toContain('apiKeys.openai, OPENAI_API_KEY');
+    expect((error as Error).message).toContain('Set OPENAI_API_KEY (or pass apiKeys.openai)');
+    expect((error as Error).message).toContain('`agentvisor login openai --api-key -`');
+    const claude = authError(() => authenticate({}, 'claude'));
+    expect((claude as Error).message).toContain('Set ANTHROPIC_API_KEY (or pass apiKeys.claude)');
   });
 
   it('should throw auth-failed for a key with white space inside, without the key in the message', () => {

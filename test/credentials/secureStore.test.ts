@@ -139,6 +139,16 @@ describe('readJsonFile', () => {
 });
 
 describe('updateJsonFile', () => {
+  it('should say what to check when a folder on the path is a file (a home given as a file)', async () => {
+    const notAFolder = path.join(tmp, 'home-file');
+    writeRaw(notAFolder, 'x');
+    const error = await expectError(
+      () => updateJsonFile(path.join(notAFolder, 'claude_auth.json'), () => ({}), { home: notAFolder }),
+      'credentials-io',
+    );
+    expect(error.message).toMatch(/\(ENOTDIR\).*a file, not a folder: check the home folder/);
+  });
+
   it('should create the folder 0700 and the file 0600', async () => {
     const dir = path.join(home, '.agentvisor', 'nested');
     const file = path.join(dir, 'creds.json');

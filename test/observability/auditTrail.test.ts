@@ -225,6 +225,18 @@ describe('AuditTrail', () => {
 });
 
 describe('appendAuditEntry', () => {
+  it.each([
+    ['no entry', null],
+    ['a string for the entry', 'auth.login'],
+    ['an unknown event', { event: 'auth.loggedin', provider: 'claude' }],
+  ])('should refuse %s with invalid-option and write nothing', async (_what, entry) => {
+    await expect(appendAuditEntry(dir, entry as never)).rejects.toMatchObject({
+      code: 'invalid-option',
+      message: expect.stringMatching(/entry/),
+    });
+    expect(fs.existsSync(path.join(dir, 'audit'))).toBe(false);
+  });
+
   it('should append one entry to $home/audit/audit.jsonl at once, with only the audit fields', async () => {
     const entry = {
       event: 'auth.login',

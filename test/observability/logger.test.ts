@@ -21,6 +21,12 @@ function capture(isTTY = false): { stream: Writable & { isTTY?: boolean }; lines
 const parsed = (lines: readonly string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('createLogger', () => {
+  it.each(['loud', 'toString', 5, null])('should refuse the level %p with invalid-option', (level) => {
+    expect(() => createLogger(level as never)).toThrow(
+      expect.objectContaining({ code: 'invalid-option', message: expect.stringMatching(/level must be one of fatal/) }),
+    );
+  });
+
   it('should redact credentials at the listed paths, nested ones included', () => {
     const { stream, lines } = capture();
     const logger = createLogger('info', stream);

@@ -104,6 +104,9 @@ describe('createOrchestrator', () => {
     ['an unknown dailyReset.timeZone', { dailyReset: { at: '00:00', timeZone: 'Mars/Olympus_Mons' } }],
     ['apiKeys for an unknown provider', { apiKeys: { gemini: 'x' } }],
     ['a non-string api key', { apiKeys: { claude: 42 } }],
+    ['null options', null],
+    ['a list for the options', []],
+    ['a number for the options', 5],
   ])('should throw invalid-option at once for %s', async (_name, options) => {
     // The options are deliberately malformed, so they cannot have the OrchestratorOptions type.
     const error = await agentvisorErrorOf(

@@ -28,6 +28,40 @@ describe('Orchestrator events', () => {
     expect(events.of('quota.low')).toEqual([{ provider: 'claude', available: 69, dailyLimit: 1_000 }]);
   });
 
+  it.each([null, undefined, 'draw', { handleEvent: () => undefined }])(
+    'should refuse %p as a listener with invalid-option at once, and keep running',
+    async (listener) => {
+      const { orch } = await start({});
+      const given = listener as unknown as () => void;
+      for (const subscribe of [
+        () => orch.subscribeStats(given),
+        () => orch.on('agent.active', given),
+        () => orch.once('agent.released', given),
+        () => orch.off('agent.active', given),
+      ]) {
+        const error = await agentvisorErrorOf(subscribe, 'invalid-option');
+        expect(error.message).toMatch(/listener must be a function/);
+      }
+      // A refused listener was not kept: the next change of the stats calls nothing that could throw.
+      const agent = await orch.spawnAgent({ estimatedTokens: 100 });
+      await agent.release();
+    },
+  );
+
+  it('should refuse an event name it never emits with invalid-option and a did-you-mean hint', async () => {
+    const { orch } = await start({});
+    const listener = (): void => undefined;
+    for (const subscribe of [
+      () => orch.on('agent.activ' as never, listener),
+      () => orch.once('agent.activ' as never, listener),
+      () => orch.off('agent.activ' as never, listener),
+    ]) {
+      const error = await agentvisorErrorOf(subscribe, 'invalid-option');
+      expect(error.message).toMatch(/"agent\.activ" is not an event; did you mean agent\.active\?/);
+    }
+    expect(() => orch.on('provider.circuit', listener).off('provider.circuit', listener)).not.toThrow();
+  });
+
   it('should emit the lifecycle events in order', async () => {
     const { orch, clock, events } = await start(
       { limits: { claude: { dailyLimit: 1_000, maxConcurrent: 1 }, openai: { dailyLimit: 1_000 } } },

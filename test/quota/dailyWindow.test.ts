@@ -4,6 +4,13 @@ import { checkDailyReset } from '../../src/quota/dailyWindow';
 const at = (iso: string) => Date.parse(iso);
 
 describe('windowAt', () => {
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, 9e15, '2026-03-10'])(
+    'should refuse the time %p with invalid-option',
+    (time) => {
+      expect(() => windowAt(time as number)).toThrow(expect.objectContaining({ code: 'invalid-option' }));
+    },
+  );
+
   it('should default to a window starting 00:00 UTC', () => {
     expect(DEFAULT_DAILY_RESET).toEqual({ at: '00:00', timeZone: 'UTC' });
     expect(windowAt(at('2026-03-10T10:00:00Z'))).toEqual({

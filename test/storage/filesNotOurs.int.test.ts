@@ -363,6 +363,11 @@ describe('batch journal: never the tasks file, never a file that is not a journa
     const { status, stderr } = cli(['batch', 't.jsonl', '--journal', 'notes.txt']);
     expect(status).toBe(2);
     expect(stderr).toMatch(/notes\.txt exists and is not a batch journal/);
+    // Named with --resume, the message must not send the user to a --journal flag they did not give.
+    const resumed = cli(['batch', 't.jsonl', '--resume', 'notes.txt']);
+    expect(resumed.status).toBe(2);
+    expect(resumed.stderr).toMatch(/the journal file notes\.txt exists and is not a batch journal/);
+    expect(resumed.stderr).not.toContain('--journal');
     expect(() => openBatchJournal(notes, { append: true, total: 1 })).toThrow(/not a batch journal/);
     expect(fs.readFileSync(notes, 'utf8')).toBe('my notes\n');
     expect(fs.statSync(notes).mode & 0o777).toBe(0o644);
