@@ -146,7 +146,9 @@ describe('updateJsonFile', () => {
       () => updateJsonFile(path.join(notAFolder, 'claude_auth.json'), () => ({}), { home: notAFolder }),
       'credentials-io',
     );
-    expect(error.message).toMatch(/\(ENOTDIR\).*a file, not a folder: check the home folder/);
+    expect(error.message).toMatch(
+      /\(ENOTDIR\).*a file, not a folder: move that file aside or use another home \(--home, AGENTVISOR_HOME, CODEX_HOME\)/,
+    );
   });
 
   it('should create the folder 0700 and the file 0600', async () => {
