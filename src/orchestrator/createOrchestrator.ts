@@ -1,11 +1,9 @@
 import type { Actor } from 'xstate';
 import type { coordinatorMachine } from '../../machines/coordinator.machine';
-import type { ProviderId } from '../../machines/providers';
-import type { CredentialClass } from '../credentials';
-import { closestName } from '../config/closestName';
 import { AgentvisorError } from '../errors';
 import { createAgentHost, handleFor } from './agentHost';
 import { AgentRegistry } from './agentRegistry';
+import { checkedEvent, checkListener } from './listenerChecks';
 import { sideEffectsOf } from './bindMachines';
 import { systemClock } from './clock';
 import { createCoordinator } from './coordinatorStart';
@@ -22,6 +20,7 @@ import type { ObservabilityHooks } from './observabilityHooks';
 import { resolveOptions } from './options';
 import type { OrchestratorOptions, ResolvedOptions } from './options';
 import { ProviderPlacement } from './providerPlacement';
+import type { ProviderOrder } from './providerPlacement';
 import { createReadModel, projectStats } from './readModel';
 import type { ReadModel } from './readModel';
 import { refusalError } from './refusalMessage';
@@ -226,31 +225,22 @@ export class Orchestrator {
   }
 
   /** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
-  providerOrder(): {
-    readonly order: readonly ProviderId[];
-    readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>>;
-  } {
+  providerOrder(): ProviderOrder {
     return this.#placement.providerOrder();
   }
 
   on<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
-    checkEvent('on', event);
-    checkListener('on', listener);
-    this.#relay.on(event, listener);
+    this.#relay.on(checkedEvent('on', event, listener), listener);
     return this;
   }
 
   off<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
-    checkEvent('off', event);
-    checkListener('off', listener);
-    this.#relay.off(event, listener);
+    this.#relay.off(checkedEvent('off', event, listener), listener);
     return this;
   }
 
   once<E extends keyof OrchestratorEventMap>(event: E, listener: (...args: OrchestratorEventMap[E]) => void): this {
-    checkEvent('once', event);
-    checkListener('once', listener);
-    this.#relay.once(event, listener);
+    this.#relay.once(checkedEvent('once', event, listener), listener);
     return this;
   }
 
@@ -293,46 +283,6 @@ export class Orchestrator {
     if (!this.#actor) throw new AgentvisorError('not-started', `cannot ${what}: await orch.start() first`);
     return this.#actor;
   }
-}
-
-/** Every public event (a listener on another name would never be called); the Record keeps the list complete. */
-const EVENT_NAMES: readonly string[] = Object.keys({
-  'agent.queued': true,
-  'agent.refused': true,
-  'agent.active': true,
-  'agent.fallback': true,
-  'agent.released': true,
-  'agent.requeued': true,
-  'quota.low': true,
-  'quota.overrun': true,
-  'quota.reset': true,
-  'provider.limit': true,
-  'provider.paused': true,
-  'provider.resumed': true,
-  'provider.circuit': true,
-  'ledger.degraded': true,
-  'ledger.recovered': true,
-} satisfies Record<keyof OrchestratorEventMap, true>);
-
-/** Refuses an event name the orchestrator never emits, with the closest one it does. */
-function checkEvent(method: string, event: unknown): void {
-  if (EVENT_NAMES.includes(event as string)) return;
-  const near = typeof event === 'string' ? closestName(event, EVENT_NAMES) : null;
-  throw new AgentvisorError(
-    'invalid-option',
-    `${method}: ${JSON.stringify(event) ?? 'undefined'} is not an event; ${near === null ? '' : `did you mean ${near}? `}(events: ${EVENT_NAMES.join(', ')})`,
-    { details: { option: 'event' } },
-  );
-}
-
-/** A listener that is not a function would only fail later, inside an event or a stats change: refuse it now. */
-function checkListener(method: string, listener: unknown): void {
-  if (typeof listener !== 'function')
-    throw new AgentvisorError(
-      'invalid-option',
-      `${method}'s listener must be a function, got ${listener === null ? 'null' : typeof listener}`,
-      { details: { option: 'listener' } },
-    );
 }
 
 /**

@@ -294,8 +294,8 @@ export class LedgerLink {
   }
 
   #degradedLimits(): EffectiveLimits {
-    const policy = this.#o.whenUnavailable;
-    return shareOf(this.#o.limits, policy === 'fail-closed' ? null : policy.localShareOf);
+    const { limits, whenUnavailable: policy } = this.#o;
+    return shareOf(limits, policy === 'fail-closed' ? null : policy.localShareOf);
   }
 
   /** Learns what others hold: the snapshot minus what this link knows to be ours. */
@@ -378,15 +378,12 @@ export class LedgerLink {
   /** Settles what is left (best effort, a few tries) and stops the timers; the ledger is closed by its owner. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== null) this.#o.clock.clearTimeout(this.#timer);
-    this.#timer = null;
-    if (this.#resetTimer !== null) this.#o.clock.clearTimeout(this.#resetTimer);
-    this.#resetTimer = null;
-    for (const timer of this.#extraTimers) this.#o.clock.clearTimeout(timer);
+    for (const timer of [this.#timer, this.#resetTimer, ...this.#extraTimers])
+      if (timer !== null) this.#o.clock.clearTimeout(timer);
+    this.#timer = this.#resetTimer = null;
     this.#extraTimers.clear();
-    for (let attempt = 0; attempt < 3 && this.#settles.busy; attempt += 1) {
+    for (let attempt = 0; attempt < 3 && this.#settles.busy; attempt += 1)
       await this.#settles.flush().catch(() => undefined);
-    }
     await this.#ledger.close();
     if (this.#settles.size > 0) {
       this.#o.logger?.error(

@@ -22,6 +22,12 @@ export interface SpawnPlacement extends Placement {
 /** No switch keeps any provider from the agent (shared, so the common spawn allocates nothing). */
 const NO_EXCLUSIONS: readonly Exclusion[] = Object.freeze([]);
 
+/** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
+export interface ProviderOrder {
+  readonly order: readonly ProviderId[];
+  readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>>;
+}
+
 /**
  * The credentials an orchestrator found at start and the provider order they give: the provider
  * priority policy ranks the chain's providers by credential class (no secrets are read here).
@@ -93,10 +99,7 @@ export class ProviderPlacement {
   }
 
   /** The order sessions that name no provider try providers in, and each provider's credential class (no secrets). */
-  providerOrder(): {
-    readonly order: readonly ProviderId[];
-    readonly credentials: Readonly<Record<ProviderId, CredentialClass | null>>;
-  } {
+  providerOrder(): ProviderOrder {
     const credentials = this.#resolver?.credentialClasses() ?? { claude: null, openai: null };
     const chain = this.#options.fallbackChain;
     const first = this.#startProvider();
