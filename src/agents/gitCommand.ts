@@ -281,6 +281,17 @@ export function gitlinkPaths(rawZ: string): string[] {
   return paths;
 }
 
+/**
+ * The paths of the gitlinks (submodules) in `git ls-files --stage -z` output.
+ *
+ * @example stagedGitlinkPaths('160000 ab12… 0\tvendor/lib\0100644 cd34… 0\ta.txt\0') // ['vendor/lib']
+ */
+export function stagedGitlinkPaths(lsFilesZ: string): string[] {
+  return nulSeparated(lsFilesZ)
+    .filter((entry) => entry.startsWith('160000 '))
+    .map((entry) => entry.slice(entry.indexOf('\t') + 1));
+}
+
 /** One entry of `git worktree list`: its folder and the branch checked out there (`null`: detached or bare). */
 export interface ListedWorktree {
   readonly dir: string;

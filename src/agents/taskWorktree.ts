@@ -12,6 +12,7 @@ import {
   runGit,
   runGitRetrying,
   shellWord,
+  stagedGitlinkPaths,
   statusPaths,
   WORKTREE_CONFIG,
   withWorktreeQueue,
@@ -230,4 +231,23 @@ async function commitWork(
   const left = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
   if (left.exitCode !== 0 || left.stdout !== '')
     throw kept('uncommitted-work', `changes remain uncommitted after the commit (${listed(statusPaths(left.stdout))})`);
+  // A submodule that is not checked out is an empty folder to git: files written into it are invisible to status.
+  const gitlinks = await git(['ls-files', '--stage', '-z']);
+  if (gitlinks.exitCode !== 0) throw kept('commit-failed', `git ls-files failed (${gitComplaint(gitlinks)})`);
+  const hidden = stagedGitlinkPaths(gitlinks.stdout).filter((entry) => holdsUntrackedFiles(path.join(wt.dir, entry)));
+  if (hidden.length > 0)
+    throw kept(
+      'uncommitted-work',
+      `the task wrote into submodule folders that are not checked out (${listed(hidden)}): git cannot commit those files`,
+    );
+}
+
+/** A real folder with entries but no `.git` of its own: what a task wrote into a submodule git has not checked out. */
+function holdsUntrackedFiles(dir: string): boolean {
+  try {
+    if (!fs.lstatSync(dir).isDirectory() || fs.existsSync(path.join(dir, '.git'))) return false;
+    return fs.readdirSync(dir).length > 0;
+  } catch {
+    return false; // gone or unreadable: git status reported what it could
+  }
 }

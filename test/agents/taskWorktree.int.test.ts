@@ -353,6 +353,22 @@ describe('createTaskWorktree and finishTaskWorktree', () => {
     git(['worktree', 'remove', '--force', wt.dir], repo);
   });
 
+  it("should keep the worktree when the task wrote into a submodule's folder that git does not see (not checked out)", async () => {
+    makeRepo(path.join(root, 'sub'));
+    git(['-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', path.join(root, 'sub'), 'vendor/sub'], repo);
+    git(['commit', '-q', '-m', 'add submodule'], repo);
+    const plan = await planWorktrees(repo, ['insub']);
+    const wt = await createTaskWorktree(plan, 'insub', { parentDir });
+    write(path.join(wt.dir, 'vendor', 'sub', 'new.txt'), 'precious\n');
+    const error = await workspaceError(finishTaskWorktree(wt, { message: 'task insub' }), 'uncommitted-work');
+    expect(error.message).toContain('vendor/sub');
+    expect(fs.readFileSync(path.join(wt.dir, 'vendor', 'sub', 'new.txt'), 'utf8')).toBe('precious\n');
+    git(['worktree', 'remove', '--force', wt.dir], repo);
+    // An empty submodule folder (the task did not touch it) is no reason to keep anything.
+    const idle = await createTaskWorktree(await planWorktrees(repo, ['idle']), 'idle', { parentDir });
+    expect(await finishTaskWorktree(idle, { message: 'task idle' })).toMatchObject({ commit: null, removed: true });
+  });
+
   it('should keep the worktree when the agent left it on a detached HEAD', async () => {
     const plan = await planWorktrees(repo, ['detached']);
     const wt = await createTaskWorktree(plan, 'detached', { parentDir });
