@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AgentvisorError, givenKind } from '../errors';
+import { AgentvisorError, givenKind, isAgentvisorError } from '../errors';
+import { DEFAULT_SANDBOX_MODE } from './agentSandbox';
+import { taskError } from './taskErrors';
 import { checkOrchestrator } from './checkTaskOptions';
 import { alreadyChecked, checkOptions, isAlreadyChecked } from '../schema/checkOptions';
 import type { Orchestrator } from '../orchestrator';
@@ -162,7 +164,7 @@ export async function planBatchWorkspaces(
  * stops admission (the tasks not yet started stay so), stops the running agents' process groups
  * and releases their sessions; what ran is in the result. Tasks with `worktree` each run in their
  * own git worktree and branch `agentvisor/<id>`; the repositories are checked before any agent
- * starts (rejects with `invalid-workspace`, nothing created).
+ * starts (rejects with `invalid-workspace`, nothing created; a branch created after that check fails only its task).
  *
  * @example
  * const batch = await runAgentBatch(orch, parseBatchTasks(text), { concurrency: 6, signal });
@@ -268,11 +270,12 @@ export async function runAgentBatch(
         admissionSignal: dispatch.signal,
         onEvent: (event) => onEvent(task, index, event),
       };
+      const attemptStarted = Date.now();
       const result = await runPlannedTask(
         orch,
         taskChecked ? alreadyChecked(taskOptions) : taskOptions,
         place.worktree ? (plans.get(place.cwd) ?? null) : null,
-      );
+      ).catch((error: unknown) => worktreeRefusal(error, task, taskOptions, Date.now() - attemptStarted));
       const withId = { id: task.id, ...result };
       // Dropped from the queue because the batch stopped dispatching: not started, or left for after the reset.
       if (
@@ -298,6 +301,12 @@ export async function runAgentBatch(
     }
   };
 
+  const stopDispatching = (error: unknown): never => {
+    dispatch.abort();
+    next = tasks.length;
+    throw error;
+  };
+
   const worker = async (): Promise<void> => {
     while (next < tasks.length && !aborted() && stoppedForLimit === null) {
       const index = next;
@@ -312,7 +321,12 @@ export async function runAgentBatch(
       checkPause();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+  // One worker's rejection (a bug) must not leave the others' agents running unseen: stop dispatching, let them end.
+  const workers = await Promise.allSettled(
+    Array.from({ length: Math.min(concurrency, tasks.length) }, () => worker().catch(stopDispatching)),
+  );
+  const broken = workers.find((outcome) => outcome.status === 'rejected');
+  if (broken !== undefined) throw broken.reason;
   const ordered = [...results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r);
   const notStarted = tasks.filter((_, index) => !results.has(index)).map((t) => t.id);
   return {
@@ -324,5 +338,33 @@ export async function runAgentBatch(
     throttled,
     requeues,
     elapsedMs: Date.now() - started,
+  };
+}
+
+/**
+ * A task whose worktree could not be created once the batch ran (another batch took its branch since
+ * the check): that task fails with `invalid-workspace`, never admitted; the batch goes on. Rethrows anything else.
+ */
+function worktreeRefusal(
+  error: unknown,
+  task: BatchTask,
+  taskOptions: AgentTaskOptions,
+  durationMs: number,
+): AgentTaskResult {
+  if (!isAgentvisorError(error, 'invalid-workspace')) throw error;
+  return {
+    ok: false,
+    agentId: task.id,
+    provider: null,
+    agent: null,
+    sessionId: null,
+    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+    fallbacks: [],
+    result: null,
+    runs: 0,
+    durationMs,
+    sandbox: taskOptions.sandbox ?? DEFAULT_SANDBOX_MODE,
+    permissionDenials: [],
+    error: taskError(error),
   };
 }
