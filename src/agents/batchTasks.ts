@@ -3,6 +3,7 @@ import { parseAgentChoice } from './agentCli';
 import type { AgentChoice } from './agentCli';
 import { SANDBOX_MODES } from './agentSandbox';
 import type { SandboxMode } from './agentSandbox';
+import { MAX_TASK_BYTES } from './taskText';
 
 /** One line of a tasks file, checked. */
 export interface BatchTask {
@@ -103,6 +104,12 @@ export function parseBatchTasks(text: string, options: ParseBatchTasksOptions = 
       fail('id', `"id" ${JSON.stringify(id)} was already used on line ${earlier}: ids must be unique`);
     if (typeof record.task !== 'string' || record.task.trim() === '' || record.task.includes('\0'))
       return fail('task', '"task" must be a non-empty string');
+    const taskBytes = Buffer.byteLength(record.task, 'utf8');
+    if (taskBytes > MAX_TASK_BYTES)
+      return fail(
+        'task',
+        `"task" is ${taskBytes} bytes, more than the ${MAX_TASK_BYTES} an agent CLI can take as one argument: put the long text in a file the task names`,
+      );
     const agent = record.agent === undefined ? (options.defaultAgent ?? 'auto') : parseAgentChoice(record.agent);
     if (agent === null) return fail('agent', '"agent" must be "auto", "claude" or "codex"');
     const estimate = record.estimate ?? options.defaultEstimate ?? 50_000;

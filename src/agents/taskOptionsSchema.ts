@@ -10,6 +10,7 @@ import { MAX_TIMER_MS, functionSchema, nonEmptyString, providerListSchema, whole
 import { MAX_CLAUDE_MAX_RETRIES } from './claudeCodeCli';
 import { MAX_OUTPUT_BYTES, MAX_TIMEOUT_MS } from './processRunner';
 import { SANDBOX_MODES } from './agentSandbox';
+import { MAX_TASK_BYTES } from './taskText';
 import type { AgentTaskOptions } from './agentTaskTypes';
 import type { AgentBatchOptions } from './runAgentBatch';
 
@@ -59,6 +60,9 @@ export const taskOptionsSchema = lazySchema((z) =>
       .string({ error: 'expected a non-empty string without NUL characters' })
       .refine((s) => s.trim() !== '' && !s.includes('\0'), {
         error: 'expected a non-empty string without NUL characters',
+      })
+      .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_TASK_BYTES, {
+        error: `expected at most ${MAX_TASK_BYTES} bytes (an agent CLI takes the task as one argument): put long text in a file the task names`,
       }),
     estimatedTokens: wholeNumber(1, MAX_ESTIMATE),
     agent: z.enum(['auto', 'claude-code', 'codex'], { error: "expected 'auto', 'claude-code' or 'codex'" }).optional(),

@@ -24,6 +24,7 @@ import { cliSecretMasker, cliSettings, commandContext, note, redactSecrets } fro
 import type { CommandContext } from './context';
 import { watchProviderEvents } from './providerEventLines';
 import { onStopSignals, stopSignalNote, sweepLeftoverHomes } from './stopSignals';
+import { taskTextProblem } from '../agents/taskText';
 
 /** Exit code of a task that did not succeed (its error code is printed). */
 export const EXIT_TASK_FAILED = 1;
@@ -314,6 +315,9 @@ export function addRunCommand(program: Command): void {
       const agent = parseAgentChoice(opts.agent) as AgentChoice;
       const cwd = workingDirectory(opts.cwd);
       const task = words.join(' ');
+      const taskProblem = taskTextProblem(task);
+      if (taskProblem !== null)
+        throw new AgentvisorError('invalid-option', taskProblem, { details: { field: 'task' } });
       const agentId = `task-${randomUUID().slice(0, 8)}`;
       // Checked before any agent starts: nothing is created for a repository that cannot take a worktree.
       const plan = opts.worktree === true ? await planWorktrees(cwd, [agentId]) : null;

@@ -233,6 +233,7 @@ describe('parseBatchTasks', () => {
       'tasks.jsonl line 3: "id" "a" was already used on line 1: ids must be unique',
     ],
     ['{"id":"a","task":"  "}', 'tasks.jsonl line 1: "task" must be a non-empty string'],
+
     ['{"id":"a","task":"x","agent":"gpt"}', 'tasks.jsonl line 1: "agent" must be "auto", "claude" or "codex"'],
     [
       '{"id":"a","task":"x","estimate":0}',
@@ -244,6 +245,14 @@ describe('parseBatchTasks', () => {
     ],
   ])('should refuse %s naming the line', (text, message) => {
     expect(error(text).message).toBe(message);
+  });
+
+  it('should refuse a task longer than an agent CLI can take as one argument (128 KiB), and take one just under', () => {
+    const line = (task: string): string => JSON.stringify({ id: 'a', task });
+    expect(error(line('é'.repeat(65_536))).message).toBe(
+      'tasks.jsonl line 1: "task" is 131072 bytes, more than the 131071 an agent CLI can take as one argument: put the long text in a file the task names',
+    );
+    expect(parseBatchTasks(line('x'.repeat(131_071)))[0]?.task).toHaveLength(131_071);
   });
 
   it('should never quote the line itself (a task may hold anything)', () => {

@@ -67,6 +67,11 @@ describe('checkTaskOptions', () => {
     ['no options', null, /^runAgentTask's options must be an object such as \{ task, estimatedTokens \}/],
     ['a misspelt option', { ...task, timeoutms: 5 }, /^timeoutms is not an option; did you mean timeoutMs\?/],
     ['a blank task', { ...task, task: '  ' }, /^task must be a non-empty string without NUL characters/],
+    [
+      'a task longer than one argument may be (128 KiB)',
+      { ...task, task: 'é'.repeat(65_536) },
+      /^task must be at most 131071 bytes \(an agent CLI takes the task as one argument\)/,
+    ],
     ['a missing estimate', { task: 'x' }, /^estimatedTokens must be a whole number from 1 to 1000000000/],
     ['an unknown agent', { ...task, agent: 'gemini' }, /^agent must be 'auto', 'claude-code' or 'codex'/],
     ['a fractional timeout', { ...task, timeoutMs: 1.5 }, /^timeoutMs must be a whole number from 1 to 86400000/],

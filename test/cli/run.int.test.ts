@@ -160,4 +160,25 @@ describe('agentvisor run', () => {
     expect(stderr).toContain('expected a whole number from 1 to 1000000000');
     expect(fake.requests).toEqual([]);
   });
+
+  it.each([
+    ['an empty task', [''], 'the task is empty'],
+    ['a task of blanks', ['  ', ' '], 'the task is empty'],
+    // 20 words of 10 KB: each fits in one argument, joined they do not.
+    ['a task longer than one argument may be', Array.from({ length: 20 }, () => 'w'.repeat(10_000)), 'bytes'],
+  ])('should refuse %s with exit 2 before anything is admitted or started', async (_name, words, message) => {
+    const marker = path.join(ws.dir, 'agent-started');
+    const agent = path.join(ws.dir, 'fake-claude.sh');
+    fs.writeFileSync(agent, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    const { status, stderr } = await cli(['run', '--agent', 'claude-code', '--', ...words], {
+      ...KEYS,
+      AGENTVISOR_CLAUDE_BIN: agent,
+    });
+    expect(status).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stderr).toContain('[invalid-option]');
+    expect(stderr).not.toContain('admitted');
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.existsSync(path.join(ws.dir, '.codex', 'agentvisor', 'ledger.json'))).toBe(false);
+  });
 });
