@@ -1,6 +1,7 @@
 import { AgentvisorError, isAgentvisorError } from '../errors';
 import type { ManagedAgent } from '../orchestrator';
 import type { TokenUsage } from '../providers';
+import { MAX_TOKENS } from '../orchestrator/options';
 
 /**
  * Counts what one task spends, as it spends it: every increment goes to the session at once
@@ -44,16 +45,19 @@ export class TaskMeter {
    */
   record(usage: TokenUsage | undefined): AgentvisorError | null {
     if (usage === undefined || usage.inputTokens + usage.outputTokens === 0 || !this.#agent.isLive) return null;
-    this.#spent = {
-      inputTokens: this.#spent.inputTokens + usage.inputTokens,
-      outputTokens: this.#spent.outputTokens + usage.outputTokens,
-    };
     let error: AgentvisorError | null = null;
     try {
       this.#agent.reportUsage(usage);
     } catch (caught) {
+      // The session refused the report and counted none of it: neither does the task.
+      if (isAgentvisorError(caught, 'invalid-usage'))
+        return (this.#stopError ??= untrustedUsage(this.#agent.id, usage));
       error = isAgentvisorError(caught) ? caught : new AgentvisorError('agent-failed', 'usage could not be reported');
     }
+    this.#spent = {
+      inputTokens: this.#spent.inputTokens + usage.inputTokens,
+      outputTokens: this.#spent.outputTokens + usage.outputTokens,
+    };
     if (error === null && this.#maxTokens !== null && this.totalTokens > this.#maxTokens) {
       error = new AgentvisorError(
         'token-limit',
@@ -67,4 +71,18 @@ export class TaskMeter {
     if (error !== null) this.#stopError ??= error;
     return error;
   }
+}
+
+/** An agent that printed more tokens for one message than any report may hold: its output cannot be trusted. */
+function untrustedUsage(agentId: string, usage: TokenUsage): AgentvisorError {
+  const claimed =
+    usage.inputTokens > MAX_TOKENS
+      ? `${usage.inputTokens.toLocaleString('en-US')} input tokens`
+      : `${usage.outputTokens.toLocaleString('en-US')} output tokens`;
+  return new AgentvisorError(
+    'agent-failed',
+    `the agent of task ${agentId} printed ${claimed} for one message, more than the ${MAX_TOKENS.toLocaleString('en-US')} ` +
+      `one report may hold: its output cannot be trusted, so the task ends here (the agent stopped) without counting that usage; check the CLI and its version`,
+    { details: { agentId, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } },
+  );
 }
