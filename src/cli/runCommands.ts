@@ -253,6 +253,11 @@ export function sandboxOption(): Option {
  * @example workingDirectory('~/src/app') // '/home/me/src/app'
  */
 export function workingDirectory(dir: string | undefined): string {
+  // An empty value is most often an unset shell variable: the current folder is not what was meant.
+  if (dir?.trim() === '')
+    throw new AgentvisorError('invalid-option', '--cwd is empty: give the project folder the agent should work in', {
+      details: { field: 'cwd' },
+    });
   const resolved = path.resolve(dir ?? process.cwd());
   if (!fs.existsSync(resolved) || !fs.statSync(resolved).isDirectory()) {
     throw new AgentvisorError(

@@ -161,6 +161,19 @@ describe('agentvisor run', () => {
     expect(fake.requests).toEqual([]);
   });
 
+  it('should refuse an empty --cwd (an unset shell variable) with exit 2 rather than run in the current folder', async () => {
+    const marker = path.join(ws.dir, 'agent-started');
+    const agent = path.join(ws.dir, 'fake-claude.sh');
+    fs.writeFileSync(agent, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    const { status, stderr } = await cli(['run', '--agent', 'claude-code', '--cwd', '', 'say', 'pong'], {
+      ...KEYS,
+      AGENTVISOR_CLAUDE_BIN: agent,
+    });
+    expect(status).toBe(2);
+    expect(stderr).toContain('--cwd is empty: give the project folder the agent should work in [invalid-option]');
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
   it.each([
     ['an empty task', [''], 'the task is empty'],
     ['a task of blanks', ['  ', ' '], 'the task is empty'],
