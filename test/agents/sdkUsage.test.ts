@@ -253,6 +253,20 @@ describe('reportFailureFrom', () => {
         ),
       ).toBe(true);
     }
+    // The agent's own JSON.parse of a model's text is its bug; only the SDKs' parse of a body is a cut answer.
+    const ownParse = thrown(() => JSON.parse('{"path": "src/'));
+    expect(
+      isAgentvisorError(
+        thrown(() => reportFailureFrom(ownParse)),
+        'invalid-failure',
+      ),
+    ).toBe(true);
+    expect(
+      isAgentvisorError(
+        thrown(() => reportFailureFrom({ object: 'response', status: 'incomplete' })),
+        'invalid-failure',
+      ),
+    ).toBe(true);
     const bug = thrown(() => reportFailureFrom(new TypeError(`client.mesages is undefined near ${SECRET_TEXT}`)));
     expect(isAgentvisorError(bug, 'invalid-failure')).toBe(true);
     expect((bug as Error).message).toBe(
