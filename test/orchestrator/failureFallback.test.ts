@@ -63,6 +63,12 @@ describe('ManagedAgent.reportFailure', () => {
     ['a status above 599', { status: 600 }],
     ['a string status', { status: '500' }],
     ['a negative retryAfterMs', { status: 429, retryAfterMs: -1 }],
+    ['a kind with a status above 599', { kind: 'server', status: 9999 }],
+    ['a kind with a string status', { kind: 'server', status: '500' }],
+    ['a kind with a NaN status', { kind: 'server', status: Number.NaN }],
+    ['headers given as a string', { status: 429, headers: 'retry-after: 5' }],
+    ['headers given as an array of pairs', { status: 429, headers: [['retry-after', '5']] }],
+    ['null headers', { status: 429, headers: null }],
   ])('should reject %s with invalid-failure and change nothing', async (_name, report) => {
     const { orch } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
