@@ -62,6 +62,12 @@ export function usageFromAnthropic(message: unknown): TokenUsage {
   ) {
     throw invalidUsage(helper, 'this is an OpenAI response: use usageFromOpenAI', message);
   }
+  // Absent or null cache counts are 0; a malformed one is refused rather than counted as 0 (tokens lost).
+  for (const field of ['cache_creation_input_tokens', 'cache_read_input_tokens']) {
+    const count = usage[field];
+    if (count !== undefined && count !== null && !(Number.isSafeInteger(count) && (count as number) >= 0))
+      throw invalidUsage(helper, `usage.${field} must be a whole number >= 0 or null`, message);
+  }
   const tokens = claudeUsage(usage);
   if (tokens === null) throw invalidUsage(helper, `needs ${ANTHROPIC_EXPECTED}, as whole numbers >= 0`, message);
   return tokens;

@@ -59,6 +59,16 @@ describe('usageFromAnthropic', () => {
     ).toEqual({ inputTokens: 10, outputTokens: 5 });
   });
 
+  it('should refuse cache token counts that are not whole numbers >= 0 instead of counting them as 0', () => {
+    for (const bad of [-3, '100', 1.5, Number.NaN]) {
+      for (const field of ['cache_creation_input_tokens', 'cache_read_input_tokens']) {
+        const error = thrown(() => usageFromAnthropic({ usage: { input_tokens: 5, output_tokens: 2, [field]: bad } }));
+        expect(isAgentvisorError(error, 'invalid-usage')).toBe(true);
+        expect((error as Error).message).toContain(field);
+      }
+    }
+  });
+
   it('should refuse what is not an Anthropic message with invalid-usage, naming the shape and never the contents', () => {
     const cases: [unknown, RegExp][] = [
       [null, /needs an Anthropic Messages API message .* \(got null\)/],
