@@ -1,3 +1,4 @@
+import { isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
 import {
@@ -159,7 +160,13 @@ export function classifyFailure(
       `resetAt must be a time in epoch milliseconds, got ${describe(report.resetAt)}`,
     );
   }
-  const failure = classifyReport(report, provider, now);
+  if (report.provider !== undefined && !isProviderId(report.provider)) {
+    throw new AgentvisorError(
+      'invalid-failure',
+      `provider must be 'claude' or 'openai' (the provider the failed request went to), got ${describe(report.provider)}`,
+    );
+  }
+  const failure = classifyReport(report, report.provider ?? provider, now);
   const withWait = report.retryAfterMs === undefined ? failure : { ...failure, retryAfterMs: report.retryAfterMs };
   return report.resetAt === undefined ? withWait : { ...withWait, resetAt: report.resetAt };
 }
