@@ -135,8 +135,7 @@ function requeueDelay(situation: FailureSituation, policies: FailurePolicies): n
   const { failure } = situation;
   const mayWait = situation.requeues < situation.maxRequeues && situation.usedOnProvider === 0;
   if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || !mayWait) return null;
-  const cap = policies.withoutFallback['rate-limit']?.maxRetryAfterMs;
-  if (cap !== undefined && failure.retryAfterMs !== null && failure.retryAfterMs > cap) return null;
+  if ((failure.retryAfterMs ?? 0) > (policies.withoutFallback['rate-limit']?.maxRetryAfterMs ?? Infinity)) return null;
   const overloaded = policies.withoutFallback['overloaded'];
   const backoff =
     overloaded === undefined
