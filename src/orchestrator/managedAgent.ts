@@ -239,6 +239,7 @@ export class ManagedAgent {
     // A usage limit pauses the provider already; other failures may still say that nothing is left.
     if (report.headers !== undefined && failure.throttle !== 'usage-limit')
       this.#reportLimits(failure.provider, report.headers, this.#host.clock.now());
+    if (stale && failure.kind === 'invalid-request') throw this.#requestAtFault(failure);
     if (stale) return { action: 'fallback', kind: failure.kind, from: failure.provider, to: from, latencyMs: 0 };
     const startedAt = this.#host.clock.now();
     // Armed before the event: a fallback admitted at once reactivates the session within the send.
@@ -260,13 +261,7 @@ export class ManagedAgent {
     }
     if (step?.step === 'giveUp' && step.code === 'invalid-request' && this.isLive) {
       this.#failure = null;
-      throw new AgentvisorError(
-        'invalid-request',
-        `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`,
-        {
-          details: { agentId: this.id, status: failure.status, kind: failure.kind },
-        },
-      );
+      throw this.#requestAtFault(failure);
     }
     if (step?.step === 'requeue') {
       await (this.#host.keepAlive?.hold(answered) ?? answered);
@@ -286,6 +281,14 @@ export class ManagedAgent {
       to: this.provider,
       latencyMs: this.#host.clock.now() - startedAt,
     };
+  }
+
+  #requestAtFault(failure: ProviderFailure): AgentvisorError {
+    return new AgentvisorError(
+      'invalid-request',
+      `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`,
+      { details: { agentId: this.id, status: failure.status, kind: failure.kind } },
+    );
   }
 
   #reportLimits(provider: ProviderId, headers: HeadersInput, now: number): void {

@@ -98,6 +98,10 @@ describe('ManagedAgent.reportFailure', () => {
     expect(claude.circuit).toMatchObject({ failures: 2 });
     expect(openai).toMatchObject({ reserved: 10_000, active: 1 });
     expect(claude).toMatchObject({ used: 100, reserved: 0, active: 0 });
+    // A parallel request the old provider refused as malformed would fail the same way here.
+    await agentvisorErrorOf(() => a.reportFailure({ status: 400, provider: 'claude' }), 'invalid-request');
+    expect(a.provider).toBe('openai');
+    expect(a.isLive).toBe(true);
     await agentvisorErrorOf(
       () => a.reportFailure({ status: 500, provider: 'gemini' as unknown as 'claude' }),
       'invalid-failure',
