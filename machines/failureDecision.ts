@@ -128,12 +128,14 @@ export function canFallBackIn(situation: Pick<FailureSituation, 'fallbacks'>): b
 /**
  * Server-side throttling of a session that has done no work on this provider yet waits for the
  * provider instead of failing (fan-outs trip throttling and would lose whole runs): the wait is the
- * Retry-After, else the `overloaded` backoff of the policy without fallback.
+ * Retry-After, else the `overloaded` backoff of the policy without fallback. A Retry-After beyond the
+ * rate limit's `maxRetryAfterMs` is not waited for here either (the policy falls back or gives up).
  */
 function requeueDelay(situation: FailureSituation, policies: FailurePolicies): number | null {
   const { failure } = situation;
   const mayWait = situation.requeues < situation.maxRequeues && situation.usedOnProvider === 0;
   if (failure.kind !== 'rate-limit' || failure.throttle !== 'server' || !mayWait) return null;
+  if ((failure.retryAfterMs ?? 0) > (policies.withoutFallback['rate-limit']?.maxRetryAfterMs ?? Infinity)) return null;
   const overloaded = policies.withoutFallback['overloaded'];
   const backoff =
     overloaded === undefined

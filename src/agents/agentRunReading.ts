@@ -50,3 +50,13 @@ export function describeExit(result: ProcessResult): string {
   if (result.signal !== null) return `was ended by ${result.signal}`;
   return `exited with code ${result.exitCode ?? 'unknown'}`;
 }
+
+/**
+ * The zone this process runs in (`TZ`, else the system's): the agent CLIs it starts print reset times
+ * without a zone in the same local time (Codex's "try again at 3:39 PM").
+ *
+ * @example localTimeZone() // 'Europe/Berlin'
+ */
+export function localTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}

@@ -5,7 +5,7 @@ import type { AgentHome } from './agentHome';
 import { DEFAULT_SANDBOX_MODE, sandboxArgs } from './agentSandbox';
 import type { SandboxMode } from './agentSandbox';
 import { agentProcessEnv } from './agentProcessEnv';
-import { describeExit, stderrExcerpt } from './agentRunReading';
+import { describeExit, localTimeZone, stderrExcerpt } from './agentRunReading';
 import type { AgentRunReading, PermissionDenial } from './agentRunReading';
 import type { AgentInvocation } from './agentInvocation';
 import type { ProcessResult } from './processRunner';
@@ -135,7 +135,11 @@ export function permissionDenials(value: unknown): PermissionDenial[] {
  * @example
  * readClaudeCodeRun(await runProcess({ command, ...claudeCodeInvocation(input), timeoutMs, maxOutputBytes }), Date.now())
  */
-export function readClaudeCodeRun(result: ProcessResult, now: number): AgentRunReading {
+export function readClaudeCodeRun(
+  result: ProcessResult,
+  now: number,
+  timeZone: string = localTimeZone(),
+): AgentRunReading {
   const object = resultObject(result.stdout);
   if (object === null) {
     const excerpt = stderrExcerpt(result.stderr);
@@ -144,7 +148,7 @@ export function readClaudeCodeRun(result: ProcessResult, now: number): AgentRunR
       message: `Claude Code ${describeExit(result)} without printing a result${excerpt === '' ? '' : `: ${excerpt}`}`,
     };
   }
-  const outcome = classifyClaudeCodeResult(object, { now });
+  const outcome = classifyClaudeCodeResult(object, { now, timeZone });
   if (!outcome.ok) return { type: 'provider-failure', failure: outcome };
   if (result.exitCode !== 0)
     return {

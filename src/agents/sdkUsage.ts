@@ -62,6 +62,12 @@ export function usageFromAnthropic(message: unknown): TokenUsage {
   ) {
     throw invalidUsage(helper, 'this is an OpenAI response: use usageFromOpenAI', message);
   }
+  // Absent or null cache counts are 0; a malformed one is refused rather than counted as 0 (tokens lost).
+  for (const field of ['cache_creation_input_tokens', 'cache_read_input_tokens']) {
+    const count = usage[field];
+    if (count !== undefined && count !== null && !(Number.isSafeInteger(count) && (count as number) >= 0))
+      throw invalidUsage(helper, `usage.${field} must be a whole number >= 0 or null`, message);
+  }
   const tokens = claudeUsage(usage);
   if (tokens === null) throw invalidUsage(helper, `needs ${ANTHROPIC_EXPECTED}, as whole numbers >= 0`, message);
   return tokens;
@@ -109,7 +115,24 @@ export function usageFromOpenAI(response: unknown): TokenUsage {
 
 /** The SDKs' connection errors, by class name: a timeout, or the body cut after the answer began. */
 const TIMEOUT_NAME = /Timeout|Abort/;
-const TRUNCATED_TEXT = /^terminated$|stream ended without|premature close/i;
+// The openai SDK's stream helpers rethrow undici's "terminated" as OpenAIError('TypeError: terminated').
+const TRUNCATED_TEXT = /^(?:TypeError: )?terminated$|stream ended without|premature close/i;
+/**
+ * The frame that parsed a response body: undici's `Response.json()` (the Anthropic SDK) or the
+ * openai SDK's own parse. A SyntaxError raised there is an answer cut short, not the agent's bug.
+ */
+const BODY_PARSE_FRAME =
+  /parseJSONFromBytes|[\\/](?:openai|@anthropic-ai[\\/]sdk)[\\/](?:src[\\/])?internal[\\/]parse\./;
+/** Responses API statuses of a response that never finished (what finalResponse() gives for a cut stream). */
+const UNFINISHED_RESPONSE = new Set(['in_progress', 'queued']);
+
+/** Whether a SyntaxError was thrown while the SDK parsed the response body (read from the frame after JSON.parse). */
+function isCutBody(error: Record<string, unknown>): boolean {
+  if (error.name !== 'SyntaxError' || typeof error.stack !== 'string') return false;
+  const frames = error.stack.split('\n').filter((line) => line.trimStart().startsWith('at '));
+  const parse = frames.findIndex((line) => line.includes('JSON.parse'));
+  return parse >= 0 && BODY_PARSE_FRAME.test(frames[parse + 1] ?? '');
+}
 
 /** Names and constructor names along the `cause` chain (OpenAI's errors are all named 'Error'). */
 function chain(error: Record<string, unknown>): { names: string[]; texts: string[]; errno: boolean } {
@@ -168,10 +191,12 @@ function notAFailure(what: string, error: unknown): AgentvisorError {
  *   `error` is the body; OpenAI's is the body's `error`, wrapped back as `{ error }`);
  * - an error event inside a stream (an `APIError` without a status, carrying the event), or a
  *   Responses API response that ended `failed` (what `stream.finalResponse()` gives): classified
- *   from the body as `{ kind, message, … }` (an `overloaded_error` is `overloaded`);
+ *   from the body as `{ kind, message, … }` (an `overloaded_error` is `overloaded`); a response still
+ *   `in_progress` or `queued` (the stream closed before `response.completed`) is `{ kind: 'truncated' }`;
  * - a connection error: `{ error, kind: 'timeout' }` for `APIConnectionTimeoutError` and aborts,
  *   `{ error, kind: 'truncated' }` when the body was cut after the answer began (`terminated`,
- *   "stream ended without producing a Message"), else `{ error }` (a network failure).
+ *   "stream ended without producing a Message", a SyntaxError from the SDK's parse of a body cut in
+ *   half), else `{ error }` (a network failure).
  * Anything else (a bug in the agent's own code, a value that is not an error) throws
  * AgentvisorError `invalid-failure`: rethrow it rather than fall back on it.
  * Turn the SDK's own retries off (`maxRetries: 0`) so agentvisor decides.
@@ -187,6 +212,11 @@ export function reportFailureFrom(error: unknown): FailureReport {
   if (!isRecord(error)) throw notAFailure(`needs the error an SDK call threw, got ${shapeOf(error)}`, error);
   if (error.object === 'response') {
     if (error.status === 'failed' && isRecord(error.error)) return streamFailure({ error: error.error }, undefined);
+    if (typeof error.status === 'string' && UNFINISHED_RESPONSE.has(error.status))
+      return {
+        kind: 'truncated',
+        message: `the response stream ended before response.completed (status ${error.status})`,
+      };
     throw notAFailure(`a response with status ${JSON.stringify(error.status)} is not a failure`, error);
   }
   const { status } = error;
@@ -207,7 +237,8 @@ export function reportFailureFrom(error: unknown): FailureReport {
   }
   const { names, texts, errno } = chain(error);
   if (names.some((name) => TIMEOUT_NAME.test(name))) return { error, kind: 'timeout', ...messageOf(error) };
-  if (texts.some((text) => TRUNCATED_TEXT.test(text))) return { error, kind: 'truncated', ...messageOf(error) };
+  if (texts.some((text) => TRUNCATED_TEXT.test(text)) || isCutBody(error))
+    return { error, kind: 'truncated', ...messageOf(error) };
   if (isSdkApiError(error) || errno || texts.includes('fetch failed')) return { error, ...messageOf(error) };
   const said = safeFailureMessage(`${names[0] ?? 'Error'}: ${texts[0] ?? ''}`);
   throw notAFailure(`not a provider or connection failure (${said}): rethrow it`, error);

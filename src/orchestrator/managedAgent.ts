@@ -162,7 +162,7 @@ export class ManagedAgent {
     const tokens = checkUsage(report);
     this.#assertLive('report usage');
     const now = this.#host.clock.now();
-    if (report.headers !== undefined) this.#reportLimits(report.headers, now);
+    if (report.headers !== undefined) this.#reportLimits(this.provider, report.headers, now);
     this.#send({ type: 'session.usage', tokens, now });
     if (this.#final?.reason === 'quota-exhausted') {
       throw new AgentvisorError(
@@ -210,6 +210,8 @@ export class ManagedAgent {
    * - `{ action: 'requeued' }` once a session throttled before any work was re-admitted on its provider;
    * - rejects with `no-provider` when nothing is left to try (the agent is released), and with
    *   `invalid-request` (the agent stays) when the request itself was at fault.
+   * A report whose `provider` the agent has already left (a parallel request) counts against that
+   * provider only and resolves `{ action: 'fallback', from: report.provider, to: provider }` at once.
    * The session decides the step (`session.failure`'s guards on `decideFailure`, machines/failureDecision.ts):
    * this sends the failure and reads or awaits the answer.
    */
@@ -231,10 +233,14 @@ export class ManagedAgent {
       );
     }
     const from = this.provider;
-    this.#host.providerFailed(failure, this.#activeSince);
+    const stale = failure.provider !== from;
+    // A request made before the agent moved (stale): its provider's health hears of it, the session does not.
+    this.#host.providerFailed(failure, stale ? null : this.#activeSince);
     // A usage limit pauses the provider already; other failures may still say that nothing is left.
     if (report.headers !== undefined && failure.throttle !== 'usage-limit')
-      this.#reportLimits(report.headers, this.#host.clock.now());
+      this.#reportLimits(failure.provider, report.headers, this.#host.clock.now());
+    if (stale && failure.kind === 'invalid-request') throw this.#requestAtFault(failure);
+    if (stale) return { action: 'fallback', kind: failure.kind, from: failure.provider, to: from, latencyMs: 0 };
     const startedAt = this.#host.clock.now();
     // Armed before the event: a fallback admitted at once reactivates the session within the send.
     const answered = new Promise<void>((resolve, reject) => {
@@ -255,13 +261,7 @@ export class ManagedAgent {
     }
     if (step?.step === 'giveUp' && step.code === 'invalid-request' && this.isLive) {
       this.#failure = null;
-      throw new AgentvisorError(
-        'invalid-request',
-        `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`,
-        {
-          details: { agentId: this.id, status: failure.status, kind: failure.kind },
-        },
-      );
+      throw this.#requestAtFault(failure);
     }
     if (step?.step === 'requeue') {
       await (this.#host.keepAlive?.hold(answered) ?? answered);
@@ -283,9 +283,17 @@ export class ManagedAgent {
     };
   }
 
-  #reportLimits(headers: HeadersInput, now: number): void {
+  #requestAtFault(failure: ProviderFailure): AgentvisorError {
+    return new AgentvisorError(
+      'invalid-request',
+      `the provider rejected the request itself (${failure.status ?? failure.kind}: ${failure.message}); fix the request: falling back would not help`,
+      { details: { agentId: this.id, status: failure.status, kind: failure.kind } },
+    );
+  }
+
+  #reportLimits(provider: ProviderId, headers: HeadersInput, now: number): void {
     const facts = this.#host.capFacts(readRateLimitHeaders(headers, now));
-    if (facts.remaining !== null) this.#host.limitsReported(this.provider, facts);
+    if (facts.remaining !== null) this.#host.limitsReported(provider, facts);
   }
 
   /**

@@ -78,6 +78,13 @@ export interface FailureReport {
   readonly error?: unknown;
   /** Already classified (e.g. by an agent CLI adapter). */
   readonly kind?: FailureKind;
+  /**
+   * The provider the failed request went to (`agent.provider` when it was made). A failure of a
+   * provider the agent has already left (a parallel request that failed too) counts against that
+   * provider only and resolves `{ action: 'fallback', from, to, latencyMs: 0 }` at once; the agent
+   * stays where it is. Without it, the failure is the current provider's.
+   */
+  readonly provider?: ProviderId;
 }
 
 /** What `reportFailure` decided. */

@@ -1,3 +1,4 @@
+import { isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
 import { AgentvisorError } from '../errors';
 import {
@@ -136,6 +137,17 @@ export function classifyFailure(
       `retryAfterMs must be a number of milliseconds >= 0, got ${describe(report.retryAfterMs)}`,
     );
   }
+  if (
+    report.headers !== undefined &&
+    (typeof report.headers !== 'object' || report.headers === null || Array.isArray(report.headers))
+  ) {
+    throw new AgentvisorError(
+      'invalid-failure',
+      `headers must be the response headers: a plain object of header names to values, or a Fetch Headers; got ${
+        Array.isArray(report.headers) ? 'an array' : describe(report.headers)
+      }`,
+    );
+  }
   if (report.message !== undefined && typeof report.message !== 'string') {
     throw new AgentvisorError('invalid-failure', `message must be a string, got ${describe(report.message)}`);
   }
@@ -148,9 +160,19 @@ export function classifyFailure(
       `resetAt must be a time in epoch milliseconds, got ${describe(report.resetAt)}`,
     );
   }
-  const failure = classifyReport(report, provider, now);
+  if (report.provider !== undefined && !isProviderId(report.provider)) {
+    throw new AgentvisorError(
+      'invalid-failure',
+      `provider must be 'claude' or 'openai' (the provider the failed request went to), got ${describe(report.provider)}`,
+    );
+  }
+  const failure = classifyReport(report, report.provider ?? provider, now);
   const withWait = report.retryAfterMs === undefined ? failure : { ...failure, retryAfterMs: report.retryAfterMs };
   return report.resetAt === undefined ? withWait : { ...withWait, resetAt: report.resetAt };
+}
+
+function isHttpStatus(status: unknown): status is number {
+  return typeof status === 'number' && Number.isInteger(status) && status >= 0 && status <= 599;
 }
 
 function classifyReport(report: FailureReport, provider: ProviderId, now: number): ProviderFailure {
@@ -161,7 +183,13 @@ function classifyReport(report: FailureReport, provider: ProviderId, now: number
         `kind must be one of ${PROVIDER_FAILURE_KINDS.join(', ')}, got ${describe(report.kind)}`,
       );
     }
-    const status = typeof report.status === 'number' ? report.status : null;
+    const status = report.status ?? null;
+    if (status !== null && !isHttpStatus(status)) {
+      throw new AgentvisorError(
+        'invalid-failure',
+        `status must be an HTTP status from 0 to 599 when given with a kind, got ${describe(status)}`,
+      );
+    }
     const throttle = throttleOf(report.kind);
     return {
       ok: false,
@@ -177,7 +205,7 @@ function classifyReport(report: FailureReport, provider: ProviderId, now: number
   if (report.status === undefined && report.error !== undefined)
     return classifyNetworkError({ provider, error: report.error });
   const { status } = report;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 0 || status > 599) {
+  if (!isHttpStatus(status)) {
     throw new AgentvisorError(
       'invalid-failure',
       `reportFailure needs { status } with an HTTP status (or 0 for a network failure), or { error } or { kind }; got status ${describe(status)}`,

@@ -92,6 +92,14 @@ function count(value: string | null): number | null {
   return Number.isSafeInteger(parsed) ? parsed : null;
 }
 
+/** A `retry-after-ms` value: decimals accepted (both SDKs read it with parseFloat), rounded up. */
+function millis(value: string | null): number | null {
+  const match = value === null ? null : DECIMAL.exec(value);
+  if (match === null) return null;
+  const ms = Math.ceil(Number(match[1]));
+  return Number.isSafeInteger(ms) ? ms : null;
+}
+
 function rfc3339(value: string | null): number | null {
   if (value === null || !/^\d{4}-\d{2}-\d{2}T/.test(value.trim())) return null;
   const at = Date.parse(value);
@@ -161,7 +169,7 @@ export function readRateLimitHeaders(headers: HeadersInput | null | undefined, n
   if (headers === null || headers === undefined || typeof headers !== 'object')
     return { retryAfterMs: null, resetAt: null, remaining: null, usageLimit: null };
   const retryAfterMs =
-    count(headerValue(headers, 'retry-after-ms')) ?? parseRetryAfterMs(headerValue(headers, 'retry-after'), now);
+    millis(headerValue(headers, 'retry-after-ms')) ?? parseRetryAfterMs(headerValue(headers, 'retry-after'), now);
   const readings = limitReadings(headers, now);
   const tokens = smallest(readings.filter((r) => r.dimension === 'tokens').map((r) => r.remaining));
   const requests = smallest(readings.filter((r) => r.dimension === 'requests').map((r) => r.remaining));

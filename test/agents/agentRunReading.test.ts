@@ -1,4 +1,6 @@
 import { parseBatchTasks, permissionDenials, readClaudeCodeRun, readCodexRun } from '../../src/agents';
+import { localTimeZone } from '../../src/agents/agentRunReading';
+import { usageLimitResetAt } from '../../src/providers';
 import type { ProcessResult } from '../../src/agents';
 import { isAgentvisorError } from '../../src/errors';
 import { T0 } from '../helpers/timeOrigin';
@@ -109,6 +111,22 @@ describe('readCodexRun', () => {
       type: 'provider-failure',
       failure: { kind: 'auth', status: 401, provider: 'openai' },
     });
+  });
+
+  it("should read the reset time Codex prints without a zone in this process's zone, where Codex printed it", () => {
+    // Codex formats resets_at in local time ("try again at 3:39 PM"). Jest gives each test file its own
+    // copy of process.env, so the zone is passed here; by default it is this process's (TZ=UTC under Jest).
+    const message =
+      "You've hit your usage limit. Upgrade to Pro (https://openai.com/chatgpt/pricing) or try again at 3:39 PM.";
+    const out = lines({ type: 'turn.started' }, { type: 'turn.failed', error: { message } });
+    expect(readCodexRun(run(out, { exitCode: 1 }), T0, 'America/Bogota')).toMatchObject({
+      type: 'provider-failure',
+      failure: { kind: 'quota', resetAt: Date.UTC(2026, 0, 1, 20, 39) },
+    });
+    expect(localTimeZone()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    const inLocalZone = usageLimitResetAt(message, { now: T0, timeZone: localTimeZone() });
+    expect(inLocalZone).not.toBeNull();
+    expect(readCodexRun(run(out, { exitCode: 1 }), T0)).toMatchObject({ failure: { resetAt: inLocalZone } });
   });
 
   it('should call a run that printed no event an agent failure', () => {

@@ -93,6 +93,16 @@ async function failWith(agent: ManagedAgent, call: () => Promise<unknown>): Prom
   return agent.reportFailure(reportFailureFrom(error));
 }
 
+/** What a call that must fail threw. */
+async function failureOf(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    () => {
+      throw new Error('the call was expected to fail');
+    },
+    (thrown: unknown) => thrown,
+  );
+}
+
 describe('API-driven agents on the official SDKs', () => {
   it('should accept the Anthropic SDK key as a Bearer, and count a plain message with its cache tokens', async () => {
     const o = await start();
@@ -261,6 +271,46 @@ describe('API-driven agents on the official SDKs', () => {
       await agent.release();
     }
     expect(kinds).toEqual(['timeout', 'network', 'truncated']);
+  });
+
+  it('should report as truncated a reset Responses stream, one closed before response.completed, and a JSON body cut in half', async () => {
+    const o = await start({ ANTHROPIC_API_KEY: CLAUDE_KEY }, 'prefer-openai');
+    const kinds: string[] = [];
+    const report = async (agent: ManagedAgent, outcome: unknown): Promise<void> => {
+      const answer = await agent.reportFailure(reportFailureFrom(outcome));
+      kinds.push(answer.kind);
+      expect(answer).toMatchObject({ action: 'fallback', from: 'openai', to: 'claude' });
+      await agent.release();
+    };
+    // The openai SDK's ResponseStream rethrows undici's "terminated" as OpenAIError('TypeError: terminated').
+    fake.enqueue('openai', fakeStep.truncate({ ending: 'destroy' }));
+    let agent = await o.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'openai' });
+    await report(
+      agent,
+      await failureOf(openaiFor(agent).responses.stream({ model: 'gpt-5', input: 'ping' }).finalResponse()),
+    );
+    // Closed cleanly before response.completed: finalResponse() resolves with the response still in_progress.
+    fake.enqueue('openai', fakeStep.truncate({ ending: 'end' }));
+    agent = await o.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'openai' });
+    const unfinished = await openaiFor(agent).responses.stream({ model: 'gpt-5', input: 'ping' }).finalResponse();
+    expect(unfinished.status).toBe('in_progress');
+    await report(agent, unfinished);
+    // A non-streamed answer cut in half: the SDK's JSON parse of the body throws a SyntaxError.
+    fake.enqueue('openai', fakeStep.truncate({ ending: 'end' }));
+    agent = await o.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'openai' });
+    await report(
+      agent,
+      await failureOf(openaiFor(agent).chat.completions.create({ model: 'gpt-5', messages: PROMPT })),
+    );
+    fake.enqueue('claude', fakeStep.truncate({ ending: 'end' }));
+    agent = await o.spawnAgent({ estimatedTokens: 1_000, preferredProvider: 'claude' });
+    const cutClaude = await failureOf(
+      anthropicFor(agent).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: PROMPT }),
+    );
+    const claudeOutcome = await agent.reportFailure(reportFailureFrom(cutClaude));
+    kinds.push(claudeOutcome.kind);
+    await agent.release();
+    expect(kinds).toEqual(['truncated', 'truncated', 'truncated', 'truncated']);
   });
 
   it('should give a Claude login to the SDK as ANTHROPIC_AUTH_TOKEN: accepted with the oauth beta, refused (and fallen back from) without', async () => {

@@ -59,6 +59,16 @@ describe('usageFromAnthropic', () => {
     ).toEqual({ inputTokens: 10, outputTokens: 5 });
   });
 
+  it('should refuse cache token counts that are not whole numbers >= 0 instead of counting them as 0', () => {
+    for (const bad of [-3, '100', 1.5, Number.NaN]) {
+      for (const field of ['cache_creation_input_tokens', 'cache_read_input_tokens']) {
+        const error = thrown(() => usageFromAnthropic({ usage: { input_tokens: 5, output_tokens: 2, [field]: bad } }));
+        expect(isAgentvisorError(error, 'invalid-usage')).toBe(true);
+        expect((error as Error).message).toContain(field);
+      }
+    }
+  });
+
   it('should refuse what is not an Anthropic message with invalid-usage, naming the shape and never the contents', () => {
     const cases: [unknown, RegExp][] = [
       [null, /needs an Anthropic Messages API message .* \(got null\)/],
@@ -253,6 +263,20 @@ describe('reportFailureFrom', () => {
         ),
       ).toBe(true);
     }
+    // The agent's own JSON.parse of a model's text is its bug; only the SDKs' parse of a body is a cut answer.
+    const ownParse = thrown(() => JSON.parse('{"path": "src/'));
+    expect(
+      isAgentvisorError(
+        thrown(() => reportFailureFrom(ownParse)),
+        'invalid-failure',
+      ),
+    ).toBe(true);
+    expect(
+      isAgentvisorError(
+        thrown(() => reportFailureFrom({ object: 'response', status: 'incomplete' })),
+        'invalid-failure',
+      ),
+    ).toBe(true);
     const bug = thrown(() => reportFailureFrom(new TypeError(`client.mesages is undefined near ${SECRET_TEXT}`)));
     expect(isAgentvisorError(bug, 'invalid-failure')).toBe(true);
     expect((bug as Error).message).toBe(

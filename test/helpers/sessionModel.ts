@@ -23,8 +23,8 @@ export const SMALL_USAGE = SMALL_USAGE_REPORT.inputTokens + SMALL_USAGE_REPORT.o
 export const BIG_USAGE = BIG_USAGE_REPORT.inputTokens + BIG_USAGE_REPORT.outputTokens;
 /** The orchestrator's requeue default (src/orchestrator/options.ts `requeueThrottled`). */
 const MAX_REQUEUES = 10;
-/** The Retry-After of the throttling that requeues a session. */
-export const RETRY_AFTER_MS = 60_000;
+/** The Retry-After of the throttling that requeues a session: within the default maxRetryAfterMs (30 s), beyond which nothing is requeued. */
+export const RETRY_AFTER_MS = 20_000;
 
 /** The failures a host reports, as the orchestrator sends them (src/orchestrator/managedAgent.ts reportFailure; jitter: Math.random()). */
 export const FAILURES = {

@@ -26,7 +26,7 @@ import type { TransitionCoverage } from './transitionCoverage';
 
 const SWEEP = HOUR;
 /** The Retry-After of the throttling that requeues a session (seconds). */
-const RETRY_AFTER_S = 60;
+const RETRY_AFTER_S = 20;
 
 /** What the orchestrator shows in a state of the model (the table at the top of the test file). */
 export interface StateExpectation {

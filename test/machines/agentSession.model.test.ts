@@ -15,7 +15,7 @@
  * |                              | (or the quota-exhausted error and quota.overrun) is checked here      |
  * | session.heartbeat            | agent.renewLease()                                                    |
  * | session.failure (auth)       | agent.reportFailure({ status: 401 }): fallback, or the end            |
- * | session.failure (rate-limit) | agent.reportFailure({ status: 429, retry-after 60 }) before any usage |
+ * | session.failure (rate-limit) | agent.reportFailure({ status: 429, retry-after 20 }) before any usage |
  * | session.failure (overloaded) | agent.reportFailure({ status: 529 }) with no fallback left: a retry   |
  * | session.failure (invalid-…)  | agent.reportFailure({ status: 400 }): rejected, the agent stays       |
  * | session.release              | agent.release()                                                       |

@@ -84,6 +84,23 @@ describe('decideFailure', () => {
     });
   });
 
+  it('should not requeue for a Retry-After beyond maxRetryAfterMs: it falls back at once, or gives up with nothing left', () => {
+    const atCap = facts('rate-limit', { throttle: 'server', retryAfterMs: 30_000 });
+    expect(decideFailure(situation(atCap, { maxRequeues: 2, usedOnProvider: 0 }))).toEqual({
+      step: 'requeue',
+      delayMs: 30_000,
+    });
+    const overCap = facts('rate-limit', { throttle: 'server', retryAfterMs: 30_001 });
+    expect(decideFailure(situation(overCap, { maxRequeues: 2, usedOnProvider: 0 }))).toEqual({
+      step: 'fallBack',
+      reason: 'policy',
+    });
+    expect(decideFailure(situation(overCap, { maxRequeues: 2, usedOnProvider: 0, fallbacks: NOTHING_LEFT }))).toEqual({
+      step: 'giveUp',
+      code: 'no-provider',
+    });
+  });
+
   it('should not requeue a session that did work, that used its requeues, or a usage limit', () => {
     const throttled = facts('rate-limit', { throttle: 'server' });
     expect(decideFailure(situation(throttled, { maxRequeues: 2, usedOnProvider: 1 })).step).toBe('fallBack');

@@ -63,6 +63,12 @@ describe('ManagedAgent.reportFailure', () => {
     ['a status above 599', { status: 600 }],
     ['a string status', { status: '500' }],
     ['a negative retryAfterMs', { status: 429, retryAfterMs: -1 }],
+    ['a kind with a status above 599', { kind: 'server', status: 9999 }],
+    ['a kind with a string status', { kind: 'server', status: '500' }],
+    ['a kind with a NaN status', { kind: 'server', status: Number.NaN }],
+    ['headers given as a string', { status: 429, headers: 'retry-after: 5' }],
+    ['headers given as an array of pairs', { status: 429, headers: [['retry-after', '5']] }],
+    ['null headers', { status: 429, headers: null }],
   ])('should reject %s with invalid-failure and change nothing', async (_name, report) => {
     const { orch } = await start();
     const a = await orch.spawnAgent({ estimatedTokens: 1_000 });
@@ -74,6 +80,32 @@ describe('ManagedAgent.reportFailure', () => {
     );
     expect(a.provider).toBe('claude');
     expect(budgetsOf(orch.stats())).toEqual(before);
+  });
+
+  it("should not blame the provider an agent fell back to for a parallel request's failure on the one it left", async () => {
+    const { orch, events } = await start({ requeueThrottled: false });
+    const a = await orch.spawnAgent({ estimatedTokens: 10_000 });
+    a.reportUsage({ inputTokens: 100, outputTokens: 0 });
+    // Two requests went to Claude together and both failed; the first failure moves the agent to OpenAI.
+    const first = a.reportFailure({ status: 500, provider: 'claude' });
+    expect(await first).toMatchObject({ action: 'fallback', from: 'claude', to: 'openai' });
+    const second = await a.reportFailure({ status: 500, provider: 'claude' });
+    expect(second).toEqual({ action: 'fallback', kind: 'server', from: 'claude', to: 'openai', latencyMs: 0 });
+    expect(a.provider).toBe('openai');
+    expect(events.of('agent.fallback')).toHaveLength(1);
+    const { claude, openai } = orch.stats().providers;
+    expect(openai.circuit).toMatchObject({ failures: 0 });
+    expect(claude.circuit).toMatchObject({ failures: 2 });
+    expect(openai).toMatchObject({ reserved: 10_000, active: 1 });
+    expect(claude).toMatchObject({ used: 100, reserved: 0, active: 0 });
+    // A parallel request the old provider refused as malformed would fail the same way here.
+    await agentvisorErrorOf(() => a.reportFailure({ status: 400, provider: 'claude' }), 'invalid-request');
+    expect(a.provider).toBe('openai');
+    expect(a.isLive).toBe(true);
+    await agentvisorErrorOf(
+      () => a.reportFailure({ status: 500, provider: 'gemini' as unknown as 'claude' }),
+      'invalid-failure',
+    );
   });
 
   it('should end the session with no-provider when no fallback is left', async () => {

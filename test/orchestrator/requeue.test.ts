@@ -86,6 +86,15 @@ describe('requeue after server-side throttling', () => {
     await orch.stop();
   });
 
+  it('should fall back at once instead of waiting in the queue for a Retry-After beyond maxRetryAfterMs', async () => {
+    const { orch, events } = await startHarness();
+    const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });
+    // An hour (or a date years ahead, capped to 7 days) would keep reportFailure pending that long.
+    expect(await agent.reportFailure(THROTTLED(3_600))).toMatchObject({ action: 'fallback', to: 'openai' });
+    expect(events.of('agent.requeued')).toEqual([]);
+    await orch.stop();
+  });
+
   it('should requeue at most maxRequeues times, then follow the failure policy', async () => {
     const { orch, clock } = await startHarness({ requeueThrottled: { maxRequeues: 1 } });
     const agent = await orch.spawnAgent({ estimatedTokens: 1_000 });

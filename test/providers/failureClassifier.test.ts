@@ -292,6 +292,16 @@ describe('classifyHttpFailure: headers', () => {
     expect(http({ provider: 'openai', status: 429, headers: { 'RETRY-AFTER': ['3', '9'] } }).retryAfterMs).toBe(3_000);
   });
 
+  it('should read a retry-after-ms with decimals as both SDKs do (parseFloat), rounded up, and skip a negative one', () => {
+    expect(
+      http({ provider: 'openai', status: 429, headers: { 'retry-after-ms': '1500.25', 'retry-after': '9' } })
+        .retryAfterMs,
+    ).toBe(1_501);
+    expect(
+      http({ provider: 'claude', status: 429, headers: { 'retry-after-ms': '-5', 'retry-after': '3' } }).retryAfterMs,
+    ).toBe(3_000);
+  });
+
   it('should ignore an unreadable Retry-After and count a past HTTP-date as 0', () => {
     expect(http({ provider: 'claude', status: 529, headers: { 'retry-after': 'soon' } }).retryAfterMs).toBeNull();
     expect(
