@@ -14,6 +14,7 @@ import type { ThrottlePhaseSummary } from './demoThrottlePhase';
 import type { DemoFaultCounts } from '../sandbox/demoFaults';
 import { cliSecretMasker, commandContext, note, redactSecrets } from './context';
 import { wholeNumber } from './runCommands';
+import { onStopSignals, stopSignalNote } from './stopSignals';
 import { renderTable } from './table';
 
 export type { DemoAgentResult } from '../sandbox/demoAgent';
@@ -34,6 +35,8 @@ export interface DemoOptions {
   readonly onProgress?: (line: string) => void;
   /** Agents in the throttling phase (adaptive concurrency against a sandbox that throttles above 3 in flight); 0 skips it. @default 20 */
   readonly throttleAgents?: number;
+  /** Aborting stops the running phase's orchestrator (its agents released, its audit trail flushed) and skips the next phase. */
+  readonly signal?: AbortSignal;
 }
 
 /** Per provider: what ran there. */
@@ -151,8 +154,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
   let results: DemoAgentResult[];
   let stats: OrchestratorStats;
+  const stopOnAbort = (): void => void orch.stop();
   try {
     await orch.start();
+    options.signal?.addEventListener('abort', stopOnAbort, { once: true });
+    if (options.signal?.aborted === true) stopOnAbort();
     await options.onStart?.(orch);
     const specs = Array.from({ length: options.agents }, (_, i) => ({
       agentId: `agent-${String(i + 1).padStart(2, '0')}`,
@@ -169,6 +175,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     );
     stats = orch.stats();
   } finally {
+    options.signal?.removeEventListener('abort', stopOnAbort);
     await orch.stop();
     await fake.close();
   }
@@ -200,7 +207,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const mainElapsedMs = Date.now() - started;
   const throttleAgents = options.throttleAgents ?? 20;
   let throttling: ThrottlePhaseSummary | null = null;
-  if (throttleAgents > 0) {
+  if (throttleAgents > 0 && options.signal?.aborted !== true) {
     progress('');
     progress(
       `throttling phase: ${throttleAgents} agents on Claude alone, adaptive concurrency on, ` +
@@ -216,6 +223,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         ...(options.logger ? { logger: options.logger } : {}),
       },
       onProgress: progress,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
   }
   const throttlingOk = throttling === null || (throttling.settled && throttling.completed === throttling.agents);
@@ -348,6 +356,12 @@ export function addDemoCommand(program: Command): void {
               : '') +
             '\n',
         );
+      // Ctrl-C, SIGTERM, SIGHUP: the agents are released and the audit trail flushed, then the summary and 130/143/129.
+      const stopping = new AbortController();
+      const stop = onStopSignals((signal) => {
+        write(`stopping (${stopSignalNote(signal)}): releasing the agents`);
+        stopping.abort();
+      });
       let summary: DemoSummary;
       try {
         summary = await runDemo({
@@ -355,6 +369,7 @@ export function addDemoCommand(program: Command): void {
           seed: opts.seed,
           throttleAgents: opts.throttleAgents,
           onProgress: write,
+          signal: stopping.signal,
           orchestratorOptions: observability.orchestratorOptions,
           onStart: async (orch) => {
             const url = await observability.serve(orch);
@@ -363,10 +378,12 @@ export function addDemoCommand(program: Command): void {
           ...(command.optsWithGlobals<{ home?: string }>().home ? { home: context.home } : {}),
         });
       } finally {
+        stop.remove();
         await observability.close();
       }
       if (context.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else for (const line of ['', ...demoReport(summary)]) write(line);
-      process.exitCode = summary.ok ? 0 : 1;
+      if (stop.signal !== null) write(`stopped by ${stopSignalNote(stop.signal)}`);
+      process.exitCode = stop.exitCode(summary.ok ? 0 : 1);
     });
 }

@@ -19,6 +19,8 @@ export interface ThrottlePhaseOptions {
   /** The CLI's observability options (logger, audit, metrics, masker). */
   readonly orchestratorOptions?: Partial<OrchestratorOptions>;
   readonly onProgress?: (line: string) => void;
+  /** Aborting stops the phase's orchestrator: its agents are released. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ThrottleLimitChange {
@@ -114,8 +116,11 @@ export async function runThrottlePhase(options: ThrottlePhaseOptions): Promise<T
   let completed = 0;
   let effectiveLimit: number;
   let settled: boolean;
+  const stopOnAbort = (): void => void orch.stop();
   try {
     await orch.start();
+    options.signal?.addEventListener('abort', stopOnAbort, { once: true });
+    if (options.signal?.aborted === true) stopOnAbort();
     const specs = Array.from({ length: options.agents }, (_, i) => ({
       agentId: `throttled-${String(i + 1).padStart(2, '0')}`,
       estimatedTokens: randomInt(random, 5, 20) * 1000,
@@ -130,6 +135,7 @@ export async function runThrottlePhase(options: ThrottlePhaseOptions): Promise<T
     settled =
       stats.reserved === 0 && stats.active === 0 && stats.used === results.reduce((sum, r) => sum + r.usedTokens, 0);
   } finally {
+    options.signal?.removeEventListener('abort', stopOnAbort);
     await orch.stop();
     await fake.close();
   }

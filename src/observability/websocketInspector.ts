@@ -19,17 +19,18 @@ export interface AttachedInspector {
    * use: that package ships ESM-only declarations, kept out of agentvisor's own.
    */
   readonly inspector: { readonly inspect: Observer<InspectionEvent>; start(): void; stop(): void };
-  /** Sends what is still pending, then disconnects. */
+  /** Sends what is still pending (up to 2 s), then disconnects (a relay that does not answer within 0.5 s is cut off). */
   stop(): Promise<void>;
 }
 
 /** The adapter's fields we wait on; @statelyai/inspect declares them private. */
 interface AdapterInternals {
-  ws?: { readyState: number; bufferedAmount: number };
+  ws?: { readyState: number; bufferedAmount: number; terminate(): void };
 }
 
 /** WebSocket readyState CONNECTING. */
 const WS_CONNECTING = 0;
+const WS_CLOSED = 3;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -45,6 +46,8 @@ async function probe(url: string, timeoutMs: number): Promise<void> {
     socket.once('open', () => {
       clearTimeout(timer);
       socket.close();
+      // A relay that does not answer the close frame is cut off, not waited for 30 s.
+      setTimeout(() => socket.terminate(), 500).unref();
       resolve();
     });
     socket.once('error', (error: Error & { code?: string }) => {
@@ -93,6 +96,11 @@ export async function attachInspector(url: string, options: AttachInspectorOptio
       for (let waited = 0; adapter.ws?.readyState === WS_CONNECTING && waited < 2000; waited += 20) await sleep(20);
       for (let waited = 0; (adapter.ws?.bufferedAmount ?? 0) > 0 && waited < 2000; waited += 10) await sleep(10);
       inspector.stop();
+      // A relay that never answers the close frame (hung, or no longer reading) would hold the socket,
+      // and the process with it, for ws's 30 s close timeout: half a second, then the socket is cut.
+      const socket = adapter.ws;
+      for (let waited = 0; socket && socket.readyState !== WS_CLOSED && waited < 500; waited += 10) await sleep(10);
+      if (socket && socket.readyState !== WS_CLOSED) socket.terminate();
     },
   };
 }
