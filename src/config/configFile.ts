@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeJsonFault } from '../storage/jsonError';
+import { describeJsonFault, faultPosition } from '../storage/jsonError';
 import { AgentvisorError, errnoOf, givenKind } from '../errors';
 import { loadModule } from '../observability/lazyModule';
 import { locateUnderHomeSync, realLocationSync } from '../storage/homePath';
@@ -123,7 +123,7 @@ function parse(given: string, text: string): unknown {
     return JSON.parse(body);
   } catch (error) {
     const fault = describeJsonFault(body, error);
-    const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
+    const where = faultPosition(fault);
     throw invalid(
       given,
       'syntax',

@@ -1,6 +1,6 @@
 import { PROVIDER_IDS, isProviderId } from '../../machines/providers';
 import type { ProviderId } from '../../machines/providers';
-import { describeJsonFault } from '../storage/jsonError';
+import { describeJsonFault, faultPosition } from '../storage/jsonError';
 import { AgentvisorError } from '../errors';
 import { MAX_SESSION_ID_LENGTH } from './ledgerInput';
 import type { DailyReset } from './dailyWindow';
@@ -187,7 +187,7 @@ export function parseLedger(file: string, text: string): { state: LedgerState; d
     value = JSON.parse(text);
   } catch (error) {
     const fault = describeJsonFault(text, error);
-    const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
+    const where = faultPosition(fault);
     throw corrupt(file, `it is not valid JSON${where} (${fault.reason})`);
   }
   try {

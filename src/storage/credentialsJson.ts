@@ -1,5 +1,5 @@
 import { AgentvisorError } from '../errors';
-import { describeJsonFault, nestsDeeperThan } from './jsonError';
+import { describeJsonFault, faultPosition, nestsDeeperThan } from './jsonError';
 
 /** A credentials file's top-level JSON object. */
 export type JsonRecord = Record<string, unknown>;
@@ -36,7 +36,7 @@ export function parseCredentialsRecord(file: string, text: string): JsonRecord {
   } catch (error) {
     // The SyntaxError is not kept as `cause`: V8 may quote the file's text in it.
     const fault = describeJsonFault(body, error);
-    const where = fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
+    const where = faultPosition(fault);
     throw new AgentvisorError(
       'invalid-credentials-file',
       `Credentials file ${file} is not valid JSON${where}: ${fault.reason}. It was left as it is; fix or remove it.`,

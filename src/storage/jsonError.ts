@@ -55,6 +55,15 @@ export function describeJsonFault(text: string, error: unknown): JsonFault {
 }
 
 /**
+ * Where a fault is, for a message: ` at line L, column C`, or nothing when V8 gave no position.
+ *
+ * @example `${file} is not valid JSON${faultPosition(fault)}` // 'a.json is not valid JSON at line 3, column 7'
+ */
+export function faultPosition(fault: JsonFault): string {
+  return fault.line === undefined ? '' : ` at line ${fault.line}, column ${fault.column ?? 0}`;
+}
+
+/**
  * Whether the JSON text nests arrays and objects deeper than `maxDepth` (brackets inside strings
  * do not count). Checked before parsing: V8 parses deep nesting, but copying or writing the value
  * back (`structuredClone`, `JSON.stringify`) overflows the stack.
