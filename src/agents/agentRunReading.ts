@@ -60,3 +60,19 @@ export function describeExit(result: ProcessResult): string {
 export function localTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
+
+/**
+ * A run's classification, in `timeZone` when given, else in this process's zone, which is looked up
+ * only for a failure: a success reads no reset time, and Intl's first use costs the start of every
+ * `agentvisor run` a few milliseconds (test/cli/runStartup.int checks that a run makes no Intl call).
+ *
+ * @example const outcome = inLocalZone((zone) => classifyCodexEvents(lines, { now, timeZone: zone }));
+ */
+export function inLocalZone<T extends { readonly ok: boolean }>(
+  classify: (timeZone: string | undefined) => T,
+  timeZone?: string,
+): T {
+  if (timeZone !== undefined) return classify(timeZone);
+  const withoutZone = classify(undefined);
+  return withoutZone.ok ? withoutZone : classify(localTimeZone());
+}

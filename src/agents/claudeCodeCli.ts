@@ -5,7 +5,7 @@ import type { AgentHome } from './agentHome';
 import { DEFAULT_SANDBOX_MODE, sandboxArgs } from './agentSandbox';
 import type { SandboxMode } from './agentSandbox';
 import { agentProcessEnv } from './agentProcessEnv';
-import { describeExit, localTimeZone, stderrExcerpt } from './agentRunReading';
+import { describeExit, inLocalZone, stderrExcerpt } from './agentRunReading';
 import type { AgentRunReading, PermissionDenial } from './agentRunReading';
 import type { AgentInvocation } from './agentInvocation';
 import type { ProcessResult } from './processRunner';
@@ -135,11 +135,7 @@ export function permissionDenials(value: unknown): PermissionDenial[] {
  * @example
  * readClaudeCodeRun(await runProcess({ command, ...claudeCodeInvocation(input), timeoutMs, maxOutputBytes }), Date.now())
  */
-export function readClaudeCodeRun(
-  result: ProcessResult,
-  now: number,
-  timeZone: string = localTimeZone(),
-): AgentRunReading {
+export function readClaudeCodeRun(result: ProcessResult, now: number, timeZone?: string): AgentRunReading {
   const object = resultObject(result.stdout);
   if (object === null) {
     const excerpt = stderrExcerpt(result.stderr);
@@ -148,7 +144,7 @@ export function readClaudeCodeRun(
       message: `Claude Code ${describeExit(result)} without printing a result${excerpt === '' ? '' : `: ${excerpt}`}`,
     };
   }
-  const outcome = classifyClaudeCodeResult(object, { now, timeZone });
+  const outcome = inLocalZone((zone) => classifyClaudeCodeResult(object, { now, timeZone: zone }), timeZone);
   if (!outcome.ok) return { type: 'provider-failure', failure: outcome };
   if (result.exitCode !== 0)
     return {

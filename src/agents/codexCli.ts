@@ -4,7 +4,7 @@ import { DEFAULT_SANDBOX_MODE, sandboxArgs } from './agentSandbox';
 import type { SandboxMode } from './agentSandbox';
 import type { AgentInvocation } from './agentInvocation';
 import { agentProcessEnv } from './agentProcessEnv';
-import { describeExit, localTimeZone, stderrExcerpt } from './agentRunReading';
+import { describeExit, inLocalZone, stderrExcerpt } from './agentRunReading';
 import type { AgentRunReading } from './agentRunReading';
 import { chatGptLoginFromEnv, writeCodexChatGptAuth } from './codexChatGptAuth';
 import type { ProcessResult } from './processRunner';
@@ -131,7 +131,7 @@ function lastAgentMessage(lines: readonly Record<string, unknown>[]): string {
  * @example
  * readCodexRun(await runProcess({ command, ...codexInvocation(input), timeoutMs, maxOutputBytes }), Date.now())
  */
-export function readCodexRun(result: ProcessResult, now: number, timeZone: string = localTimeZone()): AgentRunReading {
+export function readCodexRun(result: ProcessResult, now: number, timeZone?: string): AgentRunReading {
   const lines = events(result.stdout);
   if (lines.length === 0) {
     const excerpt = stderrExcerpt(result.stderr);
@@ -140,7 +140,7 @@ export function readCodexRun(result: ProcessResult, now: number, timeZone: strin
       message: `Codex ${describeExit(result)} without printing any event${excerpt === '' ? '' : `: ${excerpt}`}`,
     };
   }
-  const outcome = classifyCodexEvents(lines, { now, timeZone });
+  const outcome = inLocalZone((zone) => classifyCodexEvents(lines, { now, timeZone: zone }), timeZone);
   if (!outcome.ok) return { type: 'provider-failure', failure: outcome };
   if (result.exitCode !== 0)
     return {

@@ -1,5 +1,5 @@
 import { parseBatchTasks, permissionDenials, readClaudeCodeRun, readCodexRun } from '../../src/agents';
-import { localTimeZone } from '../../src/agents/agentRunReading';
+import { inLocalZone, localTimeZone } from '../../src/agents/agentRunReading';
 import { usageLimitResetAt } from '../../src/providers';
 import type { ProcessResult } from '../../src/agents';
 import { isAgentvisorError } from '../../src/errors';
@@ -277,5 +277,31 @@ describe('parseBatchTasks', () => {
     const caught = error('{"id":"a","task":"use sk-ant-api03-abcdefghijklmnopqrstuvwxyz","agent":"nope"}');
     expect(caught.message).not.toContain('sk-ant');
     expect(caught.details).toEqual({ file: 'tasks.jsonl', line: 1, field: 'agent' });
+  });
+});
+
+describe('inLocalZone', () => {
+  const recording = (ok: boolean) => {
+    const zones: (string | undefined)[] = [];
+    const classify = (zone: string | undefined) => {
+      zones.push(zone);
+      return { ok };
+    };
+    return { zones, classify };
+  };
+
+  it('should classify a success without looking the local zone up', () => {
+    const { zones, classify } = recording(true);
+    expect(inLocalZone(classify)).toEqual({ ok: true });
+    expect(zones).toEqual([undefined]);
+  });
+
+  it('should classify a failure again in the local zone, and use a given zone as it is', () => {
+    const failing = recording(false);
+    inLocalZone(failing.classify);
+    expect(failing.zones).toEqual([undefined, localTimeZone()]);
+    const given = recording(false);
+    inLocalZone(given.classify, 'Asia/Tokyo');
+    expect(given.zones).toEqual(['Asia/Tokyo']);
   });
 });
