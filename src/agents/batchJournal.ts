@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { AgentvisorError, isAgentvisorError } from '../errors';
+import { AgentvisorError, errnoOf, isAgentvisorError } from '../errors';
 import type { AgentTaskResult } from './agentTaskTypes';
 import type { BatchTask } from './batchTasks';
 
@@ -44,8 +44,7 @@ export function taskFingerprint(task: BatchTask): string {
 export const MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
 
 function ioError(file: string, action: string, error: unknown): AgentvisorError {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'EIO';
+  const code = errnoOf(error) ?? 'EIO';
   const hint =
     code === 'ENOENT'
       ? 'check the path'

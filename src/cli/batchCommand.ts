@@ -24,7 +24,7 @@ import { createCredentialResolver } from '../credentials';
 import { readBoundedStream } from '../storage/boundedRead';
 import type { BoundedText } from '../storage/boundedRead';
 import { alreadyChecked } from '../schema/checkOptions';
-import { AgentvisorError } from '../errors';
+import { AgentvisorError, errnoOf } from '../errors';
 import type { Orchestrator } from '../orchestrator';
 import { PROVIDER_IDS } from '../providers';
 import type { ProviderId } from '../providers';
@@ -78,10 +78,7 @@ async function readTasks(file: string, estimate: number): Promise<BatchTask[]> {
   try {
     read = await readBoundedStream(file === '-' ? process.stdin : fs.createReadStream(file), MAX_TASKS_FILE_BYTES);
   } catch (error) {
-    const code =
-      typeof error === 'object' && error !== null && 'code' in error
-        ? String((error as { code: unknown }).code)
-        : 'EIO';
+    const code = errnoOf(error) ?? 'EIO';
     throw new AgentvisorError('invalid-option', `cannot read the tasks file ${file} (${code}): check the path`, {
       details: { file, reason: code },
     });

@@ -80,7 +80,8 @@ export async function readBoundedFile(
   handle: Pick<FileHandle, 'read'>,
   maxBytes: number,
 ): Promise<BoundedText & { readonly validUtf8: boolean }> {
-  const buffer = Buffer.alloc(maxBytes + 1);
+  // Not zero-filled (a credentials read at every start): only the bytes read are ever decoded or checked.
+  const buffer = Buffer.allocUnsafe(maxBytes + 1);
   let total = 0;
   for (;;) {
     const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
